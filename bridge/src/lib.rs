@@ -1,0 +1,1 @@
+//! Deposit and withdrawal encodings, output roots and their proofs.

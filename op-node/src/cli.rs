@@ -1,0 +1,151 @@
+//! Command-line flags, grouped by concern.
+
+use clap::{Args, Parser, Subcommand};
+use std::{net::IpAddr, path::PathBuf, time::Duration};
+
+/// op-node: an optimistic-rollup L2 node.
+#[derive(Debug, Parser)]
+#[command(name = "op-node", version, about, long_about = None)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a development chain: the L2 sequencer with the test-mnemonic accounts funded.
+    Devnet(DevnetArgs),
+}
+
+/// Flags of `op-node devnet`.
+#[derive(Debug, Args)]
+pub struct DevnetArgs {
+    /// Directory of the node's database (created if missing; reused across restarts).
+    #[arg(long, default_value = "data/devnet")]
+    pub datadir: PathBuf,
+    /// Chain parameters.
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    /// Sequencer settings.
+    #[command(flatten)]
+    pub sequencer: SequencerArgs,
+    /// JSON-RPC server settings.
+    #[command(flatten)]
+    pub rpc: RpcArgs,
+    /// Transaction pool limits.
+    #[command(flatten)]
+    pub txpool: TxPoolArgs,
+}
+
+/// Chain parameters.
+#[derive(Debug, Args)]
+pub struct ChainArgs {
+    /// EIP-155 chain id of the L2.
+    #[arg(long, default_value_t = 901)]
+    pub chain_id: u64,
+    /// Gas limit of every block.
+    #[arg(long, default_value_t = 30_000_000)]
+    pub gas_limit: u64,
+}
+
+/// Sequencer settings.
+#[derive(Debug, Args)]
+pub struct SequencerArgs {
+    /// Time between blocks, e.g. `250ms`, `100ms`, `1s` (a bare number is milliseconds).
+    #[arg(long, default_value = "250ms", value_parser = parse_duration)]
+    pub block_time: Duration,
+}
+
+/// JSON-RPC server settings (limits default to geth's).
+#[derive(Debug, Args)]
+pub struct RpcArgs {
+    /// Address the JSON-RPC server (HTTP and WebSocket) listens on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub rpc_addr: IpAddr,
+    /// Port of the JSON-RPC server; 0 picks a free one (logged at start).
+    #[arg(long, default_value_t = 9545)]
+    pub rpc_port: u16,
+    /// Largest request body in bytes (HTTP 413 beyond).
+    #[arg(long = "rpc.max-request-size", default_value_t = 5 * 1024 * 1024)]
+    pub max_request_size: u32,
+    /// Largest response body in bytes.
+    #[arg(long = "rpc.max-response-size", default_value_t = 25_000_000)]
+    pub max_response_size: u32,
+    /// Most calls in one JSON-RPC batch.
+    #[arg(long = "rpc.batch-limit", default_value_t = 1000)]
+    pub batch_limit: u32,
+    /// Gas cap of eth_call and eth_estimateGas.
+    #[arg(long = "rpc.gascap", default_value_t = 50_000_000)]
+    pub gas_cap: u64,
+    /// Time limit of eth_call, eth_estimateGas and tracing, e.g. `5s`.
+    #[arg(long = "rpc.evmtimeout", default_value = "5s", value_parser = parse_duration)]
+    pub evm_timeout: Duration,
+    /// Widest block range of one eth_getLogs.
+    #[arg(long = "rpc.max-logs-range", default_value_t = 10_000)]
+    pub max_logs_range: u64,
+    /// How many blocks behind the head state queries, calls and traces may reach.
+    #[arg(long = "rpc.state-history", default_value_t = 10_000)]
+    pub state_history: u64,
+    /// Largest `gas * maxFeePerGas` accepted by eth_sendRawTransaction, in ether.
+    #[arg(long = "rpc.txfeecap", default_value_t = 1.0)]
+    pub tx_fee_cap: f64,
+}
+
+/// Transaction pool limits (geth's defaults).
+#[derive(Debug, Args)]
+pub struct TxPoolArgs {
+    /// Most transactions held in the pool.
+    #[arg(long = "txpool.max-count", default_value_t = 5120)]
+    pub max_count: usize,
+    /// Most nonce-gapped transactions held per sender.
+    #[arg(long = "txpool.max-queued-per-sender", default_value_t = 64)]
+    pub max_queued_per_sender: usize,
+    /// Minimum fee bump, in percent, to replace a pooled transaction.
+    #[arg(long = "txpool.price-bump", default_value_t = 10)]
+    pub price_bump: u64,
+}
+
+/// Parses `250ms`, `1s`, `1.5s` or a bare number of milliseconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, scale) = if let Some(ms) = s.strip_suffix("ms") {
+        (ms, 1e-3)
+    } else if let Some(sec) = s.strip_suffix('s') {
+        (sec, 1.0)
+    } else {
+        (s, 1e-3)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a duration: {s:?} (try 250ms or 1s)"))?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(format!("duration must be positive: {s:?}"));
+    }
+    Ok(Duration::from_secs_f64(value * scale))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("100").unwrap(), Duration::from_millis(100));
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("0ms").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn devnet_defaults() {
+        let cli = Cli::try_parse_from(["op-node", "devnet"]).unwrap();
+        let Command::Devnet(args) = cli.command;
+        assert_eq!(args.chain.chain_id, 901);
+        assert_eq!(args.rpc.rpc_port, 9545);
+        assert_eq!(args.sequencer.block_time, Duration::from_millis(250));
+    }
+}

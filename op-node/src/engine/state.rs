@@ -1,0 +1,283 @@
+//! The execution state: a warm in-memory cache of the latest state over storage, and the
+//! per-block overlay that revm reads from and commits into.
+//!
+//! The cache only ever holds committed state (it is updated after a block is durable), so a
+//! miss may be answered from any storage snapshot taken after the last commit.
+
+use crate::storage::{AccountRecord, StorageError, StoreReader};
+use alloy::primitives::{
+    Address, B256, Bytes, KECCAK256_EMPTY, U256,
+    map::{AddressMap, B256Map, HashMap},
+};
+use alloy_trie::EMPTY_ROOT_HASH;
+use revm::{
+    Database, DatabaseCommit,
+    bytecode::Bytecode,
+    database_interface::DBErrorMarker,
+    state::{Account, AccountInfo},
+};
+
+/// Storage failures surfaced through revm's `Database` trait.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct StateDbError(#[from] pub StorageError);
+
+impl DBErrorMarker for StateDbError {}
+
+/// One account of the warm cache: its record and the slots read or written so far.
+#[derive(Debug, Clone)]
+pub struct CachedAccount {
+    /// The account's trie record.
+    pub record: AccountRecord,
+    /// Known storage slots (a subset of the account's storage).
+    pub storage: HashMap<U256, U256>,
+}
+
+/// The warm, in-memory view of the latest committed state.
+#[derive(Debug, Default)]
+pub struct StateCache {
+    /// `None` caches the knowledge that an account does not exist.
+    accounts: AddressMap<Option<CachedAccount>>,
+    code: B256Map<Bytecode>,
+    /// Hashes of recent blocks for BLOCKHASH (the last 256 are all it may ask for).
+    recent_hashes: HashMap<u64, B256>,
+}
+
+impl StateCache {
+    /// The account's record, loading it from `reader` on a miss.
+    pub fn account(
+        &mut self,
+        address: Address,
+        reader: &StoreReader,
+    ) -> Result<Option<&mut CachedAccount>, StorageError> {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.accounts.entry(address) {
+            let loaded = reader.account(&address)?.map(|record| CachedAccount {
+                record,
+                storage: HashMap::default(),
+            });
+            e.insert(loaded);
+        }
+        Ok(self.accounts.get_mut(&address).and_then(Option::as_mut))
+    }
+
+    fn storage(
+        &mut self,
+        address: Address,
+        slot: U256,
+        reader: &StoreReader,
+    ) -> Result<U256, StorageError> {
+        let Some(account) = self.account(address, reader)? else {
+            return Ok(U256::ZERO);
+        };
+        if account.record.storage_root == EMPTY_ROOT_HASH {
+            return Ok(U256::ZERO);
+        }
+        if let Some(value) = account.storage.get(&slot) {
+            return Ok(*value);
+        }
+        let value = reader.storage(&address, &slot)?;
+        account.storage.insert(slot, value);
+        Ok(value)
+    }
+
+    fn code(&mut self, hash: B256, reader: &StoreReader) -> Result<Bytecode, StorageError> {
+        if hash == KECCAK256_EMPTY {
+            return Ok(Bytecode::default());
+        }
+        if let Some(code) = self.code.get(&hash) {
+            return Ok(code.clone());
+        }
+        let bytes = reader.code(&hash)?.unwrap_or_default();
+        let code = Bytecode::new_raw(bytes);
+        self.code.insert(hash, code.clone());
+        Ok(code)
+    }
+
+    /// Remembers a block hash for BLOCKHASH, forgetting those older than 256 blocks.
+    pub fn push_block_hash(&mut self, number: u64, hash: B256) {
+        self.recent_hashes.insert(number, hash);
+        if number >= 256 {
+            self.recent_hashes.remove(&(number - 256));
+        }
+    }
+
+    /// Applies a committed block's final account records and storage writes.
+    pub fn apply(&mut self, changes: &BlockChanges, records: &AddressMap<Option<AccountRecord>>) {
+        for (address, change) in &changes.accounts {
+            let record = records.get(address).copied().flatten();
+            match record {
+                None => {
+                    self.accounts.insert(*address, None);
+                }
+                Some(record) => {
+                    let entry = self
+                        .accounts
+                        .entry(*address)
+                        .or_insert(None)
+                        .get_or_insert_with(|| CachedAccount {
+                            record,
+                            storage: HashMap::default(),
+                        });
+                    entry.record = record;
+                    if change.wiped {
+                        entry.storage.clear();
+                    }
+                    for (slot, value) in &change.storage {
+                        entry.storage.insert(*slot, *value);
+                    }
+                }
+            }
+        }
+        for (hash, code) in &changes.code {
+            self.code
+                .entry(*hash)
+                .or_insert_with(|| Bytecode::new_raw(code.clone()));
+        }
+    }
+}
+
+/// What one block did to one account.
+#[derive(Debug, Clone, Default)]
+pub struct AccountChange {
+    /// Nonce, balance and code hash after the block; `None` when the account no longer exists.
+    pub info: Option<(u64, U256, B256)>,
+    /// Whether the storage was cleared (self-destruct, creation) before `storage` applies.
+    pub wiped: bool,
+    /// Slots written, with their final values (zero = deleted).
+    pub storage: HashMap<U256, U256>,
+    /// Values the written slots had before the block.
+    pub original_storage: HashMap<U256, U256>,
+}
+
+/// Everything a block changed, before roots are computed.
+#[derive(Debug, Default)]
+pub struct BlockChanges {
+    /// Changed accounts.
+    pub accounts: AddressMap<AccountChange>,
+    /// Code deployed in the block.
+    pub code: Vec<(B256, Bytes)>,
+}
+
+/// The database revm executes one block against: the block's own writes over the cache.
+pub struct BlockDb<'a> {
+    cache: &'a mut StateCache,
+    reader: &'a StoreReader,
+    changes: BlockChanges,
+}
+
+impl std::fmt::Debug for BlockDb<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockDb")
+            .field("changed_accounts", &self.changes.accounts.len())
+            .finish()
+    }
+}
+
+impl<'a> BlockDb<'a> {
+    /// An empty overlay over the latest committed state.
+    pub fn new(cache: &'a mut StateCache, reader: &'a StoreReader) -> Self {
+        Self {
+            cache,
+            reader,
+            changes: BlockChanges::default(),
+        }
+    }
+
+    /// The block's changes.
+    pub fn into_changes(self) -> BlockChanges {
+        self.changes
+    }
+}
+
+impl Database for BlockDb<'_> {
+    type Error = StateDbError;
+
+    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        let info = match self.changes.accounts.get(&address) {
+            Some(change) => change.info,
+            None => self
+                .cache
+                .account(address, self.reader)?
+                .map(|a| (a.record.nonce, a.record.balance, a.record.code_hash)),
+        };
+        Ok(info.map(|(nonce, balance, code_hash)| {
+            let code = (code_hash == KECCAK256_EMPTY).then(Bytecode::default);
+            AccountInfo {
+                balance,
+                nonce,
+                code_hash,
+                code,
+                account_id: None,
+            }
+        }))
+    }
+
+    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        Ok(self.cache.code(code_hash, self.reader)?)
+    }
+
+    fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
+        if let Some(change) = self.changes.accounts.get(&address) {
+            if let Some(value) = change.storage.get(&index) {
+                return Ok(*value);
+            }
+            if change.wiped || change.info.is_none() {
+                return Ok(U256::ZERO);
+            }
+        }
+        Ok(self.cache.storage(address, index, self.reader)?)
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
+        if let Some(hash) = self.cache.recent_hashes.get(&number) {
+            return Ok(*hash);
+        }
+        Ok(self
+            .reader
+            .header(number)?
+            .map(|(hash, _)| hash)
+            .unwrap_or_default())
+    }
+}
+
+impl DatabaseCommit for BlockDb<'_> {
+    fn commit(&mut self, changes: AddressMap<Account>) {
+        for (address, account) in changes {
+            if !account.is_touched() {
+                continue;
+            }
+            let change = self.changes.accounts.entry(address).or_default();
+            // A destroyed account, or (EIP-161) a touched account left empty, ceases to exist.
+            if account.is_selfdestructed() || account.is_empty() {
+                change.info = None;
+                change.wiped = true;
+                change.storage.clear();
+                continue;
+            }
+            if account.is_created() {
+                change.wiped = true;
+                change.storage.clear();
+            }
+            let info = &account.info;
+            if info.code_hash != KECCAK256_EMPTY
+                && !self.cache.code.contains_key(&info.code_hash)
+                && let Some(code) = &info.code
+            {
+                self.changes
+                    .code
+                    .push((info.code_hash, code.original_bytes()));
+                self.cache.code.insert(info.code_hash, code.clone());
+            }
+            change.info = Some((info.nonce, info.balance, info.code_hash));
+            for (slot, value) in account.storage {
+                if value.is_changed() {
+                    change
+                        .original_storage
+                        .entry(slot)
+                        .or_insert(value.original_value);
+                    change.storage.insert(slot, value.present_value());
+                }
+            }
+        }
+    }
+}

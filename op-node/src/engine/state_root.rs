@@ -1,0 +1,145 @@
+//! The state trie: turns a block's changes into the new state root and the trie nodes to
+//! store, rehashing only the paths the block touched.
+
+use super::state::{BlockChanges, StateCache};
+use crate::{
+    storage::{AccountRecord, StateDiff, StorageError, StoreReader},
+    trie::{SparseTrie, TrieError},
+};
+use alloy::{
+    primitives::{Address, B256, Bytes, keccak256, map::AddressMap},
+    rlp,
+};
+use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
+
+/// Errors while updating the tries.
+#[derive(Debug, thiserror::Error)]
+pub enum StateRootError {
+    /// Reading stored nodes or accounts failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A stored trie node was malformed or missing.
+    #[error(transparent)]
+    Trie(#[from] TrieError),
+}
+
+/// The account trie and every storage trie touched so far, kept in memory between blocks.
+#[derive(Debug)]
+pub struct StateTries {
+    accounts: SparseTrie,
+    storage: AddressMap<SparseTrie>,
+}
+
+impl StateTries {
+    /// Tries whose root is `state_root`; nodes load from storage as blocks touch them.
+    pub fn new(state_root: B256) -> Self {
+        Self {
+            accounts: SparseTrie::from_root(state_root),
+            storage: AddressMap::default(),
+        }
+    }
+
+    /// Applies a block's changes. Returns the new state root, the storage writes, and the
+    /// final record of every changed account (`None` = deleted).
+    pub fn apply(
+        &mut self,
+        changes: &BlockChanges,
+        cache: &mut StateCache,
+        reader: &StoreReader,
+    ) -> Result<(B256, StateDiff, AddressMap<Option<AccountRecord>>), StateRootError> {
+        let mut diff = StateDiff::default();
+        let mut records = AddressMap::default();
+        let account_nodes = reader.account_trie()?;
+        for (address, change) in &changes.accounts {
+            let hashed = keccak256(address);
+            let previous = cache.account(*address, reader)?.map(|a| a.record);
+            diff.reverts.accounts.push((*address, previous));
+            for (slot, value) in &change.original_storage {
+                diff.reverts.storage.push((*address, *slot, *value));
+            }
+            let Some((nonce, balance, code_hash)) = change.info else {
+                self.accounts.remove(&hashed, &account_nodes)?;
+                self.storage.remove(address);
+                diff.accounts.push((*address, None));
+                diff.wiped_storage.push(*address);
+                diff.storage_tries.push((hashed, true, Default::default()));
+                records.insert(*address, None);
+                continue;
+            };
+            let previous_root = previous.map(|a| a.storage_root).unwrap_or(EMPTY_ROOT_HASH);
+            let storage_root = if change.wiped || !change.storage.is_empty() {
+                self.update_storage(
+                    address,
+                    hashed,
+                    previous_root,
+                    change.wiped,
+                    change,
+                    reader,
+                    &mut diff,
+                )?
+            } else {
+                previous_root
+            };
+            let record = AccountRecord {
+                nonce,
+                balance,
+                code_hash,
+                storage_root,
+            };
+            let leaf = TrieAccount {
+                nonce,
+                balance,
+                storage_root,
+                code_hash,
+            };
+            self.accounts
+                .insert(&hashed, Bytes::from(rlp::encode(leaf)), &account_nodes)?;
+            diff.accounts.push((*address, Some(record)));
+            if change.wiped {
+                diff.wiped_storage.push(*address);
+            }
+            for (slot, value) in &change.storage {
+                diff.storage.push((*address, *slot, *value));
+            }
+            records.insert(*address, Some(record));
+        }
+        let root = self.accounts.root();
+        diff.account_trie = self.accounts.take_updates();
+        diff.code = changes.code.clone();
+        Ok((root, diff, records))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_storage(
+        &mut self,
+        address: &Address,
+        hashed: B256,
+        previous_root: B256,
+        wiped: bool,
+        change: &super::state::AccountChange,
+        reader: &StoreReader,
+        diff: &mut StateDiff,
+    ) -> Result<B256, StateRootError> {
+        let nodes = reader.storage_trie(hashed)?;
+        let trie = if wiped {
+            self.storage.insert(*address, SparseTrie::empty());
+            self.storage.get_mut(address).expect("just inserted")
+        } else {
+            self.storage
+                .entry(*address)
+                .or_insert_with(|| SparseTrie::from_root(previous_root))
+        };
+        for (slot, value) in &change.storage {
+            let key = keccak256(B256::from(*slot));
+            if value.is_zero() {
+                trie.remove(&key, &nodes)?;
+            } else {
+                trie.insert(&key, Bytes::from(rlp::encode(value)), &nodes)?;
+            }
+        }
+        let root = trie.root();
+        diff.storage_tries
+            .push((hashed, wiped, trie.take_updates()));
+        Ok(root)
+    }
+}

@@ -1,0 +1,18 @@
+//! op-node: an optimistic-rollup node. It executes transactions with op-revm, seals L2 blocks,
+//! keeps them in one redb file and serves the Ethereum JSON-RPC.
+//!
+//! Each module is one room: `chain` (rules and genesis), `block` (shared block types),
+//! `trie` (incremental Merkle-Patricia trie), `storage` (redb), `engine` (execution and
+//! sealing), `txpool` (admission and ordering), `sequencer` (the block loop), `rpc`
+//! (JSON-RPC server), `node` (wiring), `cli` (flags).
+
+pub mod block;
+pub mod chain;
+pub mod cli;
+pub mod engine;
+pub mod node;
+pub mod rpc;
+pub mod sequencer;
+pub mod storage;
+pub mod trie;
+pub mod txpool;

@@ -1,0 +1,458 @@
+//! The `eth_` methods that read chain data and admit transactions.
+
+use super::{
+    RpcCtx,
+    convert::{rpc_block, rpc_logs, rpc_receipts, rpc_transaction},
+    error::{RpcError, RpcResult},
+    state::StateView,
+};
+use crate::{
+    block::SealedBlock,
+    storage::StoreReader,
+    txpool::{SenderState, decode_and_recover},
+};
+use alloy::{
+    consensus::Transaction as _,
+    primitives::{Address, B256, Bytes, KECCAK256_EMPTY, U64, U256, keccak256},
+    rpc::types::{
+        Block, BlockId, BlockNumberOrTag, EIP1186AccountProofResponse, EIP1186StorageProof,
+        FeeHistory, Filter, FilterBlockOption, Log, serde_helpers::JsonStorageKey,
+    },
+};
+use alloy_trie::EMPTY_ROOT_HASH;
+use op_alloy::rpc_types::{OpTransactionReceipt, Transaction};
+
+/// The latest sealed block number in `reader`'s snapshot.
+pub fn head_number(reader: &StoreReader) -> RpcResult<u64> {
+    reader
+        .head_number()?
+        .ok_or_else(|| RpcError::Unavailable("chain has no blocks yet".into()))
+}
+
+/// Resolves a block tag or number to a number, `None` when the block does not exist.
+pub fn resolve_number(reader: &StoreReader, tag: BlockNumberOrTag) -> RpcResult<Option<u64>> {
+    let head = head_number(reader)?;
+    let n = match tag {
+        BlockNumberOrTag::Latest
+        | BlockNumberOrTag::Pending
+        | BlockNumberOrTag::Safe
+        | BlockNumberOrTag::Finalized => head,
+        BlockNumberOrTag::Earliest => 0,
+        BlockNumberOrTag::Number(n) => n,
+    };
+    Ok((n <= head).then_some(n))
+}
+
+/// Resolves a block id (tag, number or hash).
+pub fn resolve_block_id(reader: &StoreReader, id: BlockId) -> RpcResult<Option<u64>> {
+    match id {
+        BlockId::Number(tag) => resolve_number(reader, tag),
+        BlockId::Hash(hash) => Ok(reader.block_number(&hash.block_hash)?),
+    }
+}
+
+/// The state of the block `id` names (the latest when `None`).
+pub fn state_at<'a>(
+    ctx: &RpcCtx,
+    reader: &'a StoreReader,
+    id: Option<BlockId>,
+) -> RpcResult<StateView<'a>> {
+    let head = head_number(reader)?;
+    let number = match id {
+        None => head,
+        Some(id) => resolve_block_id(reader, id)?
+            .ok_or_else(|| RpcError::Unavailable("header not found".into()))?,
+    };
+    StateView::at(reader, number, head, ctx.limits.max_state_history)
+}
+
+fn is_pending(id: &Option<BlockId>) -> bool {
+    matches!(id, Some(BlockId::Number(BlockNumberOrTag::Pending)))
+}
+
+/// eth_getBalance
+pub fn balance(ctx: &RpcCtx, address: Address, id: Option<BlockId>) -> RpcResult<U256> {
+    let reader = ctx.store.reader()?;
+    let state = state_at(ctx, &reader, id)?;
+    Ok(state
+        .account(&address)?
+        .map(|a| a.balance)
+        .unwrap_or_default())
+}
+
+/// eth_getTransactionCount (`pending` counts pooled transactions)
+pub fn transaction_count(ctx: &RpcCtx, address: Address, id: Option<BlockId>) -> RpcResult<U64> {
+    let reader = ctx.store.reader()?;
+    let pending = is_pending(&id);
+    let state = state_at(ctx, &reader, id)?;
+    let nonce = state
+        .account(&address)?
+        .map(|a| a.nonce)
+        .unwrap_or_default();
+    Ok(U64::from(if pending {
+        ctx.pool.pending_nonce(&address, nonce)
+    } else {
+        nonce
+    }))
+}
+
+/// eth_getCode
+pub fn code(ctx: &RpcCtx, address: Address, id: Option<BlockId>) -> RpcResult<Bytes> {
+    let reader = ctx.store.reader()?;
+    let state = state_at(ctx, &reader, id)?;
+    Ok(state.code(&address)?)
+}
+
+/// eth_getStorageAt
+pub fn storage_at(
+    ctx: &RpcCtx,
+    address: Address,
+    slot: JsonStorageKey,
+    id: Option<BlockId>,
+) -> RpcResult<B256> {
+    let reader = ctx.store.reader()?;
+    let state = state_at(ctx, &reader, id)?;
+    Ok(B256::from(state.storage(&address, &slot.as_b256().into())?))
+}
+
+/// eth_getProof
+pub fn proof(
+    ctx: &RpcCtx,
+    address: Address,
+    keys: Vec<JsonStorageKey>,
+    id: Option<BlockId>,
+) -> RpcResult<EIP1186AccountProofResponse> {
+    let reader = ctx.store.reader()?;
+    let head = head_number(&reader)?;
+    if let Some(id) = id
+        && resolve_block_id(&reader, id)? != Some(head)
+    {
+        return Err(RpcError::Unavailable(format!(
+            "proofs are served for the latest block ({head}) only"
+        )));
+    }
+    let (_, header) = reader
+        .header(head)?
+        .ok_or_else(|| RpcError::Unavailable("header not found".into()))?;
+    let account = reader.account(&address)?;
+    let hashed = keccak256(address);
+    let trie_err = |e: crate::trie::TrieError| RpcError::Internal(e.to_string());
+    let account_proof =
+        crate::trie::proof_from_source(header.state_root, &hashed, &reader.account_trie()?)
+            .map_err(trie_err)?;
+    let storage_root = account.map(|a| a.storage_root).unwrap_or(EMPTY_ROOT_HASH);
+    let storage_nodes = reader.storage_trie(hashed)?;
+    let mut storage_proof = Vec::with_capacity(keys.len());
+    for key in keys {
+        let slot: U256 = key.as_b256().into();
+        let value = reader.storage(&address, &slot)?;
+        let proof =
+            crate::trie::proof_from_source(storage_root, &keccak256(key.as_b256()), &storage_nodes)
+                .map_err(trie_err)?;
+        storage_proof.push(EIP1186StorageProof { key, value, proof });
+    }
+    Ok(EIP1186AccountProofResponse {
+        address,
+        balance: account.map(|a| a.balance).unwrap_or_default(),
+        code_hash: account.map(|a| a.code_hash).unwrap_or(KECCAK256_EMPTY),
+        nonce: account.map(|a| a.nonce).unwrap_or_default(),
+        storage_hash: storage_root,
+        account_proof,
+        storage_proof,
+    })
+}
+
+/// eth_sendRawTransaction: stateless checks and sender recovery, then the pool's checks
+/// against the latest state.
+pub fn send_raw_transaction(ctx: &RpcCtx, raw: Bytes) -> RpcResult<B256> {
+    let tx = decode_and_recover(raw, ctx.pool.config())?;
+    let reader = ctx.store.reader()?;
+    let account = reader.account(&tx.sender())?;
+    let state = SenderState {
+        nonce: account.map(|a| a.nonce).unwrap_or_default(),
+        balance: account.map(|a| a.balance).unwrap_or_default(),
+    };
+    let base_fee = ctx.next_base_fee(&reader)?;
+    Ok(ctx.pool.add(tx, state, base_fee)?)
+}
+
+fn load_block(reader: &StoreReader, number: u64) -> RpcResult<Option<SealedBlock>> {
+    Ok(reader.block(number)?)
+}
+
+/// eth_getBlockByNumber / eth_getBlockByHash
+pub fn block(ctx: &RpcCtx, id: BlockId, full: bool) -> RpcResult<Option<Block<Transaction>>> {
+    let reader = ctx.store.reader()?;
+    let Some(number) = resolve_block_id(&reader, id)? else {
+        return Ok(None);
+    };
+    Ok(load_block(&reader, number)?.map(|b| rpc_block(&b, full)))
+}
+
+/// eth_getBlockTransactionCountByNumber / ByHash
+pub fn block_transaction_count(ctx: &RpcCtx, id: BlockId) -> RpcResult<Option<U64>> {
+    let reader = ctx.store.reader()?;
+    let Some(number) = resolve_block_id(&reader, id)? else {
+        return Ok(None);
+    };
+    Ok(load_block(&reader, number)?.map(|b| U64::from(b.txs.len())))
+}
+
+/// eth_getBlockReceipts
+pub fn block_receipts(ctx: &RpcCtx, id: BlockId) -> RpcResult<Option<Vec<OpTransactionReceipt>>> {
+    let reader = ctx.store.reader()?;
+    let Some(number) = resolve_block_id(&reader, id)? else {
+        return Ok(None);
+    };
+    Ok(load_block(&reader, number)?.map(|b| rpc_receipts(&b)))
+}
+
+/// eth_getTransactionByHash: included ones, then pooled ones.
+pub fn transaction_by_hash(ctx: &RpcCtx, hash: B256) -> RpcResult<Option<Transaction>> {
+    let reader = ctx.store.reader()?;
+    if let Some((number, index)) = reader.transaction_location(&hash)?
+        && let Some(block) = load_block(&reader, number)?
+    {
+        let tx = block.txs.get(index as usize).cloned();
+        return Ok(tx.map(|tx| rpc_transaction(&tx, Some((&block, index as usize)))));
+    }
+    Ok(ctx.pool.get(&hash).map(|tx| rpc_transaction(&tx, None)))
+}
+
+/// eth_getTransactionReceipt
+pub fn transaction_receipt(ctx: &RpcCtx, hash: B256) -> RpcResult<Option<OpTransactionReceipt>> {
+    let reader = ctx.store.reader()?;
+    let Some((number, index)) = reader.transaction_location(&hash)? else {
+        return Ok(None);
+    };
+    let Some(block) = load_block(&reader, number)? else {
+        return Ok(None);
+    };
+    Ok(rpc_receipts(&block).into_iter().nth(index as usize))
+}
+
+/// The inclusive block range a filter covers, checked against the range cap.
+pub fn filter_range(
+    ctx: &RpcCtx,
+    reader: &StoreReader,
+    filter: &Filter,
+) -> RpcResult<Option<(u64, u64)>> {
+    match filter.block_option {
+        FilterBlockOption::AtBlockHash(hash) => Ok(reader.block_number(&hash)?.map(|n| (n, n))),
+        FilterBlockOption::Range {
+            from_block,
+            to_block,
+        } => {
+            let head = head_number(reader)?;
+            let resolve = |tag: Option<BlockNumberOrTag>| -> RpcResult<u64> {
+                Ok(match tag {
+                    None => head,
+                    Some(tag) => resolve_number(reader, tag)?.unwrap_or(head),
+                })
+            };
+            let from = resolve(from_block)?;
+            let to = resolve(to_block)?;
+            if from > to {
+                return Err(RpcError::InvalidParams(format!(
+                    "invalid block range: from {from} > to {to}"
+                )));
+            }
+            if to - from + 1 > ctx.limits.max_logs_range {
+                return Err(RpcError::Limit(format!(
+                    "block range too large: {} blocks requested, the limit is {}",
+                    to - from + 1,
+                    ctx.limits.max_logs_range
+                )));
+            }
+            Ok(Some((from, to)))
+        }
+    }
+}
+
+/// Logs of blocks `from..=to` that match `filter`, skipping blocks whose bloom rules them out.
+pub fn logs_in_range(
+    ctx: &RpcCtx,
+    reader: &StoreReader,
+    filter: &Filter,
+    from: u64,
+    to: u64,
+) -> RpcResult<Vec<Log>> {
+    let mut out = Vec::new();
+    for number in from..=to {
+        let Some((_, header)) = reader.header(number)? else {
+            break;
+        };
+        if !filter.matches_bloom(header.logs_bloom) {
+            continue;
+        }
+        let Some(block) = load_block(reader, number)? else {
+            break;
+        };
+        block_logs(&block, filter, &mut out);
+        if out.len() > ctx.limits.max_logs {
+            return Err(RpcError::Limit(format!(
+                "query returned more than {} results; narrow the block range or the filter",
+                ctx.limits.max_logs
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Appends the logs of `block` that match `filter`.
+pub fn block_logs(block: &SealedBlock, filter: &Filter, out: &mut Vec<Log>) {
+    let mut first = 0u64;
+    for (i, receipt) in block.receipts.iter().enumerate() {
+        let count = receipt.logs().len() as u64;
+        if receipt.logs().iter().any(|l| filter.matches(l)) {
+            out.extend(
+                rpc_logs(block, i, first)
+                    .into_iter()
+                    .filter(|l| filter.matches(&l.inner)),
+            );
+        }
+        first += count;
+    }
+}
+
+/// eth_getLogs
+pub fn logs(ctx: &RpcCtx, filter: Filter) -> RpcResult<Vec<Log>> {
+    let reader = ctx.store.reader()?;
+    match filter_range(ctx, &reader, &filter)? {
+        Some((from, to)) => logs_in_range(ctx, &reader, &filter, from, to),
+        None => Err(RpcError::Unavailable("unknown block".into())),
+    }
+}
+
+/// The suggested priority fee: the 60th percentile of the tips paid over recent blocks,
+/// never below 1 wei and 0.001 gwei when blocks are empty.
+pub fn max_priority_fee(ctx: &RpcCtx) -> RpcResult<u128> {
+    const DEFAULT_TIP: u128 = 1_000_000;
+    let reader = ctx.store.reader()?;
+    let head = head_number(&reader)?;
+    let mut tips = Vec::new();
+    for number in head.saturating_sub(19)..=head {
+        if let Some(block) = load_block(&reader, number)? {
+            let base = block.header.base_fee_per_gas.unwrap_or_default();
+            tips.extend(
+                block
+                    .txs
+                    .iter()
+                    .filter_map(|t| t.tx.effective_tip_per_gas(base)),
+            );
+        }
+    }
+    if tips.is_empty() {
+        return Ok(DEFAULT_TIP);
+    }
+    tips.sort_unstable();
+    Ok(tips[(tips.len() - 1) * 60 / 100].max(1))
+}
+
+/// eth_gasPrice: next base fee plus the suggested tip.
+pub fn gas_price(ctx: &RpcCtx) -> RpcResult<u128> {
+    let reader = ctx.store.reader()?;
+    let base = ctx.next_base_fee(&reader)?;
+    Ok(u128::from(base) + max_priority_fee(ctx)?)
+}
+
+/// eth_feeHistory
+pub fn fee_history(
+    ctx: &RpcCtx,
+    count: u64,
+    newest: BlockNumberOrTag,
+    percentiles: Option<Vec<f64>>,
+) -> RpcResult<FeeHistory> {
+    const MAX_BLOCKS: u64 = 1024;
+    let count = count.min(MAX_BLOCKS);
+    if let Some(p) = &percentiles
+        && (p.len() > 100
+            || p.iter().any(|v| !(0.0..=100.0).contains(v))
+            || p.windows(2).any(|w| w[0] > w[1]))
+    {
+        return Err(RpcError::InvalidParams(
+            "reward percentiles must be ascending values in [0, 100]".into(),
+        ));
+    }
+    let reader = ctx.store.reader()?;
+    let newest = resolve_number(&reader, newest)?
+        .ok_or_else(|| RpcError::Unavailable("header not found".into()))?;
+    if count == 0 {
+        return Ok(FeeHistory {
+            oldest_block: newest,
+            ..Default::default()
+        });
+    }
+    let oldest = newest.saturating_sub(count - 1);
+    let mut history = FeeHistory {
+        oldest_block: oldest,
+        ..Default::default()
+    };
+    let mut last = None;
+    for number in oldest..=newest {
+        let Some(block) = load_block(&reader, number)? else {
+            break;
+        };
+        let base = block.header.base_fee_per_gas.unwrap_or_default();
+        history.base_fee_per_gas.push(u128::from(base));
+        history
+            .gas_used_ratio
+            .push(block.header.gas_used as f64 / block.header.gas_limit.max(1) as f64);
+        history.base_fee_per_blob_gas.push(0);
+        history.blob_gas_used_ratio.push(0.0);
+        if let Some(p) = &percentiles {
+            history
+                .reward
+                .get_or_insert_with(Vec::new)
+                .push(rewards(&block, base, p));
+        }
+        last = Some(block.header);
+    }
+    if let Some(h) = last {
+        let next = ctx.config.next_base_fee(
+            h.gas_used,
+            h.gas_limit,
+            h.base_fee_per_gas.unwrap_or_default(),
+        );
+        history.base_fee_per_gas.push(u128::from(next));
+        history.base_fee_per_blob_gas.push(0);
+    }
+    Ok(history)
+}
+
+/// Tips at the given percentiles of a block's gas, as geth weighs them.
+fn rewards(block: &SealedBlock, base_fee: u64, percentiles: &[f64]) -> Vec<u128> {
+    if block.txs.is_empty() {
+        return vec![0; percentiles.len()];
+    }
+    let mut previous = 0u64;
+    let mut tips: Vec<(u128, u64)> = block
+        .txs
+        .iter()
+        .zip(&block.receipts)
+        .map(|(tx, r)| {
+            let used = r.cumulative_gas_used() - previous;
+            previous = r.cumulative_gas_used();
+            (
+                tx.tx.effective_tip_per_gas(base_fee).unwrap_or_default(),
+                used,
+            )
+        })
+        .collect();
+    tips.sort_unstable_by_key(|(tip, _)| *tip);
+    let total: u64 = tips.iter().map(|(_, g)| g).sum();
+    percentiles
+        .iter()
+        .map(|p| {
+            let threshold = (total as f64 * p / 100.0) as u64;
+            let mut sum = 0u64;
+            for (tip, gas) in &tips {
+                sum += gas;
+                if sum >= threshold {
+                    return *tip;
+                }
+            }
+            tips.last().map(|(t, _)| *t).unwrap_or_default()
+        })
+        .collect()
+}

@@ -1,0 +1,253 @@
+//! Persistent storage in one redb file: blocks, receipts, the transaction index, flat state
+//! (accounts, storage, code) and the Merkle-Patricia trie nodes keyed by path.
+//!
+//! Commit protocol: everything a sealed block changes is written in one redb write
+//! transaction with immediate durability, and the `head` pointer moves in that same
+//! transaction. The node reports a block (RPC, subscriptions) only after `commit` returns, so
+//! a crash at any moment leaves either the whole block or none of it, and never loses a block
+//! that was reported.
+
+mod codec;
+mod reader;
+
+pub use codec::AccountRecord;
+pub use reader::StoreReader;
+
+use crate::{block::SealedBlock, trie::TrieUpdates};
+use alloy::{
+    eips::eip2718::Encodable2718,
+    primitives::{Address, B256, Bytes, U256},
+};
+pub use reader::TrieNodes;
+use redb::{Database, Durability, ReadableDatabase, TableDefinition};
+use std::path::Path;
+
+/// Block number -> RLP header.
+pub(crate) const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("headers");
+/// Block hash -> block number.
+pub(crate) const BLOCK_NUMBERS: TableDefinition<&[u8; 32], u64> =
+    TableDefinition::new("block_numbers");
+/// Block number -> RLP list of EIP-2718 transactions.
+pub(crate) const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
+/// Block number -> concatenated 20-byte senders, one per transaction.
+pub(crate) const SENDERS: TableDefinition<u64, &[u8]> = TableDefinition::new("senders");
+/// Block number -> RLP list of EIP-2718 receipts.
+pub(crate) const RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("receipts");
+/// Transaction hash -> (block number, index in block).
+pub(crate) const TX_INDEX: TableDefinition<&[u8; 32], (u64, u32)> =
+    TableDefinition::new("tx_index");
+/// Address -> [`AccountRecord`].
+pub(crate) const ACCOUNTS: TableDefinition<&[u8; 20], &[u8]> = TableDefinition::new("accounts");
+/// Address ++ slot -> value (zero values are absent).
+pub(crate) const STORAGE: TableDefinition<&[u8; 52], &[u8; 32]> = TableDefinition::new("storage");
+/// Code hash -> bytecode.
+pub(crate) const CODE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("code");
+/// Nibble path (one nibble per byte) -> RLP node of the account trie.
+pub(crate) const ACCOUNT_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("account_trie");
+/// keccak256(address) ++ nibble path -> RLP node of that account's storage trie.
+pub(crate) const STORAGE_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storage_trie");
+/// Block number -> the values its state changes overwrote ([`StateReverts`]), so state at
+/// recent blocks can be rebuilt for eth_call and tracing.
+pub(crate) const REVERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("reverts");
+/// Named counters; `head` is the number of the last sealed block.
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+pub(crate) const HEAD_KEY: &str = "head";
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database itself failed (I/O, corruption, a full disk).
+    #[error("database: {0}")]
+    Db(#[from] redb::Error),
+    /// A stored value could not be decoded: the file is not one this node wrote.
+    #[error("corrupt {table} entry: {reason}")]
+    Corrupt {
+        /// Which table.
+        table: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+macro_rules! from_redb {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for StorageError {
+            fn from(e: $ty) -> Self {
+                Self::Db(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// Everything a block changes in the state, in the form storage writes it.
+#[derive(Debug, Default)]
+pub struct StateDiff {
+    /// New account records; `None` deletes the account.
+    pub accounts: Vec<(Address, Option<AccountRecord>)>,
+    /// Accounts whose storage is cleared (destroyed or re-created) before `storage` applies.
+    pub wiped_storage: Vec<Address>,
+    /// Storage writes; a zero value deletes the slot.
+    pub storage: Vec<(Address, U256, U256)>,
+    /// New bytecode by hash.
+    pub code: Vec<(B256, Bytes)>,
+    /// Changed nodes of the account trie.
+    pub account_trie: TrieUpdates,
+    /// Changed nodes of storage tries: (keccak256(address), wipe all stored nodes first, updates).
+    pub storage_tries: Vec<(B256, bool, TrieUpdates)>,
+    /// The values this block overwrote.
+    pub reverts: StateReverts,
+}
+
+/// The pre-block values of everything a block changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StateReverts {
+    /// Accounts as they were before the block (`None`: did not exist).
+    pub accounts: Vec<(Address, Option<AccountRecord>)>,
+    /// Storage slots as they were before the block.
+    pub storage: Vec<(Address, U256, U256)>,
+}
+
+/// The node's database.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StorageError> {
+        let db = Database::builder().create(path)?;
+        let tx = db.begin_write()?;
+        {
+            // Create every table so readers never meet a missing one.
+            tx.open_table(HEADERS)?;
+            tx.open_table(BLOCK_NUMBERS)?;
+            tx.open_table(BODIES)?;
+            tx.open_table(SENDERS)?;
+            tx.open_table(RECEIPTS)?;
+            tx.open_table(TX_INDEX)?;
+            tx.open_table(ACCOUNTS)?;
+            tx.open_table(STORAGE)?;
+            tx.open_table(CODE)?;
+            tx.open_table(ACCOUNT_TRIE)?;
+            tx.open_table(STORAGE_TRIE)?;
+            tx.open_table(META)?;
+            tx.open_table(REVERTS)?;
+        }
+        tx.commit()?;
+        Ok(Self { db })
+    }
+
+    /// A consistent snapshot of everything committed so far.
+    pub fn reader(&self) -> Result<StoreReader, StorageError> {
+        Ok(StoreReader::new(self.db.begin_read()?))
+    }
+
+    /// Writes a sealed block and its state changes in one durable transaction and moves the
+    /// head to it. When this returns `Ok`, the block survives any crash.
+    pub fn commit_block(&self, block: &SealedBlock, diff: &StateDiff) -> Result<(), StorageError> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        let number = block.number();
+        {
+            let mut headers = tx.open_table(HEADERS)?;
+            headers.insert(
+                number,
+                codec::encode_header(&block.header, &block.hash).as_slice(),
+            )?;
+            tx.open_table(BLOCK_NUMBERS)?
+                .insert(&block.hash.0, number)?;
+
+            let mut body = Vec::with_capacity(block.txs.len());
+            let mut senders = Vec::with_capacity(block.txs.len() * 20);
+            let mut index = tx.open_table(TX_INDEX)?;
+            for (i, t) in block.txs.iter().enumerate() {
+                body.push(t.encoded.clone());
+                senders.extend_from_slice(t.sender().as_slice());
+                index.insert(&t.hash.0, (number, i as u32))?;
+            }
+            tx.open_table(BODIES)?
+                .insert(number, alloy::rlp::encode(&body).as_slice())?;
+            tx.open_table(SENDERS)?.insert(number, senders.as_slice())?;
+            let receipts: Vec<Bytes> = block
+                .receipts
+                .iter()
+                .map(|r| r.encoded_2718().into())
+                .collect();
+            tx.open_table(RECEIPTS)?
+                .insert(number, alloy::rlp::encode(&receipts).as_slice())?;
+        }
+        write_state(&tx, diff)?;
+        tx.open_table(REVERTS)?
+            .insert(number, codec::encode_reverts(&diff.reverts).as_slice())?;
+        tx.open_table(META)?.insert(HEAD_KEY, number)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn write_state(tx: &redb::WriteTransaction, diff: &StateDiff) -> Result<(), StorageError> {
+    let mut accounts = tx.open_table(ACCOUNTS)?;
+    for (address, record) in &diff.accounts {
+        match record {
+            Some(record) => {
+                accounts.insert(&address.0.0, record.encode().as_slice())?;
+            }
+            None => {
+                accounts.remove(&address.0.0)?;
+            }
+        }
+    }
+    let mut storage = tx.open_table(STORAGE)?;
+    for address in &diff.wiped_storage {
+        let (start, end) = codec::storage_range(address);
+        storage.retain_in::<&[u8; 52], _>(&start..=&end, |_, _| false)?;
+    }
+    for (address, slot, value) in &diff.storage {
+        let key = codec::storage_key(address, slot);
+        if value.is_zero() {
+            storage.remove(&key)?;
+        } else {
+            storage.insert(&key, &value.to_be_bytes::<32>())?;
+        }
+    }
+    let mut code = tx.open_table(CODE)?;
+    for (hash, bytes) in &diff.code {
+        code.insert(&hash.0, bytes.as_ref())?;
+    }
+    let mut account_trie = tx.open_table(ACCOUNT_TRIE)?;
+    for path in &diff.account_trie.removed {
+        account_trie.remove(codec::nibble_key(&[], path).as_slice())?;
+    }
+    for (path, node) in &diff.account_trie.written {
+        account_trie.insert(codec::nibble_key(&[], path).as_slice(), node.as_ref())?;
+    }
+    let mut storage_trie = tx.open_table(STORAGE_TRIE)?;
+    for (owner, wipe, updates) in &diff.storage_tries {
+        if *wipe {
+            let start = owner.0.to_vec();
+            let mut end = owner.0.to_vec();
+            end.push(0xff);
+            storage_trie.retain_in::<&[u8], _>(start.as_slice()..end.as_slice(), |_, _| false)?;
+        }
+        for path in &updates.removed {
+            storage_trie.remove(codec::nibble_key(owner.as_slice(), path).as_slice())?;
+        }
+        for (path, node) in &updates.written {
+            storage_trie.insert(
+                codec::nibble_key(owner.as_slice(), path).as_slice(),
+                node.as_ref(),
+            )?;
+        }
+    }
+    Ok(())
+}

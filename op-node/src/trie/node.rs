@@ -1,0 +1,527 @@
+//! The in-memory nodes and the operations on them: lookup, insert, remove, hashing and proofs.
+//!
+//! Every function takes the depth (or path) of the node it is given, so paths for loading and for
+//! the update log are known without storing them in the nodes.
+
+use super::stored::load;
+use super::{NodeSource, TrieError, TrieUpdates};
+use alloy::primitives::{B256, Bytes};
+use alloy::rlp::{EMPTY_STRING_CODE, Encodable};
+use alloy_trie::nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode};
+use alloy_trie::{Nibbles, TrieMask};
+use std::mem;
+
+/// Length of every key, in nibbles (keys are 32-byte hashes).
+pub(super) const KEY_NIBBLES: usize = 64;
+
+/// Nodes whose RLP is shorter than this are embedded in their parent instead of hashed.
+pub(super) const INLINE_LIMIT: usize = 32;
+
+/// A node of the trie, or a reference to one still in storage.
+#[derive(Default)]
+pub(super) enum Node {
+    /// No node: an empty trie, or an absent branch child.
+    #[default]
+    Empty,
+    /// A node not loaded yet, by the hash its parent commits to. Nodes embedded in their parent
+    /// are decoded with it, so they are never in this state.
+    Hash(B256),
+    /// A leaf: the rest of a key and its value.
+    Leaf(Box<Leaf>),
+    /// An extension: nibbles shared by every key below, and the branch they lead to.
+    Extension(Box<Extension>),
+    /// A branch: one child per next nibble.
+    Branch(Box<Branch>),
+}
+
+/// Leaf node. `rlp` caches the node's reference in its parent; `None` means changed since hashed.
+pub(super) struct Leaf {
+    pub(super) key: Nibbles,
+    pub(super) value: Bytes,
+    pub(super) rlp: Option<RlpNode>,
+}
+
+/// Extension node; `rlp` as in [`Leaf`].
+pub(super) struct Extension {
+    pub(super) key: Nibbles,
+    pub(super) child: Node,
+    pub(super) rlp: Option<RlpNode>,
+}
+
+/// Branch node (never with a value: all keys have the same length); `rlp` as in [`Leaf`].
+pub(super) struct Branch {
+    pub(super) children: [Node; 16],
+    pub(super) rlp: Option<RlpNode>,
+}
+
+impl Node {
+    fn leaf(key: Nibbles, value: Bytes) -> Self {
+        Self::Leaf(Box::new(Leaf {
+            key,
+            value,
+            rlp: None,
+        }))
+    }
+
+    /// `child` under an extension with `key`, or `child` itself if `key` is empty.
+    fn under_extension(key: Nibbles, child: Self) -> Self {
+        if key.is_empty() {
+            child
+        } else {
+            Self::Extension(Box::new(Extension {
+                key,
+                child,
+                rlp: None,
+            }))
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Self::Empty)
+    }
+}
+
+impl Leaf {
+    fn encode(&self, buf: &mut Vec<u8>) {
+        buf.clear();
+        LeafNodeRef::new(&self.key, &self.value).encode(buf);
+    }
+}
+
+impl Extension {
+    /// Encodes into `buf`, hashing the child first if it changed. `path` is this node's path.
+    fn encode(&mut self, mut path: Nibbles, buf: &mut Vec<u8>, log: &mut UpdateLog) {
+        path.extend(&self.key);
+        let child = hash(&mut self.child, &mut path, buf, log);
+        buf.clear();
+        ExtensionNodeRef::new(&self.key, &child).encode(buf);
+    }
+}
+
+impl Branch {
+    fn new() -> Self {
+        Self {
+            children: Default::default(),
+            rlp: None,
+        }
+    }
+
+    /// Encodes into `buf`, hashing changed children first. `path` is this node's path.
+    fn encode(&mut self, mut path: Nibbles, buf: &mut Vec<u8>, log: &mut UpdateLog) {
+        let mut stack: [RlpNode; 16] = Default::default();
+        let mut mask = TrieMask::default();
+        let mut len = 0;
+        for (nibble, child) in (0u8..).zip(self.children.iter_mut()) {
+            if child.is_empty() {
+                continue;
+            }
+            path.push_unchecked(nibble);
+            stack[len] = hash(child, &mut path, buf, log);
+            path.pop();
+            mask.set_bit(nibble);
+            len += 1;
+        }
+        buf.clear();
+        BranchNodeRef::new(&stack[..len], mask).encode(buf);
+    }
+
+    /// The index of the only child other than the one under `skip`, if there is exactly one.
+    fn only_other_child(&self, skip: usize) -> Option<usize> {
+        let mut others = (0..16).filter(|&i| i != skip && !self.children[i].is_empty());
+        match (others.next(), others.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        }
+    }
+}
+
+/// Changes to persist, in the order they happened; the last entry for a path wins.
+pub(super) struct UpdateLog {
+    enabled: bool,
+    /// `Some(rlp)`: the node at the path was (re)written; `None`: no node there any more.
+    entries: Vec<(Nibbles, Option<Bytes>)>,
+}
+
+impl UpdateLog {
+    pub(super) fn new() -> Self {
+        Self {
+            enabled: true,
+            entries: Vec::new(),
+        }
+    }
+
+    pub(super) fn disabled() -> Self {
+        Self {
+            enabled: false,
+            entries: Vec::new(),
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Records that the node at `path` was encoded as `rlp`, and returns its reference.
+    fn encoded(&mut self, path: &Nibbles, rlp: &[u8]) -> RlpNode {
+        if self.enabled {
+            self.entries
+                .push((*path, Some(Bytes::copy_from_slice(rlp))));
+        }
+        RlpNode::from_rlp(rlp)
+    }
+
+    /// Records that no node is at `path` any more (unless a later entry puts one there).
+    fn removed(&mut self, path: Nibbles) {
+        if self.enabled {
+            self.entries.push((path, None));
+        }
+    }
+
+    pub(super) fn take(&mut self) -> TrieUpdates {
+        let mut entries = mem::take(&mut self.entries);
+        // Stable: entries for the same path keep their order, so the last one is the latest.
+        entries.sort_by_key(|(path, _)| *path);
+        let mut updates = TrieUpdates::default();
+        let mut entries = entries.into_iter().peekable();
+        while let Some((path, rlp)) = entries.next() {
+            if entries.peek().is_some_and(|(next, _)| *next == path) {
+                continue;
+            }
+            match rlp {
+                Some(rlp) => updates.written.push((path, rlp)),
+                None => updates.removed.push(path),
+            }
+        }
+        updates
+    }
+}
+
+/// Loads `node` from `src` if it is still in storage; `path` is its path.
+fn resolve(node: &mut Node, path: &Nibbles, src: &impl NodeSource) -> Result<(), TrieError> {
+    if let Node::Hash(hash) = *node {
+        *node = load(src, path, hash)?;
+    }
+    Ok(())
+}
+
+pub(super) fn get(
+    mut node: &mut Node,
+    key: &Nibbles,
+    src: &impl NodeSource,
+) -> Result<Option<Bytes>, TrieError> {
+    let mut depth = 0;
+    loop {
+        node = match node {
+            Node::Empty => return Ok(None),
+            Node::Hash(hash) => {
+                let hash = *hash;
+                *node = load(src, &key.slice(..depth), hash)?;
+                node
+            }
+            Node::Leaf(leaf) => {
+                return Ok((leaf.key == key.slice(depth..)).then(|| leaf.value.clone()));
+            }
+            Node::Extension(ext) => {
+                if !key.slice(depth..).starts_with(&ext.key) {
+                    return Ok(None);
+                }
+                depth += ext.key.len();
+                &mut ext.child
+            }
+            Node::Branch(branch) => {
+                let nibble = key.get_unchecked(depth);
+                depth += 1;
+                &mut branch.children[usize::from(nibble)]
+            }
+        };
+    }
+}
+
+/// Sets `key` to `value` below `node`, which is at `depth`. Returns whether anything changed;
+/// only then are caches cleared on the way back up.
+pub(super) fn insert(
+    node: &mut Node,
+    key: &Nibbles,
+    depth: usize,
+    value: Bytes,
+    src: &impl NodeSource,
+) -> Result<bool, TrieError> {
+    match node {
+        Node::Empty => {
+            *node = Node::leaf(key.slice(depth..), value);
+        }
+        Node::Hash(_) => {
+            resolve(node, &key.slice(..depth), src)?;
+            return insert(node, key, depth, value, src);
+        }
+        Node::Leaf(leaf) => {
+            let rest = key.slice(depth..);
+            if leaf.key == rest {
+                if leaf.value == value {
+                    return Ok(false);
+                }
+                leaf.value = value;
+                leaf.rlp = None;
+                return Ok(true);
+            }
+            // Both keys run to the 64th nibble, so they differ somewhere: a branch goes there and
+            // the old leaf moves below it with a shorter key.
+            let common = leaf.key.common_prefix_length(&rest);
+            let old_nibble = leaf.key.get_unchecked(common);
+            leaf.key = leaf.key.slice(common + 1..);
+            leaf.rlp = None;
+            let old = mem::take(node);
+            *node = split(&rest, common, old_nibble, old, value);
+        }
+        Node::Extension(ext) => {
+            let rest = key.slice(depth..);
+            let common = ext.key.common_prefix_length(&rest);
+            if common == ext.key.len() {
+                let changed = insert(&mut ext.child, key, depth + common, value, src)?;
+                if changed {
+                    ext.rlp = None;
+                }
+                return Ok(changed);
+            }
+            // The key leaves the extension part way: a branch goes there. The extension's child
+            // keeps its path; what is left of the extension's key after the branch (if anything)
+            // becomes a shorter extension in front of it.
+            let ext_nibble = ext.key.get_unchecked(common);
+            let tail = ext.key.slice(common + 1..);
+            let old = if tail.is_empty() {
+                mem::take(&mut ext.child)
+            } else {
+                ext.key = tail;
+                ext.rlp = None;
+                mem::take(node)
+            };
+            *node = split(&rest, common, ext_nibble, old, value);
+        }
+        Node::Branch(branch) => {
+            let child = &mut branch.children[usize::from(key.get_unchecked(depth))];
+            let changed = insert(child, key, depth + 1, value, src)?;
+            if changed {
+                branch.rlp = None;
+            }
+            return Ok(changed);
+        }
+    }
+    Ok(true)
+}
+
+/// The node replacing a leaf or extension whose key leaves `rest` (the new key's remaining
+/// nibbles) after `common` nibbles: a branch holding `old` under `old_nibble` and a new leaf for
+/// `value`, behind an extension for the common nibbles if there are any.
+fn split(rest: &Nibbles, common: usize, old_nibble: u8, old: Node, value: Bytes) -> Node {
+    let mut branch = Branch::new();
+    branch.children[usize::from(old_nibble)] = old;
+    branch.children[usize::from(rest.get_unchecked(common))] =
+        Node::leaf(rest.slice(common + 1..), value);
+    Node::under_extension(rest.slice(..common), Node::Branch(Box::new(branch)))
+}
+
+/// Removes `key` below `node`, which is at `depth`, and restores the trie's canonical shape:
+/// a branch left with one child merges with it, an extension absorbs an extension or leaf below
+/// it. Returns whether the key was there.
+pub(super) fn remove(
+    node: &mut Node,
+    key: &Nibbles,
+    depth: usize,
+    src: &impl NodeSource,
+    log: &mut UpdateLog,
+) -> Result<bool, TrieError> {
+    match node {
+        Node::Empty => Ok(false),
+        Node::Hash(_) => {
+            resolve(node, &key.slice(..depth), src)?;
+            remove(node, key, depth, src, log)
+        }
+        Node::Leaf(leaf) => {
+            if leaf.key != key.slice(depth..) {
+                return Ok(false);
+            }
+            *node = Node::Empty;
+            log.removed(key.slice(..depth));
+            Ok(true)
+        }
+        Node::Extension(ext) => {
+            if !key.slice(depth..).starts_with(&ext.key) {
+                return Ok(false);
+            }
+            let child_depth = depth + ext.key.len();
+            if !remove(&mut ext.child, key, child_depth, src, log)? {
+                return Ok(false);
+            }
+            ext.rlp = None;
+            // The child was a branch; if it collapsed into a leaf or an extension, absorb it.
+            match mem::take(&mut ext.child) {
+                Node::Leaf(mut leaf) => {
+                    leaf.key = ext.key.join(&leaf.key);
+                    leaf.rlp = None;
+                    *node = Node::Leaf(leaf);
+                    log.removed(key.slice(..child_depth));
+                }
+                Node::Extension(mut inner) => {
+                    inner.key = ext.key.join(&inner.key);
+                    inner.rlp = None;
+                    *node = Node::Extension(inner);
+                    log.removed(key.slice(..child_depth));
+                }
+                // Only a malformed trie has a leaf right below an extension.
+                Node::Empty => {
+                    *node = Node::Empty;
+                    log.removed(key.slice(..depth));
+                }
+                child => ext.child = child,
+            }
+            Ok(true)
+        }
+        Node::Branch(branch) => {
+            let nibble = usize::from(key.get_unchecked(depth));
+            // Load what a collapse will need before changing anything, so that a storage error
+            // leaves the trie as it was.
+            let mut path = key.slice(..=depth);
+            if let Some(sibling) = branch.only_other_child(nibble) {
+                let target = &mut branch.children[nibble];
+                resolve(target, &path, src)?;
+                if matches!(target, Node::Leaf(leaf) if leaf.key == key.slice(depth + 1..)) {
+                    path.pop();
+                    path.push_unchecked(sibling as u8);
+                    resolve(&mut branch.children[sibling], &path, src)?;
+                }
+            }
+            if !remove(&mut branch.children[nibble], key, depth + 1, src, log)? {
+                return Ok(false);
+            }
+            branch.rlp = None;
+            let mut present = (0..16).filter(|&i| !branch.children[i].is_empty());
+            match (present.next(), present.next()) {
+                (Some(_), Some(_)) => {}
+                (Some(only), None) => *node = collapse(branch, only, key, depth, log),
+                // Only a malformed trie has a branch with a single child.
+                (None, _) => {
+                    *node = Node::Empty;
+                    log.removed(key.slice(..depth));
+                }
+            }
+            Ok(true)
+        }
+    }
+}
+
+/// The node replacing a branch at `depth` (on `key`'s path) whose only child is under `nibble`.
+/// The child must be loaded already.
+fn collapse(
+    branch: &mut Branch,
+    nibble: usize,
+    key: &Nibbles,
+    depth: usize,
+    log: &mut UpdateLog,
+) -> Node {
+    let prefix = Nibbles::from_nibbles_unchecked([nibble as u8]);
+    let mut child_path = key.slice(..depth);
+    child_path.push_unchecked(nibble as u8);
+    match mem::take(&mut branch.children[nibble]) {
+        // A leaf or extension moves up to the branch's path, its key one nibble longer.
+        Node::Leaf(mut leaf) => {
+            leaf.key = prefix.join(&leaf.key);
+            leaf.rlp = None;
+            log.removed(child_path);
+            Node::Leaf(leaf)
+        }
+        Node::Extension(mut ext) => {
+            ext.key = prefix.join(&ext.key);
+            ext.rlp = None;
+            log.removed(child_path);
+            Node::Extension(ext)
+        }
+        // A branch stays where it is, behind a one-nibble extension.
+        child => Node::under_extension(prefix, child),
+    }
+}
+
+/// The reference to `node` in its parent, encoding and hashing it (and its changed descendants)
+/// if it changed since last hashed, and logging every node encoded. `path` is the node's path;
+/// it is restored before returning.
+pub(super) fn hash(
+    node: &mut Node,
+    path: &mut Nibbles,
+    buf: &mut Vec<u8>,
+    log: &mut UpdateLog,
+) -> RlpNode {
+    match node {
+        Node::Empty => RlpNode::from_rlp(&[EMPTY_STRING_CODE]),
+        Node::Hash(hash) => RlpNode::word_rlp(hash),
+        Node::Leaf(leaf) => {
+            if let Some(rlp) = &leaf.rlp {
+                return rlp.clone();
+            }
+            leaf.encode(buf);
+            leaf.rlp.insert(log.encoded(path, buf)).clone()
+        }
+        Node::Extension(ext) => {
+            if let Some(rlp) = &ext.rlp {
+                return rlp.clone();
+            }
+            ext.encode(*path, buf, log);
+            ext.rlp.insert(log.encoded(path, buf)).clone()
+        }
+        Node::Branch(branch) => {
+            if let Some(rlp) = &branch.rlp {
+                return rlp.clone();
+            }
+            branch.encode(*path, buf, log);
+            branch.rlp.insert(log.encoded(path, buf)).clone()
+        }
+    }
+}
+
+/// The proof for `key` (see [`super::SparseTrie::proof`]). Expects the trie hashed.
+pub(super) fn proof(
+    mut node: &mut Node,
+    key: &Nibbles,
+    src: &impl NodeSource,
+    buf: &mut Vec<u8>,
+    log: &mut UpdateLog,
+) -> Result<Vec<Bytes>, TrieError> {
+    let mut proof = Vec::new();
+    let mut path = Nibbles::new();
+    loop {
+        node = match node {
+            Node::Empty => return Ok(proof),
+            Node::Hash(hash) => {
+                let hash = *hash;
+                *node = load(src, &path, hash)?;
+                node
+            }
+            Node::Leaf(leaf) => {
+                leaf.encode(buf);
+                push_proof_node(&mut proof, &path, buf);
+                return Ok(proof);
+            }
+            Node::Extension(ext) => {
+                ext.encode(path, buf, log);
+                push_proof_node(&mut proof, &path, buf);
+                if !key.slice(path.len()..).starts_with(&ext.key) {
+                    return Ok(proof);
+                }
+                path.extend(&ext.key);
+                &mut ext.child
+            }
+            Node::Branch(branch) => {
+                branch.encode(path, buf, log);
+                push_proof_node(&mut proof, &path, buf);
+                let nibble = key.get_unchecked(path.len());
+                path.push_unchecked(nibble);
+                &mut branch.children[usize::from(nibble)]
+            }
+        };
+    }
+}
+
+/// Adds the node at `path` to a proof unless it is embedded in its parent.
+fn push_proof_node(proof: &mut Vec<Bytes>, path: &Nibbles, rlp: &[u8]) {
+    if path.is_empty() || rlp.len() >= INLINE_LIMIT {
+        proof.push(Bytes::copy_from_slice(rlp));
+    }
+}

@@ -1,0 +1,457 @@
+//! The transaction pool: admission (with every rejection a clear error), per-sender nonce
+//! order with gaps held back, fee-bump replacement, a bounded size with eviction, and the
+//! ordered candidate list the sequencer builds from.
+//!
+//! The lock is held only to insert, to take a snapshot of candidates, and to apply a sealed
+//! block; never across execution.
+
+mod validate;
+
+pub use validate::{decode_and_recover, intrinsic_gas};
+
+use crate::block::RecoveredTx;
+use alloy::{
+    consensus::Transaction,
+    primitives::{
+        Address, B256, U256,
+        map::{AddressMap, B256Map},
+    },
+};
+use parking_lot::Mutex;
+use std::{
+    cmp::Reverse,
+    collections::{BTreeMap, BinaryHeap},
+    sync::Arc,
+};
+
+/// Limits and rules of admission.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Transactions must carry this EIP-155 chain id.
+    pub chain_id: u64,
+    /// No transaction may ask for more gas than a block has.
+    pub block_gas_limit: u64,
+    /// Largest accepted encoded transaction (geth: 128 KiB).
+    pub max_tx_size: usize,
+    /// Largest accepted `gas * maxFeePerGas` (geth's RPC fee cap: 1 ETH).
+    pub tx_fee_cap: U256,
+    /// Most transactions held at once.
+    pub max_txs: usize,
+    /// Most transactions held per sender beyond a nonce gap.
+    pub max_queued_per_sender: usize,
+    /// Minimum fee increase, in percent, to replace a transaction.
+    pub price_bump_percent: u64,
+}
+
+impl PoolConfig {
+    /// geth's defaults for the given chain.
+    pub fn new(chain_id: u64, block_gas_limit: u64) -> Self {
+        Self {
+            chain_id,
+            block_gas_limit,
+            max_tx_size: 128 * 1024,
+            tx_fee_cap: U256::from(10u64).pow(U256::from(18u64)),
+            max_txs: 5120,
+            max_queued_per_sender: 64,
+            price_bump_percent: 10,
+        }
+    }
+}
+
+/// Why a transaction was refused. Messages follow geth's, which clients match on.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    /// Not a valid EIP-2718 transaction.
+    #[error("failed to decode transaction: {0}")]
+    Decode(String),
+    /// Deposits (and other system transactions) only come from L1 derivation.
+    #[error("deposit and system transactions are not accepted over RPC")]
+    DepositNotAccepted,
+    /// Pre-EIP-155 legacy transaction.
+    #[error("only replay-protected (EIP-155) transactions allowed over RPC")]
+    Unprotected,
+    /// Signed for another chain.
+    #[error("invalid chain id for signer: have {have} want {want}")]
+    WrongChainId {
+        /// The transaction's chain id.
+        have: u64,
+        /// This chain's.
+        want: u64,
+    },
+    /// The signature does not recover.
+    #[error("invalid sender")]
+    InvalidSender,
+    /// Gas limit above the block gas limit.
+    #[error("exceeds block gas limit")]
+    ExceedsBlockGasLimit,
+    /// Encoded size above the limit.
+    #[error("oversized data: transaction size {size}, limit {max}")]
+    OversizedData {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// EIP-3860.
+    #[error("max initcode size exceeded: code size {size}, limit 49152")]
+    InitCodeTooLarge {
+        /// Its size.
+        size: usize,
+    },
+    /// Tip above fee cap.
+    #[error("max priority fee per gas higher than max fee per gas")]
+    TipAboveFeeCap,
+    /// Gas limit below intrinsic gas.
+    #[error("intrinsic gas too low: have {have}, want {want}")]
+    IntrinsicGasTooLow {
+        /// The gas limit.
+        have: u64,
+        /// The intrinsic gas.
+        want: u64,
+    },
+    /// `gas * maxFeePerGas` above the cap.
+    #[error("tx fee ({} ether) exceeds the configured cap ({} ether)", format_ether(*fee), format_ether(*cap))]
+    FeeCapExceeded {
+        /// The fee.
+        fee: U256,
+        /// The cap.
+        cap: U256,
+    },
+    /// Nonce already used.
+    #[error("nonce too low: next nonce {next}, tx nonce {nonce}")]
+    NonceTooLow {
+        /// The account's next nonce.
+        next: u64,
+        /// The transaction's.
+        nonce: u64,
+    },
+    /// Balance below `gas * maxFeePerGas + value`.
+    #[error("insufficient funds for gas * price + value: balance {balance}, tx cost {cost}, overshot {}", cost - balance)]
+    InsufficientFunds {
+        /// The sender's balance.
+        balance: U256,
+        /// The maximum cost.
+        cost: U256,
+    },
+    /// Fee cap below the current base fee.
+    #[error(
+        "max fee per gas less than block base fee: address {sender}, maxFeePerGas: {fee_cap}, baseFee: {base_fee}"
+    )]
+    FeeCapBelowBaseFee {
+        /// The sender.
+        sender: Address,
+        /// The transaction's fee cap.
+        fee_cap: u128,
+        /// The next block's base fee.
+        base_fee: u64,
+    },
+    /// Same sender and nonce with too small a fee bump.
+    #[error("replacement transaction underpriced")]
+    ReplacementUnderpriced,
+    /// Already in the pool.
+    #[error("already known")]
+    AlreadyKnown,
+    /// The pool is full and the transaction pays no more than the cheapest one held.
+    #[error("txpool is full")]
+    PoolFull,
+    /// Too many gapped transactions from one sender.
+    #[error("too many queued transactions from sender {0}")]
+    SenderQueueFull(Address),
+    /// State could not be read.
+    #[error("state unavailable: {0}")]
+    State(String),
+}
+
+fn format_ether(wei: U256) -> String {
+    let milli = wei / U256::from(10u64).pow(U256::from(16u64));
+    let milli: u128 = milli.try_into().unwrap_or(u128::MAX);
+    format!("{}.{:02}", milli / 100, milli % 100)
+}
+
+/// The sender's committed nonce and balance, read by the caller from the latest state.
+#[derive(Debug, Clone, Copy)]
+pub struct SenderState {
+    /// Next nonce on chain.
+    pub nonce: u64,
+    /// Balance on chain.
+    pub balance: U256,
+}
+
+#[derive(Debug, Default)]
+struct SenderQueue {
+    /// The next nonce the chain expects from this sender.
+    state_nonce: u64,
+    txs: BTreeMap<u64, Arc<RecoveredTx>>,
+}
+
+impl SenderQueue {
+    /// The nonce after the run of consecutive transactions from `state_nonce`.
+    fn pending_nonce(&self) -> u64 {
+        consecutive_from(&self.txs, self.state_nonce)
+    }
+
+    fn prune_below(&mut self, nonce: u64, by_hash: &mut B256Map<Arc<RecoveredTx>>) {
+        while let Some(entry) = self.txs.first_entry() {
+            if *entry.key() >= nonce {
+                break;
+            }
+            by_hash.remove(&entry.get().hash);
+            entry.remove();
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct PoolInner {
+    senders: AddressMap<SenderQueue>,
+    by_hash: B256Map<Arc<RecoveredTx>>,
+}
+
+/// Counts for `txpool_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Executable now (no nonce gap before them).
+    pub pending: usize,
+    /// Held back behind a nonce gap.
+    pub queued: usize,
+}
+
+/// The transaction pool.
+#[derive(Debug)]
+pub struct TxPool {
+    config: PoolConfig,
+    inner: Mutex<PoolInner>,
+}
+
+impl TxPool {
+    /// An empty pool.
+    pub fn new(config: PoolConfig) -> Self {
+        Self {
+            config,
+            inner: Mutex::new(PoolInner::default()),
+        }
+    }
+
+    /// The admission rules.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// Admits a decoded, recovered transaction given its sender's committed state and the
+    /// next block's base fee. Returns its hash.
+    pub fn add(
+        &self,
+        tx: RecoveredTx,
+        state: SenderState,
+        base_fee: u64,
+    ) -> Result<B256, PoolError> {
+        let sender = tx.sender();
+        let nonce = tx.tx.nonce();
+        let fee_cap = tx.tx.max_fee_per_gas();
+        if nonce < state.nonce {
+            return Err(PoolError::NonceTooLow {
+                next: state.nonce,
+                nonce,
+            });
+        }
+        let cost = U256::from(tx.tx.gas_limit()) * U256::from(fee_cap) + tx.tx.value();
+        if cost > state.balance {
+            return Err(PoolError::InsufficientFunds {
+                balance: state.balance,
+                cost,
+            });
+        }
+        if fee_cap < u128::from(base_fee) {
+            return Err(PoolError::FeeCapBelowBaseFee {
+                sender,
+                fee_cap,
+                base_fee,
+            });
+        }
+        let hash = tx.hash;
+        let tx = Arc::new(tx);
+        let mut inner = self.inner.lock();
+        let PoolInner { senders, by_hash } = &mut *inner;
+        if by_hash.contains_key(&hash) {
+            return Err(PoolError::AlreadyKnown);
+        }
+        let queue = senders.entry(sender).or_default();
+        if state.nonce > queue.state_nonce {
+            queue.state_nonce = state.nonce;
+            queue.prune_below(state.nonce, by_hash);
+        }
+        if let Some(old) = queue.txs.get(&nonce) {
+            if !self.is_sufficient_bump(old, &tx) {
+                return Err(PoolError::ReplacementUnderpriced);
+            }
+            by_hash.remove(&old.hash);
+        } else {
+            let pending = queue.pending_nonce();
+            if nonce > pending {
+                let queued = queue.txs.range(pending..).count();
+                if queued >= self.config.max_queued_per_sender {
+                    return Err(PoolError::SenderQueueFull(sender));
+                }
+            }
+            if by_hash.len() >= self.config.max_txs {
+                evict_cheapest(senders, by_hash, fee_cap)?;
+            }
+        }
+        let queue = senders.entry(sender).or_default();
+        queue.txs.insert(nonce, tx.clone());
+        by_hash.insert(hash, tx);
+        Ok(hash)
+    }
+
+    fn is_sufficient_bump(&self, old: &RecoveredTx, new: &RecoveredTx) -> bool {
+        let bump =
+            |v: u128| v.saturating_mul(100 + u128::from(self.config.price_bump_percent)) / 100;
+        let old_tip = old
+            .tx
+            .max_priority_fee_per_gas()
+            .unwrap_or(old.tx.max_fee_per_gas());
+        let new_tip = new
+            .tx
+            .max_priority_fee_per_gas()
+            .unwrap_or(new.tx.max_fee_per_gas());
+        new.tx.max_fee_per_gas() >= bump(old.tx.max_fee_per_gas()) && new_tip >= bump(old_tip)
+    }
+
+    /// A pooled transaction by hash.
+    pub fn get(&self, hash: &B256) -> Option<Arc<RecoveredTx>> {
+        self.inner.lock().by_hash.get(hash).cloned()
+    }
+
+    /// The nonce a new transaction from `sender` should use, counting pooled ones.
+    pub fn pending_nonce(&self, sender: &Address, state_nonce: u64) -> u64 {
+        let inner = self.inner.lock();
+        match inner.senders.get(sender) {
+            Some(queue) => consecutive_from(&queue.txs, state_nonce.max(queue.state_nonce)),
+            None => state_nonce,
+        }
+    }
+
+    /// Pending and queued counts.
+    pub fn status(&self) -> PoolStatus {
+        let inner = self.inner.lock();
+        let mut pending = 0;
+        for queue in inner.senders.values() {
+            pending += (queue.pending_nonce() - queue.state_nonce) as usize;
+        }
+        PoolStatus {
+            pending,
+            queued: inner.by_hash.len() - pending,
+        }
+    }
+
+    /// Executable transactions for the next block, best effective tip first, each sender's in
+    /// nonce order. Transactions whose fee cap is below `base_fee` wait.
+    pub fn best(&self, base_fee: u64, max_gas: u64) -> Vec<Arc<RecoveredTx>> {
+        let inner = self.inner.lock();
+        let mut heap = BinaryHeap::with_capacity(inner.senders.len());
+        for queue in inner.senders.values() {
+            if let Some(tx) = queue.txs.get(&queue.state_nonce)
+                && let Some(tip) = tx.tx.effective_tip_per_gas(base_fee)
+            {
+                heap.push((tip, Reverse(tx.hash), tx.sender(), tx.tx.nonce()));
+            }
+        }
+        let mut out = Vec::new();
+        let mut gas = 0u64;
+        while let Some((_, _, sender, nonce)) = heap.pop() {
+            let Some(tx) = inner
+                .senders
+                .get(&sender)
+                .and_then(|q| q.txs.get(&nonce))
+                .cloned()
+            else {
+                continue;
+            };
+            gas = gas.saturating_add(tx.tx.gas_limit());
+            if gas > max_gas {
+                break;
+            }
+            let next_nonce = tx.tx.nonce() + 1;
+            if let Some(next) = inner
+                .senders
+                .get(&tx.sender())
+                .and_then(|q| q.txs.get(&next_nonce))
+                && let Some(tip) = next.tx.effective_tip_per_gas(base_fee)
+            {
+                heap.push((tip, Reverse(next.hash), sender, next_nonce));
+            }
+            out.push(tx);
+        }
+        out
+    }
+
+    /// Forgets what a sealed block included or refused, and advances senders' nonces.
+    pub fn on_block(&self, included: &[Arc<RecoveredTx>], rejected: &[Arc<RecoveredTx>]) {
+        let mut inner = self.inner.lock();
+        let PoolInner { senders, by_hash } = &mut *inner;
+        for tx in included {
+            let sender = tx.sender();
+            let queue = senders.entry(sender).or_default();
+            let next = tx.tx.nonce() + 1;
+            if next > queue.state_nonce {
+                queue.state_nonce = next;
+            }
+            queue.prune_below(queue.state_nonce, by_hash);
+        }
+        for tx in rejected {
+            if let Some(queue) = senders.get_mut(&tx.sender())
+                && queue
+                    .txs
+                    .get(&tx.tx.nonce())
+                    .is_some_and(|t| t.hash == tx.hash)
+            {
+                queue.txs.remove(&tx.tx.nonce());
+            }
+            by_hash.remove(&tx.hash);
+        }
+        senders.retain(|_, q| !q.txs.is_empty());
+    }
+}
+
+/// The first nonce at or after `from` that `txs` does not hold.
+fn consecutive_from(txs: &BTreeMap<u64, Arc<RecoveredTx>>, from: u64) -> u64 {
+    let mut next = from;
+    for nonce in txs.range(from..).map(|(n, _)| *n) {
+        if nonce != next {
+            break;
+        }
+        next += 1;
+    }
+    next
+}
+
+/// Makes room for a transaction paying `fee_cap` by evicting the cheapest last-in-line
+/// transaction (a sender's highest nonce, so no remaining transaction loses its predecessor).
+fn evict_cheapest(
+    senders: &mut AddressMap<SenderQueue>,
+    by_hash: &mut B256Map<Arc<RecoveredTx>>,
+    fee_cap: u128,
+) -> Result<(), PoolError> {
+    let cheapest = senders
+        .iter()
+        .filter_map(|(sender, q)| {
+            q.txs
+                .last_key_value()
+                .map(|(n, tx)| (tx.tx.max_fee_per_gas(), *sender, *n))
+        })
+        .min();
+    match cheapest {
+        Some((price, sender, nonce)) if price < fee_cap => {
+            if let Some(queue) = senders.get_mut(&sender)
+                && let Some(tx) = queue.txs.remove(&nonce)
+            {
+                by_hash.remove(&tx.hash);
+            }
+            Ok(())
+        }
+        _ => Err(PoolError::PoolFull),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,308 @@
+use super::*;
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxLegacy},
+    eips::eip2718::Encodable2718,
+    primitives::{Bytes, TxKind, address},
+    signers::{SignerSync, local::PrivateKeySigner},
+};
+use op_alloy::consensus::OpTxEnvelope;
+
+const CHAIN: u64 = 901;
+const GWEI: u128 = 1_000_000_000;
+
+fn signer(i: u8) -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&B256::repeat_byte(i + 1)).unwrap()
+}
+
+fn raw_1559(
+    key: &PrivateKeySigner,
+    nonce: u64,
+    max_fee: u128,
+    tip: u128,
+    gas: u64,
+    chain_id: u64,
+) -> Bytes {
+    let tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: tip,
+        to: TxKind::Call(address!("0x00000000000000000000000000000000000000aa")),
+        value: U256::from(1u64),
+        ..Default::default()
+    };
+    let sig = key.sign_hash_sync(&tx.signature_hash()).unwrap();
+    OpTxEnvelope::Eip1559(tx.into_signed(sig))
+        .encoded_2718()
+        .into()
+}
+
+fn rich() -> SenderState {
+    SenderState {
+        nonce: 0,
+        balance: U256::from(10u64).pow(U256::from(21u64)),
+    }
+}
+
+fn pool() -> TxPool {
+    TxPool::new(PoolConfig::new(CHAIN, 30_000_000))
+}
+
+fn admit(pool: &TxPool, raw: Bytes, state: SenderState) -> Result<B256, PoolError> {
+    let tx = decode_and_recover(raw, pool.config())?;
+    pool.add(tx, state, 1)
+}
+
+#[test]
+fn recovers_the_signer() {
+    let key = signer(0);
+    let tx = decode_and_recover(
+        raw_1559(&key, 0, GWEI, GWEI, 21_000, CHAIN),
+        pool().config(),
+    )
+    .unwrap();
+    assert_eq!(tx.sender(), key.address());
+}
+
+#[test]
+fn stateless_rejections() {
+    let p = pool();
+    let key = signer(0);
+    let cfg = p.config();
+    assert!(matches!(
+        decode_and_recover(Bytes::from_static(&[0x02, 0x01]), cfg),
+        Err(PoolError::Decode(_))
+    ));
+    assert!(matches!(
+        decode_and_recover(raw_1559(&key, 0, GWEI, GWEI, 21_000, 902), cfg),
+        Err(PoolError::WrongChainId {
+            have: 902,
+            want: CHAIN
+        })
+    ));
+    assert!(matches!(
+        decode_and_recover(raw_1559(&key, 0, GWEI, GWEI, 20_000, CHAIN), cfg),
+        Err(PoolError::IntrinsicGasTooLow { .. })
+    ));
+    assert!(matches!(
+        decode_and_recover(raw_1559(&key, 0, GWEI, GWEI, 30_000_001, CHAIN), cfg),
+        Err(PoolError::ExceedsBlockGasLimit)
+    ));
+    // 25M gas at 100 gwei is 2.5 ETH of fee: over the 1 ETH cap.
+    let err = decode_and_recover(raw_1559(&key, 0, 100 * GWEI, GWEI, 25_000_000, CHAIN), cfg)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "tx fee (2.50 ether) exceeds the configured cap (1.00 ether)"
+    );
+    // Flip a byte inside the signature's s value: recovery fails or yields another sender.
+    let mut bad = raw_1559(&key, 0, GWEI, GWEI, 21_000, CHAIN).to_vec();
+    let n = bad.len();
+    bad[n - 5] ^= 0xff;
+    match decode_and_recover(bad.into(), cfg) {
+        Err(PoolError::InvalidSender) => {}
+        Ok(tx) => assert_ne!(tx.sender(), key.address()),
+        Err(e) => panic!("unexpected {e}"),
+    }
+    let legacy = TxLegacy {
+        chain_id: None,
+        gas_limit: 21_000,
+        gas_price: GWEI,
+        ..Default::default()
+    };
+    let sig = key.sign_hash_sync(&legacy.signature_hash()).unwrap();
+    let raw: Bytes = OpTxEnvelope::Legacy(legacy.into_signed(sig))
+        .encoded_2718()
+        .into();
+    assert!(matches!(
+        decode_and_recover(raw, cfg),
+        Err(PoolError::Unprotected)
+    ));
+}
+
+#[test]
+fn stateful_rejections() {
+    let p = pool();
+    let key = signer(0);
+    let raw = raw_1559(&key, 0, GWEI, GWEI, 21_000, CHAIN);
+    let tx = decode_and_recover(raw.clone(), p.config()).unwrap();
+    assert!(matches!(
+        p.add(
+            tx.clone(),
+            SenderState {
+                nonce: 1,
+                balance: rich().balance
+            },
+            1
+        ),
+        Err(PoolError::NonceTooLow { next: 1, nonce: 0 })
+    ));
+    assert!(matches!(
+        p.add(
+            tx.clone(),
+            SenderState {
+                nonce: 0,
+                balance: U256::from(1u64)
+            },
+            1
+        ),
+        Err(PoolError::InsufficientFunds { .. })
+    ));
+    assert!(matches!(
+        p.add(tx.clone(), rich(), 2 * GWEI as u64),
+        Err(PoolError::FeeCapBelowBaseFee { .. })
+    ));
+    p.add(tx.clone(), rich(), 1).unwrap();
+    assert!(matches!(p.add(tx, rich(), 1), Err(PoolError::AlreadyKnown)));
+}
+
+#[test]
+fn replacement_needs_ten_percent() {
+    let p = pool();
+    let key = signer(0);
+    admit(
+        &p,
+        raw_1559(&key, 0, 10 * GWEI, 10 * GWEI, 21_000, CHAIN),
+        rich(),
+    )
+    .unwrap();
+    let low = raw_1559(
+        &key,
+        0,
+        10 * GWEI + GWEI / 2,
+        10 * GWEI + GWEI / 2,
+        21_000,
+        CHAIN,
+    );
+    assert!(matches!(
+        admit(&p, low, rich()),
+        Err(PoolError::ReplacementUnderpriced)
+    ));
+    let high = raw_1559(&key, 0, 11 * GWEI, 11 * GWEI, 21_000, CHAIN);
+    let hash = admit(&p, high, rich()).unwrap();
+    let best = p.best(1, u64::MAX);
+    assert_eq!(best.len(), 1);
+    assert_eq!(best[0].hash, hash);
+}
+
+#[test]
+fn nonce_gaps_are_held_back_until_filled() {
+    let p = pool();
+    let key = signer(0);
+    admit(&p, raw_1559(&key, 1, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    admit(&p, raw_1559(&key, 2, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    assert!(p.best(1, u64::MAX).is_empty());
+    assert_eq!(
+        p.status(),
+        PoolStatus {
+            pending: 0,
+            queued: 2
+        }
+    );
+    assert_eq!(p.pending_nonce(&key.address(), 0), 0);
+    admit(&p, raw_1559(&key, 0, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    let nonces: Vec<u64> = p.best(1, u64::MAX).iter().map(|t| t.tx.nonce()).collect();
+    assert_eq!(nonces, vec![0, 1, 2]);
+    assert_eq!(p.pending_nonce(&key.address(), 0), 3);
+    let best = p.best(1, u64::MAX);
+    p.on_block(&best[..2], &[]);
+    assert_eq!(
+        p.status(),
+        PoolStatus {
+            pending: 1,
+            queued: 0
+        }
+    );
+}
+
+#[test]
+fn best_orders_by_tip_across_senders_and_nonce_within() {
+    let p = pool();
+    let (a, b) = (signer(0), signer(1));
+    admit(&p, raw_1559(&a, 0, 5 * GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    admit(
+        &p,
+        raw_1559(&a, 1, 50 * GWEI, 50 * GWEI, 21_000, CHAIN),
+        rich(),
+    )
+    .unwrap();
+    admit(
+        &p,
+        raw_1559(&b, 0, 5 * GWEI, 3 * GWEI, 21_000, CHAIN),
+        rich(),
+    )
+    .unwrap();
+    let order: Vec<(Address, u64)> = p
+        .best(1, u64::MAX)
+        .iter()
+        .map(|t| (t.sender(), t.tx.nonce()))
+        .collect();
+    assert_eq!(
+        order,
+        vec![(b.address(), 0), (a.address(), 0), (a.address(), 1)]
+    );
+}
+
+#[test]
+fn a_full_pool_evicts_the_cheapest_or_refuses() {
+    let mut config = PoolConfig::new(CHAIN, 30_000_000);
+    config.max_txs = 2;
+    let p = TxPool::new(config);
+    admit(
+        &p,
+        raw_1559(&signer(0), 0, 2 * GWEI, GWEI, 21_000, CHAIN),
+        rich(),
+    )
+    .unwrap();
+    admit(
+        &p,
+        raw_1559(&signer(1), 0, 3 * GWEI, GWEI, 21_000, CHAIN),
+        rich(),
+    )
+    .unwrap();
+    assert!(matches!(
+        admit(
+            &p,
+            raw_1559(&signer(2), 0, 2 * GWEI, GWEI, 21_000, CHAIN),
+            rich()
+        ),
+        Err(PoolError::PoolFull)
+    ));
+    admit(
+        &p,
+        raw_1559(&signer(3), 0, 4 * GWEI, GWEI, 21_000, CHAIN),
+        rich(),
+    )
+    .unwrap();
+    let senders: Vec<Address> = p.best(1, u64::MAX).iter().map(|t| t.sender()).collect();
+    assert!(!senders.contains(&signer(0).address()));
+    assert_eq!(senders.len(), 2);
+}
+
+#[test]
+fn per_sender_queue_is_bounded() {
+    let mut config = PoolConfig::new(CHAIN, 30_000_000);
+    config.max_queued_per_sender = 3;
+    let p = TxPool::new(config);
+    let key = signer(0);
+    for nonce in 1..=3 {
+        admit(&p, raw_1559(&key, nonce, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    }
+    assert!(matches!(
+        admit(&p, raw_1559(&key, 4, GWEI, GWEI, 21_000, CHAIN), rich()),
+        Err(PoolError::SenderQueueFull(_))
+    ));
+}
+
+#[test]
+fn deposits_are_refused() {
+    use op_alloy::consensus::TxDeposit;
+    let raw: Bytes = OpTxEnvelope::Deposit(alloy::primitives::Sealed::new(TxDeposit::default()))
+        .encoded_2718()
+        .into();
+    assert!(matches!(
+        decode_and_recover(raw, pool().config()),
+        Err(PoolError::DepositNotAccepted)
+    ));
+}
