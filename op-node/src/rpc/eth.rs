@@ -244,14 +244,15 @@ pub fn filter_range(
             to_block,
         } => {
             let head = head_number(reader)?;
-            let resolve = |tag: Option<BlockNumberOrTag>| -> RpcResult<u64> {
-                Ok(match tag {
-                    None => head,
-                    Some(tag) => resolve_number(reader, tag)?.unwrap_or(head),
-                })
+            // The range is checked as asked (a request for a million blocks is refused even on
+            // a young chain), then clamped to the head.
+            let requested = |tag: Option<BlockNumberOrTag>| match tag {
+                Some(BlockNumberOrTag::Number(n)) => n,
+                Some(BlockNumberOrTag::Earliest) => 0,
+                _ => head,
             };
-            let from = resolve(from_block)?;
-            let to = resolve(to_block)?;
+            let from = requested(from_block);
+            let to = requested(to_block);
             if from > to {
                 return Err(RpcError::InvalidParams(format!(
                     "invalid block range: from {from} > to {to}"
@@ -264,6 +265,10 @@ pub fn filter_range(
                     ctx.limits.max_logs_range
                 )));
             }
+            if from > head {
+                return Ok(None);
+            }
+            let to = to.min(head);
             Ok(Some((from, to)))
         }
     }
@@ -320,7 +325,10 @@ pub fn logs(ctx: &RpcCtx, filter: Filter) -> RpcResult<Vec<Log>> {
     let reader = ctx.store.reader()?;
     match filter_range(ctx, &reader, &filter)? {
         Some((from, to)) => logs_in_range(ctx, &reader, &filter, from, to),
-        None => Err(RpcError::Unavailable("unknown block".into())),
+        None => match filter.block_option {
+            FilterBlockOption::AtBlockHash(_) => Err(RpcError::Unavailable("unknown block".into())),
+            FilterBlockOption::Range { .. } => Ok(Vec::new()),
+        },
     }
 }
 
