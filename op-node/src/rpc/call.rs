@@ -11,16 +11,18 @@ use crate::{chain::SEQUENCER_FEE_VAULT, storage::StoreReader};
 use alloy::{
     consensus::Header,
     primitives::{Bytes, KECCAK256_EMPTY, TxKind, U256},
-    rpc::types::{BlockId, TransactionRequest},
+    rpc::types::{BlockId, BlockNumberOrTag, TransactionRequest},
 };
 use alloy_evm::{Evm, EvmEnv, EvmFactory};
 use alloy_op_evm::{OpEvmFactory, OpTx};
-use op_revm::{OpHaltReason, OpTransaction, transaction::deposit::DepositTransactionParts};
+use op_revm::{
+    OpHaltReason, OpTransaction, OpTransactionError, transaction::deposit::DepositTransactionParts,
+};
 use revm::{
     context::{BlockEnv, TxEnv},
     context_interface::{
         block::BlobExcessGasAndPrice,
-        result::{EVMError, ExecutionResult, HaltReason},
+        result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction},
     },
     database::CacheDB,
     primitives::eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE,
@@ -101,6 +103,12 @@ fn run(
     );
     match evm.transact(tx) {
         Ok(result) => Ok(result.result),
+        Err(EVMError::Transaction(alloy_op_evm::OpTxError(OpTransactionError::Base(
+            InvalidTransaction::LackOfFundForMaxFee { fee, balance },
+        )))) => Err(RpcError::Execution(format!(
+            "insufficient funds for gas * price + value: address {} have {balance} want {fee}",
+            req.from.unwrap_or_default()
+        ))),
         Err(EVMError::Transaction(e)) => Err(RpcError::Execution(e.to_string())),
         Err(EVMError::Database(e)) => Err(RpcError::Internal(e.to_string())),
         Err(e) => Err(RpcError::Execution(e.to_string())),
@@ -114,23 +122,45 @@ fn halt_message(reason: &OpHaltReason) -> String {
     }
 }
 
+/// The state and block environment a call runs in. `pending` (or, with `pending_default`, no
+/// block at all) runs on the latest state in the context of the next block: its number, the
+/// current time and the next base fee. That is where a transaction sent now will execute, so
+/// an estimate made there matches the block that includes it (contracts such as Uniswap's
+/// pairs take another path once the timestamp moves).
 fn header_and_state<'a>(
     ctx: &RpcCtx,
     reader: &'a StoreReader,
     id: Option<BlockId>,
+    pending_default: bool,
 ) -> RpcResult<(Header, StateView<'a>)> {
-    let state = state_at(ctx, reader, id)?;
-    let header = reader
+    let pending = match id {
+        None => pending_default,
+        Some(BlockId::Number(BlockNumberOrTag::Pending)) => true,
+        Some(_) => false,
+    };
+    let state = state_at(ctx, reader, if pending { None } else { id })?;
+    let mut header = reader
         .header(state.number)?
         .map(|(_, h)| h)
         .ok_or_else(|| RpcError::Unavailable("header not found".into()))?;
+    if pending {
+        let base_fee = ctx.config.next_base_fee(
+            header.gas_used,
+            header.gas_limit,
+            header.base_fee_per_gas.unwrap_or_default(),
+        );
+        header.number += 1;
+        header.timestamp = crate::sequencer::unix_now().max(header.timestamp);
+        header.base_fee_per_gas = Some(base_fee);
+        header.gas_used = 0;
+    }
     Ok((header, state))
 }
 
 /// eth_call
 pub fn call(ctx: &RpcCtx, req: TransactionRequest, id: Option<BlockId>) -> RpcResult<Bytes> {
     let reader = ctx.store.reader()?;
-    let (header, state) = header_and_state(ctx, &reader, id)?;
+    let (header, state) = header_and_state(ctx, &reader, id, false)?;
     let gas = req
         .gas
         .unwrap_or(ctx.limits.gas_cap)
@@ -146,7 +176,17 @@ pub fn call(ctx: &RpcCtx, req: TransactionRequest, id: Option<BlockId>) -> RpcRe
 pub fn estimate_gas(ctx: &RpcCtx, req: TransactionRequest, id: Option<BlockId>) -> RpcResult<u64> {
     const TRANSFER_GAS: u64 = 21_000;
     let reader = ctx.store.reader()?;
-    let (header, state) = header_and_state(ctx, &reader, id)?;
+    let (header, state) = header_and_state(ctx, &reader, id, true)?;
+    let value = req.value.unwrap_or_default();
+    if !value.is_zero() {
+        let from = req.from.unwrap_or_default();
+        let balance = state.account(&from)?.map(|a| a.balance).unwrap_or_default();
+        if balance < value {
+            return Err(RpcError::Execution(format!(
+                "insufficient funds for transfer: address {from} have {balance} want {value}"
+            )));
+        }
+    }
     let mut hi = req
         .gas
         .unwrap_or(header.gas_limit)

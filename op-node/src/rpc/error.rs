@@ -72,9 +72,21 @@ impl From<RpcError> for ErrorObjectOwned {
 }
 
 impl RpcError {
-    /// A revert, with the reason decoded when the data is `Error(string)` (or a `Panic(uint)`).
+    /// A revert, with the reason decoded as geth does: the string of `Error(string)`, or the
+    /// kind of a `Panic(uint256)`; custom errors carry no reason, only their data.
     pub fn revert(data: Bytes) -> Self {
-        let reason = alloy::sol_types::decode_revert_reason(&data);
+        use alloy::sol_types::{Panic, Revert, SolError};
+        let reason = Revert::abi_decode(&data)
+            .map(|r| r.reason)
+            .ok()
+            .or_else(|| {
+                Panic::abi_decode(&data).ok().map(|p| {
+                    p.kind().map_or_else(
+                        || format!("panic code {:#x}", p.code),
+                        |k| k.as_str().to_string(),
+                    )
+                })
+            });
         Self::Revert { reason, data }
     }
 }

@@ -83,6 +83,17 @@ impl Filters {
     }
 }
 
+/// Subscription ids as geth gives them: `0x`-prefixed hex strings.
+#[derive(Debug, Clone, Copy)]
+pub struct HexIdProvider;
+
+impl jsonrpsee::server::IdProvider for HexIdProvider {
+    fn next_id(&self) -> jsonrpsee::types::SubscriptionId<'static> {
+        jsonrpsee::types::SubscriptionId::Str(format!("{:#x}", rand_id()).into())
+    }
+}
+
+/// A random 128-bit id (from the std hasher's per-instance random keys).
 fn rand_id() -> u128 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();

@@ -135,6 +135,7 @@ pub async fn start(
         .max_response_body_size(limits.max_response_body)
         .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch))
         .max_connections(limits.max_connections)
+        .set_id_provider(filters::HexIdProvider)
         .build();
     let server = Server::builder().set_config(config).build(addr).await?;
     let local = server.local_addr()?;

@@ -122,6 +122,35 @@ fn stateless_rejections() {
 }
 
 #[test]
+fn high_s_signatures_are_refused() {
+    let key = signer(0);
+    let tx = TxEip1559 {
+        chain_id: CHAIN,
+        gas_limit: 21_000,
+        max_fee_per_gas: GWEI,
+        max_priority_fee_per_gas: GWEI,
+        to: TxKind::Call(address!("0x00000000000000000000000000000000000000aa")),
+        ..Default::default()
+    };
+    let sig = key.sign_hash_sync(&tx.signature_hash()).unwrap();
+    // The same signature with s' = n - s and the parity flipped recovers the same key, but EIP-2
+    // makes it invalid.
+    let order = U256::from_str_radix(
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        16,
+    )
+    .unwrap();
+    let high = alloy::primitives::Signature::new(sig.r(), order - sig.s(), !sig.v());
+    let raw: Bytes = OpTxEnvelope::Eip1559(tx.into_signed(high))
+        .encoded_2718()
+        .into();
+    assert!(matches!(
+        decode_and_recover(raw, pool().config()),
+        Err(PoolError::InvalidSender)
+    ));
+}
+
+#[test]
 fn stateful_rejections() {
     let p = pool();
     let key = signer(0);

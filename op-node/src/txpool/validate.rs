@@ -64,6 +64,9 @@ pub fn decode_and_recover(raw: Bytes, config: &PoolConfig) -> Result<RecoveredTx
             cap: config.tx_fee_cap,
         });
     }
+    if has_high_s(&tx) {
+        return Err(PoolError::InvalidSender);
+    }
     let sender = recover_sender(&tx)?;
     Ok(RecoveredTx::from_parts(tx, sender, raw))
 }
@@ -80,6 +83,18 @@ pub fn recover_sender(tx: &OpTxEnvelope) -> Result<alloy::primitives::Address, P
         }
     };
     recovered.map_err(|_| PoolError::InvalidSender)
+}
+
+/// EIP-2: a signature whose s lies in the upper half of the curve order is malleable and refused.
+fn has_high_s(tx: &OpTxEnvelope) -> bool {
+    let signature = match tx {
+        OpTxEnvelope::Legacy(t) => t.signature(),
+        OpTxEnvelope::Eip2930(t) => t.signature(),
+        OpTxEnvelope::Eip1559(t) => t.signature(),
+        OpTxEnvelope::Eip7702(t) => t.signature(),
+        OpTxEnvelope::Deposit(_) | OpTxEnvelope::PostExec(_) => return false,
+    };
+    signature.normalize_s().is_some()
 }
 
 /// Intrinsic gas under Prague, including the EIP-7623 calldata floor.
