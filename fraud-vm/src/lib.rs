@@ -1,1 +1,22 @@
-//! The fraud-proof VM.
+//! The fraud-proof VM: an EVM-instruction-level step machine with one-step proofs.
+//!
+//! `fraud-vm/SPEC.md` is normative; this crate is its reference implementation.
+//!
+//! - [`state`]: the machine state record and its commitment, the stack hash chain.
+//! - [`merkle`]: the word Merkle tree behind memory, calldata and return data.
+//! - [`trace`]: the revm inspector that turns an execution into machine states.
+//! - [`step`]: one module per step family, shared by prover and verifier.
+//! - [`proof`]: one-step proofs, [`verify`] and [`prove`].
+//! - [`bisect`]: the bisection game over block numbers and step indices.
+//! - [`codec`]: the canonical binary encoding of proofs and records.
+
+pub mod bisect;
+pub mod codec;
+pub mod merkle;
+pub mod proof;
+pub mod state;
+pub mod step;
+pub mod trace;
+
+pub use proof::{StepProof, VerifyError, prove, verify};
+pub use state::{FullState, MachineState, Status};

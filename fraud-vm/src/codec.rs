@@ -1,0 +1,392 @@
+//! Canonical binary encodings (SPEC.md §6.3): decoding of the state record and environment
+//! records, and encoding/decoding of one-step proofs. Decoding never panics on any input.
+
+use crate::merkle::{WORD_TREE_DEPTH, WordProof};
+use crate::proof::StepProof;
+use crate::state::{
+    BlockEnv, MachineState, STATE_ENCODED_LEN, Status, TAG_BLOCK_ENV, TAG_STATE, TAG_TX_ENV, TxEnv,
+};
+use alloy::primitives::{Address, B256, U256};
+use thiserror::Error;
+
+/// Version byte that starts every encoded proof.
+pub const PROOF_VERSION: u8 = 1;
+
+/// Length of an encoded [`WordProof`]: the word and its siblings.
+pub const WORD_PROOF_LEN: usize = 32 * (1 + WORD_TREE_DEPTH);
+
+/// Why bytes are not a canonical encoding.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum DecodeError {
+    /// The input ends inside a field.
+    #[error("input truncated")]
+    Truncated,
+    /// Bytes remain after the last field.
+    #[error("{0} trailing bytes")]
+    TrailingBytes(usize),
+    /// Unknown proof version.
+    #[error("unknown proof version {0}")]
+    Version(u8),
+    /// A record does not start with its domain tag.
+    #[error("expected tag {expected:#04x}, found {found:#04x}")]
+    Tag {
+        /// The tag required here.
+        expected: u8,
+        /// The byte found.
+        found: u8,
+    },
+    /// A status byte outside 0..=4.
+    #[error("invalid status {0}")]
+    Status(u8),
+    /// A boolean or presence flag other than 0 or 1.
+    #[error("invalid flag {0}")]
+    Flag(u8),
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.bytes.len() < n {
+            return Err(DecodeError::Truncated);
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn flag(&mut self) -> Result<bool, DecodeError> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            f => Err(DecodeError::Flag(f)),
+        }
+    }
+
+    fn tag(&mut self, expected: u8) -> Result<(), DecodeError> {
+        let found = self.u8()?;
+        if found != expected {
+            return Err(DecodeError::Tag { expected, found });
+        }
+        Ok(())
+    }
+
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    fn b256(&mut self) -> Result<B256, DecodeError> {
+        Ok(B256::from(self.array::<32>()?))
+    }
+
+    fn u256(&mut self) -> Result<U256, DecodeError> {
+        Ok(U256::from_be_bytes(self.array::<32>()?))
+    }
+
+    fn address(&mut self) -> Result<Address, DecodeError> {
+        Ok(Address::from(self.array::<20>()?))
+    }
+
+    /// A count of items of `item_len` bytes each, checked against the remaining input so that a
+    /// forged count cannot cause a large allocation.
+    fn count(&mut self, item_len: usize) -> Result<usize, DecodeError> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(item_len) > self.bytes.len() {
+            return Err(DecodeError::Truncated);
+        }
+        Ok(n)
+    }
+
+    fn finish(&self) -> Result<(), DecodeError> {
+        match self.bytes.len() {
+            0 => Ok(()),
+            n => Err(DecodeError::TrailingBytes(n)),
+        }
+    }
+
+    fn state(&mut self) -> Result<MachineState, DecodeError> {
+        self.tag(TAG_STATE)?;
+        Ok(MachineState {
+            block_number: self.u64()?,
+            tx_index: self.u64()?,
+            depth: self.u64()?,
+            pc: self.u64()?,
+            status: {
+                let s = self.u8()?;
+                Status::from_code(s).ok_or(DecodeError::Status(s))?
+            },
+            gas: self.u64()?,
+            refund: i64::from_be_bytes(self.array()?),
+            frames_root: self.b256()?,
+            address: self.address()?,
+            caller: self.address()?,
+            call_value: self.u256()?,
+            is_static: self.flag()?,
+            code_hash: self.b256()?,
+            stack_root: self.b256()?,
+            stack_len: self.u64()?,
+            memory_root: self.b256()?,
+            memory_size: self.u64()?,
+            calldata_root: self.b256()?,
+            calldata_size: self.u64()?,
+            returndata_root: self.b256()?,
+            returndata_size: self.u64()?,
+            tx_env_hash: self.b256()?,
+            block_env_hash: self.b256()?,
+            world_root: self.b256()?,
+        })
+    }
+
+    fn word_proofs(&mut self) -> Result<Vec<WordProof>, DecodeError> {
+        let n = self.count(WORD_PROOF_LEN)?;
+        (0..n)
+            .map(|_| {
+                Ok(WordProof {
+                    word: self.b256()?,
+                    siblings: (0..WORD_TREE_DEPTH)
+                        .map(|_| self.b256())
+                        .collect::<Result<_, _>>()?,
+                })
+            })
+            .collect()
+    }
+
+    fn tx_env(&mut self) -> Result<TxEnv, DecodeError> {
+        self.tag(TAG_TX_ENV)?;
+        let origin = self.address()?;
+        let gas_price = self.u256()?;
+        let n = self.u64()?;
+        let n = usize::try_from(n).map_err(|_| DecodeError::Truncated)?;
+        if n.saturating_mul(32) > self.bytes.len() {
+            return Err(DecodeError::Truncated);
+        }
+        let blob_hashes = (0..n).map(|_| self.b256()).collect::<Result<_, _>>()?;
+        Ok(TxEnv {
+            origin,
+            gas_price,
+            blob_hashes,
+        })
+    }
+
+    fn block_env(&mut self) -> Result<BlockEnv, DecodeError> {
+        self.tag(TAG_BLOCK_ENV)?;
+        Ok(BlockEnv {
+            coinbase: self.address()?,
+            timestamp: self.u256()?,
+            number: self.u256()?,
+            prevrandao: self.u256()?,
+            gas_limit: self.u256()?,
+            basefee: self.u256()?,
+            blob_basefee: self.u256()?,
+            chain_id: self.u256()?,
+        })
+    }
+}
+
+impl MachineState {
+    /// Decodes the [`STATE_ENCODED_LEN`]-byte encoding produced by [`MachineState::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader { bytes };
+        let state = r.state()?;
+        r.finish()?;
+        Ok(state)
+    }
+}
+
+fn put_word_proofs(out: &mut Vec<u8>, proofs: &[WordProof]) {
+    out.extend_from_slice(&(proofs.len() as u32).to_be_bytes());
+    for p in proofs {
+        out.extend_from_slice(p.word.as_slice());
+        for s in &p.siblings {
+            out.extend_from_slice(s.as_slice());
+        }
+    }
+}
+
+impl StepProof {
+    /// The canonical encoding (SPEC.md §6.3).
+    ///
+    /// Word proofs are written with the siblings they hold; a proof whose paths do not have
+    /// [`WORD_TREE_DEPTH`] siblings does not verify and does not round-trip.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            1 + STATE_ENCODED_LEN
+                + 4
+                + self.code.len()
+                + 4
+                + 32 * self.stack.len()
+                + 33
+                + 8
+                + WORD_PROOF_LEN
+                    * (self.memory.len() + self.calldata.len() + self.returndata.len()),
+        );
+        out.push(PROOF_VERSION);
+        out.extend_from_slice(&self.pre.encode());
+        out.extend_from_slice(&(self.code.len() as u32).to_be_bytes());
+        out.extend_from_slice(&self.code);
+        out.extend_from_slice(&(self.stack.len() as u32).to_be_bytes());
+        for item in &self.stack {
+            out.extend_from_slice(&item.to_be_bytes::<32>());
+        }
+        match self.stack_rest {
+            Some(rest) => {
+                out.push(1);
+                out.extend_from_slice(rest.as_slice());
+            }
+            None => out.push(0),
+        }
+        put_word_proofs(&mut out, &self.memory);
+        put_word_proofs(&mut out, &self.calldata);
+        put_word_proofs(&mut out, &self.returndata);
+        match &self.tx_env {
+            Some(env) => {
+                out.push(1);
+                out.extend_from_slice(&env.encode());
+            }
+            None => out.push(0),
+        }
+        match &self.block_env {
+            Some(env) => {
+                out.push(1);
+                out.extend_from_slice(&env.encode());
+            }
+            None => out.push(0),
+        }
+        out
+    }
+
+    /// Decodes a canonical encoding.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader { bytes };
+        let version = r.u8()?;
+        if version != PROOF_VERSION {
+            return Err(DecodeError::Version(version));
+        }
+        let pre = r.state()?;
+        let code_len = r.count(1)?;
+        let code = r.take(code_len)?.to_vec();
+        let n = r.count(32)?;
+        let stack = (0..n).map(|_| r.u256()).collect::<Result<_, _>>()?;
+        let stack_rest = if r.flag()? { Some(r.b256()?) } else { None };
+        let memory = r.word_proofs()?;
+        let calldata = r.word_proofs()?;
+        let returndata = r.word_proofs()?;
+        let tx_env = if r.flag()? { Some(r.tx_env()?) } else { None };
+        let block_env = if r.flag()? {
+            Some(r.block_env()?)
+        } else {
+            None
+        };
+        r.finish()?;
+        Ok(Self {
+            pre,
+            code,
+            stack,
+            stack_rest,
+            memory,
+            calldata,
+            returndata,
+            tx_env,
+            block_env,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::WordTree;
+
+    fn sample() -> StepProof {
+        let tree = WordTree::from_bytes(&[7u8; 70]);
+        StepProof {
+            pre: MachineState {
+                status: Status::Running,
+                refund: -5,
+                is_static: true,
+                ..MachineState::new_frame(
+                    Default::default(),
+                    &TxEnv::default(),
+                    &BlockEnv::default(),
+                )
+            },
+            code: vec![0x60, 0x01, 0x00],
+            stack: vec![U256::from(3), U256::MAX],
+            stack_rest: Some(B256::repeat_byte(4)),
+            memory: vec![tree.prove(0), tree.prove(2)],
+            calldata: vec![tree.prove(1)],
+            returndata: vec![tree.prove(3)],
+            tx_env: Some(TxEnv {
+                blob_hashes: vec![B256::repeat_byte(1)],
+                ..TxEnv::default()
+            }),
+            block_env: Some(BlockEnv::default()),
+        }
+    }
+
+    #[test]
+    fn proof_round_trips() {
+        let p = sample();
+        let bytes = p.encode();
+        assert_eq!(StepProof::decode(&bytes), Ok(p));
+        assert_eq!(
+            MachineState::decode(&sample().pre.encode()),
+            Ok(sample().pre)
+        );
+    }
+
+    #[test]
+    fn every_truncation_and_extension_is_rejected() {
+        let bytes = sample().encode();
+        for n in 0..bytes.len() {
+            assert!(StepProof::decode(&bytes[..n]).is_err(), "prefix {n}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(
+            StepProof::decode(&longer),
+            Err(DecodeError::TrailingBytes(1))
+        );
+    }
+
+    proptest::proptest! {
+        /// Decoding arbitrary bytes, or a valid proof with one byte changed, never panics.
+        #[test]
+        fn decoding_never_panics(
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000),
+            at in 0usize..4000,
+            byte in proptest::prelude::any::<u8>(),
+        ) {
+            let _ = StepProof::decode(&noise);
+            let mut bytes = sample().encode();
+            let i = at % bytes.len();
+            bytes[i] = byte;
+            let _ = StepProof::decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn forged_counts_do_not_allocate() {
+        let mut bytes = sample().encode();
+        // The code length field follows the version byte and the state record.
+        let at = 1 + STATE_ENCODED_LEN;
+        bytes[at..at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(StepProof::decode(&bytes), Err(DecodeError::Truncated));
+    }
+}

@@ -1,0 +1,479 @@
+//! The machine state record and its commitment (SPEC.md §3), the stack hash chain (§3.3) and the
+//! transaction and block environment records (§3.6).
+
+use crate::merkle::empty_root;
+use alloy::primitives::{Address, B256, U256, keccak256};
+
+/// Domain tag of the machine state record (SPEC.md §2).
+pub const TAG_STATE: u8 = 0x01;
+/// Domain tag of a stack hash-chain link.
+pub const TAG_STACK: u8 = 0x02;
+/// Domain tag of the transaction environment record.
+pub const TAG_TX_ENV: u8 = 0x03;
+/// Domain tag of the block environment record.
+pub const TAG_BLOCK_ENV: u8 = 0x04;
+
+/// Maximum number of stack items (EVM limit).
+pub const STACK_LIMIT: u64 = 1024;
+
+/// Length in bytes of an encoded [`MachineState`].
+pub const STATE_ENCODED_LEN: usize = 443;
+
+/// Execution status of the current frame (SPEC.md §3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Status {
+    /// The frame executes its next opcode.
+    Running = 0,
+    /// STOP executed (success, no output).
+    Stopped = 1,
+    /// RETURN executed (success with output). Pending in v0.1.
+    Returned = 2,
+    /// REVERT executed. Pending in v0.1.
+    Reverted = 3,
+    /// Exceptional halt: out of gas, stack under/overflow, invalid jump, invalid or undefined
+    /// opcode. All gas of the frame is consumed.
+    ExceptionalHalt = 4,
+}
+
+impl Status {
+    /// The status with this code, if any.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            0 => Self::Running,
+            1 => Self::Stopped,
+            2 => Self::Returned,
+            3 => Self::Reverted,
+            4 => Self::ExceptionalHalt,
+            _ => return None,
+        })
+    }
+}
+
+/// The machine state record: everything a step may read, in committed form (SPEC.md §3.1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MachineState {
+    /// L2 block number.
+    pub block_number: u64,
+    /// Index of the transaction in its block.
+    pub tx_index: u64,
+    /// Call depth; 0 for the transaction's top frame.
+    pub depth: u64,
+    /// Program counter in the current code.
+    pub pc: u64,
+    /// Status of the current frame.
+    pub status: Status,
+    /// Gas left in the current frame.
+    pub gas: u64,
+    /// Refund counter of the current frame (may be negative inside a frame).
+    pub refund: i64,
+    /// Hash chain of the suspended caller frames (SPEC.md §3.5); zero at depth 0.
+    pub frames_root: B256,
+    /// Address whose code runs (ADDRESS).
+    pub address: Address,
+    /// Caller of the frame (CALLER).
+    pub caller: Address,
+    /// Value sent with the call (CALLVALUE).
+    pub call_value: U256,
+    /// Whether state changes are forbidden (STATICCALL context).
+    pub is_static: bool,
+    /// keccak256 of the code being executed.
+    pub code_hash: B256,
+    /// Top of the stack hash chain (SPEC.md §3.3).
+    pub stack_root: B256,
+    /// Number of stack items.
+    pub stack_len: u64,
+    /// Word-tree root of memory (SPEC.md §3.4).
+    pub memory_root: B256,
+    /// Memory size in bytes, a multiple of 32.
+    pub memory_size: u64,
+    /// Word-tree root of the calldata.
+    pub calldata_root: B256,
+    /// Calldata length in bytes.
+    pub calldata_size: u64,
+    /// Word-tree root of the return data of the last call.
+    pub returndata_root: B256,
+    /// Return data length in bytes.
+    pub returndata_size: u64,
+    /// Hash of the [`TxEnv`] record.
+    pub tx_env_hash: B256,
+    /// Hash of the [`BlockEnv`] record.
+    pub block_env_hash: B256,
+    /// World-state commitment (SPEC.md §3.7); opaque to every v0.1 step.
+    pub world_root: B256,
+}
+
+impl MachineState {
+    /// The exact byte encoding hashed by [`Self::commitment`] (SPEC.md §3.1).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(STATE_ENCODED_LEN);
+        out.push(TAG_STATE);
+        out.extend_from_slice(&self.block_number.to_be_bytes());
+        out.extend_from_slice(&self.tx_index.to_be_bytes());
+        out.extend_from_slice(&self.depth.to_be_bytes());
+        out.extend_from_slice(&self.pc.to_be_bytes());
+        out.push(self.status as u8);
+        out.extend_from_slice(&self.gas.to_be_bytes());
+        out.extend_from_slice(&self.refund.to_be_bytes());
+        out.extend_from_slice(self.frames_root.as_slice());
+        out.extend_from_slice(self.address.as_slice());
+        out.extend_from_slice(self.caller.as_slice());
+        out.extend_from_slice(&self.call_value.to_be_bytes::<32>());
+        out.push(u8::from(self.is_static));
+        out.extend_from_slice(self.code_hash.as_slice());
+        out.extend_from_slice(self.stack_root.as_slice());
+        out.extend_from_slice(&self.stack_len.to_be_bytes());
+        out.extend_from_slice(self.memory_root.as_slice());
+        out.extend_from_slice(&self.memory_size.to_be_bytes());
+        out.extend_from_slice(self.calldata_root.as_slice());
+        out.extend_from_slice(&self.calldata_size.to_be_bytes());
+        out.extend_from_slice(self.returndata_root.as_slice());
+        out.extend_from_slice(&self.returndata_size.to_be_bytes());
+        out.extend_from_slice(self.tx_env_hash.as_slice());
+        out.extend_from_slice(self.block_env_hash.as_slice());
+        out.extend_from_slice(self.world_root.as_slice());
+        debug_assert_eq!(out.len(), STATE_ENCODED_LEN);
+        out
+    }
+
+    /// The 32-byte commitment: `keccak256(encode())`.
+    pub fn commitment(&self) -> B256 {
+        keccak256(self.encode())
+    }
+
+    /// A running top-frame state with empty stack, memory and return data.
+    pub fn new_frame(frame: FrameContext, env: &TxEnv, block: &BlockEnv) -> Self {
+        Self {
+            block_number: frame.block_number,
+            tx_index: frame.tx_index,
+            depth: 0,
+            pc: 0,
+            status: Status::Running,
+            gas: frame.gas,
+            refund: 0,
+            frames_root: B256::ZERO,
+            address: frame.address,
+            caller: frame.caller,
+            call_value: frame.call_value,
+            is_static: frame.is_static,
+            code_hash: keccak256(&frame.code),
+            stack_root: B256::ZERO,
+            stack_len: 0,
+            memory_root: empty_root(),
+            memory_size: 0,
+            calldata_root: crate::merkle::WordTree::from_bytes(&frame.calldata).root(),
+            calldata_size: frame.calldata.len() as u64,
+            returndata_root: empty_root(),
+            returndata_size: 0,
+            tx_env_hash: env.hash(),
+            block_env_hash: block.hash(),
+            world_root: frame.world_root,
+        }
+    }
+}
+
+/// Inputs of [`MachineState::new_frame`].
+#[derive(Clone, Debug, Default)]
+pub struct FrameContext {
+    /// L2 block number.
+    pub block_number: u64,
+    /// Transaction index.
+    pub tx_index: u64,
+    /// Gas given to the frame.
+    pub gas: u64,
+    /// Executing address.
+    pub address: Address,
+    /// Caller.
+    pub caller: Address,
+    /// Call value.
+    pub call_value: U256,
+    /// Static context flag.
+    pub is_static: bool,
+    /// Code run by the frame.
+    pub code: Vec<u8>,
+    /// Calldata of the frame.
+    pub calldata: Vec<u8>,
+    /// World-state commitment.
+    pub world_root: B256,
+}
+
+/// One link of the stack hash chain: the root of `below` with `item` pushed on top.
+pub fn stack_push(below: B256, item: U256) -> B256 {
+    let mut buf = [0u8; 65];
+    buf[0] = TAG_STACK;
+    buf[1..33].copy_from_slice(below.as_slice());
+    buf[33..].copy_from_slice(&item.to_be_bytes::<32>());
+    keccak256(buf)
+}
+
+/// A full stack with the hash-chain root of every prefix (prover side).
+#[derive(Clone, Debug)]
+pub struct StackChain {
+    items: Vec<U256>,
+    /// `roots[i]` is the root of the bottom `i` items; `roots[0]` is zero.
+    roots: Vec<B256>,
+}
+
+impl Default for StackChain {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            roots: vec![B256::ZERO],
+        }
+    }
+}
+
+impl StackChain {
+    /// Items, bottom first.
+    pub fn items(&self) -> &[U256] {
+        &self.items
+    }
+
+    /// Root of the whole stack.
+    pub fn root(&self) -> B256 {
+        self.roots[self.items.len()]
+    }
+
+    /// Root of the bottom `n` items.
+    pub fn root_of_bottom(&self, n: usize) -> B256 {
+        self.roots[n]
+    }
+
+    /// Pushes an item on top.
+    pub fn push(&mut self, item: U256) {
+        let root = stack_push(self.root(), item);
+        self.items.push(item);
+        self.roots.push(root);
+    }
+
+    /// Makes the stack equal to `items` (bottom first), rehashing only above the common prefix.
+    pub fn sync(&mut self, items: &[U256]) {
+        let common = self
+            .items
+            .iter()
+            .zip(items)
+            .take_while(|(a, b)| a == b)
+            .count();
+        self.items.truncate(common);
+        self.roots.truncate(common + 1);
+        for item in &items[common..] {
+            self.push(*item);
+        }
+    }
+}
+
+/// The transaction environment read by ORIGIN, GASPRICE and BLOBHASH (SPEC.md §3.6).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TxEnv {
+    /// Transaction sender (ORIGIN).
+    pub origin: Address,
+    /// Effective gas price (GASPRICE).
+    pub gas_price: U256,
+    /// EIP-4844 versioned blob hashes (BLOBHASH).
+    pub blob_hashes: Vec<B256>,
+}
+
+impl TxEnv {
+    /// Encoding: `0x03 ‖ origin(20) ‖ gas_price(32) ‖ count(8) ‖ blob_hashes(32 each)`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(61 + 32 * self.blob_hashes.len());
+        out.push(TAG_TX_ENV);
+        out.extend_from_slice(self.origin.as_slice());
+        out.extend_from_slice(&self.gas_price.to_be_bytes::<32>());
+        out.extend_from_slice(&(self.blob_hashes.len() as u64).to_be_bytes());
+        for h in &self.blob_hashes {
+            out.extend_from_slice(h.as_slice());
+        }
+        out
+    }
+
+    /// `keccak256(encode())`.
+    pub fn hash(&self) -> B256 {
+        keccak256(self.encode())
+    }
+}
+
+/// The block environment read by COINBASE..BLOBBASEFEE and CHAINID (SPEC.md §3.6).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockEnv {
+    /// Fee recipient (COINBASE).
+    pub coinbase: Address,
+    /// TIMESTAMP.
+    pub timestamp: U256,
+    /// NUMBER.
+    pub number: U256,
+    /// PREVRANDAO (0x44).
+    pub prevrandao: U256,
+    /// GASLIMIT.
+    pub gas_limit: U256,
+    /// BASEFEE.
+    pub basefee: U256,
+    /// BLOBBASEFEE.
+    pub blob_basefee: U256,
+    /// CHAINID.
+    pub chain_id: U256,
+}
+
+impl BlockEnv {
+    /// Encoding: `0x04 ‖ coinbase(20) ‖` then the seven 32-byte words in field order.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(21 + 7 * 32);
+        out.push(TAG_BLOCK_ENV);
+        out.extend_from_slice(self.coinbase.as_slice());
+        for w in [
+            self.timestamp,
+            self.number,
+            self.prevrandao,
+            self.gas_limit,
+            self.basefee,
+            self.blob_basefee,
+            self.chain_id,
+        ] {
+            out.extend_from_slice(&w.to_be_bytes::<32>());
+        }
+        out
+    }
+
+    /// `keccak256(encode())`.
+    pub fn hash(&self) -> B256 {
+        keccak256(self.encode())
+    }
+}
+
+/// The prover's full view of a machine state: the record plus the data behind its roots.
+#[derive(Clone, Debug)]
+pub struct FullState {
+    /// The committed record.
+    pub record: MachineState,
+    /// The code of the current frame (`keccak256(code) == record.code_hash`).
+    pub code: Vec<u8>,
+    /// The stack (`stack.root() == record.stack_root`).
+    pub stack: StackChain,
+    /// Memory (`memory.root() == record.memory_root`).
+    pub memory: crate::merkle::WordTree,
+    /// Calldata (`calldata.root() == record.calldata_root`).
+    pub calldata: crate::merkle::WordTree,
+    /// Return data of the last call (`returndata.root() == record.returndata_root`).
+    pub returndata: crate::merkle::WordTree,
+    /// The transaction environment (`hash() == record.tx_env_hash`).
+    pub tx_env: TxEnv,
+    /// The block environment (`hash() == record.block_env_hash`).
+    pub block_env: BlockEnv,
+}
+
+impl FullState {
+    /// The first state of a frame: empty stack and memory, calldata and code as given.
+    pub fn new_frame(frame: FrameContext, tx_env: TxEnv, block_env: BlockEnv) -> Self {
+        let calldata = crate::merkle::WordTree::from_bytes(&frame.calldata);
+        let code = frame.code.clone();
+        Self {
+            record: MachineState::new_frame(frame, &tx_env, &block_env),
+            code,
+            stack: StackChain::default(),
+            memory: crate::merkle::WordTree::new(),
+            calldata,
+            returndata: crate::merkle::WordTree::new(),
+            tx_env,
+            block_env,
+        }
+    }
+
+    /// Whether every root and hash in the record matches the data held (a prover self-check).
+    pub fn is_consistent(&self) -> bool {
+        let r = &self.record;
+        keccak256(&self.code) == r.code_hash
+            && self.stack.root() == r.stack_root
+            && self.stack.items().len() as u64 == r.stack_len
+            && self.memory.root() == r.memory_root
+            && self.calldata.root() == r.calldata_root
+            && self.returndata.root() == r.returndata_root
+            && self.tx_env.hash() == r.tx_env_hash
+            && self.block_env.hash() == r.block_env_hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_has_fixed_length_and_fields_matter() {
+        let s = MachineState::new_frame(
+            FrameContext {
+                gas: 100,
+                code: vec![0x00],
+                ..Default::default()
+            },
+            &TxEnv::default(),
+            &BlockEnv::default(),
+        );
+        assert_eq!(s.encode().len(), STATE_ENCODED_LEN);
+        let mut t = s.clone();
+        t.refund = -1;
+        assert_ne!(s.commitment(), t.commitment());
+        let mut t = s.clone();
+        t.is_static = true;
+        assert_ne!(s.commitment(), t.commitment());
+    }
+
+    /// The state of the test vector in SPEC.md §9.
+    pub(crate) fn vector_state() -> MachineState {
+        MachineState::new_frame(
+            FrameContext {
+                block_number: 1,
+                tx_index: 2,
+                gas: 100_000,
+                address: Address::repeat_byte(0xaa),
+                caller: Address::repeat_byte(0xcc),
+                call_value: U256::from(5),
+                is_static: false,
+                code: vec![0x60, 0x01, 0x00],
+                calldata: vec![0x01, 0x02, 0x03],
+                world_root: B256::repeat_byte(0x77),
+            },
+            &TxEnv::default(),
+            &BlockEnv::default(),
+        )
+    }
+
+    /// The vectors of SPEC.md §9, so that the document and the code cannot drift apart.
+    #[test]
+    fn spec_vectors() {
+        let hex = |b: B256| b.to_string();
+        assert_eq!(
+            hex(empty_root()),
+            "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757"
+        );
+        assert_eq!(
+            hex(stack_push(B256::ZERO, U256::from(1))),
+            "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c"
+        );
+        assert_eq!(
+            hex(TxEnv::default().hash()),
+            "0x44d15c55e423341e2c19dcf09eefad7693772ab9d99a54b7ab80bad6039f5e29"
+        );
+        assert_eq!(
+            hex(BlockEnv::default().hash()),
+            "0x20478e51daa32baa87abb99ab9a19f492f4dca5cf63b5936e17115f5774d7d28"
+        );
+        assert_eq!(
+            hex(vector_state().commitment()),
+            "0x0a2185743c34ed94e913001c54c8ac3c63a2fdc9c1762c0185d2c8f1fd7912d3"
+        );
+    }
+
+    #[test]
+    fn stack_chain_sync_matches_fresh_build() {
+        let mut a = StackChain::default();
+        a.sync(&[U256::from(1), U256::from(2), U256::from(3)]);
+        a.sync(&[U256::from(1), U256::from(9)]);
+        let mut b = StackChain::default();
+        b.push(U256::from(1));
+        b.push(U256::from(9));
+        assert_eq!(a.root(), b.root());
+        assert_eq!(
+            a.root(),
+            stack_push(stack_push(B256::ZERO, U256::from(1)), U256::from(9))
+        );
+    }
+}

@@ -1,0 +1,402 @@
+//! Opcode steps (SPEC.md §5): the shared execution frame of one step, and one module per step
+//! family. The same code runs in the verifier (witnesses read from a proof and checked against the
+//! pre-state roots) and in the prover (witnesses read from the full state and recorded), so the
+//! proof a prover emits is exactly the proof the verifier consumes.
+
+mod arithmetic;
+mod bitwise;
+mod control;
+mod environment;
+mod keccak;
+mod memory;
+mod opcodes;
+mod stack;
+
+pub use opcodes::{Family, OpInfo, info};
+
+use crate::merkle::{WORD_TREE_LEAVES, WordProof};
+use crate::proof::VerifyError;
+use crate::state::{BlockEnv, MachineState, STACK_LIMIT, Status, TxEnv, stack_push};
+use alloy::primitives::{B256, U256, keccak256};
+
+/// Largest gas a v0.1 state may hold (SPEC.md §4.3): 2^32, far above any L2 block gas limit.
+/// It bounds memory to about 1.5 million words, so no proof can make the verifier allocate more
+/// than some tens of megabytes.
+pub const MAX_GAS: u64 = 1 << 32;
+
+/// Why a step halted exceptionally. Not committed (all are [`Status::ExceptionalHalt`]); reported
+/// for diagnostics and for comparing with revm in tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Halt {
+    /// Not enough gas for the static, dynamic or memory expansion cost.
+    OutOfGas,
+    /// Fewer stack items than the opcode pops.
+    StackUnderflow,
+    /// More than 1024 items after the step.
+    StackOverflow,
+    /// JUMP/JUMPI to a byte that is not a JUMPDEST opcode.
+    InvalidJump,
+    /// The designated INVALID opcode 0xFE.
+    InvalidOpcode,
+    /// An opcode not defined in Prague.
+    UndefinedOpcode,
+    /// RETURNDATACOPY reading past the end of the return data.
+    ReturnDataOutOfBounds,
+}
+
+/// The result of executing one step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition {
+    /// The post-state record.
+    pub post: MachineState,
+    /// The exceptional halt, if the step halted.
+    pub halt: Option<Halt>,
+}
+
+/// Source of the witnesses a step touches. The verifier's implementation reads them from a proof;
+/// the prover's reads them from the full state and records them. Every value returned here is
+/// checked by the step against a root or hash of the pre-state before it is used.
+pub(crate) trait Oracle {
+    /// The `i`-th stack item from the top of the pre-state stack (`i` counts up from 0).
+    fn stack_item(&mut self, i: usize) -> Result<U256, VerifyError>;
+    /// The stack root below the top `popped` items.
+    fn stack_rest(&mut self, popped: usize) -> Result<B256, VerifyError>;
+    /// The memory word at `index` with its path in the *current* memory tree.
+    fn memory_word(&mut self, index: u64) -> Result<WordProof, VerifyError>;
+    /// Informs the prover that the step wrote `word` at `index` (the verifier ignores it).
+    fn memory_written(&mut self, index: u64, word: B256);
+    /// The calldata word at `index` with its path.
+    fn calldata_word(&mut self, index: u64) -> Result<WordProof, VerifyError>;
+    /// The return data word at `index` with its path.
+    fn returndata_word(&mut self, index: u64) -> Result<WordProof, VerifyError>;
+    /// The transaction environment record.
+    fn tx_env(&mut self) -> Result<TxEnv, VerifyError>;
+    /// The block environment record.
+    fn block_env(&mut self) -> Result<BlockEnv, VerifyError>;
+}
+
+/// How a step ends when it does not halt exceptionally.
+pub(crate) enum Flow {
+    /// Continue at `pc + 1`.
+    Next,
+    /// Continue at `pc + 1 + n` (PUSHn).
+    Skip(u64),
+    /// Continue at a validated jump destination.
+    Jump(u64),
+    /// STOP: the frame ends successfully.
+    Stop,
+}
+
+/// A step that does not complete: an exceptional halt (a valid outcome) or an invalid proof.
+pub(crate) enum Fault {
+    Halt(Halt),
+    Invalid(VerifyError),
+}
+
+impl From<VerifyError> for Fault {
+    fn from(e: VerifyError) -> Self {
+        Self::Invalid(e)
+    }
+}
+
+pub(crate) type StepResult<T = Flow> = Result<T, Fault>;
+
+/// The working state of one step.
+pub(crate) struct Ctx<'a> {
+    pub pre: &'a MachineState,
+    pub code: &'a [u8],
+    pub oracle: &'a mut dyn Oracle,
+    /// Gas left, after the static cost.
+    pub gas: u64,
+    popped: Vec<U256>,
+    pushed: Vec<U256>,
+    memory_root: B256,
+    memory_size: u64,
+}
+
+impl Ctx<'_> {
+    /// Pops the next stack item (witnessed, checked when the step finishes).
+    pub fn pop(&mut self) -> StepResult<U256> {
+        let item = self.oracle.stack_item(self.popped.len())?;
+        self.popped.push(item);
+        Ok(item)
+    }
+
+    /// Pushes a result.
+    pub fn push(&mut self, item: U256) {
+        self.pushed.push(item);
+    }
+
+    /// Charges `cost` gas or halts with out-of-gas.
+    pub fn charge(&mut self, cost: u128) -> StepResult<()> {
+        if cost > u128::from(self.gas) {
+            return Err(Fault::Halt(Halt::OutOfGas));
+        }
+        self.gas -= cost as u64;
+        Ok(())
+    }
+
+    /// Current memory size in bytes.
+    pub fn memory_size(&self) -> u64 {
+        self.memory_size
+    }
+
+    /// Expands memory to cover `[offset, offset + len)` and charges for it (SPEC.md §4.3).
+    /// Nothing happens for `len == 0`. Returns `offset` as `u64` (0 when `len == 0`).
+    pub fn expand(&mut self, offset: U256, len: u64) -> StepResult<u64> {
+        if len == 0 {
+            return Ok(0);
+        }
+        let Ok(offset) = u64::try_from(offset) else {
+            return Err(Fault::Halt(Halt::OutOfGas));
+        };
+        let end = u128::from(offset) + u128::from(len);
+        let new_words = end.div_ceil(32);
+        let cur_words = u128::from(self.memory_size / 32);
+        if new_words > cur_words {
+            self.charge(memory_cost(new_words) - memory_cost(cur_words))?;
+            if new_words > u128::from(WORD_TREE_LEAVES) {
+                // Unreachable under MAX_GAS (it needs more than 2^55 gas); kept as a guard.
+                return Err(VerifyError::Unsupported {
+                    what: "memory beyond 2^32 words",
+                }
+                .into());
+            }
+            self.memory_size = (new_words * 32) as u64;
+        }
+        Ok(offset)
+    }
+
+    fn memory_proof(&mut self, index: u64) -> StepResult<WordProof> {
+        let proof = self.oracle.memory_word(index)?;
+        if !proof.verifies(self.memory_root, index) {
+            return Err(VerifyError::BadMemoryProof { index }.into());
+        }
+        Ok(proof)
+    }
+
+    /// Reads `len` bytes of (already expanded) memory from `offset`.
+    pub fn read_memory(&mut self, offset: u64, len: u64) -> StepResult<Vec<u8>> {
+        let mut out = Vec::with_capacity(len as usize);
+        if len == 0 {
+            return Ok(out);
+        }
+        let end = offset + len;
+        for index in offset / 32..end.div_ceil(32) {
+            let word = self.memory_proof(index)?.word;
+            let base = index * 32;
+            let from = offset.max(base) - base;
+            let to = end.min(base + 32) - base;
+            out.extend_from_slice(&word[from as usize..to as usize]);
+        }
+        Ok(out)
+    }
+
+    /// Writes `data` into (already expanded) memory at `offset`.
+    pub fn write_memory(&mut self, offset: u64, data: &[u8]) -> StepResult<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let end = offset + data.len() as u64;
+        for index in offset / 32..end.div_ceil(32) {
+            let proof = self.memory_proof(index)?;
+            let base = index * 32;
+            let from = offset.max(base);
+            let to = end.min(base + 32);
+            let mut word = proof.word;
+            word[(from - base) as usize..(to - base) as usize]
+                .copy_from_slice(&data[(from - offset) as usize..(to - offset) as usize]);
+            self.memory_root = proof
+                .root_with(index, word)
+                .ok_or(VerifyError::BadMemoryProof { index })?;
+            self.oracle.memory_written(index, word);
+        }
+        Ok(())
+    }
+
+    /// Reads `len` bytes of calldata from `offset`; bytes past the end are zero (SPEC.md §5.7).
+    pub fn read_calldata(&mut self, offset: U256, len: u64) -> StepResult<Vec<u8>> {
+        let mut out = vec![0u8; len as usize];
+        let size = self.pre.calldata_size;
+        let Ok(offset) = u64::try_from(offset) else {
+            return Ok(out);
+        };
+        if offset >= size || len == 0 {
+            return Ok(out);
+        }
+        let end = offset.saturating_add(len).min(size);
+        for index in offset / 32..end.div_ceil(32) {
+            let proof = self.oracle.calldata_word(index)?;
+            if !proof.verifies(self.pre.calldata_root, index) {
+                return Err(VerifyError::BadCalldataProof { index }.into());
+            }
+            let base = index * 32;
+            let from = offset.max(base);
+            let to = end.min(base + 32);
+            out[(from - offset) as usize..(to - offset) as usize]
+                .copy_from_slice(&proof.word[(from - base) as usize..(to - base) as usize]);
+        }
+        Ok(out)
+    }
+
+    /// Reads `[offset, offset + len)` of the return data, which the caller has checked to lie
+    /// within `returndata_size` (SPEC.md §5.7).
+    pub fn read_returndata(&mut self, offset: u64, len: u64) -> StepResult<Vec<u8>> {
+        let mut out = Vec::new();
+        if len == 0 {
+            return Ok(out);
+        }
+        let end = offset + len;
+        for index in offset / 32..end.div_ceil(32) {
+            let proof = self.oracle.returndata_word(index)?;
+            if !proof.verifies(self.pre.returndata_root, index) {
+                return Err(VerifyError::BadReturndataProof { index }.into());
+            }
+            let base = index * 32;
+            let from = offset.max(base) - base;
+            let to = end.min(base + 32) - base;
+            out.extend_from_slice(&proof.word[from as usize..to as usize]);
+        }
+        Ok(out)
+    }
+
+    /// The transaction environment, checked against the pre-state.
+    pub fn tx_env(&mut self) -> StepResult<TxEnv> {
+        let env = self.oracle.tx_env()?;
+        if env.hash() != self.pre.tx_env_hash {
+            return Err(VerifyError::TxEnvMismatch.into());
+        }
+        Ok(env)
+    }
+
+    /// The block environment, checked against the pre-state.
+    pub fn block_env(&mut self) -> StepResult<BlockEnv> {
+        let env = self.oracle.block_env()?;
+        if env.hash() != self.pre.block_env_hash {
+            return Err(VerifyError::BlockEnvMismatch.into());
+        }
+        Ok(env)
+    }
+}
+
+/// Memory cost of `words` words: `3 words + words² / 512` (SPEC.md §4.3).
+pub(crate) fn memory_cost(words: u128) -> u128 {
+    3 * words + words * words / 512
+}
+
+/// Cost of `per_word` gas for every started word of `len` bytes.
+pub(crate) fn word_cost(per_word: u128, len: u64) -> u128 {
+    per_word * u128::from(len).div_ceil(32)
+}
+
+/// Executes the opcode step from `pre` (SPEC.md §5.1). `code` must hash to `pre.code_hash`.
+pub(crate) fn execute(
+    pre: &MachineState,
+    code: &[u8],
+    oracle: &mut dyn Oracle,
+) -> Result<Transition, VerifyError> {
+    if pre.status != Status::Running {
+        return Err(VerifyError::NotRunning);
+    }
+    if pre.gas > MAX_GAS {
+        return Err(VerifyError::Unsupported {
+            what: "gas above 2^32",
+        });
+    }
+    if keccak256(code) != pre.code_hash {
+        return Err(VerifyError::CodeHashMismatch);
+    }
+    let op = usize::try_from(pre.pc)
+        .ok()
+        .and_then(|pc| code.get(pc))
+        .copied()
+        .unwrap_or(0);
+    let op_info = info(op);
+    let halted = |halt| Transition {
+        post: MachineState {
+            status: Status::ExceptionalHalt,
+            gas: 0,
+            ..pre.clone()
+        },
+        halt: Some(halt),
+    };
+    let family = match op_info.family {
+        Family::Undefined => return Ok(halted(Halt::UndefinedOpcode)),
+        Family::Invalid => return Ok(halted(Halt::InvalidOpcode)),
+        Family::Pending => return Err(VerifyError::Unsupported { what: op_info.name }),
+        family => family,
+    };
+    if pre.gas < op_info.gas {
+        return Ok(halted(Halt::OutOfGas));
+    }
+    let pops = u64::from(op_info.pops);
+    if pre.stack_len < pops {
+        return Ok(halted(Halt::StackUnderflow));
+    }
+    if pre.stack_len - pops + u64::from(op_info.pushes) > STACK_LIMIT {
+        return Ok(halted(Halt::StackOverflow));
+    }
+
+    let mut cx = Ctx {
+        pre,
+        code,
+        oracle,
+        gas: pre.gas - op_info.gas,
+        popped: Vec::with_capacity(op_info.pops as usize),
+        pushed: Vec::with_capacity(op_info.pushes as usize),
+        memory_root: pre.memory_root,
+        memory_size: pre.memory_size,
+    };
+    let outcome = match family {
+        Family::Arithmetic => arithmetic::execute(op, &mut cx),
+        Family::Bitwise => bitwise::execute(op, &mut cx),
+        Family::Keccak => keccak::execute(op, &mut cx),
+        Family::Environment => environment::execute(op, &mut cx),
+        Family::Stack => stack::execute(op, &mut cx),
+        Family::Memory => memory::execute(op, &mut cx),
+        Family::Control => control::execute(op, &mut cx),
+        Family::Undefined | Family::Invalid | Family::Pending => {
+            return Err(VerifyError::Unsupported { what: op_info.name });
+        }
+    };
+    // The popped items are checked against the pre-state even when the step halts: a halt
+    // decided from a forged operand must not verify.
+    let rest = if cx.popped.is_empty() {
+        pre.stack_root
+    } else {
+        let rest = cx.oracle.stack_rest(cx.popped.len())?;
+        let root = cx
+            .popped
+            .iter()
+            .rev()
+            .fold(rest, |r, item| stack_push(r, *item));
+        if root != pre.stack_root {
+            return Err(VerifyError::BadStackProof);
+        }
+        rest
+    };
+    let flow = match outcome {
+        Ok(flow) => flow,
+        Err(Fault::Halt(h)) => return Ok(halted(h)),
+        Err(Fault::Invalid(e)) => return Err(e),
+    };
+    if cx.popped.len() != op_info.pops as usize || cx.pushed.len() != op_info.pushes as usize {
+        // A step family disagrees with the opcode table: a bug in this verifier, not the proof.
+        return Err(VerifyError::Unsupported {
+            what: "stack effect differs from the opcode table",
+        });
+    }
+    let mut post = pre.clone();
+    post.gas = cx.gas;
+    post.stack_root = cx.pushed.iter().fold(rest, |r, item| stack_push(r, *item));
+    post.stack_len = pre.stack_len - pops + u64::from(op_info.pushes);
+    post.memory_root = cx.memory_root;
+    post.memory_size = cx.memory_size;
+    match flow {
+        Flow::Next => post.pc = pre.pc + 1,
+        Flow::Skip(n) => post.pc = pre.pc + 1 + n,
+        Flow::Jump(target) => post.pc = target,
+        Flow::Stop => post.status = Status::Stopped,
+    }
+    Ok(Transition { post, halt: None })
+}
