@@ -4,6 +4,9 @@
 //! These are the OP Stack's published formats (so viem's op-stack actions and existing tools
 //! work unchanged); the code is ours.
 
+pub mod bindings;
 pub mod deposit;
+pub mod l1_info;
 pub mod output;
+pub mod proof;
 pub mod withdrawal;

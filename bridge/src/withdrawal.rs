@@ -41,7 +41,7 @@ impl Withdrawal {
 
     /// The storage slot of `sentMessages[hash]` in the message passer (mapping at slot 0).
     pub fn storage_slot(&self) -> B256 {
-        keccak256((self.hash(), U256::ZERO).abi_encode())
+        crate::proof::sent_message_slot(self.hash())
     }
 }
 

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.28;
+
+import {GameStatus, IDisputeGame} from "./IDisputeGame.sol";
+import {IAnchorStateRegistry} from "./IAnchorStateRegistry.sol";
+import {IDisputeGameFactory} from "./IDisputeGameFactory.sol";
+
+/// @title AnchorStateRegistry
+/// @notice Decides which dispute games the portal trusts, with the predicates viem's
+///         getWithdrawalStatus reads (`isGameProper`, `isGameRespected`, `isGameFinalized`).
+///         It holds the respected game type and the finality delay; the portal reads both from here,
+///         so the two can never disagree.
+///
+///         proper     the factory created it (it is the game the factory lists for its type, claim
+///                    and extra data)
+///         respected  its type is the respected game type
+///         resolved   it has a winner (`resolvedAt` set)
+///         finalized  resolved more than `disputeGameFinalityDelaySeconds` ago
+///         claim valid  proper, respected, finalized, and resolved DEFENDER_WINS
+contract AnchorStateRegistry is IAnchorStateRegistry {
+    /// @inheritdoc IAnchorStateRegistry
+    IDisputeGameFactory public immutable disputeGameFactory;
+    /// @inheritdoc IAnchorStateRegistry
+    uint256 public immutable disputeGameFinalityDelaySeconds;
+    /// @inheritdoc IAnchorStateRegistry
+    uint32 public respectedGameType;
+    /// @notice When `respectedGameType` was last set.
+    uint64 public respectedGameTypeUpdatedAt;
+    /// @notice Who may change the respected game type.
+    address public owner;
+
+    event RespectedGameTypeSet(uint32 indexed newGameType, uint64 indexed updatedAt);
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+
+    /// @notice The caller is not the owner.
+    error Unauthorized();
+
+    /// @param factory The factory whose games count.
+    /// @param finalityDelaySeconds Seconds a resolved game waits before withdrawals may use it.
+    /// @param respectedGameType_ The game type withdrawals are proven against.
+    /// @param owner_ Who may call `setRespectedGameType` and `transferOwnership`.
+    constructor(IDisputeGameFactory factory, uint256 finalityDelaySeconds, uint32 respectedGameType_, address owner_) {
+        disputeGameFactory = factory;
+        disputeGameFinalityDelaySeconds = finalityDelaySeconds;
+        owner = owner_;
+        emit OwnershipTransferred(address(0), owner_);
+        _setRespectedGameType(respectedGameType_);
+    }
+
+    /// @notice Switches the respected game type (for example to a new dispute game). Games of the
+    ///         old type stop being respected, so withdrawals proven against them must be proven again.
+    function setRespectedGameType(uint32 gameType) external {
+        if (msg.sender != owner) revert Unauthorized();
+        _setRespectedGameType(gameType);
+    }
+
+    function transferOwnership(address newOwner) external {
+        if (msg.sender != owner) revert Unauthorized();
+        emit OwnershipTransferred(owner, newOwner);
+        owner = newOwner;
+    }
+
+    /// @inheritdoc IAnchorStateRegistry
+    function isGameRegistered(IDisputeGame game) public view returns (bool) {
+        (IDisputeGame registered,) = disputeGameFactory.games(game.gameType(), game.rootClaim(), game.extraData());
+        return address(registered) == address(game);
+    }
+
+    /// @inheritdoc IAnchorStateRegistry
+    /// @dev In this version proper means registered; there is no guardian to blacklist games.
+    function isGameProper(IDisputeGame game) public view returns (bool) {
+        return isGameRegistered(game);
+    }
+
+    /// @inheritdoc IAnchorStateRegistry
+    function isGameRespected(IDisputeGame game) public view returns (bool) {
+        return game.gameType() == respectedGameType;
+    }
+
+    /// @inheritdoc IAnchorStateRegistry
+    function isGameResolved(IDisputeGame game) public view returns (bool) {
+        GameStatus status = game.status();
+        return game.resolvedAt() != 0 && (status == GameStatus.DEFENDER_WINS || status == GameStatus.CHALLENGER_WINS);
+    }
+
+    /// @inheritdoc IAnchorStateRegistry
+    function isGameFinalized(IDisputeGame game) public view returns (bool) {
+        return isGameResolved(game) && block.timestamp - game.resolvedAt() > disputeGameFinalityDelaySeconds;
+    }
+
+    /// @inheritdoc IAnchorStateRegistry
+    function isGameClaimValid(IDisputeGame game) public view returns (bool) {
+        return isGameProper(game) && isGameRespected(game) && isGameFinalized(game)
+            && game.status() == GameStatus.DEFENDER_WINS;
+    }
+
+    function _setRespectedGameType(uint32 gameType) private {
+        respectedGameType = gameType;
+        respectedGameTypeUpdatedAt = uint64(block.timestamp);
+        emit RespectedGameTypeSet(gameType, uint64(block.timestamp));
+    }
+}

@@ -1,0 +1,20 @@
+//! The L1 contracts (bridge/contracts/L1, compiled into bridge/artifacts) in the real EVM: revm
+//! with Prague rules, every contract deployed by a transaction, withdrawals proven with storage
+//! proofs built by `bridge::proof`. See bridge/CONTRACTS.md for what each contract promises.
+
+#[path = "l1_contracts/abi.rs"]
+mod abi;
+#[path = "l1_contracts/deposits.rs"]
+mod deposits;
+#[path = "l1_contracts/games.rs"]
+mod games;
+#[path = "l1_contracts/harness.rs"]
+mod harness;
+#[path = "l1_contracts/multicall.rs"]
+mod multicall;
+#[path = "l1_contracts/trie.rs"]
+mod trie;
+#[path = "l1_contracts/viem.rs"]
+mod viem;
+#[path = "l1_contracts/withdrawals.rs"]
+mod withdrawals;
