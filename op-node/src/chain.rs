@@ -2,10 +2,12 @@
 
 use alloy::eips::eip1559::calc_next_block_base_fee;
 use alloy::{
-    eips::{eip1559::BaseFeeParams, eip2935, eip4788},
+    eips::{eip1559::BaseFeeParams, eip2935, eip4788, eip7002, eip7251},
     primitives::{Address, Bytes, U256, address},
     signers::local::{MnemonicBuilder, coins_bip39::English},
 };
+use alloy_evm::eth::spec::EthExecutorSpec;
+use alloy_hardforks::{EthereumHardfork, EthereumHardforks};
 use alloy_op_hardforks::{ForkCondition, OpChainHardforks, OpHardfork};
 use op_revm::OpSpecId;
 use revm::context::CfgEnv;
@@ -26,9 +28,20 @@ pub const INITIAL_BASE_FEE: u64 = 1_000_000_000;
 /// Receives the priority fees of every block (the OP Stack's SequencerFeeVault predeploy).
 pub const SEQUENCER_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000011");
 
+/// Which side of the rollup a chain is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainKind {
+    /// The rollup: OP Stack rules (Isthmus), deposits, fees to the vaults.
+    L2,
+    /// The embedded development L1: plain Ethereum rules (Prague), base fee burned.
+    L1,
+}
+
 /// The rules of one chain: everything a block's validity depends on.
 #[derive(Debug, Clone)]
 pub struct ChainConfig {
+    /// L1 or L2.
+    pub kind: ChainKind,
     /// EIP-155 chain id.
     pub chain_id: u64,
     /// Gas limit of every block.
@@ -42,7 +55,7 @@ pub struct ChainConfig {
 }
 
 impl ChainConfig {
-    /// A chain with every fork through Isthmus active at genesis.
+    /// An L2 with every fork through Isthmus active at genesis.
     pub fn new(chain_id: u64, gas_limit: u64) -> Self {
         let forks = [
             (OpHardfork::Bedrock, ForkCondition::ZERO_BLOCK),
@@ -55,12 +68,35 @@ impl ChainConfig {
             (OpHardfork::Isthmus, ForkCondition::ZERO_TIMESTAMP),
         ];
         Self {
+            kind: ChainKind::L2,
             chain_id,
             gas_limit,
             base_fee_params: BaseFeeParams::optimism_canyon(),
             min_base_fee: 1,
             hardforks: OpChainHardforks::new(forks),
         }
+    }
+
+    /// An Ethereum L1 with every fork through Prague active at genesis (the embedded devnet L1).
+    pub fn l1(chain_id: u64, gas_limit: u64) -> Self {
+        Self {
+            kind: ChainKind::L1,
+            base_fee_params: BaseFeeParams::ethereum(),
+            min_base_fee: 7,
+            ..Self::new(chain_id, gas_limit)
+        }
+    }
+
+    /// The Ethereum hardfork schedule of an L1 chain.
+    pub fn l1_spec(&self) -> L1Spec {
+        L1Spec
+    }
+
+    /// The EVM configuration for blocks of an L1 chain.
+    pub fn eth_cfg_env(&self) -> CfgEnv<SpecId> {
+        let mut cfg = CfgEnv::new_with_spec(self.eth_spec_id());
+        cfg.chain_id = self.chain_id;
+        cfg
     }
 
     /// The execution rules of every block: Isthmus, i.e. Prague plus the OP deposit rules.
@@ -97,6 +133,29 @@ impl ChainConfig {
     }
 }
 
+/// The embedded L1's hardforks: everything through Prague from genesis, nothing after.
+#[derive(Debug, Clone, Copy)]
+pub struct L1Spec;
+
+impl EthereumHardforks for L1Spec {
+    fn ethereum_fork_activation(&self, fork: EthereumHardfork) -> ForkCondition {
+        match fork {
+            EthereumHardfork::Dao => ForkCondition::Never,
+            EthereumHardfork::Shanghai | EthereumHardfork::Cancun | EthereumHardfork::Prague => {
+                ForkCondition::ZERO_TIMESTAMP
+            }
+            fork if fork < EthereumHardfork::Shanghai => ForkCondition::ZERO_BLOCK,
+            _ => ForkCondition::Never,
+        }
+    }
+}
+
+impl EthExecutorSpec for L1Spec {
+    fn deposit_contract_address(&self) -> Option<Address> {
+        None
+    }
+}
+
 /// One account of the genesis state.
 #[derive(Debug, Clone)]
 pub struct GenesisAccount {
@@ -123,7 +182,79 @@ pub fn dev_accounts(count: u32) -> Vec<Address> {
 }
 
 /// The genesis allocation of a development chain: the funded test accounts and the system
-/// contracts Prague expects (EIP-4788 beacon roots, EIP-2935 block-hash history).
+/// contracts Prague expects (EIP-4788 beacon roots, EIP-2935 block-hash history; on the L1
+/// also EIP-7002 withdrawal and EIP-7251 consolidation requests).
+pub fn dev_genesis_alloc_for(kind: ChainKind) -> Vec<GenesisAccount> {
+    let mut alloc = dev_genesis_alloc();
+    if kind == ChainKind::L1 {
+        alloc.push(GenesisAccount {
+            address: eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
+            balance: U256::ZERO,
+            code: Some(eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_CODE.clone()),
+        });
+        alloc.push(GenesisAccount {
+            address: eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
+            balance: U256::ZERO,
+            code: Some(eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_CODE.clone()),
+        });
+    }
+    alloc
+}
+
+/// Where Multicall3 lives on every chain (viem's batched reads look for it there).
+pub const MULTICALL3: Address = address!("0xcA11bde05977b3631167028862bE2a173976CA11");
+
+/// The L2's genesis: the shared allocation, Multicall3 and the OP predeploys
+/// (L2ToL1MessagePasser, L1Block, GasPriceOracle) as runtime code.
+pub fn l2_genesis_alloc() -> Vec<GenesisAccount> {
+    use bridge::{bindings, l1_info::L1_BLOCK};
+    let mut alloc = dev_genesis_alloc_for(ChainKind::L2);
+    let predeploys = [
+        (MULTICALL3, bindings::Multicall3::DEPLOYED_BYTECODE.clone()),
+        (
+            crate::engine::MESSAGE_PASSER,
+            bindings::L2ToL1MessagePasser::DEPLOYED_BYTECODE.clone(),
+        ),
+        (L1_BLOCK, bindings::L1Block::DEPLOYED_BYTECODE.clone()),
+        (
+            GAS_PRICE_ORACLE,
+            bindings::GasPriceOracle::DEPLOYED_BYTECODE.clone(),
+        ),
+    ];
+    alloc.extend(
+        predeploys
+            .into_iter()
+            .map(|(address, code)| GenesisAccount {
+                address,
+                balance: U256::ZERO,
+                code: Some(code),
+            }),
+    );
+    alloc
+}
+
+/// The embedded L1's genesis: the shared allocation with the L1 system contracts, Multicall3,
+/// and the devnet's service accounts (batcher, proposer, challenger, deployer) funded.
+pub fn l1_genesis_alloc(service_accounts: &[Address]) -> Vec<GenesisAccount> {
+    let mut alloc = dev_genesis_alloc_for(ChainKind::L1);
+    alloc.push(GenesisAccount {
+        address: MULTICALL3,
+        balance: U256::ZERO,
+        code: Some(bridge::bindings::Multicall3::DEPLOYED_BYTECODE.clone()),
+    });
+    alloc.extend(service_accounts.iter().map(|&address| GenesisAccount {
+        address,
+        balance: DEV_ACCOUNT_BALANCE,
+        code: None,
+    }));
+    alloc
+}
+
+/// The GasPriceOracle predeploy.
+pub const GAS_PRICE_ORACLE: Address = address!("0x420000000000000000000000000000000000000F");
+
+/// The allocation both chains share: funded test accounts and the EIP-4788 and EIP-2935
+/// system contracts.
 pub fn dev_genesis_alloc() -> Vec<GenesisAccount> {
     let mut alloc: Vec<GenesisAccount> = dev_accounts(DEV_ACCOUNT_COUNT)
         .into_iter()

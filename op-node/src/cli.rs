@@ -15,7 +15,9 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a development chain: the L2 sequencer with the test-mnemonic accounts funded.
+    /// Run the whole rollup on this machine: an embedded L1 (or `--l1-rpc`), the bridge
+    /// contracts deployed on it, and the L2 sequencer deriving deposits from it, with the
+    /// test-mnemonic accounts funded on both chains.
     Devnet(DevnetArgs),
 }
 
@@ -37,6 +39,47 @@ pub struct DevnetArgs {
     /// Transaction pool limits.
     #[command(flatten)]
     pub txpool: TxPoolArgs,
+    /// The L1 and the bridge on it.
+    #[command(flatten)]
+    pub l1: L1Args,
+}
+
+/// The L1 side: an embedded L1 or an external one, and the bridge's parameters.
+#[derive(Debug, Args)]
+pub struct L1Args {
+    /// Use this Ethereum JSON-RPC endpoint as the L1 instead of the embedded one.
+    #[arg(long)]
+    pub l1_rpc: Option<String>,
+    /// Port of the embedded L1's JSON-RPC (0 picks a free one).
+    #[arg(long, default_value_t = 8545)]
+    pub l1_rpc_port: u16,
+    /// Chain id of the embedded L1.
+    #[arg(long, default_value_t = 900)]
+    pub l1_chain_id: u64,
+    /// Time between embedded L1 blocks.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub l1_block_time: Duration,
+    /// L1 blocks behind the L1 head before their deposits are used.
+    #[arg(long, default_value_t = 1)]
+    pub l1_confirmation_depth: u64,
+    /// How often the L1 is polled.
+    #[arg(long, default_value = "250ms", value_parser = parse_duration)]
+    pub l1_poll_interval: Duration,
+    /// Seconds a proposal stands unchallenged before it can resolve (the challenge window).
+    #[arg(long, default_value_t = 12)]
+    pub challenge_window: u64,
+    /// Seconds a withdrawal proof must age before it can be finalized.
+    #[arg(long, default_value_t = 12)]
+    pub proof_maturity_delay: u64,
+    /// Seconds after a game resolves before withdrawals may finalize against it.
+    #[arg(long, default_value_t = 6)]
+    pub game_finality_delay: u64,
+    /// Post an output root every this many L2 blocks.
+    #[arg(long, default_value_t = 20)]
+    pub proposal_interval: u64,
+    /// Bond (wei) a proposal locks in the dispute-game factory.
+    #[arg(long, default_value_t = 10_000_000_000_000_000)]
+    pub proposal_bond: u128,
 }
 
 /// Chain parameters.

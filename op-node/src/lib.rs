@@ -9,8 +9,12 @@
 pub mod block;
 pub mod chain;
 pub mod cli;
+pub mod derivation;
 pub mod engine;
+pub mod l1;
 pub mod node;
+pub mod proposer;
+pub mod rollup;
 pub mod rpc;
 pub mod sequencer;
 pub mod storage;

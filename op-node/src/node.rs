@@ -1,24 +1,37 @@
-//! Wires the rooms together: storage, engine, pool, sequencer thread and RPC server.
+//! Wires the rooms together: for each chain its storage, engine, pool, sequencer thread and
+//! RPC server; for the devnet, the embedded L1, the bridge deployment, the L2 that derives
+//! deposits from the L1, and the proposer.
 
 use crate::{
-    chain::{ChainConfig, dev_genesis_alloc},
-    cli::DevnetArgs,
+    block::SealedBlock,
+    chain::{ChainConfig, GenesisAccount, l1_genesis_alloc, l2_genesis_alloc},
+    cli::{DevnetArgs, RpcArgs, TxPoolArgs},
+    derivation::{FeeScalars, L1Watcher, L1WatcherConfig},
     engine::Engine,
+    l1::{self, BATCHER_INDEX, CHALLENGER_INDEX, DEPLOYER_INDEX, PROPOSER_INDEX, deploy},
+    proposer,
+    rollup::{BlockRef, Genesis, RollupConfig},
     rpc::{self, RpcCtx, RpcLimits},
-    sequencer,
+    sequencer::{self, DerivedInputs, Inputs},
     storage::Store,
     txpool::{PoolConfig, TxPool},
 };
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256, address};
+use jsonrpsee::server::ServerHandle;
 use std::{
     net::SocketAddr,
+    path::{Path, PathBuf},
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
+    time::Duration,
 };
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 use tracing::{error, info};
+
+/// Where the devnet's batches go (an address with no code, as in the OP Stack).
+pub const BATCH_INBOX: Address = address!("0xff00000000000000000000000000000000000901");
 
 /// Errors that stop the node.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +40,7 @@ pub enum NodeError {
     #[error("data directory {path}: {source}")]
     DataDir {
         /// The directory.
-        path: std::path::PathBuf,
+        path: PathBuf,
         /// Why.
         source: std::io::Error,
     },
@@ -45,91 +58,355 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
-    /// The sequencer stopped with an error.
-    #[error("sequencer: {0}")]
-    Sequencer(String),
+    /// The bridge could not be deployed.
+    #[error(transparent)]
+    Deploy(#[from] deploy::DeployError),
+    /// The rollup config could not be read or written.
+    #[error(transparent)]
+    RollupConfig(#[from] crate::rollup::RollupConfigError),
+    /// The stored rollup does not match the flags.
+    #[error("{0}")]
+    Mismatch(String),
+    /// The L1 could not be followed.
+    #[error("L1: {0}")]
+    L1(String),
+    /// A sequencer stopped with an error.
+    #[error("{chain} sequencer: {reason}")]
+    Sequencer {
+        /// Which chain.
+        chain: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One running chain: its RPC server and sequencer thread.
+struct RunningChain {
+    name: &'static str,
+    rpc: ServerHandle,
+    addr: SocketAddr,
+    shutdown: Arc<AtomicBool>,
+    done: oneshot::Receiver<Result<(), String>>,
+}
+
+/// The parts of a chain before its sequencer starts.
+struct OpenChain {
+    config: Arc<ChainConfig>,
+    store: Arc<Store>,
+    engine: Engine,
+}
+
+fn open_chain(
+    config: ChainConfig,
+    dir: &Path,
+    alloc: &[GenesisAccount],
+) -> Result<OpenChain, NodeError> {
+    std::fs::create_dir_all(dir).map_err(|source| NodeError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let config = Arc::new(config);
+    let store = Arc::new(Store::open(&dir.join("chain.redb"))?);
+    let engine = Engine::open(config.clone(), store.clone(), alloc, sequencer::unix_now())?;
+    Ok(OpenChain {
+        config,
+        store,
+        engine,
+    })
+}
+
+fn limits(rpc: &RpcArgs) -> RpcLimits {
+    RpcLimits {
+        max_request_body: rpc.max_request_size,
+        max_response_body: rpc.max_response_size,
+        max_batch: rpc.batch_limit,
+        gas_cap: rpc.gas_cap,
+        evm_timeout: rpc.evm_timeout,
+        max_logs_range: rpc.max_logs_range,
+        max_state_history: rpc.state_history,
+        ..RpcLimits::default()
+    }
+}
+
+fn pool(config: &ChainConfig, rpc: &RpcArgs, txpool: &TxPoolArgs) -> Arc<TxPool> {
+    let mut pool_config = PoolConfig::new(config.chain_id, config.gas_limit);
+    pool_config.max_txs = txpool.max_count;
+    pool_config.max_queued_per_sender = txpool.max_queued_per_sender;
+    pool_config.price_bump_percent = txpool.price_bump;
+    pool_config.tx_fee_cap = U256::from((rpc.tx_fee_cap * 1e18) as u128);
+    Arc::new(TxPool::new(pool_config))
+}
+
+/// Starts a chain's RPC server and its sequencer thread.
+async fn start_chain(
+    name: &'static str,
+    chain: OpenChain,
+    addr: SocketAddr,
+    args: &DevnetArgs,
+    block_time: Duration,
+    inputs: Inputs,
+    rollup: Option<Arc<RollupConfig>>,
+) -> Result<RunningChain, NodeError> {
+    let OpenChain {
+        config,
+        store,
+        engine,
+    } = chain;
+    let rpc_args = &args.rpc;
+    let pool = pool(&config, rpc_args, &args.txpool);
+    let (blocks, _) = broadcast::channel::<Arc<SealedBlock>>(1024);
+    let mut ctx = RpcCtx::new(
+        config.clone(),
+        store,
+        pool.clone(),
+        blocks.clone(),
+        limits(rpc_args),
+    );
+    ctx.rollup = rollup;
+    let (rpc, local) = rpc::start(Arc::new(ctx), addr)
+        .await
+        .map_err(|source| NodeError::Rpc { addr, source })?;
+    info!(target: "node", chain = name, chain_id = config.chain_id, head = engine.head().number(), url = %format!("http://{local}"), "JSON-RPC listening (HTTP and WebSocket)");
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let (done_tx, done) = oneshot::channel();
+    let stop = shutdown.clone();
+    std::thread::Builder::new()
+        .name(format!("{name}-sequencer"))
+        .spawn(move || {
+            let result = sequencer::run(engine, inputs, pool, blocks, block_time, stop)
+                .map_err(|e| e.to_string());
+            let _ = done_tx.send(result);
+        })
+        .map_err(|e| NodeError::Sequencer {
+            chain: name,
+            reason: e.to_string(),
+        })?;
+    Ok(RunningChain {
+        name,
+        rpc,
+        addr: local,
+        shutdown,
+        done,
+    })
+}
+
+impl RunningChain {
+    async fn stop(self) -> Result<(), NodeError> {
+        self.shutdown.store(true, Ordering::Relaxed);
+        let result = self.done.await;
+        let _ = self.rpc.stop();
+        self.rpc.stopped().await;
+        match result {
+            Ok(Err(reason)) => Err(NodeError::Sequencer {
+                chain: self.name,
+                reason,
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Runs `op-node devnet` until Ctrl-C or a fatal error.
 pub async fn run_devnet(args: DevnetArgs) -> Result<(), NodeError> {
-    std::fs::create_dir_all(&args.datadir).map_err(|source| NodeError::DataDir {
-        path: args.datadir.clone(),
+    let datadir = args.datadir.clone();
+    std::fs::create_dir_all(&datadir).map_err(|source| NodeError::DataDir {
+        path: datadir.clone(),
         source,
     })?;
-    let config = Arc::new(ChainConfig::new(args.chain.chain_id, args.chain.gas_limit));
-    let db_path = args.datadir.join("op-node.redb");
-    let store = Arc::new(Store::open(&db_path)?);
-    let engine = Engine::open(
-        config.clone(),
-        store.clone(),
-        &dev_genesis_alloc(),
-        sequencer::unix_now(),
-    )?;
-    info!(target: "node", chain_id = config.chain_id, head = engine.head().number(), db = %db_path.display(), "chain open");
 
-    let mut pool_config = PoolConfig::new(config.chain_id, config.gas_limit);
-    pool_config.max_txs = args.txpool.max_count;
-    pool_config.max_queued_per_sender = args.txpool.max_queued_per_sender;
-    pool_config.price_bump_percent = args.txpool.price_bump;
-    pool_config.tx_fee_cap = U256::from((args.rpc.tx_fee_cap * 1e18) as u128);
-    let pool = Arc::new(TxPool::new(pool_config));
-    let (blocks, _) = broadcast::channel(1024);
-
-    let limits = RpcLimits {
-        max_request_body: args.rpc.max_request_size,
-        max_response_body: args.rpc.max_response_size,
-        max_batch: args.rpc.batch_limit,
-        gas_cap: args.rpc.gas_cap,
-        evm_timeout: args.rpc.evm_timeout,
-        max_logs_range: args.rpc.max_logs_range,
-        max_state_history: args.rpc.state_history,
-        ..RpcLimits::default()
+    // The L1: embedded unless --l1-rpc names one.
+    let mut l1_chain = None;
+    let l1_url = match &args.l1.l1_rpc {
+        Some(url) => url.clone(),
+        None => {
+            let services: Vec<Address> = [
+                BATCHER_INDEX,
+                PROPOSER_INDEX,
+                CHALLENGER_INDEX,
+                DEPLOYER_INDEX,
+            ]
+            .into_iter()
+            .map(|i| l1::service_signer(i).address())
+            .collect();
+            let chain = open_chain(
+                ChainConfig::l1(args.l1.l1_chain_id, args.chain.gas_limit),
+                &datadir.join("l1"),
+                &l1_genesis_alloc(&services),
+            )?;
+            let addr = SocketAddr::new(args.rpc.rpc_addr, args.l1.l1_rpc_port);
+            let running = start_chain(
+                "l1",
+                chain,
+                addr,
+                &args,
+                args.l1.l1_block_time,
+                Inputs::Plain,
+                None,
+            )
+            .await?;
+            let url = format!("http://{}", running.addr);
+            l1_chain = Some(running);
+            url
+        }
     };
-    let ctx = Arc::new(RpcCtx::new(
-        config.clone(),
-        store.clone(),
-        pool.clone(),
-        blocks.clone(),
-        limits,
-    ));
+
+    let result = run_l2(&args, &datadir, &l1_url).await;
+    if let Some(l1) = l1_chain
+        && let Err(e) = l1.stop().await
+    {
+        error!(target: "node", error = %e, "L1 stopped with an error");
+    }
+    result
+}
+
+async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), NodeError> {
+    let rollup_path = datadir.join("rollup.json");
+    let l2_dir = datadir.join("l2");
+    let l2_config = ChainConfig::new(args.chain.chain_id, args.chain.gas_limit);
+    let chain = open_chain(l2_config, &l2_dir, &l2_genesis_alloc())?;
+    let rollup = if rollup_path.exists() {
+        let rollup = RollupConfig::load(&rollup_path)?;
+        if rollup.l2_chain_id != args.chain.chain_id {
+            return Err(NodeError::Mismatch(format!(
+                "{} is for L2 chain {}, not {}; use another --datadir",
+                rollup_path.display(),
+                rollup.l2_chain_id,
+                args.chain.chain_id
+            )));
+        }
+        rollup
+    } else {
+        let params = deploy::DeployParams {
+            challenge_window: args.l1.challenge_window,
+            proof_maturity_delay: args.l1.proof_maturity_delay,
+            game_finality_delay: args.l1.game_finality_delay,
+            proposal_bond: args.l1.proposal_bond,
+        };
+        let deployment = deploy::deploy_bridge(l1_url, params).await?;
+        let reader = chain.store.reader()?;
+        let (l2_hash, l2_header) = reader
+            .header(0)?
+            .ok_or_else(|| NodeError::Mismatch("L2 genesis missing".into()))?;
+        let scalars = FeeScalars::default();
+        let rollup = RollupConfig {
+            genesis: Genesis {
+                l1: BlockRef {
+                    hash: deployment.block_hash,
+                    number: deployment.block_number,
+                },
+                l2: BlockRef {
+                    hash: l2_hash,
+                    number: 0,
+                },
+                l2_time: l2_header.timestamp,
+            },
+            block_time_ms: args.sequencer.block_time.as_millis() as u64,
+            l1_chain_id: deployment.l1_chain_id,
+            l2_chain_id: args.chain.chain_id,
+            l2_gas_limit: args.chain.gas_limit,
+            l1_confirmation_depth: args.l1.l1_confirmation_depth,
+            deposit_contract_address: deployment.portal,
+            dispute_game_factory_address: deployment.factory,
+            anchor_state_registry_address: deployment.registry,
+            batch_inbox_address: BATCH_INBOX,
+            batcher_address: l1::service_signer(BATCHER_INDEX).address(),
+            proposer_address: l1::service_signer(PROPOSER_INDEX).address(),
+            respected_game_type: deploy::PROPOSAL_GAME_TYPE,
+            base_fee_scalar: scalars.base_fee_scalar,
+            blob_base_fee_scalar: scalars.blob_base_fee_scalar,
+        };
+        rollup.save(&rollup_path)?;
+        write_addresses(datadir, &rollup, l1_url)?;
+        rollup
+    };
+    let rollup = Arc::new(rollup);
+    let view = L1Watcher::spawn(L1WatcherConfig {
+        url: l1_url.to_string(),
+        portal: rollup.deposit_contract_address,
+        confirmation_depth: rollup.l1_confirmation_depth,
+        poll_interval: args.l1.l1_poll_interval,
+        start: rollup.genesis.l1.number,
+    })
+    .map_err(NodeError::L1)?;
+    let inputs = Inputs::Derived(DerivedInputs {
+        view,
+        genesis_origin: rollup.genesis.l1.number,
+        batcher: rollup.batcher_address,
+        scalars: FeeScalars {
+            base_fee_scalar: rollup.base_fee_scalar,
+            blob_base_fee_scalar: rollup.blob_base_fee_scalar,
+        },
+    });
+    let store = chain.store.clone();
     let addr = SocketAddr::new(args.rpc.rpc_addr, args.rpc.rpc_port);
-    let (rpc_handle, local) = rpc::start(ctx, addr)
-        .await
-        .map_err(|source| NodeError::Rpc { addr, source })?;
-    info!(target: "node", url = %format!("http://{local}"), "JSON-RPC listening (HTTP and WebSocket)");
+    let l2 = start_chain(
+        "l2",
+        chain,
+        addr,
+        args,
+        args.sequencer.block_time,
+        inputs,
+        Some(rollup.clone()),
+    )
+    .await?;
+    let proposer = proposer::spawn(proposer::ProposerConfig {
+        l1_url: l1_url.to_string(),
+        factory: rollup.dispute_game_factory_address,
+        game_type: rollup.respected_game_type,
+        bond: args.l1.proposal_bond,
+        interval: args.l1.proposal_interval,
+        signer: l1::service_signer(PROPOSER_INDEX),
+        store,
+    })
+    .map_err(NodeError::L1)?;
 
-    let shutdown = Arc::new(AtomicBool::new(false));
-    let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
-    let seq_shutdown = shutdown.clone();
-    let block_time = args.sequencer.block_time;
-    std::thread::Builder::new()
-        .name("sequencer".into())
-        .spawn(move || {
-            let result = sequencer::run(engine, pool, blocks, block_time, seq_shutdown);
-            let _ = done_tx.send(result);
-        })
-        .map_err(|e| NodeError::Sequencer(e.to_string()))?;
-
+    let RunningChain {
+        name,
+        rpc,
+        addr: _,
+        shutdown,
+        mut done,
+    } = l2;
     let result = tokio::select! {
         _ = tokio::signal::ctrl_c() => {
             info!(target: "node", "interrupted; stopping");
             shutdown.store(true, Ordering::Relaxed);
-            // Let the sequencer finish the block it is on.
-            match done_rx.await {
-                Ok(Err(e)) => Err(NodeError::Sequencer(e.to_string())),
+            match (&mut done).await {
+                Ok(Err(reason)) => Err(NodeError::Sequencer { chain: name, reason }),
                 _ => Ok(()),
             }
         }
-        done = &mut done_rx => match done {
+        finished = &mut done => match finished {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => {
-                error!(target: "node", error = %e, "sequencer failed");
-                Err(NodeError::Sequencer(e.to_string()))
-            }
-            Err(_) => Err(NodeError::Sequencer("sequencer thread panicked".into())),
+            Ok(Err(reason)) => Err(NodeError::Sequencer { chain: name, reason }),
+            Err(_) => Err(NodeError::Sequencer { chain: name, reason: "thread panicked".into() }),
         },
     };
-    let _ = rpc_handle.stop();
-    rpc_handle.stopped().await;
+    proposer.abort();
+    let _ = rpc.stop();
+    rpc.stopped().await;
     result
+}
+
+/// Writes `addresses.json`: the endpoints and contract addresses a client needs.
+fn write_addresses(datadir: &Path, rollup: &RollupConfig, l1_url: &str) -> Result<(), NodeError> {
+    let path = datadir.join("addresses.json");
+    let json = serde_json::json!({
+        "l1RpcUrl": l1_url,
+        "l1ChainId": rollup.l1_chain_id,
+        "l2ChainId": rollup.l2_chain_id,
+        "OptimismPortal": rollup.deposit_contract_address,
+        "DisputeGameFactory": rollup.dispute_game_factory_address,
+        "AnchorStateRegistry": rollup.anchor_state_registry_address,
+        "Multicall3": crate::chain::MULTICALL3,
+        "L2ToL1MessagePasser": crate::engine::MESSAGE_PASSER,
+        "L1Block": bridge::l1_info::L1_BLOCK,
+        "GasPriceOracle": crate::chain::GAS_PRICE_ORACLE,
+        "BatchInbox": rollup.batch_inbox_address,
+        "batcher": rollup.batcher_address,
+        "proposer": rollup.proposer_address,
+        "deployer": l1::service_signer(DEPLOYER_INDEX).address(),
+    });
+    let text = serde_json::to_string_pretty(&json).expect("json values serialize");
+    std::fs::write(&path, text).map_err(|source| NodeError::DataDir { path, source })
 }

@@ -4,7 +4,14 @@
 //! It runs on its own OS thread: execution never shares a thread with RPC, and no lock is
 //! held while a block executes.
 
-use crate::{block::SealedBlock, engine::Engine, txpool::TxPool};
+use crate::{
+    block::SealedBlock,
+    derivation::{self, FeeScalars, L1View},
+    engine::{BlockAttributes, Engine},
+    txpool::TxPool,
+};
+use alloy::primitives::Address;
+use parking_lot::RwLock;
 use std::{
     sync::{
         Arc,
@@ -31,9 +38,62 @@ pub fn unix_now() -> u64 {
         .unwrap_or_default()
 }
 
+/// Where a block's non-pool transactions come from.
+#[derive(Debug)]
+pub enum Inputs {
+    /// None: the embedded L1, or an L2 without an L1.
+    Plain,
+    /// The L2: an L1-info deposit and the L1's deposits, derived from the L1 view.
+    Derived(DerivedInputs),
+}
+
+/// What the L2 sequencer derives its blocks' deposits from.
+#[derive(Debug)]
+pub struct DerivedInputs {
+    /// The recent L1 blocks (filled by the L1 watcher).
+    pub view: Arc<RwLock<L1View>>,
+    /// The number of the first L2 block's origin.
+    pub genesis_origin: u64,
+    /// The batcher, recorded in every L1-info deposit.
+    pub batcher: Address,
+    /// L1 data fee scalars.
+    pub scalars: FeeScalars,
+}
+
+impl Inputs {
+    /// The attributes of the block after `engine`'s head at `timestamp`, or why there are none yet.
+    fn attributes(&self, engine: &Engine, timestamp: u64) -> Result<BlockAttributes, String> {
+        match self {
+            Self::Plain => Ok(BlockAttributes {
+                timestamp,
+                ..Default::default()
+            }),
+            Self::Derived(d) => {
+                let head = engine.head();
+                let parent = derivation::origin_of(&head.txs);
+                if parent.is_none() && head.number() != 0 {
+                    return Err(format!("L2 block {} has no L1-info deposit", head.number()));
+                }
+                let view = d.view.read();
+                derivation::next_attributes(
+                    parent.as_ref(),
+                    d.genesis_origin,
+                    &view,
+                    timestamp,
+                    d.batcher,
+                    d.scalars,
+                )
+                .map(|(attributes, _)| attributes)
+                .map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
 /// Seals a block every `block_time` until `shutdown` is set or the engine fails.
 pub fn run(
     mut engine: Engine,
+    inputs: Inputs,
     pool: Arc<TxPool>,
     blocks: broadcast::Sender<Arc<SealedBlock>>,
     block_time: Duration,
@@ -57,7 +117,17 @@ pub fn run(
         let base_fee = engine.next_base_fee();
         let candidates = pool.best(base_fee, engine.config().gas_limit.saturating_mul(4));
         let started = Instant::now();
-        let built = match engine.build(timestamp, &candidates) {
+        let attributes = match inputs.attributes(&engine, timestamp) {
+            Ok(attributes) => attributes,
+            Err(reason) => {
+                if last_report.elapsed() >= Duration::from_secs(5) {
+                    tracing::warn!(target: "sequencer", %reason, "waiting for L1 before the next block");
+                    last_report = Instant::now();
+                }
+                continue;
+            }
+        };
+        let built = match engine.build_block(&attributes, &candidates) {
             Ok(built) => built,
             Err(e) => {
                 error!(target: "sequencer", error = %e, "block building failed; stopping");

@@ -5,28 +5,28 @@
 //! [`Engine::build`] executes and seals it in memory, [`Engine::commit`] writes it in one redb
 //! transaction and only then advances the engine's head and warm state.
 
+mod execute;
 pub mod state;
 pub mod state_root;
 
 use crate::{
     block::{RecoveredTx, SealedBlock},
-    chain::{ChainConfig, GenesisAccount, INITIAL_BASE_FEE, SEQUENCER_FEE_VAULT},
-    storage::{AccountRecord, StateDiff, StorageError, Store},
+    chain::{
+        ChainConfig, ChainKind, GenesisAccount, INITIAL_BASE_FEE, L1Spec, SEQUENCER_FEE_VAULT,
+    },
+    storage::{AccountRecord, StateDiff, StorageError, Store, StoreReader},
 };
 use alloy::{
     consensus::{EMPTY_OMMER_ROOT_HASH, Header, TxReceipt},
-    eips::{
-        eip2718::{Encodable2718, WithEncoded},
-        eip7685::EMPTY_REQUESTS_HASH,
-    },
+    eips::{eip2718::Encodable2718, eip7685::EMPTY_REQUESTS_HASH},
     primitives::{
-        Address, B256, Bloom, Bytes, KECCAK256_EMPTY, U256, address, keccak256,
-        map::{AddressMap, AddressSet},
+        Address, B256, Bloom, Bytes, KECCAK256_EMPTY, U256, address, keccak256, map::AddressMap,
     },
 };
 use alloy_evm::{
-    EvmEnv, EvmFactory,
-    block::{BlockExecutionError, BlockExecutor, BlockExecutorFactory, BlockValidationError},
+    EthEvmFactory, EvmEnv, EvmFactory,
+    block::{BlockExecutionError, BlockExecutor, BlockExecutorFactory},
+    eth::{EthBlockExecutionCtx, EthBlockExecutorFactory, receipt_builder::AlloyReceiptBuilder},
 };
 use alloy_op_evm::{
     OpBlockExecutionCtx, OpBlockExecutorFactory, OpEvmFactory, block::OpAlloyReceiptBuilder,
@@ -35,14 +35,16 @@ use alloy_op_hardforks::OpChainHardforks;
 use alloy_trie::{EMPTY_ROOT_HASH, root::ordered_trie_root_with_encoder};
 use op_alloy::consensus::OpReceiptEnvelope;
 use revm::{
-    context::BlockEnv,
-    context_interface::{block::BlobExcessGasAndPrice, result::InvalidTransaction},
+    context::BlockEnv, context_interface::block::BlobExcessGasAndPrice,
     primitives::eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE,
 };
 use state::{AccountChange, BlockChanges, BlockDb, StateCache};
 use state_root::{StateRootError, StateTries};
-use std::sync::Arc;
-use tracing::{debug, info, warn};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tracing::{info, warn};
 
 /// The L2ToL1MessagePasser predeploy, whose storage root Isthmus headers carry as
 /// `withdrawalsRoot` and output roots commit to.
@@ -61,6 +63,9 @@ pub enum EngineError {
     /// The EVM failed for a reason that is not the transaction's fault.
     #[error("block execution: {0}")]
     Execution(#[from] BlockExecutionError),
+    /// An invariant of the engine broke.
+    #[error("internal: {0}")]
+    Internal(String),
     /// The database holds a head without its header.
     #[error("stored head block {0} has no header")]
     MissingHead(u64),
@@ -82,13 +87,61 @@ pub struct BuiltBlock {
     pub block: SealedBlock,
     /// Transactions that can never be included (bad nonce, no funds); the pool drops them.
     pub rejected: Vec<RejectedTx>,
+    /// Where the build's time went.
+    pub timings: BuildTimings,
     diff: StateDiff,
     changes: BlockChanges,
     records: AddressMap<Option<AccountRecord>>,
 }
 
-type ExecutorFactory =
-    OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, OpEvmFactory>;
+/// Where the time of one [`Engine::build`] went (read by the benchmark and the logs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildTimings {
+    /// Executing the transactions in revm, system calls included.
+    pub execute: Duration,
+    /// Updating the tries and hashing the new state root.
+    pub state_root: Duration,
+    /// Transactions and receipts roots, logs bloom and header hash.
+    pub seal: Duration,
+}
+
+type OpFactory = OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, OpEvmFactory>;
+type EthFactory = EthBlockExecutorFactory<AlloyReceiptBuilder, L1Spec, EthEvmFactory>;
+
+/// The block executor of the chain's kind.
+#[derive(Debug)]
+enum Executors {
+    L2(OpFactory),
+    L1(EthFactory),
+}
+
+impl Executors {
+    fn for_chain(config: &ChainConfig) -> Self {
+        match config.kind {
+            ChainKind::L2 => Self::L2(OpBlockExecutorFactory::new(
+                OpAlloyReceiptBuilder::default(),
+                config.hardforks.clone(),
+                OpEvmFactory::default(),
+            )),
+            ChainKind::L1 => Self::L1(EthBlockExecutorFactory::new(
+                AlloyReceiptBuilder::default(),
+                config.l1_spec(),
+                EthEvmFactory::default(),
+            )),
+        }
+    }
+}
+
+/// What a block is built from, besides the pool's transactions.
+#[derive(Debug, Clone, Default)]
+pub struct BlockAttributes {
+    /// Block timestamp (seconds; never below the parent's).
+    pub timestamp: u64,
+    /// PREVRANDAO of the block (on the L2, the L1 origin's).
+    pub prev_randao: B256,
+    /// Transactions that must open the block, in order (the L2's deposits).
+    pub forced: Vec<Arc<RecoveredTx>>,
+}
 
 /// The engine: owns the warm state and the tries; runs on the block-building thread only.
 pub struct Engine {
@@ -97,7 +150,10 @@ pub struct Engine {
     cache: StateCache,
     tries: StateTries,
     head: Arc<SealedBlock>,
-    factory: ExecutorFactory,
+    executors: Executors,
+    /// A block was built since the last commit. Building leaves its changes in the tries and
+    /// the code cache, so if that block is dropped they must be reloaded from the head.
+    uncommitted: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -116,22 +172,13 @@ impl Engine {
         alloc: &[GenesisAccount],
         genesis_timestamp: u64,
     ) -> Result<Self, EngineError> {
-        let factory = OpBlockExecutorFactory::new(
-            OpAlloyReceiptBuilder::default(),
-            config.hardforks.clone(),
-            OpEvmFactory::default(),
-        );
+        let executors = Executors::for_chain(&config);
         let reader = store.reader()?;
         if let Some(number) = reader.head_number()? {
             let head = reader
                 .block(number)?
                 .ok_or(EngineError::MissingHead(number))?;
-            let mut cache = StateCache::default();
-            for n in number.saturating_sub(255)..=number {
-                if let Some((hash, _)) = reader.header(n)? {
-                    cache.push_block_hash(n, hash);
-                }
-            }
+            let cache = cold_cache(&reader, number)?;
             info!(target: "engine", number, hash = %head.hash, "resuming from the last sealed block");
             let tries = StateTries::new(head.header.state_root);
             return Ok(Self {
@@ -140,7 +187,8 @@ impl Engine {
                 cache,
                 tries,
                 head: Arc::new(head),
-                factory,
+                executors,
+                uncommitted: false,
             });
         }
         drop(reader);
@@ -155,7 +203,8 @@ impl Engine {
                 txs: Vec::new(),
                 receipts: Vec::new(),
             }),
-            factory,
+            executors,
+            uncommitted: false,
         };
         engine.write_genesis(alloc, genesis_timestamp)?;
         Ok(engine)
@@ -198,7 +247,7 @@ impl Engine {
             excess_blob_gas: Some(0),
             parent_beacon_block_root: Some(B256::ZERO),
             requests_hash: Some(EMPTY_REQUESTS_HASH),
-            extra_data: self.holocene_extra_data(),
+            extra_data: self.extra_data(),
             ..Default::default()
         };
         let block = SealedBlock {
@@ -211,6 +260,7 @@ impl Engine {
         self.commit(BuiltBlock {
             block,
             rejected: Vec::new(),
+            timings: BuildTimings::default(),
             diff,
             changes,
             records,
@@ -238,6 +288,14 @@ impl Engine {
         )
     }
 
+    /// The L2's Holocene extra data; nothing on the L1.
+    fn extra_data(&self) -> Bytes {
+        match self.config.kind {
+            ChainKind::L2 => self.holocene_extra_data(),
+            ChainKind::L1 => Bytes::new(),
+        }
+    }
+
     /// Holocene's extra data: version 0, then the EIP-1559 denominator and elasticity.
     fn holocene_extra_data(&self) -> Bytes {
         let mut extra = Vec::with_capacity(9);
@@ -251,100 +309,129 @@ impl Engine {
         extra.into()
     }
 
-    /// Executes `candidates` in order on top of the head and seals the result in memory.
-    /// A candidate that does not fit is left out; one the EVM refuses is reported in
-    /// `rejected`; after either, later candidates of the same sender are left out too.
+    /// Executes `candidates` in order on top of the head and seals the result in memory (a
+    /// block with no forced transactions, PREVRANDAO zero).
     pub fn build(
         &mut self,
         timestamp: u64,
         candidates: &[Arc<RecoveredTx>],
     ) -> Result<BuiltBlock, EngineError> {
+        let attributes = BlockAttributes {
+            timestamp,
+            ..Default::default()
+        };
+        self.build_block(&attributes, candidates)
+    }
+
+    /// Executes the forced transactions of `attributes`, then `candidates` in order, on top of
+    /// the head and seals the result in memory. A candidate that does not fit is left out; one
+    /// the EVM refuses is reported in `rejected`; after either, later candidates of the same
+    /// sender are left out too.
+    pub fn build_block(
+        &mut self,
+        attributes: &BlockAttributes,
+        candidates: &[Arc<RecoveredTx>],
+    ) -> Result<BuiltBlock, EngineError> {
+        if self.uncommitted {
+            // The last built block was dropped: start again from the head, as on a restart.
+            let reader = self.store.reader()?;
+            self.cache = cold_cache(&reader, self.head.number())?;
+            self.tries = StateTries::new(self.head.header.state_root);
+        }
+        self.uncommitted = true;
         let parent = self.head.clone();
         let number = parent.number() + 1;
+        let timestamp = attributes.timestamp.max(parent.header.timestamp);
         let base_fee = self.next_base_fee();
         let gas_limit = self.config.gas_limit;
+        let beneficiary = match self.config.kind {
+            ChainKind::L2 => SEQUENCER_FEE_VAULT,
+            ChainKind::L1 => Address::ZERO,
+        };
         let block_env = BlockEnv {
             number: U256::from(number),
-            beneficiary: SEQUENCER_FEE_VAULT,
+            beneficiary,
             timestamp: U256::from(timestamp),
             gas_limit,
             basefee: base_fee,
             difficulty: U256::ZERO,
-            prevrandao: Some(B256::ZERO),
+            prevrandao: Some(attributes.prev_randao),
             blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
                 0,
                 BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE,
             )),
             slot_num: 0,
         };
-        let extra_data = self.holocene_extra_data();
+        let extra_data = self.extra_data();
+        let started = Instant::now();
         let reader = self.store.reader()?;
         let mut db = BlockDb::new(&mut self.cache, &reader);
-        let mut included = Vec::with_capacity(candidates.len());
-        let mut rejected = Vec::new();
-        let (receipts, gas_used) = {
-            let evm = self.factory.evm_factory().create_evm(
-                &mut db,
-                EvmEnv {
-                    cfg_env: self.config.cfg_env(),
-                    block_env,
-                },
-            );
-            let ctx = OpBlockExecutionCtx {
-                parent_hash: parent.hash,
-                parent_beacon_block_root: Some(B256::ZERO),
-                extra_data: extra_data.clone(),
-            };
-            let mut executor = self.factory.create_executor(evm, ctx);
-            executor.apply_pre_execution_changes()?;
-            let mut held_back = AddressSet::default();
-            let mut block_gas = 0u64;
-            for tx in candidates {
-                let sender = tx.sender();
-                if held_back.contains(&sender) {
-                    continue;
-                }
-                let tx_gas = alloy::consensus::Transaction::gas_limit(tx.tx.inner());
-                if block_gas + tx_gas > gas_limit {
-                    held_back.insert(sender);
-                    continue;
-                }
-                match executor.execute_transaction(WithEncoded::new(tx.encoded.clone(), &tx.tx)) {
-                    Ok(gas) => {
-                        block_gas += gas.tx_gas_used();
-                        included.push(tx.clone());
-                    }
-                    Err(BlockExecutionError::Validation(BlockValidationError::InvalidTx {
-                        error,
-                        ..
-                    })) => {
-                        held_back.insert(sender);
-                        // A nonce gap may close later; any other refusal is final.
-                        if !matches!(
-                            error.as_invalid_tx_err(),
-                            Some(InvalidTransaction::NonceTooHigh { .. })
-                        ) {
-                            debug!(target: "engine", tx = %tx.hash, reason = %error, "dropping invalid transaction");
-                            rejected.push(RejectedTx {
-                                tx: tx.clone(),
-                                reason: error.to_string(),
-                            });
-                        }
-                    }
-                    Err(BlockExecutionError::Validation(e)) => {
-                        held_back.insert(sender);
-                        debug!(target: "engine", tx = %tx.hash, reason = %e, "transaction left for a later block");
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-                if gas_limit - block_gas < 21_000 {
-                    break;
-                }
+        let executed = match &self.executors {
+            Executors::L2(factory) => {
+                let evm = factory.evm_factory().create_evm(
+                    &mut db,
+                    EvmEnv {
+                        cfg_env: self.config.cfg_env(),
+                        block_env,
+                    },
+                );
+                let ctx = OpBlockExecutionCtx {
+                    parent_hash: parent.hash,
+                    parent_beacon_block_root: Some(B256::ZERO),
+                    extra_data: extra_data.clone(),
+                };
+                execute::execute(
+                    factory.create_executor(evm, ctx),
+                    gas_limit,
+                    &attributes.forced,
+                    candidates,
+                    execute::run_op,
+                    Some,
+                    |_| None,
+                )?
             }
-            let (_evm, result) = executor.finish()?;
-            (result.receipts, result.gas_used)
+            Executors::L1(factory) => {
+                let evm = factory.evm_factory().create_evm(
+                    &mut db,
+                    EvmEnv {
+                        cfg_env: self.config.eth_cfg_env(),
+                        block_env,
+                    },
+                );
+                let ctx = EthBlockExecutionCtx {
+                    parent_hash: parent.hash,
+                    parent_beacon_block_root: Some(B256::ZERO),
+                    ommers: &[],
+                    withdrawals: None,
+                    extra_data: extra_data.clone(),
+                    tx_count_hint: Some(candidates.len()),
+                    slot_number: None,
+                };
+                execute::execute(
+                    factory.create_executor(evm, ctx),
+                    gas_limit,
+                    &attributes.forced,
+                    candidates,
+                    |executor, tx| match execute::to_ethereum(tx) {
+                        Some(eth) => executor.execute_transaction(eth),
+                        None => Err(BlockExecutionError::msg(
+                            "deposit transactions do not exist on the L1",
+                        )),
+                    },
+                    execute::from_ethereum_receipt,
+                    |result| Some(result.requests.requests_hash()),
+                )?
+            }
         };
+        let execute::Executed {
+            included,
+            rejected,
+            receipts,
+            gas_used,
+            requests_hash,
+        } = executed;
         let changes = db.into_changes();
+        let executed = Instant::now();
         let (state_root, diff, records) = self.tries.apply(&changes, &mut self.cache, &reader)?;
         let withdrawals_root = match records.get(&MESSAGE_PASSER) {
             Some(record) => record.map(|r| r.storage_root).unwrap_or(EMPTY_ROOT_HASH),
@@ -355,6 +442,7 @@ impl Engine {
                 .unwrap_or(EMPTY_ROOT_HASH),
         };
         drop(reader);
+        let rooted = Instant::now();
 
         let transactions_root =
             ordered_trie_root_with_encoder(&included, |tx, buf| buf.extend_from_slice(&tx.encoded));
@@ -366,10 +454,14 @@ impl Engine {
         for receipt in &receipts {
             logs_bloom.accrue_bloom(&receipt.bloom());
         }
+        let withdrawals_root = match self.config.kind {
+            ChainKind::L2 => withdrawals_root,
+            ChainKind::L1 => EMPTY_ROOT_HASH,
+        };
         let header = Header {
             parent_hash: parent.hash,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: SEQUENCER_FEE_VAULT,
+            beneficiary,
             state_root,
             transactions_root,
             receipts_root,
@@ -380,14 +472,14 @@ impl Engine {
             gas_used,
             timestamp,
             extra_data,
-            mix_hash: B256::ZERO,
+            mix_hash: attributes.prev_randao,
             nonce: Default::default(),
             base_fee_per_gas: Some(base_fee),
             withdrawals_root: Some(withdrawals_root),
             blob_gas_used: Some(0),
             excess_blob_gas: Some(0),
             parent_beacon_block_root: Some(B256::ZERO),
-            requests_hash: Some(EMPTY_REQUESTS_HASH),
+            requests_hash: Some(requests_hash.unwrap_or(EMPTY_REQUESTS_HASH)),
             block_access_list_hash: None,
             slot_number: None,
         };
@@ -400,9 +492,15 @@ impl Engine {
         if !rejected.is_empty() {
             warn!(target: "engine", number, count = rejected.len(), "dropped transactions the EVM refused");
         }
+        let timings = BuildTimings {
+            execute: executed - started,
+            state_root: rooted - executed,
+            seal: rooted.elapsed(),
+        };
         Ok(BuiltBlock {
             block,
             rejected,
+            timings,
             diff,
             changes,
             records,
@@ -412,10 +510,22 @@ impl Engine {
     /// Makes a built block durable, then advances the head and the warm state to it.
     pub fn commit(&mut self, built: BuiltBlock) -> Result<Arc<SealedBlock>, EngineError> {
         self.store.commit_block(&built.block, &built.diff)?;
+        self.uncommitted = false;
         self.cache.apply(&built.changes, &built.records);
         self.cache
             .push_block_hash(built.block.number(), built.block.hash);
         self.head = Arc::new(built.block);
         Ok(self.head.clone())
     }
+}
+
+/// A cache holding only the hashes of the 256 blocks up to `head`, for BLOCKHASH.
+fn cold_cache(reader: &StoreReader, head: u64) -> Result<StateCache, StorageError> {
+    let mut cache = StateCache::default();
+    for n in head.saturating_sub(255)..=head {
+        if let Some((hash, _)) = reader.header(n)? {
+            cache.push_block_hash(n, hash);
+        }
+    }
+    Ok(cache)
 }

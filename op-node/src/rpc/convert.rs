@@ -57,6 +57,12 @@ pub fn rpc_transaction(tx: &RecoveredTx, location: Option<(&SealedBlock, usize)>
     let effective_gas_price = Some(base_fee.map_or(tx.tx.max_fee_per_gas(), |fee| {
         tx.tx.effective_gas_price(Some(fee))
     }));
+    let (deposit_nonce, deposit_receipt_version) = match location.map(|(b, i)| b.receipts.get(i)) {
+        Some(Some(OpReceiptEnvelope::Deposit(r))) => {
+            (r.receipt.deposit_nonce, r.receipt.deposit_receipt_version)
+        }
+        _ => (None, None),
+    };
     Transaction {
         inner: alloy::rpc::types::Transaction {
             inner: tx.tx.clone(),
@@ -66,8 +72,55 @@ pub fn rpc_transaction(tx: &RecoveredTx, location: Option<(&SealedBlock, usize)>
             effective_gas_price,
             block_timestamp: timestamp,
         },
-        deposit_nonce: None,
-        deposit_receipt_version: None,
+        deposit_nonce,
+        deposit_receipt_version,
+    }
+}
+
+/// The L1 data fee terms of a block, from its L1-info deposit (`None` on the L1 or on a block
+/// without one).
+fn l1_fee_terms(
+    block: &SealedBlock,
+) -> Option<(op_revm::L1BlockInfo, bridge::l1_info::L1BlockInfo)> {
+    let info = crate::derivation::origin_of(&block.txs)?;
+    let terms = op_revm::L1BlockInfo {
+        l1_base_fee: info.base_fee,
+        l1_base_fee_scalar: U256::from(info.base_fee_scalar),
+        l1_blob_base_fee: Some(info.blob_base_fee),
+        l1_blob_base_fee_scalar: Some(U256::from(info.blob_base_fee_scalar)),
+        operator_fee_scalar: Some(U256::from(info.operator_fee_scalar)),
+        operator_fee_constant: Some(U256::from(info.operator_fee_constant)),
+        ..Default::default()
+    };
+    Some((terms, info))
+}
+
+/// The L1 fee fields of a receipt (what op-revm charged for the transaction's data).
+fn l1_block_info(
+    terms: Option<&(op_revm::L1BlockInfo, bridge::l1_info::L1BlockInfo)>,
+    tx: &RecoveredTx,
+) -> L1BlockInfo {
+    let Some((terms, info)) = terms else {
+        return L1BlockInfo::default();
+    };
+    let base = L1BlockInfo {
+        l1_gas_price: u128::try_from(info.base_fee).ok(),
+        l1_blob_base_fee: u128::try_from(info.blob_base_fee).ok(),
+        l1_base_fee_scalar: Some(u128::from(info.base_fee_scalar)),
+        l1_blob_base_fee_scalar: Some(u128::from(info.blob_base_fee_scalar)),
+        ..Default::default()
+    };
+    if tx.tx.is_deposit() {
+        return base;
+    }
+    let spec = op_revm::OpSpecId::ISTHMUS;
+    let mut terms = terms.clone();
+    let fee = terms.calculate_tx_l1_cost(&tx.encoded, spec);
+    let gas = terms.data_gas(&tx.encoded, spec);
+    L1BlockInfo {
+        l1_fee: u128::try_from(fee).ok(),
+        l1_gas_used: u128::try_from(gas).ok(),
+        ..base
     }
 }
 
@@ -94,6 +147,7 @@ pub fn rpc_logs(block: &SealedBlock, index: usize, first_log_index: u64) -> Vec<
 /// Every receipt of `block` in RPC form.
 pub fn rpc_receipts(block: &SealedBlock) -> Vec<OpTransactionReceipt> {
     let mut out = Vec::with_capacity(block.receipts.len());
+    let terms = l1_fee_terms(block);
     let mut log_index = 0u64;
     let mut previous_cumulative = 0u64;
     for (i, envelope) in block.receipts.iter().enumerate() {
@@ -127,7 +181,7 @@ pub fn rpc_receipts(block: &SealedBlock) -> Vec<OpTransactionReceipt> {
                 to,
                 contract_address,
             },
-            l1_block_info: L1BlockInfo::default(),
+            l1_block_info: l1_block_info(terms.as_ref(), tx),
             op_gas_refund: None,
         });
     }

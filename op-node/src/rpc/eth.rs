@@ -13,13 +13,12 @@ use crate::{
 };
 use alloy::{
     consensus::Transaction as _,
-    primitives::{Address, B256, Bytes, KECCAK256_EMPTY, U64, U256, keccak256},
+    primitives::{Address, B256, Bytes, U64, U256},
     rpc::types::{
-        Block, BlockId, BlockNumberOrTag, EIP1186AccountProofResponse, EIP1186StorageProof,
-        FeeHistory, Filter, FilterBlockOption, Log, serde_helpers::JsonStorageKey,
+        Block, BlockId, BlockNumberOrTag, FeeHistory, Filter, FilterBlockOption, Log,
+        serde_helpers::JsonStorageKey,
     },
 };
-use alloy_trie::EMPTY_ROOT_HASH;
 use op_alloy::rpc_types::{OpTransactionReceipt, Transaction};
 
 /// The latest sealed block number in `reader`'s snapshot.
@@ -113,53 +112,6 @@ pub fn storage_at(
     let reader = ctx.store.reader()?;
     let state = state_at(ctx, &reader, id)?;
     Ok(B256::from(state.storage(&address, &slot.as_b256().into())?))
-}
-
-/// eth_getProof
-pub fn proof(
-    ctx: &RpcCtx,
-    address: Address,
-    keys: Vec<JsonStorageKey>,
-    id: Option<BlockId>,
-) -> RpcResult<EIP1186AccountProofResponse> {
-    let reader = ctx.store.reader()?;
-    let head = head_number(&reader)?;
-    if let Some(id) = id
-        && resolve_block_id(&reader, id)? != Some(head)
-    {
-        return Err(RpcError::Unavailable(format!(
-            "proofs are served for the latest block ({head}) only"
-        )));
-    }
-    let (_, header) = reader
-        .header(head)?
-        .ok_or_else(|| RpcError::Unavailable("header not found".into()))?;
-    let account = reader.account(&address)?;
-    let hashed = keccak256(address);
-    let trie_err = |e: crate::trie::TrieError| RpcError::Internal(e.to_string());
-    let account_proof =
-        crate::trie::proof_from_source(header.state_root, &hashed, &reader.account_trie()?)
-            .map_err(trie_err)?;
-    let storage_root = account.map(|a| a.storage_root).unwrap_or(EMPTY_ROOT_HASH);
-    let storage_nodes = reader.storage_trie(hashed)?;
-    let mut storage_proof = Vec::with_capacity(keys.len());
-    for key in keys {
-        let slot: U256 = key.as_b256().into();
-        let value = reader.storage(&address, &slot)?;
-        let proof =
-            crate::trie::proof_from_source(storage_root, &keccak256(key.as_b256()), &storage_nodes)
-                .map_err(trie_err)?;
-        storage_proof.push(EIP1186StorageProof { key, value, proof });
-    }
-    Ok(EIP1186AccountProofResponse {
-        address,
-        balance: account.map(|a| a.balance).unwrap_or_default(),
-        code_hash: account.map(|a| a.code_hash).unwrap_or(KECCAK256_EMPTY),
-        nonce: account.map(|a| a.nonce).unwrap_or_default(),
-        storage_hash: storage_root,
-        account_proof,
-        storage_proof,
-    })
 }
 
 /// eth_sendRawTransaction: stateless checks and sender recovery, then the pool's checks

@@ -9,6 +9,8 @@ mod convert;
 mod error;
 mod eth;
 mod filters;
+mod proof;
+mod rollup;
 mod state;
 mod trace;
 
@@ -89,6 +91,8 @@ pub struct RpcCtx {
     pub limits: RpcLimits,
     /// Installed polling filters.
     pub filters: filters::Filters,
+    /// The rollup's parameters (on the L2 of a rollup; serves the `optimism_` methods).
+    pub rollup: Option<Arc<crate::rollup::RollupConfig>>,
 }
 
 impl RpcCtx {
@@ -107,6 +111,7 @@ impl RpcCtx {
             blocks,
             limits,
             filters: Default::default(),
+            rollup: None,
         }
     }
 
@@ -234,7 +239,7 @@ fn module(ctx: Arc<RpcCtx>) -> Result<RpcModule<RpcCtx>, jsonrpsee::core::Regist
         let address: Address = seq.next()?;
         let keys: Vec<JsonStorageKey> = seq.next()?;
         let block: Option<BlockId> = seq.optional_next()?;
-        eth::proof(&ctx, address, keys, block).map_err(ErrorObjectOwned::from)
+        proof::proof(&ctx, address, keys, block).map_err(ErrorObjectOwned::from)
     })?;
     m.register_blocking_method("eth_sendRawTransaction", |p, ctx, _| {
         let raw: Bytes = one(&p)?;
@@ -356,5 +361,6 @@ fn module(ctx: Arc<RpcCtx>) -> Result<RpcModule<RpcCtx>, jsonrpsee::core::Regist
         })
         .await
     })?;
+    rollup::register(&mut m)?;
     Ok(m)
 }

@@ -78,6 +78,19 @@ impl<'a> StateView<'a> {
         }
     }
 
+    /// The accounts whose records differ from the latest state, with their values here.
+    pub fn account_overrides(&self) -> impl Iterator<Item = (&Address, &Option<AccountRecord>)> {
+        self.accounts.iter()
+    }
+
+    /// The slots of `address` that differ from the latest state, with their values here.
+    pub fn storage_overrides(&self, address: Address) -> impl Iterator<Item = (U256, U256)> + '_ {
+        self.storage
+            .iter()
+            .filter(move |((a, _), _)| *a == address)
+            .map(|((_, slot), value)| (*slot, *value))
+    }
+
     /// The account's code.
     pub fn code(&self, address: &Address) -> Result<Bytes, StorageError> {
         match self.account(address)? {

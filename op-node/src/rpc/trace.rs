@@ -29,6 +29,21 @@ fn internal(e: impl std::fmt::Display) -> RpcError {
     RpcError::Internal(e.to_string())
 }
 
+/// Runs `tx` under `inspector`; returns the gas it used and its output.
+fn run_traced(
+    db: &mut CacheDB<&StateView<'_>>,
+    env: EvmEnv<op_revm::OpSpecId>,
+    tx: OpTx,
+    inspector: &mut TracingInspector,
+) -> RpcResult<(u64, alloy::primitives::Bytes)> {
+    let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(db, env, inspector);
+    let result = evm.transact(tx).map_err(internal)?;
+    Ok((
+        result.result.tx_gas_used(),
+        result.result.output().cloned().unwrap_or_default(),
+    ))
+}
+
 /// debug_traceTransaction
 pub fn trace_transaction(
     ctx: &RpcCtx,
@@ -84,16 +99,7 @@ pub fn trace_transaction(
             let config = opts.config;
             let mut inspector =
                 TracingInspector::new(TracingInspectorConfig::from_geth_config(&config));
-            let result = {
-                let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(
-                    &mut db,
-                    env,
-                    &mut inspector,
-                );
-                evm.transact(tx_env).map_err(internal)?
-            };
-            let gas_used = result.result.tx_gas_used();
-            let output = result.result.output().cloned().unwrap_or_default();
+            let (gas_used, output) = run_traced(&mut db, env, tx_env, &mut inspector)?;
             let frame = inspector
                 .with_transaction_gas_limit(gas_limit)
                 .into_geth_builder()
@@ -107,15 +113,7 @@ pub fn trace_transaction(
                 .map_err(|e| RpcError::InvalidParams(format!("callTracer config: {e}")))?;
             let mut inspector =
                 TracingInspector::new(TracingInspectorConfig::from_geth_call_config(&call_config));
-            let result = {
-                let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(
-                    &mut db,
-                    env,
-                    &mut inspector,
-                );
-                evm.transact(tx_env).map_err(internal)?
-            };
-            let gas_used = result.result.tx_gas_used();
+            let (gas_used, _) = run_traced(&mut db, env, tx_env, &mut inspector)?;
             let frame = inspector
                 .with_transaction_gas_limit(gas_limit)
                 .into_geth_builder()

@@ -16,7 +16,7 @@ use alloy::{
 };
 use alloy_trie::Nibbles;
 use op_alloy::consensus::OpReceiptEnvelope;
-use redb::ReadTransaction;
+use redb::{ReadTransaction, ReadableTable};
 use std::sync::Arc;
 
 /// A read-only view of the database as of one commit. Cheap to open; hold it only as long
@@ -148,6 +148,41 @@ impl StoreReader {
             .get(&key)?
             .map(|v| U256::from_be_bytes(*v.value()))
             .unwrap_or_default())
+    }
+
+    /// Every nonzero storage slot of `address` (for rebuilding its storage trie).
+    pub fn storage_slots(&self, address: &Address) -> Result<Vec<(U256, U256)>, StorageError> {
+        let (start, end) = codec::storage_range(address);
+        let table = self.tx.open_table(STORAGE)?;
+        let mut out = Vec::new();
+        for entry in table.range::<&[u8; 52]>(&start..=&end)? {
+            let (key, value) = entry?;
+            out.push((
+                U256::from_be_slice(&key.value()[20..]),
+                U256::from_be_bytes(*value.value()),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Every account, up to `limit` of them (`None` when there are more).
+    pub fn accounts(
+        &self,
+        limit: usize,
+    ) -> Result<Option<Vec<(Address, AccountRecord)>>, StorageError> {
+        let table = self.tx.open_table(ACCOUNTS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            if out.len() == limit {
+                return Ok(None);
+            }
+            let (key, value) = entry?;
+            out.push((
+                Address::from(*key.value()),
+                AccountRecord::decode(value.value())?,
+            ));
+        }
+        Ok(Some(out))
     }
 
     /// Bytecode by hash.

@@ -1,0 +1,212 @@
+//! op-bench: measures op-node's throughput, for the serial core (senders already recovered:
+//! execution, state root, persistence) and for the whole node end to end (signed transactions
+//! in through JSON-RPC, sealed and persisted blocks out).
+//!
+//! Results go to stdout, one line per run plus its stage breakdown:
+//! `workload=<w> mode=<m> accounts=<n> tps=<x> mgas_per_s=<y> p50_ms=<a> p99_ms=<b>`.
+//! Progress goes to stderr.
+
+#[path = "op_bench/e2e.rs"]
+mod e2e;
+#[path = "op_bench/report.rs"]
+mod report;
+#[path = "op_bench/rpc.rs"]
+mod rpc;
+#[path = "op_bench/serial.rs"]
+mod serial;
+#[path = "op_bench/workload.rs"]
+mod workload;
+
+use clap::{Args, Parser};
+use report::Mode;
+use std::{io::Write, path::PathBuf, process::ExitCode};
+use workload::Workload;
+
+/// Measures op-node's throughput: the serial core and the whole node end to end.
+#[derive(Debug, Parser)]
+#[command(name = "op-bench", version)]
+struct Cli {
+    /// Workloads to run (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Workload::EthTransfer, Workload::Erc20Transfer])]
+    workload: Vec<Workload>,
+    /// Modes to run each workload in (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Mode::Serial, Mode::E2e])]
+    mode: Vec<Mode>,
+    /// Funded sender accounts [default: 10000, 2000 with --quick].
+    #[arg(long)]
+    accounts: Option<usize>,
+    /// Timed transactions per run [default: 50000 serial, 100000 e2e, 20000 with --quick].
+    #[arg(long)]
+    txs: Option<usize>,
+    /// A short run of every selected workload and mode (under a minute in all).
+    #[arg(long)]
+    quick: bool,
+    /// Block gas limit of the benchmark chain (serial and e2e).
+    #[arg(long, default_value_t = 500_000_000)]
+    gas_limit: u64,
+    /// Seed of the random senders and receivers.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Serial mode settings.
+    #[command(flatten)]
+    serial: SerialArgs,
+    /// End-to-end mode settings.
+    #[command(flatten)]
+    e2e: E2eArgs,
+}
+
+/// Serial mode settings.
+#[derive(Debug, Args)]
+struct SerialArgs {
+    /// Transactions per block in serial mode.
+    #[arg(long, default_value_t = 2_000)]
+    block_txs: usize,
+}
+
+/// End-to-end mode settings.
+#[derive(Debug, Args)]
+struct E2eArgs {
+    /// The op-node binary to start.
+    #[arg(long, default_value = "target/release/op-node")]
+    node_bin: PathBuf,
+    /// The node's block time.
+    #[arg(long, default_value = "250ms")]
+    block_time: String,
+    /// Transactions per eth_sendRawTransaction batch.
+    #[arg(long, default_value_t = 500)]
+    batch_size: usize,
+    /// Concurrent connections sending batches.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+enum BenchError {
+    /// Files, sockets, processes.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The HTTP connection.
+    #[error("http: {0}")]
+    Http(#[from] hyper::Error),
+    /// An HTTP request could not be built.
+    #[error("http request: {0}")]
+    HttpRequest(#[from] hyper::http::Error),
+    /// A JSON body did not parse.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The node answered a call with an error.
+    #[error("{method}: {message}")]
+    Rpc {
+        /// The method.
+        method: String,
+        /// The node's error.
+        message: String,
+    },
+    /// The engine failed (serial mode).
+    #[error("engine: {0}")]
+    Engine(#[from] op_node::engine::EngineError),
+    /// Storage failed (serial mode).
+    #[error("storage: {0}")]
+    Storage(#[from] op_node::storage::StorageError),
+    /// Admission refused a benchmark transaction (serial mode).
+    #[error("txpool: {0}")]
+    Pool(#[from] op_node::txpool::PoolError),
+    /// The node process.
+    #[error("node: {0}")]
+    Node(String),
+    /// The workload did not go as planned (a transaction missing or reverted).
+    #[error("{0}")]
+    Workload(String),
+    /// Ctrl-C or SIGTERM.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("op-bench: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), BenchError> {
+    let accounts = cli
+        .accounts
+        .unwrap_or(if cli.quick { 2_000 } else { 10_000 });
+    let txs = |mode| match (cli.txs, cli.quick, mode) {
+        (Some(txs), _, _) => txs,
+        (None, true, _) => 20_000,
+        (None, false, Mode::Serial) => 50_000,
+        (None, false, Mode::E2e) => 100_000,
+    };
+    if accounts < 2 || cli.txs == Some(0) {
+        return Err(BenchError::Workload(
+            "need at least two accounts and one transaction".into(),
+        ));
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    for &mode in &cli.mode {
+        for &workload in &cli.workload {
+            let report = match mode {
+                Mode::Serial => serial::run(serial::SerialParams {
+                    workload,
+                    accounts,
+                    txs: txs(mode),
+                    block_txs: cli.serial.block_txs.max(1),
+                    gas_limit: cli.gas_limit,
+                    seed: cli.seed,
+                })?,
+                Mode::E2e => {
+                    let params = e2e::E2eParams {
+                        workload,
+                        accounts,
+                        txs: txs(mode),
+                        node_bin: cli.e2e.node_bin.clone(),
+                        block_time: cli.e2e.block_time.clone(),
+                        gas_limit: cli.gas_limit,
+                        batch_size: cli.e2e.batch_size.max(1),
+                        connections: cli.e2e.connections.max(1),
+                        seed: cli.seed,
+                    };
+                    // Dropping the run on Ctrl-C drops the node process guard, which kills it.
+                    runtime.block_on(async {
+                        tokio::select! {
+                            report = e2e::run(&params) => report,
+                            () = interrupted() => Err(BenchError::Interrupted),
+                        }
+                    })?
+                }
+            };
+            println!("{report}");
+            // Each result as soon as it is known, also when stdout is a pipe.
+            std::io::stdout().flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so that an interrupted run still stops its node.
+async fn interrupted() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,560 @@
+//! End-to-end mode: the real node binary as a child process. Benchmark accounts are funded
+//! from the devnet's dev accounts first; then pre-signed transactions go in through JSON-RPC
+//! batches over a few connections, and the clock runs from the first send until the last
+//! transaction is seen in a sealed block.
+
+use super::{
+    BenchError,
+    report::{Mode, Report, ms},
+    rpc::{RpcClient, send_raw_batch},
+    workload::{self, Key, Signer, TOKENS_PER_ACCOUNT, TestToken, Workload},
+};
+use alloy::{
+    primitives::{Address, B256, Bytes, U64, U256, keccak256, map::B256Map, uint},
+    sol_types::SolCall,
+};
+use hyper::body::Bytes as Body;
+use op_node::chain::DEV_ACCOUNT_COUNT;
+use parking_lot::Mutex;
+use rayon::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+use std::{
+    fs::File,
+    net::{Ipv4Addr, SocketAddr, TcpListener},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use tokio::task::JoinSet;
+
+/// Chain id the node runs with.
+const CHAIN_ID: u64 = 901;
+/// Extra wei every benchmark account gets beyond what its transactions can cost (0.01 ETH).
+const FUND_MARGIN: U256 = uint!(10_000_000_000_000_000_U256);
+/// How often the inclusion poller asks for the head.
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// Give up when no transaction was included for this long.
+const STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the node may take to answer its first call.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Parameters of an end-to-end run.
+#[derive(Debug, Clone)]
+pub struct E2eParams {
+    /// What to send.
+    pub workload: Workload,
+    /// Funded sender accounts.
+    pub accounts: usize,
+    /// Timed transactions.
+    pub txs: usize,
+    /// The op-node binary.
+    pub node_bin: PathBuf,
+    /// The node's `--block-time`.
+    pub block_time: String,
+    /// The node's `--gas-limit`.
+    pub gas_limit: u64,
+    /// Transactions per `eth_sendRawTransaction` batch.
+    pub batch_size: usize,
+    /// Concurrent sending connections.
+    pub connections: usize,
+    /// Seed of the transfer plan.
+    pub seed: u64,
+}
+
+/// Runs one end-to-end benchmark against a fresh node, which is killed when this returns.
+pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
+    eprintln!(
+        "op-bench: e2e {}: {} accounts, {} txs, batches of {} over {} connections",
+        p.workload.name(),
+        p.accounts,
+        p.txs,
+        p.batch_size,
+        p.connections
+    );
+    let signer = Signer { chain_id: CHAIN_ID };
+    let keys = Key::derive_many(p.accounts);
+    let funding = Funding::new(p, &signer, &keys)?;
+
+    let plan = workload::plan(p.accounts, p.txs, p.seed, 0);
+    let started = Instant::now();
+    let raw = signer.sign_plan(&plan, &keys, funding.token)?;
+    let sign = started.elapsed();
+    let batches: Vec<Body> = raw.chunks(p.batch_size).map(send_raw_batch).collect();
+    let index: B256Map<usize> = raw
+        .iter()
+        .enumerate()
+        .map(|(i, tx)| (keccak256(tx), i))
+        .collect();
+
+    let node = NodeProcess::start(p, funding.txs.len() + raw.len() + 1_000).await?;
+    let result = async {
+        let mut client = RpcClient::connect(node.addr).await?;
+        funding.apply(&mut client, p.batch_size, &keys).await?;
+        eprintln!("op-bench: funded; sending {} transactions", raw.len());
+        let m = measure(node.addr, batches, p.batch_size, index, p.connections).await?;
+        check_receipts(&mut client, &m).await?;
+        Ok::<_, BenchError>(m)
+    }
+    .await;
+    let m = match result {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("op-bench: node log tail:\n{}", node.log_tail());
+            return Err(e);
+        }
+    };
+    let elapsed = m.last_included - m.started;
+    Ok(Report {
+        workload: p.workload,
+        mode: Mode::E2e,
+        accounts: p.accounts,
+        txs: p.txs,
+        gas: m.gas,
+        elapsed,
+        latencies_ms: m.latencies_ms,
+        stages: vec![
+            ("sign", ms(sign)),
+            ("submit", ms(m.last_accepted - m.started)),
+            (
+                "drain",
+                ms(m.last_included.saturating_duration_since(m.last_accepted)),
+            ),
+        ],
+        stages_note: format!(
+            "ms total; submit = first send to last accepted batch ({:.0} tx/s ingress), drain = \
+             to last inclusion; {} blocks, {:.0} txs/block avg, block time {}, gas limit {}; \
+             p50/p99 are per-tx send to inclusion seen by a {} ms poller",
+            p.txs as f64 / (m.last_accepted - m.started).as_secs_f64(),
+            m.blocks.len(),
+            p.txs as f64 / m.blocks.len().max(1) as f64,
+            p.block_time,
+            p.gas_limit,
+            POLL_INTERVAL.as_millis()
+        ),
+    })
+}
+
+/// The node as a child process with its own temporary data directory. Dropping it kills it.
+struct NodeProcess {
+    child: Child,
+    addr: SocketAddr,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl NodeProcess {
+    async fn start(p: &E2eParams, pool_size: usize) -> Result<Self, BenchError> {
+        let dir = tempfile::Builder::new()
+            .prefix("op-bench-node-")
+            .tempdir()?;
+        // Bound and released at once: another process could take the port in between, in
+        // which case the node fails to start and the error says so.
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+            .local_addr()?
+            .port();
+        let log = dir.path().join("node.log");
+        let out = File::create(&log)?;
+        let child = Command::new(&p.node_bin)
+            .arg("devnet")
+            .arg("--datadir")
+            .arg(dir.path().join("data"))
+            .args(["--rpc-addr", "127.0.0.1", "--rpc-port", &port.to_string()])
+            .args(["--block-time", &p.block_time])
+            .args(["--chain-id", &CHAIN_ID.to_string()])
+            .args(["--gas-limit", &p.gas_limit.to_string()])
+            .args(["--txpool.max-count", &pool_size.to_string()])
+            // Plain text in the log file (tracing colours its output by default).
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .map_err(|e| BenchError::Node(format!("starting {}: {e}", p.node_bin.display())))?;
+        let mut node = Self {
+            child,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            log,
+            _dir: dir,
+        };
+        node.wait_ready().await?;
+        Ok(node)
+    }
+
+    async fn wait_ready(&mut self) -> Result<(), BenchError> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Err(BenchError::Node(format!(
+                    "exited at start ({status}):\n{}",
+                    self.log_tail()
+                )));
+            }
+            if let Ok(mut client) = RpcClient::connect(self.addr).await
+                && client.call::<U64>("eth_chainId", json!([])).await.is_ok()
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(BenchError::Node(format!(
+                    "no answer on {} after {STARTUP_TIMEOUT:?}:\n{}",
+                    self.addr,
+                    self.log_tail()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The last lines of the node's log.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The set-up transactions: ETH from dev accounts 1..10 to every benchmark account and, for
+/// the ERC-20 workload, the token's deployment and a hand-out to every account from dev
+/// account 0. Each sender's transactions are in nonce order.
+struct Funding {
+    txs: Vec<Bytes>,
+    token: Option<Address>,
+    /// Each dev account's nonce once everything is included.
+    final_nonces: Vec<(Address, u64)>,
+    amount: U256,
+}
+
+impl Funding {
+    fn new(p: &E2eParams, signer: &Signer, keys: &[Key]) -> Result<Self, BenchError> {
+        let dev = Key::dev_accounts(DEV_ACCOUNT_COUNT);
+        let (token_holder, eth_funders) = dev.split_first().expect("devnet funds ten accounts");
+        let amount = p.workload.max_cost()
+            * U256::from(workload::txs_per_account(p.accounts, p.txs))
+            + FUND_MARGIN;
+        let (deploy, token) = match p.workload {
+            Workload::EthTransfer => (None, None),
+            Workload::Erc20Transfer => {
+                let supply = TOKENS_PER_ACCOUNT * U256::from(keys.len());
+                let (tx, token) = signer.deploy_token(token_holder, 0, supply)?;
+                (Some(tx), Some(token))
+            }
+        };
+        let funders = eth_funders.len();
+        let per_account: Vec<Vec<Bytes>> = keys
+            .par_iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let funder = &eth_funders[i % funders];
+                let mut txs =
+                    vec![signer.eth_transfer(funder, (i / funders) as u64, key.address, amount)?];
+                if let Some(token) = token {
+                    txs.push(signer.token_transfer(
+                        token_holder,
+                        i as u64 + 1,
+                        token,
+                        key.address,
+                        TOKENS_PER_ACCOUNT,
+                    )?);
+                }
+                Ok(txs)
+            })
+            .collect::<Result<_, BenchError>>()?;
+        let mut txs: Vec<Bytes> = deploy.into_iter().collect();
+        txs.extend(per_account.into_iter().flatten());
+
+        let mut final_nonces: Vec<(Address, u64)> = eth_funders
+            .iter()
+            .enumerate()
+            .map(|(f, key)| {
+                (
+                    key.address,
+                    keys.len().saturating_sub(f).div_ceil(funders) as u64,
+                )
+            })
+            .collect();
+        if token.is_some() {
+            final_nonces.push((token_holder.address, keys.len() as u64 + 1));
+        }
+        Ok(Self {
+            txs,
+            token,
+            final_nonces,
+            amount,
+        })
+    }
+
+    /// Sends the set-up transactions in order over one connection (so no sender's nonces
+    /// arrive out of order), waits until all are included, and spot-checks the result.
+    async fn apply(
+        &self,
+        client: &mut RpcClient,
+        batch_size: usize,
+        keys: &[Key],
+    ) -> Result<(), BenchError> {
+        eprintln!(
+            "op-bench: funding {} accounts ({} txs)",
+            keys.len(),
+            self.txs.len()
+        );
+        for chunk in self.txs.chunks(batch_size) {
+            for response in client.batch(send_raw_batch(chunk)).await? {
+                if let Some(error) = response.error {
+                    return Err(BenchError::Rpc {
+                        method: "eth_sendRawTransaction (funding)".into(),
+                        message: error.to_string(),
+                    });
+                }
+            }
+        }
+        let deadline = Instant::now() + STALL_TIMEOUT;
+        for (address, nonce) in &self.final_nonces {
+            loop {
+                let count: U64 = client
+                    .call("eth_getTransactionCount", json!([address, "latest"]))
+                    .await?;
+                if count.to::<u64>() >= *nonce {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    return Err(BenchError::Workload(format!(
+                        "funding stalled: {address} at nonce {count}, expected {nonce}"
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        for key in [keys.first(), keys.last()].into_iter().flatten() {
+            let balance: U256 = client
+                .call("eth_getBalance", json!([key.address, "latest"]))
+                .await?;
+            if balance != self.amount {
+                return Err(BenchError::Workload(format!(
+                    "{} holds {balance} wei after funding, expected {}",
+                    key.address, self.amount
+                )));
+            }
+            if let Some(token) = self.token {
+                let call = TestToken::balanceOfCall {
+                    account: key.address,
+                }
+                .abi_encode();
+                let result: Bytes = client
+                    .call(
+                        "eth_call",
+                        json!([{"to": token, "data": Bytes::from(call)}, "latest"]),
+                    )
+                    .await?;
+                let tokens = TestToken::balanceOfCall::abi_decode_returns(&result)
+                    .map_err(|e| BenchError::Workload(format!("balanceOf: {e}")))?;
+                if tokens != TOKENS_PER_ACCOUNT {
+                    return Err(BenchError::Workload(format!(
+                        "{} holds {tokens} tokens after funding, expected {TOKENS_PER_ACCOUNT}",
+                        key.address
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the timed phase observed.
+struct Measured {
+    started: Instant,
+    last_accepted: Instant,
+    last_included: Instant,
+    gas: u64,
+    /// Blocks that included benchmark transactions.
+    blocks: Vec<u64>,
+    latencies_ms: Vec<f64>,
+    index: B256Map<usize>,
+}
+
+/// The part of a block the poller reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BlockSummary {
+    gas_used: U64,
+    transactions: Vec<B256>,
+}
+
+/// Sends every batch over `connections` connections while polling the chain for inclusions;
+/// each transaction's latency runs from its batch's send to the poll that saw it in a block.
+async fn measure(
+    addr: SocketAddr,
+    batches: Vec<Body>,
+    batch_size: usize,
+    index: B256Map<usize>,
+    connections: usize,
+) -> Result<Measured, BenchError> {
+    let total = index.len();
+    let mut poller = RpcClient::connect(addr).await?;
+    let mut next_block = poller
+        .call::<U64>("eth_blockNumber", json!([]))
+        .await?
+        .to::<u64>()
+        + 1;
+    let mut senders = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        senders.push(RpcClient::connect(addr).await?);
+    }
+
+    let batches = Arc::new(batches);
+    let sent_at = Arc::new(Mutex::new(vec![None; batches.len()]));
+    let started = Instant::now();
+    let mut tasks = spawn_senders(senders, batches, sent_at.clone(), started);
+
+    let mut included_at: Vec<Option<Instant>> = vec![None; total];
+    let mut included = 0;
+    let mut gas = 0;
+    let mut blocks = Vec::new();
+    let mut last_accepted = started;
+    let mut last_progress = Instant::now();
+    while included < total {
+        while let Some(done) = tasks.try_join_next() {
+            let accepted =
+                done.map_err(|e| BenchError::Workload(format!("sender task: {e}")))??;
+            last_accepted = last_accepted.max(accepted);
+        }
+        let head = poller
+            .call::<U64>("eth_blockNumber", json!([]))
+            .await?
+            .to::<u64>();
+        while next_block <= head {
+            let block: BlockSummary = poller
+                .call(
+                    "eth_getBlockByNumber",
+                    json!([U64::from(next_block), false]),
+                )
+                .await?;
+            let seen = Instant::now();
+            let before = included;
+            for hash in &block.transactions {
+                if let Some(&i) = index.get(hash)
+                    && included_at[i].replace(seen).is_none()
+                {
+                    included += 1;
+                }
+            }
+            if included > before {
+                gas += block.gas_used.to::<u64>();
+                blocks.push(next_block);
+                last_progress = seen;
+            }
+            next_block += 1;
+        }
+        if last_progress.elapsed() > STALL_TIMEOUT {
+            return Err(BenchError::Workload(format!(
+                "only {included} of {total} transactions included; none for {STALL_TIMEOUT:?}"
+            )));
+        }
+        if included < total {
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        let accepted = done.map_err(|e| BenchError::Workload(format!("sender task: {e}")))??;
+        last_accepted = last_accepted.max(accepted);
+    }
+
+    let sent_at = sent_at.lock();
+    let latencies_ms = included_at
+        .iter()
+        .enumerate()
+        .filter_map(|(i, seen)| {
+            Some(ms(seen
+                .as_ref()?
+                .saturating_duration_since(sent_at[i / batch_size]?)))
+        })
+        .collect();
+    let last_included = included_at
+        .iter()
+        .flatten()
+        .max()
+        .copied()
+        .unwrap_or(started);
+    Ok(Measured {
+        started,
+        last_accepted,
+        last_included,
+        gas,
+        blocks,
+        latencies_ms,
+        index,
+    })
+}
+
+/// Each client takes the next unsent batch until none is left, stamping its send time in
+/// `sent_at`. A task ends with the time its last batch was accepted, or with the first
+/// rejection (every benchmark transaction must be admitted).
+fn spawn_senders(
+    clients: Vec<RpcClient>,
+    batches: Arc<Vec<Body>>,
+    sent_at: Arc<Mutex<Vec<Option<Instant>>>>,
+    started: Instant,
+) -> JoinSet<Result<Instant, BenchError>> {
+    let next_batch = Arc::new(AtomicUsize::new(0));
+    let mut tasks = JoinSet::new();
+    for mut client in clients {
+        let (batches, next_batch, sent_at) = (batches.clone(), next_batch.clone(), sent_at.clone());
+        tasks.spawn(async move {
+            let mut last_accepted = started;
+            loop {
+                let i = next_batch.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = batches.get(i) else {
+                    return Ok(last_accepted);
+                };
+                sent_at.lock()[i] = Some(Instant::now());
+                let responses = client.batch(body.clone()).await?;
+                last_accepted = Instant::now();
+                let rejected: Vec<_> = responses.iter().filter_map(|r| r.error.as_ref()).collect();
+                if let Some(first) = rejected.first() {
+                    return Err(BenchError::Rpc {
+                        method: "eth_sendRawTransaction".into(),
+                        message: format!(
+                            "{} of batch {i} rejected, first: {first}",
+                            rejected.len()
+                        ),
+                    });
+                }
+            }
+        });
+    }
+    tasks
+}
+
+/// Every timed transaction must have succeeded, or the figures would measure reverts.
+async fn check_receipts(client: &mut RpcClient, m: &Measured) -> Result<(), BenchError> {
+    let mut failed = 0usize;
+    let mut first = None;
+    for number in &m.blocks {
+        let receipts: Vec<serde_json::Value> = client
+            .call("eth_getBlockReceipts", json!([U64::from(*number)]))
+            .await?;
+        for receipt in receipts {
+            let hash: B256 = serde_json::from_value(receipt["transactionHash"].clone())?;
+            if m.index.contains_key(&hash) && receipt["status"] != "0x1" {
+                failed += 1;
+                first.get_or_insert(hash);
+            }
+        }
+    }
+    match first {
+        None => Ok(()),
+        Some(hash) => Err(BenchError::Workload(format!(
+            "{failed} timed transactions failed, the first {hash}"
+        ))),
+    }
+}

@@ -1,0 +1,235 @@
+//! Serial mode: the engine alone, in this process. Senders are recovered before the clock
+//! starts; what is timed is `Engine::build` (execution, state root, sealing) plus
+//! `Engine::commit` (the redb write and the warm-state update), block after block.
+
+use super::{
+    BenchError,
+    report::{Mode, Report, ms},
+    workload::{self, Key, Signer, TOKENS_PER_ACCOUNT, Workload},
+};
+use alloy::{
+    consensus::TxReceipt,
+    primitives::{Bytes, U256, uint},
+};
+use op_node::{
+    block::RecoveredTx,
+    chain::{ChainConfig, GenesisAccount, dev_genesis_alloc},
+    engine::Engine,
+    storage::Store,
+    txpool::{PoolConfig, decode_and_recover},
+};
+use rayon::prelude::*;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+/// Chain id of the benchmark chain.
+const CHAIN_ID: u64 = 901;
+/// Timestamp of the benchmark genesis; each block is one second later.
+const GENESIS_TIMESTAMP: u64 = 1_700_000_000;
+/// Genesis balance of every benchmark account: 1,000 ETH.
+const ACCOUNT_BALANCE: U256 = uint!(1_000_000_000_000_000_000_000_U256);
+
+/// Parameters of a serial run.
+#[derive(Debug, Clone, Copy)]
+pub struct SerialParams {
+    /// What to send.
+    pub workload: Workload,
+    /// Funded sender accounts.
+    pub accounts: usize,
+    /// Timed transactions.
+    pub txs: usize,
+    /// Transactions per block.
+    pub block_txs: usize,
+    /// Block gas limit.
+    pub gas_limit: u64,
+    /// Seed of the transfer plan.
+    pub seed: u64,
+}
+
+/// Runs one serial benchmark on a fresh database in a temporary directory.
+pub fn run(p: SerialParams) -> Result<Report, BenchError> {
+    eprintln!(
+        "op-bench: serial {}: {} accounts, {} txs, {} txs per block",
+        p.workload.name(),
+        p.accounts,
+        p.txs,
+        p.block_txs
+    );
+    // The last key deploys and hands out the token; the others are the senders.
+    let keys = Key::derive_many(p.accounts + 1);
+    let (senders, treasury) = keys.split_at(p.accounts);
+    let treasury = treasury[0];
+    let dir = tempfile::Builder::new().prefix("op-bench-").tempdir()?;
+    let mut chain = Chain::open(&dir.path().join("bench.redb"), &keys, p.gas_limit)?;
+    let signer = Signer { chain_id: CHAIN_ID };
+
+    let token = match p.workload {
+        Workload::EthTransfer => None,
+        Workload::Erc20Transfer => {
+            let supply = TOKENS_PER_ACCOUNT * U256::from(p.accounts);
+            let (deploy, token) = signer.deploy_token(&treasury, 0, supply)?;
+            chain.seal_untimed(&[deploy], p.block_txs)?;
+            let handouts = senders
+                .par_iter()
+                .enumerate()
+                .map(|(i, to)| {
+                    signer.token_transfer(
+                        &treasury,
+                        i as u64 + 1,
+                        token,
+                        to.address,
+                        TOKENS_PER_ACCOUNT,
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            chain.seal_untimed(&handouts, p.block_txs)?;
+            Some(token)
+        }
+    };
+
+    let plan = workload::plan(p.accounts, p.txs, p.seed, 0);
+    let started = Instant::now();
+    let raw = signer.sign_plan(&plan, senders, token)?;
+    let sign = started.elapsed();
+    let started = Instant::now();
+    let txs = chain.recover(raw)?;
+    let recover = started.elapsed();
+
+    let mut timed = Timed::default();
+    for block in txs.chunks(p.block_txs) {
+        chain.seal_timed(block, &mut timed)?;
+    }
+    let blocks = timed.blocks.max(1) as f64;
+    let per_block = |d: Duration| ms(d) / blocks;
+    Ok(Report {
+        workload: p.workload,
+        mode: Mode::Serial,
+        accounts: p.accounts,
+        txs: p.txs,
+        gas: timed.gas,
+        elapsed: timed.build + timed.persist,
+        latencies_ms: timed.block_ms,
+        stages: vec![
+            ("sign", per_block(sign)),
+            ("recover", per_block(recover)),
+            ("execute", per_block(timed.execute)),
+            ("state_root", per_block(timed.state_root)),
+            ("seal", per_block(timed.seal)),
+            ("persist", per_block(timed.persist)),
+        ],
+        stages_note: format!(
+            "ms per block avg, {} blocks of {} txs; sign and recover are wall time on {} threads and \
+             not in tps; p50/p99 are per-block build+commit",
+            timed.blocks,
+            p.block_txs,
+            rayon::current_num_threads()
+        ),
+    })
+}
+
+/// What the timed blocks took.
+#[derive(Debug, Default)]
+struct Timed {
+    blocks: usize,
+    gas: u64,
+    build: Duration,
+    execute: Duration,
+    state_root: Duration,
+    seal: Duration,
+    persist: Duration,
+    block_ms: Vec<f64>,
+}
+
+/// An engine over a temporary store, with the admission rules its transactions pass.
+struct Chain {
+    engine: Engine,
+    pool: PoolConfig,
+    timestamp: u64,
+}
+
+impl Chain {
+    /// A new chain whose genesis funds `keys` (and holds the dev accounts and system contracts).
+    fn open(path: &std::path::Path, keys: &[Key], gas_limit: u64) -> Result<Self, BenchError> {
+        let config = Arc::new(ChainConfig::new(CHAIN_ID, gas_limit));
+        let store = Arc::new(Store::open(path)?);
+        let mut alloc = dev_genesis_alloc();
+        alloc.extend(keys.iter().map(|k| GenesisAccount {
+            address: k.address,
+            balance: ACCOUNT_BALANCE,
+            code: None,
+        }));
+        let engine = Engine::open(config, store, &alloc, GENESIS_TIMESTAMP)?;
+        Ok(Self {
+            engine,
+            pool: PoolConfig::new(CHAIN_ID, gas_limit),
+            timestamp: GENESIS_TIMESTAMP,
+        })
+    }
+
+    /// Decodes the transactions and recovers their senders, in parallel, as RPC ingress does.
+    fn recover(&self, raw: Vec<Bytes>) -> Result<Vec<Arc<RecoveredTx>>, BenchError> {
+        raw.into_par_iter()
+            .map(|raw| Ok(Arc::new(decode_and_recover(raw, &self.pool)?)))
+            .collect()
+    }
+
+    /// Seals set-up transactions in blocks, untimed.
+    fn seal_untimed(&mut self, raw: &[Bytes], block_txs: usize) -> Result<(), BenchError> {
+        let txs = self.recover(raw.to_vec())?;
+        let mut ignored = Timed::default();
+        for block in txs.chunks(block_txs) {
+            self.seal_timed(block, &mut ignored)?;
+        }
+        Ok(())
+    }
+
+    /// Builds and commits one block of exactly `txs`, adding its times to `timed`. Every
+    /// transaction must be included and succeed, or the figures would measure something else.
+    fn seal_timed(
+        &mut self,
+        txs: &[Arc<RecoveredTx>],
+        timed: &mut Timed,
+    ) -> Result<(), BenchError> {
+        self.timestamp += 1;
+        let started = Instant::now();
+        let built = self.engine.build(self.timestamp, txs)?;
+        let built_at = Instant::now();
+        let timings = built.timings;
+        let block = self.engine.commit(built)?;
+        let persist = built_at.elapsed();
+        let build = built_at - started;
+
+        if block.txs.len() != txs.len() {
+            return Err(BenchError::Workload(format!(
+                "block {} included {} of {} transactions",
+                block.number(),
+                block.txs.len(),
+                txs.len()
+            )));
+        }
+        if let Some((tx, _)) = block
+            .txs
+            .iter()
+            .zip(&block.receipts)
+            .find(|(_, r)| !r.status())
+        {
+            return Err(BenchError::Workload(format!(
+                "transaction {} from {} failed in block {}",
+                tx.hash,
+                tx.sender(),
+                block.number()
+            )));
+        }
+        timed.blocks += 1;
+        timed.gas += block.header.gas_used;
+        timed.build += build;
+        timed.execute += timings.execute;
+        timed.state_root += timings.state_root;
+        timed.seal += timings.seal;
+        timed.persist += persist;
+        timed.block_ms.push(ms(build + persist));
+        Ok(())
+    }
+}

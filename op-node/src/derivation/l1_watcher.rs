@@ -1,0 +1,189 @@
+//! Follows the L1 over JSON-RPC: headers and the portal's deposit logs of every new block,
+//! kept in a shared view the sequencer reads without waiting on the network.
+
+use super::{L1Block, TRANSACTION_DEPOSITED, deposit_from_log};
+use alloy::{
+    eips::BlockNumberOrTag,
+    primitives::Address,
+    providers::{Provider, ProviderBuilder},
+    rpc::types::Filter,
+};
+use parking_lot::RwLock;
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use tracing::{debug, info, warn};
+
+/// How many L1 blocks the view keeps behind its head.
+const RETAINED_BLOCKS: u64 = 8192;
+
+/// Where and how to follow the L1.
+#[derive(Debug, Clone)]
+pub struct L1WatcherConfig {
+    /// L1 JSON-RPC endpoint.
+    pub url: String,
+    /// The portal whose `TransactionDeposited` logs are deposits.
+    pub portal: Address,
+    /// L1 blocks this far behind the head are final enough to derive from.
+    pub confirmation_depth: u64,
+    /// How often to poll.
+    pub poll_interval: Duration,
+    /// First L1 block to fetch (the rollup's L1 genesis).
+    pub start: u64,
+}
+
+/// The recent L1 blocks, shared between the watcher (writer) and the sequencer (reader).
+#[derive(Debug, Default)]
+pub struct L1View {
+    blocks: BTreeMap<u64, L1Block>,
+    confirmation_depth: u64,
+}
+
+impl L1View {
+    /// A view that treats blocks `depth` behind the head as confirmed.
+    pub fn new(confirmation_depth: u64) -> Self {
+        Self {
+            blocks: BTreeMap::new(),
+            confirmation_depth,
+        }
+    }
+
+    /// The newest block seen.
+    pub fn head(&self) -> Option<&L1Block> {
+        self.blocks.values().next_back()
+    }
+
+    /// Block `number`, if seen.
+    pub fn block(&self, number: u64) -> Option<&L1Block> {
+        self.blocks.get(&number)
+    }
+
+    /// Block `number` if it is at least the confirmation depth behind the head.
+    pub fn confirmed(&self, number: u64) -> Option<&L1Block> {
+        let head = self.head()?.number;
+        (number + self.confirmation_depth <= head)
+            .then(|| self.blocks.get(&number))
+            .flatten()
+    }
+
+    /// Adds the next block; a block that does not extend the view replaces the blocks it
+    /// conflicts with (an L1 reorg).
+    pub fn insert(&mut self, block: L1Block) {
+        if let Some(parent) = block
+            .number
+            .checked_sub(1)
+            .and_then(|n| self.blocks.get(&n))
+            && parent.hash != block.parent_hash
+        {
+            warn!(target: "derivation", number = block.number, "L1 reorg: dropping the blocks it replaces");
+            self.blocks.split_off(&(block.number - 1));
+        }
+        self.blocks.split_off(&block.number);
+        let number = block.number;
+        self.blocks.insert(number, block);
+        while self.blocks.len() as u64 > RETAINED_BLOCKS {
+            self.blocks.pop_first();
+        }
+    }
+}
+
+/// The task that fills an [`L1View`].
+#[derive(Debug)]
+pub struct L1Watcher;
+
+impl L1Watcher {
+    /// Starts following the L1; the returned view fills as blocks arrive.
+    pub fn spawn(config: L1WatcherConfig) -> Result<Arc<RwLock<L1View>>, String> {
+        let url = config
+            .url
+            .parse()
+            .map_err(|e| format!("L1 RPC URL {:?}: {e}", config.url))?;
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .connect_http(url);
+        let view = Arc::new(RwLock::new(L1View::new(config.confirmation_depth)));
+        let shared = view.clone();
+        tokio::spawn(async move {
+            let mut next = config.start;
+            let mut failures = 0u32;
+            loop {
+                match poll(&provider, &config, &shared, next).await {
+                    Ok(after) => {
+                        if failures > 0 {
+                            info!(target: "derivation", "L1 RPC reachable again");
+                        }
+                        failures = 0;
+                        next = after;
+                        tokio::time::sleep(config.poll_interval).await;
+                    }
+                    Err(e) => {
+                        failures = failures.saturating_add(1);
+                        let backoff = config.poll_interval * 2u32.saturating_pow(failures.min(5));
+                        warn!(target: "derivation", error = %e, retry_in_ms = backoff.as_millis() as u64, "L1 RPC failed");
+                        tokio::time::sleep(backoff).await;
+                    }
+                }
+            }
+        });
+        Ok(view)
+    }
+}
+
+/// Fetches blocks from `next` up to the L1 head; returns the next number to fetch.
+async fn poll<P: Provider>(
+    provider: &P,
+    config: &L1WatcherConfig,
+    view: &RwLock<L1View>,
+    mut next: u64,
+) -> Result<u64, String> {
+    let head = provider
+        .get_block_number()
+        .await
+        .map_err(|e| e.to_string())?;
+    while next <= head {
+        let block = provider
+            .get_block_by_number(BlockNumberOrTag::Number(next))
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("L1 block {next} not found"))?;
+        let header = &block.header;
+        // A block that does not build on what we hold means L1 reorganised: step back.
+        if next > config.start {
+            let known_parent = view.read().block(next - 1).map(|b| b.hash);
+            if known_parent.is_some_and(|h| h != header.parent_hash) {
+                next -= 1;
+                continue;
+            }
+        }
+        let filter = Filter::new()
+            .address(config.portal)
+            .event_signature(TRANSACTION_DEPOSITED)
+            .at_block_hash(header.hash);
+        let logs = provider
+            .get_logs(&filter)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut deposits = Vec::with_capacity(logs.len());
+        for log in &logs {
+            let index = log.log_index.unwrap_or_default();
+            match deposit_from_log(&log.inner, header.hash, index) {
+                Ok(deposit) => deposits.push(deposit),
+                Err(e) => {
+                    warn!(target: "derivation", block = next, log_index = index, error = %e, "skipping malformed deposit log")
+                }
+            }
+        }
+        if !deposits.is_empty() {
+            debug!(target: "derivation", block = next, deposits = deposits.len(), "deposits on L1");
+        }
+        view.write().insert(L1Block {
+            number: next,
+            hash: header.hash,
+            parent_hash: header.parent_hash,
+            timestamp: header.timestamp,
+            base_fee: header.base_fee_per_gas.unwrap_or_default(),
+            mix_hash: header.mix_hash,
+            deposits,
+        });
+        next += 1;
+    }
+    Ok(next)
+}

@@ -1,0 +1,157 @@
+//! Deploys the bridge contracts on the L1 with real transactions, in dependency order:
+//! factory, proposal-game implementation (registered with its bond), anchor-state registry,
+//! portal. The block that includes the portal becomes the rollup's L1 genesis.
+
+use super::{DEPLOYER_INDEX, service_signer};
+use alloy::{
+    network::EthereumWallet,
+    primitives::{Address, B256, U256},
+    providers::{Provider, ProviderBuilder},
+};
+use bridge::bindings::{AnchorStateRegistry, DisputeGameFactory, OptimismPortal, ProposalGame};
+use tracing::info;
+
+/// The game type proposals use (ours; viem reads it from the portal).
+pub const PROPOSAL_GAME_TYPE: u32 = 1;
+
+/// Parameters of the deployment (chain parameters of the bridge).
+#[derive(Debug, Clone, Copy)]
+pub struct DeployParams {
+    /// Seconds a proposal must stand unchallenged.
+    pub challenge_window: u64,
+    /// Seconds a withdrawal proof must age.
+    pub proof_maturity_delay: u64,
+    /// Seconds after resolution before a game counts as final.
+    pub game_finality_delay: u64,
+    /// Bond of a proposal, in wei.
+    pub proposal_bond: u128,
+}
+
+/// Where the contracts landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deployment {
+    /// The portal.
+    pub portal: Address,
+    /// The dispute-game factory.
+    pub factory: Address,
+    /// The anchor-state registry.
+    pub registry: Address,
+    /// The proposal-game implementation.
+    pub game_implementation: Address,
+    /// The L1's chain id, as it reports it.
+    pub l1_chain_id: u64,
+    /// The L1 block that included the portal.
+    pub block_number: u64,
+    /// Its hash.
+    pub block_hash: B256,
+}
+
+/// Deployment failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The URL is not a URL.
+    #[error("L1 RPC URL {0:?} is invalid")]
+    Url(String),
+    /// A transaction failed or the L1 did not answer.
+    #[error("deploying {step}: {reason}")]
+    Step {
+        /// What was being done.
+        step: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+}
+
+fn step(step: &'static str) -> impl Fn(String) -> DeployError {
+    move |reason| DeployError::Step { step, reason }
+}
+
+/// Deploys the bridge on the L1 at `url` from the devnet deployer key.
+pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment, DeployError> {
+    let signer = service_signer(DEPLOYER_INDEX);
+    let owner = signer.address();
+    let url = url.parse().map_err(|_| DeployError::Url(url.to_string()))?;
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(url);
+    info!(target: "l1", deployer = %owner, "deploying the bridge contracts");
+
+    let factory = DisputeGameFactory::deploy(&provider, owner)
+        .await
+        .map_err(|e| step("DisputeGameFactory")(e.to_string()))?;
+    let game = ProposalGame::deploy(&provider, PROPOSAL_GAME_TYPE, params.challenge_window)
+        .await
+        .map_err(|e| step("ProposalGame")(e.to_string()))?;
+    factory
+        .setImplementation(PROPOSAL_GAME_TYPE, *game.address())
+        .send()
+        .await
+        .map_err(|e| step("setImplementation")(e.to_string()))?
+        .get_receipt()
+        .await
+        .map_err(|e| step("setImplementation")(e.to_string()))?;
+    factory
+        .setInitBond(PROPOSAL_GAME_TYPE, U256::from(params.proposal_bond))
+        .send()
+        .await
+        .map_err(|e| step("setInitBond")(e.to_string()))?
+        .get_receipt()
+        .await
+        .map_err(|e| step("setInitBond")(e.to_string()))?;
+    let registry = AnchorStateRegistry::deploy(
+        &provider,
+        *factory.address(),
+        U256::from(params.game_finality_delay),
+        PROPOSAL_GAME_TYPE,
+        owner,
+    )
+    .await
+    .map_err(|e| step("AnchorStateRegistry")(e.to_string()))?;
+    let receipt = OptimismPortal::deploy_builder(
+        &provider,
+        *registry.address(),
+        U256::from(params.proof_maturity_delay),
+    )
+    .send()
+    .await
+    .map_err(|e| step("OptimismPortal")(e.to_string()))?
+    .get_receipt()
+    .await
+    .map_err(|e| step("OptimismPortal")(e.to_string()))?;
+    let portal = receipt
+        .contract_address
+        .ok_or_else(|| step("OptimismPortal")("no contract address".into()))?;
+    let block_number = receipt
+        .block_number
+        .ok_or_else(|| step("OptimismPortal")("receipt without block".into()))?;
+    let block_hash = receipt
+        .block_hash
+        .ok_or_else(|| step("OptimismPortal")("receipt without block".into()))?;
+    if !receipt.status() {
+        return Err(step("OptimismPortal")("deployment reverted".into()));
+    }
+    let code = provider
+        .get_code_at(portal)
+        .await
+        .map_err(|e| step("OptimismPortal")(e.to_string()))?;
+    if code.is_empty() {
+        return Err(step("OptimismPortal")(
+            "no code at the portal address".into(),
+        ));
+    }
+    let l1_chain_id = provider
+        .get_chain_id()
+        .await
+        .map_err(|e| step("eth_chainId")(e.to_string()))?;
+    let deployment = Deployment {
+        l1_chain_id,
+        portal,
+        factory: *factory.address(),
+        registry: *registry.address(),
+        game_implementation: *game.address(),
+        block_number,
+        block_hash,
+    };
+    info!(target: "l1", portal = %deployment.portal, factory = %deployment.factory, registry = %deployment.registry, block = block_number, "bridge deployed");
+    Ok(deployment)
+}

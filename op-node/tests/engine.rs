@@ -1,0 +1,520 @@
+//! The engine end to end: real signed transactions, the real EVM, a real redb file.
+//!
+//! Every committed block is compared with a reference model (`engine/model.rs`) and with
+//! from-scratch computations: the state root from the flat tables with a fresh
+//! `HashBuilder`, the transactions and receipts roots with alloy's, the logs bloom, the gas.
+//! One test binary for the crate: helpers live in `tests/engine/`.
+
+#[path = "engine/contracts.rs"]
+mod contracts;
+#[path = "engine/harness.rs"]
+mod harness;
+#[path = "engine/model.rs"]
+mod model;
+#[path = "engine/workload.rs"]
+mod workload;
+
+use alloy::{
+    consensus::TxEip1559,
+    primitives::{Address, Bytes, TxKind, U256},
+    signers::local::PrivateKeySigner,
+};
+use contracts::{Init, create2_address, salt, storer_calldata};
+use harness::{Harness, hashes};
+use op_node::block::RecoveredTx;
+use proptest::prelude::*;
+use std::sync::Arc;
+use workload::{ACTORS, Op, Step, sign, workload};
+
+/// Few cases, each a handful of blocks: the whole file runs in seconds in release
+/// (`PROPTEST_CASES=500` for a longer hunt). A failure prints its shrunk workload; nothing
+/// is persisted under `tests/`.
+fn config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
+    ProptestConfig {
+        cases,
+        max_shrink_iters: 128,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config(16))]
+
+    /// After every block of a random workload (transfers to old and fresh accounts, whole-
+    /// balance transfers, deployments, constructors that self-destruct or revert, CREATE2
+    /// over prefunded and destroyed addresses, storage writes and clears, reverts, out of
+    /// gas), the header's roots equal from-scratch computations and the flat state equals
+    /// the model: a failed transaction left nothing but its nonce and fee.
+    #[test]
+    fn state_root_matches_from_scratch(workload in workload(1..8, 16)) {
+        let mut chain = Harness::new();
+        for steps in &workload {
+            chain.run_block(steps);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(8))]
+
+    /// Closing and reopening the store and the engine between blocks changes nothing: the
+    /// head is the last committed block, the next block builds on it, roots still match.
+    #[test]
+    fn restart_continues_from_last_block(
+        workload in workload(2..8, 12),
+        restarts in prop::collection::vec(any::<bool>(), 8),
+        first in 0..8usize,
+    ) {
+        let mut chain = Harness::new();
+        let first = first % workload.len();
+        for (i, steps) in workload.iter().enumerate() {
+            let parent = chain.head.clone();
+            let block = chain.run_block(steps);
+            assert_eq!(block.header.parent_hash, parent.hash);
+            if i == first || restarts[i] {
+                chain.restart();
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(12))]
+
+    /// The reverts stored with block n, applied over the state after n, give the state
+    /// after n-1 (read from a snapshot taken before the block) for every account and slot.
+    #[test]
+    fn reverts_restore_the_previous_state(workload in workload(1..8, 16)) {
+        let mut chain = Harness::new();
+        for steps in &workload {
+            let before = chain.reader();
+            let block = chain.run_block(steps);
+            chain.check_reverts(&before, block.number());
+        }
+    }
+}
+
+fn step(op: Op) -> Step {
+    // A 1 gwei tip and a fee cap with headroom, so the price paid is below the cap.
+    Step { op, fee: 0b110 }
+}
+
+fn failures(block: &op_node::block::SealedBlock) -> usize {
+    block.receipts.iter().filter(|r| !r.status()).count()
+}
+
+/// The edge cases the random workloads may miss, each once, in a fixed order. The indices
+/// follow the receivers' order (actors, sinks, storers, vaults, CREATE2 targets).
+#[test]
+fn directed_edge_cases() {
+    let mut chain = Harness::new();
+    let mut failed = 0;
+    let fresh_key = ACTORS.keys[10].address();
+    let [sink0, sink1, sink2, sink3] = ACTORS.sinks[..] else {
+        panic!("four sinks")
+    };
+
+    // Block 1: a factory, a storer, a vault with an endowment; fund a fresh key; send zero
+    // to a fresh address (which must not come into existence).
+    let block = chain.run_block(&[
+        step(Op::Deploy {
+            from: 0,
+            init: 2,
+            beneficiary: 0,
+            amount: 0,
+        }),
+        step(Op::Deploy {
+            from: 1,
+            init: 0,
+            beneficiary: 0,
+            amount: 0,
+        }),
+        step(Op::Deploy {
+            from: 2,
+            init: 1,
+            beneficiary: 0,
+            amount: 10,
+        }),
+        step(Op::Transfer {
+            from: 3,
+            to: 10,
+            amount: 100,
+        }),
+        step(Op::Transfer {
+            from: 4,
+            to: 14,
+            amount: 0,
+        }),
+    ]);
+    assert_eq!(block.txs.len(), 5);
+    assert!(!chain.model.accounts.contains_key(&sink0));
+    let factory = chain.model.factory().expect("factory deployed");
+    let storer_target = create2_address(factory, salt(0), Init::Storer);
+    let destruct_target = create2_address(factory, salt(0), Init::DestructToOrigin);
+
+    // Block 2 (receivers: 18 actors and sinks, storer 18, vault 19, CREATE2 targets 20..26):
+    // prefund both salt-0 targets; write slots; a reverting and an out-of-gas write; a
+    // deposit into the vault; the fresh key sends its whole balance away.
+    let block = chain.run_block(&[
+        step(Op::Transfer {
+            from: 0,
+            to: 23,
+            amount: 50,
+        }),
+        step(Op::Transfer {
+            from: 1,
+            to: 20,
+            amount: 50,
+        }),
+        step(Op::Store {
+            from: 2,
+            target: 0,
+            writes: vec![(1, Some(5)), (2, Some(6)), (200, Some(7))],
+            amount: 3,
+            tail: 0,
+        }),
+        step(Op::Store {
+            from: 3,
+            target: 0,
+            writes: vec![(1, Some(9)), (4, Some(4))],
+            amount: 3,
+            tail: 1,
+        }),
+        step(Op::Store {
+            from: 4,
+            target: 0,
+            writes: vec![(3, Some(1))],
+            amount: 3,
+            tail: 2,
+        }),
+        step(Op::Transfer {
+            from: 5,
+            to: 19,
+            amount: 20,
+        }),
+        step(Op::Drain { from: 10, to: 15 }),
+    ]);
+    assert_eq!(block.txs.len(), 7);
+    failed += failures(&block);
+    assert!(chain.model.balance(&storer_target) > U256::ZERO);
+    assert!(chain.model.balance(&destruct_target) > U256::ZERO);
+    assert_eq!(chain.model.balance(&fresh_key), U256::ZERO);
+    assert_eq!(chain.model.nonce(&fresh_key), 1);
+    assert!(chain.model.accounts.contains_key(&sink1));
+
+    // Block 3: CREATE2 over both prefunded targets (one dies in its constructor, deleting
+    // an account that existed); clear slots; empty the vault by SELFDESTRUCT; constructors
+    // that self-destruct to a fresh address with and without value; a reverting one.
+    let block = chain.run_block(&[
+        step(Op::Create2 {
+            from: 0,
+            salt: 0,
+            destruct: true,
+            amount: 10,
+        }),
+        step(Op::Create2 {
+            from: 1,
+            salt: 0,
+            destruct: false,
+            amount: 0,
+        }),
+        step(Op::Store {
+            from: 2,
+            target: 0,
+            writes: vec![(1, None), (2, None), (5, Some(3))],
+            amount: 0,
+            tail: 0,
+        }),
+        step(Op::Withdraw { from: 6, target: 0 }),
+        step(Op::Deploy {
+            from: 7,
+            init: 3,
+            beneficiary: 16,
+            amount: 0,
+        }),
+        step(Op::Deploy {
+            from: 8,
+            init: 3,
+            beneficiary: 17,
+            amount: 30,
+        }),
+        step(Op::Deploy {
+            from: 9,
+            init: 4,
+            beneficiary: 0,
+            amount: 5,
+        }),
+    ]);
+    assert_eq!(block.txs.len(), 7);
+    failed += failures(&block);
+    assert!(!chain.model.accounts.contains_key(&destruct_target));
+    assert!(chain.model.code(&storer_target).is_some());
+    assert!(!chain.model.accounts.contains_key(&sink2));
+    assert!(chain.model.accounts.contains_key(&sink3));
+    let vault = chain.model.contracts(&contracts::vault_runtime())[0];
+    assert_eq!(chain.model.balance(&vault), U256::ZERO);
+
+    // Block 4 (storers 18-19, vault 20, targets 21..27): CREATE2 of the storer again
+    // collides and reverts; prefund the destroyed address again and re-create it.
+    let block = chain.run_block(&[
+        step(Op::Create2 {
+            from: 0,
+            salt: 0,
+            destruct: false,
+            amount: 1,
+        }),
+        step(Op::Transfer {
+            from: 2,
+            to: 24,
+            amount: 40,
+        }),
+        step(Op::Create2 {
+            from: 1,
+            salt: 0,
+            destruct: true,
+            amount: 0,
+        }),
+    ]);
+    assert_eq!(block.txs.len(), 3);
+    assert!(!block.receipts[0].status(), "CREATE2 collision reverts");
+    failed += failures(&block);
+    assert!(!chain.model.accounts.contains_key(&destruct_target));
+
+    // A reverting write, an out-of-gas write, a reverting constructor, a collision.
+    assert_eq!(failed, 4);
+}
+
+fn transfer(
+    key: &PrivateKeySigner,
+    nonce: u64,
+    to: Address,
+    value: u64,
+    gas: u64,
+    chain: &mut Harness,
+) -> Arc<RecoveredTx> {
+    call(
+        key,
+        nonce,
+        TxKind::Call(to),
+        value,
+        gas,
+        Bytes::new(),
+        chain,
+    )
+}
+
+fn call(
+    key: &PrivateKeySigner,
+    nonce: u64,
+    to: TxKind,
+    value: u64,
+    gas_limit: u64,
+    input: Bytes,
+    chain: &mut Harness,
+) -> Arc<RecoveredTx> {
+    let base_fee = u128::from(chain.next_base_fee());
+    let tx = TxEip1559 {
+        chain_id: harness::CHAIN_ID,
+        nonce,
+        gas_limit,
+        max_fee_per_gas: 2 * base_fee,
+        max_priority_fee_per_gas: 1,
+        to,
+        value: U256::from(value),
+        input,
+        ..Default::default()
+    };
+    sign(key, tx, &chain.pool)
+}
+
+/// A nonce gap is not an error: the transaction waits, unrejected, until the gap closes,
+/// and other senders are not held up.
+#[test]
+fn nonce_gap_waits_until_it_closes() {
+    let mut chain = Harness::new();
+    let (key, other) = (&ACTORS.keys[1], &ACTORS.keys[2]);
+    let to = ACTORS.sinks[0];
+    let t0 = transfer(key, 0, to, 1, 21_000, &mut chain);
+    let t2 = transfer(key, 2, to, 1, 21_000, &mut chain);
+    let o0 = transfer(other, 0, to, 1, 21_000, &mut chain);
+
+    let built = chain.build(&[t0.clone(), t2.clone(), o0.clone()]);
+    assert_eq!(hashes(&built.block), vec![t0.hash, o0.hash]);
+    assert!(built.rejected.is_empty(), "{:?}", built.rejected);
+    chain.commit_unchecked(built);
+
+    let built = chain.build(std::slice::from_ref(&t2));
+    assert!(built.block.txs.is_empty());
+    assert!(built.rejected.is_empty(), "{:?}", built.rejected);
+    chain.commit_unchecked(built);
+
+    let t1 = transfer(key, 1, to, 1, 21_000, &mut chain);
+    let built = chain.build(&[t1.clone(), t2.clone()]);
+    assert_eq!(hashes(&built.block), vec![t1.hash, t2.hash]);
+    assert!(built.rejected.is_empty(), "{:?}", built.rejected);
+    chain.commit_unchecked(built);
+    assert_eq!(
+        chain
+            .reader()
+            .account(&key.address())
+            .unwrap()
+            .unwrap()
+            .nonce,
+        3
+    );
+}
+
+/// A sender that cannot pay gas and value is rejected; its later transactions are left
+/// out (not rejected); others are included; the sender's account is untouched.
+#[test]
+fn sender_that_cannot_pay_is_rejected() {
+    let mut chain = Harness::new();
+    let (dev, poor, broke) = (&ACTORS.keys[0], &ACTORS.keys[12], &ACTORS.keys[13]);
+    // `poor` can pay its value or its gas, not both.
+    let funds = 1_000_000_000_000_000;
+    let fund = transfer(dev, 0, poor.address(), funds, 21_000, &mut chain);
+    let built = chain.build(&[fund]);
+    assert_eq!(built.block.txs.len(), 1);
+    chain.commit_unchecked(built);
+
+    let poor0 = transfer(poor, 0, ACTORS.sinks[0], funds, 21_000, &mut chain);
+    let poor1 = transfer(poor, 1, ACTORS.sinks[0], 0, 21_000, &mut chain);
+    let broke0 = transfer(broke, 0, ACTORS.sinks[0], 0, 21_000, &mut chain);
+    let dev1 = transfer(dev, 1, ACTORS.sinks[1], 1, 21_000, &mut chain);
+    let built = chain.build(&[poor0.clone(), poor1, broke0.clone(), dev1.clone()]);
+    assert_eq!(hashes(&built.block), vec![dev1.hash]);
+    let rejected: Vec<_> = built.rejected.iter().map(|r| r.tx.hash).collect();
+    assert_eq!(
+        rejected,
+        vec![poor0.hash, broke0.hash],
+        "{:?}",
+        built.rejected
+    );
+    for r in &built.rejected {
+        assert!(r.reason.contains("fund"), "reason: {}", r.reason);
+    }
+    chain.commit_unchecked(built);
+    let reader = chain.reader();
+    let poor_account = reader.account(&poor.address()).unwrap().unwrap();
+    assert_eq!(
+        (poor_account.nonce, poor_account.balance),
+        (0, U256::from(funds))
+    );
+    assert_eq!(reader.account(&broke.address()).unwrap(), None);
+}
+
+/// A transaction whose gas limit exceeds what is left of the block waits for the next
+/// block, with its sender's later transactions; smaller ones from others still fit.
+#[test]
+fn tx_over_remaining_block_gas_waits_for_next_block() {
+    let mut chain = Harness::new();
+    let keys = &ACTORS.keys;
+    let deploy = call(
+        &keys[0],
+        0,
+        TxKind::Create,
+        0,
+        400_000,
+        Init::Storer.code(),
+        &mut chain,
+    );
+    let built = chain.build(&[deploy]);
+    assert_eq!(built.block.txs.len(), 1);
+    chain.commit_unchecked(built);
+    let storer = keys[0].address().create(0);
+
+    // Two bytes past the last pair make the storer spin until the gas runs out.
+    let spin = storer_calldata(&[], 2);
+    let burn = call(
+        &keys[1],
+        0,
+        TxKind::Call(storer),
+        0,
+        20_000_000,
+        spin,
+        &mut chain,
+    );
+    let big = transfer(&keys[2], 0, ACTORS.sinks[0], 1, 15_000_000, &mut chain);
+    let after_big = transfer(&keys[2], 1, ACTORS.sinks[0], 1, 21_000, &mut chain);
+    let small = transfer(&keys[3], 0, ACTORS.sinks[0], 1, 21_000, &mut chain);
+    let built = chain.build(&[burn.clone(), big.clone(), after_big.clone(), small.clone()]);
+    assert_eq!(hashes(&built.block), vec![burn.hash, small.hash]);
+    assert!(built.rejected.is_empty(), "{:?}", built.rejected);
+    assert_eq!(built.block.header.gas_used, 20_000_000 + 21_000);
+    assert!(!built.block.receipts[0].status());
+    chain.commit_unchecked(built);
+
+    let built = chain.build(&[big.clone(), after_big.clone()]);
+    assert_eq!(hashes(&built.block), vec![big.hash, after_big.hash]);
+    assert!(built.rejected.is_empty(), "{:?}", built.rejected);
+    chain.commit_unchecked(built);
+}
+
+/// `build` only seals in memory: a built block that is never committed must leave no
+/// trace (in the tries, in the code cache), so the next block's roots and stored code are
+/// those of the committed state.
+#[test]
+fn dropped_build_leaves_no_trace() {
+    let mut chain = Harness::new();
+    chain.run_block(&[step(Op::Deploy {
+        from: 0,
+        init: 0,
+        beneficiary: 0,
+        amount: 0,
+    })]);
+    let storer = chain.model.contracts(&contracts::storer_runtime())[0];
+    let writes = [
+        (U256::from(1), U256::from(11)),
+        (U256::from(2), U256::from(22)),
+    ];
+    let (dev1, dev2) = (&ACTORS.keys[1], &ACTORS.keys[2]);
+    let data = storer_calldata(&writes, 0);
+    let discarded = [
+        call(dev1, 0, TxKind::Call(storer), 5, 400_000, data, &mut chain),
+        call(
+            dev2,
+            0,
+            TxKind::Create,
+            0,
+            400_000,
+            Init::Vault.code(),
+            &mut chain,
+        ),
+    ];
+    let built = chain.build(&discarded);
+    assert_eq!(built.block.txs.len(), 2);
+    drop(built);
+
+    // The same senders and nonces, other effects; the vault's code is deployed for real.
+    chain.run_block(&[
+        step(Op::Store {
+            from: 1,
+            target: 0,
+            writes: vec![(1, Some(3))],
+            amount: 0,
+            tail: 0,
+        }),
+        step(Op::Deploy {
+            from: 2,
+            init: 1,
+            beneficiary: 0,
+            amount: 0,
+        }),
+    ]);
+    chain.run_block(&[step(Op::Transfer {
+        from: 3,
+        to: 14,
+        amount: 1,
+    })]);
+    chain.restart();
+    chain.run_block(&[step(Op::Transfer {
+        from: 4,
+        to: 19,
+        amount: 1,
+    })]);
+}
