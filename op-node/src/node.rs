@@ -325,7 +325,9 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         portal: rollup.deposit_contract_address,
         confirmation_depth: rollup.l1_confirmation_depth,
         poll_interval: args.l1.l1_poll_interval,
-        start: rollup.genesis.l1.number,
+        // Resume from the head's origin: older L1 blocks are never needed again.
+        start: crate::derivation::origin_of(&chain.engine.head().txs)
+            .map_or(rollup.genesis.l1.number, |origin| origin.number.max(rollup.genesis.l1.number)),
     })
     .map_err(NodeError::L1)?;
     let inputs = Inputs::Derived(DerivedInputs {
