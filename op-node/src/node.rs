@@ -327,7 +327,9 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         poll_interval: args.l1.l1_poll_interval,
         // Resume from the head's origin: older L1 blocks are never needed again.
         start: crate::derivation::origin_of(&chain.engine.head().txs)
-            .map_or(rollup.genesis.l1.number, |origin| origin.number.max(rollup.genesis.l1.number)),
+            .map_or(rollup.genesis.l1.number, |origin| {
+                origin.number.max(rollup.genesis.l1.number)
+            }),
     })
     .map_err(NodeError::L1)?;
     let inputs = Inputs::Derived(DerivedInputs {
