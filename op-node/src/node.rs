@@ -316,9 +316,10 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
             blob_base_fee_scalar: scalars.blob_base_fee_scalar,
         };
         rollup.save(&rollup_path)?;
-        write_addresses(datadir, &rollup, l1_url)?;
         rollup
     };
+    // Rewritten on every start: the embedded L1's URL may change (--l1-rpc-port 0).
+    write_addresses(datadir, &rollup, l1_url)?;
     let rollup = Arc::new(rollup);
     let view = L1Watcher::spawn(L1WatcherConfig {
         url: l1_url.to_string(),

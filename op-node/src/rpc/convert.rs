@@ -162,7 +162,12 @@ pub fn rpc_receipts(block: &SealedBlock) -> Vec<OpTransactionReceipt> {
         let receipt: OpReceipt = OpReceiptEnvelope::clone(envelope).into();
         let receipt = receipt.map_logs(|_| logs.next().expect("one RPC log per consensus log"));
         let to = tx.tx.to();
-        let contract_address = tx.tx.is_create().then(|| tx.sender().create(tx.tx.nonce()));
+        // A deposit carries no nonce; the one it used is the receipt's depositNonce.
+        let nonce = match envelope {
+            OpReceiptEnvelope::Deposit(r) => r.receipt.deposit_nonce.unwrap_or_default(),
+            _ => tx.tx.nonce(),
+        };
+        let contract_address = tx.tx.is_create().then(|| tx.sender().create(nonce));
         out.push(OpTransactionReceipt {
             inner: TransactionReceipt {
                 inner: ReceiptWithBloom {
