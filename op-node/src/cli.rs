@@ -68,8 +68,10 @@ pub struct L1Args {
     /// Seconds a proposal stands unchallenged before it can resolve (the challenge window).
     #[arg(long, default_value_t = 12)]
     pub challenge_window: u64,
-    /// Seconds a withdrawal proof must age before it can be finalized.
-    #[arg(long, default_value_t = 12)]
+    /// Seconds a withdrawal proof must age before it can be finalized. Keep it longer than the
+    /// challenge window plus the finality delay: then a proof made right after a proposal only
+    /// matures once the proposal's game is final, and viem never sees a game in between.
+    #[arg(long, default_value_t = 20)]
     pub proof_maturity_delay: u64,
     /// Seconds after a game resolves before withdrawals may finalize against it.
     #[arg(long, default_value_t = 6)]

@@ -341,7 +341,12 @@ impl Engine {
         self.uncommitted = true;
         let parent = self.head.clone();
         let number = parent.number() + 1;
-        let timestamp = attributes.timestamp.max(parent.header.timestamp);
+        // Ethereum's rule on the L1: strictly later than the parent. The L2 lets blocks within
+        // one second share it (several blocks per second; the timestamp never goes back).
+        let timestamp = match self.config.kind {
+            ChainKind::L1 => attributes.timestamp.max(parent.header.timestamp + 1),
+            ChainKind::L2 => attributes.timestamp.max(parent.header.timestamp),
+        };
         let base_fee = self.next_base_fee();
         let gas_limit = self.config.gas_limit;
         let beneficiary = match self.config.kind {

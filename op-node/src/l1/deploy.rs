@@ -66,6 +66,36 @@ fn step(step: &'static str) -> impl Fn(String) -> DeployError {
     move |reason| DeployError::Step { step, reason }
 }
 
+/// Puts Multicall3 at its canonical address when the L1 lacks it (a fresh hardhat or anvil
+/// node; public L1s have it), through the development RPCs those nodes offer. viem's batched
+/// reads, which its op-stack actions use, need it.
+async fn ensure_multicall3<P: Provider>(provider: &P) {
+    use crate::chain::MULTICALL3;
+    if provider
+        .get_code_at(MULTICALL3)
+        .await
+        .is_ok_and(|code| !code.is_empty())
+    {
+        return;
+    }
+    let code = bridge::bindings::Multicall3::DEPLOYED_BYTECODE.clone();
+    for method in ["anvil_setCode", "hardhat_setCode"] {
+        let set: Result<serde_json::Value, _> = provider
+            .raw_request(method.into(), (MULTICALL3, code.clone()))
+            .await;
+        if set.is_ok()
+            && provider
+                .get_code_at(MULTICALL3)
+                .await
+                .is_ok_and(|c| !c.is_empty())
+        {
+            info!(target: "l1", %MULTICALL3, via = method, "placed Multicall3 on the L1");
+            return;
+        }
+    }
+    tracing::warn!(target: "l1", %MULTICALL3, "the L1 has no Multicall3 and no way to place it: viem's batched reads will fail");
+}
+
 /// Deploys the bridge on the L1 at `url` from the devnet deployer key.
 pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment, DeployError> {
     let signer = service_signer(DEPLOYER_INDEX);
@@ -139,6 +169,7 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
             "no code at the portal address".into(),
         ));
     }
+    ensure_multicall3(&provider).await;
     let l1_chain_id = provider
         .get_chain_id()
         .await

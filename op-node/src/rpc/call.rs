@@ -63,6 +63,10 @@ fn run(
         // As geth: a call without a price pays nothing and is not held to the base fee.
         cfg.disable_base_fee = true;
     }
+    if req.from.is_none() {
+        // A call with no sender is a simulation of the code path: no one's funds bound it.
+        cfg.disable_balance_check = true;
+    }
     let tx_type = if req.max_fee_per_gas.is_some() || req.max_priority_fee_per_gas.is_some() {
         2
     } else if req.access_list.is_some() {
@@ -178,8 +182,7 @@ pub fn estimate_gas(ctx: &RpcCtx, req: TransactionRequest, id: Option<BlockId>) 
     let reader = ctx.store.reader()?;
     let (header, state) = header_and_state(ctx, &reader, id, true)?;
     let value = req.value.unwrap_or_default();
-    if !value.is_zero() {
-        let from = req.from.unwrap_or_default();
+    if let Some(from) = req.from.filter(|_| !value.is_zero()) {
         let balance = state.account(&from)?.map(|a| a.balance).unwrap_or_default();
         if balance < value {
             return Err(RpcError::Execution(format!(

@@ -186,9 +186,9 @@ async function spawnOnce(node, port, blockTime, args) {
     "--rpc-port", String(port),
     "--block-time", blockTime,
     "--chain-id", String(CHAIN_ID),
-    // The embedded L1 on a free port, fast, so tests never collide with a running devnet.
+    // The embedded L1 on a free port, so tests never collide with a running devnet.
     "--l1-rpc-port", "0",
-    "--l1-block-time", "200ms",
+    "--l1-block-time", "1s",
     ...args,
   ];
   node.starts += 1;
