@@ -173,6 +173,8 @@ async fn start_chain(
     std::thread::Builder::new()
         .name(format!("{name}-sequencer"))
         .spawn(move || {
+            // Every log line of this thread names its chain.
+            let _span = tracing::info_span!("chain", name).entered();
             let result = sequencer::run(engine, inputs, pool, blocks, block_time, stop)
                 .map_err(|e| e.to_string());
             let _ = done_tx.send(result);
