@@ -225,7 +225,8 @@ impl SparseTrie {
             Node::Hash(root) => root,
             _ => {
                 let mut path = Nibbles::new();
-                let rlp = node::hash(&mut self.root, &mut path, &mut self.rlp_buf, &mut self.log);
+                let rlp =
+                    node::hash_split(&mut self.root, &mut path, &mut self.rlp_buf, &mut self.log);
                 // The root is hashed even when its RLP is short enough to be embedded.
                 rlp.as_hash().unwrap_or_else(|| keccak256(rlp.as_slice()))
             }

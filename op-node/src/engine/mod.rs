@@ -14,7 +14,7 @@ use crate::{
     chain::{
         ChainConfig, ChainKind, GenesisAccount, INITIAL_BASE_FEE, L1Spec, SEQUENCER_FEE_VAULT,
     },
-    storage::{AccountRecord, StateDiff, StorageError, Store, StoreReader},
+    storage::{AccountRecord, EncodedBody, StateDiff, StorageError, Store, StoreReader},
 };
 use alloy::{
     consensus::{EMPTY_OMMER_ROOT_HASH, Header, TxReceipt},
@@ -89,6 +89,7 @@ pub struct BuiltBlock {
     pub rejected: Vec<RejectedTx>,
     /// Where the build's time went.
     pub timings: BuildTimings,
+    encoded: EncodedBody,
     diff: StateDiff,
     changes: BlockChanges,
     records: AddressMap<Option<AccountRecord>>,
@@ -99,9 +100,10 @@ pub struct BuiltBlock {
 pub struct BuildTimings {
     /// Executing the transactions in revm, system calls included.
     pub execute: Duration,
-    /// Updating the tries and hashing the new state root.
+    /// Updating the tries and hashing the new state root (the transactions and receipts
+    /// roots and the stored encodings are computed on another thread meanwhile).
     pub state_root: Duration,
-    /// Transactions and receipts roots, logs bloom and header hash.
+    /// Waiting for those roots, then the header hash.
     pub seal: Duration,
 }
 
@@ -261,6 +263,7 @@ impl Engine {
             block,
             rejected: Vec::new(),
             timings: BuildTimings::default(),
+            encoded: EncodedBody::new(&[], &[]),
             diff,
             changes,
             records,
@@ -437,7 +440,20 @@ impl Engine {
         } = executed;
         let changes = db.into_changes();
         let executed = Instant::now();
-        let (state_root, diff, records) = self.tries.apply(&changes, &mut self.cache, &reader)?;
+        // The transactions and receipts roots, the bloom and the stored encodings depend only
+        // on the executed block, not on the state root: the other core computes them meanwhile.
+        let (state, rooted, sealed) = std::thread::scope(|scope| {
+            let sealer = scope.spawn(|| BodyRoots::new(&included, &receipts));
+            let state = self.tries.apply(&changes, &mut self.cache, &reader);
+            (state, Instant::now(), sealer.join())
+        });
+        let (state_root, diff, records) = state?;
+        let BodyRoots {
+            transactions_root,
+            receipts_root,
+            logs_bloom,
+            encoded,
+        } = sealed.map_err(|_| EngineError::Internal("sealing thread panicked".into()))?;
         let withdrawals_root = match records.get(&MESSAGE_PASSER) {
             Some(record) => record.map(|r| r.storage_root).unwrap_or(EMPTY_ROOT_HASH),
             None => self
@@ -447,18 +463,7 @@ impl Engine {
                 .unwrap_or(EMPTY_ROOT_HASH),
         };
         drop(reader);
-        let rooted = Instant::now();
 
-        let transactions_root =
-            ordered_trie_root_with_encoder(&included, |tx, buf| buf.extend_from_slice(&tx.encoded));
-        let receipts_root =
-            ordered_trie_root_with_encoder(&receipts, |r: &OpReceiptEnvelope, buf| {
-                r.encode_2718(buf)
-            });
-        let mut logs_bloom = Bloom::ZERO;
-        for receipt in &receipts {
-            logs_bloom.accrue_bloom(&receipt.bloom());
-        }
         let withdrawals_root = match self.config.kind {
             ChainKind::L2 => withdrawals_root,
             ChainKind::L1 => EMPTY_ROOT_HASH,
@@ -506,6 +511,7 @@ impl Engine {
             block,
             rejected,
             timings,
+            encoded,
             diff,
             changes,
             records,
@@ -514,13 +520,45 @@ impl Engine {
 
     /// Makes a built block durable, then advances the head and the warm state to it.
     pub fn commit(&mut self, built: BuiltBlock) -> Result<Arc<SealedBlock>, EngineError> {
-        self.store.commit_block(&built.block, &built.diff)?;
+        self.store
+            .commit_block(&built.block, &built.encoded, &built.diff)?;
         self.uncommitted = false;
         self.cache.apply(&built.changes, &built.records);
         self.cache
             .push_block_hash(built.block.number(), built.block.hash);
         self.head = Arc::new(built.block);
         Ok(self.head.clone())
+    }
+}
+
+/// What sealing needs from a block's transactions and receipts, besides the state root.
+struct BodyRoots {
+    transactions_root: B256,
+    receipts_root: B256,
+    logs_bloom: Bloom,
+    encoded: EncodedBody,
+}
+
+impl BodyRoots {
+    fn new(txs: &[Arc<RecoveredTx>], receipts: &[OpReceiptEnvelope]) -> Self {
+        let transactions_root =
+            ordered_trie_root_with_encoder(txs, |tx, buf| buf.extend_from_slice(&tx.encoded));
+        let mut logs_bloom = Bloom::ZERO;
+        let receipts: Vec<Bytes> = receipts
+            .iter()
+            .map(|r| {
+                logs_bloom.accrue_bloom(&r.bloom());
+                r.encoded_2718().into()
+            })
+            .collect();
+        let receipts_root =
+            ordered_trie_root_with_encoder(&receipts, |r, buf| buf.extend_from_slice(r));
+        Self {
+            transactions_root,
+            receipts_root,
+            logs_bloom,
+            encoded: EncodedBody::new(txs, &receipts),
+        }
     }
 }
 

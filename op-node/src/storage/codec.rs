@@ -152,11 +152,32 @@ pub(crate) fn storage_range(address: &Address) -> ([u8; 52], [u8; 52]) {
 }
 
 /// Key of a trie node: owner prefix (empty for the account trie) ++ one byte per nibble.
-pub(crate) fn nibble_key(owner: &[u8], path: &Nibbles) -> Vec<u8> {
-    let mut key = Vec::with_capacity(owner.len() + path.len());
-    key.extend_from_slice(owner);
-    key.extend(path.iter());
+/// Built on the stack: a block writes thousands of these.
+pub(crate) fn nibble_key(owner: &[u8], path: &Nibbles) -> NibbleKey {
+    let mut key = NibbleKey {
+        bytes: [0; NIBBLE_KEY_MAX],
+        len: owner.len() + path.len(),
+    };
+    key.bytes[..owner.len()].copy_from_slice(owner);
+    for (byte, nibble) in key.bytes[owner.len()..].iter_mut().zip(path.iter()) {
+        *byte = nibble;
+    }
     key
+}
+
+/// Longest trie node key: a 32-byte owner and a 64-nibble path.
+const NIBBLE_KEY_MAX: usize = 32 + 64;
+
+/// A trie node key (see [`nibble_key`]).
+pub(crate) struct NibbleKey {
+    bytes: [u8; NIBBLE_KEY_MAX],
+    len: usize,
+}
+
+impl NibbleKey {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
 }
 
 #[cfg(test)]

@@ -13,11 +13,11 @@ mod reader;
 pub use codec::AccountRecord;
 pub use reader::StoreReader;
 
-use crate::{block::SealedBlock, trie::TrieUpdates};
-use alloy::{
-    eips::eip2718::Encodable2718,
-    primitives::{Address, B256, Bytes, U256},
+use crate::{
+    block::{RecoveredTx, SealedBlock},
+    trie::TrieUpdates,
 };
+use alloy::primitives::{Address, B256, Bytes, U256};
 pub use reader::TrieNodes;
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 use std::path::Path;
@@ -153,38 +153,33 @@ impl Store {
     }
 
     /// Writes a sealed block and its state changes in one durable transaction and moves the
-    /// head to it. When this returns `Ok`, the block survives any crash.
-    pub fn commit_block(&self, block: &SealedBlock, diff: &StateDiff) -> Result<(), StorageError> {
+    /// head to it. When this returns `Ok`, the block survives any crash. `body` must be
+    /// [`EncodedBody::new`] of the block's transactions and receipts.
+    pub fn commit_block(
+        &self,
+        block: &SealedBlock,
+        body: &EncodedBody,
+        diff: &StateDiff,
+    ) -> Result<(), StorageError> {
         let mut tx = self.db.begin_write()?;
         tx.set_durability(Durability::Immediate)?;
         let number = block.number();
         {
-            let mut headers = tx.open_table(HEADERS)?;
-            headers.insert(
+            tx.open_table(HEADERS)?.insert(
                 number,
                 codec::encode_header(&block.header, &block.hash).as_slice(),
             )?;
             tx.open_table(BLOCK_NUMBERS)?
                 .insert(&block.hash.0, number)?;
-
-            let mut body = Vec::with_capacity(block.txs.len());
-            let mut senders = Vec::with_capacity(block.txs.len() * 20);
             let mut index = tx.open_table(TX_INDEX)?;
-            for (i, t) in block.txs.iter().enumerate() {
-                body.push(t.encoded.clone());
-                senders.extend_from_slice(t.sender().as_slice());
-                index.insert(&t.hash.0, (number, i as u32))?;
+            for (hash, i) in &body.tx_index {
+                index.insert(&hash.0, (number, *i))?;
             }
-            tx.open_table(BODIES)?
-                .insert(number, alloy::rlp::encode(&body).as_slice())?;
-            tx.open_table(SENDERS)?.insert(number, senders.as_slice())?;
-            let receipts: Vec<Bytes> = block
-                .receipts
-                .iter()
-                .map(|r| r.encoded_2718().into())
-                .collect();
+            tx.open_table(BODIES)?.insert(number, body.txs.as_slice())?;
+            tx.open_table(SENDERS)?
+                .insert(number, body.senders.as_slice())?;
             tx.open_table(RECEIPTS)?
-                .insert(number, alloy::rlp::encode(&receipts).as_slice())?;
+                .insert(number, body.receipts.as_slice())?;
         }
         write_state(&tx, diff)?;
         tx.open_table(REVERTS)?
@@ -195,9 +190,56 @@ impl Store {
     }
 }
 
+/// A block's transactions and receipts in their stored form, encoded off the commit's
+/// critical path (the engine builds it while the state root is being computed).
+#[derive(Debug)]
+pub struct EncodedBody {
+    /// RLP list of the EIP-2718 transactions ([`BODIES`]).
+    txs: Vec<u8>,
+    /// Concatenated senders ([`SENDERS`]).
+    senders: Vec<u8>,
+    /// RLP list of the EIP-2718 receipts ([`RECEIPTS`]).
+    receipts: Vec<u8>,
+    /// (transaction hash, index in block), sorted by hash so the inserts walk [`TX_INDEX`]
+    /// in key order.
+    tx_index: Vec<(B256, u32)>,
+}
+
+impl EncodedBody {
+    /// Encodes `txs` and `receipts`, given as their EIP-2718 bytes (the receipts root is
+    /// computed from the same bytes, so each receipt is encoded once).
+    pub fn new(txs: &[std::sync::Arc<RecoveredTx>], receipts: &[Bytes]) -> Self {
+        let body: Vec<&Bytes> = txs.iter().map(|t| &t.encoded).collect();
+        let mut senders = Vec::with_capacity(txs.len() * 20);
+        let mut tx_index = Vec::with_capacity(txs.len());
+        for (i, t) in txs.iter().enumerate() {
+            senders.extend_from_slice(t.sender().as_slice());
+            tx_index.push((t.hash, i as u32));
+        }
+        tx_index.sort_unstable_by_key(|(hash, _)| *hash);
+        Self {
+            txs: rlp_list(&body),
+            senders,
+            receipts: rlp_list(receipts),
+            tx_index,
+        }
+    }
+}
+
+/// The RLP list of `items`, allocated once at its final size.
+fn rlp_list<B: std::borrow::Borrow<Bytes>>(items: &[B]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(alloy::rlp::list_length::<B, Bytes>(items));
+    alloy::rlp::encode_list::<B, Bytes>(items, &mut out);
+    out
+}
+
+/// Writes come in hash-map order; each table gets them sorted by key, so consecutive inserts
+/// land in the same B-tree leaf, which is already copied and cached.
 fn write_state(tx: &redb::WriteTransaction, diff: &StateDiff) -> Result<(), StorageError> {
     let mut accounts = tx.open_table(ACCOUNTS)?;
-    for (address, record) in &diff.accounts {
+    let mut sorted: Vec<_> = diff.accounts.iter().collect();
+    sorted.sort_unstable_by_key(|(key, _)| *key);
+    for (address, record) in sorted {
         match record {
             Some(record) => {
                 accounts.insert(&address.0.0, record.encode().as_slice())?;
@@ -212,8 +254,13 @@ fn write_state(tx: &redb::WriteTransaction, diff: &StateDiff) -> Result<(), Stor
         let (start, end) = codec::storage_range(address);
         storage.retain_in::<&[u8; 52], _>(&start..=&end, |_, _| false)?;
     }
-    for (address, slot, value) in &diff.storage {
-        let key = codec::storage_key(address, slot);
+    let mut sorted: Vec<_> = diff
+        .storage
+        .iter()
+        .map(|(address, slot, value)| (codec::storage_key(address, slot), value))
+        .collect();
+    sorted.sort_unstable_by_key(|(key, _)| *key);
+    for (key, value) in sorted {
         if value.is_zero() {
             storage.remove(&key)?;
         } else {
@@ -250,4 +297,32 @@ fn write_state(tx: &redb::WriteTransaction, diff: &StateDiff) -> Result<(), Stor
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::consensus::Header;
+
+    /// A block without transactions (the genesis) stores an empty RLP list, which reads back.
+    #[test]
+    fn empty_body_roundtrips() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.redb")).unwrap();
+        let header = Header::default();
+        let block = SealedBlock {
+            hash: header.hash_slow(),
+            header,
+            txs: Vec::new(),
+            receipts: Vec::new(),
+        };
+        store
+            .commit_block(&block, &EncodedBody::new(&[], &[]), &StateDiff::default())
+            .unwrap();
+        let reader = store.reader().unwrap();
+        assert_eq!(reader.head_number().unwrap(), Some(0));
+        let read = reader.block(0).unwrap().expect("stored");
+        assert_eq!(read.hash, block.hash);
+        assert!(read.txs.is_empty() && read.receipts.is_empty());
+    }
 }

@@ -206,7 +206,7 @@ impl StoreReader {
     pub fn account_trie(&self) -> Result<TrieNodes, StorageError> {
         Ok(TrieNodes {
             table: self.tx.open_table(ACCOUNT_TRIE)?,
-            owner: Vec::new(),
+            owner: None,
         })
     }
 
@@ -214,7 +214,7 @@ impl StoreReader {
     pub fn storage_trie(&self, owner: B256) -> Result<TrieNodes, StorageError> {
         Ok(TrieNodes {
             table: self.tx.open_table(STORAGE_TRIE)?,
-            owner: owner.to_vec(),
+            owner: Some(owner),
         })
     }
 }
@@ -222,12 +222,14 @@ impl StoreReader {
 /// Trie nodes of one trie in one snapshot, looked up by path.
 pub struct TrieNodes {
     table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
-    owner: Vec<u8>,
+    /// keccak256 of the storage trie's account; `None` for the account trie.
+    owner: Option<B256>,
 }
 
 impl NodeSource for TrieNodes {
     fn node(&self, path: &Nibbles) -> Result<Option<Bytes>, TrieError> {
-        let key = codec::nibble_key(&self.owner, path);
+        let owner = self.owner.as_ref().map_or(&[][..], |o| o.as_slice());
+        let key = codec::nibble_key(owner, path);
         self.table
             .get(key.as_slice())
             .map(|v| v.map(|v| Bytes::copy_from_slice(v.value())))

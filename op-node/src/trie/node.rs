@@ -476,6 +476,74 @@ pub(super) fn hash(
     }
 }
 
+/// Changed children of a root branch from which [`hash_split`] hashes on two threads: below
+/// this, a thread costs more than the hashing it takes over.
+const SPLIT_MIN_CHANGED: usize = 8;
+
+/// [`hash`] for the root of a trie: when the root is a changed branch with many changed
+/// children, children 8..16 are hashed on a second thread while this one hashes 0..8. Keys are
+/// hashes, so the halves carry about the same work. The second thread logs into its own
+/// [`UpdateLog`], appended after this thread's entries; paths of the halves are disjoint and
+/// every entry logged earlier (removals) stays first, so each path's entries keep their order.
+pub(super) fn hash_split(
+    node: &mut Node,
+    path: &mut Nibbles,
+    buf: &mut Vec<u8>,
+    log: &mut UpdateLog,
+) -> RlpNode {
+    if let Node::Branch(branch) = node
+        && branch.rlp.is_none()
+        && branch.children.iter().filter(|c| is_changed(c)).count() >= SPLIT_MIN_CHANGED
+    {
+        let enabled = log.enabled;
+        let (low, high) = branch.children.split_at_mut(8);
+        let base = *path;
+        let high_log = std::thread::scope(|scope| {
+            let high = scope.spawn(move || {
+                let mut log = UpdateLog {
+                    enabled,
+                    entries: Vec::new(),
+                };
+                hash_children(high, 8, base, &mut Vec::new(), &mut log);
+                log
+            });
+            hash_children(low, 0, base, buf, log);
+            high.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        log.entries.extend(high_log.entries);
+    }
+    // Every child is hashed now (or was to begin with): this encodes the root alone.
+    hash(node, path, buf, log)
+}
+
+/// Hashes `children`, the first of which sits under nibble `first` of the node at `path`.
+fn hash_children(
+    children: &mut [Node],
+    first: u8,
+    path: Nibbles,
+    buf: &mut Vec<u8>,
+    log: &mut UpdateLog,
+) {
+    for (nibble, child) in (first..).zip(children.iter_mut()) {
+        if is_changed(child) {
+            let mut child_path = path;
+            child_path.push_unchecked(nibble);
+            hash(child, &mut child_path, buf, log);
+        }
+    }
+}
+
+/// Whether hashing `node` has work to do.
+fn is_changed(node: &Node) -> bool {
+    match node {
+        Node::Empty | Node::Hash(_) => false,
+        Node::Leaf(leaf) => leaf.rlp.is_none(),
+        Node::Extension(ext) => ext.rlp.is_none(),
+        Node::Branch(branch) => branch.rlp.is_none(),
+    }
+}
+
 /// The proof for `key` (see [`super::SparseTrie::proof`]). Expects the trie hashed.
 pub(super) fn proof(
     mut node: &mut Node,

@@ -357,6 +357,31 @@ fn only_the_touched_path_is_rehashed() {
     assert_eq!(written, proof, "the rewritten nodes are the key's path");
 }
 
+/// Batches large enough that the root's children are hashed on two threads, with removals
+/// that collapse branches, give the reference root and a store of exactly the reachable nodes,
+/// also when the trie is reopened from that store between batches.
+#[test]
+fn split_hashing_matches_the_reference_and_the_store() {
+    let mut model = Model::new();
+    let mut store = Store::new();
+    let mut trie = SparseTrie::empty();
+    for batch in 0u64..6 {
+        for i in 0..300 {
+            let k = key((batch * 7919 + i * 13) % 700);
+            let value =
+                (i % 5 != 0).then(|| Bytes::from(vec![batch as u8 + 1; 1 + i as usize % 40]));
+            apply_op(&mut trie, &mut model, &store, k, value);
+        }
+        let root = trie.root();
+        assert_eq!(root, reference_root(&model), "batch {batch}");
+        apply(&mut store, trie.take_updates());
+        assert_store_exact(&store, root);
+        if batch % 2 == 1 {
+            trie = SparseTrie::from_root(root);
+        }
+    }
+}
+
 /// A reopened trie reads only the nodes on the path it walks.
 #[test]
 fn reopened_trie_loads_lazily() {
