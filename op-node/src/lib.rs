@@ -6,6 +6,7 @@
 //! sealing), `txpool` (admission and ordering), `sequencer` (the block loop), `rpc`
 //! (JSON-RPC server), `node` (wiring), `cli` (flags).
 
+pub mod batch;
 pub mod block;
 pub mod chain;
 pub mod cli;
