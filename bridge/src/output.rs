@@ -14,6 +14,16 @@ pub struct OutputV0 {
 }
 
 impl OutputV0 {
+    /// The output of an L2 block whose header carries the message passer's storage root as
+    /// `withdrawalsRoot` (Isthmus).
+    pub fn of_block(header: &alloy::consensus::Header, block_hash: B256) -> Self {
+        Self {
+            state_root: header.state_root,
+            message_passer_storage_root: header.withdrawals_root.unwrap_or_default(),
+            block_hash,
+        }
+    }
+
     /// `keccak256(bytes32(0) ++ stateRoot ++ messagePasserStorageRoot ++ blockHash)`.
     pub fn root(&self) -> B256 {
         let mut preimage = [0u8; 128];

@@ -51,11 +51,7 @@ pub fn output_root(
     let Some((hash, header)) = store.reader()?.header(number)? else {
         return Ok(None);
     };
-    let output = OutputV0 {
-        state_root: header.state_root,
-        message_passer_storage_root: header.withdrawals_root.unwrap_or_default(),
-        block_hash: hash,
-    };
+    let output = OutputV0::of_block(&header, hash);
     Ok(Some((output.root(), output)))
 }
 

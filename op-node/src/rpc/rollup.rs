@@ -70,11 +70,7 @@ fn output_at_block(ctx: &RpcCtx, number: u64) -> RpcResult<Value> {
     let (hash, header) = reader
         .header(n)?
         .ok_or_else(|| RpcError::Unavailable(format!("L2 block {n} not found")))?;
-    let output = OutputV0 {
-        state_root: header.state_root,
-        message_passer_storage_root: header.withdrawals_root.unwrap_or_default(),
-        block_hash: hash,
-    };
+    let output = OutputV0::of_block(&header, hash);
     Ok(json!({
         "version": B256::ZERO,
         "outputRoot": output.root(),

@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { LOG_DIR, REPO_ROOT, freePort } from "./node.mjs";
+import { LOG_DIR, REPO_ROOT, exited, freePort, sleep, waitExit } from "./node.mjs";
 
 const require = createRequire(import.meta.url);
 const HARDHAT_CLI = path.join(path.dirname(require.resolve("hardhat/package.json")), "internal/cli/bootstrap.js");
@@ -32,20 +32,6 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.once(sig, () => {
     for (const proc of running) killGroup(proc, "SIGKILL");
     process.exit(130);
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const exited = (proc) => proc.exitCode !== null || proc.signalCode !== null;
-
-function waitExit(proc, ms) {
-  if (exited(proc)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    proc.once("exit", () => {
-      clearTimeout(t);
-      resolve(true);
-    });
   });
 }
 

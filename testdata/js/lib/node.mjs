@@ -58,13 +58,13 @@ export function freePort() {
   });
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function exited(proc) {
+export function exited(proc) {
   return proc.exitCode !== null || proc.signalCode !== null;
 }
 
-function waitExit(proc, ms) {
+export function waitExit(proc, ms) {
   if (exited(proc)) return Promise.resolve(true);
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve(false), ms);
