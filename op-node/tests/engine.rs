@@ -518,3 +518,49 @@ fn dropped_build_leaves_no_trace() {
         amount: 1,
     })]);
 }
+
+proptest! {
+    #![proptest_config(config(10))]
+
+    /// Rewinding to any earlier block restores exactly that block's state (flat tables and
+    /// a from-scratch state root), removes the later blocks and their transactions, returns
+    /// their transactions, survives a restart, and the chain builds on from there.
+    #[test]
+    fn rewind_restores_an_earlier_block(
+        workload in workload(2..8, 14),
+        target in 0..8usize,
+        restart in any::<bool>(),
+    ) {
+        let mut chain = Harness::new();
+        let mut snapshots = vec![(chain.head.clone(), chain.model.clone())];
+        let mut blocks = Vec::new();
+        for steps in &workload {
+            blocks.push(chain.run_block(steps));
+            snapshots.push((chain.head.clone(), chain.model.clone()));
+        }
+        let target = target % workload.len();
+        let (head, model) = snapshots[target].clone();
+        let returned = chain.engine().rewind(head.number()).expect("rewind");
+        let removed: Vec<_> = blocks[target..].iter().flat_map(|b| hashes(b)).collect();
+        prop_assert_eq!(returned.iter().map(|t| t.hash).collect::<Vec<_>>(), removed.clone());
+        chain.head = head;
+        chain.model = model;
+        prop_assert_eq!(chain.engine().head().hash, chain.head.hash);
+        chain.check_state();
+        let reader = chain.reader();
+        prop_assert!(reader.header(chain.head.number() + 1).unwrap().is_none());
+        for hash in &removed {
+            prop_assert!(reader.transaction_location(hash).unwrap().is_none());
+        }
+        for block in &blocks[target..] {
+            prop_assert!(reader.block_number(&block.hash).unwrap().is_none());
+        }
+        drop(reader);
+        if restart {
+            chain.restart();
+        }
+        for steps in &workload[target..] {
+            chain.run_block(steps);
+        }
+    }
+}

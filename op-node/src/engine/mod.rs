@@ -69,6 +69,16 @@ pub enum EngineError {
     /// The database holds a head without its header.
     #[error("stored head block {0} has no header")]
     MissingHead(u64),
+    /// Undoing blocks did not give back the target block's state root.
+    #[error("rewinding to block {number} gave state root {got}, the header says {want}")]
+    RewindMismatch {
+        /// The target block.
+        number: u64,
+        /// The root the undo produced.
+        got: B256,
+        /// The target's state root.
+        want: B256,
+    },
 }
 
 /// A transaction the builder dropped, and why.
@@ -528,6 +538,83 @@ impl Engine {
             .push_block_hash(built.block.number(), built.block.hash);
         self.head = Arc::new(built.block);
         Ok(self.head.clone())
+    }
+}
+
+impl Engine {
+    /// Removes the blocks after `to` and restores block `to`'s state from the stored
+    /// per-block reverts, in one durable write; the head becomes block `to`. Returns the
+    /// removed blocks' non-deposit transactions, oldest first, so a sequencer can pool them
+    /// again. Used when L1 data the removed blocks were derived from is gone (an L1 reorg),
+    /// or when derivation from L1 yields other blocks than the ones sealed.
+    pub fn rewind(&mut self, to: u64) -> Result<Vec<Arc<RecoveredTx>>, EngineError> {
+        let head = self.head.number();
+        if to >= head {
+            return Ok(Vec::new());
+        }
+        let reader = self.store.reader()?;
+        let target = reader.block(to)?.ok_or(EngineError::MissingHead(to))?;
+        // Newest first, so each account and slot ends with the value it had after block `to`.
+        let mut accounts: AddressMap<Option<AccountRecord>> = AddressMap::default();
+        let mut slots: AddressMap<alloy::primitives::map::HashMap<U256, U256>> =
+            AddressMap::default();
+        let mut removed_blocks = Vec::new();
+        let mut removed = Vec::new();
+        for number in (to + 1..=head).rev() {
+            let reverts = reader.reverts(number)?.ok_or_else(|| {
+                EngineError::Internal(format!("block {number} has no stored reverts"))
+            })?;
+            for (address, record) in reverts.accounts {
+                accounts.insert(address, record);
+            }
+            for (address, slot, value) in reverts.storage {
+                slots.entry(address).or_default().insert(slot, value);
+            }
+            let block = reader
+                .block(number)?
+                .ok_or(EngineError::MissingHead(number))?;
+            removed_blocks.push(block.hash);
+            removed.push(block.txs);
+        }
+        let mut changes = BlockChanges::default();
+        for (address, record) in &accounts {
+            changes.accounts.insert(
+                *address,
+                AccountChange {
+                    info: record.map(|r| (r.nonce, r.balance, r.code_hash)),
+                    storage: slots.remove(address).unwrap_or_default(),
+                    ..Default::default()
+                },
+            );
+        }
+        if let Some(address) = slots.keys().next() {
+            return Err(EngineError::Internal(format!(
+                "reverts hold storage of {address} without its account"
+            )));
+        }
+        let mut cache = cold_cache(&reader, head)?;
+        let mut tries = StateTries::new(self.head.header.state_root);
+        let (root, undo, _) = tries.apply(&changes, &mut cache, &reader)?;
+        if root != target.header.state_root {
+            return Err(EngineError::RewindMismatch {
+                number: to,
+                got: root,
+                want: target.header.state_root,
+            });
+        }
+        removed.reverse();
+        let removed: Vec<Arc<RecoveredTx>> = removed.into_iter().flatten().collect();
+        let removed_txs: Vec<B256> = removed.iter().map(|t| t.hash).collect();
+        drop(reader);
+        self.store
+            .rewind(to, head, &removed_blocks, &removed_txs, &undo)?;
+        let reader = self.store.reader()?;
+        self.cache = cold_cache(&reader, to)?;
+        self.tries = StateTries::new(target.header.state_root);
+        self.head = Arc::new(target);
+        self.uncommitted = false;
+        warn!(target: "engine", from = head, to, "rewound the chain");
+        Ok(removed.into_iter().filter(|t| !t.tx.is_deposit()).collect())
     }
 }
 

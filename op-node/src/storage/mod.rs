@@ -51,6 +51,8 @@ pub(crate) const STORAGE_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::
 pub(crate) const REVERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("reverts");
 /// Named counters; `head` is the number of the last sealed block.
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Derivation checkpoints by L1 block number (see [`DerivationRecord`]).
+pub(crate) const DERIVATION: TableDefinition<u64, &[u8]> = TableDefinition::new("derivation");
 
 pub(crate) const HEAD_KEY: &str = "head";
 
@@ -142,6 +144,7 @@ impl Store {
             tx.open_table(STORAGE_TRIE)?;
             tx.open_table(META)?;
             tx.open_table(REVERTS)?;
+            tx.open_table(DERIVATION)?;
         }
         tx.commit()?;
         Ok(Self { db })
@@ -187,6 +190,134 @@ impl Store {
         tx.open_table(META)?.insert(HEAD_KEY, number)?;
         tx.commit()?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Removes blocks `to + 1 ..= head` and moves the head back to `to`, in one durable
+    /// transaction. `undo` holds the state writes that restore block `to`'s state (its
+    /// `reverts` are ignored); `removed` lists the removed blocks' hashes and their
+    /// transactions' hashes, whose index entries go too.
+    pub fn rewind(
+        &self,
+        to: u64,
+        head: u64,
+        removed_blocks: &[B256],
+        removed_txs: &[B256],
+        undo: &StateDiff,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        {
+            let mut headers = tx.open_table(HEADERS)?;
+            let mut bodies = tx.open_table(BODIES)?;
+            let mut senders = tx.open_table(SENDERS)?;
+            let mut receipts = tx.open_table(RECEIPTS)?;
+            let mut reverts = tx.open_table(REVERTS)?;
+            for number in to + 1..=head {
+                headers.remove(number)?;
+                bodies.remove(number)?;
+                senders.remove(number)?;
+                receipts.remove(number)?;
+                reverts.remove(number)?;
+            }
+            let mut numbers = tx.open_table(BLOCK_NUMBERS)?;
+            for hash in removed_blocks {
+                numbers.remove(&hash.0)?;
+            }
+            let mut index = tx.open_table(TX_INDEX)?;
+            for hash in removed_txs {
+                index.remove(&hash.0)?;
+            }
+        }
+        write_state(&tx, undo)?;
+        tx.open_table(META)?.insert(HEAD_KEY, to)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records derivation checkpoints (one per L1 block processed) and drops the records of
+    /// L1 blocks at or above `drop_from` (an L1 reorg replaced them), in one transaction.
+    pub fn put_derivation(
+        &self,
+        drop_from: Option<u64>,
+        records: &[DerivationRecord],
+    ) -> Result<(), StorageError> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        {
+            let mut table = tx.open_table(DERIVATION)?;
+            if let Some(from) = drop_from {
+                table.retain_in::<u64, _>(from.., |_, _| false)?;
+            }
+            for record in records {
+                table.insert(record.l1_number, record.encode().as_slice())?;
+            }
+            // Older checkpoints are never needed again: an L1 reorg deeper than this is
+            // beyond any L1's finality.
+            if let Some(last) = records.last()
+                && last.l1_number > DERIVATION_RETAINED
+            {
+                table.retain_in::<u64, _>(..last.l1_number - DERIVATION_RETAINED, |_, _| false)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// How many L1 blocks of derivation checkpoints are kept.
+pub const DERIVATION_RETAINED: u64 = 100_000;
+
+/// Where derivation stood after it processed one L1 block: enough to resume there after a
+/// restart, or to rewind there when L1 reorganises above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DerivationRecord {
+    /// The L1 block processed.
+    pub l1_number: u64,
+    /// Its hash.
+    pub l1_hash: B256,
+    /// The safe L2 head after it: the last L2 block derived from L1 up to this block.
+    pub safe_number: u64,
+    /// That L2 block's hash.
+    pub safe_hash: B256,
+    /// The L1 block where the channel still open after this block began, if one is open.
+    pub channel_start: Option<u64>,
+}
+
+impl DerivationRecord {
+    const LEN: usize = 8 + 32 + 8 + 32 + 8;
+
+    fn encode(&self) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        out[..8].copy_from_slice(&self.l1_number.to_be_bytes());
+        out[8..40].copy_from_slice(self.l1_hash.as_slice());
+        out[40..48].copy_from_slice(&self.safe_number.to_be_bytes());
+        out[48..80].copy_from_slice(self.safe_hash.as_slice());
+        out[80..].copy_from_slice(&self.channel_start.unwrap_or(u64::MAX).to_be_bytes());
+        out
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, StorageError> {
+        if bytes.len() != Self::LEN {
+            return Err(StorageError::Corrupt {
+                table: "derivation",
+                reason: format!("record of {} bytes", bytes.len()),
+            });
+        }
+        let u64_at = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[i..i + 8]);
+            u64::from_be_bytes(b)
+        };
+        let start = u64_at(80);
+        Ok(Self {
+            l1_number: u64_at(0),
+            l1_hash: B256::from_slice(&bytes[8..40]),
+            safe_number: u64_at(40),
+            safe_hash: B256::from_slice(&bytes[48..80]),
+            channel_start: (start != u64::MAX).then_some(start),
+        })
     }
 }
 

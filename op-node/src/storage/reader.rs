@@ -202,6 +202,30 @@ impl StoreReader {
         }
     }
 
+    /// The newest derivation checkpoint.
+    pub fn last_derivation(&self) -> Result<Option<super::DerivationRecord>, StorageError> {
+        let table = self.tx.open_table(super::DERIVATION)?;
+        match table.last()? {
+            Some((_, v)) => Ok(Some(super::DerivationRecord::decode(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The newest derivation checkpoint at or below L1 block `l1_number`.
+    pub fn derivation_at_or_below(
+        &self,
+        l1_number: u64,
+    ) -> Result<Option<super::DerivationRecord>, StorageError> {
+        let table = self.tx.open_table(super::DERIVATION)?;
+        match table.range(..=l1_number)?.next_back() {
+            Some(entry) => {
+                let (_, v) = entry?;
+                Ok(Some(super::DerivationRecord::decode(v.value())?))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// The stored nodes of the account trie.
     pub fn account_trie(&self) -> Result<TrieNodes, StorageError> {
         Ok(TrieNodes {
