@@ -19,6 +19,31 @@ pub enum Command {
     /// contracts deployed on it, and the L2 sequencer deriving deposits from it, with the
     /// test-mnemonic accounts funded on both chains.
     Devnet(DevnetArgs),
+    /// Rebuild the L2 chain from L1 data alone: follow the L1 at `--l1-rpc`, read the
+    /// batcher's batches and the portal's deposits as `--rollup-config` says, execute every
+    /// derived block, and serve the same read JSON-RPC as the sequencer.
+    Verifier(VerifierArgs),
+}
+
+/// Flags of `op-node verifier`.
+#[derive(Debug, Args)]
+pub struct VerifierArgs {
+    /// L1 JSON-RPC endpoint to derive from (the devnet's is in its addresses.json).
+    #[arg(long)]
+    pub l1_rpc: String,
+    /// The rollup config: the sequencer's `<datadir>/rollup.json`, or what its
+    /// `optimism_rollupConfig` returns, saved to a file.
+    #[arg(long)]
+    pub rollup_config: PathBuf,
+    /// Directory of the verifier's database (created if missing; reused across restarts).
+    #[arg(long, default_value = "data/verifier")]
+    pub datadir: PathBuf,
+    /// How often the L1 is polled.
+    #[arg(long, default_value = "250ms", value_parser = parse_duration)]
+    pub l1_poll_interval: Duration,
+    /// JSON-RPC server settings (pass `--rpc-port` to run beside a devnet on 9545).
+    #[command(flatten)]
+    pub rpc: RpcArgs,
 }
 
 /// Flags of `op-node devnet`.
@@ -82,6 +107,25 @@ pub struct L1Args {
     /// Bond (wei) a proposal locks in the dispute-game factory.
     #[arg(long, default_value_t = 10_000_000_000_000_000)]
     pub proposal_bond: u128,
+    /// Sequencing window in L1 blocks: batches for an L1 epoch count only if they land
+    /// within it; past it, derivation builds the epoch's blocks itself, deposits included
+    /// (fixed at the first start, in rollup.json).
+    #[arg(long, default_value_t = crate::rollup::defaults::seq_window_size())]
+    pub seq_window: u64,
+    /// Seconds an L2 block may run ahead of its L1 origin (fixed at the first start).
+    #[arg(long, default_value_t = crate::rollup::defaults::max_sequencer_drift())]
+    pub max_sequencer_drift: u64,
+    /// L1 blocks a batch channel may stay open (fixed at the first start).
+    #[arg(long, default_value_t = crate::rollup::defaults::channel_timeout())]
+    pub channel_timeout: u64,
+    /// Post batches every this long (the batcher also posts as soon as a full L1
+    /// transaction's worth of blocks is waiting).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub batch_interval: Duration,
+    /// Fault injection (testing only): the sequencer leaves out L1 deposits; derivation must
+    /// force them in once the sequencing window passes.
+    #[arg(long)]
+    pub fault_censor_deposits: bool,
 }
 
 /// Chain parameters.
@@ -139,7 +183,7 @@ pub struct RpcArgs {
 }
 
 /// Transaction pool limits (geth's defaults).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TxPoolArgs {
     /// Most transactions held in the pool.
     #[arg(long = "txpool.max-count", default_value_t = 5120)]
@@ -150,6 +194,16 @@ pub struct TxPoolArgs {
     /// Minimum fee bump, in percent, to replace a pooled transaction.
     #[arg(long = "txpool.price-bump", default_value_t = 10)]
     pub price_bump: u64,
+}
+
+impl Default for TxPoolArgs {
+    fn default() -> Self {
+        Self {
+            max_count: 5120,
+            max_queued_per_sender: 64,
+            price_bump: 10,
+        }
+    }
 }
 
 /// Parses `250ms`, `1s`, `1.5s` or a bare number of milliseconds.
@@ -188,9 +242,34 @@ mod tests {
     #[test]
     fn devnet_defaults() {
         let cli = Cli::try_parse_from(["op-node", "devnet"]).unwrap();
-        let Command::Devnet(args) = cli.command;
+        let Command::Devnet(args) = cli.command else {
+            panic!("devnet parses as devnet");
+        };
         assert_eq!(args.chain.chain_id, 901);
         assert_eq!(args.rpc.rpc_port, 9545);
         assert_eq!(args.sequencer.block_time, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn verifier_flags() {
+        let cli = Cli::try_parse_from([
+            "op-node",
+            "verifier",
+            "--l1-rpc",
+            "http://127.0.0.1:8545",
+            "--rollup-config",
+            "rollup.json",
+            "--datadir",
+            "v",
+            "--rpc-port",
+            "9546",
+        ])
+        .unwrap();
+        let Command::Verifier(args) = cli.command else {
+            panic!("verifier parses as verifier");
+        };
+        assert_eq!(args.rpc.rpc_port, 9546);
+        assert_eq!(args.datadir, PathBuf::from("v"));
+        assert!(Cli::try_parse_from(["op-node", "verifier", "--l1-rpc", "x"]).is_err());
     }
 }

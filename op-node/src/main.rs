@@ -15,6 +15,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Devnet(args) => op_node::node::run_devnet(args).await,
+        Command::Verifier(args) => op_node::node::run_verifier(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

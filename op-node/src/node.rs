@@ -3,10 +3,11 @@
 //! deposits from the L1, and the proposer.
 
 use crate::{
+    batcher,
     block::SealedBlock,
     chain::{ChainConfig, GenesisAccount, l1_genesis_alloc, l2_genesis_alloc},
-    cli::{DevnetArgs, RpcArgs, TxPoolArgs},
-    derivation::{FeeScalars, L1Watcher, L1WatcherConfig},
+    cli::{DevnetArgs, RpcArgs, TxPoolArgs, VerifierArgs},
+    derivation::{Driver, FeeScalars, L1View, L1Watcher, L1WatcherConfig},
     engine::Engine,
     l1::{self, BATCHER_INDEX, CHALLENGER_INDEX, DEPLOYER_INDEX, PROPOSER_INDEX, deploy},
     proposer,
@@ -18,6 +19,7 @@ use crate::{
 };
 use alloy::primitives::{Address, U256, address};
 use jsonrpsee::server::ServerHandle;
+use parking_lot::RwLock;
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -70,6 +72,9 @@ pub enum NodeError {
     /// The L1 could not be followed.
     #[error("L1: {0}")]
     L1(String),
+    /// Derivation could not start.
+    #[error(transparent)]
+    Derivation(#[from] crate::derivation::DriverError),
     /// A sequencer stopped with an error.
     #[error("{chain} sequencer: {reason}")]
     Sequencer {
@@ -100,6 +105,7 @@ fn open_chain(
     config: ChainConfig,
     dir: &Path,
     alloc: &[GenesisAccount],
+    genesis_timestamp: u64,
 ) -> Result<OpenChain, NodeError> {
     std::fs::create_dir_all(dir).map_err(|source| NodeError::DataDir {
         path: dir.to_path_buf(),
@@ -107,7 +113,7 @@ fn open_chain(
     })?;
     let config = Arc::new(config);
     let store = Arc::new(Store::open(&dir.join("chain.redb"))?);
-    let engine = Engine::open(config.clone(), store.clone(), alloc, sequencer::unix_now())?;
+    let engine = Engine::open(config.clone(), store.clone(), alloc, genesis_timestamp)?;
     Ok(OpenChain {
         config,
         store,
@@ -137,14 +143,31 @@ fn pool(config: &ChainConfig, rpc: &RpcArgs, txpool: &TxPoolArgs) -> Arc<TxPool>
     Arc::new(TxPool::new(pool_config))
 }
 
-/// Starts a chain's RPC server and its sequencer thread.
+/// What a chain's block-building thread does.
+enum Role {
+    /// Seal blocks every `block_time` (the L1, or the L2 sequencer with derivation).
+    Sequencer {
+        block_time: Duration,
+        inputs: Inputs,
+        /// Serve `anvil_reorg` (the embedded L1).
+        dev_reorg: bool,
+    },
+    /// Derive and execute blocks from L1 only.
+    Verifier {
+        driver: Box<Driver>,
+        view: Arc<RwLock<L1View>>,
+        poll: Duration,
+    },
+}
+
+/// Starts a chain's RPC server and its block-building thread.
 async fn start_chain(
     name: &'static str,
     chain: OpenChain,
     addr: SocketAddr,
-    args: &DevnetArgs,
-    block_time: Duration,
-    inputs: Inputs,
+    rpc_args: &RpcArgs,
+    txpool: &TxPoolArgs,
+    role: Role,
     rollup: Option<Arc<RollupConfig>>,
 ) -> Result<RunningChain, NodeError> {
     let OpenChain {
@@ -152,8 +175,7 @@ async fn start_chain(
         store,
         engine,
     } = chain;
-    let rpc_args = &args.rpc;
-    let pool = pool(&config, rpc_args, &args.txpool);
+    let pool = pool(&config, rpc_args, txpool);
     let (blocks, _) = broadcast::channel::<Arc<SealedBlock>>(1024);
     let mut ctx = RpcCtx::new(
         config.clone(),
@@ -163,6 +185,18 @@ async fn start_chain(
         limits(rpc_args),
     );
     ctx.rollup = rollup;
+    let mut control_rx = None;
+    match &role {
+        Role::Sequencer {
+            dev_reorg: true, ..
+        } => {
+            let (tx, rx) = std::sync::mpsc::channel();
+            ctx.control = Some(std::sync::Mutex::new(tx));
+            control_rx = Some(rx);
+        }
+        Role::Verifier { .. } => ctx.accepts_transactions = false,
+        _ => {}
+    }
     let (rpc, local) = rpc::start(Arc::new(ctx), addr)
         .await
         .map_err(|source| NodeError::Rpc { addr, source })?;
@@ -171,13 +205,19 @@ async fn start_chain(
     let (done_tx, done) = oneshot::channel();
     let stop = shutdown.clone();
     std::thread::Builder::new()
-        .name(format!("{name}-sequencer"))
+        .name(format!("{name}-blocks"))
         .spawn(move || {
             // Every log line of this thread names its chain.
             let _span = tracing::info_span!("chain", name).entered();
-            let result = sequencer::run(engine, inputs, pool, blocks, block_time, stop)
-                .map_err(|e| e.to_string());
-            let _ = done_tx.send(result);
+            let result = match role {
+                Role::Sequencer {
+                    block_time, inputs, ..
+                } => sequencer::run(engine, inputs, pool, blocks, block_time, control_rx, stop),
+                Role::Verifier { driver, view, poll } => {
+                    sequencer::run_verifier(engine, *driver, view, blocks, poll, stop)
+                }
+            };
+            let _ = done_tx.send(result.map_err(|e| e.to_string()));
         })
         .map_err(|e| NodeError::Sequencer {
             chain: name,
@@ -193,6 +233,35 @@ async fn start_chain(
 }
 
 impl RunningChain {
+    /// Waits for Ctrl-C (then stops the chain) or for the chain to stop by itself.
+    async fn run_until_stopped(self) -> Result<(), NodeError> {
+        let RunningChain {
+            name,
+            rpc,
+            shutdown,
+            mut done,
+            ..
+        } = self;
+        let result = tokio::select! {
+            _ = tokio::signal::ctrl_c() => {
+                info!(target: "node", "interrupted; stopping");
+                shutdown.store(true, Ordering::Relaxed);
+                match (&mut done).await {
+                    Ok(Err(reason)) => Err(NodeError::Sequencer { chain: name, reason }),
+                    _ => Ok(()),
+                }
+            }
+            finished = &mut done => match finished {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(reason)) => Err(NodeError::Sequencer { chain: name, reason }),
+                Err(_) => Err(NodeError::Sequencer { chain: name, reason: "thread panicked".into() }),
+            },
+        };
+        let _ = rpc.stop();
+        rpc.stopped().await;
+        result
+    }
+
     async fn stop(self) -> Result<(), NodeError> {
         self.shutdown.store(true, Ordering::Relaxed);
         let result = self.done.await;
@@ -234,15 +303,20 @@ pub async fn run_devnet(args: DevnetArgs) -> Result<(), NodeError> {
                 ChainConfig::l1(args.l1.l1_chain_id, args.chain.gas_limit),
                 &datadir.join("l1"),
                 &l1_genesis_alloc(&services),
+                sequencer::unix_now(),
             )?;
             let addr = SocketAddr::new(args.rpc.rpc_addr, args.l1.l1_rpc_port);
             let running = start_chain(
                 "l1",
                 chain,
                 addr,
-                &args,
-                args.l1.l1_block_time,
-                Inputs::Plain,
+                &args.rpc,
+                &args.txpool,
+                Role::Sequencer {
+                    block_time: args.l1.l1_block_time,
+                    inputs: Inputs::Plain,
+                    dev_reorg: true,
+                },
                 None,
             )
             .await?;
@@ -265,7 +339,12 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
     let rollup_path = datadir.join("rollup.json");
     let l2_dir = datadir.join("l2");
     let l2_config = ChainConfig::new(args.chain.chain_id, args.chain.gas_limit);
-    let chain = open_chain(l2_config, &l2_dir, &l2_genesis_alloc())?;
+    let chain = open_chain(
+        l2_config,
+        &l2_dir,
+        &l2_genesis_alloc(),
+        sequencer::unix_now(),
+    )?;
     let rollup = if rollup_path.exists() {
         let rollup = RollupConfig::load(&rollup_path)?;
         if rollup.l2_chain_id != args.chain.chain_id {
@@ -316,6 +395,9 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
             respected_game_type: deploy::PROPOSAL_GAME_TYPE,
             base_fee_scalar: scalars.base_fee_scalar,
             blob_base_fee_scalar: scalars.blob_base_fee_scalar,
+            seq_window_size: args.l1.seq_window.max(1),
+            max_sequencer_drift: args.l1.max_sequencer_drift,
+            channel_timeout: args.l1.channel_timeout,
         };
         rollup.save(&rollup_path)?;
         rollup
@@ -323,19 +405,9 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
     // Rewritten on every start: the embedded L1's URL may change (--l1-rpc-port 0).
     write_addresses(datadir, &rollup, l1_url)?;
     let rollup = Arc::new(rollup);
-    let view = L1Watcher::spawn(L1WatcherConfig {
-        url: l1_url.to_string(),
-        portal: rollup.deposit_contract_address,
-        confirmation_depth: rollup.l1_confirmation_depth,
-        poll_interval: args.l1.l1_poll_interval,
-        // Resume from the head's origin: older L1 blocks are never needed again.
-        start: crate::derivation::origin_of(&chain.engine.head().txs)
-            .map_or(rollup.genesis.l1.number, |origin| {
-                origin.number.max(rollup.genesis.l1.number)
-            }),
-    })
-    .map_err(NodeError::L1)?;
-    let inputs = Inputs::Derived(DerivedInputs {
+    let view = spawn_watcher(&rollup, l1_url, args.l1.l1_poll_interval, &chain)?;
+    let driver = Driver::open(chain.store.clone(), &rollup)?;
+    let inputs = Inputs::Derived(Box::new(DerivedInputs {
         view,
         genesis_origin: rollup.genesis.l1.number,
         batcher: rollup.batcher_address,
@@ -343,19 +415,37 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
             base_fee_scalar: rollup.base_fee_scalar,
             blob_base_fee_scalar: rollup.blob_base_fee_scalar,
         },
-    });
+        max_sequencer_drift: rollup.max_sequencer_drift,
+        driver,
+        censor_deposits: args.l1.fault_censor_deposits,
+    }));
+    if args.l1.fault_censor_deposits {
+        tracing::warn!(target: "node", "fault injection: the sequencer leaves out L1 deposits");
+    }
     let store = chain.store.clone();
     let addr = SocketAddr::new(args.rpc.rpc_addr, args.rpc.rpc_port);
     let l2 = start_chain(
         "l2",
         chain,
         addr,
-        args,
-        args.sequencer.block_time,
-        inputs,
+        &args.rpc,
+        &args.txpool,
+        Role::Sequencer {
+            block_time: args.sequencer.block_time,
+            inputs,
+            dev_reorg: false,
+        },
         Some(rollup.clone()),
     )
     .await?;
+    let batcher = batcher::spawn(batcher::BatcherConfig {
+        l1_url: l1_url.to_string(),
+        inbox: rollup.batch_inbox_address,
+        signer: l1::service_signer(BATCHER_INDEX),
+        store: store.clone(),
+        interval: args.l1.batch_interval,
+    })
+    .map_err(NodeError::L1)?;
     let proposer = proposer::spawn(proposer::ProposerConfig {
         l1_url: l1_url.to_string(),
         factory: rollup.dispute_game_factory_address,
@@ -367,32 +457,100 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
     })
     .map_err(NodeError::L1)?;
 
-    let RunningChain {
-        name,
-        rpc,
-        addr: _,
-        shutdown,
-        mut done,
-    } = l2;
-    let result = tokio::select! {
-        _ = tokio::signal::ctrl_c() => {
-            info!(target: "node", "interrupted; stopping");
-            shutdown.store(true, Ordering::Relaxed);
-            match (&mut done).await {
-                Ok(Err(reason)) => Err(NodeError::Sequencer { chain: name, reason }),
-                _ => Ok(()),
-            }
-        }
-        finished = &mut done => match finished {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(reason)) => Err(NodeError::Sequencer { chain: name, reason }),
-            Err(_) => Err(NodeError::Sequencer { chain: name, reason: "thread panicked".into() }),
-        },
-    };
+    let result = l2.run_until_stopped().await;
     proposer.abort();
-    let _ = rpc.stop();
-    rpc.stopped().await;
+    batcher.abort();
     result
+}
+
+/// Follows the L1 from the chain head's origin (older L1 blocks are never needed again),
+/// or from the derivation checkpoint's channel start if that is older.
+fn spawn_watcher(
+    rollup: &RollupConfig,
+    l1_url: &str,
+    poll_interval: Duration,
+    chain: &OpenChain,
+) -> Result<Arc<RwLock<L1View>>, NodeError> {
+    let reader = chain.store.reader()?;
+    let checkpoint = reader.last_derivation()?;
+    let safe = reader.safe_number()?.unwrap_or(0);
+    let safe_origin = match reader.block(safe)? {
+        Some(block) => crate::derivation::origin_of(&block.txs).map(|o| o.number),
+        None => None,
+    };
+    let head_origin = crate::derivation::origin_of(&chain.engine.head().txs).map(|o| o.number);
+    let start = [
+        checkpoint.and_then(|c| c.channel_start),
+        checkpoint.map(|c| c.l1_number),
+        safe_origin,
+        head_origin,
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(rollup.genesis.l1.number)
+    .max(rollup.genesis.l1.number);
+    L1Watcher::spawn(L1WatcherConfig {
+        url: l1_url.to_string(),
+        portal: rollup.deposit_contract_address,
+        confirmation_depth: rollup.l1_confirmation_depth,
+        poll_interval,
+        start,
+        batch_inbox: rollup.batch_inbox_address,
+        batcher: rollup.batcher_address,
+    })
+    .map_err(NodeError::L1)
+}
+
+/// Runs `op-node verifier` until Ctrl-C or a fatal error.
+pub async fn run_verifier(args: VerifierArgs) -> Result<(), NodeError> {
+    let rollup = RollupConfig::load(&args.rollup_config)?;
+    let datadir = args.datadir.clone();
+    std::fs::create_dir_all(&datadir).map_err(|source| NodeError::DataDir {
+        path: datadir.clone(),
+        source,
+    })?;
+    let config = ChainConfig::new(rollup.l2_chain_id, rollup.l2_gas_limit);
+    let chain = open_chain(
+        config,
+        &datadir.join("l2"),
+        &l2_genesis_alloc(),
+        rollup.genesis.l2_time,
+    )?;
+    let genesis = chain
+        .engine
+        .store()
+        .reader()?
+        .header(rollup.genesis.l2.number)?;
+    if genesis.map(|(hash, _)| hash) != Some(rollup.genesis.l2.hash) {
+        return Err(NodeError::Mismatch(format!(
+            "the L2 genesis here is not the rollup's ({}): the rollup config is for another chain, or {} holds another rollup",
+            rollup.genesis.l2.hash,
+            datadir.display()
+        )));
+    }
+    // Keep the config beside the data, so the directory says which rollup it holds.
+    rollup.save(&datadir.join("rollup.json"))?;
+    let rollup = Arc::new(rollup);
+    let view = spawn_watcher(&rollup, &args.l1_rpc, args.l1_poll_interval, &chain)?;
+    let driver = Driver::open(chain.store.clone(), &rollup)?;
+    let addr = SocketAddr::new(args.rpc.rpc_addr, args.rpc.rpc_port);
+    info!(target: "node", l1 = %args.l1_rpc, l2_chain_id = rollup.l2_chain_id, "verifier: deriving the L2 chain from L1");
+    let verifier = start_chain(
+        "verifier",
+        chain,
+        addr,
+        &args.rpc,
+        &TxPoolArgs::default(),
+        Role::Verifier {
+            driver: Box::new(driver),
+            view,
+            poll: args.l1_poll_interval,
+        },
+        Some(rollup),
+    )
+    .await?;
+    verifier.run_until_stopped().await
 }
 
 /// Writes `addresses.json`: the endpoints and contract addresses a client needs.

@@ -1,4 +1,4 @@
-//! The proposer: posts the output root (v0) of every `interval`-th L2 block to the L1
+//! The proposer: posts the output root (v0) of every `interval`-th safe L2 block to the L1
 //! dispute-game factory with its bond, so withdrawals can be proven against it.
 //!
 //! It is idempotent: before creating a game it asks the factory whether the same claim for
@@ -76,8 +76,10 @@ pub fn spawn(config: ProposerConfig) -> Result<JoinHandle<()>, String> {
             if let Err(e) = resolver.tick(&factory, &provider).await {
                 warn!(target: "proposer", error = %e, "resolving games failed; retrying");
             }
-            let head = match config.store.reader().and_then(|r| r.head_number()) {
-                Ok(Some(head)) => head,
+            // Only blocks derivable from L1 (safe) are proposed: an output of an unsafe block
+            // could be replaced by derivation after it was proposed.
+            let head = match config.store.reader().and_then(|r| r.safe_number()) {
+                Ok(Some(safe)) => safe,
                 _ => continue,
             };
             let target = head - head % interval;

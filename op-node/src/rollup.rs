@@ -59,6 +59,36 @@ pub struct RollupConfig {
     pub base_fee_scalar: u32,
     /// L1 data fee: scalar on the L1 blob base fee.
     pub blob_base_fee_scalar: u32,
+    /// Sequencing window in L1 blocks: a batch for epoch E counts only if it lands in an L1
+    /// block before E + seq_window_size; past that, derivation builds the epoch's blocks
+    /// itself, with its deposits (BATCHES.md §5).
+    #[serde(default = "defaults::seq_window_size")]
+    pub seq_window_size: u64,
+    /// Seconds an L2 block's timestamp may run ahead of its L1 origin's.
+    #[serde(default = "defaults::max_sequencer_drift")]
+    pub max_sequencer_drift: u64,
+    /// L1 blocks a channel may stay open before it is dropped.
+    #[serde(default = "defaults::channel_timeout")]
+    pub channel_timeout: u64,
+}
+
+/// Defaults of the derivation parameters (the devnet's; the OP Stack's mainnet values are
+/// 3600 L1 blocks, 1800 s and 50 L1 blocks).
+pub mod defaults {
+    /// Sequencing window: 120 L1 blocks (two minutes of 1-second devnet L1 blocks).
+    pub fn seq_window_size() -> u64 {
+        120
+    }
+
+    /// Sequencer drift: 1800 s.
+    pub fn max_sequencer_drift() -> u64 {
+        1800
+    }
+
+    /// Channel timeout: 50 L1 blocks.
+    pub fn channel_timeout() -> u64 {
+        50
+    }
 }
 
 /// Reading or writing the config file failed.
@@ -141,6 +171,9 @@ mod tests {
             respected_game_type: 1,
             base_fee_scalar: 1368,
             blob_base_fee_scalar: 810_949,
+            seq_window_size: 120,
+            max_sequencer_drift: 1800,
+            channel_timeout: 50,
         };
         let path = dir.path().join("rollup.json");
         config.save(&path).unwrap();

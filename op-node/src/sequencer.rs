@@ -5,9 +5,10 @@
 //! held while a block executes.
 
 use crate::{
-    block::SealedBlock,
-    derivation::{self, FeeScalars, L1View},
-    engine::{BlockAttributes, Engine},
+    block::{RecoveredTx, SealedBlock},
+    chain::ChainKind,
+    derivation::{self, DerivationError, Driver, FeeScalars, L1View},
+    engine::{BlockAttributes, Engine, EngineError},
     txpool::TxPool,
 };
 use alloy::primitives::Address;
@@ -20,7 +21,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 use tokio::sync::broadcast;
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 /// Why the sequencer stopped.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,12 @@ pub enum SequencerError {
     /// The engine could not build or persist a block.
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    /// Derivation failed.
+    #[error(transparent)]
+    Derivation(#[from] crate::derivation::DriverError),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 /// Seconds since the Unix epoch.
@@ -44,10 +51,11 @@ pub enum Inputs {
     /// None: the embedded L1, or an L2 without an L1.
     Plain,
     /// The L2: an L1-info deposit and the L1's deposits, derived from the L1 view.
-    Derived(DerivedInputs),
+    Derived(Box<DerivedInputs>),
 }
 
-/// What the L2 sequencer derives its blocks' deposits from.
+/// What the L2 sequencer derives its blocks' deposits from, and the derivation that
+/// confirms its blocks from L1 (its safe head).
 #[derive(Debug)]
 pub struct DerivedInputs {
     /// The recent L1 blocks (filled by the L1 watcher).
@@ -58,51 +66,133 @@ pub struct DerivedInputs {
     pub batcher: Address,
     /// L1 data fee scalars.
     pub scalars: FeeScalars,
+    /// Seconds a block may run ahead of its origin; past it the sequencer waits for L1.
+    pub max_sequencer_drift: u64,
+    /// Derivation from L1, which moves the safe head over the sealed blocks.
+    pub driver: Driver,
+    /// Fault injection: never take an L1 origin that carries deposits, so they are left out
+    /// until the sequencing window forces them in.
+    pub censor_deposits: bool,
 }
 
-impl Inputs {
-    /// The attributes of the block after `engine`'s head at `timestamp`, or why there are none yet.
-    fn attributes(&self, engine: &Engine, timestamp: u64) -> Result<BlockAttributes, String> {
-        match self {
-            Self::Plain => Ok(BlockAttributes {
-                timestamp,
-                ..Default::default()
-            }),
-            Self::Derived(d) => {
-                let head = engine.head();
-                let parent = derivation::origin_of(&head.txs);
-                if parent.is_none() && head.number() != 0 {
-                    return Err(format!("L2 block {} has no L1-info deposit", head.number()));
-                }
-                let view = d.view.read();
-                derivation::next_attributes(
-                    parent.as_ref(),
-                    d.genesis_origin,
-                    &view,
-                    timestamp,
-                    d.batcher,
-                    d.scalars,
-                )
-                .map(|(attributes, _)| attributes)
-                .map_err(|e| e.to_string())
+/// Why no block can be built now.
+enum Wait {
+    /// The L1 origin of the head was reorganised away.
+    OriginReorged,
+    /// Anything else; retried at the next tick.
+    Other(String),
+}
+
+impl DerivedInputs {
+    /// The attributes of the block after `engine`'s head at `timestamp`.
+    fn attributes(&self, engine: &Engine, timestamp: u64) -> Result<BlockAttributes, Wait> {
+        let head = engine.head();
+        let parent = derivation::origin_of(&head.txs);
+        if parent.is_none() && head.number() != 0 {
+            return Err(Wait::Other(format!(
+                "L2 block {} has no L1-info deposit",
+                head.number()
+            )));
+        }
+        let view = self.view.read();
+        let (mut attributes, mut info) = derivation::next_attributes(
+            parent.as_ref(),
+            self.genesis_origin,
+            &view,
+            timestamp,
+            self.batcher,
+            self.scalars,
+        )
+        .map_err(|e| match e {
+            DerivationError::OriginReorged { .. } => Wait::OriginReorged,
+            e => Wait::Other(e.to_string()),
+        })?;
+        if self.censor_deposits
+            && let Some(p) = &parent
+            && info.number != p.number
+            && attributes.forced.len() > 1
+            && let Some(current) = view.block(p.number)
+        {
+            attributes = derivation::block_inputs(
+                current,
+                p.sequence_number + 1,
+                timestamp.max(current.timestamp),
+                self.batcher,
+                self.scalars,
+            );
+            info.timestamp = current.timestamp;
+            debug!(target: "sequencer", skipped_origin = info.number, "fault injection: leaving out deposits");
+        }
+        if attributes.timestamp > info.timestamp.saturating_add(self.max_sequencer_drift) {
+            return Err(Wait::Other(format!(
+                "the L1 origin is {} s behind the clock (drift limit {} s)",
+                attributes.timestamp - info.timestamp,
+                self.max_sequencer_drift
+            )));
+        }
+        Ok(attributes)
+    }
+
+    /// The head's L1 origin is gone: rewinds the unsafe blocks down to the newest one whose
+    /// origin is still canonical (never below the safe head; derivation rewinds that).
+    fn rewind_reorged(&self, engine: &mut Engine) -> Result<Vec<Arc<RecoveredTx>>, SequencerError> {
+        let safe = self.driver.safe().number;
+        let reader = engine.store().reader().map_err(EngineError::from)?;
+        let view = self.view.read();
+        let mut target = safe;
+        for n in (safe + 1..=engine.head().number()).rev() {
+            let Some(block) = reader.block(n).map_err(EngineError::from)? else {
+                continue;
+            };
+            if let Some(origin) = derivation::origin_of(&block.txs)
+                && view
+                    .block(origin.number)
+                    .is_some_and(|b| b.hash == origin.hash)
+            {
+                target = n;
+                break;
             }
         }
+        drop((reader, view));
+        warn!(target: "sequencer", head = engine.head().number(), to = target, "L1 origin reorganised away: rewinding unsafe blocks");
+        Ok(engine.rewind(target)?)
     }
 }
 
-/// Seals a block every `block_time` until `shutdown` is set or the engine fails.
+/// Requests to the block-building thread.
+#[derive(Debug)]
+pub enum Control {
+    /// Development: drop the newest `depth` blocks, so the chain reorganises as the next
+    /// blocks take their place (the embedded L1's `anvil_reorg`). Replies with the new head.
+    Reorg {
+        /// Blocks to drop.
+        depth: u64,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<Result<u64, String>>,
+    },
+}
+
+/// How far behind its head the embedded L1 calls blocks finalized (half as far: safe).
+pub const L1_FINALITY_DEPTH: u64 = 8;
+
+/// Seals a block every `block_time` until `shutdown` is set or the engine fails; on the L2,
+/// derivation runs first at every tick and moves the safe head.
 pub fn run(
     mut engine: Engine,
-    inputs: Inputs,
+    mut inputs: Inputs,
     pool: Arc<TxPool>,
     blocks: broadcast::Sender<Arc<SealedBlock>>,
     block_time: Duration,
+    control: Option<std::sync::mpsc::Receiver<Control>>,
     shutdown: Arc<AtomicBool>,
 ) -> Result<(), SequencerError> {
     let mut next = Instant::now() + block_time;
     let mut last_report = Instant::now();
+    let mut last_wait_report = Instant::now() - Duration::from_secs(60);
     let mut sealed_since_report = 0u64;
     let mut txs_since_report = 0u64;
+    // After a development reorg, new blocks must differ from the dropped ones.
+    let mut min_timestamp = 0u64;
     while !shutdown.load(Ordering::Relaxed) {
         let now = Instant::now();
         if next > now {
@@ -113,16 +203,56 @@ pub fn run(
             // Fell behind (a slow block): start the next period from now rather than burst.
             next = Instant::now() + block_time;
         }
-        let timestamp = unix_now().max(engine.head().header.timestamp);
+        if let Some(control) = &control {
+            while let Ok(request) = control.try_recv() {
+                match request {
+                    Control::Reorg { depth, reply } => {
+                        let head = engine.head().clone();
+                        let to = head.number().saturating_sub(depth);
+                        let result = engine.rewind(to).map(|dropped| {
+                            min_timestamp = head.header.timestamp + 1;
+                            pool.on_rewind(&dropped);
+                            to
+                        });
+                        let _ = reply.send(result.map_err(|e| e.to_string()));
+                    }
+                }
+            }
+        }
+        if let Inputs::Derived(d) = &mut inputs {
+            let out = d.driver.step(&mut engine, &d.view, 16)?;
+            pool.on_rewind(&out.dropped);
+            for block in out.executed {
+                pool.on_block(&block.txs, &[]);
+                let _ = blocks.send(block);
+            }
+        }
+        let timestamp = unix_now()
+            .max(engine.head().header.timestamp)
+            .max(min_timestamp);
         let base_fee = engine.next_base_fee();
         let candidates = pool.best(base_fee, engine.config().gas_limit.saturating_mul(4));
         let started = Instant::now();
-        let attributes = match inputs.attributes(&engine, timestamp) {
+        let attributes = match &inputs {
+            Inputs::Plain => Ok(BlockAttributes {
+                timestamp,
+                ..Default::default()
+            }),
+            Inputs::Derived(d) => d.attributes(&engine, timestamp),
+        };
+        let attributes = match attributes {
             Ok(attributes) => attributes,
-            Err(reason) => {
-                if last_report.elapsed() >= Duration::from_secs(5) {
+            Err(Wait::OriginReorged) => {
+                if let Inputs::Derived(d) = &inputs {
+                    let dropped = d.rewind_reorged(&mut engine)?;
+                    pool.on_rewind(&dropped);
+                }
+                continue;
+            }
+            Err(Wait::Other(reason)) => {
+                if last_wait_report.elapsed() >= Duration::from_secs(5) {
                     tracing::warn!(target: "sequencer", %reason, "waiting for L1 before the next block");
-                    last_report = Instant::now();
+                    last_wait_report = Instant::now();
                 }
                 continue;
             }
@@ -143,6 +273,13 @@ pub fn run(
             }
         };
         pool.on_block(&block.txs, &rejected);
+        if engine.config().kind == ChainKind::L1 {
+            let n = block.number();
+            engine.store().set_heads(
+                n.saturating_sub(L1_FINALITY_DEPTH / 2),
+                n.saturating_sub(L1_FINALITY_DEPTH),
+            )?;
+        }
         debug!(
             target: "sequencer",
             number = block.number(),
@@ -171,5 +308,28 @@ pub fn run(
         }
     }
     info!(target: "sequencer", head = engine.head().number(), "stopped");
+    Ok(())
+}
+
+/// The verifier's loop: derive and execute blocks from L1 as fast as L1 data allows, until
+/// `shutdown` is set or the engine fails.
+pub fn run_verifier(
+    mut engine: Engine,
+    mut driver: Driver,
+    view: Arc<RwLock<L1View>>,
+    blocks: broadcast::Sender<Arc<SealedBlock>>,
+    poll: Duration,
+    shutdown: Arc<AtomicBool>,
+) -> Result<(), SequencerError> {
+    while !shutdown.load(Ordering::Relaxed) {
+        let out = driver.step(&mut engine, &view, 64)?;
+        for block in out.executed {
+            let _ = blocks.send(block);
+        }
+        if out.l1_blocks == 0 {
+            std::thread::sleep(poll);
+        }
+    }
+    info!(target: "verifier", head = engine.head().number(), safe = driver.safe().number, "stopped");
     Ok(())
 }

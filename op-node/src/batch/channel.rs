@@ -1,12 +1,8 @@
-//! Channels: compressed runs of batches, reassembled from frames that may arrive out of
-//! order, twice, or never.
+//! Channels: compressed runs of batches, reassembled from frames in order.
 
 use super::{Batch, BatchError, Frame};
 use flate2::{Compression, read::ZlibDecoder, write::ZlibEncoder};
-use std::{
-    collections::{BTreeMap, HashMap},
-    io::{Read, Write},
-};
+use std::io::{Read, Write};
 
 /// Largest decompressed channel (a bound against compression bombs).
 pub const MAX_CHANNEL_BYTES: usize = 10_000_000;
@@ -57,77 +53,117 @@ pub fn decompress_batches(compressed: &[u8]) -> (Vec<Batch>, Option<BatchError>)
 }
 
 /// A channel being reassembled.
-#[derive(Debug, Default)]
-struct Partial {
-    frames: BTreeMap<u16, Vec<u8>>,
-    last: Option<u16>,
+/// The channel being reassembled.
+#[derive(Debug)]
+struct OpenChannel {
+    id: [u8; 16],
+    /// The frame number expected next.
+    next: u16,
+    data: Vec<u8>,
     /// L1 block of the first frame, for the timeout.
     opened_at: u64,
 }
 
-/// Reassembles channels from frames; a channel completes when frames 0..=last are all in.
-/// A frame seen twice, a frame after its channel's last, or a second last frame are ignored;
-/// a channel not complete within `timeout` L1 blocks of its first frame is dropped.
+/// Why a frame did not go into a channel (BATCHES.md §2); derivation logs it and goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FrameRejection {
+    /// A frame other than number 0 with no channel open, or for another channel.
+    #[error("frame {number} of a channel that is not open")]
+    NotOpen {
+        /// The frame's number.
+        number: u16,
+    },
+    /// A frame of the open channel other than the next one.
+    #[error("frame {number} where frame {expected} was due")]
+    OutOfOrder {
+        /// The frame's number.
+        number: u16,
+        /// The number that was due.
+        expected: u16,
+    },
+    /// The channel's compressed data would exceed [`MAX_CHANNEL_BYTES`]; it is dropped.
+    #[error("channel exceeds {MAX_CHANNEL_BYTES} compressed bytes")]
+    TooLarge,
+}
+
+/// Reassembles channels under the strict rules of BATCHES.md §2: at most one channel is
+/// open; frame 0 opens a channel (dropping another one still open; frame 0 of the open
+/// channel again is refused as out of order), each later frame must be the
+/// open channel's next, the last frame completes it, and a channel open longer than the
+/// timeout is dropped. The whole state is the open channel, so derivation can resume after
+/// a restart by replaying L1 from the block the open channel began in.
 #[derive(Debug)]
 pub struct ChannelAssembler {
-    partial: HashMap<[u8; 16], Partial>,
-    /// Channels already completed, with the L1 block they completed in: their frames arriving
-    /// again (a resubmission) must not complete them twice.
-    closed: HashMap<[u8; 16], u64>,
+    open: Option<OpenChannel>,
     timeout: u64,
 }
 
 impl ChannelAssembler {
-    /// An assembler that drops channels left open for `timeout` L1 blocks.
+    /// An assembler that drops channels left open for more than `timeout` L1 blocks.
     pub fn new(timeout: u64) -> Self {
         Self {
-            partial: HashMap::new(),
-            closed: HashMap::new(),
+            open: None,
             timeout,
         }
     }
 
-    /// Adds a frame seen in L1 block `l1_block`; returns the channel's compressed bytes when
-    /// this frame completes it.
-    pub fn add(&mut self, frame: Frame, l1_block: u64) -> Option<Vec<u8>> {
-        self.partial
-            .retain(|_, p| l1_block.saturating_sub(p.opened_at) <= self.timeout);
-        self.closed
-            .retain(|_, at| l1_block.saturating_sub(*at) <= self.timeout);
-        if self.closed.contains_key(&frame.channel_id) {
-            return None;
-        }
-        let partial = self
-            .partial
-            .entry(frame.channel_id)
-            .or_insert_with(|| Partial {
-                opened_at: l1_block,
-                ..Default::default()
-            });
-        if partial.frames.contains_key(&frame.number)
-            || partial.last.is_some_and(|last| frame.number > last)
+    /// Moves to L1 block `l1_block`, dropping the open channel if it timed out; returns the
+    /// dropped channel's id.
+    pub fn advance(&mut self, l1_block: u64) -> Option<[u8; 16]> {
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|open| l1_block.saturating_sub(open.opened_at) > self.timeout)
         {
-            return None;
+            return self.open.take().map(|open| open.id);
         }
-        if frame.is_last {
-            if partial.last.is_some() {
-                return None;
-            }
-            partial.last = Some(frame.number);
-            partial.frames.retain(|n, _| *n <= frame.number);
-        }
-        partial.frames.insert(frame.number, frame.data);
-        let last = partial.last?;
-        if partial.frames.len() != usize::from(last) + 1 {
-            return None;
-        }
-        let partial = self.partial.remove(&frame.channel_id)?;
-        self.closed.insert(frame.channel_id, l1_block);
-        Some(partial.frames.into_values().flatten().collect())
+        None
     }
 
-    /// Channels still waiting for frames.
-    pub fn pending(&self) -> usize {
-        self.partial.len()
+    /// Adds a frame seen in L1 block `l1_block`; returns the channel's compressed bytes when
+    /// this frame completes it. A frame 0 that drops an open channel is not an error.
+    pub fn add(&mut self, frame: Frame, l1_block: u64) -> Result<Option<Vec<u8>>, FrameRejection> {
+        self.advance(l1_block);
+        let reopens = self
+            .open
+            .as_ref()
+            .is_some_and(|open| open.id == frame.channel_id);
+        if frame.number == 0 && !reopens {
+            self.open = Some(OpenChannel {
+                id: frame.channel_id,
+                next: 0,
+                data: Vec::new(),
+                opened_at: l1_block,
+            });
+        }
+        let open = match self.open.as_mut() {
+            Some(open) if open.id == frame.channel_id => open,
+            _ => {
+                return Err(FrameRejection::NotOpen {
+                    number: frame.number,
+                });
+            }
+        };
+        if frame.number != open.next {
+            return Err(FrameRejection::OutOfOrder {
+                number: frame.number,
+                expected: open.next,
+            });
+        }
+        if open.data.len() + frame.data.len() > MAX_CHANNEL_BYTES {
+            self.open = None;
+            return Err(FrameRejection::TooLarge);
+        }
+        open.data.extend_from_slice(&frame.data);
+        open.next = open.next.saturating_add(1);
+        if frame.is_last {
+            return Ok(self.open.take().map(|open| open.data));
+        }
+        Ok(None)
+    }
+
+    /// The L1 block where the open channel began, if one is open.
+    pub fn open_since(&self) -> Option<u64> {
+        self.open.as_ref().map(|open| open.opened_at)
     }
 }

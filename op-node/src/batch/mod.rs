@@ -11,7 +11,9 @@
 mod channel;
 mod frame;
 
-pub use channel::{ChannelAssembler, MAX_CHANNEL_BYTES, compress_batches, decompress_batches};
+pub use channel::{
+    ChannelAssembler, FrameRejection, MAX_CHANNEL_BYTES, compress_batches, decompress_batches,
+};
 pub use frame::{
     DERIVATION_VERSION, Frame, FrameError, MAX_FRAME_DATA, frames_for_channel, parse_frames,
 };

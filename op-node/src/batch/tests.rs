@@ -21,25 +21,28 @@ fn batch_strategy() -> impl Strategy<Value = Batch> {
 
 proptest! {
     #[test]
-    fn batches_survive_compression_framing_reordering_and_duplicates(
+    fn batches_survive_compression_framing_and_stray_frames(
         batches in proptest::collection::vec(batch_strategy(), 1..12),
         max_data in 1usize..400,
-        seed: u64,
+        strays in proptest::collection::vec((any::<[u8; 16]>(), 1u16..5, any::<bool>()), 0..6),
     ) {
         let compressed = compress_batches(&batches);
         let calldata = frames_for_channel([7u8; 16], &compressed, max_data);
-        // Deliver every frame twice, in a scrambled order.
-        let mut deliveries: Vec<&Vec<u8>> = calldata.iter().chain(calldata.iter()).collect();
-        let len = deliveries.len();
-        for i in 0..len {
-            let j = (seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64) % len as u64) as usize;
-            deliveries.swap(i, j);
-        }
         let mut assembler = ChannelAssembler::new(100);
         let mut completed = Vec::new();
-        for data in deliveries {
+        for (i, data) in calldata.iter().enumerate() {
+            // Frames of other channels that are not open, and repeats of frames already
+            // taken, are refused without disturbing the open channel.
+            if let Some((id, number, is_last)) = strays.get(i) {
+                let stray = Frame { channel_id: *id, number: *number, data: vec![1, 2], is_last: *is_last };
+                prop_assert!(assembler.add(stray, 1).is_err());
+            }
+            if i > 0 {
+                let repeat = parse_frames(&calldata[i - 1]).unwrap().remove(0);
+                prop_assert!(assembler.add(repeat, 1).is_err());
+            }
             for frame in parse_frames(data).unwrap() {
-                if let Some(channel) = assembler.add(frame, 1) {
+                if let Some(channel) = assembler.add(frame, 1).unwrap() {
                     completed.push(channel);
                 }
             }
@@ -48,7 +51,7 @@ proptest! {
         let (decoded, error) = decompress_batches(&completed[0]);
         prop_assert!(error.is_none());
         prop_assert_eq!(decoded, batches);
-        prop_assert_eq!(assembler.pending(), 0);
+        prop_assert_eq!(assembler.open_since(), None);
     }
 
     #[test]
@@ -56,7 +59,7 @@ proptest! {
         if let Ok(frames) = parse_frames(&data) {
             let mut assembler = ChannelAssembler::new(10);
             for frame in frames {
-                if let Some(channel) = assembler.add(frame, 0) {
+                if let Ok(Some(channel)) = assembler.add(frame, 0) {
                     let _ = decompress_batches(&channel);
                 }
             }
@@ -99,35 +102,47 @@ fn a_channel_left_open_times_out() {
         .flat_map(|c| parse_frames(c).unwrap())
         .collect();
     let mut assembler = ChannelAssembler::new(5);
-    assert!(assembler.add(frames[0].clone(), 10).is_none());
+    assert_eq!(assembler.add(frames[0].clone(), 10), Ok(None));
+    assert_eq!(assembler.open_since(), Some(10));
     // The rest arrive too late: the channel was dropped, so it never completes.
-    let mut completed = false;
     for frame in frames.into_iter().skip(1) {
-        completed |= assembler.add(frame, 16).is_some();
+        assert!(assembler.add(frame, 16).is_err());
     }
-    assert!(!completed);
+    assert_eq!(assembler.open_since(), None);
 }
 
 #[test]
-fn a_second_last_frame_or_a_frame_past_the_end_is_ignored() {
+fn frames_must_come_in_order_and_a_new_channel_replaces_the_open_one() {
     let mut assembler = ChannelAssembler::new(100);
-    let id = [3u8; 16];
-    let frame = |number, data: &[u8], is_last| Frame {
-        channel_id: id,
+    let frame = |id: u8, number, data: &[u8], is_last| Frame {
+        channel_id: [id; 16],
         number,
         data: data.to_vec(),
         is_last,
     };
-    assert!(assembler.add(frame(1, b"b", true), 0).is_none());
-    assert!(assembler.add(frame(2, b"x", false), 0).is_none());
-    assert!(
-        assembler.add(frame(0, b"a", true), 0).is_none(),
-        "a second last frame is ignored"
+    assert_eq!(
+        assembler.add(frame(3, 1, b"b", true), 0),
+        Err(FrameRejection::NotOpen { number: 1 })
+    );
+    assert_eq!(assembler.add(frame(3, 0, b"a", false), 0), Ok(None));
+    assert_eq!(
+        assembler.add(frame(3, 2, b"c", true), 0),
+        Err(FrameRejection::OutOfOrder {
+            number: 2,
+            expected: 1
+        })
+    );
+    // Frame 0 of another channel drops channel 3.
+    assert_eq!(assembler.add(frame(4, 0, b"x", false), 1), Ok(None));
+    assert_eq!(
+        assembler.add(frame(3, 1, b"b", true), 1),
+        Err(FrameRejection::NotOpen { number: 1 })
     );
     assert_eq!(
-        assembler.add(frame(0, b"a", false), 0),
-        Some(b"ab".to_vec())
+        assembler.add(frame(4, 1, b"y", true), 2),
+        Ok(Some(b"xy".to_vec()))
     );
+    assert_eq!(assembler.open_since(), None);
 }
 
 #[test]
@@ -194,7 +209,7 @@ fn vectors() {
     for data in vector["calldata"].as_array().unwrap() {
         let bytes = hex::decode(data.as_str().unwrap()).unwrap();
         for frame in parse_frames(&bytes).unwrap() {
-            channel = channel.or(assembler.add(frame, 0));
+            channel = channel.or(assembler.add(frame, 0).unwrap());
         }
     }
     let (decoded, error) =

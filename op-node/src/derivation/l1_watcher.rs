@@ -3,6 +3,7 @@
 
 use super::{L1Block, TRANSACTION_DEPOSITED, deposit_from_log};
 use alloy::{
+    consensus::Transaction as _,
     eips::BlockNumberOrTag,
     primitives::Address,
     providers::{Provider, ProviderBuilder},
@@ -28,6 +29,10 @@ pub struct L1WatcherConfig {
     pub poll_interval: Duration,
     /// First L1 block to fetch (the rollup's L1 genesis).
     pub start: u64,
+    /// Where batches are posted.
+    pub batch_inbox: Address,
+    /// The only sender whose batches count.
+    pub batcher: Address,
 }
 
 /// The recent L1 blocks, shared between the watcher (writer) and the sequencer (reader).
@@ -35,6 +40,8 @@ pub struct L1WatcherConfig {
 pub struct L1View {
     blocks: BTreeMap<u64, L1Block>,
     confirmation_depth: u64,
+    /// The L1's finalized block number, as its RPC reports it.
+    finalized: Option<u64>,
 }
 
 impl L1View {
@@ -43,7 +50,23 @@ impl L1View {
         Self {
             blocks: BTreeMap::new(),
             confirmation_depth,
+            finalized: None,
         }
+    }
+
+    /// The L1's finalized block number, once known.
+    pub fn finalized(&self) -> Option<u64> {
+        self.finalized
+    }
+
+    /// Records the L1's finalized block number.
+    pub fn set_finalized(&mut self, number: u64) {
+        self.finalized = Some(number);
+    }
+
+    /// The newest block at least the confirmation depth behind the head.
+    pub fn confirmed_head(&self) -> Option<u64> {
+        self.head()?.number.checked_sub(self.confirmation_depth)
     }
 
     /// The newest block seen.
@@ -138,9 +161,18 @@ async fn poll<P: Provider>(
         .get_block_number()
         .await
         .map_err(|e| e.to_string())?;
+    // An L1 without finality (some dev chains) reports none: derivation then finalizes
+    // nothing, which is the safe answer.
+    if let Ok(Some(finalized)) = provider
+        .get_block_by_number(BlockNumberOrTag::Finalized)
+        .await
+    {
+        view.write().set_finalized(finalized.header.number);
+    }
     while next <= head {
         let block = provider
             .get_block_by_number(BlockNumberOrTag::Number(next))
+            .full()
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("L1 block {next} not found"))?;
@@ -171,6 +203,16 @@ async fn poll<P: Provider>(
                 }
             }
         }
+        let mut batcher_data = Vec::new();
+        for tx in block.transactions.txns() {
+            let envelope = tx.inner.inner();
+            if envelope.to() == Some(config.batch_inbox) && tx.inner.signer() == config.batcher {
+                batcher_data.push(envelope.input().clone());
+            }
+        }
+        if !batcher_data.is_empty() {
+            debug!(target: "derivation", block = next, txs = batcher_data.len(), "batcher transactions on L1");
+        }
         if !deposits.is_empty() {
             debug!(target: "derivation", block = next, deposits = deposits.len(), "deposits on L1");
         }
@@ -182,6 +224,7 @@ async fn poll<P: Provider>(
             base_fee: header.base_fee_per_gas.unwrap_or_default(),
             mix_hash: header.mix_hash,
             deposits,
+            batcher_data,
         });
         next += 1;
     }

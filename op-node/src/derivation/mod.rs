@@ -7,8 +7,12 @@
 //! block at a time and never moves back, so each deposit log is included in exactly one L2
 //! block; after a restart the origin is read back from the head block's L1-info deposit.
 
+pub mod batches;
+mod driver;
 mod l1_watcher;
 
+pub use batches::{BatchDrop, BatchRules, NextBlock, SafeHead, check_batch, forced_block};
+pub use driver::{DerivationOutcome, Driver, DriverError};
 pub use l1_watcher::{L1View, L1Watcher, L1WatcherConfig};
 
 use crate::{block::RecoveredTx, engine::BlockAttributes};
@@ -44,6 +48,8 @@ pub struct L1Block {
     pub mix_hash: B256,
     /// The user deposits of this block, in log order.
     pub deposits: Vec<TxDeposit>,
+    /// Calldata of this block's transactions from the batcher to the batch inbox, in order.
+    pub batcher_data: Vec<alloy::primitives::Bytes>,
 }
 
 /// Fee parameters the L1-info deposit carries (chain parameters).
@@ -216,23 +222,51 @@ pub fn next_attributes(
                         .block(p.number)
                         .cloned()
                         .ok_or(DerivationError::OriginUnknown(p.number))?;
+                    if current.hash != p.hash {
+                        return Err(DerivationError::OriginReorged {
+                            number: p.number,
+                            expected: p.hash,
+                        });
+                    }
                     (current, p.sequence_number + 1)
                 }
             }
         }
     };
-    let info_deposit = l1_info_deposit(&origin, sequence_number, batcher, scalars);
-    let info = L1BlockInfo::decode_calldata(&info_deposit.input).expect("just encoded");
-    let mut forced = vec![deposit_tx(info_deposit)];
+    let attributes = block_inputs(
+        &origin,
+        sequence_number,
+        timestamp.max(origin.timestamp),
+        batcher,
+        scalars,
+    );
+    let info = origin_of(&attributes.forced).expect("opens with the L1-info deposit");
+    Ok((attributes, info))
+}
+
+/// The attributes of an L2 block with L1 origin `origin` at `sequence_number`: the L1-info
+/// deposit, then (first block of the epoch only) the origin's deposits.
+pub fn block_inputs(
+    origin: &L1Block,
+    sequence_number: u64,
+    timestamp: u64,
+    batcher: Address,
+    scalars: FeeScalars,
+) -> BlockAttributes {
+    let mut forced = vec![deposit_tx(l1_info_deposit(
+        origin,
+        sequence_number,
+        batcher,
+        scalars,
+    ))];
     if sequence_number == 0 {
         forced.extend(origin.deposits.iter().cloned().map(deposit_tx));
     }
-    let attributes = BlockAttributes {
-        timestamp: timestamp.max(origin.timestamp),
+    BlockAttributes {
+        timestamp,
         prev_randao: origin.mix_hash,
         forced,
-    };
-    Ok((attributes, info))
+    }
 }
 
 /// Why the next block's inputs could not be derived.

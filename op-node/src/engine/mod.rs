@@ -286,6 +286,11 @@ impl Engine {
         &self.config
     }
 
+    /// The chain's storage.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
     /// The last durable block.
     pub fn head(&self) -> &Arc<SealedBlock> {
         &self.head

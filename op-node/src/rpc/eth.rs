@@ -32,10 +32,10 @@ pub fn head_number(reader: &StoreReader) -> RpcResult<u64> {
 pub fn resolve_number(reader: &StoreReader, tag: BlockNumberOrTag) -> RpcResult<Option<u64>> {
     let head = head_number(reader)?;
     let n = match tag {
-        BlockNumberOrTag::Latest
-        | BlockNumberOrTag::Pending
-        | BlockNumberOrTag::Safe
-        | BlockNumberOrTag::Finalized => head,
+        BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => head,
+        // Derivation records them; before it has, only the genesis is safe and final.
+        BlockNumberOrTag::Safe => reader.safe_number()?.unwrap_or(0).min(head),
+        BlockNumberOrTag::Finalized => reader.finalized_number()?.unwrap_or(0).min(head),
         BlockNumberOrTag::Earliest => 0,
         BlockNumberOrTag::Number(n) => n,
     };
@@ -117,6 +117,12 @@ pub fn storage_at(
 /// eth_sendRawTransaction: stateless checks and sender recovery, then the pool's checks
 /// against the latest state.
 pub fn send_raw_transaction(ctx: &RpcCtx, raw: Bytes) -> RpcResult<B256> {
+    if !ctx.accepts_transactions {
+        return Err(RpcError::Unavailable(
+            "this node is a verifier and seals no blocks: send transactions to the sequencer"
+                .into(),
+        ));
+    }
     let tx = decode_and_recover(raw, ctx.pool.config())?;
     let reader = ctx.store.reader()?;
     let account = reader.account(&tx.sender())?;

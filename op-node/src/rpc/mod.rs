@@ -93,6 +93,10 @@ pub struct RpcCtx {
     pub filters: filters::Filters,
     /// The rollup's parameters (on the L2 of a rollup; serves the `optimism_` methods).
     pub rollup: Option<Arc<crate::rollup::RollupConfig>>,
+    /// Whether `eth_sendRawTransaction` is served (not on a verifier, which seals nothing).
+    pub accepts_transactions: bool,
+    /// The block-building thread's control channel (the embedded L1's `anvil_reorg`).
+    pub control: Option<std::sync::Mutex<std::sync::mpsc::Sender<crate::sequencer::Control>>>,
 }
 
 impl RpcCtx {
@@ -112,6 +116,8 @@ impl RpcCtx {
             limits,
             filters: Default::default(),
             rollup: None,
+            accepts_transactions: true,
+            control: None,
         }
     }
 
@@ -196,6 +202,7 @@ fn reject_overrides(p: &Params<'_>) -> MethodResult<()> {
 }
 
 fn module(ctx: Arc<RpcCtx>) -> Result<RpcModule<RpcCtx>, jsonrpsee::core::RegisterMethodError> {
+    let dev_reorg = ctx.control.is_some();
     let mut m = RpcModule::from_arc(ctx);
     m.register_method("eth_chainId", |_, ctx, _| {
         Ok::<_, ErrorObjectOwned>(U64::from(ctx.config.chain_id))
@@ -362,5 +369,35 @@ fn module(ctx: Arc<RpcCtx>) -> Result<RpcModule<RpcCtx>, jsonrpsee::core::Regist
         .await
     })?;
     rollup::register(&mut m)?;
+    if dev_reorg {
+        m.register_async_method("anvil_reorg", |p, ctx, _| async move {
+            let mut seq = p.sequence();
+            let depth: u64 = seq.next()?;
+            let txs: Option<Vec<serde_json::Value>> = seq.optional_next()?;
+            if txs.is_some_and(|t| !t.is_empty()) {
+                return Err(ErrorObjectOwned::from(RpcError::InvalidParams(
+                    "replacement transactions are not supported; send them after the reorg".into(),
+                )));
+            }
+            if depth == 0 {
+                return Err(RpcError::InvalidParams("depth must be at least 1".into()).into());
+            }
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let sent = ctx.control.as_ref().and_then(|c| {
+                c.lock()
+                    .ok()?
+                    .send(crate::sequencer::Control::Reorg { depth, reply })
+                    .ok()
+            });
+            if sent.is_none() {
+                return Err(RpcError::Unavailable("the chain is stopping".into()).into());
+            }
+            match answer.await {
+                Ok(Ok(head)) => Ok(alloy::primitives::U64::from(head)),
+                Ok(Err(e)) => Err(RpcError::Internal(e).into()),
+                Err(_) => Err(RpcError::Unavailable("the chain is stopping".into()).into()),
+            }
+        })?;
+    }
     Ok(m)
 }

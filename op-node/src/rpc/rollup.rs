@@ -40,24 +40,38 @@ fn l2_block_ref(reader: &StoreReader, number: u64) -> RpcResult<Value> {
     }))
 }
 
+fn l1_block_ref(number: u64, hash: B256) -> Value {
+    json!({ "hash": hash, "number": number })
+}
+
 fn sync_status(ctx: &RpcCtx, reader: &StoreReader) -> RpcResult<Value> {
     let rollup = rollup_config(ctx)?;
     let head = head_number(reader)?;
-    let unsafe_l2 = l2_block_ref(reader, head)?;
-    // Until batches are posted (the batcher issue), only genesis is derivable from L1 alone.
-    let safe_l2 = l2_block_ref(reader, rollup.genesis.l2.number)?;
-    let l1 = json!({
-        "hash": unsafe_l2["l1origin"]["hash"],
-        "number": unsafe_l2["l1origin"]["number"],
-    });
+    let genesis = rollup.genesis.l2.number;
+    let safe = reader.safe_number()?.unwrap_or(genesis).min(head);
+    let finalized = reader.finalized_number()?.unwrap_or(genesis).min(safe);
+    let current = reader.last_derivation()?;
+    let current_l1 = current.map_or_else(
+        || l1_block_ref(rollup.genesis.l1.number, rollup.genesis.l1.hash),
+        |r| l1_block_ref(r.l1_number, r.l1_hash),
+    );
+    let l1_head = reader.l1_head_number()?;
+    let finalized_l1 = match reader.l1_finalized_number()? {
+        Some(number) => match reader.derivation_at_or_below(number)? {
+            Some(r) if r.l1_number == number => l1_block_ref(r.l1_number, r.l1_hash),
+            _ => json!({ "number": number }),
+        },
+        None => l1_block_ref(rollup.genesis.l1.number, rollup.genesis.l1.hash),
+    };
+    let safe_l2 = l2_block_ref(reader, safe)?;
     Ok(json!({
-        "current_l1": l1,
-        "head_l1": l1,
-        "safe_l1": l1,
-        "finalized_l1": l1,
-        "unsafe_l2": unsafe_l2,
+        "current_l1": current_l1,
+        "head_l1": json!({ "number": l1_head.unwrap_or(rollup.genesis.l1.number) }),
+        "safe_l1": current_l1,
+        "finalized_l1": finalized_l1,
+        "unsafe_l2": l2_block_ref(reader, head)?,
         "safe_l2": safe_l2,
-        "finalized_l2": safe_l2,
+        "finalized_l2": l2_block_ref(reader, finalized)?,
         "pending_safe_l2": safe_l2,
     }))
 }

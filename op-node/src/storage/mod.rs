@@ -19,7 +19,7 @@ use crate::{
 };
 use alloy::primitives::{Address, B256, Bytes, U256};
 pub use reader::TrieNodes;
-use redb::{Database, Durability, ReadableDatabase, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
 
 /// Block number -> RLP header.
@@ -55,6 +55,10 @@ pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta")
 pub(crate) const DERIVATION: TableDefinition<u64, &[u8]> = TableDefinition::new("derivation");
 
 pub(crate) const HEAD_KEY: &str = "head";
+pub(crate) const SAFE_KEY: &str = "safe";
+pub(crate) const FINALIZED_KEY: &str = "finalized";
+pub(crate) const L1_HEAD_KEY: &str = "l1_head";
+pub(crate) const L1_FINALIZED_KEY: &str = "l1_finalized";
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -236,34 +240,77 @@ impl Store {
         Ok(())
     }
 
-    /// Records derivation checkpoints (one per L1 block processed) and drops the records of
-    /// L1 blocks at or above `drop_from` (an L1 reorg replaced them), in one transaction.
-    pub fn put_derivation(
-        &self,
-        drop_from: Option<u64>,
-        records: &[DerivationRecord],
-    ) -> Result<(), StorageError> {
+    /// Records derivation progress in one durable transaction: drops the checkpoints of L1
+    /// blocks at or above `drop_from` (an L1 reorg replaced them), adds the new ones, and
+    /// moves the safe and finalized heads (finalized: the safe head of the newest checkpoint
+    /// at or below the L1's finalized block).
+    pub fn put_derivation(&self, update: &DerivationUpdate) -> Result<(), StorageError> {
         let mut tx = self.db.begin_write()?;
         tx.set_durability(Durability::Immediate)?;
         {
             let mut table = tx.open_table(DERIVATION)?;
-            if let Some(from) = drop_from {
+            if let Some(from) = update.drop_from {
                 table.retain_in::<u64, _>(from.., |_, _| false)?;
             }
-            for record in records {
+            for record in &update.records {
                 table.insert(record.l1_number, record.encode().as_slice())?;
             }
+            let finalized = match update.l1_finalized {
+                Some(l1) => match table.range(..=l1)?.next_back() {
+                    Some(entry) => Some(DerivationRecord::decode(entry?.1.value())?.safe_number),
+                    None => None,
+                },
+                None => None,
+            };
             // Older checkpoints are never needed again: an L1 reorg deeper than this is
             // beyond any L1's finality.
-            if let Some(last) = records.last()
+            if let Some(last) = update.records.last()
                 && last.l1_number > DERIVATION_RETAINED
             {
                 table.retain_in::<u64, _>(..last.l1_number - DERIVATION_RETAINED, |_, _| false)?;
+            }
+            let mut meta = tx.open_table(META)?;
+            meta.insert(SAFE_KEY, update.safe)?;
+            meta.insert(L1_HEAD_KEY, update.l1_head)?;
+            if let Some(l1) = update.l1_finalized {
+                meta.insert(L1_FINALIZED_KEY, l1)?;
+            }
+            if let Some(finalized) = finalized {
+                meta.insert(FINALIZED_KEY, finalized.min(update.safe))?;
             }
         }
         tx.commit()?;
         Ok(())
     }
+
+    /// Sets the safe and finalized heads of a chain without derivation (the embedded L1).
+    pub fn set_heads(&self, safe: u64, finalized: u64) -> Result<(), StorageError> {
+        let mut tx = self.db.begin_write()?;
+        // Not durable on its own: the next block's durable commit carries it.
+        tx.set_durability(Durability::None)?;
+        {
+            let mut meta = tx.open_table(META)?;
+            meta.insert(SAFE_KEY, safe)?;
+            meta.insert(FINALIZED_KEY, finalized)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// One write of derivation progress ([`Store::put_derivation`]).
+#[derive(Debug, Default)]
+pub struct DerivationUpdate {
+    /// Drop the checkpoints of L1 blocks at or above this one first.
+    pub drop_from: Option<u64>,
+    /// New checkpoints, oldest first.
+    pub records: Vec<DerivationRecord>,
+    /// The safe L2 head now.
+    pub safe: u64,
+    /// The L1 head derivation has seen.
+    pub l1_head: u64,
+    /// The L1's finalized block, if it reports one.
+    pub l1_finalized: Option<u64>,
 }
 
 /// How many L1 blocks of derivation checkpoints are kept.

@@ -7,7 +7,7 @@
 
 mod validate;
 
-pub use validate::{decode_and_recover, intrinsic_gas};
+pub use validate::{decode_and_recover, intrinsic_gas, recover_sender};
 
 use crate::block::RecoveredTx;
 use alloy::{
@@ -383,6 +383,25 @@ impl TxPool {
             out.push(tx);
         }
         out
+    }
+
+    /// Takes back the transactions of blocks the chain rewound: they are pending again, and
+    /// their senders' nonces move back to the first of them.
+    pub fn on_rewind(&self, dropped: &[Arc<RecoveredTx>]) {
+        let mut inner = self.inner.lock();
+        let PoolInner { senders, by_hash } = &mut *inner;
+        for tx in dropped {
+            let nonce = tx.tx.nonce();
+            let queue = senders.entry(tx.sender()).or_insert_with(|| SenderQueue {
+                state_nonce: nonce,
+                txs: BTreeMap::new(),
+            });
+            queue.state_nonce = queue.state_nonce.min(nonce);
+            if let Some(old) = queue.txs.insert(nonce, tx.clone()) {
+                by_hash.remove(&old.hash);
+            }
+            by_hash.insert(tx.hash, tx.clone());
+        }
     }
 
     /// Forgets what a sealed block included or refused, and advances senders' nonces.

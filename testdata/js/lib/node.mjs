@@ -81,7 +81,7 @@ let logCounter = 0;
  * Starts `op-node devnet` and resolves once eth_chainId answers 901.
  * @param {{name?: string, blockTime?: string, args?: string[]}} opts
  */
-export async function startNode({ name = "node", blockTime = "100ms", args = [] } = {}) {
+export async function startNode({ name = "node", blockTime = "100ms", args = [], kind = "devnet" } = {}) {
   if (!fs.existsSync(OP_NODE_BIN)) {
     throw new Error(`op-node binary not found at ${OP_NODE_BIN}: build it (cargo build --release -p op-node) or set OP_NODE_BIN`);
   }
@@ -89,10 +89,11 @@ export async function startNode({ name = "node", blockTime = "100ms", args = [] 
   const datadir = fs.mkdtempSync(path.join(os.tmpdir(), `op-node-${name}-`));
   const logFile = path.join(LOG_DIR, `${name}-${process.pid}-${++logCounter}.log`);
   fs.writeFileSync(logFile, "");
-  const extra = process.env.OP_NODE_ARGS ? process.env.OP_NODE_ARGS.split(/\s+/).filter(Boolean) : [];
+  const extra = kind === "devnet" && process.env.OP_NODE_ARGS ? process.env.OP_NODE_ARGS.split(/\s+/).filter(Boolean) : [];
 
   const node = {
     name,
+    kind,
     datadir,
     logFile,
     port: 0,
@@ -179,18 +180,19 @@ async function launch(node, blockTime, args, samePort) {
 }
 
 async function spawnOnce(node, port, blockTime, args) {
-  const argv = [
-    "devnet",
-    "--datadir", node.datadir,
-    "--rpc-addr", "127.0.0.1",
-    "--rpc-port", String(port),
-    "--block-time", blockTime,
-    "--chain-id", String(CHAIN_ID),
-    // The embedded L1 on a free port, so tests never collide with a running devnet.
-    "--l1-rpc-port", "0",
-    "--l1-block-time", "1s",
-    ...args,
-  ];
+  const common = ["--datadir", node.datadir, "--rpc-addr", "127.0.0.1", "--rpc-port", String(port)];
+  const argv = node.kind === "verifier"
+    ? ["verifier", ...common, ...args]
+    : [
+      "devnet",
+      ...common,
+      "--block-time", blockTime,
+      "--chain-id", String(CHAIN_ID),
+      // The embedded L1 on a free port, so tests never collide with a running devnet.
+      "--l1-rpc-port", "0",
+      "--l1-block-time", "1s",
+      ...args,
+    ];
   node.starts += 1;
   fs.appendFileSync(node.logFile, `\n===== start ${node.starts}: ${OP_NODE_BIN} ${argv.join(" ")}\n`);
   const log = fs.openSync(node.logFile, "a");
@@ -245,6 +247,19 @@ async function spawnOnce(node, port, blockTime, args) {
   proc.kill("SIGKILL");
   await waitExit(proc, STOP_TIMEOUT_MS);
   throw new Error(`op-node did not answer eth_chainId within ${READY_TIMEOUT_MS / 1000} s; log ${node.logFile}:\n${node.logTail()}`);
+}
+
+/**
+ * Starts `op-node verifier` against a running devnet `sequencer` (its L1 and its rollup.json),
+ * on a fresh data directory; resolves once it answers eth_chainId.
+ */
+export async function startVerifier(sequencer, { name = "verifier", args = [] } = {}) {
+  const addresses = JSON.parse(fs.readFileSync(path.join(sequencer.datadir, "addresses.json"), "utf8"));
+  return startNode({
+    name,
+    kind: "verifier",
+    args: ["--l1-rpc", addresses.l1RpcUrl, "--rollup-config", path.join(sequencer.datadir, "rollup.json"), ...args],
+  });
 }
 
 /** An ethers JsonRpcProvider for chain 901 that polls every 100 ms (blocks come every 100 ms). */
