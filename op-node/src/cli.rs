@@ -36,6 +36,9 @@ pub struct DevnetArgs {
     /// JSON-RPC server settings.
     #[command(flatten)]
     pub rpc: RpcArgs,
+    /// The bridge web page.
+    #[command(flatten)]
+    pub web: WebArgs,
     /// Transaction pool limits.
     #[command(flatten)]
     pub txpool: TxPoolArgs,
@@ -150,6 +153,23 @@ pub struct TxPoolArgs {
     /// Minimum fee bump, in percent, to replace a pooled transaction.
     #[arg(long = "txpool.price-bump", default_value_t = 10)]
     pub price_bump: u64,
+}
+
+/// The bridge web page (built into `bridge/web/dist` by `scripts/devnet`).
+#[derive(Debug, Args)]
+pub struct WebArgs {
+    /// Address the bridge page's web server listens on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub web_addr: IpAddr,
+    /// Port of the bridge page; 0 picks a free one (the URL is logged at start).
+    #[arg(long, default_value_t = 3000)]
+    pub web_port: u16,
+    /// Directory of the built page; when it holds no index.html the page is not served (logged).
+    #[arg(long, default_value = "bridge/web/dist")]
+    pub web_dir: PathBuf,
+    /// Do not serve the bridge page.
+    #[arg(long)]
+    pub no_web: bool,
 }
 
 /// Parses `250ms`, `1s`, `1.5s` or a bare number of milliseconds.

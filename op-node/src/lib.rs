@@ -4,7 +4,7 @@
 //! Each module is one room: `chain` (rules and genesis), `block` (shared block types),
 //! `trie` (incremental Merkle-Patricia trie), `storage` (redb), `engine` (execution and
 //! sealing), `txpool` (admission and ordering), `sequencer` (the block loop), `rpc`
-//! (JSON-RPC server), `node` (wiring), `cli` (flags).
+//! (JSON-RPC server), `web` (the bridge page's server), `node` (wiring), `cli` (flags).
 
 pub mod batch;
 pub mod block;
@@ -21,3 +21,4 @@ pub mod sequencer;
 pub mod storage;
 pub mod trie;
 pub mod txpool;
+pub mod web;

@@ -70,6 +70,9 @@ pub enum NodeError {
     /// The L1 could not be followed.
     #[error("L1: {0}")]
     L1(String),
+    /// The bridge page could not be served.
+    #[error(transparent)]
+    Web(#[from] crate::web::WebError),
     /// A sequencer stopped with an error.
     #[error("{chain} sequencer: {reason}")]
     Sequencer {
@@ -356,6 +359,13 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         Some(rollup.clone()),
     )
     .await?;
+    let page = crate::web::PageConfig {
+        l1_rpc_url: l1_url,
+        l2_rpc_addr: l2.addr,
+        rollup: &rollup,
+        datadir,
+    };
+    let web = crate::web::serve(&args.web, page.to_json()).await?;
     let proposer = proposer::spawn(proposer::ProposerConfig {
         l1_url: l1_url.to_string(),
         factory: rollup.dispute_game_factory_address,
@@ -390,6 +400,9 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         },
     };
     proposer.abort();
+    if let Some(web) = web {
+        web.stop();
+    }
     let _ = rpc.stop();
     rpc.stopped().await;
     result
