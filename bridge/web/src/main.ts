@@ -41,10 +41,18 @@ interface Item {
   el: HTMLLIElement;
 }
 
+// Two banners: one for the chains being unreachable (it comes and goes with them), one for the
+// last failed wallet request (it stays until dismissed or the next request succeeds).
+const rpcBanner = byId('rpc-banner');
 const banner = byId('banner');
+banner.querySelector('.close')!.addEventListener('click', () => showBanner(null));
 function showBanner(text: string | null): void {
   banner.hidden = text === null;
-  if (text !== null) setText(banner, text);
+  setText(banner.querySelector('.text')!, text ?? '');
+}
+function showRpcBanner(text: string | null): void {
+  rpcBanner.hidden = text === null;
+  setText(rpcBanner, text ?? '');
 }
 
 async function start(): Promise<void> {
@@ -52,7 +60,7 @@ async function start(): Promise<void> {
   try {
     config = await loadConfig();
   } catch (e) {
-    showBanner((e as Error).message);
+    showRpcBanner((e as Error).message);
     return;
   }
   const { l1Chain, l2Chain } = buildChains(config);
@@ -109,7 +117,7 @@ async function refresh(app: App): Promise<void> {
     if (l2.status === 'fulfilled') app.heads.l2 = l2.value;
     renderPills(app);
     const downs = [app.down.l1 && `the L1 RPC (${app.config.l1.rpcUrl})`, app.down.l2 && `the L2 RPC (${app.config.l2.rpcUrl})`].filter(Boolean);
-    showBanner(downs.length ? `Cannot reach ${downs.join(' or ')}. Is the devnet running? Retrying every few seconds…` : null);
+    showRpcBanner(downs.length ? `Cannot reach ${downs.join(' or ')}. Is the devnet running? Retrying every few seconds…` : null);
     if (app.down.l1 || app.down.l2) return;
 
     if (!app.windows) {
