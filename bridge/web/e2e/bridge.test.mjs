@@ -211,7 +211,7 @@ describe('bridge page in chromium against op-node devnet', () => {
     const item = await page.waitForSelector('[data-testid=withdrawal]', { timeout: STAGE_MS });
     const first = await item.getAttribute('data-stage');
     assert.ok(['waiting-for-proposal', 'ready-to-prove'].includes(first), `first stage ${first}`);
-    if (first === 'waiting-for-proposal') await snap(page, 'withdrawal-waiting-for-proposal');
+    await snap(page, 'withdrawal-initiated');
 
     await stage(page, 'ready-to-prove');
     await snap(page, 'withdrawal-ready-to-prove');
