@@ -34,7 +34,23 @@ export async function loadConfig(url = '/config.json'): Promise<NodeConfig> {
   if (!config?.l1?.rpcUrl || !config?.l2?.rpcUrl || !config?.addresses?.OptimismPortal) {
     throw new Error(`${url} does not describe a rollup (no RPC URLs or portal address): the bridge is not deployed yet.`);
   }
+  config.l1.rpcUrl = reachable(config.l1.rpcUrl, location.hostname);
+  config.l2.rpcUrl = reachable(config.l2.rpcUrl, location.hostname);
   return config;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The node names its RPCs as a browser on its own machine reaches them (loopback). A page opened
+ * from another machine (the node bound to a LAN address) reaches them on the host it loaded the
+ * page from instead.
+ */
+export function reachable(rpcUrl: string, pageHost: string): string {
+  const url = new URL(rpcUrl);
+  if (!LOOPBACK.has(url.hostname) || LOOPBACK.has(pageHost) || pageHost === '') return rpcUrl;
+  url.hostname = pageHost;
+  return url.toString().replace(/\/$/, '');
 }
 
 const ether = { name: 'Ether', symbol: 'ETH', decimals: 18 } as const;

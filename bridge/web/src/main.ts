@@ -9,7 +9,7 @@ import { byId, h, mono, setText } from './dom';
 import { friendlyError } from './errors';
 import { describeStage, formatCountdown, secondsUntil, type Status, timeline, withdrawalStatus } from './status';
 import { checkAmount, formatEth } from './validate';
-import { type Connection, type Discovered, devnetConnection, discoverWallets, injectedConnection } from './wallet';
+import { type Connection, type Discovered, devnetConnection, discoverWallets, injectedAccount, injectedConnection } from './wallet';
 
 const REFRESH_MS = 1500;
 
@@ -205,6 +205,8 @@ function tick(app: App): void {
 // ---------------------------------------------------------------------------------------------
 // Account.
 
+const hooked = new WeakSet<object>();
+
 function connect(app: App, conn: Connection): void {
   app.conn = conn;
   app.scan = newScanCache();
@@ -212,16 +214,20 @@ function connect(app: App, conn: Connection): void {
   app.actions.clear();
   app.balances = { l1: null, l2: null };
   byId('wlist').replaceChildren();
-  const injected = conn.provider;
-  if (injected?.on) {
-    injected.on('chainChanged', (id: string) => {
+  const provider = conn.provider;
+  if (provider?.on && !hooked.has(provider)) {
+    // Once per wallet: the handlers act on whichever of its accounts is connected then.
+    hooked.add(provider);
+    provider.on('chainChanged', (id: string) => {
+      if (app.conn?.provider !== provider) return;
       app.walletChainId = Number(id);
       renderBalances(app);
     });
-    injected.on('accountsChanged', (accounts: Address[]) => {
-      if (app.conn !== conn) return;
-      if (accounts[0]) connect(app, { ...conn, address: accounts[0] });
-      else disconnect(app);
+    provider.on('accountsChanged', (accounts: Address[]) => {
+      const current = app.conn;
+      if (current?.provider !== provider || !current.wallet) return;
+      if (!accounts[0]) disconnect(app);
+      else if (accounts[0].toLowerCase() !== current.address.toLowerCase()) connect(app, injectedAccount(current.wallet, accounts[0]));
     });
   }
   renderAccount(app);
@@ -595,10 +601,10 @@ function renderNetwork(app: App): void {
       row('Challenge window', seconds(w?.challengeWindow), 'challenge-window'),
       row('Proof maturity delay', seconds(w?.proofMaturityDelay)),
       row('Game finality delay', seconds(w?.gameFinalityDelay)),
-      row('OptimismPortal (L1)', mono(a.OptimismPortal, 8)),
-      row('DisputeGameFactory (L1)', mono(a.DisputeGameFactory, 8)),
-      row('AnchorStateRegistry (L1)', mono(a.AnchorStateRegistry, 8)),
-      row('L2ToL1MessagePasser (L2)', mono(a.L2ToL1MessagePasser, 8))),
+      row('OptimismPortal (L1)', mono(a.OptimismPortal, 21)),
+      row('DisputeGameFactory (L1)', mono(a.DisputeGameFactory, 21)),
+      row('AnchorStateRegistry (L1)', mono(a.AnchorStateRegistry, 21)),
+      row('L2ToL1MessagePasser (L2)', mono(a.L2ToL1MessagePasser, 21))),
   );
 }
 

@@ -64,6 +64,8 @@ export interface Connection {
   /** The injected wallet's current chain id (null for devnet accounts: they sign for any chain). */
   chainId(): Promise<number | null>;
   provider?: EIP1193Provider;
+  /** The injected wallet this account belongs to. */
+  wallet?: Discovered;
 }
 
 /** Test-mnemonic account `index`, signed in the page. Devnet only: the key is public. */
@@ -84,15 +86,21 @@ export function devnetConnection(mnemonic: string, index: number): Connection {
 
 /** Asks an injected wallet for its accounts (the wallet shows its connect prompt). */
 export async function injectedConnection(wallet: Discovered): Promise<Connection> {
-  const provider = wallet.provider;
-  const accounts = (await provider.request({ method: 'eth_requestAccounts' })) as Address[];
+  const accounts = (await wallet.provider.request({ method: 'eth_requestAccounts' })) as Address[];
   const address = accounts[0];
   if (!address) throw new Error(`${wallet.info.name} returned no account.`);
+  return injectedAccount(wallet, address);
+}
+
+/** An account of an injected wallet that already granted access to it. */
+export function injectedAccount(wallet: Discovered, address: Address): Connection {
+  const provider = wallet.provider;
   return {
     kind: 'injected',
     label: wallet.info.name,
     address,
     provider,
+    wallet,
     async walletFor(chain) {
       await switchChain(provider, chain);
       return createWalletClient({ account: address, chain, transport: custom(provider, { retryCount: 0 }) });
