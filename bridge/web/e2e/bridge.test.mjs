@@ -199,6 +199,8 @@ describe('bridge page in chromium against op-node devnet', () => {
     assert.match(await page.textContent('[data-testid=tx-status]'), /arrived on L2 in block \d+/);
     assert.equal(await balance(node.url, MNEMONIC_ACCOUNT_3), l2Before + (3n * ETH) / 2n, 'L2 balance + 1.5 ETH');
     await page.waitForFunction(() => document.querySelector('[data-testid=l2-balance]')?.textContent === '10001.5 ETH');
+    await page.waitForSelector('[data-testid=deposit][data-state=arrived]');
+    assert.match(await page.textContent('[data-testid=deposit]'), /1\.5 ETH.*On L2 · block \d+/);
     await snap(page, 'deposit-arrived');
   });
 
@@ -255,6 +257,8 @@ describe('bridge page in chromium against op-node devnet', () => {
     await phone.click('[data-testid=connect-devnet]');
     await stage(phone, 'finalized');
     assert.equal(await phone.locator('[data-testid=withdrawal]').count(), 1);
+    await phone.waitForSelector('[data-testid=deposit][data-state=arrived]');
+    assert.equal(await phone.locator('[data-testid=deposit]').count(), 1);
     const width = await phone.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 390, `the page is ${width} px wide at a 390 px viewport`);
     await snap(phone, 'phone-reloaded-withdrawals');

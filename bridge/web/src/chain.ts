@@ -2,7 +2,7 @@
 // the facts its status is worked out from (status.ts). The withdrawal list comes from the L2's
 // MessagePassed logs and the L1 portal's records, so a reload rebuilds it exactly.
 import { type Address, type Hex, parseAbi, parseAbiItem } from 'viem';
-import { getGames } from 'viem/op-stack';
+import { getGames, getL2TransactionHash, opaqueDataToDepositData } from 'viem/op-stack';
 import type { Chain } from 'viem';
 import type { Clients, NodeConfig } from './config';
 import type { Delays, ProofFacts, WithdrawalFacts } from './status';
@@ -160,4 +160,65 @@ export async function withdrawalFacts(
     finalizable = check;
   }
   return { l2BlockNumber: record.l2BlockNumber, latestGame: game, finalized, proof, finalizable };
+}
+
+const TRANSACTION_DEPOSITED = parseAbiItem(
+  'event TransactionDeposited(address indexed from, address indexed to, uint256 indexed version, bytes opaqueData)',
+);
+
+export interface DepositRecord {
+  l1BlockNumber: bigint;
+  l1TxHash: Hex;
+  /** ETH minted on L2. */
+  mint: bigint;
+  l2Hash: Hex;
+  /** The L2 block that holds it, once it is there. */
+  l2BlockNumber: bigint | null;
+}
+
+export interface DepositCache {
+  sender: Address | null;
+  next: bigint;
+  records: DepositRecord[];
+}
+
+export const newDepositCache = (): DepositCache => ({ sender: null, next: 0n, records: [] });
+
+/**
+ * Every deposit `sender` made through the portal (its TransactionDeposited logs on L1), oldest
+ * first, each with the L2 block that holds it or null while the L2 has not got it yet.
+ */
+export async function scanDeposits(c: Clients, config: NodeConfig, sender: Address, cache: DepositCache): Promise<DepositRecord[]> {
+  if (cache.sender !== sender) {
+    cache.sender = sender;
+    cache.next = 0n;
+    cache.records = [];
+  }
+  const head = await c.l1.getBlockNumber();
+  const ranges: [bigint, bigint][] = [];
+  for (let from = cache.next; from <= head; from += LOG_RANGE) ranges.push([from, from + LOG_RANGE - 1n < head ? from + LOG_RANGE - 1n : head]);
+  const found = await Promise.all(
+    ranges.map(([fromBlock, toBlock]) =>
+      c.l1.getLogs({ address: config.addresses.OptimismPortal, event: TRANSACTION_DEPOSITED, args: { from: sender }, fromBlock, toBlock }),
+    ),
+  );
+  for (const logs of found) {
+    for (const log of logs) {
+      if (log.args.version !== 0n) continue;
+      const { mint } = opaqueDataToDepositData(log.args.opaqueData!);
+      const l2Hash = getL2TransactionHash({ log: log as never });
+      cache.records.push({ l1BlockNumber: log.blockNumber!, l1TxHash: log.transactionHash!, mint, l2Hash, l2BlockNumber: null });
+    }
+  }
+  cache.next = head + 1n;
+  // Only deposits still on their way need asking about.
+  await Promise.all(
+    cache.records
+      .filter((r) => r.l2BlockNumber === null)
+      .map(async (r) => {
+        const receipt = await c.l2.getTransactionReceipt({ hash: r.l2Hash }).catch(() => null);
+        if (receipt) r.l2BlockNumber = receipt.blockNumber;
+      }),
+  );
+  return cache.records;
 }

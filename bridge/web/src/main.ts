@@ -4,7 +4,7 @@ import './style.css';
 import { type Address, type Chain, type Hex, formatEther } from 'viem';
 import { getL2TransactionHashes, walletActionsL1, walletActionsL2 } from 'viem/op-stack';
 import { buildChains, buildClients, type Clients, loadConfig, type NodeConfig } from './config';
-import { type BridgeWindows, latestGame, newScanCache, readWindows, scanWithdrawals, type WithdrawalRecord, withdrawalFacts } from './chain';
+import { type BridgeWindows, type DepositRecord, latestGame, newDepositCache, newScanCache, readWindows, scanDeposits, scanWithdrawals, type WithdrawalRecord, withdrawalFacts } from './chain';
 import { byId, h, mono, setText } from './dom';
 import { friendlyError } from './errors';
 import { describeStage, formatCountdown, secondsUntil, type Status, timeline, withdrawalStatus } from './status';
@@ -29,6 +29,7 @@ interface App {
   fee: { deposit: bigint | null; withdraw: bigint | null };
   busy: boolean;
   scan: ReturnType<typeof newScanCache>;
+  deposits: ReturnType<typeof newDepositCache>;
   items: Map<Hex, Item>;
   /** Per withdrawal: an action in flight or its last error. */
   actions: Map<Hex, { text: string; error?: boolean }>;
@@ -80,6 +81,7 @@ async function start(): Promise<void> {
     fee: { deposit: null, withdraw: null },
     busy: false,
     scan: newScanCache(),
+    deposits: newDepositCache(),
     items: new Map(),
     actions: new Map(),
   };
@@ -137,7 +139,7 @@ async function refresh(app: App): Promise<void> {
     await estimateFees(app);
     renderBalances(app);
     validate(app);
-    await refreshWithdrawals(app);
+    await Promise.all([refreshWithdrawals(app), refreshDeposits(app)]);
   } catch (e) {
     console.warn('refresh failed', e);
   } finally {
@@ -191,6 +193,34 @@ async function refreshWithdrawals(app: App): Promise<void> {
   setText(empty, 'No withdrawals from this account yet.');
 }
 
+const SHOWN_DEPOSITS = 5;
+
+async function refreshDeposits(app: App): Promise<void> {
+  const conn = app.conn!;
+  const records = await scanDeposits(app.c, app.config, conn.address, app.deposits);
+  if (app.conn === conn) renderDeposits(records);
+}
+
+/** The newest deposits, each pending until the L2 has it; null: no account connected. */
+function renderDeposits(records: DepositRecord[] | null): void {
+  const list = byId('dlist');
+  const empty = byId('deposits-empty');
+  empty.hidden = records !== null && records.length > 0;
+  setText(empty, records === null ? 'Connect an account to see its deposits.' : 'No deposits from this account yet.');
+  const shown = (records ?? []).slice(-SHOWN_DEPOSITS).reverse();
+  const key = shown.map((r) => `${r.l2Hash}:${r.l2BlockNumber}`).join(',') + `/${records?.length ?? 0}`;
+  if (list.dataset.key === key) return;
+  list.dataset.key = key;
+  list.replaceChildren(
+    ...shown.map((r) =>
+      h('li', { 'data-testid': 'deposit', 'data-state': r.l2BlockNumber === null ? 'pending' : 'arrived', 'data-l2hash': r.l2Hash },
+        h('strong', {}, `${formatEth(r.mint)} ETH`),
+        h('span', { class: 'muted small' }, `L1 block ${r.l1BlockNumber} · `, mono(r.l1TxHash, 5)),
+        h('span', { class: 'state' }, r.l2BlockNumber === null ? 'Pending on L2…' : `On L2 · block ${r.l2BlockNumber}`))),
+    ...((records?.length ?? 0) > SHOWN_DEPOSITS ? [h('li', { class: 'muted small' }, `and ${records!.length - SHOWN_DEPOSITS} older`)] : []),
+  );
+}
+
 function l1Now(app: App): number {
   // The L1's clock, advanced by the wall clock since the last head was read.
   return app.heads.l1Time + (Date.now() / 1000 - app.heads.seenAt);
@@ -210,8 +240,10 @@ const hooked = new WeakSet<object>();
 function connect(app: App, conn: Connection): void {
   app.conn = conn;
   app.scan = newScanCache();
+  app.deposits = newDepositCache();
   app.items.clear();
   app.actions.clear();
+  renderDeposits(null);
   app.balances = { l1: null, l2: null };
   byId('wlist').replaceChildren();
   const provider = conn.provider;
@@ -238,6 +270,7 @@ function connect(app: App, conn: Connection): void {
 function disconnect(app: App): void {
   app.conn = null;
   localStorage.removeItem('bridge.devnetAccount');
+  renderDeposits(null);
   app.items.clear();
   byId('wlist').replaceChildren();
   const empty = byId('withdrawals-empty');
