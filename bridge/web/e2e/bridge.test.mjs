@@ -308,6 +308,8 @@ describe('bridge page in chromium against op-node devnet', () => {
     await node.terminate();
     await page.waitForSelector('[data-testid=rpc-banner]:not([hidden])', { timeout: 20_000 });
     assert.match(await page.textContent('[data-testid=rpc-banner]'), /Cannot reach the L1 RPC \(http:\/\/127\.0\.0\.1:\d+\) or the L2 RPC/);
+    await page.fill('[data-testid=amount]', '0.1');
+    assert.equal(await page.isDisabled('[data-testid=submit]'), true, 'nothing can be sent while the chains are unreachable');
     await snap(page, 'rpc-down');
   });
 });

@@ -118,6 +118,8 @@ async function refresh(app: App): Promise<void> {
     }
     if (l2.status === 'fulfilled') app.heads.l2 = l2.value;
     renderPills(app);
+    renderBalances(app);
+    validate(app);
     const downs = [app.down.l1 && `the L1 RPC (${app.config.l1.rpcUrl})`, app.down.l2 && `the L2 RPC (${app.config.l2.rpcUrl})`].filter(Boolean);
     showRpcBanner(downs.length ? `Cannot reach ${downs.join(' or ')}. Is the devnet running? Retrying every few seconds…` : null);
     if (app.down.l1 || app.down.l2) return;
@@ -345,8 +347,14 @@ function renderBalances(app: App): void {
   const card = byId('account');
   const l1 = card.querySelector('[data-testid=l1-balance]');
   const l2 = card.querySelector('[data-testid=l2-balance]');
-  if (l1) setText(l1, app.balances.l1 === null ? '…' : `${formatEth(app.balances.l1)} ETH`);
-  if (l2) setText(l2, app.balances.l2 === null ? '…' : `${formatEth(app.balances.l2)} ETH`);
+  const show = (el: Element, wei: bigint | null, down: boolean) => {
+    const text = wei === null ? '…' : `${formatEth(wei)} ETH`;
+    el.classList.toggle('stale', down);
+    if (el.textContent === text) return;
+    el.replaceChildren(wei === null ? '…' : formatEth(wei), wei === null ? '' : h('span', { class: 'unit' }, ' ETH'));
+  };
+  if (l1) show(l1, app.balances.l1, app.down.l1);
+  if (l2) show(l2, app.balances.l2, app.down.l2);
   const net = card.querySelector<HTMLElement>('#wallet-network');
   if (!net) return;
   const id = app.walletChainId;
@@ -439,7 +447,7 @@ function validate(app: App, typing = false): ReturnType<typeof checkAmount> | nu
   const show = typing || input.value.trim() !== '';
   setText(error, !check.ok && show ? check.error : '');
   input.setAttribute('aria-invalid', String(!check.ok && show));
-  submit.disabled = app.busy || !check.ok;
+  submit.disabled = app.busy || !check.ok || app.down.l1 || app.down.l2;
   return check;
 }
 
