@@ -37,7 +37,7 @@ const balance = async (url, address) => BigInt(await rpc(url, 'eth_getBalance', 
  * chain 1, knows no other chain until the page adds it, can be told to refuse a network switch,
  * and refuses every signature as a person pressing "Reject" would. Reads go to the real chains.
  */
-function installTestWallet({ address }) {
+function installTestWallet({ address, eip6963 = true }) {
   const state = { chainId: 1, known: [1], rejectSwitch: false, calls: [] };
   window.__testWallet = state;
   const listeners = {};
@@ -93,6 +93,11 @@ function installTestWallet({ address }) {
     },
   };
   const info = { uuid: '5b3c2e55-0c1e-4b8e-9a43-7d1f2a9e0c11', name: 'Test Wallet', icon: 'data:image/svg+xml,%3Csvg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"%3E%3Crect width="8" height="8" rx="2" fill="%23345"/%3E%3C/svg%3E', rdns: 'dev.test.wallet' };
+  if (!eip6963) {
+    // An older wallet: only the plain EIP-1193 global.
+    window.ethereum = provider;
+    return;
+  }
   const announce = () => window.dispatchEvent(new CustomEvent('eip6963:announceProvider', { detail: Object.freeze({ info, provider }) }));
   window.addEventListener('eip6963:requestProvider', announce);
   announce();
@@ -301,6 +306,17 @@ describe('bridge page in chromium against op-node devnet', () => {
     assert.equal(await p.evaluate(() => window.__testWallet.chainId), 900, 'the wallet was switched to the L1');
     assert.equal(await p.isHidden('[data-testid=wallet-network]'), true, 'no wrong-network message once on the L1');
     await snap(p, 'rejected-signature');
+    await context.close();
+  });
+
+  test('a wallet that only sets window.ethereum is offered too', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.addInitScript(installTestWallet, { address: MNEMONIC_ACCOUNT_5, eip6963: false });
+    const p = await context.newPage();
+    await p.goto(web);
+    await p.click('[data-testid="wallet-window.ethereum"]');
+    assert.equal(await p.textContent('[data-testid=address]'), MNEMONIC_ACCOUNT_5);
+    assert.match(await p.textContent('[data-testid=account-card]'), /Browser wallet/);
     await context.close();
   });
 
