@@ -70,9 +70,6 @@ pub enum NodeError {
     /// The L1 could not be followed.
     #[error("L1: {0}")]
     L1(String),
-    /// The bridge page could not be served.
-    #[error(transparent)]
-    Web(#[from] crate::web::WebError),
     /// A sequencer stopped with an error.
     #[error("{chain} sequencer: {reason}")]
     Sequencer {
@@ -365,7 +362,7 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         rollup: &rollup,
         datadir,
     };
-    let web = crate::web::serve(&args.web, page.to_json()).await?;
+    let web = crate::web::serve(&args.web, page.to_json()).await;
     let proposer = proposer::spawn(proposer::ProposerConfig {
         l1_url: l1_url.to_string(),
         factory: rollup.dispute_game_factory_address,

@@ -35,19 +35,6 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest file served (a Vite bundle of the page is well under a megabyte).
 const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Errors starting the web server.
-#[derive(Debug, thiserror::Error)]
-pub enum WebError {
-    /// The listening socket could not be opened.
-    #[error("web page on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
-}
-
 /// A running web server.
 #[derive(Debug)]
 pub struct WebServer {
@@ -111,37 +98,41 @@ fn browser_url(url: &str) -> String {
         .replacen("://[::]:", "://[::1]:", 1)
 }
 
-/// Starts serving `args.web_dir` and `config` if the page is wanted and built. Returns `None`
-/// (with a log line saying why) when it is switched off or the directory has no `index.html`.
-pub async fn serve(
-    args: &WebArgs,
-    config: serde_json::Value,
-) -> Result<Option<WebServer>, WebError> {
+/// Starts serving `args.web_dir` and `config` if the page is wanted and built. Returns `None`,
+/// with a log line saying why, when it is switched off, the directory has no `index.html`, or
+/// the port is taken: the page is a convenience, and a devnet without it is still a devnet (a
+/// second node started from the repository root, a benchmark's node, keeps running).
+pub async fn serve(args: &WebArgs, config: serde_json::Value) -> Option<WebServer> {
     if args.no_web {
         info!(target: "web", "bridge page switched off (--no-web)");
-        return Ok(None);
+        return None;
     }
     let root = match std::fs::canonicalize(&args.web_dir) {
         Ok(root) if root.join("index.html").is_file() => root,
         _ => {
             warn!(target: "web", dir = %args.web_dir.display(), "bridge page not served: no index.html there; build it (scripts/devnet does: npm ci && npm run build in bridge/web) or pass --web-dir");
-            return Ok(None);
+            return None;
         }
     };
     let addr = SocketAddr::new(args.web_addr, args.web_port);
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| WebError::Bind { addr, source })?;
-    let local = listener
-        .local_addr()
-        .map_err(|source| WebError::Bind { addr, source })?;
+    let bound = match TcpListener::bind(addr).await {
+        Ok(listener) => listener.local_addr().map(|local| (listener, local)),
+        Err(e) => Err(e),
+    };
+    let (listener, local) = match bound {
+        Ok(bound) => bound,
+        Err(e) => {
+            warn!(target: "web", %addr, error = %e, "bridge page not served: cannot listen there (another devnet?); pass --web-port 0 for a free port, or --no-web");
+            return None;
+        }
+    };
     let site = Arc::new(Site {
         root,
         config: Bytes::from(serde_json::to_vec_pretty(&config).expect("json values serialize")),
     });
     info!(target: "web", url = %format!("http://{local}"), dir = %site.root.display(), "bridge page listening");
     let task = tokio::spawn(accept_loop(listener, site));
-    Ok(Some(WebServer { addr: local, task }))
+    Some(WebServer { addr: local, task })
 }
 
 struct Site {
