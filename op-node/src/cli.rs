@@ -18,7 +18,7 @@ pub enum Command {
     /// Run the whole rollup on this machine: an embedded L1 (or `--l1-rpc`), the bridge
     /// contracts deployed on it, and the L2 sequencer deriving deposits from it, with the
     /// test-mnemonic accounts funded on both chains.
-    Devnet(DevnetArgs),
+    Devnet(Box<DevnetArgs>),
     /// Rebuild the L2 chain from L1 data alone: follow the L1 at `--l1-rpc`, read the
     /// batcher's batches and the portal's deposits as `--rollup-config` says, execute every
     /// derived block, and serve the same read JSON-RPC as the sequencer.
@@ -61,6 +61,9 @@ pub struct DevnetArgs {
     /// JSON-RPC server settings.
     #[command(flatten)]
     pub rpc: RpcArgs,
+    /// The bridge web page.
+    #[command(flatten)]
+    pub web: WebArgs,
     /// Transaction pool limits.
     #[command(flatten)]
     pub txpool: TxPoolArgs,
@@ -204,6 +207,23 @@ impl Default for TxPoolArgs {
             price_bump: 10,
         }
     }
+}
+
+/// The bridge web page (built into `bridge/web/dist` by `scripts/devnet`).
+#[derive(Debug, Args)]
+pub struct WebArgs {
+    /// Address the bridge page's web server listens on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub web_addr: IpAddr,
+    /// Port of the bridge page; 0 picks a free one (the URL is logged at start).
+    #[arg(long, default_value_t = 3000)]
+    pub web_port: u16,
+    /// Directory of the built page; when it holds no index.html the page is not served (logged).
+    #[arg(long, default_value = "bridge/web/dist")]
+    pub web_dir: PathBuf,
+    /// Do not serve the bridge page.
+    #[arg(long)]
+    pub no_web: bool,
 }
 
 /// Parses `250ms`, `1s`, `1.5s` or a bare number of milliseconds.

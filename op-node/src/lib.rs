@@ -4,8 +4,9 @@
 //! Each module is one room: `chain` (rules and genesis), `block` (shared block types),
 //! `trie` (incremental Merkle-Patricia trie), `storage` (redb), `engine` (execution and
 //! sealing), `txpool` (admission and ordering), `sequencer` (the block loop), `rpc`
-//! (JSON-RPC server), `node` (wiring), `cli` (flags); the rollup's rooms: `derivation` (L1 to L2 block
-//! inputs), `batch` (the batch format), `batcher`, `proposer`, `l1` (bridge deployment).
+//! (JSON-RPC server), `web` (the bridge page's server), `node` (wiring), `cli` (flags); the
+//! rollup's rooms: `derivation` (L1 to L2 block inputs), `batch` (the batch format),
+//! `batcher`, `proposer`, `l1` (bridge deployment).
 
 pub mod batch;
 pub mod batcher;
@@ -23,3 +24,4 @@ pub mod sequencer;
 pub mod storage;
 pub mod trie;
 pub mod txpool;
+pub mod web;

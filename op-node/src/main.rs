@@ -14,7 +14,7 @@ async fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Devnet(args) => op_node::node::run_devnet(args).await,
+        Command::Devnet(args) => op_node::node::run_devnet(*args).await,
         Command::Verifier(args) => op_node::node::run_verifier(args).await,
     };
     match result {

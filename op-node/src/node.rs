@@ -446,6 +446,13 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         interval: args.l1.batch_interval,
     })
     .map_err(NodeError::L1)?;
+    let page = crate::web::PageConfig {
+        l1_rpc_url: l1_url,
+        l2_rpc_addr: l2.addr,
+        rollup: &rollup,
+        datadir,
+    };
+    let web = crate::web::serve(&args.web, page.to_json()).await;
     let proposer = proposer::spawn(proposer::ProposerConfig {
         l1_url: l1_url.to_string(),
         factory: rollup.dispute_game_factory_address,
@@ -460,6 +467,9 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
     let result = l2.run_until_stopped().await;
     proposer.abort();
     batcher.abort();
+    if let Some(web) = web {
+        web.stop();
+    }
     result
 }
 

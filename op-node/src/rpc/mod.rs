@@ -148,10 +148,30 @@ pub async fn start(
         .max_connections(limits.max_connections)
         .set_id_provider(filters::HexIdProvider)
         .build();
-    let server = Server::builder().set_config(config).build(addr).await?;
+    let server = Server::builder()
+        .set_config(config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(cors()))
+        .build(addr)
+        .await?;
     let local = server.local_addr()?;
     let module = module(ctx).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok((server.start(module), local))
+}
+
+/// Browsers may call the JSON-RPC from any origin (as anvil and hardhat allow): the bridge page
+/// is served from another port than the RPC, and wallets and dapps on other origins talk to a
+/// devnet too. Nothing here is unlocked by the caller's origin (the node holds no user keys).
+fn cors() -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{Any, CorsLayer};
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            hyper::Method::POST,
+            hyper::Method::GET,
+            hyper::Method::OPTIONS,
+        ])
+        .allow_headers(Any)
+        .max_age(Duration::from_secs(3600))
 }
 
 type MethodResult<T> = Result<T, ErrorObjectOwned>;
