@@ -421,3 +421,7 @@ fn holds(block: &SealedBlock, next: &NextBlock) -> bool {
         && block.txs.len() == next.attributes.forced.len() + next.txs.len()
         && block.txs.iter().zip(want).all(|(a, b)| a.hash == b.hash)
 }
+
+#[cfg(test)]
+#[path = "driver_tests.rs"]
+mod tests;
