@@ -236,7 +236,7 @@ async fn round<P: Provider>(
 /// Compresses the longest prefix of `batches` whose channel fits one L1 transaction (at
 /// least one batch, which may then need several frames). Returns the channel and how many
 /// batches it holds.
-fn fit(batches: &[(u64, B256, Batch)]) -> (Vec<u8>, usize) {
+pub fn fit(batches: &[(u64, B256, Batch)]) -> (Vec<u8>, usize) {
     let mut count = batches.len();
     loop {
         let channel: Vec<Batch> = batches[..count].iter().map(|(_, _, b)| b.clone()).collect();

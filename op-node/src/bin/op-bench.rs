@@ -6,6 +6,8 @@
 //! `workload=<w> mode=<m> accounts=<n> tps=<x> mgas_per_s=<y> p50_ms=<a> p99_ms=<b>`.
 //! Progress goes to stderr.
 
+#[path = "op_bench/derive.rs"]
+mod derive;
 #[path = "op_bench/e2e.rs"]
 mod e2e;
 #[path = "op_bench/report.rs"]
@@ -35,7 +37,8 @@ struct Cli {
     /// Funded sender accounts [default: 10000, 2000 with --quick].
     #[arg(long)]
     accounts: Option<usize>,
-    /// Timed transactions per run [default: 50000 serial, 100000 e2e, 20000 with --quick].
+    /// Timed transactions per run [default: 50000 serial and derive, 100000 e2e, 20000 with
+    /// --quick].
     #[arg(long)]
     txs: Option<usize>,
     /// A short run of every selected workload and mode (under a minute in all).
@@ -148,7 +151,7 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
     let txs = |mode| match (cli.txs, cli.quick, mode) {
         (Some(txs), _, _) => txs,
         (None, true, _) => 20_000,
-        (None, false, Mode::Serial) => 50_000,
+        (None, false, Mode::Serial | Mode::Derive) => 50_000,
         (None, false, Mode::E2e) => 100_000,
     };
     if accounts < 2 || cli.txs == Some(0) {
@@ -161,6 +164,14 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
         for &workload in &cli.workload {
             let report = match mode {
                 Mode::Serial => serial::run(serial::SerialParams {
+                    workload,
+                    accounts,
+                    txs: txs(mode),
+                    block_txs: cli.serial.block_txs.max(1),
+                    gas_limit: cli.gas_limit,
+                    seed: cli.seed,
+                })?,
+                Mode::Derive => derive::run(serial::SerialParams {
                     workload,
                     accounts,
                     txs: txs(mode),

@@ -10,6 +10,9 @@ pub enum Mode {
     Serial,
     /// The node binary: signed transactions in through JSON-RPC, sealed blocks out.
     E2e,
+    /// Verifier sync: the blocks of a serial run, posted as compressed batches on a made-up
+    /// L1, derived and executed by a second chain (sender recovery included).
+    Derive,
 }
 
 impl Mode {
@@ -18,6 +21,7 @@ impl Mode {
         match self {
             Self::Serial => "serial",
             Self::E2e => "e2e",
+            Self::Derive => "derive",
         }
     }
 }

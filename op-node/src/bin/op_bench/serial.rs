@@ -25,9 +25,12 @@ use std::{
 };
 
 /// Chain id of the benchmark chain.
-const CHAIN_ID: u64 = 901;
+pub(super) const CHAIN_ID: u64 = 901;
 /// Timestamp of the benchmark genesis; each block is one second later.
-const GENESIS_TIMESTAMP: u64 = 1_700_000_000;
+pub(super) const GENESIS_TIMESTAMP: u64 = 1_700_000_000;
+/// The batcher recorded in L1-info deposits (derive mode).
+pub(super) const BATCHER: alloy::primitives::Address =
+    alloy::primitives::address!("0x00000000000000000000000000000000000ba7c8");
 /// Genesis balance of every benchmark account: 1,000 ETH.
 const ACCOUNT_BALANCE: U256 = uint!(1_000_000_000_000_000_000_000_U256);
 
@@ -65,29 +68,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     let mut chain = Chain::open(&dir.path().join("bench.redb"), &keys, p.gas_limit)?;
     let signer = Signer { chain_id: CHAIN_ID };
 
-    let token = match p.workload {
-        Workload::EthTransfer => None,
-        Workload::Erc20Transfer => {
-            let supply = TOKENS_PER_ACCOUNT * U256::from(p.accounts);
-            let (deploy, token) = signer.deploy_token(&treasury, 0, supply)?;
-            chain.seal_untimed(&[deploy], p.block_txs)?;
-            let handouts = senders
-                .par_iter()
-                .enumerate()
-                .map(|(i, to)| {
-                    signer.token_transfer(
-                        &treasury,
-                        i as u64 + 1,
-                        token,
-                        to.address,
-                        TOKENS_PER_ACCOUNT,
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            chain.seal_untimed(&handouts, p.block_txs)?;
-            Some(token)
-        }
-    };
+    let token = setup(&p, &mut chain, &signer, senders, &treasury)?;
 
     let plan = workload::plan(p.accounts, p.txs, p.seed, 0);
     let started = Instant::now();
@@ -129,11 +110,44 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     })
 }
 
+/// Deploys and hands out the token of an ERC-20 run (untimed); `None` for ETH transfers.
+pub(super) fn setup(
+    p: &SerialParams,
+    chain: &mut Chain,
+    signer: &Signer,
+    senders: &[Key],
+    treasury: &Key,
+) -> Result<Option<alloy::primitives::Address>, BenchError> {
+    Ok(match p.workload {
+        Workload::EthTransfer => None,
+        Workload::Erc20Transfer => {
+            let supply = TOKENS_PER_ACCOUNT * U256::from(p.accounts);
+            let (deploy, token) = signer.deploy_token(treasury, 0, supply)?;
+            chain.seal_untimed(&[deploy], p.block_txs)?;
+            let handouts = senders
+                .par_iter()
+                .enumerate()
+                .map(|(i, to)| {
+                    signer.token_transfer(
+                        treasury,
+                        i as u64 + 1,
+                        token,
+                        to.address,
+                        TOKENS_PER_ACCOUNT,
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            chain.seal_untimed(&handouts, p.block_txs)?;
+            Some(token)
+        }
+    })
+}
+
 /// What the timed blocks took.
 #[derive(Debug, Default)]
-struct Timed {
-    blocks: usize,
-    gas: u64,
+pub(super) struct Timed {
+    pub(super) blocks: usize,
+    pub(super) gas: u64,
     build: Duration,
     execute: Duration,
     state_root: Duration,
@@ -143,15 +157,22 @@ struct Timed {
 }
 
 /// An engine over a temporary store, with the admission rules its transactions pass.
-struct Chain {
-    engine: Engine,
+pub(super) struct Chain {
+    pub(super) engine: Engine,
     pool: PoolConfig,
     timestamp: u64,
+    /// When set, every block opens as an L2 block of this L1 origin does (the L1-info
+    /// deposit, sequence numbers counting up), so its batch can be derived (derive mode).
+    pub(super) origin: Option<(op_node::derivation::L1Block, u64)>,
 }
 
 impl Chain {
     /// A new chain whose genesis funds `keys` (and holds the dev accounts and system contracts).
-    fn open(path: &std::path::Path, keys: &[Key], gas_limit: u64) -> Result<Self, BenchError> {
+    pub(super) fn open(
+        path: &std::path::Path,
+        keys: &[Key],
+        gas_limit: u64,
+    ) -> Result<Self, BenchError> {
         let config = Arc::new(ChainConfig::new(CHAIN_ID, gas_limit));
         let store = Arc::new(Store::open(path)?);
         let mut alloc = dev_genesis_alloc();
@@ -165,18 +186,23 @@ impl Chain {
             engine,
             pool: PoolConfig::new(CHAIN_ID, gas_limit),
             timestamp: GENESIS_TIMESTAMP,
+            origin: None,
         })
     }
 
     /// Decodes the transactions and recovers their senders, in parallel, as RPC ingress does.
-    fn recover(&self, raw: Vec<Bytes>) -> Result<Vec<Arc<RecoveredTx>>, BenchError> {
+    pub(super) fn recover(&self, raw: Vec<Bytes>) -> Result<Vec<Arc<RecoveredTx>>, BenchError> {
         raw.into_par_iter()
             .map(|raw| Ok(Arc::new(decode_and_recover(raw, &self.pool)?)))
             .collect()
     }
 
     /// Seals set-up transactions in blocks, untimed.
-    fn seal_untimed(&mut self, raw: &[Bytes], block_txs: usize) -> Result<(), BenchError> {
+    pub(super) fn seal_untimed(
+        &mut self,
+        raw: &[Bytes],
+        block_txs: usize,
+    ) -> Result<(), BenchError> {
         let txs = self.recover(raw.to_vec())?;
         let mut ignored = Timed::default();
         for block in txs.chunks(block_txs) {
@@ -187,21 +213,35 @@ impl Chain {
 
     /// Builds and commits one block of exactly `txs`, adding its times to `timed`. Every
     /// transaction must be included and succeed, or the figures would measure something else.
-    fn seal_timed(
+    pub(super) fn seal_timed(
         &mut self,
         txs: &[Arc<RecoveredTx>],
         timed: &mut Timed,
     ) -> Result<(), BenchError> {
         self.timestamp += 1;
         let started = Instant::now();
-        let built = self.engine.build(self.timestamp, txs)?;
+        let built = match &mut self.origin {
+            None => self.engine.build(self.timestamp, txs)?,
+            Some((origin, sequence_number)) => {
+                let attributes = op_node::derivation::block_inputs(
+                    origin,
+                    *sequence_number,
+                    self.timestamp,
+                    BATCHER,
+                    op_node::derivation::FeeScalars::default(),
+                );
+                *sequence_number += 1;
+                self.engine.build_block(&attributes, txs)?
+            }
+        };
         let built_at = Instant::now();
         let timings = built.timings;
         let block = self.engine.commit(built)?;
         let persist = built_at.elapsed();
         let build = built_at - started;
 
-        if block.txs.len() != txs.len() {
+        let forced = block.txs.iter().take_while(|t| t.tx.is_deposit()).count();
+        if block.txs.len() != txs.len() + forced {
             return Err(BenchError::Workload(format!(
                 "block {} included {} of {} transactions",
                 block.number(),
@@ -213,6 +253,7 @@ impl Chain {
             .txs
             .iter()
             .zip(&block.receipts)
+            .skip(forced)
             .find(|(_, r)| !r.status())
         {
             return Err(BenchError::Workload(format!(
