@@ -425,3 +425,7 @@ fn holds(block: &SealedBlock, next: &NextBlock) -> bool {
 #[cfg(test)]
 #[path = "driver_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "invariant_tests.rs"]
+mod invariant_tests;

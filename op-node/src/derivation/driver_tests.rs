@@ -26,16 +26,16 @@ use proptest::prelude::*;
 
 const CHAIN_ID: u64 = 901;
 const GAS_LIMIT: u64 = 30_000_000;
-const GENESIS_TIME: u64 = 1_000;
-const BATCHER: Address = Address::repeat_byte(0xba);
+pub(super) const GENESIS_TIME: u64 = 1_000;
+pub(super) const BATCHER: Address = Address::repeat_byte(0xba);
 
-struct Chain {
+pub(super) struct Chain {
     _dir: tempfile::TempDir,
-    store: Arc<Store>,
-    engine: Engine,
+    pub(super) store: Arc<Store>,
+    pub(super) engine: Engine,
 }
 
-fn chain() -> Chain {
+pub(super) fn chain() -> Chain {
     let dir = tempfile::tempdir().expect("temporary directory");
     let store = Arc::new(Store::open(&dir.path().join("chain.redb")).expect("store"));
     let config = Arc::new(ChainConfig::new(CHAIN_ID, GAS_LIMIT));
@@ -48,7 +48,7 @@ fn chain() -> Chain {
     }
 }
 
-fn key(index: u32) -> PrivateKeySigner {
+pub(super) fn key(index: u32) -> PrivateKeySigner {
     MnemonicBuilder::<English>::default()
         .phrase(TEST_MNEMONIC)
         .index(index)
@@ -75,7 +75,7 @@ fn transfer(key: &PrivateKeySigner, nonce: u64) -> Bytes {
 }
 
 /// L1 blocks 0..count, 12 s apart, confirmation depth 0.
-fn l1(count: u64) -> Vec<L1Block> {
+pub(super) fn l1(count: u64) -> Vec<L1Block> {
     let mut parent = B256::ZERO;
     (0..count)
         .map(|n| {
@@ -95,7 +95,7 @@ fn l1(count: u64) -> Vec<L1Block> {
         .collect()
 }
 
-fn view_of(blocks: &[L1Block]) -> L1View {
+pub(super) fn view_of(blocks: &[L1Block]) -> L1View {
     let mut view = L1View::new(0);
     for block in blocks {
         view.insert(block.clone());
@@ -172,7 +172,7 @@ fn sequence(blocks: u64, l1_blocks: &[L1Block]) -> (Chain, Vec<Batch>) {
     (seq, batches)
 }
 
-fn calldata_of(batches: &[Batch], channel: u8) -> Vec<Bytes> {
+pub(super) fn calldata_of(batches: &[Batch], channel: u8) -> Vec<Bytes> {
     frames_for_channel([channel; 16], &compress_batches(batches), MAX_FRAME_DATA)
         .into_iter()
         .map(Bytes::from)
@@ -180,7 +180,7 @@ fn calldata_of(batches: &[Batch], channel: u8) -> Vec<Bytes> {
 }
 
 /// Derives a fresh chain from `l1_blocks` and returns it.
-fn derive(l1_blocks: &[L1Block], genesis: B256, window: u64) -> (Chain, Driver) {
+pub(super) fn derive(l1_blocks: &[L1Block], genesis: B256, window: u64) -> (Chain, Driver) {
     let mut chain = chain();
     assert_eq!(chain.engine.head().hash, genesis, "same genesis");
     let view = RwLock::new(view_of(l1_blocks));
@@ -193,7 +193,7 @@ fn derive(l1_blocks: &[L1Block], genesis: B256, window: u64) -> (Chain, Driver) 
     (chain, driver)
 }
 
-fn assert_same(a: &Chain, b: &Chain, upto: u64) {
+pub(super) fn assert_same(a: &Chain, b: &Chain, upto: u64) {
     let (ra, rb) = (a.store.reader().unwrap(), b.store.reader().unwrap());
     for n in 0..=upto {
         let (ha, _) = ra.header(n).unwrap().expect("sequencer block");
