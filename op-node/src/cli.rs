@@ -197,6 +197,10 @@ pub struct TxPoolArgs {
     /// Minimum fee bump, in percent, to replace a pooled transaction.
     #[arg(long = "txpool.price-bump", default_value_t = 10)]
     pub price_bump: u64,
+    /// Nonce-gapped transactions of a sender that sends nothing new for this long are
+    /// dropped (geth's `txpool.lifetime`; default 3 hours, e.g. `600s`).
+    #[arg(long = "txpool.lifetime", default_value = "10800s", value_parser = parse_duration)]
+    pub lifetime: Duration,
 }
 
 impl Default for TxPoolArgs {
@@ -205,6 +209,7 @@ impl Default for TxPoolArgs {
             max_count: 5120,
             max_queued_per_sender: 64,
             price_bump: 10,
+            lifetime: Duration::from_secs(3 * 3600),
         }
     }
 }

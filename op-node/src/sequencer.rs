@@ -273,6 +273,10 @@ pub fn run(
             }
         };
         pool.on_block(&block.txs, &rejected);
+        let expired = pool.evict_expired(Instant::now());
+        if expired > 0 {
+            info!(target: "sequencer", expired, "dropped nonce-gapped transactions past the pool lifetime");
+        }
         if engine.config().kind == ChainKind::L1 {
             let n = block.number();
             engine.store().set_heads(

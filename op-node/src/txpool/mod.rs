@@ -41,6 +41,9 @@ pub struct PoolConfig {
     pub max_queued_per_sender: usize,
     /// Minimum fee increase, in percent, to replace a transaction.
     pub price_bump_percent: u64,
+    /// A sender's nonce-gapped transactions are dropped after this long without a new
+    /// transaction from it (geth's `txpool.lifetime`, 3 h).
+    pub lifetime: std::time::Duration,
 }
 
 impl PoolConfig {
@@ -54,6 +57,7 @@ impl PoolConfig {
             max_txs: 5120,
             max_queued_per_sender: 64,
             price_bump_percent: 10,
+            lifetime: std::time::Duration::from_secs(3 * 3600),
         }
     }
 }
@@ -182,6 +186,8 @@ struct SenderQueue {
     /// The next nonce the chain expects from this sender.
     state_nonce: u64,
     txs: BTreeMap<u64, Arc<RecoveredTx>>,
+    /// When this sender last sent a transaction (for the lifetime of its queued ones).
+    touched: Option<std::time::Instant>,
 }
 
 impl SenderQueue {
@@ -299,6 +305,7 @@ impl TxPool {
         }
         let queue = senders.entry(sender).or_default();
         queue.txs.insert(nonce, tx.clone());
+        queue.touched = Some(std::time::Instant::now());
         by_hash.insert(hash, tx);
         Ok(hash)
     }
@@ -395,6 +402,7 @@ impl TxPool {
             let queue = senders.entry(tx.sender()).or_insert_with(|| SenderQueue {
                 state_nonce: nonce,
                 txs: BTreeMap::new(),
+                touched: None,
             });
             queue.state_nonce = queue.state_nonce.min(nonce);
             if let Some(old) = queue.txs.insert(nonce, tx.clone()) {
@@ -402,6 +410,28 @@ impl TxPool {
             }
             by_hash.insert(tx.hash, tx.clone());
         }
+    }
+
+    /// Drops the nonce-gapped transactions of senders that sent nothing for the configured
+    /// lifetime, as of `now`. Returns how many went.
+    pub fn evict_expired(&self, now: std::time::Instant) -> usize {
+        let mut inner = self.inner.lock();
+        let PoolInner { senders, by_hash } = &mut *inner;
+        let mut evicted = 0;
+        for queue in senders.values_mut() {
+            if queue
+                .touched
+                .is_some_and(|t| now.saturating_duration_since(t) > self.config.lifetime)
+            {
+                let pending = queue.pending_nonce();
+                for (_, tx) in queue.txs.split_off(&pending) {
+                    by_hash.remove(&tx.hash);
+                    evicted += 1;
+                }
+            }
+        }
+        senders.retain(|_, q| !q.txs.is_empty());
+        evicted
     }
 
     /// Forgets what a sealed block included or refused, and advances senders' nonces.

@@ -335,3 +335,45 @@ fn deposits_are_refused() {
         Err(PoolError::DepositNotAccepted)
     ));
 }
+
+#[test]
+fn queued_transactions_expire_after_the_lifetime_pending_ones_stay() {
+    let p = pool();
+    let (gapped, ready) = (signer(0), signer(1));
+    admit(&p, raw_1559(&gapped, 3, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    admit(&p, raw_1559(&gapped, 4, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    admit(&p, raw_1559(&ready, 0, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    let lifetime = p.config().lifetime;
+    let now = std::time::Instant::now();
+    assert_eq!(p.evict_expired(now), 0, "nothing expires early");
+    assert_eq!(p.evict_expired(now + lifetime / 2), 0);
+    let later = now + lifetime + std::time::Duration::from_secs(1);
+    assert_eq!(p.evict_expired(later), 2, "the gapped sender's queue goes");
+    assert_eq!(
+        p.status(),
+        PoolStatus {
+            pending: 1,
+            queued: 0
+        },
+        "an executable transaction is never expired"
+    );
+    // The freed nonces can be sent again.
+    admit(&p, raw_1559(&gapped, 3, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+}
+
+#[test]
+fn a_rewind_puts_transactions_back_in_nonce_order() {
+    let p = pool();
+    let key = signer(2);
+    for n in 0..3 {
+        admit(&p, raw_1559(&key, n, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    }
+    let best = p.best(1, u64::MAX);
+    p.on_block(&best, &[]);
+    assert_eq!(p.status().pending, 0);
+    // The block is rewound: its transactions are executable again, from the first nonce.
+    p.on_rewind(&best);
+    let nonces: Vec<u64> = p.best(1, u64::MAX).iter().map(|t| t.tx.nonce()).collect();
+    assert_eq!(nonces, vec![0, 1, 2]);
+    assert_eq!(p.pending_nonce(&key.address(), 0), 3);
+}
