@@ -243,6 +243,9 @@ impl Driver {
         if !update.records.is_empty() || update.drop_from.is_some() {
             update.safe = self.safe.number;
             self.store.put_derivation(&update)?;
+            if let Some((n, _)) = self.cursor {
+                view.write().mark_processed(n);
+            }
         }
         self.report(&out, view);
         Ok(out)

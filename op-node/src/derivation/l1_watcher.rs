@@ -13,8 +13,13 @@ use parking_lot::RwLock;
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use tracing::{debug, info, warn};
 
-/// How many L1 blocks the view keeps behind its head.
+/// How many L1 blocks the view keeps behind its head (more while derivation still needs them).
 const RETAINED_BLOCKS: u64 = 8192;
+/// How far the watcher reads ahead of the last block derivation processed, so a node far
+/// behind (a verifier syncing a long chain) never has blocks pruned before it used them.
+const READ_AHEAD: u64 = 4096;
+/// Blocks kept below the last processed one (for reorg checks and replays).
+const KEPT_BELOW_PROCESSED: u64 = 1024;
 
 /// Where and how to follow the L1.
 #[derive(Debug, Clone)]
@@ -42,6 +47,8 @@ pub struct L1View {
     confirmation_depth: u64,
     /// The L1's finalized block number, as its RPC reports it.
     finalized: Option<u64>,
+    /// The last block derivation processed (nothing above it minus a margin is pruned).
+    processed: u64,
 }
 
 impl L1View {
@@ -51,7 +58,18 @@ impl L1View {
             blocks: BTreeMap::new(),
             confirmation_depth,
             finalized: None,
+            processed: 0,
         }
+    }
+
+    /// Records that derivation processed the blocks up to `number`.
+    pub fn mark_processed(&mut self, number: u64) {
+        self.processed = number;
+    }
+
+    /// The last block derivation processed.
+    pub fn processed(&self) -> u64 {
+        self.processed
     }
 
     /// The L1's finalized block number, once known.
@@ -102,7 +120,13 @@ impl L1View {
         self.blocks.split_off(&block.number);
         let number = block.number;
         self.blocks.insert(number, block);
-        while self.blocks.len() as u64 > RETAINED_BLOCKS {
+        let keep_from = self.processed.saturating_sub(KEPT_BELOW_PROCESSED);
+        while self.blocks.len() as u64 > RETAINED_BLOCKS
+            && self
+                .blocks
+                .first_key_value()
+                .is_some_and(|(n, _)| *n < keep_from)
+        {
             self.blocks.pop_first();
         }
     }
@@ -122,7 +146,9 @@ impl L1Watcher {
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
             .connect_http(url);
-        let view = Arc::new(RwLock::new(L1View::new(config.confirmation_depth)));
+        let mut fresh = L1View::new(config.confirmation_depth);
+        fresh.mark_processed(config.start);
+        let view = Arc::new(RwLock::new(fresh));
         let shared = view.clone();
         tokio::spawn(async move {
             let mut next = config.start;
@@ -170,6 +196,10 @@ async fn poll<P: Provider>(
         view.write().set_finalized(finalized.header.number);
     }
     while next <= head {
+        if next > view.read().processed().saturating_add(READ_AHEAD) {
+            // Far enough ahead of derivation: wait for it to catch up.
+            break;
+        }
         let block = provider
             .get_block_by_number(BlockNumberOrTag::Number(next))
             .full()

@@ -270,3 +270,27 @@ fn a_reorg_under_the_origin_is_reported() {
         Err(DerivationError::OriginReorged { number: 0, .. })
     ));
 }
+
+/// A node far behind (a verifier syncing) never loses L1 blocks it has not derived from yet.
+#[test]
+fn the_view_keeps_what_derivation_has_not_processed() {
+    let mut view = L1View::new(0);
+    let mut parent = B256::ZERO;
+    let mut add = |view: &mut L1View, n: u64| {
+        let block = l1_block(n, parent, 100 + n, vec![]);
+        parent = block.hash;
+        view.insert(block);
+    };
+    for n in 0..10_000 {
+        add(&mut view, n);
+    }
+    assert!(view.block(0).is_some(), "block 0 not yet processed: kept");
+    view.mark_processed(9_000);
+    add(&mut view, 10_000);
+    assert!(view.block(0).is_none(), "processed long ago: pruned");
+    assert!(
+        view.block(9_000 - 1024).is_some(),
+        "a margin below the processed block stays"
+    );
+    assert!(view.block(10_000).is_some());
+}
