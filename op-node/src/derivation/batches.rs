@@ -147,6 +147,21 @@ pub fn check_batch(
     l1: &L1View,
     rules: &BatchRules,
 ) -> Result<NextBlock, BatchDrop> {
+    check_batch_decoded(batch, safe, inclusion, l1, rules, || {
+        decode_transactions(&batch.transactions)
+    })
+}
+
+/// [`check_batch`] with the transactions decoded by `decoded` (called only once every other
+/// rule holds), so a caller can decode ahead on other threads.
+pub fn check_batch_decoded(
+    batch: &Batch,
+    safe: &SafeHead,
+    inclusion: u64,
+    l1: &L1View,
+    rules: &BatchRules,
+    decoded: impl FnOnce() -> Result<Vec<Arc<RecoveredTx>>, BatchDrop>,
+) -> Result<NextBlock, BatchDrop> {
     if batch.parent_hash != safe.hash {
         return Err(BatchDrop::NotNext {
             parent: batch.parent_hash,
@@ -202,7 +217,7 @@ pub fn check_batch(
             drift: rules.max_sequencer_drift,
         });
     }
-    let txs = decode_transactions(&batch.transactions)?;
+    let txs = decoded()?;
     let attributes = block_inputs(
         origin,
         sequence_number,
@@ -241,7 +256,7 @@ pub fn forced_block(
 
 /// Decodes a batch's transactions and recovers their senders (in parallel: recovery is the
 /// expensive part). Any undecodable, deposit-type or unsigned transaction drops the batch.
-fn decode_transactions(
+pub fn decode_transactions(
     raw: &[alloy::primitives::Bytes],
 ) -> Result<Vec<Arc<RecoveredTx>>, BatchDrop> {
     raw.par_iter()

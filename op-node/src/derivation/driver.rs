@@ -10,7 +10,7 @@
 
 use super::{
     L1Block, L1View, SafeHead,
-    batches::{BatchRules, NextBlock, check_batch, forced_block},
+    batches::{BatchRules, NextBlock, check_batch_decoded, decode_transactions, forced_block},
     origin_of,
 };
 use crate::{
@@ -188,31 +188,75 @@ impl Driver {
             self.replay = None;
         }
         let mut update = DerivationUpdate::default();
-        for _ in 0..max_l1_blocks {
+        // 1. The confirmed L1 blocks after the cursor, while they chain onto it.
+        let (blocks, reorged) = {
             let guard = view.read();
-            let next = self.cursor.map_or(self.genesis_l1, |(n, _)| n + 1);
-            let reorged = match self.cursor {
-                Some((n, hash)) => {
-                    guard.block(n).is_some_and(|b| b.hash != hash)
-                        || guard.block(next).is_some_and(|b| b.parent_hash != hash)
+            let mut parent = self.cursor;
+            let reorged =
+                parent.is_some_and(|(n, hash)| guard.block(n).is_some_and(|b| b.hash != hash));
+            let mut blocks = Vec::new();
+            while !reorged && (blocks.len() as u64) < max_l1_blocks {
+                let next = parent.map_or(self.genesis_l1, |(n, _)| n + 1);
+                let Some(block) = guard.confirmed(next) else {
+                    break;
+                };
+                if parent.is_some_and(|(_, hash)| block.parent_hash != hash) {
+                    break;
                 }
-                None => false,
-            };
-            if reorged {
-                drop(guard);
-                self.rewind_to_canonical(view, &mut update)?;
-                // The next step replays the open channel before going on.
-                break;
+                parent = Some((block.number, block.hash));
+                blocks.push(block.clone());
             }
-            let Some(block) = guard.confirmed(next).cloned() else {
-                break;
-            };
             update.l1_head = guard.head().map_or(0, |h| h.number);
             update.l1_finalized = guard.finalized();
+            let stalled = blocks.is_empty()
+                && self.cursor.is_some_and(|(n, hash)| {
+                    guard
+                        .confirmed(n + 1)
+                        .is_some_and(|b| b.parent_hash != hash)
+                });
+            (blocks, reorged || stalled)
+        };
+        if reorged {
+            self.rewind_to_canonical(view, &mut update)?;
+        }
+        // 2. Their channels (the assembler does not depend on the safe head).
+        let mut per_block = Vec::with_capacity(blocks.len());
+        for block in &blocks {
             let mut batches = Vec::new();
-            self.read_channels(&block, true, &mut |batch, _| batches.push(batch));
+            self.read_channels(block, true, &mut |batch, _| batches.push(batch));
+            per_block.push((batches, self.assembler.open_since()));
+        }
+        // 3. Senders are recovered on the rayon pool, batch after batch in L1 order, while
+        //    this thread checks and executes the batches before them.
+        let raw: Vec<Vec<alloy::primitives::Bytes>> = per_block
+            .iter()
+            .flat_map(|(batches, _)| batches.iter().map(|b| b.transactions.clone()))
+            .collect();
+        let (decoded_tx, decoded_rx) = std::sync::mpsc::channel();
+        if !raw.is_empty() {
+            rayon::spawn(move || {
+                for txs in raw {
+                    if decoded_tx.send(decode_transactions(&txs)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        // 4. In order: each batch against the safe head, then the sequencing window.
+        for (block, (batches, channel_start)) in blocks.iter().zip(per_block) {
+            let guard = view.read();
             for batch in batches {
-                match check_batch(&batch, &self.safe, block.number, &guard, &self.rules) {
+                let decoded = decoded_rx.recv().map_err(|_| {
+                    DriverError::Inconsistent("transaction decoding stopped".into())
+                })?;
+                match check_batch_decoded(
+                    &batch,
+                    &self.safe,
+                    block.number,
+                    &guard,
+                    &self.rules,
+                    || decoded,
+                ) {
                     Ok(next) => self.apply(engine, next, &mut out)?,
                     Err(reason) => {
                         warn!(target: "derivation", l1 = block.number, %reason, "dropping batch")
@@ -237,7 +281,7 @@ impl Driver {
                 l1_hash: block.hash,
                 safe_number: self.safe.number,
                 safe_hash: self.safe.hash,
-                channel_start: self.assembler.open_since(),
+                channel_start,
             });
         }
         if !update.records.is_empty() || update.drop_from.is_some() {
