@@ -10,6 +10,8 @@
 mod derive;
 #[path = "op_bench/e2e.rs"]
 mod e2e;
+#[path = "op_bench/readers.rs"]
+mod readers;
 #[path = "op_bench/report.rs"]
 mod report;
 #[path = "op_bench/rpc.rs"]
@@ -81,6 +83,11 @@ struct E2eArgs {
     /// Concurrent connections sending batches.
     #[arg(long, default_value_t = 4)]
     connections: usize,
+    /// Read clients calling eth_chainId, eth_blockNumber, eth_getBlockByNumber,
+    /// eth_getTransactionCount, eth_getBalance and eth_call during the run, each answer checked
+    /// (the load test; 0 = none).
+    #[arg(long, default_value_t = 0)]
+    readers: usize,
 }
 
 /// Why a run failed.
@@ -189,6 +196,7 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
                         gas_limit: cli.gas_limit,
                         batch_size: cli.e2e.batch_size.max(1),
                         connections: cli.e2e.connections.max(1),
+                        readers: cli.e2e.readers,
                         seed: cli.seed,
                     };
                     // Dropping the run on Ctrl-C drops the node process guard, which kills it.

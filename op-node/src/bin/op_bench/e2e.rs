@@ -4,7 +4,7 @@
 //! transaction is seen in a sealed block.
 
 use super::{
-    BenchError,
+    BenchError, readers,
     report::{Mode, Report, ms},
     rpc::{RpcClient, send_raw_batch},
     workload::{self, Key, Signer, TOKENS_PER_ACCOUNT, TestToken, Workload},
@@ -62,6 +62,8 @@ pub struct E2eParams {
     pub batch_size: usize,
     /// Concurrent sending connections.
     pub connections: usize,
+    /// Read clients running beside the senders (the load test).
+    pub readers: usize,
     /// Seed of the transfer plan.
     pub seed: u64,
 }
@@ -96,12 +98,37 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
         let mut client = RpcClient::connect(node.addr).await?;
         funding.apply(&mut client, p.batch_size, &keys).await?;
         eprintln!("op-bench: funded; sending {} transactions", raw.len());
-        let m = measure(node.addr, batches, p.batch_size, index, p.connections).await?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let addresses = keys.iter().map(|k| k.address).collect();
+        let mut reader_tasks =
+            readers::spawn(node.addr, p.readers, addresses, stop.clone()).await?;
+        let pid = node.child.id();
+        let rss_sampler = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let mut max = 0f64;
+                while !stop.load(Ordering::Relaxed) {
+                    max = max.max(readers::rss_mib(pid).unwrap_or(0.0));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                max
+            }
+        });
+        let measured = measure(node.addr, batches, p.batch_size, index, p.connections).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut reads = readers::ReadStats::default();
+        while let Some(done) = reader_tasks.join_next().await {
+            let stats = done.map_err(|e| BenchError::Workload(format!("reader task: {e}")))??;
+            reads.calls += stats.calls;
+            reads.latencies_ms.extend(stats.latencies_ms);
+        }
+        let rss = rss_sampler.await.unwrap_or_default();
+        let m = measured?;
         check_receipts(&mut client, &m).await?;
-        Ok::<_, BenchError>(m)
+        Ok::<_, BenchError>((m, reads, rss))
     }
     .await;
-    let m = match result {
+    let (m, reads, rss) = match result {
         Ok(m) => m,
         Err(e) => {
             eprintln!("op-bench: node log tail:\n{}", node.log_tail());
@@ -124,7 +151,24 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
                 "drain",
                 ms(m.last_included.saturating_duration_since(m.last_accepted)),
             ),
-        ],
+            ("node_rss_max_mib", rss),
+        ]
+        .into_iter()
+        .chain(
+            (p.readers > 0)
+                .then(|| {
+                    let mut sorted = reads.latencies_ms.clone();
+                    sorted.sort_by(f64::total_cmp);
+                    [
+                        ("reads_per_s", reads.calls as f64 / elapsed.as_secs_f64()),
+                        ("read_p50_ms", super::report::percentile(&sorted, 50.0)),
+                        ("read_p99_ms", super::report::percentile(&sorted, 99.0)),
+                    ]
+                })
+                .into_iter()
+                .flatten(),
+        )
+        .collect(),
         stages_note: format!(
             "ms total; submit = first send to last accepted batch ({:.0} tx/s ingress), drain = \
              to last inclusion; {} blocks, {:.0} txs/block avg, block time {}, gas limit {}; \
