@@ -15,9 +15,9 @@ use crate::{
     storage::{StorageError, Store},
 };
 use alloy::{
-    network::{EthereumWallet, TransactionBuilder},
+    network::TransactionBuilder,
     primitives::{Address, B256, Bytes, keccak256},
-    providers::{Provider, ProviderBuilder},
+    providers::Provider,
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
 };
@@ -82,14 +82,8 @@ const REPORT_EVERY: Duration = Duration::from_secs(30);
 
 /// Starts the batcher task.
 pub fn spawn(config: BatcherConfig) -> Result<JoinHandle<()>, String> {
-    let url = config
-        .l1_url
-        .parse()
-        .map_err(|e| format!("L1 RPC URL {:?}: {e}", config.l1_url))?;
     let from = config.signer.address();
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(config.signer.clone()))
-        .connect_http(url);
+    let provider = crate::l1::wallet_provider(&config.l1_url, config.signer.clone())?;
     Ok(tokio::spawn(async move {
         let mut posted = Posted::default();
         let mut failures = 0u32;

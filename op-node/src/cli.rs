@@ -194,6 +194,10 @@ pub struct TxPoolArgs {
     /// Most nonce-gapped transactions held per sender.
     #[arg(long = "txpool.max-queued-per-sender", default_value_t = 64)]
     pub max_queued_per_sender: usize,
+    /// Most nonce-gapped transactions held over all senders (geth's `txpool.globalqueue`);
+    /// they never crowd out executable ones.
+    #[arg(long = "txpool.max-queued", default_value_t = 1024)]
+    pub max_queued: usize,
     /// Minimum fee bump, in percent, to replace a pooled transaction.
     #[arg(long = "txpool.price-bump", default_value_t = 10)]
     pub price_bump: u64,
@@ -208,6 +212,7 @@ impl Default for TxPoolArgs {
         Self {
             max_count: 5120,
             max_queued_per_sender: 64,
+            max_queued: 1024,
             price_bump: 10,
             lifetime: Duration::from_secs(3 * 3600),
         }

@@ -9,9 +9,7 @@
 
 use crate::storage::Store;
 use alloy::{
-    network::EthereumWallet,
     primitives::{Address, B256, Bytes, U256},
-    providers::ProviderBuilder,
     signers::local::PrivateKeySigner,
     sol_types::SolValue,
 };
@@ -57,14 +55,8 @@ pub fn output_root(
 
 /// Starts the proposer task.
 pub fn spawn(config: ProposerConfig) -> Result<JoinHandle<()>, String> {
-    let url = config
-        .l1_url
-        .parse()
-        .map_err(|e| format!("L1 RPC URL {:?}: {e}", config.l1_url))?;
     let interval = config.interval.max(1);
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(config.signer.clone()))
-        .connect_http(url);
+    let provider = crate::l1::wallet_provider(&config.l1_url, config.signer.clone())?;
     Ok(tokio::spawn(async move {
         let factory = DisputeGameFactory::new(config.factory, provider.clone());
         let mut last = 0u64;
@@ -74,7 +66,9 @@ pub fn spawn(config: ProposerConfig) -> Result<JoinHandle<()>, String> {
             let wait = Duration::from_millis(500) * 2u32.saturating_pow(failures.min(5));
             tokio::time::sleep(wait).await;
             if let Err(e) = resolver.tick(&factory, &provider).await {
-                warn!(target: "proposer", error = %e, "resolving games failed; retrying");
+                failures = failures.saturating_add(1);
+                warn!(target: "proposer", error = %e, retry_in_ms = (Duration::from_millis(500) * 2u32.saturating_pow(failures.min(5))).as_millis() as u64, "resolving games failed; retrying");
+                continue;
             }
             // Only blocks derivable from L1 (safe) are proposed: an output of an unsafe block
             // could be replaced by derivation after it was proposed.
@@ -158,9 +152,17 @@ impl Resolver {
             let instance = ProposalGame::new(game, provider.clone());
             let sent = instance.resolve().send().await.map_err(|e| e.to_string());
             match sent {
-                Ok(pending) => match pending.get_receipt().await {
+                Ok(pending) => match pending
+                    .with_timeout(Some(crate::l1::L1_RECEIPT_TIMEOUT))
+                    .get_receipt()
+                    .await
+                {
                     Ok(receipt) if receipt.status() => info!(target: "proposer", %game, "resolved"),
-                    _ => still.push((game, due + 1)),
+                    Ok(_) => still.push((game, due + 1)),
+                    Err(e) => {
+                        warn!(target: "proposer", %game, error = %e, "no receipt for resolve; will retry");
+                        still.push((game, due + 1));
+                    }
                 },
                 Err(e) => {
                     warn!(target: "proposer", %game, error = %e, "resolve failed; will retry");
@@ -195,6 +197,7 @@ async fn propose<P: alloy::providers::Provider>(
         .send()
         .await
         .map_err(|e| e.to_string())?
+        .with_timeout(Some(crate::l1::L1_RECEIPT_TIMEOUT))
         .get_receipt()
         .await
         .map_err(|e| e.to_string())?;

@@ -139,13 +139,10 @@ pub struct L1Watcher;
 impl L1Watcher {
     /// Starts following the L1; the returned view fills as blocks arrive.
     pub fn spawn(config: L1WatcherConfig) -> Result<Arc<RwLock<L1View>>, String> {
-        let url = config
-            .url
-            .parse()
-            .map_err(|e| format!("L1 RPC URL {:?}: {e}", config.url))?;
+        let client = crate::l1::rpc_client(&config.url)?;
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
-            .connect_http(url);
+            .connect_client(client);
         let mut fresh = L1View::new(config.confirmation_depth);
         fresh.mark_processed(config.start);
         let view = Arc::new(RwLock::new(fresh));

@@ -4,9 +4,8 @@
 
 use super::{DEPLOYER_INDEX, service_signer};
 use alloy::{
-    network::EthereumWallet,
     primitives::{Address, B256, U256},
-    providers::{Provider, ProviderBuilder},
+    providers::Provider,
 };
 use bridge::bindings::{AnchorStateRegistry, DisputeGameFactory, OptimismPortal, ProposalGame};
 use tracing::info;
@@ -100,10 +99,8 @@ async fn ensure_multicall3<P: Provider>(provider: &P) {
 pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment, DeployError> {
     let signer = service_signer(DEPLOYER_INDEX);
     let owner = signer.address();
-    let url = url.parse().map_err(|_| DeployError::Url(url.to_string()))?;
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(signer))
-        .connect_http(url);
+    let provider =
+        super::wallet_provider(url, signer).map_err(|_| DeployError::Url(url.to_string()))?;
     info!(target: "l1", deployer = %owner, "deploying the bridge contracts");
 
     let factory = DisputeGameFactory::deploy(&provider, owner)

@@ -4,7 +4,36 @@
 pub mod deploy;
 
 use crate::chain::TEST_MNEMONIC;
-use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
+use alloy::{
+    network::EthereumWallet,
+    providers::{Provider, ProviderBuilder},
+    rpc::client::RpcClient,
+    signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English},
+    transports::http::{Http, reqwest},
+};
+use std::time::Duration;
+
+/// Longest any one L1 JSON-RPC request may take: a request the L1 never answers (a hung
+/// node, a black-holed connection) fails after this and is retried, instead of stalling
+/// the L1 watcher, the batcher or the proposer for good.
+pub const L1_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest the batcher and proposer wait for a transaction's receipt before trying again.
+pub const L1_RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A JSON-RPC client for the L1 at `url` with [`L1_REQUEST_TIMEOUT`] on every request.
+pub fn rpc_client(url: &str) -> Result<RpcClient, String> {
+    let parsed: reqwest::Url = url
+        .parse()
+        .map_err(|e| format!("L1 RPC URL {url:?}: {e}"))?;
+    let client = reqwest::Client::builder()
+        .timeout(L1_REQUEST_TIMEOUT)
+        .build()
+        .map_err(|e| format!("L1 HTTP client: {e}"))?;
+    let http = Http::with_client(client, parsed);
+    let local = http.guess_local();
+    Ok(RpcClient::new(http, local))
+}
 
 /// Mnemonic index of the batcher (after the ten user accounts).
 pub const BATCHER_INDEX: u32 = 10;
@@ -23,4 +52,20 @@ pub fn service_signer(index: u32) -> PrivateKeySigner {
         .index(index)
         .and_then(|b| b.build())
         .expect("the test mnemonic and its derivation path are valid")
+}
+
+/// A provider that signs with `signer` against the L1 at `url`: gas estimated, chain id
+/// fetched, and the nonce read from the L1's pending state for every transaction (a send
+/// that fails leaves no gap, as a locally cached nonce would), every request time-limited.
+pub fn wallet_provider(
+    url: &str,
+    signer: PrivateKeySigner,
+) -> Result<impl Provider + Clone + 'static, String> {
+    Ok(ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
+        .wallet(EthereumWallet::from(signer))
+        .connect_client(rpc_client(url)?))
 }

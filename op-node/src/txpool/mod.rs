@@ -39,6 +39,8 @@ pub struct PoolConfig {
     pub max_txs: usize,
     /// Most transactions held per sender beyond a nonce gap.
     pub max_queued_per_sender: usize,
+    /// Most transactions held beyond a nonce gap, over all senders (geth's global queue).
+    pub max_queued: usize,
     /// Minimum fee increase, in percent, to replace a transaction.
     pub price_bump_percent: u64,
     /// A sender's nonce-gapped transactions are dropped after this long without a new
@@ -56,6 +58,7 @@ impl PoolConfig {
             tx_fee_cap: U256::from(10u64).pow(U256::from(18u64)),
             max_txs: 5120,
             max_queued_per_sender: 64,
+            max_queued: 1024,
             price_bump_percent: 10,
             lifetime: std::time::Duration::from_secs(3 * 3600),
         }
@@ -293,14 +296,26 @@ impl TxPool {
             by_hash.remove(&old.hash);
         } else {
             let pending = queue.pending_nonce();
-            if nonce > pending {
+            let gapped = nonce > pending;
+            if gapped {
                 let queued = queue.txs.range(pending..).count();
                 if queued >= self.config.max_queued_per_sender {
                     return Err(PoolError::SenderQueueFull(sender));
                 }
+                // Gapped transactions have their own, smaller share of the pool (geth's
+                // global queue), so they can never crowd out executable ones.
+                if queued_count(senders) >= self.config.max_queued
+                    && !evict_queued(senders, by_hash, Some(fee_cap))
+                {
+                    return Err(PoolError::PoolFull);
+                }
             }
             if by_hash.len() >= self.config.max_txs {
-                evict_cheapest(senders, by_hash, fee_cap)?;
+                // An executable newcomer first displaces a gapped transaction, whatever it
+                // pays; only then the cheapest of all.
+                if gapped || !evict_queued(senders, by_hash, None) {
+                    evict_cheapest(senders, by_hash, fee_cap)?;
+                }
             }
         }
         let queue = senders.entry(sender).or_default();
@@ -476,6 +491,43 @@ fn consecutive_from(txs: &BTreeMap<u64, Arc<RecoveredTx>>, from: u64) -> u64 {
 
 /// Makes room for a transaction paying `fee_cap` by evicting the cheapest last-in-line
 /// transaction (a sender's highest nonce, so no remaining transaction loses its predecessor).
+/// Transactions held behind a nonce gap, over all senders.
+fn queued_count(senders: &AddressMap<SenderQueue>) -> usize {
+    senders
+        .values()
+        .map(|q| q.txs.range(q.pending_nonce()..).count())
+        .sum()
+}
+
+/// Drops the gapped transaction with the lowest fee cap (the sender's last), if there is one
+/// and it pays less than `below` (any, when `None`). Returns whether one went.
+fn evict_queued(
+    senders: &mut AddressMap<SenderQueue>,
+    by_hash: &mut B256Map<Arc<RecoveredTx>>,
+    below: Option<u128>,
+) -> bool {
+    let cheapest = senders
+        .iter()
+        .filter(|(_, q)| q.txs.range(q.pending_nonce()..).next().is_some())
+        .filter_map(|(sender, q)| {
+            q.txs
+                .last_key_value()
+                .map(|(n, tx)| (tx.tx.max_fee_per_gas(), *sender, *n))
+        })
+        .min();
+    match cheapest {
+        Some((price, sender, nonce)) if below.is_none_or(|b| price < b) => {
+            if let Some(queue) = senders.get_mut(&sender)
+                && let Some(tx) = queue.txs.remove(&nonce)
+            {
+                by_hash.remove(&tx.hash);
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
 fn evict_cheapest(
     senders: &mut AddressMap<SenderQueue>,
     by_hash: &mut B256Map<Arc<RecoveredTx>>,

@@ -377,3 +377,39 @@ fn a_rewind_puts_transactions_back_in_nonce_order() {
     assert_eq!(nonces, vec![0, 1, 2]);
     assert_eq!(p.pending_nonce(&key.address(), 0), 3);
 }
+
+#[test]
+fn gapped_spam_never_locks_out_an_executable_transaction() {
+    let mut config = PoolConfig::new(CHAIN, 30_000_000);
+    config.max_txs = 40;
+    config.max_queued = 16;
+    config.max_queued_per_sender = 8;
+    let p = TxPool::new(config);
+    // Spammers: nonce-gapped transactions at a high fee cap, until refused.
+    let mut held = 0;
+    for s in 0..8u8 {
+        let key = signer(10 + s);
+        for n in 1..9 {
+            if admit(
+                &p,
+                raw_1559(&key, n, 100 * GWEI, GWEI, 21_000, CHAIN),
+                rich(),
+            )
+            .is_ok()
+            {
+                held += 1;
+            }
+        }
+    }
+    assert_eq!(held, 16, "the global queue bounds gapped transactions");
+    assert_eq!(p.status().queued, 16);
+    // Executable transactions fill the rest of the pool and then displace queued ones.
+    for s in 0..40u8 {
+        let key = signer(60 + s);
+        admit(&p, raw_1559(&key, 0, GWEI, GWEI, 21_000, CHAIN), rich())
+            .expect("an honest, executable transaction at the going rate gets in");
+    }
+    let status = p.status();
+    assert_eq!(status.pending, 40);
+    assert_eq!(status.queued, 0, "every gapped transaction was displaced");
+}

@@ -212,6 +212,8 @@ impl NodeProcess {
             .args(["--chain-id", &CHAIN_ID.to_string()])
             .args(["--gas-limit", &p.gas_limit.to_string()])
             .args(["--txpool.max-count", &pool_size.to_string()])
+            // Concurrent batches deliver a sender's nonces out of order now and then.
+            .args(["--txpool.max-queued", &pool_size.to_string()])
             // Plain text in the log file (tracing colours its output by default).
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
