@@ -62,7 +62,7 @@ after(async () => {
   await node?.stop();
 });
 
-test(`${CLIENTS} WebSocket subscribers, half never reading: blocks keep their rate, readers get every head, memory stays bounded`, { timeout: 180_000 }, async (t) => {
+test(`${CLIENTS} WebSocket subscribers, half never reading: blocks keep their rate, readers get every head, memory stays bounded`, { timeout: LOAD_MS + CLIENTS * 200 + 120_000 }, async (t) => {
   const pid = node.proc.pid;
   await sleep(1000);
   const baseline = rssMb(pid);
