@@ -199,7 +199,9 @@ async function assertDerivationResumed(t, rig, what) {
   try {
     await until(`${what}: B's safe head past ${headAfter} (it was ${await safeOf(rig.b.url)})`, async () => (await safeOf(rig.b.url)) >= headAfter, RECOVER_MS, 500);
   } catch (e) {
-    t.diagnostic(`${what}: safe head ${await safeOf(rig.b.url)}, head ${await headOf(rig.b.url)}; ${await batcherOnL1(rig)}`);
+    const st = await rpc(rig.b.url, "optimism_syncStatus");
+    const l1Head = Number(BigInt(await rpc(l1UrlOf(rig.a), "eth_blockNumber")));
+    t.diagnostic(`${what}: safe head ${await safeOf(rig.b.url)}, head ${await headOf(rig.b.url)}; B's L1 view: head_l1 ${st.head_l1?.number}, current_l1 ${st.current_l1?.number}; the L1 is at ${l1Head}; ${await batcherOnL1(rig)}`);
     const tail = logText(rig.b).split("\n").filter((l) => /WARN (batcher|proposer)/.test(l)).slice(-3);
     for (const l of tail) t.diagnostic(`B: ${l.slice(0, 300)}`);
     throw e;
