@@ -24,7 +24,8 @@ export async function startL1Proxy(target) {
   let upstream = new URL(target);
   const held = new Set();
   const sockets = new Set();
-  const stats = { requests: Object.fromEntries(MODES.map((m) => [m, 0])), held: 0, upstreamErrors: 0 };
+  // heldClosed: when (ms since epoch) each held connection closed, and whether with an error.
+  const stats = { requests: Object.fromEntries(MODES.map((m) => [m, 0])), held: 0, heldClosed: [], upstreamErrors: 0 };
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
   const server = http.createServer((req, res) => {
@@ -91,9 +92,9 @@ export async function startL1Proxy(target) {
 
   server.on("connection", (s) => {
     sockets.add(s);
-    s.on("close", () => {
+    s.on("close", (hadError) => {
       sockets.delete(s);
-      held.delete(s);
+      if (held.delete(s)) stats.heldClosed.push({ at: Date.now(), hadError });
     });
   });
   server.keepAliveTimeout = 30_000;

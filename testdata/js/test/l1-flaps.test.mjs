@@ -288,6 +288,13 @@ describe("the L1 RPC drops connections, answers HTTP 500 and JSON-RPC errors, re
     assert.equal(landed.status, "0x1");
   });
 
+  test("the verifier, reading the L1 directly, has B's block hash and state root at every height B calls safe", { timeout: 120_000 }, async (t) => {
+    const target = await safeOf(rig.b.url);
+    await until(`the verifier at ${target}`, async () => (await safeOf(rig.v.url)) >= target, RECOVER_MS, 500);
+    const txs = await assertSameChain(rig.b.url, rig.v.url, target, "B's safe chain on the verifier");
+    t.diagnostic(`equal up to B's safe head ${target} (${txs} transactions)`);
+  });
+
   // Found by this test: the batcher's and proposer's alloy providers use the default nonce filler
   // (CachedNonceManager), which advances its cached nonce even when eth_sendRawTransaction fails.
   // After one failed post every later batcher transaction carries a nonce gap, waits in the L1 pool
