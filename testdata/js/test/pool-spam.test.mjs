@@ -5,9 +5,9 @@
 // sender — a replacement must raise both fee cap and tip by `--txpool.price-bump` 10 %, transactions
 // under the base fee are refused, and an honest sender's transactions still get in promptly.
 //
-// Not covered because the node does not have them: geth's eviction of queued transactions after 3 h
-// (the node keeps a gapped transaction until it is evicted by a better-paying one or its sender's
-// nonce passes it), and geth's soft limit of 16 executable transactions per sender.
+// Not covered here: the expiry of gapped transactions after `--txpool.lifetime` (3 h; a Rust unit test
+// covers it), and geth's soft limit of 16 executable transactions per sender, which the node does not
+// have.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { computeAddress, parseEther, parseUnits, SigningKey } from "ethers";
