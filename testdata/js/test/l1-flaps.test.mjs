@@ -328,5 +328,8 @@ describe("the L1 RPC black-holes requests (hang)", () => {
   // answered, so the L1 watcher, the batcher and the proposer each stop at their first hung request.
   test("the L1 clients time out hung requests; derivation resumes and the verifier has B's chain", { todo: "no timeout on the L1 HTTP clients: a black-holed request stalls the L1 watcher and batcher forever", timeout: 240_000 }, async (t) => {
     await assertDerivationResumed(t, rig, "after the hang");
+    // Nobody but B's clients closes a held connection: each one closing is a client timeout.
+    await until("B abandoning every held request", async () => rig.proxy.heldOpen === 0, 60_000, 250);
+    t.diagnostic(`held requests closed by B ${rig.proxy.stats.heldClosed.map((c) => `${((c.at - p.from) / 1000).toFixed(1)} s`).join(", ")} after the hang began`);
   });
 });
