@@ -79,14 +79,15 @@ let logCounter = 0;
 
 /**
  * Starts `op-node devnet` and resolves once eth_chainId answers 901.
- * @param {{name?: string, blockTime?: string, args?: string[]}} opts
+ * @param {{name?: string, blockTime?: string, args?: string[], datadir?: string}} opts
+ *   `datadir`: use this existing data directory instead of a fresh temp one (stop() still removes it).
  */
-export async function startNode({ name = "node", blockTime = "100ms", args = [], kind = "devnet" } = {}) {
+export async function startNode({ name = "node", blockTime = "100ms", args = [], kind = "devnet", datadir: given } = {}) {
   if (!fs.existsSync(OP_NODE_BIN)) {
     throw new Error(`op-node binary not found at ${OP_NODE_BIN}: build it (cargo build --release -p op-node) or set OP_NODE_BIN`);
   }
   fs.mkdirSync(LOG_DIR, { recursive: true });
-  const datadir = fs.mkdtempSync(path.join(os.tmpdir(), `op-node-${name}-`));
+  const datadir = given ?? fs.mkdtempSync(path.join(os.tmpdir(), `op-node-${name}-`));
   const logFile = path.join(LOG_DIR, `${name}-${process.pid}-${++logCounter}.log`);
   fs.writeFileSync(logFile, "");
   const extra = kind === "devnet" && process.env.OP_NODE_ARGS ? process.env.OP_NODE_ARGS.split(/\s+/).filter(Boolean) : [];
