@@ -46,8 +46,16 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
-    /// Storage failed to open.
-    #[error("opening the database: {0}")]
+    /// The database file could not be opened.
+    #[error("opening the database {path}: {source}")]
+    OpenDatabase {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: crate::storage::StorageError,
+    },
+    /// Storage failed.
+    #[error("database: {0}")]
     Storage(#[from] crate::storage::StorageError),
     /// The engine failed.
     #[error(transparent)]
@@ -112,7 +120,9 @@ fn open_chain(
         source,
     })?;
     let config = Arc::new(config);
-    let store = Arc::new(Store::open(&dir.join("chain.redb"))?);
+    let path = dir.join("chain.redb");
+    let store =
+        Arc::new(Store::open(&path).map_err(|source| NodeError::OpenDatabase { path, source })?);
     let engine = Engine::open(config.clone(), store.clone(), alloc, genesis_timestamp)?;
     Ok(OpenChain {
         config,

@@ -197,7 +197,7 @@ describe("read-only data directory", () => {
 
   // The message today: "error: opening the database: database: I/O error: Read-only file system
   // (os error 30)": it names the cause but not which of the two databases (l1/ or l2/chain.redb).
-  test("the error names the file it could not open", { todo: "the open error does not name the database path" }, async (t) => {
+  test("the error names the file it could not open", async (t) => {
     const dir = tempDir("ro-name");
     fs.cpSync(source, dir, { recursive: true });
     const file = path.join(dir, "l2", "chain.redb");
