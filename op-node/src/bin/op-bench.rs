@@ -169,23 +169,17 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
     let runtime = tokio::runtime::Runtime::new()?;
     for &mode in &cli.mode {
         for &workload in &cli.workload {
+            let serial_params = serial::SerialParams {
+                workload,
+                accounts,
+                txs: txs(mode),
+                block_txs: cli.serial.block_txs.max(1),
+                gas_limit: cli.gas_limit,
+                seed: cli.seed,
+            };
             let report = match mode {
-                Mode::Serial => serial::run(serial::SerialParams {
-                    workload,
-                    accounts,
-                    txs: txs(mode),
-                    block_txs: cli.serial.block_txs.max(1),
-                    gas_limit: cli.gas_limit,
-                    seed: cli.seed,
-                })?,
-                Mode::Derive => derive::run(serial::SerialParams {
-                    workload,
-                    accounts,
-                    txs: txs(mode),
-                    block_txs: cli.serial.block_txs.max(1),
-                    gas_limit: cli.gas_limit,
-                    seed: cli.seed,
-                })?,
+                Mode::Serial => serial::run(serial_params)?,
+                Mode::Derive => derive::run(serial_params)?,
                 Mode::E2e => {
                     let params = e2e::E2eParams {
                         workload,

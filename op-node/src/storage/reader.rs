@@ -41,40 +41,29 @@ impl StoreReader {
         Ok(self.tx.open_table(META)?.get(HEAD_KEY)?.map(|v| v.value()))
     }
 
+    /// A number kept in the meta table.
+    fn meta(&self, key: &str) -> Result<Option<u64>, StorageError> {
+        Ok(self.tx.open_table(META)?.get(key)?.map(|v| v.value()))
+    }
+
     /// The safe head (the last block derived from L1), if derivation has recorded one.
     pub fn safe_number(&self) -> Result<Option<u64>, StorageError> {
-        Ok(self
-            .tx
-            .open_table(META)?
-            .get(super::SAFE_KEY)?
-            .map(|v| v.value()))
+        self.meta(super::SAFE_KEY)
     }
 
     /// The finalized head (derived from finalized L1), if recorded.
     pub fn finalized_number(&self) -> Result<Option<u64>, StorageError> {
-        Ok(self
-            .tx
-            .open_table(META)?
-            .get(super::FINALIZED_KEY)?
-            .map(|v| v.value()))
+        self.meta(super::FINALIZED_KEY)
     }
 
     /// The newest L1 block derivation has seen, if recorded.
     pub fn l1_head_number(&self) -> Result<Option<u64>, StorageError> {
-        Ok(self
-            .tx
-            .open_table(META)?
-            .get(super::L1_HEAD_KEY)?
-            .map(|v| v.value()))
+        self.meta(super::L1_HEAD_KEY)
     }
 
     /// The L1's finalized block as derivation last saw it, if recorded.
     pub fn l1_finalized_number(&self) -> Result<Option<u64>, StorageError> {
-        Ok(self
-            .tx
-            .open_table(META)?
-            .get(super::L1_FINALIZED_KEY)?
-            .map(|v| v.value()))
+        self.meta(super::L1_FINALIZED_KEY)
     }
 
     /// Header and hash of block `number`.

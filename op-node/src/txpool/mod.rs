@@ -506,9 +506,36 @@ fn evict_queued(
     by_hash: &mut B256Map<Arc<RecoveredTx>>,
     below: Option<u128>,
 ) -> bool {
+    evict_last(senders, by_hash, below, |q| {
+        q.txs.range(q.pending_nonce()..).next().is_some()
+    })
+}
+
+/// Makes room for a transaction paying `fee_cap`: drops the cheapest sender's last
+/// transaction if it pays less, else refuses.
+fn evict_cheapest(
+    senders: &mut AddressMap<SenderQueue>,
+    by_hash: &mut B256Map<Arc<RecoveredTx>>,
+    fee_cap: u128,
+) -> Result<(), PoolError> {
+    if evict_last(senders, by_hash, Some(fee_cap), |_| true) {
+        Ok(())
+    } else {
+        Err(PoolError::PoolFull)
+    }
+}
+
+/// Among the senders `eligible` accepts, drops the last (highest-nonce) transaction with the
+/// lowest fee cap, if it pays less than `below` (any, when `None`). Returns whether one went.
+fn evict_last(
+    senders: &mut AddressMap<SenderQueue>,
+    by_hash: &mut B256Map<Arc<RecoveredTx>>,
+    below: Option<u128>,
+    eligible: impl Fn(&SenderQueue) -> bool,
+) -> bool {
     let cheapest = senders
         .iter()
-        .filter(|(_, q)| q.txs.range(q.pending_nonce()..).next().is_some())
+        .filter(|(_, q)| eligible(q))
         .filter_map(|(sender, q)| {
             q.txs
                 .last_key_value()
@@ -525,32 +552,6 @@ fn evict_queued(
             true
         }
         _ => false,
-    }
-}
-
-fn evict_cheapest(
-    senders: &mut AddressMap<SenderQueue>,
-    by_hash: &mut B256Map<Arc<RecoveredTx>>,
-    fee_cap: u128,
-) -> Result<(), PoolError> {
-    let cheapest = senders
-        .iter()
-        .filter_map(|(sender, q)| {
-            q.txs
-                .last_key_value()
-                .map(|(n, tx)| (tx.tx.max_fee_per_gas(), *sender, *n))
-        })
-        .min();
-    match cheapest {
-        Some((price, sender, nonce)) if price < fee_cap => {
-            if let Some(queue) = senders.get_mut(&sender)
-                && let Some(tx) = queue.txs.remove(&nonce)
-            {
-                by_hash.remove(&tx.hash);
-            }
-            Ok(())
-        }
-        _ => Err(PoolError::PoolFull),
     }
 }
 

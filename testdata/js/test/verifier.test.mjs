@@ -9,58 +9,18 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { MaxUint256, parseEther as ethersParse } from "ethers";
-import { parseEther, toHex } from "viem";
+import { parseEther } from "viem";
 import { getL2TransactionHashes, getWithdrawals } from "viem/op-stack";
 import { makeProvider, sleep, startNode, startVerifier, testWallets } from "../lib/node.mjs";
 import { artifact, deploy, npmBuild } from "../lib/contracts.mjs";
-import { post, rpc, rpcError } from "../lib/rpc.mjs";
+import { rpc, rpcError } from "../lib/rpc.mjs";
+import { assertSameChain, safeOf, until as waitUntil } from "../lib/chain-check.mjs";
 import { loadRollup, stringify } from "../lib/rollup.mjs";
 
 const TRAFFIC_MS = Number(process.env.VERIFIER_TRAFFIC_MS ?? 45_000);
 const WAIT_MS = 90_000;
 
-/** Waits until `fn()` returns something truthy. */
-async function until(what, fn, limitMs = WAIT_MS, everyMs = 250) {
-  const start = Date.now();
-  let last;
-  while (Date.now() - start < limitMs) {
-    last = await fn();
-    if (last) return last;
-    await sleep(everyMs);
-  }
-  assert.fail(`${what}: not within ${limitMs / 1000} s (last: ${stringify(last)})`);
-}
-
-const status = (url) => rpc(url, "optimism_syncStatus");
-const safeOf = async (url) => BigInt((await status(url)).safe_l2.number);
-
-/** Headers of blocks `from..=to`, in JSON-RPC batches. */
-async function headers(url, from, to) {
-  const out = [];
-  for (let start = from; start <= to; start += 500) {
-    const end = Math.min(to, start + 499);
-    const body = [];
-    for (let n = start; n <= end; n++) body.push({ jsonrpc: "2.0", id: n, method: "eth_getBlockByNumber", params: [toHex(n), false] });
-    const { json } = await post(url, body);
-    assert.ok(Array.isArray(json), `batch answer from ${url}: ${stringify(json)}`);
-    const answers = new Map(json.map((a) => [a.id, a.result]));
-    for (let n = start; n <= end; n++) out.push(answers.get(n));
-  }
-  return out;
-}
-
-/** Every block up to `upTo` has the same hash and state root on both nodes. */
-async function assertSameChain(seqUrl, verUrl, upTo, what) {
-  const [a, b] = await Promise.all([headers(seqUrl, 0, Number(upTo)), headers(verUrl, 0, Number(upTo))]);
-  let txs = 0;
-  for (let n = 0; n <= Number(upTo); n++) {
-    assert.ok(a[n] && b[n], `${what}: block ${n} missing (sequencer ${!!a[n]}, verifier ${!!b[n]})`);
-    assert.equal(b[n].hash, a[n].hash, `${what}: block ${n} hash`);
-    assert.equal(b[n].stateRoot, a[n].stateRoot, `${what}: block ${n} state root`);
-    txs += a[n].transactions.length;
-  }
-  return txs;
-}
+const until = (what, fn, limitMs = WAIT_MS, everyMs = 250) => waitUntil(what, fn, limitMs, everyMs);
 
 /** Mixed traffic until `stop.at`: transfers, ERC-20, Uniswap swaps, deposits and withdrawals. */
 async function traffic(seq, r, stop) {
@@ -150,7 +110,7 @@ describe("verifier: the L2 chain from L1 data alone", () => {
 
     // The verifier comes up to the sequencer's safe head of now.
     const target = await safeOf(seq.url);
-    assert.ok(target > 0n, "the sequencer's own blocks become safe as their batches land on L1");
+    assert.ok(target > 0, "the sequencer's own blocks become safe as their batches land on L1");
     await until(`verifier safe head reaching ${target}`, async () => (await safeOf(a.url)) >= target);
     assert.ok((await safeOf(a.url)) > before, "the restarted verifier continued");
     const txs = await assertSameChain(seq.url, a.url, target, "restarted verifier");
@@ -158,7 +118,7 @@ describe("verifier: the L2 chain from L1 data alone", () => {
 
     // "safe" and "finalized" tags answer the derived heads; a verifier takes no transactions.
     const safeBlock = await rpc(a.url, "eth_getBlockByNumber", ["safe", false]);
-    assert.ok(BigInt(safeBlock.number) >= target);
+    assert.ok(Number(safeBlock.number) >= target);
     const finalized = await rpc(a.url, "eth_getBlockByNumber", ["finalized", false]);
     assert.ok(BigInt(finalized.number) <= BigInt(safeBlock.number));
     const refused = await rpcError(a.url, "eth_sendRawTransaction", ["0x02"]);
@@ -171,7 +131,7 @@ describe("verifier: the L2 chain from L1 data alone", () => {
     await until(`fresh verifier reaching ${target}`, async () => (await safeOf(b.url)) >= target);
     const seconds = (Date.now() - started) / 1000;
     await assertSameChain(seq.url, b.url, target, "fresh verifier");
-    console.log(`# verifier sync from empty: ${target} L2 blocks, ${txs} transactions in ${seconds.toFixed(1)} s (${(Number(target) / seconds).toFixed(0)} blocks/s) — traffic ${stringify(counts)}`);
+    console.log(`# verifier sync from empty: ${target} L2 blocks, ${txs} transactions in ${seconds.toFixed(1)} s (${(target / seconds).toFixed(0)} blocks/s) — traffic ${stringify(counts)}`);
   });
 
   test("an L1 reorg under derived blocks: both nodes rewind, re-derive, and agree; the reorged deposit is derived again once", async () => {
@@ -185,7 +145,8 @@ describe("verifier: the L2 chain from L1 data alone", () => {
     const [l2Hash] = getL2TransactionHashes(receipt);
     const l2Receipt = await r.l2.waitForTransactionReceipt({ hash: l2Hash, timeout: 30_000 });
     // Wait until the deposit's block is safe on both nodes, so the reorg really undoes derived blocks.
-    await until("the deposit's L2 block safe on both", async () => (await safeOf(seq.url)) >= l2Receipt.blockNumber && (await safeOf(v.url)) >= l2Receipt.blockNumber);
+    const depositBlock = Number(l2Receipt.blockNumber);
+    await until("the deposit's L2 block safe on both", async () => (await safeOf(seq.url)) >= depositBlock && (await safeOf(v.url)) >= depositBlock);
     const l1Head = await r.l1.getBlockNumber();
     const depth = Number(l1Head - receipt.blockNumber) + 1;
     const newHead = await rpc(r.addresses.l1RpcUrl, "anvil_reorg", [depth]);
@@ -242,7 +203,7 @@ describe("verifier: a censoring sequencer", () => {
     const seconds = (Date.now() - started) / 1000;
     assert.equal(landed.status, "0x1");
     await until("the censored deposit on the verifier", () => rpc(v.url, "eth_getTransactionReceipt", [l2Hash]), 60_000);
-    const block = BigInt(landed.blockNumber);
+    const block = Number(BigInt(landed.blockNumber));
     await until("the block safe on both", async () => (await safeOf(seq.url)) >= block && (await safeOf(v.url)) >= block);
     await assertSameChain(seq.url, v.url, block, "after forced inclusion");
     assert.match(seq.logTail(100000), /sequencing window passed without a batch/);
