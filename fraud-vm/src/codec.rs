@@ -2,15 +2,21 @@
 //! records, and encoding/decoding of one-step proofs. Decoding never panics on any input.
 
 use crate::merkle::{WORD_TREE_DEPTH, WordProof};
+use crate::mpt::{MptAccount, MptSlot};
 use crate::proof::StepProof;
+use crate::smt::{SMT_DEPTH, SmtProof};
 use crate::state::{
     BlockEnv, MachineState, STATE_ENCODED_LEN, Status, TAG_BLOCK_ENV, TAG_STATE, TAG_TX_ENV, TxEnv,
 };
-use alloy::primitives::{Address, B256, U256};
+use crate::world::{AccountRecord, TAG_ACCOUNT, TAG_WORLD, World};
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy_trie::TrieAccount;
 use thiserror::Error;
 
 /// Version byte that starts every encoded proof.
-pub const PROOF_VERSION: u8 = 1;
+pub const PROOF_VERSION: u8 = 2;
+
+const ACCOUNT_LEN: usize = crate::world::ACCOUNT_ENCODED_LEN;
 
 /// Length of an encoded [`WordProof`]: the word and its siblings.
 pub const WORD_PROOF_LEN: usize = 32 * (1 + WORD_TREE_DEPTH);
@@ -41,6 +47,9 @@ pub enum DecodeError {
     /// A boolean or presence flag other than 0 or 1.
     #[error("invalid flag {0}")]
     Flag(u8),
+    /// A sparse-tree path marks a sibling as present but gives zero.
+    #[error("zero sibling marked as present")]
+    ZeroSibling,
 }
 
 struct Reader<'a> {
@@ -167,6 +176,75 @@ impl<'a> Reader<'a> {
             .collect()
     }
 
+    fn smt_proofs(&mut self) -> Result<Vec<SmtProof>, DecodeError> {
+        let n = self.count(64)?;
+        (0..n)
+            .map(|_| {
+                let leaf = self.b256()?;
+                let bitmap = self.u256()?;
+                let siblings = (0..SMT_DEPTH)
+                    .map(|h| {
+                        if !bitmap.bit(h) {
+                            return Ok(B256::ZERO);
+                        }
+                        let s = self.b256()?;
+                        if s.is_zero() {
+                            return Err(DecodeError::ZeroSibling);
+                        }
+                        Ok(s)
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(SmtProof { leaf, siblings })
+            })
+            .collect()
+    }
+
+    fn world(&mut self) -> Result<World, DecodeError> {
+        self.tag(TAG_WORLD)?;
+        Ok(World {
+            base_root: self.b256()?,
+            accounts_root: self.b256()?,
+            original_root: self.b256()?,
+            transient_root: self.b256()?,
+            accessed_root: self.b256()?,
+            created_root: self.b256()?,
+            destructs_root: self.b256()?,
+            logs_root: self.b256()?,
+            logs_count: self.u64()?,
+            checkpoint_root: self.b256()?,
+        })
+    }
+
+    fn account_record(&mut self) -> Result<AccountRecord, DecodeError> {
+        self.tag(TAG_ACCOUNT)?;
+        Ok(AccountRecord {
+            nonce: self.u64()?,
+            balance: self.u256()?,
+            code_hash: self.b256()?,
+            storage_root: self.b256()?,
+            incarnation: self.u64()?,
+        })
+    }
+
+    fn bytes(&mut self) -> Result<Vec<u8>, DecodeError> {
+        let n = self.count(1)?;
+        Ok(self.take(n)?.to_vec())
+    }
+
+    fn nodes(&mut self) -> Result<Vec<Bytes>, DecodeError> {
+        let n = self.count(4)?;
+        (0..n).map(|_| Ok(Bytes::from(self.bytes()?))).collect()
+    }
+
+    fn list<T>(
+        &mut self,
+        min_len: usize,
+        mut item: impl FnMut(&mut Self) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>, DecodeError> {
+        let n = self.count(min_len)?;
+        (0..n).map(|_| item(self)).collect()
+    }
+
     fn tx_env(&mut self) -> Result<TxEnv, DecodeError> {
         self.tag(TAG_TX_ENV)?;
         let origin = self.address()?;
@@ -195,7 +273,37 @@ impl<'a> Reader<'a> {
             basefee: self.u256()?,
             blob_basefee: self.u256()?,
             chain_id: self.u256()?,
+            block_hashes_root: self.b256()?,
         })
+    }
+}
+
+fn put_smt_proofs(out: &mut Vec<u8>, proofs: &[SmtProof]) {
+    out.extend_from_slice(&(proofs.len() as u32).to_be_bytes());
+    for p in proofs {
+        out.extend_from_slice(p.leaf.as_slice());
+        let mut bitmap = U256::ZERO;
+        for (h, s) in p.siblings.iter().enumerate().take(SMT_DEPTH) {
+            if !s.is_zero() {
+                bitmap.set_bit(h, true);
+            }
+        }
+        out.extend_from_slice(&bitmap.to_be_bytes::<32>());
+        for s in p.siblings.iter().take(SMT_DEPTH).filter(|s| !s.is_zero()) {
+            out.extend_from_slice(s.as_slice());
+        }
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn put_nodes(out: &mut Vec<u8>, nodes: &[Bytes]) {
+    out.extend_from_slice(&(nodes.len() as u32).to_be_bytes());
+    for n in nodes {
+        put_bytes(out, n);
     }
 }
 
@@ -268,6 +376,46 @@ impl StepProof {
             }
             None => out.push(0),
         }
+        match &self.world {
+            Some(w) => {
+                out.push(1);
+                out.extend_from_slice(&w.encode());
+            }
+            None => out.push(0),
+        }
+        put_smt_proofs(&mut out, &self.trees);
+        out.extend_from_slice(&(self.accounts.len() as u32).to_be_bytes());
+        for a in &self.accounts {
+            out.extend_from_slice(&a.encode());
+        }
+        out.extend_from_slice(&(self.slots.len() as u32).to_be_bytes());
+        for v in &self.slots {
+            out.extend_from_slice(&v.to_be_bytes::<32>());
+        }
+        out.extend_from_slice(&(self.base_accounts.len() as u32).to_be_bytes());
+        for a in &self.base_accounts {
+            match &a.account {
+                Some(acc) => {
+                    out.push(1);
+                    out.extend_from_slice(&acc.nonce.to_be_bytes());
+                    out.extend_from_slice(&acc.balance.to_be_bytes::<32>());
+                    out.extend_from_slice(acc.storage_root.as_slice());
+                    out.extend_from_slice(acc.code_hash.as_slice());
+                }
+                None => out.push(0),
+            }
+            put_nodes(&mut out, &a.nodes);
+        }
+        out.extend_from_slice(&(self.base_slots.len() as u32).to_be_bytes());
+        for s in &self.base_slots {
+            out.extend_from_slice(&s.value.to_be_bytes::<32>());
+            put_nodes(&mut out, &s.nodes);
+        }
+        out.extend_from_slice(&(self.codes.len() as u32).to_be_bytes());
+        for c in &self.codes {
+            put_bytes(&mut out, c);
+        }
+        put_word_proofs(&mut out, &self.block_hashes);
         out
     }
 
@@ -293,6 +441,29 @@ impl StepProof {
         } else {
             None
         };
+        let world = if r.flag()? { Some(r.world()?) } else { None };
+        let trees = r.smt_proofs()?;
+        let accounts = r.list(ACCOUNT_LEN, |r| r.account_record())?;
+        let slots = r.list(32, |r| r.u256())?;
+        let base_accounts = r.list(5, |r| {
+            let account = if r.flag()? {
+                Some(TrieAccount::new(r.u64()?, r.u256()?, r.b256()?, r.b256()?))
+            } else {
+                None
+            };
+            Ok(MptAccount {
+                account,
+                nodes: r.nodes()?,
+            })
+        })?;
+        let base_slots = r.list(36, |r| {
+            Ok(MptSlot {
+                value: r.u256()?,
+                nodes: r.nodes()?,
+            })
+        })?;
+        let codes = r.list(4, |r| r.bytes())?;
+        let block_hashes = r.word_proofs()?;
         r.finish()?;
         Ok(Self {
             pre,
@@ -304,6 +475,14 @@ impl StepProof {
             returndata,
             tx_env,
             block_env,
+            world,
+            trees,
+            accounts,
+            slots,
+            base_accounts,
+            base_slots,
+            codes,
+            block_hashes,
         })
     }
 }
@@ -337,6 +516,35 @@ mod tests {
                 ..TxEnv::default()
             }),
             block_env: Some(BlockEnv::default()),
+            world: Some(World {
+                logs_count: 3,
+                accounts_root: B256::repeat_byte(5),
+                ..World::default()
+            }),
+            trees: vec![{
+                let mut t = crate::smt::SparseTree::default();
+                t.set(B256::repeat_byte(1), B256::repeat_byte(2));
+                t.set(B256::repeat_byte(3), B256::repeat_byte(2));
+                t.prove(B256::repeat_byte(1))
+            }],
+            accounts: vec![AccountRecord::default()],
+            slots: vec![U256::from(9)],
+            base_accounts: vec![
+                MptAccount {
+                    account: Some(TrieAccount::default()),
+                    nodes: vec![Bytes::from(vec![1, 2, 3])],
+                },
+                MptAccount {
+                    account: None,
+                    nodes: vec![],
+                },
+            ],
+            base_slots: vec![MptSlot {
+                value: U256::from(1),
+                nodes: vec![Bytes::from(vec![4]), Bytes::new()],
+            }],
+            codes: vec![vec![0x60, 0x00], vec![]],
+            block_hashes: vec![tree.prove(1)],
         }
     }
 

@@ -4,6 +4,9 @@
 //!
 //! - [`state`]: the machine state record and its commitment, the stack hash chain.
 //! - [`merkle`]: the word Merkle tree behind memory, calldata and return data.
+//! - [`smt`]: the sparse Merkle tree behind the world overlay and the per-transaction sets.
+//! - [`mpt`]: reads from the block's pre-state trie (Merkle-Patricia proofs).
+//! - [`world`]: the world-state commitment, checkpoints, logs, and the prover's world.
 //! - [`trace`]: the revm inspector that turns an execution into machine states.
 //! - [`step`]: one module per step family, shared by prover and verifier.
 //! - [`proof`]: one-step proofs, [`verify`] and [`prove`].
@@ -13,10 +16,13 @@
 pub mod bisect;
 pub mod codec;
 pub mod merkle;
+pub mod mpt;
 pub mod proof;
+pub mod smt;
 pub mod state;
 pub mod step;
 pub mod trace;
+pub mod world;
 
 pub use proof::{StepProof, VerifyError, prove, verify};
 pub use state::{FullState, MachineState, Status};

@@ -1,7 +1,8 @@
 //! The machine state record and its commitment (SPEC.md §3), the stack hash chain (§3.3) and the
 //! transaction and block environment records (§3.6).
 
-use crate::merkle::empty_root;
+use crate::merkle::{WordTree, empty_root};
+use crate::world::WorldState;
 use alloy::primitives::{Address, B256, U256, keccak256};
 
 /// Domain tag of the machine state record (SPEC.md §2).
@@ -19,6 +20,9 @@ pub const STACK_LIMIT: u64 = 1024;
 /// Length in bytes of an encoded [`MachineState`].
 pub const STATE_ENCODED_LEN: usize = 443;
 
+/// Length in bytes of an encoded [`BlockEnv`].
+pub const BLOCK_ENV_ENCODED_LEN: usize = 1 + 20 + 7 * 32 + 32;
+
 /// Execution status of the current frame (SPEC.md §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -27,9 +31,9 @@ pub enum Status {
     Running = 0,
     /// STOP executed (success, no output).
     Stopped = 1,
-    /// RETURN executed (success with output). Pending in v0.1.
+    /// RETURN executed (success with output).
     Returned = 2,
-    /// REVERT executed. Pending in v0.1.
+    /// REVERT executed.
     Reverted = 3,
     /// Exceptional halt: out of gas, stack under/overflow, invalid jump, invalid or undefined
     /// opcode. All gas of the frame is consumed.
@@ -99,7 +103,7 @@ pub struct MachineState {
     pub tx_env_hash: B256,
     /// Hash of the [`BlockEnv`] record.
     pub block_env_hash: B256,
-    /// World-state commitment (SPEC.md §3.7); opaque to every v0.1 step.
+    /// World-state commitment: `keccak256` of the [`crate::world::World`] record (SPEC.md §3.7).
     pub world_root: B256,
 }
 
@@ -294,7 +298,7 @@ impl TxEnv {
 }
 
 /// The block environment read by COINBASE..BLOBBASEFEE and CHAINID (SPEC.md §3.6).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockEnv {
     /// Fee recipient (COINBASE).
     pub coinbase: Address,
@@ -312,12 +316,33 @@ pub struct BlockEnv {
     pub blob_basefee: U256,
     /// CHAINID.
     pub chain_id: U256,
+    /// Root of the word tree whose word `n mod 256` is the hash of block `n`, for the 256 blocks
+    /// before this one (BLOCKHASH).
+    pub block_hashes_root: B256,
+}
+
+impl Default for BlockEnv {
+    /// All fields zero, with the block hash tree of no hashes.
+    fn default() -> Self {
+        Self {
+            coinbase: Address::ZERO,
+            timestamp: U256::ZERO,
+            number: U256::ZERO,
+            prevrandao: U256::ZERO,
+            gas_limit: U256::ZERO,
+            basefee: U256::ZERO,
+            blob_basefee: U256::ZERO,
+            chain_id: U256::ZERO,
+            block_hashes_root: empty_root(),
+        }
+    }
 }
 
 impl BlockEnv {
-    /// Encoding: `0x04 ‖ coinbase(20) ‖` then the seven 32-byte words in field order.
+    /// Encoding: `0x04 ‖ coinbase(20) ‖` the seven 32-byte words in field order
+    /// `‖ block_hashes_root`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(21 + 7 * 32);
+        let mut out = Vec::with_capacity(BLOCK_ENV_ENCODED_LEN);
         out.push(TAG_BLOCK_ENV);
         out.extend_from_slice(self.coinbase.as_slice());
         for w in [
@@ -331,6 +356,7 @@ impl BlockEnv {
         ] {
             out.extend_from_slice(&w.to_be_bytes::<32>());
         }
+        out.extend_from_slice(self.block_hashes_root.as_slice());
         out
     }
 
@@ -359,14 +385,29 @@ pub struct FullState {
     pub tx_env: TxEnv,
     /// The block environment (`hash() == record.block_env_hash`).
     pub block_env: BlockEnv,
+    /// The block hash tree (`root() == block_env.block_hashes_root`).
+    pub block_hashes: WordTree,
+    /// The world (`record.commitment() == record.world_root`).
+    pub world: WorldState,
 }
 
 impl FullState {
-    /// The first state of a frame: empty stack and memory, calldata and code as given.
-    pub fn new_frame(frame: FrameContext, tx_env: TxEnv, block_env: BlockEnv) -> Self {
+    /// The first state of a frame: empty stack and memory, calldata and code as given, in the
+    /// world `world` (whose commitment replaces `frame.world_root`). `block_hashes` must have
+    /// the root `block_env.block_hashes_root`.
+    pub fn new_frame(
+        mut frame: FrameContext,
+        tx_env: TxEnv,
+        block_env: BlockEnv,
+        block_hashes: WordTree,
+        world: WorldState,
+    ) -> Self {
         let calldata = crate::merkle::WordTree::from_bytes(&frame.calldata);
         let code = frame.code.clone();
+        frame.world_root = world.record.commitment();
         Self {
+            block_hashes,
+            world,
             record: MachineState::new_frame(frame, &tx_env, &block_env),
             code,
             stack: StackChain::default(),
@@ -389,6 +430,8 @@ impl FullState {
             && self.returndata.root() == r.returndata_root
             && self.tx_env.hash() == r.tx_env_hash
             && self.block_env.hash() == r.block_env_hash
+            && self.block_hashes.root() == self.block_env.block_hashes_root
+            && self.world.record.commitment() == r.world_root
     }
 }
 
@@ -439,27 +482,41 @@ mod tests {
     /// The vectors of SPEC.md §9, so that the document and the code cannot drift apart.
     #[test]
     fn spec_vectors() {
+        use crate::smt::SparseTree;
+        use crate::world::{AccountRecord, World, account_key, slot_leaf};
         let hex = |b: B256| b.to_string();
-        assert_eq!(
-            hex(empty_root()),
-            "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757"
+        let mut tree = SparseTree::default();
+        tree.set(
+            account_key(Address::repeat_byte(0xaa)),
+            AccountRecord::default().leaf(),
         );
-        assert_eq!(
-            hex(stack_push(B256::ZERO, U256::from(1))),
-            "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c"
-        );
-        assert_eq!(
-            hex(TxEnv::default().hash()),
-            "0x44d15c55e423341e2c19dcf09eefad7693772ab9d99a54b7ab80bad6039f5e29"
-        );
-        assert_eq!(
-            hex(BlockEnv::default().hash()),
-            "0x20478e51daa32baa87abb99ab9a19f492f4dca5cf63b5936e17115f5774d7d28"
-        );
-        assert_eq!(
-            hex(vector_state().commitment()),
-            "0x0a2185743c34ed94e913001c54c8ac3c63a2fdc9c1762c0185d2c8f1fd7912d3"
-        );
+        let vectors = [
+            ("empty word tree", empty_root()),
+            ("stack [1]", stack_push(B256::ZERO, U256::from(1))),
+            ("tx env", TxEnv::default().hash()),
+            ("block env", BlockEnv::default().hash()),
+            ("state", vector_state().commitment()),
+            ("world", World::default().commitment()),
+            ("account record", AccountRecord::default().leaf()),
+            ("account key", account_key(Address::repeat_byte(0xaa))),
+            ("slot leaf 0", slot_leaf(U256::ZERO)),
+            ("overlay of one account", tree.root()),
+        ];
+        let expected = [
+            "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757",
+            "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c",
+            "0x44d15c55e423341e2c19dcf09eefad7693772ab9d99a54b7ab80bad6039f5e29",
+            "0x7065da871a721166ec51cb5eed886aa109b4caa0359c0dcb85814ff216932769",
+            "0x0d91622c94ea70efa4e92e812442eaf688dba79c72b95c2986e0b886f22ead93",
+            "0xec829739907d57e6bb1c9a5a859900526651c6fc94aa029b2d7d7b20c61bf9d7",
+            "0x078cfee41c5e6e2b45222a4eb56c47143323f887cc39c0a607f129cd06f27a49",
+            "0x83a6517503b3c208235ec369ec52e65e39d654a5a903d0b9c9c0ed7a97e939d9",
+            "0xe86a1db0d58cfb8350c8538652ad0bab73337472ac49793a2eb9d03f1a615d83",
+            "0x5e6bf182185c6886f8edbfa5fc7f57ea7af80eb4d355f9cd66b3c4aa4da8d58d",
+        ];
+        for ((name, value), want) in vectors.iter().zip(expected) {
+            assert_eq!(hex(*value), want, "{name}");
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@
 
 use crate::merkle::WordTree;
 use crate::state::{BlockEnv, FrameContext, FullState, MachineState, Status, TxEnv};
-use alloy::primitives::B256;
+use crate::world::{AccountRecord, WorldState, block_hash_tree};
+use alloy::primitives::{Address, B256, U256};
 use revm::context_interface::{ContextTr, Host, JournalTr};
 use revm::inspector::Inspector;
 use revm::interpreter::interpreter::EthInterpreter;
@@ -19,22 +20,24 @@ use revm::interpreter::interpreter_types::{
 use revm::interpreter::{InstructionResult, Interpreter};
 use thiserror::Error;
 
-/// Where the traced transaction sits, and the world-state commitment to record (SPEC.md §3.7).
-#[derive(Clone, Copy, Debug, Default)]
+/// Where the traced transaction sits, and the world when its top frame starts (SPEC.md §3.7):
+/// after the transaction start step (original values taken, sender, recipient, coinbase and
+/// access list warm, nonce and fee bought).
+#[derive(Clone, Debug, Default)]
 pub struct Position {
     /// L2 block number.
     pub block_number: u64,
     /// Transaction index in the block.
     pub tx_index: u64,
-    /// World-state commitment at the start of the transaction.
-    pub world_root: B256,
+    /// The world at the start of the top frame.
+    pub world: WorldState,
 }
 
 /// Why a trace could not be extracted.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum TraceError {
-    /// The transaction entered a nested frame or ended in a way v0.1 does not model.
-    #[error("not traceable in v0.1: {0}")]
+    /// The transaction entered a nested frame or ended in a way v0.2 does not model.
+    #[error("not traceable in v0.2: {0}")]
     Unsupported(&'static str),
     /// The transaction executed no opcode (e.g. a plain transfer or a precompile call).
     #[error("no opcode was executed")]
@@ -62,6 +65,8 @@ pub struct Tracer<F> {
     /// Return data as of the last synchronisation.
     returndata_bytes: Vec<u8>,
     top_depth: Option<usize>,
+    /// The opcode about to run and the stack items its world effects need (top first).
+    pending: Option<(u8, Vec<U256>)>,
     steps: u64,
     error: Option<TraceError>,
     summary: Option<TraceSummary>,
@@ -77,6 +82,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             memory_bytes: Vec::new(),
             returndata_bytes: Vec::new(),
             top_depth: None,
+            pending: None,
             steps: 0,
             error: None,
             summary: None,
@@ -96,8 +102,37 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
     }
 
     /// Brings the shadow state in line with the interpreter before an opcode.
-    fn sync<CTX: ContextTr + Host>(&mut self, interp: &Interpreter<EthInterpreter>, ctx: &CTX) {
+    fn sync<CTX: ContextTr + Host>(&mut self, interp: &Interpreter<EthInterpreter>, ctx: &mut CTX) {
+        if self.state.is_none() {
+            // The transaction start step (SPEC.md §5.9, pending) bought the gas, bumped the
+            // sender's nonce and moved the value: take those accounts as revm left them.
+            let origin = Host::caller(ctx);
+            let target = interp.input.target_address();
+            for a in [origin, target] {
+                if let Ok(load) = ctx.journal_mut().load_account(a) {
+                    let (nonce, balance) = (load.data.info.nonce, load.data.info.balance);
+                    let rec = self.position.world.account(a);
+                    if rec.nonce != nonce || rec.balance != balance {
+                        self.position.world.set_account(
+                            a,
+                            AccountRecord {
+                                nonce,
+                                balance,
+                                ..rec
+                            },
+                        );
+                    }
+                }
+            }
+        }
         let state = self.state.get_or_insert_with(|| {
+            let number = ctx.block_number().saturating_to::<u64>();
+            let hashes = (number.saturating_sub(256)..number)
+                .map(|n| (n, ctx.block_hash(n).unwrap_or_default()))
+                .collect::<std::collections::HashMap<_, _>>();
+            let block_hashes = block_hash_tree(number, |n| hashes[&n]);
+            let mut block = block_env(ctx);
+            block.block_hashes_root = block_hashes.root();
             FullState::new_frame(
                 FrameContext {
                     block_number: self.position.block_number,
@@ -109,10 +144,12 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
                     is_static: interp.runtime_flag.is_static(),
                     code: interp.bytecode.bytecode_slice().to_vec(),
                     calldata: interp.input.input().as_bytes(ctx).to_vec(),
-                    world_root: self.position.world_root,
+                    world_root: B256::ZERO,
                 },
                 tx_env(ctx),
-                block_env(ctx),
+                block,
+                block_hashes,
+                self.position.world.clone(),
             )
         });
 
@@ -147,6 +184,84 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         r.stack_len = state.stack.items().len() as u64;
         r.memory_root = state.memory.root();
         r.memory_size = size as u64;
+        r.world_root = state.world.record.commitment();
+    }
+
+    /// Mirrors the world effects of the opcode that just completed into the shadow world,
+    /// reading the new values from revm's journal (SPEC.md §7). Effects mirror the verifier's
+    /// writes exactly: a write that leaves a value unchanged is not made.
+    fn apply_world_effects<CTX: ContextTr + Host>(&mut self, ctx: &mut CTX) {
+        let (Some(state), Some((op, items))) = (self.state.as_mut(), self.pending.take()) else {
+            return;
+        };
+        let me = state.record.address;
+        let item = |i: usize| items.get(i).copied().unwrap_or_default();
+        let world = &mut state.world;
+        match op {
+            0x54 => world.warm_slot(me, item(0)),
+            0x55 => {
+                let slot = item(0);
+                world.warm_slot(me, slot);
+                let value = ctx
+                    .journal_mut()
+                    .sload(me, slot)
+                    .map(|l| l.data)
+                    .unwrap_or_default();
+                if value != world.storage(me, slot) {
+                    world.set_storage(me, slot, value);
+                }
+            }
+            0x5d => {
+                let slot = item(0);
+                let value = ctx.journal_mut().tload(me, slot);
+                world.tstore(me, slot, value);
+            }
+            0x31 | 0x3b | 0x3c | 0x3f => world.warm_account(to_address(item(0))),
+            0xa0..=0xa4 => {
+                if let Some(log) = ctx.journal_ref().logs().last() {
+                    world.push_log(log.clone());
+                }
+            }
+            0xff => {
+                let beneficiary = to_address(item(0));
+                world.warm_account(beneficiary);
+                let balance_of = |ctx: &mut CTX, a: Address| {
+                    Host::balance(ctx, a).map(|l| l.data).unwrap_or_default()
+                };
+                let mine = world.account(me);
+                let created = world.is_created(me);
+                let moves = !mine.balance.is_zero() && (beneficiary != me || created);
+                if moves {
+                    let rec = |w: &WorldState, a: Address, balance: U256| AccountRecord {
+                        balance,
+                        ..w.account(a)
+                    };
+                    let r = rec(world, me, balance_of(ctx, me));
+                    world.set_account(me, r);
+                    if beneficiary != me {
+                        let r = rec(world, beneficiary, balance_of(ctx, beneficiary));
+                        world.set_account(beneficiary, r);
+                    }
+                }
+                if created {
+                    world.push_destruct(me);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The address in the low 160 bits of a stack item.
+fn to_address(item: U256) -> Address {
+    Address::from_word(B256::from(item))
+}
+
+/// How many top stack items the world effects of `op` need.
+fn effect_operands(op: u8) -> usize {
+    match op {
+        0x54 | 0x55 | 0x5d | 0x31 | 0x3b | 0x3c | 0x3f | 0xff => 1,
+        _ => 0,
     }
 }
 
@@ -172,13 +287,14 @@ fn block_env<CTX: Host>(ctx: &CTX) -> BlockEnv {
         basefee: ctx.basefee(),
         blob_basefee: ctx.blob_gasprice(),
         chain_id: ctx.chain_id(),
+        block_hashes_root: B256::ZERO,
     }
 }
 
 /// The terminal status of a frame that ended with `result` (SPEC.md §3.2).
 fn terminal_status(result: InstructionResult) -> Option<Status> {
     match result {
-        InstructionResult::Stop => Some(Status::Stopped),
+        InstructionResult::Stop | InstructionResult::SelfDestruct => Some(Status::Stopped),
         InstructionResult::Return => Some(Status::Returned),
         InstructionResult::Revert => Some(Status::Reverted),
         r if r.is_error() => Some(Status::ExceptionalHalt),
@@ -200,6 +316,15 @@ where
             return;
         }
         self.sync(interp, ctx);
+        let op = interp.bytecode.opcode();
+        let data = interp.stack.data();
+        let items = data
+            .iter()
+            .rev()
+            .take(effect_operands(op))
+            .copied()
+            .collect();
+        self.pending = Some((op, items));
         if let Some(state) = self.state.as_mut() {
             (self.on_state)(self.steps, state);
         }
@@ -214,12 +339,23 @@ where
             return;
         }
         let Some(action) = interp.bytecode.action().as_ref() else {
+            self.apply_world_effects(ctx);
             return;
         };
         let Some(result) = action.instruction_result() else {
             self.fail(TraceError::Unsupported("frame-creating opcode"));
             return;
         };
+        if result == InstructionResult::SelfDestruct {
+            // SELFDESTRUCT ends the frame like STOP (pc stays) with its operand popped.
+            self.apply_world_effects(ctx);
+            if let Some(state) = self.state.as_mut() {
+                state.stack.sync(interp.stack.data());
+                state.record.stack_root = state.stack.root();
+                state.record.stack_len = state.stack.items().len() as u64;
+                state.record.world_root = state.world.record.commitment();
+            }
+        }
         let Some(status) = terminal_status(result) else {
             self.fail(TraceError::Unsupported("frame result"));
             return;

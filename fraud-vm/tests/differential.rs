@@ -6,8 +6,10 @@
 //! halt reason and gas equal revm's.
 
 use alloy::primitives::{Address, B256, Bytes, TxKind, U256, address};
+use fraud_vm::mpt::{BaseAccount, BaseState};
 use fraud_vm::step::{Halt, info};
 use fraud_vm::trace::{Position, StateAt, Tracer};
+use fraud_vm::world::WorldState;
 use fraud_vm::{FullState, Status, StepProof, VerifyError, prove, verify};
 use proptest::prelude::*;
 use revm::context::result::{ExecutionResult, HaltReason, OutOfGasError};
@@ -18,10 +20,31 @@ use revm::interpreter::InstructionResult;
 use revm::primitives::hardfork::SpecId;
 use revm::state::{AccountInfo, Bytecode};
 use revm::{Context, MainBuilder, MainContext};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 const CALLER: Address = address!("0x1000000000000000000000000000000000000001");
 const TARGET: Address = address!("0x2000000000000000000000000000000000000002");
+const COINBASE: Address = address!("0x3000000000000000000000000000000000000003");
+/// An externally owned account with a balance.
+const EOA: Address = address!("0x4000000000000000000000000000000000000004");
+/// A contract with code and storage.
+const CONTRACT: Address = address!("0x5000000000000000000000000000000000000005");
+/// An address no account holds.
+const ABSENT: Address = address!("0x000000000000000000000000000000000000dead");
+/// Addresses that world-reading opcodes are pointed at.
+const ADDRESSES: &[Address] = &[
+    CALLER,
+    TARGET,
+    COINBASE,
+    EOA,
+    CONTRACT,
+    ABSENT,
+    address!("0x0000000000000000000000000000000000000001"),
+    address!("0x0000000000000000000000000000000000000004"),
+];
 const GAS_PRICE: u128 = 10;
+const BLOCK_NUMBER: u64 = 300;
 
 /// One transaction's inputs.
 #[derive(Clone, Debug)]
@@ -32,6 +55,68 @@ struct Case {
     extra_gas: u64,
     /// Send as an EIP-4844 transaction with two blob hashes (BLOBHASH reads them).
     blobs: bool,
+    /// Storage of the target before the transaction.
+    storage: Vec<(u64, u64)>,
+    /// Balance of the target before the transaction.
+    balance: u64,
+}
+
+impl Case {
+    fn program(code: &[u8]) -> Self {
+        Self {
+            code: code.to_vec(),
+            calldata: vec![1, 2, 3, 4, 5],
+            value: 1,
+            extra_gas: 100_000,
+            blobs: false,
+            storage: vec![(1, 1), (2, 2)],
+            balance: 1000,
+        }
+    }
+
+    /// The accounts before the transaction (the block's base state).
+    fn genesis(&self) -> BTreeMap<Address, BaseAccount> {
+        let mut accounts = BTreeMap::new();
+        accounts.insert(
+            CALLER,
+            BaseAccount {
+                balance: U256::from(10u128.pow(30)),
+                ..Default::default()
+            },
+        );
+        accounts.insert(
+            TARGET,
+            BaseAccount {
+                nonce: 1,
+                balance: U256::from(self.balance),
+                code: self.code.clone(),
+                storage: self
+                    .storage
+                    .iter()
+                    .filter(|(_, v)| *v != 0)
+                    .map(|(k, v)| (U256::from(*k), U256::from(*v)))
+                    .collect(),
+            },
+        );
+        accounts.insert(
+            EOA,
+            BaseAccount {
+                nonce: 3,
+                balance: U256::from(5),
+                ..Default::default()
+            },
+        );
+        accounts.insert(
+            CONTRACT,
+            BaseAccount {
+                nonce: 1,
+                code: vec![0x60, 0x01, 0x5f, 0x55, 0x00],
+                storage: [(U256::from(1), U256::from(7))].into(),
+                ..Default::default()
+            },
+        );
+        accounts
+    }
 }
 
 /// What a run observed.
@@ -45,6 +130,8 @@ struct Observed {
     completed: Vec<u8>,
     /// (opcode, encoded proof size) of every step.
     proof_sizes: Vec<(u8, usize)>,
+    /// The world of the terminal state.
+    world: Option<WorldState>,
 }
 
 fn intrinsic_and_floor(calldata: &[u8]) -> u64 {
@@ -63,19 +150,31 @@ fn gas_limit(case: &Case) -> u64 {
 fn run(
     case: &Case,
     on_state: impl FnMut(u64, &mut FullState),
-) -> (ExecutionResult, fraud_vm::trace::TraceSummary) {
+) -> (
+    ExecutionResult,
+    fraud_vm::trace::TraceSummary,
+    revm::state::EvmState,
+) {
     let mut db = CacheDB::<EmptyDB>::default();
-    db.insert_account_info(
-        TARGET,
-        AccountInfo::default().with_code(Bytecode::new_raw(Bytes::from(case.code.clone()))),
-    );
-    db.insert_account_info(
-        CALLER,
-        AccountInfo::default().with_balance(U256::from(10u128.pow(30))),
-    );
+    let genesis = case.genesis();
+    for (address, acc) in &genesis {
+        let mut info = AccountInfo::default()
+            .with_balance(acc.balance)
+            .with_nonce(acc.nonce);
+        if !acc.code.is_empty() {
+            info = info.with_code(Bytecode::new_raw(Bytes::from(acc.code.clone())));
+        }
+        db.insert_account_info(*address, info);
+        for (k, v) in &acc.storage {
+            db.insert_account_storage(*address, *k, *v)
+                .expect("cache db");
+        }
+    }
+    let mut world = WorldState::at_block_start(Arc::new(BaseState { accounts: genesis }));
+    world.start_tx(&[CALLER, TARGET, COINBASE], &[]);
     let block = BlockEnv {
-        number: U256::from(77),
-        beneficiary: address!("0x3000000000000000000000000000000000000003"),
+        number: U256::from(BLOCK_NUMBER),
+        beneficiary: COINBASE,
         timestamp: U256::from(1_700_000_000u64),
         gas_limit: 30_000_000,
         basefee: 7,
@@ -88,9 +187,9 @@ fn run(
         .with_block(block);
     let mut tracer = Tracer::new(
         Position {
-            block_number: 77,
+            block_number: BLOCK_NUMBER,
             tx_index: 3,
-            world_root: B256::repeat_byte(0x77),
+            world,
         },
         on_state,
     );
@@ -115,12 +214,12 @@ fn run(
         .data(Bytes::from(case.calldata.clone()))
         .build()
         .expect("valid tx");
-    let result = {
+    let out = {
         let mut evm = ctx.build_mainnet_with_inspector(&mut tracer);
-        evm.inspect_one_tx(tx).expect("tx executes")
+        evm.inspect_tx(tx).expect("tx executes")
     };
     let summary = tracer.finish().expect("traceable");
-    (result, summary)
+    (out.result, summary, out.state)
 }
 
 /// Mutations of a proof that must each be rejected.
@@ -177,14 +276,78 @@ fn check_tampering(commitment: B256, state: &FullState, failures: &mut Vec<Strin
     let mut p = proof.clone();
     p.code.push(0x00);
     reject("code", &p, commitment);
+    if let Some(w) = proof.world {
+        let mut p = proof.clone();
+        p.world = Some(fraud_vm::world::World {
+            logs_count: w.logs_count + 1,
+            ..w
+        });
+        reject("world record", &p, commitment);
+    }
+    for i in 0..proof.trees.len() {
+        let mut p = proof.clone();
+        p.trees[i].siblings[200] ^= B256::with_last_byte(1);
+        reject("tree path", &p, commitment);
+        let mut p = proof.clone();
+        p.trees[i].leaf ^= B256::with_last_byte(1);
+        reject("tree leaf", &p, commitment);
+    }
+    if !proof.accounts.is_empty() {
+        let mut p = proof.clone();
+        p.accounts[0].balance += U256::from(1);
+        reject("account record", &p, commitment);
+    }
+    if !proof.slots.is_empty() {
+        let mut p = proof.clone();
+        p.slots[0] += U256::from(1);
+        reject("storage value", &p, commitment);
+    }
+    if let Some(a) = proof.base_accounts.first() {
+        let mut p = proof.clone();
+        p.base_accounts[0].account = match a.account {
+            Some(mut acc) => {
+                acc.nonce += 1;
+                Some(acc)
+            }
+            None => Some(Default::default()),
+        };
+        reject("base account", &p, commitment);
+        if !a.nodes.is_empty() {
+            let mut p = proof.clone();
+            p.base_accounts[0].nodes.pop();
+            reject("base account path", &p, commitment);
+        }
+    }
+    if let Some(s) = proof.base_slots.first() {
+        let mut p = proof.clone();
+        p.base_slots[0].value = s.value + U256::from(1);
+        reject("base slot", &p, commitment);
+    }
+    if !proof.codes.is_empty() {
+        let mut p = proof.clone();
+        p.codes[0].push(0);
+        reject("account code", &p, commitment);
+    }
+    if !proof.block_hashes.is_empty() {
+        let mut p = proof.clone();
+        p.block_hashes[0].word ^= B256::with_last_byte(1);
+        reject("block hash", &p, commitment);
+    }
+    // Dropping any world witness is caught too.
+    if !proof.trees.is_empty() {
+        let mut p = proof.clone();
+        p.trees.pop();
+        reject("missing tree path", &p, commitment);
+    }
 }
 
 /// Traces `case`, proves and verifies every step, and compares the end with revm.
 fn check(case: &Case, tamper: bool) -> Observed {
     let mut obs = Observed::default();
     let mut expected_next: Option<B256> = None;
-    let (result, summary) = run(case, |k, state| {
+    let (result, summary, evm_state) = run(case, |k, state| {
         let commitment = state.record.commitment();
+        obs.world = Some(state.world.clone());
         if !state.is_consistent() {
             obs.failures
                 .push(format!("step {k}: inconsistent prover state"));
@@ -246,7 +409,10 @@ fn check(case: &Case, tamper: bool) -> Observed {
                 obs.failures
                     .push(format!("revm succeeded, trace ended {:?}", terminal.status));
             }
-            let used = (limit - terminal.gas).max(intrinsic_and_floor(&case.calldata));
+            // EIP-3529: the refund is capped at a fifth of the gas spent; EIP-7623 floor.
+            let spent = limit - terminal.gas;
+            let refund = (terminal.refund.max(0) as u64).min(spent / 5);
+            let used = (spent - refund).max(intrinsic_and_floor(&case.calldata));
             if result.tx_gas_used() != used {
                 obs.failures.push(format!(
                     "gas used: revm {} vs fraud-vm {used}",
@@ -264,7 +430,10 @@ fn check(case: &Case, tamper: bool) -> Observed {
             }
             let expected = match reason {
                 HaltReason::OutOfGas(
-                    OutOfGasError::Basic | OutOfGasError::Memory | OutOfGasError::InvalidOperand,
+                    OutOfGasError::Basic
+                    | OutOfGasError::Memory
+                    | OutOfGasError::InvalidOperand
+                    | OutOfGasError::ReentrancySentry,
                 ) => Some(Halt::OutOfGas),
                 HaltReason::StackUnderflow => Some(Halt::StackUnderflow),
                 HaltReason::StackOverflow => Some(Halt::StackOverflow),
@@ -295,7 +464,32 @@ fn check(case: &Case, tamper: bool) -> Observed {
         }
         ExecutionResult::Revert { .. } => obs.failures.push("unexpected revert".into()),
     }
-    let is_error = summary.result != InstructionResult::Stop;
+    // The world of the terminal state against revm's: logs, storage, balances (the sender's and
+    // the coinbase's balances move with the fee, which the transaction end step settles).
+    if let (ExecutionResult::Success { logs, .. }, Some(world)) = (&result, &obs.world) {
+        if world.logs != *logs {
+            obs.failures.push("logs differ from revm's".into());
+        }
+        for (address, account) in &evm_state {
+            for (slot, value) in &account.storage {
+                if world.storage(*address, *slot) != value.present_value {
+                    obs.failures
+                        .push(format!("storage {address} {slot} differs from revm's"));
+                }
+            }
+            if *address != CALLER
+                && *address != COINBASE
+                && world.account(*address).balance != account.info.balance
+            {
+                obs.failures
+                    .push(format!("balance of {address} differs from revm's"));
+            }
+        }
+    }
+    let is_error = !matches!(
+        summary.result,
+        InstructionResult::Stop | InstructionResult::SelfDestruct
+    );
     if is_error != (terminal.status == Status::ExceptionalHalt) {
         obs.failures.push(format!(
             "revm result {:?} vs {:?}",
@@ -350,6 +544,50 @@ enum Item {
     /// A memory-touching opcode with its operands pushed right before it (small values), so that
     /// memory, KECCAK256 and the copies run often and with meaningful ranges.
     MemOp(u8, [u16; 3]),
+    /// A world-state opcode with its operands (top first) pushed right before it.
+    World(u8, Vec<U256>),
+}
+
+/// The minimal PUSH of `v` (PUSH0 for zero).
+fn push_of(v: U256) -> Vec<u8> {
+    let bytes = v.to_be_bytes_trimmed_vec();
+    let mut out = vec![0x5f + bytes.len() as u8];
+    out.extend(bytes);
+    out
+}
+
+fn address_operand() -> impl Strategy<Value = U256> {
+    proptest::sample::select(ADDRESSES).prop_map(|a| U256::from_be_slice(a.as_slice()))
+}
+
+/// World-state opcodes with operands that hit warm and cold, present and absent, zero and
+/// non-zero, and every EIP-2200 case (slot values are drawn from a small set).
+fn world_op() -> impl Strategy<Value = Item> {
+    let slot = || (0u64..6).prop_map(U256::from);
+    let value = || proptest::sample::select(&[0u64, 1, 2, 3][..]).prop_map(U256::from);
+    let small = |n: u64| (0..n).prop_map(U256::from);
+    prop_oneof![
+        6 => slot().prop_map(|s| Item::World(0x54, vec![s])),
+        8 => (slot(), value()).prop_map(|(s, v)| Item::World(0x55, vec![s, v])),
+        2 => small(3).prop_map(|s| Item::World(0x5c, vec![s])),
+        2 => (small(3), value()).prop_map(|(s, v)| Item::World(0x5d, vec![s, v])),
+        2 => (proptest::sample::select(&[0x31u8, 0x3b, 0x3f][..]), address_operand())
+            .prop_map(|(op, a)| Item::World(op, vec![a])),
+        1 => (address_operand(), small(100), small(12), small(40))
+            .prop_map(|(a, d, s, l)| Item::World(0x3c, vec![a, d, s, l])),
+        1 => proptest::sample::select(
+                &[BLOCK_NUMBER - 1, BLOCK_NUMBER - 256, BLOCK_NUMBER - 257, BLOCK_NUMBER,
+                  BLOCK_NUMBER + 1, 0, 100][..],
+            ).prop_map(|n| Item::World(0x40, vec![U256::from(n)])),
+        1 => Just(Item::World(0x47, vec![])),
+        2 => (0u8..5, small(64), small(64), proptest::collection::vec(any::<u64>(), 4))
+            .prop_map(|(n, o, l, t)| {
+                let mut args = vec![o, l];
+                args.extend(t[..n as usize].iter().map(|x| U256::from(*x)));
+                Item::World(0xa0 + n, args)
+            }),
+        1 => address_operand().prop_map(|a| Item::World(0xff, vec![a])),
+    ]
 }
 
 /// Opcodes taking (offset-like, offset-like, length) operands, with their operand counts.
@@ -378,6 +616,7 @@ fn item() -> impl Strategy<Value = Item> {
         1 => proptest::sample::select(HALTING_OPS).prop_map(Item::Halting),
         10 => (proptest::sample::select(MEM_OPS), [0u16..200, 0u16..200, 0u16..100])
             .prop_map(|((op, _), args)| Item::MemOp(op, args)),
+        8 => world_op(),
     ]
 }
 
@@ -400,6 +639,7 @@ fn assemble(items: &[Item]) -> Vec<u8> {
         Item::WildJump(_) => 3,
         Item::Flood => 6,
         Item::MemOp(op, _) => 1 + 3 * mem_op_arity(*op),
+        Item::World(_, args) => 1 + args.iter().map(|a| push_of(*a).len()).sum::<usize>(),
     };
     let mut labels = Vec::new();
     let mut at = 0;
@@ -443,6 +683,12 @@ fn assemble(items: &[Item]) -> Vec<u8> {
             Item::Flood => {
                 code.extend_from_slice(&[0x5b, 0x5f, 0x61, (here >> 8) as u8, here as u8, 0x56])
             }
+            Item::World(op, args) => {
+                for a in args.iter().rev() {
+                    code.extend(push_of(*a));
+                }
+                code.push(*op);
+            }
         }
     }
     code
@@ -468,16 +714,22 @@ fn case() -> impl Strategy<Value = Case> {
             }),
         proptest::collection::vec(any::<u8>(), 0..80),
         0u64..3,
-        0u64..40_000,
+        0u64..120_000,
         proptest::bool::weighted(0.2),
+        proptest::collection::vec((0u64..6, 0u64..4), 0..4),
+        proptest::sample::select(&[0u64, 1000][..]),
     )
-        .prop_map(|(items, calldata, value, extra_gas, blobs)| Case {
-            code: assemble(&items),
-            calldata,
-            value,
-            extra_gas,
-            blobs,
-        })
+        .prop_map(
+            |(items, calldata, value, extra_gas, blobs, storage, balance)| Case {
+                code: assemble(&items),
+                calldata,
+                value,
+                extra_gas,
+                blobs,
+                storage,
+                balance,
+            },
+        )
 }
 
 proptest! {
@@ -535,6 +787,11 @@ fn generator_covers_every_opcode_and_halt() {
     }
     let mut all: Vec<u8> = PLAIN_OPS.to_vec();
     all.extend([0x00, 0x56, 0x57]);
+    // World-state opcodes.
+    all.extend([
+        0x31, 0x3b, 0x3c, 0x3f, 0x40, 0x47, 0x54, 0x55, 0x5c, 0x5d, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4,
+        0xff,
+    ]);
     all.extend(0x60..=0x7f);
     // RETURNDATACOPY completes only for (src, len) = (0, 0) while the return data is empty;
     // `handwritten_programs` covers that case.
@@ -615,6 +872,8 @@ fn handwritten_programs() {
             value: 1,
             extra_gas: 100_000,
             blobs: false,
+            storage: vec![(1, 1), (2, 2)],
+            balance: 1000,
         };
         let obs = check(&case, true);
         assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
@@ -634,12 +893,14 @@ fn state_at_k_by_reexecution() {
         value: 0,
         extra_gas: 50_000,
         blobs: true,
+        storage: vec![(1, 1), (2, 2)],
+        balance: 1000,
     };
     let mut all = Vec::new();
-    run(&case, |_, s| all.push(s.record.commitment()));
+    let _ = run(&case, |_, s| all.push(s.record.commitment()));
     for k in 0..all.len() as u64 - 1 {
         let mut at = StateAt::new(k);
-        run(&case, |step, s| at.observe(step, s));
+        let _ = run(&case, |step, s| at.observe(step, s));
         let mut state = at.state.expect("state k reached");
         assert_eq!(state.record.commitment(), all[k as usize]);
         assert_eq!(at.next, Some(all[k as usize + 1]));
@@ -663,10 +924,12 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
         value: 0,
         extra_gas: 50_000,
         blobs: false,
+        storage: vec![(1, 1), (2, 2)],
+        balance: 1000,
     };
     let at = |k: u64| {
         let mut at = StateAt::new(k);
-        run(&case, |step, s| at.observe(step, s));
+        let _ = run(&case, |step, s| at.observe(step, s));
         at.state.expect("position within the trace")
     };
     let honest = |k: u64| at(k).record.commitment();
@@ -679,7 +942,7 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
         record.commitment()
     };
     let mut steps = 0;
-    run(&case, |k, _| steps = k);
+    let _ = run(&case, |k, _| steps = k);
     let game = find_first_difference(0, steps, honest, claimed).expect("non-empty");
     assert_eq!(game.agreed(), bad_from - 1);
     let (proof, _) = prove(&mut at(game.agreed())).expect("provable");
@@ -691,20 +954,217 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
 /// Opcodes outside v0.1 are refused with a typed error, never answered.
 #[test]
 fn pending_opcodes_are_unsupported() {
-    // SLOAD of slot 0 is traceable (no nested frame) but its step is pending.
+    // RETURN ends the top frame (traceable) but its step is pending.
     let case = Case {
-        code: vec![0x5f, 0x54, 0x00],
+        code: vec![0x5f, 0x5f, 0xf3],
         calldata: vec![],
         value: 0,
         extra_gas: 10_000,
         blobs: false,
+        storage: vec![(1, 1), (2, 2)],
+        balance: 1000,
     };
     let mut results = Vec::new();
-    run(&case, |_, s| {
+    let _ = run(&case, |_, s| {
         if s.record.status == Status::Running {
             results.push(prove(s).map(|_| ()));
         }
     });
-    assert_eq!(results[0], Ok(()));
-    assert_eq!(results[1], Err(VerifyError::Unsupported { what: "SLOAD" }));
+    assert_eq!(results[1], Ok(()));
+    assert_eq!(results[2], Err(VerifyError::Unsupported { what: "RETURN" }));
+}
+
+/// Assembles `(op, operands top first)` pairs.
+fn program(ops: &[(u8, &[U256])]) -> Vec<u8> {
+    let mut code = Vec::new();
+    for (op, args) in ops {
+        for a in args.iter().rev() {
+            code.extend(push_of(*a));
+        }
+        code.push(*op);
+    }
+    code
+}
+
+fn addr(a: Address) -> U256 {
+    U256::from_be_slice(a.as_slice())
+}
+
+/// Handwritten world-state programs: every EIP-2200/3529 SSTORE case from original 0 and
+/// original non-zero, warm and cold accesses of every kind of account, transient storage, logs,
+/// BLOCKHASH at the window's edges, SELFDESTRUCT with and without the new-account charge.
+#[test]
+fn world_programs() {
+    let u = U256::from;
+    // SSTORE sequences on slot 1 (original 1) and slot 3 (original 0), then SLOADs.
+    let sequences: &[&[u64]] = &[
+        &[0],
+        &[1],
+        &[2],
+        &[0, 1],
+        &[0, 2],
+        &[2, 1],
+        &[2, 0],
+        &[2, 3, 1],
+        &[0, 0, 2, 0],
+    ];
+    for seq in sequences {
+        for slot in [1u64, 3] {
+            let mut ops: Vec<(u8, Vec<U256>)> =
+                seq.iter().map(|v| (0x55, vec![u(slot), u(*v)])).collect();
+            ops.push((0x54, vec![u(slot)]));
+            ops.push((0x54, vec![u(5)]));
+            ops.push((0x00, vec![]));
+            let ops: Vec<(u8, &[U256])> = ops.iter().map(|(o, a)| (*o, a.as_slice())).collect();
+            let case = Case::program(&program(&ops));
+            let obs = check(&case, true);
+            assert!(
+                obs.failures.is_empty(),
+                "sstore {seq:?} slot {slot}: {:#?}",
+                obs.failures
+            );
+        }
+    }
+    let accounts = [
+        CONTRACT,
+        ABSENT,
+        EOA,
+        CALLER,
+        TARGET,
+        COINBASE,
+        address!("0x0000000000000000000000000000000000000002"),
+    ];
+    let mut reads: Vec<(u8, Vec<U256>)> = Vec::new();
+    for a in accounts {
+        for op in [0x31u8, 0x3b, 0x3f, 0x31] {
+            reads.push((op, vec![addr(a)]));
+            reads.push((0x50, vec![]));
+        }
+        reads.push((0x3c, vec![addr(a), u(3), u(1), u(40)]));
+    }
+    reads.push((0x47, vec![]));
+    for n in [
+        BLOCK_NUMBER - 1,
+        BLOCK_NUMBER - 256,
+        BLOCK_NUMBER - 257,
+        BLOCK_NUMBER,
+        0,
+    ] {
+        reads.push((0x40, vec![u(n)]));
+    }
+    reads.push((0x5d, vec![u(7), u(9)]));
+    reads.push((0x5c, vec![u(7)]));
+    reads.push((0x5d, vec![u(7), u(0)]));
+    reads.push((0x5c, vec![u(7)]));
+    reads.push((0x52, vec![u(0), U256::MAX]));
+    for n in 0..5u8 {
+        let mut args = vec![u(1), u(40)];
+        args.extend((0..n).map(|t| u(0x1000 + u64::from(t))));
+        reads.push((0xa0 + n, args));
+    }
+    reads.push((0x00, vec![]));
+    let ops: Vec<(u8, &[U256])> = reads.iter().map(|(o, a)| (*o, a.as_slice())).collect();
+    let obs = check(&Case::program(&program(&ops)), true);
+    assert!(obs.failures.is_empty(), "reads: {:#?}", obs.failures);
+    assert!(obs.completed.contains(&0xa4) && obs.completed.contains(&0x3c));
+
+    for (beneficiary, balance) in [
+        (ABSENT, 1000),
+        (ABSENT, 0),
+        (TARGET, 1000),
+        (EOA, 1000),
+        (CONTRACT, 0),
+    ] {
+        let code = program(&[(0xff, &[addr(beneficiary)])]);
+        let case = Case {
+            balance,
+            ..Case::program(&code)
+        };
+        let obs = check(&case, true);
+        assert!(
+            obs.failures.is_empty(),
+            "selfdestruct to {beneficiary}: {:#?}",
+            obs.failures
+        );
+        assert_eq!(obs.completed.last(), Some(&0xff));
+    }
+}
+
+/// Encoded proofs (with their pre-commitments) of every step of a program that touches every
+/// kind of witness: stack, memory, calldata, both environments, the world record, tree paths,
+/// account records, storage values, base account and slot proofs, codes and block hashes.
+fn witness_rich_proofs() -> &'static [(B256, Vec<u8>)] {
+    static PROOFS: std::sync::OnceLock<Vec<(B256, Vec<u8>)>> = std::sync::OnceLock::new();
+    PROOFS.get_or_init(|| {
+        let u = U256::from;
+        let ops: &[(u8, &[U256])] = &[
+            (0x55, &[u(1), u(9)]),
+            (0x54, &[u(1)]),
+            (0x54, &[u(2)]),
+            (0x31, &[addr(CONTRACT)]),
+            (0x3c, &[addr(CONTRACT), u(0), u(0), u(8)]),
+            (0x40, &[u(BLOCK_NUMBER - 3)]),
+            (0x5d, &[u(1), u(2)]),
+            (0xa2, &[u(0), u(33), u(5), u(6)]),
+            (0x35, &[u(0)]),
+            (0x32, &[]),
+            (0x43, &[]),
+            (0x00, &[]),
+        ];
+        let mut out = Vec::new();
+        let _ = run(&Case::program(&program(ops)), |_, s| {
+            if s.record.status == Status::Running {
+                let (proof, _) = prove(s).expect("provable");
+                out.push((s.record.commitment(), proof.encode()));
+            }
+        });
+        out
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 2000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Proofs are untrusted input: any proof with bytes changed, inserted or removed either does
+    /// not decode or does not verify, and nothing panics.
+    #[test]
+    fn mutated_proof_bytes_are_rejected(
+        which in any::<usize>(),
+        at in any::<usize>(),
+        byte in any::<u8>(),
+        kind in 0u8..3,
+    ) {
+        let proofs = witness_rich_proofs();
+        let (pre, bytes) = &proofs[which % proofs.len()];
+        let mut bytes = bytes.clone();
+        let i = at % bytes.len();
+        match kind {
+            0 => bytes[i] ^= byte.max(1),
+            1 => bytes.insert(i, byte),
+            _ => { bytes.remove(i); }
+        }
+        if let Ok(proof) = StepProof::decode(&bytes) {
+            prop_assert!(verify(*pre, &proof).is_err(), "mutation at {i} verified");
+        }
+    }
+
+    /// Random bytes after a valid prefix (version, pre-state, code) never panic the verifier.
+    #[test]
+    fn random_proof_tails_never_panic(
+        which in any::<usize>(),
+        tail in proptest::collection::vec(any::<u8>(), 0..600),
+    ) {
+        let proofs = witness_rich_proofs();
+        let (pre, bytes) = &proofs[which % proofs.len()];
+        let keep = (1 + fraud_vm::state::STATE_ENCODED_LEN).min(bytes.len());
+        let mut mutated = bytes[..keep].to_vec();
+        mutated.extend(tail);
+        if let Ok(proof) = StepProof::decode(&mutated) {
+            let _ = verify(*pre, &proof);
+        }
+    }
 }

@@ -3,23 +3,31 @@
 //! pre-state roots) and in the prover (witnesses read from the full state and recorded), so the
 //! proof a prover emits is exactly the proof the verifier consumes.
 
+mod access;
+mod account;
 mod arithmetic;
 mod bitwise;
 mod control;
 mod environment;
 mod keccak;
+mod log;
 mod memory;
 mod opcodes;
 mod stack;
+mod storage;
+mod system;
 
 pub use opcodes::{Family, OpInfo, info};
 
 use crate::merkle::{WORD_TREE_LEAVES, WordProof};
+use crate::mpt::{MptAccount, MptSlot};
 use crate::proof::VerifyError;
+use crate::smt::SmtProof;
 use crate::state::{BlockEnv, MachineState, STACK_LIMIT, Status, TxEnv, stack_push};
-use alloy::primitives::{B256, U256, keccak256};
+use crate::world::{AccountRecord, Tree, World};
+use alloy::primitives::{Address, B256, U256, keccak256};
 
-/// Largest gas a v0.1 state may hold (SPEC.md §4.3): 2^32, far above any L2 block gas limit.
+/// Largest gas a state may hold (SPEC.md §4.3): 2^32, far above any L2 block gas limit.
 /// It bounds memory to about 1.5 million words, so no proof can make the verifier allocate more
 /// than some tens of megabytes.
 pub const MAX_GAS: u64 = 1 << 32;
@@ -42,6 +50,8 @@ pub enum Halt {
     UndefinedOpcode,
     /// RETURNDATACOPY reading past the end of the return data.
     ReturnDataOutOfBounds,
+    /// A state-changing opcode inside a static call.
+    StaticViolation,
 }
 
 /// The result of executing one step.
@@ -73,6 +83,24 @@ pub(crate) trait Oracle {
     fn tx_env(&mut self) -> Result<TxEnv, VerifyError>;
     /// The block environment record.
     fn block_env(&mut self) -> Result<BlockEnv, VerifyError>;
+    /// The world record.
+    fn world(&mut self) -> Result<World, VerifyError>;
+    /// The leaf at `key` of `tree` with its path in the tree's *current* root.
+    fn smt(&mut self, tree: Tree, key: B256) -> Result<SmtProof, VerifyError>;
+    /// Informs the prover that the step wrote `leaf` at `key` of `tree` (the verifier ignores it).
+    fn smt_written(&mut self, tree: Tree, key: B256, leaf: B256);
+    /// The account record whose overlay leaf is `leaf`.
+    fn account_record(&mut self, leaf: B256) -> Result<AccountRecord, VerifyError>;
+    /// The storage value whose overlay leaf is `leaf`.
+    fn slot_value(&mut self, leaf: B256) -> Result<U256, VerifyError>;
+    /// The base-state account proof of `address`.
+    fn base_account(&mut self, address: Address) -> Result<MptAccount, VerifyError>;
+    /// The base-state storage proof of `slot` of `address`.
+    fn base_slot(&mut self, address: Address, slot: U256) -> Result<MptSlot, VerifyError>;
+    /// The code whose hash is `hash`.
+    fn code(&mut self, hash: B256) -> Result<Vec<u8>, VerifyError>;
+    /// The word `index` of the block hash tree with its path.
+    fn block_hash(&mut self, index: u64) -> Result<WordProof, VerifyError>;
 }
 
 /// How a step ends when it does not halt exceptionally.
@@ -83,7 +111,7 @@ pub(crate) enum Flow {
     Skip(u64),
     /// Continue at a validated jump destination.
     Jump(u64),
-    /// STOP: the frame ends successfully.
+    /// STOP or SELFDESTRUCT: the frame ends successfully without output.
     Stop,
 }
 
@@ -112,9 +140,21 @@ pub(crate) struct Ctx<'a> {
     pushed: Vec<U256>,
     memory_root: B256,
     memory_size: u64,
+    /// The world record, once a step has read it; updated in place by world writes.
+    world: Option<World>,
+    /// Refund counter (EIP-3529), updated by SSTORE.
+    refund: i64,
 }
 
 impl Ctx<'_> {
+    /// Halts unless the frame may change state.
+    pub fn require_non_static(&self) -> StepResult<()> {
+        if self.pre.is_static {
+            return Err(Fault::Halt(Halt::StaticViolation));
+        }
+        Ok(())
+    }
+
     /// Pops the next stack item (witnessed, checked when the step finishes).
     pub fn pop(&mut self) -> StepResult<U256> {
         let item = self.oracle.stack_item(self.popped.len())?;
@@ -346,6 +386,8 @@ pub(crate) fn execute(
         pushed: Vec::with_capacity(op_info.pushes as usize),
         memory_root: pre.memory_root,
         memory_size: pre.memory_size,
+        world: None,
+        refund: pre.refund,
     };
     let outcome = match family {
         Family::Arithmetic => arithmetic::execute(op, &mut cx),
@@ -355,6 +397,10 @@ pub(crate) fn execute(
         Family::Stack => stack::execute(op, &mut cx),
         Family::Memory => memory::execute(op, &mut cx),
         Family::Control => control::execute(op, &mut cx),
+        Family::Storage => storage::execute(op, &mut cx),
+        Family::Account => account::execute(op, &mut cx),
+        Family::Log => log::execute(op, &mut cx),
+        Family::System => system::execute(op, &mut cx),
         Family::Undefined | Family::Invalid | Family::Pending => {
             return Err(VerifyError::Unsupported { what: op_info.name });
         }
@@ -392,6 +438,10 @@ pub(crate) fn execute(
     post.stack_len = pre.stack_len - pops + u64::from(op_info.pushes);
     post.memory_root = cx.memory_root;
     post.memory_size = cx.memory_size;
+    post.refund = cx.refund;
+    if let Some(world) = &cx.world {
+        post.world_root = world.commitment();
+    }
     match flow {
         Flow::Next => post.pc = pre.pc + 1,
         Flow::Skip(n) => post.pc = pre.pc + 1 + n,
