@@ -1,6 +1,7 @@
 //! Canonical binary encodings (SPEC.md §6.3): decoding of the state record and environment
 //! records, and encoding/decoding of one-step proofs. Decoding never panics on any input.
 
+use crate::frame::{Checkpoint, FrameKind, FrameLink};
 use crate::merkle::{WORD_TREE_DEPTH, WordProof};
 use crate::mpt::{MptAccount, MptSlot};
 use crate::proof::StepProof;
@@ -8,7 +9,7 @@ use crate::smt::{SMT_DEPTH, SmtProof};
 use crate::state::{
     BlockEnv, MachineState, STATE_ENCODED_LEN, Status, TAG_BLOCK_ENV, TAG_STATE, TAG_TX_ENV, TxEnv,
 };
-use crate::world::{AccountRecord, TAG_ACCOUNT, TAG_WORLD, World};
+use crate::world::{AccountRecord, TAG_ACCOUNT, TAG_CHECKPOINT, TAG_WORLD, World};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy_trie::TrieAccount;
 use thiserror::Error;
@@ -226,6 +227,33 @@ impl<'a> Reader<'a> {
         })
     }
 
+    fn frame(&mut self) -> Result<FrameLink, DecodeError> {
+        Ok(FrameLink {
+            caller: self.state()?,
+            out_offset: self.u64()?,
+            out_len: self.u64()?,
+            kind: match self.u8()? {
+                0 => FrameKind::Call,
+                1 => FrameKind::Create,
+                k => return Err(DecodeError::Flag(k)),
+            },
+        })
+    }
+
+    fn checkpoint(&mut self) -> Result<Checkpoint, DecodeError> {
+        self.tag(TAG_CHECKPOINT)?;
+        Ok(Checkpoint {
+            prev: self.b256()?,
+            accounts_root: self.b256()?,
+            transient_root: self.b256()?,
+            accessed_root: self.b256()?,
+            created_root: self.b256()?,
+            destructs_root: self.b256()?,
+            logs_root: self.b256()?,
+            logs_count: self.u64()?,
+        })
+    }
+
     fn bytes(&mut self) -> Result<Vec<u8>, DecodeError> {
         let n = self.count(1)?;
         Ok(self.take(n)?.to_vec())
@@ -416,6 +444,23 @@ impl StepProof {
             put_bytes(&mut out, c);
         }
         put_word_proofs(&mut out, &self.block_hashes);
+        match &self.frame {
+            Some(f) => {
+                out.push(1);
+                out.extend_from_slice(&f.caller.encode());
+                out.extend_from_slice(&f.out_offset.to_be_bytes());
+                out.extend_from_slice(&f.out_len.to_be_bytes());
+                out.push(f.kind as u8);
+            }
+            None => out.push(0),
+        }
+        match &self.checkpoint {
+            Some(c) => {
+                out.push(1);
+                out.extend_from_slice(&c.encode());
+            }
+            None => out.push(0),
+        }
         out
     }
 
@@ -464,6 +509,12 @@ impl StepProof {
         })?;
         let codes = r.list(4, |r| r.bytes())?;
         let block_hashes = r.word_proofs()?;
+        let frame = if r.flag()? { Some(r.frame()?) } else { None };
+        let checkpoint = if r.flag()? {
+            Some(r.checkpoint()?)
+        } else {
+            None
+        };
         r.finish()?;
         Ok(Self {
             pre,
@@ -483,6 +534,8 @@ impl StepProof {
             base_slots,
             codes,
             block_hashes,
+            frame,
+            checkpoint,
         })
     }
 }
@@ -545,6 +598,24 @@ mod tests {
             }],
             codes: vec![vec![0x60, 0x00], vec![]],
             block_hashes: vec![tree.prove(1)],
+            frame: Some(FrameLink {
+                caller: MachineState {
+                    depth: 3,
+                    ..MachineState::new_frame(
+                        Default::default(),
+                        &TxEnv::default(),
+                        &BlockEnv::default(),
+                    )
+                },
+                out_offset: 7,
+                out_len: 9,
+                kind: FrameKind::Create,
+            }),
+            checkpoint: Some(Checkpoint {
+                logs_count: 2,
+                prev: B256::repeat_byte(3),
+                ..Checkpoint::default()
+            }),
         }
     }
 

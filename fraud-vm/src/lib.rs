@@ -6,6 +6,7 @@
 //! - [`merkle`]: the word Merkle tree behind memory, calldata and return data.
 //! - [`smt`]: the sparse Merkle tree behind the world overlay and the per-transaction sets.
 //! - [`mpt`]: reads from the block's pre-state trie (Merkle-Patricia proofs).
+//! - [`frame`]: the frame chain and checkpoints (call and create frames).
 //! - [`world`]: the world-state commitment, checkpoints, logs, and the prover's world.
 //! - [`trace`]: the revm inspector that turns an execution into machine states.
 //! - [`step`]: one module per step family, shared by prover and verifier.
@@ -15,6 +16,7 @@
 
 pub mod bisect;
 pub mod codec;
+pub mod frame;
 pub mod merkle;
 pub mod mpt;
 pub mod proof;

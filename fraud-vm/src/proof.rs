@@ -1,6 +1,7 @@
 //! One-step proofs (SPEC.md §6): the pre-state record plus exactly the witnesses the step touches,
 //! a pure verifier, and the prover that emits them from a full state.
 
+use crate::frame::{Checkpoint, FrameLink};
 use crate::merkle::WordProof;
 use crate::mpt::{MptAccount, MptSlot};
 use crate::smt::SmtProof;
@@ -48,6 +49,10 @@ pub struct StepProof {
     pub codes: Vec<Vec<u8>>,
     /// Block hash words read by BLOCKHASH.
     pub block_hashes: Vec<WordProof>,
+    /// The frame link of the exiting frame (frame exit steps).
+    pub frame: Option<FrameLink>,
+    /// The top checkpoint (frame exit steps).
+    pub checkpoint: Option<Checkpoint>,
 }
 
 impl StepProof {
@@ -71,6 +76,8 @@ impl StepProof {
             base_slots: Vec::new(),
             codes: Vec::new(),
             block_hashes: Vec::new(),
+            frame: None,
+            checkpoint: None,
         }
     }
 }
@@ -138,6 +145,12 @@ pub enum VerifyError {
     /// A block hash word or its path does not match the block hash root.
     #[error("block hash does not match the block hash root")]
     BadBlockHashProof,
+    /// The frame link does not match `pre.frames_root`.
+    #[error("frame link does not match the frame chain")]
+    BadFrameLink,
+    /// The checkpoint does not match the world's checkpoint chain.
+    #[error("checkpoint does not match the checkpoint chain")]
+    BadCheckpoint,
     /// The step needs a witness the proof lacks.
     #[error("missing witness: {0}")]
     MissingWitness(&'static str),
@@ -175,17 +188,22 @@ pub fn execute(pre_commitment: B256, proof: &StepProof) -> Result<Transition, Ve
 ///
 /// `state` is left as it was: memory writes made while proving are undone.
 pub fn prove(state: &mut FullState) -> Result<(StepProof, Transition), VerifyError> {
+    // A frame exit step runs no code, and its proof carries none.
+    let code = if state.record.status == crate::state::Status::Running {
+        state.code.clone()
+    } else {
+        Vec::new()
+    };
     let mut writer = ProofWriter {
-        proof: StepProof::empty(state.record.clone(), state.code.clone()),
+        proof: StepProof::empty(state.record.clone(), code.clone()),
         state,
         undo: Vec::new(),
         tree_undo: Vec::new(),
     };
-    let code = writer.state.code.clone();
     let pre = writer.state.record.clone();
     let result = step::execute(&pre, &code, &mut writer);
-    for (index, word) in writer.undo.drain(..).rev() {
-        writer.state.memory.set(index, word);
+    for (index, word) in std::mem::take(&mut writer.undo).into_iter().rev() {
+        writer.memory().set(index, word);
     }
     for (tree, key, leaf) in writer.tree_undo.drain(..).rev() {
         writer.state.world.tree_mut(tree).set(key, leaf);
@@ -211,6 +229,8 @@ struct Used {
     base_slots: usize,
     codes: usize,
     block_hashes: usize,
+    frame: bool,
+    checkpoint: bool,
 }
 
 /// Verifier side: hands out the proof's witnesses in order and checks all were used.
@@ -233,7 +253,7 @@ impl ProofReader<'_> {
     fn check_all_used(&self) -> Result<(), VerifyError> {
         let p = self.proof;
         let u = &self.used;
-        let checks: [(bool, &'static str); 15] = [
+        let checks: [(bool, &'static str); 17] = [
             (u.stack == p.stack.len(), "stack item"),
             (u.stack_rest == p.stack_rest.is_some(), "stack rest"),
             (u.memory == p.memory.len(), "memory word"),
@@ -249,6 +269,8 @@ impl ProofReader<'_> {
             (u.base_slots == p.base_slots.len(), "base slot"),
             (u.codes == p.codes.len(), "code"),
             (u.block_hashes == p.block_hashes.len(), "block hash"),
+            (u.frame == p.frame.is_some(), "frame link"),
+            (u.checkpoint == p.checkpoint.is_some(), "checkpoint"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, what)) => Err(VerifyError::UnusedWitness(what)),
@@ -358,6 +380,21 @@ impl Oracle for ProofReader<'_> {
             "block hash",
         )
     }
+
+    fn frame(&mut self) -> Result<FrameLink, VerifyError> {
+        self.used.frame = true;
+        self.proof
+            .frame
+            .clone()
+            .ok_or(VerifyError::MissingWitness("frame link"))
+    }
+
+    fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError> {
+        self.used.checkpoint = true;
+        self.proof
+            .checkpoint
+            .ok_or(VerifyError::MissingWitness("checkpoint"))
+    }
 }
 
 /// Prover side: reads witnesses from the full state and records them into the proof.
@@ -393,13 +430,13 @@ impl Oracle for ProofWriter<'_> {
     }
 
     fn memory_word(&mut self, index: u64) -> Result<WordProof, VerifyError> {
-        let w = self.state.memory.prove(index);
+        let w = self.memory().prove(index);
         self.proof.memory.push(w.clone());
         Ok(w)
     }
 
     fn memory_written(&mut self, index: u64, word: B256) {
-        let old = self.state.memory.set(index, word);
+        let old = self.memory().set(index, word);
         self.undo.push((index, old));
     }
 
@@ -490,6 +527,40 @@ impl Oracle for ProofWriter<'_> {
         let w = self.state.block_hashes.prove(index);
         self.proof.block_hashes.push(w.clone());
         Ok(w)
+    }
+
+    fn frame(&mut self) -> Result<FrameLink, VerifyError> {
+        let link = self
+            .state
+            .parent
+            .as_ref()
+            .map(|p| p.link())
+            .ok_or(VerifyError::MissingWitness("frame link"))?;
+        self.proof.frame = Some(link.clone());
+        Ok(link)
+    }
+
+    fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError> {
+        let cp = *self
+            .state
+            .world
+            .checkpoints
+            .last()
+            .ok_or(VerifyError::MissingWitness("checkpoint"))?;
+        self.proof.checkpoint = Some(cp);
+        Ok(cp)
+    }
+}
+
+impl ProofWriter<'_> {
+    /// The memory a step accesses: the frame's own, or in a frame exit step the caller's.
+    fn memory(&mut self) -> &mut crate::merkle::WordTree {
+        if self.state.record.status != crate::state::Status::Running
+            && let Some(parent) = self.state.parent.as_mut()
+        {
+            return &mut parent.state.memory;
+        }
+        &mut self.state.memory
     }
 }
 

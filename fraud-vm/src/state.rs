@@ -389,6 +389,8 @@ pub struct FullState {
     pub block_hashes: WordTree,
     /// The world (`record.commitment() == record.world_root`).
     pub world: WorldState,
+    /// The suspended caller, for a frame at depth > 0 (`link().hash() == record.frames_root`).
+    pub parent: Option<Box<crate::frame::ParentFrame>>,
 }
 
 impl FullState {
@@ -408,6 +410,7 @@ impl FullState {
         Self {
             block_hashes,
             world,
+            parent: None,
             record: MachineState::new_frame(frame, &tx_env, &block_env),
             code,
             stack: StackChain::default(),
@@ -432,6 +435,10 @@ impl FullState {
             && self.block_env.hash() == r.block_env_hash
             && self.block_hashes.root() == self.block_env.block_hashes_root
             && self.world.record.commitment() == r.world_root
+            && match &self.parent {
+                Some(p) => p.link().hash() == r.frames_root && p.state.record.depth + 1 == r.depth,
+                None => r.frames_root.is_zero() && r.depth == 0,
+            }
     }
 }
 

@@ -7,6 +7,7 @@
 //! the `k`-th opcode (counted from 0); the last state is the terminal state after the final
 //! opcode, whose status is not [`Status::Running`].
 
+use crate::frame::{FrameKind, ParentFrame};
 use crate::merkle::WordTree;
 use crate::state::{BlockEnv, FrameContext, FullState, MachineState, Status, TxEnv};
 use crate::world::{AccountRecord, WorldState, block_hash_tree};
@@ -17,7 +18,7 @@ use revm::interpreter::interpreter::EthInterpreter;
 use revm::interpreter::interpreter_types::{
     InputsTr, Jumps, LegacyBytecode, LoopControl, MemoryTr, ReturnData, RuntimeFlag,
 };
-use revm::interpreter::{InstructionResult, Interpreter};
+use revm::interpreter::{InstructionResult, Interpreter, InterpreterAction};
 use thiserror::Error;
 
 /// Where the traced transaction sits, and the world when its top frame starts (SPEC.md §3.7):
@@ -64,9 +65,16 @@ pub struct Tracer<F> {
     memory_bytes: Vec<u8>,
     /// Return data as of the last synchronisation.
     returndata_bytes: Vec<u8>,
+    /// Memory and return data caches of the suspended callers, innermost last.
+    caches: Vec<(Vec<u8>, Vec<u8>)>,
+    /// revm's journal depth of the current frame.
+    depth: Option<usize>,
     top_depth: Option<usize>,
     /// The opcode about to run and the stack items its world effects need (top first).
     pending: Option<(u8, Vec<U256>)>,
+    /// A call opcode that asked revm for a new frame: the caller as the call left it, with the
+    /// world before the checkpoint, and the call's operands.
+    pending_call: Option<PendingCall>,
     steps: u64,
     error: Option<TraceError>,
     summary: Option<TraceSummary>,
@@ -81,8 +89,11 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             state: None,
             memory_bytes: Vec::new(),
             returndata_bytes: Vec::new(),
+            caches: Vec::new(),
+            depth: None,
             top_depth: None,
             pending: None,
+            pending_call: None,
             steps: 0,
             error: None,
             summary: None,
@@ -252,6 +263,22 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
     }
 }
 
+/// A call between the caller's call opcode and the next step.
+struct PendingCall {
+    /// The call opcode.
+    op: u8,
+    /// The caller after the opcode: operands popped, memory expanded, gas charged, pc next.
+    caller: FullState,
+    /// Callee address operand.
+    to: Address,
+    /// Value operand (zero for DELEGATECALL and STATICCALL).
+    value: U256,
+    /// Output buffer.
+    out_offset: u64,
+    /// Output buffer length.
+    out_len: u64,
+}
+
 /// The address in the low 160 bits of a stack item.
 fn to_address(item: U256) -> Address {
     Address::from_word(B256::from(item))
@@ -261,6 +288,8 @@ fn to_address(item: U256) -> Address {
 fn effect_operands(op: u8) -> usize {
     match op {
         0x54 | 0x55 | 0x5d | 0x31 | 0x3b | 0x3c | 0x3f | 0xff => 1,
+        0xf1 | 0xf2 => 7,
+        0xf4 | 0xfa => 6,
         _ => 0,
     }
 }
@@ -302,19 +331,207 @@ fn terminal_status(result: InstructionResult) -> Option<Status> {
     }
 }
 
+impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
+    /// Handles a call opcode that asked revm for a new frame: the caller is synchronised as the
+    /// opcode left it and the accounts it touched are warm; whether the callee runs code is known
+    /// at the next step.
+    fn call_requested<CTX: ContextTr + Host>(
+        &mut self,
+        interp: &Interpreter<EthInterpreter>,
+        ctx: &mut CTX,
+    ) {
+        let Some((op, items)) = self.pending.take() else {
+            return;
+        };
+        if !matches!(op, 0xf1 | 0xf2 | 0xf4 | 0xfa) {
+            self.fail(TraceError::Unsupported("create"));
+            return;
+        }
+        self.sync(interp, ctx);
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        let item = |i: usize| items.get(i).copied().unwrap_or_default();
+        let to = to_address(item(1));
+        let (value, rest) = if matches!(op, 0xf1 | 0xf2) {
+            (item(2), 3)
+        } else {
+            (U256::ZERO, 2)
+        };
+        let world = &mut state.world;
+        world.warm_account(to);
+        let rec = world.account(to);
+        if !(op == 0xf1 && rec.is_empty())
+            && let Some(code) = world.code(rec.code_hash)
+            && let Some(delegate) = delegation(&code)
+        {
+            world.warm_account(delegate);
+        }
+        state.record.world_root = world.record.commitment();
+        let out_len = u64::try_from(item(rest + 3)).unwrap_or(u64::MAX);
+        let out_offset = if out_len == 0 {
+            0
+        } else {
+            u64::try_from(item(rest + 2)).unwrap_or(u64::MAX)
+        };
+        self.pending_call = Some(PendingCall {
+            op,
+            caller: state.clone(),
+            to,
+            value,
+            out_offset,
+            out_len,
+        });
+    }
+
+    /// The step after a call opcode runs in the caller again: the call completed without a frame
+    /// (no code, precompile, depth or balance failure). Mirror its value transfer.
+    fn call_completed_inline<CTX: ContextTr + Host>(
+        &mut self,
+        call: PendingCall,
+        interp: &Interpreter<EthInterpreter>,
+        ctx: &mut CTX,
+    ) {
+        let success = interp.stack.data().last() == Some(&U256::from(1));
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        let me = state.record.address;
+        if success && call.op == 0xf1 && !call.value.is_zero() && call.to != me {
+            mirror_balances(&mut state.world, ctx, &[me, call.to]);
+        }
+    }
+
+    /// The first step of a callee: suspend the caller and start the callee's state.
+    fn call_entered<CTX: ContextTr + Host>(
+        &mut self,
+        call: PendingCall,
+        interp: &Interpreter<EthInterpreter>,
+        ctx: &mut CTX,
+    ) {
+        let mut caller = call.caller;
+        let world_at_entry = caller.world.clone();
+        caller.world.push_checkpoint();
+        let me = caller.record.address;
+        if call.op == 0xf1 && !call.value.is_zero() && call.to != me {
+            mirror_balances(&mut caller.world, ctx, &[me, call.to]);
+        }
+        caller.record.world_root = caller.world.record.commitment();
+        let world = caller.world.clone();
+        let parent = ParentFrame {
+            out_offset: call.out_offset,
+            out_len: call.out_len,
+            kind: FrameKind::Call,
+            world_at_entry,
+            state: caller,
+        };
+        let mut callee = FullState::new_frame(
+            FrameContext {
+                block_number: parent.state.record.block_number,
+                tx_index: parent.state.record.tx_index,
+                gas: interp.gas.remaining(),
+                address: interp.input.target_address(),
+                caller: interp.input.caller_address(),
+                call_value: interp.input.call_value(),
+                is_static: interp.runtime_flag.is_static(),
+                code: interp.bytecode.bytecode_slice().to_vec(),
+                calldata: interp.input.input().as_bytes(ctx).to_vec(),
+                world_root: B256::ZERO,
+            },
+            parent.state.tx_env.clone(),
+            parent.state.block_env.clone(),
+            parent.state.block_hashes.clone(),
+            world,
+        );
+        callee.record.depth = parent.state.record.depth + 1;
+        callee.record.frames_root = parent.link().hash();
+        callee.parent = Some(Box::new(parent));
+        self.caches.push((
+            std::mem::take(&mut self.memory_bytes),
+            std::mem::take(&mut self.returndata_bytes),
+        ));
+        self.state = Some(callee);
+    }
+
+    /// The first step after a callee's terminal state: resume the caller (the frame exit step),
+    /// with the world kept or restored by the checkpoint.
+    fn frame_exited(&mut self) {
+        let Some(callee) = self.state.take() else {
+            return;
+        };
+        let Some(parent) = callee.parent else {
+            self.fail(TraceError::Unsupported("frame exit without a caller"));
+            return;
+        };
+        let ParentFrame {
+            mut state,
+            world_at_entry,
+            ..
+        } = *parent;
+        state.world = if matches!(callee.record.status, Status::Stopped | Status::Returned) {
+            let mut world = callee.world;
+            if let Some(cp) = world.checkpoints.pop() {
+                world.record.checkpoint_root = cp.prev;
+            }
+            world
+        } else {
+            world_at_entry
+        };
+        let (memory, returndata) = self.caches.pop().unwrap_or_default();
+        self.memory_bytes = memory;
+        self.returndata_bytes = returndata;
+        self.state = Some(state);
+    }
+}
+
+/// Sets the balances of `accounts` in `world` to revm's (they are loaded and warm in revm).
+fn mirror_balances<CTX: ContextTr + Host>(
+    world: &mut WorldState,
+    ctx: &mut CTX,
+    accounts: &[Address],
+) {
+    for a in accounts {
+        let balance = Host::balance(ctx, *a).map(|l| l.data).unwrap_or_default();
+        let rec = world.account(*a);
+        if rec.balance != balance {
+            world.set_account(*a, AccountRecord { balance, ..rec });
+        }
+    }
+}
+
+/// The EIP-7702 delegation designator `0xef0100 ‖ address`, if `code` is one.
+fn delegation(code: &[u8]) -> Option<Address> {
+    (code.len() == 23 && code[..3] == [0xef, 0x01, 0x00]).then(|| Address::from_slice(&code[3..]))
+}
+
 impl<CTX, F> Inspector<CTX, EthInterpreter> for Tracer<F>
 where
     CTX: ContextTr + Host,
     F: FnMut(u64, &mut FullState),
 {
     fn step(&mut self, interp: &mut Interpreter<EthInterpreter>, ctx: &mut CTX) {
-        let depth = ctx.journal_ref().depth();
-        if *self.top_depth.get_or_insert(depth) != depth {
-            self.fail(TraceError::Unsupported("nested call frame"));
-        }
         if self.error.is_some() || self.summary.is_some() {
             return;
         }
+        let depth = ctx.journal_ref().depth();
+        self.top_depth.get_or_insert(depth);
+        let current = *self.depth.get_or_insert(depth);
+        if let Some(call) = self.pending_call.take() {
+            if depth == current + 1 {
+                self.call_entered(call, interp, ctx);
+            } else if depth == current {
+                self.call_completed_inline(call, interp, ctx);
+            } else {
+                self.fail(TraceError::Unsupported("unexpected frame after a call"));
+                return;
+            }
+        } else if depth + 1 == current {
+            self.frame_exited();
+        } else if depth != current {
+            self.fail(TraceError::Unsupported("unexpected frame depth"));
+            return;
+        }
+        self.depth = Some(depth);
         self.sync(interp, ctx);
         let op = interp.bytecode.opcode();
         let data = interp.stack.data();
@@ -335,34 +552,60 @@ where
         if self.error.is_some() || self.summary.is_some() {
             return;
         }
-        if Some(ctx.journal_ref().depth()) != self.top_depth {
-            return;
-        }
         let Some(action) = interp.bytecode.action().as_ref() else {
             self.apply_world_effects(ctx);
             return;
         };
         let Some(result) = action.instruction_result() else {
-            self.fail(TraceError::Unsupported("frame-creating opcode"));
+            self.call_requested(interp, ctx);
             return;
         };
-        if result == InstructionResult::SelfDestruct {
-            // SELFDESTRUCT ends the frame like STOP (pc stays) with its operand popped.
-            self.apply_world_effects(ctx);
-            if let Some(state) = self.state.as_mut() {
-                state.stack.sync(interp.stack.data());
-                state.record.stack_root = state.stack.root();
-                state.record.stack_len = state.stack.items().len() as u64;
-                state.record.world_root = state.world.record.commitment();
-            }
-        }
+        let output = match action {
+            InterpreterAction::Return(r) => r.output.to_vec(),
+            _ => Vec::new(),
+        };
         let Some(status) = terminal_status(result) else {
             self.fail(TraceError::Unsupported("frame result"));
             return;
         };
+        if result == InstructionResult::SelfDestruct {
+            self.apply_world_effects(ctx);
+        }
         let Some(state) = self.state.as_mut() else {
             return;
         };
+        if status != Status::ExceptionalHalt && result != InstructionResult::Stop {
+            // SELFDESTRUCT, RETURN and REVERT end the frame with their operands popped (and
+            // memory expanded); pc stays at the opcode.
+            state.stack.sync(interp.stack.data());
+            state.record.stack_root = state.stack.root();
+            state.record.stack_len = state.stack.items().len() as u64;
+            let size = interp.memory.size();
+            let memory = interp.memory.slice(0..size);
+            for (index, (new, old)) in memory
+                .chunks(32)
+                .zip(
+                    self.memory_bytes
+                        .chunks(32)
+                        .chain(std::iter::repeat(&[][..])),
+                )
+                .enumerate()
+            {
+                if new != old {
+                    state.memory.set(index as u64, B256::from_slice(new));
+                }
+            }
+            self.memory_bytes = memory.to_vec();
+            state.record.memory_root = state.memory.root();
+            state.record.memory_size = size as u64;
+            state.record.world_root = state.world.record.commitment();
+        }
+        if matches!(status, Status::Returned | Status::Reverted) {
+            state.returndata = WordTree::from_bytes(&output);
+            state.record.returndata_root = state.returndata.root();
+            state.record.returndata_size = output.len() as u64;
+            self.returndata_bytes = output;
+        }
         // The terminal record is the last pre-state with the frame's status; an exceptional halt
         // consumes all gas (SPEC.md §5.1), other ends keep what revm left.
         state.record.status = status;
@@ -372,11 +615,16 @@ where
             interp.gas.remaining()
         };
         (self.on_state)(self.steps, state);
-        self.summary = Some(TraceSummary {
-            steps: self.steps,
-            result,
-            terminal: state.record.clone(),
-        });
+        if state.record.depth == 0 {
+            self.summary = Some(TraceSummary {
+                steps: self.steps,
+                result,
+                terminal: state.record.clone(),
+            });
+        } else {
+            // The frame exit step leads to the caller's next state.
+            self.steps += 1;
+        }
     }
 }
 

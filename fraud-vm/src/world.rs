@@ -101,26 +101,6 @@ impl World {
     pub fn commitment(&self) -> B256 {
         keccak256(self.encode())
     }
-
-    /// The checkpoint link a frame entry pushes (SPEC.md §3.7.4): the chain so far and every
-    /// root a revert restores.
-    pub fn checkpoint_link(&self) -> B256 {
-        let mut buf = Vec::with_capacity(1 + 32 * 7 + 8);
-        buf.push(TAG_CHECKPOINT);
-        for r in [
-            self.checkpoint_root,
-            self.accounts_root,
-            self.transient_root,
-            self.accessed_root,
-            self.created_root,
-            self.destructs_root,
-            self.logs_root,
-        ] {
-            buf.extend_from_slice(r.as_slice());
-        }
-        buf.extend_from_slice(&self.logs_count.to_be_bytes());
-        keccak256(buf)
-    }
 }
 
 /// An account as the overlay holds it (SPEC.md §3.7.2).
@@ -293,6 +273,8 @@ pub struct WorldState {
     pub logs: Vec<Log>,
     /// Accounts self-destructed in this transaction.
     pub destructs: Vec<Address>,
+    /// Checkpoints of the suspended frames, innermost last (SPEC.md §3.7.6).
+    pub checkpoints: Vec<crate::frame::Checkpoint>,
 }
 
 impl WorldState {
@@ -331,6 +313,7 @@ impl WorldState {
         self.created = SparseTree::default();
         self.logs.clear();
         self.destructs.clear();
+        self.checkpoints.clear();
         self.record.checkpoint_root = B256::ZERO;
         self.sync();
     }
@@ -470,6 +453,13 @@ impl WorldState {
     pub fn push_destruct(&mut self, address: Address) {
         self.record.destructs_root = destruct_link(self.record.destructs_root, address);
         self.destructs.push(address);
+    }
+
+    /// Pushes a checkpoint (frame entry).
+    pub fn push_checkpoint(&mut self) {
+        let cp = crate::frame::Checkpoint::of(&self.record);
+        self.record.checkpoint_root = cp.link();
+        self.checkpoints.push(cp);
     }
 
     /// Code with hash `hash`, from this block's writes or the base state.

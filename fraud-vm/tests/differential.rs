@@ -43,7 +43,55 @@ const ADDRESSES: &[Address] = &[
     address!("0x0000000000000000000000000000000000000001"),
     address!("0x0000000000000000000000000000000000000004"),
 ];
+/// A contract that stores, logs and returns 64 bytes (the first calldata word and 42).
+const RETURNER: Address = address!("0x6000000000000000000000000000000000000006");
+/// A contract that stores, writes transient storage, logs, sends value and reverts with data.
+const REVERTER: Address = address!("0x7000000000000000000000000000000000000007");
+/// A contract that stores and then halts with INVALID.
+const HALTER: Address = address!("0x8000000000000000000000000000000000000008");
+/// A contract that calls itself with all its gas, as deep as gas allows.
+const RECURSER: Address = address!("0x9000000000000000000000000000000000000009");
 const GAS_PRICE: u128 = 10;
+
+/// The callee contracts and their code.
+fn callees() -> Vec<(Address, Vec<u8>)> {
+    let u = U256::from;
+    vec![
+        (
+            RETURNER,
+            program(&[
+                (0x55, &[u(2), u(5)]),
+                (0x35, &[u(0)]),
+                (0x52, &[u(0)]),
+                (0x52, &[u(32), u(42)]),
+                (0xa1, &[u(0), u(40), u(7)]),
+                (0xf3, &[u(0), u(64)]),
+            ]),
+        ),
+        (
+            REVERTER,
+            program(&[
+                (0x55, &[u(1), u(0)]),
+                (0x5d, &[u(1), u(9)]),
+                (0xa0, &[u(0), u(3)]),
+                (0xf1, &[u(5000), addr(EOA), u(1), u(0), u(0), u(0), u(0)]),
+                (0x50, &[]),
+                (0x52, &[u(0), u(0xdead)]),
+                (0xfd, &[u(16), u(20)]),
+            ]),
+        ),
+        (HALTER, program(&[(0x55, &[u(3), u(3)]), (0xfe, &[])])),
+        (
+            RECURSER,
+            program(&[
+                (0x55, &[u(4), u(4)]),
+                (0x5a, &[addr(RECURSER), u(0), u(0), u(0), u(0), u(0)]),
+                (0xf1, &[]),
+                (0x00, &[]),
+            ]),
+        ),
+    ]
+}
 const BLOCK_NUMBER: u64 = 300;
 
 /// One transaction's inputs.
@@ -115,6 +163,17 @@ impl Case {
                 ..Default::default()
             },
         );
+        for (address, code) in callees() {
+            accounts.insert(
+                address,
+                BaseAccount {
+                    nonce: 1,
+                    balance: U256::from(3),
+                    code,
+                    storage: [(U256::from(1), U256::from(7))].into(),
+                },
+            );
+        }
         accounts
     }
 }
@@ -132,7 +191,14 @@ struct Observed {
     proof_sizes: Vec<(u8, usize)>,
     /// The world of the terminal state.
     world: Option<WorldState>,
+    /// Frame exit steps verified.
+    exits: u64,
+    /// Deepest frame reached.
+    max_depth: u64,
 }
+
+/// Pseudo-opcode under which frame exit steps are counted.
+const EXIT: u8 = 0xef;
 
 fn intrinsic_and_floor(calldata: &[u8]) -> u64 {
     let zeros = calldata.iter().filter(|b| **b == 0).count() as u64;
@@ -333,6 +399,35 @@ fn check_tampering(commitment: B256, state: &FullState, failures: &mut Vec<Strin
         p.block_hashes[0].word ^= B256::with_last_byte(1);
         reject("block hash", &p, commitment);
     }
+    if let Some(f) = &proof.frame {
+        let mut p = proof.clone();
+        p.frame = Some(fraud_vm::frame::FrameLink {
+            out_len: f.out_len + 1,
+            ..f.clone()
+        });
+        reject("frame link", &p, commitment);
+        let mut p = proof.clone();
+        let mut caller = f.caller.clone();
+        caller.gas += 1;
+        p.frame = Some(fraud_vm::frame::FrameLink {
+            caller,
+            ..f.clone()
+        });
+        reject("suspended caller", &p, commitment);
+    }
+    if let Some(c) = proof.checkpoint {
+        let mut p = proof.clone();
+        p.checkpoint = Some(fraud_vm::frame::Checkpoint {
+            logs_count: c.logs_count + 1,
+            ..c
+        });
+        reject("checkpoint", &p, commitment);
+    }
+    if !proof.returndata.is_empty() {
+        let mut p = proof.clone();
+        p.returndata[0].word ^= B256::with_last_byte(1);
+        reject("return data word", &p, commitment);
+    }
     // Dropping any world witness is caught too.
     if !proof.trees.is_empty() {
         let mut p = proof.clone();
@@ -347,7 +442,9 @@ fn check(case: &Case, tamper: bool) -> Observed {
     let mut expected_next: Option<B256> = None;
     let (result, summary, evm_state) = run(case, |k, state| {
         let commitment = state.record.commitment();
-        obs.world = Some(state.world.clone());
+        if state.record.status != Status::Running && state.record.depth == 0 {
+            obs.world = Some(state.world.clone());
+        }
         if !state.is_consistent() {
             obs.failures
                 .push(format!("step {k}: inconsistent prover state"));
@@ -362,11 +459,22 @@ fn check(case: &Case, tamper: bool) -> Observed {
             ));
         }
         obs.steps = k;
-        if state.record.status != Status::Running {
+        let running = state.record.status == Status::Running;
+        if !running && state.record.depth == 0 {
+            // The transaction end step is pending.
             return;
         }
+        // Frame exit steps are recorded as the pseudo-opcode EXIT.
         let pc = state.record.pc as usize;
-        obs.opcodes.push(state.code.get(pc).copied().unwrap_or(0));
+        obs.opcodes.push(if running {
+            state.code.get(pc).copied().unwrap_or(0)
+        } else {
+            EXIT
+        });
+        if !running {
+            obs.exits += 1;
+        }
+        obs.max_depth = obs.max_depth.max(state.record.depth);
         match prove(state) {
             Ok((proof, transition)) => {
                 let bytes = proof.encode();
@@ -405,7 +513,7 @@ fn check(case: &Case, tamper: bool) -> Observed {
     let limit = gas_limit(case);
     match &result {
         ExecutionResult::Success { .. } => {
-            if terminal.status != Status::Stopped {
+            if !matches!(terminal.status, Status::Stopped | Status::Returned) {
                 obs.failures
                     .push(format!("revm succeeded, trace ended {:?}", terminal.status));
             }
@@ -462,7 +570,19 @@ fn check(case: &Case, tamper: bool) -> Observed {
                 ));
             }
         }
-        ExecutionResult::Revert { .. } => obs.failures.push("unexpected revert".into()),
+        ExecutionResult::Revert { .. } => {
+            if terminal.status != Status::Reverted {
+                obs.failures
+                    .push(format!("revm reverted, trace ended {:?}", terminal.status));
+            }
+            let used = (limit - terminal.gas).max(intrinsic_and_floor(&case.calldata));
+            if result.tx_gas_used() != used {
+                obs.failures.push(format!(
+                    "gas used: revm {} vs fraud-vm {used} (revert)",
+                    result.tx_gas_used()
+                ));
+            }
+        }
     }
     // The world of the terminal state against revm's: logs, storage, balances (the sender's and
     // the coinbase's balances move with the fee, which the transaction end step settles).
@@ -488,7 +608,10 @@ fn check(case: &Case, tamper: bool) -> Observed {
     }
     let is_error = !matches!(
         summary.result,
-        InstructionResult::Stop | InstructionResult::SelfDestruct
+        InstructionResult::Stop
+            | InstructionResult::SelfDestruct
+            | InstructionResult::Return
+            | InstructionResult::Revert
     );
     if is_error != (terminal.status == Status::ExceptionalHalt) {
         obs.failures.push(format!(
@@ -587,7 +710,50 @@ fn world_op() -> impl Strategy<Value = Item> {
                 Item::World(0xa0 + n, args)
             }),
         1 => address_operand().prop_map(|a| Item::World(0xff, vec![a])),
+        6 => call_op(),
+        1 => (proptest::sample::select(&[0xf3u8, 0xfd][..]), small(100), small(80))
+            .prop_map(|(op, o, l)| Item::World(op, vec![o, l])),
     ]
+}
+
+/// Call targets: contracts that return, revert, halt and recurse, the program itself, accounts
+/// without code, and the implemented precompiles.
+const CALL_TARGETS: &[Address] = &[
+    RETURNER,
+    REVERTER,
+    HALTER,
+    RECURSER,
+    TARGET,
+    CONTRACT,
+    EOA,
+    ABSENT,
+    address!("0x0000000000000000000000000000000000000001"),
+    address!("0x0000000000000000000000000000000000000002"),
+    address!("0x0000000000000000000000000000000000000003"),
+    address!("0x0000000000000000000000000000000000000004"),
+    address!("0x0000000000000000000000000000000000000005"),
+];
+
+fn call_op() -> impl Strategy<Value = Item> {
+    let gas = proptest::sample::select(&[0u64, 3000, 60_000, u64::MAX][..]).prop_map(U256::from);
+    let to = proptest::sample::select(CALL_TARGETS).prop_map(addr);
+    let value = proptest::sample::select(&[0u64, 1, 1 << 62][..]).prop_map(U256::from);
+    let small = |n: u64| (0..n).prop_map(U256::from);
+    (
+        proptest::sample::select(&[0xf1u8, 0xf2, 0xf4, 0xfa][..]),
+        gas,
+        to,
+        value,
+        (small(64), small(100), small(64), small(70)),
+    )
+        .prop_map(|(op, gas, to, value, (io, il, oo, ol))| {
+            let mut args = vec![gas, to];
+            if matches!(op, 0xf1 | 0xf2) {
+                args.push(value);
+            }
+            args.extend([io, il, oo, ol]);
+            Item::World(op, args)
+        })
 }
 
 /// Opcodes taking (offset-like, offset-like, length) operands, with their operand counts.
@@ -787,14 +953,16 @@ fn generator_covers_every_opcode_and_halt() {
     }
     let mut all: Vec<u8> = PLAIN_OPS.to_vec();
     all.extend([0x00, 0x56, 0x57]);
-    // World-state opcodes.
+    // World-state opcodes, calls, frame ends and frame exit steps.
     all.extend([
         0x31, 0x3b, 0x3c, 0x3f, 0x40, 0x47, 0x54, 0x55, 0x5c, 0x5d, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4,
-        0xff,
+        0xff, 0xf1, 0xf2, 0xf4, 0xfa, 0xf3, 0xfd, EXIT,
     ]);
     all.extend(0x60..=0x7f);
     // RETURNDATACOPY completes only for (src, len) = (0, 0) while the return data is empty;
     // `handwritten_programs` covers that case.
+    // RETURNDATACOPY of random operands rarely fits the return data; `world_programs` copies
+    // real return data.
     let missing: Vec<&str> = all
         .iter()
         .filter(|op| **op != 0x3e && completed[**op as usize] == 0)
@@ -951,28 +1119,41 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
     assert_ne!(post, claimed(game.disputed()));
 }
 
-/// Opcodes outside v0.1 are refused with a typed error, never answered.
+/// Pending steps are refused with a typed error, never answered: CREATE and CREATE2, and the
+/// transaction end that follows the top frame's terminal state.
 #[test]
-fn pending_opcodes_are_unsupported() {
-    // RETURN ends the top frame (traceable) but its step is pending.
-    let case = Case {
-        code: vec![0x5f, 0x5f, 0xf3],
-        calldata: vec![],
-        value: 0,
-        extra_gas: 10_000,
-        blobs: false,
-        storage: vec![(1, 1), (2, 2)],
-        balance: 1000,
-    };
-    let mut results = Vec::new();
-    let _ = run(&case, |_, s| {
-        if s.record.status == Status::Running {
-            results.push(prove(s).map(|_| ()));
-        }
+fn pending_steps_are_unsupported() {
+    for (code, what) in [(vec![0xf0], "CREATE"), (vec![0xf5], "CREATE2")] {
+        let mut s = FullState::new_frame(
+            fraud_vm::state::FrameContext {
+                gas: 100_000,
+                code,
+                ..Default::default()
+            },
+            Default::default(),
+            Default::default(),
+            fraud_vm::merkle::WordTree::new(),
+            WorldState::default(),
+        );
+        assert_eq!(
+            prove(&mut s).map(|_| ()),
+            Err(VerifyError::Unsupported { what })
+        );
+    }
+    let mut terminal = None;
+    let _ = run(&Case::program(&[0x5f, 0x5f, 0xf3]), |_, s| {
+        terminal = Some(s.clone());
     });
-    assert_eq!(results[1], Ok(()));
-    assert_eq!(results[2], Err(VerifyError::Unsupported { what: "RETURN" }));
+    let mut terminal = terminal.expect("terminal state");
+    assert_eq!(terminal.record.status, Status::Returned);
+    assert_eq!(
+        prove(&mut terminal).map(|_| ()),
+        Err(VerifyError::NotRunning)
+    );
 }
+
+/// A program as `(op, operands top first)` pairs.
+type Ops = Vec<(u8, Vec<U256>)>;
 
 /// Assembles `(op, operands top first)` pairs.
 fn program(ops: &[(u8, &[U256])]) -> Vec<u8> {
@@ -1109,11 +1290,20 @@ fn witness_rich_proofs() -> &'static [(B256, Vec<u8>)] {
             (0x35, &[u(0)]),
             (0x32, &[]),
             (0x43, &[]),
+            (
+                0xf1,
+                &[u(100_000), addr(RETURNER), u(0), u(0), u(32), u(64), u(64)],
+            ),
+            (
+                0xf1,
+                &[u(100_000), addr(REVERTER), u(0), u(0), u(0), u(0), u(40)],
+            ),
+            (0xf1, &[u(100_000), u(4), u(0), u(0), u(40), u(0), u(40)]),
             (0x00, &[]),
         ];
         let mut out = Vec::new();
         let _ = run(&Case::program(&program(ops)), |_, s| {
-            if s.record.status == Status::Running {
+            if s.record.status == Status::Running || s.record.depth > 0 {
                 let (proof, _) = prove(s).expect("provable");
                 out.push((s.record.commitment(), proof.encode()));
             }
@@ -1165,6 +1355,130 @@ proptest! {
         mutated.extend(tail);
         if let Ok(proof) = StepProof::decode(&mutated) {
             let _ = verify(*pre, &proof);
+        }
+    }
+}
+
+/// Handwritten call programs: calls that return, revert, halt and recurse, through each call
+/// kind, with and without value, to accounts without code and to every implemented precompile;
+/// return data copied back and read with RETURNDATACOPY.
+#[test]
+fn call_programs() {
+    let u = U256::from;
+    let big = U256::from(u64::MAX);
+    // A signature for ecrecover.
+    let secret = secp256k1::SecretKey::from_byte_array([7u8; 32]).expect("key");
+    let hash = [9u8; 32];
+    let sig = secp256k1::SECP256K1
+        .sign_ecdsa_recoverable(secp256k1::Message::from_digest(hash), &secret)
+        .serialize_compact();
+    let v = 27 + i32::from(sig.0) as u64;
+    let (r, s) = (
+        U256::from_be_slice(&sig.1[..32]),
+        U256::from_be_slice(&sig.1[32..]),
+    );
+    let programs: Vec<(&str, Ops)> = vec![
+        (
+            "call kinds",
+            vec![
+                (0x52, vec![u(0), u(0x1234)]),
+                (
+                    0xf1,
+                    vec![big, addr(RETURNER), u(0), u(0), u(32), u(64), u(64)],
+                ),
+                (0x3d, vec![]),
+                (0x3e, vec![u(200), u(8), u(40)]),
+                (0x51, vec![u(64)]),
+                (0xfa, vec![big, addr(RETURNER), u(0), u(32), u(0), u(32)]),
+                (0xf4, vec![big, addr(RETURNER), u(0), u(32), u(300), u(64)]),
+                (
+                    0xf2,
+                    vec![big, addr(RETURNER), u(1), u(0), u(32), u(0), u(0)],
+                ),
+                (0x54, vec![u(2)]),
+                (0x00, vec![]),
+            ],
+        ),
+        (
+            "revert, halt, recursion",
+            vec![
+                (
+                    0xf1,
+                    vec![big, addr(REVERTER), u(0), u(0), u(0), u(0), u(40)],
+                ),
+                (0x3e, vec![u(64), u(0), u(20)]),
+                (
+                    0xf1,
+                    vec![u(30_000), addr(HALTER), u(0), u(0), u(0), u(0), u(0)],
+                ),
+                (
+                    0xf1,
+                    vec![big, addr(RECURSER), u(0), u(0), u(0), u(0), u(0)],
+                ),
+                (0x00, vec![]),
+            ],
+        ),
+        (
+            "value and accounts without code",
+            vec![
+                (0xf1, vec![u(0), addr(ABSENT), u(2), u(0), u(0), u(0), u(0)]),
+                (0xf1, vec![u(0), addr(EOA), u(1), u(0), u(0), u(0), u(0)]),
+                (
+                    0xf1,
+                    vec![u(0), addr(EOA), u(1) << 100, u(0), u(0), u(0), u(0)],
+                ),
+                (0xf1, vec![big, addr(TARGET), u(0), u(0), u(0), u(0), u(0)]),
+                (0x31, vec![addr(ABSENT)]),
+                (0x31, vec![addr(EOA)]),
+                (0x00, vec![]),
+            ],
+        ),
+        (
+            "precompiles",
+            vec![
+                (0x52, vec![u(0), U256::from_be_bytes(hash)]),
+                (0x52, vec![u(32), u(v)]),
+                (0x52, vec![u(64), r]),
+                (0x52, vec![u(96), s]),
+                (0xf1, vec![big, u(1), u(0), u(0), u(128), u(128), u(32)]),
+                (0x51, vec![u(128)]),
+                (0xf1, vec![big, u(1), u(0), u(0), u(100), u(160), u(32)]),
+                (0xf1, vec![big, u(2), u(0), u(3), u(70), u(160), u(32)]),
+                (0xf1, vec![big, u(3), u(0), u(3), u(70), u(160), u(32)]),
+                (0xf1, vec![big, u(4), u(0), u(3), u(70), u(200), u(70)]),
+                (0xfa, vec![u(10), u(4), u(0), u(200), u(70), u(0)]),
+                // modexp: 3^5 mod 7 with one-byte lengths.
+                (0x52, vec![u(300), u(1)]),
+                (0x52, vec![u(332), u(1)]),
+                (0x52, vec![u(364), u(1)]),
+                (0x53, vec![u(396), u(3)]),
+                (0x53, vec![u(397), u(5)]),
+                (0x53, vec![u(398), u(7)]),
+                (0xf1, vec![big, u(5), u(0), u(300), u(99), u(500), u(1)]),
+                (0x51, vec![u(480)]),
+                (0x00, vec![]),
+            ],
+        ),
+    ];
+    for (name, ops) in &programs {
+        let ops: Vec<(u8, &[U256])> = ops.iter().map(|(o, a)| (*o, a.as_slice())).collect();
+        let case = Case {
+            extra_gas: 2_000_000,
+            ..Case::program(&program(&ops))
+        };
+        // Tampering clones the state with its whole caller chain at every step: skip it in the
+        // deep recursion, whose steps are the same kinds as the shallow programs'.
+        let obs = check(&case, !name.starts_with("revert"));
+        assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
+        println!(
+            "{name}: {} steps, {} frame exits, depth {}",
+            obs.steps, obs.exits, obs.max_depth
+        );
+        if name.starts_with("revert") {
+            assert!(obs.max_depth > 10, "recursion went {} deep", obs.max_depth);
+        }
+        if name.starts_with("call kinds") || name.starts_with("revert") {
+            assert!(obs.exits >= 3);
         }
     }
 }

@@ -7,18 +7,22 @@ mod access;
 mod account;
 mod arithmetic;
 mod bitwise;
+mod call;
 mod control;
 mod environment;
+mod exit;
 mod keccak;
 mod log;
 mod memory;
 mod opcodes;
+mod precompile;
 mod stack;
 mod storage;
 mod system;
 
 pub use opcodes::{Family, OpInfo, info};
 
+use crate::frame::{Checkpoint, FrameKind, FrameLink};
 use crate::merkle::{WORD_TREE_LEAVES, WordProof};
 use crate::mpt::{MptAccount, MptSlot};
 use crate::proof::VerifyError;
@@ -61,6 +65,8 @@ pub struct Transition {
     pub post: MachineState,
     /// The exceptional halt, if the step halted.
     pub halt: Option<Halt>,
+    /// For a frame entry: the link the callee's `frames_root` commits to.
+    pub entered: Option<FrameLink>,
 }
 
 /// Source of the witnesses a step touches. The verifier's implementation reads them from a proof;
@@ -101,6 +107,10 @@ pub(crate) trait Oracle {
     fn code(&mut self, hash: B256) -> Result<Vec<u8>, VerifyError>;
     /// The word `index` of the block hash tree with its path.
     fn block_hash(&mut self, index: u64) -> Result<WordProof, VerifyError>;
+    /// The frame link of the current frame (frame exit steps).
+    fn frame(&mut self) -> Result<FrameLink, VerifyError>;
+    /// The top checkpoint (frame exit steps).
+    fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError>;
 }
 
 /// How a step ends when it does not halt exceptionally.
@@ -113,6 +123,20 @@ pub(crate) enum Flow {
     Jump(u64),
     /// STOP or SELFDESTRUCT: the frame ends successfully without output.
     Stop,
+    /// RETURN or REVERT: the frame ends with its output as the return data.
+    Finish {
+        status: Status,
+        returndata_root: B256,
+        returndata_size: u64,
+    },
+    /// A call or create enters a new frame: the post-state is the callee's first state
+    /// (`frames_root` and `world_root` are filled in from the suspended caller).
+    Enter {
+        callee: Box<MachineState>,
+        out_offset: u64,
+        out_len: u64,
+        kind: FrameKind,
+    },
 }
 
 /// A step that does not complete: an exceptional halt (a valid outcome) or an invalid proof.
@@ -144,6 +168,8 @@ pub(crate) struct Ctx<'a> {
     world: Option<World>,
     /// Refund counter (EIP-3529), updated by SSTORE.
     refund: i64,
+    /// New return data (root, size), set by calls that complete within the step.
+    returndata: Option<(B256, u64)>,
 }
 
 impl Ctx<'_> {
@@ -336,6 +362,9 @@ pub(crate) fn execute(
     oracle: &mut dyn Oracle,
 ) -> Result<Transition, VerifyError> {
     if pre.status != Status::Running {
+        if pre.depth > 0 {
+            return exit::execute(pre, code, oracle);
+        }
         return Err(VerifyError::NotRunning);
     }
     if pre.gas > MAX_GAS {
@@ -359,6 +388,7 @@ pub(crate) fn execute(
             ..pre.clone()
         },
         halt: Some(halt),
+        entered: None,
     };
     let family = match op_info.family {
         Family::Undefined => return Ok(halted(Halt::UndefinedOpcode)),
@@ -388,6 +418,7 @@ pub(crate) fn execute(
         memory_size: pre.memory_size,
         world: None,
         refund: pre.refund,
+        returndata: None,
     };
     let outcome = match family {
         Family::Arithmetic => arithmetic::execute(op, &mut cx),
@@ -401,6 +432,7 @@ pub(crate) fn execute(
         Family::Account => account::execute(op, &mut cx),
         Family::Log => log::execute(op, &mut cx),
         Family::System => system::execute(op, &mut cx),
+        Family::Call => call::execute(op, &mut cx),
         Family::Undefined | Family::Invalid | Family::Pending => {
             return Err(VerifyError::Unsupported { what: op_info.name });
         }
@@ -426,7 +458,9 @@ pub(crate) fn execute(
         Err(Fault::Halt(h)) => return Ok(halted(h)),
         Err(Fault::Invalid(e)) => return Err(e),
     };
-    if cx.popped.len() != op_info.pops as usize || cx.pushed.len() != op_info.pushes as usize {
+    let entering = matches!(flow, Flow::Enter { .. });
+    let pushes = if entering { 0 } else { op_info.pushes };
+    if cx.popped.len() != op_info.pops as usize || cx.pushed.len() != pushes as usize {
         // A step family disagrees with the opcode table: a bug in this verifier, not the proof.
         return Err(VerifyError::Unsupported {
             what: "stack effect differs from the opcode table",
@@ -435,18 +469,57 @@ pub(crate) fn execute(
     let mut post = pre.clone();
     post.gas = cx.gas;
     post.stack_root = cx.pushed.iter().fold(rest, |r, item| stack_push(r, *item));
-    post.stack_len = pre.stack_len - pops + u64::from(op_info.pushes);
+    post.stack_len = pre.stack_len - pops + u64::from(pushes);
     post.memory_root = cx.memory_root;
     post.memory_size = cx.memory_size;
     post.refund = cx.refund;
     if let Some(world) = &cx.world {
         post.world_root = world.commitment();
     }
+    if let Some((root, size)) = cx.returndata {
+        post.returndata_root = root;
+        post.returndata_size = size;
+    }
     match flow {
         Flow::Next => post.pc = pre.pc + 1,
         Flow::Skip(n) => post.pc = pre.pc + 1 + n,
         Flow::Jump(target) => post.pc = target,
         Flow::Stop => post.status = Status::Stopped,
+        Flow::Finish {
+            status,
+            returndata_root,
+            returndata_size,
+        } => {
+            post.status = status;
+            post.returndata_root = returndata_root;
+            post.returndata_size = returndata_size;
+        }
+        Flow::Enter {
+            mut callee,
+            out_offset,
+            out_len,
+            kind,
+        } => {
+            // The caller is suspended at the next opcode; the callee starts.
+            post.pc = pre.pc + 1;
+            let link = FrameLink {
+                caller: post,
+                out_offset,
+                out_len,
+                kind,
+            };
+            callee.frames_root = link.hash();
+            callee.world_root = link.caller.world_root;
+            return Ok(Transition {
+                post: *callee,
+                halt: None,
+                entered: Some(link),
+            });
+        }
     }
-    Ok(Transition { post, halt: None })
+    Ok(Transition {
+        post,
+        halt: None,
+        entered: None,
+    })
 }

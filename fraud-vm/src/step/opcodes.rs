@@ -85,6 +85,8 @@ pub enum Family {
     Log,
     /// SELFDESTRUCT (`system.rs`).
     System,
+    /// CALL, CALLCODE, DELEGATECALL, STATICCALL, RETURN, REVERT (`call.rs`).
+    Call,
     /// INVALID (0xFE): exceptional halt.
     Invalid,
     /// Not defined in Prague: exceptional halt.
@@ -226,13 +228,13 @@ pub fn info(opcode: u8) -> OpInfo {
         0xa3 => op("LOG3", Log, LOG, 5, 0),
         0xa4 => op("LOG4", Log, LOG, 6, 0),
         0xf0 => PENDING("CREATE"),
-        0xf1 => PENDING("CALL"),
-        0xf2 => PENDING("CALLCODE"),
-        0xf3 => PENDING("RETURN"),
-        0xf4 => PENDING("DELEGATECALL"),
+        0xf1 => op("CALL", Call, WARM_ACCESS, 7, 1),
+        0xf2 => op("CALLCODE", Call, WARM_ACCESS, 7, 1),
+        0xf3 => op("RETURN", Call, ZERO, 2, 0),
+        0xf4 => op("DELEGATECALL", Call, WARM_ACCESS, 6, 1),
         0xf5 => PENDING("CREATE2"),
-        0xfa => PENDING("STATICCALL"),
-        0xfd => PENDING("REVERT"),
+        0xfa => op("STATICCALL", Call, WARM_ACCESS, 6, 1),
+        0xfd => op("REVERT", Call, ZERO, 2, 0),
         0xfe => op("INVALID", Invalid, ZERO, 0, 0),
         0xff => op("SELFDESTRUCT", System, gas::SELFDESTRUCT, 1, 0),
         _ => op("UNDEFINED", Undefined, ZERO, 0, 0),
