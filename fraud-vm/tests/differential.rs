@@ -107,6 +107,10 @@ struct Case {
     storage: Vec<(u64, u64)>,
     /// Balance of the target before the transaction.
     balance: u64,
+    /// More accounts before the transaction (real contracts).
+    extra: Vec<(Address, BaseAccount)>,
+    /// The transaction's recipient.
+    to: Address,
 }
 
 impl Case {
@@ -119,6 +123,8 @@ impl Case {
             blobs: false,
             storage: vec![(1, 1), (2, 2)],
             balance: 1000,
+            extra: Vec::new(),
+            to: TARGET,
         }
     }
 
@@ -163,6 +169,9 @@ impl Case {
                 ..Default::default()
             },
         );
+        for (address, account) in &self.extra {
+            accounts.insert(*address, account.clone());
+        }
         for (address, code) in callees() {
             accounts.insert(
                 address,
@@ -193,6 +202,8 @@ struct Observed {
     world: Option<WorldState>,
     /// Frame exit steps verified.
     exits: u64,
+    /// Status of the top frame's terminal state.
+    status: Option<Status>,
     /// Deepest frame reached.
     max_depth: u64,
 }
@@ -237,7 +248,7 @@ fn run(
         }
     }
     let mut world = WorldState::at_block_start(Arc::new(BaseState { accounts: genesis }));
-    world.start_tx(&[CALLER, TARGET, COINBASE], &[]);
+    world.start_tx(&[CALLER, case.to, COINBASE], &[]);
     let block = BlockEnv {
         number: U256::from(BLOCK_NUMBER),
         beneficiary: COINBASE,
@@ -273,7 +284,7 @@ fn run(
     }
     let tx = tx
         .caller(CALLER)
-        .kind(TxKind::Call(TARGET))
+        .kind(TxKind::Call(case.to))
         .gas_limit(gas_limit(case))
         .gas_price(GAS_PRICE)
         .value(U256::from(case.value))
@@ -444,6 +455,7 @@ fn check(case: &Case, tamper: bool) -> Observed {
         let commitment = state.record.commitment();
         if state.record.status != Status::Running && state.record.depth == 0 {
             obs.world = Some(state.world.clone());
+            obs.status = Some(state.record.status);
         }
         if !state.is_consistent() {
             obs.failures
@@ -894,6 +906,8 @@ fn case() -> impl Strategy<Value = Case> {
                 blobs,
                 storage,
                 balance,
+                extra: Vec::new(),
+                to: TARGET,
             },
         )
 }
@@ -1042,6 +1056,8 @@ fn handwritten_programs() {
             blobs: false,
             storage: vec![(1, 1), (2, 2)],
             balance: 1000,
+            extra: Vec::new(),
+            to: TARGET,
         };
         let obs = check(&case, true);
         assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
@@ -1063,6 +1079,8 @@ fn state_at_k_by_reexecution() {
         blobs: true,
         storage: vec![(1, 1), (2, 2)],
         balance: 1000,
+        extra: Vec::new(),
+        to: TARGET,
     };
     let mut all = Vec::new();
     let _ = run(&case, |_, s| all.push(s.record.commitment()));
@@ -1094,6 +1112,8 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
         blobs: false,
         storage: vec![(1, 1), (2, 2)],
         balance: 1000,
+        extra: Vec::new(),
+        to: TARGET,
     };
     let at = |k: u64| {
         let mut at = StateAt::new(k);
@@ -1480,5 +1500,121 @@ fn call_programs() {
         if name.starts_with("call kinds") || name.starts_with("revert") {
             assert!(obs.exits >= 3);
         }
+    }
+}
+
+alloy::sol! {
+    function transfer(address to, uint256 value) returns (bool);
+    function relay(address target, bytes data) payable returns (bytes);
+    function tryRelay(address target, bytes data) returns (bool ok);
+}
+
+/// The deployed code of a committed artifact (`testdata/artifacts`, compiled by
+/// `scripts/build-contracts`).
+fn deployed_code(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../testdata/artifacts/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let json = std::fs::read_to_string(&path).expect("artifact");
+    let at = json.find("\"deployedBytecode\"").expect("deployedBytecode");
+    let start = at + json[at..].find("\"0x").expect("hex") + 3;
+    let end = start + json[start..].find('"').expect("end of hex");
+    alloy::primitives::hex::decode(&json[start..end]).expect("hex")
+}
+
+/// Every step of real contracts verifies: an OpenZeppelin ERC-20 transfer called directly and
+/// through a relay contract (nested frame, logs from two contracts), a transfer beyond the
+/// balance whose revert bubbles up through the relay, one the relay swallows, and one to the
+/// zero address.
+#[test]
+fn erc20_transfers() {
+    use alloy::sol_types::SolCall;
+    const TOKEN: Address = address!("0xa000000000000000000000000000000000000a0a");
+    const RELAY: Address = address!("0xb000000000000000000000000000000000000b0b");
+    let balance_slot = |holder: Address| {
+        let mut preimage = [0u8; 64];
+        preimage[12..32].copy_from_slice(holder.as_slice());
+        U256::from_be_bytes(alloy::primitives::keccak256(preimage).0)
+    };
+    let supply = U256::from(10u64).pow(U256::from(24));
+    let token = BaseAccount {
+        nonce: 1,
+        code: deployed_code("TestToken"),
+        storage: [
+            (balance_slot(CALLER), supply / U256::from(2)),
+            (balance_slot(RELAY), supply / U256::from(2)),
+            (U256::from(2), supply),
+        ]
+        .into(),
+        ..Default::default()
+    };
+    let relay = BaseAccount {
+        nonce: 1,
+        code: deployed_code("Relay"),
+        ..Default::default()
+    };
+    let amount = U256::from(1000);
+    let too_much = supply;
+    let transfer_to = |to: Address, value: U256| transferCall { to, value }.abi_encode();
+    let cases: Vec<(&str, Address, Vec<u8>, Status)> = vec![
+        ("direct", TOKEN, transfer_to(EOA, amount), Status::Returned),
+        (
+            "relayed",
+            RELAY,
+            relayCall {
+                target: TOKEN,
+                data: transfer_to(EOA, amount).into(),
+            }
+            .abi_encode(),
+            Status::Returned,
+        ),
+        (
+            "relayed beyond the balance",
+            RELAY,
+            relayCall {
+                target: TOKEN,
+                data: transfer_to(EOA, too_much).into(),
+            }
+            .abi_encode(),
+            Status::Reverted,
+        ),
+        (
+            "tried beyond the balance",
+            RELAY,
+            tryRelayCall {
+                target: TOKEN,
+                data: transfer_to(EOA, too_much).into(),
+            }
+            .abi_encode(),
+            Status::Returned,
+        ),
+        (
+            "to the zero address",
+            TOKEN,
+            transfer_to(Address::ZERO, amount),
+            Status::Reverted,
+        ),
+    ];
+    for (name, to, calldata, status) in cases {
+        let case = Case {
+            calldata,
+            value: 0,
+            extra_gas: 200_000,
+            extra: vec![(TOKEN, token.clone()), (RELAY, relay.clone())],
+            to,
+            ..Case::program(&[])
+        };
+        let obs = check(&case, true);
+        assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
+        let world = obs.world.expect("terminal world");
+        println!(
+            "erc20 {name}: {} steps, {} frame exits, {} logs",
+            obs.steps,
+            obs.exits,
+            world.logs.len()
+        );
+        assert!(obs.steps > 100, "{name}: only {} steps", obs.steps);
+        assert_eq!(obs.status, Some(status), "{name}");
     }
 }
