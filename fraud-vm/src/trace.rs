@@ -75,6 +75,8 @@ pub struct Tracer<F> {
     /// A call opcode that asked revm for a new frame: the caller as the call left it, with the
     /// world before the checkpoint, and the call's operands.
     pending_call: Option<PendingCall>,
+    /// Output of the last terminal state (RETURN or REVERT data, else empty).
+    terminal_output: Vec<u8>,
     steps: u64,
     error: Option<TraceError>,
     summary: Option<TraceSummary>,
@@ -94,6 +96,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             top_depth: None,
             pending: None,
             pending_call: None,
+            terminal_output: Vec::new(),
             steps: 0,
             error: None,
             summary: None,
@@ -290,6 +293,8 @@ fn effect_operands(op: u8) -> usize {
         0x54 | 0x55 | 0x5d | 0x31 | 0x3b | 0x3c | 0x3f | 0xff => 1,
         0xf1 | 0xf2 => 7,
         0xf4 | 0xfa => 6,
+        0xf0 => 3,
+        0xf5 => 4,
         _ => 0,
     }
 }
@@ -343,15 +348,37 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         let Some((op, items)) = self.pending.take() else {
             return;
         };
-        if !matches!(op, 0xf1 | 0xf2 | 0xf4 | 0xfa) {
-            self.fail(TraceError::Unsupported("create"));
-            return;
-        }
         self.sync(interp, ctx);
         let Some(state) = self.state.as_mut() else {
             return;
         };
         let item = |i: usize| items.get(i).copied().unwrap_or_default();
+        if matches!(op, 0xf0 | 0xf5) {
+            // The created address, from the sender's nonce before the create or the initcode.
+            let me = state.record.address;
+            let to = if op == 0xf5 {
+                let (offset, len) = (
+                    item(1).saturating_to::<usize>(),
+                    item(2).saturating_to::<usize>(),
+                );
+                let initcode = self
+                    .memory_bytes
+                    .get(offset..offset + len)
+                    .unwrap_or_default();
+                me.create2(B256::from(item(3)), alloy::primitives::keccak256(initcode))
+            } else {
+                me.create(state.world.account(me).nonce)
+            };
+            self.pending_call = Some(PendingCall {
+                op,
+                caller: state.clone(),
+                to,
+                value: item(0),
+                out_offset: 0,
+                out_len: 0,
+            });
+            return;
+        }
         let to = to_address(item(1));
         let (value, rest) = if matches!(op, 0xf1 | 0xf2) {
             (item(2), 3)
@@ -397,6 +424,22 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             return;
         };
         let me = state.record.address;
+        if matches!(call.op, 0xf0 | 0xf5) {
+            // A create that failed before its frame: a collision still bumped the nonce and
+            // warmed the address.
+            let nonce = ctx
+                .journal_mut()
+                .load_account(me)
+                .map(|l| l.data.info.nonce);
+            let rec = state.world.account(me);
+            if let Ok(nonce) = nonce
+                && nonce != rec.nonce
+            {
+                state.world.set_account(me, AccountRecord { nonce, ..rec });
+                state.world.warm_account(call.to);
+            }
+            return;
+        }
         if success && call.op == 0xf1 && !call.value.is_zero() && call.to != me {
             mirror_balances(&mut state.world, ctx, &[me, call.to]);
         }
@@ -410,10 +453,41 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         ctx: &mut CTX,
     ) {
         let mut caller = call.caller;
+        let me = caller.record.address;
+        let create = matches!(call.op, 0xf0 | 0xf5);
+        if create {
+            let rec = caller.world.account(me);
+            caller.world.set_account(
+                me,
+                AccountRecord {
+                    nonce: rec.nonce + 1,
+                    ..rec
+                },
+            );
+            caller.world.warm_account(call.to);
+        }
         let world_at_entry = caller.world.clone();
         caller.world.push_checkpoint();
-        let me = caller.record.address;
-        if call.op == 0xf1 && !call.value.is_zero() && call.to != me {
+        if create {
+            let old = caller.world.account(call.to);
+            let balance = Host::balance(ctx, call.to)
+                .map(|l| l.data)
+                .unwrap_or_default();
+            caller.world.set_account(
+                call.to,
+                AccountRecord {
+                    nonce: 1,
+                    balance,
+                    code_hash: alloy_trie::KECCAK_EMPTY,
+                    storage_root: alloy_trie::EMPTY_ROOT_HASH,
+                    incarnation: old.incarnation + 1,
+                },
+            );
+            if !call.value.is_zero() {
+                mirror_balances(&mut caller.world, ctx, &[me]);
+            }
+            caller.world.mark_created(call.to);
+        } else if call.op == 0xf1 && !call.value.is_zero() && call.to != me {
             mirror_balances(&mut caller.world, ctx, &[me, call.to]);
         }
         caller.record.world_root = caller.world.record.commitment();
@@ -421,7 +495,11 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         let parent = ParentFrame {
             out_offset: call.out_offset,
             out_len: call.out_len,
-            kind: FrameKind::Call,
+            kind: if create {
+                FrameKind::Create
+            } else {
+                FrameKind::Call
+            },
             world_at_entry,
             state: caller,
         };
@@ -455,10 +533,14 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
 
     /// The first step after a callee's terminal state: resume the caller (the frame exit step),
     /// with the world kept or restored by the checkpoint.
-    fn frame_exited(&mut self) {
+    fn frame_exited(&mut self, pushed: Option<U256>) {
         let Some(callee) = self.state.take() else {
             return;
         };
+        let created = callee
+            .parent
+            .as_ref()
+            .is_some_and(|p| p.kind == FrameKind::Create);
         let Some(parent) = callee.parent else {
             self.fail(TraceError::Unsupported("frame exit without a caller"));
             return;
@@ -468,10 +550,29 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             world_at_entry,
             ..
         } = *parent;
-        state.world = if matches!(callee.record.status, Status::Stopped | Status::Returned) {
+        // A create succeeded iff revm pushed a non-zero address (its deposit rules passed).
+        let success = if created {
+            pushed.is_some_and(|p| !p.is_zero())
+        } else {
+            matches!(callee.record.status, Status::Stopped | Status::Returned)
+        };
+        state.world = if success {
             let mut world = callee.world;
             if let Some(cp) = world.checkpoints.pop() {
                 world.record.checkpoint_root = cp.prev;
+            }
+            if created {
+                let code = std::mem::take(&mut self.terminal_output);
+                let hash = alloy::primitives::keccak256(&code);
+                let rec = world.account(callee.record.address);
+                world.set_account(
+                    callee.record.address,
+                    AccountRecord {
+                        code_hash: hash,
+                        ..rec
+                    },
+                );
+                world.codes.insert(hash, code);
             }
             world
         } else {
@@ -526,7 +627,7 @@ where
                 return;
             }
         } else if depth + 1 == current {
-            self.frame_exited();
+            self.frame_exited(interp.stack.data().last().copied());
         } else if depth != current {
             self.fail(TraceError::Unsupported("unexpected frame depth"));
             return;
@@ -600,6 +701,7 @@ where
             state.record.memory_size = size as u64;
             state.record.world_root = state.world.record.commitment();
         }
+        self.terminal_output = output.clone();
         if matches!(status, Status::Returned | Status::Reverted) {
             state.returndata = WordTree::from_bytes(&output);
             state.record.returndata_root = state.returndata.root();

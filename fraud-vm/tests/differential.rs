@@ -561,6 +561,9 @@ fn check(case: &Case, tamper: bool) -> Observed {
                 HaltReason::InvalidFEOpcode => Some(Halt::InvalidOpcode),
                 HaltReason::OpcodeNotFound => Some(Halt::UndefinedOpcode),
                 HaltReason::OutOfOffset => Some(Halt::ReturnDataOutOfBounds),
+                HaltReason::CreateInitCodeSizeLimit => Some(Halt::InitcodeTooLarge),
+                HaltReason::CallNotAllowedInsideStatic
+                | HaltReason::StateChangeDuringStaticCall => Some(Halt::StaticViolation),
                 _ => None,
             };
             // revm reports DUPn on a short stack as StackOverflow (its `Stack::dup` folds both
@@ -681,6 +684,8 @@ enum Item {
     MemOp(u8, [u16; 3]),
     /// A world-state opcode with its operands (top first) pushed right before it.
     World(u8, Vec<U256>),
+    /// Bytes emitted as they are.
+    Raw(Vec<u8>),
 }
 
 /// The minimal PUSH of `v` (PUSH0 for zero).
@@ -723,6 +728,8 @@ fn world_op() -> impl Strategy<Value = Item> {
             }),
         1 => address_operand().prop_map(|a| Item::World(0xff, vec![a])),
         6 => call_op(),
+        2 => (proptest::sample::select(initcodes()), any::<u8>(), proptest::option::of(any::<u8>()))
+            .prop_map(|(init, value, salt)| Item::Raw(create_snippet(&init, value % 4, salt))),
         1 => (proptest::sample::select(&[0xf3u8, 0xfd][..]), small(100), small(80))
             .prop_map(|(op, o, l)| Item::World(op, vec![o, l])),
     ]
@@ -818,6 +825,7 @@ fn assemble(items: &[Item]) -> Vec<u8> {
         Item::Flood => 6,
         Item::MemOp(op, _) => 1 + 3 * mem_op_arity(*op),
         Item::World(_, args) => 1 + args.iter().map(|a| push_of(*a).len()).sum::<usize>(),
+        Item::Raw(bytes) => bytes.len(),
     };
     let mut labels = Vec::new();
     let mut at = 0;
@@ -867,6 +875,7 @@ fn assemble(items: &[Item]) -> Vec<u8> {
                 }
                 code.push(*op);
             }
+            Item::Raw(bytes) => code.extend_from_slice(bytes),
         }
     }
     code
@@ -970,7 +979,7 @@ fn generator_covers_every_opcode_and_halt() {
     // World-state opcodes, calls, frame ends and frame exit steps.
     all.extend([
         0x31, 0x3b, 0x3c, 0x3f, 0x40, 0x47, 0x54, 0x55, 0x5c, 0x5d, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4,
-        0xff, 0xf1, 0xf2, 0xf4, 0xfa, 0xf3, 0xfd, EXIT,
+        0xff, 0xf1, 0xf2, 0xf4, 0xfa, 0xf3, 0xfd, 0xf0, 0xf5, EXIT,
     ]);
     all.extend(0x60..=0x7f);
     // RETURNDATACOPY completes only for (src, len) = (0, 0) while the return data is empty;
@@ -1139,31 +1148,27 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
     assert_ne!(post, claimed(game.disputed()));
 }
 
-/// Pending steps are refused with a typed error, never answered: CREATE and CREATE2, and the
-/// transaction end that follows the top frame's terminal state.
+/// Pending steps are refused with a typed error, never answered: precompiles beyond 0x05, and
+/// the transaction end that follows the top frame's terminal state.
 #[test]
 fn pending_steps_are_unsupported() {
-    for (code, what) in [(vec![0xf0], "CREATE"), (vec![0xf5], "CREATE2")] {
-        let mut s = FullState::new_frame(
-            fraud_vm::state::FrameContext {
-                gas: 100_000,
-                code,
-                ..Default::default()
-            },
-            Default::default(),
-            Default::default(),
-            fraud_vm::merkle::WordTree::new(),
-            WorldState::default(),
-        );
-        assert_eq!(
-            prove(&mut s).map(|_| ()),
-            Err(VerifyError::Unsupported { what })
-        );
-    }
+    let u = U256::from;
+    let code = program(&[
+        (0xf1, &[u(100_000), u(6), u(0), u(0), u(128), u(0), u(64)]),
+        (0xf3, &[u(0), u(0)]),
+    ]);
+    let mut results = Vec::new();
     let mut terminal = None;
-    let _ = run(&Case::program(&[0x5f, 0x5f, 0xf3]), |_, s| {
-        terminal = Some(s.clone());
+    let _ = run(&Case::program(&code), |_, s| {
+        if s.record.status == Status::Running {
+            results.push(prove(s).map(|_| ()));
+        } else {
+            terminal = Some(s.clone());
+        }
     });
+    assert!(results.contains(&Err(VerifyError::Unsupported {
+        what: "precompile not implemented"
+    })));
     let mut terminal = terminal.expect("terminal state");
     assert_eq!(terminal.record.status, Status::Returned);
     assert_eq!(
@@ -1617,4 +1622,82 @@ fn erc20_transfers() {
         assert!(obs.steps > 100, "{name}: only {} steps", obs.steps);
         assert_eq!(obs.status, Some(status), "{name}");
     }
+}
+
+/// Runtime code deployed by [`INIT_OK`]: returns the word 42.
+const RUNTIME: [u8; 8] = [0x60, 0x2a, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3];
+
+/// Initcodes: deploys [`RUNTIME`]; reverts with 32 bytes; returns code starting with 0xef
+/// (EIP-3541); stores, writes transient storage and self-destructs to [`EOA`] (EIP-6780, created in
+/// the same transaction); stores and halts.
+fn initcodes() -> Vec<Vec<u8>> {
+    let mut ok = vec![0x67];
+    ok.extend(RUNTIME);
+    ok.extend([0x5f, 0x52, 0x60, 0x08, 0x60, 0x18, 0xf3]);
+    let mut destruct = vec![0x60, 0x01, 0x5f, 0x55, 0x60, 0x05, 0x5f, 0x5d, 0x73];
+    destruct.extend(EOA.as_slice());
+    destruct.push(0xff);
+    vec![
+        ok,
+        vec![0x60, 0x07, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xfd],
+        vec![0x60, 0xef, 0x5f, 0x53, 0x60, 0x01, 0x5f, 0xf3],
+        destruct,
+        vec![0x60, 0x01, 0x5f, 0x55, 0xfe],
+    ]
+}
+
+/// Code that writes `init` at memory 0 and runs CREATE (or CREATE2 with `salt`) with `value`,
+/// then calls the result (the created address, or 0) with all gas, and pops the call's flag.
+fn create_snippet(init: &[u8], value: u8, salt: Option<u8>) -> Vec<u8> {
+    let mut word = [0u8; 32];
+    word[..init.len()].copy_from_slice(init);
+    let mut code = vec![0x7f];
+    code.extend(word);
+    code.extend([0x5f, 0x52]);
+    if let Some(salt) = salt {
+        code.extend([0x60, salt]);
+    }
+    code.extend([0x60, init.len() as u8, 0x5f, 0x60, value]);
+    code.push(if salt.is_some() { 0xf5 } else { 0xf0 });
+    // CALL(gas, address, 0, 0, 0, 0, 0) with the address left by the create.
+    code.extend([0x5f, 0x5f, 0x5f, 0x5f, 0x5f, 0x85, 0x5a, 0xf1, 0x50, 0x50]);
+    code
+}
+
+/// Creates: every initcode by CREATE and CREATE2, with and without value; a CREATE2 collision;
+/// initcode beyond the EIP-3860 limit.
+#[test]
+fn create_programs() {
+    let mut programs: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, init) in initcodes().iter().enumerate() {
+        for (value, salt) in [(0u8, None), (3, None), (0, Some(1u8)), (1, Some(2))] {
+            programs.push((
+                format!("initcode {i} value {value} salt {salt:?}"),
+                create_snippet(init, value, salt),
+            ));
+        }
+    }
+    let twice = [
+        create_snippet(&initcodes()[0], 0, Some(9)),
+        create_snippet(&initcodes()[0], 0, Some(9)),
+    ]
+    .concat();
+    programs.push(("create2 collision".into(), twice));
+    // CREATE of 49153 bytes of initcode halts (EIP-3860).
+    programs.push((
+        "initcode too large".into(),
+        vec![0x62, 0x00, 0xc0, 0x01, 0x5f, 0x5f, 0xf0, 0x00],
+    ));
+    let mut exits = 0;
+    for (name, code) in &programs {
+        let case = Case {
+            extra_gas: 1_000_000,
+            ..Case::program(code)
+        };
+        let obs = check(&case, true);
+        assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
+        exits += obs.exits;
+    }
+    // 20 creates, the 4 calls into deployed code, and the first create and call of the collision.
+    assert_eq!(exits, 26, "frame exits");
 }

@@ -206,6 +206,12 @@ impl Ctx<'_> {
         )
     }
 
+    /// Adds `address` to the created set (EIP-6780).
+    pub fn mark_created(&mut self, address: Address) -> StepResult<()> {
+        self.insert_member(Tree::Created, created_key(address))?;
+        Ok(())
+    }
+
     /// Whether `address` was created in the current transaction.
     pub fn is_created(&mut self, address: Address) -> StepResult<bool> {
         Ok(!self.lookup(Tree::Created, created_key(address))?.is_zero())

@@ -10,8 +10,9 @@ use super::{Ctx, Fault, Flow, Halt, StepResult, precompile};
 use crate::frame::{Checkpoint, FrameKind};
 use crate::merkle::{WordTree, empty_root};
 use crate::state::{MachineState, Status};
-use crate::world::is_precompile;
-use alloy::primitives::{Address, B256, U256};
+use crate::world::{AccountRecord, is_precompile};
+use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy_trie::EMPTY_ROOT_HASH;
 use alloy_trie::KECCAK_EMPTY;
 
 /// Gas for a call that transfers value (G_callvalue).
@@ -22,6 +23,7 @@ pub(crate) const MAX_DEPTH: u64 = 1024;
 pub(crate) fn execute(op: u8, cx: &mut Ctx<'_>) -> StepResult {
     match op {
         0xf3 | 0xfd => finish(op, cx),
+        0xf0 | 0xf5 => create(op, cx),
         _ => call(op, cx),
     }
 }
@@ -206,5 +208,108 @@ fn call(op: u8, cx: &mut Ctx<'_>) -> StepResult {
         out_offset,
         out_len,
         kind: FrameKind::Call,
+    })
+}
+
+/// Gas of CREATE and CREATE2 (G_create).
+pub(crate) const CREATE: u64 = 32_000;
+/// EIP-3860: the largest initcode.
+pub(crate) const MAX_INITCODE: u64 = 2 * 24_576;
+
+/// CREATE `value, offset, len`; CREATE2 `value, offset, len, salt` (SPEC.md §5.17).
+fn create(op: u8, cx: &mut Ctx<'_>) -> StepResult {
+    cx.require_non_static()?;
+    let value = cx.pop()?;
+    let offset = cx.pop()?;
+    let len = cx.pop()?;
+    let Ok(len) = u64::try_from(len) else {
+        return Err(Fault::Halt(Halt::OutOfGas));
+    };
+    if len > MAX_INITCODE {
+        return Err(Fault::Halt(Halt::InitcodeTooLarge));
+    }
+    // EIP-3860 initcode words, then memory, then (CREATE2) hashing and G_create.
+    cx.charge(super::word_cost(2, len))?;
+    let offset = cx.expand(offset, len)?;
+    let initcode = cx.read_memory(offset, len)?;
+    let salt = if op == 0xf5 { Some(cx.pop()?) } else { None };
+    if salt.is_some() {
+        cx.charge(super::word_cost(6, len))?;
+    }
+    cx.charge(u128::from(CREATE))?;
+    let limit = cx.gas - cx.gas / 64;
+    cx.charge(u128::from(limit))?;
+
+    let fail = |cx: &mut Ctx<'_>, refund_gas: bool| {
+        if refund_gas {
+            cx.gas += limit;
+        }
+        cx.returndata = Some((empty_root(), 0));
+        cx.push(U256::ZERO);
+        Ok(Flow::Next)
+    };
+    if cx.pre.depth >= MAX_DEPTH {
+        return fail(cx, true);
+    }
+    let me = cx.pre.address;
+    let mut sender = cx.account(me)?;
+    if sender.balance < value || sender.nonce == u64::MAX {
+        return fail(cx, true);
+    }
+    let nonce = sender.nonce;
+    sender.nonce += 1;
+    cx.set_account(me, &sender)?;
+    let code_hash = keccak256(&initcode);
+    let address = match salt {
+        Some(salt) => me.create2(B256::from(salt), code_hash),
+        None => me.create(nonce),
+    };
+    cx.touch_account(address)?;
+    let target = cx.account(address)?;
+    // A collision consumes the gas given to the create.
+    if target.code_hash != KECCAK_EMPTY || target.nonce != 0 {
+        return fail(cx, false);
+    }
+    let world = cx.world()?;
+    world.checkpoint_root = Checkpoint::of(world).link();
+    let created = AccountRecord {
+        nonce: 1,
+        balance: target.balance.saturating_add(value),
+        code_hash: KECCAK_EMPTY,
+        storage_root: EMPTY_ROOT_HASH,
+        incarnation: target.incarnation + 1,
+    };
+    cx.set_account(address, &created)?;
+    if !value.is_zero() {
+        sender.balance -= value;
+        cx.set_account(me, &sender)?;
+    }
+    cx.mark_created(address)?;
+    Ok(Flow::Enter {
+        callee: Box::new(MachineState {
+            depth: cx.pre.depth + 1,
+            pc: 0,
+            status: Status::Running,
+            gas: limit,
+            refund: 0,
+            frames_root: B256::ZERO,
+            address,
+            caller: me,
+            call_value: value,
+            is_static: false,
+            code_hash,
+            stack_root: B256::ZERO,
+            stack_len: 0,
+            memory_root: empty_root(),
+            memory_size: 0,
+            calldata_root: empty_root(),
+            calldata_size: 0,
+            returndata_root: empty_root(),
+            returndata_size: 0,
+            ..cx.pre.clone()
+        }),
+        out_offset: 0,
+        out_len: 0,
+        kind: FrameKind::Create,
     })
 }

@@ -2,13 +2,19 @@
 //! the suspended caller committed in `frames_root`, keep or restore the world by the checkpoint,
 //! return the gas and refund, and copy the output into the caller's memory.
 
-use super::{Oracle, Transition};
-use crate::frame::FrameKind;
+use super::{Ctx, Fault, Oracle, Transition};
+use crate::frame::{Checkpoint, FrameKind, FrameLink};
 use crate::merkle::empty_root;
 use crate::proof::VerifyError;
 use crate::state::{MachineState, Status, stack_push};
+use crate::world::AccountRecord;
 use crate::world::World;
-use alloy::primitives::U256;
+use alloy::primitives::{U256, keccak256};
+
+/// EIP-170: the largest deployed code.
+const MAX_CODE_SIZE: u64 = 24_576;
+/// G_codedeposit, per byte of deployed code.
+const CODE_DEPOSIT: u64 = 200;
 
 pub(crate) fn execute(
     pre: &MachineState,
@@ -32,9 +38,7 @@ pub(crate) fn execute(
         return Err(VerifyError::BadCheckpoint);
     }
     if link.kind == FrameKind::Create {
-        return Err(VerifyError::Unsupported {
-            what: "create frame exit",
-        });
+        return create_exit(pre, oracle, &link, world, &checkpoint);
     }
     let caller = &link.caller;
     let success = matches!(pre.status, Status::Stopped | Status::Returned);
@@ -126,4 +130,78 @@ fn write_memory(
         oracle.memory_written(index, word);
     }
     Ok(root)
+}
+
+/// The exit of a create frame: on success the output becomes the code of the created account if
+/// it passes EIP-170 and EIP-3541 and the deposit is paid, and the address is pushed; any of those
+/// failing is an exceptional halt of the create. A revert returns the gas and its output.
+fn create_exit(
+    pre: &MachineState,
+    oracle: &mut dyn Oracle,
+    link: &FrameLink,
+    world: World,
+    checkpoint: &Checkpoint,
+) -> Result<Transition, VerifyError> {
+    let caller = &link.caller;
+    let mut post = caller.clone();
+    post.status = Status::Running;
+    post.returndata_root = empty_root();
+    post.returndata_size = 0;
+    let mut pushed = U256::ZERO;
+    let mut world_after = checkpoint.restore(&world);
+    match pre.status {
+        Status::Reverted => {
+            post.gas = caller.gas.saturating_add(pre.gas);
+            post.returndata_root = pre.returndata_root;
+            post.returndata_size = pre.returndata_size;
+        }
+        Status::Stopped | Status::Returned => {
+            let size = if pre.status == Status::Returned {
+                pre.returndata_size
+            } else {
+                0
+            };
+            let output = read_output(pre, oracle, size)?;
+            let deposit = CODE_DEPOSIT.saturating_mul(size);
+            if size <= MAX_CODE_SIZE && output.first() != Some(&0xef) && deposit <= pre.gas {
+                post.gas = caller.gas.saturating_add(pre.gas - deposit);
+                post.refund = caller.refund.saturating_add(pre.refund);
+                let kept = World {
+                    checkpoint_root: checkpoint.prev,
+                    ..world
+                };
+                let mut cx = Ctx::for_world(pre, oracle, kept);
+                let deploy = |cx: &mut Ctx<'_>| -> Result<(), Fault> {
+                    let rec = cx.account(pre.address)?;
+                    cx.set_account(
+                        pre.address,
+                        &AccountRecord {
+                            code_hash: keccak256(&output),
+                            ..rec
+                        },
+                    )
+                };
+                match deploy(&mut cx) {
+                    Ok(()) => {}
+                    Err(Fault::Invalid(e)) => return Err(e),
+                    Err(Fault::Halt(_)) => {
+                        return Err(VerifyError::Unsupported {
+                            what: "halt in a code deposit",
+                        });
+                    }
+                }
+                world_after = cx.into_world().unwrap_or(kept);
+                pushed = U256::from_be_slice(pre.address.as_slice());
+            }
+        }
+        _ => {}
+    }
+    post.world_root = world_after.commitment();
+    post.stack_root = stack_push(caller.stack_root, pushed);
+    post.stack_len = caller.stack_len + 1;
+    Ok(Transition {
+        post,
+        halt: None,
+        entered: None,
+    })
 }

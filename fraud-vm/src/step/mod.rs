@@ -56,6 +56,8 @@ pub enum Halt {
     ReturnDataOutOfBounds,
     /// A state-changing opcode inside a static call.
     StaticViolation,
+    /// CREATE or CREATE2 with initcode beyond the EIP-3860 limit.
+    InitcodeTooLarge,
 }
 
 /// The result of executing one step.
@@ -172,7 +174,34 @@ pub(crate) struct Ctx<'a> {
     returndata: Option<(B256, u64)>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// A context for world access only, in a world already checked against `pre.world_root`
+    /// (frame exit steps).
+    pub(crate) fn for_world(
+        pre: &'a MachineState,
+        oracle: &'a mut dyn Oracle,
+        world: World,
+    ) -> Self {
+        Self {
+            pre,
+            code: &[],
+            oracle,
+            gas: 0,
+            popped: Vec::new(),
+            pushed: Vec::new(),
+            memory_root: pre.memory_root,
+            memory_size: pre.memory_size,
+            world: Some(world),
+            refund: 0,
+            returndata: None,
+        }
+    }
+
+    /// The world as the step left it.
+    pub(crate) fn into_world(self) -> Option<World> {
+        self.world
+    }
+
     /// Halts unless the frame may change state.
     pub fn require_non_static(&self) -> StepResult<()> {
         if self.pre.is_static {

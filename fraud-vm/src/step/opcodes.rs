@@ -121,8 +121,6 @@ const fn op(name: &'static str, family: Family, gas: u64, pops: u8, pushes: u8) 
     }
 }
 
-const PENDING: fn(&'static str) -> OpInfo = |name| op(name, Family::Pending, 0, 0, 0);
-
 const PUSH_NAMES: [&str; 33] = [
     "PUSH0", "PUSH1", "PUSH2", "PUSH3", "PUSH4", "PUSH5", "PUSH6", "PUSH7", "PUSH8", "PUSH9",
     "PUSH10", "PUSH11", "PUSH12", "PUSH13", "PUSH14", "PUSH15", "PUSH16", "PUSH17", "PUSH18",
@@ -227,12 +225,12 @@ pub fn info(opcode: u8) -> OpInfo {
         0xa2 => op("LOG2", Log, LOG, 4, 0),
         0xa3 => op("LOG3", Log, LOG, 5, 0),
         0xa4 => op("LOG4", Log, LOG, 6, 0),
-        0xf0 => PENDING("CREATE"),
+        0xf0 => op("CREATE", Call, ZERO, 3, 1),
         0xf1 => op("CALL", Call, WARM_ACCESS, 7, 1),
         0xf2 => op("CALLCODE", Call, WARM_ACCESS, 7, 1),
         0xf3 => op("RETURN", Call, ZERO, 2, 0),
         0xf4 => op("DELEGATECALL", Call, WARM_ACCESS, 6, 1),
-        0xf5 => PENDING("CREATE2"),
+        0xf5 => op("CREATE2", Call, ZERO, 4, 1),
         0xfa => op("STATICCALL", Call, WARM_ACCESS, 6, 1),
         0xfd => op("REVERT", Call, ZERO, 2, 0),
         0xfe => op("INVALID", Invalid, ZERO, 0, 0),
