@@ -42,7 +42,7 @@ pub enum DecodeError {
         /// The byte found.
         found: u8,
     },
-    /// A status byte outside 0..=4.
+    /// A status byte outside 0..=5.
     #[error("invalid status {0}")]
     Status(u8),
     /// A boolean or presence flag other than 0 or 1.
@@ -277,6 +277,10 @@ impl<'a> Reader<'a> {
         self.tag(TAG_TX_ENV)?;
         let origin = self.address()?;
         let gas_price = self.u256()?;
+        let gas_limit = self.u64()?;
+        let floor_gas = self.u64()?;
+        let block_gas_before = self.u64()?;
+        let receipts_before = self.b256()?;
         let n = self.u64()?;
         let n = usize::try_from(n).map_err(|_| DecodeError::Truncated)?;
         if n.saturating_mul(32) > self.bytes.len() {
@@ -286,6 +290,10 @@ impl<'a> Reader<'a> {
         Ok(TxEnv {
             origin,
             gas_price,
+            gas_limit,
+            floor_gas,
+            block_gas_before,
+            receipts_before,
             blob_hashes,
         })
     }
@@ -461,6 +469,16 @@ impl StepProof {
             }
             None => out.push(0),
         }
+        match &self.destructs {
+            Some(list) => {
+                out.push(1);
+                out.extend_from_slice(&(list.len() as u32).to_be_bytes());
+                for a in list {
+                    out.extend_from_slice(a.as_slice());
+                }
+            }
+            None => out.push(0),
+        }
         out
     }
 
@@ -515,6 +533,11 @@ impl StepProof {
         } else {
             None
         };
+        let destructs = if r.flag()? {
+            Some(r.list(20, |r| r.address())?)
+        } else {
+            None
+        };
         r.finish()?;
         Ok(Self {
             pre,
@@ -536,6 +559,7 @@ impl StepProof {
             block_hashes,
             frame,
             checkpoint,
+            destructs,
         })
     }
 }
@@ -616,6 +640,7 @@ mod tests {
                 prev: B256::repeat_byte(3),
                 ..Checkpoint::default()
             }),
+            destructs: Some(vec![Address::repeat_byte(4)]),
         }
     }
 

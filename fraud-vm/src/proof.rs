@@ -51,8 +51,10 @@ pub struct StepProof {
     pub block_hashes: Vec<WordProof>,
     /// The frame link of the exiting frame (frame exit steps).
     pub frame: Option<FrameLink>,
-    /// The top checkpoint (frame exit steps).
+    /// The top checkpoint (frame exit and transaction end steps).
     pub checkpoint: Option<Checkpoint>,
+    /// The self-destruct chain's accounts (transaction end steps).
+    pub destructs: Option<Vec<Address>>,
 }
 
 impl StepProof {
@@ -78,6 +80,7 @@ impl StepProof {
             block_hashes: Vec::new(),
             frame: None,
             checkpoint: None,
+            destructs: None,
         }
     }
 }
@@ -88,9 +91,6 @@ pub enum VerifyError {
     /// `keccak256(pre)` differs from the claimed pre-commitment.
     #[error("pre-state record does not match the pre-commitment")]
     PreStateMismatch,
-    /// The pre-state is not running: the next step is a frame exit, pending in v0.2.
-    #[error("pre-state is not running; frame exit steps are not implemented")]
-    NotRunning,
     /// `keccak256(code)` differs from `pre.code_hash`.
     #[error("code does not match the code hash")]
     CodeHashMismatch,
@@ -148,6 +148,9 @@ pub enum VerifyError {
     /// The frame link does not match `pre.frames_root`.
     #[error("frame link does not match the frame chain")]
     BadFrameLink,
+    /// The self-destruct list does not match the world's self-destruct chain.
+    #[error("self-destruct list does not match its chain")]
+    BadDestructs,
     /// The checkpoint does not match the world's checkpoint chain.
     #[error("checkpoint does not match the checkpoint chain")]
     BadCheckpoint,
@@ -199,6 +202,7 @@ pub fn prove(state: &mut FullState) -> Result<(StepProof, Transition), VerifyErr
         state,
         undo: Vec::new(),
         tree_undo: Vec::new(),
+        swapped: None,
     };
     let pre = writer.state.record.clone();
     let result = step::execute(&pre, &code, &mut writer);
@@ -207,6 +211,10 @@ pub fn prove(state: &mut FullState) -> Result<(StepProof, Transition), VerifyErr
     }
     for (tree, key, leaf) in writer.tree_undo.drain(..).rev() {
         writer.state.world.tree_mut(tree).set(key, leaf);
+    }
+    if let Some(current) = writer.swapped.take() {
+        let entry = std::mem::replace(&mut writer.state.world, current);
+        writer.state.entry_world = Some(Box::new(entry));
     }
     Ok((writer.proof, result?))
 }
@@ -231,6 +239,7 @@ struct Used {
     block_hashes: usize,
     frame: bool,
     checkpoint: bool,
+    destructs: bool,
 }
 
 /// Verifier side: hands out the proof's witnesses in order and checks all were used.
@@ -253,7 +262,7 @@ impl ProofReader<'_> {
     fn check_all_used(&self) -> Result<(), VerifyError> {
         let p = self.proof;
         let u = &self.used;
-        let checks: [(bool, &'static str); 17] = [
+        let checks: [(bool, &'static str); 18] = [
             (u.stack == p.stack.len(), "stack item"),
             (u.stack_rest == p.stack_rest.is_some(), "stack rest"),
             (u.memory == p.memory.len(), "memory word"),
@@ -271,6 +280,7 @@ impl ProofReader<'_> {
             (u.block_hashes == p.block_hashes.len(), "block hash"),
             (u.frame == p.frame.is_some(), "frame link"),
             (u.checkpoint == p.checkpoint.is_some(), "checkpoint"),
+            (u.destructs == p.destructs.is_some(), "self-destructs"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, what)) => Err(VerifyError::UnusedWitness(what)),
@@ -395,6 +405,16 @@ impl Oracle for ProofReader<'_> {
             .checkpoint
             .ok_or(VerifyError::MissingWitness("checkpoint"))
     }
+
+    fn world_restored(&mut self) {}
+
+    fn destructs(&mut self) -> Result<Vec<Address>, VerifyError> {
+        self.used.destructs = true;
+        self.proof
+            .destructs
+            .clone()
+            .ok_or(VerifyError::MissingWitness("self-destructs"))
+    }
 }
 
 /// Prover side: reads witnesses from the full state and records them into the proof.
@@ -405,6 +425,8 @@ struct ProofWriter<'a> {
     undo: Vec<(u64, B256)>,
     /// Tree leaves overwritten while proving, restored afterwards.
     tree_undo: Vec<(Tree, B256, B256)>,
+    /// The world swapped out by [`Oracle::world_restored`], swapped back afterwards.
+    swapped: Option<crate::world::WorldState>,
 }
 
 impl Oracle for ProofWriter<'_> {
@@ -549,6 +571,19 @@ impl Oracle for ProofWriter<'_> {
             .ok_or(VerifyError::MissingWitness("checkpoint"))?;
         self.proof.checkpoint = Some(cp);
         Ok(cp)
+    }
+
+    fn world_restored(&mut self) {
+        if let Some(entry) = self.state.entry_world.take() {
+            let current = std::mem::replace(&mut self.state.world, *entry);
+            self.swapped = Some(current);
+        }
+    }
+
+    fn destructs(&mut self) -> Result<Vec<Address>, VerifyError> {
+        let list = self.state.world.destructs.clone();
+        self.proof.destructs = Some(list.clone());
+        Ok(list)
     }
 }
 
@@ -729,7 +764,7 @@ mod tests {
     }
 
     #[test]
-    fn states_outside_v0_1_are_refused() {
+    fn states_outside_this_version_are_refused() {
         let mut p = proofs()[0].clone();
         p.pre.gas = MAX_GAS + 1;
         assert!(matches!(
@@ -737,7 +772,18 @@ mod tests {
             Err(VerifyError::Unsupported { .. })
         ));
         p.pre.gas = 10;
+        p.pre.status = Status::Idle;
+        assert_eq!(
+            verify(p.pre.commitment(), &p),
+            Err(VerifyError::Unsupported {
+                what: "transaction start"
+            })
+        );
+        // A transaction end carries no code.
         p.pre.status = Status::Stopped;
-        assert_eq!(verify(p.pre.commitment(), &p), Err(VerifyError::NotRunning));
+        assert_eq!(
+            verify(p.pre.commitment(), &p),
+            Err(VerifyError::UnusedWitness("code"))
+        );
     }
 }

@@ -20,6 +20,9 @@ pub const STACK_LIMIT: u64 = 1024;
 /// Length in bytes of an encoded [`MachineState`].
 pub const STATE_ENCODED_LEN: usize = 443;
 
+/// Length in bytes of an encoded [`TxEnv`] without blob hashes.
+pub const TX_ENV_FIXED_LEN: usize = 1 + 20 + 32 + 8 + 8 + 8 + 32 + 8;
+
 /// Length in bytes of an encoded [`BlockEnv`].
 pub const BLOCK_ENV_ENCODED_LEN: usize = 1 + 20 + 7 * 32 + 32;
 
@@ -38,6 +41,8 @@ pub enum Status {
     /// Exceptional halt: out of gas, stack under/overflow, invalid jump, invalid or undefined
     /// opcode. All gas of the frame is consumed.
     ExceptionalHalt = 4,
+    /// Between transactions: the state after a transaction end step (SPEC.md §5.18).
+    Idle = 5,
 }
 
 impl Status {
@@ -49,6 +54,7 @@ impl Status {
             2 => Self::Returned,
             3 => Self::Reverted,
             4 => Self::ExceptionalHalt,
+            5 => Self::Idle,
             _ => return None,
         })
     }
@@ -273,17 +279,30 @@ pub struct TxEnv {
     pub origin: Address,
     /// Effective gas price (GASPRICE).
     pub gas_price: U256,
+    /// The transaction's gas limit.
+    pub gas_limit: u64,
+    /// The least gas the transaction pays (EIP-7623 calldata floor).
+    pub floor_gas: u64,
+    /// Gas used by the block's earlier transactions.
+    pub block_gas_before: u64,
+    /// Receipt chain of the block's earlier transactions (SPEC.md §5.18).
+    pub receipts_before: B256,
     /// EIP-4844 versioned blob hashes (BLOBHASH).
     pub blob_hashes: Vec<B256>,
 }
 
 impl TxEnv {
-    /// Encoding: `0x03 ‖ origin(20) ‖ gas_price(32) ‖ count(8) ‖ blob_hashes(32 each)`.
+    /// Encoding: `0x03 ‖ origin(20) ‖ gas_price(32) ‖ gas_limit(8) ‖ floor_gas(8) ‖
+    /// block_gas_before(8) ‖ receipts_before(32) ‖ count(8) ‖ blob_hashes(32 each)`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(61 + 32 * self.blob_hashes.len());
+        let mut out = Vec::with_capacity(TX_ENV_FIXED_LEN + 32 * self.blob_hashes.len());
         out.push(TAG_TX_ENV);
         out.extend_from_slice(self.origin.as_slice());
         out.extend_from_slice(&self.gas_price.to_be_bytes::<32>());
+        out.extend_from_slice(&self.gas_limit.to_be_bytes());
+        out.extend_from_slice(&self.floor_gas.to_be_bytes());
+        out.extend_from_slice(&self.block_gas_before.to_be_bytes());
+        out.extend_from_slice(self.receipts_before.as_slice());
         out.extend_from_slice(&(self.blob_hashes.len() as u64).to_be_bytes());
         for h in &self.blob_hashes {
             out.extend_from_slice(h.as_slice());
@@ -391,6 +410,9 @@ pub struct FullState {
     pub world: WorldState,
     /// The suspended caller, for a frame at depth > 0 (`link().hash() == record.frames_root`).
     pub parent: Option<Box<crate::frame::ParentFrame>>,
+    /// For the top frame: the world the transaction's checkpoint holds, which the transaction
+    /// end restores if the top frame fails.
+    pub entry_world: Option<Box<WorldState>>,
 }
 
 impl FullState {
@@ -411,6 +433,7 @@ impl FullState {
             block_hashes,
             world,
             parent: None,
+            entry_world: None,
             record: MachineState::new_frame(frame, &tx_env, &block_env),
             code,
             stack: StackChain::default(),
@@ -512,9 +535,9 @@ mod tests {
         let expected = [
             "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757",
             "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c",
-            "0x44d15c55e423341e2c19dcf09eefad7693772ab9d99a54b7ab80bad6039f5e29",
+            "0x632b35b1b31ed847ee0bf230a912b46414720f943638ee0577af334fd225502f",
             "0x7065da871a721166ec51cb5eed886aa109b4caa0359c0dcb85814ff216932769",
-            "0x0d91622c94ea70efa4e92e812442eaf688dba79c72b95c2986e0b886f22ead93",
+            "0x6c64ea5c56e5fcc6614b17164801055573e077382d491a34393db44994088ae0",
             "0xec829739907d57e6bb1c9a5a859900526651c6fc94aa029b2d7d7b20c61bf9d7",
             "0x078cfee41c5e6e2b45222a4eb56c47143323f887cc39c0a607f129cd06f27a49",
             "0x83a6517503b3c208235ec369ec52e65e39d654a5a903d0b9c9c0ed7a97e939d9",

@@ -30,8 +30,13 @@ pub struct Position {
     pub block_number: u64,
     /// Transaction index in the block.
     pub tx_index: u64,
-    /// The world at the start of the top frame.
+    /// The world when the transaction starts (per-transaction sets reset, sender, recipient
+    /// and coinbase warm).
     pub world: WorldState,
+    /// Gas used by the block's earlier transactions.
+    pub block_gas_before: u64,
+    /// Receipt chain of the block's earlier transactions.
+    pub receipts_before: B256,
 }
 
 /// Why a trace could not be extracted.
@@ -46,7 +51,7 @@ pub enum TraceError {
 }
 
 /// Summary of a finished trace.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct TraceSummary {
     /// Number of opcode steps (states handed out = steps + 1).
     pub steps: u64,
@@ -54,6 +59,9 @@ pub struct TraceSummary {
     pub result: InstructionResult,
     /// The terminal state record.
     pub terminal: MachineState,
+    /// The world when the transaction's checkpoint was pushed (before the value transfer): what
+    /// the transaction end restores if the top frame fails.
+    pub entry_world: WorldState,
 }
 
 /// The revm inspector that produces machine states.
@@ -77,6 +85,8 @@ pub struct Tracer<F> {
     pending_call: Option<PendingCall>,
     /// Output of the last terminal state (RETURN or REVERT data, else empty).
     terminal_output: Vec<u8>,
+    /// The world before the transaction's checkpoint.
+    entry_world: WorldState,
     steps: u64,
     error: Option<TraceError>,
     summary: Option<TraceSummary>,
@@ -97,6 +107,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             pending: None,
             pending_call: None,
             terminal_output: Vec::new(),
+            entry_world: WorldState::default(),
             steps: 0,
             error: None,
             summary: None,
@@ -118,24 +129,40 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
     /// Brings the shadow state in line with the interpreter before an opcode.
     fn sync<CTX: ContextTr + Host>(&mut self, interp: &Interpreter<EthInterpreter>, ctx: &mut CTX) {
         if self.state.is_none() {
-            // The transaction start step (SPEC.md §5.9, pending) bought the gas, bumped the
-            // sender's nonce and moved the value: take those accounts as revm left them.
+            // The transaction start step (SPEC.md §5.9, pending) bought the gas and bumped the
+            // sender's nonce, pushed the transaction's checkpoint, then moved the value: take
+            // those accounts as revm left them.
             let origin = Host::caller(ctx);
             let target = interp.input.target_address();
-            for a in [origin, target] {
-                if let Ok(load) = ctx.journal_mut().load_account(a) {
-                    let (nonce, balance) = (load.data.info.nonce, load.data.info.balance);
-                    let rec = self.position.world.account(a);
-                    if rec.nonce != nonce || rec.balance != balance {
-                        self.position.world.set_account(
-                            a,
-                            AccountRecord {
-                                nonce,
-                                balance,
-                                ..rec
-                            },
-                        );
-                    }
+            let value = interp.input.call_value();
+            let mut load = |a: Address| {
+                ctx.journal_mut()
+                    .load_account(a)
+                    .map(|l| (l.data.info.nonce, l.data.info.balance))
+                    .unwrap_or_default()
+            };
+            let (nonce, balance) = load(origin);
+            let moved = !value.is_zero() && origin != target;
+            let world = &mut self.position.world;
+            let rec = world.account(origin);
+            let before_transfer = if moved { balance + value } else { balance };
+            if rec.nonce != nonce || rec.balance != before_transfer {
+                world.set_account(
+                    origin,
+                    AccountRecord {
+                        nonce,
+                        balance: before_transfer,
+                        ..rec
+                    },
+                );
+            }
+            self.entry_world = world.clone();
+            world.push_checkpoint();
+            if moved {
+                let target_balance = load(target).1;
+                for (a, b) in [(origin, balance), (target, target_balance)] {
+                    let rec = world.account(a);
+                    world.set_account(a, AccountRecord { balance: b, ..rec });
                 }
             }
         }
@@ -147,7 +174,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             let block_hashes = block_hash_tree(number, |n| hashes[&n]);
             let mut block = block_env(ctx);
             block.block_hashes_root = block_hashes.root();
-            FullState::new_frame(
+            let mut state = FullState::new_frame(
                 FrameContext {
                     block_number: self.position.block_number,
                     tx_index: self.position.tx_index,
@@ -160,11 +187,13 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
                     calldata: interp.input.input().as_bytes(ctx).to_vec(),
                     world_root: B256::ZERO,
                 },
-                tx_env(ctx),
+                tx_env(ctx, &self.position),
                 block,
                 block_hashes,
                 self.position.world.clone(),
-            )
+            );
+            state.entry_world = Some(Box::new(self.entry_world.clone()));
+            state
         });
 
         state.stack.sync(interp.stack.data());
@@ -299,14 +328,27 @@ fn effect_operands(op: u8) -> usize {
     }
 }
 
-fn tx_env<CTX: Host>(ctx: &CTX) -> TxEnv {
+/// EIP-7623: the least gas a transaction with this calldata pays.
+pub fn floor_gas(calldata: &[u8]) -> u64 {
+    let zeros = calldata.iter().filter(|b| **b == 0).count() as u64;
+    let tokens = zeros + 4 * (calldata.len() as u64 - zeros);
+    21_000 + 10 * tokens
+}
+
+fn tx_env<CTX: ContextTr + Host>(ctx: &CTX, position: &Position) -> TxEnv {
+    use revm::context_interface::Transaction;
     let blob_hashes = (0..)
         .map_while(|i| ctx.blob_hash(i))
         .map(|h| B256::from(h.to_be_bytes::<32>()))
         .collect();
+    let tx = ctx.tx();
     TxEnv {
         origin: Host::caller(ctx),
         gas_price: ctx.effective_gas_price(),
+        gas_limit: tx.gas_limit(),
+        floor_gas: floor_gas(tx.input()),
+        block_gas_before: position.block_gas_before,
+        receipts_before: position.receipts_before,
         blob_hashes,
     }
 }
@@ -722,6 +764,7 @@ where
                 steps: self.steps,
                 result,
                 terminal: state.record.clone(),
+                entry_world: self.entry_world.clone(),
             });
         } else {
             // The frame exit step leads to the caller's next state.

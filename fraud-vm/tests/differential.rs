@@ -92,7 +92,11 @@ fn callees() -> Vec<(Address, Vec<u8>)> {
         ),
     ]
 }
+
 const BLOCK_NUMBER: u64 = 300;
+/// Gas used and receipt chain of the block's transactions before the traced one.
+const BLOCK_GAS_BEFORE: u64 = 1_234_567;
+const RECEIPTS_BEFORE: B256 = B256::repeat_byte(0x11);
 
 /// One transaction's inputs.
 #[derive(Clone, Debug)]
@@ -202,8 +206,12 @@ struct Observed {
     world: Option<WorldState>,
     /// Frame exit steps verified.
     exits: u64,
+    /// Transaction end steps verified.
+    tx_ends: u64,
     /// Status of the top frame's terminal state.
     status: Option<Status>,
+    /// The top frame's terminal state.
+    terminal: Option<FullState>,
     /// Deepest frame reached.
     max_depth: u64,
 }
@@ -267,6 +275,8 @@ fn run(
             block_number: BLOCK_NUMBER,
             tx_index: 3,
             world,
+            block_gas_before: BLOCK_GAS_BEFORE,
+            receipts_before: RECEIPTS_BEFORE,
         },
         on_state,
     );
@@ -439,6 +449,13 @@ fn check_tampering(commitment: B256, state: &FullState, failures: &mut Vec<Strin
         p.returndata[0].word ^= B256::with_last_byte(1);
         reject("return data word", &p, commitment);
     }
+    if let Some(list) = &proof.destructs {
+        let mut p = proof.clone();
+        let mut forged = list.clone();
+        forged.push(EOA);
+        p.destructs = Some(forged);
+        reject("self-destruct list", &p, commitment);
+    }
     // Dropping any world witness is caught too.
     if !proof.trees.is_empty() {
         let mut p = proof.clone();
@@ -456,6 +473,7 @@ fn check(case: &Case, tamper: bool) -> Observed {
         if state.record.status != Status::Running && state.record.depth == 0 {
             obs.world = Some(state.world.clone());
             obs.status = Some(state.record.status);
+            obs.terminal = Some(state.clone());
         }
         if !state.is_consistent() {
             obs.failures
@@ -599,27 +617,8 @@ fn check(case: &Case, tamper: bool) -> Observed {
             }
         }
     }
-    // The world of the terminal state against revm's: logs, storage, balances (the sender's and
-    // the coinbase's balances move with the fee, which the transaction end step settles).
-    if let (ExecutionResult::Success { logs, .. }, Some(world)) = (&result, &obs.world) {
-        if world.logs != *logs {
-            obs.failures.push("logs differ from revm's".into());
-        }
-        for (address, account) in &evm_state {
-            for (slot, value) in &account.storage {
-                if world.storage(*address, *slot) != value.present_value {
-                    obs.failures
-                        .push(format!("storage {address} {slot} differs from revm's"));
-                }
-            }
-            if *address != CALLER
-                && *address != COINBASE
-                && world.account(*address).balance != account.info.balance
-            {
-                obs.failures
-                    .push(format!("balance of {address} differs from revm's"));
-            }
-        }
+    if let Some(terminal) = obs.terminal.take() {
+        check_tx_end(&mut obs, terminal, &result, &summary, &evm_state);
     }
     let is_error = !matches!(
         summary.result,
@@ -636,6 +635,141 @@ fn check(case: &Case, tamper: bool) -> Observed {
     }
     obs
 }
+
+/// The transaction end step from the terminal state verifies, and its post-state is the one built
+/// from revm's final state: the world kept or restored, the sender's refund and the coinbase's
+/// fee as revm paid them, the self-destructed accounts deleted, the receipt appended; then every
+/// account revm touched has revm's balance, nonce and storage, and the logs are revm's.
+fn check_tx_end(
+    obs: &mut Observed,
+    mut terminal: FullState,
+    result: &ExecutionResult,
+    summary: &fraud_vm::trace::TraceSummary,
+    evm_state: &revm::state::EvmState,
+) {
+    use fraud_vm::world::AccountRecord;
+    let pre = terminal.record.commitment();
+    let proof = match prove(&mut terminal) {
+        Ok((proof, _)) => proof,
+        Err(e) => {
+            obs.failures
+                .push(format!("transaction end: prove failed: {e}"));
+            return;
+        }
+    };
+    let bytes = proof.encode();
+    obs.proof_sizes.push((TX_END, bytes.len()));
+    if StepProof::decode(&bytes).as_ref() != Ok(&proof) {
+        obs.failures
+            .push("transaction end proof does not round-trip".into());
+    }
+    let verified = verify(pre, &proof);
+    check_tampering(pre, &terminal, &mut obs.failures, u64::MAX);
+    let success = matches!(terminal.record.status, Status::Stopped | Status::Returned);
+    let mut world = if success {
+        let mut w = terminal.world.clone();
+        w.checkpoints.pop();
+        w.record.checkpoint_root = B256::ZERO;
+        w
+    } else {
+        summary.entry_world.clone()
+    };
+    if let (ExecutionResult::Success { logs, .. }, true) = (result, success)
+        && world.logs != *logs
+    {
+        obs.failures.push("logs differ from revm's".into());
+    }
+    for a in [CALLER, COINBASE] {
+        if let Some(acc) = evm_state.get(&a) {
+            let rec = world.account(a);
+            if rec.balance != acc.info.balance {
+                world.set_account(
+                    a,
+                    AccountRecord {
+                        balance: acc.info.balance,
+                        ..rec
+                    },
+                );
+            }
+        }
+    }
+    for a in world.destructs.clone() {
+        let rec = world.account(a);
+        world.set_account(
+            a,
+            AccountRecord {
+                incarnation: rec.incarnation + 1,
+                ..AccountRecord::default()
+            },
+        );
+    }
+    for (address, account) in evm_state {
+        let rec = world.account(*address);
+        if account.is_selfdestructed() {
+            if !rec.is_empty() {
+                obs.failures
+                    .push(format!("{address} self-destructed in revm, not here"));
+            }
+            continue;
+        }
+        if rec.balance != account.info.balance || rec.nonce != account.info.nonce {
+            obs.failures.push(format!(
+                "account {address}: balance {} nonce {} vs revm {} {}",
+                rec.balance, rec.nonce, account.info.balance, account.info.nonce
+            ));
+        }
+        for (slot, value) in &account.storage {
+            if world.storage(*address, *slot) != value.present_value {
+                obs.failures
+                    .push(format!("storage {address} {slot} differs from revm's"));
+            }
+        }
+    }
+    let used = result.tx_gas_used();
+    let receipts = fraud_vm::step::receipt_link(
+        RECEIPTS_BEFORE,
+        success,
+        BLOCK_GAS_BEFORE + used,
+        &world.record,
+    );
+    world.begin_tx();
+    let expected = fraud_vm::MachineState {
+        block_number: terminal.record.block_number,
+        tx_index: terminal.record.tx_index + 1,
+        depth: 0,
+        pc: 0,
+        status: Status::Idle,
+        gas: BLOCK_GAS_BEFORE + used,
+        refund: 0,
+        frames_root: B256::ZERO,
+        address: Address::ZERO,
+        caller: Address::ZERO,
+        call_value: U256::ZERO,
+        is_static: false,
+        code_hash: B256::ZERO,
+        stack_root: B256::ZERO,
+        stack_len: 0,
+        memory_root: fraud_vm::merkle::empty_root(),
+        memory_size: 0,
+        calldata_root: fraud_vm::merkle::empty_root(),
+        calldata_size: 0,
+        returndata_root: receipts,
+        returndata_size: terminal.record.tx_index + 1,
+        tx_env_hash: B256::ZERO,
+        block_env_hash: terminal.record.block_env_hash,
+        world_root: world.record.commitment(),
+    };
+    if verified != Ok(expected.commitment()) {
+        obs.failures.push(format!(
+            "transaction end gave {verified:?}, revm's end is {}",
+            expected.commitment()
+        ));
+    }
+    obs.tx_ends += 1;
+}
+
+/// Pseudo-opcode under which transaction end proofs are counted.
+const TX_END: u8 = 0xee;
 
 // ---------------------------------------------------------------------------------------------
 // Program generation.
@@ -948,12 +1082,14 @@ fn generator_covers_every_opcode_and_halt() {
     let mut completed = [0u64; 256];
     let mut halts = std::collections::BTreeMap::new();
     let mut sizes: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
-    let (mut steps, cases) = (0u64, 400);
+    let (mut steps, mut exits, mut tx_ends, cases) = (0u64, 0u64, 0u64, 400);
     for _ in 0..cases {
         let case = case().new_tree(&mut runner).expect("case").current();
         let obs = check(&case, false);
         assert!(obs.failures.is_empty(), "{:#?}", obs.failures);
         steps += obs.steps;
+        exits += obs.exits;
+        tx_ends += obs.tx_ends;
         for (op, size) in obs.proof_sizes {
             sizes
                 .entry(format!("{:?}", info(op).family))
@@ -991,7 +1127,9 @@ fn generator_covers_every_opcode_and_halt() {
         .filter(|op| **op != 0x3e && completed[**op as usize] == 0)
         .map(|op| info(*op).name)
         .collect();
-    println!("{cases} cases, {steps} steps, ends: {halts:?}");
+    println!(
+        "{cases} cases, {steps} steps, {exits} frame exits, {tx_ends} transaction ends, ends: {halts:?}"
+    );
     assert!(missing.is_empty(), "never completed: {missing:?}");
     for h in [
         "ReturnDataOutOfBounds",
@@ -1149,7 +1287,7 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
 }
 
 /// Pending steps are refused with a typed error, never answered: precompiles beyond 0x05, and
-/// the transaction end that follows the top frame's terminal state.
+/// the transaction start that follows a transaction end.
 #[test]
 fn pending_steps_are_unsupported() {
     let u = U256::from;
@@ -1171,9 +1309,15 @@ fn pending_steps_are_unsupported() {
     })));
     let mut terminal = terminal.expect("terminal state");
     assert_eq!(terminal.record.status, Status::Returned);
+    let (_, end) = prove(&mut terminal).expect("transaction end");
+    assert_eq!(end.post.status, Status::Idle);
+    let mut idle = terminal.clone();
+    idle.record = end.post;
     assert_eq!(
-        prove(&mut terminal).map(|_| ()),
-        Err(VerifyError::NotRunning)
+        prove(&mut idle).map(|_| ()),
+        Err(VerifyError::Unsupported {
+            what: "transaction start"
+        })
     );
 }
 

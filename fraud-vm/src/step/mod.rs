@@ -19,6 +19,9 @@ mod precompile;
 mod stack;
 mod storage;
 mod system;
+mod transaction;
+
+pub use transaction::{TAG_RECEIPT, receipt_link};
 
 pub use opcodes::{Family, OpInfo, info};
 
@@ -113,6 +116,11 @@ pub(crate) trait Oracle {
     fn frame(&mut self) -> Result<FrameLink, VerifyError>;
     /// The top checkpoint (frame exit steps).
     fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError>;
+    /// The accounts of the self-destruct chain, oldest first (transaction end steps).
+    fn destructs(&mut self) -> Result<Vec<Address>, VerifyError>;
+    /// Informs the prover that the step restored the transaction's checkpoint, so that later
+    /// witnesses come from the restored world (the verifier ignores it).
+    fn world_restored(&mut self);
 }
 
 /// How a step ends when it does not halt exceptionally.
@@ -394,7 +402,12 @@ pub(crate) fn execute(
         if pre.depth > 0 {
             return exit::execute(pre, code, oracle);
         }
-        return Err(VerifyError::NotRunning);
+        if pre.status == Status::Idle {
+            return Err(VerifyError::Unsupported {
+                what: "transaction start",
+            });
+        }
+        return transaction::execute(pre, code, oracle);
     }
     if pre.gas > MAX_GAS {
         return Err(VerifyError::Unsupported {

@@ -1,0 +1,176 @@
+//! The transaction end step (SPEC.md §5.18): from the top frame's terminal state, settle the
+//! transaction: refund (EIP-3529) and calldata floor (EIP-7623), the world kept or restored by
+//! the transaction's checkpoint, fees to the sender and the coinbase, deletion of the accounts
+//! that self-destructed (EIP-6780), the receipt appended, and the per-transaction sets emptied.
+
+use super::{Ctx, Fault, Oracle, Transition};
+use crate::merkle::empty_root;
+use crate::proof::VerifyError;
+use crate::state::{MachineState, Status};
+use crate::world::{AccountRecord, World, destruct_link};
+use alloy::primitives::{Address, B256, U256, keccak256};
+
+/// Domain tag of a receipt chain link.
+pub const TAG_RECEIPT: u8 = 0x0c;
+
+/// The receipt chain link: `keccak256(0x0c ‖ prev ‖ status(u8) ‖ cumulative_gas(u64) ‖
+/// logs_root ‖ logs_count(u64))`.
+pub fn receipt_link(prev: B256, success: bool, cumulative_gas: u64, world: &World) -> B256 {
+    let mut buf = Vec::with_capacity(1 + 32 + 1 + 8 + 32 + 8);
+    buf.push(TAG_RECEIPT);
+    buf.extend_from_slice(prev.as_slice());
+    buf.push(u8::from(success));
+    buf.extend_from_slice(&cumulative_gas.to_be_bytes());
+    buf.extend_from_slice(world.logs_root.as_slice());
+    buf.extend_from_slice(&world.logs_count.to_be_bytes());
+    keccak256(buf)
+}
+
+fn lift<T>(r: Result<T, Fault>) -> Result<T, VerifyError> {
+    r.map_err(|f| match f {
+        Fault::Invalid(e) => e,
+        Fault::Halt(_) => VerifyError::Unsupported {
+            what: "halt in a transaction end",
+        },
+    })
+}
+
+pub(crate) fn execute(
+    pre: &MachineState,
+    code: &[u8],
+    oracle: &mut dyn Oracle,
+) -> Result<Transition, VerifyError> {
+    if !code.is_empty() {
+        return Err(VerifyError::UnusedWitness("code"));
+    }
+    let world = oracle.world()?;
+    if world.commitment() != pre.world_root {
+        return Err(VerifyError::WorldMismatch);
+    }
+    let checkpoint = oracle.checkpoint()?;
+    if checkpoint.link() != world.checkpoint_root || !checkpoint.prev.is_zero() {
+        return Err(VerifyError::BadCheckpoint);
+    }
+    let tx = oracle.tx_env()?;
+    if tx.hash() != pre.tx_env_hash {
+        return Err(VerifyError::TxEnvMismatch);
+    }
+    let block = oracle.block_env()?;
+    if block.hash() != pre.block_env_hash {
+        return Err(VerifyError::BlockEnvMismatch);
+    }
+    let success = matches!(pre.status, Status::Stopped | Status::Returned);
+    let spent = tx
+        .gas_limit
+        .checked_sub(pre.gas)
+        .ok_or(VerifyError::Unsupported {
+            what: "more gas left than the gas limit",
+        })?;
+    let refund = if success {
+        (pre.refund.max(0) as u64).min(spent / 5)
+    } else {
+        0
+    };
+    let used = (spent - refund).max(tx.floor_gas);
+    let world = if success {
+        World {
+            checkpoint_root: B256::ZERO,
+            ..world
+        }
+    } else {
+        checkpoint.restore(&world)
+    };
+    if !success {
+        oracle.world_restored();
+    }
+    let cumulative = tx.block_gas_before.saturating_add(used);
+    let receipts = receipt_link(tx.receipts_before, success, cumulative, &world);
+
+    let mut cx = Ctx::for_world(pre, oracle, world);
+    let back = U256::from(tx.gas_limit.saturating_sub(used)) * tx.gas_price;
+    lift(credit(&mut cx, tx.origin, back))?;
+    let tip = tx.gas_price.saturating_sub(block.basefee) * U256::from(used);
+    lift(credit(&mut cx, block.coinbase, tip))?;
+    // EIP-6780: the accounts created and self-destructed in this transaction are deleted.
+    let destructs = cx.oracle.destructs()?;
+    let chain = destructs
+        .iter()
+        .fold(B256::ZERO, |acc, a| destruct_link(acc, *a));
+    let destructs_root = lift(cx.world().map(|w| w.destructs_root))?;
+    if chain != destructs_root {
+        return Err(VerifyError::BadDestructs);
+    }
+    for address in destructs {
+        lift(delete(&mut cx, address))?;
+    }
+    let world = cx.into_world().unwrap_or_default();
+    let world = World {
+        original_root: world.accounts_root,
+        transient_root: B256::ZERO,
+        accessed_root: B256::ZERO,
+        created_root: B256::ZERO,
+        destructs_root: B256::ZERO,
+        logs_root: B256::ZERO,
+        logs_count: 0,
+        checkpoint_root: B256::ZERO,
+        ..world
+    };
+    let post = MachineState {
+        block_number: pre.block_number,
+        tx_index: pre.tx_index + 1,
+        depth: 0,
+        pc: 0,
+        status: Status::Idle,
+        gas: cumulative,
+        refund: 0,
+        frames_root: B256::ZERO,
+        address: Address::ZERO,
+        caller: Address::ZERO,
+        call_value: U256::ZERO,
+        is_static: false,
+        code_hash: B256::ZERO,
+        stack_root: B256::ZERO,
+        stack_len: 0,
+        memory_root: empty_root(),
+        memory_size: 0,
+        calldata_root: empty_root(),
+        calldata_size: 0,
+        returndata_root: receipts,
+        returndata_size: pre.tx_index + 1,
+        tx_env_hash: B256::ZERO,
+        block_env_hash: pre.block_env_hash,
+        world_root: world.commitment(),
+    };
+    Ok(Transition {
+        post,
+        halt: None,
+        entered: None,
+    })
+}
+
+/// Adds `amount` to the balance of `address` (nothing for zero).
+fn credit(cx: &mut Ctx<'_>, address: Address, amount: U256) -> Result<(), Fault> {
+    if amount.is_zero() {
+        return Ok(());
+    }
+    let rec = cx.account(address)?;
+    cx.set_account(
+        address,
+        &AccountRecord {
+            balance: rec.balance.saturating_add(amount),
+            ..rec
+        },
+    )
+}
+
+/// Deletes `address`: an empty record with the next incarnation, so its storage is gone.
+fn delete(cx: &mut Ctx<'_>, address: Address) -> Result<(), Fault> {
+    let rec = cx.account(address)?;
+    cx.set_account(
+        address,
+        &AccountRecord {
+            incarnation: rec.incarnation + 1,
+            ..AccountRecord::default()
+        },
+    )
+}
