@@ -254,6 +254,23 @@ impl<'a> Reader<'a> {
         })
     }
 
+    fn tx_record(&mut self) -> Result<crate::tx::TxRecord, DecodeError> {
+        self.tag(crate::tx::TAG_TX)?;
+        let tx = crate::tx::TxRecord {
+            sender: self.address()?,
+            to: self.address()?,
+            nonce: self.u64()?,
+            gas_limit: self.u64()?,
+            max_fee: self.u256()?,
+            max_priority_fee: self.u256()?,
+            value: self.u256()?,
+            data: self.bytes()?,
+            access_list: self.list(24, |r| Ok((r.address()?, r.list(32, |r| r.u256())?)))?,
+        };
+        self.finish()?;
+        Ok(tx)
+    }
+
     fn bytes(&mut self) -> Result<Vec<u8>, DecodeError> {
         let n = self.count(1)?;
         Ok(self.take(n)?.to_vec())
@@ -310,6 +327,7 @@ impl<'a> Reader<'a> {
             blob_basefee: self.u256()?,
             chain_id: self.u256()?,
             block_hashes_root: self.b256()?,
+            transactions_root: self.b256()?,
         })
     }
 }
@@ -479,6 +497,14 @@ impl StepProof {
             }
             None => out.push(0),
         }
+        match &self.transaction {
+            Some((tx, position)) => {
+                out.push(1);
+                put_bytes(&mut out, &tx.encode());
+                put_word_proofs(&mut out, std::slice::from_ref(position));
+            }
+            None => out.push(0),
+        }
         out
     }
 
@@ -538,6 +564,17 @@ impl StepProof {
         } else {
             None
         };
+        let transaction = if r.flag()? {
+            let bytes = r.bytes()?;
+            let tx = Reader { bytes: &bytes }.tx_record()?;
+            let mut positions = r.word_proofs()?;
+            if positions.len() != 1 {
+                return Err(DecodeError::Truncated);
+            }
+            Some((tx, positions.remove(0)))
+        } else {
+            None
+        };
         r.finish()?;
         Ok(Self {
             pre,
@@ -560,6 +597,7 @@ impl StepProof {
             frame,
             checkpoint,
             destructs,
+            transaction,
         })
     }
 }
@@ -641,6 +679,14 @@ mod tests {
                 ..Checkpoint::default()
             }),
             destructs: Some(vec![Address::repeat_byte(4)]),
+            transaction: Some((
+                crate::tx::TxRecord {
+                    data: vec![1, 2],
+                    access_list: vec![(Address::repeat_byte(1), vec![U256::from(3)])],
+                    ..Default::default()
+                },
+                tree.prove(0),
+            )),
         }
     }
 

@@ -7,6 +7,7 @@
 //! - [`smt`]: the sparse Merkle tree behind the world overlay and the per-transaction sets.
 //! - [`mpt`]: reads from the block's pre-state trie (Merkle-Patricia proofs).
 //! - [`frame`]: the frame chain and checkpoints (call and create frames).
+//! - [`tx`]: transaction records and the block's transaction list.
 //! - [`world`]: the world-state commitment, checkpoints, logs, and the prover's world.
 //! - [`trace`]: the revm inspector that turns an execution into machine states.
 //! - [`step`]: one module per step family, shared by prover and verifier.
@@ -24,6 +25,7 @@ pub mod smt;
 pub mod state;
 pub mod step;
 pub mod trace;
+pub mod tx;
 pub mod world;
 
 pub use proof::{StepProof, VerifyError, prove, verify};

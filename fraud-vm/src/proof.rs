@@ -55,6 +55,8 @@ pub struct StepProof {
     pub checkpoint: Option<Checkpoint>,
     /// The self-destruct chain's accounts (transaction end steps).
     pub destructs: Option<Vec<Address>>,
+    /// The transaction and its word proof in the block's list (transaction start steps).
+    pub transaction: Option<(crate::tx::TxRecord, WordProof)>,
 }
 
 impl StepProof {
@@ -81,6 +83,7 @@ impl StepProof {
             frame: None,
             checkpoint: None,
             destructs: None,
+            transaction: None,
         }
     }
 }
@@ -148,6 +151,15 @@ pub enum VerifyError {
     /// The frame link does not match `pre.frames_root`.
     #[error("frame link does not match the frame chain")]
     BadFrameLink,
+    /// The transaction or its position does not match the block's transaction list.
+    #[error("transaction does not match the block's transaction list")]
+    BadTransaction,
+    /// The transaction cannot start: the block holding it is invalid.
+    #[error("invalid transaction: {what}")]
+    InvalidTransaction {
+        /// The failed check.
+        what: &'static str,
+    },
     /// The self-destruct list does not match the world's self-destruct chain.
     #[error("self-destruct list does not match its chain")]
     BadDestructs,
@@ -240,6 +252,7 @@ struct Used {
     frame: bool,
     checkpoint: bool,
     destructs: bool,
+    transaction: bool,
 }
 
 /// Verifier side: hands out the proof's witnesses in order and checks all were used.
@@ -262,7 +275,7 @@ impl ProofReader<'_> {
     fn check_all_used(&self) -> Result<(), VerifyError> {
         let p = self.proof;
         let u = &self.used;
-        let checks: [(bool, &'static str); 18] = [
+        let checks: [(bool, &'static str); 19] = [
             (u.stack == p.stack.len(), "stack item"),
             (u.stack_rest == p.stack_rest.is_some(), "stack rest"),
             (u.memory == p.memory.len(), "memory word"),
@@ -281,6 +294,7 @@ impl ProofReader<'_> {
             (u.frame == p.frame.is_some(), "frame link"),
             (u.checkpoint == p.checkpoint.is_some(), "checkpoint"),
             (u.destructs == p.destructs.is_some(), "self-destructs"),
+            (u.transaction == p.transaction.is_some(), "transaction"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, what)) => Err(VerifyError::UnusedWitness(what)),
@@ -351,6 +365,8 @@ impl Oracle for ProofReader<'_> {
 
     fn smt_written(&mut self, _tree: Tree, _key: B256, _leaf: B256) {}
 
+    fn account_written(&mut self, _record: &AccountRecord) {}
+
     fn account_record(&mut self, _leaf: B256) -> Result<AccountRecord, VerifyError> {
         next(
             &self.proof.accounts,
@@ -407,6 +423,14 @@ impl Oracle for ProofReader<'_> {
     }
 
     fn world_restored(&mut self) {}
+
+    fn transaction(&mut self) -> Result<(crate::tx::TxRecord, WordProof), VerifyError> {
+        self.used.transaction = true;
+        self.proof
+            .transaction
+            .clone()
+            .ok_or(VerifyError::MissingWitness("transaction"))
+    }
 
     fn destructs(&mut self) -> Result<Vec<Address>, VerifyError> {
         self.used.destructs = true;
@@ -501,6 +525,10 @@ impl Oracle for ProofWriter<'_> {
         self.tree_undo.push((tree, key, old));
     }
 
+    fn account_written(&mut self, record: &AccountRecord) {
+        self.state.world.records.insert(record.leaf(), *record);
+    }
+
     fn account_record(&mut self, leaf: B256) -> Result<AccountRecord, VerifyError> {
         let rec = *self
             .state
@@ -571,6 +599,23 @@ impl Oracle for ProofWriter<'_> {
             .ok_or(VerifyError::MissingWitness("checkpoint"))?;
         self.proof.checkpoint = Some(cp);
         Ok(cp)
+    }
+
+    fn transaction(&mut self) -> Result<(crate::tx::TxRecord, WordProof), VerifyError> {
+        let txs = self
+            .state
+            .transactions
+            .as_ref()
+            .ok_or(VerifyError::MissingWitness("transaction"))?;
+        let index = self.state.record.tx_index;
+        let record = usize::try_from(index)
+            .ok()
+            .and_then(|i| txs.records.get(i))
+            .cloned()
+            .ok_or(VerifyError::MissingWitness("transaction"))?;
+        let entry = (record, txs.tree.prove(index));
+        self.proof.transaction = Some(entry.clone());
+        Ok(entry)
     }
 
     fn world_restored(&mut self) {
@@ -772,14 +817,12 @@ mod tests {
             Err(VerifyError::Unsupported { .. })
         ));
         p.pre.gas = 10;
+        // A transaction start or end carries no code.
         p.pre.status = Status::Idle;
         assert_eq!(
             verify(p.pre.commitment(), &p),
-            Err(VerifyError::Unsupported {
-                what: "transaction start"
-            })
+            Err(VerifyError::UnusedWitness("code"))
         );
-        // A transaction end carries no code.
         p.pre.status = Status::Stopped;
         assert_eq!(
             verify(p.pre.commitment(), &p),

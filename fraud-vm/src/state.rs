@@ -24,7 +24,7 @@ pub const STATE_ENCODED_LEN: usize = 443;
 pub const TX_ENV_FIXED_LEN: usize = 1 + 20 + 32 + 8 + 8 + 8 + 32 + 8;
 
 /// Length in bytes of an encoded [`BlockEnv`].
-pub const BLOCK_ENV_ENCODED_LEN: usize = 1 + 20 + 7 * 32 + 32;
+pub const BLOCK_ENV_ENCODED_LEN: usize = 1 + 20 + 7 * 32 + 32 + 32;
 
 /// Execution status of the current frame (SPEC.md §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -338,6 +338,9 @@ pub struct BlockEnv {
     /// Root of the word tree whose word `n mod 256` is the hash of block `n`, for the 256 blocks
     /// before this one (BLOCKHASH).
     pub block_hashes_root: B256,
+    /// Root of the word tree whose word `i` is the hash of the block's transaction `i`
+    /// ([`crate::tx::TxRecord`]).
+    pub transactions_root: B256,
 }
 
 impl Default for BlockEnv {
@@ -353,13 +356,14 @@ impl Default for BlockEnv {
             blob_basefee: U256::ZERO,
             chain_id: U256::ZERO,
             block_hashes_root: empty_root(),
+            transactions_root: empty_root(),
         }
     }
 }
 
 impl BlockEnv {
     /// Encoding: `0x04 ‖ coinbase(20) ‖` the seven 32-byte words in field order
-    /// `‖ block_hashes_root`.
+    /// `‖ block_hashes_root ‖ transactions_root`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(BLOCK_ENV_ENCODED_LEN);
         out.push(TAG_BLOCK_ENV);
@@ -376,6 +380,7 @@ impl BlockEnv {
             out.extend_from_slice(&w.to_be_bytes::<32>());
         }
         out.extend_from_slice(self.block_hashes_root.as_slice());
+        out.extend_from_slice(self.transactions_root.as_slice());
         out
     }
 
@@ -413,6 +418,9 @@ pub struct FullState {
     /// For the top frame: the world the transaction's checkpoint holds, which the transaction
     /// end restores if the top frame fails.
     pub entry_world: Option<Box<WorldState>>,
+    /// The block's transactions and their tree (`root() == block_env.transactions_root`), for
+    /// transaction start steps.
+    pub transactions: Option<std::sync::Arc<crate::tx::Transactions>>,
 }
 
 impl FullState {
@@ -434,6 +442,7 @@ impl FullState {
             world,
             parent: None,
             entry_world: None,
+            transactions: None,
             record: MachineState::new_frame(frame, &tx_env, &block_env),
             code,
             stack: StackChain::default(),
@@ -536,8 +545,8 @@ mod tests {
             "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757",
             "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c",
             "0x632b35b1b31ed847ee0bf230a912b46414720f943638ee0577af334fd225502f",
-            "0x7065da871a721166ec51cb5eed886aa109b4caa0359c0dcb85814ff216932769",
-            "0x6c64ea5c56e5fcc6614b17164801055573e077382d491a34393db44994088ae0",
+            "0x00ac331b136f7e48e162b2c7d922beeaf9145ca3c23e20602248453218436be5",
+            "0xbbdd21533388d2b278d59d81327d7a26c33357542076165adaacec73516a740c",
             "0xec829739907d57e6bb1c9a5a859900526651c6fc94aa029b2d7d7b20c61bf9d7",
             "0x078cfee41c5e6e2b45222a4eb56c47143323f887cc39c0a607f129cd06f27a49",
             "0x83a6517503b3c208235ec369ec52e65e39d654a5a903d0b9c9c0ed7a97e939d9",

@@ -37,6 +37,8 @@ pub struct Position {
     pub block_gas_before: u64,
     /// Receipt chain of the block's earlier transactions.
     pub receipts_before: B256,
+    /// Root of the block's transaction list (SPEC.md §3.6).
+    pub transactions_root: B256,
 }
 
 /// Why a trace could not be extracted.
@@ -174,6 +176,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             let block_hashes = block_hash_tree(number, |n| hashes[&n]);
             let mut block = block_env(ctx);
             block.block_hashes_root = block_hashes.root();
+            block.transactions_root = self.position.transactions_root;
             let mut state = FullState::new_frame(
                 FrameContext {
                     block_number: self.position.block_number,
@@ -328,13 +331,6 @@ fn effect_operands(op: u8) -> usize {
     }
 }
 
-/// EIP-7623: the least gas a transaction with this calldata pays.
-pub fn floor_gas(calldata: &[u8]) -> u64 {
-    let zeros = calldata.iter().filter(|b| **b == 0).count() as u64;
-    let tokens = zeros + 4 * (calldata.len() as u64 - zeros);
-    21_000 + 10 * tokens
-}
-
 fn tx_env<CTX: ContextTr + Host>(ctx: &CTX, position: &Position) -> TxEnv {
     use revm::context_interface::Transaction;
     let blob_hashes = (0..)
@@ -346,7 +342,7 @@ fn tx_env<CTX: ContextTr + Host>(ctx: &CTX, position: &Position) -> TxEnv {
         origin: Host::caller(ctx),
         gas_price: ctx.effective_gas_price(),
         gas_limit: tx.gas_limit(),
-        floor_gas: floor_gas(tx.input()),
+        floor_gas: crate::tx::floor_gas(tx.input()),
         block_gas_before: position.block_gas_before,
         receipts_before: position.receipts_before,
         blob_hashes,
@@ -364,6 +360,7 @@ fn block_env<CTX: Host>(ctx: &CTX) -> BlockEnv {
         blob_basefee: ctx.blob_gasprice(),
         chain_id: ctx.chain_id(),
         block_hashes_root: B256::ZERO,
+        transactions_root: B256::ZERO,
     }
 }
 

@@ -132,6 +132,28 @@ impl Case {
         }
     }
 
+    /// The block's transactions: three others, then this one at index 3 (a legacy call).
+    fn transactions(&self) -> fraud_vm::tx::Transactions {
+        let mut records: Vec<fraud_vm::tx::TxRecord> = (0..3u64)
+            .map(|i| fraud_vm::tx::TxRecord {
+                nonce: i,
+                ..Default::default()
+            })
+            .collect();
+        records.push(fraud_vm::tx::TxRecord {
+            sender: CALLER,
+            to: self.to,
+            nonce: 0,
+            gas_limit: gas_limit(self),
+            max_fee: U256::from(GAS_PRICE),
+            max_priority_fee: U256::from(GAS_PRICE),
+            value: U256::from(self.value),
+            data: self.calldata.clone(),
+            access_list: Vec::new(),
+        });
+        fraud_vm::tx::Transactions::new(records)
+    }
+
     /// The accounts before the transaction (the block's base state).
     fn genesis(&self) -> BTreeMap<Address, BaseAccount> {
         let mut accounts = BTreeMap::new();
@@ -208,6 +230,8 @@ struct Observed {
     exits: u64,
     /// Transaction end steps verified.
     tx_ends: u64,
+    /// Transaction start steps verified.
+    tx_starts: u64,
     /// Status of the top frame's terminal state.
     status: Option<Status>,
     /// The top frame's terminal state.
@@ -277,6 +301,7 @@ fn run(
             world,
             block_gas_before: BLOCK_GAS_BEFORE,
             receipts_before: RECEIPTS_BEFORE,
+            transactions_root: case.transactions().tree.root(),
         },
         on_state,
     );
@@ -470,6 +495,9 @@ fn check(case: &Case, tamper: bool) -> Observed {
     let mut expected_next: Option<B256> = None;
     let (result, summary, evm_state) = run(case, |k, state| {
         let commitment = state.record.commitment();
+        if k == 0 && !case.blobs {
+            check_tx_start(&mut obs, case, state, commitment);
+        }
         if state.record.status != Status::Running && state.record.depth == 0 {
             obs.world = Some(state.world.clone());
             obs.status = Some(state.record.status);
@@ -767,6 +795,82 @@ fn check_tx_end(
     }
     obs.tx_ends += 1;
 }
+
+/// The transaction start step from the Idle state before the transaction verifies to the first
+/// state read from revm (gas bought, nonce, warm accounts, checkpoint, value moved, top frame).
+fn check_tx_start(obs: &mut Observed, case: &Case, first: &FullState, first_commitment: B256) {
+    let world = WorldState::at_block_start(Arc::new(BaseState {
+        accounts: case.genesis(),
+    }));
+    let mut idle = FullState::new_frame(
+        Default::default(),
+        Default::default(),
+        first.block_env.clone(),
+        first.block_hashes.clone(),
+        world,
+    );
+    idle.code = Vec::new();
+    idle.record = fraud_vm::MachineState {
+        block_number: first.record.block_number,
+        tx_index: first.record.tx_index,
+        depth: 0,
+        pc: 0,
+        status: Status::Idle,
+        gas: BLOCK_GAS_BEFORE,
+        refund: 0,
+        frames_root: B256::ZERO,
+        address: Address::ZERO,
+        caller: Address::ZERO,
+        call_value: U256::ZERO,
+        is_static: false,
+        code_hash: B256::ZERO,
+        stack_root: B256::ZERO,
+        stack_len: 0,
+        memory_root: fraud_vm::merkle::empty_root(),
+        memory_size: 0,
+        calldata_root: fraud_vm::merkle::empty_root(),
+        calldata_size: 0,
+        returndata_root: RECEIPTS_BEFORE,
+        returndata_size: first.record.tx_index,
+        tx_env_hash: B256::ZERO,
+        block_env_hash: first.record.block_env_hash,
+        world_root: idle.world.record.commitment(),
+    };
+    idle.transactions = Some(Arc::new(case.transactions()));
+    let pre = idle.record.commitment();
+    match prove(&mut idle) {
+        Ok((proof, _)) => {
+            let bytes = proof.encode();
+            obs.proof_sizes.push((TX_START, bytes.len()));
+            if StepProof::decode(&bytes).as_ref() != Ok(&proof) {
+                obs.failures
+                    .push("transaction start proof does not round-trip".into());
+            }
+            let verified = verify(pre, &proof);
+            if verified != Ok(first_commitment) {
+                obs.failures.push(format!(
+                    "transaction start gave {verified:?}, revm's first state is {first_commitment}"
+                ));
+            }
+            check_tampering(pre, &idle, &mut obs.failures, u64::MAX);
+            let mut p = proof.clone();
+            if let Some((tx, _)) = p.transaction.as_mut() {
+                tx.gas_limit += 1;
+            }
+            if verify(pre, &p).is_ok() {
+                obs.failures
+                    .push("tampered transaction record accepted".into());
+            }
+            obs.tx_starts += 1;
+        }
+        Err(e) => obs
+            .failures
+            .push(format!("transaction start: prove failed: {e}")),
+    }
+}
+
+/// Pseudo-opcode under which transaction start proofs are counted.
+const TX_START: u8 = 0xed;
 
 /// Pseudo-opcode under which transaction end proofs are counted.
 const TX_END: u8 = 0xee;
@@ -1286,8 +1390,7 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
     assert_ne!(post, claimed(game.disputed()));
 }
 
-/// Pending steps are refused with a typed error, never answered: precompiles beyond 0x05, and
-/// the transaction start that follows a transaction end.
+/// Pending steps are refused with a typed error, never answered: precompiles beyond 0x05.
 #[test]
 fn pending_steps_are_unsupported() {
     let u = U256::from;
@@ -1311,14 +1414,6 @@ fn pending_steps_are_unsupported() {
     assert_eq!(terminal.record.status, Status::Returned);
     let (_, end) = prove(&mut terminal).expect("transaction end");
     assert_eq!(end.post.status, Status::Idle);
-    let mut idle = terminal.clone();
-    idle.record = end.post;
-    assert_eq!(
-        prove(&mut idle).map(|_| ()),
-        Err(VerifyError::Unsupported {
-            what: "transaction start"
-        })
-    );
 }
 
 /// A program as `(op, operands top first)` pairs.

@@ -104,7 +104,12 @@ impl Ctx<'_> {
 
     /// Marks a slot of the executing account warm, returning whether it was cold.
     pub fn touch_slot(&mut self, slot: U256) -> StepResult<bool> {
-        self.insert_member(Tree::Accessed, warm_slot_key(self.pre.address, slot))
+        self.touch_slot_of(self.pre.address, slot)
+    }
+
+    /// Marks slot `slot` of `address` warm, returning whether it was cold.
+    pub fn touch_slot_of(&mut self, address: Address, slot: U256) -> StepResult<bool> {
+        self.insert_member(Tree::Accessed, warm_slot_key(address, slot))
     }
 
     /// The account at `address`: its overlay record, else the base account, else empty.
@@ -135,6 +140,7 @@ impl Ctx<'_> {
 
     /// Writes the account record of `address`.
     pub fn set_account(&mut self, address: Address, rec: &AccountRecord) -> StepResult<()> {
+        self.oracle.account_written(rec);
         self.update(Tree::Accounts, account_key(address), rec.leaf())
     }
 

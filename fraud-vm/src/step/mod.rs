@@ -100,6 +100,9 @@ pub(crate) trait Oracle {
     fn smt(&mut self, tree: Tree, key: B256) -> Result<SmtProof, VerifyError>;
     /// Informs the prover that the step wrote `leaf` at `key` of `tree` (the verifier ignores it).
     fn smt_written(&mut self, tree: Tree, key: B256, leaf: B256);
+    /// Informs the prover of the record behind a written overlay leaf, so that a later read in
+    /// the same step finds its preimage (the verifier ignores it).
+    fn account_written(&mut self, record: &AccountRecord);
     /// The account record whose overlay leaf is `leaf`.
     fn account_record(&mut self, leaf: B256) -> Result<AccountRecord, VerifyError>;
     /// The storage value whose overlay leaf is `leaf`.
@@ -118,6 +121,9 @@ pub(crate) trait Oracle {
     fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError>;
     /// The accounts of the self-destruct chain, oldest first (transaction end steps).
     fn destructs(&mut self) -> Result<Vec<Address>, VerifyError>;
+    /// The transaction at the pre-state's `tx_index` with its word proof in the block's
+    /// transaction list (transaction start steps).
+    fn transaction(&mut self) -> Result<(crate::tx::TxRecord, WordProof), VerifyError>;
     /// Informs the prover that the step restored the transaction's checkpoint, so that later
     /// witnesses come from the restored world (the verifier ignores it).
     fn world_restored(&mut self);
@@ -403,9 +409,7 @@ pub(crate) fn execute(
             return exit::execute(pre, code, oracle);
         }
         if pre.status == Status::Idle {
-            return Err(VerifyError::Unsupported {
-                what: "transaction start",
-            });
+            return transaction::start(pre, code, oracle);
         }
         return transaction::execute(pre, code, oracle);
     }

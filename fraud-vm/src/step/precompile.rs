@@ -80,31 +80,33 @@ fn slice(input: &[u8], offset: usize, len: usize) -> Vec<u8> {
 }
 
 /// modexp (EIP-198 with the EIP-2565 gas): `base^exp mod modulus`, output `len(modulus)` bytes.
+/// Follows revm's order: the minimum gas, the lengths (base and modulus lengths beyond 2^64 fail,
+/// the exponent length saturates), the gas, the empty case, then the arithmetic.
 fn modexp(input: &[u8], limit: u64) -> Outcome {
-    let header = |i: usize| U256::from_be_slice(&slice(input, 32 * i, 32));
-    let (b_len, e_len, m_len) = (header(0), header(1), header(2));
-    // Lengths beyond what the gas cap of a state (2^32) could pay for fail.
-    let cap = U256::from(1u64 << 32);
-    if b_len > cap || e_len > cap || m_len > cap {
+    if 200 > limit {
         return None;
     }
-    let (b_len, e_len, m_len) = (
-        b_len.to::<usize>(),
-        e_len.to::<usize>(),
-        m_len.to::<usize>(),
-    );
+    let header = |i: usize| U256::from_be_slice(&slice(input, 32 * i, 32));
+    let (b_len, e_len, m_len) = (header(0), header(1), header(2));
+    let b_len = usize::try_from(u64::try_from(b_len).ok()?).ok()?;
+    let m_len = usize::try_from(u64::try_from(m_len).ok()?).ok()?;
+    let e_len = usize::try_from(u64::try_from(e_len).unwrap_or(u64::MAX)).unwrap_or(usize::MAX);
     // The first 32 bytes of the exponent decide its adjusted length.
-    let e_head = U256::from_be_slice(&slice(input, 96 + b_len, e_len.min(32)));
-    let adjusted = if e_len <= 32 {
-        u64::from(e_head.bit_len().saturating_sub(1) as u32)
+    let e_head = U256::from_be_slice(&slice(input, 96usize.saturating_add(b_len), e_len.min(32)));
+    let head_bits = u128::from(e_head.bit_len().saturating_sub(1) as u32);
+    let iterations = if e_len <= 32 {
+        head_bits
     } else {
-        8 * (e_len as u64 - 32) + u64::from(e_head.bit_len().saturating_sub(1) as u32)
+        8u128
+            .saturating_mul(e_len as u128 - 32)
+            .saturating_add(head_bits)
     };
-    let max_len = b_len.max(m_len) as u128;
-    let words = max_len.div_ceil(8);
-    let complexity = words * words;
-    let gas = (complexity * u128::from(adjusted.max(1)) / 3).max(200);
-    let gas = u64::try_from(gas).ok()?;
+    let words = (b_len.max(m_len) as u128).div_ceil(8);
+    let gas = words
+        .saturating_mul(words)
+        .saturating_mul(iterations.max(1))
+        / 3;
+    let gas = u64::try_from(gas.max(200)).unwrap_or(u64::MAX);
     // Checked before any allocation: the lengths are bounded by what the gas pays for.
     if gas > limit {
         return None;

@@ -174,3 +174,148 @@ fn delete(cx: &mut Ctx<'_>, address: Address) -> Result<(), Fault> {
         },
     )
 }
+
+/// Why a transaction cannot start: the block holding it is invalid.
+fn invalid(what: &'static str) -> VerifyError {
+    VerifyError::InvalidTransaction { what }
+}
+
+/// The transaction start step (SPEC.md §5.9), from an Idle state: validation, gas purchase,
+/// nonce, warm accounts and access list, the transaction's checkpoint, the value transfer, and
+/// the top frame's first state (or its terminal state for a recipient without code or a
+/// precompile).
+pub(crate) fn start(
+    pre: &MachineState,
+    code: &[u8],
+    oracle: &mut dyn Oracle,
+) -> Result<Transition, VerifyError> {
+    use super::call::{delegation, transfer};
+    use crate::frame::Checkpoint;
+    use crate::merkle::WordTree;
+    use crate::state::TxEnv;
+    use crate::world::is_precompile;
+    use alloy_trie::KECCAK_EMPTY;
+
+    if !code.is_empty() {
+        return Err(VerifyError::UnusedWitness("code"));
+    }
+    let block = oracle.block_env()?;
+    if block.hash() != pre.block_env_hash {
+        return Err(VerifyError::BlockEnvMismatch);
+    }
+    let (tx, position) = oracle.transaction()?;
+    if position.word != tx.hash() || !position.verifies(block.transactions_root, pre.tx_index) {
+        return Err(VerifyError::BadTransaction);
+    }
+    let world = oracle.world()?;
+    if world.commitment() != pre.world_root {
+        return Err(VerifyError::WorldMismatch);
+    }
+    if tx.max_fee < block.basefee || tx.max_priority_fee > tx.max_fee {
+        return Err(invalid("fee below the base fee"));
+    }
+    let price = tx.max_fee.min(block.basefee + tx.max_priority_fee);
+    let intrinsic = tx.intrinsic_gas();
+    let floor = tx.floor_gas();
+    if tx.gas_limit < intrinsic.max(floor) {
+        return Err(invalid("gas limit below the intrinsic gas"));
+    }
+    let mut cx = Ctx::for_world(pre, oracle, world);
+    let cx = &mut cx;
+    let mut sender = lift(cx.account(tx.sender))?;
+    if sender.nonce != tx.nonce || sender.nonce == u64::MAX {
+        return Err(invalid("nonce"));
+    }
+    // EIP-3607: a sender with code must be an EIP-7702 delegated account.
+    if sender.code_hash != KECCAK_EMPTY
+        && delegation(&lift(cx.code_of(sender.code_hash))?).is_none()
+    {
+        return Err(invalid("sender has code"));
+    }
+    let max_cost = U256::from(tx.gas_limit)
+        .checked_mul(tx.max_fee)
+        .and_then(|c| c.checked_add(tx.value));
+    if max_cost.is_none_or(|c| sender.balance < c) {
+        return Err(invalid("balance below the maximum cost"));
+    }
+    sender.balance -= U256::from(tx.gas_limit) * price;
+    sender.nonce += 1;
+    lift(cx.set_account(tx.sender, &sender))?;
+    for a in [tx.sender, tx.to, block.coinbase] {
+        lift(cx.touch_account(a))?;
+    }
+    for (a, keys) in &tx.access_list {
+        lift(cx.touch_account(*a))?;
+        for k in keys {
+            lift(cx.touch_slot_of(*a, *k))?;
+        }
+    }
+    let w = lift(cx.world())?;
+    w.checkpoint_root = Checkpoint::of(w).link();
+    lift(transfer(cx, tx.sender, tx.to, tx.value))?;
+    let target = lift(cx.account(tx.to))?;
+    if target.code_hash != KECCAK_EMPTY
+        && delegation(&lift(cx.code_of(target.code_hash))?).is_some()
+    {
+        return Err(VerifyError::Unsupported {
+            what: "transaction to a delegated account",
+        });
+    }
+    let tx_env = TxEnv {
+        origin: tx.sender,
+        gas_price: price,
+        gas_limit: tx.gas_limit,
+        floor_gas: floor,
+        block_gas_before: pre.gas,
+        receipts_before: pre.returndata_root,
+        blob_hashes: Vec::new(),
+    };
+    let mut post = MachineState {
+        block_number: pre.block_number,
+        tx_index: pre.tx_index,
+        depth: 0,
+        pc: 0,
+        status: Status::Running,
+        gas: tx.gas_limit - intrinsic,
+        refund: 0,
+        frames_root: B256::ZERO,
+        address: tx.to,
+        caller: tx.sender,
+        call_value: tx.value,
+        is_static: false,
+        code_hash: target.code_hash,
+        stack_root: B256::ZERO,
+        stack_len: 0,
+        memory_root: empty_root(),
+        memory_size: 0,
+        calldata_root: WordTree::from_bytes(&tx.data).root(),
+        calldata_size: tx.data.len() as u64,
+        returndata_root: empty_root(),
+        returndata_size: 0,
+        tx_env_hash: tx_env.hash(),
+        block_env_hash: pre.block_env_hash,
+        world_root: B256::ZERO,
+    };
+    if is_precompile(tx.to) {
+        match super::precompile::run(tx.to, &tx.data, post.gas)? {
+            Some((used, output)) if used <= post.gas => {
+                post.status = Status::Returned;
+                post.gas -= used;
+                post.returndata_root = WordTree::from_bytes(&output).root();
+                post.returndata_size = output.len() as u64;
+            }
+            _ => {
+                post.status = Status::ExceptionalHalt;
+                post.gas = 0;
+            }
+        }
+    } else if target.code_hash == KECCAK_EMPTY {
+        post.status = Status::Stopped;
+    }
+    post.world_root = cx.world.map(|w| w.commitment()).unwrap_or_default();
+    Ok(Transition {
+        post,
+        halt: None,
+        entered: None,
+    })
+}

@@ -1,0 +1,105 @@
+//! Transaction records (SPEC.md §3.9): a transaction with its sender recovered, as the block's
+//! transaction list commits to it, and the list itself.
+
+use crate::merkle::WordTree;
+use alloy::primitives::{Address, B256, U256, keccak256};
+
+/// Domain tag of a transaction record.
+pub const TAG_TX: u8 = 0x0d;
+
+/// A transaction with its sender recovered (SPEC.md §3.9).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TxRecord {
+    /// The recovered sender.
+    pub sender: Address,
+    /// The recipient (creation transactions are pending).
+    pub to: Address,
+    /// The sender's nonce.
+    pub nonce: u64,
+    /// Gas limit.
+    pub gas_limit: u64,
+    /// Maximum fee per gas (the gas price of a legacy transaction).
+    pub max_fee: U256,
+    /// Maximum priority fee per gas (the gas price of a legacy transaction).
+    pub max_priority_fee: U256,
+    /// Value sent.
+    pub value: U256,
+    /// Calldata.
+    pub data: Vec<u8>,
+    /// EIP-2930 access list.
+    pub access_list: Vec<(Address, Vec<U256>)>,
+}
+
+impl TxRecord {
+    /// `0x0d ‖ sender ‖ to ‖ nonce(u64) ‖ gas_limit(u64) ‖ max_fee ‖ max_priority_fee ‖ value ‖
+    /// u32 len ‖ data ‖ u32 n ‖ (address ‖ u32 k ‖ key…)…`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + 40 + 16 + 96 + 8 + self.data.len());
+        out.push(TAG_TX);
+        out.extend_from_slice(self.sender.as_slice());
+        out.extend_from_slice(self.to.as_slice());
+        out.extend_from_slice(&self.nonce.to_be_bytes());
+        out.extend_from_slice(&self.gas_limit.to_be_bytes());
+        for w in [self.max_fee, self.max_priority_fee, self.value] {
+            out.extend_from_slice(&w.to_be_bytes::<32>());
+        }
+        out.extend_from_slice(&(self.data.len() as u32).to_be_bytes());
+        out.extend_from_slice(&self.data);
+        out.extend_from_slice(&(self.access_list.len() as u32).to_be_bytes());
+        for (a, keys) in &self.access_list {
+            out.extend_from_slice(a.as_slice());
+            out.extend_from_slice(&(keys.len() as u32).to_be_bytes());
+            for k in keys {
+                out.extend_from_slice(&k.to_be_bytes::<32>());
+            }
+        }
+        out
+    }
+
+    /// `keccak256(encode())`: word `i` of the transaction list.
+    pub fn hash(&self) -> B256 {
+        keccak256(self.encode())
+    }
+
+    /// Intrinsic gas of a call: 21000, 4 per zero and 16 per non-zero data byte, 2400 per
+    /// access-list address and 1900 per key.
+    pub fn intrinsic_gas(&self) -> u64 {
+        let zeros = self.data.iter().filter(|b| **b == 0).count() as u64;
+        let nonzeros = self.data.len() as u64 - zeros;
+        let keys: u64 = self.access_list.iter().map(|(_, k)| k.len() as u64).sum();
+        21_000 + 4 * zeros + 16 * nonzeros + 2400 * self.access_list.len() as u64 + 1900 * keys
+    }
+
+    /// EIP-7623 floor of this transaction.
+    pub fn floor_gas(&self) -> u64 {
+        floor_gas(&self.data)
+    }
+}
+
+/// EIP-7623: the least gas a transaction with this calldata pays: 21000 + 10 per token (a zero
+/// byte is one token, a non-zero byte four).
+pub fn floor_gas(calldata: &[u8]) -> u64 {
+    let zeros = calldata.iter().filter(|b| **b == 0).count() as u64;
+    let tokens = zeros + 4 * (calldata.len() as u64 - zeros);
+    21_000 + 10 * tokens
+}
+
+/// The block's transactions and the word tree of their hashes (prover side).
+#[derive(Clone, Debug, Default)]
+pub struct Transactions {
+    /// The records, in block order.
+    pub records: Vec<TxRecord>,
+    /// Word `i` is `records[i].hash()`.
+    pub tree: WordTree,
+}
+
+impl Transactions {
+    /// The list of `records`.
+    pub fn new(records: Vec<TxRecord>) -> Self {
+        let mut tree = WordTree::new();
+        for (i, r) in records.iter().enumerate() {
+            tree.set(i as u64, r.hash());
+        }
+        Self { records, tree }
+    }
+}
