@@ -115,7 +115,23 @@ struct Case {
     extra: Vec<(Address, BaseAccount)>,
     /// The transaction's recipient.
     to: Address,
+    /// Send as an EIP-1559 transaction (fee cap above the effective price) with the access list
+    /// [`ACCESS_LIST`].
+    eip1559: bool,
 }
+
+/// The access list of EIP-1559 cases: two slots of the target, a contract, an EOA's slot.
+fn access_list() -> Vec<(Address, Vec<U256>)> {
+    vec![
+        (TARGET, vec![U256::from(1), U256::from(4)]),
+        (CONTRACT, vec![]),
+        (EOA, vec![U256::from(7)]),
+    ]
+}
+
+/// Fee cap and priority fee of EIP-1559 cases (effective price: base fee 7 + 1).
+const MAX_FEE: u128 = 20;
+const PRIORITY_FEE: u128 = 1;
 
 impl Case {
     fn program(code: &[u8]) -> Self {
@@ -129,6 +145,7 @@ impl Case {
             balance: 1000,
             extra: Vec::new(),
             to: TARGET,
+            eip1559: false,
         }
     }
 
@@ -145,11 +162,19 @@ impl Case {
             to: self.to,
             nonce: 0,
             gas_limit: gas_limit(self),
-            max_fee: U256::from(GAS_PRICE),
-            max_priority_fee: U256::from(GAS_PRICE),
+            max_fee: U256::from(if self.eip1559 { MAX_FEE } else { GAS_PRICE }),
+            max_priority_fee: U256::from(if self.eip1559 {
+                PRIORITY_FEE
+            } else {
+                GAS_PRICE
+            }),
             value: U256::from(self.value),
             data: self.calldata.clone(),
-            access_list: Vec::new(),
+            access_list: if self.eip1559 {
+                access_list()
+            } else {
+                Vec::new()
+            },
         });
         fraud_vm::tx::Transactions::new(records)
     }
@@ -252,7 +277,15 @@ fn intrinsic_and_floor(calldata: &[u8]) -> u64 {
 }
 
 fn gas_limit(case: &Case) -> u64 {
-    intrinsic_and_floor(&case.calldata) + case.extra_gas
+    let list = if case.eip1559 {
+        access_list()
+            .iter()
+            .map(|(_, k)| 2400 + 1900 * k.len() as u64)
+            .sum()
+    } else {
+        0
+    };
+    intrinsic_and_floor(&case.calldata) + list + case.extra_gas
 }
 
 /// Runs `case` in revm with a tracer calling `on_state`.
@@ -280,7 +313,14 @@ fn run(
         }
     }
     let mut world = WorldState::at_block_start(Arc::new(BaseState { accounts: genesis }));
-    world.start_tx(&[CALLER, case.to, COINBASE], &[]);
+    let (mut warm, mut slots) = (vec![CALLER, case.to, COINBASE], Vec::new());
+    if case.eip1559 {
+        for (a, keys) in access_list() {
+            warm.push(a);
+            slots.extend(keys.iter().map(|k| (a, *k)));
+        }
+    }
+    world.start_tx(&warm, &slots);
     let block = BlockEnv {
         number: U256::from(BLOCK_NUMBER),
         beneficiary: COINBASE,
@@ -317,11 +357,30 @@ fn run(
                 h
             }]);
     }
+    if case.eip1559 && !case.blobs {
+        use revm::context_interface::transaction::{AccessList, AccessListItem};
+        tx = tx
+            .tx_type(Some(2))
+            .gas_priority_fee(Some(PRIORITY_FEE))
+            .access_list(AccessList(
+                access_list()
+                    .into_iter()
+                    .map(|(address, keys)| AccessListItem {
+                        address,
+                        storage_keys: keys.into_iter().map(B256::from).collect(),
+                    })
+                    .collect(),
+            ));
+    }
     let tx = tx
         .caller(CALLER)
         .kind(TxKind::Call(case.to))
         .gas_limit(gas_limit(case))
-        .gas_price(GAS_PRICE)
+        .gas_price(if case.eip1559 && !case.blobs {
+            MAX_FEE
+        } else {
+            GAS_PRICE
+        })
         .value(U256::from(case.value))
         .data(Bytes::from(case.calldata.clone()))
         .build()
@@ -1143,9 +1202,10 @@ fn case() -> impl Strategy<Value = Case> {
         proptest::bool::weighted(0.2),
         proptest::collection::vec((0u64..6, 0u64..4), 0..4),
         proptest::sample::select(&[0u64, 1000][..]),
+        proptest::bool::weighted(0.3),
     )
         .prop_map(
-            |(items, calldata, value, extra_gas, blobs, storage, balance)| Case {
+            |(items, calldata, value, extra_gas, blobs, storage, balance, eip1559)| Case {
                 code: assemble(&items),
                 calldata,
                 value,
@@ -1155,6 +1215,7 @@ fn case() -> impl Strategy<Value = Case> {
                 balance,
                 extra: Vec::new(),
                 to: TARGET,
+                eip1559: eip1559 && !blobs,
             },
         )
 }
@@ -1309,6 +1370,7 @@ fn handwritten_programs() {
             balance: 1000,
             extra: Vec::new(),
             to: TARGET,
+            eip1559: false,
         };
         let obs = check(&case, true);
         assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
@@ -1332,6 +1394,7 @@ fn state_at_k_by_reexecution() {
         balance: 1000,
         extra: Vec::new(),
         to: TARGET,
+        eip1559: false,
     };
     let mut all = Vec::new();
     let _ = run(&case, |_, s| all.push(s.record.commitment()));
@@ -1365,6 +1428,7 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
         balance: 1000,
         extra: Vec::new(),
         to: TARGET,
+        eip1559: false,
     };
     let at = |k: u64| {
         let mut at = StateAt::new(k);
@@ -1461,7 +1525,11 @@ fn world_programs() {
             ops.push((0x54, vec![u(5)]));
             ops.push((0x00, vec![]));
             let ops: Vec<(u8, &[U256])> = ops.iter().map(|(o, a)| (*o, a.as_slice())).collect();
-            let case = Case::program(&program(&ops));
+            // Slot 1 is also in the access list of the EIP-1559 variant: warm from the start.
+            let case = Case {
+                eip1559: slot == 1,
+                ..Case::program(&program(&ops))
+            };
             let obs = check(&case, true);
             assert!(
                 obs.failures.is_empty(),
