@@ -157,10 +157,16 @@ impl Case {
                 ..Default::default()
             })
             .collect();
-        records.push(fraud_vm::tx::TxRecord {
+        records.push(self.record(0));
+        fraud_vm::tx::Transactions::new(records)
+    }
+
+    /// The transaction record of this case with the sender's nonce `nonce`.
+    fn record(&self, nonce: u64) -> fraud_vm::tx::TxRecord {
+        fraud_vm::tx::TxRecord {
             sender: CALLER,
             to: self.to,
-            nonce: 0,
+            nonce,
             gas_limit: gas_limit(self),
             max_fee: U256::from(if self.eip1559 { MAX_FEE } else { GAS_PRICE }),
             max_priority_fee: U256::from(if self.eip1559 {
@@ -175,8 +181,7 @@ impl Case {
             } else {
                 Vec::new()
             },
-        });
-        fraud_vm::tx::Transactions::new(records)
+        }
     }
 
     /// The accounts before the transaction (the block's base state).
@@ -289,6 +294,50 @@ fn gas_limit(case: &Case) -> u64 {
 }
 
 /// Runs `case` in revm with a tracer calling `on_state`.
+/// Where a traced transaction sits in its block, and the chain before it: revm's database, the
+/// Idle world, the sender's nonce, the block's gas and receipts so far, the transaction list.
+struct Slot {
+    db: CacheDB<EmptyDB>,
+    /// The world of the Idle state before the transaction.
+    world: WorldState,
+    index: u64,
+    nonce: u64,
+    gas_before: u64,
+    receipts_before: B256,
+    txs: Arc<fraud_vm::tx::Transactions>,
+}
+
+impl Slot {
+    /// The case as transaction 3 of a block whose pre-state is the case's genesis.
+    fn fresh(case: &Case) -> Self {
+        let genesis = case.genesis();
+        let mut db = CacheDB::<EmptyDB>::default();
+        for (address, acc) in &genesis {
+            let mut info = AccountInfo::default()
+                .with_balance(acc.balance)
+                .with_nonce(acc.nonce);
+            if !acc.code.is_empty() {
+                info = info.with_code(Bytecode::new_raw(Bytes::from(acc.code.clone())));
+            }
+            db.insert_account_info(*address, info);
+            for (k, v) in &acc.storage {
+                db.insert_account_storage(*address, *k, *v)
+                    .expect("cache db");
+            }
+        }
+        Self {
+            db,
+            world: WorldState::at_block_start(Arc::new(BaseState { accounts: genesis })),
+            index: 3,
+            nonce: 0,
+            gas_before: BLOCK_GAS_BEFORE,
+            receipts_before: RECEIPTS_BEFORE,
+            txs: Arc::new(case.transactions()),
+        }
+    }
+}
+
+/// Runs `case` as a fresh block's transaction 3 (see [`run_in`]).
 fn run(
     case: &Case,
     on_state: impl FnMut(u64, &mut FullState),
@@ -297,22 +346,21 @@ fn run(
     fraud_vm::trace::TraceSummary,
     revm::state::EvmState,
 ) {
-    let mut db = CacheDB::<EmptyDB>::default();
-    let genesis = case.genesis();
-    for (address, acc) in &genesis {
-        let mut info = AccountInfo::default()
-            .with_balance(acc.balance)
-            .with_nonce(acc.nonce);
-        if !acc.code.is_empty() {
-            info = info.with_code(Bytecode::new_raw(Bytes::from(acc.code.clone())));
-        }
-        db.insert_account_info(*address, info);
-        for (k, v) in &acc.storage {
-            db.insert_account_storage(*address, *k, *v)
-                .expect("cache db");
-        }
-    }
-    let mut world = WorldState::at_block_start(Arc::new(BaseState { accounts: genesis }));
+    run_in(&mut Slot::fresh(case), case, on_state)
+}
+
+/// Runs `case` in revm at `slot` with a tracer calling `on_state`, and commits its state to the
+/// slot's database.
+fn run_in(
+    slot: &mut Slot,
+    case: &Case,
+    on_state: impl FnMut(u64, &mut FullState),
+) -> (
+    ExecutionResult,
+    fraud_vm::trace::TraceSummary,
+    revm::state::EvmState,
+) {
+    let mut world = slot.world.clone();
     let (mut warm, mut slots) = (vec![CALLER, case.to, COINBASE], Vec::new());
     if case.eip1559 {
         for (a, keys) in access_list() {
@@ -331,17 +379,17 @@ fn run(
         ..Default::default()
     };
     let ctx = Context::mainnet()
-        .with_db(db)
+        .with_db(&mut slot.db)
         .with_cfg(CfgEnv::new_with_spec(SpecId::PRAGUE))
         .with_block(block);
     let mut tracer = Tracer::new(
         Position {
             block_number: BLOCK_NUMBER,
-            tx_index: 3,
+            tx_index: slot.index,
             world,
-            block_gas_before: BLOCK_GAS_BEFORE,
-            receipts_before: RECEIPTS_BEFORE,
-            transactions_root: case.transactions().tree.root(),
+            block_gas_before: slot.gas_before,
+            receipts_before: slot.receipts_before,
+            transactions_root: slot.txs.tree.root(),
         },
         on_state,
     );
@@ -374,6 +422,7 @@ fn run(
     }
     let tx = tx
         .caller(CALLER)
+        .nonce(slot.nonce)
         .kind(TxKind::Call(case.to))
         .gas_limit(gas_limit(case))
         .gas_price(if case.eip1559 && !case.blobs {
@@ -390,6 +439,7 @@ fn run(
         evm.inspect_tx(tx).expect("tx executes")
     };
     let summary = tracer.finish().expect("traceable");
+    revm::DatabaseCommit::commit(&mut slot.db, out.state.clone());
     (out.result, summary, out.state)
 }
 
@@ -550,12 +600,26 @@ fn check_tampering(commitment: B256, state: &FullState, failures: &mut Vec<Strin
 
 /// Traces `case`, proves and verifies every step, and compares the end with revm.
 fn check(case: &Case, tamper: bool) -> Observed {
+    check_in(&mut Slot::fresh(case), case, tamper)
+}
+
+/// [`check`] at `slot`, which then holds the chain after the transaction.
+fn check_in(slot: &mut Slot, case: &Case, tamper: bool) -> Observed {
     let mut obs = Observed::default();
     let mut expected_next: Option<B256> = None;
-    let (result, summary, evm_state) = run(case, |k, state| {
+    let idle_world = slot.world.clone();
+    let (gas_before, receipts_before, txs) =
+        (slot.gas_before, slot.receipts_before, slot.txs.clone());
+    let (result, summary, evm_state) = run_in(slot, case, |k, state| {
         let commitment = state.record.commitment();
         if k == 0 && !case.blobs {
-            check_tx_start(&mut obs, case, state, commitment);
+            let idle = IdleBefore {
+                world: idle_world.clone(),
+                gas: gas_before,
+                receipts: receipts_before,
+                txs: txs.clone(),
+            };
+            check_tx_start(&mut obs, &idle, state, commitment);
         }
         if state.record.status != Status::Running && state.record.depth == 0 {
             obs.world = Some(state.world.clone());
@@ -704,8 +768,15 @@ fn check(case: &Case, tamper: bool) -> Observed {
             }
         }
     }
-    if let Some(terminal) = obs.terminal.take() {
-        check_tx_end(&mut obs, terminal, &result, &summary, &evm_state);
+    if let Some(terminal) = obs.terminal.take()
+        && let Some((world, gas, receipts)) =
+            check_tx_end(&mut obs, terminal, &result, &summary, &evm_state, slot)
+    {
+        slot.world = world;
+        slot.gas_before = gas;
+        slot.receipts_before = receipts;
+        slot.index += 1;
+        slot.nonce += 1;
     }
     let is_error = !matches!(
         summary.result,
@@ -733,7 +804,8 @@ fn check_tx_end(
     result: &ExecutionResult,
     summary: &fraud_vm::trace::TraceSummary,
     evm_state: &revm::state::EvmState,
-) {
+    slot: &Slot,
+) -> Option<(WorldState, u64, B256)> {
     use fraud_vm::world::AccountRecord;
     let pre = terminal.record.commitment();
     let proof = match prove(&mut terminal) {
@@ -741,7 +813,7 @@ fn check_tx_end(
         Err(e) => {
             obs.failures
                 .push(format!("transaction end: prove failed: {e}"));
-            return;
+            return None;
         }
     };
     let bytes = proof.encode();
@@ -813,12 +885,9 @@ fn check_tx_end(
         }
     }
     let used = result.tx_gas_used();
-    let receipts = fraud_vm::step::receipt_link(
-        RECEIPTS_BEFORE,
-        success,
-        BLOCK_GAS_BEFORE + used,
-        &world.record,
-    );
+    let cumulative = slot.gas_before + used;
+    let receipts =
+        fraud_vm::step::receipt_link(slot.receipts_before, success, cumulative, &world.record);
     world.begin_tx();
     let expected = fraud_vm::MachineState {
         block_number: terminal.record.block_number,
@@ -826,7 +895,7 @@ fn check_tx_end(
         depth: 0,
         pc: 0,
         status: Status::Idle,
-        gas: BLOCK_GAS_BEFORE + used,
+        gas: cumulative,
         refund: 0,
         frames_root: B256::ZERO,
         address: Address::ZERO,
@@ -853,14 +922,26 @@ fn check_tx_end(
         ));
     }
     obs.tx_ends += 1;
+    Some((world, cumulative, receipts))
+}
+
+/// The Idle state before a transaction, as [`check_tx_start`] rebuilds it.
+struct IdleBefore {
+    world: WorldState,
+    gas: u64,
+    receipts: B256,
+    txs: Arc<fraud_vm::tx::Transactions>,
 }
 
 /// The transaction start step from the Idle state before the transaction verifies to the first
 /// state read from revm (gas bought, nonce, warm accounts, checkpoint, value moved, top frame).
-fn check_tx_start(obs: &mut Observed, case: &Case, first: &FullState, first_commitment: B256) {
-    let world = WorldState::at_block_start(Arc::new(BaseState {
-        accounts: case.genesis(),
-    }));
+fn check_tx_start(
+    obs: &mut Observed,
+    before: &IdleBefore,
+    first: &FullState,
+    first_commitment: B256,
+) {
+    let world = before.world.clone();
     let mut idle = FullState::new_frame(
         Default::default(),
         Default::default(),
@@ -875,7 +956,7 @@ fn check_tx_start(obs: &mut Observed, case: &Case, first: &FullState, first_comm
         depth: 0,
         pc: 0,
         status: Status::Idle,
-        gas: BLOCK_GAS_BEFORE,
+        gas: before.gas,
         refund: 0,
         frames_root: B256::ZERO,
         address: Address::ZERO,
@@ -889,13 +970,13 @@ fn check_tx_start(obs: &mut Observed, case: &Case, first: &FullState, first_comm
         memory_size: 0,
         calldata_root: fraud_vm::merkle::empty_root(),
         calldata_size: 0,
-        returndata_root: RECEIPTS_BEFORE,
+        returndata_root: before.receipts,
         returndata_size: first.record.tx_index,
         tx_env_hash: B256::ZERO,
         block_env_hash: first.record.block_env_hash,
         world_root: idle.world.record.commitment(),
     };
-    idle.transactions = Some(Arc::new(case.transactions()));
+    idle.transactions = Some(before.txs.clone());
     let pre = idle.record.commitment();
     match prove(&mut idle) {
         Ok((proof, _)) => {
@@ -2007,4 +2088,110 @@ fn create_programs() {
     }
     // 20 creates, the 4 calls into deployed code, and the first create and call of the collision.
     assert_eq!(exits, 26, "frame exits");
+}
+
+/// A block of transactions traced one after another on revm's committed state: each
+/// transaction's start verifies from the Idle state the previous one's end verified to, so the
+/// overlay carries across transactions: EIP-2200 original values written by an earlier
+/// transaction, a contract created and self-destructed (EIP-6780) and recreated at the same
+/// CREATE2 address with empty storage (a new incarnation), a CREATE2 collision with an account
+/// created earlier in the block, a call into code deployed earlier in the block, transient
+/// storage reset between transactions, and a reverted transaction.
+#[test]
+fn block_of_transactions() {
+    let u = U256::from;
+    // Initcode: SLOAD(0), SSTORE(0, 1), then SELFDESTRUCT(0x01) if sent value, else STOP.
+    let phoenix = [
+        0x5f, 0x54, 0x50, 0x60, 0x01, 0x5f, 0x55, 0x34, 0x60, 0x0c, 0x57, 0x00, 0x5b, 0x60, 0x01,
+        0xff,
+    ];
+    let mut program_a = program(&[
+        (0x55, &[u(1), u(5)]),
+        (0x55, &[u(3), u(9)]),
+        (0x5c, &[u(1)]),
+        (0x5d, &[u(1), u(1)]),
+        (0xa0, &[u(0), u(0)]),
+    ]);
+    program_a.extend(create_snippet(&phoenix, 1, Some(5)));
+    program_a.extend(create_snippet(&initcodes()[0], 0, Some(6)));
+    program_a.push(0x00);
+    let deployed = TARGET.create2(
+        B256::from(u(6)),
+        alloy::primitives::keccak256(&initcodes()[0]),
+    );
+    const CALLER_PROGRAM: Address = address!("0xc000000000000000000000000000000000000c0c");
+    let program_b = program(&[
+        (
+            0xf1,
+            &[u(100_000), addr(deployed), u(0), u(0), u(0), u(0), u(32)],
+        ),
+        (0x51, &[u(0)]),
+        (0x3f, &[addr(deployed)]),
+        (0x55, &[u(1), u(0)]),
+        (0x00, &[]),
+    ]);
+    let base = Case {
+        extra_gas: 1_000_000,
+        extra: vec![(
+            CALLER_PROGRAM,
+            BaseAccount {
+                nonce: 1,
+                code: program_b,
+                storage: [(u(1), u(7))].into(),
+                ..Default::default()
+            },
+        )],
+        ..Case::program(&program_a)
+    };
+    let cases = [
+        base.clone(),
+        base.clone(),
+        Case {
+            to: CALLER_PROGRAM,
+            ..base.clone()
+        },
+        Case {
+            to: REVERTER,
+            value: 0,
+            ..base.clone()
+        },
+        Case {
+            eip1559: true,
+            ..base.clone()
+        },
+    ];
+    let mut slot = Slot::fresh(&base);
+    slot.index = 0;
+    slot.gas_before = 0;
+    slot.receipts_before = B256::ZERO;
+    slot.txs = Arc::new(fraud_vm::tx::Transactions::new(
+        cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.record(i as u64))
+            .collect(),
+    ));
+    let mut statuses = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let obs = check_in(&mut slot, case, true);
+        assert!(
+            obs.failures.is_empty(),
+            "transaction {i}: {:#?}",
+            obs.failures
+        );
+        assert_eq!((obs.tx_starts, obs.tx_ends), (1, 1), "transaction {i}");
+        assert_eq!(slot.index, i as u64 + 1);
+        statuses.push(obs.status);
+    }
+    assert_eq!(statuses[3], Some(Status::Reverted));
+    // The phoenix was created and deleted in three transactions: incarnations 1..=6.
+    let phoenix_at = TARGET.create2(B256::from(u(5)), alloy::primitives::keccak256(phoenix));
+    assert_eq!(slot.world.account(phoenix_at).incarnation, 6);
+    assert!(slot.world.account(phoenix_at).is_empty());
+    assert_eq!(
+        slot.world.account(deployed).code_hash,
+        alloy::primitives::keccak256(RUNTIME)
+    );
+    assert_eq!(slot.world.storage(TARGET, u(1)), u(5));
+    assert_eq!(slot.world.storage(CALLER_PROGRAM, u(1)), U256::ZERO);
 }
