@@ -262,6 +262,8 @@ struct Observed {
     tx_ends: u64,
     /// Transaction start steps verified.
     tx_starts: u64,
+    /// Pre-commitments and encoded proofs of the transaction start and end steps.
+    boundary_proofs: Vec<(B256, Vec<u8>)>,
     /// Status of the top frame's terminal state.
     status: Option<Status>,
     /// The top frame's terminal state.
@@ -818,6 +820,7 @@ fn check_tx_end(
     };
     let bytes = proof.encode();
     obs.proof_sizes.push((TX_END, bytes.len()));
+    obs.boundary_proofs.push((pre, bytes.clone()));
     if StepProof::decode(&bytes).as_ref() != Ok(&proof) {
         obs.failures
             .push("transaction end proof does not round-trip".into());
@@ -982,6 +985,7 @@ fn check_tx_start(
         Ok((proof, _)) => {
             let bytes = proof.encode();
             obs.proof_sizes.push((TX_START, bytes.len()));
+            obs.boundary_proofs.push((pre, bytes.clone()));
             if StepProof::decode(&bytes).as_ref() != Ok(&proof) {
                 obs.failures
                     .push("transaction start proof does not round-trip".into());
@@ -1714,8 +1718,12 @@ fn witness_rich_proofs() -> &'static [(B256, Vec<u8>)] {
             (0xf1, &[u(100_000), u(4), u(0), u(0), u(40), u(0), u(40)]),
             (0x00, &[]),
         ];
-        let mut out = Vec::new();
-        let _ = run(&Case::program(&program(ops)), |_, s| {
+        let case = Case {
+            eip1559: true,
+            ..Case::program(&program(ops))
+        };
+        let mut out = check(&case, false).boundary_proofs;
+        let _ = run(&case, |_, s| {
             if s.record.status == Status::Running || s.record.depth > 0 {
                 let (proof, _) = prove(s).expect("provable");
                 out.push((s.record.commitment(), proof.encode()));

@@ -277,7 +277,7 @@ fn create(op: u8, cx: &mut Ctx<'_>) -> StepResult {
         balance: target.balance.saturating_add(value),
         code_hash: KECCAK_EMPTY,
         storage_root: EMPTY_ROOT_HASH,
-        incarnation: target.incarnation + 1,
+        incarnation: target.incarnation.saturating_add(1),
     };
     cx.set_account(address, &created)?;
     if !value.is_zero() {

@@ -71,7 +71,10 @@ pub(crate) fn execute(
         post.returndata_size = 0;
     }
     post.stack_root = stack_push(caller.stack_root, U256::from(u8::from(success)));
-    post.stack_len = caller.stack_len + 1;
+    post.stack_len = caller
+        .stack_len
+        .checked_add(1)
+        .ok_or(VerifyError::BadFrameLink)?;
     Ok(Transition {
         post,
         halt: None,
@@ -198,7 +201,10 @@ fn create_exit(
     }
     post.world_root = world_after.commitment();
     post.stack_root = stack_push(caller.stack_root, pushed);
-    post.stack_len = caller.stack_len + 1;
+    post.stack_len = caller
+        .stack_len
+        .checked_add(1)
+        .ok_or(VerifyError::BadFrameLink)?;
     Ok(Transition {
         post,
         halt: None,

@@ -115,9 +115,15 @@ pub(crate) fn execute(
         checkpoint_root: B256::ZERO,
         ..world
     };
+    let next_index = pre
+        .tx_index
+        .checked_add(1)
+        .ok_or(VerifyError::Unsupported {
+            what: "transaction index at its maximum",
+        })?;
     let post = MachineState {
         block_number: pre.block_number,
-        tx_index: pre.tx_index + 1,
+        tx_index: next_index,
         depth: 0,
         pc: 0,
         status: Status::Idle,
@@ -136,7 +142,7 @@ pub(crate) fn execute(
         calldata_root: empty_root(),
         calldata_size: 0,
         returndata_root: receipts,
-        returndata_size: pre.tx_index + 1,
+        returndata_size: next_index,
         tx_env_hash: B256::ZERO,
         block_env_hash: pre.block_env_hash,
         world_root: world.commitment(),
@@ -169,7 +175,7 @@ fn delete(cx: &mut Ctx<'_>, address: Address) -> Result<(), Fault> {
     cx.set_account(
         address,
         &AccountRecord {
-            incarnation: rec.incarnation + 1,
+            incarnation: rec.incarnation.saturating_add(1),
             ..AccountRecord::default()
         },
     )
