@@ -253,7 +253,7 @@ struct Observed {
     /// Opcodes of steps that completed without halting.
     completed: Vec<u8>,
     /// (opcode, encoded proof size) of every step.
-    proof_sizes: Vec<(u8, usize)>,
+    proof_sizes: Vec<(String, usize)>,
     /// The world of the terminal state.
     world: Option<WorldState>,
     /// Frame exit steps verified.
@@ -665,8 +665,12 @@ fn check_in(slot: &mut Slot, case: &Case, tamper: bool) -> Observed {
                     obs.failures
                         .push(format!("step {k}: proof does not round-trip"));
                 }
-                obs.proof_sizes
-                    .push((*obs.opcodes.last().unwrap_or(&0), bytes.len()));
+                let kind = if running {
+                    format!("{:?}", info(*obs.opcodes.last().unwrap_or(&0)).family)
+                } else {
+                    "FrameExit".to_string()
+                };
+                obs.proof_sizes.push((kind, bytes.len()));
                 match verify(commitment, &proof) {
                     Ok(post) if post == transition.post.commitment() => {}
                     other => obs
@@ -819,7 +823,7 @@ fn check_tx_end(
         }
     };
     let bytes = proof.encode();
-    obs.proof_sizes.push((TX_END, bytes.len()));
+    obs.proof_sizes.push(("TxEnd".into(), bytes.len()));
     obs.boundary_proofs.push((pre, bytes.clone()));
     if StepProof::decode(&bytes).as_ref() != Ok(&proof) {
         obs.failures
@@ -984,7 +988,7 @@ fn check_tx_start(
     match prove(&mut idle) {
         Ok((proof, _)) => {
             let bytes = proof.encode();
-            obs.proof_sizes.push((TX_START, bytes.len()));
+            obs.proof_sizes.push(("TxStart".into(), bytes.len()));
             obs.boundary_proofs.push((pre, bytes.clone()));
             if StepProof::decode(&bytes).as_ref() != Ok(&proof) {
                 obs.failures
@@ -1012,12 +1016,6 @@ fn check_tx_start(
             .push(format!("transaction start: prove failed: {e}")),
     }
 }
-
-/// Pseudo-opcode under which transaction start proofs are counted.
-const TX_START: u8 = 0xed;
-
-/// Pseudo-opcode under which transaction end proofs are counted.
-const TX_END: u8 = 0xee;
 
 // ---------------------------------------------------------------------------------------------
 // Program generation.
@@ -1340,11 +1338,8 @@ fn generator_covers_every_opcode_and_halt() {
         steps += obs.steps;
         exits += obs.exits;
         tx_ends += obs.tx_ends;
-        for (op, size) in obs.proof_sizes {
-            sizes
-                .entry(format!("{:?}", info(op).family))
-                .or_default()
-                .push(size);
+        for (kind, size) in obs.proof_sizes {
+            sizes.entry(kind).or_default().push(size);
         }
         for op in obs.completed {
             completed[op as usize] += 1;
