@@ -1131,6 +1131,7 @@ const CALL_TARGETS: &[Address] = &[
     address!("0x0000000000000000000000000000000000000003"),
     address!("0x0000000000000000000000000000000000000004"),
     address!("0x0000000000000000000000000000000000000005"),
+    address!("0x0000000000000000000000000000000000000009"),
 ];
 
 fn call_op() -> impl Strategy<Value = Item> {
@@ -2197,4 +2198,47 @@ fn block_of_transactions() {
     );
     assert_eq!(slot.world.storage(TARGET, u(1)), u(5));
     assert_eq!(slot.world.storage(CALLER_PROGRAM, u(1)), U256::ZERO);
+}
+
+/// blake2f (0x09) through CALL, on the BLAKE2b-512 block of "abc" passed as calldata: the valid
+/// call, one byte short, and with less gas than rounds.
+#[test]
+fn blake2f_calls() {
+    let u = U256::from;
+    let iv: [u64; 8] = [
+        0x6a09e667f3bcc908,
+        0xbb67ae8584caa73b,
+        0x3c6ef372fe94f82b,
+        0xa54ff53a5f1d36f1,
+        0x510e527fade682d1,
+        0x9b05688c2b3e6c1f,
+        0x1f83d9abfb41bd6b,
+        0x5be0cd19137e2179,
+    ];
+    let mut input = vec![0, 0, 0, 12];
+    for (i, word) in iv.iter().enumerate() {
+        let h = if i == 0 { word ^ 0x0101_0040 } else { *word };
+        input.extend_from_slice(&h.to_le_bytes());
+    }
+    let mut block = [0u8; 128];
+    block[..3].copy_from_slice(b"abc");
+    input.extend_from_slice(&block);
+    input.extend_from_slice(&3u64.to_le_bytes());
+    input.extend_from_slice(&0u64.to_le_bytes());
+    input.push(1);
+    let code = program(&[
+        (0x37, &[u(0), u(0), u(213)]),
+        (0xf1, &[u(100_000), u(9), u(0), u(0), u(213), u(300), u(64)]),
+        (0x51, &[u(300)]),
+        (0x51, &[u(332)]),
+        (0xf1, &[u(100_000), u(9), u(0), u(0), u(212), u(400), u(64)]),
+        (0xf1, &[u(11), u(9), u(0), u(0), u(213), u(400), u(64)]),
+        (0x00, &[]),
+    ]);
+    let case = Case {
+        calldata: input,
+        ..Case::program(&code)
+    };
+    let obs = check(&case, true);
+    assert!(obs.failures.is_empty(), "{:#?}", obs.failures);
 }
