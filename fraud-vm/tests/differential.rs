@@ -1131,6 +1131,9 @@ const CALL_TARGETS: &[Address] = &[
     address!("0x0000000000000000000000000000000000000003"),
     address!("0x0000000000000000000000000000000000000004"),
     address!("0x0000000000000000000000000000000000000005"),
+    address!("0x0000000000000000000000000000000000000006"),
+    address!("0x0000000000000000000000000000000000000007"),
+    address!("0x0000000000000000000000000000000000000008"),
     address!("0x0000000000000000000000000000000000000009"),
 ];
 
@@ -1535,12 +1538,12 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
     assert_ne!(post, claimed(game.disputed()));
 }
 
-/// Pending steps are refused with a typed error, never answered: precompiles beyond 0x05.
+/// Pending steps are refused with a typed error, never answered: precompiles beyond 0x09.
 #[test]
 fn pending_steps_are_unsupported() {
     let u = U256::from;
     let code = program(&[
-        (0xf1, &[u(100_000), u(6), u(0), u(0), u(128), u(0), u(64)]),
+        (0xf1, &[u(100_000), u(10), u(0), u(0), u(128), u(0), u(64)]),
         (0xf3, &[u(0), u(0)]),
     ]);
     let mut results = Vec::new();
@@ -2237,6 +2240,55 @@ fn blake2f_calls() {
     ]);
     let case = Case {
         calldata: input,
+        ..Case::program(&code)
+    };
+    let obs = check(&case, true);
+    assert!(obs.failures.is_empty(), "{:#?}", obs.failures);
+}
+
+/// The alt_bn128 precompiles through CALL: ecAdd and ecMul of the generator, a pairing product
+/// that is one, a single pairing that is not, the empty pairing, a point off the curve and a
+/// pairing input of the wrong length.
+#[test]
+fn bn254_calls() {
+    use ark_ec::AffineRepr;
+    use ark_ff::{BigInteger, PrimeField};
+    let u = U256::from;
+    let fq = |x: ark_bn254::Fq| x.into_bigint().to_bytes_be();
+    let g1 = |p: ark_bn254::G1Affine| {
+        let (x, y) = p.xy().expect("finite");
+        [fq(x), fq(y)].concat()
+    };
+    let g = ark_bn254::G1Affine::generator();
+    let q = ark_bn254::G2Affine::generator();
+    let (qx, qy) = q.xy().expect("finite");
+    let q_bytes = [fq(qx.c1), fq(qx.c0), fq(qy.c1), fq(qy.c0)].concat();
+    let mut data = Vec::new();
+    data.extend([g1(g), g1(g)].concat()); // 0..128: ecAdd
+    data.extend(g1(g)); // 128..224: ecMul by 3
+    data.extend(u(3).to_be_bytes::<32>());
+    data.extend([g1(g), q_bytes.clone(), g1(-g), q_bytes].concat()); // 224..608: pairing
+    data.extend([vec![0u8; 31], vec![1], vec![0u8; 31], vec![3]].concat()); // 608..672: (1, 3)
+    let big = u(1_000_000);
+    let code = program(&[
+        (0x37, &[u(0), u(0), u(data.len() as u64)]),
+        (0xf1, &[big, u(6), u(0), u(0), u(128), u(1000), u(64)]),
+        (0x51, &[u(1000)]),
+        (0xf1, &[big, u(7), u(0), u(128), u(96), u(1000), u(64)]),
+        (0x51, &[u(1032)]),
+        (0xf1, &[big, u(8), u(0), u(224), u(384), u(1100), u(32)]),
+        (0x51, &[u(1100)]),
+        (0xf1, &[big, u(8), u(0), u(224), u(192), u(1100), u(32)]),
+        (0x51, &[u(1100)]),
+        (0xf1, &[big, u(8), u(0), u(0), u(0), u(1100), u(32)]),
+        (0xf1, &[big, u(6), u(0), u(608), u(64), u(1000), u(64)]),
+        (0xf1, &[big, u(8), u(0), u(224), u(100), u(1100), u(32)]),
+        (0xf1, &[u(100), u(7), u(0), u(128), u(96), u(1000), u(64)]),
+        (0x00, &[]),
+    ]);
+    let case = Case {
+        calldata: data,
+        extra_gas: 2_000_000,
         ..Case::program(&code)
     };
     let obs = check(&case, true);

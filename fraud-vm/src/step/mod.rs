@@ -7,6 +7,7 @@ mod access;
 mod account;
 mod arithmetic;
 mod bitwise;
+mod bn254;
 mod call;
 mod control;
 mod environment;

@@ -1,7 +1,7 @@
 //! Precompiled contracts (SPEC.md §5.15): output and gas from the input bytes alone, so the
 //! precompile runs inside the call step. Implemented: ecrecover (0x01), sha256 (0x02),
-//! ripemd160 (0x03), identity (0x04), modexp (0x05, EIP-2565), blake2f (0x09, EIP-152). Others
-//! answer `Unsupported`.
+//! ripemd160 (0x03), identity (0x04), modexp (0x05, EIP-2565), the alt_bn128 operations
+//! (0x06–0x08, `bn254.rs`), blake2f (0x09, EIP-152). Others answer `Unsupported`.
 
 use crate::proof::VerifyError;
 use alloy::primitives::{Address, U256, keccak256};
@@ -35,6 +35,9 @@ pub(crate) fn run(address: Address, input: &[u8], limit: u64) -> Result<Outcome,
         }
         4 => Some((15 + 3 * words(input.len()), input.to_vec())),
         5 => modexp(input, limit),
+        6 => super::bn254::add(input, limit),
+        7 => super::bn254::mul(input, limit),
+        8 => super::bn254::pairing(input, limit),
         9 => blake2f(input, limit),
         _ => {
             return Err(VerifyError::Unsupported {
