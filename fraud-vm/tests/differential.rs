@@ -35,6 +35,7 @@ const ABSENT: Address = address!("0x000000000000000000000000000000000000dead");
 /// Addresses that world-reading opcodes are pointed at.
 const ADDRESSES: &[Address] = &[
     CALLER,
+    DELEGATED,
     TARGET,
     COINBASE,
     EOA,
@@ -51,6 +52,8 @@ const REVERTER: Address = address!("0x7000000000000000000000000000000000000007")
 const HALTER: Address = address!("0x8000000000000000000000000000000000000008");
 /// A contract that calls itself with all its gas, as deep as gas allows.
 const RECURSER: Address = address!("0x9000000000000000000000000000000000000009");
+/// An EIP-7702 delegated account whose code is a designator pointing to [`RETURNER`].
+const DELEGATED: Address = address!("0xd00000000000000000000000000000000000000d");
 const GAS_PRICE: u128 = 10;
 
 /// The callee contracts and their code.
@@ -228,6 +231,15 @@ impl Case {
         for (address, account) in &self.extra {
             accounts.insert(*address, account.clone());
         }
+        accounts.insert(
+            DELEGATED,
+            BaseAccount {
+                nonce: 2,
+                balance: U256::from(4),
+                code: [&[0xef, 0x01, 0x00][..], RETURNER.as_slice()].concat(),
+                storage: [(U256::from(2), U256::from(3))].into(),
+            },
+        );
         for (address, code) in callees() {
             accounts.insert(
                 address,
@@ -1119,6 +1131,7 @@ fn world_op() -> impl Strategy<Value = Item> {
 /// without code, and the implemented precompiles.
 const CALL_TARGETS: &[Address] = &[
     RETURNER,
+    DELEGATED,
     REVERTER,
     HALTER,
     RECURSER,
@@ -1815,6 +1828,16 @@ fn call_programs() {
                     0xf2,
                     vec![big, addr(RETURNER), u(1), u(0), u(32), u(0), u(0)],
                 ),
+                // EIP-7702: the delegated account runs RETURNER's code in its own context.
+                (
+                    0xf1,
+                    vec![big, addr(DELEGATED), u(1), u(0), u(32), u(500), u(64)],
+                ),
+                (0xf4, vec![big, addr(DELEGATED), u(0), u(32), u(500), u(64)]),
+                (0x3b, vec![addr(DELEGATED)]),
+                (0x3f, vec![addr(DELEGATED)]),
+                (0x3c, vec![addr(DELEGATED), u(600), u(0), u(23)]),
+                (0x51, vec![u(600)]),
                 (0x54, vec![u(2)]),
                 (0x00, vec![]),
             ],
