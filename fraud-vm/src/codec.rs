@@ -258,6 +258,7 @@ impl<'a> Reader<'a> {
         self.tag(crate::tx::TAG_TX)?;
         let tx = crate::tx::TxRecord {
             sender: self.address()?,
+            create: self.flag()?,
             to: self.address()?,
             nonce: self.u64()?,
             gas_limit: self.u64()?,
@@ -296,6 +297,7 @@ impl<'a> Reader<'a> {
         let gas_price = self.u256()?;
         let gas_limit = self.u64()?;
         let floor_gas = self.u64()?;
+        let create = self.flag()?;
         let block_gas_before = self.u64()?;
         let receipts_before = self.b256()?;
         let n = self.u64()?;
@@ -309,6 +311,7 @@ impl<'a> Reader<'a> {
             gas_price,
             gas_limit,
             floor_gas,
+            create,
             block_gas_before,
             receipts_before,
             blob_hashes,

@@ -21,7 +21,7 @@ pub const STACK_LIMIT: u64 = 1024;
 pub const STATE_ENCODED_LEN: usize = 443;
 
 /// Length in bytes of an encoded [`TxEnv`] without blob hashes.
-pub const TX_ENV_FIXED_LEN: usize = 1 + 20 + 32 + 8 + 8 + 8 + 32 + 8;
+pub const TX_ENV_FIXED_LEN: usize = 1 + 20 + 32 + 8 + 8 + 1 + 8 + 32 + 8;
 
 /// Length in bytes of an encoded [`BlockEnv`].
 pub const BLOCK_ENV_ENCODED_LEN: usize = 1 + 20 + 7 * 32 + 32 + 32;
@@ -283,6 +283,8 @@ pub struct TxEnv {
     pub gas_limit: u64,
     /// The least gas the transaction pays (EIP-7623 calldata floor).
     pub floor_gas: u64,
+    /// Whether the transaction creates a contract (its top frame runs initcode).
+    pub create: bool,
     /// Gas used by the block's earlier transactions.
     pub block_gas_before: u64,
     /// Receipt chain of the block's earlier transactions (SPEC.md §5.18).
@@ -292,7 +294,7 @@ pub struct TxEnv {
 }
 
 impl TxEnv {
-    /// Encoding: `0x03 ‖ origin(20) ‖ gas_price(32) ‖ gas_limit(8) ‖ floor_gas(8) ‖
+    /// Encoding: `0x03 ‖ origin(20) ‖ gas_price(32) ‖ gas_limit(8) ‖ floor_gas(8) ‖ create(1) ‖
     /// block_gas_before(8) ‖ receipts_before(32) ‖ count(8) ‖ blob_hashes(32 each)`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(TX_ENV_FIXED_LEN + 32 * self.blob_hashes.len());
@@ -301,6 +303,7 @@ impl TxEnv {
         out.extend_from_slice(&self.gas_price.to_be_bytes::<32>());
         out.extend_from_slice(&self.gas_limit.to_be_bytes());
         out.extend_from_slice(&self.floor_gas.to_be_bytes());
+        out.push(u8::from(self.create));
         out.extend_from_slice(&self.block_gas_before.to_be_bytes());
         out.extend_from_slice(self.receipts_before.as_slice());
         out.extend_from_slice(&(self.blob_hashes.len() as u64).to_be_bytes());
@@ -544,9 +547,9 @@ mod tests {
         let expected = [
             "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757",
             "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c",
-            "0x632b35b1b31ed847ee0bf230a912b46414720f943638ee0577af334fd225502f",
+            "0x6dc35164927ef4e8ea098aec9cd19bb65cd1095be511e3ca856a648d1672851a",
             "0x00ac331b136f7e48e162b2c7d922beeaf9145ca3c23e20602248453218436be5",
-            "0xbbdd21533388d2b278d59d81327d7a26c33357542076165adaacec73516a740c",
+            "0x42a7b43a2e9a9b08f0c72647b9a7bd283e4bd343f0b81218e10b88c3cbab45a4",
             "0xec829739907d57e6bb1c9a5a859900526651c6fc94aa029b2d7d7b20c61bf9d7",
             "0x078cfee41c5e6e2b45222a4eb56c47143323f887cc39c0a607f129cd06f27a49",
             "0x83a6517503b3c208235ec369ec52e65e39d654a5a903d0b9c9c0ed7a97e939d9",

@@ -131,9 +131,11 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
     /// Brings the shadow state in line with the interpreter before an opcode.
     fn sync<CTX: ContextTr + Host>(&mut self, interp: &Interpreter<EthInterpreter>, ctx: &mut CTX) {
         if self.state.is_none() {
-            // The transaction start step (SPEC.md §5.9, pending) bought the gas and bumped the
-            // sender's nonce, pushed the transaction's checkpoint, then moved the value: take
-            // those accounts as revm left them.
+            // The transaction start step (SPEC.md §5.9) bought the gas and bumped the sender's
+            // nonce, pushed the transaction's checkpoint, then (for a creation) created the
+            // account and moved the value: take those accounts as revm left them.
+            use revm::context_interface::Transaction;
+            let create = ctx.tx().kind().is_create();
             let origin = Host::caller(ctx);
             let target = interp.input.target_address();
             let value = interp.input.call_value();
@@ -158,8 +160,26 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
                     },
                 );
             }
+            if create {
+                world.warm_account(target);
+            }
             self.entry_world = world.clone();
             world.push_checkpoint();
+            if create {
+                let old = world.account(target);
+                let (nonce, balance) = load(target);
+                world.set_account(
+                    target,
+                    AccountRecord {
+                        nonce,
+                        balance,
+                        code_hash: alloy_trie::KECCAK_EMPTY,
+                        storage_root: alloy_trie::EMPTY_ROOT_HASH,
+                        incarnation: old.incarnation + 1,
+                    },
+                );
+                world.mark_created(target);
+            }
             if moved {
                 let target_balance = load(target).1;
                 for (a, b) in [(origin, balance), (target, target_balance)] {
@@ -343,6 +363,7 @@ fn tx_env<CTX: ContextTr + Host>(ctx: &CTX, position: &Position) -> TxEnv {
         gas_price: ctx.effective_gas_price(),
         gas_limit: tx.gas_limit(),
         floor_gas: crate::tx::floor_gas(tx.input()),
+        create: tx.kind().is_create(),
         block_gas_before: position.block_gas_before,
         receipts_before: position.receipts_before,
         blob_hashes,

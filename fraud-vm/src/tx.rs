@@ -12,7 +12,9 @@ pub const TAG_TX: u8 = 0x0d;
 pub struct TxRecord {
     /// The recovered sender.
     pub sender: Address,
-    /// The recipient (creation transactions are pending).
+    /// Whether the transaction creates a contract (then `to` is zero and `data` is initcode).
+    pub create: bool,
+    /// The recipient.
     pub to: Address,
     /// The sender's nonce.
     pub nonce: u64,
@@ -31,12 +33,13 @@ pub struct TxRecord {
 }
 
 impl TxRecord {
-    /// `0x0d ‖ sender ‖ to ‖ nonce(u64) ‖ gas_limit(u64) ‖ max_fee ‖ max_priority_fee ‖ value ‖
+    /// `0x0d ‖ sender ‖ create(u8) ‖ to ‖ nonce(u64) ‖ gas_limit(u64) ‖ max_fee ‖ max_priority_fee ‖ value ‖
     /// u32 len ‖ data ‖ u32 n ‖ (address ‖ u32 k ‖ key…)…`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + 40 + 16 + 96 + 8 + self.data.len());
         out.push(TAG_TX);
         out.extend_from_slice(self.sender.as_slice());
+        out.push(u8::from(self.create));
         out.extend_from_slice(self.to.as_slice());
         out.extend_from_slice(&self.nonce.to_be_bytes());
         out.extend_from_slice(&self.gas_limit.to_be_bytes());
@@ -61,13 +64,23 @@ impl TxRecord {
         keccak256(self.encode())
     }
 
-    /// Intrinsic gas of a call: 21000, 4 per zero and 16 per non-zero data byte, 2400 per
-    /// access-list address and 1900 per key.
+    /// Intrinsic gas: 21000, 4 per zero and 16 per non-zero data byte, 2400 per access-list
+    /// address and 1900 per key, and for a creation 32000 and 2 per initcode word (EIP-3860).
     pub fn intrinsic_gas(&self) -> u64 {
         let zeros = self.data.iter().filter(|b| **b == 0).count() as u64;
         let nonzeros = self.data.len() as u64 - zeros;
         let keys: u64 = self.access_list.iter().map(|(_, k)| k.len() as u64).sum();
-        21_000 + 4 * zeros + 16 * nonzeros + 2400 * self.access_list.len() as u64 + 1900 * keys
+        let create = if self.create {
+            32_000 + 2 * (self.data.len() as u64).div_ceil(32)
+        } else {
+            0
+        };
+        21_000
+            + 4 * zeros
+            + 16 * nonzeros
+            + 2400 * self.access_list.len() as u64
+            + 1900 * keys
+            + create
     }
 
     /// EIP-7623 floor of this transaction.

@@ -121,6 +121,9 @@ struct Case {
     /// Send as an EIP-1559 transaction (fee cap above the effective price) with the access list
     /// [`ACCESS_LIST`].
     eip1559: bool,
+    /// Send as a creation transaction whose initcode is `calldata` (then `to` must be the
+    /// address it creates).
+    create: bool,
 }
 
 /// The access list of EIP-1559 cases: two slots of the target, a contract, an EOA's slot.
@@ -149,6 +152,7 @@ impl Case {
             extra: Vec::new(),
             to: TARGET,
             eip1559: false,
+            create: false,
         }
     }
 
@@ -168,7 +172,8 @@ impl Case {
     fn record(&self, nonce: u64) -> fraud_vm::tx::TxRecord {
         fraud_vm::tx::TxRecord {
             sender: CALLER,
-            to: self.to,
+            create: self.create,
+            to: if self.create { Address::ZERO } else { self.to },
             nonce,
             gas_limit: gas_limit(self),
             max_fee: U256::from(if self.eip1559 { MAX_FEE } else { GAS_PRICE }),
@@ -304,7 +309,12 @@ fn gas_limit(case: &Case) -> u64 {
     } else {
         0
     };
-    intrinsic_and_floor(&case.calldata) + list + case.extra_gas
+    let create = if case.create {
+        32_000 + 2 * (case.calldata.len() as u64).div_ceil(32)
+    } else {
+        0
+    };
+    intrinsic_and_floor(&case.calldata) + list + create + case.extra_gas
 }
 
 /// Runs `case` in revm with a tracer calling `on_state`.
@@ -437,7 +447,11 @@ fn run_in(
     let tx = tx
         .caller(CALLER)
         .nonce(slot.nonce)
-        .kind(TxKind::Call(case.to))
+        .kind(if case.create {
+            TxKind::Create
+        } else {
+            TxKind::Call(case.to)
+        })
         .gas_limit(gas_limit(case))
         .gas_price(if case.eip1559 && !case.blobs {
             MAX_FEE
@@ -707,10 +721,12 @@ fn check_in(slot: &mut Slot, case: &Case, tamper: bool) -> Observed {
         ));
     }
 
-    // Halt behaviour and gas against revm.
+    // Halt behaviour and gas against revm. A creation's result and gas include its code
+    // deposit, which the transaction end step settles (checked there against revm).
     let terminal = &summary.terminal;
     let limit = gas_limit(case);
     match &result {
+        _ if case.create => {}
         ExecutionResult::Success { .. } => {
             if !matches!(terminal.status, Status::Stopped | Status::Returned) {
                 obs.failures
@@ -843,7 +859,8 @@ fn check_tx_end(
     }
     let verified = verify(pre, &proof);
     check_tampering(pre, &terminal, &mut obs.failures, u64::MAX);
-    let success = matches!(terminal.record.status, Status::Stopped | Status::Returned);
+    // revm's verdict: a creation whose code deposit fails is a failed transaction.
+    let success = matches!(result, ExecutionResult::Success { .. });
     let mut world = if success {
         let mut w = terminal.world.clone();
         w.checkpoints.pop();
@@ -856,6 +873,19 @@ fn check_tx_end(
         && world.logs != *logs
     {
         obs.failures.push("logs differ from revm's".into());
+    }
+    if success && terminal.tx_env.create {
+        let created = terminal.record.address;
+        if let Some(acc) = evm_state.get(&created) {
+            let rec = world.account(created);
+            world.set_account(
+                created,
+                AccountRecord {
+                    code_hash: acc.info.code_hash,
+                    ..rec
+                },
+            );
+        }
     }
     for a in [CALLER, COINBASE] {
         if let Some(acc) = evm_state.get(&a) {
@@ -890,7 +920,10 @@ fn check_tx_end(
             }
             continue;
         }
-        if rec.balance != account.info.balance || rec.nonce != account.info.nonce {
+        if rec.balance != account.info.balance
+            || rec.nonce != account.info.nonce
+            || rec.code_hash != account.info.code_hash
+        {
             obs.failures.push(format!(
                 "account {address}: balance {} nonce {} vs revm {} {}",
                 rec.balance, rec.nonce, account.info.balance, account.info.nonce
@@ -1316,6 +1349,7 @@ fn case() -> impl Strategy<Value = Case> {
                 extra: Vec::new(),
                 to: TARGET,
                 eip1559: eip1559 && !blobs,
+                create: false,
             },
         )
 }
@@ -1468,6 +1502,7 @@ fn handwritten_programs() {
             extra: Vec::new(),
             to: TARGET,
             eip1559: false,
+            create: false,
         };
         let obs = check(&case, true);
         assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
@@ -1492,6 +1527,7 @@ fn state_at_k_by_reexecution() {
         extra: Vec::new(),
         to: TARGET,
         eip1559: false,
+        create: false,
     };
     let mut all = Vec::new();
     let _ = run(&case, |_, s| all.push(s.record.commitment()));
@@ -1526,6 +1562,7 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
         extra: Vec::new(),
         to: TARGET,
         eip1559: false,
+        create: false,
     };
     let at = |k: u64| {
         let mut at = StateAt::new(k);
@@ -2316,4 +2353,64 @@ fn bn254_calls() {
     };
     let obs = check(&case, true);
     assert!(obs.failures.is_empty(), "{:#?}", obs.failures);
+}
+
+/// Creation transactions: every initcode kind, with and without value, deployed code beyond
+/// EIP-170, and the deployment of the OpenZeppelin ERC-20 with its constructor, each from the
+/// transaction start (which creates the account) to the transaction end (which deposits the
+/// code), against revm.
+#[test]
+fn creation_transactions() {
+    use alloy::sol_types::SolValue;
+    let address = CALLER.create(0);
+    let token = {
+        let path = format!(
+            "{}/../testdata/artifacts/TestToken.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let json = std::fs::read_to_string(&path).expect("artifact");
+        let at = json.find("\"bytecode\"").expect("bytecode");
+        let start = at + json[at..].find("\"0x").expect("hex") + 3;
+        let end = start + json[start..].find('"').expect("end of hex");
+        let mut code = alloy::primitives::hex::decode(&json[start..end]).expect("hex");
+        code.extend(
+            (
+                "Token".to_string(),
+                "TKN".to_string(),
+                U256::from(10u64).pow(U256::from(24)),
+            )
+                .abi_encode_params(),
+        );
+        code
+    };
+    let mut initcodes: Vec<(String, Vec<u8>)> = initcodes()
+        .into_iter()
+        .enumerate()
+        .map(|(i, code)| (format!("initcode {i}"), code))
+        .collect();
+    initcodes.push((
+        "code beyond EIP-170".into(),
+        vec![0x61, 0x60, 0x01, 0x5f, 0xf3],
+    ));
+    initcodes.push(("empty initcode".into(), Vec::new()));
+    initcodes.push(("OpenZeppelin ERC-20".into(), token));
+    for (name, initcode) in initcodes {
+        for value in [0u64, 3] {
+            let case = Case {
+                calldata: initcode.clone(),
+                value,
+                extra_gas: 3_000_000,
+                create: true,
+                to: address,
+                ..Case::program(&[])
+            };
+            let obs = check(&case, true);
+            assert!(
+                obs.failures.is_empty(),
+                "{name}, value {value}: {:#?}",
+                obs.failures
+            );
+            assert_eq!((obs.tx_starts, obs.tx_ends), (1, 1), "{name}");
+        }
+    }
 }

@@ -83,7 +83,7 @@ pub(crate) fn execute(
 }
 
 /// The first `n` bytes of the callee's output, one return data word proof per word.
-fn read_output(
+pub(crate) fn read_output(
     pre: &MachineState,
     oracle: &mut dyn Oracle,
     n: u64,

@@ -59,10 +59,30 @@ pub(crate) fn execute(
     if block.hash() != pre.block_env_hash {
         return Err(VerifyError::BlockEnvMismatch);
     }
-    let success = matches!(pre.status, Status::Stopped | Status::Returned);
+    let mut success = matches!(pre.status, Status::Stopped | Status::Returned);
+    let mut gas_left = pre.gas;
+    // A creation's code deposit (EIP-170, EIP-3541, 200 gas per byte); failing it fails the
+    // transaction like an exceptional halt.
+    let mut deployed = None;
+    if tx.create && success {
+        let size = if pre.status == Status::Returned {
+            pre.returndata_size
+        } else {
+            0
+        };
+        let output = super::exit::read_output(pre, oracle, size)?;
+        let deposit = 200u64.saturating_mul(size);
+        if size <= 24_576 && output.first() != Some(&0xef) && deposit <= gas_left {
+            gas_left -= deposit;
+            deployed = Some(keccak256(&output));
+        } else {
+            success = false;
+            gas_left = 0;
+        }
+    }
     let spent = tx
         .gas_limit
-        .checked_sub(pre.gas)
+        .checked_sub(gas_left)
         .ok_or(VerifyError::Unsupported {
             what: "more gas left than the gas limit",
         })?;
@@ -87,6 +107,10 @@ pub(crate) fn execute(
     let receipts = receipt_link(tx.receipts_before, success, cumulative, &world);
 
     let mut cx = Ctx::for_world(pre, oracle, world);
+    if let Some(code_hash) = deployed {
+        let rec = lift(cx.account(pre.address))?;
+        lift(cx.set_account(pre.address, &AccountRecord { code_hash, ..rec }))?;
+    }
     let back = U256::from(tx.gas_limit.saturating_sub(used)) * tx.gas_price;
     lift(credit(&mut cx, tx.origin, back))?;
     let tip = tx.gas_price.saturating_sub(block.basefee) * U256::from(used);
@@ -223,6 +247,9 @@ pub(crate) fn start(
     let price = tx.max_fee.min(block.basefee + tx.max_priority_fee);
     let intrinsic = tx.intrinsic_gas();
     let floor = tx.floor_gas();
+    if tx.create && tx.data.len() > super::call::MAX_INITCODE as usize {
+        return Err(invalid("initcode beyond EIP-3860"));
+    }
     if tx.gas_limit < intrinsic.max(floor) {
         return Err(invalid("gas limit below the intrinsic gas"));
     }
@@ -247,7 +274,13 @@ pub(crate) fn start(
     sender.balance -= U256::from(tx.gas_limit) * price;
     sender.nonce += 1;
     lift(cx.set_account(tx.sender, &sender))?;
-    for a in [tx.sender, tx.to, block.coinbase] {
+    // The recipient, or the address a creation deploys to.
+    let to = if tx.create {
+        tx.sender.create(tx.nonce)
+    } else {
+        tx.to
+    };
+    for a in [tx.sender, to, block.coinbase] {
         lift(cx.touch_account(a))?;
     }
     for (a, keys) in &tx.access_list {
@@ -258,6 +291,9 @@ pub(crate) fn start(
     }
     let w = lift(cx.world())?;
     w.checkpoint_root = Checkpoint::of(w).link();
+    if tx.create {
+        return create_start(cx, pre, &tx, sender, to, price, intrinsic, floor);
+    }
     lift(transfer(cx, tx.sender, tx.to, tx.value))?;
     let target = lift(cx.account(tx.to))?;
     if target.code_hash != KECCAK_EMPTY
@@ -272,6 +308,7 @@ pub(crate) fn start(
         gas_price: price,
         gas_limit: tx.gas_limit,
         floor_gas: floor,
+        create: false,
         block_gas_before: pre.gas,
         receipts_before: pre.returndata_root,
         blob_hashes: Vec::new(),
@@ -319,6 +356,92 @@ pub(crate) fn start(
         post.status = Status::Stopped;
     }
     post.world_root = cx.world.map(|w| w.commitment()).unwrap_or_default();
+    Ok(Transition {
+        post,
+        halt: None,
+        entered: None,
+    })
+}
+
+/// The top frame of a creation transaction: a collision ends it at once (exceptional halt, the
+/// checkpoint restored at the transaction end), otherwise the account is created (nonce 1, a new
+/// incarnation, in the created set), the value moves, and the initcode runs with empty calldata.
+#[allow(clippy::too_many_arguments)]
+fn create_start(
+    cx: &mut Ctx<'_>,
+    pre: &MachineState,
+    tx: &crate::tx::TxRecord,
+    mut sender: AccountRecord,
+    address: Address,
+    price: U256,
+    intrinsic: u64,
+    floor: u64,
+) -> Result<Transition, VerifyError> {
+    use crate::state::TxEnv;
+    use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
+    let target = lift(cx.account(address))?;
+    let collision = target.code_hash != KECCAK_EMPTY || target.nonce != 0;
+    if !collision {
+        lift(cx.set_account(
+            address,
+            &AccountRecord {
+                nonce: 1,
+                balance: target.balance.saturating_add(tx.value),
+                code_hash: KECCAK_EMPTY,
+                storage_root: EMPTY_ROOT_HASH,
+                incarnation: target.incarnation.saturating_add(1),
+            },
+        ))?;
+        if !tx.value.is_zero() {
+            sender.balance -= tx.value;
+            lift(cx.set_account(tx.sender, &sender))?;
+        }
+        lift(cx.mark_created(address))?;
+    }
+    let tx_env = TxEnv {
+        origin: tx.sender,
+        gas_price: price,
+        gas_limit: tx.gas_limit,
+        floor_gas: floor,
+        create: true,
+        block_gas_before: pre.gas,
+        receipts_before: pre.returndata_root,
+        blob_hashes: Vec::new(),
+    };
+    let post = MachineState {
+        block_number: pre.block_number,
+        tx_index: pre.tx_index,
+        depth: 0,
+        pc: 0,
+        status: if collision {
+            Status::ExceptionalHalt
+        } else {
+            Status::Running
+        },
+        gas: if collision {
+            0
+        } else {
+            tx.gas_limit - intrinsic
+        },
+        refund: 0,
+        frames_root: B256::ZERO,
+        address,
+        caller: tx.sender,
+        call_value: tx.value,
+        is_static: false,
+        code_hash: keccak256(&tx.data),
+        stack_root: B256::ZERO,
+        stack_len: 0,
+        memory_root: empty_root(),
+        memory_size: 0,
+        calldata_root: empty_root(),
+        calldata_size: 0,
+        returndata_root: empty_root(),
+        returndata_size: 0,
+        tx_env_hash: tx_env.hash(),
+        block_env_hash: pre.block_env_hash,
+        world_root: cx.world.map(|w| w.commitment()).unwrap_or_default(),
+    };
     Ok(Transition {
         post,
         halt: None,
