@@ -267,6 +267,8 @@ impl<'a> Reader<'a> {
             value: self.u256()?,
             data: self.bytes()?,
             access_list: self.list(24, |r| Ok((r.address()?, r.list(32, |r| r.u256())?)))?,
+            max_fee_per_blob_gas: self.u256()?,
+            blob_hashes: self.list(32, |r| r.b256())?,
         };
         self.finish()?;
         Ok(tx)

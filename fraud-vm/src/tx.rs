@@ -30,11 +30,19 @@ pub struct TxRecord {
     pub data: Vec<u8>,
     /// EIP-2930 access list.
     pub access_list: Vec<(Address, Vec<U256>)>,
+    /// EIP-4844: the most the sender pays per blob gas (zero without blobs).
+    pub max_fee_per_blob_gas: U256,
+    /// EIP-4844 versioned blob hashes.
+    pub blob_hashes: Vec<B256>,
 }
+
+/// Blob gas per blob (EIP-4844).
+pub const BLOB_GAS: u64 = 131_072;
 
 impl TxRecord {
     /// `0x0d ‖ sender ‖ create(u8) ‖ to ‖ nonce(u64) ‖ gas_limit(u64) ‖ max_fee ‖ max_priority_fee ‖ value ‖
-    /// u32 len ‖ data ‖ u32 n ‖ (address ‖ u32 k ‖ key…)…`.
+    /// u32 len ‖ data ‖ u32 n ‖ (address ‖ u32 k ‖ key…)… ‖ max_fee_per_blob_gas ‖ u32 m ‖
+    /// blob_hash…`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + 40 + 16 + 96 + 8 + self.data.len());
         out.push(TAG_TX);
@@ -55,6 +63,11 @@ impl TxRecord {
             for k in keys {
                 out.extend_from_slice(&k.to_be_bytes::<32>());
             }
+        }
+        out.extend_from_slice(&self.max_fee_per_blob_gas.to_be_bytes::<32>());
+        out.extend_from_slice(&(self.blob_hashes.len() as u32).to_be_bytes());
+        for h in &self.blob_hashes {
+            out.extend_from_slice(h.as_slice());
         }
         out
     }

@@ -126,6 +126,15 @@ struct Case {
     create: bool,
 }
 
+/// The versioned hashes of blob cases.
+fn blob_hashes() -> Vec<B256> {
+    vec![B256::repeat_byte(0x01), {
+        let mut h = B256::repeat_byte(0xbb);
+        h[0] = 0x01;
+        h
+    }]
+}
+
 /// The access list of EIP-1559 cases: two slots of the target, a contract, an EOA's slot.
 fn access_list() -> Vec<(Address, Vec<U256>)> {
     vec![
@@ -179,9 +188,17 @@ impl Case {
             max_fee: U256::from(if self.eip1559 { MAX_FEE } else { GAS_PRICE }),
             max_priority_fee: U256::from(if self.eip1559 {
                 PRIORITY_FEE
+            } else if self.blobs {
+                1
             } else {
                 GAS_PRICE
             }),
+            max_fee_per_blob_gas: U256::from(u8::from(self.blobs)),
+            blob_hashes: if self.blobs {
+                blob_hashes()
+            } else {
+                Vec::new()
+            },
             value: U256::from(self.value),
             data: self.calldata.clone(),
             access_list: if self.eip1559 {
@@ -423,11 +440,7 @@ fn run_in(
             .tx_type(Some(3))
             .gas_priority_fee(Some(1))
             .max_fee_per_blob_gas(1)
-            .blob_hashes(vec![B256::repeat_byte(0x01), {
-                let mut h = B256::repeat_byte(0xbb);
-                h[0] = 0x01;
-                h
-            }]);
+            .blob_hashes(blob_hashes());
     }
     if case.eip1559 && !case.blobs {
         use revm::context_interface::transaction::{AccessList, AccessListItem};
@@ -640,7 +653,7 @@ fn check_in(slot: &mut Slot, case: &Case, tamper: bool) -> Observed {
         (slot.gas_before, slot.receipts_before, slot.txs.clone());
     let (result, summary, evm_state) = run_in(slot, case, |k, state| {
         let commitment = state.record.commitment();
-        if k == 0 && !case.blobs {
+        if k == 0 {
             let idle = IdleBefore {
                 world: idle_world.clone(),
                 gas: gas_before,
@@ -1381,7 +1394,7 @@ fn generator_covers_every_opcode_and_halt() {
     let mut completed = [0u64; 256];
     let mut halts = std::collections::BTreeMap::new();
     let mut sizes: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
-    let (mut steps, mut exits, mut tx_ends, cases) = (0u64, 0u64, 0u64, 400);
+    let (mut steps, mut exits, mut tx_ends, mut tx_starts, cases) = (0u64, 0u64, 0u64, 0u64, 400);
     for _ in 0..cases {
         let case = case().new_tree(&mut runner).expect("case").current();
         let obs = check(&case, false);
@@ -1389,6 +1402,7 @@ fn generator_covers_every_opcode_and_halt() {
         steps += obs.steps;
         exits += obs.exits;
         tx_ends += obs.tx_ends;
+        tx_starts += obs.tx_starts;
         for (kind, size) in obs.proof_sizes {
             sizes.entry(kind).or_default().push(size);
         }
@@ -1424,8 +1438,11 @@ fn generator_covers_every_opcode_and_halt() {
         .map(|op| info(*op).name)
         .collect();
     println!(
-        "{cases} cases, {steps} steps, {exits} frame exits, {tx_ends} transaction ends, ends: {halts:?}"
+        "{cases} cases, {steps} steps, {exits} frame exits, {tx_starts} transaction starts, \
+         {tx_ends} transaction ends, ends: {halts:?}"
     );
+    // Every case, blob transactions included, is verified from its Idle state to the next.
+    assert_eq!((tx_starts, tx_ends), (cases, cases));
     assert!(missing.is_empty(), "never completed: {missing:?}");
     for h in [
         "ReturnDataOutOfBounds",

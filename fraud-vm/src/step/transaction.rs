@@ -265,13 +265,24 @@ pub(crate) fn start(
     {
         return Err(invalid("sender has code"));
     }
+    // EIP-4844: blobs need a recipient, versioned hashes of version 1, and a fee cap at or above
+    // the blob base fee; their gas is bought at the blob base fee.
+    let blob_gas = U256::from(crate::tx::BLOB_GAS) * U256::from(tx.blob_hashes.len());
+    if !tx.blob_hashes.is_empty()
+        && (tx.create
+            || tx.blob_hashes.iter().any(|h| h[0] != 1)
+            || tx.max_fee_per_blob_gas < block.blob_basefee)
+    {
+        return Err(invalid("blob transaction"));
+    }
     let max_cost = U256::from(tx.gas_limit)
         .checked_mul(tx.max_fee)
-        .and_then(|c| c.checked_add(tx.value));
+        .and_then(|c| c.checked_add(tx.value))
+        .and_then(|c| c.checked_add(blob_gas.checked_mul(tx.max_fee_per_blob_gas)?));
     if max_cost.is_none_or(|c| sender.balance < c) {
         return Err(invalid("balance below the maximum cost"));
     }
-    sender.balance -= U256::from(tx.gas_limit) * price;
+    sender.balance -= U256::from(tx.gas_limit) * price + blob_gas * block.blob_basefee;
     sender.nonce += 1;
     lift(cx.set_account(tx.sender, &sender))?;
     // The recipient, or the address a creation deploys to.
@@ -311,7 +322,7 @@ pub(crate) fn start(
         create: false,
         block_gas_before: pre.gas,
         receipts_before: pre.returndata_root,
-        blob_hashes: Vec::new(),
+        blob_hashes: tx.blob_hashes.clone(),
     };
     let mut post = MachineState {
         block_number: pre.block_number,
