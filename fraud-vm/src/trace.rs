@@ -165,6 +165,12 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             }
             self.entry_world = world.clone();
             world.push_checkpoint();
+            if !create
+                && let Some(code) = world.code(world.account(target).code_hash)
+                && let Some(delegate) = delegation(&code)
+            {
+                world.warm_account(delegate);
+            }
             if create {
                 let old = world.account(target);
                 let (nonce, balance) = load(target);

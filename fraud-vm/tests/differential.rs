@@ -2431,3 +2431,25 @@ fn creation_transactions() {
         }
     }
 }
+
+/// A transaction to an EIP-7702 delegated account runs the delegate's code (RETURNER's) in the
+/// account's context, with the delegate warm, from the transaction start to its end.
+#[test]
+fn transaction_to_a_delegated_account() {
+    for value in [0u64, 2] {
+        let case = Case {
+            to: DELEGATED,
+            value,
+            calldata: vec![7; 40],
+            ..Case::program(&[])
+        };
+        let obs = check(&case, true);
+        assert!(
+            obs.failures.is_empty(),
+            "value {value}: {:#?}",
+            obs.failures
+        );
+        assert_eq!((obs.tx_starts, obs.tx_ends), (1, 1));
+        assert_eq!(obs.status, Some(Status::Returned));
+    }
+}

@@ -306,13 +306,14 @@ pub(crate) fn start(
         return create_start(cx, pre, &tx, sender, to, price, intrinsic, floor);
     }
     lift(transfer(cx, tx.sender, tx.to, tx.value))?;
-    let target = lift(cx.account(tx.to))?;
+    let mut target = lift(cx.account(tx.to))?;
+    // EIP-7702: a delegated recipient runs its delegate's code; the delegate becomes warm
+    // (no charge at the top level).
     if target.code_hash != KECCAK_EMPTY
-        && delegation(&lift(cx.code_of(target.code_hash))?).is_some()
+        && let Some(delegate) = delegation(&lift(cx.code_of(target.code_hash))?)
     {
-        return Err(VerifyError::Unsupported {
-            what: "transaction to a delegated account",
-        });
+        lift(cx.touch_account(delegate))?;
+        target.code_hash = lift(cx.account(delegate))?.code_hash;
     }
     let tx_env = TxEnv {
         origin: tx.sender,
