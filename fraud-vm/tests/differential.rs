@@ -378,6 +378,50 @@ impl Slot {
     }
 }
 
+/// The revm transaction of `case` with the sender's nonce `nonce`.
+fn revm_tx(case: &Case, nonce: u64) -> TxEnv {
+    let mut tx = TxEnv::builder();
+    if case.blobs {
+        tx = tx
+            .tx_type(Some(3))
+            .gas_priority_fee(Some(1))
+            .max_fee_per_blob_gas(1)
+            .blob_hashes(blob_hashes());
+    }
+    if case.eip1559 && !case.blobs {
+        use revm::context_interface::transaction::{AccessList, AccessListItem};
+        tx = tx
+            .tx_type(Some(2))
+            .gas_priority_fee(Some(PRIORITY_FEE))
+            .access_list(AccessList(
+                access_list()
+                    .into_iter()
+                    .map(|(address, keys)| AccessListItem {
+                        address,
+                        storage_keys: keys.into_iter().map(B256::from).collect(),
+                    })
+                    .collect(),
+            ));
+    }
+    tx.caller(CALLER)
+        .nonce(nonce)
+        .kind(if case.create {
+            TxKind::Create
+        } else {
+            TxKind::Call(case.to)
+        })
+        .gas_limit(gas_limit(case))
+        .gas_price(if case.eip1559 && !case.blobs {
+            MAX_FEE
+        } else {
+            GAS_PRICE
+        })
+        .value(U256::from(case.value))
+        .data(Bytes::from(case.calldata.clone()))
+        .build()
+        .expect("valid tx")
+}
+
 /// Runs `case` as a fresh block's transaction 3 (see [`run_in`]).
 fn run(
     case: &Case,
@@ -434,47 +478,7 @@ fn run_in(
         },
         on_state,
     );
-    let mut tx = TxEnv::builder();
-    if case.blobs {
-        tx = tx
-            .tx_type(Some(3))
-            .gas_priority_fee(Some(1))
-            .max_fee_per_blob_gas(1)
-            .blob_hashes(blob_hashes());
-    }
-    if case.eip1559 && !case.blobs {
-        use revm::context_interface::transaction::{AccessList, AccessListItem};
-        tx = tx
-            .tx_type(Some(2))
-            .gas_priority_fee(Some(PRIORITY_FEE))
-            .access_list(AccessList(
-                access_list()
-                    .into_iter()
-                    .map(|(address, keys)| AccessListItem {
-                        address,
-                        storage_keys: keys.into_iter().map(B256::from).collect(),
-                    })
-                    .collect(),
-            ));
-    }
-    let tx = tx
-        .caller(CALLER)
-        .nonce(slot.nonce)
-        .kind(if case.create {
-            TxKind::Create
-        } else {
-            TxKind::Call(case.to)
-        })
-        .gas_limit(gas_limit(case))
-        .gas_price(if case.eip1559 && !case.blobs {
-            MAX_FEE
-        } else {
-            GAS_PRICE
-        })
-        .value(U256::from(case.value))
-        .data(Bytes::from(case.calldata.clone()))
-        .build()
-        .expect("valid tx");
+    let tx = revm_tx(case, slot.nonce);
     let out = {
         let mut evm = ctx.build_mainnet_with_inspector(&mut tracer);
         evm.inspect_tx(tx).expect("tx executes")
@@ -990,34 +994,24 @@ fn check_tx_end(
     Some((world, cumulative, receipts))
 }
 
-/// The Idle state before a transaction, as [`check_tx_start`] rebuilds it.
-struct IdleBefore {
-    world: WorldState,
-    gas: u64,
-    receipts: B256,
-    txs: Arc<fraud_vm::tx::Transactions>,
-}
-
-/// The transaction start step from the Idle state before the transaction verifies to the first
-/// state read from revm (gas bought, nonce, warm accounts, checkpoint, value moved, top frame).
-fn check_tx_start(
-    obs: &mut Observed,
+/// The Idle state before transaction `tx_index` (SPEC.md §5.9).
+fn idle_state(
     before: &IdleBefore,
-    first: &FullState,
-    first_commitment: B256,
-) {
-    let world = before.world.clone();
+    block_env: fraud_vm::state::BlockEnv,
+    block_hashes: fraud_vm::merkle::WordTree,
+    tx_index: u64,
+) -> FullState {
     let mut idle = FullState::new_frame(
         Default::default(),
         Default::default(),
-        first.block_env.clone(),
-        first.block_hashes.clone(),
-        world,
+        block_env,
+        block_hashes,
+        before.world.clone(),
     );
     idle.code = Vec::new();
     idle.record = fraud_vm::MachineState {
-        block_number: first.record.block_number,
-        tx_index: first.record.tx_index,
+        block_number: BLOCK_NUMBER,
+        tx_index,
         depth: 0,
         pc: 0,
         status: Status::Idle,
@@ -1036,12 +1030,37 @@ fn check_tx_start(
         calldata_root: fraud_vm::merkle::empty_root(),
         calldata_size: 0,
         returndata_root: before.receipts,
-        returndata_size: first.record.tx_index,
+        returndata_size: tx_index,
         tx_env_hash: B256::ZERO,
-        block_env_hash: first.record.block_env_hash,
+        block_env_hash: idle.record.block_env_hash,
         world_root: idle.world.record.commitment(),
     };
     idle.transactions = Some(before.txs.clone());
+    idle
+}
+
+/// The Idle state before a transaction, as [`check_tx_start`] rebuilds it.
+struct IdleBefore {
+    world: WorldState,
+    gas: u64,
+    receipts: B256,
+    txs: Arc<fraud_vm::tx::Transactions>,
+}
+
+/// The transaction start step from the Idle state before the transaction verifies to the first
+/// state read from revm (gas bought, nonce, warm accounts, checkpoint, value moved, top frame).
+fn check_tx_start(
+    obs: &mut Observed,
+    before: &IdleBefore,
+    first: &FullState,
+    first_commitment: B256,
+) {
+    let mut idle = idle_state(
+        before,
+        first.block_env.clone(),
+        first.block_hashes.clone(),
+        first.record.tx_index,
+    );
     let pre = idle.record.commitment();
     match prove(&mut idle) {
         Ok((proof, _)) => {
@@ -2451,5 +2470,151 @@ fn transaction_to_a_delegated_account() {
         );
         assert_eq!((obs.tx_starts, obs.tx_ends), (1, 1));
         assert_eq!(obs.status, Some(Status::Returned));
+    }
+}
+
+/// Transactions whose top frame runs no opcode, so revm gives no trace: plain transfers (to an
+/// account, to an absent one, without value, to oneself) and calls to precompiles. The
+/// transaction start step goes straight to the terminal state; the world it commits to is
+/// rebuilt by hand, and the transaction end from there is checked against revm's final state.
+#[test]
+fn transactions_without_opcodes() {
+    use fraud_vm::world::AccountRecord;
+    use revm::ExecuteEvm;
+    let identity = address!("0x0000000000000000000000000000000000000004");
+    let sha256 = address!("0x0000000000000000000000000000000000000002");
+    for (to, value) in [
+        (EOA, 5u64),
+        (ABSENT, 5),
+        (ABSENT, 0),
+        (CALLER, 5),
+        (identity, 0),
+        (sha256, 1),
+    ] {
+        let case = Case {
+            to,
+            value,
+            calldata: vec![1, 0, 2, 3],
+            ..Case::program(&[])
+        };
+        let mut slot = Slot::fresh(&case);
+        let before = IdleBefore {
+            world: slot.world.clone(),
+            gas: slot.gas_before,
+            receipts: slot.receipts_before,
+            txs: slot.txs.clone(),
+        };
+        let out = {
+            let block = BlockEnv {
+                number: U256::from(BLOCK_NUMBER),
+                beneficiary: COINBASE,
+                timestamp: U256::from(1_700_000_000u64),
+                gas_limit: 30_000_000,
+                basefee: 7,
+                prevrandao: Some(B256::repeat_byte(0x42)),
+                ..Default::default()
+            };
+            let mut evm = Context::mainnet()
+                .with_db(&mut slot.db)
+                .with_cfg(CfgEnv::new_with_spec(SpecId::PRAGUE))
+                .with_block(block)
+                .build_mainnet();
+            evm.transact(revm_tx(&case, 0)).expect("tx executes")
+        };
+        let block_hashes = fraud_vm::world::block_hash_tree(BLOCK_NUMBER, |n| {
+            alloy::primitives::keccak256(n.to_string().as_bytes())
+        });
+        let block_env = fraud_vm::state::BlockEnv {
+            coinbase: COINBASE,
+            timestamp: U256::from(1_700_000_000u64),
+            number: U256::from(BLOCK_NUMBER),
+            prevrandao: U256::from_be_bytes([0x42; 32]),
+            gas_limit: U256::from(30_000_000),
+            basefee: U256::from(7),
+            blob_basefee: U256::from(1),
+            chain_id: U256::from(1),
+            block_hashes_root: block_hashes.root(),
+            transactions_root: slot.txs.tree.root(),
+        };
+        let mut idle = idle_state(&before, block_env.clone(), block_hashes.clone(), 3);
+        let pre = idle.record.commitment();
+        let (proof, start) = prove(&mut idle).expect("transaction start");
+        assert_eq!(verify(pre, &proof), Ok(start.post.commitment()), "{to}");
+
+        // The world the start step commits to: gas bought, nonce, warm accounts, the
+        // checkpoint, the value moved.
+        let limit = gas_limit(&case);
+        let mut world = before.world.clone();
+        world.start_tx(&[CALLER, to, COINBASE], &[]);
+        let sender = world.account(CALLER);
+        world.set_account(
+            CALLER,
+            AccountRecord {
+                nonce: 1,
+                balance: sender.balance - U256::from(limit) * U256::from(GAS_PRICE),
+                ..sender
+            },
+        );
+        let entry = world.clone();
+        world.push_checkpoint();
+        if value > 0 && to != CALLER {
+            for (a, delta_in) in [(CALLER, false), (to, true)] {
+                let rec = world.account(a);
+                let balance = if delta_in {
+                    rec.balance + U256::from(value)
+                } else {
+                    rec.balance - U256::from(value)
+                };
+                world.set_account(a, AccountRecord { balance, ..rec });
+            }
+        }
+        assert_eq!(
+            start.post.world_root,
+            world.record.commitment(),
+            "{to}: world after the start"
+        );
+        let output = match &out.result {
+            ExecutionResult::Success { output, .. } => output.data().to_vec(),
+            _ => Vec::new(),
+        };
+        let expected_status = if fraud_vm::world::is_precompile(to) {
+            Status::Returned
+        } else {
+            Status::Stopped
+        };
+        assert_eq!(start.post.status, expected_status, "{to}");
+
+        let mut terminal = FullState::new_frame(
+            Default::default(),
+            fraud_vm::state::TxEnv {
+                origin: CALLER,
+                gas_price: U256::from(GAS_PRICE),
+                gas_limit: limit,
+                floor_gas: fraud_vm::tx::floor_gas(&case.calldata),
+                create: false,
+                block_gas_before: before.gas,
+                receipts_before: before.receipts,
+                blob_hashes: Vec::new(),
+            },
+            block_env,
+            block_hashes,
+            world,
+        );
+        terminal.code = Vec::new();
+        terminal.calldata = fraud_vm::merkle::WordTree::from_bytes(&case.calldata);
+        terminal.returndata = fraud_vm::merkle::WordTree::from_bytes(&output);
+        terminal.record = start.post.clone();
+        terminal.entry_world = Some(Box::new(entry.clone()));
+        assert!(terminal.is_consistent(), "{to}: terminal state");
+        let summary = fraud_vm::trace::TraceSummary {
+            steps: 0,
+            result: InstructionResult::Stop,
+            terminal: start.post,
+            entry_world: entry,
+        };
+        let mut obs = Observed::default();
+        check_tx_end(&mut obs, terminal, &out.result, &summary, &out.state, &slot);
+        assert!(obs.failures.is_empty(), "{to}: {:#?}", obs.failures);
+        assert_eq!(obs.tx_ends, 1);
     }
 }
