@@ -1,16 +1,23 @@
 //! Canonical binary encodings (SPEC.md §6.3): decoding of the state record and environment
 //! records, and encoding/decoding of one-step proofs. Decoding never panics on any input.
 
+use crate::frame::{Checkpoint, FrameKind, FrameLink};
 use crate::merkle::{WORD_TREE_DEPTH, WordProof};
+use crate::mpt::{MptAccount, MptSlot};
 use crate::proof::StepProof;
+use crate::smt::{SMT_DEPTH, SmtProof};
 use crate::state::{
     BlockEnv, MachineState, STATE_ENCODED_LEN, Status, TAG_BLOCK_ENV, TAG_STATE, TAG_TX_ENV, TxEnv,
 };
-use alloy::primitives::{Address, B256, U256};
+use crate::world::{AccountRecord, TAG_ACCOUNT, TAG_CHECKPOINT, TAG_WORLD, World};
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy_trie::TrieAccount;
 use thiserror::Error;
 
 /// Version byte that starts every encoded proof.
-pub const PROOF_VERSION: u8 = 1;
+pub const PROOF_VERSION: u8 = 2;
+
+const ACCOUNT_LEN: usize = crate::world::ACCOUNT_ENCODED_LEN;
 
 /// Length of an encoded [`WordProof`]: the word and its siblings.
 pub const WORD_PROOF_LEN: usize = 32 * (1 + WORD_TREE_DEPTH);
@@ -35,12 +42,15 @@ pub enum DecodeError {
         /// The byte found.
         found: u8,
     },
-    /// A status byte outside 0..=4.
+    /// A status byte outside 0..=5.
     #[error("invalid status {0}")]
     Status(u8),
     /// A boolean or presence flag other than 0 or 1.
     #[error("invalid flag {0}")]
     Flag(u8),
+    /// A sparse-tree path marks a sibling as present but gives zero.
+    #[error("zero sibling marked as present")]
+    ZeroSibling,
 }
 
 struct Reader<'a> {
@@ -167,10 +177,131 @@ impl<'a> Reader<'a> {
             .collect()
     }
 
+    fn smt_proofs(&mut self) -> Result<Vec<SmtProof>, DecodeError> {
+        let n = self.count(64)?;
+        (0..n)
+            .map(|_| {
+                let leaf = self.b256()?;
+                let bitmap = self.u256()?;
+                let siblings = (0..SMT_DEPTH)
+                    .map(|h| {
+                        if !bitmap.bit(h) {
+                            return Ok(B256::ZERO);
+                        }
+                        let s = self.b256()?;
+                        if s.is_zero() {
+                            return Err(DecodeError::ZeroSibling);
+                        }
+                        Ok(s)
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(SmtProof { leaf, siblings })
+            })
+            .collect()
+    }
+
+    fn world(&mut self) -> Result<World, DecodeError> {
+        self.tag(TAG_WORLD)?;
+        Ok(World {
+            base_root: self.b256()?,
+            accounts_root: self.b256()?,
+            original_root: self.b256()?,
+            transient_root: self.b256()?,
+            accessed_root: self.b256()?,
+            created_root: self.b256()?,
+            destructs_root: self.b256()?,
+            logs_root: self.b256()?,
+            logs_count: self.u64()?,
+            checkpoint_root: self.b256()?,
+        })
+    }
+
+    fn account_record(&mut self) -> Result<AccountRecord, DecodeError> {
+        self.tag(TAG_ACCOUNT)?;
+        Ok(AccountRecord {
+            nonce: self.u64()?,
+            balance: self.u256()?,
+            code_hash: self.b256()?,
+            storage_root: self.b256()?,
+            incarnation: self.u64()?,
+        })
+    }
+
+    fn frame(&mut self) -> Result<FrameLink, DecodeError> {
+        Ok(FrameLink {
+            caller: self.state()?,
+            out_offset: self.u64()?,
+            out_len: self.u64()?,
+            kind: match self.u8()? {
+                0 => FrameKind::Call,
+                1 => FrameKind::Create,
+                k => return Err(DecodeError::Flag(k)),
+            },
+        })
+    }
+
+    fn checkpoint(&mut self) -> Result<Checkpoint, DecodeError> {
+        self.tag(TAG_CHECKPOINT)?;
+        Ok(Checkpoint {
+            prev: self.b256()?,
+            accounts_root: self.b256()?,
+            transient_root: self.b256()?,
+            accessed_root: self.b256()?,
+            created_root: self.b256()?,
+            destructs_root: self.b256()?,
+            logs_root: self.b256()?,
+            logs_count: self.u64()?,
+        })
+    }
+
+    fn tx_record(&mut self) -> Result<crate::tx::TxRecord, DecodeError> {
+        self.tag(crate::tx::TAG_TX)?;
+        let tx = crate::tx::TxRecord {
+            sender: self.address()?,
+            create: self.flag()?,
+            to: self.address()?,
+            nonce: self.u64()?,
+            gas_limit: self.u64()?,
+            max_fee: self.u256()?,
+            max_priority_fee: self.u256()?,
+            value: self.u256()?,
+            data: self.bytes()?,
+            access_list: self.list(24, |r| Ok((r.address()?, r.list(32, |r| r.u256())?)))?,
+            max_fee_per_blob_gas: self.u256()?,
+            blob_hashes: self.list(32, |r| r.b256())?,
+        };
+        self.finish()?;
+        Ok(tx)
+    }
+
+    fn bytes(&mut self) -> Result<Vec<u8>, DecodeError> {
+        let n = self.count(1)?;
+        Ok(self.take(n)?.to_vec())
+    }
+
+    fn nodes(&mut self) -> Result<Vec<Bytes>, DecodeError> {
+        let n = self.count(4)?;
+        (0..n).map(|_| Ok(Bytes::from(self.bytes()?))).collect()
+    }
+
+    fn list<T>(
+        &mut self,
+        min_len: usize,
+        mut item: impl FnMut(&mut Self) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>, DecodeError> {
+        let n = self.count(min_len)?;
+        (0..n).map(|_| item(self)).collect()
+    }
+
     fn tx_env(&mut self) -> Result<TxEnv, DecodeError> {
         self.tag(TAG_TX_ENV)?;
         let origin = self.address()?;
         let gas_price = self.u256()?;
+        let gas_limit = self.u64()?;
+        let floor_gas = self.u64()?;
+        let create = self.flag()?;
+        let block_gas_before = self.u64()?;
+        let receipts_before = self.b256()?;
         let n = self.u64()?;
         let n = usize::try_from(n).map_err(|_| DecodeError::Truncated)?;
         if n.saturating_mul(32) > self.bytes.len() {
@@ -180,6 +311,11 @@ impl<'a> Reader<'a> {
         Ok(TxEnv {
             origin,
             gas_price,
+            gas_limit,
+            floor_gas,
+            create,
+            block_gas_before,
+            receipts_before,
             blob_hashes,
         })
     }
@@ -195,7 +331,38 @@ impl<'a> Reader<'a> {
             basefee: self.u256()?,
             blob_basefee: self.u256()?,
             chain_id: self.u256()?,
+            block_hashes_root: self.b256()?,
+            transactions_root: self.b256()?,
         })
+    }
+}
+
+fn put_smt_proofs(out: &mut Vec<u8>, proofs: &[SmtProof]) {
+    out.extend_from_slice(&(proofs.len() as u32).to_be_bytes());
+    for p in proofs {
+        out.extend_from_slice(p.leaf.as_slice());
+        let mut bitmap = U256::ZERO;
+        for (h, s) in p.siblings.iter().enumerate().take(SMT_DEPTH) {
+            if !s.is_zero() {
+                bitmap.set_bit(h, true);
+            }
+        }
+        out.extend_from_slice(&bitmap.to_be_bytes::<32>());
+        for s in p.siblings.iter().take(SMT_DEPTH).filter(|s| !s.is_zero()) {
+            out.extend_from_slice(s.as_slice());
+        }
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn put_nodes(out: &mut Vec<u8>, nodes: &[Bytes]) {
+    out.extend_from_slice(&(nodes.len() as u32).to_be_bytes());
+    for n in nodes {
+        put_bytes(out, n);
     }
 }
 
@@ -268,6 +435,81 @@ impl StepProof {
             }
             None => out.push(0),
         }
+        match &self.world {
+            Some(w) => {
+                out.push(1);
+                out.extend_from_slice(&w.encode());
+            }
+            None => out.push(0),
+        }
+        put_smt_proofs(&mut out, &self.trees);
+        out.extend_from_slice(&(self.accounts.len() as u32).to_be_bytes());
+        for a in &self.accounts {
+            out.extend_from_slice(&a.encode());
+        }
+        out.extend_from_slice(&(self.slots.len() as u32).to_be_bytes());
+        for v in &self.slots {
+            out.extend_from_slice(&v.to_be_bytes::<32>());
+        }
+        out.extend_from_slice(&(self.base_accounts.len() as u32).to_be_bytes());
+        for a in &self.base_accounts {
+            match &a.account {
+                Some(acc) => {
+                    out.push(1);
+                    out.extend_from_slice(&acc.nonce.to_be_bytes());
+                    out.extend_from_slice(&acc.balance.to_be_bytes::<32>());
+                    out.extend_from_slice(acc.storage_root.as_slice());
+                    out.extend_from_slice(acc.code_hash.as_slice());
+                }
+                None => out.push(0),
+            }
+            put_nodes(&mut out, &a.nodes);
+        }
+        out.extend_from_slice(&(self.base_slots.len() as u32).to_be_bytes());
+        for s in &self.base_slots {
+            out.extend_from_slice(&s.value.to_be_bytes::<32>());
+            put_nodes(&mut out, &s.nodes);
+        }
+        out.extend_from_slice(&(self.codes.len() as u32).to_be_bytes());
+        for c in &self.codes {
+            put_bytes(&mut out, c);
+        }
+        put_word_proofs(&mut out, &self.block_hashes);
+        match &self.frame {
+            Some(f) => {
+                out.push(1);
+                out.extend_from_slice(&f.caller.encode());
+                out.extend_from_slice(&f.out_offset.to_be_bytes());
+                out.extend_from_slice(&f.out_len.to_be_bytes());
+                out.push(f.kind as u8);
+            }
+            None => out.push(0),
+        }
+        match &self.checkpoint {
+            Some(c) => {
+                out.push(1);
+                out.extend_from_slice(&c.encode());
+            }
+            None => out.push(0),
+        }
+        match &self.destructs {
+            Some(list) => {
+                out.push(1);
+                out.extend_from_slice(&(list.len() as u32).to_be_bytes());
+                for a in list {
+                    out.extend_from_slice(a.as_slice());
+                }
+            }
+            None => out.push(0),
+        }
+        match &self.transaction {
+            Some((tx, position)) => {
+                out.push(1);
+                put_bytes(&mut out, &tx.encode());
+                put_word_proofs(&mut out, std::slice::from_ref(position));
+            }
+            None => out.push(0),
+        }
         out
     }
 
@@ -293,6 +535,51 @@ impl StepProof {
         } else {
             None
         };
+        let world = if r.flag()? { Some(r.world()?) } else { None };
+        let trees = r.smt_proofs()?;
+        let accounts = r.list(ACCOUNT_LEN, |r| r.account_record())?;
+        let slots = r.list(32, |r| r.u256())?;
+        let base_accounts = r.list(5, |r| {
+            let account = if r.flag()? {
+                Some(TrieAccount::new(r.u64()?, r.u256()?, r.b256()?, r.b256()?))
+            } else {
+                None
+            };
+            Ok(MptAccount {
+                account,
+                nodes: r.nodes()?,
+            })
+        })?;
+        let base_slots = r.list(36, |r| {
+            Ok(MptSlot {
+                value: r.u256()?,
+                nodes: r.nodes()?,
+            })
+        })?;
+        let codes = r.list(4, |r| r.bytes())?;
+        let block_hashes = r.word_proofs()?;
+        let frame = if r.flag()? { Some(r.frame()?) } else { None };
+        let checkpoint = if r.flag()? {
+            Some(r.checkpoint()?)
+        } else {
+            None
+        };
+        let destructs = if r.flag()? {
+            Some(r.list(20, |r| r.address())?)
+        } else {
+            None
+        };
+        let transaction = if r.flag()? {
+            let bytes = r.bytes()?;
+            let tx = Reader { bytes: &bytes }.tx_record()?;
+            let mut positions = r.word_proofs()?;
+            if positions.len() != 1 {
+                return Err(DecodeError::Truncated);
+            }
+            Some((tx, positions.remove(0)))
+        } else {
+            None
+        };
         r.finish()?;
         Ok(Self {
             pre,
@@ -304,6 +591,18 @@ impl StepProof {
             returndata,
             tx_env,
             block_env,
+            world,
+            trees,
+            accounts,
+            slots,
+            base_accounts,
+            base_slots,
+            codes,
+            block_hashes,
+            frame,
+            checkpoint,
+            destructs,
+            transaction,
         })
     }
 }
@@ -337,6 +636,62 @@ mod tests {
                 ..TxEnv::default()
             }),
             block_env: Some(BlockEnv::default()),
+            world: Some(World {
+                logs_count: 3,
+                accounts_root: B256::repeat_byte(5),
+                ..World::default()
+            }),
+            trees: vec![{
+                let mut t = crate::smt::SparseTree::default();
+                t.set(B256::repeat_byte(1), B256::repeat_byte(2));
+                t.set(B256::repeat_byte(3), B256::repeat_byte(2));
+                t.prove(B256::repeat_byte(1))
+            }],
+            accounts: vec![AccountRecord::default()],
+            slots: vec![U256::from(9)],
+            base_accounts: vec![
+                MptAccount {
+                    account: Some(TrieAccount::default()),
+                    nodes: vec![Bytes::from(vec![1, 2, 3])],
+                },
+                MptAccount {
+                    account: None,
+                    nodes: vec![],
+                },
+            ],
+            base_slots: vec![MptSlot {
+                value: U256::from(1),
+                nodes: vec![Bytes::from(vec![4]), Bytes::new()],
+            }],
+            codes: vec![vec![0x60, 0x00], vec![]],
+            block_hashes: vec![tree.prove(1)],
+            frame: Some(FrameLink {
+                caller: MachineState {
+                    depth: 3,
+                    ..MachineState::new_frame(
+                        Default::default(),
+                        &TxEnv::default(),
+                        &BlockEnv::default(),
+                    )
+                },
+                out_offset: 7,
+                out_len: 9,
+                kind: FrameKind::Create,
+            }),
+            checkpoint: Some(Checkpoint {
+                logs_count: 2,
+                prev: B256::repeat_byte(3),
+                ..Checkpoint::default()
+            }),
+            destructs: Some(vec![Address::repeat_byte(4)]),
+            transaction: Some((
+                crate::tx::TxRecord {
+                    data: vec![1, 2],
+                    access_list: vec![(Address::repeat_byte(1), vec![U256::from(3)])],
+                    ..Default::default()
+                },
+                tree.prove(0),
+            )),
         }
     }
 

@@ -4,6 +4,11 @@
 //!
 //! - [`state`]: the machine state record and its commitment, the stack hash chain.
 //! - [`merkle`]: the word Merkle tree behind memory, calldata and return data.
+//! - [`smt`]: the sparse Merkle tree behind the world overlay and the per-transaction sets.
+//! - [`mpt`]: reads from the block's pre-state trie (Merkle-Patricia proofs).
+//! - [`frame`]: the frame chain and checkpoints (call and create frames).
+//! - [`tx`]: transaction records and the block's transaction list.
+//! - [`world`]: the world-state commitment, checkpoints, logs, and the prover's world.
 //! - [`trace`]: the revm inspector that turns an execution into machine states.
 //! - [`step`]: one module per step family, shared by prover and verifier.
 //! - [`proof`]: one-step proofs, [`verify`] and [`prove`].
@@ -12,11 +17,16 @@
 
 pub mod bisect;
 pub mod codec;
+pub mod frame;
 pub mod merkle;
+pub mod mpt;
 pub mod proof;
+pub mod smt;
 pub mod state;
 pub mod step;
 pub mod trace;
+pub mod tx;
+pub mod world;
 
 pub use proof::{StepProof, VerifyError, prove, verify};
 pub use state::{FullState, MachineState, Status};

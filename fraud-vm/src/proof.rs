@@ -1,10 +1,14 @@
 //! One-step proofs (SPEC.md §6): the pre-state record plus exactly the witnesses the step touches,
 //! a pure verifier, and the prover that emits them from a full state.
 
+use crate::frame::{Checkpoint, FrameLink};
 use crate::merkle::WordProof;
+use crate::mpt::{MptAccount, MptSlot};
+use crate::smt::SmtProof;
 use crate::state::{BlockEnv, FullState, MachineState, TxEnv};
 use crate::step::{self, Oracle, Transition};
-use alloy::primitives::{B256, U256};
+use crate::world::{AccountRecord, Tree, World};
+use alloy::primitives::{Address, B256, U256};
 use thiserror::Error;
 
 /// The proof of one opcode step.
@@ -28,6 +32,60 @@ pub struct StepProof {
     pub tx_env: Option<TxEnv>,
     /// The block environment, present iff the step reads it.
     pub block_env: Option<BlockEnv>,
+    /// The world record, present iff the step reads or changes the world.
+    pub world: Option<World>,
+    /// Sparse-tree paths in access order (overlay, warm, transient and created lookups and
+    /// updates), each in the tree as it is at that access.
+    pub trees: Vec<SmtProof>,
+    /// Preimages of the non-zero overlay account leaves read, in access order.
+    pub accounts: Vec<AccountRecord>,
+    /// Preimages of the non-zero overlay storage leaves read, in access order.
+    pub slots: Vec<U256>,
+    /// Base-state account proofs, for accounts absent from the overlay, in access order.
+    pub base_accounts: Vec<MptAccount>,
+    /// Base-state storage proofs, for slots absent from the overlay, in access order.
+    pub base_slots: Vec<MptSlot>,
+    /// Codes read by EXTCODESIZE and EXTCODECOPY, in access order.
+    pub codes: Vec<Vec<u8>>,
+    /// Block hash words read by BLOCKHASH.
+    pub block_hashes: Vec<WordProof>,
+    /// The frame link of the exiting frame (frame exit steps).
+    pub frame: Option<FrameLink>,
+    /// The top checkpoint (frame exit and transaction end steps).
+    pub checkpoint: Option<Checkpoint>,
+    /// The self-destruct chain's accounts (transaction end steps).
+    pub destructs: Option<Vec<Address>>,
+    /// The transaction and its word proof in the block's list (transaction start steps).
+    pub transaction: Option<(crate::tx::TxRecord, WordProof)>,
+}
+
+impl StepProof {
+    /// A proof with the pre-state and code and no witnesses.
+    pub fn empty(pre: MachineState, code: Vec<u8>) -> Self {
+        Self {
+            pre,
+            code,
+            stack: Vec::new(),
+            stack_rest: None,
+            memory: Vec::new(),
+            calldata: Vec::new(),
+            returndata: Vec::new(),
+            tx_env: None,
+            block_env: None,
+            world: None,
+            trees: Vec::new(),
+            accounts: Vec::new(),
+            slots: Vec::new(),
+            base_accounts: Vec::new(),
+            base_slots: Vec::new(),
+            codes: Vec::new(),
+            block_hashes: Vec::new(),
+            frame: None,
+            checkpoint: None,
+            destructs: None,
+            transaction: None,
+        }
+    }
 }
 
 /// Why a proof does not verify.
@@ -36,9 +94,6 @@ pub enum VerifyError {
     /// `keccak256(pre)` differs from the claimed pre-commitment.
     #[error("pre-state record does not match the pre-commitment")]
     PreStateMismatch,
-    /// The pre-state is not running: the next step is a frame exit, pending in v0.1.
-    #[error("pre-state is not running; frame exit steps are not implemented")]
-    NotRunning,
     /// `keccak256(code)` differs from `pre.code_hash`.
     #[error("code does not match the code hash")]
     CodeHashMismatch,
@@ -69,6 +124,48 @@ pub enum VerifyError {
     /// The block environment does not match `pre.block_env_hash`.
     #[error("block environment does not match its hash")]
     BlockEnvMismatch,
+    /// The world record does not match `pre.world_root`.
+    #[error("world record does not match the world root")]
+    WorldMismatch,
+    /// A sparse-tree path does not match the tree's current root.
+    #[error("path in the {tree:?} tree does not match its root")]
+    BadTreeProof {
+        /// The tree.
+        tree: Tree,
+    },
+    /// An account record does not hash to its overlay leaf.
+    #[error("account record does not match its overlay leaf")]
+    BadAccountRecord,
+    /// A storage value does not hash to its overlay leaf.
+    #[error("storage value does not match its overlay leaf")]
+    BadSlotValue,
+    /// A base-state account or storage proof does not verify.
+    #[error("base state trie proof does not verify")]
+    BadBaseProof,
+    /// A code witness does not hash to the account's code hash.
+    #[error("code does not match the account's code hash")]
+    BadCode,
+    /// A block hash word or its path does not match the block hash root.
+    #[error("block hash does not match the block hash root")]
+    BadBlockHashProof,
+    /// The frame link does not match `pre.frames_root`.
+    #[error("frame link does not match the frame chain")]
+    BadFrameLink,
+    /// The transaction or its position does not match the block's transaction list.
+    #[error("transaction does not match the block's transaction list")]
+    BadTransaction,
+    /// The transaction cannot start: the block holding it is invalid.
+    #[error("invalid transaction: {what}")]
+    InvalidTransaction {
+        /// The failed check.
+        what: &'static str,
+    },
+    /// The self-destruct list does not match the world's self-destruct chain.
+    #[error("self-destruct list does not match its chain")]
+    BadDestructs,
+    /// The checkpoint does not match the world's checkpoint chain.
+    #[error("checkpoint does not match the checkpoint chain")]
+    BadCheckpoint,
     /// The step needs a witness the proof lacks.
     #[error("missing witness: {0}")]
     MissingWitness(&'static str),
@@ -76,7 +173,7 @@ pub enum VerifyError {
     #[error("unused witness: {0}")]
     UnusedWitness(&'static str),
     /// The step is specified but not implemented in this version.
-    #[error("step not implemented in v0.1: {what}")]
+    #[error("step not implemented in this version: {what}")]
     Unsupported {
         /// The opcode or feature.
         what: &'static str,
@@ -95,13 +192,7 @@ pub fn execute(pre_commitment: B256, proof: &StepProof) -> Result<Transition, Ve
     }
     let mut reader = ProofReader {
         proof,
-        stack: 0,
-        stack_rest: false,
-        memory: 0,
-        calldata: 0,
-        returndata: 0,
-        tx_env: false,
-        block_env: false,
+        used: Used::default(),
     };
     let transition = step::execute(&proof.pre, &proof.code, &mut reader)?;
     reader.check_all_used()?;
@@ -112,33 +203,37 @@ pub fn execute(pre_commitment: B256, proof: &StepProof) -> Result<Transition, Ve
 ///
 /// `state` is left as it was: memory writes made while proving are undone.
 pub fn prove(state: &mut FullState) -> Result<(StepProof, Transition), VerifyError> {
+    // A frame exit step runs no code, and its proof carries none.
+    let code = if state.record.status == crate::state::Status::Running {
+        state.code.clone()
+    } else {
+        Vec::new()
+    };
     let mut writer = ProofWriter {
-        proof: StepProof {
-            pre: state.record.clone(),
-            code: state.code.clone(),
-            stack: Vec::new(),
-            stack_rest: None,
-            memory: Vec::new(),
-            calldata: Vec::new(),
-            returndata: Vec::new(),
-            tx_env: None,
-            block_env: None,
-        },
+        proof: StepProof::empty(state.record.clone(), code.clone()),
         state,
         undo: Vec::new(),
+        tree_undo: Vec::new(),
+        swapped: None,
     };
-    let code = writer.state.code.clone();
     let pre = writer.state.record.clone();
     let result = step::execute(&pre, &code, &mut writer);
-    for (index, word) in writer.undo.drain(..).rev() {
-        writer.state.memory.set(index, word);
+    for (index, word) in std::mem::take(&mut writer.undo).into_iter().rev() {
+        writer.memory().set(index, word);
+    }
+    for (tree, key, leaf) in writer.tree_undo.drain(..).rev() {
+        writer.state.world.tree_mut(tree).set(key, leaf);
+    }
+    if let Some(current) = writer.swapped.take() {
+        let entry = std::mem::replace(&mut writer.state.world, current);
+        writer.state.entry_world = Some(Box::new(entry));
     }
     Ok((writer.proof, result?))
 }
 
-/// Verifier side: hands out the proof's witnesses in order and checks all were used.
-struct ProofReader<'a> {
-    proof: &'a StepProof,
+/// Counts of the witnesses consumed so far, per kind.
+#[derive(Default)]
+struct Used {
     stack: usize,
     stack_rest: bool,
     memory: usize,
@@ -146,93 +241,105 @@ struct ProofReader<'a> {
     returndata: usize,
     tx_env: bool,
     block_env: bool,
+    world: bool,
+    trees: usize,
+    accounts: usize,
+    slots: usize,
+    base_accounts: usize,
+    base_slots: usize,
+    codes: usize,
+    block_hashes: usize,
+    frame: bool,
+    checkpoint: bool,
+    destructs: bool,
+    transaction: bool,
+}
+
+/// Verifier side: hands out the proof's witnesses in order and checks all were used.
+struct ProofReader<'a> {
+    proof: &'a StepProof,
+    used: Used,
+}
+
+/// The next witness of a list, or `MissingWitness`.
+fn next<T: Clone>(list: &[T], used: &mut usize, what: &'static str) -> Result<T, VerifyError> {
+    let item = list
+        .get(*used)
+        .cloned()
+        .ok_or(VerifyError::MissingWitness(what))?;
+    *used += 1;
+    Ok(item)
 }
 
 impl ProofReader<'_> {
     fn check_all_used(&self) -> Result<(), VerifyError> {
         let p = self.proof;
-        if self.stack != p.stack.len() {
-            return Err(VerifyError::UnusedWitness("stack item"));
+        let u = &self.used;
+        let checks: [(bool, &'static str); 19] = [
+            (u.stack == p.stack.len(), "stack item"),
+            (u.stack_rest == p.stack_rest.is_some(), "stack rest"),
+            (u.memory == p.memory.len(), "memory word"),
+            (u.calldata == p.calldata.len(), "calldata word"),
+            (u.returndata == p.returndata.len(), "return data word"),
+            (u.tx_env == p.tx_env.is_some(), "tx env"),
+            (u.block_env == p.block_env.is_some(), "block env"),
+            (u.world == p.world.is_some(), "world"),
+            (u.trees == p.trees.len(), "tree path"),
+            (u.accounts == p.accounts.len(), "account record"),
+            (u.slots == p.slots.len(), "storage value"),
+            (u.base_accounts == p.base_accounts.len(), "base account"),
+            (u.base_slots == p.base_slots.len(), "base slot"),
+            (u.codes == p.codes.len(), "code"),
+            (u.block_hashes == p.block_hashes.len(), "block hash"),
+            (u.frame == p.frame.is_some(), "frame link"),
+            (u.checkpoint == p.checkpoint.is_some(), "checkpoint"),
+            (u.destructs == p.destructs.is_some(), "self-destructs"),
+            (u.transaction == p.transaction.is_some(), "transaction"),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, what)) => Err(VerifyError::UnusedWitness(what)),
+            None => Ok(()),
         }
-        if self.stack_rest != p.stack_rest.is_some() {
-            return Err(VerifyError::UnusedWitness("stack rest"));
-        }
-        if self.memory != p.memory.len() {
-            return Err(VerifyError::UnusedWitness("memory word"));
-        }
-        if self.calldata != p.calldata.len() {
-            return Err(VerifyError::UnusedWitness("calldata word"));
-        }
-        if self.returndata != p.returndata.len() {
-            return Err(VerifyError::UnusedWitness("return data word"));
-        }
-        if self.tx_env != p.tx_env.is_some() {
-            return Err(VerifyError::UnusedWitness("tx env"));
-        }
-        if self.block_env != p.block_env.is_some() {
-            return Err(VerifyError::UnusedWitness("block env"));
-        }
-        Ok(())
     }
 }
 
 impl Oracle for ProofReader<'_> {
     fn stack_item(&mut self, i: usize) -> Result<U256, VerifyError> {
-        debug_assert_eq!(i, self.stack);
-        let item = self
-            .proof
-            .stack
-            .get(i)
-            .copied()
-            .ok_or(VerifyError::MissingWitness("stack item"))?;
-        self.stack = i + 1;
-        Ok(item)
+        debug_assert_eq!(i, self.used.stack);
+        next(&self.proof.stack, &mut self.used.stack, "stack item")
     }
 
     fn stack_rest(&mut self, _popped: usize) -> Result<B256, VerifyError> {
-        self.stack_rest = true;
+        self.used.stack_rest = true;
         self.proof
             .stack_rest
             .ok_or(VerifyError::MissingWitness("stack rest"))
     }
 
     fn memory_word(&mut self, _index: u64) -> Result<WordProof, VerifyError> {
-        let w = self
-            .proof
-            .memory
-            .get(self.memory)
-            .cloned()
-            .ok_or(VerifyError::MissingWitness("memory word"))?;
-        self.memory += 1;
-        Ok(w)
+        next(&self.proof.memory, &mut self.used.memory, "memory word")
     }
 
     fn memory_written(&mut self, _index: u64, _word: B256) {}
 
     fn calldata_word(&mut self, _index: u64) -> Result<WordProof, VerifyError> {
-        let w = self
-            .proof
-            .calldata
-            .get(self.calldata)
-            .cloned()
-            .ok_or(VerifyError::MissingWitness("calldata word"))?;
-        self.calldata += 1;
-        Ok(w)
+        next(
+            &self.proof.calldata,
+            &mut self.used.calldata,
+            "calldata word",
+        )
     }
 
     fn returndata_word(&mut self, _index: u64) -> Result<WordProof, VerifyError> {
-        let w = self
-            .proof
-            .returndata
-            .get(self.returndata)
-            .cloned()
-            .ok_or(VerifyError::MissingWitness("return data word"))?;
-        self.returndata += 1;
-        Ok(w)
+        next(
+            &self.proof.returndata,
+            &mut self.used.returndata,
+            "return data word",
+        )
     }
 
     fn tx_env(&mut self) -> Result<TxEnv, VerifyError> {
-        self.tx_env = true;
+        self.used.tx_env = true;
         self.proof
             .tx_env
             .clone()
@@ -240,11 +347,97 @@ impl Oracle for ProofReader<'_> {
     }
 
     fn block_env(&mut self) -> Result<BlockEnv, VerifyError> {
-        self.block_env = true;
+        self.used.block_env = true;
         self.proof
             .block_env
             .clone()
             .ok_or(VerifyError::MissingWitness("block env"))
+    }
+
+    fn world(&mut self) -> Result<World, VerifyError> {
+        self.used.world = true;
+        self.proof.world.ok_or(VerifyError::MissingWitness("world"))
+    }
+
+    fn smt(&mut self, _tree: Tree, _key: B256) -> Result<SmtProof, VerifyError> {
+        next(&self.proof.trees, &mut self.used.trees, "tree path")
+    }
+
+    fn smt_written(&mut self, _tree: Tree, _key: B256, _leaf: B256) {}
+
+    fn account_written(&mut self, _record: &AccountRecord) {}
+
+    fn account_record(&mut self, _leaf: B256) -> Result<AccountRecord, VerifyError> {
+        next(
+            &self.proof.accounts,
+            &mut self.used.accounts,
+            "account record",
+        )
+    }
+
+    fn slot_value(&mut self, _leaf: B256) -> Result<U256, VerifyError> {
+        next(&self.proof.slots, &mut self.used.slots, "storage value")
+    }
+
+    fn base_account(&mut self, _address: Address) -> Result<MptAccount, VerifyError> {
+        next(
+            &self.proof.base_accounts,
+            &mut self.used.base_accounts,
+            "base account",
+        )
+    }
+
+    fn base_slot(&mut self, _address: Address, _slot: U256) -> Result<MptSlot, VerifyError> {
+        next(
+            &self.proof.base_slots,
+            &mut self.used.base_slots,
+            "base slot",
+        )
+    }
+
+    fn code(&mut self, _hash: B256) -> Result<Vec<u8>, VerifyError> {
+        next(&self.proof.codes, &mut self.used.codes, "code")
+    }
+
+    fn block_hash(&mut self, _index: u64) -> Result<WordProof, VerifyError> {
+        next(
+            &self.proof.block_hashes,
+            &mut self.used.block_hashes,
+            "block hash",
+        )
+    }
+
+    fn frame(&mut self) -> Result<FrameLink, VerifyError> {
+        self.used.frame = true;
+        self.proof
+            .frame
+            .clone()
+            .ok_or(VerifyError::MissingWitness("frame link"))
+    }
+
+    fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError> {
+        self.used.checkpoint = true;
+        self.proof
+            .checkpoint
+            .ok_or(VerifyError::MissingWitness("checkpoint"))
+    }
+
+    fn world_restored(&mut self) {}
+
+    fn transaction(&mut self) -> Result<(crate::tx::TxRecord, WordProof), VerifyError> {
+        self.used.transaction = true;
+        self.proof
+            .transaction
+            .clone()
+            .ok_or(VerifyError::MissingWitness("transaction"))
+    }
+
+    fn destructs(&mut self) -> Result<Vec<Address>, VerifyError> {
+        self.used.destructs = true;
+        self.proof
+            .destructs
+            .clone()
+            .ok_or(VerifyError::MissingWitness("self-destructs"))
     }
 }
 
@@ -254,6 +447,10 @@ struct ProofWriter<'a> {
     state: &'a mut FullState,
     /// Memory words overwritten while proving, restored afterwards.
     undo: Vec<(u64, B256)>,
+    /// Tree leaves overwritten while proving, restored afterwards.
+    tree_undo: Vec<(Tree, B256, B256)>,
+    /// The world swapped out by [`Oracle::world_restored`], swapped back afterwards.
+    swapped: Option<crate::world::WorldState>,
 }
 
 impl Oracle for ProofWriter<'_> {
@@ -279,13 +476,13 @@ impl Oracle for ProofWriter<'_> {
     }
 
     fn memory_word(&mut self, index: u64) -> Result<WordProof, VerifyError> {
-        let w = self.state.memory.prove(index);
+        let w = self.memory().prove(index);
         self.proof.memory.push(w.clone());
         Ok(w)
     }
 
     fn memory_written(&mut self, index: u64, word: B256) {
-        let old = self.state.memory.set(index, word);
+        let old = self.memory().set(index, word);
         self.undo.push((index, old));
     }
 
@@ -310,6 +507,141 @@ impl Oracle for ProofWriter<'_> {
         self.proof.block_env = Some(self.state.block_env.clone());
         Ok(self.state.block_env.clone())
     }
+
+    fn world(&mut self) -> Result<World, VerifyError> {
+        let world = self.state.world.record;
+        self.proof.world = Some(world);
+        Ok(world)
+    }
+
+    fn smt(&mut self, tree: Tree, key: B256) -> Result<SmtProof, VerifyError> {
+        let proof = self.state.world.tree(tree).prove(key);
+        self.proof.trees.push(proof.clone());
+        Ok(proof)
+    }
+
+    fn smt_written(&mut self, tree: Tree, key: B256, leaf: B256) {
+        let old = self.state.world.tree_mut(tree).set(key, leaf);
+        self.tree_undo.push((tree, key, old));
+    }
+
+    fn account_written(&mut self, record: &AccountRecord) {
+        self.state.world.records.insert(record.leaf(), *record);
+    }
+
+    fn account_record(&mut self, leaf: B256) -> Result<AccountRecord, VerifyError> {
+        let rec = *self
+            .state
+            .world
+            .records
+            .get(&leaf)
+            .ok_or(VerifyError::MissingWitness("account record"))?;
+        self.proof.accounts.push(rec);
+        Ok(rec)
+    }
+
+    fn slot_value(&mut self, leaf: B256) -> Result<U256, VerifyError> {
+        let value = *self
+            .state
+            .world
+            .values
+            .get(&leaf)
+            .ok_or(VerifyError::MissingWitness("storage value"))?;
+        self.proof.slots.push(value);
+        Ok(value)
+    }
+
+    fn base_account(&mut self, address: Address) -> Result<MptAccount, VerifyError> {
+        let w = self.state.world.base.prove_account(address);
+        self.proof.base_accounts.push(w.clone());
+        Ok(w)
+    }
+
+    fn base_slot(&mut self, address: Address, slot: U256) -> Result<MptSlot, VerifyError> {
+        let w = self.state.world.base.prove_slot(address, slot);
+        self.proof.base_slots.push(w.clone());
+        Ok(w)
+    }
+
+    fn code(&mut self, hash: B256) -> Result<Vec<u8>, VerifyError> {
+        let code = self
+            .state
+            .world
+            .code(hash)
+            .ok_or(VerifyError::MissingWitness("code"))?;
+        self.proof.codes.push(code.clone());
+        Ok(code)
+    }
+
+    fn block_hash(&mut self, index: u64) -> Result<WordProof, VerifyError> {
+        let w = self.state.block_hashes.prove(index);
+        self.proof.block_hashes.push(w.clone());
+        Ok(w)
+    }
+
+    fn frame(&mut self) -> Result<FrameLink, VerifyError> {
+        let link = self
+            .state
+            .parent
+            .as_ref()
+            .map(|p| p.link())
+            .ok_or(VerifyError::MissingWitness("frame link"))?;
+        self.proof.frame = Some(link.clone());
+        Ok(link)
+    }
+
+    fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError> {
+        let cp = *self
+            .state
+            .world
+            .checkpoints
+            .last()
+            .ok_or(VerifyError::MissingWitness("checkpoint"))?;
+        self.proof.checkpoint = Some(cp);
+        Ok(cp)
+    }
+
+    fn transaction(&mut self) -> Result<(crate::tx::TxRecord, WordProof), VerifyError> {
+        let txs = self
+            .state
+            .transactions
+            .as_ref()
+            .ok_or(VerifyError::MissingWitness("transaction"))?;
+        let index = self.state.record.tx_index;
+        let record = usize::try_from(index)
+            .ok()
+            .and_then(|i| txs.records.get(i))
+            .cloned()
+            .ok_or(VerifyError::MissingWitness("transaction"))?;
+        let entry = (record, txs.tree.prove(index));
+        self.proof.transaction = Some(entry.clone());
+        Ok(entry)
+    }
+
+    fn world_restored(&mut self) {
+        if let Some(entry) = self.state.entry_world.take() {
+            let current = std::mem::replace(&mut self.state.world, *entry);
+            self.swapped = Some(current);
+        }
+    }
+
+    fn destructs(&mut self) -> Result<Vec<Address>, VerifyError> {
+        let list = self.state.world.destructs.clone();
+        self.proof.destructs = Some(list.clone());
+        Ok(list)
+    }
+}
+
+impl ProofWriter<'_> {
+    /// The memory a step accesses: the frame's own, or in a frame exit step the caller's.
+    fn memory(&mut self) -> &mut crate::merkle::WordTree {
+        if self.state.record.status != crate::state::Status::Running
+            && let Some(parent) = self.state.parent.as_mut()
+        {
+            return &mut parent.state.memory;
+        }
+        &mut self.state.memory
+    }
 }
 
 #[cfg(test)]
@@ -329,6 +661,8 @@ mod tests {
             },
             TxEnv::default(),
             BlockEnv::default(),
+            crate::merkle::WordTree::new(),
+            crate::world::WorldState::default(),
         )
     }
 
@@ -419,7 +753,7 @@ mod tests {
         );
     }
 
-    /// RETURNDATACOPY over non-empty return data (which v0.1 traces, having no calls, never
+    /// RETURNDATACOPY over non-empty return data (which v0.2 traces, having no calls, never
     /// produce), checked against a memory tree built independently.
     #[test]
     fn returndatacopy_copies_within_bounds_and_halts_beyond() {
@@ -433,6 +767,8 @@ mod tests {
                 },
                 TxEnv::default(),
                 BlockEnv::default(),
+                crate::merkle::WordTree::new(),
+                crate::world::WorldState::default(),
             );
             s.returndata = crate::merkle::WordTree::from_bytes(&data);
             s.record.returndata_root = s.returndata.root();
@@ -473,7 +809,7 @@ mod tests {
     }
 
     #[test]
-    fn states_outside_v0_1_are_refused() {
+    fn states_outside_this_version_are_refused() {
         let mut p = proofs()[0].clone();
         p.pre.gas = MAX_GAS + 1;
         assert!(matches!(
@@ -481,7 +817,16 @@ mod tests {
             Err(VerifyError::Unsupported { .. })
         ));
         p.pre.gas = 10;
+        // A transaction start or end carries no code.
+        p.pre.status = Status::Idle;
+        assert_eq!(
+            verify(p.pre.commitment(), &p),
+            Err(VerifyError::UnusedWitness("code"))
+        );
         p.pre.status = Status::Stopped;
-        assert_eq!(verify(p.pre.commitment(), &p), Err(VerifyError::NotRunning));
+        assert_eq!(
+            verify(p.pre.commitment(), &p),
+            Err(VerifyError::UnusedWitness("code"))
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The machine state record and its commitment (SPEC.md §3), the stack hash chain (§3.3) and the
 //! transaction and block environment records (§3.6).
 
-use crate::merkle::empty_root;
+use crate::merkle::{WordTree, empty_root};
+use crate::world::WorldState;
 use alloy::primitives::{Address, B256, U256, keccak256};
 
 /// Domain tag of the machine state record (SPEC.md §2).
@@ -19,6 +20,12 @@ pub const STACK_LIMIT: u64 = 1024;
 /// Length in bytes of an encoded [`MachineState`].
 pub const STATE_ENCODED_LEN: usize = 443;
 
+/// Length in bytes of an encoded [`TxEnv`] without blob hashes.
+pub const TX_ENV_FIXED_LEN: usize = 1 + 20 + 32 + 8 + 8 + 1 + 8 + 32 + 8;
+
+/// Length in bytes of an encoded [`BlockEnv`].
+pub const BLOCK_ENV_ENCODED_LEN: usize = 1 + 20 + 7 * 32 + 32 + 32;
+
 /// Execution status of the current frame (SPEC.md §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -27,13 +34,15 @@ pub enum Status {
     Running = 0,
     /// STOP executed (success, no output).
     Stopped = 1,
-    /// RETURN executed (success with output). Pending in v0.1.
+    /// RETURN executed (success with output).
     Returned = 2,
-    /// REVERT executed. Pending in v0.1.
+    /// REVERT executed.
     Reverted = 3,
     /// Exceptional halt: out of gas, stack under/overflow, invalid jump, invalid or undefined
     /// opcode. All gas of the frame is consumed.
     ExceptionalHalt = 4,
+    /// Between transactions: the state after a transaction end step (SPEC.md §5.18).
+    Idle = 5,
 }
 
 impl Status {
@@ -45,6 +54,7 @@ impl Status {
             2 => Self::Returned,
             3 => Self::Reverted,
             4 => Self::ExceptionalHalt,
+            5 => Self::Idle,
             _ => return None,
         })
     }
@@ -99,7 +109,7 @@ pub struct MachineState {
     pub tx_env_hash: B256,
     /// Hash of the [`BlockEnv`] record.
     pub block_env_hash: B256,
-    /// World-state commitment (SPEC.md §3.7); opaque to every v0.1 step.
+    /// World-state commitment: `keccak256` of the [`crate::world::World`] record (SPEC.md §3.7).
     pub world_root: B256,
 }
 
@@ -269,17 +279,33 @@ pub struct TxEnv {
     pub origin: Address,
     /// Effective gas price (GASPRICE).
     pub gas_price: U256,
+    /// The transaction's gas limit.
+    pub gas_limit: u64,
+    /// The least gas the transaction pays (EIP-7623 calldata floor).
+    pub floor_gas: u64,
+    /// Whether the transaction creates a contract (its top frame runs initcode).
+    pub create: bool,
+    /// Gas used by the block's earlier transactions.
+    pub block_gas_before: u64,
+    /// Receipt chain of the block's earlier transactions (SPEC.md §5.18).
+    pub receipts_before: B256,
     /// EIP-4844 versioned blob hashes (BLOBHASH).
     pub blob_hashes: Vec<B256>,
 }
 
 impl TxEnv {
-    /// Encoding: `0x03 ‖ origin(20) ‖ gas_price(32) ‖ count(8) ‖ blob_hashes(32 each)`.
+    /// Encoding: `0x03 ‖ origin(20) ‖ gas_price(32) ‖ gas_limit(8) ‖ floor_gas(8) ‖ create(1) ‖
+    /// block_gas_before(8) ‖ receipts_before(32) ‖ count(8) ‖ blob_hashes(32 each)`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(61 + 32 * self.blob_hashes.len());
+        let mut out = Vec::with_capacity(TX_ENV_FIXED_LEN + 32 * self.blob_hashes.len());
         out.push(TAG_TX_ENV);
         out.extend_from_slice(self.origin.as_slice());
         out.extend_from_slice(&self.gas_price.to_be_bytes::<32>());
+        out.extend_from_slice(&self.gas_limit.to_be_bytes());
+        out.extend_from_slice(&self.floor_gas.to_be_bytes());
+        out.push(u8::from(self.create));
+        out.extend_from_slice(&self.block_gas_before.to_be_bytes());
+        out.extend_from_slice(self.receipts_before.as_slice());
         out.extend_from_slice(&(self.blob_hashes.len() as u64).to_be_bytes());
         for h in &self.blob_hashes {
             out.extend_from_slice(h.as_slice());
@@ -294,7 +320,7 @@ impl TxEnv {
 }
 
 /// The block environment read by COINBASE..BLOBBASEFEE and CHAINID (SPEC.md §3.6).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockEnv {
     /// Fee recipient (COINBASE).
     pub coinbase: Address,
@@ -312,12 +338,37 @@ pub struct BlockEnv {
     pub blob_basefee: U256,
     /// CHAINID.
     pub chain_id: U256,
+    /// Root of the word tree whose word `n mod 256` is the hash of block `n`, for the 256 blocks
+    /// before this one (BLOCKHASH).
+    pub block_hashes_root: B256,
+    /// Root of the word tree whose word `i` is the hash of the block's transaction `i`
+    /// ([`crate::tx::TxRecord`]).
+    pub transactions_root: B256,
+}
+
+impl Default for BlockEnv {
+    /// All fields zero, with the block hash tree of no hashes.
+    fn default() -> Self {
+        Self {
+            coinbase: Address::ZERO,
+            timestamp: U256::ZERO,
+            number: U256::ZERO,
+            prevrandao: U256::ZERO,
+            gas_limit: U256::ZERO,
+            basefee: U256::ZERO,
+            blob_basefee: U256::ZERO,
+            chain_id: U256::ZERO,
+            block_hashes_root: empty_root(),
+            transactions_root: empty_root(),
+        }
+    }
 }
 
 impl BlockEnv {
-    /// Encoding: `0x04 ‖ coinbase(20) ‖` then the seven 32-byte words in field order.
+    /// Encoding: `0x04 ‖ coinbase(20) ‖` the seven 32-byte words in field order
+    /// `‖ block_hashes_root ‖ transactions_root`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(21 + 7 * 32);
+        let mut out = Vec::with_capacity(BLOCK_ENV_ENCODED_LEN);
         out.push(TAG_BLOCK_ENV);
         out.extend_from_slice(self.coinbase.as_slice());
         for w in [
@@ -331,6 +382,8 @@ impl BlockEnv {
         ] {
             out.extend_from_slice(&w.to_be_bytes::<32>());
         }
+        out.extend_from_slice(self.block_hashes_root.as_slice());
+        out.extend_from_slice(self.transactions_root.as_slice());
         out
     }
 
@@ -359,14 +412,40 @@ pub struct FullState {
     pub tx_env: TxEnv,
     /// The block environment (`hash() == record.block_env_hash`).
     pub block_env: BlockEnv,
+    /// The block hash tree (`root() == block_env.block_hashes_root`).
+    pub block_hashes: WordTree,
+    /// The world (`record.commitment() == record.world_root`).
+    pub world: WorldState,
+    /// The suspended caller, for a frame at depth > 0 (`link().hash() == record.frames_root`).
+    pub parent: Option<Box<crate::frame::ParentFrame>>,
+    /// For the top frame: the world the transaction's checkpoint holds, which the transaction
+    /// end restores if the top frame fails.
+    pub entry_world: Option<Box<WorldState>>,
+    /// The block's transactions and their tree (`root() == block_env.transactions_root`), for
+    /// transaction start steps.
+    pub transactions: Option<std::sync::Arc<crate::tx::Transactions>>,
 }
 
 impl FullState {
-    /// The first state of a frame: empty stack and memory, calldata and code as given.
-    pub fn new_frame(frame: FrameContext, tx_env: TxEnv, block_env: BlockEnv) -> Self {
+    /// The first state of a frame: empty stack and memory, calldata and code as given, in the
+    /// world `world` (whose commitment replaces `frame.world_root`). `block_hashes` must have
+    /// the root `block_env.block_hashes_root`.
+    pub fn new_frame(
+        mut frame: FrameContext,
+        tx_env: TxEnv,
+        block_env: BlockEnv,
+        block_hashes: WordTree,
+        world: WorldState,
+    ) -> Self {
         let calldata = crate::merkle::WordTree::from_bytes(&frame.calldata);
         let code = frame.code.clone();
+        frame.world_root = world.record.commitment();
         Self {
+            block_hashes,
+            world,
+            parent: None,
+            entry_world: None,
+            transactions: None,
             record: MachineState::new_frame(frame, &tx_env, &block_env),
             code,
             stack: StackChain::default(),
@@ -389,6 +468,12 @@ impl FullState {
             && self.returndata.root() == r.returndata_root
             && self.tx_env.hash() == r.tx_env_hash
             && self.block_env.hash() == r.block_env_hash
+            && self.block_hashes.root() == self.block_env.block_hashes_root
+            && self.world.record.commitment() == r.world_root
+            && match &self.parent {
+                Some(p) => p.link().hash() == r.frames_root && p.state.record.depth + 1 == r.depth,
+                None => r.frames_root.is_zero() && r.depth == 0,
+            }
     }
 }
 
@@ -439,27 +524,41 @@ mod tests {
     /// The vectors of SPEC.md §9, so that the document and the code cannot drift apart.
     #[test]
     fn spec_vectors() {
+        use crate::smt::SparseTree;
+        use crate::world::{AccountRecord, World, account_key, slot_leaf};
         let hex = |b: B256| b.to_string();
-        assert_eq!(
-            hex(empty_root()),
-            "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757"
+        let mut tree = SparseTree::default();
+        tree.set(
+            account_key(Address::repeat_byte(0xaa)),
+            AccountRecord::default().leaf(),
         );
-        assert_eq!(
-            hex(stack_push(B256::ZERO, U256::from(1))),
-            "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c"
-        );
-        assert_eq!(
-            hex(TxEnv::default().hash()),
-            "0x44d15c55e423341e2c19dcf09eefad7693772ab9d99a54b7ab80bad6039f5e29"
-        );
-        assert_eq!(
-            hex(BlockEnv::default().hash()),
-            "0x20478e51daa32baa87abb99ab9a19f492f4dca5cf63b5936e17115f5774d7d28"
-        );
-        assert_eq!(
-            hex(vector_state().commitment()),
-            "0x0a2185743c34ed94e913001c54c8ac3c63a2fdc9c1762c0185d2c8f1fd7912d3"
-        );
+        let vectors = [
+            ("empty word tree", empty_root()),
+            ("stack [1]", stack_push(B256::ZERO, U256::from(1))),
+            ("tx env", TxEnv::default().hash()),
+            ("block env", BlockEnv::default().hash()),
+            ("state", vector_state().commitment()),
+            ("world", World::default().commitment()),
+            ("account record", AccountRecord::default().leaf()),
+            ("account key", account_key(Address::repeat_byte(0xaa))),
+            ("slot leaf 0", slot_leaf(U256::ZERO)),
+            ("overlay of one account", tree.root()),
+        ];
+        let expected = [
+            "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757",
+            "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c",
+            "0x6dc35164927ef4e8ea098aec9cd19bb65cd1095be511e3ca856a648d1672851a",
+            "0x00ac331b136f7e48e162b2c7d922beeaf9145ca3c23e20602248453218436be5",
+            "0x42a7b43a2e9a9b08f0c72647b9a7bd283e4bd343f0b81218e10b88c3cbab45a4",
+            "0xec829739907d57e6bb1c9a5a859900526651c6fc94aa029b2d7d7b20c61bf9d7",
+            "0x078cfee41c5e6e2b45222a4eb56c47143323f887cc39c0a607f129cd06f27a49",
+            "0x83a6517503b3c208235ec369ec52e65e39d654a5a903d0b9c9c0ed7a97e939d9",
+            "0xe86a1db0d58cfb8350c8538652ad0bab73337472ac49793a2eb9d03f1a615d83",
+            "0x5e6bf182185c6886f8edbfa5fc7f57ea7af80eb4d355f9cd66b3c4aa4da8d58d",
+        ];
+        for ((name, value), want) in vectors.iter().zip(expected) {
+            assert_eq!(hex(*value), want, "{name}");
+        }
     }
 
     #[test]

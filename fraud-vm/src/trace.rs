@@ -7,34 +7,45 @@
 //! the `k`-th opcode (counted from 0); the last state is the terminal state after the final
 //! opcode, whose status is not [`Status::Running`].
 
+use crate::frame::{FrameKind, ParentFrame};
 use crate::merkle::WordTree;
 use crate::state::{BlockEnv, FrameContext, FullState, MachineState, Status, TxEnv};
-use alloy::primitives::B256;
+use crate::world::{AccountRecord, WorldState, block_hash_tree};
+use alloy::primitives::{Address, B256, U256};
 use revm::context_interface::{ContextTr, Host, JournalTr};
 use revm::inspector::Inspector;
 use revm::interpreter::interpreter::EthInterpreter;
 use revm::interpreter::interpreter_types::{
     InputsTr, Jumps, LegacyBytecode, LoopControl, MemoryTr, ReturnData, RuntimeFlag,
 };
-use revm::interpreter::{InstructionResult, Interpreter};
+use revm::interpreter::{InstructionResult, Interpreter, InterpreterAction};
 use thiserror::Error;
 
-/// Where the traced transaction sits, and the world-state commitment to record (SPEC.md §3.7).
-#[derive(Clone, Copy, Debug, Default)]
+/// Where the traced transaction sits, and the world when its top frame starts (SPEC.md §3.7):
+/// after the transaction start step (original values taken, sender, recipient, coinbase and
+/// access list warm, nonce and fee bought).
+#[derive(Clone, Debug, Default)]
 pub struct Position {
     /// L2 block number.
     pub block_number: u64,
     /// Transaction index in the block.
     pub tx_index: u64,
-    /// World-state commitment at the start of the transaction.
-    pub world_root: B256,
+    /// The world when the transaction starts (per-transaction sets reset, sender, recipient
+    /// and coinbase warm).
+    pub world: WorldState,
+    /// Gas used by the block's earlier transactions.
+    pub block_gas_before: u64,
+    /// Receipt chain of the block's earlier transactions.
+    pub receipts_before: B256,
+    /// Root of the block's transaction list (SPEC.md §3.6).
+    pub transactions_root: B256,
 }
 
 /// Why a trace could not be extracted.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum TraceError {
-    /// The transaction entered a nested frame or ended in a way v0.1 does not model.
-    #[error("not traceable in v0.1: {0}")]
+    /// The transaction entered a nested frame or ended in a way v0.2 does not model.
+    #[error("not traceable in v0.2: {0}")]
     Unsupported(&'static str),
     /// The transaction executed no opcode (e.g. a plain transfer or a precompile call).
     #[error("no opcode was executed")]
@@ -42,7 +53,7 @@ pub enum TraceError {
 }
 
 /// Summary of a finished trace.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct TraceSummary {
     /// Number of opcode steps (states handed out = steps + 1).
     pub steps: u64,
@@ -50,6 +61,9 @@ pub struct TraceSummary {
     pub result: InstructionResult,
     /// The terminal state record.
     pub terminal: MachineState,
+    /// The world when the transaction's checkpoint was pushed (before the value transfer): what
+    /// the transaction end restores if the top frame fails.
+    pub entry_world: WorldState,
 }
 
 /// The revm inspector that produces machine states.
@@ -61,7 +75,20 @@ pub struct Tracer<F> {
     memory_bytes: Vec<u8>,
     /// Return data as of the last synchronisation.
     returndata_bytes: Vec<u8>,
+    /// Memory and return data caches of the suspended callers, innermost last.
+    caches: Vec<(Vec<u8>, Vec<u8>)>,
+    /// revm's journal depth of the current frame.
+    depth: Option<usize>,
     top_depth: Option<usize>,
+    /// The opcode about to run and the stack items its world effects need (top first).
+    pending: Option<(u8, Vec<U256>)>,
+    /// A call opcode that asked revm for a new frame: the caller as the call left it, with the
+    /// world before the checkpoint, and the call's operands.
+    pending_call: Option<PendingCall>,
+    /// Output of the last terminal state (RETURN or REVERT data, else empty).
+    terminal_output: Vec<u8>,
+    /// The world before the transaction's checkpoint.
+    entry_world: WorldState,
     steps: u64,
     error: Option<TraceError>,
     summary: Option<TraceSummary>,
@@ -76,7 +103,13 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             state: None,
             memory_bytes: Vec::new(),
             returndata_bytes: Vec::new(),
+            caches: Vec::new(),
+            depth: None,
             top_depth: None,
+            pending: None,
+            pending_call: None,
+            terminal_output: Vec::new(),
+            entry_world: WorldState::default(),
             steps: 0,
             error: None,
             summary: None,
@@ -96,9 +129,81 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
     }
 
     /// Brings the shadow state in line with the interpreter before an opcode.
-    fn sync<CTX: ContextTr + Host>(&mut self, interp: &Interpreter<EthInterpreter>, ctx: &CTX) {
+    fn sync<CTX: ContextTr + Host>(&mut self, interp: &Interpreter<EthInterpreter>, ctx: &mut CTX) {
+        if self.state.is_none() {
+            // The transaction start step (SPEC.md §5.9) bought the gas and bumped the sender's
+            // nonce, pushed the transaction's checkpoint, then (for a creation) created the
+            // account and moved the value: take those accounts as revm left them.
+            use revm::context_interface::Transaction;
+            let create = ctx.tx().kind().is_create();
+            let origin = Host::caller(ctx);
+            let target = interp.input.target_address();
+            let value = interp.input.call_value();
+            let mut load = |a: Address| {
+                ctx.journal_mut()
+                    .load_account(a)
+                    .map(|l| (l.data.info.nonce, l.data.info.balance))
+                    .unwrap_or_default()
+            };
+            let (nonce, balance) = load(origin);
+            let moved = !value.is_zero() && origin != target;
+            let world = &mut self.position.world;
+            let rec = world.account(origin);
+            let before_transfer = if moved { balance + value } else { balance };
+            if rec.nonce != nonce || rec.balance != before_transfer {
+                world.set_account(
+                    origin,
+                    AccountRecord {
+                        nonce,
+                        balance: before_transfer,
+                        ..rec
+                    },
+                );
+            }
+            if create {
+                world.warm_account(target);
+            }
+            self.entry_world = world.clone();
+            world.push_checkpoint();
+            if !create
+                && let Some(code) = world.code(world.account(target).code_hash)
+                && let Some(delegate) = delegation(&code)
+            {
+                world.warm_account(delegate);
+            }
+            if create {
+                let old = world.account(target);
+                let (nonce, balance) = load(target);
+                world.set_account(
+                    target,
+                    AccountRecord {
+                        nonce,
+                        balance,
+                        code_hash: alloy_trie::KECCAK_EMPTY,
+                        storage_root: alloy_trie::EMPTY_ROOT_HASH,
+                        incarnation: old.incarnation + 1,
+                    },
+                );
+                world.mark_created(target);
+            }
+            if moved {
+                let target_balance = load(target).1;
+                for (a, b) in [(origin, balance), (target, target_balance)] {
+                    let rec = world.account(a);
+                    world.set_account(a, AccountRecord { balance: b, ..rec });
+                }
+            }
+        }
         let state = self.state.get_or_insert_with(|| {
-            FullState::new_frame(
+            let number = ctx.block_number().saturating_to::<u64>();
+            let hashes = (number.saturating_sub(256)..number)
+                .map(|n| (n, ctx.block_hash(n).unwrap_or_default()))
+                .collect::<std::collections::HashMap<_, _>>();
+            let block_hashes = block_hash_tree(number, |n| hashes[&n]);
+            let mut block = block_env(ctx);
+            block.block_hashes_root = block_hashes.root();
+            block.transactions_root = self.position.transactions_root;
+            let mut state = FullState::new_frame(
                 FrameContext {
                     block_number: self.position.block_number,
                     tx_index: self.position.tx_index,
@@ -109,11 +214,15 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
                     is_static: interp.runtime_flag.is_static(),
                     code: interp.bytecode.bytecode_slice().to_vec(),
                     calldata: interp.input.input().as_bytes(ctx).to_vec(),
-                    world_root: self.position.world_root,
+                    world_root: B256::ZERO,
                 },
-                tx_env(ctx),
-                block_env(ctx),
-            )
+                tx_env(ctx, &self.position),
+                block,
+                block_hashes,
+                self.position.world.clone(),
+            );
+            state.entry_world = Some(Box::new(self.entry_world.clone()));
+            state
         });
 
         state.stack.sync(interp.stack.data());
@@ -147,17 +256,122 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         r.stack_len = state.stack.items().len() as u64;
         r.memory_root = state.memory.root();
         r.memory_size = size as u64;
+        r.world_root = state.world.record.commitment();
+    }
+
+    /// Mirrors the world effects of the opcode that just completed into the shadow world,
+    /// reading the new values from revm's journal (SPEC.md §7). Effects mirror the verifier's
+    /// writes exactly: a write that leaves a value unchanged is not made.
+    fn apply_world_effects<CTX: ContextTr + Host>(&mut self, ctx: &mut CTX) {
+        let (Some(state), Some((op, items))) = (self.state.as_mut(), self.pending.take()) else {
+            return;
+        };
+        let me = state.record.address;
+        let item = |i: usize| items.get(i).copied().unwrap_or_default();
+        let world = &mut state.world;
+        match op {
+            0x54 => world.warm_slot(me, item(0)),
+            0x55 => {
+                let slot = item(0);
+                world.warm_slot(me, slot);
+                let value = ctx
+                    .journal_mut()
+                    .sload(me, slot)
+                    .map(|l| l.data)
+                    .unwrap_or_default();
+                if value != world.storage(me, slot) {
+                    world.set_storage(me, slot, value);
+                }
+            }
+            0x5d => {
+                let slot = item(0);
+                let value = ctx.journal_mut().tload(me, slot);
+                world.tstore(me, slot, value);
+            }
+            0x31 | 0x3b | 0x3c | 0x3f => world.warm_account(to_address(item(0))),
+            0xa0..=0xa4 => {
+                if let Some(log) = ctx.journal_ref().logs().last() {
+                    world.push_log(log.clone());
+                }
+            }
+            0xff => {
+                let beneficiary = to_address(item(0));
+                world.warm_account(beneficiary);
+                let balance_of = |ctx: &mut CTX, a: Address| {
+                    Host::balance(ctx, a).map(|l| l.data).unwrap_or_default()
+                };
+                let mine = world.account(me);
+                let created = world.is_created(me);
+                let moves = !mine.balance.is_zero() && (beneficiary != me || created);
+                if moves {
+                    let rec = |w: &WorldState, a: Address, balance: U256| AccountRecord {
+                        balance,
+                        ..w.account(a)
+                    };
+                    let r = rec(world, me, balance_of(ctx, me));
+                    world.set_account(me, r);
+                    if beneficiary != me {
+                        let r = rec(world, beneficiary, balance_of(ctx, beneficiary));
+                        world.set_account(beneficiary, r);
+                    }
+                }
+                if created {
+                    world.push_destruct(me);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
-fn tx_env<CTX: Host>(ctx: &CTX) -> TxEnv {
+/// A call between the caller's call opcode and the next step.
+struct PendingCall {
+    /// The call opcode.
+    op: u8,
+    /// The caller after the opcode: operands popped, memory expanded, gas charged, pc next.
+    caller: FullState,
+    /// Callee address operand.
+    to: Address,
+    /// Value operand (zero for DELEGATECALL and STATICCALL).
+    value: U256,
+    /// Output buffer.
+    out_offset: u64,
+    /// Output buffer length.
+    out_len: u64,
+}
+
+/// The address in the low 160 bits of a stack item.
+fn to_address(item: U256) -> Address {
+    Address::from_word(B256::from(item))
+}
+
+/// How many top stack items the world effects of `op` need.
+fn effect_operands(op: u8) -> usize {
+    match op {
+        0x54 | 0x55 | 0x5d | 0x31 | 0x3b | 0x3c | 0x3f | 0xff => 1,
+        0xf1 | 0xf2 => 7,
+        0xf4 | 0xfa => 6,
+        0xf0 => 3,
+        0xf5 => 4,
+        _ => 0,
+    }
+}
+
+fn tx_env<CTX: ContextTr + Host>(ctx: &CTX, position: &Position) -> TxEnv {
+    use revm::context_interface::Transaction;
     let blob_hashes = (0..)
         .map_while(|i| ctx.blob_hash(i))
         .map(|h| B256::from(h.to_be_bytes::<32>()))
         .collect();
+    let tx = ctx.tx();
     TxEnv {
         origin: Host::caller(ctx),
         gas_price: ctx.effective_gas_price(),
+        gas_limit: tx.gas_limit(),
+        floor_gas: crate::tx::floor_gas(tx.input()),
+        create: tx.kind().is_create(),
+        block_gas_before: position.block_gas_before,
+        receipts_before: position.receipts_before,
         blob_hashes,
     }
 }
@@ -172,18 +386,289 @@ fn block_env<CTX: Host>(ctx: &CTX) -> BlockEnv {
         basefee: ctx.basefee(),
         blob_basefee: ctx.blob_gasprice(),
         chain_id: ctx.chain_id(),
+        block_hashes_root: B256::ZERO,
+        transactions_root: B256::ZERO,
     }
 }
 
 /// The terminal status of a frame that ended with `result` (SPEC.md §3.2).
 fn terminal_status(result: InstructionResult) -> Option<Status> {
     match result {
-        InstructionResult::Stop => Some(Status::Stopped),
+        InstructionResult::Stop | InstructionResult::SelfDestruct => Some(Status::Stopped),
         InstructionResult::Return => Some(Status::Returned),
         InstructionResult::Revert => Some(Status::Reverted),
         r if r.is_error() => Some(Status::ExceptionalHalt),
         _ => None,
     }
+}
+
+impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
+    /// Handles a call opcode that asked revm for a new frame: the caller is synchronised as the
+    /// opcode left it and the accounts it touched are warm; whether the callee runs code is known
+    /// at the next step.
+    fn call_requested<CTX: ContextTr + Host>(
+        &mut self,
+        interp: &Interpreter<EthInterpreter>,
+        ctx: &mut CTX,
+    ) {
+        let Some((op, items)) = self.pending.take() else {
+            return;
+        };
+        self.sync(interp, ctx);
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        let item = |i: usize| items.get(i).copied().unwrap_or_default();
+        if matches!(op, 0xf0 | 0xf5) {
+            // The created address, from the sender's nonce before the create or the initcode.
+            let me = state.record.address;
+            let to = if op == 0xf5 {
+                let (offset, len) = (
+                    item(1).saturating_to::<usize>(),
+                    item(2).saturating_to::<usize>(),
+                );
+                let initcode = self
+                    .memory_bytes
+                    .get(offset..offset + len)
+                    .unwrap_or_default();
+                me.create2(B256::from(item(3)), alloy::primitives::keccak256(initcode))
+            } else {
+                me.create(state.world.account(me).nonce)
+            };
+            self.pending_call = Some(PendingCall {
+                op,
+                caller: state.clone(),
+                to,
+                value: item(0),
+                out_offset: 0,
+                out_len: 0,
+            });
+            return;
+        }
+        let to = to_address(item(1));
+        let (value, rest) = if matches!(op, 0xf1 | 0xf2) {
+            (item(2), 3)
+        } else {
+            (U256::ZERO, 2)
+        };
+        let world = &mut state.world;
+        world.warm_account(to);
+        let rec = world.account(to);
+        if !(op == 0xf1 && rec.is_empty())
+            && let Some(code) = world.code(rec.code_hash)
+            && let Some(delegate) = delegation(&code)
+        {
+            world.warm_account(delegate);
+        }
+        state.record.world_root = world.record.commitment();
+        let out_len = u64::try_from(item(rest + 3)).unwrap_or(u64::MAX);
+        let out_offset = if out_len == 0 {
+            0
+        } else {
+            u64::try_from(item(rest + 2)).unwrap_or(u64::MAX)
+        };
+        self.pending_call = Some(PendingCall {
+            op,
+            caller: state.clone(),
+            to,
+            value,
+            out_offset,
+            out_len,
+        });
+    }
+
+    /// The step after a call opcode runs in the caller again: the call completed without a frame
+    /// (no code, precompile, depth or balance failure). Mirror its value transfer.
+    fn call_completed_inline<CTX: ContextTr + Host>(
+        &mut self,
+        call: PendingCall,
+        interp: &Interpreter<EthInterpreter>,
+        ctx: &mut CTX,
+    ) {
+        let success = interp.stack.data().last() == Some(&U256::from(1));
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        let me = state.record.address;
+        if matches!(call.op, 0xf0 | 0xf5) {
+            // A create that failed before its frame: a collision still bumped the nonce and
+            // warmed the address.
+            let nonce = ctx
+                .journal_mut()
+                .load_account(me)
+                .map(|l| l.data.info.nonce);
+            let rec = state.world.account(me);
+            if let Ok(nonce) = nonce
+                && nonce != rec.nonce
+            {
+                state.world.set_account(me, AccountRecord { nonce, ..rec });
+                state.world.warm_account(call.to);
+            }
+            return;
+        }
+        if success && call.op == 0xf1 && !call.value.is_zero() && call.to != me {
+            mirror_balances(&mut state.world, ctx, &[me, call.to]);
+        }
+    }
+
+    /// The first step of a callee: suspend the caller and start the callee's state.
+    fn call_entered<CTX: ContextTr + Host>(
+        &mut self,
+        call: PendingCall,
+        interp: &Interpreter<EthInterpreter>,
+        ctx: &mut CTX,
+    ) {
+        let mut caller = call.caller;
+        let me = caller.record.address;
+        let create = matches!(call.op, 0xf0 | 0xf5);
+        if create {
+            let rec = caller.world.account(me);
+            caller.world.set_account(
+                me,
+                AccountRecord {
+                    nonce: rec.nonce + 1,
+                    ..rec
+                },
+            );
+            caller.world.warm_account(call.to);
+        }
+        let world_at_entry = caller.world.clone();
+        caller.world.push_checkpoint();
+        if create {
+            let old = caller.world.account(call.to);
+            let balance = Host::balance(ctx, call.to)
+                .map(|l| l.data)
+                .unwrap_or_default();
+            caller.world.set_account(
+                call.to,
+                AccountRecord {
+                    nonce: 1,
+                    balance,
+                    code_hash: alloy_trie::KECCAK_EMPTY,
+                    storage_root: alloy_trie::EMPTY_ROOT_HASH,
+                    incarnation: old.incarnation + 1,
+                },
+            );
+            if !call.value.is_zero() {
+                mirror_balances(&mut caller.world, ctx, &[me]);
+            }
+            caller.world.mark_created(call.to);
+        } else if call.op == 0xf1 && !call.value.is_zero() && call.to != me {
+            mirror_balances(&mut caller.world, ctx, &[me, call.to]);
+        }
+        caller.record.world_root = caller.world.record.commitment();
+        let world = caller.world.clone();
+        let parent = ParentFrame {
+            out_offset: call.out_offset,
+            out_len: call.out_len,
+            kind: if create {
+                FrameKind::Create
+            } else {
+                FrameKind::Call
+            },
+            world_at_entry,
+            state: caller,
+        };
+        let mut callee = FullState::new_frame(
+            FrameContext {
+                block_number: parent.state.record.block_number,
+                tx_index: parent.state.record.tx_index,
+                gas: interp.gas.remaining(),
+                address: interp.input.target_address(),
+                caller: interp.input.caller_address(),
+                call_value: interp.input.call_value(),
+                is_static: interp.runtime_flag.is_static(),
+                code: interp.bytecode.bytecode_slice().to_vec(),
+                calldata: interp.input.input().as_bytes(ctx).to_vec(),
+                world_root: B256::ZERO,
+            },
+            parent.state.tx_env.clone(),
+            parent.state.block_env.clone(),
+            parent.state.block_hashes.clone(),
+            world,
+        );
+        callee.record.depth = parent.state.record.depth + 1;
+        callee.record.frames_root = parent.link().hash();
+        callee.parent = Some(Box::new(parent));
+        self.caches.push((
+            std::mem::take(&mut self.memory_bytes),
+            std::mem::take(&mut self.returndata_bytes),
+        ));
+        self.state = Some(callee);
+    }
+
+    /// The first step after a callee's terminal state: resume the caller (the frame exit step),
+    /// with the world kept or restored by the checkpoint.
+    fn frame_exited(&mut self, pushed: Option<U256>) {
+        let Some(callee) = self.state.take() else {
+            return;
+        };
+        let created = callee
+            .parent
+            .as_ref()
+            .is_some_and(|p| p.kind == FrameKind::Create);
+        let Some(parent) = callee.parent else {
+            self.fail(TraceError::Unsupported("frame exit without a caller"));
+            return;
+        };
+        let ParentFrame {
+            mut state,
+            world_at_entry,
+            ..
+        } = *parent;
+        // A create succeeded iff revm pushed a non-zero address (its deposit rules passed).
+        let success = if created {
+            pushed.is_some_and(|p| !p.is_zero())
+        } else {
+            matches!(callee.record.status, Status::Stopped | Status::Returned)
+        };
+        state.world = if success {
+            let mut world = callee.world;
+            if let Some(cp) = world.checkpoints.pop() {
+                world.record.checkpoint_root = cp.prev;
+            }
+            if created {
+                let code = std::mem::take(&mut self.terminal_output);
+                let hash = alloy::primitives::keccak256(&code);
+                let rec = world.account(callee.record.address);
+                world.set_account(
+                    callee.record.address,
+                    AccountRecord {
+                        code_hash: hash,
+                        ..rec
+                    },
+                );
+                world.codes.insert(hash, code);
+            }
+            world
+        } else {
+            world_at_entry
+        };
+        let (memory, returndata) = self.caches.pop().unwrap_or_default();
+        self.memory_bytes = memory;
+        self.returndata_bytes = returndata;
+        self.state = Some(state);
+    }
+}
+
+/// Sets the balances of `accounts` in `world` to revm's (they are loaded and warm in revm).
+fn mirror_balances<CTX: ContextTr + Host>(
+    world: &mut WorldState,
+    ctx: &mut CTX,
+    accounts: &[Address],
+) {
+    for a in accounts {
+        let balance = Host::balance(ctx, *a).map(|l| l.data).unwrap_or_default();
+        let rec = world.account(*a);
+        if rec.balance != balance {
+            world.set_account(*a, AccountRecord { balance, ..rec });
+        }
+    }
+}
+
+/// The EIP-7702 delegation designator `0xef0100 ‖ address`, if `code` is one.
+fn delegation(code: &[u8]) -> Option<Address> {
+    (code.len() == 23 && code[..3] == [0xef, 0x01, 0x00]).then(|| Address::from_slice(&code[3..]))
 }
 
 impl<CTX, F> Inspector<CTX, EthInterpreter> for Tracer<F>
@@ -192,14 +677,38 @@ where
     F: FnMut(u64, &mut FullState),
 {
     fn step(&mut self, interp: &mut Interpreter<EthInterpreter>, ctx: &mut CTX) {
-        let depth = ctx.journal_ref().depth();
-        if *self.top_depth.get_or_insert(depth) != depth {
-            self.fail(TraceError::Unsupported("nested call frame"));
-        }
         if self.error.is_some() || self.summary.is_some() {
             return;
         }
+        let depth = ctx.journal_ref().depth();
+        self.top_depth.get_or_insert(depth);
+        let current = *self.depth.get_or_insert(depth);
+        if let Some(call) = self.pending_call.take() {
+            if depth == current + 1 {
+                self.call_entered(call, interp, ctx);
+            } else if depth == current {
+                self.call_completed_inline(call, interp, ctx);
+            } else {
+                self.fail(TraceError::Unsupported("unexpected frame after a call"));
+                return;
+            }
+        } else if depth + 1 == current {
+            self.frame_exited(interp.stack.data().last().copied());
+        } else if depth != current {
+            self.fail(TraceError::Unsupported("unexpected frame depth"));
+            return;
+        }
+        self.depth = Some(depth);
         self.sync(interp, ctx);
+        let op = interp.bytecode.opcode();
+        let data = interp.stack.data();
+        let items = data
+            .iter()
+            .rev()
+            .take(effect_operands(op))
+            .copied()
+            .collect();
+        self.pending = Some((op, items));
         if let Some(state) = self.state.as_mut() {
             (self.on_state)(self.steps, state);
         }
@@ -210,23 +719,61 @@ where
         if self.error.is_some() || self.summary.is_some() {
             return;
         }
-        if Some(ctx.journal_ref().depth()) != self.top_depth {
-            return;
-        }
         let Some(action) = interp.bytecode.action().as_ref() else {
+            self.apply_world_effects(ctx);
             return;
         };
         let Some(result) = action.instruction_result() else {
-            self.fail(TraceError::Unsupported("frame-creating opcode"));
+            self.call_requested(interp, ctx);
             return;
+        };
+        let output = match action {
+            InterpreterAction::Return(r) => r.output.to_vec(),
+            _ => Vec::new(),
         };
         let Some(status) = terminal_status(result) else {
             self.fail(TraceError::Unsupported("frame result"));
             return;
         };
+        if result == InstructionResult::SelfDestruct {
+            self.apply_world_effects(ctx);
+        }
         let Some(state) = self.state.as_mut() else {
             return;
         };
+        if status != Status::ExceptionalHalt && result != InstructionResult::Stop {
+            // SELFDESTRUCT, RETURN and REVERT end the frame with their operands popped (and
+            // memory expanded); pc stays at the opcode.
+            state.stack.sync(interp.stack.data());
+            state.record.stack_root = state.stack.root();
+            state.record.stack_len = state.stack.items().len() as u64;
+            let size = interp.memory.size();
+            let memory = interp.memory.slice(0..size);
+            for (index, (new, old)) in memory
+                .chunks(32)
+                .zip(
+                    self.memory_bytes
+                        .chunks(32)
+                        .chain(std::iter::repeat(&[][..])),
+                )
+                .enumerate()
+            {
+                if new != old {
+                    state.memory.set(index as u64, B256::from_slice(new));
+                }
+            }
+            self.memory_bytes = memory.to_vec();
+            state.record.memory_root = state.memory.root();
+            state.record.memory_size = size as u64;
+            state.record.world_root = state.world.record.commitment();
+        }
+        self.terminal_output = output.clone();
+        if matches!(status, Status::Returned | Status::Reverted) {
+            state.returndata = WordTree::from_bytes(&output);
+            state.record.returndata_root = state.returndata.root();
+            state.record.returndata_size = output.len() as u64;
+            self.returndata_bytes = output;
+        }
         // The terminal record is the last pre-state with the frame's status; an exceptional halt
         // consumes all gas (SPEC.md §5.1), other ends keep what revm left.
         state.record.status = status;
@@ -236,11 +783,17 @@ where
             interp.gas.remaining()
         };
         (self.on_state)(self.steps, state);
-        self.summary = Some(TraceSummary {
-            steps: self.steps,
-            result,
-            terminal: state.record.clone(),
-        });
+        if state.record.depth == 0 {
+            self.summary = Some(TraceSummary {
+                steps: self.steps,
+                result,
+                terminal: state.record.clone(),
+                entry_world: self.entry_world.clone(),
+            });
+        } else {
+            // The frame exit step leads to the caller's next state.
+            self.steps += 1;
+        }
     }
 }
 

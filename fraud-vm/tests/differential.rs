@@ -6,8 +6,10 @@
 //! halt reason and gas equal revm's.
 
 use alloy::primitives::{Address, B256, Bytes, TxKind, U256, address};
+use fraud_vm::mpt::{BaseAccount, BaseState};
 use fraud_vm::step::{Halt, info};
 use fraud_vm::trace::{Position, StateAt, Tracer};
+use fraud_vm::world::WorldState;
 use fraud_vm::{FullState, Status, StepProof, VerifyError, prove, verify};
 use proptest::prelude::*;
 use revm::context::result::{ExecutionResult, HaltReason, OutOfGasError};
@@ -18,10 +20,86 @@ use revm::interpreter::InstructionResult;
 use revm::primitives::hardfork::SpecId;
 use revm::state::{AccountInfo, Bytecode};
 use revm::{Context, MainBuilder, MainContext};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 const CALLER: Address = address!("0x1000000000000000000000000000000000000001");
 const TARGET: Address = address!("0x2000000000000000000000000000000000000002");
+const COINBASE: Address = address!("0x3000000000000000000000000000000000000003");
+/// An externally owned account with a balance.
+const EOA: Address = address!("0x4000000000000000000000000000000000000004");
+/// A contract with code and storage.
+const CONTRACT: Address = address!("0x5000000000000000000000000000000000000005");
+/// An address no account holds.
+const ABSENT: Address = address!("0x000000000000000000000000000000000000dead");
+/// Addresses that world-reading opcodes are pointed at.
+const ADDRESSES: &[Address] = &[
+    CALLER,
+    DELEGATED,
+    TARGET,
+    COINBASE,
+    EOA,
+    CONTRACT,
+    ABSENT,
+    address!("0x0000000000000000000000000000000000000001"),
+    address!("0x0000000000000000000000000000000000000004"),
+];
+/// A contract that stores, logs and returns 64 bytes (the first calldata word and 42).
+const RETURNER: Address = address!("0x6000000000000000000000000000000000000006");
+/// A contract that stores, writes transient storage, logs, sends value and reverts with data.
+const REVERTER: Address = address!("0x7000000000000000000000000000000000000007");
+/// A contract that stores and then halts with INVALID.
+const HALTER: Address = address!("0x8000000000000000000000000000000000000008");
+/// A contract that calls itself with all its gas, as deep as gas allows.
+const RECURSER: Address = address!("0x9000000000000000000000000000000000000009");
+/// An EIP-7702 delegated account whose code is a designator pointing to [`RETURNER`].
+const DELEGATED: Address = address!("0xd00000000000000000000000000000000000000d");
 const GAS_PRICE: u128 = 10;
+
+/// The callee contracts and their code.
+fn callees() -> Vec<(Address, Vec<u8>)> {
+    let u = U256::from;
+    vec![
+        (
+            RETURNER,
+            program(&[
+                (0x55, &[u(2), u(5)]),
+                (0x35, &[u(0)]),
+                (0x52, &[u(0)]),
+                (0x52, &[u(32), u(42)]),
+                (0xa1, &[u(0), u(40), u(7)]),
+                (0xf3, &[u(0), u(64)]),
+            ]),
+        ),
+        (
+            REVERTER,
+            program(&[
+                (0x55, &[u(1), u(0)]),
+                (0x5d, &[u(1), u(9)]),
+                (0xa0, &[u(0), u(3)]),
+                (0xf1, &[u(5000), addr(EOA), u(1), u(0), u(0), u(0), u(0)]),
+                (0x50, &[]),
+                (0x52, &[u(0), u(0xdead)]),
+                (0xfd, &[u(16), u(20)]),
+            ]),
+        ),
+        (HALTER, program(&[(0x55, &[u(3), u(3)]), (0xfe, &[])])),
+        (
+            RECURSER,
+            program(&[
+                (0x55, &[u(4), u(4)]),
+                (0x5a, &[addr(RECURSER), u(0), u(0), u(0), u(0), u(0)]),
+                (0xf1, &[]),
+                (0x00, &[]),
+            ]),
+        ),
+    ]
+}
+
+const BLOCK_NUMBER: u64 = 300;
+/// Gas used and receipt chain of the block's transactions before the traced one.
+const BLOCK_GAS_BEFORE: u64 = 1_234_567;
+const RECEIPTS_BEFORE: B256 = B256::repeat_byte(0x11);
 
 /// One transaction's inputs.
 #[derive(Clone, Debug)]
@@ -32,6 +110,171 @@ struct Case {
     extra_gas: u64,
     /// Send as an EIP-4844 transaction with two blob hashes (BLOBHASH reads them).
     blobs: bool,
+    /// Storage of the target before the transaction.
+    storage: Vec<(u64, u64)>,
+    /// Balance of the target before the transaction.
+    balance: u64,
+    /// More accounts before the transaction (real contracts).
+    extra: Vec<(Address, BaseAccount)>,
+    /// The transaction's recipient.
+    to: Address,
+    /// Send as an EIP-1559 transaction (fee cap above the effective price) with the access list
+    /// [`ACCESS_LIST`].
+    eip1559: bool,
+    /// Send as a creation transaction whose initcode is `calldata` (then `to` must be the
+    /// address it creates).
+    create: bool,
+}
+
+/// The versioned hashes of blob cases.
+fn blob_hashes() -> Vec<B256> {
+    vec![B256::repeat_byte(0x01), {
+        let mut h = B256::repeat_byte(0xbb);
+        h[0] = 0x01;
+        h
+    }]
+}
+
+/// The access list of EIP-1559 cases: two slots of the target, a contract, an EOA's slot.
+fn access_list() -> Vec<(Address, Vec<U256>)> {
+    vec![
+        (TARGET, vec![U256::from(1), U256::from(4)]),
+        (CONTRACT, vec![]),
+        (EOA, vec![U256::from(7)]),
+    ]
+}
+
+/// Fee cap and priority fee of EIP-1559 cases (effective price: base fee 7 + 1).
+const MAX_FEE: u128 = 20;
+const PRIORITY_FEE: u128 = 1;
+
+impl Case {
+    fn program(code: &[u8]) -> Self {
+        Self {
+            code: code.to_vec(),
+            calldata: vec![1, 2, 3, 4, 5],
+            value: 1,
+            extra_gas: 100_000,
+            blobs: false,
+            storage: vec![(1, 1), (2, 2)],
+            balance: 1000,
+            extra: Vec::new(),
+            to: TARGET,
+            eip1559: false,
+            create: false,
+        }
+    }
+
+    /// The block's transactions: three others, then this one at index 3 (a legacy call).
+    fn transactions(&self) -> fraud_vm::tx::Transactions {
+        let mut records: Vec<fraud_vm::tx::TxRecord> = (0..3u64)
+            .map(|i| fraud_vm::tx::TxRecord {
+                nonce: i,
+                ..Default::default()
+            })
+            .collect();
+        records.push(self.record(0));
+        fraud_vm::tx::Transactions::new(records)
+    }
+
+    /// The transaction record of this case with the sender's nonce `nonce`.
+    fn record(&self, nonce: u64) -> fraud_vm::tx::TxRecord {
+        fraud_vm::tx::TxRecord {
+            sender: CALLER,
+            create: self.create,
+            to: if self.create { Address::ZERO } else { self.to },
+            nonce,
+            gas_limit: gas_limit(self),
+            max_fee: U256::from(if self.eip1559 { MAX_FEE } else { GAS_PRICE }),
+            max_priority_fee: U256::from(if self.eip1559 {
+                PRIORITY_FEE
+            } else if self.blobs {
+                1
+            } else {
+                GAS_PRICE
+            }),
+            max_fee_per_blob_gas: U256::from(u8::from(self.blobs)),
+            blob_hashes: if self.blobs {
+                blob_hashes()
+            } else {
+                Vec::new()
+            },
+            value: U256::from(self.value),
+            data: self.calldata.clone(),
+            access_list: if self.eip1559 {
+                access_list()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// The accounts before the transaction (the block's base state).
+    fn genesis(&self) -> BTreeMap<Address, BaseAccount> {
+        let mut accounts = BTreeMap::new();
+        accounts.insert(
+            CALLER,
+            BaseAccount {
+                balance: U256::from(10u128.pow(30)),
+                ..Default::default()
+            },
+        );
+        accounts.insert(
+            TARGET,
+            BaseAccount {
+                nonce: 1,
+                balance: U256::from(self.balance),
+                code: self.code.clone(),
+                storage: self
+                    .storage
+                    .iter()
+                    .filter(|(_, v)| *v != 0)
+                    .map(|(k, v)| (U256::from(*k), U256::from(*v)))
+                    .collect(),
+            },
+        );
+        accounts.insert(
+            EOA,
+            BaseAccount {
+                nonce: 3,
+                balance: U256::from(5),
+                ..Default::default()
+            },
+        );
+        accounts.insert(
+            CONTRACT,
+            BaseAccount {
+                nonce: 1,
+                code: vec![0x60, 0x01, 0x5f, 0x55, 0x00],
+                storage: [(U256::from(1), U256::from(7))].into(),
+                ..Default::default()
+            },
+        );
+        for (address, account) in &self.extra {
+            accounts.insert(*address, account.clone());
+        }
+        accounts.insert(
+            DELEGATED,
+            BaseAccount {
+                nonce: 2,
+                balance: U256::from(4),
+                code: [&[0xef, 0x01, 0x00][..], RETURNER.as_slice()].concat(),
+                storage: [(U256::from(2), U256::from(3))].into(),
+            },
+        );
+        for (address, code) in callees() {
+            accounts.insert(
+                address,
+                BaseAccount {
+                    nonce: 1,
+                    balance: U256::from(3),
+                    code,
+                    storage: [(U256::from(1), U256::from(7))].into(),
+                },
+            );
+        }
+        accounts
+    }
 }
 
 /// What a run observed.
@@ -44,8 +287,27 @@ struct Observed {
     /// Opcodes of steps that completed without halting.
     completed: Vec<u8>,
     /// (opcode, encoded proof size) of every step.
-    proof_sizes: Vec<(u8, usize)>,
+    proof_sizes: Vec<(String, usize)>,
+    /// The world of the terminal state.
+    world: Option<WorldState>,
+    /// Frame exit steps verified.
+    exits: u64,
+    /// Transaction end steps verified.
+    tx_ends: u64,
+    /// Transaction start steps verified.
+    tx_starts: u64,
+    /// Pre-commitments and encoded proofs of the transaction start and end steps.
+    boundary_proofs: Vec<(B256, Vec<u8>)>,
+    /// Status of the top frame's terminal state.
+    status: Option<Status>,
+    /// The top frame's terminal state.
+    terminal: Option<FullState>,
+    /// Deepest frame reached.
+    max_depth: u64,
 }
+
+/// Pseudo-opcode under which frame exit steps are counted.
+const EXIT: u8 = 0xef;
 
 fn intrinsic_and_floor(calldata: &[u8]) -> u64 {
     let zeros = calldata.iter().filter(|b| **b == 0).count() as u64;
@@ -56,26 +318,145 @@ fn intrinsic_and_floor(calldata: &[u8]) -> u64 {
 }
 
 fn gas_limit(case: &Case) -> u64 {
-    intrinsic_and_floor(&case.calldata) + case.extra_gas
+    let list = if case.eip1559 {
+        access_list()
+            .iter()
+            .map(|(_, k)| 2400 + 1900 * k.len() as u64)
+            .sum()
+    } else {
+        0
+    };
+    let create = if case.create {
+        32_000 + 2 * (case.calldata.len() as u64).div_ceil(32)
+    } else {
+        0
+    };
+    intrinsic_and_floor(&case.calldata) + list + create + case.extra_gas
 }
 
 /// Runs `case` in revm with a tracer calling `on_state`.
+/// Where a traced transaction sits in its block, and the chain before it: revm's database, the
+/// Idle world, the sender's nonce, the block's gas and receipts so far, the transaction list.
+struct Slot {
+    db: CacheDB<EmptyDB>,
+    /// The world of the Idle state before the transaction.
+    world: WorldState,
+    index: u64,
+    nonce: u64,
+    gas_before: u64,
+    receipts_before: B256,
+    txs: Arc<fraud_vm::tx::Transactions>,
+}
+
+impl Slot {
+    /// The case as transaction 3 of a block whose pre-state is the case's genesis.
+    fn fresh(case: &Case) -> Self {
+        let genesis = case.genesis();
+        let mut db = CacheDB::<EmptyDB>::default();
+        for (address, acc) in &genesis {
+            let mut info = AccountInfo::default()
+                .with_balance(acc.balance)
+                .with_nonce(acc.nonce);
+            if !acc.code.is_empty() {
+                info = info.with_code(Bytecode::new_raw(Bytes::from(acc.code.clone())));
+            }
+            db.insert_account_info(*address, info);
+            for (k, v) in &acc.storage {
+                db.insert_account_storage(*address, *k, *v)
+                    .expect("cache db");
+            }
+        }
+        Self {
+            db,
+            world: WorldState::at_block_start(Arc::new(BaseState { accounts: genesis })),
+            index: 3,
+            nonce: 0,
+            gas_before: BLOCK_GAS_BEFORE,
+            receipts_before: RECEIPTS_BEFORE,
+            txs: Arc::new(case.transactions()),
+        }
+    }
+}
+
+/// The revm transaction of `case` with the sender's nonce `nonce`.
+fn revm_tx(case: &Case, nonce: u64) -> TxEnv {
+    let mut tx = TxEnv::builder();
+    if case.blobs {
+        tx = tx
+            .tx_type(Some(3))
+            .gas_priority_fee(Some(1))
+            .max_fee_per_blob_gas(1)
+            .blob_hashes(blob_hashes());
+    }
+    if case.eip1559 && !case.blobs {
+        use revm::context_interface::transaction::{AccessList, AccessListItem};
+        tx = tx
+            .tx_type(Some(2))
+            .gas_priority_fee(Some(PRIORITY_FEE))
+            .access_list(AccessList(
+                access_list()
+                    .into_iter()
+                    .map(|(address, keys)| AccessListItem {
+                        address,
+                        storage_keys: keys.into_iter().map(B256::from).collect(),
+                    })
+                    .collect(),
+            ));
+    }
+    tx.caller(CALLER)
+        .nonce(nonce)
+        .kind(if case.create {
+            TxKind::Create
+        } else {
+            TxKind::Call(case.to)
+        })
+        .gas_limit(gas_limit(case))
+        .gas_price(if case.eip1559 && !case.blobs {
+            MAX_FEE
+        } else {
+            GAS_PRICE
+        })
+        .value(U256::from(case.value))
+        .data(Bytes::from(case.calldata.clone()))
+        .build()
+        .expect("valid tx")
+}
+
+/// Runs `case` as a fresh block's transaction 3 (see [`run_in`]).
 fn run(
     case: &Case,
     on_state: impl FnMut(u64, &mut FullState),
-) -> (ExecutionResult, fraud_vm::trace::TraceSummary) {
-    let mut db = CacheDB::<EmptyDB>::default();
-    db.insert_account_info(
-        TARGET,
-        AccountInfo::default().with_code(Bytecode::new_raw(Bytes::from(case.code.clone()))),
-    );
-    db.insert_account_info(
-        CALLER,
-        AccountInfo::default().with_balance(U256::from(10u128.pow(30))),
-    );
+) -> (
+    ExecutionResult,
+    fraud_vm::trace::TraceSummary,
+    revm::state::EvmState,
+) {
+    run_in(&mut Slot::fresh(case), case, on_state)
+}
+
+/// Runs `case` in revm at `slot` with a tracer calling `on_state`, and commits its state to the
+/// slot's database.
+fn run_in(
+    slot: &mut Slot,
+    case: &Case,
+    on_state: impl FnMut(u64, &mut FullState),
+) -> (
+    ExecutionResult,
+    fraud_vm::trace::TraceSummary,
+    revm::state::EvmState,
+) {
+    let mut world = slot.world.clone();
+    let (mut warm, mut slots) = (vec![CALLER, case.to, COINBASE], Vec::new());
+    if case.eip1559 {
+        for (a, keys) in access_list() {
+            warm.push(a);
+            slots.extend(keys.iter().map(|k| (a, *k)));
+        }
+    }
+    world.start_tx(&warm, &slots);
     let block = BlockEnv {
-        number: U256::from(77),
-        beneficiary: address!("0x3000000000000000000000000000000000000003"),
+        number: U256::from(BLOCK_NUMBER),
+        beneficiary: COINBASE,
         timestamp: U256::from(1_700_000_000u64),
         gas_limit: 30_000_000,
         basefee: 7,
@@ -83,44 +464,28 @@ fn run(
         ..Default::default()
     };
     let ctx = Context::mainnet()
-        .with_db(db)
+        .with_db(&mut slot.db)
         .with_cfg(CfgEnv::new_with_spec(SpecId::PRAGUE))
         .with_block(block);
     let mut tracer = Tracer::new(
         Position {
-            block_number: 77,
-            tx_index: 3,
-            world_root: B256::repeat_byte(0x77),
+            block_number: BLOCK_NUMBER,
+            tx_index: slot.index,
+            world,
+            block_gas_before: slot.gas_before,
+            receipts_before: slot.receipts_before,
+            transactions_root: slot.txs.tree.root(),
         },
         on_state,
     );
-    let mut tx = TxEnv::builder();
-    if case.blobs {
-        tx = tx
-            .tx_type(Some(3))
-            .gas_priority_fee(Some(1))
-            .max_fee_per_blob_gas(1)
-            .blob_hashes(vec![B256::repeat_byte(0x01), {
-                let mut h = B256::repeat_byte(0xbb);
-                h[0] = 0x01;
-                h
-            }]);
-    }
-    let tx = tx
-        .caller(CALLER)
-        .kind(TxKind::Call(TARGET))
-        .gas_limit(gas_limit(case))
-        .gas_price(GAS_PRICE)
-        .value(U256::from(case.value))
-        .data(Bytes::from(case.calldata.clone()))
-        .build()
-        .expect("valid tx");
-    let result = {
+    let tx = revm_tx(case, slot.nonce);
+    let out = {
         let mut evm = ctx.build_mainnet_with_inspector(&mut tracer);
-        evm.inspect_one_tx(tx).expect("tx executes")
+        evm.inspect_tx(tx).expect("tx executes")
     };
     let summary = tracer.finish().expect("traceable");
-    (result, summary)
+    revm::DatabaseCommit::commit(&mut slot.db, out.state.clone());
+    (out.result, summary, out.state)
 }
 
 /// Mutations of a proof that must each be rejected.
@@ -177,14 +542,135 @@ fn check_tampering(commitment: B256, state: &FullState, failures: &mut Vec<Strin
     let mut p = proof.clone();
     p.code.push(0x00);
     reject("code", &p, commitment);
+    if let Some(w) = proof.world {
+        let mut p = proof.clone();
+        p.world = Some(fraud_vm::world::World {
+            logs_count: w.logs_count + 1,
+            ..w
+        });
+        reject("world record", &p, commitment);
+    }
+    for i in 0..proof.trees.len() {
+        let mut p = proof.clone();
+        p.trees[i].siblings[200] ^= B256::with_last_byte(1);
+        reject("tree path", &p, commitment);
+        let mut p = proof.clone();
+        p.trees[i].leaf ^= B256::with_last_byte(1);
+        reject("tree leaf", &p, commitment);
+    }
+    if !proof.accounts.is_empty() {
+        let mut p = proof.clone();
+        p.accounts[0].balance += U256::from(1);
+        reject("account record", &p, commitment);
+    }
+    if !proof.slots.is_empty() {
+        let mut p = proof.clone();
+        p.slots[0] += U256::from(1);
+        reject("storage value", &p, commitment);
+    }
+    if let Some(a) = proof.base_accounts.first() {
+        let mut p = proof.clone();
+        p.base_accounts[0].account = match a.account {
+            Some(mut acc) => {
+                acc.nonce += 1;
+                Some(acc)
+            }
+            None => Some(Default::default()),
+        };
+        reject("base account", &p, commitment);
+        if !a.nodes.is_empty() {
+            let mut p = proof.clone();
+            p.base_accounts[0].nodes.pop();
+            reject("base account path", &p, commitment);
+        }
+    }
+    if let Some(s) = proof.base_slots.first() {
+        let mut p = proof.clone();
+        p.base_slots[0].value = s.value + U256::from(1);
+        reject("base slot", &p, commitment);
+    }
+    if !proof.codes.is_empty() {
+        let mut p = proof.clone();
+        p.codes[0].push(0);
+        reject("account code", &p, commitment);
+    }
+    if !proof.block_hashes.is_empty() {
+        let mut p = proof.clone();
+        p.block_hashes[0].word ^= B256::with_last_byte(1);
+        reject("block hash", &p, commitment);
+    }
+    if let Some(f) = &proof.frame {
+        let mut p = proof.clone();
+        p.frame = Some(fraud_vm::frame::FrameLink {
+            out_len: f.out_len + 1,
+            ..f.clone()
+        });
+        reject("frame link", &p, commitment);
+        let mut p = proof.clone();
+        let mut caller = f.caller.clone();
+        caller.gas += 1;
+        p.frame = Some(fraud_vm::frame::FrameLink {
+            caller,
+            ..f.clone()
+        });
+        reject("suspended caller", &p, commitment);
+    }
+    if let Some(c) = proof.checkpoint {
+        let mut p = proof.clone();
+        p.checkpoint = Some(fraud_vm::frame::Checkpoint {
+            logs_count: c.logs_count + 1,
+            ..c
+        });
+        reject("checkpoint", &p, commitment);
+    }
+    if !proof.returndata.is_empty() {
+        let mut p = proof.clone();
+        p.returndata[0].word ^= B256::with_last_byte(1);
+        reject("return data word", &p, commitment);
+    }
+    if let Some(list) = &proof.destructs {
+        let mut p = proof.clone();
+        let mut forged = list.clone();
+        forged.push(EOA);
+        p.destructs = Some(forged);
+        reject("self-destruct list", &p, commitment);
+    }
+    // Dropping any world witness is caught too.
+    if !proof.trees.is_empty() {
+        let mut p = proof.clone();
+        p.trees.pop();
+        reject("missing tree path", &p, commitment);
+    }
 }
 
 /// Traces `case`, proves and verifies every step, and compares the end with revm.
 fn check(case: &Case, tamper: bool) -> Observed {
+    check_in(&mut Slot::fresh(case), case, tamper)
+}
+
+/// [`check`] at `slot`, which then holds the chain after the transaction.
+fn check_in(slot: &mut Slot, case: &Case, tamper: bool) -> Observed {
     let mut obs = Observed::default();
     let mut expected_next: Option<B256> = None;
-    let (result, summary) = run(case, |k, state| {
+    let idle_world = slot.world.clone();
+    let (gas_before, receipts_before, txs) =
+        (slot.gas_before, slot.receipts_before, slot.txs.clone());
+    let (result, summary, evm_state) = run_in(slot, case, |k, state| {
         let commitment = state.record.commitment();
+        if k == 0 {
+            let idle = IdleBefore {
+                world: idle_world.clone(),
+                gas: gas_before,
+                receipts: receipts_before,
+                txs: txs.clone(),
+            };
+            check_tx_start(&mut obs, &idle, state, commitment);
+        }
+        if state.record.status != Status::Running && state.record.depth == 0 {
+            obs.world = Some(state.world.clone());
+            obs.status = Some(state.record.status);
+            obs.terminal = Some(state.clone());
+        }
         if !state.is_consistent() {
             obs.failures
                 .push(format!("step {k}: inconsistent prover state"));
@@ -199,11 +685,22 @@ fn check(case: &Case, tamper: bool) -> Observed {
             ));
         }
         obs.steps = k;
-        if state.record.status != Status::Running {
+        let running = state.record.status == Status::Running;
+        if !running && state.record.depth == 0 {
+            // The transaction end step is pending.
             return;
         }
+        // Frame exit steps are recorded as the pseudo-opcode EXIT.
         let pc = state.record.pc as usize;
-        obs.opcodes.push(state.code.get(pc).copied().unwrap_or(0));
+        obs.opcodes.push(if running {
+            state.code.get(pc).copied().unwrap_or(0)
+        } else {
+            EXIT
+        });
+        if !running {
+            obs.exits += 1;
+        }
+        obs.max_depth = obs.max_depth.max(state.record.depth);
         match prove(state) {
             Ok((proof, transition)) => {
                 let bytes = proof.encode();
@@ -211,8 +708,12 @@ fn check(case: &Case, tamper: bool) -> Observed {
                     obs.failures
                         .push(format!("step {k}: proof does not round-trip"));
                 }
-                obs.proof_sizes
-                    .push((*obs.opcodes.last().unwrap_or(&0), bytes.len()));
+                let kind = if running {
+                    format!("{:?}", info(*obs.opcodes.last().unwrap_or(&0)).family)
+                } else {
+                    "FrameExit".to_string()
+                };
+                obs.proof_sizes.push((kind, bytes.len()));
                 match verify(commitment, &proof) {
                     Ok(post) if post == transition.post.commitment() => {}
                     other => obs
@@ -237,16 +738,21 @@ fn check(case: &Case, tamper: bool) -> Observed {
         ));
     }
 
-    // Halt behaviour and gas against revm.
+    // Halt behaviour and gas against revm. A creation's result and gas include its code
+    // deposit, which the transaction end step settles (checked there against revm).
     let terminal = &summary.terminal;
     let limit = gas_limit(case);
     match &result {
+        _ if case.create => {}
         ExecutionResult::Success { .. } => {
-            if terminal.status != Status::Stopped {
+            if !matches!(terminal.status, Status::Stopped | Status::Returned) {
                 obs.failures
                     .push(format!("revm succeeded, trace ended {:?}", terminal.status));
             }
-            let used = (limit - terminal.gas).max(intrinsic_and_floor(&case.calldata));
+            // EIP-3529: the refund is capped at a fifth of the gas spent; EIP-7623 floor.
+            let spent = limit - terminal.gas;
+            let refund = (terminal.refund.max(0) as u64).min(spent / 5);
+            let used = (spent - refund).max(intrinsic_and_floor(&case.calldata));
             if result.tx_gas_used() != used {
                 obs.failures.push(format!(
                     "gas used: revm {} vs fraud-vm {used}",
@@ -264,7 +770,10 @@ fn check(case: &Case, tamper: bool) -> Observed {
             }
             let expected = match reason {
                 HaltReason::OutOfGas(
-                    OutOfGasError::Basic | OutOfGasError::Memory | OutOfGasError::InvalidOperand,
+                    OutOfGasError::Basic
+                    | OutOfGasError::Memory
+                    | OutOfGasError::InvalidOperand
+                    | OutOfGasError::ReentrancySentry,
                 ) => Some(Halt::OutOfGas),
                 HaltReason::StackUnderflow => Some(Halt::StackUnderflow),
                 HaltReason::StackOverflow => Some(Halt::StackOverflow),
@@ -272,6 +781,9 @@ fn check(case: &Case, tamper: bool) -> Observed {
                 HaltReason::InvalidFEOpcode => Some(Halt::InvalidOpcode),
                 HaltReason::OpcodeNotFound => Some(Halt::UndefinedOpcode),
                 HaltReason::OutOfOffset => Some(Halt::ReturnDataOutOfBounds),
+                HaltReason::CreateInitCodeSizeLimit => Some(Halt::InitcodeTooLarge),
+                HaltReason::CallNotAllowedInsideStatic
+                | HaltReason::StateChangeDuringStaticCall => Some(Halt::StaticViolation),
                 _ => None,
             };
             // revm reports DUPn on a short stack as StackOverflow (its `Stack::dup` folds both
@@ -293,9 +805,37 @@ fn check(case: &Case, tamper: bool) -> Observed {
                 ));
             }
         }
-        ExecutionResult::Revert { .. } => obs.failures.push("unexpected revert".into()),
+        ExecutionResult::Revert { .. } => {
+            if terminal.status != Status::Reverted {
+                obs.failures
+                    .push(format!("revm reverted, trace ended {:?}", terminal.status));
+            }
+            let used = (limit - terminal.gas).max(intrinsic_and_floor(&case.calldata));
+            if result.tx_gas_used() != used {
+                obs.failures.push(format!(
+                    "gas used: revm {} vs fraud-vm {used} (revert)",
+                    result.tx_gas_used()
+                ));
+            }
+        }
     }
-    let is_error = summary.result != InstructionResult::Stop;
+    if let Some(terminal) = obs.terminal.take()
+        && let Some((world, gas, receipts)) =
+            check_tx_end(&mut obs, terminal, &result, &summary, &evm_state, slot)
+    {
+        slot.world = world;
+        slot.gas_before = gas;
+        slot.receipts_before = receipts;
+        slot.index += 1;
+        slot.nonce += 1;
+    }
+    let is_error = !matches!(
+        summary.result,
+        InstructionResult::Stop
+            | InstructionResult::SelfDestruct
+            | InstructionResult::Return
+            | InstructionResult::Revert
+    );
     if is_error != (terminal.status == Status::ExceptionalHalt) {
         obs.failures.push(format!(
             "revm result {:?} vs {:?}",
@@ -303,6 +843,255 @@ fn check(case: &Case, tamper: bool) -> Observed {
         ));
     }
     obs
+}
+
+/// The transaction end step from the terminal state verifies, and its post-state is the one built
+/// from revm's final state: the world kept or restored, the sender's refund and the coinbase's
+/// fee as revm paid them, the self-destructed accounts deleted, the receipt appended; then every
+/// account revm touched has revm's balance, nonce and storage, and the logs are revm's.
+fn check_tx_end(
+    obs: &mut Observed,
+    mut terminal: FullState,
+    result: &ExecutionResult,
+    summary: &fraud_vm::trace::TraceSummary,
+    evm_state: &revm::state::EvmState,
+    slot: &Slot,
+) -> Option<(WorldState, u64, B256)> {
+    use fraud_vm::world::AccountRecord;
+    let pre = terminal.record.commitment();
+    let proof = match prove(&mut terminal) {
+        Ok((proof, _)) => proof,
+        Err(e) => {
+            obs.failures
+                .push(format!("transaction end: prove failed: {e}"));
+            return None;
+        }
+    };
+    let bytes = proof.encode();
+    obs.proof_sizes.push(("TxEnd".into(), bytes.len()));
+    obs.boundary_proofs.push((pre, bytes.clone()));
+    if StepProof::decode(&bytes).as_ref() != Ok(&proof) {
+        obs.failures
+            .push("transaction end proof does not round-trip".into());
+    }
+    let verified = verify(pre, &proof);
+    check_tampering(pre, &terminal, &mut obs.failures, u64::MAX);
+    // revm's verdict: a creation whose code deposit fails is a failed transaction.
+    let success = matches!(result, ExecutionResult::Success { .. });
+    let mut world = if success {
+        let mut w = terminal.world.clone();
+        w.checkpoints.pop();
+        w.record.checkpoint_root = B256::ZERO;
+        w
+    } else {
+        summary.entry_world.clone()
+    };
+    if let (ExecutionResult::Success { logs, .. }, true) = (result, success)
+        && world.logs != *logs
+    {
+        obs.failures.push("logs differ from revm's".into());
+    }
+    if success && terminal.tx_env.create {
+        let created = terminal.record.address;
+        if let Some(acc) = evm_state.get(&created) {
+            let rec = world.account(created);
+            world.set_account(
+                created,
+                AccountRecord {
+                    code_hash: acc.info.code_hash,
+                    ..rec
+                },
+            );
+        }
+    }
+    for a in [CALLER, COINBASE] {
+        if let Some(acc) = evm_state.get(&a) {
+            let rec = world.account(a);
+            if rec.balance != acc.info.balance {
+                world.set_account(
+                    a,
+                    AccountRecord {
+                        balance: acc.info.balance,
+                        ..rec
+                    },
+                );
+            }
+        }
+    }
+    for a in world.destructs.clone() {
+        let rec = world.account(a);
+        world.set_account(
+            a,
+            AccountRecord {
+                incarnation: rec.incarnation + 1,
+                ..AccountRecord::default()
+            },
+        );
+    }
+    for (address, account) in evm_state {
+        let rec = world.account(*address);
+        if account.is_selfdestructed() {
+            if !rec.is_empty() {
+                obs.failures
+                    .push(format!("{address} self-destructed in revm, not here"));
+            }
+            continue;
+        }
+        if rec.balance != account.info.balance
+            || rec.nonce != account.info.nonce
+            || rec.code_hash != account.info.code_hash
+        {
+            obs.failures.push(format!(
+                "account {address}: balance {} nonce {} vs revm {} {}",
+                rec.balance, rec.nonce, account.info.balance, account.info.nonce
+            ));
+        }
+        for (slot, value) in &account.storage {
+            if world.storage(*address, *slot) != value.present_value {
+                obs.failures
+                    .push(format!("storage {address} {slot} differs from revm's"));
+            }
+        }
+    }
+    let used = result.tx_gas_used();
+    let cumulative = slot.gas_before + used;
+    let receipts =
+        fraud_vm::step::receipt_link(slot.receipts_before, success, cumulative, &world.record);
+    world.begin_tx();
+    let expected = fraud_vm::MachineState {
+        block_number: terminal.record.block_number,
+        tx_index: terminal.record.tx_index + 1,
+        depth: 0,
+        pc: 0,
+        status: Status::Idle,
+        gas: cumulative,
+        refund: 0,
+        frames_root: B256::ZERO,
+        address: Address::ZERO,
+        caller: Address::ZERO,
+        call_value: U256::ZERO,
+        is_static: false,
+        code_hash: B256::ZERO,
+        stack_root: B256::ZERO,
+        stack_len: 0,
+        memory_root: fraud_vm::merkle::empty_root(),
+        memory_size: 0,
+        calldata_root: fraud_vm::merkle::empty_root(),
+        calldata_size: 0,
+        returndata_root: receipts,
+        returndata_size: terminal.record.tx_index + 1,
+        tx_env_hash: B256::ZERO,
+        block_env_hash: terminal.record.block_env_hash,
+        world_root: world.record.commitment(),
+    };
+    if verified != Ok(expected.commitment()) {
+        obs.failures.push(format!(
+            "transaction end gave {verified:?}, revm's end is {}",
+            expected.commitment()
+        ));
+    }
+    obs.tx_ends += 1;
+    Some((world, cumulative, receipts))
+}
+
+/// The Idle state before transaction `tx_index` (SPEC.md §5.9).
+fn idle_state(
+    before: &IdleBefore,
+    block_env: fraud_vm::state::BlockEnv,
+    block_hashes: fraud_vm::merkle::WordTree,
+    tx_index: u64,
+) -> FullState {
+    let mut idle = FullState::new_frame(
+        Default::default(),
+        Default::default(),
+        block_env,
+        block_hashes,
+        before.world.clone(),
+    );
+    idle.code = Vec::new();
+    idle.record = fraud_vm::MachineState {
+        block_number: BLOCK_NUMBER,
+        tx_index,
+        depth: 0,
+        pc: 0,
+        status: Status::Idle,
+        gas: before.gas,
+        refund: 0,
+        frames_root: B256::ZERO,
+        address: Address::ZERO,
+        caller: Address::ZERO,
+        call_value: U256::ZERO,
+        is_static: false,
+        code_hash: B256::ZERO,
+        stack_root: B256::ZERO,
+        stack_len: 0,
+        memory_root: fraud_vm::merkle::empty_root(),
+        memory_size: 0,
+        calldata_root: fraud_vm::merkle::empty_root(),
+        calldata_size: 0,
+        returndata_root: before.receipts,
+        returndata_size: tx_index,
+        tx_env_hash: B256::ZERO,
+        block_env_hash: idle.record.block_env_hash,
+        world_root: idle.world.record.commitment(),
+    };
+    idle.transactions = Some(before.txs.clone());
+    idle
+}
+
+/// The Idle state before a transaction, as [`check_tx_start`] rebuilds it.
+struct IdleBefore {
+    world: WorldState,
+    gas: u64,
+    receipts: B256,
+    txs: Arc<fraud_vm::tx::Transactions>,
+}
+
+/// The transaction start step from the Idle state before the transaction verifies to the first
+/// state read from revm (gas bought, nonce, warm accounts, checkpoint, value moved, top frame).
+fn check_tx_start(
+    obs: &mut Observed,
+    before: &IdleBefore,
+    first: &FullState,
+    first_commitment: B256,
+) {
+    let mut idle = idle_state(
+        before,
+        first.block_env.clone(),
+        first.block_hashes.clone(),
+        first.record.tx_index,
+    );
+    let pre = idle.record.commitment();
+    match prove(&mut idle) {
+        Ok((proof, _)) => {
+            let bytes = proof.encode();
+            obs.proof_sizes.push(("TxStart".into(), bytes.len()));
+            obs.boundary_proofs.push((pre, bytes.clone()));
+            if StepProof::decode(&bytes).as_ref() != Ok(&proof) {
+                obs.failures
+                    .push("transaction start proof does not round-trip".into());
+            }
+            let verified = verify(pre, &proof);
+            if verified != Ok(first_commitment) {
+                obs.failures.push(format!(
+                    "transaction start gave {verified:?}, revm's first state is {first_commitment}"
+                ));
+            }
+            check_tampering(pre, &idle, &mut obs.failures, u64::MAX);
+            let mut p = proof.clone();
+            if let Some((tx, _)) = p.transaction.as_mut() {
+                tx.gas_limit += 1;
+            }
+            if verify(pre, &p).is_ok() {
+                obs.failures
+                    .push("tampered transaction record accepted".into());
+            }
+            obs.tx_starts += 1;
+        }
+        Err(e) => obs
+            .failures
+            .push(format!("transaction start: prove failed: {e}")),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -350,6 +1139,102 @@ enum Item {
     /// A memory-touching opcode with its operands pushed right before it (small values), so that
     /// memory, KECCAK256 and the copies run often and with meaningful ranges.
     MemOp(u8, [u16; 3]),
+    /// A world-state opcode with its operands (top first) pushed right before it.
+    World(u8, Vec<U256>),
+    /// Bytes emitted as they are.
+    Raw(Vec<u8>),
+}
+
+/// The minimal PUSH of `v` (PUSH0 for zero).
+fn push_of(v: U256) -> Vec<u8> {
+    let bytes = v.to_be_bytes_trimmed_vec();
+    let mut out = vec![0x5f + bytes.len() as u8];
+    out.extend(bytes);
+    out
+}
+
+fn address_operand() -> impl Strategy<Value = U256> {
+    proptest::sample::select(ADDRESSES).prop_map(|a| U256::from_be_slice(a.as_slice()))
+}
+
+/// World-state opcodes with operands that hit warm and cold, present and absent, zero and
+/// non-zero, and every EIP-2200 case (slot values are drawn from a small set).
+fn world_op() -> impl Strategy<Value = Item> {
+    let slot = || (0u64..6).prop_map(U256::from);
+    let value = || proptest::sample::select(&[0u64, 1, 2, 3][..]).prop_map(U256::from);
+    let small = |n: u64| (0..n).prop_map(U256::from);
+    prop_oneof![
+        6 => slot().prop_map(|s| Item::World(0x54, vec![s])),
+        8 => (slot(), value()).prop_map(|(s, v)| Item::World(0x55, vec![s, v])),
+        2 => small(3).prop_map(|s| Item::World(0x5c, vec![s])),
+        2 => (small(3), value()).prop_map(|(s, v)| Item::World(0x5d, vec![s, v])),
+        2 => (proptest::sample::select(&[0x31u8, 0x3b, 0x3f][..]), address_operand())
+            .prop_map(|(op, a)| Item::World(op, vec![a])),
+        1 => (address_operand(), small(100), small(12), small(40))
+            .prop_map(|(a, d, s, l)| Item::World(0x3c, vec![a, d, s, l])),
+        1 => proptest::sample::select(
+                &[BLOCK_NUMBER - 1, BLOCK_NUMBER - 256, BLOCK_NUMBER - 257, BLOCK_NUMBER,
+                  BLOCK_NUMBER + 1, 0, 100][..],
+            ).prop_map(|n| Item::World(0x40, vec![U256::from(n)])),
+        1 => Just(Item::World(0x47, vec![])),
+        2 => (0u8..5, small(64), small(64), proptest::collection::vec(any::<u64>(), 4))
+            .prop_map(|(n, o, l, t)| {
+                let mut args = vec![o, l];
+                args.extend(t[..n as usize].iter().map(|x| U256::from(*x)));
+                Item::World(0xa0 + n, args)
+            }),
+        1 => address_operand().prop_map(|a| Item::World(0xff, vec![a])),
+        6 => call_op(),
+        2 => (proptest::sample::select(initcodes()), any::<u8>(), proptest::option::of(any::<u8>()))
+            .prop_map(|(init, value, salt)| Item::Raw(create_snippet(&init, value % 4, salt))),
+        1 => (proptest::sample::select(&[0xf3u8, 0xfd][..]), small(100), small(80))
+            .prop_map(|(op, o, l)| Item::World(op, vec![o, l])),
+    ]
+}
+
+/// Call targets: contracts that return, revert, halt and recurse, the program itself, accounts
+/// without code, and the implemented precompiles.
+const CALL_TARGETS: &[Address] = &[
+    RETURNER,
+    DELEGATED,
+    REVERTER,
+    HALTER,
+    RECURSER,
+    TARGET,
+    CONTRACT,
+    EOA,
+    ABSENT,
+    address!("0x0000000000000000000000000000000000000001"),
+    address!("0x0000000000000000000000000000000000000002"),
+    address!("0x0000000000000000000000000000000000000003"),
+    address!("0x0000000000000000000000000000000000000004"),
+    address!("0x0000000000000000000000000000000000000005"),
+    address!("0x0000000000000000000000000000000000000006"),
+    address!("0x0000000000000000000000000000000000000007"),
+    address!("0x0000000000000000000000000000000000000008"),
+    address!("0x0000000000000000000000000000000000000009"),
+];
+
+fn call_op() -> impl Strategy<Value = Item> {
+    let gas = proptest::sample::select(&[0u64, 3000, 60_000, u64::MAX][..]).prop_map(U256::from);
+    let to = proptest::sample::select(CALL_TARGETS).prop_map(addr);
+    let value = proptest::sample::select(&[0u64, 1, 1 << 62][..]).prop_map(U256::from);
+    let small = |n: u64| (0..n).prop_map(U256::from);
+    (
+        proptest::sample::select(&[0xf1u8, 0xf2, 0xf4, 0xfa][..]),
+        gas,
+        to,
+        value,
+        (small(64), small(100), small(64), small(70)),
+    )
+        .prop_map(|(op, gas, to, value, (io, il, oo, ol))| {
+            let mut args = vec![gas, to];
+            if matches!(op, 0xf1 | 0xf2) {
+                args.push(value);
+            }
+            args.extend([io, il, oo, ol]);
+            Item::World(op, args)
+        })
 }
 
 /// Opcodes taking (offset-like, offset-like, length) operands, with their operand counts.
@@ -378,6 +1263,7 @@ fn item() -> impl Strategy<Value = Item> {
         1 => proptest::sample::select(HALTING_OPS).prop_map(Item::Halting),
         10 => (proptest::sample::select(MEM_OPS), [0u16..200, 0u16..200, 0u16..100])
             .prop_map(|((op, _), args)| Item::MemOp(op, args)),
+        8 => world_op(),
     ]
 }
 
@@ -400,6 +1286,8 @@ fn assemble(items: &[Item]) -> Vec<u8> {
         Item::WildJump(_) => 3,
         Item::Flood => 6,
         Item::MemOp(op, _) => 1 + 3 * mem_op_arity(*op),
+        Item::World(_, args) => 1 + args.iter().map(|a| push_of(*a).len()).sum::<usize>(),
+        Item::Raw(bytes) => bytes.len(),
     };
     let mut labels = Vec::new();
     let mut at = 0;
@@ -443,6 +1331,13 @@ fn assemble(items: &[Item]) -> Vec<u8> {
             Item::Flood => {
                 code.extend_from_slice(&[0x5b, 0x5f, 0x61, (here >> 8) as u8, here as u8, 0x56])
             }
+            Item::World(op, args) => {
+                for a in args.iter().rev() {
+                    code.extend(push_of(*a));
+                }
+                code.push(*op);
+            }
+            Item::Raw(bytes) => code.extend_from_slice(bytes),
         }
     }
     code
@@ -468,16 +1363,27 @@ fn case() -> impl Strategy<Value = Case> {
             }),
         proptest::collection::vec(any::<u8>(), 0..80),
         0u64..3,
-        0u64..40_000,
+        0u64..120_000,
         proptest::bool::weighted(0.2),
+        proptest::collection::vec((0u64..6, 0u64..4), 0..4),
+        proptest::sample::select(&[0u64, 1000][..]),
+        proptest::bool::weighted(0.3),
     )
-        .prop_map(|(items, calldata, value, extra_gas, blobs)| Case {
-            code: assemble(&items),
-            calldata,
-            value,
-            extra_gas,
-            blobs,
-        })
+        .prop_map(
+            |(items, calldata, value, extra_gas, blobs, storage, balance, eip1559)| Case {
+                code: assemble(&items),
+                calldata,
+                value,
+                extra_gas,
+                blobs,
+                storage,
+                balance,
+                extra: Vec::new(),
+                to: TARGET,
+                eip1559: eip1559 && !blobs,
+                create: false,
+            },
+        )
 }
 
 proptest! {
@@ -507,17 +1413,17 @@ fn generator_covers_every_opcode_and_halt() {
     let mut completed = [0u64; 256];
     let mut halts = std::collections::BTreeMap::new();
     let mut sizes: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
-    let (mut steps, cases) = (0u64, 400);
+    let (mut steps, mut exits, mut tx_ends, mut tx_starts, cases) = (0u64, 0u64, 0u64, 0u64, 400);
     for _ in 0..cases {
         let case = case().new_tree(&mut runner).expect("case").current();
         let obs = check(&case, false);
         assert!(obs.failures.is_empty(), "{:#?}", obs.failures);
         steps += obs.steps;
-        for (op, size) in obs.proof_sizes {
-            sizes
-                .entry(format!("{:?}", info(op).family))
-                .or_default()
-                .push(size);
+        exits += obs.exits;
+        tx_ends += obs.tx_ends;
+        tx_starts += obs.tx_starts;
+        for (kind, size) in obs.proof_sizes {
+            sizes.entry(kind).or_default().push(size);
         }
         for op in obs.completed {
             completed[op as usize] += 1;
@@ -535,15 +1441,27 @@ fn generator_covers_every_opcode_and_halt() {
     }
     let mut all: Vec<u8> = PLAIN_OPS.to_vec();
     all.extend([0x00, 0x56, 0x57]);
+    // World-state opcodes, calls, frame ends and frame exit steps.
+    all.extend([
+        0x31, 0x3b, 0x3c, 0x3f, 0x40, 0x47, 0x54, 0x55, 0x5c, 0x5d, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4,
+        0xff, 0xf1, 0xf2, 0xf4, 0xfa, 0xf3, 0xfd, 0xf0, 0xf5, EXIT,
+    ]);
     all.extend(0x60..=0x7f);
     // RETURNDATACOPY completes only for (src, len) = (0, 0) while the return data is empty;
     // `handwritten_programs` covers that case.
+    // RETURNDATACOPY of random operands rarely fits the return data; `world_programs` copies
+    // real return data.
     let missing: Vec<&str> = all
         .iter()
         .filter(|op| **op != 0x3e && completed[**op as usize] == 0)
         .map(|op| info(*op).name)
         .collect();
-    println!("{cases} cases, {steps} steps, ends: {halts:?}");
+    println!(
+        "{cases} cases, {steps} steps, {exits} frame exits, {tx_starts} transaction starts, \
+         {tx_ends} transaction ends, ends: {halts:?}"
+    );
+    // Every case, blob transactions included, is verified from its Idle state to the next.
+    assert_eq!((tx_starts, tx_ends), (cases, cases));
     assert!(missing.is_empty(), "never completed: {missing:?}");
     for h in [
         "ReturnDataOutOfBounds",
@@ -615,6 +1533,12 @@ fn handwritten_programs() {
             value: 1,
             extra_gas: 100_000,
             blobs: false,
+            storage: vec![(1, 1), (2, 2)],
+            balance: 1000,
+            extra: Vec::new(),
+            to: TARGET,
+            eip1559: false,
+            create: false,
         };
         let obs = check(&case, true);
         assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
@@ -634,12 +1558,18 @@ fn state_at_k_by_reexecution() {
         value: 0,
         extra_gas: 50_000,
         blobs: true,
+        storage: vec![(1, 1), (2, 2)],
+        balance: 1000,
+        extra: Vec::new(),
+        to: TARGET,
+        eip1559: false,
+        create: false,
     };
     let mut all = Vec::new();
-    run(&case, |_, s| all.push(s.record.commitment()));
+    let _ = run(&case, |_, s| all.push(s.record.commitment()));
     for k in 0..all.len() as u64 - 1 {
         let mut at = StateAt::new(k);
-        run(&case, |step, s| at.observe(step, s));
+        let _ = run(&case, |step, s| at.observe(step, s));
         let mut state = at.state.expect("state k reached");
         assert_eq!(state.record.commitment(), all[k as usize]);
         assert_eq!(at.next, Some(all[k as usize + 1]));
@@ -663,10 +1593,16 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
         value: 0,
         extra_gas: 50_000,
         blobs: false,
+        storage: vec![(1, 1), (2, 2)],
+        balance: 1000,
+        extra: Vec::new(),
+        to: TARGET,
+        eip1559: false,
+        create: false,
     };
     let at = |k: u64| {
         let mut at = StateAt::new(k);
-        run(&case, |step, s| at.observe(step, s));
+        let _ = run(&case, |step, s| at.observe(step, s));
         at.state.expect("position within the trace")
     };
     let honest = |k: u64| at(k).record.commitment();
@@ -679,7 +1615,7 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
         record.commitment()
     };
     let mut steps = 0;
-    run(&case, |k, _| steps = k);
+    let _ = run(&case, |k, _| steps = k);
     let game = find_first_difference(0, steps, honest, claimed).expect("non-empty");
     assert_eq!(game.agreed(), bad_from - 1);
     let (proof, _) = prove(&mut at(game.agreed())).expect("provable");
@@ -688,23 +1624,997 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
     assert_ne!(post, claimed(game.disputed()));
 }
 
-/// Opcodes outside v0.1 are refused with a typed error, never answered.
+/// Pending steps are refused with a typed error, never answered: precompiles beyond 0x09.
 #[test]
-fn pending_opcodes_are_unsupported() {
-    // SLOAD of slot 0 is traceable (no nested frame) but its step is pending.
-    let case = Case {
-        code: vec![0x5f, 0x54, 0x00],
-        calldata: vec![],
-        value: 0,
-        extra_gas: 10_000,
-        blobs: false,
-    };
+fn pending_steps_are_unsupported() {
+    let u = U256::from;
+    let code = program(&[
+        (0xf1, &[u(100_000), u(10), u(0), u(0), u(128), u(0), u(64)]),
+        (0xf3, &[u(0), u(0)]),
+    ]);
     let mut results = Vec::new();
-    run(&case, |_, s| {
+    let mut terminal = None;
+    let _ = run(&Case::program(&code), |_, s| {
         if s.record.status == Status::Running {
             results.push(prove(s).map(|_| ()));
+        } else {
+            terminal = Some(s.clone());
         }
     });
-    assert_eq!(results[0], Ok(()));
-    assert_eq!(results[1], Err(VerifyError::Unsupported { what: "SLOAD" }));
+    assert!(results.contains(&Err(VerifyError::Unsupported {
+        what: "precompile not implemented"
+    })));
+    let mut terminal = terminal.expect("terminal state");
+    assert_eq!(terminal.record.status, Status::Returned);
+    let (_, end) = prove(&mut terminal).expect("transaction end");
+    assert_eq!(end.post.status, Status::Idle);
+}
+
+/// A program as `(op, operands top first)` pairs.
+type Ops = Vec<(u8, Vec<U256>)>;
+
+/// Assembles `(op, operands top first)` pairs.
+fn program(ops: &[(u8, &[U256])]) -> Vec<u8> {
+    let mut code = Vec::new();
+    for (op, args) in ops {
+        for a in args.iter().rev() {
+            code.extend(push_of(*a));
+        }
+        code.push(*op);
+    }
+    code
+}
+
+fn addr(a: Address) -> U256 {
+    U256::from_be_slice(a.as_slice())
+}
+
+/// Handwritten world-state programs: every EIP-2200/3529 SSTORE case from original 0 and
+/// original non-zero, warm and cold accesses of every kind of account, transient storage, logs,
+/// BLOCKHASH at the window's edges, SELFDESTRUCT with and without the new-account charge.
+#[test]
+fn world_programs() {
+    let u = U256::from;
+    // SSTORE sequences on slot 1 (original 1) and slot 3 (original 0), then SLOADs.
+    let sequences: &[&[u64]] = &[
+        &[0],
+        &[1],
+        &[2],
+        &[0, 1],
+        &[0, 2],
+        &[2, 1],
+        &[2, 0],
+        &[2, 3, 1],
+        &[0, 0, 2, 0],
+    ];
+    for seq in sequences {
+        for slot in [1u64, 3] {
+            let mut ops: Vec<(u8, Vec<U256>)> =
+                seq.iter().map(|v| (0x55, vec![u(slot), u(*v)])).collect();
+            ops.push((0x54, vec![u(slot)]));
+            ops.push((0x54, vec![u(5)]));
+            ops.push((0x00, vec![]));
+            let ops: Vec<(u8, &[U256])> = ops.iter().map(|(o, a)| (*o, a.as_slice())).collect();
+            // Slot 1 is also in the access list of the EIP-1559 variant: warm from the start.
+            let case = Case {
+                eip1559: slot == 1,
+                ..Case::program(&program(&ops))
+            };
+            let obs = check(&case, true);
+            assert!(
+                obs.failures.is_empty(),
+                "sstore {seq:?} slot {slot}: {:#?}",
+                obs.failures
+            );
+        }
+    }
+    let accounts = [
+        CONTRACT,
+        ABSENT,
+        EOA,
+        CALLER,
+        TARGET,
+        COINBASE,
+        address!("0x0000000000000000000000000000000000000002"),
+    ];
+    let mut reads: Vec<(u8, Vec<U256>)> = Vec::new();
+    for a in accounts {
+        for op in [0x31u8, 0x3b, 0x3f, 0x31] {
+            reads.push((op, vec![addr(a)]));
+            reads.push((0x50, vec![]));
+        }
+        reads.push((0x3c, vec![addr(a), u(3), u(1), u(40)]));
+    }
+    reads.push((0x47, vec![]));
+    for n in [
+        BLOCK_NUMBER - 1,
+        BLOCK_NUMBER - 256,
+        BLOCK_NUMBER - 257,
+        BLOCK_NUMBER,
+        0,
+    ] {
+        reads.push((0x40, vec![u(n)]));
+    }
+    reads.push((0x5d, vec![u(7), u(9)]));
+    reads.push((0x5c, vec![u(7)]));
+    reads.push((0x5d, vec![u(7), u(0)]));
+    reads.push((0x5c, vec![u(7)]));
+    reads.push((0x52, vec![u(0), U256::MAX]));
+    for n in 0..5u8 {
+        let mut args = vec![u(1), u(40)];
+        args.extend((0..n).map(|t| u(0x1000 + u64::from(t))));
+        reads.push((0xa0 + n, args));
+    }
+    reads.push((0x00, vec![]));
+    let ops: Vec<(u8, &[U256])> = reads.iter().map(|(o, a)| (*o, a.as_slice())).collect();
+    let obs = check(&Case::program(&program(&ops)), true);
+    assert!(obs.failures.is_empty(), "reads: {:#?}", obs.failures);
+    assert!(obs.completed.contains(&0xa4) && obs.completed.contains(&0x3c));
+
+    for (beneficiary, balance) in [
+        (ABSENT, 1000),
+        (ABSENT, 0),
+        (TARGET, 1000),
+        (EOA, 1000),
+        (CONTRACT, 0),
+    ] {
+        let code = program(&[(0xff, &[addr(beneficiary)])]);
+        let case = Case {
+            balance,
+            ..Case::program(&code)
+        };
+        let obs = check(&case, true);
+        assert!(
+            obs.failures.is_empty(),
+            "selfdestruct to {beneficiary}: {:#?}",
+            obs.failures
+        );
+        assert_eq!(obs.completed.last(), Some(&0xff));
+    }
+}
+
+/// Encoded proofs (with their pre-commitments) of every step of a program that touches every
+/// kind of witness: stack, memory, calldata, both environments, the world record, tree paths,
+/// account records, storage values, base account and slot proofs, codes and block hashes.
+fn witness_rich_proofs() -> &'static [(B256, Vec<u8>)] {
+    static PROOFS: std::sync::OnceLock<Vec<(B256, Vec<u8>)>> = std::sync::OnceLock::new();
+    PROOFS.get_or_init(|| {
+        let u = U256::from;
+        let ops: &[(u8, &[U256])] = &[
+            (0x55, &[u(1), u(9)]),
+            (0x54, &[u(1)]),
+            (0x54, &[u(2)]),
+            (0x31, &[addr(CONTRACT)]),
+            (0x3c, &[addr(CONTRACT), u(0), u(0), u(8)]),
+            (0x40, &[u(BLOCK_NUMBER - 3)]),
+            (0x5d, &[u(1), u(2)]),
+            (0xa2, &[u(0), u(33), u(5), u(6)]),
+            (0x35, &[u(0)]),
+            (0x32, &[]),
+            (0x43, &[]),
+            (
+                0xf1,
+                &[u(100_000), addr(RETURNER), u(0), u(0), u(32), u(64), u(64)],
+            ),
+            (
+                0xf1,
+                &[u(100_000), addr(REVERTER), u(0), u(0), u(0), u(0), u(40)],
+            ),
+            (0xf1, &[u(100_000), u(4), u(0), u(0), u(40), u(0), u(40)]),
+            (0x00, &[]),
+        ];
+        let case = Case {
+            eip1559: true,
+            ..Case::program(&program(ops))
+        };
+        let mut out = check(&case, false).boundary_proofs;
+        let _ = run(&case, |_, s| {
+            if s.record.status == Status::Running || s.record.depth > 0 {
+                let (proof, _) = prove(s).expect("provable");
+                out.push((s.record.commitment(), proof.encode()));
+            }
+        });
+        out
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 2000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Proofs are untrusted input: any proof with bytes changed, inserted or removed either does
+    /// not decode or does not verify, and nothing panics.
+    #[test]
+    fn mutated_proof_bytes_are_rejected(
+        which in any::<usize>(),
+        at in any::<usize>(),
+        byte in any::<u8>(),
+        kind in 0u8..3,
+    ) {
+        let proofs = witness_rich_proofs();
+        let (pre, bytes) = &proofs[which % proofs.len()];
+        let mut bytes = bytes.clone();
+        let i = at % bytes.len();
+        match kind {
+            0 => bytes[i] ^= byte.max(1),
+            1 => bytes.insert(i, byte),
+            _ => { bytes.remove(i); }
+        }
+        if let Ok(proof) = StepProof::decode(&bytes) {
+            prop_assert!(verify(*pre, &proof).is_err(), "mutation at {i} verified");
+        }
+    }
+
+    /// Random bytes after a valid prefix (version, pre-state, code) never panic the verifier.
+    #[test]
+    fn random_proof_tails_never_panic(
+        which in any::<usize>(),
+        tail in proptest::collection::vec(any::<u8>(), 0..600),
+    ) {
+        let proofs = witness_rich_proofs();
+        let (pre, bytes) = &proofs[which % proofs.len()];
+        let keep = (1 + fraud_vm::state::STATE_ENCODED_LEN).min(bytes.len());
+        let mut mutated = bytes[..keep].to_vec();
+        mutated.extend(tail);
+        if let Ok(proof) = StepProof::decode(&mutated) {
+            let _ = verify(*pre, &proof);
+        }
+    }
+}
+
+/// Handwritten call programs: calls that return, revert, halt and recurse, through each call
+/// kind, with and without value, to accounts without code and to every implemented precompile;
+/// return data copied back and read with RETURNDATACOPY.
+#[test]
+fn call_programs() {
+    let u = U256::from;
+    let big = U256::from(u64::MAX);
+    // A signature for ecrecover.
+    let secret = secp256k1::SecretKey::from_byte_array([7u8; 32]).expect("key");
+    let hash = [9u8; 32];
+    let sig = secp256k1::SECP256K1
+        .sign_ecdsa_recoverable(secp256k1::Message::from_digest(hash), &secret)
+        .serialize_compact();
+    let v = 27 + i32::from(sig.0) as u64;
+    let (r, s) = (
+        U256::from_be_slice(&sig.1[..32]),
+        U256::from_be_slice(&sig.1[32..]),
+    );
+    let programs: Vec<(&str, Ops)> = vec![
+        (
+            "call kinds",
+            vec![
+                (0x52, vec![u(0), u(0x1234)]),
+                (
+                    0xf1,
+                    vec![big, addr(RETURNER), u(0), u(0), u(32), u(64), u(64)],
+                ),
+                (0x3d, vec![]),
+                (0x3e, vec![u(200), u(8), u(40)]),
+                (0x51, vec![u(64)]),
+                (0xfa, vec![big, addr(RETURNER), u(0), u(32), u(0), u(32)]),
+                (0xf4, vec![big, addr(RETURNER), u(0), u(32), u(300), u(64)]),
+                (
+                    0xf2,
+                    vec![big, addr(RETURNER), u(1), u(0), u(32), u(0), u(0)],
+                ),
+                // EIP-7702: the delegated account runs RETURNER's code in its own context.
+                (
+                    0xf1,
+                    vec![big, addr(DELEGATED), u(1), u(0), u(32), u(500), u(64)],
+                ),
+                (0xf4, vec![big, addr(DELEGATED), u(0), u(32), u(500), u(64)]),
+                (0x3b, vec![addr(DELEGATED)]),
+                (0x3f, vec![addr(DELEGATED)]),
+                (0x3c, vec![addr(DELEGATED), u(600), u(0), u(23)]),
+                (0x51, vec![u(600)]),
+                (0x54, vec![u(2)]),
+                (0x00, vec![]),
+            ],
+        ),
+        (
+            "revert, halt, recursion",
+            vec![
+                (
+                    0xf1,
+                    vec![big, addr(REVERTER), u(0), u(0), u(0), u(0), u(40)],
+                ),
+                (0x3e, vec![u(64), u(0), u(20)]),
+                (
+                    0xf1,
+                    vec![u(30_000), addr(HALTER), u(0), u(0), u(0), u(0), u(0)],
+                ),
+                (
+                    0xf1,
+                    vec![big, addr(RECURSER), u(0), u(0), u(0), u(0), u(0)],
+                ),
+                (0x00, vec![]),
+            ],
+        ),
+        (
+            "value and accounts without code",
+            vec![
+                (0xf1, vec![u(0), addr(ABSENT), u(2), u(0), u(0), u(0), u(0)]),
+                (0xf1, vec![u(0), addr(EOA), u(1), u(0), u(0), u(0), u(0)]),
+                (
+                    0xf1,
+                    vec![u(0), addr(EOA), u(1) << 100, u(0), u(0), u(0), u(0)],
+                ),
+                (0xf1, vec![big, addr(TARGET), u(0), u(0), u(0), u(0), u(0)]),
+                (0x31, vec![addr(ABSENT)]),
+                (0x31, vec![addr(EOA)]),
+                (0x00, vec![]),
+            ],
+        ),
+        (
+            "precompiles",
+            vec![
+                (0x52, vec![u(0), U256::from_be_bytes(hash)]),
+                (0x52, vec![u(32), u(v)]),
+                (0x52, vec![u(64), r]),
+                (0x52, vec![u(96), s]),
+                (0xf1, vec![big, u(1), u(0), u(0), u(128), u(128), u(32)]),
+                (0x51, vec![u(128)]),
+                (0xf1, vec![big, u(1), u(0), u(0), u(100), u(160), u(32)]),
+                (0xf1, vec![big, u(2), u(0), u(3), u(70), u(160), u(32)]),
+                (0xf1, vec![big, u(3), u(0), u(3), u(70), u(160), u(32)]),
+                (0xf1, vec![big, u(4), u(0), u(3), u(70), u(200), u(70)]),
+                (0xfa, vec![u(10), u(4), u(0), u(200), u(70), u(0)]),
+                // modexp: 3^5 mod 7 with one-byte lengths.
+                (0x52, vec![u(300), u(1)]),
+                (0x52, vec![u(332), u(1)]),
+                (0x52, vec![u(364), u(1)]),
+                (0x53, vec![u(396), u(3)]),
+                (0x53, vec![u(397), u(5)]),
+                (0x53, vec![u(398), u(7)]),
+                (0xf1, vec![big, u(5), u(0), u(300), u(99), u(500), u(1)]),
+                (0x51, vec![u(480)]),
+                (0x00, vec![]),
+            ],
+        ),
+    ];
+    for (name, ops) in &programs {
+        let ops: Vec<(u8, &[U256])> = ops.iter().map(|(o, a)| (*o, a.as_slice())).collect();
+        let case = Case {
+            extra_gas: 2_000_000,
+            ..Case::program(&program(&ops))
+        };
+        // Tampering clones the state with its whole caller chain at every step: skip it in the
+        // deep recursion, whose steps are the same kinds as the shallow programs'.
+        let obs = check(&case, !name.starts_with("revert"));
+        assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
+        println!(
+            "{name}: {} steps, {} frame exits, depth {}",
+            obs.steps, obs.exits, obs.max_depth
+        );
+        if name.starts_with("revert") {
+            assert!(obs.max_depth > 10, "recursion went {} deep", obs.max_depth);
+        }
+        if name.starts_with("call kinds") || name.starts_with("revert") {
+            assert!(obs.exits >= 3);
+        }
+    }
+}
+
+alloy::sol! {
+    function transfer(address to, uint256 value) returns (bool);
+    function relay(address target, bytes data) payable returns (bytes);
+    function tryRelay(address target, bytes data) returns (bool ok);
+}
+
+/// The deployed code of a committed artifact (`testdata/artifacts`, compiled by
+/// `scripts/build-contracts`).
+fn deployed_code(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../testdata/artifacts/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let json = std::fs::read_to_string(&path).expect("artifact");
+    let at = json.find("\"deployedBytecode\"").expect("deployedBytecode");
+    let start = at + json[at..].find("\"0x").expect("hex") + 3;
+    let end = start + json[start..].find('"').expect("end of hex");
+    alloy::primitives::hex::decode(&json[start..end]).expect("hex")
+}
+
+/// Every step of real contracts verifies: an OpenZeppelin ERC-20 transfer called directly and
+/// through a relay contract (nested frame, logs from two contracts), a transfer beyond the
+/// balance whose revert bubbles up through the relay, one the relay swallows, and one to the
+/// zero address.
+#[test]
+fn erc20_transfers() {
+    use alloy::sol_types::SolCall;
+    const TOKEN: Address = address!("0xa000000000000000000000000000000000000a0a");
+    const RELAY: Address = address!("0xb000000000000000000000000000000000000b0b");
+    let balance_slot = |holder: Address| {
+        let mut preimage = [0u8; 64];
+        preimage[12..32].copy_from_slice(holder.as_slice());
+        U256::from_be_bytes(alloy::primitives::keccak256(preimage).0)
+    };
+    let supply = U256::from(10u64).pow(U256::from(24));
+    let token = BaseAccount {
+        nonce: 1,
+        code: deployed_code("TestToken"),
+        storage: [
+            (balance_slot(CALLER), supply / U256::from(2)),
+            (balance_slot(RELAY), supply / U256::from(2)),
+            (U256::from(2), supply),
+        ]
+        .into(),
+        ..Default::default()
+    };
+    let relay = BaseAccount {
+        nonce: 1,
+        code: deployed_code("Relay"),
+        ..Default::default()
+    };
+    let amount = U256::from(1000);
+    let too_much = supply;
+    let transfer_to = |to: Address, value: U256| transferCall { to, value }.abi_encode();
+    let cases: Vec<(&str, Address, Vec<u8>, Status)> = vec![
+        ("direct", TOKEN, transfer_to(EOA, amount), Status::Returned),
+        (
+            "relayed",
+            RELAY,
+            relayCall {
+                target: TOKEN,
+                data: transfer_to(EOA, amount).into(),
+            }
+            .abi_encode(),
+            Status::Returned,
+        ),
+        (
+            "relayed beyond the balance",
+            RELAY,
+            relayCall {
+                target: TOKEN,
+                data: transfer_to(EOA, too_much).into(),
+            }
+            .abi_encode(),
+            Status::Reverted,
+        ),
+        (
+            "tried beyond the balance",
+            RELAY,
+            tryRelayCall {
+                target: TOKEN,
+                data: transfer_to(EOA, too_much).into(),
+            }
+            .abi_encode(),
+            Status::Returned,
+        ),
+        (
+            "to the zero address",
+            TOKEN,
+            transfer_to(Address::ZERO, amount),
+            Status::Reverted,
+        ),
+    ];
+    for (name, to, calldata, status) in cases {
+        let case = Case {
+            calldata,
+            value: 0,
+            extra_gas: 200_000,
+            extra: vec![(TOKEN, token.clone()), (RELAY, relay.clone())],
+            to,
+            ..Case::program(&[])
+        };
+        let obs = check(&case, true);
+        assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
+        let world = obs.world.expect("terminal world");
+        println!(
+            "erc20 {name}: {} steps, {} frame exits, {} logs",
+            obs.steps,
+            obs.exits,
+            world.logs.len()
+        );
+        assert!(obs.steps > 100, "{name}: only {} steps", obs.steps);
+        assert_eq!(obs.status, Some(status), "{name}");
+    }
+}
+
+/// Runtime code deployed by [`INIT_OK`]: returns the word 42.
+const RUNTIME: [u8; 8] = [0x60, 0x2a, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3];
+
+/// Initcodes: deploys [`RUNTIME`]; reverts with 32 bytes; returns code starting with 0xef
+/// (EIP-3541); stores, writes transient storage and self-destructs to [`EOA`] (EIP-6780, created in
+/// the same transaction); stores and halts.
+fn initcodes() -> Vec<Vec<u8>> {
+    let mut ok = vec![0x67];
+    ok.extend(RUNTIME);
+    ok.extend([0x5f, 0x52, 0x60, 0x08, 0x60, 0x18, 0xf3]);
+    let mut destruct = vec![0x60, 0x01, 0x5f, 0x55, 0x60, 0x05, 0x5f, 0x5d, 0x73];
+    destruct.extend(EOA.as_slice());
+    destruct.push(0xff);
+    vec![
+        ok,
+        vec![0x60, 0x07, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xfd],
+        vec![0x60, 0xef, 0x5f, 0x53, 0x60, 0x01, 0x5f, 0xf3],
+        destruct,
+        vec![0x60, 0x01, 0x5f, 0x55, 0xfe],
+    ]
+}
+
+/// Code that writes `init` at memory 0 and runs CREATE (or CREATE2 with `salt`) with `value`,
+/// then calls the result (the created address, or 0) with all gas, and pops the call's flag.
+fn create_snippet(init: &[u8], value: u8, salt: Option<u8>) -> Vec<u8> {
+    let mut word = [0u8; 32];
+    word[..init.len()].copy_from_slice(init);
+    let mut code = vec![0x7f];
+    code.extend(word);
+    code.extend([0x5f, 0x52]);
+    if let Some(salt) = salt {
+        code.extend([0x60, salt]);
+    }
+    code.extend([0x60, init.len() as u8, 0x5f, 0x60, value]);
+    code.push(if salt.is_some() { 0xf5 } else { 0xf0 });
+    // CALL(gas, address, 0, 0, 0, 0, 0) with the address left by the create.
+    code.extend([0x5f, 0x5f, 0x5f, 0x5f, 0x5f, 0x85, 0x5a, 0xf1, 0x50, 0x50]);
+    code
+}
+
+/// Creates: every initcode by CREATE and CREATE2, with and without value; a CREATE2 collision;
+/// initcode beyond the EIP-3860 limit.
+#[test]
+fn create_programs() {
+    let mut programs: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, init) in initcodes().iter().enumerate() {
+        for (value, salt) in [(0u8, None), (3, None), (0, Some(1u8)), (1, Some(2))] {
+            programs.push((
+                format!("initcode {i} value {value} salt {salt:?}"),
+                create_snippet(init, value, salt),
+            ));
+        }
+    }
+    let twice = [
+        create_snippet(&initcodes()[0], 0, Some(9)),
+        create_snippet(&initcodes()[0], 0, Some(9)),
+    ]
+    .concat();
+    programs.push(("create2 collision".into(), twice));
+    // CREATE of 49153 bytes of initcode halts (EIP-3860).
+    programs.push((
+        "initcode too large".into(),
+        vec![0x62, 0x00, 0xc0, 0x01, 0x5f, 0x5f, 0xf0, 0x00],
+    ));
+    let mut exits = 0;
+    for (name, code) in &programs {
+        let case = Case {
+            extra_gas: 1_000_000,
+            ..Case::program(code)
+        };
+        let obs = check(&case, true);
+        assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
+        exits += obs.exits;
+    }
+    // 20 creates, the 4 calls into deployed code, and the first create and call of the collision.
+    assert_eq!(exits, 26, "frame exits");
+}
+
+/// A block of transactions traced one after another on revm's committed state: each
+/// transaction's start verifies from the Idle state the previous one's end verified to, so the
+/// overlay carries across transactions: EIP-2200 original values written by an earlier
+/// transaction, a contract created and self-destructed (EIP-6780) and recreated at the same
+/// CREATE2 address with empty storage (a new incarnation), a CREATE2 collision with an account
+/// created earlier in the block, a call into code deployed earlier in the block, transient
+/// storage reset between transactions, and a reverted transaction.
+#[test]
+fn block_of_transactions() {
+    let u = U256::from;
+    // Initcode: SLOAD(0), SSTORE(0, 1), then SELFDESTRUCT(0x01) if sent value, else STOP.
+    let phoenix = [
+        0x5f, 0x54, 0x50, 0x60, 0x01, 0x5f, 0x55, 0x34, 0x60, 0x0c, 0x57, 0x00, 0x5b, 0x60, 0x01,
+        0xff,
+    ];
+    let mut program_a = program(&[
+        (0x55, &[u(1), u(5)]),
+        (0x55, &[u(3), u(9)]),
+        (0x5c, &[u(1)]),
+        (0x5d, &[u(1), u(1)]),
+        (0xa0, &[u(0), u(0)]),
+    ]);
+    program_a.extend(create_snippet(&phoenix, 1, Some(5)));
+    program_a.extend(create_snippet(&initcodes()[0], 0, Some(6)));
+    program_a.push(0x00);
+    let deployed = TARGET.create2(
+        B256::from(u(6)),
+        alloy::primitives::keccak256(&initcodes()[0]),
+    );
+    const CALLER_PROGRAM: Address = address!("0xc000000000000000000000000000000000000c0c");
+    let program_b = program(&[
+        (
+            0xf1,
+            &[u(100_000), addr(deployed), u(0), u(0), u(0), u(0), u(32)],
+        ),
+        (0x51, &[u(0)]),
+        (0x3f, &[addr(deployed)]),
+        (0x55, &[u(1), u(0)]),
+        (0x00, &[]),
+    ]);
+    let base = Case {
+        extra_gas: 1_000_000,
+        extra: vec![(
+            CALLER_PROGRAM,
+            BaseAccount {
+                nonce: 1,
+                code: program_b,
+                storage: [(u(1), u(7))].into(),
+                ..Default::default()
+            },
+        )],
+        ..Case::program(&program_a)
+    };
+    let cases = [
+        base.clone(),
+        base.clone(),
+        Case {
+            to: CALLER_PROGRAM,
+            ..base.clone()
+        },
+        Case {
+            to: REVERTER,
+            value: 0,
+            ..base.clone()
+        },
+        Case {
+            eip1559: true,
+            ..base.clone()
+        },
+    ];
+    let mut slot = Slot::fresh(&base);
+    slot.index = 0;
+    slot.gas_before = 0;
+    slot.receipts_before = B256::ZERO;
+    slot.txs = Arc::new(fraud_vm::tx::Transactions::new(
+        cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.record(i as u64))
+            .collect(),
+    ));
+    let mut statuses = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let obs = check_in(&mut slot, case, true);
+        assert!(
+            obs.failures.is_empty(),
+            "transaction {i}: {:#?}",
+            obs.failures
+        );
+        assert_eq!((obs.tx_starts, obs.tx_ends), (1, 1), "transaction {i}");
+        assert_eq!(slot.index, i as u64 + 1);
+        statuses.push(obs.status);
+    }
+    assert_eq!(statuses[3], Some(Status::Reverted));
+    // The phoenix was created and deleted in three transactions: incarnations 1..=6.
+    let phoenix_at = TARGET.create2(B256::from(u(5)), alloy::primitives::keccak256(phoenix));
+    assert_eq!(slot.world.account(phoenix_at).incarnation, 6);
+    assert!(slot.world.account(phoenix_at).is_empty());
+    assert_eq!(
+        slot.world.account(deployed).code_hash,
+        alloy::primitives::keccak256(RUNTIME)
+    );
+    assert_eq!(slot.world.storage(TARGET, u(1)), u(5));
+    assert_eq!(slot.world.storage(CALLER_PROGRAM, u(1)), U256::ZERO);
+}
+
+/// blake2f (0x09) through CALL, on the BLAKE2b-512 block of "abc" passed as calldata: the valid
+/// call, one byte short, and with less gas than rounds.
+#[test]
+fn blake2f_calls() {
+    let u = U256::from;
+    let iv: [u64; 8] = [
+        0x6a09e667f3bcc908,
+        0xbb67ae8584caa73b,
+        0x3c6ef372fe94f82b,
+        0xa54ff53a5f1d36f1,
+        0x510e527fade682d1,
+        0x9b05688c2b3e6c1f,
+        0x1f83d9abfb41bd6b,
+        0x5be0cd19137e2179,
+    ];
+    let mut input = vec![0, 0, 0, 12];
+    for (i, word) in iv.iter().enumerate() {
+        let h = if i == 0 { word ^ 0x0101_0040 } else { *word };
+        input.extend_from_slice(&h.to_le_bytes());
+    }
+    let mut block = [0u8; 128];
+    block[..3].copy_from_slice(b"abc");
+    input.extend_from_slice(&block);
+    input.extend_from_slice(&3u64.to_le_bytes());
+    input.extend_from_slice(&0u64.to_le_bytes());
+    input.push(1);
+    let code = program(&[
+        (0x37, &[u(0), u(0), u(213)]),
+        (0xf1, &[u(100_000), u(9), u(0), u(0), u(213), u(300), u(64)]),
+        (0x51, &[u(300)]),
+        (0x51, &[u(332)]),
+        (0xf1, &[u(100_000), u(9), u(0), u(0), u(212), u(400), u(64)]),
+        (0xf1, &[u(11), u(9), u(0), u(0), u(213), u(400), u(64)]),
+        (0x00, &[]),
+    ]);
+    let case = Case {
+        calldata: input,
+        ..Case::program(&code)
+    };
+    let obs = check(&case, true);
+    assert!(obs.failures.is_empty(), "{:#?}", obs.failures);
+}
+
+/// The alt_bn128 precompiles through CALL: ecAdd and ecMul of the generator, a pairing product
+/// that is one, a single pairing that is not, the empty pairing, a point off the curve and a
+/// pairing input of the wrong length.
+#[test]
+fn bn254_calls() {
+    use ark_ec::AffineRepr;
+    use ark_ff::{BigInteger, PrimeField};
+    let u = U256::from;
+    let fq = |x: ark_bn254::Fq| x.into_bigint().to_bytes_be();
+    let g1 = |p: ark_bn254::G1Affine| {
+        let (x, y) = p.xy().expect("finite");
+        [fq(x), fq(y)].concat()
+    };
+    let g = ark_bn254::G1Affine::generator();
+    let q = ark_bn254::G2Affine::generator();
+    let (qx, qy) = q.xy().expect("finite");
+    let q_bytes = [fq(qx.c1), fq(qx.c0), fq(qy.c1), fq(qy.c0)].concat();
+    let mut data = Vec::new();
+    data.extend([g1(g), g1(g)].concat()); // 0..128: ecAdd
+    data.extend(g1(g)); // 128..224: ecMul by 3
+    data.extend(u(3).to_be_bytes::<32>());
+    data.extend([g1(g), q_bytes.clone(), g1(-g), q_bytes].concat()); // 224..608: pairing
+    data.extend([vec![0u8; 31], vec![1], vec![0u8; 31], vec![3]].concat()); // 608..672: (1, 3)
+    let big = u(1_000_000);
+    let code = program(&[
+        (0x37, &[u(0), u(0), u(data.len() as u64)]),
+        (0xf1, &[big, u(6), u(0), u(0), u(128), u(1000), u(64)]),
+        (0x51, &[u(1000)]),
+        (0xf1, &[big, u(7), u(0), u(128), u(96), u(1000), u(64)]),
+        (0x51, &[u(1032)]),
+        (0xf1, &[big, u(8), u(0), u(224), u(384), u(1100), u(32)]),
+        (0x51, &[u(1100)]),
+        (0xf1, &[big, u(8), u(0), u(224), u(192), u(1100), u(32)]),
+        (0x51, &[u(1100)]),
+        (0xf1, &[big, u(8), u(0), u(0), u(0), u(1100), u(32)]),
+        (0xf1, &[big, u(6), u(0), u(608), u(64), u(1000), u(64)]),
+        (0xf1, &[big, u(8), u(0), u(224), u(100), u(1100), u(32)]),
+        (0xf1, &[u(100), u(7), u(0), u(128), u(96), u(1000), u(64)]),
+        (0x00, &[]),
+    ]);
+    let case = Case {
+        calldata: data,
+        extra_gas: 2_000_000,
+        ..Case::program(&code)
+    };
+    let obs = check(&case, true);
+    assert!(obs.failures.is_empty(), "{:#?}", obs.failures);
+}
+
+/// Creation transactions: every initcode kind, with and without value, deployed code beyond
+/// EIP-170, and the deployment of the OpenZeppelin ERC-20 with its constructor, each from the
+/// transaction start (which creates the account) to the transaction end (which deposits the
+/// code), against revm.
+#[test]
+fn creation_transactions() {
+    use alloy::sol_types::SolValue;
+    let address = CALLER.create(0);
+    let token = {
+        let path = format!(
+            "{}/../testdata/artifacts/TestToken.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let json = std::fs::read_to_string(&path).expect("artifact");
+        let at = json.find("\"bytecode\"").expect("bytecode");
+        let start = at + json[at..].find("\"0x").expect("hex") + 3;
+        let end = start + json[start..].find('"').expect("end of hex");
+        let mut code = alloy::primitives::hex::decode(&json[start..end]).expect("hex");
+        code.extend(
+            (
+                "Token".to_string(),
+                "TKN".to_string(),
+                U256::from(10u64).pow(U256::from(24)),
+            )
+                .abi_encode_params(),
+        );
+        code
+    };
+    let mut initcodes: Vec<(String, Vec<u8>)> = initcodes()
+        .into_iter()
+        .enumerate()
+        .map(|(i, code)| (format!("initcode {i}"), code))
+        .collect();
+    initcodes.push((
+        "code beyond EIP-170".into(),
+        vec![0x61, 0x60, 0x01, 0x5f, 0xf3],
+    ));
+    initcodes.push(("empty initcode".into(), Vec::new()));
+    initcodes.push(("OpenZeppelin ERC-20".into(), token));
+    for (name, initcode) in initcodes {
+        for value in [0u64, 3] {
+            let case = Case {
+                calldata: initcode.clone(),
+                value,
+                extra_gas: 3_000_000,
+                create: true,
+                to: address,
+                ..Case::program(&[])
+            };
+            let obs = check(&case, true);
+            assert!(
+                obs.failures.is_empty(),
+                "{name}, value {value}: {:#?}",
+                obs.failures
+            );
+            assert_eq!((obs.tx_starts, obs.tx_ends), (1, 1), "{name}");
+        }
+    }
+}
+
+/// A transaction to an EIP-7702 delegated account runs the delegate's code (RETURNER's) in the
+/// account's context, with the delegate warm, from the transaction start to its end.
+#[test]
+fn transaction_to_a_delegated_account() {
+    for value in [0u64, 2] {
+        let case = Case {
+            to: DELEGATED,
+            value,
+            calldata: vec![7; 40],
+            ..Case::program(&[])
+        };
+        let obs = check(&case, true);
+        assert!(
+            obs.failures.is_empty(),
+            "value {value}: {:#?}",
+            obs.failures
+        );
+        assert_eq!((obs.tx_starts, obs.tx_ends), (1, 1));
+        assert_eq!(obs.status, Some(Status::Returned));
+    }
+}
+
+/// Transactions whose top frame runs no opcode, so revm gives no trace: plain transfers (to an
+/// account, to an absent one, without value, to oneself) and calls to precompiles. The
+/// transaction start step goes straight to the terminal state; the world it commits to is
+/// rebuilt by hand, and the transaction end from there is checked against revm's final state.
+#[test]
+fn transactions_without_opcodes() {
+    use fraud_vm::world::AccountRecord;
+    use revm::ExecuteEvm;
+    let identity = address!("0x0000000000000000000000000000000000000004");
+    let sha256 = address!("0x0000000000000000000000000000000000000002");
+    for (to, value) in [
+        (EOA, 5u64),
+        (ABSENT, 5),
+        (ABSENT, 0),
+        (CALLER, 5),
+        (identity, 0),
+        (sha256, 1),
+    ] {
+        let case = Case {
+            to,
+            value,
+            calldata: vec![1, 0, 2, 3],
+            ..Case::program(&[])
+        };
+        let mut slot = Slot::fresh(&case);
+        let before = IdleBefore {
+            world: slot.world.clone(),
+            gas: slot.gas_before,
+            receipts: slot.receipts_before,
+            txs: slot.txs.clone(),
+        };
+        let out = {
+            let block = BlockEnv {
+                number: U256::from(BLOCK_NUMBER),
+                beneficiary: COINBASE,
+                timestamp: U256::from(1_700_000_000u64),
+                gas_limit: 30_000_000,
+                basefee: 7,
+                prevrandao: Some(B256::repeat_byte(0x42)),
+                ..Default::default()
+            };
+            let mut evm = Context::mainnet()
+                .with_db(&mut slot.db)
+                .with_cfg(CfgEnv::new_with_spec(SpecId::PRAGUE))
+                .with_block(block)
+                .build_mainnet();
+            evm.transact(revm_tx(&case, 0)).expect("tx executes")
+        };
+        let block_hashes = fraud_vm::world::block_hash_tree(BLOCK_NUMBER, |n| {
+            alloy::primitives::keccak256(n.to_string().as_bytes())
+        });
+        let block_env = fraud_vm::state::BlockEnv {
+            coinbase: COINBASE,
+            timestamp: U256::from(1_700_000_000u64),
+            number: U256::from(BLOCK_NUMBER),
+            prevrandao: U256::from_be_bytes([0x42; 32]),
+            gas_limit: U256::from(30_000_000),
+            basefee: U256::from(7),
+            blob_basefee: U256::from(1),
+            chain_id: U256::from(1),
+            block_hashes_root: block_hashes.root(),
+            transactions_root: slot.txs.tree.root(),
+        };
+        let mut idle = idle_state(&before, block_env.clone(), block_hashes.clone(), 3);
+        let pre = idle.record.commitment();
+        let (proof, start) = prove(&mut idle).expect("transaction start");
+        assert_eq!(verify(pre, &proof), Ok(start.post.commitment()), "{to}");
+
+        // The world the start step commits to: gas bought, nonce, warm accounts, the
+        // checkpoint, the value moved.
+        let limit = gas_limit(&case);
+        let mut world = before.world.clone();
+        world.start_tx(&[CALLER, to, COINBASE], &[]);
+        let sender = world.account(CALLER);
+        world.set_account(
+            CALLER,
+            AccountRecord {
+                nonce: 1,
+                balance: sender.balance - U256::from(limit) * U256::from(GAS_PRICE),
+                ..sender
+            },
+        );
+        let entry = world.clone();
+        world.push_checkpoint();
+        if value > 0 && to != CALLER {
+            for (a, delta_in) in [(CALLER, false), (to, true)] {
+                let rec = world.account(a);
+                let balance = if delta_in {
+                    rec.balance + U256::from(value)
+                } else {
+                    rec.balance - U256::from(value)
+                };
+                world.set_account(a, AccountRecord { balance, ..rec });
+            }
+        }
+        assert_eq!(
+            start.post.world_root,
+            world.record.commitment(),
+            "{to}: world after the start"
+        );
+        let output = match &out.result {
+            ExecutionResult::Success { output, .. } => output.data().to_vec(),
+            _ => Vec::new(),
+        };
+        let expected_status = if fraud_vm::world::is_precompile(to) {
+            Status::Returned
+        } else {
+            Status::Stopped
+        };
+        assert_eq!(start.post.status, expected_status, "{to}");
+
+        let mut terminal = FullState::new_frame(
+            Default::default(),
+            fraud_vm::state::TxEnv {
+                origin: CALLER,
+                gas_price: U256::from(GAS_PRICE),
+                gas_limit: limit,
+                floor_gas: fraud_vm::tx::floor_gas(&case.calldata),
+                create: false,
+                block_gas_before: before.gas,
+                receipts_before: before.receipts,
+                blob_hashes: Vec::new(),
+            },
+            block_env,
+            block_hashes,
+            world,
+        );
+        terminal.code = Vec::new();
+        terminal.calldata = fraud_vm::merkle::WordTree::from_bytes(&case.calldata);
+        terminal.returndata = fraud_vm::merkle::WordTree::from_bytes(&output);
+        terminal.record = start.post.clone();
+        terminal.entry_world = Some(Box::new(entry.clone()));
+        assert!(terminal.is_consistent(), "{to}: terminal state");
+        let summary = fraud_vm::trace::TraceSummary {
+            steps: 0,
+            result: InstructionResult::Stop,
+            terminal: start.post,
+            entry_world: entry,
+        };
+        let mut obs = Observed::default();
+        check_tx_end(&mut obs, terminal, &out.result, &summary, &out.state, &slot);
+        assert!(obs.failures.is_empty(), "{to}: {:#?}", obs.failures);
+        assert_eq!(obs.tx_ends, 1);
+    }
 }

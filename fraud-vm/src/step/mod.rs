@@ -3,23 +3,39 @@
 //! pre-state roots) and in the prover (witnesses read from the full state and recorded), so the
 //! proof a prover emits is exactly the proof the verifier consumes.
 
+mod access;
+mod account;
 mod arithmetic;
 mod bitwise;
+mod bn254;
+mod call;
 mod control;
 mod environment;
+mod exit;
 mod keccak;
+mod log;
 mod memory;
 mod opcodes;
+mod precompile;
 mod stack;
+mod storage;
+mod system;
+mod transaction;
+
+pub use transaction::{TAG_RECEIPT, receipt_link};
 
 pub use opcodes::{Family, OpInfo, info};
 
+use crate::frame::{Checkpoint, FrameKind, FrameLink};
 use crate::merkle::{WORD_TREE_LEAVES, WordProof};
+use crate::mpt::{MptAccount, MptSlot};
 use crate::proof::VerifyError;
+use crate::smt::SmtProof;
 use crate::state::{BlockEnv, MachineState, STACK_LIMIT, Status, TxEnv, stack_push};
-use alloy::primitives::{B256, U256, keccak256};
+use crate::world::{AccountRecord, Tree, World};
+use alloy::primitives::{Address, B256, U256, keccak256};
 
-/// Largest gas a v0.1 state may hold (SPEC.md §4.3): 2^32, far above any L2 block gas limit.
+/// Largest gas a state may hold (SPEC.md §4.3): 2^32, far above any L2 block gas limit.
 /// It bounds memory to about 1.5 million words, so no proof can make the verifier allocate more
 /// than some tens of megabytes.
 pub const MAX_GAS: u64 = 1 << 32;
@@ -42,6 +58,10 @@ pub enum Halt {
     UndefinedOpcode,
     /// RETURNDATACOPY reading past the end of the return data.
     ReturnDataOutOfBounds,
+    /// A state-changing opcode inside a static call.
+    StaticViolation,
+    /// CREATE or CREATE2 with initcode beyond the EIP-3860 limit.
+    InitcodeTooLarge,
 }
 
 /// The result of executing one step.
@@ -51,6 +71,8 @@ pub struct Transition {
     pub post: MachineState,
     /// The exceptional halt, if the step halted.
     pub halt: Option<Halt>,
+    /// For a frame entry: the link the callee's `frames_root` commits to.
+    pub entered: Option<FrameLink>,
 }
 
 /// Source of the witnesses a step touches. The verifier's implementation reads them from a proof;
@@ -73,6 +95,39 @@ pub(crate) trait Oracle {
     fn tx_env(&mut self) -> Result<TxEnv, VerifyError>;
     /// The block environment record.
     fn block_env(&mut self) -> Result<BlockEnv, VerifyError>;
+    /// The world record.
+    fn world(&mut self) -> Result<World, VerifyError>;
+    /// The leaf at `key` of `tree` with its path in the tree's *current* root.
+    fn smt(&mut self, tree: Tree, key: B256) -> Result<SmtProof, VerifyError>;
+    /// Informs the prover that the step wrote `leaf` at `key` of `tree` (the verifier ignores it).
+    fn smt_written(&mut self, tree: Tree, key: B256, leaf: B256);
+    /// Informs the prover of the record behind a written overlay leaf, so that a later read in
+    /// the same step finds its preimage (the verifier ignores it).
+    fn account_written(&mut self, record: &AccountRecord);
+    /// The account record whose overlay leaf is `leaf`.
+    fn account_record(&mut self, leaf: B256) -> Result<AccountRecord, VerifyError>;
+    /// The storage value whose overlay leaf is `leaf`.
+    fn slot_value(&mut self, leaf: B256) -> Result<U256, VerifyError>;
+    /// The base-state account proof of `address`.
+    fn base_account(&mut self, address: Address) -> Result<MptAccount, VerifyError>;
+    /// The base-state storage proof of `slot` of `address`.
+    fn base_slot(&mut self, address: Address, slot: U256) -> Result<MptSlot, VerifyError>;
+    /// The code whose hash is `hash`.
+    fn code(&mut self, hash: B256) -> Result<Vec<u8>, VerifyError>;
+    /// The word `index` of the block hash tree with its path.
+    fn block_hash(&mut self, index: u64) -> Result<WordProof, VerifyError>;
+    /// The frame link of the current frame (frame exit steps).
+    fn frame(&mut self) -> Result<FrameLink, VerifyError>;
+    /// The top checkpoint (frame exit steps).
+    fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError>;
+    /// The accounts of the self-destruct chain, oldest first (transaction end steps).
+    fn destructs(&mut self) -> Result<Vec<Address>, VerifyError>;
+    /// The transaction at the pre-state's `tx_index` with its word proof in the block's
+    /// transaction list (transaction start steps).
+    fn transaction(&mut self) -> Result<(crate::tx::TxRecord, WordProof), VerifyError>;
+    /// Informs the prover that the step restored the transaction's checkpoint, so that later
+    /// witnesses come from the restored world (the verifier ignores it).
+    fn world_restored(&mut self);
 }
 
 /// How a step ends when it does not halt exceptionally.
@@ -83,8 +138,22 @@ pub(crate) enum Flow {
     Skip(u64),
     /// Continue at a validated jump destination.
     Jump(u64),
-    /// STOP: the frame ends successfully.
+    /// STOP or SELFDESTRUCT: the frame ends successfully without output.
     Stop,
+    /// RETURN or REVERT: the frame ends with its output as the return data.
+    Finish {
+        status: Status,
+        returndata_root: B256,
+        returndata_size: u64,
+    },
+    /// A call or create enters a new frame: the post-state is the callee's first state
+    /// (`frames_root` and `world_root` are filled in from the suspended caller).
+    Enter {
+        callee: Box<MachineState>,
+        out_offset: u64,
+        out_len: u64,
+        kind: FrameKind,
+    },
 }
 
 /// A step that does not complete: an exceptional halt (a valid outcome) or an invalid proof.
@@ -112,9 +181,50 @@ pub(crate) struct Ctx<'a> {
     pushed: Vec<U256>,
     memory_root: B256,
     memory_size: u64,
+    /// The world record, once a step has read it; updated in place by world writes.
+    world: Option<World>,
+    /// Refund counter (EIP-3529), updated by SSTORE.
+    refund: i64,
+    /// New return data (root, size), set by calls that complete within the step.
+    returndata: Option<(B256, u64)>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// A context for world access only, in a world already checked against `pre.world_root`
+    /// (frame exit steps).
+    pub(crate) fn for_world(
+        pre: &'a MachineState,
+        oracle: &'a mut dyn Oracle,
+        world: World,
+    ) -> Self {
+        Self {
+            pre,
+            code: &[],
+            oracle,
+            gas: 0,
+            popped: Vec::new(),
+            pushed: Vec::new(),
+            memory_root: pre.memory_root,
+            memory_size: pre.memory_size,
+            world: Some(world),
+            refund: 0,
+            returndata: None,
+        }
+    }
+
+    /// The world as the step left it.
+    pub(crate) fn into_world(self) -> Option<World> {
+        self.world
+    }
+
+    /// Halts unless the frame may change state.
+    pub fn require_non_static(&self) -> StepResult<()> {
+        if self.pre.is_static {
+            return Err(Fault::Halt(Halt::StaticViolation));
+        }
+        Ok(())
+    }
+
     /// Pops the next stack item (witnessed, checked when the step finishes).
     pub fn pop(&mut self) -> StepResult<U256> {
         let item = self.oracle.stack_item(self.popped.len())?;
@@ -296,7 +406,13 @@ pub(crate) fn execute(
     oracle: &mut dyn Oracle,
 ) -> Result<Transition, VerifyError> {
     if pre.status != Status::Running {
-        return Err(VerifyError::NotRunning);
+        if pre.depth > 0 {
+            return exit::execute(pre, code, oracle);
+        }
+        if pre.status == Status::Idle {
+            return transaction::start(pre, code, oracle);
+        }
+        return transaction::execute(pre, code, oracle);
     }
     if pre.gas > MAX_GAS {
         return Err(VerifyError::Unsupported {
@@ -319,6 +435,7 @@ pub(crate) fn execute(
             ..pre.clone()
         },
         halt: Some(halt),
+        entered: None,
     };
     let family = match op_info.family {
         Family::Undefined => return Ok(halted(Halt::UndefinedOpcode)),
@@ -346,6 +463,9 @@ pub(crate) fn execute(
         pushed: Vec::with_capacity(op_info.pushes as usize),
         memory_root: pre.memory_root,
         memory_size: pre.memory_size,
+        world: None,
+        refund: pre.refund,
+        returndata: None,
     };
     let outcome = match family {
         Family::Arithmetic => arithmetic::execute(op, &mut cx),
@@ -355,6 +475,11 @@ pub(crate) fn execute(
         Family::Stack => stack::execute(op, &mut cx),
         Family::Memory => memory::execute(op, &mut cx),
         Family::Control => control::execute(op, &mut cx),
+        Family::Storage => storage::execute(op, &mut cx),
+        Family::Account => account::execute(op, &mut cx),
+        Family::Log => log::execute(op, &mut cx),
+        Family::System => system::execute(op, &mut cx),
+        Family::Call => call::execute(op, &mut cx),
         Family::Undefined | Family::Invalid | Family::Pending => {
             return Err(VerifyError::Unsupported { what: op_info.name });
         }
@@ -380,7 +505,9 @@ pub(crate) fn execute(
         Err(Fault::Halt(h)) => return Ok(halted(h)),
         Err(Fault::Invalid(e)) => return Err(e),
     };
-    if cx.popped.len() != op_info.pops as usize || cx.pushed.len() != op_info.pushes as usize {
+    let entering = matches!(flow, Flow::Enter { .. });
+    let pushes = if entering { 0 } else { op_info.pushes };
+    if cx.popped.len() != op_info.pops as usize || cx.pushed.len() != pushes as usize {
         // A step family disagrees with the opcode table: a bug in this verifier, not the proof.
         return Err(VerifyError::Unsupported {
             what: "stack effect differs from the opcode table",
@@ -389,14 +516,57 @@ pub(crate) fn execute(
     let mut post = pre.clone();
     post.gas = cx.gas;
     post.stack_root = cx.pushed.iter().fold(rest, |r, item| stack_push(r, *item));
-    post.stack_len = pre.stack_len - pops + u64::from(op_info.pushes);
+    post.stack_len = pre.stack_len - pops + u64::from(pushes);
     post.memory_root = cx.memory_root;
     post.memory_size = cx.memory_size;
+    post.refund = cx.refund;
+    if let Some(world) = &cx.world {
+        post.world_root = world.commitment();
+    }
+    if let Some((root, size)) = cx.returndata {
+        post.returndata_root = root;
+        post.returndata_size = size;
+    }
     match flow {
         Flow::Next => post.pc = pre.pc + 1,
         Flow::Skip(n) => post.pc = pre.pc + 1 + n,
         Flow::Jump(target) => post.pc = target,
         Flow::Stop => post.status = Status::Stopped,
+        Flow::Finish {
+            status,
+            returndata_root,
+            returndata_size,
+        } => {
+            post.status = status;
+            post.returndata_root = returndata_root;
+            post.returndata_size = returndata_size;
+        }
+        Flow::Enter {
+            mut callee,
+            out_offset,
+            out_len,
+            kind,
+        } => {
+            // The caller is suspended at the next opcode; the callee starts.
+            post.pc = pre.pc + 1;
+            let link = FrameLink {
+                caller: post,
+                out_offset,
+                out_len,
+                kind,
+            };
+            callee.frames_root = link.hash();
+            callee.world_root = link.caller.world_root;
+            return Ok(Transition {
+                post: *callee,
+                halt: None,
+                entered: Some(link),
+            });
+        }
     }
-    Ok(Transition { post, halt: None })
+    Ok(Transition {
+        post,
+        halt: None,
+        entered: None,
+    })
 }

@@ -24,8 +24,40 @@ pub mod gas {
     pub const KECCAK256: u64 = 30;
     /// G_keccak256word.
     pub const KECCAK256_WORD: u128 = 6;
-    /// G_copy, per word copied (CALLDATACOPY, CODECOPY, MCOPY).
+    /// G_copy, per word copied (CALLDATACOPY, CODECOPY, MCOPY, EXTCODECOPY).
     pub const COPY_WORD: u128 = 3;
+    /// EIP-2929 WARM_STORAGE_READ_COST: static cost of account and storage access.
+    pub const WARM_ACCESS: u64 = 100;
+    /// EIP-2929 COLD_SLOAD_COST.
+    pub const COLD_SLOAD: u64 = 2100;
+    /// Cold surcharge of SLOAD on top of its static [`WARM_ACCESS`].
+    pub const COLD_SLOAD_EXTRA: u64 = COLD_SLOAD - WARM_ACCESS;
+    /// Cold surcharge of account access on top of the static [`WARM_ACCESS`].
+    pub const COLD_ACCOUNT_EXTRA: u64 = 2500;
+    /// Cold surcharge of SELFDESTRUCT's beneficiary (COLD_ACCOUNT_ACCESS_COST, 2600).
+    pub const COLD_SELFDESTRUCT: u64 = 2600;
+    /// G_sset.
+    pub const SSTORE_SET: u64 = 20_000;
+    /// G_sreset (EIP-2929: 5000 - COLD_SLOAD_COST).
+    pub const SSTORE_RESET: u64 = 2900;
+    /// EIP-3529 SSTORE_CLEARS_SCHEDULE.
+    pub const SSTORE_CLEARS_REFUND: i64 = 4800;
+    /// G_callstipend; also the EIP-2200 SSTORE sentry.
+    pub const CALL_STIPEND: u64 = 2300;
+    /// G_newaccount.
+    pub const NEW_ACCOUNT: u64 = 25_000;
+    /// G_log (static part of LOGn).
+    pub const LOG: u64 = 375;
+    /// G_logtopic.
+    pub const LOG_TOPIC: u64 = 375;
+    /// G_logdata, per byte.
+    pub const LOG_DATA: u64 = 8;
+    /// G_selfdestruct.
+    pub const SELFDESTRUCT: u64 = 5000;
+    /// G_blockhash.
+    pub const BLOCKHASH: u64 = 20;
+    /// G_low for SELFBALANCE (EIP-1884).
+    pub const SELFBALANCE: u64 = 5;
 }
 
 /// The step family of an opcode: which module of `step/` executes it.
@@ -45,11 +77,22 @@ pub enum Family {
     Memory,
     /// STOP, JUMP, JUMPI, PC, GAS, JUMPDEST (`control.rs`).
     Control,
+    /// SLOAD, SSTORE, TLOAD, TSTORE (`storage.rs`).
+    Storage,
+    /// BALANCE, EXTCODESIZE, EXTCODECOPY, EXTCODEHASH, BLOCKHASH, SELFBALANCE (`account.rs`).
+    Account,
+    /// LOG0..LOG4 (`log.rs`).
+    Log,
+    /// SELFDESTRUCT (`system.rs`).
+    System,
+    /// CALL, CALLCODE, DELEGATECALL, STATICCALL, RETURN, REVERT (`call.rs`).
+    Call,
     /// INVALID (0xFE): exceptional halt.
     Invalid,
     /// Not defined in Prague: exceptional halt.
     Undefined,
-    /// Defined in Prague, specified but not implemented in v0.1: the verifier answers `Unsupported`.
+    /// Defined in Prague, specified but not implemented in this version: the verifier answers
+    /// `Unsupported`.
     Pending,
 }
 
@@ -77,8 +120,6 @@ const fn op(name: &'static str, family: Family, gas: u64, pops: u8, pushes: u8) 
         pushes,
     }
 }
-
-const PENDING: fn(&'static str) -> OpInfo = |name| op(name, Family::Pending, 0, 0, 0);
 
 const PUSH_NAMES: [&str; 33] = [
     "PUSH0", "PUSH1", "PUSH2", "PUSH3", "PUSH4", "PUSH5", "PUSH6", "PUSH7", "PUSH8", "PUSH9",
@@ -128,7 +169,7 @@ pub fn info(opcode: u8) -> OpInfo {
         0x1d => op("SAR", Bitwise, VERYLOW, 2, 1),
         0x20 => op("KECCAK256", Keccak, KECCAK256, 2, 1),
         0x30 => op("ADDRESS", Environment, BASE, 0, 1),
-        0x31 => PENDING("BALANCE"),
+        0x31 => op("BALANCE", Account, WARM_ACCESS, 1, 1),
         0x32 => op("ORIGIN", Environment, BASE, 0, 1),
         0x33 => op("CALLER", Environment, BASE, 0, 1),
         0x34 => op("CALLVALUE", Environment, BASE, 0, 1),
@@ -138,19 +179,19 @@ pub fn info(opcode: u8) -> OpInfo {
         0x38 => op("CODESIZE", Environment, BASE, 0, 1),
         0x39 => op("CODECOPY", Environment, VERYLOW, 3, 0),
         0x3a => op("GASPRICE", Environment, BASE, 0, 1),
-        0x3b => PENDING("EXTCODESIZE"),
-        0x3c => PENDING("EXTCODECOPY"),
+        0x3b => op("EXTCODESIZE", Account, WARM_ACCESS, 1, 1),
+        0x3c => op("EXTCODECOPY", Account, WARM_ACCESS, 4, 0),
         0x3d => op("RETURNDATASIZE", Environment, BASE, 0, 1),
         0x3e => op("RETURNDATACOPY", Environment, VERYLOW, 3, 0),
-        0x3f => PENDING("EXTCODEHASH"),
-        0x40 => PENDING("BLOCKHASH"),
+        0x3f => op("EXTCODEHASH", Account, WARM_ACCESS, 1, 1),
+        0x40 => op("BLOCKHASH", Account, BLOCKHASH, 1, 1),
         0x41 => op("COINBASE", Environment, BASE, 0, 1),
         0x42 => op("TIMESTAMP", Environment, BASE, 0, 1),
         0x43 => op("NUMBER", Environment, BASE, 0, 1),
         0x44 => op("PREVRANDAO", Environment, BASE, 0, 1),
         0x45 => op("GASLIMIT", Environment, BASE, 0, 1),
         0x46 => op("CHAINID", Environment, BASE, 0, 1),
-        0x47 => PENDING("SELFBALANCE"),
+        0x47 => op("SELFBALANCE", Account, gas::SELFBALANCE, 0, 1),
         0x48 => op("BASEFEE", Environment, BASE, 0, 1),
         0x49 => op("BLOBHASH", Environment, VERYLOW, 1, 1),
         0x4a => op("BLOBBASEFEE", Environment, BASE, 0, 1),
@@ -158,16 +199,16 @@ pub fn info(opcode: u8) -> OpInfo {
         0x51 => op("MLOAD", Memory, VERYLOW, 1, 1),
         0x52 => op("MSTORE", Memory, VERYLOW, 2, 0),
         0x53 => op("MSTORE8", Memory, VERYLOW, 2, 0),
-        0x54 => PENDING("SLOAD"),
-        0x55 => PENDING("SSTORE"),
+        0x54 => op("SLOAD", Storage, WARM_ACCESS, 1, 1),
+        0x55 => op("SSTORE", Storage, ZERO, 2, 0),
         0x56 => op("JUMP", Control, MID, 1, 0),
         0x57 => op("JUMPI", Control, HIGH, 2, 0),
         0x58 => op("PC", Control, BASE, 0, 1),
         0x59 => op("MSIZE", Memory, BASE, 0, 1),
         0x5a => op("GAS", Control, BASE, 0, 1),
         0x5b => op("JUMPDEST", Control, JUMPDEST, 0, 0),
-        0x5c => PENDING("TLOAD"),
-        0x5d => PENDING("TSTORE"),
+        0x5c => op("TLOAD", Storage, WARM_ACCESS, 1, 1),
+        0x5d => op("TSTORE", Storage, WARM_ACCESS, 2, 0),
         0x5e => op("MCOPY", Memory, VERYLOW, 3, 0),
         0x5f => op("PUSH0", Stack, BASE, 0, 1),
         0x60..=0x7f => op(PUSH_NAMES[(opcode - 0x5f) as usize], Stack, VERYLOW, 0, 1),
@@ -179,21 +220,21 @@ pub fn info(opcode: u8) -> OpInfo {
             let n = opcode - 0x8f;
             op(SWAP_NAMES[(n - 1) as usize], Stack, VERYLOW, n + 1, n + 1)
         }
-        0xa0 => PENDING("LOG0"),
-        0xa1 => PENDING("LOG1"),
-        0xa2 => PENDING("LOG2"),
-        0xa3 => PENDING("LOG3"),
-        0xa4 => PENDING("LOG4"),
-        0xf0 => PENDING("CREATE"),
-        0xf1 => PENDING("CALL"),
-        0xf2 => PENDING("CALLCODE"),
-        0xf3 => PENDING("RETURN"),
-        0xf4 => PENDING("DELEGATECALL"),
-        0xf5 => PENDING("CREATE2"),
-        0xfa => PENDING("STATICCALL"),
-        0xfd => PENDING("REVERT"),
+        0xa0 => op("LOG0", Log, LOG, 2, 0),
+        0xa1 => op("LOG1", Log, LOG, 3, 0),
+        0xa2 => op("LOG2", Log, LOG, 4, 0),
+        0xa3 => op("LOG3", Log, LOG, 5, 0),
+        0xa4 => op("LOG4", Log, LOG, 6, 0),
+        0xf0 => op("CREATE", Call, ZERO, 3, 1),
+        0xf1 => op("CALL", Call, WARM_ACCESS, 7, 1),
+        0xf2 => op("CALLCODE", Call, WARM_ACCESS, 7, 1),
+        0xf3 => op("RETURN", Call, ZERO, 2, 0),
+        0xf4 => op("DELEGATECALL", Call, WARM_ACCESS, 6, 1),
+        0xf5 => op("CREATE2", Call, ZERO, 4, 1),
+        0xfa => op("STATICCALL", Call, WARM_ACCESS, 6, 1),
+        0xfd => op("REVERT", Call, ZERO, 2, 0),
         0xfe => op("INVALID", Invalid, ZERO, 0, 0),
-        0xff => PENDING("SELFDESTRUCT"),
+        0xff => op("SELFDESTRUCT", System, gas::SELFDESTRUCT, 1, 0),
         _ => op("UNDEFINED", Undefined, ZERO, 0, 0),
     }
 }

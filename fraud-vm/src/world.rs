@@ -1,0 +1,507 @@
+//! The world-state commitment (SPEC.md §3.7): the records hashed into `world_root`, the keys and
+//! leaves of the sparse trees, the checkpoint and log chains, and the prover's full view of the
+//! world ([`WorldState`]).
+//!
+//! The state trie root at the start of the block (`base_root`) stays fixed while the block runs;
+//! every change is written to the *overlay*, a sparse Merkle tree of account records and storage
+//! values. A read looks in the overlay first and falls back to a Merkle-Patricia proof against
+//! `base_root`. So an opcode step needs only inclusion proofs and fixed-depth tree updates, and
+//! the Merkle-Patricia updates are paid once per touched key, by the block end steps (§5.9).
+
+use crate::merkle::WordTree;
+use crate::mpt::BaseState;
+use crate::smt::SparseTree;
+use alloy::primitives::{Address, B256, Log, U256, keccak256};
+use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Domain tag of the world record.
+pub const TAG_WORLD: u8 = 0x05;
+/// Domain tag of a checkpoint chain link.
+pub const TAG_CHECKPOINT: u8 = 0x07;
+/// Domain tag of an overlay account record.
+pub const TAG_ACCOUNT: u8 = 0x09;
+/// Domain tag of a log chain link.
+pub const TAG_LOG: u8 = 0x0a;
+/// Domain tag of a self-destruct chain link.
+pub const TAG_DESTRUCT: u8 = 0x0b;
+/// Key tag: account record in the overlay.
+pub const KEY_ACCOUNT: u8 = 0x10;
+/// Key tag: storage slot in the overlay.
+pub const KEY_SLOT: u8 = 0x11;
+/// Leaf tag: storage value in the overlay.
+pub const LEAF_SLOT: u8 = 0x12;
+/// Key tag: transient storage slot.
+pub const KEY_TRANSIENT: u8 = 0x13;
+/// Key tag: warm account.
+pub const KEY_WARM_ACCOUNT: u8 = 0x14;
+/// Key tag: warm storage slot.
+pub const KEY_WARM_SLOT: u8 = 0x15;
+/// Key tag: account created in the current transaction.
+pub const KEY_CREATED: u8 = 0x16;
+
+/// Length of an encoded [`World`].
+pub const WORLD_ENCODED_LEN: usize = 1 + 32 * 9 + 8;
+/// Length of an encoded [`AccountRecord`].
+pub const ACCOUNT_ENCODED_LEN: usize = 1 + 8 + 32 + 32 + 32 + 8;
+
+/// The leaf of a set member (warm sets, created set).
+pub const MEMBER: B256 = B256::with_last_byte(1);
+
+/// The world record hashed into the machine state's `world_root` (SPEC.md §3.7.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct World {
+    /// State trie root at the start of the block.
+    pub base_root: B256,
+    /// Overlay root: accounts and storage written since the start of the block.
+    pub accounts_root: B256,
+    /// `accounts_root` at the start of the transaction (EIP-2200 original values).
+    pub original_root: B256,
+    /// Transient storage (EIP-1153).
+    pub transient_root: B256,
+    /// Warm accounts and slots (EIP-2929), beyond the precompiles.
+    pub accessed_root: B256,
+    /// Accounts created in this transaction (EIP-6780).
+    pub created_root: B256,
+    /// Hash chain of accounts self-destructed in this transaction, deleted at its end.
+    pub destructs_root: B256,
+    /// Hash chain of the transaction's logs.
+    pub logs_root: B256,
+    /// Number of logs in the chain.
+    pub logs_count: u64,
+    /// Hash chain of checkpoints, one per suspended frame.
+    pub checkpoint_root: B256,
+}
+
+impl World {
+    /// `0x05 ‖ base ‖ accounts ‖ original ‖ transient ‖ accessed ‖ created ‖ destructs ‖ logs ‖
+    /// u64 logs_count ‖ checkpoint`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(WORLD_ENCODED_LEN);
+        out.push(TAG_WORLD);
+        for r in [
+            self.base_root,
+            self.accounts_root,
+            self.original_root,
+            self.transient_root,
+            self.accessed_root,
+            self.created_root,
+            self.destructs_root,
+            self.logs_root,
+        ] {
+            out.extend_from_slice(r.as_slice());
+        }
+        out.extend_from_slice(&self.logs_count.to_be_bytes());
+        out.extend_from_slice(self.checkpoint_root.as_slice());
+        out
+    }
+
+    /// `keccak256(encode())`.
+    pub fn commitment(&self) -> B256 {
+        keccak256(self.encode())
+    }
+}
+
+/// An account as the overlay holds it (SPEC.md §3.7.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AccountRecord {
+    /// Nonce.
+    pub nonce: u64,
+    /// Balance in wei.
+    pub balance: U256,
+    /// keccak256 of the code.
+    pub code_hash: B256,
+    /// Storage-trie root that slots absent from the overlay are read from: the base account's
+    /// storage root, or the empty root once the account was (re)created in this block.
+    pub storage_root: B256,
+    /// Number of times the account was (re)created or deleted in this block; part of every
+    /// storage key, so that a recreated account does not see the slots of its predecessor.
+    pub incarnation: u64,
+}
+
+impl Default for AccountRecord {
+    fn default() -> Self {
+        Self {
+            nonce: 0,
+            balance: U256::ZERO,
+            code_hash: KECCAK_EMPTY,
+            storage_root: EMPTY_ROOT_HASH,
+            incarnation: 0,
+        }
+    }
+}
+
+impl AccountRecord {
+    /// `0x09 ‖ nonce(u64) ‖ balance ‖ code_hash ‖ storage_root ‖ incarnation(u64)`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(ACCOUNT_ENCODED_LEN);
+        out.push(TAG_ACCOUNT);
+        out.extend_from_slice(&self.nonce.to_be_bytes());
+        out.extend_from_slice(&self.balance.to_be_bytes::<32>());
+        out.extend_from_slice(self.code_hash.as_slice());
+        out.extend_from_slice(self.storage_root.as_slice());
+        out.extend_from_slice(&self.incarnation.to_be_bytes());
+        out
+    }
+
+    /// The overlay leaf: `keccak256(encode())`.
+    pub fn leaf(&self) -> B256 {
+        keccak256(self.encode())
+    }
+
+    /// EIP-161 emptiness: no nonce, no balance, no code.
+    pub fn is_empty(&self) -> bool {
+        self.nonce == 0 && self.balance.is_zero() && self.code_hash == KECCAK_EMPTY
+    }
+}
+
+fn key(parts: &[&[u8]]) -> B256 {
+    keccak256(parts.concat())
+}
+
+/// Overlay key of an account: `keccak256(0x10 ‖ address)`.
+pub fn account_key(address: Address) -> B256 {
+    key(&[&[KEY_ACCOUNT], address.as_slice()])
+}
+
+/// Overlay key of a slot: `keccak256(0x11 ‖ address ‖ incarnation(u64) ‖ slot)`.
+pub fn slot_key(address: Address, incarnation: u64, slot: U256) -> B256 {
+    key(&[
+        &[KEY_SLOT],
+        address.as_slice(),
+        &incarnation.to_be_bytes(),
+        &slot.to_be_bytes::<32>(),
+    ])
+}
+
+/// Overlay leaf of a storage value: `keccak256(0x12 ‖ value)` (never zero, so a written zero is
+/// distinguished from an absent slot).
+pub fn slot_leaf(value: U256) -> B256 {
+    key(&[&[LEAF_SLOT], &value.to_be_bytes::<32>()])
+}
+
+/// Transient storage key: `keccak256(0x13 ‖ address ‖ slot)`; the leaf is the value itself.
+pub fn transient_key(address: Address, slot: U256) -> B256 {
+    key(&[
+        &[KEY_TRANSIENT],
+        address.as_slice(),
+        &slot.to_be_bytes::<32>(),
+    ])
+}
+
+/// Warm-set key of an account: `keccak256(0x14 ‖ address)`.
+pub fn warm_account_key(address: Address) -> B256 {
+    key(&[&[KEY_WARM_ACCOUNT], address.as_slice()])
+}
+
+/// Warm-set key of a slot: `keccak256(0x15 ‖ address ‖ slot)`.
+pub fn warm_slot_key(address: Address, slot: U256) -> B256 {
+    key(&[
+        &[KEY_WARM_SLOT],
+        address.as_slice(),
+        &slot.to_be_bytes::<32>(),
+    ])
+}
+
+/// Created-set key: `keccak256(0x16 ‖ address)`.
+pub fn created_key(address: Address) -> B256 {
+    key(&[&[KEY_CREATED], address.as_slice()])
+}
+
+/// The log chain link: `keccak256(0x0a ‖ logs_root ‖ keccak256(rlp(log)))`.
+pub fn log_link(logs_root: B256, log: &Log) -> B256 {
+    let rlp = alloy::rlp::encode(log);
+    key(&[&[TAG_LOG], logs_root.as_slice(), keccak256(rlp).as_slice()])
+}
+
+/// The self-destruct chain link: `keccak256(0x0b ‖ destructs_root ‖ address)`.
+pub fn destruct_link(destructs_root: B256, address: Address) -> B256 {
+    key(&[
+        &[TAG_DESTRUCT],
+        destructs_root.as_slice(),
+        address.as_slice(),
+    ])
+}
+
+/// Whether `address` is a precompile of the Prague L1 (0x01..=0x11) or the L2's P256VERIFY
+/// (0x0100). Precompiles are always warm (EIP-2929) and so never enter the accessed set.
+pub fn is_precompile(address: Address) -> bool {
+    let n = U256::from_be_slice(address.as_slice());
+    (n >= U256::from(1) && n <= U256::from(0x11)) || n == U256::from(0x100)
+}
+
+/// Which sparse tree a witness belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tree {
+    /// The overlay (`accounts_root`).
+    Accounts,
+    /// The overlay at the start of the transaction (`original_root`).
+    Original,
+    /// Transient storage.
+    Transient,
+    /// The warm set.
+    Accessed,
+    /// The created set.
+    Created,
+}
+
+/// The prover's full world: the record plus the data behind each root.
+#[derive(Clone, Debug, Default)]
+pub struct WorldState {
+    /// The committed record (kept equal to the trees by every method).
+    pub record: World,
+    /// The state at the start of the block.
+    pub base: Arc<BaseState>,
+    /// Overlay.
+    pub accounts: SparseTree,
+    /// Overlay at the start of the transaction.
+    pub original: SparseTree,
+    /// Transient storage.
+    pub transient: SparseTree,
+    /// Warm set.
+    pub accessed: SparseTree,
+    /// Created set.
+    pub created: SparseTree,
+    /// Preimages of overlay account leaves.
+    pub records: HashMap<B256, AccountRecord>,
+    /// Preimages of overlay storage leaves.
+    pub values: HashMap<B256, U256>,
+    /// Code by hash, for every code written in this block (base codes are in `base`).
+    pub codes: HashMap<B256, Vec<u8>>,
+    /// Logs of the transaction.
+    pub logs: Vec<Log>,
+    /// Accounts self-destructed in this transaction.
+    pub destructs: Vec<Address>,
+    /// Checkpoints of the suspended frames, innermost last (SPEC.md §3.7.6).
+    pub checkpoints: Vec<crate::frame::Checkpoint>,
+}
+
+impl WorldState {
+    /// The world at the start of a block whose pre-state is `base`.
+    pub fn at_block_start(base: Arc<BaseState>) -> Self {
+        let mut w = Self {
+            record: World {
+                base_root: base.root(),
+                ..World::default()
+            },
+            base,
+            ..Self::default()
+        };
+        w.begin_tx();
+        w
+    }
+
+    /// [`Self::begin_tx`], then warms `warm` (sender, recipient, coinbase and the access list's
+    /// addresses, EIP-2929 and EIP-3651) and the access list's `slots`.
+    pub fn start_tx(&mut self, warm: &[Address], slots: &[(Address, U256)]) {
+        self.begin_tx();
+        for a in warm {
+            self.warm_account(*a);
+        }
+        for (a, s) in slots {
+            self.warm_slot(*a, *s);
+        }
+    }
+
+    /// Resets the per-transaction parts: original values, transient storage, warm, created and
+    /// self-destructed sets, logs, checkpoints (SPEC.md §5.9, transaction start).
+    pub fn begin_tx(&mut self) {
+        self.original = self.accounts.clone();
+        self.transient = SparseTree::default();
+        self.accessed = SparseTree::default();
+        self.created = SparseTree::default();
+        self.logs.clear();
+        self.destructs.clear();
+        self.checkpoints.clear();
+        self.record.checkpoint_root = B256::ZERO;
+        self.sync();
+    }
+
+    /// Recomputes the record from the trees and chains.
+    pub fn sync(&mut self) {
+        let r = &mut self.record;
+        r.accounts_root = self.accounts.root();
+        r.original_root = self.original.root();
+        r.transient_root = self.transient.root();
+        r.accessed_root = self.accessed.root();
+        r.created_root = self.created.root();
+        r.destructs_root = self
+            .destructs
+            .iter()
+            .fold(B256::ZERO, |acc, a| destruct_link(acc, *a));
+        r.logs_root = self.logs.iter().fold(B256::ZERO, log_link);
+        r.logs_count = self.logs.len() as u64;
+    }
+
+    /// The account at `address`: the overlay's record, else the base account, else empty.
+    pub fn account(&self, address: Address) -> AccountRecord {
+        self.account_in(&self.accounts, address)
+    }
+
+    fn account_in(&self, tree: &SparseTree, address: Address) -> AccountRecord {
+        let leaf = tree.get(account_key(address));
+        if !leaf.is_zero()
+            && let Some(rec) = self.records.get(&leaf)
+        {
+            return *rec;
+        }
+        match self.base.accounts.get(&address) {
+            Some(acc) => {
+                let t = acc.trie_account();
+                AccountRecord {
+                    nonce: t.nonce,
+                    balance: t.balance,
+                    code_hash: t.code_hash,
+                    storage_root: t.storage_root,
+                    incarnation: 0,
+                }
+            }
+            None => AccountRecord::default(),
+        }
+    }
+
+    /// Writes the account record of `address` into the overlay.
+    pub fn set_account(&mut self, address: Address, rec: AccountRecord) {
+        let leaf = rec.leaf();
+        self.records.insert(leaf, rec);
+        self.accounts.set(account_key(address), leaf);
+        self.record.accounts_root = self.accounts.root();
+    }
+
+    /// The current value of a storage slot.
+    pub fn storage(&self, address: Address, slot: U256) -> U256 {
+        self.storage_in(&self.accounts, address, slot)
+    }
+
+    /// The value of a slot at the start of the transaction (EIP-2200 original value).
+    pub fn original_storage(&self, address: Address, slot: U256) -> U256 {
+        self.storage_in(&self.original, address, slot)
+    }
+
+    fn storage_in(&self, tree: &SparseTree, address: Address, slot: U256) -> U256 {
+        let rec = self.account(address);
+        let leaf = tree.get(slot_key(address, rec.incarnation, slot));
+        if !leaf.is_zero() {
+            return self.values.get(&leaf).copied().unwrap_or_default();
+        }
+        if rec.incarnation > 0 || rec.storage_root == EMPTY_ROOT_HASH {
+            return U256::ZERO;
+        }
+        self.base
+            .accounts
+            .get(&address)
+            .and_then(|a| a.storage.get(&slot).copied())
+            .unwrap_or_default()
+    }
+
+    /// Writes a storage slot into the overlay.
+    pub fn set_storage(&mut self, address: Address, slot: U256, value: U256) {
+        let rec = self.account(address);
+        let leaf = slot_leaf(value);
+        self.values.insert(leaf, value);
+        self.accounts
+            .set(slot_key(address, rec.incarnation, slot), leaf);
+        self.record.accounts_root = self.accounts.root();
+    }
+
+    /// Whether `address` is warm.
+    pub fn is_warm_account(&self, address: Address) -> bool {
+        is_precompile(address) || !self.accessed.get(warm_account_key(address)).is_zero()
+    }
+
+    /// Makes `address` warm.
+    pub fn warm_account(&mut self, address: Address) {
+        if !is_precompile(address) {
+            self.accessed.set(warm_account_key(address), MEMBER);
+            self.record.accessed_root = self.accessed.root();
+        }
+    }
+
+    /// Makes a slot warm.
+    pub fn warm_slot(&mut self, address: Address, slot: U256) {
+        self.accessed.set(warm_slot_key(address, slot), MEMBER);
+        self.record.accessed_root = self.accessed.root();
+    }
+
+    /// Writes transient storage.
+    pub fn tstore(&mut self, address: Address, slot: U256, value: U256) {
+        self.transient
+            .set(transient_key(address, slot), B256::from(value));
+        self.record.transient_root = self.transient.root();
+    }
+
+    /// Appends a log.
+    pub fn push_log(&mut self, log: Log) {
+        self.record.logs_root = log_link(self.record.logs_root, &log);
+        self.record.logs_count += 1;
+        self.logs.push(log);
+    }
+
+    /// Records an account as created in this transaction.
+    pub fn mark_created(&mut self, address: Address) {
+        self.created.set(created_key(address), MEMBER);
+        self.record.created_root = self.created.root();
+    }
+
+    /// Whether `address` was created in this transaction.
+    pub fn is_created(&self, address: Address) -> bool {
+        !self.created.get(created_key(address)).is_zero()
+    }
+
+    /// Appends `address` to the self-destruct chain.
+    pub fn push_destruct(&mut self, address: Address) {
+        self.record.destructs_root = destruct_link(self.record.destructs_root, address);
+        self.destructs.push(address);
+    }
+
+    /// Pushes a checkpoint (frame entry).
+    pub fn push_checkpoint(&mut self) {
+        let cp = crate::frame::Checkpoint::of(&self.record);
+        self.record.checkpoint_root = cp.link();
+        self.checkpoints.push(cp);
+    }
+
+    /// Code with hash `hash`, from this block's writes or the base state.
+    pub fn code(&self, hash: B256) -> Option<Vec<u8>> {
+        if hash == KECCAK_EMPTY {
+            return Some(Vec::new());
+        }
+        self.codes
+            .get(&hash)
+            .cloned()
+            .or_else(|| self.base.code(hash).map(<[u8]>::to_vec))
+    }
+
+    /// The tree behind `tree`.
+    pub fn tree(&self, tree: Tree) -> &SparseTree {
+        match tree {
+            Tree::Accounts => &self.accounts,
+            Tree::Original => &self.original,
+            Tree::Transient => &self.transient,
+            Tree::Accessed => &self.accessed,
+            Tree::Created => &self.created,
+        }
+    }
+
+    /// The tree behind `tree`, mutably (the record is not updated).
+    pub fn tree_mut(&mut self, tree: Tree) -> &mut SparseTree {
+        match tree {
+            Tree::Accounts => &mut self.accounts,
+            Tree::Original => &mut self.original,
+            Tree::Transient => &mut self.transient,
+            Tree::Accessed => &mut self.accessed,
+            Tree::Created => &mut self.created,
+        }
+    }
+}
+
+/// The 256 most recent block hashes as BLOCKHASH reads them: a word tree whose word
+/// `n mod 256` is the hash of block `n` (SPEC.md §3.6).
+pub fn block_hash_tree(number: u64, hash_of: impl Fn(u64) -> B256) -> WordTree {
+    let mut tree = WordTree::new();
+    for n in number.saturating_sub(256)..number {
+        tree.set(n % 256, hash_of(n));
+    }
+    tree
+}
