@@ -10,6 +10,8 @@ mod deposits;
 mod games;
 #[path = "l1_contracts/harness.rs"]
 mod harness;
+#[path = "l1_contracts/hashing.rs"]
+mod hashing;
 #[path = "l1_contracts/multicall.rs"]
 mod multicall;
 #[path = "l1_contracts/trie.rs"]
