@@ -14,6 +14,12 @@ mod harness;
 mod hashing;
 #[path = "l1_contracts/multicall.rs"]
 mod multicall;
+#[path = "l1_contracts/portal_invariants.rs"]
+mod portal_invariants;
+#[path = "l1_contracts/portal_model.rs"]
+mod portal_model;
+#[path = "l1_contracts/portal_steps.rs"]
+mod portal_steps;
 #[path = "l1_contracts/trie.rs"]
 mod trie;
 #[path = "l1_contracts/viem.rs"]
