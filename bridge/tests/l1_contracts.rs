@@ -20,6 +20,8 @@ mod portal_invariants;
 mod portal_model;
 #[path = "l1_contracts/portal_steps.rs"]
 mod portal_steps;
+#[path = "l1_contracts/proposal_trust.rs"]
+mod proposal_trust;
 #[path = "l1_contracts/trie.rs"]
 mod trie;
 #[path = "l1_contracts/viem.rs"]
