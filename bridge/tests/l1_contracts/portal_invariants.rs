@@ -451,6 +451,7 @@ impl Run {
         let outcome = self.l1.send(caller, self.sys.portal, U256::ZERO, data);
         if self.expect("finalize", &outcome, expected, stats)? {
             self.finalized_by_rule(w, submitter, &outcome)?;
+            count(stats, "paid", &format!("{:?}", self.model.kinds[w]));
             self.model.finalize(w);
         }
         Ok(())
@@ -551,6 +552,11 @@ impl Run {
     /// The invariants, read from the chain after every step.
     fn check_invariants(&mut self) -> Result<(), TestCaseError> {
         let portal = self.sys.portal;
+        // No finalization is left half done: `l2Sender` is back to its default.
+        prop_assert_eq!(
+            self.l1.view(portal, IPortal::l2SenderCall {}),
+            address!("0x000000000000000000000000000000000000dEaD")
+        );
         let balance = self.l1.balance(portal);
         prop_assert_eq!(balance, self.model.portal_balance, "portal balance");
         prop_assert!(
@@ -586,6 +592,13 @@ impl Run {
                 .l1
                 .view(portal, IPortal::numProofSubmittersCall::new((hash,)));
             prop_assert_eq!(submitters, U256::from(self.model.submitters[w].len()));
+            for (i, &who) in self.model.submitters[w].iter().enumerate() {
+                let listed = self.l1.view(
+                    portal,
+                    IPortal::proofSubmittersCall::new((hash, U256::from(i))),
+                );
+                prop_assert_eq!(listed, who, "proof submitter {} of withdrawal {}", i, w);
+            }
             for who in [USER, OTHER, PROPOSER] {
                 let record = self
                     .l1
@@ -652,6 +665,8 @@ fn portal_invariants_hold_under_random_sequences() {
     // The sequences reach every rule, not only the early refusals.
     for outcome in [
         "finalize: ok",
+        "paid: Plain",
+        "paid: Toggled",
         "finalize: OptimismPortal_Unproven",
         "finalize: OptimismPortal_ProofNotOldEnough",
         "finalize: OptimismPortal_InvalidRootClaim",
