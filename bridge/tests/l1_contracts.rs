@@ -10,8 +10,18 @@ mod deposits;
 mod games;
 #[path = "l1_contracts/harness.rs"]
 mod harness;
+#[path = "l1_contracts/hashing.rs"]
+mod hashing;
 #[path = "l1_contracts/multicall.rs"]
 mod multicall;
+#[path = "l1_contracts/portal_invariants.rs"]
+mod portal_invariants;
+#[path = "l1_contracts/portal_model.rs"]
+mod portal_model;
+#[path = "l1_contracts/portal_steps.rs"]
+mod portal_steps;
+#[path = "l1_contracts/proposal_trust.rs"]
+mod proposal_trust;
 #[path = "l1_contracts/trie.rs"]
 mod trie;
 #[path = "l1_contracts/viem.rs"]

@@ -72,6 +72,7 @@ sol! {
 
     interface IPortal {
         function depositTransaction(address to, uint256 value, uint64 gasLimit, bool isCreation, bytes data) payable;
+        function donateETH() payable;
         function proveWithdrawalTransaction(WithdrawalTransaction wtx, uint256 disputeGameIndex, OutputRootProof outputRootProof, bytes[] withdrawalProof);
         function finalizeWithdrawalTransaction(WithdrawalTransaction wtx);
         function finalizeWithdrawalTransactionExternalProof(WithdrawalTransaction wtx, address proofSubmitter);
