@@ -198,6 +198,10 @@ pub struct TxPoolArgs {
     /// they never crowd out executable ones.
     #[arg(long = "txpool.max-queued", default_value_t = 1024)]
     pub max_queued: usize,
+    /// Slots each sender keeps when the pool is full (geth's `txpool.accountslots`): newcomers
+    /// displace transactions of senders holding more than this first.
+    #[arg(long = "txpool.slots-per-sender", default_value_t = 16)]
+    pub slots_per_sender: usize,
     /// Minimum fee bump, in percent, to replace a pooled transaction.
     #[arg(long = "txpool.price-bump", default_value_t = 10)]
     pub price_bump: u64,
@@ -213,6 +217,7 @@ impl Default for TxPoolArgs {
             max_count: 5120,
             max_queued_per_sender: 64,
             max_queued: 1024,
+            slots_per_sender: 16,
             price_bump: 10,
             lifetime: Duration::from_secs(3 * 3600),
         }

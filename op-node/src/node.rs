@@ -149,6 +149,7 @@ fn pool(config: &ChainConfig, rpc: &RpcArgs, txpool: &TxPoolArgs) -> Arc<TxPool>
     pool_config.max_txs = txpool.max_count;
     pool_config.max_queued_per_sender = txpool.max_queued_per_sender;
     pool_config.max_queued = txpool.max_queued;
+    pool_config.slots_per_sender = txpool.slots_per_sender;
     pool_config.price_bump_percent = txpool.price_bump;
     pool_config.lifetime = txpool.lifetime;
     pool_config.tx_fee_cap = U256::from((rpc.tx_fee_cap * 1e18) as u128);

@@ -41,6 +41,9 @@ pub struct PoolConfig {
     pub max_queued_per_sender: usize,
     /// Most transactions held beyond a nonce gap, over all senders (geth's global queue).
     pub max_queued: usize,
+    /// Slots every sender keeps when the pool is full (geth's account slots): a newcomer
+    /// displaces the transactions of senders holding more than this first.
+    pub slots_per_sender: usize,
     /// Minimum fee increase, in percent, to replace a transaction.
     pub price_bump_percent: u64,
     /// A sender's nonce-gapped transactions are dropped after this long without a new
@@ -59,6 +62,7 @@ impl PoolConfig {
             max_txs: 5120,
             max_queued_per_sender: 64,
             max_queued: 1024,
+            slots_per_sender: 16,
             price_bump_percent: 10,
             lifetime: std::time::Duration::from_secs(3 * 3600),
         }
@@ -312,8 +316,17 @@ impl TxPool {
             }
             if by_hash.len() >= self.config.max_txs {
                 // An executable newcomer first displaces a gapped transaction, whatever it
-                // pays; only then the cheapest of all.
-                if gapped || !evict_queued(senders, by_hash, None) {
+                // pays; then the last of a sender holding more than its guaranteed slots
+                // (geth's account slots); only then the cheapest of all.
+                let displaced = !gapped
+                    && (evict_queued(senders, by_hash, None)
+                        || evict_over_slots(
+                            senders,
+                            by_hash,
+                            self.config.slots_per_sender,
+                            sender,
+                        ));
+                if !displaced {
                     evict_cheapest(senders, by_hash, fee_cap)?;
                 }
             }
@@ -487,6 +500,31 @@ fn consecutive_from(txs: &BTreeMap<u64, Arc<RecoveredTx>>, from: u64) -> u64 {
         next += 1;
     }
     next
+}
+
+/// Drops the last transaction of the sender (other than `newcomer`) holding the most
+/// transactions, if that is more than `slots`. Returns whether one went.
+fn evict_over_slots(
+    senders: &mut AddressMap<SenderQueue>,
+    by_hash: &mut B256Map<Arc<RecoveredTx>>,
+    slots: usize,
+    newcomer: Address,
+) -> bool {
+    let largest = senders
+        .iter()
+        .filter(|(sender, q)| **sender != newcomer && q.txs.len() > slots)
+        .max_by_key(|(_, q)| q.txs.len())
+        .map(|(sender, _)| *sender);
+    let Some(sender) = largest else {
+        return false;
+    };
+    if let Some(queue) = senders.get_mut(&sender)
+        && let Some((_, tx)) = queue.txs.pop_last()
+    {
+        by_hash.remove(&tx.hash);
+        return true;
+    }
+    false
 }
 
 /// Makes room for a transaction paying `fee_cap` by evicting the cheapest last-in-line

@@ -413,3 +413,50 @@ fn gapped_spam_never_locks_out_an_executable_transaction() {
     assert_eq!(status.pending, 40);
     assert_eq!(status.queued, 0, "every gapped transaction was displaced");
 }
+
+#[test]
+fn a_full_pool_keeps_sixteen_slots_per_sender_for_newcomers() {
+    let mut config = PoolConfig::new(CHAIN, 30_000_000);
+    config.max_txs = 40;
+    let p = TxPool::new(config);
+    // One sender fills the pool with executable transactions at a high fee cap.
+    let whale = signer(0);
+    for n in 0..40 {
+        admit(
+            &p,
+            raw_1559(&whale, n, 100 * GWEI, GWEI, 21_000, CHAIN),
+            rich(),
+        )
+        .unwrap();
+    }
+    // Cheaper newcomers still get in, taking the whale's last transactions, down to 16.
+    for s in 0..24u8 {
+        admit(
+            &p,
+            raw_1559(&signer(100 + s), 0, 2 * GWEI, GWEI, 21_000, CHAIN),
+            rich(),
+        )
+        .expect("a newcomer displaces a sender holding more than its slots");
+    }
+    assert_eq!(
+        p.pending_nonce(&whale.address(), 0),
+        16,
+        "the whale keeps nonces 0..16"
+    );
+    assert_eq!(p.status().pending, 40);
+    // Now nobody holds more than 16: a cheaper newcomer is refused, a dearer one evicts the cheapest.
+    assert!(matches!(
+        admit(
+            &p,
+            raw_1559(&signer(200), 0, GWEI, GWEI, 21_000, CHAIN),
+            rich()
+        ),
+        Err(PoolError::PoolFull)
+    ));
+    admit(
+        &p,
+        raw_1559(&signer(201), 0, 3 * GWEI, GWEI, 21_000, CHAIN),
+        rich(),
+    )
+    .unwrap();
+}
