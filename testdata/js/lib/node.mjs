@@ -191,7 +191,7 @@ async function spawnOnce(node, port, blockTime, args) {
       "--chain-id", String(CHAIN_ID),
       // The embedded L1 on a free port, so tests never collide with a running devnet.
       "--l1-rpc-port", "0",
-      "--l1-block-time", "1s",
+      ...(args.includes("--l1-block-time") ? [] : ["--l1-block-time", "1s"]),
       ...args,
     ];
   node.starts += 1;
