@@ -74,6 +74,14 @@ pub enum StorageError {
         /// What was wrong.
         reason: String,
     },
+    /// Creating the database file failed.
+    #[error("creating {path}: {source}")]
+    Create {
+        /// The file being created.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 macro_rules! from_redb {
@@ -130,8 +138,52 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the database file at `path`.
+    ///
+    /// A new file is initialised beside `path` and renamed into place once durable, so a crash
+    /// while it is created leaves no half-made database behind (redb refuses a file whose
+    /// header never got its magic number), only a scratch file the next start removes.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
-        let db = Database::builder().create(path)?;
+        let exists = path.try_exists().map_err(|source| StorageError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if !exists {
+            Self::create(path)?;
+        }
+        Self::with_database(Database::builder().create(path)?)
+    }
+
+    fn create(path: &Path) -> Result<(), StorageError> {
+        let mut scratch = path.as_os_str().to_owned();
+        scratch.push(".creating");
+        let scratch = std::path::PathBuf::from(scratch);
+        let io = |source| StorageError::Create {
+            path: path.to_path_buf(),
+            source,
+        };
+        match std::fs::remove_file(&scratch) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
+        drop(Self::with_database(Database::builder().create(&scratch)?)?);
+        std::fs::rename(&scratch, path).map_err(io)?;
+        // The rename itself must survive a crash.
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(parent)
+            .and_then(|dir| dir.sync_all())
+            .map_err(io)
+    }
+
+    /// Opens (or creates) the database on any redb storage backend: an in-memory one, or one
+    /// that injects I/O faults (the crash tests use this to fail every commit point).
+    pub fn open_with_backend(backend: impl redb::StorageBackend) -> Result<Self, StorageError> {
+        Self::with_database(Database::builder().create_with_backend(backend)?)
+    }
+
+    fn with_database(db: Database) -> Result<Self, StorageError> {
         let tx = db.begin_write()?;
         {
             // Create every table so readers never meet a missing one.

@@ -30,7 +30,7 @@ use tempfile::TempDir;
 
 pub const CHAIN_ID: u64 = 901;
 pub const GAS_LIMIT: u64 = 30_000_000;
-const GENESIS_TIMESTAMP: u64 = 1_700_000_000;
+pub const GENESIS_TIMESTAMP: u64 = 1_700_000_000;
 const BLOCK_TIME: u64 = 2;
 
 /// An open database and the engine on it.
