@@ -5,9 +5,8 @@
 // sender — a replacement must raise both fee cap and tip by `--txpool.price-bump` 10 %, transactions
 // under the base fee are refused, and an honest sender's transactions still get in promptly.
 //
-// Not covered here: the expiry of gapped transactions after `--txpool.lifetime` (3 h; a Rust unit test
-// covers it), and geth's soft limit of 16 executable transactions per sender, which the node does not
-// have.
+// The expiry after `--txpool.lifetime` and the 16 slots per sender of a full pool are in
+// pool-limits.test.mjs, with the limits shrunk.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { computeAddress, parseEther, parseUnits, SigningKey } from "ethers";
