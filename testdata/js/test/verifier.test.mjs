@@ -27,7 +27,7 @@ async function traffic(seq, r, stop) {
   const provider = makeProvider(seq.url);
   const wallets = testWallets(provider);
   const [deployer, erc, swapper, payer] = [wallets[1], wallets[2], wallets[3], wallets[4]];
-  const counts = { transfers: 0, erc20: 0, swaps: 0, deposits: 0, withdrawals: 0 };
+  const counts = { transfers: 0, erc20: 0, swaps: 0, deposits: 0, withdrawals: 0, failed: 0 };
   try {
     const token = (await deploy(erc, artifact("TestToken"), ["Token", "TK", ethersParse("1000000")])).contract;
     const weth = (await deploy(deployer, npmBuild("@uniswap/v2-periphery", "WETH9"))).contract;
@@ -71,8 +71,22 @@ async function traffic(seq, r, stop) {
       // accumulator writes that the mined swap, a second later, may pay for (see uniswap.test.mjs).
       sent.push(await router.connect(swapper).swapExactETHForTokens(0, path, swapper.address, deadline, { value: ethersParse("0.01"), gasLimit: 300_000 }));
       counts.swaps += 1;
+      // Failing transactions between the valid ones: a transfer of more tokens than the sender
+      // holds (reverts) and one with too little gas (out of gas). Each must leave nothing behind
+      // but its nonce and fee, on the sequencer and on every verifier that derives the block.
+      const failing = [
+        await token.transfer(`0x${(0x3000 + counts.failed).toString(16).padStart(40, "0")}`, ethersParse("1000000000"), { gasLimit: 100_000 }),
+        await token.transfer(`0x${(0x3000 + counts.failed + 1).toString(16).padStart(40, "0")}`, 1n, { gasLimit: 23_000 }),
+      ];
+      counts.failed += failing.length;
+      sent.push(await payer.sendTransaction({ to: `0x${(0x4000 + counts.failed).toString(16).padStart(40, "0")}`, value: 1n }));
+      counts.transfers += 1;
       const receipts = await Promise.all(sent.map((t) => t.wait(1, 30_000)));
       for (const receipt of receipts) assert.equal(receipt.status, 1);
+      for (const t of failing) {
+        const receipt = await provider.waitForTransaction(t.hash, 1, 30_000);
+        assert.equal(receipt.status, 0, `failing transaction ${t.hash} failed`);
+      }
     }
     await Promise.all([deposits, withdrawals]);
   } finally {
@@ -106,7 +120,7 @@ describe("verifier: the L2 chain from L1 data alone", () => {
     await sleep(2000);
     await a.restart();
     const counts = await load;
-    assert.ok(counts.transfers > 0 && counts.erc20 > 0 && counts.swaps > 0 && counts.deposits > 0 && counts.withdrawals > 0, `traffic of every kind: ${stringify(counts)}`);
+    assert.ok(counts.transfers > 0 && counts.erc20 > 0 && counts.swaps > 0 && counts.deposits > 0 && counts.withdrawals > 0 && counts.failed > 0, `traffic of every kind: ${stringify(counts)}`);
 
     // The verifier comes up to the sequencer's safe head of now.
     const target = await safeOf(seq.url);
