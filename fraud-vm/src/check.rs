@@ -82,8 +82,9 @@ pub struct BlockTx {
 
 impl BlockTx {
     /// Decodes an EIP-2718 encoded OP transaction (deposits included) and recovers its sender.
-    pub fn decode(encoded: &[u8]) -> Result<Self, String> {
-        let envelope = OpTxEnvelope::decode_2718(&mut &encoded[..]).map_err(|e| e.to_string())?;
+    pub fn decode(encoded: &[u8]) -> Result<Self, DecodeTxError> {
+        let bad = |e: &dyn std::fmt::Display| DecodeTxError::Malformed(e.to_string());
+        let envelope = OpTxEnvelope::decode_2718(&mut &encoded[..]).map_err(|e| bad(&e))?;
         let (sender, deposit) = match &envelope {
             OpTxEnvelope::Deposit(d) => (
                 d.from,
@@ -93,13 +94,17 @@ impl BlockTx {
                     is_system: d.is_system_transaction,
                 }),
             ),
-            OpTxEnvelope::Legacy(t) => (t.recover_signer().map_err(|e| e.to_string())?, None),
-            OpTxEnvelope::Eip2930(t) => (t.recover_signer().map_err(|e| e.to_string())?, None),
-            OpTxEnvelope::Eip1559(t) => (t.recover_signer().map_err(|e| e.to_string())?, None),
+            OpTxEnvelope::Legacy(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
+            OpTxEnvelope::Eip2930(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
+            OpTxEnvelope::Eip1559(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
             OpTxEnvelope::Eip7702(_) => {
-                return Err("EIP-7702 authorization lists are not supported yet".into());
+                return Err(DecodeTxError::Unsupported(
+                    "EIP-7702 authorization lists (pending, SPEC.md §5.9)",
+                ));
             }
-            OpTxEnvelope::PostExec(_) => return Err("post-execution transactions".into()),
+            OpTxEnvelope::PostExec(_) => {
+                return Err(DecodeTxError::Unsupported("post-execution transactions"));
+            }
         };
         let (create, to) = match envelope.kind() {
             TxKind::Create => (true, Address::ZERO),
@@ -152,6 +157,17 @@ impl BlockTx {
             alloy_op_evm::OpTx::from_encoded_tx(&envelope, sender, Bytes::from(encoded.to_vec())).0;
         Ok(Self { record, op })
     }
+}
+
+/// Why a transaction cannot be checked.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum DecodeTxError {
+    /// It does not decode, or its sender does not recover.
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// A transaction kind this version does not prove.
+    #[error("not supported in this version: {0}")]
+    Unsupported(&'static str),
 }
 
 /// What a block check measured.
@@ -688,7 +704,13 @@ pub fn check_block(
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            BlockTx::decode(raw).map_err(|reason| CheckError::BadTransaction { index, reason })
+            BlockTx::decode(raw).map_err(|e| match e {
+                DecodeTxError::Unsupported(what) => CheckError::Unsupported {
+                    what,
+                    report: Box::default(),
+                },
+                DecodeTxError::Malformed(reason) => CheckError::BadTransaction { index, reason },
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let inputs = BlockInputs {
@@ -756,8 +778,8 @@ pub fn check_block(
     })
 }
 
-/// The pre-execution system calls of an Isthmus block, as alloy-evm's block executor makes them
-/// (EIP-4788 with the header's parent beacon root, then EIP-2935 with the parent hash), committed
+/// The pre-execution system calls of an Isthmus block, as alloy-op-evm's block executor makes
+/// them (EIP-2935 with the parent hash, then EIP-4788 with the parent beacon root), committed
 /// to `db`; returns the accounts they changed.
 fn pre_execution<DB: DatabaseRef>(
     db: &mut CacheDB<DB>,
@@ -772,16 +794,17 @@ where
     let mut cfg = CfgEnv::new_with_spec(config.spec());
     cfg.chain_id = config.chain_id;
     let mut changed = revm::state::EvmState::default();
+    // alloy-op-evm's order: the block hash history, then the beacon root.
     let calls = [
+        (
+            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
+            (header.number > 0).then(|| Bytes::copy_from_slice(header.parent_hash.as_slice())),
+        ),
         (
             alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
             header
                 .parent_beacon_block_root
                 .map(|r| Bytes::copy_from_slice(r.as_slice())),
-        ),
-        (
-            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
-            (header.number > 0).then(|| Bytes::copy_from_slice(header.parent_hash.as_slice())),
         ),
     ];
     for (contract, data) in calls {
@@ -791,14 +814,14 @@ where
             .with_cfg(cfg.clone())
             .with_block(revm_block_env(inputs))
             .build_op();
-        let mut out = evm
+        let out = evm
             .system_call(contract, data)
             .map_err(|e| evm_error(0, e))?;
-        out.state.remove(&revm::handler::SYSTEM_ADDRESS);
-        out.state.remove(&inputs.coinbase);
-        out.state.retain(|_, a| a.is_touched());
         for (address, account) in &out.state {
-            changed.insert(*address, account.clone());
+            let changed_storage = account.storage.values().any(|v| v.is_changed());
+            if account.is_touched() && (!account.info.is_empty() || changed_storage) {
+                changed.insert(*address, account.clone());
+            }
         }
         db.commit(out.state);
     }

@@ -187,16 +187,17 @@ impl revm::DatabaseRef for WitnessDb {
         let Some(account) = self.trie.account(address)?.0 else {
             return Ok(None);
         };
-        let code = self
-            .trie
-            .code(account.code_hash)
-            .ok_or(WitnessError::MissingCode(account.code_hash))?;
+        // The code travels only if the witness has it: revm asks for it by hash when it runs
+        // it (a witness holds the codes execution read, not those of every account touched).
         let mut info = AccountInfo::default()
             .with_balance(account.balance)
             .with_nonce(account.nonce);
-        if !code.is_empty() {
-            info = info.with_code(Bytecode::new_raw(Bytes::copy_from_slice(code)));
-        }
+        info.code_hash = account.code_hash;
+        info.code = match self.trie.code(account.code_hash) {
+            Some(code) if !code.is_empty() => Some(Bytecode::new_raw(Bytes::copy_from_slice(code))),
+            Some(_) => Some(Bytecode::default()),
+            None => None,
+        };
         Ok(Some(info))
     }
 

@@ -78,6 +78,10 @@ pub(crate) fn start(
     if op_rules && pre.tx_index == 0 && !is_l1_info(&tx) {
         return Err(invalid("the first transaction is not the L1-info deposit"));
     }
+    // The block's gas limit bounds every transaction's, deposits included (Regolith).
+    if U256::from(tx.gas_limit) > block.gas_limit.saturating_sub(U256::from(pre.gas)) {
+        return Err(invalid("gas limit above the block's gas left"));
+    }
     let mut cx = Ctx::for_world(pre, oracle, world);
     let cx = &mut cx;
     let bought = match tx.deposit {

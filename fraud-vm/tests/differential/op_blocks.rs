@@ -382,7 +382,8 @@ fn run(encoded: &[Vec<u8>]) -> Result<Vec<(String, B256, StepProof)>, String> {
     let txs: Vec<BlockTx> = encoded
         .iter()
         .map(|e| BlockTx::decode(e))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
     let hashes = fraud_vm::world::block_hash_tree(NUMBER, |n| keccak256(n.to_be_bytes()));
     let mut proofs = Vec::new();
     let outcome = trace_block(
