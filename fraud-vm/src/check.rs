@@ -303,6 +303,18 @@ fn check_proof(pre: B256, proof: &StepProof, post: B256) -> Result<usize, String
     }
 }
 
+/// Sees what [`trace_block`] does: every state in block-wide order (SPEC.md §8) and every
+/// transaction start and end proof. Both default to nothing.
+pub trait BlockObserver {
+    /// The state at block-wide position `position` (0 is the Idle state before transaction 0).
+    fn state(&mut self, _position: u64, _state: &FullState) {}
+    /// The proof of a transaction start (`kind = "TxStart"`) or end (`"TxEnd"`) step from the
+    /// pre-state `pre`.
+    fn boundary(&mut self, _kind: &str, _pre: B256, _proof: &StepProof) {}
+}
+
+impl BlockObserver for () {}
+
 /// The outcome of [`trace_block`].
 #[derive(Debug)]
 pub struct BlockOutcome {
@@ -319,8 +331,8 @@ pub struct BlockOutcome {
 /// the first transaction); commits each transaction to `db`. Every step's proof must verify to
 /// the next traced state, every transaction start to the first state op-revm runs (or, with no
 /// opcode, to the terminal state), every transaction end to an Idle state whose accounts equal
-/// op-revm's, and the gas to op-revm's. `on_boundary(kind, pre, proof)` sees every transaction
-/// start and end proof (tests tamper with them).
+/// op-revm's, and the gas to op-revm's. `observer` sees every state with its block-wide position
+/// (a bisection answer re-runs the block and keeps one) and every boundary proof.
 pub fn trace_block<DB: DatabaseRef>(
     db: &mut CacheDB<DB>,
     start: WorldState,
@@ -328,7 +340,7 @@ pub fn trace_block<DB: DatabaseRef>(
     config: &ChainConfig,
     txs: &[BlockTx],
     block_hashes: WordTree,
-    on_boundary: &mut dyn FnMut(&str, B256, &StepProof),
+    observer: &mut dyn BlockObserver,
 ) -> Result<BlockOutcome, CheckError>
 where
     DB::Error: std::fmt::Display,
@@ -366,7 +378,11 @@ where
         list.clone(),
     );
     let mut results = Vec::with_capacity(txs.len());
+    // Block-wide position of the current Idle state (SPEC.md §8).
+    let mut position = 0u64;
+    observer.state(position, &idle);
     for (index, tx) in txs.iter().enumerate() {
+        let first_position = position + 1;
         let step_error = |step: u64, kind: &str, reason: String| CheckError::Step {
             index,
             step,
@@ -383,7 +399,7 @@ where
         let size = check_proof(pre, &proof, transition.post.commitment())
             .map_err(|e| step_error(0, "TxStart", e))?;
         stats.add("TxStart", size);
-        on_boundary("TxStart", pre, &proof);
+        observer.boundary("TxStart", pre, &proof);
 
         // The tracer's view of the world at the top frame's start.
         let r = &tx.record;
@@ -417,7 +433,7 @@ where
                 scalar(info.operator_fee_constant),
             )
         };
-        let position = Position {
+        let at = Position {
             block_number: inputs.number,
             tx_index: index as u64,
             world,
@@ -440,6 +456,7 @@ where
                 return;
             }
             steps = k + 1;
+            observer.state(first_position + k, state);
             let commitment = state.record.commitment();
             let wanted = if k == 0 {
                 Some((first_commitment, "TxStart".to_string()))
@@ -484,7 +501,7 @@ where
                 Err(e) => failure = Some(step_error(k + 1, &kind, format!("prove: {e}"))),
             }
         };
-        let mut tracer = Tracer::new(position, on_state);
+        let mut tracer = Tracer::new(at, on_state);
         let out = {
             let ctx = Context::op()
                 .with_db(&mut *db)
@@ -515,6 +532,7 @@ where
                 {
                     end.returndata = WordTree::from_bytes(output.data());
                 }
+                observer.state(first_position, &end);
                 end
             }
             Err(error) => return Err(CheckError::Trace { index, error }),
@@ -532,9 +550,11 @@ where
         let size = check_proof(pre, &proof, transition.post.commitment())
             .map_err(|e| step_error(end_step, "TxEnd", e))?;
         stats.add("TxEnd", size);
-        on_boundary("TxEnd", pre, &proof);
+        observer.boundary("TxEnd", pre, &proof);
         idle = next;
         idle.transactions = Some(list.clone());
+        position = first_position + steps.max(1);
+        observer.state(position, &idle);
         let used = idle.record.gas - idle_gas;
         if used != out.result.tx_gas_used() {
             return Err(CheckError::Diverged {
@@ -754,15 +774,7 @@ pub fn check_block(
         }
     }
     world.begin_tx();
-    let mut outcome = trace_block(
-        &mut db,
-        world,
-        &inputs,
-        config,
-        &txs,
-        tree,
-        &mut |_, _, _| {},
-    )?;
+    let mut outcome = trace_block(&mut db, world, &inputs, config, &txs, tree, &mut ())?;
     outcome.report.execution_time = execution_time;
     if outcome.report.gas_used != header.gas_used {
         return Err(CheckError::HeaderMismatch {

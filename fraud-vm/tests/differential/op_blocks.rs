@@ -11,11 +11,11 @@ use alloy::eips::eip2718::Encodable2718;
 use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, B256, Bytes, Sealed, TxKind, U256, address, keccak256};
 use alloy::signers::local::PrivateKeySigner;
-use fraud_vm::check::{BlockInputs, BlockTx, ChainConfig, Hardfork, trace_block};
+use fraud_vm::check::{BlockInputs, BlockObserver, BlockTx, ChainConfig, Hardfork, trace_block};
 use fraud_vm::mpt::{BaseAccount, BaseState};
 use fraud_vm::step::op::{BASE_FEE_VAULT, DEPOSITOR, L1_BLOCK, L1_FEE_VAULT, OPERATOR_FEE_VAULT};
 use fraud_vm::world::WorldState;
-use fraud_vm::{StepProof, verify};
+use fraud_vm::{FullState, StepProof, prove, verify};
 use op_alloy::consensus::{OpTxEnvelope, TxDeposit};
 use proptest::prelude::*;
 use revm::database::{CacheDB, EmptyDB};
@@ -374,8 +374,43 @@ fn root_of(accounts: BTreeMap<Address, BaseAccount>) -> B256 {
     BaseState::new(accounts).root()
 }
 
-/// Runs the block, returning the boundary proofs seen and the failure, if any.
+/// Records what a block trace shows: boundary proofs, the commitment of every state in
+/// block-wide order, and the full state at one position.
+#[derive(Default)]
+struct Recorder {
+    proofs: Vec<(String, B256, StepProof)>,
+    commitments: Vec<B256>,
+    statuses: Vec<fraud_vm::Status>,
+    keep: Option<u64>,
+    kept: Option<FullState>,
+}
+
+impl BlockObserver for Recorder {
+    fn state(&mut self, position: u64, state: &FullState) {
+        assert_eq!(
+            position,
+            self.commitments.len() as u64,
+            "positions in order"
+        );
+        self.commitments.push(state.record.commitment());
+        self.statuses.push(state.record.status);
+        if self.keep == Some(position) {
+            self.kept = Some(state.clone());
+        }
+    }
+
+    fn boundary(&mut self, kind: &str, pre: B256, proof: &StepProof) {
+        self.proofs.push((kind.to_string(), pre, proof.clone()));
+    }
+}
+
+/// Runs the block, returning what the recorder saw and the failure, if any.
 fn run(encoded: &[Vec<u8>]) -> Result<Vec<(String, B256, StepProof)>, String> {
+    run_recorded(encoded, Recorder::default()).map(|r| r.proofs)
+}
+
+/// [`run`] with a recorder.
+fn run_recorded(encoded: &[Vec<u8>], mut recorder: Recorder) -> Result<Recorder, String> {
     let genesis = genesis();
     let mut db = database(&genesis);
     let base = Arc::new(BaseState::new(genesis.clone()));
@@ -385,7 +420,6 @@ fn run(encoded: &[Vec<u8>]) -> Result<Vec<(String, B256, StepProof)>, String> {
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
     let hashes = fraud_vm::world::block_hash_tree(NUMBER, |n| keccak256(n.to_be_bytes()));
-    let mut proofs = Vec::new();
     let outcome = trace_block(
         &mut db,
         WorldState::at_block_start(base),
@@ -393,7 +427,7 @@ fn run(encoded: &[Vec<u8>]) -> Result<Vec<(String, B256, StepProof)>, String> {
         &config(),
         &txs,
         hashes,
-        &mut |kind, pre, proof| proofs.push((kind.to_string(), pre, proof.clone())),
+        &mut recorder,
     )
     .map_err(|e| e.to_string())?;
     // The state root: op-revm's final accounts against the world the trace ends in, over every
@@ -456,7 +490,7 @@ fn run(encoded: &[Vec<u8>]) -> Result<Vec<(String, B256, StepProof)>, String> {
             outcome.report.gas_used
         ));
     }
-    Ok(proofs)
+    Ok(recorder)
 }
 
 proptest! {
@@ -655,7 +689,7 @@ fn op_fees_reach_the_vaults() {
         &config(),
         &txs,
         fraud_vm::world::block_hash_tree(NUMBER, |_| B256::ZERO),
-        &mut |_, _, _| {},
+        &mut (),
     )
     .expect("checks");
     let world = &outcome.last.world;
@@ -694,7 +728,7 @@ fn check_block_over_a_witness() {
             &config(),
             &txs,
             fraud_vm::world::block_hash_tree(NUMBER, |_| B256::ZERO),
-            &mut |_, _, _| {},
+            &mut (),
         )
         .expect("checks")
         .report
@@ -803,4 +837,48 @@ fn check_block_over_a_witness() {
         check_block(&orphan, &txs, &witness, &config()),
         Err(CheckError::BadWitness(_))
     ));
+}
+
+/// A layer-2 dispute over a whole OP block (SPEC.md §8): the defender's trace is wrong from a
+/// transaction start, from the middle of the block, and from its last state on; bisection over
+/// the block-wide positions, answered by re-running the block, ends at the step before, whose
+/// one-step proof from the honest state refutes the defender.
+#[test]
+fn dispute_over_an_op_block() {
+    use fraud_vm::bisect::find_first_difference;
+    let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
+    let honest = run_recorded(&encoded, Recorder::default()).expect("the block checks");
+    let n = honest.commitments.len() as u64 - 1;
+    // The first state after the Idle state that ends transaction 0: transaction 1's start.
+    let second_start = honest
+        .statuses
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, s)| **s == fraud_vm::Status::Idle)
+        .map(|(i, _)| i as u64 + 1)
+        .expect("an Idle state between transactions");
+    for bad_from in [second_start, n / 2, n] {
+        let claimed = |k: u64| {
+            let c = honest.commitments[k as usize];
+            if k >= bad_from { keccak256(c) } else { c }
+        };
+        let game = find_first_difference(0, n, |k| honest.commitments[k as usize], claimed)
+            .expect("a dispute");
+        assert_eq!(game.agreed(), bad_from - 1);
+        let kept = run_recorded(
+            &encoded,
+            Recorder {
+                keep: Some(game.agreed()),
+                ..Recorder::default()
+            },
+        )
+        .expect("re-execution")
+        .kept;
+        let mut state = kept.expect("the agreed position exists");
+        let (proof, _) = prove(&mut state).expect("provable");
+        let post = verify(claimed(game.agreed()), &proof).expect("the agreed state verifies");
+        assert_eq!(post, honest.commitments[game.disputed() as usize]);
+        assert_ne!(post, claimed(game.disputed()));
+    }
 }
