@@ -223,3 +223,95 @@ impl revm::DatabaseRef for WitnessDb {
             .ok_or(WitnessError::MissingHeader(number))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mpt::{BaseAccount, BaseState, account_verifies, slot_verifies};
+    use proptest::prelude::*;
+
+    /// States with many small accounts and slots, so the tries have extension nodes and nodes
+    /// short enough to be inlined in their parents.
+    fn state() -> impl Strategy<Value = BaseState> {
+        prop::collection::btree_map(
+            any::<[u8; 2]>().prop_map(|b| {
+                let mut a = [0u8; 20];
+                a[18..].copy_from_slice(&b);
+                Address::from(a)
+            }),
+            (
+                0u64..3,
+                0u64..5,
+                prop::collection::btree_map(0u64..40, 0u64..3, 0..12),
+                any::<bool>(),
+            ),
+            1..24,
+        )
+        .prop_map(|accounts| {
+            BaseState::new(
+                accounts
+                    .into_iter()
+                    .map(|(address, (nonce, balance, storage, code))| {
+                        (
+                            address,
+                            BaseAccount {
+                                nonce,
+                                balance: U256::from(balance),
+                                code: if code {
+                                    vec![0x60, 1, 0x00]
+                                } else {
+                                    Vec::new()
+                                },
+                                storage: storage
+                                    .into_iter()
+                                    .map(|(k, v)| (U256::from(k), U256::from(v)))
+                                    .collect(),
+                            },
+                        )
+                    })
+                    .collect(),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Walking the witness of a whole state gives every account and slot, present or not,
+        /// with proofs that verify; without the root node it names the missing node.
+        #[test]
+        fn witness_walks_match_the_state(base in state(), probe in any::<[u8; 2]>()) {
+            let codes = vec![Bytes::from(vec![0x60, 1, 0x00])];
+            let trie = WitnessTrie::new(base.root(), &base.all_nodes(), &codes);
+            let mut probe_address = [0u8; 20];
+            probe_address[18..].copy_from_slice(&probe);
+            let addresses: Vec<Address> = base
+                .accounts
+                .keys()
+                .copied()
+                .chain([Address::from(probe_address)])
+                .collect();
+            for address in addresses {
+                let (account, nodes) = trie.account(address).expect("reachable");
+                let want = base.accounts.get(&address).map(BaseAccount::trie_account);
+                prop_assert_eq!(account, want);
+                let witness = crate::mpt::MptAccount { account, nodes };
+                prop_assert!(account_verifies(base.root(), address, &witness));
+                let storage_root = account.map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
+                for slot in 0u64..42 {
+                    let slot = U256::from(slot);
+                    let (value, nodes) = trie.storage(address, storage_root, slot).expect("slot");
+                    prop_assert_eq!(value, base.storage(address, slot));
+                    let witness = crate::mpt::MptSlot { value, nodes };
+                    prop_assert!(slot_verifies(storage_root, slot, &witness));
+                }
+            }
+            let empty = WitnessTrie::new(base.root(), &[], &codes);
+            let missing = empty.account(Address::ZERO);
+            prop_assert!(
+                matches!(&missing, Err(WitnessError::MissingNode { hash, .. }) if *hash == base.root()),
+                "{:?}", missing
+            );
+        }
+    }
+}
