@@ -7,7 +7,8 @@ use crate::mpt::{MptAccount, MptSlot};
 use crate::proof::StepProof;
 use crate::smt::{SMT_DEPTH, SmtProof};
 use crate::state::{
-    BlockEnv, MachineState, STATE_ENCODED_LEN, Status, TAG_BLOCK_ENV, TAG_STATE, TAG_TX_ENV, TxEnv,
+    BlockEnv, MachineState, Rules, STATE_ENCODED_LEN, Status, TAG_BLOCK_ENV, TAG_STATE, TAG_TX_ENV,
+    TxEnv,
 };
 use crate::world::{AccountRecord, TAG_ACCOUNT, TAG_CHECKPOINT, TAG_WORLD, World};
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -269,6 +270,20 @@ impl<'a> Reader<'a> {
             access_list: self.list(24, |r| Ok((r.address()?, r.list(32, |r| r.u256())?)))?,
             max_fee_per_blob_gas: self.u256()?,
             blob_hashes: self.list(32, |r| r.b256())?,
+            encoded: self.bytes()?,
+            deposit: if self.flag()? {
+                Some(crate::tx::DepositFields {
+                    source_hash: self.b256()?,
+                    mint: u128::from_be_bytes(
+                        self.take(16)?
+                            .try_into()
+                            .map_err(|_| DecodeError::Truncated)?,
+                    ),
+                    is_system: self.flag()?,
+                })
+            } else {
+                None
+            },
         };
         self.finish()?;
         Ok(tx)
@@ -302,6 +317,10 @@ impl<'a> Reader<'a> {
         let create = self.flag()?;
         let block_gas_before = self.u64()?;
         let receipts_before = self.b256()?;
+        let deposit = self.flag()?;
+        let l1_fee = self.u256()?;
+        let operator_fee_scalar = self.u64()?;
+        let operator_fee_constant = self.u64()?;
         let n = self.u64()?;
         let n = usize::try_from(n).map_err(|_| DecodeError::Truncated)?;
         if n.saturating_mul(32) > self.bytes.len() {
@@ -316,6 +335,10 @@ impl<'a> Reader<'a> {
             create,
             block_gas_before,
             receipts_before,
+            deposit,
+            l1_fee,
+            operator_fee_scalar,
+            operator_fee_constant,
             blob_hashes,
         })
     }
@@ -333,6 +356,10 @@ impl<'a> Reader<'a> {
             chain_id: self.u256()?,
             block_hashes_root: self.b256()?,
             transactions_root: self.b256()?,
+            rules: {
+                let code = self.u8()?;
+                Rules::from_code(code).ok_or(DecodeError::Flag(code))?
+            },
         })
     }
 }

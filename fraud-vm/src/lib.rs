@@ -12,10 +12,13 @@
 //! - [`trace`]: the revm inspector that turns an execution into machine states.
 //! - [`step`]: one module per step family, shared by prover and verifier.
 //! - [`proof`]: one-step proofs, [`verify`] and [`prove`].
+//! - [`witness`]: a block's pre-state from an execution witness (trie nodes, codes, headers).
 //! - [`bisect`]: the bisection game over block numbers and step indices.
+//! - [`check`]: whole OP L2 blocks traced with op-revm, every step proved and verified.
 //! - [`codec`]: the canonical binary encoding of proofs and records.
 
 pub mod bisect;
+pub mod check;
 pub mod codec;
 pub mod frame;
 pub mod merkle;
@@ -26,7 +29,8 @@ pub mod state;
 pub mod step;
 pub mod trace;
 pub mod tx;
+pub mod witness;
 pub mod world;
 
-pub use proof::{StepProof, VerifyError, prove, verify};
+pub use proof::{ApplyError, StepProof, VerifyError, prove, prove_boundary, verify};
 pub use state::{FullState, MachineState, Status};

@@ -101,8 +101,11 @@ impl BaseAccount {
 /// `check-block`.
 #[derive(Clone, Debug, Default)]
 pub struct BaseState {
-    /// Accounts by address.
+    /// Accounts by address (unused when `trie` is set).
     pub accounts: BTreeMap<Address, BaseAccount>,
+    /// The pre-state as the trie nodes of an execution witness (`check_block`): accounts, slots
+    /// and proofs are read by walking it instead.
+    pub trie: Option<std::sync::Arc<crate::witness::WitnessTrie>>,
 }
 
 fn storage_trie(storage: &BTreeMap<U256, U256>, target: Option<U256>) -> (B256, Vec<Bytes>) {
@@ -146,6 +149,47 @@ fn build(leaves: Vec<(Nibbles, Vec<u8>)>, target: Option<Nibbles>) -> (B256, Vec
 }
 
 impl BaseState {
+    /// The state holding `accounts`.
+    pub fn new(accounts: BTreeMap<Address, BaseAccount>) -> Self {
+        Self {
+            accounts,
+            trie: None,
+        }
+    }
+
+    /// The state under a witness's trie.
+    pub fn from_witness(trie: std::sync::Arc<crate::witness::WitnessTrie>) -> Self {
+        Self {
+            accounts: BTreeMap::new(),
+            trie: Some(trie),
+        }
+    }
+
+    /// The account at `address` as the state trie holds it (`None` if absent, or if the
+    /// witness cannot reach it: a proof built then fails to verify).
+    pub fn account(&self, address: Address) -> Option<TrieAccount> {
+        match &self.trie {
+            Some(trie) => trie.account(address).ok().and_then(|(a, _)| a),
+            None => self.accounts.get(&address).map(BaseAccount::trie_account),
+        }
+    }
+
+    /// Slot `slot` of `address` (zero if absent).
+    pub fn storage(&self, address: Address, slot: U256) -> U256 {
+        match &self.trie {
+            Some(trie) => self
+                .account(address)
+                .and_then(|a| trie.storage(address, a.storage_root, slot).ok())
+                .map(|(v, _)| v)
+                .unwrap_or_default(),
+            None => self
+                .accounts
+                .get(&address)
+                .and_then(|a| a.storage.get(&slot).copied())
+                .unwrap_or_default(),
+        }
+    }
+
     fn account_trie(&self, target: Option<Address>) -> (B256, Vec<Bytes>) {
         let mut leaves: Vec<(Nibbles, Vec<u8>)> = self
             .accounts
@@ -162,11 +206,18 @@ impl BaseState {
 
     /// The state root.
     pub fn root(&self) -> B256 {
+        if let Some(trie) = &self.trie {
+            return trie.root();
+        }
         self.account_trie(None).0
     }
 
     /// The witness of `address`.
     pub fn prove_account(&self, address: Address) -> MptAccount {
+        if let Some(trie) = &self.trie {
+            let (account, nodes) = trie.account(address).unwrap_or_default();
+            return MptAccount { account, nodes };
+        }
         MptAccount {
             account: self.accounts.get(&address).map(BaseAccount::trie_account),
             nodes: self.account_trie(Some(address)).1,
@@ -175,6 +226,13 @@ impl BaseState {
 
     /// The witness of `slot` of `address` (an absent account has the empty storage trie).
     pub fn prove_slot(&self, address: Address, slot: U256) -> MptSlot {
+        if let Some(trie) = &self.trie {
+            let root = self
+                .account(address)
+                .map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
+            let (value, nodes) = trie.storage(address, root, slot).unwrap_or_default();
+            return MptSlot { value, nodes };
+        }
         let Some(acc) = self.accounts.get(&address) else {
             return MptSlot {
                 value: U256::ZERO,
@@ -187,8 +245,59 @@ impl BaseState {
         }
     }
 
+    /// Every trie node of the state (the account trie and every storage trie), as an execution
+    /// witness of the whole state carries them (map mode only).
+    pub fn all_nodes(&self) -> Vec<Bytes> {
+        fn nodes_of(leaves: Vec<(Nibbles, Vec<u8>)>) -> Vec<Bytes> {
+            if leaves.is_empty() {
+                return Vec::new();
+            }
+            let targets: Vec<Nibbles> = leaves.iter().map(|l| l.0).collect();
+            let mut hb = HashBuilder::default().with_proof_retainer(ProofRetainer::new(targets));
+            for (key, value) in &leaves {
+                hb.add_leaf(*key, value);
+            }
+            hb.root();
+            hb.take_proof_nodes()
+                .into_nodes_sorted()
+                .into_iter()
+                .map(|(_, node)| node)
+                .collect()
+        }
+        let mut leaves: Vec<(Nibbles, Vec<u8>)> = self
+            .accounts
+            .iter()
+            .map(|(a, acc)| {
+                let mut buf = Vec::new();
+                acc.trie_account().encode(&mut buf);
+                (Nibbles::unpack(keccak256(a)), buf)
+            })
+            .collect();
+        leaves.sort_by_key(|l| l.0);
+        let mut out = nodes_of(leaves);
+        for acc in self.accounts.values() {
+            let mut leaves: Vec<(Nibbles, Vec<u8>)> = acc
+                .storage
+                .iter()
+                .filter(|(_, v)| !v.is_zero())
+                .map(|(k, v)| {
+                    (
+                        Nibbles::unpack(keccak256(B256::from(*k))),
+                        alloy::rlp::encode(*v),
+                    )
+                })
+                .collect();
+            leaves.sort_by_key(|l| l.0);
+            out.extend(nodes_of(leaves));
+        }
+        out
+    }
+
     /// The code with hash `hash`, if some account holds it.
     pub fn code(&self, hash: B256) -> Option<&[u8]> {
+        if let Some(trie) = &self.trie {
+            return trie.code(hash);
+        }
         self.accounts
             .values()
             .find(|a| keccak256(&a.code) == hash)

@@ -8,7 +8,7 @@ use crate::smt::SmtProof;
 use crate::state::{BlockEnv, FullState, MachineState, TxEnv};
 use crate::step::{self, Oracle, Transition};
 use crate::world::{AccountRecord, Tree, World};
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, B256, U256, keccak256};
 use thiserror::Error;
 
 /// The proof of one opcode step.
@@ -203,6 +203,117 @@ pub fn execute(pre_commitment: B256, proof: &StepProof) -> Result<Transition, Ve
 ///
 /// `state` is left as it was: memory writes made while proving are undone.
 pub fn prove(state: &mut FullState) -> Result<(StepProof, Transition), VerifyError> {
+    let (proof, transition, _) = prove_with(state, false);
+    Ok((proof, transition?))
+}
+
+/// Proves a transaction start or end step (the boundary steps of SPEC.md §5.9) and applies it to
+/// `state`: the returned state is the step's post-state in full (the first state of the top
+/// frame, or its terminal state when no opcode runs, after a start; the Idle state after an
+/// end). Its commitment is checked against the transition's post-state, so a prover that
+/// disagrees with the step is an error, never a wrong state. Other steps are refused: their
+/// post-states come from the tracer.
+pub fn prove_boundary(
+    mut state: FullState,
+) -> Result<(StepProof, Transition, FullState), ApplyError> {
+    use crate::state::Status;
+    let status = state.record.status;
+    if status == Status::Running || state.record.depth != 0 {
+        return Err(ApplyError::NotABoundary);
+    }
+    let (proof, transition, applied) = prove_with(&mut state, true);
+    let transition = transition?;
+    let Applied {
+        tx_env,
+        entry_world,
+    } = applied;
+    let post = &transition.post;
+    let world = &mut state.world;
+    if status == Status::Idle {
+        // Transaction start: the per-transaction sets start empty, the checkpoint was pushed.
+        let Some(tx_env) = tx_env else {
+            return Err(ApplyError::Diverged("no transaction environment"));
+        };
+        world.sync();
+        if let Some(cp) = world.checkpoints.last() {
+            world.record.checkpoint_root = cp.link();
+        }
+        let txs = state.transactions.clone();
+        let (tx, _) = txs
+            .as_ref()
+            .and_then(|t| t.records.get(usize::try_from(state.record.tx_index).ok()?))
+            .map(|r| (r.clone(), ()))
+            .ok_or(ApplyError::Diverged("no transaction record"))?;
+        let mut next = FullState::new_frame(
+            Default::default(),
+            tx_env,
+            state.block_env.clone(),
+            state.block_hashes.clone(),
+            std::mem::take(&mut state.world),
+        );
+        next.code = Vec::new();
+        if post.status == Status::Running {
+            next.code = next
+                .world
+                .code(post.code_hash)
+                .or_else(|| (keccak256(&tx.data) == post.code_hash).then(|| tx.data.clone()))
+                .ok_or(ApplyError::Diverged("code of the top frame"))?;
+        }
+        if !tx.create {
+            next.calldata = crate::merkle::WordTree::from_bytes(&tx.data);
+        }
+        next.record = post.clone();
+        next.entry_world = entry_world.map(Box::new);
+        next.transactions = txs;
+        if next.record.world_root != next.world.record.commitment() {
+            return Err(ApplyError::Diverged("world after the transaction start"));
+        }
+        return Ok((proof, transition, next));
+    }
+    // Transaction end: the world kept or restored, credits and deletions applied; the
+    // per-transaction sets emptied.
+    world.begin_tx();
+    let mut next = FullState::new_frame(
+        Default::default(),
+        Default::default(),
+        state.block_env.clone(),
+        state.block_hashes.clone(),
+        std::mem::take(&mut state.world),
+    );
+    next.code = Vec::new();
+    next.record = post.clone();
+    next.transactions = state.transactions.clone();
+    if next.record.world_root != next.world.record.commitment() {
+        return Err(ApplyError::Diverged("world after the transaction end"));
+    }
+    Ok((proof, transition, next))
+}
+
+/// Why [`prove_boundary`] could not produce the post-state.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ApplyError {
+    /// The state is not a transaction start or end pre-state.
+    #[error("not a transaction start or end")]
+    NotABoundary,
+    /// The step itself failed.
+    #[error(transparent)]
+    Step(#[from] VerifyError),
+    /// The prover's full state disagrees with the step's post-state (a prover bug).
+    #[error("prover state diverged from the step: {0}")]
+    Diverged(&'static str),
+}
+
+/// What an applying prover learnt from the step.
+#[derive(Default)]
+struct Applied {
+    tx_env: Option<TxEnv>,
+    entry_world: Option<crate::world::WorldState>,
+}
+
+fn prove_with(
+    state: &mut FullState,
+    apply: bool,
+) -> (StepProof, Result<Transition, VerifyError>, Applied) {
     // A frame exit step runs no code, and its proof carries none.
     let code = if state.record.status == crate::state::Status::Running {
         state.code.clone()
@@ -215,20 +326,24 @@ pub fn prove(state: &mut FullState) -> Result<(StepProof, Transition), VerifyErr
         undo: Vec::new(),
         tree_undo: Vec::new(),
         swapped: None,
+        apply,
+        applied: Applied::default(),
     };
     let pre = writer.state.record.clone();
     let result = step::execute(&pre, &code, &mut writer);
     for (index, word) in std::mem::take(&mut writer.undo).into_iter().rev() {
         writer.memory().set(index, word);
     }
-    for (tree, key, leaf) in writer.tree_undo.drain(..).rev() {
-        writer.state.world.tree_mut(tree).set(key, leaf);
+    if !apply {
+        for (tree, key, leaf) in writer.tree_undo.drain(..).rev() {
+            writer.state.world.tree_mut(tree).set(key, leaf);
+        }
+        if let Some(current) = writer.swapped.take() {
+            let entry = std::mem::replace(&mut writer.state.world, current);
+            writer.state.entry_world = Some(Box::new(entry));
+        }
     }
-    if let Some(current) = writer.swapped.take() {
-        let entry = std::mem::replace(&mut writer.state.world, current);
-        writer.state.entry_world = Some(Box::new(entry));
-    }
-    Ok((writer.proof, result?))
+    (writer.proof, result, writer.applied)
 }
 
 /// Counts of the witnesses consumed so far, per kind.
@@ -451,6 +566,10 @@ struct ProofWriter<'a> {
     tree_undo: Vec<(Tree, B256, B256)>,
     /// The world swapped out by [`Oracle::world_restored`], swapped back afterwards.
     swapped: Option<crate::world::WorldState>,
+    /// Keep the step's writes (a boundary step whose post-state the prover needs).
+    apply: bool,
+    /// What an applying prover learnt.
+    applied: Applied,
 }
 
 impl Oracle for ProofWriter<'_> {
@@ -616,6 +735,19 @@ impl Oracle for ProofWriter<'_> {
         let entry = (record, txs.tree.prove(index));
         self.proof.transaction = Some(entry.clone());
         Ok(entry)
+    }
+
+    fn tx_checkpoint_pushed(&mut self) {
+        if self.apply {
+            let world = &mut self.state.world;
+            world.sync();
+            self.applied.entry_world = Some(world.clone());
+            world.push_checkpoint();
+        }
+    }
+
+    fn tx_env_built(&mut self, env: &TxEnv) {
+        self.applied.tx_env = Some(env.clone());
     }
 
     fn world_restored(&mut self) {

@@ -21,10 +21,33 @@ pub const STACK_LIMIT: u64 = 1024;
 pub const STATE_ENCODED_LEN: usize = 443;
 
 /// Length in bytes of an encoded [`TxEnv`] without blob hashes.
-pub const TX_ENV_FIXED_LEN: usize = 1 + 20 + 32 + 8 + 8 + 1 + 8 + 32 + 8;
+pub const TX_ENV_FIXED_LEN: usize = 1 + 20 + 32 + 8 + 8 + 1 + 8 + 32 + 1 + 32 + 8 + 8 + 8;
 
 /// Length in bytes of an encoded [`BlockEnv`].
-pub const BLOCK_ENV_ENCODED_LEN: usize = 1 + 20 + 7 * 32 + 32 + 32;
+pub const BLOCK_ENV_ENCODED_LEN: usize = 1 + 20 + 7 * 32 + 32 + 32 + 1;
+
+/// The execution rules of a block (SPEC.md §3.6): which engine built it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Rules {
+    /// Ethereum Prague as plain revm runs it: no deposits, the base fee is burnt.
+    #[default]
+    Prague = 0,
+    /// OP Stack Isthmus as op-revm runs it: deposit transactions, the L1 data fee, the operator
+    /// fee, and the base fee paid to the BaseFeeVault.
+    Isthmus = 1,
+}
+
+impl Rules {
+    /// The rules with this code, if any.
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Self::Prague),
+            1 => Some(Self::Isthmus),
+            _ => None,
+        }
+    }
+}
 
 /// Execution status of the current frame (SPEC.md §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -289,13 +312,24 @@ pub struct TxEnv {
     pub block_gas_before: u64,
     /// Receipt chain of the block's earlier transactions (SPEC.md §5.18).
     pub receipts_before: B256,
+    /// Whether the transaction is an OP deposit (type 0x7E): no fee purchase, no refund, no
+    /// fees at its end (SPEC.md §5.9).
+    pub deposit: bool,
+    /// The OP L1 data fee charged at the transaction start and paid to the L1FeeVault at its
+    /// end (zero under Prague rules and for deposits).
+    pub l1_fee: U256,
+    /// The operator fee scalar read at the transaction start (Isthmus; zero otherwise).
+    pub operator_fee_scalar: u64,
+    /// The operator fee constant read at the transaction start (Isthmus; zero otherwise).
+    pub operator_fee_constant: u64,
     /// EIP-4844 versioned blob hashes (BLOBHASH).
     pub blob_hashes: Vec<B256>,
 }
 
 impl TxEnv {
     /// Encoding: `0x03 ‖ origin(20) ‖ gas_price(32) ‖ gas_limit(8) ‖ floor_gas(8) ‖ create(1) ‖
-    /// block_gas_before(8) ‖ receipts_before(32) ‖ count(8) ‖ blob_hashes(32 each)`.
+    /// block_gas_before(8) ‖ receipts_before(32) ‖ deposit(1) ‖ l1_fee(32) ‖
+    /// operator_fee_scalar(8) ‖ operator_fee_constant(8) ‖ count(8) ‖ blob_hashes(32 each)`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(TX_ENV_FIXED_LEN + 32 * self.blob_hashes.len());
         out.push(TAG_TX_ENV);
@@ -306,6 +340,10 @@ impl TxEnv {
         out.push(u8::from(self.create));
         out.extend_from_slice(&self.block_gas_before.to_be_bytes());
         out.extend_from_slice(self.receipts_before.as_slice());
+        out.push(u8::from(self.deposit));
+        out.extend_from_slice(&self.l1_fee.to_be_bytes::<32>());
+        out.extend_from_slice(&self.operator_fee_scalar.to_be_bytes());
+        out.extend_from_slice(&self.operator_fee_constant.to_be_bytes());
         out.extend_from_slice(&(self.blob_hashes.len() as u64).to_be_bytes());
         for h in &self.blob_hashes {
             out.extend_from_slice(h.as_slice());
@@ -344,6 +382,8 @@ pub struct BlockEnv {
     /// Root of the word tree whose word `i` is the hash of the block's transaction `i`
     /// ([`crate::tx::TxRecord`]).
     pub transactions_root: B256,
+    /// The execution rules of the block.
+    pub rules: Rules,
 }
 
 impl Default for BlockEnv {
@@ -360,13 +400,14 @@ impl Default for BlockEnv {
             chain_id: U256::ZERO,
             block_hashes_root: empty_root(),
             transactions_root: empty_root(),
+            rules: Rules::Prague,
         }
     }
 }
 
 impl BlockEnv {
     /// Encoding: `0x04 ‖ coinbase(20) ‖` the seven 32-byte words in field order
-    /// `‖ block_hashes_root ‖ transactions_root`.
+    /// `‖ block_hashes_root ‖ transactions_root ‖ rules(1)`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(BLOCK_ENV_ENCODED_LEN);
         out.push(TAG_BLOCK_ENV);
@@ -384,6 +425,7 @@ impl BlockEnv {
         }
         out.extend_from_slice(self.block_hashes_root.as_slice());
         out.extend_from_slice(self.transactions_root.as_slice());
+        out.push(self.rules as u8);
         out
     }
 
@@ -455,6 +497,58 @@ impl FullState {
             tx_env,
             block_env,
         }
+    }
+
+    /// The Idle state before transaction `tx_index` of block `block_number` (SPEC.md §5.9): the
+    /// block's gas used so far, the receipt chain of `receipts` receipts, and `world` with its
+    /// per-transaction parts empty.
+    #[allow(clippy::too_many_arguments)]
+    pub fn idle(
+        block_number: u64,
+        tx_index: u64,
+        gas: u64,
+        receipts: B256,
+        block_env: BlockEnv,
+        block_hashes: WordTree,
+        world: WorldState,
+        transactions: std::sync::Arc<crate::tx::Transactions>,
+    ) -> Self {
+        let mut idle = Self::new_frame(
+            FrameContext::default(),
+            TxEnv::default(),
+            block_env,
+            block_hashes,
+            world,
+        );
+        idle.code = Vec::new();
+        idle.record = MachineState {
+            block_number,
+            tx_index,
+            depth: 0,
+            pc: 0,
+            status: Status::Idle,
+            gas,
+            refund: 0,
+            frames_root: B256::ZERO,
+            address: Address::ZERO,
+            caller: Address::ZERO,
+            call_value: U256::ZERO,
+            is_static: false,
+            code_hash: B256::ZERO,
+            stack_root: B256::ZERO,
+            stack_len: 0,
+            memory_root: empty_root(),
+            memory_size: 0,
+            calldata_root: empty_root(),
+            calldata_size: 0,
+            returndata_root: receipts,
+            returndata_size: tx_index,
+            tx_env_hash: B256::ZERO,
+            block_env_hash: idle.record.block_env_hash,
+            world_root: idle.world.record.commitment(),
+        };
+        idle.transactions = Some(transactions);
+        idle
     }
 
     /// Whether every root and hash in the record matches the data held (a prover self-check).
@@ -547,9 +641,9 @@ mod tests {
         let expected = [
             "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757",
             "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c",
-            "0x6dc35164927ef4e8ea098aec9cd19bb65cd1095be511e3ca856a648d1672851a",
-            "0x00ac331b136f7e48e162b2c7d922beeaf9145ca3c23e20602248453218436be5",
-            "0x42a7b43a2e9a9b08f0c72647b9a7bd283e4bd343f0b81218e10b88c3cbab45a4",
+            "0xf75029f3a36a656ef5f4fa1887dad1ef598b98c0ecea9b61df4d6b2d85025945",
+            "0xd0b94a3b496033ccef273f932ebdb548f5aef76cdadf78254a72062d03a4ecf0",
+            "0x63eeaf30cefe97eb6525b943f2c69e0cbc3f6d0188cee232de8a29fff71a9aa4",
             "0xec829739907d57e6bb1c9a5a859900526651c6fc94aa029b2d7d7b20c61bf9d7",
             "0x078cfee41c5e6e2b45222a4eb56c47143323f887cc39c0a607f129cd06f27a49",
             "0x83a6517503b3c208235ec369ec52e65e39d654a5a903d0b9c9c0ed7a97e939d9",

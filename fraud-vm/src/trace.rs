@@ -39,6 +39,16 @@ pub struct Position {
     pub receipts_before: B256,
     /// Root of the block's transaction list (SPEC.md §3.6).
     pub transactions_root: B256,
+    /// The block's execution rules.
+    pub rules: crate::state::Rules,
+    /// The block hash tree (SPEC.md §3.6); `None` reads the 256 hashes from revm.
+    pub block_hashes: Option<WordTree>,
+    /// The OP L1 data fee op-revm charged the transaction (zero for deposits and Prague).
+    pub l1_fee: U256,
+    /// The operator fee scalar op-revm read from L1Block (Isthmus; zero for deposits).
+    pub operator_fee_scalar: u64,
+    /// The operator fee constant op-revm read from L1Block (Isthmus; zero for deposits).
+    pub operator_fee_constant: u64,
 }
 
 /// Why a trace could not be extracted.
@@ -196,13 +206,19 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         }
         let state = self.state.get_or_insert_with(|| {
             let number = ctx.block_number().saturating_to::<u64>();
-            let hashes = (number.saturating_sub(256)..number)
-                .map(|n| (n, ctx.block_hash(n).unwrap_or_default()))
-                .collect::<std::collections::HashMap<_, _>>();
-            let block_hashes = block_hash_tree(number, |n| hashes[&n]);
+            let block_hashes = match &self.position.block_hashes {
+                Some(tree) => tree.clone(),
+                None => {
+                    let hashes = (number.saturating_sub(256)..number)
+                        .map(|n| (n, ctx.block_hash(n).unwrap_or_default()))
+                        .collect::<std::collections::HashMap<_, _>>();
+                    block_hash_tree(number, |n| hashes[&n])
+                }
+            };
             let mut block = block_env(ctx);
             block.block_hashes_root = block_hashes.root();
             block.transactions_root = self.position.transactions_root;
+            block.rules = self.position.rules;
             let mut state = FullState::new_frame(
                 FrameContext {
                     block_number: self.position.block_number,
@@ -372,6 +388,10 @@ fn tx_env<CTX: ContextTr + Host>(ctx: &CTX, position: &Position) -> TxEnv {
         create: tx.kind().is_create(),
         block_gas_before: position.block_gas_before,
         receipts_before: position.receipts_before,
+        deposit: tx.tx_type() == 0x7e,
+        l1_fee: position.l1_fee,
+        operator_fee_scalar: position.operator_fee_scalar,
+        operator_fee_constant: position.operator_fee_constant,
         blob_hashes,
     }
 }
@@ -388,6 +408,7 @@ fn block_env<CTX: Host>(ctx: &CTX) -> BlockEnv {
         chain_id: ctx.chain_id(),
         block_hashes_root: B256::ZERO,
         transactions_root: B256::ZERO,
+        rules: crate::state::Rules::Prague,
     }
 }
 

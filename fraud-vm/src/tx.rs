@@ -34,6 +34,22 @@ pub struct TxRecord {
     pub max_fee_per_blob_gas: U256,
     /// EIP-4844 versioned blob hashes.
     pub blob_hashes: Vec<B256>,
+    /// The transaction's EIP-2718 encoding, as the block carries it: the input of the OP L1
+    /// data fee (SPEC.md §5.9). Empty under Prague rules.
+    pub encoded: Vec<u8>,
+    /// The deposit fields of an OP deposit transaction (type 0x7E), `None` otherwise.
+    pub deposit: Option<DepositFields>,
+}
+
+/// The fields only a deposit transaction has (SPEC.md §3.9).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DepositFields {
+    /// The deposit's source hash (identifies its L1 origin; not read by execution).
+    pub source_hash: B256,
+    /// Wei minted to the sender before the deposit runs.
+    pub mint: u128,
+    /// The pre-Regolith system flag; a deposit with it set fails under Isthmus.
+    pub is_system: bool,
 }
 
 /// Blob gas per blob (EIP-4844).
@@ -42,7 +58,7 @@ pub const BLOB_GAS: u64 = 131_072;
 impl TxRecord {
     /// `0x0d ‖ sender ‖ create(u8) ‖ to ‖ nonce(u64) ‖ gas_limit(u64) ‖ max_fee ‖ max_priority_fee ‖ value ‖
     /// u32 len ‖ data ‖ u32 n ‖ (address ‖ u32 k ‖ key…)… ‖ max_fee_per_blob_gas ‖ u32 m ‖
-    /// blob_hash…`.
+    /// blob_hash… ‖ u32 len ‖ encoded ‖ u8 deposit ‖ [source_hash ‖ mint(u128) ‖ is_system(u8)]`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + 40 + 16 + 96 + 8 + self.data.len());
         out.push(TAG_TX);
@@ -68,6 +84,17 @@ impl TxRecord {
         out.extend_from_slice(&(self.blob_hashes.len() as u32).to_be_bytes());
         for h in &self.blob_hashes {
             out.extend_from_slice(h.as_slice());
+        }
+        out.extend_from_slice(&(self.encoded.len() as u32).to_be_bytes());
+        out.extend_from_slice(&self.encoded);
+        match &self.deposit {
+            None => out.push(0),
+            Some(d) => {
+                out.push(1);
+                out.extend_from_slice(d.source_hash.as_slice());
+                out.extend_from_slice(&d.mint.to_be_bytes());
+                out.push(u8::from(d.is_system));
+            }
         }
         out
     }

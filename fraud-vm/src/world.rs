@@ -346,17 +346,14 @@ impl WorldState {
         {
             return *rec;
         }
-        match self.base.accounts.get(&address) {
-            Some(acc) => {
-                let t = acc.trie_account();
-                AccountRecord {
-                    nonce: t.nonce,
-                    balance: t.balance,
-                    code_hash: t.code_hash,
-                    storage_root: t.storage_root,
-                    incarnation: 0,
-                }
-            }
+        match self.base.account(address) {
+            Some(t) => AccountRecord {
+                nonce: t.nonce,
+                balance: t.balance,
+                code_hash: t.code_hash,
+                storage_root: t.storage_root,
+                incarnation: 0,
+            },
             None => AccountRecord::default(),
         }
     }
@@ -388,11 +385,7 @@ impl WorldState {
         if rec.incarnation > 0 || rec.storage_root == EMPTY_ROOT_HASH {
             return U256::ZERO;
         }
-        self.base
-            .accounts
-            .get(&address)
-            .and_then(|a| a.storage.get(&slot).copied())
-            .unwrap_or_default()
+        self.base.storage(address, slot)
     }
 
     /// Writes a storage slot into the overlay.

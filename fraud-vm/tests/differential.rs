@@ -23,6 +23,9 @@ use revm::{Context, MainBuilder, MainContext};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+#[path = "differential/op_blocks.rs"]
+mod op_blocks;
+
 const CALLER: Address = address!("0x1000000000000000000000000000000000000001");
 const TARGET: Address = address!("0x2000000000000000000000000000000000000002");
 const COINBASE: Address = address!("0x3000000000000000000000000000000000000003");
@@ -206,6 +209,7 @@ impl Case {
             } else {
                 Vec::new()
             },
+            ..Default::default()
         }
     }
 
@@ -368,7 +372,7 @@ impl Slot {
         }
         Self {
             db,
-            world: WorldState::at_block_start(Arc::new(BaseState { accounts: genesis })),
+            world: WorldState::at_block_start(Arc::new(BaseState::new(genesis))),
             index: 3,
             nonce: 0,
             gas_before: BLOCK_GAS_BEFORE,
@@ -475,6 +479,7 @@ fn run_in(
             block_gas_before: slot.gas_before,
             receipts_before: slot.receipts_before,
             transactions_root: slot.txs.tree.root(),
+            ..Default::default()
         },
         on_state,
     );
@@ -2535,6 +2540,7 @@ fn transactions_without_opcodes() {
             chain_id: U256::from(1),
             block_hashes_root: block_hashes.root(),
             transactions_root: slot.txs.tree.root(),
+            rules: Default::default(),
         };
         let mut idle = idle_state(&before, block_env.clone(), block_hashes.clone(), 3);
         let pre = idle.record.commitment();
@@ -2594,7 +2600,7 @@ fn transactions_without_opcodes() {
                 create: false,
                 block_gas_before: before.gas,
                 receipts_before: before.receipts,
-                blob_hashes: Vec::new(),
+                ..Default::default()
             },
             block_env,
             block_hashes,

@@ -15,13 +15,16 @@ mod exit;
 mod keccak;
 mod log;
 mod memory;
+pub mod op;
 mod opcodes;
 mod precompile;
 mod stack;
+mod start;
 mod storage;
 mod system;
 mod transaction;
 
+pub use start::is_l1_info;
 pub use transaction::{TAG_RECEIPT, receipt_link};
 
 pub use opcodes::{Family, OpInfo, info};
@@ -128,6 +131,12 @@ pub(crate) trait Oracle {
     /// Informs the prover that the step restored the transaction's checkpoint, so that later
     /// witnesses come from the restored world (the verifier ignores it).
     fn world_restored(&mut self);
+    /// Informs the prover that a transaction start pushed the transaction's checkpoint (the
+    /// verifier ignores it).
+    fn tx_checkpoint_pushed(&mut self) {}
+    /// Informs the prover of the transaction environment a transaction start built (the
+    /// verifier ignores it).
+    fn tx_env_built(&mut self, _env: &TxEnv) {}
 }
 
 /// How a step ends when it does not halt exceptionally.
@@ -410,7 +419,7 @@ pub(crate) fn execute(
             return exit::execute(pre, code, oracle);
         }
         if pre.status == Status::Idle {
-            return transaction::start(pre, code, oracle);
+            return start::start(pre, code, oracle);
         }
         return transaction::execute(pre, code, oracle);
     }

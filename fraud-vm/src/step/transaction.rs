@@ -6,7 +6,7 @@
 use super::{Ctx, Fault, Oracle, Transition};
 use crate::merkle::empty_root;
 use crate::proof::VerifyError;
-use crate::state::{MachineState, Status};
+use crate::state::{BlockEnv, MachineState, Rules, Status, TxEnv};
 use crate::world::{AccountRecord, World, destruct_link};
 use alloy::primitives::{Address, B256, U256, keccak256};
 
@@ -91,7 +91,13 @@ pub(crate) fn execute(
     } else {
         0
     };
-    let used = (spent - refund).max(tx.floor_gas);
+    // A deposit that fails (halts, or fails its code deposit) uses its whole gas limit, even
+    // below the floor (op-revm's failed-deposit result).
+    let used = if tx.deposit && !success && pre.status != Status::Reverted {
+        tx.gas_limit
+    } else {
+        (spent - refund).max(tx.floor_gas)
+    };
     let world = if success {
         World {
             checkpoint_root: B256::ZERO,
@@ -111,10 +117,9 @@ pub(crate) fn execute(
         let rec = lift(cx.account(pre.address))?;
         lift(cx.set_account(pre.address, &AccountRecord { code_hash, ..rec }))?;
     }
-    let back = U256::from(tx.gas_limit.saturating_sub(used)) * tx.gas_price;
-    lift(credit(&mut cx, tx.origin, back))?;
-    let tip = tx.gas_price.saturating_sub(block.basefee) * U256::from(used);
-    lift(credit(&mut cx, block.coinbase, tip))?;
+    if !tx.deposit {
+        lift(pay_fees(&mut cx, &tx, &block, used))?;
+    }
     // EIP-6780: the accounts created and self-destructed in this transaction are deleted.
     let destructs = cx.oracle.destructs()?;
     let chain = destructs
@@ -178,6 +183,32 @@ pub(crate) fn execute(
     })
 }
 
+/// The fees of a non-deposit transaction that used `used` gas: the unused gas (and under
+/// Isthmus the unused operator fee) back to the sender, the priority fee to the coinbase, and
+/// under Isthmus the L1 data fee, the base fee and the operator fee to their vaults; under
+/// Prague the base fee is burnt.
+fn pay_fees(cx: &mut Ctx<'_>, tx: &TxEnv, block: &BlockEnv, used: u64) -> Result<(), Fault> {
+    use super::op::{BASE_FEE_VAULT, L1_FEE_VAULT, OPERATOR_FEE_VAULT, operator_fee};
+    let op_rules = block.rules == Rules::Isthmus;
+    let (charged, owed) = if op_rules {
+        let fee = |gas| operator_fee(gas, tx.operator_fee_scalar, tx.operator_fee_constant);
+        (fee(tx.gas_limit), fee(used))
+    } else {
+        (U256::ZERO, U256::ZERO)
+    };
+    let back =
+        U256::from(tx.gas_limit.saturating_sub(used)) * tx.gas_price + charged.saturating_sub(owed);
+    credit(cx, tx.origin, back)?;
+    let tip = tx.gas_price.saturating_sub(block.basefee) * U256::from(used);
+    credit(cx, block.coinbase, tip)?;
+    if op_rules {
+        credit(cx, L1_FEE_VAULT, tx.l1_fee)?;
+        credit(cx, BASE_FEE_VAULT, block.basefee * U256::from(used))?;
+        credit(cx, OPERATOR_FEE_VAULT, owed)?;
+    }
+    Ok(())
+}
+
 /// Adds `amount` to the balance of `address` (nothing for zero).
 fn credit(cx: &mut Ctx<'_>, address: Address, amount: U256) -> Result<(), Fault> {
     if amount.is_zero() {
@@ -203,260 +234,4 @@ fn delete(cx: &mut Ctx<'_>, address: Address) -> Result<(), Fault> {
             ..AccountRecord::default()
         },
     )
-}
-
-/// Why a transaction cannot start: the block holding it is invalid.
-fn invalid(what: &'static str) -> VerifyError {
-    VerifyError::InvalidTransaction { what }
-}
-
-/// The transaction start step (SPEC.md §5.9), from an Idle state: validation, gas purchase,
-/// nonce, warm accounts and access list, the transaction's checkpoint, the value transfer, and
-/// the top frame's first state (or its terminal state for a recipient without code or a
-/// precompile).
-pub(crate) fn start(
-    pre: &MachineState,
-    code: &[u8],
-    oracle: &mut dyn Oracle,
-) -> Result<Transition, VerifyError> {
-    use super::call::{delegation, transfer};
-    use crate::frame::Checkpoint;
-    use crate::merkle::WordTree;
-    use crate::state::TxEnv;
-    use crate::world::is_precompile;
-    use alloy_trie::KECCAK_EMPTY;
-
-    if !code.is_empty() {
-        return Err(VerifyError::UnusedWitness("code"));
-    }
-    let block = oracle.block_env()?;
-    if block.hash() != pre.block_env_hash {
-        return Err(VerifyError::BlockEnvMismatch);
-    }
-    let (tx, position) = oracle.transaction()?;
-    if position.word != tx.hash() || !position.verifies(block.transactions_root, pre.tx_index) {
-        return Err(VerifyError::BadTransaction);
-    }
-    let world = oracle.world()?;
-    if world.commitment() != pre.world_root {
-        return Err(VerifyError::WorldMismatch);
-    }
-    if tx.max_fee < block.basefee || tx.max_priority_fee > tx.max_fee {
-        return Err(invalid("fee below the base fee"));
-    }
-    let price = tx.max_fee.min(block.basefee + tx.max_priority_fee);
-    let intrinsic = tx.intrinsic_gas();
-    let floor = tx.floor_gas();
-    if tx.create && tx.data.len() > super::call::MAX_INITCODE as usize {
-        return Err(invalid("initcode beyond EIP-3860"));
-    }
-    if tx.gas_limit < intrinsic.max(floor) {
-        return Err(invalid("gas limit below the intrinsic gas"));
-    }
-    let mut cx = Ctx::for_world(pre, oracle, world);
-    let cx = &mut cx;
-    let mut sender = lift(cx.account(tx.sender))?;
-    if sender.nonce != tx.nonce || sender.nonce == u64::MAX {
-        return Err(invalid("nonce"));
-    }
-    // EIP-3607: a sender with code must be an EIP-7702 delegated account.
-    if sender.code_hash != KECCAK_EMPTY
-        && delegation(&lift(cx.code_of(sender.code_hash))?).is_none()
-    {
-        return Err(invalid("sender has code"));
-    }
-    // EIP-4844: blobs need a recipient, versioned hashes of version 1, and a fee cap at or above
-    // the blob base fee; their gas is bought at the blob base fee.
-    let blob_gas = U256::from(crate::tx::BLOB_GAS) * U256::from(tx.blob_hashes.len());
-    if !tx.blob_hashes.is_empty()
-        && (tx.create
-            || tx.blob_hashes.iter().any(|h| h[0] != 1)
-            || tx.max_fee_per_blob_gas < block.blob_basefee)
-    {
-        return Err(invalid("blob transaction"));
-    }
-    let max_cost = U256::from(tx.gas_limit)
-        .checked_mul(tx.max_fee)
-        .and_then(|c| c.checked_add(tx.value))
-        .and_then(|c| c.checked_add(blob_gas.checked_mul(tx.max_fee_per_blob_gas)?));
-    if max_cost.is_none_or(|c| sender.balance < c) {
-        return Err(invalid("balance below the maximum cost"));
-    }
-    sender.balance -= U256::from(tx.gas_limit) * price + blob_gas * block.blob_basefee;
-    sender.nonce += 1;
-    lift(cx.set_account(tx.sender, &sender))?;
-    // The recipient, or the address a creation deploys to.
-    let to = if tx.create {
-        tx.sender.create(tx.nonce)
-    } else {
-        tx.to
-    };
-    for a in [tx.sender, to, block.coinbase] {
-        lift(cx.touch_account(a))?;
-    }
-    for (a, keys) in &tx.access_list {
-        lift(cx.touch_account(*a))?;
-        for k in keys {
-            lift(cx.touch_slot_of(*a, *k))?;
-        }
-    }
-    let w = lift(cx.world())?;
-    w.checkpoint_root = Checkpoint::of(w).link();
-    if tx.create {
-        return create_start(cx, pre, &tx, sender, to, price, intrinsic, floor);
-    }
-    lift(transfer(cx, tx.sender, tx.to, tx.value))?;
-    let mut target = lift(cx.account(tx.to))?;
-    // EIP-7702: a delegated recipient runs its delegate's code; the delegate becomes warm
-    // (no charge at the top level).
-    if target.code_hash != KECCAK_EMPTY
-        && let Some(delegate) = delegation(&lift(cx.code_of(target.code_hash))?)
-    {
-        lift(cx.touch_account(delegate))?;
-        target.code_hash = lift(cx.account(delegate))?.code_hash;
-    }
-    let tx_env = TxEnv {
-        origin: tx.sender,
-        gas_price: price,
-        gas_limit: tx.gas_limit,
-        floor_gas: floor,
-        create: false,
-        block_gas_before: pre.gas,
-        receipts_before: pre.returndata_root,
-        blob_hashes: tx.blob_hashes.clone(),
-    };
-    let mut post = MachineState {
-        block_number: pre.block_number,
-        tx_index: pre.tx_index,
-        depth: 0,
-        pc: 0,
-        status: Status::Running,
-        gas: tx.gas_limit - intrinsic,
-        refund: 0,
-        frames_root: B256::ZERO,
-        address: tx.to,
-        caller: tx.sender,
-        call_value: tx.value,
-        is_static: false,
-        code_hash: target.code_hash,
-        stack_root: B256::ZERO,
-        stack_len: 0,
-        memory_root: empty_root(),
-        memory_size: 0,
-        calldata_root: WordTree::from_bytes(&tx.data).root(),
-        calldata_size: tx.data.len() as u64,
-        returndata_root: empty_root(),
-        returndata_size: 0,
-        tx_env_hash: tx_env.hash(),
-        block_env_hash: pre.block_env_hash,
-        world_root: B256::ZERO,
-    };
-    if is_precompile(tx.to) {
-        match super::precompile::run(tx.to, &tx.data, post.gas)? {
-            Some((used, output)) if used <= post.gas => {
-                post.status = Status::Returned;
-                post.gas -= used;
-                post.returndata_root = WordTree::from_bytes(&output).root();
-                post.returndata_size = output.len() as u64;
-            }
-            _ => {
-                post.status = Status::ExceptionalHalt;
-                post.gas = 0;
-            }
-        }
-    } else if target.code_hash == KECCAK_EMPTY {
-        post.status = Status::Stopped;
-    }
-    post.world_root = cx.world.map(|w| w.commitment()).unwrap_or_default();
-    Ok(Transition {
-        post,
-        halt: None,
-        entered: None,
-    })
-}
-
-/// The top frame of a creation transaction: a collision ends it at once (exceptional halt, the
-/// checkpoint restored at the transaction end), otherwise the account is created (nonce 1, a new
-/// incarnation, in the created set), the value moves, and the initcode runs with empty calldata.
-#[allow(clippy::too_many_arguments)]
-fn create_start(
-    cx: &mut Ctx<'_>,
-    pre: &MachineState,
-    tx: &crate::tx::TxRecord,
-    mut sender: AccountRecord,
-    address: Address,
-    price: U256,
-    intrinsic: u64,
-    floor: u64,
-) -> Result<Transition, VerifyError> {
-    use crate::state::TxEnv;
-    use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
-    let target = lift(cx.account(address))?;
-    let collision = target.code_hash != KECCAK_EMPTY || target.nonce != 0;
-    if !collision {
-        lift(cx.set_account(
-            address,
-            &AccountRecord {
-                nonce: 1,
-                balance: target.balance.saturating_add(tx.value),
-                code_hash: KECCAK_EMPTY,
-                storage_root: EMPTY_ROOT_HASH,
-                incarnation: target.incarnation.saturating_add(1),
-            },
-        ))?;
-        if !tx.value.is_zero() {
-            sender.balance -= tx.value;
-            lift(cx.set_account(tx.sender, &sender))?;
-        }
-        lift(cx.mark_created(address))?;
-    }
-    let tx_env = TxEnv {
-        origin: tx.sender,
-        gas_price: price,
-        gas_limit: tx.gas_limit,
-        floor_gas: floor,
-        create: true,
-        block_gas_before: pre.gas,
-        receipts_before: pre.returndata_root,
-        blob_hashes: Vec::new(),
-    };
-    let post = MachineState {
-        block_number: pre.block_number,
-        tx_index: pre.tx_index,
-        depth: 0,
-        pc: 0,
-        status: if collision {
-            Status::ExceptionalHalt
-        } else {
-            Status::Running
-        },
-        gas: if collision {
-            0
-        } else {
-            tx.gas_limit - intrinsic
-        },
-        refund: 0,
-        frames_root: B256::ZERO,
-        address,
-        caller: tx.sender,
-        call_value: tx.value,
-        is_static: false,
-        code_hash: keccak256(&tx.data),
-        stack_root: B256::ZERO,
-        stack_len: 0,
-        memory_root: empty_root(),
-        memory_size: 0,
-        calldata_root: empty_root(),
-        calldata_size: 0,
-        returndata_root: empty_root(),
-        returndata_size: 0,
-        tx_env_hash: tx_env.hash(),
-        block_env_hash: pre.block_env_hash,
-        world_root: cx.world.map(|w| w.commitment()).unwrap_or_default(),
-    };
-    Ok(Transition {
-        post,
-        halt: None,
-        entered: None,
-    })
 }

@@ -1,0 +1,841 @@
+//! Whole-block checks (SPEC.md §7, §8): trace every step of an OP L2 block with op-revm (the
+//! engine that built it), prove each step and verify it with the reference verifier, chaining
+//! the commitments from the Idle state before the first transaction to the Idle state after the
+//! last, and compare the outcome with op-revm's.
+//!
+//! [`trace_block`] runs over any revm database (the tests use an in-memory one);
+//! [`check_block`] runs a real block against its `debug_executionWitness` pre-state.
+
+use crate::merkle::WordTree;
+use crate::mpt::BaseState;
+use crate::proof::{ApplyError, StepProof, prove, prove_boundary, verify};
+use crate::state::{BlockEnv, FullState, Rules, Status};
+use crate::step::info;
+use crate::trace::{Position, TraceError, Tracer};
+use crate::tx::{DepositFields, Transactions, TxRecord};
+use crate::world::WorldState;
+use alloy::consensus::Transaction as _;
+use alloy::eips::eip2718::Decodable2718;
+use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy_evm::FromTxWithEncoded;
+use op_alloy::consensus::OpTxEnvelope;
+use op_revm::{DefaultOp, L1BlockInfo, OpBuilder, OpSpecId, OpTransaction};
+use revm::context::{CfgEnv, TxEnv};
+use revm::context_interface::block::BlobExcessGasAndPrice;
+use revm::database::CacheDB;
+use revm::inspector::InspectEvm;
+use revm::{Context, DatabaseCommit, DatabaseRef, ExecuteEvm};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// The OP hardfork a chain runs (all blocks checked here follow one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hardfork {
+    /// Isthmus: Prague plus the OP deposit and fee rules (what op-node's L2 runs).
+    Isthmus,
+}
+
+/// The chain parameters a block check needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainConfig {
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    /// The active hardfork.
+    pub hardfork: Hardfork,
+}
+
+impl ChainConfig {
+    fn spec(&self) -> OpSpecId {
+        match self.hardfork {
+            Hardfork::Isthmus => OpSpecId::ISTHMUS,
+        }
+    }
+}
+
+/// The block-level inputs of execution (from the header).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockInputs {
+    /// Block number.
+    pub number: u64,
+    /// Fee recipient (the SequencerFeeVault on op-node's L2).
+    pub coinbase: Address,
+    /// Timestamp.
+    pub timestamp: u64,
+    /// Gas limit.
+    pub gas_limit: u64,
+    /// Base fee per gas.
+    pub basefee: u64,
+    /// PREVRANDAO (the header's mix hash).
+    pub prevrandao: B256,
+}
+
+/// One transaction of a block, decoded, with its sender.
+#[derive(Clone, Debug)]
+pub struct BlockTx {
+    /// The record the transaction list commits to (SPEC.md §3.9).
+    pub record: TxRecord,
+    /// The transaction as op-revm executes it.
+    pub op: OpTransaction<TxEnv>,
+}
+
+impl BlockTx {
+    /// Decodes an EIP-2718 encoded OP transaction (deposits included) and recovers its sender.
+    pub fn decode(encoded: &[u8]) -> Result<Self, DecodeTxError> {
+        let bad = |e: &dyn std::fmt::Display| DecodeTxError::Malformed(e.to_string());
+        let envelope = OpTxEnvelope::decode_2718(&mut &encoded[..]).map_err(|e| bad(&e))?;
+        let (sender, deposit) = match &envelope {
+            OpTxEnvelope::Deposit(d) => (
+                d.from,
+                Some(DepositFields {
+                    source_hash: d.source_hash,
+                    mint: d.mint,
+                    is_system: d.is_system_transaction,
+                }),
+            ),
+            OpTxEnvelope::Legacy(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
+            OpTxEnvelope::Eip2930(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
+            OpTxEnvelope::Eip1559(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
+            OpTxEnvelope::Eip7702(_) => {
+                return Err(DecodeTxError::Unsupported(
+                    "EIP-7702 authorization lists (pending, SPEC.md §5.9)",
+                ));
+            }
+            OpTxEnvelope::PostExec(_) => {
+                return Err(DecodeTxError::Unsupported("post-execution transactions"));
+            }
+        };
+        let (create, to) = match envelope.kind() {
+            TxKind::Create => (true, Address::ZERO),
+            TxKind::Call(to) => (false, to),
+        };
+        let max_fee = U256::from(envelope.max_fee_per_gas());
+        let record = TxRecord {
+            sender,
+            create,
+            to,
+            nonce: if deposit.is_some() {
+                0
+            } else {
+                envelope.nonce()
+            },
+            gas_limit: envelope.gas_limit(),
+            max_fee: if deposit.is_some() {
+                U256::ZERO
+            } else {
+                max_fee
+            },
+            max_priority_fee: if deposit.is_some() {
+                U256::ZERO
+            } else {
+                envelope
+                    .max_priority_fee_per_gas()
+                    .map_or(max_fee, U256::from)
+            },
+            value: envelope.value(),
+            data: envelope.input().to_vec(),
+            access_list: envelope
+                .access_list()
+                .map(|list| {
+                    list.iter()
+                        .map(|item| {
+                            (
+                                item.address,
+                                item.storage_keys.iter().map(|k| (*k).into()).collect(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            max_fee_per_blob_gas: U256::ZERO,
+            blob_hashes: Vec::new(),
+            encoded: encoded.to_vec(),
+            deposit,
+        };
+        let op =
+            alloy_op_evm::OpTx::from_encoded_tx(&envelope, sender, Bytes::from(encoded.to_vec())).0;
+        Ok(Self { record, op })
+    }
+}
+
+/// Why a transaction cannot be checked.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum DecodeTxError {
+    /// It does not decode, or its sender does not recover.
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// A transaction kind this version does not prove.
+    #[error("not supported in this version: {0}")]
+    Unsupported(&'static str),
+}
+
+/// What a block check measured.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockReport {
+    /// Transactions in the block.
+    pub transactions: u64,
+    /// Steps proved and verified (transaction starts and ends, opcode, entry and exit steps).
+    pub steps: u64,
+    /// Steps per kind (an opcode family, `FrameExit`, `TxStart`, `TxEnd`).
+    pub steps_per_kind: BTreeMap<String, u64>,
+    /// Encoded proof size per kind: (max, median) bytes.
+    pub proof_bytes: BTreeMap<String, (usize, usize)>,
+    /// Gas used by the block, as the trace's last Idle state holds it.
+    pub gas_used: u64,
+    /// Time to trace, prove and verify every step.
+    pub trace_prove_time: Duration,
+    /// Time op-revm alone takes to execute the block's transactions.
+    pub execution_time: Duration,
+}
+
+/// Why a block does not check.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum CheckError {
+    /// The pre-state (the witness, or the database) lacks something execution or a proof needs.
+    #[error("witness is missing {0}")]
+    MissingWitness(String),
+    /// The witness is inconsistent with the header (state root, parent headers).
+    #[error("witness does not match the block: {0}")]
+    BadWitness(String),
+    /// A transaction does not decode or its sender does not recover.
+    #[error("transaction {index}: {reason}")]
+    BadTransaction {
+        /// Index in the block.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// op-revm refused a transaction (the block is invalid).
+    #[error("transaction {index} does not execute: {reason}")]
+    Execution {
+        /// Index in the block.
+        index: usize,
+        /// op-revm's error.
+        reason: String,
+    },
+    /// The tracer could not follow a transaction.
+    #[error("transaction {index}: trace failed: {error}")]
+    Trace {
+        /// Index in the block.
+        index: usize,
+        /// The tracer's error.
+        error: TraceError,
+    },
+    /// A step's proof does not verify, or verifies to another state than the trace's next.
+    #[error("transaction {index}, step {step} ({kind}): {reason}")]
+    Step {
+        /// Transaction index.
+        index: usize,
+        /// Step index within the transaction (0 is its start).
+        step: u64,
+        /// The step kind.
+        kind: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The world after a transaction differs from op-revm's.
+    #[error("transaction {index}: fraud-vm and op-revm differ: {what}")]
+    Diverged {
+        /// Transaction index.
+        index: usize,
+        /// What differs.
+        what: String,
+    },
+    /// A header field differs from what execution gives.
+    #[error("header {field}: block says {header}, execution gives {computed}")]
+    HeaderMismatch {
+        /// The field.
+        field: &'static str,
+        /// The header's value.
+        header: String,
+        /// The computed value.
+        computed: String,
+    },
+    /// A step the block needs is specified but not implemented: the check is incomplete, not
+    /// passed. The report covers everything checked before.
+    #[error("not checkable in this version: {what}")]
+    Unsupported {
+        /// What is missing.
+        what: &'static str,
+        /// The steps checked so far.
+        report: Box<BlockReport>,
+    },
+}
+
+/// Proof statistics per step kind.
+#[derive(Default)]
+struct Stats {
+    sizes: BTreeMap<String, Vec<usize>>,
+}
+
+impl Stats {
+    fn add(&mut self, kind: &str, size: usize) {
+        self.sizes.entry(kind.to_string()).or_default().push(size);
+    }
+
+    fn fill(mut self, report: &mut BlockReport) {
+        for (kind, sizes) in &mut self.sizes {
+            sizes.sort_unstable();
+            report.steps += sizes.len() as u64;
+            report
+                .steps_per_kind
+                .insert(kind.clone(), sizes.len() as u64);
+            let max = sizes.last().copied().unwrap_or(0);
+            report
+                .proof_bytes
+                .insert(kind.clone(), (max, sizes[sizes.len() / 2]));
+        }
+    }
+}
+
+/// Verifies `proof` from `pre` and checks it reaches `post`; returns the encoded size.
+fn check_proof(pre: B256, proof: &StepProof, post: B256) -> Result<usize, String> {
+    let bytes = proof.encode();
+    match StepProof::decode(&bytes) {
+        Ok(decoded) if &decoded == proof => {}
+        _ => return Err("proof does not round-trip its encoding".into()),
+    }
+    match verify(pre, proof) {
+        Ok(got) if got == post => Ok(bytes.len()),
+        Ok(got) => Err(format!("verifies to {got}, the trace says {post}")),
+        Err(e) => Err(format!("does not verify: {e}")),
+    }
+}
+
+/// Sees what [`trace_block`] does: every state in block-wide order (SPEC.md §8) and every
+/// transaction start and end proof. Both default to nothing.
+pub trait BlockObserver {
+    /// The state at block-wide position `position` (0 is the Idle state before transaction 0).
+    fn state(&mut self, _position: u64, _state: &FullState) {}
+    /// The proof of a transaction start (`kind = "TxStart"`) or end (`"TxEnd"`) step from the
+    /// pre-state `pre`.
+    fn boundary(&mut self, _kind: &str, _pre: B256, _proof: &StepProof) {}
+}
+
+impl BlockObserver for () {}
+
+/// The outcome of [`trace_block`].
+#[derive(Debug)]
+pub struct BlockOutcome {
+    /// Steps, proof sizes, times.
+    pub report: BlockReport,
+    /// The Idle state after the last transaction.
+    pub last: FullState,
+    /// op-revm's results, per transaction.
+    pub results: Vec<revm::context::result::ExecutionResult<op_revm::OpHaltReason>>,
+}
+
+/// Traces, proves and verifies every transaction step of a block (SPEC.md §5.9, §7) over `db`,
+/// whose state is `base` (the block's pre-state, with the overlay `start` of what ran before
+/// the first transaction); commits each transaction to `db`. Every step's proof must verify to
+/// the next traced state, every transaction start to the first state op-revm runs (or, with no
+/// opcode, to the terminal state), every transaction end to an Idle state whose accounts equal
+/// op-revm's, and the gas to op-revm's. `observer` sees every state with its block-wide position
+/// (a bisection answer re-runs the block and keeps one) and every boundary proof.
+pub fn trace_block<DB: DatabaseRef>(
+    db: &mut CacheDB<DB>,
+    start: WorldState,
+    inputs: &BlockInputs,
+    config: &ChainConfig,
+    txs: &[BlockTx],
+    block_hashes: WordTree,
+    observer: &mut dyn BlockObserver,
+) -> Result<BlockOutcome, CheckError>
+where
+    DB::Error: std::fmt::Display,
+{
+    let began = Instant::now();
+    let spec = config.spec();
+    let list = Arc::new(Transactions::new(
+        txs.iter().map(|t| t.record.clone()).collect(),
+    ));
+    let block_env = BlockEnv {
+        coinbase: inputs.coinbase,
+        timestamp: U256::from(inputs.timestamp),
+        number: U256::from(inputs.number),
+        prevrandao: U256::from_be_bytes(inputs.prevrandao.0),
+        gas_limit: U256::from(inputs.gas_limit),
+        basefee: U256::from(inputs.basefee),
+        blob_basefee: U256::from(1),
+        chain_id: U256::from(config.chain_id),
+        block_hashes_root: block_hashes.root(),
+        transactions_root: list.tree.root(),
+        rules: Rules::Isthmus,
+    };
+    let revm_block = revm_block_env(inputs);
+    let mut cfg = CfgEnv::new_with_spec(spec);
+    cfg.chain_id = config.chain_id;
+    let mut stats = Stats::default();
+    let mut idle = FullState::idle(
+        inputs.number,
+        0,
+        0,
+        B256::ZERO,
+        block_env.clone(),
+        block_hashes.clone(),
+        start,
+        list.clone(),
+    );
+    let mut results = Vec::with_capacity(txs.len());
+    // Block-wide position of the current Idle state (SPEC.md §8).
+    let mut position = 0u64;
+    observer.state(position, &idle);
+    for (index, tx) in txs.iter().enumerate() {
+        let first_position = position + 1;
+        let step_error = |step: u64, kind: &str, reason: String| CheckError::Step {
+            index,
+            step,
+            kind: kind.to_string(),
+            reason,
+        };
+        // Transaction start, applied: the first state of the top frame (or its end).
+        let pre = idle.record.commitment();
+        let idle_world = idle.world.clone();
+        let idle_gas = idle.record.gas;
+        let idle_receipts = idle.record.returndata_root;
+        let (proof, transition, first) =
+            prove_boundary(idle.clone()).map_err(|e| step_error(0, "TxStart", e.to_string()))?;
+        let size = check_proof(pre, &proof, transition.post.commitment())
+            .map_err(|e| step_error(0, "TxStart", e))?;
+        stats.add("TxStart", size);
+        observer.boundary("TxStart", pre, &proof);
+
+        // The tracer's view of the world at the top frame's start.
+        let r = &tx.record;
+        let to = if r.create {
+            let nonce = if r.deposit.is_some() {
+                idle_world.account(r.sender).nonce
+            } else {
+                r.nonce
+            };
+            r.sender.create(nonce)
+        } else {
+            r.to
+        };
+        let mut warm = vec![r.sender, to, inputs.coinbase];
+        let mut slots = Vec::new();
+        for (a, keys) in &r.access_list {
+            warm.push(*a);
+            slots.extend(keys.iter().map(|k| (*a, *k)));
+        }
+        let mut world = idle_world.clone();
+        world.start_tx(&warm, &slots);
+        let (l1_fee, operator_fee_scalar, operator_fee_constant) = if r.deposit.is_some() {
+            (U256::ZERO, 0, 0)
+        } else {
+            let mut info = L1BlockInfo::try_fetch(db, U256::from(inputs.number), spec)
+                .map_err(|e| CheckError::MissingWitness(format!("L1Block: {e}")))?;
+            let scalar = |v: Option<U256>| v.unwrap_or_default().saturating_to::<u64>();
+            (
+                info.calculate_tx_l1_cost(&r.encoded, spec),
+                scalar(info.operator_fee_scalar),
+                scalar(info.operator_fee_constant),
+            )
+        };
+        let at = Position {
+            block_number: inputs.number,
+            tx_index: index as u64,
+            world,
+            block_gas_before: idle_gas,
+            receipts_before: idle_receipts,
+            transactions_root: list.tree.root(),
+            rules: Rules::Isthmus,
+            l1_fee,
+            operator_fee_scalar,
+            operator_fee_constant,
+            block_hashes: Some(block_hashes.clone()),
+        };
+        let first_commitment = first.record.commitment();
+        let mut expected: Option<(B256, String)> = None;
+        let mut failure: Option<CheckError> = None;
+        let mut terminal: Option<FullState> = None;
+        let mut steps = 0u64;
+        let on_state = |k: u64, state: &mut FullState| {
+            if failure.is_some() {
+                return;
+            }
+            steps = k + 1;
+            observer.state(first_position + k, state);
+            let commitment = state.record.commitment();
+            let wanted = if k == 0 {
+                Some((first_commitment, "TxStart".to_string()))
+            } else {
+                expected.take()
+            };
+            if let Some((want, kind)) = wanted
+                && want != commitment
+            {
+                failure = Some(step_error(
+                    k,
+                    &kind,
+                    format!("post-state {want} differs from the traced state {commitment}"),
+                ));
+                return;
+            }
+            let running = state.record.status == Status::Running;
+            if !running && state.record.depth == 0 {
+                terminal = Some(state.clone());
+                return;
+            }
+            let kind = if running {
+                let op = state
+                    .code
+                    .get(state.record.pc as usize)
+                    .copied()
+                    .unwrap_or(0);
+                format!("{:?}", info(op).family)
+            } else {
+                "FrameExit".to_string()
+            };
+            match prove(state) {
+                Ok((proof, transition)) => {
+                    let post = transition.post.commitment();
+                    match check_proof(commitment, &proof, post) {
+                        Ok(size) => stats.add(&kind, size),
+                        Err(e) => failure = Some(step_error(k + 1, &kind, e)),
+                    }
+                    // The trace's next state must be this post-state.
+                    expected = Some((post, kind));
+                }
+                Err(e) => failure = Some(step_error(k + 1, &kind, format!("prove: {e}"))),
+            }
+        };
+        let mut tracer = Tracer::new(at, on_state);
+        let out = {
+            let ctx = Context::op()
+                .with_db(&mut *db)
+                .with_cfg(cfg.clone())
+                .with_block(revm_block.clone());
+            let mut evm = ctx.build_op_with_inspector(&mut tracer);
+            evm.inspect_tx(tx.op.clone())
+                .map_err(|e| evm_error(index, e))?
+        };
+        let traced = tracer.finish();
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let terminal = match traced {
+            Ok(_) => terminal.ok_or(CheckError::Trace {
+                index,
+                error: TraceError::Unsupported("no terminal state"),
+            })?,
+            Err(TraceError::NoSteps) => {
+                let mut end = first;
+                if end.record.status == Status::Running {
+                    return Err(CheckError::Trace {
+                        index,
+                        error: TraceError::NoSteps,
+                    });
+                }
+                if let revm::context::result::ExecutionResult::Success { output, .. } = &out.result
+                {
+                    end.returndata = WordTree::from_bytes(output.data());
+                }
+                observer.state(first_position, &end);
+                end
+            }
+            Err(error) => return Err(CheckError::Trace { index, error }),
+        };
+        if terminal.returndata.root() != terminal.record.returndata_root {
+            return Err(CheckError::Diverged {
+                index,
+                what: "return data of the top frame".into(),
+            });
+        }
+        let pre = terminal.record.commitment();
+        let end_step = steps.max(1);
+        let (proof, transition, next) = prove_boundary(terminal)
+            .map_err(|e: ApplyError| step_error(end_step, "TxEnd", e.to_string()))?;
+        let size = check_proof(pre, &proof, transition.post.commitment())
+            .map_err(|e| step_error(end_step, "TxEnd", e))?;
+        stats.add("TxEnd", size);
+        observer.boundary("TxEnd", pre, &proof);
+        idle = next;
+        idle.transactions = Some(list.clone());
+        position = first_position + steps.max(1);
+        observer.state(position, &idle);
+        let used = idle.record.gas - idle_gas;
+        if used != out.result.tx_gas_used() {
+            return Err(CheckError::Diverged {
+                index,
+                what: format!("gas used {used}, op-revm {}", out.result.tx_gas_used()),
+            });
+        }
+        compare_accounts(&idle.world, &out.state)
+            .map_err(|what| CheckError::Diverged { index, what })?;
+        db.commit(out.state);
+        results.push(out.result);
+    }
+    let mut report = BlockReport {
+        transactions: txs.len() as u64,
+        gas_used: idle.record.gas,
+        trace_prove_time: began.elapsed(),
+        ..BlockReport::default()
+    };
+    stats.fill(&mut report);
+    Ok(BlockOutcome {
+        report,
+        last: idle,
+        results,
+    })
+}
+
+/// op-revm's error: a database error means the pre-state lacks what execution reads.
+fn evm_error<E: std::fmt::Display, T: std::fmt::Display>(
+    index: usize,
+    e: revm::context::result::EVMError<E, T>,
+) -> CheckError {
+    match e {
+        revm::context::result::EVMError::Database(e) => CheckError::MissingWitness(e.to_string()),
+        e => CheckError::Execution {
+            index,
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// revm's block environment for the inputs (as op-node builds L2 blocks).
+fn revm_block_env(inputs: &BlockInputs) -> revm::context::BlockEnv {
+    revm::context::BlockEnv {
+        number: U256::from(inputs.number),
+        beneficiary: inputs.coinbase,
+        timestamp: U256::from(inputs.timestamp),
+        gas_limit: inputs.gas_limit,
+        basefee: inputs.basefee,
+        difficulty: U256::ZERO,
+        prevrandao: Some(inputs.prevrandao),
+        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
+            0,
+            revm::primitives::eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE,
+        )),
+        slot_num: 0,
+    }
+}
+
+/// Every account op-revm loaded has, in `world`, op-revm's balance, nonce, code and storage.
+fn compare_accounts(world: &WorldState, state: &revm::state::EvmState) -> Result<(), String> {
+    for (address, account) in state {
+        let rec = world.account(*address);
+        if account.is_selfdestructed() {
+            if !rec.is_empty() {
+                return Err(format!("{address} self-destructed in op-revm, not here"));
+            }
+            continue;
+        }
+        if rec.balance != account.info.balance
+            || rec.nonce != account.info.nonce
+            || rec.code_hash != account.info.code_hash
+        {
+            return Err(format!(
+                "account {address}: balance {} nonce {} vs op-revm {} {}",
+                rec.balance, rec.nonce, account.info.balance, account.info.nonce
+            ));
+        }
+        for (slot, value) in &account.storage {
+            if world.storage(*address, *slot) != value.present_value {
+                return Err(format!("storage {address} {slot}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Times op-revm alone over the block's transactions (the baseline the report compares with).
+pub fn execution_time<DB: DatabaseRef>(
+    db: &mut CacheDB<DB>,
+    inputs: &BlockInputs,
+    config: &ChainConfig,
+    txs: &[BlockTx],
+) -> Result<Duration, CheckError>
+where
+    DB::Error: std::fmt::Display,
+{
+    let mut cfg = CfgEnv::new_with_spec(config.spec());
+    cfg.chain_id = config.chain_id;
+    let began = Instant::now();
+    for (index, tx) in txs.iter().enumerate() {
+        let mut evm = Context::op()
+            .with_db(&mut *db)
+            .with_cfg(cfg.clone())
+            .with_block(revm_block_env(inputs))
+            .build_op();
+        let out = evm
+            .transact(tx.op.clone())
+            .map_err(|e| evm_error(index, e))?;
+        db.commit(out.state);
+    }
+    Ok(began.elapsed())
+}
+
+/// Checks a real OP L2 block against its pre-state witness, in reth's `debug_executionWitness`
+/// format: `witness.state` holds the RLP trie nodes, `codes` the codes, `keys` the preimages
+/// (unused here: paths are walked from addresses and slots), `headers` the RLP headers from the
+/// oldest the block reads up to its parent, last.
+///
+/// It checks the headers chain up to `header.parent_hash`, runs the pre-execution system calls
+/// (EIP-4788 beacon root, EIP-2935 block hash history) with op-revm, then traces every
+/// transaction with op-revm over the witness, proves every step and verifies it with the
+/// reference verifier (each proof must reach the next traced state), and compares each
+/// transaction's outcome with op-revm's and the block's gas with the header's.
+///
+/// The block start and block end steps (SPEC.md §5.9: the system calls as steps, the state trie
+/// fold, the receipts root, the block hash and the output root) are pending in this version, so a
+/// block whose every transaction step verifies ends in [`CheckError::Unsupported`] carrying the
+/// full report: never a pass for what was not checked. A witness lacking a node, code or header
+/// that execution or a proof reads fails with [`CheckError::MissingWitness`] naming it.
+pub fn check_block(
+    header: &alloy::consensus::Header,
+    transactions: &[Bytes],
+    witness: &alloy::rpc::types::debug::ExecutionWitness,
+    config: &ChainConfig,
+) -> Result<BlockReport, CheckError> {
+    use crate::witness::{WitnessDb, WitnessTrie};
+    use alloy::rlp::Decodable;
+    let mut headers = Vec::with_capacity(witness.headers.len());
+    for raw in &witness.headers {
+        let h = alloy::consensus::Header::decode(&mut raw.as_ref())
+            .map_err(|e| CheckError::BadWitness(format!("header: {e}")))?;
+        headers.push(h);
+    }
+    let parent = headers
+        .last()
+        .ok_or_else(|| CheckError::MissingWitness("the parent header".into()))?;
+    if parent.hash_slow() != header.parent_hash || parent.number + 1 != header.number {
+        return Err(CheckError::BadWitness(
+            "the last header is not the block's parent".into(),
+        ));
+    }
+    let mut block_hashes = BTreeMap::new();
+    for pair in headers.windows(2) {
+        if pair[1].parent_hash != pair[0].hash_slow() || pair[1].number != pair[0].number + 1 {
+            return Err(CheckError::BadWitness("headers do not chain".into()));
+        }
+    }
+    for h in &headers {
+        block_hashes.insert(h.number, h.hash_slow());
+    }
+    let trie = Arc::new(WitnessTrie::new(
+        parent.state_root,
+        &witness.state,
+        &witness.codes,
+    ));
+    let txs = transactions
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            BlockTx::decode(raw).map_err(|e| match e {
+                DecodeTxError::Unsupported(what) => CheckError::Unsupported {
+                    what,
+                    report: Box::default(),
+                },
+                DecodeTxError::Malformed(reason) => CheckError::BadTransaction { index, reason },
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = BlockInputs {
+        number: header.number,
+        coinbase: header.beneficiary,
+        timestamp: header.timestamp,
+        gas_limit: header.gas_limit,
+        basefee: header.base_fee_per_gas.unwrap_or_default(),
+        prevrandao: header.mix_hash,
+    };
+    let db = WitnessDb {
+        trie: trie.clone(),
+        block_hashes: block_hashes.clone(),
+    };
+    let tree = crate::world::block_hash_tree(header.number, |n| {
+        block_hashes.get(&n).copied().unwrap_or_default()
+    });
+
+    let mut plain_db = CacheDB::new(db.clone());
+    pre_execution(&mut plain_db, &inputs, header, config)?;
+    let execution_time = execution_time(&mut plain_db, &inputs, config, &txs)?;
+
+    let mut db = CacheDB::new(db);
+    let mut world = WorldState::at_block_start(Arc::new(BaseState::from_witness(trie)));
+    let changes = pre_execution(&mut db, &inputs, header, config)?;
+    for (address, account) in &changes {
+        let rec = world.account(*address);
+        world.set_account(
+            *address,
+            crate::world::AccountRecord {
+                nonce: account.info.nonce,
+                balance: account.info.balance,
+                code_hash: account.info.code_hash,
+                ..rec
+            },
+        );
+        for (slot, value) in &account.storage {
+            if value.is_changed() {
+                world.set_storage(*address, *slot, value.present_value);
+            }
+        }
+    }
+    world.begin_tx();
+    let mut outcome = trace_block(&mut db, world, &inputs, config, &txs, tree, &mut ())?;
+    outcome.report.execution_time = execution_time;
+    if outcome.report.gas_used != header.gas_used {
+        return Err(CheckError::HeaderMismatch {
+            field: "gas_used",
+            header: header.gas_used.to_string(),
+            computed: outcome.report.gas_used.to_string(),
+        });
+    }
+    Err(CheckError::Unsupported {
+        what: "block start (system calls as steps) and block end (state trie fold, receipts \
+               root, block hash, output root) steps",
+        report: Box::new(outcome.report),
+    })
+}
+
+/// The pre-execution system calls of an Isthmus block, as alloy-op-evm's block executor makes
+/// them (EIP-2935 with the parent hash, then EIP-4788 with the parent beacon root), committed
+/// to `db`; returns the accounts they changed.
+fn pre_execution<DB: DatabaseRef>(
+    db: &mut CacheDB<DB>,
+    inputs: &BlockInputs,
+    header: &alloy::consensus::Header,
+    config: &ChainConfig,
+) -> Result<revm::state::EvmState, CheckError>
+where
+    DB::Error: std::fmt::Display,
+{
+    use revm::SystemCallEvm;
+    let mut cfg = CfgEnv::new_with_spec(config.spec());
+    cfg.chain_id = config.chain_id;
+    let mut changed = revm::state::EvmState::default();
+    // alloy-op-evm's order: the block hash history, then the beacon root.
+    let calls = [
+        (
+            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
+            (header.number > 0).then(|| Bytes::copy_from_slice(header.parent_hash.as_slice())),
+        ),
+        (
+            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
+            header
+                .parent_beacon_block_root
+                .map(|r| Bytes::copy_from_slice(r.as_slice())),
+        ),
+    ];
+    for (contract, data) in calls {
+        let Some(data) = data else { continue };
+        let mut evm = Context::op()
+            .with_db(&mut *db)
+            .with_cfg(cfg.clone())
+            .with_block(revm_block_env(inputs))
+            .build_op();
+        let out = evm
+            .system_call(contract, data)
+            .map_err(|e| evm_error(0, e))?;
+        for (address, account) in &out.state {
+            let changed_storage = account.storage.values().any(|v| v.is_changed());
+            if account.is_touched() && (!account.info.is_empty() || changed_storage) {
+                changed.insert(*address, account.clone());
+            }
+        }
+        db.commit(out.state);
+    }
+    Ok(changed)
+}

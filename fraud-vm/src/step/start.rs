@@ -1,0 +1,355 @@
+//! The transaction start step (SPEC.md §5.9), from an Idle state: validation, gas purchase (with
+//! the OP L1 data fee and operator fee under Isthmus rules) or a deposit's mint, nonce, warm
+//! accounts and access list, the transaction's checkpoint, the value transfer, and the top
+//! frame's first state (or its terminal state for a recipient without code, a precompile, or a
+//! deposit that fails).
+
+use super::call::{delegation, transfer};
+use super::op::{self, DEPOSITOR, L1_BLOCK};
+use super::{Ctx, Fault, Oracle, Transition};
+use crate::frame::Checkpoint;
+use crate::merkle::{WordTree, empty_root};
+use crate::proof::VerifyError;
+use crate::state::{BlockEnv, MachineState, Rules, Status, TxEnv};
+use crate::tx::{DepositFields, TxRecord};
+use crate::world::{AccountRecord, is_precompile};
+use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
+
+fn lift<T>(r: Result<T, Fault>) -> Result<T, VerifyError> {
+    r.map_err(|f| match f {
+        Fault::Invalid(e) => e,
+        Fault::Halt(_) => VerifyError::Unsupported {
+            what: "halt in a transaction start",
+        },
+    })
+}
+
+/// Why a transaction cannot start: the block holding it is invalid.
+fn invalid(what: &'static str) -> VerifyError {
+    VerifyError::InvalidTransaction { what }
+}
+
+/// What the purchase (or a deposit's mint) settled before the checkpoint.
+struct Bought {
+    price: U256,
+    intrinsic: u64,
+    floor: u64,
+    /// The sender's nonce before the transaction (a creation's address derives from it).
+    nonce: u64,
+    l1_fee: U256,
+    operator_fee_scalar: u64,
+    operator_fee_constant: u64,
+    /// A deposit that fails: it keeps only its mint and nonce (SPEC.md §5.9).
+    failed: bool,
+    /// The sender's record as written.
+    sender: AccountRecord,
+}
+
+/// Whether `tx` is the L1-info deposit: a deposit from the depositor account to L1Block.
+pub fn is_l1_info(tx: &TxRecord) -> bool {
+    tx.deposit.is_some() && tx.sender == DEPOSITOR && !tx.create && tx.to == L1_BLOCK
+}
+
+pub(crate) fn start(
+    pre: &MachineState,
+    code: &[u8],
+    oracle: &mut dyn Oracle,
+) -> Result<Transition, VerifyError> {
+    if !code.is_empty() {
+        return Err(VerifyError::UnusedWitness("code"));
+    }
+    let block = oracle.block_env()?;
+    if block.hash() != pre.block_env_hash {
+        return Err(VerifyError::BlockEnvMismatch);
+    }
+    let (tx, position) = oracle.transaction()?;
+    if position.word != tx.hash() || !position.verifies(block.transactions_root, pre.tx_index) {
+        return Err(VerifyError::BadTransaction);
+    }
+    let world = oracle.world()?;
+    if world.commitment() != pre.world_root {
+        return Err(VerifyError::WorldMismatch);
+    }
+    let op_rules = block.rules == Rules::Isthmus;
+    if tx.deposit.is_some() && !op_rules {
+        return Err(invalid("deposit outside OP rules"));
+    }
+    if op_rules && pre.tx_index == 0 && !is_l1_info(&tx) {
+        return Err(invalid("the first transaction is not the L1-info deposit"));
+    }
+    // The block's gas limit bounds every transaction's, deposits included (Regolith).
+    if U256::from(tx.gas_limit) > block.gas_limit.saturating_sub(U256::from(pre.gas)) {
+        return Err(invalid("gas limit above the block's gas left"));
+    }
+    let mut cx = Ctx::for_world(pre, oracle, world);
+    let cx = &mut cx;
+    let bought = match tx.deposit {
+        Some(deposit) => mint(cx, &tx, deposit)?,
+        None => buy(cx, &block, &tx, op_rules)?,
+    };
+    // The recipient, or the address a creation deploys to.
+    let to = if tx.create {
+        tx.sender.create(bought.nonce)
+    } else {
+        tx.to
+    };
+    for a in [tx.sender, to, block.coinbase] {
+        lift(cx.touch_account(a))?;
+    }
+    for (a, keys) in &tx.access_list {
+        lift(cx.touch_account(*a))?;
+        for k in keys {
+            lift(cx.touch_slot_of(*a, *k))?;
+        }
+    }
+    cx.oracle.tx_checkpoint_pushed();
+    let w = lift(cx.world())?;
+    w.checkpoint_root = Checkpoint::of(w).link();
+    let tx_env = TxEnv {
+        origin: tx.sender,
+        gas_price: bought.price,
+        gas_limit: tx.gas_limit,
+        floor_gas: bought.floor,
+        create: tx.create,
+        block_gas_before: pre.gas,
+        receipts_before: pre.returndata_root,
+        deposit: tx.deposit.is_some(),
+        l1_fee: bought.l1_fee,
+        operator_fee_scalar: bought.operator_fee_scalar,
+        operator_fee_constant: bought.operator_fee_constant,
+        blob_hashes: tx.blob_hashes.clone(),
+    };
+    cx.oracle.tx_env_built(&tx_env);
+    let mut post = MachineState {
+        block_number: pre.block_number,
+        tx_index: pre.tx_index,
+        depth: 0,
+        pc: 0,
+        status: Status::Running,
+        gas: tx.gas_limit.saturating_sub(bought.intrinsic),
+        refund: 0,
+        frames_root: B256::ZERO,
+        address: to,
+        caller: tx.sender,
+        call_value: tx.value,
+        is_static: false,
+        code_hash: KECCAK_EMPTY,
+        stack_root: B256::ZERO,
+        stack_len: 0,
+        memory_root: empty_root(),
+        memory_size: 0,
+        calldata_root: empty_root(),
+        calldata_size: 0,
+        returndata_root: empty_root(),
+        returndata_size: 0,
+        tx_env_hash: tx_env.hash(),
+        block_env_hash: pre.block_env_hash,
+        world_root: B256::ZERO,
+    };
+    if bought.failed {
+        // A failing deposit runs nothing: its terminal state is an exceptional halt, and the
+        // transaction end restores the checkpoint (mint and nonce stay).
+        post.status = Status::ExceptionalHalt;
+        post.gas = 0;
+    } else if tx.create {
+        create_start(cx, &tx, bought.sender, to, &mut post)?;
+    } else {
+        call_start(cx, &tx, &mut post)?;
+    }
+    post.world_root = cx.world.map(|w| w.commitment()).unwrap_or_default();
+    Ok(Transition {
+        post,
+        halt: None,
+        entered: None,
+    })
+}
+
+/// A non-deposit transaction: fee checks, intrinsic gas, nonce, EIP-3607, blobs, the balance
+/// check and the purchase (with the L1 data fee and the operator fee under Isthmus rules).
+fn buy(
+    cx: &mut Ctx<'_>,
+    block: &BlockEnv,
+    tx: &TxRecord,
+    op_rules: bool,
+) -> Result<Bought, VerifyError> {
+    if tx.max_fee < block.basefee || tx.max_priority_fee > tx.max_fee {
+        return Err(invalid("fee below the base fee"));
+    }
+    let price = tx.max_fee.min(block.basefee + tx.max_priority_fee);
+    let intrinsic = tx.intrinsic_gas();
+    let floor = tx.floor_gas();
+    if tx.create && tx.data.len() > super::call::MAX_INITCODE as usize {
+        return Err(invalid("initcode beyond EIP-3860"));
+    }
+    if tx.gas_limit < intrinsic.max(floor) {
+        return Err(invalid("gas limit below the intrinsic gas"));
+    }
+    if op_rules && tx.encoded.is_empty() {
+        return Err(invalid("transaction without its encoding"));
+    }
+    let mut sender = lift(cx.account(tx.sender))?;
+    if sender.nonce != tx.nonce || sender.nonce == u64::MAX {
+        return Err(invalid("nonce"));
+    }
+    // EIP-3607: a sender with code must be an EIP-7702 delegated account.
+    if sender.code_hash != KECCAK_EMPTY
+        && delegation(&lift(cx.code_of(sender.code_hash))?).is_none()
+    {
+        return Err(invalid("sender has code"));
+    }
+    // EIP-4844: blobs need a recipient, versioned hashes of version 1, and a fee cap at or above
+    // the blob base fee; their gas is bought at the blob base fee.
+    let blob_gas = U256::from(crate::tx::BLOB_GAS) * U256::from(tx.blob_hashes.len());
+    if !tx.blob_hashes.is_empty()
+        && (tx.create
+            || tx.blob_hashes.iter().any(|h| h[0] != 1)
+            || tx.max_fee_per_blob_gas < block.blob_basefee)
+    {
+        return Err(invalid("blob transaction"));
+    }
+    // OP: the L1 data fee and the operator fee, from the L1Block predeploy's storage.
+    let params = if op_rules {
+        lift(op::read_params(cx))?
+    } else {
+        op::L1Params::default()
+    };
+    let l1_fee = params.l1_fee(&tx.encoded);
+    let operator_charge = if op_rules {
+        op::operator_fee(
+            tx.gas_limit,
+            params.operator_fee_scalar,
+            params.operator_fee_constant,
+        )
+    } else {
+        U256::ZERO
+    };
+    let additional = l1_fee.saturating_add(operator_charge);
+    let max_cost = U256::from(tx.gas_limit)
+        .checked_mul(tx.max_fee)
+        .and_then(|c| c.checked_add(tx.value))
+        .and_then(|c| c.checked_add(blob_gas.checked_mul(tx.max_fee_per_blob_gas)?))
+        .and_then(|c| c.checked_add(additional));
+    if max_cost.is_none_or(|c| sender.balance < c) {
+        return Err(invalid("balance below the maximum cost"));
+    }
+    sender.balance -= U256::from(tx.gas_limit) * price + blob_gas * block.blob_basefee + additional;
+    sender.nonce += 1;
+    lift(cx.set_account(tx.sender, &sender))?;
+    Ok(Bought {
+        price,
+        intrinsic,
+        floor,
+        nonce: tx.nonce,
+        l1_fee,
+        operator_fee_scalar: if op_rules {
+            params.operator_fee_scalar
+        } else {
+            0
+        },
+        operator_fee_constant: if op_rules {
+            params.operator_fee_constant
+        } else {
+            0
+        },
+        failed: false,
+        sender,
+    })
+}
+
+/// A deposit (type 0x7E, as op-revm runs it under Isthmus): no fee, nonce or balance checks; the
+/// mint is credited and the nonce bumped; it fails (keeping both) if it is a system deposit, its
+/// gas limit is below the intrinsic gas or the floor, or the sender cannot pay the value.
+fn mint(cx: &mut Ctx<'_>, tx: &TxRecord, deposit: DepositFields) -> Result<Bought, VerifyError> {
+    let intrinsic = tx.intrinsic_gas();
+    let floor = tx.floor_gas();
+    let mut sender = lift(cx.account(tx.sender))?;
+    let nonce = sender.nonce;
+    sender.balance = sender.balance.saturating_add(U256::from(deposit.mint));
+    sender.nonce = sender.nonce.saturating_add(1);
+    lift(cx.set_account(tx.sender, &sender))?;
+    let failed =
+        deposit.is_system || tx.gas_limit < intrinsic.max(floor) || sender.balance < tx.value;
+    Ok(Bought {
+        price: U256::ZERO,
+        intrinsic,
+        floor,
+        nonce,
+        l1_fee: U256::ZERO,
+        operator_fee_scalar: 0,
+        operator_fee_constant: 0,
+        failed,
+        sender,
+    })
+}
+
+/// A call: the value moves, then the recipient's code (through an EIP-7702 delegation) runs, or
+/// the frame ends at once for an account without code or a precompile.
+fn call_start(cx: &mut Ctx<'_>, tx: &TxRecord, post: &mut MachineState) -> Result<(), VerifyError> {
+    lift(transfer(cx, tx.sender, tx.to, tx.value))?;
+    let mut target = lift(cx.account(tx.to))?;
+    // EIP-7702: a delegated recipient runs its delegate's code; the delegate becomes warm
+    // (no charge at the top level).
+    if target.code_hash != KECCAK_EMPTY
+        && let Some(delegate) = delegation(&lift(cx.code_of(target.code_hash))?)
+    {
+        lift(cx.touch_account(delegate))?;
+        target.code_hash = lift(cx.account(delegate))?.code_hash;
+    }
+    post.code_hash = target.code_hash;
+    post.calldata_root = WordTree::from_bytes(&tx.data).root();
+    post.calldata_size = tx.data.len() as u64;
+    if is_precompile(tx.to) {
+        match super::precompile::run(tx.to, &tx.data, post.gas)? {
+            Some((used, output)) if used <= post.gas => {
+                post.status = Status::Returned;
+                post.gas -= used;
+                post.returndata_root = WordTree::from_bytes(&output).root();
+                post.returndata_size = output.len() as u64;
+            }
+            _ => {
+                post.status = Status::ExceptionalHalt;
+                post.gas = 0;
+            }
+        }
+    } else if target.code_hash == KECCAK_EMPTY {
+        post.status = Status::Stopped;
+    }
+    Ok(())
+}
+
+/// The top frame of a creation transaction: a collision ends it at once (exceptional halt, the
+/// checkpoint restored at the transaction end), otherwise the account is created (nonce 1, a new
+/// incarnation, in the created set), the value moves, and the initcode runs with empty calldata.
+fn create_start(
+    cx: &mut Ctx<'_>,
+    tx: &TxRecord,
+    mut sender: AccountRecord,
+    address: Address,
+    post: &mut MachineState,
+) -> Result<(), VerifyError> {
+    let target = lift(cx.account(address))?;
+    let collision = target.code_hash != KECCAK_EMPTY || target.nonce != 0;
+    post.code_hash = keccak256(&tx.data);
+    if collision {
+        post.status = Status::ExceptionalHalt;
+        post.gas = 0;
+        return Ok(());
+    }
+    lift(cx.set_account(
+        address,
+        &AccountRecord {
+            nonce: 1,
+            balance: target.balance.saturating_add(tx.value),
+            code_hash: KECCAK_EMPTY,
+            storage_root: EMPTY_ROOT_HASH,
+            incarnation: target.incarnation.saturating_add(1),
+        },
+    ))?;
+    if !tx.value.is_zero() {
+        sender.balance -= tx.value;
+        lift(cx.set_account(tx.sender, &sender))?;
+    }
+    lift(cx.mark_created(address))?;
+    Ok(())
+}

@@ -1,0 +1,884 @@
+//! Whole OP L2 blocks traced with op-revm (Isthmus): the L1-info deposit, user deposits (with mint
+//! and value, failing, creating, reverting, halting) and fee-paying transactions (legacy and
+//! EIP-1559, calls and creations). Every step of every transaction verifies, the world after each
+//! transaction equals op-revm's (balances of the sender, the coinbase and the fee vaults
+//! included), and the block's state root, computed from the world the trace ends in, equals the
+//! one of op-revm's final state. Tampered boundary witnesses (mint, L1Block slots, vault
+//! records, tree siblings, trie nodes) are rejected.
+
+use alloy::consensus::{SignableTransaction, TxEip1559, TxLegacy};
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::TxSignerSync;
+use alloy::primitives::{Address, B256, Bytes, Sealed, TxKind, U256, address, keccak256};
+use alloy::signers::local::PrivateKeySigner;
+use fraud_vm::check::{BlockInputs, BlockObserver, BlockTx, ChainConfig, Hardfork, trace_block};
+use fraud_vm::mpt::{BaseAccount, BaseState};
+use fraud_vm::step::op::{BASE_FEE_VAULT, DEPOSITOR, L1_BLOCK, L1_FEE_VAULT, OPERATOR_FEE_VAULT};
+use fraud_vm::world::WorldState;
+use fraud_vm::{FullState, StepProof, prove, verify};
+use op_alloy::consensus::{OpTxEnvelope, TxDeposit};
+use proptest::prelude::*;
+use revm::database::{CacheDB, EmptyDB};
+use revm::state::{AccountInfo, Bytecode};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const CHAIN_ID: u64 = 901;
+const NUMBER: u64 = 77;
+const BASEFEE: u64 = 1_000;
+const SEQUENCER_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000011");
+/// A contract: `SSTORE(0, calldata[0])`, `LOG0`, then by `calldata[32]`: 1 reverts, 2 halts
+/// (INVALID), otherwise STOP.
+const WORKER: Address = address!("0x000000000000000000000000000000000000c0de");
+const WORKER_CODE: [u8; 30] = [
+    0x5f, 0x35, 0x5f, 0x55, 0x5f, 0x5f, 0xa0, 0x60, 0x20, 0x35, 0x80, 0x60, 0x01, 0x14, 0x60, 0x18,
+    0x57, 0x60, 0x02, 0x14, 0x60, 0x1c, 0x57, 0x00, 0x5b, 0x5f, 0x5f, 0xfd, 0x5b, 0xfe,
+];
+/// An account with a balance and no code.
+const EOA: Address = address!("0x00000000000000000000000000000000000e0a00");
+/// A deposit sender with some balance, and one that has none.
+const RICH_DEPOSITOR: Address = address!("0x00000000000000000000000000000000000d0001");
+const FRESH_DEPOSITOR: Address = address!("0x00000000000000000000000000000000000d0002");
+
+fn keys() -> Vec<PrivateKeySigner> {
+    (1u8..=3)
+        .map(|i| PrivateKeySigner::from_bytes(&B256::repeat_byte(i)).expect("key"))
+        .collect()
+}
+
+/// The deployed code of a committed bridge artifact.
+fn artifact_code(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../bridge/artifacts/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let json = std::fs::read_to_string(&path).expect("artifact");
+    let at = json.find("\"deployedBytecode\"").expect("deployedBytecode");
+    let start = at + json[at..].find("\"0x").expect("hex") + 3;
+    let end = start + json[start..].find('"').expect("end of hex");
+    alloy::primitives::hex::decode(&json[start..end]).expect("hex")
+}
+
+fn genesis() -> BTreeMap<Address, BaseAccount> {
+    let mut accounts = BTreeMap::new();
+    let rich = U256::from(10u128.pow(24));
+    for key in keys() {
+        accounts.insert(
+            key.address(),
+            BaseAccount {
+                balance: rich,
+                ..Default::default()
+            },
+        );
+    }
+    accounts.insert(
+        L1_BLOCK,
+        BaseAccount {
+            code: artifact_code("L1Block"),
+            storage: [(U256::from(1), U256::from(5))].into(),
+            ..Default::default()
+        },
+    );
+    accounts.insert(
+        WORKER,
+        BaseAccount {
+            nonce: 1,
+            code: WORKER_CODE.to_vec(),
+            storage: [(U256::ZERO, U256::from(9))].into(),
+            ..Default::default()
+        },
+    );
+    accounts.insert(
+        EOA,
+        BaseAccount {
+            nonce: 2,
+            balance: U256::from(1000),
+            ..Default::default()
+        },
+    );
+    accounts.insert(
+        RICH_DEPOSITOR,
+        BaseAccount {
+            balance: U256::from(10u64.pow(18)),
+            ..Default::default()
+        },
+    );
+    // Two of the vaults exist before the block, two are created by their first fee.
+    accounts.insert(
+        BASE_FEE_VAULT,
+        BaseAccount {
+            balance: U256::from(3),
+            code: vec![0x00],
+            ..Default::default()
+        },
+    );
+    accounts.insert(
+        SEQUENCER_FEE_VAULT,
+        BaseAccount {
+            balance: U256::from(4),
+            code: vec![0x00],
+            ..Default::default()
+        },
+    );
+    accounts
+}
+
+fn database(genesis: &BTreeMap<Address, BaseAccount>) -> CacheDB<EmptyDB> {
+    let mut db = CacheDB::<EmptyDB>::default();
+    for (address, acc) in genesis {
+        let mut info = AccountInfo::default()
+            .with_balance(acc.balance)
+            .with_nonce(acc.nonce);
+        if !acc.code.is_empty() {
+            info = info.with_code(Bytecode::new_raw(Bytes::from(acc.code.clone())));
+        }
+        db.insert_account_info(*address, info);
+        for (k, v) in &acc.storage {
+            db.insert_account_storage(*address, *k, *v)
+                .expect("cache db");
+        }
+    }
+    db
+}
+
+/// Initcodes: deploys [`WORKER_CODE`], reverts, halts.
+fn initcode(kind: u8) -> Vec<u8> {
+    match kind % 3 {
+        0 => {
+            let len = WORKER_CODE.len() as u8;
+            let mut code = vec![0x60, len, 0x60, 12, 0x5f, 0x39, 0x60, len, 0x5f, 0xf3];
+            code.resize(12, 0x00);
+            code.extend_from_slice(&WORKER_CODE);
+            code
+        }
+        1 => vec![0x5f, 0x5f, 0xfd],
+        _ => vec![0xfe],
+    }
+}
+
+/// The packed `setL1BlockValuesIsthmus()` calldata of the L1-info deposit.
+fn l1_info_calldata(
+    base_fee_scalar: u32,
+    blob_scalar: u32,
+    operator_scalar: u32,
+    constant: u64,
+) -> Vec<u8> {
+    let mut out = vec![0x09, 0x89, 0x99, 0xbe];
+    out.extend_from_slice(&base_fee_scalar.to_be_bytes());
+    out.extend_from_slice(&blob_scalar.to_be_bytes());
+    out.extend_from_slice(&3u64.to_be_bytes()); // sequence number
+    out.extend_from_slice(&1_700_000_000u64.to_be_bytes()); // L1 timestamp
+    out.extend_from_slice(&500u64.to_be_bytes()); // L1 number
+    out.extend_from_slice(&U256::from(30_000_000_000u64).to_be_bytes::<32>()); // L1 base fee
+    out.extend_from_slice(&U256::from(2u64).to_be_bytes::<32>()); // L1 blob base fee
+    out.extend_from_slice(B256::repeat_byte(0xab).as_slice()); // L1 hash
+    out.extend_from_slice(B256::repeat_byte(0xcd).as_slice()); // batcher
+    out.extend_from_slice(&operator_scalar.to_be_bytes());
+    out.extend_from_slice(&constant.to_be_bytes());
+    out
+}
+
+fn deposit(d: TxDeposit) -> Vec<u8> {
+    OpTxEnvelope::Deposit(Sealed::new(d)).encoded_2718()
+}
+
+/// Where a transaction goes.
+#[derive(Clone, Debug)]
+enum Target {
+    /// The worker contract with a mode: 0 succeeds, 1 reverts, 2 halts.
+    Worker(u8),
+    /// An account without code.
+    Eoa,
+    /// A creation with [`initcode`] of this kind.
+    Create(u8),
+}
+
+impl Target {
+    fn kind_and_data(&self) -> (TxKind, Vec<u8>) {
+        match self {
+            Self::Worker(mode) => {
+                let mut data = vec![0u8; 64];
+                data[31] = 0x2a;
+                data[63] = *mode % 3;
+                (TxKind::Call(WORKER), data)
+            }
+            Self::Eoa => (TxKind::Call(EOA), vec![1, 0, 2]),
+            Self::Create(kind) => (TxKind::Create, initcode(*kind)),
+        }
+    }
+}
+
+/// A transaction after the L1-info deposit.
+#[derive(Clone, Debug)]
+enum Item {
+    /// A user deposit: sender (0 rich, 1 fresh, 2 a key), mint, value, target, enough gas.
+    Deposit {
+        from: u8,
+        mint: u128,
+        value: u64,
+        target: Target,
+        enough_gas: bool,
+    },
+    /// A fee-paying transaction from key `key`.
+    Paid {
+        key: u8,
+        legacy: bool,
+        value: u64,
+        target: Target,
+    },
+}
+
+fn target() -> impl Strategy<Value = Target> {
+    prop_oneof![
+        (0u8..3).prop_map(Target::Worker),
+        Just(Target::Eoa),
+        (0u8..3).prop_map(Target::Create),
+    ]
+}
+
+fn item() -> impl Strategy<Value = Item> {
+    prop_oneof![
+        (
+            0u8..3,
+            prop_oneof![Just(0u128), Just(7u128), Just(10u128.pow(18))],
+            prop_oneof![Just(0u64), Just(5u64), Just(2 * 10u64.pow(18))],
+            target(),
+            prop::bool::weighted(0.85),
+        )
+            .prop_map(|(from, mint, value, target, enough_gas)| Item::Deposit {
+                from,
+                mint,
+                value,
+                target,
+                enough_gas
+            }),
+        (0u8..3, any::<bool>(), 0u64..3, target()).prop_map(|(key, legacy, value, target)| {
+            Item::Paid {
+                key,
+                legacy,
+                value,
+                target,
+            }
+        }),
+    ]
+}
+
+/// The encoded transactions of a block: the L1-info deposit, then `items`.
+fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
+    let keys = keys();
+    let mut nonces = [0u64; 3];
+    let mut out = vec![deposit(TxDeposit {
+        source_hash: B256::repeat_byte(1),
+        from: DEPOSITOR,
+        to: TxKind::Call(L1_BLOCK),
+        mint: 0,
+        value: U256::ZERO,
+        gas_limit: 1_000_000,
+        is_system_transaction: false,
+        input: l1_info_calldata(scalars.0, scalars.1, scalars.2, scalars.3).into(),
+    })];
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Item::Deposit {
+                from,
+                mint,
+                value,
+                target,
+                enough_gas,
+            } => {
+                let (to, data) = target.kind_and_data();
+                let from = match from {
+                    0 => RICH_DEPOSITOR,
+                    1 => FRESH_DEPOSITOR,
+                    _ => {
+                        // A deposit bumps its sender's nonce, succeed or fail.
+                        nonces[0] += 1;
+                        keys[0].address()
+                    }
+                };
+                out.push(deposit(TxDeposit {
+                    source_hash: B256::with_last_byte(i as u8 + 2),
+                    from,
+                    to,
+                    mint: *mint,
+                    value: U256::from(*value),
+                    gas_limit: if *enough_gas { 300_000 } else { 20_000 },
+                    is_system_transaction: false,
+                    input: data.into(),
+                }));
+            }
+            Item::Paid {
+                key,
+                legacy,
+                value,
+                target,
+            } => {
+                let k = usize::from(*key % 3);
+                let (to, data) = target.kind_and_data();
+                let nonce = nonces[k];
+                nonces[k] += 1;
+                let encoded = if *legacy {
+                    let mut tx = TxLegacy {
+                        chain_id: Some(CHAIN_ID),
+                        nonce,
+                        gas_price: 2 * u128::from(BASEFEE),
+                        gas_limit: 300_000,
+                        to,
+                        value: U256::from(*value),
+                        input: data.into(),
+                    };
+                    let sig = keys[k].sign_transaction_sync(&mut tx).expect("sign");
+                    OpTxEnvelope::Legacy(tx.into_signed(sig)).encoded_2718()
+                } else {
+                    let mut tx = TxEip1559 {
+                        chain_id: CHAIN_ID,
+                        nonce,
+                        gas_limit: 300_000,
+                        max_fee_per_gas: 3 * u128::from(BASEFEE),
+                        max_priority_fee_per_gas: 7,
+                        to,
+                        value: U256::from(*value),
+                        access_list: Default::default(),
+                        input: data.into(),
+                    };
+                    let sig = keys[k].sign_transaction_sync(&mut tx).expect("sign");
+                    OpTxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718()
+                };
+                out.push(encoded);
+            }
+        }
+    }
+    out
+}
+
+fn inputs() -> BlockInputs {
+    BlockInputs {
+        number: NUMBER,
+        coinbase: SEQUENCER_FEE_VAULT,
+        timestamp: 1_700_000_100,
+        gas_limit: 30_000_000,
+        basefee: BASEFEE,
+        prevrandao: B256::repeat_byte(0x42),
+    }
+}
+
+fn config() -> ChainConfig {
+    ChainConfig {
+        chain_id: CHAIN_ID,
+        hardfork: Hardfork::Isthmus,
+    }
+}
+
+/// The state root of `accounts` (address → nonce, balance, code, storage).
+fn root_of(accounts: BTreeMap<Address, BaseAccount>) -> B256 {
+    BaseState::new(accounts).root()
+}
+
+/// Records what a block trace shows: boundary proofs, the commitment of every state in
+/// block-wide order, and the full state at one position.
+#[derive(Default)]
+struct Recorder {
+    proofs: Vec<(String, B256, StepProof)>,
+    commitments: Vec<B256>,
+    statuses: Vec<fraud_vm::Status>,
+    keep: Option<u64>,
+    kept: Option<FullState>,
+}
+
+impl BlockObserver for Recorder {
+    fn state(&mut self, position: u64, state: &FullState) {
+        assert_eq!(
+            position,
+            self.commitments.len() as u64,
+            "positions in order"
+        );
+        self.commitments.push(state.record.commitment());
+        self.statuses.push(state.record.status);
+        if self.keep == Some(position) {
+            self.kept = Some(state.clone());
+        }
+    }
+
+    fn boundary(&mut self, kind: &str, pre: B256, proof: &StepProof) {
+        self.proofs.push((kind.to_string(), pre, proof.clone()));
+    }
+}
+
+/// Runs the block, returning what the recorder saw and the failure, if any.
+fn run(encoded: &[Vec<u8>]) -> Result<Vec<(String, B256, StepProof)>, String> {
+    run_recorded(encoded, Recorder::default()).map(|r| r.proofs)
+}
+
+/// [`run`] with a recorder.
+fn run_recorded(encoded: &[Vec<u8>], mut recorder: Recorder) -> Result<Recorder, String> {
+    let genesis = genesis();
+    let mut db = database(&genesis);
+    let base = Arc::new(BaseState::new(genesis.clone()));
+    let txs: Vec<BlockTx> = encoded
+        .iter()
+        .map(|e| BlockTx::decode(e))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let hashes = fraud_vm::world::block_hash_tree(NUMBER, |n| keccak256(n.to_be_bytes()));
+    let outcome = trace_block(
+        &mut db,
+        WorldState::at_block_start(base),
+        &inputs(),
+        &config(),
+        &txs,
+        hashes,
+        &mut recorder,
+    )
+    .map_err(|e| e.to_string())?;
+    // The state root: op-revm's final accounts against the world the trace ends in, over every
+    // account and slot op-revm holds.
+    let world = &outcome.last.world;
+    let mut ours = BTreeMap::new();
+    let mut theirs = BTreeMap::new();
+    for (address, acc) in &db.cache.accounts {
+        let code = acc
+            .info
+            .code
+            .as_ref()
+            .map(|c| c.original_bytes().to_vec())
+            .unwrap_or_default();
+        let storage: BTreeMap<U256, U256> = acc
+            .storage
+            .iter()
+            .filter(|(_, v)| !v.is_zero())
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        let rec = world.account(*address);
+        let revm_empty = acc.info.is_empty() && storage.is_empty();
+        if !revm_empty {
+            theirs.insert(
+                *address,
+                BaseAccount {
+                    nonce: acc.info.nonce,
+                    balance: acc.info.balance,
+                    code: code.clone(),
+                    storage: storage.clone(),
+                },
+            );
+        }
+        let our_storage: BTreeMap<U256, U256> = acc
+            .storage
+            .keys()
+            .map(|k| (*k, world.storage(*address, *k)))
+            .filter(|(_, v)| !v.is_zero())
+            .collect();
+        if !(rec.is_empty() && our_storage.is_empty()) {
+            let our_code = world.code(rec.code_hash).unwrap_or_default();
+            ours.insert(
+                *address,
+                BaseAccount {
+                    nonce: rec.nonce,
+                    balance: rec.balance,
+                    code: our_code,
+                    storage: our_storage,
+                },
+            );
+        }
+    }
+    if root_of(ours) != root_of(theirs) {
+        return Err("state root differs from op-revm's".into());
+    }
+    let revm_gas: u64 = outcome.results.iter().map(|r| r.tx_gas_used()).sum();
+    if outcome.report.gas_used != revm_gas {
+        return Err(format!(
+            "block gas {} vs op-revm {revm_gas}",
+            outcome.report.gas_used
+        ));
+    }
+    Ok(recorder)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Random OP blocks: every step verifies and the block ends in op-revm's state and gas.
+    #[test]
+    fn op_blocks_match_op_revm(
+        items in prop::collection::vec(item(), 1..7),
+        scalars in (0u32..5000, 0u32..1_000_000, 0u32..20_000, 0u64..1000),
+    ) {
+        let encoded = block(&items, scalars);
+        let result = run(&encoded);
+        prop_assert!(result.is_ok(), "{:?}: {:?}", items, result.err());
+    }
+}
+
+/// Every kind of transaction of an OP block at once, checked in full.
+fn every_kind() -> Vec<Item> {
+    vec![
+        Item::Deposit {
+            from: 0,
+            mint: 10u128.pow(18),
+            value: 5,
+            target: Target::Worker(0),
+            enough_gas: true,
+        },
+        Item::Deposit {
+            from: 1,
+            mint: 7,
+            value: 2 * 10u64.pow(18),
+            target: Target::Eoa,
+            enough_gas: true,
+        },
+        Item::Deposit {
+            from: 1,
+            mint: 7,
+            value: 0,
+            target: Target::Worker(2),
+            enough_gas: true,
+        },
+        Item::Deposit {
+            from: 0,
+            mint: 0,
+            value: 0,
+            target: Target::Worker(1),
+            enough_gas: true,
+        },
+        Item::Deposit {
+            from: 2,
+            mint: 10u128.pow(18),
+            value: 5,
+            target: Target::Create(0),
+            enough_gas: true,
+        },
+        Item::Deposit {
+            from: 0,
+            mint: 3,
+            value: 0,
+            target: Target::Eoa,
+            enough_gas: false,
+        },
+        Item::Paid {
+            key: 0,
+            legacy: false,
+            value: 1,
+            target: Target::Worker(0),
+        },
+        Item::Paid {
+            key: 1,
+            legacy: true,
+            value: 0,
+            target: Target::Create(0),
+        },
+        Item::Paid {
+            key: 1,
+            legacy: false,
+            value: 2,
+            target: Target::Eoa,
+        },
+        Item::Paid {
+            key: 2,
+            legacy: false,
+            value: 0,
+            target: Target::Worker(1),
+        },
+    ]
+}
+
+#[test]
+fn op_block_of_every_kind() {
+    let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
+    let proofs = run(&encoded).expect("the block checks");
+    assert_eq!(proofs.len(), 2 * encoded.len());
+}
+
+/// Tampered witnesses of the transaction boundaries are rejected: a wrong mint (the deposit's
+/// record), a wrong L1Block slot value (the L1 fee scalars), a wrong vault or sender record, a
+/// wrong sparse-tree sibling, and a wrong Merkle-Patricia node.
+#[test]
+fn op_boundary_witnesses_are_checked() {
+    let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
+    let proofs = run(&encoded).expect("the block checks");
+    let mut kinds = BTreeMap::<&str, u32>::new();
+    for (kind, pre, proof) in &proofs {
+        let mut reject = |what: &'static str, p: StepProof| {
+            assert!(
+                verify(*pre, &p).is_err(),
+                "{kind}: tampered {what} accepted"
+            );
+            *kinds.entry(what).or_default() += 1;
+        };
+        if let Some((tx, _)) = &proof.transaction
+            && let Some(d) = tx.deposit
+        {
+            let mut p = proof.clone();
+            if let Some((t, _)) = p.transaction.as_mut() {
+                t.deposit = Some(fraud_vm::tx::DepositFields {
+                    mint: d.mint + 1,
+                    ..d
+                });
+            }
+            reject("mint", p);
+        }
+        for i in 0..proof.slots.len() {
+            let mut p = proof.clone();
+            p.slots[i] += U256::from(1);
+            reject("slot value", p);
+        }
+        for i in 0..proof.accounts.len() {
+            let mut p = proof.clone();
+            p.accounts[i].balance += U256::from(1);
+            reject("account record", p);
+        }
+        for i in 0..proof.trees.len() {
+            let mut p = proof.clone();
+            if let Some(s) = p.trees[i].siblings.iter_mut().find(|s| !s.is_zero()) {
+                s.0[0] ^= 1;
+                reject("tree sibling", p);
+            }
+        }
+        for i in 0..proof.base_accounts.len() {
+            let mut p = proof.clone();
+            if let Some(node) = p.base_accounts[i].nodes.last_mut() {
+                let mut bytes = node.to_vec();
+                let at = bytes.len() - 1;
+                bytes[at] ^= 1;
+                *node = bytes.into();
+                reject("trie node", p);
+            }
+        }
+        for i in 0..proof.base_slots.len() {
+            let mut p = proof.clone();
+            p.base_slots[i].value += U256::from(1);
+            reject("base slot", p);
+        }
+    }
+    for what in [
+        "mint",
+        "slot value",
+        "account record",
+        "tree sibling",
+        "trie node",
+    ] {
+        assert!(
+            kinds.get(what).copied().unwrap_or(0) > 0,
+            "no {what} tampered"
+        );
+    }
+}
+
+/// The L1 data fee and the operator fee reach their vaults, and the base fee the BaseFeeVault.
+#[test]
+fn op_fees_reach_the_vaults() {
+    let items = vec![Item::Paid {
+        key: 0,
+        legacy: false,
+        value: 0,
+        target: Target::Worker(0),
+    }];
+    let encoded = block(&items, (1368, 810_949, 7_000, 300));
+    let genesis = genesis();
+    let mut db = database(&genesis);
+    let txs: Vec<BlockTx> = encoded
+        .iter()
+        .map(|e| BlockTx::decode(e).expect("decodes"))
+        .collect();
+    let outcome = trace_block(
+        &mut db,
+        WorldState::at_block_start(Arc::new(BaseState::new(genesis))),
+        &inputs(),
+        &config(),
+        &txs,
+        fraud_vm::world::block_hash_tree(NUMBER, |_| B256::ZERO),
+        &mut (),
+    )
+    .expect("checks");
+    let world = &outcome.last.world;
+    for vault in [L1_FEE_VAULT, OPERATOR_FEE_VAULT] {
+        assert!(
+            !world.account(vault).balance.is_zero(),
+            "{vault} got nothing"
+        );
+    }
+    assert!(world.account(BASE_FEE_VAULT).balance > U256::from(3));
+    assert!(world.account(SEQUENCER_FEE_VAULT).balance > U256::from(4));
+}
+
+/// `check_block` over an execution witness of the whole pre-state (with the EIP-4788 and
+/// EIP-2935 system contracts): every step verifies, and since block start and end are pending it
+/// ends in `Unsupported` with the report, never a pass. A witness without the state root's node or
+/// without a code, a header with another gas used, and a parent that is not the block's parent
+/// are each a typed error.
+#[test]
+fn check_block_over_a_witness() {
+    use alloy::consensus::Header;
+    use alloy::rpc::types::debug::ExecutionWitness;
+    use fraud_vm::check::{CheckError, check_block};
+    let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
+    let gas_used = {
+        let genesis = genesis();
+        let mut db = database(&genesis);
+        let txs: Vec<BlockTx> = encoded
+            .iter()
+            .map(|e| BlockTx::decode(e).expect("tx"))
+            .collect();
+        trace_block(
+            &mut db,
+            WorldState::at_block_start(Arc::new(BaseState::new(genesis))),
+            &inputs(),
+            &config(),
+            &txs,
+            fraud_vm::world::block_hash_tree(NUMBER, |_| B256::ZERO),
+            &mut (),
+        )
+        .expect("checks")
+        .report
+        .gas_used
+    };
+    let mut genesis = genesis();
+    for (address, code) in [
+        (
+            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
+            alloy::eips::eip4788::BEACON_ROOTS_CODE.to_vec(),
+        ),
+        (
+            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
+            alloy::eips::eip2935::HISTORY_STORAGE_CODE.to_vec(),
+        ),
+    ] {
+        genesis.insert(
+            address,
+            BaseAccount {
+                nonce: 1,
+                code,
+                ..Default::default()
+            },
+        );
+    }
+    let base = BaseState::new(genesis.clone());
+    let parent = Header {
+        number: NUMBER - 1,
+        state_root: base.root(),
+        ..Default::default()
+    };
+    let header = Header {
+        parent_hash: parent.hash_slow(),
+        number: NUMBER,
+        beneficiary: SEQUENCER_FEE_VAULT,
+        timestamp: inputs().timestamp,
+        gas_limit: inputs().gas_limit,
+        base_fee_per_gas: Some(BASEFEE),
+        mix_hash: inputs().prevrandao,
+        gas_used,
+        parent_beacon_block_root: Some(B256::repeat_byte(9)),
+        ..Default::default()
+    };
+    let witness = ExecutionWitness {
+        state: base.all_nodes(),
+        codes: genesis
+            .values()
+            .filter(|a| !a.code.is_empty())
+            .map(|a| Bytes::from(a.code.clone()))
+            .collect(),
+        keys: Vec::new(),
+        headers: vec![alloy::rlp::encode(&parent).into()],
+    };
+    let txs: Vec<Bytes> = encoded.iter().map(|e| Bytes::from(e.clone())).collect();
+    match check_block(&header, &txs, &witness, &config()) {
+        Err(CheckError::Unsupported { report, .. }) => {
+            let n = txs.len() as u64;
+            assert_eq!(report.transactions, n);
+            assert_eq!(report.steps_per_kind.get("TxStart"), Some(&n));
+            assert_eq!(report.steps_per_kind.get("TxEnd"), Some(&n));
+            assert!(report.steps > 2 * n, "{report:?}");
+            assert_eq!(report.gas_used, gas_used);
+            assert!(
+                report
+                    .proof_bytes
+                    .values()
+                    .all(|(max, median)| max >= median)
+            );
+        }
+        other => panic!("expected Unsupported with a report, got {other:?}"),
+    }
+
+    let mut no_root = witness.clone();
+    no_root.state.retain(|n| keccak256(n) != parent.state_root);
+    match check_block(&header, &txs, &no_root, &config()) {
+        Err(CheckError::MissingWitness(what)) => {
+            assert!(what.contains(&parent.state_root.to_string()), "{what}")
+        }
+        other => panic!("missing root node: {other:?}"),
+    }
+    let mut no_code = witness.clone();
+    no_code.codes.retain(|c| c.as_ref() != WORKER_CODE);
+    assert!(
+        matches!(
+            check_block(&header, &txs, &no_code, &config()),
+            Err(CheckError::MissingWitness(_))
+        ),
+        "missing code"
+    );
+    let wrong_gas = Header {
+        gas_used: gas_used + 1,
+        ..header.clone()
+    };
+    assert!(matches!(
+        check_block(&wrong_gas, &txs, &witness, &config()),
+        Err(CheckError::HeaderMismatch {
+            field: "gas_used",
+            ..
+        })
+    ));
+    let orphan = Header {
+        parent_hash: B256::repeat_byte(3),
+        ..header.clone()
+    };
+    assert!(matches!(
+        check_block(&orphan, &txs, &witness, &config()),
+        Err(CheckError::BadWitness(_))
+    ));
+}
+
+/// A layer-2 dispute over a whole OP block (SPEC.md §8): the defender's trace is wrong from a
+/// transaction start, from the middle of the block, and from its last state on; bisection over
+/// the block-wide positions, answered by re-running the block, ends at the step before, whose
+/// one-step proof from the honest state refutes the defender.
+#[test]
+fn dispute_over_an_op_block() {
+    use fraud_vm::bisect::find_first_difference;
+    let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
+    let honest = run_recorded(&encoded, Recorder::default()).expect("the block checks");
+    let n = honest.commitments.len() as u64 - 1;
+    // The first state after the Idle state that ends transaction 0: transaction 1's start.
+    let second_start = honest
+        .statuses
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, s)| **s == fraud_vm::Status::Idle)
+        .map(|(i, _)| i as u64 + 1)
+        .expect("an Idle state between transactions");
+    for bad_from in [second_start, n / 2, n] {
+        let claimed = |k: u64| {
+            let c = honest.commitments[k as usize];
+            if k >= bad_from { keccak256(c) } else { c }
+        };
+        let game = find_first_difference(0, n, |k| honest.commitments[k as usize], claimed)
+            .expect("a dispute");
+        assert_eq!(game.agreed(), bad_from - 1);
+        let kept = run_recorded(
+            &encoded,
+            Recorder {
+                keep: Some(game.agreed()),
+                ..Recorder::default()
+            },
+        )
+        .expect("re-execution")
+        .kept;
+        let mut state = kept.expect("the agreed position exists");
+        let (proof, _) = prove(&mut state).expect("provable");
+        let post = verify(claimed(game.agreed()), &proof).expect("the agreed state verifies");
+        assert_eq!(post, honest.commitments[game.disputed() as usize]);
+        assert_ne!(post, claimed(game.disputed()));
+    }
+}
