@@ -13,6 +13,8 @@ mod faults;
 mod harness;
 #[path = "engine/model.rs"]
 mod model;
+#[path = "engine/witness.rs"]
+mod witness;
 #[path = "engine/workload.rs"]
 mod workload;
 
@@ -605,6 +607,27 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config(8))]
+
+    /// The execution witness of every block of a random workload is complete and exact:
+    /// the block re-executes over the witness alone with the stored receipts, the witness's
+    /// partial tries plus the block's changes give the header's state root, every node is
+    /// reachable from the parent's root, and every read resolves to the parent's state.
+    #[test]
+    fn execution_witness_replays_random_blocks(workload in workload(1..6, 12)) {
+        let mut chain = Harness::new();
+        for steps in &workload {
+            chain.run_block(steps);
+        }
+        let config = chain.engine().config().clone();
+        let reader = chain.reader();
+        for number in 1..=chain.head.number() {
+            witness::check_witness(&config, &reader, number);
+        }
+    }
+}
+
 /// A scratch file left by a crash while a database was being created is discarded: the next
 /// start creates the database afresh under its real name and nothing else remains.
 #[test]
@@ -623,4 +646,276 @@ fn a_half_created_database_is_discarded() {
         .map(|e| e.expect("entry").file_name())
         .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("chain.redb")]);
+}
+
+/// A transaction from `key` with a fee cap well above the base fee.
+fn witness_tx(
+    pool: &op_node::txpool::PoolConfig,
+    key: &PrivateKeySigner,
+    nonce: u64,
+    to: TxKind,
+    value: U256,
+    input: Bytes,
+) -> Arc<RecoveredTx> {
+    let tx = TxEip1559 {
+        chain_id: harness::CHAIN_ID,
+        nonce,
+        gas_limit: 1_000_000,
+        max_fee_per_gas: 100_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to,
+        value,
+        access_list: Default::default(),
+        input,
+    };
+    sign(key, tx, pool)
+}
+
+/// Runtime `SSTORE(0, BLOCKHASH(NUMBER - calldata[0..32]))`, behind init code that returns it.
+fn blockhash_init() -> Bytes {
+    let runtime = [0x60, 0x00, 0x35, 0x43, 0x03, 0x40, 0x60, 0x00, 0x55, 0x00];
+    let mut code = vec![
+        0x60,
+        runtime.len() as u8,
+        0x80,
+        0x60,
+        0x0b,
+        0x60,
+        0x00,
+        0x39,
+        0x60,
+        0x00,
+        0xf3,
+    ];
+    code.extend_from_slice(&runtime);
+    code.into()
+}
+
+/// Builds `txs` after `deposits` (forced, as derivation gives them) and commits the block.
+fn witness_block(
+    chain: &mut Harness,
+    deposits: Vec<Arc<RecoveredTx>>,
+    txs: &[Arc<RecoveredTx>],
+) -> Arc<op_node::block::SealedBlock> {
+    let attributes = op_node::engine::BlockAttributes {
+        timestamp: chain.head.header.timestamp + 2,
+        prev_randao: alloy::primitives::B256::repeat_byte(7),
+        forced: deposits.clone(),
+    };
+    let built = chain.engine().build_block(&attributes, txs).expect("build");
+    assert!(built.rejected.is_empty(), "rejected {:?}", built.rejected);
+    assert_eq!(
+        built.block.txs.len(),
+        deposits.len() + txs.len(),
+        "all included"
+    );
+    chain.commit_unchecked(built)
+}
+
+/// The cases a witness must cover, each in a known block, then every witness checked from
+/// the witness alone and shown minimal (without any one node the stateless check fails).
+#[test]
+fn execution_witness_directed() {
+    use alloy::primitives::{B256, address, keccak256};
+    use op_alloy::consensus::TxDeposit;
+    use op_node::engine::witness::{WitnessError, execution_witness};
+
+    let mut chain = Harness::new();
+    let pool = chain.pool.clone();
+    let keys = &ACTORS.keys;
+    let eth = U256::from(10u64).pow(U256::from(18u64));
+    let fresh = address!("0x00000000000000000000000000000000000f2e51");
+    let minted = address!("0x00000000000000000000000000000000000d3b05");
+    let storer = keys[0].address().create(0);
+    let clock = keys[1].address().create(0);
+
+    // Block 1: a storer (its constructor writes slot 7) and the BLOCKHASH contract are
+    // created; a transfer creates a fresh account; one between existing accounts.
+    witness_block(
+        &mut chain,
+        vec![],
+        &[
+            witness_tx(
+                &pool,
+                &keys[0],
+                0,
+                TxKind::Create,
+                U256::ZERO,
+                Init::Storer.code(),
+            ),
+            witness_tx(
+                &pool,
+                &keys[1],
+                0,
+                TxKind::Create,
+                U256::ZERO,
+                blockhash_init(),
+            ),
+            witness_tx(&pool, &keys[2], 0, TxKind::Call(fresh), eth, Bytes::new()),
+            witness_tx(
+                &pool,
+                &keys[3],
+                0,
+                TxKind::Call(keys[4].address()),
+                eth,
+                Bytes::new(),
+            ),
+        ],
+    );
+    // Block 2: the storer writes slots 1 and 2 (its storage trie: three leaves under one
+    // branch); a contract is created and self-destructs in its constructor, in one tx.
+    let writes = storer_calldata(
+        &[
+            (U256::from(1), U256::from(11)),
+            (U256::from(2), U256::from(22)),
+        ],
+        0,
+    );
+    witness_block(
+        &mut chain,
+        vec![],
+        &[
+            witness_tx(&pool, &keys[0], 1, TxKind::Call(storer), U256::ZERO, writes),
+            witness_tx(
+                &pool,
+                &keys[2],
+                1,
+                TxKind::Create,
+                U256::from(5),
+                Init::DestructToOrigin.code(),
+            ),
+        ],
+    );
+    // Block 3: a deposit mints to a fresh account and one calls the storer; slots 1 and 2
+    // are cleared, collapsing the storage root branch onto the untouched slot 7's leaf;
+    // BLOCKHASH(0) reaches back to the genesis.
+    let deposit = |n: u8, to: Address, mint: u128, input: Bytes| {
+        op_node::derivation::deposit_tx(TxDeposit {
+            source_hash: B256::repeat_byte(n),
+            from: keys[5].address(),
+            to: TxKind::Call(to),
+            mint,
+            value: U256::from(mint / 2),
+            gas_limit: 500_000,
+            is_system_transaction: false,
+            input,
+        })
+    };
+    let clears = storer_calldata(
+        &[(U256::from(1), U256::ZERO), (U256::from(2), U256::ZERO)],
+        0,
+    );
+    witness_block(
+        &mut chain,
+        vec![
+            deposit(1, minted, 3_000_000_000_000_000_000, Bytes::new()),
+            deposit(
+                2,
+                storer,
+                0,
+                storer_calldata(&[(U256::from(9), U256::from(99))], 0),
+            ),
+        ],
+        &[
+            witness_tx(&pool, &keys[0], 2, TxKind::Call(storer), U256::ZERO, clears),
+            witness_tx(
+                &pool,
+                &keys[1],
+                1,
+                TxKind::Call(clock),
+                U256::ZERO,
+                U256::from(3).to_be_bytes::<32>().into(),
+            ),
+        ],
+    );
+    // Blocks 4 to 6: plain transfers, then BLOCKHASH(3) from block 6.
+    for nonce in 1..3 {
+        witness_block(
+            &mut chain,
+            vec![],
+            &[witness_tx(
+                &pool,
+                &keys[3],
+                nonce,
+                TxKind::Call(fresh),
+                U256::from(1),
+                Bytes::new(),
+            )],
+        );
+    }
+    witness_block(
+        &mut chain,
+        vec![],
+        &[witness_tx(
+            &pool,
+            &keys[1],
+            2,
+            TxKind::Call(clock),
+            U256::ZERO,
+            U256::from(3).to_be_bytes::<32>().into(),
+        )],
+    );
+    let head = chain.head.number();
+    assert_eq!(head, 6);
+    let reader = chain.reader();
+    let config = chain.engine().config().clone();
+    assert!(
+        reader.account(&minted).unwrap().is_some(),
+        "the deposit minted"
+    );
+    for block in 1..=6 {
+        assert!(
+            reader.receipts(block).unwrap().iter().all(|r| r.status()),
+            "block {block} succeeded"
+        );
+    }
+    assert_eq!(
+        reader.storage(&clock, &U256::ZERO).unwrap(),
+        U256::from_be_bytes(reader.header(3).unwrap().unwrap().0.0)
+    );
+    assert_eq!(reader.storage(&storer, &U256::from(1)).unwrap(), U256::ZERO);
+
+    for number in 1..=head {
+        let witness = witness::check_witness(&config, &reader, number);
+        witness::check_minimal(&config, &reader, number, &witness);
+        if number == 3 {
+            // Clearing slots 1 and 2 leaves the branch above them one child: slot 7's leaf,
+            // which the block neither reads nor writes, must be in the witness.
+            let (_, parent) = reader.header(2).unwrap().unwrap();
+            let state =
+                witness::WitnessState::new(&witness, &parent, reader.header(2).unwrap().unwrap().0);
+            assert!(
+                state.has_storage_leaf(keccak256(storer), keccak256(B256::from(U256::from(7)))),
+                "block 3: the collapse sibling (slot 7's leaf) is in the witness"
+            );
+        }
+        let headers = witness.headers.len();
+        match number {
+            3 => assert_eq!(headers, 3, "BLOCKHASH(0) in block 3: headers 0 to 2"),
+            6 => assert_eq!(headers, 3, "BLOCKHASH(3) in block 6: headers 3 to 5"),
+            _ => assert_eq!(headers, 1, "block {number}: only the parent"),
+        }
+    }
+
+    // Refusals.
+    assert!(matches!(
+        execution_witness(&config, &reader, 0, 10_000),
+        Err(WitnessError::Genesis)
+    ));
+    assert!(matches!(
+        execution_witness(&config, &reader, 7, 10_000),
+        Err(WitnessError::NotFound { number: 7, head: 6 })
+    ));
+    assert!(matches!(
+        execution_witness(&config, &reader, u64::MAX, 10_000),
+        Err(WitnessError::NotFound { .. })
+    ));
+    assert!(matches!(
+        execution_witness(&config, &reader, 2, 3),
+        Err(WitnessError::TooOld { .. })
+    ));
+    assert!(
+        execution_witness(&config, &reader, 4, 3).is_ok(),
+        "block 4's parent is exactly 3 back"
+    );
 }

@@ -8,6 +8,7 @@
 mod execute;
 pub mod state;
 pub mod state_root;
+pub mod witness;
 
 use crate::{
     block::{RecoveredTx, SealedBlock},

@@ -6,6 +6,7 @@
 
 mod call;
 mod convert;
+mod debug;
 mod error;
 mod eth;
 mod filters;
@@ -389,6 +390,7 @@ fn module(ctx: Arc<RpcCtx>) -> Result<RpcModule<RpcCtx>, jsonrpsee::core::Regist
         .await
     })?;
     rollup::register(&mut m)?;
+    debug::register(&mut m)?;
     if dev_reorg {
         m.register_async_method("anvil_reorg", |p, ctx, _| async move {
             let mut seq = p.sequence();
