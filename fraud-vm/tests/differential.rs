@@ -2618,6 +2618,22 @@ fn kzg_point_evaluation_calls() {
     inputs.push((kzg_input(z, y, &off, proof), false));
     inputs.push((kzg_input(z, y, &outside, proof), false));
     inputs.push((kzg_input(z, y, commitment, &outside), false));
+    // A point of the cofactor's torsion (r · P for P on the curve): outside the subgroup, and
+    // the pairing equation alone would accept it as the commitment of the zero opening.
+    let torsion = {
+        use ark_ec::AffineRepr;
+        use ark_ff::PrimeField;
+        use ark_serialize::CanonicalSerialize;
+        let p = bls::g1_outside();
+        let t = p.mul_bigint(ark_bls12_381::Fr::MODULUS);
+        let mut b = Vec::new();
+        ark_ec::CurveGroup::into_affine(t)
+            .serialize_compressed(&mut b)
+            .expect("serializes");
+        b
+    };
+    inputs.push((kzg_input([5; 32], [0; 32], &torsion, &infinity), false));
+    inputs.push((kzg_input([5; 32], [0; 32], &infinity, &torsion), false));
 
     let mut data = Vec::new();
     let mut calls = Vec::new();
@@ -3030,6 +3046,92 @@ fn p256_calls() {
             "{}",
             alloy::primitives::hex::encode(input)
         );
+    }
+}
+
+/// Valid inputs of the precompiles 0x0a–0x11 and 0x0100 with the gas each uses.
+fn valid_precompile_inputs() -> Vec<(u64, Vec<u8>, u64)> {
+    use alloy::primitives::hex;
+    use ark_bls12_381::{Fq, Fr, G1Affine, G2Affine};
+    use ark_ec::{AffineRepr, CurveGroup};
+    let g = G1Affine::generator();
+    let h = G2Affine::generator();
+    let g5 = (g * Fr::from(5u64)).into_affine();
+    let h3 = (h * Fr::from(3u64)).into_affine();
+    let g3 = (g * Fr::from(3u64)).into_affine();
+    let scalar = |v: u64| U256::from(v).to_be_bytes::<32>().to_vec();
+    vec![
+        (0x0a, kzg_vector(), 50_000),
+        (0x0b, [bls::g1(g), bls::g1(g5)].concat(), 375),
+        (0x0c, [bls::g1(g), scalar(9), bls::g1(g5), scalar(2)].concat(), 22_776),
+        (0x0d, [bls::g2(h), bls::g2(h3)].concat(), 600),
+        (0x0e, [bls::g2(h3), scalar(11)].concat(), 22_500),
+        (
+            0x0f,
+            [bls::g1(g), bls::g2(h3), bls::g1(-g3), bls::g2(h)].concat(),
+            37_700 + 2 * 32_600,
+        ),
+        (0x10, bls::fp(Fq::from(99u64)), 5_500),
+        (0x11, [bls::fp(Fq::from(4u64)), bls::fp(-Fq::from(8u64))].concat(), 23_800),
+        (0x100, hex!("4cee90eb86eaa050036147a12d49004b6b9c72bd725d39d4785011fe190f0b4da73bd4903f0ce3b639bbbf6e8e80d16931ff4bcf5993d58468e8fb19086e8cac36dbcd03009df8c59286b162af3bd7fcc0450c9aa81be5d10d312af6c66b1d604aebd3099c618202fcfe16ae7770b0c49ab5eadf74b754204a3bb6060e44eff37618b065f9832de4ca6ca971a7a1adc826d0f7c00181a5fb2ddf79ae00b4e10e").to_vec(), 3_450),
+    ]
+}
+
+/// A change to a valid precompile input: none, one byte xored, one byte set, cut, extended.
+#[derive(Clone, Debug)]
+enum InputMutation {
+    None,
+    Xor(usize, u8),
+    Set(usize, u8),
+    Cut(usize),
+    Extend(u8),
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 96,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Valid inputs of the new precompiles with one random change (flipped bits, set bytes in the
+    /// flags, padding and coordinates, cut or extended inputs) and the exact gas, one less, or
+    /// plenty: every step against revm with the L2's precompiles.
+    #[test]
+    fn mutated_precompile_inputs_match_revm(
+        which in 0usize..9,
+        mutation in prop_oneof![
+            1 => Just(InputMutation::None),
+            4 => (any::<usize>(), 1u8..=255).prop_map(|(i, x)| InputMutation::Xor(i, x)),
+            2 => (any::<usize>(), any::<u8>()).prop_map(|(i, x)| InputMutation::Set(i, x)),
+            1 => any::<usize>().prop_map(InputMutation::Cut),
+            1 => any::<u8>().prop_map(InputMutation::Extend),
+        ],
+        gas_kind in 0u8..3,
+    ) {
+        let (address, mut input, exact) = valid_precompile_inputs().swap_remove(which);
+        let n = input.len();
+        match mutation {
+            InputMutation::None => {}
+            InputMutation::Xor(i, x) => input[i % n] ^= x,
+            InputMutation::Set(i, x) => input[i % n] = x,
+            InputMutation::Cut(i) => input.truncate(i % n),
+            InputMutation::Extend(x) => input.push(x),
+        }
+        let gas = [exact - 1, exact, 1_000_000][gas_kind as usize];
+        let u = U256::from;
+        let code = program(&[
+            (0x37, &[u(0), u(0), u(input.len() as u64)]),
+            (0xf1, &[u(gas), u(address), u(0), u(0), u(input.len() as u64), u(1024), u(256)]),
+            (0x00, &[]),
+        ]);
+        let case = Case {
+            calldata: input,
+            extra_gas: 1_200_000,
+            ..Case::program(&code)
+        };
+        let obs = check(&case, false);
+        prop_assert!(obs.failures.is_empty(), "{:#?}", obs.failures);
     }
 }
 
