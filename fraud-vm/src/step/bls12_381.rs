@@ -274,3 +274,46 @@ pub(crate) fn map_fp2_to_g2(input: &[u8], limit: u64) -> Result<Outcome, VerifyE
     })?;
     Ok(Some((MAP_FP2_TO_G2_GAS, encode_g2(p.clear_cofactor()))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bls12_381::Fr;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Encoding a multiple of a generator and reading it back gives the point, with or without
+        /// the subgroup check; a set padding byte or a coordinate raised by p is refused.
+        #[test]
+        fn encodings_round_trip(k in any::<u64>(), pad in 0usize..16, which in 0usize..4) {
+            let p = (G1Affine::generator() * Fr::from(k)).into_affine();
+            let q = (G2Affine::generator() * Fr::from(k)).into_affine();
+            let (e1, e2) = (encode_g1(p), encode_g2(q));
+            prop_assert_eq!(read_g1(&e1, true), Some(p));
+            prop_assert_eq!(read_g1(&e1, false), Some(p));
+            prop_assert_eq!(read_g2(&e2, true), Some(q));
+            let mut bad = e2.clone();
+            bad[which * FP_LEN + pad] = 1;
+            prop_assert_eq!(read_g2(&bad, false), None);
+            // x + p as a 48-byte value still fits (p < 2^381), and is not canonical.
+            let raised = {
+                let mut b = Fq::MODULUS;
+                let x = p.xy().map(|(x, _)| x.into_bigint()).unwrap_or_default();
+                b.add_with_carry(&x);
+                b.to_bytes_be()
+            };
+            let mut high = e1.clone();
+            high[16..64].copy_from_slice(&raised);
+            prop_assert_eq!(read_g1(&high, false), None);
+        }
+
+        /// MSM gas is monotonic in k and follows the table's last entry past 128 pairs.
+        #[test]
+        fn msm_gas_follows_the_table(k in 1usize..4000) {
+            prop_assert!(msm_gas(k + 1, &G1_MSM_DISCOUNT, G1_MUL_GAS) >= msm_gas(k, &G1_MSM_DISCOUNT, G1_MUL_GAS));
+            if k > 128 {
+                prop_assert_eq!(msm_gas(k, &G2_MSM_DISCOUNT, G2_MUL_GAS), k as u64 * G2_MUL_GAS * 524 / 1000);
+            }
+        }
+    }
+}

@@ -99,6 +99,8 @@ pub(crate) fn point_evaluation(input: &[u8], limit: u64) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+    use proptest::prelude::*;
 
     /// The G2 point 0 of the same trusted-setup list is the generator, so the decoding of the
     /// constant follows the setup's encoding.
@@ -142,5 +144,19 @@ mod tests {
         bad[95] ^= 1; // another y
         assert_eq!(point_evaluation(&bad, GAS), None);
         assert_eq!(point_evaluation(&input[..191], GAS), None);
+    }
+
+    proptest! {
+        /// The compressed decoding written out here accepts exactly what arkworks' ZCash decoding
+        /// (with validation) accepts, on encodings of subgroup points with one byte changed.
+        #[test]
+        fn compressed_g1_matches_arkworks(k in any::<u64>(), at in 0usize..48, x in any::<u8>()) {
+            let p = (G1Affine::generator() * Fr::from(k)).into_affine();
+            let mut b = [0u8; 48];
+            p.serialize_compressed(&mut b[..]).expect("48 bytes");
+            prop_assert_eq!(read_g1_compressed(&b), Some(p));
+            b[at] = x;
+            prop_assert_eq!(read_g1_compressed(&b), G1Affine::deserialize_compressed(&b[..]).ok());
+        }
     }
 }
