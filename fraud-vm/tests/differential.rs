@@ -3263,6 +3263,8 @@ fn transactions_without_opcodes() {
         (CALLER, 5),
         (identity, 0),
         (sha256, 1),
+        // P256VERIFY of an input of the wrong length: a success with empty output.
+        (address!("0x0000000000000000000000000000000000000100"), 1),
     ] {
         let case = Case {
             to,
@@ -3292,6 +3294,7 @@ fn transactions_without_opcodes() {
                 .with_cfg(CfgEnv::new_with_spec(SpecId::PRAGUE))
                 .with_block(block)
                 .build_mainnet();
+            evm.precompiles = l2_precompiles();
             evm.transact(revm_tx(&case, 0)).expect("tx executes")
         };
         let block_hashes = fraud_vm::world::block_hash_tree(BLOCK_NUMBER, |n| {
