@@ -2848,6 +2848,26 @@ fn bls12_381_calls() {
         599,
         false,
     );
+    let non_canonical_g2 = [
+        bls::g2(h)[..64].to_vec(),
+        bls::p(),
+        bls::g2(h)[128..].to_vec(),
+    ]
+    .concat();
+    c(
+        &mut data,
+        0x0d,
+        [bls::g2(h), non_canonical_g2.clone()].concat(),
+        1000,
+        false,
+    );
+    c(
+        &mut data,
+        0x0d,
+        [bls::g2(h), bls::g2(h)].concat()[..511].to_vec(),
+        1000,
+        false,
+    );
     // G1MSM (0x0c)
     c(
         &mut data,
@@ -2914,6 +2934,34 @@ fn bls12_381_calls() {
         22_499,
         false,
     );
+    c(
+        &mut data,
+        0x0e,
+        [off_g2.clone(), scalar(2)].concat(),
+        60_000,
+        false,
+    );
+    c(
+        &mut data,
+        0x0e,
+        [non_canonical_g2, scalar(2)].concat(),
+        60_000,
+        false,
+    );
+    c(
+        &mut data,
+        0x0e,
+        [bls::g2(h), scalar(2)].concat()[..287].to_vec(),
+        60_000,
+        false,
+    );
+    c(
+        &mut data,
+        0x0c,
+        [non_canonical_g1.clone(), scalar(2)].concat(),
+        60_000,
+        false,
+    );
     // PAIRING_CHECK (0x0f): e(g, 3h) · e(−3g, h) = 1; e(g, h) ≠ 1.
     let g3 = (g * ark_bls12_381::Fr::from(3u64)).into_affine();
     let one = [bls::g1(g), bls::g2(h3), bls::g1(-g3), bls::g2(h)].concat();
@@ -2943,6 +2991,20 @@ fn bls12_381_calls() {
         &mut data,
         0x0f,
         [bls::g1(g_out), bls::g2(G2Affine::zero())].concat(),
+        200_000,
+        false,
+    );
+    c(
+        &mut data,
+        0x0f,
+        [off_g1.clone(), bls::g2(h)].concat(),
+        200_000,
+        false,
+    );
+    c(
+        &mut data,
+        0x0f,
+        [bls::g1(g), off_g2.clone()].concat(),
         200_000,
         false,
     );
