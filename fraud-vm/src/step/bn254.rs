@@ -1,7 +1,8 @@
 //! The alt_bn128 precompiles (SPEC.md §5.15): ecAdd (0x06), ecMul (0x07) and ecPairing (0x08),
 //! EIP-196 and EIP-197 with the EIP-1108 gas. Points are big-endian field elements; a field
 //! element at or above the modulus, or a point off the curve (or outside G2's subgroup) fails the
-//! call; `(0, 0)` is the point at infinity.
+//! call; `(0, 0)` is the point at infinity. ecPairing has the OP Stack's input limit (Granite,
+//! in force under Isthmus).
 
 use super::precompile::Outcome;
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine};
@@ -16,6 +17,9 @@ const MUL_GAS: u64 = 6000;
 /// Gas of ecPairing: base and per pair.
 const PAIRING_BASE_GAS: u64 = 45_000;
 const PAIRING_PAIR_GAS: u64 = 34_000;
+/// OP Stack Granite limit on ecPairing's input (op-revm `bn254_pair::GRANITE_MAX_INPUT_SIZE`):
+/// longer inputs fail.
+pub(crate) const PAIRING_MAX_INPUT: usize = 112_687;
 /// One pairing input: a G1 point (64 bytes) and a G2 point (128 bytes).
 const PAIR_LEN: usize = 192;
 
@@ -100,7 +104,7 @@ pub(crate) fn pairing(input: &[u8], limit: u64) -> Outcome {
     let gas = (pairs as u64)
         .saturating_mul(PAIRING_PAIR_GAS)
         .saturating_add(PAIRING_BASE_GAS);
-    if gas > limit || !input.len().is_multiple_of(PAIR_LEN) {
+    if input.len() > PAIRING_MAX_INPUT || gas > limit || !input.len().is_multiple_of(PAIR_LEN) {
         return None;
     }
     let (mut g1s, mut g2s) = (Vec::new(), Vec::new());

@@ -1,7 +1,9 @@
 //! Precompiled contracts (SPEC.md §5.15): output and gas from the input bytes alone, so the
-//! precompile runs inside the call step. Implemented: ecrecover (0x01), sha256 (0x02),
-//! ripemd160 (0x03), identity (0x04), modexp (0x05, EIP-2565), the alt_bn128 operations
-//! (0x06–0x08, `bn254.rs`), blake2f (0x09, EIP-152). Others answer `Unsupported`.
+//! precompile runs inside the call step. The set is the OP Stack Isthmus L2's: ecrecover (0x01),
+//! sha256 (0x02), ripemd160 (0x03), identity (0x04), modexp (0x05, EIP-2565), the alt_bn128
+//! operations (0x06–0x08, `bn254.rs`), blake2f (0x09, EIP-152), KZG point evaluation (0x0a,
+//! `kzg.rs`), the BLS12-381 operations (0x0b–0x11, `bls12_381.rs`) and P256VERIFY (0x0100,
+//! `p256.rs`). Any other address answers `Unsupported` (callers only pass precompiles).
 
 use crate::proof::VerifyError;
 use alloy::primitives::{Address, U256, keccak256};
@@ -39,9 +41,18 @@ pub(crate) fn run(address: Address, input: &[u8], limit: u64) -> Result<Outcome,
         7 => super::bn254::mul(input, limit),
         8 => super::bn254::pairing(input, limit),
         9 => blake2f(input, limit),
+        0x0a => super::kzg::point_evaluation(input, limit),
+        0x0b => super::bls12_381::g1_add(input, limit),
+        0x0c => super::bls12_381::g1_msm(input, limit),
+        0x0d => super::bls12_381::g2_add(input, limit),
+        0x0e => super::bls12_381::g2_msm(input, limit),
+        0x0f => super::bls12_381::pairing(input, limit),
+        0x10 => super::bls12_381::map_fp_to_g1(input, limit)?,
+        0x11 => super::bls12_381::map_fp2_to_g2(input, limit)?,
+        0x0100 => super::p256::verify(input, limit),
         _ => {
             return Err(VerifyError::Unsupported {
-                what: "precompile not implemented",
+                what: "not a precompile",
             });
         }
     })
