@@ -13,7 +13,8 @@ import {IDisputeGameFactory} from "./IDisputeGameFactory.sol";
 ///
 ///         proper     the factory created it (it is the game the factory lists for its type, claim
 ///                    and extra data)
-///         respected  its type is the respected game type
+///         respected  its type is the respected game type, and it was created no earlier than
+///                    that type was last set (a switch retires every older game)
 ///         resolved   it has a winner (`resolvedAt` set)
 ///         finalized  resolved more than `disputeGameFinalityDelaySeconds` ago
 ///         claim valid  proper, respected, finalized, and resolved DEFENDER_WINS
@@ -58,8 +59,9 @@ contract AnchorStateRegistry is IAnchorStateRegistry {
         _setRespectedGameType(respectedGameType_);
     }
 
-    /// @notice Switches the respected game type (for example to a new dispute game). Games of the
-    ///         old type stop being respected, so withdrawals proven against them must be proven again.
+    /// @notice Switches the respected game type (for example to a new dispute game). Every game
+    ///         created before the switch stops being respected, so withdrawals proven against them
+    ///         must be proven again.
     function setRespectedGameType(uint32 gameType) external {
         if (msg.sender != owner) revert Unauthorized();
         _setRespectedGameType(gameType);
@@ -103,8 +105,11 @@ contract AnchorStateRegistry is IAnchorStateRegistry {
     }
 
     /// @inheritdoc IAnchorStateRegistry
+    /// @dev Also requires that the game was created no earlier than the respected type was last
+    ///      set: every switch retires the games created before it, so switching back to a type
+    ///      revives none of the games created while it was not respected (and not watched).
     function isGameRespected(IDisputeGame game) public view returns (bool) {
-        return game.gameType() == respectedGameType;
+        return game.gameType() == respectedGameType && game.createdAt() >= respectedGameTypeUpdatedAt;
     }
 
     /// @inheritdoc IAnchorStateRegistry
