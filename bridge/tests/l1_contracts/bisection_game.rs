@@ -751,3 +751,53 @@ fn gas_of_each_move_in_a_dispute() {
         "InvalidDisputeGame"
     );
 }
+
+/// The proposer countering itself: a lying proposer that wins a challenge against its own claim
+/// before the honest challenger does only abandons the claim. The lie still falls and no
+/// withdrawal can use it; the proposer recovers its bond (it loses only gas, as a Sybil of it
+/// would in the OP Stack's game), and the honest challenger gets its bond back without a reward
+/// (fraud-vm/SPEC.md §12.5).
+#[test]
+fn a_proposer_countering_itself_only_abandons_its_claim() {
+    let mut l1 = L1::new();
+    let arena = Arena::deploy(&mut l1, Chain::new(8, 12), true);
+    let chain = &arena.chain;
+    let claims = Claims::Lie {
+        from_block: 8,
+        diverge: 0,
+        steps: 3,
+    };
+    let game = arena.propose(&mut l1, claims.output(chain, 8), 8);
+    let honest = challenge(&mut l1, game, USER);
+    let own = challenge(&mut l1, game, PROPOSER);
+    let (outcome, _) = play(
+        &mut l1,
+        chain,
+        game,
+        own,
+        (PROPOSER, claims),
+        (PROPOSER, Answers::Honest),
+        1,
+    );
+    assert_eq!(outcome, CHALLENGER_WON);
+    l1.exec(OTHER, game, U256::ZERO, IBisection::resolveCall {});
+    assert_eq!(
+        status(&mut l1, game),
+        1,
+        "CHALLENGER_WINS: the lie falls all the same"
+    );
+    l1.exec(
+        OTHER,
+        game,
+        U256::ZERO,
+        IBisection::resolveChallengeCall { id: honest },
+    );
+    assert_eq!(get(&mut l1, game, honest).outcome, REFUNDED);
+    assert_eq!(credit(&mut l1, game, USER), challenge_bond());
+    assert_eq!(
+        credit(&mut l1, game, PROPOSER),
+        bond() + challenge_bond(),
+        "the proposer recovers what it staked"
+    );
+    pay_out(&mut l1, game, &[PROPOSER, USER]);
+}
