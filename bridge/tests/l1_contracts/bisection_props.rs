@@ -12,19 +12,24 @@
 //!
 //! At the end every clock is run out, every challenge ended, the game resolved and every credit
 //! claimed: the game holds nothing, and exactly what was paid in was paid out.
+//!
+//! A second property compares the contract's positions with fraud-vm's pure search
+//! (`fraud_vm::bisect`, SPEC §8) over random ranges and answers, in both layers.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::sol_types::SolCall;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use crate::bisection::{
     Answers, Arena, CHALLENGER_WON, Chain, Claims, DEFENDER_WON, IBisection, MAX_CLOCK, Move, OPEN,
-    REFUNDED, challenge_bond, get, next_move, send_move,
+    REFUNDED, challenge_bond, end_proof, end_state, get, next_move, send_move,
 };
+use fraud_vm::bisect::Bisection;
+
 use crate::harness::{DEPLOYER, L1, OTHER, PROPOSER, USER, bond};
 
 const ACCOUNTS: [Address; 4] = [USER, OTHER, DEPLOYER, PROPOSER];
@@ -347,4 +352,85 @@ fn random_move_sequences_keep_the_game_solvent_and_pay_only_what_was_earned() {
             "never reached {reached}"
         );
     }
+}
+
+/// The contract bisects exactly as fraud-vm's pure search does (SPEC §8, `fraud_vm::bisect`):
+/// over random ranges and answers, every position the defender is asked for and the final
+/// `(agreed, disputed)` pair are `Bisection`'s.
+#[test]
+fn the_contract_asks_the_positions_of_the_pure_search() {
+    let mut runner = TestRunner::new(Config {
+        cases: 32,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(
+            &(1..2000u64, 1..64u64, any::<u64>(), any::<u64>()),
+            |(blocks, steps, layer1, layer2)| {
+                let mut l1 = L1::new();
+                let arena = Arena::deploy(&mut l1, Chain::new(0, 0), true);
+                // Every output the defender names is `output`, so layer 1 always ends disputing
+                // it and layer 2 can open with an end state holding it.
+                let output = B256::repeat_byte(9);
+                let game = arena.propose(&mut l1, output, blocks);
+                let id = crate::bisection::challenge(&mut l1, game, USER);
+                let mut search = Bisection::new(0, blocks).unwrap();
+                let mut answers = (layer1, 0u32);
+                loop {
+                    let c = get(&mut l1, game, id);
+                    prop_assert_eq!(
+                        (c.agreedPos, c.disputedPos),
+                        (search.agreed(), search.disputed())
+                    );
+                    let Some(mid) = search.next_position() else {
+                        break;
+                    };
+                    prop_assert_eq!(l1.view(game, IBisection::nextPositionCall { id }), mid);
+                    l1.exec(
+                        PROPOSER,
+                        game,
+                        U256::ZERO,
+                        IBisection::defendCall { id, claim: output },
+                    );
+                    let agree = answers.0 >> (answers.1 % 64) & 1 == 1;
+                    answers.1 += 1;
+                    l1.exec(USER, game, U256::ZERO, IBisection::answerCall { id, agree });
+                    search.answer(agree).unwrap();
+                }
+                // Layer 2 over `steps` steps of the disputed block.
+                let start = IBisection::startStepsCall {
+                    id,
+                    stepCount: steps,
+                    endState: end_state(output, B256::ZERO),
+                    startProof: Default::default(),
+                    endProof: end_proof(output, B256::ZERO),
+                };
+                l1.exec(PROPOSER, game, U256::ZERO, start);
+                let mut search = Bisection::new(0, steps).unwrap();
+                let mut answers = (layer2, 0u32);
+                while let Some(mid) = search.next_position() {
+                    prop_assert_eq!(l1.view(game, IBisection::nextPositionCall { id }), mid);
+                    let claim = B256::from(U256::from(mid));
+                    l1.exec(
+                        PROPOSER,
+                        game,
+                        U256::ZERO,
+                        IBisection::defendCall { id, claim },
+                    );
+                    prop_assert_eq!(get(&mut l1, game, id).pendingClaim, claim);
+                    let agree = answers.0 >> (answers.1 % 64) & 1 == 1;
+                    answers.1 += 1;
+                    l1.exec(USER, game, U256::ZERO, IBisection::answerCall { id, agree });
+                    search.answer(agree).unwrap();
+                    let c = get(&mut l1, game, id);
+                    prop_assert_eq!(
+                        (c.agreedPos, c.disputedPos),
+                        (search.agreed(), search.disputed())
+                    );
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
 }
