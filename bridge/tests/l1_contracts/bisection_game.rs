@@ -326,14 +326,17 @@ fn the_side_that_runs_out_of_time_loses() {
     }
 }
 
-/// A move made at the last second of one side's clock takes nothing from the other side's clock,
-/// and a side whose clock is nearly spent gets the extension when its turn comes.
+/// A challenge opened at the last second of the window, and a move made at the last second of one
+/// side's clock, take nothing from the other side's clock; a side whose clock is spent gets the
+/// extension when its turn comes.
 #[test]
 fn a_last_second_move_leaves_the_other_side_its_time() {
     let mut l1 = L1::new();
     let arena = Arena::deploy(&mut l1, Chain::new(16, 4), true);
     let chain = &arena.chain;
     let game = arena.propose(&mut l1, chain.output(16), 16);
+    // Opened at the last second of the window: the defender still has its whole clock.
+    l1.warp(MAX_CLOCK - 1);
     let id = challenge(&mut l1, game, USER);
     let time_left = |l1: &mut L1| l1.view(game, IBisection::timeLeftCall { id });
     let step = |l1: &mut L1, mover: u8| {
