@@ -311,7 +311,7 @@ fn random_move_sequences_keep_the_game_solvent_and_pay_only_what_was_earned() {
         proptest::collection::vec(action(), 10..90),
     );
     let mut runner = TestRunner::new(Config {
-        cases: 96,
+        cases: 256,
         failure_persistence: None,
         ..Config::default()
     });
