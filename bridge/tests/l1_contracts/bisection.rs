@@ -118,6 +118,13 @@ pub struct Chain {
 impl Chain {
     /// `blocks` blocks after the genesis output; block `n` has 1 to 13 steps (from `seed`).
     pub fn new(blocks: u64, seed: u64) -> Self {
+        Self::with_outputs(blocks, seed, &[])
+    }
+
+    /// As [`Self::new`], with the output roots of some blocks given (for example the output of a
+    /// real message passer's storage, so that withdrawals can be proven against it): each such
+    /// block's last step is the end state holding it.
+    pub fn with_outputs(blocks: u64, seed: u64, given: &[(u64, B256)]) -> Self {
         let mut outputs = vec![keccak256(b"genesis output")];
         let mut traces = vec![Vec::new()];
         for n in 1..=blocks {
@@ -126,7 +133,10 @@ impl Chain {
             for k in 1..steps {
                 trace.push(keccak256((trace[k - 1], U256::from(k)).abi_encode()));
             }
-            let output = keccak256([b"output".as_slice(), trace[steps - 1].as_slice()].concat());
+            let output = given.iter().find(|(at, _)| *at == n).map_or_else(
+                || keccak256([b"output".as_slice(), trace[steps - 1].as_slice()].concat()),
+                |(_, root)| *root,
+            );
             trace.push(end_state(output, B256::ZERO));
             outputs.push(output);
             traces.push(trace);

@@ -13,9 +13,10 @@ use crate::bisection::{
     challenge, challenge_bond, end_proof, end_state, get, next_move, play, send_move, start_state,
 };
 use crate::harness::{
-    DEPLOYER, FINALITY_DELAY, IRegistry, L1, OTHER, PROPOSER, Passed, USER, artifact, bond,
-    withdrawal,
+    DEPLOYER, FINALITY_DELAY, IRegistry, L1, MATURITY_DELAY, OTHER, PROPOSER, Passed, USER,
+    artifact, bond, ether, withdrawal,
 };
+use crate::viem::viem_status;
 
 const CHALLENGERS: [Address; 3] = [USER, OTHER, DEPLOYER];
 
@@ -803,4 +804,53 @@ fn a_proposer_countering_itself_only_abandons_its_claim() {
         "the proposer recovers what it staked"
     );
     pay_out(&mut l1, game, &[PROPOSER, USER]);
+}
+
+/// The honest path through the portal: a withdrawal passed on L2 is proven against a
+/// `BisectionGame` of the respected type, the game is challenged by an account that answers
+/// wrongly and defended, resolves DEFENDER_WINS after its window, and the withdrawal finalizes;
+/// viem's status walks every stage.
+#[test]
+fn an_honest_withdrawal_finalizes_through_a_defended_bisection_game() {
+    let target = alloy::primitives::address!("0x7000000000000000000000000000000000000007");
+    let passed = Passed::new(withdrawal(0, target, ether(2), 50_000), 20, 12);
+    let root = passed.output.root();
+    let mut l1 = L1::new();
+    let chain = Chain::with_outputs(12, 13, &[(12, root)]);
+    let arena = Arena::deploy(&mut l1, chain, true);
+    let (sys, chain) = (&arena.sys, &arena.chain);
+    sys.fund_portal(&mut l1, ether(10));
+    let hash = passed.hash();
+    let status_of = |l1: &mut L1| viem_status(l1, sys, hash, USER, 12);
+    assert_eq!(status_of(&mut l1), "waiting-to-prove");
+
+    let game = arena.propose(&mut l1, root, 12);
+    assert_eq!(status_of(&mut l1), "ready-to-prove");
+    l1.warp(1);
+    sys.prove(&mut l1, USER, &passed, 0).ok();
+    assert_eq!(status_of(&mut l1), "waiting-to-finalize");
+
+    let id = challenge(&mut l1, game, OTHER);
+    let (outcome, _) = play(
+        &mut l1,
+        chain,
+        game,
+        id,
+        (PROPOSER, Claims::Honest),
+        (OTHER, Answers::Pattern(0xdead_beef)),
+        2,
+    );
+    assert_eq!(outcome, DEFENDER_WON);
+    assert_eq!(status_of(&mut l1), "waiting-to-finalize");
+    l1.warp(MAX_CLOCK);
+    l1.exec(OTHER, game, U256::ZERO, IBisection::resolveCall {});
+    assert_eq!(status(&mut l1, game), 2);
+    assert_eq!(status_of(&mut l1), "waiting-to-finalize");
+    l1.warp(FINALITY_DELAY.max(MATURITY_DELAY) + 1);
+    assert_eq!(status_of(&mut l1), "ready-to-finalize");
+    sys.finalize(&mut l1, USER, &passed).ok();
+    assert_eq!(l1.balance(target), ether(2));
+    assert_eq!(status_of(&mut l1), "finalized");
+    assert_eq!(credit(&mut l1, game, PROPOSER), bond() + challenge_bond());
+    pay_out(&mut l1, game, &[PROPOSER, OTHER]);
 }
