@@ -4,6 +4,12 @@
 
 #[path = "l1_contracts/abi.rs"]
 mod abi;
+#[path = "l1_contracts/bisection.rs"]
+mod bisection;
+#[path = "l1_contracts/bisection_game.rs"]
+mod bisection_game;
+#[path = "l1_contracts/bisection_props.rs"]
+mod bisection_props;
 #[path = "l1_contracts/deposits.rs"]
 mod deposits;
 #[path = "l1_contracts/games.rs"]

@@ -13,10 +13,15 @@ import {IDisputeGameFactory} from "./IDisputeGameFactory.sol";
 ///
 ///         proper     the factory created it (it is the game the factory lists for its type, claim
 ///                    and extra data)
-///         respected  its type is the respected game type
+///         respected  its type is the respected game type, and it was created no earlier than
+///                    that type was last set (a switch retires every older game)
 ///         resolved   it has a winner (`resolvedAt` set)
 ///         finalized  resolved more than `disputeGameFinalityDelaySeconds` ago
 ///         claim valid  proper, respected, finalized, and resolved DEFENDER_WINS
+///
+///         It also holds the anchor: the newest output root everyone agrees on, from which a
+///         bisection game starts (fraud-vm/SPEC.md §12). The owner sets the first one (the genesis
+///         output); afterwards anyone advances it to the claim of a valid game at a later block.
 contract AnchorStateRegistry is IAnchorStateRegistry {
     /// @inheritdoc IAnchorStateRegistry
     IDisputeGameFactory public immutable disputeGameFactory;
@@ -28,12 +33,19 @@ contract AnchorStateRegistry is IAnchorStateRegistry {
     uint64 public respectedGameTypeUpdatedAt;
     /// @notice Who may change the respected game type.
     address public owner;
+    /// @notice The anchor output root (v0).
+    bytes32 public anchorRoot;
+    /// @notice The L2 block of `anchorRoot`.
+    uint256 public anchorL2BlockNumber;
 
     event RespectedGameTypeSet(uint32 indexed newGameType, uint64 indexed updatedAt);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    event AnchorUpdated(bytes32 indexed root, uint256 indexed l2BlockNumber);
 
     /// @notice The caller is not the owner.
     error Unauthorized();
+    /// @notice The game is not a valid claim, or not above the anchor.
+    error AnchorNotAdvanced();
 
     /// @param factory The factory whose games count.
     /// @param finalityDelaySeconds Seconds a resolved game waits before withdrawals may use it.
@@ -47,11 +59,31 @@ contract AnchorStateRegistry is IAnchorStateRegistry {
         _setRespectedGameType(respectedGameType_);
     }
 
-    /// @notice Switches the respected game type (for example to a new dispute game). Games of the
-    ///         old type stop being respected, so withdrawals proven against them must be proven again.
+    /// @notice Switches the respected game type (for example to a new dispute game). Every game
+    ///         created before the switch stops being respected, so withdrawals proven against them
+    ///         must be proven again.
     function setRespectedGameType(uint32 gameType) external {
         if (msg.sender != owner) revert Unauthorized();
         _setRespectedGameType(gameType);
+    }
+
+    /// @notice The anchor output root and its L2 block (what bisection games start from).
+    function getAnchorRoot() external view returns (bytes32 root, uint256 l2BlockNumber) {
+        return (anchorRoot, anchorL2BlockNumber);
+    }
+
+    /// @notice Sets the anchor (owner only): the genesis output root at deployment, or a recovery.
+    function setAnchorRoot(bytes32 root, uint256 l2BlockNumber) external {
+        if (msg.sender != owner) revert Unauthorized();
+        _setAnchor(root, l2BlockNumber);
+    }
+
+    /// @notice Advances the anchor to `game`'s claim: `game` must be a valid claim
+    ///         (`isGameClaimValid`) at a block above the anchor's. Anyone may call it.
+    function setAnchorState(IDisputeGame game) external {
+        uint256 l2Block = game.l2BlockNumber();
+        if (!isGameClaimValid(game) || l2Block <= anchorL2BlockNumber) revert AnchorNotAdvanced();
+        _setAnchor(game.rootClaim(), l2Block);
     }
 
     function transferOwnership(address newOwner) external {
@@ -73,8 +105,11 @@ contract AnchorStateRegistry is IAnchorStateRegistry {
     }
 
     /// @inheritdoc IAnchorStateRegistry
+    /// @dev Also requires that the game was created no earlier than the respected type was last
+    ///      set: every switch retires the games created before it, so switching back to a type
+    ///      revives none of the games created while it was not respected (and not watched).
     function isGameRespected(IDisputeGame game) public view returns (bool) {
-        return game.gameType() == respectedGameType;
+        return game.gameType() == respectedGameType && game.createdAt() >= respectedGameTypeUpdatedAt;
     }
 
     /// @inheritdoc IAnchorStateRegistry
@@ -92,6 +127,12 @@ contract AnchorStateRegistry is IAnchorStateRegistry {
     function isGameClaimValid(IDisputeGame game) public view returns (bool) {
         return isGameProper(game) && isGameRespected(game) && isGameFinalized(game)
             && game.status() == GameStatus.DEFENDER_WINS;
+    }
+
+    function _setAnchor(bytes32 root, uint256 l2BlockNumber) private {
+        anchorRoot = root;
+        anchorL2BlockNumber = l2BlockNumber;
+        emit AnchorUpdated(root, l2BlockNumber);
     }
 
     function _setRespectedGameType(uint32 gameType) private {

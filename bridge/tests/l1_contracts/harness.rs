@@ -203,8 +203,11 @@ fn error_names() -> &'static HashMap<[u8; 4], String> {
     static NAMES: OnceLock<HashMap<[u8; 4], String>> = OnceLock::new();
     NAMES.get_or_init(|| {
         let mut names = HashMap::new();
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts");
-        for entry in std::fs::read_dir(dir).expect("bridge/artifacts exists") {
+        let dirs = [ARTIFACTS, FRAUD_VM_ARTIFACTS];
+        for entry in dirs
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(dir).expect("artifacts exist"))
+        {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
             let json: Value = serde_json::from_str(&text).unwrap();
             for item in json["abi"].as_array().unwrap() {
@@ -244,9 +247,16 @@ fn param_type(param: &Value) -> String {
     }
 }
 
-/// A compiled artifact of bridge/artifacts.
+const ARTIFACTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts");
+/// The dispute game and its verifier (fraud-vm/contracts, compiled into fraud-vm/artifacts).
+const FRAUD_VM_ARTIFACTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fraud-vm/artifacts");
+
+/// A compiled artifact of bridge/artifacts, or else of fraud-vm/artifacts.
 pub fn artifact(name: &str) -> Value {
-    let path = format!("{}/artifacts/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let mut path = format!("{ARTIFACTS}/{name}.json");
+    if !std::path::Path::new(&path).exists() {
+        path = format!("{FRAUD_VM_ARTIFACTS}/{name}.json");
+    }
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap()
 }
@@ -282,6 +292,8 @@ pub fn gas_recorder_code() -> Bytes {
 
 pub struct L1 {
     evm: MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>,
+    /// Gas used by the last transaction sent (`send`, `send_with_gas`, `exec`).
+    pub last_gas_used: u64,
 }
 
 impl L1 {
@@ -306,7 +318,10 @@ impl L1 {
             .with_cfg(cfg)
             .with_block(block)
             .build_mainnet();
-        Self { evm }
+        Self {
+            evm,
+            last_gas_used: 0,
+        }
     }
 
     fn db(&self) -> &CacheDB<EmptyDB> {
@@ -346,7 +361,9 @@ impl L1 {
         gas: u64,
     ) -> Outcome {
         let tx = self.tx(from, TxKind::Call(to), value, data.into(), gas);
-        outcome(self.evm.transact_commit(tx).expect("valid transaction"))
+        let result = self.evm.transact_commit(tx).expect("valid transaction");
+        self.last_gas_used = result.tx_gas_used();
+        outcome(result)
     }
 
     /// Sends and commits a transaction with 10,000,000 gas.

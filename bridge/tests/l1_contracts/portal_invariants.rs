@@ -151,7 +151,7 @@ impl Run {
                 let targets: Vec<usize> = (0..self.model.games.len())
                     .filter(|&g| {
                         let game = &self.model.games[g];
-                        game.game_type == self.model.respected
+                        self.model.respects(game)
                             && game.status != CHALLENGER_WINS
                             && game.contents.contains(&w)
                     })
@@ -251,6 +251,7 @@ impl Run {
                 };
                 if self.expect("set respected type", &outcome, expected, stats)? {
                     self.model.respected = game_type;
+                    self.model.respected_since = self.model.now;
                 }
             }
             Step::Toggle => {

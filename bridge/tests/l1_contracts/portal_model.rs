@@ -70,6 +70,8 @@ pub struct Model {
     /// (game type, root, L2 block) of every game created.
     pub claims: HashSet<(u32, B256, u64)>,
     pub respected: u32,
+    /// When the respected type was last set: games created before are retired.
+    pub respected_since: u64,
     pub toggled_on: bool,
     pub portal_balance: U256,
     /// Ether on L2: minted by deposits, taken out by passed withdrawals.
@@ -93,6 +95,7 @@ impl Model {
             games: Vec::new(),
             claims: HashSet::new(),
             respected: GAME_TYPE,
+            respected_since: now,
             toggled_on: false,
             portal_balance: U256::ZERO,
             l2_supply: U256::ZERO,
@@ -184,7 +187,7 @@ impl Model {
             return Err("Panic(50)");
         };
         let game = &self.games[g];
-        if game.game_type != self.respected {
+        if !self.respects(game) {
             return Err("InvalidGameType");
         }
         if game.status == CHALLENGER_WINS {
@@ -205,10 +208,15 @@ impl Model {
         }
     }
 
+    /// The registry's `isGameRespected`: of the respected type and created since it was set.
+    pub fn respects(&self, game: &Game) -> bool {
+        game.game_type == self.respected && game.created_at >= self.respected_since
+    }
+
     /// The registry's `isGameClaimValid`.
     pub fn claim_valid(&self, g: usize) -> bool {
         let game = &self.games[g];
-        game.game_type == self.respected
+        self.respects(game)
             && game.status == DEFENDER_WINS
             && self.now - game.resolved_at > FINALITY_DELAY
     }
