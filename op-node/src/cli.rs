@@ -23,6 +23,23 @@ pub enum Command {
     /// batcher's batches and the portal's deposits as `--rollup-config` says, execute every
     /// derived block, and serve the same read JSON-RPC as the sequencer.
     Verifier(VerifierArgs),
+    /// Check one L2 block step by step with the fraud-proof VM: fetch it and its pre-state
+    /// witness from a node (`debug_getRawBlock`, `debug_executionWitness`), trace every step
+    /// with op-revm, prove it and verify the proof with fraud-vm's reference verifier. Prints
+    /// the step count, proof sizes per step kind and the time taken; exits 1 if any step, the
+    /// witness or the block does not check.
+    CheckBlock(CheckBlockArgs),
+}
+
+/// Flags of `op-node check-block`.
+#[derive(Debug, Args)]
+pub struct CheckBlockArgs {
+    /// JSON-RPC endpoint of an L2 node (a devnet's or a verifier's).
+    #[arg(long, default_value = "http://127.0.0.1:9545")]
+    pub rpc: String,
+    /// The block: a number (decimal or 0x-hex), or latest, safe, finalized.
+    #[arg(long)]
+    pub block: String,
 }
 
 /// Flags of `op-node verifier`.

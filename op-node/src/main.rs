@@ -13,9 +13,10 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Devnet(args) => op_node::node::run_devnet(*args).await,
-        Command::Verifier(args) => op_node::node::run_verifier(args).await,
+    let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
+        Command::Devnet(args) => op_node::node::run_devnet(*args).await.map_err(Into::into),
+        Command::Verifier(args) => op_node::node::run_verifier(args).await.map_err(Into::into),
+        Command::CheckBlock(args) => op_node::check_block::run(args).await.map_err(Into::into),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
