@@ -306,6 +306,13 @@ pub fn check_witness(config: &ChainConfig, reader: &StoreReader, number: u64) ->
         replay.gas_used, block.header.gas_used,
         "block {number}: gas"
     );
+    for seed in 0..6 {
+        assert_eq!(
+            post_state_root_in_order(&state, &replay.changes, seed),
+            Ok(block.header.state_root),
+            "block {number}: post-state root from the witness, changes in order {seed}"
+        );
+    }
     let unique: B256Set = witness.state.iter().map(keccak256).collect();
     assert_eq!(
         unique.len(),
@@ -386,4 +393,87 @@ pub fn check_minimal(
             witness.state[i]
         );
     }
+}
+
+/// A small deterministic shuffle (xorshift), so orders are reproducible from their seed.
+fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    for i in (1..items.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        items.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+}
+
+/// The post-state root from the witness alone, applying the block's changes in another order
+/// than the node's: shuffled by `seed`, or (seed 0) every insertion before any removal. A
+/// verifier may apply them in any order, so the witness must hold every node any order loads.
+pub fn post_state_root_in_order(
+    state: &WitnessState,
+    changes: &op_node::engine::state::BlockChanges,
+    seed: u64,
+) -> Result<B256, String> {
+    let err = |e: TrieError| e.to_string();
+    let mut ops: Vec<(B256, Option<Bytes>)> = Vec::new();
+    for (address, change) in &changes.accounts {
+        let owner = keccak256(address);
+        let Some((nonce, balance, code_hash)) = change.info else {
+            ops.push((owner, None));
+            continue;
+        };
+        let previous = state.account(*address).map_err(|e| e.to_string())?;
+        let previous_root = previous.map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
+        let storage_root = if change.wiped || !change.storage.is_empty() {
+            let mut trie = if change.wiped {
+                SparseTrie::empty()
+            } else {
+                SparseTrie::from_root(previous_root)
+            }
+            .without_updates();
+            let mut slots: Vec<(B256, U256)> = change
+                .storage
+                .iter()
+                .map(|(slot, value)| (keccak256(B256::from(*slot)), *value))
+                .collect();
+            slots.sort();
+            shuffle(&mut slots, seed);
+            if seed == 0 {
+                slots.sort_by_key(|(_, value)| value.is_zero());
+            }
+            let src = StoragePaths(&state.storage, owner);
+            for (key, value) in slots {
+                if value.is_zero() {
+                    trie.remove(&key, &src).map_err(err)?;
+                } else {
+                    trie.insert(&key, alloy::rlp::encode(value).into(), &src)
+                        .map_err(err)?;
+                }
+            }
+            trie.root()
+        } else {
+            previous_root
+        };
+        let leaf = TrieAccount {
+            nonce,
+            balance,
+            storage_root,
+            code_hash,
+        };
+        ops.push((owner, Some(alloy::rlp::encode(leaf).into())));
+    }
+    ops.sort();
+    shuffle(&mut ops, seed.wrapping_add(1));
+    if seed == 0 {
+        ops.sort_by_key(|(_, leaf)| leaf.is_none());
+    }
+    let mut accounts = SparseTrie::from_root(state.root).without_updates();
+    let src = Paths(&state.accounts);
+    for (key, leaf) in ops {
+        match leaf {
+            Some(leaf) => accounts.insert(&key, leaf, &src).map_err(err)?,
+            None => accounts.remove(&key, &src).map_err(err)?,
+        }
+    }
+    Ok(accounts.root())
 }
