@@ -577,13 +577,16 @@ proptest! {
     #[test]
     fn execution_witness_replays_random_blocks(workload in workload(1..6, 12)) {
         let mut chain = Harness::new();
+        // Snapshots of the state after each block, to check what witnesses prove against.
+        let mut snapshots = vec![chain.reader()];
         for steps in &workload {
             chain.run_block(steps);
+            snapshots.push(chain.reader());
         }
         let config = chain.engine().config().clone();
         let reader = chain.reader();
         for number in 1..=chain.head.number() {
-            witness::check_witness(&config, &reader, number);
+            witness::check_witness(&config, &reader, number, &snapshots[number as usize - 1]);
         }
     }
 }
@@ -634,6 +637,7 @@ fn blockhash_init() -> Bytes {
 /// Builds `txs` after `deposits` (forced, as derivation gives them) and commits the block.
 fn witness_block(
     chain: &mut Harness,
+    snapshots: &mut Vec<op_node::storage::StoreReader>,
     deposits: Vec<Arc<RecoveredTx>>,
     txs: &[Arc<RecoveredTx>],
 ) -> Arc<op_node::block::SealedBlock> {
@@ -649,7 +653,9 @@ fn witness_block(
         deposits.len() + txs.len(),
         "all included"
     );
-    chain.commit_unchecked(built)
+    let block = chain.commit_unchecked(built);
+    snapshots.push(chain.reader());
+    block
 }
 
 /// The cases a witness must cover, each in a known block, then every witness checked from
@@ -662,6 +668,7 @@ fn execution_witness_directed() {
 
     let mut chain = Harness::new();
     let pool = chain.pool.clone();
+    let mut snapshots = vec![chain.reader()];
     let keys = &ACTORS.keys;
     let eth = U256::from(10u64).pow(U256::from(18u64));
     let fresh = address!("0x00000000000000000000000000000000000f2e51");
@@ -673,6 +680,7 @@ fn execution_witness_directed() {
     // created; a transfer creates a fresh account; one between existing accounts.
     witness_block(
         &mut chain,
+        &mut snapshots,
         vec![],
         &[
             witness_tx(
@@ -713,6 +721,7 @@ fn execution_witness_directed() {
     );
     witness_block(
         &mut chain,
+        &mut snapshots,
         vec![],
         &[
             witness_tx(&pool, &keys[0], 1, TxKind::Call(storer), U256::ZERO, writes),
@@ -747,6 +756,7 @@ fn execution_witness_directed() {
     );
     witness_block(
         &mut chain,
+        &mut snapshots,
         vec![
             deposit(1, minted, 3_000_000_000_000_000_000, Bytes::new()),
             deposit(
@@ -772,6 +782,7 @@ fn execution_witness_directed() {
     for nonce in 1..3 {
         witness_block(
             &mut chain,
+            &mut snapshots,
             vec![],
             &[witness_tx(
                 &pool,
@@ -785,6 +796,7 @@ fn execution_witness_directed() {
     }
     witness_block(
         &mut chain,
+        &mut snapshots,
         vec![],
         &[witness_tx(
             &pool,
@@ -816,7 +828,8 @@ fn execution_witness_directed() {
     assert_eq!(reader.storage(&storer, &U256::from(1)).unwrap(), U256::ZERO);
 
     for number in 1..=head {
-        let witness = witness::check_witness(&config, &reader, number);
+        let witness =
+            witness::check_witness(&config, &reader, number, &snapshots[number as usize - 1]);
         witness::check_minimal(&config, &reader, number, &witness);
         if number == 3 {
             // Clearing slots 1 and 2 leaves the branch above them one child: slot 7's leaf,

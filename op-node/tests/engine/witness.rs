@@ -16,7 +16,7 @@ use alloy_trie::{EMPTY_ROOT_HASH, Nibbles, TrieAccount, nodes::TrieNode};
 use op_node::{
     block::SealedBlock,
     chain::ChainConfig,
-    engine::witness::{self, HistoricalState, PreState, StateNodes, WitnessError},
+    engine::witness::{self, PreState, StateNodes, WitnessError},
     storage::{AccountRecord, StoreReader},
     trie::{NodeSource, SparseTrie, TrieError},
 };
@@ -290,7 +290,14 @@ pub fn stateless(
 }
 
 /// Every check of block `number`'s witness from `reader`'s snapshot. Returns the witness.
-pub fn check_witness(config: &ChainConfig, reader: &StoreReader, number: u64) -> ExecutionWitness {
+/// `parent_snapshot` is a snapshot taken when block `number - 1` was the head: the reads the
+/// witness proves are compared with its flat tables.
+pub fn check_witness(
+    config: &ChainConfig,
+    reader: &StoreReader,
+    number: u64,
+    parent_snapshot: &StoreReader,
+) -> ExecutionWitness {
     let witness = witness::execution_witness(config, reader, number, 10_000)
         .unwrap_or_else(|e| panic!("witness of block {number}: {e}"));
     let block = reader.block(number).unwrap().expect("block stored");
@@ -320,13 +327,16 @@ pub fn check_witness(config: &ChainConfig, reader: &StoreReader, number: u64) ->
         "block {number}: nodes once each"
     );
 
-    // What the witness proves equals what the node's own flat state says before the block.
-    let head = reader.head_number().unwrap().expect("head");
-    let parent_state = HistoricalState::rebuild(reader, number - 1, head).expect("parent state");
+    // What the witness proves equals the flat state of a snapshot taken before the block.
+    assert_eq!(
+        parent_snapshot.head_number().unwrap(),
+        Some(number - 1),
+        "the snapshot is the parent's"
+    );
     let proven = witness::prove_reads(state.root, &replay.reads, &replay.changes, &state)
         .expect("reads resolve through the witness");
     for (address, account) in &proven.accounts {
-        let stored = parent_state.account(*address).unwrap();
+        let stored = parent_snapshot.account(address).unwrap();
         assert_eq!(
             account.map(|a| (a.nonce, a.balance, a.code_hash, a.storage_root)),
             stored.map(|a| (a.nonce, a.balance, a.code_hash, a.storage_root)),
@@ -336,7 +346,7 @@ pub fn check_witness(config: &ChainConfig, reader: &StoreReader, number: u64) ->
     for ((address, slot), value) in &proven.storage {
         assert_eq!(
             *value,
-            parent_state.storage(*address, *slot).unwrap(),
+            parent_snapshot.storage(address, slot).unwrap(),
             "block {number}: slot {slot} of {address} proven from the witness"
         );
     }
