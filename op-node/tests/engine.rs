@@ -872,3 +872,112 @@ fn execution_witness_directed() {
         "block 4's parent is exactly 3 back"
     );
 }
+
+/// The embedded L1's blocks have witnesses too: Ethereum's executor (Prague system calls, no
+/// deposits), with contract creation, a storage branch collapse and BLOCKHASH.
+#[test]
+fn execution_witness_l1() {
+    use op_node::{
+        chain::{ChainConfig, l1_genesis_alloc},
+        engine::Engine,
+        storage::Store,
+        txpool::PoolConfig,
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = Arc::new(Store::open(&dir.path().join("l1.redb")).expect("store"));
+    let config = Arc::new(ChainConfig::l1(harness::CHAIN_ID, harness::GAS_LIMIT));
+    let mut engine = Engine::open(
+        config.clone(),
+        store.clone(),
+        &l1_genesis_alloc(&[]),
+        1_700_000_000,
+    )
+    .expect("engine");
+    let pool = PoolConfig::new(harness::CHAIN_ID, harness::GAS_LIMIT);
+    let keys = &ACTORS.keys;
+    let storer = keys[0].address().create(0);
+    let clock = keys[1].address().create(0);
+    let word = |n: u64| Bytes::from(U256::from(n).to_be_bytes::<32>());
+    let blocks = [
+        vec![
+            witness_tx(
+                &pool,
+                &keys[0],
+                0,
+                TxKind::Create,
+                U256::ZERO,
+                Init::Storer.code(),
+            ),
+            witness_tx(
+                &pool,
+                &keys[1],
+                0,
+                TxKind::Create,
+                U256::ZERO,
+                blockhash_init(),
+            ),
+            witness_tx(
+                &pool,
+                &keys[2],
+                0,
+                TxKind::Call(Address::repeat_byte(0x5e)),
+                U256::from(9),
+                Bytes::new(),
+            ),
+        ],
+        vec![witness_tx(
+            &pool,
+            &keys[0],
+            1,
+            TxKind::Call(storer),
+            U256::ZERO,
+            storer_calldata(
+                &[
+                    (U256::from(1), U256::from(1)),
+                    (U256::from(2), U256::from(2)),
+                ],
+                0,
+            ),
+        )],
+        vec![
+            witness_tx(
+                &pool,
+                &keys[0],
+                2,
+                TxKind::Call(storer),
+                U256::ZERO,
+                storer_calldata(
+                    &[(U256::from(1), U256::ZERO), (U256::from(2), U256::ZERO)],
+                    0,
+                ),
+            ),
+            witness_tx(&pool, &keys[1], 1, TxKind::Call(clock), U256::ZERO, word(2)),
+        ],
+    ];
+    let mut snapshots = vec![store.reader().expect("reader")];
+    for (i, txs) in blocks.iter().enumerate() {
+        let built = engine
+            .build(1_700_000_000 + 12 * (i as u64 + 1), txs)
+            .expect("build");
+        assert_eq!(
+            built.block.txs.len(),
+            txs.len(),
+            "every transaction included"
+        );
+        let block = engine.commit(built).expect("commit");
+        assert!(
+            block.receipts.iter().all(|r| r.status()),
+            "block {} succeeded",
+            i + 1
+        );
+        snapshots.push(store.reader().expect("reader"));
+    }
+    let reader = store.reader().expect("reader");
+    for number in 1..=3u64 {
+        let witness =
+            witness::check_witness(&config, &reader, number, &snapshots[number as usize - 1]);
+        witness::check_minimal(&config, &reader, number, &witness);
+        let headers = if number == 3 { 2 } else { 1 };
+        assert_eq!(witness.headers.len(), headers, "block {number}: headers");
+    }
+}
