@@ -617,13 +617,16 @@ proptest! {
     #[test]
     fn execution_witness_replays_random_blocks(workload in workload(1..6, 12)) {
         let mut chain = Harness::new();
+        // Snapshots of the state after each block, to check what witnesses prove against.
+        let mut snapshots = vec![chain.reader()];
         for steps in &workload {
             chain.run_block(steps);
+            snapshots.push(chain.reader());
         }
         let config = chain.engine().config().clone();
         let reader = chain.reader();
         for number in 1..=chain.head.number() {
-            witness::check_witness(&config, &reader, number);
+            witness::check_witness(&config, &reader, number, &snapshots[number as usize - 1]);
         }
     }
 }
@@ -694,6 +697,7 @@ fn blockhash_init() -> Bytes {
 /// Builds `txs` after `deposits` (forced, as derivation gives them) and commits the block.
 fn witness_block(
     chain: &mut Harness,
+    snapshots: &mut Vec<op_node::storage::StoreReader>,
     deposits: Vec<Arc<RecoveredTx>>,
     txs: &[Arc<RecoveredTx>],
 ) -> Arc<op_node::block::SealedBlock> {
@@ -709,7 +713,9 @@ fn witness_block(
         deposits.len() + txs.len(),
         "all included"
     );
-    chain.commit_unchecked(built)
+    let block = chain.commit_unchecked(built);
+    snapshots.push(chain.reader());
+    block
 }
 
 /// The cases a witness must cover, each in a known block, then every witness checked from
@@ -722,6 +728,7 @@ fn execution_witness_directed() {
 
     let mut chain = Harness::new();
     let pool = chain.pool.clone();
+    let mut snapshots = vec![chain.reader()];
     let keys = &ACTORS.keys;
     let eth = U256::from(10u64).pow(U256::from(18u64));
     let fresh = address!("0x00000000000000000000000000000000000f2e51");
@@ -733,6 +740,7 @@ fn execution_witness_directed() {
     // created; a transfer creates a fresh account; one between existing accounts.
     witness_block(
         &mut chain,
+        &mut snapshots,
         vec![],
         &[
             witness_tx(
@@ -773,6 +781,7 @@ fn execution_witness_directed() {
     );
     witness_block(
         &mut chain,
+        &mut snapshots,
         vec![],
         &[
             witness_tx(&pool, &keys[0], 1, TxKind::Call(storer), U256::ZERO, writes),
@@ -807,6 +816,7 @@ fn execution_witness_directed() {
     );
     witness_block(
         &mut chain,
+        &mut snapshots,
         vec![
             deposit(1, minted, 3_000_000_000_000_000_000, Bytes::new()),
             deposit(
@@ -832,6 +842,7 @@ fn execution_witness_directed() {
     for nonce in 1..3 {
         witness_block(
             &mut chain,
+            &mut snapshots,
             vec![],
             &[witness_tx(
                 &pool,
@@ -845,6 +856,7 @@ fn execution_witness_directed() {
     }
     witness_block(
         &mut chain,
+        &mut snapshots,
         vec![],
         &[witness_tx(
             &pool,
@@ -876,7 +888,8 @@ fn execution_witness_directed() {
     assert_eq!(reader.storage(&storer, &U256::from(1)).unwrap(), U256::ZERO);
 
     for number in 1..=head {
-        let witness = witness::check_witness(&config, &reader, number);
+        let witness =
+            witness::check_witness(&config, &reader, number, &snapshots[number as usize - 1]);
         witness::check_minimal(&config, &reader, number, &witness);
         if number == 3 {
             // Clearing slots 1 and 2 leaves the branch above them one child: slot 7's leaf,
@@ -918,4 +931,113 @@ fn execution_witness_directed() {
         execution_witness(&config, &reader, 4, 3).is_ok(),
         "block 4's parent is exactly 3 back"
     );
+}
+
+/// The embedded L1's blocks have witnesses too: Ethereum's executor (Prague system calls, no
+/// deposits), with contract creation, a storage branch collapse and BLOCKHASH.
+#[test]
+fn execution_witness_l1() {
+    use op_node::{
+        chain::{ChainConfig, l1_genesis_alloc},
+        engine::Engine,
+        storage::Store,
+        txpool::PoolConfig,
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = Arc::new(Store::open(&dir.path().join("l1.redb")).expect("store"));
+    let config = Arc::new(ChainConfig::l1(harness::CHAIN_ID, harness::GAS_LIMIT));
+    let mut engine = Engine::open(
+        config.clone(),
+        store.clone(),
+        &l1_genesis_alloc(&[]),
+        1_700_000_000,
+    )
+    .expect("engine");
+    let pool = PoolConfig::new(harness::CHAIN_ID, harness::GAS_LIMIT);
+    let keys = &ACTORS.keys;
+    let storer = keys[0].address().create(0);
+    let clock = keys[1].address().create(0);
+    let word = |n: u64| Bytes::from(U256::from(n).to_be_bytes::<32>());
+    let blocks = [
+        vec![
+            witness_tx(
+                &pool,
+                &keys[0],
+                0,
+                TxKind::Create,
+                U256::ZERO,
+                Init::Storer.code(),
+            ),
+            witness_tx(
+                &pool,
+                &keys[1],
+                0,
+                TxKind::Create,
+                U256::ZERO,
+                blockhash_init(),
+            ),
+            witness_tx(
+                &pool,
+                &keys[2],
+                0,
+                TxKind::Call(Address::repeat_byte(0x5e)),
+                U256::from(9),
+                Bytes::new(),
+            ),
+        ],
+        vec![witness_tx(
+            &pool,
+            &keys[0],
+            1,
+            TxKind::Call(storer),
+            U256::ZERO,
+            storer_calldata(
+                &[
+                    (U256::from(1), U256::from(1)),
+                    (U256::from(2), U256::from(2)),
+                ],
+                0,
+            ),
+        )],
+        vec![
+            witness_tx(
+                &pool,
+                &keys[0],
+                2,
+                TxKind::Call(storer),
+                U256::ZERO,
+                storer_calldata(
+                    &[(U256::from(1), U256::ZERO), (U256::from(2), U256::ZERO)],
+                    0,
+                ),
+            ),
+            witness_tx(&pool, &keys[1], 1, TxKind::Call(clock), U256::ZERO, word(2)),
+        ],
+    ];
+    let mut snapshots = vec![store.reader().expect("reader")];
+    for (i, txs) in blocks.iter().enumerate() {
+        let built = engine
+            .build(1_700_000_000 + 12 * (i as u64 + 1), txs)
+            .expect("build");
+        assert_eq!(
+            built.block.txs.len(),
+            txs.len(),
+            "every transaction included"
+        );
+        let block = engine.commit(built).expect("commit");
+        assert!(
+            block.receipts.iter().all(|r| r.status()),
+            "block {} succeeded",
+            i + 1
+        );
+        snapshots.push(store.reader().expect("reader"));
+    }
+    let reader = store.reader().expect("reader");
+    for number in 1..=3u64 {
+        let witness =
+            witness::check_witness(&config, &reader, number, &snapshots[number as usize - 1]);
+        witness::check_minimal(&config, &reader, number, &witness);
+        let headers = if number == 3 { 2 } else { 1 };
+        assert_eq!(witness.headers.len(), headers, "block {number}: headers");
+    }
 }

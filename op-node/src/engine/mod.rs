@@ -6,6 +6,7 @@
 //! transaction and only then advances the engine's head and warm state.
 
 mod execute;
+mod historical;
 pub mod state;
 pub mod state_root;
 pub mod witness;

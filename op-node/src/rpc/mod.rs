@@ -1,8 +1,8 @@
 //! The Ethereum JSON-RPC server (jsonrpsee; HTTP and WebSocket on one port).
 //!
 //! Methods that touch storage or the EVM run on tokio's blocking pool, so RPC threads never
-//! wait on I/O; the EVM ones (eth_call, eth_estimateGas, debug_traceTransaction) also have a
-//! time limit. Limits default to geth's and are flags.
+//! wait on I/O; the EVM ones (eth_call, eth_estimateGas, debug_traceTransaction,
+//! debug_executionWitness) also have a time limit. Limits default to geth's and are flags.
 
 mod call;
 mod convert;

@@ -16,7 +16,7 @@ use alloy_trie::{EMPTY_ROOT_HASH, Nibbles, TrieAccount, nodes::TrieNode};
 use op_node::{
     block::SealedBlock,
     chain::ChainConfig,
-    engine::witness::{self, HistoricalState, PreState, StateNodes, WitnessError},
+    engine::witness::{self, PreState, StateNodes, WitnessError},
     storage::{AccountRecord, StoreReader},
     trie::{NodeSource, SparseTrie, TrieError},
 };
@@ -290,7 +290,14 @@ pub fn stateless(
 }
 
 /// Every check of block `number`'s witness from `reader`'s snapshot. Returns the witness.
-pub fn check_witness(config: &ChainConfig, reader: &StoreReader, number: u64) -> ExecutionWitness {
+/// `parent_snapshot` is a snapshot taken when block `number - 1` was the head: the reads the
+/// witness proves are compared with its flat tables.
+pub fn check_witness(
+    config: &ChainConfig,
+    reader: &StoreReader,
+    number: u64,
+    parent_snapshot: &StoreReader,
+) -> ExecutionWitness {
     let witness = witness::execution_witness(config, reader, number, 10_000)
         .unwrap_or_else(|e| panic!("witness of block {number}: {e}"));
     let block = reader.block(number).unwrap().expect("block stored");
@@ -306,6 +313,13 @@ pub fn check_witness(config: &ChainConfig, reader: &StoreReader, number: u64) ->
         replay.gas_used, block.header.gas_used,
         "block {number}: gas"
     );
+    for seed in 0..6 {
+        assert_eq!(
+            post_state_root_in_order(&state, &replay.changes, seed),
+            Ok(block.header.state_root),
+            "block {number}: post-state root from the witness, changes in order {seed}"
+        );
+    }
     let unique: B256Set = witness.state.iter().map(keccak256).collect();
     assert_eq!(
         unique.len(),
@@ -313,13 +327,16 @@ pub fn check_witness(config: &ChainConfig, reader: &StoreReader, number: u64) ->
         "block {number}: nodes once each"
     );
 
-    // What the witness proves equals what the node's own flat state says before the block.
-    let head = reader.head_number().unwrap().expect("head");
-    let parent_state = HistoricalState::rebuild(reader, number - 1, head).expect("parent state");
+    // What the witness proves equals the flat state of a snapshot taken before the block.
+    assert_eq!(
+        parent_snapshot.head_number().unwrap(),
+        Some(number - 1),
+        "the snapshot is the parent's"
+    );
     let proven = witness::prove_reads(state.root, &replay.reads, &replay.changes, &state)
         .expect("reads resolve through the witness");
     for (address, account) in &proven.accounts {
-        let stored = parent_state.account(*address).unwrap();
+        let stored = parent_snapshot.account(address).unwrap();
         assert_eq!(
             account.map(|a| (a.nonce, a.balance, a.code_hash, a.storage_root)),
             stored.map(|a| (a.nonce, a.balance, a.code_hash, a.storage_root)),
@@ -329,7 +346,7 @@ pub fn check_witness(config: &ChainConfig, reader: &StoreReader, number: u64) ->
     for ((address, slot), value) in &proven.storage {
         assert_eq!(
             *value,
-            parent_state.storage(*address, *slot).unwrap(),
+            parent_snapshot.storage(address, slot).unwrap(),
             "block {number}: slot {slot} of {address} proven from the witness"
         );
     }
@@ -386,4 +403,87 @@ pub fn check_minimal(
             witness.state[i]
         );
     }
+}
+
+/// A small deterministic shuffle (xorshift), so orders are reproducible from their seed.
+fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    for i in (1..items.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        items.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+}
+
+/// The post-state root from the witness alone, applying the block's changes in another order
+/// than the node's: shuffled by `seed`, or (seed 0) every insertion before any removal. A
+/// verifier may apply them in any order, so the witness must hold every node any order loads.
+pub fn post_state_root_in_order(
+    state: &WitnessState,
+    changes: &op_node::engine::state::BlockChanges,
+    seed: u64,
+) -> Result<B256, String> {
+    let err = |e: TrieError| e.to_string();
+    let mut ops: Vec<(B256, Option<Bytes>)> = Vec::new();
+    for (address, change) in &changes.accounts {
+        let owner = keccak256(address);
+        let Some((nonce, balance, code_hash)) = change.info else {
+            ops.push((owner, None));
+            continue;
+        };
+        let previous = state.account(*address).map_err(|e| e.to_string())?;
+        let previous_root = previous.map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
+        let storage_root = if change.wiped || !change.storage.is_empty() {
+            let mut trie = if change.wiped {
+                SparseTrie::empty()
+            } else {
+                SparseTrie::from_root(previous_root)
+            }
+            .without_updates();
+            let mut slots: Vec<(B256, U256)> = change
+                .storage
+                .iter()
+                .map(|(slot, value)| (keccak256(B256::from(*slot)), *value))
+                .collect();
+            slots.sort();
+            shuffle(&mut slots, seed);
+            if seed == 0 {
+                slots.sort_by_key(|(_, value)| value.is_zero());
+            }
+            let src = StoragePaths(&state.storage, owner);
+            for (key, value) in slots {
+                if value.is_zero() {
+                    trie.remove(&key, &src).map_err(err)?;
+                } else {
+                    trie.insert(&key, alloy::rlp::encode(value).into(), &src)
+                        .map_err(err)?;
+                }
+            }
+            trie.root()
+        } else {
+            previous_root
+        };
+        let leaf = TrieAccount {
+            nonce,
+            balance,
+            storage_root,
+            code_hash,
+        };
+        ops.push((owner, Some(alloy::rlp::encode(leaf).into())));
+    }
+    ops.sort();
+    shuffle(&mut ops, seed.wrapping_add(1));
+    if seed == 0 {
+        ops.sort_by_key(|(_, leaf)| leaf.is_none());
+    }
+    let mut accounts = SparseTrie::from_root(state.root).without_updates();
+    let src = Paths(&state.accounts);
+    for (key, leaf) in ops {
+        match leaf {
+            Some(leaf) => accounts.insert(&key, leaf, &src).map_err(err)?,
+            None => accounts.remove(&key, &src).map_err(err)?,
+        }
+    }
+    Ok(accounts.root())
 }
