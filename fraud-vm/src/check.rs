@@ -324,6 +324,8 @@ pub struct BlockOutcome {
     pub last: FullState,
     /// op-revm's results, per transaction.
     pub results: Vec<revm::context::result::ExecutionResult<op_revm::OpHaltReason>>,
+    /// For each deposit, its sender's nonce before it (the deposit receipt's `depositNonce`).
+    pub deposit_nonces: Vec<Option<u64>>,
 }
 
 /// Traces, proves and verifies every transaction step of a block (SPEC.md §5.9, §7) over `db`,
@@ -378,6 +380,7 @@ where
         list.clone(),
     );
     let mut results = Vec::with_capacity(txs.len());
+    let mut deposit_nonces = Vec::with_capacity(txs.len());
     // Block-wide position of the current Idle state (SPEC.md §8).
     let mut position = 0u64;
     observer.state(position, &idle);
@@ -392,6 +395,11 @@ where
         // Transaction start, applied: the first state of the top frame (or its end).
         let pre = idle.record.commitment();
         let idle_world = idle.world.clone();
+        deposit_nonces.push(
+            tx.record
+                .deposit
+                .map(|_| idle_world.account(tx.record.sender).nonce),
+        );
         let idle_gas = idle.record.gas;
         let idle_receipts = idle.record.returndata_root;
         let (proof, transition, first) =
@@ -578,6 +586,7 @@ where
         report,
         last: idle,
         results,
+        deposit_nonces,
     })
 }
 
@@ -733,6 +742,18 @@ pub fn check_block(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // The transactions checked are the ones the header commits to.
+    let transactions_root =
+        alloy_trie::root::ordered_trie_root_with_encoder(transactions, |t, buf| {
+            buf.extend_from_slice(t)
+        });
+    if transactions_root != header.transactions_root {
+        return Err(CheckError::HeaderMismatch {
+            field: "transactions_root",
+            header: header.transactions_root.to_string(),
+            computed: transactions_root.to_string(),
+        });
+    }
     let inputs = BlockInputs {
         number: header.number,
         coinbase: header.beneficiary,
@@ -783,11 +804,77 @@ pub fn check_block(
             computed: outcome.report.gas_used.to_string(),
         });
     }
+    // The receipts op-revm gave, as the block executor builds them (not yet derived by a
+    // block end step from the receipt chain: compared here so a wrong header is caught).
+    let (receipts_root, bloom) = receipts_root(&txs, &outcome);
+    for (field, header_value, computed) in [
+        (
+            "receipts_root",
+            header.receipts_root.to_string(),
+            receipts_root.to_string(),
+        ),
+        (
+            "logs_bloom",
+            header.logs_bloom.to_string(),
+            bloom.to_string(),
+        ),
+    ] {
+        if header_value != computed {
+            return Err(CheckError::HeaderMismatch {
+                field,
+                header: header_value,
+                computed,
+            });
+        }
+    }
     Err(CheckError::Unsupported {
         what: "block start (system calls as steps) and block end (state trie fold, receipts \
                root, block hash, output root) steps",
         report: Box::new(outcome.report),
     })
+}
+
+/// The receipts root and logs bloom of the block's receipts as alloy-op-evm builds them
+/// (deposits with their sender's nonce and receipt version 1, since Canyon).
+fn receipts_root(txs: &[BlockTx], outcome: &BlockOutcome) -> (B256, alloy::primitives::Bloom) {
+    use alloy::consensus::{Eip658Value, Receipt, TxReceipt};
+    use alloy::eips::eip2718::Encodable2718;
+    use op_alloy::consensus::{OpDepositReceipt, OpReceiptEnvelope};
+    let mut cumulative = 0u64;
+    let mut bloom = alloy::primitives::Bloom::ZERO;
+    let mut encoded = Vec::with_capacity(txs.len());
+    for ((tx, result), nonce) in txs
+        .iter()
+        .zip(&outcome.results)
+        .zip(&outcome.deposit_nonces)
+    {
+        cumulative += result.tx_gas_used();
+        let receipt = Receipt {
+            status: Eip658Value::Eip658(result.is_success()),
+            cumulative_gas_used: cumulative,
+            logs: result.logs().to_vec(),
+        };
+        let envelope = match (tx.record.encoded.first(), nonce) {
+            (_, Some(nonce)) => OpReceiptEnvelope::Deposit(
+                OpDepositReceipt {
+                    inner: receipt,
+                    deposit_nonce: Some(*nonce),
+                    deposit_receipt_version: Some(1),
+                }
+                .with_bloom(),
+            ),
+            (Some(1), None) => OpReceiptEnvelope::Eip2930(receipt.with_bloom()),
+            (Some(2), None) => OpReceiptEnvelope::Eip1559(receipt.with_bloom()),
+            (Some(4), None) => OpReceiptEnvelope::Eip7702(receipt.with_bloom()),
+            _ => OpReceiptEnvelope::Legacy(receipt.with_bloom()),
+        };
+        bloom.accrue_bloom(&envelope.bloom());
+        encoded.push(envelope.encoded_2718());
+    }
+    let root = alloy_trie::root::ordered_trie_root_with_encoder(&encoded, |r, buf| {
+        buf.extend_from_slice(r)
+    });
+    (root, bloom)
 }
 
 /// The pre-execution system calls of an Isthmus block, as alloy-op-evm's block executor makes

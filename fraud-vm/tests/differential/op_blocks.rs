@@ -760,6 +760,13 @@ fn check_block_over_a_witness() {
         state_root: base.root(),
         ..Default::default()
     };
+    let beacon_root = B256::repeat_byte(9);
+    let (executor_gas, receipts_root, logs_bloom) =
+        block_executor(&genesis, &encoded, parent.hash_slow(), beacon_root);
+    assert_eq!(
+        executor_gas, gas_used,
+        "alloy-op-evm's block executor agrees on the gas"
+    );
     let header = Header {
         parent_hash: parent.hash_slow(),
         number: NUMBER,
@@ -769,7 +776,12 @@ fn check_block_over_a_witness() {
         base_fee_per_gas: Some(BASEFEE),
         mix_hash: inputs().prevrandao,
         gas_used,
-        parent_beacon_block_root: Some(B256::repeat_byte(9)),
+        parent_beacon_block_root: Some(beacon_root),
+        transactions_root: alloy_trie::root::ordered_trie_root_with_encoder(&encoded, |t, buf| {
+            buf.extend_from_slice(t)
+        }),
+        receipts_root,
+        logs_bloom,
         ..Default::default()
     };
     let witness = ExecutionWitness {
@@ -785,6 +797,7 @@ fn check_block_over_a_witness() {
     let txs: Vec<Bytes> = encoded.iter().map(|e| Bytes::from(e.clone())).collect();
     match check_block(&header, &txs, &witness, &config()) {
         Err(CheckError::Unsupported { report, .. }) => {
+            eprintln!("check_block report: {report:#?}");
             let n = txs.len() as u64;
             assert_eq!(report.transactions, n);
             assert_eq!(report.steps_per_kind.get("TxStart"), Some(&n));
@@ -829,6 +842,25 @@ fn check_block_over_a_witness() {
             ..
         })
     ));
+    for wrong in [
+        Header {
+            receipts_root: B256::repeat_byte(1),
+            ..header.clone()
+        },
+        Header {
+            logs_bloom: Default::default(),
+            ..header.clone()
+        },
+        Header {
+            transactions_root: B256::repeat_byte(2),
+            ..header.clone()
+        },
+    ] {
+        assert!(matches!(
+            check_block(&wrong, &txs, &witness, &config()),
+            Err(CheckError::HeaderMismatch { .. })
+        ));
+    }
     let orphan = Header {
         parent_hash: B256::repeat_byte(3),
         ..header.clone()
@@ -881,4 +913,116 @@ fn dispute_over_an_op_block() {
         assert_eq!(post, honest.commitments[game.disputed() as usize]);
         assert_ne!(post, claimed(game.disputed()));
     }
+}
+
+/// The block as op-node executes it: alloy-op-evm's block executor (pre-execution system calls,
+/// the transactions, the receipts); returns the gas used, the receipts root and the logs bloom.
+fn block_executor(
+    genesis: &BTreeMap<Address, BaseAccount>,
+    encoded: &[Vec<u8>],
+    parent_hash: B256,
+    beacon_root: B256,
+) -> (u64, B256, alloy::primitives::Bloom) {
+    use alloy::consensus::TxReceipt;
+    use alloy::consensus::transaction::Recovered;
+    use alloy::eips::eip2718::{Decodable2718, WithEncoded};
+    use alloy_evm::block::{BlockExecutor, BlockExecutorFactory};
+    use alloy_evm::{EvmEnv, EvmFactory};
+    use alloy_op_evm::block::OpAlloyReceiptBuilder;
+    use alloy_op_evm::{OpBlockExecutionCtx, OpBlockExecutorFactory, OpEvmFactory};
+    use alloy_op_hardforks::{ForkCondition, OpChainHardforks, OpHardfork};
+    let forks = OpChainHardforks::new([
+        (OpHardfork::Bedrock, ForkCondition::ZERO_BLOCK),
+        (OpHardfork::Regolith, ForkCondition::ZERO_TIMESTAMP),
+        (OpHardfork::Canyon, ForkCondition::ZERO_TIMESTAMP),
+        (OpHardfork::Ecotone, ForkCondition::ZERO_TIMESTAMP),
+        (OpHardfork::Fjord, ForkCondition::ZERO_TIMESTAMP),
+        (OpHardfork::Granite, ForkCondition::ZERO_TIMESTAMP),
+        (OpHardfork::Holocene, ForkCondition::ZERO_TIMESTAMP),
+        (OpHardfork::Isthmus, ForkCondition::ZERO_TIMESTAMP),
+    ]);
+    let mut genesis = genesis.clone();
+    for (address, code) in [
+        (
+            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
+            alloy::eips::eip4788::BEACON_ROOTS_CODE.to_vec(),
+        ),
+        (
+            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
+            alloy::eips::eip2935::HISTORY_STORAGE_CODE.to_vec(),
+        ),
+    ] {
+        genesis.insert(
+            address,
+            BaseAccount {
+                nonce: 1,
+                code,
+                ..Default::default()
+            },
+        );
+    }
+    let mut state = revm::database::State::builder()
+        .with_database(database(&genesis))
+        .with_bundle_update()
+        .build();
+    let factory: OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, OpEvmFactory> =
+        OpBlockExecutorFactory::new(
+            OpAlloyReceiptBuilder::default(),
+            forks,
+            OpEvmFactory::default(),
+        );
+    let mut cfg_env = revm::context::CfgEnv::new_with_spec(op_revm::OpSpecId::ISTHMUS);
+    cfg_env.chain_id = CHAIN_ID;
+    let block_env = revm::context::BlockEnv {
+        number: U256::from(NUMBER),
+        beneficiary: SEQUENCER_FEE_VAULT,
+        timestamp: U256::from(inputs().timestamp),
+        gas_limit: inputs().gas_limit,
+        basefee: BASEFEE,
+        difficulty: U256::ZERO,
+        prevrandao: Some(inputs().prevrandao),
+        blob_excess_gas_and_price: Some(
+            revm::context_interface::block::BlobExcessGasAndPrice::new(
+                0,
+                revm::primitives::eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE,
+            ),
+        ),
+        slot_num: 0,
+    };
+    let evm = factory
+        .evm_factory()
+        .create_evm(&mut state, EvmEnv { cfg_env, block_env });
+    let mut executor = factory.create_executor(
+        evm,
+        OpBlockExecutionCtx {
+            parent_hash,
+            parent_beacon_block_root: Some(beacon_root),
+            extra_data: Default::default(),
+        },
+    );
+    executor
+        .apply_pre_execution_changes()
+        .expect("system calls");
+    for raw in encoded {
+        let envelope = OpTxEnvelope::decode_2718(&mut raw.as_slice()).expect("tx");
+        let sender = BlockTx::decode(raw).expect("sender").record.sender;
+        let recovered = Recovered::new_unchecked(envelope, sender);
+        executor
+            .execute_transaction(WithEncoded::new(Bytes::from(raw.clone()), &recovered))
+            .expect("executes");
+    }
+    let (_, result) = executor.finish().expect("finishes");
+    let mut bloom = alloy::primitives::Bloom::ZERO;
+    let receipts: Vec<Vec<u8>> = result
+        .receipts
+        .iter()
+        .map(|r| {
+            bloom.accrue_bloom(&r.bloom());
+            r.encoded_2718()
+        })
+        .collect();
+    let root = alloy_trie::root::ordered_trie_root_with_encoder(&receipts, |r, buf| {
+        buf.extend_from_slice(r)
+    });
+    (result.gas_used, root, bloom)
 }
