@@ -253,7 +253,8 @@ pub enum CheckError {
         computed: String,
     },
     /// A step the block needs is specified but not implemented: the check is incomplete, not
-    /// passed. The report covers everything checked before.
+    /// passed. From `check_block` after every transaction verified, the report covers them all;
+    /// for a pending step met earlier (a precompile beyond 0x09, EIP-7702) it is empty.
     #[error("not checkable in this version: {what}")]
     Unsupported {
         /// What is missing.
@@ -300,6 +301,18 @@ fn check_proof(pre: B256, proof: &StepProof, post: B256) -> Result<usize, String
         Ok(got) if got == post => Ok(bytes.len()),
         Ok(got) => Err(format!("verifies to {got}, the trace says {post}")),
         Err(e) => Err(format!("does not verify: {e}")),
+    }
+}
+
+/// A step the prover refuses as pending (SPEC.md §1: `Unsupported`) makes the block
+/// uncheckable, not wrong; any other error is returned as it is.
+fn pending(e: crate::VerifyError) -> Result<CheckError, crate::VerifyError> {
+    match e {
+        crate::VerifyError::Unsupported { what } => Ok(CheckError::Unsupported {
+            what,
+            report: Box::default(),
+        }),
+        e => Err(e),
     }
 }
 
@@ -402,8 +415,12 @@ where
         );
         let idle_gas = idle.record.gas;
         let idle_receipts = idle.record.returndata_root;
-        let (proof, transition, first) =
-            prove_boundary(idle.clone()).map_err(|e| step_error(0, "TxStart", e.to_string()))?;
+        let (proof, transition, first) = prove_boundary(idle.clone()).map_err(|e| match e {
+            ApplyError::Step(e) => {
+                pending(e).unwrap_or_else(|e| step_error(0, "TxStart", e.to_string()))
+            }
+            e => step_error(0, "TxStart", e.to_string()),
+        })?;
         let size = check_proof(pre, &proof, transition.post.commitment())
             .map_err(|e| step_error(0, "TxStart", e))?;
         stats.add("TxStart", size);
@@ -506,7 +523,12 @@ where
                     // The trace's next state must be this post-state.
                     expected = Some((post, kind));
                 }
-                Err(e) => failure = Some(step_error(k + 1, &kind, format!("prove: {e}"))),
+                Err(e) => {
+                    failure = Some(
+                        pending(e)
+                            .unwrap_or_else(|e| step_error(k + 1, &kind, format!("prove: {e}"))),
+                    )
+                }
             }
         };
         let mut tracer = Tracer::new(at, on_state);
@@ -553,8 +575,12 @@ where
         }
         let pre = terminal.record.commitment();
         let end_step = steps.max(1);
-        let (proof, transition, next) = prove_boundary(terminal)
-            .map_err(|e: ApplyError| step_error(end_step, "TxEnd", e.to_string()))?;
+        let (proof, transition, next) = prove_boundary(terminal).map_err(|e| match e {
+            ApplyError::Step(e) => {
+                pending(e).unwrap_or_else(|e| step_error(end_step, "TxEnd", e.to_string()))
+            }
+            e => step_error(end_step, "TxEnd", e.to_string()),
+        })?;
         let size = check_proof(pre, &proof, transition.post.commitment())
             .map_err(|e| step_error(end_step, "TxEnd", e))?;
         stats.add("TxEnd", size);
