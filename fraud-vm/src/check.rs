@@ -97,11 +97,7 @@ impl BlockTx {
             OpTxEnvelope::Legacy(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
             OpTxEnvelope::Eip2930(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
             OpTxEnvelope::Eip1559(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
-            OpTxEnvelope::Eip7702(_) => {
-                return Err(DecodeTxError::Unsupported(
-                    "EIP-7702 authorization lists (pending, SPEC.md §5.9)",
-                ));
-            }
+            OpTxEnvelope::Eip7702(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
             OpTxEnvelope::PostExec(_) => {
                 return Err(DecodeTxError::Unsupported("post-execution transactions"));
             }
@@ -150,6 +146,21 @@ impl BlockTx {
                 .unwrap_or_default(),
             max_fee_per_blob_gas: U256::ZERO,
             blob_hashes: Vec::new(),
+            authorizations: envelope
+                .authorization_list()
+                .map(|list| {
+                    list.iter()
+                        .map(|a| crate::tx::Authorization {
+                            chain_id: a.chain_id,
+                            address: a.address,
+                            nonce: a.nonce,
+                            y_parity: a.y_parity(),
+                            r: a.r(),
+                            s: a.s(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             encoded: encoded.to_vec(),
             deposit,
         };
@@ -254,7 +265,8 @@ pub enum CheckError {
     },
     /// A step the block needs is specified but not implemented: the check is incomplete, not
     /// passed. From `check_block` after every transaction verified, the report covers them all;
-    /// for a pending step met earlier (a precompile beyond 0x09, EIP-7702) it is empty.
+    /// for a pending step met earlier (a precompile beyond 0x09, a post-execution transaction)
+    /// it is empty.
     #[error("not checkable in this version: {what}")]
     Unsupported {
         /// What is missing.
@@ -469,6 +481,7 @@ where
             l1_fee,
             operator_fee_scalar,
             operator_fee_constant,
+            auth_refund: auth_refund(&idle_world, r, &tx.op, config.chain_id),
             block_hashes: Some(block_hashes.clone()),
         };
         let first_commitment = first.record.commitment();
@@ -614,6 +627,60 @@ where
         results,
         deposit_nonces,
     })
+}
+
+/// The EIP-7702 refund op-revm gives `tx`: 12500 per authorization it applies to an authority
+/// that is not empty, with the authorities op-revm recovers, over the world before the
+/// transaction with the sender's nonce bumped (SPEC.md §5.9).
+fn auth_refund(
+    world: &WorldState,
+    record: &TxRecord,
+    tx: &OpTransaction<TxEnv>,
+    chain_id: u64,
+) -> u64 {
+    use revm::context_interface::Transaction;
+    use revm::context_interface::transaction::AuthorizationTr;
+    let mut world = world.clone();
+    let sender = world.account(record.sender);
+    world.set_account(
+        record.sender,
+        crate::world::AccountRecord {
+            nonce: sender.nonce + 1,
+            ..sender
+        },
+    );
+    let mut refunded = 0;
+    for auth in tx.authorization_list() {
+        if !(auth.chain_id().is_zero() || auth.chain_id() == U256::from(chain_id))
+            || auth.nonce() == u64::MAX
+        {
+            continue;
+        }
+        let Some(authority) = auth.authority() else {
+            continue;
+        };
+        let mut rec = world.account(authority);
+        let delegated = world
+            .code(rec.code_hash)
+            .is_some_and(|c| c.is_empty() || (c.len() == 23 && c[..3] == [0xef, 0x01, 0x00]));
+        if !delegated || rec.nonce != auth.nonce() {
+            continue;
+        }
+        if !rec.is_empty() {
+            refunded += 1;
+        }
+        rec.nonce += 1;
+        rec.code_hash = if auth.address().is_zero() {
+            alloy_trie::KECCAK_EMPTY
+        } else {
+            let code = [&[0xef, 0x01, 0x00][..], auth.address().as_slice()].concat();
+            let hash = alloy::primitives::keccak256(&code);
+            world.codes.insert(hash, code);
+            hash
+        };
+        world.set_account(authority, rec);
+    }
+    refunded * 12_500
 }
 
 /// op-revm's error: a database error means the pre-state lacks what execution reads.

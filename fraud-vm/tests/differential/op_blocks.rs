@@ -219,6 +219,13 @@ enum Item {
         target: Target,
         enough_gas: bool,
     },
+    /// An EIP-7702 transaction from key `key` with these authorizations, calling the first
+    /// authority (so running its new delegate) or the worker.
+    Delegate {
+        key: u8,
+        auths: Vec<Auth>,
+        call_authority: bool,
+    },
     /// A fee-paying transaction from key `key`.
     Paid {
         key: u8,
@@ -226,6 +233,31 @@ enum Item {
         value: u64,
         target: Target,
     },
+}
+
+/// An EIP-7702 authorization of key `j` (or of a fresh key with nothing on the chain).
+#[derive(Clone, Debug)]
+enum Auth {
+    /// Delegates to the worker with the right nonce.
+    Valid(u8),
+    /// Clears the delegation (address zero).
+    Clear(u8),
+    /// Signed for another chain: skipped.
+    WrongChain(u8),
+    /// A nonce ahead of the account's: skipped.
+    WrongNonce(u8),
+    /// A key that has never been used: applied, no refund.
+    Fresh(u8),
+}
+
+fn auth() -> impl Strategy<Value = Auth> {
+    prop_oneof![
+        3 => (0u8..3).prop_map(Auth::Valid),
+        1 => (0u8..3).prop_map(Auth::Clear),
+        1 => (0u8..3).prop_map(Auth::WrongChain),
+        1 => (0u8..3).prop_map(Auth::WrongNonce),
+        1 => (0u8..4).prop_map(Auth::Fresh),
+    ]
 }
 
 fn target() -> impl Strategy<Value = Target> {
@@ -252,6 +284,13 @@ fn item() -> impl Strategy<Value = Item> {
                 target,
                 enough_gas
             }),
+        (0u8..3, prop::collection::vec(auth(), 1..4), any::<bool>()).prop_map(
+            |(key, auths, call_authority)| Item::Delegate {
+                key,
+                auths,
+                call_authority
+            }
+        ),
         (0u8..3, any::<bool>(), 0u64..3, target()).prop_map(|(key, legacy, value, target)| {
             Item::Paid {
                 key,
@@ -267,6 +306,7 @@ fn item() -> impl Strategy<Value = Item> {
 fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
     let keys = keys();
     let mut nonces = [0u64; 3];
+    let mut fresh_used = [0u8; 4];
     let mut out = vec![deposit(TxDeposit {
         source_hash: B256::repeat_byte(1),
         from: DEPOSITOR,
@@ -306,6 +346,80 @@ fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
                     is_system_transaction: false,
                     input: data.into(),
                 }));
+            }
+            Item::Delegate {
+                key,
+                auths,
+                call_authority,
+            } => {
+                use alloy::consensus::TxEip7702;
+                use alloy::signers::SignerSync;
+                let k = usize::from(*key % 3);
+                let nonce = nonces[k];
+                nonces[k] += 1;
+                let mut list = Vec::new();
+                let mut first = None;
+                for a in auths {
+                    let (signer, chain, address, auth_nonce) = match a {
+                        Auth::Valid(j) | Auth::Clear(j) => {
+                            let j = usize::from(*j % 3);
+                            let n = nonces[j];
+                            nonces[j] += 1;
+                            let to = if matches!(a, Auth::Valid(_)) {
+                                WORKER
+                            } else {
+                                Address::ZERO
+                            };
+                            (keys[j].clone(), CHAIN_ID, to, n)
+                        }
+                        Auth::WrongChain(j) => {
+                            let j = usize::from(*j % 3);
+                            (keys[j].clone(), CHAIN_ID + 1, WORKER, nonces[j])
+                        }
+                        Auth::WrongNonce(j) => {
+                            let j = usize::from(*j % 3);
+                            (keys[j].clone(), CHAIN_ID, WORKER, nonces[j] + 5)
+                        }
+                        Auth::Fresh(f) => (
+                            PrivateKeySigner::from_bytes(&B256::repeat_byte(0x70 + f))
+                                .expect("key"),
+                            0,
+                            WORKER,
+                            u64::from(fresh_used[usize::from(*f)]),
+                        ),
+                    };
+                    if let Auth::Fresh(f) = a {
+                        fresh_used[usize::from(*f)] += 1;
+                    }
+                    first.get_or_insert(signer.address());
+                    let auth = alloy::eips::eip7702::Authorization {
+                        chain_id: U256::from(chain),
+                        address,
+                        nonce: auth_nonce,
+                    };
+                    let sig = signer.sign_hash_sync(&auth.signature_hash()).expect("sign");
+                    list.push(auth.into_signed(sig));
+                }
+                let mut data = vec![0u8; 64];
+                data[31] = 0x17;
+                let mut tx = TxEip7702 {
+                    chain_id: CHAIN_ID,
+                    nonce,
+                    gas_limit: 400_000,
+                    max_fee_per_gas: 3 * u128::from(BASEFEE),
+                    max_priority_fee_per_gas: 7,
+                    to: if *call_authority {
+                        first.unwrap_or(WORKER)
+                    } else {
+                        WORKER
+                    },
+                    value: U256::ZERO,
+                    access_list: Default::default(),
+                    authorization_list: list,
+                    input: data.into(),
+                };
+                let sig = keys[k].sign_transaction_sync(&mut tx).expect("sign");
+                out.push(OpTxEnvelope::Eip7702(tx.into_signed(sig)).encoded_2718());
             }
             Item::Paid {
                 key,
@@ -581,6 +695,22 @@ fn every_kind() -> Vec<Item> {
             value: 0,
             target: Target::Worker(1),
         },
+        Item::Delegate {
+            key: 0,
+            auths: vec![
+                Auth::Valid(1),
+                Auth::WrongChain(2),
+                Auth::Fresh(0),
+                Auth::Valid(0),
+                Auth::WrongNonce(2),
+            ],
+            call_authority: true,
+        },
+        Item::Delegate {
+            key: 2,
+            auths: vec![Auth::Clear(1)],
+            call_authority: true,
+        },
     ]
 }
 
@@ -619,6 +749,15 @@ fn op_boundary_witnesses_are_checked() {
             }
             reject("mint", p);
         }
+        if let Some((tx, _)) = &proof.transaction
+            && !tx.authorizations.is_empty()
+        {
+            let mut p = proof.clone();
+            if let Some((t, _)) = p.transaction.as_mut() {
+                t.authorizations[0].nonce += 1;
+            }
+            reject("authorization", p);
+        }
         for i in 0..proof.slots.len() {
             let mut p = proof.clone();
             p.slots[i] += U256::from(1);
@@ -654,6 +793,7 @@ fn op_boundary_witnesses_are_checked() {
     }
     for what in [
         "mint",
+        "authorization",
         "slot value",
         "account record",
         "tree sibling",
