@@ -200,6 +200,31 @@ pub struct BlockReport {
     pub execution_time: Duration,
 }
 
+impl std::fmt::Display for BlockReport {
+    /// A table for the command line: totals, then per step kind its count and proof sizes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} transactions, {} gas, {} steps proved and verified in {:?} (op-revm alone: {:?})",
+            self.transactions,
+            self.gas_used,
+            self.steps,
+            self.trace_prove_time,
+            self.execution_time
+        )?;
+        writeln!(
+            f,
+            "{:<14} {:>8} {:>12} {:>12}",
+            "step", "count", "max bytes", "median bytes"
+        )?;
+        for (kind, count) in &self.steps_per_kind {
+            let (max, median) = self.proof_bytes.get(kind).copied().unwrap_or_default();
+            writeln!(f, "{kind:<14} {count:>8} {max:>12} {median:>12}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Why a block does not check.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum CheckError {

@@ -937,7 +937,7 @@ fn check_block_over_a_witness() {
     let txs: Vec<Bytes> = encoded.iter().map(|e| Bytes::from(e.clone())).collect();
     match check_block(&header, &txs, &witness, &config()) {
         Err(CheckError::Unsupported { report, .. }) => {
-            eprintln!("check_block report: {report:#?}");
+            eprintln!("check_block report:\n{report}");
             let n = txs.len() as u64;
             assert_eq!(report.transactions, n);
             assert_eq!(report.steps_per_kind.get("TxStart"), Some(&n));
