@@ -34,6 +34,17 @@ const WORKER_CODE: [u8; 30] = [
     0x5f, 0x35, 0x5f, 0x55, 0x5f, 0x5f, 0xa0, 0x60, 0x20, 0x35, 0x80, 0x60, 0x01, 0x14, 0x60, 0x18,
     0x57, 0x60, 0x02, 0x14, 0x60, 0x1c, 0x57, 0x00, 0x5b, 0x5f, 0x5f, 0xfd, 0x5b, 0xfe,
 ];
+/// A relay: forwards its calldata and value to [`WORKER`] with a CALL (a nested frame that
+/// succeeds, reverts or halts), ignores the result and stops.
+const RELAY: Address = address!("0x000000000000000000000000000000000000e1a4");
+
+fn relay_code() -> Vec<u8> {
+    let mut code = vec![0x36, 0x5f, 0x5f, 0x37, 0x5f, 0x5f, 0x36, 0x5f, 0x34, 0x73];
+    code.extend_from_slice(WORKER.as_slice());
+    code.extend_from_slice(&[0x5a, 0xf1, 0x50, 0x00]);
+    code
+}
+
 /// An account with a balance and no code.
 const EOA: Address = address!("0x00000000000000000000000000000000000e0a00");
 /// A deposit sender with some balance, and one that has none.
@@ -85,6 +96,14 @@ fn genesis() -> BTreeMap<Address, BaseAccount> {
             nonce: 1,
             code: WORKER_CODE.to_vec(),
             storage: [(U256::ZERO, U256::from(9))].into(),
+            ..Default::default()
+        },
+    );
+    accounts.insert(
+        RELAY,
+        BaseAccount {
+            nonce: 1,
+            code: relay_code(),
             ..Default::default()
         },
     );
@@ -187,6 +206,8 @@ fn deposit(d: TxDeposit) -> Vec<u8> {
 enum Target {
     /// The worker contract with a mode: 0 succeeds, 1 reverts, 2 halts.
     Worker(u8),
+    /// The relay, forwarding to the worker with a mode.
+    Relay(u8),
     /// An account without code.
     Eoa,
     /// A creation with [`initcode`] of this kind.
@@ -201,6 +222,12 @@ impl Target {
                 data[31] = 0x2a;
                 data[63] = *mode % 3;
                 (TxKind::Call(WORKER), data)
+            }
+            Self::Relay(mode) => {
+                let mut data = vec![0u8; 64];
+                data[31] = 0x33;
+                data[63] = *mode % 3;
+                (TxKind::Call(RELAY), data)
             }
             Self::Eoa => (TxKind::Call(EOA), vec![1, 0, 2]),
             Self::Create(kind) => (TxKind::Create, initcode(*kind)),
@@ -263,6 +290,7 @@ fn auth() -> impl Strategy<Value = Auth> {
 fn target() -> impl Strategy<Value = Target> {
     prop_oneof![
         (0u8..3).prop_map(Target::Worker),
+        (0u8..3).prop_map(Target::Relay),
         Just(Target::Eoa),
         (0u8..3).prop_map(Target::Create),
     ]
@@ -678,6 +706,25 @@ fn every_kind() -> Vec<Item> {
             target: Target::Worker(0),
         },
         Item::Paid {
+            key: 0,
+            legacy: false,
+            value: 2,
+            target: Target::Relay(0),
+        },
+        Item::Paid {
+            key: 1,
+            legacy: true,
+            value: 0,
+            target: Target::Relay(1),
+        },
+        Item::Deposit {
+            from: 0,
+            mint: 9,
+            value: 3,
+            target: Target::Relay(2),
+            enough_gas: true,
+        },
+        Item::Paid {
             key: 1,
             legacy: true,
             value: 0,
@@ -943,6 +990,7 @@ fn check_block_over_a_witness() {
             assert_eq!(report.steps_per_kind.get("TxStart"), Some(&n));
             assert_eq!(report.steps_per_kind.get("TxEnd"), Some(&n));
             assert!(report.steps > 2 * n, "{report:?}");
+            assert!(report.steps_per_kind.get("FrameExit").copied().unwrap_or(0) >= 3);
             assert_eq!(report.gas_used, gas_used);
             assert!(
                 report
