@@ -651,6 +651,17 @@ proptest! {
         let encoded = block(&items, scalars);
         let result = run(&encoded);
         prop_assert!(result.is_ok(), "{:?}: {:?}", items, result.err());
+        // The same block against its witness, with the header op-node's executor gives.
+        let (header, _, witness, txs) = witnessed_block(&encoded);
+        let checked = fraud_vm::check::check_block(&header, &txs, &witness, &config());
+        prop_assert!(
+            matches!(
+                &checked,
+                Err(fraud_vm::check::CheckError::Unsupported { report, .. })
+                    if report.transactions == txs.len() as u64
+            ),
+            "{:?}: {:?}", items, checked
+        );
     }
 }
 
@@ -898,7 +909,6 @@ fn op_fees_reach_the_vaults() {
 #[test]
 fn check_block_over_a_witness() {
     use alloy::consensus::Header;
-    use alloy::rpc::types::debug::ExecutionWitness;
     use fraud_vm::check::{CheckError, check_block};
     let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
     let gas_used = {
@@ -921,67 +931,11 @@ fn check_block_over_a_witness() {
         .report
         .gas_used
     };
-    let mut genesis = genesis();
-    for (address, code) in [
-        (
-            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
-            alloy::eips::eip4788::BEACON_ROOTS_CODE.to_vec(),
-        ),
-        (
-            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
-            alloy::eips::eip2935::HISTORY_STORAGE_CODE.to_vec(),
-        ),
-    ] {
-        genesis.insert(
-            address,
-            BaseAccount {
-                nonce: 1,
-                code,
-                ..Default::default()
-            },
-        );
-    }
-    let base = BaseState::new(genesis.clone());
-    let parent = Header {
-        number: NUMBER - 1,
-        state_root: base.root(),
-        ..Default::default()
-    };
-    let beacon_root = B256::repeat_byte(9);
-    let (executor_gas, receipts_root, logs_bloom) =
-        block_executor(&genesis, &encoded, parent.hash_slow(), beacon_root);
+    let (header, parent, witness, txs) = witnessed_block(&encoded);
     assert_eq!(
-        executor_gas, gas_used,
+        header.gas_used, gas_used,
         "alloy-op-evm's block executor agrees on the gas"
     );
-    let header = Header {
-        parent_hash: parent.hash_slow(),
-        number: NUMBER,
-        beneficiary: SEQUENCER_FEE_VAULT,
-        timestamp: inputs().timestamp,
-        gas_limit: inputs().gas_limit,
-        base_fee_per_gas: Some(BASEFEE),
-        mix_hash: inputs().prevrandao,
-        gas_used,
-        parent_beacon_block_root: Some(beacon_root),
-        transactions_root: alloy_trie::root::ordered_trie_root_with_encoder(&encoded, |t, buf| {
-            buf.extend_from_slice(t)
-        }),
-        receipts_root,
-        logs_bloom,
-        ..Default::default()
-    };
-    let witness = ExecutionWitness {
-        state: base.all_nodes(),
-        codes: genesis
-            .values()
-            .filter(|a| !a.code.is_empty())
-            .map(|a| Bytes::from(a.code.clone()))
-            .collect(),
-        keys: Vec::new(),
-        headers: vec![alloy::rlp::encode(&parent).into()],
-    };
-    let txs: Vec<Bytes> = encoded.iter().map(|e| Bytes::from(e.clone())).collect();
     match check_block(&header, &txs, &witness, &config()) {
         Err(CheckError::Unsupported { report, .. }) => {
             eprintln!("check_block report:\n{report}");
@@ -1213,4 +1167,77 @@ fn block_executor(
         buf.extend_from_slice(r)
     });
     (result.gas_used, root, bloom)
+}
+
+/// The block of `encoded` on top of [`genesis`] with the EIP-4788 and EIP-2935 system contracts,
+/// as op-node would seal it: its header (gas, receipts root and bloom from alloy-op-evm's block
+/// executor), its parent, a witness of the whole pre-state, and its transactions.
+fn witnessed_block(
+    encoded: &[Vec<u8>],
+) -> (
+    alloy::consensus::Header,
+    alloy::consensus::Header,
+    alloy::rpc::types::debug::ExecutionWitness,
+    Vec<Bytes>,
+) {
+    use alloy::consensus::Header;
+    use alloy::rpc::types::debug::ExecutionWitness;
+    let mut genesis = genesis();
+    for (address, code) in [
+        (
+            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
+            alloy::eips::eip4788::BEACON_ROOTS_CODE.to_vec(),
+        ),
+        (
+            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
+            alloy::eips::eip2935::HISTORY_STORAGE_CODE.to_vec(),
+        ),
+    ] {
+        genesis.insert(
+            address,
+            BaseAccount {
+                nonce: 1,
+                code,
+                ..Default::default()
+            },
+        );
+    }
+    let base = BaseState::new(genesis.clone());
+    let parent = Header {
+        number: NUMBER - 1,
+        state_root: base.root(),
+        ..Default::default()
+    };
+    let beacon_root = B256::repeat_byte(9);
+    let (executor_gas, receipts_root, logs_bloom) =
+        block_executor(&genesis, &encoded, parent.hash_slow(), beacon_root);
+    let header = Header {
+        parent_hash: parent.hash_slow(),
+        number: NUMBER,
+        beneficiary: SEQUENCER_FEE_VAULT,
+        timestamp: inputs().timestamp,
+        gas_limit: inputs().gas_limit,
+        base_fee_per_gas: Some(BASEFEE),
+        mix_hash: inputs().prevrandao,
+        gas_used: executor_gas,
+        parent_beacon_block_root: Some(beacon_root),
+        transactions_root: alloy_trie::root::ordered_trie_root_with_encoder(&encoded, |t, buf| {
+            buf.extend_from_slice(t)
+        }),
+        receipts_root,
+        logs_bloom,
+        ..Default::default()
+    };
+    let witness = ExecutionWitness {
+        state: base.all_nodes(),
+        codes: genesis
+            .values()
+            .filter(|a| !a.code.is_empty())
+            .map(|a| Bytes::from(a.code.clone()))
+            .collect(),
+        keys: Vec::new(),
+        headers: vec![alloy::rlp::encode(&parent).into()],
+    };
+    let txs: Vec<Bytes> = encoded.iter().map(|e| Bytes::from(e.clone())).collect();
+    (header, parent, witness, txs)
 }
