@@ -1210,7 +1210,7 @@ fn witnessed_block(
     };
     let beacon_root = B256::repeat_byte(9);
     let (executor_gas, receipts_root, logs_bloom) =
-        block_executor(&genesis, &encoded, parent.hash_slow(), beacon_root);
+        block_executor(&genesis, encoded, parent.hash_slow(), beacon_root);
     let header = Header {
         parent_hash: parent.hash_slow(),
         number: NUMBER,
@@ -1221,7 +1221,7 @@ fn witnessed_block(
         mix_hash: inputs().prevrandao,
         gas_used: executor_gas,
         parent_beacon_block_root: Some(beacon_root),
-        transactions_root: alloy_trie::root::ordered_trie_root_with_encoder(&encoded, |t, buf| {
+        transactions_root: alloy_trie::root::ordered_trie_root_with_encoder(encoded, |t, buf| {
             buf.extend_from_slice(t)
         }),
         receipts_root,
