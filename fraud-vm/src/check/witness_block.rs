@@ -79,6 +79,13 @@ pub fn check_block(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // An OP block opens with its L1-info deposit (the start step checks what it is).
+    if transactions.is_empty() {
+        return Err(CheckError::BadTransaction {
+            index: 0,
+            reason: "an OP block starts with the L1-info deposit; this one is empty".into(),
+        });
+    }
     // The transactions checked are the ones the header commits to.
     let transactions_root =
         alloy_trie::root::ordered_trie_root_with_encoder(transactions, |t, buf| {

@@ -1003,6 +1003,28 @@ fn check_block_over_a_witness() {
             Err(CheckError::HeaderMismatch { .. })
         ));
     }
+    assert!(matches!(
+        check_block(&header, &[], &witness, &config()),
+        Err(CheckError::BadTransaction { index: 0, .. })
+    ));
+    // A block whose first transaction is not the L1-info deposit is invalid at its start step.
+    let mut reordered = txs.clone();
+    reordered.swap(0, 1);
+    let reordered_header = Header {
+        transactions_root: alloy_trie::root::ordered_trie_root_with_encoder(
+            &reordered,
+            |t, buf| buf.extend_from_slice(t),
+        ),
+        ..header.clone()
+    };
+    match check_block(&reordered_header, &reordered, &witness, &config()) {
+        Err(CheckError::Step {
+            index: 0, reason, ..
+        }) => {
+            assert!(reason.contains("L1-info"), "{reason}")
+        }
+        other => panic!("a block not opened by the L1-info deposit: {other:?}"),
+    }
     let orphan = Header {
         parent_hash: B256::repeat_byte(3),
         ..header.clone()
