@@ -16,7 +16,7 @@ use alloy_trie::TrieAccount;
 use thiserror::Error;
 
 /// Version byte that starts every encoded proof.
-pub const PROOF_VERSION: u8 = 2;
+pub const PROOF_VERSION: u8 = 3;
 
 const ACCOUNT_LEN: usize = crate::world::ACCOUNT_ENCODED_LEN;
 
