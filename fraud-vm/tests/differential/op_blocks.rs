@@ -1263,3 +1263,46 @@ fn witnessed_block(
     let txs: Vec<Bytes> = encoded.iter().map(|e| Bytes::from(e.clone())).collect();
     (header, parent, witness, txs)
 }
+
+/// A system deposit (refused since Regolith) fails as op-revm fails it: mint and nonce stay,
+/// the gas limit is used, and every step still verifies.
+#[test]
+fn system_deposit_fails_keeping_its_mint() {
+    let mut encoded = block(&[], (1368, 810_949, 7_000, 300));
+    encoded.push(deposit(TxDeposit {
+        source_hash: B256::repeat_byte(7),
+        from: RICH_DEPOSITOR,
+        to: TxKind::Call(WORKER),
+        mint: 11,
+        value: U256::from(1),
+        gas_limit: 100_000,
+        is_system_transaction: true,
+        input: vec![0u8; 64].into(),
+    }));
+    let recorder = run_recorded(&encoded, Recorder::default()).expect("the block checks");
+    assert_eq!(recorder.proofs.len(), 4);
+    let genesis = genesis();
+    let mut db = database(&genesis);
+    let txs: Vec<BlockTx> = encoded
+        .iter()
+        .map(|e| BlockTx::decode(e).expect("tx"))
+        .collect();
+    let outcome = trace_block(
+        &mut db,
+        WorldState::at_block_start(Arc::new(BaseState::new(genesis.clone()))),
+        &inputs(),
+        &config(),
+        &txs,
+        fraud_vm::world::block_hash_tree(NUMBER, |_| B256::ZERO),
+        &mut (),
+    )
+    .expect("checks");
+    assert!(!outcome.results[1].is_success());
+    assert_eq!(outcome.results[1].tx_gas_used(), 100_000);
+    let sender = outcome.last.world.account(RICH_DEPOSITOR);
+    assert_eq!(sender.nonce, 1);
+    assert_eq!(
+        sender.balance,
+        genesis[&RICH_DEPOSITOR].balance + U256::from(11)
+    );
+}
