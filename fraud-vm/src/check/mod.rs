@@ -256,6 +256,40 @@ pub trait BlockObserver {
 
 impl BlockObserver for () {}
 
+/// Keeps the state at one block-wide position and the commitment after it: what a bisection
+/// answer (the commitment at `position`) or the final one-step proof (the state) needs, from
+/// one re-run of the block, without holding the trace.
+#[derive(Debug)]
+pub struct StateAtPosition {
+    /// The position asked for.
+    pub position: u64,
+    /// The full state there, once reached.
+    pub state: Option<FullState>,
+    /// The commitment of the next state, once reached.
+    pub next: Option<B256>,
+}
+
+impl StateAtPosition {
+    /// Asks for `position`.
+    pub fn new(position: u64) -> Self {
+        Self {
+            position,
+            state: None,
+            next: None,
+        }
+    }
+}
+
+impl BlockObserver for StateAtPosition {
+    fn state(&mut self, position: u64, state: &FullState) {
+        if position == self.position {
+            self.state = Some(state.clone());
+        } else if Some(position) == self.position.checked_add(1) {
+            self.next = Some(state.record.commitment());
+        }
+    }
+}
+
 /// The outcome of [`trace_block`].
 #[derive(Debug)]
 pub struct BlockOutcome {

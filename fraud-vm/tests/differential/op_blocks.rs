@@ -1071,6 +1071,30 @@ fn dispute_over_an_op_block() {
         )
         .expect("re-execution")
         .kept;
+        // The library's observer keeps the same state and the honest next commitment.
+        let mut at = fraud_vm::check::StateAtPosition::new(game.agreed());
+        {
+            let genesis = genesis();
+            let txs: Vec<BlockTx> = encoded
+                .iter()
+                .map(|e| BlockTx::decode(e).expect("tx"))
+                .collect();
+            trace_block(
+                &mut database(&genesis),
+                WorldState::at_block_start(Arc::new(BaseState::new(genesis))),
+                &inputs(),
+                &config(),
+                &txs,
+                fraud_vm::world::block_hash_tree(NUMBER, |n| keccak256(n.to_be_bytes())),
+                &mut at,
+            )
+            .expect("re-execution");
+        }
+        assert_eq!(at.next, Some(honest.commitments[game.disputed() as usize]));
+        assert_eq!(
+            at.state.as_ref().map(|s| s.record.commitment()),
+            kept.as_ref().map(|s| s.record.commitment())
+        );
         let mut state = kept.expect("the agreed position exists");
         let (proof, _) = prove(&mut state).expect("provable");
         let post = verify(claimed(game.agreed()), &proof).expect("the agreed state verifies");
