@@ -16,7 +16,7 @@ use alloy_trie::TrieAccount;
 use thiserror::Error;
 
 /// Version byte that starts every encoded proof.
-pub const PROOF_VERSION: u8 = 2;
+pub const PROOF_VERSION: u8 = 3;
 
 const ACCOUNT_LEN: usize = crate::world::ACCOUNT_ENCODED_LEN;
 
@@ -270,6 +270,16 @@ impl<'a> Reader<'a> {
             access_list: self.list(24, |r| Ok((r.address()?, r.list(32, |r| r.u256())?)))?,
             max_fee_per_blob_gas: self.u256()?,
             blob_hashes: self.list(32, |r| r.b256())?,
+            authorizations: self.list(117, |r| {
+                Ok(crate::tx::Authorization {
+                    chain_id: r.u256()?,
+                    address: r.address()?,
+                    nonce: r.u64()?,
+                    y_parity: r.u8()?,
+                    r: r.u256()?,
+                    s: r.u256()?,
+                })
+            })?,
             encoded: self.bytes()?,
             deposit: if self.flag()? {
                 Some(crate::tx::DepositFields {
@@ -321,6 +331,7 @@ impl<'a> Reader<'a> {
         let l1_fee = self.u256()?;
         let operator_fee_scalar = self.u64()?;
         let operator_fee_constant = self.u64()?;
+        let auth_refund = self.u64()?;
         let n = self.u64()?;
         let n = usize::try_from(n).map_err(|_| DecodeError::Truncated)?;
         if n.saturating_mul(32) > self.bytes.len() {
@@ -339,6 +350,7 @@ impl<'a> Reader<'a> {
             l1_fee,
             operator_fee_scalar,
             operator_fee_constant,
+            auth_refund,
             blob_hashes,
         })
     }

@@ -746,6 +746,13 @@ impl Oracle for ProofWriter<'_> {
         }
     }
 
+    fn code_written(&mut self, code: &[u8]) {
+        self.state
+            .world
+            .codes
+            .insert(keccak256(code), code.to_vec());
+    }
+
     fn tx_env_built(&mut self, env: &TxEnv) {
         self.applied.tx_env = Some(env.clone());
     }

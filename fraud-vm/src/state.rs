@@ -21,7 +21,7 @@ pub const STACK_LIMIT: u64 = 1024;
 pub const STATE_ENCODED_LEN: usize = 443;
 
 /// Length in bytes of an encoded [`TxEnv`] without blob hashes.
-pub const TX_ENV_FIXED_LEN: usize = 1 + 20 + 32 + 8 + 8 + 1 + 8 + 32 + 1 + 32 + 8 + 8 + 8;
+pub const TX_ENV_FIXED_LEN: usize = 1 + 20 + 32 + 8 + 8 + 1 + 8 + 32 + 1 + 32 + 8 + 8 + 8 + 8;
 
 /// Length in bytes of an encoded [`BlockEnv`].
 pub const BLOCK_ENV_ENCODED_LEN: usize = 1 + 20 + 7 * 32 + 32 + 32 + 1;
@@ -322,6 +322,9 @@ pub struct TxEnv {
     pub operator_fee_scalar: u64,
     /// The operator fee constant read at the transaction start (Isthmus; zero otherwise).
     pub operator_fee_constant: u64,
+    /// The EIP-7702 refund of the authorizations applied to existing accounts (12500 each),
+    /// added to the refund counter at the transaction end.
+    pub auth_refund: u64,
     /// EIP-4844 versioned blob hashes (BLOBHASH).
     pub blob_hashes: Vec<B256>,
 }
@@ -329,7 +332,8 @@ pub struct TxEnv {
 impl TxEnv {
     /// Encoding: `0x03 ‖ origin(20) ‖ gas_price(32) ‖ gas_limit(8) ‖ floor_gas(8) ‖ create(1) ‖
     /// block_gas_before(8) ‖ receipts_before(32) ‖ deposit(1) ‖ l1_fee(32) ‖
-    /// operator_fee_scalar(8) ‖ operator_fee_constant(8) ‖ count(8) ‖ blob_hashes(32 each)`.
+    /// operator_fee_scalar(8) ‖ operator_fee_constant(8) ‖ auth_refund(8) ‖ count(8) ‖
+    /// blob_hashes(32 each)`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(TX_ENV_FIXED_LEN + 32 * self.blob_hashes.len());
         out.push(TAG_TX_ENV);
@@ -344,6 +348,7 @@ impl TxEnv {
         out.extend_from_slice(&self.l1_fee.to_be_bytes::<32>());
         out.extend_from_slice(&self.operator_fee_scalar.to_be_bytes());
         out.extend_from_slice(&self.operator_fee_constant.to_be_bytes());
+        out.extend_from_slice(&self.auth_refund.to_be_bytes());
         out.extend_from_slice(&(self.blob_hashes.len() as u64).to_be_bytes());
         for h in &self.blob_hashes {
             out.extend_from_slice(h.as_slice());
@@ -641,9 +646,9 @@ mod tests {
         let expected = [
             "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757",
             "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c",
-            "0xf75029f3a36a656ef5f4fa1887dad1ef598b98c0ecea9b61df4d6b2d85025945",
+            "0x01cc2d292ced368379f14e169482ca5354949f3b9cb605d5e3785806dcea515d",
             "0xd0b94a3b496033ccef273f932ebdb548f5aef76cdadf78254a72062d03a4ecf0",
-            "0x63eeaf30cefe97eb6525b943f2c69e0cbc3f6d0188cee232de8a29fff71a9aa4",
+            "0xb71cd10fdee5dad3fe06d0e41c9f759fd30b295105109db9da3334cc113dac69",
             "0xec829739907d57e6bb1c9a5a859900526651c6fc94aa029b2d7d7b20c61bf9d7",
             "0x078cfee41c5e6e2b45222a4eb56c47143323f887cc39c0a607f129cd06f27a49",
             "0x83a6517503b3c208235ec369ec52e65e39d654a5a903d0b9c9c0ed7a97e939d9",

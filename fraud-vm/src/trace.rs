@@ -49,6 +49,8 @@ pub struct Position {
     pub operator_fee_scalar: u64,
     /// The operator fee constant op-revm read from L1Block (Isthmus; zero for deposits).
     pub operator_fee_constant: u64,
+    /// The EIP-7702 refund of the transaction's authorizations (12500 per existing authority).
+    pub auth_refund: u64,
 }
 
 /// Why a trace could not be extracted.
@@ -146,6 +148,30 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             // account and moved the value: take those accounts as revm left them.
             use revm::context_interface::Transaction;
             let create = ctx.tx().kind().is_create();
+            let authorities: Vec<(Address, Option<revm::state::AccountInfo>)> = {
+                use revm::context_interface::Cfg;
+                use revm::context_interface::transaction::AuthorizationTr;
+                let chain_id = U256::from(ctx.cfg().chain_id());
+                let list: Vec<Address> = ctx
+                    .tx()
+                    .authorization_list()
+                    .filter(|a| {
+                        (a.chain_id().is_zero() || a.chain_id() == chain_id)
+                            && a.nonce() != u64::MAX
+                    })
+                    .filter_map(|a| a.authority())
+                    .collect();
+                list.into_iter()
+                    .map(|a| {
+                        let info = ctx
+                            .journal_mut()
+                            .load_account_with_code(a)
+                            .ok()
+                            .map(|l| l.data.info.clone());
+                        (a, info)
+                    })
+                    .collect()
+            };
             let origin = Host::caller(ctx);
             let target = interp.input.target_address();
             let value = interp.input.call_value();
@@ -172,6 +198,27 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             }
             if create {
                 world.warm_account(target);
+            }
+            // EIP-7702: the authorities op-revm touched, with their new nonce and designator.
+            for (a, info) in authorities {
+                world.warm_account(a);
+                let Some(info) = info else { continue };
+                let rec = world.account(a);
+                if rec.nonce != info.nonce || rec.code_hash != info.code_hash {
+                    if let Some(code) = &info.code {
+                        world
+                            .codes
+                            .insert(info.code_hash, code.original_bytes().to_vec());
+                    }
+                    world.set_account(
+                        a,
+                        AccountRecord {
+                            nonce: info.nonce,
+                            code_hash: info.code_hash,
+                            ..rec
+                        },
+                    );
+                }
             }
             self.entry_world = world.clone();
             world.push_checkpoint();
@@ -392,6 +439,7 @@ fn tx_env<CTX: ContextTr + Host>(ctx: &CTX, position: &Position) -> TxEnv {
         l1_fee: position.l1_fee,
         operator_fee_scalar: position.operator_fee_scalar,
         operator_fee_constant: position.operator_fee_constant,
+        auth_refund: position.auth_refund,
         blob_hashes,
     }
 }

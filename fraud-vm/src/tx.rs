@@ -34,12 +34,46 @@ pub struct TxRecord {
     pub max_fee_per_blob_gas: U256,
     /// EIP-4844 versioned blob hashes.
     pub blob_hashes: Vec<B256>,
+    /// EIP-7702 authorizations, as signed (the authority is recovered by the start step).
+    pub authorizations: Vec<Authorization>,
     /// The transaction's EIP-2718 encoding, as the block carries it: the input of the OP L1
     /// data fee (SPEC.md §5.9). Empty under Prague rules.
     pub encoded: Vec<u8>,
     /// The deposit fields of an OP deposit transaction (type 0x7E), `None` otherwise.
     pub deposit: Option<DepositFields>,
 }
+
+/// An EIP-7702 authorization with its signature (SPEC.md §3.9).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Authorization {
+    /// Chain id (0 for any chain).
+    pub chain_id: U256,
+    /// The code to delegate to (zero clears a delegation).
+    pub address: Address,
+    /// The authority's nonce it is valid for.
+    pub nonce: u64,
+    /// Signature parity.
+    pub y_parity: u8,
+    /// Signature r.
+    pub r: U256,
+    /// Signature s.
+    pub s: U256,
+}
+
+impl Authorization {
+    /// The signed message: `keccak256(0x05 ‖ rlp([chain_id, address, nonce]))`.
+    pub fn signing_hash(&self) -> B256 {
+        alloy::eips::eip7702::Authorization {
+            chain_id: self.chain_id,
+            address: self.address,
+            nonce: self.nonce,
+        }
+        .signature_hash()
+    }
+}
+
+/// Intrinsic gas per EIP-7702 authorization.
+pub const PER_AUTHORIZATION_GAS: u64 = 25_000;
 
 /// The fields only a deposit transaction has (SPEC.md §3.9).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,7 +92,7 @@ pub const BLOB_GAS: u64 = 131_072;
 impl TxRecord {
     /// `0x0d ‖ sender ‖ create(u8) ‖ to ‖ nonce(u64) ‖ gas_limit(u64) ‖ max_fee ‖ max_priority_fee ‖ value ‖
     /// u32 len ‖ data ‖ u32 n ‖ (address ‖ u32 k ‖ key…)… ‖ max_fee_per_blob_gas ‖ u32 m ‖
-    /// blob_hash… ‖ u32 len ‖ encoded ‖ u8 deposit ‖ [source_hash ‖ mint(u128) ‖ is_system(u8)]`.
+    /// blob_hash… ‖ u32 n ‖ (chain_id ‖ address ‖ nonce(u64) ‖ y_parity(u8) ‖ r ‖ s)… ‖ u32 len ‖ encoded ‖ u8 deposit ‖ [source_hash ‖ mint(u128) ‖ is_system(u8)]`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + 40 + 16 + 96 + 8 + self.data.len());
         out.push(TAG_TX);
@@ -85,6 +119,15 @@ impl TxRecord {
         for h in &self.blob_hashes {
             out.extend_from_slice(h.as_slice());
         }
+        out.extend_from_slice(&(self.authorizations.len() as u32).to_be_bytes());
+        for a in &self.authorizations {
+            out.extend_from_slice(&a.chain_id.to_be_bytes::<32>());
+            out.extend_from_slice(a.address.as_slice());
+            out.extend_from_slice(&a.nonce.to_be_bytes());
+            out.push(a.y_parity);
+            out.extend_from_slice(&a.r.to_be_bytes::<32>());
+            out.extend_from_slice(&a.s.to_be_bytes::<32>());
+        }
         out.extend_from_slice(&(self.encoded.len() as u32).to_be_bytes());
         out.extend_from_slice(&self.encoded);
         match &self.deposit {
@@ -105,7 +148,8 @@ impl TxRecord {
     }
 
     /// Intrinsic gas: 21000, 4 per zero and 16 per non-zero data byte, 2400 per access-list
-    /// address and 1900 per key, and for a creation 32000 and 2 per initcode word (EIP-3860).
+    /// address and 1900 per key, 25000 per EIP-7702 authorization, and for a creation 32000
+    /// and 2 per initcode word (EIP-3860).
     pub fn intrinsic_gas(&self) -> u64 {
         let zeros = self.data.iter().filter(|b| **b == 0).count() as u64;
         let nonzeros = self.data.len() as u64 - zeros;
@@ -120,6 +164,7 @@ impl TxRecord {
             + 16 * nonzeros
             + 2400 * self.access_list.len() as u64
             + 1900 * keys
+            + PER_AUTHORIZATION_GAS * self.authorizations.len() as u64
             + create
     }
 

@@ -140,6 +140,9 @@ pub(crate) trait Oracle {
     /// Informs the prover of the transaction environment a transaction start built (the
     /// verifier ignores it).
     fn tx_env_built(&mut self, _env: &TxEnv) {}
+    /// Informs the prover of a code a step gave an account (an EIP-7702 designator) so that
+    /// later steps find it by hash (the verifier ignores it).
+    fn code_written(&mut self, _code: &[u8]) {}
 }
 
 /// How a step ends when it does not halt exceptionally.

@@ -103,6 +103,9 @@ pub(crate) fn start(
             lift(cx.touch_slot_of(*a, *k))?;
         }
     }
+    // EIP-7702: the authorizations, after the purchase and before the checkpoint (they stay
+    // when the transaction fails).
+    let auth_refund = authorize(cx, &block, &tx)?;
     cx.oracle.tx_checkpoint_pushed();
     let w = lift(cx.world())?;
     w.checkpoint_root = Checkpoint::of(w).link();
@@ -118,6 +121,7 @@ pub(crate) fn start(
         l1_fee: bought.l1_fee,
         operator_fee_scalar: bought.operator_fee_scalar,
         operator_fee_constant: bought.operator_fee_constant,
+        auth_refund,
         blob_hashes: tx.blob_hashes.clone(),
     };
     cx.oracle.tx_env_built(&tx_env);
@@ -184,6 +188,11 @@ fn buy(
     }
     if tx.gas_limit < intrinsic.max(floor) {
         return Err(invalid("gas limit below the intrinsic gas"));
+    }
+    if !tx.authorizations.is_empty() && (tx.create || !tx.blob_hashes.is_empty()) {
+        return Err(invalid(
+            "authorizations on a creation or a blob transaction",
+        ));
     }
     if op_rules && tx.encoded.is_empty() {
         return Err(invalid("transaction without its encoding"));
@@ -281,6 +290,70 @@ fn mint(cx: &mut Ctx<'_>, tx: &TxRecord, deposit: DepositFields) -> Result<Bough
         failed,
         sender,
     })
+}
+
+/// The EIP-7702 refund of an authorization applied to an existing account.
+const AUTH_REFUND: u64 = 12_500;
+
+/// The authority that signed `auth`, if its signature is valid (parity 0 or 1, `s` at most half
+/// the curve order, a recoverable key), recovered as ecrecover (0x01) does.
+fn authority(auth: &crate::tx::Authorization) -> Result<Option<Address>, VerifyError> {
+    if auth.y_parity > 1 || auth.s > alloy::eips::eip7702::constants::SECP256K1N_HALF {
+        return Ok(None);
+    }
+    let mut input = [0u8; 128];
+    input[..32].copy_from_slice(auth.signing_hash().as_slice());
+    input[63] = 27 + auth.y_parity;
+    input[64..96].copy_from_slice(&auth.r.to_be_bytes::<32>());
+    input[96..].copy_from_slice(&auth.s.to_be_bytes::<32>());
+    Ok(
+        match super::precompile::run(Address::with_last_byte(1), &input, 3000)? {
+            Some((_, out)) if out.len() == 32 => Some(Address::from_slice(&out[12..])),
+            _ => None,
+        },
+    )
+}
+
+/// Applies the EIP-7702 authorizations in order (as revm's `apply_auth_list`): each one with
+/// this chain's id or 0, a nonce below `2^64 − 1` and a valid signature touches its authority;
+/// if the authority has no code or a delegation and the authorization's nonce, it gets the
+/// designator `0xef0100 ‖ address` (no code for the zero address) and `nonce + 1`. Returns
+/// the refund: 12500 per authority that was not empty.
+fn authorize(cx: &mut Ctx<'_>, block: &BlockEnv, tx: &TxRecord) -> Result<u64, VerifyError> {
+    let mut refunded = 0u64;
+    for auth in &tx.authorizations {
+        if !auth.chain_id.is_zero() && auth.chain_id != block.chain_id {
+            continue;
+        }
+        if auth.nonce == u64::MAX {
+            continue;
+        }
+        let Some(authority) = authority(auth)? else {
+            continue;
+        };
+        lift(cx.touch_account(authority))?;
+        let mut rec = lift(cx.account(authority))?;
+        if rec.code_hash != KECCAK_EMPTY && delegation(&lift(cx.code_of(rec.code_hash))?).is_none()
+        {
+            continue;
+        }
+        if rec.nonce != auth.nonce {
+            continue;
+        }
+        if !rec.is_empty() {
+            refunded += 1;
+        }
+        rec.code_hash = if auth.address.is_zero() {
+            KECCAK_EMPTY
+        } else {
+            let code = [&[0xef, 0x01, 0x00][..], auth.address.as_slice()].concat();
+            cx.oracle.code_written(&code);
+            keccak256(&code)
+        };
+        rec.nonce += 1;
+        lift(cx.set_account(authority, &rec))?;
+    }
+    Ok(refunded * AUTH_REFUND)
 }
 
 /// A call: the value moves, then the recipient's code (through an EIP-7702 delegation) runs, or

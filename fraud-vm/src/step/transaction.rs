@@ -86,11 +86,10 @@ pub(crate) fn execute(
         .ok_or(VerifyError::Unsupported {
             what: "more gas left than the gas limit",
         })?;
-    let refund = if success {
-        (pre.refund.max(0) as u64).min(spent / 5)
-    } else {
-        0
-    };
+    // EIP-7702: the authorizations' refund counts whatever the outcome (op-revm adds it after
+    // the frame), under the same EIP-3529 cap.
+    let frame_refund = if success { pre.refund.max(0) as u64 } else { 0 };
+    let refund = frame_refund.saturating_add(tx.auth_refund).min(spent / 5);
     // A deposit that fails (halts, or fails its code deposit) uses its whole gas limit, even
     // below the floor (op-revm's failed-deposit result).
     let used = if tx.deposit && !success && pre.status != Status::Reverted {

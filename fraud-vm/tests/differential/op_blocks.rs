@@ -34,6 +34,17 @@ const WORKER_CODE: [u8; 30] = [
     0x5f, 0x35, 0x5f, 0x55, 0x5f, 0x5f, 0xa0, 0x60, 0x20, 0x35, 0x80, 0x60, 0x01, 0x14, 0x60, 0x18,
     0x57, 0x60, 0x02, 0x14, 0x60, 0x1c, 0x57, 0x00, 0x5b, 0x5f, 0x5f, 0xfd, 0x5b, 0xfe,
 ];
+/// A relay: forwards its calldata and value to [`WORKER`] with a CALL (a nested frame that
+/// succeeds, reverts or halts), ignores the result and stops.
+const RELAY: Address = address!("0x000000000000000000000000000000000000e1a4");
+
+fn relay_code() -> Vec<u8> {
+    let mut code = vec![0x36, 0x5f, 0x5f, 0x37, 0x5f, 0x5f, 0x36, 0x5f, 0x34, 0x73];
+    code.extend_from_slice(WORKER.as_slice());
+    code.extend_from_slice(&[0x5a, 0xf1, 0x50, 0x00]);
+    code
+}
+
 /// An account with a balance and no code.
 const EOA: Address = address!("0x00000000000000000000000000000000000e0a00");
 /// A deposit sender with some balance, and one that has none.
@@ -85,6 +96,14 @@ fn genesis() -> BTreeMap<Address, BaseAccount> {
             nonce: 1,
             code: WORKER_CODE.to_vec(),
             storage: [(U256::ZERO, U256::from(9))].into(),
+            ..Default::default()
+        },
+    );
+    accounts.insert(
+        RELAY,
+        BaseAccount {
+            nonce: 1,
+            code: relay_code(),
             ..Default::default()
         },
     );
@@ -187,6 +206,8 @@ fn deposit(d: TxDeposit) -> Vec<u8> {
 enum Target {
     /// The worker contract with a mode: 0 succeeds, 1 reverts, 2 halts.
     Worker(u8),
+    /// The relay, forwarding to the worker with a mode.
+    Relay(u8),
     /// An account without code.
     Eoa,
     /// A creation with [`initcode`] of this kind.
@@ -201,6 +222,12 @@ impl Target {
                 data[31] = 0x2a;
                 data[63] = *mode % 3;
                 (TxKind::Call(WORKER), data)
+            }
+            Self::Relay(mode) => {
+                let mut data = vec![0u8; 64];
+                data[31] = 0x33;
+                data[63] = *mode % 3;
+                (TxKind::Call(RELAY), data)
             }
             Self::Eoa => (TxKind::Call(EOA), vec![1, 0, 2]),
             Self::Create(kind) => (TxKind::Create, initcode(*kind)),
@@ -219,6 +246,13 @@ enum Item {
         target: Target,
         enough_gas: bool,
     },
+    /// An EIP-7702 transaction from key `key` with these authorizations, calling the first
+    /// authority (so running its new delegate) or the worker.
+    Delegate {
+        key: u8,
+        auths: Vec<Auth>,
+        call_authority: bool,
+    },
     /// A fee-paying transaction from key `key`.
     Paid {
         key: u8,
@@ -228,9 +262,35 @@ enum Item {
     },
 }
 
+/// An EIP-7702 authorization of key `j` (or of a fresh key with nothing on the chain).
+#[derive(Clone, Debug)]
+enum Auth {
+    /// Delegates to the worker with the right nonce.
+    Valid(u8),
+    /// Clears the delegation (address zero).
+    Clear(u8),
+    /// Signed for another chain: skipped.
+    WrongChain(u8),
+    /// A nonce ahead of the account's: skipped.
+    WrongNonce(u8),
+    /// A key that has never been used: applied, no refund.
+    Fresh(u8),
+}
+
+fn auth() -> impl Strategy<Value = Auth> {
+    prop_oneof![
+        3 => (0u8..3).prop_map(Auth::Valid),
+        1 => (0u8..3).prop_map(Auth::Clear),
+        1 => (0u8..3).prop_map(Auth::WrongChain),
+        1 => (0u8..3).prop_map(Auth::WrongNonce),
+        1 => (0u8..4).prop_map(Auth::Fresh),
+    ]
+}
+
 fn target() -> impl Strategy<Value = Target> {
     prop_oneof![
         (0u8..3).prop_map(Target::Worker),
+        (0u8..3).prop_map(Target::Relay),
         Just(Target::Eoa),
         (0u8..3).prop_map(Target::Create),
     ]
@@ -252,6 +312,13 @@ fn item() -> impl Strategy<Value = Item> {
                 target,
                 enough_gas
             }),
+        (0u8..3, prop::collection::vec(auth(), 1..4), any::<bool>()).prop_map(
+            |(key, auths, call_authority)| Item::Delegate {
+                key,
+                auths,
+                call_authority
+            }
+        ),
         (0u8..3, any::<bool>(), 0u64..3, target()).prop_map(|(key, legacy, value, target)| {
             Item::Paid {
                 key,
@@ -267,6 +334,7 @@ fn item() -> impl Strategy<Value = Item> {
 fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
     let keys = keys();
     let mut nonces = [0u64; 3];
+    let mut fresh_used = [0u8; 4];
     let mut out = vec![deposit(TxDeposit {
         source_hash: B256::repeat_byte(1),
         from: DEPOSITOR,
@@ -306,6 +374,80 @@ fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
                     is_system_transaction: false,
                     input: data.into(),
                 }));
+            }
+            Item::Delegate {
+                key,
+                auths,
+                call_authority,
+            } => {
+                use alloy::consensus::TxEip7702;
+                use alloy::signers::SignerSync;
+                let k = usize::from(*key % 3);
+                let nonce = nonces[k];
+                nonces[k] += 1;
+                let mut list = Vec::new();
+                let mut first = None;
+                for a in auths {
+                    let (signer, chain, address, auth_nonce) = match a {
+                        Auth::Valid(j) | Auth::Clear(j) => {
+                            let j = usize::from(*j % 3);
+                            let n = nonces[j];
+                            nonces[j] += 1;
+                            let to = if matches!(a, Auth::Valid(_)) {
+                                WORKER
+                            } else {
+                                Address::ZERO
+                            };
+                            (keys[j].clone(), CHAIN_ID, to, n)
+                        }
+                        Auth::WrongChain(j) => {
+                            let j = usize::from(*j % 3);
+                            (keys[j].clone(), CHAIN_ID + 1, WORKER, nonces[j])
+                        }
+                        Auth::WrongNonce(j) => {
+                            let j = usize::from(*j % 3);
+                            (keys[j].clone(), CHAIN_ID, WORKER, nonces[j] + 5)
+                        }
+                        Auth::Fresh(f) => (
+                            PrivateKeySigner::from_bytes(&B256::repeat_byte(0x70 + f))
+                                .expect("key"),
+                            0,
+                            WORKER,
+                            u64::from(fresh_used[usize::from(*f)]),
+                        ),
+                    };
+                    if let Auth::Fresh(f) = a {
+                        fresh_used[usize::from(*f)] += 1;
+                    }
+                    first.get_or_insert(signer.address());
+                    let auth = alloy::eips::eip7702::Authorization {
+                        chain_id: U256::from(chain),
+                        address,
+                        nonce: auth_nonce,
+                    };
+                    let sig = signer.sign_hash_sync(&auth.signature_hash()).expect("sign");
+                    list.push(auth.into_signed(sig));
+                }
+                let mut data = vec![0u8; 64];
+                data[31] = 0x17;
+                let mut tx = TxEip7702 {
+                    chain_id: CHAIN_ID,
+                    nonce,
+                    gas_limit: 400_000,
+                    max_fee_per_gas: 3 * u128::from(BASEFEE),
+                    max_priority_fee_per_gas: 7,
+                    to: if *call_authority {
+                        first.unwrap_or(WORKER)
+                    } else {
+                        WORKER
+                    },
+                    value: U256::ZERO,
+                    access_list: Default::default(),
+                    authorization_list: list,
+                    input: data.into(),
+                };
+                let sig = keys[k].sign_transaction_sync(&mut tx).expect("sign");
+                out.push(OpTxEnvelope::Eip7702(tx.into_signed(sig)).encoded_2718());
             }
             Item::Paid {
                 key,
@@ -509,6 +651,17 @@ proptest! {
         let encoded = block(&items, scalars);
         let result = run(&encoded);
         prop_assert!(result.is_ok(), "{:?}: {:?}", items, result.err());
+        // The same block against its witness, with the header op-node's executor gives.
+        let (header, _, witness, txs) = witnessed_block(&encoded);
+        let checked = fraud_vm::check::check_block(&header, &txs, &witness, &config());
+        prop_assert!(
+            matches!(
+                &checked,
+                Err(fraud_vm::check::CheckError::Unsupported { report, .. })
+                    if report.transactions == txs.len() as u64
+            ),
+            "{:?}: {:?}", items, checked
+        );
     }
 }
 
@@ -564,6 +717,25 @@ fn every_kind() -> Vec<Item> {
             target: Target::Worker(0),
         },
         Item::Paid {
+            key: 0,
+            legacy: false,
+            value: 2,
+            target: Target::Relay(0),
+        },
+        Item::Paid {
+            key: 1,
+            legacy: true,
+            value: 0,
+            target: Target::Relay(1),
+        },
+        Item::Deposit {
+            from: 0,
+            mint: 9,
+            value: 3,
+            target: Target::Relay(2),
+            enough_gas: true,
+        },
+        Item::Paid {
             key: 1,
             legacy: true,
             value: 0,
@@ -580,6 +752,22 @@ fn every_kind() -> Vec<Item> {
             legacy: false,
             value: 0,
             target: Target::Worker(1),
+        },
+        Item::Delegate {
+            key: 0,
+            auths: vec![
+                Auth::Valid(1),
+                Auth::WrongChain(2),
+                Auth::Fresh(0),
+                Auth::Valid(0),
+                Auth::WrongNonce(2),
+            ],
+            call_authority: true,
+        },
+        Item::Delegate {
+            key: 2,
+            auths: vec![Auth::Clear(1)],
+            call_authority: true,
         },
     ]
 }
@@ -619,6 +807,15 @@ fn op_boundary_witnesses_are_checked() {
             }
             reject("mint", p);
         }
+        if let Some((tx, _)) = &proof.transaction
+            && !tx.authorizations.is_empty()
+        {
+            let mut p = proof.clone();
+            if let Some((t, _)) = p.transaction.as_mut() {
+                t.authorizations[0].nonce += 1;
+            }
+            reject("authorization", p);
+        }
         for i in 0..proof.slots.len() {
             let mut p = proof.clone();
             p.slots[i] += U256::from(1);
@@ -654,6 +851,7 @@ fn op_boundary_witnesses_are_checked() {
     }
     for what in [
         "mint",
+        "authorization",
         "slot value",
         "account record",
         "tree sibling",
@@ -711,7 +909,6 @@ fn op_fees_reach_the_vaults() {
 #[test]
 fn check_block_over_a_witness() {
     use alloy::consensus::Header;
-    use alloy::rpc::types::debug::ExecutionWitness;
     use fraud_vm::check::{CheckError, check_block};
     let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
     let gas_used = {
@@ -734,62 +931,20 @@ fn check_block_over_a_witness() {
         .report
         .gas_used
     };
-    let mut genesis = genesis();
-    for (address, code) in [
-        (
-            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
-            alloy::eips::eip4788::BEACON_ROOTS_CODE.to_vec(),
-        ),
-        (
-            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
-            alloy::eips::eip2935::HISTORY_STORAGE_CODE.to_vec(),
-        ),
-    ] {
-        genesis.insert(
-            address,
-            BaseAccount {
-                nonce: 1,
-                code,
-                ..Default::default()
-            },
-        );
-    }
-    let base = BaseState::new(genesis.clone());
-    let parent = Header {
-        number: NUMBER - 1,
-        state_root: base.root(),
-        ..Default::default()
-    };
-    let header = Header {
-        parent_hash: parent.hash_slow(),
-        number: NUMBER,
-        beneficiary: SEQUENCER_FEE_VAULT,
-        timestamp: inputs().timestamp,
-        gas_limit: inputs().gas_limit,
-        base_fee_per_gas: Some(BASEFEE),
-        mix_hash: inputs().prevrandao,
-        gas_used,
-        parent_beacon_block_root: Some(B256::repeat_byte(9)),
-        ..Default::default()
-    };
-    let witness = ExecutionWitness {
-        state: base.all_nodes(),
-        codes: genesis
-            .values()
-            .filter(|a| !a.code.is_empty())
-            .map(|a| Bytes::from(a.code.clone()))
-            .collect(),
-        keys: Vec::new(),
-        headers: vec![alloy::rlp::encode(&parent).into()],
-    };
-    let txs: Vec<Bytes> = encoded.iter().map(|e| Bytes::from(e.clone())).collect();
+    let (header, parent, witness, txs) = witnessed_block(&encoded);
+    assert_eq!(
+        header.gas_used, gas_used,
+        "alloy-op-evm's block executor agrees on the gas"
+    );
     match check_block(&header, &txs, &witness, &config()) {
         Err(CheckError::Unsupported { report, .. }) => {
+            eprintln!("check_block report:\n{report}");
             let n = txs.len() as u64;
             assert_eq!(report.transactions, n);
             assert_eq!(report.steps_per_kind.get("TxStart"), Some(&n));
             assert_eq!(report.steps_per_kind.get("TxEnd"), Some(&n));
             assert!(report.steps > 2 * n, "{report:?}");
+            assert!(report.steps_per_kind.get("FrameExit").copied().unwrap_or(0) >= 3);
             assert_eq!(report.gas_used, gas_used);
             assert!(
                 report
@@ -829,6 +984,47 @@ fn check_block_over_a_witness() {
             ..
         })
     ));
+    for wrong in [
+        Header {
+            receipts_root: B256::repeat_byte(1),
+            ..header.clone()
+        },
+        Header {
+            logs_bloom: Default::default(),
+            ..header.clone()
+        },
+        Header {
+            transactions_root: B256::repeat_byte(2),
+            ..header.clone()
+        },
+    ] {
+        assert!(matches!(
+            check_block(&wrong, &txs, &witness, &config()),
+            Err(CheckError::HeaderMismatch { .. })
+        ));
+    }
+    assert!(matches!(
+        check_block(&header, &[], &witness, &config()),
+        Err(CheckError::BadTransaction { index: 0, .. })
+    ));
+    // A block whose first transaction is not the L1-info deposit is invalid at its start step.
+    let mut reordered = txs.clone();
+    reordered.swap(0, 1);
+    let reordered_header = Header {
+        transactions_root: alloy_trie::root::ordered_trie_root_with_encoder(
+            &reordered,
+            |t, buf| buf.extend_from_slice(t),
+        ),
+        ..header.clone()
+    };
+    match check_block(&reordered_header, &reordered, &witness, &config()) {
+        Err(CheckError::Step {
+            index: 0, reason, ..
+        }) => {
+            assert!(reason.contains("L1-info"), "{reason}")
+        }
+        other => panic!("a block not opened by the L1-info deposit: {other:?}"),
+    }
     let orphan = Header {
         parent_hash: B256::repeat_byte(3),
         ..header.clone()
@@ -875,10 +1071,262 @@ fn dispute_over_an_op_block() {
         )
         .expect("re-execution")
         .kept;
+        // The library's observer keeps the same state and the honest next commitment.
+        let mut at = fraud_vm::check::StateAtPosition::new(game.agreed());
+        {
+            let genesis = genesis();
+            let txs: Vec<BlockTx> = encoded
+                .iter()
+                .map(|e| BlockTx::decode(e).expect("tx"))
+                .collect();
+            trace_block(
+                &mut database(&genesis),
+                WorldState::at_block_start(Arc::new(BaseState::new(genesis))),
+                &inputs(),
+                &config(),
+                &txs,
+                fraud_vm::world::block_hash_tree(NUMBER, |n| keccak256(n.to_be_bytes())),
+                &mut at,
+            )
+            .expect("re-execution");
+        }
+        assert_eq!(at.next, Some(honest.commitments[game.disputed() as usize]));
+        assert_eq!(
+            at.state.as_ref().map(|s| s.record.commitment()),
+            kept.as_ref().map(|s| s.record.commitment())
+        );
         let mut state = kept.expect("the agreed position exists");
         let (proof, _) = prove(&mut state).expect("provable");
         let post = verify(claimed(game.agreed()), &proof).expect("the agreed state verifies");
         assert_eq!(post, honest.commitments[game.disputed() as usize]);
         assert_ne!(post, claimed(game.disputed()));
     }
+}
+
+/// The block as op-node executes it: alloy-op-evm's block executor (pre-execution system calls,
+/// the transactions, the receipts); returns the gas used, the receipts root and the logs bloom.
+fn block_executor(
+    genesis: &BTreeMap<Address, BaseAccount>,
+    encoded: &[Vec<u8>],
+    parent_hash: B256,
+    beacon_root: B256,
+) -> (u64, B256, alloy::primitives::Bloom) {
+    use alloy::consensus::TxReceipt;
+    use alloy::consensus::transaction::Recovered;
+    use alloy::eips::eip2718::{Decodable2718, WithEncoded};
+    use alloy_evm::block::{BlockExecutor, BlockExecutorFactory};
+    use alloy_evm::{EvmEnv, EvmFactory};
+    use alloy_op_evm::block::OpAlloyReceiptBuilder;
+    use alloy_op_evm::{OpBlockExecutionCtx, OpBlockExecutorFactory, OpEvmFactory};
+    use alloy_op_hardforks::{ForkCondition, OpChainHardforks, OpHardfork};
+    let forks = OpChainHardforks::new([
+        (OpHardfork::Bedrock, ForkCondition::ZERO_BLOCK),
+        (OpHardfork::Regolith, ForkCondition::ZERO_TIMESTAMP),
+        (OpHardfork::Canyon, ForkCondition::ZERO_TIMESTAMP),
+        (OpHardfork::Ecotone, ForkCondition::ZERO_TIMESTAMP),
+        (OpHardfork::Fjord, ForkCondition::ZERO_TIMESTAMP),
+        (OpHardfork::Granite, ForkCondition::ZERO_TIMESTAMP),
+        (OpHardfork::Holocene, ForkCondition::ZERO_TIMESTAMP),
+        (OpHardfork::Isthmus, ForkCondition::ZERO_TIMESTAMP),
+    ]);
+    let mut genesis = genesis.clone();
+    for (address, code) in [
+        (
+            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
+            alloy::eips::eip4788::BEACON_ROOTS_CODE.to_vec(),
+        ),
+        (
+            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
+            alloy::eips::eip2935::HISTORY_STORAGE_CODE.to_vec(),
+        ),
+    ] {
+        genesis.insert(
+            address,
+            BaseAccount {
+                nonce: 1,
+                code,
+                ..Default::default()
+            },
+        );
+    }
+    let mut state = revm::database::State::builder()
+        .with_database(database(&genesis))
+        .with_bundle_update()
+        .build();
+    let factory: OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, OpEvmFactory> =
+        OpBlockExecutorFactory::new(
+            OpAlloyReceiptBuilder::default(),
+            forks,
+            OpEvmFactory::default(),
+        );
+    let mut cfg_env = revm::context::CfgEnv::new_with_spec(op_revm::OpSpecId::ISTHMUS);
+    cfg_env.chain_id = CHAIN_ID;
+    let block_env = revm::context::BlockEnv {
+        number: U256::from(NUMBER),
+        beneficiary: SEQUENCER_FEE_VAULT,
+        timestamp: U256::from(inputs().timestamp),
+        gas_limit: inputs().gas_limit,
+        basefee: BASEFEE,
+        difficulty: U256::ZERO,
+        prevrandao: Some(inputs().prevrandao),
+        blob_excess_gas_and_price: Some(
+            revm::context_interface::block::BlobExcessGasAndPrice::new(
+                0,
+                revm::primitives::eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE,
+            ),
+        ),
+        slot_num: 0,
+    };
+    let evm = factory
+        .evm_factory()
+        .create_evm(&mut state, EvmEnv { cfg_env, block_env });
+    let mut executor = factory.create_executor(
+        evm,
+        OpBlockExecutionCtx {
+            parent_hash,
+            parent_beacon_block_root: Some(beacon_root),
+            extra_data: Default::default(),
+        },
+    );
+    executor
+        .apply_pre_execution_changes()
+        .expect("system calls");
+    for raw in encoded {
+        let envelope = OpTxEnvelope::decode_2718(&mut raw.as_slice()).expect("tx");
+        let sender = BlockTx::decode(raw).expect("sender").record.sender;
+        let recovered = Recovered::new_unchecked(envelope, sender);
+        executor
+            .execute_transaction(WithEncoded::new(Bytes::from(raw.clone()), &recovered))
+            .expect("executes");
+    }
+    let (_, result) = executor.finish().expect("finishes");
+    let mut bloom = alloy::primitives::Bloom::ZERO;
+    let receipts: Vec<Vec<u8>> = result
+        .receipts
+        .iter()
+        .map(|r| {
+            bloom.accrue_bloom(&r.bloom());
+            r.encoded_2718()
+        })
+        .collect();
+    let root = alloy_trie::root::ordered_trie_root_with_encoder(&receipts, |r, buf| {
+        buf.extend_from_slice(r)
+    });
+    (result.gas_used, root, bloom)
+}
+
+/// The block of `encoded` on top of [`genesis`] with the EIP-4788 and EIP-2935 system contracts,
+/// as op-node would seal it: its header (gas, receipts root and bloom from alloy-op-evm's block
+/// executor), its parent, a witness of the whole pre-state, and its transactions.
+fn witnessed_block(
+    encoded: &[Vec<u8>],
+) -> (
+    alloy::consensus::Header,
+    alloy::consensus::Header,
+    alloy::rpc::types::debug::ExecutionWitness,
+    Vec<Bytes>,
+) {
+    use alloy::consensus::Header;
+    use alloy::rpc::types::debug::ExecutionWitness;
+    let mut genesis = genesis();
+    for (address, code) in [
+        (
+            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
+            alloy::eips::eip4788::BEACON_ROOTS_CODE.to_vec(),
+        ),
+        (
+            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
+            alloy::eips::eip2935::HISTORY_STORAGE_CODE.to_vec(),
+        ),
+    ] {
+        genesis.insert(
+            address,
+            BaseAccount {
+                nonce: 1,
+                code,
+                ..Default::default()
+            },
+        );
+    }
+    let base = BaseState::new(genesis.clone());
+    let parent = Header {
+        number: NUMBER - 1,
+        state_root: base.root(),
+        ..Default::default()
+    };
+    let beacon_root = B256::repeat_byte(9);
+    let (executor_gas, receipts_root, logs_bloom) =
+        block_executor(&genesis, encoded, parent.hash_slow(), beacon_root);
+    let header = Header {
+        parent_hash: parent.hash_slow(),
+        number: NUMBER,
+        beneficiary: SEQUENCER_FEE_VAULT,
+        timestamp: inputs().timestamp,
+        gas_limit: inputs().gas_limit,
+        base_fee_per_gas: Some(BASEFEE),
+        mix_hash: inputs().prevrandao,
+        gas_used: executor_gas,
+        parent_beacon_block_root: Some(beacon_root),
+        transactions_root: alloy_trie::root::ordered_trie_root_with_encoder(encoded, |t, buf| {
+            buf.extend_from_slice(t)
+        }),
+        receipts_root,
+        logs_bloom,
+        ..Default::default()
+    };
+    let witness = ExecutionWitness {
+        state: base.all_nodes(),
+        codes: genesis
+            .values()
+            .filter(|a| !a.code.is_empty())
+            .map(|a| Bytes::from(a.code.clone()))
+            .collect(),
+        keys: Vec::new(),
+        headers: vec![alloy::rlp::encode(&parent).into()],
+    };
+    let txs: Vec<Bytes> = encoded.iter().map(|e| Bytes::from(e.clone())).collect();
+    (header, parent, witness, txs)
+}
+
+/// A system deposit (refused since Regolith) fails as op-revm fails it: mint and nonce stay,
+/// the gas limit is used, and every step still verifies.
+#[test]
+fn system_deposit_fails_keeping_its_mint() {
+    let mut encoded = block(&[], (1368, 810_949, 7_000, 300));
+    encoded.push(deposit(TxDeposit {
+        source_hash: B256::repeat_byte(7),
+        from: RICH_DEPOSITOR,
+        to: TxKind::Call(WORKER),
+        mint: 11,
+        value: U256::from(1),
+        gas_limit: 100_000,
+        is_system_transaction: true,
+        input: vec![0u8; 64].into(),
+    }));
+    let recorder = run_recorded(&encoded, Recorder::default()).expect("the block checks");
+    assert_eq!(recorder.proofs.len(), 4);
+    let genesis = genesis();
+    let mut db = database(&genesis);
+    let txs: Vec<BlockTx> = encoded
+        .iter()
+        .map(|e| BlockTx::decode(e).expect("tx"))
+        .collect();
+    let outcome = trace_block(
+        &mut db,
+        WorldState::at_block_start(Arc::new(BaseState::new(genesis.clone()))),
+        &inputs(),
+        &config(),
+        &txs,
+        fraud_vm::world::block_hash_tree(NUMBER, |_| B256::ZERO),
+        &mut (),
+    )
+    .expect("checks");
+    assert!(!outcome.results[1].is_success());
+    assert_eq!(outcome.results[1].tx_gas_used(), 100_000);
+    let sender = outcome.last.world.account(RICH_DEPOSITOR);
+    assert_eq!(sender.nonce, 1);
+    assert_eq!(
+        sender.balance,
+        genesis[&RICH_DEPOSITOR].balance + U256::from(11)
+    );
 }

@@ -7,18 +7,13 @@
 //! [`check_block`] runs a real block against its `debug_executionWitness` pre-state.
 
 use crate::merkle::WordTree;
-use crate::mpt::BaseState;
 use crate::proof::{ApplyError, StepProof, prove, prove_boundary, verify};
 use crate::state::{BlockEnv, FullState, Rules, Status};
 use crate::step::info;
 use crate::trace::{Position, TraceError, Tracer};
-use crate::tx::{DepositFields, Transactions, TxRecord};
+use crate::tx::{Transactions, TxRecord};
 use crate::world::WorldState;
-use alloy::consensus::Transaction as _;
-use alloy::eips::eip2718::Decodable2718;
-use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
-use alloy_evm::FromTxWithEncoded;
-use op_alloy::consensus::OpTxEnvelope;
+use alloy::primitives::{Address, B256, U256};
 use op_revm::{DefaultOp, L1BlockInfo, OpBuilder, OpSpecId, OpTransaction};
 use revm::context::{CfgEnv, TxEnv};
 use revm::context_interface::block::BlobExcessGasAndPrice;
@@ -29,6 +24,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
+
+mod block_tx;
+mod witness_block;
+
+pub use block_tx::{BlockTx, DecodeTxError};
+pub use witness_block::check_block;
 
 /// The OP hardfork a chain runs (all blocks checked here follow one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,105 +72,6 @@ pub struct BlockInputs {
     pub prevrandao: B256,
 }
 
-/// One transaction of a block, decoded, with its sender.
-#[derive(Clone, Debug)]
-pub struct BlockTx {
-    /// The record the transaction list commits to (SPEC.md §3.9).
-    pub record: TxRecord,
-    /// The transaction as op-revm executes it.
-    pub op: OpTransaction<TxEnv>,
-}
-
-impl BlockTx {
-    /// Decodes an EIP-2718 encoded OP transaction (deposits included) and recovers its sender.
-    pub fn decode(encoded: &[u8]) -> Result<Self, DecodeTxError> {
-        let bad = |e: &dyn std::fmt::Display| DecodeTxError::Malformed(e.to_string());
-        let envelope = OpTxEnvelope::decode_2718(&mut &encoded[..]).map_err(|e| bad(&e))?;
-        let (sender, deposit) = match &envelope {
-            OpTxEnvelope::Deposit(d) => (
-                d.from,
-                Some(DepositFields {
-                    source_hash: d.source_hash,
-                    mint: d.mint,
-                    is_system: d.is_system_transaction,
-                }),
-            ),
-            OpTxEnvelope::Legacy(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
-            OpTxEnvelope::Eip2930(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
-            OpTxEnvelope::Eip1559(t) => (t.recover_signer().map_err(|e| bad(&e))?, None),
-            OpTxEnvelope::Eip7702(_) => {
-                return Err(DecodeTxError::Unsupported(
-                    "EIP-7702 authorization lists (pending, SPEC.md §5.9)",
-                ));
-            }
-            OpTxEnvelope::PostExec(_) => {
-                return Err(DecodeTxError::Unsupported("post-execution transactions"));
-            }
-        };
-        let (create, to) = match envelope.kind() {
-            TxKind::Create => (true, Address::ZERO),
-            TxKind::Call(to) => (false, to),
-        };
-        let max_fee = U256::from(envelope.max_fee_per_gas());
-        let record = TxRecord {
-            sender,
-            create,
-            to,
-            nonce: if deposit.is_some() {
-                0
-            } else {
-                envelope.nonce()
-            },
-            gas_limit: envelope.gas_limit(),
-            max_fee: if deposit.is_some() {
-                U256::ZERO
-            } else {
-                max_fee
-            },
-            max_priority_fee: if deposit.is_some() {
-                U256::ZERO
-            } else {
-                envelope
-                    .max_priority_fee_per_gas()
-                    .map_or(max_fee, U256::from)
-            },
-            value: envelope.value(),
-            data: envelope.input().to_vec(),
-            access_list: envelope
-                .access_list()
-                .map(|list| {
-                    list.iter()
-                        .map(|item| {
-                            (
-                                item.address,
-                                item.storage_keys.iter().map(|k| (*k).into()).collect(),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            max_fee_per_blob_gas: U256::ZERO,
-            blob_hashes: Vec::new(),
-            encoded: encoded.to_vec(),
-            deposit,
-        };
-        let op =
-            alloy_op_evm::OpTx::from_encoded_tx(&envelope, sender, Bytes::from(encoded.to_vec())).0;
-        Ok(Self { record, op })
-    }
-}
-
-/// Why a transaction cannot be checked.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum DecodeTxError {
-    /// It does not decode, or its sender does not recover.
-    #[error("malformed: {0}")]
-    Malformed(String),
-    /// A transaction kind this version does not prove.
-    #[error("not supported in this version: {0}")]
-    Unsupported(&'static str),
-}
-
 /// What a block check measured.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlockReport {
@@ -187,6 +89,31 @@ pub struct BlockReport {
     pub trace_prove_time: Duration,
     /// Time op-revm alone takes to execute the block's transactions.
     pub execution_time: Duration,
+}
+
+impl std::fmt::Display for BlockReport {
+    /// A table for the command line: totals, then per step kind its count and proof sizes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} transactions, {} gas, {} steps proved and verified in {:?} (op-revm alone: {:?})",
+            self.transactions,
+            self.gas_used,
+            self.steps,
+            self.trace_prove_time,
+            self.execution_time
+        )?;
+        writeln!(
+            f,
+            "{:<14} {:>8} {:>12} {:>12}",
+            "step", "count", "max bytes", "median bytes"
+        )?;
+        for (kind, count) in &self.steps_per_kind {
+            let (max, median) = self.proof_bytes.get(kind).copied().unwrap_or_default();
+            writeln!(f, "{kind:<14} {count:>8} {max:>12} {median:>12}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Why a block does not check.
@@ -253,7 +180,9 @@ pub enum CheckError {
         computed: String,
     },
     /// A step the block needs is specified but not implemented: the check is incomplete, not
-    /// passed. The report covers everything checked before.
+    /// passed. From `check_block` after every transaction verified, the report covers them all;
+    /// for a pending step met earlier (a precompile beyond 0x09, a post-execution transaction)
+    /// it is empty.
     #[error("not checkable in this version: {what}")]
     Unsupported {
         /// What is missing.
@@ -303,6 +232,18 @@ fn check_proof(pre: B256, proof: &StepProof, post: B256) -> Result<usize, String
     }
 }
 
+/// A step the prover refuses as pending (SPEC.md §1: `Unsupported`) makes the block
+/// uncheckable, not wrong; any other error is returned as it is.
+fn pending(e: crate::VerifyError) -> Result<CheckError, crate::VerifyError> {
+    match e {
+        crate::VerifyError::Unsupported { what } => Ok(CheckError::Unsupported {
+            what,
+            report: Box::default(),
+        }),
+        e => Err(e),
+    }
+}
+
 /// Sees what [`trace_block`] does: every state in block-wide order (SPEC.md §8) and every
 /// transaction start and end proof. Both default to nothing.
 pub trait BlockObserver {
@@ -315,6 +256,40 @@ pub trait BlockObserver {
 
 impl BlockObserver for () {}
 
+/// Keeps the state at one block-wide position and the commitment after it: what a bisection
+/// answer (the commitment at `position`) or the final one-step proof (the state) needs, from
+/// one re-run of the block, without holding the trace.
+#[derive(Debug)]
+pub struct StateAtPosition {
+    /// The position asked for.
+    pub position: u64,
+    /// The full state there, once reached.
+    pub state: Option<FullState>,
+    /// The commitment of the next state, once reached.
+    pub next: Option<B256>,
+}
+
+impl StateAtPosition {
+    /// Asks for `position`.
+    pub fn new(position: u64) -> Self {
+        Self {
+            position,
+            state: None,
+            next: None,
+        }
+    }
+}
+
+impl BlockObserver for StateAtPosition {
+    fn state(&mut self, position: u64, state: &FullState) {
+        if position == self.position {
+            self.state = Some(state.clone());
+        } else if Some(position) == self.position.checked_add(1) {
+            self.next = Some(state.record.commitment());
+        }
+    }
+}
+
 /// The outcome of [`trace_block`].
 #[derive(Debug)]
 pub struct BlockOutcome {
@@ -324,6 +299,8 @@ pub struct BlockOutcome {
     pub last: FullState,
     /// op-revm's results, per transaction.
     pub results: Vec<revm::context::result::ExecutionResult<op_revm::OpHaltReason>>,
+    /// For each deposit, its sender's nonce before it (the deposit receipt's `depositNonce`).
+    pub deposit_nonces: Vec<Option<u64>>,
 }
 
 /// Traces, proves and verifies every transaction step of a block (SPEC.md §5.9, §7) over `db`,
@@ -378,6 +355,7 @@ where
         list.clone(),
     );
     let mut results = Vec::with_capacity(txs.len());
+    let mut deposit_nonces = Vec::with_capacity(txs.len());
     // Block-wide position of the current Idle state (SPEC.md §8).
     let mut position = 0u64;
     observer.state(position, &idle);
@@ -392,10 +370,19 @@ where
         // Transaction start, applied: the first state of the top frame (or its end).
         let pre = idle.record.commitment();
         let idle_world = idle.world.clone();
+        deposit_nonces.push(
+            tx.record
+                .deposit
+                .map(|_| idle_world.account(tx.record.sender).nonce),
+        );
         let idle_gas = idle.record.gas;
         let idle_receipts = idle.record.returndata_root;
-        let (proof, transition, first) =
-            prove_boundary(idle.clone()).map_err(|e| step_error(0, "TxStart", e.to_string()))?;
+        let (proof, transition, first) = prove_boundary(idle.clone()).map_err(|e| match e {
+            ApplyError::Step(e) => {
+                pending(e).unwrap_or_else(|e| step_error(0, "TxStart", e.to_string()))
+            }
+            e => step_error(0, "TxStart", e.to_string()),
+        })?;
         let size = check_proof(pre, &proof, transition.post.commitment())
             .map_err(|e| step_error(0, "TxStart", e))?;
         stats.add("TxStart", size);
@@ -444,6 +431,7 @@ where
             l1_fee,
             operator_fee_scalar,
             operator_fee_constant,
+            auth_refund: auth_refund(&idle_world, r, &tx.op, config.chain_id),
             block_hashes: Some(block_hashes.clone()),
         };
         let first_commitment = first.record.commitment();
@@ -498,7 +486,12 @@ where
                     // The trace's next state must be this post-state.
                     expected = Some((post, kind));
                 }
-                Err(e) => failure = Some(step_error(k + 1, &kind, format!("prove: {e}"))),
+                Err(e) => {
+                    failure = Some(
+                        pending(e)
+                            .unwrap_or_else(|e| step_error(k + 1, &kind, format!("prove: {e}"))),
+                    )
+                }
             }
         };
         let mut tracer = Tracer::new(at, on_state);
@@ -545,8 +538,12 @@ where
         }
         let pre = terminal.record.commitment();
         let end_step = steps.max(1);
-        let (proof, transition, next) = prove_boundary(terminal)
-            .map_err(|e: ApplyError| step_error(end_step, "TxEnd", e.to_string()))?;
+        let (proof, transition, next) = prove_boundary(terminal).map_err(|e| match e {
+            ApplyError::Step(e) => {
+                pending(e).unwrap_or_else(|e| step_error(end_step, "TxEnd", e.to_string()))
+            }
+            e => step_error(end_step, "TxEnd", e.to_string()),
+        })?;
         let size = check_proof(pre, &proof, transition.post.commitment())
             .map_err(|e| step_error(end_step, "TxEnd", e))?;
         stats.add("TxEnd", size);
@@ -578,7 +575,62 @@ where
         report,
         last: idle,
         results,
+        deposit_nonces,
     })
+}
+
+/// The EIP-7702 refund op-revm gives `tx`: 12500 per authorization it applies to an authority
+/// that is not empty, with the authorities op-revm recovers, over the world before the
+/// transaction with the sender's nonce bumped (SPEC.md §5.9).
+fn auth_refund(
+    world: &WorldState,
+    record: &TxRecord,
+    tx: &OpTransaction<TxEnv>,
+    chain_id: u64,
+) -> u64 {
+    use revm::context_interface::Transaction;
+    use revm::context_interface::transaction::AuthorizationTr;
+    let mut world = world.clone();
+    let sender = world.account(record.sender);
+    world.set_account(
+        record.sender,
+        crate::world::AccountRecord {
+            nonce: sender.nonce + 1,
+            ..sender
+        },
+    );
+    let mut refunded = 0;
+    for auth in tx.authorization_list() {
+        if !(auth.chain_id().is_zero() || auth.chain_id() == U256::from(chain_id))
+            || auth.nonce() == u64::MAX
+        {
+            continue;
+        }
+        let Some(authority) = auth.authority() else {
+            continue;
+        };
+        let mut rec = world.account(authority);
+        let delegated = world
+            .code(rec.code_hash)
+            .is_some_and(|c| c.is_empty() || (c.len() == 23 && c[..3] == [0xef, 0x01, 0x00]));
+        if !delegated || rec.nonce != auth.nonce() {
+            continue;
+        }
+        if !rec.is_empty() {
+            refunded += 1;
+        }
+        rec.nonce += 1;
+        rec.code_hash = if auth.address().is_zero() {
+            alloy_trie::KECCAK_EMPTY
+        } else {
+            let code = [&[0xef, 0x01, 0x00][..], auth.address().as_slice()].concat();
+            let hash = alloy::primitives::keccak256(&code);
+            world.codes.insert(hash, code);
+            hash
+        };
+        world.set_account(authority, rec);
+    }
+    refunded * 12_500
 }
 
 /// op-revm's error: a database error means the pre-state lacks what execution reads.
@@ -666,176 +718,4 @@ where
         db.commit(out.state);
     }
     Ok(began.elapsed())
-}
-
-/// Checks a real OP L2 block against its pre-state witness, in reth's `debug_executionWitness`
-/// format: `witness.state` holds the RLP trie nodes, `codes` the codes, `keys` the preimages
-/// (unused here: paths are walked from addresses and slots), `headers` the RLP headers from the
-/// oldest the block reads up to its parent, last.
-///
-/// It checks the headers chain up to `header.parent_hash`, runs the pre-execution system calls
-/// (EIP-4788 beacon root, EIP-2935 block hash history) with op-revm, then traces every
-/// transaction with op-revm over the witness, proves every step and verifies it with the
-/// reference verifier (each proof must reach the next traced state), and compares each
-/// transaction's outcome with op-revm's and the block's gas with the header's.
-///
-/// The block start and block end steps (SPEC.md §5.9: the system calls as steps, the state trie
-/// fold, the receipts root, the block hash and the output root) are pending in this version, so a
-/// block whose every transaction step verifies ends in [`CheckError::Unsupported`] carrying the
-/// full report: never a pass for what was not checked. A witness lacking a node, code or header
-/// that execution or a proof reads fails with [`CheckError::MissingWitness`] naming it.
-pub fn check_block(
-    header: &alloy::consensus::Header,
-    transactions: &[Bytes],
-    witness: &alloy::rpc::types::debug::ExecutionWitness,
-    config: &ChainConfig,
-) -> Result<BlockReport, CheckError> {
-    use crate::witness::{WitnessDb, WitnessTrie};
-    use alloy::rlp::Decodable;
-    let mut headers = Vec::with_capacity(witness.headers.len());
-    for raw in &witness.headers {
-        let h = alloy::consensus::Header::decode(&mut raw.as_ref())
-            .map_err(|e| CheckError::BadWitness(format!("header: {e}")))?;
-        headers.push(h);
-    }
-    let parent = headers
-        .last()
-        .ok_or_else(|| CheckError::MissingWitness("the parent header".into()))?;
-    if parent.hash_slow() != header.parent_hash || parent.number + 1 != header.number {
-        return Err(CheckError::BadWitness(
-            "the last header is not the block's parent".into(),
-        ));
-    }
-    let mut block_hashes = BTreeMap::new();
-    for pair in headers.windows(2) {
-        if pair[1].parent_hash != pair[0].hash_slow() || pair[1].number != pair[0].number + 1 {
-            return Err(CheckError::BadWitness("headers do not chain".into()));
-        }
-    }
-    for h in &headers {
-        block_hashes.insert(h.number, h.hash_slow());
-    }
-    let trie = Arc::new(WitnessTrie::new(
-        parent.state_root,
-        &witness.state,
-        &witness.codes,
-    ));
-    let txs = transactions
-        .iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            BlockTx::decode(raw).map_err(|e| match e {
-                DecodeTxError::Unsupported(what) => CheckError::Unsupported {
-                    what,
-                    report: Box::default(),
-                },
-                DecodeTxError::Malformed(reason) => CheckError::BadTransaction { index, reason },
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let inputs = BlockInputs {
-        number: header.number,
-        coinbase: header.beneficiary,
-        timestamp: header.timestamp,
-        gas_limit: header.gas_limit,
-        basefee: header.base_fee_per_gas.unwrap_or_default(),
-        prevrandao: header.mix_hash,
-    };
-    let db = WitnessDb {
-        trie: trie.clone(),
-        block_hashes: block_hashes.clone(),
-    };
-    let tree = crate::world::block_hash_tree(header.number, |n| {
-        block_hashes.get(&n).copied().unwrap_or_default()
-    });
-
-    let mut plain_db = CacheDB::new(db.clone());
-    pre_execution(&mut plain_db, &inputs, header, config)?;
-    let execution_time = execution_time(&mut plain_db, &inputs, config, &txs)?;
-
-    let mut db = CacheDB::new(db);
-    let mut world = WorldState::at_block_start(Arc::new(BaseState::from_witness(trie)));
-    let changes = pre_execution(&mut db, &inputs, header, config)?;
-    for (address, account) in &changes {
-        let rec = world.account(*address);
-        world.set_account(
-            *address,
-            crate::world::AccountRecord {
-                nonce: account.info.nonce,
-                balance: account.info.balance,
-                code_hash: account.info.code_hash,
-                ..rec
-            },
-        );
-        for (slot, value) in &account.storage {
-            if value.is_changed() {
-                world.set_storage(*address, *slot, value.present_value);
-            }
-        }
-    }
-    world.begin_tx();
-    let mut outcome = trace_block(&mut db, world, &inputs, config, &txs, tree, &mut ())?;
-    outcome.report.execution_time = execution_time;
-    if outcome.report.gas_used != header.gas_used {
-        return Err(CheckError::HeaderMismatch {
-            field: "gas_used",
-            header: header.gas_used.to_string(),
-            computed: outcome.report.gas_used.to_string(),
-        });
-    }
-    Err(CheckError::Unsupported {
-        what: "block start (system calls as steps) and block end (state trie fold, receipts \
-               root, block hash, output root) steps",
-        report: Box::new(outcome.report),
-    })
-}
-
-/// The pre-execution system calls of an Isthmus block, as alloy-op-evm's block executor makes
-/// them (EIP-2935 with the parent hash, then EIP-4788 with the parent beacon root), committed
-/// to `db`; returns the accounts they changed.
-fn pre_execution<DB: DatabaseRef>(
-    db: &mut CacheDB<DB>,
-    inputs: &BlockInputs,
-    header: &alloy::consensus::Header,
-    config: &ChainConfig,
-) -> Result<revm::state::EvmState, CheckError>
-where
-    DB::Error: std::fmt::Display,
-{
-    use revm::SystemCallEvm;
-    let mut cfg = CfgEnv::new_with_spec(config.spec());
-    cfg.chain_id = config.chain_id;
-    let mut changed = revm::state::EvmState::default();
-    // alloy-op-evm's order: the block hash history, then the beacon root.
-    let calls = [
-        (
-            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
-            (header.number > 0).then(|| Bytes::copy_from_slice(header.parent_hash.as_slice())),
-        ),
-        (
-            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
-            header
-                .parent_beacon_block_root
-                .map(|r| Bytes::copy_from_slice(r.as_slice())),
-        ),
-    ];
-    for (contract, data) in calls {
-        let Some(data) = data else { continue };
-        let mut evm = Context::op()
-            .with_db(&mut *db)
-            .with_cfg(cfg.clone())
-            .with_block(revm_block_env(inputs))
-            .build_op();
-        let out = evm
-            .system_call(contract, data)
-            .map_err(|e| evm_error(0, e))?;
-        for (address, account) in &out.state {
-            let changed_storage = account.storage.values().any(|v| v.is_changed());
-            if account.is_touched() && (!account.info.is_empty() || changed_storage) {
-                changed.insert(*address, account.clone());
-            }
-        }
-        db.commit(out.state);
-    }
-    Ok(changed)
 }
