@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ctx, Flow, StepOps, StateRecord} from "./StepContext.sol";
+import {ProofCodec} from "./ProofCodec.sol";
+import {OpcodeTable} from "./OpcodeTable.sol";
+import {StackChain} from "./StackChain.sol";
+import {ArithmeticStep} from "./ArithmeticStep.sol";
+import {BitwiseStep} from "./BitwiseStep.sol";
+import {KeccakStep} from "./KeccakStep.sol";
+import {EnvironmentStep} from "./EnvironmentStep.sol";
+import {StackStep} from "./StackStep.sol";
+import {MemoryStep} from "./MemoryStep.sol";
+import {ControlStep} from "./ControlStep.sol";
+import "./StepErrors.sol";
+
+/// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
+/// @notice `verify(pre, proof)` computes the post-state commitment of one step from the
+/// pre-state commitment and the proof in its canonical encoding (§6.3), exactly as the Rust
+/// reference verifier `fraud_vm::verify` does, or reverts where the reference rejects.
+/// @dev This version executes the opcode steps of v0.1: arithmetic, comparison and bitwise,
+/// KECCAK256, stack, memory, environment reads without world state, control, and every
+/// exceptional halt decided before an opcode's own work (undefined and INVALID opcodes, static
+/// gas, stack underflow and overflow) for any opcode. Other steps revert with
+/// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
+contract OneStepVerifier {
+    uint8 private constant RUNNING = 0;
+    uint8 private constant STOPPED = 1;
+    uint8 private constant IDLE = 5;
+    /// Largest gas a state may hold (SPEC.md §4.3).
+    uint256 private constant MAX_GAS = 1 << 32;
+    /// Maximum number of stack items.
+    uint256 private constant STACK_LIMIT = 1024;
+
+    /// @notice The post-state commitment of the step proven by `proof` from the state committed
+    /// to by `preCommitment`.
+    /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
+    /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
+    /// @return The post-state commitment.
+    function verify(bytes32 preCommitment, bytes calldata proof) external pure returns (bytes32) {
+        Ctx memory cx = ProofCodec.decode(proof);
+        uint256 pre = cx.pre;
+        if (StepOps.hashCalldata(pre, StateRecord.LEN) != preCommitment) revert PreStateMismatch();
+        uint256 status = StateRecord.uintAt(pre + StateRecord.STATUS, 1);
+        if (status != RUNNING) {
+            if (StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0) revert UnsupportedStep("frame exit");
+            if (status == IDLE) revert UnsupportedStep("transaction start");
+            revert UnsupportedStep("transaction end");
+        }
+        uint256 gas = StateRecord.uintAt(pre + StateRecord.GAS, 8);
+        if (gas > MAX_GAS) revert UnsupportedStep("gas above 2^32");
+        if (StepOps.hashCalldata(cx.code, cx.codeLen) != StateRecord.wordAt(pre + StateRecord.CODE_HASH)) {
+            revert CodeHashMismatch();
+        }
+        cx.pc = StateRecord.uintAt(pre + StateRecord.PC, 8);
+        uint256 op;
+        if (cx.pc < cx.codeLen) op = StateRecord.uintAt(cx.code + cx.pc, 1);
+
+        (uint256 family, uint256 staticGas, uint256 pops, uint256 pushes) = OpcodeTable.info(op);
+        uint256 stackLen = StateRecord.uintAt(pre + StateRecord.STACK_LEN, 8);
+        if (
+            family == OpcodeTable.UNDEFINED || family == OpcodeTable.INVALID || gas < staticGas
+                || stackLen < pops || stackLen - pops + pushes > STACK_LIMIT
+        ) {
+            // Halted before popping: the proof carries no witness at all.
+            _checkAllUsed(cx, 0);
+            return _commitHalt(pre);
+        }
+        // World state, logs, calls, creates and SELFDESTRUCT are not executed yet.
+        if (family > OpcodeTable.CONTROL) revert UnsupportedOpcode(uint8(op));
+        cx.gas = gas - staticGas;
+        _popItems(cx, pops);
+        Flow flow = _execute(cx, family, op);
+        _checkAllUsed(cx, pops);
+        if (flow == Flow.Halt) return _commitHalt(pre);
+        // A step that does not halt pushes exactly what the table says.
+        assert(cx.pushed == pushes);
+        cx.stackLen = stackLen - pops + pushes;
+        return _commitRunning(cx, flow);
+    }
+
+    /// @notice Checks the popped items against the pre-state's stack root before anything uses
+    /// them (a halt decided from a forged operand must not verify), and starts the post-state's
+    /// stack from the rest, and its memory from the pre-state's.
+    function _popItems(Ctx memory cx, uint256 pops) private pure {
+        uint256 pre = cx.pre;
+        bytes32 root = StateRecord.wordAt(pre + StateRecord.STACK_ROOT);
+        if (cx.itemCount < pops) revert MissingWitness(WitnessList.STACK_ITEM);
+        if (pops > 0) {
+            if (!cx.hasRest) revert MissingWitness(WitnessList.STACK_REST);
+            if (StackChain.rebuild(cx.rest, cx.items, pops) != root) revert BadStackProof();
+            root = cx.rest;
+        }
+        cx.stackRoot = root;
+        cx.memoryRoot = StateRecord.wordAt(pre + StateRecord.MEMORY_ROOT);
+        cx.memorySize = StateRecord.uintAt(pre + StateRecord.MEMORY_SIZE, 8);
+    }
+
+    /// @notice Runs the opcode's family (SPEC.md §5.3-§5.8).
+    function _execute(Ctx memory cx, uint256 family, uint256 op) private pure returns (Flow) {
+        if (family == OpcodeTable.ARITHMETIC) return ArithmeticStep.execute(cx, op);
+        if (family == OpcodeTable.BITWISE) return BitwiseStep.execute(cx, op);
+        if (family == OpcodeTable.STACK) return StackStep.execute(cx, op);
+        if (family == OpcodeTable.MEMORY) return MemoryStep.execute(cx, op);
+        if (family == OpcodeTable.CONTROL) return ControlStep.execute(cx, op);
+        if (family == OpcodeTable.ENVIRONMENT) return EnvironmentStep.execute(cx, op);
+        return KeccakStep.execute(cx);
+    }
+
+    /// @notice The table entry of `op`: family code (`OpcodeTable`), static gas, pops, pushes.
+    function opInfo(uint8 op) external pure returns (uint256 family, uint256 gas, uint256 pops, uint256 pushes) {
+        return OpcodeTable.info(op);
+    }
+
+    /// @notice Every witness in the proof was consumed (SPEC.md §6.1 step 5), `popped` stack items
+    /// among them.
+    function _checkAllUsed(Ctx memory cx, uint256 popped) private pure {
+        if (cx.worldWitnesses) revert UnexpectedWorldWitnesses();
+        if (cx.itemCount != popped) revert UnusedWitness(WitnessList.STACK_ITEM);
+        if (cx.hasRest != (popped > 0)) revert UnusedWitness(WitnessList.STACK_REST);
+        if (cx.memLeft != 0) revert UnusedWitness(WitnessList.MEMORY_WORD);
+        if (cx.cdLeft != 0) revert UnusedWitness(WitnessList.CALLDATA_WORD);
+        if (cx.rdLeft != 0) revert UnusedWitness(WitnessList.RETURNDATA_WORD);
+        if ((cx.txEnvLen != 0) != cx.txEnvUsed) revert UnusedWitness(WitnessList.TX_ENV);
+        if ((cx.blockEnv != 0) != cx.blockEnvUsed) revert UnusedWitness(WitnessList.BLOCK_ENV);
+    }
+
+    /// @notice The commitment of the pre-state halted exceptionally: status 4, gas 0, every
+    /// other field kept (SPEC.md §5.1).
+    function _commitHalt(uint256 pre) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, pre, 443)
+            mstore8(add(p, 33), 4)
+            // gas (u64 at 34) := 0
+            mstore(add(p, 34), and(mload(add(p, 34)), shr(64, not(0))))
+            h := keccak256(p, 443)
+        }
+    }
+
+    /// @notice The commitment of the pre-state updated by a completed step: pc (or status
+    /// Stopped, pc kept, for STOP), gas, stack and memory.
+    function _commitRunning(Ctx memory cx, Flow flow) private pure returns (bytes32 h) {
+        uint256 status = RUNNING;
+        uint256 nextPc = cx.pc + 1;
+        if (flow == Flow.Stop) (status, nextPc) = (STOPPED, cx.pc);
+        else if (flow == Flow.Skip) nextPc += cx.target;
+        else if (flow == Flow.Jump) nextPc = cx.target;
+        uint256 pre = cx.pre;
+        uint256 gasLeft = cx.gas;
+        bytes32 stackRoot = cx.stackRoot;
+        uint256 stackLen = cx.stackLen;
+        bytes32 memoryRoot = cx.memoryRoot;
+        uint256 memorySize = cx.memorySize;
+        assembly ("memory-safe") {
+            function _put(at, v, len) {
+                let keep := shr(shl(3, len), not(0))
+                mstore(at, or(and(mload(at), keep), shl(sub(256, shl(3, len)), v)))
+            }
+            let p := mload(0x40)
+            calldatacopy(p, pre, 443)
+            _put(add(p, 25), nextPc, 8)
+            mstore8(add(p, 33), status)
+            _put(add(p, 34), gasLeft, 8)
+            mstore(add(p, 187), stackRoot)
+            _put(add(p, 219), stackLen, 8)
+            mstore(add(p, 227), memoryRoot)
+            _put(add(p, 259), memorySize, 8)
+            h := keccak256(p, 443)
+        }
+    }
+}

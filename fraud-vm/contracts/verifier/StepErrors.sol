@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+// Why a one-step proof is rejected (fraud-vm/SPEC.md §6.1, §6.3). The names follow the Rust
+// reference verifier's `VerifyError` and `DecodeError` (fraud-vm/src/proof.rs, codec.rs), so a
+// revert here and an error there can be read side by side.
+
+/// The proof bytes end inside a field.
+error Truncated();
+/// The proof does not start with version byte 2.
+error UnknownVersion(uint8 version);
+/// A record does not start with its domain tag (SPEC.md §2).
+error BadTag(uint8 expected, uint8 found);
+/// A status byte outside 0..=5.
+error BadStatus(uint8 status);
+/// A boolean or presence flag other than 0 or 1.
+error BadFlag(uint8 flag);
+/// `keccak256(pre)` differs from the claimed pre-commitment.
+error PreStateMismatch();
+/// `keccak256(code)` differs from `pre.code_hash`.
+error CodeHashMismatch();
+/// The popped items and the rest root do not rebuild `pre.stack_root`.
+error BadStackProof();
+/// A memory word or its path does not match the current memory root.
+error BadMemoryProof(uint256 index);
+/// A calldata word or its path does not match the calldata root.
+error BadCalldataProof(uint256 index);
+/// A return data word or its path does not match the return data root.
+error BadReturndataProof(uint256 index);
+/// The transaction environment does not match `pre.tx_env_hash`.
+error TxEnvMismatch();
+/// The block environment does not match `pre.block_env_hash`.
+error BlockEnvMismatch();
+/// The step needs a witness the proof lacks (`what` names the list, see `Witness`).
+error MissingWitness(uint8 what);
+/// The proof carries a witness the step does not touch (`what` names the list, see `Witness`).
+error UnusedWitness(uint8 what);
+/// The proof's world-state sections (world record, tree paths, accounts, slots, base proofs,
+/// codes, block hashes, frame link, checkpoint, self-destructs, transaction) are not all empty.
+/// Every step this verifier executes reads none of them, so such a proof is either malformed or
+/// carries unused witnesses: the reference verifier rejects it too.
+error UnexpectedWorldWitnesses();
+/// An opcode step this verifier does not execute yet (world state, logs, calls, creates,
+/// SELFDESTRUCT). It never answers such a step with a post-state.
+error UnsupportedOpcode(uint8 opcode);
+/// A step between opcodes this verifier does not execute yet ("frame exit", "transaction end",
+/// "transaction start"), or a state outside this version ("gas above 2^32", SPEC.md §4.3).
+error UnsupportedStep(string kind);
+
+/// WitnessList list identifiers carried by `MissingWitness` and `UnusedWitness`.
+library WitnessList {
+    uint8 internal constant STACK_ITEM = 0;
+    uint8 internal constant STACK_REST = 1;
+    uint8 internal constant MEMORY_WORD = 2;
+    uint8 internal constant CALLDATA_WORD = 3;
+    uint8 internal constant RETURNDATA_WORD = 4;
+    uint8 internal constant TX_ENV = 5;
+    uint8 internal constant BLOCK_ENV = 6;
+}
