@@ -30,11 +30,31 @@ library ControlStep {
         if (target >= codeLen) return false;
         assembly ("memory-safe") {
             if eq(byte(0, calldataload(add(code, target))), 0x5b) {
+                let ones := 0x0101010101010101010101010101010101010101010101010101010101010101
                 let i := 0
                 for {} lt(i, target) {} {
-                    let op := byte(0, calldataload(add(code, i)))
-                    i := add(i, 1)
-                    if and(gt(op, 0x5f), lt(op, 0x80)) { i := add(i, sub(op, 0x5f)) }
+                    let w := calldataload(add(code, i))
+                    // x has a zero byte exactly where w has a PUSH1..PUSH32 opcode (0x60..0x7f).
+                    let x := xor(and(w, mul(ones, 0xe0)), mul(ones, 0x60))
+                    switch iszero(and(and(sub(x, ones), not(x)), mul(ones, 0x80)))
+                    case 1 {
+                        // No PUSH among the next 32 bytes: 32 one-byte instructions, so every
+                        // position up to i + 32 starts one (the target too, if it lies there).
+                        i := add(i, 32)
+                        if gt(i, target) { i := target }
+                    }
+                    default {
+                        // Every instruction that starts in this window, read from the loaded
+                        // word: 1 byte, plus n immediates after PUSHn.
+                        let end := add(i, 32)
+                        if gt(end, target) { end := target }
+                        let j := i
+                        for {} lt(j, end) {} {
+                            let d := sub(byte(sub(j, i), w), 0x5f)
+                            j := add(j, add(1, mul(lt(sub(d, 1), 32), d)))
+                        }
+                        i := j
+                    }
                 }
                 ok := eq(i, target)
             }

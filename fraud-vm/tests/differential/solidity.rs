@@ -582,7 +582,7 @@ fn solidity_rejects_mutated_proof_bytes() {
 }
 
 /// Gas of the Solidity verifier per step kind over a fixed sample of random programs and the
-/// edge programs (`cargo test --release -p fraud-vm --test differential solidity_gas -- --nocapture`).
+/// edge programs and ERC-20 transfers (`cargo test --release -p fraud-vm --test differential solidity_gas -- --nocapture`).
 #[test]
 fn solidity_gas_per_step_kind() {
     use proptest::strategy::ValueTree;
@@ -598,10 +598,87 @@ fn solidity_gas_per_step_kind() {
     for code in edge_programs() {
         tally.case(&mut l1, &edge_case(code), false);
     }
+    for case in erc20_cases() {
+        tally.case(&mut l1, &case, false);
+    }
     assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
-    println!("{cases} random programs and the edge programs");
+    println!("{cases} random programs, the edge programs and two ERC-20 transfers");
     tally.report();
     let max = tally.max_gas();
     println!("largest step: {max} gas (L1 transaction cap {L1_TX_GAS})");
     assert!(max < 1_000_000, "a step costs {max} gas");
+
+    // Jumps in the largest code EIP-170 allows, travelling whole in the proof: 24,576 bytes of
+    // JUMPDESTs (one-byte instructions) or of PUSH1 0x00 (the densest instructions with PUSH
+    // opcodes, which the scan steps through one by one), and a JUMP to the end.
+    for (name, filler) in [("JUMPDEST", &[0x5b][..]), ("PUSH1 0x00", &[0x60, 0x00][..])] {
+        let mut code = vec![0x61, 0, 0, 0x56];
+        while code.len() + filler.len() < 24_576 {
+            code.extend_from_slice(filler);
+        }
+        let target = code.len();
+        code.push(0x5b);
+        code[1..3].copy_from_slice(&(target as u16).to_be_bytes());
+        let mut large = Tally::default();
+        large.case(&mut l1, &Case::program(&code), false);
+        assert!(large.failures.is_empty(), "{:#?}", large.failures);
+        println!("{} bytes of code, {name} filler:", code.len());
+        large.report();
+        assert!(large.max_gas() < L1_TX_GAS, "beyond the L1 transaction cap");
+    }
+}
+
+/// A direct transfer of the committed OpenZeppelin ERC-20 (`testdata/artifacts/TestToken.json`)
+/// and one to the zero address (reverted): the steps of a real contract, whose code travels whole
+/// in every proof and whose jumps are checked by scanning it.
+fn erc20_cases() -> Vec<Case> {
+    use alloy::sol_types::SolCall;
+    const TOKEN: Address = address!("0xa000000000000000000000000000000000000a0a");
+    let balance_slot = |holder: Address| {
+        let mut preimage = [0u8; 64];
+        preimage[12..32].copy_from_slice(holder.as_slice());
+        U256::from_be_bytes(keccak256(preimage).0)
+    };
+    let supply = U256::from(10u64).pow(U256::from(24));
+    let token = BaseAccount {
+        nonce: 1,
+        code: deployed_code("TestToken"),
+        storage: [(balance_slot(CALLER), supply), (U256::from(2), supply)].into(),
+        ..Default::default()
+    };
+    [EOA, Address::ZERO]
+        .into_iter()
+        .map(|to| Case {
+            calldata: transferCall {
+                to,
+                value: U256::from(1000),
+            }
+            .abi_encode(),
+            value: 0,
+            extra_gas: 200_000,
+            extra: vec![(TOKEN, token.clone())],
+            to: TOKEN,
+            ..Case::program(&[])
+        })
+        .collect()
+}
+
+/// Every step of the ERC-20 transfers the Solidity verifier executes matches the Rust verifier,
+/// tampered proofs included.
+#[test]
+fn solidity_erc20_transfer_steps_match_rust() {
+    let mut l1 = L1Verifier::deploy();
+    let mut tally = Tally::default();
+    for case in erc20_cases() {
+        tally.case(&mut l1, &case, true);
+    }
+    assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+    let answered: usize = tally.gas.values().map(Vec::len).sum();
+    println!(
+        "erc20: {answered} steps answered, {} tampered proofs, largest step {} gas",
+        tally.tampered,
+        tally.max_gas()
+    );
+    tally.report();
+    assert!(answered > 200, "only {answered} steps answered");
 }
