@@ -12,6 +12,9 @@ import {EnvironmentStep} from "./EnvironmentStep.sol";
 import {StackStep} from "./StackStep.sol";
 import {MemoryStep} from "./MemoryStep.sol";
 import {ControlStep} from "./ControlStep.sol";
+import {StorageStep} from "./StorageStep.sol";
+import {AccountStep} from "./AccountStep.sol";
+import {WorldAccess} from "./WorldAccess.sol";
 import "./StepErrors.sol";
 
 /// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
@@ -19,9 +22,9 @@ import "./StepErrors.sol";
 /// pre-state commitment and the proof in its canonical encoding (§6.3), exactly as the Rust
 /// reference verifier `fraud_vm::verify` does, or reverts where the reference rejects.
 /// @dev This version executes the opcode steps of v0.1: arithmetic, comparison and bitwise,
-/// KECCAK256, stack, memory, environment reads without world state, control, and every
-/// exceptional halt decided before an opcode's own work (undefined and INVALID opcodes, static
-/// gas, stack underflow and overflow) for any opcode. Other steps revert with
+/// KECCAK256, stack, memory, environment reads without world state, control; of v0.2 TLOAD,
+/// TSTORE and BLOCKHASH; and every exceptional halt decided before an opcode's own work
+/// (undefined and INVALID opcodes, static gas, stack underflow and overflow) for any opcode. Other steps revert with
 /// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
 contract OneStepVerifier {
     uint8 private constant RUNNING = 0;
@@ -66,8 +69,16 @@ contract OneStepVerifier {
             _checkAllUsed(cx, 0);
             return _commitHalt(pre);
         }
-        // World state, logs, calls, creates and SELFDESTRUCT are not executed yet.
-        if (family > OpcodeTable.CONTROL) revert UnsupportedOpcode(uint8(op));
+        // Accounts, persistent storage, logs, calls, creates and SELFDESTRUCT are not executed
+        // yet; of the world-state opcodes only TLOAD, TSTORE and BLOCKHASH are.
+        if (family > OpcodeTable.CONTROL && op != 0x5c && op != 0x5d && op != 0x40) {
+            revert UnsupportedOpcode(uint8(op));
+        }
+        if (op == 0x5d && StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1) == 1) {
+            // TSTORE in a static frame halts before popping.
+            _checkAllUsed(cx, 0);
+            return _commitHalt(pre);
+        }
         cx.gas = gas - staticGas;
         _popItems(cx, pops);
         Flow flow = _execute(cx, family, op);
@@ -104,7 +115,9 @@ contract OneStepVerifier {
         if (family == OpcodeTable.MEMORY) return MemoryStep.execute(cx, op);
         if (family == OpcodeTable.CONTROL) return ControlStep.execute(cx, op);
         if (family == OpcodeTable.ENVIRONMENT) return EnvironmentStep.execute(cx, op);
-        return KeccakStep.execute(cx);
+        if (family == OpcodeTable.KECCAK) return KeccakStep.execute(cx);
+        if (family == OpcodeTable.STORAGE) return StorageStep.execute(cx, op);
+        return AccountStep.execute(cx);
     }
 
     /// @notice The table entry of `op`: family code (`OpcodeTable`), static gas, pops, pushes.
@@ -115,7 +128,10 @@ contract OneStepVerifier {
     /// @notice Every witness in the proof was consumed (SPEC.md §6.1 step 5), `popped` stack items
     /// among them.
     function _checkAllUsed(Ctx memory cx, uint256 popped) private pure {
-        if (cx.worldWitnesses) revert UnexpectedWorldWitnesses();
+        if (cx.otherWitnesses) revert UnexpectedWorldWitnesses();
+        if ((cx.world != 0) != cx.worldUsed) revert UnusedWitness(WitnessList.WORLD);
+        if (cx.treeLeft != 0) revert UnusedWitness(WitnessList.TREE_PATH);
+        if (cx.blockHashLeft != 0) revert UnusedWitness(WitnessList.BLOCK_HASH);
         if (cx.itemCount != popped) revert UnusedWitness(WitnessList.STACK_ITEM);
         if (cx.hasRest != (popped > 0)) revert UnusedWitness(WitnessList.STACK_REST);
         if (cx.memLeft != 0) revert UnusedWitness(WitnessList.MEMORY_WORD);
@@ -152,6 +168,9 @@ contract OneStepVerifier {
         uint256 stackLen = cx.stackLen;
         bytes32 memoryRoot = cx.memoryRoot;
         uint256 memorySize = cx.memorySize;
+        // The world record as the step left it (SPEC.md §6.1 step 6).
+        bytes32 worldRoot = StateRecord.wordAt(pre + 411);
+        if (cx.worldChanged) worldRoot = WorldAccess.commitment(cx);
         assembly ("memory-safe") {
             function _put(at, v, len) {
                 let keep := shr(shl(3, len), not(0))
@@ -166,6 +185,7 @@ contract OneStepVerifier {
             _put(add(p, 219), stackLen, 8)
             mstore(add(p, 227), memoryRoot)
             _put(add(p, 259), memorySize, 8)
+            mstore(add(p, 411), worldRoot)
             h := keccak256(p, 443)
         }
     }

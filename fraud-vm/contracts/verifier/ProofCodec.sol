@@ -3,29 +3,29 @@ pragma solidity 0.8.28;
 
 import {Ctx, StateRecord} from "./StepContext.sol";
 import {WordTree} from "./WordTree.sol";
+import {SparseTree} from "./SparseTree.sol";
 import "./StepErrors.sol";
 
 /// @title Canonical proof encoding (fraud-vm/SPEC.md §6.3)
-/// @notice Checks the structure of a proof in calldata and returns the offsets of its parts.
-/// Every byte up to the world-state sections is accounted for as in the Rust
-/// `StepProof::decode` (fraud-vm/src/codec.rs): version, tags, status and flag values, counts
-/// within the input. The world-state sections are only compared with their empty encoding: the
-/// steps executed here consume none of them, so anything else is rejected by the step as
-/// `UnexpectedWorldWitnesses` (malformed or not, the reference rejects such a proof too).
+/// @notice Checks the structure of a proof in calldata and returns the offsets of its parts, as
+/// the Rust `StepProof::decode` (fraud-vm/src/codec.rs) does: version, tags, status and flag
+/// values, counts within the input, non-zero siblings, no trailing bytes. The lists no step
+/// executed here reads (accounts, slots, base proofs, codes, frame, checkpoint, self-destructs,
+/// transaction) are only told apart from their empty encoding; a proof that has any is rejected
+/// by the step as `UnexpectedWorldWitnesses` (malformed or not, the reference rejects it too).
 library ProofCodec {
     /// The only proof version.
     uint8 internal constant VERSION = 2;
     uint8 internal constant TAG_STATE = 0x01;
     uint8 internal constant TAG_TX_ENV = 0x03;
     uint8 internal constant TAG_BLOCK_ENV = 0x04;
+    uint8 internal constant TAG_WORLD = 0x05;
+    /// Length of a world record (SPEC.md §3.7.1), tag included.
+    uint256 internal constant WORLD_LEN = 297;
     /// Fixed part of a transaction environment record (SPEC.md §3.6), tag included.
     uint256 internal constant TX_ENV_FIXED = 118;
     /// Length of a block environment record, tag included.
     uint256 internal constant BLOCK_ENV_LEN = 309;
-    /// The encoding of the world-state sections when all of them are empty: world flag 0,
-    /// seven u32 counts 0 (trees, accounts, slots, base accounts, base slots, codes, block
-    /// hashes) and four flags 0 (frame, checkpoint, self-destructs, transaction).
-    uint256 internal constant EMPTY_WORLD_TAIL = 1 + 7 * 4 + 4;
 
     /// @notice Decodes `proof` (a calldata slice) into a step context, or reverts with the
     /// reason the bytes are not a canonical proof.
@@ -95,19 +95,54 @@ library ProofCodec {
             p += 1;
         }
 
-        // The world-state sections: the steps executed here read none of them, so they are only
-        // told apart from the empty encoding (the step rejects them as unused witnesses).
-        if (end - p != EMPTY_WORLD_TAIL) {
-            cx.worldWitnesses = true;
+        _world(cx, p, end);
+    }
+
+    /// @notice The world-state sections from `p`: the world record, the tree paths and the
+    /// block hashes are located; the lists no executed step reads are only told apart from
+    /// their empty encoding (`otherWitnesses`), and are not parsed further.
+    function _world(Ctx memory cx, uint256 p, uint256 end) private pure {
+        _need(p, 1, end);
+        if (_flag(p)) {
+            p += 1;
+            _need(p, WORLD_LEN, end);
+            _tag(p, TAG_WORLD);
+            cx.world = p;
+            p += WORLD_LEN;
         } else {
-            uint256 tail;
-            uint256 lead;
-            assembly ("memory-safe") {
-                tail := calldataload(p)
-                lead := byte(0, calldataload(add(p, 32)))
-            }
-            cx.worldWitnesses = tail != 0 || lead != 0;
+            p += 1;
         }
+        uint256 n;
+        (n, p) = _count(p, end, 64);
+        (cx.treeNext, cx.treeLeft) = (p, n);
+        for (uint256 i = 0; i < n; ++i) {
+            _need(p, 64, end);
+            uint256 k = SparseTree.popcount(uint256(StateRecord.wordAt(p + 32)));
+            p += 64;
+            _need(p, 32 * k, end);
+            for (uint256 j = 0; j < k; ++j) {
+                if (StateRecord.wordAt(p) == 0) revert ZeroSibling();
+                p += 32;
+            }
+        }
+        // Accounts, slots, base accounts, base slots, codes: five empty lists.
+        _need(p, 20, end);
+        if (StateRecord.uintAt(p, 20) != 0) {
+            cx.otherWitnesses = true;
+            return;
+        }
+        p += 20;
+        (n, p) = _count(p, end, WordTree.PROOF_LEN);
+        (cx.blockHashNext, cx.blockHashLeft) = (p, n);
+        p += n * WordTree.PROOF_LEN;
+        // Frame, checkpoint, self-destructs, transaction: four absent flags.
+        _need(p, 4, end);
+        if (StateRecord.uintAt(p, 4) != 0) {
+            cx.otherWitnesses = true;
+            return;
+        }
+        p += 4;
+        if (p != end) revert TrailingBytes();
     }
 
     /// @notice Checks the tag, status and static flag of the state record at `p` (its length was

@@ -60,8 +60,21 @@ struct Ctx {
     /// Calldata offset of the block environment record (0: absent).
     uint256 blockEnv;
     bool blockEnvUsed;
-    /// Whether the world-state sections of the proof are not all empty (SPEC.md §6.3).
-    bool worldWitnesses;
+    /// Calldata offset of the world record (0: absent), whether the step read it, and its
+    /// transient root as the step leaves it.
+    uint256 world;
+    bool worldUsed;
+    bool worldChanged;
+    bytes32 transientRoot;
+    /// Next unread sparse-tree path and how many remain.
+    uint256 treeNext;
+    uint256 treeLeft;
+    /// Next unread block hash word proof and how many remain.
+    uint256 blockHashNext;
+    uint256 blockHashLeft;
+    /// Whether the proof has witnesses of the lists no executed step reads (accounts, slots,
+    /// base proofs, codes, frame, checkpoint, self-destructs, transaction).
+    bool otherWitnesses;
     /// `n` of `Flow.Skip`, or the target of `Flow.Jump`.
     uint256 target;
 }

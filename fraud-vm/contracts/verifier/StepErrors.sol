@@ -7,6 +7,8 @@ pragma solidity 0.8.28;
 
 /// The proof bytes end inside a field.
 error Truncated();
+/// Bytes remain after the last field of the proof.
+error TrailingBytes();
 /// The proof does not start with version byte 2.
 error UnknownVersion(uint8 version);
 /// A record does not start with its domain tag (SPEC.md §2).
@@ -31,17 +33,25 @@ error BadReturndataProof(uint256 index);
 error TxEnvMismatch();
 /// The block environment does not match `pre.block_env_hash`.
 error BlockEnvMismatch();
+/// The world record does not match `pre.world_root`.
+error WorldMismatch();
+/// A sparse-tree path does not match the tree's current root.
+error BadTreeProof();
+/// A block hash word or its path does not match the block hash root.
+error BadBlockHashProof();
+/// A sparse-tree path marks a sibling as present but gives zero.
+error ZeroSibling();
 /// The step needs a witness the proof lacks (`what` names the list, see `Witness`).
 error MissingWitness(uint8 what);
 /// The proof carries a witness the step does not touch (`what` names the list, see `Witness`).
 error UnusedWitness(uint8 what);
-/// The proof's world-state sections (world record, tree paths, accounts, slots, base proofs,
-/// codes, block hashes, frame link, checkpoint, self-destructs, transaction) are not all empty.
-/// Every step this verifier executes reads none of them, so such a proof is either malformed or
-/// carries unused witnesses: the reference verifier rejects it too.
+/// The proof has account records, storage values, base-state proofs, codes, a frame link, a
+/// checkpoint, a self-destruct list or a transaction. No step this verifier executes reads any of
+/// them, so such a proof carries unused witnesses (or is malformed): the reference verifier
+/// rejects it too.
 error UnexpectedWorldWitnesses();
-/// An opcode step this verifier does not execute yet (world state, logs, calls, creates,
-/// SELFDESTRUCT). It never answers such a step with a post-state.
+/// An opcode step this verifier does not execute yet (accounts and persistent storage, logs,
+/// calls, creates, SELFDESTRUCT). It never answers such a step with a post-state.
 error UnsupportedOpcode(uint8 opcode);
 /// A step between opcodes this verifier does not execute yet ("frame exit", "transaction end",
 /// "transaction start"), or a state outside this version ("gas above 2^32", SPEC.md §4.3).
@@ -56,4 +66,7 @@ library WitnessList {
     uint8 internal constant RETURNDATA_WORD = 4;
     uint8 internal constant TX_ENV = 5;
     uint8 internal constant BLOCK_ENV = 6;
+    uint8 internal constant WORLD = 7;
+    uint8 internal constant TREE_PATH = 8;
+    uint8 internal constant BLOCK_HASH = 9;
 }

@@ -27,6 +27,11 @@ const SUBMITTER: Address = address!("0x00000000000000000000000000000000005ab317"
 /// Custom errors of `StepErrors.sol` (and the compiler's panic), by selector.
 const ERRORS: &[&str] = &[
     "Truncated()",
+    "TrailingBytes()",
+    "ZeroSibling()",
+    "WorldMismatch()",
+    "BadTreeProof()",
+    "BadBlockHashProof()",
     "UnknownVersion(uint8)",
     "BadTag(uint8,uint8)",
     "BadStatus(uint8)",
@@ -170,7 +175,7 @@ impl L1Verifier {
 }
 
 /// Whether this version of the Solidity verifier executes the step from `pre` with `code`: an
-/// opcode step of a v0.1 family, or any opcode step that halts before its own work (undefined and
+/// opcode step of a v0.1 family, TLOAD, TSTORE or BLOCKHASH, or any opcode step that halts before its own work (undefined and
 /// INVALID opcodes, static gas, stack underflow and overflow).
 fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
     if pre.status != Status::Running || pre.gas > MAX_GAS {
@@ -192,6 +197,8 @@ fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
         | Family::Control
         | Family::Undefined
         | Family::Invalid => true,
+        // TLOAD, TSTORE (transient storage) and BLOCKHASH of the world-state opcodes.
+        _ if matches!(op, 0x5c | 0x5d | 0x40) => true,
         _ => {
             let (pops, pushes) = (u64::from(i.pops), u64::from(i.pushes));
             pre.gas < i.gas || pre.stack_len < pops || pre.stack_len - pops + pushes > 1024
@@ -340,8 +347,9 @@ impl Tally {
 
 /// Programs with the arithmetic edge cases the spec names: SDIV of -2^255 by -1 and by 0, SMOD's
 /// sign, ADDMOD and MULMOD beyond 2^256 and modulo 0, EXP with a 32-byte exponent and exponent
-/// 0, SIGNEXTEND of bytes 0, 30, 31 and 2^255, BYTE and shifts beyond their range, then memory,
-/// copies past the ends, KECCAK256 of nothing, and an invalid jump.
+/// 0, SIGNEXTEND of bytes 0, 30, 31 and 2^255, BYTE and shifts beyond their range; memory,
+/// copies past the ends, KECCAK256 of nothing; transient storage written, cleared and read, and
+/// BLOCKHASH at the edges of its window; each ending in an invalid jump.
 fn edge_programs() -> Vec<Vec<u8>> {
     let u = U256::from;
     let min = U256::from(1) << 255;
@@ -396,8 +404,22 @@ fn edge_programs() -> Vec<Vec<u8>> {
         (0x3e, vec![u(0), u(0), u(0)]),
         (0x59, vec![]),
     ];
+    let window = |n: u64| u(BLOCK_NUMBER - n);
+    let mut world: Vec<(u8, Vec<U256>)> = vec![
+        (0x5d, vec![u(1), u(9)]),
+        (0x5c, vec![u(1)]),
+        (0x5c, vec![u(2)]),
+        (0x5d, vec![u(1), u(0)]),
+        (0x5c, vec![u(1)]),
+        (0x5d, vec![neg1, neg1]),
+        (0x40, vec![window(1)]),
+        (0x40, vec![window(256)]),
+        (0x40, vec![window(257)]),
+        (0x40, vec![window(0)]),
+        (0x40, vec![neg1]),
+    ];
     let mut programs = Vec::new();
-    for ops in [&mut arith, &mut memory] {
+    for ops in [&mut arith, &mut memory, &mut world] {
         let mut code = Vec::new();
         for (op, args) in ops.drain(..) {
             code.extend(program(&[(op, args.as_slice())]));
