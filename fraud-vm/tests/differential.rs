@@ -514,7 +514,7 @@ fn tamperings(
     let mut bad_pre = proof.clone();
     bad_pre.pre.gas ^= 1;
     reject("pre-state gas", &bad_pre, commitment);
-    reject("pre-commitment", &proof, B256::repeat_byte(1));
+    reject("pre-commitment", proof, B256::repeat_byte(1));
     if !proof.stack.is_empty() {
         let mut p = proof.clone();
         p.stack[0] ^= U256::from(1);

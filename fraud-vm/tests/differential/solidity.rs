@@ -279,7 +279,7 @@ impl Tally {
                 "step {k} ({name}): Rust {rust:?}, Solidity {answer:?}"
             )),
         }
-        if self.sample.len() < 400 && k % 3 == 0 {
+        if self.sample.len() < 400 && k.is_multiple_of(3) {
             self.sample.push((commitment, bytes));
         }
         if tamper {
