@@ -22,8 +22,8 @@ import "./StepErrors.sol";
 /// pre-state commitment and the proof in its canonical encoding (§6.3), exactly as the Rust
 /// reference verifier `fraud_vm::verify` does, or reverts where the reference rejects.
 /// @dev This version executes the opcode steps of v0.1: arithmetic, comparison and bitwise,
-/// KECCAK256, stack, memory, environment reads without world state, control; of v0.2 TLOAD,
-/// TSTORE and BLOCKHASH; and every exceptional halt decided before an opcode's own work
+/// KECCAK256, stack, memory, environment reads without world state, control; of v0.2 SLOAD,
+/// TLOAD, TSTORE and BLOCKHASH; and every exceptional halt decided before an opcode's own work
 /// (undefined and INVALID opcodes, static gas, stack underflow and overflow) for any opcode. Other steps revert with
 /// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
 contract OneStepVerifier {
@@ -70,8 +70,8 @@ contract OneStepVerifier {
             return _commitHalt(pre);
         }
         // Accounts, persistent storage, logs, calls, creates and SELFDESTRUCT are not executed
-        // yet; of the world-state opcodes only TLOAD, TSTORE and BLOCKHASH are.
-        if (family > OpcodeTable.CONTROL && op != 0x5c && op != 0x5d && op != 0x40) {
+        // yet; of the world-state opcodes only SLOAD, TLOAD, TSTORE and BLOCKHASH are.
+        if (family > OpcodeTable.CONTROL && op != 0x54 && op != 0x5c && op != 0x5d && op != 0x40) {
             revert UnsupportedOpcode(uint8(op));
         }
         if (op == 0x5d && StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1) == 1) {
@@ -132,6 +132,10 @@ contract OneStepVerifier {
         if ((cx.world != 0) != cx.worldUsed) revert UnusedWitness(WitnessList.WORLD);
         if (cx.treeLeft != 0) revert UnusedWitness(WitnessList.TREE_PATH);
         if (cx.blockHashLeft != 0) revert UnusedWitness(WitnessList.BLOCK_HASH);
+        if (cx.accountLeft != 0) revert UnusedWitness(WitnessList.ACCOUNT_RECORD);
+        if (cx.slotLeft != 0) revert UnusedWitness(WitnessList.STORAGE_VALUE);
+        if (cx.baseAccountLeft != 0) revert UnusedWitness(WitnessList.BASE_ACCOUNT);
+        if (cx.baseSlotLeft != 0) revert UnusedWitness(WitnessList.BASE_SLOT);
         if (cx.itemCount != popped) revert UnusedWitness(WitnessList.STACK_ITEM);
         if (cx.hasRest != (popped > 0)) revert UnusedWitness(WitnessList.STACK_REST);
         if (cx.memLeft != 0) revert UnusedWitness(WitnessList.MEMORY_WORD);

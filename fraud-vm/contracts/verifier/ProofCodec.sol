@@ -10,8 +10,8 @@ import "./StepErrors.sol";
 /// @notice Checks the structure of a proof in calldata and returns the offsets of its parts, as
 /// the Rust `StepProof::decode` (fraud-vm/src/codec.rs) does: version, tags, status and flag
 /// values, counts within the input, non-zero siblings, no trailing bytes. The lists no step
-/// executed here reads (accounts, slots, base proofs, codes, frame, checkpoint, self-destructs,
-/// transaction) are only told apart from their empty encoding; a proof that has any is rejected
+/// executed here reads (codes, frame, checkpoint, self-destructs, transaction) are only told
+/// apart from their empty encoding; a proof that has any is rejected
 /// by the step as `UnexpectedWorldWitnesses` (malformed or not, the reference rejects it too).
 library ProofCodec {
     /// The only proof version.
@@ -20,6 +20,9 @@ library ProofCodec {
     uint8 internal constant TAG_TX_ENV = 0x03;
     uint8 internal constant TAG_BLOCK_ENV = 0x04;
     uint8 internal constant TAG_WORLD = 0x05;
+    uint8 internal constant TAG_ACCOUNT = 0x09;
+    /// Length of an account record (SPEC.md §3.7.2), tag included.
+    uint256 internal constant ACCOUNT_LEN = 113;
     /// Length of a world record (SPEC.md §3.7.1), tag included.
     uint256 internal constant WORLD_LEN = 297;
     /// Fixed part of a transaction environment record (SPEC.md §3.6), tag included.
@@ -98,9 +101,10 @@ library ProofCodec {
         _world(cx, p, end);
     }
 
-    /// @notice The world-state sections from `p`: the world record, the tree paths and the
-    /// block hashes are located; the lists no executed step reads are only told apart from
-    /// their empty encoding (`otherWitnesses`), and are not parsed further.
+    /// @notice The world-state sections from `p`: the world record, tree paths, account
+    /// records, storage values, base proofs and block hashes are located; the lists no executed
+    /// step reads are only told apart from their empty encoding (`otherWitnesses`), and are not
+    /// parsed further.
     function _world(Ctx memory cx, uint256 p, uint256 end) private pure {
         _need(p, 1, end);
         if (_flag(p)) {
@@ -125,13 +129,40 @@ library ProofCodec {
                 p += 32;
             }
         }
-        // Accounts, slots, base accounts, base slots, codes: five empty lists.
-        _need(p, 20, end);
-        if (StateRecord.uintAt(p, 20) != 0) {
+        (n, p) = _count(p, end, ACCOUNT_LEN);
+        (cx.accountNext, cx.accountLeft) = (p, n);
+        for (uint256 i = 0; i < n; ++i) {
+            _tag(p, TAG_ACCOUNT);
+            p += ACCOUNT_LEN;
+        }
+        (n, p) = _count(p, end, 32);
+        (cx.slotNext, cx.slotLeft) = (p, n);
+        p += 32 * n;
+        (n, p) = _count(p, end, 5);
+        (cx.baseAccountNext, cx.baseAccountLeft) = (p, n);
+        for (uint256 i = 0; i < n; ++i) {
+            _need(p, 1, end);
+            bool present = _flag(p);
+            p += 1;
+            if (present) {
+                _need(p, 104, end);
+                p += 104;
+            }
+            p = _nodes(p, end);
+        }
+        (n, p) = _count(p, end, 36);
+        (cx.baseSlotNext, cx.baseSlotLeft) = (p, n);
+        for (uint256 i = 0; i < n; ++i) {
+            _need(p, 32, end);
+            p = _nodes(p + 32, end);
+        }
+        // Codes: an empty list.
+        _need(p, 4, end);
+        if (StateRecord.uintAt(p, 4) != 0) {
             cx.otherWitnesses = true;
             return;
         }
-        p += 20;
+        p += 4;
         (n, p) = _count(p, end, WordTree.PROOF_LEN);
         (cx.blockHashNext, cx.blockHashLeft) = (p, n);
         p += n * WordTree.PROOF_LEN;
@@ -143,6 +174,18 @@ library ProofCodec {
         }
         p += 4;
         if (p != end) revert TrailingBytes();
+    }
+
+    /// @notice Skips a list of trie nodes (`u32 count ‖ (u32 len ‖ node)…`) at `p`.
+    function _nodes(uint256 p, uint256 end) internal pure returns (uint256) {
+        uint256 n;
+        (n, p) = _count(p, end, 4);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 len;
+            (len, p) = _count(p, end, 1);
+            p += len;
+        }
+        return p;
     }
 
     /// @notice Checks the tag, status and static flag of the state record at `p` (its length was

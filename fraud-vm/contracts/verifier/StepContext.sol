@@ -69,11 +69,24 @@ struct Ctx {
     /// Next unread sparse-tree path and how many remain.
     uint256 treeNext;
     uint256 treeLeft;
+    /// Accounts, accessed-set and transient roots of the world as the step leaves them.
+    bytes32 accountsRoot;
+    bytes32 accessedRoot;
+    /// Next unread account record (113 bytes), storage value, base account proof and base slot
+    /// proof, and how many of each remain.
+    uint256 accountNext;
+    uint256 accountLeft;
+    uint256 slotNext;
+    uint256 slotLeft;
+    uint256 baseAccountNext;
+    uint256 baseAccountLeft;
+    uint256 baseSlotNext;
+    uint256 baseSlotLeft;
     /// Next unread block hash word proof and how many remain.
     uint256 blockHashNext;
     uint256 blockHashLeft;
-    /// Whether the proof has witnesses of the lists no executed step reads (accounts, slots,
-    /// base proofs, codes, frame, checkpoint, self-destructs, transaction).
+    /// Whether the proof has witnesses of the lists no executed step reads (codes, frame,
+    /// checkpoint, self-destructs, transaction).
     bool otherWitnesses;
     /// `n` of `Flow.Skip`, or the target of `Flow.Jump`.
     uint256 target;

@@ -37,6 +37,12 @@ error BlockEnvMismatch();
 error WorldMismatch();
 /// A sparse-tree path does not match the tree's current root.
 error BadTreeProof();
+/// An account record does not hash to its overlay leaf.
+error BadAccountRecord();
+/// A storage value does not hash to its overlay leaf.
+error BadSlotValue();
+/// A base-state account or storage proof does not verify.
+error BadBaseProof();
 /// A block hash word or its path does not match the block hash root.
 error BadBlockHashProof();
 /// A sparse-tree path marks a sibling as present but gives zero.
@@ -45,13 +51,12 @@ error ZeroSibling();
 error MissingWitness(uint8 what);
 /// The proof carries a witness the step does not touch (`what` names the list, see `Witness`).
 error UnusedWitness(uint8 what);
-/// The proof has account records, storage values, base-state proofs, codes, a frame link, a
-/// checkpoint, a self-destruct list or a transaction. No step this verifier executes reads any of
+/// The proof has codes, a frame link, a checkpoint, a self-destruct list or a transaction. No step this verifier executes reads any of
 /// them, so such a proof carries unused witnesses (or is malformed): the reference verifier
 /// rejects it too.
 error UnexpectedWorldWitnesses();
-/// An opcode step this verifier does not execute yet (accounts and persistent storage, logs,
-/// calls, creates, SELFDESTRUCT). It never answers such a step with a post-state.
+/// An opcode step this verifier does not execute yet (SSTORE, account reads, logs, calls,
+/// creates, SELFDESTRUCT). It never answers such a step with a post-state.
 error UnsupportedOpcode(uint8 opcode);
 /// A step between opcodes this verifier does not execute yet ("frame exit", "transaction end",
 /// "transaction start"), or a state outside this version ("gas above 2^32", SPEC.md §4.3).
@@ -69,4 +74,8 @@ library WitnessList {
     uint8 internal constant WORLD = 7;
     uint8 internal constant TREE_PATH = 8;
     uint8 internal constant BLOCK_HASH = 9;
+    uint8 internal constant ACCOUNT_RECORD = 10;
+    uint8 internal constant STORAGE_VALUE = 11;
+    uint8 internal constant BASE_ACCOUNT = 12;
+    uint8 internal constant BASE_SLOT = 13;
 }

@@ -4,6 +4,8 @@ pragma solidity 0.8.28;
 import {Ctx, StepOps, StateRecord} from "./StepContext.sol";
 import {SparseTree} from "./SparseTree.sol";
 import {WordTree} from "./WordTree.sol";
+import {BaseTrie} from "./BaseTrie.sol";
+import {ProofCodec} from "./ProofCodec.sol";
 import "./StepErrors.sol";
 
 /// @title World-state access of an opcode step (fraud-vm/SPEC.md §3.7, §3.8; Rust: step/access.rs)
@@ -11,8 +13,14 @@ import "./StepErrors.sol";
 /// lookups and updates, each path consumed in access order and checked against the tree's
 /// current root.
 library WorldAccess {
-    /// Offset of `transient_root` in the world record (SPEC.md §3.7.1).
+    /// Offsets of `base_root`, `accounts_root`, `transient_root` and `accessed_root` in the
+    /// world record (SPEC.md §3.7.1).
+    uint256 internal constant BASE_ROOT = 1;
+    uint256 internal constant ACCOUNTS_ROOT = 33;
     uint256 internal constant TRANSIENT_ROOT = 97;
+    uint256 internal constant ACCESSED_ROOT = 129;
+    /// The leaf of a set member (warm and created sets).
+    bytes32 internal constant MEMBER = bytes32(uint256(1));
     /// Offset of `block_hashes_root` in the block environment (SPEC.md §3.6).
     uint256 internal constant BLOCK_HASHES_ROOT = 245;
 
@@ -23,6 +31,8 @@ library WorldAccess {
         if (StepOps.hashCalldata(cx.world, 297) != StateRecord.wordAt(cx.pre + 411)) revert WorldMismatch();
         cx.worldUsed = true;
         cx.transientRoot = StateRecord.wordAt(cx.world + TRANSIENT_ROOT);
+        cx.accountsRoot = StateRecord.wordAt(cx.world + ACCOUNTS_ROOT);
+        cx.accessedRoot = StateRecord.wordAt(cx.world + ACCESSED_ROOT);
     }
 
     /// @notice The next tree path, checked against `root` at `key`: its leaf, and the bitmap
@@ -59,26 +69,154 @@ library WorldAccess {
     }
 
     /// @notice Transient storage key `keccak256(0x13 ‖ address ‖ slot)` (SPEC.md §3.7.4).
-    function transientKey(Ctx memory cx, uint256 slot) private pure returns (bytes32 key) {
-        uint256 account = StateRecord.addressAt(cx.pre + StateRecord.ADDRESS);
-        assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore8(p, 0x13)
-            mstore(add(p, 1), shl(96, account))
-            mstore(add(p, 21), slot)
-            key := keccak256(p, 53)
-        }
+    function transientKey(Ctx memory cx, uint256 slot) private pure returns (bytes32) {
+        return _key53(0x13, _self(cx), slot);
     }
 
     /// @notice The commitment of the world record as the step left it.
     function commitment(Ctx memory cx) internal pure returns (bytes32 h) {
         uint256 at = cx.world;
         bytes32 transient = cx.transientRoot;
+        bytes32 accounts = cx.accountsRoot;
+        bytes32 accessed = cx.accessedRoot;
         assembly ("memory-safe") {
             let p := mload(0x40)
             calldatacopy(p, at, 297)
             mstore(add(p, TRANSIENT_ROOT), transient)
+            mstore(add(p, ACCOUNTS_ROOT), accounts)
+            mstore(add(p, ACCESSED_ROOT), accessed)
             h := keccak256(p, 297)
+        }
+    }
+
+    /// @notice Marks slot `slot` of the executing account warm (SPEC.md §3.7.3); whether it was
+    /// cold. One path does both.
+    function touchSlot(Ctx memory cx, uint256 slot) internal pure returns (bool cold) {
+        world(cx);
+        bytes32 key = _key53(0x15, _self(cx), slot);
+        (bytes32 leaf, uint256 bitmap, uint256 siblings) = path(cx, cx.accessedRoot, key);
+        if (leaf != 0) return false;
+        cx.accessedRoot = SparseTree.rootWith(siblings, bitmap, key, MEMBER);
+        cx.worldChanged = true;
+        return true;
+    }
+
+    /// @notice The executing account's incarnation and storage root: its overlay record, else
+    /// the base account, else the empty account (SPEC.md §3.7.2).
+    function selfAccount(Ctx memory cx) internal pure returns (uint256 incarnation, bytes32 storageRoot) {
+        world(cx);
+        uint256 account = _self(cx);
+        bytes32 key;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore8(p, 0x10)
+            mstore(add(p, 1), shl(96, account))
+            key := keccak256(p, 21)
+        }
+        (bytes32 leaf,,) = path(cx, cx.accountsRoot, key);
+        if (leaf != 0) {
+            if (cx.accountLeft == 0) revert MissingWitness(WitnessList.ACCOUNT_RECORD);
+            uint256 rec = cx.accountNext;
+            if (StepOps.hashCalldata(rec, ProofCodec.ACCOUNT_LEN) != leaf) revert BadAccountRecord();
+            cx.accountNext += ProofCodec.ACCOUNT_LEN;
+            cx.accountLeft -= 1;
+            return (StateRecord.uintAt(rec + 105, 8), StateRecord.wordAt(rec + 73));
+        }
+        if (cx.baseAccountLeft == 0) revert MissingWitness(WitnessList.BASE_ACCOUNT);
+        uint256 at = cx.baseAccountNext;
+        bool present = StateRecord.uintAt(at, 1) == 1;
+        bytes memory expected;
+        storageRoot = BaseTrie.EMPTY_ROOT;
+        if (present) {
+            storageRoot = StateRecord.wordAt(at + 41);
+            expected = BaseTrie.encodeAccount(
+                StateRecord.uintAt(at + 1, 8),
+                uint256(StateRecord.wordAt(at + 9)),
+                storageRoot,
+                StateRecord.wordAt(at + 73)
+            );
+            at += 104;
+        }
+        uint256 nodes = at + 1;
+        cx.baseAccountNext = ProofCodec._nodes(nodes, type(uint256).max);
+        cx.baseAccountLeft -= 1;
+        bytes32 path_ = keccak256(abi.encodePacked(address(uint160(account))));
+        if (
+            !BaseTrie.verify(
+                StateRecord.wordAt(cx.world + BASE_ROOT),
+                path_,
+                present,
+                expected,
+                nodes + 4,
+                StateRecord.uintAt(nodes, 4)
+            )
+        ) revert BadBaseProof();
+        return (0, storageRoot);
+    }
+
+    /// @notice Slot `slot` of the executing account (incarnation, storage root) in the current
+    /// overlay, else in its base storage trie (zero without witness when that is empty).
+    function selfSlot(Ctx memory cx, uint256 incarnation, bytes32 storageRoot, uint256 slot)
+        internal
+        pure
+        returns (uint256 value)
+    {
+        uint256 account = _self(cx);
+        bytes32 key;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore8(p, 0x11)
+            mstore(add(p, 1), shl(96, account))
+            mstore(add(p, 21), shl(192, incarnation))
+            mstore(add(p, 29), slot)
+            key := keccak256(p, 61)
+        }
+        (bytes32 leaf,,) = path(cx, cx.accountsRoot, key);
+        if (leaf != 0) {
+            if (cx.slotLeft == 0) revert MissingWitness(WitnessList.STORAGE_VALUE);
+            value = uint256(StateRecord.wordAt(cx.slotNext));
+            bytes32 h;
+            assembly ("memory-safe") {
+                let p := mload(0x40)
+                mstore8(p, 0x12)
+                mstore(add(p, 1), value)
+                h := keccak256(p, 33)
+            }
+            if (h != leaf) revert BadSlotValue();
+            cx.slotNext += 32;
+            cx.slotLeft -= 1;
+            return value;
+        }
+        if (storageRoot == BaseTrie.EMPTY_ROOT) return 0;
+        if (cx.baseSlotLeft == 0) revert MissingWitness(WitnessList.BASE_SLOT);
+        uint256 at = cx.baseSlotNext;
+        value = uint256(StateRecord.wordAt(at));
+        uint256 nodes = at + 32;
+        cx.baseSlotNext = ProofCodec._nodes(nodes, type(uint256).max);
+        cx.baseSlotLeft -= 1;
+        bool ok = BaseTrie.verify(
+            storageRoot,
+            keccak256(abi.encodePacked(slot)),
+            value != 0,
+            BaseTrie.encodeUint(value),
+            nodes + 4,
+            StateRecord.uintAt(nodes, 4)
+        );
+        if (!ok) revert BadBaseProof();
+    }
+
+    function _self(Ctx memory cx) private pure returns (uint256) {
+        return StateRecord.addressAt(cx.pre + StateRecord.ADDRESS);
+    }
+
+    /// @notice `keccak256(tag ‖ address ‖ slot)`: a 53-byte key (SPEC.md §3.7.3, §3.7.4).
+    function _key53(uint256 tag, uint256 account, uint256 slot) private pure returns (bytes32 key) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore8(p, tag)
+            mstore(add(p, 1), shl(96, account))
+            mstore(add(p, 21), slot)
+            key := keccak256(p, 53)
         }
     }
 

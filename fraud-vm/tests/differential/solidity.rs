@@ -32,6 +32,9 @@ const ERRORS: &[&str] = &[
     "WorldMismatch()",
     "BadTreeProof()",
     "BadBlockHashProof()",
+    "BadAccountRecord()",
+    "BadSlotValue()",
+    "BadBaseProof()",
     "UnknownVersion(uint8)",
     "BadTag(uint8,uint8)",
     "BadStatus(uint8)",
@@ -175,7 +178,7 @@ impl L1Verifier {
 }
 
 /// Whether this version of the Solidity verifier executes the step from `pre` with `code`: an
-/// opcode step of a v0.1 family, TLOAD, TSTORE or BLOCKHASH, or any opcode step that halts before its own work (undefined and
+/// opcode step of a v0.1 family, SLOAD, TLOAD, TSTORE or BLOCKHASH, or any opcode step that halts before its own work (undefined and
 /// INVALID opcodes, static gas, stack underflow and overflow).
 fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
     if pre.status != Status::Running || pre.gas > MAX_GAS {
@@ -197,8 +200,8 @@ fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
         | Family::Control
         | Family::Undefined
         | Family::Invalid => true,
-        // TLOAD, TSTORE (transient storage) and BLOCKHASH of the world-state opcodes.
-        _ if matches!(op, 0x5c | 0x5d | 0x40) => true,
+        // SLOAD, TLOAD, TSTORE (transient storage) and BLOCKHASH of the world-state opcodes.
+        _ if matches!(op, 0x54 | 0x5c | 0x5d | 0x40) => true,
         _ => {
             let (pops, pushes) = (u64::from(i.pops), u64::from(i.pushes));
             pre.gas < i.gas || pre.stack_len < pops || pre.stack_len - pops + pushes > 1024
@@ -349,7 +352,8 @@ impl Tally {
 /// sign, ADDMOD and MULMOD beyond 2^256 and modulo 0, EXP with a 32-byte exponent and exponent
 /// 0, SIGNEXTEND of bytes 0, 30, 31 and 2^255, BYTE and shifts beyond their range; memory,
 /// copies past the ends, KECCAK256 of nothing; transient storage written, cleared and read, and
-/// BLOCKHASH at the edges of its window; each ending in an invalid jump.
+/// BLOCKHASH at the edges of its window, SLOAD cold and warm of present and absent slots; each
+/// ending in an invalid jump.
 fn edge_programs() -> Vec<Vec<u8>> {
     let u = U256::from;
     let min = U256::from(1) << 255;
@@ -417,6 +421,10 @@ fn edge_programs() -> Vec<Vec<u8>> {
         (0x40, vec![window(257)]),
         (0x40, vec![window(0)]),
         (0x40, vec![neg1]),
+        (0x54, vec![u(1)]),
+        (0x54, vec![u(1)]),
+        (0x54, vec![u(2)]),
+        (0x54, vec![u(7)]),
     ];
     let mut programs = Vec::new();
     for ops in [&mut arith, &mut memory, &mut world] {
