@@ -23,7 +23,7 @@ import "./StepErrors.sol";
 /// reference verifier `fraud_vm::verify` does, or reverts where the reference rejects.
 /// @dev This version executes the opcode steps of v0.1: arithmetic, comparison and bitwise,
 /// KECCAK256, stack, memory, environment reads without world state, control; of v0.2 SLOAD,
-/// TLOAD, TSTORE and BLOCKHASH; and every exceptional halt decided before an opcode's own work
+/// SSTORE, TLOAD, TSTORE and BLOCKHASH; and every exceptional halt decided before an opcode's own work
 /// (undefined and INVALID opcodes, static gas, stack underflow and overflow) for any opcode. Other steps revert with
 /// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
 contract OneStepVerifier {
@@ -34,6 +34,8 @@ contract OneStepVerifier {
     uint256 private constant MAX_GAS = 1 << 32;
     /// Maximum number of stack items.
     uint256 private constant STACK_LIMIT = 1024;
+    /// Offset of the refund counter (i64) in the state record.
+    uint256 private constant REFUND = 42;
 
     /// @notice The post-state commitment of the step proven by `proof` from the state committed
     /// to by `preCommitment`.
@@ -70,16 +72,17 @@ contract OneStepVerifier {
             return _commitHalt(pre);
         }
         // Accounts, persistent storage, logs, calls, creates and SELFDESTRUCT are not executed
-        // yet; of the world-state opcodes only SLOAD, TLOAD, TSTORE and BLOCKHASH are.
-        if (family > OpcodeTable.CONTROL && op != 0x54 && op != 0x5c && op != 0x5d && op != 0x40) {
+        // yet; of the world-state opcodes only SLOAD, SSTORE, TLOAD, TSTORE and BLOCKHASH are.
+        if (family > OpcodeTable.CONTROL && family != OpcodeTable.STORAGE && op != 0x40) {
             revert UnsupportedOpcode(uint8(op));
         }
-        if (op == 0x5d && StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1) == 1) {
-            // TSTORE in a static frame halts before popping.
+        if ((op == 0x55 || op == 0x5d) && StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1) == 1) {
+            // SSTORE and TSTORE in a static frame halt before popping.
             _checkAllUsed(cx, 0);
             return _commitHalt(pre);
         }
         cx.gas = gas - staticGas;
+        cx.refund = int256(int64(uint64(StateRecord.uintAt(pre + REFUND, 8))));
         _popItems(cx, pops);
         Flow flow = _execute(cx, family, op);
         _checkAllUsed(cx, pops);
@@ -174,6 +177,7 @@ contract OneStepVerifier {
         uint256 memorySize = cx.memorySize;
         // The world record as the step left it (SPEC.md §6.1 step 6).
         bytes32 worldRoot = StateRecord.wordAt(pre + 411);
+        int256 refund = cx.refund;
         if (cx.worldChanged) worldRoot = WorldAccess.commitment(cx);
         assembly ("memory-safe") {
             function _put(at, v, len) {
@@ -190,6 +194,7 @@ contract OneStepVerifier {
             mstore(add(p, 227), memoryRoot)
             _put(add(p, 259), memorySize, 8)
             mstore(add(p, 411), worldRoot)
+            _put(add(p, 42), and(refund, 0xffffffffffffffff), 8)
             h := keccak256(p, 443)
         }
     }

@@ -43,6 +43,8 @@ struct Ctx {
     uint256 pushed;
     /// Stack length after the step.
     uint256 stackLen;
+    /// Refund counter (EIP-3529) as the step leaves it.
+    int256 refund;
     /// Memory root and size as the step leaves them.
     bytes32 memoryRoot;
     uint256 memorySize;
@@ -69,8 +71,10 @@ struct Ctx {
     /// Next unread sparse-tree path and how many remain.
     uint256 treeNext;
     uint256 treeLeft;
-    /// Accounts, accessed-set and transient roots of the world as the step leaves them.
+    /// Accounts, accessed-set and transient roots of the world as the step leaves them, and the
+    /// original values' root (EIP-2200).
     bytes32 accountsRoot;
+    bytes32 originalRoot;
     bytes32 accessedRoot;
     /// Next unread account record (113 bytes), storage value, base account proof and base slot
     /// proof, and how many of each remain.

@@ -13,10 +13,10 @@ import "./StepErrors.sol";
 /// lookups and updates, each path consumed in access order and checked against the tree's
 /// current root.
 library WorldAccess {
-    /// Offsets of `base_root`, `accounts_root`, `transient_root` and `accessed_root` in the
-    /// world record (SPEC.md §3.7.1).
+    /// Offsets of the roots in the world record (SPEC.md §3.7.1).
     uint256 internal constant BASE_ROOT = 1;
     uint256 internal constant ACCOUNTS_ROOT = 33;
+    uint256 internal constant ORIGINAL_ROOT = 65;
     uint256 internal constant TRANSIENT_ROOT = 97;
     uint256 internal constant ACCESSED_ROOT = 129;
     /// The leaf of a set member (warm and created sets).
@@ -33,6 +33,7 @@ library WorldAccess {
         cx.transientRoot = StateRecord.wordAt(cx.world + TRANSIENT_ROOT);
         cx.accountsRoot = StateRecord.wordAt(cx.world + ACCOUNTS_ROOT);
         cx.accessedRoot = StateRecord.wordAt(cx.world + ACCESSED_ROOT);
+        cx.originalRoot = StateRecord.wordAt(cx.world + ORIGINAL_ROOT);
     }
 
     /// @notice The next tree path, checked against `root` at `key`: its leaf, and the bitmap
@@ -161,32 +162,31 @@ library WorldAccess {
         pure
         returns (uint256 value)
     {
-        uint256 account = _self(cx);
-        bytes32 key;
-        assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore8(p, 0x11)
-            mstore(add(p, 1), shl(96, account))
-            mstore(add(p, 21), shl(192, incarnation))
-            mstore(add(p, 29), slot)
-            key := keccak256(p, 61)
-        }
-        (bytes32 leaf,,) = path(cx, cx.accountsRoot, key);
-        if (leaf != 0) {
-            if (cx.slotLeft == 0) revert MissingWitness(WitnessList.STORAGE_VALUE);
-            value = uint256(StateRecord.wordAt(cx.slotNext));
-            bytes32 h;
-            assembly ("memory-safe") {
-                let p := mload(0x40)
-                mstore8(p, 0x12)
-                mstore(add(p, 1), value)
-                h := keccak256(p, 33)
-            }
-            if (h != leaf) revert BadSlotValue();
-            cx.slotNext += 32;
-            cx.slotLeft -= 1;
-            return value;
-        }
+        bool found;
+        (found, value) = overlaySlot(cx, cx.accountsRoot, incarnation, slot);
+        if (!found) value = baseSlot(cx, storageRoot, slot);
+    }
+
+    /// @notice Slot `slot` of the executing account in the overlay with root `root` (the
+    /// current `accounts_root` or the `original_root`): whether it is there, and its value.
+    function overlaySlot(Ctx memory cx, bytes32 root, uint256 incarnation, uint256 slot)
+        internal
+        pure
+        returns (bool found, uint256 value)
+    {
+        (bytes32 leaf,,) = path(cx, root, slotKey(cx, incarnation, slot));
+        if (leaf == 0) return (false, 0);
+        if (cx.slotLeft == 0) revert MissingWitness(WitnessList.STORAGE_VALUE);
+        value = uint256(StateRecord.wordAt(cx.slotNext));
+        if (slotLeaf(value) != leaf) revert BadSlotValue();
+        cx.slotNext += 32;
+        cx.slotLeft -= 1;
+        return (true, value);
+    }
+
+    /// @notice Slot `slot` in the base storage trie with root `storageRoot`: zero without
+    /// witness when that trie is empty, else a base slot proof (zero proved by absence).
+    function baseSlot(Ctx memory cx, bytes32 storageRoot, uint256 slot) internal pure returns (uint256 value) {
         if (storageRoot == BaseTrie.EMPTY_ROOT) return 0;
         if (cx.baseSlotLeft == 0) revert MissingWitness(WitnessList.BASE_SLOT);
         uint256 at = cx.baseSlotNext;
@@ -203,6 +203,38 @@ library WorldAccess {
             StateRecord.uintAt(nodes, 4)
         );
         if (!ok) revert BadBaseProof();
+    }
+
+    /// @notice Writes slot `slot` of the executing account (one path in the current overlay).
+    function setSlot(Ctx memory cx, uint256 incarnation, uint256 slot, uint256 value) internal pure {
+        bytes32 key = slotKey(cx, incarnation, slot);
+        (, uint256 bitmap, uint256 siblings) = path(cx, cx.accountsRoot, key);
+        cx.accountsRoot = SparseTree.rootWith(siblings, bitmap, key, slotLeaf(value));
+        cx.worldChanged = true;
+    }
+
+    /// @notice The overlay key `keccak256(0x11 ‖ address ‖ incarnation ‖ slot)` of a slot of the
+    /// executing account (SPEC.md §3.7.2).
+    function slotKey(Ctx memory cx, uint256 incarnation, uint256 slot) private pure returns (bytes32 key) {
+        uint256 account = _self(cx);
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore8(p, 0x11)
+            mstore(add(p, 1), shl(96, account))
+            mstore(add(p, 21), shl(192, incarnation))
+            mstore(add(p, 29), slot)
+            key := keccak256(p, 61)
+        }
+    }
+
+    /// @notice The overlay leaf `keccak256(0x12 ‖ value)` of a storage value (never zero).
+    function slotLeaf(uint256 value) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore8(p, 0x12)
+            mstore(add(p, 1), value)
+            h := keccak256(p, 33)
+        }
     }
 
     function _self(Ctx memory cx) private pure returns (uint256) {

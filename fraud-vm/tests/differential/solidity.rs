@@ -178,7 +178,7 @@ impl L1Verifier {
 }
 
 /// Whether this version of the Solidity verifier executes the step from `pre` with `code`: an
-/// opcode step of a v0.1 family, SLOAD, TLOAD, TSTORE or BLOCKHASH, or any opcode step that halts before its own work (undefined and
+/// opcode step of a v0.1 family, SLOAD, SSTORE, TLOAD, TSTORE or BLOCKHASH, or any opcode step that halts before its own work (undefined and
 /// INVALID opcodes, static gas, stack underflow and overflow).
 fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
     if pre.status != Status::Running || pre.gas > MAX_GAS {
@@ -199,9 +199,10 @@ fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
         | Family::Memory
         | Family::Control
         | Family::Undefined
-        | Family::Invalid => true,
-        // SLOAD, TLOAD, TSTORE (transient storage) and BLOCKHASH of the world-state opcodes.
-        _ if matches!(op, 0x54 | 0x5c | 0x5d | 0x40) => true,
+        | Family::Invalid
+        | Family::Storage => true,
+        // BLOCKHASH of the account reads.
+        _ if op == 0x40 => true,
         _ => {
             let (pops, pushes) = (u64::from(i.pops), u64::from(i.pushes));
             pre.gas < i.gas || pre.stack_len < pops || pre.stack_len - pops + pushes > 1024
@@ -352,8 +353,8 @@ impl Tally {
 /// sign, ADDMOD and MULMOD beyond 2^256 and modulo 0, EXP with a 32-byte exponent and exponent
 /// 0, SIGNEXTEND of bytes 0, 30, 31 and 2^255, BYTE and shifts beyond their range; memory,
 /// copies past the ends, KECCAK256 of nothing; transient storage written, cleared and read, and
-/// BLOCKHASH at the edges of its window, SLOAD cold and warm of present and absent slots; each
-/// ending in an invalid jump.
+/// BLOCKHASH at the edges of its window, SLOAD cold and warm of present and absent slots, SSTORE
+/// through the EIP-2200 cases (no-op, clear, restore, set, reset); each ending in an invalid jump.
 fn edge_programs() -> Vec<Vec<u8>> {
     let u = U256::from;
     let min = U256::from(1) << 255;
@@ -425,6 +426,16 @@ fn edge_programs() -> Vec<Vec<u8>> {
         (0x54, vec![u(1)]),
         (0x54, vec![u(2)]),
         (0x54, vec![u(7)]),
+        (0x55, vec![u(1), u(1)]),
+        (0x55, vec![u(1), u(0)]),
+        (0x55, vec![u(1), u(1)]),
+        (0x55, vec![u(3), u(5)]),
+        (0x55, vec![u(3), u(0)]),
+        (0x55, vec![u(2), u(7)]),
+        (0x55, vec![u(2), u(0)]),
+        (0x55, vec![u(2), u(2)]),
+        (0x54, vec![u(2)]),
+        (0x54, vec![u(3)]),
     ];
     let mut programs = Vec::new();
     for ops in [&mut arith, &mut memory, &mut world] {
