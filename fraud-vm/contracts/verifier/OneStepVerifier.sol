@@ -22,8 +22,9 @@ import "./StepErrors.sol";
 /// pre-state commitment and the proof in its canonical encoding (§6.3), exactly as the Rust
 /// reference verifier `fraud_vm::verify` does, or reverts where the reference rejects.
 /// @dev This version executes the opcode steps of v0.1: arithmetic, comparison and bitwise,
-/// KECCAK256, stack, memory, environment reads without world state, control; of v0.2 SLOAD,
-/// SSTORE, TLOAD, TSTORE and BLOCKHASH; and every exceptional halt decided before an opcode's own work
+/// KECCAK256, stack, memory, environment reads without world state, control; of v0.2 storage
+/// (SLOAD, SSTORE, TLOAD, TSTORE) and account reads (BALANCE, EXTCODESIZE, EXTCODECOPY,
+/// EXTCODEHASH, SELFBALANCE, BLOCKHASH); and every exceptional halt decided before an opcode's own work
 /// (undefined and INVALID opcodes, static gas, stack underflow and overflow) for any opcode. Other steps revert with
 /// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
 contract OneStepVerifier {
@@ -71,11 +72,8 @@ contract OneStepVerifier {
             _checkAllUsed(cx, 0);
             return _commitHalt(pre);
         }
-        // Accounts, persistent storage, logs, calls, creates and SELFDESTRUCT are not executed
-        // yet; of the world-state opcodes only SLOAD, SSTORE, TLOAD, TSTORE and BLOCKHASH are.
-        if (family > OpcodeTable.CONTROL && family != OpcodeTable.STORAGE && op != 0x40) {
-            revert UnsupportedOpcode(uint8(op));
-        }
+        // Logs, calls, creates and SELFDESTRUCT are not executed yet.
+        if (family > OpcodeTable.ACCOUNT) revert UnsupportedOpcode(uint8(op));
         if ((op == 0x55 || op == 0x5d) && StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1) == 1) {
             // SSTORE and TSTORE in a static frame halt before popping.
             _checkAllUsed(cx, 0);
@@ -120,7 +118,7 @@ contract OneStepVerifier {
         if (family == OpcodeTable.ENVIRONMENT) return EnvironmentStep.execute(cx, op);
         if (family == OpcodeTable.KECCAK) return KeccakStep.execute(cx);
         if (family == OpcodeTable.STORAGE) return StorageStep.execute(cx, op);
-        return AccountStep.execute(cx);
+        return AccountStep.execute(cx, op);
     }
 
     /// @notice The table entry of `op`: family code (`OpcodeTable`), static gas, pops, pushes.
@@ -139,6 +137,7 @@ contract OneStepVerifier {
         if (cx.slotLeft != 0) revert UnusedWitness(WitnessList.STORAGE_VALUE);
         if (cx.baseAccountLeft != 0) revert UnusedWitness(WitnessList.BASE_ACCOUNT);
         if (cx.baseSlotLeft != 0) revert UnusedWitness(WitnessList.BASE_SLOT);
+        if (cx.codeLeft != 0) revert UnusedWitness(WitnessList.CODE);
         if (cx.itemCount != popped) revert UnusedWitness(WitnessList.STACK_ITEM);
         if (cx.hasRest != (popped > 0)) revert UnusedWitness(WitnessList.STACK_REST);
         if (cx.memLeft != 0) revert UnusedWitness(WitnessList.MEMORY_WORD);

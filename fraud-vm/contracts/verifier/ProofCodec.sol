@@ -9,9 +9,9 @@ import "./StepErrors.sol";
 /// @title Canonical proof encoding (fraud-vm/SPEC.md §6.3)
 /// @notice Checks the structure of a proof in calldata and returns the offsets of its parts, as
 /// the Rust `StepProof::decode` (fraud-vm/src/codec.rs) does: version, tags, status and flag
-/// values, counts within the input, non-zero siblings, no trailing bytes. The lists no step
-/// executed here reads (codes, frame, checkpoint, self-destructs, transaction) are only told
-/// apart from their empty encoding; a proof that has any is rejected
+/// values, counts within the input, non-zero siblings, no trailing bytes. The parts no step
+/// executed here reads (frame, checkpoint, self-destructs, transaction) are only told apart
+/// from their empty encoding; a proof that has any is rejected
 /// by the step as `UnexpectedWorldWitnesses` (malformed or not, the reference rejects it too).
 library ProofCodec {
     /// The only proof version.
@@ -102,9 +102,9 @@ library ProofCodec {
     }
 
     /// @notice The world-state sections from `p`: the world record, tree paths, account
-    /// records, storage values, base proofs and block hashes are located; the lists no executed
-    /// step reads are only told apart from their empty encoding (`otherWitnesses`), and are not
-    /// parsed further.
+    /// records, storage values, base proofs, codes and block hashes are located; the parts no
+    /// executed step reads are only told apart from their empty encoding (`otherWitnesses`), and
+    /// are not parsed further.
     function _world(Ctx memory cx, uint256 p, uint256 end) private pure {
         _need(p, 1, end);
         if (_flag(p)) {
@@ -156,13 +156,13 @@ library ProofCodec {
             _need(p, 32, end);
             p = _nodes(p + 32, end);
         }
-        // Codes: an empty list.
-        _need(p, 4, end);
-        if (StateRecord.uintAt(p, 4) != 0) {
-            cx.otherWitnesses = true;
-            return;
+        (n, p) = _count(p, end, 4);
+        (cx.codeNext, cx.codeLeft) = (p, n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 len;
+            (len, p) = _count(p, end, 1);
+            p += len;
         }
-        p += 4;
         (n, p) = _count(p, end, WordTree.PROOF_LEN);
         (cx.blockHashNext, cx.blockHashLeft) = (p, n);
         p += n * WordTree.PROOF_LEN;

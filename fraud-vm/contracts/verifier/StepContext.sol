@@ -86,11 +86,14 @@ struct Ctx {
     uint256 baseAccountLeft;
     uint256 baseSlotNext;
     uint256 baseSlotLeft;
+    /// Next unread account code witness (`u32 len ‖ code`) and how many remain.
+    uint256 codeNext;
+    uint256 codeLeft;
     /// Next unread block hash word proof and how many remain.
     uint256 blockHashNext;
     uint256 blockHashLeft;
-    /// Whether the proof has witnesses of the lists no executed step reads (codes, frame,
-    /// checkpoint, self-destructs, transaction).
+    /// Whether the proof has witnesses of the lists no executed step reads (frame, checkpoint,
+    /// self-destructs, transaction).
     bool otherWitnesses;
     /// `n` of `Flow.Skip`, or the target of `Flow.Jump`.
     uint256 target;

@@ -43,6 +43,8 @@ error BadAccountRecord();
 error BadSlotValue();
 /// A base-state account or storage proof does not verify.
 error BadBaseProof();
+/// A code witness does not hash to the account's code hash.
+error BadCode();
 /// A block hash word or its path does not match the block hash root.
 error BadBlockHashProof();
 /// A sparse-tree path marks a sibling as present but gives zero.
@@ -51,12 +53,11 @@ error ZeroSibling();
 error MissingWitness(uint8 what);
 /// The proof carries a witness the step does not touch (`what` names the list, see `Witness`).
 error UnusedWitness(uint8 what);
-/// The proof has codes, a frame link, a checkpoint, a self-destruct list or a transaction. No step this verifier executes reads any of
+/// The proof has a frame link, a checkpoint, a self-destruct list or a transaction. No step this verifier executes reads any of
 /// them, so such a proof carries unused witnesses (or is malformed): the reference verifier
 /// rejects it too.
 error UnexpectedWorldWitnesses();
-/// An opcode step this verifier does not execute yet (SSTORE, account reads, logs, calls,
-/// creates, SELFDESTRUCT). It never answers such a step with a post-state.
+/// An opcode step this verifier does not execute yet (logs, calls, creates, SELFDESTRUCT). It never answers such a step with a post-state.
 error UnsupportedOpcode(uint8 opcode);
 /// A step between opcodes this verifier does not execute yet ("frame exit", "transaction end",
 /// "transaction start"), or a state outside this version ("gas above 2^32", SPEC.md §4.3).
@@ -78,4 +79,5 @@ library WitnessList {
     uint8 internal constant STORAGE_VALUE = 11;
     uint8 internal constant BASE_ACCOUNT = 12;
     uint8 internal constant BASE_SLOT = 13;
+    uint8 internal constant CODE = 14;
 }

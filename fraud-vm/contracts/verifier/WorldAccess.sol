@@ -8,6 +8,15 @@ import {BaseTrie} from "./BaseTrie.sol";
 import {ProofCodec} from "./ProofCodec.sol";
 import "./StepErrors.sol";
 
+/// An account as a step reads it (SPEC.md §3.7.2).
+struct Account {
+    uint256 nonce;
+    uint256 balance;
+    bytes32 codeHash;
+    bytes32 storageRoot;
+    uint256 incarnation;
+}
+
 /// @title World-state access of an opcode step (fraud-vm/SPEC.md §3.7, §3.8; Rust: step/access.rs)
 /// @notice The world record, checked once against the pre-state's `world_root`, and sparse-tree
 /// lookups and updates, each path consumed in access order and checked against the tree's
@@ -19,6 +28,8 @@ library WorldAccess {
     uint256 internal constant ORIGINAL_ROOT = 65;
     uint256 internal constant TRANSIENT_ROOT = 97;
     uint256 internal constant ACCESSED_ROOT = 129;
+    /// `keccak256("")`: the code hash of an account without code.
+    bytes32 internal constant KECCAK_EMPTY = 0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470;
     /// The leaf of a set member (warm and created sets).
     bytes32 internal constant MEMBER = bytes32(uint256(1));
     /// Offset of `block_hashes_root` in the block environment (SPEC.md §3.6).
@@ -102,16 +113,21 @@ library WorldAccess {
         return true;
     }
 
-    /// @notice The executing account's incarnation and storage root: its overlay record, else
-    /// the base account, else the empty account (SPEC.md §3.7.2).
+    /// @notice The executing account's incarnation and storage root (SPEC.md §3.7.2).
     function selfAccount(Ctx memory cx) internal pure returns (uint256 incarnation, bytes32 storageRoot) {
+        Account memory a = account(cx, _self(cx));
+        return (a.incarnation, a.storageRoot);
+    }
+
+    /// @notice The account at `addr`: its overlay record, else the base account, else the empty
+    /// account (SPEC.md §3.7.2).
+    function account(Ctx memory cx, uint256 addr) internal pure returns (Account memory a) {
         world(cx);
-        uint256 account = _self(cx);
         bytes32 key;
         assembly ("memory-safe") {
             let p := mload(0x40)
             mstore8(p, 0x10)
-            mstore(add(p, 1), shl(96, account))
+            mstore(add(p, 1), shl(96, addr))
             key := keccak256(p, 21)
         }
         (bytes32 leaf,,) = path(cx, cx.accountsRoot, key);
@@ -121,38 +137,70 @@ library WorldAccess {
             if (StepOps.hashCalldata(rec, ProofCodec.ACCOUNT_LEN) != leaf) revert BadAccountRecord();
             cx.accountNext += ProofCodec.ACCOUNT_LEN;
             cx.accountLeft -= 1;
-            return (StateRecord.uintAt(rec + 105, 8), StateRecord.wordAt(rec + 73));
+            a.nonce = StateRecord.uintAt(rec + 1, 8);
+            a.balance = uint256(StateRecord.wordAt(rec + 9));
+            a.codeHash = StateRecord.wordAt(rec + 41);
+            a.storageRoot = StateRecord.wordAt(rec + 73);
+            a.incarnation = StateRecord.uintAt(rec + 105, 8);
+            return a;
         }
         if (cx.baseAccountLeft == 0) revert MissingWitness(WitnessList.BASE_ACCOUNT);
         uint256 at = cx.baseAccountNext;
         bool present = StateRecord.uintAt(at, 1) == 1;
         bytes memory expected;
-        storageRoot = BaseTrie.EMPTY_ROOT;
+        a.codeHash = KECCAK_EMPTY;
+        a.storageRoot = BaseTrie.EMPTY_ROOT;
         if (present) {
-            storageRoot = StateRecord.wordAt(at + 41);
-            expected = BaseTrie.encodeAccount(
-                StateRecord.uintAt(at + 1, 8),
-                uint256(StateRecord.wordAt(at + 9)),
-                storageRoot,
-                StateRecord.wordAt(at + 73)
-            );
+            a.nonce = StateRecord.uintAt(at + 1, 8);
+            a.balance = uint256(StateRecord.wordAt(at + 9));
+            a.storageRoot = StateRecord.wordAt(at + 41);
+            a.codeHash = StateRecord.wordAt(at + 73);
+            expected = BaseTrie.encodeAccount(a.nonce, a.balance, a.storageRoot, a.codeHash);
             at += 104;
         }
         uint256 nodes = at + 1;
         cx.baseAccountNext = ProofCodec._nodes(nodes, type(uint256).max);
         cx.baseAccountLeft -= 1;
-        bytes32 path_ = keccak256(abi.encodePacked(address(uint160(account))));
-        if (
-            !BaseTrie.verify(
-                StateRecord.wordAt(cx.world + BASE_ROOT),
-                path_,
-                present,
-                expected,
-                nodes + 4,
-                StateRecord.uintAt(nodes, 4)
-            )
-        ) revert BadBaseProof();
-        return (0, storageRoot);
+        bool ok = BaseTrie.verify(
+            StateRecord.wordAt(cx.world + BASE_ROOT),
+            keccak256(abi.encodePacked(address(uint160(addr)))),
+            present,
+            expected,
+            nodes + 4,
+            StateRecord.uintAt(nodes, 4)
+        );
+        if (!ok) revert BadBaseProof();
+    }
+
+    /// @notice Marks `addr` warm (SPEC.md §3.7.3); whether it was cold. Precompiles are always
+    /// warm and need no path.
+    function touchAccount(Ctx memory cx, uint256 addr) internal pure returns (bool cold) {
+        if ((addr >= 1 && addr <= 0x11) || addr == 0x100) return false;
+        world(cx);
+        bytes32 key;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore8(p, 0x14)
+            mstore(add(p, 1), shl(96, addr))
+            key := keccak256(p, 21)
+        }
+        (bytes32 leaf, uint256 bitmap, uint256 siblings) = path(cx, cx.accessedRoot, key);
+        if (leaf != 0) return false;
+        cx.accessedRoot = SparseTree.rootWith(siblings, bitmap, key, MEMBER);
+        cx.worldChanged = true;
+        return true;
+    }
+
+    /// @notice The code whose hash is `hash`: empty for `keccak256("")`, else the next code
+    /// witness, checked (SPEC.md §5.11). Returns its calldata offset and length.
+    function codeOf(Ctx memory cx, bytes32 hash) internal pure returns (uint256 at, uint256 len) {
+        if (hash == KECCAK_EMPTY) return (0, 0);
+        if (cx.codeLeft == 0) revert MissingWitness(WitnessList.CODE);
+        len = StateRecord.uintAt(cx.codeNext, 4);
+        at = cx.codeNext + 4;
+        if (StepOps.hashCalldata(at, len) != hash) revert BadCode();
+        cx.codeNext = at + len;
+        cx.codeLeft -= 1;
     }
 
     /// @notice Slot `slot` of the executing account (incarnation, storage root) in the current
@@ -216,11 +264,11 @@ library WorldAccess {
     /// @notice The overlay key `keccak256(0x11 ‖ address ‖ incarnation ‖ slot)` of a slot of the
     /// executing account (SPEC.md §3.7.2).
     function slotKey(Ctx memory cx, uint256 incarnation, uint256 slot) private pure returns (bytes32 key) {
-        uint256 account = _self(cx);
+        uint256 self = _self(cx);
         assembly ("memory-safe") {
             let p := mload(0x40)
             mstore8(p, 0x11)
-            mstore(add(p, 1), shl(96, account))
+            mstore(add(p, 1), shl(96, self))
             mstore(add(p, 21), shl(192, incarnation))
             mstore(add(p, 29), slot)
             key := keccak256(p, 61)
@@ -242,11 +290,11 @@ library WorldAccess {
     }
 
     /// @notice `keccak256(tag ‖ address ‖ slot)`: a 53-byte key (SPEC.md §3.7.3, §3.7.4).
-    function _key53(uint256 tag, uint256 account, uint256 slot) private pure returns (bytes32 key) {
+    function _key53(uint256 tag, uint256 addr, uint256 slot) private pure returns (bytes32 key) {
         assembly ("memory-safe") {
             let p := mload(0x40)
             mstore8(p, tag)
-            mstore(add(p, 1), shl(96, account))
+            mstore(add(p, 1), shl(96, addr))
             mstore(add(p, 21), slot)
             key := keccak256(p, 53)
         }

@@ -35,6 +35,7 @@ const ERRORS: &[&str] = &[
     "BadAccountRecord()",
     "BadSlotValue()",
     "BadBaseProof()",
+    "BadCode()",
     "UnknownVersion(uint8)",
     "BadTag(uint8,uint8)",
     "BadStatus(uint8)",
@@ -178,7 +179,7 @@ impl L1Verifier {
 }
 
 /// Whether this version of the Solidity verifier executes the step from `pre` with `code`: an
-/// opcode step of a v0.1 family, SLOAD, SSTORE, TLOAD, TSTORE or BLOCKHASH, or any opcode step that halts before its own work (undefined and
+/// opcode step of a v0.1 family, storage or account reads, or any opcode step that halts before its own work (undefined and
 /// INVALID opcodes, static gas, stack underflow and overflow).
 fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
     if pre.status != Status::Running || pre.gas > MAX_GAS {
@@ -200,9 +201,8 @@ fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
         | Family::Control
         | Family::Undefined
         | Family::Invalid
-        | Family::Storage => true,
-        // BLOCKHASH of the account reads.
-        _ if op == 0x40 => true,
+        | Family::Storage
+        | Family::Account => true,
         _ => {
             let (pops, pushes) = (u64::from(i.pops), u64::from(i.pushes));
             pre.gas < i.gas || pre.stack_len < pops || pre.stack_len - pops + pushes > 1024
@@ -354,7 +354,8 @@ impl Tally {
 /// 0, SIGNEXTEND of bytes 0, 30, 31 and 2^255, BYTE and shifts beyond their range; memory,
 /// copies past the ends, KECCAK256 of nothing; transient storage written, cleared and read, and
 /// BLOCKHASH at the edges of its window, SLOAD cold and warm of present and absent slots, SSTORE
-/// through the EIP-2200 cases (no-op, clear, restore, set, reset); each ending in an invalid jump.
+/// through the EIP-2200 cases (no-op, clear, restore, set, reset), account reads of warm, cold,
+/// present, absent and precompile accounts with and without code; each ending in an invalid jump.
 fn edge_programs() -> Vec<Vec<u8>> {
     let u = U256::from;
     let min = U256::from(1) << 255;
@@ -436,6 +437,19 @@ fn edge_programs() -> Vec<Vec<u8>> {
         (0x55, vec![u(2), u(2)]),
         (0x54, vec![u(2)]),
         (0x54, vec![u(3)]),
+        (0x47, vec![]),
+        (0x31, vec![addr(CALLER)]),
+        (0x31, vec![addr(CALLER)]),
+        (0x31, vec![addr(ABSENT)]),
+        (0x31, vec![u(4)]),
+        (0x3b, vec![addr(CONTRACT)]),
+        (0x3b, vec![addr(EOA)]),
+        (0x3f, vec![addr(CONTRACT)]),
+        (0x3f, vec![addr(ABSENT)]),
+        (0x3f, vec![addr(TARGET)]),
+        (0x3c, vec![addr(CONTRACT), u(3), u(1), u(40)]),
+        (0x3c, vec![addr(RETURNER), u(3), u(1), u(0)]),
+        (0x3c, vec![addr(EOA), u(70), neg1, u(5)]),
     ];
     let mut programs = Vec::new();
     for ops in [&mut arith, &mut memory, &mut world] {
