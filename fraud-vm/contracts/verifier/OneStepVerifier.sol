@@ -69,38 +69,42 @@ contract OneStepVerifier {
                 || stackLen < pops || stackLen - pops + pushes > STACK_LIMIT
         ) {
             // Halted before popping: the proof carries no witness at all.
-            _checkAllUsed(cx, 0);
+            _checkAllUsed(cx);
             return _commitHalt(pre);
         }
         // Logs, calls, creates and SELFDESTRUCT are not executed yet.
         if (family > OpcodeTable.ACCOUNT) revert UnsupportedOpcode(uint8(op));
         if ((op == 0x55 || op == 0x5d) && StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1) == 1) {
             // SSTORE and TSTORE in a static frame halt before popping.
-            _checkAllUsed(cx, 0);
+            _checkAllUsed(cx);
             return _commitHalt(pre);
         }
         cx.gas = gas - staticGas;
         cx.refund = int256(int64(uint64(StateRecord.uintAt(pre + REFUND, 8))));
         _popItems(cx, pops);
+        // Every family but LOG pops all its operands before anything can halt it.
+        if (family != OpcodeTable.LOG) cx.popped = pops;
         Flow flow = _execute(cx, family, op);
-        _checkAllUsed(cx, pops);
+        _checkAllUsed(cx);
         if (flow == Flow.Halt) return _commitHalt(pre);
-        // A step that does not halt pushes exactly what the table says.
-        assert(cx.pushed == pushes);
+        // A step that does not halt pops and pushes exactly what the table says.
+        assert(cx.popped == pops && cx.pushed == pushes);
         cx.stackLen = stackLen - pops + pushes;
         return _commitRunning(cx, flow);
     }
 
-    /// @notice Checks the popped items against the pre-state's stack root before anything uses
-    /// them (a halt decided from a forged operand must not verify), and starts the post-state's
-    /// stack from the rest, and its memory from the pre-state's.
+    /// @notice Checks the proof's stack items against the pre-state's stack root before anything
+    /// uses them (a halt decided from a forged operand must not verify), and starts the
+    /// post-state's stack from the rest, and its memory from the pre-state's. The step pops at
+    /// most `pops` of them; every one given must be popped (checked at the end).
     function _popItems(Ctx memory cx, uint256 pops) private pure {
         uint256 pre = cx.pre;
         bytes32 root = StateRecord.wordAt(pre + StateRecord.STACK_ROOT);
-        if (cx.itemCount < pops) revert MissingWitness(WitnessList.STACK_ITEM);
-        if (pops > 0) {
+        uint256 given = cx.itemCount;
+        if (given > pops) revert UnusedWitness(WitnessList.STACK_ITEM);
+        if (given > 0) {
             if (!cx.hasRest) revert MissingWitness(WitnessList.STACK_REST);
-            if (StackChain.rebuild(cx.rest, cx.items, pops) != root) revert BadStackProof();
+            if (StackChain.rebuild(cx.rest, cx.items, given) != root) revert BadStackProof();
             root = cx.rest;
         }
         cx.stackRoot = root;
@@ -126,9 +130,8 @@ contract OneStepVerifier {
         return OpcodeTable.info(op);
     }
 
-    /// @notice Every witness in the proof was consumed (SPEC.md §6.1 step 5), `popped` stack items
-    /// among them.
-    function _checkAllUsed(Ctx memory cx, uint256 popped) private pure {
+    /// @notice Every witness in the proof was consumed (SPEC.md §6.1 step 5).
+    function _checkAllUsed(Ctx memory cx) private pure {
         if (cx.otherWitnesses) revert UnexpectedWorldWitnesses();
         if ((cx.world != 0) != cx.worldUsed) revert UnusedWitness(WitnessList.WORLD);
         if (cx.treeLeft != 0) revert UnusedWitness(WitnessList.TREE_PATH);
@@ -138,8 +141,8 @@ contract OneStepVerifier {
         if (cx.baseAccountLeft != 0) revert UnusedWitness(WitnessList.BASE_ACCOUNT);
         if (cx.baseSlotLeft != 0) revert UnusedWitness(WitnessList.BASE_SLOT);
         if (cx.codeLeft != 0) revert UnusedWitness(WitnessList.CODE);
-        if (cx.itemCount != popped) revert UnusedWitness(WitnessList.STACK_ITEM);
-        if (cx.hasRest != (popped > 0)) revert UnusedWitness(WitnessList.STACK_REST);
+        if (cx.itemCount != cx.popped) revert UnusedWitness(WitnessList.STACK_ITEM);
+        if (cx.hasRest != (cx.popped > 0)) revert UnusedWitness(WitnessList.STACK_REST);
         if (cx.memLeft != 0) revert UnusedWitness(WitnessList.MEMORY_WORD);
         if (cx.cdLeft != 0) revert UnusedWitness(WitnessList.CALLDATA_WORD);
         if (cx.rdLeft != 0) revert UnusedWitness(WitnessList.RETURNDATA_WORD);

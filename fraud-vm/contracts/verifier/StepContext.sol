@@ -34,6 +34,8 @@ struct Ctx {
     /// Calldata offset and count of the popped stack items (top first).
     uint256 items;
     uint256 itemCount;
+    /// Items popped so far: all the opcode pops, except where a LOG halts before its topics.
+    uint256 popped;
     /// Whether the proof has the root below the popped items, and that root.
     bool hasRest;
     bytes32 rest;
@@ -150,9 +152,11 @@ library StateRecord {
 library StepOps {
     uint256 internal constant U64 = 1 << 64;
 
-    /// @notice The `i`-th popped item (0 is the top). The caller has checked the items against
-    /// the pre-state's stack root.
+    /// @notice Pops the `i`-th item (0 is the top; items are popped in order). The verifier has
+    /// checked the proof's items against the pre-state's stack root.
     function item(Ctx memory cx, uint256 i) internal pure returns (uint256 v) {
+        if (i >= cx.itemCount) revert MissingWitness(WitnessList.STACK_ITEM);
+        if (i >= cx.popped) cx.popped = i + 1;
         uint256 at = cx.items + 32 * i;
         assembly ("memory-safe") {
             v := calldataload(at)
