@@ -15,6 +15,7 @@ import {ControlStep} from "./ControlStep.sol";
 import {StorageStep} from "./StorageStep.sol";
 import {AccountStep} from "./AccountStep.sol";
 import {WorldAccess} from "./WorldAccess.sol";
+import {LogStep} from "./LogStep.sol";
 import "./StepErrors.sol";
 
 /// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
@@ -24,7 +25,7 @@ import "./StepErrors.sol";
 /// @dev This version executes the opcode steps of v0.1: arithmetic, comparison and bitwise,
 /// KECCAK256, stack, memory, environment reads without world state, control; of v0.2 storage
 /// (SLOAD, SSTORE, TLOAD, TSTORE) and account reads (BALANCE, EXTCODESIZE, EXTCODECOPY,
-/// EXTCODEHASH, SELFBALANCE, BLOCKHASH); and every exceptional halt decided before an opcode's own work
+/// EXTCODEHASH, SELFBALANCE, BLOCKHASH) and LOG0..LOG4; and every exceptional halt decided before an opcode's own work
 /// (undefined and INVALID opcodes, static gas, stack underflow and overflow) for any opcode. Other steps revert with
 /// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
 contract OneStepVerifier {
@@ -72,10 +73,13 @@ contract OneStepVerifier {
             _checkAllUsed(cx);
             return _commitHalt(pre);
         }
-        // Logs, calls, creates and SELFDESTRUCT are not executed yet.
-        if (family > OpcodeTable.ACCOUNT) revert UnsupportedOpcode(uint8(op));
-        if ((op == 0x55 || op == 0x5d) && StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1) == 1) {
-            // SSTORE and TSTORE in a static frame halt before popping.
+        // Calls, creates, RETURN, REVERT and SELFDESTRUCT are not executed yet.
+        if (family > OpcodeTable.LOG) revert UnsupportedOpcode(uint8(op));
+        if (
+            (op == 0x55 || op == 0x5d || family == OpcodeTable.LOG)
+                && StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1) == 1
+        ) {
+            // SSTORE, TSTORE and LOGn in a static frame halt before popping.
             _checkAllUsed(cx);
             return _commitHalt(pre);
         }
@@ -122,7 +126,8 @@ contract OneStepVerifier {
         if (family == OpcodeTable.ENVIRONMENT) return EnvironmentStep.execute(cx, op);
         if (family == OpcodeTable.KECCAK) return KeccakStep.execute(cx);
         if (family == OpcodeTable.STORAGE) return StorageStep.execute(cx, op);
-        return AccountStep.execute(cx, op);
+        if (family == OpcodeTable.ACCOUNT) return AccountStep.execute(cx, op);
+        return LogStep.execute(cx, op);
     }
 
     /// @notice The table entry of `op`: family code (`OpcodeTable`), static gas, pops, pushes.

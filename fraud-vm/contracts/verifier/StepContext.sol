@@ -77,6 +77,9 @@ struct Ctx {
     /// original values' root (EIP-2200).
     bytes32 accountsRoot;
     bytes32 originalRoot;
+    /// The log chain and its length as the step leaves them.
+    bytes32 logsRoot;
+    uint256 logsCount;
     bytes32 accessedRoot;
     /// Next unread account record (113 bytes), storage value, base account proof and base slot
     /// proof, and how many of each remain.

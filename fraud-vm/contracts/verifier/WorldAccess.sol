@@ -28,6 +28,8 @@ library WorldAccess {
     uint256 internal constant ORIGINAL_ROOT = 65;
     uint256 internal constant TRANSIENT_ROOT = 97;
     uint256 internal constant ACCESSED_ROOT = 129;
+    uint256 internal constant LOGS_ROOT = 225;
+    uint256 internal constant LOGS_COUNT = 257;
     /// `keccak256("")`: the code hash of an account without code.
     bytes32 internal constant KECCAK_EMPTY = 0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470;
     /// The leaf of a set member (warm and created sets).
@@ -45,6 +47,8 @@ library WorldAccess {
         cx.accountsRoot = StateRecord.wordAt(cx.world + ACCOUNTS_ROOT);
         cx.accessedRoot = StateRecord.wordAt(cx.world + ACCESSED_ROOT);
         cx.originalRoot = StateRecord.wordAt(cx.world + ORIGINAL_ROOT);
+        cx.logsRoot = StateRecord.wordAt(cx.world + LOGS_ROOT);
+        cx.logsCount = StateRecord.uintAt(cx.world + LOGS_COUNT, 8);
     }
 
     /// @notice The next tree path, checked against `root` at `key`: its leaf, and the bitmap
@@ -91,12 +95,18 @@ library WorldAccess {
         bytes32 transient = cx.transientRoot;
         bytes32 accounts = cx.accountsRoot;
         bytes32 accessed = cx.accessedRoot;
+        bytes32 logs = cx.logsRoot;
+        uint256 count = cx.logsCount;
         assembly ("memory-safe") {
             let p := mload(0x40)
             calldatacopy(p, at, 297)
             mstore(add(p, TRANSIENT_ROOT), transient)
             mstore(add(p, ACCOUNTS_ROOT), accounts)
             mstore(add(p, ACCESSED_ROOT), accessed)
+            mstore(add(p, LOGS_ROOT), logs)
+            // logs_count: a u64 followed by the checkpoint root, kept.
+            let c := add(p, LOGS_COUNT)
+            mstore(c, or(and(mload(c), shr(64, not(0))), shl(192, count)))
             h := keccak256(p, 297)
         }
     }

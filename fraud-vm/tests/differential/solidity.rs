@@ -179,7 +179,7 @@ impl L1Verifier {
 }
 
 /// Whether this version of the Solidity verifier executes the step from `pre` with `code`: an
-/// opcode step of a v0.1 family, storage or account reads, or any opcode step that halts before its own work (undefined and
+/// opcode step of a v0.1 family, storage, account reads or logs, or any opcode step that halts before its own work (undefined and
 /// INVALID opcodes, static gas, stack underflow and overflow).
 fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
     if pre.status != Status::Running || pre.gas > MAX_GAS {
@@ -202,7 +202,8 @@ fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
         | Family::Undefined
         | Family::Invalid
         | Family::Storage
-        | Family::Account => true,
+        | Family::Account
+        | Family::Log => true,
         _ => {
             let (pops, pushes) = (u64::from(i.pops), u64::from(i.pushes));
             pre.gas < i.gas || pre.stack_len < pops || pre.stack_len - pops + pushes > 1024
@@ -355,7 +356,8 @@ impl Tally {
 /// copies past the ends, KECCAK256 of nothing; transient storage written, cleared and read, and
 /// BLOCKHASH at the edges of its window, SLOAD cold and warm of present and absent slots, SSTORE
 /// through the EIP-2200 cases (no-op, clear, restore, set, reset), account reads of warm, cold,
-/// present, absent and precompile accounts with and without code; each ending in an invalid jump.
+/// present, absent and precompile accounts with and without code, LOG0..LOG4 with empty, one-byte,
+/// short and long data and a length that halts; each ending in an invalid jump.
 fn edge_programs() -> Vec<Vec<u8>> {
     let u = U256::from;
     let min = U256::from(1) << 255;
@@ -450,6 +452,13 @@ fn edge_programs() -> Vec<Vec<u8>> {
         (0x3c, vec![addr(CONTRACT), u(3), u(1), u(40)]),
         (0x3c, vec![addr(RETURNER), u(3), u(1), u(0)]),
         (0x3c, vec![addr(EOA), u(70), neg1, u(5)]),
+        (0xa0, vec![u(0), u(0)]),
+        (0xa0, vec![u(3), u(1)]),
+        (0xa1, vec![u(200), u(1), neg1]),
+        (0xa2, vec![u(5), u(60), u(1), u(2)]),
+        (0xa3, vec![u(0), u(300), u(1), u(2), u(3)]),
+        (0xa4, vec![u(1), u(55), u(1), u(2), u(3), u(4)]),
+        (0xa4, vec![u(1), neg1, u(1), u(2), u(3), u(4)]),
     ];
     let mut programs = Vec::new();
     for ops in [&mut arith, &mut memory, &mut world] {
