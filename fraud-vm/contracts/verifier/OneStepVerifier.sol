@@ -16,6 +16,7 @@ import {StorageStep} from "./StorageStep.sol";
 import {AccountStep} from "./AccountStep.sol";
 import {WorldAccess} from "./WorldAccess.sol";
 import {LogStep} from "./LogStep.sol";
+import {CallStep} from "./CallStep.sol";
 import "./StepErrors.sol";
 
 /// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
@@ -25,7 +26,7 @@ import "./StepErrors.sol";
 /// @dev This version executes the opcode steps of v0.1: arithmetic, comparison and bitwise,
 /// KECCAK256, stack, memory, environment reads without world state, control; of v0.2 storage
 /// (SLOAD, SSTORE, TLOAD, TSTORE) and account reads (BALANCE, EXTCODESIZE, EXTCODECOPY,
-/// EXTCODEHASH, SELFBALANCE, BLOCKHASH) and LOG0..LOG4; and every exceptional halt decided before an opcode's own work
+/// EXTCODEHASH, SELFBALANCE, BLOCKHASH), LOG0..LOG4, RETURN and REVERT; and every exceptional halt decided before an opcode's own work
 /// (undefined and INVALID opcodes, static gas, stack underflow and overflow) for any opcode. Other steps revert with
 /// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
 contract OneStepVerifier {
@@ -73,8 +74,8 @@ contract OneStepVerifier {
             _checkAllUsed(cx);
             return _commitHalt(pre);
         }
-        // Calls, creates, RETURN, REVERT and SELFDESTRUCT are not executed yet.
-        if (family > OpcodeTable.LOG) revert UnsupportedOpcode(uint8(op));
+        // Calls, creates and SELFDESTRUCT are not executed yet.
+        if (family > OpcodeTable.LOG && op != 0xf3 && op != 0xfd) revert UnsupportedOpcode(uint8(op));
         if (
             (op == 0x55 || op == 0x5d || family == OpcodeTable.LOG)
                 && StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1) == 1
@@ -127,7 +128,8 @@ contract OneStepVerifier {
         if (family == OpcodeTable.KECCAK) return KeccakStep.execute(cx);
         if (family == OpcodeTable.STORAGE) return StorageStep.execute(cx, op);
         if (family == OpcodeTable.ACCOUNT) return AccountStep.execute(cx, op);
-        return LogStep.execute(cx, op);
+        if (family == OpcodeTable.LOG) return LogStep.execute(cx, op);
+        return CallStep.finish(cx, op);
     }
 
     /// @notice The table entry of `op`: family code (`OpcodeTable`), static gas, pops, pushes.
@@ -173,8 +175,15 @@ contract OneStepVerifier {
     function _commitRunning(Ctx memory cx, Flow flow) private pure returns (bytes32 h) {
         uint256 status = RUNNING;
         uint256 nextPc = cx.pc + 1;
-        if (flow == Flow.Stop) (status, nextPc) = (STOPPED, cx.pc);
-        else if (flow == Flow.Skip) nextPc += cx.target;
+        bytes32 returndataRoot = StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT);
+        uint256 returndataSize = StateRecord.uintAt(cx.pre + StateRecord.RETURNDATA_SIZE, 8);
+        if (flow == Flow.Stop) {
+            (status, nextPc) = (STOPPED, cx.pc);
+        } else if (flow == Flow.Finish) {
+            (status, nextPc) = (cx.target, cx.pc);
+            (returndataRoot, returndataSize) = (cx.returndataRoot, cx.returndataSize);
+        }
+        if (flow == Flow.Skip) nextPc += cx.target;
         else if (flow == Flow.Jump) nextPc = cx.target;
         uint256 pre = cx.pre;
         uint256 gasLeft = cx.gas;
@@ -200,6 +209,8 @@ contract OneStepVerifier {
             _put(add(p, 219), stackLen, 8)
             mstore(add(p, 227), memoryRoot)
             _put(add(p, 259), memorySize, 8)
+            mstore(add(p, 307), returndataRoot)
+            _put(add(p, 339), returndataSize, 8)
             mstore(add(p, 411), worldRoot)
             _put(add(p, 42), and(refund, 0xffffffffffffffff), 8)
             h := keccak256(p, 443)

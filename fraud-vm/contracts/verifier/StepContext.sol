@@ -15,6 +15,9 @@ enum Flow {
     Jump,
     /// STOP: the frame ends successfully without output.
     Stop,
+    /// RETURN or REVERT: the frame ends with status `Ctx.target` and its output as the return
+    /// data (`Ctx.returndataRoot`, `Ctx.returndataSize`).
+    Finish,
     /// Exceptional halt: status 4, gas 0, every other field of the pre-state kept.
     Halt
 }
@@ -100,8 +103,11 @@ struct Ctx {
     /// Whether the proof has witnesses of the lists no executed step reads (frame, checkpoint,
     /// self-destructs, transaction).
     bool otherWitnesses;
-    /// `n` of `Flow.Skip`, or the target of `Flow.Jump`.
+    /// `n` of `Flow.Skip`, the target of `Flow.Jump`, or the status of `Flow.Finish`.
     uint256 target;
+    /// The return data a RETURN or REVERT leaves.
+    bytes32 returndataRoot;
+    uint256 returndataSize;
 }
 
 /// @title Field offsets of the machine state record (fraud-vm/SPEC.md §3.1)

@@ -27,6 +27,41 @@ library WordTree {
         }
     }
 
+    /// @notice The root of the word tree of the `len` bytes at memory pointer `data`, zero-padded
+    /// to whole words (absent words are zero).
+    function rootOf(uint256 data, uint256 len) internal pure returns (bytes32 root) {
+        assembly ("memory-safe") {
+            let n := shr(5, add(len, 31))
+            // The words, zero-padded, in fresh memory (not allocated: nothing else runs meanwhile).
+            let buf := mload(0x40)
+            let size := shl(5, n)
+            calldatacopy(buf, calldatasize(), add(size, 32))
+            mcopy(buf, data, len)
+            let zero := 0
+            if iszero(n) {
+                n := 1
+                mstore(buf, 0)
+            }
+            for { let h := 0 } lt(h, 32) { h := add(h, 1) } {
+                // Pairs of nodes at height h; a missing right sibling is the zero subtree.
+                let m := shr(1, add(n, 1))
+                for { let i := 0 } lt(i, m) { i := add(i, 1) } {
+                    let left := mload(add(buf, shl(6, i)))
+                    let right := zero
+                    if lt(add(shl(1, i), 1), n) { right := mload(add(buf, add(shl(6, i), 32))) }
+                    mstore(0x00, left)
+                    mstore(0x20, right)
+                    mstore(add(buf, shl(5, i)), keccak256(0x00, 0x40))
+                }
+                n := m
+                mstore(0x00, zero)
+                mstore(0x20, zero)
+                zero := keccak256(0x00, 0x40)
+            }
+            root := mload(buf)
+        }
+    }
+
     /// @notice Whether the word proof at calldata offset `proof` shows its word at `index` under
     /// `root`, and that word.
     function check(uint256 proof, uint256 index, bytes32 root) internal pure returns (bool ok, bytes32 word) {

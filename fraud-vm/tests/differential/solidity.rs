@@ -179,7 +179,7 @@ impl L1Verifier {
 }
 
 /// Whether this version of the Solidity verifier executes the step from `pre` with `code`: an
-/// opcode step of a v0.1 family, storage, account reads or logs, or any opcode step that halts before its own work (undefined and
+/// opcode step of a v0.1 family, storage, account reads, logs, RETURN or REVERT, or any opcode step that halts before its own work (undefined and
 /// INVALID opcodes, static gas, stack underflow and overflow).
 fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
     if pre.status != Status::Running || pre.gas > MAX_GAS {
@@ -204,6 +204,8 @@ fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
         | Family::Storage
         | Family::Account
         | Family::Log => true,
+        // RETURN and REVERT of the call family.
+        _ if matches!(op, 0xf3 | 0xfd) => true,
         _ => {
             let (pops, pushes) = (u64::from(i.pops), u64::from(i.pushes));
             pre.gas < i.gas || pre.stack_len < pops || pre.stack_len - pops + pushes > 1024
@@ -357,7 +359,8 @@ impl Tally {
 /// BLOCKHASH at the edges of its window, SLOAD cold and warm of present and absent slots, SSTORE
 /// through the EIP-2200 cases (no-op, clear, restore, set, reset), account reads of warm, cold,
 /// present, absent and precompile accounts with and without code, LOG0..LOG4 with empty, one-byte,
-/// short and long data and a length that halts; each ending in an invalid jump.
+/// short and long data and a length that halts; each ending in an invalid jump; and RETURN and
+/// REVERT of empty, aligned, unaligned and halting ranges.
 fn edge_programs() -> Vec<Vec<u8>> {
     let u = U256::from;
     let min = U256::from(1) << 255;
@@ -471,6 +474,18 @@ fn edge_programs() -> Vec<Vec<u8>> {
         }
         code.extend([0x60, 0x03, 0x56]);
         programs.push(code);
+    }
+    // Frame ends: RETURN and REVERT of nothing, of one word, of an unaligned range, of a range
+    // that halts.
+    for (op, offset, len) in [
+        (0xf3, u(0), u(0)),
+        (0xfd, u(0), u(0)),
+        (0xf3, u(0), u(32)),
+        (0xf3, u(3), u(70)),
+        (0xfd, u(31), u(33)),
+        (0xfd, u(0), neg1),
+    ] {
+        programs.push(program(&[(0x52, &[u(5), neg1]), (op, &[offset, len])]));
     }
     programs
 }
