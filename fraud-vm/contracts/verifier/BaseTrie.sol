@@ -6,15 +6,20 @@ import "./StepErrors.sol";
 /// @title Reads from the block's base state trie (fraud-vm/SPEC.md §3.7.2; Rust: mpt.rs)
 /// @notice Checks a Merkle-Patricia proof (RLP nodes from the root down a 64-nibble key, as
 /// `eth_getProof` returns them) the way alloy-trie's `verify_proof` does: each node must be the
-/// one its parent references (by hash, or inline when shorter than 32 bytes), branches follow the
-/// key's nibble, extensions and leaves extend the walked path, and the value found at the whole
-/// key (or its absence) must equal the expected one.
+/// one its parent references by hash, branches follow the key's nibble, extensions and leaves
+/// extend the walked path, a proof may not stop at a node on the key's path, and the value
+/// found at the whole key (or its absence) must equal the expected one. Embedded nodes (shorter
+/// than 32 bytes) other than a branch's leaf child cannot occur under 64-nibble keys; they are
+/// answered `UnsupportedStep`, never with a result.
 library BaseTrie {
     /// Root of the empty trie.
     bytes32 internal constant EMPTY_ROOT = 0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421;
 
+    /// What the walk last decoded: nothing (the key is absent), a reference to the next node,
+    /// or a value.
     uint256 private constant NONE = 0;
-    uint256 private constant FOUND = 1;
+    uint256 private constant NODE = 1;
+    uint256 private constant VALUE = 2;
 
     /// The walk: the bytes the next node must match (or the value found), and the path so far.
     struct Walk {
@@ -36,19 +41,22 @@ library BaseTrie {
             return root == EMPTY_ROOT && !present;
         }
         Walk memory w;
-        w.kind = FOUND;
+        w.kind = NODE;
         w.last = abi.encodePacked(bytes1(0xa0), root);
         uint256 p = nodes;
         for (uint256 i = 0; i < count; ++i) {
             uint256 len = _u32(p);
             uint256 node = p + 4;
             p = node + len;
-            if (w.kind == NONE || keccak256(_ref(node, len)) != keccak256(w.last)) return false;
+            // Only a node reference can be followed by a node.
+            if (w.kind != NODE || keccak256(_ref(node, len)) != keccak256(w.last)) return false;
             if (!_step(w, key, node, len)) return false;
         }
+        // A proof that stops at a node on the key's path proves nothing.
+        if (w.kind == NODE && !w.diverged && w.walked <= 64) return false;
         if (w.diverged || w.walked != 64) w.kind = NONE;
         if (!present) return w.kind == NONE;
-        return w.kind == FOUND && keccak256(w.last) == keccak256(expected);
+        return w.kind != NONE && keccak256(w.last) == keccak256(expected);
     }
 
     /// @notice How a parent references the node at `node`: the node itself when shorter than
@@ -100,6 +108,7 @@ library BaseTrie {
         }
         w.walked += 1;
         if (!isList && payloadLen == 32) {
+            w.kind = NODE;
             w.last = _copy(child, 33);
             return true;
         }
@@ -118,9 +127,12 @@ library BaseTrie {
         (bool leaf, bool ok) = _path(w, key, k, end);
         if (!ok) return false;
         if (leaf) return _value(w, v, end);
-        (bool okItem,,,, uint256 next) = _item(v, end);
+        (bool okItem, bool isList,, uint256 payloadLen, uint256 next) = _item(v, end);
         if (!okItem) return false;
-        w.kind = FOUND;
+        // An extension's child shorter than 32 bytes is embedded: it never occurs at 64-nibble
+        // keys (a branch under an extension is at least 17 bytes of references).
+        if (isList || payloadLen != 32) revert UnsupportedStep("embedded trie node");
+        w.kind = NODE;
         w.last = _copy(v, next - v);
         return true;
     }
@@ -129,7 +141,7 @@ library BaseTrie {
     function _value(Walk memory w, uint256 v, uint256 end) private pure returns (bool) {
         (bool ok, bool isList, uint256 payload, uint256 payloadLen,) = _item(v, end);
         if (!ok || isList) return false;
-        w.kind = FOUND;
+        w.kind = VALUE;
         w.last = _copy(payload, payloadLen);
         return true;
     }

@@ -17,6 +17,7 @@ import {AccountStep} from "./AccountStep.sol";
 import {WorldAccess} from "./WorldAccess.sol";
 import {LogStep} from "./LogStep.sol";
 import {CallStep} from "./CallStep.sol";
+import {SystemStep} from "./SystemStep.sol";
 import "./StepErrors.sol";
 
 /// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
@@ -26,7 +27,7 @@ import "./StepErrors.sol";
 /// @dev This version executes the opcode steps of v0.1: arithmetic, comparison and bitwise,
 /// KECCAK256, stack, memory, environment reads without world state, control; of v0.2 storage
 /// (SLOAD, SSTORE, TLOAD, TSTORE) and account reads (BALANCE, EXTCODESIZE, EXTCODECOPY,
-/// EXTCODEHASH, SELFBALANCE, BLOCKHASH), LOG0..LOG4, RETURN and REVERT; and every exceptional halt decided before an opcode's own work
+/// EXTCODEHASH, SELFBALANCE, BLOCKHASH), LOG0..LOG4, SELFDESTRUCT, RETURN and REVERT; and every exceptional halt decided before an opcode's own work
 /// (undefined and INVALID opcodes, static gas, stack underflow and overflow) for any opcode. Other steps revert with
 /// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
 contract OneStepVerifier {
@@ -74,13 +75,13 @@ contract OneStepVerifier {
             _checkAllUsed(cx);
             return _commitHalt(pre);
         }
-        // Calls, creates and SELFDESTRUCT are not executed yet.
-        if (family > OpcodeTable.LOG && op != 0xf3 && op != 0xfd) revert UnsupportedOpcode(uint8(op));
+        // Calls and creates are not executed yet.
+        if (family == OpcodeTable.CALL && op != 0xf3 && op != 0xfd) revert UnsupportedOpcode(uint8(op));
         if (
-            (op == 0x55 || op == 0x5d || family == OpcodeTable.LOG)
+            (op == 0x55 || op == 0x5d || op == 0xff || family == OpcodeTable.LOG)
                 && StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1) == 1
         ) {
-            // SSTORE, TSTORE and LOGn in a static frame halt before popping.
+            // SSTORE, TSTORE, LOGn and SELFDESTRUCT in a static frame halt before popping.
             _checkAllUsed(cx);
             return _commitHalt(pre);
         }
@@ -129,6 +130,7 @@ contract OneStepVerifier {
         if (family == OpcodeTable.STORAGE) return StorageStep.execute(cx, op);
         if (family == OpcodeTable.ACCOUNT) return AccountStep.execute(cx, op);
         if (family == OpcodeTable.LOG) return LogStep.execute(cx, op);
+        if (family == OpcodeTable.SYSTEM) return SystemStep.execute(cx);
         return CallStep.finish(cx, op);
     }
 

@@ -80,6 +80,9 @@ struct Ctx {
     /// original values' root (EIP-2200).
     bytes32 accountsRoot;
     bytes32 originalRoot;
+    /// The created set and the self-destruct chain as the step leaves them.
+    bytes32 createdRoot;
+    bytes32 destructsRoot;
     /// The log chain and its length as the step leaves them.
     bytes32 logsRoot;
     uint256 logsCount;

@@ -28,6 +28,8 @@ library WorldAccess {
     uint256 internal constant ORIGINAL_ROOT = 65;
     uint256 internal constant TRANSIENT_ROOT = 97;
     uint256 internal constant ACCESSED_ROOT = 129;
+    uint256 internal constant CREATED_ROOT = 161;
+    uint256 internal constant DESTRUCTS_ROOT = 193;
     uint256 internal constant LOGS_ROOT = 225;
     uint256 internal constant LOGS_COUNT = 257;
     /// `keccak256("")`: the code hash of an account without code.
@@ -49,6 +51,8 @@ library WorldAccess {
         cx.originalRoot = StateRecord.wordAt(cx.world + ORIGINAL_ROOT);
         cx.logsRoot = StateRecord.wordAt(cx.world + LOGS_ROOT);
         cx.logsCount = StateRecord.uintAt(cx.world + LOGS_COUNT, 8);
+        cx.createdRoot = StateRecord.wordAt(cx.world + CREATED_ROOT);
+        cx.destructsRoot = StateRecord.wordAt(cx.world + DESTRUCTS_ROOT);
     }
 
     /// @notice The next tree path, checked against `root` at `key`: its leaf, and the bitmap
@@ -96,6 +100,7 @@ library WorldAccess {
         bytes32 accounts = cx.accountsRoot;
         bytes32 accessed = cx.accessedRoot;
         bytes32 logs = cx.logsRoot;
+        bytes32 destructs = cx.destructsRoot;
         uint256 count = cx.logsCount;
         assembly ("memory-safe") {
             let p := mload(0x40)
@@ -104,6 +109,7 @@ library WorldAccess {
             mstore(add(p, ACCOUNTS_ROOT), accounts)
             mstore(add(p, ACCESSED_ROOT), accessed)
             mstore(add(p, LOGS_ROOT), logs)
+            mstore(add(p, DESTRUCTS_ROOT), destructs)
             // logs_count: a u64 followed by the checkpoint root, kept.
             let c := add(p, LOGS_COUNT)
             mstore(c, or(and(mload(c), shr(64, not(0))), shl(192, count)))
@@ -133,14 +139,7 @@ library WorldAccess {
     /// account (SPEC.md §3.7.2).
     function account(Ctx memory cx, uint256 addr) internal pure returns (Account memory a) {
         world(cx);
-        bytes32 key;
-        assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore8(p, 0x10)
-            mstore(add(p, 1), shl(96, addr))
-            key := keccak256(p, 21)
-        }
-        (bytes32 leaf,,) = path(cx, cx.accountsRoot, key);
+        (bytes32 leaf,,) = path(cx, cx.accountsRoot, _key21(0x10, addr));
         if (leaf != 0) {
             if (cx.accountLeft == 0) revert MissingWitness(WitnessList.ACCOUNT_RECORD);
             uint256 rec = cx.accountNext;
@@ -182,18 +181,42 @@ library WorldAccess {
         if (!ok) revert BadBaseProof();
     }
 
+    /// @notice Writes the account record `a` at `addr` (one path in the current overlay).
+    function setAccount(Ctx memory cx, uint256 addr, Account memory a) internal pure {
+        bytes32 key = _key21(0x10, addr);
+        (, uint256 bitmap, uint256 siblings) = path(cx, cx.accountsRoot, key);
+        bytes32 leaf = keccak256(
+            abi.encodePacked(
+                bytes1(0x09), uint64(a.nonce), a.balance, a.codeHash, a.storageRoot, uint64(a.incarnation)
+            )
+        );
+        cx.accountsRoot = SparseTree.rootWith(siblings, bitmap, key, leaf);
+        cx.worldChanged = true;
+    }
+
+    /// @notice Whether `addr` was created in this transaction (one path in `created_root`).
+    function isCreated(Ctx memory cx, uint256 addr) internal pure returns (bool) {
+        world(cx);
+        (bytes32 leaf,,) = path(cx, cx.createdRoot, _key21(0x16, addr));
+        return leaf != 0;
+    }
+
+    /// @notice `keccak256(tag ‖ address)`: a 21-byte key (SPEC.md §3.7.2-§3.7.4).
+    function _key21(uint256 tag, uint256 addr) private pure returns (bytes32 key) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore8(p, tag)
+            mstore(add(p, 1), shl(96, addr))
+            key := keccak256(p, 21)
+        }
+    }
+
     /// @notice Marks `addr` warm (SPEC.md §3.7.3); whether it was cold. Precompiles are always
     /// warm and need no path.
     function touchAccount(Ctx memory cx, uint256 addr) internal pure returns (bool cold) {
         if ((addr >= 1 && addr <= 0x11) || addr == 0x100) return false;
         world(cx);
-        bytes32 key;
-        assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore8(p, 0x14)
-            mstore(add(p, 1), shl(96, addr))
-            key := keccak256(p, 21)
-        }
+        bytes32 key = _key21(0x14, addr);
         (bytes32 leaf, uint256 bitmap, uint256 siblings) = path(cx, cx.accessedRoot, key);
         if (leaf != 0) return false;
         cx.accessedRoot = SparseTree.rootWith(siblings, bitmap, key, MEMBER);

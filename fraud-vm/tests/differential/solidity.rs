@@ -179,7 +179,8 @@ impl L1Verifier {
 }
 
 /// Whether this version of the Solidity verifier executes the step from `pre` with `code`: an
-/// opcode step of a v0.1 family, storage, account reads, logs, RETURN or REVERT, or any opcode step that halts before its own work (undefined and
+/// opcode step of a v0.1 family, storage, account reads, logs, SELFDESTRUCT, RETURN or REVERT, or
+/// any opcode step that halts before its own work (undefined and
 /// INVALID opcodes, static gas, stack underflow and overflow).
 fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
     if pre.status != Status::Running || pre.gas > MAX_GAS {
@@ -203,7 +204,8 @@ fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
         | Family::Invalid
         | Family::Storage
         | Family::Account
-        | Family::Log => true,
+        | Family::Log
+        | Family::System => true,
         // RETURN and REVERT of the call family.
         _ if matches!(op, 0xf3 | 0xfd) => true,
         _ => {
@@ -360,7 +362,8 @@ impl Tally {
 /// through the EIP-2200 cases (no-op, clear, restore, set, reset), account reads of warm, cold,
 /// present, absent and precompile accounts with and without code, LOG0..LOG4 with empty, one-byte,
 /// short and long data and a length that halts; each ending in an invalid jump; and RETURN and
-/// REVERT of empty, aligned, unaligned and halting ranges.
+/// REVERT of empty, aligned, unaligned and halting ranges; SELFDESTRUCT to an account, itself,
+/// an absent account and a precompile.
 fn edge_programs() -> Vec<Vec<u8>> {
     let u = U256::from;
     let min = U256::from(1) << 255;
@@ -486,6 +489,11 @@ fn edge_programs() -> Vec<Vec<u8>> {
         (0xfd, u(0), neg1),
     ] {
         programs.push(program(&[(0x52, &[u(5), neg1]), (op, &[offset, len])]));
+    }
+    // SELFDESTRUCT to an account with a balance, to itself, to an absent account (new account
+    // gas), to a precompile.
+    for beneficiary in [addr(EOA), addr(TARGET), addr(ABSENT), u(4)] {
+        programs.push(program(&[(0xff, &[beneficiary])]));
     }
     programs
 }
