@@ -605,7 +605,7 @@ fn solidity_edge_programs_match_rust() {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 300,
+        cases: 64,
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
