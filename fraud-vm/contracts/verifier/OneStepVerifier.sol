@@ -18,6 +18,7 @@ import {WorldAccess} from "./WorldAccess.sol";
 import {LogStep} from "./LogStep.sol";
 import {CallStep} from "./CallStep.sol";
 import {SystemStep} from "./SystemStep.sol";
+import {ExitStep} from "./ExitStep.sol";
 import "./StepErrors.sol";
 
 /// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
@@ -27,7 +28,8 @@ import "./StepErrors.sol";
 /// @dev This version executes the opcode steps of v0.1: arithmetic, comparison and bitwise,
 /// KECCAK256, stack, memory, environment reads without world state, control; of v0.2 storage
 /// (SLOAD, SSTORE, TLOAD, TSTORE) and account reads (BALANCE, EXTCODESIZE, EXTCODECOPY,
-/// EXTCODEHASH, SELFBALANCE, BLOCKHASH), LOG0..LOG4, SELFDESTRUCT, RETURN and REVERT; and every exceptional halt decided before an opcode's own work
+/// EXTCODEHASH, SELFBALANCE, BLOCKHASH), LOG0..LOG4, SELFDESTRUCT, RETURN and REVERT, and the
+/// exit of a call frame; and every exceptional halt decided before an opcode's own work
 /// (undefined and INVALID opcodes, static gas, stack underflow and overflow) for any opcode. Other steps revert with
 /// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
 contract OneStepVerifier {
@@ -52,7 +54,11 @@ contract OneStepVerifier {
         if (StepOps.hashCalldata(pre, StateRecord.LEN) != preCommitment) revert PreStateMismatch();
         uint256 status = StateRecord.uintAt(pre + StateRecord.STATUS, 1);
         if (status != RUNNING) {
-            if (StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0) revert UnsupportedStep("frame exit");
+            if (StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0) {
+                bytes32 post = ExitStep.execute(cx);
+                _checkAllUsed(cx);
+                return post;
+            }
             if (status == IDLE) revert UnsupportedStep("transaction start");
             revert UnsupportedStep("transaction end");
         }
@@ -150,6 +156,8 @@ contract OneStepVerifier {
         if (cx.baseAccountLeft != 0) revert UnusedWitness(WitnessList.BASE_ACCOUNT);
         if (cx.baseSlotLeft != 0) revert UnusedWitness(WitnessList.BASE_SLOT);
         if (cx.codeLeft != 0) revert UnusedWitness(WitnessList.CODE);
+        if ((cx.frame != 0) != cx.frameUsed) revert UnusedWitness(WitnessList.FRAME);
+        if ((cx.checkpoint != 0) != cx.checkpointUsed) revert UnusedWitness(WitnessList.CHECKPOINT);
         if (cx.itemCount != cx.popped) revert UnusedWitness(WitnessList.STACK_ITEM);
         if (cx.hasRest != (cx.popped > 0)) revert UnusedWitness(WitnessList.STACK_REST);
         if (cx.memLeft != 0) revert UnusedWitness(WitnessList.MEMORY_WORD);

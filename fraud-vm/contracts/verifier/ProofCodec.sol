@@ -10,8 +10,8 @@ import "./StepErrors.sol";
 /// @notice Checks the structure of a proof in calldata and returns the offsets of its parts, as
 /// the Rust `StepProof::decode` (fraud-vm/src/codec.rs) does: version, tags, status and flag
 /// values, counts within the input, non-zero siblings, no trailing bytes. The parts no step
-/// executed here reads (frame, checkpoint, self-destructs, transaction) are only told apart
-/// from their empty encoding; a proof that has any is rejected
+/// executed here reads (self-destructs, transaction) are only told apart from their empty
+/// encoding; a proof that has any is rejected
 /// by the step as `UnexpectedWorldWitnesses` (malformed or not, the reference rejects it too).
 library ProofCodec {
     /// The only proof version.
@@ -21,6 +21,9 @@ library ProofCodec {
     uint8 internal constant TAG_BLOCK_ENV = 0x04;
     uint8 internal constant TAG_WORLD = 0x05;
     uint8 internal constant TAG_ACCOUNT = 0x09;
+    uint8 internal constant TAG_CHECKPOINT = 0x07;
+    /// Length of a checkpoint preimage (SPEC.md §3.7.6), tag included.
+    uint256 internal constant CHECKPOINT_LEN = 233;
     /// Length of an account record (SPEC.md §3.7.2), tag included.
     uint256 internal constant ACCOUNT_LEN = 113;
     /// Length of a world record (SPEC.md §3.7.1), tag included.
@@ -166,13 +169,35 @@ library ProofCodec {
         (n, p) = _count(p, end, WordTree.PROOF_LEN);
         (cx.blockHashNext, cx.blockHashLeft) = (p, n);
         p += n * WordTree.PROOF_LEN;
-        // Frame, checkpoint, self-destructs, transaction: four absent flags.
-        _need(p, 4, end);
-        if (StateRecord.uintAt(p, 4) != 0) {
+        _need(p, 1, end);
+        if (_flag(p)) {
+            p += 1;
+            _need(p, StateRecord.LEN + 17, end);
+            _state(p);
+            uint8 kind = uint8(StateRecord.uintAt(p + StateRecord.LEN + 16, 1));
+            if (kind > 1) revert BadFlag(kind);
+            cx.frame = p;
+            p += StateRecord.LEN + 17;
+        } else {
+            p += 1;
+        }
+        _need(p, 1, end);
+        if (_flag(p)) {
+            p += 1;
+            _need(p, CHECKPOINT_LEN, end);
+            _tag(p, TAG_CHECKPOINT);
+            cx.checkpoint = p;
+            p += CHECKPOINT_LEN;
+        } else {
+            p += 1;
+        }
+        // Self-destructs, transaction: two absent flags.
+        _need(p, 2, end);
+        if (StateRecord.uintAt(p, 2) != 0) {
             cx.otherWitnesses = true;
             return;
         }
-        p += 4;
+        p += 2;
         if (p != end) revert TrailingBytes();
     }
 

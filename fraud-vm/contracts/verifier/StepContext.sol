@@ -103,8 +103,13 @@ struct Ctx {
     /// Next unread block hash word proof and how many remain.
     uint256 blockHashNext;
     uint256 blockHashLeft;
-    /// Whether the proof has witnesses of the lists no executed step reads (frame, checkpoint,
-    /// self-destructs, transaction).
+    /// Calldata offsets of the frame link preimage and of the checkpoint preimage (0: absent),
+    /// and whether the step read them.
+    uint256 frame;
+    bool frameUsed;
+    uint256 checkpoint;
+    bool checkpointUsed;
+    /// Whether the proof has witnesses no executed step reads (self-destructs, transaction).
     bool otherWitnesses;
     /// `n` of `Flow.Skip`, the target of `Flow.Jump`, or the status of `Flow.Finish`.
     uint256 target;

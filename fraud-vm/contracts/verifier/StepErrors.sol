@@ -49,11 +49,15 @@ error BadCode();
 error BadBlockHashProof();
 /// A sparse-tree path marks a sibling as present but gives zero.
 error ZeroSibling();
+/// The frame link does not match `pre.frames_root`, or its caller cannot take the exit.
+error BadFrameLink();
+/// The checkpoint does not match the world's checkpoint chain.
+error BadCheckpoint();
 /// The step needs a witness the proof lacks (`what` names the list, see `Witness`).
 error MissingWitness(uint8 what);
 /// The proof carries a witness the step does not touch (`what` names the list, see `Witness`).
 error UnusedWitness(uint8 what);
-/// The proof has a frame link, a checkpoint, a self-destruct list or a transaction. No step this verifier executes reads any of
+/// The proof has a self-destruct list or a transaction. No step this verifier executes reads any of
 /// them, so such a proof carries unused witnesses (or is malformed): the reference verifier
 /// rejects it too.
 error UnexpectedWorldWitnesses();
@@ -81,4 +85,6 @@ library WitnessList {
     uint8 internal constant BASE_ACCOUNT = 12;
     uint8 internal constant BASE_SLOT = 13;
     uint8 internal constant CODE = 14;
+    uint8 internal constant FRAME = 15;
+    uint8 internal constant CHECKPOINT = 16;
 }

@@ -38,6 +38,8 @@ const ERRORS: &[&str] = &[
     "BadSlotValue()",
     "BadBaseProof()",
     "BadCode()",
+    "BadFrameLink()",
+    "BadCheckpoint()",
     "UnknownVersion(uint8)",
     "BadTag(uint8,uint8)",
     "BadStatus(uint8)",
@@ -194,11 +196,19 @@ impl L1Verifier {
     }
 }
 
-/// Whether this version of the Solidity verifier executes the step from `pre` with `code`: an
-/// opcode step of a v0.1 family, storage, account reads, logs, SELFDESTRUCT, RETURN or REVERT, or
-/// any opcode step that halts before its own work (undefined and
+/// Whether this version of the Solidity verifier executes the step of `proof`: the exit of a call
+/// frame, an opcode step of a v0.1 family, storage, account reads, logs, SELFDESTRUCT, RETURN or
+/// REVERT, or any opcode step that halts before its own work (undefined and
 /// INVALID opcodes, static gas, stack underflow and overflow).
-fn covered(pre: &fraud_vm::MachineState, code: &[u8]) -> bool {
+fn covered(proof: &StepProof) -> bool {
+    let (pre, code) = (&proof.pre, &proof.code);
+    if pre.status != Status::Running && pre.depth > 0 {
+        // The exit of a call frame.
+        return proof
+            .frame
+            .as_ref()
+            .is_some_and(|f| f.kind == fraud_vm::frame::FrameKind::Call);
+    }
     if pre.status != Status::Running || pre.gas > MAX_GAS {
         return false;
     }
@@ -287,7 +297,7 @@ impl Tally {
         let rust = verify(commitment, &proof);
         let (answer, gas) = l1.verify(commitment, &bytes);
         let name = kind(&proof.pre, &proof.code, transition.halt.is_some());
-        if !covered(&proof.pre, &proof.code) {
+        if !covered(&proof) {
             if !answer.is_unsupported() {
                 self.failures.push(format!(
                     "step {k} ({name}): expected Unsupported, got {answer:?}"
@@ -388,7 +398,8 @@ impl Tally {
 /// present, absent and precompile accounts with and without code, LOG0..LOG4 with empty, one-byte,
 /// short and long data and a length that halts; each ending in an invalid jump; and RETURN and
 /// REVERT of empty, aligned, unaligned and halting ranges; SELFDESTRUCT to an account, itself,
-/// an absent account and a precompile.
+/// an absent account and a precompile; calls to callees that return, revert, halt and write in a
+/// static frame, with their frame exits.
 fn edge_programs() -> Vec<Vec<u8>> {
     let u = U256::from;
     let min = U256::from(1) << 255;
@@ -520,6 +531,30 @@ fn edge_programs() -> Vec<Vec<u8>> {
     for beneficiary in [addr(EOA), addr(TARGET), addr(ABSENT), u(4)] {
         programs.push(program(&[(0xff, &[beneficiary])]));
     }
+    // Calls whose callees return (output copied back), revert (world restored, output kept),
+    // halt, and write in a static frame: the callees' steps and the frame exits are executed
+    // (the call steps themselves are not yet).
+    let call = |op: u8, to: Address, out: u64| {
+        let mut args = vec![u(60_000), addr(to)];
+        if op == 0xf1 {
+            args.push(u(0));
+        }
+        args.extend([u(0), u(0), u(3), u(out)]);
+        (op, args)
+    };
+    let mut calls = Vec::new();
+    for (op, to, out) in [
+        (0xf1, RETURNER, 64),
+        (0xf1, REVERTER, 40),
+        (0xf1, HALTER, 10),
+        (0xfa, RETURNER, 64),
+        (0xf1, RETURNER, 0),
+    ] {
+        calls.push(call(op, to, out));
+        calls.push((0x50, vec![]));
+    }
+    let calls: Vec<(u8, &[U256])> = calls.iter().map(|(op, a)| (*op, a.as_slice())).collect();
+    programs.push(program(&calls));
     programs
 }
 
