@@ -21,18 +21,12 @@ import {SystemStep} from "./SystemStep.sol";
 import {ExitStep} from "./ExitStep.sol";
 import "./StepErrors.sol";
 
-/// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
-/// @notice `verify(pre, proof)` computes the post-state commitment of one step from the
-/// pre-state commitment and the proof in its canonical encoding (§6.3), exactly as the Rust
-/// reference verifier `fraud_vm::verify` does, or reverts where the reference rejects.
-/// @dev This version executes the opcode steps of v0.1: arithmetic, comparison and bitwise,
-/// KECCAK256, stack, memory, environment reads without world state, control; of v0.2 storage
-/// (SLOAD, SSTORE, TLOAD, TSTORE) and account reads (BALANCE, EXTCODESIZE, EXTCODECOPY,
-/// EXTCODEHASH, SELFBALANCE, BLOCKHASH), LOG0..LOG4, SELFDESTRUCT, RETURN and REVERT, and the
-/// exit of a call frame; and every exceptional halt decided before an opcode's own work
-/// (undefined and INVALID opcodes, static gas, stack underflow and overflow) for any opcode. Other steps revert with
-/// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
-contract OneStepVerifier {
+/// @title The step machine shared by the two verifier contracts (fraud-vm/SPEC.md §6.1)
+/// @notice Decodes the proof, checks the pre-state and the code, decides every halt before an
+/// opcode's own work, checks the popped items, runs the opcode's family (`_execute`) or the frame
+/// exit (`_exit`), checks that every witness was used and commits to the post-state. The two
+/// contracts below implement the hooks for their step families, each within EIP-170.
+abstract contract StepMachine {
     uint8 private constant RUNNING = 0;
     uint8 private constant STOPPED = 1;
     uint8 private constant IDLE = 5;
@@ -45,19 +39,14 @@ contract OneStepVerifier {
 
     /// @notice The post-state commitment of the step proven by `proof` from the state committed
     /// to by `preCommitment`.
-    /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
-    /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
-    /// @return The post-state commitment.
-    function verify(bytes32 preCommitment, bytes calldata proof) external pure returns (bytes32) {
+    function _verify(bytes32 preCommitment, bytes calldata proof) internal view returns (bytes32) {
         Ctx memory cx = ProofCodec.decode(proof);
         uint256 pre = cx.pre;
         if (StepOps.hashCalldata(pre, StateRecord.LEN) != preCommitment) revert PreStateMismatch();
         uint256 status = StateRecord.uintAt(pre + StateRecord.STATUS, 1);
         if (status != RUNNING) {
             if (StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0) {
-                bytes32 post = ExitStep.execute(cx);
-                _checkAllUsed(cx);
-                return post;
+                return _exit(cx);
             }
             if (status == IDLE) revert UnsupportedStep("transaction start");
             revert UnsupportedStep("transaction end");
@@ -72,6 +61,7 @@ contract OneStepVerifier {
         if (cx.pc < cx.codeLen) op = StateRecord.uintAt(cx.code + cx.pc, 1);
 
         (uint256 family, uint256 staticGas, uint256 pops, uint256 pushes) = OpcodeTable.info(op);
+        _route(family);
         uint256 stackLen = StateRecord.uintAt(pre + StateRecord.STACK_LEN, 8);
         if (
             family == OpcodeTable.UNDEFINED || family == OpcodeTable.INVALID || gas < staticGas
@@ -124,29 +114,19 @@ contract OneStepVerifier {
         cx.memorySize = StateRecord.uintAt(pre + StateRecord.MEMORY_SIZE, 8);
     }
 
-    /// @notice Runs the opcode's family (SPEC.md §5.3-§5.8).
-    function _execute(Ctx memory cx, uint256 family, uint256 op) private pure returns (Flow) {
-        if (family == OpcodeTable.ARITHMETIC) return ArithmeticStep.execute(cx, op);
-        if (family == OpcodeTable.BITWISE) return BitwiseStep.execute(cx, op);
-        if (family == OpcodeTable.STACK) return StackStep.execute(cx, op);
-        if (family == OpcodeTable.MEMORY) return MemoryStep.execute(cx, op);
-        if (family == OpcodeTable.CONTROL) return ControlStep.execute(cx, op);
-        if (family == OpcodeTable.ENVIRONMENT) return EnvironmentStep.execute(cx, op);
-        if (family == OpcodeTable.KECCAK) return KeccakStep.execute(cx);
-        if (family == OpcodeTable.STORAGE) return StorageStep.execute(cx, op);
-        if (family == OpcodeTable.ACCOUNT) return AccountStep.execute(cx, op);
-        if (family == OpcodeTable.LOG) return LogStep.execute(cx, op);
-        if (family == OpcodeTable.SYSTEM) return SystemStep.execute(cx);
-        return CallStep.finish(cx, op);
-    }
+    /// @notice Runs the opcode's family (SPEC.md §5.3-§5.15).
+    function _execute(Ctx memory cx, uint256 family, uint256 op) internal view virtual returns (Flow);
 
-    /// @notice The table entry of `op`: family code (`OpcodeTable`), static gas, pops, pushes.
-    function opInfo(uint8 op) external pure returns (uint256 family, uint256 gas, uint256 pops, uint256 pushes) {
-        return OpcodeTable.info(op);
-    }
+    /// @notice Hands the step to another contract, if its family is executed there (never
+    /// returns then).
+    function _route(uint256 family) internal view virtual;
+
+    /// @notice The frame exit step from `cx.pre` (SPEC.md §5.16): its post-state commitment, every
+    /// witness checked as used.
+    function _exit(Ctx memory cx) internal view virtual returns (bytes32);
 
     /// @notice Every witness in the proof was consumed (SPEC.md §6.1 step 5).
-    function _checkAllUsed(Ctx memory cx) private pure {
+    function _checkAllUsed(Ctx memory cx) internal pure {
         if (cx.otherWitnesses) revert UnexpectedWorldWitnesses();
         if ((cx.world != 0) != cx.worldUsed) revert UnusedWitness(WitnessList.WORLD);
         if (cx.treeLeft != 0) revert UnusedWitness(WitnessList.TREE_PATH);
@@ -225,5 +205,133 @@ contract OneStepVerifier {
             _put(add(p, 42), and(refund, 0xffffffffffffffff), 8)
             h := keccak256(p, 443)
         }
+    }
+}
+
+/// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
+/// @notice `verify(pre, proof)` computes the post-state commitment of one step from the
+/// pre-state commitment and the proof in its canonical encoding (§6.3), exactly as the Rust
+/// reference verifier `fraud_vm::verify` does, or reverts where the reference rejects.
+/// @dev It executes the opcode steps of v0.1 (arithmetic, comparison and bitwise, KECCAK256,
+/// stack, memory, environment reads without world state, control), RETURN and REVERT, and every
+/// exceptional halt decided before an opcode's own work for any opcode; it forwards storage,
+/// account reads, logs, SELFDESTRUCT and the exit of a call frame to `WorldStepVerifier`. Other
+/// steps (calls, creates, their exits, transaction start and end) revert with
+/// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
+contract OneStepVerifier is StepMachine {
+    /// @notice The contract that executes the world-state steps.
+    address public immutable worldSteps;
+
+    /// @param worldSteps_ The deployed `WorldStepVerifier`.
+    constructor(address worldSteps_) {
+        worldSteps = worldSteps_;
+    }
+
+    /// @notice The post-state commitment of the step proven by `proof` from the state committed
+    /// to by `preCommitment`.
+    /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
+    /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
+    /// @return The post-state commitment.
+    function verify(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32) {
+        if (_isWorldStep(proof)) _forward();
+        return _verify(preCommitment, proof);
+    }
+
+    /// @notice Whether `proof` is a frame exit or an opcode step of a family `worldSteps`
+    /// executes, read from the fixed fields at the front of the proof without decoding it (the
+    /// contract that answers decodes and checks everything; `_route` catches any other case).
+    function _isWorldStep(bytes calldata proof) private pure returns (bool) {
+        if (proof.length < 1 + StateRecord.LEN + 4) return false;
+        uint256 pre;
+        assembly ("memory-safe") {
+            pre := add(proof.offset, 1)
+        }
+        if (StateRecord.uintAt(pre + StateRecord.STATUS, 1) != 0) {
+            return StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0;
+        }
+        uint256 pc = StateRecord.uintAt(pre + StateRecord.PC, 8);
+        uint256 codeLen = StateRecord.uintAt(pre + StateRecord.LEN, 4);
+        uint256 op;
+        if (pc < codeLen && 1 + StateRecord.LEN + 4 + pc < proof.length) {
+            op = StateRecord.uintAt(pre + StateRecord.LEN + 4 + pc, 1);
+        }
+        (uint256 family,,,) = OpcodeTable.info(op);
+        return _isWorldFamily(family);
+    }
+
+    function _isWorldFamily(uint256 family) private pure returns (bool) {
+        return family == OpcodeTable.STORAGE || family == OpcodeTable.ACCOUNT || family == OpcodeTable.LOG
+            || family == OpcodeTable.SYSTEM;
+    }
+
+    /// @notice The table entry of `op`: family code (`OpcodeTable`), static gas, pops, pushes.
+    function opInfo(uint8 op) external pure returns (uint256 family, uint256 gas, uint256 pops, uint256 pushes) {
+        return OpcodeTable.info(op);
+    }
+
+    function _execute(Ctx memory cx, uint256 family, uint256 op) internal pure override returns (Flow) {
+        if (family == OpcodeTable.ARITHMETIC) return ArithmeticStep.execute(cx, op);
+        if (family == OpcodeTable.BITWISE) return BitwiseStep.execute(cx, op);
+        if (family == OpcodeTable.STACK) return StackStep.execute(cx, op);
+        if (family == OpcodeTable.MEMORY) return MemoryStep.execute(cx, op);
+        if (family == OpcodeTable.CONTROL) return ControlStep.execute(cx, op);
+        if (family == OpcodeTable.ENVIRONMENT) return EnvironmentStep.execute(cx, op);
+        if (family == OpcodeTable.KECCAK) return KeccakStep.execute(cx);
+        return CallStep.finish(cx, op);
+    }
+
+    /// @notice Storage, account reads, logs and SELFDESTRUCT go to `worldSteps`, before this
+    /// contract pops anything.
+    function _route(uint256 family) internal view override {
+        if (_isWorldFamily(family)) _forward();
+    }
+
+    function _exit(Ctx memory) internal view override returns (bytes32) {
+        _forward();
+    }
+
+    /// @notice Hands the whole call to `worldSteps` and ends with its answer: its return data,
+    /// or its revert.
+    function _forward() private view {
+        address target = worldSteps;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, 0, calldatasize())
+            let ok := staticcall(gas(), target, p, calldatasize(), 0, 0)
+            returndatacopy(p, 0, returndatasize())
+            if iszero(ok) { revert(p, returndatasize()) }
+            return(p, returndatasize())
+        }
+    }
+}
+
+/// @title The world-state steps of the one-step verifier
+/// @notice SLOAD, SSTORE, TLOAD, TSTORE, BALANCE, EXTCODESIZE, EXTCODECOPY, EXTCODEHASH,
+/// SELFBALANCE, BLOCKHASH, LOG0..LOG4, SELFDESTRUCT and the exit of a call frame, with the same
+/// `verify` as `OneStepVerifier` (which forwards these steps here); a separate contract so that
+/// each stays within EIP-170.
+contract WorldStepVerifier is StepMachine {
+    /// @notice As `OneStepVerifier.verify`, for the steps this contract executes.
+    /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
+    /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
+    /// @return The post-state commitment.
+    function verify(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32) {
+        return _verify(preCommitment, proof);
+    }
+
+    function _route(uint256) internal pure override {}
+
+    function _execute(Ctx memory cx, uint256 family, uint256 op) internal pure override returns (Flow) {
+        if (family == OpcodeTable.STORAGE) return StorageStep.execute(cx, op);
+        if (family == OpcodeTable.ACCOUNT) return AccountStep.execute(cx, op);
+        if (family == OpcodeTable.LOG) return LogStep.execute(cx, op);
+        if (family == OpcodeTable.SYSTEM) return SystemStep.execute(cx);
+        // The v0.1 families are executed by OneStepVerifier itself.
+        revert UnsupportedOpcode(uint8(op));
+    }
+
+    function _exit(Ctx memory cx) internal pure override returns (bytes32 post) {
+        post = ExitStep.execute(cx);
+        _checkAllUsed(cx);
     }
 }

@@ -103,8 +103,8 @@ fn artifact_code(name: &str, field: &str) -> Vec<u8> {
     alloy::primitives::hex::decode(&json[start..end]).expect("hex")
 }
 
-/// An L1 (Prague rules, gas price 0) with the verifier deployed by a creation transaction, so
-/// that the EIP-170 code size limit applies to it.
+/// An L1 (Prague rules, gas price 0) with the verifier's two contracts deployed by creation
+/// transactions, so that the EIP-170 code size limit applies to them.
 struct L1Verifier {
     evm: MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>,
     address: Address,
@@ -125,22 +125,29 @@ impl L1Verifier {
             .with_cfg(CfgEnv::new_with_spec(SpecId::PRAGUE))
             .with_block(block)
             .build_mainnet();
-        let tx = TxEnv::builder()
-            .caller(DEPLOYER)
-            .kind(TxKind::Create)
-            .data(artifact_code("OneStepVerifier", "bytecode").into())
-            .gas_limit(L1_TX_GAS)
-            .gas_price(0)
-            .nonce(0)
-            .build()
-            .expect("valid tx");
-        let address = match evm.transact_commit(tx).expect("deploys") {
-            ExecutionResult::Success {
-                output: Output::Create(_, Some(address)),
-                ..
-            } => address,
-            other => panic!("deploying the verifier failed: {other:?}"),
+        let mut deploy = |nonce: u64, initcode: Vec<u8>| {
+            let tx = TxEnv::builder()
+                .caller(DEPLOYER)
+                .kind(TxKind::Create)
+                .data(initcode.into())
+                .gas_limit(L1_TX_GAS)
+                .gas_price(0)
+                .nonce(nonce)
+                .build()
+                .expect("valid tx");
+            match evm.transact_commit(tx).expect("deploys") {
+                ExecutionResult::Success {
+                    output: Output::Create(_, Some(address)),
+                    ..
+                } => address,
+                other => panic!("deploying the verifier failed: {other:?}"),
+            }
         };
+        // The world-state steps first; the entry contract forwards them to it.
+        let world = deploy(0, artifact_code("WorldStepVerifier", "bytecode"));
+        let mut initcode = artifact_code("OneStepVerifier", "bytecode");
+        initcode.extend_from_slice(B256::left_padding_from(world.as_slice()).as_slice());
+        let address = deploy(1, initcode);
         Self { evm, address }
     }
 
