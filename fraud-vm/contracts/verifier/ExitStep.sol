@@ -3,14 +3,14 @@ pragma solidity 0.8.28;
 
 import {Ctx, StepOps, StateRecord} from "./StepContext.sol";
 import {StackChain} from "./StackChain.sol";
-import {WorldAccess} from "./WorldAccess.sol";
+import {WorldAccess, Account} from "./WorldAccess.sol";
 import "./StepErrors.sol";
 
-/// @title Frame exit of a call frame (fraud-vm/SPEC.md §5.16; Rust: step/exit.rs)
+/// @title Frame exit (fraud-vm/SPEC.md §5.16, §5.17; Rust: step/exit.rs)
 /// @notice From a callee's terminal state `C` (depth > 0) back to its suspended caller `S`: the
 /// frame link and the top checkpoint are checked, the world keeps or restores the checkpoint,
 /// gas and refund return, the output is copied to the caller's buffer, and the success flag is
-/// pushed. The exit of a create frame is not executed yet.
+/// pushed; the exit of a create frame deposits the code.
 library ExitStep {
     /// Empty word-tree root `Z_32` (SPEC.md §9).
     bytes32 internal constant EMPTY_WORDS = 0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757;
@@ -26,12 +26,12 @@ library ExitStep {
             _linkHash(s) != StateRecord.wordAt(pre + 50)
                 || StateRecord.uintAt(s + StateRecord.DEPTH, 8) + 1 != StateRecord.uintAt(pre + StateRecord.DEPTH, 8)
         ) revert BadFrameLink();
-        if (StateRecord.uintAt(s + 459, 1) == 1) revert UnsupportedStep("create frame exit");
         WorldAccess.world(cx);
         uint256 cp = cx.checkpoint;
         if (cp == 0) revert MissingWitness(WitnessList.CHECKPOINT);
         cx.checkpointUsed = true;
         if (StepOps.hashCalldata(cp, 233) != StateRecord.wordAt(cx.world + 265)) revert BadCheckpoint();
+        if (StateRecord.uintAt(s + 459, 1) == 1) return _createExit(cx, s, cp);
 
         uint256 status = StateRecord.uintAt(pre + StateRecord.STATUS, 1);
         bool success = status == 1 || status == 2;
@@ -61,6 +61,68 @@ library ExitStep {
         return _commit(s, v);
     }
 
+    /// @notice The exit of a create frame (SPEC.md §5.17): a revert keeps its output as return
+    /// data; a stop or return deposits the output as the new account's code when it is at most
+    /// 24,576 bytes, does not start with 0xef and its 200 gas per byte are left, and pushes the
+    /// address; anything else pushes 0 and restores the checkpoint.
+    function _createExit(Ctx memory cx, uint256 s, uint256 cp) private pure returns (bytes32) {
+        uint256 pre = cx.pre;
+        uint256 status = StateRecord.uintAt(pre + StateRecord.STATUS, 1);
+        uint256 callerGas = StateRecord.uintAt(s + StateRecord.GAS, 8);
+        uint256 gasLeft = StateRecord.uintAt(pre + StateRecord.GAS, 8);
+        uint256[8] memory v;
+        v[0] = callerGas;
+        v[1] = uint256(int256(_i64(s + 42))) & type(uint64).max;
+        v[4] = uint256(StateRecord.wordAt(s + StateRecord.MEMORY_ROOT));
+        v[5] = uint256(EMPTY_WORDS);
+        bool deployed;
+        uint256 pushed;
+        if (status == 3) {
+            v[0] = _min(callerGas + gasLeft, type(uint64).max);
+            v[5] = uint256(StateRecord.wordAt(pre + StateRecord.RETURNDATA_ROOT));
+            v[6] = StateRecord.uintAt(pre + StateRecord.RETURNDATA_SIZE, 8);
+        } else if (status == 1 || status == 2) {
+            uint256 size = status == 2 ? StateRecord.uintAt(pre + StateRecord.RETURNDATA_SIZE, 8) : 0;
+            uint256 output = StepOps.readReturndata(cx, 0, size);
+            if (_depositable(output, size, gasLeft)) {
+                v[0] = _min(callerGas + gasLeft - 200 * size, type(uint64).max);
+                int256 refund = _i64(s + 42) + _i64(pre + 42);
+                if (refund > type(int64).max) refund = type(int64).max;
+                if (refund < type(int64).min) refund = type(int64).min;
+                v[1] = uint256(refund) & type(uint64).max;
+                pushed = _deposit(cx, output, size);
+                deployed = true;
+            }
+        }
+        v[2] = uint256(StackChain.push(StateRecord.wordAt(s + StateRecord.STACK_ROOT), pushed));
+        v[3] = StateRecord.uintAt(s + StateRecord.STACK_LEN, 8) + 1;
+        if (v[3] >= 1 << 64) revert BadFrameLink();
+        v[7] = uint256(_world(cx, cp, deployed));
+        return _commit(s, v);
+    }
+
+    /// @notice Whether `size` bytes of output may be deployed with `gasLeft`: EIP-170, EIP-3541
+    /// and the 200 gas per byte.
+    function _depositable(uint256 output, uint256 size, uint256 gasLeft) private pure returns (bool) {
+        uint256 first;
+        assembly ("memory-safe") {
+            first := byte(0, mload(output))
+        }
+        return size <= 24576 && (size == 0 || first != 0xef) && 200 * size <= gasLeft;
+    }
+
+    /// @notice Writes the code hash of the output into the created account; its address.
+    function _deposit(Ctx memory cx, uint256 output, uint256 size) private pure returns (uint256 addr) {
+        addr = StateRecord.addressAt(cx.pre + StateRecord.ADDRESS);
+        Account memory a = WorldAccess.account(cx, addr);
+        bytes32 codeHash;
+        assembly ("memory-safe") {
+            codeHash := keccak256(output, size)
+        }
+        a.codeHash = codeHash;
+        WorldAccess.setAccount(cx, addr, a);
+    }
+
     /// @notice Copies the first `min(out_len, size)` bytes of the output into the caller's
     /// memory at `out_offset` (already expanded by the call); the caller's new memory root.
     function _copyOutput(Ctx memory cx, uint256 s, uint256 size) private pure returns (bytes32) {
@@ -77,6 +139,7 @@ library ExitStep {
     /// @notice The world after the exit: the checkpoint popped (success) or restored.
     function _world(Ctx memory cx, uint256 cp, bool success) private pure returns (bytes32 h) {
         uint256 w = cx.world;
+        bytes32 accounts = cx.accountsRoot;
         assembly ("memory-safe") {
             let p := mload(0x40)
             calldatacopy(p, w, 297)
@@ -91,6 +154,8 @@ library ExitStep {
                 let c := add(p, 257)
                 mstore(c, or(and(mload(c), shr(64, not(0))), shl(192, shr(192, calldataload(add(cp, 225))))))
             }
+            // A kept world carries the step's own writes (a create exit's code deposit).
+            if success { mstore(add(p, 33), accounts) }
             mstore(add(p, 265), calldataload(add(cp, 1)))
             h := keccak256(p, 297)
         }

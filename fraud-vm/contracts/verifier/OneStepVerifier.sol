@@ -215,8 +215,8 @@ abstract contract StepMachine {
 /// @dev It executes the opcode steps of v0.1 (arithmetic, comparison and bitwise, KECCAK256,
 /// stack, memory, environment reads without world state, control), RETURN and REVERT, and every
 /// exceptional halt decided before an opcode's own work for any opcode; it forwards storage,
-/// account reads, logs, SELFDESTRUCT and the exit of a call frame to `WorldStepVerifier`. Other
-/// steps (calls, creates, their exits, transaction start and end) revert with
+/// account reads, logs, SELFDESTRUCT and frame exits to `WorldStepVerifier`. Other steps (calls,
+/// creates, transaction start and end) revert with
 /// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
 contract OneStepVerifier is StepMachine {
     /// @notice The contract that executes the world-state steps.
@@ -307,7 +307,8 @@ contract OneStepVerifier is StepMachine {
 
 /// @title The world-state steps of the one-step verifier
 /// @notice SLOAD, SSTORE, TLOAD, TSTORE, BALANCE, EXTCODESIZE, EXTCODECOPY, EXTCODEHASH,
-/// SELFBALANCE, BLOCKHASH, LOG0..LOG4, SELFDESTRUCT and the exit of a call frame, with the same
+/// SELFBALANCE, BLOCKHASH, LOG0..LOG4, SELFDESTRUCT and the exits of call and create frames, with
+/// the same
 /// `verify` as `OneStepVerifier` (which forwards these steps here); a separate contract so that
 /// each stays within EIP-170.
 contract WorldStepVerifier is StepMachine {

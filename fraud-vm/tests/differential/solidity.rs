@@ -203,18 +203,15 @@ impl L1Verifier {
     }
 }
 
-/// Whether this version of the Solidity verifier executes the step of `proof`: the exit of a call
-/// frame, an opcode step of a v0.1 family, storage, account reads, logs, SELFDESTRUCT, RETURN or
+/// Whether this version of the Solidity verifier executes the step of `proof`: a frame exit, an
+/// opcode step of a v0.1 family, storage, account reads, logs, SELFDESTRUCT, RETURN or
 /// REVERT, or any opcode step that halts before its own work (undefined and
 /// INVALID opcodes, static gas, stack underflow and overflow).
 fn covered(proof: &StepProof) -> bool {
     let (pre, code) = (&proof.pre, &proof.code);
     if pre.status != Status::Running && pre.depth > 0 {
-        // The exit of a call frame.
-        return proof
-            .frame
-            .as_ref()
-            .is_some_and(|f| f.kind == fraud_vm::frame::FrameKind::Call);
+        // The exit of a call or create frame.
+        return true;
     }
     if pre.status != Status::Running || pre.gas > MAX_GAS {
         return false;
@@ -249,9 +246,16 @@ fn covered(proof: &StepProof) -> bool {
 }
 
 /// The step kind gas is recorded under: the opcode's name, with `(halt)` for a halting step.
-fn kind(pre: &fraud_vm::MachineState, code: &[u8], halted: bool) -> String {
+fn kind(proof: &StepProof, halted: bool) -> String {
+    let (pre, code) = (&proof.pre, &proof.code);
     if pre.status != Status::Running {
-        return if pre.depth > 0 {
+        let create = proof
+            .frame
+            .as_ref()
+            .is_some_and(|f| f.kind == fraud_vm::frame::FrameKind::Create);
+        return if create {
+            "create frame exit"
+        } else if pre.depth > 0 {
             "frame exit"
         } else {
             "tx boundary"
@@ -303,7 +307,7 @@ impl Tally {
         let bytes = proof.encode();
         let rust = verify(commitment, &proof);
         let (answer, gas) = l1.verify(commitment, &bytes);
-        let name = kind(&proof.pre, &proof.code, transition.halt.is_some());
+        let name = kind(&proof, transition.halt.is_some());
         if !covered(&proof) {
             if !answer.is_unsupported() {
                 self.failures.push(format!(
@@ -406,7 +410,7 @@ impl Tally {
 /// short and long data and a length that halts; each ending in an invalid jump; and RETURN and
 /// REVERT of empty, aligned, unaligned and halting ranges; SELFDESTRUCT to an account, itself,
 /// an absent account and a precompile; calls to callees that return, revert, halt and write in a
-/// static frame, with their frame exits.
+/// static frame, with their frame exits; creations of every initcode kind and their exits.
 fn edge_programs() -> Vec<Vec<u8>> {
     let u = U256::from;
     let min = U256::from(1) << 255;
@@ -562,6 +566,18 @@ fn edge_programs() -> Vec<Vec<u8>> {
     }
     let calls: Vec<(u8, &[U256])> = calls.iter().map(|(op, a)| (*op, a.as_slice())).collect();
     programs.push(program(&calls));
+    // Creations whose initcode deposits code, reverts, returns 0xef code, self-destructs and
+    // halts, with and without value and salt: their create frame exits (the CREATE steps
+    // themselves are not executed yet).
+    let mut creates = Vec::new();
+    for (i, init) in initcodes().iter().enumerate() {
+        creates.extend(create_snippet(
+            init,
+            (i % 2) as u8,
+            (i % 3 == 0).then_some(i as u8),
+        ));
+    }
+    programs.push(creates);
     programs
 }
 
