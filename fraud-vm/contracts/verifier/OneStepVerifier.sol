@@ -17,6 +17,7 @@ import {AccountStep} from "./AccountStep.sol";
 import {WorldAccess} from "./WorldAccess.sol";
 import {LogStep} from "./LogStep.sol";
 import {CallStep} from "./CallStep.sol";
+import {CallEntryStep} from "./CallEntryStep.sol";
 import {SystemStep} from "./SystemStep.sol";
 import {ExitStep} from "./ExitStep.sol";
 import "./StepErrors.sol";
@@ -61,7 +62,7 @@ abstract contract StepMachine {
         if (cx.pc < cx.codeLen) op = StateRecord.uintAt(cx.code + cx.pc, 1);
 
         (uint256 family, uint256 staticGas, uint256 pops, uint256 pushes) = OpcodeTable.info(op);
-        _route(family);
+        _route(family, op);
         uint256 stackLen = StateRecord.uintAt(pre + StateRecord.STACK_LEN, 8);
         if (
             family == OpcodeTable.UNDEFINED || family == OpcodeTable.INVALID || gas < staticGas
@@ -71,8 +72,8 @@ abstract contract StepMachine {
             _checkAllUsed(cx);
             return _commitHalt(pre);
         }
-        // Calls and creates are not executed yet.
-        if (family == OpcodeTable.CALL && op != 0xf3 && op != 0xfd) revert UnsupportedOpcode(uint8(op));
+        // CREATE and CREATE2 are not executed yet.
+        if (op == 0xf0 || op == 0xf5) revert UnsupportedOpcode(uint8(op));
         if (
             (op == 0x55 || op == 0x5d || op == 0xff || family == OpcodeTable.LOG)
                 && StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1) == 1
@@ -84,11 +85,15 @@ abstract contract StepMachine {
         cx.gas = gas - staticGas;
         cx.refund = int256(int64(uint64(StateRecord.uintAt(pre + REFUND, 8))));
         _popItems(cx, pops);
-        // Every family but LOG pops all its operands before anything can halt it.
-        if (family != OpcodeTable.LOG) cx.popped = pops;
+        // Every family but LOG and the calls pops all its operands before anything can halt it.
+        if (family != OpcodeTable.LOG && !_isCall(op)) cx.popped = pops;
         Flow flow = _execute(cx, family, op);
         _checkAllUsed(cx);
         if (flow == Flow.Halt) return _commitHalt(pre);
+        if (flow == Flow.Enter) {
+            assert(cx.popped == pops);
+            return cx.entered;
+        }
         // A step that does not halt pops and pushes exactly what the table says.
         assert(cx.popped == pops && cx.pushed == pushes);
         cx.stackLen = stackLen - pops + pushes;
@@ -119,7 +124,12 @@ abstract contract StepMachine {
 
     /// @notice Hands the step to another contract, if its family is executed there (never
     /// returns then).
-    function _route(uint256 family) internal view virtual;
+    function _route(uint256 family, uint256 op) internal view virtual;
+
+    /// @notice Whether `op` is CALL, CALLCODE, DELEGATECALL or STATICCALL.
+    function _isCall(uint256 op) internal pure returns (bool) {
+        return op == 0xf1 || op == 0xf2 || op == 0xf4 || op == 0xfa;
+    }
 
     /// @notice The frame exit step from `cx.pre` (SPEC.md §5.16): its post-state commitment, every
     /// witness checked as used.
@@ -171,6 +181,8 @@ abstract contract StepMachine {
             (status, nextPc) = (STOPPED, cx.pc);
         } else if (flow == Flow.Finish) {
             (status, nextPc) = (cx.target, cx.pc);
+        }
+        if (flow == Flow.Finish || cx.returndataSet) {
             (returndataRoot, returndataSize) = (cx.returndataRoot, cx.returndataSize);
         }
         if (flow == Flow.Skip) nextPc += cx.target;
@@ -215,8 +227,8 @@ abstract contract StepMachine {
 /// @dev It executes the opcode steps of v0.1 (arithmetic, comparison and bitwise, KECCAK256,
 /// stack, memory, environment reads without world state, control), RETURN and REVERT, and every
 /// exceptional halt decided before an opcode's own work for any opcode; it forwards storage,
-/// account reads, logs, SELFDESTRUCT and frame exits to `WorldStepVerifier`. Other steps (calls,
-/// creates, transaction start and end) revert with
+/// account reads, logs, SELFDESTRUCT, calls and frame exits to `WorldStepVerifier`. Other steps
+/// (calls reaching a precompile, creates, transaction start and end) revert with
 /// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
 contract OneStepVerifier is StepMachine {
     /// @notice The contract that executes the world-state steps.
@@ -256,12 +268,12 @@ contract OneStepVerifier is StepMachine {
             op = StateRecord.uintAt(pre + StateRecord.LEN + 4 + pc, 1);
         }
         (uint256 family,,,) = OpcodeTable.info(op);
-        return _isWorldFamily(family);
+        return _isWorldFamily(family, op);
     }
 
-    function _isWorldFamily(uint256 family) private pure returns (bool) {
+    function _isWorldFamily(uint256 family, uint256 op) private pure returns (bool) {
         return family == OpcodeTable.STORAGE || family == OpcodeTable.ACCOUNT || family == OpcodeTable.LOG
-            || family == OpcodeTable.SYSTEM;
+            || family == OpcodeTable.SYSTEM || _isCall(op);
     }
 
     /// @notice The table entry of `op`: family code (`OpcodeTable`), static gas, pops, pushes.
@@ -280,10 +292,10 @@ contract OneStepVerifier is StepMachine {
         return CallStep.finish(cx, op);
     }
 
-    /// @notice Storage, account reads, logs and SELFDESTRUCT go to `worldSteps`, before this
-    /// contract pops anything.
-    function _route(uint256 family) internal view override {
-        if (_isWorldFamily(family)) _forward();
+    /// @notice Storage, account reads, logs, SELFDESTRUCT and calls go to `worldSteps`, before
+    /// this contract pops anything.
+    function _route(uint256 family, uint256 op) internal view override {
+        if (_isWorldFamily(family, op)) _forward();
     }
 
     function _exit(Ctx memory) internal view override returns (bytes32) {
@@ -307,8 +319,8 @@ contract OneStepVerifier is StepMachine {
 
 /// @title The world-state steps of the one-step verifier
 /// @notice SLOAD, SSTORE, TLOAD, TSTORE, BALANCE, EXTCODESIZE, EXTCODECOPY, EXTCODEHASH,
-/// SELFBALANCE, BLOCKHASH, LOG0..LOG4, SELFDESTRUCT and the exits of call and create frames, with
-/// the same
+/// SELFBALANCE, BLOCKHASH, LOG0..LOG4, SELFDESTRUCT, CALL, CALLCODE, DELEGATECALL, STATICCALL
+/// and the exits of call and create frames, with the same
 /// `verify` as `OneStepVerifier` (which forwards these steps here); a separate contract so that
 /// each stays within EIP-170.
 contract WorldStepVerifier is StepMachine {
@@ -320,13 +332,14 @@ contract WorldStepVerifier is StepMachine {
         return _verify(preCommitment, proof);
     }
 
-    function _route(uint256) internal pure override {}
+    function _route(uint256, uint256) internal pure override {}
 
     function _execute(Ctx memory cx, uint256 family, uint256 op) internal pure override returns (Flow) {
         if (family == OpcodeTable.STORAGE) return StorageStep.execute(cx, op);
         if (family == OpcodeTable.ACCOUNT) return AccountStep.execute(cx, op);
         if (family == OpcodeTable.LOG) return LogStep.execute(cx, op);
         if (family == OpcodeTable.SYSTEM) return SystemStep.execute(cx);
+        if (_isCall(op)) return CallEntryStep.execute(cx, op);
         // The v0.1 families are executed by OneStepVerifier itself.
         revert UnsupportedOpcode(uint8(op));
     }

@@ -18,6 +18,8 @@ enum Flow {
     /// RETURN or REVERT: the frame ends with status `Ctx.target` and its output as the return
     /// data (`Ctx.returndataRoot`, `Ctx.returndataSize`).
     Finish,
+    /// A call enters the callee: the post-state is the callee's first state (`Ctx.entered`).
+    Enter,
     /// Exceptional halt: status 4, gas 0, every other field of the pre-state kept.
     Halt
 }
@@ -80,6 +82,8 @@ struct Ctx {
     /// original values' root (EIP-2200).
     bytes32 accountsRoot;
     bytes32 originalRoot;
+    /// The checkpoint chain as the step leaves it.
+    bytes32 checkpointRoot;
     /// The created set and the self-destruct chain as the step leaves them.
     bytes32 createdRoot;
     bytes32 destructsRoot;
@@ -113,9 +117,13 @@ struct Ctx {
     bool otherWitnesses;
     /// `n` of `Flow.Skip`, the target of `Flow.Jump`, or the status of `Flow.Finish`.
     uint256 target;
-    /// The return data a RETURN or REVERT leaves.
+    /// The return data a RETURN or REVERT leaves, or a call that completes within the step
+    /// (`returndataSet`).
     bytes32 returndataRoot;
     uint256 returndataSize;
+    bool returndataSet;
+    /// The commitment of the callee's first state, for `Flow.Enter`.
+    bytes32 entered;
 }
 
 /// @title Field offsets of the machine state record (fraud-vm/SPEC.md §3.1)

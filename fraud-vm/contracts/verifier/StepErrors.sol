@@ -61,11 +61,11 @@ error UnusedWitness(uint8 what);
 /// them, so such a proof carries unused witnesses (or is malformed): the reference verifier
 /// rejects it too.
 error UnexpectedWorldWitnesses();
-/// An opcode step this verifier does not execute yet (CALL, CALLCODE, DELEGATECALL,
-/// STATICCALL, CREATE, CREATE2). It never answers such a step with a post-state.
+/// An opcode step this verifier does not execute yet (CREATE, CREATE2). It never answers such a step with a post-state.
 error UnsupportedOpcode(uint8 opcode);
-/// A step between opcodes this verifier does not execute yet ("frame exit", "transaction end",
-/// "transaction start"), or a state outside this version ("gas above 2^32", SPEC.md §4.3).
+/// A step this verifier does not execute yet ("transaction end", "transaction start",
+/// "precompile call", "embedded trie node"), or a state outside this version ("gas above 2^32",
+/// SPEC.md §4.3).
 error UnsupportedStep(string kind);
 
 /// WitnessList list identifiers carried by `MissingWitness` and `UnusedWitness`.

@@ -32,6 +32,7 @@ library WorldAccess {
     uint256 internal constant DESTRUCTS_ROOT = 193;
     uint256 internal constant LOGS_ROOT = 225;
     uint256 internal constant LOGS_COUNT = 257;
+    uint256 internal constant CHECKPOINT_ROOT = 265;
     /// `keccak256("")`: the code hash of an account without code.
     bytes32 internal constant KECCAK_EMPTY = 0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470;
     /// The leaf of a set member (warm and created sets).
@@ -53,6 +54,26 @@ library WorldAccess {
         cx.logsCount = StateRecord.uintAt(cx.world + LOGS_COUNT, 8);
         cx.createdRoot = StateRecord.wordAt(cx.world + CREATED_ROOT);
         cx.destructsRoot = StateRecord.wordAt(cx.world + DESTRUCTS_ROOT);
+        cx.checkpointRoot = StateRecord.wordAt(cx.world + CHECKPOINT_ROOT);
+    }
+
+    /// @notice Pushes a checkpoint of the current world (SPEC.md §3.7.6).
+    function pushCheckpoint(Ctx memory cx) internal pure {
+        world(cx);
+        cx.checkpointRoot = keccak256(
+            abi.encodePacked(
+                bytes1(0x07),
+                cx.checkpointRoot,
+                cx.accountsRoot,
+                cx.transientRoot,
+                cx.accessedRoot,
+                cx.createdRoot,
+                cx.destructsRoot,
+                cx.logsRoot,
+                uint64(cx.logsCount)
+            )
+        );
+        cx.worldChanged = true;
     }
 
     /// @notice The next tree path, checked against `root` at `key`: its leaf, and the bitmap
@@ -101,6 +122,7 @@ library WorldAccess {
         bytes32 accessed = cx.accessedRoot;
         bytes32 logs = cx.logsRoot;
         bytes32 destructs = cx.destructsRoot;
+        bytes32 checkpoint = cx.checkpointRoot;
         uint256 count = cx.logsCount;
         assembly ("memory-safe") {
             let p := mload(0x40)
@@ -110,6 +132,7 @@ library WorldAccess {
             mstore(add(p, ACCESSED_ROOT), accessed)
             mstore(add(p, LOGS_ROOT), logs)
             mstore(add(p, DESTRUCTS_ROOT), destructs)
+            mstore(add(p, CHECKPOINT_ROOT), checkpoint)
             // logs_count: a u64 followed by the checkpoint root, kept.
             let c := add(p, LOGS_COUNT)
             mstore(c, or(and(mload(c), shr(64, not(0))), shl(192, count)))
