@@ -192,9 +192,10 @@ pub(super) fn edge_case(code: Vec<u8>) -> Case {
     }
 }
 
-/// A direct transfer of the committed OpenZeppelin ERC-20 (`testdata/artifacts/TestToken.json`)
-/// and one to the zero address (reverted): the steps of a real contract, whose code travels whole
-/// in every proof and whose jumps are checked by scanning it.
+/// Transfers of the committed OpenZeppelin ERC-20 (`testdata/artifacts/TestToken.json`): direct,
+/// to the zero address (reverted), and through the committed `Relay` (a nested frame, and a
+/// transfer beyond the balance whose revert bubbles up): the steps of real contracts, whose code
+/// travels whole in every proof and whose jumps are checked by scanning it.
 pub(super) fn erc20_cases() -> Vec<Case> {
     use alloy::sol_types::SolCall;
     const TOKEN: Address = address!("0xa000000000000000000000000000000000000a0a");
@@ -204,25 +205,54 @@ pub(super) fn erc20_cases() -> Vec<Case> {
         U256::from_be_bytes(keccak256(preimage).0)
     };
     let supply = U256::from(10u64).pow(U256::from(24));
+    const RELAY: Address = address!("0xb000000000000000000000000000000000000b0b");
     let token = BaseAccount {
         nonce: 1,
         code: deployed_code("TestToken"),
-        storage: [(balance_slot(CALLER), supply), (U256::from(2), supply)].into(),
+        storage: [
+            (balance_slot(CALLER), supply / U256::from(2)),
+            (balance_slot(RELAY), supply / U256::from(2)),
+            (U256::from(2), supply),
+        ]
+        .into(),
         ..Default::default()
     };
-    [EOA, Address::ZERO]
-        .into_iter()
-        .map(|to| Case {
-            calldata: transferCall {
-                to,
-                value: U256::from(1000),
+    let relay = BaseAccount {
+        nonce: 1,
+        code: deployed_code("Relay"),
+        ..Default::default()
+    };
+    let transfer_to = |to: Address, value: U256| transferCall { to, value }.abi_encode();
+    let amount = U256::from(1000);
+    [
+        (TOKEN, transfer_to(EOA, amount)),
+        (TOKEN, transfer_to(Address::ZERO, amount)),
+        // Through the relay: a nested frame, logs of two contracts, a revert bubbling up.
+        (
+            RELAY,
+            relayCall {
+                target: TOKEN,
+                data: transfer_to(EOA, amount).into(),
             }
             .abi_encode(),
-            value: 0,
-            extra_gas: 200_000,
-            extra: vec![(TOKEN, token.clone())],
-            to: TOKEN,
-            ..Case::program(&[])
-        })
-        .collect()
+        ),
+        (
+            RELAY,
+            relayCall {
+                target: TOKEN,
+                data: transfer_to(EOA, supply).into(),
+            }
+            .abi_encode(),
+        ),
+    ]
+    .into_iter()
+    .map(|(to, calldata)| Case {
+        calldata,
+        value: 0,
+        extra_gas: 200_000,
+        extra: vec![(TOKEN, token.clone()), (RELAY, relay.clone())],
+        to,
+        ..Case::program(&[])
+    })
+    .collect()
 }
