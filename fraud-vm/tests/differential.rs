@@ -25,6 +25,9 @@ use std::sync::Arc;
 
 #[path = "differential/op_blocks.rs"]
 mod op_blocks;
+/// The Solidity one-step verifier run in revm against the Rust verifier.
+#[path = "differential/solidity.rs"]
+mod solidity;
 
 const CALLER: Address = address!("0x1000000000000000000000000000000000000001");
 const TARGET: Address = address!("0x2000000000000000000000000000000000000002");
@@ -499,15 +502,24 @@ fn check_tampering(commitment: B256, state: &FullState, failures: &mut Vec<Strin
     let Ok((proof, _)) = prove(&mut state.clone()) else {
         return;
     };
-    let mut reject = |what: &str, p: &fraud_vm::StepProof, pre: B256| {
+    tamperings(commitment, &proof, |what, p, pre| {
         if verify(pre, p).is_ok() {
             failures.push(format!("step {k}: tampered {what} accepted"));
         }
-    };
+    });
+}
+
+/// Hands every mutation of `proof` that must be rejected to `reject`, with the pre-commitment to
+/// verify it against (also run through the Solidity verifier by [`solidity`]).
+fn tamperings(
+    commitment: B256,
+    proof: &StepProof,
+    mut reject: impl FnMut(&str, &fraud_vm::StepProof, B256),
+) {
     let mut bad_pre = proof.clone();
     bad_pre.pre.gas ^= 1;
     reject("pre-state gas", &bad_pre, commitment);
-    reject("pre-commitment", &proof, B256::repeat_byte(1));
+    reject("pre-commitment", proof, B256::repeat_byte(1));
     if !proof.stack.is_empty() {
         let mut p = proof.clone();
         p.stack[0] ^= U256::from(1);

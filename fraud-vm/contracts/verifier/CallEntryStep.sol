@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ctx, Flow, StepOps, StateRecord} from "./StepContext.sol";
+import {WorldAccess, Account} from "./WorldAccess.sol";
+import {WordTree} from "./WordTree.sol";
+import "./StepErrors.sol";
+
+/// @title CALL, CALLCODE, DELEGATECALL, STATICCALL (fraud-vm/SPEC.md §5.14; Rust: step/call.rs)
+/// @notice A call that completes within the step (depth or balance failure, an account without
+/// code) or enters the callee's frame: the post-state is then the callee's first state, whose
+/// `frames_root` links the suspended caller. Calls to precompiles are not executed yet.
+library CallEntryStep {
+    uint256 internal constant CALL_VALUE = 9000;
+    uint256 internal constant COLD_ACCOUNT_EXTRA = 2500;
+    uint256 internal constant NEW_ACCOUNT = 25000;
+    uint256 internal constant STIPEND = 2300;
+    uint256 internal constant MAX_DEPTH = 1024;
+
+    /// The call's operands and frame values.
+    struct Call {
+        uint256 to;
+        uint256 value;
+        uint256 inOffset;
+        uint256 inLen;
+        uint256 outOffset;
+        uint256 outLen;
+        bytes32 codeHash;
+        uint256 limit;
+        uint256 input;
+    }
+
+    /// @notice Executes the call opcode `op`; an entry leaves the callee's commitment in
+    /// `cx.entered`.
+    function execute(Ctx memory cx, uint256 op) internal pure returns (Flow) {
+        Call memory c;
+        uint256 requested = StepOps.item(cx, 0);
+        c.to = uint256(uint160(StepOps.item(cx, 1)));
+        uint256 i = 2;
+        if (op == 0xf1 || op == 0xf2) c.value = StepOps.item(cx, i++);
+        if (op == 0xf1 && StateRecord.uintAt(cx.pre + StateRecord.IS_STATIC, 1) == 1 && c.value != 0) {
+            return Flow.Halt;
+        }
+        bool ok;
+        (ok, c.inOffset, c.inLen) = _range(cx, StepOps.item(cx, i), StepOps.item(cx, i + 1));
+        if (!ok) return Flow.Halt;
+        (ok, c.outOffset, c.outLen) = _range(cx, StepOps.item(cx, i + 2), StepOps.item(cx, i + 3));
+        if (!ok) return Flow.Halt;
+        if (c.value != 0 && !StepOps.charge(cx, CALL_VALUE)) return Flow.Halt;
+        if (!_access(cx, c.to)) return Flow.Halt;
+        if (!_code(cx, c, op)) return Flow.Halt;
+        // EIP-150: all but one 64th of the gas left.
+        uint256 available = cx.gas - cx.gas / 64;
+        c.limit = requested < available ? requested : available;
+        if (!StepOps.charge(cx, c.limit)) return Flow.Halt;
+        if (c.value != 0) c.limit += STIPEND;
+        uint256 me = StateRecord.addressAt(cx.pre + StateRecord.ADDRESS);
+        if (
+            StateRecord.uintAt(cx.pre + StateRecord.DEPTH, 8) >= MAX_DEPTH
+                || (c.value != 0 && WorldAccess.account(cx, me).balance < c.value)
+        ) {
+            // Fails before the callee runs: the gas comes back, 0 is pushed, no return data.
+            return _complete(cx, c.limit, 0);
+        }
+        c.input = StepOps.readMemory(cx, c.inOffset, c.inLen);
+        if ((c.to >= 1 && c.to <= 0x11) || c.to == 0x100) revert UnsupportedStep("precompile call");
+        uint256 frameAddress = (op == 0xf1 || op == 0xfa) ? c.to : me;
+        if (c.codeHash == WorldAccess.KECCAK_EMPTY) {
+            _transfer(cx, me, frameAddress, c.value);
+            return _complete(cx, c.limit, 1);
+        }
+        WorldAccess.pushCheckpoint(cx);
+        _transfer(cx, me, frameAddress, c.value);
+        cx.entered = _callee(cx, c, op, frameAddress);
+        return Flow.Enter;
+    }
+
+    /// @notice The callee's first state (SPEC.md §5.14 step 11) with `frames_root` linking the
+    /// suspended caller (§3.5); its commitment.
+    function _callee(Ctx memory cx, Call memory c, uint256 op, uint256 frameAddress) private pure returns (bytes32) {
+        uint256 pre = cx.pre;
+        bytes32 world = WorldAccess.commitment(cx);
+        // depth, gas, frames_root, address, caller, call value, static, code hash
+        uint256[8] memory v;
+        v[0] = StateRecord.uintAt(pre + StateRecord.DEPTH, 8) + 1;
+        v[1] = c.limit;
+        v[2] = uint256(_link(cx, c, world));
+        v[3] = frameAddress;
+        v[4] = StateRecord.addressAt(pre + StateRecord.ADDRESS);
+        v[5] = c.value;
+        v[6] = StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1);
+        if (op == 0xf4) {
+            v[4] = StateRecord.addressAt(pre + StateRecord.CALLER);
+            v[5] = uint256(StateRecord.wordAt(pre + StateRecord.CALL_VALUE));
+        } else if (op == 0xfa) {
+            v[6] = 1;
+        }
+        v[7] = uint256(c.codeHash);
+        return _commitCallee(pre, v, WordTree.rootOf(c.input, c.inLen), c.inLen, world);
+    }
+
+    function _commitCallee(uint256 pre, uint256[8] memory v, bytes32 calldataRoot, uint256 inLen, bytes32 world)
+        private
+        pure
+        returns (bytes32 h)
+    {
+        assembly ("memory-safe") {
+            function put(at, x, len) {
+                let keep := shr(shl(3, len), not(0))
+                mstore(at, or(and(mload(at), keep), shl(sub(256, shl(3, len)), x)))
+            }
+            let z := 0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757
+            let p := mload(0x40)
+            calldatacopy(p, pre, 443)
+            put(add(p, 17), mload(v), 8)
+            put(add(p, 25), 0, 8)
+            mstore8(add(p, 33), 0)
+            put(add(p, 34), mload(add(v, 32)), 8)
+            put(add(p, 42), 0, 8)
+            mstore(add(p, 50), mload(add(v, 64)))
+            put(add(p, 82), mload(add(v, 96)), 20)
+            put(add(p, 102), mload(add(v, 128)), 20)
+            mstore(add(p, 122), mload(add(v, 160)))
+            mstore8(add(p, 154), mload(add(v, 192)))
+            mstore(add(p, 155), mload(add(v, 224)))
+            mstore(add(p, 187), 0)
+            put(add(p, 219), 0, 8)
+            mstore(add(p, 227), z)
+            put(add(p, 259), 0, 8)
+            mstore(add(p, 267), calldataRoot)
+            put(add(p, 299), inLen, 8)
+            mstore(add(p, 307), z)
+            put(add(p, 339), 0, 8)
+            mstore(add(p, 411), world)
+            h := keccak256(p, 443)
+        }
+    }
+
+    /// @notice The frame link of the suspended caller: the record the call would leave without a
+    /// frame, minus the success flag (SPEC.md §3.5).
+    function _link(Ctx memory cx, Call memory c, bytes32 world) private pure returns (bytes32 h) {
+        uint256 pre = cx.pre;
+        uint256 gasLeft = cx.gas;
+        bytes32 stackRoot = cx.stackRoot;
+        uint256 stackLen = StateRecord.uintAt(pre + StateRecord.STACK_LEN, 8) - cx.popped;
+        bytes32 memoryRoot = cx.memoryRoot;
+        uint256 memorySize = cx.memorySize;
+        uint256 outOffset = c.outOffset;
+        uint256 outLen = c.outLen;
+        assembly ("memory-safe") {
+            function put(at, x, len) {
+                let keep := shr(shl(3, len), not(0))
+                mstore(at, or(and(mload(at), keep), shl(sub(256, shl(3, len)), x)))
+            }
+            let p := mload(0x40)
+            calldatacopy(p, pre, 443)
+            put(add(p, 25), add(shr(192, calldataload(add(pre, 25))), 1), 8)
+            put(add(p, 34), gasLeft, 8)
+            mstore(add(p, 187), stackRoot)
+            put(add(p, 219), stackLen, 8)
+            mstore(add(p, 227), memoryRoot)
+            put(add(p, 259), memorySize, 8)
+            mstore(add(p, 411), world)
+            let s := keccak256(p, 443)
+            let q := add(p, 512)
+            mstore8(q, 0x06)
+            mstore(add(q, 1), calldataload(add(pre, 50)))
+            mstore(add(q, 33), s)
+            mstore(add(q, 65), shl(192, outOffset))
+            mstore(add(q, 73), shl(192, outLen))
+            mstore8(add(q, 81), 0)
+            h := keccak256(q, 82)
+        }
+    }
+
+    /// @notice A call completed within the step: gas returned, return data emptied, `flag`
+    /// pushed.
+    function _complete(Ctx memory cx, uint256 limit, uint256 flag) private pure returns (Flow) {
+        cx.gas += limit;
+        cx.returndataSet = true;
+        cx.returndataRoot = 0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757;
+        cx.returndataSize = 0;
+        StepOps.push(cx, flag);
+        return Flow.Next;
+    }
+
+    /// @notice The code to run: none for CALL to an empty account (25000 more with value), else
+    /// the account's code hash, through an EIP-7702 delegation (100 more, and the delegate's
+    /// access). False if out of gas.
+    function _code(Ctx memory cx, Call memory c, uint256 op) private pure returns (bool) {
+        Account memory target = WorldAccess.account(cx, c.to);
+        c.codeHash = target.codeHash;
+        bool empty = target.nonce == 0 && target.balance == 0 && target.codeHash == WorldAccess.KECCAK_EMPTY;
+        if (op == 0xf1 && empty) {
+            return c.value == 0 || StepOps.charge(cx, NEW_ACCOUNT);
+        }
+        if (c.codeHash == WorldAccess.KECCAK_EMPTY) return true;
+        (uint256 code, uint256 len) = WorldAccess.codeOf(cx, c.codeHash);
+        if (len == 23 && StateRecord.uintAt(code, 3) == 0xef0100) {
+            if (!StepOps.charge(cx, 100)) return false;
+            uint256 delegate = StateRecord.addressAt(code + 3);
+            if (!_access(cx, delegate)) return false;
+            c.codeHash = WorldAccess.account(cx, delegate).codeHash;
+        }
+        return true;
+    }
+
+    function _access(Ctx memory cx, uint256 addr) private pure returns (bool) {
+        return !WorldAccess.touchAccount(cx, addr) || StepOps.charge(cx, COLD_ACCOUNT_EXTRA);
+    }
+
+    /// @notice A memory range operand pair: `len ≥ 2^64` halts; expanded when `len > 0`; the
+    /// offset is 0 for an empty range.
+    function _range(Ctx memory cx, uint256 offset, uint256 len) private pure returns (bool, uint256, uint256) {
+        if (len >= StepOps.U64) return (false, 0, 0);
+        if (!StepOps.expand(cx, offset, len)) return (false, 0, 0);
+        return (true, len == 0 ? 0 : offset, len);
+    }
+
+    /// @notice Moves `value` from `from` to `to` (nothing for zero or `from = to`).
+    function _transfer(Ctx memory cx, uint256 from, uint256 to, uint256 value) private pure {
+        if (value == 0 || from == to) return;
+        Account memory a = WorldAccess.account(cx, from);
+        Account memory b = WorldAccess.account(cx, to);
+        a.balance -= value;
+        unchecked {
+            uint256 sum = b.balance + value;
+            b.balance = sum < value ? type(uint256).max : sum;
+        }
+        WorldAccess.setAccount(cx, from, a);
+        WorldAccess.setAccount(cx, to, b);
+    }
+}

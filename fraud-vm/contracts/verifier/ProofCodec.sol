@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ctx, StateRecord} from "./StepContext.sol";
+import {WordTree} from "./WordTree.sol";
+import {SparseTree} from "./SparseTree.sol";
+import "./StepErrors.sol";
+
+/// @title Canonical proof encoding (fraud-vm/SPEC.md §6.3)
+/// @notice Checks the structure of a proof in calldata and returns the offsets of its parts, as
+/// the Rust `StepProof::decode` (fraud-vm/src/codec.rs) does: version, tags, status and flag
+/// values, counts within the input, non-zero siblings, no trailing bytes. The parts no step
+/// executed here reads (self-destructs, transaction) are only told apart from their empty
+/// encoding; a proof that has any is rejected
+/// by the step as `UnexpectedWorldWitnesses` (malformed or not, the reference rejects it too).
+library ProofCodec {
+    /// The only proof version.
+    uint8 internal constant VERSION = 2;
+    uint8 internal constant TAG_STATE = 0x01;
+    uint8 internal constant TAG_TX_ENV = 0x03;
+    uint8 internal constant TAG_BLOCK_ENV = 0x04;
+    uint8 internal constant TAG_WORLD = 0x05;
+    uint8 internal constant TAG_ACCOUNT = 0x09;
+    uint8 internal constant TAG_CHECKPOINT = 0x07;
+    /// Length of a checkpoint preimage (SPEC.md §3.7.6), tag included.
+    uint256 internal constant CHECKPOINT_LEN = 233;
+    /// Length of an account record (SPEC.md §3.7.2), tag included.
+    uint256 internal constant ACCOUNT_LEN = 113;
+    /// Length of a world record (SPEC.md §3.7.1), tag included.
+    uint256 internal constant WORLD_LEN = 297;
+    /// Fixed part of a transaction environment record (SPEC.md §3.6), tag included.
+    uint256 internal constant TX_ENV_FIXED = 118;
+    /// Length of a block environment record, tag included.
+    uint256 internal constant BLOCK_ENV_LEN = 309;
+
+    /// @notice Decodes `proof` (a calldata slice) into a step context, or reverts with the
+    /// reason the bytes are not a canonical proof.
+    function decode(bytes calldata proof) internal pure returns (Ctx memory cx) {
+        uint256 p = _offset(proof);
+        uint256 end = p + proof.length;
+        if (proof.length < 1 + StateRecord.LEN) revert Truncated();
+        uint8 version = uint8(StateRecord.uintAt(p, 1));
+        if (version != VERSION) revert UnknownVersion(version);
+        p += 1;
+        cx.pre = p;
+        _state(p);
+        p += StateRecord.LEN;
+
+        uint256 n;
+        (n, p) = _count(p, end, 1);
+        cx.code = p;
+        cx.codeLen = n;
+        p += n;
+
+        (n, p) = _count(p, end, 32);
+        cx.items = p;
+        cx.itemCount = n;
+        p += 32 * n;
+        _need(p, 1, end);
+        cx.hasRest = _flag(p);
+        p += 1;
+        if (cx.hasRest) {
+            _need(p, 32, end);
+            cx.rest = StateRecord.wordAt(p);
+            p += 32;
+        }
+
+        (n, p) = _count(p, end, WordTree.PROOF_LEN);
+        (cx.memNext, cx.memLeft) = (p, n);
+        p += n * WordTree.PROOF_LEN;
+        (n, p) = _count(p, end, WordTree.PROOF_LEN);
+        (cx.cdNext, cx.cdLeft) = (p, n);
+        p += n * WordTree.PROOF_LEN;
+        (n, p) = _count(p, end, WordTree.PROOF_LEN);
+        (cx.rdNext, cx.rdLeft) = (p, n);
+        p += n * WordTree.PROOF_LEN;
+
+        _need(p, 1, end);
+        if (_flag(p)) {
+            p += 1;
+            _need(p, TX_ENV_FIXED, end);
+            _tag(p, TAG_TX_ENV);
+            _flag(p + 69);
+            uint256 blobs = StateRecord.uintAt(p + 110, 8);
+            if (blobs > (end - p - TX_ENV_FIXED) / 32) revert Truncated();
+            cx.txEnv = p;
+            cx.txEnvLen = TX_ENV_FIXED + 32 * blobs;
+            p += cx.txEnvLen;
+        } else {
+            p += 1;
+        }
+
+        _need(p, 1, end);
+        if (_flag(p)) {
+            p += 1;
+            _need(p, BLOCK_ENV_LEN, end);
+            _tag(p, TAG_BLOCK_ENV);
+            cx.blockEnv = p;
+            p += BLOCK_ENV_LEN;
+        } else {
+            p += 1;
+        }
+
+        _world(cx, p, end);
+    }
+
+    /// @notice The world-state sections from `p`: the world record, tree paths, account
+    /// records, storage values, base proofs, codes and block hashes are located; the parts no
+    /// executed step reads are only told apart from their empty encoding (`otherWitnesses`), and
+    /// are not parsed further.
+    function _world(Ctx memory cx, uint256 p, uint256 end) private pure {
+        _need(p, 1, end);
+        if (_flag(p)) {
+            p += 1;
+            _need(p, WORLD_LEN, end);
+            _tag(p, TAG_WORLD);
+            cx.world = p;
+            p += WORLD_LEN;
+        } else {
+            p += 1;
+        }
+        uint256 n;
+        (n, p) = _count(p, end, 64);
+        (cx.treeNext, cx.treeLeft) = (p, n);
+        for (uint256 i = 0; i < n; ++i) {
+            _need(p, 64, end);
+            uint256 k = SparseTree.popcount(uint256(StateRecord.wordAt(p + 32)));
+            p += 64;
+            _need(p, 32 * k, end);
+            for (uint256 j = 0; j < k; ++j) {
+                if (StateRecord.wordAt(p) == 0) revert ZeroSibling();
+                p += 32;
+            }
+        }
+        (n, p) = _count(p, end, ACCOUNT_LEN);
+        (cx.accountNext, cx.accountLeft) = (p, n);
+        for (uint256 i = 0; i < n; ++i) {
+            _tag(p, TAG_ACCOUNT);
+            p += ACCOUNT_LEN;
+        }
+        (n, p) = _count(p, end, 32);
+        (cx.slotNext, cx.slotLeft) = (p, n);
+        p += 32 * n;
+        (n, p) = _count(p, end, 5);
+        (cx.baseAccountNext, cx.baseAccountLeft) = (p, n);
+        for (uint256 i = 0; i < n; ++i) {
+            _need(p, 1, end);
+            bool present = _flag(p);
+            p += 1;
+            if (present) {
+                _need(p, 104, end);
+                p += 104;
+            }
+            p = _nodes(p, end);
+        }
+        (n, p) = _count(p, end, 36);
+        (cx.baseSlotNext, cx.baseSlotLeft) = (p, n);
+        for (uint256 i = 0; i < n; ++i) {
+            _need(p, 32, end);
+            p = _nodes(p + 32, end);
+        }
+        (n, p) = _count(p, end, 4);
+        (cx.codeNext, cx.codeLeft) = (p, n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 len;
+            (len, p) = _count(p, end, 1);
+            p += len;
+        }
+        (n, p) = _count(p, end, WordTree.PROOF_LEN);
+        (cx.blockHashNext, cx.blockHashLeft) = (p, n);
+        p += n * WordTree.PROOF_LEN;
+        _need(p, 1, end);
+        if (_flag(p)) {
+            p += 1;
+            _need(p, StateRecord.LEN + 17, end);
+            _state(p);
+            uint8 kind = uint8(StateRecord.uintAt(p + StateRecord.LEN + 16, 1));
+            if (kind > 1) revert BadFlag(kind);
+            cx.frame = p;
+            p += StateRecord.LEN + 17;
+        } else {
+            p += 1;
+        }
+        _need(p, 1, end);
+        if (_flag(p)) {
+            p += 1;
+            _need(p, CHECKPOINT_LEN, end);
+            _tag(p, TAG_CHECKPOINT);
+            cx.checkpoint = p;
+            p += CHECKPOINT_LEN;
+        } else {
+            p += 1;
+        }
+        // Self-destructs, transaction: two absent flags.
+        _need(p, 2, end);
+        if (StateRecord.uintAt(p, 2) != 0) {
+            cx.otherWitnesses = true;
+            return;
+        }
+        p += 2;
+        if (p != end) revert TrailingBytes();
+    }
+
+    /// @notice Skips a list of trie nodes (`u32 count ‖ (u32 len ‖ node)…`) at `p`.
+    function _nodes(uint256 p, uint256 end) internal pure returns (uint256) {
+        uint256 n;
+        (n, p) = _count(p, end, 4);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 len;
+            (len, p) = _count(p, end, 1);
+            p += len;
+        }
+        return p;
+    }
+
+    /// @notice Checks the tag, status and static flag of the state record at `p` (its length was
+    /// checked by the caller).
+    function _state(uint256 p) private pure {
+        _tag(p, TAG_STATE);
+        uint8 status = uint8(StateRecord.uintAt(p + StateRecord.STATUS, 1));
+        if (status > 5) revert BadStatus(status);
+        _flag(p + StateRecord.IS_STATIC);
+    }
+
+    function _offset(bytes calldata b) private pure returns (uint256 o) {
+        assembly ("memory-safe") {
+            o := b.offset
+        }
+    }
+
+    function _need(uint256 p, uint256 n, uint256 end) private pure {
+        if (n > end - p) revert Truncated();
+    }
+
+    /// @notice A u32 count at `p` of items of `itemLen` bytes that must fit in the input.
+    function _count(uint256 p, uint256 end, uint256 itemLen) private pure returns (uint256 n, uint256 next) {
+        _need(p, 4, end);
+        n = StateRecord.uintAt(p, 4);
+        next = p + 4;
+        if (n * itemLen > end - next) revert Truncated();
+    }
+
+    function _flag(uint256 p) private pure returns (bool) {
+        uint8 f = uint8(StateRecord.uintAt(p, 1));
+        if (f > 1) revert BadFlag(f);
+        return f == 1;
+    }
+
+    function _tag(uint256 p, uint8 expected) private pure {
+        uint8 found = uint8(StateRecord.uintAt(p, 1));
+        if (found != expected) revert BadTag(expected, found);
+    }
+}

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {WordTree} from "./WordTree.sol";
+import {StackChain} from "./StackChain.sol";
+import "./StepErrors.sol";
+
+/// How an opcode step ends (the Rust verifier's `Flow` plus its exceptional halt).
+enum Flow {
+    /// Continue at `pc + 1`.
+    Next,
+    /// Continue at `pc + 1 + n` (PUSHn), `n` in `Ctx.target`.
+    Skip,
+    /// Continue at the validated jump destination in `Ctx.target`.
+    Jump,
+    /// STOP: the frame ends successfully without output.
+    Stop,
+    /// RETURN or REVERT: the frame ends with status `Ctx.target` and its output as the return
+    /// data (`Ctx.returndataRoot`, `Ctx.returndataSize`).
+    Finish,
+    /// A call enters the callee: the post-state is the callee's first state (`Ctx.entered`).
+    Enter,
+    /// Exceptional halt: status 4, gas 0, every other field of the pre-state kept.
+    Halt
+}
+
+/// The working state of one opcode step. Witnesses stay in calldata: the context holds their
+/// offsets and the cursors of the lists consumed front to back (SPEC.md §6.2).
+struct Ctx {
+    /// Calldata offset of the 443-byte pre-state record.
+    uint256 pre;
+    /// Calldata offset and length of the frame's code.
+    uint256 code;
+    uint256 codeLen;
+    /// Program counter of the pre-state.
+    uint256 pc;
+    /// Gas left, after the static cost once the step runs.
+    uint256 gas;
+    /// Calldata offset and count of the popped stack items (top first).
+    uint256 items;
+    uint256 itemCount;
+    /// Items popped so far: all the opcode pops, except where a LOG halts before its topics.
+    uint256 popped;
+    /// Whether the proof has the root below the popped items, and that root.
+    bool hasRest;
+    bytes32 rest;
+    /// Root of the stack as the step leaves it: the rest, then every push folded on.
+    bytes32 stackRoot;
+    /// Items pushed so far.
+    uint256 pushed;
+    /// Stack length after the step.
+    uint256 stackLen;
+    /// Refund counter (EIP-3529) as the step leaves it.
+    int256 refund;
+    /// Memory root and size as the step leaves them.
+    bytes32 memoryRoot;
+    uint256 memorySize;
+    /// Next unread memory, calldata and return data word proof, and how many remain.
+    uint256 memNext;
+    uint256 memLeft;
+    uint256 cdNext;
+    uint256 cdLeft;
+    uint256 rdNext;
+    uint256 rdLeft;
+    /// Calldata offset and length of the transaction environment record (length 0: absent).
+    uint256 txEnv;
+    uint256 txEnvLen;
+    bool txEnvUsed;
+    /// Calldata offset of the block environment record (0: absent).
+    uint256 blockEnv;
+    bool blockEnvUsed;
+    /// Calldata offset of the world record (0: absent), whether the step read it, and its
+    /// transient root as the step leaves it.
+    uint256 world;
+    bool worldUsed;
+    bool worldChanged;
+    bytes32 transientRoot;
+    /// Next unread sparse-tree path and how many remain.
+    uint256 treeNext;
+    uint256 treeLeft;
+    /// Accounts, accessed-set and transient roots of the world as the step leaves them, and the
+    /// original values' root (EIP-2200).
+    bytes32 accountsRoot;
+    bytes32 originalRoot;
+    /// The checkpoint chain as the step leaves it.
+    bytes32 checkpointRoot;
+    /// The created set and the self-destruct chain as the step leaves them.
+    bytes32 createdRoot;
+    bytes32 destructsRoot;
+    /// The log chain and its length as the step leaves them.
+    bytes32 logsRoot;
+    uint256 logsCount;
+    bytes32 accessedRoot;
+    /// Next unread account record (113 bytes), storage value, base account proof and base slot
+    /// proof, and how many of each remain.
+    uint256 accountNext;
+    uint256 accountLeft;
+    uint256 slotNext;
+    uint256 slotLeft;
+    uint256 baseAccountNext;
+    uint256 baseAccountLeft;
+    uint256 baseSlotNext;
+    uint256 baseSlotLeft;
+    /// Next unread account code witness (`u32 len ‖ code`) and how many remain.
+    uint256 codeNext;
+    uint256 codeLeft;
+    /// Next unread block hash word proof and how many remain.
+    uint256 blockHashNext;
+    uint256 blockHashLeft;
+    /// Calldata offsets of the frame link preimage and of the checkpoint preimage (0: absent),
+    /// and whether the step read them.
+    uint256 frame;
+    bool frameUsed;
+    uint256 checkpoint;
+    bool checkpointUsed;
+    /// Whether the proof has witnesses no executed step reads (self-destructs, transaction).
+    bool otherWitnesses;
+    /// `n` of `Flow.Skip`, the target of `Flow.Jump`, or the status of `Flow.Finish`.
+    uint256 target;
+    /// The return data a RETURN or REVERT leaves, or a call that completes within the step
+    /// (`returndataSet`).
+    bytes32 returndataRoot;
+    uint256 returndataSize;
+    bool returndataSet;
+    /// The commitment of the callee's first state, for `Flow.Enter`.
+    bytes32 entered;
+}
+
+/// @title Field offsets of the machine state record (fraud-vm/SPEC.md §3.1)
+library StateRecord {
+    uint256 internal constant LEN = 443;
+    uint256 internal constant DEPTH = 17;
+    uint256 internal constant PC = 25;
+    uint256 internal constant STATUS = 33;
+    uint256 internal constant GAS = 34;
+    uint256 internal constant ADDRESS = 82;
+    uint256 internal constant CALLER = 102;
+    uint256 internal constant CALL_VALUE = 122;
+    uint256 internal constant IS_STATIC = 154;
+    uint256 internal constant CODE_HASH = 155;
+    uint256 internal constant STACK_ROOT = 187;
+    uint256 internal constant STACK_LEN = 219;
+    uint256 internal constant MEMORY_ROOT = 227;
+    uint256 internal constant MEMORY_SIZE = 259;
+    uint256 internal constant CALLDATA_ROOT = 267;
+    uint256 internal constant CALLDATA_SIZE = 299;
+    uint256 internal constant RETURNDATA_ROOT = 307;
+    uint256 internal constant RETURNDATA_SIZE = 339;
+    uint256 internal constant TX_ENV_HASH = 347;
+    uint256 internal constant BLOCK_ENV_HASH = 379;
+
+    /// @notice The big-endian unsigned integer of `len` bytes at calldata offset `at`.
+    function uintAt(uint256 at, uint256 len) internal pure returns (uint256 v) {
+        assembly ("memory-safe") {
+            v := shr(sub(256, shl(3, len)), calldataload(at))
+        }
+    }
+
+    /// @notice The 32 bytes at calldata offset `at`.
+    function wordAt(uint256 at) internal pure returns (bytes32 v) {
+        assembly ("memory-safe") {
+            v := calldataload(at)
+        }
+    }
+
+    /// @notice The 20-byte address at calldata offset `at`, as a number.
+    function addressAt(uint256 at) internal pure returns (uint256 v) {
+        assembly ("memory-safe") {
+            v := shr(96, calldataload(at))
+        }
+    }
+}
+
+/// @title Shared operations of an opcode step: stack, gas, memory expansion, and the reads and
+/// writes of memory, calldata, return data and environments, each witness checked before use
+/// (fraud-vm/SPEC.md §4, §5.6, §5.7; the Rust `Ctx` in fraud-vm/src/step/mod.rs).
+library StepOps {
+    uint256 internal constant U64 = 1 << 64;
+
+    /// @notice Pops the `i`-th item (0 is the top; items are popped in order). The verifier has
+    /// checked the proof's items against the pre-state's stack root.
+    function item(Ctx memory cx, uint256 i) internal pure returns (uint256 v) {
+        if (i >= cx.itemCount) revert MissingWitness(WitnessList.STACK_ITEM);
+        if (i >= cx.popped) cx.popped = i + 1;
+        uint256 at = cx.items + 32 * i;
+        assembly ("memory-safe") {
+            v := calldataload(at)
+        }
+    }
+
+    /// @notice Pushes a result.
+    function push(Ctx memory cx, uint256 v) internal pure {
+        cx.stackRoot = StackChain.push(cx.stackRoot, v);
+        cx.pushed += 1;
+    }
+
+    /// @notice Charges `cost` gas; false (out of gas) if less is left.
+    function charge(Ctx memory cx, uint256 cost) internal pure returns (bool) {
+        if (cost > cx.gas) return false;
+        cx.gas -= cost;
+        return true;
+    }
+
+    /// @notice Memory cost of `words` words: `3 words + words² / 512` (SPEC.md §4.3).
+    function memoryCost(uint256 words) internal pure returns (uint256) {
+        return 3 * words + (words * words) / 512;
+    }
+
+    /// @notice `perWord` gas for every started word of `len` bytes.
+    function wordCost(uint256 perWord, uint256 len) internal pure returns (uint256) {
+        return perWord * ((len + 31) / 32);
+    }
+
+    /// @notice Expands memory over `[offset, offset + len)` and charges for it (SPEC.md §4.3).
+    /// Nothing happens for `len == 0`. False means out of gas. `len` is below 2^64.
+    function expand(Ctx memory cx, uint256 offset, uint256 len) internal pure returns (bool) {
+        if (len == 0) return true;
+        if (offset >= U64) return false;
+        uint256 newWords = (offset + len + 31) / 32;
+        uint256 curWords = cx.memorySize / 32;
+        if (newWords > curWords) {
+            if (!charge(cx, memoryCost(newWords) - memoryCost(curWords))) return false;
+            // Unreachable under the 2^32 gas cap (it needs more than 2^55 gas); kept as a guard.
+            if (newWords > WordTree.LEAVES) revert UnsupportedStep("memory beyond 2^32 words");
+            cx.memorySize = newWords * 32;
+        }
+        return true;
+    }
+
+    /// @notice A fresh zeroed buffer of `len` bytes in memory.
+    function alloc(uint256 len) internal pure returns (uint256 p) {
+        assembly ("memory-safe") {
+            p := mload(0x40)
+            let size := and(add(len, 31), not(31))
+            calldatacopy(p, calldatasize(), size)
+            mstore(0x40, add(p, size))
+        }
+    }
+
+    /// @notice Reads `len` bytes of (already expanded) memory from `offset`, one memory word
+    /// proof per word; returns a memory pointer to the bytes.
+    function readMemory(Ctx memory cx, uint256 offset, uint256 len) internal pure returns (uint256 data) {
+        if (len == 0) return alloc(0);
+        uint256 first = offset / 32;
+        uint256 last = (offset + len + 31) / 32;
+        uint256 buf = alloc((last - first) * 32);
+        for (uint256 i = first; i < last; ++i) {
+            bytes32 w = nextMemoryWord(cx, i);
+            cx.memNext += WordTree.PROOF_LEN;
+            cx.memLeft -= 1;
+            assembly ("memory-safe") {
+                mstore(add(buf, shl(5, sub(i, first))), w)
+            }
+        }
+        data = buf + (offset % 32);
+    }
+
+    /// @notice The next memory word proof, checked at `index` against the current memory root
+    /// (the caller advances the cursor).
+    function nextMemoryWord(Ctx memory cx, uint256 index) private pure returns (bytes32 w) {
+        if (cx.memLeft == 0) revert MissingWitness(WitnessList.MEMORY_WORD);
+        bool ok;
+        (ok, w) = WordTree.check(cx.memNext, index, cx.memoryRoot);
+        if (!ok) revert BadMemoryProof(index);
+    }
+
+    /// @notice Writes the `len` bytes at memory pointer `data` into (already expanded) memory at
+    /// `offset`: per word, the proof of the old word against the current root, and the new root
+    /// from the spliced word with the same siblings (SPEC.md §5.6).
+    function writeMemory(Ctx memory cx, uint256 offset, uint256 data, uint256 len) internal pure {
+        if (len == 0) return;
+        uint256 end = offset + len;
+        uint256 last = (end + 31) / 32;
+        for (uint256 i = offset / 32; i < last; ++i) {
+            bytes32 old = nextMemoryWord(cx, i);
+            uint256 base = i * 32;
+            uint256 from = offset > base ? offset - base : 0;
+            uint256 to = end < base + 32 ? end - base : 32;
+            bytes32 word;
+            assembly ("memory-safe") {
+                // Bytes [from, to) of the word come from the data, the others stay.
+                let mask := and(shr(shl(3, from), not(0)), not(shr(shl(3, to), not(0))))
+                let src := mload(sub(add(data, base), offset))
+                word := or(and(old, not(mask)), and(src, mask))
+            }
+            cx.memoryRoot = WordTree.rootWith(cx.memNext + 32, i, word);
+            cx.memNext += WordTree.PROOF_LEN;
+            cx.memLeft -= 1;
+        }
+    }
+
+    /// @notice Reads `len` bytes of calldata from `offset`, zero past `calldata_size`, one
+    /// calldata word proof per word read (SPEC.md §5.7); returns a memory pointer to the bytes.
+    function readCalldata(Ctx memory cx, uint256 offset, uint256 len) internal pure returns (uint256 data) {
+        uint256 size = StateRecord.uintAt(cx.pre + StateRecord.CALLDATA_SIZE, 8);
+        if (offset >= U64 || offset >= size || len == 0) return alloc(len);
+        uint256 end = offset + len < size ? offset + len : size;
+        uint256 first = offset / 32;
+        uint256 last = (end + 31) / 32;
+        uint256 buf = alloc((offset % 32) + len + 32);
+        bytes32 root = StateRecord.wordAt(cx.pre + StateRecord.CALLDATA_ROOT);
+        for (uint256 i = first; i < last; ++i) {
+            if (cx.cdLeft == 0) revert MissingWitness(WitnessList.CALLDATA_WORD);
+            (bool ok, bytes32 w) = WordTree.check(cx.cdNext, i, root);
+            if (!ok) revert BadCalldataProof(i);
+            cx.cdNext += WordTree.PROOF_LEN;
+            cx.cdLeft -= 1;
+            uint256 keep = end - i * 32;
+            assembly ("memory-safe") {
+                // Bytes at or past the end of the calldata read as zero.
+                if lt(keep, 32) { w := and(w, not(shr(shl(3, keep), not(0)))) }
+                mstore(add(buf, shl(5, sub(i, first))), w)
+            }
+        }
+        data = buf + (offset % 32);
+    }
+
+    /// @notice Reads `[offset, offset + len)` of the return data, which the caller has checked
+    /// to lie within `returndata_size`; returns a memory pointer to the bytes.
+    function readReturndata(Ctx memory cx, uint256 offset, uint256 len) internal pure returns (uint256 data) {
+        if (len == 0) return alloc(0);
+        uint256 first = offset / 32;
+        uint256 last = (offset + len + 31) / 32;
+        uint256 buf = alloc((last - first) * 32);
+        bytes32 root = StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT);
+        for (uint256 i = first; i < last; ++i) {
+            if (cx.rdLeft == 0) revert MissingWitness(WitnessList.RETURNDATA_WORD);
+            (bool ok, bytes32 w) = WordTree.check(cx.rdNext, i, root);
+            if (!ok) revert BadReturndataProof(i);
+            cx.rdNext += WordTree.PROOF_LEN;
+            cx.rdLeft -= 1;
+            assembly ("memory-safe") {
+                mstore(add(buf, shl(5, sub(i, first))), w)
+            }
+        }
+        data = buf + (offset % 32);
+    }
+
+    /// @notice The calldata offset of the transaction environment, checked against the
+    /// pre-state's `tx_env_hash`.
+    function txEnv(Ctx memory cx) internal pure returns (uint256 env) {
+        if (cx.txEnvLen == 0) revert MissingWitness(WitnessList.TX_ENV);
+        env = cx.txEnv;
+        if (hashCalldata(env, cx.txEnvLen) != StateRecord.wordAt(cx.pre + StateRecord.TX_ENV_HASH)) {
+            revert TxEnvMismatch();
+        }
+        cx.txEnvUsed = true;
+    }
+
+    /// @notice The calldata offset of the block environment, checked against the pre-state's
+    /// `block_env_hash`.
+    function blockEnv(Ctx memory cx) internal pure returns (uint256 env) {
+        if (cx.blockEnv == 0) revert MissingWitness(WitnessList.BLOCK_ENV);
+        env = cx.blockEnv;
+        if (hashCalldata(env, 309) != StateRecord.wordAt(cx.pre + StateRecord.BLOCK_ENV_HASH)) {
+            revert BlockEnvMismatch();
+        }
+        cx.blockEnvUsed = true;
+    }
+
+    /// @notice `keccak256` of `len` calldata bytes at `at`.
+    function hashCalldata(uint256 at, uint256 len) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, at, len)
+            h := keccak256(p, len)
+        }
+    }
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+// Why a one-step proof is rejected (fraud-vm/SPEC.md §6.1, §6.3). The names follow the Rust
+// reference verifier's `VerifyError` and `DecodeError` (fraud-vm/src/proof.rs, codec.rs), so a
+// revert here and an error there can be read side by side.
+
+/// The proof bytes end inside a field.
+error Truncated();
+/// Bytes remain after the last field of the proof.
+error TrailingBytes();
+/// The proof does not start with version byte 2.
+error UnknownVersion(uint8 version);
+/// A record does not start with its domain tag (SPEC.md §2).
+error BadTag(uint8 expected, uint8 found);
+/// A status byte outside 0..=5.
+error BadStatus(uint8 status);
+/// A boolean or presence flag other than 0 or 1.
+error BadFlag(uint8 flag);
+/// `keccak256(pre)` differs from the claimed pre-commitment.
+error PreStateMismatch();
+/// `keccak256(code)` differs from `pre.code_hash`.
+error CodeHashMismatch();
+/// The popped items and the rest root do not rebuild `pre.stack_root`.
+error BadStackProof();
+/// A memory word or its path does not match the current memory root.
+error BadMemoryProof(uint256 index);
+/// A calldata word or its path does not match the calldata root.
+error BadCalldataProof(uint256 index);
+/// A return data word or its path does not match the return data root.
+error BadReturndataProof(uint256 index);
+/// The transaction environment does not match `pre.tx_env_hash`.
+error TxEnvMismatch();
+/// The block environment does not match `pre.block_env_hash`.
+error BlockEnvMismatch();
+/// The world record does not match `pre.world_root`.
+error WorldMismatch();
+/// A sparse-tree path does not match the tree's current root.
+error BadTreeProof();
+/// An account record does not hash to its overlay leaf.
+error BadAccountRecord();
+/// A storage value does not hash to its overlay leaf.
+error BadSlotValue();
+/// A base-state account or storage proof does not verify.
+error BadBaseProof();
+/// A code witness does not hash to the account's code hash.
+error BadCode();
+/// A block hash word or its path does not match the block hash root.
+error BadBlockHashProof();
+/// A sparse-tree path marks a sibling as present but gives zero.
+error ZeroSibling();
+/// The frame link does not match `pre.frames_root`, or its caller cannot take the exit.
+error BadFrameLink();
+/// The checkpoint does not match the world's checkpoint chain.
+error BadCheckpoint();
+/// The step needs a witness the proof lacks (`what` names the list, see `Witness`).
+error MissingWitness(uint8 what);
+/// The proof carries a witness the step does not touch (`what` names the list, see `Witness`).
+error UnusedWitness(uint8 what);
+/// The proof has a self-destruct list or a transaction. No step this verifier executes reads any of
+/// them, so such a proof carries unused witnesses (or is malformed): the reference verifier
+/// rejects it too.
+error UnexpectedWorldWitnesses();
+/// An opcode step this verifier does not execute yet (CREATE, CREATE2). It never answers such a step with a post-state.
+error UnsupportedOpcode(uint8 opcode);
+/// A step this verifier does not execute yet ("transaction end", "transaction start",
+/// "precompile call", "embedded trie node"), or a state outside this version ("gas above 2^32",
+/// SPEC.md §4.3).
+error UnsupportedStep(string kind);
+
+/// WitnessList list identifiers carried by `MissingWitness` and `UnusedWitness`.
+library WitnessList {
+    uint8 internal constant STACK_ITEM = 0;
+    uint8 internal constant STACK_REST = 1;
+    uint8 internal constant MEMORY_WORD = 2;
+    uint8 internal constant CALLDATA_WORD = 3;
+    uint8 internal constant RETURNDATA_WORD = 4;
+    uint8 internal constant TX_ENV = 5;
+    uint8 internal constant BLOCK_ENV = 6;
+    uint8 internal constant WORLD = 7;
+    uint8 internal constant TREE_PATH = 8;
+    uint8 internal constant BLOCK_HASH = 9;
+    uint8 internal constant ACCOUNT_RECORD = 10;
+    uint8 internal constant STORAGE_VALUE = 11;
+    uint8 internal constant BASE_ACCOUNT = 12;
+    uint8 internal constant BASE_SLOT = 13;
+    uint8 internal constant CODE = 14;
+    uint8 internal constant FRAME = 15;
+    uint8 internal constant CHECKPOINT = 16;
+}

@@ -1,0 +1,678 @@
+//! The Solidity one-step verifier (`fraud-vm/contracts/verifier`, compiled into
+//! `fraud-vm/artifacts/OneStepVerifier.json` by `scripts/build-contracts`) deployed on an L1 in
+//! revm and fed the Rust prover's proof bytes for every step of the random programs of the parent
+//! module: for every step kind it executes, its answer equals the Rust verifier's, and each
+//! tampered proof of `tamperings` (and proof bytes mutated at random) reverts exactly when the
+//! Rust verifier rejects it. Steps it does not execute yet must revert with `UnsupportedOpcode`
+//! or `UnsupportedStep`. Gas per step kind is recorded and printed. The verifier is two contracts
+//! (`OneStepVerifier`, which forwards world-state steps to `WorldStepVerifier`), both deployed.
+
+use super::*;
+use alloy::primitives::keccak256;
+use programs::{edge_case, edge_programs, erc20_cases};
+
+/// Edge-case programs and ERC-20 transfers.
+#[path = "solidity_programs.rs"]
+mod programs;
+use alloy::sol_types::SolCall;
+use fraud_vm::step::{Family, MAX_GAS};
+use revm::context::result::Output;
+use revm::handler::{MainnetContext, MainnetEvm};
+use revm::{ExecuteCommitEvm, ExecuteEvm};
+
+alloy::sol! {
+    function verify(bytes32 preCommitment, bytes proof) returns (bytes32);
+    function opInfo(uint8 op) returns (uint256 family, uint256 gas, uint256 pops, uint256 pushes);
+}
+
+/// The L1 transaction gas cap every step must fit in (EIP-7825's 2^24).
+const L1_TX_GAS: u64 = 1 << 24;
+/// Gas for re-running a call beyond the cap, to compare its answer all the same.
+const BEYOND_CAP: u64 = 1 << 30;
+const DEPLOYER: Address = address!("0x00000000000000000000000000000000000de910");
+const SUBMITTER: Address = address!("0x00000000000000000000000000000000005ab317");
+
+/// Custom errors of `StepErrors.sol` (and the compiler's panic), by selector.
+const ERRORS: &[&str] = &[
+    "Truncated()",
+    "TrailingBytes()",
+    "ZeroSibling()",
+    "WorldMismatch()",
+    "BadTreeProof()",
+    "BadBlockHashProof()",
+    "BadAccountRecord()",
+    "BadSlotValue()",
+    "BadBaseProof()",
+    "BadCode()",
+    "BadFrameLink()",
+    "BadCheckpoint()",
+    "UnknownVersion(uint8)",
+    "BadTag(uint8,uint8)",
+    "BadStatus(uint8)",
+    "BadFlag(uint8)",
+    "PreStateMismatch()",
+    "CodeHashMismatch()",
+    "BadStackProof()",
+    "BadMemoryProof(uint256)",
+    "BadCalldataProof(uint256)",
+    "BadReturndataProof(uint256)",
+    "TxEnvMismatch()",
+    "BlockEnvMismatch()",
+    "MissingWitness(uint8)",
+    "UnusedWitness(uint8)",
+    "UnexpectedWorldWitnesses()",
+    "UnsupportedOpcode(uint8)",
+    "UnsupportedStep(string)",
+    "Panic(uint256)",
+];
+
+/// What the Solidity verifier answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Answer {
+    /// The post-state commitment.
+    Post(B256),
+    /// A revert, named by its custom error (`Panic(uint256)` is a bug, not a rejection).
+    Revert(String),
+    /// The call ran out of gas or otherwise halted: never acceptable.
+    Halt(String),
+}
+
+impl Answer {
+    fn is_unsupported(&self) -> bool {
+        matches!(self, Self::Revert(name) if name.starts_with("Unsupported"))
+    }
+
+    /// A deliberate rejection: one of the verifier's own errors.
+    fn is_rejection(&self) -> bool {
+        matches!(self, Self::Revert(name) if !name.starts_with("Panic") && !name.starts_with('<'))
+    }
+}
+
+fn error_name(data: &[u8]) -> String {
+    ERRORS
+        .iter()
+        .find(|sig| data.len() >= 4 && keccak256(sig.as_bytes())[..4] == data[..4])
+        .map_or_else(
+            || format!("<revert 0x{}>", alloy::primitives::hex::encode(data)),
+            |sig| sig.to_string(),
+        )
+}
+
+/// A hex field of the committed artifact `fraud-vm/artifacts/<name>.json`.
+fn artifact_code(name: &str, field: &str) -> Vec<u8> {
+    let path = format!("{}/artifacts/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let key = format!("\"{field}\"");
+    let at = json.find(&key).expect("field");
+    let start = at + json[at..].find("\"0x").expect("hex") + 3;
+    let end = start + json[start..].find('"').expect("end of hex");
+    alloy::primitives::hex::decode(&json[start..end]).expect("hex")
+}
+
+/// An L1 (Prague rules, gas price 0) with the verifier's two contracts deployed by creation
+/// transactions, so that the EIP-170 code size limit applies to them.
+struct L1Verifier {
+    evm: MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>,
+    address: Address,
+}
+
+impl L1Verifier {
+    fn deploy() -> Self {
+        let block = BlockEnv {
+            number: U256::from(1000),
+            timestamp: U256::from(1_700_000_000u64),
+            gas_limit: 1 << 31,
+            basefee: 0,
+            prevrandao: Some(B256::repeat_byte(0x42)),
+            ..Default::default()
+        };
+        let mut evm = Context::mainnet()
+            .with_db(CacheDB::<EmptyDB>::default())
+            .with_cfg(CfgEnv::new_with_spec(SpecId::PRAGUE))
+            .with_block(block)
+            .build_mainnet();
+        let mut deploy = |nonce: u64, initcode: Vec<u8>| {
+            let tx = TxEnv::builder()
+                .caller(DEPLOYER)
+                .kind(TxKind::Create)
+                .data(initcode.into())
+                .gas_limit(L1_TX_GAS)
+                .gas_price(0)
+                .nonce(nonce)
+                .build()
+                .expect("valid tx");
+            match evm.transact_commit(tx).expect("deploys") {
+                ExecutionResult::Success {
+                    output: Output::Create(_, Some(address)),
+                    ..
+                } => address,
+                other => panic!("deploying the verifier failed: {other:?}"),
+            }
+        };
+        // The world-state steps first; the entry contract forwards them to it.
+        let world = deploy(0, artifact_code("WorldStepVerifier", "bytecode"));
+        let mut initcode = artifact_code("OneStepVerifier", "bytecode");
+        initcode.extend_from_slice(B256::left_padding_from(world.as_slice()).as_slice());
+        let address = deploy(1, initcode);
+        Self { evm, address }
+    }
+
+    /// Calls `data` on the verifier without committing; the answer and the gas the transaction
+    /// used (intrinsic and calldata gas included, as an L1 submitter pays it). A call that does
+    /// not fit in [`L1_TX_GAS`] (its calldata alone, or its execution) is run again with
+    /// [`BEYOND_CAP`] gas so that its answer can still be compared; the gas it needed is
+    /// returned.
+    fn call(&mut self, data: Vec<u8>) -> (ExecutionResult, u64) {
+        let address = self.address;
+        let tx = |gas: u64| {
+            TxEnv::builder()
+                .caller(SUBMITTER)
+                .kind(TxKind::Call(address))
+                .data(data.clone().into())
+                .gas_limit(gas)
+                .gas_price(0)
+                .nonce(0)
+                .build()
+                .expect("valid tx")
+        };
+        let result = match self.evm.transact(tx(L1_TX_GAS)) {
+            Ok(out) if !matches!(out.result, ExecutionResult::Halt { .. }) => out.result,
+            _ => {
+                self.evm
+                    .transact(tx(BEYOND_CAP))
+                    .expect("valid transaction")
+                    .result
+            }
+        };
+        let gas = result.tx_gas_used();
+        (result, gas)
+    }
+
+    fn verify(&mut self, pre: B256, proof: &[u8]) -> (Answer, u64) {
+        let data = verifyCall {
+            preCommitment: pre,
+            proof: Bytes::copy_from_slice(proof),
+        }
+        .abi_encode();
+        let (result, gas) = self.call(data);
+        let answer = match result {
+            ExecutionResult::Success { output, .. } => {
+                match verifyCall::abi_decode_returns(output.data()) {
+                    Ok(post) => Answer::Post(post),
+                    Err(e) => Answer::Halt(format!("undecodable return: {e}")),
+                }
+            }
+            ExecutionResult::Revert { output, .. } => Answer::Revert(error_name(&output)),
+            ExecutionResult::Halt { reason, .. } => Answer::Halt(format!("{reason:?}")),
+        };
+        (answer, gas)
+    }
+}
+
+/// Whether this version of the Solidity verifier executes the step of `proof`: a frame exit, an
+/// opcode step of a v0.1 family, storage, account reads, logs, SELFDESTRUCT, calls, RETURN or
+/// REVERT, or any opcode step that halts before its own work (undefined and
+/// INVALID opcodes, static gas, stack underflow and overflow).
+fn covered(proof: &StepProof) -> bool {
+    let (pre, code) = (&proof.pre, &proof.code);
+    if pre.status != Status::Running && pre.depth > 0 {
+        // The exit of a call or create frame.
+        return true;
+    }
+    if pre.status != Status::Running || pre.gas > MAX_GAS {
+        return false;
+    }
+    let op = usize::try_from(pre.pc)
+        .ok()
+        .and_then(|pc| code.get(pc))
+        .copied()
+        .unwrap_or(0);
+    let i = info(op);
+    match i.family {
+        Family::Arithmetic
+        | Family::Bitwise
+        | Family::Keccak
+        | Family::Environment
+        | Family::Stack
+        | Family::Memory
+        | Family::Control
+        | Family::Undefined
+        | Family::Invalid
+        | Family::Storage
+        | Family::Account
+        | Family::Log
+        | Family::System => true,
+        // The call family but CREATE and CREATE2 (a call to a precompile may answer
+        // `UnsupportedStep`, see `precompile_call`).
+        _ if !matches!(op, 0xf0 | 0xf5) && i.family == Family::Call => true,
+        _ => {
+            let (pops, pushes) = (u64::from(i.pops), u64::from(i.pushes));
+            pre.gas < i.gas || pre.stack_len < pops || pre.stack_len - pops + pushes > 1024
+        }
+    }
+}
+
+/// Whether the step of `proof` is a CALL, CALLCODE, DELEGATECALL or STATICCALL to a precompile,
+/// which this version answers `UnsupportedStep` when the call reaches it.
+fn precompile_call(proof: &StepProof) -> bool {
+    let op = usize::try_from(proof.pre.pc)
+        .ok()
+        .and_then(|pc| proof.code.get(pc))
+        .copied()
+        .unwrap_or(0);
+    let target = proof
+        .stack
+        .get(1)
+        .map(|to| U256::from_be_slice(&to.to_be_bytes::<32>()[12..]));
+    matches!(op, 0xf1 | 0xf2 | 0xf4 | 0xfa)
+        && proof.pre.status == Status::Running
+        && target.is_some_and(|t| {
+            (t >= U256::from(1) && t <= U256::from(0x11)) || t == U256::from(0x100)
+        })
+}
+
+/// The step kind gas is recorded under: the opcode's name, with `(halt)` for a halting step.
+fn kind(proof: &StepProof, halted: bool) -> String {
+    let (pre, code) = (&proof.pre, &proof.code);
+    if pre.status != Status::Running {
+        let create = proof
+            .frame
+            .as_ref()
+            .is_some_and(|f| f.kind == fraud_vm::frame::FrameKind::Create);
+        return if create {
+            "create frame exit"
+        } else if pre.depth > 0 {
+            "frame exit"
+        } else {
+            "tx boundary"
+        }
+        .into();
+    }
+    let op = usize::try_from(pre.pc)
+        .ok()
+        .and_then(|pc| code.get(pc))
+        .copied()
+        .unwrap_or(0);
+    let name = info(op).name;
+    if halted {
+        format!("{name} (halt)")
+    } else {
+        name.to_string()
+    }
+}
+
+/// What the comparison saw.
+#[derive(Default)]
+struct Tally {
+    failures: Vec<String>,
+    /// Gas and proof bytes of every covered step the Solidity verifier answered, by kind.
+    gas: BTreeMap<String, Vec<(u64, usize)>>,
+    /// Steps of each kind answered `Unsupported*`.
+    unsupported: BTreeMap<String, u64>,
+    /// Tampered and mutated proofs run through both verifiers.
+    tampered: u64,
+    /// Proofs of covered steps kept for the byte-mutation test.
+    sample: Vec<(B256, Vec<u8>)>,
+    /// Covered steps whose proof does not fit in one L1 transaction of [`L1_TX_GAS`]: kind,
+    /// proof bytes, gas needed.
+    over_cap: Vec<(String, usize, u64)>,
+}
+
+impl Tally {
+    /// Runs the proof of `state`'s step through both verifiers and compares them; with
+    /// `tamper`, also every tampered proof of [`tamperings`].
+    fn step(&mut self, l1: &mut L1Verifier, state: &mut FullState, tamper: bool, k: u64) {
+        let commitment = state.record.commitment();
+        let (proof, transition) = match prove(state) {
+            Ok(p) => p,
+            Err(e) => {
+                self.failures.push(format!("step {k}: prove failed: {e}"));
+                return;
+            }
+        };
+        let bytes = proof.encode();
+        let rust = verify(commitment, &proof);
+        let (answer, gas) = l1.verify(commitment, &bytes);
+        let name = kind(&proof, transition.halt.is_some());
+        if precompile_call(&proof) && answer.is_unsupported() {
+            *self
+                .unsupported
+                .entry(format!("{name} to a precompile"))
+                .or_default() += 1;
+            return;
+        }
+        if !covered(&proof) {
+            if !answer.is_unsupported() {
+                self.failures.push(format!(
+                    "step {k} ({name}): expected Unsupported, got {answer:?}"
+                ));
+            }
+            *self.unsupported.entry(name).or_default() += 1;
+            return;
+        }
+        match (&rust, &answer) {
+            (Ok(post), Answer::Post(sol)) if post == sol => {
+                if gas > L1_TX_GAS {
+                    self.over_cap.push((name.clone(), bytes.len(), gas));
+                }
+                self.gas
+                    .entry(name.clone())
+                    .or_default()
+                    .push((gas, bytes.len()));
+            }
+            _ => self.failures.push(format!(
+                "step {k} ({name}): Rust {rust:?}, Solidity {answer:?}"
+            )),
+        }
+        if self.sample.len() < 400 && k.is_multiple_of(3) {
+            self.sample.push((commitment, bytes));
+        }
+        if tamper {
+            tamperings(commitment, &proof, |what, p, pre| {
+                self.tampered += 1;
+                let rust = verify(pre, p);
+                let (answer, _) = l1.verify(pre, &p.encode());
+                let agree = match (&rust, &answer) {
+                    (Ok(a), Answer::Post(b)) => a == b,
+                    (Err(_), answer) => answer.is_rejection(),
+                    _ => false,
+                };
+                if !agree {
+                    self.failures.push(format!(
+                        "step {k} ({name}): tampered {what}: Rust {rust:?}, Solidity {answer:?}"
+                    ));
+                }
+            });
+        }
+    }
+
+    /// Traces `case` in revm and compares every step.
+    fn case(&mut self, l1: &mut L1Verifier, case: &Case, tamper: bool) {
+        run(case, |k, state| self.step(l1, state, tamper, k));
+    }
+
+    /// Prints gas and proof bytes per step kind: steps, median and max.
+    fn report(&self) {
+        println!(
+            "Solidity one-step verifier, L1 transaction gas per step kind (intrinsic and calldata included):"
+        );
+        println!(
+            "{:<22} {:>6} {:>10} {:>10} {:>12} {:>12}",
+            "kind", "steps", "median gas", "max gas", "median bytes", "max bytes"
+        );
+        for (name, v) in &self.gas {
+            let mut gas: Vec<u64> = v.iter().map(|(g, _)| *g).collect();
+            let mut bytes: Vec<usize> = v.iter().map(|(_, b)| *b).collect();
+            gas.sort_unstable();
+            bytes.sort_unstable();
+            println!(
+                "{name:<22} {:>6} {:>10} {:>10} {:>12} {:>12}",
+                v.len(),
+                gas[gas.len() / 2],
+                gas[gas.len() - 1],
+                bytes[bytes.len() / 2],
+                bytes[bytes.len() - 1]
+            );
+        }
+        for (name, bytes, gas) in &self.over_cap {
+            println!("beyond the L1 transaction cap: {name}, {bytes} proof bytes, {gas} gas");
+        }
+        let unsupported: u64 = self.unsupported.values().sum();
+        println!(
+            "steps answered Unsupported (not executed yet): {unsupported} {:?}",
+            self.unsupported
+        );
+    }
+
+    fn max_gas(&self) -> u64 {
+        self.gas
+            .values()
+            .flat_map(|v| v.iter().map(|(g, _)| *g))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// The Solidity table entry of every opcode equals the Rust table's.
+#[test]
+fn solidity_opcode_table_matches_rust() {
+    let mut l1 = L1Verifier::deploy();
+    let families = [
+        (Family::Undefined, 0u8),
+        (Family::Invalid, 1),
+        (Family::Arithmetic, 2),
+        (Family::Bitwise, 3),
+        (Family::Keccak, 4),
+        (Family::Environment, 5),
+        (Family::Stack, 6),
+        (Family::Memory, 7),
+        (Family::Control, 8),
+        (Family::Storage, 9),
+        (Family::Account, 10),
+        (Family::Log, 11),
+        (Family::System, 12),
+        (Family::Call, 13),
+    ];
+    for op in 0..=255u8 {
+        let (result, _) = l1.call(opInfoCall { op }.abi_encode());
+        let ExecutionResult::Success { output, .. } = result else {
+            panic!("opInfo({op:#04x}) failed: {result:?}");
+        };
+        let sol = opInfoCall::abi_decode_returns(output.data()).expect("decodes");
+        let rust = info(op);
+        let family = families
+            .iter()
+            .find(|(f, _)| *f == rust.family)
+            .map(|(_, code)| *code)
+            .expect("a family the Solidity table knows");
+        assert_eq!(
+            (sol.family, sol.gas, sol.pops, sol.pushes),
+            (
+                U256::from(family),
+                U256::from(rust.gas),
+                U256::from(rust.pops),
+                U256::from(rust.pushes)
+            ),
+            "opcode {op:#04x} ({})",
+            rust.name
+        );
+    }
+}
+
+/// Arithmetic, memory and copy edge cases, every step and every tampered proof.
+#[test]
+fn solidity_edge_programs_match_rust() {
+    let mut l1 = L1Verifier::deploy();
+    let mut tally = Tally::default();
+    for code in edge_programs() {
+        tally.case(&mut l1, &edge_case(code), true);
+    }
+    assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+    for op in [
+        "SDIV",
+        "SMOD",
+        "ADDMOD",
+        "MULMOD",
+        "EXP",
+        "SIGNEXTEND",
+        "MCOPY",
+        "CODECOPY",
+    ] {
+        assert!(
+            tally.gas.contains_key(op),
+            "{op} never verified: {:?}",
+            tally.gas.keys()
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Every step of random programs: the Solidity verifier gives the Rust verifier's
+    /// post-commitment for every step it executes, answers `Unsupported` for the others, and
+    /// rejects exactly the tampered proofs the Rust verifier rejects.
+    #[test]
+    fn solidity_verifier_matches_rust(case in case()) {
+        let mut l1 = L1Verifier::deploy();
+        let mut tally = Tally::default();
+        tally.case(&mut l1, &case, true);
+        for (name, bytes, gas) in &tally.over_cap {
+            println!("beyond the L1 transaction cap: {name}, {bytes} proof bytes, {gas} gas");
+        }
+        prop_assert!(tally.failures.is_empty(), "{:#?}\ncode: {}", tally.failures,
+            alloy::primitives::hex::encode(&case.code));
+    }
+}
+
+/// Proof bytes with one byte changed, inserted or removed: the Solidity verifier reverts exactly
+/// when the Rust decoder or verifier rejects them.
+#[test]
+fn solidity_rejects_mutated_proof_bytes() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let mut l1 = L1Verifier::deploy();
+    let mut tally = Tally::default();
+    for _ in 0..12 {
+        let case = case().new_tree(&mut runner).expect("case").current();
+        tally.case(&mut l1, &case, false);
+    }
+    for code in edge_programs() {
+        tally.case(&mut l1, &edge_case(code), false);
+    }
+    assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut failures = Vec::new();
+    let mut mutations = 0;
+    for (pre, bytes) in &tally.sample {
+        for _ in 0..4 {
+            let mut m = bytes.clone();
+            let at = next(m.len());
+            match next(3) {
+                0 => m[at] ^= 1 << next(8),
+                1 => m.insert(at, next(256) as u8),
+                _ => {
+                    m.remove(at);
+                }
+            }
+            mutations += 1;
+            let rust = StepProof::decode(&m)
+                .map_err(|e| e.to_string())
+                .and_then(|p| verify(*pre, &p).map_err(|e| e.to_string()));
+            let (answer, _) = l1.verify(*pre, &m);
+            let agree = match (&rust, &answer) {
+                (Ok(a), Answer::Post(b)) => a == b,
+                (Err(_), answer) => answer.is_rejection(),
+                _ => false,
+            };
+            if !agree {
+                failures.push(format!(
+                    "mutation at {at}: Rust {rust:?}, Solidity {answer:?}"
+                ));
+            }
+        }
+    }
+    println!(
+        "{mutations} mutated proofs over {} proofs",
+        tally.sample.len()
+    );
+    assert!(
+        mutations > 400,
+        "too few proofs sampled: {}",
+        tally.sample.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{:#?}",
+        &failures[..failures.len().min(20)]
+    );
+}
+
+/// Gas of the Solidity verifier per step kind over a fixed sample of random programs and the
+/// edge programs and ERC-20 transfers (`cargo test --release -p fraud-vm --test differential solidity_gas -- --nocapture`).
+#[test]
+fn solidity_gas_per_step_kind() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let mut l1 = L1Verifier::deploy();
+    let mut tally = Tally::default();
+    let cases = 60;
+    for _ in 0..cases {
+        let case = case().new_tree(&mut runner).expect("case").current();
+        tally.case(&mut l1, &case, false);
+    }
+    for code in edge_programs() {
+        tally.case(&mut l1, &edge_case(code), false);
+    }
+    for case in erc20_cases() {
+        tally.case(&mut l1, &case, false);
+    }
+    assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+    println!("{cases} random programs, the edge programs and two ERC-20 transfers");
+    tally.report();
+    let max = tally.max_gas();
+    println!("largest step: {max} gas (L1 transaction cap {L1_TX_GAS})");
+    assert!(max < 1_000_000, "a step costs {max} gas");
+
+    // Jumps in the largest code EIP-170 allows, travelling whole in the proof: 24,576 bytes of
+    // JUMPDESTs (one-byte instructions) or of PUSH1 0x00 (the densest instructions with PUSH
+    // opcodes, which the scan steps through one by one), and a JUMP to the end.
+    for (name, filler) in [("JUMPDEST", &[0x5b][..]), ("PUSH1 0x00", &[0x60, 0x00][..])] {
+        let mut code = vec![0x61, 0, 0, 0x56];
+        while code.len() + filler.len() < 24_576 {
+            code.extend_from_slice(filler);
+        }
+        let target = code.len();
+        code.push(0x5b);
+        code[1..3].copy_from_slice(&(target as u16).to_be_bytes());
+        let mut large = Tally::default();
+        large.case(&mut l1, &Case::program(&code), false);
+        assert!(large.failures.is_empty(), "{:#?}", large.failures);
+        println!("{} bytes of code, {name} filler:", code.len());
+        large.report();
+        assert!(large.max_gas() < L1_TX_GAS, "beyond the L1 transaction cap");
+    }
+
+    // Ranges: KECCAK256 over 4 and 16 KiB of memory needs one 1,056-byte word proof per word
+    // (SPEC.md §5.17 plans a range multiproof); the larger does not fit in one L1 transaction.
+    for kib in [4u64, 16] {
+        let code = program(&[(0x20, &[U256::ZERO, U256::from(kib * 1024)])]);
+        let mut range = Tally::default();
+        range.case(&mut l1, &Case::program(&code), false);
+        assert!(range.failures.is_empty(), "{:#?}", range.failures);
+        println!("KECCAK256 of {kib} KiB:");
+        range.report();
+    }
+}
+
+/// Every step of the ERC-20 transfers the Solidity verifier executes matches the Rust verifier,
+/// tampered proofs included.
+#[test]
+fn solidity_erc20_transfer_steps_match_rust() {
+    let mut l1 = L1Verifier::deploy();
+    let mut tally = Tally::default();
+    for case in erc20_cases() {
+        tally.case(&mut l1, &case, true);
+    }
+    assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+    let answered: usize = tally.gas.values().map(Vec::len).sum();
+    println!(
+        "erc20: {answered} steps answered, {} tampered proofs, largest step {} gas",
+        tally.tampered,
+        tally.max_gas()
+    );
+    tally.report();
+    assert!(answered > 200, "only {answered} steps answered");
+}
