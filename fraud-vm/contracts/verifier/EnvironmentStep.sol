@@ -42,7 +42,7 @@ library EnvironmentStep {
             uint256 index = StepOps.item(cx, 0);
             uint256 env = StepOps.txEnv(cx);
             if (index < StateRecord.uintAt(env + 110, 8)) {
-                v = uint256(StateRecord.wordAt(env + 118 + 32 * index));
+                v = uint256(StateRecord.wordAt(env + 175 /* ProofCodec.TX_ENV_FIXED */ + 32 * index));
             }
         } else if (op == 0x41) {
             v = StateRecord.addressAt(StepOps.blockEnv(cx) + 1);

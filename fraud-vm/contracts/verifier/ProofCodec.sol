@@ -15,7 +15,7 @@ import "./StepErrors.sol";
 /// by the step as `UnexpectedWorldWitnesses` (malformed or not, the reference rejects it too).
 library ProofCodec {
     /// The only proof version.
-    uint8 internal constant VERSION = 2;
+    uint8 internal constant VERSION = 3;
     uint8 internal constant TAG_STATE = 0x01;
     uint8 internal constant TAG_TX_ENV = 0x03;
     uint8 internal constant TAG_BLOCK_ENV = 0x04;
@@ -29,9 +29,9 @@ library ProofCodec {
     /// Length of a world record (SPEC.md §3.7.1), tag included.
     uint256 internal constant WORLD_LEN = 297;
     /// Fixed part of a transaction environment record (SPEC.md §3.6), tag included.
-    uint256 internal constant TX_ENV_FIXED = 118;
+    uint256 internal constant TX_ENV_FIXED = 175;
     /// Length of a block environment record, tag included.
-    uint256 internal constant BLOCK_ENV_LEN = 309;
+    uint256 internal constant BLOCK_ENV_LEN = 310;
 
     /// @notice Decodes `proof` (a calldata slice) into a step context, or reverts with the
     /// reason the bytes are not a canonical proof.
@@ -81,7 +81,8 @@ library ProofCodec {
             _need(p, TX_ENV_FIXED, end);
             _tag(p, TAG_TX_ENV);
             _flag(p + 69);
-            uint256 blobs = StateRecord.uintAt(p + 110, 8);
+            _flag(p + 110);
+            uint256 blobs = StateRecord.uintAt(p + 167, 8);
             if (blobs > (end - p - TX_ENV_FIXED) / 32) revert Truncated();
             cx.txEnv = p;
             cx.txEnvLen = TX_ENV_FIXED + 32 * blobs;
@@ -95,6 +96,7 @@ library ProofCodec {
             p += 1;
             _need(p, BLOCK_ENV_LEN, end);
             _tag(p, TAG_BLOCK_ENV);
+            _flag(p + 309);
             cx.blockEnv = p;
             p += BLOCK_ENV_LEN;
         } else {

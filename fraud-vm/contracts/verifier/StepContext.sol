@@ -352,7 +352,7 @@ library StepOps {
     function blockEnv(Ctx memory cx) internal pure returns (uint256 env) {
         if (cx.blockEnv == 0) revert MissingWitness(WitnessList.BLOCK_ENV);
         env = cx.blockEnv;
-        if (hashCalldata(env, 309) != StateRecord.wordAt(cx.pre + StateRecord.BLOCK_ENV_HASH)) {
+        if (hashCalldata(env, 310 /* ProofCodec.BLOCK_ENV_LEN */) != StateRecord.wordAt(cx.pre + StateRecord.BLOCK_ENV_HASH)) {
             revert BlockEnvMismatch();
         }
         cx.blockEnvUsed = true;
