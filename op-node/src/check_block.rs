@@ -161,17 +161,23 @@ pub async fn run(args: CheckBlockArgs) -> Result<(), CheckBlockError> {
     }
 }
 
-/// The report as the command prints it: the block, fraud-vm's table, and how much slower
-/// tracing, proving and verifying every step is than executing the block.
+/// The report as the command prints it: the block, fraud-vm's table, and how much slower than
+/// executing the block it is to trace, prove and verify every step, and to trace with every
+/// state's commitment alone (what answering one bisection move re-runs).
 pub fn render(number: u64, hash: &str, report: &BlockReport) -> String {
     let exec = report.execution_time.as_secs_f64();
-    let ratio = if exec > 0.0 {
-        report.trace_prove_time.as_secs_f64() / exec
-    } else {
-        0.0
+    let times = |t: Duration| {
+        if exec > 0.0 {
+            t.as_secs_f64() / exec
+        } else {
+            0.0
+        }
     };
     format!(
-        "block {number} {hash}\n{report}trace, prove and verify: {ratio:.0}x op-revm's execution\n"
+        "block {number} {hash}\n{report}trace, prove and verify: {:.0}x op-revm's execution; \
+         commitments only: {:.0}x\n",
+        times(report.trace_prove_time),
+        times(report.commit_time)
     )
 }
 

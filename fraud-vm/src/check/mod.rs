@@ -89,6 +89,9 @@ pub struct BlockReport {
     pub trace_prove_time: Duration,
     /// Time op-revm alone takes to execute the block's transactions.
     pub execution_time: Duration,
+    /// Time to trace the block and take the commitment of every state, without proving: what
+    /// answering one bisection move costs (SPEC.md §8). Zero if not measured.
+    pub commit_time: Duration,
 }
 
 impl std::fmt::Display for BlockReport {
@@ -103,6 +106,13 @@ impl std::fmt::Display for BlockReport {
             self.trace_prove_time,
             self.execution_time
         )?;
+        if !self.commit_time.is_zero() {
+            writeln!(
+                f,
+                "traced with every state's commitment, unproved (a bisection answer's re-run): {:?}",
+                self.commit_time
+            )?;
+        }
         writeln!(
             f,
             "{:<14} {:>8} {:>12} {:>12}",
@@ -252,9 +262,33 @@ pub trait BlockObserver {
     /// The proof of a transaction start (`kind = "TxStart"`) or end (`"TxEnd"`) step from the
     /// pre-state `pre`.
     fn boundary(&mut self, _kind: &str, _pre: B256, _proof: &StepProof) {}
+    /// Whether [`trace_block`] proves and verifies every opcode, entry and exit step (the
+    /// default). An observer that answers `false` gets the states alone: nothing is checked
+    /// between two states of a transaction, only its start and end steps, which produce them.
+    fn proves_steps(&self) -> bool {
+        true
+    }
 }
 
 impl BlockObserver for () {}
+
+/// Traces without proving the steps between states ([`trace_block`] still takes every
+/// state's commitment): a bisection answer's cost, for [`BlockReport::commit_time`].
+#[derive(Debug, Default)]
+pub struct CommitmentsOnly {
+    /// States seen.
+    pub states: u64,
+}
+
+impl BlockObserver for CommitmentsOnly {
+    fn state(&mut self, _position: u64, _state: &FullState) {
+        self.states += 1;
+    }
+
+    fn proves_steps(&self) -> bool {
+        false
+    }
+}
 
 /// Keeps the state at one block-wide position and the commitment after it: what a bisection
 /// answer (the commitment at `position`) or the final one-step proof (the state) needs, from
@@ -435,6 +469,7 @@ where
             block_hashes: Some(block_hashes.clone()),
         };
         let first_commitment = first.record.commitment();
+        let proves = observer.proves_steps();
         let mut expected: Option<(B256, String)> = None;
         let mut failure: Option<CheckError> = None;
         let mut terminal: Option<FullState> = None;
@@ -464,6 +499,9 @@ where
             let running = state.record.status == Status::Running;
             if !running && state.record.depth == 0 {
                 terminal = Some(state.clone());
+                return;
+            }
+            if !proves {
                 return;
             }
             let kind = if running {

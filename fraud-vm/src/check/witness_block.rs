@@ -1,8 +1,8 @@
 //! `check_block`: a real block against its `debug_executionWitness` pre-state (SPEC.md §7).
 
 use super::{
-    BlockInputs, BlockOutcome, BlockReport, BlockTx, ChainConfig, CheckError, DecodeTxError,
-    evm_error, execution_time, revm_block_env, trace_block,
+    BlockInputs, BlockOutcome, BlockReport, BlockTx, ChainConfig, CheckError, CommitmentsOnly,
+    DecodeTxError, evm_error, execution_time, revm_block_env, trace_block,
 };
 use crate::mpt::BaseState;
 use crate::world::WorldState;
@@ -118,29 +118,56 @@ pub fn check_block(
     pre_execution(&mut plain_db, &inputs, header, config)?;
     let execution_time = execution_time(&mut plain_db, &inputs, config, &txs)?;
 
-    let mut db = CacheDB::new(db);
-    let mut world = WorldState::at_block_start(Arc::new(BaseState::from_witness(trie)));
-    let changes = pre_execution(&mut db, &inputs, header, config)?;
-    for (address, account) in &changes {
-        let rec = world.account(*address);
-        world.set_account(
-            *address,
-            crate::world::AccountRecord {
-                nonce: account.info.nonce,
-                balance: account.info.balance,
-                code_hash: account.info.code_hash,
-                ..rec
-            },
-        );
-        for (slot, value) in &account.storage {
-            if value.is_changed() {
-                world.set_storage(*address, *slot, value.present_value);
+    // The block's pre-state and what the system calls before its first transaction wrote.
+    let start = || -> Result<(CacheDB<WitnessDb>, WorldState), CheckError> {
+        let mut db = CacheDB::new(db.clone());
+        let mut world = WorldState::at_block_start(Arc::new(BaseState::from_witness(trie.clone())));
+        let changes = pre_execution(&mut db, &inputs, header, config)?;
+        for (address, account) in &changes {
+            let rec = world.account(*address);
+            world.set_account(
+                *address,
+                crate::world::AccountRecord {
+                    nonce: account.info.nonce,
+                    balance: account.info.balance,
+                    code_hash: account.info.code_hash,
+                    ..rec
+                },
+            );
+            for (slot, value) in &account.storage {
+                if value.is_changed() {
+                    world.set_storage(*address, *slot, value.present_value);
+                }
             }
         }
-    }
-    world.begin_tx();
+        world.begin_tx();
+        Ok((db, world))
+    };
+    let (commit_time, unproved_end) = {
+        let (mut db, world) = start()?;
+        let began = std::time::Instant::now();
+        let unproved = trace_block(
+            &mut db,
+            world,
+            &inputs,
+            config,
+            &txs,
+            tree.clone(),
+            &mut CommitmentsOnly::default(),
+        )?;
+        (began.elapsed(), unproved.last.record.commitment())
+    };
+    let (mut db, world) = start()?;
     let mut outcome = trace_block(&mut db, world, &inputs, config, &txs, tree, &mut ())?;
     outcome.report.execution_time = execution_time;
+    outcome.report.commit_time = commit_time;
+    // A bisection answer re-runs the block this way: it must end where the checked run ends.
+    if outcome.last.record.commitment() != unproved_end {
+        return Err(CheckError::Diverged {
+            index: txs.len().saturating_sub(1),
+            what: "the unproved re-run ends in another state than the checked run".into(),
+        });
+    }
     if outcome.report.gas_used != header.gas_used {
         return Err(CheckError::HeaderMismatch {
             field: "gas_used",
