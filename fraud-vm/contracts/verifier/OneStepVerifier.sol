@@ -21,6 +21,7 @@ import {CallEntryStep} from "./CallEntryStep.sol";
 import {SystemStep} from "./SystemStep.sol";
 import {ExitStep} from "./ExitStep.sol";
 import "./StepErrors.sol";
+import {IStepVerifier} from "../game/IStepVerifier.sol";
 
 /// @title The step machine shared by the two verifier contracts (fraud-vm/SPEC.md §6.1)
 /// @notice Decodes the proof, checks the pre-state and the code, decides every halt before an
@@ -221,16 +222,17 @@ abstract contract StepMachine {
 }
 
 /// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
-/// @notice `verify(pre, proof)` computes the post-state commitment of one step from the
-/// pre-state commitment and the proof in its canonical encoding (§6.3), exactly as the Rust
-/// reference verifier `fraud_vm::verify` does, or reverts where the reference rejects.
+/// @notice `step(pre, proof)`, the bisection game's `IStepVerifier`, computes the post-state
+/// commitment of one step from the pre-state commitment and the proof in its canonical encoding
+/// (§6.3), exactly as the Rust reference verifier `fraud_vm::verify` does, or reverts where the
+/// reference rejects.
 /// @dev It executes the opcode steps of v0.1 (arithmetic, comparison and bitwise, KECCAK256,
 /// stack, memory, environment reads without world state, control), RETURN and REVERT, and every
 /// exceptional halt decided before an opcode's own work for any opcode; it forwards storage,
 /// account reads, logs, SELFDESTRUCT, calls and frame exits to `WorldStepVerifier`. Other steps
 /// (calls reaching a precompile, creates, transaction start and end) revert with
 /// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
-contract OneStepVerifier is StepMachine {
+contract OneStepVerifier is StepMachine, IStepVerifier {
     /// @notice The contract that executes the world-state steps.
     address public immutable worldSteps;
 
@@ -244,7 +246,7 @@ contract OneStepVerifier is StepMachine {
     /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
     /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
     /// @return The post-state commitment.
-    function verify(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32) {
+    function step(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32) {
         if (_isWorldStep(proof)) _forward();
         return _verify(preCommitment, proof);
     }
@@ -321,14 +323,14 @@ contract OneStepVerifier is StepMachine {
 /// @notice SLOAD, SSTORE, TLOAD, TSTORE, BALANCE, EXTCODESIZE, EXTCODECOPY, EXTCODEHASH,
 /// SELFBALANCE, BLOCKHASH, LOG0..LOG4, SELFDESTRUCT, CALL, CALLCODE, DELEGATECALL, STATICCALL
 /// and the exits of call and create frames, with the same
-/// `verify` as `OneStepVerifier` (which forwards these steps here); a separate contract so that
+/// `step` as `OneStepVerifier` (which forwards these steps here); a separate contract so that
 /// each stays within EIP-170.
-contract WorldStepVerifier is StepMachine {
-    /// @notice As `OneStepVerifier.verify`, for the steps this contract executes.
+contract WorldStepVerifier is StepMachine, IStepVerifier {
+    /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
     /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
     /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
     /// @return The post-state commitment.
-    function verify(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32) {
+    function step(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32) {
         return _verify(preCommitment, proof);
     }
 

@@ -21,7 +21,7 @@ use revm::handler::{MainnetContext, MainnetEvm};
 use revm::{ExecuteCommitEvm, ExecuteEvm};
 
 alloy::sol! {
-    function verify(bytes32 preCommitment, bytes proof) returns (bytes32);
+    function step(bytes32 preCommitment, bytes proof) returns (bytes32);
     function opInfo(uint8 op) returns (uint256 family, uint256 gas, uint256 pops, uint256 pushes);
 }
 
@@ -189,7 +189,7 @@ impl L1Verifier {
     }
 
     fn verify(&mut self, pre: B256, proof: &[u8]) -> (Answer, u64) {
-        let data = verifyCall {
+        let data = stepCall {
             preCommitment: pre,
             proof: Bytes::copy_from_slice(proof),
         }
@@ -197,7 +197,7 @@ impl L1Verifier {
         let (result, gas) = self.call(data);
         let answer = match result {
             ExecutionResult::Success { output, .. } => {
-                match verifyCall::abi_decode_returns(output.data()) {
+                match stepCall::abi_decode_returns(output.data()) {
                     Ok(post) => Answer::Post(post),
                     Err(e) => Answer::Halt(format!("undecodable return: {e}")),
                 }
