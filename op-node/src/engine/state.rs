@@ -158,6 +158,53 @@ pub struct BlockChanges {
     pub code: Vec<(B256, Bytes)>,
 }
 
+impl BlockChanges {
+    /// Adds what revm committed after one transaction. A destroyed account, or (EIP-161) a
+    /// touched account left empty, ceases to exist; a created one starts with empty storage.
+    /// Code is recorded when `is_new_code(hash, code)` says it is not known yet. The engine and
+    /// the execution witness's replay both record through here, so a witness mirrors the block
+    /// exactly.
+    pub fn record(
+        &mut self,
+        changes: AddressMap<Account>,
+        mut is_new_code: impl FnMut(B256, &Bytecode) -> bool,
+    ) {
+        for (address, account) in changes {
+            if !account.is_touched() {
+                continue;
+            }
+            let change = self.accounts.entry(address).or_default();
+            if account.is_selfdestructed() || account.is_empty() {
+                change.info = None;
+                change.wiped = true;
+                change.storage.clear();
+                continue;
+            }
+            if account.is_created() {
+                change.wiped = true;
+                change.storage.clear();
+            }
+            let info = &account.info;
+            if info.code_hash != KECCAK256_EMPTY
+                && let Some(code) = &info.code
+                && is_new_code(info.code_hash, code)
+            {
+                self.code.push((info.code_hash, code.original_bytes()));
+            }
+            change.info = Some((info.nonce, info.balance, info.code_hash));
+            for (slot, value) in account.storage {
+                if value.is_changed() {
+                    change
+                        .original_storage
+                        .entry(slot)
+                        .or_insert(value.original_value);
+                    change.storage.insert(slot, value.present_value());
+                }
+            }
+        }
+    }
+}
+
 /// The database revm executes one block against: the block's own writes over the cache.
 pub struct BlockDb<'a> {
     cache: &'a mut StateCache,
@@ -242,42 +289,13 @@ impl Database for BlockDb<'_> {
 
 impl DatabaseCommit for BlockDb<'_> {
     fn commit(&mut self, changes: AddressMap<Account>) {
-        for (address, account) in changes {
-            if !account.is_touched() {
-                continue;
+        let cache = &mut *self.cache;
+        self.changes.record(changes, |hash, code| {
+            if cache.code.contains_key(&hash) {
+                return false;
             }
-            let change = self.changes.accounts.entry(address).or_default();
-            // A destroyed account, or (EIP-161) a touched account left empty, ceases to exist.
-            if account.is_selfdestructed() || account.is_empty() {
-                change.info = None;
-                change.wiped = true;
-                change.storage.clear();
-                continue;
-            }
-            if account.is_created() {
-                change.wiped = true;
-                change.storage.clear();
-            }
-            let info = &account.info;
-            if info.code_hash != KECCAK256_EMPTY
-                && !self.cache.code.contains_key(&info.code_hash)
-                && let Some(code) = &info.code
-            {
-                self.changes
-                    .code
-                    .push((info.code_hash, code.original_bytes()));
-                self.cache.code.insert(info.code_hash, code.clone());
-            }
-            change.info = Some((info.nonce, info.balance, info.code_hash));
-            for (slot, value) in account.storage {
-                if value.is_changed() {
-                    change
-                        .original_storage
-                        .entry(slot)
-                        .or_insert(value.original_value);
-                    change.storage.insert(slot, value.present_value());
-                }
-            }
-        }
+            cache.code.insert(hash, code.clone());
+            true
+        });
     }
 }

@@ -383,42 +383,9 @@ impl<S: PreState> Database for ReplayDb<'_, S> {
 
 impl<S> DatabaseCommit for ReplayDb<'_, S> {
     fn commit(&mut self, changes: AddressMap<Account>) {
-        for (address, account) in changes {
-            if !account.is_touched() {
-                continue;
-            }
-            let change = self.changes.accounts.entry(address).or_default();
-            // As the engine: a destroyed account, or (EIP-161) a touched empty one, is gone.
-            if account.is_selfdestructed() || account.is_empty() {
-                change.info = None;
-                change.wiped = true;
-                change.storage.clear();
-                continue;
-            }
-            if account.is_created() {
-                change.wiped = true;
-                change.storage.clear();
-            }
-            let info = &account.info;
-            if info.code_hash != KECCAK256_EMPTY
-                && let Some(code) = &info.code
-                && self.deployed.insert(info.code_hash)
-            {
-                self.changes
-                    .code
-                    .push((info.code_hash, code.original_bytes()));
-            }
-            change.info = Some((info.nonce, info.balance, info.code_hash));
-            for (slot, value) in account.storage {
-                if value.is_changed() {
-                    change
-                        .original_storage
-                        .entry(slot)
-                        .or_insert(value.original_value);
-                    change.storage.insert(slot, value.present_value());
-                }
-            }
-        }
+        let deployed = &mut self.deployed;
+        self.changes
+            .record(changes, |hash, _| deployed.insert(hash));
     }
 }
 
