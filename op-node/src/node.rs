@@ -497,11 +497,17 @@ fn spawn_watcher(
     let reader = chain.store.reader()?;
     let checkpoint = reader.last_derivation()?;
     let safe = reader.safe_number()?.unwrap_or(0);
-    let safe_origin = match reader.block(safe)? {
-        Some(block) => crate::derivation::origin_of(&block.txs).map(|o| o.number),
-        None => None,
+    // Every block but the L2 genesis opens with the L1-info deposit naming its origin; the
+    // genesis has no transactions and its origin is the rollup's L1 genesis. Missing that case
+    // once started a restarted node whose safe head was still the genesis past the L1 blocks
+    // its first batches name, so derivation dropped them for good (crash-loop.test.mjs).
+    let origin_of = |txs: &[std::sync::Arc<crate::block::RecoveredTx>]| {
+        crate::derivation::origin_of(txs)
+            .map(|o| o.number)
+            .unwrap_or(rollup.genesis.l1.number)
     };
-    let head_origin = crate::derivation::origin_of(&chain.engine.head().txs).map(|o| o.number);
+    let safe_origin = reader.block(safe)?.map(|block| origin_of(&block.txs));
+    let head_origin = Some(origin_of(&chain.engine.head().txs));
     let start = [
         checkpoint.and_then(|c| c.channel_start),
         checkpoint.map(|c| c.l1_number),
