@@ -41,7 +41,7 @@ library EnvironmentStep {
             // BLOBHASH: the i-th versioned hash, 0 past the end.
             uint256 index = StepOps.item(cx, 0);
             uint256 env = StepOps.txEnv(cx);
-            if (index < StateRecord.uintAt(env + 110, 8)) {
+            if (index < StateRecord.uintAt(env + 167 /* the blob count */, 8)) {
                 v = uint256(StateRecord.wordAt(env + 175 /* ProofCodec.TX_ENV_FIXED */ + 32 * index));
             }
         } else if (op == 0x41) {

@@ -487,8 +487,26 @@ fn solidity_edge_programs_match_rust() {
     for code in edge_programs() {
         tally.case(&mut l1, &edge_case(code), true);
     }
+    // BLOBHASH of an EIP-4844 transaction: both hashes, one index past them, a huge index.
+    let u = U256::from;
+    let blobs = program(&[
+        (0x49, &[u(0)]),
+        (0x49, &[u(1)]),
+        (0x49, &[u(2)]),
+        (0x49, &[U256::MAX]),
+        (0x00, &[]),
+    ]);
+    tally.case(
+        &mut l1,
+        &Case {
+            blobs: true,
+            ..edge_case(blobs)
+        },
+        true,
+    );
     assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
     for op in [
+        "BLOBHASH",
         "SDIV",
         "SMOD",
         "ADDMOD",
