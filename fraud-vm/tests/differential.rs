@@ -2199,9 +2199,8 @@ fn create_snippet(init: &[u8], value: u8, salt: Option<u8>) -> Vec<u8> {
 }
 
 /// Creates: every initcode by CREATE and CREATE2, with and without value; a CREATE2 collision;
-/// initcode beyond the EIP-3860 limit.
-#[test]
-fn create_programs() {
+/// initcode beyond the EIP-3860 limit; value beyond the balance.
+fn create_program_list() -> Vec<(String, Vec<u8>)> {
     let mut programs: Vec<(String, Vec<u8>)> = Vec::new();
     for (i, init) in initcodes().iter().enumerate() {
         for (value, salt) in [(0u8, None), (3, None), (0, Some(1u8)), (1, Some(2))] {
@@ -2222,6 +2221,18 @@ fn create_programs() {
         "initcode too large".into(),
         vec![0x62, 0x00, 0xc0, 0x01, 0x5f, 0x5f, 0xf0, 0x00],
     ));
+    // CREATE2 with more value than the creator holds fails without a frame (pushes 0).
+    programs.push((
+        "value beyond the balance".into(),
+        vec![0x5f, 0x5f, 0x5f, 0x61, 0x10, 0x00, 0xf5, 0x00],
+    ));
+    programs
+}
+
+/// [`create_program_list`] in revm, every step verified (exits counted).
+#[test]
+fn create_programs() {
+    let programs = create_program_list();
     let mut exits = 0;
     for (name, code) in &programs {
         let case = Case {

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {Ctx, Flow, StepOps, StateRecord} from "./StepContext.sol";
 import {WorldAccess, Account} from "./WorldAccess.sol";
 import {WordTree} from "./WordTree.sol";
+import {FrameEntry, Callee} from "./FrameEntry.sol";
 import "./StepErrors.sol";
 
 /// @title CALL, CALLCODE, DELEGATECALL, STATICCALL (fraud-vm/SPEC.md §5.14; Rust: step/call.rs)
@@ -80,97 +81,24 @@ library CallEntryStep {
     function _callee(Ctx memory cx, Call memory c, uint256 op, uint256 frameAddress) private pure returns (bytes32) {
         uint256 pre = cx.pre;
         bytes32 world = WorldAccess.commitment(cx);
-        // depth, gas, frames_root, address, caller, call value, static, code hash
-        uint256[8] memory v;
-        v[0] = StateRecord.uintAt(pre + StateRecord.DEPTH, 8) + 1;
-        v[1] = c.limit;
-        v[2] = uint256(_link(cx, c, world));
-        v[3] = frameAddress;
-        v[4] = StateRecord.addressAt(pre + StateRecord.ADDRESS);
-        v[5] = c.value;
-        v[6] = StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1);
+        Callee memory callee;
+        callee.gas = c.limit;
+        callee.framesRoot = FrameEntry.link(cx, c.outOffset, c.outLen, FrameEntry.CALL, world);
+        callee.addr = frameAddress;
+        callee.caller = StateRecord.addressAt(pre + StateRecord.ADDRESS);
+        callee.value = c.value;
+        callee.isStatic = StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1);
         if (op == 0xf4) {
-            v[4] = StateRecord.addressAt(pre + StateRecord.CALLER);
-            v[5] = uint256(StateRecord.wordAt(pre + StateRecord.CALL_VALUE));
+            callee.caller = StateRecord.addressAt(pre + StateRecord.CALLER);
+            callee.value = uint256(StateRecord.wordAt(pre + StateRecord.CALL_VALUE));
         } else if (op == 0xfa) {
-            v[6] = 1;
+            callee.isStatic = 1;
         }
-        v[7] = uint256(c.codeHash);
-        return _commitCallee(pre, v, WordTree.rootOf(c.input, c.inLen), c.inLen, world);
-    }
-
-    function _commitCallee(uint256 pre, uint256[8] memory v, bytes32 calldataRoot, uint256 inLen, bytes32 world)
-        private
-        pure
-        returns (bytes32 h)
-    {
-        assembly ("memory-safe") {
-            function put(at, x, len) {
-                let keep := shr(shl(3, len), not(0))
-                mstore(at, or(and(mload(at), keep), shl(sub(256, shl(3, len)), x)))
-            }
-            let z := 0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757
-            let p := mload(0x40)
-            calldatacopy(p, pre, 443)
-            put(add(p, 17), mload(v), 8)
-            put(add(p, 25), 0, 8)
-            mstore8(add(p, 33), 0)
-            put(add(p, 34), mload(add(v, 32)), 8)
-            put(add(p, 42), 0, 8)
-            mstore(add(p, 50), mload(add(v, 64)))
-            put(add(p, 82), mload(add(v, 96)), 20)
-            put(add(p, 102), mload(add(v, 128)), 20)
-            mstore(add(p, 122), mload(add(v, 160)))
-            mstore8(add(p, 154), mload(add(v, 192)))
-            mstore(add(p, 155), mload(add(v, 224)))
-            mstore(add(p, 187), 0)
-            put(add(p, 219), 0, 8)
-            mstore(add(p, 227), z)
-            put(add(p, 259), 0, 8)
-            mstore(add(p, 267), calldataRoot)
-            put(add(p, 299), inLen, 8)
-            mstore(add(p, 307), z)
-            put(add(p, 339), 0, 8)
-            mstore(add(p, 411), world)
-            h := keccak256(p, 443)
-        }
-    }
-
-    /// @notice The frame link of the suspended caller: the record the call would leave without a
-    /// frame, minus the success flag (SPEC.md §3.5).
-    function _link(Ctx memory cx, Call memory c, bytes32 world) private pure returns (bytes32 h) {
-        uint256 pre = cx.pre;
-        uint256 gasLeft = cx.gas;
-        bytes32 stackRoot = cx.stackRoot;
-        uint256 stackLen = StateRecord.uintAt(pre + StateRecord.STACK_LEN, 8) - cx.popped;
-        bytes32 memoryRoot = cx.memoryRoot;
-        uint256 memorySize = cx.memorySize;
-        uint256 outOffset = c.outOffset;
-        uint256 outLen = c.outLen;
-        assembly ("memory-safe") {
-            function put(at, x, len) {
-                let keep := shr(shl(3, len), not(0))
-                mstore(at, or(and(mload(at), keep), shl(sub(256, shl(3, len)), x)))
-            }
-            let p := mload(0x40)
-            calldatacopy(p, pre, 443)
-            put(add(p, 25), add(shr(192, calldataload(add(pre, 25))), 1), 8)
-            put(add(p, 34), gasLeft, 8)
-            mstore(add(p, 187), stackRoot)
-            put(add(p, 219), stackLen, 8)
-            mstore(add(p, 227), memoryRoot)
-            put(add(p, 259), memorySize, 8)
-            mstore(add(p, 411), world)
-            let s := keccak256(p, 443)
-            let q := add(p, 512)
-            mstore8(q, 0x06)
-            mstore(add(q, 1), calldataload(add(pre, 50)))
-            mstore(add(q, 33), s)
-            mstore(add(q, 65), shl(192, outOffset))
-            mstore(add(q, 73), shl(192, outLen))
-            mstore8(add(q, 81), 0)
-            h := keccak256(q, 82)
-        }
+        callee.codeHash = c.codeHash;
+        callee.calldataRoot = WordTree.rootOf(c.input, c.inLen);
+        callee.calldataSize = c.inLen;
+        callee.world = world;
+        return FrameEntry.commit(pre, callee);
     }
 
     /// @notice A call completed within the step: gas returned, return data emptied, `flag`

@@ -20,6 +20,7 @@ import {CallStep} from "./CallStep.sol";
 import {CallEntryStep} from "./CallEntryStep.sol";
 import {SystemStep} from "./SystemStep.sol";
 import {ExitStep} from "./ExitStep.sol";
+import {CreateStep} from "./CreateStep.sol";
 import "./StepErrors.sol";
 import {IStepVerifier} from "../game/IStepVerifier.sol";
 
@@ -73,21 +74,21 @@ abstract contract StepMachine {
             _checkAllUsed(cx);
             return _commitHalt(pre);
         }
-        // CREATE and CREATE2 are not executed yet.
-        if (op == 0xf0 || op == 0xf5) revert UnsupportedOpcode(uint8(op));
         if (
-            (op == 0x55 || op == 0x5d || op == 0xff || family == OpcodeTable.LOG)
+            (op == 0x55 || op == 0x5d || op == 0xff || _isCreate(op) || family == OpcodeTable.LOG)
                 && StateRecord.uintAt(pre + StateRecord.IS_STATIC, 1) == 1
         ) {
-            // SSTORE, TSTORE, LOGn and SELFDESTRUCT in a static frame halt before popping.
+            // SSTORE, TSTORE, LOGn, SELFDESTRUCT, CREATE and CREATE2 in a static frame halt before
+            // popping.
             _checkAllUsed(cx);
             return _commitHalt(pre);
         }
         cx.gas = gas - staticGas;
         cx.refund = int256(int64(uint64(StateRecord.uintAt(pre + REFUND, 8))));
         _popItems(cx, pops);
-        // Every family but LOG and the calls pops all its operands before anything can halt it.
-        if (family != OpcodeTable.LOG && !_isCall(op)) cx.popped = pops;
+        // Every family but LOG, the calls and the creates pops all its operands before anything
+        // can halt it.
+        if (family != OpcodeTable.LOG && !_isCall(op) && !_isCreate(op)) cx.popped = pops;
         Flow flow = _execute(cx, family, op);
         _checkAllUsed(cx);
         if (flow == Flow.Halt) return _commitHalt(pre);
@@ -130,6 +131,11 @@ abstract contract StepMachine {
     /// @notice Whether `op` is CALL, CALLCODE, DELEGATECALL or STATICCALL.
     function _isCall(uint256 op) internal pure returns (bool) {
         return op == 0xf1 || op == 0xf2 || op == 0xf4 || op == 0xfa;
+    }
+
+    /// @notice Whether `op` is CREATE or CREATE2.
+    function _isCreate(uint256 op) internal pure returns (bool) {
+        return op == 0xf0 || op == 0xf5;
     }
 
     /// @notice The frame exit step from `cx.pre` (SPEC.md §5.16): its post-state commitment, every
@@ -229,16 +235,21 @@ abstract contract StepMachine {
 /// @dev It executes the opcode steps of v0.1 (arithmetic, comparison and bitwise, KECCAK256,
 /// stack, memory, environment reads without world state, control), RETURN and REVERT, and every
 /// exceptional halt decided before an opcode's own work for any opcode; it forwards storage,
-/// account reads, logs, SELFDESTRUCT, calls and frame exits to `WorldStepVerifier`. Other steps
-/// (calls reaching a precompile, creates, transaction start and end) revert with
-/// `UnsupportedOpcode` or `UnsupportedStep`; none is ever answered with a post-state.
+/// account reads, logs, SELFDESTRUCT and frame exits to `WorldStepVerifier`, and the CALL
+/// family, CREATE and CREATE2 to `CallStepVerifier`. Other steps (calls reaching a precompile,
+/// transaction start and end) revert with `UnsupportedStep`; none is ever answered with a
+/// post-state.
 contract OneStepVerifier is StepMachine, IStepVerifier {
-    /// @notice The contract that executes the world-state steps.
+    /// @notice The contract that executes the world-state steps and frame exits.
     address public immutable worldSteps;
+    /// @notice The contract that executes the calls and creates.
+    address public immutable callSteps;
 
     /// @param worldSteps_ The deployed `WorldStepVerifier`.
-    constructor(address worldSteps_) {
+    /// @param callSteps_ The deployed `CallStepVerifier`.
+    constructor(address worldSteps_, address callSteps_) {
         worldSteps = worldSteps_;
+        callSteps = callSteps_;
     }
 
     /// @notice The post-state commitment of the step proven by `proof` from the state committed
@@ -247,21 +258,22 @@ contract OneStepVerifier is StepMachine, IStepVerifier {
     /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
     /// @return The post-state commitment.
     function step(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32) {
-        if (_isWorldStep(proof)) _forward();
+        address target = _owner(proof);
+        if (target != address(0)) _forward(target);
         return _verify(preCommitment, proof);
     }
 
-    /// @notice Whether `proof` is a frame exit or an opcode step of a family `worldSteps`
-    /// executes, read from the fixed fields at the front of the proof without decoding it (the
-    /// contract that answers decodes and checks everything; `_route` catches any other case).
-    function _isWorldStep(bytes calldata proof) private pure returns (bool) {
-        if (proof.length < 1 + StateRecord.LEN + 4) return false;
+    /// @notice The contract that executes the step of `proof`, if not this one, read from the
+    /// fixed fields at the front of the proof without decoding it (the contract that answers
+    /// decodes and checks everything; `_route` catches any other case).
+    function _owner(bytes calldata proof) private view returns (address) {
+        if (proof.length < 1 + StateRecord.LEN + 4) return address(0);
         uint256 pre;
         assembly ("memory-safe") {
             pre := add(proof.offset, 1)
         }
         if (StateRecord.uintAt(pre + StateRecord.STATUS, 1) != 0) {
-            return StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0;
+            return StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0 ? worldSteps : address(0);
         }
         uint256 pc = StateRecord.uintAt(pre + StateRecord.PC, 8);
         uint256 codeLen = StateRecord.uintAt(pre + StateRecord.LEN, 4);
@@ -270,12 +282,16 @@ contract OneStepVerifier is StepMachine, IStepVerifier {
             op = StateRecord.uintAt(pre + StateRecord.LEN + 4 + pc, 1);
         }
         (uint256 family,,,) = OpcodeTable.info(op);
-        return _isWorldFamily(family, op);
+        return _familyOwner(family, op);
     }
 
-    function _isWorldFamily(uint256 family, uint256 op) private pure returns (bool) {
-        return family == OpcodeTable.STORAGE || family == OpcodeTable.ACCOUNT || family == OpcodeTable.LOG
-            || family == OpcodeTable.SYSTEM || _isCall(op);
+    function _familyOwner(uint256 family, uint256 op) private view returns (address) {
+        if (
+            family == OpcodeTable.STORAGE || family == OpcodeTable.ACCOUNT || family == OpcodeTable.LOG
+                || family == OpcodeTable.SYSTEM
+        ) return worldSteps;
+        if (_isCall(op) || _isCreate(op)) return callSteps;
+        return address(0);
     }
 
     /// @notice The table entry of `op`: family code (`OpcodeTable`), static gas, pops, pushes.
@@ -294,20 +310,20 @@ contract OneStepVerifier is StepMachine, IStepVerifier {
         return CallStep.finish(cx, op);
     }
 
-    /// @notice Storage, account reads, logs, SELFDESTRUCT and calls go to `worldSteps`, before
-    /// this contract pops anything.
+    /// @notice Storage, account reads, logs, SELFDESTRUCT, calls and creates go to the contract
+    /// that owns their family, before this contract pops anything.
     function _route(uint256 family, uint256 op) internal view override {
-        if (_isWorldFamily(family, op)) _forward();
+        address target = _familyOwner(family, op);
+        if (target != address(0)) _forward(target);
     }
 
     function _exit(Ctx memory) internal view override returns (bytes32) {
-        _forward();
+        _forward(worldSteps);
     }
 
-    /// @notice Hands the whole call to `worldSteps` and ends with its answer: its return data,
-    /// or its revert.
-    function _forward() private view {
-        address target = worldSteps;
+    /// @notice Hands the whole call to `target` and ends with its answer: its return data, or
+    /// its revert.
+    function _forward(address target) private view {
         assembly ("memory-safe") {
             let p := mload(0x40)
             calldatacopy(p, 0, calldatasize())
@@ -321,10 +337,9 @@ contract OneStepVerifier is StepMachine, IStepVerifier {
 
 /// @title The world-state steps of the one-step verifier
 /// @notice SLOAD, SSTORE, TLOAD, TSTORE, BALANCE, EXTCODESIZE, EXTCODECOPY, EXTCODEHASH,
-/// SELFBALANCE, BLOCKHASH, LOG0..LOG4, SELFDESTRUCT, CALL, CALLCODE, DELEGATECALL, STATICCALL
-/// and the exits of call and create frames, with the same
-/// `step` as `OneStepVerifier` (which forwards these steps here); a separate contract so that
-/// each stays within EIP-170.
+/// SELFBALANCE, BLOCKHASH, LOG0..LOG4, SELFDESTRUCT and the exits of call and create frames,
+/// with the same `step` as `OneStepVerifier` (which forwards these steps here); a separate
+/// contract so that each stays within EIP-170.
 contract WorldStepVerifier is StepMachine, IStepVerifier {
     /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
     /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
@@ -341,13 +356,39 @@ contract WorldStepVerifier is StepMachine, IStepVerifier {
         if (family == OpcodeTable.ACCOUNT) return AccountStep.execute(cx, op);
         if (family == OpcodeTable.LOG) return LogStep.execute(cx, op);
         if (family == OpcodeTable.SYSTEM) return SystemStep.execute(cx);
-        if (_isCall(op)) return CallEntryStep.execute(cx, op);
-        // The v0.1 families are executed by OneStepVerifier itself.
+        // The other families are executed by OneStepVerifier and CallStepVerifier.
         revert UnsupportedOpcode(uint8(op));
     }
 
     function _exit(Ctx memory cx) internal pure override returns (bytes32 post) {
         post = ExitStep.execute(cx);
         _checkAllUsed(cx);
+    }
+}
+
+/// @title The call and create steps of the one-step verifier
+/// @notice CALL, CALLCODE, DELEGATECALL, STATICCALL, CREATE and CREATE2 (their entry, or their
+/// completion within the step), with the same `step` as `OneStepVerifier` (which forwards these
+/// steps here); a separate contract so that each stays within EIP-170.
+contract CallStepVerifier is StepMachine, IStepVerifier {
+    /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
+    /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
+    /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
+    /// @return The post-state commitment.
+    function step(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32) {
+        return _verify(preCommitment, proof);
+    }
+
+    function _route(uint256, uint256) internal pure override {}
+
+    function _execute(Ctx memory cx, uint256, uint256 op) internal pure override returns (Flow) {
+        if (_isCall(op)) return CallEntryStep.execute(cx, op);
+        if (_isCreate(op)) return CreateStep.execute(cx, op);
+        // The other families are executed by OneStepVerifier and WorldStepVerifier.
+        revert UnsupportedOpcode(uint8(op));
+    }
+
+    function _exit(Ctx memory) internal pure override returns (bytes32) {
+        revert UnsupportedStep("frame exit outside WorldStepVerifier");
     }
 }

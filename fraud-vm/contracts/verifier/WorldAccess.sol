@@ -120,6 +120,7 @@ library WorldAccess {
         bytes32 transient = cx.transientRoot;
         bytes32 accounts = cx.accountsRoot;
         bytes32 accessed = cx.accessedRoot;
+        bytes32 created = cx.createdRoot;
         bytes32 logs = cx.logsRoot;
         bytes32 destructs = cx.destructsRoot;
         bytes32 checkpoint = cx.checkpointRoot;
@@ -130,6 +131,7 @@ library WorldAccess {
             mstore(add(p, TRANSIENT_ROOT), transient)
             mstore(add(p, ACCOUNTS_ROOT), accounts)
             mstore(add(p, ACCESSED_ROOT), accessed)
+            mstore(add(p, CREATED_ROOT), created)
             mstore(add(p, LOGS_ROOT), logs)
             mstore(add(p, DESTRUCTS_ROOT), destructs)
             mstore(add(p, CHECKPOINT_ROOT), checkpoint)
@@ -214,6 +216,16 @@ library WorldAccess {
             )
         );
         cx.accountsRoot = SparseTree.rootWith(siblings, bitmap, key, leaf);
+        cx.worldChanged = true;
+    }
+
+    /// @notice Adds `addr` to the created set (EIP-6780; one path in `created_root`).
+    function markCreated(Ctx memory cx, uint256 addr) internal pure {
+        world(cx);
+        bytes32 key = _key21(0x16, addr);
+        (bytes32 leaf, uint256 bitmap, uint256 siblings) = path(cx, cx.createdRoot, key);
+        if (leaf != 0) return;
+        cx.createdRoot = SparseTree.rootWith(siblings, bitmap, key, MEMBER);
         cx.worldChanged = true;
     }
 

@@ -4,8 +4,9 @@
 //! module: for every step kind it executes, its answer equals the Rust verifier's, and each
 //! tampered proof of `tamperings` (and proof bytes mutated at random) reverts exactly when the
 //! Rust verifier rejects it. Steps it does not execute yet must revert with `UnsupportedOpcode`
-//! or `UnsupportedStep`. Gas per step kind is recorded and printed. The verifier is two contracts
-//! (`OneStepVerifier`, which forwards world-state steps to `WorldStepVerifier`), both deployed.
+//! or `UnsupportedStep`. Gas per step kind is recorded and printed. The verifier is several contracts
+//! (`OneStepVerifier`, which forwards world-state steps and frame exits to `WorldStepVerifier`
+//! and calls and creates to `CallStepVerifier`), all deployed.
 
 use super::*;
 use alloy::primitives::keccak256;
@@ -109,7 +110,7 @@ fn artifact_code(name: &str, field: &str) -> Vec<u8> {
     alloy::primitives::hex::decode(&json[start..end]).expect("hex")
 }
 
-/// An L1 (Prague rules, gas price 0) with the verifier's two contracts deployed by creation
+/// An L1 (Prague rules, gas price 0) with the verifier's contracts deployed by creation
 /// transactions, so that the EIP-170 code size limit applies to them.
 struct L1Verifier {
     evm: MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>,
@@ -149,11 +150,14 @@ impl L1Verifier {
                 other => panic!("deploying the verifier failed: {other:?}"),
             }
         };
-        // The world-state steps first; the entry contract forwards them to it.
+        // The contracts the entry forwards to first, then the entry with their addresses.
         let world = deploy(0, artifact_code("WorldStepVerifier", "bytecode"));
+        let calls = deploy(1, artifact_code("CallStepVerifier", "bytecode"));
         let mut initcode = artifact_code("OneStepVerifier", "bytecode");
-        initcode.extend_from_slice(B256::left_padding_from(world.as_slice()).as_slice());
-        let address = deploy(1, initcode);
+        for a in [world, calls] {
+            initcode.extend_from_slice(B256::left_padding_from(a.as_slice()).as_slice());
+        }
+        let address = deploy(2, initcode);
         Self { evm, address }
     }
 
@@ -242,9 +246,9 @@ fn covered(proof: &StepProof) -> bool {
         | Family::Account
         | Family::Log
         | Family::System => true,
-        // The call family but CREATE and CREATE2 (a call to a precompile may answer
+        // The call family, CREATE and CREATE2 (a call to a precompile may answer
         // `UnsupportedStep`, see `precompile_call`).
-        _ if !matches!(op, 0xf0 | 0xf5) && i.family == Family::Call => true,
+        _ if i.family == Family::Call => true,
         _ => {
             let (pops, pushes) = (u64::from(i.pops), u64::from(i.pushes));
             pre.gas < i.gas || pre.stack_len < pops || pre.stack_len - pops + pushes > 1024
@@ -545,6 +549,32 @@ proptest! {
         prop_assert!(tally.failures.is_empty(), "{:#?}\ncode: {}", tally.failures,
             alloy::primitives::hex::encode(&case.code));
     }
+}
+
+/// CREATE and CREATE2 of every initcode kind, with and without value, a CREATE2 collision,
+/// initcode beyond EIP-3860 and value beyond the balance: every step (the creates, the
+/// initcode frames and their exits) and every tampered proof.
+#[test]
+fn solidity_create_steps_match_rust() {
+    let mut l1 = L1Verifier::deploy();
+    let mut tally = Tally::default();
+    for (_, code) in create_program_list() {
+        let case = Case {
+            extra_gas: 1_000_000,
+            ..Case::program(&code)
+        };
+        tally.case(&mut l1, &case, true);
+    }
+    assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+    for kind in ["CREATE", "CREATE2", "CREATE (halt)", "create frame exit"] {
+        assert!(
+            tally.gas.contains_key(kind),
+            "{kind} never verified: {:?}",
+            tally.gas.keys()
+        );
+    }
+    println!("creates: {} tampered proofs", tally.tampered);
+    tally.report();
 }
 
 /// Proof bytes with one byte changed, inserted or removed: the Solidity verifier reverts exactly
