@@ -1909,10 +1909,9 @@ proptest! {
 }
 
 /// Handwritten call programs: calls that return, revert, halt and recurse, through each call
-/// kind, with and without value, to accounts without code and to every implemented precompile;
-/// return data copied back and read with RETURNDATACOPY.
-#[test]
-fn call_programs() {
+/// kind, with and without value, to accounts without code and to the precompiles 0x01–0x05;
+/// return data copied back and read with RETURNDATACOPY. Each with its name.
+fn call_program_list() -> Vec<(&'static str, Case)> {
     let u = U256::from;
     let big = U256::from(u64::MAX);
     // A signature for ecrecover.
@@ -2019,15 +2018,26 @@ fn call_programs() {
             ],
         ),
     ];
-    for (name, ops) in &programs {
-        let ops: Vec<(u8, &[U256])> = ops.iter().map(|(o, a)| (*o, a.as_slice())).collect();
-        let case = Case {
-            extra_gas: 2_000_000,
-            ..Case::program(&program(&ops))
-        };
+    programs
+        .into_iter()
+        .map(|(name, ops)| {
+            let ops: Vec<(u8, &[U256])> = ops.iter().map(|(o, a)| (*o, a.as_slice())).collect();
+            let case = Case {
+                extra_gas: 2_000_000,
+                ..Case::program(&program(&ops))
+            };
+            (name, case)
+        })
+        .collect()
+}
+
+/// [`call_program_list`] against revm, every step verified.
+#[test]
+fn call_programs() {
+    for (name, case) in &call_program_list() {
         // Tampering clones the state with its whole caller chain at every step: skip it in the
         // deep recursion, whose steps are the same kinds as the shallow programs'.
-        let obs = check(&case, !name.starts_with("revert"));
+        let obs = check(case, !name.starts_with("revert"));
         assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
         println!(
             "{name}: {} steps, {} frame exits, depth {}",
@@ -2355,8 +2365,7 @@ fn block_of_transactions() {
 
 /// blake2f (0x09) through CALL, on the BLAKE2b-512 block of "abc" passed as calldata: the valid
 /// call, one byte short, and with less gas than rounds.
-#[test]
-fn blake2f_calls() {
+fn blake2f_case() -> Case {
     let u = U256::from;
     let iv: [u64; 8] = [
         0x6a09e667f3bcc908,
@@ -2388,19 +2397,23 @@ fn blake2f_calls() {
         (0xf1, &[u(11), u(9), u(0), u(0), u(213), u(400), u(64)]),
         (0x00, &[]),
     ]);
-    let case = Case {
+    Case {
         calldata: input,
         ..Case::program(&code)
-    };
-    let obs = check(&case, true);
+    }
+}
+
+/// blake2f (0x09) through CALL: the EIP-152 vector, a short input, too little gas.
+#[test]
+fn blake2f_calls() {
+    let obs = check(&blake2f_case(), true);
     assert!(obs.failures.is_empty(), "{:#?}", obs.failures);
 }
 
 /// The alt_bn128 precompiles through CALL: ecAdd and ecMul of the generator, a pairing product
 /// that is one, a single pairing that is not, the empty pairing, a point off the curve and a
 /// pairing input of the wrong length.
-#[test]
-fn bn254_calls() {
+fn bn254_case() -> Case {
     use ark_ec::AffineRepr;
     use ark_ff::{BigInteger, PrimeField};
     let u = U256::from;
@@ -2436,12 +2449,17 @@ fn bn254_calls() {
         (0xf1, &[u(100), u(7), u(0), u(128), u(96), u(1000), u(64)]),
         (0x00, &[]),
     ]);
-    let case = Case {
+    Case {
         calldata: data,
         extra_gas: 2_000_000,
         ..Case::program(&code)
-    };
-    let obs = check(&case, true);
+    }
+}
+
+/// [`bn254_case`] against revm.
+#[test]
+fn bn254_calls() {
+    let obs = check(&bn254_case(), true);
     assert!(obs.failures.is_empty(), "{:#?}", obs.failures);
 }
 
@@ -2495,10 +2513,9 @@ fn precompile_program(calls: &[PrecompileCall], out: usize) -> Vec<u8> {
     program(&ops)
 }
 
-/// Runs the calls on `data` (copied from calldata to memory 0) and checks every step against
-/// revm, the expectations, and that a post-state with the call's gas, return data or success
-/// flag changed is not what the verifier computes.
-fn check_precompile_calls(name: &str, data: &[u8], calls: &[PrecompileCall], tamper: bool) {
+/// The transaction of [`check_precompile_calls`]: `data` as calldata, copied to memory 0, then
+/// the calls of [`precompile_program`].
+fn precompile_case(data: &[u8], calls: &[PrecompileCall]) -> Case {
     let u = U256::from;
     let mut code = program(&[(0x37, &[u(0), u(0), u(data.len() as u64)])]);
     // Outputs go above every input.
@@ -2508,11 +2525,18 @@ fn check_precompile_calls(name: &str, data: &[u8], calls: &[PrecompileCall], tam
         data.len().max(inputs_end).next_multiple_of(32),
     ));
     let gas: u64 = calls.iter().map(|c| c.gas.min(30_000_000)).sum();
-    let case = Case {
+    Case {
         calldata: data.to_vec(),
         extra_gas: gas + 3_000_000,
         ..Case::program(&code)
-    };
+    }
+}
+
+/// Runs the calls on `data` (copied from calldata to memory 0) and checks every step against
+/// revm, the expectations, and that a post-state with the call's gas, return data or success
+/// flag changed is not what the verifier computes.
+fn check_precompile_calls(name: &str, data: &[u8], calls: &[PrecompileCall], tamper: bool) {
+    let case = precompile_case(data, calls);
     let obs = check(&case, tamper);
     assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
     assert_eq!(
@@ -2592,8 +2616,7 @@ fn kzg_input(z: [u8; 32], y: [u8; 32], commitment: &[u8], proof: &[u8]) -> Vec<u
 /// `z = r` and `y = r` (non-canonical), commitments with the compression flag clear, the
 /// infinity flag with the sign flag, `x ≥ p`, a point off the curve, a point outside the
 /// subgroup, a short input, and too little gas.
-#[test]
-fn kzg_point_evaluation_calls() {
+fn kzg_call_list() -> (Vec<u8>, Vec<PrecompileCall>) {
     use alloy::primitives::hex;
     let r = hex!("73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001");
     let mut infinity = [0u8; 48];
@@ -2689,6 +2712,13 @@ fn kzg_point_evaluation_calls() {
         gas: 49_999,
         ok: false,
     });
+    (data, calls)
+}
+
+/// [`kzg_call_list`] against revm.
+#[test]
+fn kzg_point_evaluation_calls() {
+    let (data, calls) = kzg_call_list();
     check_precompile_calls("kzg", &data, &calls, true);
 }
 
@@ -2758,8 +2788,7 @@ fn call_on(data: &mut Vec<u8>, address: u64, input: &[u8], gas: u64, ok: bool) -
 /// an MSM of 130 pairs beyond the discount table, a pairing product that is one and one that is
 /// not), and each failure class: wrong length, empty input, non-zero padding, a coordinate equal
 /// to p, a point off the curve, a point outside the subgroup, too little gas.
-#[test]
-fn bls12_381_calls() {
+fn bls12_381_call_list() -> (Vec<u8>, Vec<PrecompileCall>) {
     use ark_bls12_381::{Fq, Fq2, G1Affine, G2Affine};
     use ark_ec::{AffineRepr, CurveGroup};
     let g = G1Affine::generator();
@@ -3066,6 +3095,13 @@ fn bls12_381_calls() {
     for a in 0x0b..=0x11 {
         c(&mut data, a, Vec::new(), 100_000, false);
     }
+    (data, calls)
+}
+
+/// [`bls12_381_call_list`] against revm (blst).
+#[test]
+fn bls12_381_calls() {
+    let (data, calls) = bls12_381_call_list();
     check_precompile_calls("bls12-381", &data, &calls, true);
 }
 
@@ -3073,8 +3109,7 @@ fn bls12_381_calls() {
 /// precompile: daimo-eth/p256-verifier vectors (valid, wrong message), the high-s twin of a
 /// valid signature, r = 0, s = n, a public key off the curve and one with x ≥ p, inputs of 159
 /// and 161 bytes (all succeed with empty output) and too little gas (fails).
-#[test]
-fn p256_calls() {
+fn p256_inputs() -> Vec<Vec<u8>> {
     use alloy::primitives::hex;
     let valid = [
         hex!(
@@ -3110,8 +3145,13 @@ fn p256_calls() {
     inputs.push(x_p.to_vec());
     inputs.push(valid[0][..159].to_vec());
     inputs.push([&valid[0][..], &[0]].concat());
+    inputs
+}
+
+/// Calls of [`p256_inputs`] with enough gas, then one with too little.
+fn p256_call_list() -> (Vec<u8>, Vec<PrecompileCall>) {
     let mut data = Vec::new();
-    let mut calls: Vec<PrecompileCall> = inputs
+    let mut calls: Vec<PrecompileCall> = p256_inputs()
         .iter()
         .map(|i| call_on(&mut data, 0x100, i, 5000, true))
         .collect();
@@ -3122,9 +3162,17 @@ fn p256_calls() {
         gas: 3449,
         ok: false,
     });
+    (data, calls)
+}
+
+/// [`p256_call_list`] against op-revm's precompile.
+#[test]
+fn p256_calls() {
+    let (data, calls) = p256_call_list();
     // The outcome of each valid-length call is its output: RETURNDATASIZE after each call is
     // checked by the step verification (the return data root), and here by revm directly.
     check_precompile_calls("p256", &data, &calls, true);
+    let inputs = p256_inputs();
     let expected: Vec<bool> = vec![
         true, true, false, true, false, false, false, false, false, false,
     ];

@@ -5,18 +5,22 @@ import {Ctx, Flow, StepOps, StateRecord} from "./StepContext.sol";
 import {WorldAccess, Account} from "./WorldAccess.sol";
 import {WordTree} from "./WordTree.sol";
 import {FrameEntry, Callee} from "./FrameEntry.sol";
+import {PrecompileCall} from "./PrecompileCall.sol";
 import "./StepErrors.sol";
 
 /// @title CALL, CALLCODE, DELEGATECALL, STATICCALL (fraud-vm/SPEC.md §5.14; Rust: step/call.rs)
 /// @notice A call that completes within the step (depth or balance failure, an account without
 /// code) or enters the callee's frame: the post-state is then the callee's first state, whose
-/// `frames_root` links the suspended caller. Calls to precompiles are not executed yet.
+/// `frames_root` links the suspended caller. A call to a precompile completes within the step,
+/// run by the deployed `L2Precompiles`.
 library CallEntryStep {
     uint256 internal constant CALL_VALUE = 9000;
     uint256 internal constant COLD_ACCOUNT_EXTRA = 2500;
     uint256 internal constant NEW_ACCOUNT = 25000;
     uint256 internal constant STIPEND = 2300;
     uint256 internal constant MAX_DEPTH = 1024;
+    /// Empty word-tree root `Z_32` (SPEC.md §9).
+    bytes32 internal constant EMPTY_WORDS = 0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757;
 
     /// The call's operands and frame values.
     struct Call {
@@ -31,9 +35,9 @@ library CallEntryStep {
         uint256 input;
     }
 
-    /// @notice Executes the call opcode `op`; an entry leaves the callee's commitment in
-    /// `cx.entered`.
-    function execute(Ctx memory cx, uint256 op) internal pure returns (Flow) {
+    /// @notice Executes the call opcode `op`, running a precompile with the deployed
+    /// `L2Precompiles` at `precompiles`; an entry leaves the callee's commitment in `cx.entered`.
+    function execute(Ctx memory cx, uint256 op, address precompiles) internal view returns (Flow) {
         Call memory c;
         uint256 requested = StepOps.item(cx, 0);
         c.to = uint256(uint160(StepOps.item(cx, 1)));
@@ -64,8 +68,8 @@ library CallEntryStep {
             return _complete(cx, c.limit, 0);
         }
         c.input = StepOps.readMemory(cx, c.inOffset, c.inLen);
-        if ((c.to >= 1 && c.to <= 0x11) || c.to == 0x100) revert UnsupportedStep("precompile call");
         uint256 frameAddress = (op == 0xf1 || op == 0xfa) ? c.to : me;
+        if (PrecompileCall.isPrecompile(c.to)) return _precompile(cx, c, me, frameAddress, precompiles);
         if (c.codeHash == WorldAccess.KECCAK_EMPTY) {
             _transfer(cx, me, frameAddress, c.value);
             return _complete(cx, c.limit, 1);
@@ -101,12 +105,39 @@ library CallEntryStep {
         return FrameEntry.commit(pre, callee);
     }
 
+    /// @notice A call that reaches a precompile (SPEC.md §5.14 step 9): on success the value
+    /// moves, the unused gas returns, the output is copied to the output buffer and becomes the
+    /// return data, and 1 is pushed; a failure consumes `limit`, empties the return data and
+    /// pushes 0.
+    function _precompile(Ctx memory cx, Call memory c, uint256 me, uint256 frameAddress, address precompiles)
+        private
+        view
+        returns (Flow)
+    {
+        (bool ok, uint256 used, uint256 output, uint256 outLen) =
+            PrecompileCall.run(precompiles, c.to, c.input, c.inLen, c.limit);
+        cx.returndataSet = true;
+        if (!ok) {
+            cx.returndataRoot = EMPTY_WORDS;
+            cx.returndataSize = 0;
+            StepOps.push(cx, 0);
+            return Flow.Next;
+        }
+        _transfer(cx, me, frameAddress, c.value);
+        cx.gas += c.limit - used;
+        StepOps.writeMemory(cx, c.outOffset, output, outLen < c.outLen ? outLen : c.outLen);
+        cx.returndataRoot = WordTree.rootOf(output, outLen);
+        cx.returndataSize = outLen;
+        StepOps.push(cx, 1);
+        return Flow.Next;
+    }
+
     /// @notice A call completed within the step: gas returned, return data emptied, `flag`
     /// pushed.
     function _complete(Ctx memory cx, uint256 limit, uint256 flag) private pure returns (Flow) {
         cx.gas += limit;
         cx.returndataSet = true;
-        cx.returndataRoot = 0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757;
+        cx.returndataRoot = EMPTY_WORDS;
         cx.returndataSize = 0;
         StepOps.push(cx, flag);
         return Flow.Next;

@@ -236,9 +236,8 @@ abstract contract StepMachine {
 /// stack, memory, environment reads without world state, control), RETURN and REVERT, and every
 /// exceptional halt decided before an opcode's own work for any opcode; it forwards storage,
 /// account reads, logs, SELFDESTRUCT and frame exits to `WorldStepVerifier`, and the CALL
-/// family, CREATE and CREATE2 to `CallStepVerifier`. Other steps (calls reaching a precompile,
-/// transaction start and end) revert with `UnsupportedStep`; none is ever answered with a
-/// post-state.
+/// family, CREATE and CREATE2 to `CallStepVerifier`. Transaction start and end revert with
+/// `UnsupportedStep`; they are never answered with a post-state.
 contract OneStepVerifier is StepMachine, IStepVerifier {
     /// @notice The contract that executes the world-state steps and frame exits.
     address public immutable worldSteps;
@@ -371,6 +370,14 @@ contract WorldStepVerifier is StepMachine, IStepVerifier {
 /// completion within the step), with the same `step` as `OneStepVerifier` (which forwards these
 /// steps here); a separate contract so that each stays within EIP-170.
 contract CallStepVerifier is StepMachine, IStepVerifier {
+    /// @notice The contract that runs the L2's precompiles on this L1.
+    address public immutable precompiles;
+
+    /// @param precompiles_ The deployed `L2Precompiles`.
+    constructor(address precompiles_) {
+        precompiles = precompiles_;
+    }
+
     /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
     /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
     /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
@@ -381,8 +388,8 @@ contract CallStepVerifier is StepMachine, IStepVerifier {
 
     function _route(uint256, uint256) internal pure override {}
 
-    function _execute(Ctx memory cx, uint256, uint256 op) internal pure override returns (Flow) {
-        if (_isCall(op)) return CallEntryStep.execute(cx, op);
+    function _execute(Ctx memory cx, uint256, uint256 op) internal view override returns (Flow) {
+        if (_isCall(op)) return CallEntryStep.execute(cx, op, precompiles);
         if (_isCreate(op)) return CreateStep.execute(cx, op);
         // The other families are executed by OneStepVerifier and WorldStepVerifier.
         revert UnsupportedOpcode(uint8(op));

@@ -12,6 +12,9 @@ use super::*;
 use alloy::primitives::keccak256;
 use programs::{edge_case, edge_programs, erc20_cases};
 
+/// The L2's precompiles, directly and through call steps.
+#[path = "solidity_precompiles.rs"]
+mod precompiles;
 /// Edge-case programs and ERC-20 transfers.
 #[path = "solidity_programs.rs"]
 mod programs;
@@ -24,6 +27,7 @@ use revm::{ExecuteCommitEvm, ExecuteEvm};
 alloy::sol! {
     function step(bytes32 preCommitment, bytes proof) returns (bytes32);
     function opInfo(uint8 op) returns (uint256 family, uint256 gas, uint256 pops, uint256 pushes);
+    function run(uint256 addr, bytes input, uint256 limit) returns (bool ok, uint256 used, bytes output);
 }
 
 /// The L1 transaction gas cap every step must fit in (EIP-7825's 2^24).
@@ -64,6 +68,8 @@ const ERRORS: &[&str] = &[
     "UnexpectedWorldWitnesses()",
     "UnsupportedOpcode(uint8)",
     "UnsupportedStep(string)",
+    "PrecompileGasShort(uint256)",
+    "PrecompileUnavailable(uint256)",
     "Panic(uint256)",
 ];
 
@@ -83,9 +89,21 @@ impl Answer {
         matches!(self, Self::Revert(name) if name.starts_with("Unsupported"))
     }
 
-    /// A deliberate rejection: one of the verifier's own errors.
+    /// A deliberate rejection: one of the verifier's own errors (not a panic, an unknown
+    /// revert, or a precompile the L1 could not run, which decides nothing).
     fn is_rejection(&self) -> bool {
-        matches!(self, Self::Revert(name) if !name.starts_with("Panic") && !name.starts_with('<'))
+        matches!(self, Self::Revert(name)
+            if !name.starts_with("Panic") && !name.starts_with('<') && !name.starts_with("Precompile"))
+    }
+
+    /// An answer that only says the transaction had too little gas: an out-of-gas halt, an
+    /// empty revert (out of gas in a nested call), or a precompile that could not run.
+    fn wants_gas(&self) -> bool {
+        match self {
+            Self::Halt(_) => true,
+            Self::Revert(name) => name == "<revert 0x>" || name.starts_with("PrecompileGasShort"),
+            Self::Post(_) => false,
+        }
     }
 }
 
@@ -114,7 +132,12 @@ fn artifact_code(name: &str, field: &str) -> Vec<u8> {
 /// transactions, so that the EIP-170 code size limit applies to them.
 struct L1Verifier {
     evm: MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>,
+    /// The entry, `OneStepVerifier`.
     address: Address,
+    /// `L2Precompiles`, which the call steps and the transaction start call.
+    precompiles: Address,
+    /// Gas of the last [`Self::precompile`] call as a transaction.
+    last_gas: u64,
 }
 
 impl L1Verifier {
@@ -150,15 +173,25 @@ impl L1Verifier {
                 other => panic!("deploying the verifier failed: {other:?}"),
             }
         };
-        // The contracts the entry forwards to first, then the entry with their addresses.
-        let world = deploy(0, artifact_code("WorldStepVerifier", "bytecode"));
-        let calls = deploy(1, artifact_code("CallStepVerifier", "bytecode"));
-        let mut initcode = artifact_code("OneStepVerifier", "bytecode");
-        for a in [world, calls] {
-            initcode.extend_from_slice(B256::left_padding_from(a.as_slice()).as_slice());
+        let with_args = |name: &str, args: &[Address]| {
+            let mut initcode = artifact_code(name, "bytecode");
+            for a in args {
+                initcode.extend_from_slice(B256::left_padding_from(a.as_slice()).as_slice());
+            }
+            initcode
+        };
+        // The precompile set, the contracts the entry forwards to, then the entry with their
+        // addresses.
+        let precompiles = deploy(0, artifact_code("L2Precompiles", "bytecode"));
+        let world = deploy(1, artifact_code("WorldStepVerifier", "bytecode"));
+        let calls = deploy(2, with_args("CallStepVerifier", &[precompiles]));
+        let address = deploy(3, with_args("OneStepVerifier", &[world, calls]));
+        Self {
+            evm,
+            address,
+            precompiles,
+            last_gas: 0,
         }
-        let address = deploy(2, initcode);
-        Self { evm, address }
     }
 
     /// Calls `data` on the verifier without committing; the answer and the gas the transaction
@@ -167,7 +200,25 @@ impl L1Verifier {
     /// [`BEYOND_CAP`] gas so that its answer can still be compared; the gas it needed is
     /// returned.
     fn call(&mut self, data: Vec<u8>) -> (ExecutionResult, u64) {
-        let address = self.address;
+        self.call_to(self.address, data)
+    }
+
+    /// One call of `data` to `address` with `gas`, not committed.
+    fn call_with_gas(&mut self, address: Address, data: Vec<u8>, gas: u64) -> ExecutionResult {
+        let tx = TxEnv::builder()
+            .caller(SUBMITTER)
+            .kind(TxKind::Call(address))
+            .data(data.into())
+            .gas_limit(gas)
+            .gas_price(0)
+            .nonce(0)
+            .build()
+            .expect("valid tx");
+        self.evm.transact(tx).expect("valid transaction").result
+    }
+
+    /// [`Self::call`] to `address`.
+    fn call_to(&mut self, address: Address, data: Vec<u8>) -> (ExecutionResult, u64) {
         let tx = |gas: u64| {
             TxEnv::builder()
                 .caller(SUBMITTER)
@@ -180,7 +231,7 @@ impl L1Verifier {
                 .expect("valid tx")
         };
         let result = match self.evm.transact(tx(L1_TX_GAS)) {
-            Ok(out) if !matches!(out.result, ExecutionResult::Halt { .. }) => out.result,
+            Ok(out) if !answer_of(&out.result).wants_gas() => out.result,
             _ => {
                 self.evm
                     .transact(tx(BEYOND_CAP))
@@ -199,17 +250,47 @@ impl L1Verifier {
         }
         .abi_encode();
         let (result, gas) = self.call(data);
-        let answer = match result {
+        (answer_of(&result), gas)
+    }
+
+    /// `L2Precompiles.run(address, input, limit)`: whether the precompile succeeds, its gas and
+    /// its output, or the revert.
+    fn precompile(
+        &mut self,
+        address: u64,
+        input: &[u8],
+        limit: u64,
+    ) -> Result<(bool, u64, Vec<u8>), String> {
+        let data = runCall {
+            addr: U256::from(address),
+            input: Bytes::copy_from_slice(input),
+            limit: U256::from(limit),
+        }
+        .abi_encode();
+        let (result, gas) = self.call_to(self.precompiles, data);
+        self.last_gas = gas;
+        match result {
             ExecutionResult::Success { output, .. } => {
-                match stepCall::abi_decode_returns(output.data()) {
-                    Ok(post) => Answer::Post(post),
-                    Err(e) => Answer::Halt(format!("undecodable return: {e}")),
-                }
+                let r = runCall::abi_decode_returns(output.data()).map_err(|e| e.to_string())?;
+                let used = u64::try_from(r.used).map_err(|e| e.to_string())?;
+                Ok((r.ok, used, r.output.to_vec()))
             }
-            ExecutionResult::Revert { output, .. } => Answer::Revert(error_name(&output)),
-            ExecutionResult::Halt { reason, .. } => Answer::Halt(format!("{reason:?}")),
-        };
-        (answer, gas)
+            other => Err(format!("{other:?}")),
+        }
+    }
+}
+
+/// The answer of a `step` call.
+fn answer_of(result: &ExecutionResult) -> Answer {
+    match result {
+        ExecutionResult::Success { output, .. } => {
+            match stepCall::abi_decode_returns(output.data()) {
+                Ok(post) => Answer::Post(post),
+                Err(e) => Answer::Halt(format!("undecodable return: {e}")),
+            }
+        }
+        ExecutionResult::Revert { output, .. } => Answer::Revert(error_name(output)),
+        ExecutionResult::Halt { reason, .. } => Answer::Halt(format!("{reason:?}")),
     }
 }
 
@@ -246,8 +327,7 @@ fn covered(proof: &StepProof) -> bool {
         | Family::Account
         | Family::Log
         | Family::System => true,
-        // The call family, CREATE and CREATE2 (a call to a precompile may answer
-        // `UnsupportedStep`, see `precompile_call`).
+        // The call family (precompiles included), CREATE and CREATE2.
         _ if i.family == Family::Call => true,
         _ => {
             let (pops, pushes) = (u64::from(i.pops), u64::from(i.pushes));
@@ -256,23 +336,19 @@ fn covered(proof: &StepProof) -> bool {
     }
 }
 
-/// Whether the step of `proof` is a CALL, CALLCODE, DELEGATECALL or STATICCALL to a precompile,
-/// which this version answers `UnsupportedStep` when the call reaches it.
-fn precompile_call(proof: &StepProof) -> bool {
+/// The precompile a CALL, CALLCODE, DELEGATECALL or STATICCALL step calls, if it calls one.
+fn precompile_target(proof: &StepProof) -> Option<u64> {
     let op = usize::try_from(proof.pre.pc)
         .ok()
         .and_then(|pc| proof.code.get(pc))
         .copied()
         .unwrap_or(0);
-    let target = proof
-        .stack
-        .get(1)
-        .map(|to| U256::from_be_slice(&to.to_be_bytes::<32>()[12..]));
-    matches!(op, 0xf1 | 0xf2 | 0xf4 | 0xfa)
-        && proof.pre.status == Status::Running
-        && target.is_some_and(|t| {
-            (t >= U256::from(1) && t <= U256::from(0x11)) || t == U256::from(0x100)
-        })
+    if !matches!(op, 0xf1 | 0xf2 | 0xf4 | 0xfa) || proof.pre.status != Status::Running {
+        return None;
+    }
+    let to = U256::from_be_slice(&proof.stack.get(1)?.to_be_bytes::<32>()[12..]);
+    let to = u64::try_from(to).ok()?;
+    ((1..=0x11).contains(&to) || to == 0x100).then_some(to)
 }
 
 /// The step kind gas is recorded under: the opcode's name, with `(halt)` for a halting step.
@@ -337,13 +413,9 @@ impl Tally {
         let bytes = proof.encode();
         let rust = verify(commitment, &proof);
         let (answer, gas) = l1.verify(commitment, &bytes);
-        let name = kind(&proof, transition.halt.is_some());
-        if precompile_call(&proof) && answer.is_unsupported() {
-            *self
-                .unsupported
-                .entry(format!("{name} to a precompile"))
-                .or_default() += 1;
-            return;
+        let mut name = kind(&proof, transition.halt.is_some());
+        if let Some(to) = precompile_target(&proof) {
+            name = format!("{name} to {to:#04x}");
         }
         if !covered(&proof) {
             if !answer.is_unsupported() {
