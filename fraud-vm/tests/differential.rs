@@ -2263,9 +2263,9 @@ fn create_programs() {
 /// transaction, a contract created and self-destructed (EIP-6780) and recreated at the same
 /// CREATE2 address with empty storage (a new incarnation), a CREATE2 collision with an account
 /// created earlier in the block, a call into code deployed earlier in the block, transient
-/// storage reset between transactions, and a reverted transaction.
-#[test]
-fn block_of_transactions() {
+/// storage reset between transactions, and a reverted transaction. Returns the transaction
+/// start and end proofs (pre-commitment, encoded proof) in block order.
+fn block_of_transactions_boundaries() -> Vec<(B256, Vec<u8>)> {
     let u = U256::from;
     // Initcode: SLOAD(0), SSTORE(0, 1), then SELFDESTRUCT(0x01) if sent value, else STOP.
     let phoenix = [
@@ -2339,8 +2339,10 @@ fn block_of_transactions() {
             .collect(),
     ));
     let mut statuses = Vec::new();
+    let mut proofs = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let obs = check_in(&mut slot, case, true);
+        proofs.extend(obs.boundary_proofs.iter().cloned());
         assert!(
             obs.failures.is_empty(),
             "transaction {i}: {:#?}",
@@ -2361,6 +2363,13 @@ fn block_of_transactions() {
     );
     assert_eq!(slot.world.storage(TARGET, u(1)), u(5));
     assert_eq!(slot.world.storage(CALLER_PROGRAM, u(1)), U256::ZERO);
+    proofs
+}
+
+/// [`block_of_transactions_boundaries`]: the block checks against revm.
+#[test]
+fn block_of_transactions() {
+    assert_eq!(block_of_transactions_boundaries().len(), 10);
 }
 
 /// blake2f (0x09) through CALL, on the BLAKE2b-512 block of "abc" passed as calldata: the valid
@@ -3306,8 +3315,7 @@ fn op_input_limits() {
 /// EIP-170, and the deployment of the OpenZeppelin ERC-20 with its constructor, each from the
 /// transaction start (which creates the account) to the transaction end (which deposits the
 /// code), against revm.
-#[test]
-fn creation_transactions() {
+fn creation_transaction_cases() -> Vec<(String, Case)> {
     use alloy::sol_types::SolValue;
     let address = CALLER.create(0);
     let token = {
@@ -3341,6 +3349,7 @@ fn creation_transactions() {
     ));
     initcodes.push(("empty initcode".into(), Vec::new()));
     initcodes.push(("OpenZeppelin ERC-20".into(), token));
+    let mut cases = Vec::new();
     for (name, initcode) in initcodes {
         for value in [0u64, 3] {
             let case = Case {
@@ -3351,14 +3360,19 @@ fn creation_transactions() {
                 to: address,
                 ..Case::program(&[])
             };
-            let obs = check(&case, true);
-            assert!(
-                obs.failures.is_empty(),
-                "{name}, value {value}: {:#?}",
-                obs.failures
-            );
-            assert_eq!((obs.tx_starts, obs.tx_ends), (1, 1), "{name}");
+            cases.push((format!("{name}, value {value}"), case));
         }
+    }
+    cases
+}
+
+/// [`creation_transaction_cases`] against revm.
+#[test]
+fn creation_transactions() {
+    for (name, case) in creation_transaction_cases() {
+        let obs = check(&case, true);
+        assert!(obs.failures.is_empty(), "{name}: {:#?}", obs.failures);
+        assert_eq!((obs.tx_starts, obs.tx_ends), (1, 1), "{name}");
     }
 }
 
@@ -3388,8 +3402,9 @@ fn transaction_to_a_delegated_account() {
 /// account, to an absent one, without value, to oneself) and calls to precompiles. The
 /// transaction start step goes straight to the terminal state; the world it commits to is
 /// rebuilt by hand, and the transaction end from there is checked against revm's final state.
-#[test]
-fn transactions_without_opcodes() {
+/// Returns the transaction start and end proofs (pre-commitment, encoded proof).
+fn transactions_without_opcodes_boundaries() -> Vec<(B256, Vec<u8>)> {
+    let mut proofs = Vec::new();
     use fraud_vm::world::AccountRecord;
     use revm::ExecuteEvm;
     let identity = address!("0x0000000000000000000000000000000000000004");
@@ -3455,6 +3470,7 @@ fn transactions_without_opcodes() {
         let pre = idle.record.commitment();
         let (proof, start) = prove(&mut idle).expect("transaction start");
         assert_eq!(verify(pre, &proof), Ok(start.post.commitment()), "{to}");
+        proofs.push((pre, proof.encode()));
 
         // The world the start step commits to: gas bought, nonce, warm accounts, the
         // checkpoint, the value moved.
@@ -3531,5 +3547,13 @@ fn transactions_without_opcodes() {
         check_tx_end(&mut obs, terminal, &out.result, &summary, &out.state, &slot);
         assert!(obs.failures.is_empty(), "{to}: {:#?}", obs.failures);
         assert_eq!(obs.tx_ends, 1);
+        proofs.extend(obs.boundary_proofs);
     }
+    proofs
+}
+
+/// [`transactions_without_opcodes_boundaries`] against revm.
+#[test]
+fn transactions_without_opcodes() {
+    assert_eq!(transactions_without_opcodes_boundaries().len(), 14);
 }

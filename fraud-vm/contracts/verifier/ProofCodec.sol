@@ -9,10 +9,10 @@ import "./StepErrors.sol";
 /// @title Canonical proof encoding (fraud-vm/SPEC.md §6.3)
 /// @notice Checks the structure of a proof in calldata and returns the offsets of its parts, as
 /// the Rust `StepProof::decode` (fraud-vm/src/codec.rs) does: version, tags, status and flag
-/// values, counts within the input, non-zero siblings, no trailing bytes. The parts no step
-/// executed here reads (self-destructs, transaction) are only told apart from their empty
-/// encoding; a proof that has any is rejected
-/// by the step as `UnexpectedWorldWitnesses` (malformed or not, the reference rejects it too).
+/// values, counts within the input, non-zero siblings, no trailing bytes. The transaction
+/// record is only located here: the transaction start checks its structure when it reads it,
+/// and any other step rejects a proof that carries one as an unused witness (malformed or not,
+/// the reference rejects it too).
 library ProofCodec {
     /// The only proof version.
     uint8 internal constant VERSION = 3;
@@ -107,9 +107,8 @@ library ProofCodec {
     }
 
     /// @notice The world-state sections from `p`: the world record, tree paths, account
-    /// records, storage values, base proofs, codes and block hashes are located; the parts no
-    /// executed step reads are only told apart from their empty encoding (`otherWitnesses`), and
-    /// are not parsed further.
+    /// records, storage values, base proofs, codes, block hashes, the frame link, the
+    /// checkpoint, the self-destruct list and the transaction are located.
     function _world(Ctx memory cx, uint256 p, uint256 end) private pure {
         _need(p, 1, end);
         if (_flag(p)) {
@@ -193,13 +192,29 @@ library ProofCodec {
         } else {
             p += 1;
         }
-        // Self-destructs, transaction: two absent flags.
-        _need(p, 2, end);
-        if (StateRecord.uintAt(p, 2) != 0) {
-            cx.otherWitnesses = true;
-            return;
+        _need(p, 1, end);
+        if (_flag(p)) {
+            (n, p) = _count(p + 1, end, 20);
+            cx.hasDestructs = true;
+            (cx.destructs, cx.destructsCount) = (p, n);
+            p += 20 * n;
+        } else {
+            p += 1;
         }
-        p += 2;
+        _need(p, 1, end);
+        if (_flag(p)) {
+            // The record's own structure is checked by the step that reads it.
+            (n, p) = _count(p + 1, end, 1);
+            cx.hasTransaction = true;
+            (cx.txRecord, cx.txRecordLen) = (p, n);
+            p += n;
+            (n, p) = _count(p, end, WordTree.PROOF_LEN);
+            if (n != 1) revert Truncated();
+            cx.txPosition = p;
+            p += WordTree.PROOF_LEN;
+        } else {
+            p += 1;
+        }
         if (p != end) revert TrailingBytes();
     }
 

@@ -113,8 +113,20 @@ struct Ctx {
     bool frameUsed;
     uint256 checkpoint;
     bool checkpointUsed;
-    /// Whether the proof has witnesses no executed step reads (self-destructs, transaction).
-    bool otherWitnesses;
+    /// The self-destruct list (transaction end steps): whether the proof has one, the calldata
+    /// offset and count of its addresses, and whether the step read it.
+    bool hasDestructs;
+    uint256 destructs;
+    uint256 destructsCount;
+    bool destructsUsed;
+    /// The transaction (transaction start steps): whether the proof has one, the calldata
+    /// offset and length of its record, the offset of its word proof in the transaction list,
+    /// and whether the step read it.
+    bool hasTransaction;
+    uint256 txRecord;
+    uint256 txRecordLen;
+    uint256 txPosition;
+    bool transactionUsed;
     /// `n` of `Flow.Skip`, the target of `Flow.Jump`, or the status of `Flow.Finish`.
     uint256 target;
     /// The return data a RETURN or REVERT leaves, or a call that completes within the step

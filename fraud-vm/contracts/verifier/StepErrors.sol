@@ -51,21 +51,21 @@ error BadBlockHashProof();
 error ZeroSibling();
 /// The frame link does not match `pre.frames_root`, or its caller cannot take the exit.
 error BadFrameLink();
-/// The checkpoint does not match the world's checkpoint chain.
+/// The checkpoint does not match the world's checkpoint chain (or, at a transaction end, is not
+/// the transaction's own).
 error BadCheckpoint();
+/// The self-destruct list does not fold to the world's self-destruct chain.
+error BadDestructs();
 /// The step needs a witness the proof lacks (`what` names the list, see `Witness`).
 error MissingWitness(uint8 what);
 /// The proof carries a witness the step does not touch (`what` names the list, see `Witness`).
 error UnusedWitness(uint8 what);
-/// The proof has a self-destruct list or a transaction. No step this verifier executes reads any of
-/// them, so such a proof carries unused witnesses (or is malformed): the reference verifier
-/// rejects it too.
-error UnexpectedWorldWitnesses();
-/// An opcode step this verifier does not execute yet (CREATE, CREATE2). It never answers such a step with a post-state.
+/// An opcode step routed to a contract of the verifier that does not execute its family (only
+/// reachable by calling that contract directly). It never answers such a step with a post-state.
 error UnsupportedOpcode(uint8 opcode);
-/// A step this verifier does not execute yet ("transaction end", "transaction start",
-/// "precompile call", "embedded trie node"), or a state outside this version ("gas above 2^32",
-/// SPEC.md §4.3).
+/// A step this verifier does not execute ("embedded trie node", a step routed to a contract
+/// that does not own it), or a state outside this version ("gas above 2^32", SPEC.md §4.3, "more
+/// gas left than the gas limit"). It never answers such a step with a post-state.
 error UnsupportedStep(string kind);
 
 /// WitnessList list identifiers carried by `MissingWitness` and `UnusedWitness`.
@@ -87,4 +87,6 @@ library WitnessList {
     uint8 internal constant CODE = 14;
     uint8 internal constant FRAME = 15;
     uint8 internal constant CHECKPOINT = 16;
+    uint8 internal constant DESTRUCTS = 17;
+    uint8 internal constant TRANSACTION = 18;
 }

@@ -551,8 +551,11 @@ fn run(encoded: &[Vec<u8>]) -> Result<Vec<(String, B256, StepProof)>, String> {
     run_recorded(encoded, Recorder::default()).map(|r| r.proofs)
 }
 
-/// [`run`] with a recorder.
-fn run_recorded(encoded: &[Vec<u8>], mut recorder: Recorder) -> Result<Recorder, String> {
+/// [`run`] with an observer of the block's states and boundary proofs.
+pub(crate) fn run_recorded<O: BlockObserver>(
+    encoded: &[Vec<u8>],
+    mut recorder: O,
+) -> Result<O, String> {
     let genesis = genesis();
     let mut db = database(&genesis);
     let base = Arc::new(BaseState::new(genesis.clone()));
@@ -663,6 +666,37 @@ proptest! {
             "{:?}: {:?}", items, checked
         );
     }
+}
+
+/// Blocks for the Solidity differential: every kind of transaction with fee scalars and an
+/// operator fee, and a block whose system deposit fails.
+pub(crate) fn fixed_blocks() -> Vec<Vec<Vec<u8>>> {
+    let mut system = block(&[], (1368, 810_949, 7_000, 300));
+    system.push(system_deposit());
+    vec![block(&every_kind(), (1368, 810_949, 7_000, 300)), system]
+}
+
+/// Random blocks as [`op_blocks_match_op_revm`] draws them.
+pub(crate) fn random_block() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    (
+        prop::collection::vec(item(), 1..7),
+        (0u32..5000, 0u32..1_000_000, 0u32..20_000, 0u64..1000),
+    )
+        .prop_map(|(items, scalars)| block(&items, scalars))
+}
+
+/// A system deposit (refused since Regolith): it fails keeping its mint.
+fn system_deposit() -> Vec<u8> {
+    deposit(TxDeposit {
+        source_hash: B256::repeat_byte(7),
+        from: RICH_DEPOSITOR,
+        to: TxKind::Call(WORKER),
+        mint: 11,
+        value: U256::from(1),
+        gas_limit: 100_000,
+        is_system_transaction: true,
+        input: vec![0u8; 64].into(),
+    })
 }
 
 /// Every kind of transaction of an OP block at once, checked in full.
@@ -1293,16 +1327,7 @@ fn witnessed_block(
 #[test]
 fn system_deposit_fails_keeping_its_mint() {
     let mut encoded = block(&[], (1368, 810_949, 7_000, 300));
-    encoded.push(deposit(TxDeposit {
-        source_hash: B256::repeat_byte(7),
-        from: RICH_DEPOSITOR,
-        to: TxKind::Call(WORKER),
-        mint: 11,
-        value: U256::from(1),
-        gas_limit: 100_000,
-        is_system_transaction: true,
-        input: vec![0u8; 64].into(),
-    }));
+    encoded.push(system_deposit());
     let recorder = run_recorded(&encoded, Recorder::default()).expect("the block checks");
     assert_eq!(recorder.proofs.len(), 4);
     let genesis = genesis();

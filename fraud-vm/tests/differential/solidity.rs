@@ -18,6 +18,9 @@ mod precompiles;
 /// Edge-case programs and ERC-20 transfers.
 #[path = "solidity_programs.rs"]
 mod programs;
+/// Transaction start and end steps, and whole OP blocks.
+#[path = "solidity_transactions.rs"]
+mod transactions;
 use alloy::sol_types::SolCall;
 use fraud_vm::step::{Family, MAX_GAS};
 use revm::context::result::Output;
@@ -65,7 +68,7 @@ const ERRORS: &[&str] = &[
     "BlockEnvMismatch()",
     "MissingWitness(uint8)",
     "UnusedWitness(uint8)",
-    "UnexpectedWorldWitnesses()",
+    "BadDestructs()",
     "UnsupportedOpcode(uint8)",
     "UnsupportedStep(string)",
     "PrecompileGasShort(uint256)",
@@ -185,7 +188,8 @@ impl L1Verifier {
         let precompiles = deploy(0, artifact_code("L2Precompiles", "bytecode"));
         let world = deploy(1, artifact_code("WorldStepVerifier", "bytecode"));
         let calls = deploy(2, with_args("CallStepVerifier", &[precompiles]));
-        let address = deploy(3, with_args("OneStepVerifier", &[world, calls]));
+        let txs = deploy(3, artifact_code("TxStepVerifier", "bytecode"));
+        let address = deploy(4, with_args("OneStepVerifier", &[world, calls, txs]));
         Self {
             evm,
             address,
@@ -300,8 +304,8 @@ fn answer_of(result: &ExecutionResult) -> Answer {
 /// INVALID opcodes, static gas, stack underflow and overflow).
 fn covered(proof: &StepProof) -> bool {
     let (pre, code) = (&proof.pre, &proof.code);
-    if pre.status != Status::Running && pre.depth > 0 {
-        // The exit of a call or create frame.
+    if pre.status != Status::Running && pre.status != Status::Idle {
+        // The exit of a call or create frame, or the transaction end.
         return true;
     }
     if pre.status != Status::Running || pre.gas > MAX_GAS {
@@ -360,13 +364,12 @@ fn kind(proof: &StepProof, halted: bool) -> String {
             .as_ref()
             .is_some_and(|f| f.kind == fraud_vm::frame::FrameKind::Create);
         return if create {
-            "create frame exit"
+            "create frame exit".into()
         } else if pre.depth > 0 {
-            "frame exit"
+            "frame exit".into()
         } else {
-            "tx boundary"
-        }
-        .into();
+            boundary_kind(proof)
+        };
     }
     let op = usize::try_from(pre.pc)
         .ok()
@@ -379,6 +382,43 @@ fn kind(proof: &StepProof, halted: bool) -> String {
     } else {
         name.to_string()
     }
+}
+
+/// The kind of a transaction start or end: a creation, an OP deposit, an OP transaction paying
+/// fees, an EIP-7702 transaction.
+fn boundary_kind(proof: &StepProof) -> String {
+    let op = proof
+        .block_env
+        .as_ref()
+        .is_some_and(|b| b.rules == fraud_vm::state::Rules::Isthmus);
+    let (mut name, create, deposit) = if proof.pre.status == Status::Idle {
+        let tx = proof.transaction.as_ref().map(|(tx, _)| tx);
+        let mut name = "transaction start".to_string();
+        if tx.is_some_and(|t| !t.authorizations.is_empty()) {
+            name.push_str(", EIP-7702");
+        }
+        (
+            name,
+            tx.is_some_and(|t| t.create),
+            tx.is_some_and(|t| t.deposit.is_some()),
+        )
+    } else {
+        let env = proof.tx_env.as_ref();
+        (
+            "transaction end".to_string(),
+            env.is_some_and(|e| e.create),
+            env.is_some_and(|e| e.deposit),
+        )
+    };
+    if create {
+        name.push_str(", creation");
+    }
+    if deposit {
+        name.push_str(", OP deposit");
+    } else if op {
+        name.push_str(", OP fees");
+    }
+    name
 }
 
 /// What the comparison saw.
@@ -410,10 +450,25 @@ impl Tally {
                 return;
             }
         };
+        self.proof(l1, commitment, &proof, transition.halt.is_some(), tamper, k);
+    }
+
+    /// Runs `proof` from `commitment` through both verifiers and compares them; with
+    /// `tamper`, also every tampered proof of [`tamperings`].
+    fn proof(
+        &mut self,
+        l1: &mut L1Verifier,
+        commitment: B256,
+        proof: &StepProof,
+        halted: bool,
+        tamper: bool,
+        k: u64,
+    ) {
+        let proof = proof.clone();
         let bytes = proof.encode();
         let rust = verify(commitment, &proof);
         let (answer, gas) = l1.verify(commitment, &bytes);
-        let mut name = kind(&proof, transition.halt.is_some());
+        let mut name = kind(&proof, halted);
         if let Some(to) = precompile_target(&proof) {
             name = format!("{name} to {to:#04x}");
         }
@@ -440,7 +495,8 @@ impl Tally {
                 "step {k} ({name}): Rust {rust:?}, Solidity {answer:?}"
             )),
         }
-        if self.sample.len() < 400 && k.is_multiple_of(3) {
+        let boundary = proof.pre.status != Status::Running && proof.pre.depth == 0;
+        if self.sample.len() < 400 && (k.is_multiple_of(3) || boundary) {
             self.sample.push((commitment, bytes));
         }
         if tamper {
@@ -465,6 +521,27 @@ impl Tally {
     /// Traces `case` in revm and compares every step.
     fn case(&mut self, l1: &mut L1Verifier, case: &Case, tamper: bool) {
         run(case, |k, state| self.step(l1, state, tamper, k));
+    }
+
+    /// Runs `case` as its block's transaction (the Rust check from the Idle state before it to
+    /// the Idle state after it) and compares its transaction start and end steps.
+    fn boundaries(&mut self, l1: &mut L1Verifier, case: &Case, tamper: bool) {
+        let obs = check(case, false);
+        if !obs.failures.is_empty() {
+            self.failures
+                .push(format!("the Rust check failed: {:?}", obs.failures));
+        }
+        for (i, (pre, bytes)) in obs.boundary_proofs.iter().enumerate() {
+            self.encoded(l1, *pre, bytes, tamper, i as u64);
+        }
+    }
+
+    /// [`Self::proof`] of encoded proof bytes.
+    fn encoded(&mut self, l1: &mut L1Verifier, pre: B256, bytes: &[u8], tamper: bool, k: u64) {
+        match StepProof::decode(bytes) {
+            Ok(proof) => self.proof(l1, pre, &proof, false, tamper, k),
+            Err(e) => self.failures.push(format!("step {k}: undecodable: {e}")),
+        }
     }
 
     /// Prints gas and proof bytes per step kind: steps, median and max.
@@ -615,6 +692,7 @@ proptest! {
         let mut l1 = L1Verifier::deploy();
         let mut tally = Tally::default();
         tally.case(&mut l1, &case, true);
+        tally.boundaries(&mut l1, &case, true);
         for (name, bytes, gas) in &tally.over_cap {
             println!("beyond the L1 transaction cap: {name}, {bytes} proof bytes, {gas} gas");
         }
@@ -660,6 +738,7 @@ fn solidity_rejects_mutated_proof_bytes() {
     let mut tally = Tally::default();
     for _ in 0..12 {
         let case = case().new_tree(&mut runner).expect("case").current();
+        tally.boundaries(&mut l1, &case, false);
         tally.case(&mut l1, &case, false);
     }
     for code in edge_programs() {
