@@ -32,5 +32,5 @@ pub mod tx;
 pub mod witness;
 pub mod world;
 
-pub use proof::{ApplyError, StepProof, VerifyError, prove, prove_boundary, verify};
+pub use proof::{ApplyError, StepProof, VerifyError, prove, prove_boundary, prove_partial, verify};
 pub use state::{FullState, MachineState, Status};

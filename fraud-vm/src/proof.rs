@@ -207,6 +207,14 @@ pub fn prove(state: &mut FullState) -> Result<(StepProof, Transition), VerifyErr
     Ok((proof, transition?))
 }
 
+/// Proves the step from `state` as far as it goes: the witnesses the step consumed, and its
+/// outcome. A step that fails (a transaction that cannot start, say) still yields the proof of
+/// what it read, so that another verifier can be shown the same rejection.
+pub fn prove_partial(state: &mut FullState) -> (StepProof, Result<Transition, VerifyError>) {
+    let (proof, transition, _) = prove_with(state, false);
+    (proof, transition)
+}
+
 /// Proves a transaction start or end step (the boundary steps of SPEC.md §5.9) and applies it to
 /// `state`: the returned state is the step's post-state in full (the first state of the top
 /// frame, or its terminal state when no opcode runs, after a start; the Idle state after an

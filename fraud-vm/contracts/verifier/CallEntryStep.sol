@@ -71,11 +71,11 @@ library CallEntryStep {
         uint256 frameAddress = (op == 0xf1 || op == 0xfa) ? c.to : me;
         if (PrecompileCall.isPrecompile(c.to)) return _precompile(cx, c, me, frameAddress, precompiles);
         if (c.codeHash == WorldAccess.KECCAK_EMPTY) {
-            _transfer(cx, me, frameAddress, c.value);
+            WorldAccess.transfer(cx, me, frameAddress, c.value);
             return _complete(cx, c.limit, 1);
         }
         WorldAccess.pushCheckpoint(cx);
-        _transfer(cx, me, frameAddress, c.value);
+        WorldAccess.transfer(cx, me, frameAddress, c.value);
         cx.entered = _callee(cx, c, op, frameAddress);
         return Flow.Enter;
     }
@@ -123,7 +123,7 @@ library CallEntryStep {
             StepOps.push(cx, 0);
             return Flow.Next;
         }
-        _transfer(cx, me, frameAddress, c.value);
+        WorldAccess.transfer(cx, me, frameAddress, c.value);
         cx.gas += c.limit - used;
         StepOps.writeMemory(cx, c.outOffset, output, outLen < c.outLen ? outLen : c.outLen);
         cx.returndataRoot = WordTree.rootOf(output, outLen);
@@ -174,19 +174,5 @@ library CallEntryStep {
         if (len >= StepOps.U64) return (false, 0, 0);
         if (!StepOps.expand(cx, offset, len)) return (false, 0, 0);
         return (true, len == 0 ? 0 : offset, len);
-    }
-
-    /// @notice Moves `value` from `from` to `to` (nothing for zero or `from = to`).
-    function _transfer(Ctx memory cx, uint256 from, uint256 to, uint256 value) private pure {
-        if (value == 0 || from == to) return;
-        Account memory a = WorldAccess.account(cx, from);
-        Account memory b = WorldAccess.account(cx, to);
-        a.balance -= value;
-        unchecked {
-            uint256 sum = b.balance + value;
-            b.balance = sum < value ? type(uint256).max : sum;
-        }
-        WorldAccess.setAccount(cx, from, a);
-        WorldAccess.setAccount(cx, to, b);
     }
 }

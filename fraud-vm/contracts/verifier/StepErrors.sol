@@ -56,6 +56,10 @@ error BadFrameLink();
 error BadCheckpoint();
 /// The self-destruct list does not fold to the world's self-destruct chain.
 error BadDestructs();
+/// The transaction is not the one at the Idle state's index in the block's transaction list.
+error BadTransaction();
+/// The transaction cannot start (`what` says why): the block holding it is invalid.
+error InvalidTransaction(string what);
 /// The step needs a witness the proof lacks (`what` names the list, see `Witness`).
 error MissingWitness(uint8 what);
 /// The proof carries a witness the step does not touch (`what` names the list, see `Witness`).

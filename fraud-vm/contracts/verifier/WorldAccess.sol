@@ -145,8 +145,13 @@ library WorldAccess {
     /// @notice Marks slot `slot` of the executing account warm (SPEC.md §3.7.3); whether it was
     /// cold. One path does both.
     function touchSlot(Ctx memory cx, uint256 slot) internal pure returns (bool cold) {
+        return touchSlotOf(cx, _self(cx), slot);
+    }
+
+    /// @notice Marks slot `slot` of `addr` warm; whether it was cold.
+    function touchSlotOf(Ctx memory cx, uint256 addr, uint256 slot) internal pure returns (bool cold) {
         world(cx);
-        bytes32 key = _key53(0x15, _self(cx), slot);
+        bytes32 key = _key53(0x15, addr, slot);
         (bytes32 leaf, uint256 bitmap, uint256 siblings) = path(cx, cx.accessedRoot, key);
         if (leaf != 0) return false;
         cx.accessedRoot = SparseTree.rootWith(siblings, bitmap, key, MEMBER);
@@ -229,6 +234,21 @@ library WorldAccess {
         cx.worldChanged = true;
     }
 
+    /// @notice Moves `value` from `from` to `to` (nothing for zero or `from = to`; the caller has
+    /// checked the balance): reads both accounts, then writes both (SPEC.md §5.14).
+    function transfer(Ctx memory cx, uint256 from, uint256 to, uint256 value) internal pure {
+        if (value == 0 || from == to) return;
+        Account memory a = account(cx, from);
+        Account memory b = account(cx, to);
+        unchecked {
+            a.balance -= value;
+            uint256 sum = b.balance + value;
+            b.balance = sum < value ? type(uint256).max : sum;
+        }
+        setAccount(cx, from, a);
+        setAccount(cx, to, b);
+    }
+
     /// @notice Whether `addr` was created in this transaction (one path in `created_root`).
     function isCreated(Ctx memory cx, uint256 addr) internal pure returns (bool) {
         world(cx);
@@ -290,7 +310,17 @@ library WorldAccess {
         pure
         returns (bool found, uint256 value)
     {
-        (bytes32 leaf,,) = path(cx, root, slotKey(cx, incarnation, slot));
+        return overlaySlotOf(cx, root, _self(cx), incarnation, slot);
+    }
+
+    /// @notice Slot `slot` of the account at `addr` (of incarnation `incarnation`) in the overlay
+    /// with root `root`: whether it is there, and its value.
+    function overlaySlotOf(Ctx memory cx, bytes32 root, uint256 addr, uint256 incarnation, uint256 slot)
+        internal
+        pure
+        returns (bool found, uint256 value)
+    {
+        (bytes32 leaf,,) = path(cx, root, _slotKey(addr, incarnation, slot));
         if (leaf == 0) return (false, 0);
         if (cx.slotLeft == 0) revert MissingWitness(WitnessList.STORAGE_VALUE);
         value = uint256(StateRecord.wordAt(cx.slotNext));
@@ -323,20 +353,19 @@ library WorldAccess {
 
     /// @notice Writes slot `slot` of the executing account (one path in the current overlay).
     function setSlot(Ctx memory cx, uint256 incarnation, uint256 slot, uint256 value) internal pure {
-        bytes32 key = slotKey(cx, incarnation, slot);
+        bytes32 key = _slotKey(_self(cx), incarnation, slot);
         (, uint256 bitmap, uint256 siblings) = path(cx, cx.accountsRoot, key);
         cx.accountsRoot = SparseTree.rootWith(siblings, bitmap, key, slotLeaf(value));
         cx.worldChanged = true;
     }
 
-    /// @notice The overlay key `keccak256(0x11 ‖ address ‖ incarnation ‖ slot)` of a slot of the
-    /// executing account (SPEC.md §3.7.2).
-    function slotKey(Ctx memory cx, uint256 incarnation, uint256 slot) private pure returns (bytes32 key) {
-        uint256 self = _self(cx);
+    /// @notice The overlay key `keccak256(0x11 ‖ address ‖ incarnation ‖ slot)` of a slot
+    /// (SPEC.md §3.7.2).
+    function _slotKey(uint256 addr, uint256 incarnation, uint256 slot) private pure returns (bytes32 key) {
         assembly ("memory-safe") {
             let p := mload(0x40)
             mstore8(p, 0x11)
-            mstore(add(p, 1), shl(96, self))
+            mstore(add(p, 1), shl(96, addr))
             mstore(add(p, 21), shl(192, incarnation))
             mstore(add(p, 29), slot)
             key := keccak256(p, 61)

@@ -5,8 +5,9 @@
 //! tampered proof of `tamperings` (and proof bytes mutated at random) reverts exactly when the
 //! Rust verifier rejects it. Steps it does not execute yet must revert with `UnsupportedOpcode`
 //! or `UnsupportedStep`. Gas per step kind is recorded and printed. The verifier is several contracts
-//! (`OneStepVerifier`, which forwards world-state steps and frame exits to `WorldStepVerifier`
-//! and calls and creates to `CallStepVerifier`), all deployed.
+//! (`OneStepVerifier`, which forwards world-state steps and frame exits to `WorldStepVerifier`,
+//! calls and creates to `CallStepVerifier`, transaction starts and ends to `TxStartVerifier`
+//! and `TxEndVerifier`), all deployed with `L2Precompiles`.
 
 use super::*;
 use alloy::primitives::keccak256;
@@ -31,6 +32,17 @@ alloy::sol! {
     function step(bytes32 preCommitment, bytes proof) returns (bytes32);
     function opInfo(uint8 op) returns (uint256 family, uint256 gas, uint256 pops, uint256 pushes);
     function run(uint256 addr, bytes input, uint256 limit) returns (bool ok, uint256 used, bytes output);
+    #[derive(Debug)]
+    struct L1Params {
+        uint256 l1BaseFee;
+        uint256 baseFeeScalar;
+        uint256 blobBaseFee;
+        uint256 blobBaseFeeScalar;
+        uint256 operatorFeeScalar;
+        uint256 operatorFeeConstant;
+    }
+    function compressedLength(bytes encoded) returns (uint256);
+    function l1Fee(L1Params p, bytes encoded) returns (uint256);
 }
 
 /// The L1 transaction gas cap every step must fit in (EIP-7825's 2^24).
@@ -69,6 +81,8 @@ const ERRORS: &[&str] = &[
     "MissingWitness(uint8)",
     "UnusedWitness(uint8)",
     "BadDestructs()",
+    "BadTransaction()",
+    "InvalidTransaction(string)",
     "UnsupportedOpcode(uint8)",
     "UnsupportedStep(string)",
     "PrecompileGasShort(uint256)",
@@ -141,6 +155,8 @@ struct L1Verifier {
     precompiles: Address,
     /// Gas of the last [`Self::precompile`] call as a transaction.
     last_gas: u64,
+    /// Contracts deployed so far (the deployer's nonce).
+    deployed: u64,
 }
 
 impl L1Verifier {
@@ -153,48 +169,53 @@ impl L1Verifier {
             prevrandao: Some(B256::repeat_byte(0x42)),
             ..Default::default()
         };
-        let mut evm = Context::mainnet()
+        let evm = Context::mainnet()
             .with_db(CacheDB::<EmptyDB>::default())
             .with_cfg(CfgEnv::new_with_spec(SpecId::PRAGUE))
             .with_block(block)
             .build_mainnet();
-        let mut deploy = |nonce: u64, initcode: Vec<u8>| {
-            let tx = TxEnv::builder()
-                .caller(DEPLOYER)
-                .kind(TxKind::Create)
-                .data(initcode.into())
-                .gas_limit(L1_TX_GAS)
-                .gas_price(0)
-                .nonce(nonce)
-                .build()
-                .expect("valid tx");
-            match evm.transact_commit(tx).expect("deploys") {
-                ExecutionResult::Success {
-                    output: Output::Create(_, Some(address)),
-                    ..
-                } => address,
-                other => panic!("deploying the verifier failed: {other:?}"),
-            }
-        };
-        let with_args = |name: &str, args: &[Address]| {
-            let mut initcode = artifact_code(name, "bytecode");
-            for a in args {
-                initcode.extend_from_slice(B256::left_padding_from(a.as_slice()).as_slice());
-            }
-            initcode
+        let mut l1 = Self {
+            evm,
+            address: Address::ZERO,
+            precompiles: Address::ZERO,
+            last_gas: 0,
+            deployed: 0,
         };
         // The precompile set, the contracts the entry forwards to, then the entry with their
         // addresses.
-        let precompiles = deploy(0, artifact_code("L2Precompiles", "bytecode"));
-        let world = deploy(1, artifact_code("WorldStepVerifier", "bytecode"));
-        let calls = deploy(2, with_args("CallStepVerifier", &[precompiles]));
-        let txs = deploy(3, artifact_code("TxStepVerifier", "bytecode"));
-        let address = deploy(4, with_args("OneStepVerifier", &[world, calls, txs]));
-        Self {
-            evm,
-            address,
-            precompiles,
-            last_gas: 0,
+        let precompiles = l1.deploy_artifact("L2Precompiles", &[]);
+        let world = l1.deploy_artifact("WorldStepVerifier", &[]);
+        let calls = l1.deploy_artifact("CallStepVerifier", &[precompiles]);
+        let starts = l1.deploy_artifact("TxStartVerifier", &[precompiles]);
+        let ends = l1.deploy_artifact("TxEndVerifier", &[]);
+        l1.address = l1.deploy_artifact("OneStepVerifier", &[world, calls, starts, ends]);
+        l1.precompiles = precompiles;
+        l1
+    }
+
+    /// Deploys the committed artifact `name` with address constructor arguments `args`, by a
+    /// creation transaction (so that the EIP-170 code size limit applies).
+    fn deploy_artifact(&mut self, name: &str, args: &[Address]) -> Address {
+        let mut initcode = artifact_code(name, "bytecode");
+        for a in args {
+            initcode.extend_from_slice(B256::left_padding_from(a.as_slice()).as_slice());
+        }
+        let tx = TxEnv::builder()
+            .caller(DEPLOYER)
+            .kind(TxKind::Create)
+            .data(initcode.into())
+            .gas_limit(L1_TX_GAS)
+            .gas_price(0)
+            .nonce(self.deployed)
+            .build()
+            .expect("valid tx");
+        self.deployed += 1;
+        match self.evm.transact_commit(tx).expect("deploys") {
+            ExecutionResult::Success {
+                output: Output::Create(_, Some(address)),
+                ..
+            } => address,
+            other => panic!("deploying {name} failed: {other:?}"),
         }
     }
 
@@ -304,8 +325,8 @@ fn answer_of(result: &ExecutionResult) -> Answer {
 /// INVALID opcodes, static gas, stack underflow and overflow).
 fn covered(proof: &StepProof) -> bool {
     let (pre, code) = (&proof.pre, &proof.code);
-    if pre.status != Status::Running && pre.status != Status::Idle {
-        // The exit of a call or create frame, or the transaction end.
+    if pre.status != Status::Running {
+        // The exit of a call or create frame, the transaction start or end.
         return true;
     }
     if pre.status != Status::Running || pre.gas > MAX_GAS {

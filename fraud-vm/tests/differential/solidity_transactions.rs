@@ -149,3 +149,278 @@ proptest! {
         prop_assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
     }
 }
+
+/// Transactions that cannot start (the block holding them is invalid): a wrong nonce, a fee
+/// cap below the base fee, a priority fee above the cap, a gas limit below the intrinsic gas
+/// or above the block's gas left, a balance below the cost, blob transactions that create, carry
+/// a hash of another version or a fee cap below the blob base fee, authorizations on a
+/// creation, initcode beyond EIP-3860, a sender with code (EIP-3607), a deposit under Prague
+/// rules; under Isthmus rules, a first transaction that is not the L1-info deposit and one
+/// without its encoding. Both verifiers reject each start with what the prover read before the
+/// check failed.
+#[test]
+fn solidity_invalid_transactions_are_rejected() {
+    use fraud_vm::state::Rules;
+    use fraud_vm::tx::{Authorization, DepositFields, Transactions, TxRecord};
+    let case = Case::program(&program(&[(0x00, &[])]));
+    let valid = case.record(0);
+    let blob = |hashes: Vec<B256>, fee: u64| TxRecord {
+        blob_hashes: hashes,
+        max_fee_per_blob_gas: U256::from(fee),
+        max_priority_fee: U256::from(1),
+        ..valid.clone()
+    };
+    let invalid: Vec<(&str, TxRecord, u64, Rules)> = vec![
+        (
+            "nonce",
+            TxRecord {
+                nonce: 5,
+                ..valid.clone()
+            },
+            3,
+            Rules::Prague,
+        ),
+        (
+            "fee cap",
+            TxRecord {
+                max_fee: U256::from(6),
+                max_priority_fee: U256::from(6),
+                ..valid.clone()
+            },
+            3,
+            Rules::Prague,
+        ),
+        (
+            "priority fee",
+            TxRecord {
+                max_priority_fee: U256::from(11),
+                ..valid.clone()
+            },
+            3,
+            Rules::Prague,
+        ),
+        (
+            "intrinsic gas",
+            TxRecord {
+                gas_limit: 21_000,
+                ..valid.clone()
+            },
+            3,
+            Rules::Prague,
+        ),
+        (
+            "block gas",
+            TxRecord {
+                gas_limit: 29_000_000,
+                ..valid.clone()
+            },
+            3,
+            Rules::Prague,
+        ),
+        (
+            "balance",
+            TxRecord {
+                value: U256::from(10u128.pow(30)),
+                ..valid.clone()
+            },
+            3,
+            Rules::Prague,
+        ),
+        (
+            "blob creation",
+            TxRecord {
+                create: true,
+                to: Address::ZERO,
+                ..blob(blob_hashes(), 1)
+            },
+            3,
+            Rules::Prague,
+        ),
+        (
+            "blob version",
+            blob(vec![B256::repeat_byte(2)], 1),
+            3,
+            Rules::Prague,
+        ),
+        ("blob fee", blob(blob_hashes(), 0), 3, Rules::Prague),
+        (
+            "authorization on a creation",
+            TxRecord {
+                create: true,
+                to: Address::ZERO,
+                gas_limit: 200_000,
+                authorizations: vec![Authorization {
+                    chain_id: U256::from(1),
+                    r: U256::from(1),
+                    s: U256::from(1),
+                    ..Default::default()
+                }],
+                ..valid.clone()
+            },
+            3,
+            Rules::Prague,
+        ),
+        (
+            "initcode",
+            TxRecord {
+                create: true,
+                to: Address::ZERO,
+                data: vec![0; 49_153],
+                gas_limit: 1_000_000,
+                ..valid.clone()
+            },
+            3,
+            Rules::Prague,
+        ),
+        (
+            "sender with code",
+            TxRecord {
+                sender: CONTRACT,
+                nonce: 1,
+                ..valid.clone()
+            },
+            3,
+            Rules::Prague,
+        ),
+        (
+            "deposit under Prague",
+            TxRecord {
+                deposit: Some(DepositFields::default()),
+                ..valid.clone()
+            },
+            3,
+            Rules::Prague,
+        ),
+        ("not the L1-info deposit", valid.clone(), 0, Rules::Isthmus),
+        ("no encoding", valid.clone(), 3, Rules::Isthmus),
+    ];
+    let mut l1 = L1Verifier::deploy();
+    let mut failures = Vec::new();
+    for (what, record, index, rules) in invalid {
+        let mut records: Vec<TxRecord> = (0..4u64)
+            .map(|i| TxRecord {
+                nonce: i,
+                ..Default::default()
+            })
+            .collect();
+        records[index as usize] = record;
+        let txs = Arc::new(Transactions::new(records));
+        let slot = Slot::fresh(&case);
+        let before = IdleBefore {
+            world: slot.world.clone(),
+            gas: slot.gas_before,
+            receipts: slot.receipts_before,
+            txs: txs.clone(),
+        };
+        let block_hashes = fraud_vm::world::block_hash_tree(BLOCK_NUMBER, |n| {
+            alloy::primitives::keccak256(n.to_string().as_bytes())
+        });
+        let block_env = fraud_vm::state::BlockEnv {
+            coinbase: COINBASE,
+            timestamp: U256::from(1_700_000_000u64),
+            number: U256::from(BLOCK_NUMBER),
+            prevrandao: U256::from_be_bytes([0x42; 32]),
+            gas_limit: U256::from(30_000_000),
+            basefee: U256::from(7),
+            blob_basefee: U256::from(1),
+            chain_id: U256::from(1),
+            block_hashes_root: block_hashes.root(),
+            transactions_root: txs.tree.root(),
+            rules,
+        };
+        let mut idle = idle_state(&before, block_env, block_hashes, index);
+        let pre = idle.record.commitment();
+        let (proof, outcome) = fraud_vm::prove_partial(&mut idle);
+        let rust = verify(pre, &proof);
+        let (answer, _) = l1.verify(pre, &proof.encode());
+        let rejected_as_invalid = matches!(outcome, Err(VerifyError::InvalidTransaction { .. }))
+            && matches!(rust, Err(VerifyError::InvalidTransaction { .. }))
+            && answer == Answer::Revert("InvalidTransaction(string)".into());
+        if !rejected_as_invalid {
+            failures.push(format!(
+                "{what}: prover {outcome:?}, Rust {rust:?}, Solidity {answer:?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{:#?}", failures);
+}
+
+/// An input for FastLZ: segments of random bytes, runs of one byte, and copies of earlier
+/// bytes at short and long distances (beyond FastLZ's 8192-byte window too).
+fn flz_input() -> impl Strategy<Value = Vec<u8>> {
+    let segment = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 1..200).prop_map(|b| (0u8, b, 0usize, 0usize)),
+        (any::<u8>(), 1usize..300).prop_map(|(b, n)| (1u8, vec![b], n, 0)),
+        (1usize..9000, 3usize..400).prop_map(|(back, n)| (2u8, Vec::new(), n, back)),
+    ];
+    proptest::collection::vec(segment, 0..40).prop_map(|segments| {
+        let mut out = Vec::new();
+        for (kind, bytes, n, back) in segments {
+            match kind {
+                0 => out.extend(bytes),
+                1 => out.extend(std::iter::repeat_n(bytes[0], n)),
+                _ if !out.is_empty() => {
+                    let from = out.len().saturating_sub(back);
+                    for i in 0..n {
+                        out.push(out[from + i % (out.len() - from).max(1)]);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The FastLZ length and the L1 data fee of `OpFees` equal op-revm's (its size estimate and
+    /// `calculate_tx_l1_cost` under Isthmus) on random encodings and fee parameters.
+    #[test]
+    fn solidity_l1_fee_matches_op_revm(
+        input in flz_input(),
+        params in (any::<u64>(), any::<u32>(), any::<u64>(), any::<u32>()),
+    ) {
+        let mut l1 = L1Verifier::deploy();
+        let probe = l1.deploy_artifact("FeeProbe", &[]);
+        let data = compressedLengthCall { encoded: Bytes::from(input.clone()) }.abi_encode();
+        let (result, _) = l1.call_to(probe, data);
+        let ExecutionResult::Success { output, .. } = result else {
+            return Err(TestCaseError::fail(format!("{result:?}")));
+        };
+        let flz = compressedLengthCall::abi_decode_returns(output.data()).expect("decodes");
+        let ours = u64::try_from(flz).expect("small")
+            .saturating_mul(836_500)
+            .saturating_sub(42_585_600)
+            .max(100_000_000);
+        prop_assert_eq!(ours, op_revm::estimate_tx_compressed_size(&input));
+
+        let p = L1Params {
+            l1BaseFee: U256::from(params.0),
+            baseFeeScalar: U256::from(params.1),
+            blobBaseFee: U256::from(params.2),
+            blobBaseFeeScalar: U256::from(params.3),
+            operatorFeeScalar: U256::ZERO,
+            operatorFeeConstant: U256::ZERO,
+        };
+        let data = l1FeeCall { p: p.clone(), encoded: Bytes::from(input.clone()) }.abi_encode();
+        let (result, _) = l1.call_to(probe, data);
+        let ExecutionResult::Success { output, .. } = result else {
+            return Err(TestCaseError::fail(format!("{result:?}")));
+        };
+        let fee = l1FeeCall::abi_decode_returns(output.data()).expect("decodes");
+        let mut info = op_revm::L1BlockInfo {
+            l1_base_fee: p.l1BaseFee,
+            l1_base_fee_scalar: p.baseFeeScalar,
+            l1_blob_base_fee: Some(p.blobBaseFee),
+            l1_blob_base_fee_scalar: Some(p.blobBaseFeeScalar),
+            ..Default::default()
+        };
+        prop_assert_eq!(fee, info.calculate_tx_l1_cost(&input, op_revm::OpSpecId::ISTHMUS));
+    }
+}

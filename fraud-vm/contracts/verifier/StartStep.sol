@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ctx, StepOps, StateRecord} from "./StepContext.sol";
+import {WorldAccess, Account} from "./WorldAccess.sol";
+import {WordTree} from "./WordTree.sol";
+import {BaseTrie} from "./BaseTrie.sol";
+import {CreateStep} from "./CreateStep.sol";
+import {PrecompileCall} from "./PrecompileCall.sol";
+import {OpFees, L1Params} from "./OpFees.sol";
+import {Authorizations} from "./Authorizations.sol";
+import {TxRecord, TxFields} from "./TxRecord.sol";
+import "./StepErrors.sol";
+
+/// @title The transaction start step (fraud-vm/SPEC.md §5.9; Rust: step/start.rs)
+/// @notice From an Idle state: the transaction at its index in the block's list, the validity
+/// checks (fees, intrinsic gas, nonce, EIP-3607, blobs, balance; the L1-info deposit first under
+/// Isthmus), the gas purchase with the L1 data fee and the operator fee or a deposit's mint, the
+/// warm accounts and access list, the EIP-7702 authorizations, the transaction's checkpoint, the
+/// transaction environment, and the top frame's first state (or its terminal state: a recipient
+/// without code, a precompile, a collision, a deposit that fails at its start). A failed check
+/// is `InvalidTransaction`: the block is invalid.
+library StartStep {
+    /// Offsets in the block environment (SPEC.md §3.6).
+    uint256 internal constant BLOCK_COINBASE = 1;
+    uint256 internal constant BLOCK_GAS_LIMIT = 117;
+    uint256 internal constant BLOCK_BASEFEE = 149;
+    uint256 internal constant BLOCK_BLOB_BASEFEE = 181;
+    uint256 internal constant BLOCK_CHAIN_ID = 213;
+    uint256 internal constant BLOCK_TRANSACTIONS_ROOT = 277;
+    uint256 internal constant BLOCK_RULES = 309;
+    /// EIP-4844 gas per blob.
+    uint256 internal constant BLOB_GAS = 131_072;
+    uint256 internal constant MAX_NONCE = type(uint64).max;
+    /// Empty word-tree root `Z_32` (SPEC.md §9).
+    bytes32 internal constant EMPTY_WORDS = 0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757;
+
+    /// What the purchase (or a deposit's mint) settled, and the first state it leads to.
+    struct Start {
+        uint256 blockEnv;
+        bool op;
+        uint256 price;
+        uint256 intrinsic;
+        uint256 floor;
+        /// The sender's nonce before the transaction (a creation's address derives from it).
+        uint256 nonce;
+        uint256 l1Fee;
+        uint256 operatorFeeScalar;
+        uint256 operatorFeeConstant;
+        /// A deposit that fails: it keeps only its mint and nonce.
+        bool failed;
+        /// The sender's record as written.
+        Account sender;
+        uint256 to;
+        uint256 authRefund;
+        // The first state's fields the start decides.
+        uint256 status;
+        uint256 gas;
+        bytes32 codeHash;
+        bytes32 calldataRoot;
+        uint256 calldataSize;
+        bytes32 returndataRoot;
+        uint256 returndataSize;
+    }
+
+    /// @notice The post-state commitment of the transaction start from `cx.pre`, running a
+    /// top-level precompile call with the `L2Precompiles` at `precompiles`.
+    function execute(Ctx memory cx, address precompiles) internal view returns (bytes32) {
+        if (cx.codeLen != 0) revert UnusedWitness(WitnessList.CODE);
+        Start memory s;
+        s.blockEnv = StepOps.blockEnv(cx);
+        TxFields memory t = _transaction(cx, s.blockEnv);
+        WorldAccess.world(cx);
+        s.op = StateRecord.uintAt(s.blockEnv + BLOCK_RULES, 1) == OpFees.ISTHMUS;
+        if (t.deposit && !s.op) revert InvalidTransaction("deposit outside OP rules");
+        if (s.op && StateRecord.uintAt(cx.pre + 9, 8) == 0 && !_isL1Info(t)) {
+            revert InvalidTransaction("the first transaction is not the L1-info deposit");
+        }
+        // The block's gas limit bounds every transaction's, deposits included (Regolith).
+        uint256 blockLimit = uint256(StateRecord.wordAt(s.blockEnv + BLOCK_GAS_LIMIT));
+        uint256 blockUsed = StateRecord.uintAt(cx.pre + StateRecord.GAS, 8);
+        if (t.gasLimit > (blockLimit > blockUsed ? blockLimit - blockUsed : 0)) {
+            revert InvalidTransaction("gas limit above the block's gas left");
+        }
+        if (t.deposit) _mint(cx, t, s);
+        else _buy(cx, t, s);
+        s.to = t.create ? CreateStep.createAddress(t.sender, s.nonce) : t.to;
+        WorldAccess.touchAccount(cx, t.sender);
+        WorldAccess.touchAccount(cx, s.to);
+        WorldAccess.touchAccount(cx, StateRecord.addressAt(s.blockEnv + BLOCK_COINBASE));
+        for (uint256 i = 0; i < t.accessList.length; ++i) {
+            uint256 addr = t.accessList[i].addr;
+            WorldAccess.touchAccount(cx, addr);
+            uint256[] memory keys = t.accessList[i].keys;
+            for (uint256 j = 0; j < keys.length; ++j) {
+                WorldAccess.touchSlotOf(cx, addr, keys[j]);
+            }
+        }
+        // EIP-7702: after the purchase and before the checkpoint (they stay when the transaction
+        // fails).
+        s.authRefund = Authorizations.applyAll(
+            cx, uint256(StateRecord.wordAt(s.blockEnv + BLOCK_CHAIN_ID)), t.authorizations, precompiles
+        );
+        WorldAccess.pushCheckpoint(cx);
+        s.gas = t.gasLimit > s.intrinsic ? t.gasLimit - s.intrinsic : 0;
+        s.codeHash = WorldAccess.KECCAK_EMPTY;
+        (s.calldataRoot, s.returndataRoot) = (EMPTY_WORDS, EMPTY_WORDS);
+        if (s.failed) {
+            // A failing deposit runs nothing: its terminal state is an exceptional halt, and the
+            // transaction end restores the checkpoint (mint and nonce stay).
+            s.status = 4;
+            s.gas = 0;
+        } else if (t.create) {
+            _createStart(cx, t, s);
+        } else {
+            _callStart(cx, t, s, precompiles);
+        }
+        return _commit(cx, t, s);
+    }
+
+    /// @notice The transaction at the Idle state's index: the record with its word proof in the
+    /// block's transaction list (else `BadTransaction`), decoded.
+    function _transaction(Ctx memory cx, uint256 blockEnv) private pure returns (TxFields memory) {
+        if (!cx.hasTransaction) revert MissingWitness(WitnessList.TRANSACTION);
+        cx.transactionUsed = true;
+        TxFields memory t = TxRecord.decode(cx.txRecord, cx.txRecordLen);
+        bytes32 root = StateRecord.wordAt(blockEnv + BLOCK_TRANSACTIONS_ROOT);
+        (bool ok, bytes32 word) = WordTree.check(cx.txPosition, StateRecord.uintAt(cx.pre + 9, 8), root);
+        if (!ok || word != StepOps.hashCalldata(cx.txRecord, cx.txRecordLen)) revert BadTransaction();
+        return t;
+    }
+
+    /// @notice Whether `t` is the L1-info deposit: a deposit from the depositor account to the
+    /// L1Block predeploy.
+    function _isL1Info(TxFields memory t) private pure returns (bool) {
+        return t.deposit && t.sender == OpFees.DEPOSITOR && !t.create && t.to == OpFees.L1_BLOCK;
+    }
+
+    /// @notice A non-deposit transaction (SPEC.md §5.9 steps 1-4): fee checks, intrinsic gas,
+    /// nonce, EIP-3607, blobs, the balance check and the purchase (with the L1 data fee and the
+    /// operator fee under Isthmus rules).
+    function _buy(Ctx memory cx, TxFields memory t, Start memory s) private pure {
+        uint256 basefee = uint256(StateRecord.wordAt(s.blockEnv + BLOCK_BASEFEE));
+        if (t.maxFee < basefee || t.maxPriorityFee > t.maxFee) revert InvalidTransaction("fee below the base fee");
+        unchecked {
+            // 256-bit wrapping, as the reference's.
+            uint256 tip = basefee + t.maxPriorityFee;
+            s.price = t.maxFee < tip ? t.maxFee : tip;
+        }
+        s.intrinsic = TxRecord.intrinsicGas(t);
+        s.floor = TxRecord.floorGas(t);
+        if (t.create && t.dataLen > CreateStep.MAX_INITCODE) revert InvalidTransaction("initcode beyond EIP-3860");
+        if (t.gasLimit < (s.intrinsic > s.floor ? s.intrinsic : s.floor)) {
+            revert InvalidTransaction("gas limit below the intrinsic gas");
+        }
+        if (t.authorizations.length != 0 && (t.create || t.blobHashes.length != 0)) {
+            revert InvalidTransaction("authorizations on a creation or a blob transaction");
+        }
+        if (s.op && t.encodedLen == 0) revert InvalidTransaction("transaction without its encoding");
+        Account memory sender = WorldAccess.account(cx, t.sender);
+        if (sender.nonce != t.nonce || sender.nonce == MAX_NONCE) revert InvalidTransaction("nonce");
+        // EIP-3607: a sender with code must be an EIP-7702 delegated account.
+        if (sender.codeHash != WorldAccess.KECCAK_EMPTY) {
+            (uint256 code, uint256 len) = WorldAccess.codeOf(cx, sender.codeHash);
+            if (!Authorizations.isDelegation(code, len)) revert InvalidTransaction("sender has code");
+        }
+        uint256 blobGas = BLOB_GAS * t.blobHashes.length;
+        uint256 blobBasefee = uint256(StateRecord.wordAt(s.blockEnv + BLOCK_BLOB_BASEFEE));
+        if (t.blobHashes.length != 0) {
+            bool bad = t.create || t.maxFeePerBlobGas < blobBasefee;
+            for (uint256 i = 0; i < t.blobHashes.length; ++i) {
+                if (uint8(t.blobHashes[i][0]) != 1) bad = true;
+            }
+            if (bad) revert InvalidTransaction("blob transaction");
+        }
+        uint256 additional;
+        if (s.op) {
+            L1Params memory params = OpFees.readParams(cx);
+            s.l1Fee = OpFees.l1Fee(params, t.encoded, t.encodedLen);
+            s.operatorFeeScalar = params.operatorFeeScalar;
+            s.operatorFeeConstant = params.operatorFeeConstant;
+            additional = OpFees.saturatingAdd(
+                s.l1Fee, OpFees.operatorFee(t.gasLimit, s.operatorFeeScalar, s.operatorFeeConstant)
+            );
+        }
+        if (!_covers(sender.balance, t, blobGas, additional)) revert InvalidTransaction("balance below the maximum cost");
+        unchecked {
+            sender.balance -= t.gasLimit * s.price + blobGas * blobBasefee + additional;
+        }
+        s.nonce = sender.nonce;
+        sender.nonce += 1;
+        WorldAccess.setAccount(cx, t.sender, sender);
+        s.sender = sender;
+    }
+
+    /// @notice Whether `balance` covers `gas_limit · max_fee + value + blob_gas ·
+    /// max_fee_per_blob_gas + additional`, any overflow not.
+    function _covers(uint256 balance, TxFields memory t, uint256 blobGas, uint256 additional)
+        private
+        pure
+        returns (bool)
+    {
+        unchecked {
+            uint256 cost = t.gasLimit * t.maxFee;
+            if (t.maxFee != 0 && cost / t.maxFee != t.gasLimit) return false;
+            uint256 blobCost = blobGas * t.maxFeePerBlobGas;
+            if (blobGas != 0 && blobCost / blobGas != t.maxFeePerBlobGas) return false;
+            for (uint256 i = 0; i < 3; ++i) {
+                uint256 add = i == 0 ? t.value : i == 1 ? blobCost : additional;
+                uint256 sum = cost + add;
+                if (sum < cost) return false;
+                cost = sum;
+            }
+            return balance >= cost;
+        }
+    }
+
+    /// @notice A deposit (type 0x7E, as op-revm runs it under Isthmus): no fee, nonce or balance
+    /// checks; the mint is credited and the nonce bumped; it fails (keeping both) if it is a
+    /// system deposit, its gas limit is below the intrinsic gas or the floor, or the sender
+    /// cannot pay the value.
+    function _mint(Ctx memory cx, TxFields memory t, Start memory s) private pure {
+        s.intrinsic = TxRecord.intrinsicGas(t);
+        s.floor = TxRecord.floorGas(t);
+        Account memory sender = WorldAccess.account(cx, t.sender);
+        s.nonce = sender.nonce;
+        sender.balance = OpFees.saturatingAdd(sender.balance, t.mint);
+        if (sender.nonce < MAX_NONCE) sender.nonce += 1;
+        WorldAccess.setAccount(cx, t.sender, sender);
+        s.failed = t.isSystem || t.gasLimit < (s.intrinsic > s.floor ? s.intrinsic : s.floor) || sender.balance < t.value;
+        s.sender = sender;
+    }
+
+    /// @notice A call (SPEC.md §5.9 steps 6-7): the value moves, then the recipient's code runs
+    /// (through an EIP-7702 delegation, whose delegate becomes warm at no charge), or the frame
+    /// ends at once for an account without code or a precompile.
+    function _callStart(Ctx memory cx, TxFields memory t, Start memory s, address precompiles) private view {
+        WorldAccess.transfer(cx, t.sender, t.to, t.value);
+        Account memory target = WorldAccess.account(cx, t.to);
+        if (target.codeHash != WorldAccess.KECCAK_EMPTY) {
+            (uint256 code, uint256 len) = WorldAccess.codeOf(cx, target.codeHash);
+            if (Authorizations.isDelegation(code, len)) {
+                uint256 delegate = StateRecord.addressAt(code + 3);
+                WorldAccess.touchAccount(cx, delegate);
+                target.codeHash = WorldAccess.account(cx, delegate).codeHash;
+            }
+        }
+        s.codeHash = target.codeHash;
+        uint256 data = _copy(t.data, t.dataLen);
+        s.calldataRoot = WordTree.rootOf(data, t.dataLen);
+        s.calldataSize = t.dataLen;
+        if (PrecompileCall.isPrecompile(t.to)) {
+            (bool ok, uint256 used, uint256 output, uint256 outLen) =
+                PrecompileCall.run(precompiles, t.to, data, t.dataLen, s.gas);
+            if (ok) {
+                s.status = 2;
+                s.gas -= used;
+                s.returndataRoot = WordTree.rootOf(output, outLen);
+                s.returndataSize = outLen;
+            } else {
+                s.status = 4;
+                s.gas = 0;
+            }
+        } else if (target.codeHash == WorldAccess.KECCAK_EMPTY) {
+            s.status = 1;
+        }
+    }
+
+    /// @notice The top frame of a creation: a collision ends it at once (exceptional halt),
+    /// otherwise the account is created (nonce 1, a new incarnation, in the created set), the
+    /// value moves, and the initcode runs with empty calldata.
+    function _createStart(Ctx memory cx, TxFields memory t, Start memory s) private pure {
+        Account memory target = WorldAccess.account(cx, s.to);
+        s.codeHash = StepOps.hashCalldata(t.data, t.dataLen);
+        if (target.codeHash != WorldAccess.KECCAK_EMPTY || target.nonce != 0) {
+            s.status = 4;
+            s.gas = 0;
+            return;
+        }
+        target.nonce = 1;
+        target.balance = OpFees.saturatingAdd(target.balance, t.value);
+        target.codeHash = WorldAccess.KECCAK_EMPTY;
+        target.storageRoot = BaseTrie.EMPTY_ROOT;
+        if (target.incarnation < MAX_NONCE) target.incarnation += 1;
+        WorldAccess.setAccount(cx, s.to, target);
+        if (t.value != 0) {
+            unchecked {
+                s.sender.balance -= t.value;
+            }
+            WorldAccess.setAccount(cx, t.sender, s.sender);
+        }
+        WorldAccess.markCreated(cx, s.to);
+    }
+
+    /// @notice The `len` calldata bytes at `at`, copied to memory.
+    function _copy(uint256 at, uint256 len) private pure returns (uint256 data) {
+        data = StepOps.alloc(len);
+        assembly ("memory-safe") {
+            calldatacopy(data, at, len)
+        }
+    }
+
+    /// @notice The commitment of the top frame's first state with the transaction environment
+    /// the start built (SPEC.md §3.6, §5.9 step 7).
+    function _commit(Ctx memory cx, TxFields memory t, Start memory s) private pure returns (bytes32 h) {
+        bytes32 envHash = keccak256(
+            abi.encodePacked(
+                abi.encodePacked(
+                    bytes1(0x03),
+                    uint160(t.sender),
+                    s.price,
+                    uint64(t.gasLimit),
+                    uint64(s.floor),
+                    t.create,
+                    uint64(StateRecord.uintAt(cx.pre + StateRecord.GAS, 8)),
+                    StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT)
+                ),
+                t.deposit,
+                s.l1Fee,
+                uint64(s.operatorFeeScalar),
+                uint64(s.operatorFeeConstant),
+                uint64(s.authRefund),
+                uint64(t.blobHashes.length),
+                t.blobHashes
+            )
+        );
+        bytes32 world = WorldAccess.commitment(cx);
+        uint256 pre = cx.pre;
+        uint256[7] memory v = [s.status, s.gas, s.to, t.sender, t.value, s.calldataSize, s.returndataSize];
+        bytes32[4] memory roots = [s.codeHash, s.calldataRoot, s.returndataRoot, envHash];
+        assembly ("memory-safe") {
+            function put(at, x, len) {
+                let keep := shr(shl(3, len), not(0))
+                mstore(at, or(and(mload(at), keep), shl(sub(256, shl(3, len)), x)))
+            }
+            let p := mload(0x40)
+            // 443 bytes of zeros, then the position, the frame and the environments.
+            calldatacopy(p, calldatasize(), 448)
+            mstore8(p, 0x01)
+            calldatacopy(add(p, 1), add(pre, 1), 16)
+            mstore8(add(p, 33), mload(v))
+            put(add(p, 34), mload(add(v, 32)), 8)
+            put(add(p, 82), mload(add(v, 64)), 20)
+            put(add(p, 102), mload(add(v, 96)), 20)
+            mstore(add(p, 122), mload(add(v, 128)))
+            mstore(add(p, 155), mload(roots))
+            mstore(add(p, 227), EMPTY_WORDS)
+            mstore(add(p, 267), mload(add(roots, 32)))
+            put(add(p, 299), mload(add(v, 160)), 8)
+            mstore(add(p, 307), mload(add(roots, 64)))
+            put(add(p, 339), mload(add(v, 192)), 8)
+            mstore(add(p, 347), mload(add(roots, 96)))
+            mstore(add(p, 379), calldataload(add(pre, 379)))
+            mstore(add(p, 411), world)
+            h := keccak256(p, 443)
+        }
+    }
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ctx, Flow} from "./StepContext.sol";
+import {StepMachine, OpcodeMachine} from "./StepMachine.sol";
+import {OpcodeTable} from "./OpcodeTable.sol";
+import {StorageStep} from "./StorageStep.sol";
+import {AccountStep} from "./AccountStep.sol";
+import {LogStep} from "./LogStep.sol";
+import {SystemStep} from "./SystemStep.sol";
+import {ExitStep} from "./ExitStep.sol";
+import {CallEntryStep} from "./CallEntryStep.sol";
+import {CreateStep} from "./CreateStep.sol";
+import {TransactionStep} from "./TransactionStep.sol";
+import {StartStep} from "./StartStep.sol";
+import "./StepErrors.sol";
+import {IStepVerifier} from "../game/IStepVerifier.sol";
+
+/// @title The world-state steps of the one-step verifier
+/// @notice SLOAD, SSTORE, TLOAD, TSTORE, BALANCE, EXTCODESIZE, EXTCODECOPY, EXTCODEHASH,
+/// SELFBALANCE, BLOCKHASH, LOG0..LOG4, SELFDESTRUCT and the exits of call and create frames,
+/// with the same `step` as `OneStepVerifier` (which forwards these steps here); a separate
+/// contract so that each stays within EIP-170.
+contract WorldStepVerifier is OpcodeMachine, IStepVerifier {
+    /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
+    /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
+    /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
+    /// @return The post-state commitment.
+    function step(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32) {
+        return _verify(preCommitment, proof);
+    }
+
+    function _route(uint256, uint256) internal pure override {}
+
+    function _execute(Ctx memory cx, uint256 family, uint256 op) internal pure override returns (Flow) {
+        if (family == OpcodeTable.STORAGE) return StorageStep.execute(cx, op);
+        if (family == OpcodeTable.ACCOUNT) return AccountStep.execute(cx, op);
+        if (family == OpcodeTable.LOG) return LogStep.execute(cx, op);
+        if (family == OpcodeTable.SYSTEM) return SystemStep.execute(cx);
+        // The other families are executed by OneStepVerifier and CallStepVerifier.
+        revert UnsupportedOpcode(uint8(op));
+    }
+
+    function _exit(Ctx memory cx) internal pure override returns (bytes32 post) {
+        post = ExitStep.execute(cx);
+        _checkAllUsed(cx);
+    }
+
+    function _txStart(Ctx memory) internal pure override returns (bytes32) {
+        revert UnsupportedStep("transaction boundary outside TxStartVerifier and TxEndVerifier");
+    }
+
+    function _txEnd(Ctx memory) internal pure override returns (bytes32) {
+        revert UnsupportedStep("transaction boundary outside TxStartVerifier and TxEndVerifier");
+    }
+}
+
+/// @title The call and create steps of the one-step verifier
+/// @notice CALL, CALLCODE, DELEGATECALL, STATICCALL, CREATE and CREATE2 (their entry, or their
+/// completion within the step), with the same `step` as `OneStepVerifier` (which forwards these
+/// steps here); a separate contract so that each stays within EIP-170.
+contract CallStepVerifier is OpcodeMachine, IStepVerifier {
+    /// @notice The contract that runs the L2's precompiles on this L1.
+    address public immutable precompiles;
+
+    /// @param precompiles_ The deployed `L2Precompiles`.
+    constructor(address precompiles_) {
+        precompiles = precompiles_;
+    }
+
+    /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
+    /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
+    /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
+    /// @return The post-state commitment.
+    function step(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32) {
+        return _verify(preCommitment, proof);
+    }
+
+    function _route(uint256, uint256) internal pure override {}
+
+    function _execute(Ctx memory cx, uint256, uint256 op) internal view override returns (Flow) {
+        if (_isCall(op)) return CallEntryStep.execute(cx, op, precompiles);
+        if (_isCreate(op)) return CreateStep.execute(cx, op);
+        // The other families are executed by OneStepVerifier and WorldStepVerifier.
+        revert UnsupportedOpcode(uint8(op));
+    }
+
+    function _exit(Ctx memory) internal pure override returns (bytes32) {
+        revert UnsupportedStep("frame exit outside WorldStepVerifier");
+    }
+
+    function _txStart(Ctx memory) internal pure override returns (bytes32) {
+        revert UnsupportedStep("transaction boundary outside TxStartVerifier and TxEndVerifier");
+    }
+
+    function _txEnd(Ctx memory) internal pure override returns (bytes32) {
+        revert UnsupportedStep("transaction boundary outside TxStartVerifier and TxEndVerifier");
+    }
+}
+
+/// @title The transaction start step of the one-step verifier
+/// @notice With the same `step` as `OneStepVerifier` (which forwards these steps here); a
+/// separate contract so that each stays within EIP-170. It carries no opcode machine.
+contract TxStartVerifier is StepMachine, IStepVerifier {
+    /// @notice The contract that runs the L2's precompiles on this L1 (a transaction to a
+    /// precompile, and ecrecover for EIP-7702 authorities).
+    address public immutable precompiles;
+
+    /// @param precompiles_ The deployed `L2Precompiles`.
+    constructor(address precompiles_) {
+        precompiles = precompiles_;
+    }
+
+    /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
+    /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
+    /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
+    /// @return The post-state commitment.
+    function step(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32) {
+        return _verify(preCommitment, proof);
+    }
+
+    function _opcode(Ctx memory) internal pure override returns (bytes32) {
+        revert UnsupportedStep("opcode step outside the opcode verifiers");
+    }
+
+    function _exit(Ctx memory) internal pure override returns (bytes32) {
+        revert UnsupportedStep("frame exit outside WorldStepVerifier");
+    }
+
+    function _txStart(Ctx memory cx) internal view override returns (bytes32 post) {
+        post = StartStep.execute(cx, precompiles);
+        _checkAllUsed(cx);
+    }
+
+    function _txEnd(Ctx memory) internal pure override returns (bytes32) {
+        revert UnsupportedStep("transaction end outside TxEndVerifier");
+    }
+}
+
+/// @title The transaction end step of the one-step verifier
+/// @notice With the same `step` as `OneStepVerifier` (which forwards these steps here); a
+/// separate contract so that each stays within EIP-170. It carries no opcode machine.
+contract TxEndVerifier is StepMachine, IStepVerifier {
+    /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
+    /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
+    /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
+    /// @return The post-state commitment.
+    function step(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32) {
+        return _verify(preCommitment, proof);
+    }
+
+    function _opcode(Ctx memory) internal pure override returns (bytes32) {
+        revert UnsupportedStep("opcode step outside the opcode verifiers");
+    }
+
+    function _exit(Ctx memory) internal pure override returns (bytes32) {
+        revert UnsupportedStep("frame exit outside WorldStepVerifier");
+    }
+
+    function _txStart(Ctx memory) internal pure override returns (bytes32) {
+        revert UnsupportedStep("transaction start outside TxStartVerifier");
+    }
+
+    function _txEnd(Ctx memory cx) internal pure override returns (bytes32 post) {
+        post = TransactionStep.execute(cx);
+        _checkAllUsed(cx);
+    }
+}
