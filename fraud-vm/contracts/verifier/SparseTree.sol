@@ -19,6 +19,39 @@ library SparseTree {
         }
     }
 
+    /// @notice The roots obtained by placing `leaf`, and `newLeaf`, at `key` with the same
+    /// siblings, in one pass over them: a write checks the old leaf and gets the new root.
+    function rootsWith(uint256 siblings, uint256 bitmap, bytes32 key, bytes32 leaf, bytes32 newLeaf)
+        internal
+        pure
+        returns (bytes32 node, bytes32 newNode)
+    {
+        assembly ("memory-safe") {
+            node := leaf
+            newNode := newLeaf
+            let at := siblings
+            for { let h := 0 } lt(h, 256) { h := add(h, 1) } {
+                let s := 0
+                if and(shr(h, bitmap), 1) {
+                    s := calldataload(at)
+                    at := add(at, 32)
+                }
+                let right := shl(5, and(shr(h, key), 1))
+                let left := xor(right, 0x20)
+                if or(node, s) {
+                    mstore(right, node)
+                    mstore(left, s)
+                    node := keccak256(0x00, 0x40)
+                }
+                if or(newNode, s) {
+                    mstore(right, newNode)
+                    mstore(left, s)
+                    newNode := keccak256(0x00, 0x40)
+                }
+            }
+        }
+    }
+
     /// @notice The root obtained by placing `leaf` at `key` with the siblings marked in `bitmap`
     /// that start at calldata offset `siblings` (the others are zero).
     function rootWith(uint256 siblings, uint256 bitmap, bytes32 key, bytes32 leaf)

@@ -93,6 +93,38 @@ library WorldAccess {
         if (SparseTree.rootWith(siblings, bitmap, key, leaf) != root) revert BadTreeProof();
     }
 
+    /// @notice Writes `newLeaf` at `key` of the tree with root `root`: the next path, checked
+    /// against `root` (any old leaf), gives the new root in the same pass.
+    function update(Ctx memory cx, bytes32 root, bytes32 key, bytes32 newLeaf) internal pure returns (bytes32) {
+        (uint256 at, bytes32 leaf, uint256 bitmap) = _nextPath(cx);
+        (bytes32 old, bytes32 updated) = SparseTree.rootsWith(at + 64, bitmap, key, leaf, newLeaf);
+        if (old != root) revert BadTreeProof();
+        return updated;
+    }
+
+    /// @notice Adds the member `key` to the set with root `root` if it is absent (one path):
+    /// whether it was absent, and the set's root after.
+    function insert(Ctx memory cx, bytes32 root, bytes32 key) internal pure returns (bool absent, bytes32) {
+        (uint256 at, bytes32 leaf, uint256 bitmap) = _nextPath(cx);
+        if (leaf != 0) {
+            if (SparseTree.rootWith(at + 64, bitmap, key, leaf) != root) revert BadTreeProof();
+            return (false, root);
+        }
+        (bytes32 old, bytes32 updated) = SparseTree.rootsWith(at + 64, bitmap, key, 0, MEMBER);
+        if (old != root) revert BadTreeProof();
+        return (true, updated);
+    }
+
+    /// @notice The next tree path: its calldata offset, leaf and bitmap (the siblings follow).
+    function _nextPath(Ctx memory cx) private pure returns (uint256 at, bytes32 leaf, uint256 bitmap) {
+        if (cx.treeLeft == 0) revert MissingWitness(WitnessList.TREE_PATH);
+        at = cx.treeNext;
+        leaf = StateRecord.wordAt(at);
+        bitmap = uint256(StateRecord.wordAt(at + 32));
+        cx.treeNext = at + 64 + 32 * SparseTree.popcount(bitmap);
+        cx.treeLeft -= 1;
+    }
+
     /// @notice The transient value of slot `slot` of the executing account (one path).
     function tload(Ctx memory cx, uint256 slot) internal pure returns (uint256) {
         world(cx);
@@ -103,9 +135,7 @@ library WorldAccess {
     /// @notice Writes transient storage of the executing account (zero removes the leaf).
     function tstore(Ctx memory cx, uint256 slot, uint256 value) internal pure {
         world(cx);
-        bytes32 key = transientKey(cx, slot);
-        (, uint256 bitmap, uint256 siblings) = path(cx, cx.transientRoot, key);
-        cx.transientRoot = SparseTree.rootWith(siblings, bitmap, key, bytes32(value));
+        cx.transientRoot = update(cx, cx.transientRoot, transientKey(cx, slot), bytes32(value));
         cx.worldChanged = true;
     }
 
@@ -151,12 +181,8 @@ library WorldAccess {
     /// @notice Marks slot `slot` of `addr` warm; whether it was cold.
     function touchSlotOf(Ctx memory cx, uint256 addr, uint256 slot) internal pure returns (bool cold) {
         world(cx);
-        bytes32 key = _key53(0x15, addr, slot);
-        (bytes32 leaf, uint256 bitmap, uint256 siblings) = path(cx, cx.accessedRoot, key);
-        if (leaf != 0) return false;
-        cx.accessedRoot = SparseTree.rootWith(siblings, bitmap, key, MEMBER);
-        cx.worldChanged = true;
-        return true;
+        (cold, cx.accessedRoot) = insert(cx, cx.accessedRoot, _key53(0x15, addr, slot));
+        if (cold) cx.worldChanged = true;
     }
 
     /// @notice The executing account's incarnation and storage root (SPEC.md §3.7.2).
@@ -213,25 +239,21 @@ library WorldAccess {
 
     /// @notice Writes the account record `a` at `addr` (one path in the current overlay).
     function setAccount(Ctx memory cx, uint256 addr, Account memory a) internal pure {
-        bytes32 key = _key21(0x10, addr);
-        (, uint256 bitmap, uint256 siblings) = path(cx, cx.accountsRoot, key);
         bytes32 leaf = keccak256(
             abi.encodePacked(
                 bytes1(0x09), uint64(a.nonce), a.balance, a.codeHash, a.storageRoot, uint64(a.incarnation)
             )
         );
-        cx.accountsRoot = SparseTree.rootWith(siblings, bitmap, key, leaf);
+        cx.accountsRoot = update(cx, cx.accountsRoot, _key21(0x10, addr), leaf);
         cx.worldChanged = true;
     }
 
     /// @notice Adds `addr` to the created set (EIP-6780; one path in `created_root`).
     function markCreated(Ctx memory cx, uint256 addr) internal pure {
         world(cx);
-        bytes32 key = _key21(0x16, addr);
-        (bytes32 leaf, uint256 bitmap, uint256 siblings) = path(cx, cx.createdRoot, key);
-        if (leaf != 0) return;
-        cx.createdRoot = SparseTree.rootWith(siblings, bitmap, key, MEMBER);
-        cx.worldChanged = true;
+        bool absent;
+        (absent, cx.createdRoot) = insert(cx, cx.createdRoot, _key21(0x16, addr));
+        if (absent) cx.worldChanged = true;
     }
 
     /// @notice Moves `value` from `from` to `to` (nothing for zero or `from = to`; the caller has
@@ -271,12 +293,8 @@ library WorldAccess {
     function touchAccount(Ctx memory cx, uint256 addr) internal pure returns (bool cold) {
         if ((addr >= 1 && addr <= 0x11) || addr == 0x100) return false;
         world(cx);
-        bytes32 key = _key21(0x14, addr);
-        (bytes32 leaf, uint256 bitmap, uint256 siblings) = path(cx, cx.accessedRoot, key);
-        if (leaf != 0) return false;
-        cx.accessedRoot = SparseTree.rootWith(siblings, bitmap, key, MEMBER);
-        cx.worldChanged = true;
-        return true;
+        (cold, cx.accessedRoot) = insert(cx, cx.accessedRoot, _key21(0x14, addr));
+        if (cold) cx.worldChanged = true;
     }
 
     /// @notice The code whose hash is `hash`: empty for `keccak256("")`, else the next code
@@ -353,9 +371,7 @@ library WorldAccess {
 
     /// @notice Writes slot `slot` of the executing account (one path in the current overlay).
     function setSlot(Ctx memory cx, uint256 incarnation, uint256 slot, uint256 value) internal pure {
-        bytes32 key = _slotKey(_self(cx), incarnation, slot);
-        (, uint256 bitmap, uint256 siblings) = path(cx, cx.accountsRoot, key);
-        cx.accountsRoot = SparseTree.rootWith(siblings, bitmap, key, slotLeaf(value));
+        cx.accountsRoot = update(cx, cx.accountsRoot, _slotKey(_self(cx), incarnation, slot), slotLeaf(value));
         cx.worldChanged = true;
     }
 

@@ -819,8 +819,12 @@ fn solidity_rejects_mutated_proof_bytes() {
     );
 }
 
-/// Gas of the Solidity verifier per step kind over a fixed sample of random programs and the
-/// edge programs and ERC-20 transfers (`cargo test --release -p fraud-vm --test differential solidity_gas -- --nocapture`).
+/// Gas of the Solidity verifier per step kind over a fixed sample: random programs with their
+/// transaction boundaries, the edge programs, the ERC-20 transfers, the create programs, the
+/// precompile programs, whole OP blocks and the boundaries of the Rust differential's
+/// transactions; then the named outliers: jumps in the largest code, KECCAK256 over long
+/// ranges, a bn254 pairing at the OP input limit
+/// (`cargo test --release -p fraud-vm --test differential solidity_gas -- --nocapture`).
 #[test]
 fn solidity_gas_per_step_kind() {
     use proptest::strategy::ValueTree;
@@ -832,19 +836,62 @@ fn solidity_gas_per_step_kind() {
     for _ in 0..cases {
         let case = case().new_tree(&mut runner).expect("case").current();
         tally.case(&mut l1, &case, false);
+        tally.boundaries(&mut l1, &case, false);
     }
     for code in edge_programs() {
         tally.case(&mut l1, &edge_case(code), false);
     }
     for case in erc20_cases() {
         tally.case(&mut l1, &case, false);
+        tally.boundaries(&mut l1, &case, false);
+    }
+    for (_, code) in create_program_list() {
+        let case = Case {
+            extra_gas: 1_000_000,
+            ..Case::program(&code)
+        };
+        tally.case(&mut l1, &case, false);
+    }
+    for case in precompiles::precompile_cases() {
+        tally.case(&mut l1, &case, false);
+    }
+    for encoded in super::op_blocks::fixed_blocks() {
+        tally.op_block(&mut l1, &encoded, false);
+    }
+    for (_, case) in creation_transaction_cases() {
+        tally.boundaries(&mut l1, &case, false);
+    }
+    for (k, (pre, bytes)) in transactions_without_opcodes_boundaries()
+        .iter()
+        .chain(block_of_transactions_boundaries().iter())
+        .enumerate()
+    {
+        tally.encoded(&mut l1, *pre, bytes, false, k as u64);
     }
     assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
-    println!("{cases} random programs, the edge programs and two ERC-20 transfers");
+    println!(
+        "{cases} random programs with their transaction boundaries, the edge programs, the ERC-20 \
+         transfers, the create and precompile programs, two OP blocks, the Rust differential's \
+         transactions"
+    );
     tally.report();
-    let max = tally.max_gas();
-    println!("largest step: {max} gas (L1 transaction cap {L1_TX_GAS})");
-    assert!(max < 1_000_000, "a step costs {max} gas");
+    let under: Vec<u64> = tally
+        .gas
+        .values()
+        .flat_map(|v| v.iter().map(|(g, _)| *g))
+        .filter(|g| *g <= L1_TX_GAS)
+        .collect();
+    let max = under.iter().max().copied().unwrap_or(0);
+    println!("largest step within the L1 transaction cap: {max} gas (cap {L1_TX_GAS})");
+    // What exceeds the cap is a range read word by word (a G1MSM input of 130 pairs copied to
+    // memory and passed to the call, the ERC-20's deployed code at its creation's end): its
+    // proof carries hundreds of 1,056-byte word proofs (SPEC.md §5.17).
+    for (name, bytes, gas) in &tally.over_cap {
+        assert!(
+            *bytes > 256 * 1024,
+            "{name} exceeds the cap with a {bytes}-byte proof ({gas} gas)"
+        );
+    }
 
     // Jumps in the largest code EIP-170 allows, travelling whole in the proof: 24,576 bytes of
     // JUMPDESTs (one-byte instructions) or of PUSH1 0x00 (the densest instructions with PUSH
@@ -875,6 +922,24 @@ fn solidity_gas_per_step_kind() {
         println!("KECCAK256 of {kib} KiB:");
         range.report();
     }
+
+    // A bn254 pairing of 586 pairs, the largest the OP limit allows (112,512 bytes of input):
+    // the call step reads its input word by word from memory.
+    let pairing = precompile_case(
+        &[],
+        &[PrecompileCall {
+            address: 0x08,
+            offset: 0,
+            len: 586 * 192,
+            gas: 45_000 + 34_000 * 586,
+            ok: true,
+        }],
+    );
+    let mut limit = Tally::default();
+    limit.case(&mut l1, &pairing, false);
+    assert!(limit.failures.is_empty(), "{:#?}", limit.failures);
+    println!("ecPairing at the OP input limit:");
+    limit.report();
 }
 
 /// Every step of the ERC-20 transfers the Solidity verifier executes matches the Rust verifier,

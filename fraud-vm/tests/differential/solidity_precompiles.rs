@@ -310,14 +310,8 @@ proptest! {
     }
 }
 
-/// The programs that call precompiles: ecrecover, sha256, ripemd160, identity and modexp; the
-/// alt_bn128 operations; blake2f; KZG; every BLS12-381 operation; P256VERIFY (valid and every
-/// failure class of their Rust tests). Every step, and every tampered proof, through both
-/// verifiers.
-#[test]
-fn solidity_precompile_calls_match_rust() {
-    let mut l1 = L1Verifier::deploy();
-    let mut tally = Tally::default();
+/// The programs of the Rust differential that call precompiles.
+pub(super) fn precompile_cases() -> Vec<Case> {
     let (_, precompiles) = call_program_list()
         .into_iter()
         .find(|(name, _)| *name == "precompiles")
@@ -326,7 +320,18 @@ fn solidity_precompile_calls_match_rust() {
     for (data, calls) in [kzg_call_list(), bls12_381_call_list(), p256_call_list()] {
         cases.push(precompile_case(&data, &calls));
     }
-    for case in &cases {
+    cases
+}
+
+/// The programs that call precompiles: ecrecover, sha256, ripemd160, identity and modexp; the
+/// alt_bn128 operations; blake2f; KZG; every BLS12-381 operation; P256VERIFY (valid and every
+/// failure class of their Rust tests). Every step, and every tampered proof, through both
+/// verifiers.
+#[test]
+fn solidity_precompile_calls_match_rust() {
+    let mut l1 = L1Verifier::deploy();
+    let mut tally = Tally::default();
+    for case in &precompile_cases() {
         tally.case(&mut l1, case, true);
     }
     assert!(tally.failures.is_empty(), "{:#?}", tally.failures);

@@ -35,7 +35,7 @@ impl BlockObserver for BlockSteps {
 impl Tally {
     /// Every step of the OP block `encoded` through both verifiers; boundaries tampered with
     /// `tamper`.
-    fn op_block(&mut self, l1: &mut L1Verifier, encoded: &[Vec<u8>], tamper: bool) {
+    pub(super) fn op_block(&mut self, l1: &mut L1Verifier, encoded: &[Vec<u8>], tamper: bool) {
         match super::super::op_blocks::run_recorded(encoded, BlockSteps::default()) {
             Ok(steps) => {
                 for (k, (pre, proof, halted)) in steps.proofs.iter().enumerate() {
