@@ -33,7 +33,7 @@ use alloy::primitives::{Address, B256, Bytes, U256, address};
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
 use bridge::withdrawal::Withdrawal;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
 use crate::harness::{
     CHALLENGE_WINDOW, DEPLOYER, FINALITY_DELAY, GAME_TYPE, IFactory, IGame, IPortal, IRegistry, L1,
@@ -641,11 +641,17 @@ fn portal_invariants_hold_under_random_sequences() {
         0u64..=10_000_000_000_000_000_000,
         proptest::collection::vec(step(), 40..150),
     );
-    let mut runner = TestRunner::new(Config {
-        cases: 128,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    // A fixed seed: the coverage check below asks that the sequences reach every rule, and some
+    // (a toggled target paid) are rare enough that a random seed misses them now and then.
+    // `PROPTEST_RNG_SEED` does not apply here; change the cases or the seed to explore further.
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 128,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
     let stats = RefCell::new(Stats::new());
     runner
         .run(&strategy, |(specs, initial, steps)| {
