@@ -22,7 +22,7 @@ pub enum Command {
     /// Rebuild the L2 chain from L1 data alone: follow the L1 at `--l1-rpc`, read the
     /// batcher's batches and the portal's deposits as `--rollup-config` says, execute every
     /// derived block, and serve the same read JSON-RPC as the sequencer.
-    Verifier(VerifierArgs),
+    Verifier(Box<VerifierArgs>),
     /// Check one L2 block step by step with the fraud-proof VM: fetch it and its pre-state
     /// witness from a node (`debug_getRawBlock`, `debug_executionWitness`), trace every step
     /// with op-revm, prove it and verify the proof with fraud-vm's reference verifier. Prints
@@ -61,6 +61,68 @@ pub struct VerifierArgs {
     /// JSON-RPC server settings (pass `--rpc-port` to run beside a devnet on 9545).
     #[command(flatten)]
     pub rpc: RpcArgs,
+    /// Run a challenger that plays every game against this verifier's own chain (needs
+    /// `--challenger-key`, an L1 account with ETH for bonds and gas).
+    #[arg(long)]
+    pub challenger: bool,
+    /// The challenger's key and pace.
+    #[command(flatten)]
+    pub challenger_args: ChallengerArgs,
+}
+
+/// The challenger's key and pace.
+#[derive(Debug, Args)]
+pub struct ChallengerArgs {
+    /// The challenger's L1 private key (hex). Default on the devnet: the test mnemonic's
+    /// account 12; `op-node verifier --challenger` requires it.
+    #[arg(long, value_parser = parse_key)]
+    pub challenger_key: Option<alloy::signers::local::PrivateKeySigner>,
+    /// Time between the challenger's rounds (each reads every open game).
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    pub challenger_poll: Duration,
+}
+
+/// The dispute game's players on the devnet, and its fault injection (testing only).
+#[derive(Debug, Args)]
+pub struct DisputeArgs {
+    /// Do not run the honest challenger (it runs by default, as account 12 of the test
+    /// mnemonic, against the sequencer's own chain).
+    #[arg(long)]
+    pub no_challenger: bool,
+    /// The challenger's key and pace.
+    #[command(flatten)]
+    pub challenger: ChallengerArgs,
+    /// Fault injection: every N-th proposal claims a wrong output root (the proposals of the
+    /// blocks whose number over `--proposal-interval` is a multiple of N); 0 never. The honest
+    /// challenger should defeat each of them (`RUST_LOG=challenger=info,proposer=info`).
+    #[arg(long, default_value_t = 0)]
+    pub fault_proposer_every: u64,
+    /// Fault injection: also run a dishonest challenger (account 14 of the test mnemonic, or
+    /// `--fault-challenger-key`) that challenges right claims and answers without looking.
+    #[arg(long)]
+    pub fault_challenger: bool,
+    /// How the dishonest challenger answers the defender's commitments.
+    #[arg(long, value_enum, default_value = "disagree")]
+    pub fault_challenger_answers: DishonestAnswers,
+    /// The dishonest challenger's L1 private key (hex).
+    #[arg(long, value_parser = parse_key)]
+    pub fault_challenger_key: Option<alloy::signers::local::PrivateKeySigner>,
+}
+
+/// How the dishonest challenger answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DishonestAnswers {
+    /// Disagrees with every commitment.
+    Disagree,
+    /// Agrees or disagrees at random.
+    Random,
+}
+
+/// Parses a hex private key (with or without 0x).
+pub fn parse_key(s: &str) -> Result<alloy::signers::local::PrivateKeySigner, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| "not a hex private key of 32 bytes".to_string())
 }
 
 /// Flags of `op-node devnet`.
@@ -87,6 +149,9 @@ pub struct DevnetArgs {
     /// The L1 and the bridge on it.
     #[command(flatten)]
     pub l1: L1Args,
+    /// The dispute game's players and fault injection.
+    #[command(flatten)]
+    pub dispute: DisputeArgs,
 }
 
 /// The L1 side: an embedded L1 or an external one, and the bridge's parameters.
@@ -110,9 +175,19 @@ pub struct L1Args {
     /// How often the L1 is polled.
     #[arg(long, default_value = "250ms", value_parser = parse_duration)]
     pub l1_poll_interval: Duration,
-    /// Seconds a proposal stands unchallenged before it can resolve (the challenge window).
+    /// The dispute game's challenge window after a proposal (seconds): an unchallenged claim
+    /// resolves after it, and each side of a challenge has this much time on its chess clock
+    /// (`BisectionGame`'s `maxClockDuration`, fraud-vm/SPEC.md §12).
     #[arg(long, default_value_t = 12)]
     pub challenge_window: u64,
+    /// The least time (seconds) a side of a challenge has when its turn begins (the game's
+    /// `clockExtension`): keep it above a few L1 block times, or a side moving at the last
+    /// second of its clock leaves the other no time to get a transaction in.
+    #[arg(long, default_value_t = 5)]
+    pub clock_extension: u64,
+    /// Bond (wei) each challenge posts; the winner of the challenge takes it.
+    #[arg(long, default_value_t = 10_000_000_000_000_000)]
+    pub challenge_bond: u128,
     /// Seconds a withdrawal proof must age before it can be finalized. Keep it longer than the
     /// challenge window plus the finality delay: then a proof made right after a proposal only
     /// matures once the proposal's game is final, and viem never sees a game in between.

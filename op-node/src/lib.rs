@@ -12,6 +12,7 @@ pub mod batch;
 pub mod batcher;
 pub mod block;
 pub mod chain;
+pub mod challenger;
 pub mod check_block;
 pub mod cli;
 pub mod derivation;

@@ -15,7 +15,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
         Command::Devnet(args) => op_node::node::run_devnet(*args).await.map_err(Into::into),
-        Command::Verifier(args) => op_node::node::run_verifier(args).await.map_err(Into::into),
+        Command::Verifier(args) => op_node::node::run_verifier(*args).await.map_err(Into::into),
         Command::CheckBlock(args) => op_node::check_block::run(args).await.map_err(Into::into),
     };
     match result {

@@ -6,10 +6,14 @@ use crate::{
     batcher,
     block::SealedBlock,
     chain::{ChainConfig, GenesisAccount, l1_genesis_alloc, l2_genesis_alloc},
-    cli::{DevnetArgs, RpcArgs, TxPoolArgs, VerifierArgs},
+    challenger::{self, ChallengerConfig, Strategy},
+    cli::{DevnetArgs, DishonestAnswers, RpcArgs, TxPoolArgs, VerifierArgs},
     derivation::{Driver, FeeScalars, L1View, L1Watcher, L1WatcherConfig},
     engine::Engine,
-    l1::{self, BATCHER_INDEX, CHALLENGER_INDEX, DEPLOYER_INDEX, PROPOSER_INDEX, deploy},
+    l1::{
+        self, BATCHER_INDEX, CHALLENGER_INDEX, DEPLOYER_INDEX, DISHONEST_CHALLENGER_INDEX,
+        PROPOSER_INDEX, deploy,
+    },
     proposer,
     rollup::{BlockRef, Genesis, RollupConfig},
     rpc::{self, RpcCtx, RpcLimits},
@@ -308,6 +312,7 @@ pub async fn run_devnet(args: DevnetArgs) -> Result<(), NodeError> {
                 PROPOSER_INDEX,
                 CHALLENGER_INDEX,
                 DEPLOYER_INDEX,
+                DISHONEST_CHALLENGER_INDEX,
             ]
             .into_iter()
             .map(|i| l1::service_signer(i).address())
@@ -370,8 +375,14 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         }
         rollup
     } else {
+        let genesis_output_root = crate::proposer::output_root(&chain.store, 0)?
+            .ok_or_else(|| NodeError::Mismatch("L2 genesis missing".into()))?
+            .0;
         let params = deploy::DeployParams {
             challenge_window: args.l1.challenge_window,
+            clock_extension: args.l1.clock_extension,
+            challenge_bond: args.l1.challenge_bond,
+            genesis_output_root,
             proof_maturity_delay: args.l1.proof_maturity_delay,
             game_finality_delay: args.l1.game_finality_delay,
             proposal_bond: args.l1.proposal_bond,
@@ -405,7 +416,7 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
             batch_inbox_address: BATCH_INBOX,
             batcher_address: l1::service_signer(BATCHER_INDEX).address(),
             proposer_address: l1::service_signer(PROPOSER_INDEX).address(),
-            respected_game_type: deploy::PROPOSAL_GAME_TYPE,
+            respected_game_type: deploy::BISECTION_GAME_TYPE,
             base_fee_scalar: scalars.base_fee_scalar,
             blob_base_fee_scalar: scalars.blob_base_fee_scalar,
             seq_window_size: args.l1.seq_window.max(1),
@@ -473,17 +484,64 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         bond: args.l1.proposal_bond,
         interval: args.l1.proposal_interval,
         signer: l1::service_signer(PROPOSER_INDEX),
-        store,
+        store: store.clone(),
+        fault_every: args.dispute.fault_proposer_every,
     })
     .map_err(NodeError::L1)?;
+    let players = spawn_devnet_challengers(args, &rollup, l1_url, &store)?;
 
     let result = l2.run_until_stopped().await;
+    for player in players {
+        player.abort();
+    }
     proposer.abort();
     batcher.abort();
     if let Some(web) = web {
         web.stop();
     }
     result
+}
+
+/// The devnet's challengers: the honest one (unless `--no-challenger`) and, with
+/// `--fault-challenger`, a dishonest one, each with its own key.
+fn spawn_devnet_challengers(
+    args: &DevnetArgs,
+    rollup: &RollupConfig,
+    l1_url: &str,
+    store: &Arc<Store>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, NodeError> {
+    let dispute = &args.dispute;
+    let mut players = Vec::new();
+    let config = |signer, strategy| ChallengerConfig {
+        l1_url: l1_url.to_string(),
+        factory: rollup.dispute_game_factory_address,
+        game_type: rollup.respected_game_type,
+        signer,
+        store: store.clone(),
+        strategy,
+        poll: dispute.challenger.challenger_poll,
+    };
+    if !dispute.no_challenger {
+        let signer = dispute
+            .challenger
+            .challenger_key
+            .clone()
+            .unwrap_or_else(|| l1::service_signer(CHALLENGER_INDEX));
+        players.push(challenger::spawn(config(signer, Strategy::Honest)).map_err(NodeError::L1)?);
+    }
+    if dispute.fault_challenger {
+        let signer = dispute
+            .fault_challenger_key
+            .clone()
+            .unwrap_or_else(|| l1::service_signer(DISHONEST_CHALLENGER_INDEX));
+        let strategy = match dispute.fault_challenger_answers {
+            DishonestAnswers::Disagree => Strategy::AlwaysDisagree,
+            DishonestAnswers::Random => Strategy::Random,
+        };
+        tracing::warn!(target: "challenger", address = %signer.address(), ?strategy, "fault injection: a dishonest challenger runs");
+        players.push(challenger::spawn(config(signer, strategy)).map_err(NodeError::L1)?);
+    }
+    Ok(players)
 }
 
 /// Follows the L1 from the chain head's origin (older L1 blocks are never needed again),
@@ -565,6 +623,27 @@ pub async fn run_verifier(args: VerifierArgs) -> Result<(), NodeError> {
     let driver = Driver::open(chain.store.clone(), &rollup)?;
     let addr = SocketAddr::new(args.rpc.rpc_addr, args.rpc.rpc_port);
     info!(target: "node", l1 = %args.l1_rpc, l2_chain_id = rollup.l2_chain_id, "verifier: deriving the L2 chain from L1");
+    let challenger = if args.challenger {
+        let signer = args.challenger_args.challenger_key.clone().ok_or_else(|| {
+            NodeError::Mismatch(
+                "--challenger needs --challenger-key (an L1 account with ETH)".into(),
+            )
+        })?;
+        Some(
+            challenger::spawn(ChallengerConfig {
+                l1_url: args.l1_rpc.clone(),
+                factory: rollup.dispute_game_factory_address,
+                game_type: rollup.respected_game_type,
+                signer,
+                store: chain.store.clone(),
+                strategy: Strategy::Honest,
+                poll: args.challenger_args.challenger_poll,
+            })
+            .map_err(NodeError::L1)?,
+        )
+    } else {
+        None
+    };
     let verifier = start_chain(
         "verifier",
         chain,
@@ -579,7 +658,11 @@ pub async fn run_verifier(args: VerifierArgs) -> Result<(), NodeError> {
         Some(rollup),
     )
     .await?;
-    verifier.run_until_stopped().await
+    let result = verifier.run_until_stopped().await;
+    if let Some(challenger) = challenger {
+        challenger.abort();
+    }
+    result
 }
 
 /// Writes `addresses.json`: the endpoints and contract addresses a client needs.
@@ -600,6 +683,8 @@ fn write_addresses(datadir: &Path, rollup: &RollupConfig, l1_url: &str) -> Resul
         "batcher": rollup.batcher_address,
         "proposer": rollup.proposer_address,
         "deployer": l1::service_signer(DEPLOYER_INDEX).address(),
+        "challenger": l1::service_signer(CHALLENGER_INDEX).address(),
+        "dishonestChallenger": l1::service_signer(DISHONEST_CHALLENGER_INDEX).address(),
     });
     let text = serde_json::to_string_pretty(&json).expect("json values serialize");
     std::fs::write(&path, text).map_err(|source| NodeError::DataDir { path, source })

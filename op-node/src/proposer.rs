@@ -1,22 +1,30 @@
 //! The proposer: posts the output root (v0) of every `interval`-th safe L2 block to the L1
-//! dispute-game factory with its bond, so withdrawals can be proven against it.
+//! dispute-game factory as a `BisectionGame` with its bond, so withdrawals can be proven
+//! against it, and defends those games (fraud-vm/SPEC.md §12): it names its true output roots
+//! and states in every challenge, opens layer 2 at a layer-1 leaf, ends challenges whose
+//! challenger ran out of time, resolves its games and collects its credit.
 //!
 //! It is idempotent: before creating a game it asks the factory whether the same claim for
-//! the same block exists, so restarts and retries never post twice. It also resolves every
-//! game still in progress once its challenge window has passed (anyone may; the proposer
-//! does it promptly so withdrawals are not held up), scanning the factory from the first
-//! game so a restart picks up games created before it.
+//! the same block exists, so restarts and retries never post twice. Its defence reads every
+//! game it created from the factory (index 0 on) and the game's state from L1 each round, so
+//! a restart picks up every game and challenge where the chain has them.
+//!
+//! Fault injection (devnet): with `fault_every = N`, every N-th proposal (the blocks whose
+//! number over `interval` is a multiple of N) claims for block `b` the output root of block
+//! `b + 1`: wrong, yet with a real preimage, so a withdrawal made in block `b + 1` can be
+//! proven against it (the attack a lying proposer makes). Fixed by `b`, so a restart finds its
+//! own earlier lie in the factory and does not post twice. The proposer cannot defend it.
 
-use crate::storage::Store;
+use crate::{
+    challenger::{NodeOracle, Player, Role},
+    storage::Store,
+};
 use alloy::{
     primitives::{Address, B256, Bytes, U256},
     signers::local::PrivateKeySigner,
     sol_types::SolValue,
 };
-use bridge::{
-    bindings::{DisputeGameFactory, ProposalGame},
-    output::OutputV0,
-};
+use bridge::{bindings::DisputeGameFactory, output::OutputV0};
 use std::{sync::Arc, time::Duration};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
@@ -38,6 +46,13 @@ pub struct ProposerConfig {
     pub signer: PrivateKeySigner,
     /// The L2's storage (output roots are computed from its headers).
     pub store: Arc<Store>,
+    /// Fault injection: every this many proposals claims a wrong output root (0: never).
+    pub fault_every: u64,
+}
+
+/// Whether the proposal of `target` is one the faulty proposer falsifies.
+pub fn falsified(target: u64, interval: u64, fault_every: u64) -> bool {
+    fault_every > 0 && (target / interval.max(1)).is_multiple_of(fault_every)
 }
 
 /// The output root of L2 block `number`, from its header (Isthmus headers carry the message
@@ -57,18 +72,28 @@ pub fn output_root(
 pub fn spawn(config: ProposerConfig) -> Result<JoinHandle<()>, String> {
     let interval = config.interval.max(1);
     let provider = crate::l1::wallet_provider(&config.l1_url, config.signer.clone())?;
+    let me = config.signer.address();
+    if config.fault_every > 0 {
+        warn!(target: "proposer", every = config.fault_every, "fault injection: every N-th proposal claims a wrong output root");
+    }
     Ok(tokio::spawn(async move {
         let factory = DisputeGameFactory::new(config.factory, provider.clone());
+        let mut defence = Player::new(
+            provider.clone(),
+            config.factory,
+            config.game_type,
+            me,
+            Role::Defender,
+        );
+        let oracle = NodeOracle::new(config.store.clone());
         let mut last = 0u64;
         let mut failures = 0u32;
-        let mut resolver = Resolver::default();
         loop {
             let wait = Duration::from_millis(500) * 2u32.saturating_pow(failures.min(5));
             tokio::time::sleep(wait).await;
-            if let Err(e) = resolver.tick(&factory, &provider).await {
-                failures = failures.saturating_add(1);
-                warn!(target: "proposer", error = %e, retry_in_ms = (Duration::from_millis(500) * 2u32.saturating_pow(failures.min(5))).as_millis() as u64, "resolving games failed; retrying");
-                continue;
+            // A defence round failing (the L1 did not answer) does not hold up proposals.
+            if let Err(e) = defence.round(&oracle).await {
+                warn!(target: "proposer", error = %e, "defending games failed; retrying");
             }
             // Only blocks derivable from L1 (safe) are proposed: an output of an unsafe block
             // could be replaced by derivation after it was proposed.
@@ -80,14 +105,20 @@ pub fn spawn(config: ProposerConfig) -> Result<JoinHandle<()>, String> {
             if target == 0 || target <= last {
                 continue;
             }
-            let (root, _) = match output_root(&config.store, target) {
+            let lie = falsified(target, interval, config.fault_every);
+            // The lie claims the next block's output (once that block exists).
+            let (root, _) = match output_root(&config.store, target + u64::from(lie)) {
                 Ok(Some(found)) => found,
                 _ => continue,
             };
             let extra: Bytes = U256::from(target).abi_encode().into();
             match propose(&factory, config.game_type, root, extra, config.bond).await {
                 Ok(Some(game)) => {
-                    info!(target: "proposer", l2_block = target, output_root = %root, %game, "proposed");
+                    if lie {
+                        warn!(target: "proposer", l2_block = target, output_root = %root, %game, "proposed a WRONG output root (fault injection)");
+                    } else {
+                        info!(target: "proposer", l2_block = target, output_root = %root, %game, "proposed");
+                    }
                     last = target;
                     failures = 0;
                 }
@@ -102,77 +133,6 @@ pub fn spawn(config: ProposerConfig) -> Result<JoinHandle<()>, String> {
             }
         }
     }))
-}
-
-/// Games in progress and where the scan of the factory stands.
-#[derive(Debug, Default)]
-struct Resolver {
-    next_index: u64,
-    pending: Vec<(Address, u64)>,
-}
-
-impl Resolver {
-    /// Picks up new games and resolves those whose challenge window has passed.
-    async fn tick<P: alloy::providers::Provider + Clone>(
-        &mut self,
-        factory: &DisputeGameFactory::DisputeGameFactoryInstance<P>,
-        provider: &P,
-    ) -> Result<(), String> {
-        let count = factory
-            .gameCount()
-            .call()
-            .await
-            .map_err(|e| e.to_string())?;
-        let count = u64::try_from(count).unwrap_or(u64::MAX);
-        while self.next_index < count {
-            let game = factory
-                .gameAtIndex(U256::from(self.next_index))
-                .call()
-                .await
-                .map_err(|e| e.to_string())?;
-            let instance = ProposalGame::new(game.proxy_, provider.clone());
-            let status = instance.status().call().await.map_err(|e| e.to_string())?;
-            if status == 0 {
-                let due = instance
-                    .expectedResolution()
-                    .call()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                self.pending.push((game.proxy_, due));
-            }
-            self.next_index += 1;
-        }
-        let now = crate::sequencer::unix_now();
-        let mut still = Vec::with_capacity(self.pending.len());
-        for (game, due) in std::mem::take(&mut self.pending) {
-            if now <= due {
-                still.push((game, due));
-                continue;
-            }
-            let instance = ProposalGame::new(game, provider.clone());
-            let sent = instance.resolve().send().await.map_err(|e| e.to_string());
-            match sent {
-                Ok(pending) => match pending
-                    .with_timeout(Some(crate::l1::L1_RECEIPT_TIMEOUT))
-                    .get_receipt()
-                    .await
-                {
-                    Ok(receipt) if receipt.status() => info!(target: "proposer", %game, "resolved"),
-                    Ok(_) => still.push((game, due + 1)),
-                    Err(e) => {
-                        warn!(target: "proposer", %game, error = %e, "no receipt for resolve; will retry");
-                        still.push((game, due + 1));
-                    }
-                },
-                Err(e) => {
-                    warn!(target: "proposer", %game, error = %e, "resolve failed; will retry");
-                    still.push((game, due + 1));
-                }
-            }
-        }
-        self.pending = still;
-        Ok(())
-    }
 }
 
 /// Creates the game unless the factory already has it; returns the new game's address.
@@ -213,4 +173,19 @@ async fn propose<P: alloy::providers::Provider>(
         .await
         .map_err(|e| e.to_string())?;
     Ok(Some(created.proxy_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_nth_proposal_is_falsified() {
+        let lies: Vec<u64> = (1..=12)
+            .map(|k| k * 20)
+            .filter(|t| falsified(*t, 20, 3))
+            .collect();
+        assert_eq!(lies, vec![60, 120, 180, 240]);
+        assert!(!(1..=12).any(|k| falsified(k * 20, 20, 0)));
+    }
 }

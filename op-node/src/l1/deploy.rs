@@ -1,23 +1,38 @@
 //! Deploys the bridge contracts on the L1 with real transactions, in dependency order:
-//! factory, proposal-game implementation (registered with its bond), anchor-state registry,
-//! portal. The block that includes the portal becomes the rollup's L1 genesis.
+//! factory, anchor-state registry (respecting the bisection game type, anchored at the L2
+//! genesis output), the step verifiers and the game verifier, the bisection-game
+//! implementation (registered with its bond), portal (fraud-vm/SPEC.md §12.7). The block that
+//! includes the portal becomes the rollup's L1 genesis.
 
-use super::{DEPLOYER_INDEX, service_signer};
+use super::{
+    DEPLOYER_INDEX,
+    bindings::{BisectionGame, GameVerifier, OneStepVerifier, WorldStepVerifier},
+    service_signer,
+};
 use alloy::{
     primitives::{Address, B256, U256},
     providers::Provider,
+    rpc::types::TransactionReceipt,
 };
-use bridge::bindings::{AnchorStateRegistry, DisputeGameFactory, OptimismPortal, ProposalGame};
+use bridge::bindings::{AnchorStateRegistry, DisputeGameFactory, OptimismPortal};
 use tracing::info;
 
-/// The game type proposals use (ours; viem reads it from the portal).
-pub const PROPOSAL_GAME_TYPE: u32 = 1;
+/// The game type proposals use: `BisectionGame` (ours; viem reads it from the portal). Type 1
+/// was `ProposalGame` (a claim stands if unchallenged), which no deployment registers any more.
+pub const BISECTION_GAME_TYPE: u32 = 2;
 
-/// Parameters of the deployment (chain parameters of the bridge).
+/// Parameters of the deployment (chain parameters of the bridge and its game).
 #[derive(Debug, Clone, Copy)]
 pub struct DeployParams {
-    /// Seconds a proposal must stand unchallenged.
+    /// The game's challenge window after a proposal, and each side's clock in a challenge
+    /// (`maxClockDuration`, seconds).
     pub challenge_window: u64,
+    /// The least time a side of a challenge has when its turn begins (`clockExtension`, seconds).
+    pub clock_extension: u64,
+    /// Bond of each challenge, in wei.
+    pub challenge_bond: u128,
+    /// The L2 genesis output root: the registry's first anchor, where bisection starts.
+    pub genesis_output_root: B256,
     /// Seconds a withdrawal proof must age.
     pub proof_maturity_delay: u64,
     /// Seconds after resolution before a game counts as final.
@@ -35,8 +50,10 @@ pub struct Deployment {
     pub factory: Address,
     /// The anchor-state registry.
     pub registry: Address,
-    /// The proposal-game implementation.
+    /// The bisection-game implementation.
     pub game_implementation: Address,
+    /// The verifier the game calls (steps and block boundaries).
+    pub verifier: Address,
     /// The L1's chain id, as it reports it.
     pub l1_chain_id: u64,
     /// The L1 block that included the portal.
@@ -95,6 +112,29 @@ async fn ensure_multicall3<P: Provider>(provider: &P) {
     tracing::warn!(target: "l1", %MULTICALL3, "the L1 has no Multicall3 and no way to place it: viem's batched reads will fail");
 }
 
+/// Waits for a sent transaction's receipt and requires that it succeeded.
+async fn confirmed(
+    what: &'static str,
+    sent: Result<
+        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+        alloy::contract::Error,
+    >,
+) -> Result<TransactionReceipt, DeployError> {
+    let receipt = sent
+        .map_err(|e| step(what)(e.to_string()))?
+        .with_timeout(Some(super::L1_RECEIPT_TIMEOUT))
+        .get_receipt()
+        .await
+        .map_err(|e| step(what)(e.to_string()))?;
+    if !receipt.status() {
+        return Err(step(what)(format!(
+            "reverted in L1 transaction {}",
+            receipt.transaction_hash
+        )));
+    }
+    Ok(receipt)
+}
+
 /// Deploys the bridge on the L1 at `url` from the devnet deployer key.
 pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment, DeployError> {
     let signer = service_signer(DEPLOYER_INDEX);
@@ -106,34 +146,61 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
     let factory = DisputeGameFactory::deploy(&provider, owner)
         .await
         .map_err(|e| step("DisputeGameFactory")(e.to_string()))?;
-    let game = ProposalGame::deploy(&provider, PROPOSAL_GAME_TYPE, params.challenge_window)
-        .await
-        .map_err(|e| step("ProposalGame")(e.to_string()))?;
-    factory
-        .setImplementation(PROPOSAL_GAME_TYPE, *game.address())
-        .send()
-        .await
-        .map_err(|e| step("setImplementation")(e.to_string()))?
-        .get_receipt()
-        .await
-        .map_err(|e| step("setImplementation")(e.to_string()))?;
-    factory
-        .setInitBond(PROPOSAL_GAME_TYPE, U256::from(params.proposal_bond))
-        .send()
-        .await
-        .map_err(|e| step("setInitBond")(e.to_string()))?
-        .get_receipt()
-        .await
-        .map_err(|e| step("setInitBond")(e.to_string()))?;
     let registry = AnchorStateRegistry::deploy(
         &provider,
         *factory.address(),
         U256::from(params.game_finality_delay),
-        PROPOSAL_GAME_TYPE,
+        BISECTION_GAME_TYPE,
         owner,
     )
     .await
     .map_err(|e| step("AnchorStateRegistry")(e.to_string()))?;
+    confirmed(
+        "setAnchorRoot",
+        registry
+            .setAnchorRoot(params.genesis_output_root, U256::ZERO)
+            .send()
+            .await,
+    )
+    .await?;
+    let world = WorldStepVerifier::deploy(&provider)
+        .await
+        .map_err(|e| step("WorldStepVerifier")(e.to_string()))?;
+    let steps = OneStepVerifier::deploy(&provider, *world.address())
+        .await
+        .map_err(|e| step("OneStepVerifier")(e.to_string()))?;
+    // The block-boundary verifier is pending (SPEC §5.9, §12.6): zero makes the game verifier
+    // refuse `blockStart`/`blockEnd` instead of trusting anything.
+    let verifier = GameVerifier::deploy(&provider, *steps.address(), Address::ZERO)
+        .await
+        .map_err(|e| step("GameVerifier")(e.to_string()))?;
+    let game = BisectionGame::deploy(
+        &provider,
+        BISECTION_GAME_TYPE,
+        params.challenge_window,
+        params.clock_extension,
+        U256::from(params.challenge_bond),
+        *verifier.address(),
+        *registry.address(),
+    )
+    .await
+    .map_err(|e| step("BisectionGame")(e.to_string()))?;
+    confirmed(
+        "setImplementation",
+        factory
+            .setImplementation(BISECTION_GAME_TYPE, *game.address())
+            .send()
+            .await,
+    )
+    .await?;
+    confirmed(
+        "setInitBond",
+        factory
+            .setInitBond(BISECTION_GAME_TYPE, U256::from(params.proposal_bond))
+            .send()
+            .await,
+    )
+    .await?;
     let receipt = OptimismPortal::deploy_builder(
         &provider,
         *registry.address(),
@@ -177,9 +244,10 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
         factory: *factory.address(),
         registry: *registry.address(),
         game_implementation: *game.address(),
+        verifier: *verifier.address(),
         block_number,
         block_hash,
     };
-    info!(target: "l1", portal = %deployment.portal, factory = %deployment.factory, registry = %deployment.registry, block = block_number, "bridge deployed");
+    info!(target: "l1", portal = %deployment.portal, factory = %deployment.factory, registry = %deployment.registry, game = %deployment.game_implementation, verifier = %deployment.verifier, block = block_number, "bridge deployed");
     Ok(deployment)
 }

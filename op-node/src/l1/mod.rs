@@ -1,6 +1,7 @@
 //! The L1 side of the devnet: the service accounts, and the deployment of the bridge
 //! contracts on any L1 (the embedded one or `--l1-rpc`).
 
+pub mod bindings;
 pub mod deploy;
 
 use crate::chain::TEST_MNEMONIC;
@@ -43,6 +44,8 @@ pub const PROPOSER_INDEX: u32 = 11;
 pub const CHALLENGER_INDEX: u32 = 12;
 /// Mnemonic index of the contract deployer (and owner of the factory and registry).
 pub const DEPLOYER_INDEX: u32 = 13;
+/// Mnemonic index of the devnet's dishonest challenger (`--fault-challenger`).
+pub const DISHONEST_CHALLENGER_INDEX: u32 = 14;
 
 /// The devnet key at `index` of the test mnemonic. Indices 10 to 19 are funded by hardhat's and
 /// anvil's default nodes too, so the same keys work against them as `--l1-rpc`.

@@ -1,0 +1,75 @@
+//! The challenger: watches every game the dispute-game factory creates, challenges each claim
+//! that differs from the node's own output root at that block (or claims a block the game's
+//! L1 view cannot derive), and plays the two-layer bisection (fraud-vm/SPEC.md §8, §12) to the
+//! end on its own: answers, the leaf step, resolution, credit. It runs beside the devnet's
+//! sequencer or an `op-node verifier`, with its own L1 key.
+//!
+//! Rooms: `game` (a game as L1 holds it, and the moves), `truth` (what the node knows),
+//! `layer2` (fraud-vm's answers inside a block), `play` (what to do next), `player` (the round
+//! loop, shared with the proposer's defence). Logs use the target `challenger`.
+
+mod error;
+pub mod game;
+pub mod layer2;
+pub mod play;
+pub mod player;
+pub mod truth;
+
+pub use error::ChallengerError;
+pub use play::Strategy;
+pub use player::{Player, Role};
+pub use truth::{NodeOracle, Oracle, Truth};
+
+use crate::storage::Store;
+use alloy::{primitives::Address, signers::local::PrivateKeySigner};
+use std::{sync::Arc, time::Duration};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+/// What a challenger needs.
+#[derive(Debug)]
+pub struct ChallengerConfig {
+    /// L1 JSON-RPC endpoint.
+    pub l1_url: String,
+    /// The factory whose games are watched.
+    pub factory: Address,
+    /// The game type played (the respected one).
+    pub game_type: u32,
+    /// The challenger's L1 key (it pays the bonds and the gas, and collects the credit).
+    pub signer: PrivateKeySigner,
+    /// The node's chain: the truth the claims are compared with.
+    pub store: Arc<Store>,
+    /// How it answers ([`Strategy::Honest`] except for devnet fault injection).
+    pub strategy: Strategy,
+    /// Time between rounds.
+    pub poll: Duration,
+}
+
+/// Starts the challenger task. L1 errors are retried with backoff (doubling up to 32 rounds'
+/// worth); nothing it meets stops it.
+pub fn spawn(config: ChallengerConfig) -> Result<JoinHandle<()>, String> {
+    let provider = crate::l1::wallet_provider(&config.l1_url, config.signer.clone())?;
+    let me = config.signer.address();
+    let oracle = NodeOracle::new(config.store.clone());
+    info!(target: "challenger", address = %me, strategy = ?config.strategy, factory = %config.factory, game_type = config.game_type, "challenger started");
+    let mut player = Player::new(
+        provider,
+        config.factory,
+        config.game_type,
+        me,
+        Role::Challenger(config.strategy),
+    );
+    Ok(tokio::spawn(async move {
+        let mut failures = 0u32;
+        loop {
+            tokio::time::sleep(config.poll * 2u32.saturating_pow(failures.min(5))).await;
+            match player.round(&oracle).await {
+                Ok(_) => failures = 0,
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    warn!(target: "challenger", error = %e, failures, "round failed; backing off");
+                }
+            }
+        }
+    }))
+}

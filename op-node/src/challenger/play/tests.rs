@@ -1,0 +1,231 @@
+//! The decisions against a table of true outputs (a test double of the node's chain, inside
+//! this module's tests only), and a layer-1 bisection played to its leaf under the contract's
+//! rules (SPEC §12.2) between the two sides' decisions.
+
+use super::*;
+use crate::challenger::{
+    game::{GameView, status},
+    layer2::{Opening, StepProof},
+};
+use alloy::primitives::{B256, U256};
+use proptest::prelude::{any, prop_assert, prop_assert_eq, proptest};
+
+/// True outputs 0..=safe; `underivable_above` marks the L1 view's end.
+struct Table {
+    roots: Vec<B256>,
+    underivable_above: Option<u64>,
+}
+
+fn root(n: u64) -> B256 {
+    B256::left_padding_from(&n.to_be_bytes())
+}
+
+impl Table {
+    fn safe(n: u64) -> Self {
+        Self {
+            roots: (0..=n).map(root).collect(),
+            underivable_above: None,
+        }
+    }
+}
+
+impl Oracle for Table {
+    fn output(&self, block: u64, _: Option<u64>) -> Result<Truth, ChallengerError> {
+        Ok(match self.roots.get(block as usize) {
+            Some(r) => Truth::Root(*r),
+            None if self.underivable_above.is_some_and(|h| block > h) => Truth::Underivable,
+            None => Truth::NotYetSafe,
+        })
+    }
+    fn opening(&self, block: u64) -> Result<Opening, ChallengerError> {
+        Err(crate::challenger::layer2::Layer2Error::BoundaryPending { block }.into())
+    }
+    fn commitment(&self, block: u64, _: u64) -> Result<B256, ChallengerError> {
+        Err(crate::challenger::layer2::Layer2Error::BoundaryPending { block }.into())
+    }
+    fn step_proof(&self, block: u64, _: u64) -> Result<StepProof, ChallengerError> {
+        Err(crate::challenger::layer2::Layer2Error::BoundaryPending { block }.into())
+    }
+}
+
+const ME: Address = Address::repeat_byte(0xc1);
+const PROPOSER: Address = Address::repeat_byte(0xd1);
+
+fn game(l2_block: u64, claim: B256) -> GameView {
+    GameView {
+        address: Address::repeat_byte(0x9a),
+        status: status::IN_PROGRESS,
+        created_at: 1000,
+        creator: PROPOSER,
+        root_claim: claim,
+        l2_block,
+        l1_head: Some(50),
+        window: 30,
+        challenge_bond: U256::from(1),
+        challenger_won: false,
+        open_challenges: 0,
+        challenges: vec![],
+        credit: U256::ZERO,
+    }
+}
+
+fn opened(g: &mut GameView, challenger: Address) {
+    g.challenges.push(ChallengeView {
+        id: g.challenges.len() as u64,
+        challenger,
+        layer: 1,
+        turn: Side::Defender,
+        outcome: Outcome::None,
+        agreed: (0, root(0)),
+        disputed: (g.l2_block, g.root_claim),
+        pending: B256::ZERO,
+        step_block: 0,
+        last_move_at: 1001,
+        defender_clock: 30,
+        challenger_clock: 30,
+    });
+    g.open_challenges += 1;
+}
+
+#[test]
+fn honest_challenger_challenges_only_wrong_or_underivable_claims() {
+    let table = Table::safe(100);
+    let now = 1005;
+    let moves = |g: &GameView, t: &Table| challenger_moves(g, ME, now, Strategy::Honest, t);
+    assert_eq!(moves(&game(40, root(40)), &table), vec![]);
+    assert_eq!(moves(&game(40, root(41)), &table), vec![Move::Challenge]);
+    // Beyond the safe head: wait, unless the game's L1 view cannot derive it.
+    assert_eq!(moves(&game(140, root(7)), &table), vec![]);
+    let view_ended = Table {
+        underivable_above: Some(100),
+        ..Table::safe(100)
+    };
+    assert_eq!(
+        moves(&game(140, root(7)), &view_ended),
+        vec![Move::Challenge]
+    );
+    // Never after the window, never twice.
+    assert_eq!(
+        challenger_moves(&game(40, root(41)), ME, 1030, Strategy::Honest, &table),
+        vec![]
+    );
+    let mut g = game(40, root(41));
+    opened(&mut g, ME);
+    assert_eq!(moves(&g, &table), vec![]);
+}
+
+#[test]
+fn dishonest_challenger_challenges_right_claims() {
+    let table = Table::safe(100);
+    for s in [Strategy::AlwaysDisagree, Strategy::Random] {
+        assert_eq!(
+            challenger_moves(&game(40, root(40)), ME, 1005, s, &table),
+            vec![Move::Challenge]
+        );
+        assert_eq!(
+            challenger_moves(&game(40, root(41)), ME, 1005, s, &table),
+            vec![]
+        );
+    }
+}
+
+#[test]
+fn timeouts_resolution_and_credit() {
+    let table = Table::safe(100);
+    let mut g = game(40, root(41));
+    opened(&mut g, ME);
+    // The defender has 30 s from 1001: at 1031 it has not run out, at 1032 it has.
+    assert_eq!(
+        challenger_moves(&g, ME, 1031, Strategy::Honest, &table),
+        vec![]
+    );
+    assert_eq!(
+        challenger_moves(&g, ME, 1032, Strategy::Honest, &table),
+        vec![Move::ResolveChallenge { id: 0 }]
+    );
+    // The defender never ends a challenge on its own clock.
+    assert_eq!(defender_moves(&g, PROPOSER, 1032, &table), vec![]);
+    g.challenges[0].outcome = Outcome::ChallengerWon;
+    g.challenger_won = true;
+    g.open_challenges = 0;
+    g.credit = U256::from(2);
+    assert_eq!(
+        challenger_moves(&g, ME, 1032, Strategy::Honest, &table),
+        vec![Move::Resolve, Move::ClaimCredit]
+    );
+    // An unchallenged right claim resolves for anyone once the window has passed.
+    let right = game(40, root(40));
+    assert_eq!(defender_moves(&right, PROPOSER, 1029, &table), vec![]);
+    assert_eq!(
+        defender_moves(&right, PROPOSER, 1030, &table),
+        vec![Move::Resolve]
+    );
+}
+
+#[test]
+fn a_defender_at_a_layer_one_leaf_of_its_true_output_tries_to_open_the_block() {
+    let table = Table::safe(100);
+    let mut g = game(40, root(40));
+    opened(&mut g, ME);
+    g.challenges[0].agreed = (39, root(39));
+    g.challenges[0].disputed = (40, root(40));
+    // Layer 2 is pending: no move, and a log line says why.
+    assert_eq!(defender_moves(&g, PROPOSER, 1005, &table), vec![]);
+}
+
+/// Plays layer 1 of one challenge under the contract's rules: the defender names `defender(m)`
+/// at each midpoint, the challenger answers with `challenger_moves`.
+fn play_layer_one(
+    claim_block: u64,
+    defender: impl Fn(u64) -> B256,
+    strategy: Strategy,
+) -> ChallengeView {
+    let table = Table::safe(claim_block);
+    let mut g = game(claim_block, defender(claim_block));
+    opened(&mut g, ME);
+    for _ in 0..128 {
+        let c = &mut g.challenges[0];
+        if c.at_leaf() {
+            break;
+        }
+        let m = c.next_position();
+        c.pending = defender(m);
+        c.turn = Side::Challenger;
+        let moves = challenger_moves(&g, ME, 1005, strategy, &table);
+        let c = &mut g.challenges[0];
+        let [Move::Answer { id: 0, agree }] = moves.as_slice() else {
+            panic!("expected one answer, got {moves:?}");
+        };
+        if *agree {
+            c.agreed = (m, c.pending);
+        } else {
+            c.disputed = (m, c.pending);
+        }
+        c.turn = Side::Defender;
+    }
+    g.challenges[0].clone()
+}
+
+proptest! {
+    /// Against a defender whose outputs are wrong from block `k` on, the honest challenger
+    /// ends layer 1 at the leaf `[k − 1, k]`: the agreed output true, the disputed one false,
+    /// in at most ⌈log2 b⌉ answers (SPEC §8, §12.2).
+    #[test]
+    fn honest_challenger_corners_the_first_wrong_output(b in 2u64..5000, k_seed in any::<u64>()) {
+        let k = 1 + k_seed % b;
+        let liar = |n: u64| if n >= k { root(n + 1_000_000) } else { root(n) };
+        let c = play_layer_one(b, liar, Strategy::Honest);
+        prop_assert!(c.at_leaf());
+        prop_assert_eq!(c.agreed, (k - 1, root(k - 1)));
+        prop_assert_eq!(c.disputed, (k, liar(k)));
+    }
+
+    /// An always-disagreeing challenger against an honest defender ends at the leaf right
+    /// above the anchor, disputing a true output.
+    #[test]
+    fn always_disagree_ends_above_the_anchor(b in 2u64..5000) {
+        let c = play_layer_one(b, root, Strategy::AlwaysDisagree);
+        prop_assert_eq!(c.agreed, (0, root(0)));
+        prop_assert_eq!(c.disputed, (1, root(1)));
+    }
+}

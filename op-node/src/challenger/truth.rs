@@ -1,0 +1,95 @@
+//! What the node knows to be true: its own output root at an L2 block (layer 1) and, through
+//! the layer-2 adapter, its own machine states inside a block (layer 2).
+
+use super::{
+    ChallengerError,
+    layer2::{BlockSteps, Opening, StepProof},
+};
+use crate::storage::Store;
+use alloy::primitives::B256;
+use std::sync::Arc;
+
+/// The node's view of the output root at one L2 block, relative to a game's L1 view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truth {
+    /// The block is safe here (derived from L1): its output root.
+    Root(B256),
+    /// Not derived yet: the claim waits.
+    NotYetSafe,
+    /// Beyond what the game's L1 view (`l1Head`) can derive: no output there is right.
+    Underivable,
+}
+
+/// Where a player gets the true answers from. One implementation reads the node's chain
+/// ([`NodeOracle`]); the decision tests use a table.
+pub trait Oracle: Send + Sync {
+    /// The output root at L2 block `block`, for a game whose L1 view ends at L1 block
+    /// `l1_head` (`None` while that block's number is unknown).
+    fn output(&self, block: u64, l1_head: Option<u64>) -> Result<Truth, ChallengerError>;
+    /// Opening layer 2 over block `block`.
+    fn opening(&self, block: u64) -> Result<Opening, ChallengerError>;
+    /// `commit(s_position)` of block `block`.
+    fn commitment(&self, block: u64, position: u64) -> Result<B256, ChallengerError>;
+    /// The proof of the step from `position` in block `block`.
+    fn step_proof(&self, block: u64, position: u64) -> Result<StepProof, ChallengerError>;
+}
+
+/// The truth as the node's own storage holds it: output roots of safe blocks, and the
+/// derivation checkpoints that say how far the L1 has been read.
+#[derive(Debug, Clone)]
+pub struct NodeOracle {
+    store: Arc<Store>,
+    steps: BlockSteps,
+}
+
+impl NodeOracle {
+    /// Reads `store`.
+    pub fn new(store: Arc<Store>) -> Self {
+        Self {
+            steps: BlockSteps {
+                store: store.clone(),
+            },
+            store,
+        }
+    }
+}
+
+impl Oracle for NodeOracle {
+    fn output(&self, block: u64, l1_head: Option<u64>) -> Result<Truth, ChallengerError> {
+        // One reader: the safe head and the derivation checkpoint come from the same snapshot.
+        let reader = self.store.reader()?;
+        let safe = reader.safe_number()?.unwrap_or(0);
+        if block <= safe {
+            return match crate::proposer::output_root(&self.store, block)? {
+                Some((root, _)) => Ok(Truth::Root(root)),
+                None => Ok(Truth::NotYetSafe),
+            };
+        }
+        // Once derivation has read past the game's L1 view, every block that view can derive
+        // is safe here; a claim above the safe head is beyond the derivable L2 head, and so
+        // wrong (SPEC §12.6). Before that, it waits.
+        let Some(l1_head) = l1_head else {
+            return Ok(Truth::NotYetSafe);
+        };
+        let derived_past = reader
+            .last_derivation()?
+            .is_some_and(|d| d.l1_number >= l1_head);
+        Ok(if derived_past {
+            Truth::Underivable
+        } else {
+            Truth::NotYetSafe
+        })
+    }
+
+    fn opening(&self, block: u64) -> Result<Opening, ChallengerError> {
+        Ok(self.steps.opening(block)?)
+    }
+
+    fn commitment(&self, block: u64, position: u64) -> Result<B256, ChallengerError> {
+        Ok(self.steps.commitment_at(block, position)?)
+    }
+
+    fn step_proof(&self, block: u64, position: u64) -> Result<StepProof, ChallengerError> {
+        Ok(self.steps.step_proof(block, position)?)
+    }
+}
