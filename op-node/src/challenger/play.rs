@@ -111,6 +111,21 @@ pub fn challenger_moves(
     moves
 }
 
+/// Whether the challenger `me`, having made no moves this round, will never again have one in
+/// `game`: its challenges are over and paid, or it has none and never will (the window has
+/// closed, or the claim's block is safe here, so the decision not to challenge is final).
+/// Dropping such games keeps each round's L1 reads to the games still in play.
+pub fn challenger_done(game: &GameView, me: Address, now: u64, oracle: &dyn Oracle) -> bool {
+    if game.challenges.iter().any(|c| c.challenger == me) {
+        return game.done_for(me);
+    }
+    !game.window_open(now)
+        || matches!(
+            oracle.output(game.l2_block, game.l1_head),
+            Ok(Truth::Root(_))
+        )
+}
+
 /// The challenger's answer to the defender's pending commitment: `Some(agree)`, or `None`
 /// when it cannot be known yet.
 fn answer(

@@ -114,7 +114,11 @@ impl<P: Provider + Clone> Player<P> {
                 }
                 Role::Defender => play::defender_moves(&view, me, now, oracle),
             };
-            if moves.is_empty() && view.done_for(me) {
+            let done = match role {
+                Role::Challenger(_) => play::challenger_done(&view, me, now, oracle),
+                Role::Defender => view.done_for(me),
+            };
+            if moves.is_empty() && done {
                 finished.push(index);
             } else if !moves.is_empty() {
                 plans.push((view, moves));

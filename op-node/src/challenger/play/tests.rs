@@ -115,6 +115,26 @@ fn honest_challenger_challenges_only_wrong_or_underivable_claims() {
 }
 
 #[test]
+fn the_challenger_drops_a_game_once_it_can_have_no_more_moves() {
+    let table = Table::safe(100);
+    // A right claim at a safe block: final at once. One beyond the safe head: kept until the
+    // window closes.
+    assert!(challenger_done(&game(40, root(40)), ME, 1005, &table));
+    assert!(!challenger_done(&game(140, root(7)), ME, 1005, &table));
+    assert!(challenger_done(&game(140, root(7)), ME, 1030, &table));
+    // Its own challenge keeps the game until it is over, resolved and paid.
+    let mut g = game(40, root(41));
+    opened(&mut g, ME);
+    assert!(!challenger_done(&g, ME, 1100, &table));
+    g.challenges[0].outcome = Outcome::ChallengerWon;
+    g.status = status::CHALLENGER_WINS;
+    g.credit = U256::from(3);
+    assert!(!challenger_done(&g, ME, 1100, &table));
+    g.credit = U256::ZERO;
+    assert!(challenger_done(&g, ME, 1100, &table));
+}
+
+#[test]
 fn dishonest_challenger_challenges_right_claims() {
     let table = Table::safe(100);
     for s in [Strategy::AlwaysDisagree, Strategy::Random] {
