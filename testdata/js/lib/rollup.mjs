@@ -27,13 +27,20 @@ export function bridgeAbi(name) {
   return JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "bridge/artifacts", `${name}.json`), "utf8")).abi;
 }
 
+/** ABI of one of fraud-vm's compiled game contracts (fraud-vm/artifacts/<name>.json). */
+export function gameAbi(name) {
+  return JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "fraud-vm/artifacts", `${name}.json`), "utf8")).abi;
+}
+
 // Every custom error the L1 contracts declare, to name a revert viem reports only as a selector
 // (e.g. finalizeWithdrawal encodes with viem's legacy portal ABI, which lacks the newer names).
 const ERRORS_ABI = (() => {
   const seen = new Set();
   const out = [];
-  for (const name of ["OptimismPortal", "DisputeGameFactory", "ProposalGame", "AnchorStateRegistry"]) {
-    for (const item of bridgeAbi(name)) {
+  const abis = ["OptimismPortal", "DisputeGameFactory", "ProposalGame", "AnchorStateRegistry"].map(bridgeAbi);
+  abis.push(gameAbi("BisectionGame"), gameAbi("GameVerifier"));
+  for (const abi of abis) {
+    for (const item of abi) {
       if (item.type !== "error") continue;
       const key = `${item.name}(${item.inputs.map((i) => i.type).join(",")})`;
       if (!seen.has(key)) {

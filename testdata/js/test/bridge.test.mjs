@@ -12,7 +12,7 @@ import { getContractAddress, keccak256, parseEther, parseEventLogs, toHex } from
 import { chainConfig, getL2TransactionHashes, getWithdrawals } from "viem/op-stack";
 import { startNode } from "../lib/node.mjs";
 import { startHardhat } from "../lib/hardhat.mjs";
-import { bridgeAbi, describeError, loadRollup, rejection, revertName, stringify } from "../lib/rollup.mjs";
+import { bridgeAbi, describeError, gameAbi, loadRollup, rejection, revertName, stringify } from "../lib/rollup.mjs";
 
 const PROPOSAL_INTERVAL = 20; // L2 blocks between output proposals (100 ms blocks: one every 2 s)
 const BRIDGE_FLAGS = [
@@ -32,7 +32,7 @@ const WAIT_LIMIT_MS = 45_000;
 const EOA_GAS = 21_000n;
 
 const PORTAL_ABI = bridgeAbi("OptimismPortal");
-const GAME_ABI = bridgeAbi("ProposalGame");
+const GAME_ABI = gameAbi("BisectionGame");
 const REGISTRY_ABI = bridgeAbi("AnchorStateRegistry");
 // Revert names of a proof the trie walk or the RLP reader rejects (bridge/CONTRACTS.md, MerkleTrie).
 const BAD_PROOF = ["InvalidMerkleProof", "EmptyItem", "UnexpectedString", "UnexpectedList", "InvalidHeader", "ContentLengthMismatch", "InvalidDataRemainder"];
