@@ -77,8 +77,9 @@ pub struct ChallengerArgs {
     /// account 12; `op-node verifier --challenger` requires it.
     #[arg(long, value_parser = parse_key)]
     pub challenger_key: Option<alloy::signers::local::PrivateKeySigner>,
-    /// Time between the challenger's rounds (each reads every open game).
-    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    /// Time between the challenger's rounds (each reads the games still in play). Keep it well
+    /// under `--clock-extension`; each round costs the L1 a few requests per game.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub challenger_poll: Duration,
 }
 
