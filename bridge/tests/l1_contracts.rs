@@ -12,6 +12,8 @@ mod bisection_game;
 mod bisection_props;
 #[path = "l1_contracts/deposits.rs"]
 mod deposits;
+#[path = "l1_contracts/game_verifier.rs"]
+mod game_verifier;
 #[path = "l1_contracts/games.rs"]
 mod games;
 #[path = "l1_contracts/harness.rs"]
