@@ -64,8 +64,16 @@ fn block_boundaries_are_refused_while_pending_and_forwarded_once_set() {
 #[test]
 fn steps_go_to_the_one_step_verifier_and_its_rejections_come_back_unchanged() {
     let mut l1 = L1::new();
+    let precompiles = l1.deploy(DEPLOYER, "L2Precompiles", &[]);
     let world = l1.deploy(DEPLOYER, "WorldStepVerifier", &[]);
-    let steps = l1.deploy(DEPLOYER, "OneStepVerifier", &world.abi_encode());
+    let calls = l1.deploy(DEPLOYER, "CallStepVerifier", &precompiles.abi_encode());
+    let starts = l1.deploy(DEPLOYER, "TxStartVerifier", &precompiles.abi_encode());
+    let ends = l1.deploy(DEPLOYER, "TxEndVerifier", &[]);
+    let steps = l1.deploy(
+        DEPLOYER,
+        "OneStepVerifier",
+        &(world, calls, starts, ends).abi_encode_params(),
+    );
     let verifier = game_verifier(&mut l1, steps, Address::ZERO);
     for proof in [
         Bytes::new(),

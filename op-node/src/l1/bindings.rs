@@ -33,3 +33,31 @@ sol!(
     WorldStepVerifier,
     "../fraud-vm/artifacts/WorldStepVerifier.json"
 );
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    L2Precompiles,
+    "../fraud-vm/artifacts/L2Precompiles.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    CallStepVerifier,
+    "../fraud-vm/artifacts/CallStepVerifier.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    TxStartVerifier,
+    "../fraud-vm/artifacts/TxStartVerifier.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    TxEndVerifier,
+    "../fraud-vm/artifacts/TxEndVerifier.json"
+);

@@ -6,7 +6,10 @@
 
 use super::{
     DEPLOYER_INDEX,
-    bindings::{BisectionGame, GameVerifier, OneStepVerifier, WorldStepVerifier},
+    bindings::{
+        BisectionGame, CallStepVerifier, GameVerifier, L2Precompiles, OneStepVerifier, TxEndVerifier,
+        TxStartVerifier, WorldStepVerifier,
+    },
     service_signer,
 };
 use alloy::{
@@ -135,6 +138,36 @@ async fn confirmed(
     Ok(receipt)
 }
 
+/// Deploys the Solidity one-step verifier (fraud-vm/contracts/verifier/README.md): the L2's
+/// precompiles, the four step-family contracts, then the entry `OneStepVerifier` that forwards
+/// to them. Returns the entry's address.
+async fn deploy_step_verifier<P: Provider>(provider: &P) -> Result<Address, DeployError> {
+    let precompiles = *L2Precompiles::deploy(provider)
+        .await
+        .map_err(|e| step("L2Precompiles")(e.to_string()))?
+        .address();
+    let world = *WorldStepVerifier::deploy(provider)
+        .await
+        .map_err(|e| step("WorldStepVerifier")(e.to_string()))?
+        .address();
+    let calls = *CallStepVerifier::deploy(provider, precompiles)
+        .await
+        .map_err(|e| step("CallStepVerifier")(e.to_string()))?
+        .address();
+    let starts = *TxStartVerifier::deploy(provider, precompiles)
+        .await
+        .map_err(|e| step("TxStartVerifier")(e.to_string()))?
+        .address();
+    let ends = *TxEndVerifier::deploy(provider)
+        .await
+        .map_err(|e| step("TxEndVerifier")(e.to_string()))?
+        .address();
+    let entry = OneStepVerifier::deploy(provider, world, calls, starts, ends)
+        .await
+        .map_err(|e| step("OneStepVerifier")(e.to_string()))?;
+    Ok(*entry.address())
+}
+
 /// Deploys the bridge on the L1 at `url` from the devnet deployer key.
 pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment, DeployError> {
     let signer = service_signer(DEPLOYER_INDEX);
@@ -163,15 +196,10 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
             .await,
     )
     .await?;
-    let world = WorldStepVerifier::deploy(&provider)
-        .await
-        .map_err(|e| step("WorldStepVerifier")(e.to_string()))?;
-    let steps = OneStepVerifier::deploy(&provider, *world.address())
-        .await
-        .map_err(|e| step("OneStepVerifier")(e.to_string()))?;
+    let steps = deploy_step_verifier(&provider).await?;
     // The block-boundary verifier is pending (SPEC §5.9, §12.6): zero makes the game verifier
     // refuse `blockStart`/`blockEnd` instead of trusting anything.
-    let verifier = GameVerifier::deploy(&provider, *steps.address(), Address::ZERO)
+    let verifier = GameVerifier::deploy(&provider, steps, Address::ZERO)
         .await
         .map_err(|e| step("GameVerifier")(e.to_string()))?;
     let game = BisectionGame::deploy(
