@@ -7,8 +7,8 @@
 use super::{
     DEPLOYER_INDEX,
     bindings::{
-        BisectionGame, CallStepVerifier, GameVerifier, L2Precompiles, OneStepVerifier, TxEndVerifier,
-        TxStartVerifier, WorldStepVerifier,
+        BisectionGame, CallStepVerifier, GameVerifier, L2Precompiles, OneStepVerifier,
+        TxEndVerifier, TxStartVerifier, WorldStepVerifier,
     },
     service_signer,
 };
