@@ -8,7 +8,13 @@
 //! - earned credit: each account's credit is what the challenges it won (or was refunded) and the
 //!   game's resolution give it, by the rules, and nothing else; at most one challenger wins;
 //! - a step decides for the honest side: against an honest proposer the defender, and against a
-//!   lying proposer an honest challenger.
+//!   lying proposer an honest challenger;
+//! - clocks (SPEC §12.3), against a model kept per challenge: a move takes exactly the time since
+//!   the challenge's last move off the mover's clock and nothing off any other clock, of this
+//!   challenge or another (no challenge's time flows to one that did not spend it); a move after
+//!   the mover's clock ran out is refused (`ClockExpired`), one at its last second goes through and
+//!   still leaves the other side at least the extension; `resolveChallenge` ends a challenge
+//!   exactly when the side to move has run out, and that side loses.
 //!
 //! At the end every clock is run out, every challenge ended, the game resolved and every credit
 //! claimed: the game holds nothing, and exactly what was paid in was paid out.
@@ -22,11 +28,12 @@ use std::collections::{BTreeMap, HashMap};
 use alloy::primitives::{Address, B256, U256};
 use alloy::sol_types::SolCall;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
 use crate::bisection::{
-    Answers, Arena, CHALLENGER_WON, Chain, Claims, DEFENDER_WON, IBisection, MAX_CLOCK, Move, OPEN,
-    REFUNDED, challenge_bond, end_proof, end_state, get, next_move, send_move,
+    Answers, Arena, CHALLENGER, CHALLENGER_WON, Chain, Claims, DEFENDER, DEFENDER_WON, EXTENSION,
+    IBisection, MAX_CLOCK, Move, OPEN, REFUNDED, challenge_bond, end_proof, end_state, get,
+    next_move, send_move,
 };
 use fraud_vm::bisect::Bisection;
 
@@ -65,7 +72,15 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (0..4usize, any::<bool>(), any::<u64>())
             .prop_map(|(who, honest, pattern)| Action::Open { who, honest, pattern }),
         14 => (0..8usize).prop_map(|lane| Action::Move { lane }),
-        3 => prop_oneof![Just(1u64), Just(7), Just(30), Just(MAX_CLOCK / 2), Just(MAX_CLOCK + 1)]
+        4 => prop_oneof![
+            Just(1u64),
+            Just(7),
+            Just(EXTENSION),
+            Just(30),
+            Just(MAX_CLOCK / 2),
+            Just(MAX_CLOCK),
+            Just(MAX_CLOCK + 1),
+        ]
             .prop_map(Action::Warp),
         2 => (0..8usize).prop_map(|lane| Action::End { lane }),
         1 => Just(Action::Resolve),
@@ -79,6 +94,19 @@ struct Lane {
     honest: bool,
     answered: u32,
     outcome: u8,
+    /// The model's clocks (indexed by `DEFENDER`, `CHALLENGER`), side to move and last move time.
+    clocks: [u64; 2],
+    turn: u8,
+    last_move_at: u64,
+}
+
+/// Clock events over a run, to show the sequences reach every clock rule.
+#[derive(Default)]
+struct ClockStats {
+    last_second_moves: u32,
+    extensions: u32,
+    expired_moves: u32,
+    ended_by_clock: u32,
 }
 
 struct Run {
@@ -95,6 +123,7 @@ struct Run {
     /// Moves that went through, and leaves decided by a step.
     moves: u32,
     steps: u32,
+    clock_stats: ClockStats,
 }
 
 impl Run {
@@ -123,6 +152,7 @@ impl Run {
             proposer_bond_credited: false,
             moves: 0,
             steps: 0,
+            clock_stats: ClockStats::default(),
         }
     }
 
@@ -148,6 +178,9 @@ impl Run {
                         honest,
                         answered: 0,
                         outcome: OPEN,
+                        clocks: [MAX_CLOCK; 2],
+                        turn: DEFENDER,
+                        last_move_at: self.l1.now(),
                     });
                 }
             }
@@ -160,7 +193,58 @@ impl Run {
                 let is_step = matches!(mv, Move::Step(_));
                 let is_answer = matches!(mv, Move::Answer(_));
                 let challenger = l.challenger;
+                let next_turn = match mv {
+                    Move::Defend(_) => Some(CHALLENGER),
+                    Move::Answer(_) | Move::StartSteps { .. } => Some(DEFENDER),
+                    Move::Step(_) => None,
+                };
+                let (open, side) = (l.outcome == OPEN, l.turn);
+                let elapsed = self.l1.now() - l.last_move_at;
+                let left = l.clocks[usize::from(side)];
+                let decided = self.challenger_won();
                 let outcome = send_move(&mut self.l1, game, id, mv, PROPOSER, challenger);
+                if open && decided {
+                    prop_assert_eq!(
+                        outcome.reverted(),
+                        "GameNotInProgress",
+                        "a move once a challenger won"
+                    );
+                } else if open && elapsed > left {
+                    prop_assert_eq!(
+                        outcome.reverted(),
+                        "ClockExpired",
+                        "a move {} s late",
+                        elapsed - left
+                    );
+                    self.clock_stats.expired_moves += 1;
+                } else if open && is_step && !outcome.is_success() {
+                    // Only a lying defender's step can be refused in time: by the verifier.
+                    prop_assert!(
+                        !matches!(self.claims, Claims::Honest),
+                        "an honest step refused"
+                    );
+                    prop_assert_eq!(outcome.reverted(), "BadProof");
+                } else if open {
+                    prop_assert!(
+                        outcome.is_success(),
+                        "a move in time refused: {:?}",
+                        outcome
+                    );
+                    let l = &mut self.lanes[lane];
+                    l.clocks[usize::from(side)] = left - elapsed;
+                    l.last_move_at = self.l1.now();
+                    self.clock_stats.last_second_moves += u32::from(elapsed == left);
+                    if let Some(next) = next_turn {
+                        l.turn = next;
+                        let clock = &mut l.clocks[usize::from(next)];
+                        if *clock < EXTENSION {
+                            *clock = EXTENSION;
+                            self.clock_stats.extensions += 1;
+                        }
+                    }
+                } else {
+                    prop_assert!(!outcome.is_success(), "a move in an ended challenge");
+                }
                 self.moves += u32::from(outcome.is_success());
                 if outcome.is_success() && is_answer {
                     self.lanes[lane].answered += 1;
@@ -178,9 +262,45 @@ impl Run {
             Action::Move { .. } => {}
             Action::Warp(seconds) => self.l1.warp(seconds),
             Action::End { lane } if !self.lanes.is_empty() => {
-                let id = U256::from(lane % self.lanes.len());
+                let lane = lane % self.lanes.len();
+                let id = U256::from(lane);
+                let l = &self.lanes[lane];
+                let ran_out = self.l1.now() - l.last_move_at > l.clocks[usize::from(l.turn)];
+                let (open, turn) = (l.outcome == OPEN, l.turn);
+                let decided = self.challenger_won();
                 let call = IBisection::resolveChallengeCall { id }.abi_encode();
-                let _ = self.l1.send(OTHER, game, U256::ZERO, call);
+                let outcome = self.l1.send(OTHER, game, U256::ZERO, call);
+                prop_assert_eq!(
+                    outcome.is_success(),
+                    open && (ran_out || decided),
+                    "resolveChallenge of a challenge {} whose side to move {} run out: {:?}",
+                    if open { "open" } else { "ended" },
+                    if ran_out { "has" } else { "has not" },
+                    outcome
+                );
+                if open && decided {
+                    let ended = get(&mut self.l1, game, id).outcome;
+                    prop_assert_eq!(ended, REFUNDED, "refunded once a challenger won elsewhere");
+                } else if open && !ran_out {
+                    prop_assert_eq!(outcome.reverted(), "ClockNotExpired");
+                }
+                if outcome.is_success() && !decided {
+                    self.clock_stats.ended_by_clock += 1;
+                    let ended = get(&mut self.l1, game, id).outcome;
+                    // The side that ran out loses; once a challenger has won, every other
+                    // challenge is refunded however it ends (`check` asserts when).
+                    let winner = if turn == CHALLENGER {
+                        DEFENDER_WON
+                    } else {
+                        CHALLENGER_WON
+                    };
+                    prop_assert!(
+                        ended == winner || ended == REFUNDED,
+                        "side {} ran out, yet outcome {}",
+                        turn,
+                        ended
+                    );
+                }
             }
             Action::End { .. } => {}
             Action::Resolve => {
@@ -209,6 +329,12 @@ impl Run {
         self.check()
     }
 
+    /// Whether a challenge has ended with its challenger's win (the claim fell: moves stop, the
+    /// other challenges are refunded).
+    fn challenger_won(&self) -> bool {
+        self.lanes.iter().any(|l| l.outcome == CHALLENGER_WON)
+    }
+
     /// Follows every newly ended challenge and the resolution in the expected credits, then
     /// compares them and the balance with the game.
     fn check(&mut self) -> Result<(), TestCaseError> {
@@ -231,6 +357,14 @@ impl Run {
                     other => return Err(TestCaseError::fail(format!("outcome {other}"))),
                 };
                 *self.expected.entry(who).or_default() += amount;
+            }
+            if lane.outcome == OPEN {
+                prop_assert_eq!(
+                    (c.turn, c.defenderClock, c.challengerClock, c.lastMoveAt),
+                    (lane.turn, lane.clocks[0], lane.clocks[1], lane.last_move_at),
+                    "challenge {}: (turn, defender's clock, challenger's clock, last move) against the model",
+                    i
+                );
             }
             winners += usize::from(lane.outcome == CHALLENGER_WON);
             if lane.outcome == REFUNDED {
@@ -310,11 +444,16 @@ fn random_move_sequences_keep_the_game_solvent_and_pay_only_what_was_earned() {
         proptest::option::of((any::<u64>(), 0..16u64, 1..20u64)),
         proptest::collection::vec(action(), 10..90),
     );
-    let mut runner = TestRunner::new(Config {
-        cases: 256,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    // A fixed seed, as the coverage check below asks that rare rules (a move at the last second
+    // of a clock) are reached: a random seed would miss them now and then.
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 256,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
     let stats = RefCell::new(Stats::new());
     runner
         .run(&strategy, |(blocks, seed, lie, actions)| {
@@ -332,6 +471,15 @@ fn random_move_sequences_keep_the_game_solvent_and_pay_only_what_was_earned() {
             }
             *stats.entry("steps decided".into()).or_default() += run.steps;
             *stats.entry("moves".into()).or_default() += run.moves;
+            let clocks = &run.clock_stats;
+            for (what, n) in [
+                ("last-second moves", clocks.last_second_moves),
+                ("extensions given", clocks.extensions),
+                ("moves refused: ClockExpired", clocks.expired_moves),
+                ("challenges ended by a clock", clocks.ended_by_clock),
+            ] {
+                *stats.entry(what.into()).or_default() += n;
+            }
             let status: u8 = run.l1.view(run.game, IBisection::statusCall {});
             *stats.entry(format!("game status {status}")).or_default() += 1;
             Ok(())
@@ -346,6 +494,10 @@ fn random_move_sequences_keep_the_game_solvent_and_pay_only_what_was_earned() {
         "game status 1",
         "game status 2",
         "steps decided",
+        "last-second moves",
+        "extensions given",
+        "moves refused: ClockExpired",
+        "challenges ended by a clock",
     ] {
         assert!(
             stats.get(reached).copied().unwrap_or(0) > 0,
