@@ -6,6 +6,7 @@
 //! - [`merkle`]: the word Merkle tree behind memory, calldata and return data.
 //! - [`smt`]: the sparse Merkle tree behind the world overlay and the per-transaction sets.
 //! - [`mpt`]: reads from the block's pre-state trie (Merkle-Patricia proofs).
+//! - [`mpt_write`]: Merkle-Patricia writes with witnesses (the block end steps).
 //! - [`frame`]: the frame chain and checkpoints (call and create frames).
 //! - [`tx`]: transaction records and the block's transaction list.
 //! - [`world`]: the world-state commitment, checkpoints, logs, and the prover's world.
@@ -23,6 +24,7 @@ pub mod codec;
 pub mod frame;
 pub mod merkle;
 pub mod mpt;
+pub mod mpt_write;
 pub mod proof;
 pub mod smt;
 pub mod state;
