@@ -7,8 +7,8 @@ use crate::mpt::{MptAccount, MptSlot};
 use crate::proof::StepProof;
 use crate::smt::{SMT_DEPTH, SmtProof};
 use crate::state::{
-    BlockEnv, MachineState, Rules, STATE_ENCODED_LEN, Status, TAG_BLOCK_ENV, TAG_STATE, TAG_TX_ENV,
-    TxEnv,
+    BlockConstants, BlockEnv, MAX_EXTRA_DATA, MachineState, Rules, STATE_ENCODED_LEN, Status,
+    TAG_BLOCK_CONSTANTS, TAG_BLOCK_ENV, TAG_STATE, TAG_TX_ENV, TxEnv,
 };
 use crate::world::{AccountRecord, TAG_ACCOUNT, TAG_CHECKPOINT, TAG_WORLD, World};
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -16,7 +16,10 @@ use alloy_trie::TrieAccount;
 use thiserror::Error;
 
 /// Version byte that starts every encoded proof.
-pub const PROOF_VERSION: u8 = 3;
+pub const PROOF_VERSION: u8 = 4;
+
+/// Version byte of the v0.3 encoding ([`StepProof::encode_v3`]).
+pub const PROOF_VERSION_V3: u8 = 3;
 
 const ACCOUNT_LEN: usize = crate::world::ACCOUNT_ENCODED_LEN;
 
@@ -43,7 +46,7 @@ pub enum DecodeError {
         /// The byte found.
         found: u8,
     },
-    /// A status byte outside 0..=5.
+    /// A status byte outside 0..=8.
     #[error("invalid status {0}")]
     Status(u8),
     /// A boolean or presence flag other than 0 or 1.
@@ -52,6 +55,9 @@ pub enum DecodeError {
     /// A sparse-tree path marks a sibling as present but gives zero.
     #[error("zero sibling marked as present")]
     ZeroSibling,
+    /// A length beyond its field, or non-zero padding after it.
+    #[error("bad length or non-zero padding")]
+    Padding,
 }
 
 struct Reader<'a> {
@@ -166,16 +172,16 @@ impl<'a> Reader<'a> {
 
     fn word_proofs(&mut self) -> Result<Vec<WordProof>, DecodeError> {
         let n = self.count(WORD_PROOF_LEN)?;
-        (0..n)
-            .map(|_| {
-                Ok(WordProof {
-                    word: self.b256()?,
-                    siblings: (0..WORD_TREE_DEPTH)
-                        .map(|_| self.b256())
-                        .collect::<Result<_, _>>()?,
-                })
-            })
-            .collect()
+        (0..n).map(|_| self.word_proof()).collect()
+    }
+
+    fn word_proof(&mut self) -> Result<WordProof, DecodeError> {
+        Ok(WordProof {
+            word: self.b256()?,
+            siblings: (0..WORD_TREE_DEPTH)
+                .map(|_| self.b256())
+                .collect::<Result<_, _>>()?,
+        })
     }
 
     fn smt_proofs(&mut self) -> Result<Vec<SmtProof>, DecodeError> {
@@ -255,48 +261,24 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn tx_record(&mut self) -> Result<crate::tx::TxRecord, DecodeError> {
-        self.tag(crate::tx::TAG_TX)?;
-        let tx = crate::tx::TxRecord {
-            sender: self.address()?,
-            create: self.flag()?,
-            to: self.address()?,
-            nonce: self.u64()?,
-            gas_limit: self.u64()?,
-            max_fee: self.u256()?,
-            max_priority_fee: self.u256()?,
-            value: self.u256()?,
-            data: self.bytes()?,
-            access_list: self.list(24, |r| Ok((r.address()?, r.list(32, |r| r.u256())?)))?,
-            max_fee_per_blob_gas: self.u256()?,
-            blob_hashes: self.list(32, |r| r.b256())?,
-            authorizations: self.list(117, |r| {
-                Ok(crate::tx::Authorization {
-                    chain_id: r.u256()?,
-                    address: r.address()?,
-                    nonce: r.u64()?,
-                    y_parity: r.u8()?,
-                    r: r.u256()?,
-                    s: r.u256()?,
-                })
-            })?,
-            encoded: self.bytes()?,
-            deposit: if self.flag()? {
-                Some(crate::tx::DepositFields {
-                    source_hash: self.b256()?,
-                    mint: u128::from_be_bytes(
-                        self.take(16)?
-                            .try_into()
-                            .map_err(|_| DecodeError::Truncated)?,
-                    ),
-                    is_system: self.flag()?,
-                })
-            } else {
-                None
-            },
-        };
-        self.finish()?;
-        Ok(tx)
+    fn constants(&mut self) -> Result<BlockConstants, DecodeError> {
+        self.tag(TAG_BLOCK_CONSTANTS)?;
+        let parent_hash = self.b256()?;
+        let parent_beacon_root = self.b256()?;
+        let inputs_hash = self.b256()?;
+        let tx_count = self.u64()?;
+        let len = usize::from(self.u8()?);
+        let padded = self.array::<MAX_EXTRA_DATA>()?;
+        if len > MAX_EXTRA_DATA || padded[len.min(MAX_EXTRA_DATA)..].iter().any(|b| *b != 0) {
+            return Err(DecodeError::Padding);
+        }
+        Ok(BlockConstants {
+            parent_hash,
+            parent_beacon_root,
+            inputs_hash,
+            tx_count,
+            extra_data: padded[..len].to_vec(),
+        })
     }
 
     fn bytes(&mut self) -> Result<Vec<u8>, DecodeError> {
@@ -326,7 +308,7 @@ impl<'a> Reader<'a> {
         let floor_gas = self.u64()?;
         let create = self.flag()?;
         let block_gas_before = self.u64()?;
-        let receipts_before = self.b256()?;
+        let receipt_open = self.b256()?;
         let deposit = self.flag()?;
         let l1_fee = self.u256()?;
         let operator_fee_scalar = self.u64()?;
@@ -345,7 +327,7 @@ impl<'a> Reader<'a> {
             floor_gas,
             create,
             block_gas_before,
-            receipts_before,
+            receipt_open,
             deposit,
             l1_fee,
             operator_fee_scalar,
@@ -366,7 +348,7 @@ impl<'a> Reader<'a> {
             basefee: self.u256()?,
             blob_basefee: self.u256()?,
             chain_id: self.u256()?,
-            block_hashes_root: self.b256()?,
+            constants_hash: self.b256()?,
             transactions_root: self.b256()?,
             rules: {
                 let code = self.u8()?;
@@ -418,10 +400,14 @@ impl MachineState {
 fn put_word_proofs(out: &mut Vec<u8>, proofs: &[WordProof]) {
     out.extend_from_slice(&(proofs.len() as u32).to_be_bytes());
     for p in proofs {
-        out.extend_from_slice(p.word.as_slice());
-        for s in &p.siblings {
-            out.extend_from_slice(s.as_slice());
-        }
+        put_word_proof(out, p);
+    }
+}
+
+fn put_word_proof(out: &mut Vec<u8>, p: &WordProof) {
+    out.extend_from_slice(p.word.as_slice());
+    for s in &p.siblings {
+        out.extend_from_slice(s.as_slice());
     }
 }
 
@@ -513,7 +499,27 @@ impl StepProof {
         for c in &self.codes {
             put_bytes(&mut out, c);
         }
-        put_word_proofs(&mut out, &self.block_hashes);
+        self.put_boundary(&mut out);
+        match &self.transaction {
+            Some((encoding, position)) => {
+                out.push(1);
+                put_bytes(&mut out, encoding);
+                put_word_proof(&mut out, position);
+            }
+            None => out.push(0),
+        }
+        match &self.constants {
+            Some(c) => {
+                out.push(1);
+                out.extend_from_slice(&c.encode());
+            }
+            None => out.push(0),
+        }
+        out
+    }
+
+    /// The frame link, checkpoint and self-destruct list (shared by both versions).
+    fn put_boundary(&self, out: &mut Vec<u8>) {
         match &self.frame {
             Some(f) => {
                 out.push(1);
@@ -541,24 +547,48 @@ impl StepProof {
             }
             None => out.push(0),
         }
-        match &self.transaction {
-            Some((tx, position)) => {
-                out.push(1);
-                put_bytes(&mut out, &tx.encode());
-                put_word_proofs(&mut out, std::slice::from_ref(position));
-            }
-            None => out.push(0),
+    }
+
+    /// The proof in the v0.3 encoding (version byte 3: an empty block hash list after the
+    /// codes, no transaction, nothing after the self-destructs), for a verifier that has not
+    /// mirrored v0.4 yet (the Solidity verifier, which reads v0.3 for the opcode, frame exit and
+    /// transaction end steps). `None` for a proof that carries a witness v0.3 does not have.
+    /// The steps v0.4 changed (BLOCKHASH, the transaction start) do not verify alike in both.
+    pub fn encode_v3(&self) -> Option<Vec<u8>> {
+        if self.transaction.is_some() || self.constants.is_some() {
+            return None;
         }
-        out
+        let mut out = self.encode();
+        // Cut the v0.4 sections after the self-destructs (two absent flags) and put the v0.3
+        // ones back: an empty block hash list before the frame link, an absent transaction.
+        out.truncate(out.len() - 2);
+        let mut boundary = Vec::new();
+        self.put_boundary(&mut boundary);
+        let at = out.len() - boundary.len();
+        out.splice(at..at, 0u32.to_be_bytes());
+        out.push(0);
+        out[0] = PROOF_VERSION_V3;
+        Some(out)
     }
 
     /// Decodes a canonical encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode_version(bytes, PROOF_VERSION)
+    }
+
+    /// Decodes what [`Self::encode_v3`] produces: a v0.3 encoding whose block hash list is
+    /// empty and that carries no transaction.
+    pub fn decode_v3(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode_version(bytes, PROOF_VERSION_V3)
+    }
+
+    fn decode_version(bytes: &[u8], expected: u8) -> Result<Self, DecodeError> {
         let mut r = Reader { bytes };
         let version = r.u8()?;
-        if version != PROOF_VERSION {
+        if version != expected {
             return Err(DecodeError::Version(version));
         }
+        let v3 = version == PROOF_VERSION_V3;
         let pre = r.state()?;
         let code_len = r.count(1)?;
         let code = r.take(code_len)?.to_vec();
@@ -596,7 +626,9 @@ impl StepProof {
             })
         })?;
         let codes = r.list(4, |r| r.bytes())?;
-        let block_hashes = r.word_proofs()?;
+        if v3 && !r.word_proofs()?.is_empty() {
+            return Err(DecodeError::Version(version));
+        }
         let frame = if r.flag()? { Some(r.frame()?) } else { None };
         let checkpoint = if r.flag()? {
             Some(r.checkpoint()?)
@@ -609,13 +641,16 @@ impl StepProof {
             None
         };
         let transaction = if r.flag()? {
-            let bytes = r.bytes()?;
-            let tx = Reader { bytes: &bytes }.tx_record()?;
-            let mut positions = r.word_proofs()?;
-            if positions.len() != 1 {
-                return Err(DecodeError::Truncated);
+            if v3 {
+                return Err(DecodeError::Version(version));
             }
-            Some((tx, positions.remove(0)))
+            let encoding = r.bytes()?;
+            Some((encoding, r.word_proof()?))
+        } else {
+            None
+        };
+        let constants = if !v3 && r.flag()? {
+            Some(r.constants()?)
         } else {
             None
         };
@@ -637,11 +672,11 @@ impl StepProof {
             base_accounts,
             base_slots,
             codes,
-            block_hashes,
             frame,
             checkpoint,
             destructs,
             transaction,
+            constants,
         })
     }
 }
@@ -703,7 +738,6 @@ mod tests {
                 nodes: vec![Bytes::from(vec![4]), Bytes::new()],
             }],
             codes: vec![vec![0x60, 0x00], vec![]],
-            block_hashes: vec![tree.prove(1)],
             frame: Some(FrameLink {
                 caller: MachineState {
                     depth: 3,
@@ -723,14 +757,12 @@ mod tests {
                 ..Checkpoint::default()
             }),
             destructs: Some(vec![Address::repeat_byte(4)]),
-            transaction: Some((
-                crate::tx::TxRecord {
-                    data: vec![1, 2],
-                    access_list: vec![(Address::repeat_byte(1), vec![U256::from(3)])],
-                    ..Default::default()
-                },
-                tree.prove(0),
-            )),
+            transaction: Some((vec![0x02, 0xc0, 7], tree.prove(0))),
+            constants: Some(BlockConstants {
+                tx_count: 3,
+                extra_data: vec![0, 0, 0, 0, 250, 0, 0, 0, 6],
+                ..BlockConstants::default()
+            }),
         }
     }
 

@@ -5,7 +5,7 @@ use crate::frame::{Checkpoint, FrameLink};
 use crate::merkle::WordProof;
 use crate::mpt::{MptAccount, MptSlot};
 use crate::smt::SmtProof;
-use crate::state::{BlockEnv, FullState, MachineState, TxEnv};
+use crate::state::{BlockConstants, BlockEnv, FullState, MachineState, TxEnv};
 use crate::step::{self, Oracle, Transition};
 use crate::world::{AccountRecord, Tree, World};
 use alloy::primitives::{Address, B256, U256, keccak256};
@@ -47,16 +47,17 @@ pub struct StepProof {
     pub base_slots: Vec<MptSlot>,
     /// Codes read by EXTCODESIZE and EXTCODECOPY, in access order.
     pub codes: Vec<Vec<u8>>,
-    /// Block hash words read by BLOCKHASH.
-    pub block_hashes: Vec<WordProof>,
     /// The frame link of the exiting frame (frame exit steps).
     pub frame: Option<FrameLink>,
     /// The top checkpoint (frame exit and transaction end steps).
     pub checkpoint: Option<Checkpoint>,
     /// The self-destruct chain's accounts (transaction end steps).
     pub destructs: Option<Vec<Address>>,
-    /// The transaction and its word proof in the block's list (transaction start steps).
-    pub transaction: Option<(crate::tx::TxRecord, WordProof)>,
+    /// The transaction's EIP-2718 encoding and its word proof in the block's list
+    /// (transaction start steps).
+    pub transaction: Option<(Vec<u8>, WordProof)>,
+    /// The block constants (steps from an Idle state).
+    pub constants: Option<BlockConstants>,
 }
 
 impl StepProof {
@@ -79,11 +80,11 @@ impl StepProof {
             base_accounts: Vec::new(),
             base_slots: Vec::new(),
             codes: Vec::new(),
-            block_hashes: Vec::new(),
             frame: None,
             checkpoint: None,
             destructs: None,
             transaction: None,
+            constants: None,
         }
     }
 }
@@ -124,6 +125,9 @@ pub enum VerifyError {
     /// The block environment does not match `pre.block_env_hash`.
     #[error("block environment does not match its hash")]
     BlockEnvMismatch,
+    /// The block constants do not match the block environment's `constants_hash`.
+    #[error("block constants do not match the block environment")]
+    ConstantsMismatch,
     /// The world record does not match `pre.world_root`.
     #[error("world record does not match the world root")]
     WorldMismatch,
@@ -145,9 +149,6 @@ pub enum VerifyError {
     /// A code witness does not hash to the account's code hash.
     #[error("code does not match the account's code hash")]
     BadCode,
-    /// A block hash word or its path does not match the block hash root.
-    #[error("block hash does not match the block hash root")]
-    BadBlockHashProof,
     /// The frame link does not match `pre.frames_root`.
     #[error("frame link does not match the frame chain")]
     BadFrameLink,
@@ -256,7 +257,7 @@ pub fn prove_boundary(
             Default::default(),
             tx_env,
             state.block_env.clone(),
-            state.block_hashes.clone(),
+            state.constants.clone(),
             std::mem::take(&mut state.world),
         );
         next.code = Vec::new();
@@ -285,7 +286,7 @@ pub fn prove_boundary(
         Default::default(),
         Default::default(),
         state.block_env.clone(),
-        state.block_hashes.clone(),
+        state.constants.clone(),
         std::mem::take(&mut state.world),
     );
     next.code = Vec::new();
@@ -371,11 +372,11 @@ struct Used {
     base_accounts: usize,
     base_slots: usize,
     codes: usize,
-    block_hashes: usize,
     frame: bool,
     checkpoint: bool,
     destructs: bool,
     transaction: bool,
+    constants: bool,
 }
 
 /// Verifier side: hands out the proof's witnesses in order and checks all were used.
@@ -413,11 +414,11 @@ impl ProofReader<'_> {
             (u.base_accounts == p.base_accounts.len(), "base account"),
             (u.base_slots == p.base_slots.len(), "base slot"),
             (u.codes == p.codes.len(), "code"),
-            (u.block_hashes == p.block_hashes.len(), "block hash"),
             (u.frame == p.frame.is_some(), "frame link"),
             (u.checkpoint == p.checkpoint.is_some(), "checkpoint"),
             (u.destructs == p.destructs.is_some(), "self-destructs"),
             (u.transaction == p.transaction.is_some(), "transaction"),
+            (u.constants == p.constants.is_some(), "block constants"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, what)) => Err(VerifyError::UnusedWitness(what)),
@@ -522,12 +523,12 @@ impl Oracle for ProofReader<'_> {
         next(&self.proof.codes, &mut self.used.codes, "code")
     }
 
-    fn block_hash(&mut self, _index: u64) -> Result<WordProof, VerifyError> {
-        next(
-            &self.proof.block_hashes,
-            &mut self.used.block_hashes,
-            "block hash",
-        )
+    fn constants(&mut self) -> Result<BlockConstants, VerifyError> {
+        self.used.constants = true;
+        self.proof
+            .constants
+            .clone()
+            .ok_or(VerifyError::MissingWitness("block constants"))
     }
 
     fn frame(&mut self) -> Result<FrameLink, VerifyError> {
@@ -547,7 +548,7 @@ impl Oracle for ProofReader<'_> {
 
     fn world_restored(&mut self) {}
 
-    fn transaction(&mut self) -> Result<(crate::tx::TxRecord, WordProof), VerifyError> {
+    fn transaction(&mut self) -> Result<(Vec<u8>, WordProof), VerifyError> {
         self.used.transaction = true;
         self.proof
             .transaction
@@ -700,10 +701,9 @@ impl Oracle for ProofWriter<'_> {
         Ok(code)
     }
 
-    fn block_hash(&mut self, index: u64) -> Result<WordProof, VerifyError> {
-        let w = self.state.block_hashes.prove(index);
-        self.proof.block_hashes.push(w.clone());
-        Ok(w)
+    fn constants(&mut self) -> Result<BlockConstants, VerifyError> {
+        self.proof.constants = Some((*self.state.constants).clone());
+        Ok((*self.state.constants).clone())
     }
 
     fn frame(&mut self) -> Result<FrameLink, VerifyError> {
@@ -728,7 +728,7 @@ impl Oracle for ProofWriter<'_> {
         Ok(cp)
     }
 
-    fn transaction(&mut self) -> Result<(crate::tx::TxRecord, WordProof), VerifyError> {
+    fn transaction(&mut self) -> Result<(Vec<u8>, WordProof), VerifyError> {
         let txs = self
             .state
             .transactions
@@ -738,7 +738,7 @@ impl Oracle for ProofWriter<'_> {
         let record = usize::try_from(index)
             .ok()
             .and_then(|i| txs.records.get(i))
-            .cloned()
+            .map(|r| r.encoded.clone())
             .ok_or(VerifyError::MissingWitness("transaction"))?;
         let entry = (record, txs.tree.prove(index));
         self.proof.transaction = Some(entry.clone());
@@ -808,7 +808,7 @@ mod tests {
             },
             TxEnv::default(),
             BlockEnv::default(),
-            crate::merkle::WordTree::new(),
+            Default::default(),
             crate::world::WorldState::default(),
         )
     }
@@ -914,7 +914,7 @@ mod tests {
                 },
                 TxEnv::default(),
                 BlockEnv::default(),
-                crate::merkle::WordTree::new(),
+                Default::default(),
                 crate::world::WorldState::default(),
             );
             s.returndata = crate::merkle::WordTree::from_bytes(&data);

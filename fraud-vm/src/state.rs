@@ -1,7 +1,7 @@
 //! The machine state record and its commitment (SPEC.md §3), the stack hash chain (§3.3) and the
 //! transaction and block environment records (§3.6).
 
-use crate::merkle::{WordTree, empty_root};
+use crate::merkle::empty_root;
 use crate::world::WorldState;
 use alloy::primitives::{Address, B256, U256, keccak256};
 
@@ -13,6 +13,8 @@ pub const TAG_STACK: u8 = 0x02;
 pub const TAG_TX_ENV: u8 = 0x03;
 /// Domain tag of the block environment record.
 pub const TAG_BLOCK_ENV: u8 = 0x04;
+/// Domain tag of the block constants record.
+pub const TAG_BLOCK_CONSTANTS: u8 = 0x17;
 
 /// Maximum number of stack items (EVM limit).
 pub const STACK_LIMIT: u64 = 1024;
@@ -25,6 +27,12 @@ pub const TX_ENV_FIXED_LEN: usize = 1 + 20 + 32 + 8 + 8 + 1 + 8 + 32 + 1 + 32 + 
 
 /// Length in bytes of an encoded [`BlockEnv`].
 pub const BLOCK_ENV_ENCODED_LEN: usize = 1 + 20 + 7 * 32 + 32 + 32 + 1;
+
+/// Length in bytes of an encoded [`BlockConstants`].
+pub const BLOCK_CONSTANTS_ENCODED_LEN: usize = 1 + 32 + 32 + 32 + 8 + 1 + 32;
+
+/// Longest extra data a header holds (Ethereum's limit).
+pub const MAX_EXTRA_DATA: usize = 32;
 
 /// The execution rules of a block (SPEC.md §3.6): which engine built it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -64,8 +72,17 @@ pub enum Status {
     /// Exceptional halt: out of gas, stack under/overflow, invalid jump, invalid or undefined
     /// opcode. All gas of the frame is consumed.
     ExceptionalHalt = 4,
-    /// Between transactions: the state after a transaction end step (SPEC.md §5.18).
+    /// Between transactions: the state after a transaction end step (SPEC.md §5.9).
     Idle = 5,
+    /// Before the block's pre-execution system calls: the state `blockStart` derives from the
+    /// parent's output (SPEC.md §5.18); `pc` counts the system calls made.
+    BlockStart = 6,
+    /// After the last transaction, while the block end folds the world into the state trie and
+    /// builds the transactions and receipts tries (SPEC.md §5.19).
+    Sealing = 7,
+    /// The block-end state: it holds the block's output root and is its own successor
+    /// (SPEC.md §5.19, §12.6).
+    BlockEnd = 8,
 }
 
 impl Status {
@@ -78,6 +95,9 @@ impl Status {
             3 => Self::Reverted,
             4 => Self::ExceptionalHalt,
             5 => Self::Idle,
+            6 => Self::BlockStart,
+            7 => Self::Sealing,
+            8 => Self::BlockEnd,
             _ => return None,
         })
     }
@@ -310,8 +330,9 @@ pub struct TxEnv {
     pub create: bool,
     /// Gas used by the block's earlier transactions.
     pub block_gas_before: u64,
-    /// Receipt chain of the block's earlier transactions (SPEC.md §5.18).
-    pub receipts_before: B256,
+    /// The receipt chain of the block's earlier transactions with this transaction's receipt
+    /// opened (SPEC.md §5.9): what the transaction end links its receipt to.
+    pub receipt_open: B256,
     /// Whether the transaction is an OP deposit (type 0x7E): no fee purchase, no refund, no
     /// fees at its end (SPEC.md §5.9).
     pub deposit: bool,
@@ -331,7 +352,7 @@ pub struct TxEnv {
 
 impl TxEnv {
     /// Encoding: `0x03 ‖ origin(20) ‖ gas_price(32) ‖ gas_limit(8) ‖ floor_gas(8) ‖ create(1) ‖
-    /// block_gas_before(8) ‖ receipts_before(32) ‖ deposit(1) ‖ l1_fee(32) ‖
+    /// block_gas_before(8) ‖ receipt_open(32) ‖ deposit(1) ‖ l1_fee(32) ‖
     /// operator_fee_scalar(8) ‖ operator_fee_constant(8) ‖ auth_refund(8) ‖ count(8) ‖
     /// blob_hashes(32 each)`.
     pub fn encode(&self) -> Vec<u8> {
@@ -343,7 +364,7 @@ impl TxEnv {
         out.extend_from_slice(&self.floor_gas.to_be_bytes());
         out.push(u8::from(self.create));
         out.extend_from_slice(&self.block_gas_before.to_be_bytes());
-        out.extend_from_slice(self.receipts_before.as_slice());
+        out.extend_from_slice(self.receipt_open.as_slice());
         out.push(u8::from(self.deposit));
         out.extend_from_slice(&self.l1_fee.to_be_bytes::<32>());
         out.extend_from_slice(&self.operator_fee_scalar.to_be_bytes());
@@ -381,18 +402,18 @@ pub struct BlockEnv {
     pub blob_basefee: U256,
     /// CHAINID.
     pub chain_id: U256,
-    /// Root of the word tree whose word `n mod 256` is the hash of block `n`, for the 256 blocks
-    /// before this one (BLOCKHASH).
-    pub block_hashes_root: B256,
-    /// Root of the word tree whose word `i` is the hash of the block's transaction `i`
-    /// ([`crate::tx::TxRecord`]).
+    /// `keccak256` of the block's [`BlockConstants`]: the fields only the block's boundary
+    /// steps read.
+    pub constants_hash: B256,
+    /// Root of the word tree whose word `i` is `keccak256` of the EIP-2718 encoding of the
+    /// block's transaction `i` (its hash).
     pub transactions_root: B256,
     /// The execution rules of the block.
     pub rules: Rules,
 }
 
 impl Default for BlockEnv {
-    /// All fields zero, with the block hash tree of no hashes.
+    /// All fields zero, the default constants and the empty transaction list.
     fn default() -> Self {
         Self {
             coinbase: Address::ZERO,
@@ -403,7 +424,7 @@ impl Default for BlockEnv {
             basefee: U256::ZERO,
             blob_basefee: U256::ZERO,
             chain_id: U256::ZERO,
-            block_hashes_root: empty_root(),
+            constants_hash: BlockConstants::default().hash(),
             transactions_root: empty_root(),
             rules: Rules::Prague,
         }
@@ -412,7 +433,7 @@ impl Default for BlockEnv {
 
 impl BlockEnv {
     /// Encoding: `0x04 ‖ coinbase(20) ‖` the seven 32-byte words in field order
-    /// `‖ block_hashes_root ‖ transactions_root ‖ rules(1)`.
+    /// `‖ constants_hash ‖ transactions_root ‖ rules(1)`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(BLOCK_ENV_ENCODED_LEN);
         out.push(TAG_BLOCK_ENV);
@@ -428,9 +449,50 @@ impl BlockEnv {
         ] {
             out.extend_from_slice(&w.to_be_bytes::<32>());
         }
-        out.extend_from_slice(self.block_hashes_root.as_slice());
+        out.extend_from_slice(self.constants_hash.as_slice());
         out.extend_from_slice(self.transactions_root.as_slice());
         out.push(self.rules as u8);
+        out
+    }
+
+    /// `keccak256(encode())`.
+    pub fn hash(&self) -> B256 {
+        keccak256(self.encode())
+    }
+}
+
+/// The block-level values that no opcode reads, committed by the block environment's
+/// `constants_hash` (SPEC.md §3.6): the system calls, the transaction count check and the
+/// header read them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct BlockConstants {
+    /// Hash of the parent block (the EIP-2935 system call writes it; the header's parent hash).
+    pub parent_hash: B256,
+    /// The parent beacon block root (EIP-4788; the header carries it).
+    pub parent_beacon_root: B256,
+    /// `keccak256` of the block's inputs record (SPEC.md §5.18): what ties the block to L1.
+    pub inputs_hash: B256,
+    /// Number of transactions in the block.
+    pub tx_count: u64,
+    /// The header's extra data, at most [`MAX_EXTRA_DATA`] bytes.
+    pub extra_data: Vec<u8>,
+}
+
+impl BlockConstants {
+    /// `0x17 ‖ parent_hash ‖ parent_beacon_root ‖ inputs_hash ‖ tx_count(u64) ‖ len(u8) ‖
+    /// extra_data zero-padded to 32 bytes`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(BLOCK_CONSTANTS_ENCODED_LEN);
+        out.push(TAG_BLOCK_CONSTANTS);
+        out.extend_from_slice(self.parent_hash.as_slice());
+        out.extend_from_slice(self.parent_beacon_root.as_slice());
+        out.extend_from_slice(self.inputs_hash.as_slice());
+        out.extend_from_slice(&self.tx_count.to_be_bytes());
+        let len = self.extra_data.len().min(MAX_EXTRA_DATA);
+        out.push(len as u8);
+        let mut padded = [0u8; MAX_EXTRA_DATA];
+        padded[..len].copy_from_slice(&self.extra_data[..len]);
+        out.extend_from_slice(&padded);
         out
     }
 
@@ -459,8 +521,9 @@ pub struct FullState {
     pub tx_env: TxEnv,
     /// The block environment (`hash() == record.block_env_hash`).
     pub block_env: BlockEnv,
-    /// The block hash tree (`root() == block_env.block_hashes_root`).
-    pub block_hashes: WordTree,
+    /// The block constants (`hash() == block_env.constants_hash`), shared by every state of
+    /// the block.
+    pub constants: std::sync::Arc<BlockConstants>,
     /// The world (`record.commitment() == record.world_root`).
     pub world: WorldState,
     /// The suspended caller, for a frame at depth > 0 (`link().hash() == record.frames_root`).
@@ -475,20 +538,20 @@ pub struct FullState {
 
 impl FullState {
     /// The first state of a frame: empty stack and memory, calldata and code as given, in the
-    /// world `world` (whose commitment replaces `frame.world_root`). `block_hashes` must have
-    /// the root `block_env.block_hashes_root`.
+    /// world `world` (whose commitment replaces `frame.world_root`). `constants` must hash to
+    /// `block_env.constants_hash`.
     pub fn new_frame(
         mut frame: FrameContext,
         tx_env: TxEnv,
         block_env: BlockEnv,
-        block_hashes: WordTree,
+        constants: std::sync::Arc<BlockConstants>,
         world: WorldState,
     ) -> Self {
         let calldata = crate::merkle::WordTree::from_bytes(&frame.calldata);
         let code = frame.code.clone();
         frame.world_root = world.record.commitment();
         Self {
-            block_hashes,
+            constants,
             world,
             parent: None,
             entry_world: None,
@@ -514,7 +577,7 @@ impl FullState {
         gas: u64,
         receipts: B256,
         block_env: BlockEnv,
-        block_hashes: WordTree,
+        constants: std::sync::Arc<BlockConstants>,
         world: WorldState,
         transactions: std::sync::Arc<crate::tx::Transactions>,
     ) -> Self {
@@ -522,7 +585,7 @@ impl FullState {
             FrameContext::default(),
             TxEnv::default(),
             block_env,
-            block_hashes,
+            constants,
             world,
         );
         idle.code = Vec::new();
@@ -567,7 +630,7 @@ impl FullState {
             && self.returndata.root() == r.returndata_root
             && self.tx_env.hash() == r.tx_env_hash
             && self.block_env.hash() == r.block_env_hash
-            && self.block_hashes.root() == self.block_env.block_hashes_root
+            && self.constants.hash() == self.block_env.constants_hash
             && self.world.record.commitment() == r.world_root
             && match &self.parent {
                 Some(p) => p.link().hash() == r.frames_root && p.state.record.depth + 1 == r.depth,
@@ -620,6 +683,19 @@ mod tests {
         )
     }
 
+    /// The block constants of the test vector in SPEC.md §9: parent hash `0x11…11`, parent
+    /// beacon root `0x22…22`, inputs hash `0x33…33`, 5 transactions, op-node's Holocene extra
+    /// data (version 0, denominator 250, elasticity 6).
+    pub(crate) fn vector_constants() -> BlockConstants {
+        BlockConstants {
+            parent_hash: B256::repeat_byte(0x11),
+            parent_beacon_root: B256::repeat_byte(0x22),
+            inputs_hash: B256::repeat_byte(0x33),
+            tx_count: 5,
+            extra_data: vec![0, 0, 0, 0, 250, 0, 0, 0, 6],
+        }
+    }
+
     /// The vectors of SPEC.md §9, so that the document and the code cannot drift apart.
     #[test]
     fn spec_vectors() {
@@ -642,18 +718,20 @@ mod tests {
             ("account key", account_key(Address::repeat_byte(0xaa))),
             ("slot leaf 0", slot_leaf(U256::ZERO)),
             ("overlay of one account", tree.root()),
+            ("block constants", vector_constants().hash()),
         ];
         let expected = [
             "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757",
             "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c",
             "0x01cc2d292ced368379f14e169482ca5354949f3b9cb605d5e3785806dcea515d",
-            "0xd0b94a3b496033ccef273f932ebdb548f5aef76cdadf78254a72062d03a4ecf0",
-            "0xb71cd10fdee5dad3fe06d0e41c9f759fd30b295105109db9da3334cc113dac69",
+            "0x6fe04e5731a5276c7b21ffc9b058089c2e536dfe6c4965931bf1a775a949c9b8",
+            "0xf20c129569d5d6f854373717563cf94008e063642a29ca036628e9075fd1a6d0",
             "0xec829739907d57e6bb1c9a5a859900526651c6fc94aa029b2d7d7b20c61bf9d7",
             "0x078cfee41c5e6e2b45222a4eb56c47143323f887cc39c0a607f129cd06f27a49",
             "0x83a6517503b3c208235ec369ec52e65e39d654a5a903d0b9c9c0ed7a97e939d9",
             "0xe86a1db0d58cfb8350c8538652ad0bab73337472ac49793a2eb9d03f1a615d83",
             "0x5e6bf182185c6886f8edbfa5fc7f57ea7af80eb4d355f9cd66b3c4aa4da8d58d",
+            "0x1d7fb42221668cc641d08bfd4c97eb3841f1db38dd4c031e92efb54ed6850341",
         ];
         for ((name, value), want) in vectors.iter().zip(expected) {
             assert_eq!(hex(*value), want, "{name}");

@@ -10,7 +10,7 @@
 use crate::frame::{FrameKind, ParentFrame};
 use crate::merkle::WordTree;
 use crate::state::{BlockEnv, FrameContext, FullState, MachineState, Status, TxEnv};
-use crate::world::{AccountRecord, WorldState, block_hash_tree};
+use crate::world::{AccountRecord, WorldState};
 use alloy::primitives::{Address, B256, U256};
 use revm::context_interface::{ContextTr, Host, JournalTr};
 use revm::inspector::Inspector;
@@ -35,14 +35,15 @@ pub struct Position {
     pub world: WorldState,
     /// Gas used by the block's earlier transactions.
     pub block_gas_before: u64,
-    /// Receipt chain of the block's earlier transactions.
-    pub receipts_before: B256,
+    /// The receipt chain of the block's earlier transactions with this transaction's receipt
+    /// opened ([`crate::step::receipt_open`]).
+    pub receipt_open: B256,
     /// Root of the block's transaction list (SPEC.md §3.6).
     pub transactions_root: B256,
     /// The block's execution rules.
     pub rules: crate::state::Rules,
-    /// The block hash tree (SPEC.md §3.6); `None` reads the 256 hashes from revm.
-    pub block_hashes: Option<WordTree>,
+    /// The block constants (SPEC.md §3.6).
+    pub constants: std::sync::Arc<crate::state::BlockConstants>,
     /// The OP L1 data fee op-revm charged the transaction (zero for deposits and Prague).
     pub l1_fee: U256,
     /// The operator fee scalar op-revm read from L1Block (Isthmus; zero for deposits).
@@ -252,18 +253,8 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             }
         }
         let state = self.state.get_or_insert_with(|| {
-            let number = ctx.block_number().saturating_to::<u64>();
-            let block_hashes = match &self.position.block_hashes {
-                Some(tree) => tree.clone(),
-                None => {
-                    let hashes = (number.saturating_sub(256)..number)
-                        .map(|n| (n, ctx.block_hash(n).unwrap_or_default()))
-                        .collect::<std::collections::HashMap<_, _>>();
-                    block_hash_tree(number, |n| hashes[&n])
-                }
-            };
             let mut block = block_env(ctx);
-            block.block_hashes_root = block_hashes.root();
+            block.constants_hash = self.position.constants.hash();
             block.transactions_root = self.position.transactions_root;
             block.rules = self.position.rules;
             let mut state = FullState::new_frame(
@@ -281,7 +272,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
                 },
                 tx_env(ctx, &self.position),
                 block,
-                block_hashes,
+                self.position.constants.clone(),
                 self.position.world.clone(),
             );
             state.entry_world = Some(Box::new(self.entry_world.clone()));
@@ -434,7 +425,7 @@ fn tx_env<CTX: ContextTr + Host>(ctx: &CTX, position: &Position) -> TxEnv {
         floor_gas: crate::tx::floor_gas(tx.input()),
         create: tx.kind().is_create(),
         block_gas_before: position.block_gas_before,
-        receipts_before: position.receipts_before,
+        receipt_open: position.receipt_open,
         deposit: tx.tx_type() == 0x7e,
         l1_fee: position.l1_fee,
         operator_fee_scalar: position.operator_fee_scalar,
@@ -454,7 +445,7 @@ fn block_env<CTX: Host>(ctx: &CTX) -> BlockEnv {
         basefee: ctx.basefee(),
         blob_basefee: ctx.blob_gasprice(),
         chain_id: ctx.chain_id(),
-        block_hashes_root: B256::ZERO,
+        constants_hash: B256::ZERO,
         transactions_root: B256::ZERO,
         rules: crate::state::Rules::Prague,
     }
@@ -653,7 +644,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             },
             parent.state.tx_env.clone(),
             parent.state.block_env.clone(),
-            parent.state.block_hashes.clone(),
+            parent.state.constants.clone(),
             world,
         );
         callee.record.depth = parent.state.record.depth + 1;

@@ -1,13 +1,15 @@
-//! Transaction records (SPEC.md §3.9): a transaction with its sender recovered, as the block's
-//! transaction list commits to it, and the list itself.
+//! Transactions (SPEC.md §3.9): the block's list commits to each transaction's EIP-2718
+//! encoding by its hash; the transaction start step decodes it and recovers its sender into a
+//! [`TxRecord`], the fields the steps read.
 
 use crate::merkle::WordTree;
-use alloy::primitives::{Address, B256, U256, keccak256};
+use crate::state::Rules;
+use alloy::consensus::{SignableTransaction, Signed, TxEnvelope};
+use alloy::eips::eip2718::Decodable2718;
+use alloy::primitives::{Address, B256, Signature, TxKind, U256, keccak256};
+use op_alloy::consensus::OpTxEnvelope;
 
-/// Domain tag of a transaction record.
-pub const TAG_TX: u8 = 0x0d;
-
-/// A transaction with its sender recovered (SPEC.md §3.9).
+/// A transaction decoded from its encoding, with its sender recovered (SPEC.md §3.9).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TxRecord {
     /// The recovered sender.
@@ -36,8 +38,8 @@ pub struct TxRecord {
     pub blob_hashes: Vec<B256>,
     /// EIP-7702 authorizations, as signed (the authority is recovered by the start step).
     pub authorizations: Vec<Authorization>,
-    /// The transaction's EIP-2718 encoding, as the block carries it: the input of the OP L1
-    /// data fee (SPEC.md §5.9). Empty under Prague rules.
+    /// The transaction's EIP-2718 encoding, as the block carries it (its hash is the word of
+    /// the transaction list; under Isthmus rules it is the input of the L1 data fee).
     pub encoded: Vec<u8>,
     /// The deposit fields of an OP deposit transaction (type 0x7E), `None` otherwise.
     pub deposit: Option<DepositFields>,
@@ -90,63 +92,6 @@ pub struct DepositFields {
 pub const BLOB_GAS: u64 = 131_072;
 
 impl TxRecord {
-    /// `0x0d ‖ sender ‖ create(u8) ‖ to ‖ nonce(u64) ‖ gas_limit(u64) ‖ max_fee ‖ max_priority_fee ‖ value ‖
-    /// u32 len ‖ data ‖ u32 n ‖ (address ‖ u32 k ‖ key…)… ‖ max_fee_per_blob_gas ‖ u32 m ‖
-    /// blob_hash… ‖ u32 n ‖ (chain_id ‖ address ‖ nonce(u64) ‖ y_parity(u8) ‖ r ‖ s)… ‖ u32 len ‖ encoded ‖ u8 deposit ‖ [source_hash ‖ mint(u128) ‖ is_system(u8)]`.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1 + 40 + 16 + 96 + 8 + self.data.len());
-        out.push(TAG_TX);
-        out.extend_from_slice(self.sender.as_slice());
-        out.push(u8::from(self.create));
-        out.extend_from_slice(self.to.as_slice());
-        out.extend_from_slice(&self.nonce.to_be_bytes());
-        out.extend_from_slice(&self.gas_limit.to_be_bytes());
-        for w in [self.max_fee, self.max_priority_fee, self.value] {
-            out.extend_from_slice(&w.to_be_bytes::<32>());
-        }
-        out.extend_from_slice(&(self.data.len() as u32).to_be_bytes());
-        out.extend_from_slice(&self.data);
-        out.extend_from_slice(&(self.access_list.len() as u32).to_be_bytes());
-        for (a, keys) in &self.access_list {
-            out.extend_from_slice(a.as_slice());
-            out.extend_from_slice(&(keys.len() as u32).to_be_bytes());
-            for k in keys {
-                out.extend_from_slice(&k.to_be_bytes::<32>());
-            }
-        }
-        out.extend_from_slice(&self.max_fee_per_blob_gas.to_be_bytes::<32>());
-        out.extend_from_slice(&(self.blob_hashes.len() as u32).to_be_bytes());
-        for h in &self.blob_hashes {
-            out.extend_from_slice(h.as_slice());
-        }
-        out.extend_from_slice(&(self.authorizations.len() as u32).to_be_bytes());
-        for a in &self.authorizations {
-            out.extend_from_slice(&a.chain_id.to_be_bytes::<32>());
-            out.extend_from_slice(a.address.as_slice());
-            out.extend_from_slice(&a.nonce.to_be_bytes());
-            out.push(a.y_parity);
-            out.extend_from_slice(&a.r.to_be_bytes::<32>());
-            out.extend_from_slice(&a.s.to_be_bytes::<32>());
-        }
-        out.extend_from_slice(&(self.encoded.len() as u32).to_be_bytes());
-        out.extend_from_slice(&self.encoded);
-        match &self.deposit {
-            None => out.push(0),
-            Some(d) => {
-                out.push(1);
-                out.extend_from_slice(d.source_hash.as_slice());
-                out.extend_from_slice(&d.mint.to_be_bytes());
-                out.push(u8::from(d.is_system));
-            }
-        }
-        out
-    }
-
-    /// `keccak256(encode())`: word `i` of the transaction list.
-    pub fn hash(&self) -> B256 {
-        keccak256(self.encode())
-    }
-
     /// Intrinsic gas: 21000, 4 per zero and 16 per non-zero data byte, 2400 per access-list
     /// address and 1900 per key, 25000 per EIP-7702 authorization, and for a creation 32000
     /// and 2 per initcode word (EIP-3860).
@@ -182,22 +127,180 @@ pub fn floor_gas(calldata: &[u8]) -> u64 {
     21_000 + 10 * tokens
 }
 
+/// Why an encoding is not a transaction the block may hold: the block is invalid.
+pub type InvalidTx = &'static str;
+
+/// Decodes the EIP-2718 encoding of one of the block's transactions and recovers its sender
+/// (SPEC.md §3.9): the encoding MUST be exactly one transaction of a type the rules allow,
+/// signed for `chain_id` (or a legacy transaction without a chain id) with a low `s`.
+pub fn decode(encoded: &[u8], rules: Rules, chain_id: U256) -> Result<TxRecord, InvalidTx> {
+    match rules {
+        Rules::Isthmus => {
+            let envelope =
+                OpTxEnvelope::decode_2718_exact(encoded).map_err(|_| "malformed encoding")?;
+            let (sender, deposit) = match &envelope {
+                OpTxEnvelope::Deposit(d) => (
+                    d.from,
+                    Some(DepositFields {
+                        source_hash: d.source_hash,
+                        mint: d.mint,
+                        is_system: d.is_system_transaction,
+                    }),
+                ),
+                OpTxEnvelope::Legacy(t) => (signer(t)?, None),
+                OpTxEnvelope::Eip2930(t) => (signer(t)?, None),
+                OpTxEnvelope::Eip1559(t) => (signer(t)?, None),
+                OpTxEnvelope::Eip7702(t) => (signer(t)?, None),
+                OpTxEnvelope::PostExec(_) => return Err("a post-execution transaction"),
+            };
+            record(&envelope, sender, deposit, encoded, chain_id)
+        }
+        Rules::Prague => {
+            let envelope =
+                TxEnvelope::decode_2718_exact(encoded).map_err(|_| "malformed encoding")?;
+            let sender = match &envelope {
+                TxEnvelope::Legacy(t) => signer(t)?,
+                TxEnvelope::Eip2930(t) => signer(t)?,
+                TxEnvelope::Eip1559(t) => signer(t)?,
+                TxEnvelope::Eip7702(t) => signer(t)?,
+                TxEnvelope::Eip4844(t) => match t.tx() {
+                    // A block carries blob transactions without their sidecar.
+                    alloy::consensus::TxEip4844Variant::TxEip4844(_) => signer(t)?,
+                    _ => return Err("a blob transaction with its sidecar"),
+                },
+            };
+            record(&envelope, sender, None, encoded, chain_id)
+        }
+    }
+}
+
+/// The signer of `tx`: its signature's `s` at most half the curve order (EIP-2), recovered as
+/// the ecrecover precompile does.
+fn signer<T: SignableTransaction<Signature>>(tx: &Signed<T>) -> Result<Address, InvalidTx> {
+    let sig = tx.signature();
+    if sig.s() > alloy::eips::eip7702::constants::SECP256K1N_HALF {
+        return Err("signature s above half the curve order");
+    }
+    crate::step::recover(
+        tx.tx().signature_hash(),
+        u8::from(sig.v()),
+        sig.r(),
+        sig.s(),
+    )
+    .ok_or("the signature recovers no key")
+}
+
+/// The record of a decoded transaction.
+fn record(
+    tx: &impl alloy::consensus::Transaction,
+    sender: Address,
+    deposit: Option<DepositFields>,
+    encoded: &[u8],
+    chain_id: U256,
+) -> Result<TxRecord, InvalidTx> {
+    match tx.chain_id() {
+        Some(id) if U256::from(id) != chain_id => return Err("another chain id"),
+        // Only legacy transactions (signed before EIP-155) and deposits have none.
+        None if deposit.is_none() && encoded.first().is_some_and(|b| *b < 0xc0) => {
+            return Err("no chain id");
+        }
+        _ => {}
+    }
+    let (create, to) = match tx.kind() {
+        TxKind::Create => (true, Address::ZERO),
+        TxKind::Call(to) => (false, to),
+    };
+    let max_fee = U256::from(tx.max_fee_per_gas());
+    let fees = |v: U256| if deposit.is_some() { U256::ZERO } else { v };
+    Ok(TxRecord {
+        sender,
+        create,
+        to,
+        nonce: if deposit.is_some() { 0 } else { tx.nonce() },
+        gas_limit: tx.gas_limit(),
+        max_fee: fees(max_fee),
+        max_priority_fee: fees(tx.max_priority_fee_per_gas().map_or(max_fee, U256::from)),
+        value: tx.value(),
+        data: tx.input().to_vec(),
+        access_list: tx
+            .access_list()
+            .map(|list| {
+                list.iter()
+                    .map(|item| {
+                        (
+                            item.address,
+                            item.storage_keys.iter().map(|k| (*k).into()).collect(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        max_fee_per_blob_gas: U256::from(tx.max_fee_per_blob_gas().unwrap_or_default()),
+        blob_hashes: tx
+            .blob_versioned_hashes()
+            .map(<[B256]>::to_vec)
+            .unwrap_or_default(),
+        authorizations: tx
+            .authorization_list()
+            .map(|list| {
+                list.iter()
+                    .map(|a| Authorization {
+                        chain_id: a.chain_id,
+                        address: a.address,
+                        nonce: a.nonce,
+                        y_parity: a.y_parity(),
+                        r: a.r(),
+                        s: a.s(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        encoded: encoded.to_vec(),
+        deposit,
+    })
+}
+
 /// The block's transactions and the word tree of their hashes (prover side).
 #[derive(Clone, Debug, Default)]
 pub struct Transactions {
-    /// The records, in block order.
+    /// The decoded transactions, in block order.
     pub records: Vec<TxRecord>,
-    /// Word `i` is `records[i].hash()`.
+    /// Word `i` is `keccak256(records[i].encoded)`.
     pub tree: WordTree,
 }
 
 impl Transactions {
-    /// The list of `records`.
+    /// The list of `records` (each with its encoding).
     pub fn new(records: Vec<TxRecord>) -> Self {
         let mut tree = WordTree::new();
         for (i, r) in records.iter().enumerate() {
-            tree.set(i as u64, r.hash());
+            tree.set(i as u64, keccak256(&r.encoded));
         }
         Self { records, tree }
+    }
+
+    /// Decodes the encodings of a block's transactions under `rules` and `chain_id`; an
+    /// encoding that does not decode is returned with its index.
+    pub fn decode(
+        encodings: &[Vec<u8>],
+        rules: Rules,
+        chain_id: U256,
+    ) -> Result<Self, (usize, InvalidTx)> {
+        let records = encodings
+            .iter()
+            .enumerate()
+            .map(|(i, e)| decode(e, rules, chain_id).map_err(|why| (i, why)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self::new(records))
+    }
+
+    /// The number of transactions.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the block holds no transaction.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
     }
 }

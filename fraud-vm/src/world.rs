@@ -8,7 +8,6 @@
 //! `base_root`. So an opcode step needs only inclusion proofs and fixed-depth tree updates, and
 //! the Merkle-Patricia updates are paid once per touched key, by the block end steps (§5.9).
 
-use crate::merkle::WordTree;
 use crate::mpt::BaseState;
 use crate::smt::SparseTree;
 use alloy::primitives::{Address, B256, Log, U256, keccak256};
@@ -487,14 +486,4 @@ impl WorldState {
             Tree::Created => &mut self.created,
         }
     }
-}
-
-/// The 256 most recent block hashes as BLOCKHASH reads them: a word tree whose word
-/// `n mod 256` is the hash of block `n` (SPEC.md §3.6).
-pub fn block_hash_tree(number: u64, hash_of: impl Fn(u64) -> B256) -> WordTree {
-    let mut tree = WordTree::new();
-    for n in number.saturating_sub(256)..number {
-        tree.set(n % 256, hash_of(n));
-    }
-    tree
 }

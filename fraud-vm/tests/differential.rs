@@ -29,7 +29,12 @@ mod op_blocks;
 #[path = "differential/solidity.rs"]
 mod solidity;
 
-const CALLER: Address = address!("0x1000000000000000000000000000000000000001");
+/// The sender of every case: the address of the secp256k1 key [`CALLER_KEY`] (the transaction
+/// start step recovers it from the signed encoding).
+const CALLER: Address = address!("0xfA17c5B66A985F44Bc249C8E8faBD64767f414B1");
+const CALLER_KEY: [u8; 32] = [0x51; 32];
+/// Chain id of the cases' L1-like chain (revm's default).
+const CHAIN_ID: u64 = 1;
 const TARGET: Address = address!("0x2000000000000000000000000000000000000002");
 const COINBASE: Address = address!("0x3000000000000000000000000000000000000003");
 /// An externally owned account with a balance.
@@ -171,11 +176,12 @@ impl Case {
         }
     }
 
-    /// The block's transactions: three others, then this one at index 3 (a legacy call).
+    /// The block's transactions: three others (opaque encodings no test starts), then this
+    /// one at index 3.
     fn transactions(&self) -> fraud_vm::tx::Transactions {
-        let mut records: Vec<fraud_vm::tx::TxRecord> = (0..3u64)
+        let mut records: Vec<fraud_vm::tx::TxRecord> = (0..3u8)
             .map(|i| fraud_vm::tx::TxRecord {
-                nonce: i,
+                encoded: vec![0xc1, i],
                 ..Default::default()
             })
             .collect();
@@ -183,37 +189,89 @@ impl Case {
         fraud_vm::tx::Transactions::new(records)
     }
 
-    /// The transaction record of this case with the sender's nonce `nonce`.
+    /// The transaction of this case with the sender's nonce `nonce`, signed by [`CALLER_KEY`]
+    /// and decoded as the transaction start step decodes it.
     fn record(&self, nonce: u64) -> fraud_vm::tx::TxRecord {
-        fraud_vm::tx::TxRecord {
-            sender: CALLER,
-            create: self.create,
-            to: if self.create { Address::ZERO } else { self.to },
-            nonce,
-            gas_limit: gas_limit(self),
-            max_fee: U256::from(if self.eip1559 { MAX_FEE } else { GAS_PRICE }),
-            max_priority_fee: U256::from(if self.eip1559 {
-                PRIORITY_FEE
-            } else if self.blobs {
-                1
-            } else {
-                GAS_PRICE
-            }),
-            max_fee_per_blob_gas: U256::from(u8::from(self.blobs)),
-            blob_hashes: if self.blobs {
-                blob_hashes()
-            } else {
-                Vec::new()
-            },
-            value: U256::from(self.value),
-            data: self.calldata.clone(),
-            access_list: if self.eip1559 {
-                access_list()
-            } else {
-                Vec::new()
-            },
-            ..Default::default()
+        fraud_vm::tx::decode(
+            &self.encoding(nonce),
+            fraud_vm::state::Rules::Prague,
+            U256::from(CHAIN_ID),
+        )
+        .expect("a valid transaction")
+    }
+
+    /// The EIP-2718 encoding of the transaction [`revm_tx`] runs: EIP-4844 with blobs, else
+    /// EIP-1559 with the access list, else legacy (EIP-155).
+    fn encoding(&self, nonce: u64) -> Vec<u8> {
+        use alloy::consensus::{SignableTransaction, TxEip1559, TxEip4844, TxLegacy};
+        use alloy::eips::eip2718::Encodable2718;
+        use alloy::network::TxSignerSync;
+        let key = alloy::signers::local::PrivateKeySigner::from_bytes(&B256::from(CALLER_KEY))
+            .expect("key");
+        let kind = if self.create {
+            TxKind::Create
+        } else {
+            TxKind::Call(self.to)
+        };
+        let input = Bytes::from(self.calldata.clone());
+        let value = U256::from(self.value);
+        let gas_limit = gas_limit(self);
+        fn signed<T: SignableTransaction<alloy::primitives::Signature>>(
+            mut tx: T,
+            key: &alloy::signers::local::PrivateKeySigner,
+        ) -> alloy::consensus::Signed<T> {
+            let sig = key.sign_transaction_sync(&mut tx).expect("signs");
+            tx.into_signed(sig)
         }
+        if self.blobs {
+            let tx = TxEip4844 {
+                chain_id: CHAIN_ID,
+                nonce,
+                gas_limit,
+                max_fee_per_gas: GAS_PRICE,
+                max_priority_fee_per_gas: 1,
+                to: self.to,
+                value,
+                access_list: Default::default(),
+                blob_versioned_hashes: blob_hashes(),
+                max_fee_per_blob_gas: 1,
+                input,
+            };
+            return alloy::consensus::TxEnvelope::from(signed(tx, &key)).encoded_2718();
+        }
+        if self.eip1559 {
+            use alloy::eips::eip2930::{AccessList, AccessListItem};
+            let tx = TxEip1559 {
+                chain_id: CHAIN_ID,
+                nonce,
+                gas_limit,
+                max_fee_per_gas: MAX_FEE,
+                max_priority_fee_per_gas: PRIORITY_FEE,
+                to: kind,
+                value,
+                access_list: AccessList(
+                    access_list()
+                        .into_iter()
+                        .map(|(address, keys)| AccessListItem {
+                            address,
+                            storage_keys: keys.into_iter().map(B256::from).collect(),
+                        })
+                        .collect(),
+                ),
+                input,
+            };
+            return signed(tx, &key).encoded_2718();
+        }
+        let tx = TxLegacy {
+            chain_id: Some(CHAIN_ID),
+            nonce,
+            gas_price: GAS_PRICE,
+            gas_limit,
+            to: kind,
+            value,
+            input,
+        };
+        signed(tx, &key).encoded_2718()
     }
 
     /// The accounts before the transaction (the block's base state).
@@ -267,6 +325,24 @@ impl Case {
                 balance: U256::from(4),
                 code: [&[0xef, 0x01, 0x00][..], RETURNER.as_slice()].concat(),
                 storage: [(U256::from(2), U256::from(3))].into(),
+            },
+        );
+        // The EIP-2935 history contract holds the hashes of the 300 blocks before this one,
+        // as revm's database gives them to BLOCKHASH (one more than its window).
+        accounts.insert(
+            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
+            BaseAccount {
+                nonce: 1,
+                code: alloy::eips::eip2935::HISTORY_STORAGE_CODE.to_vec(),
+                storage: (BLOCK_NUMBER - 300..BLOCK_NUMBER)
+                    .map(|n| {
+                        (
+                            U256::from(n % 8191),
+                            U256::from_be_bytes(revm_block_hash(n).0),
+                        )
+                    })
+                    .collect(),
+                ..Default::default()
             },
         );
         for (address, code) in callees() {
@@ -339,6 +415,21 @@ fn gas_limit(case: &Case) -> u64 {
         0
     };
     intrinsic_and_floor(&case.calldata) + list + create + case.extra_gas
+}
+
+/// The hash revm's empty database gives block `n` (BLOCKHASH), which the cases' history
+/// contract holds.
+fn revm_block_hash(n: u64) -> B256 {
+    alloy::primitives::keccak256(n.to_string().as_bytes())
+}
+
+/// The block constants of the cases' block: its transaction count (the other fields no
+/// transaction step reads).
+fn constants(txs: &fraud_vm::tx::Transactions) -> Arc<fraud_vm::state::BlockConstants> {
+    Arc::new(fraud_vm::state::BlockConstants {
+        tx_count: txs.len() as u64,
+        ..Default::default()
+    })
 }
 
 /// Runs `case` in revm with a tracer calling `on_state`.
@@ -480,8 +571,9 @@ fn run_in(
             tx_index: slot.index,
             world,
             block_gas_before: slot.gas_before,
-            receipts_before: slot.receipts_before,
             transactions_root: slot.txs.tree.root(),
+            receipt_open: fraud_vm::step::receipt_open(slot.receipts_before, None),
+            constants: constants(&slot.txs),
             ..Default::default()
         },
         on_state,
@@ -612,10 +704,25 @@ fn tamperings(
         p.codes[0].push(0);
         reject("account code", &p, commitment);
     }
-    if !proof.block_hashes.is_empty() {
+    if let Some(c) = &proof.constants {
         let mut p = proof.clone();
-        p.block_hashes[0].word ^= B256::with_last_byte(1);
-        reject("block hash", &p, commitment);
+        p.constants = Some(fraud_vm::state::BlockConstants {
+            tx_count: c.tx_count + 1,
+            ..c.clone()
+        });
+        reject("block constants", &p, commitment);
+    }
+    if let Some((encoding, position)) = &proof.transaction {
+        let mut p = proof.clone();
+        let mut forged = encoding.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        p.transaction = Some((forged, position.clone()));
+        reject("transaction encoding", &p, commitment);
+        let mut p = proof.clone();
+        p.transaction = Some((encoding.clone(), position.clone()));
+        p.pre.tx_index ^= 1;
+        reject("transaction position", &p, p.pre.commitment());
     }
     if let Some(f) = &proof.frame {
         let mut p = proof.clone();
@@ -973,8 +1080,12 @@ fn check_tx_end(
     }
     let used = result.tx_gas_used();
     let cumulative = slot.gas_before + used;
-    let receipts =
-        fraud_vm::step::receipt_link(slot.receipts_before, success, cumulative, &world.record);
+    let receipts = fraud_vm::step::receipt_link(
+        fraud_vm::step::receipt_open(slot.receipts_before, None),
+        success,
+        cumulative,
+        &world.record,
+    );
     world.begin_tx();
     let expected = fraud_vm::MachineState {
         block_number: terminal.record.block_number,
@@ -1016,14 +1127,14 @@ fn check_tx_end(
 fn idle_state(
     before: &IdleBefore,
     block_env: fraud_vm::state::BlockEnv,
-    block_hashes: fraud_vm::merkle::WordTree,
+    constants: Arc<fraud_vm::state::BlockConstants>,
     tx_index: u64,
 ) -> FullState {
     let mut idle = FullState::new_frame(
         Default::default(),
         Default::default(),
         block_env,
-        block_hashes,
+        constants,
         before.world.clone(),
     );
     idle.code = Vec::new();
@@ -1076,7 +1187,7 @@ fn check_tx_start(
     let mut idle = idle_state(
         before,
         first.block_env.clone(),
-        first.block_hashes.clone(),
+        first.constants.clone(),
         first.record.tx_index,
     );
     let pre = idle.record.commitment();
@@ -1096,13 +1207,16 @@ fn check_tx_start(
                 ));
             }
             check_tampering(pre, &idle, &mut obs.failures, u64::MAX);
+            // The same transaction signed by another key: its sender is another account.
             let mut p = proof.clone();
-            if let Some((tx, _)) = p.transaction.as_mut() {
-                tx.gas_limit += 1;
+            if let Some((encoding, position)) = p.transaction.as_mut() {
+                let last = encoding.len() - 2;
+                encoding[last] ^= 1;
+                position.word = alloy::primitives::keccak256(&*encoding);
             }
             if verify(pre, &p).is_ok() {
                 obs.failures
-                    .push("tampered transaction record accepted".into());
+                    .push("a transaction outside the list accepted".into());
             }
             obs.tx_starts += 1;
         }
@@ -3450,9 +3564,7 @@ fn transactions_without_opcodes_boundaries() -> Vec<(B256, Vec<u8>)> {
             evm.precompiles = l2_precompiles();
             evm.transact(revm_tx(&case, 0)).expect("tx executes")
         };
-        let block_hashes = fraud_vm::world::block_hash_tree(BLOCK_NUMBER, |n| {
-            alloy::primitives::keccak256(n.to_string().as_bytes())
-        });
+        let constants = constants(&slot.txs);
         let block_env = fraud_vm::state::BlockEnv {
             coinbase: COINBASE,
             timestamp: U256::from(1_700_000_000u64),
@@ -3462,11 +3574,11 @@ fn transactions_without_opcodes_boundaries() -> Vec<(B256, Vec<u8>)> {
             basefee: U256::from(7),
             blob_basefee: U256::from(1),
             chain_id: U256::from(1),
-            block_hashes_root: block_hashes.root(),
+            constants_hash: constants.hash(),
             transactions_root: slot.txs.tree.root(),
             rules: Default::default(),
         };
-        let mut idle = idle_state(&before, block_env.clone(), block_hashes.clone(), 3);
+        let mut idle = idle_state(&before, block_env.clone(), constants.clone(), 3);
         let pre = idle.record.commitment();
         let (proof, start) = prove(&mut idle).expect("transaction start");
         assert_eq!(verify(pre, &proof), Ok(start.post.commitment()), "{to}");
@@ -3524,11 +3636,11 @@ fn transactions_without_opcodes_boundaries() -> Vec<(B256, Vec<u8>)> {
                 floor_gas: fraud_vm::tx::floor_gas(&case.calldata),
                 create: false,
                 block_gas_before: before.gas,
-                receipts_before: before.receipts,
+                receipt_open: fraud_vm::step::receipt_open(before.receipts, None),
                 ..Default::default()
             },
             block_env,
-            block_hashes,
+            constants,
             world,
         );
         terminal.code = Vec::new();
@@ -3556,4 +3668,120 @@ fn transactions_without_opcodes_boundaries() -> Vec<(B256, Vec<u8>)> {
 #[test]
 fn transactions_without_opcodes() {
     assert_eq!(transactions_without_opcodes_boundaries().len(), 14);
+}
+
+/// The transaction start decodes the list's encoding and recovers its sender (SPEC.md §3.9):
+/// an encoding that is not one transaction, a signature with a high `s`, a transaction signed
+/// for another chain or under Prague rules a deposit make the block invalid; the same
+/// transaction signed by another key comes from another account, which cannot pay for it.
+/// The start step past the last transaction is refused too.
+#[test]
+fn invalid_transactions_are_rejected() {
+    use alloy::consensus::{SignableTransaction, TxLegacy};
+    use alloy::eips::eip2718::Encodable2718;
+    use alloy::network::TxSignerSync;
+    let case = Case::program(&[0x00]);
+    let good = case.encoding(0);
+    let legacy = |chain_id: u64, key: [u8; 32]| {
+        let key =
+            alloy::signers::local::PrivateKeySigner::from_bytes(&B256::from(key)).expect("key");
+        let mut tx = TxLegacy {
+            chain_id: Some(chain_id),
+            nonce: 0,
+            gas_price: GAS_PRICE,
+            gas_limit: gas_limit(&case),
+            to: TxKind::Call(case.to),
+            value: U256::from(case.value),
+            input: Bytes::from(case.calldata.clone()),
+        };
+        let sig = key.sign_transaction_sync(&mut tx).expect("signs");
+        (tx, sig)
+    };
+    let high_s = {
+        let (tx, sig) = legacy(CHAIN_ID, CALLER_KEY);
+        let n = alloy::primitives::U256::from_str_radix(
+            "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+            16,
+        )
+        .expect("order");
+        let flipped = alloy::primitives::Signature::new(sig.r(), n - sig.s(), !sig.v());
+        tx.into_signed(flipped).encoded_2718()
+    };
+    let deposit = op_alloy::consensus::OpTxEnvelope::Deposit(alloy::primitives::Sealed::new(
+        op_alloy::consensus::TxDeposit {
+            from: CALLER,
+            to: TxKind::Call(case.to),
+            gas_limit: 100_000,
+            ..Default::default()
+        },
+    ))
+    .encoded_2718();
+    let mut trailing = good.clone();
+    trailing.push(0);
+    let (tx, sig) = legacy(CHAIN_ID, [0x52; 32]);
+    let other_key = tx.into_signed(sig).encoded_2718();
+    let (tx, sig) = legacy(CHAIN_ID + 1, CALLER_KEY);
+    let other_chain = tx.into_signed(sig).encoded_2718();
+    let cases: [(&str, Vec<u8>, &str); 6] = [
+        ("garbage", vec![0x02, 0x01, 0x02], "malformed encoding"),
+        ("trailing byte", trailing, "malformed encoding"),
+        ("high s", high_s, "signature s above half the curve order"),
+        ("other chain", other_chain, "another chain id"),
+        ("deposit", deposit, "malformed encoding"),
+        ("other key", other_key, "balance below the maximum cost"),
+    ];
+    for (name, encoding, why) in cases {
+        let mut slot = Slot::fresh(&case);
+        let mut records = slot.txs.records.clone();
+        records[3] = fraud_vm::tx::TxRecord {
+            encoded: encoding,
+            ..Default::default()
+        };
+        slot.txs = Arc::new(fraud_vm::tx::Transactions::new(records));
+        let before = IdleBefore {
+            world: slot.world.clone(),
+            gas: slot.gas_before,
+            receipts: slot.receipts_before,
+            txs: slot.txs.clone(),
+        };
+        let constants = constants(&slot.txs);
+        let block_env = fraud_vm::state::BlockEnv {
+            chain_id: U256::from(CHAIN_ID),
+            basefee: U256::from(7),
+            gas_limit: U256::from(30_000_000),
+            constants_hash: constants.hash(),
+            transactions_root: slot.txs.tree.root(),
+            ..Default::default()
+        };
+        let mut idle = idle_state(&before, block_env, constants, 3);
+        assert_eq!(
+            prove(&mut idle).map(|_| ()),
+            Err(VerifyError::InvalidTransaction { what: why }),
+            "{name}"
+        );
+    }
+    // The good transaction starts; an Idle state past the count does not.
+    let slot = Slot::fresh(&case);
+    let before = IdleBefore {
+        world: slot.world.clone(),
+        gas: slot.gas_before,
+        receipts: slot.receipts_before,
+        txs: slot.txs.clone(),
+    };
+    let constants = constants(&slot.txs);
+    let block_env = fraud_vm::state::BlockEnv {
+        chain_id: U256::from(CHAIN_ID),
+        basefee: U256::from(7),
+        gas_limit: U256::from(30_000_000),
+        constants_hash: constants.hash(),
+        transactions_root: slot.txs.tree.root(),
+        ..Default::default()
+    };
+    let mut idle = idle_state(&before, block_env.clone(), constants.clone(), 3);
+    assert!(prove(&mut idle).is_ok());
+    let mut past = idle_state(&before, block_env, constants, 5);
+    assert!(matches!(
+        prove(&mut past),
+        Err(VerifyError::InvalidTransaction { .. })
+    ));
 }

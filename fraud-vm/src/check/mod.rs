@@ -8,7 +8,7 @@
 
 use crate::merkle::WordTree;
 use crate::proof::{ApplyError, StepProof, prove, prove_boundary, verify};
-use crate::state::{BlockEnv, FullState, Rules, Status};
+use crate::state::{BlockConstants, BlockEnv, FullState, Rules, Status};
 use crate::step::info;
 use crate::trace::{Position, TraceError, Tracer};
 use crate::tx::{Transactions, TxRecord};
@@ -350,7 +350,7 @@ pub fn trace_block<DB: DatabaseRef>(
     inputs: &BlockInputs,
     config: &ChainConfig,
     txs: &[BlockTx],
-    block_hashes: WordTree,
+    constants: Arc<BlockConstants>,
     observer: &mut dyn BlockObserver,
 ) -> Result<BlockOutcome, CheckError>
 where
@@ -370,7 +370,7 @@ where
         basefee: U256::from(inputs.basefee),
         blob_basefee: U256::from(1),
         chain_id: U256::from(config.chain_id),
-        block_hashes_root: block_hashes.root(),
+        constants_hash: constants.hash(),
         transactions_root: list.tree.root(),
         rules: Rules::Isthmus,
     };
@@ -384,7 +384,7 @@ where
         0,
         B256::ZERO,
         block_env.clone(),
-        block_hashes.clone(),
+        constants.clone(),
         start,
         list.clone(),
     );
@@ -404,11 +404,11 @@ where
         // Transaction start, applied: the first state of the top frame (or its end).
         let pre = idle.record.commitment();
         let idle_world = idle.world.clone();
-        deposit_nonces.push(
-            tx.record
-                .deposit
-                .map(|_| idle_world.account(tx.record.sender).nonce),
-        );
+        let deposit_nonce = tx
+            .record
+            .deposit
+            .map(|_| idle_world.account(tx.record.sender).nonce);
+        deposit_nonces.push(deposit_nonce);
         let idle_gas = idle.record.gas;
         let idle_receipts = idle.record.returndata_root;
         let (proof, transition, first) = prove_boundary(idle.clone()).map_err(|e| match e {
@@ -459,14 +459,14 @@ where
             tx_index: index as u64,
             world,
             block_gas_before: idle_gas,
-            receipts_before: idle_receipts,
+            receipt_open: crate::step::receipt_open(idle_receipts, deposit_nonce),
             transactions_root: list.tree.root(),
             rules: Rules::Isthmus,
             l1_fee,
             operator_fee_scalar,
             operator_fee_constant,
             auth_refund: auth_refund(&idle_world, r, &tx.op, config.chain_id),
-            block_hashes: Some(block_hashes.clone()),
+            constants: constants.clone(),
         };
         let first_commitment = first.record.commitment();
         let proves = observer.proves_steps();

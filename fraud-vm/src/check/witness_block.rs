@@ -70,11 +70,7 @@ pub fn check_block(
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            BlockTx::decode(raw).map_err(|e| match e {
-                DecodeTxError::Unsupported(what) => CheckError::Unsupported {
-                    what,
-                    report: Box::default(),
-                },
+            BlockTx::decode(raw, config.chain_id).map_err(|e| match e {
                 DecodeTxError::Malformed(reason) => CheckError::BadTransaction { index, reason },
             })
         })
@@ -110,8 +106,12 @@ pub fn check_block(
         trie: trie.clone(),
         block_hashes: block_hashes.clone(),
     };
-    let tree = crate::world::block_hash_tree(header.number, |n| {
-        block_hashes.get(&n).copied().unwrap_or_default()
+    let constants = Arc::new(crate::state::BlockConstants {
+        parent_hash: header.parent_hash,
+        parent_beacon_root: header.parent_beacon_block_root.unwrap_or_default(),
+        inputs_hash: B256::ZERO,
+        tx_count: txs.len() as u64,
+        extra_data: header.extra_data.to_vec(),
     });
 
     let mut plain_db = CacheDB::new(db.clone());
@@ -152,13 +152,13 @@ pub fn check_block(
             &inputs,
             config,
             &txs,
-            tree.clone(),
+            constants.clone(),
             &mut CommitmentsOnly::default(),
         )?;
         (began.elapsed(), unproved.last.record.commitment())
     };
     let (mut db, world) = start()?;
-    let mut outcome = trace_block(&mut db, world, &inputs, config, &txs, tree, &mut ())?;
+    let mut outcome = trace_block(&mut db, world, &inputs, config, &txs, constants, &mut ())?;
     outcome.report.execution_time = execution_time;
     outcome.report.commit_time = commit_time;
     // A bisection answer re-runs the block this way: it must end where the checked run ends.

@@ -3,7 +3,7 @@
 
 use super::opcodes::gas::{COLD_ACCOUNT_EXTRA, COPY_WORD};
 use super::{Ctx, Fault, Flow, Halt, StepResult, word_cost};
-use crate::proof::VerifyError;
+use crate::world::Tree;
 use alloy::primitives::{Address, B256, U256};
 
 /// The address in the low 160 bits of a stack item.
@@ -86,8 +86,10 @@ fn extcodecopy(cx: &mut Ctx<'_>) -> StepResult {
 }
 
 /// BLOCKHASH: the hash of one of the 256 blocks before the current one, else zero. The hash
-/// of block `n` is word `n mod 256` of the block hash tree of the block environment.
+/// of block `n` is slot `n mod 8191` of the EIP-2935 history contract, which the block start
+/// of block `n + 1` wrote (SPEC.md §5.11, §5.18).
 fn blockhash(cx: &mut Ctx<'_>, requested: U256) -> StepResult<U256> {
+    use alloy::eips::eip2935::{HISTORY_SERVE_WINDOW, HISTORY_STORAGE_ADDRESS};
     let env = cx.block_env()?;
     let Some(diff) = env.number.checked_sub(requested) else {
         return Ok(U256::ZERO);
@@ -95,10 +97,10 @@ fn blockhash(cx: &mut Ctx<'_>, requested: U256) -> StepResult<U256> {
     if diff.is_zero() || diff > U256::from(256) {
         return Ok(U256::ZERO);
     }
-    let index = (requested % U256::from(256)).to::<u64>();
-    let proof = cx.oracle.block_hash(index)?;
-    if !proof.verifies(env.block_hashes_root, index) {
-        return Err(VerifyError::BadBlockHashProof.into());
+    let slot = requested % U256::from(HISTORY_SERVE_WINDOW);
+    let rec = cx.account(HISTORY_STORAGE_ADDRESS)?;
+    match cx.overlay_slot(Tree::Accounts, HISTORY_STORAGE_ADDRESS, &rec, slot)? {
+        Some(value) => Ok(value),
+        None => cx.base_slot(HISTORY_STORAGE_ADDRESS, &rec, slot),
     }
-    Ok(U256::from_be_bytes(proof.word.0))
 }

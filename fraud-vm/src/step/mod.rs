@@ -27,8 +27,9 @@ mod storage;
 mod system;
 mod transaction;
 
+pub(crate) use precompile::recover;
 pub use start::is_l1_info;
-pub use transaction::{TAG_RECEIPT, receipt_link};
+pub use transaction::{TAG_RECEIPT, TAG_RECEIPT_OPEN, receipt_link, receipt_open};
 
 pub use opcodes::{Family, OpInfo, info};
 
@@ -37,7 +38,9 @@ use crate::merkle::{WORD_TREE_LEAVES, WordProof};
 use crate::mpt::{MptAccount, MptSlot};
 use crate::proof::VerifyError;
 use crate::smt::SmtProof;
-use crate::state::{BlockEnv, MachineState, STACK_LIMIT, Status, TxEnv, stack_push};
+use crate::state::{
+    BlockConstants, BlockEnv, MachineState, STACK_LIMIT, Status, TxEnv, stack_push,
+};
 use crate::world::{AccountRecord, Tree, World};
 use alloy::primitives::{Address, B256, U256, keccak256};
 
@@ -120,17 +123,17 @@ pub(crate) trait Oracle {
     fn base_slot(&mut self, address: Address, slot: U256) -> Result<MptSlot, VerifyError>;
     /// The code whose hash is `hash`.
     fn code(&mut self, hash: B256) -> Result<Vec<u8>, VerifyError>;
-    /// The word `index` of the block hash tree with its path.
-    fn block_hash(&mut self, index: u64) -> Result<WordProof, VerifyError>;
+    /// The block constants record (SPEC.md §3.6).
+    fn constants(&mut self) -> Result<BlockConstants, VerifyError>;
     /// The frame link of the current frame (frame exit steps).
     fn frame(&mut self) -> Result<FrameLink, VerifyError>;
     /// The top checkpoint (frame exit steps).
     fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError>;
     /// The accounts of the self-destruct chain, oldest first (transaction end steps).
     fn destructs(&mut self) -> Result<Vec<Address>, VerifyError>;
-    /// The transaction at the pre-state's `tx_index` with its word proof in the block's
-    /// transaction list (transaction start steps).
-    fn transaction(&mut self) -> Result<(crate::tx::TxRecord, WordProof), VerifyError>;
+    /// The EIP-2718 encoding of the transaction at the pre-state's `tx_index` with its word proof
+    /// in the block's transaction list (transaction start steps).
+    fn transaction(&mut self) -> Result<(Vec<u8>, WordProof), VerifyError>;
     /// Informs the prover that the step restored the transaction's checkpoint, so that later
     /// witnesses come from the restored world (the verifier ignores it).
     fn world_restored(&mut self);
@@ -404,6 +407,18 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The block constants, checked against the block environment (SPEC.md §3.6).
+pub(crate) fn constants(
+    oracle: &mut dyn Oracle,
+    block: &BlockEnv,
+) -> Result<BlockConstants, VerifyError> {
+    let constants = oracle.constants()?;
+    if constants.hash() != block.constants_hash {
+        return Err(VerifyError::ConstantsMismatch);
+    }
+    Ok(constants)
+}
+
 /// Memory cost of `words` words: `3 words + words² / 512` (SPEC.md §4.3).
 pub(crate) fn memory_cost(words: u128) -> u128 {
     3 * words + words * words / 512
@@ -420,14 +435,16 @@ pub(crate) fn execute(
     code: &[u8],
     oracle: &mut dyn Oracle,
 ) -> Result<Transition, VerifyError> {
-    if pre.status != Status::Running {
-        if pre.depth > 0 {
-            return exit::execute(pre, code, oracle);
+    match pre.status {
+        Status::Running => {}
+        Status::Idle => return start::from_idle(pre, code, oracle),
+        Status::BlockStart | Status::Sealing | Status::BlockEnd => {
+            return Err(VerifyError::Unsupported {
+                what: "block start and block end",
+            });
         }
-        if pre.status == Status::Idle {
-            return start::start(pre, code, oracle);
-        }
-        return transaction::execute(pre, code, oracle);
+        _ if pre.depth > 0 => return exit::execute(pre, code, oracle),
+        _ => return transaction::execute(pre, code, oracle),
     }
     if pre.gas > MAX_GAS {
         return Err(VerifyError::Unsupported {

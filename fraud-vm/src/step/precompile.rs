@@ -6,7 +6,7 @@
 //! `p256.rs`). Any other address answers `Unsupported` (callers only pass precompiles).
 
 use crate::proof::VerifyError;
-use alloy::primitives::{Address, U256, keccak256};
+use alloy::primitives::{Address, B256, U256, keccak256};
 
 /// The result of a precompile: `Some((gas used, output))`, or `None` when it fails (it then
 /// consumes all the gas it was given).
@@ -60,6 +60,21 @@ pub(crate) fn run(address: Address, input: &[u8], limit: u64) -> Result<Outcome,
 
 /// ecrecover: the address that signed `hash` with `(v, r, s)`, left-padded to 32 bytes, or no
 /// output for an invalid signature (the call still succeeds).
+/// The address of the secp256k1 key that signed the digest `hash` with `(r, s)` and recovery
+/// parity `parity` (0 or 1), as ecrecover computes it; `None` when none does.
+pub(crate) fn recover(hash: B256, parity: u8, r: U256, s: U256) -> Option<Address> {
+    if parity > 1 {
+        return None;
+    }
+    let mut input = [0u8; 128];
+    input[..32].copy_from_slice(hash.as_slice());
+    input[63] = 27 + parity;
+    input[64..96].copy_from_slice(&r.to_be_bytes::<32>());
+    input[96..].copy_from_slice(&s.to_be_bytes::<32>());
+    let out = ecrecover(&input);
+    (out.len() == 32).then(|| Address::from_slice(&out[12..]))
+}
+
 fn ecrecover(input: &[u8]) -> Vec<u8> {
     let mut buf = [0u8; 128];
     let n = input.len().min(128);

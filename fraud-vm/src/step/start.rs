@@ -51,7 +51,9 @@ pub fn is_l1_info(tx: &TxRecord) -> bool {
     tx.deposit.is_some() && tx.sender == DEPOSITOR && !tx.create && tx.to == L1_BLOCK
 }
 
-pub(crate) fn start(
+/// The step from an Idle state (SPEC.md §5.9): the next transaction's start while
+/// `tx_index < tx_count`, the block end's first step once every transaction ran.
+pub(crate) fn from_idle(
     pre: &MachineState,
     code: &[u8],
     oracle: &mut dyn Oracle,
@@ -63,10 +65,30 @@ pub(crate) fn start(
     if block.hash() != pre.block_env_hash {
         return Err(VerifyError::BlockEnvMismatch);
     }
-    let (tx, position) = oracle.transaction()?;
-    if position.word != tx.hash() || !position.verifies(block.transactions_root, pre.tx_index) {
+    let constants = super::constants(oracle, &block)?;
+    match pre.tx_index.cmp(&constants.tx_count) {
+        std::cmp::Ordering::Less => start(pre, &block, oracle),
+        std::cmp::Ordering::Equal => Err(VerifyError::Unsupported { what: "block end" }),
+        std::cmp::Ordering::Greater => Err(VerifyError::InvalidTransaction {
+            what: "an Idle state past the block's last transaction",
+        }),
+    }
+}
+
+/// The transaction start: the transaction is the list's word `tx_index`, decoded and its sender
+/// recovered (SPEC.md §3.9).
+fn start(
+    pre: &MachineState,
+    block: &BlockEnv,
+    oracle: &mut dyn Oracle,
+) -> Result<Transition, VerifyError> {
+    let (encoded, position) = oracle.transaction()?;
+    if position.word != keccak256(&encoded)
+        || !position.verifies(block.transactions_root, pre.tx_index)
+    {
         return Err(VerifyError::BadTransaction);
     }
+    let tx = crate::tx::decode(&encoded, block.rules, block.chain_id).map_err(invalid)?;
     let world = oracle.world()?;
     if world.commitment() != pre.world_root {
         return Err(VerifyError::WorldMismatch);
@@ -86,7 +108,7 @@ pub(crate) fn start(
     let cx = &mut cx;
     let bought = match tx.deposit {
         Some(deposit) => mint(cx, &tx, deposit)?,
-        None => buy(cx, &block, &tx, op_rules)?,
+        None => buy(cx, block, &tx, op_rules)?,
     };
     // The recipient, or the address a creation deploys to.
     let to = if tx.create {
@@ -105,7 +127,7 @@ pub(crate) fn start(
     }
     // EIP-7702: the authorizations, after the purchase and before the checkpoint (they stay
     // when the transaction fails).
-    let auth_refund = authorize(cx, &block, &tx)?;
+    let auth_refund = authorize(cx, block, &tx)?;
     cx.oracle.tx_checkpoint_pushed();
     let w = lift(cx.world())?;
     w.checkpoint_root = Checkpoint::of(w).link();
@@ -116,7 +138,7 @@ pub(crate) fn start(
         floor_gas: bought.floor,
         create: tx.create,
         block_gas_before: pre.gas,
-        receipts_before: pre.returndata_root,
+        receipt_open: super::receipt_open(pre.returndata_root, tx.deposit.map(|_| bought.nonce)),
         deposit: tx.deposit.is_some(),
         l1_fee: bought.l1_fee,
         operator_fee_scalar: bought.operator_fee_scalar,
@@ -193,9 +215,6 @@ fn buy(
         return Err(invalid(
             "authorizations on a creation or a blob transaction",
         ));
-    }
-    if op_rules && tx.encoded.is_empty() {
-        return Err(invalid("transaction without its encoding"));
     }
     let mut sender = lift(cx.account(tx.sender))?;
     if sender.nonce != tx.nonce || sender.nonce == u64::MAX {
@@ -301,17 +320,12 @@ fn authority(auth: &crate::tx::Authorization) -> Result<Option<Address>, VerifyE
     if auth.y_parity > 1 || auth.s > alloy::eips::eip7702::constants::SECP256K1N_HALF {
         return Ok(None);
     }
-    let mut input = [0u8; 128];
-    input[..32].copy_from_slice(auth.signing_hash().as_slice());
-    input[63] = 27 + auth.y_parity;
-    input[64..96].copy_from_slice(&auth.r.to_be_bytes::<32>());
-    input[96..].copy_from_slice(&auth.s.to_be_bytes::<32>());
-    Ok(
-        match super::precompile::run(Address::with_last_byte(1), &input, 3000)? {
-            Some((_, out)) if out.len() == 32 => Some(Address::from_slice(&out[12..])),
-            _ => None,
-        },
-    )
+    Ok(super::recover(
+        auth.signing_hash(),
+        auth.y_parity,
+        auth.r,
+        auth.s,
+    ))
 }
 
 /// Applies the EIP-7702 authorizations in order (as revm's `apply_auth_list`): each one with

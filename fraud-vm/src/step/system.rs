@@ -41,7 +41,6 @@ pub(crate) fn execute(_op: u8, cx: &mut Ctx<'_>) -> StepResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::merkle::WordTree;
     use crate::mpt::{BaseAccount, BaseState};
     use crate::proof::{prove, verify};
     use crate::state::{BlockEnv, FrameContext, FullState, Status, TxEnv};
@@ -79,7 +78,7 @@ mod tests {
             },
             TxEnv::default(),
             BlockEnv::default(),
-            WordTree::new(),
+            Default::default(),
             world,
         );
         s.stack

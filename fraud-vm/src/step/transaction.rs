@@ -12,6 +12,22 @@ use alloy::primitives::{Address, B256, U256, keccak256};
 
 /// Domain tag of a receipt chain link.
 pub const TAG_RECEIPT: u8 = 0x0c;
+/// Domain tag of a receipt opening.
+pub const TAG_RECEIPT_OPEN: u8 = 0x18;
+
+/// The receipt chain `chain` with the next receipt opened by its transaction start:
+/// `keccak256(0x18 ‖ chain ‖ deposit(u8) ‖ deposit_nonce(u64))`, with the deposit's sender
+/// nonce before it (its receipt carries it) or `0 ‖ 0` for any other transaction.
+pub fn receipt_open(chain: B256, deposit_nonce: Option<u64>) -> B256 {
+    let mut buf = [0u8; 42];
+    buf[0] = TAG_RECEIPT_OPEN;
+    buf[1..33].copy_from_slice(chain.as_slice());
+    if let Some(nonce) = deposit_nonce {
+        buf[33] = 1;
+        buf[34..].copy_from_slice(&nonce.to_be_bytes());
+    }
+    keccak256(buf)
+}
 
 /// The receipt chain link: `keccak256(0x0c ‖ prev ‖ status(u8) ‖ cumulative_gas(u64) ‖
 /// logs_root ‖ logs_count(u64))`.
@@ -109,7 +125,7 @@ pub(crate) fn execute(
         oracle.world_restored();
     }
     let cumulative = tx.block_gas_before.saturating_add(used);
-    let receipts = receipt_link(tx.receipts_before, success, cumulative, &world);
+    let receipts = receipt_link(tx.receipt_open, success, cumulative, &world);
 
     let mut cx = Ctx::for_world(pre, oracle, world);
     if let Some(code_hash) = deployed {

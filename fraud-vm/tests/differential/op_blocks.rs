@@ -7,7 +7,7 @@
 //! records, tree siblings, trie nodes) are rejected.
 
 use alloy::consensus::{SignableTransaction, TxEip1559, TxLegacy};
-use alloy::eips::eip2718::Encodable2718;
+use alloy::eips::eip2718::{Decodable2718, Encodable2718};
 use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, B256, Bytes, Sealed, TxKind, U256, address, keccak256};
 use alloy::signers::local::PrivateKeySigner;
@@ -504,6 +504,14 @@ fn inputs() -> BlockInputs {
     }
 }
 
+/// The block constants the transaction steps read: the transaction count.
+fn constants(txs: &[BlockTx]) -> Arc<fraud_vm::state::BlockConstants> {
+    Arc::new(fraud_vm::state::BlockConstants {
+        tx_count: txs.len() as u64,
+        ..Default::default()
+    })
+}
+
 fn config() -> ChainConfig {
     ChainConfig {
         chain_id: CHAIN_ID,
@@ -561,17 +569,16 @@ pub(crate) fn run_recorded<O: BlockObserver>(
     let base = Arc::new(BaseState::new(genesis.clone()));
     let txs: Vec<BlockTx> = encoded
         .iter()
-        .map(|e| BlockTx::decode(e))
+        .map(|e| BlockTx::decode(e, CHAIN_ID))
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
-    let hashes = fraud_vm::world::block_hash_tree(NUMBER, |n| keccak256(n.to_be_bytes()));
     let outcome = trace_block(
         &mut db,
         WorldState::at_block_start(base),
         &inputs(),
         &config(),
         &txs,
-        hashes,
+        constants(&txs),
         &mut recorder,
     )
     .map_err(|e| e.to_string())?;
@@ -829,24 +836,35 @@ fn op_boundary_witnesses_are_checked() {
             );
             *kinds.entry(what).or_default() += 1;
         };
-        if let Some((tx, _)) = &proof.transaction
-            && let Some(d) = tx.deposit
+        // The list commits to each transaction's encoding: another mint or authorization is
+        // another transaction, outside the list.
+        if let Some((encoding, _)) = &proof.transaction
+            && let Ok(OpTxEnvelope::Deposit(d)) = OpTxEnvelope::decode_2718_exact(encoding)
         {
             let mut p = proof.clone();
-            if let Some((t, _)) = p.transaction.as_mut() {
-                t.deposit = Some(fraud_vm::tx::DepositFields {
-                    mint: d.mint + 1,
-                    ..d
-                });
+            let mut forged = d.inner().clone();
+            forged.mint += 1;
+            if let Some((e, _)) = p.transaction.as_mut() {
+                *e = deposit(forged);
             }
             reject("mint", p);
         }
-        if let Some((tx, _)) = &proof.transaction
-            && !tx.authorizations.is_empty()
+        if let Some((encoding, _)) = &proof.transaction
+            && let Ok(OpTxEnvelope::Eip7702(t)) = OpTxEnvelope::decode_2718_exact(encoding)
         {
             let mut p = proof.clone();
-            if let Some((t, _)) = p.transaction.as_mut() {
-                t.authorizations[0].nonce += 1;
+            let mut forged = t.tx().clone();
+            forged.authorization_list[0] = alloy::eips::eip7702::SignedAuthorization::new_unchecked(
+                alloy::eips::eip7702::Authorization {
+                    nonce: forged.authorization_list[0].nonce + 1,
+                    ..forged.authorization_list[0].inner().clone()
+                },
+                forged.authorization_list[0].y_parity(),
+                forged.authorization_list[0].r(),
+                forged.authorization_list[0].s(),
+            );
+            if let Some((e, _)) = p.transaction.as_mut() {
+                *e = OpTxEnvelope::Eip7702(forged.into_signed(*t.signature())).encoded_2718();
             }
             reject("authorization", p);
         }
@@ -912,7 +930,7 @@ fn op_fees_reach_the_vaults() {
     let mut db = database(&genesis);
     let txs: Vec<BlockTx> = encoded
         .iter()
-        .map(|e| BlockTx::decode(e).expect("decodes"))
+        .map(|e| BlockTx::decode(e, CHAIN_ID).expect("decodes"))
         .collect();
     let outcome = trace_block(
         &mut db,
@@ -920,7 +938,7 @@ fn op_fees_reach_the_vaults() {
         &inputs(),
         &config(),
         &txs,
-        fraud_vm::world::block_hash_tree(NUMBER, |_| B256::ZERO),
+        constants(&txs),
         &mut (),
     )
     .expect("checks");
@@ -950,7 +968,7 @@ fn check_block_over_a_witness() {
         let mut db = database(&genesis);
         let txs: Vec<BlockTx> = encoded
             .iter()
-            .map(|e| BlockTx::decode(e).expect("tx"))
+            .map(|e| BlockTx::decode(e, CHAIN_ID).expect("tx"))
             .collect();
         trace_block(
             &mut db,
@@ -958,7 +976,7 @@ fn check_block_over_a_witness() {
             &inputs(),
             &config(),
             &txs,
-            fraud_vm::world::block_hash_tree(NUMBER, |_| B256::ZERO),
+            constants(&txs),
             &mut (),
         )
         .expect("checks")
@@ -1111,7 +1129,7 @@ fn dispute_over_an_op_block() {
             let genesis = genesis();
             let txs: Vec<BlockTx> = encoded
                 .iter()
-                .map(|e| BlockTx::decode(e).expect("tx"))
+                .map(|e| BlockTx::decode(e, CHAIN_ID).expect("tx"))
                 .collect();
             trace_block(
                 &mut database(&genesis),
@@ -1119,7 +1137,7 @@ fn dispute_over_an_op_block() {
                 &inputs(),
                 &config(),
                 &txs,
-                fraud_vm::world::block_hash_tree(NUMBER, |n| keccak256(n.to_be_bytes())),
+                constants(&txs),
                 &mut at,
             )
             .expect("re-execution");
@@ -1227,7 +1245,10 @@ fn block_executor(
         .expect("system calls");
     for raw in encoded {
         let envelope = OpTxEnvelope::decode_2718(&mut raw.as_slice()).expect("tx");
-        let sender = BlockTx::decode(raw).expect("sender").record.sender;
+        let sender = BlockTx::decode(raw, CHAIN_ID)
+            .expect("sender")
+            .record
+            .sender;
         let recovered = Recovered::new_unchecked(envelope, sender);
         executor
             .execute_transaction(WithEncoded::new(Bytes::from(raw.clone()), &recovered))
@@ -1334,7 +1355,7 @@ fn system_deposit_fails_keeping_its_mint() {
     let mut db = database(&genesis);
     let txs: Vec<BlockTx> = encoded
         .iter()
-        .map(|e| BlockTx::decode(e).expect("tx"))
+        .map(|e| BlockTx::decode(e, CHAIN_ID).expect("tx"))
         .collect();
     let outcome = trace_block(
         &mut db,
@@ -1342,7 +1363,7 @@ fn system_deposit_fails_keeping_its_mint() {
         &inputs(),
         &config(),
         &txs,
-        fraud_vm::world::block_hash_tree(NUMBER, |_| B256::ZERO),
+        constants(&txs),
         &mut (),
     )
     .expect("checks");

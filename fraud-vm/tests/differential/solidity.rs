@@ -361,6 +361,19 @@ fn covered(proof: &StepProof) -> bool {
     }
 }
 
+/// Whether the step of `proof` is a BLOCKHASH that gets past its static checks.
+fn blockhash(proof: &StepProof) -> bool {
+    let op = usize::try_from(proof.pre.pc)
+        .ok()
+        .and_then(|pc| proof.code.get(pc))
+        .copied()
+        .unwrap_or(0);
+    op == 0x40
+        && proof.pre.status == Status::Running
+        && proof.pre.gas >= 20
+        && proof.pre.stack_len >= 1
+}
+
 /// The precompile a CALL, CALLCODE, DELEGATECALL or STATICCALL step calls, if it calls one.
 fn precompile_target(proof: &StepProof) -> Option<u64> {
     let op = usize::try_from(proof.pre.pc)
@@ -486,12 +499,30 @@ impl Tally {
         k: u64,
     ) {
         let proof = proof.clone();
-        let bytes = proof.encode();
+        // The Solidity verifier reads the v0.3 encoding: every step it executes is encoded
+        // alike in v0.4 but for the version, the block hash list and the block sections. The
+        // v0.4 transaction start (an EIP-2718 encoding in the list, SPEC.md §5.9) has none.
+        let Some(bytes) = proof.encode_v3() else {
+            *self
+                .unsupported
+                .entry(format!("{} (v0.4)", kind(&proof, halted)))
+                .or_default() += 1;
+            return;
+        };
         let rust = verify(commitment, &proof);
         let (answer, gas) = l1.verify(commitment, &bytes);
         let mut name = kind(&proof, halted);
         if let Some(to) = precompile_target(&proof) {
             name = format!("{name} to {to:#04x}");
+        }
+        if blockhash(&proof) {
+            // v0.4 reads BLOCKHASH from the EIP-2935 history contract (SPEC.md §5.11); the
+            // Solidity verifier still reads v0.3's block hash tree.
+            *self
+                .unsupported
+                .entry(format!("{name} (v0.4)"))
+                .or_default() += 1;
+            return;
         }
         if !covered(&proof) {
             if !answer.is_unsupported() {
@@ -524,7 +555,8 @@ impl Tally {
             tamperings(commitment, &proof, |what, p, pre| {
                 self.tampered += 1;
                 let rust = verify(pre, p);
-                let (answer, _) = l1.verify(pre, &p.encode());
+                let Some(v3) = p.encode_v3() else { return };
+                let (answer, _) = l1.verify(pre, &v3);
                 let agree = match (&rust, &answer) {
                     (Ok(a), Answer::Post(b)) => a == b,
                     (Err(_), answer) => answer.is_rejection(),
@@ -787,7 +819,7 @@ fn solidity_rejects_mutated_proof_bytes() {
                 }
             }
             mutations += 1;
-            let rust = StepProof::decode(&m)
+            let rust = StepProof::decode_v3(&m)
                 .map_err(|e| e.to_string())
                 .and_then(|p| verify(*pre, &p).map_err(|e| e.to_string()));
             let (answer, _) = l1.verify(*pre, &m);
