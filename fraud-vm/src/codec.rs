@@ -1,17 +1,20 @@
 //! Canonical binary encodings (SPEC.md §6.3): decoding of the state record and environment
 //! records, and encoding/decoding of one-step proofs. Decoding never panics on any input.
 
+use crate::block::{FoldKey, SealingRecord, TAG_SEALING};
 use crate::frame::{Checkpoint, FrameKind, FrameLink};
 use crate::merkle::{WORD_TREE_DEPTH, WordProof};
 use crate::mpt::{MptAccount, MptSlot};
+use crate::mpt_write::TrieWrite;
 use crate::proof::StepProof;
+use crate::receipt::Receipt;
 use crate::smt::{SMT_DEPTH, SmtProof};
 use crate::state::{
     BlockConstants, BlockEnv, MAX_EXTRA_DATA, MachineState, Rules, STATE_ENCODED_LEN, Status,
     TAG_BLOCK_CONSTANTS, TAG_BLOCK_ENV, TAG_STATE, TAG_TX_ENV, TxEnv,
 };
 use crate::world::{AccountRecord, TAG_ACCOUNT, TAG_CHECKPOINT, TAG_WORLD, World};
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, Bloom, Bytes, Log, U256};
 use alloy_trie::TrieAccount;
 use thiserror::Error;
 
@@ -20,6 +23,10 @@ pub const PROOF_VERSION: u8 = 4;
 
 /// Version byte of the v0.3 encoding ([`StepProof::encode_v3`]).
 pub const PROOF_VERSION_V3: u8 = 3;
+
+/// Bytes of the v0.4 sections after the self-destructs when all are absent: four flags, an
+/// empty list, a flag.
+const V4_ABSENT_TAIL: usize = 1 + 1 + 1 + 1 + 4 + 1;
 
 const ACCOUNT_LEN: usize = crate::world::ACCOUNT_ENCODED_LEN;
 
@@ -281,6 +288,39 @@ impl<'a> Reader<'a> {
         })
     }
 
+    fn sealing(&mut self) -> Result<SealingRecord, DecodeError> {
+        self.tag(TAG_SEALING)?;
+        Ok(SealingRecord {
+            folded_root: self.b256()?,
+            transactions_root: self.b256()?,
+            receipts_root: self.b256()?,
+            receipts_cursor: self.b256()?,
+            bloom: Bloom::from(self.array::<256>()?),
+        })
+    }
+
+    fn receipt(&mut self) -> Result<Receipt, DecodeError> {
+        let success = self.flag()?;
+        let cumulative_gas = self.u64()?;
+        let deposit_nonce = if self.flag()? {
+            Some(self.u64()?)
+        } else {
+            None
+        };
+        let logs = self.list(28, |r| {
+            let address = r.address()?;
+            let topics = r.list(32, |r| r.b256())?;
+            let data = r.bytes()?;
+            Ok(Log::new_unchecked(address, topics, data.into()))
+        })?;
+        Ok(Receipt {
+            deposit_nonce,
+            success,
+            cumulative_gas,
+            logs,
+        })
+    }
+
     fn bytes(&mut self) -> Result<Vec<u8>, DecodeError> {
         let n = self.count(1)?;
         Ok(self.take(n)?.to_vec())
@@ -372,6 +412,28 @@ fn put_smt_proofs(out: &mut Vec<u8>, proofs: &[SmtProof]) {
         for s in p.siblings.iter().take(SMT_DEPTH).filter(|s| !s.is_zero()) {
             out.extend_from_slice(s.as_slice());
         }
+    }
+}
+
+fn put_receipt(out: &mut Vec<u8>, r: &Receipt) {
+    out.push(u8::from(r.success));
+    out.extend_from_slice(&r.cumulative_gas.to_be_bytes());
+    match r.deposit_nonce {
+        Some(n) => {
+            out.push(1);
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+        None => out.push(0),
+    }
+    out.extend_from_slice(&(r.logs.len() as u32).to_be_bytes());
+    for log in &r.logs {
+        out.extend_from_slice(log.address.as_slice());
+        let topics = log.topics();
+        out.extend_from_slice(&(topics.len() as u32).to_be_bytes());
+        for t in topics {
+            out.extend_from_slice(t.as_slice());
+        }
+        put_bytes(out, &log.data.data);
     }
 }
 
@@ -515,7 +577,55 @@ impl StepProof {
             }
             None => out.push(0),
         }
+        match &self.sealing {
+            Some(r) => {
+                out.push(1);
+                out.extend_from_slice(&r.encode());
+            }
+            None => out.push(0),
+        }
+        match &self.fold_key {
+            Some(FoldKey::Account(a)) => {
+                out.extend_from_slice(&[1, 0]);
+                out.extend_from_slice(a.as_slice());
+            }
+            Some(FoldKey::Slot(a, incarnation, slot)) => {
+                out.extend_from_slice(&[1, 1]);
+                out.extend_from_slice(a.as_slice());
+                out.extend_from_slice(&incarnation.to_be_bytes());
+                out.extend_from_slice(&slot.to_be_bytes::<32>());
+            }
+            None => out.push(0),
+        }
+        out.extend_from_slice(&(self.tries.len() as u32).to_be_bytes());
+        for w in &self.tries {
+            put_nodes(&mut out, &w.nodes);
+            match &w.sibling {
+                Some(node) => {
+                    out.push(1);
+                    put_bytes(&mut out, node);
+                }
+                None => out.push(0),
+            }
+        }
+        match &self.receipt {
+            Some(r) => {
+                out.push(1);
+                put_receipt(&mut out, r);
+            }
+            None => out.push(0),
+        }
         out
+    }
+
+    /// Whether the proof carries a witness only v0.4 has.
+    fn has_v4_witnesses(&self) -> bool {
+        self.transaction.is_some()
+            || self.constants.is_some()
+            || self.sealing.is_some()
+            || self.fold_key.is_some()
+            || !self.tries.is_empty()
+            || self.receipt.is_some()
     }
 
     /// The frame link, checkpoint and self-destruct list (shared by both versions).
@@ -555,13 +665,15 @@ impl StepProof {
     /// transaction end steps). `None` for a proof that carries a witness v0.3 does not have.
     /// The steps v0.4 changed (BLOCKHASH, the transaction start) do not verify alike in both.
     pub fn encode_v3(&self) -> Option<Vec<u8>> {
-        if self.transaction.is_some() || self.constants.is_some() {
+        if self.has_v4_witnesses() {
             return None;
         }
         let mut out = self.encode();
-        // Cut the v0.4 sections after the self-destructs (two absent flags) and put the v0.3
-        // ones back: an empty block hash list before the frame link, an absent transaction.
-        out.truncate(out.len() - 2);
+        // Cut the v0.4 sections after the self-destructs (all absent: the transaction, the
+        // constants, the sealing record, the fold key flags, an empty trie list, the receipt
+        // flag) and put the v0.3 ones back: an empty block hash list before the frame link, an
+        // absent transaction.
+        out.truncate(out.len() - V4_ABSENT_TAIL);
         let mut boundary = Vec::new();
         self.put_boundary(&mut boundary);
         let at = out.len() - boundary.len();
@@ -654,6 +766,31 @@ impl StepProof {
         } else {
             None
         };
+        let (mut sealing, mut fold_key, mut tries, mut receipt) = (None, None, Vec::new(), None);
+        if !v3 {
+            if r.flag()? {
+                sealing = Some(r.sealing()?);
+            }
+            if r.flag()? {
+                fold_key = Some(match r.u8()? {
+                    0 => FoldKey::Account(r.address()?),
+                    1 => FoldKey::Slot(r.address()?, r.u64()?, r.u256()?),
+                    k => return Err(DecodeError::Flag(k)),
+                });
+            }
+            tries = r.list(5, |r| {
+                let nodes = r.nodes()?;
+                let sibling = if r.flag()? {
+                    Some(Bytes::from(r.bytes()?))
+                } else {
+                    None
+                };
+                Ok(TrieWrite { nodes, sibling })
+            })?;
+            if r.flag()? {
+                receipt = Some(r.receipt()?);
+            }
+        }
         r.finish()?;
         Ok(Self {
             pre,
@@ -677,6 +814,10 @@ impl StepProof {
             destructs,
             transaction,
             constants,
+            sealing,
+            fold_key,
+            tries,
+            receipt,
         })
     }
 }
@@ -763,6 +904,28 @@ mod tests {
                 extra_data: vec![0, 0, 0, 0, 250, 0, 0, 0, 6],
                 ..BlockConstants::default()
             }),
+            sealing: Some(SealingRecord {
+                folded_root: B256::repeat_byte(8),
+                ..SealingRecord::default()
+            }),
+            fold_key: Some(FoldKey::Slot(Address::repeat_byte(2), 3, U256::from(4))),
+            tries: vec![
+                TrieWrite {
+                    nodes: vec![Bytes::from(vec![0xc1, 0x80])],
+                    sibling: Some(Bytes::from(vec![0xc0])),
+                },
+                TrieWrite::default(),
+            ],
+            receipt: Some(Receipt {
+                deposit_nonce: Some(4),
+                success: true,
+                cumulative_gas: 99,
+                logs: vec![Log::new_unchecked(
+                    Address::repeat_byte(5),
+                    vec![B256::repeat_byte(6)],
+                    Bytes::from(vec![7, 8]),
+                )],
+            }),
         }
     }
 
@@ -774,6 +937,31 @@ mod tests {
         assert_eq!(
             MachineState::decode(&sample().pre.encode()),
             Ok(sample().pre)
+        );
+    }
+
+    /// A proof without v0.4 witnesses has a v0.3 encoding that decodes back to it; one with
+    /// them has none.
+    #[test]
+    fn v3_encoding_of_the_steps_v04_leaves_alike() {
+        assert_eq!(sample().encode_v3(), None);
+        let p = StepProof {
+            transaction: None,
+            constants: None,
+            sealing: None,
+            fold_key: None,
+            tries: Vec::new(),
+            receipt: None,
+            ..sample()
+        };
+        let v3 = p.encode_v3().expect("no v0.4 witness");
+        assert_eq!(v3[0], PROOF_VERSION_V3);
+        assert_eq!(v3.len(), p.encode().len() - V4_ABSENT_TAIL + 4 + 1);
+        assert_eq!(StepProof::decode_v3(&v3), Ok(p.clone()));
+        assert_eq!(StepProof::decode(&v3), Err(DecodeError::Version(3)));
+        assert_eq!(
+            StepProof::decode_v3(&p.encode()),
+            Err(DecodeError::Version(4))
         );
     }
 

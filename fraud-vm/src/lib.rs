@@ -14,11 +14,14 @@
 //! - [`step`]: one module per step family, shared by prover and verifier.
 //! - [`proof`]: one-step proofs, [`verify`] and [`prove`].
 //! - [`witness`]: a block's pre-state from an execution witness (trie nodes, codes, headers).
+//! - [`block`]: the records of a block's boundaries, the header, the output root, `blockEnd`.
+//! - [`receipt`]: receipts as the block end reads and encodes them.
 //! - [`bisect`]: the bisection game over block numbers and step indices.
 //! - [`check`]: whole OP L2 blocks traced with op-revm, every step proved and verified.
 //! - [`codec`]: the canonical binary encoding of proofs and records.
 
 pub mod bisect;
+pub mod block;
 pub mod check;
 pub mod codec;
 pub mod frame;
@@ -26,6 +29,7 @@ pub mod merkle;
 pub mod mpt;
 pub mod mpt_write;
 pub mod proof;
+pub mod receipt;
 pub mod smt;
 pub mod state;
 pub mod step;

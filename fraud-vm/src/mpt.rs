@@ -245,6 +245,14 @@ impl BaseState {
         }
     }
 
+    /// The trie nodes the prover holds: the witness's, or every node of the state.
+    pub fn nodes(&self) -> Vec<Bytes> {
+        match &self.trie {
+            Some(trie) => trie.nodes().cloned().collect(),
+            None => self.all_nodes(),
+        }
+    }
+
     /// Every trie node of the state (the account trie and every storage trie), as an execution
     /// witness of the whole state carries them (map mode only).
     pub fn all_nodes(&self) -> Vec<Bytes> {

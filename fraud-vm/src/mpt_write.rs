@@ -387,7 +387,8 @@ impl NodeStore {
         }
     }
 
-    fn node(&self, hash: B256) -> Result<&Bytes, MissingNode> {
+    /// The node with `hash`.
+    pub fn node(&self, hash: B256) -> Result<&Bytes, MissingNode> {
         self.nodes.get(&hash).ok_or(MissingNode(hash))
     }
 

@@ -111,6 +111,11 @@ impl SparseTree {
         self.levels[0].len()
     }
 
+    /// The keys of the non-zero leaves, in no order.
+    pub fn keys(&self) -> impl Iterator<Item = &B256> {
+        self.levels[0].keys()
+    }
+
     /// Whether the tree holds no leaf.
     pub fn is_empty(&self) -> bool {
         self.levels[0].is_empty()

@@ -503,7 +503,7 @@ impl BlockConstants {
 }
 
 /// The prover's full view of a machine state: the record plus the data behind its roots.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct FullState {
     /// The committed record.
     pub record: MachineState,
@@ -534,6 +534,37 @@ pub struct FullState {
     /// The block's transactions and their tree (`root() == block_env.transactions_root`), for
     /// transaction start steps.
     pub transactions: Option<std::sync::Arc<crate::tx::Transactions>>,
+    /// The block end's prover state, for the block end steps (`record.hash() ==
+    /// record.tx_env_hash` in a Sealing state).
+    pub sealing: Option<Box<crate::block::Sealing>>,
+}
+
+impl Clone for FullState {
+    /// A deep copy. The chain of suspended callers is copied in a loop, not by recursion, so
+    /// that a state 1024 calls deep does not need a deep stack.
+    fn clone(&self) -> Self {
+        let mut callers = Vec::new();
+        let mut next = self.parent.as_deref();
+        while let Some(frame) = next {
+            callers.push(frame);
+            next = frame.state.parent.as_deref();
+        }
+        let mut parent = None;
+        for frame in callers.into_iter().rev() {
+            let mut state = frame.state.clone_frame();
+            state.parent = parent;
+            parent = Some(Box::new(crate::frame::ParentFrame {
+                state,
+                out_offset: frame.out_offset,
+                out_len: frame.out_len,
+                kind: frame.kind,
+                world_at_entry: frame.world_at_entry.clone(),
+            }));
+        }
+        let mut state = self.clone_frame();
+        state.parent = parent;
+        state
+    }
 }
 
 impl FullState {
@@ -556,6 +587,7 @@ impl FullState {
             parent: None,
             entry_world: None,
             transactions: None,
+            sealing: None,
             record: MachineState::new_frame(frame, &tx_env, &block_env),
             code,
             stack: StackChain::default(),
@@ -617,6 +649,26 @@ impl FullState {
         };
         idle.transactions = Some(transactions);
         idle
+    }
+
+    /// A copy of this frame's state without its suspended callers.
+    fn clone_frame(&self) -> Self {
+        Self {
+            record: self.record.clone(),
+            code: self.code.clone(),
+            stack: self.stack.clone(),
+            memory: self.memory.clone(),
+            calldata: self.calldata.clone(),
+            returndata: self.returndata.clone(),
+            tx_env: self.tx_env.clone(),
+            block_env: self.block_env.clone(),
+            constants: self.constants.clone(),
+            world: self.world.clone(),
+            parent: None,
+            entry_world: self.entry_world.clone(),
+            transactions: self.transactions.clone(),
+            sealing: self.sealing.clone(),
+        }
     }
 
     /// Whether every root and hash in the record matches the data held (a prover self-check).
@@ -719,7 +771,32 @@ mod tests {
             ("slot leaf 0", slot_leaf(U256::ZERO)),
             ("overlay of one account", tree.root()),
             ("block constants", vector_constants().hash()),
+            (
+                "receipt opening",
+                crate::step::receipt_open(B256::repeat_byte(0x44), Some(5)),
+            ),
+            (
+                "sealing record",
+                crate::block::SealingRecord::default().hash(),
+            ),
+            (
+                "folded key",
+                crate::block::folded_key(Address::repeat_byte(0xaa)),
+            ),
+            (
+                "output root",
+                crate::block::output_root(
+                    B256::repeat_byte(0x11),
+                    B256::repeat_byte(0x22),
+                    B256::repeat_byte(0x33),
+                ),
+            ),
+            (
+                "block-end state",
+                crate::block::block_end_state(1, B256::repeat_byte(0x77)).commitment(),
+            ),
         ];
+
         let expected = [
             "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757",
             "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c",
@@ -732,6 +809,11 @@ mod tests {
             "0xe86a1db0d58cfb8350c8538652ad0bab73337472ac49793a2eb9d03f1a615d83",
             "0x5e6bf182185c6886f8edbfa5fc7f57ea7af80eb4d355f9cd66b3c4aa4da8d58d",
             "0x1d7fb42221668cc641d08bfd4c97eb3841f1db38dd4c031e92efb54ed6850341",
+            "0x9ad31d64424d76cfe4103a70b3aac62364dd5d731c2634d99fb1ce484da3b1df",
+            "0x616cd07850cec54047ed999c9b575decb7281be47b7f2333ad97bf711cd45bcf",
+            "0x7754f672ec4e8d7fdd1d55a5598d7aa7823564bb4d058cfb06bcc5f39d377158",
+            "0xd50bf2ff34ced71be0d2f0be7c2433c6b39d9c3b16c95daf1ed6f24b7578a3b2",
+            "0xaf09f5b3cf0d32273158bf4d022d9dee108e04b09769dfa61fd1d5abdaf684d3",
         ];
         for ((name, value), want) in vectors.iter().zip(expected) {
             assert_eq!(hex(*value), want, "{name}");

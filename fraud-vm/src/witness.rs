@@ -54,6 +54,11 @@ impl WitnessTrie {
         }
     }
 
+    /// The witness's trie nodes.
+    pub fn nodes(&self) -> impl Iterator<Item = &Bytes> {
+        self.nodes.values()
+    }
+
     /// The state root.
     pub fn root(&self) -> B256 {
         self.root

@@ -243,6 +243,8 @@ pub enum Tree {
     Accessed,
     /// The created set.
     Created,
+    /// The accounts the block end folded (SPEC.md §5.19; its root is in the sealing record).
+    Folded,
 }
 
 /// The prover's full world: the record plus the data behind each root.
@@ -262,8 +264,13 @@ pub struct WorldState {
     pub accessed: SparseTree,
     /// Created set.
     pub created: SparseTree,
+    /// The accounts the block end folded into the state trie (SPEC.md §5.19).
+    pub folded: SparseTree,
     /// Preimages of overlay account leaves.
     pub records: HashMap<B256, AccountRecord>,
+    /// Preimages of overlay keys (accounts and slots written in this block), which the block
+    /// end folds.
+    pub keys: HashMap<B256, crate::block::FoldKey>,
     /// Preimages of overlay storage leaves.
     pub values: HashMap<B256, U256>,
     /// Code by hash, for every code written in this block (base codes are in `base`).
@@ -361,6 +368,8 @@ impl WorldState {
     pub fn set_account(&mut self, address: Address, rec: AccountRecord) {
         let leaf = rec.leaf();
         self.records.insert(leaf, rec);
+        let key = crate::block::FoldKey::Account(address);
+        self.keys.insert(key.key(), key);
         self.accounts.set(account_key(address), leaf);
         self.record.accounts_root = self.accounts.root();
     }
@@ -392,6 +401,8 @@ impl WorldState {
         let rec = self.account(address);
         let leaf = slot_leaf(value);
         self.values.insert(leaf, value);
+        let key = crate::block::FoldKey::Slot(address, rec.incarnation, slot);
+        self.keys.insert(key.key(), key);
         self.accounts
             .set(slot_key(address, rec.incarnation, slot), leaf);
         self.record.accounts_root = self.accounts.root();
@@ -454,6 +465,15 @@ impl WorldState {
         self.checkpoints.push(cp);
     }
 
+    /// The preimages of the overlay's keys: what the block end folds (SPEC.md §5.19). `None`
+    /// names a key whose preimage the prover never saw (a prover bug).
+    pub fn overlay_keys(&self) -> Result<Vec<crate::block::FoldKey>, B256> {
+        self.accounts
+            .keys()
+            .map(|k| self.keys.get(k).copied().ok_or(*k))
+            .collect()
+    }
+
     /// Code with hash `hash`, from this block's writes or the base state.
     pub fn code(&self, hash: B256) -> Option<Vec<u8>> {
         if hash == KECCAK_EMPTY {
@@ -473,6 +493,7 @@ impl WorldState {
             Tree::Transient => &self.transient,
             Tree::Accessed => &self.accessed,
             Tree::Created => &self.created,
+            Tree::Folded => &self.folded,
         }
     }
 
@@ -484,6 +505,7 @@ impl WorldState {
             Tree::Transient => &mut self.transient,
             Tree::Accessed => &mut self.accessed,
             Tree::Created => &mut self.created,
+            Tree::Folded => &mut self.folded,
         }
     }
 }

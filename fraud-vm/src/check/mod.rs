@@ -25,9 +25,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
+mod block_end;
 mod block_tx;
 mod witness_block;
 
+pub use block_end::output_of;
 pub use block_tx::{BlockTx, DecodeTxError};
 pub use witness_block::check_block;
 
@@ -204,12 +206,12 @@ pub enum CheckError {
 
 /// Proof statistics per step kind.
 #[derive(Default)]
-struct Stats {
+pub(super) struct Stats {
     sizes: BTreeMap<String, Vec<usize>>,
 }
 
 impl Stats {
-    fn add(&mut self, kind: &str, size: usize) {
+    pub(super) fn add(&mut self, kind: &str, size: usize) {
         self.sizes.entry(kind.to_string()).or_default().push(size);
     }
 
@@ -229,7 +231,7 @@ impl Stats {
 }
 
 /// Verifies `proof` from `pre` and checks it reaches `post`; returns the encoded size.
-fn check_proof(pre: B256, proof: &StepProof, post: B256) -> Result<usize, String> {
+pub(super) fn check_proof(pre: B256, proof: &StepProof, post: B256) -> Result<usize, String> {
     let bytes = proof.encode();
     match StepProof::decode(&bytes) {
         Ok(decoded) if &decoded == proof => {}
@@ -244,7 +246,7 @@ fn check_proof(pre: B256, proof: &StepProof, post: B256) -> Result<usize, String
 
 /// A step the prover refuses as pending (SPEC.md §1: `Unsupported`) makes the block
 /// uncheckable, not wrong; any other error is returned as it is.
-fn pending(e: crate::VerifyError) -> Result<CheckError, crate::VerifyError> {
+pub(super) fn pending(e: crate::VerifyError) -> Result<CheckError, crate::VerifyError> {
     match e {
         crate::VerifyError::Unsupported { what } => Ok(CheckError::Unsupported {
             what,
@@ -259,8 +261,9 @@ fn pending(e: crate::VerifyError) -> Result<CheckError, crate::VerifyError> {
 pub trait BlockObserver {
     /// The state at block-wide position `position` (0 is the Idle state before transaction 0).
     fn state(&mut self, _position: u64, _state: &FullState) {}
-    /// The proof of a transaction start (`kind = "TxStart"`) or end (`"TxEnd"`) step from the
-    /// pre-state `pre`.
+    /// The proof of a boundary step from the pre-state `pre`: a transaction start (`kind =
+    /// "TxStart"`) or end (`"TxEnd"`), or a step of the block end (`"EndStart"`, `"Fold"`,
+    /// `"Insert"`, `"Seal"`, `"BlockEnd"`).
     fn boundary(&mut self, _kind: &str, _pre: B256, _proof: &StepProof) {}
     /// Whether [`trace_block`] proves and verifies every opcode, entry and exit step (the
     /// default). An observer that answers `false` gets the states alone: nothing is checked
@@ -331,6 +334,10 @@ pub struct BlockOutcome {
     pub report: BlockReport,
     /// The Idle state after the last transaction.
     pub last: FullState,
+    /// The block-end state (SPEC.md §5.19): it holds the output root.
+    pub end: FullState,
+    /// The output root v0 the block ends in.
+    pub output_root: B256,
     /// op-revm's results, per transaction.
     pub results: Vec<revm::context::result::ExecutionResult<op_revm::OpHaltReason>>,
     /// For each deposit, its sender's nonce before it (the deposit receipt's `depositNonce`).
@@ -389,6 +396,7 @@ where
         list.clone(),
     );
     let mut results = Vec::with_capacity(txs.len());
+    let mut receipts = Vec::with_capacity(txs.len());
     let mut deposit_nonces = Vec::with_capacity(txs.len());
     // Block-wide position of the current Idle state (SPEC.md §8).
     let mut position = 0u64;
@@ -600,8 +608,15 @@ where
         compare_accounts(&idle.world, &out.state)
             .map_err(|what| CheckError::Diverged { index, what })?;
         db.commit(out.state);
+        receipts.push(crate::receipt::Receipt {
+            deposit_nonce,
+            success: out.result.is_success(),
+            cumulative_gas: idle.record.gas,
+            logs: out.result.logs().to_vec(),
+        });
         results.push(out.result);
     }
+    let (end, _) = block_end::seal_block(idle.clone(), receipts, position, observer, &mut stats)?;
     let mut report = BlockReport {
         transactions: txs.len() as u64,
         gas_used: idle.record.gas,
@@ -612,6 +627,8 @@ where
     Ok(BlockOutcome {
         report,
         last: idle,
+        output_root: end.record.world_root,
+        end,
         results,
         deposit_nonces,
     })

@@ -198,9 +198,24 @@ pub fn check_block(
             });
         }
     }
+    // The block end sealed the header from what execution gave: its output root is the
+    // header's exactly when every field agrees.
+    let expected = crate::block::output_root(
+        header.state_root,
+        header
+            .withdrawals_root
+            .unwrap_or(alloy_trie::EMPTY_ROOT_HASH),
+        header.hash_slow(),
+    );
+    if outcome.output_root != expected {
+        return Err(CheckError::HeaderMismatch {
+            field: "output_root",
+            header: expected.to_string(),
+            computed: outcome.output_root.to_string(),
+        });
+    }
     Err(CheckError::Unsupported {
-        what: "block start (system calls as steps) and block end (state trie fold, receipts \
-               root, block hash, output root) steps",
+        what: "block start (the system calls as steps)",
         report: Box::new(outcome.report),
     })
 }

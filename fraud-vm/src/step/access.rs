@@ -5,6 +5,7 @@
 //! updated tree.
 
 use super::{Ctx, StepResult};
+use crate::block::FoldKey;
 use crate::mpt::{account_verifies, slot_verifies};
 use crate::proof::VerifyError;
 use crate::world::{
@@ -35,6 +36,7 @@ impl Ctx<'_> {
             Tree::Transient => w.transient_root,
             Tree::Accessed => w.accessed_root,
             Tree::Created => w.created_root,
+            Tree::Folded => return Err(VerifyError::BadTreeProof { tree }.into()),
         })
     }
 
@@ -46,6 +48,7 @@ impl Ctx<'_> {
             Tree::Transient => w.transient_root = root,
             Tree::Accessed => w.accessed_root = root,
             Tree::Created => w.created_root = root,
+            Tree::Folded => return Err(VerifyError::BadTreeProof { tree }.into()),
         }
         Ok(())
     }
@@ -141,6 +144,7 @@ impl Ctx<'_> {
     /// Writes the account record of `address`.
     pub fn set_account(&mut self, address: Address, rec: &AccountRecord) -> StepResult<()> {
         self.oracle.account_written(rec);
+        self.oracle.overlay_key(FoldKey::Account(address));
         self.update(Tree::Accounts, account_key(address), rec.leaf())
     }
 
@@ -190,6 +194,8 @@ impl Ctx<'_> {
         slot: U256,
         value: U256,
     ) -> StepResult<()> {
+        self.oracle
+            .overlay_key(FoldKey::Slot(address, rec.incarnation, slot));
         self.update(
             Tree::Accounts,
             slot_key(address, rec.incarnation, slot),

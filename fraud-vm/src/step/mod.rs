@@ -7,6 +7,7 @@ mod access;
 mod account;
 mod arithmetic;
 mod bitwise;
+mod block_end;
 mod bls12_381;
 mod bn254;
 mod call;
@@ -29,20 +30,24 @@ mod transaction;
 
 pub(crate) use precompile::recover;
 pub use start::is_l1_info;
-pub use transaction::{TAG_RECEIPT, TAG_RECEIPT_OPEN, receipt_link, receipt_open};
+pub use transaction::{TAG_RECEIPT, TAG_RECEIPT_OPEN, receipt_link, receipt_link_of, receipt_open};
 
 pub use opcodes::{Family, OpInfo, info};
 
+use crate::block::{FoldKey, SealingRecord};
 use crate::frame::{Checkpoint, FrameKind, FrameLink};
 use crate::merkle::{WORD_TREE_LEAVES, WordProof};
 use crate::mpt::{MptAccount, MptSlot};
+use crate::mpt_write::TrieWrite;
 use crate::proof::VerifyError;
+use crate::receipt::Receipt;
 use crate::smt::SmtProof;
 use crate::state::{
     BlockConstants, BlockEnv, MachineState, STACK_LIMIT, Status, TxEnv, stack_push,
 };
 use crate::world::{AccountRecord, Tree, World};
-use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_trie::Nibbles;
 
 /// Largest gas a state may hold (SPEC.md §4.3): 2^32, far above any L2 block gas limit.
 /// It bounds memory to about 1.5 million words, so no proof can make the verifier allocate more
@@ -146,6 +151,30 @@ pub(crate) trait Oracle {
     /// Informs the prover of a code a step gave an account (an EIP-7702 designator) so that
     /// later steps find it by hash (the verifier ignores it).
     fn code_written(&mut self, _code: &[u8]) {}
+    /// The sealing record of a Sealing state (block end steps).
+    fn sealing(&mut self) -> Result<SealingRecord, VerifyError>;
+    /// The overlay key the fold step folds, with its preimage (block end steps).
+    fn fold_key(&mut self) -> Result<FoldKey, VerifyError>;
+    /// The witness of a write at `key` of the Merkle-Patricia trie under `root`, a deletion if
+    /// `deleting` (block end steps; a read takes the witness of a write without deletion).
+    fn trie_witness(
+        &mut self,
+        root: B256,
+        key: &Nibbles,
+        deleting: bool,
+    ) -> Result<TrieWrite, VerifyError>;
+    /// The receipt of transaction `index` (block end steps).
+    fn receipt(&mut self, index: u64) -> Result<Receipt, VerifyError>;
+    /// Informs the prover of the preimage of an overlay key a step wrote, which the block end
+    /// folds (the verifier ignores it).
+    fn overlay_key(&mut self, _key: FoldKey) {}
+    /// Informs the prover of the trie nodes a write created (the verifier ignores it).
+    fn trie_written(&mut self, _created: &[Bytes]) {}
+    /// Informs the prover of the sealing record a step left (the verifier ignores it).
+    fn sealing_written(&mut self, _record: &SealingRecord) {}
+    /// Informs the prover of the world record a block-level step left (the verifier ignores
+    /// it).
+    fn world_written(&mut self, _world: &World) {}
 }
 
 /// How a step ends when it does not halt exceptionally.
@@ -438,11 +467,13 @@ pub(crate) fn execute(
     match pre.status {
         Status::Running => {}
         Status::Idle => return start::from_idle(pre, code, oracle),
-        Status::BlockStart | Status::Sealing | Status::BlockEnd => {
+        Status::BlockStart => {
             return Err(VerifyError::Unsupported {
-                what: "block start and block end",
+                what: "block start",
             });
         }
+        Status::Sealing => return block_end::execute(pre, code, oracle),
+        Status::BlockEnd => return block_end::repeat(pre, code),
         _ if pre.depth > 0 => return exit::execute(pre, code, oracle),
         _ => return transaction::execute(pre, code, oracle),
     }

@@ -68,7 +68,7 @@ pub(crate) fn from_idle(
     let constants = super::constants(oracle, &block)?;
     match pre.tx_index.cmp(&constants.tx_count) {
         std::cmp::Ordering::Less => start(pre, &block, oracle),
-        std::cmp::Ordering::Equal => Err(VerifyError::Unsupported { what: "block end" }),
+        std::cmp::Ordering::Equal => super::block_end::begin(pre, &block),
         std::cmp::Ordering::Greater => Err(VerifyError::InvalidTransaction {
             what: "an Idle state past the block's last transaction",
         }),

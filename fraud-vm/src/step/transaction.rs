@@ -30,15 +30,32 @@ pub fn receipt_open(chain: B256, deposit_nonce: Option<u64>) -> B256 {
 }
 
 /// The receipt chain link: `keccak256(0x0c ‖ prev ‖ status(u8) ‖ cumulative_gas(u64) ‖
-/// logs_root ‖ logs_count(u64))`.
+/// logs_root ‖ logs_count(u64))`, with the log chain of `world`.
 pub fn receipt_link(prev: B256, success: bool, cumulative_gas: u64, world: &World) -> B256 {
+    receipt_link_of(
+        prev,
+        success,
+        cumulative_gas,
+        world.logs_root,
+        world.logs_count,
+    )
+}
+
+/// [`receipt_link`] with the log chain given.
+pub fn receipt_link_of(
+    prev: B256,
+    success: bool,
+    cumulative_gas: u64,
+    logs_root: B256,
+    logs_count: u64,
+) -> B256 {
     let mut buf = Vec::with_capacity(1 + 32 + 1 + 8 + 32 + 8);
     buf.push(TAG_RECEIPT);
     buf.extend_from_slice(prev.as_slice());
     buf.push(u8::from(success));
     buf.extend_from_slice(&cumulative_gas.to_be_bytes());
-    buf.extend_from_slice(world.logs_root.as_slice());
-    buf.extend_from_slice(&world.logs_count.to_be_bytes());
+    buf.extend_from_slice(logs_root.as_slice());
+    buf.extend_from_slice(&logs_count.to_be_bytes());
     keccak256(buf)
 }
 

@@ -95,7 +95,7 @@ fn genesis() -> BTreeMap<Address, BaseAccount> {
         BaseAccount {
             nonce: 1,
             code: WORKER_CODE.to_vec(),
-            storage: [(U256::ZERO, U256::from(9))].into(),
+            storage: [(U256::ZERO, U256::from(9)), (U256::from(1), U256::from(5))].into(),
             ..Default::default()
         },
     );
@@ -218,8 +218,9 @@ impl Target {
     fn kind_and_data(&self) -> (TxKind, Vec<u8>) {
         match self {
             Self::Worker(mode) => {
+                // Modes from 3 on clear slot 0 (a deletion in the worker's storage trie).
                 let mut data = vec![0u8; 64];
-                data[31] = 0x2a;
+                data[31] = if *mode >= 3 { 0 } else { 0x2a };
                 data[63] = *mode % 3;
                 (TxKind::Call(WORKER), data)
             }
@@ -632,8 +633,13 @@ pub(crate) fn run_recorded<O: BlockObserver>(
             );
         }
     }
-    if root_of(ours) != root_of(theirs) {
+    let theirs = root_of(theirs);
+    if root_of(ours) != theirs {
         return Err("state root differs from op-revm's".into());
+    }
+    // The block end folded the world into the state trie: its root is op-revm's.
+    if outcome.end.world.record.base_root != theirs {
+        return Err("the block end's state root differs from op-revm's".into());
     }
     let revm_gas: u64 = outcome.results.iter().map(|r| r.tx_gas_used()).sum();
     if outcome.report.gas_used != revm_gas {
@@ -810,6 +816,14 @@ fn every_kind() -> Vec<Item> {
             auths: vec![Auth::Clear(1)],
             call_authority: true,
         },
+        // The last write of the worker's slot 0 clears it: the block end deletes it from a
+        // storage trie of two slots, collapsing its root branch onto the other.
+        Item::Paid {
+            key: 2,
+            legacy: true,
+            value: 0,
+            target: Target::Worker(3),
+        },
     ]
 }
 
@@ -817,7 +831,191 @@ fn every_kind() -> Vec<Item> {
 fn op_block_of_every_kind() {
     let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
     let proofs = run(&encoded).expect("the block checks");
-    assert_eq!(proofs.len(), 2 * encoded.len());
+    let count = |kind: &str| proofs.iter().filter(|p| p.0 == kind).count();
+    assert_eq!(
+        (count("TxStart"), count("TxEnd")),
+        (encoded.len(), encoded.len())
+    );
+    assert_eq!(
+        (count("EndStart"), count("Seal"), count("BlockEnd")),
+        (1, 1, 1)
+    );
+    assert_eq!(count("Insert"), encoded.len());
+    assert!(count("Fold") > 10, "{} fold steps", count("Fold"));
+}
+
+/// Tampered block end witnesses are rejected (SPEC.md §5.19): a changed trie node, a missing or
+/// foreign sibling, a changed account record or slot value of the overlay, a fold key other than
+/// the overlay's smallest, another sealing record, other block constants or environment at the
+/// seal. A receipt other than the transaction's gives another state than the honest step (the
+/// seal then finds the receipt chain broken), and so does another transaction encoding.
+#[test]
+fn op_block_end_witnesses_are_checked() {
+    let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
+    let recorder = run_recorded(&encoded, Recorder::default()).expect("the block checks");
+    let honest: BTreeMap<B256, B256> = recorder
+        .commitments
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .collect();
+    let mut kinds = BTreeMap::<&str, u32>::new();
+    for (kind, pre, proof) in &recorder.proofs {
+        if !["EndStart", "Fold", "Insert", "Seal"].contains(&kind.as_str()) {
+            continue;
+        }
+        let next = honest[pre];
+        assert_eq!(verify(*pre, proof), Ok(next), "{kind}");
+        let mut reject = |what: &'static str, p: StepProof| {
+            let got = verify(*pre, &p);
+            assert!(
+                got != Ok(next),
+                "{kind}: tampered {what} gave the honest state"
+            );
+            *kinds.entry(what).or_default() += 1;
+        };
+        for i in 0..proof.tries.len() {
+            for j in 0..proof.tries[i].nodes.len() {
+                let mut p = proof.clone();
+                let mut bytes = p.tries[i].nodes[j].to_vec();
+                let at = bytes.len() / 2;
+                bytes[at] ^= 1;
+                p.tries[i].nodes[j] = bytes.into();
+                reject("trie node", p);
+            }
+            let mut p = proof.clone();
+            if p.tries[i].sibling.take().is_some() {
+                reject("missing sibling", p);
+            } else if let Some(node) = proof.tries[i].nodes.first() {
+                p.tries[i].sibling = Some(node.clone());
+                reject("foreign sibling", p);
+            }
+        }
+        if let Some(s) = &proof.sealing {
+            let mut p = proof.clone();
+            p.sealing = Some(fraud_vm::block::SealingRecord {
+                receipts_cursor: keccak256(s.receipts_cursor),
+                ..s.clone()
+            });
+            reject("sealing record", p);
+        }
+        for i in 0..proof.accounts.len() {
+            let mut p = proof.clone();
+            p.accounts[i].nonce += 1;
+            reject("account record", p);
+        }
+        for i in 0..proof.slots.len() {
+            let mut p = proof.clone();
+            p.slots[i] += U256::from(1);
+            reject("slot value", p);
+        }
+        if let Some(key) = proof.fold_key {
+            let mut p = proof.clone();
+            p.fold_key = Some(fraud_vm::block::FoldKey::Account(key.address().create(7)));
+            reject("fold key", p);
+        }
+        if let Some(r) = &proof.receipt {
+            for forged in [
+                fraud_vm::receipt::Receipt {
+                    success: !r.success,
+                    ..r.clone()
+                },
+                fraud_vm::receipt::Receipt {
+                    cumulative_gas: r.cumulative_gas + 1,
+                    ..r.clone()
+                },
+                fraud_vm::receipt::Receipt {
+                    logs: Vec::new(),
+                    ..r.clone()
+                },
+                fraud_vm::receipt::Receipt {
+                    deposit_nonce: r.deposit_nonce.map(|n| n + 1),
+                    ..r.clone()
+                },
+            ] {
+                if &forged != r {
+                    let mut p = proof.clone();
+                    p.receipt = Some(forged);
+                    reject("receipt", p);
+                }
+            }
+        }
+        if let Some((encoding, position)) = &proof.transaction {
+            let mut p = proof.clone();
+            let mut forged = encoding.clone();
+            let last = forged.len() - 1;
+            forged[last] ^= 1;
+            p.transaction = Some((forged, position.clone()));
+            reject("transaction", p);
+        }
+        if let Some(c) = &proof.constants {
+            let mut p = proof.clone();
+            let mut extra = c.extra_data.clone();
+            extra.push(1);
+            p.constants = Some(fraud_vm::state::BlockConstants {
+                extra_data: extra,
+                ..c.clone()
+            });
+            reject("header field (extra data)", p);
+        }
+        if let Some(env) = &proof.block_env {
+            let mut p = proof.clone();
+            p.block_env = Some(fraud_vm::state::BlockEnv {
+                timestamp: env.timestamp + U256::from(1),
+                ..env.clone()
+            });
+            reject("header field (timestamp)", p);
+        }
+    }
+    for what in [
+        "trie node",
+        "missing sibling",
+        "foreign sibling",
+        "sealing record",
+        "account record",
+        "slot value",
+        "fold key",
+        "receipt",
+        "transaction",
+        "header field (extra data)",
+        "header field (timestamp)",
+    ] {
+        assert!(
+            kinds.get(what).copied().unwrap_or(0) > 0,
+            "no {what} tampered: {kinds:?}"
+        );
+    }
+
+    // A fold of any key but the overlay's smallest is refused: the prover is made to skip the
+    // smallest key of a fold step's state.
+    let fold_at = recorder
+        .proofs
+        .iter()
+        .position(|(kind, _, _)| kind == "Fold")
+        .expect("a fold step");
+    let (_, pre, _) = &recorder.proofs[fold_at];
+    let position = recorder
+        .commitments
+        .iter()
+        .position(|c| c == pre)
+        .expect("the fold's position") as u64;
+    let kept = run_recorded(
+        &encoded,
+        Recorder {
+            keep: Some(position),
+            ..Recorder::default()
+        },
+    )
+    .expect("re-execution")
+    .kept;
+    let mut state = kept.expect("the fold's state");
+    let sealing = state.sealing.as_mut().expect("the block end");
+    let smallest = *sealing.pending.keys().next().expect("a key to fold");
+    sealing.pending.remove(&smallest);
+    assert_eq!(state.record.commitment(), *pre);
+    assert_eq!(
+        prove(&mut state).map(|_| ()),
+        Err(fraud_vm::VerifyError::BadFoldKey)
+    );
 }
 
 /// Tampered witnesses of the transaction boundaries are rejected: a wrong mint (the deposit's
@@ -1155,14 +1353,23 @@ fn dispute_over_an_op_block() {
     }
 }
 
+/// What op-node's block executor gives a block: gas used, receipts root, logs bloom and the
+/// post-state root.
+struct Executed {
+    gas_used: u64,
+    receipts_root: B256,
+    logs_bloom: alloy::primitives::Bloom,
+    state_root: B256,
+}
+
 /// The block as op-node executes it: alloy-op-evm's block executor (pre-execution system calls,
-/// the transactions, the receipts); returns the gas used, the receipts root and the logs bloom.
+/// the transactions, the receipts), and the state root of its post-state.
 fn block_executor(
     genesis: &BTreeMap<Address, BaseAccount>,
     encoded: &[Vec<u8>],
     parent_hash: B256,
     beacon_root: B256,
-) -> (u64, B256, alloy::primitives::Bloom) {
+) -> Executed {
     use alloy::consensus::TxReceipt;
     use alloy::consensus::transaction::Recovered;
     use alloy::eips::eip2718::{Decodable2718, WithEncoded};
@@ -1255,6 +1462,32 @@ fn block_executor(
             .expect("executes");
     }
     let (_, result) = executor.finish().expect("finishes");
+    state.merge_transitions(revm::database::states::bundle_state::BundleRetention::Reverts);
+    let mut post = genesis.clone();
+    for (address, account) in &state.bundle_state.state {
+        let Some(info) = &account.info else {
+            post.remove(address);
+            continue;
+        };
+        let entry = post.entry(*address).or_default();
+        if account.status.was_destroyed() {
+            entry.storage.clear();
+        }
+        entry.nonce = info.nonce;
+        entry.balance = info.balance;
+        entry.code = info
+            .code
+            .as_ref()
+            .map(|c| c.original_bytes().to_vec())
+            .unwrap_or_default();
+        for (slot, value) in &account.storage {
+            if value.present_value.is_zero() {
+                entry.storage.remove(slot);
+            } else {
+                entry.storage.insert(*slot, value.present_value);
+            }
+        }
+    }
     let mut bloom = alloy::primitives::Bloom::ZERO;
     let receipts: Vec<Vec<u8>> = result
         .receipts
@@ -1264,10 +1497,42 @@ fn block_executor(
             r.encoded_2718()
         })
         .collect();
-    let root = alloy_trie::root::ordered_trie_root_with_encoder(&receipts, |r, buf| {
+    let receipts_root = alloy_trie::root::ordered_trie_root_with_encoder(&receipts, |r, buf| {
         buf.extend_from_slice(r)
     });
-    (result.gas_used, root, bloom)
+    Executed {
+        gas_used: result.gas_used,
+        receipts_root,
+        logs_bloom: bloom,
+        state_root: BaseState::new(post).root(),
+    }
+}
+
+/// op-node's L2 extra data (Holocene): version 0, the EIP-1559 denominator 250 and elasticity 6.
+fn holocene_extra_data() -> Bytes {
+    Bytes::from(vec![0, 0, 0, 0, 250, 0, 0, 0, 6])
+}
+
+/// The parent of the block at [`NUMBER`], as op-node seals it, over the state root
+/// `state_root`: its gas used is the target, so the block's base fee stays [`BASEFEE`].
+fn parent_header(state_root: B256) -> alloy::consensus::Header {
+    alloy::consensus::Header {
+        number: NUMBER - 1,
+        state_root,
+        beneficiary: SEQUENCER_FEE_VAULT,
+        timestamp: inputs().timestamp - 2,
+        gas_limit: inputs().gas_limit,
+        gas_used: inputs().gas_limit / 6,
+        base_fee_per_gas: Some(BASEFEE),
+        mix_hash: B256::repeat_byte(0x41),
+        extra_data: holocene_extra_data(),
+        withdrawals_root: Some(alloy_trie::EMPTY_ROOT_HASH),
+        blob_gas_used: Some(0),
+        excess_blob_gas: Some(0),
+        parent_beacon_block_root: Some(B256::repeat_byte(8)),
+        requests_hash: Some(alloy::eips::eip7685::EMPTY_REQUESTS_HASH),
+        ..Default::default()
+    }
 }
 
 /// The block of `encoded` on top of [`genesis`] with the EIP-4788 and EIP-2935 system contracts,
@@ -1304,14 +1569,10 @@ fn witnessed_block(
         );
     }
     let base = BaseState::new(genesis.clone());
-    let parent = Header {
-        number: NUMBER - 1,
-        state_root: base.root(),
-        ..Default::default()
-    };
+    let parent = parent_header(base.root());
     let beacon_root = B256::repeat_byte(9);
-    let (executor_gas, receipts_root, logs_bloom) =
-        block_executor(&genesis, encoded, parent.hash_slow(), beacon_root);
+    let executed = block_executor(&genesis, encoded, parent.hash_slow(), beacon_root);
+    // Sealed as op-node seals an L2 block (op-node/src/engine/mod.rs).
     let header = Header {
         parent_hash: parent.hash_slow(),
         number: NUMBER,
@@ -1320,13 +1581,19 @@ fn witnessed_block(
         gas_limit: inputs().gas_limit,
         base_fee_per_gas: Some(BASEFEE),
         mix_hash: inputs().prevrandao,
-        gas_used: executor_gas,
+        gas_used: executed.gas_used,
         parent_beacon_block_root: Some(beacon_root),
         transactions_root: alloy_trie::root::ordered_trie_root_with_encoder(encoded, |t, buf| {
             buf.extend_from_slice(t)
         }),
-        receipts_root,
-        logs_bloom,
+        receipts_root: executed.receipts_root,
+        logs_bloom: executed.logs_bloom,
+        state_root: executed.state_root,
+        extra_data: holocene_extra_data(),
+        withdrawals_root: Some(alloy_trie::EMPTY_ROOT_HASH),
+        blob_gas_used: Some(0),
+        excess_blob_gas: Some(0),
+        requests_hash: Some(alloy::eips::eip7685::EMPTY_REQUESTS_HASH),
         ..Default::default()
     };
     let witness = ExecutionWitness {
@@ -1350,7 +1617,14 @@ fn system_deposit_fails_keeping_its_mint() {
     let mut encoded = block(&[], (1368, 810_949, 7_000, 300));
     encoded.push(system_deposit());
     let recorder = run_recorded(&encoded, Recorder::default()).expect("the block checks");
-    assert_eq!(recorder.proofs.len(), 4);
+    assert_eq!(
+        recorder
+            .proofs
+            .iter()
+            .filter(|(kind, _, _)| kind.starts_with("Tx"))
+            .count(),
+        4
+    );
     let genesis = genesis();
     let mut db = database(&genesis);
     let txs: Vec<BlockTx> = encoded

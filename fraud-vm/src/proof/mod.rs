@@ -1,15 +1,24 @@
 //! One-step proofs (SPEC.md §6): the pre-state record plus exactly the witnesses the step touches,
-//! a pure verifier, and the prover that emits them from a full state.
+//! a pure verifier, and the prover that emits them from a full state. The verifier's witness
+//! source is [`reader`], the prover's [`writer`].
 
+mod reader;
+mod writer;
+
+use crate::block::{FoldKey, SealingRecord};
 use crate::frame::{Checkpoint, FrameLink};
 use crate::merkle::WordProof;
 use crate::mpt::{MptAccount, MptSlot};
+use crate::mpt_write::TrieWrite;
+use crate::receipt::Receipt;
 use crate::smt::SmtProof;
 use crate::state::{BlockConstants, BlockEnv, FullState, MachineState, TxEnv};
-use crate::step::{self, Oracle, Transition};
+use crate::step::{self, Transition};
 use crate::world::{AccountRecord, Tree, World};
 use alloy::primitives::{Address, B256, U256, keccak256};
+use reader::{ProofReader, Used};
 use thiserror::Error;
+use writer::ProofWriter;
 
 /// The proof of one opcode step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,8 +65,16 @@ pub struct StepProof {
     /// The transaction's EIP-2718 encoding and its word proof in the block's list
     /// (transaction start steps).
     pub transaction: Option<(Vec<u8>, WordProof)>,
-    /// The block constants (steps from an Idle state).
+    /// The block constants (steps from an Idle state, the seal).
     pub constants: Option<BlockConstants>,
+    /// The sealing record (block end steps).
+    pub sealing: Option<SealingRecord>,
+    /// The overlay key a fold step folds.
+    pub fold_key: Option<FoldKey>,
+    /// Merkle-Patricia write witnesses, in access order (block end steps).
+    pub tries: Vec<TrieWrite>,
+    /// The receipt a block end step inserts.
+    pub receipt: Option<Receipt>,
 }
 
 impl StepProof {
@@ -85,6 +102,10 @@ impl StepProof {
             destructs: None,
             transaction: None,
             constants: None,
+            sealing: None,
+            fold_key: None,
+            tries: Vec::new(),
+            receipt: None,
         }
     }
 }
@@ -173,6 +194,22 @@ pub enum VerifyError {
     /// The proof carries a witness the step does not touch.
     #[error("unused witness: {0}")]
     UnusedWitness(&'static str),
+    /// The sealing record does not match the Sealing state's `tx_env_hash`.
+    #[error("sealing record does not match the state")]
+    BadSealing,
+    /// The fold key is not the overlay's smallest key, or not a key of it.
+    #[error("the fold key is not the overlay's smallest key")]
+    BadFoldKey,
+    /// A receipt does not continue the receipt chain, or does not fit its transaction, or the
+    /// chain is not complete when the block is sealed.
+    #[error("receipt does not match the receipt chain")]
+    BadReceipt,
+    /// A Merkle-Patricia write witness does not show the key's path (SPEC.md §3.10).
+    #[error("trie write: {0}")]
+    BadTrieWitness(#[from] crate::mpt_write::TrieError),
+    /// A record given to `blockEnd` is not a block-end state.
+    #[error("not a block-end state")]
+    NotBlockEnd,
     /// The step is specified but not implemented in this version.
     #[error("step not implemented in this version: {what}")]
     Unsupported {
@@ -216,9 +253,10 @@ pub fn prove_partial(state: &mut FullState) -> (StepProof, Result<Transition, Ve
     (proof, transition)
 }
 
-/// Proves a transaction start or end step (the boundary steps of SPEC.md §5.9) and applies it to
-/// `state`: the returned state is the step's post-state in full (the first state of the top
-/// frame, or its terminal state when no opcode runs, after a start; the Idle state after an
+/// Proves a boundary step and applies it to `state`: a transaction start or end (SPEC.md §5.9)
+/// or a step of the block start or end (§5.18, §5.19). The returned state is the step's
+/// post-state in full (the first state of the top frame, or its terminal state when no opcode
+/// runs, after a start; the Idle state after an end; the next state of the block's start or
 /// end). Its commitment is checked against the transition's post-state, so a prover that
 /// disagrees with the step is an error, never a wrong state. Other steps are refused: their
 /// post-states come from the tracer.
@@ -232,9 +270,18 @@ pub fn prove_boundary(
     }
     let (proof, transition, applied) = prove_with(&mut state, true);
     let transition = transition?;
+    let block_level = matches!(
+        status,
+        Status::BlockStart | Status::Sealing | Status::BlockEnd
+    ) || transition.post.status == Status::Sealing;
+    if block_level {
+        let next = apply_block_step(state, &transition.post, applied)?;
+        return Ok((proof, transition, next));
+    }
     let Applied {
         tx_env,
         entry_world,
+        ..
     } = applied;
     let post = &transition.post;
     let world = &mut state.world;
@@ -298,6 +345,38 @@ pub fn prove_boundary(
     Ok((proof, transition, next))
 }
 
+/// The full state after a block-level step the prover applied: its writes are in `state`'s
+/// trees and node store, the records it left in `applied`.
+fn apply_block_step(
+    mut state: FullState,
+    post: &MachineState,
+    applied: Applied,
+) -> Result<FullState, ApplyError> {
+    use crate::state::Status;
+    if let Some(world) = applied.world {
+        state.world.record = world;
+    }
+    if let Some(record) = applied.sealing {
+        let sealing = state
+            .sealing
+            .as_mut()
+            .ok_or(ApplyError::Diverged("no block end"))?;
+        sealing.record = record;
+    }
+    state.record = post.clone();
+    if post.status != Status::BlockEnd && post.world_root != state.world.record.commitment() {
+        return Err(ApplyError::Diverged("world after a block step"));
+    }
+    if post.status == Status::Sealing
+        && state.sealing.as_ref().map(|s| s.record.hash()) != Some(post.tx_env_hash)
+    {
+        return Err(ApplyError::Diverged(
+            "sealing record after a block end step",
+        ));
+    }
+    Ok(state)
+}
+
 /// Why [`prove_boundary`] could not produce the post-state.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum ApplyError {
@@ -314,9 +393,13 @@ pub enum ApplyError {
 
 /// What an applying prover learnt from the step.
 #[derive(Default)]
-struct Applied {
-    tx_env: Option<TxEnv>,
-    entry_world: Option<crate::world::WorldState>,
+pub(super) struct Applied {
+    pub(super) tx_env: Option<TxEnv>,
+    pub(super) entry_world: Option<crate::world::WorldState>,
+    /// The sealing record a block end step left.
+    pub(super) sealing: Option<SealingRecord>,
+    /// The world record a block-level step left.
+    pub(super) world: Option<World>,
 }
 
 fn prove_with(
@@ -353,442 +436,6 @@ fn prove_with(
         }
     }
     (writer.proof, result, writer.applied)
-}
-
-/// Counts of the witnesses consumed so far, per kind.
-#[derive(Default)]
-struct Used {
-    stack: usize,
-    stack_rest: bool,
-    memory: usize,
-    calldata: usize,
-    returndata: usize,
-    tx_env: bool,
-    block_env: bool,
-    world: bool,
-    trees: usize,
-    accounts: usize,
-    slots: usize,
-    base_accounts: usize,
-    base_slots: usize,
-    codes: usize,
-    frame: bool,
-    checkpoint: bool,
-    destructs: bool,
-    transaction: bool,
-    constants: bool,
-}
-
-/// Verifier side: hands out the proof's witnesses in order and checks all were used.
-struct ProofReader<'a> {
-    proof: &'a StepProof,
-    used: Used,
-}
-
-/// The next witness of a list, or `MissingWitness`.
-fn next<T: Clone>(list: &[T], used: &mut usize, what: &'static str) -> Result<T, VerifyError> {
-    let item = list
-        .get(*used)
-        .cloned()
-        .ok_or(VerifyError::MissingWitness(what))?;
-    *used += 1;
-    Ok(item)
-}
-
-impl ProofReader<'_> {
-    fn check_all_used(&self) -> Result<(), VerifyError> {
-        let p = self.proof;
-        let u = &self.used;
-        let checks: [(bool, &'static str); 19] = [
-            (u.stack == p.stack.len(), "stack item"),
-            (u.stack_rest == p.stack_rest.is_some(), "stack rest"),
-            (u.memory == p.memory.len(), "memory word"),
-            (u.calldata == p.calldata.len(), "calldata word"),
-            (u.returndata == p.returndata.len(), "return data word"),
-            (u.tx_env == p.tx_env.is_some(), "tx env"),
-            (u.block_env == p.block_env.is_some(), "block env"),
-            (u.world == p.world.is_some(), "world"),
-            (u.trees == p.trees.len(), "tree path"),
-            (u.accounts == p.accounts.len(), "account record"),
-            (u.slots == p.slots.len(), "storage value"),
-            (u.base_accounts == p.base_accounts.len(), "base account"),
-            (u.base_slots == p.base_slots.len(), "base slot"),
-            (u.codes == p.codes.len(), "code"),
-            (u.frame == p.frame.is_some(), "frame link"),
-            (u.checkpoint == p.checkpoint.is_some(), "checkpoint"),
-            (u.destructs == p.destructs.is_some(), "self-destructs"),
-            (u.transaction == p.transaction.is_some(), "transaction"),
-            (u.constants == p.constants.is_some(), "block constants"),
-        ];
-        match checks.iter().find(|(ok, _)| !ok) {
-            Some((_, what)) => Err(VerifyError::UnusedWitness(what)),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Oracle for ProofReader<'_> {
-    fn stack_item(&mut self, i: usize) -> Result<U256, VerifyError> {
-        debug_assert_eq!(i, self.used.stack);
-        next(&self.proof.stack, &mut self.used.stack, "stack item")
-    }
-
-    fn stack_rest(&mut self, _popped: usize) -> Result<B256, VerifyError> {
-        self.used.stack_rest = true;
-        self.proof
-            .stack_rest
-            .ok_or(VerifyError::MissingWitness("stack rest"))
-    }
-
-    fn memory_word(&mut self, _index: u64) -> Result<WordProof, VerifyError> {
-        next(&self.proof.memory, &mut self.used.memory, "memory word")
-    }
-
-    fn memory_written(&mut self, _index: u64, _word: B256) {}
-
-    fn calldata_word(&mut self, _index: u64) -> Result<WordProof, VerifyError> {
-        next(
-            &self.proof.calldata,
-            &mut self.used.calldata,
-            "calldata word",
-        )
-    }
-
-    fn returndata_word(&mut self, _index: u64) -> Result<WordProof, VerifyError> {
-        next(
-            &self.proof.returndata,
-            &mut self.used.returndata,
-            "return data word",
-        )
-    }
-
-    fn tx_env(&mut self) -> Result<TxEnv, VerifyError> {
-        self.used.tx_env = true;
-        self.proof
-            .tx_env
-            .clone()
-            .ok_or(VerifyError::MissingWitness("tx env"))
-    }
-
-    fn block_env(&mut self) -> Result<BlockEnv, VerifyError> {
-        self.used.block_env = true;
-        self.proof
-            .block_env
-            .clone()
-            .ok_or(VerifyError::MissingWitness("block env"))
-    }
-
-    fn world(&mut self) -> Result<World, VerifyError> {
-        self.used.world = true;
-        self.proof.world.ok_or(VerifyError::MissingWitness("world"))
-    }
-
-    fn smt(&mut self, _tree: Tree, _key: B256) -> Result<SmtProof, VerifyError> {
-        next(&self.proof.trees, &mut self.used.trees, "tree path")
-    }
-
-    fn smt_written(&mut self, _tree: Tree, _key: B256, _leaf: B256) {}
-
-    fn account_written(&mut self, _record: &AccountRecord) {}
-
-    fn account_record(&mut self, _leaf: B256) -> Result<AccountRecord, VerifyError> {
-        next(
-            &self.proof.accounts,
-            &mut self.used.accounts,
-            "account record",
-        )
-    }
-
-    fn slot_value(&mut self, _leaf: B256) -> Result<U256, VerifyError> {
-        next(&self.proof.slots, &mut self.used.slots, "storage value")
-    }
-
-    fn base_account(&mut self, _address: Address) -> Result<MptAccount, VerifyError> {
-        next(
-            &self.proof.base_accounts,
-            &mut self.used.base_accounts,
-            "base account",
-        )
-    }
-
-    fn base_slot(&mut self, _address: Address, _slot: U256) -> Result<MptSlot, VerifyError> {
-        next(
-            &self.proof.base_slots,
-            &mut self.used.base_slots,
-            "base slot",
-        )
-    }
-
-    fn code(&mut self, _hash: B256) -> Result<Vec<u8>, VerifyError> {
-        next(&self.proof.codes, &mut self.used.codes, "code")
-    }
-
-    fn constants(&mut self) -> Result<BlockConstants, VerifyError> {
-        self.used.constants = true;
-        self.proof
-            .constants
-            .clone()
-            .ok_or(VerifyError::MissingWitness("block constants"))
-    }
-
-    fn frame(&mut self) -> Result<FrameLink, VerifyError> {
-        self.used.frame = true;
-        self.proof
-            .frame
-            .clone()
-            .ok_or(VerifyError::MissingWitness("frame link"))
-    }
-
-    fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError> {
-        self.used.checkpoint = true;
-        self.proof
-            .checkpoint
-            .ok_or(VerifyError::MissingWitness("checkpoint"))
-    }
-
-    fn world_restored(&mut self) {}
-
-    fn transaction(&mut self) -> Result<(Vec<u8>, WordProof), VerifyError> {
-        self.used.transaction = true;
-        self.proof
-            .transaction
-            .clone()
-            .ok_or(VerifyError::MissingWitness("transaction"))
-    }
-
-    fn destructs(&mut self) -> Result<Vec<Address>, VerifyError> {
-        self.used.destructs = true;
-        self.proof
-            .destructs
-            .clone()
-            .ok_or(VerifyError::MissingWitness("self-destructs"))
-    }
-}
-
-/// Prover side: reads witnesses from the full state and records them into the proof.
-struct ProofWriter<'a> {
-    proof: StepProof,
-    state: &'a mut FullState,
-    /// Memory words overwritten while proving, restored afterwards.
-    undo: Vec<(u64, B256)>,
-    /// Tree leaves overwritten while proving, restored afterwards.
-    tree_undo: Vec<(Tree, B256, B256)>,
-    /// The world swapped out by [`Oracle::world_restored`], swapped back afterwards.
-    swapped: Option<crate::world::WorldState>,
-    /// Keep the step's writes (a boundary step whose post-state the prover needs).
-    apply: bool,
-    /// What an applying prover learnt.
-    applied: Applied,
-}
-
-impl Oracle for ProofWriter<'_> {
-    fn stack_item(&mut self, i: usize) -> Result<U256, VerifyError> {
-        let items = self.state.stack.items();
-        let item = items
-            .len()
-            .checked_sub(i + 1)
-            .map(|at| items[at])
-            .ok_or(VerifyError::MissingWitness("stack item"))?;
-        self.proof.stack.push(item);
-        Ok(item)
-    }
-
-    fn stack_rest(&mut self, popped: usize) -> Result<B256, VerifyError> {
-        let len = self.state.stack.items().len();
-        let rest = len
-            .checked_sub(popped)
-            .map(|n| self.state.stack.root_of_bottom(n))
-            .ok_or(VerifyError::MissingWitness("stack rest"))?;
-        self.proof.stack_rest = Some(rest);
-        Ok(rest)
-    }
-
-    fn memory_word(&mut self, index: u64) -> Result<WordProof, VerifyError> {
-        let w = self.memory().prove(index);
-        self.proof.memory.push(w.clone());
-        Ok(w)
-    }
-
-    fn memory_written(&mut self, index: u64, word: B256) {
-        let old = self.memory().set(index, word);
-        self.undo.push((index, old));
-    }
-
-    fn calldata_word(&mut self, index: u64) -> Result<WordProof, VerifyError> {
-        let w = self.state.calldata.prove(index);
-        self.proof.calldata.push(w.clone());
-        Ok(w)
-    }
-
-    fn returndata_word(&mut self, index: u64) -> Result<WordProof, VerifyError> {
-        let w = self.state.returndata.prove(index);
-        self.proof.returndata.push(w.clone());
-        Ok(w)
-    }
-
-    fn tx_env(&mut self) -> Result<TxEnv, VerifyError> {
-        self.proof.tx_env = Some(self.state.tx_env.clone());
-        Ok(self.state.tx_env.clone())
-    }
-
-    fn block_env(&mut self) -> Result<BlockEnv, VerifyError> {
-        self.proof.block_env = Some(self.state.block_env.clone());
-        Ok(self.state.block_env.clone())
-    }
-
-    fn world(&mut self) -> Result<World, VerifyError> {
-        let world = self.state.world.record;
-        self.proof.world = Some(world);
-        Ok(world)
-    }
-
-    fn smt(&mut self, tree: Tree, key: B256) -> Result<SmtProof, VerifyError> {
-        let proof = self.state.world.tree(tree).prove(key);
-        self.proof.trees.push(proof.clone());
-        Ok(proof)
-    }
-
-    fn smt_written(&mut self, tree: Tree, key: B256, leaf: B256) {
-        let old = self.state.world.tree_mut(tree).set(key, leaf);
-        self.tree_undo.push((tree, key, old));
-    }
-
-    fn account_written(&mut self, record: &AccountRecord) {
-        self.state.world.records.insert(record.leaf(), *record);
-    }
-
-    fn account_record(&mut self, leaf: B256) -> Result<AccountRecord, VerifyError> {
-        let rec = *self
-            .state
-            .world
-            .records
-            .get(&leaf)
-            .ok_or(VerifyError::MissingWitness("account record"))?;
-        self.proof.accounts.push(rec);
-        Ok(rec)
-    }
-
-    fn slot_value(&mut self, leaf: B256) -> Result<U256, VerifyError> {
-        let value = *self
-            .state
-            .world
-            .values
-            .get(&leaf)
-            .ok_or(VerifyError::MissingWitness("storage value"))?;
-        self.proof.slots.push(value);
-        Ok(value)
-    }
-
-    fn base_account(&mut self, address: Address) -> Result<MptAccount, VerifyError> {
-        let w = self.state.world.base.prove_account(address);
-        self.proof.base_accounts.push(w.clone());
-        Ok(w)
-    }
-
-    fn base_slot(&mut self, address: Address, slot: U256) -> Result<MptSlot, VerifyError> {
-        let w = self.state.world.base.prove_slot(address, slot);
-        self.proof.base_slots.push(w.clone());
-        Ok(w)
-    }
-
-    fn code(&mut self, hash: B256) -> Result<Vec<u8>, VerifyError> {
-        let code = self
-            .state
-            .world
-            .code(hash)
-            .ok_or(VerifyError::MissingWitness("code"))?;
-        self.proof.codes.push(code.clone());
-        Ok(code)
-    }
-
-    fn constants(&mut self) -> Result<BlockConstants, VerifyError> {
-        self.proof.constants = Some((*self.state.constants).clone());
-        Ok((*self.state.constants).clone())
-    }
-
-    fn frame(&mut self) -> Result<FrameLink, VerifyError> {
-        let link = self
-            .state
-            .parent
-            .as_ref()
-            .map(|p| p.link())
-            .ok_or(VerifyError::MissingWitness("frame link"))?;
-        self.proof.frame = Some(link.clone());
-        Ok(link)
-    }
-
-    fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError> {
-        let cp = *self
-            .state
-            .world
-            .checkpoints
-            .last()
-            .ok_or(VerifyError::MissingWitness("checkpoint"))?;
-        self.proof.checkpoint = Some(cp);
-        Ok(cp)
-    }
-
-    fn transaction(&mut self) -> Result<(Vec<u8>, WordProof), VerifyError> {
-        let txs = self
-            .state
-            .transactions
-            .as_ref()
-            .ok_or(VerifyError::MissingWitness("transaction"))?;
-        let index = self.state.record.tx_index;
-        let record = usize::try_from(index)
-            .ok()
-            .and_then(|i| txs.records.get(i))
-            .map(|r| r.encoded.clone())
-            .ok_or(VerifyError::MissingWitness("transaction"))?;
-        let entry = (record, txs.tree.prove(index));
-        self.proof.transaction = Some(entry.clone());
-        Ok(entry)
-    }
-
-    fn tx_checkpoint_pushed(&mut self) {
-        if self.apply {
-            let world = &mut self.state.world;
-            world.sync();
-            self.applied.entry_world = Some(world.clone());
-            world.push_checkpoint();
-        }
-    }
-
-    fn code_written(&mut self, code: &[u8]) {
-        self.state
-            .world
-            .codes
-            .insert(keccak256(code), code.to_vec());
-    }
-
-    fn tx_env_built(&mut self, env: &TxEnv) {
-        self.applied.tx_env = Some(env.clone());
-    }
-
-    fn world_restored(&mut self) {
-        if let Some(entry) = self.state.entry_world.take() {
-            let current = std::mem::replace(&mut self.state.world, *entry);
-            self.swapped = Some(current);
-        }
-    }
-
-    fn destructs(&mut self) -> Result<Vec<Address>, VerifyError> {
-        let list = self.state.world.destructs.clone();
-        self.proof.destructs = Some(list.clone());
-        Ok(list)
-    }
-}
-
-impl ProofWriter<'_> {
-    /// The memory a step accesses: the frame's own, or in a frame exit step the caller's.
-    fn memory(&mut self) -> &mut crate::merkle::WordTree {
-        if self.state.record.status != crate::state::Status::Running
-            && let Some(parent) = self.state.parent.as_mut()
-        {
-            return &mut parent.state.memory;
-        }
-        &mut self.state.memory
-    }
 }
 
 #[cfg(test)]

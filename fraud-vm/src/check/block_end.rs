@@ -1,0 +1,79 @@
+//! The block end of a traced block (SPEC.md §5.19): from the Idle state after the last
+//! transaction, every step proved, verified and applied until the block-end state.
+
+use super::{BlockObserver, CheckError, Stats, check_proof, pending};
+use crate::block::Sealing;
+use crate::mpt_write::NodeStore;
+use crate::proof::{ApplyError, prove_boundary};
+use crate::receipt::Receipt;
+use crate::state::{FullState, Status};
+use alloy::primitives::B256;
+
+/// The step kind a block end step is reported under: its start, a fold, a transaction and
+/// receipt insertion, the seal, or the block-end state's repetition.
+fn kind(state: &FullState) -> &'static str {
+    match state.record.status {
+        Status::Idle => "EndStart",
+        Status::BlockEnd => "BlockEnd",
+        _ if !state.world.record.accounts_root.is_zero() => "Fold",
+        _ if state.record.tx_index < state.record.returndata_size => "Insert",
+        _ => "Seal",
+    }
+}
+
+/// Proves, verifies and applies every block end step from `idle`, the Idle state after the last
+/// transaction at block-wide position `position`, with the block's `receipts`. Each state is
+/// handed to `observer`; returns the block-end state and its position. One more step, the
+/// block-end state's own (its fixed point), is proved and verified too.
+pub(super) fn seal_block(
+    mut idle: FullState,
+    receipts: Vec<Receipt>,
+    mut position: u64,
+    observer: &mut dyn BlockObserver,
+    stats: &mut Stats,
+) -> Result<(FullState, u64), CheckError> {
+    let index = receipts.len();
+    let diverged = |what: String| CheckError::Diverged { index, what };
+    let keys = idle
+        .world
+        .overlay_keys()
+        .map_err(|k| diverged(format!("no preimage of the overlay key {k}")))?;
+    let nodes = NodeStore::new(&idle.world.base.nodes());
+    idle.sealing = Some(Box::new(Sealing::new(keys, nodes, receipts)));
+    let mut state = idle;
+    loop {
+        let kind = kind(&state);
+        let at = position;
+        let step = |reason: String| CheckError::Step {
+            index,
+            step: at,
+            kind: kind.to_string(),
+            reason,
+        };
+        let repeat = state.record.status == Status::BlockEnd;
+        let pre = state.record.commitment();
+        let end = repeat.then(|| state.clone());
+        let (proof, transition, next) = prove_boundary(state).map_err(|e| match e {
+            ApplyError::Step(e) => pending(e).unwrap_or_else(|e| step(e.to_string())),
+            e => step(e.to_string()),
+        })?;
+        let size = check_proof(pre, &proof, transition.post.commitment()).map_err(step)?;
+        stats.add(kind, size);
+        observer.boundary(kind, pre, &proof);
+        if let Some(end) = end {
+            // The block-end state is its own successor (SPEC.md §12.6).
+            if transition.post.commitment() != pre {
+                return Err(step("the block-end state is not its own successor".into()));
+            }
+            return Ok((end, position));
+        }
+        position += 1;
+        observer.state(position, &next);
+        state = next;
+    }
+}
+
+/// The output root a block-end state holds.
+pub fn output_of(end: &FullState) -> Option<B256> {
+    (end.record.status == Status::BlockEnd).then_some(end.record.world_root)
+}
