@@ -14,7 +14,8 @@
 //! - [`step`]: one module per step family, shared by prover and verifier.
 //! - [`proof`]: one-step proofs, [`verify`] and [`prove`].
 //! - [`witness`]: a block's pre-state from an execution witness (trie nodes, codes, headers).
-//! - [`block`]: the records of a block's boundaries, the header, the output root, `blockEnd`.
+//! - [`block_start`]: a block's first state from its parent's output (`blockStart`).
+//! - [`block`]: the records of a block's end, the header, the output root, `blockEnd`.
 //! - [`receipt`]: receipts as the block end reads and encodes them.
 //! - [`bisect`]: the bisection game over block numbers and step indices.
 //! - [`check`]: whole OP L2 blocks traced with op-revm, every step proved and verified.
@@ -22,6 +23,7 @@
 
 pub mod bisect;
 pub mod block;
+pub mod block_start;
 pub mod check;
 pub mod codec;
 pub mod frame;

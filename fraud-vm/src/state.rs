@@ -795,6 +795,17 @@ mod tests {
                 "block-end state",
                 crate::block::block_end_state(1, B256::repeat_byte(0x77)).commitment(),
             ),
+            (
+                "block inputs",
+                crate::block_start::BlockInputs {
+                    timestamp: 1_700_000_000,
+                    prevrandao: B256::repeat_byte(0x42),
+                    parent_beacon_root: B256::ZERO,
+                    tx_count: 2,
+                    transactions_root: empty_root(),
+                }
+                .hash(),
+            ),
         ];
 
         let expected = [
@@ -814,6 +825,7 @@ mod tests {
             "0x7754f672ec4e8d7fdd1d55a5598d7aa7823564bb4d058cfb06bcc5f39d377158",
             "0xd50bf2ff34ced71be0d2f0be7c2433c6b39d9c3b16c95daf1ed6f24b7578a3b2",
             "0xaf09f5b3cf0d32273158bf4d022d9dee108e04b09769dfa61fd1d5abdaf684d3",
+            "0xe1c399aec08f4e11a81feaea5231a73fd8934cf06d6ed68c96d8d4ff9e173611",
         ];
         for ((name, value), want) in vectors.iter().zip(expected) {
             assert_eq!(hex(*value), want, "{name}");

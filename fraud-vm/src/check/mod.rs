@@ -6,14 +6,16 @@
 //! [`trace_block`] runs over any revm database (the tests use an in-memory one);
 //! [`check_block`] runs a real block against its `debug_executionWitness` pre-state.
 
+use crate::block_start::{BlockInputs, BlockStartProof, ChainParams};
 use crate::merkle::WordTree;
+use crate::mpt::BaseState;
 use crate::proof::{ApplyError, StepProof, prove, prove_boundary, verify};
-use crate::state::{BlockConstants, BlockEnv, FullState, Rules, Status};
+use crate::state::{BlockEnv, FullState, Rules, Status};
 use crate::step::info;
 use crate::trace::{Position, TraceError, Tracer};
-use crate::tx::{Transactions, TxRecord};
+use crate::tx::TxRecord;
 use crate::world::WorldState;
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{B256, Bytes, U256};
 use op_revm::{DefaultOp, L1BlockInfo, OpBuilder, OpSpecId, OpTransaction};
 use revm::context::{CfgEnv, TxEnv};
 use revm::context_interface::block::BlobExcessGasAndPrice;
@@ -26,6 +28,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 mod block_end;
+mod block_start;
 mod block_tx;
 mod witness_block;
 
@@ -40,16 +43,24 @@ pub enum Hardfork {
     Isthmus,
 }
 
-/// The chain parameters a block check needs.
+/// The chain a block check runs on: its parameters and its hardfork.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChainConfig {
-    /// EIP-155 chain id.
-    pub chain_id: u64,
+    /// The chain's parameters (SPEC.md §5.18).
+    pub params: ChainParams,
     /// The active hardfork.
     pub hardfork: Hardfork,
 }
 
 impl ChainConfig {
+    /// op-node's L2 with chain id `chain_id` and block gas limit `gas_limit`, under Isthmus.
+    pub fn op_node(chain_id: u64, gas_limit: u64) -> Self {
+        Self {
+            params: ChainParams::op_node(chain_id, gas_limit),
+            hardfork: Hardfork::Isthmus,
+        }
+    }
+
     fn spec(&self) -> OpSpecId {
         match self.hardfork {
             Hardfork::Isthmus => OpSpecId::ISTHMUS,
@@ -57,21 +68,73 @@ impl ChainConfig {
     }
 }
 
-/// The block-level inputs of execution (from the header).
+/// A block to check or dispute (SPEC.md §5.18): its parent's header, which the agreed output
+/// root of the parent commits to, the block's inputs and its transactions.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BlockInputs {
-    /// Block number.
-    pub number: u64,
-    /// Fee recipient (the SequencerFeeVault on op-node's L2).
-    pub coinbase: Address,
-    /// Timestamp.
+pub struct L2Block {
+    /// The parent's header.
+    pub parent: alloy::consensus::Header,
+    /// The block's timestamp.
     pub timestamp: u64,
-    /// Gas limit.
-    pub gas_limit: u64,
-    /// Base fee per gas.
-    pub basefee: u64,
-    /// PREVRANDAO (the header's mix hash).
+    /// PREVRANDAO.
     pub prevrandao: B256,
+    /// The parent beacon block root.
+    pub parent_beacon_root: B256,
+    /// The transactions' EIP-2718 encodings.
+    pub transactions: Vec<Bytes>,
+}
+
+impl L2Block {
+    /// The inputs of the sealed block `header` (child of `parent`) with `transactions`.
+    pub fn of_header(
+        parent: alloy::consensus::Header,
+        header: &alloy::consensus::Header,
+        transactions: Vec<Bytes>,
+    ) -> Self {
+        Self {
+            parent,
+            timestamp: header.timestamp,
+            prevrandao: header.mix_hash,
+            parent_beacon_root: header.parent_beacon_block_root.unwrap_or_default(),
+            transactions,
+        }
+    }
+
+    /// The block's number.
+    pub fn number(&self) -> u64 {
+        self.parent.number.saturating_add(1)
+    }
+
+    /// The block's inputs record (SPEC.md §5.18).
+    pub fn inputs(&self) -> BlockInputs {
+        BlockInputs::with_transactions(
+            self.timestamp,
+            self.prevrandao,
+            self.parent_beacon_root,
+            &self.transactions,
+        )
+    }
+
+    /// The proof `blockStart` takes: the parent output's preimage, read from the parent's
+    /// header, the header, and the inputs.
+    pub fn start_proof(&self) -> BlockStartProof {
+        BlockStartProof {
+            state_root: self.parent.state_root,
+            message_passer_root: self
+                .parent
+                .withdrawals_root
+                .unwrap_or(alloy_trie::EMPTY_ROOT_HASH),
+            block_hash: self.parent.hash_slow(),
+            parent_header: alloy::rlp::encode(&self.parent),
+            inputs: self.inputs(),
+        }
+    }
+
+    /// The parent's output root v0.
+    pub fn parent_output_root(&self) -> B256 {
+        let p = self.start_proof();
+        crate::block::output_root(p.state_root, p.message_passer_root, p.block_hash)
+    }
 }
 
 /// What a block check measured.
@@ -191,6 +254,9 @@ pub enum CheckError {
         /// The computed value.
         computed: String,
     },
+    /// `blockStart` refuses the block's parent output, parent header or inputs.
+    #[error("block start: {0}")]
+    BadStart(String),
     /// A step the block needs is specified but not implemented: the check is incomplete, not
     /// passed. From `check_block` after every transaction verified, the report covers them all;
     /// for a pending step met earlier (a precompile beyond 0x09, a post-execution transaction)
@@ -344,20 +410,19 @@ pub struct BlockOutcome {
     pub deposit_nonces: Vec<Option<u64>>,
 }
 
-/// Traces, proves and verifies every transaction step of a block (SPEC.md §5.9, §7) over `db`,
-/// whose state is `base` (the block's pre-state, with the overlay `start` of what ran before
-/// the first transaction); commits each transaction to `db`. Every step's proof must verify to
-/// the next traced state, every transaction start to the first state op-revm runs (or, with no
-/// opcode, to the terminal state), every transaction end to an Idle state whose accounts equal
-/// op-revm's, and the gas to op-revm's. `observer` sees every state with its block-wide position
-/// (a bisection answer re-runs the block and keeps one) and every boundary proof.
+/// Traces, proves and verifies every step of `block` (SPEC.md §5.9, §5.18, §5.19, §7) over
+/// `db`, whose state is the parent's and is also `base` (the tries the proofs read): `s_0`
+/// from `blockStart`, the system calls, every transaction, the block end. Commits each
+/// transaction to `db`. Every step's proof must verify to the next traced state, every
+/// transaction start to the first state op-revm runs (or, with no opcode, to the terminal
+/// state), every transaction end to an Idle state whose accounts equal op-revm's, and the gas to
+/// op-revm's. `observer` sees every state with its block-wide position (a bisection answer
+/// re-runs the block and keeps one) and every boundary proof.
 pub fn trace_block<DB: DatabaseRef>(
     db: &mut CacheDB<DB>,
-    start: WorldState,
-    inputs: &BlockInputs,
+    base: Arc<BaseState>,
+    block: &L2Block,
     config: &ChainConfig,
-    txs: &[BlockTx],
-    constants: Arc<BlockConstants>,
     observer: &mut dyn BlockObserver,
 ) -> Result<BlockOutcome, CheckError>
 where
@@ -365,42 +430,25 @@ where
 {
     let began = Instant::now();
     let spec = config.spec();
-    let list = Arc::new(Transactions::new(
-        txs.iter().map(|t| t.record.clone()).collect(),
-    ));
-    let block_env = BlockEnv {
-        coinbase: inputs.coinbase,
-        timestamp: U256::from(inputs.timestamp),
-        number: U256::from(inputs.number),
-        prevrandao: U256::from_be_bytes(inputs.prevrandao.0),
-        gas_limit: U256::from(inputs.gas_limit),
-        basefee: U256::from(inputs.basefee),
-        blob_basefee: U256::from(1),
-        chain_id: U256::from(config.chain_id),
-        constants_hash: constants.hash(),
-        transactions_root: list.tree.root(),
-        rules: Rules::Isthmus,
-    };
-    let revm_block = revm_block_env(inputs);
-    let mut cfg = CfgEnv::new_with_spec(spec);
-    cfg.chain_id = config.chain_id;
     let mut stats = Stats::default();
-    let mut idle = FullState::idle(
-        inputs.number,
-        0,
-        0,
-        B256::ZERO,
-        block_env.clone(),
-        constants.clone(),
-        start,
-        list.clone(),
-    );
+    let block_start::Started {
+        idle,
+        block_env,
+        txs,
+        list,
+    } = block_start::start_block(db, base, block, config, observer, &mut stats)?;
+    let mut idle = idle;
+    let txs = &txs;
+    let number = block.number();
+    let revm_block = revm_block_env(&block_env);
+    let mut cfg = CfgEnv::new_with_spec(spec);
+    cfg.chain_id = config.params.chain_id;
     let mut results = Vec::with_capacity(txs.len());
     let mut receipts = Vec::with_capacity(txs.len());
     let mut deposit_nonces = Vec::with_capacity(txs.len());
-    // Block-wide position of the current Idle state (SPEC.md §8).
-    let mut position = 0u64;
-    observer.state(position, &idle);
+    // Block-wide position of the current Idle state (SPEC.md §8): after `s_0` and the two
+    // system calls.
+    let mut position = 2u64;
     for (index, tx) in txs.iter().enumerate() {
         let first_position = position + 1;
         let step_error = |step: u64, kind: &str, reason: String| CheckError::Step {
@@ -442,7 +490,7 @@ where
         } else {
             r.to
         };
-        let mut warm = vec![r.sender, to, inputs.coinbase];
+        let mut warm = vec![r.sender, to, block_env.coinbase];
         let mut slots = Vec::new();
         for (a, keys) in &r.access_list {
             warm.push(*a);
@@ -453,7 +501,7 @@ where
         let (l1_fee, operator_fee_scalar, operator_fee_constant) = if r.deposit.is_some() {
             (U256::ZERO, 0, 0)
         } else {
-            let mut info = L1BlockInfo::try_fetch(db, U256::from(inputs.number), spec)
+            let mut info = L1BlockInfo::try_fetch(db, U256::from(number), spec)
                 .map_err(|e| CheckError::MissingWitness(format!("L1Block: {e}")))?;
             let scalar = |v: Option<U256>| v.unwrap_or_default().saturating_to::<u64>();
             (
@@ -463,7 +511,7 @@ where
             )
         };
         let at = Position {
-            block_number: inputs.number,
+            block_number: number,
             tx_index: index as u64,
             world,
             block_gas_before: idle_gas,
@@ -473,8 +521,8 @@ where
             l1_fee,
             operator_fee_scalar,
             operator_fee_constant,
-            auth_refund: auth_refund(&idle_world, r, &tx.op, config.chain_id),
-            constants: constants.clone(),
+            auth_refund: auth_refund(&idle_world, r, &tx.op, config.params.chain_id),
+            constants: idle.constants.clone(),
         };
         let first_commitment = first.record.commitment();
         let proves = observer.proves_steps();
@@ -689,7 +737,7 @@ fn auth_refund(
 }
 
 /// op-revm's error: a database error means the pre-state lacks what execution reads.
-fn evm_error<E: std::fmt::Display, T: std::fmt::Display>(
+pub(super) fn evm_error<E: std::fmt::Display, T: std::fmt::Display>(
     index: usize,
     e: revm::context::result::EVMError<E, T>,
 ) -> CheckError {
@@ -702,16 +750,16 @@ fn evm_error<E: std::fmt::Display, T: std::fmt::Display>(
     }
 }
 
-/// revm's block environment for the inputs (as op-node builds L2 blocks).
-fn revm_block_env(inputs: &BlockInputs) -> revm::context::BlockEnv {
+/// revm's block environment for a block environment (as op-node builds L2 blocks).
+fn revm_block_env(block: &BlockEnv) -> revm::context::BlockEnv {
     revm::context::BlockEnv {
-        number: U256::from(inputs.number),
-        beneficiary: inputs.coinbase,
-        timestamp: U256::from(inputs.timestamp),
-        gas_limit: inputs.gas_limit,
-        basefee: inputs.basefee,
+        number: block.number,
+        beneficiary: block.coinbase,
+        timestamp: block.timestamp,
+        gas_limit: block.gas_limit.saturating_to(),
+        basefee: block.basefee.saturating_to(),
         difficulty: U256::ZERO,
-        prevrandao: Some(inputs.prevrandao),
+        prevrandao: Some(B256::from(block.prevrandao)),
         blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
             0,
             revm::primitives::eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE,
@@ -721,7 +769,10 @@ fn revm_block_env(inputs: &BlockInputs) -> revm::context::BlockEnv {
 }
 
 /// Every account op-revm loaded has, in `world`, op-revm's balance, nonce, code and storage.
-fn compare_accounts(world: &WorldState, state: &revm::state::EvmState) -> Result<(), String> {
+pub(super) fn compare_accounts(
+    world: &WorldState,
+    state: &revm::state::EvmState,
+) -> Result<(), String> {
     for (address, account) in state {
         let rec = world.account(*address);
         if account.is_selfdestructed() {
@@ -748,24 +799,42 @@ fn compare_accounts(world: &WorldState, state: &revm::state::EvmState) -> Result
     Ok(())
 }
 
-/// Times op-revm alone over the block's transactions (the baseline the report compares with).
+/// Times op-revm alone over `block` on `db` (the parent's state): its system calls and its
+/// transactions, the baseline the report compares with.
 pub fn execution_time<DB: DatabaseRef>(
     db: &mut CacheDB<DB>,
-    inputs: &BlockInputs,
+    block: &L2Block,
     config: &ChainConfig,
-    txs: &[BlockTx],
 ) -> Result<Duration, CheckError>
 where
     DB::Error: std::fmt::Display,
 {
+    let start = crate::block_start::block_start(
+        block.parent_output_root(),
+        block.number(),
+        &block.start_proof(),
+        &config.params,
+    )
+    .map_err(|e| CheckError::BadStart(e.to_string()))?;
+    let txs = block
+        .transactions
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            BlockTx::decode(raw, config.params.chain_id).map_err(|e| match e {
+                DecodeTxError::Malformed(reason) => CheckError::BadTransaction { index, reason },
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut cfg = CfgEnv::new_with_spec(config.spec());
-    cfg.chain_id = config.chain_id;
+    cfg.chain_id = config.params.chain_id;
     let began = Instant::now();
+    block_start::pre_execution(db, &start.block_env, &start.constants, config)?;
     for (index, tx) in txs.iter().enumerate() {
         let mut evm = Context::op()
             .with_db(&mut *db)
             .with_cfg(cfg.clone())
-            .with_block(revm_block_env(inputs))
+            .with_block(revm_block_env(&start.block_env))
             .build_op();
         let out = evm
             .transact(tx.op.clone())

@@ -207,6 +207,13 @@ pub enum VerifyError {
     /// A Merkle-Patricia write witness does not show the key's path (SPEC.md §3.10).
     #[error("trie write: {0}")]
     BadTrieWitness(#[from] crate::mpt_write::TrieError),
+    /// A `blockStart` proof does not show the parent output, the parent header or inputs a
+    /// block may have, or a block start state is not one.
+    #[error("block start: {what}")]
+    BadBlockStart {
+        /// The failed check.
+        what: &'static str,
+    },
     /// A record given to `blockEnd` is not a block-end state.
     #[error("not a block-end state")]
     NotBlockEnd,
@@ -355,6 +362,11 @@ fn apply_block_step(
     use crate::state::Status;
     if let Some(world) = applied.world {
         state.world.record = world;
+    }
+    if state.record.status == Status::BlockStart {
+        // The system calls wrote the overlay outside any transaction: the world's original
+        // values follow it (`begin_tx` resynchronises every per-transaction part).
+        state.world.begin_tx();
     }
     if let Some(record) = applied.sealing {
         let sealing = state

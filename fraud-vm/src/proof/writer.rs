@@ -208,6 +208,13 @@ impl Oracle for ProofWriter<'_> {
         Ok(receipt)
     }
 
+    fn slot_written(&mut self, value: U256) {
+        self.state
+            .world
+            .values
+            .insert(crate::world::slot_leaf(value), value);
+    }
+
     fn overlay_key(&mut self, key: FoldKey) {
         self.state.world.keys.insert(key.key(), key);
     }

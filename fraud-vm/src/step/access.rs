@@ -196,6 +196,7 @@ impl Ctx<'_> {
     ) -> StepResult<()> {
         self.oracle
             .overlay_key(FoldKey::Slot(address, rec.incarnation, slot));
+        self.oracle.slot_written(value);
         self.update(
             Tree::Accounts,
             slot_key(address, rec.incarnation, slot),

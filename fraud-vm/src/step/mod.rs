@@ -8,6 +8,7 @@ mod account;
 mod arithmetic;
 mod bitwise;
 mod block_end;
+mod block_start;
 mod bls12_381;
 mod bn254;
 mod call;
@@ -118,6 +119,9 @@ pub(crate) trait Oracle {
     /// Informs the prover of the record behind a written overlay leaf, so that a later read in
     /// the same step finds its preimage (the verifier ignores it).
     fn account_written(&mut self, record: &AccountRecord);
+    /// Informs the prover of the value behind a written overlay slot leaf, so that a later read
+    /// finds its preimage (the verifier ignores it).
+    fn slot_written(&mut self, _value: U256) {}
     /// The account record whose overlay leaf is `leaf`.
     fn account_record(&mut self, leaf: B256) -> Result<AccountRecord, VerifyError>;
     /// The storage value whose overlay leaf is `leaf`.
@@ -467,11 +471,7 @@ pub(crate) fn execute(
     match pre.status {
         Status::Running => {}
         Status::Idle => return start::from_idle(pre, code, oracle),
-        Status::BlockStart => {
-            return Err(VerifyError::Unsupported {
-                what: "block start",
-            });
-        }
+        Status::BlockStart => return block_start::execute(pre, code, oracle),
         Status::Sealing => return block_end::execute(pre, code, oracle),
         Status::BlockEnd => return block_end::repeat(pre, code),
         _ if pre.depth > 0 => return exit::execute(pre, code, oracle),

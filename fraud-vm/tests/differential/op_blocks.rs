@@ -11,10 +11,9 @@ use alloy::eips::eip2718::{Decodable2718, Encodable2718};
 use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, B256, Bytes, Sealed, TxKind, U256, address, keccak256};
 use alloy::signers::local::PrivateKeySigner;
-use fraud_vm::check::{BlockInputs, BlockObserver, BlockTx, ChainConfig, Hardfork, trace_block};
+use fraud_vm::check::{BlockObserver, BlockOutcome, BlockTx, ChainConfig, L2Block, trace_block};
 use fraud_vm::mpt::{BaseAccount, BaseState};
 use fraud_vm::step::op::{BASE_FEE_VAULT, DEPOSITOR, L1_BLOCK, L1_FEE_VAULT, OPERATOR_FEE_VAULT};
-use fraud_vm::world::WorldState;
 use fraud_vm::{FullState, StepProof, prove, verify};
 use op_alloy::consensus::{OpTxEnvelope, TxDeposit};
 use proptest::prelude::*;
@@ -122,6 +121,26 @@ fn genesis() -> BTreeMap<Address, BaseAccount> {
             ..Default::default()
         },
     );
+    // The system contracts the block start writes (EIP-4788 beacon roots, EIP-2935 history).
+    for (address, code) in [
+        (
+            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
+            alloy::eips::eip4788::BEACON_ROOTS_CODE.to_vec(),
+        ),
+        (
+            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
+            alloy::eips::eip2935::HISTORY_STORAGE_CODE.to_vec(),
+        ),
+    ] {
+        accounts.insert(
+            address,
+            BaseAccount {
+                nonce: 1,
+                code,
+                ..Default::default()
+            },
+        );
+    }
     // Two of the vaults exist before the block, two are created by their first fee.
     accounts.insert(
         BASE_FEE_VAULT,
@@ -494,30 +513,44 @@ fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
     out
 }
 
-fn inputs() -> BlockInputs {
-    BlockInputs {
-        number: NUMBER,
-        coinbase: SEQUENCER_FEE_VAULT,
-        timestamp: 1_700_000_100,
-        gas_limit: 30_000_000,
-        basefee: BASEFEE,
-        prevrandao: B256::repeat_byte(0x42),
-    }
-}
+/// The block's timestamp, gas limit and PREVRANDAO, and its parent's beacon root.
+const TIMESTAMP: u64 = 1_700_000_100;
+const GAS_LIMIT: u64 = 30_000_000;
+const PREVRANDAO: B256 = B256::repeat_byte(0x42);
+const BEACON_ROOT: B256 = B256::repeat_byte(9);
 
-/// The block constants the transaction steps read: the transaction count.
-fn constants(txs: &[BlockTx]) -> Arc<fraud_vm::state::BlockConstants> {
-    Arc::new(fraud_vm::state::BlockConstants {
-        tx_count: txs.len() as u64,
-        ..Default::default()
-    })
-}
-
+/// op-node's L2 (coinbase the SequencerFeeVault, OP's EIP-1559 parameters).
 fn config() -> ChainConfig {
-    ChainConfig {
-        chain_id: CHAIN_ID,
-        hardfork: Hardfork::Isthmus,
+    ChainConfig::op_node(CHAIN_ID, GAS_LIMIT)
+}
+
+/// Block [`NUMBER`] with the transactions `encoded`, on top of the parent [`parent_header`] whose
+/// state is [`genesis`].
+fn l2_block(encoded: &[Vec<u8>]) -> L2Block {
+    L2Block {
+        parent: parent_header(BaseState::new(genesis()).root()),
+        timestamp: TIMESTAMP,
+        prevrandao: PREVRANDAO,
+        parent_beacon_root: BEACON_ROOT,
+        transactions: encoded.iter().map(|e| Bytes::from(e.clone())).collect(),
     }
+}
+
+/// Traces, proves and verifies every step of block `encoded` on [`genesis`] with op-revm.
+fn trace(
+    encoded: &[Vec<u8>],
+    observer: &mut dyn BlockObserver,
+) -> Result<(CacheDB<EmptyDB>, BlockOutcome), fraud_vm::check::CheckError> {
+    let genesis = genesis();
+    let mut db = database(&genesis);
+    let outcome = trace_block(
+        &mut db,
+        Arc::new(BaseState::new(genesis)),
+        &l2_block(encoded),
+        &config(),
+        observer,
+    )?;
+    Ok((db, outcome))
 }
 
 /// The state root of `accounts` (address → nonce, balance, code, storage).
@@ -565,24 +598,7 @@ pub(crate) fn run_recorded<O: BlockObserver>(
     encoded: &[Vec<u8>],
     mut recorder: O,
 ) -> Result<O, String> {
-    let genesis = genesis();
-    let mut db = database(&genesis);
-    let base = Arc::new(BaseState::new(genesis.clone()));
-    let txs: Vec<BlockTx> = encoded
-        .iter()
-        .map(|e| BlockTx::decode(e, CHAIN_ID))
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
-    let outcome = trace_block(
-        &mut db,
-        WorldState::at_block_start(base),
-        &inputs(),
-        &config(),
-        &txs,
-        constants(&txs),
-        &mut recorder,
-    )
-    .map_err(|e| e.to_string())?;
+    let (db, outcome) = trace(encoded, &mut recorder).map_err(|e| e.to_string())?;
     // The state root: op-revm's final accounts against the world the trace ends in, over every
     // account and slot op-revm holds.
     let world = &outcome.last.world;
@@ -673,8 +689,7 @@ proptest! {
         prop_assert!(
             matches!(
                 &checked,
-                Err(fraud_vm::check::CheckError::Unsupported { report, .. })
-                    if report.transactions == txs.len() as u64
+                Ok(report) if report.transactions == txs.len() as u64
             ),
             "{:?}: {:?}", items, checked
         );
@@ -1124,22 +1139,7 @@ fn op_fees_reach_the_vaults() {
         target: Target::Worker(0),
     }];
     let encoded = block(&items, (1368, 810_949, 7_000, 300));
-    let genesis = genesis();
-    let mut db = database(&genesis);
-    let txs: Vec<BlockTx> = encoded
-        .iter()
-        .map(|e| BlockTx::decode(e, CHAIN_ID).expect("decodes"))
-        .collect();
-    let outcome = trace_block(
-        &mut db,
-        WorldState::at_block_start(Arc::new(BaseState::new(genesis))),
-        &inputs(),
-        &config(),
-        &txs,
-        constants(&txs),
-        &mut (),
-    )
-    .expect("checks");
+    let (_, outcome) = trace(&encoded, &mut ()).expect("checks");
     let world = &outcome.last.world;
     for vault in [L1_FEE_VAULT, OPERATOR_FEE_VAULT] {
         assert!(
@@ -1152,47 +1152,35 @@ fn op_fees_reach_the_vaults() {
 }
 
 /// `check_block` over an execution witness of the whole pre-state (with the EIP-4788 and
-/// EIP-2935 system contracts): every step verifies, and since block start and end are pending it
-/// ends in `Unsupported` with the report, never a pass. A witness without the state root's node or
-/// without a code, a header with another gas used, and a parent that is not the block's parent
-/// are each a typed error.
+/// EIP-2935 system contracts): every step verifies, from `blockStart` through the system calls,
+/// every transaction and the block end, whose output root is the one of the header alloy-op-evm's
+/// executor gives, and the block passes. A witness without the state root's node or without a
+/// code, a header with another gas used or any other field, and a parent that is not the block's
+/// parent are each a typed error.
 #[test]
 fn check_block_over_a_witness() {
     use alloy::consensus::Header;
     use fraud_vm::check::{CheckError, check_block};
     let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
-    let gas_used = {
-        let genesis = genesis();
-        let mut db = database(&genesis);
-        let txs: Vec<BlockTx> = encoded
-            .iter()
-            .map(|e| BlockTx::decode(e, CHAIN_ID).expect("tx"))
-            .collect();
-        trace_block(
-            &mut db,
-            WorldState::at_block_start(Arc::new(BaseState::new(genesis))),
-            &inputs(),
-            &config(),
-            &txs,
-            constants(&txs),
-            &mut (),
-        )
-        .expect("checks")
-        .report
-        .gas_used
-    };
+    let gas_used = trace(&encoded, &mut ()).expect("checks").1.report.gas_used;
     let (header, parent, witness, txs) = witnessed_block(&encoded);
     assert_eq!(
         header.gas_used, gas_used,
         "alloy-op-evm's block executor agrees on the gas"
     );
     match check_block(&header, &txs, &witness, &config()) {
-        Err(CheckError::Unsupported { report, .. }) => {
+        Ok(report) => {
             eprintln!("check_block report:\n{report}");
             let n = txs.len() as u64;
             assert_eq!(report.transactions, n);
             assert_eq!(report.steps_per_kind.get("TxStart"), Some(&n));
             assert_eq!(report.steps_per_kind.get("TxEnd"), Some(&n));
+            assert_eq!(report.steps_per_kind.get("SystemCall"), Some(&2));
+            assert_eq!(report.steps_per_kind.get("Insert"), Some(&n));
+            for kind in ["EndStart", "Seal", "BlockEnd"] {
+                assert_eq!(report.steps_per_kind.get(kind), Some(&1), "{kind}");
+            }
+            assert!(report.steps_per_kind.get("Fold").copied().unwrap_or(0) > 10);
             assert!(report.steps > 2 * n, "{report:?}");
             assert!(report.steps_per_kind.get("FrameExit").copied().unwrap_or(0) >= 3);
             assert_eq!(report.gas_used, gas_used);
@@ -1203,7 +1191,7 @@ fn check_block_over_a_witness() {
                     .all(|(max, median)| max >= median)
             );
         }
-        other => panic!("expected Unsupported with a report, got {other:?}"),
+        other => panic!("expected the block to check, got {other:?}"),
     }
 
     let mut no_root = witness.clone();
@@ -1247,11 +1235,38 @@ fn check_block_over_a_witness() {
             transactions_root: B256::repeat_byte(2),
             ..header.clone()
         },
+        Header {
+            state_root: B256::repeat_byte(3),
+            ..header.clone()
+        },
+        Header {
+            base_fee_per_gas: Some(BASEFEE + 1),
+            ..header.clone()
+        },
+        Header {
+            extra_data: Bytes::new(),
+            ..header.clone()
+        },
+        Header {
+            withdrawals_root: Some(B256::repeat_byte(4)),
+            ..header.clone()
+        },
+        Header {
+            parent_beacon_block_root: Some(B256::repeat_byte(5)),
+            ..header.clone()
+        },
+        Header {
+            requests_hash: None,
+            ..header.clone()
+        },
     ] {
-        assert!(matches!(
-            check_block(&wrong, &txs, &witness, &config()),
-            Err(CheckError::HeaderMismatch { .. })
-        ));
+        assert!(
+            matches!(
+                check_block(&wrong, &txs, &witness, &config()),
+                Err(CheckError::HeaderMismatch { .. })
+            ),
+            "{wrong:?}"
+        );
     }
     assert!(matches!(
         check_block(&header, &[], &witness, &config()),
@@ -1283,6 +1298,97 @@ fn check_block_over_a_witness() {
         check_block(&orphan, &txs, &witness, &config()),
         Err(CheckError::BadWitness(_))
     ));
+}
+
+/// `blockStart` (SPEC.md §5.18) derives the first state the trace starts from, and refuses a
+/// proof whose output preimage, parent header, block number or inputs are not the agreed
+/// parent's: a wrong preimage, a parent header that is not the output's block (also one forged
+/// together with its hash), the wrong block number, a timestamp before the parent's, bytes that
+/// are not a proof. The base fee follows the parent's gas as op-node computes it.
+#[test]
+fn block_start_derives_the_first_state() {
+    use fraud_vm::block_start::{BlockStartProof, block_start, verify_block_start};
+    let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
+    let block = l2_block(&encoded);
+    let params = config().params;
+    let output = block.parent_output_root();
+    let proof = block.start_proof();
+    let start = block_start(output, NUMBER, &proof, &params).expect("the honest proof");
+    let recorder = run_recorded(&encoded, Recorder::default()).expect("the block checks");
+    assert_eq!(start.state.commitment(), recorder.commitments[0]);
+    assert_eq!(recorder.statuses[0], fraud_vm::Status::BlockStart);
+    assert_eq!(recorder.statuses[2], fraud_vm::Status::Idle);
+    assert_eq!(start.block_env.basefee, U256::from(BASEFEE));
+    assert_eq!(start.block_env.coinbase, SEQUENCER_FEE_VAULT);
+    assert_eq!(
+        verify_block_start(output, NUMBER, &proof.encode(), &params),
+        Ok(recorder.commitments[0])
+    );
+    // A parent that used all its gas raises the base fee as alloy's EIP-1559 rule does.
+    let mut busy = block.clone();
+    busy.parent.gas_used = busy.parent.gas_limit;
+    let busy_start = block_start(
+        busy.parent_output_root(),
+        NUMBER,
+        &busy.start_proof(),
+        &params,
+    )
+    .expect("busy");
+    assert_eq!(
+        busy_start.block_env.basefee,
+        U256::from(alloy::eips::eip1559::calc_next_block_base_fee(
+            busy.parent.gas_used,
+            busy.parent.gas_limit,
+            BASEFEE,
+            alloy::eips::eip1559::BaseFeeParams::optimism_canyon(),
+        ))
+    );
+    let refused = |what: &str, output: B256, number: u64, proof: &BlockStartProof| {
+        assert!(
+            matches!(
+                block_start(output, number, proof, &params),
+                Err(fraud_vm::VerifyError::BadBlockStart { .. })
+            ),
+            "{what}"
+        );
+    };
+    refused("another output", keccak256(output), NUMBER, &proof);
+    refused(
+        "a wrong output preimage",
+        output,
+        NUMBER,
+        &BlockStartProof {
+            state_root: keccak256(proof.state_root),
+            ..proof.clone()
+        },
+    );
+    let mut other_parent = block.parent.clone();
+    other_parent.gas_used += 1;
+    let other_header = alloy::rlp::encode(&other_parent);
+    refused(
+        "a wrong parent header",
+        output,
+        NUMBER,
+        &BlockStartProof {
+            parent_header: other_header.clone(),
+            ..proof.clone()
+        },
+    );
+    refused(
+        "a parent header forged with its hash",
+        output,
+        NUMBER,
+        &BlockStartProof {
+            parent_header: other_header.clone(),
+            block_hash: keccak256(&other_header),
+            ..proof.clone()
+        },
+    );
+    refused("another block number", output, NUMBER + 1, &proof);
+    let mut early = proof.clone();
+    early.inputs.timestamp = block.parent.timestamp - 1;
+    refused("a timestamp before the parent's", output, NUMBER, &early);
+    assert!(verify_block_start(output, NUMBER, &[4, 1, 2], &params).is_err());
 }
 
 /// A layer-2 dispute over a whole OP block (SPEC.md §8): the defender's trace is wrong from a
@@ -1323,23 +1429,7 @@ fn dispute_over_an_op_block() {
         .kept;
         // The library's observer keeps the same state and the honest next commitment.
         let mut at = fraud_vm::check::StateAtPosition::new(game.agreed());
-        {
-            let genesis = genesis();
-            let txs: Vec<BlockTx> = encoded
-                .iter()
-                .map(|e| BlockTx::decode(e, CHAIN_ID).expect("tx"))
-                .collect();
-            trace_block(
-                &mut database(&genesis),
-                WorldState::at_block_start(Arc::new(BaseState::new(genesis))),
-                &inputs(),
-                &config(),
-                &txs,
-                constants(&txs),
-                &mut at,
-            )
-            .expect("re-execution");
-        }
+        trace(&encoded, &mut at).expect("re-execution");
         assert_eq!(at.next, Some(honest.commitments[game.disputed() as usize]));
         assert_eq!(
             at.state.as_ref().map(|s| s.record.commitment()),
@@ -1388,28 +1478,8 @@ fn block_executor(
         (OpHardfork::Holocene, ForkCondition::ZERO_TIMESTAMP),
         (OpHardfork::Isthmus, ForkCondition::ZERO_TIMESTAMP),
     ]);
-    let mut genesis = genesis.clone();
-    for (address, code) in [
-        (
-            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
-            alloy::eips::eip4788::BEACON_ROOTS_CODE.to_vec(),
-        ),
-        (
-            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
-            alloy::eips::eip2935::HISTORY_STORAGE_CODE.to_vec(),
-        ),
-    ] {
-        genesis.insert(
-            address,
-            BaseAccount {
-                nonce: 1,
-                code,
-                ..Default::default()
-            },
-        );
-    }
     let mut state = revm::database::State::builder()
-        .with_database(database(&genesis))
+        .with_database(database(genesis))
         .with_bundle_update()
         .build();
     let factory: OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, OpEvmFactory> =
@@ -1423,11 +1493,11 @@ fn block_executor(
     let block_env = revm::context::BlockEnv {
         number: U256::from(NUMBER),
         beneficiary: SEQUENCER_FEE_VAULT,
-        timestamp: U256::from(inputs().timestamp),
-        gas_limit: inputs().gas_limit,
+        timestamp: U256::from(TIMESTAMP),
+        gas_limit: GAS_LIMIT,
         basefee: BASEFEE,
         difficulty: U256::ZERO,
-        prevrandao: Some(inputs().prevrandao),
+        prevrandao: Some(PREVRANDAO),
         blob_excess_gas_and_price: Some(
             revm::context_interface::block::BlobExcessGasAndPrice::new(
                 0,
@@ -1520,9 +1590,9 @@ fn parent_header(state_root: B256) -> alloy::consensus::Header {
         number: NUMBER - 1,
         state_root,
         beneficiary: SEQUENCER_FEE_VAULT,
-        timestamp: inputs().timestamp - 2,
-        gas_limit: inputs().gas_limit,
-        gas_used: inputs().gas_limit / 6,
+        timestamp: TIMESTAMP - 2,
+        gas_limit: GAS_LIMIT,
+        gas_used: GAS_LIMIT / 6,
         base_fee_per_gas: Some(BASEFEE),
         mix_hash: B256::repeat_byte(0x41),
         extra_data: holocene_extra_data(),
@@ -1548,39 +1618,20 @@ fn witnessed_block(
 ) {
     use alloy::consensus::Header;
     use alloy::rpc::types::debug::ExecutionWitness;
-    let mut genesis = genesis();
-    for (address, code) in [
-        (
-            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
-            alloy::eips::eip4788::BEACON_ROOTS_CODE.to_vec(),
-        ),
-        (
-            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
-            alloy::eips::eip2935::HISTORY_STORAGE_CODE.to_vec(),
-        ),
-    ] {
-        genesis.insert(
-            address,
-            BaseAccount {
-                nonce: 1,
-                code,
-                ..Default::default()
-            },
-        );
-    }
+    let genesis = genesis();
     let base = BaseState::new(genesis.clone());
     let parent = parent_header(base.root());
-    let beacon_root = B256::repeat_byte(9);
+    let beacon_root = BEACON_ROOT;
     let executed = block_executor(&genesis, encoded, parent.hash_slow(), beacon_root);
     // Sealed as op-node seals an L2 block (op-node/src/engine/mod.rs).
     let header = Header {
         parent_hash: parent.hash_slow(),
         number: NUMBER,
         beneficiary: SEQUENCER_FEE_VAULT,
-        timestamp: inputs().timestamp,
-        gas_limit: inputs().gas_limit,
+        timestamp: TIMESTAMP,
+        gas_limit: GAS_LIMIT,
         base_fee_per_gas: Some(BASEFEE),
-        mix_hash: inputs().prevrandao,
+        mix_hash: PREVRANDAO,
         gas_used: executed.gas_used,
         parent_beacon_block_root: Some(beacon_root),
         transactions_root: alloy_trie::root::ordered_trie_root_with_encoder(encoded, |t, buf| {
@@ -1626,21 +1677,7 @@ fn system_deposit_fails_keeping_its_mint() {
         4
     );
     let genesis = genesis();
-    let mut db = database(&genesis);
-    let txs: Vec<BlockTx> = encoded
-        .iter()
-        .map(|e| BlockTx::decode(e, CHAIN_ID).expect("tx"))
-        .collect();
-    let outcome = trace_block(
-        &mut db,
-        WorldState::at_block_start(Arc::new(BaseState::new(genesis.clone()))),
-        &inputs(),
-        &config(),
-        &txs,
-        constants(&txs),
-        &mut (),
-    )
-    .expect("checks");
+    let (_, outcome) = trace(&encoded, &mut ()).expect("checks");
     assert!(!outcome.results[1].is_success());
     assert_eq!(outcome.results[1].tx_gas_used(), 100_000);
     let sender = outcome.last.world.account(RICH_DEPOSITOR);

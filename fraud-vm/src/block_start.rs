@@ -1,0 +1,398 @@
+//! The first state of a block (SPEC.md §5.18): `blockStart(parentOutputRoot, n, proof)` derives
+//! it from the agreed output root of block `n − 1` (its preimage), the parent's header and the
+//! block's inputs, under the chain's parameters. The system calls that follow it are steps
+//! (`step/block_start.rs`).
+
+use crate::block::output_root;
+use crate::merkle::empty_root;
+use crate::proof::VerifyError;
+use crate::state::{BlockConstants, BlockEnv, MachineState, Rules, Status};
+use crate::world::World;
+use alloy::consensus::Header;
+use alloy::primitives::{Address, B256, U256, address, keccak256};
+use alloy::rlp::Decodable;
+
+/// Domain tag of the block inputs record.
+pub const TAG_BLOCK_INPUTS: u8 = 0x1a;
+/// Length of an encoded [`BlockInputs`].
+pub const BLOCK_INPUTS_ENCODED_LEN: usize = 1 + 8 + 32 + 32 + 8 + 32;
+/// Version byte of an encoded [`BlockStartProof`] (the proof version of SPEC.md §6.3).
+pub const BLOCK_START_VERSION: u8 = 4;
+
+/// op-node's fee recipient of every L2 block: the SequencerFeeVault predeploy.
+pub const SEQUENCER_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000011");
+
+/// The chain's parameters a block start derives the block environment with (SPEC.md §5.18):
+/// constants of the verifier (immutables of an on-chain one), not part of any proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainParams {
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    /// Fee recipient (COINBASE).
+    pub coinbase: Address,
+    /// Gas limit of every block.
+    pub gas_limit: u64,
+    /// EIP-1559 base fee change denominator.
+    pub base_fee_denominator: u32,
+    /// EIP-1559 elasticity multiplier.
+    pub elasticity: u32,
+    /// The base fee never falls below this.
+    pub min_base_fee: u64,
+}
+
+impl ChainParams {
+    /// op-node's L2 (`op-node/src/chain.rs`): the SequencerFeeVault as coinbase, the OP Stack's
+    /// post-Canyon EIP-1559 parameters (denominator 250, elasticity 6) and a base fee floor of 1.
+    pub fn op_node(chain_id: u64, gas_limit: u64) -> Self {
+        Self {
+            chain_id,
+            coinbase: SEQUENCER_FEE_VAULT,
+            gas_limit,
+            base_fee_denominator: 250,
+            elasticity: 6,
+            min_base_fee: 1,
+        }
+    }
+
+    /// The header's extra data (Holocene): version 0, then the denominator and the elasticity
+    /// as `u32`.
+    pub fn extra_data(&self) -> Vec<u8> {
+        let mut out = vec![0u8];
+        out.extend_from_slice(&self.base_fee_denominator.to_be_bytes());
+        out.extend_from_slice(&self.elasticity.to_be_bytes());
+        out
+    }
+
+    /// The base fee of the block after a parent with `gas_used` of `gas_limit` at `base_fee`
+    /// (EIP-1559 as alloy's `calc_next_block_base_fee` computes it), at least `min_base_fee`.
+    pub fn next_base_fee(&self, gas_used: u64, gas_limit: u64, base_fee: u64) -> u64 {
+        let next = (|| {
+            let (elasticity, denominator) = (
+                u128::from(self.elasticity),
+                u128::from(self.base_fee_denominator),
+            );
+            if elasticity == 0 || denominator == 0 {
+                return base_fee;
+            }
+            let target = (u128::from(gas_limit) / elasticity) as u64;
+            if target == 0 {
+                return base_fee;
+            }
+            let (base, used, target128) = (
+                u128::from(base_fee),
+                u128::from(gas_used),
+                u128::from(target),
+            );
+            match gas_used.cmp(&target) {
+                std::cmp::Ordering::Equal => base_fee,
+                std::cmp::Ordering::Greater => base_fee.saturating_add(
+                    (base * (used - target128) / (target128 * denominator)).max(1) as u64,
+                ),
+                std::cmp::Ordering::Less => base_fee
+                    .saturating_sub((base * (target128 - used) / (target128 * denominator)) as u64),
+            }
+        })();
+        next.max(self.min_base_fee)
+    }
+}
+
+/// What a block is made of besides its parent (SPEC.md §5.18): the part a game must tie to L1.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockInputs {
+    /// The block's timestamp.
+    pub timestamp: u64,
+    /// PREVRANDAO (the L1 origin's, on the OP Stack).
+    pub prevrandao: B256,
+    /// The parent beacon block root (the L1 origin's; op-node's L2 uses zero).
+    pub parent_beacon_root: B256,
+    /// The number of transactions.
+    pub tx_count: u64,
+    /// The word tree of the transactions' hashes (`keccak256` of each EIP-2718 encoding).
+    pub transactions_root: B256,
+}
+
+impl BlockInputs {
+    /// `0x1a ‖ timestamp(u64) ‖ prevrandao ‖ parent_beacon_root ‖ tx_count(u64) ‖
+    /// transactions_root`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(BLOCK_INPUTS_ENCODED_LEN);
+        out.push(TAG_BLOCK_INPUTS);
+        out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.extend_from_slice(self.prevrandao.as_slice());
+        out.extend_from_slice(self.parent_beacon_root.as_slice());
+        out.extend_from_slice(&self.tx_count.to_be_bytes());
+        out.extend_from_slice(self.transactions_root.as_slice());
+        out
+    }
+
+    /// `keccak256(encode())`: the block constants' `inputs_hash`.
+    pub fn hash(&self) -> B256 {
+        keccak256(self.encode())
+    }
+
+    /// The inputs of a block with the transactions of EIP-2718 encodings `transactions`.
+    pub fn with_transactions(
+        timestamp: u64,
+        prevrandao: B256,
+        parent_beacon_root: B256,
+        transactions: &[impl AsRef<[u8]>],
+    ) -> Self {
+        let mut tree = crate::merkle::WordTree::new();
+        for (i, t) in transactions.iter().enumerate() {
+            tree.set(i as u64, keccak256(t.as_ref()));
+        }
+        Self {
+            timestamp,
+            prevrandao,
+            parent_beacon_root,
+            tx_count: transactions.len() as u64,
+            transactions_root: tree.root(),
+        }
+    }
+}
+
+/// The proof `blockStart` takes (SPEC.md §5.18): the parent output's preimage, the parent's
+/// header, and the block's inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockStartProof {
+    /// The parent's state root.
+    pub state_root: B256,
+    /// The parent's L2ToL1MessagePasser storage root.
+    pub message_passer_root: B256,
+    /// The parent's block hash.
+    pub block_hash: B256,
+    /// The parent's header, RLP-encoded (its hash is `block_hash`).
+    pub parent_header: Vec<u8>,
+    /// The block's inputs.
+    pub inputs: BlockInputs,
+}
+
+impl BlockStartProof {
+    /// `version(u8 = 4) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ u32 len ‖ parent
+    /// header ‖ inputs (113 bytes with its tag)`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(1 + 96 + 4 + self.parent_header.len() + BLOCK_INPUTS_ENCODED_LEN);
+        out.push(BLOCK_START_VERSION);
+        for r in [self.state_root, self.message_passer_root, self.block_hash] {
+            out.extend_from_slice(r.as_slice());
+        }
+        out.extend_from_slice(&(self.parent_header.len() as u32).to_be_bytes());
+        out.extend_from_slice(&self.parent_header);
+        out.extend_from_slice(&self.inputs.encode());
+        out
+    }
+
+    /// Decodes [`Self::encode`]'s bytes; `None` for any other input.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let (&version, rest) = bytes.split_first()?;
+        if version != BLOCK_START_VERSION || rest.len() < 100 {
+            return None;
+        }
+        let word = |i: usize| B256::from_slice(&rest[32 * i..32 * i + 32]);
+        let len = u32::from_be_bytes(rest[96..100].try_into().ok()?) as usize;
+        let rest = &rest[100..];
+        if rest.len() != len.checked_add(BLOCK_INPUTS_ENCODED_LEN)? {
+            return None;
+        }
+        let (header, inputs) = rest.split_at(len);
+        if inputs[0] != TAG_BLOCK_INPUTS {
+            return None;
+        }
+        let u64_at = |i: usize| u64::from_be_bytes(inputs[i..i + 8].try_into().unwrap_or_default());
+        Some(Self {
+            state_root: word(0),
+            message_passer_root: word(1),
+            block_hash: word(2),
+            parent_header: header.to_vec(),
+            inputs: BlockInputs {
+                timestamp: u64_at(1),
+                prevrandao: B256::from_slice(&inputs[9..41]),
+                parent_beacon_root: B256::from_slice(&inputs[41..73]),
+                tx_count: u64_at(73),
+                transactions_root: B256::from_slice(&inputs[81..113]),
+            },
+        })
+    }
+}
+
+/// The block-start state of block `number` and what it commits to: its block environment and
+/// constants (SPEC.md §5.18).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockStart {
+    /// The state `s_0`.
+    pub state: MachineState,
+    /// The block environment (`state.block_env_hash`).
+    pub block_env: BlockEnv,
+    /// The block constants (`block_env.constants_hash`).
+    pub constants: BlockConstants,
+}
+
+fn bad(what: &'static str) -> VerifyError {
+    VerifyError::BadBlockStart { what }
+}
+
+/// `blockStart(parentOutputRoot, n, proof)` of the game (SPEC.md §5.18, §12.6): the first state of
+/// block `number`, derived from the agreed output root of block `number − 1` and the block's
+/// inputs. Fails unless the proof opens the output root, holds the parent's header (whose hash is
+/// the output's block hash, whose number is `number − 1` and whose state and message-passer
+/// roots are the output's) and inputs a block may have (a timestamp not before the parent's).
+pub fn block_start(
+    parent_output_root: B256,
+    number: u64,
+    proof: &BlockStartProof,
+    params: &ChainParams,
+) -> Result<BlockStart, VerifyError> {
+    let output = output_root(
+        proof.state_root,
+        proof.message_passer_root,
+        proof.block_hash,
+    );
+    if output != parent_output_root {
+        return Err(bad(
+            "the output preimage does not hash to the parent output root",
+        ));
+    }
+    if keccak256(&proof.parent_header) != proof.block_hash {
+        return Err(bad(
+            "the parent header does not hash to the output's block hash",
+        ));
+    }
+    let mut bytes = proof.parent_header.as_slice();
+    let parent =
+        Header::decode(&mut bytes).map_err(|_| bad("the parent header does not decode"))?;
+    if !bytes.is_empty() {
+        return Err(bad("bytes after the parent header"));
+    }
+    if parent.number.checked_add(1) != Some(number) {
+        return Err(bad("the parent is not block number − 1"));
+    }
+    if parent.state_root != proof.state_root
+        || parent.withdrawals_root != Some(proof.message_passer_root)
+    {
+        return Err(bad("the output's roots are not the parent header's"));
+    }
+    let Some(parent_base_fee) = parent.base_fee_per_gas else {
+        return Err(bad("the parent header has no base fee"));
+    };
+    let inputs = &proof.inputs;
+    if inputs.timestamp < parent.timestamp {
+        return Err(bad("a timestamp before the parent's"));
+    }
+    let constants = BlockConstants {
+        parent_hash: proof.block_hash,
+        parent_beacon_root: inputs.parent_beacon_root,
+        inputs_hash: inputs.hash(),
+        tx_count: inputs.tx_count,
+        extra_data: params.extra_data(),
+    };
+    let block_env = BlockEnv {
+        coinbase: params.coinbase,
+        timestamp: U256::from(inputs.timestamp),
+        number: U256::from(number),
+        prevrandao: U256::from_be_bytes(inputs.prevrandao.0),
+        gas_limit: U256::from(params.gas_limit),
+        basefee: U256::from(params.next_base_fee(
+            parent.gas_used,
+            parent.gas_limit,
+            parent_base_fee,
+        )),
+        // No blob gas on the L2: the blob base fee at zero excess blob gas.
+        blob_basefee: U256::from(1),
+        chain_id: U256::from(params.chain_id),
+        constants_hash: constants.hash(),
+        transactions_root: inputs.transactions_root,
+        rules: Rules::Isthmus,
+    };
+    let world = World {
+        base_root: proof.state_root,
+        ..World::default()
+    };
+    let state = MachineState {
+        block_number: number,
+        tx_index: 0,
+        depth: 0,
+        pc: 0,
+        status: Status::BlockStart,
+        gas: 0,
+        refund: 0,
+        frames_root: B256::ZERO,
+        address: Address::ZERO,
+        caller: Address::ZERO,
+        call_value: U256::ZERO,
+        is_static: false,
+        code_hash: B256::ZERO,
+        stack_root: B256::ZERO,
+        stack_len: 0,
+        memory_root: empty_root(),
+        memory_size: 0,
+        calldata_root: empty_root(),
+        calldata_size: 0,
+        returndata_root: B256::ZERO,
+        returndata_size: 0,
+        tx_env_hash: B256::ZERO,
+        block_env_hash: block_env.hash(),
+        world_root: world.commitment(),
+    };
+    Ok(BlockStart {
+        state,
+        block_env,
+        constants,
+    })
+}
+
+/// [`block_start`] on an encoded proof, returning the commitment of `s_0`: what the game's
+/// `blockStart` returns.
+pub fn verify_block_start(
+    parent_output_root: B256,
+    number: u64,
+    proof: &[u8],
+    params: &ChainParams,
+) -> Result<B256, VerifyError> {
+    let proof = BlockStartProof::decode(proof).ok_or(bad("the proof does not decode"))?;
+    Ok(block_start(parent_output_root, number, &proof, params)?
+        .state
+        .commitment())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::eips::eip1559::{BaseFeeParams, calc_next_block_base_fee};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The base fee rule is alloy's (what op-node computes), with the floor.
+        #[test]
+        fn base_fee_is_alloys(used in 0u64..60_000_000, limit in 0u64..60_000_000, fee in 0u64..u64::MAX / 2) {
+            // A block never uses more gas than its limit.
+            let used = used.min(limit);
+            let params = ChainParams::op_node(901, 30_000_000);
+            let alloy_fee = calc_next_block_base_fee(used, limit, fee, BaseFeeParams::optimism_canyon()).max(1);
+            prop_assert_eq!(params.next_base_fee(used, limit, fee), alloy_fee);
+        }
+    }
+
+    #[test]
+    fn proof_round_trips_and_refuses_other_bytes() {
+        let proof = BlockStartProof {
+            state_root: B256::repeat_byte(1),
+            message_passer_root: B256::repeat_byte(2),
+            block_hash: B256::repeat_byte(3),
+            parent_header: vec![0xc0, 1, 2],
+            inputs: BlockInputs {
+                timestamp: 9,
+                tx_count: 2,
+                ..Default::default()
+            },
+        };
+        let bytes = proof.encode();
+        assert_eq!(BlockStartProof::decode(&bytes), Some(proof));
+        for n in 0..bytes.len() {
+            assert_eq!(BlockStartProof::decode(&bytes[..n]), None, "prefix {n}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(BlockStartProof::decode(&longer), None);
+    }
+}

@@ -1,0 +1,171 @@
+//! The start of a traced block (SPEC.md §5.18): `s_0` derived by `blockStart` from the parent's
+//! output and the block's inputs, then the two system call steps proved, verified and applied,
+//! and their writes compared with op-revm running the same system calls.
+
+use super::{
+    BlockObserver, BlockTx, ChainConfig, CheckError, DecodeTxError, L2Block, Stats, check_proof,
+    compare_accounts, evm_error, pending,
+};
+use crate::block_start::block_start;
+use crate::mpt::BaseState;
+use crate::proof::{ApplyError, prove_boundary};
+use crate::state::{BlockConstants, BlockEnv, FullState, Status};
+use crate::tx::Transactions;
+use crate::world::WorldState;
+use alloy::primitives::{B256, Bytes};
+use op_revm::{DefaultOp, OpBuilder};
+use revm::context::CfgEnv;
+use revm::database::CacheDB;
+use revm::{Context, DatabaseCommit, DatabaseRef};
+use std::sync::Arc;
+
+/// A block whose system calls ran: the Idle state before its first transaction and what the
+/// transactions need.
+pub(super) struct Started {
+    /// The Idle state before transaction 0, at block-wide position 2.
+    pub idle: FullState,
+    /// The block environment `blockStart` derived.
+    pub block_env: BlockEnv,
+    /// The transactions, decoded.
+    pub txs: Vec<BlockTx>,
+    /// The list the block environment commits to.
+    pub list: Arc<Transactions>,
+}
+
+/// Derives `s_0` of `block` with `blockStart`, hands it to `observer` at position 0, and proves,
+/// verifies and applies the two system call steps (positions 1 and 2); runs the same system
+/// calls with op-revm on `db`, whose changes the Idle state's world must hold.
+pub(super) fn start_block<DB: DatabaseRef>(
+    db: &mut CacheDB<DB>,
+    base: Arc<BaseState>,
+    block: &L2Block,
+    config: &ChainConfig,
+    observer: &mut dyn BlockObserver,
+    stats: &mut Stats,
+) -> Result<Started, CheckError>
+where
+    DB::Error: std::fmt::Display,
+{
+    let start = block_start(
+        block.parent_output_root(),
+        block.number(),
+        &block.start_proof(),
+        &config.params,
+    )
+    .map_err(|e| CheckError::BadStart(e.to_string()))?;
+    let txs = block
+        .transactions
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            BlockTx::decode(raw, config.params.chain_id).map_err(|e| match e {
+                DecodeTxError::Malformed(reason) => CheckError::BadTransaction { index, reason },
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let list = Arc::new(Transactions::new(
+        txs.iter().map(|t| t.record.clone()).collect(),
+    ));
+    let constants = Arc::new(start.constants);
+    let mut state = FullState::idle(
+        start.state.block_number,
+        0,
+        0,
+        B256::ZERO,
+        start.block_env.clone(),
+        constants.clone(),
+        WorldState::at_block_start(base),
+        list.clone(),
+    );
+    state.record = start.state;
+    if state.world.record.commitment() != state.record.world_root
+        || list.tree.root() != start.block_env.transactions_root
+    {
+        return Err(CheckError::BadStart(
+            "the pre-state is not the parent output's state".into(),
+        ));
+    }
+    observer.state(0, &state);
+    for position in 1..=2u64 {
+        let pre = state.record.commitment();
+        let step = |reason: String| CheckError::Step {
+            index: 0,
+            step: position - 1,
+            kind: "SystemCall".into(),
+            reason,
+        };
+        let (proof, transition, next) = prove_boundary(state).map_err(|e| match e {
+            ApplyError::Step(e) => pending(e).unwrap_or_else(|e| step(e.to_string())),
+            e => step(e.to_string()),
+        })?;
+        let size = check_proof(pre, &proof, transition.post.commitment()).map_err(step)?;
+        stats.add("SystemCall", size);
+        observer.boundary("SystemCall", pre, &proof);
+        observer.state(position, &next);
+        state = next;
+    }
+    if state.record.status != Status::Idle {
+        return Err(CheckError::BadStart(
+            "the system calls do not end in an Idle state".into(),
+        ));
+    }
+    let changed = pre_execution(db, &start.block_env, &constants, config)?;
+    compare_accounts(&state.world, &changed).map_err(|what| CheckError::Diverged {
+        index: 0,
+        what: format!("the system calls: {what}"),
+    })?;
+    Ok(Started {
+        idle: state,
+        block_env: start.block_env,
+        txs,
+        list,
+    })
+}
+
+/// The pre-execution system calls of an Isthmus block, as alloy-op-evm's block executor makes
+/// them (EIP-2935 with the parent hash, then EIP-4788 with the parent beacon root; none for the
+/// genesis block), committed to `db`; returns the accounts they changed.
+pub(super) fn pre_execution<DB: DatabaseRef>(
+    db: &mut CacheDB<DB>,
+    block: &BlockEnv,
+    constants: &BlockConstants,
+    config: &ChainConfig,
+) -> Result<revm::state::EvmState, CheckError>
+where
+    DB::Error: std::fmt::Display,
+{
+    use revm::SystemCallEvm;
+    let mut cfg = CfgEnv::new_with_spec(config.spec());
+    cfg.chain_id = config.params.chain_id;
+    let mut changed = revm::state::EvmState::default();
+    if block.number.is_zero() {
+        return Ok(changed);
+    }
+    for (contract, data) in [
+        (
+            alloy::eips::eip2935::HISTORY_STORAGE_ADDRESS,
+            Bytes::copy_from_slice(constants.parent_hash.as_slice()),
+        ),
+        (
+            alloy::eips::eip4788::BEACON_ROOTS_ADDRESS,
+            Bytes::copy_from_slice(constants.parent_beacon_root.as_slice()),
+        ),
+    ] {
+        let mut evm = Context::op()
+            .with_db(&mut *db)
+            .with_cfg(cfg.clone())
+            .with_block(super::revm_block_env(block))
+            .build_op();
+        let out = evm
+            .system_call(contract, data)
+            .map_err(|e| evm_error(0, e))?;
+        for (address, account) in &out.state {
+            let changed_storage = account.storage.values().any(|v| v.is_changed());
+            if account.is_touched() && (!account.info.is_empty() || changed_storage) {
+                changed.insert(*address, account.clone());
+            }
+        }
+        db.commit(out.state);
+    }
+    Ok(changed)
+}
