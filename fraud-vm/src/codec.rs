@@ -618,9 +618,13 @@ impl StepProof {
         out
     }
 
-    /// Whether the proof carries a witness only v0.4 has.
+    /// Whether the proof carries a witness only v0.4 has, or is the step of a state v0.3 does
+    /// not have (the block start, sealing and block-end statuses).
     fn has_v4_witnesses(&self) -> bool {
-        self.transaction.is_some()
+        matches!(
+            self.pre.status,
+            Status::BlockStart | Status::Sealing | Status::BlockEnd
+        ) || self.transaction.is_some()
             || self.constants.is_some()
             || self.sealing.is_some()
             || self.fold_key.is_some()

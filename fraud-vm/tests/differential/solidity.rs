@@ -421,12 +421,22 @@ fn kind(proof: &StepProof, halted: bool) -> String {
 /// The kind of a transaction start or end: a creation, an OP deposit, an OP transaction paying
 /// fees, an EIP-7702 transaction.
 fn boundary_kind(proof: &StepProof) -> String {
+    match proof.pre.status {
+        Status::BlockStart => return "block start".into(),
+        Status::Sealing | Status::BlockEnd => return "block end".into(),
+        _ => {}
+    }
     let op = proof
         .block_env
         .as_ref()
         .is_some_and(|b| b.rules == fraud_vm::state::Rules::Isthmus);
     let (mut name, create, deposit) = if proof.pre.status == Status::Idle {
-        let tx = proof.transaction.as_ref().map(|(tx, _)| tx);
+        // v0.4 carries the encoding: decode it for the name (an undecodable one has none).
+        let tx = proof.transaction.as_ref().and_then(|(encoded, _)| {
+            let env = proof.block_env.as_ref()?;
+            fraud_vm::tx::decode(encoded, env.rules, env.chain_id).ok()
+        });
+        let tx = tx.as_ref();
         let mut name = "transaction start".to_string();
         if tx.is_some_and(|t| !t.authorizations.is_empty()) {
             name.push_str(", EIP-7702");
