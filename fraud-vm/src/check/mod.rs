@@ -30,10 +30,12 @@ use thiserror::Error;
 mod block_end;
 mod block_start;
 mod block_tx;
+mod dispute;
 mod witness_block;
 
 pub use block_end::output_of;
 pub use block_tx::{BlockTx, DecodeTxError};
+pub use dispute::{BlockSteps, Opening, PositionProof};
 pub use witness_block::check_block;
 
 /// The OP hardfork a chain runs (all blocks checked here follow one).

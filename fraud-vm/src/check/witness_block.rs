@@ -4,6 +4,7 @@ use super::{
     BlockReport, ChainConfig, CheckError, CommitmentsOnly, L2Block, execution_time, trace_block,
 };
 use crate::mpt::BaseState;
+use crate::witness::{WitnessDb, WitnessTrie};
 use alloy::primitives::Bytes;
 use revm::database::CacheDB;
 use std::collections::BTreeMap;
@@ -29,36 +30,8 @@ pub fn check_block(
     witness: &alloy::rpc::types::debug::ExecutionWitness,
     config: &ChainConfig,
 ) -> Result<BlockReport, CheckError> {
-    use crate::witness::{WitnessDb, WitnessTrie};
-    use alloy::rlp::Decodable;
-    let mut headers = Vec::with_capacity(witness.headers.len());
-    for raw in &witness.headers {
-        let h = alloy::consensus::Header::decode(&mut raw.as_ref())
-            .map_err(|e| CheckError::BadWitness(format!("header: {e}")))?;
-        headers.push(h);
-    }
-    let parent = headers
-        .last()
-        .ok_or_else(|| CheckError::MissingWitness("the parent header".into()))?;
-    if parent.hash_slow() != header.parent_hash || parent.number + 1 != header.number {
-        return Err(CheckError::BadWitness(
-            "the last header is not the block's parent".into(),
-        ));
-    }
-    let mut block_hashes = BTreeMap::new();
-    for pair in headers.windows(2) {
-        if pair[1].parent_hash != pair[0].hash_slow() || pair[1].number != pair[0].number + 1 {
-            return Err(CheckError::BadWitness("headers do not chain".into()));
-        }
-    }
-    for h in &headers {
-        block_hashes.insert(h.number, h.hash_slow());
-    }
-    let trie = Arc::new(WitnessTrie::new(
-        parent.state_root,
-        &witness.state,
-        &witness.codes,
-    ));
+    let (parent, db) = witness_db(header, witness)?;
+    let trie = db.trie.clone();
     // An OP block opens with its L1-info deposit (the start step checks what it is).
     if transactions.is_empty() {
         return Err(CheckError::BadTransaction {
@@ -78,11 +51,7 @@ pub fn check_block(
             computed: transactions_root.to_string(),
         });
     }
-    let block = L2Block::of_header(parent.clone(), header, transactions.to_vec());
-    let db = WitnessDb {
-        trie: trie.clone(),
-        block_hashes,
-    };
+    let block = L2Block::of_header(parent, header, transactions.to_vec());
     let base = || Arc::new(BaseState::from_witness(trie.clone()));
     let execution_time = execution_time(&mut CacheDB::new(db.clone()), &block, config)?;
     // A bisection answer re-runs the block with every state's commitment and no proofs: its
@@ -129,4 +98,45 @@ pub fn check_block(
         });
     }
     Ok(outcome.report)
+}
+
+/// The pre-state of the block sealed as `header` from its witness: the parent's header (the
+/// witness's last, which must be `header`'s parent; the others must chain up to it) and the
+/// database over the witness's trie, with the headers' hashes for op-revm's BLOCKHASH.
+pub(super) fn witness_db(
+    header: &alloy::consensus::Header,
+    witness: &alloy::rpc::types::debug::ExecutionWitness,
+) -> Result<(alloy::consensus::Header, WitnessDb), CheckError> {
+    use alloy::rlp::Decodable;
+    let mut headers = Vec::with_capacity(witness.headers.len());
+    for raw in &witness.headers {
+        let h = alloy::consensus::Header::decode(&mut raw.as_ref())
+            .map_err(|e| CheckError::BadWitness(format!("header: {e}")))?;
+        headers.push(h);
+    }
+    let parent = headers
+        .last()
+        .ok_or_else(|| CheckError::MissingWitness("the parent header".into()))?;
+    if parent.hash_slow() != header.parent_hash
+        || parent.number.checked_add(1) != Some(header.number)
+    {
+        return Err(CheckError::BadWitness(
+            "the last header is not the block's parent".into(),
+        ));
+    }
+    let mut block_hashes = BTreeMap::new();
+    for pair in headers.windows(2) {
+        if pair[1].parent_hash != pair[0].hash_slow() || pair[1].number != pair[0].number + 1 {
+            return Err(CheckError::BadWitness("headers do not chain".into()));
+        }
+    }
+    for h in &headers {
+        block_hashes.insert(h.number, h.hash_slow());
+    }
+    let trie = Arc::new(WitnessTrie::new(
+        parent.state_root,
+        &witness.state,
+        &witness.codes,
+    ));
+    Ok((parent.clone(), WitnessDb { trie, block_hashes }))
 }

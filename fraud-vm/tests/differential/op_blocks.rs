@@ -1040,6 +1040,11 @@ fn op_block_end_witnesses_are_checked() {
 fn op_boundary_witnesses_are_checked() {
     let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
     let proofs = run(&encoded).expect("the block checks");
+    // Every transaction start's word proof in the list, to swap in at another index.
+    let word_proofs: Vec<_> = proofs
+        .iter()
+        .filter_map(|(_, _, p)| p.transaction.as_ref().map(|(_, w)| w.clone()))
+        .collect();
     let mut kinds = BTreeMap::<&str, u32>::new();
     for (kind, pre, proof) in &proofs {
         let mut reject = |what: &'static str, p: StepProof| {
@@ -1049,6 +1054,26 @@ fn op_boundary_witnesses_are_checked() {
             );
             *kinds.entry(what).or_default() += 1;
         };
+        if let Some((encoding, word)) = &proof.transaction {
+            // The right encoding with the list's word proof of another index.
+            if let Some(other) = word_proofs.iter().find(|w| *w != word) {
+                let mut p = proof.clone();
+                p.transaction = Some((encoding.clone(), other.clone()));
+                reject("word proof at another index", p);
+            }
+            // The same transaction with another signature (the parity flipped: another sender
+            // recovers, or none).
+            if let Ok(OpTxEnvelope::Eip1559(t)) = OpTxEnvelope::decode_2718_exact(encoding) {
+                let sig = *t.signature();
+                let forged = alloy::primitives::Signature::new(sig.r(), sig.s(), !sig.v());
+                let mut p = proof.clone();
+                p.transaction = Some((
+                    OpTxEnvelope::Eip1559(t.tx().clone().into_signed(forged)).encoded_2718(),
+                    word.clone(),
+                ));
+                reject("signature", p);
+            }
+        }
         // The list commits to each transaction's encoding: another mint or authorization is
         // another transaction, outside the list.
         if let Some((encoding, _)) = &proof.transaction
@@ -1115,6 +1140,8 @@ fn op_boundary_witnesses_are_checked() {
         }
     }
     for what in [
+        "word proof at another index",
+        "signature",
         "mint",
         "authorization",
         "slot value",
@@ -1440,6 +1467,84 @@ fn dispute_over_an_op_block() {
         let post = verify(claimed(game.agreed()), &proof).expect("the agreed state verifies");
         assert_eq!(post, honest.commitments[game.disputed() as usize]);
         assert_ne!(post, claimed(game.disputed()));
+    }
+}
+
+/// The layer-2 answers of `check::BlockSteps` (SPEC.md §8, §12.6) follow the trace: `N`, the
+/// commitment at every position asked (the block-end state's past `N`), one-step proofs that
+/// verify from `commit(s_m)` to `commit(s_{m+1})` at the block start, its system calls, a
+/// transaction start, an opcode, a transaction end, the block end and past `N`; `blockStart`'s
+/// `s_0`, and `blockEnd`'s output root, which is the header's. Over a revm database and over the
+/// block's witness alike.
+#[test]
+fn layer2_answers_follow_the_trace() {
+    use fraud_vm::Status;
+    use fraud_vm::check::BlockSteps;
+    let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
+    let honest = run_recorded(&encoded, Recorder::default()).expect("the block checks");
+    let n = honest.commitments.len() as u64 - 1;
+    let genesis = genesis();
+    let steps = BlockSteps::new(
+        database(&genesis),
+        Arc::new(BaseState::new(genesis.clone())),
+        l2_block(&encoded),
+        config(),
+    );
+    let opening = steps.opening().expect("the block opens");
+    assert_eq!(opening.step_count, n);
+    assert_eq!(steps.step_count(), Ok(n));
+    assert_eq!(opening.start_state, honest.commitments[0]);
+    assert_eq!(opening.end_state, honest.commitments[n as usize]);
+    assert_eq!(
+        fraud_vm::block::block_end(opening.end_state, &opening.end_proof),
+        Ok(opening.output_root)
+    );
+    assert_eq!(
+        fraud_vm::block_start::verify_block_start(
+            steps.block().parent_output_root(),
+            NUMBER,
+            &opening.start_proof,
+            &config().params
+        ),
+        Ok(opening.start_state)
+    );
+    let (header, _, witness, txs) = witnessed_block(&encoded);
+    assert_eq!(
+        opening.output_root,
+        fraud_vm::block::output_root(
+            header.state_root,
+            header.withdrawals_root.unwrap_or_default(),
+            header.hash_slow()
+        )
+    );
+    let from_witness = BlockSteps::from_witness(&header, txs, &witness, config())
+        .expect("the witness is the block's");
+    assert_eq!(from_witness.opening(), Ok(opening));
+
+    let status_at = |s: Status| {
+        honest
+            .statuses
+            .iter()
+            .enumerate()
+            .skip(3)
+            .find(|(_, x)| **x == s)
+            .map(|(i, _)| i as u64)
+            .expect("such a state")
+    };
+    let idle = status_at(Status::Idle);
+    let running = status_at(Status::Running);
+    let sealing = status_at(Status::Sealing);
+    for m in [0, 1, 2, running, idle - 1, idle, sealing, n - 1, n, n + 3] {
+        let at = |k: u64| honest.commitments[k.min(n) as usize];
+        assert_eq!(steps.commitment_at(m), Ok(at(m)), "position {m}");
+        let answer = steps.step_proof(m).expect("a proof");
+        assert_eq!(
+            (answer.pre, answer.post),
+            (at(m), at(m + 1)),
+            "position {m}"
+        );
+        let proof = StepProof::decode(&answer.proof).expect("the proof decodes");
+        assert_eq!(verify(answer.pre, &proof), Ok(answer.post), "position {m}");
     }
 }
 

@@ -1,0 +1,269 @@
+//! Layer-2 answers for a challenger or a defender (SPEC.md §8, §12.6): for one block, the step
+//! count `N`, the commitment at a block-wide position, the one-step proof from a position, and
+//! the `blockStart` and `blockEnd` proofs. Every answer re-runs the block from its pre-state
+//! with commitments only (no proofs but the boundary steps') and keeps what it asks for, so no
+//! trace is held in memory.
+
+use super::{BlockObserver, ChainConfig, CheckError, L2Block, trace_block};
+use crate::block_start::verify_block_start;
+use crate::mpt::BaseState;
+use crate::proof::{StepProof, prove, verify};
+use crate::state::{FullState, Status};
+use crate::witness::WitnessDb;
+use alloy::primitives::B256;
+use revm::DatabaseRef;
+use revm::database::CacheDB;
+use std::sync::Arc;
+
+/// What the defender of a block opens layer 2 with (`startSteps`): `N`, `commit(s_N)`, and the
+/// proofs `blockStart` and `blockEnd` check them with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opening {
+    /// `N`: the position of the block-end state.
+    pub step_count: u64,
+    /// `commit(s_0)`, what `blockStart` returns.
+    pub start_state: B256,
+    /// `commit(s_N)`.
+    pub end_state: B256,
+    /// `blockStart`'s proof (§5.18 encoding).
+    pub start_proof: Vec<u8>,
+    /// `blockEnd`'s proof: the block-end state's 443-byte record.
+    pub end_proof: Vec<u8>,
+    /// The output root the block-end state holds.
+    pub output_root: B256,
+}
+
+/// The one-step proof from a position and the commitment it verifies to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PositionProof {
+    /// The canonical encoding (SPEC.md §6.3, version 4).
+    pub proof: Vec<u8>,
+    /// `commit(s_m)`.
+    pub pre: B256,
+    /// `commit(s_{m+1})` (for `m ≥ N`, the block-end state again).
+    pub post: B256,
+}
+
+/// One block to answer layer-2 moves about: its pre-state (a revm database over the parent's
+/// state and the same state as tries), its inputs, the chain.
+pub struct BlockSteps<DB> {
+    db: DB,
+    base: Arc<BaseState>,
+    block: L2Block,
+    config: ChainConfig,
+}
+
+impl BlockSteps<WitnessDb> {
+    /// The block of `transactions` sealed as `header`, over its `debug_executionWitness`
+    /// pre-state (its headers chain up to the parent, last; op-revm reads BLOCKHASH from them).
+    pub fn from_witness(
+        header: &alloy::consensus::Header,
+        transactions: Vec<alloy::primitives::Bytes>,
+        witness: &alloy::rpc::types::debug::ExecutionWitness,
+        config: ChainConfig,
+    ) -> Result<Self, CheckError> {
+        let (parent, db) = super::witness_block::witness_db(header, witness)?;
+        let base = Arc::new(BaseState::from_witness(db.trie.clone()));
+        Ok(Self {
+            db,
+            base,
+            block: L2Block::of_header(parent, header, transactions),
+            config,
+        })
+    }
+}
+
+impl<DB: DatabaseRef + Clone> BlockSteps<DB>
+where
+    DB::Error: std::fmt::Display,
+{
+    /// The block `block` over `db`, whose state is the parent's, and `base`, the same state as
+    /// tries (the proofs' witnesses).
+    pub fn new(db: DB, base: Arc<BaseState>, block: L2Block, config: ChainConfig) -> Self {
+        Self {
+            db,
+            base,
+            block,
+            config,
+        }
+    }
+
+    /// The block this answers about.
+    pub fn block(&self) -> &L2Block {
+        &self.block
+    }
+
+    fn run(&self, observer: &mut dyn BlockObserver) -> Result<super::BlockOutcome, CheckError> {
+        trace_block(
+            &mut CacheDB::new(self.db.clone()),
+            self.base.clone(),
+            &self.block,
+            &self.config,
+            observer,
+        )
+    }
+
+    /// `commit(s_0)` and `blockStart`'s proof: no execution, only the parent's header and the
+    /// block's inputs.
+    pub fn block_start(&self) -> Result<(B256, Vec<u8>), CheckError> {
+        let proof = self.block.start_proof().encode();
+        let s0 = verify_block_start(
+            self.block.parent_output_root(),
+            self.block.number(),
+            &proof,
+            &self.config.params,
+        )
+        .map_err(|e| CheckError::BadStart(e.to_string()))?;
+        Ok((s0, proof))
+    }
+
+    /// What the defender opens layer 2 with: one re-run of the block.
+    pub fn opening(&self) -> Result<Opening, CheckError> {
+        let mut last = LastPosition::default();
+        let outcome = self.run(&mut last)?;
+        let (start_state, start_proof) = self.block_start()?;
+        let end_proof = outcome.end.record.encode();
+        let output_root = crate::block::block_end(outcome.end.record.commitment(), &end_proof)
+            .map_err(|e| CheckError::Diverged {
+                index: self.block.transactions.len(),
+                what: format!("the block-end state does not open: {e}"),
+            })?;
+        Ok(Opening {
+            step_count: last.position,
+            start_state,
+            end_state: outcome.end.record.commitment(),
+            start_proof,
+            end_proof,
+            output_root,
+        })
+    }
+
+    /// `N`, the position of the block-end state.
+    pub fn step_count(&self) -> Result<u64, CheckError> {
+        let mut last = LastPosition::default();
+        self.run(&mut last)?;
+        Ok(last.position)
+    }
+
+    /// `commit(s_m)`; past `N`, the block-end state's (SPEC.md §8).
+    pub fn commitment_at(&self, m: u64) -> Result<B256, CheckError> {
+        let mut at = CommitmentAt {
+            position: m,
+            found: None,
+            last: B256::ZERO,
+        };
+        self.run(&mut at)?;
+        Ok(at.found.unwrap_or(at.last))
+    }
+
+    /// The one-step proof of the step from position `m` (from the block-end state past `N`),
+    /// checked with the reference verifier before it is returned.
+    pub fn step_proof(&self, m: u64) -> Result<PositionProof, CheckError> {
+        let mut at = ProofAt {
+            position: m,
+            ..ProofAt::default()
+        };
+        let outcome = self.run(&mut at)?;
+        let (pre, proof) = match (at.pre, at.proof) {
+            (Some(pre), Some(proof)) => (pre, proof),
+            (Some(_), None) => return Err(step_error(m, "the step does not prove".into())),
+            // Past N: the block-end state's own step.
+            (None, _) => {
+                let mut end = outcome.end;
+                let pre = end.record.commitment();
+                let (proof, _) = prove(&mut end).map_err(|e| step_error(m, e.to_string()))?;
+                (pre, proof)
+            }
+        };
+        let post = verify(pre, &proof).map_err(|e| step_error(m, e.to_string()))?;
+        Ok(PositionProof {
+            proof: proof.encode(),
+            pre,
+            post,
+        })
+    }
+}
+
+fn step_error(position: u64, reason: String) -> CheckError {
+    CheckError::Step {
+        index: 0,
+        step: position,
+        kind: "position".into(),
+        reason,
+    }
+}
+
+/// The last position seen: `N` once the block ends.
+#[derive(Default)]
+struct LastPosition {
+    position: u64,
+}
+
+impl BlockObserver for LastPosition {
+    fn state(&mut self, position: u64, _state: &FullState) {
+        self.position = position;
+    }
+
+    fn proves_steps(&self) -> bool {
+        false
+    }
+}
+
+/// The commitment at one position, and the last one seen (for positions past `N`).
+struct CommitmentAt {
+    position: u64,
+    found: Option<B256>,
+    last: B256,
+}
+
+impl BlockObserver for CommitmentAt {
+    fn state(&mut self, position: u64, state: &FullState) {
+        self.last = state.record.commitment();
+        if position == self.position {
+            self.found = Some(self.last);
+        }
+    }
+
+    fn proves_steps(&self) -> bool {
+        false
+    }
+}
+
+/// The proof of the step from one position: an opcode, entry or exit step is proved from the
+/// state there; a boundary step (block start's system calls, a transaction start or end, a
+/// block end step) is the proof the trace made of it, the first whose pre-state is that state.
+#[derive(Default)]
+struct ProofAt {
+    position: u64,
+    pre: Option<B256>,
+    awaiting_boundary: bool,
+    proof: Option<StepProof>,
+}
+
+impl BlockObserver for ProofAt {
+    fn state(&mut self, position: u64, state: &FullState) {
+        if position != self.position {
+            return;
+        }
+        let pre = state.record.commitment();
+        self.pre = Some(pre);
+        let boundary = state.record.status != Status::Running && state.record.depth == 0;
+        if boundary {
+            self.awaiting_boundary = true;
+        } else {
+            let mut s = state.clone();
+            self.proof = prove(&mut s).ok().map(|(p, _)| p);
+        }
+    }
+
+    fn boundary(&mut self, _kind: &str, pre: B256, proof: &StepProof) {
+        if self.awaiting_boundary && Some(pre) == self.pre {
+            self.proof = Some(proof.clone());
+            self.awaiting_boundary = false;
+        }
+    }
+
+    fn proves_steps(&self) -> bool {
+        false
+    }
+}
