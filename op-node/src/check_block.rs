@@ -11,7 +11,7 @@ use alloy::{
     rpc::{client::RpcClient, types::debug::ExecutionWitness},
     transports::http::{Http, reqwest},
 };
-use fraud_vm::check::{BlockReport, ChainConfig, CheckError, Hardfork, check_block};
+use fraud_vm::check::{BlockReport, ChainConfig, CheckError, check_block};
 use op_alloy::consensus::OpTxEnvelope;
 use std::time::Duration;
 use tracing::info;
@@ -130,10 +130,22 @@ pub async fn run(args: CheckBlockArgs) -> Result<(), CheckBlockError> {
         witness_codes = witness.codes.len(),
         "checking every step"
     );
-    let config = ChainConfig {
-        chain_id: chain_id.to(),
-        hardfork: Hardfork::Isthmus,
+    // The chain's parameters (fraud-vm/SPEC.md §5.18): op-node's L2 with the gas limit its
+    // rollup config declares; a node without one (no L1) is taken at the block's word.
+    let gas_limit = match client
+        .request_noparams::<serde_json::Value>("optimism_rollupConfig")
+        .await
+    {
+        Ok(rollup) => rollup
+            .get("l2_gas_limit")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(decoded.header.gas_limit),
+        Err(e) => {
+            info!(target: "check-block", error = %e, "no rollup config: the block's gas limit is taken as the chain's");
+            decoded.header.gas_limit
+        }
     };
+    let config = ChainConfig::op_node(chain_id.to(), gas_limit);
     let header = decoded.header;
     let outcome =
         tokio::task::spawn_blocking(move || check_block(&header, &transactions, &witness, &config))

@@ -2,10 +2,9 @@
 //! fraud-vm for answers: the block's step count and end state, the commitment at a block-wide
 //! position, a one-step proof, and the block start and end proofs `startSteps` needs.
 //!
-//! Pending: the block start and end steps (SPEC §5.9) and their public API in fraud-vm (branch
-//! `fvm-blocks`). Block-wide positions include those steps (the first and the last position),
-//! so no answer can be given before they exist: every call returns
-//! [`Layer2Error::BoundaryPending`]. On chain the devnet's `GameVerifier` refuses
+//! Pending: fraud-vm v0.4 has the block start and end steps and their answers
+//! (`fraud_vm::check::BlockSteps`), but the on-chain verifier is still v0.3, without block
+//! boundaries, so every call returns [`Layer2Error::BoundaryPending`] until it mirrors them. On chain the devnet's `GameVerifier` refuses
 //! `blockStart`/`blockEnd` for the same reason, so no challenge enters layer 2 and these answers
 //! are never needed there; a defender at a layer-1 leaf cannot open its block and loses on time
 //! (logged). When fraud-vm's API lands, only this module changes.

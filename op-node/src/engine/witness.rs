@@ -377,6 +377,15 @@ impl<S: PreState> Database for ReplayDb<'_, S> {
     fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
         let oldest = self.reads.oldest_block_hash.get_or_insert(number);
         *oldest = (*oldest).min(number);
+        // fraud-vm reads BLOCKHASH from the EIP-2935 history contract's slot `number mod 8191`
+        // (fraud-vm/SPEC.md §5.11): the witness proves that slot too.
+        use alloy::eips::eip2935::{HISTORY_SERVE_WINDOW, HISTORY_STORAGE_ADDRESS};
+        self.reads.accounts.insert(HISTORY_STORAGE_ADDRESS);
+        self.reads
+            .storage
+            .entry(HISTORY_STORAGE_ADDRESS)
+            .or_default()
+            .insert(U256::from(number % HISTORY_SERVE_WINDOW as u64));
         self.state.block_hash(number)
     }
 }
@@ -580,7 +589,11 @@ pub fn execution_witness(
         })?
         .1
         .state_root;
-    let replay = replay(config, &block, &state)?;
+    let mut replay = replay(config, &block, &state)?;
+    // The header's withdrawals root is the message passer's storage root (Isthmus): a verifier
+    // that seals the header (fraud-vm/SPEC.md §5.19) opens that account in the post-state trie
+    // even when the block does not touch it, as op-reth's witness lets it.
+    replay.reads.accounts.insert(super::MESSAGE_PASSER);
     let recorder = Recorder {
         nodes: &state,
         seen: RefCell::default(),

@@ -32,7 +32,7 @@ function checkBlock(args) {
   });
 }
 
-test("every transaction step of blocks with Uniswap V2 swaps, ERC-20 transfers and deposits verifies", { timeout: 600_000 }, async () => {
+test("every step of blocks with Uniswap V2 swaps, ERC-20 transfers and deposits verifies", { timeout: 600_000 }, async () => {
   const [deployer, trader] = testWallets(provider);
   const blocks = new Set();
   const mined = async (txPromise) => {
@@ -66,21 +66,23 @@ test("every transaction step of blocks with Uniswap V2 swaps, ERC-20 transfers a
   ];
   for (const t of sent) await mined(Promise.resolve(t));
 
-  // fraud-vm v0.3 proves every transaction step; the block start and block end steps (system
-  // calls, state trie fold, receipts root, block hash, output root) are pending, so check-block
-  // reports each block as not checkable in this version and exits 1: never a pass for what it did
-  // not check. A step that fails says so instead ("transaction i, step k (kind): ...").
+  // fraud-vm v0.4 proves every step of a block: the block start from the parent's output (its
+  // system calls), every transaction step, and the block end (state trie fold, transactions and
+  // receipts roots, header, block hash), whose output root must be the one the header gives. A
+  // valid block exits 0; a step that fails says so ("transaction i, step k (kind): ...").
   let steps = 0;
   for (const n of [...blocks].sort((a, b) => a - b)) {
     const { code, stdout, stderr } = await checkBlock(["--rpc", node.url, "--block", String(n)]);
     const all = `check-block --block ${n} exited ${code}:\n${stdout}\n${stderr.slice(-3000)}`;
-    assert.equal(code, 1, all);
-    assert.match(stderr, /not checkable in this version: block start .* and block end/, all);
-    assert.doesNotMatch(stderr, /step \d+ \(|differ|missing/, all);
+    assert.equal(code, 0, all);
+    assert.match(stdout, /every step verified/, all);
+    assert.match(stdout, /SystemCall +2 /, `the block start's system calls: ${all}`);
+    assert.match(stdout, /Seal +1 /, `the block end's seal: ${all}`);
+    assert.doesNotMatch(stderr, /not checkable|differ|missing/, all);
     const m = stdout.match(/(\d+) transactions, (\d+) gas, (\d+) steps proved and verified/);
     assert.ok(m, `the report of block ${n}: ${all}`);
     steps += Number(m[3]);
-    console.log(`# block ${n}: ${stdout.split("\n")[1]} | ${stdout.trim().split("\n").at(-1)}`);
+    console.log(`# block ${n}: ${stdout.split("\n")[1]} | ${stdout.split("\n").find((l) => l.startsWith("trace, prove and verify"))}`);
   }
   assert.ok(steps > 1000, `the checked blocks hold real work (${steps} steps)`);
 });
