@@ -1517,9 +1517,28 @@ fn layer2_answers_follow_the_trace() {
             header.hash_slow()
         )
     );
-    let from_witness = BlockSteps::from_witness(&header, txs, &witness, config())
+    let from_witness = BlockSteps::from_witness(&header, txs.clone(), &witness, config())
         .expect("the witness is the block's");
     assert_eq!(from_witness.opening(), Ok(opening));
+    // A witness without the parent's header, or with another block's, is refused.
+    let headerless = alloy::rpc::types::debug::ExecutionWitness {
+        headers: Vec::new(),
+        ..witness.clone()
+    };
+    assert!(matches!(
+        BlockSteps::from_witness(&header, txs.clone(), &headerless, config()).map(|_| ()),
+        Err(fraud_vm::check::CheckError::MissingWitness(_))
+    ));
+    let mut other_parent = parent_header(BaseState::new(genesis.clone()).root());
+    other_parent.gas_used += 1;
+    let foreign = alloy::rpc::types::debug::ExecutionWitness {
+        headers: vec![alloy::rlp::encode(&other_parent).into()],
+        ..witness.clone()
+    };
+    assert!(matches!(
+        BlockSteps::from_witness(&header, txs, &foreign, config()).map(|_| ()),
+        Err(fraud_vm::check::CheckError::BadWitness(_))
+    ));
 
     let status_at = |s: Status| {
         honest
