@@ -1,7 +1,8 @@
 //! Checks of an execution witness from the witness alone, as a stateless client would: the
 //! headers chain to the block's parent, every node is reachable from the parent's state root,
 //! the block re-executes over a database backed only by the witness with the stored receipts,
-//! and the witness's partial tries plus the block's changes give the header's state root.
+//! and the witness's partial tries plus the block's changes give the header's state root; an
+//! Isthmus header's withdrawals root (the message passer's storage root) is checked too.
 
 use alloy::{
     consensus::Header,
@@ -16,7 +17,10 @@ use alloy_trie::{EMPTY_ROOT_HASH, Nibbles, TrieAccount, nodes::TrieNode};
 use op_node::{
     block::SealedBlock,
     chain::ChainConfig,
-    engine::witness::{self, PreState, StateNodes, WitnessError},
+    engine::{
+        MESSAGE_PASSER,
+        witness::{self, PreState, StateNodes, WitnessError},
+    },
     storage::{AccountRecord, StoreReader},
     trie::{NodeSource, SparseTrie, TrieError},
 };
@@ -275,9 +279,31 @@ pub fn stateless(
     witness: &ExecutionWitness,
 ) -> Result<(WitnessState, witness::Replay), String> {
     let state = WitnessState::new(witness, parent, block.header.parent_hash);
-    let replay = witness::replay(config, block, &state).map_err(|e| format!("replay: {e}"))?;
-    witness::prove_reads(state.root, &replay.reads, &replay.changes, &state)
+    let mut replay = witness::replay(config, block, &state).map_err(|e| format!("replay: {e}"))?;
+    // Isthmus: the header's withdrawals root is the message passer's storage root, so a stateless
+    // client (op-reth's, fraud-vm's seal step) opens that account even when the block leaves it.
+    replay.reads.accounts.insert(MESSAGE_PASSER);
+    let proven = witness::prove_reads(state.root, &replay.reads, &replay.changes, &state)
         .map_err(|e| format!("reads: {e}"))?;
+    let passer_changed = replay
+        .changes
+        .accounts
+        .get(&MESSAGE_PASSER)
+        .is_some_and(|c| c.wiped || !c.storage.is_empty());
+    if !passer_changed {
+        let root = proven
+            .accounts
+            .get(&MESSAGE_PASSER)
+            .copied()
+            .flatten()
+            .map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
+        if block.header.withdrawals_root != Some(root) {
+            return Err(format!(
+                "withdrawals root {:?}, the message passer's storage root {root}",
+                block.header.withdrawals_root
+            ));
+        }
+    }
     let root = witness::post_state_root(state.root, &replay.changes, &state)
         .map_err(|e| format!("post-state root: {e}"))?;
     if root != block.header.state_root {
