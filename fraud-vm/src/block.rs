@@ -2,7 +2,6 @@
 //! end works in, the keys it folds, the header it seals, the output root it ends in, and the
 //! block-end state the game opens with [`block_end`].
 
-use crate::merkle::empty_root;
 use crate::mpt_write::NodeStore;
 use crate::proof::VerifyError;
 use crate::receipt::Receipt;
@@ -172,32 +171,7 @@ pub fn seal_header(
 /// the output root as its `world_root`, empty memory and calldata, every other field zero. It
 /// depends on the block number and the output alone.
 pub fn block_end_state(number: u64, output: B256) -> MachineState {
-    MachineState {
-        block_number: number,
-        tx_index: 0,
-        depth: 0,
-        pc: 0,
-        status: Status::BlockEnd,
-        gas: 0,
-        refund: 0,
-        frames_root: B256::ZERO,
-        address: Address::ZERO,
-        caller: Address::ZERO,
-        call_value: U256::ZERO,
-        is_static: false,
-        code_hash: B256::ZERO,
-        stack_root: B256::ZERO,
-        stack_len: 0,
-        memory_root: empty_root(),
-        memory_size: 0,
-        calldata_root: empty_root(),
-        calldata_size: 0,
-        returndata_root: B256::ZERO,
-        returndata_size: 0,
-        tx_env_hash: B256::ZERO,
-        block_env_hash: B256::ZERO,
-        world_root: output,
-    }
+    MachineState::outside_frames(number, Status::BlockEnd, output)
 }
 
 /// `blockEnd(state, proof)` of the game (SPEC.md §12.6): the output root the block-end state

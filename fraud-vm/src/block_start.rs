@@ -4,7 +4,6 @@
 //! (`step/block_start.rs`).
 
 use crate::block::output_root;
-use crate::merkle::empty_root;
 use crate::proof::VerifyError;
 use crate::state::{BlockConstants, BlockEnv, MachineState, Rules, Status};
 use crate::world::World;
@@ -309,30 +308,8 @@ pub fn block_start(
         ..World::default()
     };
     let state = MachineState {
-        block_number: number,
-        tx_index: 0,
-        depth: 0,
-        pc: 0,
-        status: Status::BlockStart,
-        gas: 0,
-        refund: 0,
-        frames_root: B256::ZERO,
-        address: Address::ZERO,
-        caller: Address::ZERO,
-        call_value: U256::ZERO,
-        is_static: false,
-        code_hash: B256::ZERO,
-        stack_root: B256::ZERO,
-        stack_len: 0,
-        memory_root: empty_root(),
-        memory_size: 0,
-        calldata_root: empty_root(),
-        calldata_size: 0,
-        returndata_root: B256::ZERO,
-        returndata_size: 0,
-        tx_env_hash: B256::ZERO,
         block_env_hash: block_env.hash(),
-        world_root: world.commitment(),
+        ..MachineState::outside_frames(number, Status::BlockStart, world.commitment())
     };
     Ok(BlockStart {
         state,

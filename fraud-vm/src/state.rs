@@ -157,6 +157,38 @@ pub struct MachineState {
 }
 
 impl MachineState {
+    /// A state outside any call frame (block start, between transactions, sealing, block end):
+    /// no frame, code, stack or return data, empty memory and calldata, no transaction or block
+    /// environment. Callers set what their status carries.
+    pub fn outside_frames(block_number: u64, status: Status, world_root: B256) -> Self {
+        Self {
+            block_number,
+            tx_index: 0,
+            depth: 0,
+            pc: 0,
+            status,
+            gas: 0,
+            refund: 0,
+            frames_root: B256::ZERO,
+            address: Address::ZERO,
+            caller: Address::ZERO,
+            call_value: U256::ZERO,
+            is_static: false,
+            code_hash: B256::ZERO,
+            stack_root: B256::ZERO,
+            stack_len: 0,
+            memory_root: empty_root(),
+            memory_size: 0,
+            calldata_root: empty_root(),
+            calldata_size: 0,
+            returndata_root: B256::ZERO,
+            returndata_size: 0,
+            tx_env_hash: B256::ZERO,
+            block_env_hash: B256::ZERO,
+            world_root,
+        }
+    }
+
     /// The exact byte encoding hashed by [`Self::commitment`] (SPEC.md §3.1).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(STATE_ENCODED_LEN);
@@ -622,30 +654,16 @@ impl FullState {
         );
         idle.code = Vec::new();
         idle.record = MachineState {
-            block_number,
             tx_index,
-            depth: 0,
-            pc: 0,
-            status: Status::Idle,
             gas,
-            refund: 0,
-            frames_root: B256::ZERO,
-            address: Address::ZERO,
-            caller: Address::ZERO,
-            call_value: U256::ZERO,
-            is_static: false,
-            code_hash: B256::ZERO,
-            stack_root: B256::ZERO,
-            stack_len: 0,
-            memory_root: empty_root(),
-            memory_size: 0,
-            calldata_root: empty_root(),
-            calldata_size: 0,
             returndata_root: receipts,
             returndata_size: tx_index,
-            tx_env_hash: B256::ZERO,
             block_env_hash: idle.record.block_env_hash,
-            world_root: idle.world.record.commitment(),
+            ..MachineState::outside_frames(
+                block_number,
+                Status::Idle,
+                idle.world.record.commitment(),
+            )
         };
         idle.transactions = Some(transactions);
         idle

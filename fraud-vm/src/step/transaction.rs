@@ -4,7 +4,6 @@
 //! that self-destructed (EIP-6780), the receipt appended, and the per-transaction sets emptied.
 
 use super::{Ctx, Fault, Oracle, Transition};
-use crate::merkle::empty_root;
 use crate::proof::VerifyError;
 use crate::state::{BlockEnv, MachineState, Rules, Status, TxEnv};
 use crate::world::{AccountRecord, World, destruct_link};
@@ -183,30 +182,12 @@ pub(crate) fn execute(
             what: "transaction index at its maximum",
         })?;
     let post = MachineState {
-        block_number: pre.block_number,
         tx_index: next_index,
-        depth: 0,
-        pc: 0,
-        status: Status::Idle,
         gas: cumulative,
-        refund: 0,
-        frames_root: B256::ZERO,
-        address: Address::ZERO,
-        caller: Address::ZERO,
-        call_value: U256::ZERO,
-        is_static: false,
-        code_hash: B256::ZERO,
-        stack_root: B256::ZERO,
-        stack_len: 0,
-        memory_root: empty_root(),
-        memory_size: 0,
-        calldata_root: empty_root(),
-        calldata_size: 0,
         returndata_root: receipts,
         returndata_size: next_index,
-        tx_env_hash: B256::ZERO,
         block_env_hash: pre.block_env_hash,
-        world_root: world.commitment(),
+        ..MachineState::outside_frames(pre.block_number, Status::Idle, world.commitment())
     };
     Ok(Transition {
         post,
