@@ -3730,14 +3730,8 @@ fn invalid_transactions_are_rejected() {
         ("deposit", deposit, "malformed encoding"),
         ("other key", other_key, "balance below the maximum cost"),
     ];
-    for (name, encoding, why) in cases {
-        let mut slot = Slot::fresh(&case);
-        let mut records = slot.txs.records.clone();
-        records[3] = fraud_vm::tx::TxRecord {
-            encoded: encoding,
-            ..Default::default()
-        };
-        slot.txs = Arc::new(fraud_vm::tx::Transactions::new(records));
+    // The Idle state before transaction 3 of `slot` and the block it runs in.
+    let idle_parts = |slot: &Slot| {
         let before = IdleBefore {
             world: slot.world.clone(),
             gas: slot.gas_before,
@@ -3753,6 +3747,17 @@ fn invalid_transactions_are_rejected() {
             transactions_root: slot.txs.tree.root(),
             ..Default::default()
         };
+        (before, block_env, constants)
+    };
+    for (name, encoding, why) in cases {
+        let mut slot = Slot::fresh(&case);
+        let mut records = slot.txs.records.clone();
+        records[3] = fraud_vm::tx::TxRecord {
+            encoded: encoding,
+            ..Default::default()
+        };
+        slot.txs = Arc::new(fraud_vm::tx::Transactions::new(records));
+        let (before, block_env, constants) = idle_parts(&slot);
         let mut idle = idle_state(&before, block_env, constants, 3);
         assert_eq!(
             prove(&mut idle).map(|_| ()),
@@ -3762,21 +3767,7 @@ fn invalid_transactions_are_rejected() {
     }
     // The good transaction starts; an Idle state past the count does not.
     let slot = Slot::fresh(&case);
-    let before = IdleBefore {
-        world: slot.world.clone(),
-        gas: slot.gas_before,
-        receipts: slot.receipts_before,
-        txs: slot.txs.clone(),
-    };
-    let constants = constants(&slot.txs);
-    let block_env = fraud_vm::state::BlockEnv {
-        chain_id: U256::from(CHAIN_ID),
-        basefee: U256::from(7),
-        gas_limit: U256::from(30_000_000),
-        constants_hash: constants.hash(),
-        transactions_root: slot.txs.tree.root(),
-        ..Default::default()
-    };
+    let (before, block_env, constants) = idle_parts(&slot);
     let mut idle = idle_state(&before, block_env.clone(), constants.clone(), 3);
     assert!(prove(&mut idle).is_ok());
     let mut past = idle_state(&before, block_env, constants, 5);
