@@ -257,7 +257,7 @@ describe("the L1 RPC drops connections, answers HTTP 500 and JSON-RPC errors, re
     for (const p of rig.phases) {
       const inPhase = warns.filter((w) => w.at >= p.from - 200 && w.at <= p.to + 1000);
       const watcher = inPhase.filter((w) => w.target === "derivation" && /L1 RPC failed/.test(w.text));
-      const batcher = inPhase.filter((w) => w.target === "batcher" && /posting batches failed/.test(w.text));
+      const batcher = inPhase.filter((w) => w.target === "batcher" && /posting blocks failed/.test(w.text));
       t.diagnostic(`${p.mode}: L1 watcher ${watcher.length} warn lines (retry_in_ms ${watcher.map((w) => w.text.match(/retry_in_ms=(\d+)/)?.[1]).join(",")}), batcher ${batcher.length}; first: ${watcher[0]?.text.slice(0, 140)}`);
       assert.ok(watcher.length >= 2, `${p.mode}: the L1 watcher logged ${watcher.length} failures`);
       const delays = watcher.map((w) => Number(w.text.match(/retry_in_ms=(\d+)/)?.[1]));
