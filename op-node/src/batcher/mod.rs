@@ -241,7 +241,10 @@ async fn send_append<P: Provider + Clone>(
         // Headers of the epochs the planned blocks start, fetched first (the planner is pure).
         let mut last = cursor.last_epoch;
         for block in blocks.iter().take(max_blocks) {
-            if last != Some(block.epoch) && !posted.headers.contains_key(&block.epoch) {
+            // A header cached before an L1 reorg has the number but not the hash: the inbox
+            // would refuse it (HeaderMismatch) on every round, so fetch the canonical one.
+            let cached = posted.headers.get(&block.epoch);
+            if last != Some(block.epoch) && cached.is_none_or(|(h, _)| *h != block.epoch_hash) {
                 let (hash, rlp) = l1_header(provider, block.epoch).await?;
                 if hash != block.epoch_hash {
                     warn!(target: "batcher", block = block.number, epoch = block.epoch, "the block's L1 origin is no longer canonical; waiting for the sequencer to rebuild it");
