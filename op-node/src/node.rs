@@ -438,7 +438,15 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
     write_addresses(datadir, &rollup, l1_url)?;
     let rollup = Arc::new(rollup);
     let driver = Driver::open(chain.store.clone(), &rollup)?;
-    let view = spawn_watcher(&rollup, l1_url, args.l1.l1_poll_interval, &chain, &driver)?;
+    let (l1_recovery, l1_recovered) = l1::l1_recovery_signal();
+    let view = spawn_watcher(
+        &rollup,
+        l1_url,
+        args.l1.l1_poll_interval,
+        &chain,
+        &driver,
+        l1_recovery,
+    )?;
     let inputs = Inputs::Derived(Box::new(DerivedInputs {
         view,
         genesis_origin: rollup.genesis.l1.number,
@@ -477,6 +485,7 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         store: store.clone(),
         interval: args.l1.batch_interval,
         force_epochs: !args.l1.fault_censor_deposits,
+        l1_recovered: l1_recovered.clone(),
     })
     .map_err(NodeError::L1)?;
     let page = crate::web::PageConfig {
@@ -495,6 +504,7 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         signer: l1::service_signer(PROPOSER_INDEX),
         store: store.clone(),
         fault_every: args.dispute.fault_proposer_every,
+        l1_recovered,
     })
     .map_err(NodeError::L1)?;
     let players = spawn_devnet_challengers(args, &rollup, l1_url, &store)?;
@@ -562,6 +572,7 @@ fn spawn_watcher(
     poll_interval: Duration,
     chain: &OpenChain,
     driver: &Driver,
+    recovered: tokio::sync::watch::Sender<u64>,
 ) -> Result<Arc<RwLock<L1View>>, NodeError> {
     let head_origin = crate::derivation::origin_of(&chain.engine.head().txs).map(|o| o.number);
     let start = head_origin
@@ -575,6 +586,7 @@ fn spawn_watcher(
         start,
         batch_inbox: rollup.batch_inbox_address,
         keep_below_processed: rollup.seq_window_size,
+        recovered,
     })
     .map_err(NodeError::L1)
 }
@@ -610,12 +622,16 @@ pub async fn run_verifier(args: VerifierArgs) -> Result<(), NodeError> {
     rollup.save(&datadir.join("rollup.json"))?;
     let rollup = Arc::new(rollup);
     let driver = Driver::open(chain.store.clone(), &rollup)?;
+    // No task of the verifier backs off on L1 failures through the signal: the challenger
+    // paces itself by its poll interval.
+    let (l1_recovery, _) = l1::l1_recovery_signal();
     let view = spawn_watcher(
         &rollup,
         &args.l1_rpc,
         args.l1_poll_interval,
         &chain,
         &driver,
+        l1_recovery,
     )?;
     let addr = SocketAddr::new(args.rpc.rpc_addr, args.rpc.rpc_port);
     info!(target: "node", l1 = %args.l1_rpc, l2_chain_id = rollup.l2_chain_id, "verifier: deriving the L2 chain from L1");

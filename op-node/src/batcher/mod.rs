@@ -61,6 +61,8 @@ pub struct BatcherConfig {
     /// Whether to force the next epoch when the sequencing window has passed (off only for the
     /// devnet's deposit-censoring fault).
     pub force_epochs: bool,
+    /// Ends a back-off early once the L1 watcher reaches the L1 again.
+    pub l1_recovered: crate::l1::L1Recovered,
 }
 
 /// Why a round failed (retried with backoff).
@@ -92,9 +94,10 @@ pub fn spawn(config: BatcherConfig) -> Result<JoinHandle<()>, String> {
         let inbox = BatchInbox::new(config.inbox, provider.clone());
         let mut posted = Posted::default();
         let mut failures = 0u32;
+        let mut recovered = config.l1_recovered.clone();
         loop {
             let wait = config.interval * 2u32.saturating_pow(failures.min(5));
-            tokio::time::sleep(wait).await;
+            crate::l1::back_off(wait, &mut recovered).await;
             match round(&config, &provider, &inbox, &mut posted).await {
                 Ok(()) => failures = 0,
                 Err(e) => {

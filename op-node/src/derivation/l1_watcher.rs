@@ -43,6 +43,8 @@ pub struct L1WatcherConfig {
     /// L1 blocks kept below the last one derivation processed, besides the usual margin: the
     /// sequencing window, since a block recorded there may have its origin that far back.
     pub keep_below_processed: u64,
+    /// Bumped each time the L1 answers again after failures ([`crate::l1::back_off`]).
+    pub recovered: tokio::sync::watch::Sender<u64>,
 }
 
 /// The recent L1 blocks, shared between the watcher (writer) and the sequencer (reader).
@@ -170,6 +172,7 @@ impl L1Watcher {
                     Ok(after) => {
                         if failures > 0 {
                             info!(target: "derivation", "L1 RPC reachable again");
+                            config.recovered.send_modify(|n| *n += 1);
                         }
                         failures = 0;
                         next = after;
