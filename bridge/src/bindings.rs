@@ -16,6 +16,13 @@ sol!(
 sol!(
     #[sol(rpc)]
     #[derive(Debug)]
+    BatchInbox,
+    "artifacts/BatchInbox.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
     DisputeGameFactory,
     "artifacts/DisputeGameFactory.json"
 );

@@ -7,6 +7,9 @@ pub const USER_DEPOSIT_DOMAIN: u64 = 0;
 /// Domain of an L1-info deposit's source hash.
 pub const L1_INFO_DEPOSIT_DOMAIN: u64 = 1;
 
+/// Domain tag of a link of the portal's deposit log.
+pub const DEPOSIT_LINK_TAG: u8 = 0x22;
+
 /// Length of the fixed part of the opaque data: mint, value, gas limit, is-creation.
 const FIXED_LEN: usize = 32 + 32 + 8 + 1;
 
@@ -21,6 +24,19 @@ pub fn source_hash(domain: u64, l1_block_hash: B256, index: u64) -> B256 {
     outer[24..32].copy_from_slice(&domain.to_be_bytes());
     outer[32..].copy_from_slice(keccak256(inner).as_slice());
     keccak256(outer)
+}
+
+/// One link of the portal's per-L1-block deposit log (`depositChain(l1Block)`, BATCHES.md
+/// §3.5): `keccak256(0x22 ‖ chain ‖ from ‖ to ‖ opaqueData)`, folded from zero over the block's
+/// `TransactionDeposited` events in order.
+pub fn deposit_chain_link(chain: B256, from: Address, to: Address, opaque_data: &[u8]) -> B256 {
+    let mut buf = Vec::with_capacity(1 + 32 + 20 + 20 + opaque_data.len());
+    buf.push(DEPOSIT_LINK_TAG);
+    buf.extend_from_slice(chain.as_slice());
+    buf.extend_from_slice(from.as_slice());
+    buf.extend_from_slice(to.as_slice());
+    buf.extend_from_slice(opaque_data);
+    keccak256(buf)
 }
 
 /// The user-chosen part of a deposit, as `TransactionDeposited` (version 0) carries it in

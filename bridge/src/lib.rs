@@ -6,6 +6,7 @@
 
 pub mod bindings;
 pub mod deposit;
+pub mod inbox;
 pub mod l1_info;
 pub mod output;
 pub mod proof;

@@ -20,6 +20,10 @@ mod games;
 mod harness;
 #[path = "l1_contracts/hashing.rs"]
 mod hashing;
+#[path = "l1_contracts/inbox.rs"]
+mod inbox;
+#[path = "l1_contracts/inbox_props.rs"]
+mod inbox_props;
 #[path = "l1_contracts/multicall.rs"]
 mod multicall;
 #[path = "l1_contracts/portal_invariants.rs"]

@@ -203,23 +203,21 @@ pub struct L1Args {
     /// Bond (wei) a proposal locks in the dispute-game factory.
     #[arg(long, default_value_t = 10_000_000_000_000_000)]
     pub proposal_bond: u128,
-    /// Sequencing window in L1 blocks: batches for an L1 epoch count only if they land
-    /// within it; past it, derivation builds the epoch's blocks itself, deposits included
-    /// (fixed at the first start, in rollup.json).
+    /// Sequencing window in L1 blocks: the inbox takes blocks of an L1 epoch only within it;
+    /// past it, anyone may force the next epoch with its deposits (fixed at the first start,
+    /// in rollup.json and the inbox).
     #[arg(long, default_value_t = crate::rollup::defaults::seq_window_size())]
     pub seq_window: u64,
     /// Seconds an L2 block may run ahead of its L1 origin (fixed at the first start).
     #[arg(long, default_value_t = crate::rollup::defaults::max_sequencer_drift())]
     pub max_sequencer_drift: u64,
-    /// L1 blocks a batch channel may stay open (fixed at the first start).
-    #[arg(long, default_value_t = crate::rollup::defaults::channel_timeout())]
-    pub channel_timeout: u64,
-    /// Post batches every this long (the batcher also posts as soon as a full L1
-    /// transaction's worth of blocks is waiting).
+    /// Append sealed blocks to the inbox every this long (a round sends several appends when
+    /// more than one L1 transaction's worth is waiting).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub batch_interval: Duration,
-    /// Fault injection (testing only): the sequencer leaves out L1 deposits; derivation must
-    /// force them in once the sequencing window passes.
+    /// Fault injection (testing only): the sequencer leaves out L1 deposits and its batcher
+    /// never forces an epoch; someone else must call the inbox's forceNextEpoch once the
+    /// sequencing window passes.
     #[arg(long)]
     pub fault_censor_deposits: bool,
 }

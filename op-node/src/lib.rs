@@ -5,10 +5,9 @@
 //! `trie` (incremental Merkle-Patricia trie), `storage` (redb), `engine` (execution and
 //! sealing), `txpool` (admission and ordering), `sequencer` (the block loop), `rpc`
 //! (JSON-RPC server), `web` (the bridge page's server), `node` (wiring), `cli` (flags); the
-//! rollup's rooms: `derivation` (L1 to L2 block inputs), `batch` (the batch format),
-//! `batcher`, `proposer`, `l1` (bridge deployment).
+//! rollup's rooms: `derivation` (L1 to L2 block inputs), `batcher` (sealed blocks into the L1
+//! batch inbox; the format itself is `bridge::inbox`), `proposer`, `l1` (bridge deployment).
 
-pub mod batch;
 pub mod batcher;
 pub mod block;
 pub mod chain;

@@ -21,7 +21,7 @@ use crate::{
     storage::Store,
     txpool::{PoolConfig, TxPool},
 };
-use alloy::primitives::{Address, U256, address};
+use alloy::primitives::{Address, U256};
 use jsonrpsee::server::ServerHandle;
 use parking_lot::RwLock;
 use std::{
@@ -35,9 +35,6 @@ use std::{
 };
 use tokio::sync::{broadcast, oneshot};
 use tracing::{error, info};
-
-/// Where the devnet's batches go (an address with no code, as in the OP Stack).
-pub const BATCH_INBOX: Address = address!("0xff00000000000000000000000000000000000901");
 
 /// Errors that stop the node.
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +154,10 @@ fn pool(config: &ChainConfig, rpc: &RpcArgs, txpool: &TxPoolArgs) -> Arc<TxPool>
     pool_config.price_bump_percent = txpool.price_bump;
     pool_config.lifetime = txpool.lifetime;
     pool_config.tx_fee_cap = U256::from((rpc.tx_fee_cap * 1e18) as u128);
+    if config.kind == crate::chain::ChainKind::L2 {
+        // Every L2 transaction must fit one append to the batch inbox.
+        pool_config.max_tx_size = batcher::plan::MAX_L2_TX_SIZE;
+    }
     Arc::new(TxPool::new(pool_config))
 }
 
@@ -378,6 +379,11 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         let genesis_output_root = crate::proposer::output_root(&chain.store, 0)?
             .ok_or_else(|| NodeError::Mismatch("L2 genesis missing".into()))?
             .0;
+        let (l2_hash, l2_header) = chain
+            .store
+            .reader()?
+            .header(0)?
+            .ok_or_else(|| NodeError::Mismatch("L2 genesis missing".into()))?;
         let params = deploy::DeployParams {
             challenge_window: args.l1.challenge_window,
             clock_extension: args.l1.clock_extension,
@@ -386,12 +392,15 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
             proof_maturity_delay: args.l1.proof_maturity_delay,
             game_finality_delay: args.l1.game_finality_delay,
             proposal_bond: args.l1.proposal_bond,
+            inbox: deploy::InboxParams {
+                batcher: l1::service_signer(BATCHER_INDEX).address(),
+                l2_genesis_number: 0,
+                l2_genesis_timestamp: l2_header.timestamp,
+                seq_window_size: args.l1.seq_window.max(1),
+                max_sequencer_drift: args.l1.max_sequencer_drift,
+            },
         };
         let deployment = deploy::deploy_bridge(l1_url, params).await?;
-        let reader = chain.store.reader()?;
-        let (l2_hash, l2_header) = reader
-            .header(0)?
-            .ok_or_else(|| NodeError::Mismatch("L2 genesis missing".into()))?;
         let scalars = FeeScalars::default();
         let rollup = RollupConfig {
             genesis: Genesis {
@@ -413,7 +422,7 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
             deposit_contract_address: deployment.portal,
             dispute_game_factory_address: deployment.factory,
             anchor_state_registry_address: deployment.registry,
-            batch_inbox_address: BATCH_INBOX,
+            batch_inbox_address: deployment.inbox,
             batcher_address: l1::service_signer(BATCHER_INDEX).address(),
             proposer_address: l1::service_signer(PROPOSER_INDEX).address(),
             respected_game_type: deploy::BISECTION_GAME_TYPE,
@@ -421,7 +430,6 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
             blob_base_fee_scalar: scalars.blob_base_fee_scalar,
             seq_window_size: args.l1.seq_window.max(1),
             max_sequencer_drift: args.l1.max_sequencer_drift,
-            channel_timeout: args.l1.channel_timeout,
         };
         rollup.save(&rollup_path)?;
         rollup
@@ -429,8 +437,16 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
     // Rewritten on every start: the embedded L1's URL may change (--l1-rpc-port 0).
     write_addresses(datadir, &rollup, l1_url)?;
     let rollup = Arc::new(rollup);
-    let view = spawn_watcher(&rollup, l1_url, args.l1.l1_poll_interval, &chain)?;
     let driver = Driver::open(chain.store.clone(), &rollup)?;
+    let (l1_recovery, l1_recovered) = l1::l1_recovery_signal();
+    let view = spawn_watcher(
+        &rollup,
+        l1_url,
+        args.l1.l1_poll_interval,
+        &chain,
+        &driver,
+        l1_recovery,
+    )?;
     let inputs = Inputs::Derived(Box::new(DerivedInputs {
         view,
         genesis_origin: rollup.genesis.l1.number,
@@ -468,6 +484,8 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         signer: l1::service_signer(BATCHER_INDEX),
         store: store.clone(),
         interval: args.l1.batch_interval,
+        force_epochs: !args.l1.fault_censor_deposits,
+        l1_recovered: l1_recovered.clone(),
     })
     .map_err(NodeError::L1)?;
     let page = crate::web::PageConfig {
@@ -486,6 +504,7 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         signer: l1::service_signer(PROPOSER_INDEX),
         store: store.clone(),
         fault_every: args.dispute.fault_proposer_every,
+        l1_recovered,
     })
     .map_err(NodeError::L1)?;
     let players = spawn_devnet_challengers(args, &rollup, l1_url, &store)?;
@@ -544,39 +563,21 @@ fn spawn_devnet_challengers(
     Ok(players)
 }
 
-/// Follows the L1 from the chain head's origin (older L1 blocks are never needed again),
-/// or from the derivation checkpoint's channel start if that is older.
+/// Follows the L1 from where derivation resumes (or the safe block's origin, if older: the
+/// blocks recorded after it may have origins back to it), or from the chain head's origin, if
+/// older still (the sequencer builds on it).
 fn spawn_watcher(
     rollup: &RollupConfig,
     l1_url: &str,
     poll_interval: Duration,
     chain: &OpenChain,
+    driver: &Driver,
+    recovered: tokio::sync::watch::Sender<u64>,
 ) -> Result<Arc<RwLock<L1View>>, NodeError> {
-    let reader = chain.store.reader()?;
-    let checkpoint = reader.last_derivation()?;
-    let safe = reader.safe_number()?.unwrap_or(0);
-    // Every block but the L2 genesis opens with the L1-info deposit naming its origin; the
-    // genesis has no transactions and its origin is the rollup's L1 genesis. Missing that case
-    // once started a restarted node whose safe head was still the genesis past the L1 blocks
-    // its first batches name, so derivation dropped them for good (crash-loop.test.mjs).
-    let origin_of = |txs: &[std::sync::Arc<crate::block::RecoveredTx>]| {
-        crate::derivation::origin_of(txs)
-            .map(|o| o.number)
-            .unwrap_or(rollup.genesis.l1.number)
-    };
-    let safe_origin = reader.block(safe)?.map(|block| origin_of(&block.txs));
-    let head_origin = Some(origin_of(&chain.engine.head().txs));
-    let start = [
-        checkpoint.and_then(|c| c.channel_start),
-        checkpoint.map(|c| c.l1_number),
-        safe_origin,
-        head_origin,
-    ]
-    .into_iter()
-    .flatten()
-    .min()
-    .unwrap_or(rollup.genesis.l1.number)
-    .max(rollup.genesis.l1.number);
+    let head_origin = crate::derivation::origin_of(&chain.engine.head().txs).map(|o| o.number);
+    let start = head_origin
+        .map_or(driver.l1_start(), |h| h.min(driver.l1_start()))
+        .max(rollup.genesis.l1.number);
     L1Watcher::spawn(L1WatcherConfig {
         url: l1_url.to_string(),
         portal: rollup.deposit_contract_address,
@@ -584,7 +585,8 @@ fn spawn_watcher(
         poll_interval,
         start,
         batch_inbox: rollup.batch_inbox_address,
-        batcher: rollup.batcher_address,
+        keep_below_processed: rollup.seq_window_size,
+        recovered,
     })
     .map_err(NodeError::L1)
 }
@@ -619,8 +621,18 @@ pub async fn run_verifier(args: VerifierArgs) -> Result<(), NodeError> {
     // Keep the config beside the data, so the directory says which rollup it holds.
     rollup.save(&datadir.join("rollup.json"))?;
     let rollup = Arc::new(rollup);
-    let view = spawn_watcher(&rollup, &args.l1_rpc, args.l1_poll_interval, &chain)?;
     let driver = Driver::open(chain.store.clone(), &rollup)?;
+    // No task of the verifier backs off on L1 failures through the signal: the challenger
+    // paces itself by its poll interval.
+    let (l1_recovery, _) = l1::l1_recovery_signal();
+    let view = spawn_watcher(
+        &rollup,
+        &args.l1_rpc,
+        args.l1_poll_interval,
+        &chain,
+        &driver,
+        l1_recovery,
+    )?;
     let addr = SocketAddr::new(args.rpc.rpc_addr, args.rpc.rpc_port);
     info!(target: "node", l1 = %args.l1_rpc, l2_chain_id = rollup.l2_chain_id, "verifier: deriving the L2 chain from L1");
     let challenger = if args.challenger {

@@ -48,6 +48,8 @@ pub struct ProposerConfig {
     pub store: Arc<Store>,
     /// Fault injection: every this many proposals claims a wrong output root (0: never).
     pub fault_every: u64,
+    /// Ends a back-off early once the L1 watcher reaches the L1 again.
+    pub l1_recovered: crate::l1::L1Recovered,
 }
 
 /// Whether the proposal of `target` is one the faulty proposer falsifies.
@@ -87,52 +89,81 @@ pub fn spawn(config: ProposerConfig) -> Result<JoinHandle<()>, String> {
         );
         let oracle = NodeOracle::new(config.store.clone());
         let mut last = 0u64;
+        // Consecutive rounds in which the L1 failed us (a defence round or a proposal). Any round
+        // the L1 answers in full resets it, so recovery from an outage is seen within one delay,
+        // and a game's defence is never held up by an old failure.
         let mut failures = 0u32;
+        let mut recovered = config.l1_recovered.clone();
         loop {
-            let wait = Duration::from_millis(500) * 2u32.saturating_pow(failures.min(5));
-            tokio::time::sleep(wait).await;
+            crate::l1::back_off(Duration::from_millis(retry_ms(failures)), &mut recovered).await;
+            let mut l1_failed = false;
             // A defence round failing (the L1 did not answer) does not hold up proposals.
             if let Err(e) = defence.round(&oracle).await {
-                warn!(target: "proposer", error = %e, "defending games failed; retrying");
+                warn!(target: "proposer", error = %e, retry_in_ms = retry_ms(failures + 1), "defending games failed; retrying");
+                l1_failed = true;
             }
-            // Only blocks derivable from L1 (safe) are proposed: an output of an unsafe block
-            // could be replaced by derivation after it was proposed.
-            let head = match config.store.reader().and_then(|r| r.safe_number()) {
-                Ok(Some(safe)) => safe,
-                _ => continue,
+            match propose_next(&config, &factory, interval, last).await {
+                Ok(Some(target)) => last = target,
+                Ok(None) => {}
+                Err((target, e)) => {
+                    warn!(target: "proposer", l2_block = target, error = %e, retry_in_ms = retry_ms(failures + 1), "proposal failed; retrying");
+                    l1_failed = true;
+                }
+            }
+            failures = if l1_failed {
+                failures.saturating_add(1)
+            } else {
+                0
             };
-            let target = head - head % interval;
-            if target == 0 || target <= last {
-                continue;
-            }
-            let lie = falsified(target, interval, config.fault_every);
-            // The lie claims the next block's output (once that block exists).
-            let (root, _) = match output_root(&config.store, target + u64::from(lie)) {
-                Ok(Some(found)) => found,
-                _ => continue,
-            };
-            let extra: Bytes = U256::from(target).abi_encode().into();
-            match propose(&factory, config.game_type, root, extra, config.bond).await {
-                Ok(Some(game)) => {
-                    if lie {
-                        warn!(target: "proposer", l2_block = target, output_root = %root, %game, "proposed a WRONG output root (fault injection)");
-                    } else {
-                        info!(target: "proposer", l2_block = target, output_root = %root, %game, "proposed");
-                    }
-                    last = target;
-                    failures = 0;
-                }
-                Ok(None) => {
-                    last = target;
-                    failures = 0;
-                }
-                Err(e) => {
-                    failures = failures.saturating_add(1);
-                    warn!(target: "proposer", l2_block = target, error = %e, "proposal failed; retrying");
-                }
-            }
         }
     }))
+}
+
+/// The delay before the next round after `failures` failed ones: doubling from 500 ms up to 2 s.
+/// The cap is low because a game's clock runs while its defender waits, and a round costs the L1
+/// only a few reads.
+fn retry_ms(failures: u32) -> u64 {
+    500 * 2u64.pow(failures.min(2))
+}
+
+/// Proposes the newest safe block at a multiple of `interval` above `last`, if there is one:
+/// `Ok(Some(target))` once the factory has its game (created now or before), `Ok(None)` when there
+/// is nothing new to propose, `Err((target, error))` when the L1 refused or did not answer.
+async fn propose_next<P: alloy::providers::Provider>(
+    config: &ProposerConfig,
+    factory: &DisputeGameFactory::DisputeGameFactoryInstance<P>,
+    interval: u64,
+    last: u64,
+) -> Result<Option<u64>, (u64, String)> {
+    // Only blocks derivable from L1 (safe) are proposed: an output of an unsafe block could be
+    // replaced by derivation after it was proposed.
+    let head = match config.store.reader().and_then(|r| r.safe_number()) {
+        Ok(Some(safe)) => safe,
+        _ => return Ok(None),
+    };
+    let target = head - head % interval;
+    if target == 0 || target <= last {
+        return Ok(None);
+    }
+    let lie = falsified(target, interval, config.fault_every);
+    // The lie claims the next block's output (once that block exists).
+    let (root, _) = match output_root(&config.store, target + u64::from(lie)) {
+        Ok(Some(found)) => found,
+        _ => return Ok(None),
+    };
+    let extra: Bytes = U256::from(target).abi_encode().into();
+    match propose(factory, config.game_type, root, extra, config.bond).await {
+        Ok(Some(game)) => {
+            if lie {
+                warn!(target: "proposer", l2_block = target, output_root = %root, %game, "proposed a WRONG output root (fault injection)");
+            } else {
+                info!(target: "proposer", l2_block = target, output_root = %root, %game, "proposed");
+            }
+            Ok(Some(target))
+        }
+        Ok(None) => Ok(Some(target)),
+        Err(e) => Err((target, e)),
+    }
 }
 
 /// Creates the game unless the factory already has it; returns the new game's address.

@@ -47,7 +47,7 @@ pub struct RollupConfig {
     pub dispute_game_factory_address: Address,
     /// The anchor-state registry.
     pub anchor_state_registry_address: Address,
-    /// Where batches are posted.
+    /// The BatchInbox contract that records the L2 blocks (BATCHES.md).
     pub batch_inbox_address: Address,
     /// The only account whose batches count.
     pub batcher_address: Address,
@@ -59,21 +59,18 @@ pub struct RollupConfig {
     pub base_fee_scalar: u32,
     /// L1 data fee: scalar on the L1 blob base fee.
     pub blob_base_fee_scalar: u32,
-    /// Sequencing window in L1 blocks: a batch for epoch E counts only if it lands in an L1
-    /// block before E + seq_window_size; past that, derivation builds the epoch's blocks
-    /// itself, with its deposits (BATCHES.md §5).
+    /// Sequencing window in L1 blocks: a block of epoch E can be appended to the inbox only in
+    /// an L1 block before E + seq_window_size; from then on anyone may force the next epoch,
+    /// a block with its deposits only (BATCHES.md §4).
     #[serde(default = "defaults::seq_window_size")]
     pub seq_window_size: u64,
     /// Seconds an L2 block's timestamp may run ahead of its L1 origin's.
     #[serde(default = "defaults::max_sequencer_drift")]
     pub max_sequencer_drift: u64,
-    /// L1 blocks a channel may stay open before it is dropped.
-    #[serde(default = "defaults::channel_timeout")]
-    pub channel_timeout: u64,
 }
 
 /// Defaults of the derivation parameters (the devnet's; the OP Stack's mainnet values are
-/// 3600 L1 blocks, 1800 s and 50 L1 blocks).
+/// 3600 L1 blocks and 1800 s).
 pub mod defaults {
     /// Sequencing window: 120 L1 blocks (two minutes of 1-second devnet L1 blocks).
     pub fn seq_window_size() -> u64 {
@@ -83,11 +80,6 @@ pub mod defaults {
     /// Sequencer drift: 1800 s.
     pub fn max_sequencer_drift() -> u64 {
         1800
-    }
-
-    /// Channel timeout: 50 L1 blocks.
-    pub fn channel_timeout() -> u64 {
-        50
     }
 }
 
@@ -173,7 +165,6 @@ mod tests {
             blob_base_fee_scalar: 810_949,
             seq_window_size: 120,
             max_sequencer_drift: 1800,
-            channel_timeout: 50,
         };
         let path = dir.path().join("rollup.json");
         config.save(&path).unwrap();

@@ -65,6 +65,8 @@ contract OptimismPortal {
     uint64 internal constant MAX_DEPOSIT_GAS_LIMIT = 20_000_000;
     /// @notice Version of `TransactionDeposited`'s opaque data.
     uint256 internal constant DEPOSIT_VERSION = 0;
+    /// @notice Domain tag of a link of the deposit log (`depositChain`).
+    bytes1 internal constant DEPOSIT_LINK_TAG = 0x22;
     /// @notice Gas spent around the withdrawal's CALL that the target does not get: cold account
     ///         access, value transfer, creating the target account, and the code before the CALL.
     uint256 internal constant CALL_OVERHEAD_GAS = 40_000;
@@ -83,6 +85,12 @@ contract OptimismPortal {
     mapping(bytes32 => mapping(address => ProvenWithdrawal)) public provenWithdrawals;
     /// @notice Everyone who proved a withdrawal, in order of their first proof.
     mapping(bytes32 => address[]) public proofSubmitters;
+    /// @notice The deposit log: per L1 block number, the hash chain of that block's deposits in
+    ///         emission order, from zero (no deposit) through
+    ///         `keccak256(0x22 ‖ chain ‖ from ‖ to ‖ opaqueData)` per deposit (op-node/BATCHES.md
+    ///         §3.5). An L2 block of sequence number 0 carries exactly its origin's deposits, and
+    ///         this is how they are opened on L1: folding the preimages must give this value.
+    mapping(uint256 => bytes32) public depositChain;
 
     event TransactionDeposited(address indexed from, address indexed to, uint256 indexed version, bytes opaqueData);
     event WithdrawalProven(bytes32 indexed withdrawalHash, address indexed from, address indexed to);
@@ -252,16 +260,18 @@ contract OptimismPortal {
         }
     }
 
-    /// @dev Emits the deposit of `msg.value` from the caller (aliased when it is a contract).
+    /// @dev Emits the deposit of `msg.value` from the caller (aliased when it is a contract) and
+    ///      folds it into this L1 block's deposit log.
     function _deposit(address to, uint256 value, uint64 gasLimit, bool isCreation, bytes memory data) private {
         if (isCreation && to != address(0)) revert BadTarget();
         if (data.length > MAX_DEPOSIT_DATA) revert LargeCalldata();
         if (gasLimit < minimumGasLimit(uint64(data.length))) revert SmallGasLimit();
         if (gasLimit > MAX_DEPOSIT_GAS_LIMIT) revert OptimismPortal_GasLimitTooHigh();
         address from = _senderIsEOA() ? msg.sender : aliasL1ToL2(msg.sender);
-        emit TransactionDeposited(
-            from, to, DEPOSIT_VERSION, abi.encodePacked(msg.value, value, gasLimit, isCreation, data)
-        );
+        bytes memory opaqueData = abi.encodePacked(msg.value, value, gasLimit, isCreation, data);
+        depositChain[block.number] =
+            keccak256(abi.encodePacked(DEPOSIT_LINK_TAG, depositChain[block.number], from, to, opaqueData));
+        emit TransactionDeposited(from, to, DEPOSIT_VERSION, opaqueData);
     }
 
     /// @dev The game at `index`, if withdrawals may be proven against it.

@@ -194,3 +194,76 @@ fn gas_limits_and_calldata_are_bounded() {
         "LargeCalldata"
     );
 }
+
+/// The deposit log: per L1 block, the chain of that block's deposits folded from zero with
+/// `bridge::deposit::deposit_chain_link` over exactly the events' preimages (EOA, aliased
+/// contract and ETH-sent deposits alike); blocks without deposits stay zero. Also the gas the
+/// log adds: `cargo test --release -p bridge --test l1_contracts deposit_log -- --nocapture`.
+#[test]
+fn the_deposit_log_folds_each_l1_blocks_deposits() {
+    use alloy::primitives::B256;
+    use alloy::sol_types::SolEvent;
+    use bridge::deposit::deposit_chain_link;
+    let mut l1 = L1::new();
+    let sys = System::deploy(&mut l1);
+    l1.set_code(FORWARDER, forwarder_code(sys.portal));
+    let chain_at = |l1: &mut L1, block: u64| {
+        l1.view(
+            sys.portal,
+            IPortal::depositChainCall::new((U256::from(block),)),
+        )
+    };
+    let fold = |mut chain: B256, logs: &[Log]| {
+        for log in logs.iter().filter(|l| l.address == sys.portal) {
+            let e = IPortal::TransactionDeposited::decode_log(log).unwrap();
+            chain = deposit_chain_link(chain, e.from, e.to, &e.opaqueData);
+        }
+        chain
+    };
+    let first_block = l1.number();
+    let mut expected = B256::ZERO;
+    let mut gas = Vec::new();
+    for (i, size) in [0usize, 100, 1_000].into_iter().enumerate() {
+        let logs = l1.exec(
+            USER,
+            sys.portal,
+            U256::from(i + 1),
+            call(L2_TARGET, U256::from(i), 100_000, false, &vec![7u8; size]),
+        );
+        gas.push(l1.last_gas_used);
+        expected = fold(expected, &logs);
+        assert_eq!(chain_at(&mut l1, first_block), expected);
+    }
+    let logs = l1
+        .send(
+            USER,
+            FORWARDER,
+            U256::from(5),
+            call(L2_TARGET, U256::ZERO, 50_000, false, &[]).abi_encode(),
+        )
+        .ok()
+        .1;
+    expected = fold(expected, &logs);
+    let logs = l1
+        .send(USER, sys.portal, U256::from(3), Bytes::new())
+        .ok()
+        .1;
+    expected = fold(expected, &logs);
+    assert_eq!(chain_at(&mut l1, first_block), expected);
+    // The next L1 block starts its own chain; the first one's stays.
+    l1.warp(12);
+    assert_eq!(chain_at(&mut l1, first_block + 1), B256::ZERO);
+    let logs = l1.exec(
+        USER,
+        sys.portal,
+        U256::from(1),
+        call(L2_TARGET, U256::ZERO, 100_000, false, &[]),
+    );
+    let first_gas_of_block = l1.last_gas_used;
+    assert_eq!(chain_at(&mut l1, first_block + 1), fold(B256::ZERO, &logs));
+    assert_eq!(chain_at(&mut l1, first_block), expected);
+    println!(
+        "deposit_log: depositTransaction gas with 0, 100 and 1000 bytes of data: {gas:?} \
+         (the first of its L1 block: {first_gas_of_block})"
+    );
+}

@@ -24,6 +24,8 @@ pub const DEPLOYER: Address = address!("0x10000000000000000000000000000000000000
 pub const PROPOSER: Address = address!("0x1000000000000000000000000000000000000002");
 pub const USER: Address = address!("0x1000000000000000000000000000000000000003");
 pub const OTHER: Address = address!("0x1000000000000000000000000000000000000004");
+/// The batch inbox's batcher.
+pub const BATCHER: Address = address!("0x1000000000000000000000000000000000000005");
 /// Where genesis puts Multicall3 on both chains.
 pub const MULTICALL3: Address = address!("0xcA11bde05977b3631167028862bE2a173976CA11");
 
@@ -91,6 +93,7 @@ sol! {
         function hashWithdrawal(WithdrawalTransaction wtx) view returns (bytes32);
         function l2Sender() view returns (address);
         function version() view returns (string);
+        function depositChain(uint256 l1Block) view returns (bytes32);
 
         event TransactionDeposited(address indexed from, address indexed to, uint256 indexed version, bytes opaqueData);
         event WithdrawalProven(bytes32 indexed withdrawalHash, address indexed from, address indexed to);
@@ -297,10 +300,11 @@ pub struct L1 {
 }
 
 impl L1 {
-    /// An L1 at block 100, with DEPLOYER, PROPOSER, USER and OTHER holding 1,000,000 ether each.
+    /// An L1 at block 100, with DEPLOYER, PROPOSER, USER, OTHER and BATCHER holding 1,000,000
+    /// ether each.
     pub fn new() -> Self {
         let mut db = CacheDB::<EmptyDB>::default();
-        for who in [DEPLOYER, PROPOSER, USER, OTHER] {
+        for who in [DEPLOYER, PROPOSER, USER, OTHER, BATCHER] {
             db.insert_account_info(who, AccountInfo::default().with_balance(ether(1_000_000)));
         }
         let block = BlockEnv {
@@ -460,6 +464,26 @@ impl L1 {
 
     pub fn now(&self) -> u64 {
         self.evm.ctx.block.timestamp.to()
+    }
+
+    /// The current block number (`block.number`).
+    pub fn number(&self) -> u64 {
+        self.evm.ctx.block.number.to()
+    }
+
+    /// Moves `blocks` blocks on, 12 seconds each.
+    pub fn advance(&mut self, blocks: u64) {
+        let block = &mut self.evm.ctx.block;
+        block.timestamp += U256::from(12 * blocks);
+        block.number += U256::from(blocks);
+    }
+
+    /// Sets what BLOCKHASH answers for block `number` (within its 256-block reach).
+    pub fn set_block_hash(&mut self, number: u64, hash: B256) {
+        self.db_mut()
+            .cache
+            .block_hashes
+            .insert(U256::from(number), hash);
     }
 
     /// Moves to a later block, `seconds` later.

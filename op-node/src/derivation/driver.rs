@@ -1,6 +1,6 @@
-//! The derivation driver: walks the confirmed L1 blocks in order, reassembles the batcher's
-//! channels, checks each batch against the safe head and makes the chain hold exactly the
-//! derived blocks, then records where it stands after every L1 block.
+//! The derivation driver: walks the confirmed L1 blocks in order, replays the batch inbox's
+//! successful calls through the Rust inbox (`bridge::inbox`) to get the blocks it recorded,
+//! makes the chain hold exactly those blocks, and records where it stands after every L1 block.
 //!
 //! The verifier and the sequencer run the same driver on their block-building thread. When
 //! the chain already holds the derived block (the sequencer sealed it; a verifier executed
@@ -9,24 +9,23 @@
 //! blocks derivation used, it rewinds to the newest checkpoint still on the canonical L1.
 
 use super::{
-    L1Block, L1View, SafeHead,
-    batches::{BatchRules, NextBlock, check_batch_decoded, decode_transactions, forced_block},
-    origin_of,
+    InboxCall, L1Block, L1View, SafeHead, origin_of,
+    recorded::{BatchRules, NextBlock, attributes, decode_transactions},
 };
 use crate::{
-    batch::{ChannelAssembler, decompress_batches, parse_frames},
     block::{RecoveredTx, SealedBlock},
     engine::{Engine, EngineError},
     rollup::RollupConfig,
     storage::{DerivationRecord, DerivationUpdate, StorageError, Store},
 };
 use alloy::primitives::B256;
+use bridge::inbox::{Appended, Inbox, InboxConfig, InboxError, L1Context, RecordedBlock};
 use parking_lot::RwLock;
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
-use tracing::{debug, info, warn};
+use tracing::{error, info, warn};
 
 /// Why derivation cannot go on.
 #[derive(Debug, thiserror::Error)]
@@ -61,21 +60,30 @@ struct Progress {
     txs: u64,
 }
 
-/// Derivation state: the safe head, the last L1 block processed, and the open channel.
+/// Derivation state: the safe head, the last L1 block processed, and the inbox as replayed up
+/// to it.
 #[derive(Debug)]
 pub struct Driver {
     rules: BatchRules,
     genesis_l1: u64,
     genesis_l2: u64,
     store: Arc<Store>,
-    assembler: ChannelAssembler,
-    channel_timeout: u64,
     /// The last L1 block processed.
     cursor: Option<(u64, B256)>,
     safe: SafeHead,
-    /// After a restart or a reorg: L1 blocks to read again only to rebuild the open channel.
-    replay: Option<(u64, u64)>,
+    /// The inbox after the cursor's L1 block: the blocks it recorded are derived up to the
+    /// safe head, and it holds the open block's transactions so far.
+    inbox: Inbox,
+    /// The L1 block where the inbox's open block began, while one is open.
+    open_since: Option<u64>,
     progress: Progress,
+}
+
+/// The blocks one L1 block's inbox calls recorded, and what derivation then records of it.
+struct L1Step {
+    block: L1Block,
+    recorded: Vec<RecordedBlock>,
+    open_since: Option<u64>,
 }
 
 impl Driver {
@@ -83,9 +91,7 @@ impl Driver {
     /// genesis.
     pub fn open(store: Arc<Store>, rollup: &RollupConfig) -> Result<Self, DriverError> {
         let rules = BatchRules {
-            genesis_origin: rollup.genesis.l1.number,
-            seq_window_size: rollup.seq_window_size.max(1),
-            max_sequencer_drift: rollup.max_sequencer_drift,
+            inbox: inbox_config(rollup),
             batcher: rollup.batcher_address,
             scalars: super::FeeScalars {
                 base_fee_scalar: rollup.base_fee_scalar,
@@ -99,8 +105,6 @@ impl Driver {
             rules,
             genesis_l1: rollup.genesis.l1.number,
             genesis_l2: rollup.genesis.l2.number,
-            assembler: ChannelAssembler::new(rollup.channel_timeout),
-            channel_timeout: rollup.channel_timeout,
             cursor: None,
             safe: SafeHead {
                 number: 0,
@@ -108,8 +112,9 @@ impl Driver {
                 timestamp: 0,
                 origin: None,
             },
+            inbox: Inbox::new(rules.inbox),
+            open_since: None,
             store,
-            replay: None,
             progress: Progress {
                 since: Instant::now(),
                 blocks: 0,
@@ -117,7 +122,7 @@ impl Driver {
             },
         };
         match last {
-            Some(record) => driver.restore(&record)?,
+            Some(record) => driver.restore(record)?,
             None => driver.restart_from_genesis()?,
         }
         info!(
@@ -132,6 +137,21 @@ impl Driver {
     /// The safe head.
     pub fn safe(&self) -> &SafeHead {
         &self.safe
+    }
+
+    /// The first L1 block derivation needs: the one after the cursor, or the safe head's
+    /// origin if older (a block recorded next may have an origin back to it).
+    pub fn l1_start(&self) -> u64 {
+        let next = self.cursor.map_or(self.genesis_l1, |(n, _)| n + 1);
+        // The L2 genesis has no L1-info deposit, yet the block after it has the rollup's L1
+        // genesis (or the block after) as origin: a node restarted with the genesis still safe
+        // must look back that far (main's crash-loop.test.mjs found this in v0).
+        let safe_origin = self
+            .safe
+            .origin
+            .as_ref()
+            .map_or(self.genesis_l1, |o| o.number);
+        safe_origin.min(next)
     }
 
     fn safe_head_at(&self, number: u64, hash: Option<B256>) -> Result<SafeHead, DriverError> {
@@ -151,21 +171,34 @@ impl Driver {
     fn restart_from_genesis(&mut self) -> Result<(), DriverError> {
         self.safe = self.safe_head_at(self.genesis_l2, None)?;
         self.cursor = None;
-        self.assembler = ChannelAssembler::new(self.channel_timeout);
-        self.replay = None;
+        self.inbox = Inbox::new(self.rules.inbox);
+        self.open_since = None;
         Ok(())
     }
 
-    fn restore(&mut self, record: &DerivationRecord) -> Result<(), DriverError> {
+    /// Resumes after `record`'s L1 block. The inbox's state there follows from the safe head,
+    /// except for a block still open, whose transactions so far only L1 holds: then derivation
+    /// resumes from the checkpoint before that block began (the blocks derived since are found
+    /// in the chain again and kept).
+    fn restore(&mut self, mut record: DerivationRecord) -> Result<(), DriverError> {
+        while let Some(start) = record.open_block_start {
+            let before = match start.checked_sub(1) {
+                Some(n) => self.store.reader()?.derivation_at_or_below(n)?,
+                None => None,
+            };
+            match before {
+                Some(earlier) if earlier.l1_number < record.l1_number => record = earlier,
+                _ => return self.restart_from_genesis(),
+            }
+        }
         self.safe = self.safe_head_at(record.safe_number, Some(record.safe_hash))?;
         self.cursor = Some((record.l1_number, record.l1_hash));
-        self.assembler = ChannelAssembler::new(self.channel_timeout);
-        self.replay = record.channel_start.map(|start| (start, record.l1_number));
+        self.inbox = Inbox::resume(self.rules.inbox, self.safe.inbox_state(&self.rules.inbox));
+        self.open_since = None;
         Ok(())
     }
 
-    /// Processes up to `max_l1_blocks` confirmed L1 blocks after the cursor. The view's lock
-    /// is held for one L1 block at a time.
+    /// Processes up to `max_l1_blocks` confirmed L1 blocks after the cursor.
     pub fn step(
         &mut self,
         engine: &mut Engine,
@@ -173,20 +206,6 @@ impl Driver {
         max_l1_blocks: u64,
     ) -> Result<DerivationOutcome, DriverError> {
         let mut out = DerivationOutcome::default();
-        if let Some((from, to)) = self.replay {
-            let blocks: Option<Vec<L1Block>> = {
-                let view = view.read();
-                (from..=to).map(|n| view.block(n).cloned()).collect()
-            };
-            let Some(blocks) = blocks else {
-                return Ok(out);
-            };
-            for block in &blocks {
-                self.read_channels(block, false, &mut |_, _| {});
-            }
-            debug!(target: "derivation", from, to, open = ?self.assembler.open_since(), "replayed L1 to rebuild the open channel");
-            self.replay = None;
-        }
         let mut update = DerivationUpdate::default();
         // 1. The confirmed L1 blocks after the cursor, while they chain onto it.
         let (blocks, reorged) = {
@@ -218,73 +237,73 @@ impl Driver {
         };
         if reorged {
             self.rewind_to_canonical(view, &mut update)?;
+            update.safe = self.safe.number;
+            self.store.put_derivation(&update)?;
+            return Ok(out);
         }
-        // 2. Their channels (the assembler does not depend on the safe head).
-        let mut per_block = Vec::with_capacity(blocks.len());
-        for block in &blocks {
-            let mut batches = Vec::new();
-            self.read_channels(block, true, &mut |batch, _| batches.push(batch));
-            per_block.push((batches, self.assembler.open_since()));
-        }
-        // 3. Senders are recovered on the rayon pool, batch after batch in L1 order, while
-        //    this thread checks and executes the batches before them.
-        let raw: Vec<Vec<alloy::primitives::Bytes>> = per_block
+        // 2. The blocks the inbox recorded in them (the inbox's state does not depend on
+        //    execution, so all of them are known before anything executes).
+        let steps: Vec<L1Step> = {
+            let guard = view.read();
+            blocks
+                .into_iter()
+                .map(|block| {
+                    let recorded = self.replay_calls(&block, &guard);
+                    L1Step {
+                        block,
+                        recorded,
+                        open_since: self.open_since,
+                    }
+                })
+                .collect()
+        };
+        // 3. Senders are recovered on the rayon pool, block after block in L1 order, while
+        //    this thread executes the blocks before them.
+        let raw: Vec<(u64, Vec<alloy::primitives::Bytes>)> = steps
             .iter()
-            .flat_map(|(batches, _)| batches.iter().map(|b| b.transactions.clone()))
+            .flat_map(|step| {
+                step.recorded
+                    .iter()
+                    .map(|b| (b.inputs.number, b.transactions.clone()))
+            })
             .collect();
         let (decoded_tx, decoded_rx) = std::sync::mpsc::channel();
         if !raw.is_empty() {
             rayon::spawn(move || {
-                for txs in raw {
-                    if decoded_tx.send(decode_transactions(&txs)).is_err() {
+                for (number, txs) in raw {
+                    if decoded_tx.send(decode_transactions(number, &txs)).is_err() {
                         break;
                     }
                 }
             });
         }
-        // 4. In order: each batch against the safe head, then the sequencing window.
-        for (block, (batches, channel_start)) in blocks.iter().zip(per_block) {
-            let guard = view.read();
-            for batch in batches {
-                let decoded = decoded_rx.recv().map_err(|_| {
+        // 4. In order: each recorded block becomes the next L2 block.
+        for step in steps {
+            for recorded in &step.recorded {
+                let txs = decoded_rx.recv().map_err(|_| {
                     DriverError::Inconsistent("transaction decoding stopped".into())
                 })?;
-                match check_batch_decoded(
-                    &batch,
-                    &self.safe,
-                    block.number,
-                    &guard,
-                    &self.rules,
-                    || decoded,
-                ) {
-                    Ok(next) => self.apply(engine, next, &mut out)?,
-                    Err(reason) => {
-                        warn!(target: "derivation", l1 = block.number, %reason, "dropping batch")
-                    }
+                if recorded.inputs.number != self.safe.number + 1 {
+                    return Err(DriverError::Inconsistent(format!(
+                        "the inbox recorded block {} after safe block {}",
+                        recorded.inputs.number, self.safe.number
+                    )));
                 }
+                let attributes = attributes(&recorded.inputs, &view.read(), &self.rules)
+                    .map_err(|e| DriverError::Inconsistent(e.to_string()))?;
+                self.apply(engine, NextBlock { attributes, txs }, &mut out)?;
             }
-            while let Some(next) = forced_block(&self.safe, block.number, &guard, &self.rules) {
-                info!(
-                    target: "derivation",
-                    l1 = block.number,
-                    l2 = self.safe.number + 1,
-                    deposits = next.attributes.forced.len() - 1,
-                    "sequencing window passed without a batch: deriving the block from L1 alone"
-                );
-                self.apply(engine, next, &mut out)?;
-            }
-            drop(guard);
-            self.cursor = Some((block.number, block.hash));
+            self.cursor = Some((step.block.number, step.block.hash));
             out.l1_blocks += 1;
             update.records.push(DerivationRecord {
-                l1_number: block.number,
-                l1_hash: block.hash,
+                l1_number: step.block.number,
+                l1_hash: step.block.hash,
                 safe_number: self.safe.number,
                 safe_hash: self.safe.hash,
-                channel_start,
+                open_block_start: step.open_since,
             });
         }
-        if !update.records.is_empty() || update.drop_from.is_some() {
+        if !update.records.is_empty() {
             update.safe = self.safe.number;
             self.store.put_derivation(&update)?;
             if let Some((n, _)) = self.cursor {
@@ -295,43 +314,56 @@ impl Driver {
         Ok(out)
     }
 
-    /// Feeds an L1 block's batcher transactions to the channel assembler; hands each batch
-    /// of every channel that completes to `on_batch` (unless only replaying).
-    fn read_channels(
-        &mut self,
-        block: &L1Block,
-        emit: bool,
-        on_batch: &mut dyn FnMut(crate::batch::Batch, usize),
-    ) {
-        if let Some(id) = self.assembler.advance(block.number) {
-            warn!(target: "derivation", l1 = block.number, channel = %alloy::primitives::hex::encode(id), "channel timed out before its last frame");
-        }
-        for (index, data) in block.batcher_data.iter().enumerate() {
-            let frames = match parse_frames(data) {
-                Ok(frames) => frames,
-                Err(e) => {
-                    warn!(target: "derivation", l1 = block.number, tx = index, error = %e, "ignoring malformed batcher transaction");
-                    continue;
+    /// Replays L1 block `block`'s inbox calls through the Rust inbox; returns the blocks they
+    /// recorded. A call whose replay does not give what its event says is logged and skipped:
+    /// the inbox on L1 and this code would disagree, which the differential tests rule out.
+    fn replay_calls(&mut self, block: &L1Block, view: &L1View) -> Vec<RecordedBlock> {
+        let hash_of = |n: u64| view.block(n).map(|b| b.hash);
+        let l1 = L1Context {
+            number: block.number,
+            block_hash: &hash_of,
+        };
+        let mut recorded = Vec::new();
+        for call in &block.inbox_calls {
+            let was_open = self.inbox.state().open.is_some();
+            let (result, first, count, record) = match call {
+                InboxCall::Append {
+                    data,
+                    first,
+                    count,
+                    record,
+                } => (self.inbox.append(data, l1), *first, *count, *record),
+                InboxCall::Force {
+                    first,
+                    count,
+                    record,
+                    epoch,
+                } => {
+                    let result = match view.block(*epoch) {
+                        Some(origin) => self.inbox.force_next_epoch_at(origin.timestamp, l1),
+                        None => Err(InboxError::EpochHashUnavailable(*epoch)),
+                    };
+                    if result.is_ok() {
+                        info!(target: "derivation", l1 = block.number, epoch, l2 = first + count.saturating_sub(1), "an epoch was forced after its sequencing window: a deposits-only block");
+                    }
+                    (result, *first, *count, *record)
                 }
             };
-            for frame in frames {
-                match self.assembler.add(frame, block.number) {
-                    Ok(Some(channel)) if emit => {
-                        let (batches, error) = decompress_batches(&channel);
-                        if let Some(e) = error {
-                            warn!(target: "derivation", l1 = block.number, read = batches.len(), error = %e, "channel ends in a malformed part; the batches before it stand");
-                        }
-                        for batch in batches {
-                            on_batch(batch, index);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        warn!(target: "derivation", l1 = block.number, tx = index, error = %e, "ignoring frame")
-                    }
+            match result {
+                Ok(appended) if agrees(&appended, first, count, record) => {
+                    recorded.extend(appended.blocks);
+                }
+                other => {
+                    error!(target: "derivation", l1 = block.number, first, count, replay = ?other.map(|a| (a.first, a.blocks.len())), "cannot reproduce what the inbox recorded; skipping the call");
                 }
             }
+            match (was_open, self.inbox.state().open.is_some()) {
+                (false, true) => self.open_since = Some(block.number),
+                (_, false) => self.open_since = None,
+                (true, true) => {}
+            }
         }
+        recorded
     }
 
     /// Makes block `safe + 1` the derived one and moves the safe head onto it.
@@ -408,7 +440,7 @@ impl Driver {
         };
         drop(reader);
         let old = self.safe.number;
-        match &found {
+        match found {
             Some(record) => self.restore(record)?,
             None => self.restart_from_genesis()?,
         }
@@ -446,6 +478,24 @@ impl Driver {
             blocks: 0,
             txs: 0,
         };
+    }
+}
+
+/// Whether a replayed call recorded what its event says.
+fn agrees(appended: &Appended, first: u64, count: u64, record: B256) -> bool {
+    appended.first == first
+        && appended.blocks.len() as u64 == count
+        && appended.record.map_or(B256::ZERO, |r| r.commitment()) == record
+}
+
+/// The inbox's parameters, as the rollup config fixes them.
+pub fn inbox_config(rollup: &RollupConfig) -> InboxConfig {
+    InboxConfig {
+        first_block: rollup.genesis.l2.number + 1,
+        genesis_epoch: rollup.genesis.l1.number,
+        genesis_timestamp: rollup.genesis.l2_time,
+        seq_window_size: rollup.seq_window_size.max(1),
+        max_sequencer_drift: rollup.max_sequencer_drift,
     }
 }
 

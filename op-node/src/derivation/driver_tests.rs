@@ -1,11 +1,11 @@
-//! Derivation end to end on real engines and real redb files: a sequencer chain is built,
-//! its batches are put on a made-up L1 among garbage, mutated and invalid batches, and a
-//! second chain derived from that L1 alone must be the same block for block.
+//! Derivation end to end on real engines and real redb files: a sequencer chain is built, its
+//! blocks are appended to a made-up L1's batch inbox (the Rust inbox plays the contract: only the
+//! calls it accepts land, with the events it emits), and a second chain derived from that L1
+//! alone must be the same block for block.
 
 use super::*;
 use crate::{
-    batch::{Batch, MAX_FRAME_DATA, compress_batches, frames_for_channel},
-    batcher::batch_of,
+    batcher::plan::{InboxCursor, LocalBlock, MAX_APPEND_DATA, plan_append},
     chain::{ChainConfig, TEST_MNEMONIC, l2_genesis_alloc},
     derivation::{FeeScalars, L1View, next_attributes},
     engine::Engine,
@@ -13,7 +13,7 @@ use crate::{
     txpool::{PoolConfig, decode_and_recover},
 };
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559},
+    consensus::{Header, SignableTransaction, TxEip1559},
     eips::eip2718::Encodable2718,
     primitives::{Address, Bytes, TxKind, U256, keccak256},
     signers::{
@@ -21,6 +21,7 @@ use alloy::{
         local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English},
     },
 };
+use bridge::inbox::InboxError;
 use op_alloy::consensus::OpTxEnvelope;
 use proptest::prelude::*;
 
@@ -74,21 +75,41 @@ fn transfer(key: &PrivateKeySigner, nonce: u64) -> Bytes {
         .into()
 }
 
+/// The RLP header of a made-up L1 block (its hash is the block's hash).
+pub(super) fn header_of(block: &L1Block) -> Bytes {
+    alloy::rlp::encode(Header {
+        parent_hash: block.parent_hash,
+        number: block.number,
+        timestamp: block.timestamp,
+        base_fee_per_gas: Some(block.base_fee),
+        mix_hash: block.mix_hash,
+        ..Default::default()
+    })
+    .into()
+}
+
+/// A made-up L1 block whose hash is its header's.
+pub(super) fn l1_block(number: u64, parent_hash: B256, timestamp: u64, salt: u8) -> L1Block {
+    let mut block = L1Block {
+        number,
+        hash: B256::ZERO,
+        parent_hash,
+        timestamp,
+        base_fee: 7,
+        mix_hash: B256::repeat_byte(salt ^ number as u8),
+        deposits: Vec::new(),
+        inbox_calls: Vec::new(),
+    };
+    block.hash = keccak256(header_of(&block));
+    block
+}
+
 /// L1 blocks 0..count, 12 s apart, confirmation depth 0.
 pub(super) fn l1(count: u64) -> Vec<L1Block> {
     let mut parent = B256::ZERO;
     (0..count)
         .map(|n| {
-            let block = L1Block {
-                number: n,
-                hash: keccak256([b"l1".as_slice(), &n.to_be_bytes()].concat()),
-                parent_hash: parent,
-                timestamp: GENESIS_TIME + n * 12,
-                base_fee: 7,
-                mix_hash: B256::repeat_byte(n as u8),
-                deposits: Vec::new(),
-                batcher_data: Vec::new(),
-            };
+            let block = l1_block(n, parent, GENESIS_TIME + n * 12, 0);
             parent = block.hash;
             block
         })
@@ -103,7 +124,7 @@ pub(super) fn view_of(blocks: &[L1Block]) -> L1View {
     view
 }
 
-fn rollup(genesis_l2: B256, window: u64) -> RollupConfig {
+pub(super) fn rollup(genesis_l2: B256, window: u64) -> RollupConfig {
     RollupConfig {
         genesis: Genesis {
             l1: BlockRef {
@@ -132,19 +153,18 @@ fn rollup(genesis_l2: B256, window: u64) -> RollupConfig {
         blob_base_fee_scalar: FeeScalars::default().blob_base_fee_scalar,
         seq_window_size: window,
         max_sequencer_drift: 1800,
-        channel_timeout: 4,
     }
 }
 
 /// A sequencer chain of `blocks` L2 blocks, two per L1 epoch, each with a few transfers,
-/// over L1 blocks `0..l1_count`. Returns the chain and the batches of its blocks.
-fn sequence(blocks: u64, l1_blocks: &[L1Block]) -> (Chain, Vec<Batch>) {
+/// over L1 blocks `l1_blocks`. Returns the chain and its blocks as the batcher posts them.
+fn sequence(blocks: u64, l1_blocks: &[L1Block]) -> (Chain, Vec<LocalBlock>) {
     let mut seq = chain();
     let view = view_of(l1_blocks);
     let pool = PoolConfig::new(CHAIN_ID, GAS_LIMIT);
     let sender = key(0);
     let mut nonce = 0;
-    let mut batches = Vec::new();
+    let mut locals = Vec::new();
     for n in 1..=blocks {
         let head = seq.engine.head().clone();
         let parent = origin_of(&head.txs);
@@ -167,16 +187,125 @@ fn sequence(blocks: u64, l1_blocks: &[L1Block]) -> (Chain, Vec<Batch>) {
         let built = seq.engine.build_block(&attributes, &txs).expect("build");
         let block = seq.engine.commit(built).expect("commit");
         assert_eq!(block.txs.len(), attributes.forced.len() + txs.len());
-        batches.push(batch_of(&block).expect("an L2 block has an origin"));
+        locals.push(LocalBlock::of(&block).expect("an L2 block has an origin"));
     }
-    (seq, batches)
+    (seq, locals)
 }
 
-pub(super) fn calldata_of(batches: &[Batch], channel: u8) -> Vec<Bytes> {
-    frames_for_channel([channel; 16], &compress_batches(batches), MAX_FRAME_DATA)
-        .into_iter()
-        .map(Bytes::from)
-        .collect()
+/// The made-up L1's batch inbox: the Rust inbox stands in for the contract, so a call lands
+/// (with its event) exactly when the contract would accept it.
+pub(super) struct TestInbox {
+    inbox: Inbox,
+}
+
+impl TestInbox {
+    pub(super) fn new(window: u64) -> Self {
+        let config = inbox_config(&rollup(B256::ZERO, window));
+        Self {
+            inbox: Inbox::new(config),
+        }
+    }
+
+    /// Sends `data` in L1 block `at`; it lands there if the inbox accepts it.
+    pub(super) fn send(
+        &mut self,
+        l1: &mut [L1Block],
+        at: usize,
+        data: Vec<u8>,
+    ) -> Result<(), InboxError> {
+        let hashes: Vec<B256> = l1.iter().map(|b| b.hash).collect();
+        let lookup = |n: u64| hashes.get(n as usize).copied();
+        let ctx = L1Context {
+            number: at as u64,
+            block_hash: &lookup,
+        };
+        let out = self.inbox.append(&data, ctx)?;
+        l1[at].inbox_calls.push(InboxCall::Append {
+            data: data.into(),
+            first: out.first,
+            count: out.blocks.len() as u64,
+            record: out.record.map_or(B256::ZERO, |r| r.commitment()),
+        });
+        Ok(())
+    }
+
+    /// Forces the next epoch in L1 block `at`.
+    pub(super) fn force(&mut self, l1: &mut [L1Block], at: usize) -> Result<(), InboxError> {
+        let hashes: Vec<B256> = l1.iter().map(|b| b.hash).collect();
+        let lookup = |n: u64| hashes.get(n as usize).copied();
+        let ctx = L1Context {
+            number: at as u64,
+            block_hash: &lookup,
+        };
+        let s = self.inbox.state();
+        let epoch = if s.started { s.epoch + 1 } else { 0 };
+        let header = header_of(&l1[epoch as usize]);
+        let out = self.inbox.force_next_epoch(&header, ctx)?;
+        l1[at].inbox_calls.push(InboxCall::Force {
+            first: out.first,
+            count: out.blocks.len() as u64,
+            record: out.record.map_or(B256::ZERO, |r| r.commitment()),
+            epoch,
+        });
+        Ok(())
+    }
+
+    /// Appends all of `blocks` not recorded yet in L1 block `at`, as the batcher plans them
+    /// with appends of at most `max_len` bytes; panics if the inbox refuses one.
+    pub(super) fn post(
+        &mut self,
+        l1: &mut [L1Block],
+        at: usize,
+        blocks: &[LocalBlock],
+        max_len: usize,
+    ) {
+        self.try_post(l1, at, blocks, max_len)
+            .expect("the inbox takes the batcher's appends");
+    }
+
+    /// [`Self::post`], stopping at the first refusal.
+    pub(super) fn try_post(
+        &mut self,
+        l1: &mut [L1Block],
+        at: usize,
+        blocks: &[LocalBlock],
+        max_len: usize,
+    ) -> Result<(), InboxError> {
+        while self.append_next(l1, at, blocks, max_len)? {}
+        Ok(())
+    }
+
+    /// Sends the batcher's next append of `blocks` in L1 block `at`; `false` when there is
+    /// nothing left to send.
+    pub(super) fn append_next(
+        &mut self,
+        l1: &mut [L1Block],
+        at: usize,
+        blocks: &[LocalBlock],
+        max_len: usize,
+    ) -> Result<bool, InboxError> {
+        let s = self.inbox.state();
+        let cursor = InboxCursor {
+            next_block: s.next_block,
+            last_epoch: s.started.then_some(s.epoch),
+            open: s.open.as_ref().map(|o| o.tree.count() as u32),
+        };
+        let Some(from) = blocks.iter().position(|b| b.number == cursor.next_block) else {
+            return Ok(false);
+        };
+        let headers: Vec<Bytes> = l1.iter().map(header_of).collect();
+        let Ok(planned) = plan_append(
+            &cursor,
+            &blocks[from..],
+            &mut |e| headers.get(e as usize).cloned(),
+            max_len,
+            usize::MAX,
+        ) else {
+            return Ok(false);
+        };
+        self.send(l1, at, planned.data.encode())?;
+        Ok(true)
+    }
 }
 
 /// Derives a fresh chain from `l1_blocks` and returns it.
@@ -188,7 +317,7 @@ pub(super) fn derive(l1_blocks: &[L1Block], genesis: B256, window: u64) -> (Chai
     for _ in 0..4 {
         driver
             .step(&mut chain.engine, &view, 1000)
-            .expect("derivation never fails on bad L1 data");
+            .expect("derivation never fails on what the inbox recorded");
     }
     (chain, driver)
 }
@@ -206,13 +335,13 @@ pub(super) fn assert_same(a: &Chain, b: &Chain, upto: u64) {
 }
 
 #[test]
-fn the_chain_from_batches_equals_the_sequencer_chain() {
+fn the_chain_from_the_inbox_equals_the_sequencer_chain() {
     let mut l1_blocks = l1(12);
-    let (seq, batches) = sequence(10, &l1_blocks);
+    let (seq, locals) = sequence(10, &l1_blocks);
     let genesis = seq.store.reader().unwrap().header(0).unwrap().unwrap().0;
-    // Two channels in two L1 blocks.
-    l1_blocks[6].batcher_data = calldata_of(&batches[..6], 1);
-    l1_blocks[8].batcher_data = calldata_of(&batches[6..], 2);
+    let mut inbox = TestInbox::new(100);
+    inbox.post(&mut l1_blocks, 6, &locals[..6], MAX_APPEND_DATA);
+    inbox.post(&mut l1_blocks, 8, &locals[6..], MAX_APPEND_DATA);
     let (derived, driver) = derive(&l1_blocks, genesis, 100);
     assert_eq!(driver.safe().number, 10);
     assert_same(&seq, &derived, 10);
@@ -226,28 +355,34 @@ fn the_chain_from_batches_equals_the_sequencer_chain() {
         .unwrap()
         .unwrap();
     assert_eq!((record.l1_number, record.safe_number), (11, 10));
+    assert_eq!(record.open_block_start, None);
 }
 
 #[test]
-fn a_channel_over_several_transactions_and_l1_blocks_and_a_restart_in_between() {
-    let mut l1_blocks = l1(12);
-    let (seq, batches) = sequence(8, &l1_blocks);
+fn blocks_split_across_appends_and_l1_blocks_and_a_restart_in_between() {
+    let mut l1_blocks = l1(40);
+    let (seq, locals) = sequence(8, &l1_blocks);
     let genesis = seq.store.reader().unwrap().header(0).unwrap().unwrap().0;
-    let frames: Vec<Bytes> = frames_for_channel([9; 16], &compress_batches(&batches), 60)
-        .into_iter()
-        .map(Bytes::from)
-        .collect();
-    assert!(frames.len() > 4);
-    let half = frames.len() / 2;
-    l1_blocks[5].batcher_data = frames[..half].to_vec();
-    l1_blocks[7].batcher_data = frames[half..].to_vec();
-    // Derive up to L1 block 6 (the channel still open), restart, and go on.
+    // Appends of at most 700 bytes: blocks left open, continued in the next L1 block.
+    let mut inbox = TestInbox::new(100);
+    let mut at = 5;
+    let mut open_after = Vec::new();
+    while inbox.append_next(&mut l1_blocks, at, &locals, 700).unwrap() {
+        if inbox.inbox.state().open.is_some() {
+            open_after.push(at);
+        }
+        at += 1;
+    }
+    assert!(at > 7, "the blocks needed several L1 blocks ({at})");
+    // Derive up to an L1 block after which a block is open, restart, and go on.
+    let open_at = *open_after
+        .first()
+        .expect("an L1 block after which a block is open");
     let mut chain = chain();
     let rollup = rollup(genesis, 100);
-    let view = RwLock::new(view_of(&l1_blocks[..7]));
+    let view = RwLock::new(view_of(&l1_blocks[..=open_at]));
     let mut driver = Driver::open(chain.store.clone(), &rollup).unwrap();
     driver.step(&mut chain.engine, &view, 1000).unwrap();
-    assert_eq!(driver.safe().number, 0);
     let record = chain
         .store
         .reader()
@@ -255,9 +390,15 @@ fn a_channel_over_several_transactions_and_l1_blocks_and_a_restart_in_between() 
         .last_derivation()
         .unwrap()
         .unwrap();
-    assert_eq!(record.channel_start, Some(5));
+    assert_eq!(record.l1_number, open_at as u64);
+    assert!(record.open_block_start.is_some(), "a block is open");
+    let safe_before = driver.safe().number;
     drop(driver);
     let mut driver = Driver::open(chain.store.clone(), &rollup).unwrap();
+    assert!(
+        driver.safe().number <= safe_before,
+        "resumes before the open block"
+    );
     let view = RwLock::new(view_of(&l1_blocks));
     for _ in 0..3 {
         driver.step(&mut chain.engine, &view, 1000).unwrap();
@@ -266,60 +407,51 @@ fn a_channel_over_several_transactions_and_l1_blocks_and_a_restart_in_between() 
     assert_same(&seq, &chain, 8);
 }
 
+/// A recorded block's transactions that do not decode, are not signed, or that the EVM refuses
+/// (a replayed nonce) are left out, and the block stands: the derived chain is the
+/// sequencer's, hash for hash.
 #[test]
-fn invalid_batches_are_dropped_and_the_valid_one_after_them_is_derived() {
+fn recorded_transactions_the_evm_refuses_are_left_out() {
     let mut l1_blocks = l1(12);
-    let (seq, batches) = sequence(4, &l1_blocks);
+    let (seq, mut locals) = sequence(4, &l1_blocks);
     let genesis = seq.store.reader().unwrap().header(0).unwrap().unwrap().0;
-    let first = batches[0].clone();
-    let with = |f: &dyn Fn(&mut Batch)| {
-        let mut b = first.clone();
-        f(&mut b);
-        b
-    };
-    let deposit_tx = {
-        let mut raw = vec![0x7e];
-        raw.extend_from_slice(&[0xc0]);
-        Bytes::from(raw)
-    };
-    let bad = [
-        with(&|b| b.parent_hash = B256::repeat_byte(1)),
-        with(&|b| b.epoch_hash = B256::repeat_byte(2)),
-        with(&|b| b.epoch_number = 9),
-        with(&|b| b.timestamp = GENESIS_TIME - 1),
-        with(&|b| b.timestamp = GENESIS_TIME + 5000),
-        with(&|b| b.transactions.push(Bytes::from_static(&[0x02, 0x01]))),
-        with(&|b| b.transactions.push(deposit_tx.clone())),
-    ];
-    let mut data = Vec::new();
-    for (i, b) in bad.iter().enumerate() {
-        data.extend(calldata_of(std::slice::from_ref(b), 100 + i as u8));
-    }
-    data.push(Bytes::from_static(b"not a frame"));
-    data.push(Bytes::new());
-    data.extend(calldata_of(&batches, 1));
-    l1_blocks[3].batcher_data = data;
+    let replayed = locals[0].transactions[0].clone();
+    let mut unsigned = transfer(&key(1), 0).to_vec();
+    let last = unsigned.len() - 2;
+    unsigned[last] ^= 0xff;
+    locals[2]
+        .transactions
+        .insert(0, Bytes::from_static(&[0x02, 0xc0]));
+    locals[2].transactions.push(unsigned.into());
+    locals[3].transactions.push(replayed);
+    locals[3]
+        .transactions
+        .push(Bytes::from_static(&[0x05, 1, 2, 3]));
+    let mut inbox = TestInbox::new(100);
+    inbox.post(&mut l1_blocks, 3, &locals, MAX_APPEND_DATA);
     let (derived, driver) = derive(&l1_blocks, genesis, 100);
     assert_eq!(driver.safe().number, 4);
     assert_same(&seq, &derived, 4);
 }
 
 #[test]
-fn a_batch_past_its_window_is_dropped_and_derivation_builds_the_blocks_itself() {
+fn a_forced_epoch_is_a_deposits_only_block() {
     let mut l1_blocks = l1(12);
-    let (seq, batches) = sequence(4, &l1_blocks);
+    let (seq, _) = sequence(4, &l1_blocks);
     let genesis = seq.store.reader().unwrap().header(0).unwrap().unwrap().0;
-    // Window 3: the batches of epochs 0 and 1 may land up to L1 blocks 2 and 3.
-    l1_blocks[6].batcher_data = calldata_of(&batches, 1);
-    let (derived, driver) = derive(&l1_blocks, genesis, 3);
-    // The forced blocks advance one epoch each, deposits only, until the window is open again.
-    let reader = derived.store.reader().unwrap();
+    // Window 3: nothing appended, the epochs are forced from L1 block 3 on, one per call.
+    let mut inbox = TestInbox::new(3);
     assert!(
-        driver.safe().number >= 8,
-        "safe head {}",
-        driver.safe().number
+        inbox.force(&mut l1_blocks, 2).is_err(),
+        "the window is open"
     );
-    for n in 1..=driver.safe().number {
+    for at in 3..9 {
+        inbox.force(&mut l1_blocks, at).unwrap();
+    }
+    let (derived, driver) = derive(&l1_blocks, genesis, 3);
+    let reader = derived.store.reader().unwrap();
+    assert_eq!(driver.safe().number, 6);
+    for n in 1..=6 {
         let block = reader.block(n).unwrap().unwrap();
         let origin = origin_of(&block.txs).unwrap();
         assert_eq!(
@@ -328,10 +460,7 @@ fn a_batch_past_its_window_is_dropped_and_derivation_builds_the_blocks_itself() 
             "each forced block takes the next epoch"
         );
         assert_eq!(origin.sequence_number, 0);
-        assert!(
-            block.txs.iter().all(|t| t.tx.is_deposit()),
-            "no batch transactions"
-        );
+        assert!(block.txs.iter().all(|t| t.tx.is_deposit()));
     }
     assert_ne!(
         reader.header(1).unwrap().unwrap().0,
@@ -340,18 +469,22 @@ fn a_batch_past_its_window_is_dropped_and_derivation_builds_the_blocks_itself() 
 }
 
 #[test]
-fn a_sequencer_replaces_its_blocks_with_the_derived_ones() {
+fn a_sequencer_replaces_its_blocks_with_the_recorded_ones() {
     let mut l1_blocks = l1(12);
-    let (mut seq, batches) = sequence(4, &l1_blocks);
+    let (mut seq, locals) = sequence(4, &l1_blocks);
     let genesis = seq.store.reader().unwrap().header(0).unwrap().unwrap().0;
-    // Only the first two batches land; the window then closes on the rest.
-    l1_blocks[1].batcher_data = calldata_of(&batches[..2], 1);
+    // Only the first two blocks land; then the window closes and the next epochs are forced.
+    let mut inbox = TestInbox::new(3);
+    inbox.post(&mut l1_blocks, 2, &locals[..2], MAX_APPEND_DATA);
+    for at in 4..7 {
+        inbox.force(&mut l1_blocks, at).unwrap();
+    }
     let view = RwLock::new(view_of(&l1_blocks));
     let mut driver = Driver::open(seq.store.clone(), &rollup(genesis, 3)).unwrap();
     let sealed_3 = seq.store.reader().unwrap().header(3).unwrap().unwrap().0;
     let out = driver.step(&mut seq.engine, &view, 1000).unwrap();
-    assert!(driver.safe().number >= 4);
-    // Blocks 1-2 stood; block 3 was replaced, and its transactions came back.
+    assert_eq!(driver.safe().number, 5);
+    // Blocks 1-2 stood; block 3 was replaced, and the transactions above came back.
     assert!(out.dropped.len() >= 3, "dropped {}", out.dropped.len());
     assert_ne!(
         seq.store.reader().unwrap().header(3).unwrap().unwrap().0,
@@ -364,28 +497,18 @@ fn a_sequencer_replaces_its_blocks_with_the_derived_ones() {
 #[test]
 fn an_l1_reorg_rewinds_the_safe_head_to_the_canonical_checkpoint() {
     let mut l1_blocks = l1(12);
-    let (seq, batches) = sequence(6, &l1_blocks);
+    let (seq, locals) = sequence(6, &l1_blocks);
     let genesis = seq.store.reader().unwrap().header(0).unwrap().unwrap().0;
-    l1_blocks[2].batcher_data = calldata_of(&batches[..2], 1);
-    l1_blocks[5].batcher_data = calldata_of(&batches[2..], 2);
+    let mut inbox = TestInbox::new(100);
+    inbox.post(&mut l1_blocks, 2, &locals[..2], MAX_APPEND_DATA);
+    inbox.post(&mut l1_blocks, 5, &locals[2..], MAX_APPEND_DATA);
     let (mut derived, mut driver) = derive(&l1_blocks, genesis, 100);
     assert_eq!(driver.safe().number, 6);
-    // L1 blocks from 4 are replaced by blocks without the second channel.
+    // L1 blocks from 4 are replaced by blocks without the second append.
     let mut fork = l1_blocks[..4].to_vec();
-    let mut parent = fork[3].hash;
     for n in 4..12u64 {
-        let block = L1Block {
-            number: n,
-            hash: keccak256([b"fork".as_slice(), &n.to_be_bytes()].concat()),
-            parent_hash: parent,
-            timestamp: GENESIS_TIME + n * 12 + 1,
-            base_fee: 7,
-            mix_hash: B256::ZERO,
-            deposits: Vec::new(),
-            batcher_data: Vec::new(),
-        };
-        parent = block.hash;
-        fork.push(block);
+        let parent = fork.last().unwrap().hash;
+        fork.push(l1_block(n, parent, GENESIS_TIME + n * 12 + 1, 0xf0));
     }
     let view = RwLock::new(view_of(&fork));
     for _ in 0..3 {
@@ -394,7 +517,7 @@ fn an_l1_reorg_rewinds_the_safe_head_to_the_canonical_checkpoint() {
     assert_eq!(
         driver.safe().number,
         2,
-        "back to the blocks of the canonical channel"
+        "back to the blocks of the canonical append"
     );
     let record = derived
         .store
@@ -413,33 +536,54 @@ fn an_l1_reorg_rewinds_the_safe_head_to_the_canonical_checkpoint() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// Arbitrary bytes and mutated copies of the real calldata, from the batcher, before the
-    /// real calldata (on a fresh channel id, as the batcher's resubmissions are): derivation
-    /// never fails or panics, and the real batches are still derived.
+    /// The batcher's appends with random bytes flipped, cut or appended, sent before and
+    /// between the real ones: only those the inbox accepts land (with their events), as on L1.
+    /// Derivation never fails or panics, derives exactly the blocks the inbox recorded, and when
+    /// no mutated append landed, the sequencer's chain.
     #[test]
-    fn garbage_and_mutations_never_halt_derivation(
-        garbage in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..200), 0..4),
-        mutations in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), any::<bool>()), 1..6),
+    fn mutated_appends_never_halt_derivation(
+        mutations in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..8),
+        max_len in 800usize..2_000,
     ) {
-        let mut l1_blocks = l1(8);
-        let (seq, batches) = sequence(3, &l1_blocks);
+        let mut l1_blocks = l1(10);
+        let (seq, locals) = sequence(3, &l1_blocks);
         let genesis = seq.store.reader().unwrap().header(0).unwrap().unwrap().0;
-        let real = calldata_of(&batches, 1);
-        let mut data: Vec<Bytes> = garbage.into_iter().map(Bytes::from).collect();
-        for (index, byte, truncate) in mutations {
-            let mut copy = real[0].to_vec();
-            let i = index.index(copy.len());
-            if truncate {
-                copy.truncate(i);
-            } else {
-                copy[i] ^= byte.max(1);
+        let mut inbox = TestInbox::new(100);
+        let mut landed_mutants = 0;
+        let mut at = 4;
+        for (index, byte, kind) in mutations {
+            // A mutant of the next append the batcher would send.
+            let s = inbox.inbox.state();
+            let cursor = InboxCursor {
+                next_block: s.next_block,
+                last_epoch: s.started.then_some(s.epoch),
+                open: s.open.as_ref().map(|o| o.tree.count() as u32),
+            };
+            let Some(from) = locals.iter().position(|b| b.number == cursor.next_block) else { break };
+            let headers: Vec<Bytes> = l1_blocks.iter().map(header_of).collect();
+            // A landed mutant may have left the inbox where the local blocks cannot follow.
+            let Ok(planned) = plan_append(&cursor, &locals[from..], &mut |e| headers.get(e as usize).cloned(), max_len, usize::MAX) else { break };
+            let mut data = planned.data.encode();
+            let i = index.index(data.len());
+            match kind {
+                0 => data[i] ^= byte.max(1),
+                1 => data.truncate(i),
+                _ => data.extend_from_slice(&[byte; 3]),
             }
-            data.push(copy.into());
+            if inbox.send(&mut l1_blocks, at, data).is_ok() {
+                landed_mutants += 1;
+            }
+            // And the real one (refused if a mutant took its place).
+            let _ = inbox.send(&mut l1_blocks, at, planned.data.encode());
+            at = (at + 1).min(9);
         }
-        data.extend(calldata_of(&batches, 2));
-        l1_blocks[3].batcher_data = data;
+        let _ = inbox.try_post(&mut l1_blocks, 9, &locals, max_len);
+        let recorded = inbox.inbox.state().next_block - 1;
         let (derived, driver) = derive(&l1_blocks, genesis, 100);
-        prop_assert_eq!(driver.safe().number, 3);
-        assert_same(&seq, &derived, 3);
+        prop_assert_eq!(driver.safe().number, recorded);
+        if landed_mutants == 0 {
+            prop_assert_eq!(recorded, 3);
+            assert_same(&seq, &derived, 3);
+        }
     }
 }

@@ -4,10 +4,10 @@
 //! block the sequencer built re-executes to the same hash on a chain derived from L1.
 
 use super::tests::{
-    BATCHER, GENESIS_TIME, assert_same, calldata_of, chain, derive, key, l1, view_of,
+    BATCHER, GENESIS_TIME, TestInbox, assert_same, chain, derive, key, l1, view_of,
 };
 use crate::{
-    batcher::batch_of,
+    batcher::plan::{LocalBlock, MAX_APPEND_DATA},
     derivation::{FeeScalars, next_attributes, origin_of},
     engine::MESSAGE_PASSER,
     storage::StoreReader,
@@ -254,13 +254,13 @@ proptest! {
             prop_assert_eq!(after.0 + block_burn, before.0 + block_mint, "block {}: supply moves by mint and burn only", block.number());
             prop_assert_eq!(after.1, before.1 + withdrawn, "block {}: withdrawn ETH sits in the message passer", block.number());
             prop_assert_eq!(after.0 + burned, genesis_supply + minted);
-            batches.push(batch_of(&block).expect("origin"));
+            batches.push(LocalBlock::of(&block).expect("origin"));
         }
         prop_assert!(failures <= plan.iter().map(Vec::len).sum::<usize>());
 
         // A verifier derives the same chain from the batches.
         let mut l1_with_batches = l1_blocks.clone();
-        l1_with_batches[9].batcher_data = calldata_of(&batches, 1);
+        TestInbox::new(100).post(&mut l1_with_batches, 9, &batches, MAX_APPEND_DATA);
         let genesis = seq.store.reader().unwrap().header(0).unwrap().unwrap().0;
         let (derived, driver) = derive(&l1_with_batches, genesis, 100);
         prop_assert_eq!(driver.safe().number, plan.len() as u64);

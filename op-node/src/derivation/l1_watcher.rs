@@ -1,14 +1,17 @@
-//! Follows the L1 over JSON-RPC: headers and the portal's deposit logs of every new block,
-//! kept in a shared view the sequencer reads without waiting on the network.
+//! Follows the L1 over JSON-RPC: headers, the portal's deposit logs and the batch inbox's
+//! successful calls of every new block, kept in a shared view the sequencer reads without
+//! waiting on the network.
 
-use super::{L1Block, TRANSACTION_DEPOSITED, deposit_from_log};
+use super::{InboxCall, L1Block, TRANSACTION_DEPOSITED, deposit_from_log};
 use alloy::{
     consensus::Transaction as _,
     eips::BlockNumberOrTag,
     primitives::Address,
     providers::{Provider, ProviderBuilder},
-    rpc::types::Filter,
+    rpc::types::{Filter, Log},
+    sol_types::{SolCall, SolEvent},
 };
+use bridge::bindings::BatchInbox;
 use parking_lot::RwLock;
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use tracing::{debug, info, warn};
@@ -18,7 +21,7 @@ const RETAINED_BLOCKS: u64 = 8192;
 /// How far the watcher reads ahead of the last block derivation processed, so a node far
 /// behind (a verifier syncing a long chain) never has blocks pruned before it used them.
 const READ_AHEAD: u64 = 4096;
-/// Blocks kept below the last processed one (for reorg checks and replays).
+/// Blocks kept below the last processed one (for reorg checks and the origins of recorded blocks).
 const KEPT_BELOW_PROCESSED: u64 = 1024;
 
 /// Where and how to follow the L1.
@@ -34,10 +37,14 @@ pub struct L1WatcherConfig {
     pub poll_interval: Duration,
     /// First L1 block to fetch (the rollup's L1 genesis).
     pub start: u64,
-    /// Where batches are posted.
+    /// The BatchInbox contract, whose `BlocksAppended` and `EpochForced` events (and the
+    /// calldata of the appends) define the L2 blocks.
     pub batch_inbox: Address,
-    /// The only sender whose batches count.
-    pub batcher: Address,
+    /// L1 blocks kept below the last one derivation processed, besides the usual margin: the
+    /// sequencing window, since a block recorded there may have its origin that far back.
+    pub keep_below_processed: u64,
+    /// Bumped each time the L1 answers again after failures ([`crate::l1::back_off`]).
+    pub recovered: tokio::sync::watch::Sender<u64>,
 }
 
 /// The recent L1 blocks, shared between the watcher (writer) and the sequencer (reader).
@@ -49,6 +56,8 @@ pub struct L1View {
     finalized: Option<u64>,
     /// The last block derivation processed (nothing above it minus a margin is pruned).
     processed: u64,
+    /// That margin.
+    keep_below_processed: u64,
 }
 
 impl L1View {
@@ -59,7 +68,14 @@ impl L1View {
             confirmation_depth,
             finalized: None,
             processed: 0,
+            keep_below_processed: KEPT_BELOW_PROCESSED,
         }
+    }
+
+    /// Keeps at least `blocks` L1 blocks below the last processed one (the sequencing window:
+    /// an origin that far back must stay readable).
+    pub fn keep_below_processed(&mut self, blocks: u64) {
+        self.keep_below_processed = self.keep_below_processed.max(blocks);
     }
 
     /// Records that derivation processed the blocks up to `number`.
@@ -120,7 +136,7 @@ impl L1View {
         self.blocks.split_off(&block.number);
         let number = block.number;
         self.blocks.insert(number, block);
-        let keep_from = self.processed.saturating_sub(KEPT_BELOW_PROCESSED);
+        let keep_from = self.processed.saturating_sub(self.keep_below_processed);
         while self.blocks.len() as u64 > RETAINED_BLOCKS
             && self
                 .blocks
@@ -145,6 +161,7 @@ impl L1Watcher {
             .connect_client(client);
         let mut fresh = L1View::new(config.confirmation_depth);
         fresh.mark_processed(config.start);
+        fresh.keep_below_processed(config.keep_below_processed);
         let view = Arc::new(RwLock::new(fresh));
         let shared = view.clone();
         tokio::spawn(async move {
@@ -155,6 +172,7 @@ impl L1Watcher {
                     Ok(after) => {
                         if failures > 0 {
                             info!(target: "derivation", "L1 RPC reachable again");
+                            config.recovered.send_modify(|n| *n += 1);
                         }
                         failures = 0;
                         next = after;
@@ -199,7 +217,6 @@ async fn poll<P: Provider>(
         }
         let block = provider
             .get_block_by_number(BlockNumberOrTag::Number(next))
-            .full()
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("L1 block {next} not found"))?;
@@ -213,32 +230,39 @@ async fn poll<P: Provider>(
             }
         }
         let filter = Filter::new()
-            .address(config.portal)
-            .event_signature(TRANSACTION_DEPOSITED)
+            .address(vec![config.portal, config.batch_inbox])
+            .event_signature(vec![
+                TRANSACTION_DEPOSITED,
+                BatchInbox::BlocksAppended::SIGNATURE_HASH,
+                BatchInbox::EpochForced::SIGNATURE_HASH,
+            ])
             .at_block_hash(header.hash);
         let logs = provider
             .get_logs(&filter)
             .await
             .map_err(|e| e.to_string())?;
-        let mut deposits = Vec::with_capacity(logs.len());
+        let mut deposits = Vec::new();
+        let mut inbox_calls = Vec::new();
         for log in &logs {
             let index = log.log_index.unwrap_or_default();
-            match deposit_from_log(&log.inner, header.hash, index) {
-                Ok(deposit) => deposits.push(deposit),
-                Err(e) => {
-                    warn!(target: "derivation", block = next, log_index = index, error = %e, "skipping malformed deposit log")
+            if log.address() == config.portal {
+                match deposit_from_log(&log.inner, header.hash, index) {
+                    Ok(deposit) => deposits.push(deposit),
+                    Err(e) => {
+                        warn!(target: "derivation", block = next, log_index = index, error = %e, "skipping malformed deposit log")
+                    }
+                }
+            } else if log.address() == config.batch_inbox {
+                match inbox_call(provider, log).await? {
+                    Some(call) => inbox_calls.push(call),
+                    None => {
+                        warn!(target: "derivation", block = next, log_index = index, "an inbox event whose call cannot be read")
+                    }
                 }
             }
         }
-        let mut batcher_data = Vec::new();
-        for tx in block.transactions.txns() {
-            let envelope = tx.inner.inner();
-            if envelope.to() == Some(config.batch_inbox) && tx.inner.signer() == config.batcher {
-                batcher_data.push(envelope.input().clone());
-            }
-        }
-        if !batcher_data.is_empty() {
-            debug!(target: "derivation", block = next, txs = batcher_data.len(), "batcher transactions on L1");
+        if !inbox_calls.is_empty() {
+            debug!(target: "derivation", block = next, calls = inbox_calls.len(), "inbox calls on L1");
         }
         if !deposits.is_empty() {
             debug!(target: "derivation", block = next, deposits = deposits.len(), "deposits on L1");
@@ -251,9 +275,44 @@ async fn poll<P: Provider>(
             base_fee: header.base_fee_per_gas.unwrap_or_default(),
             mix_hash: header.mix_hash,
             deposits,
-            batcher_data,
+            inbox_calls,
         });
         next += 1;
     }
     Ok(next)
+}
+
+/// The inbox call an inbox event stands for: for `BlocksAppended`, the `data` of the
+/// `appendBlocks` call in the calldata of the transaction that emitted it (the inbox takes
+/// appends only from the batcher calling it directly, so that calldata is the call). `None` for
+/// anything else (logged by the caller); an RPC failure is an error, retried.
+async fn inbox_call<P: Provider>(provider: &P, log: &Log) -> Result<Option<InboxCall>, String> {
+    if let Ok(e) = BatchInbox::EpochForced::decode_log(&log.inner) {
+        return Ok(Some(InboxCall::Force {
+            first: e.firstBlock,
+            count: e.count,
+            record: e.record,
+            epoch: e.epoch,
+        }));
+    }
+    let Ok(e) = BatchInbox::BlocksAppended::decode_log(&log.inner) else {
+        return Ok(None);
+    };
+    let Some(tx_hash) = log.transaction_hash else {
+        return Ok(None);
+    };
+    let tx = provider
+        .get_transaction_by_hash(tx_hash)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("L1 transaction {tx_hash} not found"))?;
+    let input = tx.inner.inner().input();
+    Ok(BatchInbox::appendBlocksCall::abi_decode(input)
+        .ok()
+        .map(|call| InboxCall::Append {
+            data: call.data,
+            first: e.firstBlock,
+            count: e.count,
+            record: e.record,
+        }))
 }

@@ -7,13 +7,13 @@
 //! block at a time and never moves back, so each deposit log is included in exactly one L2
 //! block; after a restart the origin is read back from the head block's L1-info deposit.
 
-pub mod batches;
 mod driver;
 mod l1_watcher;
+pub mod recorded;
 
-pub use batches::{BatchDrop, BatchRules, NextBlock, SafeHead, check_batch, forced_block};
-pub use driver::{DerivationOutcome, Driver, DriverError};
+pub use driver::{DerivationOutcome, Driver, DriverError, inbox_config};
 pub use l1_watcher::{L1View, L1Watcher, L1WatcherConfig};
+pub use recorded::{BatchRules, NextBlock, SafeHead};
 
 use crate::{block::RecoveredTx, engine::BlockAttributes};
 use alloy::{
@@ -48,8 +48,35 @@ pub struct L1Block {
     pub mix_hash: B256,
     /// The user deposits of this block, in log order.
     pub deposits: Vec<TxDeposit>,
-    /// Calldata of this block's transactions from the batcher to the batch inbox, in order.
-    pub batcher_data: Vec<alloy::primitives::Bytes>,
+    /// The successful calls to the batch inbox in this block, in log order.
+    pub inbox_calls: Vec<InboxCall>,
+}
+
+/// A successful call to the BatchInbox, as its event and (for an append) its calldata show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxCall {
+    /// `appendBlocks(data)`: `BlocksAppended(first, count, appendIndex, record)`.
+    Append {
+        /// The `data` argument, from the L1 transaction's calldata.
+        data: alloy::primitives::Bytes,
+        /// The first block the call started at.
+        first: u64,
+        /// How many blocks it completed.
+        count: u64,
+        /// The record it stored (zero when it completed none).
+        record: B256,
+    },
+    /// `forceNextEpoch(header)`: `EpochForced(first, count, appendIndex, record, epoch, timestamp)`.
+    Force {
+        /// The first block it recorded (the open block it closed, or the forced block).
+        first: u64,
+        /// How many blocks it recorded.
+        count: u64,
+        /// The record it stored.
+        record: B256,
+        /// The forced epoch.
+        epoch: u64,
+    },
 }
 
 /// Fee parameters the L1-info deposit carries (chain parameters).

@@ -37,7 +37,7 @@ fn l1_block(number: u64, parent: B256, timestamp: u64, deposits: Vec<TxDeposit>)
         base_fee: 7,
         mix_hash: B256::repeat_byte(number as u8),
         deposits,
-        batcher_data: Vec::new(),
+        inbox_calls: Vec::new(),
     }
 }
 

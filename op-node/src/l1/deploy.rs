@@ -1,8 +1,9 @@
 //! Deploys the bridge contracts on the L1 with real transactions, in dependency order:
 //! factory, anchor-state registry (respecting the bisection game type, anchored at the L2
 //! genesis output), the step verifiers and the game verifier, the bisection-game
-//! implementation (registered with its bond), portal (fraud-vm/SPEC.md §12.7). The block that
-//! includes the portal becomes the rollup's L1 genesis.
+//! implementation (registered with its bond), portal (fraud-vm/SPEC.md §12.7), batch inbox.
+//! The block that includes the portal becomes the rollup's L1 genesis (the first L2 block's
+//! origin, which the inbox is told).
 
 use super::{
     DEPLOYER_INDEX,
@@ -17,7 +18,7 @@ use alloy::{
     providers::Provider,
     rpc::types::TransactionReceipt,
 };
-use bridge::bindings::{AnchorStateRegistry, DisputeGameFactory, OptimismPortal};
+use bridge::bindings::{AnchorStateRegistry, BatchInbox, DisputeGameFactory, OptimismPortal};
 use tracing::info;
 
 /// The game type proposals use: `BisectionGame` (ours; viem reads it from the portal). Type 1
@@ -42,6 +43,24 @@ pub struct DeployParams {
     pub game_finality_delay: u64,
     /// Bond of a proposal, in wei.
     pub proposal_bond: u128,
+    /// The batch inbox's parameters: the batcher, and the rollup's L2 genesis timestamp,
+    /// sequencing window and drift (its genesis epoch is the portal's block).
+    pub inbox: InboxParams,
+}
+
+/// What the batch inbox is told besides its genesis epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct InboxParams {
+    /// The only account that may append.
+    pub batcher: Address,
+    /// The L2 genesis block number.
+    pub l2_genesis_number: u64,
+    /// The L2 genesis timestamp.
+    pub l2_genesis_timestamp: u64,
+    /// Sequencing window, L1 blocks.
+    pub seq_window_size: u64,
+    /// Sequencer drift, seconds.
+    pub max_sequencer_drift: u64,
 }
 
 /// Where the contracts landed.
@@ -57,6 +76,8 @@ pub struct Deployment {
     pub game_implementation: Address,
     /// The verifier the game calls (steps and block boundaries).
     pub verifier: Address,
+    /// The batch inbox.
+    pub inbox: Address,
     /// The L1's chain id, as it reports it.
     pub l1_chain_id: u64,
     /// The L1 block that included the portal.
@@ -261,6 +282,18 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
             "no code at the portal address".into(),
         ));
     }
+    let p = params.inbox;
+    let inbox = BatchInbox::deploy(
+        &provider,
+        p.batcher,
+        p.l2_genesis_number + 1,
+        block_number,
+        p.l2_genesis_timestamp,
+        p.seq_window_size,
+        p.max_sequencer_drift,
+    )
+    .await
+    .map_err(|e| step("BatchInbox")(e.to_string()))?;
     ensure_multicall3(&provider).await;
     let l1_chain_id = provider
         .get_chain_id()
@@ -273,9 +306,10 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
         registry: *registry.address(),
         game_implementation: *game.address(),
         verifier: *verifier.address(),
+        inbox: *inbox.address(),
         block_number,
         block_hash,
     };
-    info!(target: "l1", portal = %deployment.portal, factory = %deployment.factory, registry = %deployment.registry, game = %deployment.game_implementation, verifier = %deployment.verifier, block = block_number, "bridge deployed");
+    info!(target: "l1", portal = %deployment.portal, factory = %deployment.factory, registry = %deployment.registry, game = %deployment.game_implementation, verifier = %deployment.verifier, inbox = %deployment.inbox, block = block_number, "bridge deployed");
     Ok(deployment)
 }

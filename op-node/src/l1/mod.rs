@@ -72,3 +72,22 @@ pub fn wallet_provider(
         .wallet(EthereumWallet::from(signer))
         .connect_client(rpc_client(url)?))
 }
+
+/// Tells the tasks that back off on L1 failures (batcher, proposer) that the L1 watcher reached
+/// the L1 again after failing, so they retry at once instead of sleeping out a delay grown
+/// during the outage. The value counts the recoveries.
+pub type L1Recovered = tokio::sync::watch::Receiver<u64>;
+
+/// A fresh recovery signal: the sender goes to the L1 watcher, receivers to the tasks.
+pub fn l1_recovery_signal() -> (tokio::sync::watch::Sender<u64>, L1Recovered) {
+    tokio::sync::watch::channel(0)
+}
+
+/// Sleeps `wait`, or less if the L1 watcher reports the L1 reachable again meanwhile. Without a
+/// watcher (the sender dropped) it sleeps the whole delay.
+pub async fn back_off(wait: Duration, recovered: &mut L1Recovered) {
+    tokio::select! {
+        () = tokio::time::sleep(wait) => {}
+        Ok(()) = recovered.changed() => {}
+    }
+}

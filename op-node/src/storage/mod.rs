@@ -380,8 +380,9 @@ pub struct DerivationRecord {
     pub safe_number: u64,
     /// That L2 block's hash.
     pub safe_hash: B256,
-    /// The L1 block where the channel still open after this block began, if one is open.
-    pub channel_start: Option<u64>,
+    /// The L1 block where the batch inbox's block still open after this block began, if one
+    /// is open (derivation resumes from the checkpoint before it: BATCHES.md §5.4).
+    pub open_block_start: Option<u64>,
 }
 
 impl DerivationRecord {
@@ -393,7 +394,7 @@ impl DerivationRecord {
         out[8..40].copy_from_slice(self.l1_hash.as_slice());
         out[40..48].copy_from_slice(&self.safe_number.to_be_bytes());
         out[48..80].copy_from_slice(self.safe_hash.as_slice());
-        out[80..].copy_from_slice(&self.channel_start.unwrap_or(u64::MAX).to_be_bytes());
+        out[80..].copy_from_slice(&self.open_block_start.unwrap_or(u64::MAX).to_be_bytes());
         out
     }
 
@@ -415,7 +416,7 @@ impl DerivationRecord {
             l1_hash: B256::from_slice(&bytes[8..40]),
             safe_number: u64_at(40),
             safe_hash: B256::from_slice(&bytes[48..80]),
-            channel_start: (start != u64::MAX).then_some(start),
+            open_block_start: (start != u64::MAX).then_some(start),
         })
     }
 }

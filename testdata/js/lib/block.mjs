@@ -34,8 +34,8 @@ const OPTIONAL = [
   ["requestsHash", "bytes"],
 ];
 
-/** keccak256(rlp(header)) from a block's (or newHeads') JSON. */
-export function headerHash(h) {
+/** rlp(header) from a block's (or newHeads') JSON. */
+export function headerRlp(h) {
   const fields = [];
   for (const [name, kind] of HEADER) {
     if (h[name] === undefined) throw new Error(`header field ${name} missing`);
@@ -45,7 +45,12 @@ export function headerHash(h) {
     if (h[name] === undefined || h[name] === null) break;
     fields.push(kind === "int" ? int(h[name]) : h[name]);
   }
-  return keccak256(encodeRlp(fields));
+  return encodeRlp(fields);
+}
+
+/** keccak256(rlp(header)) from a block's (or newHeads') JSON. */
+export function headerHash(h) {
+  return keccak256(headerRlp(h));
 }
 
 /** The EIP-2718 encoding of a transaction from its eth_getTransactionByHash JSON. */

@@ -5,7 +5,8 @@
 //     restarted mid-sync, and a second verifier started later from an empty data directory;
 //   - every safe height: the same block hash and state root on the sequencer and the verifiers.
 // Then the faults derivation must survive: an L1 reorg (the embedded L1's anvil_reorg) under the blocks
-// derivation used, and a sequencer that censors a deposit until the sequencing window forces it in.
+// derivation used, and a sequencer that censors a deposit until, its sequencing window passed, a user
+// forces the epoch on the batch inbox (BATCHES.md §4.4).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { MaxUint256, parseEther as ethersParse } from "ethers";
@@ -16,6 +17,7 @@ import { artifact, deploy, npmBuild } from "../lib/contracts.mjs";
 import { rpc, rpcError } from "../lib/rpc.mjs";
 import { assertSameChain, safeOf, until as waitUntil } from "../lib/chain-check.mjs";
 import { loadRollup, stringify } from "../lib/rollup.mjs";
+import { batchInbox } from "../lib/inbox.mjs";
 
 const TRAFFIC_MS = Number(process.env.VERIFIER_TRAFFIC_MS ?? 45_000);
 const WAIT_MS = 90_000;
@@ -199,8 +201,9 @@ describe("verifier: a censoring sequencer", () => {
     await seq?.stop();
   });
 
-  test("a deposit the sequencer leaves out lands once the sequencing window passes, on both nodes", async () => {
+  test("a deposit the sequencer leaves out lands once the window passes and anyone forces the epoch, on both nodes", async () => {
     const r = loadRollup(seq.datadir, seq.url);
+    const inbox = batchInbox(r);
     const w = r.wallet(8);
     const amount = parseEther("0.25");
     const args = await r.l2.buildDepositTransaction({ account: w.account, mint: amount, to: w.address });
@@ -208,19 +211,26 @@ describe("verifier: a censoring sequencer", () => {
     const receipt = await r.l1.waitForTransactionReceipt({ hash, timeout: 30_000 });
     const [l2Hash] = getL2TransactionHashes(receipt);
     const started = Date.now();
-    // Well inside the window the sequencer has not included it.
+    // Well inside the window the sequencer has not included it, and nobody may force yet.
     await sleep(4000);
     assert.equal(await rpc(seq.url, "eth_getTransactionReceipt", [l2Hash]), null, "censored at first");
-    // Once L1 passes the window, derivation builds the epoch's block with the deposit, and the
-    // sequencer's own blocks are replaced by it.
-    const landed = await until("the censored deposit on the sequencer", () => rpc(seq.url, "eth_getTransactionReceipt", [l2Hash]), 60_000);
+    assert.ok((await r.l1.getBlockNumber()) + 1n < (await inbox.forcibleFrom()), "the window is still open");
+    await assert.rejects(inbox.forceNextEpoch(r.wallet(9)), /WindowOpen/);
+    // A user (not the sequencer, whose batcher does not force) forces each epoch whose window
+    // passed until the deposit's epoch is recorded; its first block carries the deposit, and the
+    // sequencer's own blocks are replaced by the recorded ones.
+    const forced = await inbox.forceUntil(r.wallet(9), () => rpc(seq.url, "eth_getTransactionReceipt", [l2Hash]));
+    const landed = await rpc(seq.url, "eth_getTransactionReceipt", [l2Hash]);
     const seconds = (Date.now() - started) / 1000;
+    assert.ok(forced >= 1, "the user forced an epoch");
     assert.equal(landed.status, "0x1");
     await until("the censored deposit on the verifier", () => rpc(v.url, "eth_getTransactionReceipt", [l2Hash]), 60_000);
     const block = Number(BigInt(landed.blockNumber));
     await until("the block safe on both", async () => (await safeOf(seq.url)) >= block && (await safeOf(v.url)) >= block);
     await assertSameChain(seq.url, v.url, block, "after forced inclusion");
-    assert.match(seq.logTail(100000), /sequencing window passed without a batch/);
-    console.log(`# censored deposit forced in after ${seconds.toFixed(1)} s (window ${WINDOW} L1 blocks of 1 s)`);
+    assert.match(seq.logTail(100000), /an epoch was forced after its sequencing window/);
+    const l2Block = await rpc(seq.url, "eth_getBlockByNumber", [landed.blockNumber, true]);
+    assert.ok(l2Block.transactions.every((t) => BigInt(t.type) === 0x7en), "a deposits-only block");
+    console.log(`# censored deposit forced in after ${seconds.toFixed(1)} s by ${forced} forced epoch(s) (window ${WINDOW} L1 blocks of 1 s)`);
   });
 });

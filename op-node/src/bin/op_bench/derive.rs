@@ -1,11 +1,13 @@
 //! Derive mode: what a verifier pays to follow the chain, and what the chain costs on L1.
 //!
-//! A serial run seals its blocks as L2 blocks of one L1 origin; their batches are packed
-//! into channels exactly as the batcher packs them (one L1 transaction each), and each
-//! channel is put in its own L1 block of a made-up L1. A second chain on a fresh database
-//! then derives everything from that L1 with the node's derivation driver: batch decoding,
-//! sender recovery, execution, state root, persistence. What is timed is the derivation of
-//! the timed blocks' channels; the result must end on the sequencer's head hash.
+//! A serial run seals its blocks as L2 blocks of one L1 origin; they are packed into
+//! `appendBlocks` calls exactly as the batcher packs them (batch format v1, at most 130 kB of
+//! data each, a large block split across calls), and each call is put in its own L1 block of a
+//! made-up L1, with the event the batch inbox emits (the Rust inbox stands in for the contract
+//! and must accept every call). A second chain on a fresh database then derives everything from
+//! that L1 with the node's derivation driver: replaying the inbox, sender recovery, execution,
+//! state root, persistence. What is timed is the derivation of the timed blocks' calls; the
+//! result must end on the sequencer's head hash.
 
 use super::{
     BenchError,
@@ -13,11 +15,18 @@ use super::{
     serial::{self, BATCHER, CHAIN_ID, Chain, GENESIS_TIMESTAMP, SerialParams, Timed},
     workload::{self, Key, Signer},
 };
-use alloy::primitives::{B256, Bytes, keccak256};
+use alloy::{
+    consensus::Header,
+    primitives::{B256, Bytes, keccak256},
+    sol_types::SolCall,
+};
+use bridge::{
+    bindings::BatchInbox,
+    inbox::{Inbox, L1Context},
+};
 use op_node::{
-    batch::{MAX_FRAME_DATA, frames_for_channel},
-    batcher::{batch_of, fit},
-    derivation::{Driver, FeeScalars, L1Block, L1View},
+    batcher::plan::{InboxCursor, LocalBlock, MAX_APPEND_DATA, MAX_BLOCKS_PER_APPEND, plan_append},
+    derivation::{Driver, FeeScalars, InboxCall, L1Block, L1View, inbox_config},
     rollup::{BlockRef, Genesis, RollupConfig},
 };
 use parking_lot::RwLock;
@@ -38,7 +47,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     let keys = Key::derive_many(p.accounts + 1);
     let (senders, treasury) = keys.split_at(p.accounts);
     let dir = tempfile::Builder::new().prefix("op-bench-").tempdir()?;
-    let origin = l1_block(0, B256::ZERO, Vec::new());
+    let origin = l1_block(0, B256::ZERO);
     let mut seq = Chain::open(&dir.path().join("sequencer.redb"), &keys, p.gas_limit)?;
     seq.origin = Some((origin.clone(), 0));
     let signer = Signer { chain_id: CHAIN_ID };
@@ -52,60 +61,98 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     }
     let head = seq.engine.head().clone();
 
-    // Channels as the batcher packs them: the set-up blocks, then the timed ones.
+    // Appends as the batcher packs them: the set-up blocks, then the timed ones, each in its
+    // own L1 block after the origin.
     let reader = seq.engine.store().reader()?;
-    let mut batches = Vec::new();
+    let mut locals = Vec::new();
     for n in 1..=head.number() {
         let block = reader
             .block(n)?
             .ok_or_else(|| BenchError::Workload(format!("block {n} missing")))?;
-        let batch = batch_of(&block)
-            .ok_or_else(|| BenchError::Workload(format!("block {n} has no L1 origin")))?;
-        batches.push((n, block.hash, batch));
+        locals.push(
+            LocalBlock::of(&block)
+                .ok_or_else(|| BenchError::Workload(format!("block {n} has no L1 origin")))?,
+        );
     }
     drop(reader);
     let split = setup_head as usize;
-    let mut channels = Vec::new();
-    let mut timed_bytes = 0usize;
-    let mut timed_channels = 0usize;
-    for (part, timed_part) in [(&batches[..split], false), (&batches[split..], true)] {
-        let mut rest = part;
-        while !rest.is_empty() {
-            let (compressed, count) = fit(rest);
-            if timed_part {
-                timed_bytes += compressed.len();
-                timed_channels += 1;
-            }
-            channels.push(compressed);
-            rest = &rest[count..];
-        }
-    }
-
-    // L1: the origin, then one block per channel.
     let mut l1 = vec![origin.clone()];
-    for (i, channel) in channels.iter().enumerate() {
-        let id: [u8; 16] = keccak256((i as u64).to_be_bytes())[..16]
-            .try_into()
-            .expect("16 bytes");
-        let data = frames_for_channel(id, channel, MAX_FRAME_DATA)
-            .into_iter()
-            .map(Bytes::from)
-            .collect();
-        let parent = l1.last().map(|b: &L1Block| b.hash).unwrap_or_default();
-        l1.push(l1_block(i as u64 + 1, parent, data));
+    let genesis_hash = seq
+        .engine
+        .store()
+        .reader()?
+        .header(0)?
+        .map(|(hash, _)| hash)
+        .unwrap_or_default();
+    let mut rollup = rollup(genesis_hash, &origin, u64::MAX / 4, p.gas_limit);
+    let mut inbox = Inbox::new(inbox_config(&rollup));
+    let origin_header = header_of(&origin);
+    let (mut timed_bytes, mut timed_floor, mut timed_calls) = (0usize, 0u64, 0usize);
+    for (part, timed_part) in [(&locals[..split], false), (&locals[split..], true)] {
+        while let Some(from) = part
+            .iter()
+            .position(|b| b.number == inbox.state().next_block)
+        {
+            let s = inbox.state();
+            let cursor = InboxCursor {
+                next_block: s.next_block,
+                last_epoch: s.started.then_some(s.epoch),
+                open: s.open.as_ref().map(|o| o.tree.count() as u32),
+            };
+            let planned = plan_append(
+                &cursor,
+                &part[from..],
+                &mut |_| Some(origin_header.clone()),
+                MAX_APPEND_DATA,
+                MAX_BLOCKS_PER_APPEND,
+            )
+            .map_err(|e| BenchError::Workload(e.to_string()))?;
+            let data: Bytes = planned.data.encode().into();
+            let number = l1.len() as u64;
+            let origin_hash = origin.hash;
+            let lookup = |n: u64| (n == 0).then_some(origin_hash);
+            let out = inbox
+                .append(
+                    &data,
+                    L1Context {
+                        number,
+                        block_hash: &lookup,
+                    },
+                )
+                .map_err(|e| BenchError::Workload(format!("the inbox refuses an append: {e}")))?;
+            let calldata = BatchInbox::appendBlocksCall { data: data.clone() }.abi_encode();
+            if timed_part {
+                timed_bytes += calldata.len();
+                timed_floor += calldata_floor(&calldata);
+                timed_calls += 1;
+            }
+            let parent = l1.last().map(|b: &L1Block| b.hash).unwrap_or_default();
+            let mut block = l1_block(number, parent);
+            block.inbox_calls.push(InboxCall::Append {
+                data,
+                first: out.first,
+                count: out.blocks.len() as u64,
+                record: out.record.map_or(B256::ZERO, |r| r.commitment()),
+            });
+            l1.push(block);
+        }
     }
     let mut view = L1View::new(0);
     for block in &l1 {
         view.insert(block.clone());
     }
     let view = RwLock::new(view);
+    rollup.seq_window_size = l1.len() as u64 + 10;
 
     let mut verifier = Chain::open(&dir.path().join("verifier.redb"), &keys, p.gas_limit)?;
-    let genesis = verifier.engine.head().hash;
-    let rollup = rollup(genesis, &origin, l1.len() as u64 + 10, p.gas_limit);
+    if verifier.engine.head().hash != genesis_hash {
+        return Err(BenchError::Workload(
+            "the two chains' genesis differ".into(),
+        ));
+    }
     let mut driver = Driver::open(verifier.engine.store().clone(), &rollup)
         .map_err(|e| BenchError::Workload(e.to_string()))?;
-    // The set-up channels first, untimed; then the timed ones in steps of up to
+    // The set-up appends first, untimed; then the timed ones in steps of up to
     // `VERIFIER_STEP` L1 blocks (within a step, senders of later batches are recovered while
     // earlier ones execute; `op-node verifier` takes up to 64 per step).
     while driver.safe().number < setup_head {
@@ -151,17 +198,19 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
         latencies_ms: per_step,
         stages: vec![
             ("l1_bytes_per_tx", timed_bytes as f64 / p.txs as f64),
+            ("l1_floor_gas_per_tx", timed_floor as f64 / p.txs as f64),
             ("l2_blocks_per_s", blocks as f64 / elapsed.as_secs_f64()),
             ("derive_ms_per_block", ms(elapsed) / blocks as f64),
         ],
         stages_note: format!(
-            "{} blocks of {} txs in {} channels of at most {} compressed bytes ({} bytes in all); \
+            "{} blocks of {} txs in {} appendBlocks calls of at most {} bytes of data ({} bytes \
+             of calldata in all; the floor gas is EIP-7623's, what appends of full blocks pay); \
              p50/p99 are per derivation step of up to {} L1 blocks; sender recovery on {} threads \
              is inside",
             timed.blocks,
             p.block_txs,
-            timed_channels,
-            MAX_FRAME_DATA,
+            timed_calls,
+            MAX_APPEND_DATA,
             timed_bytes,
             VERIFIER_STEP,
             rayon::current_num_threads()
@@ -170,18 +219,39 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
 }
 
 /// An L1 block of the made-up L1 (12 s apart, before the L2 genesis so every L2 block may
-/// take block 0 as its origin).
-fn l1_block(number: u64, parent_hash: B256, batcher_data: Vec<Bytes>) -> L1Block {
-    L1Block {
+/// take block 0 as its origin); its hash is its header's.
+fn l1_block(number: u64, parent_hash: B256) -> L1Block {
+    let mut block = L1Block {
         number,
-        hash: keccak256([b"bench-l1".as_slice(), &number.to_be_bytes()].concat()),
+        hash: B256::ZERO,
         parent_hash,
         timestamp: GENESIS_TIMESTAMP - 1 + number,
         base_fee: 1_000_000_000,
         mix_hash: B256::ZERO,
         deposits: Vec::new(),
-        batcher_data,
-    }
+        inbox_calls: Vec::new(),
+    };
+    block.hash = keccak256(header_of(&block));
+    block
+}
+
+/// The RLP header of a made-up L1 block.
+fn header_of(block: &L1Block) -> Bytes {
+    alloy::rlp::encode(Header {
+        parent_hash: block.parent_hash,
+        number: block.number,
+        timestamp: block.timestamp,
+        base_fee_per_gas: Some(block.base_fee),
+        mix_hash: block.mix_hash,
+        ..Default::default()
+    })
+    .into()
+}
+
+/// EIP-7623's floor gas of an L1 transaction with `calldata`.
+fn calldata_floor(calldata: &[u8]) -> u64 {
+    let zeros = calldata.iter().filter(|b| **b == 0).count() as u64;
+    21_000 + 10 * (zeros + 4 * (calldata.len() as u64 - zeros))
 }
 
 fn rollup(genesis: B256, origin: &L1Block, window: u64, gas_limit: u64) -> RollupConfig {
@@ -213,7 +283,6 @@ fn rollup(genesis: B256, origin: &L1Block, window: u64, gas_limit: u64) -> Rollu
         base_fee_scalar: scalars.base_fee_scalar,
         blob_base_fee_scalar: scalars.blob_base_fee_scalar,
         seq_window_size: window,
-        max_sequencer_drift: u64::MAX / 2,
-        channel_timeout: 50,
+        max_sequencer_drift: u64::MAX / 4,
     }
 }
