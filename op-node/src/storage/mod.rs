@@ -196,10 +196,10 @@ impl Store {
     /// [`Self::open`] with a chosen way of writing the state file.
     pub fn open_with_mode(path: &Path, mode: ApplyMode) -> Result<Self, StorageError> {
         let state_path = state_path(path);
-        let chain = open_file(path)?;
+        let chain = open_file(path, CHAIN_CACHE)?;
         // Refuse another format before creating a state file beside it.
         tables::check_format(&chain, META, tables::chain_has_data, path)?;
-        let state = open_file(&state_path)?;
+        let state = open_file(&state_path, STATE_CACHE)?;
         Self::with_databases(chain, state, path, &state_path, mode)
     }
 
@@ -211,8 +211,12 @@ impl Store {
         state: impl redb::StorageBackend,
         mode: ApplyMode,
     ) -> Result<Self, StorageError> {
-        let chain = Database::builder().create_with_backend(chain)?;
-        let state = Database::builder().create_with_backend(state)?;
+        let chain = Database::builder()
+            .set_cache_size(CHAIN_CACHE)
+            .create_with_backend(chain)?;
+        let state = Database::builder()
+            .set_cache_size(STATE_CACHE)
+            .create_with_backend(state)?;
         Self::with_databases(
             chain,
             state,
@@ -248,7 +252,7 @@ impl Store {
             } => {
                 let (shared, state) = (shared.clone(), state.clone());
                 let handle = std::thread::Builder::new()
-                    .name("state-applier".into())
+                    .name(APPLIER_THREAD.into())
                     .spawn(move || shared.run(&state, min_batch, max_delay))
                     .map_err(|source| StorageError::Create {
                         path: state_path.to_path_buf(),
@@ -452,8 +456,17 @@ impl Drop for Store {
     }
 }
 
-/// Opens the database file at `path`, creating it first if there is none.
-fn open_file(path: &Path) -> Result<Database, StorageError> {
+/// Name of the thread that writes the state file.
+pub const APPLIER_THREAD: &str = "state-applier";
+
+/// redb's page cache of the chain file: appends, and reads of recent blocks.
+const CHAIN_CACHE: usize = 128 << 20;
+/// redb's page cache of the state file (half of it at most buffers a batch's writes).
+const STATE_CACHE: usize = 512 << 20;
+
+/// Opens the database file at `path` with a page cache of `cache` bytes, creating it first if
+/// there is none.
+fn open_file(path: &Path, cache: usize) -> Result<Database, StorageError> {
     let exists = path.try_exists().map_err(|source| StorageError::Create {
         path: path.to_path_buf(),
         source,
@@ -461,7 +474,7 @@ fn open_file(path: &Path) -> Result<Database, StorageError> {
     if !exists {
         create_file(path)?;
     }
-    Ok(Database::builder().create(path)?)
+    Ok(Database::builder().set_cache_size(cache).create(path)?)
 }
 
 /// Creates an empty database at `path` under a scratch name and renames it into place once
