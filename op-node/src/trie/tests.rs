@@ -592,9 +592,9 @@ proptest! {
         prop_assert!(reopened.take_updates().is_empty());
     }
 
-    /// A batch applied on two threads (forced even for small batches) gives the same root, the
-    /// same node updates and the same stored trie as its operations applied one at a time, on
-    /// tries loaded lazily from a store and with removals that collapse the root.
+    /// A batch applied on two threads (forced even for small batches) gives the same root and,
+    /// once its updates are written, the same stored trie as its operations applied one at a
+    /// time, on tries loaded lazily from a store and with removals that collapse the root.
     #[test]
     fn batches_on_two_threads_match_one_at_a_time(
         pool in vec(arb_key(), 1..24),
@@ -631,9 +631,13 @@ proptest! {
             root = batched.root();
             prop_assert_eq!(root, one_at_a_time.root());
             prop_assert_eq!(root, reference_root(&model));
-            let updates = batched.take_updates();
-            prop_assert_eq!(&updates, &one_at_a_time.take_updates());
-            apply(&mut store, updates);
+            // One at a time may rewrite a node unchanged (a removal that collapses the root
+            // before an insertion that splits it again), so the stores are compared, not the
+            // updates.
+            let mut expected = store.clone();
+            apply(&mut expected, one_at_a_time.take_updates());
+            apply(&mut store, batched.take_updates());
+            prop_assert_eq!(&store, &expected);
             assert_store_exact(&store, root);
         }
     }
