@@ -104,6 +104,10 @@ impl NodeSource for NoNodes {
     }
 }
 
+/// Operations in one [`SparseTrie::apply_batch`] from which it works on two threads: below
+/// this, a thread costs more than the work it takes over.
+pub const PARALLEL_MIN_OPS: usize = 64;
+
 /// Node changes since the last [`SparseTrie::take_updates`], to apply to the node store.
 ///
 /// `written` and `removed` are disjoint and each sorted by path, so the order in which a store
@@ -216,6 +220,45 @@ impl SparseTrie {
             &mut self.log,
         )?;
         Ok(())
+    }
+
+    /// Sets (`Some`) or removes (`None`) the value of every key in `ops`, then hashes what
+    /// changed; on two threads when the root is a branch and there are many operations (see
+    /// [`PARALLEL_MIN_OPS`]). Keys must be distinct; `ops` is sorted by key here. The result is
+    /// the trie [`Self::insert`] and [`Self::remove`] would give, in any order, and its updates
+    /// leave a node store as theirs would (theirs may also rewrite a node unchanged).
+    ///
+    /// Unlike those, a failed load may leave the trie partly updated: discard it and reopen
+    /// it from storage.
+    pub fn apply_batch(
+        &mut self,
+        ops: &mut [(B256, Option<Bytes>)],
+        src: &(impl NodeSource + Sync),
+    ) -> Result<(), TrieError> {
+        self.apply_batch_with(ops, src, PARALLEL_MIN_OPS)
+    }
+
+    fn apply_batch_with(
+        &mut self,
+        ops: &mut [(B256, Option<Bytes>)],
+        src: &(impl NodeSource + Sync),
+        min_parallel: usize,
+    ) -> Result<(), TrieError> {
+        if ops
+            .iter()
+            .any(|(_, v)| v.as_ref().is_some_and(|v| v.is_empty()))
+        {
+            return Err(TrieError::EmptyValue);
+        }
+        ops.sort_unstable_by_key(|op| op.0);
+        node::apply_ops(
+            &mut self.root,
+            ops,
+            src,
+            &mut self.rlp_buf,
+            &mut self.log,
+            min_parallel,
+        )
     }
 
     /// The root hash. Hashes only the nodes changed since the last call.

@@ -631,24 +631,32 @@ proptest! {
     }
 }
 
-/// A scratch file left by a crash while a database was being created is discarded: the next
-/// start creates the database afresh under its real name and nothing else remains.
+/// Scratch files left by a crash while the database files were being created are discarded:
+/// the next start creates the files afresh under their real names and nothing else remains.
 #[test]
 fn a_half_created_database_is_discarded() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("chain.redb");
     std::fs::write(dir.path().join("chain.redb.creating"), b"half a header").expect("write");
-    let store = op_node::storage::Store::open(&path).expect("open over a stale scratch file");
+    std::fs::write(dir.path().join("chain-state.redb.creating"), b"half").expect("write");
+    let store = op_node::storage::Store::open(&path).expect("open over stale scratch files");
     assert_eq!(
         store.reader().expect("reader").head_number().expect("head"),
         None
     );
     drop(store);
-    let names: Vec<_> = std::fs::read_dir(dir.path())
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
         .expect("list")
         .map(|e| e.expect("entry").file_name())
         .collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("chain.redb")]);
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            std::ffi::OsString::from("chain-state.redb"),
+            std::ffi::OsString::from("chain.redb")
+        ]
+    );
 }
 
 /// A transaction from `key` with a fee cap well above the base fee.

@@ -537,13 +537,19 @@ impl Engine {
 
     /// Makes a built block durable, then advances the head and the warm state to it.
     pub fn commit(&mut self, built: BuiltBlock) -> Result<Arc<SealedBlock>, EngineError> {
-        self.store
-            .commit_block(&built.block, &built.encoded, &built.diff)?;
+        let BuiltBlock {
+            block,
+            encoded,
+            diff,
+            changes,
+            records,
+            ..
+        } = built;
+        self.store.commit_block(&block, &encoded, diff)?;
         self.uncommitted = false;
-        self.cache.apply(&built.changes, &built.records);
-        self.cache
-            .push_block_hash(built.block.number(), built.block.hash);
-        self.head = Arc::new(built.block);
+        self.cache.apply(&changes, &records);
+        self.cache.push_block_hash(block.number(), block.hash);
+        self.head = Arc::new(block);
         Ok(self.head.clone())
     }
 }
@@ -614,7 +620,7 @@ impl Engine {
         let removed_txs: Vec<B256> = removed.iter().map(|t| t.hash).collect();
         drop(reader);
         self.store
-            .rewind(to, head, &removed_blocks, &removed_txs, &undo)?;
+            .rewind(to, target.hash, head, &removed_blocks, &removed_txs, undo)?;
         let reader = self.store.reader()?;
         self.cache = cold_cache(&reader, to)?;
         self.tries = StateTries::new(target.header.state_root);

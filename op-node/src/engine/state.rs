@@ -6,7 +6,7 @@
 
 use crate::storage::{AccountRecord, StorageError, StoreReader};
 use alloy::primitives::{
-    Address, B256, Bytes, KECCAK256_EMPTY, U256,
+    Address, B256, Bytes, KECCAK256_EMPTY, U256, keccak256,
     map::{AddressMap, B256Map, HashMap},
 };
 use alloy_trie::EMPTY_ROOT_HASH;
@@ -29,6 +29,8 @@ impl DBErrorMarker for StateDbError {}
 pub struct CachedAccount {
     /// The account's trie record.
     pub record: AccountRecord,
+    /// keccak256 of the address, its key in the account trie (hashed once, when cached).
+    pub hashed: B256,
     /// Known storage slots (a subset of the account's storage).
     pub storage: HashMap<U256, U256>,
 }
@@ -53,6 +55,7 @@ impl StateCache {
         if let std::collections::hash_map::Entry::Vacant(e) = self.accounts.entry(address) {
             let loaded = reader.account(&address)?.map(|record| CachedAccount {
                 record,
+                hashed: keccak256(address),
                 storage: HashMap::default(),
             });
             e.insert(loaded);
@@ -116,6 +119,7 @@ impl StateCache {
                         .or_insert(None)
                         .get_or_insert_with(|| CachedAccount {
                             record,
+                            hashed: keccak256(address),
                             storage: HashMap::default(),
                         });
                     entry.record = record;

@@ -48,17 +48,22 @@ impl StateTries {
         reader: &StoreReader,
     ) -> Result<(B256, StateDiff, AddressMap<Option<AccountRecord>>), StateRootError> {
         let mut diff = StateDiff::default();
+        diff.accounts.reserve(changes.accounts.len());
+        diff.reverts.accounts.reserve(changes.accounts.len());
         let mut records = AddressMap::default();
-        let account_nodes = reader.account_trie()?;
+        records.reserve(changes.accounts.len());
+        let mut leaves = Vec::with_capacity(changes.accounts.len());
         for (address, change) in &changes.accounts {
-            let hashed = keccak256(address);
-            let previous = cache.account(*address, reader)?.map(|a| a.record);
+            let (previous, hashed) = match cache.account(*address, reader)? {
+                Some(cached) => (Some(cached.record), cached.hashed),
+                None => (None, keccak256(address)),
+            };
             diff.reverts.accounts.push((*address, previous));
             for (slot, value) in &change.original_storage {
                 diff.reverts.storage.push((*address, *slot, *value));
             }
             let Some((nonce, balance, code_hash)) = change.info else {
-                self.accounts.remove(&hashed, &account_nodes)?;
+                leaves.push((hashed, None));
                 self.storage.remove(address);
                 diff.accounts.push((*address, None));
                 diff.wiped_storage.push(*address);
@@ -68,15 +73,7 @@ impl StateTries {
             };
             let previous_root = previous.map(|a| a.storage_root).unwrap_or(EMPTY_ROOT_HASH);
             let storage_root = if change.wiped || !change.storage.is_empty() {
-                self.update_storage(
-                    address,
-                    hashed,
-                    previous_root,
-                    change.wiped,
-                    change,
-                    reader,
-                    &mut diff,
-                )?
+                self.update_storage(address, hashed, previous_root, change, reader, &mut diff)?
             } else {
                 previous_root
             };
@@ -92,8 +89,7 @@ impl StateTries {
                 storage_root,
                 code_hash,
             };
-            self.accounts
-                .insert(&hashed, Bytes::from(rlp::encode(leaf)), &account_nodes)?;
+            leaves.push((hashed, Some(Bytes::from(rlp::encode(leaf)))));
             diff.accounts.push((*address, Some(record)));
             if change.wiped {
                 diff.wiped_storage.push(*address);
@@ -103,25 +99,24 @@ impl StateTries {
             }
             records.insert(*address, Some(record));
         }
+        self.accounts
+            .apply_batch(&mut leaves, &reader.account_trie()?)?;
         let root = self.accounts.root();
         diff.account_trie = self.accounts.take_updates();
         diff.code = changes.code.clone();
         Ok((root, diff, records))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn update_storage(
         &mut self,
         address: &Address,
         hashed: B256,
         previous_root: B256,
-        wiped: bool,
         change: &super::state::AccountChange,
         reader: &StoreReader,
         diff: &mut StateDiff,
     ) -> Result<B256, StateRootError> {
-        let nodes = reader.storage_trie(hashed)?;
-        let trie = if wiped {
+        let trie = if change.wiped {
             self.storage.insert(*address, SparseTrie::empty());
             self.storage.get_mut(address).expect("just inserted")
         } else {
@@ -129,17 +124,19 @@ impl StateTries {
                 .entry(*address)
                 .or_insert_with(|| SparseTrie::from_root(previous_root))
         };
-        for (slot, value) in &change.storage {
-            let key = keccak256(B256::from(*slot));
-            if value.is_zero() {
-                trie.remove(&key, &nodes)?;
-            } else {
-                trie.insert(&key, Bytes::from(rlp::encode(value)), &nodes)?;
-            }
-        }
+        let mut slots: Vec<(B256, Option<Bytes>)> = change
+            .storage
+            .iter()
+            .map(|(slot, value)| {
+                let key = keccak256(B256::from(*slot));
+                let value = (!value.is_zero()).then(|| Bytes::from(rlp::encode(value)));
+                (key, value)
+            })
+            .collect();
+        trie.apply_batch(&mut slots, &reader.storage_trie(hashed)?)?;
         let root = trie.root();
         diff.storage_tries
-            .push((hashed, wiped, trie.take_updates()));
+            .push((hashed, change.wiped, trie.take_updates()));
         Ok(root)
     }
 }

@@ -3,10 +3,10 @@
 use super::StorageError;
 use alloy::{
     consensus::Header,
-    primitives::{Address, B256, U256},
+    primitives::{Address, B256, Bytes, KECCAK256_EMPTY, U256},
     rlp::{Decodable, Encodable},
 };
-use alloy_trie::Nibbles;
+use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};
 
 /// The flat record of one account: what its account-trie leaf commits to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,36 +21,161 @@ pub struct AccountRecord {
     pub storage_root: B256,
 }
 
-const ACCOUNT_RECORD_LEN: usize = 8 + 32 + 32 + 32;
-
 impl AccountRecord {
-    /// Fixed 104-byte layout: nonce (big-endian u64), balance, code hash, storage root.
-    pub fn encode(&self) -> [u8; ACCOUNT_RECORD_LEN] {
-        let mut out = [0u8; ACCOUNT_RECORD_LEN];
-        out[..8].copy_from_slice(&self.nonce.to_be_bytes());
-        out[8..40].copy_from_slice(&self.balance.to_be_bytes::<32>());
-        out[40..72].copy_from_slice(self.code_hash.as_slice());
-        out[72..].copy_from_slice(self.storage_root.as_slice());
+    /// Compact layout: a flags byte (bit 0: a code hash follows, bit 1: a storage root
+    /// follows), the nonce and the balance as length-prefixed big-endian integers without
+    /// leading zeros, then the code hash and storage root when they are not those of an
+    /// account without code or storage. A plain account takes 10 to 20 bytes, not 104.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(MAX_RECORD_LEN);
+        self.encode_into(&mut out);
         out
     }
 
-    /// Inverse of [`Self::encode`].
-    pub fn decode(bytes: &[u8]) -> Result<Self, StorageError> {
-        if bytes.len() != ACCOUNT_RECORD_LEN {
-            return Err(corrupt(
-                "accounts",
-                format!("record of {} bytes", bytes.len()),
-            ));
+    /// Appends [`Self::encode`]'s bytes to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let has_code = self.code_hash != KECCAK256_EMPTY;
+        let has_storage = self.storage_root != EMPTY_ROOT_HASH;
+        out.push(u8::from(has_code) | (u8::from(has_storage) << 1));
+        put_trimmed(out, &self.nonce.to_be_bytes());
+        put_trimmed(out, &self.balance.to_be_bytes::<32>());
+        if has_code {
+            out.extend_from_slice(self.code_hash.as_slice());
         }
-        let mut nonce = [0u8; 8];
-        nonce.copy_from_slice(&bytes[..8]);
+        if has_storage {
+            out.extend_from_slice(self.storage_root.as_slice());
+        }
+    }
+
+    /// Inverse of [`Self::encode`]; the whole of `bytes` must be one record.
+    pub fn decode(mut bytes: &[u8]) -> Result<Self, StorageError> {
+        let record = Self::decode_from(&mut bytes, "accounts")?;
+        if !bytes.is_empty() {
+            return Err(corrupt("accounts", "trailing bytes after a record"));
+        }
+        Ok(record)
+    }
+
+    /// Decodes one record from the front of `bytes`.
+    fn decode_from(bytes: &mut &[u8], table: &'static str) -> Result<Self, StorageError> {
+        let flags = take(bytes, 1, table)?[0];
+        if flags > 3 {
+            return Err(corrupt(table, format!("record flags {flags:#x}")));
+        }
+        let nonce = take_trimmed(bytes, 8, table)?;
+        let balance = take_trimmed(bytes, 32, table)?;
+        let mut nonce_bytes = [0u8; 8];
+        nonce_bytes[8 - nonce.len()..].copy_from_slice(nonce);
+        let code_hash = if flags & 1 != 0 {
+            B256::from_slice(take(bytes, 32, table)?)
+        } else {
+            KECCAK256_EMPTY
+        };
+        let storage_root = if flags & 2 != 0 {
+            B256::from_slice(take(bytes, 32, table)?)
+        } else {
+            EMPTY_ROOT_HASH
+        };
         Ok(Self {
-            nonce: u64::from_be_bytes(nonce),
-            balance: U256::from_be_slice(&bytes[8..40]),
-            code_hash: B256::from_slice(&bytes[40..72]),
-            storage_root: B256::from_slice(&bytes[72..]),
+            nonce: u64::from_be_bytes(nonce_bytes),
+            balance: U256::from_be_slice(balance),
+            code_hash,
+            storage_root,
         })
     }
+}
+
+/// Longest compact record: flags, a full nonce and balance with their lengths, two hashes.
+const MAX_RECORD_LEN: usize = 1 + 9 + 33 + 32 + 32;
+
+/// Appends `bytes` without its leading zeros, after a length byte.
+fn put_trimmed(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    out.push((bytes.len() - start) as u8);
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Reads what [`put_trimmed`] wrote, at most `max` bytes long.
+fn take_trimmed<'a>(
+    bytes: &mut &'a [u8],
+    max: usize,
+    table: &'static str,
+) -> Result<&'a [u8], StorageError> {
+    let len = usize::from(take(bytes, 1, table)?[0]);
+    if len > max {
+        return Err(corrupt(
+            table,
+            format!("a {len}-byte integer (at most {max})"),
+        ));
+    }
+    take(bytes, len, table)
+}
+
+/// Splits `n` bytes off the front of `bytes`.
+fn take<'a>(bytes: &mut &'a [u8], n: usize, table: &'static str) -> Result<&'a [u8], StorageError> {
+    if bytes.len() < n {
+        return Err(corrupt(table, "truncated"));
+    }
+    let (head, tail) = bytes.split_at(n);
+    *bytes = tail;
+    Ok(head)
+}
+
+fn take_u32(bytes: &mut &[u8], table: &'static str) -> Result<u32, StorageError> {
+    Ok(u32::from_be_bytes(
+        take(bytes, 4, table)?.try_into().expect("4 bytes"),
+    ))
+}
+
+fn take_address(bytes: &mut &[u8], table: &'static str) -> Result<Address, StorageError> {
+    Ok(Address::from_slice(take(bytes, 20, table)?))
+}
+
+fn take_u256(bytes: &mut &[u8], table: &'static str) -> Result<U256, StorageError> {
+    Ok(U256::from_be_slice(take_trimmed(bytes, 32, table)?))
+}
+
+fn put_u256(out: &mut Vec<u8>, value: &U256) {
+    put_trimmed(out, &value.to_be_bytes::<32>());
+}
+
+/// A count of items that each take at least `min_len` bytes, checked against what is left so
+/// a corrupt count cannot make a decoder reserve memory it never fills.
+fn take_count(
+    bytes: &mut &[u8],
+    min_len: usize,
+    table: &'static str,
+) -> Result<usize, StorageError> {
+    let count = take_u32(bytes, table)? as usize;
+    if count.saturating_mul(min_len) > bytes.len() {
+        return Err(corrupt(table, format!("{count} items do not fit")));
+    }
+    Ok(count)
+}
+
+/// An optional account: a presence byte, then the record.
+fn put_account(out: &mut Vec<u8>, address: &Address, record: &Option<AccountRecord>) {
+    out.extend_from_slice(address.as_slice());
+    match record {
+        Some(r) => {
+            out.push(1);
+            r.encode_into(out);
+        }
+        None => out.push(0),
+    }
+}
+
+fn take_account(
+    bytes: &mut &[u8],
+    table: &'static str,
+) -> Result<(Address, Option<AccountRecord>), StorageError> {
+    let address = take_address(bytes, table)?;
+    let record = match take(bytes, 1, table)?[0] {
+        0 => None,
+        1 => Some(AccountRecord::decode_from(bytes, table)?),
+        flag => return Err(corrupt(table, format!("account presence byte {flag}"))),
+    };
+    Ok((address, record))
 }
 
 pub(crate) fn corrupt(table: &'static str, reason: impl Into<String>) -> StorageError {
@@ -78,60 +203,130 @@ pub(crate) fn decode_header(bytes: &[u8]) -> Result<(B256, Header), StorageError
     Ok((hash, header))
 }
 
-/// Reverts layout: account count (u32), then per account address ++ flag ++ record (when the
-/// flag is 1); slot count (u32), then per slot address ++ slot ++ value.
+/// Reverts layout: account count (u32), then per account address ++ presence byte ++ compact
+/// record; slot count (u32), then per slot address ++ slot ++ value (length-prefixed, without
+/// leading zeros).
 pub(crate) fn encode_reverts(reverts: &super::StateReverts) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + reverts.accounts.len() * 125 + reverts.storage.len() * 84);
+    let mut out = Vec::with_capacity(8 + reverts.accounts.len() * 40 + reverts.storage.len() * 60);
     out.extend_from_slice(&(reverts.accounts.len() as u32).to_be_bytes());
     for (address, record) in &reverts.accounts {
-        out.extend_from_slice(address.as_slice());
-        match record {
-            Some(r) => {
-                out.push(1);
-                out.extend_from_slice(&r.encode());
-            }
-            None => out.push(0),
-        }
+        put_account(&mut out, address, record);
     }
     out.extend_from_slice(&(reverts.storage.len() as u32).to_be_bytes());
     for (address, slot, value) in &reverts.storage {
         out.extend_from_slice(address.as_slice());
-        out.extend_from_slice(&slot.to_be_bytes::<32>());
-        out.extend_from_slice(&value.to_be_bytes::<32>());
+        put_u256(&mut out, slot);
+        put_u256(&mut out, value);
     }
     out
 }
 
 pub(crate) fn decode_reverts(mut bytes: &[u8]) -> Result<super::StateReverts, StorageError> {
-    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Result<&'a [u8], StorageError> {
-        if bytes.len() < n {
-            return Err(corrupt("reverts", "truncated"));
-        }
-        let (head, tail) = bytes.split_at(n);
-        *bytes = tail;
-        Ok(head)
-    }
+    const T: &str = "reverts";
+    let bytes = &mut bytes;
     let mut reverts = super::StateReverts::default();
-    let count = u32::from_be_bytes(take(&mut bytes, 4)?.try_into().expect("4 bytes"));
+    let count = take_count(bytes, 21, T)?;
+    reverts.accounts.reserve(count);
     for _ in 0..count {
-        let address = Address::from_slice(take(&mut bytes, 20)?);
-        let record = match take(&mut bytes, 1)?[0] {
-            1 => Some(AccountRecord::decode(take(
-                &mut bytes,
-                ACCOUNT_RECORD_LEN,
-            )?)?),
-            _ => None,
-        };
-        reverts.accounts.push((address, record));
+        reverts.accounts.push(take_account(bytes, T)?);
     }
-    let count = u32::from_be_bytes(take(&mut bytes, 4)?.try_into().expect("4 bytes"));
+    let count = take_count(bytes, 22, T)?;
+    reverts.storage.reserve(count);
     for _ in 0..count {
-        let address = Address::from_slice(take(&mut bytes, 20)?);
-        let slot = U256::from_be_slice(take(&mut bytes, 32)?);
-        let value = U256::from_be_slice(take(&mut bytes, 32)?);
+        let address = take_address(bytes, T)?;
+        let slot = take_u256(bytes, T)?;
+        let value = take_u256(bytes, T)?;
         reverts.storage.push((address, slot, value));
     }
+    if !bytes.is_empty() {
+        return Err(corrupt(T, "trailing bytes"));
+    }
     Ok(reverts)
+}
+
+/// What one block wrote to the flat state, as the chain file keeps it: enough to bring a state
+/// file that holds the block's parent forward to the block (its trie nodes are recomputed).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StateChanges {
+    /// New account records; `None` deletes the account.
+    pub accounts: Vec<(Address, Option<AccountRecord>)>,
+    /// Accounts whose storage is cleared before `storage` applies.
+    pub wiped_storage: Vec<Address>,
+    /// Storage writes; zero deletes the slot.
+    pub storage: Vec<(Address, U256, U256)>,
+    /// New bytecode by hash.
+    pub code: Vec<(B256, Bytes)>,
+}
+
+/// Changes layout: accounts as in the reverts; wiped count (u32) then addresses; slot count
+/// (u32) then address ++ slot ++ value as in the reverts; code count (u32) then per code its
+/// hash, length (u32) and bytes.
+pub(crate) fn encode_changes(
+    accounts: &[(Address, Option<AccountRecord>)],
+    wiped_storage: &[Address],
+    storage: &[(Address, U256, U256)],
+    code: &[(B256, Bytes)],
+) -> Vec<u8> {
+    let code_len: usize = code.iter().map(|(_, c)| 36 + c.len()).sum();
+    let mut out = Vec::with_capacity(
+        16 + accounts.len() * 40 + wiped_storage.len() * 20 + storage.len() * 60 + code_len,
+    );
+    out.extend_from_slice(&(accounts.len() as u32).to_be_bytes());
+    for (address, record) in accounts {
+        put_account(&mut out, address, record);
+    }
+    out.extend_from_slice(&(wiped_storage.len() as u32).to_be_bytes());
+    for address in wiped_storage {
+        out.extend_from_slice(address.as_slice());
+    }
+    out.extend_from_slice(&(storage.len() as u32).to_be_bytes());
+    for (address, slot, value) in storage {
+        out.extend_from_slice(address.as_slice());
+        put_u256(&mut out, slot);
+        put_u256(&mut out, value);
+    }
+    out.extend_from_slice(&(code.len() as u32).to_be_bytes());
+    for (hash, bytes) in code {
+        out.extend_from_slice(hash.as_slice());
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        out.extend_from_slice(bytes);
+    }
+    out
+}
+
+pub(crate) fn decode_changes(mut bytes: &[u8]) -> Result<StateChanges, StorageError> {
+    const T: &str = "changes";
+    let bytes = &mut bytes;
+    let mut changes = StateChanges::default();
+    let count = take_count(bytes, 21, T)?;
+    changes.accounts.reserve(count);
+    for _ in 0..count {
+        changes.accounts.push(take_account(bytes, T)?);
+    }
+    let count = take_count(bytes, 20, T)?;
+    for _ in 0..count {
+        changes.wiped_storage.push(take_address(bytes, T)?);
+    }
+    let count = take_count(bytes, 22, T)?;
+    changes.storage.reserve(count);
+    for _ in 0..count {
+        let address = take_address(bytes, T)?;
+        let slot = take_u256(bytes, T)?;
+        let value = take_u256(bytes, T)?;
+        changes.storage.push((address, slot, value));
+    }
+    let count = take_count(bytes, 36, T)?;
+    for _ in 0..count {
+        let hash = B256::from_slice(take(bytes, 32, T)?);
+        let len = take_u32(bytes, T)? as usize;
+        changes
+            .code
+            .push((hash, Bytes::copy_from_slice(take(bytes, len, T)?)));
+    }
+    if !bytes.is_empty() {
+        return Err(corrupt(T, "trailing bytes"));
+    }
+    Ok(changes)
 }
 
 /// Key of a storage slot: address ++ slot (big-endian), so one account's slots are contiguous.
@@ -185,16 +380,107 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Hashes that are sometimes the "none" values the compact encoding leaves out.
+    fn hash_or(none: B256) -> impl Strategy<Value = B256> {
+        prop_oneof![Just(none), any::<[u8; 32]>().prop_map(B256::from)]
+    }
+
+    fn record() -> impl Strategy<Value = AccountRecord> {
+        (
+            any::<u64>(),
+            prop_oneof![
+                any::<u64>().prop_map(U256::from),
+                any::<[u8; 32]>().prop_map(U256::from_be_bytes)
+            ],
+            hash_or(KECCAK256_EMPTY),
+            hash_or(EMPTY_ROOT_HASH),
+        )
+            .prop_map(|(nonce, balance, code_hash, storage_root)| AccountRecord {
+                nonce,
+                balance,
+                code_hash,
+                storage_root,
+            })
+    }
+
+    fn address() -> impl Strategy<Value = Address> {
+        any::<[u8; 20]>().prop_map(Address::from)
+    }
+
+    fn word() -> impl Strategy<Value = U256> {
+        prop_oneof![
+            any::<u8>().prop_map(U256::from),
+            any::<[u8; 32]>().prop_map(U256::from_be_bytes)
+        ]
+    }
+
+    fn changes() -> impl Strategy<Value = StateChanges> {
+        (
+            proptest::collection::vec((address(), proptest::option::of(record())), 0..6),
+            proptest::collection::vec(address(), 0..3),
+            proptest::collection::vec((address(), word(), word()), 0..6),
+            proptest::collection::vec(
+                (
+                    any::<[u8; 32]>().prop_map(B256::from),
+                    proptest::collection::vec(any::<u8>(), 0..40).prop_map(Bytes::from),
+                ),
+                0..3,
+            ),
+        )
+            .prop_map(|(accounts, wiped_storage, storage, code)| StateChanges {
+                accounts,
+                wiped_storage,
+                storage,
+                code,
+            })
+    }
+
     proptest! {
         #[test]
-        fn account_record_roundtrips(nonce: u64, balance: [u8; 32], code: [u8; 32], root: [u8; 32]) {
-            let record = AccountRecord {
-                nonce,
-                balance: U256::from_be_bytes(balance),
-                code_hash: B256::from(code),
-                storage_root: B256::from(root),
+        fn account_record_roundtrips(record in record()) {
+            let encoded = record.encode();
+            prop_assert!(encoded.len() <= MAX_RECORD_LEN);
+            prop_assert_eq!(AccountRecord::decode(&encoded).unwrap(), record);
+            // Every proper prefix is refused, never misread.
+            for len in 0..encoded.len() {
+                prop_assert!(AccountRecord::decode(&encoded[..len]).is_err());
+            }
+        }
+
+        #[test]
+        fn changes_roundtrip(changes in changes()) {
+            let encoded = encode_changes(
+                &changes.accounts,
+                &changes.wiped_storage,
+                &changes.storage,
+                &changes.code,
+            );
+            prop_assert_eq!(decode_changes(&encoded).unwrap(), changes);
+            for len in 0..encoded.len() {
+                prop_assert!(decode_changes(&encoded[..len]).is_err());
+            }
+        }
+
+        #[test]
+        fn reverts_roundtrip(changes in changes()) {
+            let reverts = super::super::StateReverts {
+                accounts: changes.accounts,
+                storage: changes.storage,
             };
-            prop_assert_eq!(AccountRecord::decode(&record.encode()).unwrap(), record);
+            let encoded = encode_reverts(&reverts);
+            prop_assert_eq!(decode_reverts(&encoded).unwrap(), reverts);
+            for len in 0..encoded.len() {
+                prop_assert!(decode_reverts(&encoded[..len]).is_err());
+            }
+        }
+
+        /// Arbitrary bytes decode to an error or to something, never to a panic or a huge
+        /// allocation.
+        #[test]
+        fn decoders_survive_garbage(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode_changes(&bytes);
+            let _ = decode_reverts(&bytes);
+            let _ = AccountRecord::decode(&bytes);
         }
 
         #[test]
@@ -207,29 +493,20 @@ mod tests {
     }
 
     #[test]
-    fn reverts_roundtrip() {
-        let reverts = super::super::StateReverts {
-            accounts: vec![
-                (Address::repeat_byte(1), None),
-                (
-                    Address::repeat_byte(2),
-                    Some(AccountRecord {
-                        nonce: 7,
-                        balance: U256::from(99u64),
-                        code_hash: B256::repeat_byte(3),
-                        storage_root: B256::repeat_byte(4),
-                    }),
-                ),
-            ],
-            storage: vec![(Address::repeat_byte(5), U256::from(1u64), U256::from(2u64))],
+    fn plain_account_is_small() {
+        let record = AccountRecord {
+            nonce: 3,
+            balance: U256::from(10u64).pow(U256::from(21u64)),
+            code_hash: KECCAK256_EMPTY,
+            storage_root: EMPTY_ROOT_HASH,
         };
-        let encoded = encode_reverts(&reverts);
-        assert_eq!(decode_reverts(&encoded).unwrap(), reverts);
-        assert!(decode_reverts(&encoded[..encoded.len() - 1]).is_err());
+        assert_eq!(record.encode().len(), 1 + 2 + 10);
     }
 
     #[test]
-    fn truncated_account_record_is_an_error() {
-        assert!(AccountRecord::decode(&[0u8; 10]).is_err());
+    fn oversized_integers_are_refused() {
+        // Flags 0, a 9-byte nonce: more than a u64 holds.
+        assert!(AccountRecord::decode(&[0, 9, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]).is_err());
+        assert!(AccountRecord::decode(&[4, 0, 0]).is_err());
     }
 }

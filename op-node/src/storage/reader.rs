@@ -1,9 +1,15 @@
-//! Reads from one consistent snapshot of the database.
+//! Reads from one consistent snapshot of the chain: a snapshot of the chain file, a snapshot of
+//! the state file, and the state writes of the blocks between the two (the state file may hold
+//! an older block's state than the chain file's head; those writes bring it to the head).
 
 use super::{
-    ACCOUNT_TRIE, ACCOUNTS, BLOCK_NUMBERS, BODIES, CODE, HEAD_KEY, HEADERS, META, RECEIPTS,
-    SENDERS, STORAGE, STORAGE_TRIE, StorageError, TX_INDEX,
+    StorageError,
     codec::{self, AccountRecord, corrupt},
+    overlay::Layers,
+    tables::{
+        ACCOUNT_TRIE, ACCOUNTS, BLOCK_NUMBERS, BODIES, CODE, HEAD_KEY, HEADERS, META, RECEIPTS,
+        SENDERS, STORAGE, STORAGE_TRIE, TX_INDEX,
+    },
 };
 use crate::{
     block::{RecoveredTx, SealedBlock},
@@ -19,10 +25,16 @@ use op_alloy::consensus::OpReceiptEnvelope;
 use redb::{ReadTransaction, ReadableTable};
 use std::sync::Arc;
 
-/// A read-only view of the database as of one commit. Cheap to open; hold it only as long
-/// as one request or one block needs it, since it pins the pages of its snapshot.
+/// A read-only view of the chain as of one block. Cheap to open; hold it only as long as one
+/// request or one block needs it, since it pins the pages of its snapshots.
 pub struct StoreReader {
+    /// The chain file.
     tx: ReadTransaction,
+    /// The state file.
+    state: ReadTransaction,
+    /// State writes of the blocks after the state file's and up to the chain file's head,
+    /// oldest first.
+    layers: Layers,
 }
 
 impl std::fmt::Debug for StoreReader {
@@ -32,8 +44,8 @@ impl std::fmt::Debug for StoreReader {
 }
 
 impl StoreReader {
-    pub(super) fn new(tx: ReadTransaction) -> Self {
-        Self { tx }
+    pub(super) fn new(tx: ReadTransaction, state: ReadTransaction, layers: Layers) -> Self {
+        Self { tx, state, layers }
     }
 
     /// Number of the last sealed block, `None` before genesis is written.
@@ -48,22 +60,22 @@ impl StoreReader {
 
     /// The safe head (the last block derived from L1), if derivation has recorded one.
     pub fn safe_number(&self) -> Result<Option<u64>, StorageError> {
-        self.meta(super::SAFE_KEY)
+        self.meta(super::tables::SAFE_KEY)
     }
 
     /// The finalized head (derived from finalized L1), if recorded.
     pub fn finalized_number(&self) -> Result<Option<u64>, StorageError> {
-        self.meta(super::FINALIZED_KEY)
+        self.meta(super::tables::FINALIZED_KEY)
     }
 
     /// The newest L1 block derivation has seen, if recorded.
     pub fn l1_head_number(&self) -> Result<Option<u64>, StorageError> {
-        self.meta(super::L1_HEAD_KEY)
+        self.meta(super::tables::L1_HEAD_KEY)
     }
 
     /// The L1's finalized block as derivation last saw it, if recorded.
     pub fn l1_finalized_number(&self) -> Result<Option<u64>, StorageError> {
-        self.meta(super::L1_FINALIZED_KEY)
+        self.meta(super::tables::L1_FINALIZED_KEY)
     }
 
     /// Header and hash of block `number`.
@@ -149,8 +161,11 @@ impl StoreReader {
 
     /// Where a transaction was included: (block number, index).
     pub fn transaction_location(&self, hash: &B256) -> Result<Option<(u64, u32)>, StorageError> {
+        if let Some(found) = self.layers.find(|l| l.tx_location(hash)) {
+            return Ok(Some(found));
+        }
         Ok(self
-            .tx
+            .state
             .open_table(TX_INDEX)?
             .get(&hash.0)?
             .map(|v| v.value()))
@@ -158,7 +173,10 @@ impl StoreReader {
 
     /// The account at `address` in the latest state.
     pub fn account(&self, address: &Address) -> Result<Option<AccountRecord>, StorageError> {
-        match self.tx.open_table(ACCOUNTS)?.get(&address.0.0)? {
+        if let Some(found) = self.layers.find(|l| l.account(address)) {
+            return Ok(found);
+        }
+        match self.state.open_table(ACCOUNTS)?.get(&address.0.0)? {
             Some(v) => Ok(Some(AccountRecord::decode(v.value())?)),
             None => Ok(None),
         }
@@ -166,54 +184,112 @@ impl StoreReader {
 
     /// A storage slot in the latest state (zero when unset).
     pub fn storage(&self, address: &Address, slot: &U256) -> Result<U256, StorageError> {
+        if let Some(found) = self.layers.find(|l| l.storage(address, slot)) {
+            return Ok(found);
+        }
         let key = codec::storage_key(address, slot);
         Ok(self
-            .tx
+            .state
             .open_table(STORAGE)?
             .get(&key)?
             .map(|v| U256::from_be_bytes(*v.value()))
             .unwrap_or_default())
     }
 
-    /// Every nonzero storage slot of `address` (for rebuilding its storage trie).
+    /// Every nonzero storage slot of `address` (for rebuilding its storage trie), by slot.
     pub fn storage_slots(&self, address: &Address) -> Result<Vec<(U256, U256)>, StorageError> {
-        let (start, end) = codec::storage_range(address);
-        let table = self.tx.open_table(STORAGE)?;
-        let mut out = Vec::new();
-        for entry in table.range::<&[u8; 52]>(&start..=&end)? {
-            let (key, value) = entry?;
-            out.push((
-                U256::from_be_slice(&key.value()[20..]),
-                U256::from_be_bytes(*value.value()),
-            ));
+        let mut slots = std::collections::BTreeMap::new();
+        // The stored slots count unless a pending block wiped them.
+        if !self
+            .layers
+            .iter()
+            .any(|l| l.storage.get(address).is_some_and(|w| w.wiped))
+        {
+            let (start, end) = codec::storage_range(address);
+            let table = self.state.open_table(STORAGE)?;
+            for entry in table.range::<&[u8; 52]>(&start..=&end)? {
+                let (key, value) = entry?;
+                slots.insert(
+                    U256::from_be_slice(&key.value()[20..]),
+                    U256::from_be_bytes(*value.value()),
+                );
+            }
         }
-        Ok(out)
+        for layer in self.layers.iter() {
+            if let Some(writes) = layer.storage.get(address) {
+                if writes.wiped {
+                    slots.clear();
+                }
+                for (slot, value) in &writes.slots {
+                    if value.is_zero() {
+                        slots.remove(slot);
+                    } else {
+                        slots.insert(*slot, *value);
+                    }
+                }
+            }
+        }
+        Ok(slots.into_iter().collect())
     }
 
-    /// Every account, up to `limit` of them (`None` when there are more).
+    /// Every account, up to `limit` of them (`None` when there are more), by address.
     pub fn accounts(
         &self,
         limit: usize,
     ) -> Result<Option<Vec<(Address, AccountRecord)>>, StorageError> {
-        let table = self.tx.open_table(ACCOUNTS)?;
+        let mut pending: std::collections::BTreeMap<Address, Option<AccountRecord>> =
+            Default::default();
+        for layer in self.layers.iter() {
+            pending.extend(layer.accounts.iter().map(|(a, r)| (*a, *r)));
+        }
+        let table = self.state.open_table(ACCOUNTS)?;
         let mut out = Vec::new();
-        for entry in table.iter()? {
+        let mut pending = pending.into_iter().peekable();
+        let push = |out: &mut Vec<_>, entry| {
             if out.len() == limit {
+                return false;
+            }
+            out.push(entry);
+            true
+        };
+        for entry in table.iter()? {
+            let (key, value) = entry?;
+            let address = Address::from(*key.value());
+            // Pending accounts before this one (new ones) go first.
+            while let Some((a, record)) = pending.next_if(|(a, _)| *a < address) {
+                if let Some(record) = record
+                    && !push(&mut out, (a, record))
+                {
+                    return Ok(None);
+                }
+            }
+            let record = match pending.next_if(|(a, _)| *a == address) {
+                Some((_, record)) => record,
+                None => Some(AccountRecord::decode(value.value())?),
+            };
+            if let Some(record) = record
+                && !push(&mut out, (address, record))
+            {
                 return Ok(None);
             }
-            let (key, value) = entry?;
-            out.push((
-                Address::from(*key.value()),
-                AccountRecord::decode(value.value())?,
-            ));
+        }
+        for (a, record) in pending {
+            if let Some(record) = record
+                && !push(&mut out, (a, record))
+            {
+                return Ok(None);
+            }
         }
         Ok(Some(out))
     }
 
     /// Bytecode by hash.
     pub fn code(&self, hash: &B256) -> Result<Option<Bytes>, StorageError> {
+        if let Some(found) = self.layers.find(|l| l.code.get(hash).cloned()) {
+            return Ok(Some(found));
+        }
         Ok(self
-            .tx
+            .state
             .open_table(CODE)?
             .get(&hash.0)?
             .map(|v| Bytes::copy_from_slice(v.value())))
@@ -221,7 +297,7 @@ impl StoreReader {
 
     /// What block `number` overwrote.
     pub fn reverts(&self, number: u64) -> Result<Option<super::StateReverts>, StorageError> {
-        match self.tx.open_table(super::REVERTS)?.get(number)? {
+        match self.tx.open_table(super::tables::REVERTS)?.get(number)? {
             Some(v) => Ok(Some(codec::decode_reverts(v.value())?)),
             None => Ok(None),
         }
@@ -229,7 +305,7 @@ impl StoreReader {
 
     /// The newest derivation checkpoint.
     pub fn last_derivation(&self) -> Result<Option<super::DerivationRecord>, StorageError> {
-        let table = self.tx.open_table(super::DERIVATION)?;
+        let table = self.tx.open_table(super::tables::DERIVATION)?;
         match table.last()? {
             Some((_, v)) => Ok(Some(super::DerivationRecord::decode(v.value())?)),
             None => Ok(None),
@@ -241,7 +317,7 @@ impl StoreReader {
         &self,
         l1_number: u64,
     ) -> Result<Option<super::DerivationRecord>, StorageError> {
-        let table = self.tx.open_table(super::DERIVATION)?;
+        let table = self.tx.open_table(super::tables::DERIVATION)?;
         match table.range(..=l1_number)?.next_back() {
             Some(entry) => {
                 let (_, v) = entry?;
@@ -251,19 +327,21 @@ impl StoreReader {
         }
     }
 
-    /// The stored nodes of the account trie.
+    /// The nodes of the account trie.
     pub fn account_trie(&self) -> Result<TrieNodes, StorageError> {
         Ok(TrieNodes {
-            table: self.tx.open_table(ACCOUNT_TRIE)?,
+            table: self.state.open_table(ACCOUNT_TRIE)?,
             owner: None,
+            layers: self.layers.clone(),
         })
     }
 
-    /// The stored nodes of the storage trie of the account whose hashed address is `owner`.
+    /// The nodes of the storage trie of the account whose hashed address is `owner`.
     pub fn storage_trie(&self, owner: B256) -> Result<TrieNodes, StorageError> {
         Ok(TrieNodes {
-            table: self.tx.open_table(STORAGE_TRIE)?,
+            table: self.state.open_table(STORAGE_TRIE)?,
             owner: Some(owner),
+            layers: self.layers.clone(),
         })
     }
 }
@@ -273,10 +351,33 @@ pub struct TrieNodes {
     table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
     /// keccak256 of the storage trie's account; `None` for the account trie.
     owner: Option<B256>,
+    /// Pending blocks' node writes, consulted before the table.
+    layers: Layers,
+}
+
+impl TrieNodes {
+    /// The nodes of `table` alone (the state file while it is brought forward at open).
+    pub(super) fn plain(
+        table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+        owner: Option<B256>,
+    ) -> Self {
+        Self {
+            table,
+            owner,
+            layers: Layers::default(),
+        }
+    }
 }
 
 impl NodeSource for TrieNodes {
     fn node(&self, path: &Nibbles) -> Result<Option<Bytes>, TrieError> {
+        let pending = match &self.owner {
+            None => self.layers.find(|l| l.account_node(path)),
+            Some(owner) => self.layers.find(|l| l.storage_node(owner, path)),
+        };
+        if let Some(found) = pending {
+            return Ok(found);
+        }
         let owner = self.owner.as_ref().map_or(&[][..], |o| o.as_slice());
         let key = codec::nibble_key(owner, path);
         self.table

@@ -476,6 +476,120 @@ pub(super) fn hash(
     }
 }
 
+/// Applies `ops` (sorted by key; `Some` sets, `None` removes) below `root` and hashes the changed
+/// nodes below it. When the root is a branch and there are at least `min_parallel` operations,
+/// the children under nibbles 8..16 are updated and hashed on a second thread while this one
+/// takes 0..8: keys are hashes, so each half gets about half of the work, and the halves'
+/// paths are disjoint. The second thread logs into its own [`UpdateLog`], appended after this
+/// thread's entries. A root left with fewer than two children is restored to canonical shape.
+/// On error the trie may be partly updated.
+pub(super) fn apply_ops<S: NodeSource + Sync>(
+    root: &mut Node,
+    ops: &[(alloy::primitives::B256, Option<Bytes>)],
+    src: &S,
+    buf: &mut Vec<u8>,
+    log: &mut UpdateLog,
+    min_parallel: usize,
+) -> Result<(), TrieError> {
+    resolve(root, &Nibbles::new(), src)?;
+    let Node::Branch(branch) = root else {
+        for (key, value) in ops {
+            apply_one(root, key, value, 0, src, log)?;
+        }
+        return Ok(());
+    };
+    let split = ops.partition_point(|(key, _)| key[0] >> 4 < 8);
+    let (low_ops, high_ops) = ops.split_at(split);
+    let (low, high) = branch.children.split_at_mut(8);
+    let enabled = log.enabled;
+    let changed = if ops.len() >= min_parallel && !low_ops.is_empty() && !high_ops.is_empty() {
+        let (low_result, high_result, high_log) = std::thread::scope(|scope| {
+            let high = scope.spawn(move || {
+                let mut log = UpdateLog {
+                    enabled,
+                    entries: Vec::new(),
+                };
+                let result = apply_to_children(high, 8, high_ops, src, &mut Vec::new(), &mut log);
+                (result, log)
+            });
+            let low_result = apply_to_children(low, 0, low_ops, src, buf, log);
+            let (high_result, high_log) = high
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (low_result, high_result, high_log)
+        });
+        log.entries.extend(high_log.entries);
+        low_result? | high_result?
+    } else {
+        apply_to_children(low, 0, low_ops, src, buf, log)?
+            | apply_to_children(high, 8, high_ops, src, buf, log)?
+    };
+    if !changed {
+        return Ok(());
+    }
+    branch.rlp = None;
+    let mut present = (0..16).filter(|&i| !branch.children[i].is_empty());
+    match (present.next(), present.next()) {
+        (Some(_), Some(_)) => {}
+        (Some(only), None) => {
+            resolve(
+                &mut branch.children[only],
+                &Nibbles::from_nibbles_unchecked([only as u8]),
+                src,
+            )?;
+            *root = collapse(branch, only, &Nibbles::new(), 0, log);
+        }
+        (None, _) => {
+            *root = Node::Empty;
+            log.removed(Nibbles::new());
+        }
+    }
+    Ok(())
+}
+
+/// Applies `ops` (all under nibbles `first..first + children.len()` of the root) to the root's
+/// `children`, then hashes the changed ones. Returns whether anything changed.
+fn apply_to_children(
+    children: &mut [Node],
+    first: u8,
+    ops: &[(alloy::primitives::B256, Option<Bytes>)],
+    src: &impl NodeSource,
+    buf: &mut Vec<u8>,
+    log: &mut UpdateLog,
+) -> Result<bool, TrieError> {
+    let mut changed = false;
+    for (key, value) in ops {
+        let nibble = key[0] >> 4;
+        changed |= apply_one(
+            &mut children[usize::from(nibble - first)],
+            key,
+            value,
+            1,
+            src,
+            log,
+        )?;
+    }
+    hash_children(children, first, Nibbles::new(), buf, log);
+    Ok(changed)
+}
+
+/// Sets or removes one key below `node`, which is at `depth` on its path. Returns whether
+/// anything changed.
+fn apply_one(
+    node: &mut Node,
+    key: &alloy::primitives::B256,
+    value: &Option<Bytes>,
+    depth: usize,
+    src: &impl NodeSource,
+    log: &mut UpdateLog,
+) -> Result<bool, TrieError> {
+    let nibbles = Nibbles::unpack_array(&key.0);
+    match value {
+        Some(value) => insert(node, &nibbles, depth, value.clone(), src),
+        None => remove(node, &nibbles, depth, src, log),
+    }
+}
+
 /// Changed children of a root branch from which [`hash_split`] hashes on two threads: below
 /// this, a thread costs more than the hashing it takes over.
 const SPLIT_MIN_CHANGED: usize = 8;

@@ -1,11 +1,13 @@
 //! Crash consistency at every commit point: the engine on a redb backend that fails any chosen
 //! write, truncate or sync, and then loses what the disk was not made to keep.
 //!
-//! A [`FaultyDisk`] keeps two images: what the process sees (every write) and what survives a
-//! crash (the image as of the last `sync_data`). When the injected fault fires, the process
-//! "dies": every later operation fails, and the surviving image is the synced one plus a random
-//! subset of the writes issued since, some of them torn (a prefix of 512-byte sectors), applied
-//! in order. That is all a file system promises without fsync.
+//! A [`FaultyDisk`] holds the node's two database files (the chain file and the state file) and
+//! keeps two images of each: what the process sees (every write) and what survives a crash (the
+//! image as of the file's last `sync_data`). Operations on both files count towards the one
+//! injected fault. When it fires, the process "dies": every later operation fails, and the
+//! surviving image of each file is its synced one plus a random subset of the writes issued
+//! since, some of them torn (a prefix of 512-byte sectors), applied in order. That is all a
+//! file system promises without fsync.
 
 use super::harness::{CHAIN_ID, GAS_LIMIT, GENESIS_TIMESTAMP};
 use alloy::primitives::B256;
@@ -13,29 +15,36 @@ use op_node::{
     block::RecoveredTx,
     chain::{ChainConfig, dev_genesis_alloc},
     engine::{Engine, EngineError},
-    storage::Store,
+    storage::{ApplyMode, Store},
 };
 use std::{
     io,
     sync::{Arc, Mutex, MutexGuard},
 };
 
-/// A mutating operation the disk received and has not yet made durable.
+/// A mutating operation a file received and has not yet made durable.
 #[derive(Debug, Clone)]
 enum Pending {
     Write { offset: u64, data: Vec<u8> },
     SetLen(u64),
 }
 
+/// One file of the disk.
 #[derive(Debug, Default)]
-struct DiskState {
+struct FileState {
     /// What reads see.
     volatile: Vec<u8>,
     /// What survives a crash for certain.
     synced: Vec<u8>,
     /// Mutations since the last sync, oldest first.
     pending: Vec<Pending>,
-    /// Mutating operations (write, set_len, sync_data) seen so far.
+}
+
+#[derive(Debug, Default)]
+struct DiskState {
+    /// The database files: the chain file and the state file.
+    files: [FileState; 2],
+    /// Mutating operations (write, set_len, sync_data) seen so far, on either file.
     ops: u64,
     /// The operation that fails, counted from 0.
     fail_at: Option<u64>,
@@ -43,9 +52,17 @@ struct DiskState {
     dead: bool,
 }
 
-/// A redb storage backend with an injected fault and a crash model (see the module docs).
+/// A disk holding a node's two database files, with an injected fault and a crash model (see
+/// the module docs). Operations on both files count towards one fault.
 #[derive(Debug, Clone, Default)]
 pub struct FaultyDisk(Arc<Mutex<DiskState>>);
+
+/// One file of a [`FaultyDisk`]: a redb storage backend.
+#[derive(Debug, Clone)]
+pub struct FaultyFile {
+    disk: FaultyDisk,
+    index: usize,
+}
 
 fn injected() -> io::Error {
     io::Error::other("injected I/O fault")
@@ -59,15 +76,25 @@ impl FaultyDisk {
         disk
     }
 
-    /// A healthy disk holding `image` (a crash survivor), as after a reboot.
-    pub fn from_image(image: Vec<u8>) -> Self {
+    /// A healthy disk holding `images` (a crash survivor), as after a reboot.
+    pub fn from_images(images: [Vec<u8>; 2]) -> Self {
         let disk = Self::default();
         {
             let mut state = disk.state();
-            state.volatile = image.clone();
-            state.synced = image;
+            for (file, image) in state.files.iter_mut().zip(images) {
+                file.volatile = image.clone();
+                file.synced = image;
+            }
         }
         disk
+    }
+
+    /// The chain file (0) or the state file (1).
+    pub fn file(&self, index: usize) -> FaultyFile {
+        FaultyFile {
+            disk: self.clone(),
+            index,
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, DiskState> {
@@ -84,30 +111,33 @@ impl FaultyDisk {
         self.state().dead
     }
 
-    /// The image a crash leaves now: the synced image plus a subset of the pending mutations
-    /// chosen by `seed`, each either dropped, applied, or (writes) torn to a sector prefix.
-    pub fn crash_image(&self, seed: u64) -> Vec<u8> {
+    /// The images a crash leaves now: of each file, the synced image plus a subset of the
+    /// pending mutations chosen by `seed`, each either dropped, applied, or (writes) torn to a
+    /// sector prefix.
+    pub fn crash_images(&self, seed: u64) -> [Vec<u8>; 2] {
         let state = self.state();
         let mut rng = SplitMix(seed);
-        let mut image = state.synced.clone();
-        for op in &state.pending {
-            match rng.next() % 3 {
-                0 => continue,
-                1 => apply(&mut image, op, None),
-                _ => {
-                    let sectors = match op {
-                        Pending::Write { data, .. } => data.len().div_ceil(512) as u64,
-                        Pending::SetLen(_) => 1,
-                    };
-                    apply(&mut image, op, Some(rng.next() % (sectors + 1)));
+        state.files.each_ref().map(|file| {
+            let mut image = file.synced.clone();
+            for op in &file.pending {
+                match rng.next() % 3 {
+                    0 => continue,
+                    1 => apply(&mut image, op, None),
+                    _ => {
+                        let sectors = match op {
+                            Pending::Write { data, .. } => data.len().div_ceil(512) as u64,
+                            Pending::SetLen(_) => 1,
+                        };
+                        apply(&mut image, op, Some(rng.next() % (sectors + 1)));
+                    }
                 }
             }
-        }
-        image
+            image
+        })
     }
 
     /// Counts a mutating operation; fails it (and kills the disk) if it is the chosen one.
-    fn mutate(&self, state: &mut DiskState) -> io::Result<()> {
+    fn mutate(state: &mut DiskState) -> io::Result<()> {
         if state.dead {
             return Err(injected());
         }
@@ -140,57 +170,61 @@ fn apply(image: &mut Vec<u8>, op: &Pending, sectors: Option<u64>) {
     }
 }
 
-impl redb::StorageBackend for FaultyDisk {
+impl redb::StorageBackend for FaultyFile {
     fn len(&self) -> io::Result<u64> {
-        let state = self.state();
+        let state = self.disk.state();
         if state.dead {
             return Err(injected());
         }
-        Ok(state.volatile.len() as u64)
+        Ok(state.files[self.index].volatile.len() as u64)
     }
 
     fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
-        let state = self.state();
+        let state = self.disk.state();
         if state.dead {
             return Err(injected());
         }
+        let file = &state.files[self.index];
         let start = offset as usize;
         let end = start + out.len();
-        if end > state.volatile.len() {
+        if end > file.volatile.len() {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "read past the end",
             ));
         }
-        out.copy_from_slice(&state.volatile[start..end]);
+        out.copy_from_slice(&file.volatile[start..end]);
         Ok(())
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
-        let mut state = self.state();
-        self.mutate(&mut state)?;
-        state.volatile.resize(len as usize, 0);
-        state.pending.push(Pending::SetLen(len));
+        let mut state = self.disk.state();
+        FaultyDisk::mutate(&mut state)?;
+        let file = &mut state.files[self.index];
+        file.volatile.resize(len as usize, 0);
+        file.pending.push(Pending::SetLen(len));
         Ok(())
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        let mut state = self.state();
-        self.mutate(&mut state)?;
-        state.synced = state.volatile.clone();
-        state.pending.clear();
+        let mut state = self.disk.state();
+        FaultyDisk::mutate(&mut state)?;
+        let file = &mut state.files[self.index];
+        file.synced = file.volatile.clone();
+        file.pending.clear();
         Ok(())
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        let mut state = self.state();
-        self.mutate(&mut state)?;
+        let mut state = self.disk.state();
+        FaultyDisk::mutate(&mut state)?;
         let op = Pending::Write {
             offset,
             data: data.to_vec(),
         };
-        apply(&mut state.volatile, &op, None);
-        state.pending.push(op);
+        let file = &mut state.files[self.index];
+        apply(&mut file.volatile, &op, None);
+        file.pending.push(op);
         Ok(())
     }
 }
@@ -225,7 +259,13 @@ pub type Chain = Vec<B256>;
 
 /// A node on `disk`: the store and the engine, opened as the binary opens them.
 fn open(disk: &FaultyDisk) -> Result<Engine, EngineError> {
-    open_engine(Arc::new(Store::open_with_backend(disk.clone())?))
+    open_engine(Arc::new(open_store(disk)?))
+}
+
+/// The node's store on `disk`. The state file is written inline, every second block, so the
+/// disk operations (and so the fault points) are the same on every run.
+fn open_store(disk: &FaultyDisk) -> Result<Store, op_node::storage::StorageError> {
+    Store::open_with_backends(disk.file(0), disk.file(1), ApplyMode::Inline { every: 2 })
 }
 
 fn open_engine(store: Arc<Store>) -> Result<Engine, EngineError> {
@@ -287,7 +327,7 @@ pub fn crash_at(actions: &[Action], chains: &[Chain], fail_at: u64, seed: u64) {
     let disk = FaultyDisk::failing_at(Some(fail_at));
     let mut done = 0;
     let mut created = false;
-    if let Ok(store) = Store::open_with_backend(disk.clone()) {
+    if let Ok(store) = open_store(&disk) {
         created = true;
         if let Ok(mut engine) = open_engine(Arc::new(store)) {
             for action in actions {
@@ -301,13 +341,13 @@ pub fn crash_at(actions: &[Action], chains: &[Chain], fail_at: u64, seed: u64) {
     assert!(disk.died(), "fault {fail_at}: the injected fault fired");
     // `Store::open` creates a new file under a scratch name and renames it into place once
     // durable: a crash before that leaves no database at all.
-    let image = if created {
-        disk.crash_image(seed)
+    let images = if created {
+        disk.crash_images(seed)
     } else {
-        Vec::new()
+        Default::default()
     };
 
-    let survivor = FaultyDisk::from_image(image);
+    let survivor = FaultyDisk::from_images(images);
     let mut engine = open(&survivor).unwrap_or_else(|e| {
         panic!("fault {fail_at} (seed {seed}, {done} actions done): reopen failed: {e}")
     });

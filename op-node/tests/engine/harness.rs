@@ -18,7 +18,7 @@ use op_node::{
     block::{RecoveredTx, SealedBlock},
     chain::{ChainConfig, dev_genesis_alloc},
     engine::{BuiltBlock, Engine},
-    storage::{Store, StoreReader},
+    storage::{ApplyMode, Store, StoreReader},
     txpool::PoolConfig,
 };
 use std::{
@@ -40,8 +40,12 @@ struct Node {
 }
 
 impl Node {
+    /// The state file is written inline every third block, so readers see blocks through
+    /// pending writes and a restart usually has blocks to replay from the chain file.
     fn open(path: &std::path::Path) -> Self {
-        let store = Arc::new(Store::open(path).expect("open the store"));
+        let store = Arc::new(
+            Store::open_with_mode(path, ApplyMode::Inline { every: 3 }).expect("open the store"),
+        );
         let engine = Engine::open(
             Arc::new(ChainConfig::new(CHAIN_ID, GAS_LIMIT)),
             store.clone(),

@@ -93,6 +93,56 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// CPU time (user and system, every thread) this process has used so far, from
+/// `/proc/self/stat` (in clock ticks of 10 ms, Linux's `CLK_TCK` of 100); zero where it cannot
+/// be read. Beside wall time it shows what a run cost when other work shares the cores.
+pub fn process_cpu() -> Duration {
+    cpu_of_stat(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default())
+}
+
+/// CPU time the threads named `name` (all of them, in this process) have used so far, read as
+/// [`process_cpu`] is.
+pub fn thread_cpu(name: &str) -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let mut total = Duration::ZERO;
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        total += cpu_of_stat(&stat);
+    }
+    total
+}
+
+/// utime + stime of one `/proc/.../stat` line.
+fn cpu_of_stat(stat: &str) -> Duration {
+    // Fields after the command name (which may hold spaces) follow its ") ".
+    let Some(rest) = stat.rsplit_once(") ").map(|(_, rest)| rest) else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// The 1-minute load average (runnable tasks), to note beside a figure.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 /// Milliseconds in a duration.
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3

@@ -1,0 +1,301 @@
+//! Bringing the state file forward: the pending [`StateWrites`] of blocks already durable in
+//! the chain file are merged and written to the state file in one transaction that also moves
+//! its `applied` marker, on a background thread (or, for deterministic tests, inline).
+//!
+//! Writing a block's state to B-trees keyed by address and path costs about one page per
+//! changed key: with a million accounts, thousands of random pages per block. Merged over many
+//! blocks, each key is written once and each page copied once per batch, and none of it delays
+//! the block that caused it.
+
+use super::{
+    StorageError,
+    codec::{self, corrupt},
+    overlay::StateWrites,
+    tables::{
+        ACCOUNT_TRIE, ACCOUNTS, APPLIED_HASH, APPLIED_KEY, CODE, STATE_META, STORAGE, STORAGE_TRIE,
+        TX_INDEX,
+    },
+};
+use parking_lot::{Condvar, Mutex};
+use redb::{Database, Durability};
+use std::{
+    collections::VecDeque,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tracing::{debug, error};
+
+/// How the state file is brought forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyMode {
+    /// On a background thread, in batches: once `min_batch` blocks are pending, once the oldest
+    /// has waited `max_delay`, or when asked to flush. Block commits wait while `max_pending`
+    /// blocks are pending, which bounds the memory the pending writes take.
+    Background {
+        /// Pending blocks that start a batch.
+        min_batch: usize,
+        /// Longest a committed block waits before a batch starts.
+        max_delay: Duration,
+        /// Most pending blocks before commits wait.
+        max_pending: usize,
+    },
+    /// In the committing thread, once `every` blocks are pending: the same writes in a fixed
+    /// order, for tests that count and fail every disk operation.
+    Inline {
+        /// Pending blocks that trigger a write.
+        every: usize,
+    },
+}
+
+impl Default for ApplyMode {
+    fn default() -> Self {
+        Self::Background {
+            min_batch: 16,
+            max_delay: Duration::from_millis(1000),
+            max_pending: 512,
+        }
+    }
+}
+
+/// Blocks whose state writes are not in the state file yet, shared by committers, readers and
+/// the applier.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    /// One entry per block, oldest first; the front ones are removed once written.
+    pub layers: VecDeque<Arc<StateWrites>>,
+    /// The applier failed: no block may be committed any more.
+    pub failed: Option<String>,
+    /// Someone waits for every pending block to be written.
+    pub flush: bool,
+    /// The store is closing: write what is pending, then stop.
+    pub stop: bool,
+}
+
+/// The pending blocks and the condition the applier and waiting committers sleep on.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub pending: Mutex<Pending>,
+    pub changed: Condvar,
+}
+
+impl Shared {
+    /// Writes every pending block now, on the calling thread (inline mode, flushes at open and
+    /// before a rewind when no applier thread runs).
+    pub fn apply_all(&self, state: &Database) -> Result<(), StorageError> {
+        let batch: Vec<_> = self.pending.lock().layers.iter().cloned().collect();
+        self.apply_batch(state, &batch)
+    }
+
+    /// Writes `batch` (the oldest pending blocks) and removes it from the pending ones.
+    fn apply_batch(
+        &self,
+        state: &Database,
+        batch: &[Arc<StateWrites>],
+    ) -> Result<(), StorageError> {
+        let Some(merged) = StateWrites::merge(batch) else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let result = write_batch(state, &merged, Durability::Immediate);
+        let mut pending = self.pending.lock();
+        match result {
+            Ok(()) => {
+                pending.layers.drain(..batch.len());
+                debug!(
+                    target: "storage::apply",
+                    first = merged.first,
+                    last = merged.last,
+                    accounts = merged.accounts.len(),
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                    "state file brought forward"
+                );
+            }
+            Err(ref e) => {
+                pending.failed = Some(e.to_string());
+            }
+        }
+        self.changed.notify_all();
+        result
+    }
+
+    /// The applier thread's loop (see [`ApplyMode::Background`]).
+    pub fn run(&self, state: &Database, min_batch: usize, max_delay: Duration) {
+        loop {
+            let batch: Vec<Arc<StateWrites>> = {
+                let mut pending = self.pending.lock();
+                loop {
+                    if pending.failed.is_some() {
+                        return;
+                    }
+                    if pending.layers.is_empty() {
+                        pending.flush = false;
+                        if pending.stop {
+                            return;
+                        }
+                        self.changed.wait(&mut pending);
+                        continue;
+                    }
+                    let waited = pending.layers[0].committed_at.elapsed();
+                    if pending.flush
+                        || pending.stop
+                        || pending.layers.len() >= min_batch
+                        || waited >= max_delay
+                    {
+                        break;
+                    }
+                    self.changed.wait_for(&mut pending, max_delay - waited);
+                }
+                pending.layers.iter().cloned().collect()
+            };
+            if let Err(e) = self.apply_batch(state, &batch) {
+                error!(target: "storage::apply", error = %e, "could not write the state file; no further block can be committed");
+                return;
+            }
+        }
+    }
+
+    /// Waits until no block is pending (the applier wrote them all) or the applier failed.
+    pub fn wait_flushed(&self) -> Result<(), StorageError> {
+        let mut pending = self.pending.lock();
+        pending.flush = true;
+        self.changed.notify_all();
+        loop {
+            if let Some(e) = &pending.failed {
+                return Err(StorageError::Applier(e.clone()));
+            }
+            if pending.layers.is_empty() {
+                return Ok(());
+            }
+            self.changed.wait(&mut pending);
+        }
+    }
+}
+
+/// Writes `writes` to the state file in one transaction and moves its `applied` marker to
+/// `writes.last`.
+pub(crate) fn write_batch(
+    state: &Database,
+    writes: &StateWrites,
+    durability: Durability,
+) -> Result<(), StorageError> {
+    let mut tx = state.begin_write()?;
+    tx.set_durability(durability)?;
+    write_state(&tx, writes)?;
+    set_applied(&tx, writes.last, &writes.last_hash)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Moves the state file's `applied` marker.
+pub(crate) fn set_applied(
+    tx: &redb::WriteTransaction,
+    number: u64,
+    hash: &alloy::primitives::B256,
+) -> Result<(), StorageError> {
+    tx.open_table(STATE_META)?.insert(APPLIED_KEY, number)?;
+    tx.open_table(APPLIED_HASH)?.insert(APPLIED_KEY, &hash.0)?;
+    Ok(())
+}
+
+/// Writes come from hash maps; each table gets them sorted by key, so consecutive inserts land
+/// in the same B-tree leaf, which is already copied and cached.
+pub(crate) fn write_state(
+    tx: &redb::WriteTransaction,
+    writes: &StateWrites,
+) -> Result<(), StorageError> {
+    let mut accounts = tx.open_table(ACCOUNTS)?;
+    let mut sorted: Vec<_> = writes.accounts.iter().collect();
+    sorted.sort_unstable_by_key(|(key, _)| *key);
+    let mut buf = Vec::with_capacity(128);
+    for (address, record) in sorted {
+        match record {
+            Some(record) => {
+                buf.clear();
+                record.encode_into(&mut buf);
+                accounts.insert(&address.0.0, buf.as_slice())?;
+            }
+            None => {
+                accounts.remove(&address.0.0)?;
+            }
+        }
+    }
+    drop(accounts);
+    let mut storage = tx.open_table(STORAGE)?;
+    let mut sorted = Vec::new();
+    for (address, slots) in &writes.storage {
+        if slots.wiped {
+            let (start, end) = codec::storage_range(address);
+            storage.retain_in::<&[u8; 52], _>(&start..=&end, |_, _| false)?;
+        }
+        sorted.extend(
+            slots
+                .slots
+                .iter()
+                .map(|(slot, value)| (codec::storage_key(address, slot), value)),
+        );
+    }
+    sorted.sort_unstable_by_key(|(key, _)| *key);
+    for (key, value) in sorted {
+        if value.is_zero() {
+            storage.remove(&key)?;
+        } else {
+            storage.insert(&key, &value.to_be_bytes::<32>())?;
+        }
+    }
+    drop(storage);
+    let mut code = tx.open_table(CODE)?;
+    for (hash, bytes) in &writes.code {
+        code.insert(&hash.0, bytes.as_ref())?;
+    }
+    drop(code);
+    let mut account_trie = tx.open_table(ACCOUNT_TRIE)?;
+    for path in &writes.account_trie.removed {
+        account_trie.remove(codec::nibble_key(&[], path).as_slice())?;
+    }
+    for (path, node) in &writes.account_trie.written {
+        account_trie.insert(codec::nibble_key(&[], path).as_slice(), node.as_ref())?;
+    }
+    drop(account_trie);
+    let mut storage_trie = tx.open_table(STORAGE_TRIE)?;
+    let mut owners: Vec<_> = writes.storage_tries.iter().collect();
+    owners.sort_unstable_by_key(|(owner, _)| *owner);
+    for (owner, trie) in owners {
+        if trie.wiped {
+            let start = owner.0.to_vec();
+            let mut end = owner.0.to_vec();
+            end.push(0xff);
+            storage_trie.retain_in::<&[u8], _>(start.as_slice()..end.as_slice(), |_, _| false)?;
+        }
+        for path in &trie.updates.removed {
+            storage_trie.remove(codec::nibble_key(owner.as_slice(), path).as_slice())?;
+        }
+        for (path, node) in &trie.updates.written {
+            storage_trie.insert(
+                codec::nibble_key(owner.as_slice(), path).as_slice(),
+                node.as_ref(),
+            )?;
+        }
+    }
+    drop(storage_trie);
+    let mut index = tx.open_table(TX_INDEX)?;
+    for (hash, number, i) in &writes.tx_index {
+        index.insert(&hash.0, (*number, *i))?;
+    }
+    Ok(())
+}
+
+/// The block whose state the state file holds, if any: (number, hash).
+pub(crate) fn applied(
+    read: &redb::ReadTransaction,
+) -> Result<Option<(u64, alloy::primitives::B256)>, StorageError> {
+    let number = match read.open_table(STATE_META)?.get(APPLIED_KEY)? {
+        Some(v) => v.value(),
+        None => return Ok(None),
+    };
+    let hash = read
+        .open_table(APPLIED_HASH)?
+        .get(APPLIED_KEY)?
+        .map(|v| alloy::primitives::B256::from(*v.value()))
+        .ok_or_else(|| corrupt("applied_hash", "the applied block has no hash"))?;
+    Ok(Some((number, hash)))
+}

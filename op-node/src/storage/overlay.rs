@@ -1,0 +1,235 @@
+//! The state writes of blocks that are durable in the chain file but not yet in the state file:
+//! one [`StateWrites`] per block, which readers consult, newest first, before the state file.
+//! The applier merges consecutive ones into a single [`StateWrites`] to write them in one
+//! transaction, where each key is written once with its latest value.
+
+use super::{AccountRecord, StateDiff};
+use crate::trie::TrieUpdates;
+use alloy::primitives::{
+    Address, B256, Bytes, U256,
+    map::{AddressMap, B256Map, HashMap},
+};
+use alloy_trie::Nibbles;
+use std::{collections::BTreeMap, time::Instant};
+
+/// The storage writes to one account.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct SlotWrites {
+    /// Every slot was cleared (destroyed, deleted or re-created) before `slots` applied.
+    pub wiped: bool,
+    /// Final values; zero deletes the slot.
+    pub slots: HashMap<U256, U256>,
+}
+
+/// The node writes to one storage trie.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct StorageTrieWrites {
+    /// Every stored node of the trie was deleted before `updates` applied.
+    pub wiped: bool,
+    /// Nodes written and removed.
+    pub updates: TrieUpdates,
+}
+
+/// What one block (or a run of consecutive blocks) wrote to the state file's tables.
+#[derive(Debug)]
+pub(crate) struct StateWrites {
+    /// The first block whose writes are in here.
+    pub first: u64,
+    /// The last one: the state file holds its state once these are written.
+    pub last: u64,
+    /// Its hash.
+    pub last_hash: B256,
+    /// When the block was committed to the chain file (the applier waits a little to batch).
+    pub committed_at: Instant,
+    /// New account records; `None` deletes.
+    pub accounts: AddressMap<Option<AccountRecord>>,
+    /// Storage writes by account.
+    pub storage: AddressMap<SlotWrites>,
+    /// New bytecode.
+    pub code: B256Map<Bytes>,
+    /// Account trie nodes.
+    pub account_trie: TrieUpdates,
+    /// Storage trie nodes by keccak256(address).
+    pub storage_tries: B256Map<StorageTrieWrites>,
+    /// (transaction hash, block number, index in block), sorted by hash.
+    pub tx_index: Vec<(B256, u64, u32)>,
+}
+
+impl StateWrites {
+    /// The writes of block `number` (`hash`), from the diff the engine computed and the
+    /// block's transaction index.
+    pub fn from_block(number: u64, hash: B256, diff: StateDiff, tx_index: &[(B256, u32)]) -> Self {
+        let mut storage: AddressMap<SlotWrites> = AddressMap::default();
+        for address in diff.wiped_storage {
+            storage.entry(address).or_default().wiped = true;
+        }
+        for (address, slot, value) in diff.storage {
+            storage
+                .entry(address)
+                .or_default()
+                .slots
+                .insert(slot, value);
+        }
+        let storage_tries = diff
+            .storage_tries
+            .into_iter()
+            .map(|(owner, wiped, updates)| (owner, StorageTrieWrites { wiped, updates }))
+            .collect();
+        Self {
+            first: number,
+            last: number,
+            last_hash: hash,
+            committed_at: Instant::now(),
+            accounts: diff.accounts.into_iter().collect(),
+            storage,
+            code: diff.code.into_iter().collect(),
+            account_trie: diff.account_trie,
+            storage_tries,
+            tx_index: tx_index
+                .iter()
+                .map(|(hash, i)| (*hash, number, *i))
+                .collect(),
+        }
+    }
+
+    /// `Some(record or None)` when this layer decides the account.
+    pub fn account(&self, address: &Address) -> Option<Option<AccountRecord>> {
+        self.accounts.get(address).copied()
+    }
+
+    /// `Some(value)` when this layer decides the slot (zero: unset).
+    pub fn storage(&self, address: &Address, slot: &U256) -> Option<U256> {
+        if let Some(writes) = self.storage.get(address) {
+            if let Some(value) = writes.slots.get(slot) {
+                return Some(*value);
+            }
+            if writes.wiped {
+                return Some(U256::ZERO);
+            }
+        }
+        None
+    }
+
+    /// `Some(node or None)` when this layer decides the account trie node at `path`.
+    pub fn account_node(&self, path: &Nibbles) -> Option<Option<Bytes>> {
+        updates_node(&self.account_trie, path)
+    }
+
+    /// `Some(node or None)` when this layer decides the node at `path` of `owner`'s trie.
+    pub fn storage_node(&self, owner: &B256, path: &Nibbles) -> Option<Option<Bytes>> {
+        let writes = self.storage_tries.get(owner)?;
+        updates_node(&writes.updates, path).or(writes.wiped.then_some(None))
+    }
+
+    /// Where this layer's block put the transaction `hash`.
+    pub fn tx_location(&self, hash: &B256) -> Option<(u64, u32)> {
+        self.tx_index
+            .binary_search_by(|(h, _, _)| h.cmp(hash))
+            .ok()
+            .map(|i| (self.tx_index[i].1, self.tx_index[i].2))
+    }
+
+    /// The writes of `layers` (consecutive blocks, oldest first) as one, later writes winning.
+    pub fn merge(layers: &[std::sync::Arc<StateWrites>]) -> Option<Self> {
+        let (first, last) = (layers.first()?, layers.last()?);
+        let mut accounts: AddressMap<Option<AccountRecord>> = AddressMap::default();
+        let mut storage: AddressMap<SlotWrites> = AddressMap::default();
+        let mut code = B256Map::default();
+        let mut account_trie: BTreeMap<Nibbles, Option<Bytes>> = BTreeMap::new();
+        let mut storage_tries: B256Map<(bool, BTreeMap<Nibbles, Option<Bytes>>)> =
+            B256Map::default();
+        let mut tx_index = Vec::new();
+        for layer in layers {
+            accounts.extend(layer.accounts.iter().map(|(a, r)| (*a, *r)));
+            for (address, writes) in &layer.storage {
+                let merged = storage.entry(*address).or_default();
+                if writes.wiped {
+                    merged.wiped = true;
+                    merged.slots.clear();
+                }
+                merged
+                    .slots
+                    .extend(writes.slots.iter().map(|(s, v)| (*s, *v)));
+            }
+            code.extend(layer.code.iter().map(|(h, c)| (*h, c.clone())));
+            add_updates(&mut account_trie, &layer.account_trie);
+            for (owner, writes) in &layer.storage_tries {
+                let merged = storage_tries.entry(*owner).or_default();
+                if writes.wiped {
+                    merged.0 = true;
+                    merged.1.clear();
+                }
+                add_updates(&mut merged.1, &writes.updates);
+            }
+            tx_index.extend_from_slice(&layer.tx_index);
+        }
+        tx_index.sort_unstable_by_key(|(hash, _, _)| *hash);
+        Some(Self {
+            first: first.first,
+            last: last.last,
+            last_hash: last.last_hash,
+            committed_at: first.committed_at,
+            accounts,
+            storage,
+            code,
+            account_trie: to_updates(account_trie),
+            storage_tries: storage_tries
+                .into_iter()
+                .map(|(owner, (wiped, nodes))| {
+                    (
+                        owner,
+                        StorageTrieWrites {
+                            wiped,
+                            updates: to_updates(nodes),
+                        },
+                    )
+                })
+                .collect(),
+            tx_index,
+        })
+    }
+}
+
+fn updates_node(updates: &TrieUpdates, path: &Nibbles) -> Option<Option<Bytes>> {
+    if let Ok(i) = updates.written.binary_search_by(|(p, _)| p.cmp(path)) {
+        return Some(Some(updates.written[i].1.clone()));
+    }
+    updates.removed.binary_search(path).ok().map(|_| None)
+}
+
+fn add_updates(into: &mut BTreeMap<Nibbles, Option<Bytes>>, updates: &TrieUpdates) {
+    for (path, node) in &updates.written {
+        into.insert(*path, Some(node.clone()));
+    }
+    for path in &updates.removed {
+        into.insert(*path, None);
+    }
+}
+
+/// Sorted, disjoint updates from a map of final node states.
+fn to_updates(nodes: BTreeMap<Nibbles, Option<Bytes>>) -> TrieUpdates {
+    let mut updates = TrieUpdates::default();
+    for (path, node) in nodes {
+        match node {
+            Some(node) => updates.written.push((path, node)),
+            None => updates.removed.push(path),
+        }
+    }
+    updates
+}
+
+/// Layers of consecutive blocks, oldest first, as a reader sees them: newest wins.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Layers(pub std::sync::Arc<[std::sync::Arc<StateWrites>]>);
+
+impl Layers {
+    /// The first answer of any layer, newest first.
+    pub fn find<T>(&self, f: impl Fn(&StateWrites) -> Option<T>) -> Option<T> {
+        self.0.iter().rev().find_map(|layer| f(layer))
+    }
+
+    /// The layers, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &StateWrites> {
+        self.0.iter().map(|l| &**l)
+    }
+}

@@ -1,0 +1,338 @@
+//! The store against a model: what readers see through the pending blocks equals what the
+//! state file holds once they are written, at every block and in old snapshots.
+
+use super::*;
+use crate::trie::TrieUpdates;
+use alloy::{
+    consensus::Header,
+    primitives::{KECCAK256_EMPTY, keccak256},
+};
+use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};
+use proptest::prelude::*;
+use std::{collections::BTreeMap, time::Duration};
+
+/// A block without transactions (the genesis) stores an empty RLP list, which reads back.
+#[test]
+fn empty_body_roundtrips() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.redb")).unwrap();
+    let block = block(0);
+    store
+        .commit_block(&block, &EncodedBody::new(&[], &[]), StateDiff::default())
+        .unwrap();
+    let reader = store.reader().unwrap();
+    assert_eq!(reader.head_number().unwrap(), Some(0));
+    let read = reader.block(0).unwrap().expect("stored");
+    assert_eq!(read.hash, block.hash);
+    assert!(read.txs.is_empty() && read.receipts.is_empty());
+}
+
+fn block(number: u64) -> SealedBlock {
+    let header = Header {
+        number,
+        ..Default::default()
+    };
+    SealedBlock {
+        hash: header.hash_slow(),
+        header,
+        txs: Vec::new(),
+        receipts: Vec::new(),
+    }
+}
+
+/// A database file of the first format (one file with a head and no version) is refused with
+/// a message that names it, and nothing is created beside it.
+#[test]
+fn an_old_format_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chain.redb");
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.open_table(META).unwrap().insert(HEAD_KEY, 7).unwrap();
+        tx.commit().unwrap();
+    }
+    let err = Store::open(&path).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(err, StorageError::Format { found: 1, .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("chain.redb") && message.contains("format 1"),
+        "{message}"
+    );
+    assert!(!state_path(&path).exists());
+}
+
+/// A state file that holds a block the chain file does not have is refused, not misread.
+#[test]
+fn a_foreign_state_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chain.redb");
+    {
+        let store = Store::open(&path).unwrap();
+        store
+            .commit_block(&block(0), &EncodedBody::new(&[], &[]), StateDiff::default())
+            .unwrap();
+    }
+    std::fs::remove_file(&path).unwrap();
+    let err = Store::open(&path).unwrap_err();
+    assert!(matches!(err, StorageError::Mismatch { .. }), "{err}");
+    assert!(err.to_string().contains("chain-state.redb"), "{err}");
+}
+
+/// What one block does, in the model's terms.
+#[derive(Debug, Clone)]
+struct Writes {
+    accounts: Vec<(u8, Option<u64>)>,
+    wiped: Vec<u8>,
+    storage: Vec<(u8, u8, u8)>,
+    nodes: Vec<(u8, Option<u8>)>,
+    storage_nodes: Vec<(u8, u8, Option<u8>)>,
+    wiped_tries: Vec<u8>,
+}
+
+fn writes() -> impl Strategy<Value = Writes> {
+    let small = || 0u8..6;
+    (
+        proptest::collection::vec((small(), proptest::option::of(any::<u64>())), 0..4),
+        proptest::collection::vec(small(), 0..2),
+        proptest::collection::vec((small(), small(), 0u8..3), 0..5),
+        proptest::collection::vec((small(), proptest::option::of(any::<u8>())), 0..4),
+        proptest::collection::vec((small(), small(), proptest::option::of(any::<u8>())), 0..4),
+        proptest::collection::vec(small(), 0..2),
+    )
+        .prop_map(
+            |(accounts, wiped, storage, nodes, storage_nodes, wiped_tries)| Writes {
+                accounts,
+                wiped,
+                storage,
+                nodes,
+                storage_nodes,
+                wiped_tries,
+            },
+        )
+}
+
+fn address(i: u8) -> Address {
+    Address::repeat_byte(i + 1)
+}
+
+fn path(i: u8) -> Nibbles {
+    Nibbles::from_nibbles([i % 16, i / 16])
+}
+
+fn record(balance: u64) -> AccountRecord {
+    AccountRecord {
+        nonce: balance % 7,
+        balance: U256::from(balance),
+        code_hash: KECCAK256_EMPTY,
+        storage_root: EMPTY_ROOT_HASH,
+    }
+}
+
+/// The state the model expects: accounts, slots, account trie nodes, storage trie nodes.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Model {
+    accounts: BTreeMap<u8, u64>,
+    slots: BTreeMap<(u8, u8), u8>,
+    nodes: BTreeMap<u8, u8>,
+    storage_nodes: BTreeMap<(u8, u8), u8>,
+}
+
+impl Model {
+    /// Applies `w` and returns the diff storage is given for it.
+    fn apply(&mut self, w: &Writes) -> StateDiff {
+        let mut diff = StateDiff::default();
+        let accounts: BTreeMap<u8, Option<u64>> = w.accounts.iter().copied().collect();
+        for (a, balance) in &accounts {
+            match balance {
+                Some(b) => {
+                    self.accounts.insert(*a, *b);
+                    diff.accounts.push((address(*a), Some(record(*b))));
+                }
+                None => {
+                    self.accounts.remove(a);
+                    diff.accounts.push((address(*a), None));
+                }
+            }
+        }
+        let wiped: std::collections::BTreeSet<u8> = w.wiped.iter().copied().collect();
+        for a in &wiped {
+            self.slots.retain(|(owner, _), _| owner != a);
+            diff.wiped_storage.push(address(*a));
+        }
+        let slots: BTreeMap<(u8, u8), u8> =
+            w.storage.iter().map(|(a, s, v)| ((*a, *s), *v)).collect();
+        for ((a, s), v) in slots {
+            if v == 0 {
+                self.slots.remove(&(a, s));
+            } else {
+                self.slots.insert((a, s), v);
+            }
+            diff.storage
+                .push((address(a), U256::from(s), U256::from(v)));
+        }
+        let nodes: BTreeMap<u8, Option<u8>> = w.nodes.iter().copied().collect();
+        for (p, node) in nodes {
+            match node {
+                Some(n) => {
+                    self.nodes.insert(p, n);
+                    diff.account_trie
+                        .written
+                        .push((path(p), Bytes::from(vec![n])));
+                }
+                None => {
+                    self.nodes.remove(&p);
+                    diff.account_trie.removed.push(path(p));
+                }
+            }
+        }
+        diff.account_trie.written.sort_by_key(|(p, _)| *p);
+        diff.account_trie.removed.sort();
+        let wiped_tries: std::collections::BTreeSet<u8> = w.wiped_tries.iter().copied().collect();
+        let mut tries: BTreeMap<u8, (bool, TrieUpdates)> = BTreeMap::new();
+        for o in &wiped_tries {
+            self.storage_nodes.retain(|(owner, _), _| owner != o);
+            tries.entry(*o).or_default().0 = true;
+        }
+        let storage_nodes: BTreeMap<(u8, u8), Option<u8>> = w
+            .storage_nodes
+            .iter()
+            .map(|(o, p, n)| ((*o, *p), *n))
+            .collect();
+        for ((o, p), node) in storage_nodes {
+            let updates = &mut tries.entry(o).or_default().1;
+            match node {
+                Some(n) => {
+                    self.storage_nodes.insert((o, p), n);
+                    updates.written.push((path(p), Bytes::from(vec![n])));
+                }
+                None => {
+                    self.storage_nodes.remove(&(o, p));
+                    updates.removed.push(path(p));
+                }
+            }
+        }
+        for (o, (wiped, mut updates)) in tries {
+            updates.written.sort_by_key(|(p, _)| *p);
+            updates.removed.sort();
+            diff.storage_tries.push((owner(o), wiped, updates));
+        }
+        diff
+    }
+
+    /// Checks that `reader` answers as this model.
+    fn check(&self, reader: &StoreReader) {
+        for a in 0..6u8 {
+            let got = reader.account(&address(a)).unwrap().map(|r| r.balance);
+            assert_eq!(
+                got,
+                self.accounts.get(&a).map(|b| U256::from(*b)),
+                "account {a}"
+            );
+            for s in 0..6u8 {
+                let got = reader.storage(&address(a), &U256::from(s)).unwrap();
+                let want = self.slots.get(&(a, s)).copied().unwrap_or(0);
+                assert_eq!(got, U256::from(want), "slot {a}/{s}");
+            }
+            let want: Vec<(U256, U256)> = self
+                .slots
+                .iter()
+                .filter(|((o, _), _)| *o == a)
+                .map(|((_, s), v)| (U256::from(*s), U256::from(*v)))
+                .collect();
+            assert_eq!(
+                reader.storage_slots(&address(a)).unwrap(),
+                want,
+                "slots of {a}"
+            );
+        }
+        let want: Vec<(Address, U256)> = self
+            .accounts
+            .iter()
+            .map(|(a, b)| (address(*a), U256::from(*b)))
+            .collect();
+        let got: Vec<(Address, U256)> = reader
+            .accounts(usize::MAX)
+            .unwrap()
+            .expect("all")
+            .into_iter()
+            .map(|(a, r)| (a, r.balance))
+            .collect();
+        assert_eq!(got, want, "accounts listing");
+        if !want.is_empty() {
+            assert!(reader.accounts(want.len() - 1).unwrap().is_none());
+        }
+        let nodes = reader.account_trie().unwrap();
+        for p in 0..6u8 {
+            let got = crate::trie::NodeSource::node(&nodes, &path(p)).unwrap();
+            assert_eq!(
+                got,
+                self.nodes.get(&p).map(|n| Bytes::from(vec![*n])),
+                "node {p}"
+            );
+        }
+        for o in 0..6u8 {
+            let nodes = reader.storage_trie(owner(o)).unwrap();
+            for p in 0..6u8 {
+                let got = crate::trie::NodeSource::node(&nodes, &path(p)).unwrap();
+                let want = self
+                    .storage_nodes
+                    .get(&(o, p))
+                    .map(|n| Bytes::from(vec![*n]));
+                assert_eq!(got, want, "storage node {o}/{p}");
+            }
+        }
+    }
+}
+
+fn owner(i: u8) -> B256 {
+    keccak256([i])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Every reader answers as the model after its block: right after the commit (through the
+    /// pending blocks), after the state file caught up, and still after later blocks, whatever
+    /// the applier did meanwhile.
+    #[test]
+    fn readers_see_each_block_through_pending_writes(
+        blocks in proptest::collection::vec(writes(), 1..12),
+        min_batch in 1usize..4,
+        inline in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mode = if inline {
+            ApplyMode::Inline { every: min_batch + 1 }
+        } else {
+            ApplyMode::Background {
+                min_batch,
+                max_delay: Duration::from_millis(1),
+                max_pending: 4,
+            }
+        };
+        let store = Store::open_with_mode(&dir.path().join("chain.redb"), mode).unwrap();
+        let mut model = Model::default();
+        let mut snapshots = Vec::new();
+        for (number, w) in blocks.iter().enumerate() {
+            let diff = model.apply(w);
+            store
+                .commit_block(&block(number as u64), &EncodedBody::new(&[], &[]), diff)
+                .unwrap();
+            let reader = store.reader().unwrap();
+            prop_assert_eq!(reader.head_number().unwrap(), Some(number as u64));
+            model.check(&reader);
+            snapshots.push((reader, model.clone()));
+        }
+        for (reader, model) in &snapshots {
+            model.check(reader);
+        }
+        drop(snapshots);
+        store.flush().unwrap();
+        prop_assert_eq!(store.pending_blocks(), 0);
+        model.check(&store.reader().unwrap());
+    }
+}
