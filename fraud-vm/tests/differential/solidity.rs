@@ -13,6 +13,9 @@ use super::*;
 use alloy::primitives::keccak256;
 use programs::{edge_case, edge_programs, erc20_cases};
 
+/// Merkle-Patricia writes (`MptWrite`) against the Rust reference.
+#[path = "solidity_mpt.rs"]
+mod mpt;
 /// The L2's precompiles, directly and through call steps.
 #[path = "solidity_precompiles.rs"]
 mod precompiles;
