@@ -69,8 +69,10 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         }
         uint256 status = StateRecord.uintAt(pre + StateRecord.STATUS, 1);
         if (status != RUNNING) {
+            if (status == IDLE) return startSteps;
+            if (status > IDLE) return address(0);
             if (StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0) return worldSteps;
-            return status == IDLE ? startSteps : endSteps;
+            return endSteps;
         }
         uint256 pc = StateRecord.uintAt(pre + StateRecord.PC, 8);
         uint256 codeLen = StateRecord.uintAt(pre + StateRecord.LEN, 4);

@@ -118,16 +118,15 @@ library StartStep {
         return _commit(cx, t, s);
     }
 
-    /// @notice The transaction at the Idle state's index: the record with its word proof in the
-    /// block's transaction list (else `BadTransaction`), decoded.
+    /// @notice The transaction at the Idle state's index: its EIP-2718 encoding with its word
+    /// proof in the block's transaction list (else `BadTransaction`), decoded.
     function _transaction(Ctx memory cx, uint256 blockEnv) private pure returns (TxFields memory) {
         if (!cx.hasTransaction) revert MissingWitness(WitnessList.TRANSACTION);
         cx.transactionUsed = true;
-        TxFields memory t = TxRecord.decode(cx.txRecord, cx.txRecordLen);
         bytes32 root = StateRecord.wordAt(blockEnv + BLOCK_TRANSACTIONS_ROOT);
         (bool ok, bytes32 word) = WordTree.check(cx.txPosition, StateRecord.uintAt(cx.pre + 9, 8), root);
-        if (!ok || word != StepOps.hashCalldata(cx.txRecord, cx.txRecordLen)) revert BadTransaction();
-        return t;
+        if (!ok || word != StepOps.hashCalldata(cx.txEncoding, cx.txEncodingLen)) revert BadTransaction();
+        return TxRecord.decode(cx.txEncoding, cx.txEncodingLen);
     }
 
     /// @notice Whether `t` is the L1-info deposit: a deposit from the depositor account to the
