@@ -13,6 +13,9 @@ use super::*;
 use alloy::primitives::keccak256;
 use programs::{edge_case, edge_programs, erc20_cases};
 
+/// The block-boundary verifier: block start and block end.
+#[path = "solidity_boundary.rs"]
+mod boundary;
 /// Merkle-Patricia writes (`MptWrite`) against the Rust reference.
 #[path = "solidity_mpt.rs"]
 mod mpt;
