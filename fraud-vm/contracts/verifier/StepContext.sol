@@ -382,6 +382,17 @@ library StepOps {
         cx.blockEnvUsed = true;
     }
 
+    /// @notice The calldata offset of the block constants, checked against the block
+    /// environment at `env` (SPEC.md §3.6).
+    function constants(Ctx memory cx, uint256 env) internal pure returns (uint256 at) {
+        if (cx.constants == 0) revert MissingWitness(WitnessList.CONSTANTS);
+        at = cx.constants;
+        if (hashCalldata(at, 138 /* ProofCodec.CONSTANTS_LEN */) != StateRecord.wordAt(env + 245)) {
+            revert ConstantsMismatch();
+        }
+        cx.constantsUsed = true;
+    }
+
     /// @notice `keccak256` of `len` calldata bytes at `at`.
     function hashCalldata(uint256 at, uint256 len) internal pure returns (bytes32 h) {
         assembly ("memory-safe") {

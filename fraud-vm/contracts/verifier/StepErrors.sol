@@ -35,6 +35,8 @@ error BadReturndataProof(uint256 index);
 error TxEnvMismatch();
 /// The block environment does not match `pre.block_env_hash`.
 error BlockEnvMismatch();
+/// The block constants do not match the block environment's `constants_hash`.
+error ConstantsMismatch();
 /// The world record does not match `pre.world_root`.
 error WorldMismatch();
 /// A sparse-tree path does not match the tree's current root.
@@ -56,7 +58,8 @@ error BadFrameLink();
 error BadCheckpoint();
 /// The self-destruct list does not fold to the world's self-destruct chain.
 error BadDestructs();
-/// The transaction is not the one at the Idle state's index in the block's transaction list.
+/// The transaction's encoding is not the one at the Idle state's index in the block's
+/// transaction list.
 error BadTransaction();
 /// The transaction cannot start (`what` says why): the block holding it is invalid.
 error InvalidTransaction(string what);

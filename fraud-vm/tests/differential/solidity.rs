@@ -84,6 +84,7 @@ const ERRORS: &[&str] = &[
     "BadReturndataProof(uint256)",
     "TxEnvMismatch()",
     "BlockEnvMismatch()",
+    "ConstantsMismatch()",
     "MissingWitness(uint8)",
     "UnusedWitness(uint8)",
     "BadDestructs()",
@@ -333,11 +334,17 @@ fn covered(proof: &StepProof) -> bool {
     let (pre, code) = (&proof.pre, &proof.code);
     if pre.status != Status::Running {
         // The exit of a call or create frame, the transaction start or end; the block start
-        // and end are not mirrored yet.
-        return !matches!(
-            pre.status,
-            Status::BlockStart | Status::Sealing | Status::BlockEnd
-        );
+        // and end (from the Idle state after the last transaction too) are not mirrored yet.
+        let block_end = pre.status == Status::Idle
+            && proof
+                .constants
+                .as_ref()
+                .is_some_and(|c| c.tx_count == pre.tx_index);
+        return !block_end
+            && !matches!(
+                pre.status,
+                Status::BlockStart | Status::Sealing | Status::BlockEnd
+            );
     }
     if pre.status != Status::Running || pre.gas > MAX_GAS {
         return false;
@@ -506,15 +513,6 @@ impl Tally {
         k: u64,
     ) {
         let proof = proof.clone();
-        if proof.pre.status == Status::Idle {
-            // The v0.4 transaction start (an EIP-2718 encoding decoded and its sender recovered,
-            // SPEC.md §3.9) is not mirrored yet.
-            *self
-                .unsupported
-                .entry(format!("{} (v0.4)", kind(&proof, halted)))
-                .or_default() += 1;
-            return;
-        }
         let bytes = proof.encode();
         let rust = verify(commitment, &proof);
         let (answer, gas) = l1.verify(commitment, &bytes);

@@ -150,6 +150,285 @@ proptest! {
     }
 }
 
+/// The EIP-2718 encodings the transaction start must refuse (the block holding them is
+/// invalid) or accept as the reference does, as transaction `index` of a fresh block under
+/// `rules`: malformed RLP (garbage, a trailing byte, a nonce with a leading zero, a tenth item,
+/// an unknown type, a blob transaction under Isthmus, a deposit under Prague), signatures (a
+/// high `s`, a flipped byte of `r`, a key without funds, a type-0 legacy transaction without a
+/// chain id), another chain id, a nonce too high, a fee cap below the base fee, a priority fee
+/// above the cap, an intrinsic gas above the gas limit, a gas limit above the block's gas left,
+/// a balance below the cost, initcode beyond EIP-3860, a blob hash of another version, a first
+/// transaction that is not the L1-info deposit; and the forms alloy accepts besides the usual
+/// ones (a legacy transaction before EIP-155, one behind a type byte 0, an EIP-2930 list
+/// without its type byte), which both verifiers start alike.
+fn start_encodings(case: &Case) -> Vec<(&'static str, Vec<u8>, u64, fraud_vm::state::Rules, bool)> {
+    use alloy::consensus::{SignableTransaction, TxEip1559, TxEip2930, TxEip4844, TxLegacy};
+    use alloy::eips::eip2718::Encodable2718;
+    use alloy::network::TxSignerSync;
+    use fraud_vm::state::Rules::{Isthmus, Prague};
+    let signer = |key: [u8; 32]| {
+        alloy::signers::local::PrivateKeySigner::from_bytes(&B256::from(key)).expect("key")
+    };
+    let key = signer(CALLER_KEY);
+    let legacy = TxLegacy {
+        chain_id: Some(CHAIN_ID),
+        nonce: 0,
+        gas_price: GAS_PRICE,
+        gas_limit: gas_limit(case),
+        to: TxKind::Call(case.to),
+        value: U256::from(case.value),
+        input: Bytes::from(case.calldata.clone()),
+    };
+    let sign = |mut tx: TxLegacy| {
+        let sig = key.sign_transaction_sync(&mut tx).expect("signs");
+        tx.into_signed(sig).encoded_2718()
+    };
+    let good = sign(legacy.clone());
+    let with = |f: &dyn Fn(&mut TxLegacy)| {
+        let mut tx = legacy.clone();
+        f(&mut tx);
+        sign(tx)
+    };
+    let mut trailing = good.clone();
+    trailing.push(0);
+    // The list header is two bytes (0xf8, length): the nonce 0x80 is byte 2.
+    assert_eq!(good[0], 0xf8);
+    let mut leading_zero = good.clone();
+    leading_zero[2] = 0x00;
+    let mut tenth_item = good.clone();
+    tenth_item[1] += 1;
+    tenth_item.push(0x80);
+    let mut unknown_type = vec![0x05];
+    unknown_type.extend_from_slice(&good);
+    let mut flipped_r = good.clone();
+    let r_at = flipped_r.len() - 33 - 32;
+    flipped_r[r_at] ^= 1;
+    let high_s = {
+        let mut tx = legacy.clone();
+        let sig = key.sign_transaction_sync(&mut tx).expect("signs");
+        let n = U256::from_str_radix(
+            "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+            16,
+        )
+        .expect("order");
+        let flipped = alloy::primitives::Signature::new(sig.r(), n - sig.s(), !sig.v());
+        tx.into_signed(flipped).encoded_2718()
+    };
+    let other_key = {
+        let mut tx = legacy.clone();
+        let sig = signer([0x52; 32])
+            .sign_transaction_sync(&mut tx)
+            .expect("signs");
+        tx.into_signed(sig).encoded_2718()
+    };
+    let pre_155 = with(&|t| t.chain_id = None);
+    let mut typed_zero = vec![0x00];
+    typed_zero.extend_from_slice(&good);
+    let mut typed_zero_pre_155 = vec![0x00];
+    typed_zero_pre_155.extend_from_slice(&pre_155);
+    let eip2930 = {
+        let mut tx = TxEip2930 {
+            chain_id: CHAIN_ID,
+            nonce: 0,
+            gas_price: GAS_PRICE,
+            gas_limit: gas_limit(case),
+            to: TxKind::Call(case.to),
+            value: U256::from(case.value),
+            input: Bytes::from(case.calldata.clone()),
+            access_list: Default::default(),
+        };
+        let sig = key.sign_transaction_sync(&mut tx).expect("signs");
+        tx.into_signed(sig).encoded_2718()
+    };
+    let eip1559 = |max_fee: u128, priority: u128| {
+        let mut tx = TxEip1559 {
+            chain_id: CHAIN_ID,
+            nonce: 0,
+            gas_limit: gas_limit(case),
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: priority,
+            to: TxKind::Call(case.to),
+            value: U256::from(case.value),
+            access_list: Default::default(),
+            input: Bytes::from(case.calldata.clone()),
+        };
+        let sig = key.sign_transaction_sync(&mut tx).expect("signs");
+        tx.into_signed(sig).encoded_2718()
+    };
+    let blob = |hashes: Vec<B256>| {
+        let mut tx = TxEip4844 {
+            chain_id: CHAIN_ID,
+            nonce: 0,
+            gas_limit: gas_limit(case),
+            max_fee_per_gas: GAS_PRICE,
+            max_priority_fee_per_gas: 1,
+            to: case.to,
+            value: U256::from(case.value),
+            access_list: Default::default(),
+            blob_versioned_hashes: hashes,
+            max_fee_per_blob_gas: 1,
+            input: Bytes::from(case.calldata.clone()),
+        };
+        let sig = key.sign_transaction_sync(&mut tx).expect("signs");
+        tx.into_signed(sig).encoded_2718()
+    };
+    let deposit = op_alloy::consensus::OpTxEnvelope::Deposit(alloy::primitives::Sealed::new(
+        op_alloy::consensus::TxDeposit {
+            from: CALLER,
+            to: TxKind::Call(case.to),
+            gas_limit: 100_000,
+            ..Default::default()
+        },
+    ))
+    .encoded_2718();
+    vec![
+        ("garbage", vec![0x02, 0x01, 0x02], 3, Prague, false),
+        ("trailing byte", trailing, 3, Prague, false),
+        ("leading zero", leading_zero, 3, Prague, false),
+        ("tenth item", tenth_item, 3, Prague, false),
+        ("unknown type", unknown_type, 3, Prague, false),
+        ("blob under Isthmus", blob(blob_hashes()), 3, Isthmus, false),
+        ("deposit under Prague", deposit, 3, Prague, false),
+        ("high s", high_s, 3, Prague, false),
+        ("flipped r", flipped_r, 3, Prague, false),
+        ("other key", other_key, 3, Prague, false),
+        (
+            "type 0 without chain id",
+            typed_zero_pre_155,
+            3,
+            Prague,
+            false,
+        ),
+        (
+            "other chain",
+            with(&|t| t.chain_id = Some(CHAIN_ID + 1)),
+            3,
+            Prague,
+            false,
+        ),
+        ("nonce too high", with(&|t| t.nonce = 5), 3, Prague, false),
+        ("fee cap", with(&|t| t.gas_price = 6), 3, Prague, false),
+        ("priority fee", eip1559(10, 11), 3, Prague, false),
+        (
+            "intrinsic gas",
+            with(&|t| t.gas_limit = 21_000),
+            3,
+            Prague,
+            false,
+        ),
+        (
+            "block gas",
+            with(&|t| t.gas_limit = 29_000_000),
+            3,
+            Prague,
+            false,
+        ),
+        (
+            "balance",
+            with(&|t| t.value = U256::from(10u128.pow(31))),
+            3,
+            Prague,
+            false,
+        ),
+        (
+            "initcode",
+            with(&|t| {
+                t.to = TxKind::Create;
+                t.input = Bytes::from(vec![0; 49_153]);
+                t.gas_limit = 1_000_000;
+            }),
+            3,
+            Prague,
+            false,
+        ),
+        (
+            "blob version",
+            blob(vec![B256::repeat_byte(2)]),
+            3,
+            Prague,
+            false,
+        ),
+        ("not the L1-info deposit", good.clone(), 0, Isthmus, false),
+        ("legacy", good, 3, Prague, true),
+        ("before EIP-155", pre_155, 3, Prague, true),
+        ("type 0 with chain id", typed_zero, 3, Prague, true),
+        (
+            "EIP-2930 without its type byte",
+            eip2930[1..].to_vec(),
+            3,
+            Prague,
+            true,
+        ),
+        ("EIP-1559", eip1559(20, 1), 3, Prague, true),
+        ("EIP-4844", blob(blob_hashes()), 3, Prague, true),
+    ]
+}
+
+/// Each encoding of [`start_encodings`] at its index through both verifiers: refused by both
+/// as `InvalidTransaction` where the reference refuses it, the same post-state where it starts.
+/// Their tampered proofs (a flipped byte of the encoding, another index) are rejected by both.
+#[test]
+fn solidity_invalid_transactions_are_rejected() {
+    let case = Case::program(&program(&[(0x00, &[])]));
+    let mut l1 = L1Verifier::deploy();
+    let mut tally = Tally::default();
+    for (what, encoding, index, rules, valid) in start_encodings(&case) {
+        let mut slot = Slot::fresh(&case);
+        let mut records = slot.txs.records.clone();
+        records[index as usize] = fraud_vm::tx::TxRecord {
+            encoded: encoding,
+            ..Default::default()
+        };
+        slot.txs = Arc::new(fraud_vm::tx::Transactions::new(records));
+        let before = IdleBefore {
+            world: slot.world.clone(),
+            gas: slot.gas_before,
+            receipts: slot.receipts_before,
+            txs: slot.txs.clone(),
+        };
+        let constants = constants(&slot.txs);
+        let block_env = fraud_vm::state::BlockEnv {
+            coinbase: COINBASE,
+            number: U256::from(BLOCK_NUMBER),
+            chain_id: U256::from(CHAIN_ID),
+            basefee: U256::from(7),
+            blob_basefee: U256::from(1),
+            gas_limit: U256::from(30_000_000),
+            constants_hash: constants.hash(),
+            transactions_root: slot.txs.tree.root(),
+            rules,
+            ..Default::default()
+        };
+        let mut idle = idle_state(&before, block_env, constants, index);
+        let pre = idle.record.commitment();
+        let (proof, outcome) = fraud_vm::prove_partial(&mut idle);
+        let rust = verify(pre, &proof);
+        let (answer, _) = l1.verify(pre, &proof.encode());
+        let agree = match (&outcome, &rust, &answer) {
+            (Ok(t), Ok(post), Answer::Post(sol)) => {
+                valid && t.post.commitment() == *post && post == sol
+            }
+            (
+                Err(VerifyError::InvalidTransaction { .. }),
+                Err(VerifyError::InvalidTransaction { .. }),
+                Answer::Revert(name),
+            ) => !valid && name == "InvalidTransaction(string)",
+            _ => false,
+        };
+        if !agree {
+            tally.failures.push(format!(
+                "{what}: prover {:?}, Rust {rust:?}, Solidity {answer:?}",
+                outcome.map(|t| t.post.commitment())
+            ));
+        }
+        if valid {
+            tally.proof(&mut l1, pre, &proof, false, true, index);
+        }
+    }
+    assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+    assert!(tally.tampered > 0);
+}
+
 /// An input for FastLZ: segments of random bytes, runs of one byte, and copies of earlier
 /// bytes at short and long distances (beyond FastLZ's 8192-byte window too).
 fn flz_input() -> impl Strategy<Value = Vec<u8>> {
