@@ -412,3 +412,117 @@ fn solidity_block_end_matches_rust() {
         compare(&mut boundary, keccak256(&longer), &longer);
     }
 }
+
+/// The block-boundary steps of a block, as the Rust check proves them: kind, pre-commitment,
+/// proof.
+#[derive(Default)]
+struct BoundarySteps {
+    proofs: Vec<(String, B256, StepProof)>,
+}
+
+impl fraud_vm::check::BlockObserver for BoundarySteps {
+    fn boundary(&mut self, kind: &str, pre: B256, proof: &StepProof) {
+        self.proofs.push((kind.to_string(), pre, proof.clone()));
+    }
+}
+
+/// Both verifiers on one step: the same post-state, or both reject (the Solidity verifier with
+/// one of its own errors). `Ok(None)`: the Solidity verifier answered `Unsupported`.
+fn compare_step(
+    l1: &mut L1Verifier,
+    steps: Address,
+    pre: B256,
+    bytes: &[u8],
+) -> Result<Option<u64>, String> {
+    let rust = StepProof::decode(bytes)
+        .map_err(|e| format!("{e:?}"))
+        .and_then(|p| verify(pre, &p).map_err(|e| format!("{e:?}")));
+    let data = stepCall {
+        preCommitment: pre,
+        proof: Bytes::copy_from_slice(bytes),
+    }
+    .abi_encode();
+    let (result, gas) = l1.call_to(steps, data);
+    let answer = answer_of(&result);
+    match (&rust, &answer) {
+        (Ok(a), Answer::Post(b)) if a == b => Ok(Some(gas)),
+        (Err(_), a) if a.is_rejection() && !a.is_unsupported() => Ok(None),
+        (_, a) if a.is_unsupported() => Err(format!("Unsupported: {a:?}")),
+        _ => Err(format!("Rust {rust:?}, Solidity {answer:?}")),
+    }
+}
+
+/// The system-call steps of a BlockStart state and the fixed point of the block-end state
+/// (`BoundaryStepVerifier`) on the real OP blocks of `op_blocks`: the Rust post-state, and
+/// every tampered witness (the block environment, the constants, the world record, the account
+/// witnesses, the pre-state) and byte mutation rejected by both. The Sealing steps (fold,
+/// insertion, seal) and the block end's start are answered `Unsupported` (not mirrored yet).
+#[test]
+fn solidity_block_boundary_steps_match_rust() {
+    let mut l1 = L1Verifier::deploy();
+    let steps = l1.deploy_artifact("BoundaryStepVerifier", &[]);
+    let mut verified: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut unsupported: BTreeMap<String, u64> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let mut tampered = 0;
+    let mut seed = 0x05ee_d518_u64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for encoded in super::super::op_blocks::fixed_blocks() {
+        let recorded = super::super::op_blocks::run_recorded(&encoded, BoundarySteps::default())
+            .expect("the block checks");
+        for (kind, pre, proof) in &recorded.proofs {
+            if !matches!(kind.as_str(), "SystemCall" | "BlockEnd") {
+                let data = stepCall {
+                    preCommitment: *pre,
+                    proof: Bytes::from(proof.encode()),
+                }
+                .abi_encode();
+                let answer = answer_of(&l1.call_to(steps, data).0);
+                if kind.as_str() != "TxStart" && kind.as_str() != "TxEnd" {
+                    if answer.is_unsupported() {
+                        *unsupported.entry(kind.clone()).or_default() += 1;
+                    } else {
+                        failures.push(format!("{kind}: expected Unsupported, got {answer:?}"));
+                    }
+                }
+                continue;
+            }
+            let bytes = proof.encode();
+            match compare_step(&mut l1, steps, *pre, &bytes) {
+                Ok(Some(gas)) => verified.entry(kind.clone()).or_default().push(gas),
+                other => failures.push(format!("{kind}: the honest proof: {other:?}")),
+            }
+            crate::tamperings(*pre, proof, |what, p, pre| {
+                tampered += 1;
+                if let Err(e) = compare_step(&mut l1, steps, pre, &p.encode()) {
+                    failures.push(format!("{kind}: tampered {what}: {e}"));
+                }
+            });
+            for _ in 0..24 {
+                let mut m = bytes.clone();
+                let at = next(m.len());
+                match next(3) {
+                    0 => m[at] ^= 1 << next(8),
+                    1 => m.insert(at, next(256) as u8),
+                    _ => {
+                        m.remove(at);
+                    }
+                }
+                tampered += 1;
+                if let Err(e) = compare_step(&mut l1, steps, *pre, &m) {
+                    failures.push(format!("{kind}: mutated at {at}: {e}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    println!("verified (L1 gas): {verified:?}");
+    println!("answered Unsupported: {unsupported:?}; {tampered} tampered or mutated proofs");
+    assert!(verified.get("SystemCall").is_some_and(|v| v.len() >= 4));
+    assert!(verified.contains_key("BlockEnd"));
+}
