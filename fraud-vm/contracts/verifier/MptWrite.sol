@@ -90,6 +90,59 @@ library MptWrite {
         newRoot = _write(root, _nibbles(key), present, value, w);
     }
 
+    /// @notice The value at `key` under `root` shown by the witness at calldata offset `at`, which
+    /// must have no sibling (it also serves writing the key back): whether the key is present,
+    /// its value, and the offset after the witness (Rust: `mpt_write::get` of `trie_account`).
+    function read(bytes32 root, bytes memory key, uint256 at, uint256 end)
+        internal
+        pure
+        returns (bool found, bytes memory value, uint256 next)
+    {
+        Witness memory w;
+        (w, next) = _readWitness(at, end);
+        if (w.hasSibling) revert TrieBadSibling();
+        Walk memory walk = _walk(root, _nibbles(key), w);
+        if (_found(walk)) return (true, walk.endNode.value, next);
+    }
+
+    /// @notice The fields of a state trie value `rlp([nonce, balance, storageRoot, codeHash])`,
+    /// decoded as alloy's `TrieAccount` decodes it (canonical fields, the list consumed exactly,
+    /// bytes after the list not read); `TrieMalformed` otherwise.
+    function decodeAccount(bytes memory raw)
+        internal
+        pure
+        returns (uint256 nonce, uint256 balance, bytes32 storageRoot, bytes32 codeHash)
+    {
+        (bool isList, uint256 p, uint256 len,) = _item(raw, 0, raw.length);
+        if (!isList) revert TrieMalformed();
+        uint256 end = p + len;
+        (nonce, p) = _integer(raw, p, end, 8);
+        (balance, p) = _integer(raw, p, end, 32);
+        (storageRoot, p) = _hash(raw, p, end);
+        (codeHash, p) = _hash(raw, p, end);
+        if (p != end) revert TrieMalformed();
+    }
+
+    function _integer(bytes memory raw, uint256 p, uint256 end, uint256 maxLen)
+        private
+        pure
+        returns (uint256 v, uint256 next)
+    {
+        (bool isList, uint256 payload, uint256 len, uint256 after_) = _item(raw, p, end);
+        if (isList || len > maxLen || (len > 0 && uint8(raw[payload]) == 0)) revert TrieMalformed();
+        for (uint256 i = 0; i < len; ++i) {
+            v = (v << 8) | uint8(raw[payload + i]);
+        }
+        next = after_;
+    }
+
+    function _hash(bytes memory raw, uint256 p, uint256 end) private pure returns (bytes32 h, uint256 next) {
+        (bool isList, uint256 payload, uint256 len, uint256 after_) = _item(raw, p, end);
+        if (isList || len != 32) revert TrieMalformed();
+        h = _word(raw, payload);
+        next = after_;
+    }
+
     function _write(bytes32 root, bytes memory key, bool present, bytes memory value, Witness memory w)
         private
         pure
