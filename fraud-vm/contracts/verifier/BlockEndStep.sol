@@ -50,6 +50,44 @@ library BlockEndStep {
         bytes32 baseRoot;
     }
 
+    uint8 private constant SEALING_STATUS = 7;
+    uint256 private constant ENV_RULES = 309;
+    uint256 private constant CONSTANTS_TX_COUNT = 97;
+    /// Rules of an OP Stack block (Isthmus).
+    uint256 private constant ISTHMUS = 1;
+
+    /// @notice The block end's start from the Idle state `cx.pre` after the last transaction
+    /// (`tx_index = tx_count`; Rust: `start::from_idle`, `block_end::begin`): the Sealing state
+    /// with `tx_index = 0` and the empty sealing record. The world is not read.
+    function begin(Ctx memory cx) internal pure returns (bytes32 h) {
+        if (cx.codeLen != 0) revert UnusedWitness(WitnessList.CODE);
+        uint256 env = StepOps.blockEnv(cx);
+        if (cx.constants == 0) revert MissingWitness(WitnessList.CONSTANTS);
+        if (StepOps.hashCalldata(cx.constants, CONSTANTS_LEN) != StateRecord.wordAt(env + ENV_CONSTANTS_HASH)) {
+            revert ConstantsMismatch();
+        }
+        cx.constantsUsed = true;
+        uint256 txIndex = StateRecord.uintAt(cx.pre + 9, 8);
+        uint256 txCount = StateRecord.uintAt(cx.constants + CONSTANTS_TX_COUNT, 8);
+        if (txIndex < txCount) revert UnsupportedStep("transaction start outside TxStartVerifier");
+        if (txIndex > txCount) revert InvalidTransaction("an Idle state past the block's last transaction");
+        if (StateRecord.uintAt(env + ENV_RULES, 1) != ISTHMUS) revert UnsupportedStep("block end under Prague rules");
+        bytes32 empty = keccak256(
+            abi.encodePacked(bytes1(0x19), bytes32(0), BaseTrie.EMPTY_ROOT, BaseTrie.EMPTY_ROOT, bytes32(0), new bytes(256))
+        );
+        uint256 pre = cx.pre;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, pre, 443)
+            // tx_index (u64 at 9) and status (u8 at 33).
+            let at := add(p, 9)
+            mstore(at, and(mload(at), shr(64, not(0))))
+            mstore8(add(p, 33), SEALING_STATUS)
+            mstore(add(p, 347), empty)
+            h := keccak256(p, 443)
+        }
+    }
+
     /// @notice The step from the Sealing state `cx.pre`: its post-state commitment (the caller
     /// checks that every witness was used).
     function execute(Ctx memory cx) internal pure returns (bytes32) {

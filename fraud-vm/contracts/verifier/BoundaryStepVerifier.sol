@@ -41,11 +41,11 @@ abstract contract BoundaryMachine is StepMachine {
 }
 
 /// @title The block-boundary steps of the one-step verifier (fraud-vm/SPEC.md §5.18, §5.19)
-/// @notice With the same `step` as `OneStepVerifier`, for the states outside transactions: the
-/// two system calls of a BlockStart state and the fixed point of a BlockEnd state here, the
-/// fold, insertion and seal steps of a Sealing state in `SealingStepVerifier` (forwarded, a
-/// separate contract so that each stays within EIP-170). The block end's start (from the Idle
-/// state after the last transaction) belongs to the transaction start's contract.
+/// @notice With the same `step` as `OneStepVerifier` (which forwards these steps here), for the
+/// states outside transactions: the block end's start from the Idle state after the last
+/// transaction, the two system calls of a BlockStart state and the fixed point of a BlockEnd
+/// state here, the fold, insertion and seal steps of a Sealing state in `SealingStepVerifier`
+/// (forwarded, a separate contract so that each stays within EIP-170).
 contract BoundaryStepVerifier is BoundaryMachine, IStepVerifier {
     /// @notice The contract that executes the Sealing steps.
     address public immutable sealingSteps;
@@ -64,7 +64,9 @@ contract BoundaryStepVerifier is BoundaryMachine, IStepVerifier {
             _forward(sealingSteps);
         }
         (Ctx memory cx, uint256 status) = _open(preCommitment, proof);
-        if (status == BLOCK_START) {
+        if (status == IDLE) {
+            post = BlockEndStep.begin(cx);
+        } else if (status == BLOCK_START) {
             post = BlockStartStep.execute(cx);
         } else if (status == BLOCK_END) {
             // A fixed point (§12.6): the record and nothing else.

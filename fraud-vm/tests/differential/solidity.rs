@@ -7,7 +7,8 @@
 //! or `UnsupportedStep`. Gas per step kind is recorded and printed. The verifier is several contracts
 //! (`OneStepVerifier`, which forwards world-state steps and frame exits to `WorldStepVerifier`,
 //! calls and creates to `CallStepVerifier`, transaction starts and ends to `TxStartVerifier`
-//! and `TxEndVerifier`), all deployed with `L2Precompiles`.
+//! and `TxEndVerifier`, block boundaries to `BoundaryStepVerifier` and its
+//! `SealingStepVerifier`), all deployed with `L2Precompiles`.
 
 use super::*;
 use alloy::primitives::keccak256;
@@ -207,7 +208,9 @@ impl L1Verifier {
         let calls = l1.deploy_artifact("CallStepVerifier", &[precompiles]);
         let starts = l1.deploy_artifact("TxStartVerifier", &[precompiles]);
         let ends = l1.deploy_artifact("TxEndVerifier", &[]);
-        l1.address = l1.deploy_artifact("OneStepVerifier", &[world, calls, starts, ends]);
+        let sealing = l1.deploy_artifact("SealingStepVerifier", &[]);
+        let boundary = l1.deploy_artifact("BoundaryStepVerifier", &[sealing]);
+        l1.address = l1.deploy_artifact("OneStepVerifier", &[world, calls, starts, ends, boundary]);
         l1.precompiles = precompiles;
         l1
     }
@@ -345,18 +348,9 @@ fn answer_of(result: &ExecutionResult) -> Answer {
 fn covered(proof: &StepProof) -> bool {
     let (pre, code) = (&proof.pre, &proof.code);
     if pre.status != Status::Running {
-        // The exit of a call or create frame, the transaction start or end; the block start
-        // and end (from the Idle state after the last transaction too) are not mirrored yet.
-        let block_end = pre.status == Status::Idle
-            && proof
-                .constants
-                .as_ref()
-                .is_some_and(|c| c.tx_count == pre.tx_index);
-        return !block_end
-            && !matches!(
-                pre.status,
-                Status::BlockStart | Status::Sealing | Status::BlockEnd
-            );
+        // The exit of a call or create frame, the transaction start or end, the block start
+        // and end (`BoundaryStepVerifier`).
+        return true;
     }
     if pre.status != Status::Running || pre.gas > MAX_GAS {
         return false;

@@ -452,22 +452,23 @@ fn compare_step(
     }
 }
 
-/// The system-call steps of a BlockStart state, the fold, insertion and seal steps of the
-/// Sealing states and the fixed point of the block-end state (`BoundaryStepVerifier`, which
-/// forwards Sealing steps to `SealingStepVerifier`) on the real OP blocks of `op_blocks`: the
-/// Rust post-state, and every tampered witness (the block environment, the constants, the
-/// world record, account records and slot values, tree paths, trie writes, the pre-state) and
-/// byte mutation rejected by both. The block end's start (from the Idle state) is answered
-/// `Unsupported` (it belongs to the transaction start's contract).
+/// Every block-boundary step of the real OP blocks of `op_blocks` through the entry
+/// `OneStepVerifier` (which forwards them to `BoundaryStepVerifier`, and the Sealing steps on to
+/// `SealingStepVerifier`): the system calls of the BlockStart states, the block end's start,
+/// the folds, insertions and seal of the Sealing states and the fixed point of the block-end
+/// state give the Rust post-state, and every tampered witness (the block environment, the
+/// constants, the world record, account records and slot values, tree paths, trie writes, the
+/// pre-state) and byte mutation is rejected by both.
 #[test]
 fn solidity_block_boundary_steps_match_rust() {
     let mut l1 = L1Verifier::deploy();
-    let sealing = l1.deploy_artifact("SealingStepVerifier", &[]);
-    let steps = l1.deploy_artifact("BoundaryStepVerifier", &[sealing]);
+    // Through the entry, which forwards by status (and the Idle state after the last
+    // transaction) to `BoundaryStepVerifier`.
+    let steps = l1.address;
     let mut verified: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let mut unsupported: BTreeMap<String, u64> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut tampered = 0;
+    let mut refused: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut seed = 0x05ee_d518_u64;
     let mut next = |n: usize| {
         seed ^= seed << 13;
@@ -479,23 +480,7 @@ fn solidity_block_boundary_steps_match_rust() {
         let recorded = super::super::op_blocks::run_recorded(&encoded, BoundarySteps::default())
             .expect("the block checks");
         for (kind, pre, proof) in &recorded.proofs {
-            if !matches!(
-                kind.as_str(),
-                "SystemCall" | "Fold" | "Insert" | "Seal" | "BlockEnd"
-            ) {
-                let data = stepCall {
-                    preCommitment: *pre,
-                    proof: Bytes::from(proof.encode()),
-                }
-                .abi_encode();
-                let answer = answer_of(&l1.call_to(steps, data).0);
-                if kind.as_str() != "TxStart" && kind.as_str() != "TxEnd" {
-                    if answer.is_unsupported() {
-                        *unsupported.entry(kind.clone()).or_default() += 1;
-                    } else {
-                        failures.push(format!("{kind}: expected Unsupported, got {answer:?}"));
-                    }
-                }
+            if kind.as_str() == "TxStart" || kind.as_str() == "TxEnd" {
                 continue;
             }
             let bytes = proof.encode();
@@ -509,6 +494,22 @@ fn solidity_block_boundary_steps_match_rust() {
                     failures.push(format!("{kind}: tampered {what}: {e}"));
                 }
             });
+            // Refused by both, or (a receipt at its insertion: only the seal checks the receipt
+            // chain) another post-state in both, never the honest one.
+            let honest = verify(*pre, proof).ok();
+            for (what, p) in block_end_tamperings(proof) {
+                tampered += 1;
+                match compare_step(&mut l1, steps, *pre, &p.encode()) {
+                    Ok(None) => *refused.entry(what).or_default() += 1,
+                    Ok(Some(_)) if verify(*pre, &p).ok() != honest => {
+                        *refused.entry(what).or_default() += 1
+                    }
+                    Ok(Some(_)) => {
+                        failures.push(format!("{kind}: tampered {what} changed nothing"))
+                    }
+                    Err(e) => failures.push(format!("{kind}: tampered {what}: {e}")),
+                }
+            }
             for _ in 0..24 {
                 let mut m = bytes.clone();
                 let at = next(m.len());
@@ -528,9 +529,115 @@ fn solidity_block_boundary_steps_match_rust() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
     println!("verified (L1 gas): {verified:?}");
-    println!("answered Unsupported: {unsupported:?}; {tampered} tampered or mutated proofs");
+    println!(
+        "{tampered} tampered or mutated proofs; block-end tamperings refused or diverted: {refused:?}"
+    );
+    for what in [
+        "fold key",
+        "receipt status",
+        "receipt gas",
+        "receipt log",
+        "receipt deposit nonce",
+        "trie node",
+        "trie sibling",
+        "sealing record",
+    ] {
+        assert!(refused.contains_key(what), "no {what} tampered");
+    }
     assert!(verified.get("SystemCall").is_some_and(|v| v.len() >= 4));
-    for kind in ["Fold", "Insert", "Seal", "BlockEnd"] {
+    for kind in ["EndStart", "Fold", "Insert", "Seal", "BlockEnd"] {
         assert!(verified.contains_key(kind), "no {kind} verified");
     }
+}
+
+/// Tamperings of the block end's own witnesses (SPEC.md §5.19), each of which both verifiers
+/// must refuse: another fold key (the next address, incarnation or slot), a receipt with
+/// another status, gas, an extra log or without its deposit nonce, a trie witness with a node
+/// changed or removed, with its sibling removed or an unneeded one added, another sealing
+/// record.
+fn block_end_tamperings(proof: &StepProof) -> Vec<(&'static str, StepProof)> {
+    use fraud_vm::block::FoldKey;
+    let mut out = Vec::new();
+    let mut with = |what: &'static str, f: &dyn Fn(&mut StepProof)| {
+        let mut p = proof.clone();
+        f(&mut p);
+        out.push((what, p));
+    };
+    if let Some(key) = proof.fold_key {
+        with("fold key", &|p| {
+            p.fold_key = Some(match key {
+                FoldKey::Account(a) => FoldKey::Account(Address::repeat_byte(a[19] ^ 0x77)),
+                FoldKey::Slot(a, n, k) => FoldKey::Slot(a, n, k ^ U256::from(1)),
+            })
+        });
+        if let FoldKey::Slot(a, n, k) = key {
+            with("fold key", &|p| {
+                p.fold_key = Some(FoldKey::Slot(a, n + 1, k))
+            });
+            with("fold key", &|p| p.fold_key = Some(FoldKey::Account(a)));
+        }
+    }
+    if let Some(r) = &proof.receipt {
+        let r = r.clone();
+        with("receipt status", &|p| {
+            p.receipt = Some(fraud_vm::receipt::Receipt {
+                success: !r.success,
+                ..r.clone()
+            })
+        });
+        with("receipt gas", &|p| {
+            p.receipt = Some(fraud_vm::receipt::Receipt {
+                cumulative_gas: r.cumulative_gas ^ 1,
+                ..r.clone()
+            })
+        });
+        with("receipt log", &|p| {
+            let mut logs = r.logs.clone();
+            logs.push(alloy::primitives::Log::new_unchecked(
+                Address::repeat_byte(7),
+                vec![B256::repeat_byte(8)],
+                Bytes::from(vec![9]),
+            ));
+            p.receipt = Some(fraud_vm::receipt::Receipt { logs, ..r.clone() })
+        });
+        with("receipt deposit nonce", &|p| {
+            p.receipt = Some(fraud_vm::receipt::Receipt {
+                deposit_nonce: match r.deposit_nonce {
+                    Some(n) => Some(n + 1),
+                    None => Some(0),
+                },
+                ..r.clone()
+            })
+        });
+    }
+    for i in 0..proof.tries.len() {
+        let w = &proof.tries[i];
+        for j in 0..w.nodes.len() {
+            with("trie node", &|p| {
+                let mut node = p.tries[i].nodes[j].to_vec();
+                let at = node.len() / 2;
+                node[at] ^= 1;
+                p.tries[i].nodes[j] = node.into();
+            });
+            with("trie node", &|p| {
+                p.tries[i].nodes.remove(j);
+            });
+        }
+        match &w.sibling {
+            Some(_) => with("trie sibling", &|p| p.tries[i].sibling = None),
+            None => with("trie sibling", &|p| {
+                p.tries[i].sibling = Some(Bytes::from(vec![0xc2, 0x80, 0x80]))
+            }),
+        }
+    }
+    if let Some(s) = &proof.sealing {
+        let s = s.clone();
+        with("sealing record", &|p| {
+            p.sealing = Some(fraud_vm::block::SealingRecord {
+                receipts_cursor: keccak256(s.receipts_cursor),
+                ..s.clone()
+            })
+        });
+    }
+    out
 }
