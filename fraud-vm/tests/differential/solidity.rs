@@ -154,6 +154,8 @@ struct L1Verifier {
     address: Address,
     /// `L2Precompiles`, which the call steps and the transaction start call.
     precompiles: Address,
+    /// The `TxDecoder` that `TxStartVerifier` deployed.
+    tx_decoder: Address,
     /// Gas of the last [`Self::precompile`] call as a transaction.
     last_gas: u64,
     /// Contracts deployed so far (the deployer's nonce).
@@ -179,6 +181,7 @@ impl L1Verifier {
             evm,
             address: Address::ZERO,
             precompiles: Address::ZERO,
+            tx_decoder: Address::ZERO,
             last_gas: 0,
             deployed: 0,
         };
@@ -191,6 +194,8 @@ impl L1Verifier {
         let ends = l1.deploy_artifact("TxEndVerifier", &[]);
         l1.address = l1.deploy_artifact("OneStepVerifier", &[world, calls, starts, ends]);
         l1.precompiles = precompiles;
+        // TxStartVerifier's first creation (a contract's nonce starts at 1).
+        l1.tx_decoder = starts.create(1);
         l1
     }
 
@@ -422,6 +427,15 @@ fn boundary_kind(proof: &StepProof) -> String {
     match proof.pre.status {
         Status::BlockStart => return "block start".into(),
         Status::Sealing | Status::BlockEnd => return "block end".into(),
+        // The Idle state after the last transaction begins the block end.
+        Status::Idle
+            if proof
+                .constants
+                .as_ref()
+                .is_some_and(|c| c.tx_count == proof.pre.tx_index) =>
+        {
+            return "block end".into();
+        }
         _ => {}
     }
     let op = proof
