@@ -429,6 +429,113 @@ fn solidity_invalid_transactions_are_rejected() {
     assert!(tally.tampered > 0);
 }
 
+/// The v0.4 sections at the end of a transaction start's proof (the block constants, then an
+/// absent sealing record and fold key, no trie write, no receipt) changed as the canonical
+/// encoding forbids (an extra-data length above 32, non-zero padding, a flag of 2, a fold key
+/// of kind 2, a trie write or a receipt cut short, a trailing byte) or allows (a present fold
+/// key, an empty trie write, a receipt with a log, none of which the start reads): both
+/// verifiers reject each, the Solidity one with the decoding error or the unused witness.
+#[test]
+fn solidity_v4_sections_reject_what_rust_rejects() {
+    let case = Case::program(&program(&[(0x00, &[])]));
+    let obs = check(&case, false);
+    let (pre, bytes) = obs
+        .boundary_proofs
+        .iter()
+        .find(|(_, b)| {
+            StepProof::decode(b)
+                .is_ok_and(|p| p.pre.status == Status::Idle && p.constants.is_some())
+        })
+        .expect("a transaction start");
+    // The constants (138 bytes) end 7 bytes before the end: sealing flag, fold key flag, an
+    // empty trie list, receipt flag.
+    let tail = bytes.len() - 7;
+    let constants = tail - 138;
+    assert_eq!(bytes[constants], 0x17);
+    assert_eq!(&bytes[tail..], &[0, 0, 0, 0, 0, 0, 0]);
+    let edit = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = bytes.clone();
+        f(&mut b);
+        b
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("extra length 33", edit(&|b| b[constants + 105] = 33)),
+        ("padding", edit(&|b| b[constants + 137] = 1)),
+        ("sealing flag 2", edit(&|b| b[tail] = 2)),
+        (
+            "fold key kind 2",
+            edit(&|b| {
+                b[tail + 1] = 1;
+                b.insert(tail + 2, 2);
+                b.splice(tail + 3..tail + 3, [7u8; 20]);
+            }),
+        ),
+        (
+            "fold key",
+            edit(&|b| {
+                b[tail + 1] = 1;
+                b.insert(tail + 2, 0);
+                b.splice(tail + 3..tail + 3, [7u8; 20]);
+            }),
+        ),
+        (
+            "trie write",
+            edit(&|b| {
+                b[tail + 5] = 1;
+                b.splice(tail + 6..tail + 6, [0, 0, 0, 0, 0]);
+            }),
+        ),
+        ("trie write cut short", edit(&|b| b[tail + 5] = 1)),
+        (
+            "receipt",
+            edit(&|b| {
+                b[tail + 6] = 1;
+                // Success, gas 9, no deposit nonce, one log: address, one topic, two data bytes.
+                b.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 1]);
+                b.extend_from_slice(&[5; 20]);
+                b.extend_from_slice(&[0, 0, 0, 1]);
+                b.extend_from_slice(&[6; 32]);
+                b.extend_from_slice(&[0, 0, 0, 2, 7, 8]);
+            }),
+        ),
+        (
+            "receipt cut short",
+            edit(&|b| {
+                b[tail + 6] = 1;
+                b.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 1]);
+            }),
+        ),
+        ("trailing byte", edit(&|b| b.push(0))),
+    ];
+    // The Solidity verifier's answer to each, in order.
+    let expected = [
+        "BadPadding()",
+        "BadPadding()",
+        "BadFlag(uint8)",
+        "BadFlag(uint8)",
+        "UnusedWitness(uint8)",
+        "UnusedWitness(uint8)",
+        "Truncated()",
+        "UnusedWitness(uint8)",
+        "Truncated()",
+        "TrailingBytes()",
+    ];
+    assert_eq!(cases.len(), expected.len());
+    let mut l1 = L1Verifier::deploy();
+    let mut failures = Vec::new();
+    assert!(matches!(l1.verify(*pre, bytes).0, Answer::Post(_)));
+    for ((what, b), name) in cases.iter().zip(expected) {
+        let rust = StepProof::decode(b)
+            .map_err(|e| e.to_string())
+            .and_then(|p| verify(*pre, &p).map_err(|e| e.to_string()));
+        let (answer, _) = l1.verify(*pre, b);
+        if rust.is_ok() || answer != Answer::Revert(name.into()) {
+            failures.push(format!("{what}: Rust {rust:?}, Solidity {answer:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 /// `TxDecoder.decode` as the test calls it.
 mod decoder_abi {
     alloy::sol! {
