@@ -173,6 +173,8 @@ struct L1Verifier {
     address: Address,
     /// `L2Precompiles`, which the call steps and the transaction start call.
     precompiles: Address,
+    /// The `TxDecoder` that `TxStartVerifier` deployed.
+    tx_decoder: Address,
     /// Gas of the last [`Self::precompile`] call as a transaction.
     last_gas: u64,
     /// Contracts deployed so far (the deployer's nonce).
@@ -198,6 +200,7 @@ impl L1Verifier {
             evm,
             address: Address::ZERO,
             precompiles: Address::ZERO,
+            tx_decoder: Address::ZERO,
             last_gas: 0,
             deployed: 0,
         };
@@ -212,6 +215,8 @@ impl L1Verifier {
         let boundary = l1.deploy_artifact("BoundaryStepVerifier", &[sealing]);
         l1.address = l1.deploy_artifact("OneStepVerifier", &[world, calls, starts, ends, boundary]);
         l1.precompiles = precompiles;
+        // TxStartVerifier's first creation (a contract's nonce starts at 1).
+        l1.tx_decoder = starts.create(1);
         l1
     }
 
@@ -434,6 +439,15 @@ fn boundary_kind(proof: &StepProof) -> String {
     match proof.pre.status {
         Status::BlockStart => return "block start".into(),
         Status::Sealing | Status::BlockEnd => return "block end".into(),
+        // The Idle state after the last transaction begins the block end.
+        Status::Idle
+            if proof
+                .constants
+                .as_ref()
+                .is_some_and(|c| c.tx_count == proof.pre.tx_index) =>
+        {
+            return "block end".into();
+        }
         _ => {}
     }
     let op = proof

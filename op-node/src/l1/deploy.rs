@@ -144,8 +144,9 @@ async fn confirmed(
 }
 
 /// Deploys the Solidity one-step verifier (fraud-vm/contracts/verifier/README.md): the L2's
-/// precompiles, the four step-family contracts, the block-boundary step contracts, then the
-/// entry `OneStepVerifier` that forwards to them. Returns the entry's address.
+/// precompiles, the four step-family contracts (`TxStartVerifier` deploys its `TxDecoder`
+/// itself), the block-boundary step contracts, then the entry `OneStepVerifier` that forwards to
+/// them. Returns the entry's address.
 async fn deploy_step_verifier<P: Provider>(provider: &P) -> Result<Address, DeployError> {
     let precompiles = *L2Precompiles::deploy(provider)
         .await
