@@ -21,13 +21,6 @@ use thiserror::Error;
 /// Version byte that starts every encoded proof.
 pub const PROOF_VERSION: u8 = 4;
 
-/// Version byte of the v0.3 encoding ([`StepProof::encode_v3`]).
-pub const PROOF_VERSION_V3: u8 = 3;
-
-/// Bytes of the v0.4 sections after the self-destructs when all are absent: four flags, an
-/// empty list, a flag.
-const V4_ABSENT_TAIL: usize = 1 + 1 + 1 + 1 + 4 + 1;
-
 const ACCOUNT_LEN: usize = crate::world::ACCOUNT_ENCODED_LEN;
 
 /// Length of an encoded [`WordProof`]: the word and its siblings.
@@ -618,21 +611,7 @@ impl StepProof {
         out
     }
 
-    /// Whether the proof carries a witness only v0.4 has, or is the step of a state v0.3 does
-    /// not have (the block start, sealing and block-end statuses).
-    fn has_v4_witnesses(&self) -> bool {
-        matches!(
-            self.pre.status,
-            Status::BlockStart | Status::Sealing | Status::BlockEnd
-        ) || self.transaction.is_some()
-            || self.constants.is_some()
-            || self.sealing.is_some()
-            || self.fold_key.is_some()
-            || !self.tries.is_empty()
-            || self.receipt.is_some()
-    }
-
-    /// The frame link, checkpoint and self-destruct list (shared by both versions).
+    /// The frame link, checkpoint and self-destruct list.
     fn put_boundary(&self, out: &mut Vec<u8>) {
         match &self.frame {
             Some(f) => {
@@ -663,48 +642,13 @@ impl StepProof {
         }
     }
 
-    /// The proof in the v0.3 encoding (version byte 3: an empty block hash list after the
-    /// codes, no transaction, nothing after the self-destructs), for a verifier that has not
-    /// mirrored v0.4 yet (the Solidity verifier, which reads v0.3 for the opcode, frame exit and
-    /// transaction end steps). `None` for a proof that carries a witness v0.3 does not have.
-    /// The steps v0.4 changed (BLOCKHASH, the transaction start) do not verify alike in both.
-    pub fn encode_v3(&self) -> Option<Vec<u8>> {
-        if self.has_v4_witnesses() {
-            return None;
-        }
-        let mut out = self.encode();
-        // Cut the v0.4 sections after the self-destructs (all absent: the transaction, the
-        // constants, the sealing record, the fold key flags, an empty trie list, the receipt
-        // flag) and put the v0.3 ones back: an empty block hash list before the frame link, an
-        // absent transaction.
-        out.truncate(out.len() - V4_ABSENT_TAIL);
-        let mut boundary = Vec::new();
-        self.put_boundary(&mut boundary);
-        let at = out.len() - boundary.len();
-        out.splice(at..at, 0u32.to_be_bytes());
-        out.push(0);
-        out[0] = PROOF_VERSION_V3;
-        Some(out)
-    }
-
-    /// Decodes a canonical encoding.
+    /// Decodes a canonical encoding (version 4 only: v0.3's version 3 is refused).
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        Self::decode_version(bytes, PROOF_VERSION)
-    }
-
-    /// Decodes what [`Self::encode_v3`] produces: a v0.3 encoding whose block hash list is
-    /// empty and that carries no transaction.
-    pub fn decode_v3(bytes: &[u8]) -> Result<Self, DecodeError> {
-        Self::decode_version(bytes, PROOF_VERSION_V3)
-    }
-
-    fn decode_version(bytes: &[u8], expected: u8) -> Result<Self, DecodeError> {
         let mut r = Reader { bytes };
         let version = r.u8()?;
-        if version != expected {
+        if version != PROOF_VERSION {
             return Err(DecodeError::Version(version));
         }
-        let v3 = version == PROOF_VERSION_V3;
         let pre = r.state()?;
         let code_len = r.count(1)?;
         let code = r.take(code_len)?.to_vec();
@@ -742,9 +686,6 @@ impl StepProof {
             })
         })?;
         let codes = r.list(4, |r| r.bytes())?;
-        if v3 && !r.word_proofs()?.is_empty() {
-            return Err(DecodeError::Version(version));
-        }
         let frame = if r.flag()? { Some(r.frame()?) } else { None };
         let checkpoint = if r.flag()? {
             Some(r.checkpoint()?)
@@ -757,44 +698,36 @@ impl StepProof {
             None
         };
         let transaction = if r.flag()? {
-            if v3 {
-                return Err(DecodeError::Version(version));
-            }
             let encoding = r.bytes()?;
             Some((encoding, r.word_proof()?))
         } else {
             None
         };
-        let constants = if !v3 && r.flag()? {
+        let constants = if r.flag()? {
             Some(r.constants()?)
         } else {
             None
         };
-        let (mut sealing, mut fold_key, mut tries, mut receipt) = (None, None, Vec::new(), None);
-        if !v3 {
-            if r.flag()? {
-                sealing = Some(r.sealing()?);
-            }
-            if r.flag()? {
-                fold_key = Some(match r.u8()? {
-                    0 => FoldKey::Account(r.address()?),
-                    1 => FoldKey::Slot(r.address()?, r.u64()?, r.u256()?),
-                    k => return Err(DecodeError::Flag(k)),
-                });
-            }
-            tries = r.list(5, |r| {
-                let nodes = r.nodes()?;
-                let sibling = if r.flag()? {
-                    Some(Bytes::from(r.bytes()?))
-                } else {
-                    None
-                };
-                Ok(TrieWrite { nodes, sibling })
-            })?;
-            if r.flag()? {
-                receipt = Some(r.receipt()?);
-            }
-        }
+        let sealing = if r.flag()? { Some(r.sealing()?) } else { None };
+        let fold_key = if r.flag()? {
+            Some(match r.u8()? {
+                0 => FoldKey::Account(r.address()?),
+                1 => FoldKey::Slot(r.address()?, r.u64()?, r.u256()?),
+                k => return Err(DecodeError::Flag(k)),
+            })
+        } else {
+            None
+        };
+        let tries = r.list(5, |r| {
+            let nodes = r.nodes()?;
+            let sibling = if r.flag()? {
+                Some(Bytes::from(r.bytes()?))
+            } else {
+                None
+            };
+            Ok(TrieWrite { nodes, sibling })
+        })?;
+        let receipt = if r.flag()? { Some(r.receipt()?) } else { None };
         r.finish()?;
         Ok(Self {
             pre,
@@ -944,29 +877,12 @@ mod tests {
         );
     }
 
-    /// A proof without v0.4 witnesses has a v0.3 encoding that decodes back to it; one with
-    /// them has none.
+    /// v0.3's version byte is refused.
     #[test]
-    fn v3_encoding_of_the_steps_v04_leaves_alike() {
-        assert_eq!(sample().encode_v3(), None);
-        let p = StepProof {
-            transaction: None,
-            constants: None,
-            sealing: None,
-            fold_key: None,
-            tries: Vec::new(),
-            receipt: None,
-            ..sample()
-        };
-        let v3 = p.encode_v3().expect("no v0.4 witness");
-        assert_eq!(v3[0], PROOF_VERSION_V3);
-        assert_eq!(v3.len(), p.encode().len() - V4_ABSENT_TAIL + 4 + 1);
-        assert_eq!(StepProof::decode_v3(&v3), Ok(p.clone()));
-        assert_eq!(StepProof::decode(&v3), Err(DecodeError::Version(3)));
-        assert_eq!(
-            StepProof::decode_v3(&p.encode()),
-            Err(DecodeError::Version(4))
-        );
+    fn version_3_is_refused() {
+        let mut bytes = sample().encode();
+        bytes[0] = 3;
+        assert_eq!(StepProof::decode(&bytes), Err(DecodeError::Version(3)));
     }
 
     #[test]

@@ -392,6 +392,10 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
             proof_maturity_delay: args.l1.proof_maturity_delay,
             game_finality_delay: args.l1.game_finality_delay,
             proposal_bond: args.l1.proposal_bond,
+            l2: fraud_vm::block_start::ChainParams::op_node(
+                args.chain.chain_id,
+                args.chain.gas_limit,
+            ),
             inbox: deploy::InboxParams {
                 batcher: l1::service_signer(BATCHER_INDEX).address(),
                 l2_genesis_number: 0,

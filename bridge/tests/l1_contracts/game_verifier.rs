@@ -1,9 +1,11 @@
 //! `GameVerifier` (fraud-vm/contracts/game/GameVerifier.sol, fraud-vm/SPEC.md §12.7), the one
 //! address a `BisectionGame` calls: it forwards steps to the step verifier and block boundaries to
 //! the boundary verifier, and refuses boundaries while none is set (what op-node's devnet deploys
-//! until the block start and end steps exist). Behind it: the real `OneStepVerifier` (with
-//! `WorldStepVerifier`) and the verifier TEST DOUBLE `StepVerifierDouble`, standing in for a
-//! boundary verifier; these tests hold the forwarding, not what is behind it.
+//! when none is set). Behind it: the real `OneStepVerifier` (with its step contracts) and the
+//! real `BoundaryVerifier` as op-node deploys them, and the verifier TEST DOUBLE
+//! `StepVerifierDouble` standing in for a boundary verifier where the forwarding of arbitrary
+//! answers is tested; these tests hold the forwarding, not what is behind it (fraud-vm's
+//! differential tests hold that).
 
 use crate::bisection::{IVerifierDouble, end_proof, end_state, start_state};
 use crate::harness::{DEPLOYER, L1};
@@ -69,10 +71,12 @@ fn steps_go_to_the_one_step_verifier_and_its_rejections_come_back_unchanged() {
     let calls = l1.deploy(DEPLOYER, "CallStepVerifier", &precompiles.abi_encode());
     let starts = l1.deploy(DEPLOYER, "TxStartVerifier", &precompiles.abi_encode());
     let ends = l1.deploy(DEPLOYER, "TxEndVerifier", &[]);
+    let sealing = l1.deploy(DEPLOYER, "SealingStepVerifier", &[]);
+    let boundary = l1.deploy(DEPLOYER, "BoundaryStepVerifier", &sealing.abi_encode());
     let steps = l1.deploy(
         DEPLOYER,
         "OneStepVerifier",
-        &(world, calls, starts, ends).abi_encode_params(),
+        &(world, calls, starts, ends, boundary).abi_encode_params(),
     );
     let verifier = game_verifier(&mut l1, steps, Address::ZERO);
     for proof in [
@@ -95,4 +99,58 @@ fn steps_go_to_the_one_step_verifier_and_its_rejections_come_back_unchanged() {
             "proof {proof}"
         );
     }
+}
+
+/// The real `BoundaryVerifier` behind the game verifier, built with op-node's chain parameters
+/// (`ChainParams::op_node`) as its deployment makes it: a block-end record opens to its output
+/// root, and its refusals (a record that is not a block end, a block start proof that does not
+/// decode) come back unchanged.
+#[test]
+fn block_boundaries_go_to_the_boundary_verifier() {
+    let mut l1 = L1::new();
+    let params = fraud_vm::block_start::ChainParams::op_node(901, 30_000_000);
+    let boundary = l1.deploy(
+        DEPLOYER,
+        "BoundaryVerifier",
+        &(
+            U256::from(params.chain_id),
+            params.coinbase,
+            U256::from(params.gas_limit),
+            U256::from(params.base_fee_denominator),
+            U256::from(params.elasticity),
+            U256::from(params.min_base_fee),
+        )
+            .abi_encode_params(),
+    );
+    let double = l1.deploy(DEPLOYER, "StepVerifierDouble", &[]);
+    let verifier = game_verifier(&mut l1, double, boundary);
+    let output = B256::repeat_byte(0x42);
+    let record = fraud_vm::block::block_end_state(77, output).encode();
+    let state = alloy::primitives::keccak256(&record);
+    let end = IVerifierDouble::blockEndCall {
+        state,
+        proof: Bytes::from(record.clone()),
+    };
+    assert_eq!(l1.view(verifier, end), output);
+    let mut other = record.clone();
+    other[34] = 1;
+    let not_end = IVerifierDouble::blockEndCall {
+        state: alloy::primitives::keccak256(&other),
+        proof: Bytes::from(other),
+    };
+    assert_eq!(
+        l1.try_view(verifier, not_end.clone()).reverted(),
+        "NotBlockEnd"
+    );
+    assert_eq!(l1.try_view(boundary, not_end).reverted(), "NotBlockEnd");
+    let start = IVerifierDouble::blockStartCall {
+        parentOutputRoot: output,
+        l2BlockNumber: U256::from(78),
+        proof: Bytes::from_static(&[4, 1, 2]),
+    };
+    assert_eq!(
+        l1.try_view(verifier, start.clone()).reverted(),
+        "BadBlockStart"
+    );
+    assert_eq!(l1.try_view(boundary, start).reverted(), "BadBlockStart");
 }

@@ -61,7 +61,7 @@ library Authorizations {
     /// nonce]))` recovered with `(27 + y_parity, r, s)` as ecrecover does.
     function _authority(Authorization memory a, address precompiles) private view returns (bool, uint256) {
         if (a.yParity > 1 || a.s > SECP256K1N_HALF) return (false, 0);
-        bytes memory payload = abi.encodePacked(_rlpUint(a.chainId), hex"94", uint160(a.addr), _rlpUint(a.nonce));
+        bytes memory payload = abi.encodePacked(rlpUint(a.chainId), hex"94", uint160(a.addr), rlpUint(a.nonce));
         bytes memory header = payload.length < 56
             ? abi.encodePacked(uint8(0xc0 + payload.length))
             : abi.encodePacked(uint8(0xf8), uint8(payload.length));
@@ -82,7 +82,7 @@ library Authorizations {
 
     /// @notice The RLP encoding of an unsigned integer: its minimal big-endian bytes, 0x80 for
     /// zero, a single byte below 0x80 as itself.
-    function _rlpUint(uint256 v) private pure returns (bytes memory out) {
+    function rlpUint(uint256 v) internal pure returns (bytes memory out) {
         if (v == 0) return hex"80";
         if (v < 0x80) return abi.encodePacked(uint8(v));
         uint256 n = 0;

@@ -12,6 +12,7 @@ import {StackStep} from "./StackStep.sol";
 import {MemoryStep} from "./MemoryStep.sol";
 import {ControlStep} from "./ControlStep.sol";
 import {CallStep} from "./CallStep.sol";
+import {ProofCodec} from "./ProofCodec.sol";
 import {IStepVerifier} from "../game/IStepVerifier.sol";
 
 /// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
@@ -24,7 +25,9 @@ import {IStepVerifier} from "../game/IStepVerifier.sol";
 /// exceptional halt decided before an opcode's own work for any opcode; it forwards storage,
 /// account reads, logs, SELFDESTRUCT and frame exits to `WorldStepVerifier`, and the CALL
 /// family, CREATE and CREATE2 to `CallStepVerifier`, and the transaction start and end to
-/// `TxStartVerifier` and `TxEndVerifier`. A step none of them executes reverts `UnsupportedStep`; it is never
+/// `TxStartVerifier` and `TxEndVerifier`, and the block boundaries (the block end's start from
+/// the Idle state after the last transaction, the BlockStart, Sealing and BlockEnd states) to
+/// `BoundaryStepVerifier`. A step none of them executes reverts `UnsupportedStep`; it is never
 /// answered with a post-state.
 contract OneStepVerifier is OpcodeMachine, IStepVerifier {
     /// @notice The contract that executes the world-state steps and frame exits.
@@ -35,16 +38,28 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
     address public immutable startSteps;
     /// @notice The contract that executes the transaction end.
     address public immutable endSteps;
+    /// Offset of `tx_count` in the block constants (SPEC.md §3.6).
+    uint256 private constant CONSTANTS_TX_COUNT = 97;
+    /// @notice The contract that executes the block start and end steps.
+    address public immutable boundarySteps;
 
     /// @param worldSteps_ The deployed `WorldStepVerifier`.
     /// @param callSteps_ The deployed `CallStepVerifier`.
     /// @param startSteps_ The deployed `TxStartVerifier`.
     /// @param endSteps_ The deployed `TxEndVerifier`.
-    constructor(address worldSteps_, address callSteps_, address startSteps_, address endSteps_) {
+    /// @param boundarySteps_ The deployed `BoundaryStepVerifier`.
+    constructor(
+        address worldSteps_,
+        address callSteps_,
+        address startSteps_,
+        address endSteps_,
+        address boundarySteps_
+    ) {
         worldSteps = worldSteps_;
         callSteps = callSteps_;
         startSteps = startSteps_;
         endSteps = endSteps_;
+        boundarySteps = boundarySteps_;
     }
 
     /// @notice The post-state commitment of the step proven by `proof` from the state committed
@@ -69,8 +84,10 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         }
         uint256 status = StateRecord.uintAt(pre + StateRecord.STATUS, 1);
         if (status != RUNNING) {
+            if (status == IDLE) return _idleOwner(proof);
+            if (status > IDLE) return boundarySteps;
             if (StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0) return worldSteps;
-            return status == IDLE ? startSteps : endSteps;
+            return endSteps;
         }
         uint256 pc = StateRecord.uintAt(pre + StateRecord.PC, 8);
         uint256 codeLen = StateRecord.uintAt(pre + StateRecord.LEN, 4);
@@ -80,6 +97,18 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         }
         (uint256 family,,,) = OpcodeTable.info(op);
         return _familyOwner(family, op);
+    }
+
+    /// @notice An Idle state starts the transaction at its index, or the block end after the
+    /// last one (`tx_index` = the block constants' `tx_count`, SPEC.md §5.9, §5.19): decided from
+    /// the decoded proof (an undecodable proof reverts as the transaction start would).
+    function _idleOwner(bytes calldata proof) private view returns (address) {
+        Ctx memory cx = ProofCodec.decode(proof);
+        if (
+            cx.constants != 0
+                && StateRecord.uintAt(cx.pre + 9, 8) == StateRecord.uintAt(cx.constants + CONSTANTS_TX_COUNT, 8)
+        ) return boundarySteps;
+        return startSteps;
     }
 
     function _familyOwner(uint256 family, uint256 op) private view returns (address) {

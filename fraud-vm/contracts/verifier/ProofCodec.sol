@@ -9,19 +9,21 @@ import "./StepErrors.sol";
 /// @title Canonical proof encoding (fraud-vm/SPEC.md §6.3)
 /// @notice Checks the structure of a proof in calldata and returns the offsets of its parts, as
 /// the Rust `StepProof::decode` (fraud-vm/src/codec.rs) does: version, tags, status and flag
-/// values, counts within the input, non-zero siblings, no trailing bytes. The transaction
-/// record is only located here: the transaction start checks its structure when it reads it,
-/// and any other step rejects a proof that carries one as an unused witness (malformed or not,
-/// the reference rejects it too).
+/// values, counts within the input, non-zero siblings, the block constants' extra-data length
+/// and padding, no trailing bytes. The transaction's EIP-2718 encoding is only located here: the
+/// transaction start decodes it when it reads it, and any other step rejects a proof that
+/// carries one as an unused witness (malformed or not, the reference rejects it too).
 library ProofCodec {
-    /// The only proof version.
-    uint8 internal constant VERSION = 3;
+    /// The only proof version (v0.4; version 3 is refused).
+    uint8 internal constant VERSION = 4;
     uint8 internal constant TAG_STATE = 0x01;
     uint8 internal constant TAG_TX_ENV = 0x03;
     uint8 internal constant TAG_BLOCK_ENV = 0x04;
     uint8 internal constant TAG_WORLD = 0x05;
     uint8 internal constant TAG_ACCOUNT = 0x09;
     uint8 internal constant TAG_CHECKPOINT = 0x07;
+    uint8 internal constant TAG_CONSTANTS = 0x17;
+    uint8 internal constant TAG_SEALING = 0x19;
     /// Length of a checkpoint preimage (SPEC.md §3.7.6), tag included.
     uint256 internal constant CHECKPOINT_LEN = 233;
     /// Length of an account record (SPEC.md §3.7.2), tag included.
@@ -32,6 +34,15 @@ library ProofCodec {
     uint256 internal constant TX_ENV_FIXED = 175;
     /// Length of a block environment record, tag included.
     uint256 internal constant BLOCK_ENV_LEN = 310;
+    /// Length of the block constants (SPEC.md §3.6), tag included.
+    uint256 internal constant CONSTANTS_LEN = 138;
+    /// Offset of `extra_len` in the block constants, and the padded extra data's length.
+    uint256 internal constant CONSTANTS_EXTRA_LEN = 105;
+    uint256 internal constant MAX_EXTRA_DATA = 32;
+    /// Length of the sealing record (SPEC.md §5.19), tag included.
+    uint256 internal constant SEALING_LEN = 385;
+    /// Largest status byte (SPEC.md §3.2: Running .. BlockEnd).
+    uint8 internal constant MAX_STATUS = 8;
 
     /// @notice Decodes `proof` (a calldata slice) into a step context, or reverts with the
     /// reason the bytes are not a canonical proof.
@@ -107,8 +118,8 @@ library ProofCodec {
     }
 
     /// @notice The world-state sections from `p`: the world record, tree paths, account
-    /// records, storage values, base proofs, codes, block hashes, the frame link, the
-    /// checkpoint, the self-destruct list and the transaction are located.
+    /// records, storage values, base proofs, codes, the frame link, the checkpoint and the
+    /// self-destruct list are located, then the block sections (`_block`).
     function _world(Ctx memory cx, uint256 p, uint256 end) private pure {
         _need(p, 1, end);
         if (_flag(p)) {
@@ -167,9 +178,6 @@ library ProofCodec {
             (len, p) = _count(p, end, 1);
             p += len;
         }
-        (n, p) = _count(p, end, WordTree.PROOF_LEN);
-        (cx.blockHashNext, cx.blockHashLeft) = (p, n);
-        p += n * WordTree.PROOF_LEN;
         _need(p, 1, end);
         if (_flag(p)) {
             p += 1;
@@ -201,21 +209,115 @@ library ProofCodec {
         } else {
             p += 1;
         }
+        _block(cx, p, end);
+    }
+
+    /// @notice The v0.4 sections from `p` (SPEC.md §6.3): the transaction (`u32 len ‖ EIP-2718
+    /// encoding ‖ word_proof`), the block constants, the sealing record, the fold key, the trie
+    /// writes and the receipt are located; nothing may follow.
+    function _block(Ctx memory cx, uint256 p, uint256 end) private pure {
+        uint256 n;
         _need(p, 1, end);
         if (_flag(p)) {
-            // The record's own structure is checked by the step that reads it.
+            // The encoding is decoded by the step that reads it.
             (n, p) = _count(p + 1, end, 1);
             cx.hasTransaction = true;
-            (cx.txRecord, cx.txRecordLen) = (p, n);
+            (cx.txEncoding, cx.txEncodingLen) = (p, n);
             p += n;
-            (n, p) = _count(p, end, WordTree.PROOF_LEN);
-            if (n != 1) revert Truncated();
+            _need(p, WordTree.PROOF_LEN, end);
             cx.txPosition = p;
             p += WordTree.PROOF_LEN;
         } else {
             p += 1;
         }
+        _need(p, 1, end);
+        if (_flag(p)) {
+            p += 1;
+            _need(p, CONSTANTS_LEN, end);
+            _tag(p, TAG_CONSTANTS);
+            uint256 len = StateRecord.uintAt(p + CONSTANTS_EXTRA_LEN, 1);
+            if (len > MAX_EXTRA_DATA) revert BadPadding();
+            // The bytes after `extra_len` bytes of extra data are zero.
+            if (len < MAX_EXTRA_DATA && StateRecord.wordAt(p + CONSTANTS_EXTRA_LEN + 1) << (8 * len) != 0) {
+                revert BadPadding();
+            }
+            cx.constants = p;
+            p += CONSTANTS_LEN;
+        } else {
+            p += 1;
+        }
+        _need(p, 1, end);
+        if (_flag(p)) {
+            p += 1;
+            _need(p, SEALING_LEN, end);
+            _tag(p, TAG_SEALING);
+            cx.sealing = p;
+            p += SEALING_LEN;
+        } else {
+            p += 1;
+        }
+        _need(p, 1, end);
+        if (_flag(p)) {
+            p += 1;
+            _need(p, 1, end);
+            uint8 kind = uint8(StateRecord.uintAt(p, 1));
+            if (kind > 1) revert BadFlag(kind);
+            // kind 0: an account (address); kind 1: a slot (address, incarnation, slot).
+            uint256 len = kind == 0 ? 21 : 61;
+            _need(p, len, end);
+            cx.foldKey = p;
+            p += len;
+        } else {
+            p += 1;
+        }
+        (n, p) = _count(p, end, 5);
+        (cx.trieNext, cx.trieLeft) = (p, n);
+        for (uint256 i = 0; i < n; ++i) {
+            p = _nodes(p, end);
+            _need(p, 1, end);
+            bool sibling = _flag(p);
+            p += 1;
+            if (sibling) {
+                uint256 len;
+                (len, p) = _count(p, end, 1);
+                p += len;
+            }
+        }
+        _need(p, 1, end);
+        if (_flag(p)) {
+            p += 1;
+            cx.receipt = p;
+            p = _receipt(p, end);
+        } else {
+            p += 1;
+        }
         if (p != end) revert TrailingBytes();
+    }
+
+    /// @notice Skips a receipt (`success(u8) ‖ cumulative_gas(u64) ‖ u8 deposit ‖
+    /// [deposit_nonce(u64)] ‖ u32 count ‖ (address ‖ u32 n ‖ topic… ‖ u32 len ‖ data)…`) at `p`.
+    function _receipt(uint256 p, uint256 end) internal pure returns (uint256) {
+        _need(p, 10, end);
+        _flag(p);
+        p += 9;
+        bool deposit = _flag(p);
+        p += 1;
+        if (deposit) {
+            _need(p, 8, end);
+            p += 8;
+        }
+        uint256 n;
+        (n, p) = _count(p, end, 28);
+        for (uint256 i = 0; i < n; ++i) {
+            _need(p, 20, end);
+            uint256 topics;
+            (topics, p) = _count(p + 20, end, 32);
+            p += 32 * topics;
+            uint256 len;
+            (len, p) = _count(p, end, 1);
+            p += len;
+        }
+        return p;
     }
 
     /// @notice Skips a list of trie nodes (`u32 count ‖ (u32 len ‖ node)…`) at `p`.
@@ -235,7 +337,7 @@ library ProofCodec {
     function _state(uint256 p) private pure {
         _tag(p, TAG_STATE);
         uint8 status = uint8(StateRecord.uintAt(p + StateRecord.STATUS, 1));
-        if (status > 5) revert BadStatus(status);
+        if (status > MAX_STATUS) revert BadStatus(status);
         _flag(p + StateRecord.IS_STATIC);
     }
 

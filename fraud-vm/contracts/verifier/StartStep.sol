@@ -10,10 +10,13 @@ import {PrecompileCall} from "./PrecompileCall.sol";
 import {OpFees, L1Params} from "./OpFees.sol";
 import {Authorizations} from "./Authorizations.sol";
 import {TxRecord, TxFields} from "./TxRecord.sol";
+import {TxDecoder} from "./TxDecoder.sol";
 import "./StepErrors.sol";
 
 /// @title The transaction start step (fraud-vm/SPEC.md §5.9; Rust: step/start.rs)
-/// @notice From an Idle state: the transaction at its index in the block's list, the validity
+/// @notice From an Idle state before the block's last transaction (the block constants' count):
+/// the transaction's EIP-2718 encoding at its index in the block's list, decoded and its sender
+/// recovered by `TxDecoder`, the validity
 /// checks (fees, intrinsic gas, nonce, EIP-3607, blobs, balance; the L1-info deposit first under
 /// Isthmus), the gas purchase with the L1 data fee and the operator fee or a deposit's mint, the
 /// warm accounts and access list, the EIP-7702 authorizations, the transaction's checkpoint, the
@@ -29,6 +32,10 @@ library StartStep {
     uint256 internal constant BLOCK_CHAIN_ID = 213;
     uint256 internal constant BLOCK_TRANSACTIONS_ROOT = 277;
     uint256 internal constant BLOCK_RULES = 309;
+    /// Offset of `tx_count` in the block constants (SPEC.md §3.6).
+    uint256 internal constant TX_COUNT = 97;
+    /// Domain tag of a receipt opening (SPEC.md §5.9).
+    uint8 internal constant TAG_RECEIPT_OPEN = 0x18;
     /// EIP-4844 gas per blob.
     uint256 internal constant BLOB_GAS = 131_072;
     uint256 internal constant MAX_NONCE = type(uint64).max;
@@ -38,6 +45,8 @@ library StartStep {
     /// What the purchase (or a deposit's mint) settled, and the first state it leads to.
     struct Start {
         uint256 blockEnv;
+        /// The `TxDecoder`, which also computes the L1 data fee of the encoding.
+        address decoder;
         bool op;
         uint256 price;
         uint256 intrinsic;
@@ -63,13 +72,19 @@ library StartStep {
         uint256 returndataSize;
     }
 
-    /// @notice The post-state commitment of the transaction start from `cx.pre`, running a
-    /// top-level precompile call with the `L2Precompiles` at `precompiles`.
-    function execute(Ctx memory cx, address precompiles) internal view returns (bytes32) {
+    /// @notice The post-state commitment of the step from the Idle state `cx.pre`: the
+    /// transaction start, decoding with the `TxDecoder` at `decoder` and running a top-level
+    /// precompile call with the `L2Precompiles` at `precompiles`.
+    function execute(Ctx memory cx, address precompiles, address decoder) internal view returns (bytes32) {
         if (cx.codeLen != 0) revert UnusedWitness(WitnessList.CODE);
         Start memory s;
         s.blockEnv = StepOps.blockEnv(cx);
-        TxFields memory t = _transaction(cx, s.blockEnv);
+        s.decoder = decoder;
+        uint256 txCount = StateRecord.uintAt(StepOps.constants(cx, s.blockEnv) + TX_COUNT, 8);
+        uint256 txIndex = StateRecord.uintAt(cx.pre + 9, 8);
+        if (txIndex == txCount) revert UnsupportedStep("block end");
+        if (txIndex > txCount) revert InvalidTransaction("an Idle state past the block's last transaction");
+        TxFields memory t = _transaction(cx, s.blockEnv, decoder);
         WorldAccess.world(cx);
         s.op = StateRecord.uintAt(s.blockEnv + BLOCK_RULES, 1) == OpFees.ISTHMUS;
         if (t.deposit && !s.op) revert InvalidTransaction("deposit outside OP rules");
@@ -118,16 +133,24 @@ library StartStep {
         return _commit(cx, t, s);
     }
 
-    /// @notice The transaction at the Idle state's index: the record with its word proof in the
-    /// block's transaction list (else `BadTransaction`), decoded.
-    function _transaction(Ctx memory cx, uint256 blockEnv) private pure returns (TxFields memory) {
+    /// @notice The transaction at the Idle state's index: its EIP-2718 encoding with its word
+    /// proof in the block's transaction list (else `BadTransaction`), decoded under the block's
+    /// rules and chain id.
+    function _transaction(Ctx memory cx, uint256 blockEnv, address decoder) private view returns (TxFields memory t) {
         if (!cx.hasTransaction) revert MissingWitness(WitnessList.TRANSACTION);
         cx.transactionUsed = true;
-        TxFields memory t = TxRecord.decode(cx.txRecord, cx.txRecordLen);
+        uint256 at = cx.txEncoding;
         bytes32 root = StateRecord.wordAt(blockEnv + BLOCK_TRANSACTIONS_ROOT);
         (bool ok, bytes32 word) = WordTree.check(cx.txPosition, StateRecord.uintAt(cx.pre + 9, 8), root);
-        if (!ok || word != StepOps.hashCalldata(cx.txRecord, cx.txRecordLen)) revert BadTransaction();
-        return t;
+        if (!ok || word != StepOps.hashCalldata(at, cx.txEncodingLen)) revert BadTransaction();
+        t = TxDecoder(decoder).decode(
+            msg.data[at:at + cx.txEncodingLen],
+            StateRecord.uintAt(blockEnv + BLOCK_RULES, 1),
+            uint256(StateRecord.wordAt(blockEnv + BLOCK_CHAIN_ID))
+        );
+        // The decoder's offsets are within the encoding.
+        t.data += at;
+        t.encoded = at;
     }
 
     /// @notice Whether `t` is the L1-info deposit: a deposit from the depositor account to the
@@ -156,7 +179,6 @@ library StartStep {
         if (t.authorizations.length != 0 && (t.create || t.blobHashes.length != 0)) {
             revert InvalidTransaction("authorizations on a creation or a blob transaction");
         }
-        if (s.op && t.encodedLen == 0) revert InvalidTransaction("transaction without its encoding");
         Account memory sender = WorldAccess.account(cx, t.sender);
         if (sender.nonce != t.nonce || sender.nonce == MAX_NONCE) revert InvalidTransaction("nonce");
         // EIP-3607: a sender with code must be an EIP-7702 delegated account.
@@ -176,7 +198,7 @@ library StartStep {
         uint256 additional;
         if (s.op) {
             L1Params memory params = OpFees.readParams(cx);
-            s.l1Fee = OpFees.l1Fee(params, t.encoded, t.encodedLen);
+            s.l1Fee = TxDecoder(s.decoder).l1Fee(params, msg.data[t.encoded:t.encoded + t.encodedLen]);
             s.operatorFeeScalar = params.operatorFeeScalar;
             s.operatorFeeConstant = params.operatorFeeConstant;
             additional = OpFees.saturatingAdd(
@@ -300,6 +322,20 @@ library StartStep {
         }
     }
 
+    /// @notice The Idle state's receipt chain with this transaction's receipt opened:
+    /// `keccak256(0x18 ‖ chain ‖ deposit(u8) ‖ deposit_nonce(u64))`, a deposit's sender nonce
+    /// before it, else `0 ‖ 0` (SPEC.md §3.6, §5.9).
+    function _receiptOpen(Ctx memory cx, TxFields memory t, Start memory s) private pure returns (bytes32) {
+        return keccak256(
+            abi.encodePacked(
+                TAG_RECEIPT_OPEN,
+                StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT),
+                t.deposit,
+                uint64(t.deposit ? s.nonce : 0)
+            )
+        );
+    }
+
     /// @notice The commitment of the top frame's first state with the transaction environment
     /// the start built (SPEC.md §3.6, §5.9 step 7).
     function _commit(Ctx memory cx, TxFields memory t, Start memory s) private pure returns (bytes32 h) {
@@ -313,7 +349,7 @@ library StartStep {
                     uint64(s.floor),
                     t.create,
                     uint64(StateRecord.uintAt(cx.pre + StateRecord.GAS, 8)),
-                    StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT)
+                    _receiptOpen(cx, t, s)
                 ),
                 t.deposit,
                 s.l1Fee,

@@ -104,9 +104,6 @@ struct Ctx {
     /// Next unread account code witness (`u32 len ‖ code`) and how many remain.
     uint256 codeNext;
     uint256 codeLeft;
-    /// Next unread block hash word proof and how many remain.
-    uint256 blockHashNext;
-    uint256 blockHashLeft;
     /// Calldata offsets of the frame link preimage and of the checkpoint preimage (0: absent),
     /// and whether the step read them.
     uint256 frame;
@@ -120,13 +117,28 @@ struct Ctx {
     uint256 destructsCount;
     bool destructsUsed;
     /// The transaction (transaction start steps): whether the proof has one, the calldata
-    /// offset and length of its record, the offset of its word proof in the transaction list,
-    /// and whether the step read it.
+    /// offset and length of its EIP-2718 encoding, the offset of its word proof in the
+    /// transaction list, and whether the step read it.
     bool hasTransaction;
-    uint256 txRecord;
-    uint256 txRecordLen;
+    uint256 txEncoding;
+    uint256 txEncodingLen;
     uint256 txPosition;
     bool transactionUsed;
+    /// Calldata offsets (0: absent) of the block constants (138 bytes, SPEC.md §3.6), the sealing
+    /// record (385 bytes, §5.19), the fold key (`kind ‖ address ‖ [incarnation ‖ slot]`) and the
+    /// receipt (§6.3), and whether the step read each.
+    uint256 constants;
+    bool constantsUsed;
+    uint256 sealing;
+    bool sealingUsed;
+    uint256 foldKey;
+    bool foldKeyUsed;
+    uint256 receipt;
+    bool receiptUsed;
+    /// Next unread Merkle-Patricia write witness (`nodes ‖ u8 has_sibling ‖ [u32 len ‖ node]`,
+    /// SPEC.md §3.10) and how many remain.
+    uint256 trieNext;
+    uint256 trieLeft;
     /// `n` of `Flow.Skip`, the target of `Flow.Jump`, or the status of `Flow.Finish`.
     uint256 target;
     /// The return data a RETURN or REVERT leaves, or a call that completes within the step
@@ -368,6 +380,17 @@ library StepOps {
             revert BlockEnvMismatch();
         }
         cx.blockEnvUsed = true;
+    }
+
+    /// @notice The calldata offset of the block constants, checked against the block
+    /// environment at `env` (SPEC.md §3.6).
+    function constants(Ctx memory cx, uint256 env) internal pure returns (uint256 at) {
+        if (cx.constants == 0) revert MissingWitness(WitnessList.CONSTANTS);
+        at = cx.constants;
+        if (hashCalldata(at, 138 /* ProofCodec.CONSTANTS_LEN */) != StateRecord.wordAt(env + 245)) {
+            revert ConstantsMismatch();
+        }
+        cx.constantsUsed = true;
     }
 
     /// @notice `keccak256` of `len` calldata bytes at `at`.

@@ -9,14 +9,16 @@ pragma solidity 0.8.28;
 error Truncated();
 /// Bytes remain after the last field of the proof.
 error TrailingBytes();
-/// The proof does not start with version byte 2.
+/// The proof does not start with version byte 4.
 error UnknownVersion(uint8 version);
 /// A record does not start with its domain tag (SPEC.md §2).
 error BadTag(uint8 expected, uint8 found);
-/// A status byte outside 0..=5.
+/// A status byte outside 0..=8.
 error BadStatus(uint8 status);
 /// A boolean or presence flag other than 0 or 1.
 error BadFlag(uint8 flag);
+/// The block constants' extra-data length is above 32, or the bytes after it are not zero.
+error BadPadding();
 /// `keccak256(pre)` differs from the claimed pre-commitment.
 error PreStateMismatch();
 /// `keccak256(code)` differs from `pre.code_hash`.
@@ -33,6 +35,8 @@ error BadReturndataProof(uint256 index);
 error TxEnvMismatch();
 /// The block environment does not match `pre.block_env_hash`.
 error BlockEnvMismatch();
+/// The block constants do not match the block environment's `constants_hash`.
+error ConstantsMismatch();
 /// The world record does not match `pre.world_root`.
 error WorldMismatch();
 /// A sparse-tree path does not match the tree's current root.
@@ -45,8 +49,6 @@ error BadSlotValue();
 error BadBaseProof();
 /// A code witness does not hash to the account's code hash.
 error BadCode();
-/// A block hash word or its path does not match the block hash root.
-error BadBlockHashProof();
 /// A sparse-tree path marks a sibling as present but gives zero.
 error ZeroSibling();
 /// The frame link does not match `pre.frames_root`, or its caller cannot take the exit.
@@ -56,7 +58,8 @@ error BadFrameLink();
 error BadCheckpoint();
 /// The self-destruct list does not fold to the world's self-destruct chain.
 error BadDestructs();
-/// The transaction is not the one at the Idle state's index in the block's transaction list.
+/// The transaction's encoding is not the one at the Idle state's index in the block's
+/// transaction list.
 error BadTransaction();
 /// The transaction cannot start (`what` says why): the block holding it is invalid.
 error InvalidTransaction(string what);
@@ -83,7 +86,7 @@ library WitnessList {
     uint8 internal constant BLOCK_ENV = 6;
     uint8 internal constant WORLD = 7;
     uint8 internal constant TREE_PATH = 8;
-    uint8 internal constant BLOCK_HASH = 9;
+    // 9 was v0.3's block hash list.
     uint8 internal constant ACCOUNT_RECORD = 10;
     uint8 internal constant STORAGE_VALUE = 11;
     uint8 internal constant BASE_ACCOUNT = 12;
@@ -93,4 +96,9 @@ library WitnessList {
     uint8 internal constant CHECKPOINT = 16;
     uint8 internal constant DESTRUCTS = 17;
     uint8 internal constant TRANSACTION = 18;
+    uint8 internal constant CONSTANTS = 19;
+    uint8 internal constant SEALING = 20;
+    uint8 internal constant FOLD_KEY = 21;
+    uint8 internal constant TRIE_WRITE = 22;
+    uint8 internal constant RECEIPT = 23;
 }

@@ -27,10 +27,11 @@ abstract contract StepMachine {
         if (StepOps.hashCalldata(pre, StateRecord.LEN) != preCommitment) revert PreStateMismatch();
         uint256 status = StateRecord.uintAt(pre + StateRecord.STATUS, 1);
         if (status != RUNNING) {
-            if (StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0) {
-                return _exit(cx);
-            }
+            // The Rust `step::execute` order: an Idle state starts (or ends the block) at any
+            // depth, then the block statuses, then the exits.
             if (status == IDLE) return _txStart(cx);
+            if (status > IDLE) revert UnsupportedStep("block start or end");
+            if (StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0) return _exit(cx);
             return _txEnd(cx);
         }
         return _opcode(cx);
@@ -65,9 +66,13 @@ abstract contract StepMachine {
     function _checkAllUsed(Ctx memory cx) internal pure {
         if (cx.hasDestructs != cx.destructsUsed) revert UnusedWitness(WitnessList.DESTRUCTS);
         if (cx.hasTransaction != cx.transactionUsed) revert UnusedWitness(WitnessList.TRANSACTION);
+        if ((cx.constants != 0) != cx.constantsUsed) revert UnusedWitness(WitnessList.CONSTANTS);
+        if ((cx.sealing != 0) != cx.sealingUsed) revert UnusedWitness(WitnessList.SEALING);
+        if ((cx.foldKey != 0) != cx.foldKeyUsed) revert UnusedWitness(WitnessList.FOLD_KEY);
+        if (cx.trieLeft != 0) revert UnusedWitness(WitnessList.TRIE_WRITE);
+        if ((cx.receipt != 0) != cx.receiptUsed) revert UnusedWitness(WitnessList.RECEIPT);
         if ((cx.world != 0) != cx.worldUsed) revert UnusedWitness(WitnessList.WORLD);
         if (cx.treeLeft != 0) revert UnusedWitness(WitnessList.TREE_PATH);
-        if (cx.blockHashLeft != 0) revert UnusedWitness(WitnessList.BLOCK_HASH);
         if (cx.accountLeft != 0) revert UnusedWitness(WitnessList.ACCOUNT_RECORD);
         if (cx.slotLeft != 0) revert UnusedWitness(WitnessList.STORAGE_VALUE);
         if (cx.baseAccountLeft != 0) revert UnusedWitness(WitnessList.BASE_ACCOUNT);

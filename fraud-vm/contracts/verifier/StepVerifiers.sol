@@ -13,6 +13,7 @@ import {CallEntryStep} from "./CallEntryStep.sol";
 import {CreateStep} from "./CreateStep.sol";
 import {TransactionStep} from "./TransactionStep.sol";
 import {StartStep} from "./StartStep.sol";
+import {TxDecoder} from "./TxDecoder.sol";
 import "./StepErrors.sol";
 import {IStepVerifier} from "../game/IStepVerifier.sol";
 
@@ -62,10 +63,14 @@ contract WorldStepVerifier is OpcodeMachine, IStepVerifier {
 contract CallStepVerifier is OpcodeMachine, IStepVerifier {
     /// @notice The contract that runs the L2's precompiles on this L1.
     address public immutable precompiles;
+    /// @notice The EIP-2718 decoder and sender recovery (SPEC.md §3.9), deployed by this
+    /// contract's constructor: a contract of its own so that each stays within EIP-170.
+    address public immutable txDecoder;
 
     /// @param precompiles_ The deployed `L2Precompiles`.
     constructor(address precompiles_) {
         precompiles = precompiles_;
+        txDecoder = address(new TxDecoder());
     }
 
     /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
@@ -105,10 +110,14 @@ contract TxStartVerifier is StepMachine, IStepVerifier {
     /// @notice The contract that runs the L2's precompiles on this L1 (a transaction to a
     /// precompile, and ecrecover for EIP-7702 authorities).
     address public immutable precompiles;
+    /// @notice The EIP-2718 decoder and sender recovery (SPEC.md §3.9), deployed by this
+    /// contract's constructor: a contract of its own so that each stays within EIP-170.
+    address public immutable txDecoder;
 
     /// @param precompiles_ The deployed `L2Precompiles`.
     constructor(address precompiles_) {
         precompiles = precompiles_;
+        txDecoder = address(new TxDecoder());
     }
 
     /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
@@ -128,7 +137,7 @@ contract TxStartVerifier is StepMachine, IStepVerifier {
     }
 
     function _txStart(Ctx memory cx) internal view override returns (bytes32 post) {
-        post = StartStep.execute(cx, precompiles);
+        post = StartStep.execute(cx, precompiles, txDecoder);
         _checkAllUsed(cx);
     }
 

@@ -46,14 +46,9 @@ struct TxFields {
     bool isSystem;
 }
 
-/// @title Transaction records of v0.3 (fraud-vm/SPEC.md §3.9; Rust: tx.rs)
-/// @notice Decodes the record a v0.3 proof carries, with the structural checks of the Rust
-/// decoder (tag, flags, counts within the record, no trailing bytes), and the gas rules every
-/// transaction shares (intrinsic gas, EIP-7623 floor).
+/// @title The gas rules every transaction shares (fraud-vm/SPEC.md §5.9; Rust: tx.rs): intrinsic
+/// gas and the EIP-7623 floor of the fields `TxDecoder` decoded
 library TxRecord {
-    uint8 internal constant TAG_TX = 0x0d;
-    /// An authorization: chain id, address, nonce (u64), parity (u8), r, s.
-    uint256 internal constant AUTHORIZATION_LEN = 125;
     /// Intrinsic gas: base, per zero and non-zero data byte, per access-list address and key,
     /// per authorization, for a creation and per initcode word.
     uint256 internal constant TX_BASE = 21000;
@@ -64,79 +59,6 @@ library TxRecord {
     uint256 internal constant PER_AUTHORIZATION = 25000;
     uint256 internal constant CREATE = 32000;
     uint256 internal constant INITCODE_WORD = 2;
-
-    /// @notice The record of `len` bytes at calldata offset `at`, decoded; reverts `Truncated`,
-    /// `BadTag`, `BadFlag` or `TrailingBytes` where the Rust decoder rejects it.
-    function decode(uint256 at, uint256 len) internal pure returns (TxFields memory t) {
-        uint256 end = at + len;
-        uint256 p = at;
-        _need(p, 1 + 20 + 1 + 20 + 8 + 8 + 96 + 4, end);
-        uint8 tag = uint8(StateRecord.uintAt(p, 1));
-        if (tag != TAG_TX) revert BadTag(TAG_TX, tag);
-        t.sender = StateRecord.addressAt(p + 1);
-        t.create = _flag(p + 21);
-        t.to = StateRecord.addressAt(p + 22);
-        t.nonce = StateRecord.uintAt(p + 42, 8);
-        t.gasLimit = StateRecord.uintAt(p + 50, 8);
-        t.maxFee = uint256(StateRecord.wordAt(p + 58));
-        t.maxPriorityFee = uint256(StateRecord.wordAt(p + 90));
-        t.value = uint256(StateRecord.wordAt(p + 122));
-        p += 154;
-        (t.dataLen, p) = _count(p, end, 1);
-        t.data = p;
-        p += t.dataLen;
-        uint256 n;
-        (n, p) = _count(p, end, 24);
-        t.accessList = new AccessEntry[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            _need(p, 20, end);
-            t.accessList[i].addr = StateRecord.addressAt(p);
-            uint256 k;
-            (k, p) = _count(p + 20, end, 32);
-            uint256[] memory keys = new uint256[](k);
-            for (uint256 j = 0; j < k; ++j) {
-                keys[j] = uint256(StateRecord.wordAt(p + 32 * j));
-            }
-            t.accessList[i].keys = keys;
-            p += 32 * k;
-        }
-        _need(p, 32, end);
-        t.maxFeePerBlobGas = uint256(StateRecord.wordAt(p));
-        (n, p) = _count(p + 32, end, 32);
-        t.blobHashes = new bytes32[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            t.blobHashes[i] = StateRecord.wordAt(p + 32 * i);
-        }
-        p += 32 * n;
-        // The Rust decoder bounds the count by 117 bytes per item; each takes 125.
-        (n, p) = _count(p, end, 117);
-        t.authorizations = new Authorization[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            _need(p, AUTHORIZATION_LEN, end);
-            Authorization memory a = t.authorizations[i];
-            a.chainId = uint256(StateRecord.wordAt(p));
-            a.addr = StateRecord.addressAt(p + 32);
-            a.nonce = StateRecord.uintAt(p + 52, 8);
-            a.yParity = StateRecord.uintAt(p + 60, 1);
-            a.r = uint256(StateRecord.wordAt(p + 61));
-            a.s = uint256(StateRecord.wordAt(p + 93));
-            p += AUTHORIZATION_LEN;
-        }
-        (t.encodedLen, p) = _count(p, end, 1);
-        t.encoded = p;
-        p += t.encodedLen;
-        _need(p, 1, end);
-        t.deposit = _flag(p);
-        p += 1;
-        if (t.deposit) {
-            _need(p, 32 + 16 + 1, end);
-            t.sourceHash = StateRecord.wordAt(p);
-            t.mint = StateRecord.uintAt(p + 32, 16);
-            t.isSystem = _flag(p + 48);
-            p += 49;
-        }
-        if (p != end) revert TrailingBytes();
-    }
 
     /// @notice Intrinsic gas (SPEC.md §5.9 step 2): 21000, 4 per zero and 16 per non-zero data
     /// byte, 2400 per access-list address and 1900 per key, 25000 per EIP-7702 authorization, and
@@ -177,23 +99,5 @@ library TxRecord {
             }
             zeros := sub(len, nonzero)
         }
-    }
-
-    function _need(uint256 p, uint256 n, uint256 end) private pure {
-        if (n > end - p) revert Truncated();
-    }
-
-    /// @notice A u32 count at `p` of items of at least `itemLen` bytes that must fit.
-    function _count(uint256 p, uint256 end, uint256 itemLen) private pure returns (uint256 n, uint256 next) {
-        _need(p, 4, end);
-        n = StateRecord.uintAt(p, 4);
-        next = p + 4;
-        if (n * itemLen > end - next) revert Truncated();
-    }
-
-    function _flag(uint256 p) private pure returns (bool) {
-        uint8 f = uint8(StateRecord.uintAt(p, 1));
-        if (f > 1) revert BadFlag(f);
-        return f == 1;
     }
 }

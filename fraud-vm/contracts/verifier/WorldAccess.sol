@@ -37,8 +37,9 @@ library WorldAccess {
     bytes32 internal constant KECCAK_EMPTY = 0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470;
     /// The leaf of a set member (warm and created sets).
     bytes32 internal constant MEMBER = bytes32(uint256(1));
-    /// Offset of `block_hashes_root` in the block environment (SPEC.md §3.6).
-    uint256 internal constant BLOCK_HASHES_ROOT = 245;
+    /// The EIP-2935 history contract and its ring of block hashes (SPEC.md §5.11).
+    uint256 internal constant HISTORY_STORAGE = uint256(uint160(0x0000F90827F1C53a10cb7A02335B175320002935));
+    uint256 internal constant HISTORY_SERVE_WINDOW = 8191;
 
     /// @notice Reads the world record once, checked against the pre-state.
     function world(Ctx memory cx) internal pure {
@@ -414,18 +415,17 @@ library WorldAccess {
     }
 
     /// @notice The hash of block `requested` (BLOCKHASH, SPEC.md §5.11): zero outside the 256
-    /// blocks before the current one, else word `requested mod 256` of the block hash tree.
-    function blockHash(Ctx memory cx, uint256 requested) internal pure returns (uint256) {
+    /// blocks before the current one, else slot `requested mod 8191` of the EIP-2935 history
+    /// contract, read as SLOAD reads a slot (overlay, else the base storage trie) without
+    /// warming anything.
+    function blockHash(Ctx memory cx, uint256 requested) internal pure returns (uint256 value) {
         uint256 env = StepOps.blockEnv(cx);
         uint256 number = uint256(StateRecord.wordAt(env + 53));
         if (requested >= number || number - requested > 256) return 0;
-        if (cx.blockHashLeft == 0) revert MissingWitness(WitnessList.BLOCK_HASH);
-        uint256 index = requested % 256;
-        (bool ok, bytes32 w) =
-            WordTree.check(cx.blockHashNext, index, StateRecord.wordAt(env + BLOCK_HASHES_ROOT));
-        if (!ok) revert BadBlockHashProof();
-        cx.blockHashNext += WordTree.PROOF_LEN;
-        cx.blockHashLeft -= 1;
-        return uint256(w);
+        uint256 slot = requested % HISTORY_SERVE_WINDOW;
+        Account memory a = account(cx, HISTORY_STORAGE);
+        bool found;
+        (found, value) = overlaySlotOf(cx, cx.accountsRoot, HISTORY_STORAGE, a.incarnation, slot);
+        if (!found) value = baseSlot(cx, a.storageRoot, slot);
     }
 }

@@ -520,13 +520,13 @@ const PREVRANDAO: B256 = B256::repeat_byte(0x42);
 const BEACON_ROOT: B256 = B256::repeat_byte(9);
 
 /// op-node's L2 (coinbase the SequencerFeeVault, OP's EIP-1559 parameters).
-fn config() -> ChainConfig {
+pub(crate) fn config() -> ChainConfig {
     ChainConfig::op_node(CHAIN_ID, GAS_LIMIT)
 }
 
 /// Block [`NUMBER`] with the transactions `encoded`, on top of the parent [`parent_header`] whose
 /// state is [`genesis`].
-fn l2_block(encoded: &[Vec<u8>]) -> L2Block {
+pub(crate) fn l2_block(encoded: &[Vec<u8>]) -> L2Block {
     L2Block {
         parent: parent_header(BaseState::new(genesis()).root()),
         timestamp: TIMESTAMP,

@@ -7,12 +7,19 @@
 //! or `UnsupportedStep`. Gas per step kind is recorded and printed. The verifier is several contracts
 //! (`OneStepVerifier`, which forwards world-state steps and frame exits to `WorldStepVerifier`,
 //! calls and creates to `CallStepVerifier`, transaction starts and ends to `TxStartVerifier`
-//! and `TxEndVerifier`), all deployed with `L2Precompiles`.
+//! and `TxEndVerifier`, block boundaries to `BoundaryStepVerifier` and its
+//! `SealingStepVerifier`), all deployed with `L2Precompiles`.
 
 use super::*;
 use alloy::primitives::keccak256;
 use programs::{edge_case, edge_programs, erc20_cases};
 
+/// The block-boundary verifier: block start and block end.
+#[path = "solidity_boundary.rs"]
+mod boundary;
+/// Merkle-Patricia writes (`MptWrite`) against the Rust reference.
+#[path = "solidity_mpt.rs"]
+mod mpt;
 /// The L2's precompiles, directly and through call steps.
 #[path = "solidity_precompiles.rs"]
 mod precompiles;
@@ -59,7 +66,6 @@ const ERRORS: &[&str] = &[
     "ZeroSibling()",
     "WorldMismatch()",
     "BadTreeProof()",
-    "BadBlockHashProof()",
     "BadAccountRecord()",
     "BadSlotValue()",
     "BadBaseProof()",
@@ -70,6 +76,7 @@ const ERRORS: &[&str] = &[
     "BadTag(uint8,uint8)",
     "BadStatus(uint8)",
     "BadFlag(uint8)",
+    "BadPadding()",
     "PreStateMismatch()",
     "CodeHashMismatch()",
     "BadStackProof()",
@@ -78,11 +85,24 @@ const ERRORS: &[&str] = &[
     "BadReturndataProof(uint256)",
     "TxEnvMismatch()",
     "BlockEnvMismatch()",
+    "ConstantsMismatch()",
     "MissingWitness(uint8)",
     "UnusedWitness(uint8)",
     "BadDestructs()",
     "BadTransaction()",
     "InvalidTransaction(string)",
+    "BadBlockStart(string)",
+    "BadSealing()",
+    "BadFoldKey()",
+    "BadReceipt()",
+    "TrieBadNode()",
+    "TrieMalformed()",
+    "TrieUnusedNodes()",
+    "TrieMissingSibling(bytes32)",
+    "TrieBadSibling()",
+    "TriePrefixKey()",
+    "TrieTruncated()",
+    "TrieBadFlag(uint8)",
     "UnsupportedOpcode(uint8)",
     "UnsupportedStep(string)",
     "PrecompileGasShort(uint256)",
@@ -153,6 +173,8 @@ struct L1Verifier {
     address: Address,
     /// `L2Precompiles`, which the call steps and the transaction start call.
     precompiles: Address,
+    /// The `TxDecoder` that `TxStartVerifier` deployed.
+    tx_decoder: Address,
     /// Gas of the last [`Self::precompile`] call as a transaction.
     last_gas: u64,
     /// Contracts deployed so far (the deployer's nonce).
@@ -178,6 +200,7 @@ impl L1Verifier {
             evm,
             address: Address::ZERO,
             precompiles: Address::ZERO,
+            tx_decoder: Address::ZERO,
             last_gas: 0,
             deployed: 0,
         };
@@ -188,8 +211,12 @@ impl L1Verifier {
         let calls = l1.deploy_artifact("CallStepVerifier", &[precompiles]);
         let starts = l1.deploy_artifact("TxStartVerifier", &[precompiles]);
         let ends = l1.deploy_artifact("TxEndVerifier", &[]);
-        l1.address = l1.deploy_artifact("OneStepVerifier", &[world, calls, starts, ends]);
+        let sealing = l1.deploy_artifact("SealingStepVerifier", &[]);
+        let boundary = l1.deploy_artifact("BoundaryStepVerifier", &[sealing]);
+        l1.address = l1.deploy_artifact("OneStepVerifier", &[world, calls, starts, ends, boundary]);
         l1.precompiles = precompiles;
+        // TxStartVerifier's first creation (a contract's nonce starts at 1).
+        l1.tx_decoder = starts.create(1);
         l1
     }
 
@@ -326,7 +353,8 @@ fn answer_of(result: &ExecutionResult) -> Answer {
 fn covered(proof: &StepProof) -> bool {
     let (pre, code) = (&proof.pre, &proof.code);
     if pre.status != Status::Running {
-        // The exit of a call or create frame, the transaction start or end.
+        // The exit of a call or create frame, the transaction start or end, the block start
+        // and end (`BoundaryStepVerifier`).
         return true;
     }
     if pre.status != Status::Running || pre.gas > MAX_GAS {
@@ -359,19 +387,6 @@ fn covered(proof: &StepProof) -> bool {
             pre.gas < i.gas || pre.stack_len < pops || pre.stack_len - pops + pushes > 1024
         }
     }
-}
-
-/// Whether the step of `proof` is a BLOCKHASH that gets past its static checks.
-fn blockhash(proof: &StepProof) -> bool {
-    let op = usize::try_from(proof.pre.pc)
-        .ok()
-        .and_then(|pc| proof.code.get(pc))
-        .copied()
-        .unwrap_or(0);
-    op == 0x40
-        && proof.pre.status == Status::Running
-        && proof.pre.gas >= 20
-        && proof.pre.stack_len >= 1
 }
 
 /// The precompile a CALL, CALLCODE, DELEGATECALL or STATICCALL step calls, if it calls one.
@@ -422,8 +437,21 @@ fn kind(proof: &StepProof, halted: bool) -> String {
 /// fees, an EIP-7702 transaction.
 fn boundary_kind(proof: &StepProof) -> String {
     match proof.pre.status {
-        Status::BlockStart => return "block start".into(),
-        Status::Sealing | Status::BlockEnd => return "block end".into(),
+        Status::BlockStart => return "block start system call".into(),
+        // A fold carries its key, an insertion its receipt, the seal neither.
+        Status::Sealing if proof.fold_key.is_some() => return "block end fold".into(),
+        Status::Sealing if proof.receipt.is_some() => return "block end insertion".into(),
+        Status::Sealing => return "block end seal".into(),
+        Status::BlockEnd => return "block-end fixed point".into(),
+        // The Idle state after the last transaction begins the block end.
+        Status::Idle
+            if proof
+                .constants
+                .as_ref()
+                .is_some_and(|c| c.tx_count == proof.pre.tx_index) =>
+        {
+            return "block end start".into();
+        }
         _ => {}
     }
     let op = proof
@@ -509,30 +537,12 @@ impl Tally {
         k: u64,
     ) {
         let proof = proof.clone();
-        // The Solidity verifier reads the v0.3 encoding: every step it executes is encoded
-        // alike in v0.4 but for the version, the block hash list and the block sections. The
-        // v0.4 transaction start (an EIP-2718 encoding in the list, SPEC.md §5.9) has none.
-        let Some(bytes) = proof.encode_v3() else {
-            *self
-                .unsupported
-                .entry(format!("{} (v0.4)", kind(&proof, halted)))
-                .or_default() += 1;
-            return;
-        };
+        let bytes = proof.encode();
         let rust = verify(commitment, &proof);
         let (answer, gas) = l1.verify(commitment, &bytes);
         let mut name = kind(&proof, halted);
         if let Some(to) = precompile_target(&proof) {
             name = format!("{name} to {to:#04x}");
-        }
-        if blockhash(&proof) {
-            // v0.4 reads BLOCKHASH from the EIP-2935 history contract (SPEC.md §5.11); the
-            // Solidity verifier still reads v0.3's block hash tree.
-            *self
-                .unsupported
-                .entry(format!("{name} (v0.4)"))
-                .or_default() += 1;
-            return;
         }
         if !covered(&proof) {
             if !answer.is_unsupported() {
@@ -565,8 +575,7 @@ impl Tally {
             tamperings(commitment, &proof, |what, p, pre| {
                 self.tampered += 1;
                 let rust = verify(pre, p);
-                let Some(v3) = p.encode_v3() else { return };
-                let (answer, _) = l1.verify(pre, &v3);
+                let (answer, _) = l1.verify(pre, &p.encode());
                 let agree = match (&rust, &answer) {
                     (Ok(a), Answer::Post(b)) => a == b,
                     (Err(_), answer) => answer.is_rejection(),
@@ -829,7 +838,7 @@ fn solidity_rejects_mutated_proof_bytes() {
                 }
             }
             mutations += 1;
-            let rust = StepProof::decode_v3(&m)
+            let rust = StepProof::decode(&m)
                 .map_err(|e| e.to_string())
                 .and_then(|p| verify(*pre, &p).map_err(|e| e.to_string()));
             let (answer, _) = l1.verify(*pre, &m);
@@ -845,6 +854,15 @@ fn solidity_rejects_mutated_proof_bytes() {
             }
         }
     }
+    // v0.3's version byte is refused by both.
+    let (pre, bytes) = &tally.sample[0];
+    let mut v3 = bytes.clone();
+    v3[0] = 3;
+    assert!(StepProof::decode(&v3).is_err());
+    assert_eq!(
+        l1.verify(*pre, &v3).0,
+        Answer::Revert("UnknownVersion(uint8)".into())
+    );
     println!(
         "{mutations} mutated proofs over {} proofs",
         tally.sample.len()

@@ -150,6 +150,593 @@ proptest! {
     }
 }
 
+/// The EIP-2718 encodings the transaction start must refuse (the block holding them is
+/// invalid) or accept as the reference does, as transaction `index` of a fresh block under
+/// `rules`: malformed RLP (garbage, a trailing byte, a nonce with a leading zero, a tenth item,
+/// an unknown type, a blob transaction under Isthmus, a deposit under Prague), signatures (a
+/// high `s`, a flipped byte of `r`, a key without funds, a type-0 legacy transaction without a
+/// chain id), another chain id, a nonce too high, a fee cap below the base fee, a priority fee
+/// above the cap, an intrinsic gas above the gas limit, a gas limit above the block's gas left,
+/// a balance below the cost, initcode beyond EIP-3860, a blob hash of another version, a first
+/// transaction that is not the L1-info deposit; and the forms alloy accepts besides the usual
+/// ones (a legacy transaction before EIP-155, one behind a type byte 0, an EIP-2930 list
+/// without its type byte), which both verifiers start alike.
+fn start_encodings(case: &Case) -> Vec<(&'static str, Vec<u8>, u64, fraud_vm::state::Rules, bool)> {
+    use alloy::consensus::{SignableTransaction, TxEip1559, TxEip2930, TxEip4844, TxLegacy};
+    use alloy::eips::eip2718::Encodable2718;
+    use alloy::network::TxSignerSync;
+    use fraud_vm::state::Rules::{Isthmus, Prague};
+    let signer = |key: [u8; 32]| {
+        alloy::signers::local::PrivateKeySigner::from_bytes(&B256::from(key)).expect("key")
+    };
+    let key = signer(CALLER_KEY);
+    let legacy = TxLegacy {
+        chain_id: Some(CHAIN_ID),
+        nonce: 0,
+        gas_price: GAS_PRICE,
+        gas_limit: gas_limit(case),
+        to: TxKind::Call(case.to),
+        value: U256::from(case.value),
+        input: Bytes::from(case.calldata.clone()),
+    };
+    let sign = |mut tx: TxLegacy| {
+        let sig = key.sign_transaction_sync(&mut tx).expect("signs");
+        tx.into_signed(sig).encoded_2718()
+    };
+    let good = sign(legacy.clone());
+    let with = |f: &dyn Fn(&mut TxLegacy)| {
+        let mut tx = legacy.clone();
+        f(&mut tx);
+        sign(tx)
+    };
+    let mut trailing = good.clone();
+    trailing.push(0);
+    // The list header is two bytes (0xf8, length): the nonce 0x80 is byte 2.
+    assert_eq!(good[0], 0xf8);
+    let mut leading_zero = good.clone();
+    leading_zero[2] = 0x00;
+    let mut tenth_item = good.clone();
+    tenth_item[1] += 1;
+    tenth_item.push(0x80);
+    let mut unknown_type = vec![0x05];
+    unknown_type.extend_from_slice(&good);
+    let mut flipped_r = good.clone();
+    let r_at = flipped_r.len() - 33 - 32;
+    flipped_r[r_at] ^= 1;
+    let high_s = {
+        let mut tx = legacy.clone();
+        let sig = key.sign_transaction_sync(&mut tx).expect("signs");
+        let n = U256::from_str_radix(
+            "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+            16,
+        )
+        .expect("order");
+        let flipped = alloy::primitives::Signature::new(sig.r(), n - sig.s(), !sig.v());
+        tx.into_signed(flipped).encoded_2718()
+    };
+    let other_key = {
+        let mut tx = legacy.clone();
+        let sig = signer([0x52; 32])
+            .sign_transaction_sync(&mut tx)
+            .expect("signs");
+        tx.into_signed(sig).encoded_2718()
+    };
+    let pre_155 = with(&|t| t.chain_id = None);
+    let mut typed_zero = vec![0x00];
+    typed_zero.extend_from_slice(&good);
+    let mut typed_zero_pre_155 = vec![0x00];
+    typed_zero_pre_155.extend_from_slice(&pre_155);
+    let eip2930 = {
+        let mut tx = TxEip2930 {
+            chain_id: CHAIN_ID,
+            nonce: 0,
+            gas_price: GAS_PRICE,
+            gas_limit: gas_limit(case),
+            to: TxKind::Call(case.to),
+            value: U256::from(case.value),
+            input: Bytes::from(case.calldata.clone()),
+            access_list: Default::default(),
+        };
+        let sig = key.sign_transaction_sync(&mut tx).expect("signs");
+        tx.into_signed(sig).encoded_2718()
+    };
+    let eip1559 = |max_fee: u128, priority: u128| {
+        let mut tx = TxEip1559 {
+            chain_id: CHAIN_ID,
+            nonce: 0,
+            gas_limit: gas_limit(case),
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: priority,
+            to: TxKind::Call(case.to),
+            value: U256::from(case.value),
+            access_list: Default::default(),
+            input: Bytes::from(case.calldata.clone()),
+        };
+        let sig = key.sign_transaction_sync(&mut tx).expect("signs");
+        tx.into_signed(sig).encoded_2718()
+    };
+    let blob = |hashes: Vec<B256>| {
+        let mut tx = TxEip4844 {
+            chain_id: CHAIN_ID,
+            nonce: 0,
+            gas_limit: gas_limit(case),
+            max_fee_per_gas: GAS_PRICE,
+            max_priority_fee_per_gas: 1,
+            to: case.to,
+            value: U256::from(case.value),
+            access_list: Default::default(),
+            blob_versioned_hashes: hashes,
+            max_fee_per_blob_gas: 1,
+            input: Bytes::from(case.calldata.clone()),
+        };
+        let sig = key.sign_transaction_sync(&mut tx).expect("signs");
+        tx.into_signed(sig).encoded_2718()
+    };
+    let deposit = op_alloy::consensus::OpTxEnvelope::Deposit(alloy::primitives::Sealed::new(
+        op_alloy::consensus::TxDeposit {
+            from: CALLER,
+            to: TxKind::Call(case.to),
+            gas_limit: 100_000,
+            ..Default::default()
+        },
+    ))
+    .encoded_2718();
+    vec![
+        ("garbage", vec![0x02, 0x01, 0x02], 3, Prague, false),
+        ("trailing byte", trailing, 3, Prague, false),
+        ("leading zero", leading_zero, 3, Prague, false),
+        ("tenth item", tenth_item, 3, Prague, false),
+        ("unknown type", unknown_type, 3, Prague, false),
+        ("blob under Isthmus", blob(blob_hashes()), 3, Isthmus, false),
+        ("deposit under Prague", deposit, 3, Prague, false),
+        ("high s", high_s, 3, Prague, false),
+        ("flipped r", flipped_r, 3, Prague, false),
+        ("other key", other_key, 3, Prague, false),
+        (
+            "type 0 without chain id",
+            typed_zero_pre_155,
+            3,
+            Prague,
+            false,
+        ),
+        (
+            "other chain",
+            with(&|t| t.chain_id = Some(CHAIN_ID + 1)),
+            3,
+            Prague,
+            false,
+        ),
+        ("nonce too high", with(&|t| t.nonce = 5), 3, Prague, false),
+        ("fee cap", with(&|t| t.gas_price = 6), 3, Prague, false),
+        ("priority fee", eip1559(10, 11), 3, Prague, false),
+        (
+            "intrinsic gas",
+            with(&|t| t.gas_limit = 21_000),
+            3,
+            Prague,
+            false,
+        ),
+        (
+            "block gas",
+            with(&|t| t.gas_limit = 29_000_000),
+            3,
+            Prague,
+            false,
+        ),
+        (
+            "balance",
+            with(&|t| t.value = U256::from(10u128.pow(31))),
+            3,
+            Prague,
+            false,
+        ),
+        (
+            "initcode",
+            with(&|t| {
+                t.to = TxKind::Create;
+                t.input = Bytes::from(vec![0; 49_153]);
+                t.gas_limit = 1_000_000;
+            }),
+            3,
+            Prague,
+            false,
+        ),
+        (
+            "blob version",
+            blob(vec![B256::repeat_byte(2)]),
+            3,
+            Prague,
+            false,
+        ),
+        ("not the L1-info deposit", good.clone(), 0, Isthmus, false),
+        ("legacy", good, 3, Prague, true),
+        ("before EIP-155", pre_155, 3, Prague, true),
+        ("type 0 with chain id", typed_zero, 3, Prague, true),
+        (
+            "EIP-2930 without its type byte",
+            eip2930[1..].to_vec(),
+            3,
+            Prague,
+            true,
+        ),
+        ("EIP-1559", eip1559(20, 1), 3, Prague, true),
+        ("EIP-4844", blob(blob_hashes()), 3, Prague, true),
+    ]
+}
+
+/// Each encoding of [`start_encodings`] at its index through both verifiers: refused by both
+/// as `InvalidTransaction` where the reference refuses it, the same post-state where it starts.
+/// Their tampered proofs (a flipped byte of the encoding, another index) are rejected by both.
+#[test]
+fn solidity_invalid_transactions_are_rejected() {
+    let case = Case::program(&program(&[(0x00, &[])]));
+    let mut l1 = L1Verifier::deploy();
+    let mut tally = Tally::default();
+    for (what, encoding, index, rules, valid) in start_encodings(&case) {
+        let mut slot = Slot::fresh(&case);
+        let mut records = slot.txs.records.clone();
+        records[index as usize] = fraud_vm::tx::TxRecord {
+            encoded: encoding,
+            ..Default::default()
+        };
+        slot.txs = Arc::new(fraud_vm::tx::Transactions::new(records));
+        let before = IdleBefore {
+            world: slot.world.clone(),
+            gas: slot.gas_before,
+            receipts: slot.receipts_before,
+            txs: slot.txs.clone(),
+        };
+        let constants = constants(&slot.txs);
+        let block_env = fraud_vm::state::BlockEnv {
+            coinbase: COINBASE,
+            number: U256::from(BLOCK_NUMBER),
+            chain_id: U256::from(CHAIN_ID),
+            basefee: U256::from(7),
+            blob_basefee: U256::from(1),
+            gas_limit: U256::from(30_000_000),
+            constants_hash: constants.hash(),
+            transactions_root: slot.txs.tree.root(),
+            rules,
+            ..Default::default()
+        };
+        let mut idle = idle_state(&before, block_env, constants, index);
+        let pre = idle.record.commitment();
+        let (proof, outcome) = fraud_vm::prove_partial(&mut idle);
+        let rust = verify(pre, &proof);
+        let (answer, _) = l1.verify(pre, &proof.encode());
+        let agree = match (&outcome, &rust, &answer) {
+            (Ok(t), Ok(post), Answer::Post(sol)) => {
+                valid && t.post.commitment() == *post && post == sol
+            }
+            (
+                Err(VerifyError::InvalidTransaction { .. }),
+                Err(VerifyError::InvalidTransaction { .. }),
+                Answer::Revert(name),
+            ) => !valid && name == "InvalidTransaction(string)",
+            _ => false,
+        };
+        if !agree {
+            tally.failures.push(format!(
+                "{what}: prover {:?}, Rust {rust:?}, Solidity {answer:?}",
+                outcome.map(|t| t.post.commitment())
+            ));
+        }
+        if valid {
+            tally.proof(&mut l1, pre, &proof, false, true, index);
+        }
+    }
+    assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+    assert!(tally.tampered > 0);
+}
+
+/// The v0.4 sections at the end of a transaction start's proof (the block constants, then an
+/// absent sealing record and fold key, no trie write, no receipt) changed as the canonical
+/// encoding forbids (an extra-data length above 32, non-zero padding, a flag of 2, a fold key
+/// of kind 2, a trie write or a receipt cut short, a trailing byte) or allows (a present fold
+/// key, an empty trie write, a receipt with a log, none of which the start reads): both
+/// verifiers reject each, the Solidity one with the decoding error or the unused witness.
+#[test]
+fn solidity_v4_sections_reject_what_rust_rejects() {
+    let case = Case::program(&program(&[(0x00, &[])]));
+    let obs = check(&case, false);
+    let (pre, bytes) = obs
+        .boundary_proofs
+        .iter()
+        .find(|(_, b)| {
+            StepProof::decode(b)
+                .is_ok_and(|p| p.pre.status == Status::Idle && p.constants.is_some())
+        })
+        .expect("a transaction start");
+    // The constants (138 bytes) end 7 bytes before the end: sealing flag, fold key flag, an
+    // empty trie list, receipt flag.
+    let tail = bytes.len() - 7;
+    let constants = tail - 138;
+    assert_eq!(bytes[constants], 0x17);
+    assert_eq!(&bytes[tail..], &[0, 0, 0, 0, 0, 0, 0]);
+    let edit = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = bytes.clone();
+        f(&mut b);
+        b
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("extra length 33", edit(&|b| b[constants + 105] = 33)),
+        ("padding", edit(&|b| b[constants + 137] = 1)),
+        ("sealing flag 2", edit(&|b| b[tail] = 2)),
+        (
+            "fold key kind 2",
+            edit(&|b| {
+                b[tail + 1] = 1;
+                b.insert(tail + 2, 2);
+                b.splice(tail + 3..tail + 3, [7u8; 20]);
+            }),
+        ),
+        (
+            "fold key",
+            edit(&|b| {
+                b[tail + 1] = 1;
+                b.insert(tail + 2, 0);
+                b.splice(tail + 3..tail + 3, [7u8; 20]);
+            }),
+        ),
+        (
+            "trie write",
+            edit(&|b| {
+                b[tail + 5] = 1;
+                b.splice(tail + 6..tail + 6, [0, 0, 0, 0, 0]);
+            }),
+        ),
+        ("trie write cut short", edit(&|b| b[tail + 5] = 1)),
+        (
+            "receipt",
+            edit(&|b| {
+                b[tail + 6] = 1;
+                // Success, gas 9, no deposit nonce, one log: address, one topic, two data bytes.
+                b.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 1]);
+                b.extend_from_slice(&[5; 20]);
+                b.extend_from_slice(&[0, 0, 0, 1]);
+                b.extend_from_slice(&[6; 32]);
+                b.extend_from_slice(&[0, 0, 0, 2, 7, 8]);
+            }),
+        ),
+        (
+            "receipt cut short",
+            edit(&|b| {
+                b[tail + 6] = 1;
+                b.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 1]);
+            }),
+        ),
+        ("trailing byte", edit(&|b| b.push(0))),
+    ];
+    // The Solidity verifier's answer to each, in order.
+    let expected = [
+        "BadPadding()",
+        "BadPadding()",
+        "BadFlag(uint8)",
+        "BadFlag(uint8)",
+        "UnusedWitness(uint8)",
+        "UnusedWitness(uint8)",
+        "Truncated()",
+        "UnusedWitness(uint8)",
+        "Truncated()",
+        "TrailingBytes()",
+    ];
+    assert_eq!(cases.len(), expected.len());
+    let mut l1 = L1Verifier::deploy();
+    let mut failures = Vec::new();
+    assert!(matches!(l1.verify(*pre, bytes).0, Answer::Post(_)));
+    for ((what, b), name) in cases.iter().zip(expected) {
+        let rust = StepProof::decode(b)
+            .map_err(|e| e.to_string())
+            .and_then(|p| verify(*pre, &p).map_err(|e| e.to_string()));
+        let (answer, _) = l1.verify(*pre, b);
+        if rust.is_ok() || answer != Answer::Revert(name.into()) {
+            failures.push(format!("{what}: Rust {rust:?}, Solidity {answer:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// `TxDecoder.decode` as the test calls it.
+mod decoder_abi {
+    alloy::sol! {
+        struct AccessEntry { uint256 addr; uint256[] keys; }
+        struct Authorization { uint256 chainId; uint256 addr; uint256 nonce; uint256 yParity; uint256 r; uint256 s; }
+        struct TxFields {
+            uint256 sender; bool create; uint256 to; uint256 nonce; uint256 gasLimit; uint256 maxFee;
+            uint256 maxPriorityFee; uint256 value; uint256 data; uint256 dataLen;
+            AccessEntry[] accessList; uint256 maxFeePerBlobGas; bytes32[] blobHashes;
+            Authorization[] authorizations; uint256 encoded; uint256 encodedLen; bool deposit;
+            bytes32 sourceHash; uint256 mint; bool isSystem;
+        }
+        function decode(bytes e, uint256 rules, uint256 chainId) returns (TxFields t);
+    }
+}
+
+/// Encodings with the rules and chain id to decode them under.
+type Corpus = Vec<(Vec<u8>, fraud_vm::state::Rules, u64)>;
+
+/// Every encoding the tests start (the OP blocks' under Isthmus, [`start_encodings`] under
+/// their rules), with its rules and chain id.
+fn encoding_corpus() -> Corpus {
+    let mut corpus: Vec<_> = super::super::op_blocks::fixed_blocks()
+        .into_iter()
+        .flatten()
+        .map(|e| (e, fraud_vm::state::Rules::Isthmus, 901))
+        .collect();
+    let case = Case::program(&program(&[(0x00, &[])]));
+    for (_, e, _, rules, _) in start_encodings(&case) {
+        corpus.push((e, rules, CHAIN_ID));
+    }
+    corpus.push((
+        Case {
+            eip1559: true,
+            ..case.clone()
+        }
+        .encoding(0),
+        fraud_vm::state::Rules::Prague,
+        CHAIN_ID,
+    ));
+    corpus
+}
+
+/// Whether `TxDecoder` at `decoder` decodes `e` as `fraud_vm::tx::decode` does: both refuse
+/// it, or both give the same fields; a description of the difference otherwise.
+fn decoders_agree(
+    l1: &mut L1Verifier,
+    e: &[u8],
+    rules: fraud_vm::state::Rules,
+    chain_id: u64,
+) -> Result<(), String> {
+    let data = decoder_abi::decodeCall {
+        e: Bytes::copy_from_slice(e),
+        rules: U256::from(rules as u8),
+        chainId: U256::from(chain_id),
+    }
+    .abi_encode();
+    let (result, _) = l1.call_to(l1.tx_decoder, data);
+    let rust = fraud_vm::tx::decode(e, rules, U256::from(chain_id));
+    let sol = match &result {
+        ExecutionResult::Success { output, .. } => Some(
+            decoder_abi::decodeCall::abi_decode_returns(output.data())
+                .map_err(|e| e.to_string())?,
+        ),
+        ExecutionResult::Revert { output, .. }
+            if error_name(output) == "InvalidTransaction(string)" =>
+        {
+            None
+        }
+        other => return Err(format!("Solidity {other:?}")),
+    };
+    let (rust, sol) = match (rust, sol) {
+        (Err(_), None) => return Ok(()),
+        (Ok(r), Some(s)) => (r, s),
+        (r, s) => {
+            return Err(format!(
+                "Rust {r:?}, Solidity {}",
+                s.map_or("refused".into(), |t| format!("sender {:#x}", t.sender))
+            ));
+        }
+    };
+    let word = |a: Address| U256::from_be_slice(a.as_slice());
+    let start = usize::try_from(sol.data).map_err(|e| e.to_string())?;
+    let len = usize::try_from(sol.dataLen).map_err(|e| e.to_string())?;
+    let deposit = rust.deposit.unwrap_or_default();
+    let same = sol.sender == word(rust.sender)
+        && sol.create == rust.create
+        && sol.to == word(rust.to)
+        && sol.nonce == U256::from(rust.nonce)
+        && sol.gasLimit == U256::from(rust.gas_limit)
+        && sol.maxFee == rust.max_fee
+        && sol.maxPriorityFee == rust.max_priority_fee
+        && sol.value == rust.value
+        && e.get(start..start + len) == Some(&rust.data[..])
+        && sol.accessList.len() == rust.access_list.len()
+        && sol
+            .accessList
+            .iter()
+            .zip(&rust.access_list)
+            .all(|(a, (addr, keys))| a.addr == word(*addr) && a.keys == *keys)
+        && sol.maxFeePerBlobGas == rust.max_fee_per_blob_gas
+        && sol.blobHashes == rust.blob_hashes
+        && sol.authorizations.len() == rust.authorizations.len()
+        && sol
+            .authorizations
+            .iter()
+            .zip(&rust.authorizations)
+            .all(|(a, b)| {
+                a.chainId == b.chain_id
+                    && a.addr == word(b.address)
+                    && a.nonce == U256::from(b.nonce)
+                    && a.yParity == U256::from(b.y_parity)
+                    && a.r == b.r
+                    && a.s == b.s
+            })
+        && sol.encodedLen == U256::from(e.len())
+        && sol.deposit == rust.deposit.is_some()
+        && sol.sourceHash == deposit.source_hash
+        && sol.mint == U256::from(deposit.mint)
+        && sol.isSystem == deposit.is_system;
+    if same {
+        Ok(())
+    } else {
+        Err(format!("fields differ: Rust {rust:?}"))
+    }
+}
+
+/// Every encoding of [`encoding_corpus`] decodes alike in both.
+#[test]
+fn solidity_tx_decoder_matches_rust() {
+    let mut l1 = L1Verifier::deploy();
+    let corpus = encoding_corpus();
+    let failures: Vec<String> = corpus
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (e, rules, chain))| {
+            decoders_agree(&mut l1, e, *rules, *chain)
+                .err()
+                .map(|why| format!("encoding {i}: {why}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    let accepted = corpus
+        .iter()
+        .filter(|(e, rules, chain)| fraud_vm::tx::decode(e, *rules, U256::from(*chain)).is_ok())
+        .count();
+    println!("{} encodings, {accepted} transactions", corpus.len());
+    assert!(
+        accepted > 20 && corpus.len() - accepted >= 8,
+        "{accepted} of {}",
+        corpus.len()
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// An encoding of the corpus with a byte flipped, inserted, removed or set, under either
+    /// rules and chain id: both decoders refuse it or give the same fields.
+    #[test]
+    fn solidity_tx_decoder_matches_rust_on_mutations(
+        pick in any::<usize>(),
+        at in any::<usize>(),
+        op in 0u8..4,
+        byte in any::<u8>(),
+        other_rules in any::<bool>(),
+    ) {
+        thread_local! {
+            static SETUP: std::cell::RefCell<Option<(L1Verifier, Corpus)>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        SETUP.with(|setup| {
+            let mut setup = setup.borrow_mut();
+            let (l1, corpus) = setup.get_or_insert_with(|| (L1Verifier::deploy(), encoding_corpus()));
+            let (e, rules, chain) = &corpus[pick % corpus.len()];
+            let mut e = e.clone();
+            let i = at % e.len();
+            match op {
+                0 => e[i] ^= 1 << (byte % 8),
+                1 => e.insert(i, byte),
+                2 => {
+                    e.remove(i);
+                }
+                _ => e[i] = byte,
+            }
+            let rules = match (rules, other_rules) {
+                (r, false) => *r,
+                (fraud_vm::state::Rules::Prague, true) => fraud_vm::state::Rules::Isthmus,
+                (_, true) => fraud_vm::state::Rules::Prague,
+            };
+            let agree = decoders_agree(l1, &e, rules, *chain);
+            prop_assert!(agree.is_ok(), "{:?}: {}", agree, alloy::primitives::hex::encode(&e));
+            Ok(())
+        })?;
+    }
+}
+
 /// An input for FastLZ: segments of random bytes, runs of one byte, and copies of earlier
 /// bytes at short and long distances (beyond FastLZ's 8192-byte window too).
 fn flz_input() -> impl Strategy<Value = Vec<u8>> {

@@ -3,11 +3,11 @@
 //! position, a one-step proof, and the block start and end proofs `startSteps` needs.
 //!
 //! Pending: fraud-vm v0.4 has the block start and end steps and their answers
-//! (`fraud_vm::check::BlockSteps`), but the on-chain verifier is still v0.3, without block
-//! boundaries, so every call returns [`Layer2Error::BoundaryPending`] until it mirrors them. On chain the devnet's `GameVerifier` refuses
-//! `blockStart`/`blockEnd` for the same reason, so no challenge enters layer 2 and these answers
-//! are never needed there; a defender at a layer-1 leaf cannot open its block and loses on time
-//! (logged). When fraud-vm's API lands, only this module changes.
+//! (`fraud_vm::check::BlockSteps`), and the devnet's `GameVerifier` has the Solidity
+//! block-boundary verifier that checks them, but this module does not produce them yet: every
+//! call returns [`Layer2Error::BoundaryPending`], so no agent enters layer 2 and a defender at a
+//! layer-1 leaf does not open its block and loses on time (logged). Only this module changes
+//! when it does.
 
 use crate::storage::Store;
 use alloy::primitives::{B256, Bytes};

@@ -61,3 +61,24 @@ sol!(
     TxEndVerifier,
     "../fraud-vm/artifacts/TxEndVerifier.json"
 );
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    BoundaryStepVerifier,
+    "../fraud-vm/artifacts/BoundaryStepVerifier.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    SealingStepVerifier,
+    "../fraud-vm/artifacts/SealingStepVerifier.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    BoundaryVerifier,
+    "../fraud-vm/artifacts/BoundaryVerifier.json"
+);

@@ -1,15 +1,16 @@
 //! Deploys the bridge contracts on the L1 with real transactions, in dependency order:
 //! factory, anchor-state registry (respecting the bisection game type, anchored at the L2
-//! genesis output), the step verifiers and the game verifier, the bisection-game
-//! implementation (registered with its bond), portal (fraud-vm/SPEC.md §12.7), batch inbox.
-//! The block that includes the portal becomes the rollup's L1 genesis (the first L2 block's
-//! origin, which the inbox is told).
+//! genesis output), the step verifiers, the block-boundary verifier and the game verifier, the
+//! bisection-game implementation (registered with its bond), portal (fraud-vm/SPEC.md §12.7),
+//! batch inbox. The block that includes the portal becomes the rollup's L1 genesis (the first L2
+//! block's origin, which the inbox is told).
 
 use super::{
     DEPLOYER_INDEX,
     bindings::{
-        BisectionGame, CallStepVerifier, GameVerifier, L2Precompiles, OneStepVerifier,
-        TxEndVerifier, TxStartVerifier, WorldStepVerifier,
+        BisectionGame, BoundaryStepVerifier, BoundaryVerifier, CallStepVerifier, GameVerifier,
+        L2Precompiles, OneStepVerifier, SealingStepVerifier, TxEndVerifier, TxStartVerifier,
+        WorldStepVerifier,
     },
     service_signer,
 };
@@ -43,6 +44,9 @@ pub struct DeployParams {
     pub game_finality_delay: u64,
     /// Bond of a proposal, in wei.
     pub proposal_bond: u128,
+    /// The L2's chain parameters, which the block-boundary verifier derives each block's
+    /// environment with (fraud-vm/SPEC.md §5.18).
+    pub l2: fraud_vm::block_start::ChainParams,
     /// The batch inbox's parameters: the batcher, and the rollup's L2 genesis timestamp,
     /// sequencing window and drift (its genesis epoch is the portal's block).
     pub inbox: InboxParams,
@@ -160,8 +164,9 @@ async fn confirmed(
 }
 
 /// Deploys the Solidity one-step verifier (fraud-vm/contracts/verifier/README.md): the L2's
-/// precompiles, the four step-family contracts, then the entry `OneStepVerifier` that forwards
-/// to them. Returns the entry's address.
+/// precompiles, the four step-family contracts (`TxStartVerifier` deploys its `TxDecoder`
+/// itself), the block-boundary step contracts, then the entry `OneStepVerifier` that forwards to
+/// them. Returns the entry's address.
 async fn deploy_step_verifier<P: Provider>(provider: &P) -> Result<Address, DeployError> {
     let precompiles = *L2Precompiles::deploy(provider)
         .await
@@ -183,7 +188,15 @@ async fn deploy_step_verifier<P: Provider>(provider: &P) -> Result<Address, Depl
         .await
         .map_err(|e| step("TxEndVerifier")(e.to_string()))?
         .address();
-    let entry = OneStepVerifier::deploy(provider, world, calls, starts, ends)
+    let sealing = *SealingStepVerifier::deploy(provider)
+        .await
+        .map_err(|e| step("SealingStepVerifier")(e.to_string()))?
+        .address();
+    let boundary = *BoundaryStepVerifier::deploy(provider, sealing)
+        .await
+        .map_err(|e| step("BoundaryStepVerifier")(e.to_string()))?
+        .address();
+    let entry = OneStepVerifier::deploy(provider, world, calls, starts, ends, boundary)
         .await
         .map_err(|e| step("OneStepVerifier")(e.to_string()))?;
     Ok(*entry.address())
@@ -218,9 +231,23 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
     )
     .await?;
     let steps = deploy_step_verifier(&provider).await?;
-    // The block-boundary verifier is pending (SPEC §5.9, §12.6): zero makes the game verifier
-    // refuse `blockStart`/`blockEnd` instead of trusting anything.
-    let verifier = GameVerifier::deploy(&provider, steps, Address::ZERO)
+    // The block-boundary verifier (SPEC §5.18, §12.6), built with the L2's chain parameters.
+    let l2 = params.l2;
+    let boundary = *BoundaryVerifier::deploy(
+        &provider,
+        BoundaryVerifier::ChainParams {
+            chainId: l2.chain_id,
+            coinbase: l2.coinbase,
+            gasLimit: l2.gas_limit,
+            baseFeeDenominator: l2.base_fee_denominator,
+            elasticity: l2.elasticity,
+            minBaseFee: l2.min_base_fee,
+        },
+    )
+    .await
+    .map_err(|e| step("BoundaryVerifier")(e.to_string()))?
+    .address();
+    let verifier = GameVerifier::deploy(&provider, steps, boundary)
         .await
         .map_err(|e| step("GameVerifier")(e.to_string()))?;
     let game = BisectionGame::deploy(

@@ -1,0 +1,643 @@
+//! The block-boundary verifier (`BoundaryVerifier`, SPEC.md §5.18, §12.6) in revm against the
+//! Rust reference: `blockStart` on the real OP blocks of `op_blocks` (and on random ones) gives
+//! `verify_block_start`'s commitment, and every mutation of its proof (another output, a wrong
+//! output preimage, a wrong or forged parent header, another block number, a timestamp going
+//! back, header bytes changed and re-hashed so that the decoder decides, proof framing) is
+//! refused by both for the same reason; the base fee follows random parents alike. `blockEnd`
+//! opens the block-end record and refuses every changed byte as `block::block_end` does.
+
+use super::*;
+use alloy::primitives::keccak256;
+use fraud_vm::block::{block_end, block_end_state, output_root};
+use fraud_vm::block_start::{BlockStartProof, ChainParams, verify_block_start};
+
+alloy::sol! {
+    function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, bytes proof) returns (bytes32);
+    function blockEnd(bytes32 state, bytes proof) returns (bytes32);
+    error BadBlockStart(string what);
+    error NotBlockEnd();
+    error PreStateMismatch();
+}
+
+/// `BoundaryVerifier` deployed on an L1 in revm under op-node's chain parameters.
+struct Boundary {
+    l1: L1Verifier,
+    address: Address,
+    params: ChainParams,
+    /// How often each answer was given (a refusal's reason, or "accepted").
+    reasons: BTreeMap<String, usize>,
+}
+
+impl Boundary {
+    fn deploy(params: ChainParams) -> Self {
+        let mut l1 = L1Verifier::deploy();
+        let mut initcode = artifact_code("BoundaryVerifier", "bytecode");
+        for word in [
+            U256::from(params.chain_id),
+            U256::from_be_slice(params.coinbase.as_slice()),
+            U256::from(params.gas_limit),
+            U256::from(params.base_fee_denominator),
+            U256::from(params.elasticity),
+            U256::from(params.min_base_fee),
+        ] {
+            initcode.extend_from_slice(&word.to_be_bytes::<32>());
+        }
+        let tx = TxEnv::builder()
+            .caller(DEPLOYER)
+            .kind(TxKind::Create)
+            .data(initcode.into())
+            .gas_limit(L1_TX_GAS)
+            .gas_price(0)
+            .nonce(l1.deployed)
+            .build()
+            .expect("valid tx");
+        l1.deployed += 1;
+        let address = match l1.evm.transact_commit(tx).expect("deploys") {
+            ExecutionResult::Success {
+                output: Output::Create(_, Some(address)),
+                ..
+            } => address,
+            other => panic!("deploying BoundaryVerifier failed: {other:?}"),
+        };
+        Self {
+            l1,
+            address,
+            params,
+            reasons: BTreeMap::new(),
+        }
+    }
+
+    /// The answer (a commitment, or the revert's name and reason) and the gas of one call.
+    fn call(&mut self, data: Vec<u8>) -> (Result<B256, String>, u64) {
+        let (result, gas) = self.l1.call_to(self.address, data);
+        let answer = match result {
+            ExecutionResult::Success { output, .. } if output.data().len() == 32 => {
+                Ok(B256::from_slice(output.data()))
+            }
+            ExecutionResult::Revert { output, .. } => Err(revert_reason(&output)),
+            other => Err(format!("<{other:?}>")),
+        };
+        (answer, gas)
+    }
+
+    fn block_start(
+        &mut self,
+        output: B256,
+        number: u64,
+        proof: &[u8],
+    ) -> (Result<B256, String>, u64) {
+        self.call(
+            blockStartCall {
+                parentOutputRoot: output,
+                l2BlockNumber: U256::from(number),
+                proof: Bytes::copy_from_slice(proof),
+            }
+            .abi_encode(),
+        )
+    }
+
+    fn block_end(&mut self, state: B256, proof: &[u8]) -> (Result<B256, String>, u64) {
+        self.call(
+            blockEndCall {
+                state,
+                proof: Bytes::copy_from_slice(proof),
+            }
+            .abi_encode(),
+        )
+    }
+
+    /// Both verifiers on one block start: the same commitment, or the same reason to refuse
+    /// (counted in `self.reasons`).
+    fn compare_start(&mut self, output: B256, number: u64, proof: &[u8]) -> Result<bool, String> {
+        let rust = verify_block_start(output, number, proof, &self.params).map_err(|e| match e {
+            fraud_vm::VerifyError::BadBlockStart { what } => what.to_string(),
+            other => format!("{other:?}"),
+        });
+        let (sol, _) = self.block_start(output, number, proof);
+        if rust != sol {
+            return Err(format!(
+                "block {number}, proof 0x{}: rust {rust:?}, solidity {sol:?}",
+                alloy::primitives::hex::encode(proof)
+            ));
+        }
+        *self
+            .reasons
+            .entry(rust.clone().err().unwrap_or_else(|| "accepted".into()))
+            .or_default() += 1;
+        Ok(rust.is_ok())
+    }
+}
+
+/// `BadBlockStart`'s reason, or the error's name.
+fn revert_reason(data: &[u8]) -> String {
+    use alloy::sol_types::SolError;
+    if let Ok(e) = BadBlockStart::abi_decode(data) {
+        return e.what;
+    }
+    if NotBlockEnd::abi_decode(data).is_ok() {
+        return "NotBlockEnd".into();
+    }
+    if PreStateMismatch::abi_decode(data).is_ok() {
+        return "PreStateMismatch".into();
+    }
+    format!("<revert 0x{}>", alloy::primitives::hex::encode(data))
+}
+
+/// The proof of `header` as the parent, its output root made to match.
+fn with_parent(proof: &BlockStartProof, header: Vec<u8>) -> (B256, BlockStartProof) {
+    let p = BlockStartProof {
+        block_hash: keccak256(&header),
+        parent_header: header,
+        ..proof.clone()
+    };
+    (
+        output_root(p.state_root, p.message_passer_root, p.block_hash),
+        p,
+    )
+}
+
+/// Every refusal of §5.18 and the decoder's corner cases for the block `encoded`: both verifiers
+/// agree on the honest proof and on every mutation. Returns the gas of the honest `blockStart`.
+fn check_start(boundary: &mut Boundary, encoded: &[Vec<u8>]) -> Result<u64, String> {
+    use alloy::consensus::Header;
+    let block = super::super::op_blocks::l2_block(encoded);
+    let number = block.parent.number + 1;
+    let output = block.parent_output_root();
+    let proof = block.start_proof();
+    let bytes = proof.encode();
+    if !boundary.compare_start(output, number, &bytes)? {
+        return Err("the honest proof was refused".into());
+    }
+    let (_, gas) = boundary.block_start(output, number, &bytes);
+    let mut refused = vec![
+        (keccak256(output), number, bytes.clone()),
+        (output, number + 1, bytes.clone()),
+        (output, number - 1, bytes.clone()),
+        (output, u64::MAX, bytes.clone()),
+    ];
+    let wrong_root = BlockStartProof {
+        state_root: keccak256(proof.state_root),
+        ..proof.clone()
+    };
+    refused.push((output, number, wrong_root.encode()));
+    let mut other_parent = block.parent.clone();
+    other_parent.gas_used += 1;
+    let other_header = alloy::rlp::encode(&other_parent);
+    refused.push((
+        output,
+        number,
+        BlockStartProof {
+            parent_header: other_header.clone(),
+            ..proof.clone()
+        }
+        .encode(),
+    ));
+    let (forged_output, forged) = with_parent(&proof, other_header);
+    refused.push((output, number, forged.encode()));
+    // Forged with its output too: the same block start, a different base fee.
+    refused.push((forged_output, number, forged.encode()));
+    let mut early = proof.clone();
+    early.inputs.timestamp = block.parent.timestamp - 1;
+    refused.push((output, number, early.encode()));
+    let mut same_time = proof.clone();
+    same_time.inputs.timestamp = block.parent.timestamp;
+    refused.push((output, number, same_time.encode()));
+    // Headers that decode differently, each with its output made to match.
+    let variants: Vec<Header> = vec![
+        Header {
+            base_fee_per_gas: None,
+            withdrawals_root: None,
+            blob_gas_used: None,
+            excess_blob_gas: None,
+            parent_beacon_block_root: None,
+            requests_hash: None,
+            ..block.parent.clone()
+        },
+        Header {
+            withdrawals_root: None,
+            blob_gas_used: None,
+            excess_blob_gas: None,
+            parent_beacon_block_root: None,
+            requests_hash: None,
+            ..block.parent.clone()
+        },
+        Header {
+            block_access_list_hash: Some(B256::repeat_byte(3)),
+            slot_number: Some(9),
+            ..block.parent.clone()
+        },
+        Header {
+            withdrawals_root: Some(keccak256([1])),
+            ..block.parent.clone()
+        },
+        Header {
+            number: 0,
+            ..block.parent.clone()
+        },
+        Header {
+            gas_used: 0,
+            difficulty: U256::MAX,
+            extra_data: Bytes::from(vec![7; 100]),
+            ..block.parent.clone()
+        },
+        Header {
+            gas_used: block.parent.gas_limit,
+            base_fee_per_gas: Some(u64::MAX),
+            ..block.parent.clone()
+        },
+    ];
+    for h in variants {
+        let (out, p) = with_parent(&proof, alloy::rlp::encode(&h));
+        refused.push((out, number, p.encode()));
+    }
+    // Every byte of the header changed (and some removed or doubled), re-hashed.
+    let header = &proof.parent_header;
+    for i in 0..header.len() {
+        let mut h = header.clone();
+        h[i] ^= if i % 3 == 0 { 0x80 } else { 1 };
+        let (out, p) = with_parent(&proof, h);
+        refused.push((out, number, p.encode()));
+        if i % 7 == 0 {
+            let mut h = header.clone();
+            h.remove(i);
+            let (out, p) = with_parent(&proof, h);
+            refused.push((out, number, p.encode()));
+            let mut h = header.clone();
+            h.insert(i, header[i]);
+            let (out, p) = with_parent(&proof, h);
+            refused.push((out, number, p.encode()));
+        }
+    }
+    let mut trailing = header.clone();
+    trailing.push(0x80);
+    let (out, p) = with_parent(&proof, trailing);
+    refused.push((out, number, p.encode()));
+    // Proof framing: cut, extended, another version, another inputs tag, a wrong length.
+    for cut in [1, 50, 113, bytes.len() - 100, bytes.len()] {
+        refused.push((output, number, bytes[..bytes.len() - cut].to_vec()));
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    refused.push((output, number, longer));
+    let mut version = bytes.clone();
+    version[0] = 3;
+    refused.push((output, number, version));
+    let mut tag = bytes.clone();
+    let at = bytes.len() - 113;
+    tag[at] ^= 1;
+    refused.push((output, number, tag));
+    let mut length = bytes.clone();
+    length[100] ^= 1;
+    refused.push((output, number, length));
+    // The inputs are taken as given: any change yields another s_0, never a refusal.
+    for i in 1..113 {
+        let mut m = bytes.clone();
+        let at = bytes.len() - 113 + i;
+        m[at] ^= 0x10;
+        refused.push((output, number, m));
+    }
+    let mut accepted = 0;
+    for (out, n, p) in &refused {
+        accepted += usize::from(boundary.compare_start(*out, *n, p)?);
+    }
+    if accepted == refused.len() {
+        return Err("no mutation was refused".into());
+    }
+    Ok(gas)
+}
+
+/// `blockStart` on the real OP blocks of `op_blocks` (every kind of transaction; a system
+/// deposit): the honest proof and every mutation alike in both verifiers.
+#[test]
+fn solidity_block_start_matches_rust() {
+    let mut boundary = Boundary::deploy(super::super::op_blocks::config().params);
+    for encoded in super::super::op_blocks::fixed_blocks() {
+        let gas = check_start(&mut boundary, &encoded).unwrap_or_else(|e| panic!("{e}"));
+        println!("blockStart gas: {gas}");
+    }
+    println!("answers: {:#?}", boundary.reasons);
+    // Every reason of §5.18 occurred.
+    assert!(boundary.reasons.len() >= 9, "{:#?}", boundary.reasons);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 8,
+        failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5_18),
+        ..ProptestConfig::default()
+    })]
+
+    /// Random OP blocks, and random parents under random chain parameters: the same `s_0` (the
+    /// EIP-1559 base fee included) or the same refusal.
+    #[test]
+    fn solidity_block_start_on_random_blocks(
+        encoded in super::super::op_blocks::random_block(),
+        parents in prop::collection::vec((any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()), 16),
+        params in (0u32..300, 0u32..10, 0u64..100),
+    ) {
+        let mut boundary = Boundary::deploy(super::super::op_blocks::config().params);
+        check_start(&mut boundary, &encoded).map_err(TestCaseError::fail)?;
+        let mut odd = Boundary::deploy(ChainParams {
+            base_fee_denominator: params.0,
+            elasticity: params.1,
+            min_base_fee: params.2,
+            ..super::super::op_blocks::config().params
+        });
+        let block = super::super::op_blocks::l2_block(&encoded);
+        for (used, limit, fee, time) in parents {
+            let limit = limit >> (used % 40);
+            let parent = alloy::consensus::Header {
+                gas_used: used.min(limit),
+                gas_limit: limit,
+                base_fee_per_gas: Some(fee >> (time % 64)),
+                timestamp: time % (block.timestamp + 2),
+                ..block.parent.clone()
+            };
+            let (out, p) = with_parent(&block.start_proof(), alloy::rlp::encode(&parent));
+            for b in [&mut boundary, &mut odd] {
+                b.compare_start(out, block.parent.number + 1, &p.encode()).map_err(TestCaseError::fail)?;
+            }
+        }
+    }
+}
+
+/// `blockEnd` opens a block-end record to its output root; a changed byte anywhere, another
+/// length or another commitment is refused with the reference's reason.
+#[test]
+fn solidity_block_end_matches_rust() {
+    let mut boundary = Boundary::deploy(super::super::op_blocks::config().params);
+    let compare = |boundary: &mut Boundary, state: B256, record: &[u8]| {
+        let rust = block_end(state, record).map_err(|e| match e {
+            fraud_vm::VerifyError::NotBlockEnd => "NotBlockEnd".to_string(),
+            fraud_vm::VerifyError::PreStateMismatch => "PreStateMismatch".to_string(),
+            other => format!("{other:?}"),
+        });
+        let (sol, gas) = boundary.block_end(state, record);
+        assert_eq!(
+            rust,
+            sol,
+            "record 0x{}",
+            alloy::primitives::hex::encode(record)
+        );
+        (rust.is_ok(), gas)
+    };
+    for (number, output) in [
+        (77u64, B256::repeat_byte(0x42)),
+        (0, B256::ZERO),
+        (u64::MAX, keccak256([1])),
+    ] {
+        let record = block_end_state(number, output).encode();
+        let state = keccak256(&record);
+        let (ok, gas) = compare(&mut boundary, state, &record);
+        assert!(ok, "the honest record opens");
+        println!("blockEnd gas: {gas}");
+        let mut refused = 0;
+        for i in 0..record.len() {
+            for flip in [1u8, 0x80] {
+                let mut m = record.clone();
+                m[i] ^= flip;
+                // Re-committed, so that the record's fields decide.
+                refused += usize::from(!compare(&mut boundary, keccak256(&m), &m).0);
+                if i % 50 == 0 {
+                    compare(&mut boundary, state, &m);
+                }
+            }
+        }
+        assert!(refused > 0);
+        compare(&mut boundary, keccak256(state), &record);
+        compare(&mut boundary, state, &record[..442]);
+        let mut longer = record.clone();
+        longer.push(0);
+        compare(&mut boundary, keccak256(&longer), &longer);
+    }
+}
+
+/// The block-boundary steps of a block, as the Rust check proves them: kind, pre-commitment,
+/// proof.
+#[derive(Default)]
+struct BoundarySteps {
+    proofs: Vec<(String, B256, StepProof)>,
+}
+
+impl fraud_vm::check::BlockObserver for BoundarySteps {
+    fn boundary(&mut self, kind: &str, pre: B256, proof: &StepProof) {
+        self.proofs.push((kind.to_string(), pre, proof.clone()));
+    }
+}
+
+/// Both verifiers on one step: the same post-state, or both reject (the Solidity verifier with
+/// one of its own errors). `Ok(None)`: the Solidity verifier answered `Unsupported`.
+fn compare_step(
+    l1: &mut L1Verifier,
+    steps: Address,
+    pre: B256,
+    bytes: &[u8],
+) -> Result<Option<u64>, String> {
+    let rust = StepProof::decode(bytes)
+        .map_err(|e| format!("{e:?}"))
+        .and_then(|p| verify(pre, &p).map_err(|e| format!("{e:?}")));
+    let data = stepCall {
+        preCommitment: pre,
+        proof: Bytes::copy_from_slice(bytes),
+    }
+    .abi_encode();
+    let (result, gas) = l1.call_to(steps, data);
+    let answer = answer_of(&result);
+    match (&rust, &answer) {
+        (Ok(a), Answer::Post(b)) if a == b => Ok(Some(gas)),
+        (Err(_), a) if a.is_rejection() && !a.is_unsupported() => Ok(None),
+        (_, a) if a.is_unsupported() => Err(format!("Unsupported: {a:?}")),
+        _ => Err(format!("Rust {rust:?}, Solidity {answer:?}")),
+    }
+}
+
+/// Every block-boundary step of the real OP blocks of `op_blocks` through the entry
+/// `OneStepVerifier` (which forwards them to `BoundaryStepVerifier`, and the Sealing steps on to
+/// `SealingStepVerifier`): the system calls of the BlockStart states, the block end's start,
+/// the folds, insertions and seal of the Sealing states and the fixed point of the block-end
+/// state give the Rust post-state, and every tampered witness (the block environment, the
+/// constants, the world record, account records and slot values, tree paths, trie writes, the
+/// pre-state) and byte mutation is rejected by both.
+#[test]
+fn solidity_block_boundary_steps_match_rust() {
+    let mut l1 = L1Verifier::deploy();
+    // Through the entry, which forwards by status (and the Idle state after the last
+    // transaction) to `BoundaryStepVerifier`.
+    let steps = l1.address;
+    let mut verified: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let mut tampered = 0;
+    let mut refused: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut seed = 0x05ee_d518_u64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for encoded in super::super::op_blocks::fixed_blocks() {
+        let recorded = super::super::op_blocks::run_recorded(&encoded, BoundarySteps::default())
+            .expect("the block checks");
+        for (kind, pre, proof) in &recorded.proofs {
+            if kind.as_str() == "TxStart" || kind.as_str() == "TxEnd" {
+                continue;
+            }
+            let bytes = proof.encode();
+            match compare_step(&mut l1, steps, *pre, &bytes) {
+                Ok(Some(gas)) => verified.entry(kind.clone()).or_default().push(gas),
+                other => failures.push(format!("{kind}: the honest proof: {other:?}")),
+            }
+            crate::tamperings(*pre, proof, |what, p, pre| {
+                tampered += 1;
+                if let Err(e) = compare_step(&mut l1, steps, pre, &p.encode()) {
+                    failures.push(format!("{kind}: tampered {what}: {e}"));
+                }
+            });
+            // Refused by both, or (a receipt at its insertion: only the seal checks the receipt
+            // chain) another post-state in both, never the honest one.
+            let honest = verify(*pre, proof).ok();
+            for (what, p) in block_end_tamperings(proof) {
+                tampered += 1;
+                match compare_step(&mut l1, steps, *pre, &p.encode()) {
+                    Ok(None) => *refused.entry(what).or_default() += 1,
+                    Ok(Some(_)) if verify(*pre, &p).ok() != honest => {
+                        *refused.entry(what).or_default() += 1
+                    }
+                    Ok(Some(_)) => {
+                        failures.push(format!("{kind}: tampered {what} changed nothing"))
+                    }
+                    Err(e) => failures.push(format!("{kind}: tampered {what}: {e}")),
+                }
+            }
+            for _ in 0..24 {
+                let mut m = bytes.clone();
+                let at = next(m.len());
+                match next(3) {
+                    0 => m[at] ^= 1 << next(8),
+                    1 => m.insert(at, next(256) as u8),
+                    _ => {
+                        m.remove(at);
+                    }
+                }
+                tampered += 1;
+                if let Err(e) = compare_step(&mut l1, steps, *pre, &m) {
+                    failures.push(format!("{kind}: mutated at {at}: {e}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    println!("verified (L1 gas): {verified:?}");
+    println!(
+        "{tampered} tampered or mutated proofs; block-end tamperings refused or diverted: {refused:?}"
+    );
+    for what in [
+        "fold key",
+        "receipt status",
+        "receipt gas",
+        "receipt log",
+        "receipt deposit nonce",
+        "trie node",
+        "trie sibling",
+        "sealing record",
+    ] {
+        assert!(refused.contains_key(what), "no {what} tampered");
+    }
+    assert!(verified.get("SystemCall").is_some_and(|v| v.len() >= 4));
+    for kind in ["EndStart", "Fold", "Insert", "Seal", "BlockEnd"] {
+        assert!(verified.contains_key(kind), "no {kind} verified");
+    }
+}
+
+/// Tamperings of the block end's own witnesses (SPEC.md §5.19), each of which both verifiers
+/// must refuse: another fold key (the next address, incarnation or slot), a receipt with
+/// another status, gas, an extra log or without its deposit nonce, a trie witness with a node
+/// changed or removed, with its sibling removed or an unneeded one added, another sealing
+/// record.
+fn block_end_tamperings(proof: &StepProof) -> Vec<(&'static str, StepProof)> {
+    use fraud_vm::block::FoldKey;
+    let mut out = Vec::new();
+    let mut with = |what: &'static str, f: &dyn Fn(&mut StepProof)| {
+        let mut p = proof.clone();
+        f(&mut p);
+        out.push((what, p));
+    };
+    if let Some(key) = proof.fold_key {
+        with("fold key", &|p| {
+            p.fold_key = Some(match key {
+                FoldKey::Account(a) => FoldKey::Account(Address::repeat_byte(a[19] ^ 0x77)),
+                FoldKey::Slot(a, n, k) => FoldKey::Slot(a, n, k ^ U256::from(1)),
+            })
+        });
+        if let FoldKey::Slot(a, n, k) = key {
+            with("fold key", &|p| {
+                p.fold_key = Some(FoldKey::Slot(a, n + 1, k))
+            });
+            with("fold key", &|p| p.fold_key = Some(FoldKey::Account(a)));
+        }
+    }
+    if let Some(r) = &proof.receipt {
+        let r = r.clone();
+        with("receipt status", &|p| {
+            p.receipt = Some(fraud_vm::receipt::Receipt {
+                success: !r.success,
+                ..r.clone()
+            })
+        });
+        with("receipt gas", &|p| {
+            p.receipt = Some(fraud_vm::receipt::Receipt {
+                cumulative_gas: r.cumulative_gas ^ 1,
+                ..r.clone()
+            })
+        });
+        with("receipt log", &|p| {
+            let mut logs = r.logs.clone();
+            logs.push(alloy::primitives::Log::new_unchecked(
+                Address::repeat_byte(7),
+                vec![B256::repeat_byte(8)],
+                Bytes::from(vec![9]),
+            ));
+            p.receipt = Some(fraud_vm::receipt::Receipt { logs, ..r.clone() })
+        });
+        with("receipt deposit nonce", &|p| {
+            p.receipt = Some(fraud_vm::receipt::Receipt {
+                deposit_nonce: match r.deposit_nonce {
+                    Some(n) => Some(n + 1),
+                    None => Some(0),
+                },
+                ..r.clone()
+            })
+        });
+    }
+    for i in 0..proof.tries.len() {
+        let w = &proof.tries[i];
+        for j in 0..w.nodes.len() {
+            with("trie node", &|p| {
+                let mut node = p.tries[i].nodes[j].to_vec();
+                let at = node.len() / 2;
+                node[at] ^= 1;
+                p.tries[i].nodes[j] = node.into();
+            });
+            with("trie node", &|p| {
+                p.tries[i].nodes.remove(j);
+            });
+        }
+        match &w.sibling {
+            Some(_) => with("trie sibling", &|p| p.tries[i].sibling = None),
+            None => with("trie sibling", &|p| {
+                p.tries[i].sibling = Some(Bytes::from(vec![0xc2, 0x80, 0x80]))
+            }),
+        }
+    }
+    if let Some(s) = &proof.sealing {
+        let s = s.clone();
+        with("sealing record", &|p| {
+            p.sealing = Some(fraud_vm::block::SealingRecord {
+                receipts_cursor: keccak256(s.receipts_cursor),
+                ..s.clone()
+            })
+        });
+    }
+    out
+}
