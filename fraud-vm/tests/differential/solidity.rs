@@ -437,8 +437,12 @@ fn kind(proof: &StepProof, halted: bool) -> String {
 /// fees, an EIP-7702 transaction.
 fn boundary_kind(proof: &StepProof) -> String {
     match proof.pre.status {
-        Status::BlockStart => return "block start".into(),
-        Status::Sealing | Status::BlockEnd => return "block end".into(),
+        Status::BlockStart => return "block start system call".into(),
+        // A fold carries its key, an insertion its receipt, the seal neither.
+        Status::Sealing if proof.fold_key.is_some() => return "block end fold".into(),
+        Status::Sealing if proof.receipt.is_some() => return "block end insertion".into(),
+        Status::Sealing => return "block end seal".into(),
+        Status::BlockEnd => return "block-end fixed point".into(),
         // The Idle state after the last transaction begins the block end.
         Status::Idle
             if proof
@@ -446,7 +450,7 @@ fn boundary_kind(proof: &StepProof) -> String {
                 .as_ref()
                 .is_some_and(|c| c.tx_count == proof.pre.tx_index) =>
         {
-            return "block end".into();
+            return "block end start".into();
         }
         _ => {}
     }
