@@ -344,9 +344,13 @@ describe("dispute on the embedded L1: a dishonest challenger against an honest p
     assert.equal(s.challenger.counts.claimCredit, undefined, "the dishonest challenger had nothing to claim");
     assert.equal(await readGame(r, g.address, "credit", [DISHONEST]), 0n);
     assert.deepEqual(reverted.filter((x) => x.from === g.creator.toLowerCase()), [], "reverted proposer transactions");
+    const [started] = (await r.l1.getContractEvents({ address: g.address, abi: GAME_ABI, eventName: "StepsStarted", fromBlock: 0n }))
+      .filter((e) => e.args.id === opened.args.id);
+    assert.ok(started, "the StepsStarted event");
+    assert.equal(started.args.l2Block, 1n);
     const [openedAt, endedAt] = await Promise.all([opened.blockNumber, end.blockNumber].map(async (n) => (await r.l1.getBlock({ blockNumber: n })).timestamp));
     const [createdAt, resolvedAt] = await Promise.all(["createdAt", "resolvedAt"].map((f) => readGame(r, g.address, f)));
-    const line = `dishonest challenge figures: claim at L2 block ${g.l2Block}, layer 2 over block ${c.stepBlock} (${proposalBond} wei proposal bond, ${challengeBond} wei challenge bond): ` +
+    const line = `dishonest challenge figures: claim at L2 block ${g.l2Block}, layer 2 over block ${c.stepBlock} (N = ${started.args.stepCount}; ${proposalBond} wei proposal bond, ${challengeBond} wei challenge bond): ` +
       `defender ${s.defender.moves} transactions ${stringify(s.defender.counts)}, ${s.defender.gas} gas (startSteps ${s.defender.gasBy.startSteps} gas, step ${s.defender.gasBy.step} gas); ` +
       `dishonest challenger ${s.challenger.moves} transactions ${stringify(s.challenger.counts)}, ${s.challenger.gas} gas; ` +
       `challenge to DEFENDER_WON: ${endedAt - openedAt} s, proposal to DEFENDER_WINS: ${resolvedAt - createdAt} s of L1 time`;
