@@ -81,6 +81,8 @@ pub struct StepProof {
 }
 
 type Steps = fraud_vm::check::BlockSteps<WitnessDb>;
+/// The last block asked about: its hash and its answers.
+type Cached = Option<(B256, Arc<Steps>)>;
 
 /// Layer-2 answers for the blocks of the node's own chain.
 #[derive(Clone)]
@@ -89,7 +91,7 @@ pub struct BlockSteps {
     /// The L2's rules: the witness replays the block with them.
     chain: Arc<ChainConfig>,
     /// The last block asked about, by hash.
-    last: Arc<Mutex<Option<(B256, Arc<Steps>)>>>,
+    last: Arc<Mutex<Cached>>,
 }
 
 impl std::fmt::Debug for BlockSteps {
@@ -173,7 +175,7 @@ impl BlockSteps {
         Ok(steps)
     }
 
-    fn cached(&self) -> Option<(B256, Arc<Steps>)> {
+    fn cached(&self) -> Cached {
         self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
@@ -182,5 +184,68 @@ fn check(block: u64) -> impl Fn(CheckError) -> Layer2Error {
     move |source| Layer2Error::Check {
         block,
         source: Box::new(source),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::derivation::driver::tests::{l1, sequence};
+
+    /// Over real L2 blocks (an L1-info deposit and transfers, built and stored by the engine):
+    /// the opening's proofs check against the block's parent output and its own, and every
+    /// answer agrees with the others (the step from `m` yields `commit(s_{m+1})`; past `N`, the
+    /// end state). Blocks not stored, and the genesis block, are refused by name.
+    #[test]
+    fn answers_over_real_blocks_agree_with_each_other_and_the_outputs() {
+        let (chain, _) = sequence(4, &l1(4));
+        let steps = BlockSteps::new(chain.store.clone(), chain.engine.config().clone());
+        let params = fraud_vm::block_start::ChainParams::op_node(
+            chain.engine.config().chain_id,
+            chain.engine.config().gas_limit,
+        );
+        let output = |n| {
+            crate::proposer::output_root(&chain.store, n)
+                .unwrap()
+                .unwrap()
+                .0
+        };
+        for block in 1..=4 {
+            let opening = steps.opening(block).unwrap();
+            let n = opening.step_count;
+            assert!(n > 1, "block {block}: {n} steps");
+            let start = fraud_vm::block_start::verify_block_start(
+                output(block - 1),
+                block,
+                &opening.start_proof,
+                &params,
+            )
+            .unwrap();
+            assert_eq!(steps.commitment_at(block, 0).unwrap(), start);
+            assert_eq!(
+                fraud_vm::block::block_end(opening.end_state, &opening.end_proof).unwrap(),
+                output(block),
+                "block {block}: the end state holds the block's output root"
+            );
+            assert_eq!(steps.commitment_at(block, n).unwrap(), opening.end_state);
+            assert_eq!(
+                steps.commitment_at(block, n + 7).unwrap(),
+                opening.end_state
+            );
+            for m in [0, 1, n / 2, n - 1, n] {
+                let step = steps.step_proof(block, m).unwrap();
+                assert_eq!(
+                    step.post,
+                    steps.commitment_at(block, m + 1).unwrap(),
+                    "block {block}: the step from {m}"
+                );
+            }
+        }
+        for block in [0, 5, u64::MAX] {
+            assert!(
+                matches!(steps.opening(block), Err(Layer2Error::NoBlock { block: b }) if b == block),
+                "block {block}"
+            );
+        }
     }
 }

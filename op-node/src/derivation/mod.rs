@@ -8,7 +8,7 @@
 //! block; after a restart the origin is read back from the head block's L1-info deposit.
 
 pub mod batches;
-mod driver;
+pub(crate) mod driver;
 mod l1_watcher;
 
 pub use batches::{BatchDrop, BatchRules, NextBlock, SafeHead, check_batch, forced_block};
