@@ -467,6 +467,7 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         tracing::warn!(target: "node", "fault injection: the sequencer leaves out L1 deposits");
     }
     let store = chain.store.clone();
+    let l2_chain = chain.engine.config().clone();
     let addr = SocketAddr::new(args.rpc.rpc_addr, args.rpc.rpc_port);
     let l2 = start_chain(
         "l2",
@@ -507,11 +508,12 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         interval: args.l1.proposal_interval,
         signer: l1::service_signer(PROPOSER_INDEX),
         store: store.clone(),
+        chain: l2_chain.clone(),
         fault_every: args.dispute.fault_proposer_every,
         l1_recovered,
     })
     .map_err(NodeError::L1)?;
-    let players = spawn_devnet_challengers(args, &rollup, l1_url, &store)?;
+    let players = spawn_devnet_challengers(args, &rollup, l1_url, &store, &l2_chain)?;
 
     let result = l2.run_until_stopped().await;
     for player in players {
@@ -532,6 +534,7 @@ fn spawn_devnet_challengers(
     rollup: &RollupConfig,
     l1_url: &str,
     store: &Arc<Store>,
+    chain: &Arc<ChainConfig>,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, NodeError> {
     let dispute = &args.dispute;
     let mut players = Vec::new();
@@ -541,6 +544,7 @@ fn spawn_devnet_challengers(
         game_type: rollup.respected_game_type,
         signer,
         store: store.clone(),
+        chain: chain.clone(),
         strategy,
         poll: dispute.challenger.challenger_poll,
     };
@@ -652,6 +656,7 @@ pub async fn run_verifier(args: VerifierArgs) -> Result<(), NodeError> {
                 game_type: rollup.respected_game_type,
                 signer,
                 store: chain.store.clone(),
+                chain: chain.engine.config().clone(),
                 strategy: Strategy::Honest,
                 poll: args.challenger_args.challenger_poll,
             })

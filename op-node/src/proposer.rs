@@ -16,6 +16,7 @@
 //! own earlier lie in the factory and does not post twice. The proposer cannot defend it.
 
 use crate::{
+    chain::ChainConfig,
     challenger::{NodeOracle, Player, Role},
     storage::Store,
 };
@@ -46,6 +47,8 @@ pub struct ProposerConfig {
     pub signer: PrivateKeySigner,
     /// The L2's storage (output roots are computed from its headers).
     pub store: Arc<Store>,
+    /// The L2's rules (the defence re-executes a disputed block in layer 2).
+    pub chain: Arc<ChainConfig>,
     /// Fault injection: every this many proposals claims a wrong output root (0: never).
     pub fault_every: u64,
     /// Ends a back-off early once the L1 watcher reaches the L1 again.
@@ -87,7 +90,7 @@ pub fn spawn(config: ProposerConfig) -> Result<JoinHandle<()>, String> {
             me,
             Role::Defender,
         );
-        let oracle = NodeOracle::new(config.store.clone());
+        let oracle = NodeOracle::new(config.store.clone(), config.chain.clone());
         let mut last = 0u64;
         // Consecutive rounds in which the L1 failed us (a defence round or a proposal). Any round
         // the L1 answers in full resets it, so recovery from an outage is seen within one delay,

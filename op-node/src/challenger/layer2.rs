@@ -2,27 +2,58 @@
 //! fraud-vm for answers: the block's step count and end state, the commitment at a block-wide
 //! position, a one-step proof, and the block start and end proofs `startSteps` needs.
 //!
-//! Pending: fraud-vm v0.4 has the block start and end steps and their answers
-//! (`fraud_vm::check::BlockSteps`), and the devnet's `GameVerifier` has the Solidity
-//! block-boundary verifier that checks them, but this module does not produce them yet: every
-//! call returns [`Layer2Error::BoundaryPending`], so no agent enters layer 2 and a defender at a
-//! layer-1 leaf does not open its block and loses on time (logged). Only this module changes
-//! when it does.
+//! The answers come from `fraud_vm::check::BlockSteps` over the block's execution witness,
+//! built from the node's own store the way `debug_executionWitness` builds it for
+//! `op-node check-block` (no HTTP). A game asks about many positions of one block, so the
+//! last block's `BlockSteps` is kept (keyed by its hash: a block replaced by a reorg is built
+//! again); every answer still re-runs the block, which costs one block's execution.
 
-use crate::storage::Store;
-use alloy::primitives::{B256, Bytes};
-use std::sync::Arc;
+use crate::{
+    chain::ChainConfig,
+    engine::witness::{WitnessError, execution_witness},
+    storage::{StorageError, Store},
+};
+use alloy::{
+    eips::eip2718::Encodable2718,
+    primitives::{B256, Bytes},
+};
+use fraud_vm::{check::CheckError, witness::WitnessDb};
+use std::sync::{Arc, Mutex};
+use tracing::debug;
+
+/// How far behind the head a disputed block's parent may be for the node to rebuild its
+/// state: a game can be played over any block the node keeps (the bound only guards the
+/// `u64` arithmetic of the rebuild; its cost grows with the distance).
+const MAX_WITNESS_DEPTH: u64 = u64::MAX;
 
 /// Why a layer-2 answer is not available.
 #[derive(Debug, thiserror::Error)]
 pub enum Layer2Error {
-    /// fraud-vm has no block start and end steps yet (SPEC §5.9).
-    #[error(
-        "layer 2 of L2 block {block} needs fraud-vm's block start and end steps (SPEC §5.9), which are pending"
-    )]
-    BoundaryPending {
+    /// The block is not in the node's store (not built yet, or the genesis block, which has
+    /// no steps).
+    #[error("L2 block {block} is not stored here")]
+    NoBlock {
         /// The block asked about.
         block: u64,
+    },
+    /// The block's execution witness could not be built from the store.
+    #[error("execution witness of L2 block {block}: {source}")]
+    Witness {
+        /// The block asked about.
+        block: u64,
+        /// Why.
+        source: WitnessError,
+    },
+    /// The node's store could not be read.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// fraud-vm could not answer (the block does not run, a step does not prove).
+    #[error("fraud-vm on L2 block {block}: {source}")]
+    Check {
+        /// The block asked about.
+        block: u64,
+        /// Why.
+        source: Box<CheckError>,
     },
 }
 
@@ -49,28 +80,172 @@ pub struct StepProof {
     pub post: B256,
 }
 
+type Steps = fraud_vm::check::BlockSteps<WitnessDb>;
+/// The last block asked about: its hash and its answers.
+type Cached = Option<(B256, Arc<Steps>)>;
+
 /// Layer-2 answers for the blocks of the node's own chain.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BlockSteps {
-    /// Where the blocks and their pre-states come from (historical state, execution witness).
-    pub store: Arc<Store>,
+    store: Arc<Store>,
+    /// The L2's rules: the witness replays the block with them.
+    chain: Arc<ChainConfig>,
+    /// The last block asked about, by hash.
+    last: Arc<Mutex<Cached>>,
+}
+
+impl std::fmt::Debug for BlockSteps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockSteps")
+            .field("chain_id", &self.chain.chain_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BlockSteps {
+    /// Answers about the blocks in `store`, an L2 with the rules `chain`.
+    pub fn new(store: Arc<Store>, chain: Arc<ChainConfig>) -> Self {
+        Self {
+            store,
+            chain,
+            last: Arc::default(),
+        }
+    }
+
     /// What the defender of block `block` opens layer 2 with.
     pub fn opening(&self, block: u64) -> Result<Opening, Layer2Error> {
-        Err(Layer2Error::BoundaryPending { block })
+        let opening = self.steps(block)?.opening().map_err(check(block))?;
+        Ok(Opening {
+            step_count: opening.step_count,
+            end_state: opening.end_state,
+            start_proof: opening.start_proof.into(),
+            end_proof: opening.end_proof.into(),
+        })
     }
 
-    /// `commit(s_m)` of block `block` at block-wide position `position`.
+    /// `commit(s_m)` of block `block` at block-wide position `position` (past `N`, the
+    /// block-end state's).
     pub fn commitment_at(&self, block: u64, position: u64) -> Result<B256, Layer2Error> {
-        let _ = position;
-        Err(Layer2Error::BoundaryPending { block })
+        self.steps(block)?
+            .commitment_at(position)
+            .map_err(check(block))
     }
 
-    /// The proof of the step from position `position` of block `block`.
+    /// The proof of the step from position `position` of block `block`, checked with
+    /// fraud-vm's verifier before it is returned.
     pub fn step_proof(&self, block: u64, position: u64) -> Result<StepProof, Layer2Error> {
-        let _ = position;
-        Err(Layer2Error::BoundaryPending { block })
+        let step = self
+            .steps(block)?
+            .step_proof(position)
+            .map_err(check(block))?;
+        Ok(StepProof {
+            proof: step.proof.into(),
+            post: step.post,
+        })
+    }
+
+    /// fraud-vm's view of stored block `block`: the cached one if the block is unchanged,
+    /// else built from its execution witness.
+    fn steps(&self, block: u64) -> Result<Arc<Steps>, Layer2Error> {
+        let reader = self.store.reader()?;
+        let stored = reader
+            .block(block)?
+            .filter(|_| block > 0)
+            .ok_or(Layer2Error::NoBlock { block })?;
+        if let Some((hash, steps)) = self.cached()
+            && hash == stored.hash
+        {
+            return Ok(steps);
+        }
+        let witness = execution_witness(&self.chain, &reader, block, MAX_WITNESS_DEPTH)
+            .map_err(|source| Layer2Error::Witness { block, source })?;
+        let transactions = stored
+            .txs
+            .iter()
+            .map(|t| t.tx.inner().encoded_2718().into())
+            .collect();
+        let config =
+            fraud_vm::check::ChainConfig::op_node(self.chain.chain_id, self.chain.gas_limit);
+        let steps = Arc::new(
+            Steps::from_witness(&stored.header, transactions, &witness, config)
+                .map_err(check(block))?,
+        );
+        debug!(target: "challenger", l2_block = block, hash = %stored.hash, witness_nodes = witness.state.len(), "layer 2: block witness built");
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((stored.hash, steps.clone()));
+        Ok(steps)
+    }
+
+    fn cached(&self) -> Cached {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn check(block: u64) -> impl Fn(CheckError) -> Layer2Error {
+    move |source| Layer2Error::Check {
+        block,
+        source: Box::new(source),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::derivation::driver::tests::{l1, sequence};
+
+    /// Over real L2 blocks (an L1-info deposit and transfers, built and stored by the engine):
+    /// the opening's proofs check against the block's parent output and its own, and every
+    /// answer agrees with the others (the step from `m` yields `commit(s_{m+1})`; past `N`, the
+    /// end state). Blocks not stored, and the genesis block, are refused by name.
+    #[test]
+    fn answers_over_real_blocks_agree_with_each_other_and_the_outputs() {
+        let (chain, _) = sequence(4, &l1(4));
+        let steps = BlockSteps::new(chain.store.clone(), chain.engine.config().clone());
+        let params = fraud_vm::block_start::ChainParams::op_node(
+            chain.engine.config().chain_id,
+            chain.engine.config().gas_limit,
+        );
+        let output = |n| {
+            crate::proposer::output_root(&chain.store, n)
+                .unwrap()
+                .unwrap()
+                .0
+        };
+        for block in 1..=4 {
+            let opening = steps.opening(block).unwrap();
+            let n = opening.step_count;
+            assert!(n > 1, "block {block}: {n} steps");
+            let start = fraud_vm::block_start::verify_block_start(
+                output(block - 1),
+                block,
+                &opening.start_proof,
+                &params,
+            )
+            .unwrap();
+            assert_eq!(steps.commitment_at(block, 0).unwrap(), start);
+            assert_eq!(
+                fraud_vm::block::block_end(opening.end_state, &opening.end_proof).unwrap(),
+                output(block),
+                "block {block}: the end state holds the block's output root"
+            );
+            assert_eq!(steps.commitment_at(block, n).unwrap(), opening.end_state);
+            assert_eq!(
+                steps.commitment_at(block, n + 7).unwrap(),
+                opening.end_state
+            );
+            for m in [0, 1, n / 2, n - 1, n] {
+                let step = steps.step_proof(block, m).unwrap();
+                assert_eq!(
+                    step.post,
+                    steps.commitment_at(block, m + 1).unwrap(),
+                    "block {block}: the step from {m}"
+                );
+            }
+        }
+        for block in [0, 5, u64::MAX] {
+            assert!(
+                matches!(steps.opening(block), Err(Layer2Error::NoBlock { block: b }) if b == block),
+                "block {block}"
+            );
+        }
     }
 }

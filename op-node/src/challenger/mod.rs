@@ -20,7 +20,7 @@ pub use play::Strategy;
 pub use player::{Player, Role};
 pub use truth::{NodeOracle, Oracle, Truth};
 
-use crate::storage::Store;
+use crate::{chain::ChainConfig, storage::Store};
 use alloy::{primitives::Address, signers::local::PrivateKeySigner};
 use std::{sync::Arc, time::Duration};
 use tokio::task::JoinHandle;
@@ -39,6 +39,8 @@ pub struct ChallengerConfig {
     pub signer: PrivateKeySigner,
     /// The node's chain: the truth the claims are compared with.
     pub store: Arc<Store>,
+    /// The L2's rules (layer 2 re-executes a disputed block).
+    pub chain: Arc<ChainConfig>,
     /// How it answers ([`Strategy::Honest`] except for devnet fault injection).
     pub strategy: Strategy,
     /// Time between rounds.
@@ -50,7 +52,7 @@ pub struct ChallengerConfig {
 pub fn spawn(config: ChallengerConfig) -> Result<JoinHandle<()>, String> {
     let provider = crate::l1::wallet_provider(&config.l1_url, config.signer.clone())?;
     let me = config.signer.address();
-    let oracle = NodeOracle::new(config.store.clone());
+    let oracle = NodeOracle::new(config.store.clone(), config.chain.clone());
     info!(target: "challenger", address = %me, strategy = ?config.strategy, factory = %config.factory, game_type = config.game_type, "challenger started");
     let mut player = Player::new(
         provider,

@@ -5,7 +5,7 @@ use super::{
     ChallengerError,
     layer2::{BlockSteps, Opening, StepProof},
 };
-use crate::storage::Store;
+use crate::{chain::ChainConfig, storage::Store};
 use alloy::primitives::B256;
 use std::sync::Arc;
 
@@ -43,12 +43,10 @@ pub struct NodeOracle {
 }
 
 impl NodeOracle {
-    /// Reads `store`.
-    pub fn new(store: Arc<Store>) -> Self {
+    /// Reads `store`, an L2 with the rules `chain` (layer 2 re-executes its blocks).
+    pub fn new(store: Arc<Store>, chain: Arc<ChainConfig>) -> Self {
         Self {
-            steps: BlockSteps {
-                store: store.clone(),
-            },
+            steps: BlockSteps::new(store.clone(), chain),
             store,
         }
     }

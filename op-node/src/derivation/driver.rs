@@ -521,7 +521,7 @@ fn holds(block: &SealedBlock, next: &NextBlock) -> bool {
 
 #[cfg(test)]
 #[path = "driver_tests.rs"]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 #[path = "invariant_tests.rs"]

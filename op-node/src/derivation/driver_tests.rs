@@ -30,10 +30,10 @@ const GAS_LIMIT: u64 = 30_000_000;
 pub(super) const GENESIS_TIME: u64 = 1_000;
 pub(super) const BATCHER: Address = Address::repeat_byte(0xba);
 
-pub(super) struct Chain {
+pub(crate) struct Chain {
     _dir: tempfile::TempDir,
-    pub(super) store: Arc<Store>,
-    pub(super) engine: Engine,
+    pub(crate) store: Arc<Store>,
+    pub(crate) engine: Engine,
 }
 
 pub(super) fn chain() -> Chain {
@@ -105,7 +105,7 @@ pub(super) fn l1_block(number: u64, parent_hash: B256, timestamp: u64, salt: u8)
 }
 
 /// L1 blocks 0..count, 12 s apart, confirmation depth 0.
-pub(super) fn l1(count: u64) -> Vec<L1Block> {
+pub(crate) fn l1(count: u64) -> Vec<L1Block> {
     let mut parent = B256::ZERO;
     (0..count)
         .map(|n| {
@@ -158,7 +158,7 @@ pub(super) fn rollup(genesis_l2: B256, window: u64) -> RollupConfig {
 
 /// A sequencer chain of `blocks` L2 blocks, two per L1 epoch, each with a few transfers,
 /// over L1 blocks `l1_blocks`. Returns the chain and its blocks as the batcher posts them.
-fn sequence(blocks: u64, l1_blocks: &[L1Block]) -> (Chain, Vec<LocalBlock>) {
+pub(crate) fn sequence(blocks: u64, l1_blocks: &[L1Block]) -> (Chain, Vec<LocalBlock>) {
     let mut seq = chain();
     let view = view_of(l1_blocks);
     let pool = PoolConfig::new(CHAIN_ID, GAS_LIMIT);

@@ -7,7 +7,7 @@
 //! block at a time and never moves back, so each deposit log is included in exactly one L2
 //! block; after a restart the origin is read back from the head block's L1-info deposit.
 
-mod driver;
+pub(crate) mod driver;
 mod l1_watcher;
 pub mod recorded;
 

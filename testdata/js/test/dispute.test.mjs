@@ -113,9 +113,10 @@ async function disputeFigures(r, game, toBlock) {
     const receipt = await r.l1.getTransactionReceipt({ hash: tx.hash });
     const who = tx.from.toLowerCase();
     if (receipt.status !== "success") reverted.push({ from: who, hash: tx.hash });
-    const side = sides.get(who) ?? { moves: [], gas: 0n };
+    const side = sides.get(who) ?? { moves: [], gas: 0n, gasOf: [] };
     side.moves.push(tx.hash === created[0].transactionHash ? "create" : tx.input.slice(0, 10));
     side.gas += receipt.gasUsed;
+    side.gasOf.push(receipt.gasUsed);
     sides.set(who, side);
   };
   for (let n = from; n <= toBlock; n++) {
@@ -136,13 +137,15 @@ function selectorNames() {
 
 function summarize(sides, names, creator, challenger) {
   const describe = (who) => {
-    const side = sides.get(who.toLowerCase()) ?? { moves: [], gas: 0n };
+    const side = sides.get(who.toLowerCase()) ?? { moves: [], gas: 0n, gasOf: [] };
     const counts = {};
-    for (const m of side.moves) {
+    const gasBy = {};
+    side.moves.forEach((m, i) => {
       const name = names.get(m) ?? m;
       counts[name] = (counts[name] ?? 0) + 1;
-    }
-    return { moves: side.moves.length, gas: side.gas, counts };
+      gasBy[name] = (gasBy[name] ?? 0n) + side.gasOf[i];
+    });
+    return { moves: side.moves.length, gas: side.gas, counts, gasBy };
   };
   return { defender: describe(creator), challenger: describe(challenger) };
 }
@@ -300,14 +303,59 @@ describe("dispute on the embedded L1: a dishonest challenger against an honest p
     assert.equal(game.leaf.disputedClaim, await outputAt(node.url, 1n), "the disputed claim is the true output of block 1");
   });
 
-  test("the dishonest challenger loses its bond", { todo: "needs the block-boundary verifier: GameVerifier refuses blockStart/blockEnd (BlockBoundaryPending), so the honest proposer cannot open layer 2 and loses the leaf on time" }, async () => {
+  test("the dishonest challenger loses its bond: the proposer opens layer 2 and proves the step (DEFENDER_WON), then collects the bond", async (t) => {
     const ended = await until("a dishonest challenge ended", async () => {
       for (const g of await games(r, node.url)) {
         for (const c of await challenges(r, g)) if (c.outcome !== OUTCOME.NONE) return { g, c };
       }
       return null;
-    }, 90_000);
-    assert.equal(ended.c.outcome, OUTCOME.DEFENDER_WON, `challenge outcome ${ended.c.outcome}`);
+    }, 120_000);
+    const { g, c } = ended;
+    assert.equal(c.challenger.toLowerCase(), DISHONEST.toLowerCase());
+    assert.equal(c.outcome, OUTCOME.DEFENDER_WON, `challenge outcome ${c.outcome}: ${stringify(c)}`);
+    // Won by the step at a layer-2 leaf, not on time: layer 2 over block 1, one step apart.
+    assert.equal(c.layer, 2, `the challenge ended in layer ${c.layer}`);
+    assert.equal(c.stepBlock, 1n);
+    assert.equal(c.disputedPos - c.agreedPos, 1n);
+    const challengeBond = await readGame(r, g.address, "challengeBond");
+    const proposalBond = await readGame(r, g.address, "bond");
+    const [opened] = await r.l1.getContractEvents({ address: g.address, abi: GAME_ABI, eventName: "ChallengeOpened", args: { challenger: DISHONEST }, fromBlock: 0n });
+    const [end] = (await r.l1.getContractEvents({ address: g.address, abi: GAME_ABI, eventName: "ChallengeEnded", fromBlock: 0n }))
+      .filter((e) => e.args.id === opened.args.id);
+    assert.ok(end, "the ChallengeEnded event");
+    const endTx = await r.l1.getTransaction({ hash: end.transactionHash });
+    assert.equal(endTx.input.slice(0, 10), toFunctionSelector(GAME_ABI.find((x) => x.type === "function" && x.name === "step")), "ended by `step`");
+    assert.equal(endTx.from.toLowerCase(), g.creator.toLowerCase(), "the proposer proved the step");
+    // At the step, the challenge bond moved to the proposer's credit; the dishonest challenger is owed nothing.
+    const creditAt = (who, blockNumber) => r.l1.readContract({ address: g.address, abi: GAME_ABI, functionName: "credit", args: [who], blockNumber });
+    assert.equal((await creditAt(g.creator, end.blockNumber)) - (await creditAt(g.creator, end.blockNumber - 1n)), challengeBond, "the proposer is credited the challenge bond");
+    assert.equal(await creditAt(DISHONEST, end.blockNumber), 0n);
+    // The game stands, and its ETH (the proposal bond and the lost challenge bond) goes to the proposer.
+    await until("the game resolved DEFENDER_WINS", async () => (await readGame(r, g.address, "status")) === STATUS.DEFENDER_WINS, 60_000);
+    await until("the proposer's credit claimed", async () => (await readGame(r, g.address, "credit", [g.creator])) === 0n, 30_000);
+    assert.equal(await r.l1.getBalance({ address: g.address }), 0n, "the game still holds ETH");
+    const head = await r.l1.getBlockNumber();
+    const { sides, reverted } = await disputeFigures(r, g, head);
+    const names = selectorNames();
+    const s = summarize(sides, names, g.creator, DISHONEST);
+    assert.equal(s.defender.counts.startSteps, 1, `defender moves: ${stringify(s.defender.counts)}`);
+    assert.equal(s.defender.counts.step, 1, `defender moves: ${stringify(s.defender.counts)}`);
+    assert.ok(s.defender.counts.claimCredit >= 1, `defender moves: ${stringify(s.defender.counts)}`);
+    assert.equal(s.challenger.counts.claimCredit, undefined, "the dishonest challenger had nothing to claim");
+    assert.equal(await readGame(r, g.address, "credit", [DISHONEST]), 0n);
+    assert.deepEqual(reverted.filter((x) => x.from === g.creator.toLowerCase()), [], "reverted proposer transactions");
+    const [started] = (await r.l1.getContractEvents({ address: g.address, abi: GAME_ABI, eventName: "StepsStarted", fromBlock: 0n }))
+      .filter((e) => e.args.id === opened.args.id);
+    assert.ok(started, "the StepsStarted event");
+    assert.equal(started.args.l2Block, 1n);
+    const [openedAt, endedAt] = await Promise.all([opened.blockNumber, end.blockNumber].map(async (n) => (await r.l1.getBlock({ blockNumber: n })).timestamp));
+    const [createdAt, resolvedAt] = await Promise.all(["createdAt", "resolvedAt"].map((f) => readGame(r, g.address, f)));
+    const line = `dishonest challenge figures: claim at L2 block ${g.l2Block}, layer 2 over block ${c.stepBlock} (N = ${started.args.stepCount}; ${proposalBond} wei proposal bond, ${challengeBond} wei challenge bond): ` +
+      `defender ${s.defender.moves} transactions ${stringify(s.defender.counts)}, ${s.defender.gas} gas (startSteps ${s.defender.gasBy.startSteps} gas, step ${s.defender.gasBy.step} gas); ` +
+      `dishonest challenger ${s.challenger.moves} transactions ${stringify(s.challenger.counts)}, ${s.challenger.gas} gas; ` +
+      `challenge to DEFENDER_WON: ${endedAt - openedAt} s, proposal to DEFENDER_WINS: ${resolvedAt - createdAt} s of L1 time`;
+    t.diagnostic(line);
+    console.log(line);
   });
 });
 

@@ -10,14 +10,23 @@ use crate::challenger::{
 use alloy::primitives::{B256, U256};
 use proptest::prelude::{any, prop_assert, prop_assert_eq, proptest};
 
-/// True outputs 0..=safe; `underivable_above` marks the L1 view's end.
+/// True outputs 0..=safe; `underivable_above` marks the L1 view's end. Every block has
+/// [`STEPS`] steps, whose true states are [`state`].
 struct Table {
     roots: Vec<B256>,
     underivable_above: Option<u64>,
 }
 
+/// `N` of every block in the table.
+const STEPS: u64 = 1000;
+
 fn root(n: u64) -> B256 {
     B256::left_padding_from(&n.to_be_bytes())
+}
+
+/// The true `commit(s_m)` of block `block` (past `N`, the end state's).
+fn state(block: u64, m: u64) -> B256 {
+    alloy::primitives::keccak256([block.to_be_bytes(), m.min(STEPS).to_be_bytes()].concat())
 }
 
 impl Table {
@@ -38,13 +47,21 @@ impl Oracle for Table {
         })
     }
     fn opening(&self, block: u64) -> Result<Opening, ChallengerError> {
-        Err(crate::challenger::layer2::Layer2Error::BoundaryPending { block }.into())
+        Ok(Opening {
+            step_count: STEPS,
+            end_state: state(block, STEPS),
+            start_proof: vec![0xa0].into(),
+            end_proof: vec![0xe0].into(),
+        })
     }
-    fn commitment(&self, block: u64, _: u64) -> Result<B256, ChallengerError> {
-        Err(crate::challenger::layer2::Layer2Error::BoundaryPending { block }.into())
+    fn commitment(&self, block: u64, position: u64) -> Result<B256, ChallengerError> {
+        Ok(state(block, position))
     }
-    fn step_proof(&self, block: u64, _: u64) -> Result<StepProof, ChallengerError> {
-        Err(crate::challenger::layer2::Layer2Error::BoundaryPending { block }.into())
+    fn step_proof(&self, block: u64, position: u64) -> Result<StepProof, ChallengerError> {
+        Ok(StepProof {
+            proof: position.to_be_bytes().to_vec().into(),
+            post: state(block, position + 1),
+        })
     }
 }
 
@@ -183,14 +200,122 @@ fn timeouts_resolution_and_credit() {
 }
 
 #[test]
-fn a_defender_at_a_layer_one_leaf_of_its_true_output_tries_to_open_the_block() {
+fn a_defender_at_a_layer_one_leaf_of_its_true_output_opens_the_block() {
     let table = Table::safe(100);
     let mut g = game(40, root(40));
     opened(&mut g, ME);
     g.challenges[0].agreed = (39, root(39));
     g.challenges[0].disputed = (40, root(40));
-    // Layer 2 is pending: no move, and a log line says why.
+    assert_eq!(
+        defender_moves(&g, PROPOSER, 1005, &table),
+        vec![Move::StartSteps {
+            id: 0,
+            opening: table.opening(40).unwrap()
+        }]
+    );
+    // A wrong output of its own (a faulty proposer) has no true state to open it with.
+    let mut g = game(40, root(41));
+    opened(&mut g, ME);
+    g.challenges[0].agreed = (39, root(39));
+    g.challenges[0].disputed = (40, root(41));
     assert_eq!(defender_moves(&g, PROPOSER, 1005, &table), vec![]);
+}
+
+/// A challenge in layer 2 over block `block`, as `startSteps` leaves it: `[0, N]`, the
+/// defender's end state `end`.
+fn in_layer_two(block: u64, end: B256) -> GameView {
+    let mut g = game(block, root(block));
+    opened(&mut g, ME);
+    let c = &mut g.challenges[0];
+    c.layer = 2;
+    c.step_block = block;
+    c.agreed = (0, state(block, 0));
+    c.disputed = (STEPS, end);
+    g
+}
+
+#[test]
+fn layer_two_leaf_steps() {
+    let table = Table::safe(100);
+    // The defender proves a step that yields its disputed state; never one that refutes it.
+    let mut g = in_layer_two(40, state(40, STEPS));
+    g.challenges[0].agreed = (7, state(40, 7));
+    g.challenges[0].disputed = (8, state(40, 8));
+    let step = table.step_proof(40, 7).unwrap();
+    assert_eq!(
+        defender_moves(&g, PROPOSER, 1005, &table),
+        vec![Move::Step {
+            id: 0,
+            proof: step.proof.clone()
+        }]
+    );
+    // The honest challenger proves only a step that refutes the defender.
+    assert_eq!(
+        challenger_moves(&g, ME, 1005, Strategy::Honest, &table),
+        vec![]
+    );
+    g.challenges[0].disputed = (8, root(8));
+    assert_eq!(defender_moves(&g, PROPOSER, 1005, &table), vec![]);
+    assert_eq!(
+        challenger_moves(&g, ME, 1005, Strategy::Honest, &table),
+        vec![Move::Step {
+            id: 0,
+            proof: step.proof
+        }]
+    );
+    // A dishonest challenger does not prove steps.
+    assert_eq!(
+        challenger_moves(&g, ME, 1005, Strategy::AlwaysDisagree, &table),
+        vec![]
+    );
+}
+
+/// Plays layer 2 of one challenge over block 40 under the contract's rules: the defender
+/// names its commitments with `defender_moves`, the challenger answers with
+/// `challenger_moves`, down to the leaf; returns the challenge and the defender's move there.
+fn play_layer_two(strategy: Strategy) -> (ChallengeView, Vec<Move>) {
+    let table = Table::safe(100);
+    let mut g = in_layer_two(40, state(40, STEPS));
+    for _ in 0..128 {
+        if g.challenges[0].at_leaf() {
+            break;
+        }
+        let moves = defender_moves(&g, PROPOSER, 1005, &table);
+        let c = &mut g.challenges[0];
+        let [Move::Defend { id: 0, claim }] = moves.as_slice() else {
+            panic!("expected one defence, got {moves:?}");
+        };
+        c.pending = *claim;
+        c.turn = Side::Challenger;
+        let moves = challenger_moves(&g, ME, 1005, strategy, &table);
+        let c = &mut g.challenges[0];
+        let [Move::Answer { id: 0, agree }] = moves.as_slice() else {
+            panic!("expected one answer, got {moves:?}");
+        };
+        let m = c.next_position();
+        if *agree {
+            c.agreed = (m, c.pending);
+        } else {
+            c.disputed = (m, c.pending);
+        }
+        c.turn = Side::Defender;
+    }
+    let leaf = defender_moves(&g, PROPOSER, 1005, &table);
+    (g.challenges[0].clone(), leaf)
+}
+
+#[test]
+fn always_disagree_in_layer_two_loses_the_first_step() {
+    let (c, leaf) = play_layer_two(Strategy::AlwaysDisagree);
+    assert_eq!(c.agreed, (0, state(40, 0)));
+    assert_eq!(c.disputed, (1, state(40, 1)));
+    assert_eq!(
+        leaf,
+        vec![Move::Step {
+            id: 0,
+            proof: 0u64.to_be_bytes().to_vec().into()
+        }]
+    );
 }
 
 /// Plays layer 1 of one challenge under the contract's rules: the defender names `defender(m)`
