@@ -7,7 +7,7 @@
 //   - the figures of one dispute: moves and L1 gas of each side, and the time from the bad proposal to
 //     its resolution (printed as `dispute figures: ...`; README.md's dispute section quotes them);
 //   - `--fault-challenger`: a dishonest challenger against an honest proposer;
-//   - the same bad-proposal fight with a hardhat node as the L1 (`--l1-rpc`).
+//   - the same bad-proposal fight, and a dishonest challenger against the honest proposer, with a hardhat node as the L1 (`--l1-rpc`).
 // Windows are short here: a 20 s challenge window and clock, 4 s clock extension, 100 ms L2 blocks.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -359,14 +359,15 @@ describe("dispute on the embedded L1: a dishonest challenger against an honest p
   });
 });
 
-describe("dispute with a hardhat node as the L1 (--l1-rpc): faulty proposer, the devnet's challenger", () => {
+describe("dispute with a hardhat node as the L1 (--l1-rpc): faulty proposer, the devnet's challenger, a dishonest challenger", () => {
   let hardhat;
   let node;
   let r;
+  const DISHONEST = HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(14).address;
 
   before(async () => {
     hardhat = await startHardhat({ name: "dispute" });
-    node = await startNode({ name: "dispute-hardhat", args: ["--l1-rpc", hardhat.url, ...FLAGS, "--fault-proposer-every", String(FAULT_EVERY)] });
+    node = await startNode({ name: "dispute-hardhat", args: ["--l1-rpc", hardhat.url, ...FLAGS, "--fault-proposer-every", String(FAULT_EVERY), "--fault-challenger"] });
     r = loadRollup(node.datadir, node.url);
   });
 
@@ -385,5 +386,26 @@ describe("dispute with a hardhat node as the L1 (--l1-rpc): faulty proposer, the
       assert.equal(g.status, g.bad ? STATUS.CHALLENGER_WINS : STATUS.DEFENDER_WINS, `game at ${g.l2Block} (bad: ${g.bad}) resolved ${g.status}`);
     }
     t.diagnostic(`${all.length} games resolved on hardhat`);
+  });
+
+  // The dishonest challenger challenges only right claims (play.rs), so it meets the honest
+  // proposer in layer 2, whose blockStart, blockEnd and step run on hardhat's EVM.
+  test("the dishonest challenger loses on hardhat too: the proposer proves the layer-2 step (DEFENDER_WON)", async (t) => {
+    const ended = await until("a dishonest challenge ended on hardhat", async () => {
+      for (const g of await games(r, node.url)) {
+        for (const c of await challenges(r, g)) {
+          if (c.challenger.toLowerCase() === DISHONEST.toLowerCase() && c.outcome !== OUTCOME.NONE) return { g, c };
+        }
+      }
+      return null;
+    }, 120_000);
+    const { g, c } = ended;
+    assert.equal(g.bad, false, "the dishonest challenger challenged a right claim only");
+    assert.equal(c.outcome, OUTCOME.DEFENDER_WON, `challenge outcome ${c.outcome}: ${stringify(c)}`);
+    assert.equal(c.layer, 2, `the challenge ended in layer ${c.layer}`);
+    assert.equal(c.disputedPos - c.agreedPos, 1n);
+    await until("the game resolved DEFENDER_WINS", async () => (await readGame(r, g.address, "status")) === STATUS.DEFENDER_WINS, 60_000);
+    assert.equal(await readGame(r, g.address, "credit", [DISHONEST]), 0n);
+    t.diagnostic(`dishonest challenge of the claim at L2 block ${g.l2Block} ended DEFENDER_WON in layer 2 over block ${c.stepBlock}`);
   });
 });
