@@ -88,6 +88,10 @@ struct E2eArgs {
     /// (the load test; 0 = none).
     #[arg(long, default_value_t = 0)]
     readers: usize,
+    /// Fail the run when the node's peak resident memory (sampled every 100 ms) exceeds this
+    /// many MiB (the load test's memory bound; unset = report only).
+    #[arg(long, value_name = "MIB")]
+    max_node_rss_mib: Option<f64>,
 }
 
 /// Why a run failed.
@@ -128,6 +132,14 @@ enum BenchError {
     /// The workload did not go as planned (a transaction missing or reverted).
     #[error("{0}")]
     Workload(String),
+    /// The node's peak resident memory went past `--max-node-rss-mib`.
+    #[error("node peak RSS {peak:.0} MiB exceeds the bound of {bound:.0} MiB")]
+    MemoryBound {
+        /// The peak seen.
+        peak: f64,
+        /// The bound.
+        bound: f64,
+    },
     /// Ctrl-C or SIGTERM.
     #[error("interrupted")]
     Interrupted,
@@ -191,6 +203,7 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
                         batch_size: cli.e2e.batch_size.max(1),
                         connections: cli.e2e.connections.max(1),
                         readers: cli.e2e.readers,
+                        max_node_rss_mib: cli.e2e.max_node_rss_mib,
                         seed: cli.seed,
                     };
                     // Dropping the run on Ctrl-C drops the node process guard, which kills it.

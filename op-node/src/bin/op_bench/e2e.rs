@@ -64,6 +64,8 @@ pub struct E2eParams {
     pub connections: usize,
     /// Read clients running beside the senders (the load test).
     pub readers: usize,
+    /// Fail when the node's peak RSS exceeds this many MiB.
+    pub max_node_rss_mib: Option<f64>,
     /// Seed of the transfer plan.
     pub seed: u64,
 }
@@ -125,6 +127,9 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
         let rss = rss_sampler.await.unwrap_or_default();
         let m = measured?;
         check_receipts(&mut client, &m).await?;
+        if let Some(bound) = p.max_node_rss_mib.filter(|&bound| rss > bound) {
+            return Err(BenchError::MemoryBound { peak: rss, bound });
+        }
         Ok::<_, BenchError>((m, reads, rss))
     }
     .await;
