@@ -510,10 +510,11 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
         store: store.clone(),
         chain: l2_chain.clone(),
         fault_every: args.dispute.fault_proposer_every,
-        l1_recovered,
+        l1_recovered: l1_recovered.clone(),
     })
     .map_err(NodeError::L1)?;
-    let players = spawn_devnet_challengers(args, &rollup, l1_url, &store, &l2_chain)?;
+    let players =
+        spawn_devnet_challengers(args, &rollup, l1_url, &store, &l2_chain, &l1_recovered)?;
 
     let result = l2.run_until_stopped().await;
     for player in players {
@@ -535,6 +536,7 @@ fn spawn_devnet_challengers(
     l1_url: &str,
     store: &Arc<Store>,
     chain: &Arc<ChainConfig>,
+    l1_recovered: &l1::L1Recovered,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, NodeError> {
     let dispute = &args.dispute;
     let mut players = Vec::new();
@@ -547,6 +549,7 @@ fn spawn_devnet_challengers(
         chain: chain.clone(),
         strategy,
         poll: dispute.challenger.challenger_poll,
+        l1_recovered: l1_recovered.clone(),
     };
     if !dispute.no_challenger {
         let signer = dispute
@@ -630,9 +633,9 @@ pub async fn run_verifier(args: VerifierArgs) -> Result<(), NodeError> {
     rollup.save(&datadir.join("rollup.json"))?;
     let rollup = Arc::new(rollup);
     let driver = Driver::open(chain.store.clone(), &rollup)?;
-    // No task of the verifier backs off on L1 failures through the signal: the challenger
-    // paces itself by its poll interval.
-    let (l1_recovery, _) = l1::l1_recovery_signal();
+    // The challenger backs off on L1 failures and retries at once when the watcher reaches the
+    // L1 again: its chess clocks run while it waits.
+    let (l1_recovery, l1_recovered) = l1::l1_recovery_signal();
     let view = spawn_watcher(
         &rollup,
         &args.l1_rpc,
@@ -659,6 +662,7 @@ pub async fn run_verifier(args: VerifierArgs) -> Result<(), NodeError> {
                 chain: chain.engine.config().clone(),
                 strategy: Strategy::Honest,
                 poll: args.challenger_args.challenger_poll,
+                l1_recovered,
             })
             .map_err(NodeError::L1)?,
         )

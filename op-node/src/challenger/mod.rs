@@ -45,10 +45,16 @@ pub struct ChallengerConfig {
     pub strategy: Strategy,
     /// Time between rounds.
     pub poll: Duration,
+    /// Wakes a backed-off challenger when the L1 watcher reaches the L1 again.
+    pub l1_recovered: crate::l1::L1Recovered,
 }
 
-/// Starts the challenger task. L1 errors are retried with backoff (doubling up to 32 rounds'
-/// worth); nothing it meets stops it.
+/// Most polls a failing challenger waits between rounds (`2^MAX_BACKOFF_DOUBLINGS`): short,
+/// because the chess clocks of the games it plays run while it waits.
+const MAX_BACKOFF_DOUBLINGS: u32 = 3;
+
+/// Starts the challenger task. L1 errors are retried with backoff (doubling up to 8 polls, cut
+/// short when the L1 watcher reports the L1 reachable again); nothing it meets stops it.
 pub fn spawn(config: ChallengerConfig) -> Result<JoinHandle<()>, String> {
     let provider = crate::l1::wallet_provider(&config.l1_url, config.signer.clone())?;
     let me = config.signer.address();
@@ -61,10 +67,12 @@ pub fn spawn(config: ChallengerConfig) -> Result<JoinHandle<()>, String> {
         me,
         Role::Challenger(config.strategy),
     );
+    let mut recovered = config.l1_recovered.clone();
     Ok(tokio::spawn(async move {
         let mut failures = 0u32;
         loop {
-            tokio::time::sleep(config.poll * 2u32.saturating_pow(failures.min(5))).await;
+            let wait = config.poll * 2u32.pow(failures.min(MAX_BACKOFF_DOUBLINGS));
+            crate::l1::back_off(wait, &mut recovered).await;
             match player.round(&oracle).await {
                 Ok(_) => failures = 0,
                 Err(e) => {
