@@ -7,7 +7,8 @@
 //   - the figures of one dispute: moves and L1 gas of each side, and the time from the bad proposal to
 //     its resolution (printed as `dispute figures: ...`; README.md's dispute section quotes them);
 //   - `--fault-challenger`: a dishonest challenger against an honest proposer;
-//   - the same bad-proposal fight, and a dishonest challenger against the honest proposer, with a hardhat node as the L1 (`--l1-rpc`).
+//   - the same bad-proposal fight, and a dishonest challenger answering at random
+//     (`--fault-challenger-answers random`) against the honest proposer, with a hardhat node as the L1 (`--l1-rpc`).
 // Windows are short here: a 20 s challenge window and clock, 4 s clock extension, 100 ms L2 blocks.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -367,7 +368,7 @@ describe("dispute with a hardhat node as the L1 (--l1-rpc): faulty proposer, the
 
   before(async () => {
     hardhat = await startHardhat({ name: "dispute" });
-    node = await startNode({ name: "dispute-hardhat", args: ["--l1-rpc", hardhat.url, ...FLAGS, "--fault-proposer-every", String(FAULT_EVERY), "--fault-challenger"] });
+    node = await startNode({ name: "dispute-hardhat", args: ["--l1-rpc", hardhat.url, ...FLAGS, "--fault-proposer-every", String(FAULT_EVERY), "--fault-challenger", "--fault-challenger-answers", "random"] });
     r = loadRollup(node.datadir, node.url);
   });
 
@@ -389,8 +390,9 @@ describe("dispute with a hardhat node as the L1 (--l1-rpc): faulty proposer, the
   });
 
   // The dishonest challenger challenges only right claims (play.rs), so it meets the honest
-  // proposer in layer 2, whose blockStart, blockEnd and step run on hardhat's EVM.
-  test("the dishonest challenger loses on hardhat too: the proposer proves the layer-2 step (DEFENDER_WON)", async (t) => {
+  // proposer in layer 2, whose blockStart, blockEnd and step run on hardhat's EVM. Here it answers
+  // at random, so the bisections end at varying blocks and steps, not only at block 1's first.
+  test("the dishonest challenger answering at random loses on hardhat too: the proposer proves the layer-2 step (DEFENDER_WON)", async (t) => {
     const ended = await until("a dishonest challenge ended on hardhat", async () => {
       for (const g of await games(r, node.url)) {
         for (const c of await challenges(r, g)) {
@@ -406,6 +408,6 @@ describe("dispute with a hardhat node as the L1 (--l1-rpc): faulty proposer, the
     assert.equal(c.disputedPos - c.agreedPos, 1n);
     await until("the game resolved DEFENDER_WINS", async () => (await readGame(r, g.address, "status")) === STATUS.DEFENDER_WINS, 60_000);
     assert.equal(await readGame(r, g.address, "credit", [DISHONEST]), 0n);
-    t.diagnostic(`dishonest challenge of the claim at L2 block ${g.l2Block} ended DEFENDER_WON in layer 2 over block ${c.stepBlock}`);
+    t.diagnostic(`random dishonest challenge of the claim at L2 block ${g.l2Block} ended DEFENDER_WON in layer 2 over block ${c.stepBlock} at step ${c.agreedPos}`);
   });
 });
