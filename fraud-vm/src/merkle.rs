@@ -361,6 +361,26 @@ mod tests {
         }
     }
 
+    /// SPEC.md §9's range multiproof vector: words 1–3 of the tree of the bytes 0x01 … 0x64,
+    /// hashed as `start(u32) ‖ count(u32) ‖ words ‖ siblings` (its §6.3 encoding).
+    #[test]
+    fn range_spec_vector() {
+        let bytes: Vec<u8> = (1..=100).collect();
+        let tree = WordTree::from_bytes(&bytes);
+        let proof = tree.prove_range(1, 3);
+        assert_eq!(proof.siblings.len(), 32 + 1 - 2);
+        let mut encoding = Vec::new();
+        encoding.extend_from_slice(&1u32.to_be_bytes());
+        encoding.extend_from_slice(&3u32.to_be_bytes());
+        for w in proof.words.iter().chain(&proof.siblings) {
+            encoding.extend_from_slice(w.as_slice());
+        }
+        assert_eq!(
+            keccak256(&encoding).to_string(),
+            "0x92dbd92adaeee24968640a06a2c2b718596e36f34f759bf468649c7670ba170d"
+        );
+    }
+
     #[test]
     fn range_edges() {
         assert_eq!(range_sibling_count(0, 0), None);
