@@ -391,7 +391,7 @@ impl<'a> Ctx<'a> {
     /// Reads `[offset, offset + len)` of the return data, which the caller has checked to lie
     /// within `returndata_size` (SPEC.md §5.7).
     pub fn read_returndata(&mut self, offset: u64, len: u64) -> StepResult<Vec<u8>> {
-        Ok(read_returndata(&self.pre, self.oracle, offset, len)?)
+        Ok(read_returndata(self.pre, self.oracle, offset, len)?)
     }
 
     /// The transaction environment, checked against the pre-state.
