@@ -3,7 +3,7 @@
 
 use crate::block::{FoldKey, SealingRecord, TAG_SEALING};
 use crate::frame::{Checkpoint, FrameKind, FrameLink};
-use crate::merkle::{WORD_TREE_DEPTH, WordProof};
+use crate::merkle::{RangeProof, WORD_TREE_DEPTH, WordProof, range_sibling_count};
 use crate::mpt::{MptAccount, MptSlot};
 use crate::mpt_write::TrieWrite;
 use crate::proof::StepProof;
@@ -19,12 +19,15 @@ use alloy_trie::TrieAccount;
 use thiserror::Error;
 
 /// Version byte that starts every encoded proof.
-pub const PROOF_VERSION: u8 = 4;
+pub const PROOF_VERSION: u8 = 5;
 
 const ACCOUNT_LEN: usize = crate::world::ACCOUNT_ENCODED_LEN;
 
 /// Length of an encoded [`WordProof`]: the word and its siblings.
 pub const WORD_PROOF_LEN: usize = 32 * (1 + WORD_TREE_DEPTH);
+
+/// The shortest encoded [`RangeProof`]: start, count and one word.
+const RANGE_PROOF_MIN_LEN: usize = 4 + 4 + 32;
 
 /// Why bytes are not a canonical encoding.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -58,6 +61,14 @@ pub enum DecodeError {
     /// A length beyond its field, or non-zero padding after it.
     #[error("bad length or non-zero padding")]
     Padding,
+    /// A range multiproof with no words or a range beyond the word tree.
+    #[error("range of {count} words from word {start} is empty or leaves the word tree")]
+    BadRange {
+        /// The first word.
+        start: u32,
+        /// The number of words.
+        count: u32,
+    },
 }
 
 struct Reader<'a> {
@@ -170,9 +181,26 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn word_proofs(&mut self) -> Result<Vec<WordProof>, DecodeError> {
-        let n = self.count(WORD_PROOF_LEN)?;
-        (0..n).map(|_| self.word_proof()).collect()
+    fn range_proofs(&mut self) -> Result<Vec<RangeProof>, DecodeError> {
+        let n = self.count(RANGE_PROOF_MIN_LEN)?;
+        (0..n).map(|_| self.range_proof()).collect()
+    }
+
+    fn range_proof(&mut self) -> Result<RangeProof, DecodeError> {
+        let start = self.u32()?;
+        let count = self.u32()?;
+        let siblings = range_sibling_count(u64::from(start), u64::from(count))
+            .ok_or(DecodeError::BadRange { start, count })?;
+        if (count as usize).saturating_add(siblings).saturating_mul(32) > self.bytes.len() {
+            return Err(DecodeError::Truncated);
+        }
+        Ok(RangeProof {
+            start: u64::from(start),
+            words: (0..count).map(|_| self.b256()).collect::<Result<_, _>>()?,
+            siblings: (0..siblings)
+                .map(|_| self.b256())
+                .collect::<Result<_, _>>()?,
+        })
     }
 
     fn word_proof(&mut self) -> Result<WordProof, DecodeError> {
@@ -452,10 +480,15 @@ impl MachineState {
     }
 }
 
-fn put_word_proofs(out: &mut Vec<u8>, proofs: &[WordProof]) {
+fn put_range_proofs(out: &mut Vec<u8>, proofs: &[RangeProof]) {
     out.extend_from_slice(&(proofs.len() as u32).to_be_bytes());
     for p in proofs {
-        put_word_proof(out, p);
+        // A proof's start is a word index (below 2^32) wherever a prover made it.
+        out.extend_from_slice(&(p.start as u32).to_be_bytes());
+        out.extend_from_slice(&(p.words.len() as u32).to_be_bytes());
+        for w in p.words.iter().chain(&p.siblings) {
+            out.extend_from_slice(w.as_slice());
+        }
     }
 }
 
@@ -469,8 +502,8 @@ fn put_word_proof(out: &mut Vec<u8>, p: &WordProof) {
 impl StepProof {
     /// The canonical encoding (SPEC.md §6.3).
     ///
-    /// Word proofs are written with the siblings they hold; a proof whose paths do not have
-    /// [`WORD_TREE_DEPTH`] siblings does not verify and does not round-trip.
+    /// Word and range proofs are written with the siblings they hold; a proof whose paths do not
+    /// have the number of siblings SPEC.md §3.4 fixes does not verify and does not round-trip.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
             1 + STATE_ENCODED_LEN
@@ -480,8 +513,11 @@ impl StepProof {
                 + 32 * self.stack.len()
                 + 33
                 + 8
-                + WORD_PROOF_LEN
-                    * (self.memory.len() + self.calldata.len() + self.returndata.len()),
+                + [&self.memory, &self.calldata, &self.returndata]
+                    .iter()
+                    .flat_map(|l| l.iter())
+                    .map(|p| 8 + 32 * (p.words.len() + p.siblings.len()))
+                    .sum::<usize>(),
         );
         out.push(PROOF_VERSION);
         out.extend_from_slice(&self.pre.encode());
@@ -498,9 +534,9 @@ impl StepProof {
             }
             None => out.push(0),
         }
-        put_word_proofs(&mut out, &self.memory);
-        put_word_proofs(&mut out, &self.calldata);
-        put_word_proofs(&mut out, &self.returndata);
+        put_range_proofs(&mut out, &self.memory);
+        put_range_proofs(&mut out, &self.calldata);
+        put_range_proofs(&mut out, &self.returndata);
         match &self.tx_env {
             Some(env) => {
                 out.push(1);
@@ -655,9 +691,9 @@ impl StepProof {
         let n = r.count(32)?;
         let stack = (0..n).map(|_| r.u256()).collect::<Result<_, _>>()?;
         let stack_rest = if r.flag()? { Some(r.b256()?) } else { None };
-        let memory = r.word_proofs()?;
-        let calldata = r.word_proofs()?;
-        let returndata = r.word_proofs()?;
+        let memory = r.range_proofs()?;
+        let calldata = r.range_proofs()?;
+        let returndata = r.range_proofs()?;
         let tx_env = if r.flag()? { Some(r.tx_env()?) } else { None };
         let block_env = if r.flag()? {
             Some(r.block_env()?)
@@ -780,9 +816,9 @@ mod tests {
             code: vec![0x60, 0x01, 0x00],
             stack: vec![U256::from(3), U256::MAX],
             stack_rest: Some(B256::repeat_byte(4)),
-            memory: vec![tree.prove(0), tree.prove(2)],
-            calldata: vec![tree.prove(1)],
-            returndata: vec![tree.prove(3)],
+            memory: vec![tree.prove_range(0, 1), tree.prove_range(1, 2)],
+            calldata: vec![tree.prove_range(1, 1)],
+            returndata: vec![tree.prove_range(3, 5)],
             tx_env: Some(TxEnv {
                 blob_hashes: vec![B256::repeat_byte(1)],
                 ..TxEnv::default()
@@ -877,12 +913,44 @@ mod tests {
         );
     }
 
-    /// v0.3's version byte is refused.
+    /// v0.4's version byte (word proofs, not range multiproofs) is refused.
     #[test]
-    fn version_3_is_refused() {
+    fn version_4_is_refused() {
         let mut bytes = sample().encode();
-        bytes[0] = 3;
-        assert_eq!(StepProof::decode(&bytes), Err(DecodeError::Version(3)));
+        bytes[0] = 4;
+        assert_eq!(StepProof::decode(&bytes), Err(DecodeError::Version(4)));
+    }
+
+    /// A range's start and count fix its sibling count: an empty range, one past the tree's
+    /// end, and a count changed in place are refused.
+    #[test]
+    fn bad_ranges_are_refused() {
+        // The first memory range's start and count follow the stack rest.
+        let at = 1 + STATE_ENCODED_LEN + 4 + 3 + 4 + 64 + 1 + 32 + 4;
+        let bytes = sample().encode();
+        assert_eq!(&bytes[at..at + 8], &[0, 0, 0, 0, 0, 0, 0, 1]);
+        let with = |start: u32, count: u32| {
+            let mut b = bytes.clone();
+            b[at..at + 4].copy_from_slice(&start.to_be_bytes());
+            b[at + 4..at + 8].copy_from_slice(&count.to_be_bytes());
+            StepProof::decode(&b)
+        };
+        assert_eq!(
+            with(0, 0),
+            Err(DecodeError::BadRange { start: 0, count: 0 })
+        );
+        assert_eq!(
+            with(u32::MAX, 2),
+            Err(DecodeError::BadRange {
+                start: u32::MAX,
+                count: 2
+            })
+        );
+        // The same number of words and siblings, another range: the codec takes it, the step
+        // refuses it (its range is not the one the step reads).
+        assert!(with(1, 1).is_ok());
+        assert!(with(0, 2).is_ok());
+        assert!(with(0, 3).is_err());
     }
 
     #[test]

@@ -73,6 +73,67 @@ impl WordProof {
     }
 }
 
+/// Number of siblings a range multiproof of `count` words from word `start` carries
+/// (SPEC.md §3.4): per level, one left of the range's first node if that node is a right child
+/// and one right of its last node if that node is a left child. `None` for an empty range or one
+/// that leaves the tree.
+pub fn range_sibling_count(start: u64, count: u64) -> Option<usize> {
+    if count == 0 || start.checked_add(count)? > WORD_TREE_LEAVES {
+        return None;
+    }
+    // Σ_h bit_h(start) + Σ_h (1 − bit_h(last)) over the 32 levels, both below 2^32.
+    let last = start + count - 1;
+    Some(start.count_ones() as usize + WORD_TREE_DEPTH - last.count_ones() as usize)
+}
+
+/// A range multiproof (SPEC.md §3.4): the contiguous words `start .. start + words.len()` of a
+/// word tree and the siblings of the range's two edges, level by level from the leaves (at each
+/// level the left edge's sibling, if any, before the right edge's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RangeProof {
+    /// Index of the first word.
+    pub start: u64,
+    /// The words of the range, at least one.
+    pub words: Vec<B256>,
+    /// The edge siblings; exactly [`range_sibling_count`] of them.
+    pub siblings: Vec<B256>,
+}
+
+impl RangeProof {
+    /// The root obtained by placing `words` (as many as the proof's) at the proof's range with
+    /// its siblings, or `None` if the counts do not match or the range leaves the tree.
+    pub fn root_with(&self, words: &[B256]) -> Option<B256> {
+        let count = words.len() as u64;
+        if count != self.words.len() as u64
+            || range_sibling_count(self.start, count) != Some(self.siblings.len())
+        {
+            return None;
+        }
+        let mut siblings = self.siblings.iter();
+        let mut row: Vec<B256> = words.to_vec();
+        let mut first = self.start;
+        for _ in 0..WORD_TREE_DEPTH {
+            let last = first + row.len() as u64 - 1;
+            if first & 1 == 1 {
+                row.insert(0, *siblings.next()?);
+            }
+            if last & 1 == 0 {
+                row.push(*siblings.next()?);
+            }
+            row = row.chunks(2).map(|p| hash_pair(p[0], p[1])).collect();
+            first >>= 1;
+        }
+        Some(row[0])
+    }
+
+    /// Whether this proof shows its words at exactly `[start, start + count)` under `root`.
+    pub fn verifies(&self, root: B256, start: u64, count: u64) -> bool {
+        self.start == start
+            && self.words.len() as u64 == count
+            && self.root_with(&self.words) == Some(root)
+    }
+}
+
 /// A sparse word tree holding only the non-zero nodes (prover side).
 #[derive(Clone, Debug, Default)]
 pub struct WordTree {
@@ -153,6 +214,33 @@ impl WordTree {
         old
     }
 
+    /// The words `[start, start + count)` with the siblings of the range's edges.
+    ///
+    /// # Panics
+    /// If the range is empty or leaves the tree (prover-side misuse).
+    pub fn prove_range(&self, start: u64, count: u64) -> RangeProof {
+        assert!(
+            range_sibling_count(start, count).is_some(),
+            "range outside the tree"
+        );
+        let last = start + count - 1;
+        let mut siblings = Vec::new();
+        for h in 0..WORD_TREE_DEPTH {
+            let (first, last) = (start >> h, last >> h);
+            if first & 1 == 1 {
+                siblings.push(self.node(h, first - 1));
+            }
+            if last & 1 == 0 {
+                siblings.push(self.node(h, last + 1));
+            }
+        }
+        RangeProof {
+            start,
+            words: (start..start + count).map(|i| self.word(i)).collect(),
+            siblings,
+        }
+    }
+
     /// The word at `index` with its authentication path.
     pub fn prove(&self, index: u64) -> WordProof {
         let siblings = (0..WORD_TREE_DEPTH)
@@ -168,6 +256,7 @@ impl WordTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn empty_tree_root_is_zero_hash_chain() {
@@ -196,6 +285,112 @@ mod tests {
             tree.set(idx, B256::ZERO);
         }
         assert_eq!(tree.root(), empty_root());
+    }
+
+    /// A range from `start` with `count` words, anywhere in the tree but weighted towards
+    /// small trees, unaligned edges and the tree's end.
+    fn range() -> impl Strategy<Value = (u64, u64)> {
+        prop_oneof![
+            (0u64..80, 1u64..70),
+            (0u64..WORD_TREE_LEAVES - 64, 1u64..64),
+            (1u64..64).prop_map(|n| (WORD_TREE_LEAVES - n, n)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// A range multiproof of a random tree shows the tree's words under its root, and a
+        /// write of new words gives the root of the tree holding them; a changed word, sibling,
+        /// start or count is refused.
+        #[test]
+        fn range_proofs_verify_and_write(
+            words in prop::collection::btree_map(0u64..150, any::<[u8; 32]>(), 0..40),
+            far in prop::collection::vec((0u64..WORD_TREE_LEAVES, any::<[u8; 32]>()), 0..4),
+            (start, count) in range(),
+            new in any::<[u8; 32]>(),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let mut tree = WordTree::new();
+            for (i, w) in words.iter().map(|(i, w)| (*i, *w)).chain(far) {
+                tree.set(i, B256::from(w));
+            }
+            let root = tree.root();
+            let proof = tree.prove_range(start, count);
+            prop_assert_eq!(Some(proof.siblings.len()), range_sibling_count(start, count));
+            let last = start + count - 1;
+            let by_level: usize = (0..WORD_TREE_DEPTH)
+                .map(|h| ((start >> h) & 1) as usize + (1 - ((last >> h) & 1)) as usize)
+                .sum();
+            prop_assert_eq!(proof.siblings.len(), by_level);
+            prop_assert!(proof.siblings.len() <= 2 * WORD_TREE_DEPTH);
+            prop_assert!(proof.verifies(root, start, count));
+            for (k, w) in proof.words.iter().enumerate() {
+                prop_assert_eq!(*w, tree.word(start + k as u64));
+            }
+
+            let mut written = proof.words.clone();
+            let at = pick.index(written.len());
+            written[at] = B256::from(new);
+            let new_root = proof.root_with(&written);
+            let mut updated = tree.clone();
+            updated.set(start + at as u64, B256::from(new));
+            prop_assert_eq!(new_root, Some(updated.root()));
+
+            let flip = B256::with_last_byte(1);
+            let mut bad = proof.clone();
+            bad.words[at] ^= flip;
+            prop_assert!(!bad.verifies(root, start, count));
+            if !proof.siblings.is_empty() {
+                let mut bad = proof.clone();
+                let s = pick.index(bad.siblings.len());
+                bad.siblings[s] ^= flip;
+                prop_assert!(!bad.verifies(root, start, count));
+            }
+            prop_assert!(!proof.verifies(root, start ^ 1, count));
+            prop_assert!(!proof.verifies(root, start, count + 1));
+            prop_assert!(!proof.verifies(root, start, count - 1));
+            // A proof claiming another range, with words that differ from the tree's there.
+            if start + count < WORD_TREE_LEAVES {
+                let mut moved = tree.prove_range(start + 1, count);
+                if moved.words != proof.words {
+                    moved.words.clone_from(&proof.words);
+                    prop_assert!(!moved.verifies(root, start + 1, count));
+                }
+            }
+        }
+    }
+
+    /// SPEC.md §9's range multiproof vector: words 1–3 of the tree of the bytes 0x01 … 0x64,
+    /// hashed as `start(u32) ‖ count(u32) ‖ words ‖ siblings` (its §6.3 encoding).
+    #[test]
+    fn range_spec_vector() {
+        let bytes: Vec<u8> = (1..=100).collect();
+        let tree = WordTree::from_bytes(&bytes);
+        let proof = tree.prove_range(1, 3);
+        assert_eq!(proof.siblings.len(), 32 + 1 - 2);
+        let mut encoding = Vec::new();
+        encoding.extend_from_slice(&1u32.to_be_bytes());
+        encoding.extend_from_slice(&3u32.to_be_bytes());
+        for w in proof.words.iter().chain(&proof.siblings) {
+            encoding.extend_from_slice(w.as_slice());
+        }
+        assert_eq!(
+            keccak256(&encoding).to_string(),
+            "0x92dbd92adaeee24968640a06a2c2b718596e36f34f759bf468649c7670ba170d"
+        );
+    }
+
+    #[test]
+    fn range_edges() {
+        assert_eq!(range_sibling_count(0, 0), None);
+        assert_eq!(range_sibling_count(WORD_TREE_LEAVES - 1, 2), None);
+        assert_eq!(range_sibling_count(5, 1), Some(WORD_TREE_DEPTH));
+        assert_eq!(range_sibling_count(0, WORD_TREE_LEAVES), Some(0));
+        // One word: the same siblings as its word proof.
+        let tree = WordTree::from_bytes(&[7u8; 200]);
+        let range = tree.prove_range(3, 1);
+        assert_eq!(range.siblings, tree.prove(3).siblings);
     }
 
     #[test]

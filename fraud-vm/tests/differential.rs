@@ -601,6 +601,60 @@ fn check_tampering(commitment: B256, state: &FullState, failures: &mut Vec<Strin
     });
 }
 
+/// The mutations of the first and last range multiproof of one list (SPEC.md §3.4): its first
+/// and last word, its first and last sibling, its start moved by one, a word more or less, and
+/// the range dropped.
+fn range_tamperings(
+    commitment: B256,
+    proof: &StepProof,
+    name: &str,
+    list: impl Fn(&mut StepProof) -> &mut Vec<fraud_vm::merkle::RangeProof>,
+    reject: &mut impl FnMut(&str, &fraud_vm::StepProof, B256),
+) {
+    let n = list(&mut proof.clone()).len();
+    let flip = B256::with_last_byte(1);
+    for i in if n == 0 { vec![] } else { vec![0, n - 1] } {
+        let mut mutate = |what: &str, f: &dyn Fn(&mut fraud_vm::merkle::RangeProof)| {
+            let mut p = proof.clone();
+            f(&mut list(&mut p)[i]);
+            reject(&format!("{name} range {i}: {what}"), &p, commitment);
+        };
+        mutate("first word", &|r| r.words[0] ^= flip);
+        mutate("last word", &|r| {
+            let last = r.words.len() - 1;
+            r.words[last] ^= flip
+        });
+        mutate("first sibling", &|r| {
+            if let Some(s) = r.siblings.first_mut() {
+                *s ^= flip
+            } else {
+                r.siblings.push(flip)
+            }
+        });
+        mutate("last sibling", &|r| {
+            if let Some(s) = r.siblings.last_mut() {
+                *s ^= flip
+            } else {
+                r.siblings.push(flip)
+            }
+        });
+        mutate("start", &|r| r.start = r.start.checked_sub(1).unwrap_or(1));
+        mutate("one word more", &|r| r.words.push(B256::ZERO));
+        mutate("one word less", &|r| {
+            if r.words.len() > 1 {
+                r.words.pop();
+            } else {
+                r.words.push(B256::ZERO)
+            }
+        });
+    }
+    if n > 0 {
+        let mut p = proof.clone();
+        list(&mut p).pop();
+        reject(&format!("{name} range dropped"), &p, commitment);
+    }
+}
+
 /// Hands every mutation of `proof` that must be rejected to `reject`, with the pre-commitment to
 /// verify it against (also run through the Solidity verifier by [`solidity`]).
 fn tamperings(
@@ -620,19 +674,21 @@ fn tamperings(
         p.stack.push(U256::ZERO);
         reject("extra stack item", &p, commitment);
     }
-    if let Some(first) = proof.memory.first() {
-        let mut p = proof.clone();
-        p.memory[0].word = first.word ^ B256::with_last_byte(1);
-        reject("memory word", &p, commitment);
-        let mut p = proof.clone();
-        p.memory[0].siblings[5] = B256::repeat_byte(9);
-        reject("memory path", &p, commitment);
-    }
-    if let Some(first) = proof.calldata.first() {
-        let mut p = proof.clone();
-        p.calldata[0].word = first.word ^ B256::with_last_byte(1);
-        reject("calldata word", &p, commitment);
-    }
+    range_tamperings(commitment, proof, "memory", |p| &mut p.memory, &mut reject);
+    range_tamperings(
+        commitment,
+        proof,
+        "calldata",
+        |p| &mut p.calldata,
+        &mut reject,
+    );
+    range_tamperings(
+        commitment,
+        proof,
+        "return data",
+        |p| &mut p.returndata,
+        &mut reject,
+    );
     if let Some(env) = &proof.tx_env {
         let mut p = proof.clone();
         p.tx_env = Some(fraud_vm::state::TxEnv {
@@ -747,11 +803,6 @@ fn tamperings(
             ..c
         });
         reject("checkpoint", &p, commitment);
-    }
-    if !proof.returndata.is_empty() {
-        let mut p = proof.clone();
-        p.returndata[0].word ^= B256::with_last_byte(1);
-        reject("return data word", &p, commitment);
     }
     if let Some(list) = &proof.destructs {
         let mut p = proof.clone();

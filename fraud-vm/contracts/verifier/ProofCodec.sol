@@ -14,8 +14,8 @@ import "./StepErrors.sol";
 /// transaction start decodes it when it reads it, and any other step rejects a proof that
 /// carries one as an unused witness (malformed or not, the reference rejects it too).
 library ProofCodec {
-    /// The only proof version (v0.4; version 3 is refused).
-    uint8 internal constant VERSION = 4;
+    /// The only proof version (v0.5: range multiproofs; version 4 is refused).
+    uint8 internal constant VERSION = 5;
     uint8 internal constant TAG_STATE = 0x01;
     uint8 internal constant TAG_TX_ENV = 0x03;
     uint8 internal constant TAG_BLOCK_ENV = 0x04;
@@ -76,15 +76,9 @@ library ProofCodec {
             p += 32;
         }
 
-        (n, p) = _count(p, end, WordTree.PROOF_LEN);
-        (cx.memNext, cx.memLeft) = (p, n);
-        p += n * WordTree.PROOF_LEN;
-        (n, p) = _count(p, end, WordTree.PROOF_LEN);
-        (cx.cdNext, cx.cdLeft) = (p, n);
-        p += n * WordTree.PROOF_LEN;
-        (n, p) = _count(p, end, WordTree.PROOF_LEN);
-        (cx.rdNext, cx.rdLeft) = (p, n);
-        p += n * WordTree.PROOF_LEN;
+        (cx.memNext, cx.memLeft, p) = _ranges(p, end);
+        (cx.cdNext, cx.cdLeft, p) = _ranges(p, end);
+        (cx.rdNext, cx.rdLeft, p) = _ranges(p, end);
 
         _need(p, 1, end);
         if (_flag(p)) {
@@ -357,6 +351,24 @@ library ProofCodec {
         n = StateRecord.uintAt(p, 4);
         next = p + 4;
         if (n * itemLen > end - next) revert Truncated();
+    }
+
+    /// @notice A u32 count at `p` of range multiproofs (`start(u32) ‖ count(u32) ‖ words ‖
+    /// siblings`, SPEC.md §6.3), each non-empty, within the word tree and within the input.
+    /// Returns the offset of the first, their number and the offset after the last.
+    function _ranges(uint256 p, uint256 end) private pure returns (uint256 first, uint256 n, uint256 next) {
+        (n, p) = _count(p, end, WordTree.RANGE_HEAD + 32);
+        first = p;
+        for (uint256 i; i < n; ++i) {
+            _need(p, WordTree.RANGE_HEAD, end);
+            uint256 start = StateRecord.uintAt(p, 4);
+            uint256 count = StateRecord.uintAt(p + 4, 4);
+            if (count == 0 || start + count > WordTree.LEAVES) revert BadRange(start, count);
+            // The word count is below 2^32, so this cannot overflow.
+            _need(p, WordTree.RANGE_HEAD + 32 * (count + WordTree.rangeSiblings(start, count)), end);
+            p += WordTree.RANGE_HEAD + 32 * (count + WordTree.rangeSiblings(start, count));
+        }
+        next = p;
     }
 
     function _flag(uint256 p) private pure returns (bool) {

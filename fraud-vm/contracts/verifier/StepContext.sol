@@ -55,7 +55,7 @@ struct Ctx {
     /// Memory root and size as the step leaves them.
     bytes32 memoryRoot;
     uint256 memorySize;
-    /// Next unread memory, calldata and return data word proof, and how many remain.
+    /// Next unread memory, calldata and return data range multiproof, and how many remain.
     uint256 memNext;
     uint256 memLeft;
     uint256 cdNext;
@@ -261,102 +261,90 @@ library StepOps {
         }
     }
 
-    /// @notice Reads `len` bytes of (already expanded) memory from `offset`, one memory word
-    /// proof per word; returns a memory pointer to the bytes.
+    /// @notice Reads `len` bytes of (already expanded) memory from `offset` with one memory
+    /// range multiproof (SPEC.md §5.6); returns a memory pointer to the bytes.
     function readMemory(Ctx memory cx, uint256 offset, uint256 len) internal pure returns (uint256 data) {
         if (len == 0) return alloc(0);
         uint256 first = offset / 32;
-        uint256 last = (offset + len + 31) / 32;
-        uint256 buf = alloc((last - first) * 32);
-        for (uint256 i = first; i < last; ++i) {
-            bytes32 w = nextMemoryWord(cx, i);
-            cx.memNext += WordTree.PROOF_LEN;
-            cx.memLeft -= 1;
-            assembly ("memory-safe") {
-                mstore(add(buf, shl(5, sub(i, first))), w)
-            }
-        }
+        uint256 count = (offset + len + 31) / 32 - first;
+        uint256 buf = alloc(count * 32);
+        nextMemoryRange(cx, first, count, buf);
         data = buf + (offset % 32);
     }
 
-    /// @notice The next memory word proof, checked at `index` against the current memory root
-    /// (the caller advances the cursor).
-    function nextMemoryWord(Ctx memory cx, uint256 index) private pure returns (bytes32 w) {
-        if (cx.memLeft == 0) revert MissingWitness(WitnessList.MEMORY_WORD);
+    /// @notice Checks the next memory range multiproof at `[first, first + count)` against the
+    /// current memory root, copies its words to `buf` and advances the cursor; returns the
+    /// calldata offset of its siblings.
+    function nextMemoryRange(Ctx memory cx, uint256 first, uint256 count, uint256 buf)
+        private
+        pure
+        returns (uint256 siblings)
+    {
+        if (cx.memLeft == 0) revert MissingWitness(WitnessList.MEMORY_RANGE);
         bool ok;
-        (ok, w) = WordTree.check(cx.memNext, index, cx.memoryRoot);
-        if (!ok) revert BadMemoryProof(index);
+        (ok, siblings, cx.memNext) = WordTree.checkRange(cx.memNext, first, count, cx.memoryRoot, buf);
+        if (!ok) revert BadMemoryProof(first);
+        cx.memLeft -= 1;
     }
 
     /// @notice Writes the `len` bytes at memory pointer `data` into (already expanded) memory at
-    /// `offset`: per word, the proof of the old word against the current root, and the new root
-    /// from the spliced word with the same siblings (SPEC.md §5.6).
+    /// `offset`: one range multiproof shows the old words against the current root, and the new
+    /// root is folded from the spliced words with the same siblings (SPEC.md §5.6).
     function writeMemory(Ctx memory cx, uint256 offset, uint256 data, uint256 len) internal pure {
         if (len == 0) return;
-        uint256 end = offset + len;
-        uint256 last = (end + 31) / 32;
-        for (uint256 i = offset / 32; i < last; ++i) {
-            bytes32 old = nextMemoryWord(cx, i);
-            uint256 base = i * 32;
-            uint256 from = offset > base ? offset - base : 0;
-            uint256 to = end < base + 32 ? end - base : 32;
-            bytes32 word;
-            assembly ("memory-safe") {
-                // Bytes [from, to) of the word come from the data, the others stay.
-                let mask := and(shr(shl(3, from), not(0)), not(shr(shl(3, to), not(0))))
-                let src := mload(sub(add(data, base), offset))
-                word := or(and(old, not(mask)), and(src, mask))
-            }
-            cx.memoryRoot = WordTree.rootWith(cx.memNext + 32, i, word);
-            cx.memNext += WordTree.PROOF_LEN;
-            cx.memLeft -= 1;
+        uint256 first = offset / 32;
+        uint256 count = (offset + len + 31) / 32 - first;
+        uint256 buf = alloc(count * 32);
+        uint256 siblings = nextMemoryRange(cx, first, count, buf);
+        assembly ("memory-safe") {
+            mcopy(add(buf, mod(offset, 32)), data, len)
         }
+        cx.memoryRoot = WordTree.rangeRoot(siblings, first, count, buf);
     }
 
-    /// @notice Reads `len` bytes of calldata from `offset`, zero past `calldata_size`, one
-    /// calldata word proof per word read (SPEC.md §5.7); returns a memory pointer to the bytes.
+    /// @notice Reads `len` bytes of calldata from `offset`, zero past `calldata_size`, with one
+    /// calldata range multiproof of the words read (SPEC.md §5.7); returns a memory pointer to
+    /// the bytes.
     function readCalldata(Ctx memory cx, uint256 offset, uint256 len) internal pure returns (uint256 data) {
         uint256 size = StateRecord.uintAt(cx.pre + StateRecord.CALLDATA_SIZE, 8);
         if (offset >= U64 || offset >= size || len == 0) return alloc(len);
         uint256 end = offset + len < size ? offset + len : size;
         uint256 first = offset / 32;
-        uint256 last = (end + 31) / 32;
+        uint256 count = (end + 31) / 32 - first;
         uint256 buf = alloc((offset % 32) + len + 32);
-        bytes32 root = StateRecord.wordAt(cx.pre + StateRecord.CALLDATA_ROOT);
-        for (uint256 i = first; i < last; ++i) {
-            if (cx.cdLeft == 0) revert MissingWitness(WitnessList.CALLDATA_WORD);
-            (bool ok, bytes32 w) = WordTree.check(cx.cdNext, i, root);
-            if (!ok) revert BadCalldataProof(i);
-            cx.cdNext += WordTree.PROOF_LEN;
-            cx.cdLeft -= 1;
-            uint256 keep = end - i * 32;
-            assembly ("memory-safe") {
-                // Bytes at or past the end of the calldata read as zero.
-                if lt(keep, 32) { w := and(w, not(shr(shl(3, keep), not(0)))) }
-                mstore(add(buf, shl(5, sub(i, first))), w)
+        if (cx.cdLeft == 0) revert MissingWitness(WitnessList.CALLDATA_RANGE);
+        bool ok;
+        (ok,, cx.cdNext) = WordTree.checkRange(
+            cx.cdNext, first, count, StateRecord.wordAt(cx.pre + StateRecord.CALLDATA_ROOT), buf
+        );
+        if (!ok) revert BadCalldataProof(first);
+        cx.cdLeft -= 1;
+        uint256 keep = end - (first + count - 1) * 32;
+        assembly ("memory-safe") {
+            // Bytes at or past the end of the calldata read as zero.
+            if lt(keep, 32) {
+                let at := add(buf, shl(5, sub(count, 1)))
+                mstore(at, and(mload(at), not(shr(shl(3, keep), not(0)))))
             }
         }
         data = buf + (offset % 32);
     }
 
     /// @notice Reads `[offset, offset + len)` of the return data, which the caller has checked
-    /// to lie within `returndata_size`; returns a memory pointer to the bytes.
+    /// to lie within `returndata_size`, with one return data range multiproof; returns a memory
+    /// pointer to the bytes.
     function readReturndata(Ctx memory cx, uint256 offset, uint256 len) internal pure returns (uint256 data) {
         if (len == 0) return alloc(0);
         uint256 first = offset / 32;
-        uint256 last = (offset + len + 31) / 32;
-        uint256 buf = alloc((last - first) * 32);
-        bytes32 root = StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT);
-        for (uint256 i = first; i < last; ++i) {
-            if (cx.rdLeft == 0) revert MissingWitness(WitnessList.RETURNDATA_WORD);
-            (bool ok, bytes32 w) = WordTree.check(cx.rdNext, i, root);
-            if (!ok) revert BadReturndataProof(i);
-            cx.rdNext += WordTree.PROOF_LEN;
-            cx.rdLeft -= 1;
-            assembly ("memory-safe") {
-                mstore(add(buf, shl(5, sub(i, first))), w)
-            }
-        }
+        uint256 count = (offset + len + 31) / 32 - first;
+        uint256 buf = alloc(count * 32);
+        if (cx.rdLeft == 0) revert MissingWitness(WitnessList.RETURNDATA_RANGE);
+        bool ok;
+        (ok,, cx.rdNext) = WordTree.checkRange(
+            cx.rdNext, first, count, StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT), buf
+        );
+        if (!ok) revert BadReturndataProof(first);
+        cx.rdLeft -= 1;
         data = buf + (offset % 32);
     }
 

@@ -25,12 +25,15 @@ error PreStateMismatch();
 error CodeHashMismatch();
 /// The popped items and the rest root do not rebuild `pre.stack_root`.
 error BadStackProof();
-/// A memory word or its path does not match the current memory root.
+/// A memory range multiproof (from word `index`) does not match the current memory root or
+/// the range the step accesses.
 error BadMemoryProof(uint256 index);
-/// A calldata word or its path does not match the calldata root.
+/// A calldata range multiproof does not match the calldata root or the range read.
 error BadCalldataProof(uint256 index);
-/// A return data word or its path does not match the return data root.
+/// A return data range multiproof does not match the return data root or the range read.
 error BadReturndataProof(uint256 index);
+/// A range multiproof with no words or a range beyond the word tree (SPEC.md §6.3).
+error BadRange(uint256 start, uint256 count);
 /// The transaction environment does not match `pre.tx_env_hash`.
 error TxEnvMismatch();
 /// The block environment does not match `pre.block_env_hash`.
@@ -79,9 +82,9 @@ error UnsupportedStep(string kind);
 library WitnessList {
     uint8 internal constant STACK_ITEM = 0;
     uint8 internal constant STACK_REST = 1;
-    uint8 internal constant MEMORY_WORD = 2;
-    uint8 internal constant CALLDATA_WORD = 3;
-    uint8 internal constant RETURNDATA_WORD = 4;
+    uint8 internal constant MEMORY_RANGE = 2;
+    uint8 internal constant CALLDATA_RANGE = 3;
+    uint8 internal constant RETURNDATA_RANGE = 4;
     uint8 internal constant TX_ENV = 5;
     uint8 internal constant BLOCK_ENV = 6;
     uint8 internal constant WORLD = 7;

@@ -82,9 +82,9 @@ abstract contract StepMachine {
         if ((cx.checkpoint != 0) != cx.checkpointUsed) revert UnusedWitness(WitnessList.CHECKPOINT);
         if (cx.itemCount != cx.popped) revert UnusedWitness(WitnessList.STACK_ITEM);
         if (cx.hasRest != (cx.popped > 0)) revert UnusedWitness(WitnessList.STACK_REST);
-        if (cx.memLeft != 0) revert UnusedWitness(WitnessList.MEMORY_WORD);
-        if (cx.cdLeft != 0) revert UnusedWitness(WitnessList.CALLDATA_WORD);
-        if (cx.rdLeft != 0) revert UnusedWitness(WitnessList.RETURNDATA_WORD);
+        if (cx.memLeft != 0) revert UnusedWitness(WitnessList.MEMORY_RANGE);
+        if (cx.cdLeft != 0) revert UnusedWitness(WitnessList.CALLDATA_RANGE);
+        if (cx.rdLeft != 0) revert UnusedWitness(WitnessList.RETURNDATA_RANGE);
         if ((cx.txEnvLen != 0) != cx.txEnvUsed) revert UnusedWitness(WitnessList.TX_ENV);
         if ((cx.blockEnv != 0) != cx.blockEnvUsed) revert UnusedWitness(WitnessList.BLOCK_ENV);
     }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {SparseTree} from "./SparseTree.sol";
+
 /// @title Word tree (fraud-vm/SPEC.md §3.4)
 /// @notice The binary Merkle tree of depth 32 behind memory, calldata and return data: leaf `j`
 /// is word `j` itself, an inner node is `keccak256(left ‖ right)`.
@@ -60,6 +62,84 @@ library WordTree {
             }
             root := mload(buf)
         }
+    }
+
+    /// @notice Bytes before a range multiproof's words: its start (u32) and count (u32).
+    uint256 internal constant RANGE_HEAD = 8;
+
+    /// @notice The number of siblings of a range multiproof of `count >= 1` words from word
+    /// `start` (SPEC.md §3.4): per level, one left of the first node if it is a right child,
+    /// one right of the last node if it is a left child.
+    /// Over the 32 levels that is `popcount(start) + 32 − popcount(last)` (both below 2^32).
+    function rangeSiblings(uint256 start, uint256 count) internal pure returns (uint256) {
+        return SparseTree.popcount(start) + DEPTH - SparseTree.popcount(start + count - 1);
+    }
+
+    /// @notice The root of the tree that holds the `count >= 1` words at memory pointer `words`
+    /// at `[start, start + count)`, with the edge siblings that start at calldata offset
+    /// `siblings` (SPEC.md §3.4; their number is `rangeSiblings(start, count)`, which the codec
+    /// checked). The words are left unchanged: the fold runs in scratch memory past the free
+    /// memory pointer (`count + 2` words).
+    function rangeRoot(uint256 siblings, uint256 start, uint256 count, uint256 words)
+        internal
+        pure
+        returns (bytes32 root)
+    {
+        assembly ("memory-safe") {
+            // Slot 0 takes a left sibling; the row's nodes start at slot 1.
+            let buf := mload(0x40)
+            mcopy(add(buf, 32), words, shl(5, count))
+            let first := start
+            let n := count
+            for { let h := 0 } lt(h, 32) { h := add(h, 1) } {
+                let last := add(first, sub(n, 1))
+                let from := add(buf, 32)
+                if and(first, 1) {
+                    from := buf
+                    mstore(buf, calldataload(siblings))
+                    siblings := add(siblings, 32)
+                    n := add(n, 1)
+                }
+                if iszero(and(last, 1)) {
+                    mstore(add(from, shl(5, n)), calldataload(siblings))
+                    siblings := add(siblings, 32)
+                    n := add(n, 1)
+                }
+                // The row now starts at an even index and has an even length. Parent i goes to
+                // slot i + 1, never past the pairs not yet hashed.
+                n := shr(1, n)
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    mstore(add(buf, shl(5, add(i, 1))), keccak256(add(from, shl(6, i)), 64))
+                }
+                first := shr(1, first)
+            }
+            root := mload(add(buf, 32))
+        }
+    }
+
+    /// @notice Checks the range multiproof at calldata offset `proof` against `root` for exactly
+    /// the words `[start, start + count)` (`count >= 1`), copying its words to memory pointer
+    /// `buf`. Returns whether it holds, the calldata offset of its siblings, and of what follows.
+    function checkRange(uint256 proof, uint256 start, uint256 count, bytes32 root, uint256 buf)
+        internal
+        pure
+        returns (bool ok, uint256 siblings, uint256 next)
+    {
+        uint256 words = proof + RANGE_HEAD;
+        siblings = words + 32 * count;
+        uint256 pStart;
+        uint256 pCount;
+        assembly ("memory-safe") {
+            pStart := shr(224, calldataload(proof))
+            pCount := shr(224, calldataload(add(proof, 4)))
+        }
+        // The codec located every range by its own start and count, so `next` is where it is.
+        next = words + 32 * pCount + 32 * rangeSiblings(pStart, pCount);
+        if (pStart != start || pCount != count) return (false, siblings, next);
+        assembly ("memory-safe") {
+            calldatacopy(buf, words, shl(5, count))
+        }
+        ok = rangeRoot(siblings, start, count, buf) == root;
     }
 
     /// @notice Whether the word proof at calldata offset `proof` shows its word at `index` under

@@ -7,7 +7,7 @@ mod writer;
 
 use crate::block::{FoldKey, SealingRecord};
 use crate::frame::{Checkpoint, FrameLink};
-use crate::merkle::WordProof;
+use crate::merkle::{RangeProof, WordProof};
 use crate::mpt::{MptAccount, MptSlot};
 use crate::mpt_write::TrieWrite;
 use crate::receipt::Receipt;
@@ -31,12 +31,13 @@ pub struct StepProof {
     pub stack: Vec<U256>,
     /// Stack root below the popped items; present iff `stack` is not empty.
     pub stack_rest: Option<B256>,
-    /// Memory words in access order, each with its path in the memory tree current at access.
-    pub memory: Vec<WordProof>,
-    /// Calldata words in access order, each with its path in the calldata tree.
-    pub calldata: Vec<WordProof>,
-    /// Return data words in access order, each with its path in the return data tree.
-    pub returndata: Vec<WordProof>,
+    /// Memory ranges in access order (one per read or write), each a range multiproof in the
+    /// memory tree current at access.
+    pub memory: Vec<RangeProof>,
+    /// Calldata ranges in access order, each a range multiproof in the calldata tree.
+    pub calldata: Vec<RangeProof>,
+    /// Return data ranges in access order, each a range multiproof in the return data tree.
+    pub returndata: Vec<RangeProof>,
     /// The transaction environment, present iff the step reads it.
     pub tx_env: Option<TxEnv>,
     /// The block environment, present iff the step reads it.
@@ -122,20 +123,20 @@ pub enum VerifyError {
     /// The popped items and rest root do not rebuild `pre.stack_root`.
     #[error("stack items do not match the stack root")]
     BadStackProof,
-    /// A memory word or its path does not match the memory root.
-    #[error("memory word {index} does not match the memory root")]
+    /// A memory range multiproof does not match the memory root or the range the step reads.
+    #[error("memory range from word {index} does not match the memory root")]
     BadMemoryProof {
-        /// Word index.
+        /// Index of the range's first word.
         index: u64,
     },
-    /// A calldata word or its path does not match the calldata root.
-    #[error("calldata word {index} does not match the calldata root")]
+    /// A calldata range multiproof does not match the calldata root or the range read.
+    #[error("calldata range from word {index} does not match the calldata root")]
     BadCalldataProof {
         /// Word index.
         index: u64,
     },
-    /// A return data word or its path does not match the return data root.
-    #[error("return data word {index} does not match the return data root")]
+    /// A return data range multiproof does not match the return data root or the range read.
+    #[error("return data range from word {index} does not match the return data root")]
     BadReturndataProof {
         /// Word index.
         index: u64,
@@ -522,8 +523,10 @@ mod tests {
     fn hand_replayed_program_verifies() {
         let proofs = proofs();
         assert_eq!(proofs.len(), 8);
-        // MSTORE at offset 3 touches two memory words, CALLDATALOAD(0) one calldata word.
-        assert_eq!(proofs[2].memory.len(), 2);
+        // MSTORE at offset 3 touches two memory words (one range), CALLDATALOAD(0) one calldata
+        // word.
+        assert_eq!(proofs[2].memory.len(), 1);
+        assert_eq!(proofs[2].memory[0].words.len(), 2);
         assert_eq!(proofs[4].calldata.len(), 1);
         assert!(proofs[5].tx_env.is_some() && proofs[6].block_env.is_some());
     }
@@ -537,13 +540,13 @@ mod tests {
         p.memory.pop();
         assert_eq!(
             verify(pre, &p),
-            Err(VerifyError::MissingWitness("memory word"))
+            Err(VerifyError::MissingWitness("memory range"))
         );
         let mut p = mstore.clone();
         p.calldata.push(p.memory[0].clone());
         assert_eq!(
             verify(pre, &p),
-            Err(VerifyError::UnusedWitness("calldata word"))
+            Err(VerifyError::UnusedWitness("calldata range"))
         );
         let mut p = mstore.clone();
         p.stack_rest = None;
@@ -592,12 +595,15 @@ mod tests {
             verify(s.record.commitment(), &proof),
             Ok(t.post.commitment())
         );
-        assert_eq!(proof.returndata.len(), 2);
+        // One range of two words (bytes 10..40), one memory range of two words (5..35).
+        assert_eq!(proof.returndata.len(), 1);
+        assert_eq!(proof.returndata[0].words.len(), 2);
+        assert_eq!(proof.memory.len(), 1);
         let mut tampered = proof.clone();
-        tampered.returndata[1].word.0[0] ^= 1;
+        tampered.returndata[0].words[1].0[0] ^= 1;
         assert_eq!(
             verify(s.record.commitment(), &tampered),
-            Err(VerifyError::BadReturndataProof { index: 1 })
+            Err(VerifyError::BadReturndataProof { index: 0 })
         );
         let mut memory = [0u8; 64];
         memory[5..35].copy_from_slice(&data[10..40]);

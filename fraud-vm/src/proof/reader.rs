@@ -4,7 +4,7 @@
 use super::StepProof;
 use crate::block::{FoldKey, SealingRecord};
 use crate::frame::{Checkpoint, FrameLink};
-use crate::merkle::WordProof;
+use crate::merkle::{RangeProof, WordProof};
 use crate::mpt::{MptAccount, MptSlot};
 use crate::mpt_write::TrieWrite;
 use crate::proof::VerifyError;
@@ -67,9 +67,9 @@ impl ProofReader<'_> {
         let checks: [(bool, &'static str); 23] = [
             (u.stack == p.stack.len(), "stack item"),
             (u.stack_rest == p.stack_rest.is_some(), "stack rest"),
-            (u.memory == p.memory.len(), "memory word"),
-            (u.calldata == p.calldata.len(), "calldata word"),
-            (u.returndata == p.returndata.len(), "return data word"),
+            (u.memory == p.memory.len(), "memory range"),
+            (u.calldata == p.calldata.len(), "calldata range"),
+            (u.returndata == p.returndata.len(), "return data range"),
             (u.tx_env == p.tx_env.is_some(), "tx env"),
             (u.block_env == p.block_env.is_some(), "block env"),
             (u.world == p.world.is_some(), "world"),
@@ -109,25 +109,25 @@ impl Oracle for ProofReader<'_> {
             .ok_or(VerifyError::MissingWitness("stack rest"))
     }
 
-    fn memory_word(&mut self, _index: u64) -> Result<WordProof, VerifyError> {
-        next(&self.proof.memory, &mut self.used.memory, "memory word")
+    fn memory_range(&mut self, _start: u64, _count: u64) -> Result<RangeProof, VerifyError> {
+        next(&self.proof.memory, &mut self.used.memory, "memory range")
     }
 
-    fn memory_written(&mut self, _index: u64, _word: B256) {}
+    fn memory_written(&mut self, _start: u64, _words: &[B256]) {}
 
-    fn calldata_word(&mut self, _index: u64) -> Result<WordProof, VerifyError> {
+    fn calldata_range(&mut self, _start: u64, _count: u64) -> Result<RangeProof, VerifyError> {
         next(
             &self.proof.calldata,
             &mut self.used.calldata,
-            "calldata word",
+            "calldata range",
         )
     }
 
-    fn returndata_word(&mut self, _index: u64) -> Result<WordProof, VerifyError> {
+    fn returndata_range(&mut self, _start: u64, _count: u64) -> Result<RangeProof, VerifyError> {
         next(
             &self.proof.returndata,
             &mut self.used.returndata,
-            "return data word",
+            "return data range",
         )
     }
 

@@ -4,7 +4,7 @@
 use super::{Applied, StepProof};
 use crate::block::{FoldKey, SealingRecord};
 use crate::frame::{Checkpoint, FrameLink};
-use crate::merkle::WordProof;
+use crate::merkle::{RangeProof, WordProof};
 use crate::mpt::{MptAccount, MptSlot};
 use crate::mpt_write::TrieWrite;
 use crate::proof::VerifyError;
@@ -54,25 +54,27 @@ impl Oracle for ProofWriter<'_> {
         Ok(rest)
     }
 
-    fn memory_word(&mut self, index: u64) -> Result<WordProof, VerifyError> {
-        let w = self.memory().prove(index);
+    fn memory_range(&mut self, start: u64, count: u64) -> Result<RangeProof, VerifyError> {
+        let w = self.memory().prove_range(start, count);
         self.proof.memory.push(w.clone());
         Ok(w)
     }
 
-    fn memory_written(&mut self, index: u64, word: B256) {
-        let old = self.memory().set(index, word);
-        self.undo.push((index, old));
+    fn memory_written(&mut self, start: u64, words: &[B256]) {
+        for (index, word) in (start..).zip(words) {
+            let old = self.memory().set(index, *word);
+            self.undo.push((index, old));
+        }
     }
 
-    fn calldata_word(&mut self, index: u64) -> Result<WordProof, VerifyError> {
-        let w = self.state.calldata.prove(index);
+    fn calldata_range(&mut self, start: u64, count: u64) -> Result<RangeProof, VerifyError> {
+        let w = self.state.calldata.prove_range(start, count);
         self.proof.calldata.push(w.clone());
         Ok(w)
     }
 
-    fn returndata_word(&mut self, index: u64) -> Result<WordProof, VerifyError> {
-        let w = self.state.returndata.prove(index);
+    fn returndata_range(&mut self, start: u64, count: u64) -> Result<RangeProof, VerifyError> {
+        let w = self.state.returndata.prove_range(start, count);
         self.proof.returndata.push(w.clone());
         Ok(w)
     }

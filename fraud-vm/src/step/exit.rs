@@ -82,33 +82,24 @@ pub(crate) fn execute(
     })
 }
 
-/// The first `n` bytes of the callee's output, one return data word proof per word.
+/// The first `n` bytes of the callee's output, with one return data range multiproof.
 pub(crate) fn read_output(
     pre: &MachineState,
     oracle: &mut dyn Oracle,
     n: u64,
 ) -> Result<Vec<u8>, VerifyError> {
-    let mut out = Vec::new();
-    for index in 0..n.div_ceil(32) {
-        let proof = oracle.returndata_word(index)?;
-        if !proof.verifies(pre.returndata_root, index) {
-            return Err(VerifyError::BadReturndataProof { index });
-        }
-        let take = (n - index * 32).min(32) as usize;
-        out.extend_from_slice(&proof.word[..take]);
-    }
-    Ok(out)
+    super::read_returndata(pre, oracle, 0, n)
 }
 
 /// Writes `data` at `offset` of the caller's memory (expanded by the call step), returning the
-/// new memory root. One memory word proof per word, each in the tree holding the earlier writes.
+/// new memory root: one memory range multiproof of the covered words against the caller's root.
 fn write_memory(
     caller: &MachineState,
     oracle: &mut dyn Oracle,
     offset: u64,
     data: &[u8],
 ) -> Result<alloy::primitives::B256, VerifyError> {
-    let mut root = caller.memory_root;
+    let root = caller.memory_root;
     if data.is_empty() {
         return Ok(root);
     }
@@ -116,22 +107,16 @@ fn write_memory(
         .checked_add(data.len() as u64)
         .filter(|end| *end <= caller.memory_size)
         .ok_or(VerifyError::BadFrameLink)?;
-    for index in offset / 32..end.div_ceil(32) {
-        let proof = oracle.memory_word(index)?;
-        if !proof.verifies(root, index) {
-            return Err(VerifyError::BadMemoryProof { index });
-        }
-        let base = index * 32;
-        let from = offset.max(base);
-        let to = end.min(base + 32);
-        let mut word = proof.word;
-        word[(from - base) as usize..(to - base) as usize]
-            .copy_from_slice(&data[(from - offset) as usize..(to - offset) as usize]);
-        root = proof
-            .root_with(index, word)
-            .ok_or(VerifyError::BadMemoryProof { index })?;
-        oracle.memory_written(index, word);
+    let (first, count) = super::word_range(offset, end);
+    let proof = oracle.memory_range(first, count)?;
+    if !proof.verifies(root, first, count) {
+        return Err(VerifyError::BadMemoryProof { index: first });
     }
+    let words = super::splice(&proof.words, offset - first * 32, data);
+    let root = proof
+        .root_with(&words)
+        .ok_or(VerifyError::BadMemoryProof { index: first })?;
+    oracle.memory_written(first, &words);
     Ok(root)
 }
 

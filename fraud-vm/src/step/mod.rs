@@ -37,7 +37,7 @@ pub use opcodes::{Family, OpInfo, info};
 
 use crate::block::{FoldKey, SealingRecord};
 use crate::frame::{Checkpoint, FrameKind, FrameLink};
-use crate::merkle::{WORD_TREE_LEAVES, WordProof};
+use crate::merkle::{RangeProof, WORD_TREE_LEAVES, WordProof};
 use crate::mpt::{MptAccount, MptSlot};
 use crate::mpt_write::TrieWrite;
 use crate::proof::VerifyError;
@@ -98,14 +98,16 @@ pub(crate) trait Oracle {
     fn stack_item(&mut self, i: usize) -> Result<U256, VerifyError>;
     /// The stack root below the top `popped` items.
     fn stack_rest(&mut self, popped: usize) -> Result<B256, VerifyError>;
-    /// The memory word at `index` with its path in the *current* memory tree.
-    fn memory_word(&mut self, index: u64) -> Result<WordProof, VerifyError>;
-    /// Informs the prover that the step wrote `word` at `index` (the verifier ignores it).
-    fn memory_written(&mut self, index: u64, word: B256);
-    /// The calldata word at `index` with its path.
-    fn calldata_word(&mut self, index: u64) -> Result<WordProof, VerifyError>;
-    /// The return data word at `index` with its path.
-    fn returndata_word(&mut self, index: u64) -> Result<WordProof, VerifyError>;
+    /// The memory words `[start, start + count)` with their range multiproof in the *current*
+    /// memory tree.
+    fn memory_range(&mut self, start: u64, count: u64) -> Result<RangeProof, VerifyError>;
+    /// Informs the prover that the step wrote `words` from word `start` (the verifier ignores
+    /// it).
+    fn memory_written(&mut self, start: u64, words: &[B256]);
+    /// The calldata words `[start, start + count)` with their range multiproof.
+    fn calldata_range(&mut self, start: u64, count: u64) -> Result<RangeProof, VerifyError>;
+    /// The return data words `[start, start + count)` with their range multiproof.
+    fn returndata_range(&mut self, start: u64, count: u64) -> Result<RangeProof, VerifyError>;
     /// The transaction environment record.
     fn tx_env(&mut self) -> Result<TxEnv, VerifyError>;
     /// The block environment record.
@@ -328,50 +330,40 @@ impl<'a> Ctx<'a> {
         Ok(offset)
     }
 
-    fn memory_proof(&mut self, index: u64) -> StepResult<WordProof> {
-        let proof = self.oracle.memory_word(index)?;
-        if !proof.verifies(self.memory_root, index) {
-            return Err(VerifyError::BadMemoryProof { index }.into());
+    /// The memory range `[start, start + count)`, checked against the current memory root
+    /// (SPEC.md §5.6: one range multiproof per read or write).
+    fn memory_range(&mut self, start: u64, count: u64) -> StepResult<RangeProof> {
+        let proof = self.oracle.memory_range(start, count)?;
+        if !proof.verifies(self.memory_root, start, count) {
+            return Err(VerifyError::BadMemoryProof { index: start }.into());
         }
         Ok(proof)
     }
 
     /// Reads `len` bytes of (already expanded) memory from `offset`.
     pub fn read_memory(&mut self, offset: u64, len: u64) -> StepResult<Vec<u8>> {
-        let mut out = Vec::with_capacity(len as usize);
         if len == 0 {
-            return Ok(out);
+            return Ok(Vec::new());
         }
-        let end = offset + len;
-        for index in offset / 32..end.div_ceil(32) {
-            let word = self.memory_proof(index)?.word;
-            let base = index * 32;
-            let from = offset.max(base) - base;
-            let to = end.min(base + 32) - base;
-            out.extend_from_slice(&word[from as usize..to as usize]);
-        }
-        Ok(out)
+        let (first, count) = word_range(offset, offset + len);
+        let proof = self.memory_range(first, count)?;
+        Ok(bytes_of(&proof.words, offset - first * 32, len))
     }
 
-    /// Writes `data` into (already expanded) memory at `offset`.
+    /// Writes `data` into (already expanded) memory at `offset`: the range multiproof of the
+    /// covered words shows the old words, and the new root is folded from the spliced words
+    /// with the same siblings.
     pub fn write_memory(&mut self, offset: u64, data: &[u8]) -> StepResult<()> {
         if data.is_empty() {
             return Ok(());
         }
-        let end = offset + data.len() as u64;
-        for index in offset / 32..end.div_ceil(32) {
-            let proof = self.memory_proof(index)?;
-            let base = index * 32;
-            let from = offset.max(base);
-            let to = end.min(base + 32);
-            let mut word = proof.word;
-            word[(from - base) as usize..(to - base) as usize]
-                .copy_from_slice(&data[(from - offset) as usize..(to - offset) as usize]);
-            self.memory_root = proof
-                .root_with(index, word)
-                .ok_or(VerifyError::BadMemoryProof { index })?;
-            self.oracle.memory_written(index, word);
-        }
+        let (first, count) = word_range(offset, offset + data.len() as u64);
+        let proof = self.memory_range(first, count)?;
+        let words = splice(&proof.words, offset - first * 32, data);
+        self.memory_root = proof
+            .root_with(&words)
+            .ok_or(VerifyError::BadMemoryProof { index: first })?;
+        self.oracle.memory_written(first, &words);
         Ok(())
     }
 
@@ -386,39 +378,20 @@ impl<'a> Ctx<'a> {
             return Ok(out);
         }
         let end = offset.saturating_add(len).min(size);
-        for index in offset / 32..end.div_ceil(32) {
-            let proof = self.oracle.calldata_word(index)?;
-            if !proof.verifies(self.pre.calldata_root, index) {
-                return Err(VerifyError::BadCalldataProof { index }.into());
-            }
-            let base = index * 32;
-            let from = offset.max(base);
-            let to = end.min(base + 32);
-            out[(from - offset) as usize..(to - offset) as usize]
-                .copy_from_slice(&proof.word[(from - base) as usize..(to - base) as usize]);
+        let (first, count) = word_range(offset, end);
+        let proof = self.oracle.calldata_range(first, count)?;
+        if !proof.verifies(self.pre.calldata_root, first, count) {
+            return Err(VerifyError::BadCalldataProof { index: first }.into());
         }
+        let n = (end - offset) as usize;
+        out[..n].copy_from_slice(&bytes_of(&proof.words, offset - first * 32, end - offset));
         Ok(out)
     }
 
     /// Reads `[offset, offset + len)` of the return data, which the caller has checked to lie
     /// within `returndata_size` (SPEC.md §5.7).
     pub fn read_returndata(&mut self, offset: u64, len: u64) -> StepResult<Vec<u8>> {
-        let mut out = Vec::new();
-        if len == 0 {
-            return Ok(out);
-        }
-        let end = offset + len;
-        for index in offset / 32..end.div_ceil(32) {
-            let proof = self.oracle.returndata_word(index)?;
-            if !proof.verifies(self.pre.returndata_root, index) {
-                return Err(VerifyError::BadReturndataProof { index }.into());
-            }
-            let base = index * 32;
-            let from = offset.max(base) - base;
-            let to = end.min(base + 32) - base;
-            out.extend_from_slice(&proof.word[from as usize..to as usize]);
-        }
-        Ok(out)
+        Ok(read_returndata(self.pre, self.oracle, offset, len)?)
     }
 
     /// The transaction environment, checked against the pre-state.
@@ -450,6 +423,48 @@ pub(crate) fn constants(
         return Err(VerifyError::ConstantsMismatch);
     }
     Ok(constants)
+}
+
+/// The words `[first, first + count)` that hold the bytes `[offset, end)`, `end > offset`.
+pub(crate) fn word_range(offset: u64, end: u64) -> (u64, u64) {
+    let first = offset / 32;
+    (first, end.div_ceil(32) - first)
+}
+
+/// The `len` bytes from byte `skip` of the concatenated `words`.
+pub(crate) fn bytes_of(words: &[B256], skip: u64, len: u64) -> Vec<u8> {
+    words
+        .iter()
+        .flat_map(|w| w.0)
+        .skip(skip as usize)
+        .take(len as usize)
+        .collect()
+}
+
+/// `words` with `data` written from byte `skip` of their concatenation.
+pub(crate) fn splice(words: &[B256], skip: u64, data: &[u8]) -> Vec<B256> {
+    let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.0).collect();
+    bytes[skip as usize..skip as usize + data.len()].copy_from_slice(data);
+    bytes.chunks(32).map(B256::from_slice).collect()
+}
+
+/// Reads `[offset, offset + len)` of the pre-state's return data with one range multiproof
+/// (SPEC.md §5.7); the caller has checked the range lies within `returndata_size`.
+pub(crate) fn read_returndata(
+    pre: &MachineState,
+    oracle: &mut dyn Oracle,
+    offset: u64,
+    len: u64,
+) -> Result<Vec<u8>, VerifyError> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let (first, count) = word_range(offset, offset + len);
+    let proof = oracle.returndata_range(first, count)?;
+    if !proof.verifies(pre.returndata_root, first, count) {
+        return Err(VerifyError::BadReturndataProof { index: first });
+    }
+    Ok(bytes_of(&proof.words, offset - first * 32, len))
 }
 
 /// Memory cost of `words` words: `3 words + words² / 512` (SPEC.md §4.3).
