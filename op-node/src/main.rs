@@ -4,10 +4,6 @@ use clap::Parser;
 use op_node::cli::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc rather than glibc's malloc: see the workspace Cargo.toml.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()

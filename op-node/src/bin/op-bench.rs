@@ -26,11 +26,6 @@ use report::Mode;
 use std::{io::Write, path::PathBuf, process::ExitCode};
 use workload::Workload;
 
-/// The node's allocator (see the workspace Cargo.toml), so the serial core is measured as the
-/// node runs it.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Measures op-node's throughput: the serial core and the whole node end to end.
 #[derive(Debug, Parser)]
 #[command(name = "op-bench", version)]
