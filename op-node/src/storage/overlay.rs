@@ -10,7 +10,7 @@ use alloy::primitives::{
     map::{AddressMap, B256Map, HashMap},
 };
 use alloy_trie::Nibbles;
-use std::{collections::BTreeMap, time::Instant};
+use std::time::Instant;
 
 /// The storage writes to one account.
 #[derive(Debug, Default, Clone)]
@@ -135,9 +135,10 @@ impl StateWrites {
         let mut accounts: AddressMap<Option<AccountRecord>> = AddressMap::default();
         let mut storage: AddressMap<SlotWrites> = AddressMap::default();
         let mut code = B256Map::default();
-        let mut account_trie: BTreeMap<Nibbles, Option<Bytes>> = BTreeMap::new();
-        let mut storage_tries: B256Map<(bool, BTreeMap<Nibbles, Option<Bytes>>)> =
-            B256Map::default();
+        // Node writes in block order; sorted (stably, so the latest write of a path stays
+        // last) once at the end. Each layer's writes are already sorted, so the sort merges runs.
+        let mut account_trie: Vec<(Nibbles, Option<Bytes>)> = Vec::new();
+        let mut storage_tries: B256Map<(bool, Vec<(Nibbles, Option<Bytes>)>)> = B256Map::default();
         let mut tx_index = Vec::new();
         for layer in layers {
             accounts.extend(layer.accounts.iter().map(|(a, r)| (*a, *r)));
@@ -197,19 +198,31 @@ fn updates_node(updates: &TrieUpdates, path: &Nibbles) -> Option<Option<Bytes>> 
     updates.removed.binary_search(path).ok().map(|_| None)
 }
 
-fn add_updates(into: &mut BTreeMap<Nibbles, Option<Bytes>>, updates: &TrieUpdates) {
-    for (path, node) in &updates.written {
-        into.insert(*path, Some(node.clone()));
-    }
-    for path in &updates.removed {
-        into.insert(*path, None);
-    }
+/// Appends one block's node updates (its `written` and `removed` are disjoint, so their order
+/// within the block does not matter).
+fn add_updates(into: &mut Vec<(Nibbles, Option<Bytes>)>, updates: &TrieUpdates) {
+    into.reserve(updates.written.len() + updates.removed.len());
+    into.extend(
+        updates
+            .written
+            .iter()
+            .map(|(path, node)| (*path, Some(node.clone()))),
+    );
+    into.extend(updates.removed.iter().map(|path| (*path, None)));
 }
 
-/// Sorted, disjoint updates from a map of final node states.
-fn to_updates(nodes: BTreeMap<Nibbles, Option<Bytes>>) -> TrieUpdates {
+/// Sorted, disjoint updates from node writes in block order: the last write of a path wins.
+/// A stable sort keeps each path's writes in block order and merges the blocks' sorted runs,
+/// where inserting node by node into a `BTreeMap` cost the applier about 4 % of its CPU (30
+/// blocks of 1M-account ETH transfers per batch).
+fn to_updates(mut nodes: Vec<(Nibbles, Option<Bytes>)>) -> TrieUpdates {
+    nodes.sort_by_key(|(path, _)| *path);
     let mut updates = TrieUpdates::default();
-    for (path, node) in nodes {
+    let mut nodes = nodes.into_iter().peekable();
+    while let Some((path, node)) = nodes.next() {
+        if nodes.peek().is_some_and(|(next, _)| *next == path) {
+            continue;
+        }
         match node {
             Some(node) => updates.written.push((path, node)),
             None => updates.removed.push(path),
