@@ -5,7 +5,8 @@
 
 use crate::block::output_root;
 use crate::proof::VerifyError;
-use crate::state::{BlockConstants, BlockEnv, MachineState, Rules, Status};
+use crate::receipt::DEPOSIT_TX_TYPE;
+use crate::state::{BlockConstants, BlockEnv, MachineState, Rules, Status, TxRoots};
 use crate::world::World;
 use alloy::consensus::Header;
 use alloy::primitives::{Address, B256, U256, address, keccak256};
@@ -14,9 +15,9 @@ use alloy::rlp::Decodable;
 /// Domain tag of the block inputs record.
 pub const TAG_BLOCK_INPUTS: u8 = 0x1a;
 /// Length of an encoded [`BlockInputs`].
-pub const BLOCK_INPUTS_ENCODED_LEN: usize = 1 + 8 + 32 + 32 + 8 + 32;
+pub const BLOCK_INPUTS_ENCODED_LEN: usize = 1 + 8 + 32 + 32 + 8 + 32 + 8 + 32;
 /// Version byte of an encoded [`BlockStartProof`] (the proof version of SPEC.md §6.3).
-pub const BLOCK_START_VERSION: u8 = 4;
+pub const BLOCK_START_VERSION: u8 = 5;
 
 /// op-node's fee recipient of every L2 block: the SequencerFeeVault predeploy.
 pub const SEQUENCER_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000011");
@@ -104,23 +105,29 @@ pub struct BlockInputs {
     pub prevrandao: B256,
     /// The parent beacon block root (the L1 origin's; op-node's L2 uses zero).
     pub parent_beacon_root: B256,
-    /// The number of transactions.
-    pub tx_count: u64,
-    /// The word tree of the transactions' hashes (`keccak256` of each EIP-2718 encoding).
-    pub transactions_root: B256,
+    /// The number of deposits (the deposits section, SPEC.md §3.6).
+    pub deposit_count: u64,
+    /// The word tree of the deposits' hashes (`keccak256` of each EIP-2718 encoding).
+    pub deposits_root: B256,
+    /// The number of recorded transactions (the batch inbox's list).
+    pub recorded_count: u64,
+    /// The word tree of the recorded transactions' hashes.
+    pub recorded_root: B256,
 }
 
 impl BlockInputs {
-    /// `0x1a ‖ timestamp(u64) ‖ prevrandao ‖ parent_beacon_root ‖ tx_count(u64) ‖
-    /// transactions_root`.
+    /// `0x1a ‖ timestamp(u64) ‖ prevrandao ‖ parent_beacon_root ‖ deposit_count(u64) ‖
+    /// deposits_root ‖ recorded_count(u64) ‖ recorded_root`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(BLOCK_INPUTS_ENCODED_LEN);
         out.push(TAG_BLOCK_INPUTS);
         out.extend_from_slice(&self.timestamp.to_be_bytes());
         out.extend_from_slice(self.prevrandao.as_slice());
         out.extend_from_slice(self.parent_beacon_root.as_slice());
-        out.extend_from_slice(&self.tx_count.to_be_bytes());
-        out.extend_from_slice(self.transactions_root.as_slice());
+        out.extend_from_slice(&self.deposit_count.to_be_bytes());
+        out.extend_from_slice(self.deposits_root.as_slice());
+        out.extend_from_slice(&self.recorded_count.to_be_bytes());
+        out.extend_from_slice(self.recorded_root.as_slice());
         out
     }
 
@@ -129,23 +136,48 @@ impl BlockInputs {
         keccak256(self.encode())
     }
 
-    /// The inputs of a block with the transactions of EIP-2718 encodings `transactions`.
+    /// The number of transactions: both sections; `None` past `u64`.
+    pub fn tx_count(&self) -> Option<u64> {
+        self.deposit_count.checked_add(self.recorded_count)
+    }
+
+    /// The roots the block environment commits to.
+    pub fn roots(&self) -> TxRoots {
+        TxRoots {
+            deposit_count: self.deposit_count,
+            deposits_root: self.deposits_root,
+            recorded_root: self.recorded_root,
+        }
+    }
+
+    /// The inputs of a block with the transactions of EIP-2718 encodings `transactions`: the
+    /// leading deposits (type `0x7e`) its deposits section, the rest its recorded section.
     pub fn with_transactions(
         timestamp: u64,
         prevrandao: B256,
         parent_beacon_root: B256,
         transactions: &[impl AsRef<[u8]>],
     ) -> Self {
-        let mut tree = crate::merkle::WordTree::new();
-        for (i, t) in transactions.iter().enumerate() {
-            tree.set(i as u64, keccak256(t.as_ref()));
-        }
+        let deposits = transactions
+            .iter()
+            .take_while(|t| t.as_ref().first() == Some(&DEPOSIT_TX_TYPE))
+            .count();
+        let (deposit_list, recorded_list) = transactions.split_at(deposits);
+        let tree = |list: &[_]| {
+            let mut tree = crate::merkle::WordTree::new();
+            for (i, t) in list.iter().enumerate() {
+                tree.set(i as u64, keccak256(AsRef::<[u8]>::as_ref(t)));
+            }
+            tree.root()
+        };
         Self {
             timestamp,
             prevrandao,
             parent_beacon_root,
-            tx_count: transactions.len() as u64,
-            transactions_root: tree.root(),
+            deposit_count: deposit_list.len() as u64,
+            deposits_root: tree(deposit_list),
+            recorded_count: recorded_list.len() as u64,
+            recorded_root: tree(recorded_list),
         }
     }
 }
@@ -167,7 +199,7 @@ pub struct BlockStartProof {
 }
 
 impl BlockStartProof {
-    /// `version(u8 = 4) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ u32 len ‖ parent
+    /// `version(u8 = 5) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ u32 len ‖ parent
     /// header ‖ inputs (113 bytes with its tag)`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out =
@@ -208,8 +240,10 @@ impl BlockStartProof {
                 timestamp: u64_at(1),
                 prevrandao: B256::from_slice(&inputs[9..41]),
                 parent_beacon_root: B256::from_slice(&inputs[41..73]),
-                tx_count: u64_at(73),
-                transactions_root: B256::from_slice(&inputs[81..113]),
+                deposit_count: u64_at(73),
+                deposits_root: B256::from_slice(&inputs[81..113]),
+                recorded_count: u64_at(113),
+                recorded_root: B256::from_slice(&inputs[121..153]),
             },
         })
     }
@@ -278,11 +312,14 @@ pub fn block_start(
     if inputs.timestamp < parent.timestamp {
         return Err(bad("a timestamp before the parent's"));
     }
+    let tx_count = inputs
+        .tx_count()
+        .ok_or(bad("more transactions than a u64 counts"))?;
     let constants = BlockConstants {
         parent_hash: proof.block_hash,
         parent_beacon_root: inputs.parent_beacon_root,
         inputs_hash: inputs.hash(),
-        tx_count: inputs.tx_count,
+        tx_count,
         extra_data: params.extra_data(),
     };
     let block_env = BlockEnv {
@@ -300,7 +337,7 @@ pub fn block_start(
         blob_basefee: U256::from(1),
         chain_id: U256::from(params.chain_id),
         constants_hash: constants.hash(),
-        transactions_root: inputs.transactions_root,
+        transactions: inputs.roots(),
         rules: Rules::Isthmus,
     };
     let world = World {
@@ -350,6 +387,45 @@ mod tests {
         }
     }
 
+    /// The leading deposits are the deposits section, the rest the recorded section, each its
+    /// own word tree from index 0 (the recorded one the inbox's `tx_root`).
+    #[test]
+    fn inputs_split_the_leading_deposits() {
+        let txs: Vec<Vec<u8>> = vec![vec![0x7e, 1], vec![0x7e, 2], vec![0x02, 3], vec![0x7e, 4]];
+        let inputs = BlockInputs::with_transactions(5, B256::ZERO, B256::ZERO, &txs);
+        let tree = |list: &[Vec<u8>]| {
+            let mut t = crate::merkle::WordTree::new();
+            for (i, x) in list.iter().enumerate() {
+                t.set(i as u64, keccak256(x));
+            }
+            t.root()
+        };
+        assert_eq!((inputs.deposit_count, inputs.recorded_count), (2, 2));
+        assert_eq!(inputs.deposits_root, tree(&txs[..2]));
+        assert_eq!(inputs.recorded_root, tree(&txs[2..]));
+        assert_eq!(inputs.tx_count(), Some(4));
+        let records = txs
+            .iter()
+            .map(|e| crate::tx::TxRecord {
+                encoded: e.clone(),
+                ..Default::default()
+            })
+            .collect();
+        let list = crate::tx::Transactions::new(records);
+        assert_eq!(list.roots(), inputs.roots());
+        for i in 0..4 {
+            let mut proof = list.prove(i);
+            proof.word = keccak256(&txs[i as usize]);
+            assert!(inputs.roots().verifies(&proof, i), "transaction {i}");
+            // The same word is not transaction i of the other section.
+            let flipped = TxRoots {
+                deposit_count: if i < 2 { 0 } else { 4 },
+                ..inputs.roots()
+            };
+            assert!(!flipped.verifies(&proof, i), "transaction {i} elsewhere");
+        }
+    }
+
     #[test]
     fn proof_round_trips_and_refuses_other_bytes() {
         let proof = BlockStartProof {
@@ -359,7 +435,8 @@ mod tests {
             parent_header: vec![0xc0, 1, 2],
             inputs: BlockInputs {
                 timestamp: 9,
-                tx_count: 2,
+                deposit_count: 1,
+                recorded_count: 2,
                 ..Default::default()
             },
         };

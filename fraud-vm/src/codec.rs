@@ -11,7 +11,7 @@ use crate::receipt::Receipt;
 use crate::smt::{SMT_DEPTH, SmtProof};
 use crate::state::{
     BlockConstants, BlockEnv, MAX_EXTRA_DATA, MachineState, Rules, STATE_ENCODED_LEN, Status,
-    TAG_BLOCK_CONSTANTS, TAG_BLOCK_ENV, TAG_STATE, TAG_TX_ENV, TxEnv,
+    TAG_BLOCK_CONSTANTS, TAG_BLOCK_ENV, TAG_STATE, TAG_TX_ENV, TxEnv, TxRoots,
 };
 use crate::world::{AccountRecord, TAG_ACCOUNT, TAG_CHECKPOINT, TAG_WORLD, World};
 use alloy::primitives::{Address, B256, Bloom, Bytes, Log, U256};
@@ -410,7 +410,11 @@ impl<'a> Reader<'a> {
             blob_basefee: self.u256()?,
             chain_id: self.u256()?,
             constants_hash: self.b256()?,
-            transactions_root: self.b256()?,
+            transactions: TxRoots {
+                deposit_count: self.u64()?,
+                deposits_root: self.b256()?,
+                recorded_root: self.b256()?,
+            },
             rules: {
                 let code = self.u8()?;
                 Rules::from_code(code).ok_or(DecodeError::Flag(code))?
@@ -678,7 +682,7 @@ impl StepProof {
         }
     }
 
-    /// Decodes a canonical encoding (version 4 only: v0.3's version 3 is refused).
+    /// Decodes a canonical encoding (version 5 only: v0.4's version 4 is refused).
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader { bytes };
         let version = r.u8()?;

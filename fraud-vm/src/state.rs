@@ -26,7 +26,7 @@ pub const STATE_ENCODED_LEN: usize = 443;
 pub const TX_ENV_FIXED_LEN: usize = 1 + 20 + 32 + 8 + 8 + 1 + 8 + 32 + 1 + 32 + 8 + 8 + 8 + 8;
 
 /// Length in bytes of an encoded [`BlockEnv`].
-pub const BLOCK_ENV_ENCODED_LEN: usize = 1 + 20 + 7 * 32 + 32 + 32 + 1;
+pub const BLOCK_ENV_ENCODED_LEN: usize = 1 + 20 + 7 * 32 + 32 + 8 + 32 + 32 + 1;
 
 /// Length in bytes of an encoded [`BlockConstants`].
 pub const BLOCK_CONSTANTS_ENCODED_LEN: usize = 1 + 32 + 32 + 32 + 8 + 1 + 32;
@@ -437,9 +437,8 @@ pub struct BlockEnv {
     /// `keccak256` of the block's [`BlockConstants`]: the fields only the block's boundary
     /// steps read.
     pub constants_hash: B256,
-    /// Root of the word tree whose word `i` is `keccak256` of the EIP-2718 encoding of the
-    /// block's transaction `i` (its hash).
-    pub transactions_root: B256,
+    /// The block's transactions in their two sections (SPEC.md §3.6).
+    pub transactions: TxRoots,
     /// The execution rules of the block.
     pub rules: Rules,
 }
@@ -457,7 +456,7 @@ impl Default for BlockEnv {
             blob_basefee: U256::ZERO,
             chain_id: U256::ZERO,
             constants_hash: BlockConstants::default().hash(),
-            transactions_root: empty_root(),
+            transactions: TxRoots::default(),
             rules: Rules::Prague,
         }
     }
@@ -465,7 +464,7 @@ impl Default for BlockEnv {
 
 impl BlockEnv {
     /// Encoding: `0x04 ‖ coinbase(20) ‖` the seven 32-byte words in field order
-    /// `‖ constants_hash ‖ transactions_root ‖ rules(1)`.
+    /// `‖ constants_hash ‖ deposit_count(u64) ‖ deposits_root ‖ recorded_root ‖ rules(1)`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(BLOCK_ENV_ENCODED_LEN);
         out.push(TAG_BLOCK_ENV);
@@ -482,7 +481,9 @@ impl BlockEnv {
             out.extend_from_slice(&w.to_be_bytes::<32>());
         }
         out.extend_from_slice(self.constants_hash.as_slice());
-        out.extend_from_slice(self.transactions_root.as_slice());
+        out.extend_from_slice(&self.transactions.deposit_count.to_be_bytes());
+        out.extend_from_slice(self.transactions.deposits_root.as_slice());
+        out.extend_from_slice(self.transactions.recorded_root.as_slice());
         out.push(self.rules as u8);
         out
     }
@@ -490,6 +491,47 @@ impl BlockEnv {
     /// `keccak256(encode())`.
     pub fn hash(&self) -> B256 {
         keccak256(self.encode())
+    }
+}
+
+/// The block's transaction list in the two sections L1 defines (SPEC.md §3.6): the deposits
+/// (derived from L1's deposit events) first, then the recorded transactions (the batch inbox's
+/// list). Transaction `i` is word `i` of `deposits_root` when `i < deposit_count`, else word
+/// `i − deposit_count` of `recorded_root`; each word is `keccak256` of the EIP-2718 encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TxRoots {
+    /// The number of transactions in the deposits section.
+    pub deposit_count: u64,
+    /// The word tree of the deposits' hashes.
+    pub deposits_root: B256,
+    /// The word tree of the recorded transactions' hashes.
+    pub recorded_root: B256,
+}
+
+impl Default for TxRoots {
+    /// Both sections empty.
+    fn default() -> Self {
+        Self {
+            deposit_count: 0,
+            deposits_root: empty_root(),
+            recorded_root: empty_root(),
+        }
+    }
+}
+
+impl TxRoots {
+    /// Whether transaction `index` is in the deposits section.
+    pub fn is_deposit_slot(&self, index: u64) -> bool {
+        index < self.deposit_count
+    }
+
+    /// Whether `proof` opens `word` as transaction `index`: in the section `index` falls in.
+    pub fn verifies(&self, proof: &crate::merkle::WordProof, index: u64) -> bool {
+        if self.is_deposit_slot(index) {
+            proof.verifies(self.deposits_root, index)
+        } else {
+            proof.verifies(self.recorded_root, index - self.deposit_count)
+        }
     }
 }
 
@@ -563,7 +605,7 @@ pub struct FullState {
     /// For the top frame: the world the transaction's checkpoint holds, which the transaction
     /// end restores if the top frame fails.
     pub entry_world: Option<Box<WorldState>>,
-    /// The block's transactions and their tree (`root() == block_env.transactions_root`), for
+    /// The block's transactions and their trees (`roots() == block_env.transactions`), for
     /// transaction start steps.
     pub transactions: Option<std::sync::Arc<crate::tx::Transactions>>,
     /// The block end's prover state, for the block end steps (`record.hash() ==
@@ -819,8 +861,10 @@ mod tests {
                     timestamp: 1_700_000_000,
                     prevrandao: B256::repeat_byte(0x42),
                     parent_beacon_root: B256::ZERO,
-                    tx_count: 2,
-                    transactions_root: empty_root(),
+                    deposit_count: 1,
+                    deposits_root: empty_root(),
+                    recorded_count: 1,
+                    recorded_root: empty_root(),
                 }
                 .hash(),
             ),
@@ -830,8 +874,8 @@ mod tests {
             "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757",
             "0x38da5aeb02e83ef4d3be6943577dabd54c0571a7d3ccbdf5ed5f07ffcb40c46c",
             "0x01cc2d292ced368379f14e169482ca5354949f3b9cb605d5e3785806dcea515d",
-            "0x6fe04e5731a5276c7b21ffc9b058089c2e536dfe6c4965931bf1a775a949c9b8",
-            "0xf20c129569d5d6f854373717563cf94008e063642a29ca036628e9075fd1a6d0",
+            "0xdaf0771eea84f0620fd0ed006b98f21c306a0f56448a272bfffa975748cef5a8",
+            "0x144cb553693f2ff237648383d940b01a468f1d9a7302dcb4379cf9007d5256a9",
             "0xec829739907d57e6bb1c9a5a859900526651c6fc94aa029b2d7d7b20c61bf9d7",
             "0x078cfee41c5e6e2b45222a4eb56c47143323f887cc39c0a607f129cd06f27a49",
             "0x83a6517503b3c208235ec369ec52e65e39d654a5a903d0b9c9c0ed7a97e939d9",
@@ -843,7 +887,7 @@ mod tests {
             "0x7754f672ec4e8d7fdd1d55a5598d7aa7823564bb4d058cfb06bcc5f39d377158",
             "0xd50bf2ff34ced71be0d2f0be7c2433c6b39d9c3b16c95daf1ed6f24b7578a3b2",
             "0xaf09f5b3cf0d32273158bf4d022d9dee108e04b09769dfa61fd1d5abdaf684d3",
-            "0xe1c399aec08f4e11a81feaea5231a73fd8934cf06d6ed68c96d8d4ff9e173611",
+            "0xb01a15f5d942520faddeb0694227e606b431976e61c78ee62bddb2bdf1c77177",
         ];
         for ((name, value), want) in vectors.iter().zip(expected) {
             assert_eq!(hex(*value), want, "{name}");

@@ -38,8 +38,8 @@ pub struct Position {
     /// The receipt chain of the block's earlier transactions with this transaction's receipt
     /// opened ([`crate::step::receipt_open`]).
     pub receipt_open: B256,
-    /// Root of the block's transaction list (SPEC.md §3.6).
-    pub transactions_root: B256,
+    /// The block's transaction list (SPEC.md §3.6).
+    pub transactions: crate::state::TxRoots,
     /// The block's execution rules.
     pub rules: crate::state::Rules,
     /// The block constants (SPEC.md §3.6).
@@ -255,7 +255,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         let state = self.state.get_or_insert_with(|| {
             let mut block = block_env(ctx);
             block.constants_hash = self.position.constants.hash();
-            block.transactions_root = self.position.transactions_root;
+            block.transactions = self.position.transactions;
             block.rules = self.position.rules;
             let mut state = FullState::new_frame(
                 FrameContext {
@@ -446,7 +446,7 @@ fn block_env<CTX: Host>(ctx: &CTX) -> BlockEnv {
         blob_basefee: ctx.blob_gasprice(),
         chain_id: ctx.chain_id(),
         constants_hash: B256::ZERO,
-        transactions_root: B256::ZERO,
+        transactions: crate::state::TxRoots::default(),
         rules: crate::state::Rules::Prague,
     }
 }

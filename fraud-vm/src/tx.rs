@@ -260,23 +260,61 @@ fn record(
     })
 }
 
-/// The block's transactions and the word tree of their hashes (prover side).
+/// The block's transactions and the word trees of their hashes (prover side): the leading
+/// deposits are the deposits section, the rest the recorded section (SPEC.md §3.6).
 #[derive(Clone, Debug, Default)]
 pub struct Transactions {
     /// The decoded transactions, in block order.
     pub records: Vec<TxRecord>,
-    /// Word `i` is `keccak256(records[i].encoded)`.
-    pub tree: WordTree,
+    /// The number of leading deposits: the deposits section.
+    pub deposit_count: u64,
+    /// Word `i` is `keccak256(records[i].encoded)` for `i < deposit_count`.
+    pub deposits: WordTree,
+    /// Word `i` is `keccak256(records[deposit_count + i].encoded)`.
+    pub recorded: WordTree,
 }
 
 impl Transactions {
-    /// The list of `records` (each with its encoding).
+    /// The list of `records` (each with its encoding); its deposits section is the leading
+    /// deposits (encodings of type `0x7e`, as `BlockInputs::with_transactions` splits them).
     pub fn new(records: Vec<TxRecord>) -> Self {
-        let mut tree = WordTree::new();
+        let deposit_count = records
+            .iter()
+            .take_while(|r| r.encoded.first() == Some(&crate::receipt::DEPOSIT_TX_TYPE))
+            .count();
+        let (mut deposits, mut recorded) = (WordTree::new(), WordTree::new());
         for (i, r) in records.iter().enumerate() {
-            tree.set(i as u64, keccak256(&r.encoded));
+            let word = keccak256(&r.encoded);
+            if i < deposit_count {
+                deposits.set(i as u64, word);
+            } else {
+                recorded.set((i - deposit_count) as u64, word);
+            }
         }
-        Self { records, tree }
+        Self {
+            records,
+            deposit_count: deposit_count as u64,
+            deposits,
+            recorded,
+        }
+    }
+
+    /// The roots the block environment commits to.
+    pub fn roots(&self) -> crate::state::TxRoots {
+        crate::state::TxRoots {
+            deposit_count: self.deposit_count,
+            deposits_root: self.deposits.root(),
+            recorded_root: self.recorded.root(),
+        }
+    }
+
+    /// The word proof of transaction `index` in its section.
+    pub fn prove(&self, index: u64) -> crate::merkle::WordProof {
+        if index < self.deposit_count {
+            self.deposits.prove(index)
+        } else {
+            self.recorded.prove(index - self.deposit_count)
+        }
     }
 
     /// Decodes the encodings of a block's transactions under `rules` and `chain_id`; an

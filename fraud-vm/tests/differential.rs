@@ -571,7 +571,7 @@ fn run_in(
             tx_index: slot.index,
             world,
             block_gas_before: slot.gas_before,
-            transactions_root: slot.txs.tree.root(),
+            transactions: slot.txs.roots(),
             receipt_open: fraud_vm::step::receipt_open(slot.receipts_before, None),
             constants: constants(&slot.txs),
             ..Default::default()
@@ -3626,7 +3626,7 @@ fn transactions_without_opcodes_boundaries() -> Vec<(B256, Vec<u8>)> {
             blob_basefee: U256::from(1),
             chain_id: U256::from(1),
             constants_hash: constants.hash(),
-            transactions_root: slot.txs.tree.root(),
+            transactions: slot.txs.roots(),
             rules: Default::default(),
         };
         let mut idle = idle_state(&before, block_env.clone(), constants.clone(), 3);
@@ -3795,7 +3795,7 @@ fn invalid_transactions_are_rejected() {
             basefee: U256::from(7),
             gas_limit: U256::from(30_000_000),
             constants_hash: constants.hash(),
-            transactions_root: slot.txs.tree.root(),
+            transactions: slot.txs.roots(),
             ..Default::default()
         };
         (before, block_env, constants)

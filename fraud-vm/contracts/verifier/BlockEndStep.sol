@@ -4,7 +4,6 @@ pragma solidity 0.8.28;
 import {Ctx, StepOps, StateRecord} from "./StepContext.sol";
 import {WorldAccess} from "./WorldAccess.sol";
 import {SparseTree} from "./SparseTree.sol";
-import {WordTree} from "./WordTree.sol";
 import {BaseTrie} from "./BaseTrie.sol";
 import {MptWrite} from "./MptWrite.sol";
 import {BlockStart} from "./BlockStart.sol";
@@ -33,7 +32,6 @@ library BlockEndStep {
     uint256 private constant ENV_GAS_LIMIT = 117;
     uint256 private constant ENV_BASEFEE = 149;
     uint256 private constant ENV_CONSTANTS_HASH = 245;
-    uint256 private constant ENV_TRANSACTIONS_ROOT = 277;
     uint256 private constant CONSTANTS_LEN = 138;
     /// The L2ToL1MessagePasser predeploy.
     address private constant MESSAGE_PASSER = 0x4200000000000000000000000000000000000016;
@@ -51,7 +49,7 @@ library BlockEndStep {
     }
 
     uint8 private constant SEALING_STATUS = 7;
-    uint256 private constant ENV_RULES = 309;
+    uint256 private constant ENV_RULES = 349;
     uint256 private constant CONSTANTS_TX_COUNT = 97;
     /// Rules of an OP Stack block (Isthmus).
     uint256 private constant ISTHMUS = 1;
@@ -239,8 +237,7 @@ library BlockEndStep {
         cx.transactionUsed = true;
         uint256 at = cx.txEncoding;
         uint256 len = cx.txEncodingLen;
-        (bool ok, bytes32 word) =
-            WordTree.check(cx.txPosition, index, StateRecord.wordAt(env + ENV_TRANSACTIONS_ROOT));
+        (bool ok, bytes32 word) = StepOps.transactionWord(cx.txPosition, index, env);
         if (!ok || word != StepOps.hashCalldata(at, len)) revert BadTransaction();
         return msg.data[at:at + len];
     }

@@ -23,13 +23,13 @@ struct ChainParams {
 /// inputs record and derives the block environment (the EIP-1559 base fee rule on the parent),
 /// the block constants and `s_0`, whose commitment it returns.
 library BlockStart {
-    uint8 private constant VERSION = 4;
+    uint8 private constant VERSION = 5;
     uint8 private constant TAG_STATE = 0x01;
     uint8 private constant TAG_BLOCK_ENV = 0x04;
     uint8 private constant TAG_WORLD = 0x05;
     uint8 private constant TAG_BLOCK_CONSTANTS = 0x17;
     uint8 private constant TAG_BLOCK_INPUTS = 0x1a;
-    uint256 private constant INPUTS_LEN = 113;
+    uint256 private constant INPUTS_LEN = 153;
     /// Status of a block-start state.
     uint8 private constant BLOCK_START = 6;
     /// `rules` of an OP Stack block (Isthmus).
@@ -61,7 +61,7 @@ library BlockStart {
     }
 
     /// @notice The commitment of `s_0` of block `number` from the agreed output root of its
-    /// parent, with `proof` (`version(4) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ u32 len
+    /// parent, with `proof` (`version(5) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ u32 len
     /// ‖ parent header ‖ inputs record`) at calldata offset `at` of length `len`.
     function verify(bytes32 parentOutputRoot, uint256 number, uint256 at, uint256 len, ChainParams memory params)
         internal
@@ -91,6 +91,9 @@ library BlockStart {
         if (!parent.hasBaseFee) revert BadBlockStart("the parent header has no base fee");
         uint256 timestamp = _uint(proof.inputs + 1, 8);
         if (timestamp < parent.timestamp) revert BadBlockStart("a timestamp before the parent's");
+        if (_uint(proof.inputs + 73, 8) + _uint(proof.inputs + 113, 8) > type(uint64).max) {
+            revert BadBlockStart("more transactions than a u64 counts");
+        }
         bytes32 blockEnvHash = _blockEnvHash(
             number, timestamp, proof.inputs, _constantsHash(proof.blockHash, proof.inputs, params), parent, params
         );
@@ -135,7 +138,7 @@ library BlockStart {
     }
 
     /// @notice The block constants' hash (SPEC.md §3.6): the parent hash, the inputs' beacon
-    /// root, the inputs' hash and transaction count, the parameters' extra data.
+    /// root, the inputs' hash and transaction count (both sections), the parameters' extra data.
     function _constantsHash(bytes32 blockHash, uint256 inputs, ChainParams memory params)
         private
         pure
@@ -147,7 +150,7 @@ library BlockStart {
                 blockHash,
                 _word(inputs + 41),
                 _keccak(inputs, INPUTS_LEN),
-                uint64(_uint(inputs + 73, 8)),
+                uint64(_uint(inputs + 73, 8) + _uint(inputs + 113, 8)),
                 uint8(9),
                 _extraData(params)
             )
@@ -174,10 +177,17 @@ library BlockStart {
                 nextBaseFee(params, parent.gasUsed, parent.gasLimit, parent.baseFee),
                 uint256(1),
                 uint256(params.chainId),
-                constantsHash,
-                _word(inputs + 81),
-                ISTHMUS
+                _envTail(inputs, constantsHash)
             )
+        );
+    }
+
+    /// @notice The block environment's fields after the chain id: the constants' hash, the two
+    /// transaction sections of the inputs record (count and root of the deposits, root of the
+    /// recorded transactions) and the rules.
+    function _envTail(uint256 inputs, bytes32 constantsHash) private pure returns (bytes memory) {
+        return abi.encodePacked(
+            constantsHash, uint64(_uint(inputs + 73, 8)), _word(inputs + 81), _word(inputs + 121), ISTHMUS
         );
     }
 

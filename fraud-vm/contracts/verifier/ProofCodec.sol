@@ -14,7 +14,8 @@ import "./StepErrors.sol";
 /// transaction start decodes it when it reads it, and any other step rejects a proof that
 /// carries one as an unused witness (malformed or not, the reference rejects it too).
 library ProofCodec {
-    /// The only proof version (v0.5: range multiproofs; version 4 is refused).
+    /// The only proof version (v0.5: range multiproofs, the transaction list's two sections;
+    /// version 4 is refused).
     uint8 internal constant VERSION = 5;
     uint8 internal constant TAG_STATE = 0x01;
     uint8 internal constant TAG_TX_ENV = 0x03;
@@ -33,7 +34,7 @@ library ProofCodec {
     /// Fixed part of a transaction environment record (SPEC.md §3.6), tag included.
     uint256 internal constant TX_ENV_FIXED = 175;
     /// Length of a block environment record, tag included.
-    uint256 internal constant BLOCK_ENV_LEN = 310;
+    uint256 internal constant BLOCK_ENV_LEN = 350;
     /// Length of the block constants (SPEC.md §3.6), tag included.
     uint256 internal constant CONSTANTS_LEN = 138;
     /// Offset of `extra_len` in the block constants, and the padded extra data's length.
@@ -101,7 +102,7 @@ library ProofCodec {
             p += 1;
             _need(p, BLOCK_ENV_LEN, end);
             _tag(p, TAG_BLOCK_ENV);
-            _flag(p + 309);
+            _flag(p + 349);
             cx.blockEnv = p;
             p += BLOCK_ENV_LEN;
         } else {

@@ -30,8 +30,7 @@ library StartStep {
     uint256 internal constant BLOCK_BASEFEE = 149;
     uint256 internal constant BLOCK_BLOB_BASEFEE = 181;
     uint256 internal constant BLOCK_CHAIN_ID = 213;
-    uint256 internal constant BLOCK_TRANSACTIONS_ROOT = 277;
-    uint256 internal constant BLOCK_RULES = 309;
+    uint256 internal constant BLOCK_RULES = 349;
     /// Offset of `tx_count` in the block constants (SPEC.md §3.6).
     uint256 internal constant TX_COUNT = 97;
     /// Domain tag of a receipt opening (SPEC.md §5.9).
@@ -88,6 +87,12 @@ library StartStep {
         WorldAccess.world(cx);
         s.op = StateRecord.uintAt(s.blockEnv + BLOCK_RULES, 1) == OpFees.ISTHMUS;
         if (t.deposit && !s.op) revert InvalidTransaction("deposit outside OP rules");
+        // A deposit comes from L1's deposit events, never from the recorded list (SPEC.md §3.6).
+        if (StepOps.isDepositSlot(txIndex, s.blockEnv)) {
+            if (!t.deposit) revert InvalidTransaction("a non-deposit in the deposits section");
+        } else if (t.deposit) {
+            revert InvalidTransaction("a deposit in the recorded section");
+        }
         if (s.op && StateRecord.uintAt(cx.pre + 9, 8) == 0 && !_isL1Info(t)) {
             revert InvalidTransaction("the first transaction is not the L1-info deposit");
         }
@@ -140,8 +145,7 @@ library StartStep {
         if (!cx.hasTransaction) revert MissingWitness(WitnessList.TRANSACTION);
         cx.transactionUsed = true;
         uint256 at = cx.txEncoding;
-        bytes32 root = StateRecord.wordAt(blockEnv + BLOCK_TRANSACTIONS_ROOT);
-        (bool ok, bytes32 word) = WordTree.check(cx.txPosition, StateRecord.uintAt(cx.pre + 9, 8), root);
+        (bool ok, bytes32 word) = StepOps.transactionWord(cx.txPosition, StateRecord.uintAt(cx.pre + 9, 8), blockEnv);
         if (!ok || word != StepOps.hashCalldata(at, cx.txEncodingLen)) revert BadTransaction();
         t = TxDecoder(decoder).decode(
             msg.data[at:at + cx.txEncodingLen],

@@ -364,10 +364,30 @@ library StepOps {
     function blockEnv(Ctx memory cx) internal pure returns (uint256 env) {
         if (cx.blockEnv == 0) revert MissingWitness(WitnessList.BLOCK_ENV);
         env = cx.blockEnv;
-        if (hashCalldata(env, 310 /* ProofCodec.BLOCK_ENV_LEN */) != StateRecord.wordAt(cx.pre + StateRecord.BLOCK_ENV_HASH)) {
+        if (hashCalldata(env, 350 /* ProofCodec.BLOCK_ENV_LEN */) != StateRecord.wordAt(cx.pre + StateRecord.BLOCK_ENV_HASH)) {
             revert BlockEnvMismatch();
         }
         cx.blockEnvUsed = true;
+    }
+
+    /// @notice Whether the word proof at `proof` opens transaction `index` in the block
+    /// environment at `env`, and its word: in the deposits section (word `index` of
+    /// `deposits_root`) when `index < deposit_count`, else word `index − deposit_count` of
+    /// `recorded_root` (SPEC.md §3.6; Rust: `TxRoots::verifies`).
+    function transactionWord(uint256 proof, uint256 index, uint256 env)
+        internal
+        pure
+        returns (bool ok, bytes32 word)
+    {
+        uint256 depositCount = StateRecord.uintAt(env + 277, 8);
+        if (index < depositCount) return WordTree.check(proof, index, StateRecord.wordAt(env + 285));
+        return WordTree.check(proof, index - depositCount, StateRecord.wordAt(env + 317));
+    }
+
+    /// @notice Whether transaction `index` is in the deposits section of the block environment
+    /// at `env`.
+    function isDepositSlot(uint256 index, uint256 env) internal pure returns (bool) {
+        return index < StateRecord.uintAt(env + 277, 8);
     }
 
     /// @notice The calldata offset of the block constants, checked against the block

@@ -30,7 +30,7 @@ library TransactionStep {
     /// Offsets in the block environment.
     uint256 internal constant BLOCK_COINBASE = 1;
     uint256 internal constant BLOCK_BASEFEE = 149;
-    uint256 internal constant BLOCK_RULES = 309;
+    uint256 internal constant BLOCK_RULES = 349;
     uint256 internal constant MAX_CODE_SIZE = 24576;
     uint256 internal constant CODE_DEPOSIT = 200;
     /// Empty word-tree root `Z_32` (SPEC.md §9).

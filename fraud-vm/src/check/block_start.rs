@@ -79,7 +79,7 @@ where
     );
     state.record = start.state;
     if state.world.record.commitment() != state.record.world_root
-        || list.tree.root() != start.block_env.transactions_root
+        || list.roots() != start.block_env.transactions
     {
         return Err(CheckError::BadStart(
             "the pre-state is not the parent output's state".into(),

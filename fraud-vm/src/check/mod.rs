@@ -518,7 +518,7 @@ where
             world,
             block_gas_before: idle_gas,
             receipt_open: crate::step::receipt_open(idle_receipts, deposit_nonce),
-            transactions_root: list.tree.root(),
+            transactions: list.roots(),
             rules: Rules::Isthmus,
             l1_fee,
             operator_fee_scalar,

@@ -274,7 +274,7 @@ impl Oracle for ProofWriter<'_> {
             .and_then(|i| txs.records.get(i))
             .map(|r| r.encoded.clone())
             .ok_or(VerifyError::MissingWitness("transaction"))?;
-        let entry = (record, txs.tree.prove(index));
+        let entry = (record, txs.prove(index));
         self.proof.transaction = Some(entry.clone());
         Ok(entry)
     }

@@ -300,7 +300,7 @@ fn insert(
     }
     let index = pre.tx_index;
     let (encoding, position) = oracle.transaction()?;
-    if position.word != keccak256(&encoding) || !position.verifies(block.transactions_root, index) {
+    if position.word != keccak256(&encoding) || !block.transactions.verifies(&position, index) {
         return Err(VerifyError::BadTransaction);
     }
     let receipt = oracle.receipt(index)?;

@@ -83,8 +83,7 @@ fn start(
     oracle: &mut dyn Oracle,
 ) -> Result<Transition, VerifyError> {
     let (encoded, position) = oracle.transaction()?;
-    if position.word != keccak256(&encoded)
-        || !position.verifies(block.transactions_root, pre.tx_index)
+    if position.word != keccak256(&encoded) || !block.transactions.verifies(&position, pre.tx_index)
     {
         return Err(VerifyError::BadTransaction);
     }
@@ -96,6 +95,15 @@ fn start(
     let op_rules = block.rules == Rules::Isthmus;
     if tx.deposit.is_some() && !op_rules {
         return Err(invalid("deposit outside OP rules"));
+    }
+    // A deposit comes from L1's deposit events, never from the recorded list (SPEC.md §3.6).
+    match (
+        block.transactions.is_deposit_slot(pre.tx_index),
+        tx.deposit.is_some(),
+    ) {
+        (true, false) => return Err(invalid("a non-deposit in the deposits section")),
+        (false, true) => return Err(invalid("a deposit in the recorded section")),
+        _ => {}
     }
     if op_rules && pre.tx_index == 0 && !is_l1_info(&tx) {
         return Err(invalid("the first transaction is not the L1-info deposit"));

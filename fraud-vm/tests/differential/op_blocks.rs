@@ -365,7 +365,14 @@ fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
         is_system_transaction: false,
         input: l1_info_calldata(scalars.0, scalars.1, scalars.2, scalars.3).into(),
     })];
-    for (i, item) in items.iter().enumerate() {
+    // The deposits first, as derivation orders an OP block (fraud-vm SPEC §3.6: the deposits
+    // section, then the recorded transactions).
+    let is_deposit = |item: &&Item| matches!(item, Item::Deposit { .. });
+    let ordered = items
+        .iter()
+        .filter(is_deposit)
+        .chain(items.iter().filter(|i| !is_deposit(i)));
+    for (i, item) in ordered.enumerate() {
         match item {
             Item::Deposit {
                 from,

@@ -855,13 +855,13 @@ fn solidity_rejects_mutated_proof_bytes() {
             }
         }
     }
-    // v0.3's version byte is refused by both.
+    // v0.4's version byte is refused by both.
     let (pre, bytes) = &tally.sample[0];
-    let mut v3 = bytes.clone();
-    v3[0] = 3;
-    assert!(StepProof::decode(&v3).is_err());
+    let mut v4 = bytes.clone();
+    v4[0] = 4;
+    assert!(StepProof::decode(&v4).is_err());
     assert_eq!(
-        l1.verify(*pre, &v3).0,
+        l1.verify(*pre, &v4).0,
         Answer::Revert("UnknownVersion(uint8)".into())
     );
     println!(

@@ -280,22 +280,33 @@ fn check_start(boundary: &mut Boundary, encoded: &[Vec<u8>]) -> Result<u64, Stri
     longer.push(0);
     refused.push((output, number, longer));
     let mut version = bytes.clone();
-    version[0] = 3;
+    version[0] = 4;
     refused.push((output, number, version));
+    let inputs_len = fraud_vm::block_start::BLOCK_INPUTS_ENCODED_LEN;
     let mut tag = bytes.clone();
-    let at = bytes.len() - 113;
+    let at = bytes.len() - inputs_len;
     tag[at] ^= 1;
     refused.push((output, number, tag));
     let mut length = bytes.clone();
     length[100] ^= 1;
     refused.push((output, number, length));
     // The inputs are taken as given: any change yields another s_0, never a refusal.
-    for i in 1..113 {
+    for i in 1..inputs_len {
         let mut m = bytes.clone();
-        let at = bytes.len() - 113 + i;
+        let at = bytes.len() - inputs_len + i;
         m[at] ^= 0x10;
         refused.push((output, number, m));
     }
+    // More transactions than a u64 counts: refused by both (deposit_count at 73, recorded_count
+    // at 113 of the record).
+    let mut many = proof.clone();
+    many.inputs.deposit_count = u64::MAX;
+    many.inputs.recorded_count = 1;
+    refused.push((output, number, many.encode()));
+    let mut most = proof.clone();
+    most.inputs.deposit_count = u64::MAX - 1;
+    most.inputs.recorded_count = 1;
+    refused.push((output, number, most.encode()));
     let mut accepted = 0;
     for (out, n, p) in &refused {
         accepted += usize::from(boundary.compare_start(*out, *n, p)?);
@@ -317,7 +328,12 @@ fn solidity_block_start_matches_rust() {
     }
     println!("answers: {:#?}", boundary.reasons);
     // Every reason of §5.18 occurred.
-    assert!(boundary.reasons.len() >= 9, "{:#?}", boundary.reasons);
+    assert!(boundary.reasons.len() >= 10, "{:#?}", boundary.reasons);
+    assert!(
+        boundary
+            .reasons
+            .contains_key("more transactions than a u64 counts")
+    );
 }
 
 proptest! {

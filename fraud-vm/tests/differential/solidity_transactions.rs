@@ -161,6 +161,10 @@ proptest! {
 /// transaction that is not the L1-info deposit; and the forms alloy accepts besides the usual
 /// ones (a legacy transaction before EIP-155, one behind a type byte 0, an EIP-2930 list
 /// without its type byte), which both verifiers start alike.
+/// The [`start_encodings`] case whose block environment puts a signed transaction in the
+/// deposits section.
+const NON_DEPOSIT_IN_DEPOSITS: &str = "non-deposit in the deposits section";
+
 fn start_encodings(case: &Case) -> Vec<(&'static str, Vec<u8>, u64, fraud_vm::state::Rules, bool)> {
     use alloy::consensus::{SignableTransaction, TxEip1559, TxEip2930, TxEip4844, TxLegacy};
     use alloy::eips::eip2718::Encodable2718;
@@ -288,7 +292,17 @@ fn start_encodings(case: &Case) -> Vec<(&'static str, Vec<u8>, u64, fraud_vm::st
         ("tenth item", tenth_item, 3, Prague, false),
         ("unknown type", unknown_type, 3, Prague, false),
         ("blob under Isthmus", blob(blob_hashes()), 3, Isthmus, false),
-        ("deposit under Prague", deposit, 3, Prague, false),
+        ("deposit under Prague", deposit.clone(), 3, Prague, false),
+        // v0.5 (SPEC §3.6): a deposit after a recorded transaction is in the recorded section.
+        (
+            "deposit in the recorded section",
+            deposit,
+            3,
+            Isthmus,
+            false,
+        ),
+        // The block environment claims four deposits (see `solidity_invalid_transactions_are_rejected`).
+        (NON_DEPOSIT_IN_DEPOSITS, good.clone(), 3, Isthmus, false),
         ("high s", high_s, 3, Prague, false),
         ("flipped r", flipped_r, 3, Prague, false),
         ("other key", other_key, 3, Prague, false),
@@ -395,10 +409,21 @@ fn solidity_invalid_transactions_are_rejected() {
             blob_basefee: U256::from(1),
             gas_limit: U256::from(30_000_000),
             constants_hash: constants.hash(),
-            transactions_root: slot.txs.tree.root(),
+            transactions: slot.txs.roots(),
             rules,
             ..Default::default()
         };
+        let mut block_env = block_env;
+        if what == NON_DEPOSIT_IN_DEPOSITS {
+            // A lying inputs record: the recorded tree as a deposits section of `index + 1`
+            // transactions, so that the same word proof opens the non-deposit there.
+            let roots = block_env.transactions;
+            block_env.transactions = fraud_vm::state::TxRoots {
+                deposit_count: index + 1,
+                deposits_root: roots.recorded_root,
+                ..roots
+            };
+        }
         let mut idle = idle_state(&before, block_env, constants, index);
         let pre = idle.record.commitment();
         let (proof, outcome) = fraud_vm::prove_partial(&mut idle);

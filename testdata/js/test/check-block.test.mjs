@@ -66,7 +66,7 @@ test("every step of blocks with Uniswap V2 swaps, ERC-20 transfers and deposits 
   ];
   for (const t of sent) await mined(Promise.resolve(t));
 
-  // fraud-vm v0.4 proves every step of a block: the block start from the parent's output (its
+  // fraud-vm v0.5 proves every step of a block: the block start from the parent's output (its
   // system calls), every transaction step, and the block end (state trie fold, transactions and
   // receipts roots, header, block hash), whose output root must be the one the header gives. A
   // valid block exits 0; a step that fails says so ("transaction i, step k (kind): ...").
