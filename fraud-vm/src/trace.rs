@@ -804,7 +804,8 @@ where
             .copied()
             .collect();
         self.pending = Some((op, items));
-        if full && self.in_window(index)
+        if full
+            && self.in_window(index)
             && let Some(state) = self.state.as_mut()
         {
             (self.on_state)(index, state);

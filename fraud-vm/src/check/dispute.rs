@@ -174,7 +174,8 @@ where
             found: None,
         };
         self.run(&mut at)?;
-        at.found.ok_or_else(|| step_error(m, "no state at this position".into()))
+        at.found
+            .ok_or_else(|| step_error(m, "no state at this position".into()))
     }
 
     /// The one-step proof of the step from position `m` (from the block-end state past `N`),

@@ -159,6 +159,13 @@ pub struct BlockReport {
     /// Time to trace the block and take the commitment of every state, without proving: what
     /// answering one bisection move costs (SPEC.md §8). Zero if not measured.
     pub commit_time: Duration,
+    /// Time [`BlockSteps`] takes to count `N` (once per block). Zero if not measured.
+    pub count_time: Duration,
+    /// The slowest of [`BlockSteps`]'s answers (the commitment at a position) along a
+    /// bisection to the block's last step: what one layer-2 move costs. Zero if not measured.
+    pub answer_time: Duration,
+    /// The answers timed for `answer_time`.
+    pub answers: u64,
 }
 
 impl std::fmt::Display for BlockReport {
@@ -178,6 +185,14 @@ impl std::fmt::Display for BlockReport {
                 f,
                 "traced with every state's commitment, unproved (a bisection answer's re-run): {:?}",
                 self.commit_time
+            )?;
+        }
+        if !self.answer_time.is_zero() {
+            writeln!(
+                f,
+                "layer-2 answers: N counted in {:?}; {} commitments along a bisection to the last \
+                 step, the slowest in {:?}",
+                self.count_time, self.answers, self.answer_time
             )?;
         }
         writeln!(
