@@ -103,6 +103,11 @@ pub struct Tracer<F> {
     /// The world before the transaction's checkpoint.
     entry_world: WorldState,
     steps: u64,
+    /// The states handed to `on_state` (first, last), besides the terminal state of the top
+    /// frame, which always is. States before the window are not committed: their stack chain,
+    /// memory tree and world commitment are brought up to date only where a later state needs
+    /// them (a call's caller, the window's first state and the one before it).
+    window: (u64, u64),
     error: Option<TraceError>,
     summary: Option<TraceSummary>,
 }
@@ -110,6 +115,14 @@ pub struct Tracer<F> {
 impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
     /// A tracer calling `on_state(k, state_k)` for every state of the transaction.
     pub fn new(position: Position, on_state: F) -> Self {
+        Self::within(position, on_state, 0, u64::MAX)
+    }
+
+    /// A tracer calling `on_state(k, state_k)` for the states `first ≤ k ≤ last` and for the
+    /// terminal state of the top frame only: the world is mirrored at every step, so the
+    /// transaction's end is exact, but the other states' commitments are not built (a layer-2
+    /// answer needs one state of the block, SPEC.md §8).
+    pub fn within(position: Position, on_state: F, first: u64, last: u64) -> Self {
         Self {
             position,
             on_state,
@@ -124,9 +137,14 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             terminal_output: Vec::new(),
             entry_world: WorldState::default(),
             steps: 0,
+            window: (first, last),
             error: None,
             summary: None,
         }
+    }
+
+    fn in_window(&self, k: u64) -> bool {
+        self.window.0 <= k && k <= self.window.1
     }
 
     /// The result after the transaction ran.
@@ -141,8 +159,15 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         self.error.get_or_insert(e);
     }
 
-    /// Brings the shadow state in line with the interpreter before an opcode.
-    fn sync<CTX: ContextTr + Host>(&mut self, interp: &Interpreter<EthInterpreter>, ctx: &mut CTX) {
+    /// Brings the shadow state in line with the interpreter before an opcode; unless `full`, only
+    /// the world and the scalars (the stack chain and memory tree catch up at the next full
+    /// sync, which diffs against what they last held).
+    fn sync<CTX: ContextTr + Host>(
+        &mut self,
+        interp: &Interpreter<EthInterpreter>,
+        ctx: &mut CTX,
+        full: bool,
+    ) {
         if self.state.is_none() {
             // The transaction start step (SPEC.md §5.9) bought the gas and bumped the sender's
             // nonce, pushed the transaction's checkpoint, then (for a creation) created the
@@ -279,6 +304,23 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             state
         });
 
+        // Return data changes only at a call's return: kept in full everywhere.
+        let returndata = interp.return_data.buffer();
+        if returndata.len() as u64 != state.record.returndata_size
+            || self.returndata_bytes.as_slice() != returndata.as_ref()
+        {
+            self.returndata_bytes = returndata.to_vec();
+            state.returndata = WordTree::from_bytes(returndata);
+            state.record.returndata_root = state.returndata.root();
+            state.record.returndata_size = returndata.len() as u64;
+        }
+        let r = &mut state.record;
+        r.pc = interp.bytecode.pc() as u64;
+        r.gas = interp.gas.remaining();
+        r.refund = interp.gas.refunded();
+        if !full {
+            return;
+        }
         state.stack.sync(interp.stack.data());
         let size = interp.memory.size();
         let memory = interp.memory.slice(0..size);
@@ -293,19 +335,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
                 state.memory.set(index as u64, B256::from_slice(new));
             }
         }
-        let returndata = interp.return_data.buffer();
-        if returndata.len() as u64 != state.record.returndata_size
-            || self.returndata_bytes.as_slice() != returndata.as_ref()
-        {
-            self.returndata_bytes = returndata.to_vec();
-            state.returndata = WordTree::from_bytes(returndata);
-            state.record.returndata_root = state.returndata.root();
-            state.record.returndata_size = returndata.len() as u64;
-        }
         let r = &mut state.record;
-        r.pc = interp.bytecode.pc() as u64;
-        r.gas = interp.gas.remaining();
-        r.refund = interp.gas.refunded();
         r.stack_root = state.stack.root();
         r.stack_len = state.stack.items().len() as u64;
         r.memory_root = state.memory.root();
@@ -474,7 +504,8 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         let Some((op, items)) = self.pending.take() else {
             return;
         };
-        self.sync(interp, ctx);
+        // The caller's record goes into the callee's frame chain: always in full.
+        self.sync(interp, ctx, true);
         let Some(state) = self.state.as_mut() else {
             return;
         };
@@ -759,7 +790,11 @@ where
             return;
         }
         self.depth = Some(depth);
-        self.sync(interp, ctx);
+        // The state after a halting opcode keeps this one's stack and memory: sync in full the
+        // state before the window too.
+        let index = self.steps;
+        let full = self.in_window(index) || self.in_window(index.saturating_add(1));
+        self.sync(interp, ctx, full);
         let op = interp.bytecode.opcode();
         let data = interp.stack.data();
         let items = data
@@ -769,8 +804,11 @@ where
             .copied()
             .collect();
         self.pending = Some((op, items));
-        if let Some(state) = self.state.as_mut() {
-            (self.on_state)(self.steps, state);
+        if full
+            && self.in_window(index)
+            && let Some(state) = self.state.as_mut()
+        {
+            (self.on_state)(index, state);
         }
         self.steps += 1;
     }
@@ -837,12 +875,18 @@ where
         // The terminal record is the last pre-state with the frame's status; an exceptional halt
         // consumes all gas (SPEC.md §5.1), other ends keep what revm left.
         state.record.status = status;
+        // Outside the window the last sync left the world's commitment behind; the transaction
+        // end reads it.
+        state.record.world_root = state.world.record.commitment();
         state.record.gas = if status == Status::ExceptionalHalt {
             0
         } else {
             interp.gas.remaining()
         };
-        (self.on_state)(self.steps, state);
+        let (first, last) = self.window;
+        if state.record.depth == 0 || (first <= self.steps && self.steps <= last) {
+            (self.on_state)(self.steps, state);
+        }
         if state.record.depth == 0 {
             self.summary = Some(TraceSummary {
                 steps: self.steps,

@@ -543,6 +543,21 @@ fn run_in(
     fraud_vm::trace::TraceSummary,
     revm::state::EvmState,
 ) {
+    run_within(slot, case, (0, u64::MAX), on_state)
+}
+
+/// [`run_in`] with a tracer that hands out the states of `window` (and the terminal state of
+/// the top frame) alone ([`Tracer::within`]).
+fn run_within(
+    slot: &mut Slot,
+    case: &Case,
+    window: (u64, u64),
+    on_state: impl FnMut(u64, &mut FullState),
+) -> (
+    ExecutionResult,
+    fraud_vm::trace::TraceSummary,
+    revm::state::EvmState,
+) {
     let mut world = slot.world.clone();
     let (mut warm, mut slots) = (vec![CALLER, case.to, COINBASE], Vec::new());
     if case.eip1559 {
@@ -565,7 +580,7 @@ fn run_in(
         .with_db(&mut slot.db)
         .with_cfg(CfgEnv::new_with_spec(SpecId::PRAGUE))
         .with_block(block);
-    let mut tracer = Tracer::new(
+    let mut tracer = Tracer::within(
         Position {
             block_number: BLOCK_NUMBER,
             tx_index: slot.index,
@@ -577,6 +592,8 @@ fn run_in(
             ..Default::default()
         },
         on_state,
+        window.0,
+        window.1,
     );
     let tx = revm_tx(case, slot.nonce);
     let out = {
@@ -1592,6 +1609,63 @@ proptest! {
         let obs = check(&case, true);
         prop_assert!(obs.failures.is_empty(), "{:#?}\ncode: {}", obs.failures,
             alloy::primitives::hex::encode(&case.code));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// A tracer with a window (a layer-2 answer's) hands out the full tracer's states in it,
+    /// nothing else before the top frame's end, and a terminal state the transaction end reads
+    /// alike: status, gas, refund, world and return data.
+    #[test]
+    fn windowed_tracer_matches_the_full_one(case in case(), pick in any::<u64>(), len in 0u64..3) {
+        let mut full = Vec::new();
+        let mut terminal = None;
+        run(&case, |k, state| {
+            assert_eq!(k, full.len() as u64);
+            full.push(state.record.commitment());
+            if state.record.status != Status::Running && state.record.depth == 0 {
+                terminal = Some(state.clone());
+            }
+        });
+        let terminal = terminal.expect("a terminal state");
+        let n = full.len() as u64;
+        let first = pick % n;
+        for window in [(first, first + len), (u64::MAX, 0)] {
+            let mut seen = Vec::new();
+            let mut end = None;
+            run_within(&mut Slot::fresh(&case), &case, window, |k, state| {
+                let top_end = state.record.status != Status::Running && state.record.depth == 0;
+                if window.0 <= k && k <= window.1 {
+                    seen.push((k, state.record.commitment()));
+                } else {
+                    assert!(top_end, "state {k} outside the window {window:?}");
+                }
+                if top_end {
+                    end = Some(state.clone());
+                }
+            });
+            let expected: Vec<(u64, B256)> = (window.0..=window.1.min(n - 1))
+                .map(|k| (k, full[k as usize]))
+                .collect();
+            prop_assert_eq!(seen, expected, "window {:?}", window);
+            let end = end.expect("a terminal state");
+            let fields = |s: &FullState| (
+                s.record.status,
+                s.record.gas,
+                s.record.refund,
+                s.record.world_root,
+                s.world.record,
+                s.record.returndata_root,
+                s.returndata.root(),
+            );
+            prop_assert_eq!(fields(&end), fields(&terminal), "window {:?}", window);
+        }
     }
 }
 

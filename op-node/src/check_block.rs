@@ -187,9 +187,11 @@ pub fn render(number: u64, hash: &str, report: &BlockReport) -> String {
     };
     format!(
         "block {number} {hash}\n{report}trace, prove and verify: {:.0}x op-revm's execution; \
-         commitments only: {:.0}x\n",
+         commitments only: {:.0}x; a layer-2 answer: {:.1}x (counting N: {:.1}x)\n",
         times(report.trace_prove_time),
-        times(report.commit_time)
+        times(report.commit_time),
+        times(report.answer_time),
+        times(report.count_time)
     )
 }
 

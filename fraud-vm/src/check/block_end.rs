@@ -1,7 +1,7 @@
 //! The block end of a traced block (SPEC.md §5.19): from the Idle state after the last
 //! transaction, every step proved, verified and applied until the block-end state.
 
-use super::{BlockObserver, CheckError, Stats, check_proof, pending};
+use super::{BlockObserver, CheckError, Stats, check_boundary, pending};
 use crate::block::Sealing;
 use crate::mpt_write::NodeStore;
 use crate::proof::{ApplyError, prove_boundary};
@@ -57,7 +57,8 @@ pub(super) fn seal_block(
             ApplyError::Step(e) => pending(e).unwrap_or_else(|e| step(e.to_string())),
             e => step(e.to_string()),
         })?;
-        let size = check_proof(pre, &proof, transition.post.commitment()).map_err(step)?;
+        let size =
+            check_boundary(observer, pre, &proof, transition.post.commitment()).map_err(step)?;
         stats.add(kind, size);
         observer.boundary(kind, pre, &proof);
         if let Some(end) = end {
@@ -69,6 +70,9 @@ pub(super) fn seal_block(
         }
         position += 1;
         observer.state(position, &next);
+        if observer.done() {
+            return Err(CheckError::Stopped);
+        }
         state = next;
     }
 }

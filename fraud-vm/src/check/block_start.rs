@@ -3,7 +3,7 @@
 //! and their writes compared with op-revm running the same system calls.
 
 use super::{
-    BlockObserver, BlockTx, ChainConfig, CheckError, DecodeTxError, L2Block, Stats, check_proof,
+    BlockObserver, BlockTx, ChainConfig, CheckError, DecodeTxError, L2Block, Stats, check_boundary,
     compare_accounts, evm_error, pending,
 };
 use crate::block_start::block_start;
@@ -98,7 +98,8 @@ where
             ApplyError::Step(e) => pending(e).unwrap_or_else(|e| step(e.to_string())),
             e => step(e.to_string()),
         })?;
-        let size = check_proof(pre, &proof, transition.post.commitment()).map_err(step)?;
+        let size =
+            check_boundary(observer, pre, &proof, transition.post.commitment()).map_err(step)?;
         stats.add("SystemCall", size);
         observer.boundary("SystemCall", pre, &proof);
         observer.state(position, &next);

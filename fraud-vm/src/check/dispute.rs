@@ -1,8 +1,10 @@
 //! Layer-2 answers for a challenger or a defender (SPEC.md §8, §12.6): for one block, the step
 //! count `N`, the commitment at a block-wide position, the one-step proof from a position, and
 //! the `blockStart` and `blockEnd` proofs. Every answer re-runs the block from its pre-state
-//! with commitments only (no proofs but the boundary steps') and keeps what it asks for, so no
-//! trace is held in memory.
+//! and keeps what it asks for, so no trace is held in memory. The re-run is light: only the
+//! states asked for are committed (the other transactions' states are mirrored, not hashed,
+//! SPEC.md §7), boundary proofs are made but not verified, and the run stops once the answer
+//! is known. `N` is counted once per block and kept.
 
 use super::{BlockObserver, ChainConfig, CheckError, L2Block, trace_block};
 use crate::block_start::verify_block_start;
@@ -13,7 +15,7 @@ use crate::witness::WitnessDb;
 use alloy::primitives::B256;
 use revm::DatabaseRef;
 use revm::database::CacheDB;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// What the defender of a block opens layer 2 with (`startSteps`): `N`, `commit(s_N)`, and the
 /// proofs `blockStart` and `blockEnd` check them with.
@@ -51,6 +53,8 @@ pub struct BlockSteps<DB> {
     base: Arc<BaseState>,
     block: L2Block,
     config: ChainConfig,
+    /// `N`, once a run has counted it.
+    step_count: OnceLock<u64>,
 }
 
 impl BlockSteps<WitnessDb> {
@@ -69,6 +73,7 @@ impl BlockSteps<WitnessDb> {
             base,
             block: L2Block::of_header(parent, header, transactions),
             config,
+            step_count: OnceLock::new(),
         })
     }
 }
@@ -85,6 +90,7 @@ where
             base,
             block,
             config,
+            step_count: OnceLock::new(),
         }
     }
 
@@ -93,14 +99,30 @@ where
         &self.block
     }
 
-    fn run(&self, observer: &mut dyn BlockObserver) -> Result<super::BlockOutcome, CheckError> {
-        trace_block(
+    /// Re-runs the block for `observer`; `None` if it stopped the run once it was done.
+    fn run(
+        &self,
+        observer: &mut dyn BlockObserver,
+    ) -> Result<Option<super::BlockOutcome>, CheckError> {
+        match trace_block(
             &mut CacheDB::new(self.db.clone()),
             self.base.clone(),
             &self.block,
             &self.config,
             observer,
-        )
+        ) {
+            Ok(outcome) => Ok(Some(outcome)),
+            Err(CheckError::Stopped) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A run to the block's end, with the states at no position but the boundaries.
+    fn run_to_end(&self) -> Result<(u64, super::BlockOutcome), CheckError> {
+        let mut last = LastPosition::default();
+        let outcome = self.run(&mut last)?.ok_or(CheckError::Stopped)?;
+        let _ = self.step_count.set(last.position);
+        Ok((last.position, outcome))
     }
 
     /// `commit(s_0)` and `blockStart`'s proof: no execution, only the parent's header and the
@@ -119,8 +141,7 @@ where
 
     /// What the defender opens layer 2 with: one re-run of the block.
     pub fn opening(&self) -> Result<Opening, CheckError> {
-        let mut last = LastPosition::default();
-        let outcome = self.run(&mut last)?;
+        let (step_count, outcome) = self.run_to_end()?;
         let (start_state, start_proof) = self.block_start()?;
         let end_proof = outcome.end.record.encode();
         let output_root = crate::block::block_end(outcome.end.record.commitment(), &end_proof)
@@ -129,7 +150,7 @@ where
                 what: format!("the block-end state does not open: {e}"),
             })?;
         Ok(Opening {
-            step_count: last.position,
+            step_count,
             start_state,
             end_state: outcome.end.record.commitment(),
             start_proof,
@@ -140,35 +161,38 @@ where
 
     /// `N`, the position of the block-end state.
     pub fn step_count(&self) -> Result<u64, CheckError> {
-        let mut last = LastPosition::default();
-        self.run(&mut last)?;
-        Ok(last.position)
+        match self.step_count.get() {
+            Some(n) => Ok(*n),
+            None => Ok(self.run_to_end()?.0),
+        }
     }
 
     /// `commit(s_m)`; past `N`, the block-end state's (SPEC.md §8).
     pub fn commitment_at(&self, m: u64) -> Result<B256, CheckError> {
         let mut at = CommitmentAt {
-            position: m,
+            position: m.min(self.step_count()?),
             found: None,
-            last: B256::ZERO,
         };
         self.run(&mut at)?;
-        Ok(at.found.unwrap_or(at.last))
+        at.found
+            .ok_or_else(|| step_error(m, "no state at this position".into()))
     }
 
     /// The one-step proof of the step from position `m` (from the block-end state past `N`),
     /// checked with the reference verifier before it is returned.
     pub fn step_proof(&self, m: u64) -> Result<PositionProof, CheckError> {
+        // Past N: the block-end state's own step, which the run proves as a boundary.
         let mut at = ProofAt {
-            position: m,
+            position: m.min(self.step_count()?),
             ..ProofAt::default()
         };
         let outcome = self.run(&mut at)?;
-        let (pre, proof) = match (at.pre, at.proof) {
-            (Some(pre), Some(proof)) => (pre, proof),
-            (Some(_), None) => return Err(step_error(m, "the step does not prove".into())),
-            // Past N: the block-end state's own step.
-            (None, _) => {
+        let (pre, proof) = match (at.pre, at.proof, outcome) {
+            (Some(pre), Some(proof), _) => (pre, proof),
+            (Some(_), None, _) | (None, _, None) => {
+                return Err(step_error(m, "the step does not prove".into()));
+            }
+            (None, _, Some(outcome)) => {
                 let mut end = outcome.end;
                 let pre = end.record.commitment();
                 let (proof, _) = prove(&mut end).map_err(|e| step_error(m, e.to_string()))?;
@@ -207,24 +231,42 @@ impl BlockObserver for LastPosition {
     fn proves_steps(&self) -> bool {
         false
     }
+
+    fn window(&self) -> (u64, u64) {
+        (u64::MAX, 0)
+    }
+
+    fn verifies_boundaries(&self) -> bool {
+        false
+    }
 }
 
-/// The commitment at one position, and the last one seen (for positions past `N`).
+/// The commitment at one position (at most `N`).
 struct CommitmentAt {
     position: u64,
     found: Option<B256>,
-    last: B256,
 }
 
 impl BlockObserver for CommitmentAt {
     fn state(&mut self, position: u64, state: &FullState) {
-        self.last = state.record.commitment();
         if position == self.position {
-            self.found = Some(self.last);
+            self.found = Some(state.record.commitment());
         }
     }
 
     fn proves_steps(&self) -> bool {
+        false
+    }
+
+    fn window(&self) -> (u64, u64) {
+        (self.position, self.position)
+    }
+
+    fn done(&self) -> bool {
+        self.found.is_some()
+    }
+
+    fn verifies_boundaries(&self) -> bool {
         false
     }
 }
@@ -264,6 +306,18 @@ impl BlockObserver for ProofAt {
     }
 
     fn proves_steps(&self) -> bool {
+        false
+    }
+
+    fn window(&self) -> (u64, u64) {
+        (self.position, self.position)
+    }
+
+    fn done(&self) -> bool {
+        self.proof.is_some()
+    }
+
+    fn verifies_boundaries(&self) -> bool {
         false
     }
 }

@@ -159,6 +159,13 @@ pub struct BlockReport {
     /// Time to trace the block and take the commitment of every state, without proving: what
     /// answering one bisection move costs (SPEC.md §8). Zero if not measured.
     pub commit_time: Duration,
+    /// Time [`BlockSteps`] takes to count `N` (once per block). Zero if not measured.
+    pub count_time: Duration,
+    /// The slowest of [`BlockSteps`]'s answers (the commitment at a position) along a
+    /// bisection to the block's last step: what one layer-2 move costs. Zero if not measured.
+    pub answer_time: Duration,
+    /// The answers timed for `answer_time`.
+    pub answers: u64,
 }
 
 impl std::fmt::Display for BlockReport {
@@ -178,6 +185,14 @@ impl std::fmt::Display for BlockReport {
                 f,
                 "traced with every state's commitment, unproved (a bisection answer's re-run): {:?}",
                 self.commit_time
+            )?;
+        }
+        if !self.answer_time.is_zero() {
+            writeln!(
+                f,
+                "layer-2 answers: N counted in {:?}; {} commitments along a bisection to the last \
+                 step, the slowest in {:?}",
+                self.count_time, self.answers, self.answer_time
             )?;
         }
         writeln!(
@@ -259,6 +274,9 @@ pub enum CheckError {
     /// `blockStart` refuses the block's parent output, parent header or inputs.
     #[error("block start: {0}")]
     BadStart(String),
+    /// The observer had what it needed before the block's end ([`BlockObserver::done`]).
+    #[error("the run stopped once the observer was done")]
+    Stopped,
     /// A step the block needs is specified but not implemented: the check is incomplete, not
     /// passed. From `check_block` after every transaction verified, the report covers them all;
     /// for a pending step met earlier (a precompile beyond 0x09, a post-execution transaction)
@@ -312,6 +330,22 @@ pub(super) fn check_proof(pre: B256, proof: &StepProof, post: B256) -> Result<us
     }
 }
 
+/// [`check_proof`] of a boundary step, unless `observer` asked not to verify them (a layer-2
+/// answer: its states are the prover's own, their proofs are not what it returns); returns 0
+/// bytes then.
+pub(super) fn check_boundary(
+    observer: &dyn BlockObserver,
+    pre: B256,
+    proof: &StepProof,
+    post: B256,
+) -> Result<usize, String> {
+    if observer.verifies_boundaries() {
+        check_proof(pre, proof, post)
+    } else {
+        Ok(0)
+    }
+}
+
 /// A step the prover refuses as pending (SPEC.md §1: `Unsupported`) makes the block
 /// uncheckable, not wrong; any other error is returned as it is.
 pub(super) fn pending(e: crate::VerifyError) -> Result<CheckError, crate::VerifyError> {
@@ -337,6 +371,23 @@ pub trait BlockObserver {
     /// default). An observer that answers `false` gets the states alone: nothing is checked
     /// between two states of a transaction, only its start and end steps, which produce them.
     fn proves_steps(&self) -> bool {
+        true
+    }
+    /// The block-wide positions (first, last) whose states inside a transaction are handed to
+    /// [`BlockObserver::state`] (default: all). The states of a transaction outside it are not
+    /// committed, only mirrored (SPEC.md §7): the transaction's end is the same, at a fraction
+    /// of the cost. Boundary states (the block start, Idle states, the block end) are always
+    /// handed out. Only an observer that does not prove steps may narrow it.
+    fn window(&self) -> (u64, u64) {
+        (0, u64::MAX)
+    }
+    /// Whether the observer has what it needs: the run stops there ([`trace_block`] returns
+    /// [`CheckError::Stopped`]).
+    fn done(&self) -> bool {
+        false
+    }
+    /// Whether the boundary steps' proofs are verified (default), not only made.
+    fn verifies_boundaries(&self) -> bool {
         true
     }
 }
@@ -439,6 +490,9 @@ where
         txs,
         list,
     } = block_start::start_block(db, base, block, config, observer, &mut stats)?;
+    if observer.done() {
+        return Err(CheckError::Stopped);
+    }
     let mut idle = idle;
     let txs = &txs;
     let number = block.number();
@@ -475,7 +529,7 @@ where
             }
             e => step_error(0, "TxStart", e.to_string()),
         })?;
-        let size = check_proof(pre, &proof, transition.post.commitment())
+        let size = check_boundary(observer, pre, &proof, transition.post.commitment())
             .map_err(|e| step_error(0, "TxStart", e))?;
         stats.add("TxStart", size);
         observer.boundary("TxStart", pre, &proof);
@@ -528,6 +582,20 @@ where
         };
         let first_commitment = first.record.commitment();
         let proves = observer.proves_steps();
+        // The tracer's window, in the transaction's own step numbers.
+        let (wanted_first, wanted_last) = if proves {
+            (0, u64::MAX)
+        } else {
+            observer.window()
+        };
+        let window = if wanted_first > wanted_last || wanted_last < first_position {
+            (u64::MAX, 0)
+        } else {
+            (
+                wanted_first.saturating_sub(first_position),
+                wanted_last - first_position,
+            )
+        };
         let mut expected: Option<(B256, String)> = None;
         let mut failure: Option<CheckError> = None;
         let mut terminal: Option<FullState> = None;
@@ -537,6 +605,14 @@ where
                 return;
             }
             steps = k + 1;
+            if k < window.0 || k > window.1 {
+                // The top frame's terminal state, handed out for the transaction's end only.
+                let running = state.record.status == Status::Running;
+                if !running && state.record.depth == 0 {
+                    terminal = Some(state.clone());
+                }
+                return;
+            }
             observer.state(first_position + k, state);
             let commitment = state.record.commitment();
             let wanted = if k == 0 {
@@ -590,7 +666,7 @@ where
                 }
             }
         };
-        let mut tracer = Tracer::new(at, on_state);
+        let mut tracer = Tracer::within(at, on_state, window.0, window.1);
         let out = {
             let ctx = Context::op()
                 .with_db(&mut *db)
@@ -626,6 +702,9 @@ where
             }
             Err(error) => return Err(CheckError::Trace { index, error }),
         };
+        if observer.done() {
+            return Err(CheckError::Stopped);
+        }
         if terminal.returndata.root() != terminal.record.returndata_root {
             return Err(CheckError::Diverged {
                 index,
@@ -640,7 +719,7 @@ where
             }
             e => step_error(end_step, "TxEnd", e.to_string()),
         })?;
-        let size = check_proof(pre, &proof, transition.post.commitment())
+        let size = check_boundary(observer, pre, &proof, transition.post.commitment())
             .map_err(|e| step_error(end_step, "TxEnd", e))?;
         stats.add("TxEnd", size);
         observer.boundary("TxEnd", pre, &proof);
@@ -648,6 +727,9 @@ where
         idle.transactions = Some(list.clone());
         position = first_position + steps.max(1);
         observer.state(position, &idle);
+        if observer.done() {
+            return Err(CheckError::Stopped);
+        }
         let used = idle.record.gas - idle_gas;
         if used != out.result.tx_gas_used() {
             return Err(CheckError::Diverged {

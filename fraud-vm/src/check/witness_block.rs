@@ -1,14 +1,17 @@
 //! `check_block`: a real block against its `debug_executionWitness` pre-state (SPEC.md §7).
 
 use super::{
-    BlockReport, ChainConfig, CheckError, CommitmentsOnly, L2Block, execution_time, trace_block,
+    BlockObserver, BlockReport, BlockSteps, ChainConfig, CheckError, CommitmentsOnly, L2Block,
+    execution_time, trace_block,
 };
 use crate::mpt::BaseState;
+use crate::state::FullState;
 use crate::witness::{WitnessDb, WitnessTrie};
-use alloy::primitives::Bytes;
+use alloy::primitives::{B256, Bytes};
 use revm::database::CacheDB;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Checks a real OP L2 block against its pre-state witness, in reth's `debug_executionWitness`
 /// format: `witness.state` holds the RLP trie nodes, `codes` the codes, `keys` the preimages
@@ -65,9 +68,36 @@ pub fn check_block(
         &mut CommitmentsOnly::default(),
     )?;
     let commit_time = began.elapsed();
-    let mut outcome = trace_block(&mut CacheDB::new(db), base(), &block, config, &mut ())?;
+    // A layer-2 answerer (`BlockSteps`): N from a light run, then the commitments along the
+    // bisection that agrees to the last step (every transaction re-run), each timed and checked
+    // against the checked run's below.
+    let steps = BlockSteps::new(db.clone(), base(), block.clone(), *config);
+    let began = Instant::now();
+    let step_count = steps.step_count()?;
+    let count_time = began.elapsed();
+    let mut answers = BTreeMap::new();
+    let mut answer_time = Duration::ZERO;
+    for m in bisection_to_the_end(step_count) {
+        let began = Instant::now();
+        answers.insert(m, steps.commitment_at(m)?);
+        answer_time = answer_time.max(began.elapsed());
+    }
+    let mut kept = Kept {
+        asked: answers.keys().copied().collect(),
+        ..Kept::default()
+    };
+    let mut outcome = trace_block(&mut CacheDB::new(db), base(), &block, config, &mut kept)?;
+    if kept.last != step_count || kept.found != answers {
+        return Err(CheckError::Diverged {
+            index: transactions.len().saturating_sub(1),
+            what: "a layer-2 answer differs from the checked run's state".into(),
+        });
+    }
     outcome.report.execution_time = execution_time;
     outcome.report.commit_time = commit_time;
+    outcome.report.count_time = count_time;
+    outcome.report.answer_time = answer_time;
+    outcome.report.answers = answers.len() as u64;
     if outcome.end.record.commitment() != unproved.end.record.commitment() {
         return Err(CheckError::Diverged {
             index: transactions.len().saturating_sub(1),
@@ -98,6 +128,37 @@ pub fn check_block(
         });
     }
     Ok(outcome.report)
+}
+
+/// The positions a bisection over `0..=n` asks when every answer agrees: it ends at the last
+/// step, so the later answers re-run every transaction (the costliest path).
+fn bisection_to_the_end(n: u64) -> Vec<u64> {
+    let (mut agreed, disputed) = (0, n);
+    let mut asked = Vec::new();
+    while disputed - agreed > 1 {
+        let mid = agreed + (disputed - agreed) / 2;
+        asked.push(mid);
+        agreed = mid;
+    }
+    asked
+}
+
+/// The commitments at the positions asked, and the last position: what the checked run says
+/// the answers are.
+#[derive(Default)]
+struct Kept {
+    asked: Vec<u64>,
+    found: BTreeMap<u64, B256>,
+    last: u64,
+}
+
+impl BlockObserver for Kept {
+    fn state(&mut self, position: u64, state: &FullState) {
+        self.last = position;
+        if self.asked.binary_search(&position).is_ok() {
+            self.found.insert(position, state.record.commitment());
+        }
+    }
 }
 
 /// The pre-state of the block sealed as `header` from its witness: the parent's header (the

@@ -1574,6 +1574,61 @@ fn layer2_answers_follow_the_trace() {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 16,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The layer-2 answers of random blocks, from light re-runs (only the asked state committed,
+    /// stopped once known), are the full trace's: `N`, the commitment at boundary positions and
+    /// at random ones (past `N` too), and a one-step proof from a random position.
+    #[test]
+    fn light_layer2_answers_match_the_full_trace(
+        encoded in random_block(),
+        picks in prop::collection::vec(any::<u64>(), 12),
+    ) {
+        use fraud_vm::Status;
+        use fraud_vm::check::BlockSteps;
+        let honest = run_recorded(&encoded, Recorder::default());
+        prop_assert!(honest.is_ok(), "{:?}", honest.err());
+        let honest = honest.expect("checked");
+        let n = honest.commitments.len() as u64 - 1;
+        let genesis = genesis();
+        let steps = BlockSteps::new(
+            database(&genesis),
+            Arc::new(BaseState::new(genesis.clone())),
+            l2_block(&encoded),
+            config(),
+        );
+        prop_assert_eq!(steps.step_count(), Ok(n));
+        let boundaries: Vec<u64> = honest
+            .statuses
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s != Status::Running)
+            .map(|(i, _)| i as u64)
+            .collect();
+        let stride = boundaries.len().div_ceil(24).max(1);
+        let mut positions: Vec<u64> = boundaries.into_iter().step_by(stride).collect();
+        positions.extend(picks.iter().map(|p| p % (n + 3)));
+        for m in positions {
+            prop_assert_eq!(
+                steps.commitment_at(m),
+                Ok(honest.commitments[m.min(n) as usize]),
+                "position {} of {}", m, n
+            );
+        }
+        let m = picks[0] % (n + 2);
+        let answer = steps.step_proof(m);
+        prop_assert!(answer.is_ok(), "position {}: {:?}", m, answer.err());
+        let answer = answer.expect("a proof");
+        let at = |k: u64| honest.commitments[k.min(n) as usize];
+        prop_assert_eq!((answer.pre, answer.post), (at(m), at(m + 1)), "position {}", m);
+    }
+}
+
 /// What op-node's block executor gives a block: gas used, receipts root, logs bloom and the
 /// post-state root.
 struct Executed {

@@ -6,7 +6,8 @@
 //! built from the node's own store the way `debug_executionWitness` builds it for
 //! `op-node check-block` (no HTTP). A game asks about many positions of one block, so the
 //! last block's `BlockSteps` is kept (keyed by its hash: a block replaced by a reorg is built
-//! again); every answer still re-runs the block, which costs one block's execution.
+//! again), and with it the block's step count; every answer re-runs the block up to the
+//! asked position, committing that state alone (about the cost of executing the block).
 
 use crate::{
     chain::ChainConfig,
