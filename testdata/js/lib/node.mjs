@@ -165,7 +165,8 @@ export async function startNode({ name = "node", blockTime = "100ms", args = [],
 
 async function launch(node, blockTime, args, samePort) {
   // A fixed port can be taken between freePort() and the node's bind; on restart the old port can still
-  // be busy. Either way the node exits early and we try again on a fresh port.
+  // be busy. Either way the node exits early (or another server answers on its port) and we try
+  // again on a fresh port.
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = samePort && attempt === 0 ? node.port : await freePort();
@@ -236,12 +237,20 @@ async function spawnOnce(node, port, blockTime, args) {
       const body = await res.json();
       if (body.result !== undefined) {
         if (BigInt(body.result) !== CHAIN_ID) {
-          throw new Error(`eth_chainId answered ${body.result}, expected ${CHAIN_ID}`);
+          // Another server holds the port: an embedded L1 of a concurrent test took it from the
+          // OS's ephemeral range between freePort() and our bind, and our node is exiting on the
+          // bind error. Retry on a fresh port, as for any early exit.
+          proc.kill("SIGKILL");
+          await waitExit(proc, STOP_TIMEOUT_MS);
+          const e = new Error(`port ${port} answered eth_chainId ${body.result}, expected ${CHAIN_ID}: taken by another server; log ${node.logFile}:\n${node.logTail()}`);
+          e.earlyExit = true;
+          e.portTaken = true;
+          throw e;
         }
         return;
       }
     } catch (e) {
-      if (e.message.startsWith("eth_chainId answered")) throw e;
+      if (e.portTaken) throw e;
     }
     await sleep(100);
   }
