@@ -17,7 +17,17 @@ pub const TAG_BLOCK_INPUTS: u8 = 0x1a;
 /// Length of an encoded [`BlockInputs`].
 pub const BLOCK_INPUTS_ENCODED_LEN: usize = 1 + 8 + 32 + 32 + 8 + 32 + 8 + 32;
 /// Version byte of an encoded [`BlockStartProof`] (the proof version of SPEC.md §6.3).
-pub const BLOCK_START_VERSION: u8 = 5;
+pub const BLOCK_START_VERSION: u8 = 6;
+/// Domain tag of a block's inputs commitment `inputs_n` in the L1 inbox (op-node/BATCHES.md §3.2).
+pub const TAG_INBOX_INPUTS: u8 = 0x20;
+/// Domain tag of an append record of the L1 inbox (op-node/BATCHES.md §3.3).
+pub const TAG_APPEND_RECORD: u8 = 0x21;
+/// Length of an encoded [`InboxOpening`]: the inbox's `blockInputs` proof (BATCHES.md §3.4).
+pub const INBOX_OPENING_LEN: usize = 4 * 8 + 32 + 32 * crate::merkle::WORD_TREE_DEPTH;
+/// Length of an encoded [`L1Tie`]: `epoch ‖ epoch_hash ‖ sequence_number ‖ opening`.
+pub const L1_TIE_LEN: usize = 8 + 32 + 8 + INBOX_OPENING_LEN;
+/// Offset of the parent header's length in an encoded [`BlockStartProof`].
+const HEADER_LEN_AT: usize = 1 + 96 + L1_TIE_LEN;
 
 /// op-node's fee recipient of every L2 block: the SequencerFeeVault predeploy.
 pub const SEQUENCER_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000011");
@@ -182,6 +192,154 @@ impl BlockInputs {
     }
 }
 
+/// The L1 inbox's opening of one block's inputs commitment `inputs_n` from the record of the
+/// append that completed it: the `proof` of `BatchInbox.blockInputs(n, proof)` (op-node/BATCHES.md
+/// §3.4, `bridge::inbox::InputsProof`), byte for byte.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InboxOpening {
+    /// Index of the append record (`appendRecord(index)`).
+    pub index: u64,
+    /// The first block the append completed.
+    pub first: u64,
+    /// How many blocks it completed.
+    pub count: u64,
+    /// The L1 block that included the append.
+    pub l1_block: u64,
+    /// The block's commitment `inputs_n`.
+    pub inputs: B256,
+    /// Siblings of the path from `inputs_n` to the record's root, leaf level first.
+    pub siblings: [B256; crate::merkle::WORD_TREE_DEPTH],
+}
+
+impl InboxOpening {
+    /// `index ‖ first ‖ count ‖ l1_block ‖ inputs ‖ siblings` (u64 ×4, bytes32, 32 × bytes32).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(INBOX_OPENING_LEN);
+        for x in [self.index, self.first, self.count, self.l1_block] {
+            out.extend_from_slice(&x.to_be_bytes());
+        }
+        out.extend_from_slice(self.inputs.as_slice());
+        for s in &self.siblings {
+            out.extend_from_slice(s.as_slice());
+        }
+        out
+    }
+
+    /// Decodes [`Self::encode`]'s bytes; `None` unless exactly [`INBOX_OPENING_LEN`] long.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != INBOX_OPENING_LEN {
+            return None;
+        }
+        let u64_at = |i: usize| -> Option<u64> {
+            Some(u64::from_be_bytes(bytes.get(i..i + 8)?.try_into().ok()?))
+        };
+        let mut siblings = [B256::ZERO; crate::merkle::WORD_TREE_DEPTH];
+        for (h, s) in siblings.iter_mut().enumerate() {
+            *s = B256::from_slice(&bytes[64 + 32 * h..96 + 32 * h]);
+        }
+        Some(Self {
+            index: u64_at(0)?,
+            first: u64_at(8)?,
+            count: u64_at(16)?,
+            l1_block: u64_at(24)?,
+            inputs: B256::from_slice(&bytes[32..64]),
+            siblings,
+        })
+    }
+
+    /// The append record this opening shows block `number` under, as the inbox recomputes it:
+    /// `keccak256(0x21 ‖ first ‖ count ‖ l1_block ‖ fold(inputs, number − first, siblings))`;
+    /// `None` unless `first ≤ number < first + count`.
+    pub fn record(&self, number: u64) -> Option<B256> {
+        let position = number.checked_sub(self.first)?;
+        if position >= self.count {
+            return None;
+        }
+        let mut node = self.inputs;
+        for (h, sibling) in self.siblings.iter().enumerate() {
+            node = if (position >> h) & 1 == 0 {
+                crate::merkle::hash_pair(node, *sibling)
+            } else {
+                crate::merkle::hash_pair(*sibling, node)
+            };
+        }
+        let mut buf = Vec::with_capacity(57);
+        buf.push(TAG_APPEND_RECORD);
+        for x in [self.first, self.count, self.l1_block] {
+            buf.extend_from_slice(&x.to_be_bytes());
+        }
+        buf.extend_from_slice(node.as_slice());
+        Some(keccak256(buf))
+    }
+}
+
+/// What ties a block's inputs record to L1 (SPEC.md §5.18): the preimage fields of `inputs_n`
+/// that the record does not hold, and the inbox's opening of `inputs_n`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct L1Tie {
+    /// The block's L1 origin (epoch) number.
+    pub epoch: u64,
+    /// The origin's hash.
+    pub epoch_hash: B256,
+    /// The block's position in its epoch.
+    pub sequence_number: u64,
+    /// The inbox's opening of `inputs_n`.
+    pub opening: InboxOpening,
+}
+
+impl L1Tie {
+    /// `epoch(u64) ‖ epoch_hash ‖ sequence_number(u64) ‖ opening` ([`L1_TIE_LEN`] bytes).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(L1_TIE_LEN);
+        out.extend_from_slice(&self.epoch.to_be_bytes());
+        out.extend_from_slice(self.epoch_hash.as_slice());
+        out.extend_from_slice(&self.sequence_number.to_be_bytes());
+        out.extend_from_slice(&self.opening.encode());
+        out
+    }
+
+    /// Decodes [`Self::encode`]'s bytes; `None` unless exactly [`L1_TIE_LEN`] long.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != L1_TIE_LEN {
+            return None;
+        }
+        Some(Self {
+            epoch: u64::from_be_bytes(bytes[0..8].try_into().ok()?),
+            epoch_hash: B256::from_slice(&bytes[8..40]),
+            sequence_number: u64::from_be_bytes(bytes[40..48].try_into().ok()?),
+            opening: InboxOpening::decode(&bytes[48..])?,
+        })
+    }
+
+    /// `inputs_n` of block `number` with `inputs` (BATCHES.md §3.2): `keccak256(0x20 ‖ n ‖
+    /// timestamp ‖ epoch ‖ epoch_hash ‖ sequence_number ‖ recorded_root ‖ recorded_count)` with
+    /// u64, u64, u64, bytes32, u64, bytes32, u32; `None` if `recorded_count` is past a `u32`.
+    pub fn inputs_commitment(&self, number: u64, inputs: &BlockInputs) -> Option<B256> {
+        let count = u32::try_from(inputs.recorded_count).ok()?;
+        let mut buf = Vec::with_capacity(101);
+        buf.push(TAG_INBOX_INPUTS);
+        for x in [number, inputs.timestamp, self.epoch] {
+            buf.extend_from_slice(&x.to_be_bytes());
+        }
+        buf.extend_from_slice(self.epoch_hash.as_slice());
+        buf.extend_from_slice(&self.sequence_number.to_be_bytes());
+        buf.extend_from_slice(inputs.recorded_root.as_slice());
+        buf.extend_from_slice(&count.to_be_bytes());
+        Some(keccak256(buf))
+    }
+}
+
+/// The L1 inbox as `blockStart` reads it (SPEC.md §5.18): its append records. The on-chain
+/// verifier calls the `BatchInbox`'s `blockInputs`, which reads the same; records are only ever
+/// appended, so the records an L1 view holds are those of any later state with `l1_block` not
+/// after the view.
+pub trait InboxView {
+    /// `appendCount()`: how many append records the inbox holds.
+    fn append_count(&self) -> u64;
+    /// `appendRecord(index)` for `index < append_count()`; `None` when it cannot be read.
+    fn append_record(&self, index: u64) -> Option<B256>;
+}
+
 /// The proof `blockStart` takes (SPEC.md §5.18): the parent output's preimage, the parent's
 /// header, and the block's inputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,18 +354,22 @@ pub struct BlockStartProof {
     pub parent_header: Vec<u8>,
     /// The block's inputs.
     pub inputs: BlockInputs,
+    /// What ties `inputs` to L1 [v0.6].
+    pub tie: L1Tie,
 }
 
 impl BlockStartProof {
-    /// `version(u8 = 5) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ u32 len ‖ parent
-    /// header ‖ inputs (113 bytes with its tag)`.
+    /// `version(u8 = 6) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ L1 tie (1,136 bytes)
+    /// ‖ u32 len ‖ parent header ‖ inputs (153 bytes with its tag)`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(1 + 96 + 4 + self.parent_header.len() + BLOCK_INPUTS_ENCODED_LEN);
+        let mut out = Vec::with_capacity(
+            HEADER_LEN_AT + 4 + self.parent_header.len() + BLOCK_INPUTS_ENCODED_LEN,
+        );
         out.push(BLOCK_START_VERSION);
         for r in [self.state_root, self.message_passer_root, self.block_hash] {
             out.extend_from_slice(r.as_slice());
         }
+        out.extend_from_slice(&self.tie.encode());
         out.extend_from_slice(&(self.parent_header.len() as u32).to_be_bytes());
         out.extend_from_slice(&self.parent_header);
         out.extend_from_slice(&self.inputs.encode());
@@ -216,13 +378,14 @@ impl BlockStartProof {
 
     /// Decodes [`Self::encode`]'s bytes; `None` for any other input.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let (&version, rest) = bytes.split_first()?;
-        if version != BLOCK_START_VERSION || rest.len() < 100 {
+        if bytes.first() != Some(&BLOCK_START_VERSION) || bytes.len() < HEADER_LEN_AT + 4 {
             return None;
         }
-        let word = |i: usize| B256::from_slice(&rest[32 * i..32 * i + 32]);
-        let len = u32::from_be_bytes(rest[96..100].try_into().ok()?) as usize;
-        let rest = &rest[100..];
+        let word = |i: usize| B256::from_slice(&bytes[1 + 32 * i..33 + 32 * i]);
+        let tie = L1Tie::decode(&bytes[97..HEADER_LEN_AT])?;
+        let len =
+            u32::from_be_bytes(bytes[HEADER_LEN_AT..HEADER_LEN_AT + 4].try_into().ok()?) as usize;
+        let rest = &bytes[HEADER_LEN_AT + 4..];
         if rest.len() != len.checked_add(BLOCK_INPUTS_ENCODED_LEN)? {
             return None;
         }
@@ -245,6 +408,7 @@ impl BlockStartProof {
                 recorded_count: u64_at(113),
                 recorded_root: B256::from_slice(&inputs[121..153]),
             },
+            tie,
         })
     }
 }
@@ -355,9 +519,9 @@ pub fn block_start(
     })
 }
 
-/// [`block_start`] on an encoded proof, returning the commitment of `s_0`: what the game's
-/// `blockStart` returns.
-pub fn verify_block_start(
+/// [`block_start`] on an encoded proof, returning the commitment of `s_0`, without the tie to L1:
+/// what a prover derives `s_0` with (the tie's fields do not change it).
+pub fn derive_block_start(
     parent_output_root: B256,
     number: u64,
     proof: &[u8],
@@ -367,6 +531,53 @@ pub fn verify_block_start(
     Ok(block_start(parent_output_root, number, &proof, params)?
         .state
         .commitment())
+}
+
+/// The tie of block `number`'s inputs to L1 (SPEC.md §5.18, v0.6): the inputs' `timestamp`,
+/// `recorded_root` and `recorded_count` with the tie's preimage fields hash to the opened
+/// `inputs_n`, the inbox opens `inputs_n` for block `number` from an append record it holds, and
+/// that append's L1 block is not after `l1_view` (the game's L1 view).
+pub fn check_tie(
+    number: u64,
+    proof: &BlockStartProof,
+    l1_view: u64,
+    inbox: &impl InboxView,
+) -> Result<(), VerifyError> {
+    let tie = &proof.tie;
+    let inputs_n = tie
+        .inputs_commitment(number, &proof.inputs)
+        .ok_or(bad("more recorded transactions than a u32 counts"))?;
+    if inputs_n != tie.opening.inputs {
+        return Err(bad("the inputs are not the inbox's inputs_n"));
+    }
+    let opened = tie.opening.record(number);
+    let stored = (tie.opening.index < inbox.append_count())
+        .then(|| inbox.append_record(tie.opening.index))
+        .flatten();
+    if opened.is_none() || opened != stored {
+        return Err(bad("the inbox refuses the opening of inputs_n"));
+    }
+    if tie.opening.l1_block > l1_view {
+        return Err(bad("the inputs were appended after the game's L1 view"));
+    }
+    Ok(())
+}
+
+/// `blockStart(parentOutputRoot, n, l1View, proof)` of the game (SPEC.md §5.18, §12.6): decodes
+/// the proof, derives `s_0` ([`block_start`]), checks the inputs' tie to L1 ([`check_tie`]) and
+/// returns `commit(s_0)`.
+pub fn verify_block_start(
+    parent_output_root: B256,
+    number: u64,
+    l1_view: u64,
+    proof: &[u8],
+    params: &ChainParams,
+    inbox: &impl InboxView,
+) -> Result<B256, VerifyError> {
+    let proof = BlockStartProof::decode(proof).ok_or(bad("the proof does not decode"))?;
+    let start = block_start(parent_output_root, number, &proof, params)?;
+    check_tie(number, &proof, l1_view, inbox)?;
+    Ok(start.state.commitment())
 }
 
 #[cfg(test)]
@@ -439,14 +650,175 @@ mod tests {
                 recorded_count: 2,
                 ..Default::default()
             },
+            tie: L1Tie {
+                epoch: 4,
+                epoch_hash: B256::repeat_byte(5),
+                sequence_number: 6,
+                opening: InboxOpening {
+                    index: 7,
+                    first: 8,
+                    count: 9,
+                    l1_block: 10,
+                    inputs: B256::repeat_byte(11),
+                    siblings: std::array::from_fn(|i| B256::repeat_byte(i as u8)),
+                },
+            },
         };
         let bytes = proof.encode();
-        assert_eq!(BlockStartProof::decode(&bytes), Some(proof));
+        assert_eq!(
+            bytes.len(),
+            1 + 96 + L1_TIE_LEN + 4 + 3 + BLOCK_INPUTS_ENCODED_LEN
+        );
+        assert_eq!(BlockStartProof::decode(&bytes), Some(proof.clone()));
+        for v in [4, 5, 7] {
+            let mut other = bytes.clone();
+            other[0] = v;
+            assert_eq!(BlockStartProof::decode(&other), None, "version {v}");
+        }
         for n in 0..bytes.len() {
             assert_eq!(BlockStartProof::decode(&bytes[..n]), None, "prefix {n}");
         }
         let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(BlockStartProof::decode(&longer), None);
+    }
+
+    /// The test double of the L1 inbox: its records.
+    struct Records(Vec<B256>);
+
+    impl InboxView for Records {
+        fn append_count(&self) -> u64 {
+            self.0.len() as u64
+        }
+        fn append_record(&self, index: u64) -> Option<B256> {
+            self.0.get(usize::try_from(index).ok()?).copied()
+        }
+    }
+
+    /// A tied proof of block `number` with `inputs`: the append at `index` (of `index + 2`
+    /// records) completed `leaves.len()` blocks from `number − position` in `l1_block`, block
+    /// `number`'s leaf its `inputs_n` as `bridge::inbox` commits to it; built with
+    /// `bridge::inbox::InputsProof`.
+    #[allow(clippy::too_many_arguments)]
+    fn tied(
+        number: u64,
+        inputs: &BlockInputs,
+        (epoch, epoch_hash, sequence_number): (u64, B256, u64),
+        mut leaves: Vec<B256>,
+        position: usize,
+        index: u64,
+        l1_block: u64,
+    ) -> (BlockStartProof, Records) {
+        let inputs_n = bridge::inbox::BlockInputs {
+            number,
+            timestamp: inputs.timestamp,
+            epoch,
+            epoch_hash,
+            sequence_number,
+            tx_root: inputs.recorded_root,
+            tx_count: inputs.recorded_count as u32,
+        }
+        .commitment();
+        leaves[position] = inputs_n;
+        let first = number - position as u64;
+        let opening =
+            bridge::inbox::InputsProof::new(index, first, l1_block, &leaves, number).unwrap();
+        let mut records: Vec<B256> = (0..index + 2).map(|i| keccak256(i.to_be_bytes())).collect();
+        records[index as usize] = opening.record.commitment();
+        let tie = L1Tie {
+            epoch,
+            epoch_hash,
+            sequence_number,
+            opening: InboxOpening {
+                index,
+                first,
+                count: opening.record.count,
+                l1_block,
+                inputs: opening.inputs,
+                siblings: opening.siblings,
+            },
+        };
+        assert_eq!(tie.opening.encode(), opening.encode().to_vec());
+        let proof = BlockStartProof {
+            state_root: B256::ZERO,
+            message_passer_root: B256::ZERO,
+            block_hash: B256::ZERO,
+            parent_header: Vec::new(),
+            inputs: inputs.clone(),
+            tie,
+        };
+        (proof, Records(records))
+    }
+
+    proptest! {
+        /// The tie's encoding round-trips; the honest tie holds (also at a view equal to the
+        /// append's L1 block), and a change of any field it covers, of the opening, of the
+        /// records or of the view is refused.
+        #[test]
+        fn the_tie_refuses_every_mutated_field(
+            number in 1u64..u64::MAX / 2,
+            timestamp: u64,
+            recorded_count in 0u64..=u64::from(u32::MAX),
+            recorded_root: [u8; 32],
+            epoch: u64,
+            epoch_hash: [u8; 32],
+            sequence_number: u64,
+            leaves in prop::collection::vec(any::<[u8; 32]>().prop_map(B256::from), 1..9),
+            position: prop::sample::Index,
+            index in 0u64..5,
+            l1_block in 1u64..u64::MAX,
+            slack in 0u64..1000,
+            field in 0usize..20,
+            byte: prop::sample::Index,
+        ) {
+            let inputs = BlockInputs {
+                timestamp,
+                recorded_count,
+                recorded_root: B256::from(recorded_root),
+                ..Default::default()
+            };
+            let position = position.index(leaves.len()).min(number as usize);
+            let (proof, records) = tied(
+                number,
+                &inputs,
+                (epoch, B256::from(epoch_hash), sequence_number),
+                leaves,
+                position,
+                index,
+                l1_block,
+            );
+            let view = l1_block.saturating_add(slack);
+            prop_assert_eq!(check_tie(number, &proof, view, &records), Ok(()));
+            prop_assert_eq!(check_tie(number, &proof, l1_block, &records), Ok(()));
+            prop_assert_eq!(L1Tie::decode(&proof.tie.encode()), Some(proof.tie.clone()));
+            let mut p = proof.clone();
+            let mut n = number;
+            let mut v = view;
+            let mut r = records.0.clone();
+            let flip = |b: &mut B256| b.0[byte.index(32)] ^= 1;
+            match field {
+                0 => p.inputs.timestamp ^= 1,
+                1 => p.inputs.recorded_count ^= 1,
+                2 => flip(&mut p.inputs.recorded_root),
+                3 => p.tie.epoch ^= 1,
+                4 => flip(&mut p.tie.epoch_hash),
+                5 => p.tie.sequence_number ^= 1,
+                6 => p.tie.opening.index ^= 1,
+                7 => p.tie.opening.first ^= 1,
+                8 => p.tie.opening.count ^= 1,
+                9 => p.tie.opening.l1_block ^= 1,
+                10 => flip(&mut p.tie.opening.inputs),
+                11 => flip(&mut p.tie.opening.siblings[byte.index(32)]),
+                12 => n ^= 1,
+                13 => v = l1_block - 1,
+                14 => flip(&mut r[index as usize]),
+                15 => { r.truncate(index as usize); }
+                16 => p.inputs.recorded_count += 1 << 32,
+                17 => p.tie.opening.siblings[31] = B256::ZERO,
+                18 => n += 1 << 32,
+                _ => p.tie.opening.count = 0,
+            }
+            prop_assert!(check_tie(n, &p, v, &Records(r)).is_err(), "field {}", field);
+        }
     }
 }

@@ -76,6 +76,7 @@ sol! {
         function resolvedAt() view returns (uint64);
         function rootClaim() view returns (bytes32);
         function l2BlockNumber() view returns (uint256);
+        function l1HeadNumber() view returns (uint64);
     }
 
     interface IAnchors {
@@ -86,7 +87,7 @@ sol! {
 
     interface IVerifierDouble {
         function step(bytes32 pre, bytes proof) view returns (bytes32 post);
-        function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, bytes proof) view returns (bytes32);
+        function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, uint256 l1Block, bytes proof) view returns (bytes32);
         function blockEnd(bytes32 state, bytes proof) view returns (bytes32);
     }
 }

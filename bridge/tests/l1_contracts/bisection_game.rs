@@ -390,6 +390,12 @@ fn many_challengers_each_get_what_they_earned() {
     let arena = Arena::deploy(&mut l1, Chain::new(10, 5), true);
     let chain = &arena.chain;
     let game = arena.propose(&mut l1, chain.output(10), 10);
+    // The game's L1 view as a number (what `startSteps` gives the block start, SPEC §12.6): the
+    // block before the one that created it.
+    assert_eq!(
+        l1.view(game, IBisection::l1HeadNumberCall {}),
+        l1.number() - 1
+    );
     let mut ids = Vec::new();
     for who in CHALLENGERS.into_iter().chain([PROPOSER]) {
         ids.push((who, challenge(&mut l1, game, who)));

@@ -32,6 +32,7 @@ fn block_boundaries_are_refused_while_pending_and_forwarded_once_set() {
     let start = IVerifierDouble::blockStartCall {
         parentOutputRoot: parent,
         l2BlockNumber: U256::from(7),
+        l1Block: U256::from(99),
         proof: Bytes::new(),
     };
     let end = IVerifierDouble::blockEndCall {
@@ -119,6 +120,7 @@ fn block_boundaries_go_to_the_boundary_verifier() {
             U256::from(params.base_fee_denominator),
             U256::from(params.elasticity),
             U256::from(params.min_base_fee),
+            Address::repeat_byte(0x1b),
         )
             .abi_encode_params(),
     );
@@ -146,6 +148,7 @@ fn block_boundaries_go_to_the_boundary_verifier() {
     let start = IVerifierDouble::blockStartCall {
         parentOutputRoot: output,
         l2BlockNumber: U256::from(78),
+        l1Block: U256::from(99),
         proof: Bytes::from_static(&[4, 1, 2]),
     };
     assert_eq!(

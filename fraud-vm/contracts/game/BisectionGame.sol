@@ -106,6 +106,9 @@ contract BisectionGame is IDisputeGame {
     bool public challengerWon;
     /// @notice Wei owed to each address, collected with `claimCredit`.
     mapping(address => uint256) public credit;
+    /// @notice The number of the L1 block `l1Head` is the hash of: the L1 view the block start
+    ///         ties a block's inputs to (SPEC §5.18, §12.6).
+    uint64 public l1HeadNumber;
 
     /// @notice A challenge was opened against the claim.
     event ChallengeOpened(uint256 indexed id, address indexed challenger);
@@ -192,6 +195,7 @@ contract BisectionGame is IDisputeGame {
         startingBlockNumber = anchorBlock;
         createdAt = uint64(block.timestamp);
         l1Head = blockhash(block.number - 1);
+        l1HeadNumber = uint64(block.number - 1);
         bond = msg.value;
     }
 
@@ -269,7 +273,7 @@ contract BisectionGame is IDisputeGame {
         if (stepCount == 0 || stepCount > MAX_STEPS) revert BadStepCount();
         uint64 n = c.disputedPos;
         IBlockBoundaryVerifier boundary = IBlockBoundaryVerifier(VERIFIER);
-        bytes32 start = boundary.blockStart(c.agreedClaim, n, startProof);
+        bytes32 start = boundary.blockStart(c.agreedClaim, n, l1HeadNumber, startProof);
         if (boundary.blockEnd(endState, endProof) != c.disputedClaim) revert EndStateMismatch();
         c.layer = 2;
         c.stepBlock = n;

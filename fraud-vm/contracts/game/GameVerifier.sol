@@ -37,13 +37,13 @@ contract GameVerifier is IStepVerifier, IBlockBoundaryVerifier {
     }
 
     /// @inheritdoc IBlockBoundaryVerifier
-    function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, bytes calldata proof)
+    function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, uint256 l1Block, bytes calldata proof)
         external
         view
         returns (bytes32 start)
     {
         if (address(boundary) == address(0)) revert BlockBoundaryPending();
-        return boundary.blockStart(parentOutputRoot, l2BlockNumber, proof);
+        return boundary.blockStart(parentOutputRoot, l2BlockNumber, l1Block, proof);
     }
 
     /// @inheritdoc IBlockBoundaryVerifier

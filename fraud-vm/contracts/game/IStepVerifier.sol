@@ -22,12 +22,14 @@ interface IStepVerifier {
 interface IBlockBoundaryVerifier {
     /// @notice The commitment of `s_0`, the block-start state of L2 block `l2BlockNumber`, derived
     ///         from the agreed output root of block `l2BlockNumber - 1` and the block's inputs
-    ///         (witnessed in `proof`). MUST revert when `proof` does not show it.
+    ///         (witnessed in `proof`), which L1 recorded by L1 block `l1Block`. MUST revert when
+    ///         `proof` does not show it.
     /// @param parentOutputRoot The agreed output root (v0) of the parent block.
     /// @param l2BlockNumber The block whose steps are bisected.
-    /// @param proof The parent output's preimage and the block's inputs.
+    /// @param l1Block The game's L1 view: the number of the L1 block whose hash is its `l1Head`.
+    /// @param proof The parent output's preimage, the block's inputs and their opening on L1.
     /// @return start The commitment of `s_0`.
-    function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, bytes calldata proof)
+    function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, uint256 l1Block, bytes calldata proof)
         external
         view
         returns (bytes32 start);

@@ -44,7 +44,7 @@ contract StepVerifierDouble is IStepVerifier, IBlockBoundaryVerifier {
     }
 
     /// @inheritdoc IBlockBoundaryVerifier
-    function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, bytes calldata)
+    function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, uint256, bytes calldata)
         external
         pure
         returns (bytes32)

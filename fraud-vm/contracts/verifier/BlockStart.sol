@@ -23,7 +23,10 @@ struct ChainParams {
 /// inputs record and derives the block environment (the EIP-1559 base fee rule on the parent),
 /// the block constants and `s_0`, whose commitment it returns.
 library BlockStart {
-    uint8 private constant VERSION = 5;
+    uint8 private constant VERSION = 6;
+    /// Offset of the parent header's length: after the version, the output preimage and the L1 tie
+    /// (`epoch ‖ epoch_hash ‖ sequence_number ‖ the inbox opening`, 1,136 bytes).
+    uint256 internal constant HEADER_LEN_AT = 1 + 96 + 1136;
     uint8 private constant TAG_STATE = 0x01;
     uint8 private constant TAG_BLOCK_ENV = 0x04;
     uint8 private constant TAG_WORLD = 0x05;
@@ -61,8 +64,9 @@ library BlockStart {
     }
 
     /// @notice The commitment of `s_0` of block `number` from the agreed output root of its
-    /// parent, with `proof` (`version(5) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ u32 len
-    /// ‖ parent header ‖ inputs record`) at calldata offset `at` of length `len`.
+    /// parent, with `proof` (`version(6) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ L1 tie ‖
+    /// u32 len ‖ parent header ‖ inputs record`) at calldata offset `at` of length `len`. The tie
+    /// is framed here and checked by the caller (`BoundaryVerifier`), which reads L1.
     function verify(bytes32 parentOutputRoot, uint256 number, uint256 at, uint256 len, ChainParams memory params)
         internal
         pure
@@ -103,10 +107,12 @@ library BlockStart {
 
     /// @notice The proof's fields: the output preimage, the header's and the inputs' offsets.
     function _decodeProof(uint256 at, uint256 len) private pure returns (Proof memory proof) {
-        if (len < 101 || _byte(at) != VERSION) revert BadBlockStart("the proof does not decode");
-        proof.headerLen = _uint(at + 97, 4);
-        proof.header = at + 101;
-        if (len - 101 != proof.headerLen + INPUTS_LEN) revert BadBlockStart("the proof does not decode");
+        if (len < HEADER_LEN_AT + 4 || _byte(at) != VERSION) revert BadBlockStart("the proof does not decode");
+        proof.headerLen = _uint(at + HEADER_LEN_AT, 4);
+        proof.header = at + HEADER_LEN_AT + 4;
+        if (len - HEADER_LEN_AT - 4 != proof.headerLen + INPUTS_LEN) {
+            revert BadBlockStart("the proof does not decode");
+        }
         proof.inputs = proof.header + proof.headerLen;
         if (_byte(proof.inputs) != TAG_BLOCK_INPUTS) revert BadBlockStart("the proof does not decode");
         proof.stateRoot = _word(at + 1);

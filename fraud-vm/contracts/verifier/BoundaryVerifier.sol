@@ -2,18 +2,38 @@
 pragma solidity 0.8.28;
 
 import {IBlockBoundaryVerifier} from "../game/IStepVerifier.sol";
-import {BlockStart, ChainParams} from "./BlockStart.sol";
+import {BadBlockStart, BlockStart, ChainParams} from "./BlockStart.sol";
 import {PreStateMismatch} from "./StepErrors.sol";
 
 /// The state record given to `blockEnd` is not a block-end state (SPEC.md §5.19, §12.6).
 error NotBlockEnd();
 
+/// The L1 batch inbox as the block start reads it (op-node/BATCHES.md §3.4).
+interface IBatchInboxInputs {
+    /// @notice Opens the input commitment of L2 block `number`; reverts unless `proof` opens it
+    ///         from a record the inbox holds.
+    function blockInputs(uint256 number, bytes calldata proof) external view returns (bytes32 inputs, uint64 l1Block);
+}
+
 /// @title The block-boundary verifier (fraud-vm/SPEC.md §5.18, §5.19, §12.6)
 /// @notice Links the game's layer 1 (output roots) to its layer 2 (machine states): `blockStart`
 /// derives `s_0` of a block from its parent's output root under the chain parameters this
-/// contract was built with, `blockEnd` opens a block-end state to the output root it holds.
+/// contract was built with, and checks the block's inputs against what the L1 `BatchInbox`
+/// recorded for it by the game's L1 view; `blockEnd` opens a block-end state to the output root
+/// it holds.
 contract BoundaryVerifier is IBlockBoundaryVerifier {
     uint8 private constant BLOCK_END = 8;
+    uint8 private constant INPUTS_TAG = 0x20;
+    uint256 private constant INPUTS_LEN = 153;
+    /// Offsets in the proof of the L1 tie's fields and of the inbox opening (1,088 bytes).
+    uint256 private constant EPOCH = 97;
+    uint256 private constant EPOCH_HASH = 105;
+    uint256 private constant SEQUENCE_NUMBER = 137;
+    uint256 private constant OPENING = 145;
+    uint256 private constant OPENING_END = 145 + 1088;
+
+    /// @notice The L1 batch inbox whose records the block inputs are opened from.
+    IBatchInboxInputs public immutable inbox;
 
     uint64 private immutable CHAIN_ID;
     address private immutable COINBASE;
@@ -23,7 +43,9 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
     uint64 private immutable MIN_BASE_FEE;
 
     /// @param params The chain's parameters (op-node's L2: `ChainParams::op_node`).
-    constructor(ChainParams memory params) {
+    /// @param inbox_ The L1 `BatchInbox` of the chain.
+    constructor(ChainParams memory params, IBatchInboxInputs inbox_) {
+        inbox = inbox_;
         CHAIN_ID = params.chainId;
         COINBASE = params.coinbase;
         GAS_LIMIT = params.gasLimit;
@@ -38,16 +60,49 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
     }
 
     /// @inheritdoc IBlockBoundaryVerifier
-    function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, bytes calldata proof)
+    /// @dev `s_0` as `BlockStart` derives it, then the tie to L1 (SPEC.md §5.18 v0.6; Rust:
+    /// `block_start::verify_block_start`, `check_tie`).
+    function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, uint256 l1Block, bytes calldata proof)
         external
         view
-        returns (bytes32)
+        returns (bytes32 start)
     {
         uint256 at;
         assembly ("memory-safe") {
             at := proof.offset
         }
-        return BlockStart.verify(parentOutputRoot, l2BlockNumber, at, proof.length, chainParams());
+        start = BlockStart.verify(parentOutputRoot, l2BlockNumber, at, proof.length, chainParams());
+        _checkTie(l2BlockNumber, l1Block, proof);
+    }
+
+    /// @notice The inputs record's `timestamp`, `recorded_root` and `recorded_count` with the tie's
+    ///         `epoch`, `epoch_hash` and `sequence_number` hash to the opened `inputs_n`; the inbox
+    ///         opens it for block `number`; its append's L1 block is not after `l1View`. The proof's
+    ///         framing is already checked (`BlockStart.verify`), and `number` fits a `u64`.
+    function _checkTie(uint256 number, uint256 l1View, bytes calldata proof) private view {
+        uint256 inputs = proof.length - INPUTS_LEN;
+        uint64 recordedCount = uint64(bytes8(proof[inputs + 113:inputs + 121]));
+        if (recordedCount > type(uint32).max) revert BadBlockStart("more recorded transactions than a u32 counts");
+        bytes32 inputsN = keccak256(
+            abi.encodePacked(
+                INPUTS_TAG,
+                uint64(number),
+                bytes8(proof[inputs + 1:inputs + 9]),
+                bytes8(proof[EPOCH:EPOCH_HASH]),
+                bytes32(proof[EPOCH_HASH:SEQUENCE_NUMBER]),
+                bytes8(proof[SEQUENCE_NUMBER:OPENING]),
+                bytes32(proof[inputs + 121:inputs + 153]),
+                uint32(recordedCount)
+            )
+        );
+        if (inputsN != bytes32(proof[OPENING + 32:OPENING + 64])) {
+            revert BadBlockStart("the inputs are not the inbox's inputs_n");
+        }
+        try inbox.blockInputs(number, proof[OPENING:OPENING_END]) returns (bytes32, uint64 l1Block) {
+            if (l1Block > l1View) revert BadBlockStart("the inputs were appended after the game's L1 view");
+        } catch {
+            revert BadBlockStart("the inbox refuses the opening of inputs_n");
+        }
     }
 
     /// @inheritdoc IBlockBoundaryVerifier

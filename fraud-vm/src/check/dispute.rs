@@ -7,7 +7,7 @@
 //! is known. `N` is counted once per block and kept.
 
 use super::{BlockObserver, ChainConfig, CheckError, L2Block, trace_block};
-use crate::block_start::verify_block_start;
+use crate::block_start::derive_block_start;
 use crate::mpt::BaseState;
 use crate::proof::{StepProof, prove, verify};
 use crate::state::{FullState, Status};
@@ -27,7 +27,8 @@ pub struct Opening {
     pub start_state: B256,
     /// `commit(s_N)`.
     pub end_state: B256,
-    /// `blockStart`'s proof (§5.18 encoding).
+    /// `blockStart`'s proof (§5.18 encoding) with an empty tie to L1: the caller fills in the
+    /// tie (`BlockStartProof::tie`) from what it read of L1.
     pub start_proof: Vec<u8>,
     /// `blockEnd`'s proof: the block-end state's 443-byte record.
     pub end_proof: Vec<u8>,
@@ -126,10 +127,10 @@ where
     }
 
     /// `commit(s_0)` and `blockStart`'s proof: no execution, only the parent's header and the
-    /// block's inputs.
+    /// block's inputs (the proof's tie to L1 empty: `s_0` does not depend on it).
     pub fn block_start(&self) -> Result<(B256, Vec<u8>), CheckError> {
         let proof = self.block.start_proof().encode();
-        let s0 = verify_block_start(
+        let s0 = derive_block_start(
             self.block.parent_output_root(),
             self.block.number(),
             &proof,

@@ -118,7 +118,8 @@ impl L2Block {
     }
 
     /// The proof `blockStart` takes: the parent output's preimage, read from the parent's
-    /// header, the header, and the inputs.
+    /// header, the header, and the inputs. Its tie to L1 is empty: the block alone does not
+    /// know it (a node fills it in from what derivation read of L1, `BlockStartProof::tie`).
     pub fn start_proof(&self) -> BlockStartProof {
         BlockStartProof {
             state_root: self.parent.state_root,
@@ -129,6 +130,7 @@ impl L2Block {
             block_hash: self.parent.hash_slow(),
             parent_header: alloy::rlp::encode(&self.parent),
             inputs: self.inputs(),
+            tie: Default::default(),
         }
     }
 

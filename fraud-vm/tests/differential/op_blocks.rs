@@ -1341,7 +1341,7 @@ fn check_block_over_a_witness() {
 /// are not a proof. The base fee follows the parent's gas as op-node computes it.
 #[test]
 fn block_start_derives_the_first_state() {
-    use fraud_vm::block_start::{BlockStartProof, block_start, verify_block_start};
+    use fraud_vm::block_start::{BlockStartProof, block_start, derive_block_start};
     let encoded = block(&every_kind(), (1368, 810_949, 7_000, 300));
     let block = l2_block(&encoded);
     let params = config().params;
@@ -1355,7 +1355,7 @@ fn block_start_derives_the_first_state() {
     assert_eq!(start.block_env.basefee, U256::from(BASEFEE));
     assert_eq!(start.block_env.coinbase, SEQUENCER_FEE_VAULT);
     assert_eq!(
-        verify_block_start(output, NUMBER, &proof.encode(), &params),
+        derive_block_start(output, NUMBER, &proof.encode(), &params),
         Ok(recorder.commitments[0])
     );
     // A parent that used all its gas raises the base fee as alloy's EIP-1559 rule does.
@@ -1422,7 +1422,7 @@ fn block_start_derives_the_first_state() {
     let mut early = proof.clone();
     early.inputs.timestamp = block.parent.timestamp - 1;
     refused("a timestamp before the parent's", output, NUMBER, &early);
-    assert!(verify_block_start(output, NUMBER, &[4, 1, 2], &params).is_err());
+    assert!(derive_block_start(output, NUMBER, &[4, 1, 2], &params).is_err());
 }
 
 /// A layer-2 dispute over a whole OP block (SPEC.md §8): the defender's trace is wrong from a
@@ -1507,7 +1507,7 @@ fn layer2_answers_follow_the_trace() {
         Ok(opening.output_root)
     );
     assert_eq!(
-        fraud_vm::block_start::verify_block_start(
+        fraud_vm::block_start::derive_block_start(
             steps.block().parent_output_root(),
             NUMBER,
             &opening.start_proof,

@@ -228,6 +228,11 @@ impl L1Verifier {
         for a in args {
             initcode.extend_from_slice(B256::left_padding_from(a.as_slice()).as_slice());
         }
+        self.create(initcode, name)
+    }
+
+    /// Deploys `initcode` (contract `name`, for the panic) by a creation transaction.
+    fn create(&mut self, initcode: Vec<u8>, name: &str) -> Address {
         let tx = TxEnv::builder()
             .caller(DEPLOYER)
             .kind(TxKind::Create)

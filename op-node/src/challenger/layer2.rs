@@ -48,6 +48,20 @@ pub enum Layer2Error {
     /// The node's store could not be read.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The block has no append record of the L1 inbox here (derivation did not record it: it
+    /// is not derived from L1 yet), so its block start cannot be tied to L1.
+    #[error("L2 block {block}: no inbox append record of it is stored")]
+    NotRecorded {
+        /// The block asked about.
+        block: u64,
+    },
+    /// The block's inputs are not those the inbox recorded for it (fraud-vm/SPEC.md §5.18):
+    /// its transactions or timestamp differ from the recorded ones.
+    #[error("L2 block {block}: its inputs are not the inbox's inputs_n")]
+    Untied {
+        /// The block asked about.
+        block: u64,
+    },
     /// fraud-vm could not answer (the block does not run, a step does not prove).
     #[error("fraud-vm on L2 block {block}: {source}")]
     Check {
@@ -113,15 +127,55 @@ impl BlockSteps {
         }
     }
 
-    /// What the defender of block `block` opens layer 2 with.
+    /// What the defender of block `block` opens layer 2 with: fraud-vm's opening, its block
+    /// start proof tied to L1 with the inbox append record derivation stored for the block.
     pub fn opening(&self, block: u64) -> Result<Opening, Layer2Error> {
         let opening = self.steps(block)?.opening().map_err(check(block))?;
+        let start_proof = self.tie(block, &opening.start_proof)?;
         Ok(Opening {
             step_count: opening.step_count,
             end_state: opening.end_state,
-            start_proof: opening.start_proof.into(),
+            start_proof: start_proof.into(),
             end_proof: opening.end_proof.into(),
         })
+    }
+
+    /// `proof` (a block start proof of block `block` with an empty tie) tied to L1
+    /// (fraud-vm/SPEC.md §5.18): `inputs_n`'s preimage fields and the inbox's opening of it, from
+    /// the append record that completed the block.
+    fn tie(&self, block: u64, proof: &[u8]) -> Result<Vec<u8>, Layer2Error> {
+        use fraud_vm::block_start::{BlockStartProof, InboxOpening, L1Tie};
+        let append = self
+            .store
+            .reader()?
+            .append_of(block)?
+            .ok_or(Layer2Error::NotRecorded { block })?;
+        let (Some(inputs), Some(opened)) = (append.inputs(block), append.opening(block)) else {
+            return Err(Layer2Error::NotRecorded { block });
+        };
+        let mut proof = BlockStartProof::decode(proof).ok_or_else(|| Layer2Error::Check {
+            block,
+            source: Box::new(CheckError::BadStart(
+                "the start proof does not decode".into(),
+            )),
+        })?;
+        proof.tie = L1Tie {
+            epoch: inputs.epoch,
+            epoch_hash: inputs.epoch_hash,
+            sequence_number: inputs.sequence_number,
+            opening: InboxOpening {
+                index: opened.index,
+                first: opened.record.first,
+                count: opened.record.count,
+                l1_block: opened.record.l1_block,
+                inputs: opened.inputs,
+                siblings: opened.siblings,
+            },
+        };
+        if proof.tie.inputs_commitment(block, &proof.inputs) != Some(opened.inputs) {
+            return Err(Layer2Error::Untied { block });
+        }
+        Ok(proof.encode())
     }
 
     /// `commit(s_m)` of block `block` at block-wide position `position` (past `N`, the
@@ -191,15 +245,38 @@ fn check(block: u64) -> impl Fn(CheckError) -> Layer2Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::derivation::driver::tests::{l1, sequence};
+    use crate::batcher::plan::MAX_APPEND_DATA;
+    use crate::derivation::driver::tests::{TestInbox, derive, l1, sequence, stored_records};
+    use fraud_vm::block_start::InboxView;
 
-    /// Over real L2 blocks (an L1-info deposit and transfers, built and stored by the engine):
-    /// the opening's proofs check against the block's parent output and its own, and every
-    /// answer agrees with the others (the step from `m` yields `commit(s_{m+1})`; past `N`, the
-    /// end state). Blocks not stored, and the genesis block, are refused by name.
+    /// The inbox's records as L1 holds them (a test double of the L1 view).
+    struct Records(Vec<B256>);
+
+    impl InboxView for Records {
+        fn append_count(&self) -> u64 {
+            self.0.len() as u64
+        }
+        fn append_record(&self, index: u64) -> Option<B256> {
+            self.0.get(usize::try_from(index).ok()?).copied()
+        }
+    }
+
+    /// Over real L2 blocks derived from the inbox (an L1-info deposit and transfers, built and
+    /// stored by the engine): the opening's proofs check against the block's parent output, the
+    /// inbox's records and its own output, and every answer agrees with the others (the step
+    /// from `m` yields `commit(s_{m+1})`; past `N`, the end state). The start proof is refused
+    /// under an L1 view before the append. Blocks not stored, and the genesis block, are refused
+    /// by name.
     #[test]
     fn answers_over_real_blocks_agree_with_each_other_and_the_outputs() {
-        let (chain, _) = sequence(4, &l1(4));
+        let mut l1_blocks = l1(12);
+        let (seq, locals) = sequence(4, &l1_blocks);
+        let genesis = seq.store.reader().unwrap().header(0).unwrap().unwrap().0;
+        let mut inbox = TestInbox::new(100);
+        inbox.post(&mut l1_blocks, 5, &locals[..2], MAX_APPEND_DATA);
+        inbox.post(&mut l1_blocks, 7, &locals[2..], MAX_APPEND_DATA);
+        let records = Records(stored_records(&l1_blocks));
+        let (chain, _) = derive(&l1_blocks, genesis, 100);
         let steps = BlockSteps::new(chain.store.clone(), chain.engine.config().clone());
         let params = fraud_vm::block_start::ChainParams::op_node(
             chain.engine.config().chain_id,
@@ -218,10 +295,27 @@ mod tests {
             let start = fraud_vm::block_start::verify_block_start(
                 output(block - 1),
                 block,
+                11,
                 &opening.start_proof,
                 &params,
+                &records,
             )
             .unwrap();
+            let appended = if block <= 2 { 5 } else { 7 };
+            assert_eq!(
+                fraud_vm::block_start::verify_block_start(
+                    output(block - 1),
+                    block,
+                    appended - 1,
+                    &opening.start_proof,
+                    &params,
+                    &records,
+                ),
+                Err(fraud_vm::VerifyError::BadBlockStart {
+                    what: "the inputs were appended after the game's L1 view"
+                }),
+                "block {block}"
+            );
             assert_eq!(steps.commitment_at(block, 0).unwrap(), start);
             assert_eq!(
                 fraud_vm::block::block_end(opening.end_state, &opening.end_proof).unwrap(),

@@ -16,7 +16,7 @@ use crate::{
     block::{RecoveredTx, SealedBlock},
     engine::{Engine, EngineError},
     rollup::RollupConfig,
-    storage::{DerivationRecord, DerivationUpdate, StorageError, Store},
+    storage::{DerivationRecord, DerivationUpdate, StorageError, Store, StoredAppend},
 };
 use alloy::primitives::B256;
 use bridge::inbox::{Appended, Inbox, InboxConfig, InboxError, L1Context, RecordedBlock};
@@ -83,6 +83,8 @@ pub struct Driver {
 struct L1Step {
     block: L1Block,
     recorded: Vec<RecordedBlock>,
+    /// The append records its calls stored.
+    appends: Vec<StoredAppend>,
     open_since: Option<u64>,
 }
 
@@ -248,10 +250,11 @@ impl Driver {
             blocks
                 .into_iter()
                 .map(|block| {
-                    let recorded = self.replay_calls(&block, &guard);
+                    let (recorded, appends) = self.replay_calls(&block, &guard);
                     L1Step {
                         block,
                         recorded,
+                        appends,
                         open_since: self.open_since,
                     }
                 })
@@ -295,6 +298,7 @@ impl Driver {
             }
             self.cursor = Some((step.block.number, step.block.hash));
             out.l1_blocks += 1;
+            update.appends.extend(step.appends);
             update.records.push(DerivationRecord {
                 l1_number: step.block.number,
                 l1_hash: step.block.hash,
@@ -315,27 +319,35 @@ impl Driver {
     }
 
     /// Replays L1 block `block`'s inbox calls through the Rust inbox; returns the blocks they
-    /// recorded. A call whose replay does not give what its event says is logged and skipped:
-    /// the inbox on L1 and this code would disagree, which the differential tests rule out.
-    fn replay_calls(&mut self, block: &L1Block, view: &L1View) -> Vec<RecordedBlock> {
+    /// recorded and the append records they stored. A call whose replay does not give what its
+    /// event says is logged and skipped: the inbox on L1 and this code would disagree, which the
+    /// differential tests rule out.
+    fn replay_calls(
+        &mut self,
+        block: &L1Block,
+        view: &L1View,
+    ) -> (Vec<RecordedBlock>, Vec<StoredAppend>) {
         let hash_of = |n: u64| view.block(n).map(|b| b.hash);
         let l1 = L1Context {
             number: block.number,
             block_hash: &hash_of,
         };
         let mut recorded = Vec::new();
+        let mut appends = Vec::new();
         for call in &block.inbox_calls {
             let was_open = self.inbox.state().open.is_some();
-            let (result, first, count, record) = match call {
+            let (result, first, count, index, record) = match call {
                 InboxCall::Append {
                     data,
                     first,
                     count,
+                    index,
                     record,
-                } => (self.inbox.append(data, l1), *first, *count, *record),
+                } => (self.inbox.append(data, l1), *first, *count, *index, *record),
                 InboxCall::Force {
                     first,
                     count,
+                    index,
                     record,
                     epoch,
                 } => {
@@ -346,11 +358,18 @@ impl Driver {
                     if result.is_ok() {
                         info!(target: "derivation", l1 = block.number, epoch, l2 = first + count.saturating_sub(1), "an epoch was forced after its sequencing window: a deposits-only block");
                     }
-                    (result, *first, *count, *record)
+                    (result, *first, *count, *index, *record)
                 }
             };
             match result {
                 Ok(appended) if agrees(&appended, first, count, record) => {
+                    if appended.record.is_some() {
+                        appends.push(StoredAppend {
+                            index,
+                            l1_block: block.number,
+                            blocks: appended.blocks.iter().map(|b| b.inputs).collect(),
+                        });
+                    }
                     recorded.extend(appended.blocks);
                 }
                 other => {
@@ -363,7 +382,7 @@ impl Driver {
                 (true, true) => {}
             }
         }
-        recorded
+        (recorded, appends)
     }
 
     /// Makes block `safe + 1` the derived one and moves the safe head onto it.

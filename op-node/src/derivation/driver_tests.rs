@@ -194,15 +194,18 @@ pub(crate) fn sequence(blocks: u64, l1_blocks: &[L1Block]) -> (Chain, Vec<LocalB
 
 /// The made-up L1's batch inbox: the Rust inbox stands in for the contract, so a call lands
 /// (with its event) exactly when the contract would accept it.
-pub(super) struct TestInbox {
+pub(crate) struct TestInbox {
     inbox: Inbox,
+    /// Records stored so far (the next record's index).
+    records: u64,
 }
 
 impl TestInbox {
-    pub(super) fn new(window: u64) -> Self {
+    pub(crate) fn new(window: u64) -> Self {
         let config = inbox_config(&rollup(B256::ZERO, window));
         Self {
             inbox: Inbox::new(config),
+            records: 0,
         }
     }
 
@@ -224,8 +227,10 @@ impl TestInbox {
             data: data.into(),
             first: out.first,
             count: out.blocks.len() as u64,
+            index: self.records,
             record: out.record.map_or(B256::ZERO, |r| r.commitment()),
         });
+        self.records += u64::from(out.record.is_some());
         Ok(())
     }
 
@@ -244,15 +249,17 @@ impl TestInbox {
         l1[at].inbox_calls.push(InboxCall::Force {
             first: out.first,
             count: out.blocks.len() as u64,
+            index: self.records,
             record: out.record.map_or(B256::ZERO, |r| r.commitment()),
             epoch,
         });
+        self.records += u64::from(out.record.is_some());
         Ok(())
     }
 
     /// Appends all of `blocks` not recorded yet in L1 block `at`, as the batcher plans them
     /// with appends of at most `max_len` bytes; panics if the inbox refuses one.
-    pub(super) fn post(
+    pub(crate) fn post(
         &mut self,
         l1: &mut [L1Block],
         at: usize,
@@ -309,7 +316,7 @@ impl TestInbox {
 }
 
 /// Derives a fresh chain from `l1_blocks` and returns it.
-pub(super) fn derive(l1_blocks: &[L1Block], genesis: B256, window: u64) -> (Chain, Driver) {
+pub(crate) fn derive(l1_blocks: &[L1Block], genesis: B256, window: u64) -> (Chain, Driver) {
     let mut chain = chain();
     assert_eq!(chain.engine.head().hash, genesis, "same genesis");
     let view = RwLock::new(view_of(l1_blocks));
@@ -320,6 +327,45 @@ pub(super) fn derive(l1_blocks: &[L1Block], genesis: B256, window: u64) -> (Chai
             .expect("derivation never fails on what the inbox recorded");
     }
     (chain, driver)
+}
+
+/// The append records the inbox calls of `l1_blocks` stored, by index.
+pub(crate) fn stored_records(l1_blocks: &[L1Block]) -> Vec<B256> {
+    let mut records = Vec::new();
+    for call in l1_blocks.iter().flat_map(|b| &b.inbox_calls) {
+        let (InboxCall::Append { index, record, .. } | InboxCall::Force { index, record, .. }) =
+            call;
+        if !record.is_zero() {
+            assert_eq!(
+                *index,
+                records.len() as u64,
+                "records are numbered in order"
+            );
+            records.push(*record);
+        }
+    }
+    records
+}
+
+/// Every block `1 ..= upto` of `chain` has the append record that completed it stored, and
+/// the inbox's opening of its `inputs_n` built from it shows the record the inbox stored.
+fn assert_appends_open(chain: &Chain, l1_blocks: &[L1Block], upto: u64) {
+    let records = stored_records(l1_blocks);
+    let reader = chain.store.reader().unwrap();
+    for n in 1..=upto {
+        let append = reader
+            .append_of(n)
+            .unwrap()
+            .unwrap_or_else(|| panic!("block {n}: no append stored"));
+        let opening = append.opening(n).expect("the append completed the block");
+        assert_eq!(
+            opening.opened_record(n),
+            records.get(append.index as usize).copied(),
+            "block {n}"
+        );
+        assert_eq!(append.inputs(n).map(|i| i.number), Some(n));
+    }
+    assert_eq!(reader.append_of(upto + 1).unwrap(), None);
 }
 
 pub(super) fn assert_same(a: &Chain, b: &Chain, upto: u64) {
@@ -345,6 +391,7 @@ fn the_chain_from_the_inbox_equals_the_sequencer_chain() {
     let (derived, driver) = derive(&l1_blocks, genesis, 100);
     assert_eq!(driver.safe().number, 10);
     assert_same(&seq, &derived, 10);
+    assert_appends_open(&derived, &l1_blocks, 10);
     assert_eq!(derived.engine.head().hash, seq.engine.head().hash);
     // The checkpoint of the last L1 block records the safe head.
     let record = derived
@@ -519,6 +566,8 @@ fn an_l1_reorg_rewinds_the_safe_head_to_the_canonical_checkpoint() {
         2,
         "back to the blocks of the canonical append"
     );
+    // The replaced L1 blocks' append is dropped; the canonical one stays.
+    assert_appends_open(&derived, &fork, 2);
     let record = derived
         .store
         .reader()

@@ -291,6 +291,7 @@ async fn inbox_call<P: Provider>(provider: &P, log: &Log) -> Result<Option<Inbox
         return Ok(Some(InboxCall::Force {
             first: e.firstBlock,
             count: e.count,
+            index: e.appendIndex.saturating_to(),
             record: e.record,
             epoch: e.epoch,
         }));
@@ -313,6 +314,7 @@ async fn inbox_call<P: Provider>(provider: &P, log: &Log) -> Result<Option<Inbox
             data: call.data,
             first: e.firstBlock,
             count: e.count,
+            index: e.appendIndex.saturating_to(),
             record: e.record,
         }))
 }

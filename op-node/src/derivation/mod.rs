@@ -63,6 +63,9 @@ pub enum InboxCall {
         first: u64,
         /// How many blocks it completed.
         count: u64,
+        /// The index of the record it stored (`appendIndex`: the next record's index when it
+        /// stored none).
+        index: u64,
         /// The record it stored (zero when it completed none).
         record: B256,
     },
@@ -72,6 +75,8 @@ pub enum InboxCall {
         first: u64,
         /// How many blocks it recorded.
         count: u64,
+        /// The index of the record it stored (`appendIndex`).
+        index: u64,
         /// The record it stored.
         record: B256,
         /// The forced epoch.

@@ -231,52 +231,6 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
     )
     .await?;
     let steps = deploy_step_verifier(&provider).await?;
-    // The block-boundary verifier (SPEC §5.18, §12.6), built with the L2's chain parameters.
-    let l2 = params.l2;
-    let boundary = *BoundaryVerifier::deploy(
-        &provider,
-        BoundaryVerifier::ChainParams {
-            chainId: l2.chain_id,
-            coinbase: l2.coinbase,
-            gasLimit: l2.gas_limit,
-            baseFeeDenominator: l2.base_fee_denominator,
-            elasticity: l2.elasticity,
-            minBaseFee: l2.min_base_fee,
-        },
-    )
-    .await
-    .map_err(|e| step("BoundaryVerifier")(e.to_string()))?
-    .address();
-    let verifier = GameVerifier::deploy(&provider, steps, boundary)
-        .await
-        .map_err(|e| step("GameVerifier")(e.to_string()))?;
-    let game = BisectionGame::deploy(
-        &provider,
-        BISECTION_GAME_TYPE,
-        params.challenge_window,
-        params.clock_extension,
-        U256::from(params.challenge_bond),
-        *verifier.address(),
-        *registry.address(),
-    )
-    .await
-    .map_err(|e| step("BisectionGame")(e.to_string()))?;
-    confirmed(
-        "setImplementation",
-        factory
-            .setImplementation(BISECTION_GAME_TYPE, *game.address())
-            .send()
-            .await,
-    )
-    .await?;
-    confirmed(
-        "setInitBond",
-        factory
-            .setInitBond(BISECTION_GAME_TYPE, U256::from(params.proposal_bond))
-            .send()
-            .await,
-    )
-    .await?;
     let receipt = OptimismPortal::deploy_builder(
         &provider,
         *registry.address(),
@@ -321,6 +275,54 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
     )
     .await
     .map_err(|e| step("BatchInbox")(e.to_string()))?;
+    // The block-boundary verifier (SPEC §5.18, §12.6), built with the L2's chain parameters
+    // and the inbox it opens block inputs from (so it is deployed after the inbox).
+    let l2 = params.l2;
+    let boundary = *BoundaryVerifier::deploy(
+        &provider,
+        BoundaryVerifier::ChainParams {
+            chainId: l2.chain_id,
+            coinbase: l2.coinbase,
+            gasLimit: l2.gas_limit,
+            baseFeeDenominator: l2.base_fee_denominator,
+            elasticity: l2.elasticity,
+            minBaseFee: l2.min_base_fee,
+        },
+        *inbox.address(),
+    )
+    .await
+    .map_err(|e| step("BoundaryVerifier")(e.to_string()))?
+    .address();
+    let verifier = GameVerifier::deploy(&provider, steps, boundary)
+        .await
+        .map_err(|e| step("GameVerifier")(e.to_string()))?;
+    let game = BisectionGame::deploy(
+        &provider,
+        BISECTION_GAME_TYPE,
+        params.challenge_window,
+        params.clock_extension,
+        U256::from(params.challenge_bond),
+        *verifier.address(),
+        *registry.address(),
+    )
+    .await
+    .map_err(|e| step("BisectionGame")(e.to_string()))?;
+    confirmed(
+        "setImplementation",
+        factory
+            .setImplementation(BISECTION_GAME_TYPE, *game.address())
+            .send()
+            .await,
+    )
+    .await?;
+    confirmed(
+        "setInitBond",
+        factory
+            .setInitBond(BISECTION_GAME_TYPE, U256::from(params.proposal_bond))
+            .send()
+            .await,
+    )
+    .await?;
     ensure_multicall3(&provider).await;
     let l1_chain_id = provider
         .get_chain_id()

@@ -3,9 +3,10 @@
 
 use super::{
     StorageError, Store,
-    tables::{DERIVATION, FINALIZED_KEY, L1_FINALIZED_KEY, L1_HEAD_KEY, META, SAFE_KEY},
+    tables::{APPENDS, DERIVATION, FINALIZED_KEY, L1_FINALIZED_KEY, L1_HEAD_KEY, META, SAFE_KEY},
 };
 use alloy::primitives::B256;
+use bridge::inbox::{BlockInputs, InputsProof};
 use redb::{Durability, ReadableTable};
 
 impl Store {
@@ -23,6 +24,16 @@ impl Store {
             }
             for record in &update.records {
                 table.insert(record.l1_number, record.encode().as_slice())?;
+            }
+            let mut appends = tx.open_table(APPENDS)?;
+            if let Some(from) = update.drop_from {
+                // Appends of the replaced L1 blocks: derivation replays those blocks again.
+                appends.retain(|_, v| StoredAppend::l1_block_of(v).is_some_and(|l1| l1 < from))?;
+            }
+            for append in &update.appends {
+                if let Some(first) = append.first() {
+                    appends.insert(first, append.encode().as_slice())?;
+                }
             }
             let finalized = match update.l1_finalized {
                 Some(l1) => match table.range(..=l1)?.next_back() {
@@ -80,6 +91,102 @@ pub struct DerivationUpdate {
     pub l1_head: u64,
     /// The L1's finalized block, if it reports one.
     pub l1_finalized: Option<u64>,
+    /// The inbox's append records the new checkpoints' L1 blocks stored, oldest first.
+    pub appends: Vec<StoredAppend>,
+}
+
+/// One append record of the L1 `BatchInbox` (op-node/BATCHES.md §3.3) as derivation replayed
+/// it: its index, its L1 block and the inputs of the blocks it completed. From it the block start
+/// of a dispute opens any of those blocks' `inputs_n` (BATCHES.md §3.4, fraud-vm/SPEC.md §5.18).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAppend {
+    /// `appendIndex`.
+    pub index: u64,
+    /// The L1 block that included the call.
+    pub l1_block: u64,
+    /// The completed blocks' inputs, in order (consecutive numbers).
+    pub blocks: Vec<BlockInputs>,
+}
+
+impl StoredAppend {
+    /// Length of one block's inputs in the encoding.
+    const BLOCK_LEN: usize = 8 + 8 + 8 + 32 + 8 + 32 + 4;
+
+    /// The first block it completed.
+    pub fn first(&self) -> Option<u64> {
+        self.blocks.first().map(|b| b.number)
+    }
+
+    /// The inputs of block `number`, if this append completed it.
+    pub fn inputs(&self, number: u64) -> Option<&BlockInputs> {
+        let at = usize::try_from(number.checked_sub(self.first()?)?).ok()?;
+        self.blocks.get(at).filter(|b| b.number == number)
+    }
+
+    /// The inbox's `blockInputs` proof of block `number`, if this append completed it.
+    pub fn opening(&self, number: u64) -> Option<InputsProof> {
+        self.inputs(number)?;
+        let leaves: Vec<B256> = self.blocks.iter().map(BlockInputs::commitment).collect();
+        InputsProof::new(self.index, self.first()?, self.l1_block, &leaves, number)
+    }
+
+    /// `index ‖ l1_block ‖ (number ‖ timestamp ‖ epoch ‖ epoch_hash ‖ sequence_number ‖ tx_root
+    /// ‖ tx_count)*`.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + Self::BLOCK_LEN * self.blocks.len());
+        out.extend_from_slice(&self.index.to_be_bytes());
+        out.extend_from_slice(&self.l1_block.to_be_bytes());
+        for b in &self.blocks {
+            for x in [b.number, b.timestamp, b.epoch] {
+                out.extend_from_slice(&x.to_be_bytes());
+            }
+            out.extend_from_slice(b.epoch_hash.as_slice());
+            out.extend_from_slice(&b.sequence_number.to_be_bytes());
+            out.extend_from_slice(b.tx_root.as_slice());
+            out.extend_from_slice(&b.tx_count.to_be_bytes());
+        }
+        out
+    }
+
+    fn l1_block_of(bytes: &[u8]) -> Option<u64> {
+        Some(u64::from_be_bytes(bytes.get(8..16)?.try_into().ok()?))
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, StorageError> {
+        let corrupt = || StorageError::Corrupt {
+            table: "appends",
+            reason: format!("{} bytes", bytes.len()),
+        };
+        if bytes.len() < 16 || !(bytes.len() - 16).is_multiple_of(Self::BLOCK_LEN) {
+            return Err(corrupt());
+        }
+        let u64_at = |b: &[u8], i: usize| -> Result<u64, StorageError> {
+            Ok(u64::from_be_bytes(
+                b.get(i..i + 8)
+                    .and_then(|s| s.try_into().ok())
+                    .ok_or_else(corrupt)?,
+            ))
+        };
+        let blocks = bytes[16..]
+            .chunks_exact(Self::BLOCK_LEN)
+            .map(|b| {
+                Ok(BlockInputs {
+                    number: u64_at(b, 0)?,
+                    timestamp: u64_at(b, 8)?,
+                    epoch: u64_at(b, 16)?,
+                    epoch_hash: B256::from_slice(&b[24..56]),
+                    sequence_number: u64_at(b, 56)?,
+                    tx_root: B256::from_slice(&b[64..96]),
+                    tx_count: u32::from_be_bytes(b[96..100].try_into().map_err(|_| corrupt())?),
+                })
+            })
+            .collect::<Result<_, StorageError>>()?;
+        Ok(Self {
+            index: u64_at(bytes, 0)?,
+            l1_block: u64_at(bytes, 8)?,
+            blocks,
+        })
+    }
 }
 
 /// How many L1 blocks of derivation checkpoints are kept.

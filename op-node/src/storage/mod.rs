@@ -33,7 +33,7 @@ mod tables;
 pub use apply::ApplyMode;
 pub use body::EncodedBody;
 pub use codec::{AccountRecord, StateChanges};
-pub use derivation::{DERIVATION_RETAINED, DerivationRecord, DerivationUpdate};
+pub use derivation::{DERIVATION_RETAINED, DerivationRecord, DerivationUpdate, StoredAppend};
 pub use reader::{StoreReader, TrieNodes};
 pub use tables::FORMAT;
 
@@ -519,6 +519,7 @@ fn create_tables(chain: &Database, state: &Database) -> Result<(), StorageError>
     tx.open_table(REVERTS)?;
     tx.open_table(META)?;
     tx.open_table(DERIVATION)?;
+    tx.open_table(tables::APPENDS)?;
     tx.commit()?;
     let tx = state.begin_write()?;
     tx.open_table(tables::ACCOUNTS)?;

@@ -312,6 +312,18 @@ impl StoreReader {
         }
     }
 
+    /// The inbox append record derivation replayed that completed L2 block `number`.
+    pub fn append_of(&self, number: u64) -> Result<Option<super::StoredAppend>, StorageError> {
+        let table = self.tx.open_table(super::tables::APPENDS)?;
+        match table.range(..=number)?.next_back() {
+            Some(entry) => {
+                let append = super::StoredAppend::decode(entry?.1.value())?;
+                Ok(append.inputs(number).is_some().then_some(append))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// The newest derivation checkpoint at or below L1 block `l1_number`.
     pub fn derivation_at_or_below(
         &self,

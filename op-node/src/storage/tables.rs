@@ -34,6 +34,9 @@ pub(crate) const REVERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("re
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// Derivation checkpoints by L1 block number (see [`super::DerivationRecord`]).
 pub(crate) const DERIVATION: TableDefinition<u64, &[u8]> = TableDefinition::new("derivation");
+/// First L2 block of an L1 inbox append record -> the record as derivation replayed it
+/// ([`super::StoredAppend`]): what the block start of a dispute opens a block's inputs with.
+pub(crate) const APPENDS: TableDefinition<u64, &[u8]> = TableDefinition::new("appends");
 
 pub(crate) const HEAD_KEY: &str = "head";
 pub(crate) const SAFE_KEY: &str = "safe";

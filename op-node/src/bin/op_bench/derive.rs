@@ -88,6 +88,8 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     let mut inbox = Inbox::new(inbox_config(&rollup));
     let origin_header = header_of(&origin);
     let (mut timed_bytes, mut timed_floor, mut timed_calls) = (0usize, 0u64, 0usize);
+    // The inbox's records so far: the next append's `appendIndex`.
+    let mut records = 0u64;
     for (part, timed_part) in [(&locals[..split], false), (&locals[split..], true)] {
         while let Some(from) = part
             .iter()
@@ -132,8 +134,10 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
                 data,
                 first: out.first,
                 count: out.blocks.len() as u64,
+                index: records,
                 record: out.record.map_or(B256::ZERO, |r| r.commitment()),
             });
+            records += u64::from(out.record.is_some());
             l1.push(block);
         }
     }
