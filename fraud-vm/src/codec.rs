@@ -18,8 +18,8 @@ use alloy::primitives::{Address, B256, Bloom, Bytes, Log, U256};
 use alloy_trie::TrieAccount;
 use thiserror::Error;
 
-/// Version byte that starts every encoded proof.
-pub const PROOF_VERSION: u8 = 5;
+/// Version byte that starts every encoded proof (6: v0.6, the receipt's list index).
+pub const PROOF_VERSION: u8 = 6;
 
 const ACCOUNT_LEN: usize = crate::world::ACCOUNT_ENCODED_LEN;
 
@@ -321,6 +321,7 @@ impl<'a> Reader<'a> {
     }
 
     fn receipt(&mut self) -> Result<Receipt, DecodeError> {
+        let tx_index = self.u64()?;
         let success = self.flag()?;
         let cumulative_gas = self.u64()?;
         let deposit_nonce = if self.flag()? {
@@ -335,6 +336,7 @@ impl<'a> Reader<'a> {
             Ok(Log::new_unchecked(address, topics, data.into()))
         })?;
         Ok(Receipt {
+            tx_index,
             deposit_nonce,
             success,
             cumulative_gas,
@@ -441,6 +443,7 @@ fn put_smt_proofs(out: &mut Vec<u8>, proofs: &[SmtProof]) {
 }
 
 fn put_receipt(out: &mut Vec<u8>, r: &Receipt) {
+    out.extend_from_slice(&r.tx_index.to_be_bytes());
     out.push(u8::from(r.success));
     out.extend_from_slice(&r.cumulative_gas.to_be_bytes());
     match r.deposit_nonce {
@@ -682,7 +685,7 @@ impl StepProof {
         }
     }
 
-    /// Decodes a canonical encoding (version 5 only: v0.4's version 4 is refused).
+    /// Decodes a canonical encoding (version 6 only: earlier versions are refused).
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader { bytes };
         let version = r.u8()?;
@@ -894,6 +897,7 @@ mod tests {
                 TrieWrite::default(),
             ],
             receipt: Some(Receipt {
+                tx_index: 3,
                 deposit_nonce: Some(4),
                 success: true,
                 cumulative_gas: 99,

@@ -15,6 +15,9 @@ pub const DEPOSIT_TX_TYPE: u8 = 0x7e;
 /// One transaction's receipt: its outcome and, for a deposit, its sender's nonce before it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Receipt {
+    /// The index of the receipt's transaction in the block's list [v0.6] (the list holds the
+    /// skipped transactions too, which have no receipt).
+    pub tx_index: u64,
     /// A deposit's sender nonce before the deposit (the deposit receipt carries it).
     pub deposit_nonce: Option<u64>,
     /// Whether the transaction succeeded (EIP-658 status).
@@ -31,7 +34,7 @@ impl Receipt {
     pub fn chain_after(&self, chain: B256) -> B256 {
         let logs_root = self.logs.iter().fold(B256::ZERO, log_link);
         receipt_link_of(
-            receipt_open(chain, self.deposit_nonce),
+            receipt_open(chain, self.deposit_nonce, self.tx_index),
             self.success,
             self.cumulative_gas,
             logs_root,
@@ -95,6 +98,7 @@ mod tests {
             Bytes::from(vec![3; 40]),
         );
         let r = Receipt {
+            tx_index: 0,
             deposit_nonce: None,
             success: true,
             cumulative_gas: 21_000,

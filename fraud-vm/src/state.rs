@@ -833,7 +833,7 @@ mod tests {
             ("block constants", vector_constants().hash()),
             (
                 "receipt opening",
-                crate::step::receipt_open(B256::repeat_byte(0x44), Some(5)),
+                crate::step::receipt_open(B256::repeat_byte(0x44), Some(5), 3),
             ),
             (
                 "sealing record",
@@ -882,7 +882,7 @@ mod tests {
             "0xe86a1db0d58cfb8350c8538652ad0bab73337472ac49793a2eb9d03f1a615d83",
             "0x5e6bf182185c6886f8edbfa5fc7f57ea7af80eb4d355f9cd66b3c4aa4da8d58d",
             "0x1d7fb42221668cc641d08bfd4c97eb3841f1db38dd4c031e92efb54ed6850341",
-            "0x9ad31d64424d76cfe4103a70b3aac62364dd5d731c2634d99fb1ce484da3b1df",
+            "0x558d99aa5db324c3219f864c9594f2668110b9d21f794464ba5e39b8db6ebdd9",
             "0x616cd07850cec54047ed999c9b575decb7281be47b7f2333ad97bf711cd45bcf",
             "0x7754f672ec4e8d7fdd1d55a5598d7aa7823564bb4d058cfb06bcc5f39d377158",
             "0xd50bf2ff34ced71be0d2f0be7c2433c6b39d9c3b16c95daf1ed6f24b7578a3b2",

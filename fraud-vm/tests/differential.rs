@@ -587,7 +587,7 @@ fn run_within(
             world,
             block_gas_before: slot.gas_before,
             transactions: slot.txs.roots(),
-            receipt_open: fraud_vm::step::receipt_open(slot.receipts_before, None),
+            receipt_open: fraud_vm::step::receipt_open(slot.receipts_before, None, slot.index),
             constants: constants(&slot.txs),
             ..Default::default()
         },
@@ -1149,7 +1149,7 @@ fn check_tx_end(
     let used = result.tx_gas_used();
     let cumulative = slot.gas_before + used;
     let receipts = fraud_vm::step::receipt_link(
-        fraud_vm::step::receipt_open(slot.receipts_before, None),
+        fraud_vm::step::receipt_open(slot.receipts_before, None, slot.index),
         success,
         cumulative,
         &world.record,
@@ -3761,7 +3761,7 @@ fn transactions_without_opcodes_boundaries() -> Vec<(B256, Vec<u8>)> {
                 floor_gas: fraud_vm::tx::floor_gas(&case.calldata),
                 create: false,
                 block_gas_before: before.gas,
-                receipt_open: fraud_vm::step::receipt_open(before.receipts, None),
+                receipt_open: fraud_vm::step::receipt_open(before.receipts, None, 3),
                 ..Default::default()
             },
             block_env,

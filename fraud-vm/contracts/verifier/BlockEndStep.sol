@@ -105,8 +105,11 @@ library BlockEndStep {
         s.bloom = msg.data[rec + BLOOM:rec + SEALING_LEN];
         s.baseRoot = StateRecord.wordAt(cx.world + WorldAccess.BASE_ROOT);
         if (cx.accountsRoot != 0) return _fold(cx, s);
-        uint256 index = StateRecord.uintAt(cx.pre + 9, 8);
-        if (index < StateRecord.uintAt(cx.pre + StateRecord.RETURNDATA_SIZE, 8)) return _insert(cx, s, index);
+        // [v0.6] Insertions go on until the inserted receipts' chain is the block's (skipped
+        // transactions have no receipt).
+        if (s.cursor != StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT)) {
+            return _insert(cx, s, StateRecord.uintAt(cx.pre + 9, 8));
+        }
         return _seal(cx, s);
     }
 
@@ -212,10 +215,12 @@ library BlockEndStep {
     // ---- Insertion -------------------------------------------------------------------------
 
     /// @notice Transaction `index` and its receipt into their tries.
+    /// @notice Receipt `index` at key `rlp(index)`, with the transaction its receipt names (its
+    /// list index, v0.6).
     function _insert(Ctx memory cx, Sealing memory s, uint256 index) private pure returns (bytes32) {
-        bytes memory encoding = _transaction(cx, index);
         if (cx.receipt == 0) revert MissingWitness(WitnessList.RECEIPT);
         cx.receiptUsed = true;
+        bytes memory encoding = _transaction(cx, ReceiptCodec.txIndex(cx.receipt));
         // A typed transaction's first byte is its type; a legacy one is an RLP list.
         uint256 txType = encoding.length > 0 && uint8(encoding[0]) < 0x80 ? uint8(encoding[0]) : 0;
         (bytes memory encoded, bytes memory bloom, bytes32 cursor) = ReceiptCodec.encode(cx.receipt, txType, s.cursor);

@@ -14,9 +14,8 @@ import "./StepErrors.sol";
 /// transaction start decodes it when it reads it, and any other step rejects a proof that
 /// carries one as an unused witness (malformed or not, the reference rejects it too).
 library ProofCodec {
-    /// The only proof version (v0.5: range multiproofs, the transaction list's two sections;
-    /// version 4 is refused).
-    uint8 internal constant VERSION = 5;
+    /// The only proof version (v0.6: the receipt's list index; earlier versions are refused).
+    uint8 internal constant VERSION = 6;
     uint8 internal constant TAG_STATE = 0x01;
     uint8 internal constant TAG_TX_ENV = 0x03;
     uint8 internal constant TAG_BLOCK_ENV = 0x04;
@@ -289,10 +288,11 @@ library ProofCodec {
         if (p != end) revert TrailingBytes();
     }
 
-    /// @notice Skips a receipt (`success(u8) ‖ cumulative_gas(u64) ‖ u8 deposit ‖
+    /// @notice Skips a receipt (`tx_index(u64) ‖ success(u8) ‖ cumulative_gas(u64) ‖ u8 deposit ‖
     /// [deposit_nonce(u64)] ‖ u32 count ‖ (address ‖ u32 n ‖ topic… ‖ u32 len ‖ data)…`) at `p`.
     function _receipt(uint256 p, uint256 end) internal pure returns (uint256) {
-        _need(p, 10, end);
+        _need(p, 18, end);
+        p += 8;
         _flag(p);
         p += 9;
         bool deposit = _flag(p);

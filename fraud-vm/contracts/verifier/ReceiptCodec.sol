@@ -6,12 +6,18 @@ import {BaseTrie} from "./BaseTrie.sol";
 import {BadReceipt} from "./SealingErrors.sol";
 
 /// @title A transaction's receipt at the block end (fraud-vm/SPEC.md §5.19; Rust: receipt.rs)
-/// @notice From the proof's receipt (`success ‖ cumulative_gas ‖ u8 deposit ‖ [nonce] ‖ logs`):
+/// @notice From the proof's receipt (`tx_index ‖ success ‖ cumulative_gas ‖ u8 deposit ‖ [nonce] ‖
+/// logs`; v0.6 the list index of its transaction):
 /// its EIP-2718 encoding as alloy-op-evm's receipt builder makes it (typed 1, 2, 4 and legacy,
 /// the deposit receipt with its nonce and version 1), its 2048-bit logs bloom, and the receipt
 /// chain it continues (§5.9).
 library ReceiptCodec {
     uint256 private constant DEPOSIT_TYPE = 0x7e;
+
+    /// @notice The list index of the transaction the receipt at calldata offset `r` names.
+    function txIndex(uint256 r) internal pure returns (uint256) {
+        return StateRecord.uintAt(r, 8);
+    }
 
     /// @notice The receipt at calldata offset `r` for a transaction of type `txType`: its
     /// encoding, its bloom, and the receipt chain `cursor` followed by it.
@@ -20,6 +26,8 @@ library ReceiptCodec {
         pure
         returns (bytes memory encoded, bytes memory bloom, bytes32 next)
     {
+        uint256 index = StateRecord.uintAt(r, 8);
+        r += 8;
         uint256 success = StateRecord.uintAt(r, 1);
         uint256 cumulative = StateRecord.uintAt(r + 1, 8);
         bool deposit = StateRecord.uintAt(r + 9, 1) == 1;
@@ -46,7 +54,7 @@ library ReceiptCodec {
         next = keccak256(
             abi.encodePacked(
                 bytes1(0x0c),
-                keccak256(abi.encodePacked(bytes1(0x18), cursor, deposit, uint64(nonce))),
+                keccak256(abi.encodePacked(bytes1(0x18), cursor, deposit, uint64(nonce), uint64(index))),
                 uint8(success),
                 uint64(cumulative),
                 logsRoot,

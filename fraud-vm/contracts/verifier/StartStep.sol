@@ -22,7 +22,9 @@ import "./StepErrors.sol";
 /// warm accounts and access list, the EIP-7702 authorizations, the transaction's checkpoint, the
 /// transaction environment, and the top frame's first state (or its terminal state: a recipient
 /// without code, a precompile, a collision, a deposit that fails at its start). A failed check
-/// is `InvalidTransaction`: the block is invalid.
+/// is `InvalidTransaction` (the block is invalid), except [v0.6] for a transaction of the
+/// recorded section under Isthmus rules, which is skipped: the post-state is the Idle state at
+/// the next index, nothing else changed.
 library StartStep {
     /// Offsets in the block environment (SPEC.md §3.6).
     uint256 internal constant BLOCK_COINBASE = 1;
@@ -83,27 +85,45 @@ library StartStep {
         uint256 txIndex = StateRecord.uintAt(cx.pre + 9, 8);
         if (txIndex == txCount) revert UnsupportedStep("block end");
         if (txIndex > txCount) revert InvalidTransaction("an Idle state past the block's last transaction");
-        TxFields memory t = _transaction(cx, s.blockEnv, decoder);
-        WorldAccess.world(cx);
         s.op = StateRecord.uintAt(s.blockEnv + BLOCK_RULES, 1) == OpFees.ISTHMUS;
+        // [v0.6] Only a recorded transaction under Isthmus rules is skipped when it cannot start;
+        // never transaction 0, which must be the L1-info deposit.
+        bool skippable = s.op && txIndex != 0 && !StepOps.isDepositSlot(txIndex, s.blockEnv);
+        (bool decoded, TxFields memory t) = _transaction(cx, s.blockEnv, decoder, skippable);
+        if (!decoded) return _skip(cx);
+        WorldAccess.world(cx);
         if (t.deposit && !s.op) revert InvalidTransaction("deposit outside OP rules");
         // A deposit comes from L1's deposit events, never from the recorded list (SPEC.md §3.6).
         if (StepOps.isDepositSlot(txIndex, s.blockEnv)) {
             if (!t.deposit) revert InvalidTransaction("a non-deposit in the deposits section");
         } else if (t.deposit) {
-            revert InvalidTransaction("a deposit in the recorded section");
+            return _refuse(cx, skippable, "a deposit in the recorded section");
         }
-        if (s.op && StateRecord.uintAt(cx.pre + 9, 8) == 0 && !_isL1Info(t)) {
+        if (s.op && txIndex == 0 && !_isL1Info(t)) {
             revert InvalidTransaction("the first transaction is not the L1-info deposit");
         }
         // The block's gas limit bounds every transaction's, deposits included (Regolith).
         uint256 blockLimit = uint256(StateRecord.wordAt(s.blockEnv + BLOCK_GAS_LIMIT));
         uint256 blockUsed = StateRecord.uintAt(cx.pre + StateRecord.GAS, 8);
         if (t.gasLimit > (blockLimit > blockUsed ? blockLimit - blockUsed : 0)) {
-            revert InvalidTransaction("gas limit above the block's gas left");
+            return _refuse(cx, skippable, "gas limit above the block's gas left");
         }
-        if (t.deposit) _mint(cx, t, s);
-        else _buy(cx, t, s);
+        if (t.deposit) {
+            _mint(cx, t, s);
+        } else {
+            // Nothing is written before a check fails: the world is the pre-state's.
+            if (!_buy(cx, t, s)) return _refuse(cx, skippable, "the transaction cannot start");
+        }
+        return _started(cx, t, s, precompiles);
+    }
+
+    /// @notice After the purchase (or the mint): the warm accounts and access list, the
+    /// EIP-7702 authorizations, the checkpoint and the top frame's first state.
+    function _started(Ctx memory cx, TxFields memory t, Start memory s, address precompiles)
+        private
+        view
+        returns (bytes32)
+    {
         s.to = t.create ? CreateStep.createAddress(t.sender, s.nonce) : t.to;
         WorldAccess.touchAccount(cx, t.sender);
         WorldAccess.touchAccount(cx, s.to);
@@ -140,21 +160,54 @@ library StartStep {
 
     /// @notice The transaction at the Idle state's index: its EIP-2718 encoding with its word
     /// proof in the block's transaction list (else `BadTransaction`), decoded under the block's
-    /// rules and chain id.
-    function _transaction(Ctx memory cx, uint256 blockEnv, address decoder) private view returns (TxFields memory t) {
+    /// rules and chain id. An encoding the decoder refuses (`InvalidTransaction`, nothing else:
+    /// a decoder starved of gas is no answer) gives `decoded = false` when `skippable`, else its
+    /// error (`TxDecoder.tryDecode`).
+    function _transaction(Ctx memory cx, uint256 blockEnv, address decoder, bool skippable)
+        private
+        view
+        returns (bool decoded, TxFields memory t)
+    {
         if (!cx.hasTransaction) revert MissingWitness(WitnessList.TRANSACTION);
         cx.transactionUsed = true;
         uint256 at = cx.txEncoding;
         (bool ok, bytes32 word) = StepOps.transactionWord(cx.txPosition, StateRecord.uintAt(cx.pre + 9, 8), blockEnv);
         if (!ok || word != StepOps.hashCalldata(at, cx.txEncodingLen)) revert BadTransaction();
-        t = TxDecoder(decoder).decode(
+        (decoded, t) = TxDecoder(decoder).tryDecode(
             msg.data[at:at + cx.txEncodingLen],
             StateRecord.uintAt(blockEnv + BLOCK_RULES, 1),
-            uint256(StateRecord.wordAt(blockEnv + BLOCK_CHAIN_ID))
+            uint256(StateRecord.wordAt(blockEnv + BLOCK_CHAIN_ID)),
+            skippable
         );
+        if (!decoded) return (false, t);
         // The decoder's offsets are within the encoding.
         t.data += at;
         t.encoded = at;
+    }
+
+    /// @notice A transaction that fails a check of its start: skipped if `skippable` (the
+    /// commitment of the next Idle state), else `InvalidTransaction(what)`.
+    function _refuse(Ctx memory cx, bool skippable, string memory what) private pure returns (bytes32) {
+        if (!skippable) revert InvalidTransaction(what);
+        return _skip(cx);
+    }
+
+    /// @notice [v0.6] The Idle state `cx.pre` with `tx_index` and `returndata_size` one more,
+    /// nothing else changed: the skip of a recorded transaction (SPEC.md §5.9).
+    function _skip(Ctx memory cx) private pure returns (bytes32 h) {
+        uint256 pre = cx.pre;
+        uint256 next = StateRecord.uintAt(pre + 9, 8) + 1;
+        assembly ("memory-safe") {
+            function put(at, x, len) {
+                let keep := shr(shl(3, len), not(0))
+                mstore(at, or(and(mload(at), keep), shl(sub(256, shl(3, len)), x)))
+            }
+            let p := mload(0x40)
+            calldatacopy(p, pre, 443)
+            put(add(p, 9), next, 8)
+            put(add(p, 339), next, 8)
+            h := keccak256(p, 443)
+        }
     }
 
     /// @notice Whether `t` is the L1-info deposit: a deposit from the depositor account to the
@@ -165,10 +218,11 @@ library StartStep {
 
     /// @notice A non-deposit transaction (SPEC.md §5.9 steps 1-4): fee checks, intrinsic gas,
     /// nonce, EIP-3607, blobs, the balance check and the purchase (with the L1 data fee and the
-    /// operator fee under Isthmus rules).
-    function _buy(Ctx memory cx, TxFields memory t, Start memory s) private pure {
+    /// operator fee under Isthmus rules). Returns whether every check passed (a check fails
+    /// before anything is written; the Rust reference names which).
+    function _buy(Ctx memory cx, TxFields memory t, Start memory s) private pure returns (bool) {
         uint256 basefee = uint256(StateRecord.wordAt(s.blockEnv + BLOCK_BASEFEE));
-        if (t.maxFee < basefee || t.maxPriorityFee > t.maxFee) revert InvalidTransaction("fee below the base fee");
+        if (t.maxFee < basefee || t.maxPriorityFee > t.maxFee) return false; // fee below the base fee
         unchecked {
             // 256-bit wrapping, as the reference's.
             uint256 tip = basefee + t.maxPriorityFee;
@@ -176,19 +230,16 @@ library StartStep {
         }
         s.intrinsic = TxRecord.intrinsicGas(t);
         s.floor = TxRecord.floorGas(t);
-        if (t.create && t.dataLen > CreateStep.MAX_INITCODE) revert InvalidTransaction("initcode beyond EIP-3860");
-        if (t.gasLimit < (s.intrinsic > s.floor ? s.intrinsic : s.floor)) {
-            revert InvalidTransaction("gas limit below the intrinsic gas");
-        }
-        if (t.authorizations.length != 0 && (t.create || t.blobHashes.length != 0)) {
-            revert InvalidTransaction("authorizations on a creation or a blob transaction");
-        }
+        if (t.create && t.dataLen > CreateStep.MAX_INITCODE) return false; // initcode beyond EIP-3860
+        // Gas limit below the intrinsic gas; authorizations on a creation or a blob transaction.
+        if (t.gasLimit < (s.intrinsic > s.floor ? s.intrinsic : s.floor)) return false;
+        if (t.authorizations.length != 0 && (t.create || t.blobHashes.length != 0)) return false;
         Account memory sender = WorldAccess.account(cx, t.sender);
-        if (sender.nonce != t.nonce || sender.nonce == MAX_NONCE) revert InvalidTransaction("nonce");
+        if (sender.nonce != t.nonce || sender.nonce == MAX_NONCE) return false; // nonce
         // EIP-3607: a sender with code must be an EIP-7702 delegated account.
         if (sender.codeHash != WorldAccess.KECCAK_EMPTY) {
             (uint256 code, uint256 len) = WorldAccess.codeOf(cx, sender.codeHash);
-            if (!Authorizations.isDelegation(code, len)) revert InvalidTransaction("sender has code");
+            if (!Authorizations.isDelegation(code, len)) return false; // sender has code
         }
         uint256 blobGas = BLOB_GAS * t.blobHashes.length;
         uint256 blobBasefee = uint256(StateRecord.wordAt(s.blockEnv + BLOCK_BLOB_BASEFEE));
@@ -197,7 +248,7 @@ library StartStep {
             for (uint256 i = 0; i < t.blobHashes.length; ++i) {
                 if (uint8(t.blobHashes[i][0]) != 1) bad = true;
             }
-            if (bad) revert InvalidTransaction("blob transaction");
+            if (bad) return false; // blob transaction
         }
         uint256 additional;
         if (s.op) {
@@ -209,7 +260,7 @@ library StartStep {
                 s.l1Fee, OpFees.operatorFee(t.gasLimit, s.operatorFeeScalar, s.operatorFeeConstant)
             );
         }
-        if (!_covers(sender.balance, t, blobGas, additional)) revert InvalidTransaction("balance below the maximum cost");
+        if (!_covers(sender.balance, t, blobGas, additional)) return false; // balance below the maximum cost
         unchecked {
             sender.balance -= t.gasLimit * s.price + blobGas * blobBasefee + additional;
         }
@@ -217,6 +268,7 @@ library StartStep {
         sender.nonce += 1;
         WorldAccess.setAccount(cx, t.sender, sender);
         s.sender = sender;
+        return true;
     }
 
     /// @notice Whether `balance` covers `gas_limit · max_fee + value + blob_gas ·
@@ -327,15 +379,17 @@ library StartStep {
     }
 
     /// @notice The Idle state's receipt chain with this transaction's receipt opened:
-    /// `keccak256(0x18 ‖ chain ‖ deposit(u8) ‖ deposit_nonce(u64))`, a deposit's sender nonce
-    /// before it, else `0 ‖ 0` (SPEC.md §3.6, §5.9).
+    /// `keccak256(0x18 ‖ chain ‖ deposit(u8) ‖ deposit_nonce(u64) ‖ tx_index(u64))`, a deposit's
+    /// sender nonce before it, else `0 ‖ 0`, and the transaction's list index (SPEC.md §3.6,
+    /// §5.9; v0.6).
     function _receiptOpen(Ctx memory cx, TxFields memory t, Start memory s) private pure returns (bytes32) {
         return keccak256(
             abi.encodePacked(
                 TAG_RECEIPT_OPEN,
                 StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT),
                 t.deposit,
-                uint64(t.deposit ? s.nonce : 0)
+                uint64(t.deposit ? s.nonce : 0),
+                uint64(StateRecord.uintAt(cx.pre + 9, 8))
             )
         );
     }

@@ -140,6 +140,26 @@ contract TxDecoder {
         uint256 s;
     }
 
+    /// @notice As `decode`, except that when `skippable` an encoding it refuses with
+    /// `InvalidTransaction` gives `ok = false`: the transaction start skips it (SPEC.md §5.9,
+    /// v0.6). Any other failure, a call starved of gas included, reverts as it is: no answer.
+    function tryDecode(bytes calldata e, uint256 rules, uint256 chainId, bool skippable)
+        external
+        view
+        returns (bool ok, TxFields memory t)
+    {
+        if (!skippable) return (true, this.decode(e, rules, chainId));
+        try this.decode(e, rules, chainId) returns (TxFields memory d) {
+            return (true, d);
+        } catch (bytes memory reason) {
+            if (reason.length < 4 || bytes4(reason) != InvalidTransaction.selector) {
+                assembly ("memory-safe") {
+                    revert(add(reason, 32), mload(reason))
+                }
+            }
+        }
+    }
+
     /// @notice The fields of the transaction encoded by `e` under `rules` (0 Prague, 1
     /// Isthmus) for a block of chain `chainId`, or `InvalidTransaction`. `data` is an offset in
     /// `e`; `encoded` is 0 and `encodedLen` its length.

@@ -16,7 +16,13 @@ fn kind(state: &FullState) -> &'static str {
         Status::Idle => "EndStart",
         Status::BlockEnd => "BlockEnd",
         _ if !state.world.record.accounts_root.is_zero() => "Fold",
-        _ if state.record.tx_index < state.record.returndata_size => "Insert",
+        _ if state
+            .sealing
+            .as_ref()
+            .is_some_and(|s| s.record.receipts_cursor != state.record.returndata_root) =>
+        {
+            "Insert"
+        }
         _ => "Seal",
     }
 }

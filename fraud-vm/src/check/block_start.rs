@@ -26,8 +26,9 @@ pub(super) struct Started {
     pub idle: FullState,
     /// The block environment `blockStart` derived.
     pub block_env: BlockEnv,
-    /// The transactions, decoded.
-    pub txs: Vec<BlockTx>,
+    /// The transactions, decoded; `None` for a recorded transaction that does not decode (the
+    /// transaction steps skip it, SPEC.md §5.9).
+    pub txs: Vec<Option<BlockTx>>,
     /// The list the block environment commits to.
     pub list: Arc<Transactions>,
 }
@@ -53,18 +54,38 @@ where
         &config.params,
     )
     .map_err(|e| CheckError::BadStart(e.to_string()))?;
+    // The deposits section: the leading deposits (as `Transactions::new` splits the list).
+    let deposits = block
+        .transactions
+        .iter()
+        .take_while(|raw| raw.first() == Some(&crate::receipt::DEPOSIT_TX_TYPE))
+        .count();
     let txs = block
         .transactions
         .iter()
         .enumerate()
-        .map(|(index, raw)| {
-            BlockTx::decode(raw, config.params.chain_id).map_err(|e| match e {
-                DecodeTxError::Malformed(reason) => CheckError::BadTransaction { index, reason },
-            })
-        })
+        .map(
+            |(index, raw)| match BlockTx::decode(raw, config.params.chain_id) {
+                Ok(tx) => Ok(Some(tx)),
+                // [v0.6] A recorded transaction that does not decode is skipped; a deposit must.
+                Err(_) if index >= deposits => Ok(None),
+                Err(DecodeTxError::Malformed(reason)) => {
+                    Err(CheckError::BadTransaction { index, reason })
+                }
+            },
+        )
         .collect::<Result<Vec<_>, _>>()?;
     let list = Arc::new(Transactions::new(
-        txs.iter().map(|t| t.record.clone()).collect(),
+        txs.iter()
+            .zip(&block.transactions)
+            .map(|(t, raw)| match t {
+                Some(t) => t.record.clone(),
+                None => crate::tx::TxRecord {
+                    encoded: raw.to_vec(),
+                    ..Default::default()
+                },
+            })
+            .collect(),
     ));
     let constants = Arc::new(start.constants);
     let mut state = FullState::idle(

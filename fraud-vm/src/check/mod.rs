@@ -36,7 +36,7 @@ mod witness_block;
 pub use block_end::output_of;
 pub use block_tx::{BlockTx, DecodeTxError};
 pub use dispute::{BlockSteps, Opening, PositionProof};
-pub use witness_block::check_block;
+pub use witness_block::{check_block, check_recorded_block};
 
 /// The OP hardfork a chain runs (all blocks checked here follow one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,7 +148,7 @@ pub struct BlockReport {
     pub transactions: u64,
     /// Steps proved and verified (transaction starts and ends, opcode, entry and exit steps).
     pub steps: u64,
-    /// Steps per kind (an opcode family, `FrameExit`, `TxStart`, `TxEnd`).
+    /// Steps per kind (an opcode family, `FrameExit`, `TxStart`, `TxSkip`, `TxEnd`).
     pub steps_per_kind: BTreeMap<String, u64>,
     /// Encoded proof size per kind: (max, median) bytes.
     pub proof_bytes: BTreeMap<String, (usize, usize)>,
@@ -366,7 +366,7 @@ pub trait BlockObserver {
     /// The state at block-wide position `position` (0 is the Idle state before transaction 0).
     fn state(&mut self, _position: u64, _state: &FullState) {}
     /// The proof of a boundary step from the pre-state `pre`: a transaction start (`kind =
-    /// "TxStart"`) or end (`"TxEnd"`), or a step of the block end (`"EndStart"`, `"Fold"`,
+    /// "TxStart"`), skip (`"TxSkip"`, v0.6) or end (`"TxEnd"`), or a step of the block end (`"EndStart"`, `"Fold"`,
     /// `"Insert"`, `"Seal"`, `"BlockEnd"`).
     fn boundary(&mut self, _kind: &str, _pre: B256, _proof: &StepProof) {}
     /// Whether [`trace_block`] proves and verifies every opcode, entry and exit step (the
@@ -459,10 +459,14 @@ pub struct BlockOutcome {
     pub end: FullState,
     /// The output root v0 the block ends in.
     pub output_root: B256,
-    /// op-revm's results, per transaction.
+    /// op-revm's results, per transaction that ran (the skipped ones have none), in order.
     pub results: Vec<revm::context::result::ExecutionResult<op_revm::OpHaltReason>>,
-    /// For each deposit, its sender's nonce before it (the deposit receipt's `depositNonce`).
+    /// For each transaction of the list, its sender's nonce before it if it is a deposit (the
+    /// deposit receipt's `depositNonce`), else `None`.
     pub deposit_nonces: Vec<Option<u64>>,
+    /// The indices of the recorded transactions the block left out: op-revm refused them and
+    /// a skip step proved it (SPEC.md §5.9, v0.6).
+    pub skipped: Vec<u64>,
 }
 
 /// Traces, proves and verifies every step of `block` (SPEC.md §5.9, §5.18, §5.19, §7) over
@@ -504,6 +508,7 @@ where
     let mut results = Vec::with_capacity(txs.len());
     let mut receipts = Vec::with_capacity(txs.len());
     let mut deposit_nonces = Vec::with_capacity(txs.len());
+    let mut skipped = Vec::new();
     // Block-wide position of the current Idle state (SPEC.md §8): after `s_0` and the two
     // system calls.
     let mut position = 2u64;
@@ -515,13 +520,15 @@ where
             kind: kind.to_string(),
             reason,
         };
-        // Transaction start, applied: the first state of the top frame (or its end).
+        // Transaction start (or skip), applied: the first state of the top frame (or its end),
+        // or the next Idle state.
         let pre = idle.record.commitment();
         let idle_world = idle.world.clone();
-        let deposit_nonce = tx
-            .record
-            .deposit
-            .map(|_| idle_world.account(tx.record.sender).nonce);
+        let deposit_nonce = tx.as_ref().and_then(|tx| {
+            tx.record
+                .deposit
+                .map(|_| idle_world.account(tx.record.sender).nonce)
+        });
         deposit_nonces.push(deposit_nonce);
         let idle_gas = idle.record.gas;
         let idle_receipts = idle.record.returndata_root;
@@ -531,6 +538,51 @@ where
             }
             e => step_error(0, "TxStart", e.to_string()),
         })?;
+        if first.record.status == Status::Idle {
+            // [v0.6] Skipped: op-revm must refuse it too, unless it does not decode, is a
+            // deposit (never taken from the recorded list) or its gas limit is above the
+            // block's gas left (the block executor's check, not op-revm's).
+            let left = block_env.gas_limit.saturating_sub(U256::from(idle_gas));
+            if let Some(tx) = tx
+                && tx.record.deposit.is_none()
+                && U256::from(tx.record.gas_limit) <= left
+            {
+                let mut evm = Context::op()
+                    .with_db(&mut *db)
+                    .with_cfg(cfg.clone())
+                    .with_block(revm_block.clone())
+                    .build_op();
+                match evm.transact(tx.op.clone()) {
+                    Err(revm::context::result::EVMError::Transaction(_)) => {}
+                    Err(e) => return Err(evm_error(index, e)),
+                    Ok(_) => {
+                        return Err(CheckError::Diverged {
+                            index,
+                            what: "fraud-vm skips the transaction, op-revm runs it".into(),
+                        });
+                    }
+                }
+            }
+            let size = check_boundary(observer, pre, &proof, transition.post.commitment())
+                .map_err(|e| step_error(0, "TxSkip", e))?;
+            stats.add("TxSkip", size);
+            observer.boundary("TxSkip", pre, &proof);
+            skipped.push(index as u64);
+            idle = first;
+            idle.transactions = Some(list.clone());
+            position += 1;
+            observer.state(position, &idle);
+            if observer.done() {
+                return Err(CheckError::Stopped);
+            }
+            continue;
+        }
+        let Some(tx) = tx else {
+            return Err(CheckError::Diverged {
+                index,
+                what: "fraud-vm starts a transaction that does not decode".into(),
+            });
+        };
         let size = check_boundary(observer, pre, &proof, transition.post.commitment())
             .map_err(|e| step_error(0, "TxStart", e))?;
         stats.add("TxStart", size);
@@ -573,7 +625,7 @@ where
             tx_index: index as u64,
             world,
             block_gas_before: idle_gas,
-            receipt_open: crate::step::receipt_open(idle_receipts, deposit_nonce),
+            receipt_open: crate::step::receipt_open(idle_receipts, deposit_nonce, index as u64),
             transactions: list.roots(),
             rules: Rules::Isthmus,
             l1_fee,
@@ -743,6 +795,7 @@ where
             .map_err(|what| CheckError::Diverged { index, what })?;
         db.commit(out.state);
         receipts.push(crate::receipt::Receipt {
+            tx_index: index as u64,
             deposit_nonce,
             success: out.result.is_success(),
             cumulative_gas: idle.record.gas,
@@ -765,6 +818,7 @@ where
         end,
         results,
         deposit_nonces,
+        skipped,
     })
 }
 
@@ -902,16 +956,13 @@ where
         &config.params,
     )
     .map_err(|e| CheckError::BadStart(e.to_string()))?;
-    let txs = block
+    // A recorded transaction that does not decode, or that op-revm refuses, is left out (SPEC.md
+    // §5.9, v0.6); `trace_block` checks which.
+    let txs: Vec<_> = block
         .transactions
         .iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            BlockTx::decode(raw, config.params.chain_id).map_err(|e| match e {
-                DecodeTxError::Malformed(reason) => CheckError::BadTransaction { index, reason },
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        .filter_map(|raw| BlockTx::decode(raw, config.params.chain_id).ok())
+        .collect();
     let mut cfg = CfgEnv::new_with_spec(config.spec());
     cfg.chain_id = config.params.chain_id;
     let began = Instant::now();
@@ -922,9 +973,11 @@ where
             .with_cfg(cfg.clone())
             .with_block(revm_block_env(&start.block_env))
             .build_op();
-        let out = evm
-            .transact(tx.op.clone())
-            .map_err(|e| evm_error(index, e))?;
+        let out = match evm.transact(tx.op.clone()) {
+            Ok(out) => out,
+            Err(revm::context::result::EVMError::Transaction(_)) => continue,
+            Err(e) => return Err(evm_error(index, e)),
+        };
         db.commit(out.state);
     }
     Ok(began.elapsed())

@@ -292,6 +292,15 @@ pub fn prove_boundary(
         ..
     } = applied;
     let post = &transition.post;
+    if status == Status::Idle && post.status == Status::Idle {
+        // [v0.6] A recorded transaction skipped: only the index moved.
+        state.world.sync();
+        if post.world_root != state.world.record.commitment() {
+            return Err(ApplyError::Diverged("world after a skip"));
+        }
+        state.record = post.clone();
+        return Ok((proof, transition, state));
+    }
     let world = &mut state.world;
     if status == Status::Idle {
         // Transaction start: the per-transaction sets start empty, the checkpoint was pushed.

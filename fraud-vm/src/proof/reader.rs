@@ -249,7 +249,7 @@ impl Oracle for ProofReader<'_> {
 
     fn world_restored(&mut self) {}
 
-    fn transaction(&mut self) -> Result<(Vec<u8>, WordProof), VerifyError> {
+    fn transaction(&mut self, _index: u64) -> Result<(Vec<u8>, WordProof), VerifyError> {
         self.used.transaction = true;
         self.proof
             .transaction

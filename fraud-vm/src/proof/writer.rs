@@ -262,13 +262,12 @@ impl Oracle for ProofWriter<'_> {
         Ok(cp)
     }
 
-    fn transaction(&mut self) -> Result<(Vec<u8>, WordProof), VerifyError> {
+    fn transaction(&mut self, index: u64) -> Result<(Vec<u8>, WordProof), VerifyError> {
         let txs = self
             .state
             .transactions
             .as_ref()
             .ok_or(VerifyError::MissingWitness("transaction"))?;
-        let index = self.state.record.tx_index;
         let record = usize::try_from(index)
             .ok()
             .and_then(|i| txs.records.get(i))

@@ -73,7 +73,9 @@ pub(crate) fn execute(
     if !world.accounts_root.is_zero() {
         return fold(pre, sealing, world, oracle);
     }
-    if pre.tx_index < pre.returndata_size {
+    // [v0.6] Insertions go on until the inserted receipts' chain is the block's: the number
+    // of receipts is not the list's length (skipped transactions have none).
+    if sealing.receipts_cursor != pre.returndata_root {
         return insert(pre, sealing, oracle);
     }
     seal(pre, sealing, world, oracle)
@@ -287,8 +289,10 @@ fn fold(
     })
 }
 
-/// Transaction `tx_index` and its receipt into their tries: the receipt continues the receipt
-/// chain, the encoding is the list's word.
+/// Receipt `tx_index` and its transaction into their tries at key `rlp(tx_index)`: the receipt
+/// continues the receipt chain and names its transaction's index in the list [v0.6], whose word
+/// the encoding must be (the seal's whole-chain check keeps the receipts, and so the indices,
+/// those of the transaction steps).
 fn insert(
     pre: &MachineState,
     mut sealing: SealingRecord,
@@ -299,11 +303,13 @@ fn insert(
         return Err(VerifyError::BlockEnvMismatch);
     }
     let index = pre.tx_index;
-    let (encoding, position) = oracle.transaction()?;
-    if position.word != keccak256(&encoding) || !block.transactions.verifies(&position, index) {
+    let receipt = oracle.receipt(index)?;
+    let (encoding, position) = oracle.transaction(receipt.tx_index)?;
+    if position.word != keccak256(&encoding)
+        || !block.transactions.verifies(&position, receipt.tx_index)
+    {
         return Err(VerifyError::BadTransaction);
     }
-    let receipt = oracle.receipt(index)?;
     let encoded_receipt = receipt
         .encode(tx_type(&encoding))
         .ok_or(VerifyError::BadReceipt)?;

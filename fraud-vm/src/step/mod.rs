@@ -142,9 +142,10 @@ pub(crate) trait Oracle {
     fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError>;
     /// The accounts of the self-destruct chain, oldest first (transaction end steps).
     fn destructs(&mut self) -> Result<Vec<Address>, VerifyError>;
-    /// The EIP-2718 encoding of the transaction at the pre-state's `tx_index` with its word proof
-    /// in the block's transaction list (transaction start steps).
-    fn transaction(&mut self) -> Result<(Vec<u8>, WordProof), VerifyError>;
+    /// The EIP-2718 encoding of transaction `index` of the block's list with its word proof
+    /// (transaction start and skip steps: the pre-state's `tx_index`; insertions: the index
+    /// the receipt names).
+    fn transaction(&mut self, index: u64) -> Result<(Vec<u8>, WordProof), VerifyError>;
     /// Informs the prover that the step restored the transaction's checkpoint, so that later
     /// witnesses come from the restored world (the verifier ignores it).
     fn world_restored(&mut self);

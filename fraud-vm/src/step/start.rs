@@ -2,7 +2,8 @@
 //! the OP L1 data fee and operator fee under Isthmus rules) or a deposit's mint, nonce, warm
 //! accounts and access list, the transaction's checkpoint, the value transfer, and the top
 //! frame's first state (or its terminal state for a recipient without code, a precompile, or a
-//! deposit that fails).
+//! deposit that fails). [v0.6] A transaction of the recorded section that fails a check is
+//! skipped instead: the post-state is the Idle state of the next index.
 
 use super::call::{delegation, transfer};
 use super::op::{self, DEPOSITOR, L1_BLOCK};
@@ -28,6 +29,35 @@ fn lift<T>(r: Result<T, Fault>) -> Result<T, VerifyError> {
 /// Why a transaction cannot start: the block holding it is invalid.
 fn invalid(what: &'static str) -> VerifyError {
     VerifyError::InvalidTransaction { what }
+}
+
+/// A transaction that fails a check of its start (SPEC.md §5.9) [v0.6]: under Isthmus rules, one
+/// of the recorded section (`skippable`) is skipped, the post-state being the Idle state at the
+/// next index with nothing else changed; a deposit (from L1) or any transaction under Prague
+/// rules makes the block invalid.
+fn refuse(
+    pre: &MachineState,
+    skippable: bool,
+    what: &'static str,
+) -> Result<Transition, VerifyError> {
+    if !skippable {
+        return Err(invalid(what));
+    }
+    let next = pre
+        .tx_index
+        .checked_add(1)
+        .ok_or(VerifyError::Unsupported {
+            what: "transaction index at its maximum",
+        })?;
+    Ok(Transition {
+        post: MachineState {
+            tx_index: next,
+            returndata_size: next,
+            ..pre.clone()
+        },
+        halt: None,
+        entered: None,
+    })
 }
 
 /// What the purchase (or a deposit's mint) settled before the checkpoint.
@@ -82,17 +112,24 @@ fn start(
     block: &BlockEnv,
     oracle: &mut dyn Oracle,
 ) -> Result<Transition, VerifyError> {
-    let (encoded, position) = oracle.transaction()?;
+    let (encoded, position) = oracle.transaction(pre.tx_index)?;
     if position.word != keccak256(&encoded) || !block.transactions.verifies(&position, pre.tx_index)
     {
         return Err(VerifyError::BadTransaction);
     }
-    let tx = crate::tx::decode(&encoded, block.rules, block.chain_id).map_err(invalid)?;
+    let op_rules = block.rules == Rules::Isthmus;
+    // [v0.6] Only a recorded transaction under Isthmus rules is skipped when it cannot start;
+    // never transaction 0, which must be the L1-info deposit.
+    let skippable =
+        op_rules && pre.tx_index != 0 && !block.transactions.is_deposit_slot(pre.tx_index);
+    let tx = match crate::tx::decode(&encoded, block.rules, block.chain_id) {
+        Ok(tx) => tx,
+        Err(what) => return refuse(pre, skippable, what),
+    };
     let world = oracle.world()?;
     if world.commitment() != pre.world_root {
         return Err(VerifyError::WorldMismatch);
     }
-    let op_rules = block.rules == Rules::Isthmus;
     if tx.deposit.is_some() && !op_rules {
         return Err(invalid("deposit outside OP rules"));
     }
@@ -102,7 +139,7 @@ fn start(
         tx.deposit.is_some(),
     ) {
         (true, false) => return Err(invalid("a non-deposit in the deposits section")),
-        (false, true) => return Err(invalid("a deposit in the recorded section")),
+        (false, true) => return refuse(pre, skippable, "a deposit in the recorded section"),
         _ => {}
     }
     if op_rules && pre.tx_index == 0 && !is_l1_info(&tx) {
@@ -110,13 +147,17 @@ fn start(
     }
     // The block's gas limit bounds every transaction's, deposits included (Regolith).
     if U256::from(tx.gas_limit) > block.gas_limit.saturating_sub(U256::from(pre.gas)) {
-        return Err(invalid("gas limit above the block's gas left"));
+        return refuse(pre, skippable, "gas limit above the block's gas left");
     }
     let mut cx = Ctx::for_world(pre, oracle, world);
     let cx = &mut cx;
     let bought = match tx.deposit {
         Some(deposit) => mint(cx, &tx, deposit)?,
-        None => buy(cx, block, &tx, op_rules)?,
+        None => match buy(cx, block, &tx, op_rules)? {
+            Ok(bought) => bought,
+            // Nothing was written before a check failed: the world is the pre-state's.
+            Err(what) => return refuse(pre, skippable, what),
+        },
     };
     // The recipient, or the address a creation deploys to.
     let to = if tx.create {
@@ -146,7 +187,11 @@ fn start(
         floor_gas: bought.floor,
         create: tx.create,
         block_gas_before: pre.gas,
-        receipt_open: super::receipt_open(pre.returndata_root, tx.deposit.map(|_| bought.nonce)),
+        receipt_open: super::receipt_open(
+            pre.returndata_root,
+            tx.deposit.map(|_| bought.nonce),
+            pre.tx_index,
+        ),
         deposit: tx.deposit.is_some(),
         l1_fee: bought.l1_fee,
         operator_fee_scalar: bought.operator_fee_scalar,
@@ -200,39 +245,39 @@ fn start(
 }
 
 /// A non-deposit transaction: fee checks, intrinsic gas, nonce, EIP-3607, blobs, the balance
-/// check and the purchase (with the L1 data fee and the operator fee under Isthmus rules).
+/// check and the purchase (with the L1 data fee and the operator fee under Isthmus rules). A
+/// failed check is `Ok(Err(what))`, before anything is written; a witness missing or wrong is
+/// `Err`.
 fn buy(
     cx: &mut Ctx<'_>,
     block: &BlockEnv,
     tx: &TxRecord,
     op_rules: bool,
-) -> Result<Bought, VerifyError> {
+) -> Result<Result<Bought, &'static str>, VerifyError> {
     if tx.max_fee < block.basefee || tx.max_priority_fee > tx.max_fee {
-        return Err(invalid("fee below the base fee"));
+        return Ok(Err("fee below the base fee"));
     }
     let price = tx.max_fee.min(block.basefee + tx.max_priority_fee);
     let intrinsic = tx.intrinsic_gas();
     let floor = tx.floor_gas();
     if tx.create && tx.data.len() > super::call::MAX_INITCODE as usize {
-        return Err(invalid("initcode beyond EIP-3860"));
+        return Ok(Err("initcode beyond EIP-3860"));
     }
     if tx.gas_limit < intrinsic.max(floor) {
-        return Err(invalid("gas limit below the intrinsic gas"));
+        return Ok(Err("gas limit below the intrinsic gas"));
     }
     if !tx.authorizations.is_empty() && (tx.create || !tx.blob_hashes.is_empty()) {
-        return Err(invalid(
-            "authorizations on a creation or a blob transaction",
-        ));
+        return Ok(Err("authorizations on a creation or a blob transaction"));
     }
     let mut sender = lift(cx.account(tx.sender))?;
     if sender.nonce != tx.nonce || sender.nonce == u64::MAX {
-        return Err(invalid("nonce"));
+        return Ok(Err("nonce"));
     }
     // EIP-3607: a sender with code must be an EIP-7702 delegated account.
     if sender.code_hash != KECCAK_EMPTY
         && delegation(&lift(cx.code_of(sender.code_hash))?).is_none()
     {
-        return Err(invalid("sender has code"));
+        return Ok(Err("sender has code"));
     }
     // EIP-4844: blobs need a recipient, versioned hashes of version 1, and a fee cap at or above
     // the blob base fee; their gas is bought at the blob base fee.
@@ -242,7 +287,7 @@ fn buy(
             || tx.blob_hashes.iter().any(|h| h[0] != 1)
             || tx.max_fee_per_blob_gas < block.blob_basefee)
     {
-        return Err(invalid("blob transaction"));
+        return Ok(Err("blob transaction"));
     }
     // OP: the L1 data fee and the operator fee, from the L1Block predeploy's storage.
     let params = if op_rules {
@@ -267,12 +312,12 @@ fn buy(
         .and_then(|c| c.checked_add(blob_gas.checked_mul(tx.max_fee_per_blob_gas)?))
         .and_then(|c| c.checked_add(additional));
     if max_cost.is_none_or(|c| sender.balance < c) {
-        return Err(invalid("balance below the maximum cost"));
+        return Ok(Err("balance below the maximum cost"));
     }
     sender.balance -= U256::from(tx.gas_limit) * price + blob_gas * block.blob_basefee + additional;
     sender.nonce += 1;
     lift(cx.set_account(tx.sender, &sender))?;
-    Ok(Bought {
+    Ok(Ok(Bought {
         price,
         intrinsic,
         floor,
@@ -290,7 +335,7 @@ fn buy(
         },
         failed: false,
         sender,
-    })
+    }))
 }
 
 /// A deposit (type 0x7E, as op-revm runs it under Isthmus): no fee, nonce or balance checks; the

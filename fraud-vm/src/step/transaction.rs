@@ -14,17 +14,20 @@ pub const TAG_RECEIPT: u8 = 0x0c;
 /// Domain tag of a receipt opening.
 pub const TAG_RECEIPT_OPEN: u8 = 0x18;
 
-/// The receipt chain `chain` with the next receipt opened by its transaction start:
-/// `keccak256(0x18 ‖ chain ‖ deposit(u8) ‖ deposit_nonce(u64))`, with the deposit's sender
-/// nonce before it (its receipt carries it) or `0 ‖ 0` for any other transaction.
-pub fn receipt_open(chain: B256, deposit_nonce: Option<u64>) -> B256 {
-    let mut buf = [0u8; 42];
+/// The receipt chain `chain` with the next receipt opened by its transaction start [v0.6]:
+/// `keccak256(0x18 ‖ chain ‖ deposit(u8) ‖ deposit_nonce(u64) ‖ tx_index(u64))`, with the
+/// deposit's sender nonce before it (its receipt carries it) or `0 ‖ 0` for any other
+/// transaction, and the transaction's index in the block's list (the block end inserts that
+/// transaction with the receipt: skipped transactions have none, SPEC.md §5.9).
+pub fn receipt_open(chain: B256, deposit_nonce: Option<u64>, tx_index: u64) -> B256 {
+    let mut buf = [0u8; 50];
     buf[0] = TAG_RECEIPT_OPEN;
     buf[1..33].copy_from_slice(chain.as_slice());
     if let Some(nonce) = deposit_nonce {
         buf[33] = 1;
-        buf[34..].copy_from_slice(&nonce.to_be_bytes());
+        buf[34..42].copy_from_slice(&nonce.to_be_bytes());
     }
+    buf[42..].copy_from_slice(&tx_index.to_be_bytes());
     keccak256(buf)
 }
 

@@ -280,6 +280,44 @@ enum Item {
         value: u64,
         target: Target,
     },
+    /// [v0.6] A recorded transaction the EVM refuses (or that does not decode), involving key
+    /// `key`: derivation leaves it out and the fraud VM skips it (SPEC.md §5.9).
+    Refused { key: u8, how: Refusal },
+}
+
+/// How an [`Item::Refused`] transaction is refused.
+#[derive(Clone, Copy, Debug)]
+enum Refusal {
+    /// The key's next nonce plus 3.
+    NonceTooHigh,
+    /// The key's last nonce again (its next one plus 3 before it sent any).
+    NonceTooLow,
+    /// From a key that holds nothing.
+    Unaffordable,
+    /// A signed transaction with a byte of its `s` flipped: another sender (without funds) or
+    /// none.
+    BadSignature,
+    /// Bytes that do not decode.
+    Garbage,
+    /// A gas limit above the block's.
+    GasAboveBlock,
+    /// A gas limit within the block's but above its gas left (the L1-info deposit used some).
+    GasAboveLeft,
+    /// A deposit among the recorded transactions (derivation never takes one from L1's inbox).
+    RecordedDeposit,
+}
+
+fn refusal() -> impl Strategy<Value = Refusal> {
+    prop_oneof![
+        Just(Refusal::NonceTooHigh),
+        Just(Refusal::NonceTooLow),
+        Just(Refusal::Unaffordable),
+        Just(Refusal::BadSignature),
+        Just(Refusal::Garbage),
+        Just(Refusal::GasAboveBlock),
+        Just(Refusal::GasAboveLeft),
+        Just(Refusal::RecordedDeposit),
+    ]
 }
 
 /// An EIP-7702 authorization of key `j` (or of a fresh key with nothing on the chain).
@@ -347,6 +385,7 @@ fn item() -> impl Strategy<Value = Item> {
                 target,
             }
         }),
+        (0u8..3, refusal()).prop_map(|(key, how)| Item::Refused { key, how }),
     ]
 }
 
@@ -515,9 +554,62 @@ fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
                 };
                 out.push(encoded);
             }
+            Item::Refused { key, how } => {
+                let k = usize::from(*key % 3);
+                let recorded = out.iter().any(|e| e.first() != Some(&0x7e));
+                out.push(refused(&keys[k], nonces[k], *how, recorded, i));
+            }
         }
     }
     out
+}
+
+/// A transaction [`Item::Refused`] describes, for key `key` whose next nonce is `nonce`;
+/// `recorded` tells whether the recorded section has begun (a deposit before it would be in
+/// the deposits section: garbage takes its place).
+fn refused(key: &PrivateKeySigner, nonce: u64, how: Refusal, recorded: bool, i: usize) -> Vec<u8> {
+    let transfer = |signer: &PrivateKeySigner, nonce: u64, gas_limit: u64| {
+        let mut tx = TxEip1559 {
+            chain_id: CHAIN_ID,
+            nonce,
+            gas_limit,
+            max_fee_per_gas: 3 * u128::from(BASEFEE),
+            max_priority_fee_per_gas: 7,
+            to: TxKind::Call(EOA),
+            value: U256::from(1),
+            access_list: Default::default(),
+            input: Default::default(),
+        };
+        let sig = signer.sign_transaction_sync(&mut tx).expect("sign");
+        OpTxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718()
+    };
+    match how {
+        Refusal::NonceTooHigh => transfer(key, nonce + 3, 21_000),
+        Refusal::NonceTooLow => transfer(key, nonce.checked_sub(1).unwrap_or(nonce + 3), 21_000),
+        Refusal::Unaffordable => {
+            let poor = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x91)).expect("key");
+            transfer(&poor, 0, 21_000)
+        }
+        Refusal::BadSignature => {
+            let mut e = transfer(key, nonce, 21_000);
+            let last = e.len() - 1;
+            e[last] ^= 0x01;
+            e
+        }
+        Refusal::GasAboveBlock => transfer(key, nonce, GAS_LIMIT + 1),
+        Refusal::GasAboveLeft => transfer(key, nonce, GAS_LIMIT - 1_000),
+        Refusal::RecordedDeposit if recorded => deposit(TxDeposit {
+            source_hash: B256::with_last_byte(i as u8 + 0x80),
+            from: key.address(),
+            to: TxKind::Call(EOA),
+            mint: 10u128.pow(18),
+            value: U256::ZERO,
+            gas_limit: 100_000,
+            is_system_transaction: false,
+            input: Default::default(),
+        }),
+        Refusal::Garbage | Refusal::RecordedDeposit => vec![0x05, 1, 2, 3, i as u8],
+    }
 }
 
 /// The block's timestamp, gas limit and PREVRANDAO, and its parent's beacon root.
@@ -690,9 +782,10 @@ proptest! {
         let encoded = block(&items, scalars);
         let result = run(&encoded);
         prop_assert!(result.is_ok(), "{:?}: {:?}", items, result.err());
-        // The same block against its witness, with the header op-node's executor gives.
+        // The same block against its witness, with the header op-node's executor gives (over
+        // the transactions that ran; the recorded list holds the skipped ones too).
         let (header, _, witness, txs) = witnessed_block(&encoded);
-        let checked = fraud_vm::check::check_block(&header, &txs, &witness, &config());
+        let checked = fraud_vm::check::check_recorded_block(&header, &txs, &witness, &config());
         prop_assert!(
             matches!(
                 &checked,
@@ -708,7 +801,45 @@ proptest! {
 pub(crate) fn fixed_blocks() -> Vec<Vec<Vec<u8>>> {
     let mut system = block(&[], (1368, 810_949, 7_000, 300));
     system.push(system_deposit());
-    vec![block(&every_kind(), (1368, 810_949, 7_000, 300)), system]
+    vec![
+        block(&every_kind(), (1368, 810_949, 7_000, 300)),
+        system,
+        block(&with_refusals(), (1368, 810_949, 7_000, 300)),
+    ]
+}
+
+/// [v0.6] Valid transactions with every kind of refused one between them: each refused one
+/// is skipped, and the same sender's next valid one still runs.
+fn with_refusals() -> Vec<Item> {
+    use Refusal::*;
+    let paid = |key: u8, target: Target| Item::Paid {
+        key,
+        legacy: false,
+        value: 1,
+        target,
+    };
+    let refused = |key: u8, how: Refusal| Item::Refused { key, how };
+    vec![
+        Item::Deposit {
+            from: 0,
+            mint: 10u128.pow(18),
+            value: 5,
+            target: Target::Worker(0),
+            enough_gas: true,
+        },
+        refused(0, NonceTooHigh),
+        paid(0, Target::Worker(0)),
+        refused(0, NonceTooLow),
+        refused(1, Unaffordable),
+        paid(1, Target::Relay(0)),
+        refused(1, BadSignature),
+        refused(2, Garbage),
+        refused(2, GasAboveBlock),
+        refused(2, GasAboveLeft),
+        refused(2, RecordedDeposit),
+        paid(2, Target::Create(0)),
+        paid(0, Target::Eoa),
+    ]
 }
 
 /// Random blocks as [`op_blocks_match_op_revm`] draws them.
@@ -951,6 +1082,11 @@ fn op_block_end_witnesses_are_checked() {
                 },
                 fraud_vm::receipt::Receipt {
                     deposit_nonce: r.deposit_nonce.map(|n| n + 1),
+                    ..r.clone()
+                },
+                // [v0.6] A receipt naming another transaction of the list.
+                fraud_vm::receipt::Receipt {
+                    tx_index: r.tx_index + 1,
                     ..r.clone()
                 },
             ] {
@@ -1632,6 +1768,8 @@ proptest! {
 /// What op-node's block executor gives a block: gas used, receipts root, logs bloom and the
 /// post-state root.
 struct Executed {
+    /// The transactions that ran (derivation leaves the others out, BATCHES.md §5.2).
+    included: Vec<Vec<u8>>,
     gas_used: u64,
     receipts_root: B256,
     logs_bloom: alloy::primitives::Bloom,
@@ -1706,16 +1844,27 @@ fn block_executor(
     executor
         .apply_pre_execution_changes()
         .expect("system calls");
+    // As op-node derives a block (BATCHES.md §5.2): a recorded transaction that does not
+    // decode, is a deposit, or that the executor refuses is left out, each on its own.
+    let mut included = Vec::new();
+    let mut recorded = false;
     for raw in encoded {
-        let envelope = OpTxEnvelope::decode_2718(&mut raw.as_slice()).expect("tx");
-        let sender = BlockTx::decode(raw, CHAIN_ID)
-            .expect("sender")
-            .record
-            .sender;
-        let recovered = Recovered::new_unchecked(envelope, sender);
-        executor
-            .execute_transaction(WithEncoded::new(Bytes::from(raw.clone()), &recovered))
-            .expect("executes");
+        recorded |= raw.first() != Some(&0x7e);
+        let Ok(envelope) = OpTxEnvelope::decode_2718_exact(raw) else {
+            continue;
+        };
+        let Ok(tx) = BlockTx::decode(raw, CHAIN_ID) else {
+            continue;
+        };
+        if recorded && envelope.is_deposit() {
+            continue;
+        }
+        let recovered = Recovered::new_unchecked(envelope, tx.record.sender);
+        match executor.execute_transaction(WithEncoded::new(Bytes::from(raw.clone()), &recovered)) {
+            Ok(_) => included.push(raw.clone()),
+            Err(alloy_evm::block::BlockExecutionError::Validation(_)) if recorded => {}
+            Err(e) => panic!("executes: {e}"),
+        }
     }
     let (_, result) = executor.finish().expect("finishes");
     state.merge_transitions(revm::database::states::bundle_state::BundleRetention::Reverts);
@@ -1757,6 +1906,7 @@ fn block_executor(
         buf.extend_from_slice(r)
     });
     Executed {
+        included,
         gas_used: result.gas_used,
         receipts_root,
         logs_bloom: bloom,
@@ -1820,9 +1970,10 @@ fn witnessed_block(
         mix_hash: PREVRANDAO,
         gas_used: executed.gas_used,
         parent_beacon_block_root: Some(beacon_root),
-        transactions_root: alloy_trie::root::ordered_trie_root_with_encoder(encoded, |t, buf| {
-            buf.extend_from_slice(t)
-        }),
+        transactions_root: alloy_trie::root::ordered_trie_root_with_encoder(
+            &executed.included,
+            |t, buf| buf.extend_from_slice(t),
+        ),
         receipts_root: executed.receipts_root,
         logs_bloom: executed.logs_bloom,
         state_root: executed.state_root,
@@ -1872,4 +2023,78 @@ fn system_deposit_fails_keeping_its_mint() {
         sender.balance,
         genesis[&RICH_DEPOSITOR].balance + U256::from(11)
     );
+}
+
+/// The proof `proof` with the sender's witness changed (its nonce bumped, or, for an absent
+/// account, present with a nonce; without any account witness, a byte of the transaction's
+/// encoding flipped): what a prover would show to turn a skip into a start or a start into a
+/// skip.
+fn forge_sender(proof: &StepProof) -> StepProof {
+    let mut p = proof.clone();
+    if let Some(rec) = p.accounts.first_mut() {
+        rec.nonce ^= 1;
+    } else if let Some(base) = p.base_accounts.first_mut() {
+        let mut account = base.account.unwrap_or_default();
+        account.nonce ^= 1;
+        base.account = Some(account);
+    } else if let Some((encoding, _)) = p.transaction.as_mut() {
+        let last = encoding.len() - 1;
+        encoding[last] ^= 1;
+    }
+    p
+}
+
+/// [v0.6] A block whose recorded section mixes valid transactions with every kind of refused
+/// one (nonce too high, too low, a sender without funds, a bad signature, garbage, a gas limit
+/// above the block's and above its gas left, a deposit): each refused one is skipped by a step
+/// whose post-state is the Idle state at the next index with nothing else changed, the sender's
+/// next valid transaction runs, and the block ends in op-revm's state and gas (checked by
+/// [`run`]) and in the header alloy-op-evm's block executor (op-node's) seals over the
+/// transactions that ran. A skip the prover would claim for a transaction that starts, or a
+/// start of one that must be skipped, needs another witness of the sender: refused.
+#[test]
+fn refused_recorded_transactions_are_skipped() {
+    let encoded = block(&with_refusals(), (1368, 810_949, 7_000, 300));
+    let proofs = run(&encoded).expect("the block checks");
+    let skip_of = |proof: &StepProof| {
+        let mut next = proof.pre.clone();
+        next.tx_index += 1;
+        next.returndata_size += 1;
+        next.commitment()
+    };
+    let skips: Vec<_> = proofs.iter().filter(|(k, _, _)| k == "TxSkip").collect();
+    assert_eq!(skips.len(), 8, "every refused transaction is skipped");
+    for (_, pre, proof) in &skips {
+        assert_eq!(verify(*pre, proof), Ok(skip_of(proof)), "a skip");
+        let forged = forge_sender(proof);
+        assert!(
+            !matches!(verify(*pre, &forged), Ok(post) if post != skip_of(proof)),
+            "a start claimed for a transaction that must be skipped: {:?}",
+            verify(*pre, &forged)
+        );
+    }
+    let starts: Vec<_> = proofs.iter().filter(|(k, _, _)| k == "TxStart").collect();
+    assert_eq!(starts.len(), encoded.len() - 8);
+    for (_, pre, proof) in &starts {
+        let post = verify(*pre, proof).expect("a start");
+        assert_ne!(post, skip_of(proof));
+        let forged = forge_sender(proof);
+        assert!(
+            !matches!(verify(*pre, &forged), Ok(p) if p != post),
+            "a skip (or another start) claimed for a transaction that starts"
+        );
+    }
+    // op-node's block: its header commits to the transactions that ran, and the block end
+    // seals the same header from the recorded list.
+    let (header, _, witness, txs) = witnessed_block(&encoded);
+    let report = fraud_vm::check::check_recorded_block(&header, &txs, &witness, &config())
+        .expect("the recorded block checks against op-node's header");
+    assert_eq!(report.steps_per_kind.get("TxSkip"), Some(&8));
+    assert!(matches!(
+        fraud_vm::check::check_block(&header, &txs, &witness, &config()),
+        Err(fraud_vm::check::CheckError::HeaderMismatch {
+            field: "transactions_root",
+            ..
+        })
+    ));
 }

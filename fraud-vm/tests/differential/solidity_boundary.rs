@@ -858,6 +858,12 @@ fn block_end_tamperings(proof: &StepProof) -> Vec<(&'static str, StepProof)> {
             ));
             p.receipt = Some(fraud_vm::receipt::Receipt { logs, ..r.clone() })
         });
+        with("receipt transaction index", &|p| {
+            p.receipt = Some(fraud_vm::receipt::Receipt {
+                tx_index: r.tx_index ^ 1,
+                ..r.clone()
+            })
+        });
         with("receipt deposit nonce", &|p| {
             p.receipt = Some(fraud_vm::receipt::Receipt {
                 deposit_nonce: match r.deposit_nonce {

@@ -285,6 +285,10 @@ fn start_encodings(case: &Case) -> Vec<(&'static str, Vec<u8>, u64, fraud_vm::st
         },
     ))
     .encoded_2718();
+    let high_s_isthmus = high_s.clone();
+    let other_key_isthmus = other_key.clone();
+    let nonce_high_isthmus = with(&|t| t.nonce = 5);
+    let fee_cap_isthmus = with(&|t| t.gas_price = 6);
     vec![
         ("garbage", vec![0x02, 0x01, 0x02], 3, Prague, false),
         ("trailing byte", trailing, 3, Prague, false),
@@ -375,6 +379,38 @@ fn start_encodings(case: &Case) -> Vec<(&'static str, Vec<u8>, u64, fraud_vm::st
         ),
         ("EIP-1559", eip1559(20, 1), 3, Prague, true),
         ("EIP-4844", blob(blob_hashes()), 3, Prague, true),
+        // [v0.6] The same refusals in an Isthmus block's recorded section: skipped by both.
+        (
+            "garbage, skipped",
+            vec![0x02, 0x01, 0x02],
+            3,
+            Isthmus,
+            false,
+        ),
+        (
+            "unknown type, skipped",
+            vec![0x05, 1, 2, 3],
+            3,
+            Isthmus,
+            false,
+        ),
+        ("high s, skipped", high_s_isthmus, 3, Isthmus, false),
+        ("other key, skipped", other_key_isthmus, 3, Isthmus, false),
+        (
+            "nonce too high, skipped",
+            nonce_high_isthmus,
+            3,
+            Isthmus,
+            false,
+        ),
+        ("fee cap, skipped", fee_cap_isthmus, 3, Isthmus, false),
+        (
+            "garbage at index 0",
+            vec![0x02, 0x01, 0x02],
+            0,
+            Isthmus,
+            false,
+        ),
     ]
 }
 
@@ -424,20 +460,37 @@ fn solidity_invalid_transactions_are_rejected() {
                 ..roots
             };
         }
+        // [v0.6] A recorded transaction under Isthmus rules that cannot start is skipped.
+        let skipped = !valid
+            && rules == fraud_vm::state::Rules::Isthmus
+            && index != 0
+            && !block_env.transactions.is_deposit_slot(index);
         let mut idle = idle_state(&before, block_env, constants, index);
         let pre = idle.record.commitment();
+        let skip = {
+            let mut r = idle.record.clone();
+            r.tx_index += 1;
+            r.returndata_size += 1;
+            r.commitment()
+        };
         let (proof, outcome) = fraud_vm::prove_partial(&mut idle);
         let rust = verify(pre, &proof);
         let (answer, _) = l1.verify(pre, &proof.encode());
         let agree = match (&outcome, &rust, &answer) {
             (Ok(t), Ok(post), Answer::Post(sol)) => {
-                valid && t.post.commitment() == *post && post == sol
+                t.post.commitment() == *post
+                    && post == sol
+                    && if skipped {
+                        *post == skip
+                    } else {
+                        valid && *post != skip
+                    }
             }
             (
                 Err(VerifyError::InvalidTransaction { .. }),
                 Err(VerifyError::InvalidTransaction { .. }),
                 Answer::Revert(name),
-            ) => !valid && name == "InvalidTransaction(string)",
+            ) => !valid && !skipped && name == "InvalidTransaction(string)",
             _ => false,
         };
         if !agree {
@@ -446,7 +499,7 @@ fn solidity_invalid_transactions_are_rejected() {
                 outcome.map(|t| t.post.commitment())
             ));
         }
-        if valid {
+        if valid || skipped {
             tally.proof(&mut l1, pre, &proof, false, true, index);
         }
     }
@@ -515,7 +568,9 @@ fn solidity_v4_sections_reject_what_rust_rejects() {
             "receipt",
             edit(&|b| {
                 b[tail + 6] = 1;
-                // Success, gas 9, no deposit nonce, one log: address, one topic, two data bytes.
+                // [v0.6] Transaction 3 of the list; success, gas 9, no deposit nonce, one log:
+                // address, one topic, two data bytes.
+                b.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 3]);
                 b.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 1]);
                 b.extend_from_slice(&[5; 20]);
                 b.extend_from_slice(&[0, 0, 0, 1]);
@@ -527,6 +582,7 @@ fn solidity_v4_sections_reject_what_rust_rejects() {
             "receipt cut short",
             edit(&|b| {
                 b[tail + 6] = 1;
+                b.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 3]);
                 b.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 1]);
             }),
         ),

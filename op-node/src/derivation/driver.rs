@@ -420,7 +420,7 @@ impl Driver {
                 self.safe.number
             )));
         }
-        let built = engine.build_block(&next.attributes, &next.txs)?;
+        let built = engine.derive_block(&next.attributes, &next.txs)?;
         let block = engine.commit(built)?;
         self.progress.blocks += 1;
         self.progress.txs += block.txs.len() as u64;

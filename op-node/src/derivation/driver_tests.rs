@@ -6,14 +6,14 @@
 use super::*;
 use crate::{
     batcher::plan::{InboxCursor, LocalBlock, MAX_APPEND_DATA, plan_append},
-    chain::{ChainConfig, TEST_MNEMONIC, l2_genesis_alloc},
+    chain::{ChainConfig, DEV_ACCOUNT_COUNT, TEST_MNEMONIC, l2_genesis_alloc},
     derivation::{FeeScalars, L1View, next_attributes},
     engine::Engine,
     rollup::{BlockRef, Genesis, RollupConfig},
     txpool::{PoolConfig, decode_and_recover},
 };
 use alloy::{
-    consensus::{Header, SignableTransaction, TxEip1559},
+    consensus::{Header, SignableTransaction, Transaction as _, TxEip1559},
     eips::eip2718::Encodable2718,
     primitives::{Address, Bytes, TxKind, U256, keccak256},
     signers::{
@@ -455,8 +455,8 @@ fn blocks_split_across_appends_and_l1_blocks_and_a_restart_in_between() {
 }
 
 /// A recorded block's transactions that do not decode, are not signed, or that the EVM refuses
-/// (a replayed nonce) are left out, and the block stands: the derived chain is the
-/// sequencer's, hash for hash.
+/// (a replayed nonce) are left out, each on its own, and the block stands: the derived chain is
+/// the sequencer's, hash for hash.
 #[test]
 fn recorded_transactions_the_evm_refuses_are_left_out() {
     let mut l1_blocks = l1(12);
@@ -479,6 +479,45 @@ fn recorded_transactions_the_evm_refuses_are_left_out() {
     let (derived, driver) = derive(&l1_blocks, genesis, 100);
     assert_eq!(driver.safe().number, 4);
     assert_same(&seq, &derived, 4);
+}
+
+/// Each recorded transaction is judged on its own against the state at its position (BATCHES.md
+/// §5.2): a sender's refused transaction (nonce too high, nonce too low, or a sender that cannot
+/// pay) does not leave its later valid ones out, as the fraud VM's skip step would not.
+#[test]
+fn a_refused_transaction_does_not_hold_back_its_senders_later_ones() {
+    let mut l1_blocks = l1(12);
+    let (seq, mut locals) = sequence(4, &l1_blocks);
+    let genesis = seq.store.reader().unwrap().header(0).unwrap().unwrap().0;
+    // Block 3 holds key 0's nonces 3, 4, 5 (block n: n % 4 transfers).
+    assert_eq!(locals[2].transactions.len(), 3);
+    let sender = key(0);
+    let unfunded = key(DEV_ACCOUNT_COUNT + 7);
+    let recorded = &mut locals[2].transactions;
+    // Nonce too high before all of them: the sequencer's rule would hold 3, 4, 5 back.
+    recorded.insert(0, transfer(&sender, 9));
+    // Nonce too low between 3 and 4 (3 again, now spent).
+    recorded.insert(2, transfer(&sender, 3));
+    // A sender with no balance, then the same sender's next nonce.
+    recorded.insert(3, transfer(&unfunded, 0));
+    recorded.insert(4, transfer(&unfunded, 1));
+    let mut inbox = TestInbox::new(100);
+    inbox.post(&mut l1_blocks, 3, &locals, MAX_APPEND_DATA);
+    let (derived, driver) = derive(&l1_blocks, genesis, 100);
+    assert_eq!(driver.safe().number, 4);
+    assert_same(&seq, &derived, 4);
+    let block = derived.store.reader().unwrap().block(3).unwrap().unwrap();
+    let user: Vec<u64> = block
+        .txs
+        .iter()
+        .filter(|t| !t.tx.is_deposit())
+        .map(|t| t.tx.nonce())
+        .collect();
+    assert_eq!(
+        user,
+        [3, 4, 5],
+        "the valid transactions after each refusal stay"
+    );
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! (deposits, L1 data fee) or, for the embedded L1, Ethereum's.
 //!
 //! Forced transactions (the L2's deposits) come first and are always included; then the
-//! pool's candidates, each either included, left for a later block, or rejected for good.
+//! candidates, each either included, left for a later block, or rejected for good. Which
+//! candidates are tried is the [`Selection`]'s rule: the sequencer's pool, or a block's recorded
+//! transactions (derivation, BATCHES.md §5.2).
 
 use super::{EngineError, RejectedTx};
 use crate::block::RecoveredTx;
@@ -19,6 +21,20 @@ use revm::context_interface::result::InvalidTransaction;
 use std::sync::Arc;
 use tracing::{debug, error};
 
+/// Which candidates are tried after one is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// The sequencer's, building from its pool: after a candidate does not fit or is refused,
+    /// the same sender's later candidates are left out too (a nonce gap would refuse them; a
+    /// later block may take them). Its blocks hold only transactions that ran, so they derive
+    /// the same under [`Selection::EachOnItsOwn`].
+    HoldBackSender,
+    /// Derivation's (BATCHES.md §5.2): each recorded transaction is judged on its own against
+    /// the state at its position, as the fraud VM's start-or-skip step judges it (fraud-vm
+    /// SPEC §5.9): the rule carries no set of senders.
+    EachOnItsOwn,
+}
+
 /// What executing one block produced.
 #[derive(Debug)]
 pub struct Executed {
@@ -34,11 +50,13 @@ pub struct Executed {
     pub requests_hash: Option<B256>,
 }
 
-/// Runs forced transactions, then candidates, through `executor`.
+/// Runs forced transactions, then candidates (chosen by `selection`), through `executor`.
 ///
 /// `run` executes one transaction; `receipt` turns the executor's receipts into ours.
+#[allow(clippy::too_many_arguments)]
 pub fn execute<E, R>(
     mut executor: E,
+    selection: Selection,
     gas_limit: u64,
     forced: &[Arc<RecoveredTx>],
     candidates: &[Arc<RecoveredTx>],
@@ -68,13 +86,17 @@ where
         }
     }
     let mut held_back = AddressSet::default();
+    let hold_back = selection == Selection::HoldBackSender;
     for tx in candidates {
         let sender = tx.sender();
         if held_back.contains(&sender) {
             continue;
         }
+        // The EVM's own check (gas limit above the block's gas left), made early.
         if block_gas + tx.tx.gas_limit() > gas_limit {
-            held_back.insert(sender);
+            if hold_back {
+                held_back.insert(sender);
+            }
             continue;
         }
         match run(&mut executor, tx) {
@@ -85,7 +107,9 @@ where
             Err(BlockExecutionError::Validation(BlockValidationError::InvalidTx {
                 error, ..
             })) => {
-                held_back.insert(sender);
+                if hold_back {
+                    held_back.insert(sender);
+                }
                 // A nonce gap may close later; any other refusal is final.
                 if !matches!(
                     error.as_invalid_tx_err(),
@@ -99,11 +123,14 @@ where
                 }
             }
             Err(BlockExecutionError::Validation(e)) => {
-                held_back.insert(sender);
+                if hold_back {
+                    held_back.insert(sender);
+                }
                 debug!(target: "engine", tx = %tx.hash, reason = %e, "transaction left for a later block");
             }
             Err(e) => return Err(e.into()),
         }
+        // No transaction needs less than 21000 gas: every later one would be refused.
         if gas_limit - block_gas < 21_000 {
             break;
         }

@@ -346,11 +346,32 @@ impl Engine {
     /// Executes the forced transactions of `attributes`, then `candidates` in order, on top of
     /// the head and seals the result in memory. A candidate that does not fit is left out; one
     /// the EVM refuses is reported in `rejected`; after either, later candidates of the same
-    /// sender are left out too.
+    /// sender are left out too (the sequencer's rule).
     pub fn build_block(
         &mut self,
         attributes: &BlockAttributes,
         candidates: &[Arc<RecoveredTx>],
+    ) -> Result<BuiltBlock, EngineError> {
+        self.build_with(attributes, candidates, execute::Selection::HoldBackSender)
+    }
+
+    /// Executes a block derived from L1: the forced transactions of `attributes`, then the
+    /// recorded transactions `recorded` in order, each left out if the EVM refuses it against
+    /// the state at its position, and judged on its own: a refusal leaves the sender's later
+    /// transactions to be judged in turn (BATCHES.md §5.2).
+    pub fn derive_block(
+        &mut self,
+        attributes: &BlockAttributes,
+        recorded: &[Arc<RecoveredTx>],
+    ) -> Result<BuiltBlock, EngineError> {
+        self.build_with(attributes, recorded, execute::Selection::EachOnItsOwn)
+    }
+
+    fn build_with(
+        &mut self,
+        attributes: &BlockAttributes,
+        candidates: &[Arc<RecoveredTx>],
+        selection: execute::Selection,
     ) -> Result<BuiltBlock, EngineError> {
         if self.uncommitted {
             // The last built block was dropped: start again from the head, as on a restart.
@@ -407,6 +428,7 @@ impl Engine {
                 };
                 execute::execute(
                     factory.create_executor(evm, ctx),
+                    selection,
                     gas_limit,
                     &attributes.forced,
                     candidates,
@@ -434,6 +456,7 @@ impl Engine {
                 };
                 execute::execute(
                     factory.create_executor(evm, ctx),
+                    selection,
                     gas_limit,
                     &attributes.forced,
                     candidates,

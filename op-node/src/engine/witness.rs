@@ -236,6 +236,7 @@ pub fn replay<S: PreState>(
             };
             execute::execute(
                 factory.create_executor(evm, ctx),
+                execute::Selection::EachOnItsOwn,
                 header.gas_limit,
                 &block.txs,
                 &[],
@@ -263,6 +264,7 @@ pub fn replay<S: PreState>(
             };
             execute::execute(
                 factory.create_executor(evm, ctx),
+                execute::Selection::EachOnItsOwn,
                 header.gas_limit,
                 &block.txs,
                 &[],
