@@ -111,7 +111,7 @@ impl Oracle for ProofWriter<'_> {
     }
 
     fn account_record(&mut self, leaf: B256) -> Result<AccountRecord, VerifyError> {
-        let rec = *self
+        let rec = self
             .state
             .world
             .records
@@ -122,7 +122,7 @@ impl Oracle for ProofWriter<'_> {
     }
 
     fn slot_value(&mut self, leaf: B256) -> Result<U256, VerifyError> {
-        let value = *self
+        let value = self
             .state
             .world
             .values
