@@ -481,31 +481,128 @@ pub fn trace_block<DB: DatabaseRef>(
 where
     DB::Error: std::fmt::Display,
 {
+    run_block(db, base, block, config, observer, None, None)
+}
+
+/// A run of a block stopped at an Idle state (SPEC.md §8), from which another run of the same
+/// block over the same pre-state can go on ([`run_block`]): what `BlockSteps` keeps so that an
+/// answer re-executes only the transactions after the nearest one.
+#[derive(Clone)]
+pub(super) struct Resume {
+    /// The block-wide position of the Idle state.
+    pub(super) position: u64,
+    /// The index of the next transaction.
+    index: usize,
+    /// The Idle state.
+    idle: FullState,
+    /// op-revm's cache over the pre-state, with every earlier transaction committed.
+    cache: revm::database::Cache,
+    /// The block environment, the decoded transactions and their list.
+    block_env: BlockEnv,
+    txs: Arc<Vec<BlockTx>>,
+    list: Arc<crate::tx::Transactions>,
+    /// The earlier transactions' receipts, op-revm results and deposit nonces.
+    receipts: Vec<crate::receipt::Receipt>,
+    results: Vec<revm::context::result::ExecutionResult<op_revm::OpHaltReason>>,
+    deposit_nonces: Vec<Option<u64>>,
+}
+
+/// [`trace_block`], from the Idle state `from` (whose state is handed to `observer` first)
+/// instead of the block's start when given; `save` is given every Idle state the run reaches
+/// (after the block start and after each transaction). A resumed run's report counts only the
+/// steps it ran.
+pub(super) fn run_block<DB: DatabaseRef>(
+    db: &mut CacheDB<DB>,
+    base: Arc<BaseState>,
+    block: &L2Block,
+    config: &ChainConfig,
+    observer: &mut dyn BlockObserver,
+    from: Option<&Resume>,
+    mut save: Option<&mut dyn FnMut(Resume)>,
+) -> Result<BlockOutcome, CheckError>
+where
+    DB::Error: std::fmt::Display,
+{
     let began = Instant::now();
     let spec = config.spec();
     let mut stats = Stats::default();
-    let block_start::Started {
-        idle,
-        block_env,
-        txs,
-        list,
-    } = block_start::start_block(db, base, block, config, observer, &mut stats)?;
+    let (idle, block_env, txs, list, first_index, position, receipts, results, deposit_nonces) =
+        match from {
+            Some(r) => {
+                db.cache = r.cache.clone();
+                observer.state(r.position, &r.idle);
+                (
+                    r.idle.clone(),
+                    r.block_env.clone(),
+                    r.txs.clone(),
+                    r.list.clone(),
+                    r.index,
+                    r.position,
+                    r.receipts.clone(),
+                    r.results.clone(),
+                    r.deposit_nonces.clone(),
+                )
+            }
+            None => {
+                let block_start::Started {
+                    idle,
+                    block_env,
+                    txs,
+                    list,
+                } = block_start::start_block(db, base, block, config, observer, &mut stats)?;
+                let n = txs.len();
+                // Block-wide position of the current Idle state (SPEC.md §8): after `s_0` and
+                // the two system calls.
+                (
+                    idle,
+                    block_env,
+                    Arc::new(txs),
+                    list,
+                    0,
+                    2u64,
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                )
+            }
+        };
     if observer.done() {
         return Err(CheckError::Stopped);
     }
-    let mut idle = idle;
-    let txs = &txs;
+    let (mut idle, mut position) = (idle, position);
+    let (mut receipts, mut results, mut deposit_nonces) = (receipts, results, deposit_nonces);
+    let mut saved =
+        |index: usize,
+         idle: &FullState,
+         position: u64,
+         db: &CacheDB<DB>,
+         receipts: &[crate::receipt::Receipt],
+         results: &[revm::context::result::ExecutionResult<op_revm::OpHaltReason>],
+         deposit_nonces: &[Option<u64>]| {
+            if let Some(save) = save.as_deref_mut() {
+                save(Resume {
+                    position,
+                    index,
+                    idle: idle.clone(),
+                    cache: db.cache.clone(),
+                    block_env: block_env.clone(),
+                    txs: txs.clone(),
+                    list: list.clone(),
+                    receipts: receipts.to_vec(),
+                    results: results.to_vec(),
+                    deposit_nonces: deposit_nonces.to_vec(),
+                });
+            }
+        };
+    if from.is_none() {
+        saved(0, &idle, position, db, &receipts, &results, &deposit_nonces);
+    }
+    let txs: &[BlockTx] = &txs;
     let number = block.number();
     let revm_block = revm_block_env(&block_env);
     let mut cfg = CfgEnv::new_with_spec(spec);
     cfg.chain_id = config.params.chain_id;
-    let mut results = Vec::with_capacity(txs.len());
-    let mut receipts = Vec::with_capacity(txs.len());
-    let mut deposit_nonces = Vec::with_capacity(txs.len());
-    // Block-wide position of the current Idle state (SPEC.md §8): after `s_0` and the two
-    // system calls.
-    let mut position = 2u64;
-    for (index, tx) in txs.iter().enumerate() {
+    for (index, tx) in txs.iter().enumerate().skip(first_index) {
         let first_position = position + 1;
         let step_error = |step: u64, kind: &str, reason: String| CheckError::Step {
             index,
@@ -747,6 +844,15 @@ where
             logs: out.result.logs().to_vec(),
         });
         results.push(out.result);
+        saved(
+            index + 1,
+            &idle,
+            position,
+            db,
+            &receipts,
+            &results,
+            &deposit_nonces,
+        );
     }
     let (end, _) = block_end::seal_block(idle.clone(), receipts, position, observer, &mut stats)?;
     let mut report = BlockReport {
