@@ -282,6 +282,10 @@ impl BlockObserver for LastPosition {
     fn verifies_boundaries(&self) -> bool {
         false
     }
+
+    fn wants_boundary_proofs(&self) -> bool {
+        false
+    }
 }
 
 /// The commitment at one position (at most `N`).
@@ -310,6 +314,9 @@ impl BlockObserver for CommitmentAt {
     }
 
     fn verifies_boundaries(&self) -> bool {
+        false
+    }
+    fn wants_boundary_proofs(&self) -> bool {
         false
     }
 }

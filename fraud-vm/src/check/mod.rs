@@ -9,9 +9,9 @@
 use crate::block_start::{BlockInputs, BlockStartProof, ChainParams};
 use crate::merkle::WordTree;
 use crate::mpt::BaseState;
-use crate::proof::{ApplyError, StepProof, prove, prove_boundary, verify};
+use crate::proof::{ApplyError, StepProof, apply_boundary, prove, prove_boundary, verify};
 use crate::state::{BlockEnv, FullState, Rules, Status};
-use crate::step::info;
+use crate::step::{Transition, info};
 use crate::trace::{Position, TraceError, Tracer};
 use crate::tx::TxRecord;
 use crate::world::WorldState;
@@ -390,6 +390,25 @@ pub trait BlockObserver {
     fn verifies_boundaries(&self) -> bool {
         true
     }
+    /// Whether [`BlockObserver::boundary`] is to get whole proofs (default). An observer that
+    /// neither verifies them nor wants them gets the boundary steps applied without a proof
+    /// (faster, the same states), and incomplete proofs.
+    fn wants_boundary_proofs(&self) -> bool {
+        true
+    }
+}
+
+/// The boundary step from `state` proved and applied, or, for an observer that neither
+/// verifies nor wants boundary proofs, only applied ([`apply_boundary`]).
+pub(super) fn boundary_step(
+    observer: &dyn BlockObserver,
+    state: FullState,
+) -> Result<(StepProof, Transition, FullState), ApplyError> {
+    if observer.verifies_boundaries() || observer.wants_boundary_proofs() {
+        prove_boundary(state)
+    } else {
+        apply_boundary(state)
+    }
 }
 
 impl BlockObserver for () {}
@@ -620,12 +639,13 @@ where
         deposit_nonces.push(deposit_nonce);
         let idle_gas = idle.record.gas;
         let idle_receipts = idle.record.returndata_root;
-        let (proof, transition, first) = prove_boundary(idle.clone()).map_err(|e| match e {
-            ApplyError::Step(e) => {
-                pending(e).unwrap_or_else(|e| step_error(0, "TxStart", e.to_string()))
-            }
-            e => step_error(0, "TxStart", e.to_string()),
-        })?;
+        let (proof, transition, first) =
+            boundary_step(observer, idle.clone()).map_err(|e| match e {
+                ApplyError::Step(e) => {
+                    pending(e).unwrap_or_else(|e| step_error(0, "TxStart", e.to_string()))
+                }
+                e => step_error(0, "TxStart", e.to_string()),
+            })?;
         let size = check_boundary(observer, pre, &proof, transition.post.commitment())
             .map_err(|e| step_error(0, "TxStart", e))?;
         stats.add("TxStart", size);
@@ -810,7 +830,7 @@ where
         }
         let pre = terminal.record.commitment();
         let end_step = steps.max(1);
-        let (proof, transition, next) = prove_boundary(terminal).map_err(|e| match e {
+        let (proof, transition, next) = boundary_step(observer, terminal).map_err(|e| match e {
             ApplyError::Step(e) => {
                 pending(e).unwrap_or_else(|e| step_error(end_step, "TxEnd", e.to_string()))
             }

@@ -28,6 +28,9 @@ pub(super) struct ProofWriter<'a> {
     pub(super) swapped: Option<crate::world::WorldState>,
     /// Keep the step's writes (a boundary step whose post-state the prover needs).
     pub(super) apply: bool,
+    /// Apply without a proof: leaves and roots are read from the full state, no path is
+    /// checked or hashed (the proof returned lacks the trees' paths).
+    pub(super) trusted: bool,
     /// What an applying prover learnt.
     pub(super) applied: Applied,
 }
@@ -99,6 +102,14 @@ impl Oracle for ProofWriter<'_> {
         let proof = self.state.world.tree(tree).prove(key);
         self.proof.trees.push(proof.clone());
         Ok(proof)
+    }
+
+    fn trusted_leaf(&mut self, tree: Tree, key: B256) -> Option<B256> {
+        (self.trusted && self.apply).then(|| self.state.world.tree(tree).get(key))
+    }
+
+    fn trusted_root(&mut self, tree: Tree) -> Option<B256> {
+        (self.trusted && self.apply).then(|| self.state.world.tree(tree).root())
     }
 
     fn smt_written(&mut self, tree: Tree, key: B256, leaf: B256) {
