@@ -3,7 +3,6 @@
 
 use super::{BlockObserver, CheckError, Stats, boundary_step, check_boundary, pending};
 use crate::block::Sealing;
-use crate::mpt_write::NodeStore;
 use crate::proof::ApplyError;
 use crate::receipt::Receipt;
 use crate::state::{FullState, Status};
@@ -38,7 +37,7 @@ pub(super) fn seal_block(
         .world
         .overlay_keys()
         .map_err(|k| diverged(format!("no preimage of the overlay key {k}")))?;
-    let nodes = NodeStore::new(&idle.world.base.nodes());
+    let nodes = idle.world.base.node_store();
     idle.sealing = Some(Box::new(Sealing::new(keys, nodes, receipts)));
     let mut state = idle;
     loop {
