@@ -106,6 +106,9 @@ pub struct BaseState {
     /// The pre-state as the trie nodes of an execution witness (`check_block`): accounts, slots
     /// and proofs are read by walking it instead.
     pub trie: Option<std::sync::Arc<crate::witness::WitnessTrie>>,
+    /// [`BaseState::nodes`] by hash, built on first use (every block end of every re-run of a
+    /// block starts from it).
+    store: std::sync::OnceLock<crate::mpt_write::NodeStore>,
 }
 
 fn storage_trie(storage: &BTreeMap<U256, U256>, target: Option<U256>) -> (B256, Vec<Bytes>) {
@@ -154,6 +157,7 @@ impl BaseState {
         Self {
             accounts,
             trie: None,
+            store: std::sync::OnceLock::new(),
         }
     }
 
@@ -162,6 +166,7 @@ impl BaseState {
         Self {
             accounts: BTreeMap::new(),
             trie: Some(trie),
+            store: std::sync::OnceLock::new(),
         }
     }
 
@@ -243,6 +248,14 @@ impl BaseState {
             value: acc.storage.get(&slot).copied().unwrap_or_default(),
             nodes: storage_trie(&acc.storage, Some(slot)).1,
         }
+    }
+
+    /// [`BaseState::nodes`] by hash, hashed once per state and copied per call (each copy
+    /// takes the nodes a block end writes).
+    pub fn node_store(&self) -> crate::mpt_write::NodeStore {
+        self.store
+            .get_or_init(|| crate::mpt_write::NodeStore::new(&self.nodes()))
+            .clone()
     }
 
     /// The trie nodes the prover holds: the witness's, or every node of the state.

@@ -7,7 +7,7 @@
 //! significant bit of the key read as a big-endian number) chooses the side at height `h`.
 
 use alloy::primitives::{B256, keccak256};
-use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Depth of every sparse Merkle tree.
 pub const SMT_DEPTH: usize = 256;
@@ -26,20 +26,6 @@ pub fn smt_node(left: B256, right: B256) -> B256 {
 /// Bit `h` of `key` counted from the least significant end.
 fn key_bit(key: &B256, h: usize) -> bool {
     (key[31 - h / 8] >> (h % 8)) & 1 == 1
-}
-
-/// `index` with bit `h` flipped.
-fn flip(index: &B256, h: usize) -> B256 {
-    let mut out = *index;
-    out[31 - h / 8] ^= 1 << (h % 8);
-    out
-}
-
-/// `index` with bit `h` cleared.
-fn clear(index: &B256, h: usize) -> B256 {
-    let mut out = *index;
-    out[31 - h / 8] &= !(1 << (h % 8));
-    out
 }
 
 /// A leaf value with its authentication path: the witness of one key of a sparse tree.
@@ -75,88 +61,232 @@ impl SmtProof {
     }
 }
 
-/// A sparse tree holding only the non-zero nodes (prover side).
-#[derive(Clone, Debug)]
+/// A sparse tree holding only the non-zero leaves (prover side), as a path-compressed binary
+/// tree of shared nodes: a clone costs one reference count, a write copies the
+/// `O(log leaves)` nodes on its path and hashes only the levels whose nodes change, and every
+/// inner node caches its children's hashes lifted to its own level, so reads and paths hash
+/// nothing but the one lift where a path leaves the tree.
+#[derive(Clone, Debug, Default)]
 pub struct SparseTree {
-    /// `levels[h]` maps the index of a node at height `h` (the key with its low `h` bits cleared)
-    /// to its hash; absent nodes are zero.
-    levels: Vec<HashMap<B256, B256>>,
+    /// The top node (absent for the empty tree).
+    top: Option<Arc<Node>>,
+    /// The root hash: the top node lifted to height [`SMT_DEPTH`].
+    root: B256,
+    /// Number of non-zero leaves.
+    len: usize,
 }
 
-impl Default for SparseTree {
-    fn default() -> Self {
-        Self {
-            levels: vec![HashMap::new(); SMT_DEPTH + 1],
+/// A node of the compressed tree: a leaf (height 0), or a branch at height `h ≥ 1` whose two
+/// children are both non-empty and differ at bit `h - 1` (every level between a branch and its
+/// child has an all-zero other side).
+#[derive(Debug)]
+struct Node {
+    /// Height of the node in the full tree.
+    height: usize,
+    /// A key under the node (its own, for a leaf): its bits from `height` up are the node's.
+    key: B256,
+    /// The node's hash at its own height (a leaf's value for a leaf).
+    hash: B256,
+    /// A branch's children (`[bit clear, bit set]`) with their hashes lifted to `height - 1`.
+    children: Option<Box<Children>>,
+}
+
+/// A branch's two children with their hashes lifted to the level below the branch.
+type Children = [(Arc<Node>, B256); 2];
+
+impl Node {
+    fn leaf(key: B256, leaf: B256) -> Arc<Self> {
+        Arc::new(Self {
+            height: 0,
+            key,
+            hash: leaf,
+            children: None,
+        })
+    }
+
+    /// A branch over two non-empty subtrees whose keys first differ (from the top) at bit
+    /// `bit`.
+    fn branch(a: Arc<Node>, b: Arc<Node>, bit: usize) -> Arc<Self> {
+        let (zero, one) = if key_bit(&a.key, bit) { (b, a) } else { (a, b) };
+        let lifted = |n: Arc<Node>| {
+            let h = n.lift(bit);
+            (n, h)
+        };
+        let (zero, one) = (lifted(zero), lifted(one));
+        let hash = smt_node(zero.1, one.1);
+        Arc::new(Self {
+            height: bit + 1,
+            key: zero.0.key,
+            hash,
+            children: Some(Box::new([zero, one])),
+        })
+    }
+
+    /// The node's hash carried up to height `to` (`to ≥ height`) through all-zero siblings.
+    fn lift(&self, to: usize) -> B256 {
+        let mut node = self.hash;
+        for h in self.height..to {
+            node = if key_bit(&self.key, h) {
+                smt_node(B256::ZERO, node)
+            } else {
+                smt_node(node, B256::ZERO)
+            };
+        }
+        node
+    }
+
+    /// Whether `key` lies under this node (agrees with it from bit `height` up).
+    fn covers(&self, key: &B256) -> bool {
+        self.height > SMT_DEPTH - 1 || highest_difference(&self.key, key) < self.height
+    }
+}
+
+/// The highest bit (counted from the least significant end) where `a` and `b` differ, or 0 if
+/// they are equal (callers compare with a height, for which "equal" and "bit 0 only" agree).
+fn highest_difference(a: &B256, b: &B256) -> usize {
+    for i in 0..32 {
+        let x = a[i] ^ b[i];
+        if x != 0 {
+            return (31 - i) * 8 + 7 - x.leading_zeros() as usize;
         }
     }
+    0
+}
+
+/// The subtree `node` with `leaf` written at `key` (zero deletes), and the previous leaf.
+fn write(node: Option<&Arc<Node>>, key: B256, leaf: B256) -> (Option<Arc<Node>>, B256) {
+    let Some(node) = node else {
+        return ((!leaf.is_zero()).then(|| Node::leaf(key, leaf)), B256::ZERO);
+    };
+    if node.height == 0 && node.key == key {
+        return ((!leaf.is_zero()).then(|| Node::leaf(key, leaf)), node.hash);
+    }
+    if !node.covers(&key) || node.height == 0 {
+        // The key is outside this subtree: a new branch above it, unless deleting.
+        if leaf.is_zero() {
+            return (Some(node.clone()), B256::ZERO);
+        }
+        let bit = highest_difference(&node.key, &key);
+        return (
+            Some(Node::branch(node.clone(), Node::leaf(key, leaf), bit)),
+            B256::ZERO,
+        );
+    }
+    let Some(children) = node.children.as_deref() else {
+        return (Some(node.clone()), B256::ZERO);
+    };
+    let bit = node.height - 1;
+    let side = usize::from(key_bit(&key, bit));
+    let (child, old) = write(Some(&children[side].0), key, leaf);
+    if old == leaf {
+        return (Some(node.clone()), old);
+    }
+    let other = &children[1 - side];
+    let Some(child) = child else {
+        // The branch loses a side: its other child takes its place.
+        return (Some(other.0.clone()), old);
+    };
+    let lifted = child.lift(bit);
+    let mut pair = [other.clone(), other.clone()];
+    pair[side] = (child, lifted);
+    let hash = smt_node(pair[0].1, pair[1].1);
+    let key = pair[0].0.key;
+    (
+        Some(Arc::new(Node {
+            height: node.height,
+            key,
+            hash,
+            children: Some(Box::new(pair)),
+        })),
+        old,
+    )
 }
 
 impl SparseTree {
     /// The root hash (zero for the empty tree).
     pub fn root(&self) -> B256 {
-        self.node(SMT_DEPTH, &B256::ZERO)
-    }
-
-    fn node(&self, height: usize, index: &B256) -> B256 {
-        self.levels[height].get(index).copied().unwrap_or_default()
+        self.root
     }
 
     /// The leaf at `key` (zero when absent).
     pub fn get(&self, key: B256) -> B256 {
-        self.node(0, &key)
+        let mut node = self.top.as_deref();
+        while let Some(n) = node {
+            if n.height == 0 {
+                return if n.key == key { n.hash } else { B256::ZERO };
+            }
+            if !n.covers(&key) {
+                return B256::ZERO;
+            }
+            node = n
+                .children
+                .as_deref()
+                .map(|c| &*c[usize::from(key_bit(&key, n.height - 1))].0);
+        }
+        B256::ZERO
     }
 
     /// Number of non-zero leaves.
     pub fn len(&self) -> usize {
-        self.levels[0].len()
+        self.len
     }
 
     /// The keys of the non-zero leaves, in no order.
     pub fn keys(&self) -> impl Iterator<Item = &B256> {
-        self.levels[0].keys()
+        let mut stack: Vec<&Node> = self.top.as_deref().into_iter().collect();
+        std::iter::from_fn(move || {
+            while let Some(n) = stack.pop() {
+                match n.children.as_deref() {
+                    Some([a, b]) => {
+                        stack.push(&b.0);
+                        stack.push(&a.0);
+                    }
+                    None => return Some(&n.key),
+                }
+            }
+            None
+        })
     }
 
     /// Whether the tree holds no leaf.
     pub fn is_empty(&self) -> bool {
-        self.levels[0].is_empty()
+        self.len == 0
     }
 
     /// Writes `leaf` at `key` (zero deletes), returning the previous leaf.
     pub fn set(&mut self, key: B256, leaf: B256) -> B256 {
-        let old = self.get(key);
+        let (top, old) = write(self.top.as_ref(), key, leaf);
         if old == leaf {
             return old;
         }
-        let mut node = leaf;
-        // `index` is the key with its low `h` bits cleared: the ancestor's index at height `h`.
-        let mut index = key;
-        for h in 0..=SMT_DEPTH {
-            if node.is_zero() {
-                self.levels[h].remove(&index);
-            } else {
-                self.levels[h].insert(index, node);
-            }
-            if h == SMT_DEPTH {
-                break;
-            }
-            let sibling = self.node(h, &flip(&index, h));
-            node = if key_bit(&key, h) {
-                smt_node(sibling, node)
-            } else {
-                smt_node(node, sibling)
-            };
-            index = clear(&index, h);
+        if old.is_zero() {
+            self.len += 1;
+        } else if leaf.is_zero() {
+            self.len -= 1;
         }
+        self.root = top.as_ref().map_or(B256::ZERO, |n| n.lift(SMT_DEPTH));
+        self.top = top;
         old
     }
 
     /// The leaf at `key` with its authentication path.
     pub fn prove(&self, key: B256) -> SmtProof {
-        let mut index = key;
-        let mut siblings = Vec::with_capacity(SMT_DEPTH);
-        for h in 0..SMT_DEPTH {
-            siblings.push(self.node(h, &flip(&index, h)));
-            index = clear(&index, h);
+        let mut siblings = vec![B256::ZERO; SMT_DEPTH];
+        // `node` is the subtree under the path's node at height `h + 1`, if any.
+        let mut node = self.top.as_deref();
+        for h in (0..SMT_DEPTH).rev() {
+            let Some(n) = node else { break };
+            if n.height == h + 1
+                && let Some(children) = n.children.as_deref()
+            {
+                let side = usize::from(key_bit(&key, h));
+                siblings[h] = children[1 - side].1;
+                node = Some(&children[side].0);
+            } else if key_bit(&n.key, h) != key_bit(&key, h) {
+                // The path leaves the tree here: the subtree is the sibling.
+                siblings[h] = n.lift(h);
+                node = None;
+            }
         }
         SmtProof {
             leaf: self.get(key),
@@ -168,6 +298,21 @@ impl SparseTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// `index` with bit `h` flipped.
+    fn flip(index: &B256, h: usize) -> B256 {
+        let mut out = *index;
+        out[31 - h / 8] ^= 1 << (h % 8);
+        out
+    }
+
+    /// `index` with bit `h` cleared.
+    fn clear(index: &B256, h: usize) -> B256 {
+        let mut out = *index;
+        out[31 - h / 8] &= !(1 << (h % 8));
+        out
+    }
 
     #[test]
     fn proofs_verify_and_updates_match_the_tree() {
@@ -193,7 +338,7 @@ mod tests {
             assert_eq!(Some(tree.root()), expected);
         }
         assert_eq!(tree.root(), B256::ZERO);
-        assert!(tree.levels.iter().all(HashMap::is_empty));
+        assert!(tree.is_empty() && tree.top.is_none());
     }
 
     #[test]
@@ -208,5 +353,119 @@ mod tests {
             node = smt_node(node, B256::ZERO);
         }
         assert_eq!(tree.root(), node);
+    }
+
+    /// The uncompressed tree every level of which is kept: the definition the compressed
+    /// tree must agree with.
+    #[derive(Clone)]
+    struct Reference {
+        levels: Vec<std::collections::HashMap<B256, B256>>,
+    }
+
+    impl Reference {
+        fn new() -> Self {
+            Self {
+                levels: vec![std::collections::HashMap::new(); SMT_DEPTH + 1],
+            }
+        }
+
+        fn node(&self, height: usize, index: &B256) -> B256 {
+            self.levels[height].get(index).copied().unwrap_or_default()
+        }
+
+        fn set(&mut self, key: B256, leaf: B256) {
+            let mut node = leaf;
+            let mut index = key;
+            for h in 0..=SMT_DEPTH {
+                if node.is_zero() {
+                    self.levels[h].remove(&index);
+                } else {
+                    self.levels[h].insert(index, node);
+                }
+                if h == SMT_DEPTH {
+                    break;
+                }
+                let sibling = self.node(h, &flip(&index, h));
+                node = if key_bit(&key, h) {
+                    smt_node(sibling, node)
+                } else {
+                    smt_node(node, sibling)
+                };
+                index = clear(&index, h);
+            }
+        }
+
+        fn prove(&self, key: B256) -> SmtProof {
+            let mut index = key;
+            let mut siblings = Vec::with_capacity(SMT_DEPTH);
+            for h in 0..SMT_DEPTH {
+                siblings.push(self.node(h, &flip(&index, h)));
+                index = clear(&index, h);
+            }
+            SmtProof {
+                leaf: self.node(0, &key),
+                siblings,
+            }
+        }
+    }
+
+    /// Keys drawn from a few patterns, so that paths share long prefixes, differ in the top
+    /// bit or in the last one, and repeat.
+    fn key() -> impl Strategy<Value = B256> {
+        prop_oneof![
+            (0u8..8).prop_map(B256::with_last_byte),
+            (0u8..4).prop_map(|b| {
+                let mut k = B256::ZERO;
+                k[0] = b << 6;
+                k
+            }),
+            (0u8..16).prop_map(|b| keccak256([b])),
+            any::<[u8; 32]>().prop_map(B256::from),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any sequence of writes and deletions leaves the compressed tree with the reference
+        /// tree's root, leaves, paths and keys; a clone taken midway keeps its own contents.
+        #[test]
+        fn compressed_tree_matches_the_full_one(
+            ops in proptest::collection::vec(
+                (key(), prop_oneof![
+                    Just(B256::ZERO),
+                    (1u8..4).prop_map(B256::with_last_byte),
+                ]),
+                1..60,
+            ),
+            probes in proptest::collection::vec(key(), 4),
+        ) {
+            let mut tree = SparseTree::default();
+            let mut reference = Reference::new();
+            let mut snapshot = None;
+            for (i, (k, leaf)) in ops.iter().enumerate() {
+                let old = reference.node(0, k);
+                prop_assert_eq!(tree.set(*k, *leaf), old);
+                reference.set(*k, *leaf);
+                prop_assert_eq!(tree.root(), reference.node(SMT_DEPTH, &B256::ZERO));
+                if i == ops.len() / 2 {
+                    snapshot = Some((tree.clone(), reference.clone()));
+                }
+            }
+            let (frozen, frozen_reference) = snapshot.expect("taken");
+            for (t, r) in [(&tree, &reference), (&frozen, &frozen_reference)] {
+                prop_assert_eq!(t.root(), r.node(SMT_DEPTH, &B256::ZERO));
+                prop_assert_eq!(t.len(), r.levels[0].len());
+                let mut keys: Vec<B256> = t.keys().copied().collect();
+                let mut expected: Vec<B256> = r.levels[0].keys().copied().collect();
+                keys.sort();
+                expected.sort();
+                prop_assert_eq!(keys, expected);
+                for k in ops.iter().map(|(k, _)| k).chain(&probes) {
+                    prop_assert_eq!(t.get(*k), r.node(0, k));
+                    let proof = t.prove(*k);
+                    prop_assert_eq!(&proof, &r.prove(*k));
+                    prop_assert!(proof.verifies(t.root(), *k));
+                }
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use crate::smt::SparseTree;
 use alloy::primitives::{Address, B256, Log, U256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Domain tag of the world record.
 pub const TAG_WORLD: u8 = 0x05;
@@ -230,6 +230,44 @@ pub fn is_precompile(address: Address) -> bool {
     (n >= U256::from(1) && n <= U256::from(0x11)) || n == U256::from(0x100)
 }
 
+/// Preimages by their hash (account records, storage values, overlay keys, codes), shared by
+/// a world and every copy of it: a hash has one preimage, so what one copy learns is true for
+/// all, and copying a world (once per call frame and transaction) copies none of them.
+#[derive(Debug)]
+pub struct Preimages<V>(Arc<Mutex<HashMap<B256, V>>>);
+
+impl<V> Default for Preimages<V> {
+    fn default() -> Self {
+        Self(Arc::default())
+    }
+}
+
+impl<V> Clone for Preimages<V> {
+    /// The same store, shared.
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<V: Clone> Preimages<V> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<B256, V>> {
+        // A panic while the lock was held cannot leave a half-written entry: keep the map.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The preimage of `hash`, if known.
+    pub fn get(&self, hash: &B256) -> Option<V> {
+        self.map().get(hash).cloned()
+    }
+
+    /// Records `value` as the preimage of `hash`.
+    pub fn insert(&self, hash: B256, value: V) {
+        self.map().insert(hash, value);
+    }
+}
+
 /// Which sparse tree a witness belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Tree {
@@ -267,14 +305,14 @@ pub struct WorldState {
     /// The accounts the block end folded into the state trie (SPEC.md §5.19).
     pub folded: SparseTree,
     /// Preimages of overlay account leaves.
-    pub records: HashMap<B256, AccountRecord>,
+    pub records: Preimages<AccountRecord>,
     /// Preimages of overlay keys (accounts and slots written in this block), which the block
     /// end folds.
-    pub keys: HashMap<B256, crate::block::FoldKey>,
+    pub keys: Preimages<crate::block::FoldKey>,
     /// Preimages of overlay storage leaves.
-    pub values: HashMap<B256, U256>,
+    pub values: Preimages<U256>,
     /// Code by hash, for every code written in this block (base codes are in `base`).
-    pub codes: HashMap<B256, Vec<u8>>,
+    pub codes: Preimages<Vec<u8>>,
     /// Logs of the transaction.
     pub logs: Vec<Log>,
     /// Accounts self-destructed in this transaction.
@@ -350,7 +388,7 @@ impl WorldState {
         if !leaf.is_zero()
             && let Some(rec) = self.records.get(&leaf)
         {
-            return *rec;
+            return rec;
         }
         match self.base.account(address) {
             Some(t) => AccountRecord {
@@ -388,7 +426,7 @@ impl WorldState {
         let rec = self.account(address);
         let leaf = tree.get(slot_key(address, rec.incarnation, slot));
         if !leaf.is_zero() {
-            return self.values.get(&leaf).copied().unwrap_or_default();
+            return self.values.get(&leaf).unwrap_or_default();
         }
         if rec.incarnation > 0 || rec.storage_root == EMPTY_ROOT_HASH {
             return U256::ZERO;
@@ -470,7 +508,7 @@ impl WorldState {
     pub fn overlay_keys(&self) -> Result<Vec<crate::block::FoldKey>, B256> {
         self.accounts
             .keys()
-            .map(|k| self.keys.get(k).copied().ok_or(*k))
+            .map(|k| self.keys.get(k).ok_or(*k))
             .collect()
     }
 
@@ -481,7 +519,6 @@ impl WorldState {
         }
         self.codes
             .get(&hash)
-            .cloned()
             .or_else(|| self.base.code(hash).map(<[u8]>::to_vec))
     }
 

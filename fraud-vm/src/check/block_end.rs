@@ -1,10 +1,9 @@
 //! The block end of a traced block (SPEC.md §5.19): from the Idle state after the last
 //! transaction, every step proved, verified and applied until the block-end state.
 
-use super::{BlockObserver, CheckError, Stats, check_boundary, pending};
+use super::{BlockObserver, CheckError, Stats, boundary_step, check_boundary, pending};
 use crate::block::Sealing;
-use crate::mpt_write::NodeStore;
-use crate::proof::{ApplyError, prove_boundary};
+use crate::proof::ApplyError;
 use crate::receipt::Receipt;
 use crate::state::{FullState, Status};
 use alloy::primitives::B256;
@@ -44,7 +43,7 @@ pub(super) fn seal_block(
         .world
         .overlay_keys()
         .map_err(|k| diverged(format!("no preimage of the overlay key {k}")))?;
-    let nodes = NodeStore::new(&idle.world.base.nodes());
+    let nodes = idle.world.base.node_store();
     idle.sealing = Some(Box::new(Sealing::new(keys, nodes, receipts)));
     let mut state = idle;
     loop {
@@ -59,7 +58,7 @@ pub(super) fn seal_block(
         let repeat = state.record.status == Status::BlockEnd;
         let pre = state.record.commitment();
         let end = repeat.then(|| state.clone());
-        let (proof, transition, next) = prove_boundary(state).map_err(|e| match e {
+        let (proof, transition, next) = boundary_step(observer, state).map_err(|e| match e {
             ApplyError::Step(e) => pending(e).unwrap_or_else(|e| step(e.to_string())),
             e => step(e.to_string()),
         })?;

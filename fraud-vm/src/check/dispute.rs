@@ -1,12 +1,14 @@
 //! Layer-2 answers for a challenger or a defender (SPEC.md §8, §12.6): for one block, the step
 //! count `N`, the commitment at a block-wide position, the one-step proof from a position, and
-//! the `blockStart` and `blockEnd` proofs. Every answer re-runs the block from its pre-state
-//! and keeps what it asks for, so no trace is held in memory. The re-run is light: only the
-//! states asked for are committed (the other transactions' states are mirrored, not hashed,
-//! SPEC.md §7), boundary proofs are made but not verified, and the run stops once the answer
-//! is known. `N` is counted once per block and kept.
+//! the `blockStart` and `blockEnd` proofs. Every answer re-runs the block and keeps what it
+//! asks for, so no trace is held in memory. The re-run is light: only the states asked for are
+//! committed (the other transactions' states are mirrored, not hashed, SPEC.md §7), boundary
+//! proofs are made but not verified, and the run stops once the answer is known. `N` is
+//! counted once per block and kept, with some Idle states of that run (at most
+//! 32, spread over the block): an answer re-runs only from the last of them at or
+//! before its position.
 
-use super::{BlockObserver, ChainConfig, CheckError, L2Block, trace_block};
+use super::{BlockObserver, ChainConfig, CheckError, L2Block, Resume, run_block};
 use crate::block_start::derive_block_start;
 use crate::mpt::BaseState;
 use crate::proof::{StepProof, prove, verify};
@@ -56,7 +58,15 @@ pub struct BlockSteps<DB> {
     config: ChainConfig,
     /// `N`, once a run has counted it.
     step_count: OnceLock<u64>,
+    /// Idle states that run kept, by position: an answer resumes from the last one at or
+    /// before the position asked.
+    resumes: OnceLock<Vec<Resume>>,
 }
+
+/// The most Idle states a block keeps to resume from: past it, every other one is dropped and
+/// only every other later one is kept, so a block of many transactions keeps at most this many
+/// copies of its state, evenly spread.
+const MAX_RESUMES: usize = 32;
 
 impl BlockSteps<WitnessDb> {
     /// The block of `transactions` sealed as `header`, over its `debug_executionWitness`
@@ -75,6 +85,7 @@ impl BlockSteps<WitnessDb> {
             block: L2Block::of_header(parent, header, transactions),
             config,
             step_count: OnceLock::new(),
+            resumes: OnceLock::new(),
         })
     }
 }
@@ -92,6 +103,7 @@ where
             block,
             config,
             step_count: OnceLock::new(),
+            resumes: OnceLock::new(),
         }
     }
 
@@ -100,17 +112,25 @@ where
         &self.block
     }
 
-    /// Re-runs the block for `observer`; `None` if it stopped the run once it was done.
+    /// Re-runs the block for `observer`, from the last kept Idle state at or before `position`
+    /// if any; `None` if it stopped the run once it was done.
     fn run(
         &self,
         observer: &mut dyn BlockObserver,
+        position: u64,
     ) -> Result<Option<super::BlockOutcome>, CheckError> {
-        match trace_block(
+        let from = self
+            .resumes
+            .get()
+            .and_then(|r| r.iter().rev().find(|r| r.position <= position));
+        match run_block(
             &mut CacheDB::new(self.db.clone()),
             self.base.clone(),
             &self.block,
             &self.config,
             observer,
+            from,
+            None,
         ) {
             Ok(outcome) => Ok(Some(outcome)),
             Err(CheckError::Stopped) => Ok(None),
@@ -118,11 +138,32 @@ where
         }
     }
 
-    /// A run to the block's end, with the states at no position but the boundaries.
+    /// A run to the block's end, with the states at no position but the boundaries; keeps
+    /// Idle states to resume from.
     fn run_to_end(&self) -> Result<(u64, super::BlockOutcome), CheckError> {
         let mut last = LastPosition::default();
-        let outcome = self.run(&mut last)?.ok_or(CheckError::Stopped)?;
+        let (mut kept, mut stride, mut seen) = (Vec::new(), 1usize, 0usize);
+        let mut save = |r: Resume| {
+            if seen.is_multiple_of(stride) {
+                kept.push(r);
+                if kept.len() > MAX_RESUMES {
+                    kept = std::mem::take(&mut kept).into_iter().step_by(2).collect();
+                    stride *= 2;
+                }
+            }
+            seen += 1;
+        };
+        let outcome = run_block(
+            &mut CacheDB::new(self.db.clone()),
+            self.base.clone(),
+            &self.block,
+            &self.config,
+            &mut last,
+            None,
+            Some(&mut save),
+        )?;
         let _ = self.step_count.set(last.position);
+        let _ = self.resumes.set(kept);
         Ok((last.position, outcome))
     }
 
@@ -170,11 +211,12 @@ where
 
     /// `commit(s_m)`; past `N`, the block-end state's (SPEC.md §8).
     pub fn commitment_at(&self, m: u64) -> Result<B256, CheckError> {
+        let position = m.min(self.step_count()?);
         let mut at = CommitmentAt {
-            position: m.min(self.step_count()?),
+            position,
             found: None,
         };
-        self.run(&mut at)?;
+        self.run(&mut at, position)?;
         at.found
             .ok_or_else(|| step_error(m, "no state at this position".into()))
     }
@@ -183,11 +225,12 @@ where
     /// checked with the reference verifier before it is returned.
     pub fn step_proof(&self, m: u64) -> Result<PositionProof, CheckError> {
         // Past N: the block-end state's own step, which the run proves as a boundary.
+        let position = m.min(self.step_count()?);
         let mut at = ProofAt {
-            position: m.min(self.step_count()?),
+            position,
             ..ProofAt::default()
         };
-        let outcome = self.run(&mut at)?;
+        let outcome = self.run(&mut at, position)?;
         let (pre, proof) = match (at.pre, at.proof, outcome) {
             (Some(pre), Some(proof), _) => (pre, proof),
             (Some(_), None, _) | (None, _, None) => {
@@ -240,6 +283,10 @@ impl BlockObserver for LastPosition {
     fn verifies_boundaries(&self) -> bool {
         false
     }
+
+    fn wants_boundary_proofs(&self) -> bool {
+        false
+    }
 }
 
 /// The commitment at one position (at most `N`).
@@ -268,6 +315,9 @@ impl BlockObserver for CommitmentAt {
     }
 
     fn verifies_boundaries(&self) -> bool {
+        false
+    }
+    fn wants_boundary_proofs(&self) -> bool {
         false
     }
 }

@@ -9,9 +9,9 @@
 use crate::block_start::{BlockInputs, BlockStartProof, ChainParams};
 use crate::merkle::WordTree;
 use crate::mpt::BaseState;
-use crate::proof::{ApplyError, StepProof, prove, prove_boundary, verify};
+use crate::proof::{ApplyError, StepProof, apply_boundary, prove, prove_boundary, verify};
 use crate::state::{BlockEnv, FullState, Rules, Status};
-use crate::step::info;
+use crate::step::{Transition, info};
 use crate::trace::{Position, TraceError, Tracer};
 use crate::tx::TxRecord;
 use crate::world::WorldState;
@@ -392,6 +392,25 @@ pub trait BlockObserver {
     fn verifies_boundaries(&self) -> bool {
         true
     }
+    /// Whether [`BlockObserver::boundary`] is to get whole proofs (default). An observer that
+    /// neither verifies them nor wants them gets the boundary steps applied without a proof
+    /// (faster, the same states), and incomplete proofs.
+    fn wants_boundary_proofs(&self) -> bool {
+        true
+    }
+}
+
+/// The boundary step from `state` proved and applied, or, for an observer that neither
+/// verifies nor wants boundary proofs, only applied ([`apply_boundary`]).
+pub(super) fn boundary_step(
+    observer: &dyn BlockObserver,
+    state: FullState,
+) -> Result<(StepProof, Transition, FullState), ApplyError> {
+    if observer.verifies_boundaries() || observer.wants_boundary_proofs() {
+        prove_boundary(state)
+    } else {
+        apply_boundary(state)
+    }
 }
 
 impl BlockObserver for () {}
@@ -487,32 +506,153 @@ pub fn trace_block<DB: DatabaseRef>(
 where
     DB::Error: std::fmt::Display,
 {
+    run_block(db, base, block, config, observer, None, None)
+}
+
+/// A run of a block stopped at an Idle state (SPEC.md §8), from which another run of the same
+/// block over the same pre-state can go on ([`run_block`]): what `BlockSteps` keeps so that an
+/// answer re-executes only the transactions after the nearest one.
+#[derive(Clone)]
+pub(super) struct Resume {
+    /// The block-wide position of the Idle state.
+    pub(super) position: u64,
+    /// The index of the next transaction.
+    index: usize,
+    /// The Idle state.
+    idle: FullState,
+    /// op-revm's cache over the pre-state, with every earlier transaction committed.
+    cache: revm::database::Cache,
+    /// The block environment, the decoded transactions and their list.
+    block_env: BlockEnv,
+    txs: Arc<Vec<Option<BlockTx>>>,
+    list: Arc<crate::tx::Transactions>,
+    /// The earlier transactions' receipts, op-revm results, deposit nonces and skips.
+    receipts: Vec<crate::receipt::Receipt>,
+    results: Vec<revm::context::result::ExecutionResult<op_revm::OpHaltReason>>,
+    deposit_nonces: Vec<Option<u64>>,
+    skipped: Vec<u64>,
+}
+
+/// [`trace_block`], from the Idle state `from` (whose state is handed to `observer` first)
+/// instead of the block's start when given; `save` is given every Idle state the run reaches
+/// (after the block start and after each transaction). A resumed run's report counts only the
+/// steps it ran.
+pub(super) fn run_block<DB: DatabaseRef>(
+    db: &mut CacheDB<DB>,
+    base: Arc<BaseState>,
+    block: &L2Block,
+    config: &ChainConfig,
+    observer: &mut dyn BlockObserver,
+    from: Option<&Resume>,
+    mut save: Option<&mut dyn FnMut(Resume)>,
+) -> Result<BlockOutcome, CheckError>
+where
+    DB::Error: std::fmt::Display,
+{
     let began = Instant::now();
     let spec = config.spec();
     let mut stats = Stats::default();
-    let block_start::Started {
+    let (
         idle,
         block_env,
         txs,
         list,
-    } = block_start::start_block(db, base, block, config, observer, &mut stats)?;
+        first_index,
+        position,
+        receipts,
+        results,
+        deposit_nonces,
+        skipped,
+    ) = match from {
+        Some(r) => {
+            db.cache = r.cache.clone();
+            observer.state(r.position, &r.idle);
+            (
+                r.idle.clone(),
+                r.block_env.clone(),
+                r.txs.clone(),
+                r.list.clone(),
+                r.index,
+                r.position,
+                r.receipts.clone(),
+                r.results.clone(),
+                r.deposit_nonces.clone(),
+                r.skipped.clone(),
+            )
+        }
+        None => {
+            let block_start::Started {
+                idle,
+                block_env,
+                txs,
+                list,
+            } = block_start::start_block(db, base, block, config, observer, &mut stats)?;
+            let n = txs.len();
+            // Block-wide position of the current Idle state (SPEC.md §8): after `s_0` and
+            // the two system calls.
+            (
+                idle,
+                block_env,
+                Arc::new(txs),
+                list,
+                0,
+                2u64,
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::new(),
+            )
+        }
+    };
     if observer.done() {
         return Err(CheckError::Stopped);
     }
-    let mut idle = idle;
-    let txs = &txs;
+    let (mut idle, mut position) = (idle, position);
+    let (mut receipts, mut results, mut deposit_nonces, mut skipped) =
+        (receipts, results, deposit_nonces, skipped);
+    let mut saved =
+        |index: usize,
+         idle: &FullState,
+         position: u64,
+         db: &CacheDB<DB>,
+         receipts: &[crate::receipt::Receipt],
+         results: &[revm::context::result::ExecutionResult<op_revm::OpHaltReason>],
+         deposit_nonces: &[Option<u64>],
+         skipped: &[u64]| {
+            if let Some(save) = save.as_deref_mut() {
+                save(Resume {
+                    position,
+                    index,
+                    idle: idle.clone(),
+                    cache: db.cache.clone(),
+                    block_env: block_env.clone(),
+                    txs: txs.clone(),
+                    list: list.clone(),
+                    receipts: receipts.to_vec(),
+                    results: results.to_vec(),
+                    deposit_nonces: deposit_nonces.to_vec(),
+                    skipped: skipped.to_vec(),
+                });
+            }
+        };
+    if from.is_none() {
+        saved(
+            0,
+            &idle,
+            position,
+            db,
+            &receipts,
+            &results,
+            &deposit_nonces,
+            &skipped,
+        );
+    }
+    let txs: &[Option<BlockTx>] = &txs;
     let number = block.number();
     let revm_block = revm_block_env(&block_env);
     let mut cfg = CfgEnv::new_with_spec(spec);
     cfg.chain_id = config.params.chain_id;
-    let mut results = Vec::with_capacity(txs.len());
-    let mut receipts = Vec::with_capacity(txs.len());
-    let mut deposit_nonces = Vec::with_capacity(txs.len());
-    let mut skipped = Vec::new();
-    // Block-wide position of the current Idle state (SPEC.md §8): after `s_0` and the two
-    // system calls.
-    let mut position = 2u64;
-    for (index, tx) in txs.iter().enumerate() {
+    for (index, tx) in txs.iter().enumerate().skip(first_index) {
         let first_position = position + 1;
         let step_error = |step: u64, kind: &str, reason: String| CheckError::Step {
             index,
@@ -532,12 +672,13 @@ where
         deposit_nonces.push(deposit_nonce);
         let idle_gas = idle.record.gas;
         let idle_receipts = idle.record.returndata_root;
-        let (proof, transition, first) = prove_boundary(idle.clone()).map_err(|e| match e {
-            ApplyError::Step(e) => {
-                pending(e).unwrap_or_else(|e| step_error(0, "TxStart", e.to_string()))
-            }
-            e => step_error(0, "TxStart", e.to_string()),
-        })?;
+        let (proof, transition, first) =
+            boundary_step(observer, idle.clone()).map_err(|e| match e {
+                ApplyError::Step(e) => {
+                    pending(e).unwrap_or_else(|e| step_error(0, "TxStart", e.to_string()))
+                }
+                e => step_error(0, "TxStart", e.to_string()),
+            })?;
         if first.record.status == Status::Idle {
             // [v0.6] Skipped: op-revm must refuse it too, unless it does not decode, is a
             // deposit (never taken from the recorded list) or its gas limit is above the
@@ -575,6 +716,16 @@ where
             if observer.done() {
                 return Err(CheckError::Stopped);
             }
+            saved(
+                index + 1,
+                &idle,
+                position,
+                db,
+                &receipts,
+                &results,
+                &deposit_nonces,
+                &skipped,
+            );
             continue;
         }
         let Some(tx) = tx else {
@@ -767,7 +918,7 @@ where
         }
         let pre = terminal.record.commitment();
         let end_step = steps.max(1);
-        let (proof, transition, next) = prove_boundary(terminal).map_err(|e| match e {
+        let (proof, transition, next) = boundary_step(observer, terminal).map_err(|e| match e {
             ApplyError::Step(e) => {
                 pending(e).unwrap_or_else(|e| step_error(end_step, "TxEnd", e.to_string()))
             }
@@ -802,6 +953,16 @@ where
             logs: out.result.logs().to_vec(),
         });
         results.push(out.result);
+        saved(
+            index + 1,
+            &idle,
+            position,
+            db,
+            &receipts,
+            &results,
+            &deposit_nonces,
+            &skipped,
+        );
     }
     let (end, _) = block_end::seal_block(idle.clone(), receipts, position, observer, &mut stats)?;
     let mut report = BlockReport {

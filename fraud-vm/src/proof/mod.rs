@@ -249,7 +249,7 @@ pub fn execute(pre_commitment: B256, proof: &StepProof) -> Result<Transition, Ve
 ///
 /// `state` is left as it was: memory writes made while proving are undone.
 pub fn prove(state: &mut FullState) -> Result<(StepProof, Transition), VerifyError> {
-    let (proof, transition, _) = prove_with(state, false);
+    let (proof, transition, _) = prove_with(state, false, false);
     Ok((proof, transition?))
 }
 
@@ -257,7 +257,7 @@ pub fn prove(state: &mut FullState) -> Result<(StepProof, Transition), VerifyErr
 /// outcome. A step that fails (a transaction that cannot start, say) still yields the proof of
 /// what it read, so that another verifier can be shown the same rejection.
 pub fn prove_partial(state: &mut FullState) -> (StepProof, Result<Transition, VerifyError>) {
-    let (proof, transition, _) = prove_with(state, false);
+    let (proof, transition, _) = prove_with(state, false, false);
     (proof, transition)
 }
 
@@ -268,15 +268,29 @@ pub fn prove_partial(state: &mut FullState) -> (StepProof, Result<Transition, Ve
 /// end). Its commitment is checked against the transition's post-state, so a prover that
 /// disagrees with the step is an error, never a wrong state. Other steps are refused: their
 /// post-states come from the tracer.
-pub fn prove_boundary(
+pub fn prove_boundary(state: FullState) -> Result<(StepProof, Transition, FullState), ApplyError> {
+    boundary(state, false)
+}
+
+/// [`prove_boundary`] without the proof: the step is applied to `state` from its own trees,
+/// which give leaves and roots directly (no sparse-tree path is made, checked or hashed), so
+/// only the post-state is exact, with the same checks against the transition; the proof
+/// returned lacks the trees' paths and is not one to verify. What a layer-2 answer's re-run
+/// needs (SPEC.md §8).
+pub fn apply_boundary(state: FullState) -> Result<(StepProof, Transition, FullState), ApplyError> {
+    boundary(state, true)
+}
+
+fn boundary(
     mut state: FullState,
+    trusted: bool,
 ) -> Result<(StepProof, Transition, FullState), ApplyError> {
     use crate::state::Status;
     let status = state.record.status;
     if status == Status::Running || state.record.depth != 0 {
         return Err(ApplyError::NotABoundary);
     }
-    let (proof, transition, applied) = prove_with(&mut state, true);
+    let (proof, transition, applied) = prove_with(&mut state, true, trusted);
     let transition = transition?;
     let block_level = matches!(
         status,
@@ -427,6 +441,7 @@ pub(super) struct Applied {
 fn prove_with(
     state: &mut FullState,
     apply: bool,
+    trusted: bool,
 ) -> (StepProof, Result<Transition, VerifyError>, Applied) {
     // A frame exit step runs no code, and its proof carries none.
     let code = if state.record.status == crate::state::Status::Running {
@@ -441,6 +456,7 @@ fn prove_with(
         tree_undo: Vec::new(),
         swapped: None,
         apply,
+        trusted,
         applied: Applied::default(),
     };
     let pre = writer.state.record.clone();

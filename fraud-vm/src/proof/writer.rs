@@ -28,6 +28,9 @@ pub(super) struct ProofWriter<'a> {
     pub(super) swapped: Option<crate::world::WorldState>,
     /// Keep the step's writes (a boundary step whose post-state the prover needs).
     pub(super) apply: bool,
+    /// Apply without a proof: leaves and roots are read from the full state, no path is
+    /// checked or hashed (the proof returned lacks the trees' paths).
+    pub(super) trusted: bool,
     /// What an applying prover learnt.
     pub(super) applied: Applied,
 }
@@ -101,6 +104,14 @@ impl Oracle for ProofWriter<'_> {
         Ok(proof)
     }
 
+    fn trusted_leaf(&mut self, tree: Tree, key: B256) -> Option<B256> {
+        (self.trusted && self.apply).then(|| self.state.world.tree(tree).get(key))
+    }
+
+    fn trusted_root(&mut self, tree: Tree) -> Option<B256> {
+        (self.trusted && self.apply).then(|| self.state.world.tree(tree).root())
+    }
+
     fn smt_written(&mut self, tree: Tree, key: B256, leaf: B256) {
         let old = self.state.world.tree_mut(tree).set(key, leaf);
         self.tree_undo.push((tree, key, old));
@@ -111,7 +122,7 @@ impl Oracle for ProofWriter<'_> {
     }
 
     fn account_record(&mut self, leaf: B256) -> Result<AccountRecord, VerifyError> {
-        let rec = *self
+        let rec = self
             .state
             .world
             .records
@@ -122,7 +133,7 @@ impl Oracle for ProofWriter<'_> {
     }
 
     fn slot_value(&mut self, leaf: B256) -> Result<U256, VerifyError> {
-        let value = *self
+        let value = self
             .state
             .world
             .values

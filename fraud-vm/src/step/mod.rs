@@ -118,6 +118,17 @@ pub(crate) trait Oracle {
     fn smt(&mut self, tree: Tree, key: B256) -> Result<SmtProof, VerifyError>;
     /// Informs the prover that the step wrote `leaf` at `key` of `tree` (the verifier ignores it).
     fn smt_written(&mut self, tree: Tree, key: B256, leaf: B256);
+    /// The leaf at `key` of `tree` with no path, from a prover applying a step to its own full
+    /// state with no proof kept (SPEC.md §8: a layer-2 answer's boundary steps); `None` from
+    /// every other oracle, whose paths the step checks.
+    fn trusted_leaf(&mut self, _tree: Tree, _key: B256) -> Option<B256> {
+        None
+    }
+    /// The root of `tree` in the full state of a prover that gives [`Oracle::trusted_leaf`]
+    /// (after the writes it was told of); `None` from every other oracle.
+    fn trusted_root(&mut self, _tree: Tree) -> Option<B256> {
+        None
+    }
     /// Informs the prover of the record behind a written overlay leaf, so that a later read in
     /// the same step finds its preimage (the verifier ignores it).
     fn account_written(&mut self, record: &AccountRecord);
