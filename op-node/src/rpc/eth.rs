@@ -81,18 +81,28 @@ pub fn balance(ctx: &RpcCtx, address: Address, id: Option<BlockId>) -> RpcResult
 
 /// eth_getTransactionCount (`pending` counts pooled transactions)
 pub fn transaction_count(ctx: &RpcCtx, address: Address, id: Option<BlockId>) -> RpcResult<U64> {
-    let reader = ctx.store.reader()?;
     let pending = is_pending(&id);
-    let state = state_at(ctx, &reader, id)?;
-    let nonce = state
-        .account(&address)?
-        .map(|a| a.nonce)
-        .unwrap_or_default();
-    Ok(U64::from(if pending {
-        ctx.pool.pending_nonce(&address, nonce)
-    } else {
-        nonce
-    }))
+    // For `pending`, the state and the pool must agree: a block sealed between reading the state
+    // and asking the pool would leave its transactions in neither, and the answer would repeat a
+    // nonce just used. The sequencer seals blocks far apart, so a retry finds them settled.
+    let mut attempts = 0;
+    loop {
+        let seen = ctx.pool.block_updates();
+        let reader = ctx.store.reader()?;
+        let nonce = state_at(ctx, &reader, id)?
+            .account(&address)?
+            .map(|a| a.nonce)
+            .unwrap_or_default();
+        if !pending {
+            return Ok(U64::from(nonce));
+        }
+        attempts += 1;
+        match ctx.pool.pending_nonce_since(&address, nonce, seen) {
+            Some(next) => return Ok(U64::from(next)),
+            None if attempts >= 8 => return Ok(U64::from(ctx.pool.pending_nonce(&address, nonce))),
+            None => continue,
+        }
+    }
 }
 
 /// eth_getCode

@@ -218,6 +218,8 @@ impl SenderQueue {
 struct PoolInner {
     senders: AddressMap<SenderQueue>,
     by_hash: B256Map<Arc<RecoveredTx>>,
+    /// How many block updates (`on_block`, `on_rewind`) came in; see [`TxPool::block_updates`].
+    block_updates: u64,
 }
 
 /// Counts for `txpool_status`.
@@ -284,7 +286,9 @@ impl TxPool {
         let hash = tx.hash;
         let tx = Arc::new(tx);
         let mut inner = self.inner.lock();
-        let PoolInner { senders, by_hash } = &mut *inner;
+        let PoolInner {
+            senders, by_hash, ..
+        } = &mut *inner;
         if by_hash.contains_key(&hash) {
             return Err(PoolError::AlreadyKnown);
         }
@@ -360,6 +364,31 @@ impl TxPool {
     /// The nonce a new transaction from `sender` should use, counting pooled ones.
     pub fn pending_nonce(&self, sender: &Address, state_nonce: u64) -> u64 {
         let inner = self.inner.lock();
+        Self::pending_nonce_in(&inner, sender, state_nonce)
+    }
+
+    /// How many block updates (inclusions and rewinds) the pool has taken in. A block is
+    /// committed to the store before the pool hears of it, so a state opened after reading this
+    /// counter holds every block the pool had dropped transactions for by then.
+    pub fn block_updates(&self) -> u64 {
+        self.inner.lock().block_updates
+    }
+
+    /// [`Self::pending_nonce`] for a `state_nonce` read from a state opened after
+    /// [`Self::block_updates`] answered `seen`; `None` if a block came in since. Then the pool
+    /// may have dropped, as included, transactions that the state does not hold yet, and the
+    /// caller reads the state again.
+    pub fn pending_nonce_since(
+        &self,
+        sender: &Address,
+        state_nonce: u64,
+        seen: u64,
+    ) -> Option<u64> {
+        let inner = self.inner.lock();
+        (inner.block_updates == seen).then(|| Self::pending_nonce_in(&inner, sender, state_nonce))
+    }
+
+    fn pending_nonce_in(inner: &PoolInner, sender: &Address, state_nonce: u64) -> u64 {
         match inner.senders.get(sender) {
             Some(queue) => consecutive_from(&queue.txs, state_nonce.max(queue.state_nonce)),
             None => state_nonce,
@@ -424,7 +453,10 @@ impl TxPool {
     /// their senders' nonces move back to the first of them.
     pub fn on_rewind(&self, dropped: &[Arc<RecoveredTx>]) {
         let mut inner = self.inner.lock();
-        let PoolInner { senders, by_hash } = &mut *inner;
+        inner.block_updates += 1;
+        let PoolInner {
+            senders, by_hash, ..
+        } = &mut *inner;
         for tx in dropped {
             let nonce = tx.tx.nonce();
             let queue = senders.entry(tx.sender()).or_insert_with(|| SenderQueue {
@@ -444,7 +476,9 @@ impl TxPool {
     /// lifetime, as of `now`. Returns how many went.
     pub fn evict_expired(&self, now: std::time::Instant) -> usize {
         let mut inner = self.inner.lock();
-        let PoolInner { senders, by_hash } = &mut *inner;
+        let PoolInner {
+            senders, by_hash, ..
+        } = &mut *inner;
         let mut evicted = 0;
         for queue in senders.values_mut() {
             if queue
@@ -465,7 +499,10 @@ impl TxPool {
     /// Forgets what a sealed block included or refused, and advances senders' nonces.
     pub fn on_block(&self, included: &[Arc<RecoveredTx>], rejected: &[Arc<RecoveredTx>]) {
         let mut inner = self.inner.lock();
-        let PoolInner { senders, by_hash } = &mut *inner;
+        inner.block_updates += 1;
+        let PoolInner {
+            senders, by_hash, ..
+        } = &mut *inner;
         for tx in included {
             let sender = tx.sender();
             let queue = senders.entry(sender).or_default();

@@ -362,6 +362,40 @@ fn queued_transactions_expire_after_the_lifetime_pending_ones_stay() {
 }
 
 #[test]
+fn a_pending_nonce_read_across_a_block_is_refused() {
+    // The RPC reads a state, then a block including the sender's pooled transactions is sealed
+    // (the pool forgets them): the state's nonce is from before them, and the pool alone can no
+    // longer tell, so the answer must be refused rather than repeat a used nonce.
+    let p = pool();
+    let key = signer(3);
+    for n in 0..2 {
+        admit(&p, raw_1559(&key, n, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    }
+    let seen = p.block_updates();
+    let stale_state_nonce = 0;
+    assert_eq!(
+        p.pending_nonce_since(&key.address(), stale_state_nonce, seen),
+        Some(2)
+    );
+    let best = p.best(1, u64::MAX);
+    p.on_block(&best, &[]);
+    assert_eq!(
+        p.pending_nonce(&key.address(), stale_state_nonce),
+        0,
+        "the pool alone forgets the included transactions"
+    );
+    assert_eq!(
+        p.pending_nonce_since(&key.address(), stale_state_nonce, seen),
+        None
+    );
+    // Read again after the block: the state now holds the nonce.
+    let seen = p.block_updates();
+    assert_eq!(p.pending_nonce_since(&key.address(), 2, seen), Some(2));
+    p.on_rewind(&best);
+    assert_eq!(p.pending_nonce_since(&key.address(), 2, seen), None);
+}
+
+#[test]
 fn a_rewind_puts_transactions_back_in_nonce_order() {
     let p = pool();
     let key = signer(2);
