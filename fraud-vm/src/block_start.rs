@@ -356,14 +356,22 @@ pub struct BlockStartProof {
     pub inputs: BlockInputs,
     /// What ties `inputs` to L1 [v0.6].
     pub tie: L1Tie,
+    /// The header of the block's L1 origin, RLP-encoded (its hash is `tie.epoch_hash`): where
+    /// `prevrandao` comes from [v0.6, the origin's header]. Empty in a proof without its tie.
+    pub origin_header: Vec<u8>,
 }
 
 impl BlockStartProof {
     /// `version(u8 = 6) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ L1 tie (1,136 bytes)
-    /// ‖ u32 len ‖ parent header ‖ inputs (153 bytes with its tag)`.
+    /// ‖ u32 len ‖ parent header ‖ inputs (153 bytes with its tag) ‖ u32 len ‖ origin header`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
-            HEADER_LEN_AT + 4 + self.parent_header.len() + BLOCK_INPUTS_ENCODED_LEN,
+            HEADER_LEN_AT
+                + 4
+                + self.parent_header.len()
+                + BLOCK_INPUTS_ENCODED_LEN
+                + 4
+                + self.origin_header.len(),
         );
         out.push(BLOCK_START_VERSION);
         for r in [self.state_root, self.message_passer_root, self.block_hash] {
@@ -373,6 +381,8 @@ impl BlockStartProof {
         out.extend_from_slice(&(self.parent_header.len() as u32).to_be_bytes());
         out.extend_from_slice(&self.parent_header);
         out.extend_from_slice(&self.inputs.encode());
+        out.extend_from_slice(&(self.origin_header.len() as u32).to_be_bytes());
+        out.extend_from_slice(&self.origin_header);
         out
     }
 
@@ -386,10 +396,17 @@ impl BlockStartProof {
         let len =
             u32::from_be_bytes(bytes[HEADER_LEN_AT..HEADER_LEN_AT + 4].try_into().ok()?) as usize;
         let rest = &bytes[HEADER_LEN_AT + 4..];
-        if rest.len() != len.checked_add(BLOCK_INPUTS_ENCODED_LEN)? {
+        let origin_len_at = len.checked_add(BLOCK_INPUTS_ENCODED_LEN)?;
+        let origin_len = u32::from_be_bytes(
+            rest.get(origin_len_at..origin_len_at.checked_add(4)?)?
+                .try_into()
+                .ok()?,
+        ) as usize;
+        if rest.len() != origin_len_at.checked_add(4)?.checked_add(origin_len)? {
             return None;
         }
-        let (header, inputs) = rest.split_at(len);
+        let (header, tail) = rest.split_at(len);
+        let (inputs, origin) = tail.split_at(BLOCK_INPUTS_ENCODED_LEN);
         if inputs[0] != TAG_BLOCK_INPUTS {
             return None;
         }
@@ -409,6 +426,7 @@ impl BlockStartProof {
                 recorded_root: B256::from_slice(&inputs[121..153]),
             },
             tie,
+            origin_header: origin[4..].to_vec(),
         })
     }
 }
@@ -560,6 +578,33 @@ pub fn check_tie(
     if tie.opening.l1_block > l1_view {
         return Err(bad("the inputs were appended after the game's L1 view"));
     }
+    check_origin(proof)
+}
+
+/// The inputs' fields that come from the block's L1 origin (SPEC.md §5.18, v0.6's origin
+/// header): the proof's origin header hashes to the tie's `epoch_hash` (which the inbox checked
+/// against L1's chain), decodes (as alloy decodes an RLP header, nothing after it) with number
+/// `epoch`; `prevrandao` is its mix hash; `parent_beacon_root` is zero (op-node's L2 builds every
+/// block with a zero parent beacon root).
+pub fn check_origin(proof: &BlockStartProof) -> Result<(), VerifyError> {
+    if keccak256(&proof.origin_header) != proof.tie.epoch_hash {
+        return Err(bad("the origin header does not hash to epoch_hash"));
+    }
+    let mut bytes = proof.origin_header.as_slice();
+    let origin =
+        Header::decode(&mut bytes).map_err(|_| bad("the origin header does not decode"))?;
+    if !bytes.is_empty() {
+        return Err(bad("bytes after the origin header"));
+    }
+    if origin.number != proof.tie.epoch {
+        return Err(bad("the origin header is not the epoch's"));
+    }
+    if origin.mix_hash != proof.inputs.prevrandao {
+        return Err(bad("prevrandao is not the origin's mix hash"));
+    }
+    if proof.inputs.parent_beacon_root != B256::ZERO {
+        return Err(bad("the parent beacon root is not zero"));
+    }
     Ok(())
 }
 
@@ -663,11 +708,12 @@ mod tests {
                     siblings: std::array::from_fn(|i| B256::repeat_byte(i as u8)),
                 },
             },
+            origin_header: vec![0xc1, 0x80],
         };
         let bytes = proof.encode();
         assert_eq!(
             bytes.len(),
-            1 + 96 + L1_TIE_LEN + 4 + 3 + BLOCK_INPUTS_ENCODED_LEN
+            1 + 96 + L1_TIE_LEN + 4 + 3 + BLOCK_INPUTS_ENCODED_LEN + 4 + 2
         );
         assert_eq!(BlockStartProof::decode(&bytes), Some(proof.clone()));
         for v in [4, 5, 7] {
@@ -681,6 +727,39 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(BlockStartProof::decode(&longer), None);
+    }
+
+    proptest! {
+        /// The proof with any parent and origin header round-trips; every cut or extension, and
+        /// a header length that does not frame the bytes, does not decode.
+        #[test]
+        fn proof_with_origin_header_round_trips(
+            parent in prop::collection::vec(any::<u8>(), 0..300),
+            origin in prop::collection::vec(any::<u8>(), 0..700),
+            cut in 1usize..64,
+            delta in 1u32..1000,
+        ) {
+            let proof = BlockStartProof {
+                state_root: B256::repeat_byte(1),
+                message_passer_root: B256::repeat_byte(2),
+                block_hash: B256::repeat_byte(3),
+                parent_header: parent,
+                inputs: BlockInputs::default(),
+                tie: L1Tie::default(),
+                origin_header: origin,
+            };
+            let bytes = proof.encode();
+            prop_assert_eq!(BlockStartProof::decode(&bytes), Some(proof.clone()));
+            prop_assert_eq!(BlockStartProof::decode(&bytes[..bytes.len().saturating_sub(cut)]), None);
+            let mut longer = bytes.clone();
+            longer.extend(std::iter::repeat_n(0, cut));
+            prop_assert_eq!(BlockStartProof::decode(&longer), None);
+            let at = HEADER_LEN_AT + 4 + proof.parent_header.len() + BLOCK_INPUTS_ENCODED_LEN;
+            let mut other = bytes.clone();
+            let len = (proof.origin_header.len() as u32).wrapping_add(delta);
+            other[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            prop_assert_eq!(BlockStartProof::decode(&other), None);
+        }
     }
 
     /// The test double of the L1 inbox: its records.
@@ -703,12 +782,20 @@ mod tests {
     fn tied(
         number: u64,
         inputs: &BlockInputs,
-        (epoch, epoch_hash, sequence_number): (u64, B256, u64),
+        (epoch, parent_hash, sequence_number): (u64, B256, u64),
         mut leaves: Vec<B256>,
         position: usize,
         index: u64,
         l1_block: u64,
     ) -> (BlockStartProof, Records) {
+        let origin_header = alloy::rlp::encode(Header {
+            parent_hash,
+            number: epoch,
+            mix_hash: inputs.prevrandao,
+            base_fee_per_gas: Some(7),
+            ..Default::default()
+        });
+        let epoch_hash = keccak256(&origin_header);
         let inputs_n = bridge::inbox::BlockInputs {
             number,
             timestamp: inputs.timestamp,
@@ -746,6 +833,7 @@ mod tests {
             parent_header: Vec::new(),
             inputs: inputs.clone(),
             tie,
+            origin_header,
         };
         (proof, Records(records))
     }
@@ -753,13 +841,15 @@ mod tests {
     proptest! {
         /// The tie's encoding round-trips; the honest tie holds (also at a view equal to the
         /// append's L1 block), and a change of any field it covers, of the opening, of the
-        /// records or of the view is refused.
+        /// records or of the view, of `prevrandao` or the parent beacon root, any byte of the
+        /// origin header flipped, a byte after it or no header is refused.
         #[test]
         fn the_tie_refuses_every_mutated_field(
             number in 1u64..u64::MAX / 2,
             timestamp: u64,
             recorded_count in 0u64..=u64::from(u32::MAX),
             recorded_root: [u8; 32],
+            prevrandao: [u8; 32],
             epoch: u64,
             epoch_hash: [u8; 32],
             sequence_number: u64,
@@ -768,13 +858,14 @@ mod tests {
             index in 0u64..5,
             l1_block in 1u64..u64::MAX,
             slack in 0u64..1000,
-            field in 0usize..20,
+            field in 0usize..25,
             byte: prop::sample::Index,
         ) {
             let inputs = BlockInputs {
                 timestamp,
                 recorded_count,
                 recorded_root: B256::from(recorded_root),
+                prevrandao: B256::from(prevrandao),
                 ..Default::default()
             };
             let position = position.index(leaves.len()).min(number as usize);
@@ -816,7 +907,12 @@ mod tests {
                 16 => p.inputs.recorded_count += 1 << 32,
                 17 => p.tie.opening.siblings[31] = B256::ZERO,
                 18 => n += 1 << 32,
-                _ => p.tie.opening.count = 0,
+                19 => p.tie.opening.count = 0,
+                20 => flip(&mut p.inputs.prevrandao),
+                21 => flip(&mut p.inputs.parent_beacon_root),
+                22 => { let at = byte.index(p.origin_header.len()); p.origin_header[at] ^= 1; }
+                23 => p.origin_header.push(0x80),
+                _ => p.origin_header = Vec::new(),
             }
             prop_assert!(check_tie(n, &p, v, &Records(r)).is_err(), "field {}", field);
         }

@@ -50,13 +50,14 @@ library BlockStart {
         uint256 inputs;
     }
 
-    /// What the block start reads of the parent's header.
+    /// What the block start reads of the parent's header (and of the L1 origin's).
     struct Parent {
         uint256 number;
         uint256 gasLimit;
         uint256 gasUsed;
         uint256 timestamp;
         bytes32 stateRoot;
+        bytes32 mixHash;
         bool hasBaseFee;
         uint256 baseFee;
         bool hasWithdrawalsRoot;
@@ -82,7 +83,7 @@ library BlockStart {
         if (_keccak(proof.header, proof.headerLen) != proof.blockHash) {
             revert BadBlockStart("the parent header does not hash to the output's block hash");
         }
-        Parent memory parent = _decodeHeader(proof.header, proof.header + proof.headerLen);
+        Parent memory parent = _decodeHeader(proof.header, proof.header + proof.headerLen, false);
         if (parent.number == type(uint64).max || parent.number + 1 != number) {
             revert BadBlockStart(unicode"the parent is not block number − 1");
         }
@@ -110,10 +111,12 @@ library BlockStart {
         if (len < HEADER_LEN_AT + 4 || _byte(at) != VERSION) revert BadBlockStart("the proof does not decode");
         proof.headerLen = _uint(at + HEADER_LEN_AT, 4);
         proof.header = at + HEADER_LEN_AT + 4;
-        if (len - HEADER_LEN_AT - 4 != proof.headerLen + INPUTS_LEN) {
+        uint256 rest = len - HEADER_LEN_AT - 4;
+        if (rest < proof.headerLen + INPUTS_LEN + 4) revert BadBlockStart("the proof does not decode");
+        proof.inputs = proof.header + proof.headerLen;
+        if (rest != proof.headerLen + INPUTS_LEN + 4 + _uint(proof.inputs + INPUTS_LEN, 4)) {
             revert BadBlockStart("the proof does not decode");
         }
-        proof.inputs = proof.header + proof.headerLen;
         if (_byte(proof.inputs) != TAG_BLOCK_INPUTS) revert BadBlockStart("the proof does not decode");
         proof.stateRoot = _word(at + 1);
         proof.messagePasserRoot = _word(at + 33);
@@ -230,74 +233,82 @@ library BlockStart {
         if (next < params.minBaseFee) next = params.minBaseFee;
     }
 
+    /// @notice The fields of the L1 origin's RLP header at calldata `[p, end)` (SPEC.md §5.18),
+    /// decoded as the parent's is; refusals name the origin header.
+    function decodeOrigin(uint256 p, uint256 end) internal pure returns (Parent memory) {
+        return _decodeHeader(p, end, true);
+    }
+
     /// @notice Decodes an RLP header as alloy-consensus does (every field canonical, the optional
-    /// fields in order while the list has bytes left, nothing left over in the list).
-    function _decodeHeader(uint256 p, uint256 end) private pure returns (Parent memory h) {
-        (bool isList, uint256 payload, uint256 payloadLen, uint256 next) = _item(p, end);
-        if (!isList) revert BadBlockStart("the parent header does not decode");
+    /// fields in order while the list has bytes left, nothing left over in the list); `origin`
+    /// names the header in a refusal (the L1 origin's, else the parent's).
+    function _decodeHeader(uint256 p, uint256 end, bool origin) private pure returns (Parent memory h) {
+        (bool isList, uint256 payload, uint256 payloadLen, uint256 next) = _item(p, end, origin);
+        if (!isList) _undecodable(origin);
         uint256 e = payload + payloadLen;
         p = payload;
-        p = _fixed(p, e, 32); // parent hash
-        p = _fixed(p, e, 32); // ommers hash
-        p = _fixed(p, e, 20); // beneficiary
-        h.stateRoot = _word(_payloadOf(p, e));
-        p = _fixed(p, e, 32);
-        p = _fixed(p, e, 32); // transactions root
-        p = _fixed(p, e, 32); // receipts root
-        p = _fixed(p, e, 256); // logs bloom
-        (, p) = _integer(p, e, 32); // difficulty
-        (h.number, p) = _integer(p, e, 8);
-        (h.gasLimit, p) = _integer(p, e, 8);
-        (h.gasUsed, p) = _integer(p, e, 8);
-        (h.timestamp, p) = _integer(p, e, 8);
-        p = _string(p, e); // extra data
-        p = _fixed(p, e, 32); // mix hash
-        p = _fixed(p, e, 8); // nonce
+        p = _fixed(p, e, 32, origin); // parent hash
+        p = _fixed(p, e, 32, origin); // ommers hash
+        p = _fixed(p, e, 20, origin); // beneficiary
+        h.stateRoot = _word(_payloadOf(p, e, origin));
+        p = _fixed(p, e, 32, origin);
+        p = _fixed(p, e, 32, origin); // transactions root
+        p = _fixed(p, e, 32, origin); // receipts root
+        p = _fixed(p, e, 256, origin); // logs bloom
+        (, p) = _integer(p, e, 32, origin); // difficulty
+        (h.number, p) = _integer(p, e, 8, origin);
+        (h.gasLimit, p) = _integer(p, e, 8, origin);
+        (h.gasUsed, p) = _integer(p, e, 8, origin);
+        (h.timestamp, p) = _integer(p, e, 8, origin);
+        p = _string(p, e, origin); // extra data
+        h.mixHash = _word(_payloadOf(p, e, origin));
+        p = _fixed(p, e, 32, origin); // mix hash
+        p = _fixed(p, e, 8, origin); // nonce
         if (p < e) {
             h.hasBaseFee = true;
-            (h.baseFee, p) = _integer(p, e, 8);
+            (h.baseFee, p) = _integer(p, e, 8, origin);
         }
         if (p < e) {
             h.hasWithdrawalsRoot = true;
-            h.withdrawalsRoot = _word(_payloadOf(p, e));
-            p = _fixed(p, e, 32);
+            h.withdrawalsRoot = _word(_payloadOf(p, e, origin));
+            p = _fixed(p, e, 32, origin);
         }
-        if (p < e) (, p) = _integer(p, e, 8); // blob gas used
-        if (p < e) (, p) = _integer(p, e, 8); // excess blob gas
-        if (p < e) p = _fixed(p, e, 32); // parent beacon block root
-        if (p < e) p = _fixed(p, e, 32); // requests hash
-        if (p < e) p = _fixed(p, e, 32); // block access list hash
-        if (p < e) (, p) = _integer(p, e, 8); // slot number
-        if (p != e) revert BadBlockStart("the parent header does not decode");
-        if (next != end) revert BadBlockStart("bytes after the parent header");
+        if (p < e) (, p) = _integer(p, e, 8, origin); // blob gas used
+        if (p < e) (, p) = _integer(p, e, 8, origin); // excess blob gas
+        if (p < e) p = _fixed(p, e, 32, origin); // parent beacon block root
+        if (p < e) p = _fixed(p, e, 32, origin); // requests hash
+        if (p < e) p = _fixed(p, e, 32, origin); // block access list hash
+        if (p < e) (, p) = _integer(p, e, 8, origin); // slot number
+        if (p != e) _undecodable(origin);
+        if (next != end) revert BadBlockStart(origin ? "bytes after the origin header" : "bytes after the parent header");
     }
 
     /// @notice A string of exactly `n` bytes at `p`; the offset after it.
-    function _fixed(uint256 p, uint256 end, uint256 n) private pure returns (uint256) {
-        (bool isList,, uint256 len, uint256 next) = _item(p, end);
-        if (isList || len != n) revert BadBlockStart("the parent header does not decode");
+    function _fixed(uint256 p, uint256 end, uint256 n, bool origin) private pure returns (uint256) {
+        (bool isList,, uint256 len, uint256 next) = _item(p, end, origin);
+        if (isList || len != n) _undecodable(origin);
         return next;
     }
 
-    function _payloadOf(uint256 p, uint256 end) private pure returns (uint256 payload) {
-        (, payload,,) = _item(p, end);
+    function _payloadOf(uint256 p, uint256 end, bool origin) private pure returns (uint256 payload) {
+        (, payload,,) = _item(p, end, origin);
     }
 
     /// @notice A string at `p`; the offset after it.
-    function _string(uint256 p, uint256 end) private pure returns (uint256) {
-        (bool isList,,, uint256 next) = _item(p, end);
-        if (isList) revert BadBlockStart("the parent header does not decode");
+    function _string(uint256 p, uint256 end, bool origin) private pure returns (uint256) {
+        (bool isList,,, uint256 next) = _item(p, end, origin);
+        if (isList) _undecodable(origin);
         return next;
     }
 
     /// @notice An unsigned integer of at most `n` bytes without leading zeros at `p`.
-    function _integer(uint256 p, uint256 end, uint256 n) private pure returns (uint256 v, uint256 next) {
+    function _integer(uint256 p, uint256 end, uint256 n, bool origin) private pure returns (uint256 v, uint256 next) {
         bool isList;
         uint256 payload;
         uint256 len;
-        (isList, payload, len, next) = _item(p, end);
+        (isList, payload, len, next) = _item(p, end, origin);
         if (isList || len > n || (len > 0 && _byte(payload) == 0)) {
-            revert BadBlockStart("the parent header does not decode");
+            _undecodable(origin);
         }
         if (len > 0) v = _uint(payload, len);
     }
@@ -305,32 +316,37 @@ library BlockStart {
     /// @notice The RLP item at calldata offset `p` within `end`, with alloy-rlp's canonical-form
     /// checks (a single byte below 0x80 is its own encoding, a long length has no leading zero
     /// and is at least 56).
-    function _item(uint256 p, uint256 end)
+    function _item(uint256 p, uint256 end, bool origin)
         private
         pure
         returns (bool isList, uint256 payload, uint256 payloadLen, uint256 next)
     {
-        if (p >= end) revert BadBlockStart("the parent header does not decode");
+        if (p >= end) _undecodable(origin);
         uint256 b = _byte(p);
         if (b < 0x80) {
             (payload, payloadLen) = (p, 1);
         } else if (b < 0xb8) {
             (payload, payloadLen) = (p + 1, b - 0x80);
             if (payloadLen == 1 && (p + 1 >= end || _byte(p + 1) < 0x80)) {
-                revert BadBlockStart("the parent header does not decode");
+                _undecodable(origin);
             }
         } else if (b < 0xc0 || b >= 0xf8) {
             isList = b >= 0xf8;
             uint256 ll = b - (isList ? 0xf7 : 0xb7);
-            if (p + 1 + ll > end || _byte(p + 1) == 0) revert BadBlockStart("the parent header does not decode");
+            if (p + 1 + ll > end || _byte(p + 1) == 0) _undecodable(origin);
             payloadLen = _uint(p + 1, ll);
-            if (payloadLen < 56) revert BadBlockStart("the parent header does not decode");
+            if (payloadLen < 56) _undecodable(origin);
             payload = p + 1 + ll;
         } else {
             (isList, payload, payloadLen) = (true, p + 1, b - 0xc0);
         }
-        if (payload > end || payloadLen > end - payload) revert BadBlockStart("the parent header does not decode");
+        if (payload > end || payloadLen > end - payload) _undecodable(origin);
         next = payload + payloadLen;
+    }
+
+    /// @notice Refuses a header that does not decode, naming it.
+    function _undecodable(bool origin) private pure {
+        revert BadBlockStart(origin ? "the origin header does not decode" : "the parent header does not decode");
     }
 
     function _byte(uint256 p) private pure returns (uint256 b) {

@@ -80,7 +80,10 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
     ///         opens it for block `number`; its append's L1 block is not after `l1View`. The proof's
     ///         framing is already checked (`BlockStart.verify`), and `number` fits a `u64`.
     function _checkTie(uint256 number, uint256 l1View, bytes calldata proof) private view {
-        uint256 inputs = proof.length - INPUTS_LEN;
+        // After the parent header (its length at `HEADER_LEN_AT`): the inputs record, then the
+        // origin header's length and the origin header, which end the proof.
+        uint256 inputs = BlockStart.HEADER_LEN_AT + 4
+            + uint32(bytes4(proof[BlockStart.HEADER_LEN_AT:BlockStart.HEADER_LEN_AT + 4]));
         uint64 recordedCount = uint64(bytes8(proof[inputs + 113:inputs + 121]));
         if (recordedCount > type(uint32).max) revert BadBlockStart("more recorded transactions than a u32 counts");
         bytes32 inputsN = keccak256(
@@ -102,6 +105,32 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
             if (l1Block > l1View) revert BadBlockStart("the inputs were appended after the game's L1 view");
         } catch {
             revert BadBlockStart("the inbox refuses the opening of inputs_n");
+        }
+        _checkOrigin(inputs, proof);
+    }
+
+    /// @notice The inputs' fields from the L1 origin (SPEC.md §5.18, the origin header): the
+    ///         proof's origin header (after the inputs record at `inputs` and its `u32` length)
+    ///         hashes to the tie's `epoch_hash`, decodes with number `epoch`; `prevrandao` is its
+    ///         mix hash; `parent_beacon_root` is zero (Rust: `block_start::check_origin`).
+    function _checkOrigin(uint256 inputs, bytes calldata proof) private pure {
+        bytes calldata origin = proof[inputs + INPUTS_LEN + 4:];
+        if (keccak256(origin) != bytes32(proof[EPOCH_HASH:SEQUENCE_NUMBER])) {
+            revert BadBlockStart("the origin header does not hash to epoch_hash");
+        }
+        uint256 at;
+        assembly ("memory-safe") {
+            at := origin.offset
+        }
+        BlockStart.Parent memory header = BlockStart.decodeOrigin(at, at + origin.length);
+        if (header.number != uint64(bytes8(proof[EPOCH:EPOCH_HASH]))) {
+            revert BadBlockStart("the origin header is not the epoch's");
+        }
+        if (header.mixHash != bytes32(proof[inputs + 9:inputs + 41])) {
+            revert BadBlockStart("prevrandao is not the origin's mix hash");
+        }
+        if (bytes32(proof[inputs + 41:inputs + 73]) != bytes32(0)) {
+            revert BadBlockStart("the parent beacon root is not zero");
         }
     }
 

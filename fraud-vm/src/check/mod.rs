@@ -131,6 +131,7 @@ impl L2Block {
             parent_header: alloy::rlp::encode(&self.parent),
             inputs: self.inputs(),
             tie: Default::default(),
+            origin_header: Vec::new(),
         }
     }
 

@@ -277,13 +277,49 @@ fn inbox_inputs(number: u64, proof: &BlockStartProof, tie: &L1Tie) -> bridge::in
     }
 }
 
+/// The honest L1 origin header of `proof`'s block: an L1 header (London, Cancun, Prague fields)
+/// of number 77 whose mix hash is the inputs' `prevrandao`.
+fn origin_header(number: u64, proof: &BlockStartProof) -> alloy::consensus::Header {
+    alloy::consensus::Header {
+        parent_hash: keccak256(number.to_be_bytes()),
+        number: 77,
+        timestamp: proof.inputs.timestamp.saturating_sub(12),
+        gas_limit: 36_000_000,
+        gas_used: 1_234_567,
+        mix_hash: proof.inputs.prevrandao,
+        base_fee_per_gas: Some(1_000_000_007),
+        withdrawals_root: Some(keccak256([5])),
+        blob_gas_used: Some(0),
+        excess_blob_gas: Some(0),
+        parent_beacon_block_root: Some(keccak256([6])),
+        requests_hash: Some(keccak256([7])),
+        ..Default::default()
+    }
+}
+
 /// `proof` tied to L1: the inbox (its storage set here) holds two records, the second of an
 /// append in [`APPEND_L1_BLOCK`] that completed blocks `number − 1 … number + 1`, whose leaf
-/// `number` is the block's `inputs_n` (built with `bridge::inbox::InputsProof`).
+/// `number` is the block's `inputs_n` (built with `bridge::inbox::InputsProof`); its origin
+/// header is [`origin_header`] and its parent beacon root zero, as op-node builds blocks.
 fn tied(boundary: &mut Boundary, number: u64, proof: &BlockStartProof) -> BlockStartProof {
+    let mut proof = proof.clone();
+    proof.inputs.parent_beacon_root = B256::ZERO;
+    let origin = alloy::rlp::encode(origin_header(number, &proof));
+    tied_to(boundary, number, &proof, 77, origin)
+}
+
+/// `proof` with origin header `origin` of epoch `epoch` tied to L1 as [`tied`] does: the tie's
+/// `epoch_hash` is the header's hash, whatever the header holds.
+fn tied_to(
+    boundary: &mut Boundary,
+    number: u64,
+    proof: &BlockStartProof,
+    epoch: u64,
+    origin: Vec<u8>,
+) -> BlockStartProof {
     let mut tie = L1Tie {
-        epoch: 77,
-        epoch_hash: keccak256(number.to_be_bytes()),
+        epoch,
+        epoch_hash: keccak256(&origin),
         sequence_number: 3,
         ..Default::default()
     };
@@ -307,6 +343,7 @@ fn tied(boundary: &mut Boundary, number: u64, proof: &BlockStartProof) -> BlockS
     );
     BlockStartProof {
         tie,
+        origin_header: origin,
         ..proof.clone()
     }
 }
@@ -381,9 +418,105 @@ fn check_tie(
     if accepted != 0 {
         return Err(format!("{accepted} mutations of the tie were accepted"));
     }
+    check_origin(boundary, output, number, proof)?;
     // The view at the append's own L1 block is enough.
     if !boundary.compare_start_at(output, number, APPEND_L1_BLOCK, &bytes)? {
         return Err("the tie at the append's L1 block was refused".into());
+    }
+    Ok(())
+}
+
+/// The origin header's refusals (SPEC.md §5.18, the origin header) for the honest, tied `proof`
+/// of block `number`: a header that does not hash to `epoch_hash` (every byte flipped, cut,
+/// extended, none), another `prevrandao` or a non-zero parent beacon root; and, re-tied so that
+/// `epoch_hash` is the header's hash, a header of another number, of another mix hash, that
+/// does not decode or has bytes after it. Both verifiers refuse each the same way; an origin
+/// header without the optional fields (a pre-London L1 block) is accepted by both.
+fn check_origin(
+    boundary: &mut Boundary,
+    output: B256,
+    number: u64,
+    proof: &BlockStartProof,
+) -> Result<(), String> {
+    let mut refused: Vec<BlockStartProof> = Vec::new();
+    let header = proof.origin_header.clone();
+    for i in 0..header.len() {
+        let mut p = proof.clone();
+        p.origin_header[i] ^= if i % 3 == 0 { 0x80 } else { 1 };
+        refused.push(p);
+    }
+    for cut in [1, header.len() / 2, header.len()] {
+        let mut p = proof.clone();
+        p.origin_header.truncate(header.len() - cut);
+        refused.push(p);
+    }
+    let mut p = proof.clone();
+    p.origin_header.push(0x80);
+    refused.push(p);
+    let mut p = proof.clone();
+    p.inputs.prevrandao = keccak256(p.inputs.prevrandao);
+    refused.push(p);
+    let mut p = proof.clone();
+    p.inputs.parent_beacon_root = keccak256([6]);
+    refused.push(p);
+    let mut accepted = 0;
+    for p in &refused {
+        accepted += usize::from(boundary.compare_start(output, number, &p.encode())?);
+    }
+    if accepted != 0 {
+        return Err(format!("{accepted} changes of the origin were accepted"));
+    }
+    // Re-tied: the inbox holds the changed header's hash as the epoch's.
+    let honest = origin_header(number, proof);
+    let mut retied: Vec<(u64, Vec<u8>)> = vec![
+        (78, alloy::rlp::encode(&honest)),
+        (
+            77,
+            alloy::rlp::encode(alloy::consensus::Header {
+                number: 78,
+                ..honest.clone()
+            }),
+        ),
+        (
+            77,
+            alloy::rlp::encode(alloy::consensus::Header {
+                mix_hash: keccak256(honest.mix_hash),
+                ..honest.clone()
+            }),
+        ),
+        (77, vec![0xc0]),
+        (77, Vec::new()),
+        (77, header[..header.len() - 1].to_vec()),
+    ];
+    let mut trailing = header.clone();
+    trailing.push(0x80);
+    retied.push((77, trailing));
+    let mut listed = header.clone();
+    listed[0] ^= 0x40;
+    retied.push((77, listed));
+    for (epoch, origin) in retied {
+        let p = tied_to(boundary, number, proof, epoch, origin);
+        if boundary.compare_start(output, number, &p.encode())? {
+            return Err(format!("a re-tied origin of epoch {epoch} was accepted"));
+        }
+    }
+    let pre_london = alloy::consensus::Header {
+        base_fee_per_gas: None,
+        withdrawals_root: None,
+        blob_gas_used: None,
+        excess_blob_gas: None,
+        parent_beacon_block_root: None,
+        requests_hash: None,
+        ..honest
+    };
+    let p = tied_to(boundary, number, proof, 77, alloy::rlp::encode(&pre_london));
+    if !boundary.compare_start(output, number, &p.encode())? {
+        return Err("a pre-London origin header was refused".into());
+    }
+    // The inbox holds the honest records again.
+    let again = tied_to(boundary, number, proof, 77, header);
+    if again != *proof {
+        return Err("re-tying the honest origin changed the proof".into());
     }
     Ok(())
 }
@@ -518,18 +651,26 @@ fn check_start(boundary: &mut Boundary, encoded: &[Vec<u8>]) -> Result<u64, Stri
         refused.push((output, number, version));
     }
     let inputs_len = fraud_vm::block_start::BLOCK_INPUTS_ENCODED_LEN;
+    // The inputs record, then the origin header's length and the header, which end the proof.
+    let inputs_at = bytes.len() - 4 - proof.origin_header.len() - inputs_len;
     let mut tag = bytes.clone();
-    let at = bytes.len() - inputs_len;
+    let at = inputs_at;
     tag[at] ^= 1;
     refused.push((output, number, tag));
     let mut length = bytes.clone();
     length[1 + 96 + fraud_vm::block_start::L1_TIE_LEN + 3] ^= 1;
     refused.push((output, number, length));
-    // A change of the inputs the tie does not cover yields another s_0; one it covers
-    // (timestamp, recorded section) is refused.
+    // The origin header's length: one more or less does not frame the proof.
+    for delta in [1u8, 2] {
+        let mut m = bytes.clone();
+        m[inputs_at + inputs_len + 3] ^= delta;
+        refused.push((output, number, m));
+    }
+    // A change of the inputs the tie does not cover (the deposits section) yields another s_0;
+    // one it covers (timestamp, prevrandao, parent beacon root, recorded section) is refused.
     for i in 1..inputs_len {
         let mut m = bytes.clone();
-        let at = bytes.len() - inputs_len + i;
+        let at = inputs_at + i;
         m[at] ^= 0x10;
         refused.push((output, number, m));
     }
@@ -571,6 +712,12 @@ fn solidity_block_start_matches_rust() {
         "the inputs are not the inbox's inputs_n",
         "the inbox refuses the opening of inputs_n",
         "the inputs were appended after the game's L1 view",
+        "the origin header does not hash to epoch_hash",
+        "the origin header does not decode",
+        "bytes after the origin header",
+        "the origin header is not the epoch's",
+        "prevrandao is not the origin's mix hash",
+        "the parent beacon root is not zero",
     ] {
         assert!(boundary.reasons.contains_key(reason), "{reason}");
     }

@@ -55,8 +55,18 @@ pub enum Layer2Error {
         /// The block asked about.
         block: u64,
     },
+    /// The header of the block's L1 origin is not stored (derivation did not know it, or the L1
+    /// RPC's header did not re-encode to its hash), so its block start cannot be tied to L1.
+    #[error("L2 block {block}: the header of its L1 origin {epoch} is not stored")]
+    NoOriginHeader {
+        /// The block asked about.
+        block: u64,
+        /// Its L1 origin.
+        epoch: u64,
+    },
     /// The block's inputs are not those the inbox recorded for it (fraud-vm/SPEC.md §5.18):
-    /// its transactions or timestamp differ from the recorded ones.
+    /// its transactions or timestamp differ from the recorded ones, or its `prevrandao` is not
+    /// its L1 origin's mix hash.
     #[error("L2 block {block}: its inputs are not the inbox's inputs_n")]
     Untied {
         /// The block asked about.
@@ -142,12 +152,11 @@ impl BlockSteps {
 
     /// `proof` (a block start proof of block `block` with an empty tie) tied to L1
     /// (fraud-vm/SPEC.md §5.18): `inputs_n`'s preimage fields and the inbox's opening of it, from
-    /// the append record that completed the block.
+    /// the append record that completed the block, and the header of its L1 origin.
     fn tie(&self, block: u64, proof: &[u8]) -> Result<Vec<u8>, Layer2Error> {
         use fraud_vm::block_start::{BlockStartProof, InboxOpening, L1Tie};
-        let append = self
-            .store
-            .reader()?
+        let reader = self.store.reader()?;
+        let append = reader
             .append_of(block)?
             .ok_or(Layer2Error::NotRecorded { block })?;
         let (Some(inputs), Some(opened)) = (append.inputs(block), append.opening(block)) else {
@@ -175,6 +184,14 @@ impl BlockSteps {
         if proof.tie.inputs_commitment(block, &proof.inputs) != Some(opened.inputs) {
             return Err(Layer2Error::Untied { block });
         }
+        proof.origin_header = reader
+            .origin_header(inputs.epoch_hash)?
+            .filter(|h| alloy::primitives::keccak256(h) == inputs.epoch_hash)
+            .ok_or(Layer2Error::NoOriginHeader {
+                block,
+                epoch: inputs.epoch,
+            })?;
+        fraud_vm::block_start::check_origin(&proof).map_err(|_| Layer2Error::Untied { block })?;
         Ok(proof.encode())
     }
 

@@ -18,7 +18,7 @@ use crate::{
     rollup::RollupConfig,
     storage::{DerivationRecord, DerivationUpdate, StorageError, Store, StoredAppend},
 };
-use alloy::primitives::B256;
+use alloy::primitives::{B256, Bytes};
 use bridge::inbox::{Appended, Inbox, InboxConfig, InboxError, L1Context, RecordedBlock};
 use parking_lot::RwLock;
 use std::{
@@ -85,6 +85,8 @@ struct L1Step {
     recorded: Vec<RecordedBlock>,
     /// The append records its calls stored.
     appends: Vec<StoredAppend>,
+    /// The RLP headers of the origins of the blocks those appends recorded, by hash.
+    origin_headers: Vec<(B256, Bytes)>,
     open_since: Option<u64>,
 }
 
@@ -251,10 +253,12 @@ impl Driver {
                 .into_iter()
                 .map(|block| {
                     let (recorded, appends) = self.replay_calls(&block, &guard);
+                    let origin_headers = origin_headers(&appends, &guard);
                     L1Step {
                         block,
                         recorded,
                         appends,
+                        origin_headers,
                         open_since: self.open_since,
                     }
                 })
@@ -299,6 +303,7 @@ impl Driver {
             self.cursor = Some((step.block.number, step.block.hash));
             out.l1_blocks += 1;
             update.appends.extend(step.appends);
+            update.origin_headers.extend(step.origin_headers);
             update.records.push(DerivationRecord {
                 l1_number: step.block.number,
                 l1_hash: step.block.hash,
@@ -536,6 +541,29 @@ fn holds(block: &SealedBlock, next: &NextBlock) -> bool {
         && block.header.mix_hash == next.attributes.prev_randao
         && block.txs.len() == next.attributes.forced.len() + next.txs.len()
         && block.txs.iter().zip(want).all(|(a, b)| a.hash == b.hash)
+}
+
+/// The RLP headers of the L1 origins (epochs) of the blocks `appends` recorded, from the L1
+/// view (which holds every epoch the inbox checked a hash of), each once: a dispute's block
+/// start carries the header of its block's origin (fraud-vm/SPEC.md §5.18). An origin whose
+/// header the view lacks or that does not hash to the recorded epoch hash is left out (the
+/// defender of its blocks then cannot tie them).
+fn origin_headers(appends: &[StoredAppend], view: &L1View) -> Vec<(B256, Bytes)> {
+    let mut out: Vec<(B256, Bytes)> = Vec::new();
+    for inputs in appends.iter().flat_map(|a| &a.blocks) {
+        if out.iter().any(|(h, _)| *h == inputs.epoch_hash) {
+            continue;
+        }
+        match view.block(inputs.epoch) {
+            Some(b) if b.hash == inputs.epoch_hash && !b.header.is_empty() => {
+                out.push((b.hash, b.header.clone()))
+            }
+            _ => {
+                warn!(target: "derivation", l2 = inputs.number, epoch = inputs.epoch, "the origin's L1 header is not known: the block cannot be tied to it in a dispute")
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

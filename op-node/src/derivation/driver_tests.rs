@@ -99,8 +99,10 @@ pub(super) fn l1_block(number: u64, parent_hash: B256, timestamp: u64, salt: u8)
         mix_hash: B256::repeat_byte(salt ^ number as u8),
         deposits: Vec::new(),
         inbox_calls: Vec::new(),
+        header: Default::default(),
     };
-    block.hash = keccak256(header_of(&block));
+    block.header = header_of(&block);
+    block.hash = keccak256(&block.header);
     block
 }
 

@@ -267,6 +267,14 @@ async fn poll<P: Provider>(
         if !deposits.is_empty() {
             debug!(target: "derivation", block = next, deposits = deposits.len(), "deposits on L1");
         }
+        // The header as a dispute's block start carries it: the consensus header re-encoded,
+        // else the node's `debug_getRawHeader` (as the batcher reads origin headers), kept only
+        // if it hashes to the block's hash (without it the L2 blocks of this origin cannot be
+        // tied to it in a dispute).
+        let origin_header = raw_header(provider, header).await;
+        if origin_header.is_empty() {
+            warn!(target: "derivation", block = next, "no L1 header that hashes to the block's hash: the L2 blocks of this origin cannot be tied to it in a dispute");
+        }
         view.write().insert(L1Block {
             number: next,
             hash: header.hash,
@@ -274,12 +282,36 @@ async fn poll<P: Provider>(
             timestamp: header.timestamp,
             base_fee: header.base_fee_per_gas.unwrap_or_default(),
             mix_hash: header.mix_hash,
+            header: origin_header,
             deposits,
             inbox_calls,
         });
         next += 1;
     }
     Ok(next)
+}
+
+/// The RLP header of the L1 block of `header`: re-encoded from the JSON header, else as the
+/// node's `debug_getRawHeader` gives it; empty unless it hashes to the block's hash.
+async fn raw_header<P: Provider>(
+    provider: &P,
+    header: &alloy::rpc::types::Header,
+) -> alloy::primitives::Bytes {
+    use alloy::primitives::{Bytes, keccak256};
+    let encoded: Bytes = alloy::rlp::encode(&header.inner).into();
+    if keccak256(&encoded) == header.hash {
+        return encoded;
+    }
+    match provider
+        .raw_request::<_, Bytes>(
+            "debug_getRawHeader".into(),
+            (BlockNumberOrTag::Number(header.number),),
+        )
+        .await
+    {
+        Ok(raw) if keccak256(&raw) == header.hash => raw,
+        _ => Bytes::new(),
+    }
 }
 
 /// The inbox call an inbox event stands for: for `BlocksAppended`, the `data` of the

@@ -46,6 +46,10 @@ pub struct L1Block {
     pub base_fee: u64,
     /// PREVRANDAO (mix hash), which the L2 block reuses.
     pub mix_hash: B256,
+    /// The block's RLP header (hashing to `hash`), which a dispute's block start carries for
+    /// the L2 blocks of this origin (fraud-vm/SPEC.md §5.18); empty when the L1 RPC's header
+    /// does not re-encode to its hash.
+    pub header: alloy::primitives::Bytes,
     /// The user deposits of this block, in log order.
     pub deposits: Vec<TxDeposit>,
     /// The successful calls to the batch inbox in this block, in log order.

@@ -38,6 +38,7 @@ fn l1_block(number: u64, parent: B256, timestamp: u64, deposits: Vec<TxDeposit>)
         mix_hash: B256::repeat_byte(number as u8),
         deposits,
         inbox_calls: Vec::new(),
+        header: Default::default(),
     }
 }
 

@@ -3,7 +3,10 @@
 
 use super::{
     StorageError, Store,
-    tables::{APPENDS, DERIVATION, FINALIZED_KEY, L1_FINALIZED_KEY, L1_HEAD_KEY, META, SAFE_KEY},
+    tables::{
+        APPENDS, DERIVATION, FINALIZED_KEY, L1_FINALIZED_KEY, L1_HEAD_KEY, META, ORIGIN_HEADERS,
+        SAFE_KEY,
+    },
 };
 use alloy::primitives::B256;
 use bridge::inbox::{BlockInputs, InputsProof};
@@ -34,6 +37,11 @@ impl Store {
                 if let Some(first) = append.first() {
                     appends.insert(first, append.encode().as_slice())?;
                 }
+            }
+            // By hash: a header is never replaced, whatever L1 reorganises.
+            let mut origins = tx.open_table(ORIGIN_HEADERS)?;
+            for (hash, header) in &update.origin_headers {
+                origins.insert(&hash.0, header.as_ref())?;
             }
             let finalized = match update.l1_finalized {
                 Some(l1) => match table.range(..=l1)?.next_back() {
@@ -93,6 +101,8 @@ pub struct DerivationUpdate {
     pub l1_finalized: Option<u64>,
     /// The inbox's append records the new checkpoints' L1 blocks stored, oldest first.
     pub appends: Vec<StoredAppend>,
+    /// The RLP headers of the L1 origins of the blocks those appends recorded, by hash.
+    pub origin_headers: Vec<(B256, alloy::primitives::Bytes)>,
 }
 
 /// One append record of the L1 `BatchInbox` (op-node/BATCHES.md §3.3) as derivation replayed

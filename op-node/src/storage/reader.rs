@@ -324,6 +324,17 @@ impl StoreReader {
         }
     }
 
+    /// The RLP header of L1 block `hash`, if derivation stored it as the origin of a block an
+    /// inbox append recorded.
+    pub fn origin_header(&self, hash: B256) -> Result<Option<Vec<u8>>, StorageError> {
+        let table = match self.tx.open_table(super::tables::ORIGIN_HEADERS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(table.get(&hash.0)?.map(|v| v.value().to_vec()))
+    }
+
     /// The newest derivation checkpoint at or below L1 block `l1_number`.
     pub fn derivation_at_or_below(
         &self,

@@ -37,6 +37,10 @@ pub(crate) const DERIVATION: TableDefinition<u64, &[u8]> = TableDefinition::new(
 /// First L2 block of an L1 inbox append record -> the record as derivation replayed it
 /// ([`super::StoredAppend`]): what the block start of a dispute opens a block's inputs with.
 pub(crate) const APPENDS: TableDefinition<u64, &[u8]> = TableDefinition::new("appends");
+/// L1 block hash -> its RLP header, for the L1 origins of the blocks the inbox's appends
+/// recorded: what the block start of a dispute ties a block's `prevrandao` with.
+pub(crate) const ORIGIN_HEADERS: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new("origin_headers");
 
 pub(crate) const HEAD_KEY: &str = "head";
 pub(crate) const SAFE_KEY: &str = "safe";

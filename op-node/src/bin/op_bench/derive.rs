@@ -234,8 +234,10 @@ fn l1_block(number: u64, parent_hash: B256) -> L1Block {
         mix_hash: B256::ZERO,
         deposits: Vec::new(),
         inbox_calls: Vec::new(),
+        header: Default::default(),
     };
-    block.hash = keccak256(header_of(&block));
+    block.header = header_of(&block);
+    block.hash = keccak256(&block.header);
     block
 }
 
