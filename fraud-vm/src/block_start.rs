@@ -359,11 +359,16 @@ pub struct BlockStartProof {
     /// The header of the block's L1 origin, RLP-encoded (its hash is `tie.epoch_hash`): where
     /// `prevrandao` comes from [v0.6, the origin's header]. Empty in a proof without its tie.
     pub origin_header: Vec<u8>,
+    /// The hashes of the deposits section's transactions after the L1-info deposit (the user
+    /// deposits), in order [v0.6, the deposits]: with the L1-info deposit they make
+    /// `deposits_root`. Empty in a proof without its tie.
+    pub user_deposits: Vec<B256>,
 }
 
 impl BlockStartProof {
     /// `version(u8 = 6) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ L1 tie (1,136 bytes)
-    /// ‖ u32 len ‖ parent header ‖ inputs (153 bytes with its tag) ‖ u32 len ‖ origin header`.
+    /// ‖ u32 len ‖ parent header ‖ inputs (153 bytes with its tag) ‖ u32 len ‖ origin header ‖
+    /// u32 count ‖ user deposits' hashes (32 bytes each)`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
             HEADER_LEN_AT
@@ -371,7 +376,9 @@ impl BlockStartProof {
                 + self.parent_header.len()
                 + BLOCK_INPUTS_ENCODED_LEN
                 + 4
-                + self.origin_header.len(),
+                + self.origin_header.len()
+                + 4
+                + 32 * self.user_deposits.len(),
         );
         out.push(BLOCK_START_VERSION);
         for r in [self.state_root, self.message_passer_root, self.block_hash] {
@@ -383,6 +390,10 @@ impl BlockStartProof {
         out.extend_from_slice(&self.inputs.encode());
         out.extend_from_slice(&(self.origin_header.len() as u32).to_be_bytes());
         out.extend_from_slice(&self.origin_header);
+        out.extend_from_slice(&(self.user_deposits.len() as u32).to_be_bytes());
+        for d in &self.user_deposits {
+            out.extend_from_slice(d.as_slice());
+        }
         out
     }
 
@@ -402,11 +413,22 @@ impl BlockStartProof {
                 .try_into()
                 .ok()?,
         ) as usize;
-        if rest.len() != origin_len_at.checked_add(4)?.checked_add(origin_len)? {
+        let count_at = origin_len_at.checked_add(4)?.checked_add(origin_len)?;
+        let count = u32::from_be_bytes(
+            rest.get(count_at..count_at.checked_add(4)?)?
+                .try_into()
+                .ok()?,
+        ) as usize;
+        if rest.len()
+            != count_at
+                .checked_add(4)?
+                .checked_add(count.checked_mul(32)?)?
+        {
             return None;
         }
         let (header, tail) = rest.split_at(len);
-        let (inputs, origin) = tail.split_at(BLOCK_INPUTS_ENCODED_LEN);
+        let (inputs, tail) = tail.split_at(BLOCK_INPUTS_ENCODED_LEN);
+        let (origin, deposits) = tail.split_at(4 + origin_len);
         if inputs[0] != TAG_BLOCK_INPUTS {
             return None;
         }
@@ -427,8 +449,74 @@ impl BlockStartProof {
             },
             tie,
             origin_header: origin[4..].to_vec(),
+            user_deposits: deposits[4..]
+                .chunks_exact(32)
+                .map(B256::from_slice)
+                .collect(),
         })
     }
+}
+
+/// The chain's parameters of the L1-info deposit (SPEC.md §5.18, the deposits): constants of the
+/// verifier (immutables of an on-chain one) as derivation's rollup config has them, not part of
+/// any proof.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DepositParams {
+    /// The batcher, whose address the L1-info deposit records (left-padded).
+    pub batcher: Address,
+    /// The L1 base fee scalar of the data fee.
+    pub base_fee_scalar: u32,
+    /// The L1 blob base fee scalar of the data fee.
+    pub blob_base_fee_scalar: u32,
+}
+
+/// The account L1-info deposits come from.
+pub const L1_INFO_DEPOSITOR: Address = address!("0xDeaDDEaDDeAdDeAdDEAdDEaddeAddEAdDEAd0001");
+/// The L1Block predeploy, which the L1-info deposit calls.
+pub const L1_BLOCK: Address = address!("0x4200000000000000000000000000000000000015");
+
+/// The EIP-2718 encoding of the L1-info deposit of a block at `sequence_number` of the epoch of
+/// `origin` (its header, whose hash is `epoch_hash`), as derivation builds it (op-node/BATCHES.md
+/// §5.1, `bridge::l1_info`): source hash `keccak256(bytes32(1) ‖ keccak256(epoch_hash ‖
+/// bytes32(sequence_number)))`, from [`L1_INFO_DEPOSITOR`] to [`L1_BLOCK`], no mint or value,
+/// 1,000,000 gas, not a system transaction, the 176-byte `setL1BlockValuesIsthmus` calldata
+/// (the scalars, `sequence_number`, the origin's timestamp, number, base fee (zero without one),
+/// blob base fee 1, `epoch_hash`, the batcher, operator fee scalar and constant zero).
+pub fn l1_info_deposit(
+    origin: &Header,
+    epoch_hash: B256,
+    sequence_number: u64,
+    params: &DepositParams,
+) -> Vec<u8> {
+    let mut inner = [0u8; 64];
+    inner[..32].copy_from_slice(epoch_hash.as_slice());
+    inner[56..].copy_from_slice(&sequence_number.to_be_bytes());
+    let mut outer = [0u8; 64];
+    outer[31] = 1;
+    outer[32..].copy_from_slice(keccak256(inner).as_slice());
+    let source_hash = keccak256(outer);
+    let mut out = Vec::with_capacity(264);
+    // 0x7e ‖ list of 260 bytes.
+    out.extend_from_slice(&[DEPOSIT_TX_TYPE, 0xf9, 0x01, 0x04, 0xa0]);
+    out.extend_from_slice(source_hash.as_slice());
+    out.push(0x94);
+    out.extend_from_slice(L1_INFO_DEPOSITOR.as_slice());
+    out.push(0x94);
+    out.extend_from_slice(L1_BLOCK.as_slice());
+    // mint 0, value 0, gas 1,000,000, not a system transaction, 176 bytes of calldata.
+    out.extend_from_slice(&[0x80, 0x80, 0x83, 0x0f, 0x42, 0x40, 0x80, 0xb8, 0xb0]);
+    out.extend_from_slice(&[0x09, 0x89, 0x99, 0xbe]);
+    out.extend_from_slice(&params.base_fee_scalar.to_be_bytes());
+    out.extend_from_slice(&params.blob_base_fee_scalar.to_be_bytes());
+    for x in [sequence_number, origin.timestamp, origin.number] {
+        out.extend_from_slice(&x.to_be_bytes());
+    }
+    out.extend_from_slice(&U256::from(origin.base_fee_per_gas.unwrap_or(0)).to_be_bytes::<32>());
+    out.extend_from_slice(&U256::from(1).to_be_bytes::<32>());
+    out.extend_from_slice(epoch_hash.as_slice());
+    out.extend_from_slice(params.batcher.into_word().as_slice());
+    out.extend_from_slice(&[0u8; 12]);
+    out
 }
 
 /// The block-start state of block `number` and what it commits to: its block environment and
@@ -554,12 +642,14 @@ pub fn derive_block_start(
 /// The tie of block `number`'s inputs to L1 (SPEC.md §5.18, v0.6): the inputs' `timestamp`,
 /// `recorded_root` and `recorded_count` with the tie's preimage fields hash to the opened
 /// `inputs_n`, the inbox opens `inputs_n` for block `number` from an append record it holds, and
-/// that append's L1 block is not after `l1_view` (the game's L1 view).
+/// that append's L1 block is not after `l1_view` (the game's L1 view); then the origin header
+/// ([`check_origin`]) and the deposits section ([`check_deposits`], under `deposits`).
 pub fn check_tie(
     number: u64,
     proof: &BlockStartProof,
     l1_view: u64,
     inbox: &impl InboxView,
+    deposits: &DepositParams,
 ) -> Result<(), VerifyError> {
     let tie = &proof.tie;
     let inputs_n = tie
@@ -578,7 +668,8 @@ pub fn check_tie(
     if tie.opening.l1_block > l1_view {
         return Err(bad("the inputs were appended after the game's L1 view"));
     }
-    check_origin(proof)
+    let origin = check_origin(proof)?;
+    check_deposits(proof, &origin, deposits)
 }
 
 /// The inputs' fields that come from the block's L1 origin (SPEC.md §5.18, v0.6's origin
@@ -586,7 +677,7 @@ pub fn check_tie(
 /// against L1's chain), decodes (as alloy decodes an RLP header, nothing after it) with number
 /// `epoch`; `prevrandao` is its mix hash; `parent_beacon_root` is zero (op-node's L2 builds every
 /// block with a zero parent beacon root).
-pub fn check_origin(proof: &BlockStartProof) -> Result<(), VerifyError> {
+pub fn check_origin(proof: &BlockStartProof) -> Result<Header, VerifyError> {
     if keccak256(&proof.origin_header) != proof.tie.epoch_hash {
         return Err(bad("the origin header does not hash to epoch_hash"));
     }
@@ -605,12 +696,43 @@ pub fn check_origin(proof: &BlockStartProof) -> Result<(), VerifyError> {
     if proof.inputs.parent_beacon_root != B256::ZERO {
         return Err(bad("the parent beacon root is not zero"));
     }
+    Ok(origin)
+}
+
+/// The deposits section (SPEC.md §5.18, v0.6's deposits): a block that does not open its epoch
+/// (`sequence_number > 0`) has no user deposits; `deposit_count` is the user deposits' number +
+/// 1; `deposits_root` is the word tree of the L1-info deposit's hash ([`l1_info_deposit`] from
+/// the origin header, `epoch_hash`, `sequence_number` and `params`) followed by the user
+/// deposits' hashes.
+pub fn check_deposits(
+    proof: &BlockStartProof,
+    origin: &Header,
+    params: &DepositParams,
+) -> Result<(), VerifyError> {
+    let tie = &proof.tie;
+    if tie.sequence_number != 0 && !proof.user_deposits.is_empty() {
+        return Err(bad("user deposits in a block that does not open its epoch"));
+    }
+    if proof.inputs.deposit_count != proof.user_deposits.len() as u64 + 1 {
+        return Err(bad("the deposit count is not the deposits'"));
+    }
+    let mut tree = crate::merkle::WordTree::new();
+    let info = l1_info_deposit(origin, tie.epoch_hash, tie.sequence_number, params);
+    tree.set(0, keccak256(info));
+    for (i, d) in proof.user_deposits.iter().enumerate() {
+        tree.set(i as u64 + 1, *d);
+    }
+    if tree.root() != proof.inputs.deposits_root {
+        return Err(bad(
+            "the deposits are not the L1-info deposit and the user deposits",
+        ));
+    }
     Ok(())
 }
 
 /// `blockStart(parentOutputRoot, n, l1View, proof)` of the game (SPEC.md §5.18, §12.6): decodes
-/// the proof, derives `s_0` ([`block_start`]), checks the inputs' tie to L1 ([`check_tie`]) and
-/// returns `commit(s_0)`.
+/// the proof, derives `s_0` ([`block_start`]), checks the inputs' tie to L1 ([`check_tie`], the
+/// L1-info deposit under `deposits`) and returns `commit(s_0)`.
 pub fn verify_block_start(
     parent_output_root: B256,
     number: u64,
@@ -618,10 +740,11 @@ pub fn verify_block_start(
     proof: &[u8],
     params: &ChainParams,
     inbox: &impl InboxView,
+    deposits: &DepositParams,
 ) -> Result<B256, VerifyError> {
     let proof = BlockStartProof::decode(proof).ok_or(bad("the proof does not decode"))?;
     let start = block_start(parent_output_root, number, &proof, params)?;
-    check_tie(number, &proof, l1_view, inbox)?;
+    check_tie(number, &proof, l1_view, inbox, deposits)?;
     Ok(start.state.commitment())
 }
 
@@ -709,11 +832,12 @@ mod tests {
                 },
             },
             origin_header: vec![0xc1, 0x80],
+            user_deposits: vec![B256::repeat_byte(12), B256::repeat_byte(13)],
         };
         let bytes = proof.encode();
         assert_eq!(
             bytes.len(),
-            1 + 96 + L1_TIE_LEN + 4 + 3 + BLOCK_INPUTS_ENCODED_LEN + 4 + 2
+            1 + 96 + L1_TIE_LEN + 4 + 3 + BLOCK_INPUTS_ENCODED_LEN + 4 + 2 + 4 + 64
         );
         assert_eq!(BlockStartProof::decode(&bytes), Some(proof.clone()));
         for v in [4, 5, 7] {
@@ -736,6 +860,7 @@ mod tests {
         fn proof_with_origin_header_round_trips(
             parent in prop::collection::vec(any::<u8>(), 0..300),
             origin in prop::collection::vec(any::<u8>(), 0..700),
+            deposits in prop::collection::vec(any::<[u8; 32]>().prop_map(B256::from), 0..5),
             cut in 1usize..64,
             delta in 1u32..1000,
         ) {
@@ -747,6 +872,7 @@ mod tests {
                 inputs: BlockInputs::default(),
                 tie: L1Tie::default(),
                 origin_header: origin,
+                user_deposits: deposits,
             };
             let bytes = proof.encode();
             prop_assert_eq!(BlockStartProof::decode(&bytes), Some(proof.clone()));
@@ -759,6 +885,57 @@ mod tests {
             let len = (proof.origin_header.len() as u32).wrapping_add(delta);
             other[at..at + 4].copy_from_slice(&len.to_be_bytes());
             prop_assert_eq!(BlockStartProof::decode(&other), None);
+            let at = at + 4 + proof.origin_header.len();
+            let mut other = bytes.clone();
+            let count = (proof.user_deposits.len() as u32).wrapping_add(delta);
+            other[at..at + 4].copy_from_slice(&count.to_be_bytes());
+            prop_assert_eq!(BlockStartProof::decode(&other), None);
+        }
+    }
+
+    /// The L1-info deposit's parameters of the tests.
+    const DEPOSITS: DepositParams = DepositParams {
+        batcher: address!("0x00000000000000000000000000000000000000b7"),
+        base_fee_scalar: 1368,
+        blob_base_fee_scalar: 810_949,
+    };
+
+    proptest! {
+        /// The L1-info deposit is the one op-node's derivation builds (`bridge::l1_info`'s
+        /// calldata in an op-alloy `TxDeposit`), for any origin and parameters.
+        #[test]
+        fn l1_info_deposit_is_derivations(
+            number: u64, timestamp: u64, base_fee: Option<u64>, hash: [u8; 32], seq: u64,
+            batcher: [u8; 20], a: u32, b: u32,
+        ) {
+            use alloy::eips::Encodable2718;
+            let origin = Header { number, timestamp, base_fee_per_gas: base_fee, ..Default::default() };
+            let params = DepositParams { batcher: Address::from(batcher), base_fee_scalar: a, blob_base_fee_scalar: b };
+            let hash = B256::from(hash);
+            let info = bridge::l1_info::L1BlockInfo {
+                base_fee_scalar: a,
+                blob_base_fee_scalar: b,
+                sequence_number: seq,
+                timestamp,
+                number,
+                base_fee: U256::from(base_fee.unwrap_or_default()),
+                blob_base_fee: U256::from(1),
+                hash,
+                batcher_hash: params.batcher.into_word(),
+                operator_fee_scalar: 0,
+                operator_fee_constant: 0,
+            };
+            let deposit = op_alloy::consensus::TxDeposit {
+                source_hash: bridge::deposit::source_hash(bridge::deposit::L1_INFO_DEPOSIT_DOMAIN, hash, seq),
+                from: bridge::l1_info::L1_INFO_DEPOSITOR,
+                to: alloy::primitives::TxKind::Call(bridge::l1_info::L1_BLOCK),
+                mint: 0,
+                value: U256::ZERO,
+                gas_limit: bridge::l1_info::L1_INFO_GAS,
+                is_system_transaction: false,
+                input: info.encode_calldata(),
+            };
+            prop_assert_eq!(l1_info_deposit(&origin, hash, seq, &params), deposit.encoded_2718());
         }
     }
 
@@ -787,6 +964,7 @@ mod tests {
         position: usize,
         index: u64,
         l1_block: u64,
+        user_deposits: Vec<B256>,
     ) -> (BlockStartProof, Records) {
         let origin_header = alloy::rlp::encode(Header {
             parent_hash,
@@ -796,6 +974,17 @@ mod tests {
             ..Default::default()
         });
         let epoch_hash = keccak256(&origin_header);
+        let origin = Header::decode(&mut origin_header.as_slice()).unwrap();
+        let mut inputs = inputs.clone();
+        let mut tree = crate::merkle::WordTree::new();
+        let info = l1_info_deposit(&origin, epoch_hash, sequence_number, &DEPOSITS);
+        tree.set(0, keccak256(info));
+        for (i, d) in user_deposits.iter().enumerate() {
+            tree.set(i as u64 + 1, *d);
+        }
+        inputs.deposit_count = user_deposits.len() as u64 + 1;
+        inputs.deposits_root = tree.root();
+        let inputs = &inputs;
         let inputs_n = bridge::inbox::BlockInputs {
             number,
             timestamp: inputs.timestamp,
@@ -834,6 +1023,7 @@ mod tests {
             inputs: inputs.clone(),
             tie,
             origin_header,
+            user_deposits,
         };
         (proof, Records(records))
     }
@@ -858,8 +1048,9 @@ mod tests {
             index in 0u64..5,
             l1_block in 1u64..u64::MAX,
             slack in 0u64..1000,
-            field in 0usize..25,
+            field in 0usize..30,
             byte: prop::sample::Index,
+            user_deposits in prop::collection::vec(any::<[u8; 32]>().prop_map(B256::from), 0..3),
         ) {
             let inputs = BlockInputs {
                 timestamp,
@@ -877,10 +1068,18 @@ mod tests {
                 position,
                 index,
                 l1_block,
+                user_deposits.clone(),
             );
             let view = l1_block.saturating_add(slack);
-            prop_assert_eq!(check_tie(number, &proof, view, &records), Ok(()));
-            prop_assert_eq!(check_tie(number, &proof, l1_block, &records), Ok(()));
+            if sequence_number != 0 && !user_deposits.is_empty() {
+                prop_assert_eq!(
+                    check_tie(number, &proof, view, &records, &DEPOSITS),
+                    Err(bad("user deposits in a block that does not open its epoch"))
+                );
+                return Ok(());
+            }
+            prop_assert_eq!(check_tie(number, &proof, view, &records, &DEPOSITS), Ok(()));
+            prop_assert_eq!(check_tie(number, &proof, l1_block, &records, &DEPOSITS), Ok(()));
             prop_assert_eq!(L1Tie::decode(&proof.tie.encode()), Some(proof.tie.clone()));
             let mut p = proof.clone();
             let mut n = number;
@@ -912,9 +1111,22 @@ mod tests {
                 21 => flip(&mut p.inputs.parent_beacon_root),
                 22 => { let at = byte.index(p.origin_header.len()); p.origin_header[at] ^= 1; }
                 23 => p.origin_header.push(0x80),
-                _ => p.origin_header = Vec::new(),
+                24 => p.origin_header = Vec::new(),
+                25 => p.inputs.deposit_count ^= 1,
+                26 => flip(&mut p.inputs.deposits_root),
+                27 => p.user_deposits.push(B256::ZERO),
+                28 => match p.user_deposits.first_mut() {
+                    Some(d) => flip(d),
+                    None => p.inputs.deposit_count = 0,
+                },
+                _ => {
+                    // Another chain's L1-info deposit.
+                    let other = DepositParams { base_fee_scalar: 1, ..DEPOSITS };
+                    prop_assert!(check_tie(n, &p, v, &Records(r.clone()), &other).is_err());
+                    p.inputs.deposit_count += 1;
+                }
             }
-            prop_assert!(check_tie(n, &p, v, &Records(r)).is_err(), "field {}", field);
+            prop_assert!(check_tie(n, &p, v, &Records(r), &DEPOSITS).is_err(), "field {}", field);
         }
     }
 }

@@ -384,6 +384,7 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
             .reader()?
             .header(0)?
             .ok_or_else(|| NodeError::Mismatch("L2 genesis missing".into()))?;
+        let scalars = FeeScalars::default();
         let params = deploy::DeployParams {
             challenge_window: args.l1.challenge_window,
             clock_extension: args.l1.clock_extension,
@@ -396,6 +397,11 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
                 args.chain.chain_id,
                 args.chain.gas_limit,
             ),
+            deposits: fraud_vm::block_start::DepositParams {
+                batcher: l1::service_signer(BATCHER_INDEX).address(),
+                base_fee_scalar: scalars.base_fee_scalar,
+                blob_base_fee_scalar: scalars.blob_base_fee_scalar,
+            },
             inbox: deploy::InboxParams {
                 batcher: l1::service_signer(BATCHER_INDEX).address(),
                 l2_genesis_number: 0,
@@ -405,7 +411,6 @@ async fn run_l2(args: &DevnetArgs, datadir: &Path, l1_url: &str) -> Result<(), N
             },
         };
         let deployment = deploy::deploy_bridge(l1_url, params).await?;
-        let scalars = FeeScalars::default();
         let rollup = RollupConfig {
             genesis: Genesis {
                 l1: BlockRef {

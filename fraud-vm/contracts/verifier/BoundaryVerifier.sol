@@ -4,6 +4,15 @@ pragma solidity 0.8.28;
 import {IBlockBoundaryVerifier} from "../game/IStepVerifier.sol";
 import {BadBlockStart, BlockStart, ChainParams} from "./BlockStart.sol";
 import {PreStateMismatch} from "./StepErrors.sol";
+import {WordTree} from "./WordTree.sol";
+
+/// The chain's parameters of the L1-info deposit (SPEC.md §5.18; Rust:
+/// `block_start::DepositParams`): immutables of the verifier, as the rollup config has them.
+struct DepositParams {
+    address batcher;
+    uint32 baseFeeScalar;
+    uint32 blobBaseFeeScalar;
+}
 
 /// The state record given to `blockEnd` is not a block-end state (SPEC.md §5.19, §12.6).
 error NotBlockEnd();
@@ -41,10 +50,21 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
     uint32 private immutable BASE_FEE_DENOMINATOR;
     uint32 private immutable ELASTICITY;
     uint64 private immutable MIN_BASE_FEE;
+    address private immutable BATCHER;
+    uint32 private immutable BASE_FEE_SCALAR;
+    uint32 private immutable BLOB_BASE_FEE_SCALAR;
+
+    /// The account L1-info deposits come from, and the L1Block predeploy they call.
+    address private constant L1_INFO_DEPOSITOR = 0xDeaDDEaDDeAdDeAdDEAdDEaddeAddEAdDEAd0001;
+    address private constant L1_BLOCK = 0x4200000000000000000000000000000000000015;
 
     /// @param params The chain's parameters (op-node's L2: `ChainParams::op_node`).
     /// @param inbox_ The L1 `BatchInbox` of the chain.
-    constructor(ChainParams memory params, IBatchInboxInputs inbox_) {
+    /// @param deposits The L1-info deposit's parameters (the rollup config's batcher and scalars).
+    constructor(ChainParams memory params, IBatchInboxInputs inbox_, DepositParams memory deposits) {
+        BATCHER = deposits.batcher;
+        BASE_FEE_SCALAR = deposits.baseFeeScalar;
+        BLOB_BASE_FEE_SCALAR = deposits.blobBaseFeeScalar;
         inbox = inbox_;
         CHAIN_ID = params.chainId;
         COINBASE = params.coinbase;
@@ -106,15 +126,71 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
         } catch {
             revert BadBlockStart("the inbox refuses the opening of inputs_n");
         }
-        _checkOrigin(inputs, proof);
+        BlockStart.Parent memory origin = _checkOrigin(inputs, proof);
+        _checkDeposits(inputs, proof, origin);
+    }
+
+    /// @notice The deposits section (SPEC.md §5.18): no user deposits unless the block opens its
+    ///         epoch; `deposit_count` is their number + 1; `deposits_root` is the word tree of the
+    ///         L1-info deposit's hash and the user deposits' hashes (Rust:
+    ///         `block_start::check_deposits`).
+    function _checkDeposits(uint256 inputs, bytes calldata proof, BlockStart.Parent memory origin) private view {
+        uint256 at = inputs + INPUTS_LEN + 4 + uint32(bytes4(proof[inputs + INPUTS_LEN:inputs + INPUTS_LEN + 4]));
+        uint256 count = uint32(bytes4(proof[at:at + 4]));
+        uint64 sequenceNumber = uint64(bytes8(proof[SEQUENCE_NUMBER:OPENING]));
+        if (sequenceNumber != 0 && count != 0) {
+            revert BadBlockStart("user deposits in a block that does not open its epoch");
+        }
+        if (uint64(bytes8(proof[inputs + 73:inputs + 81])) != count + 1) {
+            revert BadBlockStart("the deposit count is not the deposits'");
+        }
+        bytes memory words = abi.encodePacked(
+            keccak256(_l1InfoDeposit(origin, bytes32(proof[EPOCH_HASH:SEQUENCE_NUMBER]), sequenceNumber)),
+            proof[at + 4:at + 4 + 32 * count]
+        );
+        uint256 ptr;
+        assembly ("memory-safe") {
+            ptr := add(words, 32)
+        }
+        if (WordTree.rootOf(ptr, words.length) != bytes32(proof[inputs + 81:inputs + 113])) {
+            revert BadBlockStart("the deposits are not the L1-info deposit and the user deposits");
+        }
+    }
+
+    /// @notice The EIP-2718 encoding of the L1-info deposit of a block at `sequenceNumber` of the
+    ///         epoch whose header is `origin` and hash `epochHash` (SPEC.md §5.18; Rust:
+    ///         `block_start::l1_info_deposit`, as derivation builds it).
+    function _l1InfoDeposit(BlockStart.Parent memory origin, bytes32 epochHash, uint64 sequenceNumber)
+        private
+        view
+        returns (bytes memory)
+    {
+        bytes32 sourceHash = keccak256(abi.encode(uint256(1), keccak256(abi.encode(epochHash, uint256(sequenceNumber)))));
+        bytes memory data = abi.encodePacked(
+            bytes4(0x098999be),
+            BASE_FEE_SCALAR,
+            BLOB_BASE_FEE_SCALAR,
+            sequenceNumber,
+            uint64(origin.timestamp),
+            uint64(origin.number),
+            origin.baseFee,
+            uint256(1),
+            epochHash,
+            bytes32(uint256(uint160(BATCHER))),
+            bytes12(0)
+        );
+        return abi.encodePacked(
+            hex"7ef90104a0", sourceHash, hex"94", L1_INFO_DEPOSITOR, hex"94", L1_BLOCK, hex"8080830f424080b8b0", data
+        );
     }
 
     /// @notice The inputs' fields from the L1 origin (SPEC.md §5.18, the origin header): the
     ///         proof's origin header (after the inputs record at `inputs` and its `u32` length)
     ///         hashes to the tie's `epoch_hash`, decodes with number `epoch`; `prevrandao` is its
     ///         mix hash; `parent_beacon_root` is zero (Rust: `block_start::check_origin`).
-    function _checkOrigin(uint256 inputs, bytes calldata proof) private pure {
-        bytes calldata origin = proof[inputs + INPUTS_LEN + 4:];
+    function _checkOrigin(uint256 inputs, bytes calldata proof) private pure returns (BlockStart.Parent memory header) {
+        uint256 originLen = uint32(bytes4(proof[inputs + INPUTS_LEN:inputs + INPUTS_LEN + 4]));
+        bytes calldata origin = proof[inputs + INPUTS_LEN + 4:inputs + INPUTS_LEN + 4 + originLen];
         if (keccak256(origin) != bytes32(proof[EPOCH_HASH:SEQUENCE_NUMBER])) {
             revert BadBlockStart("the origin header does not hash to epoch_hash");
         }
@@ -122,7 +198,7 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
         assembly ("memory-safe") {
             at := origin.offset
         }
-        BlockStart.Parent memory header = BlockStart.decodeOrigin(at, at + origin.length);
+        header = BlockStart.decodeOrigin(at, at + origin.length);
         if (header.number != uint64(bytes8(proof[EPOCH:EPOCH_HASH]))) {
             revert BadBlockStart("the origin header is not the epoch's");
         }

@@ -132,6 +132,14 @@ impl L2Block {
             inputs: self.inputs(),
             tie: Default::default(),
             origin_header: Vec::new(),
+            // The deposits section after its first (the L1-info) deposit: the user deposits.
+            user_deposits: self
+                .transactions
+                .iter()
+                .take_while(|t| t.first() == Some(&crate::receipt::DEPOSIT_TX_TYPE))
+                .skip(1)
+                .map(alloy::primitives::keccak256)
+                .collect(),
         }
     }
 

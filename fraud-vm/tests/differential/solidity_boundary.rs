@@ -14,7 +14,7 @@ use super::*;
 use alloy::primitives::keccak256;
 use fraud_vm::block::{block_end, block_end_state, output_root};
 use fraud_vm::block_start::{
-    BlockStartProof, ChainParams, InboxOpening, InboxView, L1Tie, verify_block_start,
+    BlockStartProof, ChainParams, DepositParams, InboxOpening, InboxView, L1Tie, verify_block_start,
 };
 
 alloy::sol! {
@@ -31,6 +31,14 @@ alloy::sol! {
 /// `keccak256(slot)`): after `state` (3 slots), `openFrontier` and `openTxRoot`. The test checks
 /// it through `appendCount` and `appendRecord`.
 const RECORDS_SLOT: u64 = 5;
+/// The L1-info deposit's parameters of the verifier under test (the rollup config's batcher and
+/// scalars).
+const DEPOSITS: DepositParams = DepositParams {
+    batcher: alloy::primitives::address!("0x00000000000000000000000000000000000000b7"),
+    base_fee_scalar: 1368,
+    blob_base_fee_scalar: 810_949,
+};
+
 /// The L1 block of the honest proofs' append, and the game's L1 view they are checked under.
 const APPEND_L1_BLOCK: u64 = 990;
 const L1_VIEW: u64 = 999;
@@ -55,12 +63,18 @@ struct Boundary {
     address: Address,
     inbox: Address,
     params: ChainParams,
+    deposits: DepositParams,
     /// How often each answer was given (a refusal's reason, or "accepted").
     reasons: BTreeMap<String, usize>,
 }
 
 impl Boundary {
     fn deploy(params: ChainParams) -> Self {
+        Self::deploy_with(params, DEPOSITS)
+    }
+
+    /// [`Self::deploy`] with the L1-info deposit's parameters `deposits`.
+    fn deploy_with(params: ChainParams, deposits: DepositParams) -> Self {
         let mut l1 = L1Verifier::deploy();
         let inbox = {
             let path = format!(
@@ -94,6 +108,9 @@ impl Boundary {
             U256::from(params.elasticity),
             U256::from(params.min_base_fee),
             U256::from_be_slice(inbox.as_slice()),
+            U256::from_be_slice(deposits.batcher.as_slice()),
+            U256::from(deposits.base_fee_scalar),
+            U256::from(deposits.blob_base_fee_scalar),
         ] {
             initcode.extend_from_slice(&word.to_be_bytes::<32>());
         }
@@ -103,6 +120,7 @@ impl Boundary {
             address,
             inbox,
             params,
+            deposits,
             reasons: BTreeMap::new(),
         }
     }
@@ -215,11 +233,19 @@ impl Boundary {
         proof: &[u8],
     ) -> Result<bool, String> {
         let records = self.records();
-        let rust = verify_block_start(output, number, l1_view, proof, &self.params, &records)
-            .map_err(|e| match e {
-                fraud_vm::VerifyError::BadBlockStart { what } => what.to_string(),
-                other => format!("{other:?}"),
-            });
+        let rust = verify_block_start(
+            output,
+            number,
+            l1_view,
+            proof,
+            &self.params,
+            &records,
+            &self.deposits,
+        )
+        .map_err(|e| match e {
+            fraud_vm::VerifyError::BadBlockStart { what } => what.to_string(),
+            other => format!("{other:?}"),
+        });
         let (sol, _) = self.block_start(output, number, l1_view, proof);
         if rust != sol {
             return Err(format!(
@@ -308,6 +334,36 @@ fn tied(boundary: &mut Boundary, number: u64, proof: &BlockStartProof) -> BlockS
     tied_to(boundary, number, &proof, 77, origin)
 }
 
+/// `proof` with the deposits section of user deposits `user` after the L1-info deposit of its
+/// origin header and tie under `deposits` (`deposit_count` and `deposits_root` made to match);
+/// `proof` unchanged if its origin header does not decode.
+fn with_deposits(
+    proof: &BlockStartProof,
+    deposits: &DepositParams,
+    user: Vec<B256>,
+) -> BlockStartProof {
+    use alloy::rlp::Decodable;
+    let mut p = proof.clone();
+    let Ok(origin) = alloy::consensus::Header::decode(&mut p.origin_header.as_slice()) else {
+        return p;
+    };
+    let info = fraud_vm::block_start::l1_info_deposit(
+        &origin,
+        p.tie.epoch_hash,
+        p.tie.sequence_number,
+        deposits,
+    );
+    let mut tree = fraud_vm::merkle::WordTree::new();
+    tree.set(0, keccak256(info));
+    for (i, d) in user.iter().enumerate() {
+        tree.set(i as u64 + 1, *d);
+    }
+    p.inputs.deposit_count = user.len() as u64 + 1;
+    p.inputs.deposits_root = tree.root();
+    p.user_deposits = user;
+    p
+}
+
 /// `proof` with origin header `origin` of epoch `epoch` tied to L1 as [`tied`] does: the tie's
 /// `epoch_hash` is the header's hash, whatever the header holds.
 fn tied_to(
@@ -317,12 +373,38 @@ fn tied_to(
     epoch: u64,
     origin: Vec<u8>,
 ) -> BlockStartProof {
+    tied_at(boundary, number, proof, epoch, origin, None)
+}
+
+/// [`tied_to`] at sequence number `sequence_number` (by default 0 for a block with user
+/// deposits, else 3), the deposits section rebuilt for it ([`with_deposits`]).
+fn tied_at(
+    boundary: &mut Boundary,
+    number: u64,
+    proof: &BlockStartProof,
+    epoch: u64,
+    origin: Vec<u8>,
+    sequence_number: Option<u64>,
+) -> BlockStartProof {
     let mut tie = L1Tie {
         epoch,
         epoch_hash: keccak256(&origin),
-        sequence_number: 3,
+        sequence_number: sequence_number.unwrap_or(if proof.user_deposits.is_empty() {
+            3
+        } else {
+            0
+        }),
         ..Default::default()
     };
+    let proof = &with_deposits(
+        &BlockStartProof {
+            tie: tie.clone(),
+            origin_header: origin.clone(),
+            ..proof.clone()
+        },
+        &boundary.deposits,
+        proof.user_deposits.clone(),
+    );
     let inputs_n = inbox_inputs(number, proof, &tie).commitment();
     let leaves = [keccak256([1]), inputs_n, keccak256([2])];
     let opening = bridge::inbox::InputsProof::new(1, number - 1, APPEND_L1_BLOCK, &leaves, number)
@@ -419,6 +501,7 @@ fn check_tie(
         return Err(format!("{accepted} mutations of the tie were accepted"));
     }
     check_origin(boundary, output, number, proof)?;
+    check_deposits(boundary, output, number, proof)?;
     // The view at the append's own L1 block is enough.
     if !boundary.compare_start_at(output, number, APPEND_L1_BLOCK, &bytes)? {
         return Err("the tie at the append's L1 block was refused".into());
@@ -517,6 +600,118 @@ fn check_origin(
     let again = tied_to(boundary, number, proof, 77, header);
     if again != *proof {
         return Err("re-tying the honest origin changed the proof".into());
+    }
+    Ok(())
+}
+
+/// The deposits section's refusals (SPEC.md §5.18, the deposits) for the honest, tied `proof` of
+/// block `number`: another count, another root, a user deposit added, dropped or changed without
+/// the root and count following, the L1-info deposit of other parameters (a forged one), user
+/// deposits in a block that does not open its epoch (re-tied at sequence number 1), and a
+/// verifier of other parameters refusing the honest proof. Both verifiers refuse each alike.
+fn check_deposits(
+    boundary: &mut Boundary,
+    output: B256,
+    number: u64,
+    proof: &BlockStartProof,
+) -> Result<(), String> {
+    let mut refused: Vec<BlockStartProof> = Vec::new();
+    let mut with = |f: &dyn Fn(&mut BlockStartProof)| {
+        let mut p = proof.clone();
+        f(&mut p);
+        refused.push(p);
+    };
+    with(&|p| p.inputs.deposit_count += 1);
+    with(&|p| p.inputs.deposit_count -= 1);
+    with(&|p| p.inputs.deposit_count = 0);
+    with(&|p| p.inputs.deposits_root = keccak256(p.inputs.deposits_root));
+    with(&|p| p.user_deposits.push(keccak256([9])));
+    with(&|p| {
+        p.user_deposits.push(keccak256([9]));
+        p.inputs.deposit_count += 1;
+    });
+    with(&|p| {
+        p.user_deposits.pop();
+    });
+    with(&|p| {
+        p.user_deposits.insert(0, keccak256([9]));
+        p.user_deposits.pop();
+    });
+    // A forged L1-info deposit: another batcher's, another scalar's, under a consistent root.
+    for other in [
+        DepositParams {
+            batcher: Address::repeat_byte(0xb8),
+            ..DEPOSITS
+        },
+        DepositParams {
+            base_fee_scalar: 1369,
+            ..DEPOSITS
+        },
+        DepositParams {
+            blob_base_fee_scalar: 0,
+            ..DEPOSITS
+        },
+    ] {
+        refused.push(with_deposits(proof, &other, proof.user_deposits.clone()));
+    }
+    // The L1-info deposit as word 1, a user deposit before it.
+    let mut swapped = with_deposits(proof, &DEPOSITS, proof.user_deposits.clone());
+    swapped.user_deposits.insert(0, keccak256([9]));
+    swapped.inputs.deposit_count += 1;
+    refused.push(swapped);
+    let mut accepted = 0;
+    for p in &refused {
+        accepted += usize::from(boundary.compare_start(output, number, &p.encode())?);
+    }
+    if accepted != 0 {
+        return Err(format!("{accepted} changes of the deposits were accepted"));
+    }
+    // User deposits in a block that does not open its epoch: re-tied at sequence number 1.
+    let mut deposits = proof.user_deposits.clone();
+    deposits.push(keccak256([9]));
+    let p = BlockStartProof {
+        user_deposits: deposits,
+        ..proof.clone()
+    };
+    let p = tied_at(
+        boundary,
+        number,
+        &p,
+        77,
+        proof.origin_header.clone(),
+        Some(1),
+    );
+    if boundary.compare_start(output, number, &p.encode())? {
+        return Err("user deposits at sequence number 1 were accepted".into());
+    }
+    // The same block opening its epoch: accepted (the user deposits themselves are not tied yet).
+    let p = tied_at(
+        boundary,
+        number,
+        &p,
+        77,
+        proof.origin_header.clone(),
+        Some(0),
+    );
+    if !boundary.compare_start(output, number, &p.encode())? {
+        return Err("user deposits at sequence number 0 were refused".into());
+    }
+    // A verifier of another chain's parameters refuses the honest proof.
+    let again = tied_to(boundary, number, proof, 77, proof.origin_header.clone());
+    if again != *proof {
+        return Err("re-tying the honest proof changed it".into());
+    }
+    let mut other = Boundary::deploy_with(
+        boundary.params,
+        DepositParams {
+            batcher: Address::repeat_byte(0xb8),
+            ..DEPOSITS
+        },
+    );
+    let _ = tied_to(&mut other, number, proof, 77, proof.origin_header.clone());
+    other.set_records(&boundary.records().0);
+    if other.compare_start(output, number, &proof.encode())? {
+        return Err("a verifier of another batcher accepted the proof".into());
     }
     Ok(())
 }
@@ -652,7 +847,12 @@ fn check_start(boundary: &mut Boundary, encoded: &[Vec<u8>]) -> Result<u64, Stri
     }
     let inputs_len = fraud_vm::block_start::BLOCK_INPUTS_ENCODED_LEN;
     // The inputs record, then the origin header's length and the header, which end the proof.
-    let inputs_at = bytes.len() - 4 - proof.origin_header.len() - inputs_len;
+    let inputs_at = bytes.len()
+        - 4
+        - 32 * proof.user_deposits.len()
+        - 4
+        - proof.origin_header.len()
+        - inputs_len;
     let mut tag = bytes.clone();
     let at = inputs_at;
     tag[at] ^= 1;
@@ -660,14 +860,17 @@ fn check_start(boundary: &mut Boundary, encoded: &[Vec<u8>]) -> Result<u64, Stri
     let mut length = bytes.clone();
     length[1 + 96 + fraud_vm::block_start::L1_TIE_LEN + 3] ^= 1;
     refused.push((output, number, length));
-    // The origin header's length: one more or less does not frame the proof.
+    // The origin header's length, the user deposits' count: another does not frame the proof.
+    let count_at = inputs_at + inputs_len + 4 + proof.origin_header.len();
     for delta in [1u8, 2] {
-        let mut m = bytes.clone();
-        m[inputs_at + inputs_len + 3] ^= delta;
-        refused.push((output, number, m));
+        for at in [inputs_at + inputs_len + 3, count_at + 3] {
+            let mut m = bytes.clone();
+            m[at] ^= delta;
+            refused.push((output, number, m));
+        }
     }
-    // A change of the inputs the tie does not cover (the deposits section) yields another s_0;
-    // one it covers (timestamp, prevrandao, parent beacon root, recorded section) is refused.
+    // A change of any field of the inputs is refused (the deposits section by the deposits'
+    // check, the rest by the tie and the origin header).
     for i in 1..inputs_len {
         let mut m = bytes.clone();
         let at = inputs_at + i;
@@ -718,6 +921,9 @@ fn solidity_block_start_matches_rust() {
         "the origin header is not the epoch's",
         "prevrandao is not the origin's mix hash",
         "the parent beacon root is not zero",
+        "user deposits in a block that does not open its epoch",
+        "the deposit count is not the deposits'",
+        "the deposits are not the L1-info deposit and the user deposits",
     ] {
         assert!(boundary.reasons.contains_key(reason), "{reason}");
     }

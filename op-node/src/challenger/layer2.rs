@@ -263,7 +263,9 @@ fn check(block: u64) -> impl Fn(CheckError) -> Layer2Error {
 mod tests {
     use super::*;
     use crate::batcher::plan::MAX_APPEND_DATA;
-    use crate::derivation::driver::tests::{TestInbox, derive, l1, sequence, stored_records};
+    use crate::derivation::driver::tests::{
+        BATCHER, TestInbox, derive, l1, sequence, stored_records,
+    };
     use fraud_vm::block_start::InboxView;
 
     /// The inbox's records as L1 holds them (a test double of the L1 view).
@@ -299,6 +301,11 @@ mod tests {
             chain.engine.config().chain_id,
             chain.engine.config().gas_limit,
         );
+        let deposits = fraud_vm::block_start::DepositParams {
+            batcher: BATCHER,
+            base_fee_scalar: crate::derivation::FeeScalars::default().base_fee_scalar,
+            blob_base_fee_scalar: crate::derivation::FeeScalars::default().blob_base_fee_scalar,
+        };
         let output = |n| {
             crate::proposer::output_root(&chain.store, n)
                 .unwrap()
@@ -316,6 +323,7 @@ mod tests {
                 &opening.start_proof,
                 &params,
                 &records,
+                &deposits,
             )
             .unwrap();
             let appended = if block <= 2 { 5 } else { 7 };
@@ -327,6 +335,7 @@ mod tests {
                     &opening.start_proof,
                     &params,
                     &records,
+                    &deposits,
                 ),
                 Err(fraud_vm::VerifyError::BadBlockStart {
                     what: "the inputs were appended after the game's L1 view"

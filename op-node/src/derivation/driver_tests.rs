@@ -28,7 +28,7 @@ use proptest::prelude::*;
 const CHAIN_ID: u64 = 901;
 const GAS_LIMIT: u64 = 30_000_000;
 pub(super) const GENESIS_TIME: u64 = 1_000;
-pub(super) const BATCHER: Address = Address::repeat_byte(0xba);
+pub(crate) const BATCHER: Address = Address::repeat_byte(0xba);
 
 pub(crate) struct Chain {
     _dir: tempfile::TempDir,
@@ -350,7 +350,8 @@ pub(crate) fn stored_records(l1_blocks: &[L1Block]) -> Vec<B256> {
 }
 
 /// Every block `1 ..= upto` of `chain` has the append record that completed it stored, and
-/// the inbox's opening of its `inputs_n` built from it shows the record the inbox stored.
+/// the inbox's opening of its `inputs_n` built from it shows the record the inbox stored; the
+/// header of its L1 origin is stored by the epoch's hash (the L1 block's header, hashing to it).
 fn assert_appends_open(chain: &Chain, l1_blocks: &[L1Block], upto: u64) {
     let records = stored_records(l1_blocks);
     let reader = chain.store.reader().unwrap();
@@ -366,7 +367,19 @@ fn assert_appends_open(chain: &Chain, l1_blocks: &[L1Block], upto: u64) {
             "block {n}"
         );
         assert_eq!(append.inputs(n).map(|i| i.number), Some(n));
+        let inputs = append.inputs(n).expect("the append completed the block");
+        let origin = reader
+            .origin_header(inputs.epoch_hash)
+            .unwrap()
+            .unwrap_or_else(|| panic!("block {n}: no origin header stored"));
+        assert_eq!(keccak256(&origin), inputs.epoch_hash, "block {n}");
+        let l1 = l1_blocks
+            .iter()
+            .find(|b| b.hash == inputs.epoch_hash)
+            .expect("the epoch is an L1 block");
+        assert_eq!(origin, l1.header.to_vec(), "block {n}");
     }
+    assert_eq!(reader.origin_header(B256::repeat_byte(0x0e)).unwrap(), None);
     assert_eq!(reader.append_of(upto + 1).unwrap(), None);
 }
 

@@ -47,6 +47,9 @@ pub struct DeployParams {
     /// The L2's chain parameters, which the block-boundary verifier derives each block's
     /// environment with (fraud-vm/SPEC.md §5.18).
     pub l2: fraud_vm::block_start::ChainParams,
+    /// The L1-info deposit's parameters (the rollup config's batcher and fee scalars), which
+    /// the block-boundary verifier rebuilds each block's first deposit with (SPEC.md §5.18).
+    pub deposits: fraud_vm::block_start::DepositParams,
     /// The batch inbox's parameters: the batcher, and the rollup's L2 genesis timestamp,
     /// sequencing window and drift (its genesis epoch is the portal's block).
     pub inbox: InboxParams,
@@ -289,6 +292,11 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
             minBaseFee: l2.min_base_fee,
         },
         *inbox.address(),
+        BoundaryVerifier::DepositParams {
+            batcher: params.deposits.batcher,
+            baseFeeScalar: params.deposits.base_fee_scalar,
+            blobBaseFeeScalar: params.deposits.blob_base_fee_scalar,
+        },
     )
     .await
     .map_err(|e| step("BoundaryVerifier")(e.to_string()))?
