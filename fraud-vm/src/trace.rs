@@ -325,16 +325,17 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         let size = interp.memory.size();
         let memory = interp.memory.slice(0..size);
         self.memory_bytes.resize(size, 0);
-        for (index, (new, old)) in memory
-            .chunks(32)
-            .zip(self.memory_bytes.chunks_mut(32))
-            .enumerate()
-        {
-            if new != old {
-                old.copy_from_slice(new);
-                state.memory.set(index as u64, B256::from_slice(new));
-            }
-        }
+        state.memory.set_many(
+            memory
+                .chunks(32)
+                .zip(self.memory_bytes.chunks_mut(32))
+                .enumerate()
+                .filter(|(_, (new, old))| new != old)
+                .map(|(index, (new, old))| {
+                    old.copy_from_slice(new);
+                    (index as u64, B256::from_slice(new))
+                }),
+        );
         let r = &mut state.record;
         r.stack_root = state.stack.root();
         r.stack_len = state.stack.items().len() as u64;
@@ -847,19 +848,18 @@ where
             state.record.stack_len = state.stack.items().len() as u64;
             let size = interp.memory.size();
             let memory = interp.memory.slice(0..size);
-            for (index, (new, old)) in memory
-                .chunks(32)
-                .zip(
-                    self.memory_bytes
-                        .chunks(32)
-                        .chain(std::iter::repeat(&[][..])),
-                )
-                .enumerate()
-            {
-                if new != old {
-                    state.memory.set(index as u64, B256::from_slice(new));
-                }
-            }
+            state.memory.set_many(
+                memory
+                    .chunks(32)
+                    .zip(
+                        self.memory_bytes
+                            .chunks(32)
+                            .chain(std::iter::repeat(&[][..])),
+                    )
+                    .enumerate()
+                    .filter(|(_, (new, old))| new != old)
+                    .map(|(index, (new, _))| (index as u64, B256::from_slice(new))),
+            );
             self.memory_bytes = memory.to_vec();
             state.record.memory_root = state.memory.root();
             state.record.memory_size = size as u64;
