@@ -155,14 +155,53 @@ impl WordTree {
     /// If `data` exceeds the tree capacity (prover-side misuse, never proof input).
     pub fn from_bytes(data: &[u8]) -> Self {
         let mut tree = Self::new();
-        for (i, chunk) in data.chunks(32).enumerate() {
+        tree.set_many(data.chunks(32).enumerate().map(|(i, chunk)| {
             let mut word = B256::ZERO;
             word[..chunk.len()].copy_from_slice(chunk);
-            if word != B256::ZERO {
-                tree.set(i as u64, word);
+            (i as u64, word)
+        }));
+        tree
+    }
+
+    /// Writes every `(index, word)` (a later write of an index wins), then rehashes each inner
+    /// node above a changed word once: `n` words written together cost about `n + 32` hashes
+    /// when they are contiguous, where as many [`Self::set`] calls cost `32 n`.
+    ///
+    /// # Panics
+    /// If an index is `>= WORD_TREE_LEAVES` (prover-side misuse).
+    pub fn set_many(&mut self, words: impl IntoIterator<Item = (u64, B256)>) {
+        let mut dirty = Vec::new();
+        for (index, word) in words {
+            assert!(index < WORD_TREE_LEAVES, "word index outside the tree");
+            if self.word(index) == word {
+                continue;
+            }
+            if word.is_zero() {
+                self.levels[0].remove(&index);
+            } else {
+                self.levels[0].insert(index, word);
+            }
+            dirty.push(index);
+        }
+        dirty.sort_unstable();
+        dirty.dedup();
+        for height in 0..WORD_TREE_DEPTH {
+            // The parents of this level's changed nodes, in order and once each.
+            dirty.dedup_by_key(|i| *i >> 1);
+            for idx in &mut dirty {
+                let parent = *idx >> 1;
+                let node = hash_pair(
+                    self.node(height, parent << 1),
+                    self.node(height, (parent << 1) | 1),
+                );
+                if node == zero_hashes()[height + 1] {
+                    self.levels[height + 1].remove(&parent);
+                } else {
+                    self.levels[height + 1].insert(parent, node);
+                }
+                *idx = parent;
             }
         }
-        tree
     }
 
     /// The root hash.
@@ -299,6 +338,30 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Words written together by `set_many` give the tree that writing them one by one
+        /// gives: the same root, words and paths, including zero words and repeated indices.
+        #[test]
+        fn batched_writes_match_single_writes(
+            before in prop::collection::vec((0u64..100, any::<[u8; 32]>()), 0..20),
+            batch in prop::collection::vec((prop_oneof![0u64..100, Just(WORD_TREE_LEAVES - 1)], prop_oneof![Just([0u8; 32]), any::<[u8; 32]>()]), 0..60),
+            probe in 0u64..100,
+        ) {
+            let mut one = WordTree::new();
+            for (i, w) in &before {
+                one.set(*i, B256::from(*w));
+            }
+            let mut many = one.clone();
+            for (i, w) in &batch {
+                one.set(*i, B256::from(*w));
+            }
+            many.set_many(batch.iter().map(|(i, w)| (*i, B256::from(*w))));
+            prop_assert_eq!(one.root(), many.root());
+            for h in 0..=WORD_TREE_DEPTH {
+                prop_assert_eq!(&one.levels[h], &many.levels[h]);
+            }
+            prop_assert_eq!(one.prove(probe), many.prove(probe));
+        }
 
         /// A range multiproof of a random tree shows the tree's words under its root, and a
         /// write of new words gives the root of the tree holding them; a changed word, sibling,

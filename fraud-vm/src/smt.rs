@@ -7,7 +7,7 @@
 //! significant bit of the key read as a big-endian number) chooses the side at height `h`.
 
 use alloy::primitives::{B256, keccak256};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Depth of every sparse Merkle tree.
 pub const SMT_DEPTH: usize = 256;
@@ -63,15 +63,18 @@ impl SmtProof {
 
 /// A sparse tree holding only the non-zero leaves (prover side), as a path-compressed binary
 /// tree of shared nodes: a clone costs one reference count, a write copies the
-/// `O(log leaves)` nodes on its path and hashes only the levels whose nodes change, and every
-/// inner node caches its children's hashes lifted to its own level, so reads and paths hash
-/// nothing but the one lift where a path leaves the tree.
+/// `O(log leaves)` nodes on its path and hashes nothing. Hashing is lazy: a node's hash, and
+/// its children's hashes lifted to its level, are computed when a root or a path first needs
+/// them and then kept in the node (shared by every tree holding it), so a key written many
+/// times between two reads of the root is hashed once, and a tree whose root is never read
+/// is never hashed.
 #[derive(Clone, Debug, Default)]
 pub struct SparseTree {
     /// The top node (absent for the empty tree).
     top: Option<Arc<Node>>,
-    /// The root hash: the top node lifted to height [`SMT_DEPTH`].
-    root: B256,
+    /// The root hash, once read since the last write: the top node lifted to height
+    /// [`SMT_DEPTH`].
+    root: OnceLock<B256>,
     /// Number of non-zero leaves.
     len: usize,
 }
@@ -85,21 +88,23 @@ struct Node {
     height: usize,
     /// A key under the node (its own, for a leaf): its bits from `height` up are the node's.
     key: B256,
-    /// The node's hash at its own height (a leaf's value for a leaf).
-    hash: B256,
-    /// A branch's children (`[bit clear, bit set]`) with their hashes lifted to `height - 1`.
+    /// The node's hash at its own height: a leaf's value, set when the leaf is made; a
+    /// branch's, computed when first read.
+    hash: OnceLock<B256>,
+    /// A branch's children (`[bit clear, bit set]`) with their hashes lifted to `height - 1`,
+    /// each computed when first read.
     children: Option<Box<Children>>,
 }
 
-/// A branch's two children with their hashes lifted to the level below the branch.
-type Children = [(Arc<Node>, B256); 2];
+/// A branch's two children with their hashes lifted to the level below the branch (once read).
+type Children = [(Arc<Node>, OnceLock<B256>); 2];
 
 impl Node {
     fn leaf(key: B256, leaf: B256) -> Arc<Self> {
         Arc::new(Self {
             height: 0,
             key,
-            hash: leaf,
+            hash: OnceLock::from(leaf),
             children: None,
         })
     }
@@ -108,23 +113,35 @@ impl Node {
     /// `bit`.
     fn branch(a: Arc<Node>, b: Arc<Node>, bit: usize) -> Arc<Self> {
         let (zero, one) = if key_bit(&a.key, bit) { (b, a) } else { (a, b) };
-        let lifted = |n: Arc<Node>| {
-            let h = n.lift(bit);
-            (n, h)
-        };
-        let (zero, one) = (lifted(zero), lifted(one));
-        let hash = smt_node(zero.1, one.1);
         Arc::new(Self {
             height: bit + 1,
-            key: zero.0.key,
-            hash,
-            children: Some(Box::new([zero, one])),
+            key: zero.key,
+            hash: OnceLock::new(),
+            children: Some(Box::new([(zero, OnceLock::new()), (one, OnceLock::new())])),
         })
+    }
+
+    /// The node's hash at its own height, computed (with whatever below it is not yet
+    /// hashed) on the first read.
+    fn hash(&self) -> B256 {
+        *self.hash.get_or_init(|| match self.children.as_deref() {
+            Some([zero, one]) => smt_node(
+                Self::lifted(zero, self.height - 1),
+                Self::lifted(one, self.height - 1),
+            ),
+            // A leaf's hash is set when it is made.
+            None => B256::ZERO,
+        })
+    }
+
+    /// A child's hash lifted to height `to`, computed on the first read.
+    fn lifted(child: &(Arc<Node>, OnceLock<B256>), to: usize) -> B256 {
+        *child.1.get_or_init(|| child.0.lift(to))
     }
 
     /// The node's hash carried up to height `to` (`to ≥ height`) through all-zero siblings.
     fn lift(&self, to: usize) -> B256 {
-        let mut node = self.hash;
+        let mut node = self.hash();
         for h in self.height..to {
             node = if key_bit(&self.key, h) {
                 smt_node(B256::ZERO, node)
@@ -159,7 +176,10 @@ fn write(node: Option<&Arc<Node>>, key: B256, leaf: B256) -> (Option<Arc<Node>>,
         return ((!leaf.is_zero()).then(|| Node::leaf(key, leaf)), B256::ZERO);
     };
     if node.height == 0 && node.key == key {
-        return ((!leaf.is_zero()).then(|| Node::leaf(key, leaf)), node.hash);
+        return (
+            (!leaf.is_zero()).then(|| Node::leaf(key, leaf)),
+            node.hash(),
+        );
     }
     if !node.covers(&key) || node.height == 0 {
         // The key is outside this subtree: a new branch above it, unless deleting.
@@ -186,16 +206,14 @@ fn write(node: Option<&Arc<Node>>, key: B256, leaf: B256) -> (Option<Arc<Node>>,
         // The branch loses a side: its other child takes its place.
         return (Some(other.0.clone()), old);
     };
-    let lifted = child.lift(bit);
     let mut pair = [other.clone(), other.clone()];
-    pair[side] = (child, lifted);
-    let hash = smt_node(pair[0].1, pair[1].1);
+    pair[side] = (child, OnceLock::new());
     let key = pair[0].0.key;
     (
         Some(Arc::new(Node {
             height: node.height,
             key,
-            hash,
+            hash: OnceLock::new(),
             children: Some(Box::new(pair)),
         })),
         old,
@@ -203,9 +221,12 @@ fn write(node: Option<&Arc<Node>>, key: B256, leaf: B256) -> (Option<Arc<Node>>,
 }
 
 impl SparseTree {
-    /// The root hash (zero for the empty tree).
+    /// The root hash (zero for the empty tree): computed on the first read after a write,
+    /// hashing only the nodes the writes since the last read made.
     pub fn root(&self) -> B256 {
-        self.root
+        *self
+            .root
+            .get_or_init(|| self.top.as_ref().map_or(B256::ZERO, |n| n.lift(SMT_DEPTH)))
     }
 
     /// The leaf at `key` (zero when absent).
@@ -213,7 +234,7 @@ impl SparseTree {
         let mut node = self.top.as_deref();
         while let Some(n) = node {
             if n.height == 0 {
-                return if n.key == key { n.hash } else { B256::ZERO };
+                return if n.key == key { n.hash() } else { B256::ZERO };
             }
             if !n.covers(&key) {
                 return B256::ZERO;
@@ -264,7 +285,7 @@ impl SparseTree {
         } else if leaf.is_zero() {
             self.len -= 1;
         }
-        self.root = top.as_ref().map_or(B256::ZERO, |n| n.lift(SMT_DEPTH));
+        self.root = OnceLock::new();
         self.top = top;
         old
     }
@@ -280,7 +301,7 @@ impl SparseTree {
                 && let Some(children) = n.children.as_deref()
             {
                 let side = usize::from(key_bit(&key, h));
-                siblings[h] = children[1 - side].1;
+                siblings[h] = Node::lifted(&children[1 - side], h);
                 node = Some(&children[side].0);
             } else if key_bit(&n.key, h) != key_bit(&key, h) {
                 // The path leaves the tree here: the subtree is the sibling.
@@ -425,6 +446,47 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Lazy hashing changes no answer: any interleaving of writes, root reads, path reads
+        /// and clones (whose shared nodes one copy hashes and the other reads) gives, at every
+        /// read, the root and paths of the eagerly hashed reference tree.
+        #[test]
+        fn lazily_hashed_tree_matches_the_eager_one(
+            ops in proptest::collection::vec(
+                (0u8..8, key(), prop_oneof![
+                    Just(B256::ZERO),
+                    (1u8..4).prop_map(B256::with_last_byte),
+                ]),
+                1..80,
+            ),
+        ) {
+            let mut tree = SparseTree::default();
+            let mut reference = Reference::new();
+            let mut copies: Vec<(SparseTree, Reference)> = Vec::new();
+            for (kind, k, leaf) in &ops {
+                match kind {
+                    // Reads: the root, a path, a clone's root after the original moved on.
+                    0 => prop_assert_eq!(tree.root(), reference.node(SMT_DEPTH, &B256::ZERO)),
+                    1 => prop_assert_eq!(tree.prove(*k), reference.prove(*k)),
+                    2 => copies.push((tree.clone(), reference.clone())),
+                    3 => {
+                        if let Some((c, r)) = copies.first() {
+                            prop_assert_eq!(c.root(), r.node(SMT_DEPTH, &B256::ZERO));
+                            prop_assert_eq!(c.prove(*k), r.prove(*k));
+                        }
+                    }
+                    _ => {
+                        prop_assert_eq!(tree.set(*k, *leaf), reference.node(0, k));
+                        reference.set(*k, *leaf);
+                    }
+                }
+            }
+            prop_assert_eq!(tree.root(), reference.node(SMT_DEPTH, &B256::ZERO));
+            for (c, r) in &copies {
+                prop_assert_eq!(c.root(), r.node(SMT_DEPTH, &B256::ZERO));
+                prop_assert_eq!(c.len(), r.levels[0].len());
+            }
+        }
+
         /// Any sequence of writes and deletions leaves the compressed tree with the reference
         /// tree's root, leaves, paths and keys; a clone taken midway keeps its own contents.
         #[test]

@@ -654,7 +654,7 @@ impl FullState {
     ) -> Self {
         let calldata = crate::merkle::WordTree::from_bytes(&frame.calldata);
         let code = frame.code.clone();
-        frame.world_root = world.record.commitment();
+        frame.world_root = world.commitment();
         Self {
             constants,
             world,
@@ -701,11 +701,7 @@ impl FullState {
             returndata_root: receipts,
             returndata_size: tx_index,
             block_env_hash: idle.record.block_env_hash,
-            ..MachineState::outside_frames(
-                block_number,
-                Status::Idle,
-                idle.world.record.commitment(),
-            )
+            ..MachineState::outside_frames(block_number, Status::Idle, idle.world.commitment())
         };
         idle.transactions = Some(transactions);
         idle
@@ -743,7 +739,7 @@ impl FullState {
             && self.tx_env.hash() == r.tx_env_hash
             && self.block_env.hash() == r.block_env_hash
             && self.constants.hash() == self.block_env.constants_hash
-            && self.world.record.commitment() == r.world_root
+            && self.world.commitment() == r.world_root
             && match &self.parent {
                 Some(p) => p.link().hash() == r.frames_root && p.state.record.depth + 1 == r.depth,
                 None => r.frames_root.is_zero() && r.depth == 0,

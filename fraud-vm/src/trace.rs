@@ -325,22 +325,23 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         let size = interp.memory.size();
         let memory = interp.memory.slice(0..size);
         self.memory_bytes.resize(size, 0);
-        for (index, (new, old)) in memory
-            .chunks(32)
-            .zip(self.memory_bytes.chunks_mut(32))
-            .enumerate()
-        {
-            if new != old {
-                old.copy_from_slice(new);
-                state.memory.set(index as u64, B256::from_slice(new));
-            }
-        }
+        state.memory.set_many(
+            memory
+                .chunks(32)
+                .zip(self.memory_bytes.chunks_mut(32))
+                .enumerate()
+                .filter(|(_, (new, old))| new != old)
+                .map(|(index, (new, old))| {
+                    old.copy_from_slice(new);
+                    (index as u64, B256::from_slice(new))
+                }),
+        );
         let r = &mut state.record;
         r.stack_root = state.stack.root();
         r.stack_len = state.stack.items().len() as u64;
         r.memory_root = state.memory.root();
         r.memory_size = size as u64;
-        r.world_root = state.world.record.commitment();
+        r.world_root = state.world.commitment();
     }
 
     /// Mirrors the world effects of the opcode that just completed into the shadow world,
@@ -551,7 +552,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         {
             world.warm_account(delegate);
         }
-        state.record.world_root = world.record.commitment();
+        state.record.world_root = world.commitment();
         let out_len = u64::try_from(item(rest + 3)).unwrap_or(u64::MAX);
         let out_offset = if out_len == 0 {
             0
@@ -647,7 +648,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         } else if call.op == 0xf1 && !call.value.is_zero() && call.to != me {
             mirror_balances(&mut caller.world, ctx, &[me, call.to]);
         }
-        caller.record.world_root = caller.world.record.commitment();
+        caller.record.world_root = caller.world.commitment();
         let world = caller.world.clone();
         let parent = ParentFrame {
             out_offset: call.out_offset,
@@ -716,7 +717,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         state.world = if success {
             let mut world = callee.world;
             if let Some(cp) = world.checkpoints.pop() {
-                world.record.checkpoint_root = cp.prev;
+                world.set_checkpoint_root(cp.prev);
             }
             if created {
                 let code = std::mem::take(&mut self.terminal_output);
@@ -847,23 +848,22 @@ where
             state.record.stack_len = state.stack.items().len() as u64;
             let size = interp.memory.size();
             let memory = interp.memory.slice(0..size);
-            for (index, (new, old)) in memory
-                .chunks(32)
-                .zip(
-                    self.memory_bytes
-                        .chunks(32)
-                        .chain(std::iter::repeat(&[][..])),
-                )
-                .enumerate()
-            {
-                if new != old {
-                    state.memory.set(index as u64, B256::from_slice(new));
-                }
-            }
+            state.memory.set_many(
+                memory
+                    .chunks(32)
+                    .zip(
+                        self.memory_bytes
+                            .chunks(32)
+                            .chain(std::iter::repeat(&[][..])),
+                    )
+                    .enumerate()
+                    .filter(|(_, (new, old))| new != old)
+                    .map(|(index, (new, _))| (index as u64, B256::from_slice(new))),
+            );
             self.memory_bytes = memory.to_vec();
             state.record.memory_root = state.memory.root();
             state.record.memory_size = size as u64;
-            state.record.world_root = state.world.record.commitment();
+            state.record.world_root = state.world.commitment();
         }
         self.terminal_output = output.clone();
         if matches!(status, Status::Returned | Status::Reverted) {
@@ -877,7 +877,7 @@ where
         state.record.status = status;
         // Outside the window the last sync left the world's commitment behind; the transaction
         // end reads it.
-        state.record.world_root = state.world.record.commitment();
+        state.record.world_root = state.world.commitment();
         state.record.gas = if status == Status::ExceptionalHalt {
             0
         } else {

@@ -288,8 +288,10 @@ pub enum Tree {
 /// The prover's full world: the record plus the data behind each root.
 #[derive(Clone, Debug, Default)]
 pub struct WorldState {
-    /// The committed record (kept equal to the trees by every method).
-    pub record: World,
+    /// The record's base root and chains (destructs, logs, checkpoints); its tree roots are
+    /// not kept here but read from the trees by [`Self::record`], so a write hashes nothing
+    /// until a commitment is asked for.
+    record: World,
     /// The state at the start of the block.
     pub base: Arc<BaseState>,
     /// Overlay.
@@ -362,14 +364,37 @@ impl WorldState {
         self.sync();
     }
 
-    /// Recomputes the record from the trees and chains.
+    /// The committed record: the base root and chains with the trees' roots (each hashed
+    /// when first read after a write, SPEC.md §3.8).
+    pub fn record(&self) -> World {
+        World {
+            accounts_root: self.accounts.root(),
+            original_root: self.original.root(),
+            transient_root: self.transient.root(),
+            accessed_root: self.accessed.root(),
+            created_root: self.created.root(),
+            ..self.record
+        }
+    }
+
+    /// `record().commitment()`: the world's `world_root`.
+    pub fn commitment(&self) -> B256 {
+        self.record().commitment()
+    }
+
+    /// Sets the record's base root and chains from `world` (its tree roots are the trees').
+    pub fn set_record(&mut self, world: World) {
+        self.record = world;
+    }
+
+    /// Sets the head of the checkpoint chain (a frame's checkpoint pushed or popped).
+    pub fn set_checkpoint_root(&mut self, root: B256) {
+        self.record.checkpoint_root = root;
+    }
+
+    /// Recomputes the record's chains from the logs and self-destructs kept.
     pub fn sync(&mut self) {
         let r = &mut self.record;
-        r.accounts_root = self.accounts.root();
-        r.original_root = self.original.root();
-        r.transient_root = self.transient.root();
-        r.accessed_root = self.accessed.root();
-        r.created_root = self.created.root();
         r.destructs_root = self
             .destructs
             .iter()
@@ -409,7 +434,6 @@ impl WorldState {
         let key = crate::block::FoldKey::Account(address);
         self.keys.insert(key.key(), key);
         self.accounts.set(account_key(address), leaf);
-        self.record.accounts_root = self.accounts.root();
     }
 
     /// The current value of a storage slot.
@@ -443,7 +467,6 @@ impl WorldState {
         self.keys.insert(key.key(), key);
         self.accounts
             .set(slot_key(address, rec.incarnation, slot), leaf);
-        self.record.accounts_root = self.accounts.root();
     }
 
     /// Whether `address` is warm.
@@ -455,21 +478,18 @@ impl WorldState {
     pub fn warm_account(&mut self, address: Address) {
         if !is_precompile(address) {
             self.accessed.set(warm_account_key(address), MEMBER);
-            self.record.accessed_root = self.accessed.root();
         }
     }
 
     /// Makes a slot warm.
     pub fn warm_slot(&mut self, address: Address, slot: U256) {
         self.accessed.set(warm_slot_key(address, slot), MEMBER);
-        self.record.accessed_root = self.accessed.root();
     }
 
     /// Writes transient storage.
     pub fn tstore(&mut self, address: Address, slot: U256, value: U256) {
         self.transient
             .set(transient_key(address, slot), B256::from(value));
-        self.record.transient_root = self.transient.root();
     }
 
     /// Appends a log.
@@ -482,7 +502,6 @@ impl WorldState {
     /// Records an account as created in this transaction.
     pub fn mark_created(&mut self, address: Address) {
         self.created.set(created_key(address), MEMBER);
-        self.record.created_root = self.created.root();
     }
 
     /// Whether `address` was created in this transaction.
@@ -498,7 +517,7 @@ impl WorldState {
 
     /// Pushes a checkpoint (frame entry).
     pub fn push_checkpoint(&mut self) {
-        let cp = crate::frame::Checkpoint::of(&self.record);
+        let cp = crate::frame::Checkpoint::of(&self.record());
         self.record.checkpoint_root = cp.link();
         self.checkpoints.push(cp);
     }

@@ -1074,7 +1074,7 @@ fn check_tx_end(
     let mut world = if success {
         let mut w = terminal.world.clone();
         w.checkpoints.pop();
-        w.record.checkpoint_root = B256::ZERO;
+        w.set_checkpoint_root(B256::ZERO);
         w
     } else {
         summary.entry_world.clone()
@@ -1152,7 +1152,7 @@ fn check_tx_end(
         fraud_vm::step::receipt_open(slot.receipts_before, None, slot.index),
         success,
         cumulative,
-        &world.record,
+        &world.record(),
     );
     world.begin_tx();
     let expected = fraud_vm::MachineState {
@@ -1179,7 +1179,7 @@ fn check_tx_end(
         returndata_size: terminal.record.tx_index + 1,
         tx_env_hash: B256::ZERO,
         block_env_hash: terminal.record.block_env_hash,
-        world_root: world.record.commitment(),
+        world_root: world.commitment(),
     };
     if verified != Ok(expected.commitment()) {
         obs.failures.push(format!(
@@ -1230,7 +1230,7 @@ fn idle_state(
         returndata_size: tx_index,
         tx_env_hash: B256::ZERO,
         block_env_hash: idle.record.block_env_hash,
-        world_root: idle.world.record.commitment(),
+        world_root: idle.world.commitment(),
     };
     idle.transactions = Some(before.txs.clone());
     idle
@@ -1660,7 +1660,7 @@ proptest! {
                 s.record.gas,
                 s.record.refund,
                 s.record.world_root,
-                s.world.record,
+                s.world.record(),
                 s.record.returndata_root,
                 s.returndata.root(),
             );
@@ -3738,7 +3738,7 @@ fn transactions_without_opcodes_boundaries() -> Vec<(B256, Vec<u8>)> {
         }
         assert_eq!(
             start.post.world_root,
-            world.record.commitment(),
+            world.commitment(),
             "{to}: world after the start"
         );
         let output = match &out.result {

@@ -14,7 +14,7 @@ fn kind(state: &FullState) -> &'static str {
     match state.record.status {
         Status::Idle => "EndStart",
         Status::BlockEnd => "BlockEnd",
-        _ if !state.world.record.accounts_root.is_zero() => "Fold",
+        _ if !state.world.record().accounts_root.is_zero() => "Fold",
         _ if state
             .sealing
             .as_ref()

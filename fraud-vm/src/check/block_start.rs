@@ -99,7 +99,7 @@ where
         list.clone(),
     );
     state.record = start.state;
-    if state.world.record.commitment() != state.record.world_root
+    if state.world.commitment() != state.record.world_root
         || list.roots() != start.block_env.transactions
     {
         return Err(CheckError::BadStart(

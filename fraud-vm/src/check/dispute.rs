@@ -139,9 +139,13 @@ where
     }
 
     /// A run to the block's end, with the states at no position but the boundaries; keeps
-    /// Idle states to resume from.
-    fn run_to_end(&self) -> Result<(u64, super::BlockOutcome), CheckError> {
-        let mut last = LastPosition::default();
+    /// Idle states to resume from. Unless `seal`, the run stops at the Idle state after the
+    /// last transaction and `N` is counted from it (no outcome then).
+    fn run_to_end(&self, seal: bool) -> Result<(u64, Option<super::BlockOutcome>), CheckError> {
+        let mut last = LastPosition {
+            skip_block_end: !seal,
+            ..LastPosition::default()
+        };
         let (mut kept, mut stride, mut seen) = (Vec::new(), 1usize, 0usize);
         let mut save = |r: Resume| {
             if seen.is_multiple_of(stride) {
@@ -153,7 +157,7 @@ where
             }
             seen += 1;
         };
-        let outcome = run_block(
+        let outcome = match run_block(
             &mut CacheDB::new(self.db.clone()),
             self.base.clone(),
             &self.block,
@@ -161,7 +165,11 @@ where
             &mut last,
             None,
             Some(&mut save),
-        )?;
+        ) {
+            Ok(outcome) => Some(outcome),
+            Err(CheckError::Stopped) if !seal => None,
+            Err(e) => return Err(e),
+        };
         let _ = self.step_count.set(last.position);
         let _ = self.resumes.set(kept);
         Ok((last.position, outcome))
@@ -183,7 +191,8 @@ where
 
     /// What the defender opens layer 2 with: one re-run of the block.
     pub fn opening(&self) -> Result<Opening, CheckError> {
-        let (step_count, outcome) = self.run_to_end()?;
+        let (step_count, outcome) = self.run_to_end(true)?;
+        let outcome = outcome.ok_or(CheckError::Stopped)?;
         let (start_state, start_proof) = self.block_start()?;
         let end_proof = outcome.end.record.encode();
         let output_root = crate::block::block_end(outcome.end.record.commitment(), &end_proof)
@@ -205,7 +214,7 @@ where
     pub fn step_count(&self) -> Result<u64, CheckError> {
         match self.step_count.get() {
             Some(n) => Ok(*n),
-            None => Ok(self.run_to_end()?.0),
+            None => Ok(self.run_to_end(false)?.0),
         }
     }
 
@@ -261,15 +270,25 @@ fn step_error(position: u64, reason: String) -> CheckError {
     }
 }
 
-/// The last position seen: `N` once the block ends.
+/// The last position seen: `N` once the block ends, or once the block end's length is known
+/// (`skip_block_end`).
 #[derive(Default)]
 struct LastPosition {
     position: u64,
+    skip_block_end: bool,
 }
 
 impl BlockObserver for LastPosition {
     fn state(&mut self, position: u64, _state: &FullState) {
         self.position = position;
+    }
+
+    fn skips_block_end(&self) -> bool {
+        self.skip_block_end
+    }
+
+    fn block_end(&mut self, position: u64, steps: u64) {
+        self.position = position + steps;
     }
 
     fn proves_steps(&self) -> bool {

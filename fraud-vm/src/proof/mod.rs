@@ -309,7 +309,7 @@ fn boundary(
     if status == Status::Idle && post.status == Status::Idle {
         // [v0.6] A recorded transaction skipped: only the index moved.
         state.world.sync();
-        if post.world_root != state.world.record.commitment() {
+        if post.world_root != state.world.commitment() {
             return Err(ApplyError::Diverged("world after a skip"));
         }
         state.record = post.clone();
@@ -323,7 +323,7 @@ fn boundary(
         };
         world.sync();
         if let Some(cp) = world.checkpoints.last() {
-            world.record.checkpoint_root = cp.link();
+            world.set_checkpoint_root(cp.link());
         }
         let txs = state.transactions.clone();
         let (tx, _) = txs
@@ -352,7 +352,7 @@ fn boundary(
         next.record = post.clone();
         next.entry_world = entry_world.map(Box::new);
         next.transactions = txs;
-        if next.record.world_root != next.world.record.commitment() {
+        if next.record.world_root != next.world.commitment() {
             return Err(ApplyError::Diverged("world after the transaction start"));
         }
         return Ok((proof, transition, next));
@@ -370,7 +370,7 @@ fn boundary(
     next.code = Vec::new();
     next.record = post.clone();
     next.transactions = state.transactions.clone();
-    if next.record.world_root != next.world.record.commitment() {
+    if next.record.world_root != next.world.commitment() {
         return Err(ApplyError::Diverged("world after the transaction end"));
     }
     Ok((proof, transition, next))
@@ -385,7 +385,7 @@ fn apply_block_step(
 ) -> Result<FullState, ApplyError> {
     use crate::state::Status;
     if let Some(world) = applied.world {
-        state.world.record = world;
+        state.world.set_record(world);
     }
     if state.record.status == Status::BlockStart {
         // The system calls wrote the overlay outside any transaction: the world's original
@@ -400,7 +400,7 @@ fn apply_block_step(
         sealing.record = record;
     }
     state.record = post.clone();
-    if post.status != Status::BlockEnd && post.world_root != state.world.record.commitment() {
+    if post.status != Status::BlockEnd && post.world_root != state.world.commitment() {
         return Err(ApplyError::Diverged("world after a block step"));
     }
     if post.status == Status::Sealing

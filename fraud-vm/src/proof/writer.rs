@@ -93,7 +93,7 @@ impl Oracle for ProofWriter<'_> {
     }
 
     fn world(&mut self) -> Result<World, VerifyError> {
-        let world = self.state.world.record;
+        let world = self.state.world.record();
         self.proof.world = Some(world);
         Ok(world)
     }

@@ -143,7 +143,7 @@ mod tests {
             if created {
                 expected.push_destruct(ME);
             }
-            assert_eq!(t.post.world_root, expected.record.commitment());
+            assert_eq!(t.post.world_root, expected.commitment());
         }
     }
 }

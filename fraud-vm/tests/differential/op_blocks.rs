@@ -753,7 +753,7 @@ pub(crate) fn run_recorded<O: BlockObserver>(
         return Err("state root differs from op-revm's".into());
     }
     // The block end folded the world into the state trie: its root is op-revm's.
-    if outcome.end.world.record.base_root != theirs {
+    if outcome.end.world.record().base_root != theirs {
         return Err("the block end's state root differs from op-revm's".into());
     }
     let revm_gas: u64 = outcome.results.iter().map(|r| r.tx_gas_used()).sum();
