@@ -8,7 +8,10 @@
 //! # Incremental hashing
 //! Every loaded node caches its reference in its parent (`RlpNode`: its RLP if shorter than 32
 //! bytes, else the RLP of its hash). A change clears the cache of the nodes on the changed key's
-//! path, so [`SparseTrie::root`] re-encodes and re-hashes only those.
+//! path, so [`SparseTrie::root`] re-encodes and re-hashes only those. A branch also keeps the
+//! hashes of its children referenced by hash, each valid until that child changes, so
+//! re-encoding a branch reads only its changed children, not all sixteen (at 1M accounts the
+//! nodes are scattered over the heap and each read of an unchanged child was a cache miss).
 //!
 //! # Storage
 //! Nodes are persisted by *path*: every node (branch, extension or leaf, including those embedded

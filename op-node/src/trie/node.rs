@@ -49,9 +49,19 @@ pub(super) struct Extension {
 }
 
 /// Branch node (never with a value: all keys have the same length); `rlp` as in [`Leaf`].
+///
+/// The branch also keeps the hash of each child referenced by hash (`hashes`, valid where
+/// `fresh` has the child's bit), so re-encoding it after one child changed reads only that
+/// child: the other fifteen children's nodes, scattered over the heap, are not touched. Whoever
+/// changes a child clears its bit (see [`Branch::child_changed`]); a child embedded in its
+/// parent (RLP under 32 bytes) never gets a bit and is re-read at every encoding.
 pub(super) struct Branch {
     pub(super) children: [Node; 16],
     pub(super) rlp: Option<RlpNode>,
+    /// Hashes of children, valid where `fresh` has the child's bit.
+    hashes: [B256; 16],
+    /// Bit `n`: `hashes[n]` is the hash child `n` has now.
+    fresh: u16,
 }
 
 impl Node {
@@ -103,7 +113,38 @@ impl Branch {
         Self {
             children: Default::default(),
             rlp: None,
+            hashes: Default::default(),
+            fresh: 0,
         }
+    }
+
+    /// A branch decoded from storage with `children` and its reference `rlp`; `hashes` holds
+    /// the children referenced by hash (the bits of `fresh`).
+    pub(super) fn decoded(
+        children: [Node; 16],
+        rlp: RlpNode,
+        hashes: [B256; 16],
+        fresh: u16,
+    ) -> Self {
+        Self {
+            children,
+            rlp: Some(rlp),
+            hashes,
+            fresh,
+        }
+    }
+
+    /// Records that child `nibble` changed (or may have): its hash must be read from it again,
+    /// and this branch re-encoded.
+    fn child_changed(&mut self, nibble: usize) {
+        self.fresh &= !(1 << nibble);
+        self.rlp = None;
+    }
+
+    /// Records that any child may have changed.
+    fn children_changed(&mut self) {
+        self.fresh = 0;
+        self.rlp = None;
     }
 
     /// Encodes into `buf`, hashing changed children first. `path` is this node's path.
@@ -111,13 +152,25 @@ impl Branch {
         let mut stack: [RlpNode; 16] = Default::default();
         let mut mask = TrieMask::default();
         let mut len = 0;
-        for (nibble, child) in (0u8..).zip(self.children.iter_mut()) {
-            if child.is_empty() {
-                continue;
-            }
-            path.push_unchecked(nibble);
-            stack[len] = hash(child, &mut path, buf, log);
-            path.pop();
+        for nibble in 0u8..16 {
+            let i = usize::from(nibble);
+            let bit = 1u16 << nibble;
+            stack[len] = if self.fresh & bit != 0 {
+                RlpNode::word_rlp(&self.hashes[i])
+            } else {
+                let child = &mut self.children[i];
+                if child.is_empty() {
+                    continue;
+                }
+                path.push_unchecked(nibble);
+                let reference = hash(child, &mut path, buf, log);
+                path.pop();
+                if let Some(child_hash) = reference.as_hash() {
+                    self.hashes[i] = child_hash;
+                    self.fresh |= bit;
+                }
+                reference
+            };
             mask.set_bit(nibble);
             len += 1;
         }
@@ -135,11 +188,24 @@ impl Branch {
     }
 }
 
+/// Bytes of encoded nodes per arena chunk of an [`UpdateLog`]: a block's few thousand nodes
+/// take a handful of allocations instead of one each.
+const LOG_CHUNK: usize = 1 << 18;
+
+/// Where a logged node's RLP is: chunk index, start and end within the chunk.
+type Span = (u32, u32, u32);
+
 /// Changes to persist, in the order they happened; the last entry for a path wins.
+///
+/// Encoded nodes are copied into large arena chunks, not allocated one by one; [`Self::take`]
+/// hands them out as slices of the chunks (reference-counted, no copy).
 pub(super) struct UpdateLog {
     enabled: bool,
-    /// `Some(rlp)`: the node at the path was (re)written; `None`: no node there any more.
-    entries: Vec<(Nibbles, Option<Bytes>)>,
+    /// `Some(span)`: the node at the path was (re)written, its RLP in `chunks`; `None`: no node
+    /// there any more.
+    entries: Vec<(Nibbles, Option<Span>)>,
+    /// The arena; only the last chunk is still filled.
+    chunks: Vec<Vec<u8>>,
 }
 
 impl UpdateLog {
@@ -147,13 +213,22 @@ impl UpdateLog {
         Self {
             enabled: true,
             entries: Vec::new(),
+            chunks: Vec::new(),
         }
     }
 
     pub(super) fn disabled() -> Self {
         Self {
             enabled: false,
-            entries: Vec::new(),
+            ..Self::new()
+        }
+    }
+
+    /// An empty log, recording if `self` does (for a second thread's share of the work).
+    fn sibling(&self) -> Self {
+        Self {
+            enabled: self.enabled,
+            ..Self::new()
         }
     }
 
@@ -164,8 +239,21 @@ impl UpdateLog {
     /// Records that the node at `path` was encoded as `rlp`, and returns its reference.
     fn encoded(&mut self, path: &Nibbles, rlp: &[u8]) -> RlpNode {
         if self.enabled {
-            self.entries
-                .push((*path, Some(Bytes::copy_from_slice(rlp))));
+            let full = self
+                .chunks
+                .last()
+                .is_none_or(|chunk| chunk.capacity() - chunk.len() < rlp.len());
+            if full {
+                self.chunks
+                    .push(Vec::with_capacity(LOG_CHUNK.max(rlp.len())));
+            }
+            let index = self.chunks.len() - 1;
+            let chunk = &mut self.chunks[index];
+            let start = chunk.len();
+            chunk.extend_from_slice(rlp);
+            // A chunk never exceeds u32: nodes are at most a few hundred bytes.
+            let span = (index as u32, start as u32, chunk.len() as u32);
+            self.entries.push((*path, Some(span)));
         }
         RlpNode::from_rlp(rlp)
     }
@@ -177,18 +265,37 @@ impl UpdateLog {
         }
     }
 
+    /// Appends `later`'s entries after this log's (as if logged here, after everything else).
+    fn append(&mut self, later: Self) {
+        let offset = self.chunks.len() as u32;
+        self.entries.extend(
+            later
+                .entries
+                .into_iter()
+                .map(|(path, span)| (path, span.map(|(c, s, e)| (c + offset, s, e)))),
+        );
+        self.chunks.extend(later.chunks);
+    }
+
     pub(super) fn take(&mut self) -> TrieUpdates {
         let mut entries = mem::take(&mut self.entries);
+        let chunks: Vec<Bytes> = mem::take(&mut self.chunks)
+            .into_iter()
+            .map(Bytes::from)
+            .collect();
         // Stable: entries for the same path keep their order, so the last one is the latest.
         entries.sort_by_key(|(path, _)| *path);
         let mut updates = TrieUpdates::default();
         let mut entries = entries.into_iter().peekable();
-        while let Some((path, rlp)) = entries.next() {
+        while let Some((path, span)) = entries.next() {
             if entries.peek().is_some_and(|(next, _)| *next == path) {
                 continue;
             }
-            match rlp {
-                Some(rlp) => updates.written.push((path, rlp)),
+            match span {
+                Some((chunk, start, end)) => updates.written.push((
+                    path,
+                    chunks[chunk as usize].slice(start as usize..end as usize),
+                )),
                 None => updates.removed.push(path),
             }
         }
@@ -298,10 +405,10 @@ pub(super) fn insert(
             *node = split(&rest, common, ext_nibble, old, value);
         }
         Node::Branch(branch) => {
-            let child = &mut branch.children[usize::from(key.get_unchecked(depth))];
-            let changed = insert(child, key, depth + 1, value, src)?;
+            let nibble = usize::from(key.get_unchecked(depth));
+            let changed = insert(&mut branch.children[nibble], key, depth + 1, value, src)?;
             if changed {
-                branch.rlp = None;
+                branch.child_changed(nibble);
             }
             return Ok(changed);
         }
@@ -393,7 +500,7 @@ pub(super) fn remove(
             if !remove(&mut branch.children[nibble], key, depth + 1, src, log)? {
                 return Ok(false);
             }
-            branch.rlp = None;
+            branch.child_changed(nibble);
             let mut present = (0..16).filter(|&i| !branch.children[i].is_empty());
             match (present.next(), present.next()) {
                 (Some(_), Some(_)) => {}
@@ -501,14 +608,11 @@ pub(super) fn apply_ops<S: NodeSource + Sync>(
     let split = ops.partition_point(|(key, _)| key[0] >> 4 < 8);
     let (low_ops, high_ops) = ops.split_at(split);
     let (low, high) = branch.children.split_at_mut(8);
-    let enabled = log.enabled;
+    let high_log = log.sibling();
     let changed = if ops.len() >= min_parallel && !low_ops.is_empty() && !high_ops.is_empty() {
         let (low_result, high_result, high_log) = std::thread::scope(|scope| {
             let high = scope.spawn(move || {
-                let mut log = UpdateLog {
-                    enabled,
-                    entries: Vec::new(),
-                };
+                let mut log = high_log;
                 let result = apply_to_children(high, 8, high_ops, src, &mut Vec::new(), &mut log);
                 (result, log)
             });
@@ -518,7 +622,7 @@ pub(super) fn apply_ops<S: NodeSource + Sync>(
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (low_result, high_result, high_log)
         });
-        log.entries.extend(high_log.entries);
+        log.append(high_log);
         low_result? | high_result?
     } else {
         apply_to_children(low, 0, low_ops, src, buf, log)?
@@ -527,7 +631,7 @@ pub(super) fn apply_ops<S: NodeSource + Sync>(
     if !changed {
         return Ok(());
     }
-    branch.rlp = None;
+    branch.children_changed();
     let mut present = (0..16).filter(|&i| !branch.children[i].is_empty());
     match (present.next(), present.next()) {
         (Some(_), Some(_)) => {}
@@ -609,15 +713,12 @@ pub(super) fn hash_split(
         && branch.rlp.is_none()
         && branch.children.iter().filter(|c| is_changed(c)).count() >= SPLIT_MIN_CHANGED
     {
-        let enabled = log.enabled;
+        let high_log = log.sibling();
         let (low, high) = branch.children.split_at_mut(8);
         let base = *path;
         let high_log = std::thread::scope(|scope| {
             let high = scope.spawn(move || {
-                let mut log = UpdateLog {
-                    enabled,
-                    entries: Vec::new(),
-                };
+                let mut log = high_log;
                 hash_children(high, 8, base, &mut Vec::new(), &mut log);
                 log
             });
@@ -625,7 +726,7 @@ pub(super) fn hash_split(
             high.join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         });
-        log.entries.extend(high_log.entries);
+        log.append(high_log);
     }
     // Every child is hashed now (or was to begin with): this encodes the root alone.
     hash(node, path, buf, log)

@@ -77,10 +77,9 @@ fn decode(mut rlp: &[u8], path: &Nibbles, reference: RlpNode) -> Result<Node, Tr
                     "branch has fewer than two children or no room for them",
                 ));
             }
-            let mut branch = Branch {
-                children: Default::default(),
-                rlp: Some(reference),
-            };
+            let mut children: [Node; 16] = Default::default();
+            let mut hashes: [B256; 16] = Default::default();
+            let mut fresh = 0u16;
             let mut stack = node.stack.into_iter();
             for nibble in 0u8..16 {
                 if !node.state_mask.is_bit_set(nibble) {
@@ -91,9 +90,15 @@ fn decode(mut rlp: &[u8], path: &Nibbles, reference: RlpNode) -> Result<Node, Tr
                 };
                 let mut child_path = *path;
                 child_path.push_unchecked(nibble);
-                branch.children[usize::from(nibble)] = decode_child(child, &child_path)?;
+                if let Some(child_hash) = child.as_hash() {
+                    hashes[usize::from(nibble)] = child_hash;
+                    fresh |= 1 << nibble;
+                }
+                children[usize::from(nibble)] = decode_child(child, &child_path)?;
             }
-            Node::Branch(Box::new(branch))
+            Node::Branch(Box::new(Branch::decoded(
+                children, reference, hashes, fresh,
+            )))
         }
     })
 }

@@ -641,4 +641,123 @@ proptest! {
             assert_store_exact(&store, root);
         }
     }
+
+    /// One trie kept in memory across many batches (as the engine keeps the state trie across
+    /// blocks), half the time reopened from the store first: branches keep their children's
+    /// hashes between encodings, so a child changed without its parent noticing would leave a
+    /// stale hash in the root. Every batch's root must equal a from-scratch computation, and its
+    /// updates must leave the store exact. The pool is large enough for branches of branches.
+    #[test]
+    fn a_long_lived_trie_keeps_child_hashes_right(
+        pool in vec(arb_key(), 1..300),
+        batches in vec(
+            vec(
+                (any::<Index>(), proptest::option::weighted(0.6, arb_value())),
+                0..80,
+            ),
+            1..8,
+        ),
+        reopen in any::<bool>(),
+        single in any::<bool>(),
+    ) {
+        let mut model = Model::new();
+        let mut store = Store::new();
+        let mut trie = SparseTrie::empty();
+        // Start from every pool key set, so that later batches change a trie with deep branches.
+        let mut seed: Vec<_> = pool.iter().map(|k| (*k, Some(Bytes::from(k.to_vec())))).collect();
+        seed.sort();
+        seed.dedup_by_key(|op| op.0);
+        for (key, value) in &seed {
+            model.insert(*key, value.clone().unwrap());
+        }
+        trie.apply_batch_with(&mut seed, &NoNodes, 1).unwrap();
+        let mut root = trie.root();
+        apply(&mut store, trie.take_updates());
+        if reopen {
+            trie = SparseTrie::from_root(root);
+        }
+        for batch in batches {
+            let ops: BTreeMap<B256, Option<Bytes>> =
+                batch.into_iter().map(|(index, value)| (*index.get(&pool), value)).collect();
+            if single {
+                for (key, value) in ops {
+                    apply_op(&mut trie, &mut model, &store, key, value);
+                }
+            } else {
+                for (key, value) in &ops {
+                    match value {
+                        Some(value) => model.insert(*key, value.clone()),
+                        None => model.remove(key),
+                    };
+                }
+                let mut ops: Vec<_> = ops.into_iter().collect();
+                trie.apply_batch_with(&mut ops, &store, 1).unwrap();
+            }
+            root = trie.root();
+            prop_assert_eq!(root, reference_root(&model));
+            apply(&mut store, trie.take_updates());
+            assert_store_exact(&store, root);
+        }
+    }
+}
+
+/// CPU time this thread has used (utime + stime from `/proc/thread-self/stat`, 10 ms ticks).
+fn thread_cpu() -> std::time::Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    let rest = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    std::time::Duration::from_millis(ticks * 10)
+}
+
+/// The state root's trie work at issue 8's scale, on one thread: 1M keys in memory, then
+/// batches of 4,000 changed values (a block of 2,000 transfers), each applied, hashed and its
+/// updates taken. Prints the CPU time per batch. Run with
+/// `cargo test --release -p op-node --lib trie::tests::batches_at_1m_keys -- --ignored --nocapture`.
+#[test]
+#[ignore = "a benchmark: about a minute"]
+fn batches_at_1m_keys() {
+    const KEYS: u64 = 1_000_000;
+    const BATCH: u64 = 4_000;
+    const BATCHES: u64 = 40;
+    let value = |i: u64, round: u64| {
+        Bytes::from(keccak256([i.to_be_bytes(), round.to_be_bytes()].concat()).repeat(2))
+    };
+    let mut trie = SparseTrie::empty();
+    let mut ops: Vec<_> = (0..KEYS).map(|i| (key(i), Some(value(i, 0)))).collect();
+    trie.apply_batch(&mut ops, &NoNodes).unwrap();
+    drop(ops);
+    trie.take_updates();
+    let started_cpu = thread_cpu();
+    let started = std::time::Instant::now();
+    let mut written = 0;
+    for round in 1..=BATCHES {
+        let mut ops: Vec<_> = (0..BATCH)
+            .map(|j| {
+                let pick = keccak256((round * BATCH + j).to_be_bytes());
+                let i = u64::from_be_bytes(pick[..8].try_into().unwrap()) % KEYS;
+                (key(i), Some(value(i, round)))
+            })
+            .collect();
+        ops.sort_by_key(|op| op.0);
+        ops.dedup_by_key(|op| op.0);
+        trie.apply_batch_with(&mut ops, &NoNodes, usize::MAX)
+            .unwrap();
+        trie.root();
+        written += trie.take_updates().written.len();
+    }
+    let cpu = thread_cpu() - started_cpu;
+    let wall = started.elapsed();
+    println!(
+        "batches_at_1m_keys: {BATCHES} batches of {BATCH}: cpu {:.2} ms per batch, wall {:.2} ms, {} nodes written per batch",
+        cpu.as_secs_f64() * 1e3 / BATCHES as f64,
+        wall.as_secs_f64() * 1e3 / BATCHES as f64,
+        written as u64 / BATCHES,
+    );
 }
