@@ -652,9 +652,26 @@ impl FullState {
         constants: std::sync::Arc<BlockConstants>,
         world: WorldState,
     ) -> Self {
-        let calldata = crate::merkle::WordTree::from_bytes(&frame.calldata);
-        let code = frame.code.clone();
         frame.world_root = world.commitment();
+        Self::new_frame_uncommitted(frame, tx_env, block_env, constants, world)
+    }
+
+    /// [`Self::new_frame`] with `frame.world_root` kept as given (the world not hashed): for a
+    /// tracer that commits the world only in the states it hands out (SPEC.md §7).
+    pub fn new_frame_uncommitted(
+        mut frame: FrameContext,
+        tx_env: TxEnv,
+        block_env: BlockEnv,
+        constants: std::sync::Arc<BlockConstants>,
+        world: WorldState,
+    ) -> Self {
+        // The calldata tree is built once: the record takes its root.
+        let calldata_bytes = std::mem::take(&mut frame.calldata);
+        let calldata = crate::merkle::WordTree::from_bytes(&calldata_bytes);
+        let code = frame.code.clone();
+        let mut record = MachineState::new_frame(frame, &tx_env, &block_env);
+        record.calldata_root = calldata.root();
+        record.calldata_size = calldata_bytes.len() as u64;
         Self {
             constants,
             world,
@@ -662,7 +679,7 @@ impl FullState {
             entry_world: None,
             transactions: None,
             sealing: None,
-            record: MachineState::new_frame(frame, &tx_env, &block_env),
+            record,
             code,
             stack: StackChain::default(),
             memory: crate::merkle::WordTree::new(),

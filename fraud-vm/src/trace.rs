@@ -108,6 +108,12 @@ pub struct Tracer<F> {
     /// memory tree and world commitment are brought up to date only where a later state needs
     /// them (a call's caller, the window's first state and the one before it).
     window: (u64, u64),
+    /// Whether frames were entered before the window with their caller's commitment and their
+    /// frame link left undone ([`settle`] makes them once a state in the window needs them).
+    unsettled: bool,
+    /// Whether the top frame's terminal state is committed outside the window (the default:
+    /// a proved transaction end checks it); see [`Tracer::with_trusted_end`].
+    commits_end: bool,
     error: Option<TraceError>,
     summary: Option<TraceSummary>,
 }
@@ -138,9 +144,20 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             entry_world: WorldState::default(),
             steps: 0,
             window: (first, last),
+            unsettled: false,
+            commits_end: true,
             error: None,
             summary: None,
         }
+    }
+
+    /// The tracer with the top frame's terminal state left uncommitted (its `world_root`
+    /// stale) unless it is in the window: for a run whose transaction end is applied by a
+    /// trusted prover ([`crate::proof::apply_boundary`]), which does not check it, so that the
+    /// transaction's warm, transient and created sets are never hashed.
+    pub fn with_trusted_end(mut self) -> Self {
+        self.commits_end = false;
+        self
     }
 
     fn in_window(&self, k: u64) -> bool {
@@ -157,6 +174,15 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
 
     fn fail(&mut self, e: TraceError) {
         self.error.get_or_insert(e);
+    }
+
+    /// Makes the frame links of `state`'s suspended callers, if frames were entered before the
+    /// window with their links left unhashed.
+    fn settle_chain(&mut self, state: &mut FullState) {
+        if self.unsettled {
+            settle(state);
+            self.unsettled = false;
+        }
     }
 
     /// Brings the shadow state in line with the interpreter before an opcode; unless `full`, only
@@ -282,7 +308,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             block.constants_hash = self.position.constants.hash();
             block.transactions = self.position.transactions;
             block.rules = self.position.rules;
-            let mut state = FullState::new_frame(
+            let mut state = FullState::new_frame_uncommitted(
                 FrameContext {
                     block_number: self.position.block_number,
                     tx_index: self.position.tx_index,
@@ -341,7 +367,6 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         r.stack_len = state.stack.items().len() as u64;
         r.memory_root = state.memory.root();
         r.memory_size = size as u64;
-        r.world_root = state.world.commitment();
     }
 
     /// Mirrors the world effects of the opcode that just completed into the shadow world,
@@ -552,7 +577,8 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         {
             world.warm_account(delegate);
         }
-        state.record.world_root = world.commitment();
+        // The caller's world commitment is made when the callee is entered (or by the next
+        // committed state if the call completes without a frame).
         let out_len = u64::try_from(item(rest + 3)).unwrap_or(u64::MAX);
         let out_offset = if out_len == 0 {
             0
@@ -648,7 +674,13 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         } else if call.op == 0xf1 && !call.value.is_zero() && call.to != me {
             mirror_balances(&mut caller.world, ctx, &[me, call.to]);
         }
-        caller.record.world_root = caller.world.commitment();
+        // The callee's first state is `self.steps`: before the window, the caller's commitment
+        // and the callee's frame link are left to `settle` (a state in the window needs them).
+        let deferred = self.steps < self.window.0;
+        if !deferred {
+            self.settle_chain(&mut caller);
+            caller.record.world_root = caller.world.commitment();
+        }
         let world = caller.world.clone();
         let parent = ParentFrame {
             out_offset: call.out_offset,
@@ -661,7 +693,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             world_at_entry,
             state: caller,
         };
-        let mut callee = FullState::new_frame(
+        let mut callee = FullState::new_frame_uncommitted(
             FrameContext {
                 block_number: parent.state.record.block_number,
                 tx_index: parent.state.record.tx_index,
@@ -680,7 +712,11 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             world,
         );
         callee.record.depth = parent.state.record.depth + 1;
-        callee.record.frames_root = parent.link().hash();
+        if deferred {
+            self.unsettled = true;
+        } else {
+            callee.record.frames_root = parent.link().hash();
+        }
         callee.parent = Some(Box::new(parent));
         self.caches.push((
             std::mem::take(&mut self.memory_bytes),
@@ -716,9 +752,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         };
         state.world = if success {
             let mut world = callee.world;
-            if let Some(cp) = world.checkpoints.pop() {
-                world.set_checkpoint_root(cp.prev);
-            }
+            world.pop_checkpoint();
             if created {
                 let code = std::mem::take(&mut self.terminal_output);
                 let hash = alloy::primitives::keccak256(&code);
@@ -740,6 +774,17 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         self.memory_bytes = memory;
         self.returndata_bytes = returndata;
         self.state = Some(state);
+    }
+}
+
+/// Commits the suspended callers of `state`, outermost first (each caller's world as its
+/// callee's checkpoint left it), and links each frame to its caller: what a frame entered before
+/// the window left undone (its `frames_root`, SPEC.md §3.5).
+fn settle(state: &mut FullState) {
+    if let Some(parent) = state.parent.as_mut() {
+        settle(&mut parent.state);
+        parent.state.record.world_root = parent.state.world.commitment();
+        state.record.frames_root = parent.link().hash();
     }
 }
 
@@ -807,9 +852,12 @@ where
         self.pending = Some((op, items));
         if full
             && self.in_window(index)
-            && let Some(state) = self.state.as_mut()
+            && let Some(mut state) = self.state.take()
         {
-            (self.on_state)(index, state);
+            self.settle_chain(&mut state);
+            state.record.world_root = state.world.commitment();
+            (self.on_state)(index, &mut state);
+            self.state = Some(state);
         }
         self.steps += 1;
     }
@@ -863,7 +911,6 @@ where
             self.memory_bytes = memory.to_vec();
             state.record.memory_root = state.memory.root();
             state.record.memory_size = size as u64;
-            state.record.world_root = state.world.commitment();
         }
         self.terminal_output = output.clone();
         if matches!(status, Status::Returned | Status::Reverted) {
@@ -875,16 +922,24 @@ where
         // The terminal record is the last pre-state with the frame's status; an exceptional halt
         // consumes all gas (SPEC.md §5.1), other ends keep what revm left.
         state.record.status = status;
-        // Outside the window the last sync left the world's commitment behind; the transaction
-        // end reads it.
-        state.record.world_root = state.world.commitment();
         state.record.gas = if status == Status::ExceptionalHalt {
             0
         } else {
             interp.gas.remaining()
         };
         let (first, last) = self.window;
-        if state.record.depth == 0 || (first <= self.steps && self.steps <= last) {
+        let in_window = first <= self.steps && self.steps <= last;
+        if state.record.depth == 0 || in_window {
+            // Syncs leave the world's commitment behind (a proved transaction end reads it
+            // too); a callee's terminal state outside the window is dropped at its exit
+            // uncommitted.
+            if self.unsettled {
+                settle(state);
+                self.unsettled = false;
+            }
+            if in_window || self.commits_end {
+                state.record.world_root = state.world.commitment();
+            }
             (self.on_state)(self.steps, state);
         }
         if state.record.depth == 0 {

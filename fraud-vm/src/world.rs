@@ -319,8 +319,40 @@ pub struct WorldState {
     pub logs: Vec<Log>,
     /// Accounts self-destructed in this transaction.
     pub destructs: Vec<Address>,
-    /// Checkpoints of the suspended frames, innermost last (SPEC.md §3.7.6).
-    pub checkpoints: Vec<crate::frame::Checkpoint>,
+    /// Checkpoints of the suspended frames, innermost last (SPEC.md §3.7.6), held as the trees
+    /// they record and hashed into links only when a commitment or a proof reads them.
+    pub checkpoints: Vec<HeldCheckpoint>,
+    /// Whether the record's `checkpoint_root` is the link of the last held checkpoint (not
+    /// hashed until read) rather than `record.checkpoint_root`.
+    held_top: bool,
+}
+
+/// A frame's checkpoint as the prover keeps it (SPEC.md §3.7.6): the trees at the frame's entry
+/// (a reference count each) and the chains, so that pushing it hashes nothing; the
+/// [`Checkpoint`](crate::frame::Checkpoint) record and its link are computed when a committed
+/// state or a proof first reads them.
+#[derive(Clone, Debug)]
+pub struct HeldCheckpoint {
+    /// The chain below, if it was a hashed link when this one was pushed; `None`: the link of
+    /// the held checkpoint below.
+    prev: Option<B256>,
+    accounts: SparseTree,
+    transient: SparseTree,
+    accessed: SparseTree,
+    created: SparseTree,
+    destructs_root: B256,
+    logs_root: B256,
+    logs_count: u64,
+    /// The record, once computed.
+    resolved: std::sync::OnceLock<crate::frame::Checkpoint>,
+}
+
+impl HeldCheckpoint {
+    /// The link below this one, if it was a hashed link when this one was pushed (else it is
+    /// the link of the held checkpoint below).
+    pub fn prev_link(&self) -> Option<B256> {
+        self.prev
+    }
 }
 
 impl WorldState {
@@ -361,6 +393,7 @@ impl WorldState {
         self.destructs.clear();
         self.checkpoints.clear();
         self.record.checkpoint_root = B256::ZERO;
+        self.held_top = false;
         self.sync();
     }
 
@@ -373,7 +406,76 @@ impl WorldState {
             transient_root: self.transient.root(),
             accessed_root: self.accessed.root(),
             created_root: self.created.root(),
+            checkpoint_root: self.checkpoint_root(),
             ..self.record
+        }
+    }
+
+    /// [`Self::record`] with the per-transaction sets' roots (transient storage, warm and
+    /// created sets) left unhashed, as zero: what a transaction end applied by a trusted prover
+    /// reads, since it empties them ([`crate::step::Oracle::trusted_world`]).
+    pub fn record_without_sets(&self) -> World {
+        World {
+            accounts_root: self.accounts.root(),
+            original_root: self.original.root(),
+            transient_root: B256::ZERO,
+            accessed_root: B256::ZERO,
+            created_root: B256::ZERO,
+            checkpoint_root: self.checkpoint_root(),
+            ..self.record
+        }
+    }
+
+    /// The head of the checkpoint chain: the last held checkpoint's link (hashed now if it was
+    /// not yet) or the one set.
+    pub fn checkpoint_root(&self) -> B256 {
+        if self.held_top {
+            self.checkpoint_at(self.checkpoints.len() - 1).link()
+        } else {
+            self.record.checkpoint_root
+        }
+    }
+
+    /// The record of the held checkpoint at `index` (its roots and the link below hashed if
+    /// they were not).
+    fn checkpoint_at(&self, index: usize) -> crate::frame::Checkpoint {
+        let held = &self.checkpoints[index];
+        *held.resolved.get_or_init(|| {
+            let prev = match held.prev {
+                Some(link) => link,
+                None if index > 0 => self.checkpoint_at(index - 1).link(),
+                None => B256::ZERO,
+            };
+            crate::frame::Checkpoint {
+                prev,
+                accounts_root: held.accounts.root(),
+                transient_root: held.transient.root(),
+                accessed_root: held.accessed.root(),
+                created_root: held.created.root(),
+                destructs_root: held.destructs_root,
+                logs_root: held.logs_root,
+                logs_count: held.logs_count,
+            }
+        })
+    }
+
+    /// The innermost checkpoint's record, if a frame is suspended.
+    pub fn last_checkpoint(&self) -> Option<crate::frame::Checkpoint> {
+        (!self.checkpoints.is_empty()).then(|| self.checkpoint_at(self.checkpoints.len() - 1))
+    }
+
+    /// Pops the innermost checkpoint (its frame returned and kept the world): the chain's head
+    /// goes back to the link below it.
+    pub fn pop_checkpoint(&mut self) {
+        let Some(held) = self.checkpoints.pop() else {
+            return;
+        };
+        match held.prev {
+            Some(link) => {
+                self.record.checkpoint_root = link;
+                self.held_top = false;
+            }
+            None => self.held_top = !self.checkpoints.is_empty(),
         }
     }
 
@@ -385,11 +487,13 @@ impl WorldState {
     /// Sets the record's base root and chains from `world` (its tree roots are the trees').
     pub fn set_record(&mut self, world: World) {
         self.record = world;
+        self.held_top = false;
     }
 
     /// Sets the head of the checkpoint chain (a frame's checkpoint pushed or popped).
     pub fn set_checkpoint_root(&mut self, root: B256) {
         self.record.checkpoint_root = root;
+        self.held_top = false;
     }
 
     /// Recomputes the record's chains from the logs and self-destructs kept.
@@ -515,11 +619,22 @@ impl WorldState {
         self.destructs.push(address);
     }
 
-    /// Pushes a checkpoint (frame entry).
+    /// Pushes a checkpoint (frame entry): the trees are kept, not hashed (their roots and the
+    /// link are computed when first read).
     pub fn push_checkpoint(&mut self) {
-        let cp = crate::frame::Checkpoint::of(&self.record());
-        self.record.checkpoint_root = cp.link();
-        self.checkpoints.push(cp);
+        let held = HeldCheckpoint {
+            prev: (!self.held_top).then_some(self.record.checkpoint_root),
+            accounts: self.accounts.clone(),
+            transient: self.transient.clone(),
+            accessed: self.accessed.clone(),
+            created: self.created.clone(),
+            destructs_root: self.record.destructs_root,
+            logs_root: self.record.logs_root,
+            logs_count: self.record.logs_count,
+            resolved: std::sync::OnceLock::new(),
+        };
+        self.checkpoints.push(held);
+        self.held_top = true;
     }
 
     /// The preimages of the overlay's keys: what the block end folds (SPEC.md §5.19). `None`

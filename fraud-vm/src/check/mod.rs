@@ -806,6 +806,7 @@ where
         };
         let first_commitment = first.record.commitment();
         let proves = observer.proves_steps();
+        let trusted_end = !(observer.verifies_boundaries() || observer.wants_boundary_proofs());
         // The tracer's window, in the transaction's own step numbers.
         let (wanted_first, wanted_last) = if proves {
             (0, u64::MAX)
@@ -891,6 +892,11 @@ where
             }
         };
         let mut tracer = Tracer::within(at, on_state, window.0, window.1);
+        if trusted_end {
+            // The transaction end is applied by a trusted prover (`boundary_step`): its
+            // pre-state is not committed unless asked.
+            tracer = tracer.with_trusted_end();
+        }
         let out = {
             let ctx = Context::op()
                 .with_db(&mut *db)

@@ -322,7 +322,7 @@ fn boundary(
             return Err(ApplyError::Diverged("no transaction environment"));
         };
         world.sync();
-        if let Some(cp) = world.checkpoints.last() {
+        if let Some(cp) = world.last_checkpoint() {
             world.set_checkpoint_root(cp.link());
         }
         let txs = state.transactions.clone();

@@ -108,6 +108,10 @@ impl Oracle for ProofWriter<'_> {
         (self.trusted && self.apply).then(|| self.state.world.tree(tree).get(key))
     }
 
+    fn trusted_world(&mut self) -> Option<World> {
+        (self.trusted && self.apply).then(|| self.state.world.record_without_sets())
+    }
+
     fn trusted_root(&mut self, tree: Tree) -> Option<B256> {
         (self.trusted && self.apply).then(|| self.state.world.tree(tree).root())
     }
@@ -263,11 +267,10 @@ impl Oracle for ProofWriter<'_> {
     }
 
     fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError> {
-        let cp = *self
+        let cp = self
             .state
             .world
-            .checkpoints
-            .last()
+            .last_checkpoint()
             .ok_or(VerifyError::MissingWitness("checkpoint"))?;
         self.proof.checkpoint = Some(cp);
         Ok(cp)

@@ -129,6 +129,15 @@ pub(crate) trait Oracle {
     fn trusted_root(&mut self, _tree: Tree) -> Option<B256> {
         None
     }
+    /// The world record of a prover that gives [`Oracle::trusted_leaf`], for a transaction end
+    /// it applies to its own full state: the pre-state's world taken on trust, with the roots
+    /// of the per-transaction sets the end empties (transient storage, warm and created sets)
+    /// not hashed (read as zero), so a transaction outside a layer-2 answer's window never
+    /// hashes them. `None` from every other oracle, whose record the step checks against the
+    /// pre-state's `world_root`.
+    fn trusted_world(&mut self) -> Option<World> {
+        None
+    }
     /// Informs the prover of the record behind a written overlay leaf, so that a later read in
     /// the same step finds its preimage (the verifier ignores it).
     fn account_written(&mut self, record: &AccountRecord);
