@@ -121,6 +121,13 @@ fn block_boundaries_go_to_the_boundary_verifier() {
             U256::from(params.elasticity),
             U256::from(params.min_base_fee),
             Address::repeat_byte(0x1b),
+            // The L1-info deposit's parameters (batcher and scalars), then the portal.
+            (
+                Address::repeat_byte(0xb7),
+                U256::from(1368),
+                U256::from(810_949),
+            ),
+            Address::repeat_byte(0x1c),
         )
             .abi_encode_params(),
     );
