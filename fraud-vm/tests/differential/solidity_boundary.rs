@@ -924,6 +924,47 @@ fn check_portal(
     if boundary.last_reason != NOT_PORTALS {
         return Err(format!("an empty log: {}", boundary.last_reason));
     }
+    // Deposits across the RLP encoder's length boundaries (data of 0, 1 byte below and above
+    // 0x80, 55, 56 and 300 bytes; mint 0, 1, 0x7f, 0x80 and 2^128 − 1; a creation), the log
+    // holding them: accepted by both, so both build the same transactions.
+    let mut edges = honest.clone();
+    for (i, (data, mint)) in [
+        (vec![], 0u128),
+        (vec![0x05], 1),
+        (vec![0x85], 0x7f),
+        (vec![7; 55], 0x80),
+        (vec![8; 56], u128::MAX),
+        (vec![9; 300], 10u128.pow(18)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut d = user_deposit(20 + i as u64, 0);
+        d.opaque_data = bridge::deposit::DepositData {
+            mint: U256::from(mint),
+            value: U256::from(mint) << 100,
+            gas_limit: 1 << (8 * i),
+            is_creation: i == 3,
+            data: data.into(),
+        }
+        .encode()
+        .to_vec();
+        if i == 3 {
+            d.to = Address::ZERO;
+        }
+        edges.push(d);
+    }
+    let edged = with_deposits(proof, &DEPOSITS, edges.clone());
+    boundary.set_deposit_chain(
+        proof.tie.epoch,
+        edges.iter().fold(B256::ZERO, |c, d| d.link(c)),
+    );
+    if !boundary.compare_start(output, number, &edged.encode())? {
+        return Err(format!(
+            "deposits at the RLP edges: {}",
+            boundary.last_reason
+        ));
+    }
     // A mint above a u128 (no L1 holds that much ether) that the log holds: both saturate it.
     let mut user = honest.clone();
     user[last].opaque_data[..16].fill(0xff);
