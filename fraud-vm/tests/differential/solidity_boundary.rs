@@ -94,6 +94,16 @@ impl Boundary {
 
     /// [`Self::deploy`] with the L1-info deposit's parameters `deposits`.
     fn deploy_with(params: ChainParams, deposits: DepositParams) -> Self {
+        Self::deploy_with_portal(params, deposits, None)
+    }
+
+    /// [`Self::deploy_with`], the verifier built with portal address `portal` (one without
+    /// code) instead of the real `OptimismPortal`'s when given.
+    fn deploy_with_portal(
+        params: ChainParams,
+        deposits: DepositParams,
+        portal: Option<Address>,
+    ) -> Self {
         let mut l1 = L1Verifier::deploy();
         let inbox = {
             let path = format!(
@@ -118,7 +128,7 @@ impl Boundary {
             }
             l1.create(initcode, "BatchInbox")
         };
-        let portal = {
+        let portal = portal.unwrap_or_else(|| {
             let path = format!(
                 "{}/../bridge/artifacts/OptimismPortal.json",
                 env!("CARGO_MANIFEST_DIR")
@@ -133,7 +143,7 @@ impl Boundary {
                 initcode.extend_from_slice(&word.to_be_bytes::<32>());
             }
             l1.create(initcode, "OptimismPortal")
-        };
+        });
         let mut initcode = artifact_code("BoundaryVerifier", "bytecode");
         for word in [
             U256::from(params.chain_id),
@@ -204,6 +214,12 @@ impl Boundary {
 
     /// `depositChain(l1_block)` of the portal, through its getter.
     fn deposit_chain(&mut self, l1_block: u64) -> B256 {
+        self.try_deposit_chain(l1_block)
+            .expect("the portal answers depositChain")
+    }
+
+    /// `depositChain(l1_block)` of the portal; `None` unless its call returns 32 bytes.
+    fn try_deposit_chain(&mut self, l1_block: u64) -> Option<B256> {
         match self
             .l1
             .call_to(
@@ -216,9 +232,9 @@ impl Boundary {
             .0
         {
             ExecutionResult::Success { output, .. } if output.data().len() == 32 => {
-                B256::from_slice(output.data())
+                Some(B256::from_slice(output.data()))
             }
-            other => panic!("portal getter: {other:?}"),
+            _ => None,
         }
     }
 
@@ -314,7 +330,9 @@ impl Boundary {
         let mut records = self.records();
         // The portal's deposit log of the epoch the proof is tied to (the only one it reads).
         if let Some(p) = BlockStartProof::decode(proof) {
-            records.1 = Some((p.tie.epoch, self.deposit_chain(p.tie.epoch)));
+            records.1 = self
+                .try_deposit_chain(p.tie.epoch)
+                .map(|c| (p.tie.epoch, c));
         }
         let rust = verify_block_start(
             output,
@@ -977,6 +995,17 @@ fn check_portal(
     boundary.set_deposit_chain(proof.tie.epoch, chain);
     if !boundary.compare_start(output, number, &proof.encode())? {
         return Err("the honest proof was refused with its log back".into());
+    }
+    // A verifier built with a portal address without code: the log cannot be read.
+    let mut unread = Boundary::deploy_with_portal(
+        boundary.params,
+        boundary.deposits,
+        Some(Address::repeat_byte(0x99)),
+    );
+    unread.set_records(&boundary.records().0);
+    unread.compare_start(output, number, &proof.encode())?;
+    if unread.last_reason != "the portal's depositChain cannot be read" {
+        return Err(format!("a portal without code: {}", unread.last_reason));
     }
     Ok(())
 }
