@@ -784,7 +784,8 @@ pub fn derive_block_start(
 /// `recorded_root` and `recorded_count` with the tie's preimage fields hash to the opened
 /// `inputs_n`, the inbox opens `inputs_n` for block `number` from an append record it holds, and
 /// that append's L1 block is not after `l1_view` (the game's L1 view); then the origin header
-/// ([`check_origin`]) and the deposits section ([`check_deposits`], under `deposits`).
+/// ([`check_origin`]) and the deposits section ([`check_deposits`], under `deposits`, the user
+/// deposits against the portal's log `l1` holds).
 pub fn check_tie(
     number: u64,
     proof: &BlockStartProof,
@@ -792,7 +793,6 @@ pub fn check_tie(
     l1: &(impl InboxView + PortalView),
     deposits: &DepositParams,
 ) -> Result<(), VerifyError> {
-    let inbox = l1;
     let tie = &proof.tie;
     let inputs_n = tie
         .inputs_commitment(number, &proof.inputs)
@@ -801,8 +801,8 @@ pub fn check_tie(
         return Err(bad("the inputs are not the inbox's inputs_n"));
     }
     let opened = tie.opening.record(number);
-    let stored = (tie.opening.index < inbox.append_count())
-        .then(|| inbox.append_record(tie.opening.index))
+    let stored = (tie.opening.index < l1.append_count())
+        .then(|| l1.append_record(tie.opening.index))
         .flatten();
     if opened.is_none() || opened != stored {
         return Err(bad("the inbox refuses the opening of inputs_n"));
