@@ -340,6 +340,134 @@ pub trait InboxView {
     fn append_record(&self, index: u64) -> Option<B256>;
 }
 
+/// The L1 portal as `blockStart` reads it (SPEC.md §5.18, the user deposits): its per-L1-block
+/// deposit log. The on-chain verifier calls the `OptimismPortal`'s `depositChain`; the epoch a
+/// block is tied to is before the append that recorded the block, so any later L1 state holds
+/// its final value.
+pub trait PortalView {
+    /// `depositChain(l1_block)`: the deposits of L1 block `l1_block` folded by
+    /// [`UserDeposit::link`] from zero (zero for a block without deposits); `None` when it
+    /// cannot be read.
+    fn deposit_chain(&self, l1_block: u64) -> Option<B256>;
+}
+
+/// Domain tag of a link of the portal's deposit log (`DEPOSIT_LINK_TAG`, op-node/BATCHES.md
+/// §3.5).
+pub const TAG_DEPOSIT_LINK: u8 = 0x22;
+/// Length of the fixed part of a user deposit's encoding in the proof: `source_hash ‖ from ‖ to
+/// ‖ u32 len`.
+pub const USER_DEPOSIT_FIXED_LEN: usize = 32 + 20 + 20 + 4;
+/// Length of the fixed part of `opaqueData`: `mint(u256) ‖ value(u256) ‖ gas(u64) ‖
+/// isCreation(bool)`.
+const OPAQUE_FIXED_LEN: usize = 32 + 32 + 8 + 1;
+
+/// One user deposit as the L1 portal emitted it (`TransactionDeposited(from, to, 0,
+/// opaqueData)`, SPEC.md §5.18), with the source hash derivation gave it (not provable from the
+/// portal's deposit log: op-node/BATCHES.md §3.5's known limit).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserDeposit {
+    /// The deposit's source hash (`keccak256(bytes32(0) ‖ keccak256(l1BlockHash ‖
+    /// bytes32(logIndex)))` by derivation; given).
+    pub source_hash: B256,
+    /// The event's `from` (the caller, aliased when a contract).
+    pub from: Address,
+    /// The event's `to` (zero for a creation).
+    pub to: Address,
+    /// `abi.encodePacked(mint(u256), value(u256), gasLimit(u64), isCreation(bool), data)`.
+    pub opaque_data: Vec<u8>,
+}
+
+impl UserDeposit {
+    /// `source_hash ‖ from ‖ to ‖ u32 len ‖ opaqueData`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.source_hash.as_slice());
+        out.extend_from_slice(self.from.as_slice());
+        out.extend_from_slice(self.to.as_slice());
+        out.extend_from_slice(&(self.opaque_data.len() as u32).to_be_bytes());
+        out.extend_from_slice(&self.opaque_data);
+    }
+
+    /// The portal's deposit log after this deposit, from `chain` before it: `keccak256(0x22 ‖
+    /// chain ‖ from ‖ to ‖ opaqueData)` (`OptimismPortal._deposit`).
+    pub fn link(&self, chain: B256) -> B256 {
+        let mut buf = Vec::with_capacity(1 + 32 + 40 + self.opaque_data.len());
+        buf.push(TAG_DEPOSIT_LINK);
+        buf.extend_from_slice(chain.as_slice());
+        buf.extend_from_slice(self.from.as_slice());
+        buf.extend_from_slice(self.to.as_slice());
+        buf.extend_from_slice(&self.opaque_data);
+        keccak256(buf)
+    }
+
+    /// The deposit transaction derivation makes of it (op-node's `deposit_from_log`): `to`
+    /// omitted for a creation, `mint` the opaque data's first word (saturated to a `u128`),
+    /// not a system transaction. `None` unless the opaque data decodes (at least 73 bytes, the
+    /// creation flag 0 or 1), which it always does when the portal emitted it.
+    pub fn transaction(&self) -> Option<op_alloy::consensus::TxDeposit> {
+        let opaque = &self.opaque_data;
+        if opaque.len() < OPAQUE_FIXED_LEN {
+            return None;
+        }
+        let is_creation = match opaque[72] {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        let mint = U256::from_be_slice(&opaque[..32]);
+        Some(op_alloy::consensus::TxDeposit {
+            source_hash: self.source_hash,
+            from: self.from,
+            to: if is_creation {
+                alloy::primitives::TxKind::Create
+            } else {
+                alloy::primitives::TxKind::Call(self.to)
+            },
+            mint: u128::try_from(mint).unwrap_or(u128::MAX),
+            value: U256::from_be_slice(&opaque[32..64]),
+            gas_limit: u64::from_be_bytes(opaque[64..72].try_into().ok()?),
+            is_system_transaction: false,
+            input: alloy::primitives::Bytes::copy_from_slice(&opaque[OPAQUE_FIXED_LEN..]),
+        })
+    }
+
+    /// `keccak256` of [`Self::transaction`]'s EIP-2718 encoding: its word in `deposits_root`.
+    pub fn hash(&self) -> Option<B256> {
+        use alloy::eips::Encodable2718;
+        Some(keccak256(self.transaction()?.encoded_2718()))
+    }
+
+    /// The portal's deposit of a block's deposit transaction of EIP-2718 encoding `encoded`
+    /// (what a prover holds): `None` unless it is a deposit that is not a system transaction.
+    /// A creation's `to` is zero (the portal refuses any other); `mint` is the transaction's.
+    pub fn of_transaction(encoded: &[u8]) -> Option<Self> {
+        use alloy::eips::Decodable2718;
+        let op_alloy::consensus::OpTxEnvelope::Deposit(d) =
+            op_alloy::consensus::OpTxEnvelope::decode_2718_exact(encoded).ok()?
+        else {
+            return None;
+        };
+        if d.is_system_transaction {
+            return None;
+        }
+        let (to, is_creation) = match d.to {
+            alloy::primitives::TxKind::Create => (Address::ZERO, true),
+            alloy::primitives::TxKind::Call(to) => (to, false),
+        };
+        let mut opaque_data = Vec::with_capacity(OPAQUE_FIXED_LEN + d.input.len());
+        opaque_data.extend_from_slice(&U256::from(d.mint).to_be_bytes::<32>());
+        opaque_data.extend_from_slice(&d.value.to_be_bytes::<32>());
+        opaque_data.extend_from_slice(&d.gas_limit.to_be_bytes());
+        opaque_data.push(u8::from(is_creation));
+        opaque_data.extend_from_slice(&d.input);
+        Some(Self {
+            source_hash: d.source_hash,
+            from: d.from,
+            to,
+            opaque_data,
+        })
+    }
+}
+
 /// The proof `blockStart` takes (SPEC.md §5.18): the parent output's preimage, the parent's
 /// header, and the block's inputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -359,16 +487,17 @@ pub struct BlockStartProof {
     /// The header of the block's L1 origin, RLP-encoded (its hash is `tie.epoch_hash`): where
     /// `prevrandao` comes from [v0.6, the origin's header]. Empty in a proof without its tie.
     pub origin_header: Vec<u8>,
-    /// The hashes of the deposits section's transactions after the L1-info deposit (the user
-    /// deposits), in order [v0.6, the deposits]: with the L1-info deposit they make
-    /// `deposits_root`. Empty in a proof without its tie.
-    pub user_deposits: Vec<B256>,
+    /// The deposits section's transactions after the L1-info deposit (the user deposits), in
+    /// order, as the portal emitted them [v0.6, the deposits]: their link chain is the portal's
+    /// `depositChain(epoch)`, and their transactions' hashes after the L1-info deposit's make
+    /// `deposits_root`.
+    pub user_deposits: Vec<UserDeposit>,
 }
 
 impl BlockStartProof {
     /// `version(u8 = 6) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ L1 tie (1,136 bytes)
     /// ‖ u32 len ‖ parent header ‖ inputs (153 bytes with its tag) ‖ u32 len ‖ origin header ‖
-    /// u32 count ‖ user deposits' hashes (32 bytes each)`.
+    /// u32 count ‖ user deposits (each `source_hash ‖ from ‖ to ‖ u32 len ‖ opaqueData`)`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
             HEADER_LEN_AT
@@ -378,7 +507,11 @@ impl BlockStartProof {
                 + 4
                 + self.origin_header.len()
                 + 4
-                + 32 * self.user_deposits.len(),
+                + self
+                    .user_deposits
+                    .iter()
+                    .map(|d| USER_DEPOSIT_FIXED_LEN + d.opaque_data.len())
+                    .sum::<usize>(),
         );
         out.push(BLOCK_START_VERSION);
         for r in [self.state_root, self.message_passer_root, self.block_hash] {
@@ -392,7 +525,7 @@ impl BlockStartProof {
         out.extend_from_slice(&self.origin_header);
         out.extend_from_slice(&(self.user_deposits.len() as u32).to_be_bytes());
         for d in &self.user_deposits {
-            out.extend_from_slice(d.as_slice());
+            d.encode_into(&mut out);
         }
         out
     }
@@ -418,17 +551,28 @@ impl BlockStartProof {
             rest.get(count_at..count_at.checked_add(4)?)?
                 .try_into()
                 .ok()?,
-        ) as usize;
-        if rest.len()
-            != count_at
-                .checked_add(4)?
-                .checked_add(count.checked_mul(32)?)?
-        {
+        );
+        // The user deposits end the proof: each its fixed part, then its opaque data.
+        let mut deposits = &rest[count_at + 4..];
+        let mut user_deposits = Vec::new();
+        for _ in 0..count {
+            let fixed = deposits.get(..USER_DEPOSIT_FIXED_LEN)?;
+            let opaque_len = u32::from_be_bytes(fixed[72..76].try_into().ok()?) as usize;
+            let end = USER_DEPOSIT_FIXED_LEN.checked_add(opaque_len)?;
+            user_deposits.push(UserDeposit {
+                source_hash: B256::from_slice(&fixed[..32]),
+                from: Address::from_slice(&fixed[32..52]),
+                to: Address::from_slice(&fixed[52..72]),
+                opaque_data: deposits.get(USER_DEPOSIT_FIXED_LEN..end)?.to_vec(),
+            });
+            deposits = &deposits[end..];
+        }
+        if !deposits.is_empty() {
             return None;
         }
         let (header, tail) = rest.split_at(len);
         let (inputs, tail) = tail.split_at(BLOCK_INPUTS_ENCODED_LEN);
-        let (origin, deposits) = tail.split_at(4 + origin_len);
+        let origin = &tail[..4 + origin_len];
         if inputs[0] != TAG_BLOCK_INPUTS {
             return None;
         }
@@ -449,10 +593,7 @@ impl BlockStartProof {
             },
             tie,
             origin_header: origin[4..].to_vec(),
-            user_deposits: deposits[4..]
-                .chunks_exact(32)
-                .map(B256::from_slice)
-                .collect(),
+            user_deposits,
         })
     }
 }
@@ -643,12 +784,13 @@ pub fn derive_block_start(
 /// `recorded_root` and `recorded_count` with the tie's preimage fields hash to the opened
 /// `inputs_n`, the inbox opens `inputs_n` for block `number` from an append record it holds, and
 /// that append's L1 block is not after `l1_view` (the game's L1 view); then the origin header
-/// ([`check_origin`]) and the deposits section ([`check_deposits`], under `deposits`).
+/// ([`check_origin`]) and the deposits section ([`check_deposits`], under `deposits`, the user
+/// deposits against the portal's log `l1` holds).
 pub fn check_tie(
     number: u64,
     proof: &BlockStartProof,
     l1_view: u64,
-    inbox: &impl InboxView,
+    l1: &(impl InboxView + PortalView),
     deposits: &DepositParams,
 ) -> Result<(), VerifyError> {
     let tie = &proof.tie;
@@ -659,8 +801,8 @@ pub fn check_tie(
         return Err(bad("the inputs are not the inbox's inputs_n"));
     }
     let opened = tie.opening.record(number);
-    let stored = (tie.opening.index < inbox.append_count())
-        .then(|| inbox.append_record(tie.opening.index))
+    let stored = (tie.opening.index < l1.append_count())
+        .then(|| l1.append_record(tie.opening.index))
         .flatten();
     if opened.is_none() || opened != stored {
         return Err(bad("the inbox refuses the opening of inputs_n"));
@@ -669,7 +811,7 @@ pub fn check_tie(
         return Err(bad("the inputs were appended after the game's L1 view"));
     }
     let origin = check_origin(proof)?;
-    check_deposits(proof, &origin, deposits)
+    check_deposits(proof, &origin, l1, deposits)
 }
 
 /// The inputs' fields that come from the block's L1 origin (SPEC.md §5.18, v0.6's origin
@@ -701,12 +843,15 @@ pub fn check_origin(proof: &BlockStartProof) -> Result<Header, VerifyError> {
 
 /// The deposits section (SPEC.md §5.18, v0.6's deposits): a block that does not open its epoch
 /// (`sequence_number > 0`) has no user deposits; `deposit_count` is the user deposits' number +
-/// 1; `deposits_root` is the word tree of the L1-info deposit's hash ([`l1_info_deposit`] from
-/// the origin header, `epoch_hash`, `sequence_number` and `params`) followed by the user
-/// deposits' hashes.
+/// 1; every user deposit's opaque data decodes; in a block that opens its epoch the user
+/// deposits' link chain ([`UserDeposit::link`] from zero) is the portal's `depositChain(epoch)`
+/// (read through `portal`); `deposits_root` is the word tree of the L1-info deposit's hash
+/// ([`l1_info_deposit`] from the origin header, `epoch_hash`, `sequence_number` and `params`)
+/// followed by the user deposits' transactions' hashes ([`UserDeposit::hash`]).
 pub fn check_deposits(
     proof: &BlockStartProof,
     origin: &Header,
+    portal: &impl PortalView,
     params: &DepositParams,
 ) -> Result<(), VerifyError> {
     let tie = &proof.tie;
@@ -716,11 +861,33 @@ pub fn check_deposits(
     if proof.inputs.deposit_count != proof.user_deposits.len() as u64 + 1 {
         return Err(bad("the deposit count is not the deposits'"));
     }
+    let mut hashes = Vec::with_capacity(proof.user_deposits.len());
+    for d in &proof.user_deposits {
+        hashes.push(
+            d.hash()
+                .ok_or(bad("a user deposit's opaque data does not decode"))?,
+        );
+    }
+    if tie.sequence_number == 0 {
+        let chain = proof
+            .user_deposits
+            .iter()
+            .fold(B256::ZERO, |chain, d| d.link(chain));
+        match portal.deposit_chain(tie.epoch) {
+            None => return Err(bad("the portal's depositChain cannot be read")),
+            Some(c) if c != chain => {
+                return Err(bad(
+                    "the user deposits are not the portal's depositChain(epoch)",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     let mut tree = crate::merkle::WordTree::new();
     let info = l1_info_deposit(origin, tie.epoch_hash, tie.sequence_number, params);
     tree.set(0, keccak256(info));
-    for (i, d) in proof.user_deposits.iter().enumerate() {
-        tree.set(i as u64 + 1, *d);
+    for (i, d) in hashes.into_iter().enumerate() {
+        tree.set(i as u64 + 1, d);
     }
     if tree.root() != proof.inputs.deposits_root {
         return Err(bad(
@@ -731,20 +898,21 @@ pub fn check_deposits(
 }
 
 /// `blockStart(parentOutputRoot, n, l1View, proof)` of the game (SPEC.md §5.18, §12.6): decodes
-/// the proof, derives `s_0` ([`block_start`]), checks the inputs' tie to L1 ([`check_tie`], the
-/// L1-info deposit under `deposits`) and returns `commit(s_0)`.
+/// the proof, derives `s_0` ([`block_start`]), checks the inputs' tie to L1 ([`check_tie`]: the
+/// inbox and the portal as `l1` holds them, the L1-info deposit under `deposits`) and returns
+/// `commit(s_0)`.
 pub fn verify_block_start(
     parent_output_root: B256,
     number: u64,
     l1_view: u64,
     proof: &[u8],
     params: &ChainParams,
-    inbox: &impl InboxView,
+    l1: &(impl InboxView + PortalView),
     deposits: &DepositParams,
 ) -> Result<B256, VerifyError> {
     let proof = BlockStartProof::decode(proof).ok_or(bad("the proof does not decode"))?;
     let start = block_start(parent_output_root, number, &proof, params)?;
-    check_tie(number, &proof, l1_view, inbox, deposits)?;
+    check_tie(number, &proof, l1_view, l1, deposits)?;
     Ok(start.state.commitment())
 }
 
@@ -832,12 +1000,20 @@ mod tests {
                 },
             },
             origin_header: vec![0xc1, 0x80],
-            user_deposits: vec![B256::repeat_byte(12), B256::repeat_byte(13)],
+            user_deposits: vec![
+                UserDeposit {
+                    source_hash: B256::repeat_byte(12),
+                    from: Address::repeat_byte(13),
+                    to: Address::repeat_byte(14),
+                    opaque_data: vec![15; 80],
+                },
+                UserDeposit::default(),
+            ],
         };
         let bytes = proof.encode();
         assert_eq!(
             bytes.len(),
-            1 + 96 + L1_TIE_LEN + 4 + 3 + BLOCK_INPUTS_ENCODED_LEN + 4 + 2 + 4 + 64
+            1 + 96 + L1_TIE_LEN + 4 + 3 + BLOCK_INPUTS_ENCODED_LEN + 4 + 2 + 4 + 2 * 76 + 80
         );
         assert_eq!(BlockStartProof::decode(&bytes), Some(proof.clone()));
         for v in [4, 5, 7] {
@@ -860,7 +1036,7 @@ mod tests {
         fn proof_with_origin_header_round_trips(
             parent in prop::collection::vec(any::<u8>(), 0..300),
             origin in prop::collection::vec(any::<u8>(), 0..700),
-            deposits in prop::collection::vec(any::<[u8; 32]>().prop_map(B256::from), 0..5),
+            deposits in prop::collection::vec(user_deposit(), 0..5),
             cut in 1usize..64,
             delta in 1u32..1000,
         ) {
@@ -890,6 +1066,97 @@ mod tests {
             let count = (proof.user_deposits.len() as u32).wrapping_add(delta);
             other[at..at + 4].copy_from_slice(&count.to_be_bytes());
             prop_assert_eq!(BlockStartProof::decode(&other), None);
+            // A deposit's opaque data length that does not frame the rest.
+            if let Some(first) = proof.user_deposits.first() {
+                let at = at + 4 + 72;
+                let mut other = bytes.clone();
+                let len = (first.opaque_data.len() as u32).wrapping_add(delta);
+                other[at..at + 4].copy_from_slice(&len.to_be_bytes());
+                prop_assert_eq!(BlockStartProof::decode(&other), None);
+            }
+        }
+    }
+
+    /// A user deposit as a portal emits it: any source, sender and target, a mint below 2^128,
+    /// any value, gas, creation flag and data (a creation's target zero).
+    fn user_deposit() -> impl Strategy<Value = UserDeposit> {
+        (
+            any::<[u8; 32]>(),
+            any::<[u8; 20]>(),
+            any::<[u8; 20]>(),
+            (
+                any::<u128>(),
+                any::<[u8; 32]>(),
+                any::<u64>(),
+                any::<bool>(),
+            ),
+            prop::collection::vec(any::<u8>(), 0..80),
+        )
+            .prop_map(|(source, from, to, (mint, value, gas, creation), data)| {
+                let data = bridge::deposit::DepositData {
+                    mint: U256::from(mint),
+                    value: U256::from_be_bytes(value),
+                    gas_limit: gas,
+                    is_creation: creation,
+                    data: data.into(),
+                };
+                UserDeposit {
+                    source_hash: B256::from(source),
+                    from: Address::from(from),
+                    to: if creation {
+                        Address::ZERO
+                    } else {
+                        Address::from(to)
+                    },
+                    opaque_data: data.encode().to_vec(),
+                }
+            })
+    }
+
+    proptest! {
+        /// A user deposit's link is the portal's (`bridge::deposit::deposit_chain_link`), its
+        /// transaction derivation's (op-node's `deposit_from_log`: `bridge`'s decoding of the
+        /// opaque data in an op-alloy `TxDeposit`), and a deposit transaction gives back the
+        /// deposit; opaque data too short or with another creation flag does not decode.
+        #[test]
+        fn user_deposit_is_the_portals_and_derivations(
+            d in user_deposit(),
+            chain: [u8; 32],
+            cut in 1usize..74,
+            flag in 2u8..=255,
+        ) {
+            use alloy::eips::Encodable2718;
+            let chain = B256::from(chain);
+            prop_assert_eq!(
+                d.link(chain),
+                bridge::deposit::deposit_chain_link(chain, d.from, d.to, &d.opaque_data)
+            );
+            let data = bridge::deposit::DepositData::decode(&d.opaque_data).unwrap();
+            let tx = op_alloy::consensus::TxDeposit {
+                source_hash: d.source_hash,
+                from: d.from,
+                to: if data.is_creation {
+                    alloy::primitives::TxKind::Create
+                } else {
+                    alloy::primitives::TxKind::Call(d.to)
+                },
+                mint: u128::try_from(data.mint).unwrap_or(u128::MAX),
+                value: data.value,
+                gas_limit: data.gas_limit,
+                is_system_transaction: false,
+                input: data.data,
+            };
+            prop_assert_eq!(d.transaction(), Some(tx.clone()));
+            prop_assert_eq!(d.hash(), Some(keccak256(tx.encoded_2718())));
+            prop_assert_eq!(UserDeposit::of_transaction(&tx.encoded_2718()), Some(d.clone()));
+            let system = op_alloy::consensus::TxDeposit { is_system_transaction: true, ..tx };
+            prop_assert_eq!(UserDeposit::of_transaction(&system.encoded_2718()), None);
+            let mut short = d.clone();
+            short.opaque_data.truncate(OPAQUE_FIXED_LEN.saturating_sub(cut));
+            prop_assert_eq!(short.hash(), None);
+            let mut flagged = d.clone();
+            flagged.opaque_data[72] = flag;
+            prop_assert_eq!(flagged.hash(), None);
         }
     }
 
@@ -939,8 +1206,10 @@ mod tests {
         }
     }
 
-    /// The test double of the L1 inbox: its records.
-    struct Records(Vec<B256>);
+    /// The test double of the L1 view: the inbox's records, and the portal's deposit log of
+    /// one L1 block (every other block's is zero).
+    #[derive(Clone)]
+    struct Records(Vec<B256>, (u64, B256));
 
     impl InboxView for Records {
         fn append_count(&self) -> u64 {
@@ -949,6 +1218,37 @@ mod tests {
         fn append_record(&self, index: u64) -> Option<B256> {
             self.0.get(usize::try_from(index).ok()?).copied()
         }
+    }
+
+    impl PortalView for Records {
+        fn deposit_chain(&self, l1_block: u64) -> Option<B256> {
+            Some(if l1_block == self.1.0 {
+                self.1.1
+            } else {
+                B256::ZERO
+            })
+        }
+    }
+
+    /// `proof` with user deposits `user`, `deposit_count` and `deposits_root` made to match.
+    fn rooted(proof: &BlockStartProof, user: Vec<UserDeposit>) -> BlockStartProof {
+        let origin = Header::decode(&mut proof.origin_header.as_slice()).unwrap();
+        let mut tree = crate::merkle::WordTree::new();
+        let info = l1_info_deposit(
+            &origin,
+            proof.tie.epoch_hash,
+            proof.tie.sequence_number,
+            &DEPOSITS,
+        );
+        tree.set(0, keccak256(info));
+        for (i, d) in user.iter().enumerate() {
+            tree.set(i as u64 + 1, d.hash().unwrap_or_default());
+        }
+        let mut p = proof.clone();
+        p.inputs.deposit_count = user.len() as u64 + 1;
+        p.inputs.deposits_root = tree.root();
+        p.user_deposits = user;
+        p
     }
 
     /// A tied proof of block `number` with `inputs`: the append at `index` (of `index + 2`
@@ -964,7 +1264,7 @@ mod tests {
         position: usize,
         index: u64,
         l1_block: u64,
-        user_deposits: Vec<B256>,
+        user_deposits: Vec<UserDeposit>,
     ) -> (BlockStartProof, Records) {
         let origin_header = alloy::rlp::encode(Header {
             parent_hash,
@@ -980,7 +1280,7 @@ mod tests {
         let info = l1_info_deposit(&origin, epoch_hash, sequence_number, &DEPOSITS);
         tree.set(0, keccak256(info));
         for (i, d) in user_deposits.iter().enumerate() {
-            tree.set(i as u64 + 1, *d);
+            tree.set(i as u64 + 1, d.hash().unwrap());
         }
         inputs.deposit_count = user_deposits.len() as u64 + 1;
         inputs.deposits_root = tree.root();
@@ -1023,9 +1323,14 @@ mod tests {
             inputs: inputs.clone(),
             tie,
             origin_header,
-            user_deposits,
+            user_deposits: Vec::new(),
         };
-        (proof, Records(records))
+        let chain = user_deposits.iter().fold(B256::ZERO, |c, d| d.link(c));
+        let proof = BlockStartProof {
+            user_deposits,
+            ..proof
+        };
+        (proof, Records(records, (epoch, chain)))
     }
 
     proptest! {
@@ -1050,7 +1355,7 @@ mod tests {
             slack in 0u64..1000,
             field in 0usize..30,
             byte: prop::sample::Index,
-            user_deposits in prop::collection::vec(any::<[u8; 32]>().prop_map(B256::from), 0..3),
+            user_deposits in prop::collection::vec(user_deposit(), 0..3),
         ) {
             let inputs = BlockInputs {
                 timestamp,
@@ -1085,6 +1390,7 @@ mod tests {
             let mut n = number;
             let mut v = view;
             let mut r = records.0.clone();
+            let portal = records.1;
             let flip = |b: &mut B256| b.0[byte.index(32)] ^= 1;
             match field {
                 0 => p.inputs.timestamp ^= 1,
@@ -1114,19 +1420,136 @@ mod tests {
                 24 => p.origin_header = Vec::new(),
                 25 => p.inputs.deposit_count ^= 1,
                 26 => flip(&mut p.inputs.deposits_root),
-                27 => p.user_deposits.push(B256::ZERO),
+                27 => p.user_deposits.push(UserDeposit::default()),
                 28 => match p.user_deposits.first_mut() {
-                    Some(d) => flip(d),
+                    Some(d) => flip(&mut d.source_hash),
                     None => p.inputs.deposit_count = 0,
                 },
                 _ => {
                     // Another chain's L1-info deposit.
                     let other = DepositParams { base_fee_scalar: 1, ..DEPOSITS };
-                    prop_assert!(check_tie(n, &p, v, &Records(r.clone()), &other).is_err());
+                    prop_assert!(check_tie(n, &p, v, &Records(r.clone(), portal), &other).is_err());
                     p.inputs.deposit_count += 1;
                 }
             }
-            prop_assert!(check_tie(n, &p, v, &Records(r), &DEPOSITS).is_err(), "field {}", field);
+            prop_assert!(check_tie(n, &p, v, &Records(r, portal), &DEPOSITS).is_err(), "field {}", field);
         }
+
+        /// The user deposits of a block that opens its epoch are the portal's: with the
+        /// deposits section re-rooted so that only the portal's log can tell, a deposit added,
+        /// dropped, duplicated, two swapped, all dropped, or one's mint, value, gas, creation
+        /// flag, data, sender or target changed is refused as not the portal's
+        /// `depositChain(epoch)`; the same under another epoch's log, or a portal that cannot
+        /// be read. Opaque data that does not decode is refused as such. The honest proof
+        /// passes, and so does one with another source hash (given, BATCHES §3.5's limit).
+        #[test]
+        fn user_deposits_are_the_portals(
+            deposits in prop::collection::vec(user_deposit(), 1..5),
+            extra in user_deposit(),
+            what in 0usize..12,
+            which: prop::sample::Index,
+            other: prop::sample::Index,
+        ) {
+            let inputs = BlockInputs::default();
+            let (proof, records) = tied(
+                5, &inputs, (77, B256::ZERO, 0), vec![B256::ZERO; 3], 1, 0, 9, deposits.clone(),
+            );
+            prop_assert_eq!(check_tie(5, &proof, 9, &records, &DEPOSITS), Ok(()));
+            let not_portals = Err(bad("the user deposits are not the portal's depositChain(epoch)"));
+            let i = which.index(deposits.len());
+            let j = other.index(deposits.len());
+            let mut user = deposits.clone();
+            let word = |d: &mut UserDeposit, at: usize| d.opaque_data[at] ^= 1;
+            match what {
+                0 => user.push(extra.clone()),
+                1 => { user.remove(i); }
+                2 => user.insert(i, user[i].clone()),
+                3 => {
+                    prop_assume!(user[i] != user[j]);
+                    user.swap(i, j);
+                }
+                4 => user.clear(),
+                5 => word(&mut user[i], 31),
+                6 => word(&mut user[i], 63),
+                7 => word(&mut user[i], 71),
+                8 => user[i].opaque_data.push(0),
+                9 => user[i].from.0[0] ^= 1,
+                10 => user[i].to.0[19] ^= 1,
+                _ => {
+                    // The creation flag: a call becomes a creation of target zero, and back.
+                    let d = &mut user[i];
+                    d.opaque_data[72] ^= 1;
+                    d.to = Address::ZERO;
+                }
+            }
+            prop_assert_eq!(check_tie(5, &rooted(&proof, user), 9, &records, &DEPOSITS), not_portals.clone());
+            let elsewhere = Records(records.0.clone(), (78, records.1.1));
+            prop_assert_eq!(check_tie(5, &proof, 9, &elsewhere, &DEPOSITS), not_portals);
+            struct Unreadable(Records);
+            impl InboxView for Unreadable {
+                fn append_count(&self) -> u64 { self.0.append_count() }
+                fn append_record(&self, index: u64) -> Option<B256> { self.0.append_record(index) }
+            }
+            impl PortalView for Unreadable {
+                fn deposit_chain(&self, _: u64) -> Option<B256> { None }
+            }
+            prop_assert_eq!(
+                check_tie(5, &proof, 9, &Unreadable(records.clone()), &DEPOSITS),
+                Err(bad("the portal's depositChain cannot be read"))
+            );
+            let mut user = deposits.clone();
+            user[i].opaque_data[72] = 2;
+            prop_assert_eq!(
+                check_tie(5, &rooted(&proof, user), 9, &records, &DEPOSITS),
+                Err(bad("a user deposit's opaque data does not decode"))
+            );
+            let mut user = deposits.clone();
+            user[i].opaque_data.truncate(72);
+            prop_assert_eq!(
+                check_tie(5, &rooted(&proof, user), 9, &records, &DEPOSITS),
+                Err(bad("a user deposit's opaque data does not decode"))
+            );
+            let mut user = deposits;
+            user[i].source_hash.0[0] ^= 1;
+            prop_assert_eq!(check_tie(5, &rooted(&proof, user), 9, &records, &DEPOSITS), Ok(()));
+        }
+    }
+
+    /// An epoch without deposits: the block that opens it has none (its log is zero), and one
+    /// with a deposit made up is refused.
+    #[test]
+    fn an_epoch_without_deposits_has_none() {
+        let (proof, records) = tied(
+            5,
+            &BlockInputs::default(),
+            (77, B256::ZERO, 0),
+            vec![B256::ZERO; 3],
+            1,
+            0,
+            9,
+            Vec::new(),
+        );
+        assert_eq!(records.1.1, B256::ZERO);
+        assert_eq!(check_tie(5, &proof, 9, &records, &DEPOSITS), Ok(()));
+        let minted = UserDeposit {
+            from: Address::repeat_byte(0xee),
+            to: Address::repeat_byte(0xee),
+            opaque_data: bridge::deposit::DepositData {
+                mint: U256::from(10u128.pow(21)),
+                value: U256::ZERO,
+                gas_limit: 21_000,
+                is_creation: false,
+                data: Default::default(),
+            }
+            .encode()
+            .to_vec(),
+            ..Default::default()
+        };
+        assert_eq!(
+            check_tie(5, &rooted(&proof, vec![minted]), 9, &records, &DEPOSITS),
+            Err(bad(
+                "the user deposits are not the portal's depositChain(epoch)"
+            ))
+        );
     }
 }

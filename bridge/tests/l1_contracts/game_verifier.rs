@@ -120,11 +120,14 @@ fn block_boundaries_go_to_the_boundary_verifier() {
             U256::from(params.base_fee_denominator),
             U256::from(params.elasticity),
             U256::from(params.min_base_fee),
-            // The inbox, then the deposit parameters: batcher, base fee and blob base fee scalars.
+            // The inbox, the L1-info deposit's parameters (batcher and scalars), then the portal.
             Address::repeat_byte(0x1b),
+            (
+                Address::repeat_byte(0xb7),
+                U256::from(1368),
+                U256::from(810_949),
+            ),
             Address::repeat_byte(0x1c),
-            U256::from(1_368u32),
-            U256::from(810_949u32),
         )
             .abi_encode_params(),
     );

@@ -67,7 +67,8 @@ library BlockStart {
     /// @notice The commitment of `s_0` of block `number` from the agreed output root of its
     /// parent, with `proof` (`version(6) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ L1 tie ‖
     /// u32 len ‖ parent header ‖ inputs record ‖ u32 len ‖ origin header ‖ u32 count ‖ user
-    /// deposits' hashes`) at calldata offset `at` of length `len`. The tie, the origin header and
+    /// deposits`, each `source_hash ‖ from ‖ to ‖ u32 len ‖ opaqueData`) at calldata offset `at`
+    /// of length `len`. The tie, the origin header and
     /// the deposits are framed here and checked by the caller (`BoundaryVerifier`), which reads L1.
     function verify(bytes32 parentOutputRoot, uint256 number, uint256 at, uint256 len, ChainParams memory params)
         internal
@@ -115,12 +116,18 @@ library BlockStart {
         uint256 rest = len - HEADER_LEN_AT - 4;
         if (rest < proof.headerLen + INPUTS_LEN + 4) revert BadBlockStart("the proof does not decode");
         proof.inputs = proof.header + proof.headerLen;
-        // Then the origin header (its u32 length first) and the user deposits' hashes (their u32
-        // count first), which end the proof.
+        // Then the origin header (its u32 length first) and the user deposits (their u32 count
+        // first; each `source_hash ‖ from ‖ to ‖ u32 len ‖ opaqueData`), which end the proof.
         uint256 deposits = proof.headerLen + INPUTS_LEN + 4 + _uint(proof.inputs + INPUTS_LEN, 4);
-        if (rest < deposits + 4 || rest != deposits + 4 + 32 * _uint(proof.header + deposits, 4)) {
-            revert BadBlockStart("the proof does not decode");
+        if (rest < deposits + 4) revert BadBlockStart("the proof does not decode");
+        uint256 count = _uint(proof.header + deposits, 4);
+        uint256 p = deposits + 4;
+        // Each deposit takes at least 76 bytes, so the walk ends within the proof's length.
+        for (uint256 i = 0; i < count; i++) {
+            if (rest < p + 76) revert BadBlockStart("the proof does not decode");
+            p += 76 + _uint(proof.header + p + 72, 4);
         }
+        if (p != rest) revert BadBlockStart("the proof does not decode");
         if (_byte(proof.inputs) != TAG_BLOCK_INPUTS) revert BadBlockStart("the proof does not decode");
         proof.stateRoot = _word(at + 1);
         proof.messagePasserRoot = _word(at + 33);

@@ -24,6 +24,13 @@ interface IBatchInboxInputs {
     function blockInputs(uint256 number, bytes calldata proof) external view returns (bytes32 inputs, uint64 l1Block);
 }
 
+/// The L1 portal as the block start reads it (bridge `OptimismPortal`, op-node/BATCHES.md §3.5).
+interface IPortalDeposits {
+    /// @notice The deposits of L1 block `l1Block` folded from zero by
+    ///         `keccak256(0x22 ‖ chain ‖ from ‖ to ‖ opaqueData)`.
+    function depositChain(uint256 l1Block) external view returns (bytes32);
+}
+
 /// @title The block-boundary verifier (fraud-vm/SPEC.md §5.18, §5.19, §12.6)
 /// @notice Links the game's layer 1 (output roots) to its layer 2 (machine states): `blockStart`
 /// derives `s_0` of a block from its parent's output root under the chain parameters this
@@ -41,8 +48,13 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
     uint256 private constant OPENING = 145;
     uint256 private constant OPENING_END = 145 + 1088;
 
+    /// Domain tag of a link of the portal's deposit log.
+    bytes1 private constant DEPOSIT_LINK_TAG = 0x22;
+
     /// @notice The L1 batch inbox whose records the block inputs are opened from.
     IBatchInboxInputs public immutable inbox;
+    /// @notice The L1 portal whose deposit log the user deposits of a block are checked against.
+    IPortalDeposits public immutable portal;
 
     uint64 private immutable CHAIN_ID;
     address private immutable COINBASE;
@@ -61,7 +73,14 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
     /// @param params The chain's parameters (op-node's L2: `ChainParams::op_node`).
     /// @param inbox_ The L1 `BatchInbox` of the chain.
     /// @param deposits The L1-info deposit's parameters (the rollup config's batcher and scalars).
-    constructor(ChainParams memory params, IBatchInboxInputs inbox_, DepositParams memory deposits) {
+    /// @param portal_ The L1 `OptimismPortal` of the chain.
+    constructor(
+        ChainParams memory params,
+        IBatchInboxInputs inbox_,
+        DepositParams memory deposits,
+        IPortalDeposits portal_
+    ) {
+        portal = portal_;
         BATCHER = deposits.batcher;
         BASE_FEE_SCALAR = deposits.baseFeeScalar;
         BLOB_BASE_FEE_SCALAR = deposits.blobBaseFeeScalar;
@@ -131,8 +150,10 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
     }
 
     /// @notice The deposits section (SPEC.md §5.18): no user deposits unless the block opens its
-    ///         epoch; `deposit_count` is their number + 1; `deposits_root` is the word tree of the
-    ///         L1-info deposit's hash and the user deposits' hashes (Rust:
+    ///         epoch; `deposit_count` is their number + 1; each user deposit's opaque data
+    ///         decodes; in a block that opens its epoch their link chain is the portal's
+    ///         `depositChain(epoch)`; `deposits_root` is the word tree of the L1-info deposit's
+    ///         hash and the user deposits' transactions' hashes (Rust:
     ///         `block_start::check_deposits`).
     function _checkDeposits(uint256 inputs, bytes calldata proof, BlockStart.Parent memory origin) private view {
         uint256 at = inputs + INPUTS_LEN + 4 + uint32(bytes4(proof[inputs + INPUTS_LEN:inputs + INPUTS_LEN + 4]));
@@ -144,16 +165,101 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
         if (uint64(bytes8(proof[inputs + 73:inputs + 81])) != count + 1) {
             revert BadBlockStart("the deposit count is not the deposits'");
         }
-        bytes memory words = abi.encodePacked(
-            keccak256(_l1InfoDeposit(origin, bytes32(proof[EPOCH_HASH:SEQUENCE_NUMBER]), sequenceNumber)),
-            proof[at + 4:at + 4 + 32 * count]
-        );
+        bytes memory words = new bytes(32 * (count + 1));
+        bytes32 word =
+            keccak256(_l1InfoDeposit(origin, bytes32(proof[EPOCH_HASH:SEQUENCE_NUMBER]), sequenceNumber));
         uint256 ptr;
         assembly ("memory-safe") {
             ptr := add(words, 32)
+            mstore(ptr, word)
+        }
+        // The user deposits (their framing checked by `BlockStart.verify`): each one's
+        // transaction hash into the words, its link into the chain.
+        bytes32 chain;
+        at += 4;
+        for (uint256 i = 1; i <= count; i++) {
+            uint256 end = at + 76 + uint32(bytes4(proof[at + 72:at + 76]));
+            bytes calldata deposit = proof[at:end];
+            word = keccak256(_depositTransaction(deposit));
+            assembly ("memory-safe") {
+                mstore(add(ptr, shl(5, i)), word)
+            }
+            chain = keccak256(abi.encodePacked(DEPOSIT_LINK_TAG, chain, deposit[32:72], deposit[76:]));
+            at = end;
+        }
+        if (sequenceNumber == 0) {
+            (bool ok, bytes memory ret) = address(portal).staticcall(
+                abi.encodeCall(IPortalDeposits.depositChain, (uint64(bytes8(proof[EPOCH:EPOCH_HASH]))))
+            );
+            if (!ok || ret.length != 32) revert BadBlockStart("the portal's depositChain cannot be read");
+            if (abi.decode(ret, (bytes32)) != chain) {
+                revert BadBlockStart("the user deposits are not the portal's depositChain(epoch)");
+            }
         }
         if (WordTree.rootOf(ptr, words.length) != bytes32(proof[inputs + 81:inputs + 113])) {
             revert BadBlockStart("the deposits are not the L1-info deposit and the user deposits");
+        }
+    }
+
+    /// @notice The EIP-2718 encoding of the deposit transaction derivation makes of the user
+    ///         deposit `d` (`source_hash ‖ from ‖ to ‖ u32 len ‖ opaqueData`, op-node's
+    ///         `deposit_from_log`; Rust: `block_start::UserDeposit::transaction`): `0x7e ‖
+    ///         rlp([source_hash, from, to (empty for a creation), mint (saturated to a u128),
+    ///         value, gas, false, data])`. Reverts unless the opaque data decodes (at least 73
+    ///         bytes, the creation flag 0 or 1).
+    function _depositTransaction(bytes calldata d) private pure returns (bytes memory) {
+        bytes calldata opaque = d[76:];
+        if (opaque.length < 73 || uint8(opaque[72]) > 1) {
+            revert BadBlockStart("a user deposit's opaque data does not decode");
+        }
+        uint256 mint = uint256(bytes32(opaque[0:32]));
+        if (mint > type(uint128).max) mint = type(uint128).max;
+        bytes memory payload = abi.encodePacked(
+            abi.encodePacked(
+                hex"a0", d[0:32], hex"94", d[32:52], uint8(opaque[72]) == 1 ? bytes(hex"80") : abi.encodePacked(hex"94", d[52:72])
+            ),
+            _rlpUint(mint),
+            _rlpUint(uint256(bytes32(opaque[32:64]))),
+            _rlpUint(uint64(bytes8(opaque[64:72]))),
+            hex"80",
+            _rlpString(opaque[73:])
+        );
+        return abi.encodePacked(hex"7e", _rlpLength(payload.length, 0xc0), payload);
+    }
+
+    /// @notice The RLP encoding of the unsigned integer `v` (big-endian, no leading zeros).
+    function _rlpUint(uint256 v) private pure returns (bytes memory out) {
+        if (v == 0) return hex"80";
+        if (v < 0x80) return abi.encodePacked(uint8(v));
+        uint256 n = _byteLength(v);
+        out = abi.encodePacked(uint8(0x80 + n), bytes32(v << (256 - 8 * n)));
+        assembly ("memory-safe") {
+            mstore(out, add(n, 1))
+        }
+    }
+
+    /// @notice The RLP encoding of the byte string `b`.
+    function _rlpString(bytes calldata b) private pure returns (bytes memory) {
+        if (b.length == 1 && uint8(b[0]) < 0x80) return b;
+        return abi.encodePacked(_rlpLength(b.length, 0x80), b);
+    }
+
+    /// @notice The RLP prefix of a payload of `len` bytes: a string's (`offset` 0x80) or a list's
+    ///         (0xc0).
+    function _rlpLength(uint256 len, uint8 offset) private pure returns (bytes memory out) {
+        if (len < 56) return abi.encodePacked(uint8(offset + len));
+        uint256 n = _byteLength(len);
+        out = abi.encodePacked(uint8(offset + 55 + n), bytes32(len << (256 - 8 * n)));
+        assembly ("memory-safe") {
+            mstore(out, add(n, 1))
+        }
+    }
+
+    /// @notice How many bytes the non-zero `v` takes without leading zeros.
+    function _byteLength(uint256 v) private pure returns (uint256 n) {
+        while (v != 0) {
+            n++;
+            v >>= 8;
         }
     }
 

@@ -132,13 +132,15 @@ impl L2Block {
             inputs: self.inputs(),
             tie: Default::default(),
             origin_header: Vec::new(),
-            // The deposits section after its first (the L1-info) deposit: the user deposits.
+            // The deposits section after its first (the L1-info) deposit: the user deposits, as
+            // the portal emitted them (one that no portal emits, a system deposit, is left out:
+            // such a block has no tie).
             user_deposits: self
                 .transactions
                 .iter()
                 .take_while(|t| t.first() == Some(&crate::receipt::DEPOSIT_TX_TYPE))
                 .skip(1)
-                .map(alloy::primitives::keccak256)
+                .filter_map(|t| crate::block_start::UserDeposit::of_transaction(t))
                 .collect(),
         }
     }

@@ -6,7 +6,10 @@
 //! refused by both for the same reason; the base fee follows random parents alike. The tie to L1
 //! (v0.6) runs against the real `BatchInbox` (bridge/artifacts) holding append records: an
 //! opening of a record the inbox does not hold, of another block, with a wrong `l1Block` or a
-//! wrong preimage field of `inputs_n`, or appended after the game's L1 view, is refused by both.
+//! wrong preimage field of `inputs_n`, or appended after the game's L1 view, is refused by both;
+//! the user deposits run against the real `OptimismPortal` holding the epoch's deposit log: a
+//! deposit added, dropped, reordered or changed under a consistent `deposits_root` is refused by
+//! both.
 //! `blockEnd` opens the block-end record and refuses every changed byte as `block::block_end`
 //! does.
 
@@ -14,13 +17,15 @@ use super::*;
 use alloy::primitives::keccak256;
 use fraud_vm::block::{block_end, block_end_state, output_root};
 use fraud_vm::block_start::{
-    BlockStartProof, ChainParams, DepositParams, InboxOpening, InboxView, L1Tie, verify_block_start,
+    BlockStartProof, ChainParams, DepositParams, InboxOpening, InboxView, L1Tie, PortalView,
+    UserDeposit, verify_block_start,
 };
 
 alloy::sol! {
     function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, uint256 l1Block, bytes proof) returns (bytes32);
     function appendCount() returns (uint256);
     function appendRecord(uint256 index) returns (bytes32);
+    function depositChain(uint256 l1Block) returns (bytes32);
     function blockEnd(bytes32 state, bytes proof) returns (bytes32);
     error BadBlockStart(string what);
     error NotBlockEnd();
@@ -31,6 +36,10 @@ alloy::sol! {
 /// `keccak256(slot)`): after `state` (3 slots), `openFrontier` and `openTxRoot`. The test checks
 /// it through `appendCount` and `appendRecord`.
 const RECORDS_SLOT: u64 = 5;
+/// The storage slot of `OptimismPortal.depositChain` (a `mapping(uint256 => bytes32)`, after
+/// `l2Sender`, `finalizedWithdrawals`, `provenWithdrawals` and `proofSubmitters`). The test
+/// checks it through `depositChain`.
+const DEPOSIT_CHAIN_SLOT: u64 = 4;
 /// The L1-info deposit's parameters of the verifier under test (the rollup config's batcher and
 /// scalars).
 const DEPOSITS: DepositParams = DepositParams {
@@ -43,9 +52,16 @@ const DEPOSITS: DepositParams = DepositParams {
 const APPEND_L1_BLOCK: u64 = 990;
 const L1_VIEW: u64 = 999;
 
-/// The inbox's append records as read from the contract in revm (`appendCount`, `appendRecord`):
-/// what the Rust verifier reads of L1.
-struct Records(Vec<B256>);
+/// The inbox's append records as read from the contract in revm (`appendCount`, `appendRecord`),
+/// and the portal's deposit log of one L1 block (`depositChain`): what the Rust verifier reads
+/// of L1.
+struct Records(Vec<B256>, Option<(u64, B256)>);
+
+impl PortalView for Records {
+    fn deposit_chain(&self, l1_block: u64) -> Option<B256> {
+        self.1.filter(|(b, _)| *b == l1_block).map(|(_, c)| c)
+    }
+}
 
 impl InboxView for Records {
     fn append_count(&self) -> u64 {
@@ -62,10 +78,13 @@ struct Boundary {
     l1: L1Verifier,
     address: Address,
     inbox: Address,
+    portal: Address,
     params: ChainParams,
     deposits: DepositParams,
     /// How often each answer was given (a refusal's reason, or "accepted").
     reasons: BTreeMap<String, usize>,
+    /// The last answer compared (a refusal's reason, or "accepted").
+    last_reason: String,
 }
 
 impl Boundary {
@@ -75,6 +94,16 @@ impl Boundary {
 
     /// [`Self::deploy`] with the L1-info deposit's parameters `deposits`.
     fn deploy_with(params: ChainParams, deposits: DepositParams) -> Self {
+        Self::deploy_with_portal(params, deposits, None)
+    }
+
+    /// [`Self::deploy_with`], the verifier built with portal address `portal` (one without
+    /// code) instead of the real `OptimismPortal`'s when given.
+    fn deploy_with_portal(
+        params: ChainParams,
+        deposits: DepositParams,
+        portal: Option<Address>,
+    ) -> Self {
         let mut l1 = L1Verifier::deploy();
         let inbox = {
             let path = format!(
@@ -99,6 +128,22 @@ impl Boundary {
             }
             l1.create(initcode, "BatchInbox")
         };
+        let portal = portal.unwrap_or_else(|| {
+            let path = format!(
+                "{}/../bridge/artifacts/OptimismPortal.json",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let at = json.find("\"bytecode\"").expect("bytecode");
+            let start = at + json[at..].find("\"0x").expect("hex") + 3;
+            let end = start + json[start..].find('"').expect("end of hex");
+            let mut initcode = alloy::primitives::hex::decode(&json[start..end]).expect("hex");
+            // anchorStateRegistry (not read by `depositChain`), proofMaturityDelaySeconds.
+            for word in [U256::from(0xa5), U256::from(7)] {
+                initcode.extend_from_slice(&word.to_be_bytes::<32>());
+            }
+            l1.create(initcode, "OptimismPortal")
+        });
         let mut initcode = artifact_code("BoundaryVerifier", "bytecode");
         for word in [
             U256::from(params.chain_id),
@@ -111,6 +156,7 @@ impl Boundary {
             U256::from_be_slice(deposits.batcher.as_slice()),
             U256::from(deposits.base_fee_scalar),
             U256::from(deposits.blob_base_fee_scalar),
+            U256::from_be_slice(portal.as_slice()),
         ] {
             initcode.extend_from_slice(&word.to_be_bytes::<32>());
         }
@@ -119,9 +165,11 @@ impl Boundary {
             l1,
             address,
             inbox,
+            portal,
             params,
             deposits,
             reasons: BTreeMap::new(),
+            last_reason: String::new(),
         }
     }
 
@@ -144,7 +192,53 @@ impl Boundary {
         );
     }
 
-    /// The records the inbox holds, through its own getters.
+    /// Makes the portal's deposit log of L1 block `l1_block` `chain` (written to its storage),
+    /// and checks that it reads it back.
+    fn set_deposit_chain(&mut self, l1_block: u64, chain: B256) {
+        let db = &mut self.l1.evm.ctx.journaled_state.database;
+        let mut key = [0u8; 64];
+        key[24..32].copy_from_slice(&l1_block.to_be_bytes());
+        key[56..].copy_from_slice(&DEPOSIT_CHAIN_SLOT.to_be_bytes());
+        db.insert_account_storage(
+            self.portal,
+            U256::from_be_bytes(keccak256(key).0),
+            U256::from_be_bytes(chain.0),
+        )
+        .expect("infallible");
+        assert_eq!(
+            self.deposit_chain(l1_block),
+            chain,
+            "the portal holds the log written"
+        );
+    }
+
+    /// `depositChain(l1_block)` of the portal, through its getter.
+    fn deposit_chain(&mut self, l1_block: u64) -> B256 {
+        self.try_deposit_chain(l1_block)
+            .expect("the portal answers depositChain")
+    }
+
+    /// `depositChain(l1_block)` of the portal; `None` unless its call returns 32 bytes.
+    fn try_deposit_chain(&mut self, l1_block: u64) -> Option<B256> {
+        match self
+            .l1
+            .call_to(
+                self.portal,
+                depositChainCall {
+                    l1Block: U256::from(l1_block),
+                }
+                .abi_encode(),
+            )
+            .0
+        {
+            ExecutionResult::Success { output, .. } if output.data().len() == 32 => {
+                Some(B256::from_slice(output.data()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The records the inbox holds, through its own getters (no deposit log).
     fn records(&mut self) -> Records {
         let word = |result: ExecutionResult| match result {
             ExecutionResult::Success { output, .. } if output.data().len() == 32 => {
@@ -174,6 +268,7 @@ impl Boundary {
                     )
                 })
                 .collect(),
+            None,
         )
     }
 
@@ -232,7 +327,13 @@ impl Boundary {
         l1_view: u64,
         proof: &[u8],
     ) -> Result<bool, String> {
-        let records = self.records();
+        let mut records = self.records();
+        // The portal's deposit log of the epoch the proof is tied to (the only one it reads).
+        if let Some(p) = BlockStartProof::decode(proof) {
+            records.1 = self
+                .try_deposit_chain(p.tie.epoch)
+                .map(|c| (p.tie.epoch, c));
+        }
         let rust = verify_block_start(
             output,
             number,
@@ -253,10 +354,8 @@ impl Boundary {
                 alloy::primitives::hex::encode(proof)
             ));
         }
-        *self
-            .reasons
-            .entry(rust.clone().err().unwrap_or_else(|| "accepted".into()))
-            .or_default() += 1;
+        self.last_reason = rust.clone().err().unwrap_or_else(|| "accepted".into());
+        *self.reasons.entry(self.last_reason.clone()).or_default() += 1;
         Ok(rust.is_ok())
     }
 }
@@ -340,7 +439,7 @@ fn tied(boundary: &mut Boundary, number: u64, proof: &BlockStartProof) -> BlockS
 fn with_deposits(
     proof: &BlockStartProof,
     deposits: &DepositParams,
-    user: Vec<B256>,
+    user: Vec<UserDeposit>,
 ) -> BlockStartProof {
     use alloy::rlp::Decodable;
     let mut p = proof.clone();
@@ -356,7 +455,7 @@ fn with_deposits(
     let mut tree = fraud_vm::merkle::WordTree::new();
     tree.set(0, keccak256(info));
     for (i, d) in user.iter().enumerate() {
-        tree.set(i as u64 + 1, *d);
+        tree.set(i as u64 + 1, d.hash().unwrap_or_default());
     }
     p.inputs.deposit_count = user.len() as u64 + 1;
     p.inputs.deposits_root = tree.root();
@@ -377,7 +476,8 @@ fn tied_to(
 }
 
 /// [`tied_to`] at sequence number `sequence_number` (by default 0 for a block with user
-/// deposits, else 3), the deposits section rebuilt for it ([`with_deposits`]).
+/// deposits, else 3), the deposits section rebuilt for it ([`with_deposits`]), the portal's log
+/// of `epoch` made the user deposits' (written to its storage).
 fn tied_at(
     boundary: &mut Boundary,
     number: u64,
@@ -410,6 +510,12 @@ fn tied_at(
     let opening = bridge::inbox::InputsProof::new(1, number - 1, APPEND_L1_BLOCK, &leaves, number)
         .expect("the block is in the append");
     boundary.set_records(&[keccak256([3]), opening.record.commitment()]);
+    // The portal's log of the epoch: the proof's user deposits, as the portal folds them.
+    let chain = proof
+        .user_deposits
+        .iter()
+        .fold(B256::ZERO, |c, d| d.link(c));
+    boundary.set_deposit_chain(epoch, chain);
     tie.opening = InboxOpening {
         index: opening.index,
         first: opening.record.first,
@@ -604,11 +710,40 @@ fn check_origin(
     Ok(())
 }
 
+/// A user deposit as the portal emits it: a call (or, for odd `i`, a creation) from a made-up
+/// sender with `data_len` bytes of data, minting `i` ether.
+fn user_deposit(i: u64, data_len: usize) -> UserDeposit {
+    let creation = i % 2 == 1;
+    UserDeposit {
+        source_hash: keccak256(i.to_be_bytes()),
+        from: Address::repeat_byte(0xd0 + i as u8),
+        to: if creation {
+            Address::ZERO
+        } else {
+            Address::repeat_byte(0xe0 + i as u8)
+        },
+        opaque_data: bridge::deposit::DepositData {
+            mint: U256::from(i) * U256::from(10u64.pow(18)),
+            value: U256::from(i),
+            gas_limit: 100_000 + i,
+            is_creation: creation,
+            data: vec![i as u8; data_len].into(),
+        }
+        .encode()
+        .to_vec(),
+    }
+}
+
 /// The deposits section's refusals (SPEC.md §5.18, the deposits) for the honest, tied `proof` of
 /// block `number`: another count, another root, a user deposit added, dropped or changed without
 /// the root and count following, the L1-info deposit of other parameters (a forged one), user
 /// deposits in a block that does not open its epoch (re-tied at sequence number 1), and a
-/// verifier of other parameters refusing the honest proof. Both verifiers refuse each alike.
+/// verifier of other parameters refusing the honest proof. Then, at sequence number 0 with
+/// user deposits, the portal's log: a deposit added, dropped, duplicated, reordered, all
+/// dropped, or one's mint, value, gas, creation flag, data, sender or target changed, each with
+/// the root and count following, is not `depositChain(epoch)`; opaque data that does not decode
+/// is refused as such; a block of an epoch whose log is another's. Both verifiers refuse each
+/// alike.
 fn check_deposits(
     boundary: &mut Boundary,
     output: B256,
@@ -625,18 +760,20 @@ fn check_deposits(
     with(&|p| p.inputs.deposit_count -= 1);
     with(&|p| p.inputs.deposit_count = 0);
     with(&|p| p.inputs.deposits_root = keccak256(p.inputs.deposits_root));
-    with(&|p| p.user_deposits.push(keccak256([9])));
+    with(&|p| p.user_deposits.push(user_deposit(9, 3)));
     with(&|p| {
-        p.user_deposits.push(keccak256([9]));
+        p.user_deposits.push(user_deposit(9, 3));
         p.inputs.deposit_count += 1;
     });
-    with(&|p| {
-        p.user_deposits.pop();
-    });
-    with(&|p| {
-        p.user_deposits.insert(0, keccak256([9]));
-        p.user_deposits.pop();
-    });
+    if !proof.user_deposits.is_empty() {
+        with(&|p| {
+            p.user_deposits.pop();
+        });
+        with(&|p| {
+            p.user_deposits.insert(0, user_deposit(9, 3));
+            p.user_deposits.pop();
+        });
+    }
     // A forged L1-info deposit: another batcher's, another scalar's, under a consistent root.
     for other in [
         DepositParams {
@@ -656,7 +793,7 @@ fn check_deposits(
     }
     // The L1-info deposit as word 1, a user deposit before it.
     let mut swapped = with_deposits(proof, &DEPOSITS, proof.user_deposits.clone());
-    swapped.user_deposits.insert(0, keccak256([9]));
+    swapped.user_deposits.insert(0, user_deposit(9, 3));
     swapped.inputs.deposit_count += 1;
     refused.push(swapped);
     let mut accepted = 0;
@@ -668,7 +805,7 @@ fn check_deposits(
     }
     // User deposits in a block that does not open its epoch: re-tied at sequence number 1.
     let mut deposits = proof.user_deposits.clone();
-    deposits.push(keccak256([9]));
+    deposits.push(user_deposit(9, 3));
     let p = BlockStartProof {
         user_deposits: deposits,
         ..proof.clone()
@@ -684,8 +821,8 @@ fn check_deposits(
     if boundary.compare_start(output, number, &p.encode())? {
         return Err("user deposits at sequence number 1 were accepted".into());
     }
-    // The same block opening its epoch: accepted (the user deposits themselves are not tied yet).
-    let p = tied_at(
+    // The same block opening its epoch, the portal's log holding its deposits: accepted.
+    let opening = tied_at(
         boundary,
         number,
         &p,
@@ -693,9 +830,10 @@ fn check_deposits(
         proof.origin_header.clone(),
         Some(0),
     );
-    if !boundary.compare_start(output, number, &p.encode())? {
-        return Err("user deposits at sequence number 0 were refused".into());
+    if !boundary.compare_start(output, number, &opening.encode())? {
+        return Err("the portal's user deposits at sequence number 0 were refused".into());
     }
+    check_portal(boundary, output, number, &opening)?;
     // A verifier of another chain's parameters refuses the honest proof.
     let again = tied_to(boundary, number, proof, 77, proof.origin_header.clone());
     if again != *proof {
@@ -712,6 +850,162 @@ fn check_deposits(
     other.set_records(&boundary.records().0);
     if other.compare_start(output, number, &proof.encode())? {
         return Err("a verifier of another batcher accepted the proof".into());
+    }
+    Ok(())
+}
+
+/// The portal's deposit log against `proof`, the honest, tied proof of block `number` opening
+/// its epoch with at least one user deposit (SPEC.md §5.18, the user deposits): every change of
+/// the user deposits under a consistent `deposits_root` is refused by both as not the portal's
+/// `depositChain(epoch)`, or as not decoding; the portal's log of another epoch refuses the
+/// honest proof. Another source hash is accepted by both (given: BATCHES §3.5's limit).
+fn check_portal(
+    boundary: &mut Boundary,
+    output: B256,
+    number: u64,
+    proof: &BlockStartProof,
+) -> Result<(), String> {
+    const NOT_PORTALS: &str = "the user deposits are not the portal's depositChain(epoch)";
+    const UNDECODABLE: &str = "a user deposit's opaque data does not decode";
+    let honest = proof.user_deposits.clone();
+    assert!(!honest.is_empty() && proof.tie.sequence_number == 0);
+    let last = honest.len() - 1;
+    let mut changed: Vec<(&str, &str, Vec<UserDeposit>)> = Vec::new();
+    let mut with = |what: &'static str, why: &'static str, f: &dyn Fn(&mut Vec<UserDeposit>)| {
+        let mut user = honest.clone();
+        f(&mut user);
+        changed.push((what, why, user));
+    };
+    with("added", NOT_PORTALS, &|u| u.push(user_deposit(11, 5)));
+    with("minted", NOT_PORTALS, &|u| {
+        u.push(user_deposit(12, 0));
+        u[last + 1].opaque_data[0] = 1;
+    });
+    with("dropped", NOT_PORTALS, &|u| {
+        u.pop();
+    });
+    with("all dropped", NOT_PORTALS, &|u| u.clear());
+    with("duplicated", NOT_PORTALS, &|u| u.push(u[last].clone()));
+    with("reordered", NOT_PORTALS, &|u| {
+        u.push(user_deposit(13, 2));
+        u.swap(last, last + 1);
+    });
+    for (what, at) in [
+        ("mint", 31),
+        ("value", 63),
+        ("gas", 71),
+        ("creation flag", 72),
+        ("data", 73),
+    ] {
+        with(what, NOT_PORTALS, &|u| {
+            if at == 73 {
+                u[last].opaque_data.push(0x42);
+            } else {
+                u[last].opaque_data[at] ^= 1;
+            }
+        });
+    }
+    with("mint above u128", NOT_PORTALS, &|u| {
+        u[last].opaque_data[0] = 0xff;
+    });
+    with("sender", NOT_PORTALS, &|u| u[last].from.0[0] ^= 1);
+    with("target", NOT_PORTALS, &|u| u[last].to.0[19] ^= 1);
+    with("creation flag 2", UNDECODABLE, &|u| {
+        u[last].opaque_data[72] = 2
+    });
+    with("short opaque data", UNDECODABLE, &|u| {
+        u[last].opaque_data.truncate(72)
+    });
+    with("no opaque data", UNDECODABLE, &|u| {
+        u[last].opaque_data.clear()
+    });
+    with("source hash", "accepted", &|u| {
+        u[last].source_hash.0[0] ^= 1
+    });
+    for (what, why, user) in changed {
+        let p = with_deposits(proof, &DEPOSITS, user);
+        boundary.compare_start(output, number, &p.encode())?;
+        let reason = boundary.last_reason.clone();
+        if reason != why {
+            return Err(format!("user deposits {what}: {reason}, not {why}"));
+        }
+    }
+    // The portal's log of the epoch is another: the honest proof is refused.
+    let chain = boundary.deposit_chain(proof.tie.epoch);
+    boundary.set_deposit_chain(proof.tie.epoch, keccak256(chain));
+    boundary.compare_start(output, number, &proof.encode())?;
+    if boundary.last_reason != NOT_PORTALS {
+        return Err(format!("another log: {}", boundary.last_reason));
+    }
+    boundary.set_deposit_chain(proof.tie.epoch, B256::ZERO);
+    boundary.compare_start(output, number, &proof.encode())?;
+    if boundary.last_reason != NOT_PORTALS {
+        return Err(format!("an empty log: {}", boundary.last_reason));
+    }
+    // Deposits across the RLP encoder's length boundaries (data of 0, 1 byte below and above
+    // 0x80, 55, 56 and 300 bytes; mint 0, 1, 0x7f, 0x80 and 2^128 − 1; a creation), the log
+    // holding them: accepted by both, so both build the same transactions.
+    let mut edges = honest.clone();
+    for (i, (data, mint)) in [
+        (vec![], 0u128),
+        (vec![0x05], 1),
+        (vec![0x85], 0x7f),
+        (vec![7; 55], 0x80),
+        (vec![8; 56], u128::MAX),
+        (vec![9; 300], 10u128.pow(18)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut d = user_deposit(20 + i as u64, 0);
+        d.opaque_data = bridge::deposit::DepositData {
+            mint: U256::from(mint),
+            value: U256::from(mint) << 100,
+            gas_limit: 1 << (8 * i),
+            is_creation: i == 3,
+            data: data.into(),
+        }
+        .encode()
+        .to_vec();
+        if i == 3 {
+            d.to = Address::ZERO;
+        }
+        edges.push(d);
+    }
+    let edged = with_deposits(proof, &DEPOSITS, edges.clone());
+    boundary.set_deposit_chain(
+        proof.tie.epoch,
+        edges.iter().fold(B256::ZERO, |c, d| d.link(c)),
+    );
+    if !boundary.compare_start(output, number, &edged.encode())? {
+        return Err(format!(
+            "deposits at the RLP edges: {}",
+            boundary.last_reason
+        ));
+    }
+    // A mint above a u128 (no L1 holds that much ether) that the log holds: both saturate it.
+    let mut user = honest.clone();
+    user[last].opaque_data[..16].fill(0xff);
+    let huge = with_deposits(proof, &DEPOSITS, user.clone());
+    let huge_chain = user.iter().fold(B256::ZERO, |c, d| d.link(c));
+    boundary.set_deposit_chain(proof.tie.epoch, huge_chain);
+    if !boundary.compare_start(output, number, &huge.encode())? {
+        return Err(format!("a saturated mint: {}", boundary.last_reason));
+    }
+    boundary.set_deposit_chain(proof.tie.epoch, chain);
+    if !boundary.compare_start(output, number, &proof.encode())? {
+        return Err("the honest proof was refused with its log back".into());
+    }
+    // A verifier built with a portal address without code: the log cannot be read.
+    let mut unread = Boundary::deploy_with_portal(
+        boundary.params,
+        boundary.deposits,
+        Some(Address::repeat_byte(0x99)),
+    );
+    unread.set_records(&boundary.records().0);
+    unread.compare_start(output, number, &proof.encode())?;
+    if unread.last_reason != "the portal's depositChain cannot be read" {
+        return Err(format!("a portal without code: {}", unread.last_reason));
     }
     Ok(())
 }
@@ -847,12 +1141,12 @@ fn check_start(boundary: &mut Boundary, encoded: &[Vec<u8>]) -> Result<u64, Stri
     }
     let inputs_len = fraud_vm::block_start::BLOCK_INPUTS_ENCODED_LEN;
     // The inputs record, then the origin header's length and the header, which end the proof.
-    let inputs_at = bytes.len()
-        - 4
-        - 32 * proof.user_deposits.len()
-        - 4
-        - proof.origin_header.len()
-        - inputs_len;
+    let deposits_len: usize = proof
+        .user_deposits
+        .iter()
+        .map(|d| fraud_vm::block_start::USER_DEPOSIT_FIXED_LEN + d.opaque_data.len())
+        .sum();
+    let inputs_at = bytes.len() - 4 - deposits_len - 4 - proof.origin_header.len() - inputs_len;
     let mut tag = bytes.clone();
     let at = inputs_at;
     tag[at] ^= 1;
@@ -908,7 +1202,7 @@ fn solidity_block_start_matches_rust() {
     }
     println!("answers: {:#?}", boundary.reasons);
     // Every reason of §5.18 occurred.
-    assert!(boundary.reasons.len() >= 14, "{:#?}", boundary.reasons);
+    assert!(boundary.reasons.len() >= 16, "{:#?}", boundary.reasons);
     for reason in [
         "more transactions than a u64 counts",
         "more recorded transactions than a u32 counts",
@@ -924,8 +1218,43 @@ fn solidity_block_start_matches_rust() {
         "user deposits in a block that does not open its epoch",
         "the deposit count is not the deposits'",
         "the deposits are not the L1-info deposit and the user deposits",
+        "a user deposit's opaque data does not decode",
+        "the user deposits are not the portal's depositChain(epoch)",
     ] {
         assert!(boundary.reasons.contains_key(reason), "{reason}");
+    }
+}
+
+/// The gas of `blockStart` on the first real OP block tied at sequence number 0 with 0, 1, 4 and
+/// 16 user deposits (calls and creations alternating, 100 bytes of data each), the portal's log
+/// holding them: both verifiers accept each.
+#[test]
+fn solidity_block_start_gas_by_deposits() {
+    let mut boundary = Boundary::deploy(super::super::op_blocks::config().params);
+    let encoded = super::super::op_blocks::fixed_blocks()
+        .into_iter()
+        .next()
+        .expect("a block");
+    let block = super::super::op_blocks::l2_block(&encoded);
+    let number = block.parent.number + 1;
+    let output = block.parent_output_root();
+    for k in [0u64, 1, 4, 16] {
+        let mut p = block.start_proof();
+        p.inputs.parent_beacon_root = B256::ZERO;
+        p.user_deposits = (0..k).map(|i| user_deposit(i, 100)).collect();
+        let origin = alloy::rlp::encode(origin_header(number, &p));
+        let p = tied_at(&mut boundary, number, &p, 77, origin, Some(0));
+        let bytes = p.encode();
+        assert!(
+            boundary.compare_start(output, number, &bytes).unwrap(),
+            "{}",
+            boundary.last_reason
+        );
+        let (_, gas) = boundary.block_start(output, number, L1_VIEW, &bytes);
+        println!(
+            "blockStart gas with {k} user deposits: {gas} ({} proof bytes)",
+            bytes.len()
+        );
     }
 }
 

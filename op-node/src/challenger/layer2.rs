@@ -266,10 +266,11 @@ mod tests {
     use crate::derivation::driver::tests::{
         BATCHER, TestInbox, derive, l1, sequence, stored_records,
     };
-    use fraud_vm::block_start::InboxView;
+    use fraud_vm::block_start::{InboxView, PortalView, UserDeposit};
 
-    /// The inbox's records as L1 holds them (a test double of the L1 view).
-    struct Records(Vec<B256>);
+    /// The inbox's records and the portal's deposit log of each L1 block as L1 holds them (a
+    /// test double of the L1 view).
+    struct Records(Vec<B256>, Vec<B256>);
 
     impl InboxView for Records {
         fn append_count(&self) -> u64 {
@@ -280,21 +281,55 @@ mod tests {
         }
     }
 
-    /// Over real L2 blocks derived from the inbox (an L1-info deposit and transfers, built and
-    /// stored by the engine): the opening's proofs check against the block's parent output, the
-    /// inbox's records and its own output, and every answer agrees with the others (the step
-    /// from `m` yields `commit(s_{m+1})`; past `N`, the end state). The start proof is refused
-    /// under an L1 view before the append. Blocks not stored, and the genesis block, are refused
-    /// by name.
+    impl PortalView for Records {
+        fn deposit_chain(&self, l1_block: u64) -> Option<B256> {
+            self.1.get(usize::try_from(l1_block).ok()?).copied()
+        }
+    }
+
+    /// The portal's deposit log of each of `blocks`: its deposits folded as the portal does.
+    fn deposit_chains(blocks: &[crate::derivation::L1Block]) -> Vec<B256> {
+        use alloy::eips::Encodable2718;
+        blocks
+            .iter()
+            .map(|b| {
+                b.deposits.iter().fold(B256::ZERO, |chain, d| {
+                    UserDeposit::of_transaction(&d.encoded_2718())
+                        .expect("a portal deposit")
+                        .link(chain)
+                })
+            })
+            .collect()
+    }
+
+    /// Over real L2 blocks derived from the inbox (an L1-info deposit, a user deposit of L1
+    /// block 1 in the block that opens its epoch, and transfers, built and stored by the
+    /// engine): the opening's proofs check against the block's parent output, the inbox's
+    /// records, the portal's deposit log and its own output, and every answer agrees with the
+    /// others (the step from `m` yields `commit(s_{m+1})`; past `N`, the end state). The start
+    /// proof is refused under an L1 view before the append, and the one with the user deposit
+    /// under a portal log without it. Blocks not stored, and the genesis block, are refused by
+    /// name.
     #[test]
     fn answers_over_real_blocks_agree_with_each_other_and_the_outputs() {
         let mut l1_blocks = l1(12);
+        let source_hash = bridge::deposit::source_hash(0, l1_blocks[1].hash, 0);
+        l1_blocks[1].deposits.push(op_alloy::consensus::TxDeposit {
+            source_hash,
+            from: alloy::primitives::Address::repeat_byte(0x55),
+            to: alloy::primitives::TxKind::Call(alloy::primitives::Address::repeat_byte(0x66)),
+            mint: 10u128.pow(18),
+            value: alloy::primitives::U256::from(3),
+            gas_limit: 100_000,
+            is_system_transaction: false,
+            input: alloy::primitives::Bytes::from_static(&[1, 2, 3]),
+        });
         let (seq, locals) = sequence(4, &l1_blocks);
         let genesis = seq.store.reader().unwrap().header(0).unwrap().unwrap().0;
         let mut inbox = TestInbox::new(100);
         inbox.post(&mut l1_blocks, 5, &locals[..2], MAX_APPEND_DATA);
         inbox.post(&mut l1_blocks, 7, &locals[2..], MAX_APPEND_DATA);
-        let records = Records(stored_records(&l1_blocks));
+        let records = Records(stored_records(&l1_blocks), deposit_chains(&l1_blocks));
         let (chain, _) = derive(&l1_blocks, genesis, 100);
         let steps = BlockSteps::new(chain.store.clone(), chain.engine.config().clone());
         let params = fraud_vm::block_start::ChainParams::op_node(
@@ -312,8 +347,38 @@ mod tests {
                 .unwrap()
                 .0
         };
+        let mut with_deposit = 0;
         for block in 1..=4 {
             let opening = steps.opening(block).unwrap();
+            let proof =
+                fraud_vm::block_start::BlockStartProof::decode(&opening.start_proof).unwrap();
+            if !proof.user_deposits.is_empty() {
+                // The defender's user deposits are the portal's: under a log without the
+                // deposit, the proof is refused.
+                with_deposit += 1;
+                assert_eq!(proof.tie.epoch, 1);
+                assert_eq!(
+                    proof.user_deposits[0].hash(),
+                    Some(alloy::primitives::keccak256(
+                        alloy::eips::Encodable2718::encoded_2718(&l1_blocks[1].deposits[0])
+                    ))
+                );
+                let empty = Records(records.0.clone(), vec![B256::ZERO; 12]);
+                assert_eq!(
+                    fraud_vm::block_start::verify_block_start(
+                        output(block - 1),
+                        block,
+                        11,
+                        &opening.start_proof,
+                        &params,
+                        &empty,
+                        &deposits,
+                    ),
+                    Err(fraud_vm::VerifyError::BadBlockStart {
+                        what: "the user deposits are not the portal's depositChain(epoch)"
+                    }),
+                );
+            }
             let n = opening.step_count;
             assert!(n > 1, "block {block}: {n} steps");
             let start = fraud_vm::block_start::verify_block_start(
@@ -362,6 +427,7 @@ mod tests {
                 );
             }
         }
+        assert_eq!(with_deposit, 1, "one block opens epoch 1 with its deposit");
         for block in [0, 5, u64::MAX] {
             assert!(
                 matches!(steps.opening(block), Err(Layer2Error::NoBlock { block: b }) if b == block),

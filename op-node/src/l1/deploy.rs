@@ -1,9 +1,9 @@
 //! Deploys the bridge contracts on the L1 with real transactions, in dependency order:
 //! factory, anchor-state registry (respecting the bisection game type, anchored at the L2
-//! genesis output), the step verifiers, the block-boundary verifier and the game verifier, the
-//! bisection-game implementation (registered with its bond), portal (fraud-vm/SPEC.md §12.7),
-//! batch inbox. The block that includes the portal becomes the rollup's L1 genesis (the first L2
-//! block's origin, which the inbox is told).
+//! genesis output), the step verifiers, portal (fraud-vm/SPEC.md §12.7), batch inbox, the
+//! block-boundary verifier (which reads the inbox and the portal) and the game verifier, the
+//! bisection-game implementation (registered with its bond). The block that includes the portal
+//! becomes the rollup's L1 genesis (the first L2 block's origin, which the inbox is told).
 
 use super::{
     DEPLOYER_INDEX,
@@ -278,8 +278,9 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
     )
     .await
     .map_err(|e| step("BatchInbox")(e.to_string()))?;
-    // The block-boundary verifier (SPEC §5.18, §12.6), built with the L2's chain parameters
-    // and the inbox it opens block inputs from (so it is deployed after the inbox).
+    // The block-boundary verifier (SPEC §5.18, §12.6), built with the L2's chain parameters,
+    // the inbox it opens block inputs from and the portal whose deposit log it checks the user
+    // deposits against (so it is deployed after both).
     let l2 = params.l2;
     let boundary = *BoundaryVerifier::deploy(
         &provider,
@@ -297,6 +298,7 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
             baseFeeScalar: params.deposits.base_fee_scalar,
             blobBaseFeeScalar: params.deposits.blob_base_fee_scalar,
         },
+        portal,
     )
     .await
     .map_err(|e| step("BoundaryVerifier")(e.to_string()))?

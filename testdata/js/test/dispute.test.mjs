@@ -349,6 +349,12 @@ describe("dispute on the embedded L1: a dishonest challenger against an honest p
       .filter((e) => e.args.id === opened.args.id);
     assert.ok(started, "the StepsStarted event");
     assert.equal(started.args.l2Block, 1n);
+    // The block-boundary verifier that accepted the defender's blockStart reads the rollup's portal:
+    // block 1 opens its epoch, so its user deposits had to fold to that portal's depositChain(epoch).
+    const gameVerifier = await readGame(r, g.address, "verifier");
+    const boundary = await r.l1.readContract({ address: gameVerifier, abi: gameAbi("GameVerifier"), functionName: "boundary" });
+    const boundaryPortal = await r.l1.readContract({ address: boundary, abi: gameAbi("BoundaryVerifier"), functionName: "portal" });
+    assert.equal(boundaryPortal.toLowerCase(), r.addresses.OptimismPortal.toLowerCase(), "the boundary verifier reads the rollup's portal");
     const [openedAt, endedAt] = await Promise.all([opened.blockNumber, end.blockNumber].map(async (n) => (await r.l1.getBlock({ blockNumber: n })).timestamp));
     const [createdAt, resolvedAt] = await Promise.all(["createdAt", "resolvedAt"].map((f) => readGame(r, g.address, f)));
     const line = `dishonest challenge figures: claim at L2 block ${g.l2Block}, layer 2 over block ${c.stepBlock} (N = ${started.args.stepCount}; ${proposalBond} wei proposal bond, ${challengeBond} wei challenge bond): ` +
