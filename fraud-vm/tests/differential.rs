@@ -31,6 +31,18 @@ mod solidity;
 
 /// The sender of every case: the address of the secp256k1 key [`CALLER_KEY`] (the transaction
 /// start step recovers it from the signed encoding).
+/// The hex field `field` (`bytecode`, `deployedBytecode`) of the committed artifact at `path`,
+/// relative to the workspace root (`fraud-vm/artifacts/…`, `bridge/artifacts/…`).
+fn artifact_field(path: &str, field: &str) -> Vec<u8> {
+    let path = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
+    let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let key = format!("\"{field}\"");
+    let at = json.find(&key).expect("field");
+    let start = at + json[at..].find("\"0x").expect("hex") + 3;
+    let end = start + json[start..].find('"').expect("end of hex");
+    alloy::primitives::hex::decode(&json[start..end]).expect("hex")
+}
+
 const CALLER: Address = address!("0xfA17c5B66A985F44Bc249C8E8faBD64767f414B1");
 const CALLER_KEY: [u8; 32] = [0x51; 32];
 /// Chain id of the cases' L1-like chain (revm's default).
@@ -3558,15 +3570,7 @@ fn creation_transaction_cases() -> Vec<(String, Case)> {
     use alloy::sol_types::SolValue;
     let address = CALLER.create(0);
     let token = {
-        let path = format!(
-            "{}/../testdata/artifacts/TestToken.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let json = std::fs::read_to_string(&path).expect("artifact");
-        let at = json.find("\"bytecode\"").expect("bytecode");
-        let start = at + json[at..].find("\"0x").expect("hex") + 3;
-        let end = start + json[start..].find('"').expect("end of hex");
-        let mut code = alloy::primitives::hex::decode(&json[start..end]).expect("hex");
+        let mut code = artifact_field("testdata/artifacts/TestToken.json", "bytecode");
         code.extend(
             (
                 "Token".to_string(),

@@ -58,15 +58,7 @@ fn keys() -> Vec<PrivateKeySigner> {
 
 /// The deployed code of a committed bridge artifact.
 fn artifact_code(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../bridge/artifacts/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let json = std::fs::read_to_string(&path).expect("artifact");
-    let at = json.find("\"deployedBytecode\"").expect("deployedBytecode");
-    let start = at + json[at..].find("\"0x").expect("hex") + 3;
-    let end = start + json[start..].find('"').expect("end of hex");
-    alloy::primitives::hex::decode(&json[start..end]).expect("hex")
+    crate::artifact_field(&format!("bridge/artifacts/{name}.json"), "deployedBytecode")
 }
 
 fn genesis() -> BTreeMap<Address, BaseAccount> {

@@ -157,13 +157,7 @@ fn error_name(data: &[u8]) -> String {
 
 /// A hex field of the committed artifact `fraud-vm/artifacts/<name>.json`.
 fn artifact_code(name: &str, field: &str) -> Vec<u8> {
-    let path = format!("{}/artifacts/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let key = format!("\"{field}\"");
-    let at = json.find(&key).expect("field");
-    let start = at + json[at..].find("\"0x").expect("hex") + 3;
-    let end = start + json[start..].find('"').expect("end of hex");
-    alloy::primitives::hex::decode(&json[start..end]).expect("hex")
+    crate::artifact_field(&format!("fraud-vm/artifacts/{name}.json"), field)
 }
 
 /// An L1 (Prague rules, gas price 0) with the verifier's contracts deployed by creation

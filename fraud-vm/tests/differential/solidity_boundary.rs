@@ -106,15 +106,8 @@ impl Boundary {
     ) -> Self {
         let mut l1 = L1Verifier::deploy();
         let inbox = {
-            let path = format!(
-                "{}/../bridge/artifacts/BatchInbox.json",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-            let at = json.find("\"bytecode\"").expect("bytecode");
-            let start = at + json[at..].find("\"0x").expect("hex") + 3;
-            let end = start + json[start..].find('"').expect("end of hex");
-            let mut initcode = alloy::primitives::hex::decode(&json[start..end]).expect("hex");
+            let mut initcode =
+                crate::artifact_field("bridge/artifacts/BatchInbox.json", "bytecode");
             // batcher, firstBlock, genesisEpoch, genesisTimestamp, seqWindowSize, drift.
             for word in [
                 U256::from_be_slice(SUBMITTER.as_slice()),
@@ -129,15 +122,8 @@ impl Boundary {
             l1.create(initcode, "BatchInbox")
         };
         let portal = portal.unwrap_or_else(|| {
-            let path = format!(
-                "{}/../bridge/artifacts/OptimismPortal.json",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-            let at = json.find("\"bytecode\"").expect("bytecode");
-            let start = at + json[at..].find("\"0x").expect("hex") + 3;
-            let end = start + json[start..].find('"').expect("end of hex");
-            let mut initcode = alloy::primitives::hex::decode(&json[start..end]).expect("hex");
+            let mut initcode =
+                crate::artifact_field("bridge/artifacts/OptimismPortal.json", "bytecode");
             // anchorStateRegistry (not read by `depositChain`), proofMaturityDelaySeconds.
             for word in [U256::from(0xa5), U256::from(7)] {
                 initcode.extend_from_slice(&word.to_be_bytes::<32>());
