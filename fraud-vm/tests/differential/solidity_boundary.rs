@@ -305,6 +305,25 @@ impl Boundary {
         self.compare_start_at(output, number, L1_VIEW, proof)
     }
 
+    /// [`Self::compare_start`] on each of `refused`, which both verifiers must refuse alike
+    /// (changes of `what`, for the error).
+    fn refuse_all(
+        &mut self,
+        output: B256,
+        number: u64,
+        refused: &[BlockStartProof],
+        what: &str,
+    ) -> Result<(), String> {
+        let mut accepted = 0;
+        for p in refused {
+            accepted += usize::from(self.compare_start(output, number, &p.encode())?);
+        }
+        if accepted != 0 {
+            return Err(format!("{accepted} changes of {what} were accepted"));
+        }
+        Ok(())
+    }
+
     /// [`Self::compare_start`] under the game's L1 view `l1_view`.
     fn compare_start_at(
         &mut self,
@@ -634,13 +653,7 @@ fn check_origin(
     let mut p = proof.clone();
     p.inputs.parent_beacon_root = keccak256([6]);
     refused.push(p);
-    let mut accepted = 0;
-    for p in &refused {
-        accepted += usize::from(boundary.compare_start(output, number, &p.encode())?);
-    }
-    if accepted != 0 {
-        return Err(format!("{accepted} changes of the origin were accepted"));
-    }
+    boundary.refuse_all(output, number, &refused, "the origin")?;
     // Re-tied: the inbox holds the changed header's hash as the epoch's.
     let honest = origin_header(number, proof);
     let mut retied: Vec<(u64, Vec<u8>)> = vec![
@@ -782,13 +795,7 @@ fn check_deposits(
     swapped.user_deposits.insert(0, user_deposit(9, 3));
     swapped.inputs.deposit_count += 1;
     refused.push(swapped);
-    let mut accepted = 0;
-    for p in &refused {
-        accepted += usize::from(boundary.compare_start(output, number, &p.encode())?);
-    }
-    if accepted != 0 {
-        return Err(format!("{accepted} changes of the deposits were accepted"));
-    }
+    boundary.refuse_all(output, number, &refused, "the deposits")?;
     // User deposits in a block that does not open its epoch: re-tied at sequence number 1.
     let mut deposits = proof.user_deposits.clone();
     deposits.push(user_deposit(9, 3));
