@@ -3,6 +3,10 @@
 //! incrementally, leaf by leaf, as the Ethereum deposit contract does: a *frontier* of one node
 //! per set bit of the leaf count is all it keeps, so a block's transaction tree can be continued
 //! in a later L1 transaction from its frontier alone.
+//!
+//! fraud-vm's `merkle::WordTree` is the same tree; the bridge keeps this copy so that it does not
+//! depend on fraud-vm (and revm) outside its tests, and the property test
+//! `the_inbox_tree_is_fraud_vms_word_tree` keeps the two equal.
 
 use alloy::primitives::{B256, keccak256};
 use std::sync::OnceLock;

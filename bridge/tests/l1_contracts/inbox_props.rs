@@ -6,7 +6,7 @@
 
 use alloy::consensus::{SignableTransaction, TxEip1559};
 use alloy::eips::eip2718::Encodable2718;
-use alloy::primitives::{Address, Bytes, TxKind, U256};
+use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy::signers::{SignerSync, local::PrivateKeySigner};
 use alloy::sol_types::SolCall;
 use bridge::inbox::{AppendData, BlockData, Continuation};
@@ -218,6 +218,33 @@ fn the_contract_and_the_rust_inbox_agree_on_random_calls() {
         recorded > 48,
         "the random calls recorded blocks ({recorded} records)"
     );
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 64, failure_persistence: None, ..Config::default() })]
+
+    /// The inbox's incremental word tree is fraud-vm's word tree (SPEC §3.4): the same root over
+    /// any leaves and the same 32 siblings for any leaf. The bridge keeps its own copy of the
+    /// tree (it does not depend on fraud-vm and its revm outside tests); this keeps the two equal.
+    #[test]
+    fn the_inbox_tree_is_fraud_vms_word_tree(
+        leaves in prop::collection::vec(any::<[u8; 32]>().prop_map(B256::from), 0..80),
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let mut vm_tree = fraud_vm::merkle::WordTree::new();
+        vm_tree.set_many(leaves.iter().enumerate().map(|(i, w)| (i as u64, *w)));
+        prop_assert_eq!(bridge::inbox::word_tree_root(&leaves), vm_tree.root());
+        if !leaves.is_empty() {
+            let index = pick.index(leaves.len());
+            let siblings = bridge::inbox::word_tree_proof(&leaves, index);
+            let proof = vm_tree.prove(index as u64);
+            prop_assert_eq!(proof.siblings.as_slice(), siblings.as_slice());
+            prop_assert_eq!(
+                bridge::inbox::fold_word_proof(leaves[index], index as u64, &siblings),
+                vm_tree.root()
+            );
+        }
+    }
 }
 
 /// A signed EIP-1559 ETH transfer, as wallets send them (about 110 bytes).
