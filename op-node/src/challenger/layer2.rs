@@ -5,9 +5,10 @@
 //! The answers come from `fraud_vm::check::BlockSteps` over the block's execution witness,
 //! built from the node's own store the way `debug_executionWitness` builds it for
 //! `op-node check-block` (no HTTP). A game asks about many positions of one block, so the
-//! last block's `BlockSteps` is kept (keyed by its hash: a block replaced by a reorg is built
-//! again), and with it the block's step count; every answer re-runs the block up to the
-//! asked position, committing that state alone (about the cost of executing the block).
+//! last block's `BlockSteps` is kept (keyed by its hash and recorded list: a block replaced
+//! by a reorg is built again), and with it the block's step count; every answer re-runs the
+//! block up to the asked position, committing that state alone (about the cost of executing
+//! the block).
 
 use crate::{
     chain::ChainConfig,
@@ -106,7 +107,7 @@ pub struct StepProof {
 }
 
 type Steps = fraud_vm::check::BlockSteps<WitnessDb>;
-/// The last block asked about: its hash and its answers.
+/// The last block asked about: its hash (with its recorded list, if kept) and its answers.
 type Cached = Option<(B256, Arc<Steps>)>;
 
 /// Layer-2 answers for the blocks of the node's own chain.
@@ -224,8 +225,17 @@ impl BlockSteps {
             .block(block)?
             .filter(|_| block > 0)
             .ok_or(Layer2Error::NoBlock { block })?;
-        if let Some((hash, steps)) = self.cached()
-            && hash == stored.hash
+        let list = reader.recorded_list(block)?;
+        // Keyed by the block's hash and its recorded list: an L1 reorg may record the same
+        // block again with another list.
+        let key = match &list {
+            Some(list) => {
+                alloy::primitives::keccak256([stored.hash.as_slice(), &list.encode()].concat())
+            }
+            None => stored.hash,
+        };
+        if let Some((cached, steps)) = self.cached()
+            && cached == key
         {
             return Ok(steps);
         }
@@ -234,7 +244,7 @@ impl BlockSteps {
         // the inbox's `tx_root`; the ones left out are skip steps, fraud-vm/SPEC.md §5.9), else
         // the block's own transactions.
         let deposits = stored.txs.iter().take_while(|t| t.tx.is_deposit());
-        let (transactions, witness) = match reader.recorded_list(block)? {
+        let (transactions, witness) = match list {
             Some(list) => {
                 let decoded =
                     crate::derivation::recorded::decode_transactions(block, &list.transactions);
@@ -270,7 +280,7 @@ impl BlockSteps {
                 .map_err(check(block))?,
         );
         debug!(target: "challenger", l2_block = block, hash = %stored.hash, witness_nodes = witness.state.len(), "layer 2: block witness built");
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((stored.hash, steps.clone()));
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((key, steps.clone()));
         Ok(steps)
     }
 
