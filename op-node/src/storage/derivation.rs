@@ -144,7 +144,7 @@ pub struct DerivationUpdate {
 /// at 12 s): a game opens a block whose inputs the inbox recorded before the game's L1 view,
 /// and lives a challenge window plus its clocks after it is created (days), so a header this
 /// old is needed only by a game over a block older than that, which an anchor that has not
-/// moved for two weeks would allow (README.md, "The dispute game": the known limit).
+/// moved for two weeks would allow (fraud-vm/SPEC.md §5.18: the known limit).
 pub const ORIGIN_HEADERS_RETAINED: u64 = 100_000;
 
 /// The recorded list of a derived L2 block that left some of it out (BATCHES.md §5.2): the
