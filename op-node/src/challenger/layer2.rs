@@ -5,13 +5,14 @@
 //! The answers come from `fraud_vm::check::BlockSteps` over the block's execution witness,
 //! built from the node's own store the way `debug_executionWitness` builds it for
 //! `op-node check-block` (no HTTP). A game asks about many positions of one block, so the
-//! last block's `BlockSteps` is kept (keyed by its hash: a block replaced by a reorg is built
-//! again), and with it the block's step count; every answer re-runs the block up to the
-//! asked position, committing that state alone (about the cost of executing the block).
+//! last block's `BlockSteps` is kept (keyed by its hash and recorded list: a block replaced
+//! by a reorg is built again), and with it the block's step count; every answer re-runs the
+//! block up to the asked position, committing that state alone (about the cost of executing
+//! the block).
 
 use crate::{
     chain::ChainConfig,
-    engine::witness::{WitnessError, execution_witness},
+    engine::witness::{WitnessError, execution_witness, recorded_execution_witness},
     storage::{StorageError, Store},
 };
 use alloy::{
@@ -106,7 +107,7 @@ pub struct StepProof {
 }
 
 type Steps = fraud_vm::check::BlockSteps<WitnessDb>;
-/// The last block asked about: its hash and its answers.
+/// The last block asked about: its hash (with its recorded list, if kept) and its answers.
 type Cached = Option<(B256, Arc<Steps>)>;
 
 /// Layer-2 answers for the blocks of the node's own chain.
@@ -224,18 +225,54 @@ impl BlockSteps {
             .block(block)?
             .filter(|_| block > 0)
             .ok_or(Layer2Error::NoBlock { block })?;
-        if let Some((hash, steps)) = self.cached()
-            && hash == stored.hash
+        let list = reader.recorded_list(block)?;
+        // Keyed by the block's hash and its recorded list: an L1 reorg may record the same
+        // block again with another list.
+        let key = match &list {
+            Some(list) => {
+                alloy::primitives::keccak256([stored.hash.as_slice(), &list.encode()].concat())
+            }
+            None => stored.hash,
+        };
+        if let Some((cached, steps)) = self.cached()
+            && cached == key
         {
             return Ok(steps);
         }
-        let witness = execution_witness(&self.chain, &reader, block, MAX_WITNESS_DEPTH)
-            .map_err(|source| Layer2Error::Witness { block, source })?;
-        let transactions = stored
-            .txs
-            .iter()
-            .map(|t| t.tx.inner().encoded_2718().into())
-            .collect();
+        // The block as the inbox recorded it: its deposits, then its recorded list, which
+        // derivation kept if it left a transaction of it out (the block start ties the list to
+        // the inbox's `tx_root`; the ones left out are skip steps, fraud-vm/SPEC.md §5.9), else
+        // the block's own transactions.
+        let deposits = stored.txs.iter().take_while(|t| t.tx.is_deposit());
+        let (transactions, witness) = match list {
+            Some(list) => {
+                let decoded =
+                    crate::derivation::recorded::decode_transactions(block, &list.transactions);
+                let witness = recorded_execution_witness(
+                    &self.chain,
+                    &reader,
+                    block,
+                    MAX_WITNESS_DEPTH,
+                    Some(&decoded),
+                )
+                .map_err(|source| Layer2Error::Witness { block, source })?;
+                let transactions = deposits
+                    .map(|t| t.tx.inner().encoded_2718().into())
+                    .chain(list.transactions)
+                    .collect();
+                (transactions, witness)
+            }
+            None => {
+                let witness = execution_witness(&self.chain, &reader, block, MAX_WITNESS_DEPTH)
+                    .map_err(|source| Layer2Error::Witness { block, source })?;
+                let transactions = stored
+                    .txs
+                    .iter()
+                    .map(|t| t.tx.inner().encoded_2718().into())
+                    .collect();
+                (transactions, witness)
+            }
+        };
         let config =
             fraud_vm::check::ChainConfig::op_node(self.chain.chain_id, self.chain.gas_limit);
         let steps = Arc::new(
@@ -243,7 +280,7 @@ impl BlockSteps {
                 .map_err(check(block))?,
         );
         debug!(target: "challenger", l2_block = block, hash = %stored.hash, witness_nodes = witness.state.len(), "layer 2: block witness built");
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((stored.hash, steps.clone()));
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((key, steps.clone()));
         Ok(steps)
     }
 
@@ -434,5 +471,420 @@ mod tests {
                 "block {block}"
             );
         }
+    }
+
+    /// An L1 in revm with the real `BatchInbox`, `OptimismPortal` and `BoundaryVerifier` as
+    /// op-node deploys them (the L2's chain parameters, the test rollup's inbox and deposit
+    /// parameters).
+    struct RevmL1 {
+        evm: revm::handler::MainnetEvm<
+            revm::handler::MainnetContext<revm::database::CacheDB<revm::database::EmptyDB>>,
+        >,
+        inbox: alloy::primitives::Address,
+        boundary: alloy::primitives::Address,
+        deployed: u64,
+    }
+
+    const DEPLOYER: alloy::primitives::Address = alloy::primitives::Address::repeat_byte(0xd0);
+
+    impl RevmL1 {
+        fn new(chain: &crate::chain::ChainConfig, window: u64) -> Self {
+            use alloy::sol_types::SolConstructor;
+            use revm::{Context, MainBuilder, MainContext};
+            let evm = Context::mainnet()
+                .with_db(revm::database::CacheDB::<revm::database::EmptyDB>::default())
+                .with_cfg({
+                    // Getters are called from the deployer at any nonce.
+                    let mut cfg = revm::context::CfgEnv::new_with_spec(
+                        revm::primitives::hardfork::SpecId::PRAGUE,
+                    );
+                    cfg.disable_nonce_check = true;
+                    cfg
+                })
+                .with_block(revm::context::BlockEnv {
+                    gas_limit: 1 << 30,
+                    ..Default::default()
+                })
+                .build_mainnet();
+            let mut l1 = Self {
+                evm,
+                inbox: Default::default(),
+                boundary: Default::default(),
+                deployed: 0,
+            };
+            let config = crate::derivation::inbox_config(
+                &crate::derivation::driver::tests::rollup(B256::ZERO, window),
+            );
+            let mut code = bridge::bindings::BatchInbox::BYTECODE.to_vec();
+            code.extend(
+                bridge::bindings::BatchInbox::constructorCall {
+                    batcher_: BATCHER,
+                    firstBlock_: config.first_block,
+                    genesisEpoch_: config.genesis_epoch,
+                    genesisTimestamp_: config.genesis_timestamp,
+                    seqWindowSize_: config.seq_window_size,
+                    maxSequencerDrift_: config.max_sequencer_drift,
+                }
+                .abi_encode(),
+            );
+            l1.inbox = l1.create(code);
+            let mut code = bridge::bindings::OptimismPortal::BYTECODE.to_vec();
+            code.extend(
+                bridge::bindings::OptimismPortal::constructorCall {
+                    anchorStateRegistry_: alloy::primitives::Address::repeat_byte(0xa5),
+                    proofMaturityDelaySeconds_: alloy::primitives::U256::from(7),
+                }
+                .abi_encode(),
+            );
+            let portal = l1.create(code);
+            let params =
+                fraud_vm::block_start::ChainParams::op_node(chain.chain_id, chain.gas_limit);
+            let scalars = crate::derivation::FeeScalars::default();
+            use crate::l1::bindings::BoundaryVerifier as V;
+            let mut code = V::BYTECODE.to_vec();
+            code.extend(
+                V::constructorCall {
+                    params: V::ChainParams {
+                        chainId: params.chain_id,
+                        coinbase: params.coinbase,
+                        gasLimit: params.gas_limit,
+                        baseFeeDenominator: params.base_fee_denominator,
+                        elasticity: params.elasticity,
+                        minBaseFee: params.min_base_fee,
+                    },
+                    inbox_: l1.inbox,
+                    deposits: V::DepositParams {
+                        batcher: BATCHER,
+                        baseFeeScalar: scalars.base_fee_scalar,
+                        blobBaseFeeScalar: scalars.blob_base_fee_scalar,
+                    },
+                    portal_: portal,
+                }
+                .abi_encode(),
+            );
+            l1.boundary = l1.create(code);
+            l1
+        }
+
+        fn create(&mut self, code: Vec<u8>) -> alloy::primitives::Address {
+            use revm::ExecuteCommitEvm;
+            let tx = revm::context::TxEnv::builder()
+                .caller(DEPLOYER)
+                .kind(alloy::primitives::TxKind::Create)
+                .data(code.into())
+                .gas_limit(1 << 26)
+                .gas_price(0)
+                .nonce(self.deployed)
+                .build()
+                .expect("valid tx");
+            self.deployed += 1;
+            match self.evm.transact_commit(tx).expect("deploys") {
+                revm::context::result::ExecutionResult::Success {
+                    output: revm::context::result::Output::Create(_, Some(address)),
+                    ..
+                } => address,
+                other => panic!("deploying: {other:?}"),
+            }
+        }
+
+        /// Runs `data` from `from` (nonce `nonce`) to `to` in L1 block `number` at `timestamp`,
+        /// committing it; the call's output or its revert data.
+        fn call(
+            &mut self,
+            from: alloy::primitives::Address,
+            nonce: u64,
+            to: alloy::primitives::Address,
+            data: Vec<u8>,
+            commit: bool,
+        ) -> Result<Bytes, Bytes> {
+            use revm::{ExecuteCommitEvm, ExecuteEvm};
+            let tx = revm::context::TxEnv::builder()
+                .caller(from)
+                .kind(alloy::primitives::TxKind::Call(to))
+                .data(data.into())
+                .gas_limit(1 << 25)
+                .gas_price(0)
+                .nonce(nonce)
+                .build()
+                .expect("valid tx");
+            let result = if commit {
+                self.evm.transact_commit(tx).expect("runs")
+            } else {
+                self.evm.transact(tx).expect("runs").result
+            };
+            match result {
+                revm::context::result::ExecutionResult::Success { output, .. } => {
+                    Ok(output.into_data())
+                }
+                revm::context::result::ExecutionResult::Revert { output, .. } => Err(output),
+                other => Err(format!("{other:?}").into_bytes().into()),
+            }
+        }
+
+        /// Replays the inbox calls of `blocks` into the real `BatchInbox`, each in its L1 block
+        /// (BLOCKHASH answering the made-up L1's hashes); returns the records it holds.
+        fn append_all(&mut self, blocks: &[crate::derivation::L1Block]) -> Vec<B256> {
+            use alloy::sol_types::SolCall;
+            use bridge::bindings::BatchInbox as I;
+            let mut nonce = 0;
+            for block in blocks {
+                let db = &mut self.evm.ctx.journaled_state.database;
+                for b in blocks.iter().take_while(|b| b.number < block.number) {
+                    db.cache
+                        .block_hashes
+                        .insert(alloy::primitives::U256::from(b.number), b.hash);
+                }
+                self.evm.ctx.block.number = alloy::primitives::U256::from(block.number);
+                self.evm.ctx.block.timestamp = alloy::primitives::U256::from(block.timestamp);
+                for call in &block.inbox_calls {
+                    let crate::derivation::InboxCall::Append { data, .. } = call else {
+                        panic!("only appends here");
+                    };
+                    let out = self.call(
+                        BATCHER,
+                        nonce,
+                        self.inbox,
+                        I::appendBlocksCall { data: data.clone() }.abi_encode(),
+                        true,
+                    );
+                    assert!(out.is_ok(), "the inbox takes the append: {out:?}");
+                    nonce += 1;
+                }
+            }
+            let word = |out: Result<Bytes, Bytes>| B256::from_slice(&out.expect("a getter"));
+            let count = word(self.call(
+                DEPLOYER,
+                0,
+                self.inbox,
+                I::appendCountCall {}.abi_encode(),
+                false,
+            ));
+            (0..alloy::primitives::U256::from_be_bytes(count.0).to::<u64>())
+                .map(|i| {
+                    word(
+                        self.call(
+                            DEPLOYER,
+                            0,
+                            self.inbox,
+                            I::appendRecordCall {
+                                index: alloy::primitives::U256::from(i),
+                            }
+                            .abi_encode(),
+                            false,
+                        ),
+                    )
+                })
+                .collect()
+        }
+
+        /// `BoundaryVerifier.blockStart` in revm: `commit(s_0)` or the revert data.
+        fn block_start(
+            &mut self,
+            parent: B256,
+            number: u64,
+            l1_view: u64,
+            proof: &Bytes,
+        ) -> Result<B256, Bytes> {
+            use crate::l1::bindings::BoundaryVerifier as V;
+            use alloy::sol_types::SolCall;
+            self.evm.ctx.block.number = alloy::primitives::U256::from(l1_view + 1);
+            self.call(
+                DEPLOYER,
+                0,
+                self.boundary,
+                V::blockStartCall {
+                    parentOutputRoot: parent,
+                    l2BlockNumber: alloy::primitives::U256::from(number),
+                    l1Block: alloy::primitives::U256::from(l1_view),
+                    proof: proof.clone(),
+                }
+                .abi_encode(),
+                false,
+            )
+            .map(|out| B256::from_slice(&out))
+        }
+    }
+
+    /// Over a real derived chain whose block 3 the batcher posted with recorded transactions
+    /// derivation leaves out (a nonce ahead of the sender's, a sender without funds, bytes
+    /// that do not decode, a signature without a key), appended to the real `BatchInbox` in
+    /// revm: derivation keeps the block's recorded list (and no list for the blocks that hold
+    /// theirs), the block derives to the sequencer's own block, and the defender opens it tied
+    /// to the inbox's list (a list taken from the sealed block, without the left-out ones, is
+    /// not the inbox's `tx_root`: `Untied`). The real Solidity `BoundaryVerifier` accepts the
+    /// block start and gives the Rust verifier's `commit(s_0)`, and every step of the block
+    /// proves to the next position's commitment under the Rust verifier, four of them the skip
+    /// steps of the left-out transactions.
+    #[test]
+    fn a_block_whose_recorded_list_holds_refused_transactions_is_defended() {
+        use crate::derivation::driver::tests::{key, transfer};
+        let mut l1_blocks = l1(12);
+        let (seq, mut locals) = sequence(4, &l1_blocks);
+        let genesis = seq.store.reader().unwrap().header(0).unwrap().unwrap().0;
+        let sealed: Vec<Bytes> = locals[2].transactions.clone();
+        assert_eq!(sealed.len(), 3, "block 3 holds three transfers");
+        // A signature whose `s` is above the curve order: no key recovers from it.
+        let no_key = {
+            use alloy::consensus::SignableTransaction;
+            let tx = alloy::consensus::TxEip1559 {
+                chain_id: seq.engine.config().chain_id,
+                nonce: 0,
+                gas_limit: 21_000,
+                max_fee_per_gas: 10_000_000_000,
+                to: alloy::primitives::TxKind::Call(alloy::primitives::Address::repeat_byte(1)),
+                ..Default::default()
+            };
+            let signature = alloy::primitives::Signature::new(
+                alloy::primitives::U256::from(1),
+                alloy::primitives::U256::MAX,
+                false,
+            );
+            op_alloy::consensus::OpTxEnvelope::Eip1559(tx.into_signed(signature)).encoded_2718()
+        };
+        let recorded: Vec<Bytes> = vec![
+            sealed[0].clone(),
+            transfer(&key(0), 99),
+            sealed[1].clone(),
+            Bytes::from_static(&[0x02, 0xc0]),
+            transfer(&key(300), 0),
+            sealed[2].clone(),
+            no_key.into(),
+        ];
+        locals[2].transactions = recorded.clone();
+        let mut inbox = TestInbox::new(100);
+        inbox.post(&mut l1_blocks, 5, &locals[..2], MAX_APPEND_DATA);
+        inbox.post(&mut l1_blocks, 7, &locals[2..], MAX_APPEND_DATA);
+        let (chain, _) = derive(&l1_blocks, genesis, 100);
+        let reader = chain.store.reader().unwrap();
+        assert_eq!(
+            reader.block(3).unwrap().unwrap().hash,
+            seq.store.reader().unwrap().block(3).unwrap().unwrap().hash,
+            "derivation leaves the refused ones out: the sequencer's block"
+        );
+        let list = reader
+            .recorded_list(3)
+            .unwrap()
+            .expect("block 3's list is kept");
+        assert_eq!((list.l1_block, list.transactions), (7, recorded.clone()));
+        for block in [1, 2, 4] {
+            assert_eq!(reader.recorded_list(block).unwrap(), None, "block {block}");
+        }
+        drop(reader);
+
+        // The real inbox contract takes the same appends and holds the records the Rust
+        // inbox computed.
+        let mut revm_l1 = RevmL1::new(chain.engine.config(), 100);
+        let records = revm_l1.append_all(&l1_blocks);
+        assert_eq!(records, stored_records(&l1_blocks));
+        let records = Records(records, vec![B256::ZERO; 12]);
+
+        let steps = BlockSteps::new(chain.store.clone(), chain.engine.config().clone());
+        let output = |n| {
+            crate::proposer::output_root(&chain.store, n)
+                .unwrap()
+                .unwrap()
+                .0
+        };
+        let opening = steps.opening(3).expect("block 3 is defended");
+        let proof = fraud_vm::block_start::BlockStartProof::decode(&opening.start_proof).unwrap();
+        assert_eq!(proof.inputs.recorded_count, recorded.len() as u64);
+        let params = fraud_vm::block_start::ChainParams::op_node(
+            chain.engine.config().chain_id,
+            chain.engine.config().gas_limit,
+        );
+        let deposits = fraud_vm::block_start::DepositParams {
+            batcher: BATCHER,
+            base_fee_scalar: crate::derivation::FeeScalars::default().base_fee_scalar,
+            blob_base_fee_scalar: crate::derivation::FeeScalars::default().blob_base_fee_scalar,
+        };
+        let start = fraud_vm::block_start::verify_block_start(
+            output(2),
+            3,
+            11,
+            &opening.start_proof,
+            &params,
+            &records,
+            &deposits,
+        )
+        .expect("the Rust verifier takes the block start");
+        assert_eq!(steps.commitment_at(3, 0).unwrap(), start);
+        assert_eq!(
+            revm_l1.block_start(output(2), 3, 11, &opening.start_proof),
+            Ok(start),
+            "the Solidity BoundaryVerifier takes it with the same answer"
+        );
+        // The same proof with the block's own transactions as the recorded section (what the
+        // challenger built before it kept the list) is not the inbox's.
+        let mut sealed_proof = proof.clone();
+        let mut transactions: Vec<Bytes> = Vec::new();
+        transactions.extend(
+            chain
+                .store
+                .reader()
+                .unwrap()
+                .block(3)
+                .unwrap()
+                .unwrap()
+                .txs
+                .iter()
+                .take_while(|t| t.tx.is_deposit())
+                .map(|t| t.encoded.clone()),
+        );
+        transactions.extend(sealed);
+        sealed_proof.inputs = fraud_vm::block_start::BlockInputs::with_transactions(
+            proof.inputs.timestamp,
+            proof.inputs.prevrandao,
+            proof.inputs.parent_beacon_root,
+            &transactions,
+        );
+        let sealed_proof: Bytes = sealed_proof.encode().into();
+        assert!(
+            revm_l1
+                .block_start(output(2), 3, 11, &sealed_proof)
+                .is_err(),
+            "the sealed list is refused by Solidity"
+        );
+        assert!(
+            fraud_vm::block_start::verify_block_start(
+                output(2),
+                3,
+                11,
+                &sealed_proof,
+                &params,
+                &records,
+                &deposits
+            )
+            .is_err(),
+            "and by Rust"
+        );
+        assert_eq!(
+            fraud_vm::block::block_end(opening.end_state, &opening.end_proof).unwrap(),
+            output(3)
+        );
+        // Every step proves to the next position's commitment; the skips are Idle to Idle.
+        let n = opening.step_count;
+        let mut skips = Vec::new();
+        let mut pre = start;
+        for m in 0..n {
+            let step = steps.step_proof(3, m).unwrap();
+            let decoded = fraud_vm::StepProof::decode(&step.proof).unwrap();
+            let transition =
+                fraud_vm::proof::execute(pre, &decoded).unwrap_or_else(|e| panic!("step {m}: {e}"));
+            assert_eq!(transition.post.commitment(), step.post, "step {m}");
+            if decoded.pre.status == fraud_vm::Status::Idle
+                && transition.post.status == fraud_vm::Status::Idle
+                && transition.post.tx_index == decoded.pre.tx_index + 1
+            {
+                skips.push(decoded.pre.tx_index);
+            }
+            pre = step.post;
+        }
+        assert_eq!(pre, opening.end_state);
+        let deposits_count = proof.inputs.deposit_count;
+        assert_eq!(
+            skips,
+            [1, 3, 4, 6].map(|i| deposits_count + i),
+            "the four left-out transactions are skipped"
+        );
     }
 }

@@ -16,7 +16,9 @@ use crate::{
     block::{RecoveredTx, SealedBlock},
     engine::{Engine, EngineError},
     rollup::RollupConfig,
-    storage::{DerivationRecord, DerivationUpdate, StorageError, Store, StoredAppend},
+    storage::{
+        DerivationRecord, DerivationUpdate, StorageError, Store, StoredAppend, StoredRecordedList,
+    },
 };
 use alloy::primitives::{B256, Bytes};
 use bridge::inbox::{Appended, Inbox, InboxConfig, InboxError, L1Context, RecordedBlock};
@@ -85,8 +87,9 @@ struct L1Step {
     recorded: Vec<RecordedBlock>,
     /// The append records its calls stored.
     appends: Vec<StoredAppend>,
-    /// The RLP headers of the origins of the blocks those appends recorded, by hash.
-    origin_headers: Vec<(B256, Bytes)>,
+    /// The RLP headers of the origins of the blocks those appends recorded: number, hash,
+    /// header.
+    origin_headers: Vec<(u64, B256, Bytes)>,
     open_since: Option<u64>,
 }
 
@@ -298,7 +301,18 @@ impl Driver {
                 }
                 let attributes = attributes(&recorded.inputs, &view.read(), &self.rules)
                     .map_err(|e| DriverError::Inconsistent(e.to_string()))?;
-                self.apply(engine, NextBlock { attributes, txs }, &mut out)?;
+                let forced = attributes.forced.len();
+                let held = self.apply(engine, NextBlock { attributes, txs }, &mut out)?;
+                // The block holds a subsequence of its recorded list, in order, after its
+                // deposits: one shorter than the list left something out, and a dispute
+                // traces it from the list (a block that holds it all needs no copy).
+                if held.saturating_sub(forced) != recorded.transactions.len() {
+                    update.recorded_lists.push(StoredRecordedList {
+                        number: recorded.inputs.number,
+                        l1_block: step.block.number,
+                        transactions: recorded.transactions.clone(),
+                    });
+                }
             }
             self.cursor = Some((step.block.number, step.block.hash));
             out.l1_blocks += 1;
@@ -390,13 +404,14 @@ impl Driver {
         (recorded, appends)
     }
 
-    /// Makes block `safe + 1` the derived one and moves the safe head onto it.
+    /// Makes block `safe + 1` the derived one and moves the safe head onto it; returns how
+    /// many transactions the block holds.
     fn apply(
         &mut self,
         engine: &mut Engine,
         next: NextBlock,
         out: &mut DerivationOutcome,
-    ) -> Result<(), DriverError> {
+    ) -> Result<usize, DriverError> {
         let number = self.safe.number + 1;
         if engine.head().number() >= number {
             let existing = self
@@ -408,7 +423,7 @@ impl Driver {
                 self.safe = safe_head_of(&existing);
                 self.progress.blocks += 1;
                 self.progress.txs += existing.txs.len() as u64;
-                return Ok(());
+                return Ok(existing.txs.len());
             }
             warn!(
                 target: "derivation",
@@ -430,8 +445,9 @@ impl Driver {
         self.progress.blocks += 1;
         self.progress.txs += block.txs.len() as u64;
         self.safe = safe_head_of(&block);
+        let held = block.txs.len();
         out.executed.push(block);
-        Ok(())
+        Ok(held)
     }
 
     /// L1 reorganised below the cursor: go back to the newest checkpoint whose L1 block is
@@ -548,15 +564,15 @@ fn holds(block: &SealedBlock, next: &NextBlock) -> bool {
 /// start carries the header of its block's origin (fraud-vm/SPEC.md §5.18). An origin whose
 /// header the view lacks or that does not hash to the recorded epoch hash is left out (the
 /// defender of its blocks then cannot tie them).
-fn origin_headers(appends: &[StoredAppend], view: &L1View) -> Vec<(B256, Bytes)> {
-    let mut out: Vec<(B256, Bytes)> = Vec::new();
+fn origin_headers(appends: &[StoredAppend], view: &L1View) -> Vec<(u64, B256, Bytes)> {
+    let mut out: Vec<(u64, B256, Bytes)> = Vec::new();
     for inputs in appends.iter().flat_map(|a| &a.blocks) {
-        if out.iter().any(|(h, _)| *h == inputs.epoch_hash) {
+        if out.iter().any(|(_, h, _)| *h == inputs.epoch_hash) {
             continue;
         }
         match view.block(inputs.epoch) {
             Some(b) if b.hash == inputs.epoch_hash && !b.header.is_empty() => {
-                out.push((b.hash, b.header.clone()))
+                out.push((b.number, b.hash, b.header.clone()))
             }
             _ => {
                 warn!(target: "derivation", l2 = inputs.number, epoch = inputs.epoch, "the origin's L1 header is not known: the block cannot be tied to it in a dispute")

@@ -49,7 +49,7 @@ pub(super) fn chain() -> Chain {
     }
 }
 
-pub(super) fn key(index: u32) -> PrivateKeySigner {
+pub(crate) fn key(index: u32) -> PrivateKeySigner {
     MnemonicBuilder::<English>::default()
         .phrase(TEST_MNEMONIC)
         .index(index)
@@ -58,7 +58,7 @@ pub(super) fn key(index: u32) -> PrivateKeySigner {
         .expect("key")
 }
 
-fn transfer(key: &PrivateKeySigner, nonce: u64) -> Bytes {
+pub(crate) fn transfer(key: &PrivateKeySigner, nonce: u64) -> Bytes {
     let tx = TxEip1559 {
         chain_id: CHAIN_ID,
         nonce,
@@ -126,7 +126,7 @@ pub(super) fn view_of(blocks: &[L1Block]) -> L1View {
     view
 }
 
-pub(super) fn rollup(genesis_l2: B256, window: u64) -> RollupConfig {
+pub(crate) fn rollup(genesis_l2: B256, window: u64) -> RollupConfig {
     RollupConfig {
         genesis: Genesis {
             l1: BlockRef {

@@ -211,6 +211,25 @@ pub fn replay<S: PreState>(
     block: &SealedBlock,
     state: &S,
 ) -> Result<Replay, WitnessError> {
+    replay_recorded(config, block, state, None)
+}
+
+/// [`replay`] of an L2 block derived from L1 from its recorded list `recorded` (the inbox's
+/// transactions that decode, in order, BATCHES.md §5.2) after the block's deposits, each judged
+/// on its own as derivation judged it: the ones the EVM refuses are read (their sender, what
+/// their checks load) and left out, and the ones left in must be exactly the block's. `None`
+/// replays the block's own transactions.
+pub fn replay_recorded<S: PreState>(
+    config: &ChainConfig,
+    block: &SealedBlock,
+    state: &S,
+    recorded: Option<&[std::sync::Arc<crate::block::RecoveredTx>]>,
+) -> Result<Replay, WitnessError> {
+    let deposits = block.txs.iter().take_while(|t| t.tx.is_deposit()).count();
+    let (forced, candidates) = match recorded {
+        Some(list) => (&block.txs[..deposits], list),
+        None => (&block.txs[..], &[][..]),
+    };
     let header = &block.header;
     let number = header.number;
     let mut db = ReplayDb {
@@ -238,8 +257,8 @@ pub fn replay<S: PreState>(
                 factory.create_executor(evm, ctx),
                 execute::Selection::EachOnItsOwn,
                 header.gas_limit,
-                &block.txs,
-                &[],
+                forced,
+                candidates,
                 execute::run_op,
                 Some,
                 |_| None,
@@ -281,9 +300,15 @@ pub fn replay<S: PreState>(
     }
     .map_err(|e| WitnessError::Execution(e.to_string()))?;
     let mismatch = |what: String| WitnessError::Mismatch { number, what };
-    if executed.included.len() != block.txs.len() {
+    if executed.included.len() != block.txs.len()
+        || executed
+            .included
+            .iter()
+            .zip(&block.txs)
+            .any(|(a, b)| a.hash != b.hash)
+    {
         return Err(mismatch(format!(
-            "re-execution included {} of its {} transactions",
+            "re-execution included {} transactions, not the block's {}",
             executed.included.len(),
             block.txs.len()
         )));
@@ -565,6 +590,19 @@ pub fn execution_witness(
     number: u64,
     max_depth: u64,
 ) -> Result<ExecutionWitness, WitnessError> {
+    recorded_execution_witness(config, reader, number, max_depth, None)
+}
+
+/// [`execution_witness`] of a block replayed from its recorded list ([`replay_recorded`]):
+/// it also holds what the checks of the recorded transactions the EVM refused read, which a
+/// trace of the block from that list proves its skip steps with (fraud-vm/SPEC.md §5.9).
+pub fn recorded_execution_witness(
+    config: &ChainConfig,
+    reader: &StoreReader,
+    number: u64,
+    max_depth: u64,
+    recorded: Option<&[std::sync::Arc<crate::block::RecoveredTx>]>,
+) -> Result<ExecutionWitness, WitnessError> {
     let head = reader.head_number()?.unwrap_or_default();
     if number > head {
         return Err(WitnessError::NotFound { number, head });
@@ -591,7 +629,7 @@ pub fn execution_witness(
         })?
         .1
         .state_root;
-    let mut replay = replay(config, &block, &state)?;
+    let mut replay = replay_recorded(config, &block, &state, recorded)?;
     // The header's withdrawals root is the message passer's storage root (Isthmus): a verifier
     // that seals the header (fraud-vm/SPEC.md §5.19) opens that account in the post-state trie
     // even when the block does not touch it, as op-reth's witness lets it.

@@ -5,10 +5,10 @@ use super::{
     StorageError, Store,
     tables::{
         APPENDS, DERIVATION, FINALIZED_KEY, L1_FINALIZED_KEY, L1_HEAD_KEY, META, ORIGIN_HEADERS,
-        SAFE_KEY,
+        ORIGIN_NUMBERS, RECORDED_LISTS, SAFE_KEY,
     },
 };
-use alloy::primitives::B256;
+use alloy::primitives::{B256, Bytes};
 use bridge::inbox::{BlockInputs, InputsProof};
 use redb::{Durability, ReadableTable};
 
@@ -38,10 +38,42 @@ impl Store {
                     appends.insert(first, append.encode().as_slice())?;
                 }
             }
+            let mut lists = tx.open_table(RECORDED_LISTS)?;
+            if let Some(from) = update.drop_from {
+                // Lists of the blocks the replaced L1 blocks recorded: derived again.
+                lists.retain(|_, v| {
+                    StoredRecordedList::l1_block_of(v).is_some_and(|l1| l1 < from)
+                })?;
+            }
+            for list in &update.recorded_lists {
+                lists.insert(list.number, list.encode().as_slice())?;
+            }
             // By hash: a header is never replaced, whatever L1 reorganises.
             let mut origins = tx.open_table(ORIGIN_HEADERS)?;
-            for (hash, header) in &update.origin_headers {
+            let mut numbers = tx.open_table(ORIGIN_NUMBERS)?;
+            for (number, hash, header) in &update.origin_headers {
                 origins.insert(&hash.0, header.as_ref())?;
+                numbers.insert((*number, &hash.0), ())?;
+            }
+            // Headers of L1 blocks so far behind the finalized one that no game can open a
+            // block of theirs any more are dropped (their index entries with them).
+            if let Some(cutoff) = update
+                .l1_finalized
+                .and_then(|f| f.checked_sub(ORIGIN_HEADERS_RETAINED))
+            {
+                let old: Vec<(u64, [u8; 32])> = numbers
+                    .range(..(cutoff, &[0u8; 32]))?
+                    .map(|entry| {
+                        entry.map(|(k, _)| {
+                            let (n, h) = k.value();
+                            (n, *h)
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+                for (number, hash) in &old {
+                    origins.remove(hash)?;
+                    numbers.remove((*number, hash))?;
+                }
             }
             let finalized = match update.l1_finalized {
                 Some(l1) => match table.range(..=l1)?.next_back() {
@@ -101,8 +133,77 @@ pub struct DerivationUpdate {
     pub l1_finalized: Option<u64>,
     /// The inbox's append records the new checkpoints' L1 blocks stored, oldest first.
     pub appends: Vec<StoredAppend>,
-    /// The RLP headers of the L1 origins of the blocks those appends recorded, by hash.
-    pub origin_headers: Vec<(B256, alloy::primitives::Bytes)>,
+    /// The RLP headers of the L1 origins of the blocks those appends recorded: number, hash,
+    /// header.
+    pub origin_headers: Vec<(u64, B256, Bytes)>,
+    /// The recorded lists of the new derived blocks that left a recorded transaction out.
+    pub recorded_lists: Vec<StoredRecordedList>,
+}
+
+/// How many L1 blocks behind the L1's finalized block an origin header is kept (about 14 days
+/// at 12 s): a game opens a block whose inputs the inbox recorded before the game's L1 view,
+/// and lives a challenge window plus its clocks after it is created (days), so a header this
+/// old is needed only by a game over a block older than that, which an anchor that has not
+/// moved for two weeks would allow (fraud-vm/SPEC.md §5.18: the known limit).
+pub const ORIGIN_HEADERS_RETAINED: u64 = 100_000;
+
+/// The recorded list of a derived L2 block that left some of it out (BATCHES.md §5.2): the
+/// inbox's transactions of the block, in order, as L1 holds them, and the L1 block whose inbox
+/// call recorded the block. A dispute's layer 2 traces the block from this list
+/// (fraud-vm/SPEC.md §5.9: the left-out ones are skip steps), since the block start ties it to
+/// the inbox's `tx_root` (§5.18).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecordedList {
+    /// The L2 block.
+    pub number: u64,
+    /// The L1 block of the inbox call that recorded it.
+    pub l1_block: u64,
+    /// The recorded transactions, EIP-2718 encoded as appended (some may not decode).
+    pub transactions: Vec<Bytes>,
+}
+
+impl StoredRecordedList {
+    /// `l1_block ‖ (u32 len ‖ bytes)*`; the L2 number is the table's key.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let len = self.transactions.iter().map(|t| 4 + t.len()).sum::<usize>();
+        let mut out = Vec::with_capacity(8 + len);
+        out.extend_from_slice(&self.l1_block.to_be_bytes());
+        for t in &self.transactions {
+            out.extend_from_slice(&(t.len() as u32).to_be_bytes());
+            out.extend_from_slice(t);
+        }
+        out
+    }
+
+    fn l1_block_of(bytes: &[u8]) -> Option<u64> {
+        Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
+    }
+
+    pub(crate) fn decode(number: u64, bytes: &[u8]) -> Result<Self, StorageError> {
+        let corrupt = |reason: &str| StorageError::Corrupt {
+            table: "recorded_lists",
+            reason: format!("L2 block {number}: {reason}"),
+        };
+        let l1_block = Self::l1_block_of(bytes).ok_or_else(|| corrupt("no L1 block"))?;
+        let mut rest = &bytes[8..];
+        let mut transactions = Vec::new();
+        while !rest.is_empty() {
+            let (len, tail) = rest
+                .split_first_chunk::<4>()
+                .ok_or_else(|| corrupt("a cut length"))?;
+            let len = u32::from_be_bytes(*len) as usize;
+            if tail.len() < len {
+                return Err(corrupt("a cut transaction"));
+            }
+            transactions.push(Bytes::copy_from_slice(&tail[..len]));
+            rest = &tail[len..];
+        }
+        Ok(Self {
+            number,
+            l1_block,
+            transactions,
+        })
+    }
 }
 
 /// One append record of the L1 `BatchInbox` (op-node/BATCHES.md §3.3) as derivation replayed

@@ -33,7 +33,10 @@ mod tables;
 pub use apply::ApplyMode;
 pub use body::EncodedBody;
 pub use codec::{AccountRecord, StateChanges};
-pub use derivation::{DERIVATION_RETAINED, DerivationRecord, DerivationUpdate, StoredAppend};
+pub use derivation::{
+    DERIVATION_RETAINED, DerivationRecord, DerivationUpdate, ORIGIN_HEADERS_RETAINED, StoredAppend,
+    StoredRecordedList,
+};
 pub use reader::{StoreReader, TrieNodes};
 pub use tables::FORMAT;
 
@@ -520,6 +523,7 @@ fn create_tables(chain: &Database, state: &Database) -> Result<(), StorageError>
     tx.open_table(META)?;
     tx.open_table(DERIVATION)?;
     tx.open_table(tables::APPENDS)?;
+    tx.open_table(tables::RECORDED_LISTS)?;
     tx.commit()?;
     let tx = state.begin_write()?;
     tx.open_table(tables::ACCOUNTS)?;

@@ -335,6 +335,30 @@ impl StoreReader {
         Ok(table.get(&hash.0)?.map(|v| v.value().to_vec()))
     }
 
+    /// The recorded list of L2 block `number`, if derivation left a recorded transaction out of
+    /// it (a block without an entry holds its whole list, or was derived before this table).
+    pub fn recorded_list(
+        &self,
+        number: u64,
+    ) -> Result<Option<super::StoredRecordedList>, StorageError> {
+        let table = match self.tx.open_table(super::tables::RECORDED_LISTS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        table
+            .get(number)?
+            .map(|v| super::StoredRecordedList::decode(number, v.value()))
+            .transpose()
+    }
+
+    /// How many origin headers are stored (for tests of their pruning).
+    #[cfg(test)]
+    pub(crate) fn origin_header_count(&self) -> Result<u64, StorageError> {
+        use redb::ReadableTableMetadata;
+        Ok(self.tx.open_table(super::tables::ORIGIN_HEADERS)?.len()?)
+    }
+
     /// The newest derivation checkpoint at or below L1 block `l1_number`.
     pub fn derivation_at_or_below(
         &self,

@@ -41,6 +41,16 @@ pub(crate) const APPENDS: TableDefinition<u64, &[u8]> = TableDefinition::new("ap
 /// recorded: what the block start of a dispute ties a block's `prevrandao` with.
 pub(crate) const ORIGIN_HEADERS: TableDefinition<&[u8; 32], &[u8]> =
     TableDefinition::new("origin_headers");
+/// (L1 block number, hash) of each header in [`ORIGIN_HEADERS`] written since this index
+/// exists: what pruning finds the old ones by.
+pub(crate) const ORIGIN_NUMBERS: TableDefinition<(u64, &[u8; 32]), ()> =
+    TableDefinition::new("origin_numbers");
+/// L2 block number -> its recorded list when derivation left a recorded transaction out of it
+/// ([`super::StoredRecordedList`]): the inbox's transactions of the block, in order, with the
+/// ones that did not decode or that the EVM refused. A block that holds all its recorded
+/// transactions has no entry (its list is its non-deposit transactions).
+pub(crate) const RECORDED_LISTS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("recorded_lists");
 
 pub(crate) const HEAD_KEY: &str = "head";
 pub(crate) const SAFE_KEY: &str = "safe";

@@ -390,3 +390,112 @@ proptest! {
         prop_assert!(first == 0 || append.opening(first - 1).is_none());
     }
 }
+
+/// Origin headers more than [`ORIGIN_HEADERS_RETAINED`] L1 blocks behind the L1's finalized
+/// block are dropped with the write that finalizes past them; the newer ones, the one at the
+/// cutoff itself, and all of them while L1 reports no finalized block, stay readable.
+#[test]
+fn origin_headers_behind_the_finalized_l1_block_are_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.redb")).unwrap();
+    let header = |n: u64| alloy::primitives::Bytes::from(vec![n as u8; 40]);
+    let hash = |n: u64| B256::from(U256::from(n));
+    let numbers = [10u64, 15, 20, 100_050];
+    store
+        .put_derivation(&DerivationUpdate {
+            origin_headers: numbers.iter().map(|&n| (n, hash(n), header(n))).collect(),
+            ..Default::default()
+        })
+        .unwrap();
+    let kept = |store: &Store| -> Vec<u64> {
+        let reader = store.reader().unwrap();
+        numbers
+            .iter()
+            .copied()
+            .filter(|&n| {
+                let read = reader.origin_header(hash(n)).unwrap();
+                assert!(read.as_deref().is_none_or(|h| h == &header(n)[..]));
+                read.is_some()
+            })
+            .collect()
+    };
+    assert_eq!(kept(&store), numbers);
+    store
+        .put_derivation(&DerivationUpdate {
+            l1_finalized: Some(ORIGIN_HEADERS_RETAINED + 15),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(kept(&store), [15, 20, 100_050]);
+    assert_eq!(store.reader().unwrap().origin_header_count().unwrap(), 3);
+    store
+        .put_derivation(&DerivationUpdate {
+            l1_finalized: Some(ORIGIN_HEADERS_RETAINED + 100_050),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(kept(&store), [100_050]);
+    assert_eq!(store.reader().unwrap().origin_header_count().unwrap(), 1);
+}
+
+/// A recorded list reads back as written; an L1 reorg (`drop_from`) drops the lists of the
+/// blocks the replaced L1 blocks recorded and keeps the older ones.
+#[test]
+fn recorded_lists_are_kept_and_dropped_with_their_l1_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.redb")).unwrap();
+    let list = |number: u64, l1_block: u64| StoredRecordedList {
+        number,
+        l1_block,
+        transactions: vec![
+            alloy::primitives::Bytes::from(vec![2, number as u8]),
+            alloy::primitives::Bytes::new(),
+            alloy::primitives::Bytes::from(vec![0xff; 300]),
+        ],
+    };
+    store
+        .put_derivation(&DerivationUpdate {
+            recorded_lists: vec![list(3, 7), list(9, 12)],
+            ..Default::default()
+        })
+        .unwrap();
+    let reader = store.reader().unwrap();
+    assert_eq!(reader.recorded_list(3).unwrap(), Some(list(3, 7)));
+    assert_eq!(reader.recorded_list(9).unwrap(), Some(list(9, 12)));
+    assert_eq!(reader.recorded_list(4).unwrap(), None);
+    drop(reader);
+    store
+        .put_derivation(&DerivationUpdate {
+            drop_from: Some(12),
+            ..Default::default()
+        })
+        .unwrap();
+    let reader = store.reader().unwrap();
+    assert_eq!(reader.recorded_list(3).unwrap(), Some(list(3, 7)));
+    assert_eq!(reader.recorded_list(9).unwrap(), None);
+}
+
+proptest! {
+    /// A recorded list's encoding decodes to itself, and every cut of it either decodes to
+    /// a list of fewer transactions or is refused as corrupt (never a panic).
+    #[test]
+    fn recorded_list_encoding_roundtrips(
+        l1_block in any::<u64>(),
+        txs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..80), 0..6),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let list = StoredRecordedList {
+            number: 5,
+            l1_block,
+            transactions: txs.into_iter().map(Into::into).collect(),
+        };
+        let bytes = list.encode();
+        prop_assert_eq!(StoredRecordedList::decode(5, &bytes).unwrap(), list.clone());
+        let cut = cut.index(bytes.len());
+        match StoredRecordedList::decode(5, &bytes[..cut]) {
+            Ok(short) => prop_assert!(cut >= 8 && short.transactions.len() <= list.transactions.len()),
+            Err(StorageError::Corrupt { table, .. }) => prop_assert_eq!(table, "recorded_lists"),
+            Err(e) => prop_assert!(false, "{e}"),
+        }
+    }
+}
