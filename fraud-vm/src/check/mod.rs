@@ -650,6 +650,7 @@ where
         None => {
             let block_start::Started {
                 idle,
+                stale,
                 block_env,
                 txs,
                 list,
@@ -659,7 +660,7 @@ where
             // the two system calls.
             (
                 idle,
-                false,
+                stale,
                 block_env,
                 Arc::new(txs),
                 list,

@@ -283,8 +283,8 @@ pub fn apply_boundary(state: FullState) -> Result<(StepProof, Transition, FullSt
     Ok((proof, transition, next))
 }
 
-/// [`apply_boundary`] that hashes no sparse tree for a transaction start, skip or end or a
-/// block end step: the step reads stand-in roots
+/// [`apply_boundary`] that hashes no sparse tree for a system call of the block start, a
+/// transaction start, skip or end or a block end step: the step reads stand-in roots
 /// ([`crate::world::WorldState::record_unhashed`], [`crate::smt::SparseTree::unhashed_root`]),
 /// so when the flag returned is set the returned state's `record.world_root` (and the
 /// transition's) is not its world's commitment, and in a Sealing state neither is the sealing
@@ -310,8 +310,7 @@ fn boundary(
     if status == Status::Running || state.record.depth != 0 {
         return Err(ApplyError::NotABoundary);
     }
-    // The block start's system calls hash as they go (a run resumes after them).
-    let unhashed = trusted && unhashed && !matches!(status, Status::BlockStart | Status::BlockEnd);
+    let unhashed = trusted && unhashed && status != Status::BlockEnd;
     let (proof, transition, applied) = prove_with(&mut state, true, trusted, unhashed);
     let transition = transition?;
     let block_level = matches!(
@@ -321,7 +320,7 @@ fn boundary(
     if block_level {
         let next = apply_block_step(state, &transition.post, applied, unhashed)?;
         // The block-end state holds the output root: never stale.
-        let stale = unhashed && next.record.status == Status::Sealing;
+        let stale = unhashed && next.record.status != Status::BlockEnd;
         return Ok((proof, transition, next, stale));
     }
     let Applied {
