@@ -12,6 +12,10 @@ use std::sync::{Arc, OnceLock};
 /// Depth of every sparse Merkle tree.
 pub const SMT_DEPTH: usize = 256;
 
+/// What [`SparseTree::unhashed_root`] gives for a tree that is not empty: not a root (no
+/// preimage is known), only a non-zero stand-in.
+pub const UNHASHED_ROOT: B256 = B256::repeat_byte(0xff);
+
 /// Inner node hash with the zero-subtree shortcut.
 pub fn smt_node(left: B256, right: B256) -> B256 {
     if left.is_zero() && right.is_zero() {
@@ -245,6 +249,18 @@ impl SparseTree {
                 .map(|c| &*c[usize::from(key_bit(&key, n.height - 1))].0);
         }
         B256::ZERO
+    }
+
+    /// A stand-in for the root that hashes nothing: zero for the empty tree (as the root is),
+    /// else [`UNHASHED_ROOT`]. For a trusted prover applying a step to its own trees whose
+    /// post-state's commitment nobody reads (SPEC.md §8: a layer-2 answer's run outside its
+    /// window); only whether the tree is empty can be read from it.
+    pub fn unhashed_root(&self) -> B256 {
+        if self.top.is_none() {
+            B256::ZERO
+        } else {
+            UNHASHED_ROOT
+        }
     }
 
     /// Number of non-zero leaves.

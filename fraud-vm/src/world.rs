@@ -426,6 +426,51 @@ impl WorldState {
         }
     }
 
+    /// [`Self::record_without_sets`] hashing no tree: the overlay's roots are stand-ins
+    /// ([`SparseTree::unhashed_root`]) and so is the checkpoint chain's head unless it was
+    /// hashed already ([`Self::last_checkpoint_unhashed`]). What a trusted prover reads for a
+    /// transaction start or end whose post-state it leaves uncommitted
+    /// ([`crate::step::Oracle::trusted_world`]): the record is not this world's, but every
+    /// leaf the step reads or writes is the tree's own, and the chains and the base root are
+    /// exact.
+    pub fn record_unhashed(&self) -> World {
+        let checkpoint_root = if self.held_top {
+            self.last_checkpoint_unhashed()
+                .map_or(self.record.checkpoint_root, |cp| cp.link())
+        } else {
+            self.record.checkpoint_root
+        };
+        World {
+            accounts_root: self.accounts.unhashed_root(),
+            original_root: self.original.unhashed_root(),
+            transient_root: B256::ZERO,
+            accessed_root: B256::ZERO,
+            created_root: B256::ZERO,
+            checkpoint_root,
+            ..self.record
+        }
+    }
+
+    /// The innermost checkpoint's record as [`Self::record_unhashed`] links it: the record
+    /// itself if it was already hashed, else one with its trees' stand-in roots (and a
+    /// stand-in link below it, unless that link was a hashed one when it was pushed).
+    pub fn last_checkpoint_unhashed(&self) -> Option<crate::frame::Checkpoint> {
+        let held = self.checkpoints.last()?;
+        if let Some(cp) = held.resolved.get() {
+            return Some(*cp);
+        }
+        Some(crate::frame::Checkpoint {
+            prev: held.prev.unwrap_or(crate::smt::UNHASHED_ROOT),
+            accounts_root: held.accounts.unhashed_root(),
+            transient_root: held.transient.unhashed_root(),
+            accessed_root: held.accessed.unhashed_root(),
+            created_root: held.created.unhashed_root(),
+            destructs_root: held.destructs_root,
+            logs_root: held.logs_root,
+            logs_count: held.logs_count,
+        })
+    }
+
     /// The head of the checkpoint chain: the last held checkpoint's link (hashed now if it was
     /// not yet) or the one set.
     pub fn checkpoint_root(&self) -> B256 {

@@ -1,7 +1,9 @@
 //! The block end of a traced block (SPEC.md §5.19): from the Idle state after the last
 //! transaction, every step proved, verified and applied until the block-end state.
 
-use super::{BlockObserver, CheckError, Stats, boundary_step, check_boundary, pending};
+use super::{
+    BlockObserver, CheckError, Stats, boundary_step, check_boundary, handed, pending, settle,
+};
 use crate::block::Sealing;
 use crate::proof::ApplyError;
 use crate::receipt::Receipt;
@@ -14,7 +16,7 @@ fn kind(state: &FullState) -> &'static str {
     match state.record.status {
         Status::Idle => "EndStart",
         Status::BlockEnd => "BlockEnd",
-        _ if !state.world.record().accounts_root.is_zero() => "Fold",
+        _ if !state.world.accounts.is_empty() => "Fold",
         _ if state
             .sealing
             .as_ref()
@@ -29,7 +31,10 @@ fn kind(state: &FullState) -> &'static str {
 /// Proves, verifies and applies every block end step from `idle`, the Idle state after the last
 /// transaction at block-wide position `position`, with the block's `receipts`. Each state is
 /// handed to `observer`; returns the block-end state and its position. One more step, the
-/// block-end state's own (its fixed point), is proved and verified too.
+/// block-end state's own (its fixed point), is proved and verified too. For an observer that
+/// neither verifies nor wants the proofs the steps are applied light ([`boundary_step`]):
+/// `idle`'s commitment may be stale then, and the Sealing states' are made only where the
+/// observer reads them.
 pub(super) fn seal_block(
     mut idle: FullState,
     receipts: Vec<Receipt>,
@@ -46,6 +51,7 @@ pub(super) fn seal_block(
     let nodes = idle.world.base.node_store();
     idle.sealing = Some(Box::new(Sealing::new(keys, nodes, receipts)));
     let mut state = idle;
+    let mut stale;
     loop {
         let kind = kind(&state);
         let at = position;
@@ -58,10 +64,12 @@ pub(super) fn seal_block(
         let repeat = state.record.status == Status::BlockEnd;
         let pre = state.record.commitment();
         let end = repeat.then(|| state.clone());
-        let (proof, transition, next) = boundary_step(observer, state).map_err(|e| match e {
-            ApplyError::Step(e) => pending(e).unwrap_or_else(|e| step(e.to_string())),
-            e => step(e.to_string()),
-        })?;
+        let (proof, transition, mut next, next_stale) =
+            boundary_step(observer, state).map_err(|e| match e {
+                ApplyError::Step(e) => pending(e).unwrap_or_else(|e| step(e.to_string())),
+                e => step(e.to_string()),
+            })?;
+        stale = next_stale;
         let size =
             check_boundary(observer, pre, &proof, transition.post.commitment()).map_err(step)?;
         stats.add(kind, size);
@@ -74,6 +82,9 @@ pub(super) fn seal_block(
             return Ok((end, position));
         }
         position += 1;
+        if handed(observer, position) {
+            settle(&mut next, &mut stale);
+        }
         observer.state(position, &next);
         if observer.done() {
             return Err(CheckError::Stopped);

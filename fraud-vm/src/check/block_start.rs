@@ -3,12 +3,12 @@
 //! and their writes compared with op-revm running the same system calls.
 
 use super::{
-    BlockObserver, BlockTx, ChainConfig, CheckError, DecodeTxError, L2Block, Stats, check_boundary,
-    compare_accounts, evm_error, pending,
+    BlockObserver, BlockTx, ChainConfig, CheckError, DecodeTxError, L2Block, Stats, boundary_step,
+    check_boundary, compare_accounts, evm_error, handed, pending, settle,
 };
 use crate::block_start::block_start;
 use crate::mpt::BaseState;
-use crate::proof::{ApplyError, prove_boundary};
+use crate::proof::ApplyError;
 use crate::state::{BlockConstants, BlockEnv, FullState, Status};
 use crate::tx::Transactions;
 use crate::world::WorldState;
@@ -24,6 +24,8 @@ use std::sync::Arc;
 pub(super) struct Started {
     /// The Idle state before transaction 0, at block-wide position 2.
     pub idle: FullState,
+    /// Whether its commitment was left stale ([`boundary_step`]).
+    pub stale: bool,
     /// The block environment `blockStart` derived.
     pub block_env: BlockEnv,
     /// The transactions, decoded; `None` for a recorded transaction that does not decode (the
@@ -34,8 +36,9 @@ pub(super) struct Started {
 }
 
 /// Derives `s_0` of `block` with `blockStart`, hands it to `observer` at position 0, and proves,
-/// verifies and applies the two system call steps (positions 1 and 2); runs the same system
-/// calls with op-revm on `db`, whose changes the Idle state's world must hold.
+/// verifies and applies the two system call steps (positions 1 and 2; for an observer that
+/// neither verifies nor wants their proofs, only applied, light: [`boundary_step`]); runs the
+/// same system calls with op-revm on `db`, whose changes the Idle state's world must hold.
 pub(super) fn start_block<DB: DatabaseRef>(
     db: &mut CacheDB<DB>,
     base: Arc<BaseState>,
@@ -107,6 +110,7 @@ where
         ));
     }
     observer.state(0, &state);
+    let mut stale = false;
     for position in 1..=2u64 {
         let pre = state.record.commitment();
         let step = |reason: String| CheckError::Step {
@@ -115,14 +119,19 @@ where
             kind: "SystemCall".into(),
             reason,
         };
-        let (proof, transition, next) = prove_boundary(state).map_err(|e| match e {
-            ApplyError::Step(e) => pending(e).unwrap_or_else(|e| step(e.to_string())),
-            e => step(e.to_string()),
-        })?;
+        let (proof, transition, mut next, next_stale) =
+            boundary_step(observer, state).map_err(|e| match e {
+                ApplyError::Step(e) => pending(e).unwrap_or_else(|e| step(e.to_string())),
+                e => step(e.to_string()),
+            })?;
+        stale = next_stale;
         let size =
             check_boundary(observer, pre, &proof, transition.post.commitment()).map_err(step)?;
         stats.add("SystemCall", size);
         observer.boundary("SystemCall", pre, &proof);
+        if handed(observer, position) {
+            settle(&mut next, &mut stale);
+        }
         observer.state(position, &next);
         state = next;
     }
@@ -138,6 +147,7 @@ where
     })?;
     Ok(Started {
         idle: state,
+        stale,
         block_env: start.block_env,
         txs,
         list,

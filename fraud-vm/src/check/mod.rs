@@ -9,7 +9,7 @@
 use crate::block_start::{BlockInputs, BlockStartProof, ChainParams};
 use crate::merkle::WordTree;
 use crate::mpt::BaseState;
-use crate::proof::{ApplyError, StepProof, apply_boundary, prove, prove_boundary, verify};
+use crate::proof::{ApplyError, StepProof, apply_boundary_unhashed, prove, prove_boundary, verify};
 use crate::state::{BlockEnv, FullState, Rules, Status};
 use crate::step::{Transition, info};
 use crate::trace::{Position, TraceError, Tracer};
@@ -375,10 +375,14 @@ pub(super) fn pending(e: crate::VerifyError) -> Result<CheckError, crate::Verify
 /// transaction start and end proof. Both default to nothing.
 pub trait BlockObserver {
     /// The state at block-wide position `position` (0 is the Idle state before transaction 0).
+    /// For an observer that neither verifies nor wants boundary proofs, a boundary state
+    /// outside [`BlockObserver::window`] comes with a stale commitment (its `world_root`, and a
+    /// Sealing state's sealing record, are made only for the states in the window).
     fn state(&mut self, _position: u64, _state: &FullState) {}
     /// The proof of a boundary step from the pre-state `pre`: a transaction start (`kind =
     /// "TxStart"`), skip (`"TxSkip"`, v0.6) or end (`"TxEnd"`), or a step of the block end (`"EndStart"`, `"Fold"`,
-    /// `"Insert"`, `"Seal"`, `"BlockEnd"`).
+    /// `"Insert"`, `"Seal"`, `"BlockEnd"`). `pre` is stale where the pre-state's is
+    /// ([`BlockObserver::state`]).
     fn boundary(&mut self, _kind: &str, _pre: B256, _proof: &StepProof) {}
     /// Whether [`trace_block`] proves and verifies every opcode, entry and exit step (the
     /// default). An observer that answers `false` gets the states alone: nothing is checked
@@ -421,17 +425,46 @@ pub trait BlockObserver {
     fn block_end(&mut self, _position: u64, _steps: u64) {}
 }
 
-/// The boundary step from `state` proved and applied, or, for an observer that neither
-/// verifies nor wants boundary proofs, only applied ([`apply_boundary`]).
+/// The boundary step from `state` (a transaction start, skip or end, or a block end step)
+/// proved and applied, or, for an observer that neither verifies nor wants boundary proofs,
+/// only applied and without hashing any sparse tree ([`apply_boundary_unhashed`]): the flag
+/// returned says the post-state's commitment was left stale then, for [`settle`] to make
+/// where it is needed.
 pub(super) fn boundary_step(
     observer: &dyn BlockObserver,
     state: FullState,
-) -> Result<(StepProof, Transition, FullState), ApplyError> {
+) -> Result<(StepProof, Transition, FullState, bool), ApplyError> {
     if observer.verifies_boundaries() || observer.wants_boundary_proofs() {
-        prove_boundary(state)
+        let (proof, transition, next) = prove_boundary(state)?;
+        Ok((proof, transition, next, false))
     } else {
-        apply_boundary(state)
+        apply_boundary_unhashed(state)
     }
+}
+
+/// Makes `state`'s commitment exact if it was left `stale` ([`boundary_step`]): its
+/// `world_root`, and in a Sealing state the sealing record's `folded_root` and its hash. The
+/// trees are hashed now, each node once (later commitments of the same nodes find their
+/// hashes).
+pub(super) fn settle(state: &mut FullState, stale: &mut bool) {
+    if *stale {
+        if state.record.status == Status::Sealing
+            && let Some(sealing) = state.sealing.as_mut()
+        {
+            sealing.record.folded_root = state.world.folded.root();
+            state.record.tx_env_hash = sealing.record.hash();
+        }
+        state.record.world_root = state.world.commitment();
+        *stale = false;
+    }
+}
+
+/// Whether the state at `position` is one `observer` reads: in its window, or every state
+/// for an observer that proves steps. A run hands out the boundary states outside the window
+/// too, but leaves their commitments stale where it applied the step light.
+pub(super) fn handed(observer: &dyn BlockObserver, position: u64) -> bool {
+    let (first, last) = observer.window();
+    observer.proves_steps() || (first <= position && position <= last)
 }
 
 impl BlockObserver for () {}
@@ -541,6 +574,8 @@ pub(super) struct Resume {
     index: usize,
     /// The Idle state.
     idle: FullState,
+    /// Whether its `world_root` was left stale ([`boundary_step`]).
+    stale: bool,
     /// op-revm's cache over the pre-state, with every earlier transaction committed.
     cache: revm::database::Cache,
     /// The block environment, the decoded transactions and their list.
@@ -573,8 +608,14 @@ where
     let began = Instant::now();
     let spec = config.spec();
     let mut stats = Stats::default();
+    // A run whose observer neither verifies nor wants boundary proofs applies transaction
+    // starts and ends without hashing (`boundary_step`); an Idle state's world commitment
+    // is then made only where it is handed out in the observer's window, or where a proved
+    // step or the block end reads it.
+    let trusted = !(observer.verifies_boundaries() || observer.wants_boundary_proofs());
     let (
         idle,
+        stale,
         block_env,
         txs,
         list,
@@ -587,9 +628,14 @@ where
     ) = match from {
         Some(r) => {
             db.cache = r.cache.clone();
-            observer.state(r.position, &r.idle);
+            let (mut idle, mut stale) = (r.idle.clone(), r.stale);
+            if handed(observer, r.position) {
+                settle(&mut idle, &mut stale);
+            }
+            observer.state(r.position, &idle);
             (
-                r.idle.clone(),
+                idle,
+                stale,
                 r.block_env.clone(),
                 r.txs.clone(),
                 r.list.clone(),
@@ -604,6 +650,7 @@ where
         None => {
             let block_start::Started {
                 idle,
+                stale,
                 block_env,
                 txs,
                 list,
@@ -613,6 +660,7 @@ where
             // the two system calls.
             (
                 idle,
+                stale,
                 block_env,
                 Arc::new(txs),
                 list,
@@ -628,12 +676,13 @@ where
     if observer.done() {
         return Err(CheckError::Stopped);
     }
-    let (mut idle, mut position) = (idle, position);
+    let (mut idle, mut stale, mut position) = (idle, stale, position);
     let (mut receipts, mut results, mut deposit_nonces, mut skipped) =
         (receipts, results, deposit_nonces, skipped);
     let mut saved =
         |index: usize,
          idle: &FullState,
+         stale: bool,
          position: u64,
          db: &CacheDB<DB>,
          receipts: &[crate::receipt::Receipt],
@@ -645,6 +694,7 @@ where
                     position,
                     index,
                     idle: idle.clone(),
+                    stale,
                     cache: db.cache.clone(),
                     block_env: block_env.clone(),
                     txs: txs.clone(),
@@ -660,6 +710,7 @@ where
         saved(
             0,
             &idle,
+            stale,
             position,
             db,
             &receipts,
@@ -682,7 +733,10 @@ where
             reason,
         };
         // Transaction start (or skip), applied: the first state of the top frame (or its end),
-        // or the next Idle state.
+        // or the next Idle state. A proved one checks its pre-state's commitment.
+        if !trusted {
+            settle(&mut idle, &mut stale);
+        }
         let pre = idle.record.commitment();
         let idle_world = idle.world.clone();
         let deposit_nonce = tx.as_ref().and_then(|tx| {
@@ -693,8 +747,8 @@ where
         deposit_nonces.push(deposit_nonce);
         let idle_gas = idle.record.gas;
         let idle_receipts = idle.record.returndata_root;
-        let (proof, transition, first) =
-            boundary_step(observer, idle.clone()).map_err(|e| match e {
+        let (proof, transition, mut first, mut first_stale) = boundary_step(observer, idle.clone())
+            .map_err(|e| match e {
                 ApplyError::Step(e) => {
                     pending(e).unwrap_or_else(|e| step_error(0, "TxStart", e.to_string()))
                 }
@@ -731,8 +785,12 @@ where
             observer.boundary("TxSkip", pre, &proof);
             skipped.push(index as u64);
             idle = first;
+            stale = first_stale;
             idle.transactions = Some(list.clone());
             position += 1;
+            if handed(observer, position) {
+                settle(&mut idle, &mut stale);
+            }
             observer.state(position, &idle);
             if observer.done() {
                 return Err(CheckError::Stopped);
@@ -740,6 +798,7 @@ where
             saved(
                 index + 1,
                 &idle,
+                stale,
                 position,
                 db,
                 &receipts,
@@ -806,9 +865,8 @@ where
             auth_refund: auth_refund(&idle_world, r, &tx.op, config.params.chain_id),
             constants: idle.constants.clone(),
         };
-        let first_commitment = first.record.commitment();
         let proves = observer.proves_steps();
-        let trusted_end = !(observer.verifies_boundaries() || observer.wants_boundary_proofs());
+        let trusted_end = trusted;
         // The tracer's window, in the transaction's own step numbers.
         let (wanted_first, wanted_last) = if proves {
             (0, u64::MAX)
@@ -822,6 +880,14 @@ where
                 wanted_first.saturating_sub(first_position),
                 wanted_last - first_position,
             )
+        };
+        // The transaction start's post-state, which the traced first state must equal: made
+        // only if that state is in the window.
+        let first_commitment = if window.0 == 0 {
+            settle(&mut first, &mut first_stale);
+            first.record.commitment()
+        } else {
+            B256::ZERO
         };
         let mut expected: Option<(B256, String)> = None;
         let mut failure: Option<CheckError> = None;
@@ -929,6 +995,9 @@ where
                 {
                     end.returndata = WordTree::from_bytes(output.data());
                 }
+                if handed(observer, first_position) {
+                    settle(&mut end, &mut first_stale);
+                }
                 observer.state(first_position, &end);
                 end
             }
@@ -945,19 +1014,24 @@ where
         }
         let pre = terminal.record.commitment();
         let end_step = steps.max(1);
-        let (proof, transition, next) = boundary_step(observer, terminal).map_err(|e| match e {
-            ApplyError::Step(e) => {
-                pending(e).unwrap_or_else(|e| step_error(end_step, "TxEnd", e.to_string()))
-            }
-            e => step_error(end_step, "TxEnd", e.to_string()),
-        })?;
+        let (proof, transition, next, next_stale) =
+            boundary_step(observer, terminal).map_err(|e| match e {
+                ApplyError::Step(e) => {
+                    pending(e).unwrap_or_else(|e| step_error(end_step, "TxEnd", e.to_string()))
+                }
+                e => step_error(end_step, "TxEnd", e.to_string()),
+            })?;
         let size = check_boundary(observer, pre, &proof, transition.post.commitment())
             .map_err(|e| step_error(end_step, "TxEnd", e))?;
         stats.add("TxEnd", size);
         observer.boundary("TxEnd", pre, &proof);
         idle = next;
+        stale = next_stale;
         idle.transactions = Some(list.clone());
         position = first_position + steps.max(1);
+        if handed(observer, position) {
+            settle(&mut idle, &mut stale);
+        }
         observer.state(position, &idle);
         if observer.done() {
             return Err(CheckError::Stopped);
@@ -983,6 +1057,7 @@ where
         saved(
             index + 1,
             &idle,
+            stale,
             position,
             db,
             &receipts,
@@ -996,7 +1071,13 @@ where
         observer.block_end(position, 2 + folds + receipts.len() as u64);
         return Err(CheckError::Stopped);
     }
+    // A proved block end checks the Idle state's commitment.
+    if !trusted {
+        settle(&mut idle, &mut stale);
+    }
     let (end, _) = block_end::seal_block(idle.clone(), receipts, position, observer, &mut stats)?;
+    // The outcome's last Idle state is exact.
+    settle(&mut idle, &mut stale);
     let mut report = BlockReport {
         transactions: txs.len() as u64,
         gas_used: idle.record.gas,

@@ -249,7 +249,7 @@ pub fn execute(pre_commitment: B256, proof: &StepProof) -> Result<Transition, Ve
 ///
 /// `state` is left as it was: memory writes made while proving are undone.
 pub fn prove(state: &mut FullState) -> Result<(StepProof, Transition), VerifyError> {
-    let (proof, transition, _) = prove_with(state, false, false);
+    let (proof, transition, _) = prove_with(state, false, false, false);
     Ok((proof, transition?))
 }
 
@@ -257,7 +257,7 @@ pub fn prove(state: &mut FullState) -> Result<(StepProof, Transition), VerifyErr
 /// outcome. A step that fails (a transaction that cannot start, say) still yields the proof of
 /// what it read, so that another verifier can be shown the same rejection.
 pub fn prove_partial(state: &mut FullState) -> (StepProof, Result<Transition, VerifyError>) {
-    let (proof, transition, _) = prove_with(state, false, false);
+    let (proof, transition, _) = prove_with(state, false, false, false);
     (proof, transition)
 }
 
@@ -269,7 +269,8 @@ pub fn prove_partial(state: &mut FullState) -> (StepProof, Result<Transition, Ve
 /// disagrees with the step is an error, never a wrong state. Other steps are refused: their
 /// post-states come from the tracer.
 pub fn prove_boundary(state: FullState) -> Result<(StepProof, Transition, FullState), ApplyError> {
-    boundary(state, false)
+    let (proof, transition, next, _) = boundary(state, false, false)?;
+    Ok((proof, transition, next))
 }
 
 /// [`prove_boundary`] without the proof: the step is applied to `state` from its own trees,
@@ -278,27 +279,49 @@ pub fn prove_boundary(state: FullState) -> Result<(StepProof, Transition, FullSt
 /// returned lacks the trees' paths and is not one to verify. What a layer-2 answer's re-run
 /// needs (SPEC.md §8).
 pub fn apply_boundary(state: FullState) -> Result<(StepProof, Transition, FullState), ApplyError> {
-    boundary(state, true)
+    let (proof, transition, next, _) = boundary(state, true, false)?;
+    Ok((proof, transition, next))
 }
 
+/// [`apply_boundary`] that hashes no sparse tree for a system call of the block start, a
+/// transaction start, skip or end or a block end step: the step reads stand-in roots
+/// ([`crate::world::WorldState::record_unhashed`], [`crate::smt::SparseTree::unhashed_root`]),
+/// so when the flag returned is set the returned state's `record.world_root` (and the
+/// transition's) is not its world's commitment, and in a Sealing state neither is the sealing
+/// record's `folded_root` nor `record.tx_env_hash` its hash. The caller makes them if it needs
+/// the state's commitment (SPEC.md §8: a layer-2 answer's run, outside the asked window): the
+/// trees the steps wrote are hashed once, by the commitment that needs them, or never.
+pub(crate) fn apply_boundary_unhashed(
+    state: FullState,
+) -> Result<(StepProof, Transition, FullState, bool), ApplyError> {
+    boundary(state, true, true)
+}
+
+/// The boundary step from `state`, proved or (`trusted`) applied; `unhashed` (with `trusted`)
+/// lets a transaction start, skip or end hash no tree: the last value returned says whether
+/// the post-state's `world_root` was left stale.
 fn boundary(
     mut state: FullState,
     trusted: bool,
-) -> Result<(StepProof, Transition, FullState), ApplyError> {
+    unhashed: bool,
+) -> Result<(StepProof, Transition, FullState, bool), ApplyError> {
     use crate::state::Status;
     let status = state.record.status;
     if status == Status::Running || state.record.depth != 0 {
         return Err(ApplyError::NotABoundary);
     }
-    let (proof, transition, applied) = prove_with(&mut state, true, trusted);
+    let unhashed = trusted && unhashed && status != Status::BlockEnd;
+    let (proof, transition, applied) = prove_with(&mut state, true, trusted, unhashed);
     let transition = transition?;
     let block_level = matches!(
         status,
         Status::BlockStart | Status::Sealing | Status::BlockEnd
     ) || transition.post.status == Status::Sealing;
     if block_level {
-        let next = apply_block_step(state, &transition.post, applied)?;
-        return Ok((proof, transition, next));
+        let next = apply_block_step(state, &transition.post, applied, unhashed)?;
+        // The block-end state holds the output root: never stale.
+        let stale = unhashed && next.record.status != Status::BlockEnd;
+        return Ok((proof, transition, next, stale));
     }
     let Applied {
         tx_env,
@@ -309,11 +332,11 @@ fn boundary(
     if status == Status::Idle && post.status == Status::Idle {
         // [v0.6] A recorded transaction skipped: only the index moved.
         state.world.sync();
-        if post.world_root != state.world.commitment() {
+        if !unhashed && post.world_root != state.world.commitment() {
             return Err(ApplyError::Diverged("world after a skip"));
         }
         state.record = post.clone();
-        return Ok((proof, transition, state));
+        return Ok((proof, transition, state, unhashed));
     }
     let world = &mut state.world;
     if status == Status::Idle {
@@ -322,7 +345,8 @@ fn boundary(
             return Err(ApplyError::Diverged("no transaction environment"));
         };
         world.sync();
-        if let Some(cp) = world.last_checkpoint() {
+        if !unhashed && let Some(cp) = world.last_checkpoint() {
+            // Unhashed, the checkpoint stays held: its link is made when a commitment reads it.
             world.set_checkpoint_root(cp.link());
         }
         let txs = state.transactions.clone();
@@ -331,7 +355,7 @@ fn boundary(
             .and_then(|t| t.records.get(usize::try_from(state.record.tx_index).ok()?))
             .map(|r| (r.clone(), ()))
             .ok_or(ApplyError::Diverged("no transaction record"))?;
-        let mut next = FullState::new_frame(
+        let mut next = FullState::new_frame_uncommitted(
             Default::default(),
             tx_env,
             state.block_env.clone(),
@@ -352,15 +376,15 @@ fn boundary(
         next.record = post.clone();
         next.entry_world = entry_world.map(Box::new);
         next.transactions = txs;
-        if next.record.world_root != next.world.commitment() {
+        if !unhashed && next.record.world_root != next.world.commitment() {
             return Err(ApplyError::Diverged("world after the transaction start"));
         }
-        return Ok((proof, transition, next));
+        return Ok((proof, transition, next, unhashed));
     }
     // Transaction end: the world kept or restored, credits and deletions applied; the
     // per-transaction sets emptied.
     world.begin_tx();
-    let mut next = FullState::new_frame(
+    let mut next = FullState::new_frame_uncommitted(
         Default::default(),
         Default::default(),
         state.block_env.clone(),
@@ -370,10 +394,10 @@ fn boundary(
     next.code = Vec::new();
     next.record = post.clone();
     next.transactions = state.transactions.clone();
-    if next.record.world_root != next.world.commitment() {
+    if !unhashed && next.record.world_root != next.world.commitment() {
         return Err(ApplyError::Diverged("world after the transaction end"));
     }
-    Ok((proof, transition, next))
+    Ok((proof, transition, next, unhashed))
 }
 
 /// The full state after a block-level step the prover applied: its writes are in `state`'s
@@ -382,6 +406,7 @@ fn apply_block_step(
     mut state: FullState,
     post: &MachineState,
     applied: Applied,
+    unhashed: bool,
 ) -> Result<FullState, ApplyError> {
     use crate::state::Status;
     if let Some(world) = applied.world {
@@ -400,7 +425,7 @@ fn apply_block_step(
         sealing.record = record;
     }
     state.record = post.clone();
-    if post.status != Status::BlockEnd && post.world_root != state.world.commitment() {
+    if !unhashed && post.status != Status::BlockEnd && post.world_root != state.world.commitment() {
         return Err(ApplyError::Diverged("world after a block step"));
     }
     if post.status == Status::Sealing
@@ -442,6 +467,7 @@ fn prove_with(
     state: &mut FullState,
     apply: bool,
     trusted: bool,
+    unhashed: bool,
 ) -> (StepProof, Result<Transition, VerifyError>, Applied) {
     // A frame exit step runs no code, and its proof carries none.
     let code = if state.record.status == crate::state::Status::Running {
@@ -457,6 +483,7 @@ fn prove_with(
         swapped: None,
         apply,
         trusted,
+        unhashed,
         applied: Applied::default(),
     };
     let pre = writer.state.record.clone();

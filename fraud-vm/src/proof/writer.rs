@@ -31,6 +31,11 @@ pub(super) struct ProofWriter<'a> {
     /// Apply without a proof: leaves and roots are read from the full state, no path is
     /// checked or hashed (the proof returned lacks the trees' paths).
     pub(super) trusted: bool,
+    /// With `trusted`, for a transaction start, skip or end whose post-state's commitment the
+    /// prover leaves to be made later (if ever): the roots and the world record the step reads
+    /// are stand-ins that hash no tree ([`crate::world::WorldState::record_unhashed`]), so
+    /// the post-state's `world_root` is not the world's.
+    pub(super) unhashed: bool,
     /// What an applying prover learnt.
     pub(super) applied: Applied,
 }
@@ -109,11 +114,24 @@ impl Oracle for ProofWriter<'_> {
     }
 
     fn trusted_world(&mut self) -> Option<World> {
-        (self.trusted && self.apply).then(|| self.state.world.record_without_sets())
+        (self.trusted && self.apply).then(|| {
+            if self.unhashed {
+                self.state.world.record_unhashed()
+            } else {
+                self.state.world.record_without_sets()
+            }
+        })
     }
 
     fn trusted_root(&mut self, tree: Tree) -> Option<B256> {
-        (self.trusted && self.apply).then(|| self.state.world.tree(tree).root())
+        (self.trusted && self.apply).then(|| {
+            let tree = self.state.world.tree(tree);
+            if self.unhashed {
+                tree.unhashed_root()
+            } else {
+                tree.root()
+            }
+        })
     }
 
     fn smt_written(&mut self, tree: Tree, key: B256, leaf: B256) {
@@ -267,11 +285,13 @@ impl Oracle for ProofWriter<'_> {
     }
 
     fn checkpoint(&mut self) -> Result<Checkpoint, VerifyError> {
-        let cp = self
-            .state
-            .world
-            .last_checkpoint()
-            .ok_or(VerifyError::MissingWitness("checkpoint"))?;
+        let world = &self.state.world;
+        let cp = if self.trusted && self.apply && self.unhashed {
+            world.last_checkpoint_unhashed()
+        } else {
+            world.last_checkpoint()
+        }
+        .ok_or(VerifyError::MissingWitness("checkpoint"))?;
         self.proof.checkpoint = Some(cp);
         Ok(cp)
     }
