@@ -48,10 +48,16 @@ pub enum ApplyMode {
 }
 
 impl Default for ApplyMode {
+    /// A batch every 4 s (or every 256 blocks). A batch's cost hardly depends on how many
+    /// blocks it holds: with a million accounts, any batch of 16 or more blocks of 2,000
+    /// transfers rewrites most pages of the account and account-trie tables (about 0.9 s of
+    /// CPU for 16–40 blocks, 1.4 s for 50), so the applier's CPU per block falls with the time
+    /// between batches. Four seconds of blocks stay in memory (at 50 blocks/s about 200
+    /// layers, under `max_pending`) and are replayed from the chain file after a crash.
     fn default() -> Self {
         Self::Background {
-            min_batch: 16,
-            max_delay: Duration::from_millis(1000),
+            min_batch: 256,
+            max_delay: Duration::from_secs(4),
             max_pending: 512,
         }
     }
