@@ -66,6 +66,13 @@ struct SerialArgs {
     /// Transactions per block in serial mode.
     #[arg(long, default_value_t = 2_000)]
     block_txs: usize,
+    /// Pending blocks that start a state-file batch (serial and derive; default: the node's).
+    #[arg(long)]
+    apply_min_batch: Option<usize>,
+    /// Longest a committed block waits for the state file, in ms (serial and derive; default:
+    /// the node's).
+    #[arg(long)]
+    apply_max_delay_ms: Option<u64>,
 }
 
 /// End-to-end mode settings.
@@ -188,6 +195,7 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
                 block_txs: cli.serial.block_txs.max(1),
                 gas_limit: cli.gas_limit,
                 seed: cli.seed,
+                apply: apply_mode(&cli.serial),
             };
             let report = match mode {
                 Mode::Serial => serial::run(serial_params)?,
@@ -221,6 +229,26 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
         }
     }
     Ok(())
+}
+
+/// The node's way of writing the state file, with the batch settings `args` override.
+fn apply_mode(args: &SerialArgs) -> op_node::storage::ApplyMode {
+    use op_node::storage::ApplyMode;
+    let ApplyMode::Background {
+        min_batch,
+        max_delay,
+        max_pending,
+    } = ApplyMode::default()
+    else {
+        return ApplyMode::default();
+    };
+    ApplyMode::Background {
+        min_batch: args.apply_min_batch.unwrap_or(min_batch).max(1),
+        max_delay: args
+            .apply_max_delay_ms
+            .map_or(max_delay, std::time::Duration::from_millis),
+        max_pending,
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so that an interrupted run still stops its node.

@@ -48,10 +48,16 @@ pub enum ApplyMode {
 }
 
 impl Default for ApplyMode {
+    /// A batch every 4 s (or every 256 blocks). A batch's cost hardly depends on how many
+    /// blocks it holds: with a million accounts, any batch of 16 or more blocks of 2,000
+    /// transfers rewrites most pages of the account and account-trie tables (about 0.9 s of
+    /// CPU for 16–40 blocks, 1.4 s for 50), so the applier's CPU per block falls with the time
+    /// between batches. Four seconds of blocks stay in memory (at 50 blocks/s about 200
+    /// layers, under `max_pending`) and are replayed from the chain file after a crash.
     fn default() -> Self {
         Self::Background {
-            min_batch: 16,
-            max_delay: Duration::from_millis(1000),
+            min_batch: 256,
+            max_delay: Duration::from_secs(4),
             max_pending: 512,
         }
     }
@@ -65,10 +71,15 @@ pub(crate) struct Pending {
     pub layers: VecDeque<Arc<StateWrites>>,
     /// The applier failed: no block may be committed any more.
     pub failed: Option<String>,
-    /// Someone waits for every pending block to be written.
-    pub flush: bool,
+    /// Someone waits until the state file holds this block (the last one pending when they
+    /// asked): the applier writes the blocks up to it without waiting for a full batch. Later
+    /// blocks batch as usual; a flag left set until the queue happened to be empty made the
+    /// applier write back to back after any flush, ignoring `min_batch` and `max_delay`.
+    pub flush_to: Option<u64>,
     /// The store is closing: write what is pending, then stop.
     pub stop: bool,
+    /// State-file transactions written so far (batches of pending blocks).
+    pub batches: u64,
 }
 
 /// The pending blocks and the condition the applier and waiting committers sleep on.
@@ -101,6 +112,7 @@ impl Shared {
         match result {
             Ok(()) => {
                 pending.layers.drain(..batch.len());
+                pending.batches += 1;
                 debug!(
                     target: "storage::apply",
                     first = merged.first,
@@ -127,16 +139,19 @@ impl Shared {
                     if pending.failed.is_some() {
                         return;
                     }
-                    if pending.layers.is_empty() {
-                        pending.flush = false;
+                    let Some(oldest) = pending.layers.front() else {
+                        pending.flush_to = None;
                         if pending.stop {
                             return;
                         }
                         self.changed.wait(&mut pending);
                         continue;
+                    };
+                    let (first, waited) = (oldest.first, oldest.committed_at.elapsed());
+                    if pending.flush_to.is_some_and(|to| first > to) {
+                        pending.flush_to = None;
                     }
-                    let waited = pending.layers[0].committed_at.elapsed();
-                    if pending.flush
+                    if pending.flush_to.is_some()
                         || pending.stop
                         || pending.layers.len() >= min_batch
                         || waited >= max_delay
@@ -154,16 +169,23 @@ impl Shared {
         }
     }
 
-    /// Waits until no block is pending (the applier wrote them all) or the applier failed.
+    /// Waits until every block pending now is written (blocks committed meanwhile may still be
+    /// pending) or the applier failed.
     pub fn wait_flushed(&self) -> Result<(), StorageError> {
         let mut pending = self.pending.lock();
-        pending.flush = true;
+        let Some(to) = pending.layers.back().map(|l| l.last) else {
+            return pending
+                .failed
+                .as_ref()
+                .map_or(Ok(()), |e| Err(StorageError::Applier(e.clone())));
+        };
+        pending.flush_to = Some(pending.flush_to.map_or(to, |t| t.max(to)));
         self.changed.notify_all();
         loop {
             if let Some(e) = &pending.failed {
                 return Err(StorageError::Applier(e.clone()));
             }
-            if pending.layers.is_empty() {
+            if pending.layers.front().is_none_or(|l| l.first > to) {
                 return Ok(());
             }
             self.changed.wait(&mut pending);

@@ -388,6 +388,11 @@ impl Store {
         self.shared.pending.lock().layers.len()
     }
 
+    /// How many transactions have written pending blocks to the state file since it opened.
+    pub fn applied_batches(&self) -> u64 {
+        self.shared.pending.lock().batches
+    }
+
     /// Removes blocks `to + 1 ..= head` and moves the head back to `to` (whose hash is
     /// `to_hash`): first the state file, to block `to`'s state (`undo` holds the state writes
     /// that restore it; its `reverts` are ignored; `removed_txs`' index entries go), then the

@@ -288,6 +288,62 @@ impl Model {
     }
 }
 
+/// A flush covers the blocks pending when it was asked for: blocks committed after it wait
+/// for a full batch again. (A flush flag left set until the applier found the queue empty
+/// made it write back to back after any flush, one block at a time if need be.)
+#[test]
+fn blocks_after_a_flush_wait_for_a_full_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mode = ApplyMode::Background {
+        min_batch: 3,
+        max_delay: Duration::from_secs(3600),
+        max_pending: 16,
+    };
+    let store = Store::open_with_mode(&dir.path().join("chain.redb"), mode).unwrap();
+    let commit = |number| {
+        store
+            .commit_block(
+                &block(number),
+                &EncodedBody::new(&[], &[]),
+                StateDiff::default(),
+            )
+            .unwrap();
+    };
+    commit(0);
+    store.flush().unwrap();
+    assert_eq!(store.pending_blocks(), 0);
+    let batches = store.applied_batches();
+    // Nothing pending: the flush is over at once and leaves nothing behind.
+    store.flush().unwrap();
+    for number in 1..3 {
+        commit(number);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            store.pending_blocks(),
+            number as usize,
+            "after block {number}"
+        );
+    }
+    assert_eq!(store.applied_batches(), batches);
+    commit(3);
+    let started = std::time::Instant::now();
+    while store.pending_blocks() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the batch never came"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(store.applied_batches(), batches + 1);
+    // A flush with blocks pending writes them without a full batch.
+    commit(4);
+    store.flush().unwrap();
+    assert_eq!(store.pending_blocks(), 0);
+    commit(5);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(store.pending_blocks(), 1);
+}
+
 fn owner(i: u8) -> B256 {
     keccak256([i])
 }

@@ -48,7 +48,12 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     let (senders, treasury) = keys.split_at(p.accounts);
     let dir = tempfile::Builder::new().prefix("op-bench-").tempdir()?;
     let origin = l1_block(0, B256::ZERO);
-    let mut seq = Chain::open(&dir.path().join("sequencer.redb"), &keys, p.gas_limit)?;
+    let mut seq = Chain::open(
+        &dir.path().join("sequencer.redb"),
+        &keys,
+        p.gas_limit,
+        p.apply,
+    )?;
     seq.origin = Some((origin.clone(), 0));
     let signer = Signer { chain_id: CHAIN_ID };
     let token = serial::setup(&p, &mut seq, &signer, senders, &treasury[0])?;
@@ -148,7 +153,12 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     let view = RwLock::new(view);
     rollup.seq_window_size = l1.len() as u64 + 10;
 
-    let mut verifier = Chain::open(&dir.path().join("verifier.redb"), &keys, p.gas_limit)?;
+    let mut verifier = Chain::open(
+        &dir.path().join("verifier.redb"),
+        &keys,
+        p.gas_limit,
+        p.apply,
+    )?;
     if verifier.engine.head().hash != genesis_hash {
         return Err(BenchError::Workload(
             "the two chains' genesis differ".into(),

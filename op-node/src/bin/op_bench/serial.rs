@@ -15,7 +15,7 @@ use op_node::{
     block::RecoveredTx,
     chain::{ChainConfig, GenesisAccount, dev_genesis_alloc},
     engine::Engine,
-    storage::Store,
+    storage::{ApplyMode, Store},
     txpool::{PoolConfig, decode_and_recover},
 };
 use rayon::prelude::*;
@@ -49,6 +49,8 @@ pub struct SerialParams {
     pub gas_limit: u64,
     /// Seed of the transfer plan.
     pub seed: u64,
+    /// How the state file is written.
+    pub apply: ApplyMode,
 }
 
 /// Runs one serial benchmark on a fresh database in a temporary directory.
@@ -65,7 +67,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     let (senders, treasury) = keys.split_at(p.accounts);
     let treasury = treasury[0];
     let dir = tempfile::Builder::new().prefix("op-bench-").tempdir()?;
-    let mut chain = Chain::open(&dir.path().join("bench.redb"), &keys, p.gas_limit)?;
+    let mut chain = Chain::open(&dir.path().join("bench.redb"), &keys, p.gas_limit, p.apply)?;
     let signer = Signer { chain_id: CHAIN_ID };
 
     let token = setup(&p, &mut chain, &signer, senders, &treasury)?;
@@ -85,6 +87,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
         "op-bench: timing {} blocks (load average {load_before})",
         txs.len().div_ceil(p.block_txs)
     );
+    let batches_before = chain.engine.store().applied_batches();
     let cpu_before = process_cpu();
     let applier_before = thread_cpu(op_node::storage::APPLIER_THREAD);
     let mut timed = Timed::default();
@@ -99,6 +102,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     let drain = started.elapsed();
     let cpu = process_cpu().saturating_sub(cpu_before);
     let applier = thread_cpu(op_node::storage::APPLIER_THREAD).saturating_sub(applier_before);
+    let batches = chain.engine.store().applied_batches() - batches_before;
     let blocks = timed.blocks.max(1) as f64;
     let per_block = |d: Duration| ms(d) / blocks;
     Ok(Report {
@@ -123,7 +127,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
         stages_note: format!(
             "ms per block avg, {} blocks of {} txs; sign and recover are wall time on {} threads and \
              not in tps; persist is the chain-file commit, drain the state-file writes still \
-             pending after the last block (in tps; at most {} blocks were pending); cpu is the \
+             pending after the last block (in tps; at most {} blocks were pending, written in {batches} state-file batches); cpu is the \
              process's CPU time on all threads, applier_cpu the state-file writer's; p50/p99 are per-block build+commit; load average \
              {load_before} before, {} after",
             timed.blocks,
@@ -194,14 +198,16 @@ pub(super) struct Chain {
 }
 
 impl Chain {
-    /// A new chain whose genesis funds `keys` (and holds the dev accounts and system contracts).
+    /// A new chain whose genesis funds `keys` (and holds the dev accounts and system contracts),
+    /// its state file written as `apply` says.
     pub(super) fn open(
         path: &std::path::Path,
         keys: &[Key],
         gas_limit: u64,
+        apply: ApplyMode,
     ) -> Result<Self, BenchError> {
         let config = Arc::new(ChainConfig::new(CHAIN_ID, gas_limit));
-        let store = Arc::new(Store::open(path)?);
+        let store = Arc::new(Store::open_with_mode(path, apply)?);
         let mut alloc = dev_genesis_alloc();
         alloc.extend(keys.iter().map(|k| GenesisAccount {
             address: k.address,
