@@ -94,6 +94,8 @@ sol! {
         function l2Sender() view returns (address);
         function version() view returns (string);
         function depositChain(uint256 l1Block) view returns (bytes32);
+        function depositMarket() view returns (uint128 baseFee, uint64 remaining);
+        function params() view returns (uint128 prevBaseFee, uint64 prevBoughtGas, uint64 prevBlockNum);
 
         event TransactionDeposited(address indexed from, address indexed to, uint256 indexed version, bytes opaqueData);
         event WithdrawalProven(bytes32 indexed withdrawalHash, address indexed from, address indexed to);

@@ -35,6 +35,7 @@ use bridge::withdrawal::Withdrawal;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
+use crate::deposit_market::{MAX_RESOURCE_LIMIT, MIN_BASE_FEE, Market};
 use crate::harness::{
     CHALLENGE_WINDOW, DEPLOYER, FINALITY_DELAY, GAME_TYPE, IFactory, IGame, IPortal, IRegistry, L1,
     MATURITY_DELAY, OTHER, OTHER_GAME_TYPE, Outcome, PROPOSER, System, USER, WithdrawalTransaction,
@@ -80,6 +81,8 @@ struct Run {
     model: Model,
     /// `WithdrawalFinalized` events seen per withdrawal.
     finalized_events: Vec<u32>,
+    /// The deposit market's model.
+    market: Market,
 }
 
 impl Run {
@@ -111,11 +114,13 @@ impl Run {
             })
             .unzip();
         let model = Model::new(pool, kinds, l1.now());
+        let market = Market::new(l1.number());
         let mut run = Self {
             l1,
             sys,
             model,
             finalized_events: vec![0; specs.len()],
+            market,
         };
         run.deposit_step(USER, initial_deposit, 100_000, 0, &mut Stats::new())
             .expect("the initial deposit");
@@ -221,11 +226,21 @@ impl Run {
                 data_len,
             } => self.deposit_step(*caller, *wei, *gas_limit, *data_len, stats)?,
             Step::Receive { caller, wei } => {
-                let outcome =
-                    self.l1
-                        .send(*caller, self.sys.portal, U256::from(*wei), Bytes::new());
-                self.expect("receive", &outcome, Ok(()), stats)?;
-                self.model.deposit(U256::from(*wei));
+                let Some((expected, gas)) = self.deposit_expectation(100_000, 0) else {
+                    count(stats, "receive", "skipped: its burn exceeds an L1 block");
+                    return Ok(());
+                };
+                let outcome = self.l1.send_with_gas(
+                    *caller,
+                    self.sys.portal,
+                    U256::from(*wei),
+                    Bytes::new(),
+                    gas,
+                );
+                if self.expect("receive", &outcome, expected, stats)? {
+                    self.model.deposit(U256::from(*wei));
+                    self.market.buy(self.l1.number(), 100_000);
+                }
             }
             Step::Donate { caller, wei } => {
                 let call = IPortal::donateETHCall {}.abi_encode();
@@ -302,20 +317,42 @@ impl Run {
             isCreation: false,
             data: Model::data_of(data_len),
         };
-        let outcome = self
-            .l1
-            .send(caller, self.sys.portal, U256::from(wei), call.abi_encode());
-        let expected = if gas_limit < 21_000 + 16 * u64::from(data_len) {
+        let Some((expected, gas)) = self.deposit_expectation(gas_limit, data_len) else {
+            count(stats, "deposit", "skipped: its burn exceeds an L1 block");
+            return Ok(());
+        };
+        let outcome = self.l1.send_with_gas(
+            caller,
+            self.sys.portal,
+            U256::from(wei),
+            call.abi_encode(),
+            gas,
+        );
+        if self.expect("deposit", &outcome, expected, stats)? {
+            self.model.deposit(U256::from(wei));
+            self.market.buy(self.l1.number(), gas_limit);
+        }
+        Ok(())
+    }
+
+    /// What a deposit of `gas_limit` and `data_len` bytes of data does in this L1 block by the
+    /// market's model, and L1 gas enough for it: 1,000,000 plus the burn its gas limit is priced
+    /// at (`block.basefee` is zero here, so 1 gwei divides); `None` when that is over 50,000,000
+    /// (after several full L1 blocks in a row), a deposit the harness's L1 block cannot hold.
+    fn deposit_expectation(&self, gas_limit: u64, data_len: u16) -> Option<(Expected, u64)> {
+        let (fee, remaining) = self.market.at(self.l1.number());
+        let expected = if gas_limit < 21_000 + 100 * u64::from(data_len) {
             Err("SmallGasLimit")
-        } else if gas_limit > 20_000_000 {
+        } else if gas_limit > MAX_RESOURCE_LIMIT {
             Err("OptimismPortal_GasLimitTooHigh")
+        } else if gas_limit > remaining {
+            Err("OptimismPortal_DepositLimitReached")
         } else {
             Ok(())
         };
-        if self.expect("deposit", &outcome, expected, stats)? {
-            self.model.deposit(U256::from(wei));
-        }
-        Ok(())
+        let burn = u128::from(gas_limit) * fee / MIN_BASE_FEE;
+        let gas = u64::try_from(burn).ok()?.checked_add(1_000_000)?;
+        (gas <= 50_000_000).then_some((expected, gas))
     }
 
     fn propose(
@@ -690,6 +727,8 @@ fn portal_invariants_hold_under_random_sequences() {
         "resolve: ok",
         "resolve: ClockNotExpired",
         "deposit: SmallGasLimit",
+        "deposit: OptimismPortal_GasLimitTooHigh",
+        "deposit: OptimismPortal_DepositLimitReached",
     ] {
         assert!(
             stats.get(outcome).copied().unwrap_or(0) > 0,
