@@ -14,6 +14,18 @@ import {InvalidMerkleProof, MerkleTrie} from "../lib/MerkleTrie.sol";
 ///         Deposit: `depositTransaction` locks `msg.value` here and emits `TransactionDeposited`,
 ///         from which the L2 derives a deposit transaction that mints it.
 ///
+///         Deposit market (the OP Stack's `ResourceMetering` rules, `_meter`): the L2 gas limits
+///         of one L1 block's deposits sum to at most 10,000,000; each deposit buys at least
+///         `21,000 + 100 · data.length` with at most 65,536 bytes of data, and burns its gas limit
+///         times the market's base fee (wei per L2 gas, EIP-1559 per L1 block around a 1,000,000
+///         target, 1 gwei at least) over `max(block.basefee, 1 gwei)` in L1 gas. Why: an L2 block
+///         that opens its epoch carries all the deposits of its L1 origin block, and its
+///         `blockStart` proof holds them all; with these bounds the largest set one L1 block can
+///         hold costs `BoundaryVerifier.blockStart` at most 7,044,762 gas (476 deposits without
+///         data; 2 deposits of 99,580 bytes in all: 4,099,850), well under the 2^24 transaction
+///         gas cap (fraud-vm/SPEC.md §5.18), and crowding other depositors out grows dearer with
+///         every L1 block it lasts.
+///
 ///         Withdrawal: the L2ToL1MessagePasser stores `sentMessages[hash] = true`. Anyone proves it
 ///         here (`proveWithdrawalTransaction`) against a game's output root; the proof is kept per
 ///         submitter. After `proofMaturityDelaySeconds`, once the game resolved DEFENDER_WINS and
@@ -27,7 +39,8 @@ import {InvalidMerkleProof, MerkleTrie} from "../lib/MerkleTrie.sol";
 /// @dev Revert names follow the OP Stack portal ABI (viem's `portal2Abi`): `checkWithdrawal`'s
 ///      reverts are the `OptimismPortal_*` errors viem's getWithdrawalStatus maps to a status, and
 ///      the other reverts use names that ABI also declares (so clients decode them), except
-///      `CallFailed` and `OptimismPortal_GasLimitTooHigh`, which this portal adds.
+///      `CallFailed`, `OptimismPortal_GasLimitTooHigh` and `OptimismPortal_DepositLimitReached`,
+///      which this portal adds.
 contract OptimismPortal {
     /// @notice A withdrawal as the L2ToL1MessagePasser records it.
     struct WithdrawalTransaction {
@@ -252,11 +265,16 @@ contract OptimismPortal {
 
     /// @notice Deposits into L2: `msg.value` is minted on L2 to the sender (aliased when it is a
     ///         contract), which then sends `value` to `to` (or creates a contract) with `data`.
+    ///         Buys `gasLimit` in this L1 block's deposit market: reverts with
+    ///         `OptimismPortal_DepositLimitReached` when the block's deposits cannot buy that much
+    ///         more, and burns `gasLimit · baseFee / max(block.basefee, 1 gwei)` L1 gas
+    ///         (`depositMarket`), which `eth_estimateGas` includes.
     /// @param to L2 target; must be zero when `isCreation`.
     /// @param value Wei sent to the target on L2 (out of the sender's L2 balance).
-    /// @param gasLimit L2 gas limit, at least `minimumGasLimit(data.length)`.
+    /// @param gasLimit L2 gas limit, at least `minimumGasLimit(data.length)` and at most
+    ///        10,000,000.
     /// @param isCreation Whether `data` is init code of a contract to create.
-    /// @param data Calldata or init code.
+    /// @param data Calldata or init code, at most 65,536 bytes.
     function depositTransaction(address to, uint256 value, uint64 gasLimit, bool isCreation, bytes memory data)
         public
         payable
