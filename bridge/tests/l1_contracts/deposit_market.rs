@@ -1,6 +1,7 @@
-//! The portal's deposit market (fraud-vm/SPEC.md §5.18, CONTRACTS.md): the deposits of one L1
-//! block buy at most 10,000,000 L2 gas in all, each pays its gas limit at the market's base fee
-//! by burning L1 gas, and the base fee follows the blocks' purchases as EIP-1559 does.
+//! The portal's deposit market (fraud-vm/SPEC.md §5.18, CONTRACTS.md): each deposit buys its
+//! resource, its gas limit plus 60 per byte of data (`depositResource`); the deposits of one L1
+//! block buy at most 10,000,000 in all, each pays its resource at the market's base fee by
+//! burning L1 gas, and the base fee follows the blocks' purchases as EIP-1559 does.
 
 use alloy::primitives::{Address, Bytes, U256, address};
 use alloy::sol_types::SolCall;
@@ -8,8 +9,17 @@ use alloy::sol_types::SolCall;
 use crate::harness::{IPortal, L1, Outcome, System, USER};
 
 const L2_TARGET: Address = address!("0x3000000000000000000000000000000000000003");
-/// The L2 gas the deposits of one L1 block may buy in all.
+/// The resource the deposits of one L1 block may buy in all.
 pub const MAX_RESOURCE_LIMIT: u64 = 10_000_000;
+/// The least L2 gas limit of a deposit: `21,000 + 40` per byte of data (OP's `minimumGasLimit`).
+pub fn minimum_gas_limit(len: u64) -> u64 {
+    21_000 + 40 * len
+}
+/// What a deposit takes of its L1 block's limit and pays for (the portal's `depositResource`):
+/// its gas limit plus 60 per byte of data.
+pub fn resource(gas_limit: u64, len: u64) -> u128 {
+    u128::from(gas_limit) + 60 * u128::from(len)
+}
 const TARGET: i128 = 1_000_000;
 /// The least (and initial) base fee, wei per unit of L2 gas.
 pub const MIN_BASE_FEE: u128 = 1_000_000_000;
@@ -34,7 +44,7 @@ impl Market {
     }
 
     /// What a deposit in L1 block `block` (not before the last one) finds: the base fee and the
-    /// L2 gas left to buy.
+    /// resource left to buy.
     pub fn at(&self, block: u64) -> (u128, u64) {
         if block == self.block {
             (self.fee, MAX_RESOURCE_LIMIT - self.bought)
@@ -46,10 +56,10 @@ impl Market {
         }
     }
 
-    /// A deposit of `gas_limit` in L1 block `block` went through.
-    pub fn buy(&mut self, block: u64, gas_limit: u64) {
+    /// A deposit of resource `resource` in L1 block `block` went through.
+    pub fn buy(&mut self, block: u64, resource: u64) {
         let (fee, remaining) = self.at(block);
-        assert!(gas_limit <= remaining, "the model bought over the limit");
+        assert!(resource <= remaining, "the model bought over the limit");
         if block != self.block {
             *self = Self {
                 fee,
@@ -57,7 +67,7 @@ impl Market {
                 block,
             };
         }
-        self.bought += gas_limit;
+        self.bought += resource;
     }
 }
 
@@ -74,13 +84,18 @@ fn deposit(gas_limit: u64, data: &[u8]) -> Bytes {
     .into()
 }
 
-/// Sends [`deposit`] from USER with 40,000,000 L1 gas.
+/// Sends [`deposit`] without data from USER with 40,000,000 L1 gas.
 fn send(l1: &mut L1, portal: Address, gas_limit: u64) -> Outcome {
+    send_data(l1, portal, gas_limit, &[])
+}
+
+/// Sends [`deposit`] with `data` from USER with 40,000,000 L1 gas.
+fn send_data(l1: &mut L1, portal: Address, gas_limit: u64, data: &[u8]) -> Outcome {
     l1.send_with_gas(
         USER,
         portal,
         U256::ZERO,
-        deposit(gas_limit, &[]),
+        deposit(gas_limit, data),
         40_000_000,
     )
 }
@@ -270,5 +285,64 @@ fn a_deposit_burns_l1_gas_as_priced() {
     assert_eq!(
         market(&mut l1, sys.portal).1,
         MAX_RESOURCE_LIMIT - gas_limit
+    );
+}
+
+/// A deposit with data buys its resource, its gas limit plus 60 per byte (`depositResource`),
+/// not its gas limit: OP's least gas limit for 1,000 bytes (21,000 + 40 · 1,000 = 61,000) takes
+/// 121,000 of the block's 10,000,000; a deposit whose gas limit fits what is left but whose
+/// resource does not is refused with `OptimismPortal_DepositLimitReached(resource, remaining)`;
+/// and the burn is priced on the resource (at 2.125 gwei, 1.125 · 121,000 more L1 gas than at
+/// 1 gwei, where a burn priced on the gas limit would be 1.125 · 61,000 more).
+#[test]
+fn a_deposit_buys_its_gas_limit_and_60_per_byte() {
+    let mut l1 = L1::new();
+    let sys = System::deploy(&mut l1);
+    let data = vec![0xa5u8; 1_000];
+    let gas_limit = minimum_gas_limit(1_000);
+    assert_eq!(gas_limit, 61_000);
+    let min = l1.view(sys.portal, IPortal::minimumGasLimitCall::new((1_000u64,)));
+    assert_eq!(min, gas_limit);
+    let bought = l1.view(
+        sys.portal,
+        IPortal::depositResourceCall::new((gas_limit, 1_000u64)),
+    );
+    assert_eq!(bought, U256::from(resource(gas_limit, 1_000)));
+    assert_eq!(bought, U256::from(121_000));
+
+    l1.warp(12);
+    assert!(send_data(&mut l1, sys.portal, gas_limit, &data).is_success());
+    let at_minimum = l1.last_gas_used;
+    assert_eq!(
+        market(&mut l1, sys.portal),
+        (MIN_BASE_FEE, MAX_RESOURCE_LIMIT - 121_000)
+    );
+    // Leave 120,999: a 61,000 gas limit fits, its 121,000 resource does not.
+    assert!(send(&mut l1, sys.portal, MAX_RESOURCE_LIMIT - 121_000 - 120_999).is_success());
+    let over = send_data(&mut l1, sys.portal, gas_limit, &data);
+    assert_eq!(over.reverted(), "OptimismPortal_DepositLimitReached");
+    let Outcome::Revert(revert) = over else {
+        unreachable!()
+    };
+    assert_eq!(U256::from_be_slice(&revert[4..36]), U256::from(121_000));
+    assert_eq!(U256::from_be_slice(&revert[36..68]), U256::from(120_999));
+    // One byte less, with 59 gas more than its least (60,960), fills exactly what is left:
+    // 61,019 + 60 · 999 = 120,999.
+    assert!(send_data(&mut l1, sys.portal, 120_999 - 60 * 999, &data[..999]).is_success());
+    assert_eq!(market(&mut l1, sys.portal).1, 0);
+
+    // Base fee 2.125 gwei after a full block (the one before is full as well: back to the
+    // minimum first).
+    l1.advance(100);
+    assert!(send(&mut l1, sys.portal, MAX_RESOURCE_LIMIT).is_success());
+    l1.warp(12);
+    assert_eq!(market(&mut l1, sys.portal).0, 2_125_000_000);
+    assert!(send_data(&mut l1, sys.portal, gas_limit, &data).is_success());
+    let extra = l1.last_gas_used - at_minimum;
+    let priced = 121_000 * 1_125 / 1_000;
+    println!("burned {extra} more L1 gas at 2.125 gwei, priced {priced} on the resource");
+    assert!(
+        extra.abs_diff(priced) < 100,
+        "extra {extra}, priced {priced}"
     );
 }

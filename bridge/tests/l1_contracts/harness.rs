@@ -90,6 +90,7 @@ sol! {
         function disputeGameFinalityDelaySeconds() view returns (uint256);
         function aliasL1ToL2(address l1Address) view returns (address);
         function minimumGasLimit(uint64 byteCount) view returns (uint64);
+        function depositResource(uint64 gasLimit, uint64 byteCount) view returns (uint256);
         function hashWithdrawal(WithdrawalTransaction wtx) view returns (bytes32);
         function l2Sender() view returns (address);
         function version() view returns (string);

@@ -35,7 +35,9 @@ use bridge::withdrawal::Withdrawal;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
-use crate::deposit_market::{MAX_RESOURCE_LIMIT, MIN_BASE_FEE, Market};
+use crate::deposit_market::{
+    MAX_RESOURCE_LIMIT, MIN_BASE_FEE, Market, minimum_gas_limit, resource,
+};
 use crate::harness::{
     CHALLENGE_WINDOW, DEPLOYER, FINALITY_DELAY, GAME_TYPE, IFactory, IGame, IPortal, IRegistry, L1,
     MATURITY_DELAY, OTHER, OTHER_GAME_TYPE, Outcome, PROPOSER, System, USER, WithdrawalTransaction,
@@ -330,27 +332,35 @@ impl Run {
         );
         if self.expect("deposit", &outcome, expected, stats)? {
             self.model.deposit(U256::from(wei));
-            self.market.buy(self.l1.number(), gas_limit);
+            let bought = resource(gas_limit, u64::from(data_len));
+            self.market.buy(
+                self.l1.number(),
+                u64::try_from(bought).expect("within the limit"),
+            );
         }
         Ok(())
     }
 
     /// What a deposit of `gas_limit` and `data_len` bytes of data does in this L1 block by the
-    /// market's model, and L1 gas enough for it: 1,000,000 plus the burn its gas limit is priced
-    /// at (`block.basefee` is zero here, so 1 gwei divides); `None` when that is over 50,000,000
-    /// (after several full L1 blocks in a row), a deposit the harness's L1 block cannot hold.
+    /// market's model (a gas limit of at least `21,000 + 40` per byte, OP's minimum; a resource
+    /// of the gas limit plus 60 per byte, within 10,000,000 and what the block has left), and L1
+    /// gas enough for it: 1,000,000 plus the burn its resource is priced at (`block.basefee` is
+    /// zero here, so 1 gwei divides); `None` when that is over 50,000,000 (after several full L1
+    /// blocks in a row), a deposit the harness's L1 block cannot hold.
     fn deposit_expectation(&self, gas_limit: u64, data_len: u16) -> Option<(Expected, u64)> {
         let (fee, remaining) = self.market.at(self.l1.number());
-        let expected = if gas_limit < 21_000 + 100 * u64::from(data_len) {
+        let len = u64::from(data_len);
+        let bought = resource(gas_limit, len);
+        let expected = if gas_limit < minimum_gas_limit(len) {
             Err("SmallGasLimit")
-        } else if gas_limit > MAX_RESOURCE_LIMIT {
+        } else if bought > u128::from(MAX_RESOURCE_LIMIT) {
             Err("OptimismPortal_GasLimitTooHigh")
-        } else if gas_limit > remaining {
+        } else if bought > u128::from(remaining) {
             Err("OptimismPortal_DepositLimitReached")
         } else {
             Ok(())
         };
-        let burn = u128::from(gas_limit) * fee / MIN_BASE_FEE;
+        let burn = bought * fee / MIN_BASE_FEE;
         let gas = u64::try_from(burn).ok()?.checked_add(1_000_000)?;
         (gas <= 50_000_000).then_some((expected, gas))
     }
@@ -485,12 +495,22 @@ impl Run {
                 IPortal::finalizeWithdrawalTransactionCall { wtx: tx }.abi_encode(),
             ),
         };
-        let expected = self.model.expect_finalize(w, submitter);
+        let mut expected = self.model.expect_finalize(w, submitter);
+        // A withdrawal to the forwarder sends its value back into the portal, a deposit of
+        // `RECEIVE_DEFAULT_GAS_LIMIT` (100,000) bought in this L1 block's market: the call fails
+        // when the block's deposits cannot buy that much more.
+        let forwarded = self.model.kinds[w] == TargetKind::Forwarder;
+        if forwarded && expected.is_ok() && self.market.at(self.l1.number()).1 < 100_000 {
+            expected = Err("CallFailed");
+        }
         let outcome = self.l1.send(caller, self.sys.portal, U256::ZERO, data);
         if self.expect("finalize", &outcome, expected, stats)? {
             self.finalized_by_rule(w, submitter, &outcome)?;
             count(stats, "paid", &format!("{:?}", self.model.kinds[w]));
             self.model.finalize(w);
+            if forwarded {
+                self.market.buy(self.l1.number(), 100_000);
+            }
         }
         Ok(())
     }

@@ -30,7 +30,7 @@ alloy::sol! {
     function depositTransaction(address to, uint256 value, uint64 gasLimit, bool isCreation, bytes data) payable;
     function minimumGasLimit(uint64 byteCount) returns (uint64);
     event TransactionDeposited(address indexed from, address indexed to, uint256 indexed version, bytes opaqueData);
-    error OptimismPortal_DepositLimitReached(uint64 gasLimit, uint64 remaining);
+    error OptimismPortal_DepositLimitReached(uint64 resource, uint64 remaining);
     error BadBlockStart(string what);
     error NotBlockEnd();
     error PreStateMismatch();
@@ -1261,8 +1261,9 @@ const ATTACKER: Address = alloy::primitives::address!("0x00000000000000000000000
 /// blocks after the last one filled, so that the deposits' base fee is back at its minimum),
 /// filled through the real `OptimismPortal`'s
 /// `depositTransaction` until the portal refuses: the deposits of data lengths `lens` in turn
-/// (the last length repeated), each with the least gas limit `minimumGasLimit(len)` allows, a
-/// target, value and data of nonzero bytes (the dearest calldata for the verifier) and a 1 wei
+/// (the last length repeated), each with the least gas limit `minimumGasLimit(len)` allows
+/// (`21,000 + 40·len`; its resource, what it takes of the block's 10,000,000, is
+/// `21,000 + 100·len`), a target, value and data of nonzero bytes (the dearest calldata for the verifier) and a 1 wei
 /// mint. Returns the user deposits as derivation reads them from the events (source hashes
 /// made up) and checks that they fold to the portal's `depositChain`; asserts that the deposit
 /// after the last one is refused with `OptimismPortal_DepositLimitReached`.
@@ -1337,8 +1338,10 @@ fn fill_l1_block(boundary: &mut Boundary, l1_block: u64, lens: &[usize]) -> Vec<
             ExecutionResult::Revert { output, .. } => {
                 let refusal = OptimismPortal_DepositLimitReached::abi_decode(&output)
                     .unwrap_or_else(|_| panic!("refused otherwise: {}", revert_reason(&output)));
-                assert_eq!(refusal.gasLimit, min);
-                assert!(refusal.remaining < min, "{} left", refusal.remaining);
+                // Refused on its resource: its gas limit plus 60 per byte (`depositResource`).
+                let resource = min + 60 * len as u64;
+                assert_eq!(refusal.resource, resource);
+                assert!(refusal.remaining < resource, "{} left", refusal.remaining);
                 break;
             }
             other => panic!("deposit {nonce}: {other:?}"),
