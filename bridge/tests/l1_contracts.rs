@@ -10,6 +10,8 @@ mod bisection;
 mod bisection_game;
 #[path = "l1_contracts/bisection_props.rs"]
 mod bisection_props;
+#[path = "l1_contracts/deposit_market.rs"]
+mod deposit_market;
 #[path = "l1_contracts/deposits.rs"]
 mod deposits;
 #[path = "l1_contracts/game_verifier.rs"]

@@ -167,7 +167,8 @@ fn gas_limits_and_calldata_are_bounded() {
     let mut l1 = L1::new();
     let sys = System::deploy(&mut l1);
     let data = vec![0x11u8; 100];
-    let minimum = 21_000 + 16 * 100;
+    // OP's minimum: 21,000 + 40 per byte.
+    let minimum = 21_000 + 40 * 100;
     let min = l1.view(sys.portal, IPortal::minimumGasLimitCall::new((100u64,)));
     assert_eq!(min, minimum);
     let too_low = call(L2_TARGET, U256::ZERO, minimum - 1, false, &data).abi_encode();
@@ -178,16 +179,49 @@ fn gas_limits_and_calldata_are_bounded() {
     let exact = call(L2_TARGET, U256::ZERO, minimum, false, &data).abi_encode();
     assert!(l1.send(USER, sys.portal, U256::ZERO, exact).is_success());
 
-    let too_high = call(L2_TARGET, U256::ZERO, 20_000_001, false, &[]).abi_encode();
+    let too_high = call(L2_TARGET, U256::ZERO, 10_000_001, false, &[]).abi_encode();
     assert_eq!(
         l1.send(USER, sys.portal, U256::ZERO, too_high).reverted(),
         "OptimismPortal_GasLimitTooHigh"
     );
-    let top = call(L2_TARGET, U256::ZERO, 20_000_000, false, &[]).abi_encode();
-    assert!(l1.send(USER, sys.portal, U256::ZERO, top).is_success());
+    // Too high is the resource, gas limit plus 60 per byte: 100 bytes with 9,994,001 gas are
+    // 10,000,001, more than any L1 block's deposits may buy.
+    let over = l1.view(
+        sys.portal,
+        IPortal::depositResourceCall::new((9_994_001u64, 100u64)),
+    );
+    assert_eq!(over, U256::from(10_000_001));
+    let too_high = call(L2_TARGET, U256::ZERO, 9_994_001, false, &data).abi_encode();
+    assert_eq!(
+        l1.send_with_gas(USER, sys.portal, U256::ZERO, too_high, 30_000_000)
+            .reverted(),
+        "OptimismPortal_GasLimitTooHigh"
+    );
+    // The view does not overflow at the largest arguments.
+    let largest = l1.view(
+        sys.portal,
+        IPortal::depositResourceCall::new((u64::MAX, u64::MAX)),
+    );
+    assert_eq!(largest, U256::from(u64::MAX) * U256::from(61));
+    // 100 bytes with 9,994,000 gas: exactly the limit, in a fresh block.
+    l1.warp(12);
+    let full = call(L2_TARGET, U256::ZERO, 9_994_000, false, &data).abi_encode();
+    assert!(
+        l1.send_with_gas(USER, sys.portal, U256::ZERO, full, 30_000_000)
+            .is_success()
+    );
+    // The whole limit of an L1 block in one deposit (in the next block: this one bought some),
+    // which burns 10,000,000 L1 gas at the least base fee.
+    l1.warp(12);
+    let top = call(L2_TARGET, U256::ZERO, 10_000_000, false, &[]).abi_encode();
+    assert!(
+        l1.send_with_gas(USER, sys.portal, U256::ZERO, top, 30_000_000)
+            .is_success()
+    );
 
-    let large = vec![0u8; 120_001];
-    let too_large = call(L2_TARGET, U256::ZERO, 19_000_000, false, &large).abi_encode();
+    l1.warp(12);
+    let large = vec![0u8; 65_537];
+    let too_large = call(L2_TARGET, U256::ZERO, 9_000_000, false, &large).abi_encode();
     assert_eq!(
         l1.send_with_gas(USER, sys.portal, U256::ZERO, too_large, 30_000_000)
             .reverted(),
@@ -228,7 +262,7 @@ fn the_deposit_log_folds_each_l1_blocks_deposits() {
             USER,
             sys.portal,
             U256::from(i + 1),
-            call(L2_TARGET, U256::from(i), 100_000, false, &vec![7u8; size]),
+            call(L2_TARGET, U256::from(i), 200_000, false, &vec![7u8; size]),
         );
         gas.push(l1.last_gas_used);
         expected = fold(expected, &logs);

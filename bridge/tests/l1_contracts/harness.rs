@@ -90,10 +90,13 @@ sol! {
         function disputeGameFinalityDelaySeconds() view returns (uint256);
         function aliasL1ToL2(address l1Address) view returns (address);
         function minimumGasLimit(uint64 byteCount) view returns (uint64);
+        function depositResource(uint64 gasLimit, uint64 byteCount) view returns (uint256);
         function hashWithdrawal(WithdrawalTransaction wtx) view returns (bytes32);
         function l2Sender() view returns (address);
         function version() view returns (string);
         function depositChain(uint256 l1Block) view returns (bytes32);
+        function depositMarket() view returns (uint128 baseFee, uint64 remaining);
+        function params() view returns (uint128 prevBaseFee, uint64 prevBoughtGas, uint64 prevBlockNum);
 
         event TransactionDeposited(address indexed from, address indexed to, uint256 indexed version, bytes opaqueData);
         event WithdrawalProven(bytes32 indexed withdrawalHash, address indexed from, address indexed to);

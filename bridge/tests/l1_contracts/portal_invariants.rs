@@ -35,6 +35,9 @@ use bridge::withdrawal::Withdrawal;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
+use crate::deposit_market::{
+    MAX_RESOURCE_LIMIT, MIN_BASE_FEE, Market, minimum_gas_limit, resource,
+};
 use crate::harness::{
     CHALLENGE_WINDOW, DEPLOYER, FINALITY_DELAY, GAME_TYPE, IFactory, IGame, IPortal, IRegistry, L1,
     MATURITY_DELAY, OTHER, OTHER_GAME_TYPE, Outcome, PROPOSER, System, USER, WithdrawalTransaction,
@@ -80,6 +83,8 @@ struct Run {
     model: Model,
     /// `WithdrawalFinalized` events seen per withdrawal.
     finalized_events: Vec<u32>,
+    /// The deposit market's model.
+    market: Market,
 }
 
 impl Run {
@@ -111,11 +116,13 @@ impl Run {
             })
             .unzip();
         let model = Model::new(pool, kinds, l1.now());
+        let market = Market::new(l1.number());
         let mut run = Self {
             l1,
             sys,
             model,
             finalized_events: vec![0; specs.len()],
+            market,
         };
         run.deposit_step(USER, initial_deposit, 100_000, 0, &mut Stats::new())
             .expect("the initial deposit");
@@ -221,11 +228,21 @@ impl Run {
                 data_len,
             } => self.deposit_step(*caller, *wei, *gas_limit, *data_len, stats)?,
             Step::Receive { caller, wei } => {
-                let outcome =
-                    self.l1
-                        .send(*caller, self.sys.portal, U256::from(*wei), Bytes::new());
-                self.expect("receive", &outcome, Ok(()), stats)?;
-                self.model.deposit(U256::from(*wei));
+                let Some((expected, gas)) = self.deposit_expectation(100_000, 0) else {
+                    count(stats, "receive", "skipped: its burn exceeds an L1 block");
+                    return Ok(());
+                };
+                let outcome = self.l1.send_with_gas(
+                    *caller,
+                    self.sys.portal,
+                    U256::from(*wei),
+                    Bytes::new(),
+                    gas,
+                );
+                if self.expect("receive", &outcome, expected, stats)? {
+                    self.model.deposit(U256::from(*wei));
+                    self.market.buy(self.l1.number(), 100_000);
+                }
             }
             Step::Donate { caller, wei } => {
                 let call = IPortal::donateETHCall {}.abi_encode();
@@ -302,20 +319,50 @@ impl Run {
             isCreation: false,
             data: Model::data_of(data_len),
         };
-        let outcome = self
-            .l1
-            .send(caller, self.sys.portal, U256::from(wei), call.abi_encode());
-        let expected = if gas_limit < 21_000 + 16 * u64::from(data_len) {
+        let Some((expected, gas)) = self.deposit_expectation(gas_limit, data_len) else {
+            count(stats, "deposit", "skipped: its burn exceeds an L1 block");
+            return Ok(());
+        };
+        let outcome = self.l1.send_with_gas(
+            caller,
+            self.sys.portal,
+            U256::from(wei),
+            call.abi_encode(),
+            gas,
+        );
+        if self.expect("deposit", &outcome, expected, stats)? {
+            self.model.deposit(U256::from(wei));
+            let bought = resource(gas_limit, u64::from(data_len));
+            self.market.buy(
+                self.l1.number(),
+                u64::try_from(bought).expect("within the limit"),
+            );
+        }
+        Ok(())
+    }
+
+    /// What a deposit of `gas_limit` and `data_len` bytes of data does in this L1 block by the
+    /// market's model (a gas limit of at least `21,000 + 40` per byte, OP's minimum; a resource
+    /// of the gas limit plus 60 per byte, within 10,000,000 and what the block has left), and L1
+    /// gas enough for it: 1,000,000 plus the burn its resource is priced at (`block.basefee` is
+    /// zero here, so 1 gwei divides); `None` when that is over 50,000,000 (after several full L1
+    /// blocks in a row), a deposit the harness's L1 block cannot hold.
+    fn deposit_expectation(&self, gas_limit: u64, data_len: u16) -> Option<(Expected, u64)> {
+        let (fee, remaining) = self.market.at(self.l1.number());
+        let len = u64::from(data_len);
+        let bought = resource(gas_limit, len);
+        let expected = if gas_limit < minimum_gas_limit(len) {
             Err("SmallGasLimit")
-        } else if gas_limit > 20_000_000 {
+        } else if bought > u128::from(MAX_RESOURCE_LIMIT) {
             Err("OptimismPortal_GasLimitTooHigh")
+        } else if bought > u128::from(remaining) {
+            Err("OptimismPortal_DepositLimitReached")
         } else {
             Ok(())
         };
-        if self.expect("deposit", &outcome, expected, stats)? {
-            self.model.deposit(U256::from(wei));
-        }
-        Ok(())
+        let burn = bought * fee / MIN_BASE_FEE;
+        let gas = u64::try_from(burn).ok()?.checked_add(1_000_000)?;
+        (gas <= 50_000_000).then_some((expected, gas))
     }
 
     fn propose(
@@ -448,12 +495,22 @@ impl Run {
                 IPortal::finalizeWithdrawalTransactionCall { wtx: tx }.abi_encode(),
             ),
         };
-        let expected = self.model.expect_finalize(w, submitter);
+        let mut expected = self.model.expect_finalize(w, submitter);
+        // A withdrawal to the forwarder sends its value back into the portal, a deposit of
+        // `RECEIVE_DEFAULT_GAS_LIMIT` (100,000) bought in this L1 block's market: the call fails
+        // when the block's deposits cannot buy that much more.
+        let forwarded = self.model.kinds[w] == TargetKind::Forwarder;
+        if forwarded && expected.is_ok() && self.market.at(self.l1.number()).1 < 100_000 {
+            expected = Err("CallFailed");
+        }
         let outcome = self.l1.send(caller, self.sys.portal, U256::ZERO, data);
         if self.expect("finalize", &outcome, expected, stats)? {
             self.finalized_by_rule(w, submitter, &outcome)?;
             count(stats, "paid", &format!("{:?}", self.model.kinds[w]));
             self.model.finalize(w);
+            if forwarded {
+                self.market.buy(self.l1.number(), 100_000);
+            }
         }
         Ok(())
     }
@@ -690,6 +747,8 @@ fn portal_invariants_hold_under_random_sequences() {
         "resolve: ok",
         "resolve: ClockNotExpired",
         "deposit: SmallGasLimit",
+        "deposit: OptimismPortal_GasLimitTooHigh",
+        "deposit: OptimismPortal_DepositLimitReached",
     ] {
         assert!(
             stats.get(outcome).copied().unwrap_or(0) > 0,

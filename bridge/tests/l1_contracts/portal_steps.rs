@@ -161,7 +161,7 @@ pub fn step() -> impl Strategy<Value = Step> {
         4 => (
             caller(),
             wei.clone(),
-            prop_oneof![0u64..60_000, Just(100_000), Just(20_000_000), Just(20_000_001)],
+            prop_oneof![0u64..60_000, Just(100_000), Just(5_000_000), Just(9_990_000), Just(10_000_000), Just(10_000_001)],
             0u16..200,
         )
             .prop_map(|(caller, wei, gas_limit, data_len)| Step::Deposit { caller, wei, gas_limit, data_len }),

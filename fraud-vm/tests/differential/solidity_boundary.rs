@@ -27,6 +27,10 @@ alloy::sol! {
     function appendRecord(uint256 index) returns (bytes32);
     function depositChain(uint256 l1Block) returns (bytes32);
     function blockEnd(bytes32 state, bytes proof) returns (bytes32);
+    function depositTransaction(address to, uint256 value, uint64 gasLimit, bool isCreation, bytes data) payable;
+    function minimumGasLimit(uint64 byteCount) returns (uint64);
+    event TransactionDeposited(address indexed from, address indexed to, uint256 indexed version, bytes opaqueData);
+    error OptimismPortal_DepositLimitReached(uint64 resource, uint64 remaining);
     error BadBlockStart(string what);
     error NotBlockEnd();
     error PreStateMismatch();
@@ -1248,6 +1252,160 @@ fn solidity_block_start_gas_by_deposits() {
             "blockStart gas with {k} user deposits: {gas} ({} proof bytes)",
             bytes.len()
         );
+    }
+}
+
+/// The depositor of [`fill_l1_block`] (an EOA, so its deposits are from itself).
+const ATTACKER: Address = alloy::primitives::address!("0x00000000000000000000000000000000a77ac4e7");
+/// One L1 block, `l1_block` (after the portal's deployment in block 1000, and at least eight
+/// blocks after the last one filled, so that the deposits' base fee is back at its minimum),
+/// filled through the real `OptimismPortal`'s
+/// `depositTransaction` until the portal refuses: the deposits of data lengths `lens` in turn
+/// (the last length repeated), each with the least gas limit `minimumGasLimit(len)` allows
+/// (`21,000 + 40·len`; its resource, what it takes of the block's 10,000,000, is
+/// `21,000 + 100·len`), a target, value and data of nonzero bytes (the dearest calldata for the verifier) and a 1 wei
+/// mint. Returns the user deposits as derivation reads them from the events (source hashes
+/// made up) and checks that they fold to the portal's `depositChain`; asserts that the deposit
+/// after the last one is refused with `OptimismPortal_DepositLimitReached`.
+fn fill_l1_block(boundary: &mut Boundary, l1_block: u64, lens: &[usize]) -> Vec<UserDeposit> {
+    use alloy::sol_types::{SolError, SolEvent};
+    boundary.l1.evm.ctx.block.number = U256::from(l1_block);
+    let mut deposits = Vec::new();
+    for nonce in 0u64.. {
+        let len = lens[usize::try_from(nonce).expect("small").min(lens.len() - 1)];
+        let data = vec![0xffu8; len];
+        let min = match boundary
+            .l1
+            .call_to(
+                boundary.portal,
+                minimumGasLimitCall {
+                    byteCount: len as u64,
+                }
+                .abi_encode(),
+            )
+            .0
+        {
+            ExecutionResult::Success { output, .. } => {
+                minimumGasLimitCall::abi_decode_returns(output.data()).expect("a u64")
+            }
+            other => panic!("minimumGasLimit: {other:?}"),
+        };
+        let call = depositTransactionCall {
+            to: Address::repeat_byte(0xff),
+            value: U256::MAX,
+            gasLimit: min,
+            isCreation: false,
+            data: data.into(),
+        };
+        let tx = TxEnv::builder()
+            .caller(ATTACKER)
+            .kind(TxKind::Call(boundary.portal))
+            .value(U256::from(1))
+            .data(call.abi_encode().into())
+            .gas_limit(L1_TX_GAS)
+            .gas_price(0)
+            .nonce(nonce)
+            .build()
+            .expect("valid tx");
+        boundary
+            .l1
+            .evm
+            .ctx
+            .journaled_state
+            .database
+            .insert_account_info(
+                ATTACKER,
+                AccountInfo::default()
+                    .with_balance(U256::from(1))
+                    .with_nonce(nonce),
+            );
+        match boundary
+            .l1
+            .evm
+            .transact_commit(tx)
+            .expect("a valid transaction")
+        {
+            ExecutionResult::Success { logs, .. } => {
+                assert_eq!(logs.len(), 1, "one deposit event");
+                let e = TransactionDeposited::decode_log(&logs[0]).expect("a deposit event");
+                deposits.push(UserDeposit {
+                    source_hash: keccak256(nonce.to_be_bytes()),
+                    from: e.from,
+                    to: e.to,
+                    opaque_data: e.opaqueData.to_vec(),
+                });
+            }
+            ExecutionResult::Revert { output, .. } => {
+                let refusal = OptimismPortal_DepositLimitReached::abi_decode(&output)
+                    .unwrap_or_else(|_| panic!("refused otherwise: {}", revert_reason(&output)));
+                // Refused on its resource: its gas limit plus 60 per byte (`depositResource`).
+                let resource = min + 60 * len as u64;
+                assert_eq!(refusal.resource, resource);
+                assert!(refusal.remaining < resource, "{} left", refusal.remaining);
+                break;
+            }
+            other => panic!("deposit {nonce}: {other:?}"),
+        }
+    }
+    let chain = deposits.iter().fold(B256::ZERO, |c, d| d.link(c));
+    assert_eq!(
+        boundary.deposit_chain(l1_block),
+        chain,
+        "the events fold to the portal's log"
+    );
+    deposits
+}
+
+/// The deposit market's worst case (SPEC.md §5.18, the user deposits' cost): one L1 block filled
+/// to the portal's limit the two cheapest ways for an attacker (many minimal deposits, no data,
+/// 21,000 L2 gas each; and few maximal ones, 65,536 bytes then what is left) is the user deposits
+/// of one block that opens its epoch, and the real `BoundaryVerifier`'s `blockStart` on it
+/// (both verifiers accept it) stays within 10,000,000 gas, the whole L1 transaction (calldata
+/// included), and its proof within 128 KiB (the L1 transaction pool's size limit):
+/// `cargo test --release -p fraud-vm --test differential solidity_block_start_of_a_full_l1_block
+/// -- --nocapture`.
+#[test]
+fn solidity_block_start_of_a_full_l1_block() {
+    let mut boundary = Boundary::deploy(super::super::op_blocks::config().params);
+    let encoded = super::super::op_blocks::fixed_blocks()
+        .into_iter()
+        .next()
+        .expect("a block");
+    let block = super::super::op_blocks::l2_block(&encoded);
+    let number = block.parent.number + 1;
+    let output = block.parent_output_root();
+    for (name, l1_block, lens) in [
+        ("many minimal deposits", 1001, &[0usize][..]),
+        ("few maximal deposits", 1101, &[65_536, 34_044, 0][..]),
+    ] {
+        let deposits = fill_l1_block(&mut boundary, l1_block, lens);
+        let count = deposits.len();
+        let data: usize = deposits.iter().map(|d| d.opaque_data.len() - 73).sum();
+        let mut p = block.start_proof();
+        p.inputs.parent_beacon_root = B256::ZERO;
+        p.user_deposits = deposits;
+        let origin = alloy::rlp::encode(origin_header(number, &p));
+        let p = tied_at(&mut boundary, number, &p, 77, origin, Some(0));
+        assert_eq!(
+            boundary.deposit_chain(77),
+            boundary.deposit_chain(l1_block),
+            "the epoch's log is the filled block's"
+        );
+        let bytes = p.encode();
+        assert!(
+            boundary.compare_start(output, number, &bytes).unwrap(),
+            "{}",
+            boundary.last_reason
+        );
+        let (answer, gas) = boundary.block_start(output, number, L1_VIEW, &bytes);
+        assert!(answer.is_ok(), "{answer:?}");
+        println!(
+            "full L1 block, {name}: {count} deposits, {data} data bytes; blockStart gas {gas} \
+             ({} proof bytes)",
+            bytes.len()
+        );
+        assert!(gas <= 10_000_000, "{name}: {gas} gas");
+        assert!(bytes.len() < 128 * 1024, "{name}: {} bytes", bytes.len());
     }
 }
 

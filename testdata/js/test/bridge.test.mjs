@@ -43,6 +43,9 @@ const BAD_PROOF = ["InvalidMerkleProof", "EmptyItem", "UnexpectedString", "Unexp
 const GATE_RUNTIME = "0x36600e57600054601557600080fd5b6001600055005b00";
 // L2 contract created by a deposit: returns 42 as a uint256 to any call.
 const ANSWER_RUNTIME = "0x602a60005260206000f3";
+// L2 contract that logs its calldata (LOG0 of all of it):
+//   CALLDATASIZE PUSH1 0 PUSH1 0 CALLDATACOPY  CALLDATASIZE PUSH1 0 LOG0  STOP
+const ECHO_RUNTIME = "0x366000600037366000a000";
 /** Init code that returns `runtime` (at most 255 bytes) as the new contract's code. */
 function initCode(runtime) {
   const n = (runtime.length - 2) / 2;
@@ -543,6 +546,37 @@ describe("bridge with the embedded L1 (viem op-stack actions)", () => {
     const { data } = await r.l2.call({ to: expected });
     assert.equal(BigInt(data), 42n);
     assert.equal(await r.l2.getTransactionCount({ address: w.address }), nonce + 1);
+  });
+
+  test("a deposit of 1 KB of calldata whose L2 gas is viem's own estimate lands with that calldata (issue 6)", async () => {
+    // The portal's least gas limit is OP's, 21,000 + 40 per byte: the EIP-7623 floor of nonzero
+    // calldata, which the L2's eth_estimateGas (what buildDepositTransaction asks when no gas is
+    // given) never goes under. The market meters 60 more per byte on top (depositResource).
+    const w = r.wallet(6);
+    const nonce = await r.l2.getTransactionCount({ address: w.address });
+    const created = await deposit(r, 6, { isCreation: true, data: initCode(ECHO_RUNTIME) });
+    assert.equal(created.l2Receipt.status, "success");
+    const echo = getContractAddress({ from: w.address, nonce: BigInt(nonce) });
+    assert.equal(await r.l2.getCode({ address: echo }), ECHO_RUNTIME);
+
+    const bytes = 1024;
+    const data = toHex(Uint8Array.from({ length: bytes }, (_, i) => (i % 255) + 1));
+    const { args, l2Receipt, l2Tx } = await deposit(r, 6, { to: echo, data });
+    const gas = args.request.gas;
+    const minimum = await readPortal(r, "minimumGasLimit", [BigInt(bytes)]);
+    console.log(`1 KB deposit: viem's L2 gas estimate ${gas}, minimumGasLimit ${minimum}, resource ${await readPortal(r, "depositResource", [gas, BigInt(bytes)])}`);
+    assert.equal(minimum, 21_000n + 40n * BigInt(bytes));
+    assert.ok(gas >= minimum, `viem's estimate ${gas} under the portal's minimum ${minimum}`);
+    // Under the old 21,000 + 100 per byte minimum this deposit reverted SmallGasLimit.
+    assert.ok(gas < 21_000n + 100n * BigInt(bytes), `estimate ${gas}: not the case of issue 6`);
+    assert.equal(l2Receipt.status, "success");
+    assert.equal(l2Tx.type, "deposit");
+    assert.equal(l2Tx.gas, gas, "the L2 transaction has viem's estimate as its gas limit");
+    assert.equal(l2Tx.to?.toLowerCase(), echo.toLowerCase());
+    assert.equal(l2Tx.input, data, "the L2 transaction carries the calldata");
+    assert.equal(l2Receipt.logs.length, 1);
+    assert.equal(l2Receipt.logs[0].address.toLowerCase(), echo.toLowerCase());
+    assert.equal(l2Receipt.logs[0].data, data, "the L2 contract saw the calldata");
   });
 
   test("after a restart the node sees the same L1 logs again and mints each deposit once", async () => {
