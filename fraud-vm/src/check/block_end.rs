@@ -1,11 +1,8 @@
 //! The block end of a traced block (SPEC.md §5.19): from the Idle state after the last
 //! transaction, every step proved, verified and applied until the block-end state.
 
-use super::{
-    BlockObserver, CheckError, Stats, boundary_step, check_boundary, handed, pending, settle,
-};
+use super::{BlockObserver, CheckError, Stats, handed, observed_boundary_step, settle};
 use crate::block::Sealing;
-use crate::proof::ApplyError;
 use crate::receipt::Receipt;
 use crate::state::{FullState, Status};
 use alloy::primitives::B256;
@@ -62,18 +59,10 @@ pub(super) fn seal_block(
             reason,
         };
         let repeat = state.record.status == Status::BlockEnd;
-        let pre = state.record.commitment();
         let end = repeat.then(|| state.clone());
-        let (proof, transition, mut next, next_stale) =
-            boundary_step(observer, state).map_err(|e| match e {
-                ApplyError::Step(e) => pending(e).unwrap_or_else(|e| step(e.to_string())),
-                e => step(e.to_string()),
-            })?;
+        let (pre, transition, mut next, next_stale) =
+            observed_boundary_step(observer, state, kind, stats, step)?;
         stale = next_stale;
-        let size =
-            check_boundary(observer, pre, &proof, transition.post.commitment()).map_err(step)?;
-        stats.add(kind, size);
-        observer.boundary(kind, pre, &proof);
         if let Some(end) = end {
             // The block-end state is its own successor (SPEC.md §12.6).
             if transition.post.commitment() != pre {

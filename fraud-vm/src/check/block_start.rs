@@ -3,12 +3,11 @@
 //! and their writes compared with op-revm running the same system calls.
 
 use super::{
-    BlockObserver, BlockTx, ChainConfig, CheckError, DecodeTxError, L2Block, Stats, boundary_step,
-    check_boundary, compare_accounts, evm_error, handed, pending, settle,
+    BlockObserver, BlockTx, ChainConfig, CheckError, DecodeTxError, L2Block, Stats,
+    compare_accounts, evm_error, handed, observed_boundary_step, settle,
 };
 use crate::block_start::block_start;
 use crate::mpt::BaseState;
-use crate::proof::ApplyError;
 use crate::state::{BlockConstants, BlockEnv, FullState, Status};
 use crate::tx::Transactions;
 use crate::world::WorldState;
@@ -112,23 +111,15 @@ where
     observer.state(0, &state);
     let mut stale = false;
     for position in 1..=2u64 {
-        let pre = state.record.commitment();
         let step = |reason: String| CheckError::Step {
             index: 0,
             step: position - 1,
             kind: "SystemCall".into(),
             reason,
         };
-        let (proof, transition, mut next, next_stale) =
-            boundary_step(observer, state).map_err(|e| match e {
-                ApplyError::Step(e) => pending(e).unwrap_or_else(|e| step(e.to_string())),
-                e => step(e.to_string()),
-            })?;
+        let (_, _, mut next, next_stale) =
+            observed_boundary_step(observer, state, "SystemCall", stats, step)?;
         stale = next_stale;
-        let size =
-            check_boundary(observer, pre, &proof, transition.post.commitment()).map_err(step)?;
-        stats.add("SystemCall", size);
-        observer.boundary("SystemCall", pre, &proof);
         if handed(observer, position) {
             settle(&mut next, &mut stale);
         }

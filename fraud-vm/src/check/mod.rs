@@ -442,6 +442,36 @@ pub(super) fn boundary_step(
     }
 }
 
+/// A [`boundary_step`] failure as the check reports it: a pending feature as
+/// [`CheckError::Unsupported`], anything else through `step` (the step's position and kind).
+pub(super) fn boundary_error(e: ApplyError, step: impl FnOnce(String) -> CheckError) -> CheckError {
+    match e {
+        ApplyError::Step(e) => pending(e).unwrap_or_else(|e| step(e.to_string())),
+        e => step(e.to_string()),
+    }
+}
+
+/// A [`boundary_step`] from `state` that the observer sees: its proof checked
+/// ([`check_boundary`]), its size counted under `kind` and the step handed to
+/// [`BlockObserver::boundary`]. Returns the pre-state's commitment, the transition, the next
+/// state and whether its commitment was left stale; `step` reports a failure at this step.
+pub(super) fn observed_boundary_step(
+    observer: &mut dyn BlockObserver,
+    state: FullState,
+    kind: &str,
+    stats: &mut Stats,
+    step: impl Fn(String) -> CheckError,
+) -> Result<(B256, Transition, FullState, bool), CheckError> {
+    let pre = state.record.commitment();
+    let (proof, transition, next, stale) =
+        boundary_step(observer, state).map_err(|e| boundary_error(e, &step))?;
+    let size =
+        check_boundary(observer, pre, &proof, transition.post.commitment()).map_err(&step)?;
+    stats.add(kind, size);
+    observer.boundary(kind, pre, &proof);
+    Ok((pre, transition, next, stale))
+}
+
 /// Makes `state`'s commitment exact if it was left `stale` ([`boundary_step`]): its
 /// `world_root`, and in a Sealing state the sealing record's `folded_root` and its hash. The
 /// trees are hashed now, each node once (later commitments of the same nodes find their
@@ -748,12 +778,7 @@ where
         let idle_gas = idle.record.gas;
         let idle_receipts = idle.record.returndata_root;
         let (proof, transition, mut first, mut first_stale) = boundary_step(observer, idle.clone())
-            .map_err(|e| match e {
-                ApplyError::Step(e) => {
-                    pending(e).unwrap_or_else(|e| step_error(0, "TxStart", e.to_string()))
-                }
-                e => step_error(0, "TxStart", e.to_string()),
-            })?;
+            .map_err(|e| boundary_error(e, |e| step_error(0, "TxStart", e)))?;
         if first.record.status == Status::Idle {
             // [v0.6] Skipped: op-revm must refuse it too, unless it does not decode, is a
             // deposit (never taken from the recorded list) or its gas limit is above the
@@ -1012,19 +1037,11 @@ where
                 what: "return data of the top frame".into(),
             });
         }
-        let pre = terminal.record.commitment();
         let end_step = steps.max(1);
-        let (proof, transition, next, next_stale) =
-            boundary_step(observer, terminal).map_err(|e| match e {
-                ApplyError::Step(e) => {
-                    pending(e).unwrap_or_else(|e| step_error(end_step, "TxEnd", e.to_string()))
-                }
-                e => step_error(end_step, "TxEnd", e.to_string()),
+        let (_, _, next, next_stale) =
+            observed_boundary_step(observer, terminal, "TxEnd", &mut stats, |e| {
+                step_error(end_step, "TxEnd", e)
             })?;
-        let size = check_boundary(observer, pre, &proof, transition.post.commitment())
-            .map_err(|e| step_error(end_step, "TxEnd", e))?;
-        stats.add("TxEnd", size);
-        observer.boundary("TxEnd", pre, &proof);
         idle = next;
         stale = next_stale;
         idle.transactions = Some(list.clone());

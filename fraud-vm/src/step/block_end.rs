@@ -67,16 +67,7 @@ pub(crate) fn execute(
         return Err(VerifyError::BadSealing);
     }
     // A trusted prover's own world needs no check (its per-transaction sets are empty).
-    let world = match oracle.trusted_world() {
-        Some(world) => world,
-        None => {
-            let world = oracle.world()?;
-            if world.commitment() != pre.world_root {
-                return Err(VerifyError::WorldMismatch);
-            }
-            world
-        }
-    };
+    let world = super::world_of(oracle, pre.world_root)?;
     if !world.accounts_root.is_zero() {
         return fold(pre, sealing, world, oracle);
     }

@@ -58,16 +58,7 @@ pub(crate) fn execute(
     let constants = super::constants(oracle, &block)?;
     // A trusted prover's own world needs no check (its per-transaction sets are empty outside
     // transactions).
-    let world = match oracle.trusted_world() {
-        Some(world) => world,
-        None => {
-            let world = oracle.world()?;
-            if world.commitment() != pre.world_root {
-                return Err(VerifyError::WorldMismatch);
-            }
-            world
-        }
-    };
+    let world = super::world_of(oracle, pre.world_root)?;
     let mut cx = Ctx::for_world(pre, oracle, world);
     // The genesis block makes no system call (EIP-2935, EIP-4788).
     let genesis = block.number.is_zero();

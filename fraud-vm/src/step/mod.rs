@@ -434,6 +434,19 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The pre-state's world record: a trusted prover's own ([`Oracle::trusted_world`], unchecked:
+/// its per-transaction sets are not hashed), else the oracle's, checked against `world_root`.
+pub(crate) fn world_of(oracle: &mut dyn Oracle, world_root: B256) -> Result<World, VerifyError> {
+    if let Some(world) = oracle.trusted_world() {
+        return Ok(world);
+    }
+    let world = oracle.world()?;
+    if world.commitment() != world_root {
+        return Err(VerifyError::WorldMismatch);
+    }
+    Ok(world)
+}
+
 /// The block constants, checked against the block environment (SPEC.md §3.6).
 pub(crate) fn constants(
     oracle: &mut dyn Oracle,

@@ -128,16 +128,7 @@ fn start(
     };
     // A trusted prover's own world needs no check (an Idle state's per-transaction sets are
     // empty).
-    let world = match oracle.trusted_world() {
-        Some(world) => world,
-        None => {
-            let world = oracle.world()?;
-            if world.commitment() != pre.world_root {
-                return Err(VerifyError::WorldMismatch);
-            }
-            world
-        }
-    };
+    let world = super::world_of(oracle, pre.world_root)?;
     if tx.deposit.is_some() && !op_rules {
         return Err(invalid("deposit outside OP rules"));
     }

@@ -80,16 +80,7 @@ pub(crate) fn execute(
     }
     // A trusted prover's own world needs no check, and its per-transaction sets, emptied
     // here, are not hashed.
-    let world = match oracle.trusted_world() {
-        Some(world) => world,
-        None => {
-            let world = oracle.world()?;
-            if world.commitment() != pre.world_root {
-                return Err(VerifyError::WorldMismatch);
-            }
-            world
-        }
-    };
+    let world = super::world_of(oracle, pre.world_root)?;
     let checkpoint = oracle.checkpoint()?;
     if checkpoint.link() != world.checkpoint_root || !checkpoint.prev.is_zero() {
         return Err(VerifyError::BadCheckpoint);
