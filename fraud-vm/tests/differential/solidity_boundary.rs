@@ -1222,12 +1222,9 @@ fn solidity_block_start_matches_rust() {
     }
 }
 
-/// The gas of `blockStart` on the first real OP block tied at sequence number 0 with 0, 1, 4 and
-/// 16 user deposits (calls and creations alternating, 100 bytes of data each), the portal's log
-/// holding them: both verifiers accept each.
-#[test]
-fn solidity_block_start_gas_by_deposits() {
-    let mut boundary = Boundary::deploy(super::super::op_blocks::config().params);
+/// The first real OP block, its number and its parent's output root (the `blockStart` tests
+/// that tie user deposits build on it).
+fn first_op_block() -> (fraud_vm::check::L2Block, u64, B256) {
     let encoded = super::super::op_blocks::fixed_blocks()
         .into_iter()
         .next()
@@ -1235,6 +1232,16 @@ fn solidity_block_start_gas_by_deposits() {
     let block = super::super::op_blocks::l2_block(&encoded);
     let number = block.parent.number + 1;
     let output = block.parent_output_root();
+    (block, number, output)
+}
+
+/// The gas of `blockStart` on the first real OP block tied at sequence number 0 with 0, 1, 4 and
+/// 16 user deposits (calls and creations alternating, 100 bytes of data each), the portal's log
+/// holding them: both verifiers accept each.
+#[test]
+fn solidity_block_start_gas_by_deposits() {
+    let mut boundary = Boundary::deploy(super::super::op_blocks::config().params);
+    let (block, number, output) = first_op_block();
     for k in [0u64, 1, 4, 16] {
         let mut p = block.start_proof();
         p.inputs.parent_beacon_root = B256::ZERO;
@@ -1367,13 +1374,7 @@ fn fill_l1_block(boundary: &mut Boundary, l1_block: u64, lens: &[usize]) -> Vec<
 #[test]
 fn solidity_block_start_of_a_full_l1_block() {
     let mut boundary = Boundary::deploy(super::super::op_blocks::config().params);
-    let encoded = super::super::op_blocks::fixed_blocks()
-        .into_iter()
-        .next()
-        .expect("a block");
-    let block = super::super::op_blocks::l2_block(&encoded);
-    let number = block.parent.number + 1;
-    let output = block.parent_output_root();
+    let (block, number, output) = first_op_block();
     for (name, l1_block, lens) in [
         ("many minimal deposits", 1001, &[0usize][..]),
         ("few maximal deposits", 1101, &[65_536, 34_044, 0][..]),

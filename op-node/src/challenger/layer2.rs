@@ -325,6 +325,24 @@ mod tests {
     }
 
     /// The portal's deposit log of each of `blocks`: its deposits folded as the portal does.
+    /// The chain and deposit parameters a `BoundaryVerifier` of the test chain is deployed with
+    /// (the batcher and the default fee scalars).
+    fn verifier_params(
+        chain_id: u64,
+        gas_limit: u64,
+    ) -> (
+        fraud_vm::block_start::ChainParams,
+        fraud_vm::block_start::DepositParams,
+    ) {
+        let params = fraud_vm::block_start::ChainParams::op_node(chain_id, gas_limit);
+        let deposits = fraud_vm::block_start::DepositParams {
+            batcher: BATCHER,
+            base_fee_scalar: crate::derivation::FeeScalars::default().base_fee_scalar,
+            blob_base_fee_scalar: crate::derivation::FeeScalars::default().blob_base_fee_scalar,
+        };
+        (params, deposits)
+    }
+
     fn deposit_chains(blocks: &[crate::derivation::L1Block]) -> Vec<B256> {
         use alloy::eips::Encodable2718;
         blocks
@@ -369,15 +387,10 @@ mod tests {
         let records = Records(stored_records(&l1_blocks), deposit_chains(&l1_blocks));
         let (chain, _) = derive(&l1_blocks, genesis, 100);
         let steps = BlockSteps::new(chain.store.clone(), chain.engine.config().clone());
-        let params = fraud_vm::block_start::ChainParams::op_node(
+        let (params, deposits) = verifier_params(
             chain.engine.config().chain_id,
             chain.engine.config().gas_limit,
         );
-        let deposits = fraud_vm::block_start::DepositParams {
-            batcher: BATCHER,
-            base_fee_scalar: crate::derivation::FeeScalars::default().base_fee_scalar,
-            blob_base_fee_scalar: crate::derivation::FeeScalars::default().blob_base_fee_scalar,
-        };
         let output = |n| {
             crate::proposer::output_root(&chain.store, n)
                 .unwrap()
@@ -788,15 +801,10 @@ mod tests {
         let opening = steps.opening(3).expect("block 3 is defended");
         let proof = fraud_vm::block_start::BlockStartProof::decode(&opening.start_proof).unwrap();
         assert_eq!(proof.inputs.recorded_count, recorded.len() as u64);
-        let params = fraud_vm::block_start::ChainParams::op_node(
+        let (params, deposits) = verifier_params(
             chain.engine.config().chain_id,
             chain.engine.config().gas_limit,
         );
-        let deposits = fraud_vm::block_start::DepositParams {
-            batcher: BATCHER,
-            base_fee_scalar: crate::derivation::FeeScalars::default().base_fee_scalar,
-            blob_base_fee_scalar: crate::derivation::FeeScalars::default().blob_base_fee_scalar,
-        };
         let start = fraud_vm::block_start::verify_block_start(
             output(2),
             3,
