@@ -68,3 +68,10 @@ sol!(
     GasPriceOracle,
     "artifacts/GasPriceOracle.json"
 );
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    DepositLogIndex,
+    "artifacts/DepositLogIndex.json"
+);

@@ -8,6 +8,7 @@ pub mod bindings;
 pub mod deposit;
 pub mod inbox;
 pub mod l1_info;
+pub mod log_index;
 pub mod output;
 pub mod proof;
 pub mod withdrawal;

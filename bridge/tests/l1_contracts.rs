@@ -26,6 +26,8 @@ mod hashing;
 mod inbox;
 #[path = "l1_contracts/inbox_props.rs"]
 mod inbox_props;
+#[path = "l1_contracts/log_index.rs"]
+mod log_index;
 #[path = "l1_contracts/multicall.rs"]
 mod multicall;
 #[path = "l1_contracts/portal_invariants.rs"]
