@@ -17,7 +17,7 @@ pub const TAG_BLOCK_INPUTS: u8 = 0x1a;
 /// Length of an encoded [`BlockInputs`].
 pub const BLOCK_INPUTS_ENCODED_LEN: usize = 1 + 8 + 32 + 32 + 8 + 32 + 8 + 32;
 /// Version byte of an encoded [`BlockStartProof`] (the proof version of SPEC.md §6.3).
-pub const BLOCK_START_VERSION: u8 = 6;
+pub const BLOCK_START_VERSION: u8 = 7;
 /// Domain tag of a block's inputs commitment `inputs_n` in the L1 inbox (op-node/BATCHES.md §3.2).
 pub const TAG_INBOX_INPUTS: u8 = 0x20;
 /// Domain tag of an append record of the L1 inbox (op-node/BATCHES.md §3.3).
@@ -349,26 +349,61 @@ pub trait PortalView {
     /// [`UserDeposit::link`] from zero (zero for a block without deposits); `None` when it
     /// cannot be read.
     fn deposit_chain(&self, l1_block: u64) -> Option<B256>;
+    /// The deposit log-index oracle's `chainAt(block_hash, count)` (bridge `DepositLogIndex`,
+    /// op-node/BATCHES.md §3.5): the block-wide log indices of the first `count` portal deposit
+    /// logs of L1 block `block_hash`, folded by [`log_index_link`] from zero, once proven from
+    /// the block's receipts (zero until then); `None` when it cannot be read. Facts about a
+    /// block hash never change, so any later L1 state serves.
+    fn log_index_chain(&self, block_hash: B256, count: u64) -> Option<B256>;
 }
+
+/// Domain tag of a link of the log-index oracle's chain (`bridge::log_index::LOG_INDEX_LINK_TAG`).
+pub const TAG_LOG_INDEX_LINK: u8 = 0x23;
+
+/// `keccak256(0x23 ‖ chain ‖ log_index:u64)`: the oracle's chain after a deposit log of index
+/// `log_index` (`bridge::log_index::log_index_link`).
+pub fn log_index_link(chain: B256, log_index: u64) -> B256 {
+    let mut buf = [0u8; 41];
+    buf[0] = TAG_LOG_INDEX_LINK;
+    buf[1..33].copy_from_slice(chain.as_slice());
+    buf[33..].copy_from_slice(&log_index.to_be_bytes());
+    keccak256(buf)
+}
+
+/// A user deposit's source hash: `keccak256(bytes32(0) ‖ keccak256(l1_block_hash ‖
+/// bytes32(log_index)))` (`bridge::deposit::source_hash` of the user-deposit domain).
+pub fn user_source_hash(l1_block_hash: B256, log_index: u64) -> B256 {
+    let mut inner = [0u8; 64];
+    inner[..32].copy_from_slice(l1_block_hash.as_slice());
+    inner[56..].copy_from_slice(&log_index.to_be_bytes());
+    let mut outer = [0u8; 64];
+    outer[32..].copy_from_slice(keccak256(inner).as_slice());
+    keccak256(outer)
+}
+
+/// The largest log index a prover looks for when it recovers a deposit's log index from its
+/// source hash ([`UserDeposit::of_transaction`]): above any L1 block's log count (a log costs at
+/// least 375 gas, so a 60M-gas block holds fewer than 2^18 logs).
+pub const MAX_LOG_INDEX_SEARCH: u64 = 1 << 18;
 
 /// Domain tag of a link of the portal's deposit log (`DEPOSIT_LINK_TAG`, op-node/BATCHES.md
 /// §3.5).
 pub const TAG_DEPOSIT_LINK: u8 = 0x22;
-/// Length of the fixed part of a user deposit's encoding in the proof: `source_hash ‖ from ‖ to
+/// Length of the fixed part of a user deposit's encoding in the proof: `log_index:u64 ‖ from ‖ to
 /// ‖ u32 len`.
-pub const USER_DEPOSIT_FIXED_LEN: usize = 32 + 20 + 20 + 4;
+pub const USER_DEPOSIT_FIXED_LEN: usize = 8 + 20 + 20 + 4;
 /// Length of the fixed part of `opaqueData`: `mint(u256) ‖ value(u256) ‖ gas(u64) ‖
 /// isCreation(bool)`.
 const OPAQUE_FIXED_LEN: usize = 32 + 32 + 8 + 1;
 
 /// One user deposit as the L1 portal emitted it (`TransactionDeposited(from, to, 0,
-/// opaqueData)`, SPEC.md §5.18), with the source hash derivation gave it (not provable from the
-/// portal's deposit log: op-node/BATCHES.md §3.5's known limit).
+/// opaqueData)`, SPEC.md §5.18), with its event's index among all logs of its L1 block, which
+/// its source hash commits to and the log-index oracle proves (op-node/BATCHES.md §3.5).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserDeposit {
-    /// The deposit's source hash (`keccak256(bytes32(0) ‖ keccak256(l1BlockHash ‖
-    /// bytes32(logIndex)))` by derivation; given).
-    pub source_hash: B256,
+    /// The `TransactionDeposited` event's index among all logs of the epoch's L1 block: the
+    /// deposit's source hash is [`user_source_hash`]`(epoch_hash, log_index)`.
+    pub log_index: u64,
     /// The event's `from` (the caller, aliased when a contract).
     pub from: Address,
     /// The event's `to` (zero for a creation).
@@ -378,9 +413,9 @@ pub struct UserDeposit {
 }
 
 impl UserDeposit {
-    /// `source_hash ‖ from ‖ to ‖ u32 len ‖ opaqueData`.
+    /// `log_index:u64 ‖ from ‖ to ‖ u32 len ‖ opaqueData`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.source_hash.as_slice());
+        out.extend_from_slice(&self.log_index.to_be_bytes());
         out.extend_from_slice(self.from.as_slice());
         out.extend_from_slice(self.to.as_slice());
         out.extend_from_slice(&(self.opaque_data.len() as u32).to_be_bytes());
@@ -399,11 +434,12 @@ impl UserDeposit {
         keccak256(buf)
     }
 
-    /// The deposit transaction derivation makes of it (op-node's `deposit_from_log`): `to`
-    /// omitted for a creation, `mint` the opaque data's first word (saturated to a `u128`),
-    /// not a system transaction. `None` unless the opaque data decodes (at least 73 bytes, the
-    /// creation flag 0 or 1), which it always does when the portal emitted it.
-    pub fn transaction(&self) -> Option<op_alloy::consensus::TxDeposit> {
+    /// The deposit transaction derivation makes of it in the epoch of L1 block `epoch_hash`
+    /// (op-node's `deposit_from_log`): source hash [`user_source_hash`]`(epoch_hash,
+    /// log_index)`, `to` omitted for a creation, `mint` the opaque data's first word (saturated
+    /// to a `u128`), not a system transaction. `None` unless the opaque data decodes (at least
+    /// 73 bytes, the creation flag 0 or 1), which it always does when the portal emitted it.
+    pub fn transaction(&self, epoch_hash: B256) -> Option<op_alloy::consensus::TxDeposit> {
         let opaque = &self.opaque_data;
         if opaque.len() < OPAQUE_FIXED_LEN {
             return None;
@@ -415,7 +451,7 @@ impl UserDeposit {
         };
         let mint = U256::from_be_slice(&opaque[..32]);
         Some(op_alloy::consensus::TxDeposit {
-            source_hash: self.source_hash,
+            source_hash: user_source_hash(epoch_hash, self.log_index),
             from: self.from,
             to: if is_creation {
                 alloy::primitives::TxKind::Create
@@ -431,15 +467,18 @@ impl UserDeposit {
     }
 
     /// `keccak256` of [`Self::transaction`]'s EIP-2718 encoding: its word in `deposits_root`.
-    pub fn hash(&self) -> Option<B256> {
+    pub fn hash(&self, epoch_hash: B256) -> Option<B256> {
         use alloy::eips::Encodable2718;
-        Some(keccak256(self.transaction()?.encoded_2718()))
+        Some(keccak256(self.transaction(epoch_hash)?.encoded_2718()))
     }
 
     /// The portal's deposit of a block's deposit transaction of EIP-2718 encoding `encoded`
-    /// (what a prover holds): `None` unless it is a deposit that is not a system transaction.
-    /// A creation's `to` is zero (the portal refuses any other); `mint` is the transaction's.
-    pub fn of_transaction(encoded: &[u8]) -> Option<Self> {
+    /// (what a prover holds) in the epoch of L1 block `epoch_hash`: `None` unless it is a deposit
+    /// that is not a system transaction and whose source hash is [`user_source_hash`]`(epoch_hash,
+    /// i)` for a log index `i` from `from_index` below [`MAX_LOG_INDEX_SEARCH`] (the prover
+    /// recovers the index by trying each in turn). A creation's `to` is zero (the portal refuses
+    /// any other); `mint` is the transaction's.
+    pub fn of_transaction(encoded: &[u8], epoch_hash: B256, from_index: u64) -> Option<Self> {
         use alloy::eips::Decodable2718;
         let op_alloy::consensus::OpTxEnvelope::Deposit(d) =
             op_alloy::consensus::OpTxEnvelope::decode_2718_exact(encoded).ok()?
@@ -449,6 +488,8 @@ impl UserDeposit {
         if d.is_system_transaction {
             return None;
         }
+        let log_index = (from_index..MAX_LOG_INDEX_SEARCH)
+            .find(|&i| user_source_hash(epoch_hash, i) == d.source_hash)?;
         let (to, is_creation) = match d.to {
             alloy::primitives::TxKind::Create => (Address::ZERO, true),
             alloy::primitives::TxKind::Call(to) => (to, false),
@@ -460,12 +501,45 @@ impl UserDeposit {
         opaque_data.push(u8::from(is_creation));
         opaque_data.extend_from_slice(&d.input);
         Some(Self {
-            source_hash: d.source_hash,
+            log_index,
             from: d.from,
             to,
             opaque_data,
         })
     }
+}
+
+/// The user deposits of a block's deposits section (`deposits`: its leading deposit
+/// transactions, EIP-2718 encoded, the L1-info deposit first), as a prover builds them for
+/// [`BlockStartProof::user_deposits`]: the epoch's hash read from the L1-info deposit's calldata,
+/// each user deposit's log index recovered from its source hash ([`UserDeposit::of_transaction`],
+/// each after the one before). Stops at the first deposit that is not the portal's (a system
+/// deposit, or one whose source hash is no log index's): such a block has no tie.
+pub fn user_deposits_of(deposits: &[impl AsRef<[u8]>]) -> Vec<UserDeposit> {
+    use alloy::eips::Decodable2718;
+    let epoch_hash = deposits.first().and_then(|info| {
+        match op_alloy::consensus::OpTxEnvelope::decode_2718_exact(info.as_ref()).ok()? {
+            // `setL1BlockValuesIsthmus`: selector, two u32 scalars, three u64s, two u256 fees,
+            // then the hash.
+            op_alloy::consensus::OpTxEnvelope::Deposit(d) => {
+                d.input.get(100..132).map(B256::from_slice)
+            }
+            _ => None,
+        }
+    });
+    let Some(epoch_hash) = epoch_hash else {
+        return Vec::new();
+    };
+    let mut next = 0;
+    let mut out = Vec::new();
+    for encoded in deposits.iter().skip(1) {
+        let Some(d) = UserDeposit::of_transaction(encoded.as_ref(), epoch_hash, next) else {
+            break;
+        };
+        next = d.log_index + 1;
+        out.push(d);
+    }
+    out
 }
 
 /// The proof `blockStart` takes (SPEC.md §5.18): the parent output's preimage, the parent's
@@ -495,9 +569,9 @@ pub struct BlockStartProof {
 }
 
 impl BlockStartProof {
-    /// `version(u8 = 6) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ L1 tie (1,136 bytes)
+    /// `version(u8 = 7) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ L1 tie (1,136 bytes)
     /// ‖ u32 len ‖ parent header ‖ inputs (153 bytes with its tag) ‖ u32 len ‖ origin header ‖
-    /// u32 count ‖ user deposits (each `source_hash ‖ from ‖ to ‖ u32 len ‖ opaqueData`)`.
+    /// u32 count ‖ user deposits (each `log_index:u64 ‖ from ‖ to ‖ u32 len ‖ opaqueData`)`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
             HEADER_LEN_AT
@@ -557,12 +631,12 @@ impl BlockStartProof {
         let mut user_deposits = Vec::new();
         for _ in 0..count {
             let fixed = deposits.get(..USER_DEPOSIT_FIXED_LEN)?;
-            let opaque_len = u32::from_be_bytes(fixed[72..76].try_into().ok()?) as usize;
+            let opaque_len = u32::from_be_bytes(fixed[48..52].try_into().ok()?) as usize;
             let end = USER_DEPOSIT_FIXED_LEN.checked_add(opaque_len)?;
             user_deposits.push(UserDeposit {
-                source_hash: B256::from_slice(&fixed[..32]),
-                from: Address::from_slice(&fixed[32..52]),
-                to: Address::from_slice(&fixed[52..72]),
+                log_index: u64::from_be_bytes(fixed[..8].try_into().ok()?),
+                from: Address::from_slice(&fixed[8..28]),
+                to: Address::from_slice(&fixed[28..48]),
                 opaque_data: deposits.get(USER_DEPOSIT_FIXED_LEN..end)?.to_vec(),
             });
             deposits = &deposits[end..];
@@ -841,11 +915,13 @@ pub fn check_origin(proof: &BlockStartProof) -> Result<Header, VerifyError> {
     Ok(origin)
 }
 
-/// The deposits section (SPEC.md §5.18, v0.6's deposits): a block that does not open its epoch
-/// (`sequence_number > 0`) has no user deposits; `deposit_count` is the user deposits' number +
-/// 1; every user deposit's opaque data decodes; in a block that opens its epoch the user
-/// deposits' link chain ([`UserDeposit::link`] from zero) is the portal's `depositChain(epoch)`
-/// (read through `portal`); `deposits_root` is the word tree of the L1-info deposit's hash
+/// The deposits section (SPEC.md §5.18, v0.6's deposits, v0.7's log indices): a block that does
+/// not open its epoch (`sequence_number > 0`) has no user deposits; `deposit_count` is the user
+/// deposits' number + 1; every user deposit's opaque data decodes; in a block that opens its
+/// epoch the user deposits' link chain ([`UserDeposit::link`] from zero) is the portal's
+/// `depositChain(epoch)` (read through `portal`) and, when there are `k > 0` of them, their log
+/// indices folded by [`log_index_link`] from zero are the log-index oracle's
+/// `chainAt(epoch_hash, k)` (non-zero); `deposits_root` is the word tree of the L1-info deposit's hash
 /// ([`l1_info_deposit`] from the origin header, `epoch_hash`, `sequence_number` and `params`)
 /// followed by the user deposits' transactions' hashes ([`UserDeposit::hash`]).
 pub fn check_deposits(
@@ -864,7 +940,7 @@ pub fn check_deposits(
     let mut hashes = Vec::with_capacity(proof.user_deposits.len());
     for d in &proof.user_deposits {
         hashes.push(
-            d.hash()
+            d.hash(tie.epoch_hash)
                 .ok_or(bad("a user deposit's opaque data does not decode"))?,
         );
     }
@@ -881,6 +957,30 @@ pub fn check_deposits(
                 ));
             }
             Some(_) => {}
+        }
+        // The portal's log starts from zero in every L1 block, so these are all of the
+        // block's deposits: the first `k` portal deposit logs in receipt order, whose indices
+        // the oracle folded (none to check without deposits).
+        let k = proof.user_deposits.len() as u64;
+        if k > 0 {
+            let indices = proof
+                .user_deposits
+                .iter()
+                .fold(B256::ZERO, |chain, d| log_index_link(chain, d.log_index));
+            match portal.log_index_chain(tie.epoch_hash, k) {
+                None => return Err(bad("the log-index oracle cannot be read")),
+                Some(c) if c == B256::ZERO => {
+                    return Err(bad(
+                        "the log-index oracle has not proven the epoch's deposit logs",
+                    ));
+                }
+                Some(c) if c != indices => {
+                    return Err(bad(
+                        "the user deposits' log indices are not the oracle's chainAt(epoch_hash, k)",
+                    ));
+                }
+                Some(_) => {}
+            }
         }
     }
     let mut tree = crate::merkle::WordTree::new();
@@ -1002,7 +1102,7 @@ mod tests {
             origin_header: vec![0xc1, 0x80],
             user_deposits: vec![
                 UserDeposit {
-                    source_hash: B256::repeat_byte(12),
+                    log_index: 12,
                     from: Address::repeat_byte(13),
                     to: Address::repeat_byte(14),
                     opaque_data: vec![15; 80],
@@ -1013,10 +1113,10 @@ mod tests {
         let bytes = proof.encode();
         assert_eq!(
             bytes.len(),
-            1 + 96 + L1_TIE_LEN + 4 + 3 + BLOCK_INPUTS_ENCODED_LEN + 4 + 2 + 4 + 2 * 76 + 80
+            1 + 96 + L1_TIE_LEN + 4 + 3 + BLOCK_INPUTS_ENCODED_LEN + 4 + 2 + 4 + 2 * 52 + 80
         );
         assert_eq!(BlockStartProof::decode(&bytes), Some(proof.clone()));
-        for v in [4, 5, 7] {
+        for v in [5, 6, 8] {
             let mut other = bytes.clone();
             other[0] = v;
             assert_eq!(BlockStartProof::decode(&other), None, "version {v}");
@@ -1068,7 +1168,7 @@ mod tests {
             prop_assert_eq!(BlockStartProof::decode(&other), None);
             // A deposit's opaque data length that does not frame the rest.
             if let Some(first) = proof.user_deposits.first() {
-                let at = at + 4 + 72;
+                let at = at + 4 + 48;
                 let mut other = bytes.clone();
                 let len = (first.opaque_data.len() as u32).wrapping_add(delta);
                 other[at..at + 4].copy_from_slice(&len.to_be_bytes());
@@ -1077,11 +1177,12 @@ mod tests {
         }
     }
 
-    /// A user deposit as a portal emits it: any source, sender and target, a mint below 2^128,
-    /// any value, gas, creation flag and data (a creation's target zero).
+    /// A user deposit as a portal emits it: any log index (below 2,000, for the prover's
+    /// search), sender and target, a mint below 2^128, any value, gas, creation flag and data (a
+    /// creation's target zero).
     fn user_deposit() -> impl Strategy<Value = UserDeposit> {
         (
-            any::<[u8; 32]>(),
+            0u64..2000,
             any::<[u8; 20]>(),
             any::<[u8; 20]>(),
             (
@@ -1092,25 +1193,27 @@ mod tests {
             ),
             prop::collection::vec(any::<u8>(), 0..80),
         )
-            .prop_map(|(source, from, to, (mint, value, gas, creation), data)| {
-                let data = bridge::deposit::DepositData {
-                    mint: U256::from(mint),
-                    value: U256::from_be_bytes(value),
-                    gas_limit: gas,
-                    is_creation: creation,
-                    data: data.into(),
-                };
-                UserDeposit {
-                    source_hash: B256::from(source),
-                    from: Address::from(from),
-                    to: if creation {
-                        Address::ZERO
-                    } else {
-                        Address::from(to)
-                    },
-                    opaque_data: data.encode().to_vec(),
-                }
-            })
+            .prop_map(
+                |(log_index, from, to, (mint, value, gas, creation), data)| {
+                    let data = bridge::deposit::DepositData {
+                        mint: U256::from(mint),
+                        value: U256::from_be_bytes(value),
+                        gas_limit: gas,
+                        is_creation: creation,
+                        data: data.into(),
+                    };
+                    UserDeposit {
+                        log_index,
+                        from: Address::from(from),
+                        to: if creation {
+                            Address::ZERO
+                        } else {
+                            Address::from(to)
+                        },
+                        opaque_data: data.encode().to_vec(),
+                    }
+                },
+            )
     }
 
     proptest! {
@@ -1122,18 +1225,24 @@ mod tests {
         fn user_deposit_is_the_portals_and_derivations(
             d in user_deposit(),
             chain: [u8; 32],
+            epoch_hash: [u8; 32],
             cut in 1usize..74,
             flag in 2u8..=255,
         ) {
             use alloy::eips::Encodable2718;
             let chain = B256::from(chain);
+            let epoch = B256::from(epoch_hash);
             prop_assert_eq!(
                 d.link(chain),
                 bridge::deposit::deposit_chain_link(chain, d.from, d.to, &d.opaque_data)
             );
             let data = bridge::deposit::DepositData::decode(&d.opaque_data).unwrap();
             let tx = op_alloy::consensus::TxDeposit {
-                source_hash: d.source_hash,
+                source_hash: bridge::deposit::source_hash(
+                    bridge::deposit::USER_DEPOSIT_DOMAIN,
+                    epoch,
+                    d.log_index,
+                ),
                 from: d.from,
                 to: if data.is_creation {
                     alloy::primitives::TxKind::Create
@@ -1146,17 +1255,28 @@ mod tests {
                 is_system_transaction: false,
                 input: data.data,
             };
-            prop_assert_eq!(d.transaction(), Some(tx.clone()));
-            prop_assert_eq!(d.hash(), Some(keccak256(tx.encoded_2718())));
-            prop_assert_eq!(UserDeposit::of_transaction(&tx.encoded_2718()), Some(d.clone()));
+            prop_assert_eq!(d.transaction(epoch), Some(tx.clone()));
+            prop_assert_eq!(d.hash(epoch), Some(keccak256(tx.encoded_2718())));
+            // The prover recovers the log index from the source hash, searching from an index
+            // not past it; from past it, or in another epoch, it finds none.
+            let encoded = tx.encoded_2718();
+            prop_assert_eq!(UserDeposit::of_transaction(&encoded, epoch, 0), Some(d.clone()));
+            prop_assert_eq!(UserDeposit::of_transaction(&encoded, epoch, d.log_index), Some(d.clone()));
+            prop_assert_eq!(UserDeposit::of_transaction(&encoded, epoch, d.log_index + 1), None);
+            prop_assert_eq!(UserDeposit::of_transaction(&encoded, keccak256(epoch), MAX_LOG_INDEX_SEARCH - 3000), None);
             let system = op_alloy::consensus::TxDeposit { is_system_transaction: true, ..tx };
-            prop_assert_eq!(UserDeposit::of_transaction(&system.encoded_2718()), None);
+            prop_assert_eq!(UserDeposit::of_transaction(&system.encoded_2718(), epoch, 0), None);
             let mut short = d.clone();
             short.opaque_data.truncate(OPAQUE_FIXED_LEN.saturating_sub(cut));
-            prop_assert_eq!(short.hash(), None);
+            prop_assert_eq!(short.hash(epoch), None);
             let mut flagged = d.clone();
             flagged.opaque_data[72] = flag;
-            prop_assert_eq!(flagged.hash(), None);
+            prop_assert_eq!(flagged.hash(epoch), None);
+            // The link and source hash rules are bridge's.
+            prop_assert_eq!(
+                log_index_link(chain, d.log_index),
+                bridge::log_index::log_index_link(chain, d.log_index)
+            );
         }
     }
 
@@ -1206,10 +1326,11 @@ mod tests {
         }
     }
 
-    /// The test double of the L1 view: the inbox's records, and the portal's deposit log of
-    /// one L1 block (every other block's is zero).
+    /// The test double of the L1 view: the inbox's records, the portal's deposit log of one L1
+    /// block (every other block's is zero), and the log-index oracle's chains of one L1 block
+    /// hash (`chainAt(hash, c)` for `c` up to the list's end; zero elsewhere).
     #[derive(Clone)]
-    struct Records(Vec<B256>, (u64, B256));
+    struct Records(Vec<B256>, (u64, B256), (B256, Vec<B256>));
 
     impl InboxView for Records {
         fn append_count(&self) -> u64 {
@@ -1228,6 +1349,26 @@ mod tests {
                 B256::ZERO
             })
         }
+        fn log_index_chain(&self, block_hash: B256, count: u64) -> Option<B256> {
+            Some(if block_hash == self.2.0 {
+                usize::try_from(count)
+                    .ok()
+                    .and_then(|c| self.2.1.get(c))
+                    .copied()
+                    .unwrap_or_default()
+            } else {
+                B256::ZERO
+            })
+        }
+    }
+
+    /// The oracle's chains of `deposits`' log indices: `chainAt(·, c)` for `c = 0 ..= k`.
+    fn oracle_chains(deposits: &[UserDeposit]) -> Vec<B256> {
+        let mut chains = vec![B256::ZERO];
+        for d in deposits {
+            chains.push(log_index_link(chains[chains.len() - 1], d.log_index));
+        }
+        chains
     }
 
     /// `proof` with user deposits `user`, `deposit_count` and `deposits_root` made to match.
@@ -1242,7 +1383,10 @@ mod tests {
         );
         tree.set(0, keccak256(info));
         for (i, d) in user.iter().enumerate() {
-            tree.set(i as u64 + 1, d.hash().unwrap_or_default());
+            tree.set(
+                i as u64 + 1,
+                d.hash(proof.tie.epoch_hash).unwrap_or_default(),
+            );
         }
         let mut p = proof.clone();
         p.inputs.deposit_count = user.len() as u64 + 1;
@@ -1280,7 +1424,7 @@ mod tests {
         let info = l1_info_deposit(&origin, epoch_hash, sequence_number, &DEPOSITS);
         tree.set(0, keccak256(info));
         for (i, d) in user_deposits.iter().enumerate() {
-            tree.set(i as u64 + 1, d.hash().unwrap());
+            tree.set(i as u64 + 1, d.hash(epoch_hash).unwrap());
         }
         inputs.deposit_count = user_deposits.len() as u64 + 1;
         inputs.deposits_root = tree.root();
@@ -1330,7 +1474,11 @@ mod tests {
             user_deposits,
             ..proof
         };
-        (proof, Records(records, (epoch, chain)))
+        let chains = oracle_chains(&proof.user_deposits);
+        (
+            proof,
+            Records(records, (epoch, chain), (epoch_hash, chains)),
+        )
     }
 
     proptest! {
@@ -1391,6 +1539,7 @@ mod tests {
             let mut v = view;
             let mut r = records.0.clone();
             let portal = records.1;
+            let oracle = records.2.clone();
             let flip = |b: &mut B256| b.0[byte.index(32)] ^= 1;
             match field {
                 0 => p.inputs.timestamp ^= 1,
@@ -1422,17 +1571,17 @@ mod tests {
                 26 => flip(&mut p.inputs.deposits_root),
                 27 => p.user_deposits.push(UserDeposit::default()),
                 28 => match p.user_deposits.first_mut() {
-                    Some(d) => flip(&mut d.source_hash),
+                    Some(d) => d.log_index ^= 1,
                     None => p.inputs.deposit_count = 0,
                 },
                 _ => {
                     // Another chain's L1-info deposit.
                     let other = DepositParams { base_fee_scalar: 1, ..DEPOSITS };
-                    prop_assert!(check_tie(n, &p, v, &Records(r.clone(), portal), &other).is_err());
+                    prop_assert!(check_tie(n, &p, v, &Records(r.clone(), portal, oracle.clone()), &other).is_err());
                     p.inputs.deposit_count += 1;
                 }
             }
-            prop_assert!(check_tie(n, &p, v, &Records(r, portal), &DEPOSITS).is_err(), "field {}", field);
+            prop_assert!(check_tie(n, &p, v, &Records(r, portal, oracle), &DEPOSITS).is_err(), "field {}", field);
         }
 
         /// The user deposits of a block that opens its epoch are the portal's: with the
@@ -1441,7 +1590,9 @@ mod tests {
         /// flag, data, sender or target changed is refused as not the portal's
         /// `depositChain(epoch)`; the same under another epoch's log, or a portal that cannot
         /// be read. Opaque data that does not decode is refused as such. The honest proof
-        /// passes, and so does one with another source hash (given, BATCHES §3.5's limit).
+        /// passes; one log index changed or two swapped is not the log-index oracle's chain,
+        /// and the oracle without the epoch's record (none, another block's, fewer deposits
+        /// proven) or unreadable refuses it.
         #[test]
         fn user_deposits_are_the_portals(
             deposits in prop::collection::vec(user_deposit(), 1..5),
@@ -1483,7 +1634,7 @@ mod tests {
                 }
             }
             prop_assert_eq!(check_tie(5, &rooted(&proof, user), 9, &records, &DEPOSITS), not_portals.clone());
-            let elsewhere = Records(records.0.clone(), (78, records.1.1));
+            let elsewhere = Records(records.0.clone(), (78, records.1.1), records.2.clone());
             prop_assert_eq!(check_tie(5, &proof, 9, &elsewhere, &DEPOSITS), not_portals);
             struct Unreadable(Records);
             impl InboxView for Unreadable {
@@ -1492,6 +1643,7 @@ mod tests {
             }
             impl PortalView for Unreadable {
                 fn deposit_chain(&self, _: u64) -> Option<B256> { None }
+                fn log_index_chain(&self, h: B256, c: u64) -> Option<B256> { self.0.log_index_chain(h, c) }
             }
             prop_assert_eq!(
                 check_tie(5, &proof, 9, &Unreadable(records.clone()), &DEPOSITS),
@@ -1509,9 +1661,47 @@ mod tests {
                 check_tie(5, &rooted(&proof, user), 9, &records, &DEPOSITS),
                 Err(bad("a user deposit's opaque data does not decode"))
             );
-            let mut user = deposits;
-            user[i].source_hash.0[0] ^= 1;
-            prop_assert_eq!(check_tie(5, &rooted(&proof, user), 9, &records, &DEPOSITS), Ok(()));
+            // The log indices: one changed, or two deposits' swapped, under a consistent
+            // `deposits_root` and the portal's log (which does not hold them) is not the
+            // oracle's chain; the oracle without the epoch's record, with another block's, or
+            // unreadable refuses the honest proof.
+            let not_oracles = Err(bad("the user deposits' log indices are not the oracle's chainAt(epoch_hash, k)"));
+            let mut user = deposits.clone();
+            user[i].log_index ^= 1 << (which.index(63));
+            prop_assert_eq!(check_tie(5, &rooted(&proof, user), 9, &records, &DEPOSITS), not_oracles.clone());
+            if deposits[i].log_index != deposits[j].log_index {
+                let mut user = deposits.clone();
+                let (a, b) = (user[i].log_index, user[j].log_index);
+                user[i].log_index = b;
+                user[j].log_index = a;
+                prop_assert_eq!(check_tie(5, &rooted(&proof, user), 9, &records, &DEPOSITS), not_oracles);
+            }
+            let not_proven = Err(bad("the log-index oracle has not proven the epoch's deposit logs"));
+            let unproven = Records(records.0.clone(), records.1, (records.2.0, vec![B256::ZERO]));
+            prop_assert_eq!(check_tie(5, &proof, 9, &unproven, &DEPOSITS), not_proven.clone());
+            let other_block = Records(records.0.clone(), records.1, (keccak256(records.2.0), records.2.1.clone()));
+            prop_assert_eq!(check_tie(5, &proof, 9, &other_block, &DEPOSITS), not_proven);
+            // Fewer deposits proven than the block holds: the oracle's chain at k is zero.
+            let mut short = records.2.1.clone();
+            short.pop();
+            let partly = Records(records.0.clone(), records.1, (records.2.0, short));
+            prop_assert_eq!(
+                check_tie(5, &proof, 9, &partly, &DEPOSITS),
+                Err(bad("the log-index oracle has not proven the epoch's deposit logs"))
+            );
+            struct NoOracle(Records);
+            impl InboxView for NoOracle {
+                fn append_count(&self) -> u64 { self.0.append_count() }
+                fn append_record(&self, index: u64) -> Option<B256> { self.0.append_record(index) }
+            }
+            impl PortalView for NoOracle {
+                fn deposit_chain(&self, b: u64) -> Option<B256> { self.0.deposit_chain(b) }
+                fn log_index_chain(&self, _: B256, _: u64) -> Option<B256> { None }
+            }
+            prop_assert_eq!(
+                check_tie(5, &proof, 9, &NoOracle(records.clone()), &DEPOSITS),
+                Err(bad("the log-index oracle cannot be read"))
+            );
         }
     }
 

@@ -49,6 +49,10 @@ pub struct RollupConfig {
     pub anchor_state_registry_address: Address,
     /// The BatchInbox contract that records the L2 blocks (BATCHES.md).
     pub batch_inbox_address: Address,
+    /// The DepositLogIndex oracle that proves the portal's deposit log indices from L1
+    /// receipts (BATCHES.md §3.5); zero in a configuration written before it existed.
+    #[serde(default)]
+    pub deposit_log_index_address: Address,
     /// The only account whose batches count.
     pub batcher_address: Address,
     /// The account that posts proposals.
@@ -158,6 +162,7 @@ mod tests {
             dispute_game_factory_address: Address::repeat_byte(4),
             anchor_state_registry_address: Address::repeat_byte(5),
             batch_inbox_address: Address::repeat_byte(6),
+            deposit_log_index_address: Address::repeat_byte(9),
             batcher_address: Address::repeat_byte(7),
             proposer_address: Address::repeat_byte(8),
             respected_game_type: 1,

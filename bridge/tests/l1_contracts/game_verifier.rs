@@ -120,7 +120,8 @@ fn block_boundaries_go_to_the_boundary_verifier() {
             U256::from(params.base_fee_denominator),
             U256::from(params.elasticity),
             U256::from(params.min_base_fee),
-            // The inbox, the L1-info deposit's parameters (batcher and scalars), then the portal.
+            // The inbox, the L1-info deposit's parameters (batcher and scalars), the portal,
+            // then the log-index oracle.
             Address::repeat_byte(0x1b),
             (
                 Address::repeat_byte(0xb7),
@@ -128,6 +129,7 @@ fn block_boundaries_go_to_the_boundary_verifier() {
                 U256::from(810_949),
             ),
             Address::repeat_byte(0x1c),
+            Address::repeat_byte(0x1d),
         )
             .abi_encode_params(),
     );

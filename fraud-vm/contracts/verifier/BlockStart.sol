@@ -23,7 +23,7 @@ struct ChainParams {
 /// inputs record and derives the block environment (the EIP-1559 base fee rule on the parent),
 /// the block constants and `s_0`, whose commitment it returns.
 library BlockStart {
-    uint8 private constant VERSION = 6;
+    uint8 private constant VERSION = 7;
     /// Offset of the parent header's length: after the version, the output preimage and the L1 tie
     /// (`epoch ‖ epoch_hash ‖ sequence_number ‖ the inbox opening`, 1,136 bytes).
     uint256 internal constant HEADER_LEN_AT = 1 + 96 + 1136;
@@ -65,9 +65,9 @@ library BlockStart {
     }
 
     /// @notice The commitment of `s_0` of block `number` from the agreed output root of its
-    /// parent, with `proof` (`version(6) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ L1 tie ‖
+    /// parent, with `proof` (`version(7) ‖ state_root ‖ message_passer_root ‖ block_hash ‖ L1 tie ‖
     /// u32 len ‖ parent header ‖ inputs record ‖ u32 len ‖ origin header ‖ u32 count ‖ user
-    /// deposits`, each `source_hash ‖ from ‖ to ‖ u32 len ‖ opaqueData`) at calldata offset `at`
+    /// deposits`, each `log_index:u64 ‖ from ‖ to ‖ u32 len ‖ opaqueData`) at calldata offset `at`
     /// of length `len`. The tie, the origin header and
     /// the deposits are framed here and checked by the caller (`BoundaryVerifier`), which reads L1.
     function verify(bytes32 parentOutputRoot, uint256 number, uint256 at, uint256 len, ChainParams memory params)
@@ -117,15 +117,15 @@ library BlockStart {
         if (rest < proof.headerLen + INPUTS_LEN + 4) revert BadBlockStart("the proof does not decode");
         proof.inputs = proof.header + proof.headerLen;
         // Then the origin header (its u32 length first) and the user deposits (their u32 count
-        // first; each `source_hash ‖ from ‖ to ‖ u32 len ‖ opaqueData`), which end the proof.
+        // first; each `log_index:u64 ‖ from ‖ to ‖ u32 len ‖ opaqueData`), which end the proof.
         uint256 deposits = proof.headerLen + INPUTS_LEN + 4 + _uint(proof.inputs + INPUTS_LEN, 4);
         if (rest < deposits + 4) revert BadBlockStart("the proof does not decode");
         uint256 count = _uint(proof.header + deposits, 4);
         uint256 p = deposits + 4;
-        // Each deposit takes at least 76 bytes, so the walk ends within the proof's length.
+        // Each deposit takes at least 52 bytes, so the walk ends within the proof's length.
         for (uint256 i = 0; i < count; i++) {
-            if (rest < p + 76) revert BadBlockStart("the proof does not decode");
-            p += 76 + _uint(proof.header + p + 72, 4);
+            if (rest < p + 52) revert BadBlockStart("the proof does not decode");
+            p += 52 + _uint(proof.header + p + 48, 4);
         }
         if (p != rest) revert BadBlockStart("the proof does not decode");
         if (_byte(proof.inputs) != TAG_BLOCK_INPUTS) revert BadBlockStart("the proof does not decode");

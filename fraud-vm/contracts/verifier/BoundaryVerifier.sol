@@ -31,6 +31,15 @@ interface IPortalDeposits {
     function depositChain(uint256 l1Block) external view returns (bytes32);
 }
 
+/// The deposit log-index oracle as the block start reads it (bridge `DepositLogIndex`,
+/// op-node/BATCHES.md §3.5).
+interface IDepositLogIndex {
+    /// @notice The block-wide log indices of the first `count` portal deposit logs of L1 block
+    ///         `blockHash` folded from zero by `keccak256(0x23 ‖ chain ‖ uint64 logIndex)`, once
+    ///         proven from the block's receipts (zero until then).
+    function chainAt(bytes32 blockHash, uint256 count) external view returns (bytes32);
+}
+
 /// @title The block-boundary verifier (fraud-vm/SPEC.md §5.18, §5.19, §12.6)
 /// @notice Links the game's layer 1 (output roots) to its layer 2 (machine states): `blockStart`
 /// derives `s_0` of a block from its parent's output root under the chain parameters this
@@ -50,11 +59,15 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
 
     /// Domain tag of a link of the portal's deposit log.
     bytes1 private constant DEPOSIT_LINK_TAG = 0x22;
+    /// Domain tag of a link of the log-index oracle's chain.
+    bytes1 private constant LOG_INDEX_LINK_TAG = 0x23;
 
     /// @notice The L1 batch inbox whose records the block inputs are opened from.
     IBatchInboxInputs public immutable inbox;
     /// @notice The L1 portal whose deposit log the user deposits of a block are checked against.
     IPortalDeposits public immutable portal;
+    /// @notice The L1 oracle whose proven log indices the user deposits' are checked against.
+    IDepositLogIndex public immutable logIndex;
 
     uint64 private immutable CHAIN_ID;
     address private immutable COINBASE;
@@ -74,13 +87,16 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
     /// @param inbox_ The L1 `BatchInbox` of the chain.
     /// @param deposits The L1-info deposit's parameters (the rollup config's batcher and scalars).
     /// @param portal_ The L1 `OptimismPortal` of the chain.
+    /// @param logIndex_ The L1 `DepositLogIndex` oracle of that portal.
     constructor(
         ChainParams memory params,
         IBatchInboxInputs inbox_,
         DepositParams memory deposits,
-        IPortalDeposits portal_
+        IPortalDeposits portal_,
+        IDepositLogIndex logIndex_
     ) {
         portal = portal_;
+        logIndex = logIndex_;
         BATCHER = deposits.batcher;
         BASE_FEE_SCALAR = deposits.baseFeeScalar;
         BLOB_BASE_FEE_SCALAR = deposits.blobBaseFeeScalar;
@@ -152,7 +168,8 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
     /// @notice The deposits section (SPEC.md §5.18): no user deposits unless the block opens its
     ///         epoch; `deposit_count` is their number + 1; each user deposit's opaque data
     ///         decodes; in a block that opens its epoch their link chain is the portal's
-    ///         `depositChain(epoch)`; `deposits_root` is the word tree of the L1-info deposit's
+    ///         `depositChain(epoch)` and, when there are `k > 0`, their log indices folded from
+    ///         zero are the oracle's (non-zero) `chainAt(epoch_hash, k)`; `deposits_root` is the word tree of the L1-info deposit's
     ///         hash and the user deposits' transactions' hashes (Rust:
     ///         `block_start::check_deposits`).
     function _checkDeposits(uint256 inputs, bytes calldata proof, BlockStart.Parent memory origin) private view {
@@ -166,25 +183,28 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
             revert BadBlockStart("the deposit count is not the deposits'");
         }
         bytes memory words = new bytes(32 * (count + 1));
-        bytes32 word =
-            keccak256(_l1InfoDeposit(origin, bytes32(proof[EPOCH_HASH:SEQUENCE_NUMBER]), sequenceNumber));
+        bytes32 epochHash = bytes32(proof[EPOCH_HASH:SEQUENCE_NUMBER]);
+        bytes32 word = keccak256(_l1InfoDeposit(origin, epochHash, sequenceNumber));
         uint256 ptr;
         assembly ("memory-safe") {
             ptr := add(words, 32)
             mstore(ptr, word)
         }
         // The user deposits (their framing checked by `BlockStart.verify`): each one's
-        // transaction hash into the words, its link into the chain.
+        // transaction hash into the words, its link into the chain, its log index into the
+        // indices' chain.
         bytes32 chain;
+        bytes32 indices;
         at += 4;
         for (uint256 i = 1; i <= count; i++) {
-            uint256 end = at + 76 + uint32(bytes4(proof[at + 72:at + 76]));
+            uint256 end = at + 52 + uint32(bytes4(proof[at + 48:at + 52]));
             bytes calldata deposit = proof[at:end];
-            word = keccak256(_depositTransaction(deposit));
+            word = keccak256(_depositTransaction(deposit, epochHash));
             assembly ("memory-safe") {
                 mstore(add(ptr, shl(5, i)), word)
             }
-            chain = keccak256(abi.encodePacked(DEPOSIT_LINK_TAG, chain, deposit[32:72], deposit[76:]));
+            chain = keccak256(abi.encodePacked(DEPOSIT_LINK_TAG, chain, deposit[8:48], deposit[52:]));
+            indices = keccak256(abi.encodePacked(LOG_INDEX_LINK_TAG, indices, deposit[0:8]));
             at = end;
         }
         if (sequenceNumber == 0) {
@@ -195,6 +215,18 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
             if (abi.decode(ret, (bytes32)) != chain) {
                 revert BadBlockStart("the user deposits are not the portal's depositChain(epoch)");
             }
+            // The portal's log starts from zero in every L1 block, so these are all of the
+            // block's deposits: the first `count` portal deposit logs, whose indices the oracle
+            // folded in receipt order.
+            if (count != 0) {
+                (ok, ret) = address(logIndex).staticcall(abi.encodeCall(IDepositLogIndex.chainAt, (epochHash, count)));
+                if (!ok || ret.length != 32) revert BadBlockStart("the log-index oracle cannot be read");
+                bytes32 proven = abi.decode(ret, (bytes32));
+                if (proven == 0) revert BadBlockStart("the log-index oracle has not proven the epoch's deposit logs");
+                if (proven != indices) {
+                    revert BadBlockStart("the user deposits' log indices are not the oracle's chainAt(epoch_hash, k)");
+                }
+            }
         }
         if (WordTree.rootOf(ptr, words.length) != bytes32(proof[inputs + 81:inputs + 113])) {
             revert BadBlockStart("the deposits are not the L1-info deposit and the user deposits");
@@ -202,13 +234,15 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
     }
 
     /// @notice The EIP-2718 encoding of the deposit transaction derivation makes of the user
-    ///         deposit `d` (`source_hash ‖ from ‖ to ‖ u32 len ‖ opaqueData`, op-node's
-    ///         `deposit_from_log`; Rust: `block_start::UserDeposit::transaction`): `0x7e ‖
-    ///         rlp([source_hash, from, to (empty for a creation), mint (saturated to a u128),
-    ///         value, gas, false, data])`. Reverts unless the opaque data decodes (at least 73
-    ///         bytes, the creation flag 0 or 1).
-    function _depositTransaction(bytes calldata d) private pure returns (bytes memory) {
-        bytes calldata opaque = d[76:];
+    ///         deposit `d` (`log_index:u64 ‖ from ‖ to ‖ u32 len ‖ opaqueData`, op-node's
+    ///         `deposit_from_log`; Rust: `block_start::UserDeposit::transaction`) in the epoch of
+    ///         L1 block `epochHash`: `0x7e ‖ rlp([source_hash, from, to (empty for a creation),
+    ///         mint (saturated to a u128), value, gas, false, data])`, `source_hash =
+    ///         keccak256(bytes32(0) ‖ keccak256(epochHash ‖ bytes32(log_index)))`. Reverts unless
+    ///         the opaque data decodes (at least 73 bytes, the creation flag 0 or 1).
+    function _depositTransaction(bytes calldata d, bytes32 epochHash) private pure returns (bytes memory) {
+        bytes calldata opaque = d[52:];
+        bytes32 sourceHash = keccak256(abi.encode(uint256(0), keccak256(abi.encode(epochHash, uint256(uint64(bytes8(d[0:8])))))));
         if (opaque.length < 73 || uint8(opaque[72]) > 1) {
             revert BadBlockStart("a user deposit's opaque data does not decode");
         }
@@ -216,7 +250,7 @@ contract BoundaryVerifier is IBlockBoundaryVerifier {
         if (mint > type(uint128).max) mint = type(uint128).max;
         bytes memory payload = abi.encodePacked(
             abi.encodePacked(
-                hex"a0", d[0:32], hex"94", d[32:52], uint8(opaque[72]) == 1 ? bytes(hex"80") : abi.encodePacked(hex"94", d[52:72])
+                hex"a0", sourceHash, hex"94", d[8:28], uint8(opaque[72]) == 1 ? bytes(hex"80") : abi.encodePacked(hex"94", d[28:48])
             ),
             _rlpUint(mint),
             _rlpUint(uint256(bytes32(opaque[32:64]))),

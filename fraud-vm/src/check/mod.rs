@@ -133,15 +133,15 @@ impl L2Block {
             tie: Default::default(),
             origin_header: Vec::new(),
             // The deposits section after its first (the L1-info) deposit: the user deposits, as
-            // the portal emitted them (one that no portal emits, a system deposit, is left out:
-            // such a block has no tie).
-            user_deposits: self
-                .transactions
-                .iter()
-                .take_while(|t| t.first() == Some(&crate::receipt::DEPOSIT_TX_TYPE))
-                .skip(1)
-                .filter_map(|t| crate::block_start::UserDeposit::of_transaction(t))
-                .collect(),
+            // the portal emitted them, with their log indices (one that no portal emits, a
+            // system deposit, ends them: such a block has no tie).
+            user_deposits: crate::block_start::user_deposits_of(
+                &self.transactions[..self
+                    .transactions
+                    .iter()
+                    .take_while(|t| t.first() == Some(&crate::receipt::DEPOSIT_TX_TYPE))
+                    .count()],
+            ),
         }
     }
 

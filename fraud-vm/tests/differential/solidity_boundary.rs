@@ -9,7 +9,8 @@
 //! wrong preimage field of `inputs_n`, or appended after the game's L1 view, is refused by both;
 //! the user deposits run against the real `OptimismPortal` holding the epoch's deposit log: a
 //! deposit added, dropped, reordered or changed under a consistent `deposits_root` is refused by
-//! both.
+//! both; their log indices run against the real `DepositLogIndex` oracle holding the epoch's
+//! chain: one changed, two swapped, or the oracle without the record is refused by both.
 //! `blockEnd` opens the block-end record and refuses every changed byte as `block::block_end`
 //! does.
 
@@ -26,6 +27,7 @@ alloy::sol! {
     function appendCount() returns (uint256);
     function appendRecord(uint256 index) returns (bytes32);
     function depositChain(uint256 l1Block) returns (bytes32);
+    function chainAt(bytes32 blockHash, uint256 count) returns (bytes32);
     function blockEnd(bytes32 state, bytes proof) returns (bytes32);
     function depositTransaction(address to, uint256 value, uint64 gasLimit, bool isCreation, bytes data) payable;
     function minimumGasLimit(uint64 byteCount) returns (uint64);
@@ -44,6 +46,9 @@ const RECORDS_SLOT: u64 = 5;
 /// `l2Sender`, `finalizedWithdrawals`, `provenWithdrawals` and `proofSubmitters`). The test
 /// checks it through `depositChain`.
 const DEPOSIT_CHAIN_SLOT: u64 = 4;
+/// The storage slot of `DepositLogIndex.chainAt` (a `mapping(bytes32 => mapping(uint256 =>
+/// bytes32))`, its first variable). The test checks it through `chainAt`.
+const CHAIN_AT_SLOT: u64 = 0;
 /// The L1-info deposit's parameters of the verifier under test (the rollup config's batcher and
 /// scalars).
 const DEPOSITS: DepositParams = DepositParams {
@@ -57,13 +62,18 @@ const APPEND_L1_BLOCK: u64 = 990;
 const L1_VIEW: u64 = 999;
 
 /// The inbox's append records as read from the contract in revm (`appendCount`, `appendRecord`),
-/// and the portal's deposit log of one L1 block (`depositChain`): what the Rust verifier reads
-/// of L1.
-struct Records(Vec<B256>, Option<(u64, B256)>);
+/// the portal's deposit log of one L1 block (`depositChain`) and the oracle's chain of one block
+/// hash and count (`chainAt`): what the Rust verifier reads of L1.
+struct Records(Vec<B256>, Option<(u64, B256)>, Option<(B256, u64, B256)>);
 
 impl PortalView for Records {
     fn deposit_chain(&self, l1_block: u64) -> Option<B256> {
         self.1.filter(|(b, _)| *b == l1_block).map(|(_, c)| c)
+    }
+    fn log_index_chain(&self, block_hash: B256, count: u64) -> Option<B256> {
+        self.2
+            .filter(|(h, c, _)| *h == block_hash && *c == count)
+            .map(|(_, _, chain)| chain)
     }
 }
 
@@ -83,6 +93,7 @@ struct Boundary {
     address: Address,
     inbox: Address,
     portal: Address,
+    oracle: Address,
     params: ChainParams,
     deposits: DepositParams,
     /// How often each answer was given (a refusal's reason, or "accepted").
@@ -107,6 +118,17 @@ impl Boundary {
         params: ChainParams,
         deposits: DepositParams,
         portal: Option<Address>,
+    ) -> Self {
+        Self::deploy_with_l1(params, deposits, portal, None)
+    }
+
+    /// [`Self::deploy_with_portal`], the verifier built with oracle address `oracle` (one
+    /// without code) instead of the real `DepositLogIndex`'s when given.
+    fn deploy_with_l1(
+        params: ChainParams,
+        deposits: DepositParams,
+        portal: Option<Address>,
+        oracle: Option<Address>,
     ) -> Self {
         let mut l1 = L1Verifier::deploy();
         let inbox = {
@@ -134,6 +156,12 @@ impl Boundary {
             }
             l1.create(initcode, "OptimismPortal")
         });
+        let oracle = oracle.unwrap_or_else(|| {
+            let mut initcode =
+                crate::artifact_field("bridge/artifacts/DepositLogIndex.json", "bytecode");
+            initcode.extend_from_slice(&U256::from_be_slice(portal.as_slice()).to_be_bytes::<32>());
+            l1.create(initcode, "DepositLogIndex")
+        });
         let mut initcode = artifact_code("BoundaryVerifier", "bytecode");
         for word in [
             U256::from(params.chain_id),
@@ -147,6 +175,7 @@ impl Boundary {
             U256::from(deposits.base_fee_scalar),
             U256::from(deposits.blob_base_fee_scalar),
             U256::from_be_slice(portal.as_slice()),
+            U256::from_be_slice(oracle.as_slice()),
         ] {
             initcode.extend_from_slice(&word.to_be_bytes::<32>());
         }
@@ -156,6 +185,7 @@ impl Boundary {
             address,
             inbox,
             portal,
+            oracle,
             params,
             deposits,
             reasons: BTreeMap::new(),
@@ -200,6 +230,53 @@ impl Boundary {
             chain,
             "the portal holds the log written"
         );
+    }
+
+    /// Makes the oracle's `chainAt(block_hash, count)` `chain` (written to its storage), and
+    /// checks that it reads it back.
+    fn set_log_index_chain(&mut self, block_hash: B256, count: u64, chain: B256) {
+        let db = &mut self.l1.evm.ctx.journaled_state.database;
+        let inner = keccak256(
+            [
+                block_hash.as_slice(),
+                &U256::from(CHAIN_AT_SLOT).to_be_bytes::<32>(),
+            ]
+            .concat(),
+        );
+        let slot =
+            keccak256([&U256::from(count).to_be_bytes::<32>()[..], inner.as_slice()].concat());
+        db.insert_account_storage(
+            self.oracle,
+            U256::from_be_bytes(slot.0),
+            U256::from_be_bytes(chain.0),
+        )
+        .expect("infallible");
+        assert_eq!(
+            self.try_log_index_chain(block_hash, count),
+            Some(chain),
+            "the oracle holds the chain written"
+        );
+    }
+
+    /// `chainAt(block_hash, count)` of the oracle; `None` unless its call returns 32 bytes.
+    fn try_log_index_chain(&mut self, block_hash: B256, count: u64) -> Option<B256> {
+        match self
+            .l1
+            .call_to(
+                self.oracle,
+                chainAtCall {
+                    blockHash: block_hash,
+                    count: U256::from(count),
+                }
+                .abi_encode(),
+            )
+            .0
+        {
+            ExecutionResult::Success { output, .. } if output.data().len() == 32 => {
+                Some(B256::from_slice(output.data()))
+            }
+            _ => None,
+        }
     }
 
     /// `depositChain(l1_block)` of the portal, through its getter.
@@ -258,6 +335,7 @@ impl Boundary {
                     )
                 })
                 .collect(),
+            None,
             None,
         )
     }
@@ -338,10 +416,16 @@ impl Boundary {
     ) -> Result<bool, String> {
         let mut records = self.records();
         // The portal's deposit log of the epoch the proof is tied to (the only one it reads).
+        // The oracle's chain of the epoch's hash at the proof's deposit count (the only one
+        // it reads).
         if let Some(p) = BlockStartProof::decode(proof) {
             records.1 = self
                 .try_deposit_chain(p.tie.epoch)
                 .map(|c| (p.tie.epoch, c));
+            let k = p.user_deposits.len() as u64;
+            records.2 = self
+                .try_log_index_chain(p.tie.epoch_hash, k)
+                .map(|c| (p.tie.epoch_hash, k, c));
         }
         let rust = verify_block_start(
             output,
@@ -464,7 +548,7 @@ fn with_deposits(
     let mut tree = fraud_vm::merkle::WordTree::new();
     tree.set(0, keccak256(info));
     for (i, d) in user.iter().enumerate() {
-        tree.set(i as u64 + 1, d.hash().unwrap_or_default());
+        tree.set(i as u64 + 1, d.hash(p.tie.epoch_hash).unwrap_or_default());
     }
     p.inputs.deposit_count = user.len() as u64 + 1;
     p.inputs.deposits_root = tree.root();
@@ -525,6 +609,12 @@ fn tied_at(
         .iter()
         .fold(B256::ZERO, |c, d| d.link(c));
     boundary.set_deposit_chain(epoch, chain);
+    // The oracle's chain of the epoch's hash: the user deposits' log indices, as proven from
+    // the block's receipts.
+    let k = proof.user_deposits.len() as u64;
+    if k > 0 {
+        boundary.set_log_index_chain(tie.epoch_hash, k, log_indices(&proof.user_deposits));
+    }
     tie.opening = InboxOpening {
         index: opening.index,
         first: opening.record.first,
@@ -713,12 +803,17 @@ fn check_origin(
     Ok(())
 }
 
+/// The oracle's chain of `deposits`' log indices (`bridge::log_index::log_index_chain`).
+fn log_indices(deposits: &[UserDeposit]) -> B256 {
+    bridge::log_index::log_index_chain(&deposits.iter().map(|d| d.log_index).collect::<Vec<_>>())
+}
+
 /// A user deposit as the portal emits it: a call (or, for odd `i`, a creation) from a made-up
-/// sender with `data_len` bytes of data, minting `i` ether.
+/// sender with `data_len` bytes of data, minting `i` ether, its event log `3·i + 1` of its block.
 fn user_deposit(i: u64, data_len: usize) -> UserDeposit {
     let creation = i % 2 == 1;
     UserDeposit {
-        source_hash: keccak256(i.to_be_bytes()),
+        log_index: 3 * i + 1,
         from: Address::repeat_byte(0xd0 + i as u8),
         to: if creation {
             Address::ZERO
@@ -855,7 +950,10 @@ fn check_deposits(
 /// its epoch with at least one user deposit (SPEC.md §5.18, the user deposits): every change of
 /// the user deposits under a consistent `deposits_root` is refused by both as not the portal's
 /// `depositChain(epoch)`, or as not decoding; the portal's log of another epoch refuses the
-/// honest proof. Another source hash is accepted by both (given: BATCHES §3.5's limit).
+/// honest proof. Then the oracle: a log index changed, two swapped, all shifted, under a
+/// consistent `deposits_root` (so the deposits' transactions' source hashes follow) is not the
+/// oracle's chain; the oracle without the epoch's record, with fewer deposits proven, or
+/// without code refuses the honest proof.
 fn check_portal(
     boundary: &mut Boundary,
     output: B256,
@@ -864,6 +962,9 @@ fn check_portal(
 ) -> Result<(), String> {
     const NOT_PORTALS: &str = "the user deposits are not the portal's depositChain(epoch)";
     const UNDECODABLE: &str = "a user deposit's opaque data does not decode";
+    const NOT_ORACLES: &str =
+        "the user deposits' log indices are not the oracle's chainAt(epoch_hash, k)";
+    const NOT_PROVEN: &str = "the log-index oracle has not proven the epoch's deposit logs";
     let honest = proof.user_deposits.clone();
     assert!(!honest.is_empty() && proof.tie.sequence_number == 0);
     let last = honest.len() - 1;
@@ -916,9 +1017,20 @@ fn check_portal(
     with("no opaque data", UNDECODABLE, &|u| {
         u[last].opaque_data.clear()
     });
-    with("source hash", "accepted", &|u| {
-        u[last].source_hash.0[0] ^= 1
+    with("log index", NOT_ORACLES, &|u| u[last].log_index += 1);
+    with("log index zero", NOT_ORACLES, &|u| u[0].log_index = 0);
+    with("log indices shifted", NOT_ORACLES, &|u| {
+        for d in u.iter_mut() {
+            d.log_index += 1;
+        }
     });
+    if honest.len() >= 2 {
+        with("log indices swapped", NOT_ORACLES, &|u| {
+            let (a, b) = (u[0].log_index, u[last].log_index);
+            u[0].log_index = b;
+            u[last].log_index = a;
+        });
+    }
     for (what, why, user) in changed {
         let p = with_deposits(proof, &DEPOSITS, user);
         boundary.compare_start(output, number, &p.encode())?;
@@ -939,6 +1051,22 @@ fn check_portal(
     if boundary.last_reason != NOT_PORTALS {
         return Err(format!("an empty log: {}", boundary.last_reason));
     }
+    // The oracle without the epoch's record, or with fewer deposits proven than the block
+    // holds: the honest proof is refused; with it back, accepted.
+    boundary.set_deposit_chain(proof.tie.epoch, chain);
+    let k = honest.len() as u64;
+    let indices = log_indices(&honest);
+    boundary.set_log_index_chain(proof.tie.epoch_hash, k, B256::ZERO);
+    boundary.compare_start(output, number, &proof.encode())?;
+    if boundary.last_reason != NOT_PROVEN {
+        return Err(format!("no oracle record: {}", boundary.last_reason));
+    }
+    boundary.set_log_index_chain(proof.tie.epoch_hash, k, keccak256(indices));
+    boundary.compare_start(output, number, &proof.encode())?;
+    if boundary.last_reason != NOT_ORACLES {
+        return Err(format!("another oracle chain: {}", boundary.last_reason));
+    }
+    boundary.set_log_index_chain(proof.tie.epoch_hash, k, indices);
     // Deposits across the RLP encoder's length boundaries (data of 0, 1 byte below and above
     // 0x80, 55, 56 and 300 bytes; mint 0, 1, 0x7f, 0x80 and 2^128 − 1; a creation), the log
     // holding them: accepted by both, so both build the same transactions.
@@ -974,6 +1102,11 @@ fn check_portal(
         proof.tie.epoch,
         edges.iter().fold(B256::ZERO, |c, d| d.link(c)),
     );
+    boundary.set_log_index_chain(
+        proof.tie.epoch_hash,
+        edges.len() as u64,
+        log_indices(&edges),
+    );
     if !boundary.compare_start(output, number, &edged.encode())? {
         return Err(format!(
             "deposits at the RLP edges: {}",
@@ -1003,6 +1136,19 @@ fn check_portal(
     unread.compare_start(output, number, &proof.encode())?;
     if unread.last_reason != "the portal's depositChain cannot be read" {
         return Err(format!("a portal without code: {}", unread.last_reason));
+    }
+    // A verifier built with an oracle address without code: the indices cannot be read.
+    let mut unread = Boundary::deploy_with_l1(
+        boundary.params,
+        boundary.deposits,
+        None,
+        Some(Address::repeat_byte(0x98)),
+    );
+    unread.set_records(&boundary.records().0);
+    unread.set_deposit_chain(proof.tie.epoch, chain);
+    unread.compare_start(output, number, &proof.encode())?;
+    if unread.last_reason != "the log-index oracle cannot be read" {
+        return Err(format!("an oracle without code: {}", unread.last_reason));
     }
     Ok(())
 }
@@ -1199,7 +1345,7 @@ fn solidity_block_start_matches_rust() {
     }
     println!("answers: {:#?}", boundary.reasons);
     // Every reason of §5.18 occurred.
-    assert!(boundary.reasons.len() >= 16, "{:#?}", boundary.reasons);
+    assert!(boundary.reasons.len() >= 18, "{:#?}", boundary.reasons);
     for reason in [
         "more transactions than a u64 counts",
         "more recorded transactions than a u32 counts",
@@ -1217,6 +1363,8 @@ fn solidity_block_start_matches_rust() {
         "the deposits are not the L1-info deposit and the user deposits",
         "a user deposit's opaque data does not decode",
         "the user deposits are not the portal's depositChain(epoch)",
+        "the user deposits' log indices are not the oracle's chainAt(epoch_hash, k)",
+        "the log-index oracle has not proven the epoch's deposit logs",
     ] {
         assert!(boundary.reasons.contains_key(reason), "{reason}");
     }
@@ -1271,8 +1419,8 @@ const ATTACKER: Address = alloy::primitives::address!("0x00000000000000000000000
 /// (the last length repeated), each with the least gas limit `minimumGasLimit(len)` allows
 /// (`21,000 + 40·len`; its resource, what it takes of the block's 10,000,000, is
 /// `21,000 + 100·len`), a target, value and data of nonzero bytes (the dearest calldata for the verifier) and a 1 wei
-/// mint. Returns the user deposits as derivation reads them from the events (source hashes
-/// made up) and checks that they fold to the portal's `depositChain`; asserts that the deposit
+/// mint. Returns the user deposits as derivation reads them from the events (each transaction
+/// of the block emits one log, so deposit `i`'s log index is `i`) and checks that they fold to the portal's `depositChain`; asserts that the deposit
 /// after the last one is refused with `OptimismPortal_DepositLimitReached`.
 fn fill_l1_block(boundary: &mut Boundary, l1_block: u64, lens: &[usize]) -> Vec<UserDeposit> {
     use alloy::sol_types::{SolError, SolEvent};
@@ -1336,7 +1484,7 @@ fn fill_l1_block(boundary: &mut Boundary, l1_block: u64, lens: &[usize]) -> Vec<
                 assert_eq!(logs.len(), 1, "one deposit event");
                 let e = TransactionDeposited::decode_log(&logs[0]).expect("a deposit event");
                 deposits.push(UserDeposit {
-                    source_hash: keccak256(nonce.to_be_bytes()),
+                    log_index: nonce,
                     from: e.from,
                     to: e.to,
                     opaque_data: e.opaqueData.to_vec(),

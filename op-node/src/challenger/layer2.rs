@@ -305,9 +305,9 @@ mod tests {
     };
     use fraud_vm::block_start::{InboxView, PortalView, UserDeposit};
 
-    /// The inbox's records and the portal's deposit log of each L1 block as L1 holds them (a
-    /// test double of the L1 view).
-    struct Records(Vec<B256>, Vec<B256>);
+    /// The inbox's records, the portal's deposit log of each L1 block and the log-index
+    /// oracle's chains of each L1 block hash as L1 holds them (a test double of the L1 view).
+    struct Records(Vec<B256>, Vec<B256>, Vec<(B256, Vec<B256>)>);
 
     impl InboxView for Records {
         fn append_count(&self) -> u64 {
@@ -322,6 +322,37 @@ mod tests {
         fn deposit_chain(&self, l1_block: u64) -> Option<B256> {
             self.1.get(usize::try_from(l1_block).ok()?).copied()
         }
+        fn log_index_chain(&self, block_hash: B256, count: u64) -> Option<B256> {
+            Some(
+                self.2
+                    .iter()
+                    .find(|(h, _)| *h == block_hash)
+                    .and_then(|(_, chains)| chains.get(usize::try_from(count).ok()?))
+                    .copied()
+                    .unwrap_or_default(),
+            )
+        }
+    }
+
+    /// The log-index oracle's chains of each of `blocks` once its receipts are proven: the
+    /// log indices of its deposits (recovered from their source hashes) folded from zero.
+    fn log_index_chains(blocks: &[crate::derivation::L1Block]) -> Vec<(B256, Vec<B256>)> {
+        use alloy::eips::Encodable2718;
+        blocks
+            .iter()
+            .map(|b| {
+                let mut chains = vec![B256::ZERO];
+                let mut next = 0;
+                for d in &b.deposits {
+                    let d = UserDeposit::of_transaction(&d.encoded_2718(), b.hash, next)
+                        .expect("a portal deposit");
+                    next = d.log_index + 1;
+                    let last = chains[chains.len() - 1];
+                    chains.push(fraud_vm::block_start::log_index_link(last, d.log_index));
+                }
+                (b.hash, chains)
+            })
+            .collect()
     }
 
     /// The portal's deposit log of each of `blocks`: its deposits folded as the portal does.
@@ -348,10 +379,12 @@ mod tests {
         blocks
             .iter()
             .map(|b| {
+                let mut next = 0;
                 b.deposits.iter().fold(B256::ZERO, |chain, d| {
-                    UserDeposit::of_transaction(&d.encoded_2718())
-                        .expect("a portal deposit")
-                        .link(chain)
+                    let d = UserDeposit::of_transaction(&d.encoded_2718(), b.hash, next)
+                        .expect("a portal deposit");
+                    next = d.log_index + 1;
+                    d.link(chain)
                 })
             })
             .collect()
@@ -384,7 +417,11 @@ mod tests {
         let mut inbox = TestInbox::new(100);
         inbox.post(&mut l1_blocks, 5, &locals[..2], MAX_APPEND_DATA);
         inbox.post(&mut l1_blocks, 7, &locals[2..], MAX_APPEND_DATA);
-        let records = Records(stored_records(&l1_blocks), deposit_chains(&l1_blocks));
+        let records = Records(
+            stored_records(&l1_blocks),
+            deposit_chains(&l1_blocks),
+            log_index_chains(&l1_blocks),
+        );
         let (chain, _) = derive(&l1_blocks, genesis, 100);
         let steps = BlockSteps::new(chain.store.clone(), chain.engine.config().clone());
         let (params, deposits) = verifier_params(
@@ -403,17 +440,18 @@ mod tests {
             let proof =
                 fraud_vm::block_start::BlockStartProof::decode(&opening.start_proof).unwrap();
             if !proof.user_deposits.is_empty() {
-                // The defender's user deposits are the portal's: under a log without the
-                // deposit, the proof is refused.
+                // The defender's user deposits are the portal's, their log indices the
+                // oracle's: under a log without the deposit, the proof is refused.
                 with_deposit += 1;
                 assert_eq!(proof.tie.epoch, 1);
+                assert_eq!(proof.user_deposits[0].log_index, 0);
                 assert_eq!(
-                    proof.user_deposits[0].hash(),
+                    proof.user_deposits[0].hash(proof.tie.epoch_hash),
                     Some(alloy::primitives::keccak256(
                         alloy::eips::Encodable2718::encoded_2718(&l1_blocks[1].deposits[0])
                     ))
                 );
-                let empty = Records(records.0.clone(), vec![B256::ZERO; 12]);
+                let empty = Records(records.0.clone(), vec![B256::ZERO; 12], records.2.clone());
                 assert_eq!(
                     fraud_vm::block_start::verify_block_start(
                         output(block - 1),
@@ -426,6 +464,22 @@ mod tests {
                     ),
                     Err(fraud_vm::VerifyError::BadBlockStart {
                         what: "the user deposits are not the portal's depositChain(epoch)"
+                    }),
+                );
+                // Under an oracle that has not proven the epoch's receipts, it is refused too.
+                let unproven = Records(records.0.clone(), records.1.clone(), Vec::new());
+                assert_eq!(
+                    fraud_vm::block_start::verify_block_start(
+                        output(block - 1),
+                        block,
+                        11,
+                        &opening.start_proof,
+                        &params,
+                        &unproven,
+                        &deposits,
+                    ),
+                    Err(fraud_vm::VerifyError::BadBlockStart {
+                        what: "the log-index oracle has not proven the epoch's deposit logs"
                     }),
                 );
             }
@@ -550,6 +604,11 @@ mod tests {
                 .abi_encode(),
             );
             let portal = l1.create(code);
+            let mut code = bridge::bindings::DepositLogIndex::BYTECODE.to_vec();
+            code.extend(
+                bridge::bindings::DepositLogIndex::constructorCall { portal_: portal }.abi_encode(),
+            );
+            let log_index = l1.create(code);
             let params =
                 fraud_vm::block_start::ChainParams::op_node(chain.chain_id, chain.gas_limit);
             let scalars = crate::derivation::FeeScalars::default();
@@ -572,6 +631,7 @@ mod tests {
                         blobBaseFeeScalar: scalars.blob_base_fee_scalar,
                     },
                     portal_: portal,
+                    logIndex_: log_index,
                 }
                 .abi_encode(),
             );
@@ -789,7 +849,7 @@ mod tests {
         let mut revm_l1 = RevmL1::new(chain.engine.config(), 100);
         let records = revm_l1.append_all(&l1_blocks);
         assert_eq!(records, stored_records(&l1_blocks));
-        let records = Records(records, vec![B256::ZERO; 12]);
+        let records = Records(records, vec![B256::ZERO; 12], Vec::new());
 
         let steps = BlockSteps::new(chain.store.clone(), chain.engine.config().clone());
         let output = |n| {

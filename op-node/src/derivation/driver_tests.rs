@@ -148,6 +148,7 @@ pub(crate) fn rollup(genesis_l2: B256, window: u64) -> RollupConfig {
         dispute_game_factory_address: Address::repeat_byte(2),
         anchor_state_registry_address: Address::repeat_byte(3),
         batch_inbox_address: Address::repeat_byte(4),
+        deposit_log_index_address: Address::repeat_byte(9),
         batcher_address: BATCHER,
         proposer_address: Address::repeat_byte(5),
         respected_game_type: 1,

@@ -1,7 +1,8 @@
 //! Deploys the bridge contracts on the L1 with real transactions, in dependency order:
 //! factory, anchor-state registry (respecting the bisection game type, anchored at the L2
 //! genesis output), the step verifiers, portal (fraud-vm/SPEC.md §12.7), batch inbox, the
-//! block-boundary verifier (which reads the inbox and the portal) and the game verifier, the
+//! deposit log-index oracle of the portal, the block-boundary verifier (which reads the inbox,
+//! the portal and the oracle) and the game verifier, the
 //! bisection-game implementation (registered with its bond). The block that includes the portal
 //! becomes the rollup's L1 genesis (the first L2 block's origin, which the inbox is told).
 
@@ -19,7 +20,9 @@ use alloy::{
     providers::Provider,
     rpc::types::TransactionReceipt,
 };
-use bridge::bindings::{AnchorStateRegistry, BatchInbox, DisputeGameFactory, OptimismPortal};
+use bridge::bindings::{
+    AnchorStateRegistry, BatchInbox, DepositLogIndex, DisputeGameFactory, OptimismPortal,
+};
 use tracing::info;
 
 /// The game type proposals use: `BisectionGame` (ours; viem reads it from the portal). Type 1
@@ -85,6 +88,8 @@ pub struct Deployment {
     pub verifier: Address,
     /// The batch inbox.
     pub inbox: Address,
+    /// The deposit log-index oracle (bridge `DepositLogIndex`) of the portal.
+    pub log_index: Address,
     /// The L1's chain id, as it reports it.
     pub l1_chain_id: u64,
     /// The L1 block that included the portal.
@@ -278,9 +283,15 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
     )
     .await
     .map_err(|e| step("BatchInbox")(e.to_string()))?;
+    // The oracle that learns the portal's deposit log indices from L1 receipts.
+    let log_index = *DepositLogIndex::deploy(&provider, portal)
+        .await
+        .map_err(|e| step("DepositLogIndex")(e.to_string()))?
+        .address();
     // The block-boundary verifier (SPEC §5.18, §12.6), built with the L2's chain parameters,
-    // the inbox it opens block inputs from and the portal whose deposit log it checks the user
-    // deposits against (so it is deployed after both).
+    // the inbox it opens block inputs from, the portal whose deposit log it checks the user
+    // deposits against and the oracle it checks their log indices against (so it is deployed
+    // after them).
     let l2 = params.l2;
     let boundary = *BoundaryVerifier::deploy(
         &provider,
@@ -299,6 +310,7 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
             blobBaseFeeScalar: params.deposits.blob_base_fee_scalar,
         },
         portal,
+        log_index,
     )
     .await
     .map_err(|e| step("BoundaryVerifier")(e.to_string()))?
@@ -346,9 +358,10 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
         game_implementation: *game.address(),
         verifier: *verifier.address(),
         inbox: *inbox.address(),
+        log_index,
         block_number,
         block_hash,
     };
-    info!(target: "l1", portal = %deployment.portal, factory = %deployment.factory, registry = %deployment.registry, game = %deployment.game_implementation, verifier = %deployment.verifier, inbox = %deployment.inbox, block = block_number, "bridge deployed");
+    info!(target: "l1", portal = %deployment.portal, factory = %deployment.factory, registry = %deployment.registry, game = %deployment.game_implementation, verifier = %deployment.verifier, inbox = %deployment.inbox, log_index = %deployment.log_index, block = block_number, "bridge deployed");
     Ok(deployment)
 }

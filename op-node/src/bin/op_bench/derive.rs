@@ -293,6 +293,7 @@ fn rollup(genesis: B256, origin: &L1Block, window: u64, gas_limit: u64) -> Rollu
         dispute_game_factory_address: Default::default(),
         anchor_state_registry_address: Default::default(),
         batch_inbox_address: Default::default(),
+        deposit_log_index_address: Default::default(),
         batcher_address: BATCHER,
         proposer_address: Default::default(),
         respected_game_type: 1,
