@@ -76,6 +76,9 @@ pub enum ReceiptsError {
         /// The header's `receiptsRoot`.
         header: B256,
     },
+    /// The header's bytes are not an RLP block header.
+    #[error("the header does not decode")]
+    BadHeader,
     /// The oracle's next receipt is past the block's receipts.
     #[error("the oracle is at receipt {next} of a block with {count} receipts")]
     PastEnd {
@@ -103,6 +106,25 @@ impl BlockReceipts {
     /// Takes the block's `header` and all its `receipts` in order; refuses them unless their trie
     /// has the header's receipts root.
     pub fn new(header: &Header, receipts: Vec<ReceiptEnvelope>) -> Result<Self, ReceiptsError> {
+        Self::with_header_rlp(header, rlp::encode(header).into(), receipts)
+    }
+
+    /// [`Self::new`] with the header as its RLP bytes (as a block-start proof carries the
+    /// origin header), kept byte for byte: the block hash is their `keccak256`.
+    pub fn from_header_rlp(
+        header_rlp: Bytes,
+        receipts: Vec<ReceiptEnvelope>,
+    ) -> Result<Self, ReceiptsError> {
+        let header = <Header as rlp::Decodable>::decode(&mut header_rlp.as_ref())
+            .map_err(|_| ReceiptsError::BadHeader)?;
+        Self::with_header_rlp(&header, header_rlp, receipts)
+    }
+
+    fn with_header_rlp(
+        header: &Header,
+        header_rlp: Bytes,
+        receipts: Vec<ReceiptEnvelope>,
+    ) -> Result<Self, ReceiptsError> {
         let built = alloy::consensus::proofs::calculate_receipt_root(&receipts);
         if built != header.receipts_root {
             return Err(ReceiptsError::RootMismatch {
@@ -111,8 +133,8 @@ impl BlockReceipts {
             });
         }
         Ok(Self {
-            header: rlp::encode(header).into(),
-            hash: header.hash_slow(),
+            hash: keccak256(&header_rlp),
+            header: header_rlp,
             receipts,
         })
     }

@@ -390,6 +390,13 @@ pub async fn send<P: Provider + Clone>(
         reason,
     };
     let guard = sending.lock().await;
+    // `blockStart` of a block that opens its epoch with user deposits reads their log indices
+    // from the oracle: prove them first (from the same account, under the same lock).
+    if let Move::StartSteps { opening, .. } = mv {
+        super::log_index::prove_for_start(provider, view.address, &opening.start_proof)
+            .await
+            .map_err(fail)?;
+    }
     let sent = match mv {
         Move::Challenge => with_margin(game.challenge().value(view.challenge_bond)).await,
         Move::Defend { id, claim } => with_margin(game.defend(U256::from(*id), *claim)).await,

@@ -5,12 +5,14 @@
 //! sequencer or an `op-node verifier`, with its own L1 key.
 //!
 //! Rooms: `game` (a game as L1 holds it, and the moves), `truth` (what the node knows),
-//! `layer2` (fraud-vm's answers inside a block), `play` (what to do next), `player` (the round
+//! `layer2` (fraud-vm's answers inside a block), `log_index` (the deposit log-index oracle
+//! brought up before a `blockStart` that needs it), `play` (what to do next), `player` (the round
 //! loop, shared with the proposer's defence). Logs use the target `challenger`.
 
 mod error;
 pub mod game;
 pub mod layer2;
+pub mod log_index;
 pub mod play;
 pub mod player;
 pub mod truth;

@@ -5,7 +5,7 @@
 //! debug_executionWitness) also have a time limit. Limits default to geth's and are flags.
 
 mod call;
-mod convert;
+pub(crate) mod convert;
 mod debug;
 mod error;
 mod eth;
