@@ -355,6 +355,12 @@ describe("dispute on the embedded L1: a dishonest challenger against an honest p
     const boundary = await r.l1.readContract({ address: gameVerifier, abi: gameAbi("GameVerifier"), functionName: "boundary" });
     const boundaryPortal = await r.l1.readContract({ address: boundary, abi: gameAbi("BoundaryVerifier"), functionName: "portal" });
     assert.equal(boundaryPortal.toLowerCase(), r.addresses.OptimismPortal.toLowerCase(), "the boundary verifier reads the rollup's portal");
+    // And the deposit log-index oracle the devnet deployed (addresses.json), that portal's, which a
+    // blockStart with user deposits checks their log indices against (fraud-vm/SPEC.md §5.18 v0.7).
+    const boundaryOracle = await r.l1.readContract({ address: boundary, abi: gameAbi("BoundaryVerifier"), functionName: "logIndex" });
+    assert.equal(boundaryOracle.toLowerCase(), r.addresses.DepositLogIndex.toLowerCase(), "the boundary verifier reads the devnet's log-index oracle");
+    const oraclePortal = await r.l1.readContract({ address: boundaryOracle, abi: bridgeAbi("DepositLogIndex"), functionName: "portal" });
+    assert.equal(oraclePortal.toLowerCase(), r.addresses.OptimismPortal.toLowerCase(), "the oracle indexes the rollup's portal");
     const [openedAt, endedAt] = await Promise.all([opened.blockNumber, end.blockNumber].map(async (n) => (await r.l1.getBlock({ blockNumber: n })).timestamp));
     const [createdAt, resolvedAt] = await Promise.all(["createdAt", "resolvedAt"].map((f) => readGame(r, g.address, f)));
     const line = `dishonest challenge figures: claim at L2 block ${g.l2Block}, layer 2 over block ${c.stepBlock} (N = ${started.args.stepCount}; ${proposalBond} wei proposal bond, ${challengeBond} wei challenge bond): ` +
