@@ -490,6 +490,15 @@ impl UserDeposit {
         }
         let log_index = (from_index..MAX_LOG_INDEX_SEARCH)
             .find(|&i| user_source_hash(epoch_hash, i) == d.source_hash)?;
+        Self::of_deposit(&d, log_index)
+    }
+
+    /// The portal's deposit of deposit transaction `d` with log index `log_index` (its source
+    /// hash not looked at): `None` for a system transaction.
+    pub fn of_deposit(d: &op_alloy::consensus::TxDeposit, log_index: u64) -> Option<Self> {
+        if d.is_system_transaction {
+            return None;
+        }
         let (to, is_creation) = match d.to {
             alloy::primitives::TxKind::Create => (Address::ZERO, true),
             alloy::primitives::TxKind::Call(to) => (to, false),

@@ -803,6 +803,28 @@ fn check_origin(
     Ok(())
 }
 
+/// The user deposits of `block` (its leading deposits after the first that are not system
+/// deposits), each given log index `2·i + 1`: the OP blocks' made-up source hashes are no L1
+/// log index's, so the prover's recovery ([`fraud_vm::block_start::user_deposits_of`]) finds
+/// none; with indices the tests tie them to an epoch whose oracle holds them.
+fn indexed_deposits(block: &fraud_vm::check::L2Block) -> Vec<UserDeposit> {
+    use alloy::eips::Decodable2718;
+    block
+        .transactions
+        .iter()
+        .take_while(|t| t.first() == Some(&0x7e))
+        .skip(1)
+        .filter_map(
+            |t| match op_alloy::consensus::OpTxEnvelope::decode_2718_exact(t).ok()? {
+                op_alloy::consensus::OpTxEnvelope::Deposit(d) => Some(d.into_inner()),
+                _ => None,
+            },
+        )
+        .enumerate()
+        .filter_map(|(i, d)| UserDeposit::of_deposit(&d, 2 * i as u64 + 1))
+        .collect()
+}
+
 /// The oracle's chain of `deposits`' log indices (`bridge::log_index::log_index_chain`).
 fn log_indices(deposits: &[UserDeposit]) -> B256 {
     bridge::log_index::log_index_chain(&deposits.iter().map(|d| d.log_index).collect::<Vec<_>>())
@@ -1160,7 +1182,9 @@ fn check_start(boundary: &mut Boundary, encoded: &[Vec<u8>]) -> Result<u64, Stri
     let block = super::super::op_blocks::l2_block(encoded);
     let number = block.parent.number + 1;
     let output = block.parent_output_root();
-    let proof = tied(boundary, number, &block.start_proof());
+    let mut start = block.start_proof();
+    start.user_deposits = indexed_deposits(&block);
+    let proof = tied(boundary, number, &start);
     let bytes = proof.encode();
     if !boundary.compare_start(output, number, &bytes)? {
         return Err("the honest proof was refused".into());
@@ -1340,6 +1364,14 @@ fn check_start(boundary: &mut Boundary, encoded: &[Vec<u8>]) -> Result<u64, Stri
 fn solidity_block_start_matches_rust() {
     let mut boundary = Boundary::deploy(super::super::op_blocks::config().params);
     for encoded in super::super::op_blocks::fixed_blocks() {
+        // The prover recovers every user deposit's log index from its source hash (the real
+        // OP blocks' deposits came from real L1 blocks' logs).
+        let block = super::super::op_blocks::l2_block(&encoded);
+        println!(
+            "user deposits: {} (the prover's: {})",
+            indexed_deposits(&block).len(),
+            block.start_proof().user_deposits.len()
+        );
         let gas = check_start(&mut boundary, &encoded).unwrap_or_else(|e| panic!("{e}"));
         println!("blockStart gas: {gas}");
     }
