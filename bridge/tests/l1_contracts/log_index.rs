@@ -245,6 +245,13 @@ fn proving_stops_where_the_last_deposit_is() {
     assert_eq!(block.receipts_for(PORTAL, 3), None);
     for call in block.prove_calls(0, 4, MAX_CALL_BYTES).unwrap() {
         prove(&mut l1, oracle, &call).ok();
+        // `-- --nocapture` prints what proving costs.
+        println!(
+            "proveReceipts of {} receipts ({} bytes of calldata): {} gas",
+            call.proofs.len(),
+            alloy::sol_types::SolCall::abi_encode(&call).len(),
+            l1.last_gas_used
+        );
     }
     assert_eq!(
         chain_at(&mut l1, oracle, block.hash(), 1),
