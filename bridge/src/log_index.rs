@@ -29,6 +29,11 @@ pub const LOG_INDEX_LINK_TAG: u8 = 0x23;
 /// L1 transaction's practical limit (~128 KB in geth's pool), leaving room for gas.
 pub const MAX_CALL_BYTES: usize = 96_000;
 
+/// Receipts a `proveReceipts` call may prove before the builder starts another one: each costs
+/// about 166k gas (its proof hashed and walked, its logs read), so 32 stay near 5.3M gas, well
+/// under an L1 block's gas limit and EIP-7825's cap of 2^24 per transaction, whatever their size.
+pub const MAX_CALL_RECEIPTS: usize = 32;
+
 /// `keccak256(0x23 ‖ chain ‖ logIndex:u64)`: one link of the oracle's chain.
 pub fn log_index_link(chain: B256, log_index: u64) -> B256 {
     let mut buf = [0u8; 41];
@@ -212,8 +217,9 @@ impl BlockReceipts {
     }
 
     /// The `proveReceipts` calls that take the oracle from `next` (its `nextReceipt[H]`) to
-    /// `until` receipts proven, each holding at most `max_bytes` of calldata unless one receipt's
-    /// proof alone is larger (it then goes alone). No calls when `next ≥ until`.
+    /// `until` receipts proven, each holding at most [`MAX_CALL_RECEIPTS`] receipts and at most
+    /// `max_bytes` of calldata unless one receipt's proof alone is larger (it then goes alone).
+    /// No calls when `next ≥ until`.
     pub fn prove_calls(
         &self,
         next: u64,
@@ -240,7 +246,9 @@ impl BlockReceipts {
         let mut size = base;
         for (i, proof) in (start..until).zip(self.proofs(start..until)) {
             let cost = 64 + proof.iter().map(|n| 64 + padded(n.len())).sum::<usize>();
-            if !current.is_empty() && size + cost > max_bytes {
+            if !current.is_empty()
+                && (size + cost > max_bytes || current.len() == MAX_CALL_RECEIPTS)
+            {
                 calls.push(DepositLogIndex::proveReceiptsCall {
                     header: self.header.clone(),
                     first: alloy::primitives::U256::from(first),

@@ -10,7 +10,7 @@ use alloy::consensus::{Eip658Value, Header, Receipt, ReceiptEnvelope};
 use alloy::primitives::{Address, B256, Bytes, Log, LogData, U256, address};
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
 use bridge::bindings::{DepositLogIndex, OptimismPortal};
-use bridge::log_index::{BlockReceipts, MAX_CALL_BYTES, log_index_chain};
+use bridge::log_index::{BlockReceipts, MAX_CALL_BYTES, MAX_CALL_RECEIPTS, log_index_chain};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -180,6 +180,9 @@ fn the_recorded_chain_is_the_model_in_chunks_of_any_size() {
                 if max_bytes == 1 {
                     prop_assert_eq!(calls.len(), all);
                 }
+                // However large the calldata allowance, no call proves more than the cap.
+                prop_assert!(calls.iter().all(|c| c.proofs.len() <= MAX_CALL_RECEIPTS));
+                prop_assert!(calls.len() >= all.div_ceil(MAX_CALL_RECEIPTS));
                 for call in &calls {
                     prove(l1, oracle, call).ok();
                 }
