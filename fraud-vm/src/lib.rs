@@ -27,6 +27,7 @@ pub mod block_start;
 pub mod check;
 pub mod codec;
 pub mod frame;
+mod memo;
 pub mod merkle;
 pub mod mpt;
 pub mod mpt_write;
