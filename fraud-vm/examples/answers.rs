@@ -9,9 +9,10 @@
 //! valgrind --tool=callgrind target/release/examples/answers testdata/blocks/add-liquidity-eth.hex
 //! ```
 //!
-//! The second argument is the number of repetitions (the fastest is printed; 1 under callgrind,
-//! whose inclusive counts of `BlockSteps<DB>::step_count` and `commitment_at` are the stable
-//! measure). `ONLY_N=1` skips the answers; `CHECK=1` also checks the block with `check_block`
+//! The second argument is the number of repetitions, each with the prover's caches emptied
+//! first (`fraud_vm::memo::clear`; the fastest is printed; 1 under callgrind, whose inclusive
+//! counts of `BlockSteps<DB>::step_count`, and of `commitment_at`, inlined into `main`, are the
+//! stable measure). `ONLY_N=1` skips the answers; `CHECK=1` also checks the block with `check_block`
 //! and prints op-revm's own execution time and the ratios to it.
 
 use alloy::consensus::Block;
@@ -68,6 +69,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let (mut count, mut answer) = (Duration::MAX, Duration::MAX);
     let (mut n, mut asked) = (0, 0);
     for _ in 0..reps.max(1) {
+        // Each repetition starts cold, as the first answers about a block do.
+        fraud_vm::memo::clear();
         let steps =
             BlockSteps::from_witness(&block.header, transactions.clone(), &witness, config)?;
         let began = Instant::now();

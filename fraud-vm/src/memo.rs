@@ -3,6 +3,7 @@
 //! frames, each building them anew (issue 5). Implementation caches only: a hit is checked
 //! against the whole byte string, so a value read from a cache is the one computing it gives.
 
+use crate::merkle::WordTree;
 use alloy::primitives::{B256, keccak256};
 use std::sync::Mutex;
 
@@ -13,6 +14,33 @@ static CODE_HASHES: BytesMemo<B256, 64> = BytesMemo::new(256, 49_152);
 /// `keccak256(code)`, kept for the codes a block's frames run again and again.
 pub(crate) fn code_hash(code: &[u8]) -> B256 {
     CODE_HASHES.get_or(code, |c| keccak256(c))
+}
+
+/// The trees of calldata and return data, which a block's answers rebuild in every re-run: up
+/// to 1,024 strings of at most 1 KB (a tree of 32 words and its paths, under 10 KB each)...
+static SMALL_TREES: BytesMemo<WordTree, 1024> = BytesMemo::new(1, 1024);
+/// ... and 32 of up to 32 KB (under 140 KB each), so under 15 MB in all.
+static LARGE_TREES: BytesMemo<WordTree, 32> = BytesMemo::new(1025, 32 * 1024);
+
+/// `build(data)`, the word tree of `data`, kept for the strings a block's frames meet again
+/// and again.
+pub(crate) fn word_tree(data: &[u8], build: impl FnOnce(&[u8]) -> WordTree) -> WordTree {
+    if data.len() <= 1024 {
+        SMALL_TREES.get_or(data, build)
+    } else {
+        LARGE_TREES.get_or(data, build)
+    }
+}
+
+/// Empties the prover's implementation caches: the lifted leaves of the sparse trees
+/// ([`crate::smt::set_lift_cache_capacity`], kept at its size), the code hashes and the word
+/// trees of calldata and return data. Nothing computed depends on them; for measuring what a
+/// cold start costs (`examples/answers.rs`), or to give their memory back.
+pub fn clear() {
+    crate::smt::clear_lift_cache();
+    CODE_HASHES.clear();
+    SMALL_TREES.clear();
+    LARGE_TREES.clear();
 }
 
 /// A slot of a [`BytesMemo`]: a byte string and its value, or nothing yet.
@@ -50,6 +78,14 @@ impl<V: Clone, const SLOTS: usize> BytesMemo<V, SLOTS> {
             }
         }
         (mix.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & (SLOTS - 1)
+    }
+
+    /// Drops every string kept.
+    fn clear(&self) {
+        *self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Vec::new();
     }
 
     /// `compute(data)`, from the cache if it holds `data`, else computed and kept.
@@ -106,6 +142,12 @@ mod tests {
             let f = |d: &[u8]| d.iter().rev().copied().collect::<Vec<u8>>();
             for s in strings.iter().chain(&strings) {
                 prop_assert_eq!(one.get_or(s, f), f(s));
+                prop_assert_eq!(many.get_or(s, f), f(s));
+            }
+            // Emptied, they compute again.
+            one.clear();
+            many.clear();
+            for s in &strings {
                 prop_assert_eq!(many.get_or(s, f), f(s));
             }
         }

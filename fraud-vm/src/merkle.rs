@@ -149,22 +149,12 @@ impl WordTree {
         }
     }
 
-    /// The tree of `data` zero-padded to whole words.
+    /// The tree of `data` zero-padded to whole words (kept by content, [`crate::memo`]).
     ///
     /// # Panics
     /// If `data` exceeds the tree capacity (prover-side misuse, never proof input).
     pub fn from_bytes(data: &[u8]) -> Self {
-        // The trees of calldata and return data, which a block's answers rebuild in every
-        // re-run: up to 1,024 strings of at most 1 KB (a tree of 32 words and its paths, under
-        // 10 KB each) and 32 of up to 32 KB (under 140 KB each), so under 15 MB in all.
-        static SMALL: crate::memo::BytesMemo<WordTree, 1024> = crate::memo::BytesMemo::new(1, 1024);
-        static LARGE: crate::memo::BytesMemo<WordTree, 32> =
-            crate::memo::BytesMemo::new(1025, 32 * 1024);
-        if data.len() <= 1024 {
-            SMALL.get_or(data, Self::build)
-        } else {
-            LARGE.get_or(data, Self::build)
-        }
+        crate::memo::word_tree(data, Self::build)
     }
 
     /// [`Self::from_bytes`] without the cache.

@@ -218,6 +218,14 @@ pub fn set_lift_cache_capacity(slots: usize) {
     cache.slots = Vec::new();
 }
 
+/// Empties the lifted-leaf cache, keeping its size.
+pub(crate) fn clear_lift_cache() {
+    LIFTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .slots = Vec::new();
+}
+
 /// The slot of a leaf in a cache of `len` slots (a power of two).
 fn slot_of(key: &B256, leaf: &B256, len: usize) -> usize {
     let word = |b: &B256, i: usize| {
