@@ -176,7 +176,7 @@ fn lift_from(key: B256, mut node: B256, from: usize, to: usize) -> B256 {
 const MARK_STRIDE: usize = 8;
 
 /// Slots of the lifted-leaf cache unless [`set_lift_cache_capacity`] says otherwise: at most
-/// about 1 KB each (32 lifts of 32 bytes), so about 8 MB when full.
+/// about 1.1 KB each (up to 32 lifts of 32 bytes), so about 9 MB when full.
 pub const DEFAULT_LIFT_CACHE_SLOTS: usize = 1 << 13;
 
 /// A leaf's lifts: its hash at heights `MARK_STRIDE`, `2 MARK_STRIDE`, ... (as far as some
