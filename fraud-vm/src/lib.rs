@@ -4,6 +4,7 @@
 //!
 //! - [`state`]: the machine state record and its commitment, the stack hash chain.
 //! - [`merkle`]: the word Merkle tree behind memory, calldata and return data.
+//! - [`memo`]: bounded caches of code hashes and calldata and return-data trees.
 //! - [`smt`]: the sparse Merkle tree behind the world overlay and the per-transaction sets.
 //! - [`mpt`]: reads from the block's pre-state trie (Merkle-Patricia proofs).
 //! - [`mpt_write`]: Merkle-Patricia writes with witnesses (the block end steps).
@@ -27,6 +28,7 @@ pub mod block_start;
 pub mod check;
 pub mod codec;
 pub mod frame;
+pub mod memo;
 pub mod merkle;
 pub mod mpt;
 pub mod mpt_write;

@@ -149,11 +149,16 @@ impl WordTree {
         }
     }
 
-    /// The tree of `data` zero-padded to whole words.
+    /// The tree of `data` zero-padded to whole words (kept by content, [`crate::memo`]).
     ///
     /// # Panics
     /// If `data` exceeds the tree capacity (prover-side misuse, never proof input).
     pub fn from_bytes(data: &[u8]) -> Self {
+        crate::memo::word_tree(data, Self::build)
+    }
+
+    /// [`Self::from_bytes`] without the cache.
+    fn build(data: &[u8]) -> Self {
         let mut tree = Self::new();
         tree.set_many(data.chunks(32).enumerate().map(|(i, chunk)| {
             let mut word = B256::ZERO;

@@ -7,7 +7,7 @@
 //! significant bit of the key read as a big-endian number) chooses the side at height `h`.
 
 use alloy::primitives::{B256, keccak256};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Depth of every sparse Merkle tree.
 pub const SMT_DEPTH: usize = 256;
@@ -143,23 +143,162 @@ impl Node {
         *child.1.get_or_init(|| child.0.lift(to))
     }
 
-    /// The node's hash carried up to height `to` (`to ≥ height`) through all-zero siblings.
+    /// The node's hash carried up to height `to` (`to ≥ height`) through all-zero siblings: a
+    /// leaf's through the [lifted-leaf cache](set_lift_cache_capacity).
     fn lift(&self, to: usize) -> B256 {
-        let mut node = self.hash();
-        for h in self.height..to {
-            node = if key_bit(&self.key, h) {
-                smt_node(B256::ZERO, node)
-            } else {
-                smt_node(node, B256::ZERO)
-            };
+        if self.height == 0 {
+            return lift_leaf(self.key, self.hash(), to);
         }
-        node
+        lift_from(self.key, self.hash(), self.height, to)
     }
 
     /// Whether `key` lies under this node (agrees with it from bit `height` up).
     fn covers(&self, key: &B256) -> bool {
         self.height > SMT_DEPTH - 1 || highest_difference(&self.key, key) < self.height
     }
+}
+
+/// `node`, the hash at height `from` of a subtree holding `key`, carried up to height `to`
+/// through all-zero siblings.
+fn lift_from(key: B256, mut node: B256, from: usize, to: usize) -> B256 {
+    for h in from..to {
+        node = if key_bit(&key, h) {
+            smt_node(B256::ZERO, node)
+        } else {
+            smt_node(node, B256::ZERO)
+        };
+    }
+    node
+}
+
+/// Heights between two lifts a cache entry keeps: a cached leaf is lifted to any height with
+/// fewer than this many hashes.
+const MARK_STRIDE: usize = 8;
+
+/// Slots of the lifted-leaf cache unless [`set_lift_cache_capacity`] says otherwise: at most
+/// about 1.1 KB each (up to 32 lifts of 32 bytes), so about 9 MB when full.
+pub const DEFAULT_LIFT_CACHE_SLOTS: usize = 1 << 13;
+
+/// A leaf's lifts: its hash at heights `MARK_STRIDE`, `2 MARK_STRIDE`, ... (as far as some
+/// tree needed it).
+struct Lifted {
+    key: B256,
+    leaf: B256,
+    marks: Vec<B256>,
+}
+
+/// The lifted-leaf cache: a leaf's hash at a height depends only on its key and value, so the
+/// lifts of the leaves a block's answers keep re-making (each re-run builds its trees' nodes
+/// anew) are kept across runs. Direct-mapped: a leaf has one slot, a newer leaf takes it
+/// (which bounds the memory), and what is read from it is checked against the leaf's key and
+/// value, so the cache changes no hash, only how often one is computed.
+struct LiftCache {
+    /// The slots (a power of two of them, or none when the cache is off); made on first use.
+    slots: Vec<Option<Box<Lifted>>>,
+    /// How many slots to make.
+    capacity: usize,
+}
+
+/// The process's lifted-leaf cache, shared by every tree (and so by the answers of a block,
+/// and by its blocks).
+static LIFTS: Mutex<LiftCache> = Mutex::new(LiftCache {
+    slots: Vec::new(),
+    capacity: DEFAULT_LIFT_CACHE_SLOTS,
+});
+
+/// Empties the lifted-leaf cache and gives it `slots` slots from now on (rounded down to a
+/// power of two; 0 turns it off). Trees hash the same with any size: the cache only saves
+/// recomputing the lifts of leaves that other trees (an earlier re-run of the block) already
+/// lifted; a slot holds one leaf's lifts, about 1 KB at most.
+pub fn set_lift_cache_capacity(slots: usize) {
+    let mut cache = LIFTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    cache.capacity = if slots == 0 { 0 } else { 1 << slots.ilog2() };
+    cache.slots = Vec::new();
+}
+
+/// Empties the lifted-leaf cache, keeping its size.
+pub(crate) fn clear_lift_cache() {
+    LIFTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .slots = Vec::new();
+}
+
+/// The slot of a leaf in a cache of `len` slots (a power of two).
+fn slot_of(key: &B256, leaf: &B256, len: usize) -> usize {
+    let word = |b: &B256, i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        u64::from_le_bytes(w)
+    };
+    let mix = (word(key, 24) ^ word(key, 0).rotate_left(17) ^ word(leaf, 24).rotate_left(31))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mix >> 32) as usize & (len - 1)
+}
+
+/// The leaf `leaf` at `key` lifted to height `to`, from the highest lift the cache holds at
+/// or below `to`, keeping the new lifts.
+fn lift_leaf(key: B256, leaf: B256, to: usize) -> B256 {
+    let want = to / MARK_STRIDE;
+    if want == 0 {
+        return lift_from(key, leaf, 0, to);
+    }
+    let (mut node, mut have) = (leaf, 0);
+    let slot = {
+        let mut cache = LIFTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.capacity == 0 {
+            None
+        } else {
+            if cache.slots.is_empty() {
+                let capacity = cache.capacity;
+                cache.slots.resize_with(capacity, || None);
+            }
+            let slot = slot_of(&key, &leaf, cache.slots.len());
+            if let Some(entry) = &cache.slots[slot]
+                && entry.key == key
+                && entry.leaf == leaf
+            {
+                have = entry.marks.len().min(want);
+                if have > 0 {
+                    node = entry.marks[have - 1];
+                }
+            }
+            Some(slot)
+        }
+    };
+    let Some(slot) = slot else {
+        return lift_from(key, leaf, 0, to);
+    };
+    let mut marks = Vec::with_capacity(want - have);
+    for mark in have..want {
+        node = lift_from(key, node, mark * MARK_STRIDE, (mark + 1) * MARK_STRIDE);
+        marks.push(node);
+    }
+    let lifted = lift_from(key, node, want * MARK_STRIDE, to);
+    if !marks.is_empty() {
+        let mut cache = LIFTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The cache may have been resized, or the slot taken, since it was read.
+        if let Some(entry) = cache.slots.get_mut(slot) {
+            match entry {
+                Some(e) if e.key == key && e.leaf == leaf && e.marks.len() == have => {
+                    e.marks.extend_from_slice(&marks);
+                }
+                // A slot free or another leaf's (or this leaf's, lifted meanwhile by another
+                // thread to the same marks): the lifts from the leaf up take it.
+                _ if have == 0 => {
+                    *entry = Some(Box::new(Lifted { key, leaf, marks }));
+                }
+                _ => {}
+            }
+        }
+    }
+    lifted
 }
 
 /// The highest bit (counted from the least significant end) where `a` and `b` differ, or 0 if
@@ -501,6 +640,43 @@ mod tests {
                 prop_assert_eq!(c.root(), r.node(SMT_DEPTH, &B256::ZERO));
                 prop_assert_eq!(c.len(), r.levels[0].len());
             }
+        }
+
+        /// The lifted-leaf cache changes no hash: with the cache off, of one or a few slots
+        /// (so that leaves evict each other's lifts, and a lift may start from another lift's
+        /// marks) or of the usual size, every lift is the one computed level by level, and
+        /// trees written and read in any order have the reference tree's roots and paths.
+        #[test]
+        fn lifted_leaf_cache_changes_no_hash(
+            slots in prop_oneof![Just(0usize), Just(1), Just(2), Just(4), Just(DEFAULT_LIFT_CACHE_SLOTS)],
+            lifts in proptest::collection::vec(
+                (key(), (1u8..4).prop_map(B256::with_last_byte), 0usize..=SMT_DEPTH),
+                1..40,
+            ),
+            ops in proptest::collection::vec(
+                (key(), prop_oneof![
+                    Just(B256::ZERO),
+                    (1u8..4).prop_map(B256::with_last_byte),
+                ]),
+                1..30,
+            ),
+        ) {
+            set_lift_cache_capacity(slots);
+            // Each lift twice, the second from what the first (or a later leaf) left.
+            for (k, leaf, to) in lifts.iter().chain(&lifts) {
+                prop_assert_eq!(lift_leaf(*k, *leaf, *to), lift_from(*k, *leaf, 0, *to));
+            }
+            for _ in 0..2 {
+                let mut tree = SparseTree::default();
+                let mut reference = Reference::new();
+                for (k, leaf) in &ops {
+                    tree.set(*k, *leaf);
+                    reference.set(*k, *leaf);
+                    prop_assert_eq!(tree.root(), reference.node(SMT_DEPTH, &B256::ZERO));
+                    prop_assert_eq!(tree.prove(*k), reference.prove(*k));
+                }
+            }
+            set_lift_cache_capacity(DEFAULT_LIFT_CACHE_SLOTS);
         }
 
         /// Any sequence of writes and deletions leaves the compressed tree with the reference

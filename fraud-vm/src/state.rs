@@ -241,7 +241,7 @@ impl MachineState {
             caller: frame.caller,
             call_value: frame.call_value,
             is_static: frame.is_static,
-            code_hash: keccak256(&frame.code),
+            code_hash: crate::memo::code_hash(&frame.code),
             stack_root: B256::ZERO,
             stack_len: 0,
             memory_root: empty_root(),

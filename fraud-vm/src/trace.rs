@@ -350,6 +350,12 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         state.stack.sync(interp.stack.data());
         let size = interp.memory.size();
         let memory = interp.memory.slice(0..size);
+        if self.memory_bytes.is_empty() {
+            // Not mirrored yet in this frame (its memory was empty, or the light run did not
+            // sync it before): the tree of the whole memory, as an earlier re-run built it.
+            state.memory = WordTree::from_bytes(&memory);
+            self.memory_bytes = memory.to_vec();
+        }
         self.memory_bytes.resize(size, 0);
         state.memory.set_many(
             memory
@@ -896,18 +902,23 @@ where
             state.record.stack_len = state.stack.items().len() as u64;
             let size = interp.memory.size();
             let memory = interp.memory.slice(0..size);
-            state.memory.set_many(
-                memory
-                    .chunks(32)
-                    .zip(
-                        self.memory_bytes
-                            .chunks(32)
-                            .chain(std::iter::repeat(&[][..])),
-                    )
-                    .enumerate()
-                    .filter(|(_, (new, old))| new != old)
-                    .map(|(index, (new, _))| (index as u64, B256::from_slice(new))),
-            );
+            if self.memory_bytes.is_empty() {
+                // Never synced in this frame: the tree of the whole memory (as above).
+                state.memory = WordTree::from_bytes(&memory);
+            } else {
+                state.memory.set_many(
+                    memory
+                        .chunks(32)
+                        .zip(
+                            self.memory_bytes
+                                .chunks(32)
+                                .chain(std::iter::repeat(&[][..])),
+                        )
+                        .enumerate()
+                        .filter(|(_, (new, old))| new != old)
+                        .map(|(index, (new, _))| (index as u64, B256::from_slice(new))),
+                );
+            }
             self.memory_bytes = memory.to_vec();
             state.record.memory_root = state.memory.root();
             state.record.memory_size = size as u64;

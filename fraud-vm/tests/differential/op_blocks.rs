@@ -1757,6 +1757,65 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 8,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The lifted-leaf cache (`smt::set_lift_cache_capacity`) changes no layer-2 answer: a
+    /// block's `N` and commitments along a bisection to its last step are the same with the
+    /// cache off, with a few slots (full after a few leaves, then evicting at every lift), and
+    /// with the usual size, cold and then warm from the earlier answers. Only this test resizes
+    /// the cache; the other tests running beside it hash the same with any size.
+    #[test]
+    fn lifted_leaf_cache_changes_no_answer(
+        encoded in random_block(),
+        picks in prop::collection::vec(any::<u64>(), 4),
+    ) {
+        use fraud_vm::check::BlockSteps;
+        use fraud_vm::smt::{DEFAULT_LIFT_CACHE_SLOTS, set_lift_cache_capacity};
+        let genesis = genesis();
+        let answers = || {
+            let steps = BlockSteps::new(
+                database(&genesis),
+                Arc::new(BaseState::new(genesis.clone())),
+                l2_block(&encoded),
+                config(),
+            );
+            let n = steps.step_count()?;
+            let mut positions = Vec::new();
+            let (mut agreed, disputed) = (0, n);
+            while disputed - agreed > 1 {
+                agreed += (disputed - agreed) / 2;
+                positions.push(agreed);
+            }
+            positions.extend(picks.iter().map(|p| p % (n + 2)));
+            positions
+                .into_iter()
+                .map(|m| steps.commitment_at(m).map(|c| (m, c)))
+                .collect::<Result<Vec<_>, _>>()
+                .map(|c| (n, c))
+        };
+        set_lift_cache_capacity(0);
+        let without = answers();
+        prop_assert!(without.is_ok(), "{:?}", without.as_ref().err());
+        // The last run keeps the cache the one before it filled.
+        for (slots, emptied) in [
+            (1, true),
+            (4, true),
+            (DEFAULT_LIFT_CACHE_SLOTS, true),
+            (DEFAULT_LIFT_CACHE_SLOTS, false),
+        ] {
+            if emptied {
+                set_lift_cache_capacity(slots);
+            }
+            prop_assert_eq!(&answers(), &without, "{} slots", slots);
+        }
+    }
+}
+
 /// What op-node's block executor gives a block: gas used, receipts root, logs bloom and the
 /// post-state root.
 struct Executed {

@@ -1,0 +1,117 @@
+//! The layer-2 answers' cost over a real block (issue 5): `BlockSteps::step_count` and the
+//! answers of a bisection that agrees up to the block's last step (`commitment_at`), as
+//! `op-node check-block` times them, over a block and its `debug_executionWitness` dumped as
+//! lines `B <raw block hex>` and `S`/`C`/`K`/`H <witness state node / code / key / header hex>`
+//! (testdata/blocks/*.hex hold three devnet blocks of check-block.test.mjs).
+//!
+//! ```text
+//! cargo run --release -p fraud-vm --example answers -- testdata/blocks/add-liquidity-eth.hex 5
+//! valgrind --tool=callgrind target/release/examples/answers testdata/blocks/add-liquidity-eth.hex
+//! ```
+//!
+//! The second argument is the number of repetitions, each with the prover's caches emptied
+//! first (`fraud_vm::memo::clear`; the fastest is printed; 1 under callgrind, whose inclusive
+//! counts of `BlockSteps<DB>::step_count`, and of `commitment_at`, inlined into `main`, are the
+//! stable measure). `ONLY_N=1` skips the answers; `CHECK=1` also checks the block with `check_block`
+//! and prints op-revm's own execution time and the ratios to it.
+
+use alloy::consensus::Block;
+use alloy::eips::eip2718::Encodable2718;
+use alloy::primitives::Bytes;
+use alloy::rlp::Decodable;
+use fraud_vm::check::{BlockSteps, ChainConfig};
+use op_alloy::consensus::OpTxEnvelope;
+use std::error::Error;
+use std::time::{Duration, Instant};
+
+/// The devnet's chain id (op-node's default).
+const CHAIN_ID: u64 = 901;
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let mut args = std::env::args().skip(1);
+    let path = args
+        .next()
+        .ok_or("usage: answers <block.hex> [repetitions]")?;
+    let reps: usize = args.next().map_or(Ok(1), |s| s.parse())?;
+    let text = std::fs::read_to_string(&path)?;
+    let mut raw = Vec::new();
+    let mut witness = alloy::rpc::types::debug::ExecutionWitness::default();
+    for (i, line) in text.lines().enumerate() {
+        let (kind, hex) = line
+            .split_once(' ')
+            .ok_or_else(|| format!("{path}:{}: not `<kind> <hex>`", i + 1))?;
+        let bytes: Bytes = alloy::hex::decode(hex)
+            .map_err(|e| format!("{path}:{}: {e}", i + 1))?
+            .into();
+        match kind {
+            "B" => raw = bytes.to_vec(),
+            "S" => witness.state.push(bytes),
+            "C" => witness.codes.push(bytes),
+            "K" => witness.keys.push(bytes),
+            "H" => witness.headers.push(bytes),
+            other => return Err(format!("{path}:{}: unknown kind {other:?}", i + 1).into()),
+        }
+    }
+    let block = Block::<OpTxEnvelope>::decode(&mut raw.as_slice())?;
+    let transactions: Vec<Bytes> = block
+        .body
+        .transactions
+        .iter()
+        .map(|t| t.encoded_2718().into())
+        .collect();
+    let config = ChainConfig::op_node(CHAIN_ID, block.header.gas_limit);
+    let execution = if std::env::var_os("CHECK").is_some() {
+        let report = fraud_vm::check::check_block(&block.header, &transactions, &witness, &config)?;
+        Some(report.execution_time)
+    } else {
+        None
+    };
+    let (mut count, mut answer) = (Duration::MAX, Duration::MAX);
+    let (mut n, mut asked) = (0, 0);
+    for _ in 0..reps.max(1) {
+        // Each repetition starts cold, as the first answers about a block do.
+        fraud_vm::memo::clear();
+        let steps =
+            BlockSteps::from_witness(&block.header, transactions.clone(), &witness, config)?;
+        let began = Instant::now();
+        n = steps.step_count()?;
+        count = count.min(began.elapsed());
+        if std::env::var_os("ONLY_N").is_some() {
+            continue;
+        }
+        // The bisection that agrees at every answer: it ends at the last step.
+        let (mut agreed, mut slowest) = (0, Duration::ZERO);
+        asked = 0;
+        while n - agreed > 1 {
+            let m = agreed + (n - agreed) / 2;
+            let began = Instant::now();
+            std::hint::black_box(steps.commitment_at(m)?);
+            slowest = slowest.max(began.elapsed());
+            agreed = m;
+            asked += 1;
+        }
+        answer = answer.min(slowest);
+    }
+    let ratio = |d: Duration| {
+        execution.map_or(String::new(), |e| {
+            format!(" ({:.1}x)", d.as_secs_f64() / e.as_secs_f64())
+        })
+    };
+    print!(
+        "{path}: N = {n} in {} µs{}",
+        count.as_micros(),
+        ratio(count)
+    );
+    if asked > 0 {
+        print!(
+            ", slowest of {asked} answers {} µs{}",
+            answer.as_micros(),
+            ratio(answer)
+        );
+    }
+    if let Some(e) = execution {
+        print!(", op-revm alone {} µs", e.as_micros());
+    }
+    println!();
+    Ok(())
+}
