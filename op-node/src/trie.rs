@@ -32,6 +32,7 @@
 mod node;
 mod proof;
 mod stored;
+mod subtree;
 #[cfg(test)]
 mod tests;
 
@@ -42,6 +43,7 @@ use std::fmt;
 
 use node::{Node, UpdateLog};
 pub use proof::proof_from_source;
+pub use subtree::subtree_nodes;
 
 /// Errors from reading, changing or proving a trie.
 #[derive(Debug, thiserror::Error)]
