@@ -812,6 +812,65 @@ mod shallow_tries {
         }
     }
 
+    /// A state file of format 2 is replaced at open by one of format 3 rebuilt from the chain
+    /// file (every block replayed), which gives the same accounts and tries.
+    #[test]
+    fn a_format_2_state_file_is_rebuilt_from_the_chain_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chain.redb");
+        let accounts = 500;
+        let mut memory = Memory::new();
+        {
+            let store = Store::open_with_mode(&path, ApplyMode::Inline { every: 1 }).unwrap();
+            for number in 0..3u64 {
+                let b = Block {
+                    accounts: (0..accounts)
+                        .filter(|i| u64::from(*i) % 3 >= number)
+                        .map(|i| (i, 1_000 * (number + 1) + u64::from(i)))
+                        .collect(),
+                    slots: (0..200).map(|s| (s % OWNERS, s * 7, number + 1)).collect(),
+                };
+                let diff = memory.apply(&b);
+                let header = Header {
+                    number,
+                    state_root: memory.accounts.root(),
+                    ..Default::default()
+                };
+                let sealed = SealedBlock {
+                    hash: header.hash_slow(),
+                    header,
+                    txs: Vec::new(),
+                    receipts: Vec::new(),
+                };
+                store
+                    .commit_block(&sealed, &EncodedBody::new(&[], &[]), diff)
+                    .unwrap();
+            }
+            store.flush().unwrap();
+        }
+        {
+            let db = redb::Database::open(state_path(&path)).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(tables::STATE_META)
+                .unwrap()
+                .insert(tables::FORMAT_KEY, 2)
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = Store::open_with_mode(&path, ApplyMode::Inline { every: 1 }).unwrap();
+        memory.check(&store.reader().unwrap(), accounts).unwrap();
+        drop(store);
+        let db = redb::Database::open(state_path(&path)).unwrap();
+        let read = db.begin_read().unwrap();
+        let format = read
+            .open_table(tables::STATE_META)
+            .unwrap()
+            .get(tables::FORMAT_KEY)
+            .unwrap()
+            .map(|v| v.value());
+        assert_eq!(format, Some(STATE_FORMAT));
+    }
+
     /// An account whose leaf the state file does not store (it is rebuilt from the flat rows),
     /// with the hashed key of its row.
     fn deep_account(accounts: u16) -> (u16, [u8; 32]) {

@@ -103,6 +103,9 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     let cpu = process_cpu().saturating_sub(cpu_before);
     let applier = thread_cpu(op_node::storage::APPLIER_THREAD).saturating_sub(applier_before);
     let batches = chain.engine.store().applied_batches() - batches_before;
+    let file_mb =
+        |name: &str| std::fs::metadata(dir.path().join(name)).map_or(0.0, |m| m.len() as f64 / 1e6);
+    let (chain_mb, state_mb) = (file_mb("bench.redb"), file_mb("bench-state.redb"));
     let blocks = timed.blocks.max(1) as f64;
     let per_block = |d: Duration| ms(d) / blocks;
     Ok(Report {
@@ -129,7 +132,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
              not in tps; persist is the chain-file commit, drain the state-file writes still \
              pending after the last block (in tps; at most {} blocks were pending, written in {batches} state-file batches); cpu is the \
              process's CPU time on all threads, applier_cpu the state-file writer's; p50/p99 are per-block build+commit; load average \
-             {load_before} before, {} after",
+             {load_before} before, {} after; files at the end: chain {chain_mb:.1} MB, state {state_mb:.1} MB",
             timed.blocks,
             p.block_txs,
             rayon::current_num_threads(),
