@@ -23,6 +23,10 @@
 //! Paths are relative to the trie's root: a store keeping several tries in one table (the account
 //! trie and every storage trie) must namespace them, e.g. by prefixing the account hash.
 //!
+//! A store need not keep every node: the node's state file keeps those near the root and
+//! answers for a deeper path with the nodes [`subtree_nodes`] rebuilds from the leaves under
+//! the path's first few nibbles; a loaded node is checked against its parent's hash either way.
+//!
 //! Invariant: a store that applies every [`TrieUpdates`] in turn holds exactly the nodes reachable
 //! from the latest root, each under its path. This holds because a node cannot change its path
 //! without being re-encoded (a leaf's or extension's key shrinks or grows with its path; a branch
@@ -32,6 +36,7 @@
 mod node;
 mod proof;
 mod stored;
+mod subtree;
 #[cfg(test)]
 mod tests;
 
@@ -42,6 +47,7 @@ use std::fmt;
 
 use node::{Node, UpdateLog};
 pub use proof::proof_from_source;
+pub use subtree::subtree_nodes;
 
 /// Errors from reading, changing or proving a trie.
 #[derive(Debug, thiserror::Error)]

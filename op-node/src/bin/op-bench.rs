@@ -73,6 +73,11 @@ struct SerialArgs {
     /// the node's).
     #[arg(long)]
     apply_max_delay_ms: Option<u64>,
+    /// After the timed blocks (serial mode), close the store, reopen it and seal one more block
+    /// of transfers from accounts that have not sent yet, and report how long the reopening
+    /// and that first block took (the node's restart cost; not in tps).
+    #[arg(long)]
+    restart: bool,
 }
 
 /// End-to-end mode settings.
@@ -196,6 +201,7 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
                 gas_limit: cli.gas_limit,
                 seed: cli.seed,
                 apply: apply_mode(&cli.serial),
+                restart: cli.serial.restart,
             };
             let report = match mode {
                 Mode::Serial => serial::run(serial_params)?,

@@ -124,11 +124,14 @@ fn sign(sender: &mut Sender, to: TxKind, value: U256, input: Bytes, gas: u64) ->
 }
 
 fn supply(reader: &StoreReader) -> (U256, U256) {
-    let accounts = reader.accounts(usize::MAX).unwrap().expect("all accounts");
+    let accounts = reader
+        .hashed_accounts(usize::MAX)
+        .unwrap()
+        .expect("all accounts");
     let total = accounts.iter().map(|(_, a)| a.balance).sum();
     let passer = accounts
         .iter()
-        .find(|(a, _)| *a == MESSAGE_PASSER)
+        .find(|(a, _)| *a == alloy::primitives::keccak256(MESSAGE_PASSER))
         .map_or(U256::ZERO, |(_, a)| a.balance);
     (total, passer)
 }

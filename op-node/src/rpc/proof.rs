@@ -107,9 +107,7 @@ fn historical_proof(
     // The account's storage at `number`: today's slots with the reverts laid over them.
     let mut slots: BTreeMap<B256, U256> = BTreeMap::new();
     if account.is_some() {
-        for (slot, value) in reader.storage_slots(&address)? {
-            slots.insert(keccak256(B256::from(slot)), value);
-        }
+        slots.extend(reader.hashed_storage(&address)?);
         for (slot, value) in state.storage_overrides(address) {
             let key = keccak256(B256::from(slot));
             if value.is_zero() {
@@ -131,14 +129,12 @@ fn historical_proof(
 
     // The state trie at `number`: every account today, with the reverts laid over them.
     let mut accounts: BTreeMap<B256, AccountRecord> = BTreeMap::new();
-    let today = reader.accounts(MAX_REBUILT_ACCOUNTS)?.ok_or_else(|| {
+    let today = reader.hashed_accounts(MAX_REBUILT_ACCOUNTS)?.ok_or_else(|| {
         RpcError::Limit(format!(
             "historical account proofs rebuild the state trie and are limited to {MAX_REBUILT_ACCOUNTS} accounts"
         ))
     })?;
-    for (a, record) in today {
-        accounts.insert(keccak256(a), record);
-    }
+    accounts.extend(today);
     for (a, record) in state.account_overrides() {
         match record {
             Some(record) => accounts.insert(keccak256(a), *record),

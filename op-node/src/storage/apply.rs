@@ -13,9 +13,11 @@ use super::{
     overlay::StateWrites,
     tables::{
         ACCOUNT_TRIE, ACCOUNTS, APPLIED_HASH, APPLIED_KEY, CODE, STATE_META, STORAGE, STORAGE_TRIE,
-        TX_INDEX,
+        STORED_TRIE_DEPTH, TX_INDEX,
     },
 };
+use alloy::primitives::{B256, keccak256};
+use alloy_trie::Nibbles;
 use parking_lot::{Condvar, Mutex};
 use redb::{Database, Durability};
 use std::{
@@ -220,24 +222,30 @@ pub(crate) fn set_applied(
 }
 
 /// Writes come from hash maps; each table gets them sorted by key, so consecutive inserts land
-/// in the same B-tree leaf, which is already copied and cached.
+/// in the same B-tree leaf, which is already copied and cached. Accounts and slots are keyed by
+/// their hashes; of the trie nodes, only those at paths shorter than [`STORED_TRIE_DEPTH`] are
+/// stored (readers rebuild the deeper ones from the flat rows).
 pub(crate) fn write_state(
     tx: &redb::WriteTransaction,
     writes: &StateWrites,
 ) -> Result<(), StorageError> {
     let mut accounts = tx.open_table(ACCOUNTS)?;
-    let mut sorted: Vec<_> = writes.accounts.iter().collect();
+    let mut sorted: Vec<_> = writes
+        .accounts
+        .iter()
+        .map(|(address, record)| (keccak256(address), record))
+        .collect();
     sorted.sort_unstable_by_key(|(key, _)| *key);
     let mut buf = Vec::with_capacity(128);
-    for (address, record) in sorted {
+    for (hashed, record) in sorted {
         match record {
             Some(record) => {
                 buf.clear();
                 record.encode_into(&mut buf);
-                accounts.insert(&address.0.0, buf.as_slice())?;
+                accounts.insert(&hashed.0, buf.as_slice())?;
             }
             None => {
-                accounts.remove(&address.0.0)?;
+                accounts.remove(&hashed.0)?;
             }
         }
     }
@@ -245,16 +253,17 @@ pub(crate) fn write_state(
     let mut storage = tx.open_table(STORAGE)?;
     let mut sorted = Vec::new();
     for (address, slots) in &writes.storage {
+        let hashed = keccak256(address);
         if slots.wiped {
-            let (start, end) = codec::storage_range(address);
-            storage.retain_in::<&[u8; 52], _>(&start..=&end, |_, _| false)?;
+            let (start, end) = codec::storage_range(&hashed);
+            storage.retain_in::<&[u8; 64], _>(&start..=&end, |_, _| false)?;
         }
-        sorted.extend(
-            slots
-                .slots
-                .iter()
-                .map(|(slot, value)| (codec::storage_key(address, slot), value)),
-        );
+        sorted.extend(slots.slots.iter().map(|(slot, value)| {
+            (
+                codec::storage_key(&hashed, &keccak256(B256::from(*slot))),
+                value,
+            )
+        }));
     }
     sorted.sort_unstable_by_key(|(key, _)| *key);
     for (key, value) in sorted {
@@ -270,12 +279,15 @@ pub(crate) fn write_state(
         code.insert(&hash.0, bytes.as_ref())?;
     }
     drop(code);
+    let stored = |path: &&Nibbles| path.len() < STORED_TRIE_DEPTH;
     let mut account_trie = tx.open_table(ACCOUNT_TRIE)?;
-    for path in &writes.account_trie.removed {
+    for path in writes.account_trie.removed.iter().filter(stored) {
         account_trie.remove(codec::nibble_key(&[], path).as_slice())?;
     }
     for (path, node) in &writes.account_trie.written {
-        account_trie.insert(codec::nibble_key(&[], path).as_slice(), node.as_ref())?;
+        if path.len() < STORED_TRIE_DEPTH {
+            account_trie.insert(codec::nibble_key(&[], path).as_slice(), node.as_ref())?;
+        }
     }
     drop(account_trie);
     let mut storage_trie = tx.open_table(STORAGE_TRIE)?;
@@ -288,14 +300,16 @@ pub(crate) fn write_state(
             end.push(0xff);
             storage_trie.retain_in::<&[u8], _>(start.as_slice()..end.as_slice(), |_, _| false)?;
         }
-        for path in &trie.updates.removed {
+        for path in trie.updates.removed.iter().filter(stored) {
             storage_trie.remove(codec::nibble_key(owner.as_slice(), path).as_slice())?;
         }
         for (path, node) in &trie.updates.written {
-            storage_trie.insert(
-                codec::nibble_key(owner.as_slice(), path).as_slice(),
-                node.as_ref(),
-            )?;
+            if path.len() < STORED_TRIE_DEPTH {
+                storage_trie.insert(
+                    codec::nibble_key(owner.as_slice(), path).as_slice(),
+                    node.as_ref(),
+                )?;
+            }
         }
     }
     drop(storage_trie);

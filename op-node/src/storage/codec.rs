@@ -22,6 +22,16 @@ pub struct AccountRecord {
 }
 
 impl AccountRecord {
+    /// The account as its account-trie leaf holds it (the leaf's value is its RLP).
+    pub fn trie_account(&self) -> alloy_trie::TrieAccount {
+        alloy_trie::TrieAccount {
+            nonce: self.nonce,
+            balance: self.balance,
+            storage_root: self.storage_root,
+            code_hash: self.code_hash,
+        }
+    }
+
     /// Compact layout: a flags byte (bit 0: a code hash follows, bit 1: a storage root
     /// follows), the nonce and the balance as length-prefixed big-endian integers without
     /// leading zeros, then the code hash and storage root when they are not those of an
@@ -329,20 +339,41 @@ pub(crate) fn decode_changes(mut bytes: &[u8]) -> Result<StateChanges, StorageEr
     Ok(changes)
 }
 
-/// Key of a storage slot: address ++ slot (big-endian), so one account's slots are contiguous.
-pub(crate) fn storage_key(address: &Address, slot: &U256) -> [u8; 52] {
-    let mut key = [0u8; 52];
-    key[..20].copy_from_slice(address.as_slice());
-    key[20..].copy_from_slice(&slot.to_be_bytes::<32>());
+/// Key of a storage slot: keccak256(address) ++ keccak256(slot), the path of its leaf in the
+/// account's storage trie after the trie's owner prefix, so one account's slots are contiguous
+/// and so are the leaves under any path of its trie.
+pub(crate) fn storage_key(hashed_address: &B256, hashed_slot: &B256) -> [u8; 64] {
+    let mut key = [0u8; 64];
+    key[..32].copy_from_slice(hashed_address.as_slice());
+    key[32..].copy_from_slice(hashed_slot.as_slice());
     key
 }
 
-/// The inclusive key range of all slots of `address`.
-pub(crate) fn storage_range(address: &Address) -> ([u8; 52], [u8; 52]) {
-    let mut start = [0u8; 52];
-    start[..20].copy_from_slice(address.as_slice());
-    let mut end = [0xffu8; 52];
-    end[..20].copy_from_slice(address.as_slice());
+/// The inclusive key range of all slots of the account whose hashed address is
+/// `hashed_address`.
+pub(crate) fn storage_range(hashed_address: &B256) -> ([u8; 64], [u8; 64]) {
+    let mut start = [0u8; 64];
+    start[..32].copy_from_slice(hashed_address.as_slice());
+    let mut end = [0xffu8; 64];
+    end[..32].copy_from_slice(hashed_address.as_slice());
+    (start, end)
+}
+
+/// The inclusive range of 32-byte hashed keys whose nibbles start with `prefix` (at most 64
+/// nibbles): the rows of the leaves under trie path `prefix`.
+pub(crate) fn hashed_prefix_range(prefix: &Nibbles) -> ([u8; 32], [u8; 32]) {
+    let mut start = [0u8; 32];
+    let mut end = [0xffu8; 32];
+    for (i, nibble) in prefix.iter().enumerate().take(64) {
+        let byte = i / 2;
+        if i % 2 == 0 {
+            start[byte] = nibble << 4;
+            end[byte] = (nibble << 4) | 0x0f;
+        } else {
+            start[byte] |= nibble;
+            end[byte] = (end[byte] & 0xf0) | nibble;
+        }
+    }
     (start, end)
 }
 
@@ -484,11 +515,24 @@ mod tests {
         }
 
         #[test]
-        fn storage_keys_stay_in_their_account_range(addr: [u8; 20], slot: [u8; 32]) {
-            let address = Address::from(addr);
-            let key = storage_key(&address, &U256::from_be_bytes(slot));
+        fn storage_keys_stay_in_their_account_range(addr: [u8; 32], slot: [u8; 32], other: [u8; 32]) {
+            let (address, other) = (B256::from(addr), B256::from(other));
+            let key = storage_key(&address, &B256::from(slot));
             let (start, end) = storage_range(&address);
             prop_assert!(start <= key && key <= end);
+            let (start, end) = storage_range(&other);
+            prop_assert_eq!(start <= key && key <= end, address == other);
+        }
+
+        /// A hashed key is in the range of a nibble prefix exactly when its nibbles start with
+        /// it, for prefixes of every length, odd ones included.
+        #[test]
+        fn prefix_ranges_hold_the_keys_under_the_prefix(key: [u8; 32], other: [u8; 32], len in 0usize..=64) {
+            let prefix = Nibbles::unpack(key).slice(..len);
+            let (start, end) = hashed_prefix_range(&prefix);
+            prop_assert!(start <= key && key <= end);
+            let inside = start <= other && other <= end;
+            prop_assert_eq!(inside, Nibbles::unpack(other).starts_with(&prefix));
         }
     }
 

@@ -1,7 +1,9 @@
 //! Persistent storage in two redb files: the *chain file* (`chain.redb`: blocks, receipts,
 //! senders, each block's state changes and the values they overwrote, derivation progress)
-//! and the *state file* (`chain-state.redb` beside it: flat accounts, storage and code, the
-//! Merkle-Patricia trie nodes keyed by path, and the transaction index, as of one block).
+//! and the *state file* (`chain-state.redb` beside it: flat accounts and storage keyed by their
+//! hashes, code, the Merkle-Patricia trie nodes near each root keyed by path, and the
+//! transaction index, as of one block; deeper trie nodes are rebuilt from the flat rows when a
+//! trie loads them, see [`TrieNodes`]).
 //!
 //! Commit protocol. A sealed block is made durable by one write transaction of the chain file
 //! with immediate durability: its header, body, receipts, senders, state changes and reverts,
@@ -38,7 +40,7 @@ pub use derivation::{
     StoredRecordedList,
 };
 pub use reader::{StoreReader, TrieNodes};
-pub use tables::FORMAT;
+pub use tables::{CHAIN_FORMAT, STATE_FORMAT, STORED_TRIE_DEPTH};
 
 use crate::{block::SealedBlock, trie::TrieUpdates};
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -79,7 +81,7 @@ pub enum StorageError {
     },
     /// A database file of another layout.
     #[error(
-        "{path} has database format {found}, this op-node reads format {FORMAT}; start with an \
+        "{path} has database format {found}, this op-node reads format {expected}; start with an \
          empty data directory (or run the op-node that wrote it)",
         path = path.display()
     )]
@@ -88,6 +90,8 @@ pub enum StorageError {
         path: PathBuf,
         /// Its format.
         found: u64,
+        /// The format this node reads.
+        expected: u64,
     },
     /// The state file does not belong under the chain file.
     #[error(
@@ -201,8 +205,29 @@ impl Store {
         let state_path = state_path(path);
         let chain = open_file(path, CHAIN_CACHE)?;
         // Refuse another format before creating a state file beside it.
-        tables::check_format(&chain, META, tables::chain_has_data, path)?;
-        let state = open_file(&state_path, STATE_CACHE)?;
+        tables::check_format(&chain, META, CHAIN_FORMAT, tables::chain_has_data, path)?;
+        let mut state = open_file(&state_path, STATE_CACHE)?;
+        // A state file of the previous layout is derived data: it is replaced by one rebuilt
+        // from the chain file's state changes (replaying every block, as after its loss).
+        if let Err(StorageError::Format { found: 2, .. }) = tables::check_format(
+            &state,
+            tables::STATE_META,
+            STATE_FORMAT,
+            tables::state_has_data,
+            &state_path,
+        ) {
+            tracing::warn!(
+                target: "storage",
+                path = %state_path.display(),
+                "the state file has format 2; rebuilding it in format {STATE_FORMAT} from the chain file"
+            );
+            drop(state);
+            std::fs::remove_file(&state_path).map_err(|source| StorageError::Create {
+                path: state_path.clone(),
+                source,
+            })?;
+            state = open_file(&state_path, STATE_CACHE)?;
+        }
         Self::with_databases(chain, state, path, &state_path, mode)
     }
 
@@ -236,10 +261,17 @@ impl Store {
         state_path: &Path,
         mode: ApplyMode,
     ) -> Result<Self, StorageError> {
-        tables::check_format(&chain, META, tables::chain_has_data, chain_path)?;
+        tables::check_format(
+            &chain,
+            META,
+            CHAIN_FORMAT,
+            tables::chain_has_data,
+            chain_path,
+        )?;
         tables::check_format(
             &state,
             tables::STATE_META,
+            STATE_FORMAT,
             tables::state_has_data,
             state_path,
         )?;

@@ -8,7 +8,7 @@ use super::{
     overlay::Layers,
     tables::{
         ACCOUNT_TRIE, ACCOUNTS, BLOCK_NUMBERS, BODIES, CODE, HEAD_KEY, HEADERS, META, RECEIPTS,
-        SENDERS, STORAGE, STORAGE_TRIE, TX_INDEX,
+        SENDERS, STORAGE, STORAGE_TRIE, STORED_TRIE_DEPTH, TX_INDEX,
     },
 };
 use crate::{
@@ -18,10 +18,12 @@ use crate::{
 use alloy::{
     consensus::Header,
     eips::eip2718::Decodable2718,
-    primitives::{Address, B256, Bytes, U256},
+    primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap},
+    rlp,
 };
 use alloy_trie::Nibbles;
 use op_alloy::consensus::OpReceiptEnvelope;
+use parking_lot::Mutex;
 use redb::{ReadTransaction, ReadableTable};
 use std::sync::Arc;
 
@@ -176,7 +178,11 @@ impl StoreReader {
         if let Some(found) = self.layers.find(|l| l.account(address)) {
             return Ok(found);
         }
-        match self.state.open_table(ACCOUNTS)?.get(&address.0.0)? {
+        match self
+            .state
+            .open_table(ACCOUNTS)?
+            .get(&keccak256(address).0)?
+        {
             Some(v) => Ok(Some(AccountRecord::decode(v.value())?)),
             None => Ok(None),
         }
@@ -187,7 +193,7 @@ impl StoreReader {
         if let Some(found) = self.layers.find(|l| l.storage(address, slot)) {
             return Ok(found);
         }
-        let key = codec::storage_key(address, slot);
+        let key = codec::storage_key(&keccak256(address), &keccak256(B256::from(*slot)));
         Ok(self
             .state
             .open_table(STORAGE)?
@@ -196,8 +202,9 @@ impl StoreReader {
             .unwrap_or_default())
     }
 
-    /// Every nonzero storage slot of `address` (for rebuilding its storage trie), by slot.
-    pub fn storage_slots(&self, address: &Address) -> Result<Vec<(U256, U256)>, StorageError> {
+    /// Every nonzero storage slot of `address` (for rebuilding its storage trie), as
+    /// (keccak256(slot), value), by hashed slot: the state file keeps slots by their hashes.
+    pub fn hashed_storage(&self, address: &Address) -> Result<Vec<(B256, U256)>, StorageError> {
         let mut slots = std::collections::BTreeMap::new();
         // The stored slots count unless a pending block wiped them.
         if !self
@@ -205,12 +212,12 @@ impl StoreReader {
             .iter()
             .any(|l| l.storage.get(address).is_some_and(|w| w.wiped))
         {
-            let (start, end) = codec::storage_range(address);
+            let (start, end) = codec::storage_range(&keccak256(address));
             let table = self.state.open_table(STORAGE)?;
-            for entry in table.range::<&[u8; 52]>(&start..=&end)? {
+            for entry in table.range::<&[u8; 64]>(&start..=&end)? {
                 let (key, value) = entry?;
                 slots.insert(
-                    U256::from_be_slice(&key.value()[20..]),
+                    B256::from_slice(&key.value()[32..]),
                     U256::from_be_bytes(*value.value()),
                 );
             }
@@ -221,10 +228,11 @@ impl StoreReader {
                     slots.clear();
                 }
                 for (slot, value) in &writes.slots {
+                    let hashed = keccak256(B256::from(*slot));
                     if value.is_zero() {
-                        slots.remove(slot);
+                        slots.remove(&hashed);
                     } else {
-                        slots.insert(*slot, *value);
+                        slots.insert(hashed, *value);
                     }
                 }
             }
@@ -232,15 +240,16 @@ impl StoreReader {
         Ok(slots.into_iter().collect())
     }
 
-    /// Every account, up to `limit` of them (`None` when there are more), by address.
-    pub fn accounts(
+    /// Every account as (keccak256(address), record), up to `limit` of them (`None` when there
+    /// are more), by hashed address: the state file keeps accounts by their hashes.
+    pub fn hashed_accounts(
         &self,
         limit: usize,
-    ) -> Result<Option<Vec<(Address, AccountRecord)>>, StorageError> {
-        let mut pending: std::collections::BTreeMap<Address, Option<AccountRecord>> =
+    ) -> Result<Option<Vec<(B256, AccountRecord)>>, StorageError> {
+        let mut pending: std::collections::BTreeMap<B256, Option<AccountRecord>> =
             Default::default();
         for layer in self.layers.iter() {
-            pending.extend(layer.accounts.iter().map(|(a, r)| (*a, *r)));
+            pending.extend(layer.accounts.iter().map(|(a, r)| (keccak256(a), *r)));
         }
         let table = self.state.open_table(ACCOUNTS)?;
         let mut out = Vec::new();
@@ -254,21 +263,21 @@ impl StoreReader {
         };
         for entry in table.iter()? {
             let (key, value) = entry?;
-            let address = Address::from(*key.value());
+            let hashed = B256::from(*key.value());
             // Pending accounts before this one (new ones) go first.
-            while let Some((a, record)) = pending.next_if(|(a, _)| *a < address) {
+            while let Some((a, record)) = pending.next_if(|(a, _)| *a < hashed) {
                 if let Some(record) = record
                     && !push(&mut out, (a, record))
                 {
                     return Ok(None);
                 }
             }
-            let record = match pending.next_if(|(a, _)| *a == address) {
+            let record = match pending.next_if(|(a, _)| *a == hashed) {
                 Some((_, record)) => record,
                 None => Some(AccountRecord::decode(value.value())?),
             };
             if let Some(record) = record
-                && !push(&mut out, (address, record))
+                && !push(&mut out, (hashed, record))
             {
                 return Ok(None);
             }
@@ -376,43 +385,116 @@ impl StoreReader {
 
     /// The nodes of the account trie.
     pub fn account_trie(&self) -> Result<TrieNodes, StorageError> {
-        Ok(TrieNodes {
-            table: self.state.open_table(ACCOUNT_TRIE)?,
-            owner: None,
-            layers: self.layers.clone(),
-        })
+        Ok(TrieNodes::accounts(&self.state)?.with_layers(self.layers.clone()))
     }
 
     /// The nodes of the storage trie of the account whose hashed address is `owner`.
     pub fn storage_trie(&self, owner: B256) -> Result<TrieNodes, StorageError> {
-        Ok(TrieNodes {
-            table: self.state.open_table(STORAGE_TRIE)?,
-            owner: Some(owner),
-            layers: self.layers.clone(),
-        })
+        Ok(TrieNodes::storage(&self.state, owner)?.with_layers(self.layers.clone()))
     }
 }
 
-/// Trie nodes of one trie in one snapshot, looked up by path.
+/// The flat rows a trie's deep nodes are rebuilt from.
+enum Flat {
+    /// The account trie's: hashed address -> account record.
+    Accounts(redb::ReadOnlyTable<&'static [u8; 32], &'static [u8]>),
+    /// A storage trie's: hashed address ++ hashed slot -> value.
+    Storage(redb::ReadOnlyTable<&'static [u8; 64], &'static [u8; 32]>),
+}
+
+/// Subtrees rebuilt by one [`TrieNodes`], by their [`STORED_TRIE_DEPTH`]-nibble path: a load
+/// asks for a subtree's nodes one after another, top down.
+type Subtrees = HashMap<Nibbles, Arc<Vec<(Nibbles, Bytes)>>>;
+
+/// Most rebuilt subtrees one [`TrieNodes`] keeps; it forgets them all beyond this.
+const MAX_CACHED_SUBTREES: usize = 1024;
+
+/// Trie nodes of one trie in one snapshot, looked up by path: the pending blocks' node writes,
+/// then the state file's stored nodes (paths shorter than [`STORED_TRIE_DEPTH`]), then nodes
+/// rebuilt from the state file's flat rows under the path's first [`STORED_TRIE_DEPTH`]
+/// nibbles. A node that no pending block wrote is as the state file's block left it, and so is
+/// everything under it, so the flat rows of that block rebuild it. A rebuilt node is checked
+/// against its parent's hash like any loaded node, so a bad flat row is a hash mismatch.
 pub struct TrieNodes {
     table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    flat: Flat,
     /// keccak256 of the storage trie's account; `None` for the account trie.
     owner: Option<B256>,
     /// Pending blocks' node writes, consulted before the table.
     layers: Layers,
+    subtrees: Mutex<Subtrees>,
 }
 
 impl TrieNodes {
-    /// The nodes of `table` alone (the state file while it is brought forward at open).
-    pub(super) fn plain(
-        table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
-        owner: Option<B256>,
-    ) -> Self {
-        Self {
-            table,
-            owner,
+    /// The account trie's nodes in the state file `read`, without pending blocks.
+    pub(super) fn accounts(read: &ReadTransaction) -> Result<Self, StorageError> {
+        Ok(Self {
+            table: read.open_table(ACCOUNT_TRIE)?,
+            flat: Flat::Accounts(read.open_table(ACCOUNTS)?),
+            owner: None,
             layers: Layers::default(),
+            subtrees: Mutex::default(),
+        })
+    }
+
+    /// The nodes of `owner`'s storage trie in the state file `read`, without pending blocks.
+    pub(super) fn storage(read: &ReadTransaction, owner: B256) -> Result<Self, StorageError> {
+        Ok(Self {
+            table: read.open_table(STORAGE_TRIE)?,
+            flat: Flat::Storage(read.open_table(STORAGE)?),
+            owner: Some(owner),
+            layers: Layers::default(),
+            subtrees: Mutex::default(),
+        })
+    }
+
+    fn with_layers(mut self, layers: Layers) -> Self {
+        self.layers = layers;
+        self
+    }
+
+    /// The nodes under `prefix` (a path of [`STORED_TRIE_DEPTH`] nibbles), rebuilt from the flat
+    /// rows under it, or from the cache.
+    fn subtree(&self, prefix: &Nibbles) -> Result<Arc<Vec<(Nibbles, Bytes)>>, TrieError> {
+        if let Some(nodes) = self.subtrees.lock().get(prefix) {
+            return Ok(nodes.clone());
         }
+        let source = |e: redb::StorageError| TrieError::Source(e.to_string());
+        let corrupt = |e: StorageError| TrieError::Source(e.to_string());
+        let (start, end) = codec::hashed_prefix_range(prefix);
+        let mut leaves: Vec<(Nibbles, Vec<u8>)> = Vec::new();
+        match &self.flat {
+            Flat::Accounts(table) => {
+                for entry in table.range::<&[u8; 32]>(&start..=&end).map_err(source)? {
+                    let (key, value) = entry.map_err(source)?;
+                    let record = AccountRecord::decode(value.value()).map_err(corrupt)?;
+                    leaves.push((
+                        Nibbles::unpack(key.value()),
+                        rlp::encode(record.trie_account()),
+                    ));
+                }
+            }
+            Flat::Storage(table) => {
+                let owner = self.owner.unwrap_or_default();
+                let (mut from, mut to) = ([0u8; 64], [0u8; 64]);
+                from[..32].copy_from_slice(owner.as_slice());
+                to[..32].copy_from_slice(owner.as_slice());
+                from[32..].copy_from_slice(&start);
+                to[32..].copy_from_slice(&end);
+                for entry in table.range::<&[u8; 64]>(&from..=&to).map_err(source)? {
+                    let (key, value) = entry.map_err(source)?;
+                    let value = U256::from_be_bytes(*value.value());
+                    leaves.push((Nibbles::unpack(&key.value()[32..]), rlp::encode(value)));
+                }
+            }
+        }
+        let nodes = Arc::new(crate::trie::subtree_nodes(prefix, &leaves)?);
+        let mut subtrees = self.subtrees.lock();
+        if subtrees.len() >= MAX_CACHED_SUBTREES {
+            subtrees.clear();
+        }
+        subtrees.insert(*prefix, nodes.clone());
+        Ok(nodes)
     }
 }
 
@@ -424,6 +506,13 @@ impl NodeSource for TrieNodes {
         };
         if let Some(found) = pending {
             return Ok(found);
+        }
+        if path.len() >= STORED_TRIE_DEPTH {
+            let nodes = self.subtree(&path.slice(..STORED_TRIE_DEPTH))?;
+            return Ok(nodes
+                .binary_search_by(|(p, _)| p.cmp(path))
+                .ok()
+                .map(|i| nodes[i].1.clone()));
         }
         let owner = self.owner.as_ref().map_or(&[][..], |o| o.as_slice());
         let key = codec::nibble_key(owner, path);

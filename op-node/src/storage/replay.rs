@@ -10,7 +10,7 @@ use super::{
     codec::{self, StateChanges, corrupt},
     overlay::{SlotWrites, StateWrites, StorageTrieWrites},
     reader::TrieNodes,
-    tables::{ACCOUNT_TRIE, ACCOUNTS, BODIES, CHANGES, HEAD_KEY, HEADERS, META, STORAGE_TRIE},
+    tables::{ACCOUNTS, BODIES, CHANGES, HEAD_KEY, HEADERS, META},
 };
 use crate::trie::SparseTrie;
 use alloy::{
@@ -106,7 +106,7 @@ pub(crate) fn recover(
     drop((changes_table, bodies));
 
     // The tries: the state file's nodes (as of `from - 1`) with the merged changes applied.
-    let account_nodes = TrieNodes::plain(state_read.open_table(ACCOUNT_TRIE)?, None);
+    let account_nodes = TrieNodes::accounts(&state_read)?;
     let mut accounts = SparseTrie::from_root(base_root);
     let stored_accounts = state_read.open_table(ACCOUNTS)?;
     let mut addresses: Vec<_> = merged.accounts.keys().copied().collect();
@@ -132,13 +132,13 @@ pub(crate) fn recover(
             let mut trie = if writes.wiped {
                 SparseTrie::empty()
             } else {
-                let previous = match stored_accounts.get(&address.0.0)? {
+                let previous = match stored_accounts.get(&hashed.0)? {
                     Some(v) => codec::AccountRecord::decode(v.value())?.storage_root,
                     None => EMPTY_ROOT_HASH,
                 };
                 SparseTrie::from_root(previous)
             };
-            let nodes = TrieNodes::plain(state_read.open_table(STORAGE_TRIE)?, Some(hashed));
+            let nodes = TrieNodes::storage(&state_read, hashed)?;
             let mut slots: Vec<_> = writes.slots.iter().collect();
             slots.sort_unstable();
             for (slot, value) in slots {

@@ -60,15 +60,20 @@ pub(crate) const L1_FINALIZED_KEY: &str = "l1_finalized";
 
 // --- the state file --------------------------------------------------------------------------
 
-/// Address -> [`super::AccountRecord`] (its compact encoding).
-pub(crate) const ACCOUNTS: TableDefinition<&[u8; 20], &[u8]> = TableDefinition::new("accounts");
-/// Address ++ slot -> value (zero values are absent).
-pub(crate) const STORAGE: TableDefinition<&[u8; 52], &[u8; 32]> = TableDefinition::new("storage");
+/// keccak256(address) -> [`super::AccountRecord`] (its compact encoding): keyed as the account
+/// trie is, so the leaves under a trie path are one range of rows.
+pub(crate) const ACCOUNTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("accounts");
+/// keccak256(address) ++ keccak256(slot) -> value (zero values are absent): keyed as the
+/// storage tries are.
+pub(crate) const STORAGE: TableDefinition<&[u8; 64], &[u8; 32]> = TableDefinition::new("storage");
 /// Code hash -> bytecode.
 pub(crate) const CODE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("code");
-/// Nibble path (one nibble per byte) -> RLP node of the account trie.
+/// Nibble path (one nibble per byte) -> RLP node of the account trie, for paths shorter than
+/// [`STORED_TRIE_DEPTH`] only: deeper nodes are rebuilt from the [`ACCOUNTS`] rows under their
+/// path's first [`STORED_TRIE_DEPTH`] nibbles when a trie loads them.
 pub(crate) const ACCOUNT_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("account_trie");
-/// keccak256(address) ++ nibble path -> RLP node of that account's storage trie.
+/// keccak256(address) ++ nibble path -> RLP node of that account's storage trie, for paths
+/// shorter than [`STORED_TRIE_DEPTH`] (deeper ones are rebuilt from [`STORAGE`]).
 pub(crate) const STORAGE_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storage_trie");
 /// Transaction hash -> (block number, index in block).
 pub(crate) const TX_INDEX: TableDefinition<&[u8; 32], (u64, u32)> =
@@ -86,16 +91,30 @@ pub(crate) const APPLIED_KEY: &str = "applied";
 /// Key of the format version, in [`META`] and [`STATE_META`].
 pub(crate) const FORMAT_KEY: &str = "format";
 
-/// The layout this node reads and writes. Format 1 kept the state and the log in one file
-/// (`chain.redb` with accounts, storage and trie tables beside the blocks); format 2 splits
-/// them, adds the per-block state changes and encodes account records compactly.
-pub const FORMAT: u64 = 2;
+/// The layout of the chain file this node reads and writes. Format 1 kept the state and the
+/// log in one file (`chain.redb` with accounts, storage and trie tables beside the blocks);
+/// format 2 splits them, adds the per-block state changes and encodes account records
+/// compactly.
+pub const CHAIN_FORMAT: u64 = 2;
 
-/// Checks (or, in a new file, writes) the format version of a database file. `meta` is its
-/// counters table and `has_data` whether it already holds anything of a node's.
+/// The layout of the state file this node reads and writes. Format 2 keyed accounts and slots
+/// by address and stored every trie node; format 3 keys them by their hashes (as the tries do)
+/// and stores only the trie nodes whose path is shorter than [`STORED_TRIE_DEPTH`].
+pub const STATE_FORMAT: u64 = 3;
+
+/// Trie nodes at paths shorter than this many nibbles are stored; deeper ones are rebuilt from
+/// the flat rows under their path's first `STORED_TRIE_DEPTH` nibbles (about 15 accounts per
+/// such subtree at a million accounts). At most 1 + 16 + 256 + 4,096 = 4,369 nodes of a trie
+/// are stored, where a million-account trie has about 1.3 million: a batch of the state file's
+/// writer rewrites the pages of the flat rows it changes and those few nodes.
+pub const STORED_TRIE_DEPTH: usize = 4;
+
+/// Checks (or, in a new file, writes) the format version `expected` of a database file. `meta`
+/// is its counters table and `has_data` whether it already holds anything of a node's.
 pub(crate) fn check_format(
     db: &redb::Database,
     meta: TableDefinition<&str, u64>,
+    expected: u64,
     has_data: impl FnOnce(&redb::ReadTransaction) -> Result<bool, StorageError>,
     path: &Path,
 ) -> Result<(), StorageError> {
@@ -113,15 +132,16 @@ pub(crate) fn check_format(
         None => {
             drop(read);
             let tx = db.begin_write()?;
-            tx.open_table(meta)?.insert(FORMAT_KEY, FORMAT)?;
+            tx.open_table(meta)?.insert(FORMAT_KEY, expected)?;
             tx.commit()?;
             return Ok(());
         }
     };
-    if found != FORMAT {
+    if found != expected {
         return Err(StorageError::Format {
             path: path.to_path_buf(),
             found,
+            expected,
         });
     }
     Ok(())

@@ -237,25 +237,26 @@ impl Model {
                 let want = self.slots.get(&(a, s)).copied().unwrap_or(0);
                 assert_eq!(got, U256::from(want), "slot {a}/{s}");
             }
-            let want: Vec<(U256, U256)> = self
+            let want: BTreeMap<B256, U256> = self
                 .slots
                 .iter()
                 .filter(|((o, _), _)| *o == a)
-                .map(|((_, s), v)| (U256::from(*s), U256::from(*v)))
+                .map(|((_, s), v)| (keccak256(B256::from(U256::from(*s))), U256::from(*v)))
                 .collect();
             assert_eq!(
-                reader.storage_slots(&address(a)).unwrap(),
-                want,
+                reader.hashed_storage(&address(a)).unwrap(),
+                want.into_iter().collect::<Vec<_>>(),
                 "slots of {a}"
             );
         }
-        let want: Vec<(Address, U256)> = self
+        let want: BTreeMap<B256, U256> = self
             .accounts
             .iter()
-            .map(|(a, b)| (address(*a), U256::from(*b)))
+            .map(|(a, b)| (keccak256(address(*a)), U256::from(*b)))
             .collect();
-        let got: Vec<(Address, U256)> = reader
-            .accounts(usize::MAX)
+        let want: Vec<(B256, U256)> = want.into_iter().collect();
+        let got: Vec<(B256, U256)> = reader
+            .hashed_accounts(usize::MAX)
             .unwrap()
             .expect("all")
             .into_iter()
@@ -263,7 +264,7 @@ impl Model {
             .collect();
         assert_eq!(got, want, "accounts listing");
         if !want.is_empty() {
-            assert!(reader.accounts(want.len() - 1).unwrap().is_none());
+            assert!(reader.hashed_accounts(want.len() - 1).unwrap().is_none());
         }
         let nodes = reader.account_trie().unwrap();
         for p in 0..6u8 {
@@ -552,6 +553,407 @@ proptest! {
             Ok(short) => prop_assert!(cut >= 8 && short.transactions.len() <= list.transactions.len()),
             Err(StorageError::Corrupt { table, .. }) => prop_assert_eq!(table, "recorded_lists"),
             Err(e) => prop_assert!(false, "{e}"),
+        }
+    }
+}
+
+/// The state file of format 3 keeps trie nodes near the roots only; the tests below hold it to
+/// tries kept wholly in memory.
+mod shallow_tries {
+    use super::*;
+    use crate::trie::{NoNodes, NodeSource, SparseTrie, TrieError, proof_from_source};
+    use alloy::rlp;
+
+    /// Accounts by index (the addresses are `bench_address(i)`).
+    fn bench_address(i: u16) -> Address {
+        let mut bytes = [0u8; 20];
+        bytes[..2].copy_from_slice(&i.to_be_bytes());
+        bytes[19] = 0xa5;
+        Address::from(bytes)
+    }
+
+    /// The accounts whose storage the tests write.
+    const OWNERS: u16 = 3;
+
+    /// One block: balances set (0 deletes the account) and slots of the owners set (0 clears).
+    #[derive(Debug, Clone)]
+    struct Block {
+        accounts: Vec<(u16, u64)>,
+        slots: Vec<(u16, u16, u64)>,
+    }
+
+    fn blocks(accounts: u16) -> impl Strategy<Value = Vec<Block>> {
+        let account = (
+            0..accounts,
+            prop_oneof![1 => Just(0u64), 6 => 1u64..1_000_000],
+        );
+        let slot = (
+            0..OWNERS,
+            0u16..3_000,
+            prop_oneof![1 => Just(0u64), 4 => 1u64..1_000],
+        );
+        proptest::collection::vec(
+            (
+                proptest::collection::vec(account, 0..400),
+                proptest::collection::vec(slot, 0..300),
+            )
+                .prop_map(|(accounts, slots)| Block { accounts, slots }),
+            1..6,
+        )
+    }
+
+    /// The tries and flat state, in memory.
+    struct Memory {
+        accounts: SparseTrie,
+        storage: BTreeMap<u16, SparseTrie>,
+        records: BTreeMap<u16, AccountRecord>,
+        slots: BTreeMap<(u16, u16), u64>,
+    }
+
+    impl Memory {
+        fn new() -> Self {
+            Self {
+                accounts: SparseTrie::empty(),
+                storage: BTreeMap::new(),
+                records: BTreeMap::new(),
+                slots: BTreeMap::new(),
+            }
+        }
+
+        /// Applies `block` and returns the diff a store commits for it.
+        fn apply(&mut self, block: &Block) -> StateDiff {
+            let mut diff = StateDiff::default();
+            let mut touched = std::collections::BTreeSet::new();
+            for &(owner, slot, value) in &block.slots {
+                let trie = self.storage.entry(owner).or_insert_with(SparseTrie::empty);
+                let key = keccak256(B256::from(U256::from(slot)));
+                if value == 0 {
+                    trie.remove(&key, &NoNodes).unwrap();
+                    self.slots.remove(&(owner, slot));
+                } else {
+                    trie.insert(&key, rlp::encode(U256::from(value)).into(), &NoNodes)
+                        .unwrap();
+                    self.slots.insert((owner, slot), value);
+                }
+                diff.storage
+                    .push((bench_address(owner), U256::from(slot), U256::from(value)));
+                touched.insert(owner);
+            }
+            let mut changed: BTreeMap<u16, Option<u64>> = block
+                .accounts
+                .iter()
+                .map(|&(i, balance)| (i, (balance != 0 || i < OWNERS).then_some(balance)))
+                .collect();
+            for owner in &touched {
+                changed.entry(*owner).or_insert_with(|| {
+                    Some(self.records.get(owner).map_or(1, |r| r.balance.to::<u64>()))
+                });
+            }
+            for owner in touched {
+                let trie = self.storage.get_mut(&owner).expect("written");
+                diff.storage_tries.push((
+                    keccak256(bench_address(owner)),
+                    false,
+                    trie.take_updates(),
+                ));
+            }
+            for (i, balance) in changed {
+                let address = bench_address(i);
+                let hashed = keccak256(address);
+                match balance {
+                    Some(balance) => {
+                        let storage_root = self
+                            .storage
+                            .get_mut(&i)
+                            .map_or(EMPTY_ROOT_HASH, |t| t.root());
+                        let record = AccountRecord {
+                            nonce: balance % 5,
+                            balance: U256::from(balance),
+                            code_hash: KECCAK256_EMPTY,
+                            storage_root,
+                        };
+                        self.accounts
+                            .insert(&hashed, rlp::encode(record.trie_account()).into(), &NoNodes)
+                            .unwrap();
+                        self.records.insert(i, record);
+                        diff.accounts.push((address, Some(record)));
+                    }
+                    None => {
+                        self.accounts.remove(&hashed, &NoNodes).unwrap();
+                        self.records.remove(&i);
+                        diff.accounts.push((address, None));
+                    }
+                }
+            }
+            diff.account_trie = self.accounts.take_updates();
+            diff
+        }
+
+        /// A reader's tries give this state's roots, values and proofs.
+        fn check(&mut self, reader: &StoreReader, accounts: u16) -> Result<(), TestCaseError> {
+            let root = self.accounts.root();
+            // From scratch: the records alone give the same root.
+            let mut scratch = SparseTrie::empty();
+            for (i, record) in &self.records {
+                scratch
+                    .insert(
+                        &keccak256(bench_address(*i)),
+                        rlp::encode(record.trie_account()).into(),
+                        &NoNodes,
+                    )
+                    .unwrap();
+            }
+            prop_assert_eq!(scratch.root(), root);
+            let nodes = reader.account_trie().unwrap();
+            let mut loaded = SparseTrie::from_root(root);
+            // Every account, present or not, and a few that never were.
+            for i in 0..accounts + 4 {
+                let address = bench_address(i);
+                let hashed = keccak256(address);
+                let want = self.accounts.get(&hashed, &NoNodes).unwrap();
+                prop_assert_eq!(
+                    &loaded.get(&hashed, &nodes).unwrap(),
+                    &want,
+                    "account {}",
+                    i
+                );
+                prop_assert_eq!(
+                    reader.account(&address).unwrap(),
+                    self.records.get(&i).copied(),
+                    "record {}",
+                    i
+                );
+                prop_assert_eq!(
+                    proof_from_source(root, &hashed, &nodes).unwrap(),
+                    self.accounts.proof(&hashed, &NoNodes).unwrap(),
+                    "proof of account {}",
+                    i
+                );
+            }
+            prop_assert_eq!(loaded.root(), root);
+            for (owner, trie) in &mut self.storage {
+                let root = trie.root();
+                let nodes = reader
+                    .storage_trie(keccak256(bench_address(*owner)))
+                    .unwrap();
+                let mut loaded = SparseTrie::from_root(root);
+                for slot in (0u16..3_000).step_by(7) {
+                    let key = keccak256(B256::from(U256::from(slot)));
+                    let want = trie.get(&key, &NoNodes).unwrap();
+                    prop_assert_eq!(&loaded.get(&key, &nodes).unwrap(), &want);
+                    prop_assert_eq!(
+                        reader
+                            .storage(&bench_address(*owner), &U256::from(slot))
+                            .unwrap(),
+                        U256::from(self.slots.get(&(*owner, slot)).copied().unwrap_or(0))
+                    );
+                    prop_assert_eq!(
+                        proof_from_source(root, &key, &nodes).unwrap(),
+                        trie.proof(&key, &NoNodes).unwrap()
+                    );
+                }
+                // The loaded trie takes a change as the in-memory one does.
+                let key = keccak256(B256::from(U256::from(3_001u16)));
+                let value: Bytes = rlp::encode(U256::from(9u8)).into();
+                loaded.insert(&key, value.clone(), &nodes).unwrap();
+                trie.insert(&key, value, &NoNodes).unwrap();
+                prop_assert_eq!(loaded.root(), trie.root());
+                trie.remove(&key, &NoNodes).unwrap();
+            }
+            Ok(())
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(8))]
+
+        /// Random accounts and storage in random blocks: through the pending blocks, once the
+        /// state file holds them, and after reopening it, the tries loaded from the store (deep
+        /// nodes rebuilt from the flat rows) give the in-memory tries' roots, values and proofs.
+        #[test]
+        fn tries_loaded_from_the_state_file_match_the_in_memory_ones(
+            accounts in 200u16..5_000,
+            genesis_slots in proptest::collection::vec(0u16..3_000, 0..2_000),
+            blocks in blocks(5_000),
+            min_batch in 1usize..4,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("chain.redb");
+            let mode = ApplyMode::Background {
+                min_batch,
+                max_delay: Duration::from_millis(1),
+                max_pending: 4,
+            };
+            let mut memory = Memory::new();
+            let genesis = Block {
+                accounts: (0..accounts).map(|i| (i, 1_000 + u64::from(i))).collect(),
+                slots: genesis_slots.iter().map(|s| (s % OWNERS, *s, u64::from(*s) + 1)).collect(),
+            };
+            {
+                let store = Store::open_with_mode(&path, mode).unwrap();
+                let diff = memory.apply(&genesis);
+                store.commit_block(&block(0), &EncodedBody::new(&[], &[]), diff).unwrap();
+                for (number, b) in blocks.iter().enumerate() {
+                    let b = Block {
+                        accounts: b.accounts.iter().filter(|(i, _)| *i < accounts).copied().collect(),
+                        slots: b.slots.clone(),
+                    };
+                    let diff = memory.apply(&b);
+                    store
+                        .commit_block(&block(number as u64 + 1), &EncodedBody::new(&[], &[]), diff)
+                        .unwrap();
+                    memory.check(&store.reader().unwrap(), accounts)?;
+                }
+                store.flush().unwrap();
+                memory.check(&store.reader().unwrap(), accounts)?;
+            }
+            let store = Store::open_with_mode(&path, mode).unwrap();
+            memory.check(&store.reader().unwrap(), accounts)?;
+        }
+    }
+
+    /// A state file of format 2 is replaced at open by one of format 3 rebuilt from the chain
+    /// file (every block replayed), which gives the same accounts and tries.
+    #[test]
+    fn a_format_2_state_file_is_rebuilt_from_the_chain_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chain.redb");
+        let accounts = 500;
+        let mut memory = Memory::new();
+        {
+            let store = Store::open_with_mode(&path, ApplyMode::Inline { every: 1 }).unwrap();
+            for number in 0..3u64 {
+                let b = Block {
+                    accounts: (0..accounts)
+                        .filter(|i| u64::from(*i) % 3 >= number)
+                        .map(|i| (i, 1_000 * (number + 1) + u64::from(i)))
+                        .collect(),
+                    slots: (0..200).map(|s| (s % OWNERS, s * 7, number + 1)).collect(),
+                };
+                let diff = memory.apply(&b);
+                let header = Header {
+                    number,
+                    state_root: memory.accounts.root(),
+                    ..Default::default()
+                };
+                let sealed = SealedBlock {
+                    hash: header.hash_slow(),
+                    header,
+                    txs: Vec::new(),
+                    receipts: Vec::new(),
+                };
+                store
+                    .commit_block(&sealed, &EncodedBody::new(&[], &[]), diff)
+                    .unwrap();
+            }
+            store.flush().unwrap();
+        }
+        {
+            let db = redb::Database::open(state_path(&path)).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(tables::STATE_META)
+                .unwrap()
+                .insert(tables::FORMAT_KEY, 2)
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = Store::open_with_mode(&path, ApplyMode::Inline { every: 1 }).unwrap();
+        memory.check(&store.reader().unwrap(), accounts).unwrap();
+        drop(store);
+        let db = redb::Database::open(state_path(&path)).unwrap();
+        let read = db.begin_read().unwrap();
+        let format = read
+            .open_table(tables::STATE_META)
+            .unwrap()
+            .get(tables::FORMAT_KEY)
+            .unwrap()
+            .map(|v| v.value());
+        assert_eq!(format, Some(STATE_FORMAT));
+    }
+
+    /// An account whose leaf the state file does not store (it is rebuilt from the flat rows),
+    /// with the hashed key of its row.
+    fn deep_account(accounts: u16) -> (u16, [u8; 32]) {
+        let mut keys: Vec<(B256, u16)> = (0..accounts)
+            .map(|i| (keccak256(bench_address(i)), i))
+            .collect();
+        keys.sort_unstable();
+        let shared =
+            |a: &B256, b: &B256| Nibbles::unpack(a).common_prefix_length(&Nibbles::unpack(b));
+        // A leaf's path is one nibble longer than the prefix it shares with its nearest key.
+        let (i, key) = (1..keys.len() - 1)
+            .map(|i| {
+                let depth =
+                    1 + shared(&keys[i].0, &keys[i - 1].0).max(shared(&keys[i].0, &keys[i + 1].0));
+                (depth, i)
+            })
+            .filter(|(depth, _)| *depth > crate::storage::STORED_TRIE_DEPTH)
+            .map(|(_, i)| (keys[i].1, keys[i].0))
+            .next()
+            .expect("a deep leaf among a few thousand keys");
+        (i, key.0)
+    }
+
+    /// A flat row changed, removed or added under a subtree the state file rebuilds makes
+    /// loading that subtree fail with a hash mismatch: never a wrong value, root or a panic.
+    #[test]
+    fn a_bad_flat_row_under_a_rebuilt_subtree_is_a_hash_mismatch() {
+        let accounts = 3_000;
+        let (deep, key) = deep_account(accounts);
+        let mut extra = key;
+        extra[31] ^= 1;
+        // (what, the row's key, its new value or none to remove it)
+        let corruptions = [
+            ("changed", key, Some(record(5).encode())),
+            ("removed", key, None),
+            ("added", extra, Some(record(6).encode())),
+        ];
+        for (what, row, value) in corruptions {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("chain.redb");
+            let mut memory = Memory::new();
+            let root = {
+                let store = Store::open_with_mode(&path, ApplyMode::Inline { every: 1 }).unwrap();
+                let genesis = Block {
+                    accounts: (0..accounts).map(|i| (i, 1_000 + u64::from(i))).collect(),
+                    slots: Vec::new(),
+                };
+                let diff = memory.apply(&genesis);
+                store
+                    .commit_block(&block(0), &EncodedBody::new(&[], &[]), diff)
+                    .unwrap();
+                store.flush().unwrap();
+                memory.accounts.root()
+            };
+            {
+                let db = redb::Database::open(state_path(&path)).unwrap();
+                let tx = db.begin_write().unwrap();
+                {
+                    let mut table = tx.open_table(tables::ACCOUNTS).unwrap();
+                    match &value {
+                        Some(value) => {
+                            table.insert(&row, value.as_slice()).unwrap();
+                        }
+                        None => {
+                            table.remove(&row).unwrap();
+                        }
+                    }
+                }
+                tx.commit().unwrap();
+            }
+            let store = Store::open_with_mode(&path, ApplyMode::Inline { every: 1 }).unwrap();
+            let reader = store.reader().unwrap();
+            let nodes = reader.account_trie().unwrap();
+            let hashed = keccak256(bench_address(deep));
+            let mut loaded = SparseTrie::from_root(root);
+            let err = loaded.get(&hashed, &nodes).unwrap_err();
+            assert!(
+                matches!(err, TrieError::HashMismatch { path, .. } if path.len() == crate::storage::STORED_TRIE_DEPTH),
+                "{what}: {err}"
+            );
+            assert!(proof_from_source(root, &hashed, &nodes).is_err(), "{what}");
+            // Nodes the state file stores still load.
+            assert!(nodes.node(&Nibbles::new()).unwrap().is_some());
         }
     }
 }

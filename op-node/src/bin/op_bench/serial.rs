@@ -51,6 +51,8 @@ pub struct SerialParams {
     pub seed: u64,
     /// How the state file is written.
     pub apply: ApplyMode,
+    /// Measure a restart after the timed blocks (serial mode only).
+    pub restart: bool,
 }
 
 /// Runs one serial benchmark on a fresh database in a temporary directory.
@@ -103,8 +105,30 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     let cpu = process_cpu().saturating_sub(cpu_before);
     let applier = thread_cpu(op_node::storage::APPLIER_THREAD).saturating_sub(applier_before);
     let batches = chain.engine.store().applied_batches() - batches_before;
+    let file_mb =
+        |name: &str| std::fs::metadata(dir.path().join(name)).map_or(0.0, |m| m.len() as f64 / 1e6);
+    let (chain_mb, state_mb) = (file_mb("bench.redb"), file_mb("bench-state.redb"));
     let blocks = timed.blocks.max(1) as f64;
     let per_block = |d: Duration| ms(d) / blocks;
+    let restart = match p.restart {
+        true => restart(chain, &dir, &keys, &p, &signer, token, &plan)?,
+        false => None,
+    };
+    let mut stages = vec![
+        ("sign", per_block(sign)),
+        ("recover", per_block(recover)),
+        ("execute", per_block(timed.execute)),
+        ("state_root", per_block(timed.state_root)),
+        ("seal", per_block(timed.seal)),
+        ("persist", per_block(timed.persist)),
+        ("drain", per_block(drain)),
+        ("cpu", per_block(cpu)),
+        ("applier_cpu", per_block(applier)),
+    ];
+    if let Some((open, first)) = restart {
+        stages.push(("restart_open", ms(open)));
+        stages.push(("restart_first_block", ms(first)));
+    }
     Ok(Report {
         workload: p.workload,
         mode: Mode::Serial,
@@ -113,23 +137,15 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
         gas: timed.gas,
         elapsed: timed.build + timed.persist + drain,
         latencies_ms: timed.block_ms,
-        stages: vec![
-            ("sign", per_block(sign)),
-            ("recover", per_block(recover)),
-            ("execute", per_block(timed.execute)),
-            ("state_root", per_block(timed.state_root)),
-            ("seal", per_block(timed.seal)),
-            ("persist", per_block(timed.persist)),
-            ("drain", per_block(drain)),
-            ("cpu", per_block(cpu)),
-            ("applier_cpu", per_block(applier)),
-        ],
+        stages,
         stages_note: format!(
             "ms per block avg, {} blocks of {} txs; sign and recover are wall time on {} threads and \
              not in tps; persist is the chain-file commit, drain the state-file writes still \
              pending after the last block (in tps; at most {} blocks were pending, written in {batches} state-file batches); cpu is the \
              process's CPU time on all threads, applier_cpu the state-file writer's; p50/p99 are per-block build+commit; load average \
-             {load_before} before, {} after",
+             {load_before} before, {} after; files at the end: chain {chain_mb:.1} MB, state {state_mb:.1} MB; \
+             restart_open (ms, once) is closing and reopening the store and engine, restart_first_block (ms) \
+             building and committing the first block after it (with --restart)",
             timed.blocks,
             p.block_txs,
             rayon::current_num_threads(),
@@ -137,6 +153,45 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
             load_average()
         ),
     })
+}
+
+/// Closes `chain`, reopens its store and engine, and seals one block of `p.block_txs`
+/// transfers from senders that sent nothing in `plan` (their nonce is still 0): the time to
+/// reopen and the time of that block, which loads the trie paths it touches from the state
+/// file. `None` when too few senders are left.
+fn restart(
+    chain: Chain,
+    dir: &tempfile::TempDir,
+    keys: &[Key],
+    p: &SerialParams,
+    signer: &Signer,
+    token: Option<alloy::primitives::Address>,
+    plan: &[workload::Transfer],
+) -> Result<Option<(Duration, Duration)>, BenchError> {
+    let senders = &keys[..p.accounts];
+    let used: std::collections::HashSet<usize> = plan.iter().map(|t| t.from).collect();
+    let block: Vec<workload::Transfer> = (0..p.accounts)
+        .filter(|i| !used.contains(i))
+        .take(p.block_txs)
+        .map(|from| workload::Transfer {
+            from,
+            nonce: 0,
+            to: (from + p.accounts / 2) % p.accounts,
+        })
+        .collect();
+    if block.len() < p.block_txs {
+        return Ok(None);
+    }
+    let txs = chain.recover(signer.sign_plan(&block, senders, token)?)?;
+    let timestamp = chain.timestamp;
+    drop(chain);
+    let started = Instant::now();
+    let mut chain = Chain::open(&dir.path().join("bench.redb"), keys, p.gas_limit, p.apply)?;
+    chain.timestamp = timestamp;
+    let open = started.elapsed();
+    let started = Instant::now();
+    chain.seal_timed(&txs, &mut Timed::default())?;
+    Ok(Some((open, started.elapsed())))
 }
 
 /// Deploys and hands out the token of an ERC-20 run (untimed); `None` for ETH transfers.
