@@ -298,6 +298,7 @@ fn check(block: u64) -> impl Fn(CheckError) -> Layer2Error {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_l1::{DEPLOYER, TestL1};
     use super::*;
     use crate::batcher::plan::MAX_APPEND_DATA;
     use crate::derivation::driver::tests::{
@@ -437,6 +438,18 @@ mod tests {
         let mut with_deposit = 0;
         for block in 1..=4 {
             let opening = steps.opening(block).unwrap();
+            // The block's start proof checked under `records` by a game whose L1 view is `view`.
+            let verify = |view: u64, records: &Records| {
+                fraud_vm::block_start::verify_block_start(
+                    output(block - 1),
+                    block,
+                    view,
+                    &opening.start_proof,
+                    &params,
+                    records,
+                    &deposits,
+                )
+            };
             let proof =
                 fraud_vm::block_start::BlockStartProof::decode(&opening.start_proof).unwrap();
             if !proof.user_deposits.is_empty() {
@@ -453,15 +466,7 @@ mod tests {
                 );
                 let empty = Records(records.0.clone(), vec![B256::ZERO; 12], records.2.clone());
                 assert_eq!(
-                    fraud_vm::block_start::verify_block_start(
-                        output(block - 1),
-                        block,
-                        11,
-                        &opening.start_proof,
-                        &params,
-                        &empty,
-                        &deposits,
-                    ),
+                    verify(11, &empty),
                     Err(fraud_vm::VerifyError::BadBlockStart {
                         what: "the user deposits are not the portal's depositChain(epoch)"
                     }),
@@ -469,15 +474,7 @@ mod tests {
                 // Under an oracle that has not proven the epoch's receipts, it is refused too.
                 let unproven = Records(records.0.clone(), records.1.clone(), Vec::new());
                 assert_eq!(
-                    fraud_vm::block_start::verify_block_start(
-                        output(block - 1),
-                        block,
-                        11,
-                        &opening.start_proof,
-                        &params,
-                        &unproven,
-                        &deposits,
-                    ),
+                    verify(11, &unproven),
                     Err(fraud_vm::VerifyError::BadBlockStart {
                         what: "the log-index oracle has not proven the epoch's deposit logs"
                     }),
@@ -485,27 +482,10 @@ mod tests {
             }
             let n = opening.step_count;
             assert!(n > 1, "block {block}: {n} steps");
-            let start = fraud_vm::block_start::verify_block_start(
-                output(block - 1),
-                block,
-                11,
-                &opening.start_proof,
-                &params,
-                &records,
-                &deposits,
-            )
-            .unwrap();
+            let start = verify(11, &records).unwrap();
             let appended = if block <= 2 { 5 } else { 7 };
             assert_eq!(
-                fraud_vm::block_start::verify_block_start(
-                    output(block - 1),
-                    block,
-                    appended - 1,
-                    &opening.start_proof,
-                    &params,
-                    &records,
-                    &deposits,
-                ),
+                verify(appended - 1, &records),
                 Err(fraud_vm::VerifyError::BadBlockStart {
                     what: "the inputs were appended after the game's L1 view"
                 }),
@@ -544,40 +524,18 @@ mod tests {
     /// op-node deploys them (the L2's chain parameters, the test rollup's inbox and deposit
     /// parameters).
     struct RevmL1 {
-        evm: revm::handler::MainnetEvm<
-            revm::handler::MainnetContext<revm::database::CacheDB<revm::database::EmptyDB>>,
-        >,
+        l1: TestL1,
         inbox: alloy::primitives::Address,
         boundary: alloy::primitives::Address,
-        deployed: u64,
     }
-
-    const DEPLOYER: alloy::primitives::Address = alloy::primitives::Address::repeat_byte(0xd0);
 
     impl RevmL1 {
         fn new(chain: &crate::chain::ChainConfig, window: u64) -> Self {
             use alloy::sol_types::SolConstructor;
-            use revm::{Context, MainBuilder, MainContext};
-            let evm = Context::mainnet()
-                .with_db(revm::database::CacheDB::<revm::database::EmptyDB>::default())
-                .with_cfg({
-                    // Getters are called from the deployer at any nonce.
-                    let mut cfg = revm::context::CfgEnv::new_with_spec(
-                        revm::primitives::hardfork::SpecId::PRAGUE,
-                    );
-                    cfg.disable_nonce_check = true;
-                    cfg
-                })
-                .with_block(revm::context::BlockEnv {
-                    gas_limit: 1 << 30,
-                    ..Default::default()
-                })
-                .build_mainnet();
             let mut l1 = Self {
-                evm,
+                l1: TestL1::new(),
                 inbox: Default::default(),
                 boundary: Default::default(),
-                deployed: 0,
             };
             let config = crate::derivation::inbox_config(
                 &crate::derivation::driver::tests::rollup(B256::ZERO, window),
@@ -594,7 +552,7 @@ mod tests {
                 }
                 .abi_encode(),
             );
-            l1.inbox = l1.create(code);
+            l1.inbox = l1.l1.create(code);
             let mut code = bridge::bindings::OptimismPortal::BYTECODE.to_vec();
             code.extend(
                 bridge::bindings::OptimismPortal::constructorCall {
@@ -603,12 +561,12 @@ mod tests {
                 }
                 .abi_encode(),
             );
-            let portal = l1.create(code);
+            let portal = l1.l1.create(code);
             let mut code = bridge::bindings::DepositLogIndex::BYTECODE.to_vec();
             code.extend(
                 bridge::bindings::DepositLogIndex::constructorCall { portal_: portal }.abi_encode(),
             );
-            let log_index = l1.create(code);
+            let log_index = l1.l1.create(code);
             let params =
                 fraud_vm::block_start::ChainParams::op_node(chain.chain_id, chain.gas_limit);
             let scalars = crate::derivation::FeeScalars::default();
@@ -635,63 +593,8 @@ mod tests {
                 }
                 .abi_encode(),
             );
-            l1.boundary = l1.create(code);
+            l1.boundary = l1.l1.create(code);
             l1
-        }
-
-        fn create(&mut self, code: Vec<u8>) -> alloy::primitives::Address {
-            use revm::ExecuteCommitEvm;
-            let tx = revm::context::TxEnv::builder()
-                .caller(DEPLOYER)
-                .kind(alloy::primitives::TxKind::Create)
-                .data(code.into())
-                .gas_limit(1 << 26)
-                .gas_price(0)
-                .nonce(self.deployed)
-                .build()
-                .expect("valid tx");
-            self.deployed += 1;
-            match self.evm.transact_commit(tx).expect("deploys") {
-                revm::context::result::ExecutionResult::Success {
-                    output: revm::context::result::Output::Create(_, Some(address)),
-                    ..
-                } => address,
-                other => panic!("deploying: {other:?}"),
-            }
-        }
-
-        /// Runs `data` from `from` (nonce `nonce`) to `to` in L1 block `number` at `timestamp`,
-        /// committing it; the call's output or its revert data.
-        fn call(
-            &mut self,
-            from: alloy::primitives::Address,
-            nonce: u64,
-            to: alloy::primitives::Address,
-            data: Vec<u8>,
-            commit: bool,
-        ) -> Result<Bytes, Bytes> {
-            use revm::{ExecuteCommitEvm, ExecuteEvm};
-            let tx = revm::context::TxEnv::builder()
-                .caller(from)
-                .kind(alloy::primitives::TxKind::Call(to))
-                .data(data.into())
-                .gas_limit(1 << 25)
-                .gas_price(0)
-                .nonce(nonce)
-                .build()
-                .expect("valid tx");
-            let result = if commit {
-                self.evm.transact_commit(tx).expect("runs")
-            } else {
-                self.evm.transact(tx).expect("runs").result
-            };
-            match result {
-                revm::context::result::ExecutionResult::Success { output, .. } => {
-                    Ok(output.into_data())
-                }
-                revm::context::result::ExecutionResult::Revert { output, .. } => Err(output),
-                other => Err(format!("{other:?}").into_bytes().into()),
-            }
         }
 
         /// Replays the inbox calls of `blocks` into the real `BatchInbox`, each in its L1 block
@@ -701,19 +604,19 @@ mod tests {
             use bridge::bindings::BatchInbox as I;
             let mut nonce = 0;
             for block in blocks {
-                let db = &mut self.evm.ctx.journaled_state.database;
+                let db = &mut self.l1.evm.ctx.journaled_state.database;
                 for b in blocks.iter().take_while(|b| b.number < block.number) {
                     db.cache
                         .block_hashes
                         .insert(alloy::primitives::U256::from(b.number), b.hash);
                 }
-                self.evm.ctx.block.number = alloy::primitives::U256::from(block.number);
-                self.evm.ctx.block.timestamp = alloy::primitives::U256::from(block.timestamp);
+                self.l1.evm.ctx.block.number = alloy::primitives::U256::from(block.number);
+                self.l1.evm.ctx.block.timestamp = alloy::primitives::U256::from(block.timestamp);
                 for call in &block.inbox_calls {
                     let crate::derivation::InboxCall::Append { data, .. } = call else {
                         panic!("only appends here");
                     };
-                    let out = self.call(
+                    let out = self.l1.call(
                         BATCHER,
                         nonce,
                         self.inbox,
@@ -725,7 +628,7 @@ mod tests {
                 }
             }
             let word = |out: Result<Bytes, Bytes>| B256::from_slice(&out.expect("a getter"));
-            let count = word(self.call(
+            let count = word(self.l1.call(
                 DEPLOYER,
                 0,
                 self.inbox,
@@ -735,7 +638,7 @@ mod tests {
             (0..alloy::primitives::U256::from_be_bytes(count.0).to::<u64>())
                 .map(|i| {
                     word(
-                        self.call(
+                        self.l1.call(
                             DEPLOYER,
                             0,
                             self.inbox,
@@ -760,21 +663,22 @@ mod tests {
         ) -> Result<B256, Bytes> {
             use crate::l1::bindings::BoundaryVerifier as V;
             use alloy::sol_types::SolCall;
-            self.evm.ctx.block.number = alloy::primitives::U256::from(l1_view + 1);
-            self.call(
-                DEPLOYER,
-                0,
-                self.boundary,
-                V::blockStartCall {
-                    parentOutputRoot: parent,
-                    l2BlockNumber: alloy::primitives::U256::from(number),
-                    l1Block: alloy::primitives::U256::from(l1_view),
-                    proof: proof.clone(),
-                }
-                .abi_encode(),
-                false,
-            )
-            .map(|out| B256::from_slice(&out))
+            self.l1.evm.ctx.block.number = alloy::primitives::U256::from(l1_view + 1);
+            self.l1
+                .call(
+                    DEPLOYER,
+                    0,
+                    self.boundary,
+                    V::blockStartCall {
+                        parentOutputRoot: parent,
+                        l2BlockNumber: alloy::primitives::U256::from(number),
+                        l1Block: alloy::primitives::U256::from(l1_view),
+                        proof: proof.clone(),
+                    }
+                    .abi_encode(),
+                    false,
+                )
+                .map(|out| B256::from_slice(&out))
         }
     }
 

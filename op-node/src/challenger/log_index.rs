@@ -141,6 +141,7 @@ pub async fn prove_for_start<P: Provider + Clone>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_l1::{DEPLOYER, TestL1};
     use super::*;
     use crate::{
         block::{RecoveredTx, SealedBlock},
@@ -231,67 +232,25 @@ mod tests {
             .collect()
     }
 
-    /// A revm L1 (Prague) holding a `DepositLogIndex` of `portal`.
+    /// A revm L1 holding a `DepositLogIndex` of `portal`.
     struct Oracle {
-        evm: revm::handler::MainnetEvm<
-            revm::handler::MainnetContext<revm::database::CacheDB<revm::database::EmptyDB>>,
-        >,
+        l1: TestL1,
         address: Address,
-        nonce: u64,
     }
 
     impl Oracle {
         fn new(portal: Address) -> Self {
-            use revm::{Context, MainBuilder, MainContext};
-            let evm = Context::mainnet()
-                .with_db(revm::database::CacheDB::<revm::database::EmptyDB>::default())
-                .with_cfg(revm::context::CfgEnv::new_with_spec(
-                    revm::primitives::hardfork::SpecId::PRAGUE,
-                ))
-                .with_block(revm::context::BlockEnv {
-                    gas_limit: 1 << 30,
-                    ..Default::default()
-                })
-                .build_mainnet();
-            let mut oracle = Self {
-                evm,
-                address: Address::ZERO,
-                nonce: 0,
-            };
+            let mut l1 = TestL1::new();
             let mut code = DepositLogIndex::BYTECODE.to_vec();
             code.extend(DepositLogIndex::constructorCall { portal_: portal }.abi_encode());
-            match oracle.run(TxKind::Create, code) {
-                revm::context::result::ExecutionResult::Success {
-                    output: revm::context::result::Output::Create(_, Some(a)),
-                    ..
-                } => oracle.address = a,
-                other => panic!("deploying the oracle: {other:?}"),
-            }
-            oracle
-        }
-
-        fn run(&mut self, to: TxKind, data: Vec<u8>) -> revm::context::result::ExecutionResult {
-            use revm::ExecuteCommitEvm;
-            let tx = revm::context::TxEnv::builder()
-                .caller(Address::repeat_byte(0x0a))
-                .kind(to)
-                .data(data.into())
-                .gas_limit(1 << 26)
-                .gas_price(0)
-                .nonce(self.nonce)
-                .build()
-                .expect("valid tx");
-            self.nonce += 1;
-            self.evm.transact_commit(tx).expect("runs")
+            let address = l1.create(code);
+            Self { l1, address }
         }
 
         fn call(&mut self, data: Vec<u8>) -> Bytes {
-            match self.run(TxKind::Call(self.address), data) {
-                revm::context::result::ExecutionResult::Success { output, .. } => {
-                    output.into_data()
-                }
-                other => panic!("oracle call: {other:?}"),
-            }
+            self.l1
+                .call(DEPLOYER, 0, self.address, data, true)
+                .unwrap_or_else(|e| panic!("oracle call: {e}"))
         }
     }
 

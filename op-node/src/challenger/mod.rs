@@ -15,6 +15,8 @@ pub mod layer2;
 pub mod log_index;
 pub mod play;
 pub mod player;
+#[cfg(test)]
+mod test_l1;
 pub mod truth;
 
 pub use error::ChallengerError;
