@@ -573,6 +573,7 @@ fn spawn_devnet_challengers(
         let strategy = match dispute.fault_challenger_answers {
             DishonestAnswers::Disagree => Strategy::AlwaysDisagree,
             DishonestAnswers::Random => Strategy::Random,
+            DishonestAnswers::DisagreeFromDeposits => Strategy::DisagreeFromDeposits,
         };
         tracing::warn!(target: "challenger", address = %signer.address(), ?strategy, "fault injection: a dishonest challenger runs");
         players.push(challenger::spawn(config(signer, strategy)).map_err(NodeError::L1)?);

@@ -12,7 +12,7 @@
 //! `resolve` (a lost race is a reverted transaction).
 //!
 //! A dishonest challenger (devnet fault injection) challenges right claims and answers
-//! without looking.
+//! without looking, or (`DisagreeFromDeposits`) truly up to the first block with user deposits.
 
 use super::{
     ChallengerError,
@@ -31,6 +31,11 @@ pub enum Strategy {
     AlwaysDisagree,
     /// Challenges right claims; answers at random (fault injection).
     Random,
+    /// Challenges right claims at or above the first L2 block that carries user deposits;
+    /// answers truly below that block and disagrees from it on, and with every layer-2
+    /// commitment (fault injection: it takes the defender to layer 2 over that block, whose
+    /// `blockStart` needs the deposit log-index oracle).
+    DisagreeFromDeposits,
 }
 
 /// The moves the challenger `me` makes now in `game`, at L1 time `now`. Moves whose answer is
@@ -59,6 +64,15 @@ pub fn challenger_moves(
                 if root == game.root_claim =>
             {
                 moves.push(Move::Challenge)
+            }
+            (Strategy::DisagreeFromDeposits, Ok(Truth::Root(root))) if root == game.root_claim => {
+                match oracle.first_deposit_block(0, game.l2_block) {
+                    Ok(Some(_)) => moves.push(Move::Challenge),
+                    Ok(None) => {}
+                    Err(e) => {
+                        warn!(target: "challenger", game = %game.address, error = %e, "cannot look for user deposits; will retry")
+                    }
+                }
             }
             (_, Err(e)) => {
                 warn!(target: "challenger", game = %game.address, error = %e, "cannot check the claim; will retry")
@@ -138,6 +152,18 @@ fn answer(
     match strategy {
         Strategy::AlwaysDisagree => return Ok(Some(false)),
         Strategy::Random => return Ok(Some(coin(game.address, c.id, position))),
+        Strategy::DisagreeFromDeposits => {
+            // The first deposit block in `(agreed, disputed]` stays the same block as the
+            // bisection narrows (true answers below it, "disagree" from it), so the layer-1
+            // leaf is the one over it.
+            let below = c.layer == 1
+                && oracle
+                    .first_deposit_block(c.agreed.0, c.disputed.0)?
+                    .is_some_and(|first| position < first);
+            if !below {
+                return Ok(Some(false));
+            }
+        }
         Strategy::Honest => {}
     }
     if c.layer == 1 {

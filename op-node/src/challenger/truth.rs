@@ -7,6 +7,7 @@ use super::{
 };
 use crate::{chain::ChainConfig, storage::Store};
 use alloy::primitives::B256;
+use op_alloy::consensus::OpTxEnvelope;
 use std::sync::Arc;
 
 /// The node's view of the output root at one L2 block, relative to a game's L1 view.
@@ -32,6 +33,11 @@ pub trait Oracle: Send + Sync {
     fn commitment(&self, block: u64, position: u64) -> Result<B256, ChallengerError>;
     /// The proof of the step from `position` in block `block`.
     fn step_proof(&self, block: u64, position: u64) -> Result<StepProof, ChallengerError>;
+    /// The first L2 block in `after + 1 ..= upto` that carries user deposits (a deposit
+    /// transaction after the block's L1-info deposit: the first block of an epoch whose L1
+    /// block holds portal deposits), if any. Only the `disagree-from-deposits` fault injection
+    /// asks.
+    fn first_deposit_block(&self, after: u64, upto: u64) -> Result<Option<u64>, ChallengerError>;
 }
 
 /// The truth as the node's own storage holds it: output roots of safe blocks, and the
@@ -89,5 +95,21 @@ impl Oracle for NodeOracle {
 
     fn step_proof(&self, block: u64, position: u64) -> Result<StepProof, ChallengerError> {
         Ok(self.steps.step_proof(block, position)?)
+    }
+
+    fn first_deposit_block(&self, after: u64, upto: u64) -> Result<Option<u64>, ChallengerError> {
+        // A scan of the bodies: fault injection on small devnet chains, never the honest path.
+        let reader = self.store.reader()?;
+        for number in after.saturating_add(1)..=upto {
+            let txs = reader.transactions(number)?;
+            if txs
+                .iter()
+                .skip(1)
+                .any(|tx| matches!(tx.tx.inner(), OpTxEnvelope::Deposit(_)))
+            {
+                return Ok(Some(number));
+            }
+        }
+        Ok(None)
     }
 }

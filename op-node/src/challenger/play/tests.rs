@@ -10,11 +10,13 @@ use crate::challenger::{
 use alloy::primitives::{B256, U256};
 use proptest::prelude::{any, prop_assert, prop_assert_eq, proptest};
 
-/// True outputs 0..=safe; `underivable_above` marks the L1 view's end. Every block has
-/// [`STEPS`] steps, whose true states are [`state`].
+/// True outputs 0..=safe; `underivable_above` marks the L1 view's end; `deposits` lists the
+/// blocks that carry user deposits. Every block has [`STEPS`] steps, whose true states are
+/// [`state`].
 struct Table {
     roots: Vec<B256>,
     underivable_above: Option<u64>,
+    deposits: Vec<u64>,
 }
 
 /// `N` of every block in the table.
@@ -34,6 +36,7 @@ impl Table {
         Self {
             roots: (0..=n).map(root).collect(),
             underivable_above: None,
+            deposits: Vec::new(),
         }
     }
 }
@@ -62,6 +65,14 @@ impl Oracle for Table {
             proof: position.to_be_bytes().to_vec().into(),
             post: state(block, position + 1),
         })
+    }
+    fn first_deposit_block(&self, after: u64, upto: u64) -> Result<Option<u64>, ChallengerError> {
+        Ok(self
+            .deposits
+            .iter()
+            .copied()
+            .filter(|b| *b > after && *b <= upto)
+            .min())
     }
 }
 
@@ -325,7 +336,16 @@ fn play_layer_one(
     defender: impl Fn(u64) -> B256,
     strategy: Strategy,
 ) -> ChallengeView {
-    let table = Table::safe(claim_block);
+    play_layer_one_on(&Table::safe(claim_block), claim_block, defender, strategy)
+}
+
+/// [`play_layer_one`] against the truth `table`.
+fn play_layer_one_on(
+    table: &Table,
+    claim_block: u64,
+    defender: impl Fn(u64) -> B256,
+    strategy: Strategy,
+) -> ChallengeView {
     let mut g = game(claim_block, defender(claim_block));
     opened(&mut g, ME);
     for _ in 0..128 {
@@ -336,7 +356,7 @@ fn play_layer_one(
         let m = c.next_position();
         c.pending = defender(m);
         c.turn = Side::Challenger;
-        let moves = challenger_moves(&g, ME, 1005, strategy, &table);
+        let moves = challenger_moves(&g, ME, 1005, strategy, table);
         let c = &mut g.challenges[0];
         let [Move::Answer { id: 0, agree }] = moves.as_slice() else {
             panic!("expected one answer, got {moves:?}");
@@ -373,4 +393,50 @@ proptest! {
         prop_assert_eq!(c.agreed, (0, root(0)));
         prop_assert_eq!(c.disputed, (1, root(1)));
     }
+
+    /// `disagree-from-deposits` against an honest defender ends layer 1 at the leaf over the
+    /// first block with user deposits above the anchor, disputing its true output: the block
+    /// whose `blockStart` needs the log-index oracle.
+    #[test]
+    fn disagree_from_deposits_ends_over_the_first_deposit_block(
+        b in 2u64..5000,
+        seeds in proptest::collection::vec(any::<u64>(), 1..4),
+    ) {
+        let table = Table {
+            deposits: seeds.iter().map(|s| 1 + s % b).collect(),
+            ..Table::safe(b)
+        };
+        let first = *table.deposits.iter().min().expect("one deposit block at least");
+        let c = play_layer_one_on(&table, b, root, Strategy::DisagreeFromDeposits);
+        prop_assert_eq!(c.agreed, (first - 1, root(first - 1)));
+        prop_assert_eq!(c.disputed, (first, root(first)));
+    }
+}
+
+#[test]
+fn disagree_from_deposits_challenges_right_claims_over_a_deposit_block_and_loses_step_zero() {
+    let table = Table {
+        deposits: vec![30, 70],
+        ..Table::safe(100)
+    };
+    let moves =
+        |g: &GameView| challenger_moves(g, ME, 1005, Strategy::DisagreeFromDeposits, &table);
+    // Right claims from the first deposit block on; never a wrong one, nor one below it.
+    assert_eq!(moves(&game(29, root(29))), vec![]);
+    assert_eq!(moves(&game(30, root(30))), vec![Move::Challenge]);
+    assert_eq!(moves(&game(80, root(80))), vec![Move::Challenge]);
+    assert_eq!(moves(&game(80, root(81))), vec![]);
+    // A game below every deposit block is dropped at once, like an honest challenger's.
+    assert!(challenger_done(&game(29, root(29)), ME, 1005, &table));
+    // In layer 2 it disagrees with everything, so the defender proves step 0.
+    let (c, leaf) = play_layer_two(Strategy::DisagreeFromDeposits);
+    assert_eq!(c.agreed, (0, state(40, 0)));
+    assert_eq!(c.disputed, (1, state(40, 1)));
+    assert_eq!(
+        leaf,
+        vec![Move::Step {
+            id: 0,
+            proof: 0u64.to_be_bytes().to_vec().into()
+        }]
+    );
 }
