@@ -440,11 +440,16 @@ function logIndexChain(indices) {
   return indices.reduce((chain, i) => keccak256(concat(["0x23", chain, numberToHex(i, { size: 8 })])), `0x${"00".repeat(32)}`);
 }
 
+// Emitter calls before the deposits in their L1 block: more receipts than one `proveReceipts` call
+// takes (bridge::log_index::MAX_CALL_RECEIPTS = 32), so the defender proves them in two calls.
+const NOISE_CALLS = 33;
+
 /**
  * Puts two user deposits into one L1 block after another contract's logs: test account 7 calls an
- * emitter and then deposits (consecutive nonces), account 8 deposits, all three signed first and sent
- * in one JSON-RPC batch (on hardhat with automining off, so the interval block takes them together).
- * Returns the L1 block, the deposits' block-wide log indices and the L2 block that carries them.
+ * emitter NOISE_CALLS times and then deposits (consecutive nonces), account 8 deposits, all signed
+ * first and sent in one JSON-RPC batch (on hardhat with automining off, so the interval block takes
+ * them together). Returns the L1 block, the deposits' block-wide log indices and the L2 block that
+ * carries them.
  */
 async function depositsInOneL1Block(r, { hardhatUrl } = {}) {
   const [a, b] = [r.wallet(7), r.wallet(8)];
@@ -462,11 +467,11 @@ async function depositsInOneL1Block(r, { hardhatUrl } = {}) {
     return w.account.signTransaction({ chainId: r.l1Chain.id, type: "eip1559", nonce, to: r.addresses.OptimismPortal, data, value: mint, gas: gas * 2n, ...feeFields });
   };
   const [nonceA, nonceB] = await Promise.all([a, b].map((w) => r.l1.getTransactionCount({ address: w.address, blockTag: "pending" })));
-  const raws = [
-    await a.account.signTransaction({ chainId: r.l1Chain.id, type: "eip1559", nonce: nonceA, to: emitter, data: "0x", gas: 60_000n, ...feeFields }),
-    await depositTx(a, nonceA + 1, parseEther("0.5")),
-    await depositTx(b, nonceB, parseEther("0.25")),
-  ];
+  const raws = [];
+  for (let i = 0; i < NOISE_CALLS; i++) {
+    raws.push(await a.account.signTransaction({ chainId: r.l1Chain.id, type: "eip1559", nonce: nonceA + i, to: emitter, data: "0x", gas: 60_000n, ...feeFields }));
+  }
+  raws.push(await depositTx(a, nonceA + NOISE_CALLS, parseEther("0.5")), await depositTx(b, nonceB, parseEther("0.25")));
   if (hardhatUrl) await rpc(hardhatUrl, "evm_setAutomine", [false]);
   let sent;
   try {
@@ -474,18 +479,18 @@ async function depositsInOneL1Block(r, { hardhatUrl } = {}) {
   } finally {
     if (hardhatUrl) await rpc(hardhatUrl, "evm_setAutomine", [true]);
   }
-  assert.ok(sent.every((x) => x.result), `the batch of three L1 transactions: ${stringify(sent)}`);
+  assert.ok(sent.every((x) => x.result), `the batch of L1 transactions: ${stringify(sent)}`);
   const receipts = await Promise.all(sent.map((x) => r.l1.waitForTransactionReceipt({ hash: x.result, timeout: 30_000 })));
   assert.ok(receipts.every((x) => x.status === "success"), `L1 receipts: ${stringify(receipts.map((x) => x.status))}`);
-  const [noise, depA, depB] = receipts;
-  assert.ok(receipts.every((x) => x.blockHash === noise.blockHash), `the three transactions in one L1 block: ${stringify(receipts.map((x) => x.blockNumber))}`);
-  assert.ok(noise.transactionIndex < depA.transactionIndex, "account 7's emitter call comes before its deposit");
+  const [noise, depA, depB] = [receipts[0], ...receipts.slice(-2)];
+  assert.ok(receipts.every((x) => x.blockHash === noise.blockHash), `the transactions in one L1 block: ${stringify(receipts.map((x) => x.blockNumber))}`);
+  assert.ok(depA.transactionIndex >= NOISE_CALLS, `account 7's emitter calls come before its deposit (at ${depA.transactionIndex})`);
   // Block-wide log indices, as the L1's RPC gives them (what derivation read for the source hashes).
   const logs = await r.l1.getLogs({ address: r.addresses.OptimismPortal, blockHash: noise.blockHash });
   const indices = logs.filter((l) => l.topics[0] === DEPOSIT_TOPIC).map((l) => l.logIndex).sort((x, y) => x - y);
   assert.equal(indices.length, 2, `two portal deposits in L1 block ${noise.blockNumber}: ${stringify(indices)}`);
   const depALog = depA.logs.find((l) => l.topics[0] === DEPOSIT_TOPIC);
-  assert.ok(depALog.logIndex >= 2, `account 7's deposit comes after the emitter's two logs (log index ${depALog.logIndex})`);
+  assert.ok(depALog.logIndex >= 2 * NOISE_CALLS, `account 7's deposit comes after the emitter's logs (log index ${depALog.logIndex})`);
   const l2Hashes = [depA, depB].map((x) => getL2TransactionHashes(x)[0]);
   const l2Receipts = await Promise.all(l2Hashes.map((hash) => r.l2.waitForTransactionReceipt({ hash, timeout: 60_000 })));
   assert.equal(l2Receipts[0].blockNumber, l2Receipts[1].blockNumber, "both deposits in one L2 block");
@@ -493,7 +498,8 @@ async function depositsInOneL1Block(r, { hardhatUrl } = {}) {
   // That block opens its epoch: its L1-info deposit names the deposits' L1 block.
   const block = await r.l2.getBlock({ blockNumber: l2Block, includeTransactions: true });
   assert.equal(block.transactions.filter((x) => x.type === "deposit").length, 3, "the L1-info deposit and the two user deposits");
-  return { l1Block: noise.blockNumber, l1Hash: noise.blockHash, txIndices: receipts.map((x) => x.transactionIndex), indices, l2Block };
+  const l1Txs = (await r.l1.getBlock({ blockHash: noise.blockHash })).transactions.length;
+  return { l1Block: noise.blockNumber, l1Hash: noise.blockHash, l1Txs, depositTxIndices: [depA, depB].map((x) => x.transactionIndex), indices, l2Block };
 }
 
 /**
@@ -528,14 +534,20 @@ async function depositDisputeFigures(r, l2Url, d, dishonest) {
   assert.equal(await readOracle("chainAt", [d.l1Hash, 1n]), logIndexChain(d.indices.slice(0, 1)));
   assert.equal(await readOracle("chainAt", [d.l1Hash, 2n]), logIndexChain(d.indices), "the oracle's chain of the RPC's log indices");
   const proven = await r.l1.getContractEvents({ address: oracle, abi: LOG_INDEX_ABI, eventName: "ReceiptsProven", args: { blockHash: d.l1Hash }, fromBlock: 0n });
-  assert.ok(proven.length >= 1, "ReceiptsProven for the epoch block");
+  // Receipts up to the later deposit's, past MAX_CALL_RECEIPTS: two calls, in order.
+  assert.equal(proven.length, 2, `ReceiptsProven for the epoch block: ${stringify(proven.map((e) => e.args))}`);
+  assert.equal(proven[0].args.first, 0n);
+  assert.equal(proven[1].args.first, proven[0].args.count);
+  assert.equal(proven[1].args.first + proven[1].args.count, BigInt(Math.max(...d.depositTxIndices) + 1), "proven up to the later deposit's receipt");
   let proveGas = 0n;
+  const gasOf = [];
   for (const e of proven) {
     const [tx, receipt] = await Promise.all([r.l1.getTransaction({ hash: e.transactionHash }), r.l1.getTransactionReceipt({ hash: e.transactionHash })]);
     assert.equal(tx.from.toLowerCase(), g.creator.toLowerCase(), "the proposer proved the receipts");
     assert.equal(receipt.status, "success");
     assert.ok(e.blockNumber <= started.blockNumber, "receipts proven before startSteps");
     proveGas += receipt.gasUsed;
+    gasOf.push(receipt.gasUsed);
   }
   // No reverted proveReceipts of the proposer anywhere (a failed attempt is a reverted transaction to the oracle).
   for (let n = proven[0].blockNumber; n <= started.blockNumber; n++) {
@@ -561,9 +573,9 @@ async function depositDisputeFigures(r, l2Url, d, dishonest) {
   assert.ok(everyone.every((x) => x.challenger.toLowerCase() === dishonest.toLowerCase()), `the honest challenger stays out: ${stringify(everyone)}`);
   const [openedAt, endedAt] = await Promise.all([opened.blockNumber, end.blockNumber].map(async (n) => (await r.l1.getBlock({ blockNumber: n })).timestamp));
   const ids = proven.map((e) => `${e.args.first}+${e.args.count}`).join(", ");
-  return `deposit dispute figures: L1 block ${d.l1Block} (transactions at ${d.txIndices.join(", ")}; deposit log indices ${d.indices.join(", ")}), ` +
+  return `deposit dispute figures: L1 block ${d.l1Block} (${d.l1Txs} transactions, the deposits at ${d.depositTxIndices.join(", ")}; deposit log indices ${d.indices.join(", ")}), ` +
     `layer 2 over L2 block ${d.l2Block} (N = ${started.args.stepCount}) in the game at ${g.l2Block}: ` +
-    `proveReceipts ${proven.length} call(s) (receipts ${ids}) ${proveGas} gas, startSteps ${s.defender.gasBy.startSteps} gas, step ${s.defender.gasBy.step} gas; ` +
+    `proveReceipts ${proven.length} calls (receipts ${ids}) ${proveGas} gas (${gasOf.join(" + ")}), startSteps ${s.defender.gasBy.startSteps} gas, step ${s.defender.gasBy.step} gas; ` +
     `defender ${s.defender.moves} transactions ${stringify(s.defender.counts)}, ${s.defender.gas + proveGas} gas with the oracle's; ` +
     `dishonest challenger ${s.challenger.moves} transactions, ${s.challenger.gas} gas; challenge to DEFENDER_WON: ${endedAt - openedAt} s of L1 time`;
 }
@@ -582,7 +594,7 @@ describe("dispute over a block with user deposits (embedded L1): the defender pr
     await node?.stop();
   });
 
-  test("two deposits after another contract's logs: DepositLogIndex records them, StepsStarted at their block, DEFENDER_WON by step", async (t) => {
+  test("two deposits after 33 receipts of another contract's logs: DepositLogIndex records them, StepsStarted at their block, DEFENDER_WON by step", async (t) => {
     const d = await depositsInOneL1Block(r);
     const line = await depositDisputeFigures(r, node.url, d, DISHONEST);
     t.diagnostic(line);
