@@ -117,10 +117,10 @@ pub enum DishonestAnswers {
     Disagree,
     /// Agrees or disagrees at random.
     Random,
-    /// Agrees with the truth below the first L2 block that carries user deposits and disagrees
-    /// from it on, in both layers; challenges only right claims at or above such a block. It
-    /// takes the defender to layer 2 over that block, whose `blockStart` needs the deposits'
-    /// log indices proven to the L1 oracle first (fraud-vm/SPEC.md §5.18).
+    /// Challenges only right claims at or above the first L2 block that carries user deposits,
+    /// answers truly below that block and disagrees from it on and with every layer-2
+    /// commitment: it takes the defender to layer 2 over that block, whose `blockStart` needs
+    /// the deposits' log indices proven to the L1 oracle first (fraud-vm/SPEC.md §5.18).
     DisagreeFromDeposits,
 }
 
