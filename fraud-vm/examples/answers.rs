@@ -83,6 +83,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
         // The bisection that agrees at every answer: it ends at the last step.
         let (mut agreed, mut slowest) = (0, Duration::ZERO);
+        let mut times = Vec::new();
         asked = 0;
         while n - agreed > 1 {
             let m = agreed + (n - agreed) / 2;
@@ -90,13 +91,16 @@ fn main() -> Result<(), Box<dyn Error>> {
             std::hint::black_box(answer_at(&steps, m)?);
             let took = began.elapsed();
             if each {
-                println!("  answer at {m} of {n}: {} µs", took.as_micros());
+                times.push((m, took));
             }
             slowest = slowest.max(took);
             agreed = m;
             asked += 1;
         }
         answer = answer.min(slowest);
+        for (m, took) in times {
+            println!("  answer at {m} of {n}: {} µs", took.as_micros());
+        }
     }
     let ratio = |d: Duration| {
         execution.map_or(String::new(), |e| {
