@@ -13,7 +13,8 @@
 //! first (`fraud_vm::memo::clear`; the fastest is printed; 1 under callgrind, whose inclusive
 //! counts of `BlockSteps<DB>::step_count`, and of `commitment_at`, inlined into `main`, are the
 //! stable measure). `ONLY_N=1` skips the answers; `CHECK=1` also checks the block with `check_block`
-//! and prints op-revm's own execution time and the ratios to it.
+//! and prints op-revm's own execution time and the ratios to it; `EACH=1` prints every answer's
+//! time (callgrind counts each one with `--dump-after=answers::answer_at`).
 
 use alloy::consensus::Block;
 use alloy::eips::eip2718::Encodable2718;
@@ -68,6 +69,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     };
     let (mut count, mut answer) = (Duration::MAX, Duration::MAX);
     let (mut n, mut asked) = (0, 0);
+    let each = std::env::var_os("EACH").is_some();
     for _ in 0..reps.max(1) {
         // Each repetition starts cold, as the first answers about a block do.
         fraud_vm::memo::clear();
@@ -81,16 +83,24 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
         // The bisection that agrees at every answer: it ends at the last step.
         let (mut agreed, mut slowest) = (0, Duration::ZERO);
+        let mut times = Vec::new();
         asked = 0;
         while n - agreed > 1 {
             let m = agreed + (n - agreed) / 2;
             let began = Instant::now();
-            std::hint::black_box(steps.commitment_at(m)?);
-            slowest = slowest.max(began.elapsed());
+            std::hint::black_box(answer_at(&steps, m)?);
+            let took = began.elapsed();
+            if each {
+                times.push((m, took));
+            }
+            slowest = slowest.max(took);
             agreed = m;
             asked += 1;
         }
         answer = answer.min(slowest);
+        for (m, took) in times {
+            println!("  answer at {m} of {n}: {} µs", took.as_micros());
+        }
     }
     let ratio = |d: Duration| {
         execution.map_or(String::new(), |e| {
@@ -114,4 +124,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     println!();
     Ok(())
+}
+
+/// One answer, kept out of line so that callgrind can count each on its own
+/// (`--dump-after=answers::answer_at`).
+#[inline(never)]
+fn answer_at(
+    steps: &BlockSteps<fraud_vm::witness::WitnessDb>,
+    m: u64,
+) -> Result<alloy::primitives::B256, fraud_vm::check::CheckError> {
+    steps.commitment_at(m)
 }

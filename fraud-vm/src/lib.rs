@@ -28,6 +28,7 @@ pub mod block_start;
 pub mod check;
 pub mod codec;
 pub mod frame;
+mod keccak4;
 pub mod memo;
 pub mod merkle;
 pub mod mpt;

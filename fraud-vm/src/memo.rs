@@ -1,10 +1,10 @@
 //! Bounded caches of what the prover derives from byte strings it meets again and again (a
-//! code's hash, the word tree of calldata or return data): a block's answers re-run the same
-//! frames, each building them anew (issue 5). Implementation caches only: a hit is checked
+//! code's hash, the word tree of calldata or return data, a transaction's sender): a block's
+//! answers re-run the same frames, each building them anew (issue 5). Implementation caches only: a hit is checked
 //! against the whole byte string, so a value read from a cache is the one computing it gives.
 
 use crate::merkle::WordTree;
-use alloy::primitives::{B256, keccak256};
+use alloy::primitives::{Address, B256, U256, keccak256};
 use std::sync::Mutex;
 
 /// Codes whose hashes are kept: long enough that hashing costs more than a look-up, at most
@@ -32,13 +32,36 @@ pub(crate) fn word_tree(data: &[u8], build: impl FnOnce(&[u8]) -> WordTree) -> W
     }
 }
 
+/// Transaction senders recovered from their signatures, by signature hash, `v`, `r` and `s`
+/// (97 bytes): a block's answers start the same transactions again and again, and recovering
+/// a key costs about as much as 400 hashes. 256 of them.
+static SENDERS: BytesMemo<Option<Address>, 256> = BytesMemo::new(97, 97);
+
+/// `recover()`, the address the signature `(v, r, s)` of `hash` recovers, kept for the
+/// signatures a block's transaction starts meet again and again.
+pub(crate) fn recovered(
+    hash: B256,
+    v: u8,
+    r: U256,
+    s: U256,
+    recover: impl FnOnce() -> Option<Address>,
+) -> Option<Address> {
+    let mut key = [0u8; 97];
+    key[..32].copy_from_slice(hash.as_slice());
+    key[32] = v;
+    key[33..65].copy_from_slice(&r.to_be_bytes::<32>());
+    key[65..].copy_from_slice(&s.to_be_bytes::<32>());
+    SENDERS.get_or(&key, |_| recover())
+}
+
 /// Empties the prover's implementation caches: the lifted leaves of the sparse trees
-/// ([`crate::smt::set_lift_cache_capacity`], kept at its size), the code hashes and the word
-/// trees of calldata and return data. Nothing computed depends on them; for measuring what a
+/// ([`crate::smt::set_lift_cache_capacity`], kept at its size), the code hashes, the senders
+/// and the word trees of calldata and return data. Nothing computed depends on them; for measuring what a
 /// cold start costs (`examples/answers.rs`), or to give their memory back.
 pub fn clear() {
     crate::smt::clear_lift_cache();
     CODE_HASHES.clear();
+    SENDERS.clear();
     SMALL_TREES.clear();
     LARGE_TREES.clear();
 }

@@ -193,12 +193,19 @@ impl WordTree {
         for height in 0..WORD_TREE_DEPTH {
             // The parents of this level's changed nodes, in order and once each.
             dirty.dedup_by_key(|i| *i >> 1);
-            for idx in &mut dirty {
+            // The level's pairs are independent: hashed four at a time.
+            let pairs: Vec<(B256, B256)> = dirty
+                .iter()
+                .map(|idx| {
+                    let parent = *idx >> 1;
+                    (
+                        self.node(height, parent << 1),
+                        self.node(height, (parent << 1) | 1),
+                    )
+                })
+                .collect();
+            for (idx, node) in dirty.iter_mut().zip(crate::keccak4::hash_pairs(&pairs)) {
                 let parent = *idx >> 1;
-                let node = hash_pair(
-                    self.node(height, parent << 1),
-                    self.node(height, (parent << 1) | 1),
-                );
                 if node == zero_hashes()[height + 1] {
                     self.levels[height + 1].remove(&parent);
                 } else {

@@ -283,22 +283,181 @@ fn lift_leaf(key: B256, leaf: B256, to: usize) -> B256 {
         let mut cache = LIFTS
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // The cache may have been resized, or the slot taken, since it was read.
-        if let Some(entry) = cache.slots.get_mut(slot) {
-            match entry {
-                Some(e) if e.key == key && e.leaf == leaf && e.marks.len() == have => {
-                    e.marks.extend_from_slice(&marks);
+        keep_marks(&mut cache, slot, key, leaf, have, marks);
+    }
+    lifted
+}
+
+/// Adds `marks`, a leaf's lifts from mark `have` on, to its slot of `cache`.
+fn keep_marks(
+    cache: &mut LiftCache,
+    slot: usize,
+    key: B256,
+    leaf: B256,
+    have: usize,
+    marks: Vec<B256>,
+) {
+    // The cache may have been resized, or the slot taken, since it was read.
+    if let Some(entry) = cache.slots.get_mut(slot) {
+        match entry {
+            Some(e) if e.key == key && e.leaf == leaf && e.marks.len() == have => {
+                e.marks.extend_from_slice(&marks);
+            }
+            // A slot free or another leaf's (or this leaf's, lifted meanwhile by another
+            // thread to the same marks): the lifts from the leaf up take it.
+            _ if have == 0 => {
+                *entry = Some(Box::new(Lifted { key, leaf, marks }));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A leaf's lifts still to make, from mark `have` to mark `want` (heights `MARK_STRIDE`
+/// apart), four at a time ([`lift_leaves`]).
+struct Job {
+    key: B256,
+    leaf: B256,
+    slot: usize,
+    have: usize,
+    want: usize,
+    /// The lift at height `height`.
+    node: B256,
+    height: usize,
+    marks: Vec<B256>,
+}
+
+/// The leaves under `node` whose lifts a hash of `node` carried to height `to` would compute:
+/// (key, value, height), for the nodes of the tree not hashed yet.
+fn unlifted_leaves(node: &Node, to: usize, out: &mut Vec<(B256, B256, usize)>) {
+    match node.children.as_deref() {
+        None => out.push((node.key, node.hash(), to)),
+        Some(children) if node.hash.get().is_none() => {
+            for child in children {
+                if child.1.get().is_none() {
+                    unlifted_leaves(&child.0, node.height - 1, out);
                 }
-                // A slot free or another leaf's (or this leaf's, lifted meanwhile by another
-                // thread to the same marks): the lifts from the leaf up take it.
-                _ if have == 0 => {
-                    *entry = Some(Box::new(Lifted { key, leaf, marks }));
+            }
+        }
+        Some(_) => {}
+    }
+}
+
+/// Makes the lifts of the leaves of `trees` that hashing their roots will need and the
+/// lifted-leaf cache does not hold, four leaves at a time ([`crate::keccak4`]), and keeps them
+/// in the cache: the roots are then read with fewer than `MARK_STRIDE` hashes per leaf. The
+/// same hashes as lifting each leaf on its own (the cache is checked as ever); nothing is done
+/// without AVX2, with the cache off, or for fewer than two leaves.
+pub(crate) fn lift_leaves(trees: &[&SparseTree]) {
+    let mut leaves = Vec::new();
+    for tree in trees {
+        if tree.root.get().is_none()
+            && let Some(top) = tree.top.as_deref()
+        {
+            unlifted_leaves(top, SMT_DEPTH, &mut leaves);
+        }
+    }
+    if leaves.len() < 2 {
+        return;
+    }
+    // A leaf under several trees (or twice in one) is lifted once, to the highest mark asked.
+    leaves.sort_unstable();
+    leaves.dedup_by(|later, kept| {
+        let same = later.0 == kept.0 && later.1 == kept.1;
+        if same {
+            kept.2 = kept.2.max(later.2);
+        }
+        same
+    });
+    let mut jobs = {
+        let mut cache = LIFTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.capacity == 0 {
+            return;
+        }
+        if cache.slots.is_empty() {
+            let capacity = cache.capacity;
+            cache.slots.resize_with(capacity, || None);
+        }
+        let len = cache.slots.len();
+        leaves
+            .into_iter()
+            .filter_map(|(key, leaf, to)| {
+                let want = to / MARK_STRIDE;
+                let slot = slot_of(&key, &leaf, len);
+                let (mut have, mut node) = (0, leaf);
+                if let Some(entry) = &cache.slots[slot]
+                    && entry.key == key
+                    && entry.leaf == leaf
+                {
+                    have = entry.marks.len().min(want);
+                    if have > 0 {
+                        node = entry.marks[have - 1];
+                    }
                 }
-                _ => {}
+                (have < want).then(|| Job {
+                    key,
+                    leaf,
+                    slot,
+                    have,
+                    want,
+                    node,
+                    height: have * MARK_STRIDE,
+                    marks: Vec::with_capacity(want - have),
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    if jobs.len() < 2 {
+        return;
+    }
+    let mut done = Vec::with_capacity(jobs.len());
+    let mut lanes: [Option<Job>; 4] = [None, None, None, None];
+    loop {
+        for lane in lanes.iter_mut().filter(|l| l.is_none()) {
+            *lane = jobs.pop();
+        }
+        if lanes.iter().filter(|l| l.is_some()).count() < 2 {
+            break;
+        }
+        let inputs = lanes.each_ref().map(|lane| match lane {
+            Some(job) if key_bit(&job.key, job.height) => (B256::ZERO, job.node),
+            Some(job) => (job.node, B256::ZERO),
+            None => (B256::ZERO, B256::ZERO),
+        });
+        let Some(out) = crate::keccak4::pairs(&inputs) else {
+            return;
+        };
+        for (lane, node) in lanes.iter_mut().zip(out) {
+            if let Some(job) = lane {
+                job.node = node;
+                job.height += 1;
+                if job.height.is_multiple_of(MARK_STRIDE) {
+                    job.marks.push(node);
+                    if job.marks.len() == job.want - job.have {
+                        done.extend(lane.take());
+                    }
+                }
             }
         }
     }
-    lifted
+    // The last one alone.
+    for mut job in lanes.into_iter().flatten() {
+        while job.marks.len() < job.want - job.have {
+            let next = (job.height / MARK_STRIDE + 1) * MARK_STRIDE;
+            job.node = lift_from(job.key, job.node, job.height, next);
+            job.height = next;
+            job.marks.push(job.node);
+        }
+        done.push(job);
+    }
+    let mut cache = LIFTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for job in done {
+        keep_marks(&mut cache, job.slot, job.key, job.leaf, job.have, job.marks);
+    }
 }
 
 /// The highest bit (counted from the least significant end) where `a` and `b` differ, or 0 if
@@ -367,9 +526,10 @@ impl SparseTree {
     /// The root hash (zero for the empty tree): computed on the first read after a write,
     /// hashing only the nodes the writes since the last read made.
     pub fn root(&self) -> B256 {
-        *self
-            .root
-            .get_or_init(|| self.top.as_ref().map_or(B256::ZERO, |n| n.lift(SMT_DEPTH)))
+        *self.root.get_or_init(|| {
+            lift_leaves(&[self]);
+            self.top.as_ref().map_or(B256::ZERO, |n| n.lift(SMT_DEPTH))
+        })
     }
 
     /// The leaf at `key` (zero when absent).

@@ -19,6 +19,8 @@ use revm::interpreter::interpreter_types::{
     InputsTr, Jumps, LegacyBytecode, LoopControl, MemoryTr, ReturnData, RuntimeFlag,
 };
 use revm::interpreter::{InstructionResult, Interpreter, InterpreterAction};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use thiserror::Error;
 
 /// Where the traced transaction sits, and the world when its top frame starts (SPEC.md §3.7):
@@ -116,6 +118,9 @@ pub struct Tracer<F> {
     commits_end: bool,
     error: Option<TraceError>,
     summary: Option<TraceSummary>,
+    /// Set by the caller once it has what it needs: the tracer then mirrors nothing more
+    /// ([`Tracer::stopping`]).
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
@@ -148,7 +153,23 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             commits_end: true,
             error: None,
             summary: None,
+            stop: None,
         }
+    }
+
+    /// The tracer that does nothing more, for the rest of the transaction, once `stop` is set
+    /// (by `on_state`, say, when it has the state it wanted): op-revm runs the rest alone, and
+    /// the tracer's summary and terminal state are not made. For a run that is abandoned once
+    /// its answer is known (a layer-2 answer, SPEC.md §8).
+    pub fn stopping(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
     }
 
     /// The tracer with the top frame's terminal state left uncommitted (its `world_root`
@@ -820,7 +841,7 @@ where
     F: FnMut(u64, &mut FullState),
 {
     fn step(&mut self, interp: &mut Interpreter<EthInterpreter>, ctx: &mut CTX) {
-        if self.error.is_some() || self.summary.is_some() {
+        if self.error.is_some() || self.summary.is_some() || self.stopped() {
             return;
         }
         let depth = ctx.journal_ref().depth();
@@ -869,7 +890,7 @@ where
     }
 
     fn step_end(&mut self, interp: &mut Interpreter<EthInterpreter>, ctx: &mut CTX) {
-        if self.error.is_some() || self.summary.is_some() {
+        if self.error.is_some() || self.summary.is_some() || self.stopped() {
             return;
         }
         let Some(action) = interp.bytecode.action().as_ref() else {

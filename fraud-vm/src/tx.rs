@@ -181,12 +181,10 @@ fn signer<T: SignableTransaction<Signature>>(tx: &Signed<T>) -> Result<Address, 
     if sig.s() > alloy::eips::eip7702::constants::SECP256K1N_HALF {
         return Err("signature s above half the curve order");
     }
-    crate::step::recover(
-        tx.tx().signature_hash(),
-        u8::from(sig.v()),
-        sig.r(),
-        sig.s(),
-    )
+    let (hash, v) = (tx.tx().signature_hash(), u8::from(sig.v()));
+    crate::memo::recovered(hash, v, sig.r(), sig.s(), || {
+        crate::step::recover(hash, v, sig.r(), sig.s())
+    })
     .ok_or("the signature recovers no key")
 }
 

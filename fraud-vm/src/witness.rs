@@ -50,7 +50,10 @@ impl WitnessTrie {
         Self {
             root,
             nodes: nodes.iter().map(|n| (keccak256(n), n.clone())).collect(),
-            codes: codes.iter().map(|c| (keccak256(c), c.clone())).collect(),
+            codes: codes
+                .iter()
+                .map(|c| (crate::memo::code_hash(c), c.clone()))
+                .collect(),
         }
     }
 

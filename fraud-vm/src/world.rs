@@ -400,6 +400,14 @@ impl WorldState {
     /// The committed record: the base root and chains with the trees' roots (each hashed
     /// when first read after a write, SPEC.md §3.8).
     pub fn record(&self) -> World {
+        // The leaves new to all five trees are lifted together, four at a time.
+        crate::smt::lift_leaves(&[
+            &self.accounts,
+            &self.original,
+            &self.transient,
+            &self.accessed,
+            &self.created,
+        ]);
         World {
             accounts_root: self.accounts.root(),
             original_root: self.original.root(),

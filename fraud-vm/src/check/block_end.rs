@@ -35,7 +35,7 @@ fn kind(state: &FullState) -> &'static str {
 pub(super) fn seal_block(
     mut idle: FullState,
     receipts: Vec<Receipt>,
-    mut position: u64,
+    position: u64,
     observer: &mut dyn BlockObserver,
     stats: &mut Stats,
 ) -> Result<(FullState, u64), CheckError> {
@@ -47,7 +47,20 @@ pub(super) fn seal_block(
         .map_err(|k| diverged(format!("no preimage of the overlay key {k}")))?;
     let nodes = idle.world.base.node_store();
     idle.sealing = Some(Box::new(Sealing::new(keys, nodes, receipts)));
-    let mut state = idle;
+    seal_from(idle, index, position, observer, stats)
+}
+
+/// [`seal_block`]'s steps from `state`, the Idle state after the last transaction (with its
+/// sealing view made) or a later state of the block end, at block-wide position `position`;
+/// `index` is the number of transactions, for the errors. A later answer about the block end
+/// goes on from the state an earlier one kept (`BlockSteps`).
+pub(super) fn seal_from(
+    mut state: FullState,
+    index: usize,
+    mut position: u64,
+    observer: &mut dyn BlockObserver,
+    stats: &mut Stats,
+) -> Result<(FullState, u64), CheckError> {
     let mut stale;
     loop {
         let kind = kind(&state);

@@ -8,7 +8,7 @@
 //! 32, spread over the block): an answer re-runs only from the last of them at or
 //! before its position.
 
-use super::{BlockObserver, ChainConfig, CheckError, L2Block, Resume, run_block};
+use super::{BlockObserver, ChainConfig, CheckError, L2Block, Resume, Stats, run_block};
 use crate::block_start::derive_block_start;
 use crate::mpt::BaseState;
 use crate::proof::{StepProof, prove, verify};
@@ -17,7 +17,7 @@ use crate::witness::WitnessDb;
 use alloy::primitives::B256;
 use revm::DatabaseRef;
 use revm::database::CacheDB;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What the defender of a block opens layer 2 with (`startSteps`): `N`, `commit(s_N)`, and the
 /// proofs `blockStart` and `blockEnd` check them with.
@@ -61,7 +61,15 @@ pub struct BlockSteps<DB> {
     /// Idle states that run kept, by position: an answer resumes from the last one at or
     /// before the position asked.
     resumes: OnceLock<Vec<Resume>>,
+    /// The block end's states (Sealing or the block-end state) that answers were asked
+    /// about, by position (at most [`MAX_SEALED`]): a later answer about the block end goes on
+    /// from the last one at or before its position instead of folding the overlay again.
+    sealed: Mutex<Vec<(u64, FullState)>>,
 }
+
+/// The most block end states a block keeps (a bisection that reaches the block end asks
+/// about fewer than 2 log2 of its length).
+const MAX_SEALED: usize = 16;
 
 /// The most Idle states a block keeps to resume from: past it, every other one is dropped and
 /// only every other later one is kept, so a block of many transactions keeps at most this many
@@ -86,6 +94,7 @@ impl BlockSteps<WitnessDb> {
             config,
             step_count: OnceLock::new(),
             resumes: OnceLock::new(),
+            sealed: Mutex::new(Vec::new()),
         })
     }
 }
@@ -104,6 +113,7 @@ where
             config,
             step_count: OnceLock::new(),
             resumes: OnceLock::new(),
+            sealed: Mutex::new(Vec::new()),
         }
     }
 
@@ -224,8 +234,49 @@ where
         let mut at = CommitmentAt {
             position,
             found: None,
+            sealed: None,
         };
-        self.run(&mut at, position)?;
+        let from = {
+            let sealed = self
+                .sealed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            sealed.iter().rev().find(|(p, _)| *p <= position).cloned()
+        };
+        match from {
+            // In the block end, after a state an earlier answer kept: only the steps between.
+            Some((p, state)) => {
+                at.state(p, &state);
+                if !at.done() {
+                    let receipts = state.sealing.as_ref().map_or(0, |s| s.receipts.len());
+                    match super::block_end::seal_from(
+                        state,
+                        receipts,
+                        p,
+                        &mut at,
+                        &mut Stats::default(),
+                    ) {
+                        Ok(_) | Err(CheckError::Stopped) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            None => {
+                self.run(&mut at, position)?;
+            }
+        }
+        if let Some(state) = at.sealed.take() {
+            let mut sealed = self
+                .sealed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Err(i) = sealed.binary_search_by_key(&position, |(p, _)| *p) {
+                sealed.insert(i, (position, state));
+                if sealed.len() > MAX_SEALED {
+                    sealed.remove(0);
+                }
+            }
+        }
         at.found
             .ok_or_else(|| step_error(m, "no state at this position".into()))
     }
@@ -308,16 +359,21 @@ impl BlockObserver for LastPosition {
     }
 }
 
-/// The commitment at one position (at most `N`).
+/// The commitment at one position (at most `N`), and the state there if it is one of the
+/// block end's (to go on from).
 struct CommitmentAt {
     position: u64,
     found: Option<B256>,
+    sealed: Option<FullState>,
 }
 
 impl BlockObserver for CommitmentAt {
     fn state(&mut self, position: u64, state: &FullState) {
         if position == self.position {
             self.found = Some(state.record.commitment());
+            if matches!(state.record.status, Status::Sealing | Status::BlockEnd) {
+                self.sealed = Some(state.clone());
+            }
         }
     }
 

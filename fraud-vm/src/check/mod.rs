@@ -914,6 +914,7 @@ where
         } else {
             B256::ZERO
         };
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut expected: Option<(B256, String)> = None;
         let mut failure: Option<CheckError> = None;
         let mut terminal: Option<FullState> = None;
@@ -932,6 +933,10 @@ where
                 return;
             }
             observer.state(first_position + k, state);
+            if observer.done() {
+                // The rest of the transaction is op-revm's alone: the run stops after it.
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             let commitment = state.record.commitment();
             let wanted = if k == 0 {
                 Some((first_commitment, "TxStart".to_string()))
@@ -984,7 +989,7 @@ where
                 }
             }
         };
-        let mut tracer = Tracer::within(at, on_state, window.0, window.1);
+        let mut tracer = Tracer::within(at, on_state, window.0, window.1).stopping(stop.clone());
         if trusted_end {
             // The transaction end is applied by a trusted prover (`boundary_step`): its
             // pre-state is not committed unless asked.
@@ -1002,6 +1007,9 @@ where
         let traced = tracer.finish();
         if let Some(e) = failure {
             return Err(e);
+        }
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(CheckError::Stopped);
         }
         let terminal = match traced {
             Ok(_) => terminal.ok_or(CheckError::Trace {
