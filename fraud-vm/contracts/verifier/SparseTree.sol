@@ -77,10 +77,17 @@ library SparseTree {
                     mstore(p, 0)
                     mstore(add(p, 0x40), 0)
                     let q := add(p, 0x20)
-                    let h := 0
-                    for {} lt(h, end) { h := add(h, 1) } {
+                    // An odd count climbs one height first, then two heights a turn.
+                    let h := and(end, 1)
+                    if h {
+                        mstore(q, out)
+                        out := keccak256(sub(q, shl(5, and(k, 1))), 0x40)
+                    }
+                    for {} lt(h, end) { h := add(h, 2) } {
                         mstore(q, out)
                         out := keccak256(sub(q, shl(5, and(shr(h, k), 1))), 0x40)
+                        mstore(q, out)
+                        out := keccak256(sub(q, shl(5, and(shr(add(h, 1), k), 1))), 0x40)
                     }
                 }
             }
