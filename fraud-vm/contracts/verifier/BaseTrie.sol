@@ -174,12 +174,23 @@ library BaseTrie {
 
     /// @notice Extends the walked path by nibbles `from..to` of the bytes at `at`.
     function _walk(Walk memory w, bytes32 key, uint256 at, uint256 from, uint256 to) private pure {
-        for (uint256 pos = from; pos < to; ++pos) {
-            uint256 b = _byte(at + pos / 2);
-            uint256 nib = pos % 2 == 0 ? b >> 4 : b & 15;
-            if (w.walked >= 64 || nib != _nibble(key, w.walked)) w.diverged = true;
-            w.walked += 1;
+        uint256 walked = w.walked;
+        bool diverged = w.diverged;
+        // One nibble a turn without calls or checked arithmetic (about a third of the gas): an
+        // even position is its byte's high half; nibble i of the key is bits 252 - 4i up.
+        assembly ("memory-safe") {
+            for { let pos := from } lt(pos, to) { pos := add(pos, 1) } {
+                let nib := and(shr(shl(2, iszero(and(pos, 1))), byte(0, calldataload(add(at, shr(1, pos))))), 15)
+                switch lt(walked, 64)
+                case 0 { diverged := 1 }
+                default {
+                    if iszero(eq(nib, and(shr(sub(252, shl(2, walked)), key), 15))) { diverged := 1 }
+                }
+                walked := add(walked, 1)
+            }
         }
+        w.walked = walked;
+        w.diverged = diverged;
     }
 
     /// @notice The RLP item at `p` (within `end`): its kind, payload and the offset after it.

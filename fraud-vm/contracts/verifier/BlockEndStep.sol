@@ -128,7 +128,8 @@ library BlockEndStep {
         (bytes32 leaf, uint256 bitmap, uint256 siblings) = WorldAccess.path(cx, cx.accountsRoot, key);
         // The smallest key: no non-empty sibling on its left.
         if (leaf == 0 || bitmap & uint256(key) != 0) revert BadFoldKey();
-        (, cx.accountsRoot) = SparseTree.rootsWith(siblings, bitmap, key, leaf, 0);
+        // `path` checked the old leaf: only the new root is left to compute.
+        cx.accountsRoot = SparseTree.rootWith(siblings, bitmap, key, 0);
         if (isSlot) {
             _foldSlot(cx, s, addr, StateRecord.uintAt(fk + 21, 8), uint256(StateRecord.wordAt(fk + 29)), leaf);
         } else {
@@ -142,8 +143,7 @@ library BlockEndStep {
         bytes32 marker = _key21(0x1b, addr);
         (bytes32 folded, uint256 bitmap, uint256 siblings) = WorldAccess.path(cx, s.folded, marker);
         if (folded != 0) revert BadFoldKey();
-        (, s.folded) =
-            SparseTree.rootsWith(siblings, bitmap, marker, 0, bytes32(StateRecord.uintAt(rec + 105, 8) + 1));
+        s.folded = SparseTree.rootWith(siblings, bitmap, marker, bytes32(StateRecord.uintAt(rec + 105, 8) + 1));
         uint256 nonce = StateRecord.uintAt(rec + 1, 8);
         uint256 balance = uint256(StateRecord.wordAt(rec + 9));
         bytes32 codeHash = StateRecord.wordAt(rec + 41);
@@ -175,7 +175,7 @@ library BlockEndStep {
                 bytes32 newLeaf = keccak256(
                     abi.encodePacked(msg.data[rec:rec + 73], storageRoot, msg.data[rec + 105:rec + 113])
                 );
-                (, cx.accountsRoot) = SparseTree.rootsWith(siblings, bitmap, ak, accountLeaf, newLeaf);
+                cx.accountsRoot = SparseTree.rootWith(siblings, bitmap, ak, newLeaf);
             }
             return;
         }

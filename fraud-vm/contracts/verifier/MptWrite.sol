@@ -253,7 +253,7 @@ library MptWrite {
     /// used.
     function _walk(bytes32 root, bytes memory key, Witness memory w) private pure returns (Walk memory r) {
         // Every frame consumes at least one nibble of the key.
-        r.frames = new Node[](key.length);
+        r.frames = _frameSlots(key.length);
         if (root == EMPTY_ROOT) {
             if (w.at.length != 0) revert TrieUnusedNodes();
             r.endKind = END_EMPTY;
@@ -308,6 +308,18 @@ library MptWrite {
         if (i >= w.at.length) revert TrieBadNode();
         node = _copy(w.at[i], w.len[i]);
         if (keccak256(node) != hash) revert TrieBadNode();
+    }
+
+    /// @notice An array of `n` node pointers, all zero: `new Node[](n)` would allocate and
+    /// zero a whole node (with its 16 children) for each, about 43 KB for a 64-nibble key, where
+    /// the walk only reads the frames it stored.
+    function _frameSlots(uint256 n) private pure returns (Node[] memory frames) {
+        assembly ("memory-safe") {
+            frames := mload(0x40)
+            mstore(frames, n)
+            calldatacopy(add(frames, 32), calldatasize(), shl(5, n))
+            mstore(0x40, add(add(frames, 32), shl(5, n)))
+        }
     }
 
     function _found(Walk memory walk) private pure returns (bool) {
@@ -390,13 +402,32 @@ library MptWrite {
 
     function _encode(Node memory node) private pure returns (bytes memory) {
         if (node.kind == BRANCH) {
-            bytes memory payload;
+            // The 16 children (an empty one as 0x80) and the empty value, copied once.
+            bytes[16] memory children = node.children;
+            uint256 len = 1;
             for (uint256 n = 0; n < 16; ++n) {
-                payload = node.children[n].length == 0
-                    ? bytes.concat(payload, hex"80")
-                    : bytes.concat(payload, node.children[n]);
+                uint256 l = children[n].length;
+                len += l == 0 ? 1 : l;
             }
-            return _list(bytes.concat(payload, hex"80"));
+            bytes memory payload = new bytes(len);
+            assembly ("memory-safe") {
+                let p := add(payload, 32)
+                for { let n := 0 } lt(n, 16) { n := add(n, 1) } {
+                    let c := mload(add(children, shl(5, n)))
+                    let l := mload(c)
+                    switch l
+                    case 0 {
+                        mstore8(p, 0x80)
+                        p := add(p, 1)
+                    }
+                    default {
+                        mcopy(p, add(c, 32), l)
+                        p := add(p, l)
+                    }
+                }
+                mstore8(p, 0x80)
+            }
+            return _list(payload);
         }
         bytes memory path = _hexPrefix(node.path, node.kind == LEAF);
         if (node.kind == LEAF) return _list(bytes.concat(_string(path), _string(node.value)));
@@ -409,8 +440,15 @@ library MptWrite {
         uint256 flag = (leaf ? 2 : 0) + odd;
         out = new bytes(path.length / 2 + 1);
         out[0] = bytes1(uint8(odd == 1 ? (flag << 4) | uint8(path[0]) : flag << 4));
-        for (uint256 i = odd; i < path.length; i += 2) {
-            out[(i - odd) / 2 + 1] = bytes1((uint8(path[i]) << 4) | uint8(path[i + 1]));
+        // Pairs of nibbles after the first (odd) one, as `uint8` arithmetic packs them.
+        assembly ("memory-safe") {
+            let src := add(path, 32)
+            let dst := add(out, 33)
+            let len := mload(path)
+            for { let i := odd } lt(i, len) { i := add(i, 2) } {
+                let hi := and(shl(4, byte(0, mload(add(src, i)))), 0xff)
+                mstore8(add(dst, shr(1, sub(i, odd))), or(hi, byte(0, mload(add(src, add(i, 1))))))
+            }
         }
     }
 
@@ -493,10 +531,16 @@ library MptWrite {
         // An even path's flag byte carries no nibble (its low half is not read, as in alloy-trie).
         path = new bytes(odd + 2 * (kLen - 1));
         if (odd == 1) path[0] = bytes1(uint8(first & 15));
-        for (uint256 i = 1; i < kLen; ++i) {
-            uint8 b = uint8(raw[k + i]);
-            path[odd + 2 * (i - 1)] = bytes1(b >> 4);
-            path[odd + 2 * (i - 1) + 1] = bytes1(b & 15);
+        // The key item lies within `raw` (`_item` checked it).
+        assembly ("memory-safe") {
+            let src := add(add(raw, 32), k)
+            let dst := add(add(path, 32), odd)
+            for { let i := 1 } lt(i, kLen) { i := add(i, 1) } {
+                let b := byte(0, mload(add(src, i)))
+                let d := add(dst, shl(1, sub(i, 1)))
+                mstore8(d, shr(4, b))
+                mstore8(add(d, 1), and(b, 15))
+            }
         }
         leaf = flag >= 2;
     }
@@ -541,10 +585,15 @@ library MptWrite {
     /// @notice `key`'s nibbles, high nibble first, one a byte.
     function _nibbles(bytes memory key) private pure returns (bytes memory out) {
         out = new bytes(2 * key.length);
-        for (uint256 i = 0; i < key.length; ++i) {
-            uint8 b = uint8(key[i]);
-            out[2 * i] = bytes1(b >> 4);
-            out[2 * i + 1] = bytes1(b & 15);
+        assembly ("memory-safe") {
+            let src := add(key, 32)
+            let dst := add(out, 32)
+            for { let i := 0 } lt(i, mload(key)) { i := add(i, 1) } {
+                let b := byte(0, mload(add(src, i)))
+                let d := add(dst, shl(1, i))
+                mstore8(d, shr(4, b))
+                mstore8(add(d, 1), and(b, 15))
+            }
         }
     }
 
@@ -564,10 +613,20 @@ library MptWrite {
         return keccak256(a) == keccak256(b);
     }
 
+    /// @notice Bytes `from..to` of `b`, copied in one MCOPY (a byte loop cost about 100 gas a
+    /// byte: 50k for a branch's 16 children). `from > to` panics as the checked subtraction
+    /// did, and a non-empty range past the end as the indexing did.
     function _slice(bytes memory b, uint256 from, uint256 to) private pure returns (bytes memory out) {
         out = new bytes(to - from);
-        for (uint256 i = 0; i < out.length; ++i) {
-            out[i] = b[from + i];
+        if (to > from && to > b.length) {
+            assembly ("memory-safe") {
+                mstore(0x00, shl(224, 0x4e487b71))
+                mstore(0x04, 0x32)
+                revert(0x00, 0x24)
+            }
+        }
+        assembly ("memory-safe") {
+            mcopy(add(out, 32), add(add(b, 32), from), sub(to, from))
         }
     }
 

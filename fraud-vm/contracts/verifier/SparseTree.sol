@@ -26,11 +26,24 @@ library SparseTree {
         pure
         returns (bytes32 node, bytes32 newNode)
     {
+        return _roots(siblings, bitmap, key, leaf, newLeaf, true);
+    }
+
+    /// @notice `rootsWith`, the root of `leaf` only computed when `both` (one copy of the code
+    /// for both uses keeps the step contracts within EIP-170).
+    function _roots(uint256 siblings, uint256 bitmap, bytes32 key, bytes32 leaf, bytes32 newLeaf, bool both)
+        private
+        pure
+        returns (bytes32 node, bytes32 newNode)
+    {
+        // The height of the lowest sibling (256 without one): the number of bits below it.
+        uint256 low = bitmap == 0 ? 256 : popcount((bitmap & (~bitmap + 1)) - 1);
         assembly ("memory-safe") {
-            node := leaf
-            newNode := newLeaf
+            // Below the lowest sibling every sibling is zero: each node climbs on its own.
+            node := climb(leaf, key, low)
+            newNode := climb(newLeaf, key, low)
             let at := siblings
-            for { let h := 0 } lt(h, 256) { h := add(h, 1) } {
+            for { let h := low } lt(h, 256) { h := add(h, 1) } {
                 let s := 0
                 if and(shr(h, bitmap), 1) {
                     s := calldataload(at)
@@ -38,15 +51,44 @@ library SparseTree {
                 }
                 let right := shl(5, and(shr(h, key), 1))
                 let left := xor(right, 0x20)
-                if or(node, s) {
-                    mstore(right, node)
-                    mstore(left, s)
-                    node := keccak256(0x00, 0x40)
+                if both {
+                    if or(node, s) {
+                        mstore(right, node)
+                        mstore(left, s)
+                        node := keccak256(0x00, 0x40)
+                    }
                 }
                 if or(newNode, s) {
                     mstore(right, newNode)
                     mstore(left, s)
                     newNode := keccak256(0x00, 0x40)
+                }
+            }
+
+            // `n` from height 0 to `end` with zero siblings. A zero node stays zero (two zero
+            // children); a non-zero one is hashed at every height with the zero word on the
+            // side the key does not take: `0 ‖ n ‖ 0` lies above the free memory pointer, and
+            // the hash starts one word before `n` when `n` is the right child. (A non-zero node
+            // is taken to hash to non-zero, as a keccak256 preimage of zero cannot be found.)
+            function climb(n, k, end) -> out {
+                out := n
+                if out {
+                    let p := mload(0x40)
+                    mstore(p, 0)
+                    mstore(add(p, 0x40), 0)
+                    let q := add(p, 0x20)
+                    // An odd count climbs one height first, then two heights a turn.
+                    let h := and(end, 1)
+                    if h {
+                        mstore(q, out)
+                        out := keccak256(sub(q, shl(5, and(k, 1))), 0x40)
+                    }
+                    for {} lt(h, end) { h := add(h, 2) } {
+                        mstore(q, out)
+                        out := keccak256(sub(q, shl(5, and(shr(h, k), 1))), 0x40)
+                        mstore(q, out)
+                        out := keccak256(sub(q, shl(5, and(shr(add(h, 1), k), 1))), 0x40)
+                    }
                 }
             }
         }
@@ -59,23 +101,6 @@ library SparseTree {
         pure
         returns (bytes32 node)
     {
-        assembly ("memory-safe") {
-            node := leaf
-            let at := siblings
-            for { let h := 0 } lt(h, 256) { h := add(h, 1) } {
-                let s := 0
-                if and(shr(h, bitmap), 1) {
-                    s := calldataload(at)
-                    at := add(at, 32)
-                }
-                // Two zero children make a zero node: nothing to hash.
-                if or(node, s) {
-                    let right := shl(5, and(shr(h, key), 1))
-                    mstore(right, node)
-                    mstore(xor(right, 0x20), s)
-                    node := keccak256(0x00, 0x40)
-                }
-            }
-        }
+        (, node) = _roots(siblings, bitmap, key, 0, leaf, false);
     }
 }
