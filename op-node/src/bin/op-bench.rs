@@ -104,6 +104,12 @@ struct E2eArgs {
     /// many MiB (the load test's memory bound; unset = report only).
     #[arg(long, value_name = "MIB")]
     max_node_rss_mib: Option<f64>,
+    /// The node's sequencing window, in L1 blocks (its `--seq-window`). The devnet's default
+    /// (120 one-second L1 blocks) is shorter than funding a million accounts takes, while the
+    /// batcher posts about 1,100 transfers per L1 block: past the window the batcher forces
+    /// epochs and the sequencer's blocks are replaced. OP mainnet's window is 3,600 L1 blocks.
+    #[arg(long, default_value_t = 3_600)]
+    seq_window: u64,
 }
 
 /// Why a run failed.
@@ -218,6 +224,7 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
                         connections: cli.e2e.connections.max(1),
                         readers: cli.e2e.readers,
                         max_node_rss_mib: cli.e2e.max_node_rss_mib,
+                        seq_window: cli.e2e.seq_window,
                         seed: cli.seed,
                     };
                     // Dropping the run on Ctrl-C drops the node process guard, which kills it.

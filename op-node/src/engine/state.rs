@@ -151,6 +151,12 @@ pub struct AccountChange {
     pub storage: HashMap<U256, U256>,
     /// Values the written slots had before the block.
     pub original_storage: HashMap<U256, U256>,
+    /// The account as the warm cache held it before the block (`None` inside: it did not
+    /// exist), with keccak256 of its address; taken by [`BlockDb`] when the block first changes
+    /// the account, while execution has its cache entry at hand, so the state root need not
+    /// look it up again among a million accounts. `None` when not known (the state root then
+    /// asks the cache).
+    pub before: Option<(B256, Option<AccountRecord>)>,
 }
 
 /// Everything a block changed, before roots are computed.
@@ -168,16 +174,26 @@ impl BlockChanges {
     /// Code is recorded when `is_new_code(hash, code)` says it is not known yet. The engine and
     /// the execution witness's replay both record through here, so a witness mirrors the block
     /// exactly.
+    ///
+    /// `before(address)` gives [`AccountChange::before`] of an account the block changes for
+    /// the first time (`None` if the caller does not know it).
     pub fn record(
         &mut self,
         changes: AddressMap<Account>,
         mut is_new_code: impl FnMut(B256, &Bytecode) -> bool,
+        mut before: impl FnMut(&Address) -> Option<(B256, Option<AccountRecord>)>,
     ) {
         for (address, account) in changes {
             if !account.is_touched() {
                 continue;
             }
-            let change = self.accounts.entry(address).or_default();
+            let change = self
+                .accounts
+                .entry(address)
+                .or_insert_with(|| AccountChange {
+                    before: before(&address),
+                    ..Default::default()
+                });
             if account.is_selfdestructed() || account.is_empty() {
                 change.info = None;
                 change.wiped = true;
@@ -293,13 +309,24 @@ impl Database for BlockDb<'_> {
 
 impl DatabaseCommit for BlockDb<'_> {
     fn commit(&mut self, changes: AddressMap<Account>) {
-        let cache = &mut *self.cache;
-        self.changes.record(changes, |hash, code| {
-            if cache.code.contains_key(&hash) {
-                return false;
-            }
-            cache.code.insert(hash, code.clone());
-            true
-        });
+        let StateCache { accounts, code, .. } = &mut *self.cache;
+        self.changes.record(
+            changes,
+            |hash, bytecode| {
+                if code.contains_key(&hash) {
+                    return false;
+                }
+                code.insert(hash, bytecode.clone());
+                true
+            },
+            // revm loaded every account it commits through `basic`, so its entry is cached
+            // (and, loaded by this transaction, still in the CPU's cache).
+            |address| {
+                accounts.get(address).map(|cached| match cached {
+                    Some(a) => (a.hashed, Some(a.record)),
+                    None => (keccak256(address), None),
+                })
+            },
+        );
     }
 }

@@ -54,9 +54,12 @@ impl StateTries {
         records.reserve(changes.accounts.len());
         let mut leaves = Vec::with_capacity(changes.accounts.len());
         for (address, change) in &changes.accounts {
-            let (previous, hashed) = match cache.account(*address, reader)? {
-                Some(cached) => (Some(cached.record), cached.hashed),
-                None => (None, keccak256(address)),
+            let (previous, hashed) = match change.before {
+                Some((hashed, previous)) => (previous, hashed),
+                None => match cache.account(*address, reader)? {
+                    Some(cached) => (Some(cached.record), cached.hashed),
+                    None => (None, keccak256(address)),
+                },
             };
             diff.reverts.accounts.push((*address, previous));
             for (slot, value) in &change.original_storage {

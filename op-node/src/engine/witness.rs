@@ -421,7 +421,7 @@ impl<S> DatabaseCommit for ReplayDb<'_, S> {
     fn commit(&mut self, changes: AddressMap<Account>) {
         let deployed = &mut self.deployed;
         self.changes
-            .record(changes, |hash, _| deployed.insert(hash));
+            .record(changes, |hash, _| deployed.insert(hash), |_| None);
     }
 }
 

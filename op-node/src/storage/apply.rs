@@ -82,6 +82,17 @@ pub(crate) struct Pending {
     pub stop: bool,
     /// State-file transactions written so far (batches of pending blocks).
     pub batches: u64,
+    /// The newest layer's block is still being appended to the chain file: the applier leaves
+    /// it out, so the state file never holds a block the chain file could lose in a crash
+    /// (opening would find the state file ahead of the chain and refuse it).
+    pub appending: bool,
+}
+
+impl Pending {
+    /// Layers whose blocks are durable in the chain file (all but an appending newest one).
+    fn durable(&self) -> usize {
+        self.layers.len() - usize::from(self.appending)
+    }
 }
 
 /// The pending blocks and the condition the applier and waiting committers sleep on.
@@ -141,10 +152,13 @@ impl Shared {
                     if pending.failed.is_some() {
                         return;
                     }
-                    let Some(oldest) = pending.layers.front() else {
-                        pending.flush_to = None;
+                    let ready = pending.durable();
+                    let Some(oldest) = pending.layers.front().filter(|_| ready > 0) else {
                         if pending.stop {
                             return;
+                        }
+                        if pending.layers.is_empty() {
+                            pending.flush_to = None;
                         }
                         self.changed.wait(&mut pending);
                         continue;
@@ -155,14 +169,15 @@ impl Shared {
                     }
                     if pending.flush_to.is_some()
                         || pending.stop
-                        || pending.layers.len() >= min_batch
+                        || ready >= min_batch
                         || waited >= max_delay
                     {
                         break;
                     }
                     self.changed.wait_for(&mut pending, max_delay - waited);
                 }
-                pending.layers.iter().cloned().collect()
+                let ready = pending.durable();
+                pending.layers.iter().take(ready).cloned().collect()
             };
             if let Err(e) = self.apply_batch(state, &batch) {
                 error!(target: "storage::apply", error = %e, "could not write the state file; no further block can be committed");

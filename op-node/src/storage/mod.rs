@@ -359,12 +359,17 @@ impl Store {
                 return Err(StorageError::Applier(e.clone()));
             }
             pending.layers.push_back(layer);
+            pending.appending = true;
         }
-        if let Err(e) = self.append_block(block, body, &changes, &reverts) {
+        let appended = self.append_block(block, body, &changes, &reverts);
+        {
             let mut pending = self.shared.pending.lock();
-            pending.layers.pop_back();
-            return Err(e);
+            pending.appending = false;
+            if appended.is_err() {
+                pending.layers.pop_back();
+            }
         }
+        appended?;
         match self.mode {
             ApplyMode::Background { .. } => {
                 self.shared.changed.notify_all();

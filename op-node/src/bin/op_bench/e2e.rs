@@ -66,6 +66,8 @@ pub struct E2eParams {
     pub readers: usize,
     /// Fail when the node's peak RSS exceeds this many MiB.
     pub max_node_rss_mib: Option<f64>,
+    /// The node's sequencing window in L1 blocks.
+    pub seq_window: u64,
     /// Seed of the transfer plan.
     pub seed: u64,
 }
@@ -216,6 +218,7 @@ impl NodeProcess {
             .args(["--block-time", &p.block_time])
             .args(["--chain-id", &CHAIN_ID.to_string()])
             .args(["--gas-limit", &p.gas_limit.to_string()])
+            .args(["--seq-window", &p.seq_window.to_string()])
             .args(["--txpool.max-count", &pool_size.to_string()])
             // Concurrent batches deliver a sender's nonces out of order now and then.
             .args(["--txpool.max-queued", &pool_size.to_string()])
