@@ -199,6 +199,39 @@ struct LiftCache {
     capacity: usize,
 }
 
+impl LiftCache {
+    /// Makes the slots on first use; false when the cache is off.
+    fn ready(&mut self) -> bool {
+        if self.capacity == 0 {
+            return false;
+        }
+        if self.slots.is_empty() {
+            let capacity = self.capacity;
+            self.slots.resize_with(capacity, || None);
+        }
+        true
+    }
+
+    /// How many of the first `want` lifts of `leaf` at `key` slot `slot` holds, and the highest
+    /// of them (the leaf itself when it holds none).
+    fn held(&self, slot: usize, key: &B256, leaf: &B256, want: usize) -> (usize, B256) {
+        match &self.slots[slot] {
+            Some(entry) if entry.key == *key && entry.leaf == *leaf => {
+                let have = entry.marks.len().min(want);
+                (
+                    have,
+                    if have > 0 {
+                        entry.marks[have - 1]
+                    } else {
+                        *leaf
+                    },
+                )
+            }
+            _ => (0, *leaf),
+        }
+    }
+}
+
 /// The process's lifted-leaf cache, shared by every tree (and so by the answers of a block,
 /// and by its blocks).
 static LIFTS: Mutex<LiftCache> = Mutex::new(LiftCache {
@@ -245,32 +278,17 @@ fn lift_leaf(key: B256, leaf: B256, to: usize) -> B256 {
     if want == 0 {
         return lift_from(key, leaf, 0, to);
     }
-    let (mut node, mut have) = (leaf, 0);
-    let slot = {
+    let cached = {
         let mut cache = LIFTS
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cache.capacity == 0 {
-            None
-        } else {
-            if cache.slots.is_empty() {
-                let capacity = cache.capacity;
-                cache.slots.resize_with(capacity, || None);
-            }
+        cache.ready().then(|| {
             let slot = slot_of(&key, &leaf, cache.slots.len());
-            if let Some(entry) = &cache.slots[slot]
-                && entry.key == key
-                && entry.leaf == leaf
-            {
-                have = entry.marks.len().min(want);
-                if have > 0 {
-                    node = entry.marks[have - 1];
-                }
-            }
-            Some(slot)
-        }
+            let (have, node) = cache.held(slot, &key, &leaf, want);
+            (slot, have, node)
+        })
     };
-    let Some(slot) = slot else {
+    let Some((slot, have, mut node)) = cached else {
         return lift_from(key, leaf, 0, to);
     };
     let mut marks = Vec::with_capacity(want - have);
@@ -373,12 +391,8 @@ pub(crate) fn lift_leaves(trees: &[&SparseTree]) {
         let mut cache = LIFTS
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cache.capacity == 0 {
+        if !cache.ready() {
             return;
-        }
-        if cache.slots.is_empty() {
-            let capacity = cache.capacity;
-            cache.slots.resize_with(capacity, || None);
         }
         let len = cache.slots.len();
         leaves
@@ -386,16 +400,7 @@ pub(crate) fn lift_leaves(trees: &[&SparseTree]) {
             .filter_map(|(key, leaf, to)| {
                 let want = to / MARK_STRIDE;
                 let slot = slot_of(&key, &leaf, len);
-                let (mut have, mut node) = (0, leaf);
-                if let Some(entry) = &cache.slots[slot]
-                    && entry.key == key
-                    && entry.leaf == leaf
-                {
-                    have = entry.marks.len().min(want);
-                    if have > 0 {
-                        node = entry.marks[have - 1];
-                    }
-                }
+                let (have, node) = cache.held(slot, &key, &leaf, want);
                 (have < want).then(|| Job {
                     key,
                     leaf,

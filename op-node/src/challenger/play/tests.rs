@@ -317,7 +317,13 @@ fn play_layer_two(strategy: Strategy) -> (ChallengeView, Vec<Move>) {
 
 #[test]
 fn always_disagree_in_layer_two_loses_the_first_step() {
-    let (c, leaf) = play_layer_two(Strategy::AlwaysDisagree);
+    assert_disagreeing_in_layer_two_loses_the_first_step(Strategy::AlwaysDisagree);
+}
+
+/// A challenger that disagrees with every layer-2 commitment narrows the challenge to step 0,
+/// which the defender proves.
+fn assert_disagreeing_in_layer_two_loses_the_first_step(strategy: Strategy) {
+    let (c, leaf) = play_layer_two(strategy);
     assert_eq!(c.agreed, (0, state(40, 0)));
     assert_eq!(c.disputed, (1, state(40, 1)));
     assert_eq!(
@@ -429,14 +435,5 @@ fn disagree_from_deposits_challenges_right_claims_over_a_deposit_block_and_loses
     // A game below every deposit block is dropped at once, like an honest challenger's.
     assert!(challenger_done(&game(29, root(29)), ME, 1005, &table));
     // In layer 2 it disagrees with everything, so the defender proves step 0.
-    let (c, leaf) = play_layer_two(Strategy::DisagreeFromDeposits);
-    assert_eq!(c.agreed, (0, state(40, 0)));
-    assert_eq!(c.disputed, (1, state(40, 1)));
-    assert_eq!(
-        leaf,
-        vec![Move::Step {
-            id: 0,
-            proof: 0u64.to_be_bytes().to_vec().into()
-        }]
-    );
+    assert_disagreeing_in_layer_two_loses_the_first_step(Strategy::DisagreeFromDeposits);
 }
