@@ -13,6 +13,7 @@
 //! - [`world`]: the world-state commitment, checkpoints, logs, and the prover's world.
 //! - [`trace`]: the revm inspector that turns an execution into machine states.
 //! - [`step`]: one module per step family, shared by prover and verifier.
+//! - [`precompiles`]: the rollup's bounded L2 precompile set, shared by every EVM that runs L2 blocks.
 //! - [`proof`]: one-step proofs, [`verify`] and [`prove`].
 //! - [`witness`]: a block's pre-state from an execution witness (trie nodes, codes, headers).
 //! - [`block_start`]: a block's first state from its parent's output (`blockStart`).
@@ -33,6 +34,7 @@ pub mod memo;
 pub mod merkle;
 pub mod mpt;
 pub mod mpt_write;
+pub mod precompiles;
 pub mod proof;
 pub mod receipt;
 pub mod smt;

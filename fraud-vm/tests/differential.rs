@@ -2723,12 +2723,13 @@ fn bn254_calls() {
     assert!(obs.failures.is_empty(), "{:#?}", obs.failures);
 }
 
-/// The L2's precompiles for the harness: op-revm's OP Stack Isthmus set (Prague's, P256VERIFY at
-/// 0x0100, and the OP input limits on the bn254 and BLS12-381 MSM and pairing precompiles), the
-/// set `op-node` executes with (`OpSpecId::ISTHMUS`), run by the otherwise plain Prague EVM.
+/// The L2's precompiles for the harness: the rollup's set (`fraud_vm::precompiles::rollup`: op-revm's
+/// OP Stack Isthmus set, Prague's with P256VERIFY at 0x0100, with the rollup's bounds on modexp and
+/// the bn254 and BLS12-381 MSM and pairing precompiles), the set `op-node` executes with, run by
+/// the otherwise plain Prague EVM.
 fn l2_precompiles() -> revm::handler::EthPrecompiles {
     revm::handler::EthPrecompiles {
-        precompiles: op_revm::precompiles::isthmus(),
+        precompiles: fraud_vm::precompiles::rollup(),
         spec: SpecId::PRAGUE,
     }
 }
@@ -3045,7 +3046,7 @@ fn call_on(data: &mut Vec<u8>, address: u64, input: &[u8], gas: u64, ok: bool) -
 
 /// EIP-2537 through CALL, against revm (blst): each precompile on valid inputs (sums, the
 /// infinity, points outside the subgroup where no check applies, scalars of zero and beyond r,
-/// an MSM of 130 pairs beyond the discount table, a pairing product that is one and one that is
+/// an MSM of 128 pairs at the discount table's end and the rollup's bound, a pairing product that is one and one that is
 /// not), and each failure class: wrong length, empty input, non-zero padding, a coordinate equal
 /// to p, a point off the curve, a point outside the subgroup, too little gas.
 fn bls12_381_call_list() -> (Vec<u8>, Vec<PrecompileCall>) {
@@ -3202,7 +3203,8 @@ fn bls12_381_call_list() -> (Vec<u8>, Vec<PrecompileCall>) {
         30_000,
         true,
     );
-    let many: Vec<u8> = (0..130u64)
+    // 128 pairs: the table's last discount and the rollup's bound (SPEC.md §5.15 "Bounds").
+    let many: Vec<u8> = (0..128u64)
         .flat_map(|i| [bls::g1(if i % 2 == 0 { g } else { g2x }), scalar(i * 7919)].concat())
         .collect();
     c(&mut data, 0x0c, many, 1_000_000, true);
@@ -3533,32 +3535,151 @@ proptest! {
     }
 }
 
-/// The OP Stack Isthmus input limits (op-revm `precompiles`): a bn254 pairing of 587 pairs
-/// (112704 bytes, above 112687), a BLS12-381 G1MSM of 3212 pairs (above 513760 bytes), a G2MSM of
-/// 1697 pairs (above 488448) and a pairing of 613 pairs (above 235008) fail with enough gas for
-/// Prague, which would accept them; one pair fewer succeeds. The inputs are zero (infinity
-/// points, zero scalars), each call in its own transaction.
-#[test]
-fn op_input_limits() {
-    let cases: &[(u64, usize, u64)] = &[
-        (0x08, 192, 45_000 + 34_000 * 587),
-        (0x0c, 160, 3212 * 12_000 * 519 / 1000),
-        (0x0e, 288, 1697 * 22_500 * 524 / 1000),
-        (0x0f, 384, 37_700 + 32_600 * 613),
+/// A modexp input: the three lengths, then the base, exponent and modulus as given.
+fn modexp_input(b: &[u8], e: &[u8], m: &[u8]) -> Vec<u8> {
+    let len = |v: &[u8]| U256::from(v.len()).to_be_bytes::<32>().to_vec();
+    [len(b), len(e), len(m), b.to_vec(), e.to_vec(), m.to_vec()].concat()
+}
+
+/// The rollup's precompile bounds (SPEC.md §5.15 "Bounds", `fraud_vm::precompiles`), each as
+/// one program (name, calldata, calls): the call at the bound succeeds and the call one past it
+/// fails with enough gas for OP Isthmus, which would accept it. ecPairing, G1MSM, G2MSM and
+/// PAIRING_CHECK at 128 pairs and 129 (valid pairs repeated, so the product of the pairings is
+/// one); modexp at 1024-byte operands and with a 1025-byte base or exponent, at an Osaka price
+/// of 3,995,648 (a 256-byte modulus, a 138-byte exponent) and past 4,000,000 (139 bytes), and
+/// the heaviest L2 gas the bound allows (704-byte operands, a 32-byte exponent: 658,240 gas,
+/// 3,949,440 at Osaka's price) and one word longer (712 bytes: 4,039,710).
+fn precompile_bound_cases() -> Vec<(String, Vec<u8>, Vec<PrecompileCall>)> {
+    use ark_bls12_381::{Fr, G1Affine, G2Affine};
+    use ark_ec::{AffineRepr, CurveGroup};
+    use fraud_vm::precompiles::MAX_PAIRS;
+    let bn = bn254_case().calldata;
+    let bn_pairs = bn[224..608].to_vec(); // e(g, q) · e(−g, q) = 1
+    let g = G1Affine::generator();
+    let h = G2Affine::generator();
+    let g3 = (g * Fr::from(3u64)).into_affine();
+    let h3 = (h * Fr::from(3u64)).into_affine();
+    let g5 = (g * Fr::from(5u64)).into_affine();
+    let scalar = |v: u64| U256::from(v).to_be_bytes::<32>().to_vec();
+    let bls_pairs = [bls::g1(g), bls::g2(h3), bls::g1(-g3), bls::g2(h)].concat();
+    let g1_pairs = [bls::g1(g), scalar(9), bls::g1(g5), scalar(u64::MAX)].concat();
+    let g2_pairs = [bls::g2(h3), scalar(11)].concat();
+    let msm = |k: u64, mul: u64, discount: u64| k * mul * discount / 1000;
+    let pair_list: [(u64, usize, Vec<u8>, u64, u64); 4] = [
+        (
+            0x08,
+            192,
+            bn_pairs,
+            45_000 + 34_000 * 128,
+            45_000 + 34_000 * 129,
+        ),
+        (
+            0x0c,
+            160,
+            g1_pairs,
+            msm(128, 12_000, 519),
+            msm(129, 12_000, 519),
+        ),
+        (
+            0x0e,
+            288,
+            g2_pairs,
+            msm(128, 22_500, 524),
+            msm(129, 22_500, 524),
+        ),
+        (
+            0x0f,
+            384,
+            bls_pairs,
+            37_700 + 32_600 * 128,
+            37_700 + 32_600 * 129,
+        ),
     ];
-    let limits = [112_687usize, 513_760, 488_448, 235_008];
-    for (&(address, pair, gas), limit) in cases.iter().zip(limits) {
-        let over = (limit / pair + 1) * pair;
-        for (len, ok) in [(over, false), (over - pair, true)] {
-            let calls = [PrecompileCall {
+    let mut cases = Vec::new();
+    for (address, pair, block, at_gas, past_gas) in pair_list {
+        let past = (MAX_PAIRS + 1) * pair;
+        let data: Vec<u8> = block.iter().copied().cycle().take(past).collect();
+        let calls = vec![
+            PrecompileCall {
                 address,
                 offset: 0,
-                len,
-                gas,
-                ok,
-            }];
-            check_precompile_calls(&format!("limit {address:#x} {len}"), &[], &calls, false);
-        }
+                len: MAX_PAIRS * pair,
+                gas: at_gas,
+                ok: true,
+            },
+            PrecompileCall {
+                address,
+                offset: 0,
+                len: past,
+                gas: past_gas,
+                ok: false,
+            },
+        ];
+        cases.push((format!("bound {address:#04x}"), data, calls));
+    }
+    let odd = |n: usize, seed: u8| -> Vec<u8> {
+        let mut v: Vec<u8> = (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect();
+        v[0] |= 0x80;
+        v[n - 1] |= 1;
+        v
+    };
+    let modexps = [
+        // 1024-byte operands, e = 65537: 524,288 at Osaka's price, 87,381 at the L2's.
+        (
+            modexp_input(&odd(1024, 1), &[1, 0, 1], &odd(1024, 2)),
+            87_381,
+            true,
+        ),
+        // A 1025-byte base or exponent fails whatever the price.
+        (modexp_input(&odd(1025, 3), &[3], &[7]), 100_000, false),
+        (modexp_input(&[2], &odd(1025, 4), &[7]), 3_000_000, false),
+        // The Osaka price at the ceiling and past it.
+        (
+            modexp_input(&odd(256, 5), &[0xff; 138], &odd(256, 6)),
+            376_490,
+            true,
+        ),
+        (
+            modexp_input(&odd(256, 5), &[0xff; 139], &odd(256, 6)),
+            400_000,
+            false,
+        ),
+        // The heaviest L2 gas within the bound, and one word longer.
+        (
+            modexp_input(&odd(704, 7), &[0xff; 32], &odd(704, 8)),
+            658_240,
+            true,
+        ),
+        (
+            modexp_input(&odd(712, 7), &[0xff; 32], &odd(712, 8)),
+            700_000,
+            false,
+        ),
+    ];
+    let mut data = Vec::new();
+    let mut calls = Vec::new();
+    for (input, gas, ok) in modexps {
+        calls.push(PrecompileCall {
+            address: 0x05,
+            offset: data.len(),
+            len: input.len(),
+            gas,
+            ok,
+        });
+        data.extend(input);
+        data.resize(data.len().next_multiple_of(32), 0);
+    }
+    cases.push(("bound 0x05".into(), data, calls));
+    cases
+}
+
+/// The rollup's precompile bounds against revm running the rollup's set (the trace's and
+/// op-node's): every call at a bound succeeds with its exact gas, every call one past it fails
+/// with enough gas for OP Isthmus, and every step verifies to revm's post-state.
+#[test]
+fn op_input_limits() {
+    for (name, data, calls) in precompile_bound_cases() {
+        check_precompile_calls(&name, &data, &calls, false);
     }
 }
 

@@ -8,15 +8,18 @@ import {P256} from "./P256.sol";
 /// precompile fail by starving it.
 error PrecompileGasShort(uint256 needed);
 
-/// The L1 refuses an input of the precompile at `addr` that the L2 accepts (modexp beyond the
-/// 1024-byte lengths of EIP-7823 on an Osaka L1): the step cannot be decided on this L1.
+/// The L1 refuses an input of the precompile at `addr` that the L2 accepts. Unreachable on a
+/// Prague or an Osaka L1 since the rollup bounds modexp to EIP-7823's 1024-byte operands
+/// (SPEC.md §5.15 "Bounds"); kept so that an L1 that refuses more is never answered wrongly.
 error PrecompileUnavailable(uint256 addr);
 
 /// @title The L2's precompiled contracts, on a Prague L1 (fraud-vm/SPEC.md §5.15, §11;
 /// Rust: step/precompile.rs, bn254.rs, kzg.rs, bls12_381.rs, p256.rs)
-/// @notice `run` answers what a call to a precompile of the OP Stack Isthmus L2 does with an
-/// input and a gas limit: whether it succeeds, the gas it uses and its output. The L2's gas and
-/// the OP input limits (0x08, 0x0c, 0x0e, 0x0f) are applied here; the computation of 0x01–0x11
+/// @notice `run` answers what a call to a precompile of the rollup's L2 (OP Stack Isthmus with
+/// the rollup's bounds) does with an input and a gas limit: whether it succeeds, the gas it uses
+/// and its output. The L2's gas and the rollup's bounds (128 pairs for 0x08, 0x0c, 0x0e, 0x0f;
+/// modexp's 1024-byte operands and 4M gas at Osaka's price) are applied here, so that every
+/// call costs the L1 at most about 4.4M gas; the computation of 0x01–0x11
 /// is the L1's own precompile at the same address (Prague has them with the same semantics and
 /// the same gas, SPEC.md §11), and P256VERIFY (0x0100, absent from Prague) is `P256` in Solidity.
 /// @dev A deployed contract of its own, called by the call steps and the transaction start, so
@@ -24,14 +27,19 @@ error PrecompileUnavailable(uint256 addr);
 /// L2's (equal on Prague; modexp is given the most a Prague or an Osaka L1 charges, EIP-7883):
 /// it calls one with exactly that gas, after checking that this much is left, so that an L1
 /// precompile fails only for its input, never for the gas its caller left it. An L1 that
-/// refuses an input the L2 accepts (modexp beyond 1024-byte lengths on Osaka, EIP-7823) makes
-/// the step revert `PrecompileUnavailable`: undecidable there, never answered wrongly.
+/// refuses an input the L2 accepts would make the step revert `PrecompileUnavailable`:
+/// undecidable there, never answered wrongly (the bounds leave no such modexp on Osaka).
 contract L2Precompiles {
-    /// OP Stack input limits (op-revm; Granite for ecPairing, Isthmus for BLS12-381).
-    uint256 internal constant BN254_PAIRING_MAX_INPUT = 112_687;
-    uint256 internal constant G1_MSM_MAX_INPUT = 513_760;
-    uint256 internal constant G2_MSM_MAX_INPUT = 488_448;
-    uint256 internal constant BLS_PAIRING_MAX_INPUT = 235_008;
+    /// The rollup's input limits, 128 pairs each (SPEC.md §5.15 "Bounds"; Rust:
+    /// `fraud_vm::precompiles`), in place of Granite's and Isthmus's.
+    uint256 internal constant BN254_PAIRING_MAX_INPUT = 128 * 192;
+    uint256 internal constant G1_MSM_MAX_INPUT = 128 * 160;
+    uint256 internal constant G2_MSM_MAX_INPUT = 128 * 288;
+    uint256 internal constant BLS_PAIRING_MAX_INPUT = 128 * 384;
+    /// modexp's bounds: each length at most 1024 bytes (EIP-7823) and the price on an Osaka L1
+    /// (EIP-7883) at most 4M gas.
+    uint256 internal constant MODEXP_MAX_LEN = 1024;
+    uint256 internal constant MODEXP_MAX_L1_GAS = 4_000_000;
     /// P256VERIFY's gas under the OP Stack (RIP-7212).
     uint256 internal constant P256_GAS = 3450;
     /// Gas the L1 needs besides a precompile's own to call it and copy its output.
@@ -148,7 +156,8 @@ contract L2Precompiles {
 
     /// A modexp input's lengths and gas.
     struct Modexp {
-        /// Base and modulus lengths below 2^64 (the exponent's saturates).
+        /// Within the rollup's bounds: every length at most 1024 bytes, the Osaka price at
+        /// most `MODEXP_MAX_L1_GAS` (else the call fails).
         bool valid;
         /// Base and modulus both of length 0: the output is empty.
         bool empty;
@@ -158,18 +167,16 @@ contract L2Precompiles {
         uint256 l1Gas;
     }
 
-    /// @notice modexp (EIP-198) as revm computes its gas: the lengths (base and modulus below
-    /// 2^64, the exponent's saturating), the iteration count from the exponent's length and
+    /// @notice modexp (EIP-198) as revm computes its gas, within the rollup's bounds: the
+    /// lengths (each at most 1024 bytes), the iteration count from the exponent's length and
     /// first 32 bytes, the L2's EIP-2565 gas, and Osaka's EIP-7883 gas (the L1's, if it is
-    /// Osaka; never below Prague's).
+    /// Osaka; never below Prague's), at most `MODEXP_MAX_L1_GAS`.
     function _modexp(bytes calldata input) private pure returns (Modexp memory m) {
         uint256 bLen = _word(input, 0);
         uint256 eLen = _word(input, 32);
         uint256 mLen = _word(input, 64);
-        if (bLen >= 1 << 64 || mLen >= 1 << 64) return m;
-        m.valid = true;
+        if (bLen > MODEXP_MAX_LEN || eLen > MODEXP_MAX_LEN || mLen > MODEXP_MAX_LEN) return m;
         m.empty = bLen == 0 && mLen == 0;
-        if (eLen >= 1 << 64) eLen = type(uint64).max;
         // The first 32 bytes of the exponent (as a number of min(eLen, 32) bytes).
         uint256 headLen = eLen < 32 ? eLen : 32;
         uint256 head = headLen == 0 ? 0 : _word(input, 96 + bLen) >> (256 - 8 * headLen);
@@ -185,12 +192,13 @@ contract L2Precompiles {
         m.l1Gas = (maxLen <= 32 ? 16 : 2 * w * w) * (osakaIterations > 1 ? osakaIterations : 1);
         if (m.l1Gas < 500) m.l1Gas = 500;
         if (m.l1Gas < m.gas) m.l1Gas = m.gas;
+        m.valid = m.l1Gas <= MODEXP_MAX_L1_GAS;
     }
 
-    /// @notice modexp on the L1, given the most any L1 from Prague to Osaka charges. With that
-    /// gas no such L1 fails an input of lengths at most 1024 bytes (the operands are only
-    /// zero-padded); an Osaka L1 refuses longer ones (EIP-7823), which the L2 accepts, so the
-    /// step cannot be decided there: it reverts rather than answer a failure.
+    /// @notice modexp on the L1, given the most any L1 from Prague to Osaka charges (at most
+    /// `MODEXP_MAX_L1_GAS`). With that gas no such L1 fails an input of lengths at most 1024
+    /// bytes (the operands are only zero-padded), the only ones the rollup allows; an L1 that
+    /// still fails it cannot decide the step: it reverts rather than answer a failure.
     function _callModexp(bytes calldata input, Modexp memory m)
         private
         view
@@ -202,7 +210,8 @@ contract L2Precompiles {
     }
 
     /// @notice An MSM of `len / pairLen` pairs: valid iff there is at least one, the length is
-    /// a multiple of the pair and within the OP limit; gas `k · mul · discount(k) / 1000`.
+    /// a multiple of the pair and within the rollup's limit (128 pairs, the table's length);
+    /// gas `k · mul · discount(k) / 1000`.
     function _msm(uint256 len, uint256 pairLen, uint256 maxInput, uint256 mul, bytes memory table)
         private
         pure

@@ -178,7 +178,8 @@ where
             .with_db(&mut *db)
             .with_cfg(cfg.clone())
             .with_block(super::revm_block_env(block))
-            .build_op();
+            .build_op()
+            .with_precompiles(crate::precompiles::RollupPrecompiles::default());
         let out = evm
             .system_call(contract, data)
             .map_err(|e| evm_error(0, e))?;

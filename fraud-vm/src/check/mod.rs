@@ -792,7 +792,8 @@ where
                     .with_db(&mut *db)
                     .with_cfg(cfg.clone())
                     .with_block(revm_block.clone())
-                    .build_op();
+                    .build_op()
+                    .with_precompiles(crate::precompiles::RollupPrecompiles::default());
                 match evm.transact(tx.op.clone()) {
                     Err(revm::context::result::EVMError::Transaction(_)) => {}
                     Err(e) => return Err(evm_error(index, e)),
@@ -1000,7 +1001,9 @@ where
                 .with_db(&mut *db)
                 .with_cfg(cfg.clone())
                 .with_block(revm_block.clone());
-            let mut evm = ctx.build_op_with_inspector(&mut tracer);
+            let mut evm = ctx
+                .build_op_with_inspector(&mut tracer)
+                .with_precompiles(crate::precompiles::RollupPrecompiles::default());
             evm.inspect_tx(tx.op.clone())
                 .map_err(|e| evm_error(index, e))?
         };
@@ -1271,7 +1274,8 @@ where
             .with_db(&mut *db)
             .with_cfg(cfg.clone())
             .with_block(revm_block_env(&start.block_env))
-            .build_op();
+            .build_op()
+            .with_precompiles(crate::precompiles::RollupPrecompiles::default());
         let out = match evm.transact(tx.op.clone()) {
             Ok(out) => out,
             Err(revm::context::result::EVMError::Transaction(_)) => continue,

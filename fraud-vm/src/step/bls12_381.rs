@@ -1,5 +1,5 @@
-//! The BLS12-381 precompiles of EIP-2537 as in Prague (SPEC.md §5.15), with the OP Stack Isthmus
-//! input limits: G1ADD (0x0b), G1MSM (0x0c), G2ADD (0x0d), G2MSM (0x0e), PAIRING_CHECK (0x0f),
+//! The BLS12-381 precompiles of EIP-2537 as in Prague (SPEC.md §5.15), with the rollup's input
+//! limits of 128 pairs (`crate::precompiles`, in place of OP Isthmus's): G1ADD (0x0b), G1MSM (0x0c), G2ADD (0x0d), G2MSM (0x0e), PAIRING_CHECK (0x0f),
 //! MAP_FP_TO_G1 (0x10), MAP_FP2_TO_G2 (0x11). Arithmetic from arkworks (`ark-bls12-381`), not
 //! from the `blst` library revm runs, so the two implementations check each other.
 //!
@@ -34,10 +34,11 @@ const PAIRING_PAIR_GAS: u64 = 32_600;
 const MAP_FP_TO_G1_GAS: u64 = 5_500;
 const MAP_FP2_TO_G2_GAS: u64 = 23_800;
 
-/// OP Stack Isthmus input limits (op-revm `precompiles::bls12_381`): longer inputs fail.
-pub(crate) const G1_MSM_MAX_INPUT: usize = 513_760;
-pub(crate) const G2_MSM_MAX_INPUT: usize = 488_448;
-pub(crate) const PAIRING_MAX_INPUT: usize = 235_008;
+/// The rollup's input limits, 128 pairs each (SPEC.md §5.15 "Bounds", `crate::precompiles`;
+/// Isthmus's were 513,760, 488,448 and 235,008 bytes): longer inputs fail.
+pub(crate) const G1_MSM_MAX_INPUT: usize = crate::precompiles::G1_MSM_MAX_INPUT;
+pub(crate) const G2_MSM_MAX_INPUT: usize = crate::precompiles::G2_MSM_MAX_INPUT;
+pub(crate) const PAIRING_MAX_INPUT: usize = crate::precompiles::BLS_PAIRING_MAX_INPUT;
 
 /// Encoded lengths.
 const FP_LEN: usize = 64;

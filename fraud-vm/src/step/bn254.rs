@@ -1,8 +1,8 @@
 //! The alt_bn128 precompiles (SPEC.md §5.15): ecAdd (0x06), ecMul (0x07) and ecPairing (0x08),
 //! EIP-196 and EIP-197 with the EIP-1108 gas. Points are big-endian field elements; a field
 //! element at or above the modulus, or a point off the curve (or outside G2's subgroup) fails the
-//! call; `(0, 0)` is the point at infinity. ecPairing has the OP Stack's input limit (Granite,
-//! in force under Isthmus).
+//! call; `(0, 0)` is the point at infinity. ecPairing has the rollup's input limit of 128 pairs
+//! (`crate::precompiles`, in place of Granite's).
 
 use super::precompile::Outcome;
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine};
@@ -17,9 +17,9 @@ const MUL_GAS: u64 = 6000;
 /// Gas of ecPairing: base and per pair.
 const PAIRING_BASE_GAS: u64 = 45_000;
 const PAIRING_PAIR_GAS: u64 = 34_000;
-/// OP Stack Granite limit on ecPairing's input (op-revm `bn254_pair::GRANITE_MAX_INPUT_SIZE`):
-/// longer inputs fail.
-pub(crate) const PAIRING_MAX_INPUT: usize = 112_687;
+/// The rollup's limit on ecPairing's input, 128 pairs (SPEC.md §5.15 "Bounds"; Granite's was
+/// 112,687 bytes): longer inputs fail.
+pub(crate) const PAIRING_MAX_INPUT: usize = crate::precompiles::BN254_PAIRING_MAX_INPUT;
 /// One pairing input: a G1 point (64 bytes) and a G2 point (128 bytes).
 const PAIR_LEN: usize = 192;
 

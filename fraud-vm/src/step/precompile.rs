@@ -1,5 +1,6 @@
 //! Precompiled contracts (SPEC.md §5.15): output and gas from the input bytes alone, so the
-//! precompile runs inside the call step. The set is the OP Stack Isthmus L2's: ecrecover (0x01),
+//! precompile runs inside the call step. The set is the rollup's (`crate::precompiles`: the OP
+//! Stack Isthmus L2's with modexp and the four pair-list inputs bounded): ecrecover (0x01),
 //! sha256 (0x02), ripemd160 (0x03), identity (0x04), modexp (0x05, EIP-2565), the alt_bn128
 //! operations (0x06–0x08, `bn254.rs`), blake2f (0x09, EIP-152), KZG point evaluation (0x0a,
 //! `kzg.rs`), the BLS12-381 operations (0x0b–0x11, `bls12_381.rs`) and P256VERIFY (0x0100,
@@ -110,18 +111,28 @@ fn slice(input: &[u8], offset: usize, len: usize) -> Vec<u8> {
     out
 }
 
-/// modexp (EIP-198 with the EIP-2565 gas): `base^exp mod modulus`, output `len(modulus)` bytes.
-/// Follows revm's order: the minimum gas, the lengths (base and modulus lengths beyond 2^64 fail,
-/// the exponent length saturates), the gas, the empty case, then the arithmetic.
+/// modexp (EIP-198 with the EIP-2565 gas): `base^exp mod modulus`, output `len(modulus)` bytes,
+/// within the rollup's bounds (SPEC.md §5.15 "Bounds"): each length at most 1024 bytes and the
+/// EIP-7883 (Osaka) price at most `MODEXP_MAX_L1_GAS`, else failure. Follows revm's order (every
+/// failure has the same effect): the minimum gas, the lengths, the bounds, the gas, the empty
+/// case, then the arithmetic.
 fn modexp(input: &[u8], limit: u64) -> Outcome {
+    use crate::precompiles::{MODEXP_MAX_L1_GAS, MODEXP_MAX_LEN};
     if 200 > limit {
         return None;
     }
     let header = |i: usize| U256::from_be_slice(&slice(input, 32 * i, 32));
     let (b_len, e_len, m_len) = (header(0), header(1), header(2));
-    let b_len = usize::try_from(u64::try_from(b_len).ok()?).ok()?;
-    let m_len = usize::try_from(u64::try_from(m_len).ok()?).ok()?;
-    let e_len = usize::try_from(u64::try_from(e_len).unwrap_or(u64::MAX)).unwrap_or(usize::MAX);
+    let most = U256::from(MODEXP_MAX_LEN);
+    if b_len > most || e_len > most || m_len > most {
+        return None;
+    }
+    // Each at most 1024 from here on.
+    let (b_len, e_len, m_len) = (
+        b_len.to::<usize>(),
+        e_len.to::<usize>(),
+        m_len.to::<usize>(),
+    );
     // The first 32 bytes of the exponent decide its adjusted length.
     let e_head = U256::from_be_slice(&slice(input, 96usize.saturating_add(b_len), e_len.min(32)));
     let head_bits = u128::from(e_head.bit_len().saturating_sub(1) as u32);
@@ -133,6 +144,20 @@ fn modexp(input: &[u8], limit: u64) -> Outcome {
             .saturating_add(head_bits)
     };
     let words = (b_len.max(m_len) as u128).div_ceil(8);
+    // EIP-7883: complexity 16 up to 32 bytes, else 2·words²; 16 per exponent byte past 32.
+    let osaka_iterations = if e_len <= 32 {
+        head_bits
+    } else {
+        16 * (e_len as u128 - 32) + head_bits
+    };
+    let complexity = if b_len.max(m_len) <= 32 {
+        16
+    } else {
+        2 * words * words
+    };
+    if (complexity * osaka_iterations.max(1)).max(500) > u128::from(MODEXP_MAX_L1_GAS) {
+        return None;
+    }
     let gas = words
         .saturating_mul(words)
         .saturating_mul(iterations.max(1))

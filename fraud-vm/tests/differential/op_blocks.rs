@@ -1841,8 +1841,9 @@ fn block_executor(
     use alloy_evm::block::{BlockExecutor, BlockExecutorFactory};
     use alloy_evm::{EvmEnv, EvmFactory};
     use alloy_op_evm::block::OpAlloyReceiptBuilder;
-    use alloy_op_evm::{OpBlockExecutionCtx, OpBlockExecutorFactory, OpEvmFactory};
+    use alloy_op_evm::{OpBlockExecutionCtx, OpBlockExecutorFactory};
     use alloy_op_hardforks::{ForkCondition, OpChainHardforks, OpHardfork};
+    use fraud_vm::precompiles::RollupEvmFactory;
     let forks = OpChainHardforks::new([
         (OpHardfork::Bedrock, ForkCondition::ZERO_BLOCK),
         (OpHardfork::Regolith, ForkCondition::ZERO_TIMESTAMP),
@@ -1857,12 +1858,8 @@ fn block_executor(
         .with_database(database(genesis))
         .with_bundle_update()
         .build();
-    let factory: OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, OpEvmFactory> =
-        OpBlockExecutorFactory::new(
-            OpAlloyReceiptBuilder::default(),
-            forks,
-            OpEvmFactory::default(),
-        );
+    let factory: OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, RollupEvmFactory> =
+        OpBlockExecutorFactory::new(OpAlloyReceiptBuilder::default(), forks, RollupEvmFactory);
     let mut cfg_env = revm::context::CfgEnv::new_with_spec(op_revm::OpSpecId::ISTHMUS);
     cfg_env.chain_id = CHAIN_ID;
     let block_env = revm::context::BlockEnv {

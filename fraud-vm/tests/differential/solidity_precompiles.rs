@@ -1,5 +1,6 @@
-//! The L2's precompiles in the Solidity verifier: `L2Precompiles.run` on the L1 against op-revm's
-//! Isthmus precompiles (success, gas and output for every address, valid inputs, their
+//! The L2's precompiles in the Solidity verifier: `L2Precompiles.run` on the L1 against the
+//! rollup's precompile set (`fraud_vm::precompiles::rollup`, op-revm's Isthmus set with the
+//! rollup's bounds) (success, gas and output for every address, valid inputs, their
 //! mutations, the exact gas, one less and plenty; modexp headers at random; P256VERIFY on
 //! signatures built for every special case of the verification), and the call steps that reach
 //! them against the Rust verifier.
@@ -12,10 +13,11 @@ use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::elliptic_curve::{Field, PrimeField};
 use p256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
-/// What a precompile of the L2 (op-revm, Isthmus) answers: success, gas used, output.
+/// What a precompile of the L2 (the rollup's set, as op-node runs it) answers: success, gas
+/// used, output.
 fn l2_run(address: u64, input: &[u8], limit: u64) -> (bool, u64, Vec<u8>) {
     let at = Address::left_padding_from(&address.to_be_bytes());
-    let precompile = op_revm::precompiles::isthmus()
+    let precompile = fraud_vm::precompiles::rollup()
         .get(&at)
         .expect("a precompile of the L2");
     match precompile.execute(input, limit, 0) {
@@ -139,26 +141,28 @@ fn solidity_precompiles_match_the_l2() {
 #[test]
 fn solidity_precompile_short_of_gas_reverts() {
     let mut l1 = L1Verifier::deploy();
-    // modexp with a 1024-byte modulus and a 32-byte exponent: about 1.4M gas.
+    // modexp with 704-byte operands and a 32-byte exponent, the heaviest the rollup's bounds
+    // allow: 658,240 gas on the L2, 3,949,440 at an Osaka L1's price, which the verifier gives
+    // the L1's precompile; a million gas is more than the L2's price but short of that.
     let u = |v: u64| U256::from(v).to_be_bytes::<32>().to_vec();
     let input = [
-        u(1024),
+        u(704),
         u(32),
-        u(1024),
-        vec![3; 1024],
+        u(704),
+        vec![3; 704],
         vec![0xff; 32],
-        vec![0x7f; 1024],
+        vec![0x7f; 704],
     ]
     .concat();
     let (ok, used, _) = l2_run(5, &input, 30_000_000);
-    assert!(ok && used > 1_000_000, "{used}");
+    assert!(ok && used == 658_240, "{used}");
     let data = runCall {
         addr: U256::from(5),
         input: Bytes::from(input.clone()),
         limit: U256::from(used),
     }
     .abi_encode();
-    let result = l1.call_with_gas(l1.precompiles, data, 600_000);
+    let result = l1.call_with_gas(l1.precompiles, data, 1_000_000);
     match result {
         ExecutionResult::Revert { output, .. } => {
             assert_eq!(error_name(&output), "PrecompileGasShort(uint256)")
@@ -285,7 +289,7 @@ proptest! {
     #[test]
     fn solidity_modexp_matches_the_l2(
         lens in (0u64..70, 0u64..70, 0u64..70),
-        huge in 0u8..8,
+        huge in 0u8..11,
         body in proptest::collection::vec(any::<u8>(), 0..220),
         limit in prop_oneof![Just(200u64), Just(1_000), Just(100_000), 0u64..5_000_000],
     ) {
@@ -295,6 +299,10 @@ proptest! {
             1 => e = U256::from(u64::MAX) + U256::from(5),
             2 => m = U256::MAX,
             3 => e = U256::from(1u64 << 40),
+            // Around the rollup's 1024-byte bound (SPEC.md §5.15 "Bounds").
+            4 => b = U256::from(1024),
+            5 => m = U256::from(1025),
+            6 => e = U256::from(1024),
             _ => {}
         }
         let mut input = [b.to_be_bytes::<32>(), e.to_be_bytes::<32>(), m.to_be_bytes::<32>()].concat();
@@ -346,5 +354,29 @@ fn solidity_precompile_calls_match_rust() {
         );
     }
     println!("precompile calls: {} tampered proofs", tally.tampered);
+    tally.report();
+}
+
+/// The rollup's bounds (SPEC.md §5.15 "Bounds") through both verifiers: `L2Precompiles.run`
+/// answers what the rollup's set answers for each input at a bound and one past it (the exact
+/// gas, one less and plenty), and every step of the programs that call them, tampered proofs
+/// included, gets the Rust verifier's answer from the Solidity verifier.
+#[test]
+fn solidity_precompile_bounds_match() {
+    let mut l1 = L1Verifier::deploy();
+    let mut failures = Vec::new();
+    let mut tally = Tally::default();
+    for (name, data, calls) in precompile_bound_cases() {
+        for c in &calls {
+            let input = &data[c.offset..c.offset + c.len];
+            let (ok, _, _) = l2_run(c.address, input, c.gas);
+            assert_eq!(ok, c.ok, "{name}: the rollup's set at {} bytes", c.len);
+            compare(&mut l1, c.address, input, &mut failures);
+        }
+        tally.case(&mut l1, &precompile_case(&data, &calls), true);
+    }
+    assert!(failures.is_empty(), "{:#?}", failures);
+    assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+    println!("precompile bounds: {} tampered proofs", tally.tampered);
     tally.report();
 }
