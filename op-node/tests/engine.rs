@@ -1049,3 +1049,81 @@ fn execution_witness_l1() {
         assert_eq!(witness.headers.len(), headers, "block {number}: headers");
     }
 }
+
+/// The rollup's precompile bounds in the engine (fraud-vm/SPEC.md §5.15 "Bounds", the set
+/// `fraud_vm::precompiles` gives every EVM that runs L2 blocks): transactions calling ecPairing
+/// with 128 pairs and modexp with 1024-byte operands succeed; with 129 pairs, a 1025-byte base,
+/// or an exponent whose Osaka price is past 4M gas, each is included and fails, using all its
+/// gas, though OP Isthmus would accept it with that gas.
+#[test]
+fn precompile_calls_past_the_rollup_bounds_fail() {
+    use fraud_vm::precompiles::BN254_PAIRING_MAX_INPUT;
+    let mut chain = Harness::new();
+    let key = &ACTORS.keys[3];
+    let word = |v: u64| U256::from(v).to_be_bytes::<32>().to_vec();
+    let modexp = |b: usize, e: &[u8], m: usize| {
+        let mut input = [word(b as u64), word(e.len() as u64), word(m as u64)].concat();
+        input.extend(vec![3u8; b]);
+        input.extend_from_slice(e);
+        input.extend(vec![0x7fu8; m]);
+        Bytes::from(input)
+    };
+    let cases: [(u64, Bytes, u64, bool); 5] = [
+        // Zero pairs are infinities: a valid pairing of 128 pairs, its product one.
+        (
+            8,
+            Bytes::from(vec![0u8; BN254_PAIRING_MAX_INPUT]),
+            5_000_000,
+            true,
+        ),
+        (
+            8,
+            Bytes::from(vec![0u8; BN254_PAIRING_MAX_INPUT + 192]),
+            5_000_000,
+            false,
+        ),
+        (5, modexp(1024, &[1, 0, 1], 1024), 500_000, true),
+        (5, modexp(1025, &[3], 1), 500_000, false),
+        // 256-byte operands, a 139-byte exponent: 379,221 gas on the L2, 4,028,416 at Osaka's
+        // price.
+        (5, modexp(256, &[0xff; 139], 256), 1_000_000, false),
+    ];
+    let txs: Vec<_> = cases
+        .iter()
+        .enumerate()
+        .map(|(nonce, (address, input, gas, _))| {
+            call(
+                key,
+                nonce as u64,
+                TxKind::Call(Address::with_last_byte(*address as u8)),
+                0,
+                *gas,
+                input.clone(),
+                &mut chain,
+            )
+        })
+        .collect();
+    let built = chain.build(&txs);
+    assert!(built.rejected.is_empty(), "{:?}", built.rejected);
+    let block = chain.commit_unchecked(built);
+    for ((address, input, gas, ok), tx) in cases.iter().zip(&txs) {
+        let at = block
+            .txs
+            .iter()
+            .position(|t| t.hash == tx.hash)
+            .expect("included");
+        let receipt = &block.receipts[at];
+        let before = at
+            .checked_sub(1)
+            .map(|i| block.receipts[i].cumulative_gas_used())
+            .unwrap_or(0);
+        let used = receipt.cumulative_gas_used() - before;
+        let name = format!("{address:#04x} with {} bytes", input.len());
+        assert_eq!(receipt.status(), *ok, "{name}");
+        if *ok {
+            assert!(used < *gas, "{name}: {used} gas");
+        } else {
+            assert_eq!(used, *gas, "{name}: a failed call uses all its gas");
+        }
+    }
+}

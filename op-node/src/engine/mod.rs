@@ -30,11 +30,10 @@ use alloy_evm::{
     block::{BlockExecutionError, BlockExecutor, BlockExecutorFactory},
     eth::{EthBlockExecutionCtx, EthBlockExecutorFactory, receipt_builder::AlloyReceiptBuilder},
 };
-use alloy_op_evm::{
-    OpBlockExecutionCtx, OpBlockExecutorFactory, OpEvmFactory, block::OpAlloyReceiptBuilder,
-};
+use alloy_op_evm::{OpBlockExecutionCtx, OpBlockExecutorFactory, block::OpAlloyReceiptBuilder};
 use alloy_op_hardforks::OpChainHardforks;
 use alloy_trie::{EMPTY_ROOT_HASH, root::ordered_trie_root_with_encoder};
+use fraud_vm::precompiles::RollupEvmFactory;
 use op_alloy::consensus::OpReceiptEnvelope;
 use revm::{
     context::BlockEnv, context_interface::block::BlobExcessGasAndPrice,
@@ -119,7 +118,9 @@ pub struct BuildTimings {
     pub seal: Duration,
 }
 
-type OpFactory = OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, OpEvmFactory>;
+/// The L2's executor: OP Isthmus with the rollup's bounded precompiles (fraud-vm/SPEC.md §5.15),
+/// the one set the sequencer, derivation, `eth_call` and the fraud-vm trace share.
+type OpFactory = OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, RollupEvmFactory>;
 type EthFactory = EthBlockExecutorFactory<AlloyReceiptBuilder, L1Spec, EthEvmFactory>;
 
 /// The block executor of the chain's kind.
@@ -135,7 +136,7 @@ impl Executors {
             ChainKind::L2 => Self::L2(OpBlockExecutorFactory::new(
                 OpAlloyReceiptBuilder::default(),
                 config.hardforks.clone(),
-                OpEvmFactory::default(),
+                RollupEvmFactory,
             )),
             ChainKind::L1 => Self::L1(EthBlockExecutorFactory::new(
                 AlloyReceiptBuilder::default(),

@@ -14,7 +14,8 @@ use alloy::{
     rpc::types::{BlockId, BlockNumberOrTag, TransactionRequest},
 };
 use alloy_evm::{Evm, EvmEnv, EvmFactory};
-use alloy_op_evm::{OpEvmFactory, OpTx};
+use alloy_op_evm::OpTx;
+use fraud_vm::precompiles::RollupEvmFactory;
 use op_revm::{
     OpHaltReason, OpTransaction, OpTransactionError, transaction::deposit::DepositTransactionParts,
 };
@@ -98,7 +99,7 @@ fn run(
         deposit: DepositTransactionParts::default(),
     });
     let db = CacheDB::new(state);
-    let mut evm = OpEvmFactory::<OpTx>::default().create_evm(
+    let mut evm = RollupEvmFactory.create_evm(
         db,
         EvmEnv {
             cfg_env: cfg,

@@ -20,8 +20,9 @@ use alloy_evm::{
     block::{BlockExecutor, BlockExecutorFactory},
 };
 use alloy_op_evm::{
-    OpBlockExecutionCtx, OpBlockExecutorFactory, OpEvmFactory, OpTx, block::OpAlloyReceiptBuilder,
+    OpBlockExecutionCtx, OpBlockExecutorFactory, OpTx, block::OpAlloyReceiptBuilder,
 };
+use fraud_vm::precompiles::RollupEvmFactory;
 use revm::database::CacheDB;
 use revm_inspectors::tracing::{TracingInspector, TracingInspectorConfig};
 
@@ -36,7 +37,7 @@ fn run_traced(
     tx: OpTx,
     inspector: &mut TracingInspector,
 ) -> RpcResult<(u64, alloy::primitives::Bytes)> {
-    let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(db, env, inspector);
+    let mut evm = RollupEvmFactory.create_evm_with_inspector(db, env, inspector);
     let result = evm.transact(tx).map_err(internal)?;
     Ok((
         result.result.tx_gas_used(),
@@ -72,7 +73,7 @@ pub fn trace_transaction(
     let factory = OpBlockExecutorFactory::new(
         OpAlloyReceiptBuilder::default(),
         ctx.config.hardforks.clone(),
-        OpEvmFactory::<OpTx>::default(),
+        RollupEvmFactory,
     );
     {
         let evm = factory.evm_factory().create_evm(&mut db, env.clone());
