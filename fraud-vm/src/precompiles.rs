@@ -2,15 +2,17 @@
 //! precompiles with every call bounded so that its one-step proof fits one L1 transaction well
 //! under the 2^24 gas cap. Four inputs are limited to 128 pairs (ecPairing 0x08, BLS12-381
 //! G1MSM 0x0c, G2MSM 0x0e and PAIRING_CHECK 0x0f, in place of Granite's and Isthmus's limits),
-//! and modexp (0x05) to operands of at most 1024 bytes (EIP-7823) whose price on an Osaka L1
-//! (EIP-7883) is at most [`MODEXP_MAX_L1_GAS`]. A call beyond a bound fails like op-revm's
-//! over-limit calls: it consumes all the gas it was given.
+//! modexp (0x05) to operands of at most 1024 bytes (EIP-7823) whose price on an Osaka L1
+//! (EIP-7883) is at most [`MODEXP_MAX_L1_GAS`], and blake2f (0x09) to
+//! [`BLAKE2F_MAX_ROUNDS`] rounds (its gas). A call beyond a bound fails like op-revm's
+//! over-limit calls: it consumes all the gas it was given. Every precompile call then costs the
+//! L1 at most 4.4M gas.
 //!
 //! Every place that executes L2 blocks uses this one set: op-node's sequencer, derivation,
-//! `eth_call` and `eth_estimateGas` and its traces through [`RollupEvmFactory`], and the
-//! trace re-execution of [`crate::check`] through [`RollupPrecompiles`]; the Rust verifier's precompile steps
-//! (`step/precompile.rs`, `bn254.rs`, `bls12_381.rs`) and the Solidity `L2Precompiles` apply
-//! the same bounds, from the constants here.
+//! `eth_call` and `eth_estimateGas` and its traces through [`RollupEvmFactory`], and the trace
+//! re-execution of [`crate::check`] through [`RollupPrecompiles`]; the Rust verifier's
+//! precompile steps (`step/precompile.rs`, `bn254.rs`, `bls12_381.rs`) and the Solidity
+//! `L2Precompiles` apply the same bounds, from the constants here.
 
 use alloy::primitives::{Address, U256};
 use alloy_evm::{Database, Evm, EvmEnv, EvmFactory, precompiles::PrecompilesMap};
@@ -49,6 +51,9 @@ pub const MODEXP_MAX_LEN: u64 = 1024;
 /// EIP-2565's, which the L2 charges), so that the L1's own precompile decides it within the
 /// step's transaction.
 pub const MODEXP_MAX_L1_GAS: u64 = 4_000_000;
+/// blake2f (0x09): the most rounds a call may ask for; its gas, on the L2 and the L1, is its
+/// rounds, which only the call's gas bounded before (2^32 − 1).
+pub const BLAKE2F_MAX_ROUNDS: u32 = 4_000_000;
 
 /// Whether a modexp input is within the rollup's bounds: each length at most
 /// [`MODEXP_MAX_LEN`] and the EIP-7883 price at most [`MODEXP_MAX_L1_GAS`]. The lengths are
@@ -89,6 +94,18 @@ fn modexp_bounded(input: &[u8], gas_limit: u64) -> EthPrecompileResult {
     modexp::berlin_run(input, gas_limit)
 }
 
+fn blake2f_bounded(input: &[u8], gas_limit: u64) -> EthPrecompileResult {
+    if let Some(rounds) = input.first_chunk::<4>()
+        && input.len() == 213
+        && u32::from_be_bytes(*rounds) > BLAKE2F_MAX_ROUNDS
+    {
+        return Err(PrecompileHalt::Other(
+            "blake2f beyond the rollup's 4M rounds".into(),
+        ));
+    }
+    revm::precompile::blake2::run(input, gas_limit)
+}
+
 fn bn254_pairing_bounded(input: &[u8], gas_limit: u64) -> EthPrecompileResult {
     if input.len() > BN254_PAIRING_MAX_INPUT {
         return Err(PrecompileHalt::Bn254PairLength);
@@ -125,13 +142,14 @@ fn bls_pairing_bounded(input: &[u8], gas_limit: u64) -> EthPrecompileResult {
 }
 
 eth_precompile_fn!(modexp_precompile, modexp_bounded);
+eth_precompile_fn!(blake2f_precompile, blake2f_bounded);
 eth_precompile_fn!(bn254_pairing_precompile, bn254_pairing_bounded);
 eth_precompile_fn!(g1_msm_precompile, g1_msm_bounded);
 eth_precompile_fn!(g2_msm_precompile, g2_msm_bounded);
 eth_precompile_fn!(bls_pairing_precompile, bls_pairing_bounded);
 
-/// The rollup's precompile set: op-revm's Isthmus set with the five bounded precompiles
-/// replaced (0x05, 0x08, 0x0c, 0x0e, 0x0f); every other address as OP Isthmus has it.
+/// The rollup's precompile set: op-revm's Isthmus set with the six bounded precompiles
+/// replaced (0x05, 0x08, 0x09, 0x0c, 0x0e, 0x0f); every other address as OP Isthmus has it.
 pub fn rollup() -> &'static Precompiles {
     static SET: OnceLock<Precompiles> = OnceLock::new();
     SET.get_or_init(|| {
@@ -144,6 +162,7 @@ pub fn rollup() -> &'static Precompiles {
                 bn254::pair::ADDRESS,
                 bn254_pairing_precompile,
             ),
+            Precompile::new(PrecompileId::Blake2F, u64_to_address(9), blake2f_precompile),
             Precompile::new(PrecompileId::Bls12G1Msm, G1_MSM_ADDRESS, g1_msm_precompile),
             Precompile::new(PrecompileId::Bls12G2Msm, G2_MSM_ADDRESS, g2_msm_precompile),
             Precompile::new(
@@ -279,7 +298,7 @@ mod tests {
         assert!(!within(139));
     }
 
-    /// The set replaces exactly the five bounded precompiles and keeps Isthmus's addresses.
+    /// The set replaces exactly the six bounded precompiles and keeps Isthmus's addresses.
     #[test]
     fn the_set_is_isthmus_with_bounds() {
         let isthmus = op_revm::precompiles::isthmus();
@@ -301,5 +320,17 @@ mod tests {
         assert_eq!(pairs(0x0c, 160, 30_000_000), (true, false));
         assert_eq!(pairs(0x0e, 288, 30_000_000), (true, false));
         assert_eq!(pairs(0x0f, 384, 30_000_000), (true, false));
+        // blake2f: 213 bytes, rounds first, the final flag last.
+        let blake2f = rollup().get(&u64_to_address(9)).expect("blake2f");
+        let rounds = |r: u32| {
+            let mut input = vec![0u8; 213];
+            input[..4].copy_from_slice(&r.to_be_bytes());
+            blake2f
+                .execute(&input, 5_000_000, 0)
+                .map(|o| o.is_success())
+                .unwrap_or(false)
+        };
+        assert!(rounds(BLAKE2F_MAX_ROUNDS));
+        assert!(!rounds(BLAKE2F_MAX_ROUNDS + 1));
     }
 }

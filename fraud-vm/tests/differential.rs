@@ -2723,10 +2723,10 @@ fn bn254_calls() {
     assert!(obs.failures.is_empty(), "{:#?}", obs.failures);
 }
 
-/// The L2's precompiles for the harness: the rollup's set (`fraud_vm::precompiles::rollup`: op-revm's
-/// OP Stack Isthmus set, Prague's with P256VERIFY at 0x0100, with the rollup's bounds on modexp and
-/// the bn254 and BLS12-381 MSM and pairing precompiles), the set `op-node` executes with, run by
-/// the otherwise plain Prague EVM.
+/// The L2's precompiles for the harness: the rollup's set (`fraud_vm::precompiles::rollup`:
+/// op-revm's OP Stack Isthmus set, Prague's with P256VERIFY at 0x0100, with the rollup's bounds
+/// on modexp and the bn254 and BLS12-381 MSM and pairing precompiles), the set `op-node`
+/// executes with, run by the otherwise plain Prague EVM.
 fn l2_precompiles() -> revm::handler::EthPrecompiles {
     revm::handler::EthPrecompiles {
         precompiles: fraud_vm::precompiles::rollup(),
@@ -3046,8 +3046,8 @@ fn call_on(data: &mut Vec<u8>, address: u64, input: &[u8], gas: u64, ok: bool) -
 
 /// EIP-2537 through CALL, against revm (blst): each precompile on valid inputs (sums, the
 /// infinity, points outside the subgroup where no check applies, scalars of zero and beyond r,
-/// an MSM of 128 pairs at the discount table's end and the rollup's bound, a pairing product that is one and one that is
-/// not), and each failure class: wrong length, empty input, non-zero padding, a coordinate equal
+/// an MSM of 128 pairs at the discount table's end and the rollup's bound, a pairing product
+/// that is one and one that is not), and each failure class: wrong length, empty input, non-zero padding, a coordinate equal
 /// to p, a point off the curve, a point outside the subgroup, too little gas.
 fn bls12_381_call_list() -> (Vec<u8>, Vec<PrecompileCall>) {
     use ark_bls12_381::{Fq, Fq2, G1Affine, G2Affine};
@@ -3548,7 +3548,8 @@ fn modexp_input(b: &[u8], e: &[u8], m: &[u8]) -> Vec<u8> {
 /// one); modexp at 1024-byte operands and with a 1025-byte base or exponent, at an Osaka price
 /// of 3,995,648 (a 256-byte modulus, a 138-byte exponent) and past 4,000,000 (139 bytes), and
 /// the heaviest L2 gas the bound allows (704-byte operands, a 32-byte exponent: 658,240 gas,
-/// 3,949,440 at Osaka's price) and one word longer (712 bytes: 4,039,710).
+/// 3,949,440 at Osaka's price) and one word longer (712 bytes: 4,039,710); blake2f at 4,000,000
+/// rounds and 4,000,001.
 fn precompile_bound_cases() -> Vec<(String, Vec<u8>, Vec<PrecompileCall>)> {
     use ark_bls12_381::{Fr, G1Affine, G2Affine};
     use ark_ec::{AffineRepr, CurveGroup};
@@ -3670,6 +3671,28 @@ fn precompile_bound_cases() -> Vec<(String, Vec<u8>, Vec<PrecompileCall>)> {
         data.resize(data.len().next_multiple_of(32), 0);
     }
     cases.push(("bound 0x05".into(), data, calls));
+    // blake2f at 4,000,000 rounds and one more (its gas is its rounds).
+    let abc = blake2f_case().calldata[..213].to_vec();
+    let rounds = |r: u32| [r.to_be_bytes().to_vec(), abc[4..].to_vec()].concat();
+    let max = fraud_vm::precompiles::BLAKE2F_MAX_ROUNDS;
+    let data = [rounds(max), vec![0; 11], rounds(max + 1)].concat();
+    let calls = vec![
+        PrecompileCall {
+            address: 0x09,
+            offset: 0,
+            len: 213,
+            gas: u64::from(max),
+            ok: true,
+        },
+        PrecompileCall {
+            address: 0x09,
+            offset: 224,
+            len: 213,
+            gas: u64::from(max) + 1,
+            ok: false,
+        },
+    ];
+    cases.push(("bound 0x09".into(), data, calls));
     cases
 }
 

@@ -1052,9 +1052,10 @@ fn execution_witness_l1() {
 
 /// The rollup's precompile bounds in the engine (fraud-vm/SPEC.md §5.15 "Bounds", the set
 /// `fraud_vm::precompiles` gives every EVM that runs L2 blocks): transactions calling ecPairing
-/// with 128 pairs and modexp with 1024-byte operands succeed; with 129 pairs, a 1025-byte base,
-/// or an exponent whose Osaka price is past 4M gas, each is included and fails, using all its
-/// gas, though OP Isthmus would accept it with that gas.
+/// with 128 pairs, modexp with 1024-byte operands and blake2f of 4M rounds succeed; with 129
+/// pairs, a 1025-byte base, an exponent whose Osaka price is past 4M gas or 4,000,001 rounds,
+/// each is included and fails, using all its gas, though OP Isthmus would accept it with that
+/// gas.
 #[test]
 fn precompile_calls_past_the_rollup_bounds_fail() {
     use fraud_vm::precompiles::BN254_PAIRING_MAX_INPUT;
@@ -1068,7 +1069,12 @@ fn precompile_calls_past_the_rollup_bounds_fail() {
         input.extend(vec![0x7fu8; m]);
         Bytes::from(input)
     };
-    let cases: [(u64, Bytes, u64, bool); 5] = [
+    let blake2f = |rounds: u32| {
+        let mut input = vec![0u8; 213];
+        input[..4].copy_from_slice(&rounds.to_be_bytes());
+        Bytes::from(input)
+    };
+    let cases: [(u64, Bytes, u64, bool); 7] = [
         // Zero pairs are infinities: a valid pairing of 128 pairs, its product one.
         (
             8,
@@ -1087,6 +1093,9 @@ fn precompile_calls_past_the_rollup_bounds_fail() {
         // 256-byte operands, a 139-byte exponent: 379,221 gas on the L2, 4,028,416 at Osaka's
         // price.
         (5, modexp(256, &[0xff; 139], 256), 1_000_000, false),
+        // blake2f: its gas is its rounds, at most 4M.
+        (9, blake2f(4_000_000), 4_100_000, true),
+        (9, blake2f(4_000_001), 4_100_000, false),
     ];
     let txs: Vec<_> = cases
         .iter()

@@ -18,8 +18,8 @@ error PrecompileUnavailable(uint256 addr);
 /// @notice `run` answers what a call to a precompile of the rollup's L2 (OP Stack Isthmus with
 /// the rollup's bounds) does with an input and a gas limit: whether it succeeds, the gas it uses
 /// and its output. The L2's gas and the rollup's bounds (128 pairs for 0x08, 0x0c, 0x0e, 0x0f;
-/// modexp's 1024-byte operands and 4M gas at Osaka's price) are applied here, so that every
-/// call costs the L1 at most about 4.4M gas; the computation of 0x01–0x11
+/// modexp's 1024-byte operands and 4M gas at Osaka's price; blake2f's 4M rounds) are applied
+/// here, so that every call costs the L1 at most about 4.4M gas; the computation of 0x01–0x11
 /// is the L1's own precompile at the same address (Prague has them with the same semantics and
 /// the same gas, SPEC.md §11), and P256VERIFY (0x0100, absent from Prague) is `P256` in Solidity.
 /// @dev A deployed contract of its own, called by the call steps and the transaction start, so
@@ -40,6 +40,8 @@ contract L2Precompiles {
     /// (EIP-7883) at most 4M gas.
     uint256 internal constant MODEXP_MAX_LEN = 1024;
     uint256 internal constant MODEXP_MAX_L1_GAS = 4_000_000;
+    /// blake2f's bound: at most 4M rounds (its gas).
+    uint256 internal constant BLAKE2F_MAX_ROUNDS = 4_000_000;
     /// P256VERIFY's gas under the OP Stack (RIP-7212).
     uint256 internal constant P256_GAS = 3450;
     /// Gas the L1 needs besides a precompile's own to call it and copy its output.
@@ -89,6 +91,7 @@ contract L2Precompiles {
         } else if (addr == 9) {
             valid = len == 213 && uint8(input[212]) <= 1;
             if (valid) used = uint32(bytes4(input[0:4]));
+            valid = valid && used <= BLAKE2F_MAX_ROUNDS;
         } else if (addr == 0x0a) {
             used = 50_000;
             valid = len == 192;

@@ -1,6 +1,6 @@
 //! Precompiled contracts (SPEC.md §5.15): output and gas from the input bytes alone, so the
 //! precompile runs inside the call step. The set is the rollup's (`crate::precompiles`: the OP
-//! Stack Isthmus L2's with modexp and the four pair-list inputs bounded): ecrecover (0x01),
+//! Stack Isthmus L2's with modexp, blake2f and the four pair-list inputs bounded): ecrecover (0x01),
 //! sha256 (0x02), ripemd160 (0x03), identity (0x04), modexp (0x05, EIP-2565), the alt_bn128
 //! operations (0x06–0x08, `bn254.rs`), blake2f (0x09, EIP-152), KZG point evaluation (0x0a,
 //! `kzg.rs`), the BLS12-381 operations (0x0b–0x11, `bls12_381.rs`) and P256VERIFY (0x0100,
@@ -224,13 +224,15 @@ fn blake2_g(v: &mut [u64; 16], (a, b, c, d): (usize, usize, usize, usize), x: u6
 
 /// blake2f (EIP-152): the BLAKE2b compression function F. The input is exactly 213 bytes:
 /// `rounds(u32 big-endian) ‖ h(8 × u64 little-endian) ‖ m(16 × u64 LE) ‖ t(2 × u64 LE) ‖ f(0 or 1)`;
-/// gas is `rounds`; the output is the new `h`, 64 bytes little-endian.
+/// gas is `rounds`, at most the rollup's 4,000,000; the output is the new `h`, 64 bytes
+/// little-endian.
 fn blake2f(input: &[u8], limit: u64) -> Outcome {
     if input.len() != 213 || input[212] > 1 {
         return None;
     }
     let rounds = u32::from_be_bytes([input[0], input[1], input[2], input[3]]);
-    if u64::from(rounds) > limit {
+    // The rollup's bound (SPEC.md §5.15 "Bounds"), then the gas.
+    if rounds > crate::precompiles::BLAKE2F_MAX_ROUNDS || u64::from(rounds) > limit {
         return None;
     }
     let word = |at: usize| {

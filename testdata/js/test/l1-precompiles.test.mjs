@@ -114,6 +114,10 @@ test("hardhat has every L1 precompile L2Precompiles runs, with the L2's answers"
     output:
       "0xba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923",
   });
+  // More than the rollup's 4M rounds fails, with gas for them.
+  const many = Buffer.from(f);
+  many.writeUInt32BE(4_000_001, 0);
+  assert.equal((await run(9, many, 5_000_000)).ok, false);
 
   // KZG point evaluation: c-kzg-4844's verify_kzg_proof_case_correct_proof_4_4.
   const commitment = hex(
