@@ -290,6 +290,25 @@ impl WordTree {
         self.node(0, index)
     }
 
+    /// The words `[start, start + count)`, read from the bytes (no node hashed) while the
+    /// tree is unhashed.
+    pub fn words(&self, start: u64, count: u64) -> Vec<B256> {
+        let range = start..start.saturating_add(count);
+        match (self.levels.get(), &self.pending) {
+            (None, Some(data)) => range
+                .map(|i| {
+                    let mut word = B256::ZERO;
+                    let from = usize::try_from(i).unwrap_or(usize::MAX).saturating_mul(32);
+                    if let Some(chunk) = data.get(from..).map(|d| &d[..d.len().min(32)]) {
+                        word[..chunk.len()].copy_from_slice(chunk);
+                    }
+                    word
+                })
+                .collect(),
+            _ => range.map(|i| self.word(i)).collect(),
+        }
+    }
+
     /// Writes `word` at `index`, returning the previous word.
     ///
     /// # Panics

@@ -973,9 +973,6 @@ where
             if in_window || self.commits_end {
                 state.record.world_root = state.world.commitment();
                 state.commit_words();
-            } else if state.tx_env.create {
-                // A creation's end reads its code from the return data, against this root.
-                state.record.returndata_root = state.returndata.root();
             }
             (self.on_state)(self.steps, state);
         }

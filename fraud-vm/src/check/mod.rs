@@ -1012,8 +1012,9 @@ where
             return Err(CheckError::Stopped);
         }
         // Whether the terminal record's return data root is made from its tree: a traced
-        // state's under a trusted end is not, but for a creation (the tracer's
-        // `with_trusted_end`), and there the check below would compare a stale root.
+        // state's under a trusted end is not (the tracer's `with_trusted_end`; the end reads a
+        // creation's code from the prover's bytes, `Oracle::trusted_returndata`), and there
+        // the check below would compare a stale root.
         let mut roots_made = !trusted_end;
         let terminal = match traced {
             Ok(_) => terminal.ok_or(CheckError::Trace {
@@ -1044,9 +1045,7 @@ where
         if observer.done() {
             return Err(CheckError::Stopped);
         }
-        if (roots_made || terminal.tx_env.create)
-            && terminal.returndata.root() != terminal.record.returndata_root
-        {
+        if roots_made && terminal.returndata.root() != terminal.record.returndata_root {
             return Err(CheckError::Diverged {
                 index,
                 what: "return data of the top frame".into(),
