@@ -174,10 +174,9 @@ impl BlockInputs {
             .count();
         let (deposit_list, recorded_list) = transactions.split_at(deposits);
         let tree = |list: &[_]| {
+            // The words written together: each inner node is hashed once.
             let mut tree = crate::merkle::WordTree::new();
-            for (i, t) in list.iter().enumerate() {
-                tree.set(i as u64, keccak256(AsRef::<[u8]>::as_ref(t)));
-            }
+            tree.set_many((0..).zip(list.iter().map(|t: &_| keccak256(AsRef::<[u8]>::as_ref(t)))));
             tree.root()
         };
         Self {

@@ -7,7 +7,7 @@
 
 use alloy::primitives::{B256, keccak256};
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Depth of every word tree: 2^32 words (128 GiB), beyond anything gas can pay for (SPEC.md §3.4).
 pub const WORD_TREE_DEPTH: usize = 32;
@@ -134,30 +134,84 @@ impl RangeProof {
     }
 }
 
+/// The nodes of a word tree: `levels[h]` maps a node index at height `h` to its hash; absent
+/// nodes are zero subtrees.
+type Levels = Vec<HashMap<u64, B256>>;
+
 /// A sparse word tree holding only the non-zero nodes (prover side).
+///
+/// A tree made from bytes ([`Self::from_bytes`]) keeps the bytes and hashes nothing until its
+/// nodes are first read (a root, a word, a proof) or written: a light run (SPEC.md §7) makes
+/// the calldata, return data and memory trees of every frame but commits few of them. The nodes
+/// are shared between copies until one is written, so copying a state copies no tree.
 #[derive(Clone, Debug, Default)]
 pub struct WordTree {
-    /// `levels[h]` maps a node index at height `h` to its hash; absent nodes are zero subtrees.
-    levels: Vec<HashMap<u64, B256>>,
+    /// The nodes, once made (an empty tree when neither they nor `pending` are set).
+    levels: OnceLock<Arc<Levels>>,
+    /// The bytes the nodes are made from when first needed.
+    pending: Option<Arc<[u8]>>,
 }
 
 impl WordTree {
     /// An all-zero tree.
     pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The tree of `data` zero-padded to whole words, hashed when first read (and kept by
+    /// content, [`crate::memo`]).
+    ///
+    /// # Panics
+    /// When first read, if `data` exceeds the tree capacity (prover-side misuse, never proof
+    /// input).
+    pub fn from_bytes(data: &[u8]) -> Self {
+        Self::from_vec(data.to_vec())
+    }
+
+    /// [`Self::from_bytes`] taking the bytes.
+    pub fn from_vec(data: Vec<u8>) -> Self {
         Self {
-            levels: vec![HashMap::new(); WORD_TREE_DEPTH + 1],
+            levels: OnceLock::new(),
+            pending: Some(data.into()),
         }
     }
 
-    /// The tree of `data` zero-padded to whole words (kept by content, [`crate::memo`]).
-    ///
-    /// # Panics
-    /// If `data` exceeds the tree capacity (prover-side misuse, never proof input).
-    pub fn from_bytes(data: &[u8]) -> Self {
-        crate::memo::word_tree(data, Self::build)
+    /// The root of the tree of `data` ([`Self::from_bytes`] hashed at once).
+    pub fn root_of(data: &[u8]) -> B256 {
+        if data.is_empty() {
+            return empty_root();
+        }
+        crate::memo::word_tree(data, Self::build).root()
     }
 
-    /// [`Self::from_bytes`] without the cache.
+    /// Whether the nodes are not made yet (the tree holds bytes only).
+    pub fn is_pending(&self) -> bool {
+        self.levels.get().is_none() && self.pending.is_some()
+    }
+
+    /// The nodes, made now if they are not yet.
+    fn levels(&self) -> &Levels {
+        self.levels.get_or_init(|| match &self.pending {
+            Some(data) => crate::memo::word_tree(data, Self::build).shared_levels(),
+            None => Arc::new(vec![HashMap::new(); WORD_TREE_DEPTH + 1]),
+        })
+    }
+
+    /// The nodes to share with another tree.
+    fn shared_levels(&self) -> Arc<Levels> {
+        self.levels();
+        self.levels.get().cloned().unwrap_or_default()
+    }
+
+    /// The nodes to write (copied first if another tree shares them).
+    fn levels_mut(&mut self) -> &mut Levels {
+        self.levels();
+        self.pending = None;
+        let levels = self.levels.get_mut().expect("the nodes were just made");
+        Arc::make_mut(levels)
+    }
+
+    /// [`Self::from_bytes`] without the cache, hashed now.
     fn build(data: &[u8]) -> Self {
         let mut tree = Self::new();
         tree.set_many(data.chunks(32).enumerate().map(|(i, chunk)| {
@@ -175,16 +229,22 @@ impl WordTree {
     /// # Panics
     /// If an index is `>= WORD_TREE_LEAVES` (prover-side misuse).
     pub fn set_many(&mut self, words: impl IntoIterator<Item = (u64, B256)>) {
+        let mut writes = words.into_iter().peekable();
+        if writes.peek().is_none() {
+            // Nothing written: the nodes stay shared (and unmade if they are).
+            return;
+        }
         let mut dirty = Vec::new();
-        for (index, word) in words {
+        let levels = self.levels_mut();
+        for (index, word) in writes {
             assert!(index < WORD_TREE_LEAVES, "word index outside the tree");
-            if self.word(index) == word {
+            if node_in(levels, 0, index) == word {
                 continue;
             }
             if word.is_zero() {
-                self.levels[0].remove(&index);
+                levels[0].remove(&index);
             } else {
-                self.levels[0].insert(index, word);
+                levels[0].insert(index, word);
             }
             dirty.push(index);
         }
@@ -199,17 +259,17 @@ impl WordTree {
                 .map(|idx| {
                     let parent = *idx >> 1;
                     (
-                        self.node(height, parent << 1),
-                        self.node(height, (parent << 1) | 1),
+                        node_in(levels, height, parent << 1),
+                        node_in(levels, height, (parent << 1) | 1),
                     )
                 })
                 .collect();
             for (idx, node) in dirty.iter_mut().zip(crate::keccak4::hash_pairs(&pairs)) {
                 let parent = *idx >> 1;
                 if node == zero_hashes()[height + 1] {
-                    self.levels[height + 1].remove(&parent);
+                    levels[height + 1].remove(&parent);
                 } else {
-                    self.levels[height + 1].insert(parent, node);
+                    levels[height + 1].insert(parent, node);
                 }
                 *idx = parent;
             }
@@ -222,15 +282,31 @@ impl WordTree {
     }
 
     fn node(&self, height: usize, index: u64) -> B256 {
-        self.levels[height]
-            .get(&index)
-            .copied()
-            .unwrap_or(zero_hashes()[height])
+        node_in(self.levels(), height, index)
     }
 
     /// The word at `index` (zero when never written).
     pub fn word(&self, index: u64) -> B256 {
         self.node(0, index)
+    }
+
+    /// The words `[start, start + count)`, read from the bytes (no node hashed) while the
+    /// tree is unhashed.
+    pub fn words(&self, start: u64, count: u64) -> Vec<B256> {
+        let range = start..start.saturating_add(count);
+        match (self.levels.get(), &self.pending) {
+            (None, Some(data)) => range
+                .map(|i| {
+                    let mut word = B256::ZERO;
+                    let from = usize::try_from(i).unwrap_or(usize::MAX).saturating_mul(32);
+                    if let Some(chunk) = data.get(from..).map(|d| &d[..d.len().min(32)]) {
+                        word[..chunk.len()].copy_from_slice(chunk);
+                    }
+                    word
+                })
+                .collect(),
+            _ => range.map(|i| self.word(i)).collect(),
+        }
     }
 
     /// Writes `word` at `index`, returning the previous word.
@@ -245,16 +321,17 @@ impl WordTree {
         }
         let mut node = word;
         let mut idx = index;
+        let levels = self.levels_mut();
         for height in 0..=WORD_TREE_DEPTH {
             if node == zero_hashes()[height] {
-                self.levels[height].remove(&idx);
+                levels[height].remove(&idx);
             } else {
-                self.levels[height].insert(idx, node);
+                levels[height].insert(idx, node);
             }
             if height == WORD_TREE_DEPTH {
                 break;
             }
-            let sibling = self.node(height, idx ^ 1);
+            let sibling = node_in(levels, height, idx ^ 1);
             node = if idx & 1 == 0 {
                 hash_pair(node, sibling)
             } else {
@@ -302,6 +379,14 @@ impl WordTree {
             siblings,
         }
     }
+}
+
+/// The node at `(height, index)` of `levels` (a zero subtree's root when absent).
+fn node_in(levels: &Levels, height: usize, index: u64) -> B256 {
+    levels[height]
+        .get(&index)
+        .copied()
+        .unwrap_or(zero_hashes()[height])
 }
 
 #[cfg(test)]
@@ -370,7 +455,7 @@ mod tests {
             many.set_many(batch.iter().map(|(i, w)| (*i, B256::from(*w))));
             prop_assert_eq!(one.root(), many.root());
             for h in 0..=WORD_TREE_DEPTH {
-                prop_assert_eq!(&one.levels[h], &many.levels[h]);
+                prop_assert_eq!(&one.levels()[h], &many.levels()[h]);
             }
             prop_assert_eq!(one.prove(probe), many.prove(probe));
         }

@@ -417,24 +417,35 @@ pub(crate) fn lift_leaves(trees: &[&SparseTree]) {
     if jobs.len() < 2 {
         return;
     }
+    let width = crate::keccak4::width();
+    if width == 0 {
+        return;
+    }
     let mut done = Vec::with_capacity(jobs.len());
-    let mut lanes: [Option<Job>; 4] = [None, None, None, None];
+    let mut lanes: Vec<Option<Job>> = (0..width).map(|_| None).collect();
+    let (mut inputs, mut out) = (Vec::with_capacity(width), vec![B256::ZERO; width]);
     loop {
         for lane in lanes.iter_mut().filter(|l| l.is_none()) {
             *lane = jobs.pop();
         }
-        if lanes.iter().filter(|l| l.is_some()).count() < 2 {
+        let busy = lanes.iter().filter(|l| l.is_some()).count();
+        if busy < 2 {
             break;
         }
-        let inputs = lanes.each_ref().map(|lane| match lane {
-            Some(job) if key_bit(&job.key, job.height) => (B256::ZERO, job.node),
-            Some(job) => (job.node, B256::ZERO),
-            None => (B256::ZERO, B256::ZERO),
-        });
-        let Some(out) = crate::keccak4::pairs(&inputs) else {
+        // The busy lanes first: four or fewer go through the narrower permutation.
+        lanes.sort_by_key(Option::is_none);
+        inputs.clear();
+        inputs.extend(lanes[..busy].iter().flatten().map(|job| {
+            if key_bit(&job.key, job.height) {
+                (B256::ZERO, job.node)
+            } else {
+                (job.node, B256::ZERO)
+            }
+        }));
+        if !crate::keccak4::pairs_into(&inputs, &mut out[..busy]) {
             return;
-        };
-        for (lane, node) in lanes.iter_mut().zip(out) {
+        }
+        for (lane, node) in lanes.iter_mut().zip(out.iter().copied()) {
             if let Some(job) = lane {
                 job.node = node;
                 job.height += 1;

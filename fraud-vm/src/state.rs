@@ -246,7 +246,7 @@ impl MachineState {
             stack_len: 0,
             memory_root: empty_root(),
             memory_size: 0,
-            calldata_root: crate::merkle::WordTree::from_bytes(&frame.calldata).root(),
+            calldata_root: crate::merkle::WordTree::root_of(&frame.calldata),
             calldata_size: frame.calldata.len() as u64,
             returndata_root: empty_root(),
             returndata_size: 0,
@@ -653,11 +653,15 @@ impl FullState {
         world: WorldState,
     ) -> Self {
         frame.world_root = world.commitment();
-        Self::new_frame_uncommitted(frame, tx_env, block_env, constants, world)
+        let mut state = Self::new_frame_uncommitted(frame, tx_env, block_env, constants, world);
+        state.commit_words();
+        state
     }
 
-    /// [`Self::new_frame`] with `frame.world_root` kept as given (the world not hashed): for a
-    /// tracer that commits the world only in the states it hands out (SPEC.md §7).
+    /// [`Self::new_frame`] with `frame.world_root` kept as given (the world not hashed) and the
+    /// calldata tree not hashed either (the record's `calldata_root` is stale until
+    /// [`Self::commit_words`]): for a tracer that commits the world and the word trees only in
+    /// the states it hands out (SPEC.md §7).
     pub fn new_frame_uncommitted(
         mut frame: FrameContext,
         tx_env: TxEnv,
@@ -665,13 +669,13 @@ impl FullState {
         constants: std::sync::Arc<BlockConstants>,
         world: WorldState,
     ) -> Self {
-        // The calldata tree is built once: the record takes its root.
+        // The calldata tree is hashed when a commitment first needs its root.
         let calldata_bytes = std::mem::take(&mut frame.calldata);
-        let calldata = crate::merkle::WordTree::from_bytes(&calldata_bytes);
+        let calldata_size = calldata_bytes.len() as u64;
+        let calldata = crate::merkle::WordTree::from_vec(calldata_bytes);
         let code = frame.code.clone();
         let mut record = MachineState::new_frame(frame, &tx_env, &block_env);
-        record.calldata_root = calldata.root();
-        record.calldata_size = calldata_bytes.len() as u64;
+        record.calldata_size = calldata_size;
         Self {
             constants,
             world,
@@ -722,6 +726,16 @@ impl FullState {
         };
         idle.transactions = Some(transactions);
         idle
+    }
+
+    /// Makes the record's memory, calldata and return data roots from the trees held: a tracer
+    /// leaves them stale (as it leaves the world's commitment) in the states it does not commit
+    /// (SPEC.md §7), so a tree is hashed only for a state whose commitment is read. Only for a
+    /// state inside a call frame (an Idle state's `returndata_root` is its receipt chain).
+    pub fn commit_words(&mut self) {
+        self.record.memory_root = self.memory.root();
+        self.record.calldata_root = self.calldata.root();
+        self.record.returndata_root = self.returndata.root();
     }
 
     /// A copy of this frame's state without its suspended callers.

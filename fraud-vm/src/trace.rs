@@ -356,9 +356,9 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         if returndata.len() as u64 != state.record.returndata_size
             || self.returndata_bytes.as_slice() != returndata.as_ref()
         {
+            // Hashed if a committed state needs it ([`FullState::commit_words`]).
             self.returndata_bytes = returndata.to_vec();
             state.returndata = WordTree::from_bytes(returndata);
-            state.record.returndata_root = state.returndata.root();
             state.record.returndata_size = returndata.len() as u64;
         }
         let r = &mut state.record;
@@ -371,9 +371,10 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         state.stack.sync(interp.stack.data());
         let size = interp.memory.size();
         let memory = interp.memory.slice(0..size);
-        if self.memory_bytes.is_empty() {
+        if self.memory_bytes.is_empty() || state.memory.is_pending() {
             // Not mirrored yet in this frame (its memory was empty, or the light run did not
-            // sync it before): the tree of the whole memory, as an earlier re-run built it.
+            // sync it before), or its tree not hashed since: the bytes, whose tree is made
+            // (as an earlier re-run made it, [`crate::memo`]) when a committed state needs it.
             state.memory = WordTree::from_bytes(&memory);
             self.memory_bytes = memory.to_vec();
         }
@@ -392,7 +393,6 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         let r = &mut state.record;
         r.stack_root = state.stack.root();
         r.stack_len = state.stack.items().len() as u64;
-        r.memory_root = state.memory.root();
         r.memory_size = size as u64;
     }
 
@@ -707,6 +707,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         if !deferred {
             self.settle_chain(&mut caller);
             caller.record.world_root = caller.world.commitment();
+            caller.commit_words();
         }
         let world = caller.world.clone();
         let parent = ParentFrame {
@@ -811,6 +812,7 @@ fn settle(state: &mut FullState) {
     if let Some(parent) = state.parent.as_mut() {
         settle(&mut parent.state);
         parent.state.record.world_root = parent.state.world.commitment();
+        parent.state.commit_words();
         state.record.frames_root = parent.link().hash();
     }
 }
@@ -883,6 +885,7 @@ where
         {
             self.settle_chain(&mut state);
             state.record.world_root = state.world.commitment();
+            state.commit_words();
             (self.on_state)(index, &mut state);
             self.state = Some(state);
         }
@@ -923,8 +926,8 @@ where
             state.record.stack_len = state.stack.items().len() as u64;
             let size = interp.memory.size();
             let memory = interp.memory.slice(0..size);
-            if self.memory_bytes.is_empty() {
-                // Never synced in this frame: the tree of the whole memory (as above).
+            if self.memory_bytes.is_empty() || state.memory.is_pending() {
+                // Never synced in this frame, or not hashed since: the bytes (as above).
                 state.memory = WordTree::from_bytes(&memory);
             } else {
                 state.memory.set_many(
@@ -941,13 +944,11 @@ where
                 );
             }
             self.memory_bytes = memory.to_vec();
-            state.record.memory_root = state.memory.root();
             state.record.memory_size = size as u64;
         }
         self.terminal_output = output.clone();
         if matches!(status, Status::Returned | Status::Reverted) {
             state.returndata = WordTree::from_bytes(&output);
-            state.record.returndata_root = state.returndata.root();
             state.record.returndata_size = output.len() as u64;
             self.returndata_bytes = output;
         }
@@ -971,6 +972,7 @@ where
             }
             if in_window || self.commits_end {
                 state.record.world_root = state.world.commitment();
+                state.commit_words();
             }
             (self.on_state)(self.steps, state);
         }

@@ -280,15 +280,12 @@ impl Transactions {
             .iter()
             .take_while(|r| r.encoded.first() == Some(&crate::receipt::DEPOSIT_TX_TYPE))
             .count();
+        // Each section's words written together: each inner node is hashed once.
         let (mut deposits, mut recorded) = (WordTree::new(), WordTree::new());
-        for (i, r) in records.iter().enumerate() {
-            let word = keccak256(&r.encoded);
-            if i < deposit_count {
-                deposits.set(i as u64, word);
-            } else {
-                recorded.set((i - deposit_count) as u64, word);
-            }
-        }
+        let words: Vec<B256> = records.iter().map(|r| keccak256(&r.encoded)).collect();
+        let (deposit_words, recorded_words) = words.split_at(deposit_count);
+        deposits.set_many((0..).zip(deposit_words.iter().copied()));
+        recorded.set_many((0..).zip(recorded_words.iter().copied()));
         Self {
             records,
             deposit_count: deposit_count as u64,

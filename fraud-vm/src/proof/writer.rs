@@ -123,6 +123,10 @@ impl Oracle for ProofWriter<'_> {
         })
     }
 
+    fn trusted_returndata(&mut self, start: u64, count: u64) -> Option<Vec<B256>> {
+        (self.trusted && self.apply).then(|| self.state.returndata.words(start, count))
+    }
+
     fn trusted_root(&mut self, tree: Tree) -> Option<B256> {
         (self.trusted && self.apply).then(|| {
             let tree = self.state.world.tree(tree);
