@@ -1,8 +1,10 @@
 //! The execution state: a warm in-memory cache of the latest state over storage, and the
 //! per-block overlay that revm reads from and commits into.
 //!
-//! The cache only ever holds committed state (it is updated after a block is durable), so a
-//! miss may be answered from any storage snapshot taken after the last commit.
+//! The cache only ever holds the state of the engine's head (it is updated when a block is
+//! committed or sealed), so a miss may be answered from any snapshot that holds the head's
+//! state: [`crate::storage::Store::reader_ahead`] taken after the last commit or seal (whose
+//! append may still run).
 
 use crate::storage::{AccountRecord, StorageError, StoreReader};
 use alloy::primitives::{
