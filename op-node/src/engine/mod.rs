@@ -443,7 +443,11 @@ impl Engine {
         let started = Instant::now();
         // The state of the head, whose append may still be running.
         let reader = self.store.reader_ahead()?;
-        let mut db = BlockDb::new(&mut self.cache, &reader);
+        // A transfer changes two accounts; a block holds at most one 21,000-gas transaction
+        // per 21,000 gas (plus the fee vaults and system accounts).
+        let most_txs = (attributes.forced.len() + candidates.len())
+            .min((gas_limit / 21_000) as usize + attributes.forced.len());
+        let mut db = BlockDb::new(&mut self.cache, &reader, 2 * most_txs + 16);
         let executed = match &self.executors {
             Executors::L2(factory) => {
                 let evm = factory.evm_factory().create_evm(

@@ -243,12 +243,17 @@ impl std::fmt::Debug for BlockDb<'_> {
 }
 
 impl<'a> BlockDb<'a> {
-    /// An empty overlay over the latest committed state.
-    pub fn new(cache: &'a mut StateCache, reader: &'a StoreReader) -> Self {
+    /// An empty overlay over the latest committed state, with room for `accounts` changed
+    /// accounts. Sizing it up front matters: an [`AccountChange`] is a few hundred bytes, and
+    /// growing the map block by block re-hashed and copied it over and over (13.8 % of
+    /// execution's samples at 2,000 transfers per block).
+    pub fn new(cache: &'a mut StateCache, reader: &'a StoreReader, accounts: usize) -> Self {
+        let mut changes = BlockChanges::default();
+        changes.accounts.reserve(accounts);
         Self {
             cache,
             reader,
-            changes: BlockChanges::default(),
+            changes,
         }
     }
 
