@@ -11,9 +11,10 @@ use crate::{
     engine::{BlockAttributes, Engine, EngineError},
     txpool::TxPool,
 };
-use alloy::primitives::Address;
+use alloy::primitives::{Address, map::B256Set};
 use parking_lot::RwLock;
 use std::{
+    collections::VecDeque,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -175,8 +176,101 @@ pub enum Control {
 /// How far behind its head the embedded L1 calls blocks finalized (half as far: safe).
 pub const L1_FINALITY_DEPTH: u64 = 8;
 
+/// Blocks the sequencer sealed whose appends may still run, and what it reports once each
+/// is durable.
+///
+/// Who sees a sealed block, and when: the engine builds the next block on it at once (its head
+/// and warm state, and [`crate::storage::Store::reader_ahead`]); everyone else only once its
+/// chain-file append is durable: the pool drops its transactions ([`TxPool::on_block`]),
+/// subscribers get it (`blocks`: `eth_subscribe` newHeads and logs, filters), and the L1's safe
+/// and finalized heads move. RPC (the `latest` block, `eth_getBlockByNumber`, receipts,
+/// `eth_call`, nonces), the batcher and the proposer read the store's chain head
+/// ([`crate::storage::Store::reader`]), which the append moves, so they never see a block a
+/// crash could lose.
+struct Reporter<'a> {
+    pool: &'a TxPool,
+    blocks: &'a broadcast::Sender<Arc<SealedBlock>>,
+    /// Sealed blocks not reported yet, oldest first, with the transactions their build refused.
+    sealed: VecDeque<(u64, Vec<Arc<RecoveredTx>>)>,
+    /// Hashes of those blocks' transactions (included and refused): the pool holds them until
+    /// their block is reported, so the next block's candidates leave them out.
+    taken: B256Set,
+    sealed_since_report: u64,
+    txs_since_report: u64,
+}
+
+impl Reporter<'_> {
+    /// Remembers a block `engine` has just sealed.
+    fn sealed(&mut self, block: &SealedBlock, rejected: Vec<Arc<RecoveredTx>>) {
+        self.taken.extend(block.txs.iter().map(|t| t.hash));
+        self.taken.extend(rejected.iter().map(|t| t.hash));
+        self.sealed.push_back((block.number(), rejected));
+    }
+
+    /// The pool's best transactions for the next block, without those of sealed blocks not
+    /// reported yet.
+    fn candidates(&self, base_fee: u64, max_gas: u64) -> Vec<Arc<RecoveredTx>> {
+        let mut candidates = self.pool.best(base_fee, max_gas);
+        if !self.taken.is_empty() {
+            candidates.retain(|t| !self.taken.contains(&t.hash));
+        }
+        candidates
+    }
+
+    /// Reports the sealed blocks that are durable, waiting for them until `until` (`None`:
+    /// until every sealed block is durable).
+    fn report(
+        &mut self,
+        engine: &mut Engine,
+        until: Option<Instant>,
+    ) -> Result<(), SequencerError> {
+        let durable = match engine.durable(until) {
+            Ok(durable) => durable,
+            Err(e) => {
+                error!(target: "sequencer", error = %e, "could not persist the block; stopping");
+                return Err(e.into());
+            }
+        };
+        for block in durable {
+            let rejected = match self.sealed.pop_front() {
+                Some((number, rejected)) if number == block.number() => rejected,
+                other => {
+                    return Err(EngineError::Internal(format!(
+                        "block {} became durable, the sequencer expected {:?}",
+                        block.number(),
+                        other.map(|(n, _)| n)
+                    ))
+                    .into());
+                }
+            };
+            for tx in block.txs.iter().chain(&rejected) {
+                self.taken.remove(&tx.hash);
+            }
+            self.pool.on_block(&block.txs, &rejected);
+            if engine.config().kind == ChainKind::L1 {
+                let n = block.number();
+                engine.store().set_heads(
+                    n.saturating_sub(L1_FINALITY_DEPTH / 2),
+                    n.saturating_sub(L1_FINALITY_DEPTH),
+                )?;
+            }
+            self.sealed_since_report += 1;
+            self.txs_since_report += block.txs.len() as u64;
+            // Nobody listening is fine.
+            let _ = self.blocks.send(block);
+        }
+        Ok(())
+    }
+}
+
 /// Seals a block every `block_time` until `shutdown` is set or the engine fails; on the L2,
 /// derivation runs first at every tick and moves the safe head.
+///
+/// A block's chain-file append runs on the appender thread ([`Engine::seal`]) while this
+/// thread waits for the next tick or, when blocks come back to back, builds the next block;
+/// each block is reported as soon as it is durable (see [`Reporter`]). Derivation and
+/// development reorgs wait for every sealed block to be durable and reported first, since
+/// they may rewind them.
 pub fn run(
     mut engine: Engine,
     mut inputs: Inputs,
@@ -189,11 +283,19 @@ pub fn run(
     let mut next = Instant::now() + block_time;
     let mut last_report = Instant::now();
     let mut last_wait_report = Instant::now() - Duration::from_secs(60);
-    let mut sealed_since_report = 0u64;
-    let mut txs_since_report = 0u64;
+    let mut reporter = Reporter {
+        pool: &pool,
+        blocks: &blocks,
+        sealed: VecDeque::new(),
+        taken: B256Set::default(),
+        sealed_since_report: 0,
+        txs_since_report: 0,
+    };
     // After a development reorg, new blocks must differ from the dropped ones.
     let mut min_timestamp = 0u64;
     while !shutdown.load(Ordering::Relaxed) {
+        // Report each sealed block as soon as it is durable, while waiting for the tick.
+        reporter.report(&mut engine, Some(next))?;
         let now = Instant::now();
         if next > now {
             std::thread::sleep(next - now);
@@ -207,6 +309,7 @@ pub fn run(
             while let Ok(request) = control.try_recv() {
                 match request {
                     Control::Reorg { depth, reply } => {
+                        reporter.report(&mut engine, None)?;
                         let head = engine.head().clone();
                         let to = head.number().saturating_sub(depth);
                         let result = engine.rewind(to).map(|dropped| {
@@ -220,6 +323,7 @@ pub fn run(
             }
         }
         if let Inputs::Derived(d) = &mut inputs {
+            reporter.report(&mut engine, None)?;
             let out = d.driver.step(&mut engine, &d.view, 16)?;
             pool.on_rewind(&out.dropped);
             for block in out.executed {
@@ -231,7 +335,7 @@ pub fn run(
             .max(engine.head().header.timestamp)
             .max(min_timestamp);
         let base_fee = engine.next_base_fee();
-        let candidates = pool.best(base_fee, engine.config().gas_limit.saturating_mul(4));
+        let candidates = reporter.candidates(base_fee, engine.config().gas_limit.saturating_mul(4));
         let started = Instant::now();
         let attributes = match &inputs {
             Inputs::Plain => Ok(BlockAttributes {
@@ -244,6 +348,7 @@ pub fn run(
             Ok(attributes) => attributes,
             Err(Wait::OriginReorged) => {
                 if let Inputs::Derived(d) = &inputs {
+                    reporter.report(&mut engine, None)?;
                     let dropped = d.rewind_reorged(&mut engine)?;
                     pool.on_rewind(&dropped);
                 }
@@ -265,24 +370,17 @@ pub fn run(
             }
         };
         let rejected: Vec<_> = built.rejected.iter().map(|r| r.tx.clone()).collect();
-        let block = match engine.commit(built) {
+        let block = match engine.seal(built) {
             Ok(block) => block,
             Err(e) => {
                 error!(target: "sequencer", error = %e, "could not persist the block; stopping");
                 return Err(e.into());
             }
         };
-        pool.on_block(&block.txs, &rejected);
+        reporter.sealed(&block, rejected);
         let expired = pool.evict_expired(Instant::now());
         if expired > 0 {
             info!(target: "sequencer", expired, "dropped nonce-gapped transactions past the pool lifetime");
-        }
-        if engine.config().kind == ChainKind::L1 {
-            let n = block.number();
-            engine.store().set_heads(
-                n.saturating_sub(L1_FINALITY_DEPTH / 2),
-                n.saturating_sub(L1_FINALITY_DEPTH),
-            )?;
         }
         debug!(
             target: "sequencer",
@@ -293,24 +391,22 @@ pub fn run(
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
             "sealed block"
         );
-        sealed_since_report += 1;
-        txs_since_report += block.txs.len() as u64;
-        // Nobody listening is fine.
-        let _ = blocks.send(block.clone());
         if last_report.elapsed() >= Duration::from_secs(10) {
             info!(
                 target: "sequencer",
                 head = block.number(),
-                blocks = sealed_since_report,
-                txs = txs_since_report,
+                blocks = reporter.sealed_since_report,
+                txs = reporter.txs_since_report,
                 pool = ?pool.status(),
                 "sealing"
             );
             last_report = Instant::now();
-            sealed_since_report = 0;
-            txs_since_report = 0;
+            reporter.sealed_since_report = 0;
+            reporter.txs_since_report = 0;
         }
     }
+    // Stopping: the sealed blocks are appended and reported, not dropped.
+    reporter.report(&mut engine, None)?;
     info!(target: "sequencer", head = engine.head().number(), "stopped");
     Ok(())
 }

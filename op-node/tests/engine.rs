@@ -603,6 +603,12 @@ proptest! {
         prop_assert!(ops > 0);
         for fail_at in 0..ops {
             faults::crash_at(&actions, &chains, fail_at, seed ^ fail_at.wrapping_mul(0x9e37_79b9));
+            faults::crash_pipelined_at(
+                &actions,
+                &chains,
+                fail_at,
+                seed ^ fail_at.wrapping_mul(0x9e37_79b9),
+            );
         }
     }
 }

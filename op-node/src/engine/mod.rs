@@ -2,8 +2,12 @@
 //! computes their roots, and hands them to storage.
 //!
 //! A block is built in two steps so the caller decides when it is durable:
-//! [`Engine::build`] executes and seals it in memory, [`Engine::commit`] writes it in one redb
-//! transaction and only then advances the engine's head and warm state.
+//! [`Engine::build`] executes and seals it in memory, then either [`Engine::commit`] writes it
+//! in one redb transaction and only then advances the engine's head and warm state, or
+//! [`Engine::seal`] advances them at once and hands the write to the chain file's appender
+//! thread, so the next block executes while the disk makes this one durable;
+//! [`Engine::durable`] says when each such block is durable, and only then may the caller
+//! report it.
 
 mod execute;
 mod historical;
@@ -16,7 +20,7 @@ use crate::{
     chain::{
         ChainConfig, ChainKind, GenesisAccount, INITIAL_BASE_FEE, L1Spec, SEQUENCER_FEE_VAULT,
     },
-    storage::{AccountRecord, EncodedBody, StateDiff, StorageError, Store, StoreReader},
+    storage::{AccountRecord, Appender, EncodedBody, StateDiff, StorageError, Store, StoreReader},
 };
 use alloy::{
     consensus::{EMPTY_OMMER_ROOT_HASH, Header, TxReceipt},
@@ -42,10 +46,15 @@ use revm::{
 use state::{AccountChange, BlockChanges, BlockDb, StateCache};
 use state_root::{StateRootError, StateTries};
 use std::{
+    collections::VecDeque,
     sync::Arc,
     time::{Duration, Instant},
 };
 use tracing::{info, warn};
+
+/// Most blocks sealed by [`Engine::seal`] and not yet durable: the block being appended and
+/// one waiting behind it. A further seal waits for the oldest.
+pub const MAX_UNDURABLE: usize = 2;
 
 /// The L2ToL1MessagePasser predeploy, whose storage root Isthmus headers carry as
 /// `withdrawalsRoot` and output roots commit to.
@@ -169,6 +178,14 @@ pub struct Engine {
     /// A block was built since the last commit. Building leaves its changes in the tries and
     /// the code cache, so if that block is dropped they must be reloaded from the head.
     uncommitted: bool,
+    /// The chain file's appender thread, started by the first [`Engine::seal`].
+    appender: Option<Appender>,
+    /// Blocks handed to the appender whose outcome has not been received.
+    appending: usize,
+    /// Blocks the appender made durable that [`Engine::durable`] has not handed out yet.
+    durable: VecDeque<Arc<SealedBlock>>,
+    /// An append failed: the head is ahead of the chain file for good, nothing more is built.
+    failed: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -204,6 +221,10 @@ impl Engine {
                 head: Arc::new(head),
                 executors,
                 uncommitted: false,
+                appender: None,
+                appending: 0,
+                durable: VecDeque::new(),
+                failed: false,
             });
         }
         drop(reader);
@@ -220,6 +241,10 @@ impl Engine {
             }),
             executors,
             uncommitted: false,
+            appender: None,
+            appending: 0,
+            durable: VecDeque::new(),
+            failed: false,
         };
         engine.write_genesis(alloc, genesis_timestamp)?;
         Ok(engine)
@@ -294,7 +319,10 @@ impl Engine {
         &self.store
     }
 
-    /// The last durable block.
+    /// The last sealed block, which the next one builds on: durable, unless [`Self::seal`]
+    /// sealed it and [`Self::durable`] has not reported it yet ([`Self::undurable`] counts
+    /// those). Whatever is reported to others (RPC, subscribers) must come from the store or
+    /// from [`Self::durable`], not from here.
     pub fn head(&self) -> &Arc<SealedBlock> {
         &self.head
     }
@@ -374,8 +402,11 @@ impl Engine {
         candidates: &[Arc<RecoveredTx>],
         selection: execute::Selection,
     ) -> Result<BuiltBlock, EngineError> {
+        self.check_usable()?;
         if self.uncommitted {
-            // The last built block was dropped: start again from the head, as on a restart.
+            // The last built block was dropped: start again from the head, as on a restart
+            // (whose block hashes come from the chain file, so every sealed block must be in it).
+            self.wait_appends()?;
             let reader = self.store.reader()?;
             self.cache = cold_cache(&reader, self.head.number())?;
             self.tries = StateTries::new(self.head.header.state_root);
@@ -411,8 +442,13 @@ impl Engine {
         };
         let extra_data = self.extra_data();
         let started = Instant::now();
-        let reader = self.store.reader()?;
-        let mut db = BlockDb::new(&mut self.cache, &reader);
+        // The state of the head, whose append may still be running.
+        let reader = self.store.reader_ahead()?;
+        // A transfer changes two accounts; a block holds at most one 21,000-gas transaction
+        // per 21,000 gas (plus the fee vaults and system accounts).
+        let most_txs = (attributes.forced.len() + candidates.len())
+            .min((gas_limit / 21_000) as usize + attributes.forced.len());
+        let mut db = BlockDb::new(&mut self.cache, &reader, 2 * most_txs + 16);
         let executed = match &self.executors {
             Executors::L2(factory) => {
                 let evm = factory.evm_factory().create_evm(
@@ -559,8 +595,12 @@ impl Engine {
         })
     }
 
-    /// Makes a built block durable, then advances the head and the warm state to it.
+    /// Makes a built block durable, then advances the head and the warm state to it. Blocks
+    /// sealed before by [`Self::seal`] are made durable first (and still handed out by
+    /// [`Self::durable`]).
     pub fn commit(&mut self, built: BuiltBlock) -> Result<Arc<SealedBlock>, EngineError> {
+        self.check_usable()?;
+        self.wait_appends()?;
         let BuiltBlock {
             block,
             encoded,
@@ -576,6 +616,107 @@ impl Engine {
         self.head = Arc::new(block);
         Ok(self.head.clone())
     }
+
+    /// Advances the head and the warm state to a built block at once and hands its chain-file
+    /// append to the appender thread, so the next block can be built meanwhile. The block is
+    /// not durable when this returns: a crash may lose it, so nobody may hear of it before
+    /// [`Self::durable`] hands it out. Waits first while [`MAX_UNDURABLE`] blocks are
+    /// appending.
+    pub fn seal(&mut self, built: BuiltBlock) -> Result<Arc<SealedBlock>, EngineError> {
+        self.check_usable()?;
+        while self.appending >= MAX_UNDURABLE {
+            self.receive(None)?;
+        }
+        let BuiltBlock {
+            block,
+            encoded,
+            diff,
+            changes,
+            records,
+            ..
+        } = built;
+        let block = Arc::new(block);
+        let staged = self.store.stage_block(block.clone(), encoded, diff)?;
+        // From here the store holds a layer only the appender can resolve: any failure leaves
+        // the engine unusable rather than building on a block that may never be durable.
+        self.failed = true;
+        let appender = match &mut self.appender {
+            Some(appender) => appender,
+            None => self
+                .appender
+                .insert(Appender::spawn(self.store.clone(), MAX_UNDURABLE - 1)?),
+        };
+        appender.submit(staged)?;
+        self.failed = false;
+        self.appending += 1;
+        self.uncommitted = false;
+        self.cache.apply(&changes, &records);
+        self.cache.push_block_hash(block.number(), block.hash);
+        self.head = block.clone();
+        Ok(block)
+    }
+
+    /// The blocks sealed by [`Self::seal`] that became durable since the last call, oldest
+    /// first: waits until every sealed block is durable or `until` passes (`None`: no limit;
+    /// a past instant: does not wait). An error means an append failed: the engine builds
+    /// nothing more.
+    pub fn durable(
+        &mut self,
+        until: Option<Instant>,
+    ) -> Result<Vec<Arc<SealedBlock>>, EngineError> {
+        self.check_usable()?;
+        while self.appending > 0 {
+            if !self.receive(until)? {
+                break;
+            }
+        }
+        Ok(self.durable.drain(..).collect())
+    }
+
+    /// How many sealed blocks are not yet known to be durable.
+    pub fn undurable(&self) -> usize {
+        self.appending
+    }
+
+    /// Receives the outcome of the oldest append, waiting until `until`; `false` if it had not
+    /// finished by then.
+    fn receive(&mut self, until: Option<Instant>) -> Result<bool, EngineError> {
+        let Some(appender) = &self.appender else {
+            return Err(EngineError::Internal(
+                "blocks appending without an appender".into(),
+            ));
+        };
+        match appender.recv(until) {
+            None => Ok(false),
+            Some(Ok(block)) => {
+                self.appending -= 1;
+                self.durable.push_back(block);
+                Ok(true)
+            }
+            Some(Err(e)) => {
+                self.appending -= 1;
+                self.failed = true;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Waits until every sealed block is durable, keeping them for [`Self::durable`].
+    fn wait_appends(&mut self) -> Result<(), EngineError> {
+        while self.appending > 0 {
+            self.receive(None)?;
+        }
+        Ok(())
+    }
+
+    fn check_usable(&self) -> Result<(), EngineError> {
+        match self.failed {
+            true => Err(EngineError::Internal(
+                "a sealed block could not be made durable; the engine stopped".into(),
+            )),
+            false => Ok(()),
+        }
+    }
 }
 
 impl Engine {
@@ -585,6 +726,8 @@ impl Engine {
     /// again. Used when L1 data the removed blocks were derived from is gone (an L1 reorg),
     /// or when derivation from L1 yields other blocks than the ones sealed.
     pub fn rewind(&mut self, to: u64) -> Result<Vec<Arc<RecoveredTx>>, EngineError> {
+        self.check_usable()?;
+        self.wait_appends()?;
         let head = self.head.number();
         if to >= head {
             return Ok(Vec::new());
@@ -645,6 +788,8 @@ impl Engine {
         drop(reader);
         self.store
             .rewind(to, target.hash, head, &removed_blocks, &removed_txs, undo)?;
+        // Sealed blocks made durable above but not handed out yet are gone again: never report them.
+        self.durable.retain(|b| b.number() <= to);
         let reader = self.store.reader()?;
         self.cache = cold_cache(&reader, to)?;
         self.tries = StateTries::new(target.header.state_root);

@@ -1,8 +1,10 @@
 //! The execution state: a warm in-memory cache of the latest state over storage, and the
 //! per-block overlay that revm reads from and commits into.
 //!
-//! The cache only ever holds committed state (it is updated after a block is durable), so a
-//! miss may be answered from any storage snapshot taken after the last commit.
+//! The cache only ever holds the state of the engine's head (it is updated when a block is
+//! committed or sealed), so a miss may be answered from any snapshot that holds the head's
+//! state: [`crate::storage::Store::reader_ahead`] taken after the last commit or seal (whose
+//! append may still run).
 
 use crate::storage::{AccountRecord, StorageError, StoreReader};
 use alloy::primitives::{
@@ -241,12 +243,17 @@ impl std::fmt::Debug for BlockDb<'_> {
 }
 
 impl<'a> BlockDb<'a> {
-    /// An empty overlay over the latest committed state.
-    pub fn new(cache: &'a mut StateCache, reader: &'a StoreReader) -> Self {
+    /// An empty overlay over the latest committed state, with room for `accounts` changed
+    /// accounts. Sizing it up front matters: an [`AccountChange`] is a few hundred bytes, and
+    /// growing the map block by block re-hashed and copied it over and over (13.8 % of
+    /// execution's samples at 2,000 transfers per block).
+    pub fn new(cache: &'a mut StateCache, reader: &'a StoreReader, accounts: usize) -> Self {
+        let mut changes = BlockChanges::default();
+        changes.accounts.reserve(accounts);
         Self {
             cache,
             reader,
-            changes: BlockChanges::default(),
+            changes,
         }
     }
 

@@ -82,16 +82,17 @@ pub(crate) struct Pending {
     pub stop: bool,
     /// State-file transactions written so far (batches of pending blocks).
     pub batches: u64,
-    /// The newest layer's block is still being appended to the chain file: the applier leaves
-    /// it out, so the state file never holds a block the chain file could lose in a crash
+    /// How many of the newest layers' blocks are staged but not yet durable in the chain file
+    /// (appended on the appender thread while the engine builds on them): the applier leaves
+    /// them out, so the state file never holds a block the chain file could lose in a crash
     /// (opening would find the state file ahead of the chain and refuse it).
-    pub appending: bool,
+    pub appending: usize,
 }
 
 impl Pending {
-    /// Layers whose blocks are durable in the chain file (all but an appending newest one).
-    fn durable(&self) -> usize {
-        self.layers.len() - usize::from(self.appending)
+    /// Layers whose blocks are durable in the chain file (all but the appending newest ones).
+    pub(crate) fn durable(&self) -> usize {
+        self.layers.len() - self.appending
     }
 }
 
@@ -106,7 +107,15 @@ impl Shared {
     /// Writes every pending block now, on the calling thread (inline mode, flushes at open and
     /// before a rewind when no applier thread runs).
     pub fn apply_all(&self, state: &Database) -> Result<(), StorageError> {
-        let batch: Vec<_> = self.pending.lock().layers.iter().cloned().collect();
+        let batch: Vec<_> = {
+            let pending = self.pending.lock();
+            pending
+                .layers
+                .iter()
+                .take(pending.durable())
+                .cloned()
+                .collect()
+        };
         self.apply_batch(state, &batch)
     }
 
@@ -186,11 +195,13 @@ impl Shared {
         }
     }
 
-    /// Waits until every block pending now is written (blocks committed meanwhile may still be
-    /// pending) or the applier failed.
+    /// Waits until every durable block pending now is written (blocks committed meanwhile, and
+    /// staged blocks whose append is still running, may still be pending) or the applier
+    /// failed.
     pub fn wait_flushed(&self) -> Result<(), StorageError> {
         let mut pending = self.pending.lock();
-        let Some(to) = pending.layers.back().map(|l| l.last) else {
+        let durable = pending.durable();
+        let Some(to) = durable.checked_sub(1).map(|i| pending.layers[i].last) else {
             return pending
                 .failed
                 .as_ref()

@@ -10,7 +10,10 @@
 //! and the `head` pointer. Those are sequential appends, so the commit stays small whatever
 //! the size of the state. The node reports a block (RPC, subscriptions) only after that commit
 //! returns, so a crash at any moment leaves either the whole block or none of it, and never
-//! loses a block that was reported.
+//! loses a block that was reported. The sequencer runs that commit on the [`Appender`]'s
+//! thread while it builds the next block: [`Store::stage_block`] makes the block's state
+//! visible to the engine alone ([`Store::reader_ahead`]), [`Store::append_staged`] commits it,
+//! and only then do [`Store::reader`] and the state file's writer take it.
 //!
 //! The state file lags: the block's state writes (flat state, trie nodes, transaction index)
 //! wait in memory as a layer that every [`StoreReader`] lays over the state file, until the
@@ -23,6 +26,7 @@
 //! the target block) and the chain file second (the removal of the later blocks); a crash in
 //! between leaves a state file behind the chain, which opening brings forward again.
 
+mod appender;
 mod apply;
 mod body;
 mod codec;
@@ -32,6 +36,7 @@ mod reader;
 mod replay;
 mod tables;
 
+pub use appender::{APPENDER_THREAD, Appended, Appender};
 pub use apply::ApplyMode;
 pub use body::EncodedBody;
 pub use codec::{AccountRecord, StateChanges};
@@ -108,8 +113,9 @@ pub enum StorageError {
         /// What disagrees.
         reason: String,
     },
-    /// Writing the state file failed earlier; nothing more can be committed.
-    #[error("writing the state file failed: {0}")]
+    /// Writing the state file, or appending a block staged before, failed earlier; nothing
+    /// more can be committed.
+    #[error("an earlier write failed: {0}")]
     Applier(String),
 }
 
@@ -325,6 +331,24 @@ impl Store {
         Ok(StoreReader::new(chain, state, Layers(layers.into())))
     }
 
+    /// [`Self::reader`] that also holds the state writes of blocks staged by
+    /// [`Self::stage_block`] whose append has not finished: the state the engine builds the
+    /// next block on. Its chain tables (head, headers, bodies) are those of the last durable
+    /// block. Only the block-building thread may use it; nothing it reads may be reported, since
+    /// a crash would lose the staged blocks.
+    pub fn reader_ahead(&self) -> Result<StoreReader, StorageError> {
+        let _guard = self.snapshots.read();
+        let chain = self.chain.begin_read()?;
+        let layers: Vec<_> = self.shared.pending.lock().layers.iter().cloned().collect();
+        let state = self.state.begin_read()?;
+        let applied = apply::applied(&state)?.map(|(n, _)| n);
+        let layers: Vec<_> = layers
+            .into_iter()
+            .filter(|l| applied.is_none_or(|a| l.first > a))
+            .collect();
+        Ok(StoreReader::new(chain, state, Layers(layers.into())))
+    }
+
     /// Writes a sealed block and its state changes in one durable chain-file transaction and
     /// moves the head to it. When this returns `Ok`, the block survives any crash. `body` must
     /// be [`EncodedBody::new`] of the block's transactions and receipts.
@@ -334,6 +358,63 @@ impl Store {
         body: &EncodedBody,
         diff: StateDiff,
     ) -> Result<(), StorageError> {
+        let (changes, reverts) = self.stage(block, body, diff)?;
+        let appended = self.append_block(block, body, &changes, &reverts);
+        self.appended(block.number(), appended, false)
+    }
+
+    /// The first half of [`Self::commit_block`], for a block whose append runs on another
+    /// thread ([`Appender`]): puts the block's state writes where [`Self::reader_ahead`] (the
+    /// engine building the next block) sees them, while [`Self::reader`] (everyone who reports
+    /// what it reads) and the state file's writer leave them out until
+    /// [`Self::append_staged`] has made the block durable. Staged blocks must be appended in
+    /// the order they were staged.
+    pub fn stage_block(
+        &self,
+        block: Arc<SealedBlock>,
+        body: EncodedBody,
+        diff: StateDiff,
+    ) -> Result<StagedBlock, StorageError> {
+        let (changes, reverts) = self.stage(&block, &body, diff)?;
+        Ok(StagedBlock {
+            block,
+            body,
+            changes,
+            reverts,
+        })
+    }
+
+    /// The second half of [`Self::commit_block`]: appends a block staged by
+    /// [`Self::stage_block`] to the chain file in one durable transaction. When this returns
+    /// `Ok`, the block survives any crash and readers see it. After a failure no later staged
+    /// block is appended (the chain would have a gap) and the store takes no more blocks.
+    pub fn append_staged(&self, staged: &StagedBlock) -> Result<(), StorageError> {
+        let number = staged.block.number();
+        {
+            let mut pending = self.shared.pending.lock();
+            if let Some(e) = &pending.failed {
+                let e = StorageError::Applier(e.clone());
+                pending.appending = pending.appending.saturating_sub(1);
+                return Err(e);
+            }
+        }
+        let appended = self.append_block(
+            &staged.block,
+            &staged.body,
+            &staged.changes,
+            &staged.reverts,
+        );
+        self.appended(number, appended, true)
+    }
+
+    /// Encodes a block's state changes and reverts and adds its state writes as the newest
+    /// layer, counted as appending (the applier leaves it out) until [`Self::appended`].
+    fn stage(
+        &self,
+        block: &SealedBlock,
+        body: &EncodedBody,
+        diff: StateDiff,
+    ) -> Result<(Vec<u8>, Vec<u8>), StorageError> {
         let number = block.number();
         let changes = codec::encode_changes(
             &diff.accounts,
@@ -348,39 +429,60 @@ impl Store {
             diff,
             &body.tx_index,
         ));
+        let mut pending = self.shared.pending.lock();
+        if let ApplyMode::Background { max_pending, .. } = self.mode {
+            // Appending layers (at most the appender's queue) are left out: the wait is for
+            // the state file's writer, which cannot take them yet.
+            while pending.failed.is_none()
+                && pending.layers.len() - pending.appending >= max_pending
+            {
+                self.shared.changed.wait(&mut pending);
+            }
+        }
+        if let Some(e) = &pending.failed {
+            return Err(StorageError::Applier(e.clone()));
+        }
+        pending.layers.push_back(layer);
+        pending.appending += 1;
+        Ok((changes, reverts))
+    }
+
+    /// Records the outcome of the oldest appending block's append (`number`). A failed
+    /// [`Self::commit_block`] takes its layer back, as if the block had never been staged; a
+    /// failed [`Self::append_staged`] (`staged`: the engine may have built on the block
+    /// already, and may stage more) stops the store.
+    fn appended(
+        &self,
+        number: u64,
+        appended: Result<(), StorageError>,
+        staged: bool,
+    ) -> Result<(), StorageError> {
         {
             let mut pending = self.shared.pending.lock();
-            if let ApplyMode::Background { max_pending, .. } = self.mode {
-                while pending.failed.is_none() && pending.layers.len() >= max_pending {
-                    self.shared.changed.wait(&mut pending);
+            if let Err(e) = &appended {
+                if !staged && pending.appending == 1 && pending.failed.is_none() {
+                    pending.layers.pop_back();
+                } else if pending.failed.is_none() {
+                    pending.failed = Some(format!("appending block {number}: {e}"));
                 }
             }
-            if let Some(e) = &pending.failed {
-                return Err(StorageError::Applier(e.clone()));
-            }
-            pending.layers.push_back(layer);
-            pending.appending = true;
+            pending.appending = pending.appending.saturating_sub(1);
         }
-        let appended = self.append_block(block, body, &changes, &reverts);
-        {
-            let mut pending = self.shared.pending.lock();
-            pending.appending = false;
-            if appended.is_err() {
-                pending.layers.pop_back();
-            }
-        }
-        appended?;
-        match self.mode {
-            ApplyMode::Background { .. } => {
-                self.shared.changed.notify_all();
-            }
-            ApplyMode::Inline { every } => {
-                if self.shared.pending.lock().layers.len() >= every {
-                    self.shared.apply_all(&self.state)?;
+        if appended.is_ok() {
+            match self.mode {
+                ApplyMode::Background { .. } => {}
+                ApplyMode::Inline { every } => {
+                    // Counted over the durable layers only, which this thread alone makes
+                    // (blocks staged meanwhile do not change when the state file is written).
+                    let ready = self.shared.pending.lock().durable() >= every;
+                    if ready {
+                        self.shared.apply_all(&self.state)?;
+                    }
                 }
             }
         }
-        Ok(())
+        self.shared.changed.notify_all();
+        appended
     }
 
     fn append_block(
@@ -412,7 +514,7 @@ impl Store {
     }
 
     /// Waits until the state file holds the head's state (every committed block's writes are
-    /// in it). Benchmarks call it to start from a quiet machine; a rewind calls it first.
+    /// in it; a staged block whose append still runs is not waited for). Benchmarks call it to start from a quiet machine; a rewind calls it first.
     pub fn flush(&self) -> Result<(), StorageError> {
         match self.mode {
             ApplyMode::Background { .. } => self.shared.wait_flushed(),
@@ -498,6 +600,23 @@ impl Drop for Store {
         if let Some(handle) = self.applier.lock().take() {
             let _ = handle.join();
         }
+    }
+}
+
+/// A sealed block whose state writes are staged ([`Store::stage_block`]) and whose chain-file
+/// append is still to run ([`Store::append_staged`]).
+#[derive(Debug)]
+pub struct StagedBlock {
+    block: Arc<SealedBlock>,
+    body: EncodedBody,
+    changes: Vec<u8>,
+    reverts: Vec<u8>,
+}
+
+impl StagedBlock {
+    /// The block.
+    pub fn block(&self) -> &Arc<SealedBlock> {
+        &self.block
     }
 }
 

@@ -27,6 +27,51 @@ fn empty_body_roundtrips() {
     assert!(read.txs.is_empty() && read.receipts.is_empty());
 }
 
+/// A staged block (its append not run yet) is in the engine's reader and nobody else's, and
+/// the state file's writer leaves it alone; once appended, every reader sees it.
+#[test]
+fn a_staged_block_is_read_ahead_only_until_appended() {
+    let dir = tempfile::tempdir().unwrap();
+    let mode = ApplyMode::Background {
+        min_batch: 1,
+        max_delay: Duration::from_millis(1),
+        max_pending: 4,
+    };
+    let store = Store::open_with_mode(&dir.path().join("db.redb"), mode).unwrap();
+    store
+        .commit_block(&block(0), &EncodedBody::new(&[], &[]), StateDiff::default())
+        .unwrap();
+    let address = Address::repeat_byte(7);
+    let diff = StateDiff {
+        accounts: vec![(address, Some(record(5)))],
+        ..Default::default()
+    };
+    let staged = store
+        .stage_block(Arc::new(block(1)), EncodedBody::new(&[], &[]), diff)
+        .unwrap();
+    // The applier had every chance to write it, and a flush waits only for durable blocks.
+    std::thread::sleep(Duration::from_millis(20));
+    store.flush().unwrap();
+    assert_eq!(store.pending_blocks(), 1);
+    let reader = store.reader().unwrap();
+    assert_eq!(reader.head_number().unwrap(), Some(0));
+    assert_eq!(reader.account(&address).unwrap(), None);
+    let ahead = store.reader_ahead().unwrap();
+    assert_eq!(ahead.head_number().unwrap(), Some(0));
+    assert_eq!(ahead.account(&address).unwrap(), Some(record(5)));
+
+    store.append_staged(&staged).unwrap();
+    let reader = store.reader().unwrap();
+    assert_eq!(reader.head_number().unwrap(), Some(1));
+    assert_eq!(reader.account(&address).unwrap(), Some(record(5)));
+    store.flush().unwrap();
+    assert_eq!(store.pending_blocks(), 0);
+    assert_eq!(
+        store.reader().unwrap().account(&address).unwrap(),
+        Some(record(5))
+    );
+}
+
 fn block(number: u64) -> SealedBlock {
     let header = Header {
         number,

@@ -64,6 +64,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     for block in txs.chunks(p.block_txs) {
         seq.seal_timed(block, &mut timed)?;
     }
+    seq.finish(&mut timed)?;
     let head = seq.engine.head().clone();
 
     // Appends as the batcher packs them: the set-up blocks, then the timed ones, each in its
