@@ -4,8 +4,11 @@
 //! tokio's blocking pool: a batch of 500 raw transactions was 500 thread hand-offs, each
 //! recovering one sender, and each opened its own state snapshot. This RPC middleware takes
 //! each run of consecutive `eth_sendRawTransaction` calls in a batch as one job on the
-//! blocking pool: senders recovered on the rayon pool (one thread per core) a chunk at a
-//! time, each chunk admitted in order against one shared snapshot ([`eth::Admission`]).
+//! blocking pool: senders recovered on a pool of one thread per core a chunk at a time, each
+//! chunk admitted in order against one shared snapshot ([`eth::Admission`]). The recovery
+//! threads run at a lower priority (nice [`RECOVERY_NICE`]) than the block thread: when
+//! clients send more than the cores can recover, ingress slows down, not the blocks (whose
+//! timely ticks bound the inclusion latency of everything already admitted).
 //!
 //! What a client sees is unchanged: one response per call, in order, each the method's own
 //! answer (the same parameter errors, pool errors and messages), other calls served by the
@@ -25,7 +28,7 @@ use jsonrpsee::{
     types::{ErrorCode, ErrorObject, Id, Params},
 };
 use rayon::prelude::*;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// The method whose runs this middleware takes.
 const SEND_RAW: &str = "eth_sendRawTransaction";
@@ -34,6 +37,30 @@ const SEND_RAW: &str = "eth_sendRawTransaction";
 /// work over the rayon pool costs little (one recovery is ~30 µs), small enough that a batch
 /// of 500 enters the pool in steps of ~1 ms rather than all at its end.
 const RECOVERY_CHUNK: usize = 64;
+
+/// The recovery threads' nice value. Under Linux's scheduler a thread at nice 10 weighs about
+/// a tenth of one at 0, so the block thread gets ~90 % of a core it shares with one. (Nice
+/// values weigh threads within their scheduling group: with autogroups, within the session.)
+const RECOVERY_NICE: i32 = 10;
+
+/// The sender-recovery threads, shared by every RPC server of the process (one per core);
+/// `None` if they could not be started, and then the global rayon pool recovers.
+static RECOVERY_POOL: LazyLock<Option<rayon::ThreadPool>> = LazyLock::new(|| {
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("rpc-recover-{i}"))
+        .start_handler(|_| {
+            // On Linux a nice value belongs to a thread, not to the whole process.
+            let thread = Some(rustix::thread::gettid());
+            if let Err(error) = rustix::process::setpriority_process(thread, RECOVERY_NICE) {
+                tracing::debug!(target: "op_node::rpc", %error, "recovery thread keeps its priority");
+            }
+        })
+        .build()
+        .inspect_err(|error| {
+            tracing::warn!(target: "op_node::rpc", %error, "no recovery threads; using rayon's");
+        })
+        .ok()
+});
 
 /// The RPC middleware (one per connection, around jsonrpsee's own service).
 #[derive(Clone, Debug)]
@@ -168,7 +195,7 @@ async fn send_raw_run(
     }
 }
 
-/// Decodes and recovers the transactions of a run on the rayon pool, a chunk at a time, and
+/// Decodes and recovers the transactions of a run on the recovery threads, a chunk at a time, and
 /// admits each chunk in order as soon as it is recovered (so the run's first transactions
 /// are in the pool, and in the next block, before its last are recovered); each result is
 /// what `eth_sendRawTransaction` alone would have answered.
@@ -181,14 +208,20 @@ fn admit_run(ctx: &RpcCtx, raws: Vec<MethodResult<Bytes>>) -> Vec<MethodResult<B
         if chunk.is_empty() {
             return results;
         }
-        let recovered: Vec<_> = chunk
-            .into_par_iter()
-            .map(|raw| -> MethodResult<RecoveredTx> {
-                let raw = raw?;
-                eth::accepting(ctx)?;
-                decode_and_recover(raw, ctx.pool.config()).map_err(|e| RpcError::from(e).into())
-            })
-            .collect();
+        let recover = || -> Vec<_> {
+            chunk
+                .into_par_iter()
+                .map(|raw| -> MethodResult<RecoveredTx> {
+                    let raw = raw?;
+                    eth::accepting(ctx)?;
+                    decode_and_recover(raw, ctx.pool.config()).map_err(|e| RpcError::from(e).into())
+                })
+                .collect()
+        };
+        let recovered = match &*RECOVERY_POOL {
+            Some(pool) => pool.install(recover),
+            None => recover(),
+        };
         results.extend(
             recovered
                 .into_iter()
