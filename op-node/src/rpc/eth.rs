@@ -7,7 +7,7 @@ use super::{
     state::StateView,
 };
 use crate::{
-    block::SealedBlock,
+    block::{RecoveredTx, SealedBlock},
     storage::StoreReader,
     txpool::{SenderState, decode_and_recover},
 };
@@ -127,21 +127,55 @@ pub fn storage_at(
 /// eth_sendRawTransaction: stateless checks and sender recovery, then the pool's checks
 /// against the latest state.
 pub fn send_raw_transaction(ctx: &RpcCtx, raw: Bytes) -> RpcResult<B256> {
-    if !ctx.accepts_transactions {
-        return Err(RpcError::Unavailable(
+    accepting(ctx)?;
+    let tx = decode_and_recover(raw, ctx.pool.config())?;
+    Admission::default().admit(ctx, tx)
+}
+
+/// Refuses transactions on a node that seals no blocks.
+pub fn accepting(ctx: &RpcCtx) -> RpcResult<()> {
+    if ctx.accepts_transactions {
+        Ok(())
+    } else {
+        Err(RpcError::Unavailable(
             "this node is a verifier and seals no blocks: send transactions to the sequencer"
                 .into(),
-        ));
+        ))
     }
-    let tx = decode_and_recover(raw, ctx.pool.config())?;
-    let reader = ctx.store.reader()?;
-    let account = reader.account(&tx.sender())?;
-    let state = SenderState {
-        nonce: account.map(|a| a.nonce).unwrap_or_default(),
-        balance: account.map(|a| a.balance).unwrap_or_default(),
-    };
-    let base_fee = ctx.next_base_fee(&reader)?;
-    Ok(ctx.pool.add(tx, state, base_fee)?)
+}
+
+/// What admitting a recovered transaction reads: a state snapshot and the next block's base
+/// fee, shared by the transactions of one batch. Opening a snapshot (two read transactions, the
+/// head and its header) costs more than the pool's own checks, so it is taken again only when
+/// the pool has heard of a block (or a rewind) since: then the admission sees at least every
+/// block the pool has dropped transactions for, as a snapshot of its own would.
+#[derive(Default)]
+pub struct Admission {
+    /// The pool's block-update count when the snapshot was opened, the snapshot, its base fee.
+    snapshot: Option<(u64, StoreReader, u64)>,
+}
+
+impl Admission {
+    /// Checks `tx` against its sender's committed nonce and balance and the base fee, and
+    /// adds it to the pool. Returns its hash.
+    pub fn admit(&mut self, ctx: &RpcCtx, tx: RecoveredTx) -> RpcResult<B256> {
+        let updates = ctx.pool.block_updates();
+        let snapshot = match self.snapshot.take() {
+            Some(snapshot) if snapshot.0 == updates => snapshot,
+            _ => {
+                let reader = ctx.store.reader()?;
+                let base_fee = ctx.next_base_fee(&reader)?;
+                (updates, reader, base_fee)
+            }
+        };
+        let (_, reader, base_fee) = self.snapshot.insert(snapshot);
+        let account = reader.account(&tx.sender())?;
+        let state = SenderState {
+            nonce: account.map(|a| a.nonce).unwrap_or_default(),
+            balance: account.map(|a| a.balance).unwrap_or_default(),
+        };
+        Ok(ctx.pool.add(tx, state, *base_fee)?)
+    }
 }
 
 fn load_block(reader: &StoreReader, number: u64) -> RpcResult<Option<SealedBlock>> {

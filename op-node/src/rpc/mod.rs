@@ -10,6 +10,7 @@ mod debug;
 mod error;
 mod eth;
 mod filters;
+mod ingress;
 mod proof;
 mod rollup;
 mod state;
@@ -31,7 +32,9 @@ use alloy::{
 };
 use jsonrpsee::{
     RpcModule,
-    server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
+    server::{
+        BatchRequestConfig, Server, ServerConfig, ServerHandle, middleware::rpc::RpcServiceBuilder,
+    },
     types::{ErrorObjectOwned, Params},
 };
 use serde::de::DeserializeOwned;
@@ -152,6 +155,10 @@ pub async fn start(
     let server = Server::builder()
         .set_config(config)
         .set_http_middleware(tower::ServiceBuilder::new().layer(cors()))
+        .set_rpc_middleware(RpcServiceBuilder::new().layer_fn({
+            let ctx = ctx.clone();
+            move |service| ingress::SendRawBatches::new(service, ctx.clone())
+        }))
         .build(addr)
         .await?;
     let local = server.local_addr()?;

@@ -261,6 +261,58 @@ describe("malformed requests and limits", () => {
     assert.ok(!err.some((r) => r.result !== undefined), "no call of an oversized batch is answered");
   });
 
+  test("a batch mixing raw transactions with other calls answers each call as it would alone", async () => {
+    // The node takes runs of eth_sendRawTransaction in a batch together (senders recovered in
+    // parallel); each call must still get its own answer, in order, as if sent alone.
+    const w = wallets[5];
+    const first = await txFields(w);
+    const good1 = await w.signTransaction(first);
+    const good2 = await w.signTransaction({ ...first, nonce: first.nonce + 1 });
+    const wrongChain = await w.signTransaction({ ...first, nonce: first.nonce + 2, chainId: 902n });
+    rejected.push(keccak256(wrongChain));
+    const call = (id, method, params) => ({ jsonrpc: "2.0", id, method, params });
+    const batch = [
+      call(1, "eth_sendRawTransaction", [good1]),
+      call("two", "eth_sendRawTransaction", ["0xzz"]),
+      call(3, "eth_sendRawTransaction", []),
+      call(4, "eth_chainId", []),
+      call(5, "eth_sendRawTransaction", [good1]),
+      { jsonrpc: "2.0", method: "eth_chainId", params: [] },
+      call(6, "eth_sendRawTransaction", [wrongChain]),
+      call(7, "eth_sendRawTransaction", [good2]),
+      { jsonrpc: "2.0", id: 8, method: 42 },
+      call(9, "eth_sendRawTransaction", [good2]),
+    ];
+    const res = await post(node.url, batch);
+    assert.ok(Array.isArray(res.json), `a batch gets an array: HTTP ${res.status} ${res.text.slice(0, 500)}`);
+    assert.deepEqual(
+      res.json.map((r) => r.id),
+      [1, "two", 3, 4, 5, 6, 7, 8, 9],
+      `one answer per call, in order, none for the notification: ${res.text.slice(0, 1500)}`,
+    );
+    const [r1, r2, r3, r4, r5, r6, r7, r8, r9] = res.json;
+    assert.equal(r1.result, keccak256(good1), res.text);
+    assert.equal(r7.result, keccak256(good2), res.text);
+    assert.equal(BigInt(r4.result), CHAIN_ID, res.text);
+    assert.equal(r8.error?.code, -32600, res.text);
+    // The rejected calls get exactly the error the same call gets alone (those whose answer
+    // cannot change once the batch's transactions are mined).
+    for (const [answer, params] of [
+      [r2, ["0xzz"]],
+      [r3, []],
+      [r6, [wrongChain]],
+    ]) {
+      const alone = await rpcError(node.url, "eth_sendRawTransaction", params);
+      assert.deepEqual(answer.error, alone.error, `batched ${JSON.stringify(answer)} against alone ${describeRpc(alone)}`);
+    }
+    // Sent twice: still pooled, or (if a block sealed in between) already mined.
+    assert.match(r5.error?.message ?? "accepted", /^already known$|^nonce too low/, res.text);
+    assert.match(r9.error?.message ?? "accepted", /^already known$|^nonce too low/, res.text);
+    assert.ok(r6.error.message.includes("invalid chain id"), res.text);
+    const receipt = await waitReceipt(node.url, r7.result);
+    assert.equal(receipt.status, "0x1");
+  });
+
   test("eth_getLogs over more blocks than the cap -> block range error", async () => {
     // Asked for 1,000,001 blocks: refused as asked, however short the chain is yet.
     const res = await rpcError(node.url, "eth_getLogs", [{ fromBlock: "0x0", toBlock: toQuantity(1_000_000) }]);

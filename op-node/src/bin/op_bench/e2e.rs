@@ -5,7 +5,7 @@
 
 use super::{
     BenchError, readers,
-    report::{Mode, Report, ms},
+    report::{Mode, Report, load_average, ms, pid_cpu, process_cpu},
     rpc::{RpcClient, send_raw_batch},
     workload::{self, Key, Signer, TOKENS_PER_ACCOUNT, TestToken, Workload},
 };
@@ -118,7 +118,16 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
                 max
             }
         });
+        let load_before = load_average();
+        let cpu_before = (pid_cpu(pid), process_cpu());
         let measured = measure(node.addr, batches, p.batch_size, index, p.connections).await;
+        // Both processes' CPU over the timed part: the node's per transaction is what its
+        // ingress and block building cost, much less moved by the machine's load than tps.
+        let cpu = (
+            pid_cpu(pid).saturating_sub(cpu_before.0),
+            process_cpu().saturating_sub(cpu_before.1),
+        );
+        let load = format!("{load_before} -> {}", load_average());
         stop.store(true, Ordering::Relaxed);
         let mut reads = readers::ReadStats::default();
         while let Some(done) = reader_tasks.join_next().await {
@@ -132,10 +141,10 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
         if let Some(bound) = p.max_node_rss_mib.filter(|&bound| rss > bound) {
             return Err(BenchError::MemoryBound { peak: rss, bound });
         }
-        Ok::<_, BenchError>((m, reads, rss))
+        Ok::<_, BenchError>((m, reads, rss, cpu, load))
     }
     .await;
-    let (m, reads, rss) = match result {
+    let (m, reads, rss, (node_cpu, bench_cpu), load) = match result {
         Ok(m) => m,
         Err(e) => {
             eprintln!("op-bench: node log tail:\n{}", node.log_tail());
@@ -159,6 +168,14 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
                 ms(m.last_included.saturating_duration_since(m.last_accepted)),
             ),
             ("node_rss_max_mib", rss),
+            (
+                "node_cpu_us_per_tx",
+                node_cpu.as_secs_f64() * 1e6 / p.txs as f64,
+            ),
+            (
+                "bench_cpu_us_per_tx",
+                bench_cpu.as_secs_f64() * 1e6 / p.txs as f64,
+            ),
         ]
         .into_iter()
         .chain(
@@ -179,7 +196,9 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
         stages_note: format!(
             "ms total; submit = first send to last accepted batch ({:.0} tx/s ingress), drain = \
              to last inclusion; {} blocks, {:.0} txs/block avg, block time {}, gas limit {}; \
-             p50/p99 are per-tx send to inclusion seen by a {} ms poller",
+             p50/p99 are per-tx send to inclusion seen by a {} ms poller; node_cpu / bench_cpu \
+             = the node's / op-bench's CPU time (all threads) over the timed part per \
+             transaction; load average {load}",
             p.txs as f64 / (m.last_accepted - m.started).as_secs_f64(),
             m.blocks.len(),
             p.txs as f64 / m.blocks.len().max(1) as f64,

@@ -100,6 +100,12 @@ pub fn process_cpu() -> Duration {
     cpu_of_stat(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default())
 }
 
+/// CPU time process `pid` (all its threads) has used so far, read as [`process_cpu`] is;
+/// zero if it cannot be read.
+pub fn pid_cpu(pid: u32) -> Duration {
+    cpu_of_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
 /// CPU time the threads named `name` (all of them, in this process) have used so far, read as
 /// [`process_cpu`] is.
 pub fn thread_cpu(name: &str) -> Duration {
