@@ -363,16 +363,7 @@ pub fn crash_at(actions: &[Action], chains: &[Chain], fail_at: u64, seed: u64) {
             chain.len() - 1
         );
     };
-    for action in &actions[at..] {
-        perform(&mut engine, action).unwrap_or_else(|e| {
-            panic!("fault {fail_at} (seed {seed}): after recovery, {action:?} failed: {e}")
-        });
-    }
-    assert_eq!(
-        stored_chain(&engine),
-        *chains.last().expect("chains"),
-        "fault {fail_at} (seed {seed}): the recovered node rebuilds the reference chain"
-    );
+    rebuild_from(&mut engine, &actions[at..], chains, fail_at, seed);
 }
 
 /// [`crash_at`] with the sequencer's pipeline: each block is sealed ([`Engine::seal`]) and the
@@ -430,13 +421,25 @@ pub fn crash_pipelined_at(actions: &[Action], chains: &[Chain], fail_at: u64, se
             chain.len() - 1
         );
     };
-    for action in &actions[at..] {
-        perform(&mut engine, action).unwrap_or_else(|e| {
+    rebuild_from(&mut engine, &actions[at..], chains, fail_at, seed);
+}
+
+/// After a crash's recovery: performs the actions not in the stored chain and checks that the
+/// node ends on the reference chain.
+fn rebuild_from(
+    engine: &mut Engine,
+    actions: &[Action],
+    chains: &[Chain],
+    fail_at: u64,
+    seed: u64,
+) {
+    for action in actions {
+        perform(engine, action).unwrap_or_else(|e| {
             panic!("fault {fail_at} (seed {seed}): after recovery, {action:?} failed: {e}")
         });
     }
     assert_eq!(
-        stored_chain(&engine),
+        stored_chain(engine),
         *chains.last().expect("chains"),
         "fault {fail_at} (seed {seed}): the recovered node rebuilds the reference chain"
     );
