@@ -25,7 +25,7 @@ use jsonrpsee::{
         middleware::{Batch, BatchEntry, Notification, Request, RpcServiceT},
         server::{BatchResponseBuilder, MethodResponse},
     },
-    types::{ErrorCode, ErrorObject, Id, Params},
+    types::{ErrorCode, ErrorObject, Params},
 };
 use rayon::prelude::*;
 use std::sync::{Arc, LazyLock};
@@ -186,8 +186,8 @@ async fn send_raw_run(
             tracing::error!(target: "op_node::rpc", error = %join, "raw transaction batch failed");
             calls
                 .into_iter()
-                .map(|(_, extensions)| {
-                    MethodResponse::error(Id::Null, ErrorObject::from(ErrorCode::InternalError))
+                .map(|(id, extensions)| {
+                    MethodResponse::error(id, ErrorObject::from(ErrorCode::InternalError))
                         .with_extensions(extensions)
                 })
                 .collect()
