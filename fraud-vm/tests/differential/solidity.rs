@@ -26,6 +26,9 @@ mod precompiles;
 /// Edge-case programs and ERC-20 transfers.
 #[path = "solidity_programs.rs"]
 mod programs;
+/// Long ranges through the range oracle.
+#[path = "solidity_ranges.rs"]
+mod ranges;
 /// Transaction start and end steps, and whole OP blocks.
 #[path = "solidity_transactions.rs"]
 mod transactions;
@@ -108,6 +111,7 @@ const ERRORS: &[&str] = &[
     "UnsupportedStep(string)",
     "PrecompileGasShort(uint256)",
     "PrecompileUnavailable(uint256)",
+    "RangeFactMissing(bytes32)",
     "Panic(uint256)",
 ];
 
