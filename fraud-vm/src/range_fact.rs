@@ -32,6 +32,7 @@ pub const FACT_BIT: u32 = 1 << 31;
 pub const LONG_WORDS: usize = 512;
 /// The Keccak rate: a HASH job's chunks are multiples of it, the last aside.
 const RATE: u64 = 136;
+const _: () = assert!(MAX_HASH_CHUNK.is_multiple_of(RATE));
 
 /// The parameters of a range job; its id is [`RangeJob::id`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -369,7 +370,6 @@ pub fn plan(
         chunks.push(Chunk { n, src, dst });
         done += n;
     }
-    debug_assert!(MAX_HASH_CHUNK % RATE == 0);
     let hash = if job.flags & HASH != 0 {
         keccak256(&all)
     } else {

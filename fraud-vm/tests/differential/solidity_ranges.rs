@@ -161,7 +161,14 @@ fn long_range_case() -> Case {
 #[test]
 fn solidity_long_ranges_match_rust_through_the_range_oracle() {
     let mut l1 = L1Verifier::deploy();
-    let mut feeder = Feeder::new(&mut l1);
+    long_ranges(&mut l1);
+}
+
+/// The body of [`solidity_long_ranges_match_rust_through_the_range_oracle`], also run by
+/// `solidity_gas`: asserts, prints the figures and returns the largest step and chunk gas.
+pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
+    let mut feeder = Feeder::new(l1);
+    let mut max_step = 0u64;
     let case = long_range_case();
     let mut steps = Vec::new();
     let mut failures = Vec::new();
@@ -213,7 +220,7 @@ fn solidity_long_ranges_match_rust_through_the_range_oracle() {
             // Every chunk but the last: the fact is not complete.
             let (head, last) = plan.chunks.split_at(plan.chunks.len() - 1);
             for c in head {
-                feeder.absorb(&mut l1, &plan.job, c).expect("chunk");
+                feeder.absorb(l1, &plan.job, c).expect("chunk");
             }
             let (answer, _) = l1.verify(s.pre, &s.l1.bytes);
             assert_eq!(answer, Answer::Revert(missing.clone()), "{name} incomplete");
@@ -221,14 +228,12 @@ fn solidity_long_ranges_match_rust_through_the_range_oracle() {
             let mut bad = last[0].clone();
             bad.src[8 + 40] ^= 1;
             assert!(
-                feeder.absorb(&mut l1, &plan.job, &bad).is_err(),
+                feeder.absorb(l1, &plan.job, &bad).is_err(),
                 "wrong chunk taken"
             );
-            feeder
-                .absorb(&mut l1, &plan.job, &last[0])
-                .expect("last chunk");
+            feeder.absorb(l1, &plan.job, &last[0]).expect("last chunk");
             // Absorbing past the end is refused.
-            assert!(feeder.absorb(&mut l1, &plan.job, &last[0]).is_err());
+            assert!(feeder.absorb(l1, &plan.job, &last[0]).is_err());
         } else if s.op == 0x39 {
             // The fact of another job (one byte shorter) does not stand for this step's.
             let short = RangeJob {
@@ -239,7 +244,7 @@ fn solidity_long_ranges_match_rust_through_the_range_oracle() {
             let source = code.prove_range(0, (s.proof.code.len() as u64).div_ceil(32));
             let other =
                 range_fact::plan(short, Some(&source), Some(&s.proof.memory[0])).expect("plan");
-            feeder.run(&mut l1, &other);
+            feeder.run(l1, &other);
             let (answer, _) = l1.verify(s.pre, &s.l1.bytes);
             assert_eq!(
                 answer,
@@ -251,12 +256,12 @@ fn solidity_long_ranges_match_rust_through_the_range_oracle() {
             let at = bad.dst.len() - 1;
             bad.dst[at] ^= 0x80;
             assert!(
-                feeder.absorb(&mut l1, &plan.job, &bad).is_err(),
+                feeder.absorb(l1, &plan.job, &bad).is_err(),
                 "wrong chunk taken"
             );
-            feeder.run(&mut l1, plan);
+            feeder.run(l1, plan);
         } else {
-            feeder.run(&mut l1, plan);
+            feeder.run(l1, plan);
         }
         let (answer, gas) = l1.verify(s.pre, &s.l1.bytes);
         assert_eq!(answer, Answer::Post(post), "{name}: Solidity against Rust");
@@ -267,6 +272,7 @@ fn solidity_long_ranges_match_rust_through_the_range_oracle() {
             s.l1.bytes.len()
         );
         assert!(gas < RANGE_TX_GAS, "{name}: step {gas} gas");
+        max_step = max_step.max(gas);
         // A marker one word off the step's range is refused.
         let mut off = s.l1.bytes.clone();
         let at = first_memory_entry(&s.proof);
@@ -288,6 +294,10 @@ fn solidity_long_ranges_match_rust_through_the_range_oracle() {
     for gas in feeder.max_chunk.values() {
         assert!(*gas < RANGE_TX_GAS, "chunk of {gas} gas");
     }
+    (
+        max_step,
+        feeder.max_chunk.values().copied().max().unwrap_or(0),
+    )
 }
 
 /// The offset of the first memory range entry in `proof`'s encodings (both forms): after the
