@@ -217,6 +217,24 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
         );
         let plan = &s.l1.jobs[0];
         if s.op == 0x20 {
+            // A HASH chunk over its bound, or not whole Keccak blocks before the last, is
+            // refused (its multiproof is right).
+            let read = &s.proof.memory[0];
+            for n in [
+                range_fact::MAX_HASH_CHUNK + 136,
+                range_fact::MAX_HASH_CHUNK - 1,
+            ] {
+                let sub = range_fact::sub_range(read, read.start, n.div_ceil(32)).expect("inside");
+                let chunk = Chunk {
+                    n,
+                    src: range_fact::encode_range(&sub),
+                    dst: Vec::new(),
+                };
+                assert!(
+                    feeder.absorb(l1, &plan.job, &chunk).is_err(),
+                    "a HASH chunk of {n} bytes taken"
+                );
+            }
             // Every chunk but the last: the fact is not complete.
             let (head, last) = plan.chunks.split_at(plan.chunks.len() - 1);
             for c in head {
