@@ -36,6 +36,7 @@ pub mod mpt;
 pub mod mpt_write;
 pub mod precompiles;
 pub mod proof;
+pub mod range_fact;
 pub mod receipt;
 pub mod smt;
 pub mod state;

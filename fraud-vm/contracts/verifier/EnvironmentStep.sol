@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Ctx, Flow, StepOps, StateRecord} from "./StepContext.sol";
+import {WordTree} from "./WordTree.sol";
 
 /// @title EnvironmentStep reads without world state (fraud-vm/SPEC.md §5.7; Rust: step/environment.rs)
 /// @notice Frame fields from the state record, calldata words against the calldata root, code
@@ -11,7 +12,7 @@ library EnvironmentStep {
     uint256 internal constant COPY_WORD = 3;
 
     /// @notice Executes the environment opcode `op`.
-    function execute(Ctx memory cx, uint256 op) internal pure returns (Flow) {
+    function execute(Ctx memory cx, uint256 op) internal view returns (Flow) {
         if (op == 0x37 || op == 0x39) return copy(cx, op);
         if (op == 0x3e) return returndatacopy(cx);
         uint256 pre = cx.pre;
@@ -65,7 +66,7 @@ library EnvironmentStep {
 
     /// @notice RETURNDATACOPY: the source range must lie within the return data (else a halt),
     /// then copy gas, expansion and the copy.
-    function returndatacopy(Ctx memory cx) private pure returns (Flow) {
+    function returndatacopy(Ctx memory cx) private view returns (Flow) {
         uint256 dst = StepOps.item(cx, 0);
         uint256 src = StepOps.item(cx, 1);
         uint256 len = StepOps.item(cx, 2);
@@ -77,13 +78,28 @@ library EnvironmentStep {
         if (!StepOps.charge(cx, StepOps.wordCost(COPY_WORD, len))) return Flow.Halt;
         if (len == 0) return Flow.Next;
         if (!StepOps.expand(cx, dst, len)) return Flow.Halt;
+        if (StepOps.memoryIsFact(cx)) {
+            StepOps.takeReturndataFact(cx, src, len);
+            StepOps.takeMemoryFact(cx, dst, len);
+            (, cx.memoryRoot) = StepOps.rangeFact(
+                cx,
+                StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT),
+                src,
+                size,
+                len,
+                StepOps.JOB_WRITE,
+                cx.memoryRoot,
+                dst
+            );
+            return Flow.Next;
+        }
         uint256 data = StepOps.readReturndata(cx, src, len);
         StepOps.writeMemory(cx, dst, data, len);
         return Flow.Next;
     }
 
     /// @notice CALLDATACOPY and CODECOPY: copy gas, expansion, then the copy (zero-padded).
-    function copy(Ctx memory cx, uint256 op) private pure returns (Flow) {
+    function copy(Ctx memory cx, uint256 op) private view returns (Flow) {
         uint256 dst = StepOps.item(cx, 0);
         uint256 src = StepOps.item(cx, 1);
         uint256 len = StepOps.item(cx, 2);
@@ -91,6 +107,7 @@ library EnvironmentStep {
         if (!StepOps.charge(cx, StepOps.wordCost(COPY_WORD, len))) return Flow.Halt;
         if (len == 0) return Flow.Next;
         if (!StepOps.expand(cx, dst, len)) return Flow.Halt;
+        if (StepOps.memoryIsFact(cx)) return longCopy(cx, op, dst, src, len);
         uint256 data;
         if (op == 0x37) {
             data = StepOps.readCalldata(cx, src, len);
@@ -106,6 +123,36 @@ library EnvironmentStep {
             }
         }
         StepOps.writeMemory(cx, dst, data, len);
+        return Flow.Next;
+    }
+
+    /// @notice A long CALLDATACOPY or CODECOPY (SPEC.md §3.4.1): the oracle wrote the source
+    /// (the calldata tree, or the word tree of the frame's code), zero at and past its size,
+    /// over the memory root. The job's source offset is `min(src, size)`.
+    function longCopy(Ctx memory cx, uint256 op, uint256 dst, uint256 src, uint256 len)
+        private
+        view
+        returns (Flow)
+    {
+        bytes32 srcRoot;
+        uint256 size;
+        if (op == 0x37) {
+            size = StateRecord.uintAt(cx.pre + StateRecord.CALLDATA_SIZE, 8);
+            srcRoot = StateRecord.wordAt(cx.pre + StateRecord.CALLDATA_ROOT);
+            StepOps.takeCalldataFact(cx, src, len, size);
+        } else {
+            size = cx.codeLen;
+            uint256 code = StepOps.alloc(size);
+            uint256 from = cx.code;
+            assembly ("memory-safe") {
+                calldatacopy(code, from, size)
+            }
+            srcRoot = WordTree.rootOf(code, size);
+        }
+        StepOps.takeMemoryFact(cx, dst, len);
+        (, cx.memoryRoot) = StepOps.rangeFact(
+            cx, srcRoot, src < size ? src : size, size, len, StepOps.JOB_WRITE, cx.memoryRoot, dst
+        );
         return Flow.Next;
     }
 }

@@ -11,7 +11,7 @@ library MemoryStep {
     uint256 internal constant COPY_WORD = 3;
 
     /// @notice Executes the memory opcode `op`.
-    function execute(Ctx memory cx, uint256 op) internal pure returns (Flow) {
+    function execute(Ctx memory cx, uint256 op) internal view returns (Flow) {
         if (op == 0x59) {
             StepOps.push(cx, cx.memorySize);
             return Flow.Next;
@@ -42,7 +42,7 @@ library MemoryStep {
 
     /// @notice MCOPY `dst, src, len`: the whole source is read before the destination is
     /// written, so overlapping ranges copy as memmove does.
-    function mcopy(Ctx memory cx) private pure returns (Flow) {
+    function mcopy(Ctx memory cx) private view returns (Flow) {
         uint256 dst = StepOps.item(cx, 0);
         uint256 src = StepOps.item(cx, 1);
         uint256 len = StepOps.item(cx, 2);
@@ -51,6 +51,16 @@ library MemoryStep {
         if (len > 0) {
             if (dst >= StepOps.U64 || src >= StepOps.U64) return Flow.Halt;
             if (!StepOps.expand(cx, dst > src ? dst : src, len)) return Flow.Halt;
+            if (StepOps.memoryIsFact(cx)) {
+                // A long copy: the oracle copied the source under the memory root before the
+                // step into that same tree (SPEC.md §3.4.1).
+                StepOps.takeMemoryFact(cx, src, len);
+                StepOps.takeMemoryFact(cx, dst, len);
+                (, cx.memoryRoot) = StepOps.rangeFact(
+                    cx, cx.memoryRoot, src, StepOps.TREE_BYTES, len, StepOps.JOB_WRITE, cx.memoryRoot, dst
+                );
+                return Flow.Next;
+            }
             uint256 data = StepOps.readMemory(cx, src, len);
             StepOps.writeMemory(cx, dst, data, len);
         }

@@ -14,6 +14,7 @@ import {ControlStep} from "./ControlStep.sol";
 import {CallStep} from "./CallStep.sol";
 import {ProofCodec} from "./ProofCodec.sol";
 import {IStepVerifier} from "../game/IStepVerifier.sol";
+import {RangeOracle} from "./RangeOracle.sol";
 
 /// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
 /// @notice `step(pre, proof)`, the bisection game's `IStepVerifier`, computes the post-state
@@ -42,6 +43,9 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
     uint256 private constant CONSTANTS_TX_COUNT = 97;
     /// @notice The contract that executes the block start and end steps.
     address public immutable boundarySteps;
+    /// @notice The range oracle whose facts stand for long memory, calldata, return data and
+    /// code ranges (SPEC.md §3.4.1), created with this contract.
+    address public immutable rangeOracle;
 
     /// @param worldSteps_ The deployed `WorldStepVerifier`.
     /// @param callSteps_ The deployed `CallStepVerifier`.
@@ -60,6 +64,7 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         startSteps = startSteps_;
         endSteps = endSteps_;
         boundarySteps = boundarySteps_;
+        rangeOracle = address(new RangeOracle());
     }
 
     /// @notice The post-state commitment of the step proven by `proof` from the state committed
@@ -125,7 +130,8 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         return OpcodeTable.info(op);
     }
 
-    function _execute(Ctx memory cx, uint256 family, uint256 op) internal pure override returns (Flow) {
+    function _execute(Ctx memory cx, uint256 family, uint256 op) internal view override returns (Flow) {
+        cx.rangeOracle = rangeOracle;
         if (family == OpcodeTable.ARITHMETIC) return ArithmeticStep.execute(cx, op);
         if (family == OpcodeTable.BITWISE) return BitwiseStep.execute(cx, op);
         if (family == OpcodeTable.STACK) return StackStep.execute(cx, op);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Ctx, StateRecord} from "./StepContext.sol";
+import {Ctx, StateRecord, StepOps} from "./StepContext.sol";
 import {WordTree} from "./WordTree.sol";
 import {SparseTree} from "./SparseTree.sol";
 import "./StepErrors.sol";
@@ -358,16 +358,20 @@ library ProofCodec {
     /// siblings`, SPEC.md §6.3), each non-empty, within the word tree and within the input.
     /// Returns the offset of the first, their number and the offset after the last.
     function _ranges(uint256 p, uint256 end) private pure returns (uint256 first, uint256 n, uint256 next) {
-        (n, p) = _count(p, end, WordTree.RANGE_HEAD + 32);
+        (n, p) = _count(p, end, WordTree.RANGE_HEAD);
         first = p;
         for (uint256 i; i < n; ++i) {
             _need(p, WordTree.RANGE_HEAD, end);
             uint256 start = StateRecord.uintAt(p, 4);
-            uint256 count = StateRecord.uintAt(p + 4, 4);
+            uint256 raw = StateRecord.uintAt(p + 4, 4);
+            // Bit 31 of the count marks a fact marker: the range's head only (SPEC.md §3.4.1).
+            uint256 count = raw & (StepOps.FACT_BIT - 1);
             if (count == 0 || start + count > WordTree.LEAVES) revert BadRange(start, count);
             // The word count is below 2^32, so this cannot overflow.
-            _need(p, WordTree.RANGE_HEAD + 32 * (count + WordTree.rangeSiblings(start, count)), end);
-            p += WordTree.RANGE_HEAD + 32 * (count + WordTree.rangeSiblings(start, count));
+            uint256 size = WordTree.RANGE_HEAD;
+            if (raw == count) size += 32 * (count + WordTree.rangeSiblings(start, count));
+            _need(p, size, end);
+            p += size;
         }
         next = p;
     }

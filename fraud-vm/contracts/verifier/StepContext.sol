@@ -148,6 +148,14 @@ struct Ctx {
     bool returndataSet;
     /// The commitment of the callee's first state, for `Flow.Enter`.
     bytes32 entered;
+    /// The range oracle whose facts stand for long ranges (SPEC.md §3.4.1; 0: none).
+    address rangeOracle;
+}
+
+/// @notice The range oracle's facts as the step verifier reads them (`RangeOracle.fact`).
+interface IRangeFacts {
+    /// Whether job `id` is complete, the hash of its bytes and the destination root they leave.
+    function fact(bytes32 id) external view returns (bool complete, bytes32 hash, bytes32 dstResult);
 }
 
 /// @title Field offsets of the machine state record (fraud-vm/SPEC.md §3.1)
@@ -346,6 +354,79 @@ library StepOps {
         if (!ok) revert BadReturndataProof(first);
         cx.rdLeft -= 1;
         data = buf + (offset % 32);
+    }
+
+    /// Bit 31 of a range entry's count: the entry is a fact marker, its words and siblings
+    /// absent (SPEC.md §3.4.1, §6.3).
+    uint256 internal constant FACT_BIT = 1 << 31;
+    /// Bytes a word tree holds, 2^37: the source size of a memory range job.
+    uint256 internal constant TREE_BYTES = 1 << 37;
+    /// Range job flags (`RangeOracle.HASH`, `RangeOracle.WRITE`).
+    uint256 internal constant JOB_HASH = 1;
+    uint256 internal constant JOB_WRITE = 2;
+
+    /// @notice Whether the next unread memory range entry is a fact marker.
+    function memoryIsFact(Ctx memory cx) internal pure returns (bool) {
+        return cx.memLeft != 0 && _isMarker(cx.memNext);
+    }
+
+    function _isMarker(uint256 entry) private pure returns (bool) {
+        return StateRecord.uintAt(entry + 4, 4) & FACT_BIT != 0;
+    }
+
+    /// @notice Consumes the next memory entry as the fact marker of `[offset, offset + len)`.
+    function takeMemoryFact(Ctx memory cx, uint256 offset, uint256 len) internal pure {
+        if (cx.memLeft == 0) revert MissingWitness(WitnessList.MEMORY_RANGE);
+        uint256 first = offset / 32;
+        if (!_marks(cx.memNext, first, (offset + len + 31) / 32 - first)) revert BadMemoryProof(first);
+        cx.memNext += WordTree.RANGE_HEAD;
+        cx.memLeft -= 1;
+    }
+
+    /// @notice Consumes the next calldata entry as the fact marker of the calldata bytes
+    /// `[offset, min(offset + len, size))`, if the read has any (as `readCalldata`).
+    function takeCalldataFact(Ctx memory cx, uint256 offset, uint256 len, uint256 size) internal pure {
+        if (offset >= U64 || offset >= size || len == 0) return;
+        uint256 end = offset + len < size ? offset + len : size;
+        uint256 first = offset / 32;
+        if (cx.cdLeft == 0) revert MissingWitness(WitnessList.CALLDATA_RANGE);
+        if (!_marks(cx.cdNext, first, (end + 31) / 32 - first)) revert BadCalldataProof(first);
+        cx.cdNext += WordTree.RANGE_HEAD;
+        cx.cdLeft -= 1;
+    }
+
+    /// @notice Consumes the next return data entry as the fact marker of `[offset, offset + len)`.
+    function takeReturndataFact(Ctx memory cx, uint256 offset, uint256 len) internal pure {
+        if (cx.rdLeft == 0) revert MissingWitness(WitnessList.RETURNDATA_RANGE);
+        uint256 first = offset / 32;
+        if (!_marks(cx.rdNext, first, (offset + len + 31) / 32 - first)) revert BadReturndataProof(first);
+        cx.rdNext += WordTree.RANGE_HEAD;
+        cx.rdLeft -= 1;
+    }
+
+    function _marks(uint256 entry, uint256 first, uint256 count) private pure returns (bool) {
+        return StateRecord.uintAt(entry, 4) == first && StateRecord.uintAt(entry + 4, 4) == (count | FACT_BIT);
+    }
+
+    /// @notice The fact of the range job with these parameters (SPEC.md §3.4.1), read from the
+    /// range oracle: the hash of its bytes and the destination root they leave. Reverts
+    /// `RangeFactMissing` unless the job is complete.
+    function rangeFact(
+        Ctx memory cx,
+        bytes32 srcRoot,
+        uint256 srcOffset,
+        uint256 srcSize,
+        uint256 len,
+        uint256 flags,
+        bytes32 dstRoot,
+        uint256 dstOffset
+    ) internal view returns (bytes32 hash, bytes32 dstResult) {
+        bytes32 id = keccak256(abi.encode(srcRoot, srcOffset, srcSize, len, flags, dstRoot, dstOffset));
+        address oracle = cx.rangeOracle;
+        if (oracle == address(0)) revert RangeFactMissing(id);
+        bool complete;
+        (complete, hash, dstResult) = IRangeFacts(oracle).fact(id);
+        if (!complete) revert RangeFactMissing(id);
     }
 
     /// @notice The calldata offset of the transaction environment, checked against the

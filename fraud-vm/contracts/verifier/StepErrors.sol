@@ -32,6 +32,9 @@ error BadMemoryProof(uint256 index);
 error BadCalldataProof(uint256 index);
 /// A return data range multiproof does not match the return data root or the range read.
 error BadReturndataProof(uint256 index);
+/// A long range's fact (SPEC.md §3.4.1) is not complete in the range oracle: the job `id` was
+/// never run to its end, or its parameters are not those of the step.
+error RangeFactMissing(bytes32 id);
 /// A range multiproof with no words or a range beyond the word tree (SPEC.md §6.3).
 error BadRange(uint256 start, uint256 count);
 /// The transaction environment does not match `pre.tx_env_hash`.

@@ -26,6 +26,9 @@ mod precompiles;
 /// Edge-case programs and ERC-20 transfers.
 #[path = "solidity_programs.rs"]
 mod programs;
+/// Long ranges through the range oracle.
+#[path = "solidity_ranges.rs"]
+mod ranges;
 /// Transaction start and end steps, and whole OP blocks.
 #[path = "solidity_transactions.rs"]
 mod transactions;
@@ -108,6 +111,7 @@ const ERRORS: &[&str] = &[
     "UnsupportedStep(string)",
     "PrecompileGasShort(uint256)",
     "PrecompileUnavailable(uint256)",
+    "RangeFactMissing(bytes32)",
     "Panic(uint256)",
 ];
 
@@ -981,6 +985,12 @@ fn solidity_gas_per_step_kind() {
         range.report();
         assert!(range.max_gas() < 1_000_000, "{} gas", range.max_gas());
     }
+
+    // Long ranges of 1 MiB read from range facts (SPEC.md §3.4.1): the step and every chunk
+    // transaction of its job under the bound.
+    let (step, chunk) = ranges::long_ranges(&mut l1);
+    println!("long ranges up to 1 MiB: largest step {step} gas, largest chunk {chunk} gas");
+    assert!(step < ranges::RANGE_TX_GAS && chunk < ranges::RANGE_TX_GAS);
 
     // The heaviest calls the rollup's bounds allow (SPEC.md §5.15 "Bounds"): ecPairing, G1MSM,
     // G2MSM and PAIRING_CHECK of 128 pairs of valid, non-zero points (the calldata at its

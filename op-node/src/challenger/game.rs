@@ -397,6 +397,16 @@ pub async fn send<P: Provider + Clone>(
             .await
             .map_err(fail)?;
     }
+    // A step over a long range goes in its L1 form, after the range oracle's jobs it reads
+    // (fraud-vm/SPEC.md §3.4.1; same account, same lock).
+    let step_bytes = match mv {
+        Move::Step { proof, .. } => Some(
+            super::range_jobs::prepare_step(provider, view.address, proof)
+                .await
+                .map_err(fail)?,
+        ),
+        _ => None,
+    };
     let sent = match mv {
         Move::Challenge => with_margin(game.challenge().value(view.challenge_bond)).await,
         Move::Defend { id, claim } => with_margin(game.defend(U256::from(*id), *claim)).await,
@@ -411,7 +421,10 @@ pub async fn send<P: Provider + Clone>(
             ))
             .await
         }
-        Move::Step { id, proof } => with_margin(game.step(U256::from(*id), proof.clone())).await,
+        Move::Step { id, proof } => {
+            let bytes = step_bytes.unwrap_or_else(|| proof.clone());
+            with_margin(game.step(U256::from(*id), bytes)).await
+        }
         Move::ResolveChallenge { id } => with_margin(game.resolveChallenge(U256::from(*id))).await,
         Move::Resolve => with_margin(game.resolve()).await,
         Move::ClaimCredit => with_margin(game.claimCredit(me)).await,

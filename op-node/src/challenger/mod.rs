@@ -15,6 +15,7 @@ pub mod layer2;
 pub mod log_index;
 pub mod play;
 pub mod player;
+pub mod range_jobs;
 #[cfg(test)]
 mod test_l1;
 pub mod truth;

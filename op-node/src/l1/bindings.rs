@@ -82,3 +82,10 @@ sol!(
     BoundaryVerifier,
     "../fraud-vm/artifacts/BoundaryVerifier.json"
 );
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    RangeOracle,
+    "../fraud-vm/artifacts/RangeOracle.json"
+);

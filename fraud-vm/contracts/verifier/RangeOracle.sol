@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {WordTree} from "./WordTree.sol";
+import {KeccakSponge} from "./KeccakSponge.sol";
+
+/// @title Range oracle: verified facts about long word-tree ranges (fraud-vm/SPEC.md §3.4.1)
+/// @notice A one-step proof carries every word of each range its step reads or writes, so a
+/// step over a few hundred KiB would not fit one L1 transaction. For such a step, anyone first
+/// runs a *range job* here, one bounded chunk per transaction: each chunk proves its source
+/// words against the job's source root and its destination words against the destination root
+/// the previous chunk left, and the oracle keeps the running destination root and Keccak
+/// sponge in storage. A complete job is a fact: "the `len` bytes from `srcOffset` of the tree
+/// `srcRoot` (zero at or past `srcSize`) hash to `hash`, and written at `dstOffset` over the
+/// tree `dstRoot` give the tree `dstResult`". The step verifier reads the fact instead of the
+/// words. Nothing here is trusted: every byte absorbed was proven against a root.
+contract RangeOracle {
+    /// A job that computes `keccak256` of its bytes.
+    uint256 public constant HASH = 1;
+    /// A job that writes its bytes into the destination tree.
+    uint256 public constant WRITE = 2;
+    /// The most bytes a chunk of a WRITE-only job absorbs (120 Keccak blocks' worth; measured
+    /// at most 1.5M gas a chunk, SPEC.md §3.4.1).
+    uint256 public constant MAX_CHUNK = 16_320;
+    /// The most bytes a chunk of a HASH job absorbs (40 Keccak blocks: the permutation in EVM
+    /// code costs about 0.11M gas a block; measured at most 5M gas a chunk, SPEC.md §3.4.1).
+    uint256 public constant MAX_HASH_CHUNK = 5_440;
+    /// Bytes a word tree holds, 2^37.
+    uint256 internal constant TREE_BYTES = 1 << 37;
+
+    /// The parameters of a job; its id is `keccak256(abi.encode(job))`.
+    struct Job {
+        bytes32 srcRoot;
+        uint256 srcOffset;
+        uint256 srcSize;
+        uint256 len;
+        uint256 flags;
+        bytes32 dstRoot;
+        uint256 dstOffset;
+    }
+
+    /// The progress of a job.
+    struct Progress {
+        /// Bytes absorbed so far.
+        uint64 done;
+        /// Whether every byte was absorbed (the fact holds).
+        bool complete;
+        /// The destination root after the bytes absorbed (the job's `dstRoot` before any).
+        bytes32 dst;
+        /// The digest once complete (HASH jobs).
+        bytes32 hash;
+        /// The 25 Keccak lanes between chunks, four to a slot.
+        uint256[7] sponge;
+    }
+
+    mapping(bytes32 => Progress) private jobs;
+
+    /// A job whose parameters no step could ask for (empty, beyond the tree, no work).
+    error BadJob();
+    /// A chunk of the wrong size for where the job stands.
+    error BadChunk(uint256 done, uint256 n);
+    /// A chunk's source or destination multiproof does not match its root or its range.
+    error BadChunkProof(bool source);
+    /// The job already holds all its bytes.
+    error JobComplete();
+
+    /// @notice A chunk was absorbed.
+    event Absorbed(bytes32 indexed id, uint256 done, bool complete);
+
+    /// @notice The id of `job`.
+    function idOf(Job calldata job) public pure returns (bytes32) {
+        return keccak256(abi.encode(job));
+    }
+
+    /// @notice The fact of job `id`: whether it is complete, the hash of its bytes (HASH jobs)
+    /// and the destination root they leave (WRITE jobs; the job's `dstRoot` otherwise).
+    function fact(bytes32 id) external view returns (bool complete, bytes32 hash, bytes32 dstResult) {
+        Progress storage p = jobs[id];
+        return (p.complete, p.hash, p.dst);
+    }
+
+    /// @notice Where job `id` stands: bytes absorbed and whether it is complete.
+    function progress(bytes32 id) external view returns (uint256 done, bool complete) {
+        Progress storage p = jobs[id];
+        return (p.done, p.complete);
+    }
+
+    /// @notice Absorbs the next `n` bytes of `job` (`[done, done + n)`): `src` is the range
+    /// multiproof (SPEC.md §3.4, its §6.3 encoding) of the source words that hold the bytes below
+    /// `srcSize` (empty if there are none), `dst` that of the destination words under the
+    /// current destination root (WRITE jobs; empty otherwise). A chunk is at most `MAX_CHUNK`
+    /// bytes (`MAX_HASH_CHUNK` for a HASH job, and a multiple of 136 unless it is the last).
+    function absorb(Job calldata job, uint256 n, bytes calldata src, bytes calldata dst) external {
+        bytes32 id = idOf(job);
+        _checkJob(job);
+        Progress storage p = jobs[id];
+        if (p.complete) revert JobComplete();
+        uint256 done = p.done;
+        if (done == 0) p.dst = job.dstRoot;
+        bool last = done + n == job.len;
+        uint256 most = job.flags & HASH != 0 ? MAX_HASH_CHUNK : MAX_CHUNK;
+        if (n == 0 || n > most || done + n > job.len) revert BadChunk(done, n);
+        if (job.flags & HASH != 0 && !last && n % KeccakSponge.RATE != 0) revert BadChunk(done, n);
+
+        // The chunk's bytes, zero past the source's size, with room for the last block's
+        // padding.
+        uint256 data = _alloc(n + KeccakSponge.RATE + 64);
+        {
+            uint256 from = job.srcOffset + done;
+            _readSource(job.srcRoot, from, from + n < job.srcSize ? from + n : job.srcSize, src, data);
+        }
+
+        if (job.flags & HASH != 0) _hash(p, data, n, last);
+        if (job.flags & WRITE != 0) {
+            p.dst = _write(p.dst, job.dstOffset + done, n, dst, data);
+        } else if (dst.length != 0) {
+            revert BadChunkProof(false);
+        }
+        p.done = uint64(done + n);
+        if (last) p.complete = true;
+        emit Absorbed(id, done + n, last);
+    }
+
+    /// @notice Absorbs the `n` bytes at `data` into the job's sponge; the last chunk pads and
+    /// keeps the digest.
+    function _hash(Progress storage p, uint256 data, uint256 n, bool last) private {
+        uint256 a = _alloc(1600);
+        _loadSponge(p, a);
+        uint256 whole = last ? n - (n % KeccakSponge.RATE) : n;
+        for (uint256 i; i < whole; i += KeccakSponge.RATE) {
+            KeccakSponge.absorbBlock(a, data + i);
+        }
+        if (last) {
+            p.hash = KeccakSponge.finish(a, data + whole, n - whole);
+        } else {
+            _storeSponge(p, a);
+        }
+    }
+
+    function _checkJob(Job calldata job) private pure {
+        if (
+            job.len == 0 || job.len >= TREE_BYTES || job.srcOffset >= 1 << 64 || job.srcSize > TREE_BYTES
+                || job.flags == 0 || job.flags > (HASH | WRITE)
+                || (job.flags & WRITE != 0 && job.dstOffset + job.len > TREE_BYTES)
+        ) revert BadJob();
+    }
+
+    /// @notice Copies the source bytes `[from, to)` (none if `from >= to`), proven by `src`
+    /// against `root`, to `data`.
+    function _readSource(bytes32 root, uint256 from, uint256 to, bytes calldata src, uint256 data) private pure {
+        if (from >= to) {
+            if (src.length != 0) revert BadChunkProof(true);
+            return;
+        }
+        uint256 first = from / 32;
+        uint256 buf = _alloc(((to + 31) / 32 - first) * 32);
+        _checkChunk(src, first, (to + 31) / 32 - first, root, buf, true);
+        assembly ("memory-safe") {
+            mcopy(data, add(buf, mod(from, 32)), sub(to, from))
+        }
+    }
+
+    /// @notice Checks that `proof` is exactly the range multiproof of `[first, first + count)`
+    /// under `root`, copying its words to `buf`; returns the calldata offset of its siblings.
+    function _checkChunk(bytes calldata proof, uint256 first, uint256 count, bytes32 root, uint256 buf, bool source)
+        private
+        pure
+        returns (uint256 siblings)
+    {
+        uint256 at;
+        assembly ("memory-safe") {
+            at := proof.offset
+        }
+        if (proof.length < WordTree.RANGE_HEAD) revert BadChunkProof(source);
+        bool ok;
+        uint256 next;
+        (ok, siblings, next) = WordTree.checkRange(at, first, count, root, buf);
+        if (!ok || next != at + proof.length) revert BadChunkProof(source);
+    }
+
+    /// @notice The root after writing the `n` bytes at `data` at byte `offset` of the tree
+    /// `root`, whose words there `dst` proves.
+    function _write(bytes32 root, uint256 offset, uint256 n, bytes calldata dst, uint256 data)
+        private
+        pure
+        returns (bytes32)
+    {
+        uint256 first = offset / 32;
+        uint256 count = (offset + n + 31) / 32 - first;
+        uint256 buf = _alloc(count * 32);
+        uint256 siblings = _checkChunk(dst, first, count, root, buf, false);
+        assembly ("memory-safe") {
+            mcopy(add(buf, mod(offset, 32)), data, n)
+        }
+        return WordTree.rangeRoot(siblings, first, count, buf);
+    }
+
+    function _alloc(uint256 len) private pure returns (uint256 p) {
+        assembly ("memory-safe") {
+            p := mload(0x40)
+            let size := and(add(len, 31), not(31))
+            calldatacopy(p, calldatasize(), size)
+            mstore(0x40, add(p, size))
+        }
+    }
+
+    function _loadSponge(Progress storage p, uint256 a) private view {
+        for (uint256 s; s < 7; ++s) {
+            uint256 w = p.sponge[s];
+            for (uint256 k; k < 4 && 4 * s + k < 25; ++k) {
+                uint256 lane = (w >> (64 * k)) & 0xffffffffffffffff;
+                assembly ("memory-safe") {
+                    mstore(add(a, shl(5, add(shl(2, s), k))), lane)
+                }
+            }
+        }
+    }
+
+    function _storeSponge(Progress storage p, uint256 a) private {
+        for (uint256 s; s < 7; ++s) {
+            uint256 w;
+            for (uint256 k; k < 4 && 4 * s + k < 25; ++k) {
+                uint256 lane;
+                assembly ("memory-safe") {
+                    lane := mload(add(a, shl(5, add(shl(2, s), k))))
+                }
+                w |= lane << (64 * k);
+            }
+            p.sponge[s] = w;
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! Long ranges on L1 (SPEC.md §3.4.1): range jobs, their chunks, and the L1 form of a proof.
+//!
+//! A one-step proof carries every word of each range its step reads or writes (§3.4). The Rust
+//! verifier takes such a proof whatever its size; the L1 verifier cannot, since a range of a few
+//! hundred KiB does not fit one L1 transaction. So before such a step, a party runs a *range job*
+//! on the L1 `RangeOracle`, one bounded chunk per transaction, and submits the proof in its *L1
+//! form*: the long ranges' entries cut to their heads with bit 31 of the count set (a *fact
+//! marker*), which the L1 verifier answers from the oracle's fact. This module builds both from
+//! a step's (canonical) proof: which ranges are long, the job of each long operation, its chunks.
+
+use crate::StepProof;
+use crate::codec::PROOF_VERSION;
+use crate::merkle::{RangeProof, WordTree, hash_pair, range_sibling_count};
+use crate::state::{STATE_ENCODED_LEN, Status};
+use alloy::primitives::{B256, U256, keccak256};
+
+/// A job flag: the fact gives `keccak256` of the job's bytes.
+pub const HASH: u8 = 1;
+/// A job flag: the fact gives the destination root after writing the job's bytes.
+pub const WRITE: u8 = 2;
+/// The most bytes one chunk of a WRITE-only job absorbs (`RangeOracle.MAX_CHUNK`).
+pub const MAX_CHUNK: u64 = 16_320;
+/// The most bytes one chunk of a HASH job absorbs (`RangeOracle.MAX_HASH_CHUNK`, 40 Keccak
+/// blocks).
+pub const MAX_HASH_CHUNK: u64 = 5_440;
+/// Bytes a word tree holds, 2^37: the source size of a memory job.
+pub const TREE_BYTES: u64 = 1 << 37;
+/// Bit 31 of a range entry's count: the entry is a fact marker.
+pub const FACT_BIT: u32 = 1 << 31;
+/// Operations whose range entries span more words than this go through the oracle in the L1
+/// form: 512 words (16 KiB), where a range multiproof costs its step about 0.5M gas.
+pub const LONG_WORDS: usize = 512;
+/// The Keccak rate: a HASH job's chunks are multiples of it, the last aside.
+const RATE: u64 = 136;
+const _: () = assert!(MAX_HASH_CHUNK.is_multiple_of(RATE));
+
+/// The parameters of a range job; its id is [`RangeJob::id`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RangeJob {
+    /// Root of the source word tree.
+    pub src_root: B256,
+    /// First source byte.
+    pub src_offset: u64,
+    /// Source bytes at or past this read as zero (at most [`TREE_BYTES`]).
+    pub src_size: u64,
+    /// Bytes of the job, at least one.
+    pub len: u64,
+    /// [`HASH`] and/or [`WRITE`].
+    pub flags: u8,
+    /// Root of the destination tree before the write (zero for a HASH-only job).
+    pub dst_root: B256,
+    /// First destination byte.
+    pub dst_offset: u64,
+}
+
+impl RangeJob {
+    /// `keccak256(abi.encode(srcRoot, srcOffset, srcSize, len, flags, dstRoot, dstOffset))`,
+    /// seven 32-byte words, as `RangeOracle.idOf` and the step verifier compute it.
+    pub fn id(&self) -> B256 {
+        let mut enc = Vec::with_capacity(224);
+        enc.extend_from_slice(self.src_root.as_slice());
+        for v in [
+            self.src_offset,
+            self.src_size,
+            self.len,
+            u64::from(self.flags),
+        ] {
+            enc.extend_from_slice(&U256::from(v).to_be_bytes::<32>());
+        }
+        enc.extend_from_slice(self.dst_root.as_slice());
+        enc.extend_from_slice(&U256::from(self.dst_offset).to_be_bytes::<32>());
+        keccak256(enc)
+    }
+}
+
+/// One chunk transaction of a job: `absorb(job, n, src, dst)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    /// Bytes absorbed.
+    pub n: u64,
+    /// The source range multiproof (§6.3 encoding), empty if the chunk reads no source byte.
+    pub src: Vec<u8>,
+    /// The destination range multiproof under the root the previous chunk left (WRITE jobs).
+    pub dst: Vec<u8>,
+}
+
+/// A job and the chunks that complete it, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobPlan {
+    /// The job.
+    pub job: RangeJob,
+    /// Its chunks.
+    pub chunks: Vec<Chunk>,
+    /// What the fact will say: the hash (HASH jobs) and the destination root.
+    pub hash: B256,
+    /// The destination root after the job (WRITE jobs).
+    pub dst_result: B256,
+}
+
+/// A step's proof in its L1 form, and the jobs to run before it is submitted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct L1Proof {
+    /// The proof bytes the L1 verifier takes.
+    pub bytes: Vec<u8>,
+    /// The jobs whose facts the step reads.
+    pub jobs: Vec<JobPlan>,
+}
+
+/// Which entries of each range list are fact markers.
+#[derive(Default)]
+struct Marks {
+    memory: Vec<usize>,
+    calldata: Vec<usize>,
+    returndata: Vec<usize>,
+}
+
+/// The L1 form of `proof` if its step is a long operation of a kind the L1 verifier reads
+/// from the oracle (KECCAK256, MCOPY, CALLDATACOPY, CODECOPY, RETURNDATACOPY whose range entries
+/// span more than `long_words` words), else `None` (the canonical encoding is the L1 form).
+pub fn l1_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
+    let pre = &proof.pre;
+    if pre.status != Status::Running {
+        return None;
+    }
+    let op = *proof.code.get(usize::try_from(pre.pc).ok()?)?;
+    let item = |i: usize| proof.stack.get(i).copied();
+    let as_u64 = |v: U256| u64::try_from(v).ok();
+    let long = |p: &RangeProof| p.words.len() > long_words;
+    let mut marks = Marks::default();
+    let plan = match op {
+        // KECCAK256 offset, len: its one memory read.
+        0x20 => {
+            let read = proof.memory.first().filter(|p| long(p))?;
+            let (offset, len) = (as_u64(item(0)?)?, as_u64(item(1)?)?);
+            marks.memory.push(0);
+            let job = RangeJob {
+                src_root: pre.memory_root,
+                src_offset: offset,
+                src_size: TREE_BYTES,
+                len,
+                flags: HASH,
+                dst_root: B256::ZERO,
+                dst_offset: 0,
+            };
+            plan(job, Some(read), None)
+        }
+        // MCOPY dst, src, len: the read, then the write against the same root.
+        0x5e => {
+            let (read, write) = (
+                proof.memory.first()?,
+                proof.memory.get(1).filter(|p| long(p))?,
+            );
+            let (dst, src, len) = (as_u64(item(0)?)?, as_u64(item(1)?)?, as_u64(item(2)?)?);
+            marks.memory.extend([0, 1]);
+            let job = RangeJob {
+                src_root: pre.memory_root,
+                src_offset: src,
+                src_size: TREE_BYTES,
+                len,
+                flags: WRITE,
+                dst_root: pre.memory_root,
+                dst_offset: dst,
+            };
+            plan(job, Some(read), Some(write))
+        }
+        // CALLDATACOPY, CODECOPY, RETURNDATACOPY dst, src, len: the write is the memory entry.
+        0x37 | 0x39 | 0x3e => {
+            let write = proof.memory.first().filter(|p| long(p))?;
+            let (dst, len) = (as_u64(item(0)?)?, as_u64(item(2)?)?);
+            let src = item(1)?;
+            marks.memory.push(0);
+            let (root, size, source) = match op {
+                0x37 => {
+                    if !proof.calldata.is_empty() {
+                        marks.calldata.push(0);
+                    }
+                    (
+                        pre.calldata_root,
+                        pre.calldata_size,
+                        proof.calldata.first().cloned(),
+                    )
+                }
+                0x3e => {
+                    marks.returndata.push(0);
+                    (
+                        pre.returndata_root,
+                        pre.returndata_size,
+                        proof.returndata.first().cloned(),
+                    )
+                }
+                _ => {
+                    let size = proof.code.len() as u64;
+                    let tree = WordTree::from_bytes(&proof.code);
+                    let source = (size > 0).then(|| tree.prove_range(0, size.div_ceil(32)));
+                    (tree.root(), size, source)
+                }
+            };
+            let src_offset = as_u64(src).filter(|s| *s < size).unwrap_or(size);
+            let job = RangeJob {
+                src_root: root,
+                src_offset,
+                src_size: size,
+                len,
+                flags: WRITE,
+                dst_root: pre.memory_root,
+                dst_offset: dst,
+            };
+            plan(job, source.as_ref(), Some(write))
+        }
+        _ => return None,
+    }?;
+    Some(L1Proof {
+        bytes: encode_l1(proof, &marks),
+        jobs: vec![plan],
+    })
+}
+
+/// The proof's canonical encoding with the marked entries cut to their heads.
+fn encode_l1(proof: &StepProof, marks: &Marks) -> Vec<u8> {
+    let full = proof.encode();
+    let head = 1
+        + STATE_ENCODED_LEN
+        + 4
+        + proof.code.len()
+        + 4
+        + 32 * proof.stack.len()
+        + 1
+        + if proof.stack_rest.is_some() { 32 } else { 0 };
+    debug_assert_eq!(full[0], PROOF_VERSION);
+    let lists_len: usize = [&proof.memory, &proof.calldata, &proof.returndata]
+        .iter()
+        .map(|l| 4 + l.iter().map(entry_len).sum::<usize>())
+        .sum();
+    let mut out = full[..head].to_vec();
+    for (list, marked) in [
+        (&proof.memory, &marks.memory),
+        (&proof.calldata, &marks.calldata),
+        (&proof.returndata, &marks.returndata),
+    ] {
+        out.extend_from_slice(&(list.len() as u32).to_be_bytes());
+        for (i, p) in list.iter().enumerate() {
+            if marked.contains(&i) {
+                out.extend_from_slice(&(p.start as u32).to_be_bytes());
+                out.extend_from_slice(&((p.words.len() as u32) | FACT_BIT).to_be_bytes());
+            } else {
+                out.extend_from_slice(&encode_range(p));
+            }
+        }
+    }
+    out.extend_from_slice(&full[head + lists_len..]);
+    out
+}
+
+fn entry_len(p: &RangeProof) -> usize {
+    8 + 32 * (p.words.len() + p.siblings.len())
+}
+
+/// The §6.3 encoding of one range multiproof: `start(u32) ‖ count(u32) ‖ words ‖ siblings`.
+pub fn encode_range(p: &RangeProof) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entry_len(p));
+    out.extend_from_slice(&(p.start as u32).to_be_bytes());
+    out.extend_from_slice(&(p.words.len() as u32).to_be_bytes());
+    for w in p.words.iter().chain(&p.siblings) {
+        out.extend_from_slice(w.as_slice());
+    }
+    out
+}
+
+/// The range multiproof of the words `[start, start + count)` inside `proof`'s range, under the
+/// same root, computed from `proof`'s words and edge siblings alone (every sibling the sub-range
+/// needs is a node of the fold of `proof`, §3.4). `None` if the sub-range leaves `proof`'s.
+pub fn sub_range(proof: &RangeProof, start: u64, count: u64) -> Option<RangeProof> {
+    let full_count = proof.words.len() as u64;
+    if count == 0 || start < proof.start || start + count > proof.start + full_count {
+        return None;
+    }
+    range_sibling_count(start, count)?;
+    let mut siblings = proof.siblings.iter();
+    let mut row: Vec<B256> = proof.words.clone();
+    let mut first = proof.start;
+    let (mut sub_first, mut sub_last) = (start, start + count - 1);
+    let mut out = Vec::new();
+    for _ in 0..crate::merkle::WORD_TREE_DEPTH {
+        let last = first + row.len() as u64 - 1;
+        // The row extended by the edge siblings, starting at an even index.
+        if first & 1 == 1 {
+            row.insert(0, *siblings.next()?);
+            first -= 1;
+        }
+        if last & 1 == 0 {
+            row.push(*siblings.next()?);
+        }
+        if sub_first & 1 == 1 {
+            out.push(row[(sub_first - 1 - first) as usize]);
+        }
+        if sub_last & 1 == 0 {
+            out.push(row[(sub_last + 1 - first) as usize]);
+        }
+        row = row.chunks(2).map(|p| hash_pair(p[0], p[1])).collect();
+        first >>= 1;
+        sub_first >>= 1;
+        sub_last >>= 1;
+    }
+    let lo = (start - proof.start) as usize;
+    Some(RangeProof {
+        start,
+        words: proof.words[lo..lo + count as usize].to_vec(),
+        siblings: out,
+    })
+}
+
+/// The bytes `[from, to)` of the string whose words `proof` holds (inside its range).
+fn bytes_of(proof: &RangeProof, from: u64, to: u64) -> Vec<u8> {
+    let base = proof.start * 32;
+    let flat: Vec<u8> = proof.words.iter().flat_map(|w| w.0).collect();
+    flat[(from - base) as usize..(to - base) as usize].to_vec()
+}
+
+/// The chunks of `job`, given a range multiproof of every source byte it reads below its size
+/// (`source`) and one of the destination words it writes under its `dst_root` (`dest`, WRITE
+/// jobs); `None` if they do not cover the job. A challenger holding the whole trees makes these
+/// two proofs with `WordTree::prove_range`.
+pub fn plan(
+    job: RangeJob,
+    source: Option<&RangeProof>,
+    dest: Option<&RangeProof>,
+) -> Option<JobPlan> {
+    if job.len == 0 {
+        return None;
+    }
+    let mut dest = dest.cloned();
+    let mut chunks = Vec::new();
+    let mut all = Vec::new();
+    let mut done = 0u64;
+    let most = if job.flags & HASH != 0 {
+        MAX_HASH_CHUNK
+    } else {
+        MAX_CHUNK
+    };
+    while done < job.len {
+        let n = most.min(job.len - done);
+        let from = job.src_offset + done;
+        let to = (from + n).min(job.src_size);
+        let mut bytes = vec![0u8; n as usize];
+        let mut src = Vec::new();
+        if from < to {
+            let s = source?;
+            let first = from / 32;
+            let sub = sub_range(s, first, to.div_ceil(32) - first)?;
+            bytes[..(to - from) as usize].copy_from_slice(&bytes_of(&sub, from, to));
+            src = encode_range(&sub);
+        }
+        let mut dst = Vec::new();
+        if job.flags & WRITE != 0 {
+            let d = dest.as_mut()?;
+            let at = job.dst_offset + done;
+            let first = at / 32;
+            let sub = sub_range(d, first, (at + n).div_ceil(32) - first)?;
+            dst = encode_range(&sub);
+            // Splice the bytes into the destination's words: the next chunk's proof is under
+            // the root this one leaves.
+            let mut flat: Vec<u8> = d.words.iter().flat_map(|w| w.0).collect();
+            let lo = (at - d.start * 32) as usize;
+            flat[lo..lo + n as usize].copy_from_slice(&bytes);
+            d.words = flat.chunks(32).map(B256::from_slice).collect();
+        }
+        if job.flags & HASH != 0 {
+            all.extend_from_slice(&bytes);
+        }
+        chunks.push(Chunk { n, src, dst });
+        done += n;
+    }
+    let hash = if job.flags & HASH != 0 {
+        keccak256(&all)
+    } else {
+        B256::ZERO
+    };
+    let dst_result = match &dest {
+        Some(d) => d.root_with(&d.words)?,
+        None => job.dst_root,
+    };
+    Some(JobPlan {
+        job,
+        chunks,
+        hash,
+        dst_result,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sub-range's proof verifies under the full range's root, at every edge parity.
+    #[test]
+    fn sub_ranges_verify_under_the_same_root() {
+        let data: Vec<u8> = (0..3000u32).map(|i| (i * 7 + 1) as u8).collect();
+        let tree = WordTree::from_bytes(&data);
+        let root = tree.root();
+        let full = tree.prove_range(3, 80);
+        for (s, c) in [(3, 1), (3, 80), (4, 5), (5, 9), (40, 43), (82, 1), (17, 64)] {
+            let sub = sub_range(&full, s, c).expect("inside");
+            assert!(sub.verifies(root, s, c), "sub-range {s}+{c}");
+            assert_eq!(sub, tree.prove_range(s, c));
+        }
+        assert!(sub_range(&full, 2, 3).is_none());
+        assert!(sub_range(&full, 80, 4).is_none());
+    }
+
+    /// A WRITE job's chunks chain: each destination proof is under the root the previous left,
+    /// and the result is the root of the copied string.
+    #[test]
+    fn write_job_chunks_chain_to_the_copied_root() {
+        let src: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8 + 1).collect();
+        let source = WordTree::from_bytes(&src);
+        let mut dest = WordTree::from_bytes(&[9u8; 100]);
+        let (so, dofs, len) = (5u64, 77u64, 39_000u64);
+        let dfirst = dofs / 32;
+        let dcount = (dofs + len).div_ceil(32) - dfirst;
+        let job = RangeJob {
+            src_root: source.root(),
+            src_offset: so,
+            src_size: src.len() as u64,
+            len,
+            flags: WRITE | HASH,
+            dst_root: dest.root(),
+            dst_offset: dofs,
+        };
+        let sfirst = so / 32;
+        let scount = (so + len).div_ceil(32) - sfirst;
+        let p = plan(
+            job,
+            Some(&source.prove_range(sfirst, scount)),
+            Some(&dest.prove_range(dfirst, dcount)),
+        )
+        .expect("plan");
+        assert_eq!(p.chunks.len(), 39_000u64.div_ceil(MAX_HASH_CHUNK) as usize);
+        assert_eq!(p.hash, keccak256(&src[5..39_005]));
+        let mut bytes = vec![9u8; 100];
+        bytes.resize((dofs + len) as usize, 0);
+        bytes[dofs as usize..].copy_from_slice(&src[5..39_005]);
+        dest = WordTree::from_bytes(&bytes);
+        assert_eq!(p.dst_result, dest.root());
+    }
+}
