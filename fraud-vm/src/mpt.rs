@@ -42,7 +42,7 @@ pub fn account_verifies(root: B256, address: Address, witness: &MptAccount) -> b
     }
     verify_proof(
         root,
-        Nibbles::unpack(keccak256(address)),
+        Nibbles::unpack(crate::memo::short_keccak(address.as_slice())),
         expected,
         &witness.nodes,
     )
@@ -55,7 +55,7 @@ pub fn slot_verifies(root: B256, slot: U256, witness: &MptSlot) -> bool {
     let expected = (!witness.value.is_zero()).then(|| alloy::rlp::encode(witness.value));
     verify_proof(
         root,
-        Nibbles::unpack(keccak256(B256::from(slot))),
+        Nibbles::unpack(crate::memo::short_keccak(&slot.to_be_bytes::<32>())),
         expected,
         &witness.nodes,
     )
@@ -109,6 +109,24 @@ pub struct BaseState {
     /// [`BaseState::nodes`] by hash, built on first use (every block end of every re-run of a
     /// block starts from it).
     store: std::sync::OnceLock<crate::mpt_write::NodeStore>,
+    /// The accounts read so far: the base state never changes, and every re-run of a block
+    /// reads the same accounts again and again (each a walk of the witness from the root).
+    read: AccountReads,
+}
+
+/// [`BaseState::account`]'s answers by address.
+#[derive(Debug, Default)]
+struct AccountReads(std::sync::Mutex<std::collections::HashMap<Address, Option<TrieAccount>>>);
+
+impl Clone for AccountReads {
+    fn clone(&self) -> Self {
+        let map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        Self(std::sync::Mutex::new(map))
+    }
 }
 
 fn storage_trie(storage: &BTreeMap<U256, U256>, target: Option<U256>) -> (B256, Vec<Bytes>) {
@@ -158,6 +176,7 @@ impl BaseState {
             accounts,
             trie: None,
             store: std::sync::OnceLock::new(),
+            read: AccountReads::default(),
         }
     }
 
@@ -167,16 +186,28 @@ impl BaseState {
             accounts: BTreeMap::new(),
             trie: Some(trie),
             store: std::sync::OnceLock::new(),
+            read: AccountReads::default(),
         }
     }
 
     /// The account at `address` as the state trie holds it (`None` if absent, or if the
     /// witness cannot reach it: a proof built then fails to verify).
     pub fn account(&self, address: Address) -> Option<TrieAccount> {
-        match &self.trie {
+        let reads = || {
+            self.read
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(account) = reads().get(&address) {
+            return *account;
+        }
+        let account = match &self.trie {
             Some(trie) => trie.account(address).ok().and_then(|(a, _)| a),
             None => self.accounts.get(&address).map(BaseAccount::trie_account),
-        }
+        };
+        reads().insert(address, account);
+        account
     }
 
     /// Slot `slot` of `address` (zero if absent).

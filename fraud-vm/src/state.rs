@@ -228,6 +228,11 @@ impl MachineState {
 
     /// A running top-frame state with empty stack, memory and return data.
     pub fn new_frame(frame: FrameContext, env: &TxEnv, block: &BlockEnv) -> Self {
+        Self::new_frame_hashed(frame, env.hash(), block.hash())
+    }
+
+    /// [`Self::new_frame`] with the environments' hashes given (a callee's are its caller's).
+    pub fn new_frame_hashed(frame: FrameContext, tx_env_hash: B256, block_env_hash: B256) -> Self {
         Self {
             block_number: frame.block_number,
             tx_index: frame.tx_index,
@@ -250,8 +255,8 @@ impl MachineState {
             calldata_size: frame.calldata.len() as u64,
             returndata_root: empty_root(),
             returndata_size: 0,
-            tx_env_hash: env.hash(),
-            block_env_hash: block.hash(),
+            tx_env_hash,
+            block_env_hash,
             world_root: frame.world_root,
         }
     }
@@ -291,11 +296,16 @@ pub fn stack_push(below: B256, item: U256) -> B256 {
     keccak256(buf)
 }
 
-/// A full stack with the hash-chain root of every prefix (prover side).
+/// A full stack with the hash-chain root of its prefixes (prover side). The roots are made
+/// lazily: [`Self::sync`] and [`Self::push`] only keep the items, and the roots above the
+/// last hashed prefix are made by [`Self::hash`] (kept) or folded on the fly by
+/// [`Self::root`] (not kept), so a stack a tracer mirrors at every call but whose root no
+/// committed state reads is never hashed.
 #[derive(Clone, Debug)]
 pub struct StackChain {
     items: Vec<U256>,
-    /// `roots[i]` is the root of the bottom `i` items; `roots[0]` is zero.
+    /// `roots[i]` is the root of the bottom `i` items, for `i < roots.len() ≤ items.len() + 1`;
+    /// `roots[0]` is zero.
     roots: Vec<B256>,
 }
 
@@ -316,22 +326,36 @@ impl StackChain {
 
     /// Root of the whole stack.
     pub fn root(&self) -> B256 {
-        self.roots[self.items.len()]
+        self.root_of_bottom(self.items.len())
     }
 
-    /// Root of the bottom `n` items.
+    /// Root of the bottom `n` items (`n ≤ items().len()`), folded from the highest root kept.
     pub fn root_of_bottom(&self, n: usize) -> B256 {
-        self.roots[n]
+        let kept = self.roots.len() - 1;
+        if n <= kept {
+            return self.roots[n];
+        }
+        self.items[kept..n]
+            .iter()
+            .fold(self.roots[kept], |root, item| stack_push(root, *item))
+    }
+
+    /// Makes and keeps the roots of every prefix, returning the whole stack's.
+    pub fn hash(&mut self) -> B256 {
+        for i in self.roots.len() - 1..self.items.len() {
+            let root = stack_push(self.roots[i], self.items[i]);
+            self.roots.push(root);
+        }
+        self.roots[self.items.len()]
     }
 
     /// Pushes an item on top.
     pub fn push(&mut self, item: U256) {
-        let root = stack_push(self.root(), item);
         self.items.push(item);
-        self.roots.push(root);
     }
 
-    /// Makes the stack equal to `items` (bottom first), rehashing only above the common prefix.
+    /// Makes the stack equal to `items` (bottom first), keeping the roots of the common
+    /// prefix.
     pub fn sync(&mut self, items: &[U256]) {
         let common = self
             .items
@@ -341,9 +365,7 @@ impl StackChain {
             .count();
         self.items.truncate(common);
         self.roots.truncate(common + 1);
-        for item in &items[common..] {
-            self.push(*item);
-        }
+        self.items.extend_from_slice(&items[common..]);
     }
 }
 
@@ -663,9 +685,36 @@ impl FullState {
     /// [`Self::commit_words`]): for a tracer that commits the world and the word trees only in
     /// the states it hands out (SPEC.md §7).
     pub fn new_frame_uncommitted(
+        frame: FrameContext,
+        tx_env: TxEnv,
+        block_env: BlockEnv,
+        constants: std::sync::Arc<BlockConstants>,
+        world: WorldState,
+    ) -> Self {
+        let hashes = (tx_env.hash(), block_env.hash());
+        Self::frame_uncommitted(frame, tx_env, block_env, hashes, constants, world)
+    }
+
+    /// [`Self::new_frame_uncommitted`] for a callee of `caller`: the same transaction and
+    /// block environments, whose hashes the caller's record holds (not hashed again).
+    pub fn callee_uncommitted(frame: FrameContext, caller: &FullState, world: WorldState) -> Self {
+        Self::frame_uncommitted(
+            frame,
+            caller.tx_env.clone(),
+            caller.block_env.clone(),
+            (caller.record.tx_env_hash, caller.record.block_env_hash),
+            caller.constants.clone(),
+            world,
+        )
+    }
+
+    /// A frame's first state with the environments' hashes given (for a state whose record
+    /// the caller replaces, any).
+    pub(crate) fn frame_uncommitted(
         mut frame: FrameContext,
         tx_env: TxEnv,
         block_env: BlockEnv,
+        (tx_env_hash, block_env_hash): (B256, B256),
         constants: std::sync::Arc<BlockConstants>,
         world: WorldState,
     ) -> Self {
@@ -674,7 +723,7 @@ impl FullState {
         let calldata_size = calldata_bytes.len() as u64;
         let calldata = crate::merkle::WordTree::from_vec(calldata_bytes);
         let code = frame.code.clone();
-        let mut record = MachineState::new_frame(frame, &tx_env, &block_env);
+        let mut record = MachineState::new_frame_hashed(frame, tx_env_hash, block_env_hash);
         record.calldata_size = calldata_size;
         Self {
             constants,
@@ -733,6 +782,8 @@ impl FullState {
     /// (SPEC.md §7), so a tree is hashed only for a state whose commitment is read. Only for a
     /// state inside a call frame (an Idle state's `returndata_root` is its receipt chain).
     pub fn commit_words(&mut self) {
+        self.record.stack_root = self.stack.hash();
+        self.record.stack_len = self.stack.items().len() as u64;
         self.record.memory_root = self.memory.root();
         self.record.calldata_root = self.calldata.root();
         self.record.returndata_root = self.returndata.root();

@@ -390,8 +390,8 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
                     (index as u64, B256::from_slice(new))
                 }),
         );
+        // The stack's root is made when a committed state needs it ([`FullState::commit_words`]).
         let r = &mut state.record;
-        r.stack_root = state.stack.root();
         r.stack_len = state.stack.items().len() as u64;
         r.memory_size = size as u64;
     }
@@ -721,7 +721,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             world_at_entry,
             state: caller,
         };
-        let mut callee = FullState::new_frame_uncommitted(
+        let mut callee = FullState::callee_uncommitted(
             FrameContext {
                 block_number: parent.state.record.block_number,
                 tx_index: parent.state.record.tx_index,
@@ -734,9 +734,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
                 calldata: interp.input.input().as_bytes(ctx).to_vec(),
                 world_root: B256::ZERO,
             },
-            parent.state.tx_env.clone(),
-            parent.state.block_env.clone(),
-            parent.state.constants.clone(),
+            &parent.state,
             world,
         );
         callee.record.depth = parent.state.record.depth + 1;
@@ -922,7 +920,6 @@ where
             // SELFDESTRUCT, RETURN and REVERT end the frame with their operands popped (and
             // memory expanded); pc stays at the opcode.
             state.stack.sync(interp.stack.data());
-            state.record.stack_root = state.stack.root();
             state.record.stack_len = state.stack.items().len() as u64;
             let size = interp.memory.size();
             let memory = interp.memory.slice(0..size);

@@ -146,9 +146,11 @@ impl WitnessTrie {
         &self,
         address: Address,
     ) -> Result<(Option<TrieAccount>, Vec<Bytes>), WitnessError> {
-        let (value, proof) = self.walk(self.root, keccak256(address), || {
-            format!("account {address}")
-        })?;
+        let (value, proof) = self.walk(
+            self.root,
+            crate::memo::short_keccak(address.as_slice()),
+            || format!("account {address}"),
+        )?;
         let account = match value {
             Some(v) => Some(
                 TrieAccount::decode(&mut v.as_slice())
@@ -166,9 +168,11 @@ impl WitnessTrie {
         storage_root: B256,
         slot: U256,
     ) -> Result<(U256, Vec<Bytes>), WitnessError> {
-        let (value, proof) = self.walk(storage_root, keccak256(B256::from(slot)), || {
-            format!("slot {slot} of {address}")
-        })?;
+        let (value, proof) = self.walk(
+            storage_root,
+            crate::memo::short_keccak(&slot.to_be_bytes::<32>()),
+            || format!("slot {slot} of {address}"),
+        )?;
         let value = match value {
             Some(v) => U256::decode(&mut v.as_slice())
                 .map_err(|_| WitnessError::BadNode(keccak256(B256::from(slot))))?,

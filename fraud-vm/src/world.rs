@@ -156,7 +156,7 @@ impl AccountRecord {
 }
 
 fn key(parts: &[&[u8]]) -> B256 {
-    keccak256(parts.concat())
+    crate::memo::short_keccak(&parts.concat())
 }
 
 /// Overlay key of an account: `keccak256(0x10 ‖ address)`.

@@ -73,12 +73,13 @@ pub(super) fn seal_from(
         };
         let repeat = state.record.status == Status::BlockEnd;
         let end = repeat.then(|| state.clone());
-        let (pre, transition, mut next, next_stale) =
+        let (_, transition, mut next, next_stale) =
             observed_boundary_step(observer, state, kind, stats, step)?;
         stale = next_stale;
         if let Some(end) = end {
             // The block-end state is its own successor (SPEC.md §12.6).
-            if transition.post.commitment() != pre {
+            // (`pre` is zero in a light run: the block-end state is never stale.)
+            if transition.post.commitment() != end.record.commitment() {
                 return Err(step("the block-end state is not its own successor".into()));
             }
             return Ok((end, position));

@@ -29,26 +29,25 @@ pub(super) struct Started {
     pub block_env: BlockEnv,
     /// The transactions, decoded; `None` for a recorded transaction that does not decode (the
     /// transaction steps skip it, SPEC.md §5.9).
-    pub txs: Vec<Option<BlockTx>>,
+    pub txs: Arc<Vec<Option<BlockTx>>>,
     /// The list the block environment commits to.
     pub list: Arc<Transactions>,
 }
 
-/// Derives `s_0` of `block` with `blockStart`, hands it to `observer` at position 0, and proves,
-/// verifies and applies the two system call steps (positions 1 and 2; for an observer that
-/// neither verifies nor wants their proofs, only applied, light: [`boundary_step`]); runs the
-/// same system calls with op-revm on `db`, whose changes the Idle state's world must hold.
-pub(super) fn start_block<DB: DatabaseRef>(
-    db: &mut CacheDB<DB>,
-    base: Arc<BaseState>,
-    block: &L2Block,
-    config: &ChainConfig,
-    observer: &mut dyn BlockObserver,
-    stats: &mut Stats,
-) -> Result<Started, CheckError>
-where
-    DB::Error: std::fmt::Display,
-{
+/// What a block's start derives from its inputs alone, before anything runs: `s_0` with its
+/// block environment and constants (`blockStart`, SPEC.md §5.18), the transactions decoded
+/// with their senders recovered, and their list. The same in every run of the block, so a
+/// party answering about it ([`super::BlockSteps`]) derives it once, as op-revm's baseline
+/// ([`super::execution_time`]) decodes the transactions before it is timed.
+#[derive(Clone)]
+pub(crate) struct Prepared {
+    start: crate::block_start::BlockStart,
+    txs: Arc<Vec<Option<BlockTx>>>,
+    list: Arc<Transactions>,
+}
+
+/// Derives [`Prepared`] for `block`: fails as [`start_block`] would.
+pub(super) fn prepare(block: &L2Block, config: &ChainConfig) -> Result<Prepared, CheckError> {
     let start = block_start(
         block.parent_output_root(),
         block.number(),
@@ -89,6 +88,34 @@ where
             })
             .collect(),
     ));
+    Ok(Prepared {
+        start,
+        txs: Arc::new(txs),
+        list,
+    })
+}
+
+/// Derives `s_0` of `block` with `blockStart`, hands it to `observer` at position 0, and proves,
+/// verifies and applies the two system call steps (positions 1 and 2; for an observer that
+/// neither verifies nor wants their proofs, only applied, light: [`boundary_step`]); runs the
+/// same system calls with op-revm on `db`, whose changes the Idle state's world must hold.
+/// `prepared`, if given, is [`prepare`]'s result for `block`.
+pub(super) fn start_block<DB: DatabaseRef>(
+    db: &mut CacheDB<DB>,
+    base: Arc<BaseState>,
+    block: &L2Block,
+    config: &ChainConfig,
+    observer: &mut dyn BlockObserver,
+    stats: &mut Stats,
+    prepared: Option<&Prepared>,
+) -> Result<Started, CheckError>
+where
+    DB::Error: std::fmt::Display,
+{
+    let Prepared { start, txs, list } = match prepared {
+        Some(p) => p.clone(),
+        None => prepare(block, config)?,
+    };
     let constants = Arc::new(start.constants);
     let mut state = FullState::idle(
         start.state.block_number,

@@ -65,6 +65,10 @@ pub struct BlockSteps<DB> {
     /// about, by position (at most [`MAX_SEALED`]): a later answer about the block end goes on
     /// from the last one at or before its position instead of folding the overlay again.
     sealed: Mutex<Vec<(u64, FullState)>>,
+    /// The block's start derived from its inputs (`s_0`, the transactions decoded with their
+    /// senders, their list), once, when the block is given: every run starts from it. `None`
+    /// if it fails, for the run to report why.
+    prepared: Option<super::block_start::Prepared>,
 }
 
 /// The most block end states a block keeps (a bisection that reaches the block end asks
@@ -87,15 +91,12 @@ impl BlockSteps<WitnessDb> {
     ) -> Result<Self, CheckError> {
         let (parent, db) = super::witness_block::witness_db(header, witness)?;
         let base = Arc::new(BaseState::from_witness(db.trie.clone()));
-        Ok(Self {
+        Ok(Self::new(
             db,
             base,
-            block: L2Block::of_header(parent, header, transactions),
+            L2Block::of_header(parent, header, transactions),
             config,
-            step_count: OnceLock::new(),
-            resumes: OnceLock::new(),
-            sealed: Mutex::new(Vec::new()),
-        })
+        ))
     }
 }
 
@@ -106,7 +107,9 @@ where
     /// The block `block` over `db`, whose state is the parent's, and `base`, the same state as
     /// tries (the proofs' witnesses).
     pub fn new(db: DB, base: Arc<BaseState>, block: L2Block, config: ChainConfig) -> Self {
+        let prepared = super::block_start::prepare(&block, &config).ok();
         Self {
+            prepared,
             db,
             base,
             block,
@@ -141,6 +144,7 @@ where
             observer,
             from,
             None,
+            self.prepared.as_ref(),
         ) {
             Ok(outcome) => Ok(Some(outcome)),
             Err(CheckError::Stopped) => Ok(None),
@@ -175,6 +179,7 @@ where
             &mut last,
             None,
             Some(&mut save),
+            self.prepared.as_ref(),
         ) {
             Ok(outcome) => Some(outcome),
             Err(CheckError::Stopped) if !seal => None,

@@ -10,7 +10,7 @@ use crate::block_start::{BlockInputs, BlockStartProof, ChainParams};
 use crate::merkle::WordTree;
 use crate::mpt::BaseState;
 use crate::proof::{ApplyError, StepProof, apply_boundary_unhashed, prove, prove_boundary, verify};
-use crate::state::{BlockEnv, FullState, Rules, Status};
+use crate::state::{BlockEnv, FullState, MachineState, Rules, Status};
 use crate::step::{Transition, info};
 use crate::trace::{Position, TraceError, Tracer};
 use crate::tx::TxRecord;
@@ -147,8 +147,14 @@ impl L2Block {
 
     /// The parent's output root v0.
     pub fn parent_output_root(&self) -> B256 {
-        let p = self.start_proof();
-        crate::block::output_root(p.state_root, p.message_passer_root, p.block_hash)
+        // What `start_proof` opens, without building its inputs.
+        crate::block::output_root(
+            self.parent.state_root,
+            self.parent
+                .withdrawals_root
+                .unwrap_or(alloy_trie::EMPTY_ROOT_HASH),
+            self.parent.hash_slow(),
+        )
     }
 }
 
@@ -350,12 +356,23 @@ pub(super) fn check_boundary(
     observer: &dyn BlockObserver,
     pre: B256,
     proof: &StepProof,
-    post: B256,
+    post: &MachineState,
 ) -> Result<usize, String> {
     if observer.verifies_boundaries() {
-        check_proof(pre, proof, post)
+        check_proof(pre, proof, post.commitment())
     } else {
         Ok(0)
+    }
+}
+
+/// The commitment of a boundary step's pre-state, for an observer that verifies the step or
+/// keeps its proof; zero for a light run's, which reads neither (its pre-state's world root may
+/// be stale then).
+pub(super) fn proved_pre(observer: &dyn BlockObserver, state: &FullState) -> B256 {
+    if observer.verifies_boundaries() || observer.wants_boundary_proofs() {
+        state.record.commitment()
+    } else {
+        B256::ZERO
     }
 }
 
@@ -381,8 +398,9 @@ pub trait BlockObserver {
     fn state(&mut self, _position: u64, _state: &FullState) {}
     /// The proof of a boundary step from the pre-state `pre`: a transaction start (`kind =
     /// "TxStart"`), skip (`"TxSkip"`, v0.6) or end (`"TxEnd"`), or a step of the block end (`"EndStart"`, `"Fold"`,
-    /// `"Insert"`, `"Seal"`, `"BlockEnd"`). `pre` is stale where the pre-state's is
-    /// ([`BlockObserver::state`]).
+    /// `"Insert"`, `"Seal"`, `"BlockEnd"`). `pre` is zero for an observer that neither
+    /// verifies nor wants boundary proofs (whose pre-states may be stale,
+    /// [`BlockObserver::state`]).
     fn boundary(&mut self, _kind: &str, _pre: B256, _proof: &StepProof) {}
     /// Whether [`trace_block`] proves and verifies every opcode, entry and exit step (the
     /// default). An observer that answers `false` gets the states alone: nothing is checked
@@ -462,22 +480,26 @@ pub(super) fn observed_boundary_step(
     stats: &mut Stats,
     step: impl Fn(String) -> CheckError,
 ) -> Result<(B256, Transition, FullState, bool), CheckError> {
-    let pre = state.record.commitment();
+    let pre = proved_pre(observer, &state);
     let (proof, transition, next, stale) =
         boundary_step(observer, state).map_err(|e| boundary_error(e, &step))?;
-    let size =
-        check_boundary(observer, pre, &proof, transition.post.commitment()).map_err(&step)?;
+    let size = check_boundary(observer, pre, &proof, &transition.post).map_err(&step)?;
     stats.add(kind, size);
     observer.boundary(kind, pre, &proof);
     Ok((pre, transition, next, stale))
 }
 
 /// Makes `state`'s commitment exact if it was left `stale` ([`boundary_step`]): its
-/// `world_root`, and in a Sealing state the sealing record's `folded_root` and its hash. The
+/// `world_root`, in a transaction's first state its `calldata_root`, and in a Sealing state the sealing record's `folded_root` and its hash. The
 /// trees are hashed now, each node once (later commitments of the same nodes find their
 /// hashes).
 pub(super) fn settle(state: &mut FullState, stale: &mut bool) {
     if *stale {
+        if state.record.calldata_root == crate::smt::UNHASHED_ROOT {
+            // A transaction start's post-state left its calldata root to the states that
+            // commit it (`Oracle::unhashed_calldata_root`).
+            state.record.calldata_root = state.calldata.root();
+        }
         if state.record.status == Status::Sealing
             && let Some(sealing) = state.sealing.as_mut()
         {
@@ -590,7 +612,7 @@ pub fn trace_block<DB: DatabaseRef>(
 where
     DB::Error: std::fmt::Display,
 {
-    run_block(db, base, block, config, observer, None, None)
+    run_block(db, base, block, config, observer, None, None, None)
 }
 
 /// A run of a block stopped at an Idle state (SPEC.md §8), from which another run of the same
@@ -622,7 +644,9 @@ pub(super) struct Resume {
 /// [`trace_block`], from the Idle state `from` (whose state is handed to `observer` first)
 /// instead of the block's start when given; `save` is given every Idle state the run reaches
 /// (after the block start and after each transaction). A resumed run's report counts only the
-/// steps it ran.
+/// steps it ran. `prepared`, if given, is the block's start derived once
+/// ([`block_start::prepare`]).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn run_block<DB: DatabaseRef>(
     db: &mut CacheDB<DB>,
     base: Arc<BaseState>,
@@ -631,6 +655,7 @@ pub(super) fn run_block<DB: DatabaseRef>(
     observer: &mut dyn BlockObserver,
     from: Option<&Resume>,
     mut save: Option<&mut dyn FnMut(Resume)>,
+    prepared: Option<&block_start::Prepared>,
 ) -> Result<BlockOutcome, CheckError>
 where
     DB::Error: std::fmt::Display,
@@ -684,7 +709,7 @@ where
                 block_env,
                 txs,
                 list,
-            } = block_start::start_block(db, base, block, config, observer, &mut stats)?;
+            } = block_start::start_block(db, base, block, config, observer, &mut stats, prepared)?;
             let n = txs.len();
             // Block-wide position of the current Idle state (SPEC.md §8): after `s_0` and
             // the two system calls.
@@ -692,7 +717,7 @@ where
                 idle,
                 stale,
                 block_env,
-                Arc::new(txs),
+                txs,
                 list,
                 0,
                 2u64,
@@ -767,7 +792,7 @@ where
         if !trusted {
             settle(&mut idle, &mut stale);
         }
-        let pre = idle.record.commitment();
+        let pre = proved_pre(observer, &idle);
         let idle_world = idle.world.clone();
         let deposit_nonce = tx.as_ref().and_then(|tx| {
             tx.record
@@ -805,7 +830,7 @@ where
                     }
                 }
             }
-            let size = check_boundary(observer, pre, &proof, transition.post.commitment())
+            let size = check_boundary(observer, pre, &proof, &transition.post)
                 .map_err(|e| step_error(0, "TxSkip", e))?;
             stats.add("TxSkip", size);
             observer.boundary("TxSkip", pre, &proof);
@@ -840,7 +865,7 @@ where
                 what: "fraud-vm starts a transaction that does not decode".into(),
             });
         };
-        let size = check_boundary(observer, pre, &proof, transition.post.commitment())
+        let size = check_boundary(observer, pre, &proof, &transition.post)
             .map_err(|e| step_error(0, "TxStart", e))?;
         stats.add("TxStart", size);
         observer.boundary("TxStart", pre, &proof);

@@ -355,10 +355,12 @@ fn boundary(
             .and_then(|t| t.records.get(usize::try_from(state.record.tx_index).ok()?))
             .map(|r| (r.clone(), ()))
             .ok_or(ApplyError::Diverged("no transaction record"))?;
-        let mut next = FullState::new_frame_uncommitted(
+        // The record is the step's post-state (set below): its hashes are the environments'.
+        let mut next = FullState::frame_uncommitted(
             Default::default(),
             tx_env,
             state.block_env.clone(),
+            (post.tx_env_hash, post.block_env_hash),
             state.constants.clone(),
             std::mem::take(&mut state.world),
         );
@@ -384,10 +386,12 @@ fn boundary(
     // Transaction end: the world kept or restored, credits and deletions applied; the
     // per-transaction sets emptied.
     world.begin_tx();
-    let mut next = FullState::new_frame_uncommitted(
+    // The record is the step's post-state (set below): no environment to hash.
+    let mut next = FullState::frame_uncommitted(
         Default::default(),
         Default::default(),
         state.block_env.clone(),
+        (B256::ZERO, B256::ZERO),
         state.constants.clone(),
         std::mem::take(&mut state.world),
     );

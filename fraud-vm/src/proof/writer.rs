@@ -127,6 +127,19 @@ impl Oracle for ProofWriter<'_> {
         (self.trusted && self.apply).then(|| self.state.returndata.words(start, count))
     }
 
+    fn trusted_transaction(&mut self, index: u64) -> Option<Vec<u8>> {
+        if !(self.trusted && self.apply) {
+            return None;
+        }
+        let txs = self.state.transactions.as_ref()?;
+        let record = txs.records.get(usize::try_from(index).ok()?)?;
+        Some(record.encoded.clone())
+    }
+
+    fn unhashed_calldata_root(&mut self) -> Option<B256> {
+        (self.trusted && self.apply && self.unhashed).then_some(crate::smt::UNHASHED_ROOT)
+    }
+
     fn trusted_root(&mut self, tree: Tree) -> Option<B256> {
         (self.trusted && self.apply).then(|| {
             let tree = self.state.world.tree(tree);

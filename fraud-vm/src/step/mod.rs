@@ -145,6 +145,20 @@ pub(crate) trait Oracle {
     fn trusted_returndata(&mut self, _start: u64, _count: u64) -> Option<Vec<B256>> {
         None
     }
+    /// The EIP-2718 encoding of transaction `index` of the block's list with no proof, from a
+    /// prover that gives [`Oracle::trusted_leaf`] (a transaction start it applies to its own
+    /// state, whose list it made): so that no path of the list's tree is made or folded there.
+    /// `None` from every other oracle, whose word proof the step checks.
+    fn trusted_transaction(&mut self, _index: u64) -> Option<Vec<u8>> {
+        None
+    }
+    /// A stand-in for the calldata root of a transaction's top frame, from a prover that gives
+    /// [`Oracle::trusted_leaf`] and hashes no tree for a post-state whose commitment nobody
+    /// reads (SPEC.md §7): it makes the root from the frame's calldata tree only where a
+    /// committed state needs it. `None` from every other oracle: the step hashes the tree.
+    fn unhashed_calldata_root(&mut self) -> Option<B256> {
+        None
+    }
     /// Informs the prover of the record behind a written overlay leaf, so that a later read in
     /// the same step finds its preimage (the verifier ignores it).
     fn account_written(&mut self, record: &AccountRecord);
