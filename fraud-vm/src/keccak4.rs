@@ -116,7 +116,7 @@ fn word(b: &B256, i: usize) -> i64 {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+pub(crate) mod avx2 {
     use super::{RC, word};
     use alloy::primitives::B256;
     use std::arch::x86_64::{
@@ -141,7 +141,7 @@ mod avx2 {
     /// Keccak-f[1600] on four states, lane by lane, unrolled within a round so that the
     /// lanes stay in registers.
     #[target_feature(enable = "avx2")]
-    fn permute(a: &mut [__m256i; 25]) {
+    pub(crate) fn permute(a: &mut [__m256i; 25]) {
         let [
             mut a0,
             mut a1,
@@ -277,7 +277,7 @@ mod avx2 {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(crate) mod avx512 {
     use super::{RC, word};
     use alloy::primitives::B256;
     use std::arch::x86_64::{
@@ -308,7 +308,7 @@ mod avx512 {
 
     /// Keccak-f[1600] on eight states (as `avx2::permute` on four).
     #[target_feature(enable = "avx512f")]
-    fn permute(a: &mut [__m512i; 25]) {
+    pub(crate) fn permute(a: &mut [__m512i; 25]) {
         let [
             mut a0,
             mut a1,

@@ -30,6 +30,7 @@ pub mod check;
 pub mod codec;
 pub mod frame;
 mod keccak4;
+pub mod keccak_lanes;
 pub mod memo;
 pub mod merkle;
 pub mod mpt;

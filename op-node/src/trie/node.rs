@@ -11,6 +11,8 @@ use alloy_trie::nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode};
 use alloy_trie::{Nibbles, TrieMask};
 use std::mem;
 
+mod levels;
+
 /// Length of every key, in nibbles (keys are 32-byte hashes).
 pub(super) const KEY_NIBBLES: usize = 64;
 
@@ -238,6 +240,12 @@ impl UpdateLog {
 
     /// Records that the node at `path` was encoded as `rlp`, and returns its reference.
     fn encoded(&mut self, path: &Nibbles, rlp: &[u8]) -> RlpNode {
+        self.record(path, rlp);
+        RlpNode::from_rlp(rlp)
+    }
+
+    /// Records that the node at `path` was encoded as `rlp`.
+    fn record(&mut self, path: &Nibbles, rlp: &[u8]) {
         if self.enabled {
             let full = self
                 .chunks
@@ -255,7 +263,6 @@ impl UpdateLog {
             let span = (index as u32, start as u32, chunk.len() as u32);
             self.entries.push((*path, Some(span)));
         }
-        RlpNode::from_rlp(rlp)
     }
 
     /// Records that no node is at `path` any more (unless a later entry puts one there).
@@ -703,6 +710,7 @@ const SPLIT_MIN_CHANGED: usize = 8;
 /// hashes, so the halves carry about the same work. The second thread logs into its own
 /// [`UpdateLog`], appended after this thread's entries; paths of the halves are disjoint and
 /// every entry logged earlier (removals) stays first, so each path's entries keep their order.
+/// Either way the changed nodes are hashed level by level ([`levels::hash_levels`]).
 pub(super) fn hash_split(
     node: &mut Node,
     path: &mut Nibbles,
@@ -728,11 +736,13 @@ pub(super) fn hash_split(
         });
         log.append(high_log);
     }
-    // Every child is hashed now (or was to begin with): this encodes the root alone.
+    levels::hash_levels([(&mut *node, *path)], buf, log);
+    // Every node is hashed now: this returns the root's cached reference.
     hash(node, path, buf, log)
 }
 
-/// Hashes `children`, the first of which sits under nibble `first` of the node at `path`.
+/// Hashes `children`, the first of which sits under nibble `first` of the node at `path`: their
+/// changed nodes level by level, many at once ([`levels::hash_levels`]).
 fn hash_children(
     children: &mut [Node],
     first: u8,
@@ -740,13 +750,12 @@ fn hash_children(
     buf: &mut Vec<u8>,
     log: &mut UpdateLog,
 ) {
-    for (nibble, child) in (first..).zip(children.iter_mut()) {
-        if is_changed(child) {
-            let mut child_path = path;
-            child_path.push_unchecked(nibble);
-            hash(child, &mut child_path, buf, log);
-        }
-    }
+    let roots = (first..).zip(children.iter_mut()).map(|(nibble, child)| {
+        let mut child_path = path;
+        child_path.push_unchecked(nibble);
+        (child, child_path)
+    });
+    levels::hash_levels(roots, buf, log);
 }
 
 /// Whether hashing `node` has work to do.
