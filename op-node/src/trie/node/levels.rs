@@ -97,6 +97,11 @@ pub(super) fn hash_levels<'a>(
 /// Pushes `node` (changed, at `path`) and its changed descendants, children first, each with
 /// its height; returns `node`'s height. `path` is restored before returning.
 fn collect(node: &mut Node, path: &mut Nibbles, out: &mut Vec<Pending>) -> u8 {
+    // The pointer is taken first and every later access goes through it, so the children's
+    // pointers, derived from it below, stay valid until this node's own turn comes.
+    let ptr = NonNull::from(node);
+    // SAFETY: `ptr` was just made from a `&mut`, which it replaces for the rest of the call.
+    let node = unsafe { &mut *ptr.as_ptr() };
     let mut height = 0;
     match node {
         Node::Leaf(_) | Node::Empty | Node::Hash(_) => {}
@@ -120,7 +125,7 @@ fn collect(node: &mut Node, path: &mut Nibbles, out: &mut Vec<Pending>) -> u8 {
         }
     }
     out.push(Pending {
-        node: NonNull::from(node),
+        node: ptr,
         path: *path,
         height,
     });
