@@ -90,6 +90,11 @@ pub struct Tracer<F> {
     memory_bytes: Vec<u8>,
     /// Return data as of the last synchronisation.
     returndata_bytes: Vec<u8>,
+    /// revm's return-data buffer when it was last found equal to `returndata_bytes` (in this
+    /// frame, since they last changed): held, so its bytes (immutable) stay where they are and
+    /// the same pointer and length mean the same bytes, found without comparing them again at
+    /// every opcode (that comparison was 13% of the `addLiquidityETH` block's re-runs by perf).
+    returndata_seen: Option<alloy::primitives::Bytes>,
     /// Memory and return data caches of the suspended callers, innermost last.
     caches: Vec<(Vec<u8>, Vec<u8>)>,
     /// revm's journal depth of the current frame.
@@ -140,6 +145,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             state: None,
             memory_bytes: Vec::new(),
             returndata_bytes: Vec::new(),
+            returndata_seen: None,
             caches: Vec::new(),
             depth: None,
             top_depth: None,
@@ -353,13 +359,20 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
 
         // Return data changes only at a call's return: kept in full everywhere.
         let returndata = interp.return_data.buffer();
-        if returndata.len() as u64 != state.record.returndata_size
-            || self.returndata_bytes.as_slice() != returndata.as_ref()
-        {
-            // Hashed if a committed state needs it ([`FullState::commit_words`]).
-            self.returndata_bytes = returndata.to_vec();
-            state.returndata = WordTree::from_bytes(returndata);
-            state.record.returndata_size = returndata.len() as u64;
+        let seen = self
+            .returndata_seen
+            .as_ref()
+            .is_some_and(|b| b.as_ptr() == returndata.as_ptr() && b.len() == returndata.len());
+        if !seen {
+            if returndata.len() as u64 != state.record.returndata_size
+                || self.returndata_bytes.as_slice() != returndata.as_ref()
+            {
+                // Hashed if a committed state needs it ([`FullState::commit_words`]).
+                self.returndata_bytes = returndata.to_vec();
+                state.returndata = WordTree::from_bytes(returndata);
+                state.record.returndata_size = returndata.len() as u64;
+            }
+            self.returndata_seen = Some(returndata.clone());
         }
         let r = &mut state.record;
         r.pc = interp.bytecode.pc() as u64;
@@ -748,6 +761,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
             std::mem::take(&mut self.memory_bytes),
             std::mem::take(&mut self.returndata_bytes),
         ));
+        self.returndata_seen = None;
         self.state = Some(callee);
     }
 
@@ -799,6 +813,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
         let (memory, returndata) = self.caches.pop().unwrap_or_default();
         self.memory_bytes = memory;
         self.returndata_bytes = returndata;
+        self.returndata_seen = None;
         self.state = Some(state);
     }
 }
@@ -948,6 +963,7 @@ where
             state.returndata = WordTree::from_bytes(&output);
             state.record.returndata_size = output.len() as u64;
             self.returndata_bytes = output;
+            self.returndata_seen = None;
         }
         // The terminal record is the last pre-state with the frame's status; an exceptional halt
         // consumes all gas (SPEC.md §5.1), other ends keep what revm left.
