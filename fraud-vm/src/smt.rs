@@ -331,29 +331,61 @@ fn keep_marks(
     }
 }
 
-/// A leaf's lifts still to make, from mark `have` to mark `want` (heights `MARK_STRIDE`
-/// apart), four at a time ([`lift_leaves`]).
-struct Job {
+/// A slot that a leaf's lift at some height fills: a branch's child slot, or a one-leaf tree's
+/// root.
+type Target<'a> = (usize, &'a OnceLock<B256>);
+
+/// A leaf's chain of lifts still to make, from height `height` (a mark, or the leaf) up to the
+/// highest of its targets: the marks past `have` it passes go to the lifted-leaf cache, and
+/// each target's slot is filled when the chain reaches its height ([`lift_leaves`]).
+struct Job<'a> {
     key: B256,
     leaf: B256,
     slot: usize,
     have: usize,
-    want: usize,
     /// The lift at height `height`.
     node: B256,
     height: usize,
     marks: Vec<B256>,
+    /// The heights to fill, highest first.
+    targets: Vec<Target<'a>>,
 }
 
-/// The leaves under `node` whose lifts a hash of `node` carried to height `to` would compute:
-/// (key, value, height), for the nodes of the tree not hashed yet.
-fn unlifted_leaves(node: &Node, to: usize, out: &mut Vec<(B256, B256, usize)>) {
+impl Job<'_> {
+    /// Fills the slots of the targets at the chain's height, and keeps a mark reached.
+    fn reached(&mut self) {
+        if self.height.is_multiple_of(MARK_STRIDE) && self.height / MARK_STRIDE > self.have {
+            self.marks.push(self.node);
+        }
+        while let Some(&(to, slot)) = self.targets.last() {
+            if to != self.height {
+                break;
+            }
+            // Already filled (a tree sharing the node hashed it meanwhile): the same value.
+            let _ = slot.set(self.node);
+            self.targets.pop();
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.targets.is_empty()
+    }
+}
+
+/// The leaves under `node` that hashing `node` carried to height `to` would lift, with the
+/// slot each lift fills: (key, value, height, slot), for the nodes of the tree not hashed yet.
+fn unlifted_leaves<'a>(
+    node: &'a Node,
+    to: usize,
+    slot: &'a OnceLock<B256>,
+    out: &mut Vec<(B256, B256, usize, &'a OnceLock<B256>)>,
+) {
     match node.children.as_deref() {
-        None => out.push((node.key, node.hash(), to)),
+        None => out.push((node.key, node.hash(), to, slot)),
         Some(children) if node.hash.get().is_none() => {
             for child in children {
                 if child.1.get().is_none() {
-                    unlifted_leaves(&child.0, node.height - 1, out);
+                    unlifted_leaves(&child.0, node.height - 1, &child.1, out);
                 }
             }
         }
@@ -361,68 +393,78 @@ fn unlifted_leaves(node: &Node, to: usize, out: &mut Vec<(B256, B256, usize)>) {
     }
 }
 
-/// Makes the lifts of the leaves of `trees` that hashing their roots will need and the
-/// lifted-leaf cache does not hold, four leaves at a time ([`crate::keccak4`]), and keeps them
-/// in the cache: the roots are then read with fewer than `MARK_STRIDE` hashes per leaf. The
-/// same hashes as lifting each leaf on its own (the cache is checked as ever); nothing is done
-/// without AVX2, with the cache off, or for fewer than two leaves.
+/// Makes every leaf lift that hashing the roots of `trees` will need, [`width`] chains at a
+/// time ([`crate::keccak4`]): each lift fills its slot (the child slot of the branch above the
+/// leaf, or a one-leaf tree's root), and the marks it passes go to the lifted-leaf cache (a
+/// chain starts from the highest mark the cache holds below its lowest slot). The roots are
+/// then read with one hash per branch and its short lift. The same hashes as lifting each leaf
+/// on its own; nothing is done without AVX2 or for fewer than two leaves.
+///
+/// [`width`]: crate::keccak4::width
 pub(crate) fn lift_leaves(trees: &[&SparseTree]) {
     let mut leaves = Vec::new();
     for tree in trees {
         if tree.root.get().is_none()
             && let Some(top) = tree.top.as_deref()
         {
-            unlifted_leaves(top, SMT_DEPTH, &mut leaves);
+            unlifted_leaves(top, SMT_DEPTH, &tree.root, &mut leaves);
         }
     }
     if leaves.len() < 2 {
-        return;
-    }
-    // A leaf under several trees (or twice in one) is lifted once, to the highest mark asked.
-    leaves.sort_unstable();
-    leaves.dedup_by(|later, kept| {
-        let same = later.0 == kept.0 && later.1 == kept.1;
-        if same {
-            kept.2 = kept.2.max(later.2);
-        }
-        same
-    });
-    let mut jobs = {
-        let mut cache = LIFTS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !cache.ready() {
-            return;
-        }
-        let len = cache.slots.len();
-        leaves
-            .into_iter()
-            .filter_map(|(key, leaf, to)| {
-                let want = to / MARK_STRIDE;
-                let slot = slot_of(&key, &leaf, len);
-                let (have, node) = cache.held(slot, &key, &leaf, want);
-                (have < want).then(|| Job {
-                    key,
-                    leaf,
-                    slot,
-                    have,
-                    want,
-                    node,
-                    height: have * MARK_STRIDE,
-                    marks: Vec::with_capacity(want - have),
-                })
-            })
-            .collect::<Vec<_>>()
-    };
-    if jobs.len() < 2 {
         return;
     }
     let width = crate::keccak4::width();
     if width == 0 {
         return;
     }
+    // A leaf under several slots (trees sharing it, or one tree at several heights) is one
+    // chain, up to the highest of them.
+    leaves.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    let mut grouped: Vec<(B256, B256, Vec<Target<'_>>)> = Vec::new();
+    for (key, leaf, to, slot) in leaves {
+        match grouped.last_mut() {
+            Some(last) if last.0 == key && last.1 == leaf => last.2.push((to, slot)),
+            _ => grouped.push((key, leaf, vec![(to, slot)])),
+        }
+    }
+    let mut jobs = {
+        let mut cache = LIFTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ready = cache.ready();
+        let len = cache.slots.len();
+        grouped
+            .into_iter()
+            .map(|(key, leaf, mut targets)| {
+                // Lowest first as grouped: the chain starts at or below the lowest.
+                let lowest = targets[0].0;
+                let (slot, have, start, node) = if ready {
+                    let slot = slot_of(&key, &leaf, len);
+                    let (have, _) = cache.held(slot, &key, &leaf, usize::MAX);
+                    let (start, node) = cache.held(slot, &key, &leaf, lowest / MARK_STRIDE);
+                    (slot, have, start, node)
+                } else {
+                    (0, usize::MAX, 0, leaf)
+                };
+                targets.reverse();
+                let mut job = Job {
+                    key,
+                    leaf,
+                    slot,
+                    have,
+                    node,
+                    height: start * MARK_STRIDE,
+                    marks: Vec::new(),
+                    targets,
+                };
+                job.reached();
+                job
+            })
+            .filter(|job| !job.done())
+            .collect::<Vec<_>>()
+    };
     let mut done = Vec::with_capacity(jobs.len());
-    let mut lanes: Vec<Option<Job>> = (0..width).map(|_| None).collect();
+    let mut lanes: Vec<Option<Job<'_>>> = (0..width).map(|_| None).collect();
     let (mut inputs, mut out) = (Vec::with_capacity(width), vec![B256::ZERO; width]);
     loop {
         for lane in lanes.iter_mut().filter(|l| l.is_none()) {
@@ -449,30 +491,32 @@ pub(crate) fn lift_leaves(trees: &[&SparseTree]) {
             if let Some(job) = lane {
                 job.node = node;
                 job.height += 1;
-                if job.height.is_multiple_of(MARK_STRIDE) {
-                    job.marks.push(node);
-                    if job.marks.len() == job.want - job.have {
-                        done.extend(lane.take());
-                    }
+                job.reached();
+                if job.done() {
+                    done.extend(lane.take());
                 }
             }
         }
     }
     // The last one alone.
     for mut job in lanes.into_iter().flatten() {
-        while job.marks.len() < job.want - job.have {
-            let next = (job.height / MARK_STRIDE + 1) * MARK_STRIDE;
-            job.node = lift_from(job.key, job.node, job.height, next);
-            job.height = next;
-            job.marks.push(job.node);
+        while !job.done() {
+            job.node = lift_from(job.key, job.node, job.height, job.height + 1);
+            job.height += 1;
+            job.reached();
         }
         done.push(job);
     }
     let mut cache = LIFTS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !cache.ready() {
+        return;
+    }
     for job in done {
-        keep_marks(&mut cache, job.slot, job.key, job.leaf, job.have, job.marks);
+        if !job.marks.is_empty() {
+            keep_marks(&mut cache, job.slot, job.key, job.leaf, job.have, job.marks);
+        }
     }
 }
 
@@ -851,6 +895,46 @@ mod tests {
                     prop_assert_eq!(tree.root(), reference.node(SMT_DEPTH, &B256::ZERO));
                     prop_assert_eq!(tree.prove(*k), reference.prove(*k));
                 }
+            }
+            set_lift_cache_capacity(DEFAULT_LIFT_CACHE_SLOTS);
+        }
+
+        /// Lifting the leaves of several trees at once (trees sharing nodes, a leaf under
+        /// several of them at different heights, with the cache off, tiny or warm) fills each
+        /// slot with the lift the lazy hashing makes: every root is the reference tree's.
+        #[test]
+        fn lifting_many_trees_at_once_changes_no_root(
+            slots in prop_oneof![Just(0usize), Just(1), Just(DEFAULT_LIFT_CACHE_SLOTS)],
+            batches in proptest::collection::vec(
+                proptest::collection::vec(
+                    (key(), prop_oneof![
+                        Just(B256::ZERO),
+                        (1u8..4).prop_map(B256::with_last_byte),
+                    ]),
+                    0..12,
+                ),
+                1..6,
+            ),
+            warm in any::<bool>(),
+        ) {
+            set_lift_cache_capacity(slots);
+            let mut tree = SparseTree::default();
+            let mut reference = Reference::new();
+            let mut trees = Vec::new();
+            for batch in &batches {
+                for (k, leaf) in batch {
+                    tree.set(*k, *leaf);
+                    reference.set(*k, *leaf);
+                }
+                trees.push((tree.clone(), reference.node(SMT_DEPTH, &B256::ZERO)));
+            }
+            if warm && let Some((t, _)) = trees.first() {
+                t.root();
+            }
+            let all: Vec<&SparseTree> = trees.iter().map(|(t, _)| t).collect();
+            lift_leaves(&all);
+            for (t, root) in &trees {
+                prop_assert_eq!(t.root(), *root);
             }
             set_lift_cache_capacity(DEFAULT_LIFT_CACHE_SLOTS);
         }

@@ -207,7 +207,7 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
     /// window with their links left unhashed.
     fn settle_chain(&mut self, state: &mut FullState) {
         if self.unsettled {
-            settle(state);
+            settle(state, true);
             self.unsettled = false;
         }
     }
@@ -820,10 +820,29 @@ impl<F: FnMut(u64, &mut FullState)> Tracer<F> {
 
 /// Commits the suspended callers of `state`, outermost first (each caller's world as its
 /// callee's checkpoint left it), and links each frame to its caller: what a frame entered before
-/// the window left undone (its `frames_root`, SPEC.md §3.5).
-fn settle(state: &mut FullState) {
+/// the window left undone (its `frames_root`, SPEC.md §3.5). The leaves new to all those
+/// worlds (and to `state`'s own if `with_own`, committed next) are lifted together first,
+/// eight or four at a time, rather than world by world in part-filled lanes.
+fn settle(state: &mut FullState, with_own: bool) {
+    {
+        let mut trees = Vec::new();
+        if with_own {
+            state.world.trees(&mut trees);
+        }
+        let mut parent = state.parent.as_deref();
+        while let Some(p) = parent {
+            p.state.world.trees(&mut trees);
+            parent = p.state.parent.as_deref();
+        }
+        crate::smt::lift_leaves(&trees);
+    }
+    settle_links(state);
+}
+
+/// [`settle`]'s commitments and links, outermost caller first.
+fn settle_links(state: &mut FullState) {
     if let Some(parent) = state.parent.as_mut() {
-        settle(&mut parent.state);
+        settle_links(&mut parent.state);
         parent.state.record.world_root = parent.state.world.commitment();
         parent.state.commit_words();
         state.record.frames_root = parent.link().hash();
@@ -980,7 +999,7 @@ where
             // too); a callee's terminal state outside the window is dropped at its exit
             // uncommitted.
             if self.unsettled {
-                settle(state);
+                settle(state, in_window || self.commits_end);
                 self.unsettled = false;
             }
             if in_window || self.commits_end {

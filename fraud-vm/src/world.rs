@@ -400,14 +400,10 @@ impl WorldState {
     /// The committed record: the base root and chains with the trees' roots (each hashed
     /// when first read after a write, SPEC.md §3.8).
     pub fn record(&self) -> World {
-        // The leaves new to all five trees are lifted together, four at a time.
-        crate::smt::lift_leaves(&[
-            &self.accounts,
-            &self.original,
-            &self.transient,
-            &self.accessed,
-            &self.created,
-        ]);
+        // The leaves new to all its trees are lifted together, eight or four at a time.
+        let mut trees = Vec::new();
+        self.trees(&mut trees);
+        crate::smt::lift_leaves(&trees);
         World {
             accounts_root: self.accounts.root(),
             original_root: self.original.root(),
@@ -416,6 +412,31 @@ impl WorldState {
             created_root: self.created.root(),
             checkpoint_root: self.checkpoint_root(),
             ..self.record
+        }
+    }
+
+    /// Appends the sparse trees whose roots [`Self::record`] reads: the five of the world and
+    /// those of the held checkpoints not hashed yet (so that their new leaves can be lifted
+    /// together, [`crate::smt::lift_leaves`]).
+    pub(crate) fn trees<'a>(&'a self, out: &mut Vec<&'a SparseTree>) {
+        out.extend([
+            &self.accounts,
+            &self.original,
+            &self.transient,
+            &self.accessed,
+            &self.created,
+        ]);
+        for held in self
+            .checkpoints
+            .iter()
+            .filter(|c| c.resolved.get().is_none())
+        {
+            out.extend([
+                &held.accounts,
+                &held.transient,
+                &held.accessed,
+                &held.created,
+            ]);
         }
     }
 
