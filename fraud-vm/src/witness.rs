@@ -190,6 +190,38 @@ pub struct WitnessDb {
     pub trie: std::sync::Arc<WitnessTrie>,
     /// Hashes of the blocks whose headers the witness carries.
     pub block_hashes: BTreeMap<u64, B256>,
+    /// The codes revm asked for, as it runs them (copied and analyzed for jumps once): every
+    /// re-run of the block (a layer-2 answer) loads them again. Shared by the clones.
+    analyzed: std::sync::Arc<std::sync::Mutex<HashMap<B256, Bytecode>>>,
+}
+
+impl WitnessDb {
+    /// A database over `trie`, with the block hashes of the witness headers.
+    pub fn new(trie: std::sync::Arc<WitnessTrie>, block_hashes: BTreeMap<u64, B256>) -> Self {
+        Self {
+            trie,
+            block_hashes,
+            analyzed: Default::default(),
+        }
+    }
+
+    /// The code with hash `hash` as revm runs it, if the witness has it: analyzed on the first
+    /// request, then shared (a `Bytecode` clone is a reference count).
+    fn bytecode(&self, hash: B256) -> Option<Bytecode> {
+        let mut analyzed = self
+            .analyzed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(code) = analyzed.get(&hash) {
+            return Some(code.clone());
+        }
+        let code = match self.trie.code(hash)? {
+            [] => Bytecode::default(),
+            code => Bytecode::new_raw(Bytes::copy_from_slice(code)),
+        };
+        analyzed.insert(hash, code.clone());
+        Some(code)
+    }
 }
 
 impl revm::DatabaseRef for WitnessDb {
@@ -205,20 +237,13 @@ impl revm::DatabaseRef for WitnessDb {
             .with_balance(account.balance)
             .with_nonce(account.nonce);
         info.code_hash = account.code_hash;
-        info.code = match self.trie.code(account.code_hash) {
-            Some(code) if !code.is_empty() => Some(Bytecode::new_raw(Bytes::copy_from_slice(code))),
-            Some(_) => Some(Bytecode::default()),
-            None => None,
-        };
+        info.code = self.bytecode(account.code_hash);
         Ok(Some(info))
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        let code = self
-            .trie
-            .code(code_hash)
-            .ok_or(WitnessError::MissingCode(code_hash))?;
-        Ok(Bytecode::new_raw(Bytes::copy_from_slice(code)))
+        self.bytecode(code_hash)
+            .ok_or(WitnessError::MissingCode(code_hash))
     }
 
     fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {

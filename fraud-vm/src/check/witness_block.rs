@@ -223,5 +223,5 @@ pub(super) fn witness_db(
         &witness.state,
         &witness.codes,
     ));
-    Ok((parent.clone(), WitnessDb { trie, block_hashes }))
+    Ok((parent.clone(), WitnessDb::new(trie, block_hashes)))
 }
