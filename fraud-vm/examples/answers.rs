@@ -12,7 +12,9 @@
 //! The second argument is the number of repetitions, each with the prover's caches emptied
 //! first (`fraud_vm::memo::clear`; the fastest is printed; 1 under callgrind, whose inclusive
 //! counts of `BlockSteps<DB>::step_count`, and of `commitment_at`, inlined into `main`, are the
-//! stable measure). `ONLY_N=1` skips the answers; `CHECK=1` also checks the block with `check_block`
+//! stable measure). The answers' figure is the fastest repetition's slowest answer, then the
+//! fastest first answer (the cold one, which lifts the block's sparse-tree leaves). `ONLY_N=1` skips the answers, `FIRST=1` all but the first (for a
+//! profiler); `CHECK=1` also checks the block with `check_block`
 //! and prints op-revm's own execution time and the ratios to it; `EACH=1` prints every answer's
 //! time (callgrind counts each one with `--dump-after=answers::answer_at`).
 
@@ -67,9 +69,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     } else {
         None
     };
-    let (mut count, mut answer) = (Duration::MAX, Duration::MAX);
+    let (mut count, mut answer, mut first) = (Duration::MAX, Duration::MAX, Duration::MAX);
     let (mut n, mut asked) = (0, 0);
     let each = std::env::var_os("EACH").is_some();
+    let first_only = std::env::var_os("FIRST").is_some();
     for _ in 0..reps.max(1) {
         // Each repetition starts cold, as the first answers about a block do.
         fraud_vm::memo::clear();
@@ -93,9 +96,15 @@ fn main() -> Result<(), Box<dyn Error>> {
             if each {
                 times.push((m, took));
             }
+            if asked == 0 {
+                first = first.min(took);
+            }
             slowest = slowest.max(took);
             agreed = m;
             asked += 1;
+            if first_only {
+                break;
+            }
         }
         answer = answer.min(slowest);
         for (m, took) in times {
@@ -114,9 +123,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     if asked > 0 {
         print!(
-            ", slowest of {asked} answers {} µs{}",
+            ", slowest of {asked} answers {} µs{}, first {} µs{}",
             answer.as_micros(),
-            ratio(answer)
+            ratio(answer),
+            first.as_micros(),
+            ratio(first)
         );
     }
     if let Some(e) = execution {
