@@ -419,7 +419,7 @@ pub(crate) fn lift_leaves(trees: &[&SparseTree]) {
     }
     // A leaf under several slots (trees sharing it, or one tree at several heights) is one
     // chain, up to the highest of them.
-    leaves.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    leaves.sort_unstable_by_key(|l| (l.0, l.1, l.2));
     let mut grouped: Vec<(B256, B256, Vec<Target<'_>>)> = Vec::new();
     for (key, leaf, to, slot) in leaves {
         match grouped.last_mut() {
