@@ -33,7 +33,7 @@ contract WorldStepVerifier is OpcodeMachine, IStepVerifier {
 
     function _route(uint256, uint256) internal pure override {}
 
-    function _execute(Ctx memory cx, uint256 family, uint256 op) internal pure override returns (Flow) {
+    function _execute(Ctx memory cx, uint256 family, uint256 op) internal view override returns (Flow) {
         if (family == OpcodeTable.STORAGE) return StorageStep.execute(cx, op);
         if (family == OpcodeTable.ACCOUNT) return AccountStep.execute(cx, op);
         if (family == OpcodeTable.LOG) return LogStep.execute(cx, op);
@@ -42,7 +42,7 @@ contract WorldStepVerifier is OpcodeMachine, IStepVerifier {
         revert UnsupportedOpcode(uint8(op));
     }
 
-    function _exit(Ctx memory cx) internal pure override returns (bytes32 post) {
+    function _exit(Ctx memory cx) internal view override returns (bytes32 post) {
         post = ExitStep.execute(cx);
         _checkAllUsed(cx);
     }
