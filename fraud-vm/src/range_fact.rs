@@ -116,9 +116,9 @@ struct Marks {
 
 /// The L1 form of `proof` if its step is a long operation of a kind the L1 verifier reads
 /// from the oracle (KECCAK256, MCOPY, CALLDATACOPY, CODECOPY, EXTCODECOPY, RETURNDATACOPY,
-/// RETURN, REVERT, the input of a call that is not to a precompile, and a call frame exit's copy
-/// of the output, whose range entries span more than `long_words` words), else `None` (the
-/// canonical encoding is the L1 form).
+/// RETURN, REVERT, LOG data, the input of a call that is not to a precompile or is to identity,
+/// identity's output, and a call frame exit's copy of the output, whose range entries span more
+/// than `long_words` words), else `None` (the canonical encoding is the L1 form).
 pub fn l1_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
     let mut marks = Marks::default();
     let jobs = match proof.pre.status {
@@ -285,6 +285,54 @@ fn opcode_plan(proof: &StepProof, long_words: usize, marks: &mut Marks) -> Optio
                 dst_offset: dst,
             };
             plan(job, source.as_ref(), Some(write)).map(|p| vec![p])
+        }
+        // LOGn offset, len, topics: the log chain hashes `rlp([address, [topic…], data])`, so
+        // the data is written after that encoding's prefix (`prefix`, whose tree the verifier
+        // builds) and the whole hashed: a WRITE, then a HASH of its result. Data of at least 56
+        // bytes always has its own RLP header, which the prefix ends with.
+        0xa0..=0xa4 => {
+            let read = proof.memory.first().filter(|p| long(p))?;
+            let (offset, len) = (as_u64(item(0)?)?, as_u64(item(1)?)?);
+            if len < 56 {
+                return None;
+            }
+            let topics = (0..usize::from(op - 0xa0))
+                .map(|i| item(2 + i).map(|t| B256::from(t.to_be_bytes::<32>())))
+                .collect::<Option<Vec<_>>>()?;
+            let data = bytes_of(read, offset, offset + len);
+            let log = alloy::primitives::Log {
+                address: pre.address,
+                data: alloy::primitives::LogData::new_unchecked(topics, data.into()),
+            };
+            let encoded = alloy::rlp::encode(&log);
+            let plen = (encoded.len() as u64).checked_sub(len)?;
+            let head = WordTree::from_bytes(&encoded[..plen as usize]);
+            let first = plen / 32;
+            let dest = head.prove_range(first, (plen + len).div_ceil(32) - first);
+            marks.memory.push(0);
+            let write = RangeJob {
+                src_root: pre.memory_root,
+                src_offset: offset,
+                src_size: TREE_BYTES,
+                len,
+                flags: WRITE,
+                dst_root: head.root(),
+                dst_offset: plen,
+            };
+            let write = plan(write, Some(read), Some(&dest))?;
+            let whole = WordTree::from_bytes(&encoded);
+            let hash = RangeJob {
+                src_root: write.dst_result,
+                src_offset: 0,
+                src_size: TREE_BYTES,
+                len: plen + len,
+                flags: HASH,
+                dst_root: B256::ZERO,
+                dst_offset: 0,
+            };
+            let source = whole.prove_range(0, (plen + len).div_ceil(32));
+            let hash = plan(hash, Some(&source), None)?;
+            Some(vec![write, hash])
         }
         // RETURN, REVERT offset, len: the output's tree is the memory range written into the
         // empty tree.

@@ -1,12 +1,14 @@
 //! Long ranges through the range oracle (SPEC.md §3.4.1): a program that fills 1 MiB of memory
 //! with non-zero bytes and runs KECCAK256, MCOPY, CALLDATACOPY, CODECOPY, RETURNDATACOPY and
-//! EXTCODECOPY over ranges from 64 KiB to 1 MiB, and calls with 300–600 KiB of input to contracts
-//! that RETURN or REVERT it (the call's input, the output, the frame exit's copy). The CREATE of
-//! the largest initcode (EIP-3860) is proven in full: it needs no fact. Each such step is proven in full for the Rust verifier and in its
-//! L1 form for the Solidity verifier, after its range jobs were run on the `RangeOracle` chunk by
-//! chunk, each chunk a committed L1 transaction: both give the same post-state. A step whose
-//! fact is missing or incomplete, a fact of another job, a wrong chunk and a marker at the wrong
-//! range are all rejected. The gas of every chunk and step is measured.
+//! EXTCODECOPY over ranges from 64 KiB to 1 MiB, calls identity, and calls with 300–600 KiB of
+//! input contracts that RETURN or REVERT it (the call's input, the output, the frame exit's
+//! copy), and a LOG2 of 100 KiB (its data written after its encoding's prefix, then hashed).
+//! Each such step is proven in full for the Rust verifier and in its L1 form for the Solidity
+//! verifier, after its range jobs were run on the `RangeOracle` chunk by chunk, each chunk a
+//! committed L1 transaction: both give the same post-state. A step whose fact is missing or
+//! incomplete, a fact of another job, a wrong chunk and a marker at the wrong range are all
+//! rejected. The gas of every chunk and step is measured. The CREATE of the largest initcode
+//! (EIP-3860) is proven in full: it needs no fact.
 
 use super::*;
 use fraud_vm::range_fact::{self, Chunk, JobPlan, LONG_WORDS, RangeJob};
@@ -155,7 +157,7 @@ const EXIT: u16 = 0x100;
 /// STATICCALL to identity with 200 KiB whose output buffer takes 150 KiB;
 /// then a CALL with 600 KiB of input to a contract that returns it (its RETURN and the exit's
 /// copy into the caller's memory), a misaligned one with 300 KiB to a contract that reverts with
-/// it, and a CREATE of the largest initcode.
+/// it, a LOG2 of 100 KiB and a CREATE of the largest initcode.
 fn long_range_case() -> Case {
     const KIB: u64 = 1024;
     let u = U256::from;
@@ -206,6 +208,7 @@ fn long_range_case() -> Case {
             ],
         ),
         (0x50, &[]),
+        (0xa2, &[u(40), u(100 * KIB), u(0xabc), u(0xdef)]),
         // The largest initcode (EIP-3860), non-zero bytes: bounded, proven in full on L1.
         (0xf0, &[u(0), u(4), u(MAX_INITCODE)]),
         (0x50, &[]),
@@ -272,7 +275,7 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
         ops,
         [
             0x37, 0x5e, 0x5e, 0x20, 0x5e, 0x39, 0xfa, 0x3e, 0x3c, 0xfa, 0xf1, 0x37, 0xf3, EXIT,
-            0xf1, 0x37, 0xfd, EXIT
+            0xf1, 0x37, 0xfd, EXIT, 0xa2
         ],
         "the long steps"
     );
@@ -378,10 +381,34 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
                 "{name}: wrong chunk taken"
             );
             feeder.run(l1, plan);
+        } else if s.op == 0xa2 {
+            // The fact of another job (the same chunks, a source size one byte smaller) does
+            // not stand for this step's; a flipped source word is refused.
+            let other = JobPlan {
+                job: RangeJob {
+                    src_size: plan.job.src_size - 1,
+                    ..plan.job.clone()
+                },
+                ..plan.clone()
+            };
+            feeder.run(l1, &other);
+            let (answer, _) = l1.verify(s.pre, &s.l1.bytes);
+            assert_eq!(
+                answer,
+                Answer::Revert(missing.clone()),
+                "{name}: another job's fact"
+            );
+            let mut bad = plan.chunks[1].clone();
+            bad.src[8 + 100] ^= 0x10;
+            assert!(
+                feeder.absorb(l1, &plan.job, &bad).is_err(),
+                "{name}: wrong chunk taken"
+            );
+            feeder.run(l1, plan);
         } else {
             feeder.run(l1, plan);
         }
-        // Identity's copy into its output buffer: a second job.
+        // Identity's copy into its output buffer, the hash of a log's encoding: a second job.
         for (j, other) in s.l1.jobs.iter().enumerate().skip(1) {
             let (answer, _) = l1.verify(s.pre, &s.l1.bytes);
             assert_eq!(
