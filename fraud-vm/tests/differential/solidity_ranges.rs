@@ -25,6 +25,7 @@ alloy::sol! {
     }
     function absorb(Job job, uint256 n, bytes src, bytes dst);
     function rangeOracle() returns (address);
+    function callSteps() returns (address);
 }
 
 /// The account that submits the chunks (its own nonces: the verifier's calls are not committed).
@@ -420,6 +421,28 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
         }
         let (answer, gas) = l1.verify(s.pre, &s.l1.bytes);
         assert_eq!(answer, Answer::Post(post), "{name}: Solidity against Rust");
+        if s.op == 0xf1 {
+            // Called directly by an account that names no oracle, the step verifier that
+            // OneStepVerifier forwards calls to has no facts to read.
+            let (result, _) = l1.call(callStepsCall {}.abi_encode());
+            let calls = match result {
+                ExecutionResult::Success { output, .. } => {
+                    callStepsCall::abi_decode_returns(output.data()).expect("address")
+                }
+                other => panic!("callSteps(): {other:?}"),
+            };
+            let data = stepCall {
+                preCommitment: s.pre,
+                proof: Bytes::copy_from_slice(&s.l1.bytes),
+            }
+            .abi_encode();
+            let (result, _) = l1.call_to(calls, data);
+            assert_eq!(
+                answer_of(&result),
+                Answer::Revert(missing.clone()),
+                "{name}: CallStepVerifier called directly"
+            );
+        }
         println!(
             "{name}: {} bytes, {} chunks, step {gas} gas ({} proof bytes)",
             s.l1.jobs.iter().map(|p| p.job.len).sum::<u64>(),
