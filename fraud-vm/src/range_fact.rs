@@ -10,9 +10,9 @@
 
 use crate::StepProof;
 use crate::codec::PROOF_VERSION;
-use crate::merkle::{RangeProof, WordTree, hash_pair, range_sibling_count};
+use crate::merkle::{RangeProof, WordTree, empty_root, hash_pair, range_sibling_count};
 use crate::state::{STATE_ENCODED_LEN, Status};
-use alloy::primitives::{B256, U256, keccak256};
+use alloy::primitives::{Address, B256, U256, keccak256};
 
 /// A job flag: the fact gives `keccak256` of the job's bytes.
 pub const HASH: u8 = 1;
@@ -115,19 +115,77 @@ struct Marks {
 }
 
 /// The L1 form of `proof` if its step is a long operation of a kind the L1 verifier reads
-/// from the oracle (KECCAK256, MCOPY, CALLDATACOPY, CODECOPY, RETURNDATACOPY whose range entries
-/// span more than `long_words` words), else `None` (the canonical encoding is the L1 form).
+/// from the oracle (KECCAK256, MCOPY, CALLDATACOPY, CODECOPY, EXTCODECOPY, RETURNDATACOPY,
+/// RETURN, REVERT, LOG data, the input of a call that is not to a precompile or is to identity,
+/// identity's output, and a call frame exit's copy of the output, whose range entries span more
+/// than `long_words` words), else `None` (the canonical encoding is the L1 form).
 pub fn l1_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
-    let pre = &proof.pre;
-    if pre.status != Status::Running {
+    let mut marks = Marks::default();
+    let jobs = match proof.pre.status {
+        Status::Running => opcode_plan(proof, long_words, &mut marks)?,
+        Status::Returned | Status::Reverted if proof.pre.depth > 0 => {
+            vec![exit_plan(proof, long_words, &mut marks)?]
+        }
+        _ => return None,
+    };
+    Some(L1Proof {
+        bytes: encode_l1(proof, &marks),
+        jobs,
+    })
+}
+
+/// The job of a call frame's exit (SPEC.md §5.16) whose copy of the output into the caller's
+/// memory is long: a WRITE from the return data tree into the caller's memory. A create frame's
+/// exit reads the deployed code, at most 24,576 bytes (EIP-170), and takes no fact.
+fn exit_plan(proof: &StepProof, long_words: usize, marks: &mut Marks) -> Option<JobPlan> {
+    let link = proof.frame.as_ref()?;
+    if link.kind != crate::frame::FrameKind::Call {
         return None;
     }
+    let read = proof.returndata.first()?;
+    let write = proof
+        .memory
+        .first()
+        .filter(|p| p.words.len() > long_words)?;
+    let n = link.out_len.min(proof.pre.returndata_size);
+    marks.returndata.push(0);
+    marks.memory.push(0);
+    let job = RangeJob {
+        src_root: proof.pre.returndata_root,
+        src_offset: 0,
+        src_size: proof.pre.returndata_size,
+        len: n,
+        flags: WRITE,
+        dst_root: link.caller.memory_root,
+        dst_offset: link.out_offset,
+    };
+    plan(job, Some(read), Some(write))
+}
+
+/// A WRITE of `len` memory bytes from `offset` into the empty word tree: the return data of a
+/// RETURN or REVERT, the calldata of a callee.
+fn into_empty_tree(proof: &StepProof, read: &RangeProof, offset: u64, len: u64) -> Option<JobPlan> {
+    let job = RangeJob {
+        src_root: proof.pre.memory_root,
+        src_offset: offset,
+        src_size: TREE_BYTES,
+        len,
+        flags: WRITE,
+        dst_root: empty_root(),
+        dst_offset: 0,
+    };
+    let empty = WordTree::new().prove_range(0, len.div_ceil(32));
+    plan(job, Some(read), Some(&empty))
+}
+
+/// The jobs of a long opcode step, with its markers.
+fn opcode_plan(proof: &StepProof, long_words: usize, marks: &mut Marks) -> Option<Vec<JobPlan>> {
+    let pre = &proof.pre;
     let op = *proof.code.get(usize::try_from(pre.pc).ok()?)?;
     let item = |i: usize| proof.stack.get(i).copied();
     let as_u64 = |v: U256| u64::try_from(v).ok();
     let long = |p: &RangeProof| p.words.len() > long_words;
-    let mut marks = Marks::default();
-    let plan = match op {
+    match op {
         // KECCAK256 offset, len: its one memory read.
         0x20 => {
             let read = proof.memory.first().filter(|p| long(p))?;
@@ -142,7 +200,7 @@ pub fn l1_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
                 dst_root: B256::ZERO,
                 dst_offset: 0,
             };
-            plan(job, Some(read), None)
+            plan(job, Some(read), None).map(|p| vec![p])
         }
         // MCOPY dst, src, len: the read, then the write against the same root.
         0x5e => {
@@ -161,7 +219,7 @@ pub fn l1_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
                 dst_root: pre.memory_root,
                 dst_offset: dst,
             };
-            plan(job, Some(read), Some(write))
+            plan(job, Some(read), Some(write)).map(|p| vec![p])
         }
         // CALLDATACOPY, CODECOPY, RETURNDATACOPY dst, src, len: the write is the memory entry.
         0x37 | 0x39 | 0x3e => {
@@ -205,14 +263,119 @@ pub fn l1_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
                 dst_root: pre.memory_root,
                 dst_offset: dst,
             };
-            plan(job, source.as_ref(), Some(write))
+            plan(job, source.as_ref(), Some(write)).map(|p| vec![p])
         }
-        _ => return None,
-    }?;
-    Some(L1Proof {
-        bytes: encode_l1(proof, &marks),
-        jobs: vec![plan],
-    })
+        // EXTCODECOPY address, dst, src, len: the write is the memory entry, the source the
+        // account's code witness (none for an account without code).
+        0x3c => {
+            let write = proof.memory.first().filter(|p| long(p))?;
+            let (dst, len) = (as_u64(item(1)?)?, as_u64(item(3)?)?);
+            let code = proof.codes.first().map(Vec::as_slice).unwrap_or_default();
+            let size = code.len() as u64;
+            let tree = WordTree::from_bytes(code);
+            let source = (size > 0).then(|| tree.prove_range(0, size.div_ceil(32)));
+            marks.memory.push(0);
+            let job = RangeJob {
+                src_root: tree.root(),
+                src_offset: as_u64(item(2)?).filter(|s| *s < size).unwrap_or(size),
+                src_size: size,
+                len,
+                flags: WRITE,
+                dst_root: pre.memory_root,
+                dst_offset: dst,
+            };
+            plan(job, source.as_ref(), Some(write)).map(|p| vec![p])
+        }
+        // LOGn offset, len, topics: the log chain hashes `rlp([address, [topic…], data])`, so
+        // the data is written after that encoding's prefix (`prefix`, whose tree the verifier
+        // builds) and the whole hashed: a WRITE, then a HASH of its result. Data of at least 56
+        // bytes always has its own RLP header, which the prefix ends with.
+        0xa0..=0xa4 => {
+            let read = proof.memory.first().filter(|p| long(p))?;
+            let (offset, len) = (as_u64(item(0)?)?, as_u64(item(1)?)?);
+            if len < 56 {
+                return None;
+            }
+            let topics = (0..usize::from(op - 0xa0))
+                .map(|i| item(2 + i).map(|t| B256::from(t.to_be_bytes::<32>())))
+                .collect::<Option<Vec<_>>>()?;
+            let data = bytes_of(read, offset, offset + len);
+            let log = alloy::primitives::Log {
+                address: pre.address,
+                data: alloy::primitives::LogData::new_unchecked(topics, data.into()),
+            };
+            let encoded = alloy::rlp::encode(&log);
+            let plen = (encoded.len() as u64).checked_sub(len)?;
+            let head = WordTree::from_bytes(&encoded[..plen as usize]);
+            let first = plen / 32;
+            let dest = head.prove_range(first, (plen + len).div_ceil(32) - first);
+            marks.memory.push(0);
+            let write = RangeJob {
+                src_root: pre.memory_root,
+                src_offset: offset,
+                src_size: TREE_BYTES,
+                len,
+                flags: WRITE,
+                dst_root: head.root(),
+                dst_offset: plen,
+            };
+            let write = plan(write, Some(read), Some(&dest))?;
+            let whole = WordTree::from_bytes(&encoded);
+            let hash = RangeJob {
+                src_root: write.dst_result,
+                src_offset: 0,
+                src_size: TREE_BYTES,
+                len: plen + len,
+                flags: HASH,
+                dst_root: B256::ZERO,
+                dst_offset: 0,
+            };
+            let source = whole.prove_range(0, (plen + len).div_ceil(32));
+            let hash = plan(hash, Some(&source), None)?;
+            Some(vec![write, hash])
+        }
+        // RETURN, REVERT offset, len: the output's tree is the memory range written into the
+        // empty tree.
+        0xf3 | 0xfd => {
+            let read = proof.memory.first().filter(|p| long(p))?;
+            let (offset, len) = (as_u64(item(0)?)?, as_u64(item(1)?)?);
+            marks.memory.push(0);
+            into_empty_tree(proof, read, offset, len).map(|p| vec![p])
+        }
+        // CALL, CALLCODE, DELEGATECALL, STATICCALL: the input read is the first memory entry;
+        // the callee's calldata tree (identity's output) is that range written into the empty
+        // tree. Identity's copy of it into the output buffer, the second memory entry when it
+        // succeeds, is a WRITE from memory to memory. The other precompiles run on the input
+        // itself: no fact stands for it.
+        0xf1 | 0xf2 | 0xf4 | 0xfa => {
+            let read = proof.memory.first().filter(|p| long(p))?;
+            let to = Address::from_word(B256::from(item(1)?.to_be_bytes::<32>()));
+            let identity = to == Address::with_last_byte(4);
+            if crate::world::is_precompile(to) && !identity {
+                return None;
+            }
+            let at = if matches!(op, 0xf1 | 0xf2) { 3 } else { 2 };
+            let (offset, len) = (as_u64(item(at)?)?, as_u64(item(at + 1)?)?);
+            marks.memory.push(0);
+            let mut jobs = vec![into_empty_tree(proof, read, offset, len)?];
+            if let Some(write) = proof.memory.get(1).filter(|_| identity) {
+                let (out_offset, out_len) = (as_u64(item(at + 2)?)?, as_u64(item(at + 3)?)?);
+                marks.memory.push(1);
+                let job = RangeJob {
+                    src_root: pre.memory_root,
+                    src_offset: offset,
+                    src_size: TREE_BYTES,
+                    len: len.min(out_len),
+                    flags: WRITE,
+                    dst_root: pre.memory_root,
+                    dst_offset: out_offset,
+                };
+                jobs.push(plan(job, Some(read), Some(write))?);
+            }
+            Some(jobs)
+        }
+        _ => None,
+    }
 }
 
 /// The proof's canonical encoding with the marked entries cut to their heads.

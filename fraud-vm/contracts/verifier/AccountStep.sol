@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {WordTree} from "./WordTree.sol";
 import {Ctx, Flow, StepOps, StateRecord} from "./StepContext.sol";
 import {WorldAccess, Account} from "./WorldAccess.sol";
 
@@ -14,7 +15,7 @@ library AccountStep {
     uint256 internal constant COPY_WORD = 3;
 
     /// @notice Executes the account opcode `op`.
-    function execute(Ctx memory cx, uint256 op) internal pure returns (Flow) {
+    function execute(Ctx memory cx, uint256 op) internal view returns (Flow) {
         if (op == 0x40) {
             StepOps.push(cx, WorldAccess.blockHash(cx, StepOps.item(cx, 0)));
             return Flow.Next;
@@ -48,7 +49,7 @@ library AccountStep {
 
     /// @notice EXTCODECOPY `address, dst, src, len`: copy gas, expansion, then the warm/cold
     /// charge and the copy (zero past the end of the code).
-    function extcodecopy(Ctx memory cx) private pure returns (Flow) {
+    function extcodecopy(Ctx memory cx) private view returns (Flow) {
         uint256 addr = uint256(uint160(StepOps.item(cx, 0)));
         uint256 dst = StepOps.item(cx, 1);
         uint256 src = StepOps.item(cx, 2);
@@ -59,6 +60,19 @@ library AccountStep {
         if (!access(cx, addr)) return Flow.Halt;
         if (len == 0) return Flow.Next;
         (uint256 code, uint256 codeLen) = WorldAccess.codeOf(cx, WorldAccess.account(cx, addr).codeHash);
+        if (StepOps.memoryIsFact(cx)) {
+            // A long copy: the oracle wrote the code's word tree, zero at and past its end,
+            // over the memory root (SPEC.md §3.4.1).
+            uint256 words = StepOps.alloc(codeLen);
+            assembly ("memory-safe") {
+                calldatacopy(words, code, codeLen)
+            }
+            StepOps.takeMemoryFact(cx, dst, len);
+            (, cx.memoryRoot) = StepOps.rangeFact(
+                cx, WordTree.rootOf(words, codeLen), src < codeLen ? src : codeLen, codeLen, len, StepOps.JOB_WRITE, cx.memoryRoot, dst
+            );
+            return Flow.Next;
+        }
         uint256 data = StepOps.alloc(len);
         if (src < codeLen) {
             uint256 n = codeLen - src < len ? codeLen - src : len;

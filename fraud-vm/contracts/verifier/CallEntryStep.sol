@@ -19,6 +19,8 @@ library CallEntryStep {
     uint256 internal constant NEW_ACCOUNT = 25000;
     uint256 internal constant STIPEND = 2300;
     uint256 internal constant MAX_DEPTH = 1024;
+    /// The identity precompile, whose output is its input.
+    uint256 internal constant IDENTITY = 4;
     /// Empty word-tree root `Z_32` (SPEC.md §9).
     bytes32 internal constant EMPTY_WORDS = 0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757;
 
@@ -33,6 +35,8 @@ library CallEntryStep {
         bytes32 codeHash;
         uint256 limit;
         uint256 input;
+        /// The input's word-tree root when the range oracle wrote it (SPEC.md §3.4.1; 0: read).
+        bytes32 inputRoot;
     }
 
     /// @notice Executes the call opcode `op`, running a precompile with the deployed
@@ -67,9 +71,20 @@ library CallEntryStep {
             // Fails before the callee runs: the gas comes back, 0 is pushed, no return data.
             return _complete(cx, c.limit, 0);
         }
-        c.input = StepOps.readMemory(cx, c.inOffset, c.inLen);
+        bool precompile = PrecompileCall.isPrecompile(c.to);
+        // A long input of a call that is not to a precompile, or to identity, is the range
+        // oracle's WRITE of it into the empty tree (the callee's calldata, identity's output);
+        // the other precompiles run on the bytes themselves (SPEC.md §3.4.1).
+        if (c.inLen > 0 && (!precompile || c.to == IDENTITY) && StepOps.memoryIsFact(cx)) {
+            c.inputRoot = StepOps.intoEmptyTree(cx, c.inOffset, c.inLen);
+        } else {
+            c.input = StepOps.readMemory(cx, c.inOffset, c.inLen);
+        }
         uint256 frameAddress = (op == 0xf1 || op == 0xfa) ? c.to : me;
-        if (PrecompileCall.isPrecompile(c.to)) return _precompile(cx, c, me, frameAddress, precompiles);
+        if (precompile) {
+            if (c.inputRoot != 0) return _longIdentity(cx, c, me, frameAddress);
+            return _precompile(cx, c, me, frameAddress, precompiles);
+        }
         if (c.codeHash == WorldAccess.KECCAK_EMPTY) {
             WorldAccess.transfer(cx, me, frameAddress, c.value);
             return _complete(cx, c.limit, 1);
@@ -99,7 +114,7 @@ library CallEntryStep {
             callee.isStatic = 1;
         }
         callee.codeHash = c.codeHash;
-        callee.calldataRoot = WordTree.rootOf(c.input, c.inLen);
+        callee.calldataRoot = c.inputRoot != 0 ? c.inputRoot : WordTree.rootOf(c.input, c.inLen);
         callee.calldataSize = c.inLen;
         callee.world = world;
         return FrameEntry.commit(pre, callee);
@@ -129,6 +144,37 @@ library CallEntryStep {
         cx.returndataRoot = WordTree.rootOf(output, outLen);
         cx.returndataSize = outLen;
         StepOps.push(cx, 1);
+        return Flow.Next;
+    }
+
+    /// @notice A call to identity with a long input (SPEC.md §3.4.1): its price `15 + 3` a word;
+    /// on success the output (the input, whose tree the oracle wrote) becomes the return data
+    /// and its first `min(out_len, in_len)` bytes the oracle's WRITE from the input's memory
+    /// range over the output buffer, both entries fact markers.
+    function _longIdentity(Ctx memory cx, Call memory c, uint256 me, uint256 frameAddress)
+        private
+        view
+        returns (Flow)
+    {
+        uint256 used = 15 + StepOps.wordCost(3, c.inLen);
+        if (used > c.limit) {
+            cx.returndataSet = true;
+            cx.returndataRoot = EMPTY_WORDS;
+            cx.returndataSize = 0;
+            StepOps.push(cx, 0);
+            return Flow.Next;
+        }
+        WorldAccess.transfer(cx, me, frameAddress, c.value);
+        uint256 n = c.inLen < c.outLen ? c.inLen : c.outLen;
+        if (n > 0) {
+            StepOps.takeMemoryFact(cx, c.outOffset, n);
+            (, cx.memoryRoot) = StepOps.rangeFact(
+                cx, cx.memoryRoot, c.inOffset, StepOps.TREE_BYTES, n, StepOps.JOB_WRITE, cx.memoryRoot, c.outOffset
+            );
+        }
+        _complete(cx, c.limit - used, 1);
+        cx.returndataRoot = c.inputRoot;
+        cx.returndataSize = c.inLen;
         return Flow.Next;
     }
 

@@ -16,7 +16,7 @@ library ExitStep {
     bytes32 internal constant EMPTY_WORDS = 0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757;
 
     /// @notice The post-state commitment of the frame exit from `cx.pre`.
-    function execute(Ctx memory cx) internal pure returns (bytes32) {
+    function execute(Ctx memory cx) internal view returns (bytes32) {
         uint256 pre = cx.pre;
         uint256 s = cx.frame;
         if (cx.codeLen != 0) revert UnusedWitness(WitnessList.CODE);
@@ -125,12 +125,22 @@ library ExitStep {
 
     /// @notice Copies the first `min(out_len, size)` bytes of the output into the caller's
     /// memory at `out_offset` (already expanded by the call); the caller's new memory root.
-    function _copyOutput(Ctx memory cx, uint256 s, uint256 size) private pure returns (bytes32) {
+    /// A long copy is the range oracle's WRITE from the return data tree into the caller's
+    /// memory (SPEC.md §3.4.1), its two entries fact markers.
+    function _copyOutput(Ctx memory cx, uint256 s, uint256 size) private view returns (bytes32) {
         uint256 outOffset = StateRecord.uintAt(s + 443, 8);
         uint256 n = _min(StateRecord.uintAt(s + 451, 8), size);
         cx.memoryRoot = StateRecord.wordAt(s + StateRecord.MEMORY_ROOT);
         if (n == 0) return cx.memoryRoot;
         if (outOffset + n > StateRecord.uintAt(s + StateRecord.MEMORY_SIZE, 8)) revert BadFrameLink();
+        if (StepOps.memoryIsFact(cx)) {
+            bytes32 output = StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT);
+            StepOps.takeReturndataFact(cx, 0, n);
+            StepOps.takeMemoryFact(cx, outOffset, n);
+            (, cx.memoryRoot) =
+                StepOps.rangeFact(cx, output, 0, size, n, StepOps.JOB_WRITE, cx.memoryRoot, outOffset);
+            return cx.memoryRoot;
+        }
         uint256 data = StepOps.readReturndata(cx, 0, n);
         StepOps.writeMemory(cx, outOffset, data, n);
         return cx.memoryRoot;

@@ -24,8 +24,8 @@ import {RangeOracle} from "./RangeOracle.sol";
 /// @dev It executes the opcode steps of v0.1 (arithmetic, comparison and bitwise, KECCAK256,
 /// stack, memory, environment reads without world state, control), RETURN and REVERT, and every
 /// exceptional halt decided before an opcode's own work for any opcode; it forwards storage,
-/// account reads, logs, SELFDESTRUCT and frame exits to `WorldStepVerifier`, and the CALL
-/// family, CREATE and CREATE2 to `CallStepVerifier`, and the transaction start and end to
+/// account reads, SELFDESTRUCT and frame exits to `WorldStepVerifier`, and the CALL family,
+/// CREATE, CREATE2 and the logs to `CallStepVerifier`, and the transaction start and end to
 /// `TxStartVerifier` and `TxEndVerifier`, and the block boundaries (the block end's start from
 /// the Idle state after the last transaction, the BlockStart, Sealing and BlockEnd states) to
 /// `BoundaryStepVerifier`. A step none of them executes reverts `UnsupportedStep`; it is never
@@ -33,7 +33,7 @@ import {RangeOracle} from "./RangeOracle.sol";
 contract OneStepVerifier is OpcodeMachine, IStepVerifier {
     /// @notice The contract that executes the world-state steps and frame exits.
     address public immutable worldSteps;
-    /// @notice The contract that executes the calls and creates.
+    /// @notice The contract that executes the calls, creates and logs.
     address public immutable callSteps;
     /// @notice The contract that executes the transaction start.
     address public immutable startSteps;
@@ -117,11 +117,10 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
     }
 
     function _familyOwner(uint256 family, uint256 op) private view returns (address) {
-        if (
-            family == OpcodeTable.STORAGE || family == OpcodeTable.ACCOUNT || family == OpcodeTable.LOG
-                || family == OpcodeTable.SYSTEM
-        ) return worldSteps;
-        if (_isCall(op) || _isCreate(op)) return callSteps;
+        if (family == OpcodeTable.STORAGE || family == OpcodeTable.ACCOUNT || family == OpcodeTable.SYSTEM) {
+            return worldSteps;
+        }
+        if (_isCall(op) || _isCreate(op) || family == OpcodeTable.LOG) return callSteps;
         return address(0);
     }
 
@@ -142,7 +141,7 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         return CallStep.finish(cx, op);
     }
 
-    /// @notice Storage, account reads, logs, SELFDESTRUCT, calls and creates go to the contract
+    /// @notice Storage, account reads, SELFDESTRUCT, logs, calls and creates go to the contract
     /// that owns their family, before this contract pops anything.
     function _route(uint256 family, uint256 op) internal view override {
         address target = _familyOwner(family, op);

@@ -158,6 +158,12 @@ interface IRangeFacts {
     function fact(bytes32 id) external view returns (bool complete, bytes32 hash, bytes32 dstResult);
 }
 
+/// @notice A step verifier that names its range oracle (`OneStepVerifier.rangeOracle`).
+interface IRangeOracleSource {
+    /// The oracle whose facts the verifier's steps read.
+    function rangeOracle() external view returns (address);
+}
+
 /// @title Field offsets of the machine state record (fraud-vm/SPEC.md §3.1)
 library StateRecord {
     uint256 internal constant LEN = 443;
@@ -423,10 +429,38 @@ library StepOps {
     ) internal view returns (bytes32 hash, bytes32 dstResult) {
         bytes32 id = keccak256(abi.encode(srcRoot, srcOffset, srcSize, len, flags, dstRoot, dstOffset));
         address oracle = cx.rangeOracle;
+        if (oracle == address(0)) oracle = _callerOracle();
         if (oracle == address(0)) revert RangeFactMissing(id);
         bool complete;
         (complete, hash, dstResult) = IRangeFacts(oracle).fact(id);
         if (!complete) revert RangeFactMissing(id);
+    }
+
+    /// @notice The word-tree root of the `len > 0` memory bytes from `offset`, as the range
+    /// oracle's WRITE of them into the empty tree: consumes the next memory entry as their fact
+    /// marker (SPEC.md §3.4.1: a RETURN or REVERT's output, a callee's calldata).
+    function intoEmptyTree(Ctx memory cx, uint256 offset, uint256 len) internal view returns (bytes32 root) {
+        takeMemoryFact(cx, offset, len);
+        (, root) = rangeFact(cx, cx.memoryRoot, offset, TREE_BYTES, len, JOB_WRITE, EMPTY_WORDS, 0);
+    }
+
+    /// Empty word-tree root `Z_32` (SPEC.md §9).
+    bytes32 internal constant EMPTY_WORDS = 0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757;
+
+    /// @notice The range oracle of the contract that called this one: a step verifier that
+    /// `OneStepVerifier` forwards a step to reads the facts of its forwarder's oracle (0 if the
+    /// caller names none). A direct caller names its own oracle, and the answer binds only it:
+    /// the game reads `OneStepVerifier`.
+    function _callerOracle() private view returns (address oracle) {
+        bytes4 selector = IRangeOracleSource.rangeOracle.selector;
+        assembly ("memory-safe") {
+            mstore(0, selector)
+            // Yul evaluates arguments right to left: the call first, then its return size.
+            let ok := staticcall(gas(), caller(), 0, 4, 0, 32)
+            if and(ok, eq(returndatasize(), 32)) {
+                oracle := and(mload(0), 0xffffffffffffffffffffffffffffffffffffffff)
+            }
+        }
     }
 
     /// @notice The calldata offset of the transaction environment, checked against the

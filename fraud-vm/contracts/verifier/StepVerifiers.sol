@@ -19,7 +19,7 @@ import {IStepVerifier} from "../game/IStepVerifier.sol";
 
 /// @title The world-state steps of the one-step verifier
 /// @notice SLOAD, SSTORE, TLOAD, TSTORE, BALANCE, EXTCODESIZE, EXTCODECOPY, EXTCODEHASH,
-/// SELFBALANCE, BLOCKHASH, LOG0..LOG4, SELFDESTRUCT and the exits of call and create frames,
+/// SELFBALANCE, BLOCKHASH, SELFDESTRUCT and the exits of call and create frames,
 /// with the same `step` as `OneStepVerifier` (which forwards these steps here); a separate
 /// contract so that each stays within EIP-170.
 contract WorldStepVerifier is OpcodeMachine, IStepVerifier {
@@ -33,16 +33,15 @@ contract WorldStepVerifier is OpcodeMachine, IStepVerifier {
 
     function _route(uint256, uint256) internal pure override {}
 
-    function _execute(Ctx memory cx, uint256 family, uint256 op) internal pure override returns (Flow) {
+    function _execute(Ctx memory cx, uint256 family, uint256 op) internal view override returns (Flow) {
         if (family == OpcodeTable.STORAGE) return StorageStep.execute(cx, op);
         if (family == OpcodeTable.ACCOUNT) return AccountStep.execute(cx, op);
-        if (family == OpcodeTable.LOG) return LogStep.execute(cx, op);
         if (family == OpcodeTable.SYSTEM) return SystemStep.execute(cx);
         // The other families are executed by OneStepVerifier and CallStepVerifier.
         revert UnsupportedOpcode(uint8(op));
     }
 
-    function _exit(Ctx memory cx) internal pure override returns (bytes32 post) {
+    function _exit(Ctx memory cx) internal view override returns (bytes32 post) {
         post = ExitStep.execute(cx);
         _checkAllUsed(cx);
     }
@@ -56,10 +55,11 @@ contract WorldStepVerifier is OpcodeMachine, IStepVerifier {
     }
 }
 
-/// @title The call and create steps of the one-step verifier
+/// @title The call, create and log steps of the one-step verifier
 /// @notice CALL, CALLCODE, DELEGATECALL, STATICCALL, CREATE and CREATE2 (their entry, or their
-/// completion within the step), with the same `step` as `OneStepVerifier` (which forwards these
-/// steps here); a separate contract so that each stays within EIP-170.
+/// completion within the step), and LOG0..LOG4 (here since v0.9's long data, to keep
+/// `WorldStepVerifier` within EIP-170), with the same `step` as `OneStepVerifier` (which forwards
+/// these steps here); a separate contract so that each stays within EIP-170.
 contract CallStepVerifier is OpcodeMachine, IStepVerifier {
     /// @notice The contract that runs the L2's precompiles on this L1.
     address public immutable precompiles;
@@ -86,6 +86,7 @@ contract CallStepVerifier is OpcodeMachine, IStepVerifier {
     function _execute(Ctx memory cx, uint256, uint256 op) internal view override returns (Flow) {
         if (_isCall(op)) return CallEntryStep.execute(cx, op, precompiles);
         if (_isCreate(op)) return CreateStep.execute(cx, op);
+        if (op >= 0xa0 && op <= 0xa4) return LogStep.execute(cx, op);
         // The other families are executed by OneStepVerifier and WorldStepVerifier.
         revert UnsupportedOpcode(uint8(op));
     }

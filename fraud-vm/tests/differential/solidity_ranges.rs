@@ -1,10 +1,14 @@
 //! Long ranges through the range oracle (SPEC.md §3.4.1): a program that fills 1 MiB of memory
-//! with non-zero bytes and runs KECCAK256, MCOPY, CALLDATACOPY, CODECOPY and RETURNDATACOPY over
-//! ranges from 64 KiB to 1 MiB. Each such step is proven in full for the Rust verifier and in its
-//! L1 form for the Solidity verifier, after its range jobs were run on the `RangeOracle` chunk by
-//! chunk, each chunk a committed L1 transaction: both give the same post-state. A step whose
-//! fact is missing or incomplete, a fact of another job, a wrong chunk and a marker at the wrong
-//! range are all rejected. The gas of every chunk and step is measured.
+//! with non-zero bytes and runs KECCAK256, MCOPY, CALLDATACOPY, CODECOPY, RETURNDATACOPY and
+//! EXTCODECOPY over ranges from 64 KiB to 1 MiB, calls identity, and calls with 300–600 KiB of
+//! input contracts that RETURN or REVERT it (the call's input, the output, the frame exit's
+//! copy), and a LOG2 of 100 KiB (its data written after its encoding's prefix, then hashed).
+//! Each such step is proven in full for the Rust verifier and in its L1 form for the Solidity
+//! verifier, after its range jobs were run on the `RangeOracle` chunk by chunk, each chunk a
+//! committed L1 transaction: both give the same post-state. A step whose fact is missing or
+//! incomplete, a fact of another job, a wrong chunk and a marker at the wrong range are all
+//! rejected. The gas of every chunk and step is measured. The CREATE of the largest initcode
+//! (EIP-3860) is proven in full: it needs no fact.
 
 use super::*;
 use fraud_vm::range_fact::{self, Chunk, JobPlan, LONG_WORDS, RangeJob};
@@ -21,6 +25,7 @@ alloy::sol! {
     }
     function absorb(Job job, uint256 n, bytes src, bytes dst);
     function rangeOracle() returns (address);
+    function callSteps() returns (address);
 }
 
 /// The account that submits the chunks (its own nonces: the verifier's calls are not committed).
@@ -33,7 +38,8 @@ struct LongStep {
     pre: B256,
     rust: Result<B256, String>,
     l1: range_fact::L1Proof,
-    op: u8,
+    /// The opcode, or [`EXIT`].
+    op: u16,
     proof: fraud_vm::StepProof,
 }
 
@@ -124,10 +130,35 @@ impl Feeder {
     }
 }
 
+/// A contract that returns its calldata (copied to memory whole).
+const ECHO: Address = address!("0x00000000000000000000000000000000000ec40a");
+/// A contract that reverts with its calldata.
+const ECHO_REVERT: Address = address!("0x00000000000000000000000000000000000ec40b");
+
+/// `CALLDATACOPY(0, 0, CALLDATASIZE)`, then RETURN (`0xf3`) or REVERT (`0xfd`) of it.
+fn echo(end: u8) -> BaseAccount {
+    BaseAccount {
+        nonce: 1,
+        code: vec![0x36, 0x5f, 0x5f, 0x37, 0x36, 0x5f, end],
+        ..Default::default()
+    }
+}
+
+/// EIP-3860's bound on initcode: a CREATE's read and the steps of its frame (which carry the
+/// code) stay proven in full on L1 (SPEC.md §3.4.1).
+const MAX_INITCODE: u64 = 49_152;
+
+/// The label of a frame exit step among the opcodes of [`LongStep::op`].
+const EXIT: u16 = 0x100;
+
 /// 256 KiB of non-zero calldata, copied to memory and doubled twice with MCOPY to 1 MiB; then
 /// KECCAK256 of the whole MiB, an overlapping misaligned MCOPY of almost all of it, CODECOPY of
 /// 64 KiB (the code, then zeros), a STATICCALL to identity with the whole MiB and a
-/// RETURNDATACOPY of almost all its output.
+/// RETURNDATACOPY of almost all its output, EXTCODECOPY of 100 KiB (its own code, then zeros), a
+/// STATICCALL to identity with 200 KiB whose output buffer takes 150 KiB;
+/// then a CALL with 600 KiB of input to a contract that returns it (its RETURN and the exit's
+/// copy into the caller's memory), a misaligned one with 300 KiB to a contract that reverts with
+/// it, a LOG2 of 100 KiB and a CREATE of the largest initcode.
 fn long_range_case() -> Case {
     const KIB: u64 = 1024;
     let u = U256::from;
@@ -146,11 +177,48 @@ fn long_range_case() -> Case {
         (0xfa, &[u(100_000), u(4), u(0), u(mib), u(0), u(0)]),
         (0x50, &[]),
         (0x3e, &[u(7), u(3), u(mib - 10)]),
+        (0x3c, &[addr(TARGET), u(11), u(3), u(100 * KIB)]),
+        (
+            0xfa,
+            &[u(100_000), u(4), u(20), u(200 * KIB), u(1000), u(150 * KIB)],
+        ),
+        (0x50, &[]),
+        (
+            0xf1,
+            &[
+                u(3_000_000),
+                addr(ECHO),
+                u(0),
+                u(0),
+                u(600 * KIB),
+                u(100),
+                u(600 * KIB),
+            ],
+        ),
+        (0x50, &[]),
+        (
+            0xf1,
+            &[
+                u(2_000_000),
+                addr(ECHO_REVERT),
+                u(0),
+                u(8),
+                u(300 * KIB),
+                u(50),
+                u(300 * KIB + 7),
+            ],
+        ),
+        (0x50, &[]),
+        (0xa2, &[u(40), u(100 * KIB), u(0xabc), u(0xdef)]),
+        // The largest initcode (EIP-3860), non-zero bytes: bounded, proven in full on L1.
+        (0xf0, &[u(0), u(4), u(MAX_INITCODE)]),
+        (0x50, &[]),
         (0x00, &[]),
     ]);
     Case {
         calldata,
-        extra_gas: 8_000_000,
+        extra_gas: 14_000_000,
+        extra: vec![(ECHO, echo(0xf3)), (ECHO_REVERT, echo(0xfd))],
         ..Case::program(&code)
     }
 }
@@ -171,6 +239,7 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
     let mut max_step = 0u64;
     let case = long_range_case();
     let mut steps = Vec::new();
+    let mut bounded = Vec::new();
     let mut failures = Vec::new();
     run(&case, |k, state| {
         let pre = state.record.commitment();
@@ -182,8 +251,16 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
             }
         };
         let rust = verify(pre, &proof).map_err(|e| e.to_string());
+        let running = proof.pre.status == fraud_vm::state::Status::Running;
+        let create = running && proof.code.get(proof.pre.pc as usize) == Some(&0xf0);
+        if create || (running && proof.code.len() as u64 == MAX_INITCODE) {
+            bounded.push((pre, rust.clone(), proof.clone()));
+        }
         if let Some(l1p) = range_fact::l1_form(&proof, LONG_WORDS) {
-            let op = proof.code[proof.pre.pc as usize];
+            let op = match proof.code.get(proof.pre.pc as usize) {
+                Some(op) if proof.pre.status == fraud_vm::state::Status::Running => u16::from(*op),
+                _ => EXIT,
+            };
             steps.push(LongStep {
                 pre,
                 rust,
@@ -194,10 +271,13 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
         }
     });
     assert!(failures.is_empty(), "{failures:#?}");
-    let ops: Vec<u8> = steps.iter().map(|s| s.op).collect();
+    let ops: Vec<u16> = steps.iter().map(|s| s.op).collect();
     assert_eq!(
         ops,
-        [0x37, 0x5e, 0x5e, 0x20, 0x5e, 0x39, 0x3e],
+        [
+            0x37, 0x5e, 0x5e, 0x20, 0x5e, 0x39, 0xfa, 0x3e, 0x3c, 0xfa, 0xf1, 0x37, 0xf3, EXIT,
+            0xf1, 0x37, 0xfd, EXIT, 0xa2
+        ],
         "the long steps"
     );
 
@@ -252,7 +332,8 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
             feeder.absorb(l1, &plan.job, &last[0]).expect("last chunk");
             // Absorbing past the end is refused.
             assert!(feeder.absorb(l1, &plan.job, &last[0]).is_err());
-        } else if s.op == 0x39 {
+        } else if s.op == 0x39 || s.op == 0x3c {
+            // (EXTCODECOPY copies the executing account's own code here.)
             // The fact of another job (one byte shorter) does not stand for this step's.
             let short = RangeJob {
                 len: plan.job.len - 1,
@@ -278,15 +359,94 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
                 "wrong chunk taken"
             );
             feeder.run(l1, plan);
+        } else if matches!(s.op, 0xf1 | 0xfa | 0xf3 | 0xfd | EXIT) {
+            // The fact of another job (one byte shorter) does not stand for this step's; a
+            // flipped source word is refused.
+            let (source, dest) = job_proofs(&s.proof, s.op, plan.job.len);
+            let short = RangeJob {
+                len: plan.job.len - 1,
+                ..plan.job.clone()
+            };
+            let other = range_fact::plan(short, Some(&source), Some(&dest)).expect("plan");
+            feeder.run(l1, &other);
+            let (answer, _) = l1.verify(s.pre, &s.l1.bytes);
+            assert_eq!(
+                answer,
+                Answer::Revert(missing.clone()),
+                "{name}: another job's fact"
+            );
+            let mut bad = plan.chunks[1].clone();
+            bad.src[8 + 100] ^= 0x10;
+            assert!(
+                feeder.absorb(l1, &plan.job, &bad).is_err(),
+                "{name}: wrong chunk taken"
+            );
+            feeder.run(l1, plan);
+        } else if s.op == 0xa2 {
+            // The fact of another job (the same chunks, a source size one byte smaller) does
+            // not stand for this step's; a flipped source word is refused.
+            let other = JobPlan {
+                job: RangeJob {
+                    src_size: plan.job.src_size - 1,
+                    ..plan.job.clone()
+                },
+                ..plan.clone()
+            };
+            feeder.run(l1, &other);
+            let (answer, _) = l1.verify(s.pre, &s.l1.bytes);
+            assert_eq!(
+                answer,
+                Answer::Revert(missing.clone()),
+                "{name}: another job's fact"
+            );
+            let mut bad = plan.chunks[1].clone();
+            bad.src[8 + 100] ^= 0x10;
+            assert!(
+                feeder.absorb(l1, &plan.job, &bad).is_err(),
+                "{name}: wrong chunk taken"
+            );
+            feeder.run(l1, plan);
         } else {
             feeder.run(l1, plan);
         }
+        // Identity's copy into its output buffer, the hash of a log's encoding: a second job.
+        for (j, other) in s.l1.jobs.iter().enumerate().skip(1) {
+            let (answer, _) = l1.verify(s.pre, &s.l1.bytes);
+            assert_eq!(
+                answer,
+                Answer::Revert(missing.clone()),
+                "{name} before its job {j}"
+            );
+            feeder.run(l1, other);
+        }
         let (answer, gas) = l1.verify(s.pre, &s.l1.bytes);
         assert_eq!(answer, Answer::Post(post), "{name}: Solidity against Rust");
+        if s.op == 0xf1 {
+            // Called directly by an account that names no oracle, the step verifier that
+            // OneStepVerifier forwards calls to has no facts to read.
+            let (result, _) = l1.call(callStepsCall {}.abi_encode());
+            let calls = match result {
+                ExecutionResult::Success { output, .. } => {
+                    callStepsCall::abi_decode_returns(output.data()).expect("address")
+                }
+                other => panic!("callSteps(): {other:?}"),
+            };
+            let data = stepCall {
+                preCommitment: s.pre,
+                proof: Bytes::copy_from_slice(&s.l1.bytes),
+            }
+            .abi_encode();
+            let (result, _) = l1.call_to(calls, data);
+            assert_eq!(
+                answer_of(&result),
+                Answer::Revert(missing.clone()),
+                "{name}: CallStepVerifier called directly"
+            );
+        }
         println!(
             "{name}: {} bytes, {} chunks, step {gas} gas ({} proof bytes)",
-            plan.job.len,
-            plan.chunks.len(),
+            s.l1.jobs.iter().map(|p| p.job.len).sum::<u64>(),
+            s.l1.jobs.iter().map(|p| p.chunks.len()).sum::<usize>(),
             s.l1.bytes.len()
         );
         assert!(gas < RANGE_TX_GAS, "{name}: step {gas} gas");
@@ -305,6 +465,33 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
             "{name}: moved marker gave {answer:?}"
         );
     }
+    // The CREATE of the largest initcode and its frame's first step, in full: no fact needed.
+    assert!(bounded.len() >= 2, "the CREATE and its initcode's steps");
+    for (pre, rust, proof) in bounded.iter().take(3) {
+        assert!(
+            range_fact::l1_form(proof, LONG_WORDS).is_none(),
+            "a bounded step has no L1 form"
+        );
+        let bytes = proof.encode();
+        let (answer, gas) = l1.verify(*pre, &bytes);
+        let post = rust.clone().expect("the Rust verifier");
+        assert_eq!(
+            answer,
+            Answer::Post(post),
+            "bounded step: Solidity against Rust"
+        );
+        println!(
+            "bounded {}: step {gas} gas ({} proof bytes)",
+            if proof.code.len() as u64 == MAX_INITCODE {
+                "initcode step"
+            } else {
+                "CREATE 48 KiB"
+            },
+            bytes.len()
+        );
+        assert!(gas < RANGE_TX_GAS, "bounded step {gas} gas");
+        max_step = max_step.max(gas);
+    }
     println!(
         "{} chunks; largest chunk transaction by job kind: {:?}",
         feeder.chunks, feeder.max_chunk
@@ -316,6 +503,20 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
         max_step,
         feeder.max_chunk.values().copied().max().unwrap_or(0),
     )
+}
+
+/// The source and destination multiproofs of the job of a RETURN, REVERT or call input (memory
+/// into the empty tree) or of a frame exit's copy (the output into the caller's memory).
+fn job_proofs(
+    proof: &fraud_vm::StepProof,
+    op: u16,
+    len: u64,
+) -> (fraud_vm::merkle::RangeProof, fraud_vm::merkle::RangeProof) {
+    if op == EXIT {
+        return (proof.returndata[0].clone(), proof.memory[0].clone());
+    }
+    let empty = fraud_vm::merkle::WordTree::new().prove_range(0, len.div_ceil(32));
+    (proof.memory[0].clone(), empty)
 }
 
 /// The offset of the first memory range entry in `proof`'s encodings (both forms): after the
