@@ -158,7 +158,9 @@ impl Oracle for NodeOracle {
             let found = match known {
                 Some(found) => found,
                 None => {
+                    let started = std::time::Instant::now();
                     let found = self.steps.first_long_step(number)?;
+                    tracing::debug!(target: "challenger", l2_block = number, long_step = ?found, elapsed_ms = started.elapsed().as_millis() as u64, "fault injection: block traced for a long step");
                     self.long_steps
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
