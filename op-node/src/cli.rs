@@ -122,6 +122,11 @@ pub enum DishonestAnswers {
     /// commitment: it takes the defender to layer 2 over that block, whose `blockStart` needs
     /// the deposits' log indices proven to the L1 oracle first (fraud-vm/SPEC.md §5.18).
     DisagreeFromDeposits,
+    /// Challenges only right claims at or above the first L2 block holding a step over a long
+    /// range (KECCAK256 or a copy over more than 16 KiB), answers truly below that block, and in
+    /// layer 2 truly up to that step and disagrees past it: the defender must run the step's
+    /// range jobs on the L1 `RangeOracle` and prove it in its L1 form (fraud-vm/SPEC.md §3.4.1).
+    DisagreeAtLongStep,
 }
 
 /// Parses a hex private key (with or without 0x).

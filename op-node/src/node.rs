@@ -574,6 +574,7 @@ fn spawn_devnet_challengers(
             DishonestAnswers::Disagree => Strategy::AlwaysDisagree,
             DishonestAnswers::Random => Strategy::Random,
             DishonestAnswers::DisagreeFromDeposits => Strategy::DisagreeFromDeposits,
+            DishonestAnswers::DisagreeAtLongStep => Strategy::DisagreeAtLongStep,
         };
         tracing::warn!(target: "challenger", address = %signer.address(), ?strategy, "fault injection: a dishonest challenger runs");
         players.push(challenger::spawn(config(signer, strategy)).map_err(NodeError::L1)?);

@@ -13,13 +13,15 @@
 use crate::{
     chain::ChainConfig,
     engine::witness::{WitnessError, execution_witness, recorded_execution_witness},
-    storage::{StorageError, Store},
+    storage::{StorageError, Store, StoreReader},
 };
 use alloy::{
+    consensus::Header,
     eips::eip2718::Encodable2718,
     primitives::{B256, Bytes},
+    rpc::types::debug::ExecutionWitness,
 };
-use fraud_vm::{check::CheckError, witness::WitnessDb};
+use fraud_vm::{check::CheckError, range_fact::LONG_WORDS, witness::WitnessDb};
 use std::sync::{Arc, Mutex};
 use tracing::debug;
 
@@ -239,6 +241,33 @@ impl BlockSteps {
         {
             return Ok(steps);
         }
+        let (header, transactions, witness) = self.inputs(&reader, block)?;
+        let config = self.config();
+        let steps = Arc::new(
+            Steps::from_witness(&header, transactions, &witness, config).map_err(check(block))?,
+        );
+        debug!(target: "challenger", l2_block = block, hash = %stored.hash, witness_nodes = witness.state.len(), "layer 2: block witness built");
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((key, steps.clone()));
+        Ok(steps)
+    }
+
+    /// The chain parameters fraud-vm runs the blocks with.
+    fn config(&self) -> fraud_vm::check::ChainConfig {
+        fraud_vm::check::ChainConfig::op_node(self.chain.chain_id, self.chain.gas_limit)
+    }
+
+    /// Stored block `block` as fraud-vm replays it: its header, its transactions as the inbox
+    /// recorded them, and its execution witness.
+    fn inputs(
+        &self,
+        reader: &StoreReader,
+        block: u64,
+    ) -> Result<(Header, Vec<Bytes>, ExecutionWitness), Layer2Error> {
+        let stored = reader
+            .block(block)?
+            .filter(|_| block > 0)
+            .ok_or(Layer2Error::NoBlock { block })?;
+        let list = reader.recorded_list(block)?;
         // The block as the inbox recorded it: its deposits, then its recorded list, which
         // derivation kept if it left a transaction of it out (the block start ties the list to
         // the inbox's `tx_root`; the ones left out are skip steps, fraud-vm/SPEC.md §5.9), else
@@ -250,7 +279,7 @@ impl BlockSteps {
                     crate::derivation::recorded::decode_transactions(block, &list.transactions);
                 let witness = recorded_execution_witness(
                     &self.chain,
-                    &reader,
+                    reader,
                     block,
                     MAX_WITNESS_DEPTH,
                     Some(&decoded),
@@ -263,7 +292,7 @@ impl BlockSteps {
                 (transactions, witness)
             }
             None => {
-                let witness = execution_witness(&self.chain, &reader, block, MAX_WITNESS_DEPTH)
+                let witness = execution_witness(&self.chain, reader, block, MAX_WITNESS_DEPTH)
                     .map_err(|source| Layer2Error::Witness { block, source })?;
                 let transactions = stored
                     .txs
@@ -273,19 +302,117 @@ impl BlockSteps {
                 (transactions, witness)
             }
         };
-        let config =
-            fraud_vm::check::ChainConfig::op_node(self.chain.chain_id, self.chain.gas_limit);
-        let steps = Arc::new(
-            Steps::from_witness(&stored.header, transactions, &witness, config)
-                .map_err(check(block))?,
-        );
-        debug!(target: "challenger", l2_block = block, hash = %stored.hash, witness_nodes = witness.state.len(), "layer 2: block witness built");
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((key, steps.clone()));
-        Ok(steps)
+        Ok((stored.header, transactions, witness))
+    }
+
+    /// Fault injection only (`--fault-challenger-answers disagree-at-long-step`), never an
+    /// honest answer: the position of the first step of block `block` whose proof has an L1
+    /// form (a range of more than [`LONG_WORDS`] words, fraud-vm/SPEC.md §3.4.1), found by
+    /// tracing the whole block once with fraud-vm and proving only the candidate steps. `None`
+    /// if the block has no such step.
+    pub fn first_long_step(&self, block: u64) -> Result<Option<u64>, Layer2Error> {
+        let (header, transactions, witness) = self.inputs(&self.store.reader()?, block)?;
+        let headers: Vec<Header> = witness
+            .headers
+            .iter()
+            .filter_map(|raw| {
+                use alloy::rlp::Decodable;
+                Header::decode(&mut raw.as_ref()).ok()
+            })
+            .collect();
+        let parent = headers
+            .last()
+            .filter(|p| p.hash_slow() == header.parent_hash)
+            .cloned()
+            .ok_or_else(|| {
+                check(block)(CheckError::BadWitness(
+                    "the last header is not the block's parent".into(),
+                ))
+            })?;
+        let db = WitnessDb {
+            trie: Arc::new(fraud_vm::witness::WitnessTrie::new(
+                parent.state_root,
+                &witness.state,
+                &witness.codes,
+            )),
+            block_hashes: headers.iter().map(|h| (h.number, h.hash_slow())).collect(),
+        };
+        let l2_block = fraud_vm::check::L2Block::of_header(parent, &header, transactions);
+        let base = Arc::new(fraud_vm::mpt::BaseState::from_witness(db.trie.clone()));
+        let mut scan = LongStepScan::default();
+        match fraud_vm::check::trace_block(
+            &mut revm::database::CacheDB::new(db),
+            base,
+            &l2_block,
+            &self.config(),
+            &mut scan,
+        ) {
+            Ok(_) | Err(CheckError::Stopped) => Ok(scan.found),
+            Err(e) => Err(check(block)(e)),
+        }
     }
 
     fn cached(&self) -> Cached {
         self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Watches a block's states for the first step over a long range (fault injection only,
+/// [`BlockSteps::first_long_step`]): a state about to run KECCAK256 or a copy whose length could
+/// span more than [`LONG_WORDS`] words is proven, and kept if its proof has an L1 form, the rule
+/// the player sends steps by (`range_jobs::prepare_step`).
+#[derive(Default)]
+struct LongStepScan {
+    found: Option<u64>,
+}
+
+impl fraud_vm::check::BlockObserver for LongStepScan {
+    fn state(&mut self, position: u64, state: &fraud_vm::FullState) {
+        if self.found.is_some() || state.record.status != fraud_vm::Status::Running {
+            return;
+        }
+        let Some(op) = usize::try_from(state.record.pc)
+            .ok()
+            .and_then(|pc| state.code.get(pc).copied())
+        else {
+            return;
+        };
+        // The length operand's depth from the top (KECCAK256 offset, len; the copies
+        // dst, src, len).
+        let depth = match op {
+            0x20 => 2,
+            0x37 | 0x39 | 0x3e | 0x5e => 3,
+            _ => return,
+        };
+        let items = state.stack.items();
+        let Some(len) = items.len().checked_sub(depth).map(|i| items[i]) else {
+            return;
+        };
+        if len <= alloy::primitives::U256::from((LONG_WORDS - 1) * 32) {
+            return;
+        }
+        let mut s = state.clone();
+        if let Ok((proof, _)) = fraud_vm::prove(&mut s)
+            && fraud_vm::range_fact::l1_form(&proof, LONG_WORDS).is_some()
+        {
+            self.found = Some(position);
+        }
+    }
+
+    fn proves_steps(&self) -> bool {
+        false
+    }
+
+    fn done(&self) -> bool {
+        self.found.is_some()
+    }
+
+    fn verifies_boundaries(&self) -> bool {
+        false
+    }
+
+    fn wants_boundary_proofs(&self) -> bool {
+        false
     }
 }
 

@@ -12,7 +12,8 @@
 //! `resolve` (a lost race is a reverted transaction).
 //!
 //! A dishonest challenger (devnet fault injection) challenges right claims and answers
-//! without looking, or (`DisagreeFromDeposits`) truly up to the first block with user deposits.
+//! without looking, or (`DisagreeFromDeposits`) truly up to the first block with user deposits,
+//! or (`DisagreeAtLongStep`) truly up to the first step over a long range.
 
 use super::{
     ChallengerError,
@@ -36,6 +37,13 @@ pub enum Strategy {
     /// commitment (fault injection: it takes the defender to layer 2 over that block, whose
     /// `blockStart` needs the deposit log-index oracle).
     DisagreeFromDeposits,
+    /// Challenges right claims at or above the first L2 block holding a step over a long
+    /// range (fraud-vm/SPEC.md §3.4.1: more than `LONG_WORDS` words, decided on L1 from a range
+    /// fact); answers truly below that block in layer 1 and disagrees from it on, and in layer
+    /// 2 truly up to that step's position and disagrees past it (fault injection: the first
+    /// differing step is the long step, so the defender must run its range jobs on L1 and then
+    /// prove it in its L1 form).
+    DisagreeAtLongStep,
 }
 
 /// The moves the challenger `me` makes now in `game`, at L1 time `now`. Moves whose answer is
@@ -71,6 +79,15 @@ pub fn challenger_moves(
                     Ok(None) => {}
                     Err(e) => {
                         warn!(target: "challenger", game = %game.address, error = %e, "cannot look for user deposits; will retry")
+                    }
+                }
+            }
+            (Strategy::DisagreeAtLongStep, Ok(Truth::Root(root))) if root == game.root_claim => {
+                match oracle.first_long_step(0, game.l2_block) {
+                    Ok(Some(_)) => moves.push(Move::Challenge),
+                    Ok(None) => {}
+                    Err(e) => {
+                        warn!(target: "challenger", game = %game.address, error = %e, "cannot look for a long step; will retry")
                     }
                 }
             }
@@ -161,6 +178,23 @@ fn answer(
                     .first_deposit_block(c.agreed.0, c.disputed.0)?
                     .is_some_and(|first| position < first);
             if !below {
+                return Ok(Some(false));
+            }
+        }
+        Strategy::DisagreeAtLongStep => {
+            // Layer 1 as `DisagreeFromDeposits`, with the first block holding a long step; in
+            // layer 2, true answers up to the long step's position `p` and "disagree" past it,
+            // so the leaf is `[p, p + 1]`: the long step itself.
+            let truthful = if c.layer == 1 {
+                oracle
+                    .first_long_step(c.agreed.0, c.disputed.0)?
+                    .is_some_and(|(first, _)| position < first)
+            } else {
+                oracle
+                    .first_long_step(c.step_block.saturating_sub(1), c.step_block)?
+                    .is_some_and(|(_, p)| position <= p)
+            };
+            if !truthful {
                 return Ok(Some(false));
             }
         }

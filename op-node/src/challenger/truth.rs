@@ -8,7 +8,10 @@ use super::{
 use crate::{chain::ChainConfig, storage::Store};
 use alloy::primitives::B256;
 use op_alloy::consensus::OpTxEnvelope;
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 /// The node's view of the output root at one L2 block, relative to a game's L1 view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +41,17 @@ pub trait Oracle: Send + Sync {
     /// block holds portal deposits), if any. Only the `disagree-from-deposits` fault injection
     /// asks.
     fn first_deposit_block(&self, after: u64, upto: u64) -> Result<Option<u64>, ChallengerError>;
+    /// The first L2 block in `after + 1 ..= upto` holding a step over a long range (one the L1
+    /// verifier decides from a range fact, fraud-vm/SPEC.md §3.4.1), and that step's block-wide
+    /// position (the state it runs from), if any. Only the `disagree-at-long-step` fault
+    /// injection asks.
+    fn first_long_step(&self, after: u64, upto: u64)
+    -> Result<Option<(u64, u64)>, ChallengerError>;
 }
+
+/// The first long step's position of each block traced for it, by block number, with the
+/// block's hash (a reorged block is traced again).
+type LongSteps = HashMap<u64, (B256, Option<u64>)>;
 
 /// The truth as the node's own storage holds it: output roots of safe blocks, and the
 /// derivation checkpoints that say how far the L1 has been read.
@@ -46,6 +59,9 @@ pub trait Oracle: Send + Sync {
 pub struct NodeOracle {
     store: Arc<Store>,
     steps: BlockSteps,
+    /// [`Oracle::first_long_step`]'s answers by block number, with the block's hash: each
+    /// block is traced once (fault injection only).
+    long_steps: Arc<Mutex<LongSteps>>,
 }
 
 impl NodeOracle {
@@ -54,6 +70,7 @@ impl NodeOracle {
         Self {
             steps: BlockSteps::new(store.clone(), chain),
             store,
+            long_steps: Arc::default(),
         }
     }
 }
@@ -108,6 +125,51 @@ impl Oracle for NodeOracle {
                 .any(|tx| matches!(tx.tx.inner(), OpTxEnvelope::Deposit(_)))
             {
                 return Ok(Some(number));
+            }
+        }
+        Ok(None)
+    }
+
+    fn first_long_step(
+        &self,
+        after: u64,
+        upto: u64,
+    ) -> Result<Option<(u64, u64)>, ChallengerError> {
+        // Fault injection on small devnet chains, never the honest path: each block that holds
+        // more than its L1-info deposit is traced once with fraud-vm.
+        for number in after.saturating_add(1)..=upto {
+            let (hash, count) = {
+                let reader = self.store.reader()?;
+                let Some(block) = reader.block(number)? else {
+                    return Ok(None);
+                };
+                (block.hash, block.txs.len())
+            };
+            if count <= 1 {
+                continue;
+            }
+            let known = self
+                .long_steps
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&number)
+                .filter(|(h, _)| *h == hash)
+                .map(|(_, found)| *found);
+            let found = match known {
+                Some(found) => found,
+                None => {
+                    let started = std::time::Instant::now();
+                    let found = self.steps.first_long_step(number)?;
+                    tracing::debug!(target: "challenger", l2_block = number, long_step = ?found, elapsed_ms = started.elapsed().as_millis() as u64, "fault injection: block traced for a long step");
+                    self.long_steps
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(number, (hash, found));
+                    found
+                }
+            };
+            if let Some(position) = found {
+                return Ok(Some((number, position)));
             }
         }
         Ok(None)

@@ -12,7 +12,13 @@
 //   - `--fault-challenger-answers disagree-from-deposits`: the dishonest challenger takes the honest proposer
 //     to layer 2 over the L2 block that opens its epoch with two user deposits from one L1 block (after
 //     another contract's logs), so the proposer must prove that block's receipts to the `DepositLogIndex`
-//     oracle before `startSteps`; on the embedded L1 and on hardhat.
+//     oracle before `startSteps`; on the embedded L1 and on hardhat;
+//   - `--fault-challenger-answers disagree-at-long-step`: an L2 transaction hashes 40 KiB of non-zero memory
+//     (KECCAK256 over 1,280 words, more than range_fact::LONG_WORDS = 512), and the dishonest challenger takes
+//     the honest proposer to a layer-2 leaf at exactly that step, so the proposer runs the step's range job
+//     on the L1 `RangeOracle` (eight chunk transactions) and proves the step in its L1 form (fraud-vm/SPEC.md
+//     §3.4.1, §12.3); a 60 s window and clock, so the jobs fit the defender's clock (§12.3); on the
+//     embedded L1 and on hardhat.
 // Windows are short here: a 20 s challenge window and clock, 4 s clock extension, 100 ms L2 blocks.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -622,6 +628,184 @@ describe("dispute over a block with user deposits, hardhat as the L1 (--l1-rpc)"
   test("hardhat's receipts prove the deposits' log indices; the proposer wins layer 2 over their block", async (t) => {
     const d = await depositsInOneL1Block(r, { hardhatUrl: hardhat.url });
     const line = await depositDisputeFigures(r, node.url, d, DISHONEST);
+    t.diagnostic(`hardhat: ${line}`);
+    console.log(`hardhat ${line}`);
+  });
+});
+
+// L2 contract that fills memory [0, 40 KiB) with copies of its calldata (CALLDATACOPY, 8 KiB each: 256
+// words, not long) and stores KECCAK256(0, 40 KiB) in slot 0: one step over a long range (1,280 words).
+//   runtime: CALLDATASIZE PUSH1 0 JUMPDEST DUP2 PUSH1 0 DUP3 CALLDATACOPY DUP2 ADD DUP1 PUSH2 0xa000 GT
+//            PUSH1 3 JUMPI PUSH2 0xa000 PUSH1 0 KECCAK256 PUSH1 0 SSTORE STOP
+const LONG_HASH_BYTES = 0xa000;
+const LONG_HASH_RUNTIME = "3660005b816000823781018061a00011600357" + "61a0006000206000" + "5500";
+const LONG_HASH_INIT = `0x601d600c600039601d6000f3${LONG_HASH_RUNTIME}`;
+const RANGE_ORACLE_ABI = gameAbi("RangeOracle");
+const LONG_WINDOW = 60;
+const LONG_FLAGS = [
+  "--challenge-window", String(LONG_WINDOW),
+  "--clock-extension", "4",
+  "--proof-maturity-delay", "6",
+  "--game-finality-delay", "2",
+  "--proposal-interval", String(INTERVAL),
+];
+
+/**
+ * Deploys the long-hash contract on L2 (test account 6) and calls it with 8 KiB of non-zero calldata;
+ * checks the stored hash is keccak256 of the 40 KiB it hashed. Returns the L2 block of the call and
+ * that hash.
+ */
+async function longHashOnL2(r) {
+  const w = r.wallet(6);
+  assert.equal((LONG_HASH_INIT.length - 2) / 2, 12 + 29, "init code and runtime sizes");
+  const deployed = await r.l2.waitForTransactionReceipt({ hash: await w.l2.sendTransaction({ data: LONG_HASH_INIT }), timeout: 60_000 });
+  assert.equal(deployed.status, "success", "the long-hash contract deployed");
+  const chunk = new Uint8Array(8192);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = 1 + ((i * 37) % 255);
+  const data = `0x${Buffer.from(chunk).toString("hex")}`;
+  const called = await r.l2.waitForTransactionReceipt({ hash: await w.l2.sendTransaction({ to: deployed.contractAddress, data, gas: 1_000_000n }), timeout: 60_000 });
+  assert.equal(called.status, "success", "the long hash ran");
+  const memory = concat(Array(LONG_HASH_BYTES / chunk.length).fill(data));
+  const hash = keccak256(memory);
+  assert.equal(await r.l2.getStorageAt({ address: deployed.contractAddress, slot: "0x0" }), hash, "slot 0 holds keccak256 of the 40 KiB");
+  return { l2Block: called.blockNumber, hash, contract: deployed.contractAddress };
+}
+
+/**
+ * The long-hash call on L2, then the `disagree-at-long-step` challenger's fight against the honest
+ * proposer: its challenge ends DEFENDER_WON by the proposer's step in layer 2 over the call's block,
+ * after the proposer ran the step's range job (the chunks in order, none reverted) on the game's
+ * RangeOracle, whose fact is keccak256 of the hashed bytes; the bond goes to the proposer and the game
+ * resolves DEFENDER_WINS. Returns the figure line.
+ */
+async function longStepFight(r, l2Url, dishonest) {
+  const started = Date.now();
+  const h = await longHashOnL2(r);
+  const ended = await until("a disagree-at-long-step challenge ended", async () => {
+    for (const g of await games(r, l2Url)) {
+      for (const c of await challenges(r, g)) if (c.outcome !== OUTCOME.NONE) return { g, c };
+    }
+    return null;
+  }, 240_000);
+  const { g, c } = ended;
+  assert.equal(g.bad, false, "the honest proposer's claim");
+  assert.ok(g.l2Block >= h.l2Block, `a game over the long-hash block ${h.l2Block}: ${g.l2Block}`);
+  assert.equal(c.challenger.toLowerCase(), dishonest.toLowerCase(), "only the dishonest challenger challenges right claims");
+  assert.equal(c.outcome, OUTCOME.DEFENDER_WON, `challenge outcome ${c.outcome}: ${stringify(c)}`);
+  assert.equal(c.layer, 2, `the challenge ended in layer ${c.layer}`);
+  assert.equal(c.stepBlock, h.l2Block, "layer 2 over the L2 block with the long hash");
+  assert.equal(c.disputedPos - c.agreedPos, 1n, "ended at a layer-2 leaf");
+  const [opened] = await r.l1.getContractEvents({ address: g.address, abi: GAME_ABI, eventName: "ChallengeOpened", args: { challenger: dishonest }, fromBlock: 0n });
+  const [stepsStarted] = (await r.l1.getContractEvents({ address: g.address, abi: GAME_ABI, eventName: "StepsStarted", fromBlock: 0n }))
+    .filter((e) => e.args.id === opened.args.id);
+  assert.ok(stepsStarted, "the StepsStarted event");
+  const [end] = (await r.l1.getContractEvents({ address: g.address, abi: GAME_ABI, eventName: "ChallengeEnded", fromBlock: 0n }))
+    .filter((e) => e.args.id === opened.args.id);
+  const endTx = await r.l1.getTransaction({ hash: end.transactionHash });
+  assert.equal(endTx.input.slice(0, 10), toFunctionSelector(GAME_ABI.find((x) => x.type === "function" && x.name === "step")), "ended by `step`");
+  assert.equal(endTx.from.toLowerCase(), g.creator.toLowerCase(), "the proposer proved the step");
+  const stepReceipt = await r.l1.getTransactionReceipt({ hash: end.transactionHash });
+  // The step's oracle: game -> GameVerifier.steps() -> OneStepVerifier.rangeOracle().
+  const gameVerifier = await readGame(r, g.address, "verifier");
+  const steps = await r.l1.readContract({ address: gameVerifier, abi: gameAbi("GameVerifier"), functionName: "steps" });
+  const oracle = await r.l1.readContract({ address: steps, abi: gameAbi("OneStepVerifier"), functionName: "rangeOracle" });
+  // The proposer ran the job, chunk by chunk, before the step: every Absorbed event of the job.
+  const absorbed = await r.l1.getContractEvents({ address: oracle, abi: RANGE_ORACLE_ABI, eventName: "Absorbed", fromBlock: 0n });
+  assert.ok(absorbed.length > 0, "the range oracle absorbed chunks");
+  const ids = [...new Set(absorbed.map((e) => e.args.id))];
+  assert.equal(ids.length, 1, `one range job: ${stringify(ids)}`);
+  const job = absorbed.filter((e) => e.args.id === ids[0]);
+  assert.equal(job.length, Math.ceil(LONG_HASH_BYTES / 5440), "a chunk per 5,440 bytes (MAX_HASH_CHUNK)");
+  assert.deepEqual(job.map((e) => e.args.done), job.map((_, i) => BigInt(Math.min((i + 1) * 5440, LONG_HASH_BYTES))), "chunks in order");
+  assert.equal(job.at(-1).args.complete, true);
+  let jobGas = 0n;
+  const chunkGas = [];
+  for (const e of job) {
+    const [tx, receipt] = await Promise.all([r.l1.getTransaction({ hash: e.transactionHash }), r.l1.getTransactionReceipt({ hash: e.transactionHash })]);
+    assert.equal(tx.from.toLowerCase(), g.creator.toLowerCase(), "the proposer ran the job");
+    assert.equal(receipt.status, "success");
+    assert.ok(e.blockNumber <= end.blockNumber, "the job before the step");
+    jobGas += receipt.gasUsed;
+    chunkGas.push(receipt.gasUsed);
+  }
+  // The fact: complete, and the hash of the 40 KiB the L2 transaction hashed.
+  const [complete, factHash] = await r.l1.readContract({ address: oracle, abi: RANGE_ORACLE_ABI, functionName: "fact", args: [ids[0]] });
+  assert.equal(complete, true, "the fact is complete");
+  assert.equal(factHash, h.hash, "the fact is keccak256 of the L2 transaction's 40 KiB");
+  // No reverted transaction of the proposer to the oracle (a chunk that failed is one).
+  const firstJobBlock = job[0].blockNumber;
+  for (let n = firstJobBlock; n <= end.blockNumber; n++) {
+    const block = await r.l1.getBlock({ blockNumber: n, includeTransactions: true });
+    for (const tx of block.transactions.filter((x) => x.to?.toLowerCase() === oracle.toLowerCase())) {
+      assert.equal((await r.l1.getTransactionReceipt({ hash: tx.hash })).status, "success", `absorb ${tx.hash} reverted`);
+    }
+  }
+  // The dishonest challenger's bond is lost: credited to the proposer at the step.
+  const challengeBond = await readGame(r, g.address, "challengeBond");
+  const creditAt = (who, blockNumber) => r.l1.readContract({ address: g.address, abi: GAME_ABI, functionName: "credit", args: [who], blockNumber });
+  assert.equal((await creditAt(g.creator, end.blockNumber)) - (await creditAt(g.creator, end.blockNumber - 1n)), challengeBond, "the proposer is credited the challenge bond");
+  assert.equal(await creditAt(dishonest, end.blockNumber), 0n);
+  await until("the game resolved DEFENDER_WINS", async () => (await readGame(r, g.address, "status")) === STATUS.DEFENDER_WINS, 120_000);
+  await until("the proposer's credit claimed", async () => (await readGame(r, g.address, "credit", [g.creator])) === 0n, 30_000);
+  assert.equal(await readGame(r, g.address, "credit", [dishonest]), 0n);
+  const { sides, reverted } = await disputeFigures(r, g, await r.l1.getBlockNumber());
+  assert.deepEqual(reverted.filter((x) => x.from === g.creator.toLowerCase()), [], "reverted proposer transactions");
+  const s = summarize(sides, selectorNames(), g.creator, dishonest);
+  assert.equal(s.defender.counts.startSteps, 1, `defender moves: ${stringify(s.defender.counts)}`);
+  assert.equal(s.defender.counts.step, 1, `defender moves: ${stringify(s.defender.counts)}`);
+  // The defender's clock at the step: what the game charged it, and what was left.
+  const ts = async (n) => (await r.l1.getBlock({ blockNumber: n })).timestamp;
+  const [openedAt, jobAt, endedAt] = await Promise.all([opened.blockNumber, firstJobBlock, end.blockNumber].map(ts));
+  const after = await readGame(r, g.address, "getChallenge", [opened.args.id]);
+  const line = `long-step dispute figures: KECCAK256 over ${LONG_HASH_BYTES} bytes in L2 block ${h.l2Block} (N = ${stepsStarted.args.stepCount}, the step at ${c.agreedPos}) in the game at ${g.l2Block}: ` +
+    `range job ${job.length} chunks ${jobGas} gas (${chunkGas.join(" + ")}), step ${stepReceipt.gasUsed} gas, startSteps ${s.defender.gasBy.startSteps} gas; ` +
+    `defender ${s.defender.moves} game transactions ${stringify(s.defender.counts)}, ${s.defender.gas + jobGas} gas with the job's; ` +
+    `dishonest challenger ${s.challenger.moves} transactions, ${s.challenger.gas} gas; ` +
+    `job to step ${endedAt - jobAt} s, challenge to DEFENDER_WON ${endedAt - openedAt} s of L1 time (defender's clock left ${after.defenderClock} s of ${LONG_WINDOW}); ` +
+    `wall ${Math.round((Date.now() - started) / 1000)} s from the L2 call to the credit claimed`;
+  return line;
+}
+
+describe("dispute at a long step (embedded L1): the defender runs the range job on L1, then proves the step in its L1 form", () => {
+  let node;
+  let r;
+  const DISHONEST = HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(14).address;
+
+  before(async () => {
+    node = await startNode({ name: "dispute-long-step", args: [...LONG_FLAGS, "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
+    r = loadRollup(node.datadir, node.url);
+  });
+
+  after(async () => {
+    await node?.stop();
+  });
+
+  test("KECCAK256 over 40 KiB: the challenge ends DEFENDER_WON by the proposer's step after its range job, the RangeOracle holds the fact", async (t) => {
+    const line = await longStepFight(r, node.url, DISHONEST);
+    t.diagnostic(line);
+    console.log(line);
+  });
+});
+
+describe("dispute at a long step, hardhat as the L1 (--l1-rpc)", () => {
+  let hardhat;
+  let node;
+  let r;
+  const DISHONEST = HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(14).address;
+
+  before(async () => {
+    hardhat = await startHardhat({ name: "dispute-long-step" });
+    node = await startNode({ name: "dispute-long-step-hardhat", args: ["--l1-rpc", hardhat.url, ...LONG_FLAGS, "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
+    r = loadRollup(node.datadir, node.url);
+  });
+
+  after(async () => {
+    await node?.stop();
+    await hardhat?.stop();
+  });
+
+  test("hardhat runs the RangeOracle's chunks and the L1-form step: the proposer wins at the long step", async (t) => {
+    const line = await longStepFight(r, node.url, DISHONEST);
     t.diagnostic(`hardhat: ${line}`);
     console.log(`hardhat ${line}`);
   });

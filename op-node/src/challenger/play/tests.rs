@@ -11,12 +11,14 @@ use alloy::primitives::{B256, U256};
 use proptest::prelude::{any, prop_assert, prop_assert_eq, proptest};
 
 /// True outputs 0..=safe; `underivable_above` marks the L1 view's end; `deposits` lists the
-/// blocks that carry user deposits. Every block has [`STEPS`] steps, whose true states are
-/// [`state`].
+/// blocks that carry user deposits; `long_steps` the `(block, position)` of the first step over
+/// a long range of the blocks that hold one. Every block has [`STEPS`] steps, whose true states
+/// are [`state`].
 struct Table {
     roots: Vec<B256>,
     underivable_above: Option<u64>,
     deposits: Vec<u64>,
+    long_steps: Vec<(u64, u64)>,
 }
 
 /// `N` of every block in the table.
@@ -37,6 +39,7 @@ impl Table {
             roots: (0..=n).map(root).collect(),
             underivable_above: None,
             deposits: Vec::new(),
+            long_steps: Vec::new(),
         }
     }
 }
@@ -72,6 +75,18 @@ impl Oracle for Table {
             .iter()
             .copied()
             .filter(|b| *b > after && *b <= upto)
+            .min())
+    }
+    fn first_long_step(
+        &self,
+        after: u64,
+        upto: u64,
+    ) -> Result<Option<(u64, u64)>, ChallengerError> {
+        Ok(self
+            .long_steps
+            .iter()
+            .copied()
+            .filter(|(b, _)| *b > after && *b <= upto)
             .min())
     }
 }
@@ -285,20 +300,24 @@ fn layer_two_leaf_steps() {
 /// names its commitments with `defender_moves`, the challenger answers with
 /// `challenger_moves`, down to the leaf; returns the challenge and the defender's move there.
 fn play_layer_two(strategy: Strategy) -> (ChallengeView, Vec<Move>) {
-    let table = Table::safe(100);
+    play_layer_two_on(&Table::safe(100), strategy)
+}
+
+/// [`play_layer_two`] against the truth `table`.
+fn play_layer_two_on(table: &Table, strategy: Strategy) -> (ChallengeView, Vec<Move>) {
     let mut g = in_layer_two(40, state(40, STEPS));
     for _ in 0..128 {
         if g.challenges[0].at_leaf() {
             break;
         }
-        let moves = defender_moves(&g, PROPOSER, 1005, &table);
+        let moves = defender_moves(&g, PROPOSER, 1005, table);
         let c = &mut g.challenges[0];
         let [Move::Defend { id: 0, claim }] = moves.as_slice() else {
             panic!("expected one defence, got {moves:?}");
         };
         c.pending = *claim;
         c.turn = Side::Challenger;
-        let moves = challenger_moves(&g, ME, 1005, strategy, &table);
+        let moves = challenger_moves(&g, ME, 1005, strategy, table);
         let c = &mut g.challenges[0];
         let [Move::Answer { id: 0, agree }] = moves.as_slice() else {
             panic!("expected one answer, got {moves:?}");
@@ -311,7 +330,7 @@ fn play_layer_two(strategy: Strategy) -> (ChallengeView, Vec<Move>) {
         }
         c.turn = Side::Defender;
     }
-    let leaf = defender_moves(&g, PROPOSER, 1005, &table);
+    let leaf = defender_moves(&g, PROPOSER, 1005, table);
     (g.challenges[0].clone(), leaf)
 }
 
@@ -417,6 +436,40 @@ proptest! {
         prop_assert_eq!(c.agreed, (first - 1, root(first - 1)));
         prop_assert_eq!(c.disputed, (first, root(first)));
     }
+
+    /// `disagree-at-long-step` against an honest defender ends layer 1 at the leaf over the
+    /// first block holding a long step, disputing its true output.
+    #[test]
+    fn disagree_at_long_step_ends_layer_one_over_the_first_long_step_block(
+        b in 2u64..5000,
+        seeds in proptest::collection::vec(any::<(u64, u64)>(), 1..4),
+    ) {
+        let table = Table {
+            long_steps: seeds.iter().map(|(s, p)| (1 + s % b, p % STEPS)).collect(),
+            ..Table::safe(b)
+        };
+        let first = table.long_steps.iter().map(|(block, _)| *block).min().expect("one long step at least");
+        let c = play_layer_one_on(&table, b, root, Strategy::DisagreeAtLongStep);
+        prop_assert_eq!(c.agreed, (first - 1, root(first - 1)));
+        prop_assert_eq!(c.disputed, (first, root(first)));
+    }
+
+    /// In layer 2 over that block it ends at the leaf `[p, p + 1]` of the long step at `p`,
+    /// between two true states, where the defender proves the step from `p`: the long one.
+    #[test]
+    fn disagree_at_long_step_ends_layer_two_at_the_long_step(p in 0u64..STEPS) {
+        let table = Table {
+            long_steps: vec![(40, p)],
+            ..Table::safe(100)
+        };
+        let (c, leaf) = play_layer_two_on(&table, Strategy::DisagreeAtLongStep);
+        prop_assert_eq!(c.agreed, (p, state(40, p)));
+        prop_assert_eq!(c.disputed, (p + 1, state(40, p + 1)));
+        prop_assert_eq!(
+            leaf,
+            vec![Move::Step { id: 0, proof: table.step_proof(40, p).unwrap().proof }]
+        );
+    }
 }
 
 #[test]
@@ -436,4 +489,48 @@ fn disagree_from_deposits_challenges_right_claims_over_a_deposit_block_and_loses
     assert!(challenger_done(&game(29, root(29)), ME, 1005, &table));
     // In layer 2 it disagrees with everything, so the defender proves step 0.
     assert_disagreeing_in_layer_two_loses_the_first_step(Strategy::DisagreeFromDeposits);
+}
+
+#[test]
+fn disagree_at_long_step_challenges_right_claims_over_a_long_step_block() {
+    let table = Table {
+        long_steps: vec![(30, 417), (70, 3)],
+        ..Table::safe(100)
+    };
+    let moves = |g: &GameView| challenger_moves(g, ME, 1005, Strategy::DisagreeAtLongStep, &table);
+    // Right claims from the first block with a long step on; never a wrong one, nor one below.
+    assert_eq!(moves(&game(29, root(29))), vec![]);
+    assert_eq!(moves(&game(30, root(30))), vec![Move::Challenge]);
+    assert_eq!(moves(&game(80, root(80))), vec![Move::Challenge]);
+    assert_eq!(moves(&game(80, root(81))), vec![]);
+    assert!(challenger_done(&game(29, root(29)), ME, 1005, &table));
+    // In layer 2 over a block without a long step (not the one layer 1 leads to) it disagrees
+    // with everything, so the defender proves step 0.
+    assert_disagreeing_in_layer_two_loses_the_first_step(Strategy::DisagreeAtLongStep);
+    // Over the block with one, the last step it agrees with is the long step's pre-state.
+    let mut g = in_layer_two(30, state(30, STEPS));
+    g.challenges[0].step_block = 30;
+    g.challenges[0].turn = Side::Challenger;
+    let answer = |g: &GameView| challenger_moves(g, ME, 1005, Strategy::DisagreeAtLongStep, &table);
+    for (position, agree) in [(1, true), (417, true), (418, false), (500, false)] {
+        let c = &mut g.challenges[0];
+        (c.agreed, c.disputed) = ((0, state(30, 0)), (2 * position, state(30, 2 * position)));
+        c.pending = state(30, position);
+        assert_eq!(
+            answer(&g),
+            vec![Move::Answer { id: 0, agree }],
+            "position {position}"
+        );
+    }
+    // A wrong commitment at or below the long step is refused, as an honest challenger would.
+    let c = &mut g.challenges[0];
+    (c.agreed, c.disputed) = ((0, state(30, 0)), (834, state(30, 834)));
+    c.pending = root(9);
+    assert_eq!(
+        answer(&g),
+        vec![Move::Answer {
+            id: 0,
+            agree: false
+        }]
+    );
 }
