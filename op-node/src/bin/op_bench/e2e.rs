@@ -619,9 +619,9 @@ async fn measure(
     })
 }
 
-/// Each client takes the next unsent batch until none is left, stamping its send time in
-/// `batch_times` with its answer time. A task ends with the time its last batch was accepted, or with the first
-/// rejection (every benchmark transaction must be admitted).
+/// Each client takes the next unsent batch until none is left, stamping its send and answer
+/// times in `batch_times`. A task ends with the time its last batch was accepted, or with the
+/// first rejection (every benchmark transaction must be admitted).
 fn spawn_senders(
     clients: Vec<RpcClient>,
     batches: Arc<Vec<Body>>,
