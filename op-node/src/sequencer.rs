@@ -166,11 +166,15 @@ impl DerivedInputs {
 /// Requests to the block-building thread.
 #[derive(Debug)]
 pub enum Control {
-    /// Development: drop the newest `depth` blocks, so the chain reorganises as the next
-    /// blocks take their place (the embedded L1's `anvil_reorg`). Replies with the new head.
+    /// Development: drop every block above `to`, so the chain reorganises as the next blocks
+    /// take their place (the embedded L1's `anvil_reorg`). Replies with the new head.
+    ///
+    /// The caller fixes `to` when the request arrives (the head it serves minus the depth
+    /// asked for), since the block open then is sealed before the sequencer reads the request:
+    /// anvil's depth counts from the head the caller sees, not from that later one.
     Reorg {
-        /// Blocks to drop.
-        depth: u64,
+        /// The new head: blocks above it are dropped.
+        to: u64,
         /// Where the answer goes.
         reply: tokio::sync::oneshot::Sender<Result<u64, String>>,
     },
@@ -428,7 +432,9 @@ fn next_deadline(deadline: Instant, block_time: Duration) -> Instant {
 /// admitted ([`OpenBlock`]), so at its deadline only the state root and the seal remain.
 /// Then its chain-file append runs on the appender thread ([`Engine::seal`]); the next block
 /// opens once it is durable and reported (see [`Reporter`]), since the open block holds the
-/// engine until its deadline. Derivation and development reorgs run between blocks too.
+/// engine until its deadline, and never before that deadline (a block that fills up closes
+/// early; the next one still waits for its period). Derivation and development reorgs run
+/// between blocks too.
 pub fn run(
     mut engine: Engine,
     mut inputs: Inputs,
@@ -439,6 +445,8 @@ pub fn run(
     shutdown: Arc<AtomicBool>,
 ) -> Result<(), SequencerError> {
     let mut deadline = Instant::now() + block_time;
+    // When the next block may open: the deadline of the one before it.
+    let mut opens_at = Instant::now();
     let mut last_report = Instant::now();
     let mut last_wait_report = Instant::now() - Duration::from_secs(60);
     let mut reporter = Reporter {
@@ -458,12 +466,23 @@ pub fn run(
         let between = Instant::now();
         reporter.report(&mut engine, None)?;
         let report_wait = between.elapsed();
+        // A block that filled up closed before its deadline (it is reported above, as soon
+        // as it is durable): the next one opens at that deadline, not now. Opened now, it
+        // would start from the few transactions left in the pool (say a low-tip one) and
+        // then take arrivals in order of arrival, so better-paying ones arriving later would
+        // no longer fit (the embedded L1's blocks, full of gas burners, went partly empty that
+        // way); at the deadline it starts from the pool's best then, what the block built at
+        // the tick took. One block per block time, as before.
+        let early = opens_at.saturating_duration_since(Instant::now());
+        if !early.is_zero() {
+            std::thread::sleep(early);
+        }
         if let Some(control) = &control {
             while let Ok(request) = control.try_recv() {
                 match request {
-                    Control::Reorg { depth, reply } => {
+                    Control::Reorg { to, reply } => {
                         let head = engine.head().clone();
-                        let to = head.number().saturating_sub(depth);
+                        let to = to.min(head.number());
                         let result = engine.rewind(to).map(|dropped| {
                             min_timestamp = head.header.timestamp + 1;
                             pool.on_rewind(&dropped);
@@ -566,6 +585,7 @@ pub fn run(
         };
         timeline.handed = Instant::now();
         reporter.sealed(&block, rejected, timeline);
+        opens_at = deadline;
         deadline = next_deadline(deadline, block_time);
         let expired = pool.evict_expired(Instant::now());
         if expired > 0 {
