@@ -405,6 +405,36 @@ impl CandidateSource for OpenBlock<'_> {
     }
 }
 
+/// When a block takes its transactions: the L2 sequencer's rule differs from the embedded L1's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    /// The L2's: the block opens at the previous one's deadline and executes the pool's best,
+    /// then every transaction admitted until its own deadline, in order of arrival
+    /// ([`OpenBlock`]), so a transaction waits for the state root and the seal only, not for
+    /// the tick and the whole block's execution (inclusion latency is what L2 users see).
+    /// Order by tip then holds only at the opening: a transaction arriving in the period goes
+    /// after those already executed, and waits for the next block if they filled this one.
+    /// An L2 block (5,000+ transfers per 250 ms at load) is filled by arrivals only when the
+    /// node is saturated, and then its backlog is in the pool at the opening, best first.
+    Open,
+    /// The embedded L1's (an Ethereum devnet): the block is built at its tick from the pool's
+    /// best then, ordered by tip, as an Ethereum builder's final payload is: a low-tip
+    /// transaction pooled early is displaced by better-paying ones arriving before the tick.
+    /// Its blocks are small (three gas burners fill one) and tests outbid the batcher with
+    /// them (`batcher-backlog.test.mjs`), so arrival order within the slot must not decide
+    /// what gets in; nobody waits on the L1's inclusion latency.
+    AtTick,
+}
+
+impl Policy {
+    fn of(kind: ChainKind) -> Self {
+        match kind {
+            ChainKind::L1 => Self::AtTick,
+            ChainKind::L2 => Self::Open,
+        }
+    }
+}
+
 /// Seconds since the Unix epoch at `at` (a deadline, usually ahead).
 fn unix_at(at: Instant) -> u64 {
     let now = SystemTime::now();
@@ -415,6 +445,17 @@ fn unix_at(at: Instant) -> u64 {
     wall.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()
+}
+
+/// Sleeps until `at`, or until `shutdown` is set (checked every 50 ms).
+fn sleep_until(at: Instant, shutdown: &AtomicBool) {
+    loop {
+        let left = at.saturating_duration_since(Instant::now());
+        if left.is_zero() || shutdown.load(Ordering::Relaxed) {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
 }
 
 /// The deadline after `deadline`: one block time on, or one block time from now when the
@@ -428,13 +469,14 @@ fn next_deadline(deadline: Instant, block_time: Duration) -> Instant {
 /// Seals a block every `block_time` until `shutdown` is set or the engine fails; on the L2,
 /// derivation runs first when each block opens and moves the safe head.
 ///
-/// A block is open for its whole period: it executes the pool's transactions as they are
-/// admitted ([`OpenBlock`]), so at its deadline only the state root and the seal remain.
-/// Then its chain-file append runs on the appender thread ([`Engine::seal`]); the next block
-/// opens once it is durable and reported (see [`Reporter`]), since the open block holds the
-/// engine until its deadline, and never before that deadline (a block that fills up closes
-/// early; the next one still waits for its period). Derivation and development reorgs run
-/// between blocks too.
+/// On the L2 a block is open for its whole period: it executes the pool's transactions as
+/// they are admitted ([`OpenBlock`]), so at its deadline only the state root and the seal
+/// remain. Then its chain-file append runs on the appender thread ([`Engine::seal`]); the
+/// next block opens once it is durable and reported (see [`Reporter`]), since the open block
+/// holds the engine until its deadline, and never before that deadline (a block that fills up
+/// closes early; the next one still waits for its period). The embedded L1 builds each block
+/// at its tick from the pool's best instead ([`Policy`] says why). Derivation and development
+/// reorgs run between blocks too.
 pub fn run(
     mut engine: Engine,
     mut inputs: Inputs,
@@ -444,9 +486,14 @@ pub fn run(
     control: Option<std::sync::mpsc::Receiver<Control>>,
     shutdown: Arc<AtomicBool>,
 ) -> Result<(), SequencerError> {
+    let policy = Policy::of(engine.config().kind);
     let mut deadline = Instant::now() + block_time;
-    // When the next block may open: the deadline of the one before it.
-    let mut opens_at = Instant::now();
+    // When the next block may open: the deadline of the one before it (an open block), or
+    // its own (a block built at its tick).
+    let mut opens_at = match policy {
+        Policy::Open => Instant::now(),
+        Policy::AtTick => deadline,
+    };
     let mut last_report = Instant::now();
     let mut last_wait_report = Instant::now() - Duration::from_secs(60);
     let mut reporter = Reporter {
@@ -457,7 +504,9 @@ pub fn run(
         sealed_since_report: 0,
         txs_since_report: 0,
     };
-    pool.stream_arrivals();
+    if policy == Policy::Open {
+        pool.stream_arrivals();
+    }
     let mut arrived = Vec::new();
     let mut last_txs = 0usize;
     // After a development reorg, new blocks must differ from the dropped ones.
@@ -472,11 +521,9 @@ pub fn run(
         // then take arrivals in order of arrival, so better-paying ones arriving later would
         // no longer fit (the embedded L1's blocks, full of gas burners, went partly empty that
         // way); at the deadline it starts from the pool's best then, what the block built at
-        // the tick took. One block per block time, as before.
-        let early = opens_at.saturating_duration_since(Instant::now());
-        if !early.is_zero() {
-            std::thread::sleep(early);
-        }
+        // the tick took. One block per block time, as before. A block built at its tick
+        // (the L1's) sleeps here until that tick.
+        sleep_until(opens_at, &shutdown);
         if let Some(control) = &control {
             while let Ok(request) = control.try_recv() {
                 match request {
@@ -531,8 +578,11 @@ pub fn run(
                         }
                     }
                 }
-                std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                sleep_until(deadline, &shutdown);
                 deadline = next_deadline(deadline, block_time);
+                if policy == Policy::AtTick {
+                    opens_at = deadline;
+                }
                 continue;
             }
         };
@@ -585,8 +635,12 @@ pub fn run(
         };
         timeline.handed = Instant::now();
         reporter.sealed(&block, rejected, timeline);
-        opens_at = deadline;
+        let closed_deadline = deadline;
         deadline = next_deadline(deadline, block_time);
+        opens_at = match policy {
+            Policy::Open => closed_deadline,
+            Policy::AtTick => deadline,
+        };
         let expired = pool.evict_expired(Instant::now());
         if expired > 0 {
             info!(target: "sequencer", expired, "dropped nonce-gapped transactions past the pool lifetime");

@@ -565,6 +565,111 @@ fn sequencer_opens_the_block_after_a_full_one_at_its_deadline() {
         .expect("the sequencer stopped cleanly");
 }
 
+/// The embedded L1 builds each block at its tick from the pool's best, ordered by tip, as
+/// an Ethereum builder does: a low-tip transfer pooled first is displaced by two gas burns
+/// (half the block's gas each, a higher tip) arriving later in the period. An open block
+/// (the L2's rule) would have executed the transfer at its opening, and then only one burn
+/// fitted.
+#[test]
+fn embedded_l1_builds_at_its_tick_by_tip() {
+    use op_node::{
+        chain::{ChainConfig, l1_genesis_alloc},
+        engine::Engine,
+        sequencer,
+        storage::Store,
+        txpool::{PoolConfig, SenderState, TxPool},
+    };
+    use std::{
+        sync::atomic::{AtomicBool, Ordering},
+        time::Duration,
+    };
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = Arc::new(Store::open(&dir.path().join("l1.redb")).expect("store"));
+    let config = Arc::new(ChainConfig::l1(harness::CHAIN_ID, harness::GAS_LIMIT));
+    let engine =
+        Engine::open(config, store, &l1_genesis_alloc(&[]), 1_700_000_000).expect("engine");
+    let base_fee = engine.next_base_fee();
+    let rules = PoolConfig::new(harness::CHAIN_ID, harness::GAS_LIMIT);
+    let keys = &ACTORS.keys;
+    // A creation whose init code loops until it runs out of gas: it burns its whole limit.
+    let burn = |key: &PrivateKeySigner| {
+        let tx = TxEip1559 {
+            chain_id: harness::CHAIN_ID,
+            nonce: 0,
+            gas_limit: harness::GAS_LIMIT / 2,
+            max_fee_per_gas: 4 * u128::from(base_fee) + 2_000_000_000,
+            max_priority_fee_per_gas: 2_000_000_000,
+            to: TxKind::Create,
+            input: Bytes::from_static(&[0x5b, 0x60, 0x00, 0x56]),
+            ..Default::default()
+        };
+        sign(key, tx, &rules)
+    };
+    let cheap = sign(
+        &keys[3],
+        TxEip1559 {
+            chain_id: harness::CHAIN_ID,
+            nonce: 0,
+            gas_limit: 21_000,
+            max_fee_per_gas: 4 * u128::from(base_fee) + 1,
+            max_priority_fee_per_gas: 1,
+            to: TxKind::Call(ACTORS.sinks[0]),
+            value: U256::from(1),
+            ..Default::default()
+        },
+        &rules,
+    );
+    let (a, b) = (burn(&keys[1]), burn(&keys[2]));
+    let pool = Arc::new(TxPool::new(rules.clone()));
+    let admit = |tx: &Arc<RecoveredTx>| {
+        let state = SenderState {
+            nonce: 0,
+            balance: U256::from(10u64).pow(U256::from(24)),
+        };
+        pool.add((**tx).clone(), state, base_fee).expect("admitted");
+    };
+    admit(&cheap);
+
+    let (blocks, mut sealed) = tokio::sync::broadcast::channel(16);
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let sequencer = std::thread::spawn({
+        let (pool, shutdown) = (pool.clone(), shutdown.clone());
+        move || {
+            sequencer::run(
+                engine,
+                sequencer::Inputs::Plain,
+                pool,
+                blocks,
+                Duration::from_secs(1),
+                None,
+                shutdown,
+            )
+        }
+    });
+    // Well inside the first period (its tick is 1 s after the start).
+    std::thread::sleep(Duration::from_millis(300));
+    admit(&a);
+    admit(&b);
+    let mut next = || sealed.blocking_recv().expect("a sealed block");
+    let first = next();
+    let mut got = hashes(&first);
+    got.sort();
+    let mut want = vec![a.hash, b.hash];
+    want.sort();
+    assert_eq!(
+        got, want,
+        "the burns outbid the transfer pooled before them"
+    );
+    assert_eq!(first.header.gas_used, harness::GAS_LIMIT);
+    assert_eq!(hashes(&next()), vec![cheap.hash]);
+    shutdown.store(true, Ordering::Relaxed);
+    sequencer
+        .join()
+        .expect("the sequencer thread")
+        .expect("the sequencer stopped cleanly");
+}
+
 /// `build` only seals in memory: a built block that is never committed must leave no
 /// trace (in the tries, in the code cache), so the next block's roots and stored code are
 /// those of the committed state.
