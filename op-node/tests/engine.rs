@@ -459,6 +459,217 @@ fn tx_over_remaining_block_gas_waits_for_next_block() {
     chain.commit_unchecked(built);
 }
 
+/// The sequencer's open block: a block that fills up closes before its deadline, and the
+/// next one opens only at that deadline, from the pool's best then. Opened at once, it
+/// started from what the full block left (a low-tip transfer) and took the burns that
+/// arrived next in their order, so the second no longer fit (the embedded L1's blocks, full
+/// of gas burners, went partly empty that way).
+#[test]
+fn sequencer_opens_the_block_after_a_full_one_at_its_deadline() {
+    use op_node::{
+        sequencer,
+        txpool::{SenderState, TxPool},
+    };
+    use std::{
+        sync::atomic::{AtomicBool, Ordering},
+        time::Duration,
+    };
+
+    let mut chain = Harness::new();
+    let keys = &ACTORS.keys;
+    let deploy = call(
+        &keys[0],
+        0,
+        TxKind::Create,
+        0,
+        400_000,
+        Init::Storer.code(),
+        &mut chain,
+    );
+    let built = chain.build(&[deploy]);
+    assert_eq!(built.block.txs.len(), 1);
+    chain.commit_unchecked(built);
+    let storer = keys[0].address().create(0);
+    let base_fee = chain.next_base_fee();
+    // Half the block's gas each (the storer spins until it runs out), at a tip far above
+    // the transfer's and a fee cap far above the base fee.
+    let burn = |key: &PrivateKeySigner, nonce: u64, chain: &Harness| {
+        let tx = TxEip1559 {
+            chain_id: harness::CHAIN_ID,
+            nonce,
+            gas_limit: harness::GAS_LIMIT / 2,
+            max_fee_per_gas: 4 * u128::from(base_fee) + 1_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(storer),
+            input: storer_calldata(&[], 2),
+            ..Default::default()
+        };
+        sign(key, tx, &chain.pool)
+    };
+    let pool = Arc::new(TxPool::new(chain.pool.clone()));
+    let admit = |tx: &Arc<RecoveredTx>, nonce: u64| {
+        let state = SenderState {
+            nonce,
+            balance: U256::from(10u64).pow(U256::from(24)),
+        };
+        pool.add((**tx).clone(), state, base_fee).expect("admitted");
+    };
+    let (a0, b0) = (burn(&keys[1], 0, &chain), burn(&keys[2], 0, &chain));
+    let (a1, b1) = (burn(&keys[1], 1, &chain), burn(&keys[2], 1, &chain));
+    let cheap = transfer(&keys[3], 0, ACTORS.sinks[0], 1, 21_000, &mut chain);
+    for tx in [&a0, &b0, &cheap] {
+        admit(tx, 0);
+    }
+
+    let (engine, _dir) = chain.into_engine();
+    let (blocks, mut sealed) = tokio::sync::broadcast::channel(16);
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let sequencer = std::thread::spawn({
+        let (pool, shutdown) = (pool.clone(), shutdown.clone());
+        move || {
+            sequencer::run(
+                engine,
+                sequencer::Inputs::Plain,
+                pool,
+                blocks,
+                Duration::from_secs(1),
+                None,
+                shutdown,
+            )
+        }
+    });
+    let mut next = || sealed.blocking_recv().expect("a sealed block");
+    let sorted = |mut v: Vec<_>| {
+        v.sort();
+        v
+    };
+    // The two burns fill the first block: it closes early and is reported at once.
+    let first = next();
+    assert_eq!(sorted(hashes(&first)), sorted(vec![a0.hash, b0.hash]));
+    assert_eq!(first.header.gas_used, harness::GAS_LIMIT);
+    // Two more burns arrive well before its deadline (a block opened at once would have
+    // taken the transfer by now): the next block, opened at the deadline, takes them ahead
+    // of the transfer.
+    std::thread::sleep(Duration::from_millis(100));
+    admit(&a1, 1);
+    admit(&b1, 1);
+    let second = next();
+    assert_eq!(sorted(hashes(&second)), sorted(vec![a1.hash, b1.hash]));
+    assert_eq!(second.header.gas_used, harness::GAS_LIMIT);
+    let third = next();
+    assert_eq!(hashes(&third), vec![cheap.hash]);
+    shutdown.store(true, Ordering::Relaxed);
+    sequencer
+        .join()
+        .expect("the sequencer thread")
+        .expect("the sequencer stopped cleanly");
+}
+
+/// The embedded L1 builds each block at its tick from the pool's best, ordered by tip, as
+/// an Ethereum builder does: a low-tip transfer pooled first is displaced by two gas burns
+/// (half the block's gas each, a higher tip) arriving later in the period. An open block
+/// (the L2's rule) would have executed the transfer at its opening, and then only one burn
+/// fitted.
+#[test]
+fn embedded_l1_builds_at_its_tick_by_tip() {
+    use op_node::{
+        chain::{ChainConfig, l1_genesis_alloc},
+        engine::Engine,
+        sequencer,
+        storage::Store,
+        txpool::{PoolConfig, SenderState, TxPool},
+    };
+    use std::{
+        sync::atomic::{AtomicBool, Ordering},
+        time::Duration,
+    };
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = Arc::new(Store::open(&dir.path().join("l1.redb")).expect("store"));
+    let config = Arc::new(ChainConfig::l1(harness::CHAIN_ID, harness::GAS_LIMIT));
+    let engine =
+        Engine::open(config, store, &l1_genesis_alloc(&[]), 1_700_000_000).expect("engine");
+    let base_fee = engine.next_base_fee();
+    let rules = PoolConfig::new(harness::CHAIN_ID, harness::GAS_LIMIT);
+    let keys = &ACTORS.keys;
+    // A creation whose init code loops until it runs out of gas: it burns its whole limit.
+    let burn = |key: &PrivateKeySigner| {
+        let tx = TxEip1559 {
+            chain_id: harness::CHAIN_ID,
+            nonce: 0,
+            gas_limit: harness::GAS_LIMIT / 2,
+            max_fee_per_gas: 4 * u128::from(base_fee) + 2_000_000_000,
+            max_priority_fee_per_gas: 2_000_000_000,
+            to: TxKind::Create,
+            input: Bytes::from_static(&[0x5b, 0x60, 0x00, 0x56]),
+            ..Default::default()
+        };
+        sign(key, tx, &rules)
+    };
+    let cheap = sign(
+        &keys[3],
+        TxEip1559 {
+            chain_id: harness::CHAIN_ID,
+            nonce: 0,
+            gas_limit: 21_000,
+            max_fee_per_gas: 4 * u128::from(base_fee) + 1,
+            max_priority_fee_per_gas: 1,
+            to: TxKind::Call(ACTORS.sinks[0]),
+            value: U256::from(1),
+            ..Default::default()
+        },
+        &rules,
+    );
+    let (a, b) = (burn(&keys[1]), burn(&keys[2]));
+    let pool = Arc::new(TxPool::new(rules.clone()));
+    let admit = |tx: &Arc<RecoveredTx>| {
+        let state = SenderState {
+            nonce: 0,
+            balance: U256::from(10u64).pow(U256::from(24)),
+        };
+        pool.add((**tx).clone(), state, base_fee).expect("admitted");
+    };
+    admit(&cheap);
+
+    let (blocks, mut sealed) = tokio::sync::broadcast::channel(16);
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let sequencer = std::thread::spawn({
+        let (pool, shutdown) = (pool.clone(), shutdown.clone());
+        move || {
+            sequencer::run(
+                engine,
+                sequencer::Inputs::Plain,
+                pool,
+                blocks,
+                Duration::from_secs(1),
+                None,
+                shutdown,
+            )
+        }
+    });
+    // Well inside the first period (its tick is 1 s after the start).
+    std::thread::sleep(Duration::from_millis(300));
+    admit(&a);
+    admit(&b);
+    let mut next = || sealed.blocking_recv().expect("a sealed block");
+    let first = next();
+    let mut got = hashes(&first);
+    got.sort();
+    let mut want = vec![a.hash, b.hash];
+    want.sort();
+    assert_eq!(
+        got, want,
+        "the burns outbid the transfer pooled before them"
+    );
+    assert_eq!(first.header.gas_used, harness::GAS_LIMIT);
+    assert_eq!(hashes(&next()), vec![cheap.hash]);
+    shutdown.store(true, Ordering::Relaxed);
+    sequencer
+        .join()
+        .expect("the sequencer thread")
+        .expect("the sequencer stopped cleanly");
+}
+
 /// `build` only seals in memory: a built block that is never committed must leave no
 /// trace (in the tries, in the code cache), so the next block's roots and stored code are
 /// those of the committed state.

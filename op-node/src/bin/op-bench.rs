@@ -18,6 +18,8 @@ mod report;
 mod rpc;
 #[path = "op_bench/serial.rs"]
 mod serial;
+#[path = "op_bench/timeline.rs"]
+mod timeline;
 #[path = "op_bench/workload.rs"]
 mod workload;
 

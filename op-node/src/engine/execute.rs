@@ -35,6 +35,34 @@ pub enum Selection {
     EachOnItsOwn,
 }
 
+/// Where a block's candidates come from, batch after batch: a fixed list (a block built at
+/// once), or the sequencer's pool while the block is open (transactions executed as they
+/// arrive, so only the state root and the seal remain when it closes).
+pub trait CandidateSource {
+    /// Appends the next candidates to try, in order, to `into` (empty on entry); `false`
+    /// (with nothing appended) once the block closes. May wait for candidates to arrive.
+    fn next_batch(&mut self, into: &mut Vec<Arc<RecoveredTx>>) -> bool;
+
+    /// About how many transactions the block will hold (sizes its change map up front).
+    fn size_hint(&self) -> usize;
+}
+
+/// A fixed list of candidates, tried in one batch.
+#[derive(Debug)]
+pub struct Fixed<'a>(pub &'a [Arc<RecoveredTx>]);
+
+impl CandidateSource for Fixed<'_> {
+    fn next_batch(&mut self, into: &mut Vec<Arc<RecoveredTx>>) -> bool {
+        let list = std::mem::take(&mut self.0);
+        into.extend_from_slice(list);
+        !list.is_empty()
+    }
+
+    fn size_hint(&self) -> usize {
+        self.0.len()
+    }
+}
+
 /// What executing one block produced.
 #[derive(Debug)]
 pub struct Executed {
@@ -59,7 +87,7 @@ pub fn execute<E, R>(
     selection: Selection,
     gas_limit: u64,
     forced: &[Arc<RecoveredTx>],
-    candidates: &[Arc<RecoveredTx>],
+    candidates: &mut dyn CandidateSource,
     mut run: impl FnMut(&mut E, &RecoveredTx) -> Result<GasOutput, BlockExecutionError>,
     receipt: impl Fn(E::Receipt) -> Option<OpReceiptEnvelope>,
     requests_hash: impl FnOnce(&BlockExecutionResult<E::Receipt>) -> Option<B256>,
@@ -68,7 +96,7 @@ where
     E: BlockExecutor<Receipt = R>,
 {
     executor.apply_pre_execution_changes()?;
-    let mut included = Vec::with_capacity(forced.len() + candidates.len());
+    let mut included = Vec::with_capacity(forced.len() + candidates.size_hint());
     let mut rejected = Vec::new();
     let mut block_gas = 0u64;
     for tx in forced {
@@ -87,52 +115,56 @@ where
     }
     let mut held_back = AddressSet::default();
     let hold_back = selection == Selection::HoldBackSender;
-    for tx in candidates {
-        let sender = tx.sender();
-        if held_back.contains(&sender) {
-            continue;
-        }
-        // The EVM's own check (gas limit above the block's gas left), made early.
-        if block_gas + tx.tx.gas_limit() > gas_limit {
-            if hold_back {
-                held_back.insert(sender);
+    let mut batch = Vec::new();
+    'block: while candidates.next_batch(&mut batch) {
+        for tx in batch.drain(..) {
+            let sender = tx.sender();
+            if held_back.contains(&sender) {
+                continue;
             }
-            continue;
-        }
-        match run(&mut executor, tx) {
-            Ok(gas) => {
-                block_gas += gas.tx_gas_used();
-                included.push(tx.clone());
-            }
-            Err(BlockExecutionError::Validation(BlockValidationError::InvalidTx {
-                error, ..
-            })) => {
+            // The EVM's own check (gas limit above the block's gas left), made early.
+            if block_gas + tx.tx.gas_limit() > gas_limit {
                 if hold_back {
                     held_back.insert(sender);
                 }
-                // A nonce gap may close later; any other refusal is final.
-                if !matches!(
-                    error.as_invalid_tx_err(),
-                    Some(InvalidTransaction::NonceTooHigh { .. })
-                ) {
-                    debug!(target: "engine", tx = %tx.hash, reason = %error, "dropping invalid transaction");
-                    rejected.push(RejectedTx {
-                        tx: tx.clone(),
-                        reason: error.to_string(),
-                    });
-                }
+                continue;
             }
-            Err(BlockExecutionError::Validation(e)) => {
-                if hold_back {
-                    held_back.insert(sender);
+            match run(&mut executor, &tx) {
+                Ok(gas) => {
+                    block_gas += gas.tx_gas_used();
+                    included.push(tx.clone());
                 }
-                debug!(target: "engine", tx = %tx.hash, reason = %e, "transaction left for a later block");
+                Err(BlockExecutionError::Validation(BlockValidationError::InvalidTx {
+                    error,
+                    ..
+                })) => {
+                    if hold_back {
+                        held_back.insert(sender);
+                    }
+                    // A nonce gap may close later; any other refusal is final.
+                    if !matches!(
+                        error.as_invalid_tx_err(),
+                        Some(InvalidTransaction::NonceTooHigh { .. })
+                    ) {
+                        debug!(target: "engine", tx = %tx.hash, reason = %error, "dropping invalid transaction");
+                        rejected.push(RejectedTx {
+                            tx: tx.clone(),
+                            reason: error.to_string(),
+                        });
+                    }
+                }
+                Err(BlockExecutionError::Validation(e)) => {
+                    if hold_back {
+                        held_back.insert(sender);
+                    }
+                    debug!(target: "engine", tx = %tx.hash, reason = %e, "transaction left for a later block");
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
-        }
-        // No transaction needs less than 21000 gas: every later one would be refused.
-        if gas_limit - block_gas < 21_000 {
-            break;
+            // No transaction needs less than 21000 gas: every later one would be refused.
+            if gas_limit - block_gas < 21_000 {
+                break 'block;
+            }
         }
     }
     let (_evm, result) = executor.finish()?;

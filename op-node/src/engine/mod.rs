@@ -10,6 +10,8 @@
 //! report it.
 
 mod execute;
+
+pub use execute::{CandidateSource, Fixed};
 mod historical;
 pub mod state;
 pub mod state_root;
@@ -381,7 +383,18 @@ impl Engine {
         attributes: &BlockAttributes,
         candidates: &[Arc<RecoveredTx>],
     ) -> Result<BuiltBlock, EngineError> {
-        self.build_with(attributes, candidates, execute::Selection::HoldBackSender)
+        self.build_from(attributes, &mut execute::Fixed(candidates))
+    }
+
+    /// [`Self::build_block`] with candidates that `source` hands out batch after batch, as
+    /// the sequencer's pool does while the block is open: each batch is executed as it comes,
+    /// and the state root and the seal follow once `source` closes the block (or it is full).
+    pub fn build_from(
+        &mut self,
+        attributes: &BlockAttributes,
+        source: &mut dyn CandidateSource,
+    ) -> Result<BuiltBlock, EngineError> {
+        self.build_with(attributes, source, execute::Selection::HoldBackSender)
     }
 
     /// Executes a block derived from L1: the forced transactions of `attributes`, then the
@@ -393,13 +406,17 @@ impl Engine {
         attributes: &BlockAttributes,
         recorded: &[Arc<RecoveredTx>],
     ) -> Result<BuiltBlock, EngineError> {
-        self.build_with(attributes, recorded, execute::Selection::EachOnItsOwn)
+        self.build_with(
+            attributes,
+            &mut execute::Fixed(recorded),
+            execute::Selection::EachOnItsOwn,
+        )
     }
 
     fn build_with(
         &mut self,
         attributes: &BlockAttributes,
-        candidates: &[Arc<RecoveredTx>],
+        candidates: &mut dyn CandidateSource,
         selection: execute::Selection,
     ) -> Result<BuiltBlock, EngineError> {
         self.check_usable()?;
@@ -446,7 +463,7 @@ impl Engine {
         let reader = self.store.reader_ahead()?;
         // A transfer changes two accounts; a block holds at most one 21,000-gas transaction
         // per 21,000 gas (plus the fee vaults and system accounts).
-        let most_txs = (attributes.forced.len() + candidates.len())
+        let most_txs = (attributes.forced.len() + candidates.size_hint())
             .min((gas_limit / 21_000) as usize + attributes.forced.len());
         let mut db = BlockDb::new(&mut self.cache, &reader, 2 * most_txs + 16);
         let executed = match &self.executors {
@@ -488,7 +505,7 @@ impl Engine {
                     ommers: &[],
                     withdrawals: None,
                     extra_data: extra_data.clone(),
-                    tx_count_hint: Some(candidates.len()),
+                    tx_count_hint: Some(candidates.size_hint()),
                     slot_number: None,
                 };
                 execute::execute(

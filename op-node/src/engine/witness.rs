@@ -258,7 +258,7 @@ pub fn replay_recorded<S: PreState>(
                 execute::Selection::EachOnItsOwn,
                 header.gas_limit,
                 forced,
-                candidates,
+                &mut execute::Fixed(candidates),
                 execute::run_op,
                 Some,
                 |_| None,
@@ -286,7 +286,7 @@ pub fn replay_recorded<S: PreState>(
                 execute::Selection::EachOnItsOwn,
                 header.gas_limit,
                 &block.txs,
-                &[],
+                &mut execute::Fixed(&[]),
                 |executor, tx| match execute::to_ethereum(tx) {
                     Some(eth) => executor.execute_transaction(eth),
                     None => Err(BlockExecutionError::msg(

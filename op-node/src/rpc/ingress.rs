@@ -6,7 +6,7 @@
 //! each run of consecutive `eth_sendRawTransaction` calls in a batch as one job on the
 //! blocking pool: senders recovered on a pool of one thread per core a chunk at a time, each
 //! chunk admitted in order against one shared snapshot ([`eth::Admission`]). The recovery
-//! threads run at a lower priority (nice [`RECOVERY_NICE`]) than the block thread: when
+//! threads run at a lower priority ([`RECOVERY_NICE`] nicer) than the block thread: when
 //! clients send more than the cores can recover, ingress slows down, not the blocks (whose
 //! timely ticks bound the inclusion latency of everything already admitted).
 //!
@@ -38,7 +38,8 @@ const SEND_RAW: &str = "eth_sendRawTransaction";
 /// of 500 enters the pool in steps of ~1 ms rather than all at its end.
 const RECOVERY_CHUNK: usize = 64;
 
-/// The recovery threads' nice value. Under Linux's scheduler a thread at nice 10 weighs about
+/// How much nicer than the rest of the node the recovery threads run (at most nice 19).
+/// Under Linux's scheduler a thread at nice 10 weighs about
 /// a tenth of one at 0, so the block thread gets ~90 % of a core it shares with one. (Nice
 /// values weigh threads within their scheduling group: with autogroups, within the session.)
 const RECOVERY_NICE: i32 = 10;
@@ -50,8 +51,12 @@ static RECOVERY_POOL: LazyLock<Option<rayon::ThreadPool>> = LazyLock::new(|| {
         .thread_name(|i| format!("rpc-recover-{i}"))
         .start_handler(|_| {
             // On Linux a nice value belongs to a thread, not to the whole process.
+            // Relative to the thread's own: set absolutely, a node started under `nice -n 19`
+            // would put its recovery above its block thread.
             let thread = Some(rustix::thread::gettid());
-            if let Err(error) = rustix::process::setpriority_process(thread, RECOVERY_NICE) {
+            let own = rustix::process::getpriority_process(thread).unwrap_or(0);
+            let nice = own.saturating_add(RECOVERY_NICE).min(19);
+            if let Err(error) = rustix::process::setpriority_process(thread, nice) {
                 tracing::debug!(target: "op_node::rpc", %error, "recovery thread keeps its priority");
             }
         })

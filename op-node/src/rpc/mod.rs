@@ -411,11 +411,17 @@ fn module(ctx: Arc<RpcCtx>) -> Result<RpcModule<RpcCtx>, jsonrpsee::core::Regist
             if depth == 0 {
                 return Err(RpcError::InvalidParams("depth must be at least 1".into()).into());
             }
+            // Depth counts from the head served now: the sequencer reads the request only
+            // after the block it has open is sealed.
+            let to = {
+                let reader = ctx.store.reader().map_err(RpcError::from)?;
+                eth::head_number(&reader)?.saturating_sub(depth)
+            };
             let (reply, answer) = tokio::sync::oneshot::channel();
             let sent = ctx.control.as_ref().and_then(|c| {
                 c.lock()
                     .ok()?
-                    .send(crate::sequencer::Control::Reorg { depth, reply })
+                    .send(crate::sequencer::Control::Reorg { to, reply })
                     .ok()
             });
             if sent.is_none() {

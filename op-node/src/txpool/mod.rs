@@ -220,6 +220,9 @@ struct PoolInner {
     by_hash: B256Map<Arc<RecoveredTx>>,
     /// How many block updates (`on_block`, `on_rewind`) came in; see [`TxPool::block_updates`].
     block_updates: u64,
+    /// Transactions admitted since the sequencer last took them, oldest first, once it asked
+    /// for them ([`TxPool::stream_arrivals`]): what it executes into the block it has open.
+    arrivals: Option<Vec<Arc<RecoveredTx>>>,
 }
 
 /// Counts for `txpool_status`.
@@ -287,7 +290,10 @@ impl TxPool {
         let tx = Arc::new(tx);
         let mut inner = self.inner.lock();
         let PoolInner {
-            senders, by_hash, ..
+            senders,
+            by_hash,
+            arrivals,
+            ..
         } = &mut *inner;
         if by_hash.contains_key(&hash) {
             return Err(PoolError::AlreadyKnown);
@@ -338,6 +344,9 @@ impl TxPool {
         let queue = senders.entry(sender).or_default();
         queue.txs.insert(nonce, tx.clone());
         queue.touched = Some(std::time::Instant::now());
+        if let Some(arrivals) = arrivals {
+            arrivals.push(tx.clone());
+        }
         by_hash.insert(hash, tx);
         Ok(hash)
     }
@@ -354,6 +363,29 @@ impl TxPool {
             .max_priority_fee_per_gas()
             .unwrap_or(new.tx.max_fee_per_gas());
         new.tx.max_fee_per_gas() >= bump(old.tx.max_fee_per_gas()) && new_tip >= bump(old_tip)
+    }
+
+    /// From now on, keeps every admitted transaction for [`Self::take_arrivals`] too (the
+    /// sequencer's feed of the block it has open).
+    pub fn stream_arrivals(&self) {
+        self.inner.lock().arrivals.get_or_insert_with(Vec::new);
+    }
+
+    /// Moves the transactions admitted since the last call that are still pooled (not
+    /// replaced or evicted since), oldest first, to `into`, if [`Self::stream_arrivals`] was
+    /// called. Whether each is executable now is the caller's to check.
+    pub fn take_arrivals(&self, into: &mut Vec<Arc<RecoveredTx>>) {
+        let mut inner = self.inner.lock();
+        let PoolInner {
+            by_hash, arrivals, ..
+        } = &mut *inner;
+        if let Some(arrivals) = arrivals {
+            into.extend(
+                arrivals
+                    .drain(..)
+                    .filter(|tx| by_hash.contains_key(&tx.hash)),
+            );
+        }
     }
 
     /// A pooled transaction by hash.

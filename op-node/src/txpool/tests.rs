@@ -494,3 +494,33 @@ fn a_full_pool_keeps_sixteen_slots_per_sender_for_newcomers() {
     )
     .unwrap();
 }
+
+#[test]
+fn arrivals_are_streamed_in_order_once_and_only_while_pooled() {
+    let p = pool();
+    let (a, b) = (signer(0), signer(1));
+    let mut got = Vec::new();
+    // Before the sequencer asks, nothing is kept.
+    admit(&p, raw_1559(&a, 0, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    p.take_arrivals(&mut got);
+    assert!(got.is_empty());
+
+    p.stream_arrivals();
+    let first = admit(&p, raw_1559(&b, 0, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    let second = admit(&p, raw_1559(&a, 1, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    // Replaced before the sequencer took it: only its replacement arrives.
+    admit(&p, raw_1559(&b, 1, GWEI, GWEI, 21_000, CHAIN), rich()).unwrap();
+    let replacement = admit(
+        &p,
+        raw_1559(&b, 1, 2 * GWEI, 2 * GWEI, 21_000, CHAIN),
+        rich(),
+    )
+    .unwrap();
+    p.take_arrivals(&mut got);
+    let hashes: Vec<B256> = got.iter().map(|t| t.hash).collect();
+    assert_eq!(hashes, vec![first, second, replacement]);
+
+    got.clear();
+    p.take_arrivals(&mut got);
+    assert!(got.is_empty(), "each arrival is handed out once");
+}

@@ -92,6 +92,12 @@ impl Harness {
         harness
     }
 
+    /// The engine, for a test that runs it itself, with the directory that holds its files.
+    pub fn into_engine(self) -> (Engine, TempDir) {
+        let node = self.node.expect("node open");
+        (node.engine, self._dir)
+    }
+
     fn node(&self) -> &Node {
         self.node.as_ref().expect("node open")
     }

@@ -7,6 +7,7 @@ use super::{
     BenchError, readers,
     report::{Mode, Report, load_average, ms, pid_cpu, process_cpu},
     rpc::{RpcClient, send_raw_batch},
+    timeline::{self, TxPath, unix_now_ms},
     workload::{self, Key, Signer, TOKENS_PER_ACCOUNT, TestToken, Workload},
 };
 use alloy::{
@@ -152,6 +153,29 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
         }
     };
     let elapsed = m.last_included - m.started;
+    let node_blocks = timeline::read_log(&node.log);
+    if !node_blocks.is_empty() {
+        eprintln!(
+            "op-bench: the node's blocks of the run:\n{}",
+            timeline::describe(&node_blocks, &m.blocks)
+        );
+    }
+    let paths: Vec<TxPath> = m
+        .included
+        .iter()
+        .enumerate()
+        .filter_map(|(i, seen)| {
+            let (block, seen) = (*seen)?;
+            let batch = m.batch_times.get(i / m.batch_size)?;
+            Some(TxPath {
+                sent: batch.sent?,
+                answered: batch.answered?,
+                block,
+                seen,
+            })
+        })
+        .collect();
+    let timeline_stages = timeline::stages(&paths, &node_blocks, m.anchor);
     Ok(Report {
         workload: p.workload,
         mode: Mode::E2e,
@@ -178,6 +202,7 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
             ),
         ]
         .into_iter()
+        .chain(timeline_stages)
         .chain(
             (p.readers > 0)
                 .then(|| {
@@ -198,7 +223,10 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
              to last inclusion; {} blocks, {:.0} txs/block avg, block time {}, gas limit {}; \
              p50/p99 are per-tx send to inclusion seen by a {} ms poller; node_cpu / bench_cpu \
              = the node's / op-bench's CPU time (all threads) over the timed part per \
-             transaction; load average {load}",
+             transaction; tx_* = each transaction's send to batch answered (admit), to its \
+             block's transactions fixed (pool), to sealed (build), to durable (durable), to \
+             seen (seen), p50/p99, from the node's log; blk_* = largest per block of the run \
+             (slip = transactions fixed behind the tick); load average {load}",
             p.txs as f64 / (m.last_accepted - m.started).as_secs_f64(),
             m.blocks.len(),
             p.txs as f64 / m.blocks.len().max(1) as f64,
@@ -243,6 +271,8 @@ impl NodeProcess {
             .args(["--txpool.max-queued", &pool_size.to_string()])
             // Plain text in the log file (tracing colours its output by default).
             .env("NO_COLOR", "1")
+            // Each block's timeline, which `timeline_stages` reads back.
+            .env("RUST_LOG", "info,sequencer::timeline=debug")
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
@@ -453,6 +483,21 @@ struct Measured {
     blocks: Vec<u64>,
     latencies_ms: Vec<f64>,
     index: B256Map<usize>,
+    /// Per batch: when it was sent and when its answer came (every call admitted or refused).
+    batch_times: Vec<BatchTimes>,
+    /// Per transaction: the block it was seen in and when the poller saw it.
+    included: Vec<Option<(u64, Instant)>>,
+    batch_size: usize,
+    /// An instant and the wall-clock time then, in milliseconds since the Unix epoch, to place
+    /// the node's logged times on this process's clock.
+    anchor: (Instant, f64),
+}
+
+/// When one batch was sent and answered.
+#[derive(Debug, Clone, Copy, Default)]
+struct BatchTimes {
+    sent: Option<Instant>,
+    answered: Option<Instant>,
 }
 
 /// The part of a block the poller reads.
@@ -485,11 +530,12 @@ async fn measure(
     }
 
     let batches = Arc::new(batches);
-    let sent_at = Arc::new(Mutex::new(vec![None; batches.len()]));
+    let batch_times = Arc::new(Mutex::new(vec![BatchTimes::default(); batches.len()]));
+    let anchor = (Instant::now(), unix_now_ms());
     let started = Instant::now();
-    let mut tasks = spawn_senders(senders, batches, sent_at.clone(), started);
+    let mut tasks = spawn_senders(senders, batches, batch_times.clone(), started);
 
-    let mut included_at: Vec<Option<Instant>> = vec![None; total];
+    let mut included_at: Vec<Option<(u64, Instant)>> = vec![None; total];
     let mut included = 0;
     let mut gas = 0;
     let mut blocks = Vec::new();
@@ -516,7 +562,7 @@ async fn measure(
             let before = included;
             for hash in &block.transactions {
                 if let Some(&i) = index.get(hash)
-                    && included_at[i].replace(seen).is_none()
+                    && included_at[i].replace((next_block, seen)).is_none()
                 {
                     included += 1;
                 }
@@ -542,21 +588,21 @@ async fn measure(
         last_accepted = last_accepted.max(accepted);
     }
 
-    let sent_at = sent_at.lock();
+    let batch_times = batch_times.lock().clone();
     let latencies_ms = included_at
         .iter()
         .enumerate()
         .filter_map(|(i, seen)| {
-            Some(ms(seen
-                .as_ref()?
-                .saturating_duration_since(sent_at[i / batch_size]?)))
+            Some(ms(seen.as_ref()?.1.saturating_duration_since(
+                batch_times[i / batch_size].sent?,
+            )))
         })
         .collect();
     let last_included = included_at
         .iter()
         .flatten()
+        .map(|(_, seen)| *seen)
         .max()
-        .copied()
         .unwrap_or(started);
     Ok(Measured {
         started,
@@ -566,22 +612,27 @@ async fn measure(
         blocks,
         latencies_ms,
         index,
+        batch_times,
+        included: included_at,
+        batch_size,
+        anchor,
     })
 }
 
-/// Each client takes the next unsent batch until none is left, stamping its send time in
-/// `sent_at`. A task ends with the time its last batch was accepted, or with the first
-/// rejection (every benchmark transaction must be admitted).
+/// Each client takes the next unsent batch until none is left, stamping its send and answer
+/// times in `batch_times`. A task ends with the time its last batch was accepted, or with the
+/// first rejection (every benchmark transaction must be admitted).
 fn spawn_senders(
     clients: Vec<RpcClient>,
     batches: Arc<Vec<Body>>,
-    sent_at: Arc<Mutex<Vec<Option<Instant>>>>,
+    batch_times: Arc<Mutex<Vec<BatchTimes>>>,
     started: Instant,
 ) -> JoinSet<Result<Instant, BenchError>> {
     let next_batch = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
     for mut client in clients {
-        let (batches, next_batch, sent_at) = (batches.clone(), next_batch.clone(), sent_at.clone());
+        let (batches, next_batch, batch_times) =
+            (batches.clone(), next_batch.clone(), batch_times.clone());
         tasks.spawn(async move {
             let mut last_accepted = started;
             loop {
@@ -589,9 +640,10 @@ fn spawn_senders(
                 let Some(body) = batches.get(i) else {
                     return Ok(last_accepted);
                 };
-                sent_at.lock()[i] = Some(Instant::now());
+                batch_times.lock()[i].sent = Some(Instant::now());
                 let responses = client.batch(body.clone()).await?;
                 last_accepted = Instant::now();
+                batch_times.lock()[i].answered = Some(last_accepted);
                 let rejected: Vec<_> = responses.iter().filter_map(|r| r.error.as_ref()).collect();
                 if let Some(first) = rejected.first() {
                     return Err(BenchError::Rpc {
