@@ -8,6 +8,7 @@
 //! rollup's rooms: `derivation` (L1 to L2 block inputs), `batcher` (sealed blocks into the L1
 //! batch inbox; the format itself is `bridge::inbox`), `proposer`, `l1` (bridge deployment).
 
+pub mod allocator;
 pub mod batcher;
 pub mod block;
 pub mod chain;

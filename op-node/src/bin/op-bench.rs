@@ -166,6 +166,8 @@ enum BenchError {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: see op_node::allocator.
+    op_node::allocator::keep_freed_memory();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

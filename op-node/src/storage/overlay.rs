@@ -132,14 +132,17 @@ impl StateWrites {
     /// The writes of `layers` (consecutive blocks, oldest first) as one, later writes winning.
     pub fn merge(layers: &[std::sync::Arc<StateWrites>]) -> Option<Self> {
         let (first, last) = (layers.first()?, layers.last()?);
+        // Sized up front: growing them layer by layer re-hashed and copied them again and
+        // again (and faulted in fresh pages each time).
         let mut accounts: AddressMap<Option<AccountRecord>> = AddressMap::default();
+        accounts.reserve(layers.iter().map(|l| l.accounts.len()).sum());
         let mut storage: AddressMap<SlotWrites> = AddressMap::default();
         let mut code = B256Map::default();
         // Node writes in block order; sorted (stably, so the latest write of a path stays
         // last) once at the end. Each layer's writes are already sorted, so the sort merges runs.
         let mut account_trie = NodeWrites::new();
         let mut storage_tries: B256Map<(bool, NodeWrites)> = B256Map::default();
-        let mut tx_index = Vec::new();
+        let mut tx_index = Vec::with_capacity(layers.iter().map(|l| l.tx_index.len()).sum());
         for layer in layers {
             accounts.extend(layer.accounts.iter().map(|(a, r)| (*a, *r)));
             for (address, writes) in &layer.storage {

@@ -96,17 +96,44 @@ impl Node {
 impl Leaf {
     fn encode(&self, buf: &mut Vec<u8>) {
         buf.clear();
-        LeafNodeRef::new(&self.key, &self.value).encode(buf);
+        self.encode_to(buf);
+    }
+
+    /// Appends the node's RLP to `out`.
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        LeafNodeRef::new(&self.key, &self.value).encode(out);
     }
 }
 
 impl Extension {
     /// Encodes into `buf`, hashing the child first if it changed. `path` is this node's path.
-    fn encode(&mut self, mut path: Nibbles, buf: &mut Vec<u8>, log: &mut UpdateLog) {
-        path.extend(&self.key);
-        let child = hash(&mut self.child, &mut path, buf, log);
+    fn encode(&mut self, path: Nibbles, buf: &mut Vec<u8>, log: &mut UpdateLog) {
+        let child = self.child_reference(path, buf, log);
         buf.clear();
         ExtensionNodeRef::new(&self.key, &child).encode(buf);
+    }
+
+    /// Appends the node's RLP to `out`, hashing the child first if it changed (with `buf` as
+    /// scratch). `path` is this node's path.
+    fn encode_to(
+        &mut self,
+        path: Nibbles,
+        buf: &mut Vec<u8>,
+        log: &mut UpdateLog,
+        out: &mut Vec<u8>,
+    ) {
+        let child = self.child_reference(path, buf, log);
+        ExtensionNodeRef::new(&self.key, &child).encode(out);
+    }
+
+    fn child_reference(
+        &mut self,
+        mut path: Nibbles,
+        buf: &mut Vec<u8>,
+        log: &mut UpdateLog,
+    ) -> RlpNode {
+        path.extend(&self.key);
+        hash(&mut self.child, &mut path, buf, log)
     }
 }
 
@@ -150,8 +177,36 @@ impl Branch {
     }
 
     /// Encodes into `buf`, hashing changed children first. `path` is this node's path.
-    fn encode(&mut self, mut path: Nibbles, buf: &mut Vec<u8>, log: &mut UpdateLog) {
+    fn encode(&mut self, path: Nibbles, buf: &mut Vec<u8>, log: &mut UpdateLog) {
         let mut stack: [RlpNode; 16] = Default::default();
+        let (mask, len) = self.child_references(path, buf, log, &mut stack);
+        buf.clear();
+        BranchNodeRef::new(&stack[..len], mask).encode(buf);
+    }
+
+    /// Appends the node's RLP to `out`, hashing changed children first (with `buf` as
+    /// scratch). `path` is this node's path.
+    fn encode_to(
+        &mut self,
+        path: Nibbles,
+        buf: &mut Vec<u8>,
+        log: &mut UpdateLog,
+        out: &mut Vec<u8>,
+    ) {
+        let mut stack: [RlpNode; 16] = Default::default();
+        let (mask, len) = self.child_references(path, buf, log, &mut stack);
+        BranchNodeRef::new(&stack[..len], mask).encode(out);
+    }
+
+    /// Fills `stack` with the references of the present children in nibble order, hashing
+    /// changed ones first; returns the children's mask and how many there are.
+    fn child_references(
+        &mut self,
+        mut path: Nibbles,
+        buf: &mut Vec<u8>,
+        log: &mut UpdateLog,
+        stack: &mut [RlpNode; 16],
+    ) -> (TrieMask, usize) {
         let mut mask = TrieMask::default();
         let mut len = 0;
         for nibble in 0u8..16 {
@@ -176,8 +231,7 @@ impl Branch {
             mask.set_bit(nibble);
             len += 1;
         }
-        buf.clear();
-        BranchNodeRef::new(&stack[..len], mask).encode(buf);
+        (mask, len)
     }
 
     /// The index of the only child other than the one under `skip`, if there is exactly one.
@@ -193,6 +247,11 @@ impl Branch {
 /// Bytes of encoded nodes per arena chunk of an [`UpdateLog`]: a block's few thousand nodes
 /// take a handful of allocations instead of one each.
 const LOG_CHUNK: usize = 1 << 18;
+
+/// Free bytes a chunk must have before a node is encoded into it: more than any branch's RLP
+/// (at most 532 bytes) or account leaf's. A longer node (a long leaf value) makes the chunk
+/// grow, which moves it but leaves every span valid.
+const NODE_ROOM: usize = 1 << 10;
 
 /// Where a logged node's RLP is: chunk index, start and end within the chunk.
 type Span = (u32, u32, u32);
@@ -262,6 +321,50 @@ impl UpdateLog {
             // A chunk never exceeds u32: nodes are at most a few hundred bytes.
             let span = (index as u32, start as u32, chunk.len() as u32);
             self.entries.push((*path, Some(span)));
+        }
+    }
+
+    /// Takes the chunk the next node is to be encoded into, with at least [`NODE_ROOM`] bytes
+    /// free, and its index; [`Self::put_chunk`] gives it back. Encoding straight into the log
+    /// spares copying each node from a scratch buffer (the level pass hashes it from here too).
+    /// Anything logged meanwhile goes into a later chunk, so the index stays right.
+    fn take_open_chunk(&mut self) -> (usize, Vec<u8>) {
+        let full = self
+            .chunks
+            .last()
+            .is_none_or(|chunk| chunk.capacity() - chunk.len() < NODE_ROOM);
+        if full {
+            self.chunks.push(Vec::with_capacity(LOG_CHUNK));
+        }
+        let index = self.chunks.len() - 1;
+        (index, mem::take(&mut self.chunks[index]))
+    }
+
+    /// Gives back the chunk [`Self::take_open_chunk`] took.
+    fn put_chunk(&mut self, index: usize, chunk: Vec<u8>) {
+        self.chunks[index] = chunk;
+    }
+
+    /// The bytes at `span` of the chunks.
+    fn span(&self, (chunk, start, end): Span) -> &[u8] {
+        &self.chunks[chunk as usize][start as usize..end as usize]
+    }
+
+    /// Records that the node at `path` was encoded as the bytes at `span` of the chunks.
+    fn record_span(&mut self, path: &Nibbles, span: Span) {
+        if self.enabled {
+            self.entries.push((*path, Some(span)));
+        }
+    }
+
+    /// Forgets what was encoded into the chunks of a log that records nothing (keeping one
+    /// chunk's allocation), so they do not grow without bound.
+    fn clear_if_disabled(&mut self) {
+        if !self.enabled {
+            self.chunks.truncate(1);
+            if let Some(chunk) = self.chunks.first_mut() {
+                chunk.clear();
+            }
         }
     }
 

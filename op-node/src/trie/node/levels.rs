@@ -47,12 +47,9 @@ pub(super) fn hash_levels<'a>(
     }
     // Within a level the order does not matter (no node is another's ancestor).
     pending.sort_unstable_by_key(|p| p.height);
-    let mut arena = Vec::new();
     let mut spans = Vec::new();
-    let mut long: Vec<usize> = Vec::new();
     let mut hashes = Vec::new();
     for level in pending.chunk_by(|a, b| a.height == b.height) {
-        arena.clear();
         spans.clear();
         for p in level {
             // SAFETY: `p.node` points into the trie under one of `roots`, whose `&mut` this
@@ -61,27 +58,33 @@ pub(super) fn hash_levels<'a>(
             // other reference to it or into it is live: this one ends with the iteration, and
             // the nodes reached through it (its children) were finished at lower heights.
             let node = unsafe { &mut *p.node.as_ptr() };
-            encode(node, p.path, buf, log);
-            let start = arena.len();
-            arena.extend_from_slice(buf);
-            spans.push(start..arena.len());
+            // Straight into the log's chunk, where it is hashed from and stays.
+            let (index, mut chunk) = log.take_open_chunk();
+            let start = chunk.len();
+            encode_to(node, p.path, buf, log, &mut chunk);
+            // A chunk never exceeds u32: nodes are at most a few hundred bytes.
+            spans.push((index as u32, start as u32, chunk.len() as u32));
+            log.put_chunk(index, chunk);
         }
-        long.clear();
-        long.extend((0..spans.len()).filter(|&i| spans[i].len() >= super::INLINE_LIMIT));
-        let messages: Vec<&[u8]> = long.iter().map(|&i| &arena[spans[i].clone()]).collect();
+        let messages: Vec<&[u8]> = spans
+            .iter()
+            .map(|&span| log.span(span))
+            .filter(|rlp| rlp.len() >= super::INLINE_LIMIT)
+            .collect();
         hashes.clear();
         hashes.resize(messages.len(), B256::ZERO);
         fraud_vm::keccak_lanes::keccak256_each(&messages, &mut hashes);
+        drop(messages);
         let mut next_hash = hashes.iter();
-        for (p, span) in level.iter().zip(&spans) {
-            let rlp = &arena[span.clone()];
+        for (p, &span) in level.iter().zip(&spans) {
+            let rlp = log.span(span);
             let reference = if rlp.len() >= super::INLINE_LIMIT {
                 let hash = next_hash.next().expect("one hash per long node");
                 RlpNode::word_rlp(hash)
             } else {
                 RlpNode::from_rlp(rlp)
             };
-            log.record(&p.path, rlp);
+            log.record_span(&p.path, span);
             // SAFETY: as above; no other reference into the trie is live here.
             let node = unsafe { &mut *p.node.as_ptr() };
             match node {
@@ -92,6 +95,7 @@ pub(super) fn hash_levels<'a>(
             }
         }
     }
+    log.clear_if_disabled();
 }
 
 /// Pushes `node` (changed, at `path`) and its changed descendants, children first, each with
@@ -132,12 +136,19 @@ fn collect(node: &mut Node, path: &mut Nibbles, out: &mut Vec<Pending>) -> u8 {
     height
 }
 
-/// Encodes `node` (at `path`, its changed children hashed) into `buf`.
-fn encode(node: &mut Node, path: Nibbles, buf: &mut Vec<u8>, log: &mut UpdateLog) {
+/// Appends the RLP of `node` (at `path`, its changed children hashed) to `out`; `buf` is
+/// scratch.
+fn encode_to(
+    node: &mut Node,
+    path: Nibbles,
+    buf: &mut Vec<u8>,
+    log: &mut UpdateLog,
+    out: &mut Vec<u8>,
+) {
     match node {
-        Node::Leaf(leaf) => leaf.encode(buf),
-        Node::Extension(ext) => ext.encode(path, buf, log),
-        Node::Branch(branch) => branch.encode(path, buf, log),
+        Node::Leaf(leaf) => leaf.encode_to(out),
+        Node::Extension(ext) => ext.encode_to(path, buf, log, out),
+        Node::Branch(branch) => branch.encode_to(path, buf, log, out),
         Node::Empty | Node::Hash(_) => unreachable!("only changed nodes are collected"),
     }
 }
