@@ -329,14 +329,14 @@ impl BlockSteps {
                     "the last header is not the block's parent".into(),
                 ))
             })?;
-        let db = WitnessDb {
-            trie: Arc::new(fraud_vm::witness::WitnessTrie::new(
+        let db = WitnessDb::new(
+            Arc::new(fraud_vm::witness::WitnessTrie::new(
                 parent.state_root,
                 &witness.state,
                 &witness.codes,
             )),
-            block_hashes: headers.iter().map(|h| (h.number, h.hash_slow())).collect(),
-        };
+            headers.iter().map(|h| (h.number, h.hash_slow())).collect(),
+        );
         let l2_block = fraud_vm::check::L2Block::of_header(parent, &header, transactions);
         let base = Arc::new(fraud_vm::mpt::BaseState::from_witness(db.trie.clone()));
         let mut scan = LongStepScan::default();
