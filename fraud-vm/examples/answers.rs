@@ -13,7 +13,9 @@
 //! first (`fraud_vm::memo::clear`; the fastest is printed; 1 under callgrind, whose inclusive
 //! counts of `BlockSteps<DB>::step_count`, and of `commitment_at`, inlined into `main`, are the
 //! stable measure). The answers' figure is the fastest repetition's slowest answer, then the
-//! fastest first answer (the cold one, which lifts the block's sparse-tree leaves). `ONLY_N=1` skips the answers, `FIRST=1` all but the first (for a
+//! fastest first answer (the cold one, which lifts the block's sparse-tree leaves), then the
+//! fastest one-step proofs (`step_proof`, after the answers) of the leaf the bisection ends at
+//! (the block end's last step) and of the step at the middle, where the first move asks. `ONLY_N=1` skips the answers, `FIRST=1` all but the first (for a
 //! profiler); `CHECK=1` also checks the block with `check_block`
 //! and prints op-revm's own execution time and the ratios to it; `EACH=1` prints every answer's
 //! time (callgrind counts each one with `--dump-after=answers::answer_at`).
@@ -70,6 +72,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         None
     };
     let (mut count, mut answer, mut first) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    let (mut leaf_proof, mut middle_proof) = (Duration::MAX, Duration::MAX);
     let (mut n, mut asked) = (0, 0);
     let each = std::env::var_os("EACH").is_some();
     let first_only = std::env::var_os("FIRST").is_some();
@@ -107,6 +110,16 @@ fn main() -> Result<(), Box<dyn Error>> {
             }
         }
         answer = answer.min(slowest);
+        if !first_only {
+            // The leaf's one-step proof, as the player who must step makes it after the moves.
+            let began = Instant::now();
+            std::hint::black_box(steps.step_proof(agreed)?);
+            leaf_proof = leaf_proof.min(began.elapsed());
+            // And the proof of the step the first move asked about (an opcode, in these blocks).
+            let began = Instant::now();
+            std::hint::black_box(steps.step_proof(n / 2)?);
+            middle_proof = middle_proof.min(began.elapsed());
+        }
         for (m, took) in times {
             println!("  answer at {m} of {n}: {} µs", took.as_micros());
         }
@@ -128,6 +141,15 @@ fn main() -> Result<(), Box<dyn Error>> {
             ratio(answer),
             first.as_micros(),
             ratio(first)
+        );
+    }
+    if leaf_proof != Duration::MAX {
+        print!(
+            ", the leaf's proof {} µs{}, the middle step's {} µs{}",
+            leaf_proof.as_micros(),
+            ratio(leaf_proof),
+            middle_proof.as_micros(),
+            ratio(middle_proof)
         );
     }
     if let Some(e) = execution {
