@@ -522,6 +522,9 @@ pub fn run(
         pool.stream_arrivals();
     }
     let mut arrived = Vec::new();
+    // The open block's set of hashes handed out, kept between blocks so its table is not
+    // grown again from empty, one rehash after another, in every block.
+    let mut tried = B256Set::default();
     let mut last_txs = 0usize;
     // After a development reorg, new blocks must differ from the dropped ones.
     let mut min_timestamp = 0u64;
@@ -614,7 +617,10 @@ pub fn run(
             deadline,
             shutdown: &shutdown,
             base_fee,
-            tried: B256Set::default(),
+            tried: {
+                tried.clear();
+                std::mem::take(&mut tried)
+            },
             arrived: std::mem::take(&mut arrived),
             closed: None,
         };
@@ -626,6 +632,7 @@ pub fn run(
             }
         };
         arrived = std::mem::take(&mut open.arrived);
+        tried = std::mem::take(&mut open.tried);
         let closed = open.closed.unwrap_or_else(Instant::now);
         last_txs = built.block.txs.len();
         let rejected: Vec<_> = built.rejected.iter().map(|r| r.tx.clone()).collect();
