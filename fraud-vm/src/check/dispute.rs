@@ -3,7 +3,8 @@
 //! the `blockStart` and `blockEnd` proofs. Every answer re-runs the block and keeps what it
 //! asks for, so no trace is held in memory. The re-run is light: only the states asked for are
 //! committed (the other transactions' states are mirrored, not hashed, SPEC.md §7), boundary
-//! proofs are made but not verified, and the run stops once the answer is known. `N` is
+//! steps are applied without proofs (but for the one a one-step proof asks for, made whole and
+//! verified before it is returned), and the run stops once the answer is known. `N` is
 //! counted once per block and kept, with some Idle states of that run (at most
 //! 32, spread over the block): an answer re-runs only from the last of them at or
 //! before its position.
@@ -326,8 +327,8 @@ where
         })
     }
 
-    /// The pre-state's commitment and the proof of the step from `position`, from a re-run
-    /// that proves every boundary step up to it.
+    /// The pre-state's commitment and the proof of the step from `position`, from an answer's
+    /// light re-run to it (the boundary steps before it applied without proofs).
     fn proof_from_run(&self, m: u64, position: u64) -> Result<(B256, StepProof), CheckError> {
         let mut at = ProofAt {
             position,
