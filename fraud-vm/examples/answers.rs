@@ -15,7 +15,9 @@
 //! stable measure). The answers' figure is the fastest repetition's slowest answer, then the
 //! fastest first answer (the cold one, which lifts the block's sparse-tree leaves), then the
 //! fastest one-step proofs (`step_proof`, after the answers) of the leaf the bisection ends at
-//! (the block end's last step) and of the step at the middle, where the first move asks. `ONLY_N=1` skips the answers, `FIRST=1` all but the first (for a
+//! (the block end's last step) and of the step at the middle, where the first move asks, and
+//! the leaf's proof cold (a new `BlockSteps` with the caches emptied and only `N` counted: a
+//! player that answered nothing about the block end). `ONLY_N=1` skips the answers, `FIRST=1` all but the first (for a
 //! profiler); `CHECK=1` also checks the block with `check_block`
 //! and prints op-revm's own execution time and the ratios to it; `EACH=1` prints every answer's
 //! time (callgrind counts each one with `--dump-after=answers::answer_at`).
@@ -73,6 +75,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     };
     let (mut count, mut answer, mut first) = (Duration::MAX, Duration::MAX, Duration::MAX);
     let (mut leaf_proof, mut middle_proof) = (Duration::MAX, Duration::MAX);
+    let mut cold_leaf_proof = Duration::MAX;
     let (mut n, mut asked) = (0, 0);
     let each = std::env::var_os("EACH").is_some();
     let first_only = std::env::var_os("FIRST").is_some();
@@ -119,6 +122,15 @@ fn main() -> Result<(), Box<dyn Error>> {
             let began = Instant::now();
             std::hint::black_box(steps.step_proof(n / 2)?);
             middle_proof = middle_proof.min(began.elapsed());
+            // The leaf's proof by a player that has counted `N` and answered nothing else
+            // (no block end state kept, the caches emptied).
+            fraud_vm::memo::clear();
+            let fresh =
+                BlockSteps::from_witness(&block.header, transactions.clone(), &witness, config)?;
+            fresh.step_count()?;
+            let began = Instant::now();
+            std::hint::black_box(cold_leaf_proof_at(&fresh, agreed)?);
+            cold_leaf_proof = cold_leaf_proof.min(began.elapsed());
         }
         for (m, took) in times {
             println!("  answer at {m} of {n}: {} µs", took.as_micros());
@@ -145,9 +157,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     if leaf_proof != Duration::MAX {
         print!(
-            ", the leaf's proof {} µs{}, the middle step's {} µs{}",
+            ", the leaf's proof {} µs{} (cold {} µs{}), the middle step's {} µs{}",
             leaf_proof.as_micros(),
             ratio(leaf_proof),
+            cold_leaf_proof.as_micros(),
+            ratio(cold_leaf_proof),
             middle_proof.as_micros(),
             ratio(middle_proof)
         );
@@ -157,6 +171,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     println!();
     Ok(())
+}
+
+/// The leaf's proof by a player that answered nothing about the block end, kept out of line
+/// for callgrind (`--dump-before=answers::cold_leaf_proof_at`).
+#[inline(never)]
+fn cold_leaf_proof_at(
+    steps: &BlockSteps<fraud_vm::witness::WitnessDb>,
+    m: u64,
+) -> Result<fraud_vm::check::PositionProof, fraud_vm::check::CheckError> {
+    steps.step_proof(m)
 }
 
 /// One answer, kept out of line so that callgrind can count each on its own

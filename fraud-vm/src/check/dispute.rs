@@ -3,7 +3,8 @@
 //! the `blockStart` and `blockEnd` proofs. Every answer re-runs the block and keeps what it
 //! asks for, so no trace is held in memory. The re-run is light: only the states asked for are
 //! committed (the other transactions' states are mirrored, not hashed, SPEC.md §7), boundary
-//! proofs are made but not verified, and the run stops once the answer is known. `N` is
+//! steps are applied without proofs (but for the one a one-step proof asks for, made whole and
+//! verified before it is returned), and the run stops once the answer is known. `N` is
 //! counted once per block and kept, with some Idle states of that run (at most
 //! 32, spread over the block): an answer re-runs only from the last of them at or
 //! before its position.
@@ -11,7 +12,7 @@
 use super::{BlockObserver, ChainConfig, CheckError, L2Block, Resume, Stats, run_block};
 use crate::block_start::derive_block_start;
 use crate::mpt::BaseState;
-use crate::proof::{StepProof, prove, verify};
+use crate::proof::{StepProof, prove, prove_boundary, verify};
 use crate::state::{FullState, Status};
 use crate::witness::WitnessDb;
 use alloy::primitives::B256;
@@ -58,6 +59,9 @@ pub struct BlockSteps<DB> {
     config: ChainConfig,
     /// `N`, once a run has counted it.
     step_count: OnceLock<u64>,
+    /// The position of the Idle state after the last transaction, where the block end
+    /// starts: known with `N`.
+    block_end_start: OnceLock<u64>,
     /// Idle states that run kept, by position: an answer resumes from the last one at or
     /// before the position asked.
     resumes: OnceLock<Vec<Resume>>,
@@ -115,6 +119,7 @@ where
             block,
             config,
             step_count: OnceLock::new(),
+            block_end_start: OnceLock::new(),
             resumes: OnceLock::new(),
             sealed: Mutex::new(Vec::new()),
         }
@@ -186,6 +191,7 @@ where
             Err(e) => return Err(e),
         };
         let _ = self.step_count.set(last.position);
+        let _ = self.block_end_start.set(last.last_idle);
         let _ = self.resumes.set(kept);
         Ok((last.position, outcome))
     }
@@ -236,6 +242,15 @@ where
     /// `commit(s_m)`; past `N`, the block-end state's (SPEC.md §8).
     pub fn commitment_at(&self, m: u64) -> Result<B256, CheckError> {
         let position = m.min(self.step_count()?);
+        self.answer(position)?
+            .0
+            .ok_or_else(|| step_error(m, "no state at this position".into()))
+    }
+
+    /// The commitment at `position` (at most `N`) and, if it is a state of the block end after
+    /// its start (Sealing or the block-end state), that state, which is also kept for later
+    /// answers about the block end to go on from.
+    fn answer(&self, position: u64) -> Result<(Option<B256>, Option<FullState>), CheckError> {
         let mut at = CommitmentAt {
             position,
             found: None,
@@ -270,20 +285,19 @@ where
                 self.run(&mut at, position)?;
             }
         }
-        if let Some(state) = at.sealed.take() {
+        if let Some(state) = &at.sealed {
             let mut sealed = self
                 .sealed
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Err(i) = sealed.binary_search_by_key(&position, |(p, _)| *p) {
-                sealed.insert(i, (position, state));
+                sealed.insert(i, (position, state.clone()));
                 if sealed.len() > MAX_SEALED {
                     sealed.remove(0);
                 }
             }
         }
-        at.found
-            .ok_or_else(|| step_error(m, "no state at this position".into()))
+        Ok((at.found, at.sealed))
     }
 
     /// The one-step proof of the step from position `m` (from the block-end state past `N`),
@@ -291,22 +305,19 @@ where
     pub fn step_proof(&self, m: u64) -> Result<PositionProof, CheckError> {
         // Past N: the block-end state's own step, which the run proves as a boundary.
         let position = m.min(self.step_count()?);
-        let mut at = ProofAt {
-            position,
-            ..ProofAt::default()
-        };
-        let outcome = self.run(&mut at, position)?;
-        let (pre, proof) = match (at.pre, at.proof, outcome) {
-            (Some(pre), Some(proof), _) => (pre, proof),
-            (Some(_), None, _) | (None, _, None) => {
-                return Err(step_error(m, "the step does not prove".into()));
-            }
-            (None, _, Some(outcome)) => {
-                let mut end = outcome.end;
-                let pre = end.record.commitment();
-                let (proof, _) = prove(&mut end).map_err(|e| step_error(m, e.to_string()))?;
-                (pre, proof)
-            }
+        let (pre, proof) = if self.block_end_start.get().is_some_and(|s| position > *s) {
+            // A step of the block end after its start: its pre-state (a Sealing state or the
+            // block-end state) is what an answer about the position gets, from a light run
+            // (or from the block end state an earlier answer kept), and only its own step is
+            // proved, whole; the folds before it are applied light.
+            let (_, state) = self.answer(position)?;
+            let state =
+                state.ok_or_else(|| step_error(m, "no block end state at this position".into()))?;
+            let pre = state.record.commitment();
+            let (proof, _, _) = prove_boundary(state).map_err(|e| step_error(m, e.to_string()))?;
+            (pre, proof)
+        } else {
+            self.proof_from_run(m, position)?
         };
         let post = verify(pre, &proof).map_err(|e| step_error(m, e.to_string()))?;
         Ok(PositionProof {
@@ -314,6 +325,28 @@ where
             pre,
             post,
         })
+    }
+
+    /// The pre-state's commitment and the proof of the step from `position`, from an answer's
+    /// light re-run to it (the boundary steps before it applied without proofs).
+    fn proof_from_run(&self, m: u64, position: u64) -> Result<(B256, StepProof), CheckError> {
+        let mut at = ProofAt {
+            position,
+            ..ProofAt::default()
+        };
+        let outcome = self.run(&mut at, position)?;
+        match (at.pre, at.proof, outcome) {
+            (Some(pre), Some(proof), _) => Ok((pre, proof)),
+            (Some(_), None, _) | (None, _, None) => {
+                Err(step_error(m, "the step does not prove".into()))
+            }
+            (None, _, Some(outcome)) => {
+                let mut end = outcome.end;
+                let pre = end.record.commitment();
+                let (proof, _) = prove(&mut end).map_err(|e| step_error(m, e.to_string()))?;
+                Ok((pre, proof))
+            }
+        }
     }
 }
 
@@ -331,12 +364,18 @@ fn step_error(position: u64, reason: String) -> CheckError {
 #[derive(Default)]
 struct LastPosition {
     position: u64,
+    /// The position of the last Idle state: the block end's start, once the run is past
+    /// the last transaction.
+    last_idle: u64,
     skip_block_end: bool,
 }
 
 impl BlockObserver for LastPosition {
-    fn state(&mut self, position: u64, _state: &FullState) {
+    fn state(&mut self, position: u64, state: &FullState) {
         self.position = position;
+        if state.record.status == Status::Idle {
+            self.last_idle = position;
+        }
     }
 
     fn skips_block_end(&self) -> bool {
@@ -405,6 +444,8 @@ impl BlockObserver for CommitmentAt {
 /// The proof of the step from one position: an opcode, entry or exit step is proved from the
 /// state there; a boundary step (block start's system calls, a transaction start or end, a
 /// block end step) is the proof the trace made of it, the first whose pre-state is that state.
+/// The run is an answer's light run up to the position: the boundary steps before it are
+/// applied without proofs.
 #[derive(Default)]
 struct ProofAt {
     position: u64,
@@ -450,5 +491,12 @@ impl BlockObserver for ProofAt {
 
     fn verifies_boundaries(&self) -> bool {
         false
+    }
+
+    /// Only the asked step's proof is whole: the boundary steps before the position are
+    /// applied light, as for an answer (`CommitmentAt`), which hashes no tree they write until
+    /// the state at the position commits them.
+    fn wants_boundary_proofs(&self) -> bool {
+        self.awaiting_boundary
     }
 }

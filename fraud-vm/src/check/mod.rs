@@ -869,6 +869,10 @@ where
             .map_err(|e| step_error(0, "TxStart", e))?;
         stats.add("TxStart", size);
         observer.boundary("TxStart", pre, &proof);
+        if observer.done() {
+            // A one-step proof of the transaction start: the transaction itself is not needed.
+            return Err(CheckError::Stopped);
+        }
 
         // The tracer's view of the world at the top frame's start.
         let r = &tx.record;

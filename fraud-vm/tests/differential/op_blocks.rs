@@ -1740,20 +1740,41 @@ proptest! {
             .collect();
         let stride = boundaries.len().div_ceil(24).max(1);
         let mut positions: Vec<u64> = boundaries.into_iter().step_by(stride).collect();
+        let boundary_count = positions.len();
         positions.extend(picks.iter().map(|p| p % (n + 3)));
-        for m in positions {
+        for &m in &positions {
             prop_assert_eq!(
                 steps.commitment_at(m),
                 Ok(honest.commitments[m.min(n) as usize]),
                 "position {} of {}", m, n
             );
         }
-        let m = picks[0] % (n + 2);
-        let answer = steps.step_proof(m);
-        prop_assert!(answer.is_ok(), "position {}: {:?}", m, answer.err());
-        let answer = answer.expect("a proof");
+        // One-step proofs from a random position and from boundary states (a transaction
+        // start, end or skip, the block end's steps: only the asked one is proved whole, the
+        // boundary steps before it are applied light), and from the block end's last steps,
+        // with and without the block end states the answers above kept.
         let at = |k: u64| honest.commitments[k.min(n) as usize];
-        prop_assert_eq!((answer.pre, answer.post), (at(m), at(m + 1)), "position {}", m);
+        let mut proved = vec![picks[0] % (n + 2), n - 1, n];
+        proved.extend(positions[..boundary_count].iter().step_by(3));
+        for (i, &m) in proved.iter().enumerate() {
+            let fresh;
+            let asked = if i % 2 == 1 {
+                // A player that has answered nothing about the block's end.
+                fresh = BlockSteps::new(
+                    database(&genesis),
+                    Arc::new(BaseState::new(genesis.clone())),
+                    l2_block(&encoded),
+                    config(),
+                );
+                &fresh
+            } else {
+                &steps
+            };
+            let answer = asked.step_proof(m);
+            prop_assert!(answer.is_ok(), "position {}: {:?}", m, answer.err());
+            let answer = answer.expect("a proof");
+            prop_assert_eq!((answer.pre, answer.post), (at(m), at(m + 1)), "position {}", m);
+        }
     }
 }
 
