@@ -221,11 +221,13 @@ fn opcode_plan(proof: &StepProof, long_words: usize, marks: &mut Marks) -> Optio
             };
             plan(job, Some(read), Some(write)).map(|p| vec![p])
         }
-        // CALLDATACOPY, CODECOPY, RETURNDATACOPY dst, src, len: the write is the memory entry.
-        0x37 | 0x39 | 0x3e => {
+        // CALLDATACOPY, CODECOPY, RETURNDATACOPY dst, src, len and EXTCODECOPY address, dst,
+        // src, len: the write is the memory entry. EXTCODECOPY's source is the account's code
+        // witness (none for an account without code), CODECOPY's the frame's code.
+        0x37 | 0x39 | 0x3c | 0x3e => {
             let write = proof.memory.first().filter(|p| long(p))?;
-            let (dst, len) = (as_u64(item(0)?)?, as_u64(item(2)?)?);
-            let src = item(1)?;
+            let at = usize::from(op == 0x3c);
+            let (dst, src, len) = (as_u64(item(at)?)?, item(at + 1)?, as_u64(item(at + 2)?)?);
             marks.memory.push(0);
             let (root, size, source) = match op {
                 0x37 => {
@@ -247,8 +249,13 @@ fn opcode_plan(proof: &StepProof, long_words: usize, marks: &mut Marks) -> Optio
                     )
                 }
                 _ => {
-                    let size = proof.code.len() as u64;
-                    let tree = WordTree::from_bytes(&proof.code);
+                    let code = if op == 0x3c {
+                        proof.codes.first().map(Vec::as_slice).unwrap_or_default()
+                    } else {
+                        &proof.code[..]
+                    };
+                    let size = code.len() as u64;
+                    let tree = WordTree::from_bytes(code);
                     let source = (size > 0).then(|| tree.prove_range(0, size.div_ceil(32)));
                     (tree.root(), size, source)
                 }
@@ -257,27 +264,6 @@ fn opcode_plan(proof: &StepProof, long_words: usize, marks: &mut Marks) -> Optio
             let job = RangeJob {
                 src_root: root,
                 src_offset,
-                src_size: size,
-                len,
-                flags: WRITE,
-                dst_root: pre.memory_root,
-                dst_offset: dst,
-            };
-            plan(job, source.as_ref(), Some(write)).map(|p| vec![p])
-        }
-        // EXTCODECOPY address, dst, src, len: the write is the memory entry, the source the
-        // account's code witness (none for an account without code).
-        0x3c => {
-            let write = proof.memory.first().filter(|p| long(p))?;
-            let (dst, len) = (as_u64(item(1)?)?, as_u64(item(3)?)?);
-            let code = proof.codes.first().map(Vec::as_slice).unwrap_or_default();
-            let size = code.len() as u64;
-            let tree = WordTree::from_bytes(code);
-            let source = (size > 0).then(|| tree.prove_range(0, size.div_ceil(32)));
-            marks.memory.push(0);
-            let job = RangeJob {
-                src_root: tree.root(),
-                src_offset: as_u64(item(2)?).filter(|s| *s < size).unwrap_or(size),
                 src_size: size,
                 len,
                 flags: WRITE,

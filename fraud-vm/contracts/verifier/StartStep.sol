@@ -9,7 +9,7 @@ import {CreateStep} from "./CreateStep.sol";
 import {PrecompileCall} from "./PrecompileCall.sol";
 import {OpFees, L1Params} from "./OpFees.sol";
 import {Authorizations} from "./Authorizations.sol";
-import {TxRecord, TxFields} from "./TxRecord.sol";
+import {TxFields} from "./TxRecord.sol";
 import {TxDecoder} from "./TxDecoder.sol";
 import "./StepErrors.sol";
 
@@ -228,8 +228,7 @@ library StartStep {
             uint256 tip = basefee + t.maxPriorityFee;
             s.price = t.maxFee < tip ? t.maxFee : tip;
         }
-        s.intrinsic = TxRecord.intrinsicGas(t);
-        s.floor = TxRecord.floorGas(t);
+        (s.intrinsic, s.floor) = (t.intrinsic, t.floor);
         if (t.create && t.dataLen > CreateStep.MAX_INITCODE) return false; // initcode beyond EIP-3860
         // Gas limit below the intrinsic gas; authorizations on a creation or a blob transaction.
         if (t.gasLimit < (s.intrinsic > s.floor ? s.intrinsic : s.floor)) return false;
@@ -298,8 +297,7 @@ library StartStep {
     /// system deposit, its gas limit is below the intrinsic gas or the floor, or the sender
     /// cannot pay the value.
     function _mint(Ctx memory cx, TxFields memory t, Start memory s) private pure {
-        s.intrinsic = TxRecord.intrinsicGas(t);
-        s.floor = TxRecord.floorGas(t);
+        (s.intrinsic, s.floor) = (t.intrinsic, t.floor);
         Account memory sender = WorldAccess.account(cx, t.sender);
         s.nonce = sender.nonce;
         sender.balance = OpFees.saturatingAdd(sender.balance, t.mint);

@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {StateRecord} from "./StepContext.sol";
-import {TxFields, AccessEntry, Authorization} from "./TxRecord.sol";
+import {TxFields, AccessEntry, Authorization, TxRecord} from "./TxRecord.sol";
 import {Authorizations} from "./Authorizations.sol";
 import {OpFees, L1Params} from "./OpFees.sol";
 import "./StepErrors.sol";
@@ -189,6 +189,9 @@ contract TxDecoder {
             t.sender = _recover(_signingHash(sig), sig);
             if (sig.hasChainId ? sig.chainId != chainId : first < 0xc0) revert InvalidTransaction("chain id");
         }
+        // The gas the data prices, counted here rather than in `TxStartVerifier`, which is at
+        // EIP-170's limit (fraud-vm/SPEC.md §3.4.1, the transaction start's row).
+        TxRecord.fillGas(t);
         t.data -= p;
         t.encodedLen = e.length;
     }

@@ -44,6 +44,9 @@ struct TxFields {
     bytes32 sourceHash;
     uint256 mint;
     bool isSystem;
+    /// Intrinsic gas and the EIP-7623 floor (`TxRecord.fillGas`, set by `TxDecoder.decode`).
+    uint256 intrinsic;
+    uint256 floor;
 }
 
 /// @title The gas rules every transaction shares (fraud-vm/SPEC.md §5.9; Rust: tx.rs): intrinsic
@@ -60,24 +63,21 @@ library TxRecord {
     uint256 internal constant CREATE = 32000;
     uint256 internal constant INITCODE_WORD = 2;
 
-    /// @notice Intrinsic gas (SPEC.md §5.9 step 2): 21000, 4 per zero and 16 per non-zero data
-    /// byte, 2400 per access-list address and 1900 per key, 25000 per EIP-7702 authorization, and
-    /// for a creation 32000 and 2 per initcode word (EIP-3860).
-    function intrinsicGas(TxFields memory t) internal pure returns (uint256 gas) {
+    /// @notice Sets `t.intrinsic`, the intrinsic gas (SPEC.md §5.9 step 2): 21000, 4 per zero
+    /// and 16 per non-zero data byte, 2400 per access-list address and 1900 per key, 25000 per
+    /// EIP-7702 authorization, and for a creation 32000 and 2 per initcode word (EIP-3860); and
+    /// `t.floor`, EIP-7623's `21000 + 10 · tokens` of the data (a zero byte one token, a
+    /// non-zero byte four). `t.data` is an offset in the caller's calldata.
+    function fillGas(TxFields memory t) internal pure {
         uint256 zeros = zeroBytes(t.data, t.dataLen);
-        gas = TX_BASE + ZERO_BYTE * zeros + NONZERO_BYTE * (t.dataLen - zeros);
+        uint256 gas = TX_BASE + ZERO_BYTE * zeros + NONZERO_BYTE * (t.dataLen - zeros);
         for (uint256 i = 0; i < t.accessList.length; ++i) {
             gas += ACCESS_ADDRESS + ACCESS_KEY * t.accessList[i].keys.length;
         }
         gas += PER_AUTHORIZATION * t.authorizations.length;
         if (t.create) gas += CREATE + INITCODE_WORD * ((t.dataLen + 31) / 32);
-    }
-
-    /// @notice EIP-7623: `21000 + 10 · tokens` of the data, a zero byte one token, a non-zero
-    /// byte four.
-    function floorGas(TxFields memory t) internal pure returns (uint256) {
-        uint256 zeros = zeroBytes(t.data, t.dataLen);
-        return TX_BASE + 10 * (zeros + 4 * (t.dataLen - zeros));
+        t.intrinsic = gas;
+        t.floor = TX_BASE + 10 * (zeros + 4 * (t.dataLen - zeros));
     }
 
     /// @notice The number of zero bytes among the `len` calldata bytes at `at`, a word at a time.

@@ -834,6 +834,44 @@ fn with_refusals() -> Vec<Item> {
     ]
 }
 
+/// An OP block with a deposit of `deposit_len` non-zero data bytes and a recorded EIP-1559
+/// call with `recorded_len`, both to an account without code: the transaction starts over long
+/// data (fraud-vm SPEC §3.4.1, the transaction start's row).
+pub(crate) fn long_data_block(deposit_len: usize, recorded_len: usize) -> Vec<Vec<u8>> {
+    use alloy::consensus::TxEip1559;
+    let bytes = |n: usize| -> Vec<u8> {
+        (0..n as u64)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1)
+            .collect()
+    };
+    let gas = |n: usize| 21_000 + 40 * n as u64 + 100_000;
+    let mut out = block(&[], (1368, 810_949, 7_000, 300));
+    out.push(deposit(TxDeposit {
+        source_hash: B256::repeat_byte(9),
+        from: RICH_DEPOSITOR,
+        to: TxKind::Call(EOA),
+        mint: 0,
+        value: U256::ZERO,
+        gas_limit: gas(deposit_len),
+        is_system_transaction: false,
+        input: bytes(deposit_len).into(),
+    }));
+    let mut tx = TxEip1559 {
+        chain_id: CHAIN_ID,
+        nonce: 0,
+        gas_limit: gas(recorded_len),
+        max_fee_per_gas: 3 * u128::from(BASEFEE),
+        max_priority_fee_per_gas: 7,
+        to: TxKind::Call(EOA),
+        value: U256::ZERO,
+        access_list: Default::default(),
+        input: bytes(recorded_len).into(),
+    };
+    let sig = keys()[0].sign_transaction_sync(&mut tx).expect("sign");
+    out.push(OpTxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718());
+    out
+}
+
 /// Random blocks as [`op_blocks_match_op_revm`] draws them.
 pub(crate) fn random_block() -> impl Strategy<Value = Vec<Vec<u8>>> {
     (

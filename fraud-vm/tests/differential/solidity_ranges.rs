@@ -531,3 +531,76 @@ fn first_memory_entry(proof: &fraud_vm::StepProof) -> usize {
         + if proof.stack_rest.is_some() { 32 } else { 0 }
         + 4
 }
+
+/// The transaction start of a transaction with long calldata (SPEC.md §3.4.1, the [pending]
+/// "transaction start" row): the step carries the encoding whole, so its L1 cost grows with the
+/// data. Measured in full for op-node's largest recorded transaction (`MAX_L2_TX_SIZE`, 128,000
+/// bytes) and for 256 KiB, both of non-zero bytes, and in an OP block a deposit of 300,000
+/// bytes and a recorded transaction of 127,800 (whose L1 data fee runs FastLZ over it), with
+/// FastLZ's cost alone; both verifiers must agree
+/// (`cargo test --release -p fraud-vm --test differential solidity_long_transaction_start --
+/// --nocapture`).
+#[test]
+fn solidity_long_transaction_start_measured() {
+    let mut l1 = L1Verifier::deploy();
+    for len in [16_000u64, 64_000, 127_800, 256 * 1024] {
+        let mut tally = Tally::default();
+        let case = Case {
+            calldata: (0..len)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1)
+                .collect(),
+            extra_gas: 11_000_000,
+            ..Case::program(&[0x00])
+        };
+        tally.boundaries(&mut l1, &case, false);
+        assert!(tally.failures.is_empty(), "{len}: {:#?}", tally.failures);
+        for (name, v) in tally
+            .gas
+            .iter()
+            .filter(|(n, _)| n.starts_with("transaction start"))
+        {
+            println!("{name}, {len} bytes of calldata: {v:?} (gas, proof bytes)");
+        }
+    }
+    // An OP block (Isthmus) with a deposit of 300,000 bytes of data and a recorded transaction
+    // of 127,800: the deposit pays no L1 data fee, the recorded transaction's start runs FastLZ.
+    let mut tally = Tally::default();
+    tally.op_block(
+        &mut l1,
+        &super::super::op_blocks::long_data_block(300_000, 127_800),
+        false,
+    );
+    assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+    for (name, v) in tally
+        .gas
+        .iter()
+        .filter(|(n, _)| n.starts_with("transaction start"))
+    {
+        println!("OP block with long data: {name}: {v:?} (gas, proof bytes)");
+    }
+    // The L1 data fee of a recorded transaction under Isthmus compresses the whole encoding
+    // with FastLZ (`OpFees.l1Fee`): its cost alone, on incompressible and on repetitive bytes.
+    let probe = l1.deploy_artifact("FeeProbe", &[]);
+    for len in [16_000u64, 64_000, 128_000] {
+        for (kind, bytes) in [
+            (
+                "incompressible",
+                (0..len)
+                    .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1)
+                    .collect::<Vec<u8>>(),
+            ),
+            ("repetitive", (0..len).map(|i| (i % 7) as u8 + 1).collect()),
+        ] {
+            let data = compressedLengthCall {
+                encoded: Bytes::from(bytes),
+            }
+            .abi_encode();
+            let (result, gas) = l1.call_to(probe, data);
+            assert!(
+                matches!(result, ExecutionResult::Success { .. }),
+                "{result:?}"
+            );
+            println!("FastLZ of {len} {kind} bytes (FeeProbe.compressedLength): {gas} gas");
+        }
+    }
+}

@@ -627,7 +627,7 @@ mod decoder_abi {
             uint256 maxPriorityFee; uint256 value; uint256 data; uint256 dataLen;
             AccessEntry[] accessList; uint256 maxFeePerBlobGas; bytes32[] blobHashes;
             Authorization[] authorizations; uint256 encoded; uint256 encodedLen; bool deposit;
-            bytes32 sourceHash; uint256 mint; bool isSystem;
+            bytes32 sourceHash; uint256 mint; bool isSystem; uint256 intrinsic; uint256 floor;
         }
         function decode(bytes e, uint256 rules, uint256 chainId) returns (TxFields t);
     }
@@ -736,7 +736,9 @@ fn decoders_agree(
         && sol.deposit == rust.deposit.is_some()
         && sol.sourceHash == deposit.source_hash
         && sol.mint == U256::from(deposit.mint)
-        && sol.isSystem == deposit.is_system;
+        && sol.isSystem == deposit.is_system
+        && sol.intrinsic == U256::from(rust.intrinsic_gas())
+        && sol.floor == U256::from(rust.floor_gas());
     if same {
         Ok(())
     } else {

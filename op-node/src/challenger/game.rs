@@ -401,9 +401,9 @@ pub async fn send<P: Provider + Clone>(
     // (fraud-vm/SPEC.md §3.4.1; same account, same lock).
     let step_bytes = match mv {
         Move::Step { proof, .. } => Some(
-            super::range_jobs::prepare_step(provider, view.address, proof)
+            super::range_jobs::prepare_step(provider, view.address, me, proof)
                 .await
-                .map_err(fail)?,
+                .map_err(|e| fail(e.to_string()))?,
         ),
         _ => None,
     };

@@ -3,26 +3,84 @@
 //! sends its L1 form, whose long ranges are fact markers, after completing the job of each on
 //! the oracle of the game's `OneStepVerifier`, one chunk per L1 transaction. Chunks already
 //! absorbed (by anyone) are skipped.
+//!
+//! A job's chunks go back to back: the nonces are assigned here from the account's pending
+//! count, every chunk's gas limit comes from the estimate of the first (later chunks cannot be
+//! estimated before the earlier ones are in: the oracle checks each chunk's start), and the
+//! receipts are awaited together, so a job takes as many L1 blocks as its gas needs rather than
+//! one block a chunk (§12.3: the game's clock runs meanwhile).
+
+use std::collections::VecDeque;
 
 use alloy::{
-    primitives::{Address, Bytes},
-    providers::Provider,
+    primitives::{Address, B256, Bytes, U256},
+    providers::{PendingTransactionBuilder, Provider},
 };
 use fraud_vm::{
     StepProof,
-    range_fact::{self, LONG_WORDS},
+    range_fact::{self, JobPlan, LONG_WORDS},
 };
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::l1::bindings::{BisectionGame, GameVerifier, OneStepVerifier, RangeOracle};
 
+/// Chunk transactions of one job in flight at once: well under the L1 pool's queue per sender
+/// (op-node's pool keeps 64, geth's 64 slots as well), so a long job is never refused for it.
+const IN_FLIGHT: usize = 32;
+/// How often a job is resumed from the oracle's progress after a chunk failed.
+const ATTEMPTS: usize = 3;
+
+/// Why a step's range jobs could not be completed.
+#[derive(Debug, thiserror::Error)]
+pub enum RangeJobError {
+    /// The L1 did not answer a read.
+    #[error("reading {what}: {reason}")]
+    Read {
+        /// What was read.
+        what: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The oracle's progress is not at a chunk boundary of the job (another party absorbed
+    /// chunks of other sizes): the job's chunks cannot continue it.
+    #[error("range job {id}: absorbed up to {done}, not a chunk boundary")]
+    NotAtBoundary {
+        /// The job.
+        id: B256,
+        /// Bytes absorbed.
+        done: u64,
+    },
+    /// A chunk could not be estimated or sent, or its transaction reverted or never landed.
+    #[error("range job {id}: chunk {index} of {count}: {reason}")]
+    Chunk {
+        /// The job.
+        id: B256,
+        /// The chunk's index in the job, from 0.
+        index: usize,
+        /// The job's chunks.
+        count: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The job was still incomplete after [`ATTEMPTS`] runs; the last chunk failure.
+    #[error("range job {id} incomplete after {ATTEMPTS} attempts: {last}")]
+    GaveUp {
+        /// The job.
+        id: B256,
+        /// The last failure.
+        last: Box<RangeJobError>,
+    },
+}
+
 /// The proof to send for the step proven by `proof` (canonical bytes): itself when no range is
-/// long, else its L1 form once the oracle holds every fact it names.
+/// long, else its L1 form once the oracle holds every fact it names. `from` is the provider's
+/// signer, whose pending nonce the chunks continue.
 pub async fn prepare_step<P: Provider + Clone>(
     provider: &P,
     game: Address,
+    from: Address,
     proof: &Bytes,
-) -> Result<Bytes, String> {
+) -> Result<Bytes, RangeJobError> {
     let Ok(decoded) = StepProof::decode(proof) else {
         return Ok(proof.clone());
     };
@@ -31,68 +89,179 @@ pub async fn prepare_step<P: Provider + Clone>(
     };
     let oracle = RangeOracle::new(oracle_of(provider, game).await?, provider.clone());
     for plan in &l1.jobs {
-        let job = RangeOracle::Job {
-            srcRoot: plan.job.src_root,
-            srcOffset: alloy::primitives::U256::from(plan.job.src_offset),
-            srcSize: alloy::primitives::U256::from(plan.job.src_size),
-            len: alloy::primitives::U256::from(plan.job.len),
-            flags: alloy::primitives::U256::from(plan.job.flags),
-            dstRoot: plan.job.dst_root,
-            dstOffset: alloy::primitives::U256::from(plan.job.dst_offset),
-        };
-        let id = plan.job.id();
+        run_job(provider, &oracle, from, plan).await?;
+    }
+    Ok(l1.bytes.into())
+}
+
+/// The oracle's view of `plan`'s job.
+fn job_of(plan: &JobPlan) -> RangeOracle::Job {
+    RangeOracle::Job {
+        srcRoot: plan.job.src_root,
+        srcOffset: U256::from(plan.job.src_offset),
+        srcSize: U256::from(plan.job.src_size),
+        len: U256::from(plan.job.len),
+        flags: U256::from(plan.job.flags),
+        dstRoot: plan.job.dst_root,
+        dstOffset: U256::from(plan.job.dst_offset),
+    }
+}
+
+/// Completes `plan`'s job on `oracle`: from the oracle's progress, the remaining chunks back to
+/// back; after a failed chunk, again from the progress then, at most [`ATTEMPTS`] times.
+async fn run_job<P: Provider + Clone>(
+    provider: &P,
+    oracle: &RangeOracle::RangeOracleInstance<P>,
+    from: Address,
+    plan: &JobPlan,
+) -> Result<(), RangeJobError> {
+    let id = plan.job.id();
+    let mut last = None;
+    for attempt in 0..=ATTEMPTS {
         let progress = oracle
             .progress(id)
             .call()
             .await
-            .map_err(|e| format!("reading the range oracle: {e}"))?;
+            .map_err(|e| RangeJobError::Read {
+                what: "the range oracle's progress",
+                reason: e.to_string(),
+            })?;
         if progress.complete {
-            continue;
+            info!(target: "challenger", job = %id, bytes = plan.job.len, chunks = plan.chunks.len(), "range job complete");
+            return Ok(());
         }
-        let mut done = u64::try_from(progress.done).map_err(|e| e.to_string())?;
-        let mut at = 0u64;
-        for chunk in &plan.chunks {
-            // Chunks are fixed by the job: skip those someone already absorbed.
-            if at < done {
-                at += chunk.n;
-                continue;
-            }
-            if at != done {
-                return Err(format!(
-                    "range job {id}: absorbed up to {done}, not a chunk boundary"
-                ));
-            }
-            let builder = oracle.absorb(
-                job.clone(),
-                alloy::primitives::U256::from(chunk.n),
-                chunk.src.clone().into(),
-                chunk.dst.clone().into(),
-            );
-            let estimate = builder
-                .estimate_gas()
-                .await
-                .map_err(|e| format!("absorb: {e}"))?;
-            let receipt = builder
-                .gas(estimate + estimate / 4 + 20_000)
-                .send()
-                .await
-                .map_err(|e| format!("absorb: {e}"))?
-                .with_timeout(Some(crate::l1::L1_RECEIPT_TIMEOUT))
-                .get_receipt()
-                .await
-                .map_err(|e| format!("absorb: {e}"))?;
-            if !receipt.status() {
-                return Err(format!(
-                    "absorb reverted in L1 transaction {}",
-                    receipt.transaction_hash
-                ));
-            }
-            at += chunk.n;
-            done = at;
+        if attempt == ATTEMPTS {
+            break;
         }
-        info!(target: "challenger", job = %id, bytes = plan.job.len, chunks = plan.chunks.len(), "range job complete");
+        let done = u64::try_from(progress.done).unwrap_or(u64::MAX);
+        // Chunks are fixed by the job: skip those someone already absorbed.
+        let Some(first) = (0..plan.chunks.len()).find(|&i| at_of(plan, i) == done) else {
+            return Err(RangeJobError::NotAtBoundary { id, done });
+        };
+        if let Err(e) = send_chunks(provider, oracle, from, plan, first).await {
+            warn!(target: "challenger", job = %id, attempt = attempt + 1, error = %e, "range job chunk failed; resuming from the oracle's progress");
+            last = Some(e);
+        }
     }
-    Ok(l1.bytes.into())
+    let last = last.unwrap_or(RangeJobError::Chunk {
+        id,
+        index: plan.chunks.len(),
+        count: plan.chunks.len(),
+        reason: "every chunk landed, yet the job is incomplete".into(),
+    });
+    Err(RangeJobError::GaveUp {
+        id,
+        last: Box::new(last),
+    })
+}
+
+/// The job's byte where chunk `i` starts.
+fn at_of(plan: &JobPlan, i: usize) -> u64 {
+    plan.chunks[..i].iter().map(|c| c.n).sum()
+}
+
+/// Sends `plan`'s chunks from `first` on back to back (at most [`IN_FLIGHT`] unconfirmed) and
+/// awaits their receipts. On the first failure it stops sending, still awaits what is in flight
+/// (so a retry starts from a settled progress and nonce), and reports the failed chunk.
+async fn send_chunks<P: Provider + Clone>(
+    provider: &P,
+    oracle: &RangeOracle::RangeOracleInstance<P>,
+    from: Address,
+    plan: &JobPlan,
+    first: usize,
+) -> Result<(), RangeJobError> {
+    let id = plan.job.id();
+    let count = plan.chunks.len();
+    let job = job_of(plan);
+    let chunk_err = |index: usize, reason: String| RangeJobError::Chunk {
+        id,
+        index,
+        count,
+        reason,
+    };
+    let absorb = |i: usize| {
+        let c = &plan.chunks[i];
+        oracle.absorb(
+            job.clone(),
+            U256::from(c.n),
+            c.src.clone().into(),
+            c.dst.clone().into(),
+        )
+    };
+    let nonce = provider
+        .get_transaction_count(from)
+        .pending()
+        .await
+        .map_err(|e| RangeJobError::Read {
+            what: "the account's pending nonce",
+            reason: e.to_string(),
+        })?;
+    // The first chunk bounds the others: they absorb as many bytes or fewer, and it pays for
+    // the oracle's storage set from zero (the sponge's lanes, the running root).
+    let estimate = absorb(first)
+        .from(from)
+        .estimate_gas()
+        .await
+        .map_err(|e| chunk_err(first, format!("estimate: {e}")))?;
+    let gas = estimate + estimate / 4 + 20_000;
+    let mut in_flight: VecDeque<(usize, PendingTransactionBuilder<_>)> = VecDeque::new();
+    let mut failed = None;
+    for i in first..count {
+        if in_flight.len() >= IN_FLIGHT
+            && let Some((j, sent)) = in_flight.pop_front()
+            && let Err(e) = confirm(sent).await
+        {
+            failed = Some(chunk_err(j, e));
+            break;
+        }
+        let sent = absorb(i)
+            .from(from)
+            .nonce(nonce + (i - first) as u64)
+            .gas(gas)
+            .send()
+            .await;
+        match sent {
+            Ok(sent) => in_flight.push_back((i, sent)),
+            Err(e) => {
+                failed = Some(chunk_err(i, format!("send: {e}")));
+                break;
+            }
+        }
+    }
+    for (j, sent) in in_flight {
+        if let Err(e) = confirm(sent).await
+            && failed.is_none()
+        {
+            failed = Some(chunk_err(j, e));
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => {
+            info!(target: "challenger", job = %id, chunks = count - first, gas_limit = gas, "range job chunks landed");
+            Ok(())
+        }
+    }
+}
+
+/// Awaits a chunk's receipt; a reverted or missing one is an error.
+async fn confirm<N: alloy::network::Network>(
+    sent: PendingTransactionBuilder<N>,
+) -> Result<(), String> {
+    let receipt = sent
+        .with_timeout(Some(crate::l1::L1_RECEIPT_TIMEOUT))
+        .get_receipt()
+        .await
+        .map_err(|e| e.to_string())?;
+    use alloy::network::ReceiptResponse;
+    if receipt.status() {
+        Ok(())
+    } else {
+        Err(format!(
+            "reverted in L1 transaction {}",
+            receipt.transaction_hash()
+        ))
+    }
 }
 
 /// The range oracle of the `OneStepVerifier` behind game `game` (game → verifier → steps →
@@ -100,20 +269,26 @@ pub async fn prepare_step<P: Provider + Clone>(
 pub async fn oracle_of<P: Provider + Clone>(
     provider: &P,
     game: Address,
-) -> Result<Address, String> {
+) -> Result<Address, RangeJobError> {
+    let read = |what: &'static str| {
+        move |e: alloy::contract::Error| RangeJobError::Read {
+            what,
+            reason: e.to_string(),
+        }
+    };
     let verifier = BisectionGame::new(game, provider.clone())
         .verifier()
         .call()
         .await
-        .map_err(|e| format!("reading the game's verifier: {e}"))?;
+        .map_err(read("the game's verifier"))?;
     let steps = GameVerifier::new(verifier, provider.clone())
         .steps()
         .call()
         .await
-        .map_err(|e| format!("reading the verifier's step verifier: {e}"))?;
+        .map_err(read("the verifier's step verifier"))?;
     OneStepVerifier::new(steps, provider.clone())
         .rangeOracle()
         .call()
         .await
-        .map_err(|e| format!("reading the step verifier's range oracle: {e}"))
+        .map_err(read("the step verifier's range oracle"))
 }

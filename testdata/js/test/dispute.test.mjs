@@ -17,8 +17,8 @@
 //     (KECCAK256 over 1,280 words, more than range_fact::LONG_WORDS = 512), and the dishonest challenger takes
 //     the honest proposer to a layer-2 leaf at exactly that step, so the proposer runs the step's range job
 //     on the L1 `RangeOracle` (eight chunk transactions) and proves the step in its L1 form (fraud-vm/SPEC.md
-//     §3.4.1, §12.3); a 60 s window and clock, so the jobs fit the defender's clock (§12.3); on the
-//     embedded L1 and on hardhat.
+//     §3.4.1, §12.3), the chunks sent back to back; a 30 s window and clock (60 s on hardhat), so the
+//     moves and the job fit the defender's clock (§12.3); on the embedded L1 and on hardhat.
 // Windows are short here: a 20 s challenge window and clock, 4 s clock extension, 100 ms L2 blocks.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -641,9 +641,16 @@ const LONG_HASH_BYTES = 0xa000;
 const LONG_HASH_RUNTIME = "3660005b816000823781018061a00011600357" + "61a0006000206000" + "5500";
 const LONG_HASH_INIT = `0x601d600c600039601d6000f3${LONG_HASH_RUNTIME}`;
 const RANGE_ORACLE_ABI = gameAbi("RangeOracle");
-const LONG_WINDOW = 60;
-const LONG_FLAGS = [
-  "--challenge-window", String(LONG_WINDOW),
+// The long step's window and clock: the defender's 11-13 `defend`s and `startSteps` take about 16-19 s of
+// its clock on either L1 (one L1 block each); the range job's 8 chunks, sent back to back, 2 s more on
+// the embedded L1 and 14-20 s on hardhat (automining runs each 4.8M-gas chunk in its JavaScript EVM as
+// it arrives). Measured 2026-12-05 at load 8: embedded, 20 s passed with 1 s of clock left and 30 s with
+// 11 s left; hardhat, 30 s passed with 6 s left and 40 s with 1 s left (a build running beside it). So
+// 30 s on the embedded L1 and 60 s on hardhat; LONG_WINDOW / LONG_WINDOW_HARDHAT override them.
+const LONG_WINDOW = Number(process.env.LONG_WINDOW ?? 30);
+const LONG_WINDOW_HARDHAT = Number(process.env.LONG_WINDOW_HARDHAT ?? 60);
+const longFlags = (window) => [
+  "--challenge-window", String(window),
   "--clock-extension", "4",
   "--proof-maturity-delay", "6",
   "--game-finality-delay", "2",
@@ -678,7 +685,7 @@ async function longHashOnL2(r) {
  * RangeOracle, whose fact is keccak256 of the hashed bytes; the bond goes to the proposer and the game
  * resolves DEFENDER_WINS. Returns the figure line.
  */
-async function longStepFight(r, l2Url, dishonest) {
+async function longStepFight(r, l2Url, dishonest, window) {
   const started = Date.now();
   const h = await longHashOnL2(r);
   const ended = await until("a disagree-at-long-step challenge ended", async () => {
@@ -761,7 +768,7 @@ async function longStepFight(r, l2Url, dishonest) {
     `range job ${job.length} chunks ${jobGas} gas (${chunkGas.join(" + ")}), step ${stepReceipt.gasUsed} gas, startSteps ${s.defender.gasBy.startSteps} gas; ` +
     `defender ${s.defender.moves} game transactions ${stringify(s.defender.counts)}, ${s.defender.gas + jobGas} gas with the job's; ` +
     `dishonest challenger ${s.challenger.moves} transactions, ${s.challenger.gas} gas; ` +
-    `job to step ${endedAt - jobAt} s, challenge to DEFENDER_WON ${endedAt - openedAt} s of L1 time (defender's clock left ${after.defenderClock} s of ${LONG_WINDOW}); ` +
+    `job to step ${endedAt - jobAt} s, challenge to DEFENDER_WON ${endedAt - openedAt} s of L1 time (defender's clock left ${after.defenderClock} s of ${window}); ` +
     `wall ${Math.round((Date.now() - started) / 1000)} s from the L2 call to the credit claimed`;
   return line;
 }
@@ -772,7 +779,7 @@ describe("dispute at a long step (embedded L1): the defender runs the range job 
   const DISHONEST = HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(14).address;
 
   before(async () => {
-    node = await startNode({ name: "dispute-long-step", args: [...LONG_FLAGS, "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
+    node = await startNode({ name: "dispute-long-step", args: [...longFlags(LONG_WINDOW), "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
     r = loadRollup(node.datadir, node.url);
   });
 
@@ -781,7 +788,7 @@ describe("dispute at a long step (embedded L1): the defender runs the range job 
   });
 
   test("KECCAK256 over 40 KiB: the challenge ends DEFENDER_WON by the proposer's step after its range job, the RangeOracle holds the fact", async (t) => {
-    const line = await longStepFight(r, node.url, DISHONEST);
+    const line = await longStepFight(r, node.url, DISHONEST, LONG_WINDOW);
     t.diagnostic(line);
     console.log(line);
   });
@@ -795,7 +802,7 @@ describe("dispute at a long step, hardhat as the L1 (--l1-rpc)", () => {
 
   before(async () => {
     hardhat = await startHardhat({ name: "dispute-long-step" });
-    node = await startNode({ name: "dispute-long-step-hardhat", args: ["--l1-rpc", hardhat.url, ...LONG_FLAGS, "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
+    node = await startNode({ name: "dispute-long-step-hardhat", args: ["--l1-rpc", hardhat.url, ...longFlags(LONG_WINDOW_HARDHAT), "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
     r = loadRollup(node.datadir, node.url);
   });
 
@@ -805,7 +812,7 @@ describe("dispute at a long step, hardhat as the L1 (--l1-rpc)", () => {
   });
 
   test("hardhat runs the RangeOracle's chunks and the L1-form step: the proposer wins at the long step", async (t) => {
-    const line = await longStepFight(r, node.url, DISHONEST);
+    const line = await longStepFight(r, node.url, DISHONEST, LONG_WINDOW_HARDHAT);
     t.diagnostic(`hardhat: ${line}`);
     console.log(`hardhat ${line}`);
   });
