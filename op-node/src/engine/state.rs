@@ -54,15 +54,18 @@ impl StateCache {
         address: Address,
         reader: &StoreReader,
     ) -> Result<Option<&mut CachedAccount>, StorageError> {
-        if let std::collections::hash_map::Entry::Vacant(e) = self.accounts.entry(address) {
-            let loaded = reader.account(&address)?.map(|record| CachedAccount {
-                record,
-                hashed: keccak256(address),
-                storage: HashMap::default(),
-            });
-            e.insert(loaded);
-        }
-        Ok(self.accounts.get_mut(&address).and_then(Option::as_mut))
+        // One probe of the million-entry map: the entry found (or made) is the one returned.
+        let cached = match self.accounts.entry(address) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(reader.account(&address)?.map(|record| CachedAccount {
+                    record,
+                    hashed: keccak256(address),
+                    storage: HashMap::default(),
+                }))
+            }
+        };
+        Ok(cached.as_mut())
     }
 
     fn storage(

@@ -49,6 +49,7 @@ impl StateTries {
     ) -> Result<(B256, StateDiff, AddressMap<Option<AccountRecord>>), StateRootError> {
         let mut diff = StateDiff::default();
         diff.accounts.reserve(changes.accounts.len());
+        diff.account_keys.reserve(changes.accounts.len());
         diff.reverts.accounts.reserve(changes.accounts.len());
         let mut records = AddressMap::default();
         records.reserve(changes.accounts.len());
@@ -69,6 +70,7 @@ impl StateTries {
                 leaves.push((hashed, None));
                 self.storage.remove(address);
                 diff.accounts.push((*address, None));
+                diff.account_keys.push(hashed);
                 diff.wiped_storage.push(*address);
                 diff.storage_tries.push((hashed, true, Default::default()));
                 records.insert(*address, None);
@@ -94,6 +96,7 @@ impl StateTries {
             };
             leaves.push((hashed, Some(Bytes::from(rlp::encode(leaf)))));
             diff.accounts.push((*address, Some(record)));
+            diff.account_keys.push(hashed);
             if change.wiped {
                 diff.wiped_storage.push(*address);
             }

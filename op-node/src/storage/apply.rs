@@ -256,11 +256,7 @@ pub(crate) fn write_state(
     writes: &StateWrites,
 ) -> Result<(), StorageError> {
     let mut accounts = tx.open_table(ACCOUNTS)?;
-    let mut sorted: Vec<_> = writes
-        .accounts
-        .iter()
-        .map(|(address, record)| (keccak256(address), record))
-        .collect();
+    let mut sorted: Vec<_> = writes.accounts.values().collect();
     sorted.sort_unstable_by_key(|(key, _)| *key);
     let mut buf = Vec::with_capacity(128);
     for (hashed, record) in sorted {

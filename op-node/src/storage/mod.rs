@@ -142,6 +142,10 @@ from_redb!(
 pub struct StateDiff {
     /// New account records; `None` deletes the account.
     pub accounts: Vec<(Address, Option<AccountRecord>)>,
+    /// keccak256 of each address of `accounts`, in the same order: the state root has them at
+    /// hand, and the state file keys accounts by them. Left empty by a caller that does not
+    /// know them: staging the block then hashes the addresses.
+    pub account_keys: Vec<B256>,
     /// Accounts whose storage is cleared (destroyed or re-created) before `storage` applies.
     pub wiped_storage: Vec<Address>,
     /// Storage writes; a zero value deletes the slot.

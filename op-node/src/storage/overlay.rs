@@ -6,7 +6,7 @@
 use super::{AccountRecord, StateDiff};
 use crate::trie::TrieUpdates;
 use alloy::primitives::{
-    Address, B256, Bytes, U256,
+    Address, B256, Bytes, U256, keccak256,
     map::{AddressMap, B256Map, HashMap},
 };
 use alloy_trie::Nibbles;
@@ -41,8 +41,9 @@ pub(crate) struct StateWrites {
     pub last_hash: B256,
     /// When the block was committed to the chain file (the applier waits a little to batch).
     pub committed_at: Instant,
-    /// New account records; `None` deletes.
-    pub accounts: AddressMap<Option<AccountRecord>>,
+    /// New account records (`None` deletes), each with keccak256 of its address, the state
+    /// file's key: hashed once, by the state root, not again by the state file's writer.
+    pub accounts: AddressMap<(B256, Option<AccountRecord>)>,
     /// Storage writes by account.
     pub storage: AddressMap<SlotWrites>,
     /// New bytecode.
@@ -80,7 +81,7 @@ impl StateWrites {
             last: number,
             last_hash: hash,
             committed_at: Instant::now(),
-            accounts: diff.accounts.into_iter().collect(),
+            accounts: hashed_accounts(diff.accounts, diff.account_keys),
             storage,
             code: diff.code.into_iter().collect(),
             account_trie: diff.account_trie,
@@ -94,7 +95,7 @@ impl StateWrites {
 
     /// `Some(record or None)` when this layer decides the account.
     pub fn account(&self, address: &Address) -> Option<Option<AccountRecord>> {
-        self.accounts.get(address).copied()
+        self.accounts.get(address).map(|(_, record)| *record)
     }
 
     /// `Some(value)` when this layer decides the slot (zero: unset).
@@ -134,7 +135,7 @@ impl StateWrites {
         let (first, last) = (layers.first()?, layers.last()?);
         // Sized up front: growing them layer by layer re-hashed and copied them again and
         // again (and faulted in fresh pages each time).
-        let mut accounts: AddressMap<Option<AccountRecord>> = AddressMap::default();
+        let mut accounts: AddressMap<(B256, Option<AccountRecord>)> = AddressMap::default();
         accounts.reserve(layers.iter().map(|l| l.accounts.len()).sum());
         let mut storage: AddressMap<SlotWrites> = AddressMap::default();
         let mut code = B256Map::default();
@@ -191,6 +192,26 @@ impl StateWrites {
                 .collect(),
             tx_index,
         })
+    }
+}
+
+/// The account writes keyed by address, each with its hashed key: `keys` when it holds one per
+/// account (the engine's diff), else hashed here.
+pub(crate) fn hashed_accounts(
+    accounts: Vec<(Address, Option<AccountRecord>)>,
+    keys: Vec<B256>,
+) -> AddressMap<(B256, Option<AccountRecord>)> {
+    if keys.len() == accounts.len() {
+        accounts
+            .into_iter()
+            .zip(keys)
+            .map(|((address, record), key)| (address, (key, record)))
+            .collect()
+    } else {
+        accounts
+            .into_iter()
+            .map(|(address, record)| (address, (keccak256(address), record)))
+            .collect()
     }
 }
 

@@ -249,7 +249,7 @@ impl StoreReader {
         let mut pending: std::collections::BTreeMap<B256, Option<AccountRecord>> =
             Default::default();
         for layer in self.layers.iter() {
-            pending.extend(layer.accounts.iter().map(|(a, r)| (keccak256(a), *r)));
+            pending.extend(layer.accounts.values().copied());
         }
         let table = self.state.open_table(ACCOUNTS)?;
         let mut out = Vec::new();

@@ -113,8 +113,7 @@ pub(crate) fn recover(
     addresses.sort_unstable();
     let trie_error = |e: crate::trie::TrieError| corrupt("trie", e.to_string());
     for address in addresses {
-        let hashed = keccak256(address);
-        let record = merged.accounts[&address];
+        let (hashed, record) = merged.accounts[&address];
         let Some(record) = record else {
             accounts
                 .remove(&hashed, &account_nodes)
@@ -216,7 +215,12 @@ fn header(
 
 /// Adds one block's changes to `merged`, later blocks winning.
 fn merge_changes(merged: &mut StateWrites, changes: StateChanges) {
-    merged.accounts.extend(changes.accounts);
+    merged.accounts.extend(
+        changes
+            .accounts
+            .into_iter()
+            .map(|(address, record)| (address, (keccak256(address), record))),
+    );
     let mut by_account: AddressMap<SlotWrites> = AddressMap::default();
     for address in changes.wiped_storage {
         by_account.entry(address).or_default().wiped = true;
