@@ -254,6 +254,7 @@ fn long_range_case() -> Case {
 fn solidity_long_ranges_match_rust_through_the_range_oracle() {
     let mut l1 = L1Verifier::deploy();
     long_ranges(&mut l1);
+    bounded_precompiles(&mut l1);
 }
 
 /// The body of [`solidity_long_ranges_match_rust_through_the_range_oracle`], also run by
@@ -539,6 +540,64 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
         max_step,
         feeder.max_chunk.values().copied().max().unwrap_or(0),
     )
+}
+
+/// The heaviest call each precompile bound allows (SPEC.md §5.15 "Bounds"; also run by
+/// `solidity_gas`): ecPairing, G1MSM, G2MSM and PAIRING_CHECK of 128 pairs, modexp at its
+/// bounds, blake2f of 4M rounds. Their input is bounded, so it stays in the proof: no step of
+/// theirs has an L1 form (no fact), and each step, read whole by both verifiers, fits the bound.
+pub(super) fn bounded_precompiles(l1: &mut L1Verifier) {
+    // Each step, the precompile's own L1 gas and its proof's calldata included, stays under
+    // PRECOMPILE_STEP_GAS, well under the 2^24 cap. The L1 here is Prague, whose modexp price is
+    // the L2's; an Osaka L1 charges at most 4,000,000 for an allowed modexp, which the
+    // verifier's call gives it, so the step there costs at most the largest difference of the
+    // two prices more (3,995,648 − 376,490 for the 256-byte modulus with a 138-byte exponent).
+    const PRECOMPILE_STEP_GAS: u64 = 6_000_000;
+    const OSAKA_MODEXP_EXTRA: u64 = 3_995_648 - 376_490;
+    for (name, data, calls) in super::super::precompile_bound_cases() {
+        let allowed: Vec<PrecompileCall> = calls.into_iter().filter(|c| c.ok).collect();
+        let case = precompile_case(&data, &allowed);
+        // (The CALLDATACOPY that puts the inputs in memory has one.)
+        run(&case, |k, state| {
+            let running = state.record.status == fraud_vm::state::Status::Running;
+            if let Ok((proof, _)) = prove(state) {
+                let op = proof.code.get(proof.pre.pc as usize).copied();
+                assert!(
+                    !running
+                        || !matches!(op, Some(0xf1 | 0xf2 | 0xf4 | 0xfa))
+                        || range_fact::l1_form(&proof, LONG_WORDS).is_none(),
+                    "{name}: the call at step {k} has an L1 form"
+                );
+            }
+        });
+        let mut heaviest = Tally::default();
+        heaviest.case(l1, &case, false);
+        assert!(heaviest.failures.is_empty(), "{:#?}", heaviest.failures);
+        println!("{name}, the heaviest calls allowed:");
+        heaviest.report();
+        let call = heaviest
+            .gas
+            .iter()
+            .filter(|(kind, _)| kind.starts_with("CALL to"))
+            .flat_map(|(_, v)| v.iter().map(|(g, _)| *g))
+            .max()
+            .unwrap_or(0);
+        assert!(call > 0, "{name}: no call step measured");
+        let worst = if name.ends_with("0x05") {
+            println!(
+                "{name}: at most {} gas on an Osaka L1",
+                call + OSAKA_MODEXP_EXTRA
+            );
+            call + OSAKA_MODEXP_EXTRA
+        } else {
+            call
+        };
+        assert!(
+            worst < PRECOMPILE_STEP_GAS && heaviest.max_gas() < PRECOMPILE_STEP_GAS,
+            "{name}: {worst} gas (largest step {})",
+            heaviest.max_gas()
+        );
+    }
 }
 
 /// The job of a call to sha256 or ripemd160 with a long input, with its rejections: a chunk
