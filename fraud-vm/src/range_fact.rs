@@ -28,12 +28,12 @@ pub const MAX_CHUNK: u64 = 16_320;
 /// The most bytes one chunk of a HASH job absorbs (`RangeOracle.MAX_HASH_CHUNK`, 40 Keccak
 /// blocks).
 pub const MAX_HASH_CHUNK: u64 = 5_440;
-/// The most bytes one chunk of a SHA256 job absorbs (`RangeOracle.MAX_SHA256_CHUNK`, 112
+/// The most bytes one chunk of a SHA256 job absorbs (`RangeOracle.MAX_SHA256_CHUNK`, 128
 /// blocks), whole 64-byte blocks but for the last.
-pub const MAX_SHA256_CHUNK: u64 = 7_168;
-/// The most bytes one chunk of a RIPEMD160 job absorbs (`RangeOracle.MAX_RIPEMD160_CHUNK`, 56
+pub const MAX_SHA256_CHUNK: u64 = 8_192;
+/// The most bytes one chunk of a RIPEMD160 job absorbs (`RangeOracle.MAX_RIPEMD160_CHUNK`, 96
 /// blocks), whole 64-byte blocks but for the last.
-pub const MAX_RIPEMD160_CHUNK: u64 = 3_584;
+pub const MAX_RIPEMD160_CHUNK: u64 = 6_144;
 /// Bytes a word tree holds, 2^37: the source size of a memory job.
 pub const TREE_BYTES: u64 = 1 << 37;
 /// Bit 31 of a range entry's count: the entry is a fact marker.

@@ -32,12 +32,12 @@ contract RangeOracle {
     /// The most bytes a chunk of a HASH job absorbs (40 Keccak blocks: the permutation in EVM
     /// code costs about 0.11M gas a block; measured at most 5M gas a chunk, SPEC.md §3.4.1).
     uint256 public constant MAX_HASH_CHUNK = 5_440;
-    /// The most bytes a chunk of a SHA256 job absorbs (112 blocks of 64 bytes, whole blocks but
-    /// for the last: the compression in EVM code costs about 42k gas a block; measured at most
-    /// 4.8M gas a chunk, SPEC.md §3.4.1).
-    uint256 public constant MAX_SHA256_CHUNK = 7_168;
-    /// The most bytes a chunk of a RIPEMD160 job absorbs (56 blocks: about 80k gas a block).
-    uint256 public constant MAX_RIPEMD160_CHUNK = 3_584;
+    /// The most bytes a chunk of a SHA256 job absorbs (128 blocks of 64 bytes, whole blocks but
+    /// for the last: the compression in EVM code costs about 35k gas a block; measured at most
+    /// 4.7M gas a chunk, SPEC.md §3.4.1).
+    uint256 public constant MAX_SHA256_CHUNK = 8_192;
+    /// The most bytes a chunk of a RIPEMD160 job absorbs (96 blocks: about 46k gas a block).
+    uint256 public constant MAX_RIPEMD160_CHUNK = 6_144;
     /// Bytes a word tree holds, 2^37.
     uint256 internal constant TREE_BYTES = 1 << 37;
 

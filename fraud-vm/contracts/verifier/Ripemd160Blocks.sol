@@ -26,39 +26,124 @@ library Ripemd160Blocks {
             mstore(add(tables, 96), 0x69bd3f770cd859abe7f78cc7469f1d2bf9571f3b78e6669ebc8dc52ead0d47d5)
             mstore(add(tables, 128), 0x8f65481b3ebef60e56c92cd99c75afe8c8f5ac491c558e76682dd6e50f3d9bbb)
 
-            function rol(rv, rn) -> ry {
-                ry := and(or(shl(rn, rv), shr(sub(32, rn), rv)), 0xffffffff)
-            }
-
-            // One line of 80 steps from `lh` (packed); `lright` selects the right line (its
-            // tables, its constants, the functions in reverse order). Returns A … E.
-            function line(lx, lright, lh) -> la, lb, lc, ld, le {
+            // One line of 80 steps from `lh` (packed), in five loops of 16 (each with its
+            // function and constant; the right line takes them in reverse order and reads its
+            // own table). Returns A … E.
+            function leftLine(lx, lh) -> la, lb, lc, ld, le {
                 la := and(shr(128, lh), 0xffffffff)
                 lb := and(shr(96, lh), 0xffffffff)
                 lc := and(shr(64, lh), 0xffffffff)
                 ld := and(shr(32, lh), 0xffffffff)
                 le := and(lh, 0xffffffff)
-                let ltbl := add(add(lx, 512), mul(80, lright))
-                for { let lj := 0 } lt(lj, 80) { lj := add(lj, 1) } {
-                    let lfk := 0
-                    switch add(shr(4, lj), mul(5, lright))
-                    case 0 { lfk := xor(xor(lb, lc), ld) }
-                    case 1 { lfk := add(or(and(lb, lc), and(not(lb), ld)), 0x5a827999) }
-                    case 2 { lfk := add(xor(or(lb, not(lc)), ld), 0x6ed9eba1) }
-                    case 3 { lfk := add(or(and(lb, ld), and(lc, not(ld))), 0x8f1bbcdc) }
-                    case 4 { lfk := add(xor(lb, or(lc, not(ld))), 0xa953fd4e) }
-                    case 5 { lfk := add(xor(lb, or(lc, not(ld))), 0x50a28be6) }
-                    case 6 { lfk := add(or(and(lb, ld), and(lc, not(ld))), 0x5c4dd124) }
-                    case 7 { lfk := add(xor(or(lb, not(lc)), ld), 0x6d703ef3) }
-                    case 8 { lfk := add(or(and(lb, lc), and(not(lb), ld)), 0x7a6d76e9) }
-                    default { lfk := xor(xor(lb, lc), ld) }
+                let ltbl := add(lx, 512)
+                for { let lj := 0 } lt(lj, 16) { lj := add(lj, 1) } {
                     let lrs := byte(0, mload(add(ltbl, lj)))
-                    lfk := and(add(add(la, lfk), mload(add(lx, shl(5, shr(4, lrs))))), 0xffffffff)
+                    let lv := and(add(add(la, xor(xor(lb, lc), ld)), mload(add(lx, shl(5, shr(4, lrs))))), 0xffffffff)
                     la := le
                     le := ld
-                    ld := rol(lc, 10)
+                    ld := and(or(shl(10, lc), shr(22, lc)), 0xffffffff)
                     lc := lb
-                    lb := and(add(rol(lfk, and(lrs, 15)), la), 0xffffffff)
+                    lrs := and(lrs, 15)
+                    lb := and(add(or(shl(lrs, lv), shr(sub(32, lrs), lv)), la), 0xffffffff)
+                }
+                for { let lj := 16 } lt(lj, 32) { lj := add(lj, 1) } {
+                    let lrs := byte(0, mload(add(ltbl, lj)))
+                    let lv := and(add(add(la, add(or(and(lb, lc), and(not(lb), ld)), 0x5a827999)), mload(add(lx, shl(5, shr(4, lrs))))), 0xffffffff)
+                    la := le
+                    le := ld
+                    ld := and(or(shl(10, lc), shr(22, lc)), 0xffffffff)
+                    lc := lb
+                    lrs := and(lrs, 15)
+                    lb := and(add(or(shl(lrs, lv), shr(sub(32, lrs), lv)), la), 0xffffffff)
+                }
+                for { let lj := 32 } lt(lj, 48) { lj := add(lj, 1) } {
+                    let lrs := byte(0, mload(add(ltbl, lj)))
+                    let lv := and(add(add(la, add(xor(or(lb, not(lc)), ld), 0x6ed9eba1)), mload(add(lx, shl(5, shr(4, lrs))))), 0xffffffff)
+                    la := le
+                    le := ld
+                    ld := and(or(shl(10, lc), shr(22, lc)), 0xffffffff)
+                    lc := lb
+                    lrs := and(lrs, 15)
+                    lb := and(add(or(shl(lrs, lv), shr(sub(32, lrs), lv)), la), 0xffffffff)
+                }
+                for { let lj := 48 } lt(lj, 64) { lj := add(lj, 1) } {
+                    let lrs := byte(0, mload(add(ltbl, lj)))
+                    let lv := and(add(add(la, add(or(and(lb, ld), and(lc, not(ld))), 0x8f1bbcdc)), mload(add(lx, shl(5, shr(4, lrs))))), 0xffffffff)
+                    la := le
+                    le := ld
+                    ld := and(or(shl(10, lc), shr(22, lc)), 0xffffffff)
+                    lc := lb
+                    lrs := and(lrs, 15)
+                    lb := and(add(or(shl(lrs, lv), shr(sub(32, lrs), lv)), la), 0xffffffff)
+                }
+                for { let lj := 64 } lt(lj, 80) { lj := add(lj, 1) } {
+                    let lrs := byte(0, mload(add(ltbl, lj)))
+                    let lv := and(add(add(la, add(xor(lb, or(lc, not(ld))), 0xa953fd4e)), mload(add(lx, shl(5, shr(4, lrs))))), 0xffffffff)
+                    la := le
+                    le := ld
+                    ld := and(or(shl(10, lc), shr(22, lc)), 0xffffffff)
+                    lc := lb
+                    lrs := and(lrs, 15)
+                    lb := and(add(or(shl(lrs, lv), shr(sub(32, lrs), lv)), la), 0xffffffff)
+                }
+            }
+
+            function rightLine(lx, lh) -> la, lb, lc, ld, le {
+                la := and(shr(128, lh), 0xffffffff)
+                lb := and(shr(96, lh), 0xffffffff)
+                lc := and(shr(64, lh), 0xffffffff)
+                ld := and(shr(32, lh), 0xffffffff)
+                le := and(lh, 0xffffffff)
+                let ltbl := add(lx, 592)
+                for { let lj := 0 } lt(lj, 16) { lj := add(lj, 1) } {
+                    let lrs := byte(0, mload(add(ltbl, lj)))
+                    let lv := and(add(add(la, add(xor(lb, or(lc, not(ld))), 0x50a28be6)), mload(add(lx, shl(5, shr(4, lrs))))), 0xffffffff)
+                    la := le
+                    le := ld
+                    ld := and(or(shl(10, lc), shr(22, lc)), 0xffffffff)
+                    lc := lb
+                    lrs := and(lrs, 15)
+                    lb := and(add(or(shl(lrs, lv), shr(sub(32, lrs), lv)), la), 0xffffffff)
+                }
+                for { let lj := 16 } lt(lj, 32) { lj := add(lj, 1) } {
+                    let lrs := byte(0, mload(add(ltbl, lj)))
+                    let lv := and(add(add(la, add(or(and(lb, ld), and(lc, not(ld))), 0x5c4dd124)), mload(add(lx, shl(5, shr(4, lrs))))), 0xffffffff)
+                    la := le
+                    le := ld
+                    ld := and(or(shl(10, lc), shr(22, lc)), 0xffffffff)
+                    lc := lb
+                    lrs := and(lrs, 15)
+                    lb := and(add(or(shl(lrs, lv), shr(sub(32, lrs), lv)), la), 0xffffffff)
+                }
+                for { let lj := 32 } lt(lj, 48) { lj := add(lj, 1) } {
+                    let lrs := byte(0, mload(add(ltbl, lj)))
+                    let lv := and(add(add(la, add(xor(or(lb, not(lc)), ld), 0x6d703ef3)), mload(add(lx, shl(5, shr(4, lrs))))), 0xffffffff)
+                    la := le
+                    le := ld
+                    ld := and(or(shl(10, lc), shr(22, lc)), 0xffffffff)
+                    lc := lb
+                    lrs := and(lrs, 15)
+                    lb := and(add(or(shl(lrs, lv), shr(sub(32, lrs), lv)), la), 0xffffffff)
+                }
+                for { let lj := 48 } lt(lj, 64) { lj := add(lj, 1) } {
+                    let lrs := byte(0, mload(add(ltbl, lj)))
+                    let lv := and(add(add(la, add(or(and(lb, lc), and(not(lb), ld)), 0x7a6d76e9)), mload(add(lx, shl(5, shr(4, lrs))))), 0xffffffff)
+                    la := le
+                    le := ld
+                    ld := and(or(shl(10, lc), shr(22, lc)), 0xffffffff)
+                    lc := lb
+                    lrs := and(lrs, 15)
+                    lb := and(add(or(shl(lrs, lv), shr(sub(32, lrs), lv)), la), 0xffffffff)
+                }
+                for { let lj := 64 } lt(lj, 80) { lj := add(lj, 1) } {
+                    let lrs := byte(0, mload(add(ltbl, lj)))
+                    let lv := and(add(add(la, xor(xor(lb, lc), ld)), mload(add(lx, shl(5, shr(4, lrs))))), 0xffffffff)
+                    la := le
+                    le := ld
+                    ld := and(or(shl(10, lc), shr(22, lc)), 0xffffffff)
+                    lc := lb
+                    lrs := and(lrs, 15)
+                    lb := and(add(or(shl(lrs, lv), shr(sub(32, lrs), lv)), la), 0xffffffff)
                 }
             }
 
@@ -68,7 +153,7 @@ library Ripemd160Blocks {
                     v := or(or(shl(24, and(v, 0xff)), shl(8, and(v, 0xff00))), or(shr(8, and(v, 0xff0000)), shr(24, v)))
                     mstore(add(x, shl(5, i)), v)
                 }
-                let a, b, c, d, e := line(x, 0, state)
+                let a, b, c, d, e := leftLine(x, state)
                 // Keep the left line's words while the right line runs.
                 let keep := add(x, 672)
                 mstore(keep, a)
@@ -76,7 +161,7 @@ library Ripemd160Blocks {
                 mstore(add(keep, 64), c)
                 mstore(add(keep, 96), d)
                 mstore(add(keep, 128), e)
-                a, b, c, d, e := line(x, 1, state)
+                a, b, c, d, e := rightLine(x, state)
                 // h0' = h1 + C + D', h1' = h2 + D + E', h2' = h3 + E + A', h3' = h4 + A + B',
                 // h4' = h0 + B + C'.
                 let h0 := and(add(add(and(shr(96, state), 0xffffffff), mload(add(keep, 64))), d), 0xffffffff)

@@ -43,42 +43,235 @@ library Sha256Blocks {
                 let f := and(shr(64, st), 0xffffffff)
                 let g := and(shr(32, st), 0xffffffff)
                 let h := and(st, 0xffffffff)
-                for { let i := 0 } lt(i, 2048) { i := add(i, 32) } {
-                    // T1 = h + Σ1(e) + Ch(e, f, g) + K_i + W_i; a' = T1 + Σ0(a) + Maj(a, b, c),
-                    // computed after the shift (from b, c, d).
-                    let t1 :=
-                        add(
-                            add(h, add(mload(add(ws, i)), mload(add(ws, add(i, 2048))))),
+                // Eight rounds a turn, the roles of the eight words rotating with them: a round
+                // adds T1 = h + Σ1(e) + Ch(e, f, g) + K_i + W_i to d and sets h to
+                // T1 + Σ0(a) + Maj(a, b, c); the next round reads (h, a, b, c, d, e, f, g).
+                for { let i := 0 } lt(i, 2048) { i := add(i, 256) } {
+                    {
+                        let t1 :=
                             add(
-                                xor(
-                                    xor(or(shr(6, e), shl(26, e)), or(shr(11, e), shl(21, e))),
-                                    or(shr(25, e), shl(7, e))
-                                ),
-                                xor(and(e, f), and(not(e), g))
-                            )
-                        )
-                    h := g
-                    g := f
-                    f := e
-                    e := and(add(d, t1), 0xffffffff)
-                    d := c
-                    c := b
-                    b := a
-                    a :=
-                        and(
-                            add(
-                                t1,
+                                add(h, add(mload(add(ws, i)), mload(add(ws, add(i, 2048))))),
                                 add(
                                     xor(
-                                        xor(or(shr(2, b), shl(30, b)), or(shr(13, b), shl(19, b))),
-                                        or(shr(22, b), shl(10, b))
+                                        xor(or(shr(6, e), shl(26, e)), or(shr(11, e), shl(21, e))),
+                                        or(shr(25, e), shl(7, e))
                                     ),
-                                    xor(and(b, xor(c, d)), and(c, d))
+                                    xor(and(e, f), and(not(e), g))
                                 )
-                            ),
-                            0xffffffff
-                        )
-            }
+                            )
+                        d := and(add(d, t1), 0xffffffff)
+                        h :=
+                            and(
+                                add(
+                                    t1,
+                                    add(
+                                        xor(
+                                            xor(or(shr(2, a), shl(30, a)), or(shr(13, a), shl(19, a))),
+                                            or(shr(22, a), shl(10, a))
+                                        ),
+                                        xor(and(a, xor(b, c)), and(b, c))
+                                    )
+                                ),
+                                0xffffffff
+                            )
+                    }
+                    {
+                        let t1 :=
+                            add(
+                                add(g, add(mload(add(ws, add(i, 32))), mload(add(ws, add(i, 2080))))),
+                                add(
+                                    xor(
+                                        xor(or(shr(6, d), shl(26, d)), or(shr(11, d), shl(21, d))),
+                                        or(shr(25, d), shl(7, d))
+                                    ),
+                                    xor(and(d, e), and(not(d), f))
+                                )
+                            )
+                        c := and(add(c, t1), 0xffffffff)
+                        g :=
+                            and(
+                                add(
+                                    t1,
+                                    add(
+                                        xor(
+                                            xor(or(shr(2, h), shl(30, h)), or(shr(13, h), shl(19, h))),
+                                            or(shr(22, h), shl(10, h))
+                                        ),
+                                        xor(and(h, xor(a, b)), and(a, b))
+                                    )
+                                ),
+                                0xffffffff
+                            )
+                    }
+                    {
+                        let t1 :=
+                            add(
+                                add(f, add(mload(add(ws, add(i, 64))), mload(add(ws, add(i, 2112))))),
+                                add(
+                                    xor(
+                                        xor(or(shr(6, c), shl(26, c)), or(shr(11, c), shl(21, c))),
+                                        or(shr(25, c), shl(7, c))
+                                    ),
+                                    xor(and(c, d), and(not(c), e))
+                                )
+                            )
+                        b := and(add(b, t1), 0xffffffff)
+                        f :=
+                            and(
+                                add(
+                                    t1,
+                                    add(
+                                        xor(
+                                            xor(or(shr(2, g), shl(30, g)), or(shr(13, g), shl(19, g))),
+                                            or(shr(22, g), shl(10, g))
+                                        ),
+                                        xor(and(g, xor(h, a)), and(h, a))
+                                    )
+                                ),
+                                0xffffffff
+                            )
+                    }
+                    {
+                        let t1 :=
+                            add(
+                                add(e, add(mload(add(ws, add(i, 96))), mload(add(ws, add(i, 2144))))),
+                                add(
+                                    xor(
+                                        xor(or(shr(6, b), shl(26, b)), or(shr(11, b), shl(21, b))),
+                                        or(shr(25, b), shl(7, b))
+                                    ),
+                                    xor(and(b, c), and(not(b), d))
+                                )
+                            )
+                        a := and(add(a, t1), 0xffffffff)
+                        e :=
+                            and(
+                                add(
+                                    t1,
+                                    add(
+                                        xor(
+                                            xor(or(shr(2, f), shl(30, f)), or(shr(13, f), shl(19, f))),
+                                            or(shr(22, f), shl(10, f))
+                                        ),
+                                        xor(and(f, xor(g, h)), and(g, h))
+                                    )
+                                ),
+                                0xffffffff
+                            )
+                    }
+                    {
+                        let t1 :=
+                            add(
+                                add(d, add(mload(add(ws, add(i, 128))), mload(add(ws, add(i, 2176))))),
+                                add(
+                                    xor(
+                                        xor(or(shr(6, a), shl(26, a)), or(shr(11, a), shl(21, a))),
+                                        or(shr(25, a), shl(7, a))
+                                    ),
+                                    xor(and(a, b), and(not(a), c))
+                                )
+                            )
+                        h := and(add(h, t1), 0xffffffff)
+                        d :=
+                            and(
+                                add(
+                                    t1,
+                                    add(
+                                        xor(
+                                            xor(or(shr(2, e), shl(30, e)), or(shr(13, e), shl(19, e))),
+                                            or(shr(22, e), shl(10, e))
+                                        ),
+                                        xor(and(e, xor(f, g)), and(f, g))
+                                    )
+                                ),
+                                0xffffffff
+                            )
+                    }
+                    {
+                        let t1 :=
+                            add(
+                                add(c, add(mload(add(ws, add(i, 160))), mload(add(ws, add(i, 2208))))),
+                                add(
+                                    xor(
+                                        xor(or(shr(6, h), shl(26, h)), or(shr(11, h), shl(21, h))),
+                                        or(shr(25, h), shl(7, h))
+                                    ),
+                                    xor(and(h, a), and(not(h), b))
+                                )
+                            )
+                        g := and(add(g, t1), 0xffffffff)
+                        c :=
+                            and(
+                                add(
+                                    t1,
+                                    add(
+                                        xor(
+                                            xor(or(shr(2, d), shl(30, d)), or(shr(13, d), shl(19, d))),
+                                            or(shr(22, d), shl(10, d))
+                                        ),
+                                        xor(and(d, xor(e, f)), and(e, f))
+                                    )
+                                ),
+                                0xffffffff
+                            )
+                    }
+                    {
+                        let t1 :=
+                            add(
+                                add(b, add(mload(add(ws, add(i, 192))), mload(add(ws, add(i, 2240))))),
+                                add(
+                                    xor(
+                                        xor(or(shr(6, g), shl(26, g)), or(shr(11, g), shl(21, g))),
+                                        or(shr(25, g), shl(7, g))
+                                    ),
+                                    xor(and(g, h), and(not(g), a))
+                                )
+                            )
+                        f := and(add(f, t1), 0xffffffff)
+                        b :=
+                            and(
+                                add(
+                                    t1,
+                                    add(
+                                        xor(
+                                            xor(or(shr(2, c), shl(30, c)), or(shr(13, c), shl(19, c))),
+                                            or(shr(22, c), shl(10, c))
+                                        ),
+                                        xor(and(c, xor(d, e)), and(d, e))
+                                    )
+                                ),
+                                0xffffffff
+                            )
+                    }
+                    {
+                        let t1 :=
+                            add(
+                                add(a, add(mload(add(ws, add(i, 224))), mload(add(ws, add(i, 2272))))),
+                                add(
+                                    xor(
+                                        xor(or(shr(6, f), shl(26, f)), or(shr(11, f), shl(21, f))),
+                                        or(shr(25, f), shl(7, f))
+                                    ),
+                                    xor(and(f, g), and(not(f), h))
+                                )
+                            )
+                        e := and(add(e, t1), 0xffffffff)
+                        a :=
+                            and(
+                                add(
+                                    t1,
+                                    add(
+                                        xor(
+                                            xor(or(shr(2, b), shl(30, b)), or(shr(13, b), shl(19, b))),
+                                            or(shr(22, b), shl(10, b))
+                                        ),
+                                        xor(and(b, xor(c, d)), and(c, d))
+                                    )
+                                ),
+                                0xffffffff
+                            )
+                    }
+                }
                 out :=
                     or(
                         or(
