@@ -18,11 +18,22 @@ use alloy::primitives::{Address, B256, U256, keccak256};
 pub const HASH: u8 = 1;
 /// A job flag: the fact gives the destination root after writing the job's bytes.
 pub const WRITE: u8 = 2;
+/// A job flag: the fact gives SHA-256 of the job's bytes (the sha256 precompile's long input).
+pub const SHA256: u8 = 4;
+/// A job flag: the fact gives RIPEMD-160 of the job's bytes, left-padded to a word (the
+/// ripemd160 precompile's long input).
+pub const RIPEMD160: u8 = 8;
 /// The most bytes one chunk of a WRITE-only job absorbs (`RangeOracle.MAX_CHUNK`).
 pub const MAX_CHUNK: u64 = 16_320;
 /// The most bytes one chunk of a HASH job absorbs (`RangeOracle.MAX_HASH_CHUNK`, 40 Keccak
 /// blocks).
 pub const MAX_HASH_CHUNK: u64 = 5_440;
+/// The most bytes one chunk of a SHA256 job absorbs (`RangeOracle.MAX_SHA256_CHUNK`, 128
+/// blocks), whole 64-byte blocks but for the last.
+pub const MAX_SHA256_CHUNK: u64 = 8_192;
+/// The most bytes one chunk of a RIPEMD160 job absorbs (`RangeOracle.MAX_RIPEMD160_CHUNK`, 96
+/// blocks), whole 64-byte blocks but for the last.
+pub const MAX_RIPEMD160_CHUNK: u64 = 6_144;
 /// Bytes a word tree holds, 2^37: the source size of a memory job.
 pub const TREE_BYTES: u64 = 1 << 37;
 /// Bit 31 of a range entry's count: the entry is a fact marker.
@@ -33,6 +44,8 @@ pub const LONG_WORDS: usize = 512;
 /// The Keccak rate: a HASH job's chunks are multiples of it, the last aside.
 const RATE: u64 = 136;
 const _: () = assert!(MAX_HASH_CHUNK.is_multiple_of(RATE));
+const _: () =
+    assert!(MAX_SHA256_CHUNK.is_multiple_of(64) && MAX_RIPEMD160_CHUNK.is_multiple_of(64));
 
 /// The parameters of a range job; its id is [`RangeJob::id`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,7 +58,7 @@ pub struct RangeJob {
     pub src_size: u64,
     /// Bytes of the job, at least one.
     pub len: u64,
-    /// [`HASH`] and/or [`WRITE`].
+    /// [`HASH`] and/or [`WRITE`], or [`SHA256`] or [`RIPEMD160`] alone.
     pub flags: u8,
     /// Root of the destination tree before the write (zero for a HASH-only job).
     pub dst_root: B256,
@@ -117,8 +130,9 @@ struct Marks {
 /// The L1 form of `proof` if its step is a long operation of a kind the L1 verifier reads
 /// from the oracle (KECCAK256, MCOPY, CALLDATACOPY, CODECOPY, EXTCODECOPY, RETURNDATACOPY,
 /// RETURN, REVERT, LOG data, the input of a call that is not to a precompile or is to identity,
-/// identity's output, and a call frame exit's copy of the output, whose range entries span more
-/// than `long_words` words), else `None` (the canonical encoding is the L1 form).
+/// identity's output, the input of a call to sha256 or ripemd160, and a call frame exit's copy
+/// of the output, whose range entries span more than `long_words` words), else `None` (the
+/// canonical encoding is the L1 form).
 pub fn l1_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
     let mut marks = Marks::default();
     let jobs = match proof.pre.status {
@@ -331,18 +345,34 @@ fn opcode_plan(proof: &StepProof, long_words: usize, marks: &mut Marks) -> Optio
         // CALL, CALLCODE, DELEGATECALL, STATICCALL: the input read is the first memory entry;
         // the callee's calldata tree (identity's output) is that range written into the empty
         // tree. Identity's copy of it into the output buffer, the second memory entry when it
-        // succeeds, is a WRITE from memory to memory. The other precompiles run on the input
-        // itself: no fact stands for it.
+        // succeeds, is a WRITE from memory to memory. sha256's and ripemd160's input is hashed
+        // by the oracle (their output, one word, is written as usual). The other precompiles
+        // run on the input itself (bounded, SPEC.md §5.15): no fact stands for it.
         0xf1 | 0xf2 | 0xf4 | 0xfa => {
             let read = proof.memory.first().filter(|p| long(p))?;
             let to = Address::from_word(B256::from(item(1)?.to_be_bytes::<32>()));
             let identity = to == Address::with_last_byte(4);
-            if crate::world::is_precompile(to) && !identity {
+            let digest = [(2, SHA256), (3, RIPEMD160)]
+                .into_iter()
+                .find(|(a, _)| to == Address::with_last_byte(*a));
+            if crate::world::is_precompile(to) && !identity && digest.is_none() {
                 return None;
             }
             let at = if matches!(op, 0xf1 | 0xf2) { 3 } else { 2 };
             let (offset, len) = (as_u64(item(at)?)?, as_u64(item(at + 1)?)?);
             marks.memory.push(0);
+            if let Some((_, flags)) = digest {
+                let job = RangeJob {
+                    src_root: pre.memory_root,
+                    src_offset: offset,
+                    src_size: TREE_BYTES,
+                    len,
+                    flags,
+                    dst_root: B256::ZERO,
+                    dst_offset: 0,
+                };
+                return plan(job, Some(read), None).map(|p| vec![p]);
+            }
             let mut jobs = vec![into_empty_tree(proof, read, offset, len)?];
             if let Some(write) = proof.memory.get(1).filter(|_| identity) {
                 let (out_offset, out_len) = (as_u64(item(at + 2)?)?, as_u64(item(at + 3)?)?);
@@ -465,6 +495,19 @@ fn bytes_of(proof: &RangeProof, from: u64, to: u64) -> Vec<u8> {
     flat[(from - base) as usize..(to - base) as usize].to_vec()
 }
 
+/// The most bytes one chunk of a job with `flags` absorbs.
+pub fn max_chunk(flags: u8) -> u64 {
+    if flags & HASH != 0 {
+        MAX_HASH_CHUNK
+    } else if flags & SHA256 != 0 {
+        MAX_SHA256_CHUNK
+    } else if flags & RIPEMD160 != 0 {
+        MAX_RIPEMD160_CHUNK
+    } else {
+        MAX_CHUNK
+    }
+}
+
 /// The chunks of `job`, given a range multiproof of every source byte it reads below its size
 /// (`source`) and one of the destination words it writes under its `dst_root` (`dest`, WRITE
 /// jobs); `None` if they do not cover the job. A challenger holding the whole trees makes these
@@ -481,11 +524,8 @@ pub fn plan(
     let mut chunks = Vec::new();
     let mut all = Vec::new();
     let mut done = 0u64;
-    let most = if job.flags & HASH != 0 {
-        MAX_HASH_CHUNK
-    } else {
-        MAX_CHUNK
-    };
+    let hashed = job.flags & (HASH | SHA256 | RIPEMD160) != 0;
+    let most = max_chunk(job.flags);
     while done < job.len {
         let n = most.min(job.len - done);
         let from = job.src_offset + done;
@@ -513,7 +553,7 @@ pub fn plan(
             flat[lo..lo + n as usize].copy_from_slice(&bytes);
             d.words = flat.chunks(32).map(B256::from_slice).collect();
         }
-        if job.flags & HASH != 0 {
+        if hashed {
             all.extend_from_slice(&bytes);
         }
         chunks.push(Chunk { n, src, dst });
@@ -521,6 +561,14 @@ pub fn plan(
     }
     let hash = if job.flags & HASH != 0 {
         keccak256(&all)
+    } else if job.flags & SHA256 != 0 {
+        use sha2::Digest;
+        B256::from_slice(&sha2::Sha256::digest(&all))
+    } else if job.flags & RIPEMD160 != 0 {
+        use ripemd::Digest;
+        let mut word = B256::ZERO;
+        word[12..].copy_from_slice(&ripemd::Ripemd160::digest(&all));
+        word
     } else {
         B256::ZERO
     };
@@ -554,6 +602,40 @@ mod tests {
         }
         assert!(sub_range(&full, 2, 3).is_none());
         assert!(sub_range(&full, 80, 4).is_none());
+    }
+
+    /// A SHA256 or RIPEMD160 job's chunks are whole 64-byte blocks but the last, at most the
+    /// kind's bound, and its fact's hash is the precompile's output.
+    #[test]
+    fn digest_jobs_chunk_whole_blocks_and_give_the_precompile_output() {
+        let src: Vec<u8> = (0..20_000u32).map(|i| (i % 253) as u8 + 1).collect();
+        let tree = WordTree::from_bytes(&src);
+        let (offset, len) = (7u64, 19_000u64);
+        for flags in [SHA256, RIPEMD160] {
+            let job = RangeJob {
+                src_root: tree.root(),
+                src_offset: offset,
+                src_size: TREE_BYTES,
+                len,
+                flags,
+                dst_root: B256::ZERO,
+                dst_offset: 0,
+            };
+            let read = tree.prove_range(0, (offset + len).div_ceil(32));
+            let p = plan(job, Some(&read), None).expect("plan");
+            let most = max_chunk(flags);
+            assert_eq!(p.chunks.len() as u64, len.div_ceil(most));
+            let (head, _) = p.chunks.split_at(p.chunks.len() - 1);
+            assert!(head.iter().all(|c| c.n == most && c.n % 64 == 0));
+            let input = &src[7..19_007];
+            let output = if flags == SHA256 {
+                revm::precompile::hash::sha256_run(input, u64::MAX)
+            } else {
+                revm::precompile::hash::ripemd160_run(input, u64::MAX)
+            }
+            .expect("runs");
+            assert_eq!(p.hash.as_slice(), &output.bytes[..], "{flags}");
+        }
     }
 
     /// A WRITE job's chunks chain: each destination proof is under the root the previous left,

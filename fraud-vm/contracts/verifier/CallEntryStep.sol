@@ -21,6 +21,12 @@ library CallEntryStep {
     uint256 internal constant MAX_DEPTH = 1024;
     /// The identity precompile, whose output is its input.
     uint256 internal constant IDENTITY = 4;
+    /// The sha256 and ripemd160 precompiles, whose long input the range oracle hashes.
+    uint256 internal constant SHA256 = 2;
+    uint256 internal constant RIPEMD160 = 3;
+    /// Their range job flags (`RangeOracle.SHA256`, `RangeOracle.RIPEMD160`).
+    uint256 internal constant JOB_SHA256 = 4;
+    uint256 internal constant JOB_RIPEMD160 = 8;
     /// Empty word-tree root `Z_32` (SPEC.md §9).
     bytes32 internal constant EMPTY_WORDS = 0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757;
 
@@ -72,15 +78,16 @@ library CallEntryStep {
             return _complete(cx, c.limit, 0);
         }
         bool precompile = PrecompileCall.isPrecompile(c.to);
+        uint256 frameAddress = (op == 0xf1 || op == 0xfa) ? c.to : me;
         // A long input of a call that is not to a precompile, or to identity, is the range
         // oracle's WRITE of it into the empty tree (the callee's calldata, identity's output);
-        // the other precompiles run on the bytes themselves (SPEC.md §3.4.1).
-        if (c.inLen > 0 && (!precompile || c.to == IDENTITY) && StepOps.memoryIsFact(cx)) {
-            c.inputRoot = StepOps.intoEmptyTree(cx, c.inOffset, c.inLen);
-        } else {
-            c.input = StepOps.readMemory(cx, c.inOffset, c.inLen);
+        // sha256's and ripemd160's is the oracle's digest of it; the other precompiles run on
+        // the bytes themselves (SPEC.md §3.4.1).
+        if (c.inLen > 0 && StepOps.memoryIsFact(cx)) {
+            if (c.to == SHA256 || c.to == RIPEMD160) return _longDigest(cx, c, me, frameAddress);
+            if (!precompile || c.to == IDENTITY) c.inputRoot = StepOps.intoEmptyTree(cx, c.inOffset, c.inLen);
         }
-        uint256 frameAddress = (op == 0xf1 || op == 0xfa) ? c.to : me;
+        if (c.inputRoot == 0) c.input = StepOps.readMemory(cx, c.inOffset, c.inLen);
         if (precompile) {
             if (c.inputRoot != 0) return _longIdentity(cx, c, me, frameAddress);
             return _precompile(cx, c, me, frameAddress, precompiles);
@@ -131,6 +138,39 @@ library CallEntryStep {
     {
         (bool ok, uint256 used, uint256 output, uint256 outLen) =
             PrecompileCall.run(precompiles, c.to, c.input, c.inLen, c.limit);
+        return _ran(cx, c, me, frameAddress, ok, used, output, outLen);
+    }
+
+    /// @notice A call to sha256 or ripemd160 with a long input (SPEC.md §3.4.1): the digest is
+    /// the range oracle's fact (the input's entry a fact marker), the price `60 + 12` or
+    /// `600 + 120` a word is computed, and the one-word output is handled as any precompile's.
+    function _longDigest(Ctx memory cx, Call memory c, uint256 me, uint256 frameAddress) private view returns (Flow) {
+        StepOps.takeMemoryFact(cx, c.inOffset, c.inLen);
+        bool sha = c.to == SHA256;
+        (bytes32 digest,) = StepOps.rangeFact(
+            cx, cx.memoryRoot, c.inOffset, StepOps.TREE_BYTES, c.inLen, sha ? JOB_SHA256 : JOB_RIPEMD160, 0, 0
+        );
+        uint256 used = sha ? 60 + StepOps.wordCost(12, c.inLen) : 600 + StepOps.wordCost(120, c.inLen);
+        uint256 output;
+        assembly ("memory-safe") {
+            output := mload(0x40)
+            mstore(output, digest)
+            mstore(0x40, add(output, 32))
+        }
+        return _ran(cx, c, me, frameAddress, used <= c.limit, used, output, 32);
+    }
+
+    /// @notice The end of a precompile call that ran (`ok`, `used` gas, its output).
+    function _ran(
+        Ctx memory cx,
+        Call memory c,
+        uint256 me,
+        uint256 frameAddress,
+        bool ok,
+        uint256 used,
+        uint256 output,
+        uint256 outLen
+    ) private pure returns (Flow) {
         cx.returndataSet = true;
         if (!ok) {
             cx.returndataRoot = EMPTY_WORDS;

@@ -3,6 +3,8 @@ pragma solidity 0.8.28;
 
 import {WordTree} from "./WordTree.sol";
 import {KeccakSponge} from "./KeccakSponge.sol";
+import {Sha256Blocks} from "./Sha256Blocks.sol";
+import {Ripemd160Blocks} from "./Ripemd160Blocks.sol";
 
 /// @title Range oracle: verified facts about long word-tree ranges (fraud-vm/SPEC.md §3.4.1)
 /// @notice A one-step proof carries every word of each range its step reads or writes, so a
@@ -19,12 +21,23 @@ contract RangeOracle {
     uint256 public constant HASH = 1;
     /// A job that writes its bytes into the destination tree.
     uint256 public constant WRITE = 2;
+    /// A job that computes SHA-256 of its bytes (the sha256 precompile's long input).
+    uint256 public constant SHA256 = 4;
+    /// A job that computes RIPEMD-160 of its bytes, left-padded to a word (the ripemd160
+    /// precompile's long input).
+    uint256 public constant RIPEMD160 = 8;
     /// The most bytes a chunk of a WRITE-only job absorbs (120 Keccak blocks' worth; measured
     /// at most 1.5M gas a chunk, SPEC.md §3.4.1).
     uint256 public constant MAX_CHUNK = 16_320;
     /// The most bytes a chunk of a HASH job absorbs (40 Keccak blocks: the permutation in EVM
     /// code costs about 0.11M gas a block; measured at most 5M gas a chunk, SPEC.md §3.4.1).
     uint256 public constant MAX_HASH_CHUNK = 5_440;
+    /// The most bytes a chunk of a SHA256 job absorbs (128 blocks of 64 bytes, whole blocks but
+    /// for the last: the compression in EVM code costs about 35k gas a block; measured at most
+    /// 4.7M gas a chunk, SPEC.md §3.4.1).
+    uint256 public constant MAX_SHA256_CHUNK = 8_192;
+    /// The most bytes a chunk of a RIPEMD160 job absorbs (96 blocks: about 46k gas a block).
+    uint256 public constant MAX_RIPEMD160_CHUNK = 6_144;
     /// Bytes a word tree holds, 2^37.
     uint256 internal constant TREE_BYTES = 1 << 37;
 
@@ -47,9 +60,10 @@ contract RangeOracle {
         bool complete;
         /// The destination root after the bytes absorbed (the job's `dstRoot` before any).
         bytes32 dst;
-        /// The digest once complete (HASH jobs).
+        /// The digest once complete (HASH, SHA256 and RIPEMD160 jobs).
         bytes32 hash;
-        /// The 25 Keccak lanes between chunks, four to a slot.
+        /// The 25 Keccak lanes between chunks, four to a slot (SHA256 and RIPEMD160 jobs: the
+        /// packed compression state in the first slot).
         uint256[7] sponge;
     }
 
@@ -72,7 +86,8 @@ contract RangeOracle {
         return keccak256(abi.encode(job));
     }
 
-    /// @notice The fact of job `id`: whether it is complete, the hash of its bytes (HASH jobs)
+    /// @notice The fact of job `id`: whether it is complete, the hash of its bytes (HASH jobs:
+    /// Keccak-256; SHA256: SHA-256; RIPEMD160: RIPEMD-160 in the word's low 20 bytes)
     /// and the destination root they leave (WRITE jobs; the job's `dstRoot` otherwise).
     function fact(bytes32 id) external view returns (bool complete, bytes32 hash, bytes32 dstResult) {
         Progress storage p = jobs[id];
@@ -89,7 +104,9 @@ contract RangeOracle {
     /// multiproof (SPEC.md §3.4, its §6.3 encoding) of the source words that hold the bytes below
     /// `srcSize` (empty if there are none), `dst` that of the destination words under the
     /// current destination root (WRITE jobs; empty otherwise). A chunk is at most `MAX_CHUNK`
-    /// bytes (`MAX_HASH_CHUNK` for a HASH job, and a multiple of 136 unless it is the last).
+    /// bytes (`MAX_HASH_CHUNK` for a HASH job, and a multiple of 136 unless it is the last;
+    /// `MAX_SHA256_CHUNK` or `MAX_RIPEMD160_CHUNK` for a digest job, and a multiple of 64 unless
+    /// it is the last).
     function absorb(Job calldata job, uint256 n, bytes calldata src, bytes calldata dst) external {
         bytes32 id = idOf(job);
         _checkJob(job);
@@ -98,9 +115,7 @@ contract RangeOracle {
         uint256 done = p.done;
         if (done == 0) p.dst = job.dstRoot;
         bool last = done + n == job.len;
-        uint256 most = job.flags & HASH != 0 ? MAX_HASH_CHUNK : MAX_CHUNK;
-        if (n == 0 || n > most || done + n > job.len) revert BadChunk(done, n);
-        if (job.flags & HASH != 0 && !last && n % KeccakSponge.RATE != 0) revert BadChunk(done, n);
+        _checkChunkSize(job.flags, done, n, job.len);
 
         // The chunk's bytes, zero past the source's size, with room for the last block's
         // padding.
@@ -111,6 +126,7 @@ contract RangeOracle {
         }
 
         if (job.flags & HASH != 0) _hash(p, data, n, last);
+        if (job.flags >= SHA256) _digest(p, job, done, data, n);
         if (job.flags & WRITE != 0) {
             p.dst = _write(p.dst, job.dstOffset + done, n, dst, data);
         } else if (dst.length != 0) {
@@ -137,10 +153,44 @@ contract RangeOracle {
         }
     }
 
+    /// @notice Reverts unless `n` bytes from `done` is a chunk the job may take: at most its
+    /// kind's bound, within the job, and whole blocks (Keccak's 136 bytes, SHA-256's and
+    /// RIPEMD-160's 64) unless it is the last.
+    function _checkChunkSize(uint256 flags, uint256 done, uint256 n, uint256 len) private pure {
+        bool last = done + n == len;
+        uint256 most = flags & HASH != 0
+            ? MAX_HASH_CHUNK
+            : flags == SHA256 ? MAX_SHA256_CHUNK : flags == RIPEMD160 ? MAX_RIPEMD160_CHUNK : MAX_CHUNK;
+        if (n == 0 || n > most || done + n > len) revert BadChunk(done, n);
+        if (flags & HASH != 0 && !last && n % KeccakSponge.RATE != 0) revert BadChunk(done, n);
+        if (flags >= SHA256 && !last && n % 64 != 0) revert BadChunk(done, n);
+    }
+
+    /// @notice Compresses the `n` bytes at `data`, the job's from `done`, into its SHA-256 or
+    /// RIPEMD-160 state (the initial value before the first chunk); the last chunk pads with
+    /// the job's length and keeps the digest.
+    function _digest(Progress storage p, Job calldata job, uint256 done, uint256 data, uint256 n) private {
+        bool sha = job.flags == SHA256;
+        uint256 total = done + n == job.len ? job.len : 0;
+        uint256 state = done == 0 ? (sha ? Sha256Blocks.IV : Ripemd160Blocks.IV) : p.sponge[0];
+        uint256 whole = n - (n % 64);
+        if (total != 0) {
+            // The padded tail: one or two more blocks (the buffer has room, zero past `n`).
+            whole += sha ? Sha256Blocks.pad(data + whole, n - whole, total) : Ripemd160Blocks.pad(data + whole, n - whole, total);
+        }
+        state = sha ? Sha256Blocks.compress(state, data, whole) : Ripemd160Blocks.compress(state, data, whole);
+        if (total == 0) {
+            p.sponge[0] = state;
+        } else {
+            p.hash = sha ? bytes32(state) : Ripemd160Blocks.digest(state);
+        }
+    }
+
     function _checkJob(Job calldata job) private pure {
+        uint256 flags = job.flags;
         if (
             job.len == 0 || job.len >= TREE_BYTES || job.srcOffset >= 1 << 64 || job.srcSize > TREE_BYTES
-                || job.flags == 0 || job.flags > (HASH | WRITE)
+                || flags == 0 || (flags > (HASH | WRITE) && flags != SHA256 && flags != RIPEMD160)
                 || (job.flags & WRITE != 0 && job.dstOffset + job.len > TREE_BYTES)
         ) revert BadJob();
     }

@@ -992,46 +992,8 @@ fn solidity_gas_per_step_kind() {
     println!("long ranges up to 1 MiB: largest step {step} gas, largest chunk {chunk} gas");
     assert!(step < ranges::RANGE_TX_GAS && chunk < ranges::RANGE_TX_GAS);
 
-    // The heaviest calls the rollup's bounds allow (SPEC.md §5.15 "Bounds"): ecPairing, G1MSM,
-    // G2MSM and PAIRING_CHECK of 128 pairs of valid, non-zero points (the calldata at its
-    // dearest) and modexp at its bounds. Each step, the precompile's own L1 gas and its proof's
-    // calldata included, stays under PRECOMPILE_STEP_GAS, well under the 2^24 cap. The L1 here
-    // is Prague, whose modexp price is the L2's; an Osaka L1 charges at most 4,000,000 for an
-    // allowed modexp, which the verifier's call gives it, so the step there costs at most the
-    // largest difference of the two prices more (3,995,648 − 376,490 for the 256-byte modulus
-    // with a 138-byte exponent).
-    const PRECOMPILE_STEP_GAS: u64 = 6_000_000;
-    const OSAKA_MODEXP_EXTRA: u64 = 3_995_648 - 376_490;
-    for (name, data, calls) in super::precompile_bound_cases() {
-        let allowed: Vec<PrecompileCall> = calls.into_iter().filter(|c| c.ok).collect();
-        let mut heaviest = Tally::default();
-        heaviest.case(&mut l1, &precompile_case(&data, &allowed), false);
-        assert!(heaviest.failures.is_empty(), "{:#?}", heaviest.failures);
-        println!("{name}, the heaviest calls allowed:");
-        heaviest.report();
-        let call = heaviest
-            .gas
-            .iter()
-            .filter(|(kind, _)| kind.starts_with("CALL to"))
-            .flat_map(|(_, v)| v.iter().map(|(g, _)| *g))
-            .max()
-            .unwrap_or(0);
-        assert!(call > 0, "{name}: no call step measured");
-        let worst = if name.ends_with("0x05") {
-            println!(
-                "{name}: at most {} gas on an Osaka L1",
-                call + OSAKA_MODEXP_EXTRA
-            );
-            call + OSAKA_MODEXP_EXTRA
-        } else {
-            call
-        };
-        assert!(
-            worst < PRECOMPILE_STEP_GAS && heaviest.max_gas() < PRECOMPILE_STEP_GAS,
-            "{name}: {worst} gas (largest step {})",
-            heaviest.max_gas()
-        );
-    }
+    // The heaviest calls the rollup's bounds allow (SPEC.md §5.15 "Bounds"), read whole.
+    ranges::bounded_precompiles(&mut l1);
 }
 
 /// Every step of the ERC-20 transfers the Solidity verifier executes matches the Rust verifier,

@@ -2,7 +2,8 @@
 //! with non-zero bytes and runs KECCAK256, MCOPY, CALLDATACOPY, CODECOPY, RETURNDATACOPY and
 //! EXTCODECOPY over ranges from 64 KiB to 1 MiB, calls identity, and calls with 300–600 KiB of
 //! input contracts that RETURN or REVERT it (the call's input, the output, the frame exit's
-//! copy), and a LOG2 of 100 KiB (its data written after its encoding's prefix, then hashed).
+//! copy), a LOG2 of 100 KiB (its data written after its encoding's prefix, then hashed), and
+//! calls to sha256 and ripemd160 with 1 MiB of input (the oracle's SHA256 and RIPEMD160 jobs).
 //! Each such step is proven in full for the Rust verifier and in its L1 form for the Solidity
 //! verifier, after its range jobs were run on the `RangeOracle` chunk by chunk, each chunk a
 //! committed L1 transaction: both give the same post-state. A step whose fact is missing or
@@ -24,6 +25,7 @@ alloy::sol! {
         uint256 dstOffset;
     }
     function absorb(Job job, uint256 n, bytes src, bytes dst);
+    function fact(bytes32 id) returns (bool complete, bytes32 hash, bytes32 dstResult);
     function rangeOracle() returns (address);
     function callSteps() returns (address);
 }
@@ -109,6 +111,8 @@ impl Feeder {
             ExecutionResult::Success { .. } => {
                 let kind = match job.flags {
                     range_fact::HASH => "HASH",
+                    range_fact::SHA256 => "SHA256",
+                    range_fact::RIPEMD160 => "RIPEMD160",
                     _ => "WRITE",
                 };
                 let max = self.max_chunk.entry(kind.to_string()).or_default();
@@ -117,6 +121,18 @@ impl Feeder {
                 Ok(gas_used)
             }
             other => Err(format!("{other:?}")),
+        }
+    }
+
+    /// The oracle's fact of job `id`: complete, hash.
+    fn fact(&self, l1: &mut L1Verifier, id: B256) -> (bool, B256) {
+        let (result, _) = l1.call_to(self.oracle, factCall { id }.abi_encode());
+        match result {
+            ExecutionResult::Success { output, .. } => {
+                let r = factCall::abi_decode_returns(output.data()).expect("fact");
+                (r.complete, r.hash)
+            }
+            other => panic!("fact(): {other:?}"),
         }
     }
 
@@ -152,7 +168,8 @@ const MAX_INITCODE: u64 = 49_152;
 const EXIT: u16 = 0x100;
 
 /// 256 KiB of non-zero calldata, copied to memory and doubled twice with MCOPY to 1 MiB; then
-/// KECCAK256 of the whole MiB, an overlapping misaligned MCOPY of almost all of it, CODECOPY of
+/// KECCAK256 of the whole MiB, a STATICCALL to sha256 with the whole MiB (its output a word
+/// past it) and one to ripemd160 with a misaligned MiB (20 bytes of its output), an overlapping misaligned MCOPY of almost all of it, CODECOPY of
 /// 64 KiB (the code, then zeros), a STATICCALL to identity with the whole MiB and a
 /// RETURNDATACOPY of almost all its output, EXTCODECOPY of 100 KiB (its own code, then zeros), a
 /// STATICCALL to identity with 200 KiB whose output buffer takes 150 KiB;
@@ -171,6 +188,13 @@ fn long_range_case() -> Case {
         (0x5e, &[u(256 * KIB), u(0), u(256 * KIB)]),
         (0x5e, &[u(512 * KIB), u(0), u(512 * KIB)]),
         (0x20, &[u(0), u(mib)]),
+        (0x50, &[]),
+        (0xfa, &[u(500_000), u(2), u(0), u(mib), u(mib + 64), u(32)]),
+        (0x50, &[]),
+        (
+            0xfa,
+            &[u(4_000_000), u(3), u(3), u(mib), u(mib + 100), u(20)],
+        ),
         (0x50, &[]),
         (0x5e, &[u(33), u(1), u(mib - 40)]),
         (0x39, &[u(5), u(0), u(64 * KIB)]),
@@ -217,7 +241,7 @@ fn long_range_case() -> Case {
     ]);
     Case {
         calldata,
-        extra_gas: 14_000_000,
+        extra_gas: 19_400_000,
         extra: vec![(ECHO, echo(0xf3)), (ECHO_REVERT, echo(0xfd))],
         ..Case::program(&code)
     }
@@ -230,6 +254,7 @@ fn long_range_case() -> Case {
 fn solidity_long_ranges_match_rust_through_the_range_oracle() {
     let mut l1 = L1Verifier::deploy();
     long_ranges(&mut l1);
+    bounded_precompiles(&mut l1);
 }
 
 /// The body of [`solidity_long_ranges_match_rust_through_the_range_oracle`], also run by
@@ -275,8 +300,8 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
     assert_eq!(
         ops,
         [
-            0x37, 0x5e, 0x5e, 0x20, 0x5e, 0x39, 0xfa, 0x3e, 0x3c, 0xfa, 0xf1, 0x37, 0xf3, EXIT,
-            0xf1, 0x37, 0xfd, EXIT, 0xa2
+            0x37, 0x5e, 0x5e, 0x20, 0xfa, 0xfa, 0x5e, 0x39, 0xfa, 0x3e, 0x3c, 0xfa, 0xf1, 0x37,
+            0xf3, EXIT, 0xf1, 0x37, 0xfd, EXIT, 0xa2
         ],
         "the long steps"
     );
@@ -359,6 +384,8 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
                 "wrong chunk taken"
             );
             feeder.run(l1, plan);
+        } else if matches!(plan.job.flags, range_fact::SHA256 | range_fact::RIPEMD160) {
+            digest_job(l1, &mut feeder, s, plan);
         } else if matches!(s.op, 0xf1 | 0xfa | 0xf3 | 0xfd | EXIT) {
             // The fact of another job (one byte shorter) does not stand for this step's; a
             // flipped source word is refused.
@@ -421,6 +448,16 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
         }
         let (answer, gas) = l1.verify(s.pre, &s.l1.bytes);
         assert_eq!(answer, Answer::Post(post), "{name}: Solidity against Rust");
+        if matches!(plan.job.flags, range_fact::SHA256 | range_fact::RIPEMD160) {
+            // The same step in full (the input read whole, as before v0.10): its gas.
+            let full = s.proof.encode();
+            let (answer, full_gas) = l1.verify(s.pre, &full);
+            assert_eq!(answer, Answer::Post(post), "{name} in full");
+            println!(
+                "{name} in full: step {full_gas} gas ({} proof bytes)",
+                full.len()
+            );
+        }
         if s.op == 0xf1 {
             // Called directly by an account that names no oracle, the step verifier that
             // OneStepVerifier forwards calls to has no facts to read.
@@ -503,6 +540,194 @@ pub(super) fn long_ranges(l1: &mut L1Verifier) -> (u64, u64) {
         max_step,
         feeder.max_chunk.values().copied().max().unwrap_or(0),
     )
+}
+
+/// The heaviest call each precompile bound allows (SPEC.md §5.15 "Bounds"; also run by
+/// `solidity_gas`): ecPairing, G1MSM, G2MSM and PAIRING_CHECK of 128 pairs, modexp at its
+/// bounds, blake2f of 4M rounds. Their input is bounded, so it stays in the proof: no step of
+/// theirs has an L1 form (no fact), and each step, read whole by both verifiers, fits the bound.
+pub(super) fn bounded_precompiles(l1: &mut L1Verifier) {
+    // Each step, the precompile's own L1 gas and its proof's calldata included, stays under
+    // PRECOMPILE_STEP_GAS, well under the 2^24 cap. The L1 here is Prague, whose modexp price is
+    // the L2's; an Osaka L1 charges at most 4,000,000 for an allowed modexp, which the
+    // verifier's call gives it, so the step there costs at most the largest difference of the
+    // two prices more (3,995,648 − 376,490 for the 256-byte modulus with a 138-byte exponent).
+    const PRECOMPILE_STEP_GAS: u64 = 6_000_000;
+    const OSAKA_MODEXP_EXTRA: u64 = 3_995_648 - 376_490;
+    for (name, data, calls) in super::super::precompile_bound_cases() {
+        let allowed: Vec<PrecompileCall> = calls.into_iter().filter(|c| c.ok).collect();
+        let case = precompile_case(&data, &allowed);
+        // (The CALLDATACOPY that puts the inputs in memory has one.)
+        run(&case, |k, state| {
+            let running = state.record.status == fraud_vm::state::Status::Running;
+            if let Ok((proof, _)) = prove(state) {
+                let op = proof.code.get(proof.pre.pc as usize).copied();
+                assert!(
+                    !running
+                        || !matches!(op, Some(0xf1 | 0xf2 | 0xf4 | 0xfa))
+                        || range_fact::l1_form(&proof, LONG_WORDS).is_none(),
+                    "{name}: the call at step {k} has an L1 form"
+                );
+            }
+        });
+        let mut heaviest = Tally::default();
+        heaviest.case(l1, &case, false);
+        assert!(heaviest.failures.is_empty(), "{:#?}", heaviest.failures);
+        println!("{name}, the heaviest calls allowed:");
+        heaviest.report();
+        let call = heaviest
+            .gas
+            .iter()
+            .filter(|(kind, _)| kind.starts_with("CALL to"))
+            .flat_map(|(_, v)| v.iter().map(|(g, _)| *g))
+            .max()
+            .unwrap_or(0);
+        assert!(call > 0, "{name}: no call step measured");
+        let worst = if name.ends_with("0x05") {
+            println!(
+                "{name}: at most {} gas on an Osaka L1",
+                call + OSAKA_MODEXP_EXTRA
+            );
+            call + OSAKA_MODEXP_EXTRA
+        } else {
+            call
+        };
+        assert!(
+            worst < PRECOMPILE_STEP_GAS && heaviest.max_gas() < PRECOMPILE_STEP_GAS,
+            "{name}: {worst} gas (largest step {})",
+            heaviest.max_gas()
+        );
+    }
+}
+
+/// The job of a call to sha256 or ripemd160 with a long input, with its rejections: a chunk
+/// over the bound or not whole blocks before the last, an incomplete job, a flipped source
+/// word, a chunk past the end, and the fact of another job over the same bytes (KECCAK256's,
+/// for sha256's input). The fact's digest is the `sha2` / `ripemd` crates' of the input.
+fn digest_job(l1: &mut L1Verifier, feeder: &mut Feeder, s: &LongStep, plan: &JobPlan) {
+    let missing = Answer::Revert("RangeFactMissing(bytes32)".to_string());
+    let job = &plan.job;
+    let read = &s.proof.memory[0];
+    let first = job.src_offset / 32;
+    for n in [range_fact::max_chunk(job.flags) + 64, 100] {
+        let sub = range_fact::sub_range(read, first, (job.src_offset + n).div_ceil(32) - first)
+            .expect("inside");
+        let chunk = Chunk {
+            n,
+            src: range_fact::encode_range(&sub),
+            dst: Vec::new(),
+        };
+        assert!(
+            feeder.absorb(l1, job, &chunk).is_err(),
+            "a digest chunk of {n} bytes taken"
+        );
+    }
+    if job.flags == range_fact::SHA256 {
+        // KECCAK256 hashed the same bytes under the same memory root just before: that fact
+        // is complete and does not stand for this step's.
+        let keccak = RangeJob {
+            flags: range_fact::HASH,
+            ..job.clone()
+        };
+        assert!(feeder.fact(l1, keccak.id()).0, "KECCAK256's fact");
+        let (answer, _) = l1.verify(s.pre, &s.l1.bytes);
+        assert_eq!(answer, missing, "sha256 with another job's fact");
+    }
+    let (head, last) = plan.chunks.split_at(plan.chunks.len() - 1);
+    let mut bad = head[1].clone();
+    bad.src[8 + 200] ^= 0x04;
+    assert!(
+        feeder.absorb(l1, job, &head[0]).is_ok() && feeder.absorb(l1, job, &bad).is_err(),
+        "a flipped source word taken"
+    );
+    for c in &head[1..] {
+        feeder.absorb(l1, job, c).expect("chunk");
+    }
+    let (answer, _) = l1.verify(s.pre, &s.l1.bytes);
+    assert_eq!(answer, missing, "digest job incomplete");
+    feeder.absorb(l1, job, &last[0]).expect("last chunk");
+    assert!(feeder.absorb(l1, job, &last[0]).is_err(), "past the end");
+    let input: Vec<u8> = read.words.iter().flat_map(|w| w.0).collect();
+    let lo = (job.src_offset - read.start * 32) as usize;
+    let input = &input[lo..lo + job.len as usize];
+    let want = if job.flags == range_fact::SHA256 {
+        use sha2::Digest;
+        B256::from_slice(&sha2::Sha256::digest(input))
+    } else {
+        use ripemd::Digest;
+        let mut word = B256::ZERO;
+        word[12..].copy_from_slice(&ripemd::Ripemd160::digest(input));
+        word
+    };
+    assert_eq!(
+        feeder.fact(l1, job.id()),
+        (true, want),
+        "the oracle's digest"
+    );
+    assert_eq!(plan.hash, want, "the plan's digest");
+}
+
+/// Today's L1 step of sha256 and ripemd160 with the input read whole (no fact) over growing
+/// inputs: where it crosses the L1 transaction cap (SPEC.md §3.4.1; `cargo test --release -p
+/// fraud-vm --test differential solidity_digest_input_in_full -- --nocapture`).
+#[test]
+fn solidity_digest_input_in_full_form_gas() {
+    const KIB: u64 = 1024;
+    let u = U256::from;
+    let mut l1 = L1Verifier::deploy();
+    let calldata: Vec<u8> = (0..128 * KIB)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1)
+        .collect();
+    let mut ops: Vec<(u8, Vec<U256>)> = vec![
+        (0x37, vec![u(0), u(0), u(128 * KIB)]),
+        (0x5e, vec![u(128 * KIB), u(0), u(128 * KIB)]),
+        (0x5e, vec![u(256 * KIB), u(0), u(256 * KIB)]),
+    ];
+    for kib in [16, 64, 128, 256, 384, 512] {
+        for to in [2u64, 3] {
+            ops.push((
+                0xfa,
+                vec![u(8_000_000), u(to), u(0), u(kib * KIB), u(600 * KIB), u(32)],
+            ));
+            ops.push((0x50, vec![]));
+        }
+    }
+    ops.push((0x00, vec![]));
+    let ops: Vec<(u8, &[U256])> = ops.iter().map(|(o, v)| (*o, v.as_slice())).collect();
+    let case = Case {
+        calldata,
+        extra_gas: 20_000_000,
+        ..Case::program(&program(&ops))
+    };
+    let mut rows = Vec::new();
+    run(&case, |_, state| {
+        let running = state.record.status == fraud_vm::state::Status::Running;
+        let pre = state.record.commitment();
+        let Ok((proof, _)) = prove(state) else {
+            return;
+        };
+        if !running || proof.code.get(proof.pre.pc as usize) != Some(&0xfa) {
+            return;
+        }
+        let (to, len) = (proof.stack[1], proof.stack[3]);
+        let post = verify(pre, &proof).expect("the Rust verifier");
+        let (answer, gas) = l1.verify(pre, &proof.encode());
+        assert_eq!(answer, Answer::Post(post), "precompile {to} on {len} bytes");
+        rows.push((to, len, gas));
+    });
+    assert_eq!(rows.len(), 12, "{rows:?}");
+    for (to, len, gas) in rows {
+        println!(
+            "{} on {} KiB read whole: step {gas} gas{}",
+            if to == U256::from(2) {
+                "sha256"
+            } else {
+                "ripemd160"
+            },
+            len / U256::from(KIB),
+            if gas > L1_TX_GAS { " (over 2^24)" } else { "" }
+        );
+    }
 }
 
 /// The source and destination multiproofs of the job of a RETURN, REVERT or call input (memory
