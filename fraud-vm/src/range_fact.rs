@@ -23,6 +23,9 @@ pub const SHA256: u8 = 4;
 /// A job flag: the fact gives RIPEMD-160 of the job's bytes, left-padded to a word (the
 /// ripemd160 precompile's long input).
 pub const RIPEMD160: u8 = 8;
+/// [v0.11] A job flag, alone or with [`WRITE`]: the fact's hash is the number of zero bytes
+/// of the job's bytes (a long transaction's data, for its intrinsic gas and floor).
+pub const ZEROS: u8 = 16;
 /// The most bytes one chunk of a WRITE-only job absorbs (`RangeOracle.MAX_CHUNK`).
 pub const MAX_CHUNK: u64 = 16_320;
 /// The most bytes one chunk of a HASH job absorbs (`RangeOracle.MAX_HASH_CHUNK`, 40 Keccak
@@ -134,6 +137,9 @@ struct Marks {
 /// of the output, whose range entries span more than `long_words` words), else `None` (the
 /// canonical encoding is the L1 form).
 pub fn l1_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
+    if proof.pre.status == Status::Idle && proof.transaction.is_some() {
+        return tx_start_form(proof, long_words);
+    }
     let mut marks = Marks::default();
     let jobs = match proof.pre.status {
         Status::Running => opcode_plan(proof, long_words, &mut marks)?,
@@ -524,7 +530,7 @@ pub fn plan(
     let mut chunks = Vec::new();
     let mut all = Vec::new();
     let mut done = 0u64;
-    let hashed = job.flags & (HASH | SHA256 | RIPEMD160) != 0;
+    let hashed = job.flags & (HASH | SHA256 | RIPEMD160 | ZEROS) != 0;
     let most = max_chunk(job.flags);
     while done < job.len {
         let n = most.min(job.len - done);
@@ -569,6 +575,8 @@ pub fn plan(
         let mut word = B256::ZERO;
         word[12..].copy_from_slice(&ripemd::Ripemd160::digest(&all));
         word
+    } else if job.flags & ZEROS != 0 {
+        B256::from(U256::from(all.iter().filter(|b| **b == 0).count()))
     } else {
         B256::ZERO
     };
@@ -582,6 +590,208 @@ pub fn plan(
         hash,
         dst_result,
     })
+}
+
+/// [v0.11] The L1 form of a transaction start whose data spans more than `long_words` words
+/// (SPEC.md §3.4.1): the transaction witness `e ‖ word_proof` becomes, under flag 2,
+/// `R_e ‖ u32 len(e) ‖ u32 len(head) ‖ range_proof(head) ‖ u32 len(tail) ‖ [range_proof(tail)]
+/// ‖ word_proof`, with `head` the bytes before the data (through its RLP header) and `tail`
+/// those after it. Its jobs: the HASH of `e`; the data's `WRITE | ZEROS` into the empty tree (a
+/// call) or its `ZEROS` and `HASH` (a creation); for a signed transaction the WRITE of the data
+/// into the tree of its signing payload's head and tail, then the HASH of that payload; under
+/// OP rules, a non-deposit's FLZ job of `e` (the L1 data fee). `None` for an encoding that does
+/// not decode, short data, data of 63 bytes or fewer, a bare list that is not a legacy
+/// transaction, and a call to a precompile (all proven in full).
+fn tx_start_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
+    /// The FLZ job flag (`RangeOracle.FLZ`: its fact's hash is the FastLZ length).
+    const FLZ: u8 = 32;
+    let (e, _) = proof.transaction.as_ref()?;
+    let env = proof.block_env.as_ref()?;
+    let record = crate::tx::decode(e, env.rules, env.chain_id).ok()?;
+    let skip = data_items(e)?;
+    let (head_len, data_len) = data_span(e, skip)?;
+    if (data_len as usize).div_ceil(32) <= long_words || data_len < 64 {
+        return None;
+    }
+    if !record.create && crate::world::is_precompile(record.to) {
+        return None;
+    }
+    let len = e.len() as u64;
+    let tail_len = len - head_len - data_len;
+    let tree = WordTree::from_bytes(e);
+    let root = tree.root();
+    let whole = tree.prove_range(0, len.div_ceil(32));
+    let job = |src_offset, len, flags, dst_root, dst_offset| RangeJob {
+        src_root: root,
+        src_offset,
+        src_size: e.len() as u64,
+        len,
+        flags,
+        dst_root,
+        dst_offset,
+    };
+    let mut jobs = vec![plan(job(0, len, HASH, B256::ZERO, 0), Some(&whole), None)?];
+    if record.create {
+        jobs.push(plan(
+            job(head_len, data_len, ZEROS, B256::ZERO, 0),
+            Some(&whole),
+            None,
+        )?);
+        jobs.push(plan(
+            job(head_len, data_len, HASH, B256::ZERO, 0),
+            Some(&whole),
+            None,
+        )?);
+    } else {
+        let empty = WordTree::new().prove_range(0, data_len.div_ceil(32));
+        jobs.push(plan(
+            job(head_len, data_len, WRITE | ZEROS, empty_root(), 0),
+            Some(&whole),
+            Some(&empty),
+        )?);
+    }
+    if record.deposit.is_none() {
+        // The signing payload: its data where the encoding's is, written into the tree of the
+        // payload with the data zeroed, then hashed.
+        let payload = signing_payload(e, env.rules)?;
+        let (at, n) = data_span(&payload, skip)?;
+        if n != data_len {
+            return None;
+        }
+        let mut zeroed = payload.clone();
+        zeroed[at as usize..(at + n) as usize].fill(0);
+        let room = WordTree::from_bytes(&zeroed);
+        let first = at / 32;
+        let dest = room.prove_range(first, (at + n).div_ceil(32) - first);
+        let write = plan(
+            job(head_len, data_len, WRITE, room.root(), at),
+            Some(&whole),
+            Some(&dest),
+        )?;
+        let plen = payload.len() as u64;
+        let hash = RangeJob {
+            src_root: write.dst_result,
+            src_offset: 0,
+            src_size: TREE_BYTES,
+            len: plen,
+            flags: HASH,
+            dst_root: B256::ZERO,
+            dst_offset: 0,
+        };
+        let source = WordTree::from_bytes(&payload).prove_range(0, plen.div_ceil(32));
+        let hash = plan(hash, Some(&source), None)?;
+        jobs.extend([write, hash]);
+        if env.rules == crate::state::Rules::Isthmus {
+            jobs.push(plan(job(0, len, FLZ, B256::ZERO, 0), Some(&whole), None)?);
+        }
+    }
+    // The witness in its L1 form, in place of `u8 1 ‖ u32 len ‖ e` in the canonical encoding.
+    let mut blob = root.to_vec();
+    blob.extend_from_slice(&(len as u32).to_be_bytes());
+    blob.extend_from_slice(&(head_len as u32).to_be_bytes());
+    blob.extend_from_slice(&encode_range(&tree.prove_range(0, head_len.div_ceil(32))));
+    blob.extend_from_slice(&(tail_len as u32).to_be_bytes());
+    if tail_len > 0 {
+        let first = (len - tail_len) / 32;
+        blob.extend_from_slice(&encode_range(
+            &tree.prove_range(first, len.div_ceil(32) - first),
+        ));
+    }
+    let full = proof.encode();
+    let mut without = proof.clone();
+    without.transaction = None;
+    let rest = without.encode();
+    let at = full.iter().zip(&rest).position(|(a, b)| a != b)?;
+    let mut bytes = full[..at].to_vec();
+    bytes.push(2);
+    bytes.extend_from_slice(&(blob.len() as u32).to_be_bytes());
+    bytes.extend_from_slice(&blob);
+    let word_proof = at + 1 + 4 + e.len();
+    bytes.extend_from_slice(&full[word_proof..word_proof + 32 * 33]);
+    bytes.extend_from_slice(&rest[at + 1..]);
+    Some(L1Proof { bytes, jobs })
+}
+
+/// The number of list items before the data of the transaction encoded by `e` (its type byte,
+/// or a bare list: legacy), or `None` for a kind the L1 form does not take.
+fn data_items(e: &[u8]) -> Option<usize> {
+    match *e.first()? {
+        0 => Some(5),
+        1 => Some(6),
+        2 | 3 | 4 | 0x7e => Some(7),
+        b if b >= 0xc0 => {
+            // Only a bare list of 9 items is a legacy transaction.
+            let (_, payload, plen) = rlp_item(e, 0)?;
+            let (mut at, mut n) = (payload, 0);
+            while at < payload + plen {
+                let (_, p, l) = rlp_item(e, at)?;
+                at = p + l;
+                n += 1;
+            }
+            (n == 9).then_some(5)
+        }
+        _ => None,
+    }
+}
+
+/// The data's payload offset and length in the list of `bytes` (an encoding or a signing
+/// payload, its type byte first unless it is a bare list) after `skip` items.
+fn data_span(bytes: &[u8], skip: usize) -> Option<(u64, u64)> {
+    let start = usize::from(*bytes.first()? < 0xc0);
+    let (list, mut at, _) = rlp_item(bytes, start)?;
+    if !list {
+        return None;
+    }
+    for _ in 0..skip {
+        let (_, p, l) = rlp_item(bytes, at)?;
+        at = p + l;
+    }
+    let (list, p, l) = rlp_item(bytes, at)?;
+    (!list).then_some((p as u64, l as u64))
+}
+
+/// The RLP item at `at`: whether it is a list, its payload's offset and length.
+fn rlp_item(b: &[u8], at: usize) -> Option<(bool, usize, usize)> {
+    let first = *b.get(at)?;
+    let long = |n: usize, list: bool| {
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | usize::from(*b.get(at + 1 + i)?);
+        }
+        Some((list, at + 1 + n, len))
+    };
+    match first {
+        0..=0x7f => Some((false, at, 1)),
+        0x80..=0xb7 => Some((false, at + 1, usize::from(first - 0x80))),
+        0xb8..=0xbf => long(usize::from(first - 0xb7), false),
+        0xc0..=0xf7 => Some((true, at + 1, usize::from(first - 0xc0))),
+        _ => long(usize::from(first - 0xf7), true),
+    }
+}
+
+/// The signing payload of the signed transaction encoded by `e`.
+fn signing_payload(e: &[u8], rules: crate::state::Rules) -> Option<Vec<u8>> {
+    use alloy::consensus::{SignableTransaction, TxEnvelope};
+    use alloy::eips::eip2718::Decodable2718;
+    use op_alloy::consensus::OpTxEnvelope;
+    let mut out = Vec::new();
+    match rules {
+        crate::state::Rules::Prague => match TxEnvelope::decode_2718_exact(e).ok()? {
+            TxEnvelope::Legacy(t) => t.tx().encode_for_signing(&mut out),
+            TxEnvelope::Eip2930(t) => t.tx().encode_for_signing(&mut out),
+            TxEnvelope::Eip1559(t) => t.tx().encode_for_signing(&mut out),
+            TxEnvelope::Eip7702(t) => t.tx().encode_for_signing(&mut out),
+            TxEnvelope::Eip4844(t) => t.tx().encode_for_signing(&mut out),
+        },
+        crate::state::Rules::Isthmus => match OpTxEnvelope::decode_2718_exact(e).ok()? {
+            OpTxEnvelope::Legacy(t) => t.tx().encode_for_signing(&mut out),
+            OpTxEnvelope::Eip2930(t) => t.tx().encode_for_signing(&mut out),
+            OpTxEnvelope::Eip1559(t) => t.tx().encode_for_signing(&mut out),
+            OpTxEnvelope::Eip7702(t) => t.tx().encode_for_signing(&mut out),
+            _ => return None,
+        },
+    }
+    Some(out)
 }
 
 #[cfg(test)]

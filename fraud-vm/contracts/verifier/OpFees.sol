@@ -74,18 +74,35 @@ library OpFees {
     /// encoding or a deposit's.
     function l1Fee(L1Params memory p, uint256 encoded, uint256 len) internal pure returns (uint256) {
         if (len == 0 || uint8(bytes1(_word(encoded))) == 0x7e) return 0;
-        uint256 scaled = saturatingAdd(
+        uint256 scaled = _feeScale(p);
+        if (scaled == 0) return 0;
+        return saturatingMul(estimatedSize(encoded, len), scaled) / 1_000_000_000_000;
+    }
+
+    /// @notice [v0.11] The L1 data fee of a non-deposit transaction whose encoding FastLZ
+    /// compresses to `flzLen` bytes (the range oracle's FLZ fact in the L1 form, SPEC.md
+    /// §3.4.1): as `l1Fee`, from the length.
+    function l1FeeOfCompressed(L1Params memory p, uint256 flzLen) internal pure returns (uint256) {
+        return saturatingMul(sizeOfCompressed(flzLen), _feeScale(p)) / 1_000_000_000_000;
+    }
+
+    /// @notice `16 · l1BaseFee · baseFeeScalar + blobBaseFee · blobBaseFeeScalar` (saturating).
+    function _feeScale(L1Params memory p) private pure returns (uint256) {
+        return saturatingAdd(
             saturatingMul(saturatingMul(p.l1BaseFee, 16), p.baseFeeScalar),
             saturatingMul(p.blobBaseFee, p.blobBaseFeeScalar)
         );
-        if (scaled == 0) return 0;
-        return saturatingMul(estimatedSize(encoded, len), scaled) / 1_000_000_000_000;
     }
 
     /// @notice Fjord's size estimate of an encoding, scaled by 10^6 (op-revm
     /// `estimate_tx_compressed_size`; u64 arithmetic saturating as there).
     function estimatedSize(uint256 encoded, uint256 len) internal pure returns (uint256) {
-        uint256 scaled = FastLz.compressedLength(encoded, len) * FASTLZ_COEF;
+        return sizeOfCompressed(FastLz.compressedLength(encoded, len));
+    }
+
+    /// @notice Fjord's size estimate from the FastLZ length of an encoding, scaled by 10^6.
+    function sizeOfCompressed(uint256 flzLen) internal pure returns (uint256) {
+        uint256 scaled = flzLen * FASTLZ_COEF;
         if (scaled > type(uint64).max) scaled = type(uint64).max;
         scaled = scaled > FASTLZ_INTERCEPT ? scaled - FASTLZ_INTERCEPT : 0;
         return scaled > MIN_TX_SIZE_SCALED ? scaled : MIN_TX_SIZE_SCALED;

@@ -212,10 +212,13 @@ library ProofCodec {
     function _block(Ctx memory cx, uint256 p, uint256 end) private pure {
         uint256 n;
         _need(p, 1, end);
-        if (_flag(p)) {
+        // [v0.11] Flag 2: the transaction in its L1 form (SPEC.md §3.4.1), located alike.
+        uint256 f = StateRecord.uintAt(p, 1);
+        if (f == 2 || _flag(p)) {
             // The encoding is decoded by the step that reads it.
             (n, p) = _count(p + 1, end, 1);
             cx.hasTransaction = true;
+            cx.txLong = f == 2;
             (cx.txEncoding, cx.txEncodingLen) = (p, n);
             p += n;
             _need(p, WordTree.PROOF_LEN, end);

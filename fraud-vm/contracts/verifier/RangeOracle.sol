@@ -26,6 +26,9 @@ contract RangeOracle {
     /// A job that computes RIPEMD-160 of its bytes, left-padded to a word (the ripemd160
     /// precompile's long input).
     uint256 public constant RIPEMD160 = 8;
+    /// [v0.11] A job that counts its zero bytes (alone, or with WRITE): the fact's `hash` is the
+    /// count (a transaction start's data in the L1 form, for the intrinsic gas and the floor).
+    uint256 public constant ZEROS = 16;
     /// The most bytes a chunk of a WRITE-only job absorbs (120 Keccak blocks' worth; measured
     /// at most 1.5M gas a chunk, SPEC.md §3.4.1).
     uint256 public constant MAX_CHUNK = 16_320;
@@ -126,7 +129,8 @@ contract RangeOracle {
         }
 
         if (job.flags & HASH != 0) _hash(p, data, n, last);
-        if (job.flags >= SHA256) _digest(p, job, done, data, n);
+        if (job.flags & (SHA256 | RIPEMD160) != 0) _digest(p, job, done, data, n);
+        if (job.flags & ZEROS != 0) p.hash = bytes32(uint256(p.hash) + _zeros(data, n));
         if (job.flags & WRITE != 0) {
             p.dst = _write(p.dst, job.dstOffset + done, n, dst, data);
         } else if (dst.length != 0) {
@@ -163,7 +167,7 @@ contract RangeOracle {
             : flags == SHA256 ? MAX_SHA256_CHUNK : flags == RIPEMD160 ? MAX_RIPEMD160_CHUNK : MAX_CHUNK;
         if (n == 0 || n > most || done + n > len) revert BadChunk(done, n);
         if (flags & HASH != 0 && !last && n % KeccakSponge.RATE != 0) revert BadChunk(done, n);
-        if (flags >= SHA256 && !last && n % 64 != 0) revert BadChunk(done, n);
+        if (flags & (SHA256 | RIPEMD160) != 0 && !last && n % 64 != 0) revert BadChunk(done, n);
     }
 
     /// @notice Compresses the `n` bytes at `data`, the job's from `done`, into its SHA-256 or
@@ -190,7 +194,8 @@ contract RangeOracle {
         uint256 flags = job.flags;
         if (
             job.len == 0 || job.len >= TREE_BYTES || job.srcOffset >= 1 << 64 || job.srcSize > TREE_BYTES
-                || flags == 0 || (flags > (HASH | WRITE) && flags != SHA256 && flags != RIPEMD160)
+                || flags == 0
+                || (flags > (HASH | WRITE) && flags != SHA256 && flags != RIPEMD160 && flags | WRITE != (WRITE | ZEROS))
                 || (job.flags & WRITE != 0 && job.dstOffset + job.len > TREE_BYTES)
         ) revert BadJob();
     }
@@ -243,6 +248,25 @@ contract RangeOracle {
             mcopy(add(buf, mod(offset, 32)), data, n)
         }
         return WordTree.rangeRoot(siblings, first, count, buf);
+    }
+
+    /// @notice [v0.11] The number of zero bytes among the `n` bytes at `data`, a word at a time
+    /// (the buffer is zero past them, so its last word needs no mask).
+    function _zeros(uint256 data, uint256 n) private pure returns (uint256) {
+        uint256 nonzero;
+        assembly ("memory-safe") {
+            let ones := 0x0101010101010101010101010101010101010101010101010101010101010101
+            for { let i := 0 } lt(i, n) { i := add(i, 32) } {
+                let w := mload(add(data, i))
+                // The low bit of each byte: 1 iff the byte is not zero.
+                w := or(w, shr(4, w))
+                w := or(w, shr(2, w))
+                w := or(w, shr(1, w))
+                w := and(w, ones)
+                nonzero := add(nonzero, shr(248, mul(w, ones)))
+            }
+        }
+        return n - nonzero;
     }
 
     function _alloc(uint256 len) private pure returns (uint256 p) {

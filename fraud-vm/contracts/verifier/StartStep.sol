@@ -172,12 +172,18 @@ library StartStep {
         cx.transactionUsed = true;
         uint256 at = cx.txEncoding;
         (bool ok, bytes32 word) = StepOps.transactionWord(cx.txPosition, StateRecord.uintAt(cx.pre + 9, 8), blockEnv);
-        if (!ok || word != StepOps.hashCalldata(at, cx.txEncodingLen)) revert BadTransaction();
+        // [v0.11] In the L1 form (SPEC.md §3.4.1) the decoder checks the word against the
+        // oracle's hash of the encoding and reads the data's facts; only an encoding that
+        // decodes takes this form.
+        address oracle = cx.txLong ? StepOps.rangeOracleOf(cx) : address(0);
+        if (!ok || (oracle == address(0) && word != StepOps.hashCalldata(at, cx.txEncodingLen))) revert BadTransaction();
         (decoded, t) = TxDecoder(decoder).tryDecode(
             msg.data[at:at + cx.txEncodingLen],
             StateRecord.uintAt(blockEnv + BLOCK_RULES, 1),
             uint256(StateRecord.wordAt(blockEnv + BLOCK_CHAIN_ID)),
-            skippable
+            skippable,
+            word,
+            oracle
         );
         if (!decoded) return (false, t);
         // The decoder's offsets are within the encoding.
@@ -220,7 +226,7 @@ library StartStep {
     /// nonce, EIP-3607, blobs, the balance check and the purchase (with the L1 data fee and the
     /// operator fee under Isthmus rules). Returns whether every check passed (a check fails
     /// before anything is written; the Rust reference names which).
-    function _buy(Ctx memory cx, TxFields memory t, Start memory s) private pure returns (bool) {
+    function _buy(Ctx memory cx, TxFields memory t, Start memory s) private view returns (bool) {
         uint256 basefee = uint256(StateRecord.wordAt(s.blockEnv + BLOCK_BASEFEE));
         if (t.maxFee < basefee || t.maxPriorityFee > t.maxFee) return false; // fee below the base fee
         unchecked {
@@ -252,7 +258,14 @@ library StartStep {
         uint256 additional;
         if (s.op) {
             L1Params memory params = OpFees.readParams(cx);
-            s.l1Fee = TxDecoder(s.decoder).l1Fee(params, msg.data[t.encoded:t.encoded + t.encodedLen]);
+            // [v0.11] In the L1 form the encoding is not in calldata: its FLZ fact stands for it.
+            s.l1Fee = TxDecoder(s.decoder).l1Fee(
+                params,
+                msg.data[t.encoded:t.encoded + (t.encodingRoot != 0 ? 0 : t.encodedLen)],
+                t.encodingRoot,
+                t.encodedLen,
+                t.oracle
+            );
             s.operatorFeeScalar = params.operatorFeeScalar;
             s.operatorFeeConstant = params.operatorFeeConstant;
             additional = OpFees.saturatingAdd(
@@ -322,10 +335,12 @@ library StartStep {
             }
         }
         s.codeHash = target.codeHash;
-        uint256 data = _copy(t.data, t.dataLen);
-        s.calldataRoot = WordTree.rootOf(data, t.dataLen);
         s.calldataSize = t.dataLen;
+        // The data's tree from `TxDecoder` ([v0.11] in the L1 form the oracle's fact; a
+        // transaction to a precompile, which reads the data whole, is then refused there).
+        s.calldataRoot = t.dataRoot;
         if (PrecompileCall.isPrecompile(t.to)) {
+            uint256 data = _copy(t.data, t.dataLen);
             (bool ok, uint256 used, uint256 output, uint256 outLen) =
                 PrecompileCall.run(precompiles, t.to, data, t.dataLen, s.gas);
             if (ok) {
@@ -347,7 +362,7 @@ library StartStep {
     /// value moves, and the initcode runs with empty calldata.
     function _createStart(Ctx memory cx, TxFields memory t, Start memory s) private pure {
         Account memory target = WorldAccess.account(cx, s.to);
-        s.codeHash = StepOps.hashCalldata(t.data, t.dataLen);
+        s.codeHash = t.dataHash;
         if (target.codeHash != WorldAccess.KECCAK_EMPTY || target.nonce != 0) {
             s.status = 4;
             s.gas = 0;

@@ -124,6 +124,9 @@ struct Ctx {
     uint256 txEncodingLen;
     uint256 txPosition;
     bool transactionUsed;
+    /// [v0.11] The transaction is in its L1 form (flag 2, SPEC.md §3.4.1): `txEncoding` holds
+    /// the encoding's root, length, head and tail, not the encoding.
+    bool txLong;
     /// Calldata offsets (0: absent) of the block constants (138 bytes, SPEC.md §3.6), the sealing
     /// record (385 bytes, §5.19), the fold key (`kind ‖ address ‖ [incarnation ‖ slot]`) and the
     /// receipt (§6.3), and whether the step read each.
@@ -428,8 +431,7 @@ library StepOps {
         uint256 dstOffset
     ) internal view returns (bytes32 hash, bytes32 dstResult) {
         bytes32 id = keccak256(abi.encode(srcRoot, srcOffset, srcSize, len, flags, dstRoot, dstOffset));
-        address oracle = cx.rangeOracle;
-        if (oracle == address(0)) oracle = _callerOracle();
+        address oracle = rangeOracleOf(cx);
         if (oracle == address(0)) revert RangeFactMissing(id);
         bool complete;
         (complete, hash, dstResult) = IRangeFacts(oracle).fact(id);
@@ -442,6 +444,12 @@ library StepOps {
     function intoEmptyTree(Ctx memory cx, uint256 offset, uint256 len) internal view returns (bytes32 root) {
         takeMemoryFact(cx, offset, len);
         (, root) = rangeFact(cx, cx.memoryRoot, offset, TREE_BYTES, len, JOB_WRITE, EMPTY_WORDS, 0);
+    }
+
+    /// @notice The range oracle whose facts the step reads: the context's, else its caller's.
+    function rangeOracleOf(Ctx memory cx) internal view returns (address oracle) {
+        oracle = cx.rangeOracle;
+        if (oracle == address(0)) oracle = _callerOracle();
     }
 
     /// Empty word-tree root `Z_32` (SPEC.md §9).

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {StateRecord} from "./StepContext.sol";
+import {StateRecord, IRangeFacts} from "./StepContext.sol";
+import {WordTree} from "./WordTree.sol";
 import {TxFields, AccessEntry, Authorization, TxRecord} from "./TxRecord.sol";
 import {Authorizations} from "./Authorizations.sol";
 import {OpFees, L1Params} from "./OpFees.sol";
 import "./StepErrors.sol";
 import {PrecompileGasShort} from "./L2Precompiles.sol";
+import {PrecompileCall} from "./PrecompileCall.sol";
 
 /// @title Canonical RLP items in calldata, with the rules of alloy-rlp's decoder
 /// @notice Every read is bounded by `end` (the enclosing list's end): a header whose payload
@@ -127,6 +129,29 @@ contract TxDecoder {
     uint256 private constant DEPOSIT = 0x7e;
     uint256 private constant SECP256K1N_HALF = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
+    /// Range job flags (`RangeOracle`): HASH, WRITE, ZEROS; FLZ (the L1 fee's FastLZ length).
+    uint256 private constant JOB_HASH = 1;
+    uint256 private constant JOB_WRITE = 2;
+    uint256 private constant JOB_ZEROS = 16;
+    uint256 private constant JOB_FLZ = 32;
+    /// Bytes a word tree holds, 2^37.
+    uint256 private constant TREE_BYTES = 1 << 37;
+    /// Empty word-tree root `Z_32` (SPEC.md §9).
+    bytes32 private constant EMPTY_WORDS = 0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757;
+
+    /// [v0.11] A transaction in the L1 form (SPEC.md §3.4.1): the encoding `e`'s word-tree
+    /// root and length, the bytes before its data (`headLen`, through the data's header), the
+    /// data's length (`gap`, zero in the full form), the calldata offset where the data would
+    /// start (`at`) and the range oracle whose facts stand for `e`'s bytes.
+    struct Long {
+        bytes32 root;
+        uint256 len;
+        uint256 headLen;
+        uint256 gap;
+        uint256 at;
+        address oracle;
+    }
+
     /// What the signature check needs besides the decoded fields.
     struct Signature {
         uint256 kind;
@@ -143,11 +168,14 @@ contract TxDecoder {
     /// @notice As `decode`, except that when `skippable` an encoding it refuses with
     /// `InvalidTransaction` gives `ok = false`: the transaction start skips it (SPEC.md §5.9,
     /// v0.6). Any other failure, a call starved of gas included, reverts as it is: no answer.
-    function tryDecode(bytes calldata e, uint256 rules, uint256 chainId, bool skippable)
+    /// [v0.11] With `oracle` not zero, `e` is the transaction's L1 form (`_decodeLongForm`,
+    /// never skipped) and `word` the list's word for it.
+    function tryDecode(bytes calldata e, uint256 rules, uint256 chainId, bool skippable, bytes32 word, address oracle)
         external
         view
         returns (bool ok, TxFields memory t)
     {
+        if (oracle != address(0)) return (true, _decodeLongForm(e, word, rules, chainId, oracle));
         if (!skippable) return (true, this.decode(e, rules, chainId));
         try this.decode(e, rules, chainId) returns (TxFields memory d) {
             return (true, d);
@@ -168,8 +196,125 @@ contract TxDecoder {
         assembly ("memory-safe") {
             p := e.offset
         }
-        uint256 end = p + e.length;
-        if (e.length == 0) Rlp.malformed();
+        Long memory full;
+        _decode(t, p, e.length, full, rules, chainId);
+        t.data -= p;
+        t.encodedLen = e.length;
+    }
+
+    /// @notice [v0.11] The fields of the transaction whose L1 form (SPEC.md §3.4.1) is `w` =
+    /// `R_e ‖ u32 len(e) ‖ u32 len(head) ‖ range_proof(head) ‖ u32 len(tail) ‖
+    /// [range_proof(tail)]`, the range multiproofs (§6.3) of the words that hold `head`, `e`'s
+    /// bytes before its data (through the data's RLP header), and `tail`, those after it, under
+    /// `R_e`. The oracle's HASH fact of `e` must be the list's `word`, and the data at least 64
+    /// bytes (else `BadTransaction`). Its data's zero count, tree (a call) or hash (a creation)
+    /// and the signing hash come from the oracle's facts (`RangeFactMissing` until they are
+    /// complete). Only an encoding that decodes takes this form: a refusal here is not a skip
+    /// (the step reverts), since a wrong split of `e` could cause it; an encoding the decoder
+    /// refuses is proven in full.
+    function _decodeLongForm(bytes calldata w, bytes32 word, uint256 rules, uint256 chainId, address oracle)
+        private
+        view
+        returns (TxFields memory t)
+    {
+        Long memory l;
+        uint256 p;
+        assembly ("memory-safe") {
+            p := w.offset
+        }
+        uint256 end = p + w.length;
+        if (w.length < 48) revert BadTransaction();
+        (l.root, l.len, l.headLen, l.oracle) =
+            (StateRecord.wordAt(p), StateRecord.uintAt(p + 32, 4), StateRecord.uintAt(p + 36, 4), oracle);
+        if (l.headLen == 0 || l.headLen >= l.len) revert BadTransaction();
+        bytes memory head = new bytes(32 * ((l.headLen + 31) / 32));
+        p = _range(p + 40, end, 0, head, l.root);
+        if (p + 4 > end) revert BadTransaction();
+        uint256 tailLen = StateRecord.uintAt(p, 4);
+        if (l.headLen + tailLen + 64 > l.len) revert BadTransaction();
+        l.gap = l.len - l.headLen - tailLen;
+        // `c = head ‖ tail`: the encoding without its data, which `decodeLong` reads.
+        uint256 headLen = l.headLen;
+        bytes memory c = new bytes(headLen + tailLen);
+        assembly ("memory-safe") {
+            mcopy(add(c, 32), add(head, 32), headLen)
+        }
+        p += 4;
+        if (tailLen != 0) {
+            uint256 from = l.len - tailLen;
+            bytes memory tail = new bytes(32 * ((l.len + 31) / 32 - from / 32));
+            p = _range(p, end, from / 32, tail, l.root);
+            assembly ("memory-safe") {
+                mcopy(add(add(c, 32), headLen), add(add(tail, 32), mod(from, 32)), tailLen)
+            }
+        }
+        if (p != end) revert BadTransaction();
+        (bytes32 h,) = _fact(l.oracle, l.root, 0, l.len, l.len, JOB_HASH, 0, 0);
+        if (h != word) revert BadTransaction();
+        t = this.decodeLong(c, l, rules, chainId);
+    }
+
+    /// @notice [v0.11] `decodeLongForm`'s decoding of `c` (this contract's own call: `c` must
+    /// be in calldata): as `decode`, with the data's `l.gap` bytes absent from `c`.
+    function decodeLong(bytes calldata c, Long memory l, uint256 rules, uint256 chainId)
+        external
+        view
+        returns (TxFields memory t)
+    {
+        if (msg.sender != address(this)) revert BadTransaction();
+        uint256 p;
+        assembly ("memory-safe") {
+            p := c.offset
+        }
+        l.at = p + l.headLen;
+        _decode(t, p, c.length, l, rules, chainId);
+        (t.data, t.encodedLen, t.encodingRoot, t.oracle) = (0, l.len, l.root, l.oracle);
+    }
+
+    /// @notice Checks that the range multiproof at `p` (within `end`) shows `buf`'s words from
+    /// word `first` under `root`, copying them to `buf`; returns the offset after it.
+    function _range(uint256 p, uint256 end, uint256 first, bytes memory buf, bytes32 root)
+        private
+        pure
+        returns (uint256 next)
+    {
+        if (p + WordTree.RANGE_HEAD > end) revert BadTransaction();
+        uint256 at;
+        assembly ("memory-safe") {
+            at := add(buf, 32)
+        }
+        bool ok;
+        (ok,, next) = WordTree.checkRange(p, first, buf.length / 32, root, at);
+        if (!ok || next > end) revert BadTransaction();
+    }
+
+    /// @notice The complete fact of a range job (SPEC.md §3.4.1) from `oracle`, else
+    /// `RangeFactMissing`.
+    function _fact(
+        address oracle,
+        bytes32 srcRoot,
+        uint256 srcOffset,
+        uint256 srcSize,
+        uint256 len,
+        uint256 flags,
+        bytes32 dstRoot,
+        uint256 dstOffset
+    ) private view returns (bytes32 hash, bytes32 dstResult) {
+        bytes32 id = keccak256(abi.encode(srcRoot, srcOffset, srcSize, len, flags, dstRoot, dstOffset));
+        if (oracle == address(0)) revert RangeFactMissing(id);
+        bool complete;
+        (complete, hash, dstResult) = IRangeFacts(oracle).fact(id);
+        if (!complete) revert RangeFactMissing(id);
+    }
+
+    /// @notice Decodes the `len` calldata bytes at `p` into `t`: the encoding, or in the L1
+    /// form (`l.gap != 0`) the encoding without its data.
+    function _decode(TxFields memory t, uint256 p, uint256 size, Long memory l, uint256 rules, uint256 chainId)
+        private
+        view
+    {
+        uint256 end = p + size + l.gap;
+        if (size == 0) Rlp.malformed();
         Signature memory sig;
         uint256 first = StateRecord.uintAt(p, 1);
         bool typed = first <= 0x7f;
@@ -178,27 +323,90 @@ contract TxDecoder {
             bool allowed = first <= DYNAMIC_FEE || first == SET_CODE || (rules == ISTHMUS ? first == DEPOSIT : first == BLOB);
             if (!allowed) Rlp.malformed();
         }
-        (bool list, uint256 at, uint256 len) = Rlp.header(typed ? p + 1 : p, end);
-        if (!list || at + len != end) Rlp.malformed();
-        if (!typed) sig.kind = _kindOf(Rlp.count(at, end), rules);
+        uint256 at;
+        {
+            (bool list, uint256 payload, uint256 len) = Rlp.header(typed ? p + 1 : p, end);
+            if (!list || payload + len != end) Rlp.malformed();
+            at = payload;
+        }
+        // [v0.11] In the L1 form a bare list is a legacy transaction (counting its items would
+        // read the absent data's room; another bare list is proven in full).
+        if (!typed) sig.kind = l.gap == 0 ? _kindOf(Rlp.count(at, end), rules) : LEGACY;
         if (sig.kind == DEPOSIT) {
-            _deposit(t, at, end);
+            _deposit(t, at, end, l);
         } else {
-            _signed(t, sig, at, end);
+            _signed(t, sig, at, end, l);
             if (sig.s > SECP256K1N_HALF) revert InvalidTransaction("signature s above half the curve order");
-            t.sender = _recover(_signingHash(sig), sig);
+            t.sender = _recover(l.gap == 0 ? _signingHash(sig) : _longSigningHash(sig, l), sig);
             if (sig.hasChainId ? sig.chainId != chainId : first < 0xc0) revert InvalidTransaction("chain id");
         }
         // The gas the data prices, counted here rather than in `TxStartVerifier`, which is at
         // EIP-170's limit (fraud-vm/SPEC.md §3.4.1, the transaction start's row).
-        TxRecord.fillGas(t);
-        t.data -= p;
-        t.encodedLen = e.length;
+        _fillGas(t, l);
+    }
+
+    /// @notice The intrinsic gas and the floor from the data's zero bytes, and the data's word
+    /// tree (a call's calldata) or hash (a creation's code hash); in the L1 form from the
+    /// oracle's facts (`_longData`).
+    function _fillGas(TxFields memory t, Long memory l) private view {
+        uint256 zeros;
+        if (l.gap != 0) {
+            zeros = _longData(t, l);
+        } else {
+            zeros = TxRecord.zeroBytes(t.data, t.dataLen);
+            bytes memory data = msg.data[t.data:t.data + t.dataLen];
+            uint256 at;
+            assembly ("memory-safe") {
+                at := add(data, 32)
+            }
+            if (t.create) t.dataHash = keccak256(data);
+            else t.dataRoot = WordTree.rootOf(at, t.dataLen);
+        }
+        TxRecord.fillGas(t, zeros);
+    }
+
+    /// @notice [v0.11] In the L1 form, after the data's header: the data must be exactly the
+    /// bytes absent from `c` (else `BadTransaction`); the offsets past it move back by them.
+    function _pastData(TxFields memory t, uint256 q, uint256 end, Long memory l)
+        private
+        pure
+        returns (uint256, uint256)
+    {
+        if (l.gap == 0) return (q, end);
+        if (t.data != l.at || t.dataLen != l.gap) revert BadTransaction();
+        return (q - l.gap, end - l.gap);
+    }
+
+    /// @notice [v0.11] The L1 form's data from the oracle: its zero bytes, and its word tree (a
+    /// call's calldata: one `WRITE | ZEROS` job into the empty tree) or hash (a creation's code
+    /// hash: a `ZEROS` and a `HASH` job), each of `(R_e, len(head), len(e))`.
+    function _longData(TxFields memory t, Long memory l) private view returns (uint256) {
+        // A precompile would read the data whole: such a transaction is proven in full.
+        if (!t.create && PrecompileCall.isPrecompile(t.to)) revert BadTransaction();
+        bytes32 zeros;
+        if (t.create) {
+            (zeros,) = _fact(l.oracle, l.root, l.headLen, l.len, l.gap, JOB_ZEROS, 0, 0);
+            (t.dataHash,) = _fact(l.oracle, l.root, l.headLen, l.len, l.gap, JOB_HASH, 0, 0);
+        } else {
+            (zeros, t.dataRoot) = _fact(l.oracle, l.root, l.headLen, l.len, l.gap, JOB_WRITE | JOB_ZEROS, EMPTY_WORDS, 0);
+        }
+        return uint256(zeros);
     }
 
     /// @notice The L1 data fee of the encoding `e` under Isthmus rules with the L1Block
-    /// parameters `p` (`OpFees.l1Fee`).
-    function l1Fee(L1Params calldata p, bytes calldata e) external pure returns (uint256) {
+    /// parameters `p` (`OpFees.l1Fee`). [v0.11] In the L1 form (`root` not zero, `e` empty), of
+    /// the non-deposit transaction whose encoding of `len` bytes has the word-tree root `root`:
+    /// from its FastLZ length, the `hash` of `oracle`'s FLZ fact of `(root, 0, len)`
+    /// (`OpFees.l1FeeOfCompressed`).
+    function l1Fee(L1Params calldata p, bytes calldata e, bytes32 root, uint256 len, address oracle)
+        external
+        view
+        returns (uint256)
+    {
+        if (root != 0) {
+            (bytes32 flzLen,) = _fact(oracle, root, 0, len, len, JOB_FLZ, 0, 0);
+            return OpFees.l1FeeOfCompressed(p, uint256(flzLen));
+        }
         uint256 at;
         assembly ("memory-safe") {
             at := e.offset
@@ -219,7 +427,7 @@ contract TxDecoder {
     }
 
     /// @notice `rlp([sourceHash, from, to, mint, value, gas, isSystemTx, data])`.
-    function _deposit(TxFields memory t, uint256 q, uint256 end) private pure {
+    function _deposit(TxFields memory t, uint256 q, uint256 end, Long memory l) private pure {
         uint256 at;
         (at, q) = Rlp.fixedOf(q, end, 32);
         t.sourceHash = StateRecord.wordAt(at);
@@ -230,12 +438,13 @@ contract TxDecoder {
         (t.gasLimit, q) = Rlp.uintOf(q, end, 8);
         (t.isSystem, q) = Rlp.boolOf(q, end);
         (t.data, t.dataLen, q) = Rlp.bytesOf(q, end);
+        (q, end) = _pastData(t, q, end, l);
         if (q != end) Rlp.malformed();
         t.deposit = true;
     }
 
     /// @notice The fields of a signed transaction of `sig.kind` and its signature.
-    function _signed(TxFields memory t, Signature memory sig, uint256 q, uint256 end) private pure {
+    function _signed(TxFields memory t, Signature memory sig, uint256 q, uint256 end, Long memory l) private pure {
         uint256 kind = sig.kind;
         sig.fields = q;
         if (kind != LEGACY) {
@@ -255,6 +464,7 @@ contract TxDecoder {
         else (t.create, t.to, q) = Rlp.kindOf(q, end);
         (t.value, q) = Rlp.uintOf(q, end, 32);
         (t.data, t.dataLen, q) = Rlp.bytesOf(q, end);
+        (q, end) = _pastData(t, q, end, l);
         if (kind != LEGACY) q = _accessList(t, q, end);
         if (kind == BLOB) {
             (t.maxFeePerBlobGas, q) = Rlp.uintOf(q, end, 16);
@@ -341,12 +551,86 @@ contract TxDecoder {
     /// the fields' own canonical encodings re-wrapped (a legacy transaction with a chain id
     /// appends it, EIP-155).
     function _signingHash(Signature memory sig) private pure returns (bytes32) {
-        bytes memory suffix;
+        bytes memory suffix = _suffix(sig);
+        return keccak256(
+            abi.encodePacked(_payloadHead(sig, sig.fieldsEnd - sig.fields + suffix.length), msg.data[sig.fields:sig.fieldsEnd], suffix)
+        );
+    }
+
+    /// @notice The EIP-155 suffix of a legacy transaction's signing payload (`chainId, 0, 0`).
+    function _suffix(Signature memory sig) private pure returns (bytes memory suffix) {
         if (sig.kind == LEGACY && sig.hasChainId) {
             suffix = abi.encodePacked(Authorizations.rlpUint(sig.chainId), hex"8080");
         }
-        uint256 len = sig.fieldsEnd - sig.fields + suffix.length;
-        bytes memory fields = msg.data[sig.fields:sig.fieldsEnd];
+    }
+
+    /// @notice [v0.11] The signing hash in the L1 form: the payload's head `P_h` (type, list
+    /// header, the fields through the data's header) and tail `P_t` (the fields after the data,
+    /// the EIP-155 suffix) placed in a word tree around the data's room; the oracle's WRITE of
+    /// the data `(R_e, len(head), len(e))` into it at `len(P_h)`, then its HASH of the payload.
+    function _longSigningHash(Signature memory sig, Long memory l) private view returns (bytes32 h) {
+        bytes memory suffix = _suffix(sig);
+        bytes memory ph = abi.encodePacked(
+            _payloadHead(sig, sig.fieldsEnd + l.gap - sig.fields + suffix.length), msg.data[sig.fields:l.at]
+        );
+        bytes memory pt = abi.encodePacked(msg.data[l.at:sig.fieldsEnd], suffix);
+        uint256 tailAt = ph.length + l.gap;
+        (, bytes32 written) = _fact(
+            l.oracle, l.root, l.headLen, l.len, l.gap, JOB_WRITE, _twoRangeRoot(ph, pt, tailAt), ph.length
+        );
+        (h,) = _fact(l.oracle, written, 0, TREE_BYTES, tailAt + pt.length, JOB_HASH, 0, 0);
+    }
+
+    /// @notice The root of the word tree that holds `a` from byte 0 and `b` from byte `bAt`,
+    /// zero elsewhere (`bAt ≥ a.length + 64`): two rows folded level by level with the zero
+    /// subtrees as their missing siblings, one row once they meet.
+    function _twoRangeRoot(bytes memory a, bytes memory b, uint256 bAt) private pure returns (bytes32) {
+        bytes32[] memory ra = _words(a, 0);
+        bytes32[] memory rb = b.length == 0 ? new bytes32[](0) : _words(b, bAt % 32);
+        uint256 sb = bAt / 32;
+        bytes32 z;
+        for (uint256 h; h < 32; ++h) {
+            if (rb.length != 0 && sb <= ra.length + 1) {
+                bytes32[] memory m = new bytes32[](sb + rb.length);
+                for (uint256 i; i < m.length; ++i) {
+                    m[i] = i < ra.length ? ra[i] : i < sb ? z : rb[i - sb];
+                }
+                (ra, rb) = (m, new bytes32[](0));
+            }
+            ra = _up(ra, 0, z);
+            if (rb.length != 0) (rb, sb) = (_up(rb, sb, z), sb / 2);
+            z = keccak256(abi.encodePacked(z, z));
+        }
+        return ra[0];
+    }
+
+    /// @notice The words of `r` zero bytes then `b`, zero-padded to whole words.
+    function _words(bytes memory b, uint256 r) private pure returns (bytes32[] memory w) {
+        w = new bytes32[]((r + b.length + 31) / 32);
+        assembly ("memory-safe") {
+            mcopy(add(add(w, 32), r), add(b, 32), mload(b))
+        }
+    }
+
+    /// @notice The parents of the row `row` of nodes from index `start`, its missing edge
+    /// siblings the zero subtree `z`.
+    function _up(bytes32[] memory row, uint256 start, bytes32 z) private pure returns (bytes32[] memory out) {
+        uint256 lpad = start % 2;
+        uint256 n = row.length + lpad + ((start + row.length - 1) % 2 == 0 ? 1 : 0);
+        out = new bytes32[](n / 2);
+        for (uint256 i; i < n; ++i) {
+            bytes32 x = i < lpad || i - lpad >= row.length ? z : row[i - lpad];
+            if (i % 2 == 0) {
+                out[i / 2] = x;
+            } else {
+                out[i / 2] = keccak256(abi.encodePacked(out[i / 2], x));
+            }
+        }
+    }
+
+    /// @notice The signing payload's type byte (none for a legacy transaction) and the list
+    /// header of a payload of `len` bytes.
+    function _payloadHead(Signature memory sig, uint256 len) private pure returns (bytes memory) {
         bytes memory head;
         if (len < 56) {
             head = abi.encodePacked(uint8(0xc0 + len));
@@ -359,7 +643,7 @@ contract TxDecoder {
             }
         }
         bytes memory prefix = sig.kind == LEGACY ? bytes("") : abi.encodePacked(uint8(sig.kind));
-        return keccak256(abi.encodePacked(prefix, head, fields, suffix));
+        return abi.encodePacked(prefix, head);
     }
 
     /// @notice The address ecrecover gives for `digest` and the signature, or

@@ -47,6 +47,13 @@ struct TxFields {
     /// Intrinsic gas and the EIP-7623 floor (`TxRecord.fillGas`, set by `TxDecoder.decode`).
     uint256 intrinsic;
     uint256 floor;
+    /// [v0.11] The L1 form (SPEC.md §3.4.1): the encoding's word-tree root (zero in the full
+    /// form, where the data and the encoding are in calldata), the data's word-tree root (a
+    /// call) or hash (a creation) from the range oracle's facts, and that oracle.
+    bytes32 encodingRoot;
+    bytes32 dataRoot;
+    bytes32 dataHash;
+    address oracle;
 }
 
 /// @title The gas rules every transaction shares (fraud-vm/SPEC.md §5.9; Rust: tx.rs): intrinsic
@@ -67,9 +74,8 @@ library TxRecord {
     /// and 16 per non-zero data byte, 2400 per access-list address and 1900 per key, 25000 per
     /// EIP-7702 authorization, and for a creation 32000 and 2 per initcode word (EIP-3860); and
     /// `t.floor`, EIP-7623's `21000 + 10 · tokens` of the data (a zero byte one token, a
-    /// non-zero byte four). `t.data` is an offset in the caller's calldata.
-    function fillGas(TxFields memory t) internal pure {
-        uint256 zeros = zeroBytes(t.data, t.dataLen);
+    /// non-zero byte four), with `zeros` the number of zero bytes of the data.
+    function fillGas(TxFields memory t, uint256 zeros) internal pure {
         uint256 gas = TX_BASE + ZERO_BYTE * zeros + NONZERO_BYTE * (t.dataLen - zeros);
         for (uint256 i = 0; i < t.accessList.length; ++i) {
             gas += ACCESS_ADDRESS + ACCESS_KEY * t.accessList[i].keys.length;
