@@ -137,7 +137,9 @@ struct Marks {
 /// of the output, whose range entries span more than `long_words` words), else `None` (the
 /// canonical encoding is the L1 form).
 pub fn l1_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
-    if proof.pre.status == Status::Idle && proof.transaction.is_some() {
+    // A transaction start: from Idle, with the transaction and no receipt (the block end's
+    // insertion, which also carries a transaction, reads its receipt).
+    if proof.pre.status == Status::Idle && proof.transaction.is_some() && proof.receipt.is_none() {
         return tx_start_form(proof, long_words);
     }
     let mut marks = Marks::default();
@@ -846,6 +848,65 @@ mod tests {
             .expect("runs");
             assert_eq!(p.hash.as_slice(), &output.bytes[..], "{flags}");
         }
+    }
+
+    /// [v0.11] A `WRITE | ZEROS` job's fact counts the zero bytes of its bytes (those past the
+    /// source's size included) and writes them like a WRITE job.
+    #[test]
+    fn zeros_job_counts_zero_bytes() {
+        let src: Vec<u8> = (0..40_000u32)
+            .map(|i| if i % 7 == 0 { 0 } else { i as u8 | 1 })
+            .collect();
+        let tree = WordTree::from_bytes(&src);
+        let len = 40_100u64;
+        let job = RangeJob {
+            src_root: tree.root(),
+            src_offset: 0,
+            src_size: src.len() as u64,
+            len,
+            flags: WRITE | ZEROS,
+            dst_root: empty_root(),
+            dst_offset: 0,
+        };
+        let read = tree.prove_range(0, (src.len() as u64).div_ceil(32));
+        let empty = WordTree::new().prove_range(0, len.div_ceil(32));
+        let p = plan(job, Some(&read), Some(&empty)).expect("plan");
+        let zeros = src.iter().filter(|b| **b == 0).count() + 100;
+        assert_eq!(p.hash, B256::from(U256::from(zeros)));
+        let mut padded = src.clone();
+        padded.resize(len as usize, 0);
+        assert_eq!(p.dst_result, WordTree::from_bytes(&padded).root());
+        assert_eq!(p.chunks.len() as u64, len.div_ceil(MAX_CHUNK));
+    }
+
+    /// The data's span in an encoding: after the type byte and the fields before it.
+    #[test]
+    fn data_span_finds_the_data_item() {
+        use alloy::rlp::Encodable;
+        let data = vec![7u8; 300];
+        // rlp([nonce, gasPrice, gas, to, value, data, v, r, s]) of a legacy transaction.
+        let mut fields = Vec::new();
+        for f in [&[][..], &[1u8][..], &[0x52, 0x08][..]] {
+            alloy::primitives::Bytes::copy_from_slice(f).encode(&mut fields);
+        }
+        Address::repeat_byte(3).encode(&mut fields);
+        0u8.encode(&mut fields);
+        let at = fields.len() + 3;
+        alloy::primitives::Bytes::from(data.clone()).encode(&mut fields);
+        for _ in 0..3 {
+            1u8.encode(&mut fields);
+        }
+        let mut e = Vec::new();
+        alloy::rlp::Header {
+            list: true,
+            payload_length: fields.len(),
+        }
+        .encode(&mut e);
+        let at = at + e.len();
+        e.extend_from_slice(&fields);
+        assert_eq!(data_items(&e), Some(5));
+        assert_eq!(data_span(&e, 5), Some((at as u64, 300)));
+        assert_eq!(&e[at..at + 300], &data[..]);
     }
 
     /// A WRITE job's chunks chain: each destination proof is under the root the previous left,
