@@ -599,9 +599,18 @@ contract TxDecoder {
             }
             ra = _up(ra, 0, z);
             if (rb.length != 0) (rb, sb) = (_up(rb, sb, z), sb / 2);
-            z = keccak256(abi.encodePacked(z, z));
+            z = _hash2(z, z);
         }
         return ra[0];
+    }
+
+    /// @notice `keccak256(a ‖ b)` in the scratch space (no allocation).
+    function _hash2(bytes32 a, bytes32 b) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            mstore(0x00, a)
+            mstore(0x20, b)
+            h := keccak256(0x00, 0x40)
+        }
     }
 
     /// @notice The words of `r` zero bytes then `b`, zero-padded to whole words.
@@ -623,7 +632,7 @@ contract TxDecoder {
             if (i % 2 == 0) {
                 out[i / 2] = x;
             } else {
-                out[i / 2] = keccak256(abi.encodePacked(out[i / 2], x));
+                out[i / 2] = _hash2(out[i / 2], x);
             }
         }
     }
