@@ -14,6 +14,12 @@ use crate::merkle::{RangeProof, WordTree, empty_root, hash_pair, range_sibling_c
 use crate::state::{STATE_ENCODED_LEN, Status};
 use alloy::primitives::{Address, B256, U256, keccak256};
 
+mod flz;
+pub use flz::{
+    FLZ, FLZ_AHEAD, FLZ_BACK, FLZ_MAX_LEN, FLZ_STATE_LEN, FlzState, MAX_FLZ_CHUNK,
+    flz_length_in_chunks, flz_plan, flz_plan_sized, flz_window,
+};
+
 /// A job flag: the fact gives `keccak256` of the job's bytes.
 pub const HASH: u8 = 1;
 /// A job flag: the fact gives the destination root after writing the job's bytes.
@@ -93,7 +99,9 @@ pub struct Chunk {
     pub n: u64,
     /// The source range multiproof (§6.3 encoding), empty if the chunk reads no source byte.
     pub src: Vec<u8>,
-    /// The destination range multiproof under the root the previous chunk left (WRITE jobs).
+    /// The destination range multiproof under the root the previous chunk left (WRITE jobs);
+    /// for an [`FLZ`] job, the state the chunk starts from (`absorbFlz`'s `state`, empty for
+    /// the first chunk).
     pub dst: Vec<u8>,
 }
 
@@ -497,7 +505,9 @@ fn bytes_of(proof: &RangeProof, from: u64, to: u64) -> Vec<u8> {
 
 /// The most bytes one chunk of a job with `flags` absorbs.
 pub fn max_chunk(flags: u8) -> u64 {
-    if flags & HASH != 0 {
+    if flags == FLZ {
+        MAX_FLZ_CHUNK
+    } else if flags & HASH != 0 {
         MAX_HASH_CHUNK
     } else if flags & SHA256 != 0 {
         MAX_SHA256_CHUNK
@@ -519,6 +529,9 @@ pub fn plan(
 ) -> Option<JobPlan> {
     if job.len == 0 {
         return None;
+    }
+    if job.flags & FLZ != 0 {
+        return flz_plan(job, source);
     }
     let mut dest = dest.cloned();
     let mut chunks = Vec::new();
