@@ -521,7 +521,7 @@ pub fn max_chunk(flags: u8) -> u64 {
 /// The chunks of `job`, given a range multiproof of every source byte it reads below its size
 /// (`source`) and one of the destination words it writes under its `dst_root` (`dest`, WRITE
 /// jobs); `None` if they do not cover the job. A challenger holding the whole trees makes these
-/// two proofs with `WordTree::prove_range`.
+/// two proofs with `WordTree::prove_range`. An [`FLZ`] job's chunks are [`flz_plan`]'s.
 pub fn plan(
     job: RangeJob,
     source: Option<&RangeProof>,
