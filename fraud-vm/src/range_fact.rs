@@ -14,6 +14,12 @@ use crate::merkle::{RangeProof, WordTree, empty_root, hash_pair, range_sibling_c
 use crate::state::{STATE_ENCODED_LEN, Status};
 use alloy::primitives::{Address, B256, U256, keccak256};
 
+mod flz;
+pub use flz::{
+    FLZ, FLZ_AHEAD, FLZ_BACK, FLZ_MAX_LEN, FLZ_STATE_LEN, FlzState, MAX_FLZ_CHUNK,
+    flz_length_in_chunks, flz_plan, flz_plan_sized, flz_window,
+};
+
 /// A job flag: the fact gives `keccak256` of the job's bytes.
 pub const HASH: u8 = 1;
 /// A job flag: the fact gives the destination root after writing the job's bytes.
@@ -96,7 +102,9 @@ pub struct Chunk {
     pub n: u64,
     /// The source range multiproof (§6.3 encoding), empty if the chunk reads no source byte.
     pub src: Vec<u8>,
-    /// The destination range multiproof under the root the previous chunk left (WRITE jobs).
+    /// The destination range multiproof under the root the previous chunk left (WRITE jobs);
+    /// for an [`FLZ`] job, the state the chunk starts from (`absorbFlz`'s `state`, empty for
+    /// the first chunk).
     pub dst: Vec<u8>,
 }
 
@@ -505,7 +513,9 @@ fn bytes_of(proof: &RangeProof, from: u64, to: u64) -> Vec<u8> {
 
 /// The most bytes one chunk of a job with `flags` absorbs.
 pub fn max_chunk(flags: u8) -> u64 {
-    if flags & HASH != 0 {
+    if flags == FLZ {
+        MAX_FLZ_CHUNK
+    } else if flags & HASH != 0 {
         MAX_HASH_CHUNK
     } else if flags & SHA256 != 0 {
         MAX_SHA256_CHUNK
@@ -519,7 +529,7 @@ pub fn max_chunk(flags: u8) -> u64 {
 /// The chunks of `job`, given a range multiproof of every source byte it reads below its size
 /// (`source`) and one of the destination words it writes under its `dst_root` (`dest`, WRITE
 /// jobs); `None` if they do not cover the job. A challenger holding the whole trees makes these
-/// two proofs with `WordTree::prove_range`.
+/// two proofs with `WordTree::prove_range`. An [`FLZ`] job's chunks are [`flz_plan`]'s.
 pub fn plan(
     job: RangeJob,
     source: Option<&RangeProof>,
@@ -527,6 +537,9 @@ pub fn plan(
 ) -> Option<JobPlan> {
     if job.len == 0 {
         return None;
+    }
+    if job.flags & FLZ != 0 {
+        return flz_plan(job, source);
     }
     let mut dest = dest.cloned();
     let mut chunks = Vec::new();
@@ -605,8 +618,6 @@ pub fn plan(
 /// not decode, short data, data of 63 bytes or fewer, a bare list that is not a legacy
 /// transaction, and a call to a precompile (all proven in full).
 fn tx_start_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
-    /// The FLZ job flag (`RangeOracle.FLZ`: its fact's hash is the FastLZ length).
-    const FLZ: u8 = 32;
     let (e, _) = proof.transaction.as_ref()?;
     let env = proof.block_env.as_ref()?;
     let record = crate::tx::decode(e, env.rules, env.chain_id).ok()?;

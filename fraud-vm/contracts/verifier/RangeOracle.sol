@@ -5,6 +5,7 @@ import {WordTree} from "./WordTree.sol";
 import {KeccakSponge} from "./KeccakSponge.sol";
 import {Sha256Blocks} from "./Sha256Blocks.sol";
 import {Ripemd160Blocks} from "./Ripemd160Blocks.sol";
+import {FastLzChunk} from "./FastLzChunk.sol";
 
 /// @title Range oracle: verified facts about long word-tree ranges (fraud-vm/SPEC.md §3.4.1)
 /// @notice A one-step proof carries every word of each range its step reads or writes, so a
@@ -43,6 +44,12 @@ contract RangeOracle {
     uint256 public constant MAX_RIPEMD160_CHUNK = 6_144;
     /// Bytes a word tree holds, 2^37.
     uint256 internal constant TREE_BYTES = 1 << 37;
+    /// A job, alone, that computes the FastLZ level 1 compressed length of its bytes (the L1
+    /// data fee's size, `FastLz.compressedLength`), run by `absorbFlz` (SPEC.md §3.4.1 v0.11).
+    uint256 public constant FLZ = 32;
+    /// The most positions a chunk of an FLZ job covers (the costliest input found, a match
+    /// every three bytes, about 540 gas a position: at most 4.2M gas a chunk, SPEC.md §3.4.1).
+    uint256 public constant MAX_FLZ_CHUNK = 6_144;
 
     /// The parameters of a job; its id is `keccak256(abi.encode(job))`.
     struct Job {
@@ -80,6 +87,9 @@ contract RangeOracle {
     error BadChunkProof(bool source);
     /// The job already holds all its bytes.
     error JobComplete();
+    /// An FLZ chunk's state is not the one the previous chunk left (or not empty before the
+    /// first).
+    error BadFlzState();
 
     /// @notice A chunk was absorbed.
     event Absorbed(bytes32 indexed id, uint256 done, bool complete);
@@ -139,6 +149,81 @@ contract RangeOracle {
         p.done = uint64(done + n);
         if (last) p.complete = true;
         emit Absorbed(id, done + n, last);
+    }
+
+    /// @notice Runs the next `n` positions of the FLZ job `job` (`[done, done + n)`, SPEC.md
+    /// §3.4.1 v0.11): every step of FastLZ's greedy process whose position lies there, from the
+    /// state `state` (empty before the first chunk; else the `FastLzChunk.STATE_LEN` bytes the
+    /// previous chunk left, checked against their hash in storage). `src` is the range
+    /// multiproof of the source words that hold the job's bytes `[max(done, 8191) − 8191,
+    /// min(done + n + 2, len))` below `srcSize` (empty if there are none): matches reach 8,191
+    /// bytes back. The last chunk completes the fact, `hash = bytes32(compressed length)`.
+    /// A separate entry, not `absorb`'s `dst`: the state is no range multiproof, and the
+    /// chunk's source range is its own.
+    function absorbFlz(Job calldata job, uint256 n, bytes calldata src, bytes calldata state) external {
+        bytes32 id = idOf(job);
+        uint256 len = job.len;
+        if (
+            job.flags != FLZ || len == 0 || len > type(uint32).max || job.srcOffset >= 1 << 64
+                || job.srcSize > TREE_BYTES || job.dstRoot != 0 || job.dstOffset != 0
+        ) revert BadJob();
+        Progress storage p = jobs[id];
+        if (p.complete) revert JobComplete();
+        uint256 done = p.done;
+        if (n == 0 || n > MAX_FLZ_CHUNK || done + n > len) revert BadChunk(done, n);
+
+        uint256 st = _flzState(p, done, state);
+        FastLzChunk.run(st, _flzWindow(job, done, n, src), done + n, len);
+        bool last = done + n == len;
+        if (last) {
+            p.hash = bytes32(FastLzChunk.length(st, len));
+            p.complete = true;
+        } else {
+            bytes32 h;
+            assembly ("memory-safe") {
+                h := keccak256(st, 32960) // FastLzChunk.STATE_LEN
+            }
+            p.sponge[0] = uint256(h);
+        }
+        p.done = uint64(done + n);
+        emit Absorbed(id, done + n, last);
+    }
+
+    /// @notice The state an FLZ chunk from `done` starts from, in memory: the initial one
+    /// (`state` empty) before the first chunk, else `state` if it hashes to the stored hash.
+    function _flzState(Progress storage p, uint256 done, bytes calldata state) private view returns (uint256 st) {
+        st = _alloc(FastLzChunk.STATE_LEN + 32);
+        if (done == 0) {
+            if (state.length != 0) revert BadFlzState();
+            FastLzChunk.init(st);
+            return st;
+        }
+        if (state.length != FastLzChunk.STATE_LEN) revert BadFlzState();
+        bytes32 h;
+        assembly ("memory-safe") {
+            calldatacopy(st, state.offset, state.length)
+            h := keccak256(st, state.length)
+        }
+        if (h != bytes32(p.sponge[0])) revert BadFlzState();
+    }
+
+    /// @notice Reads the job's bytes `[lo, hi)` an FLZ chunk of `n` positions from `done` reads
+    /// (8,191 before, two after), proven by `src`, into memory (zero past the source's size);
+    /// returns where byte 0 would be (modulo 2^256), so that byte `i` is at `base + i`.
+    function _flzWindow(Job calldata job, uint256 done, uint256 n, bytes calldata src)
+        private
+        pure
+        returns (uint256 base)
+    {
+        uint256 lo = done > FastLzChunk.BACK ? done - FastLzChunk.BACK : 0;
+        uint256 hi = done + n + FastLzChunk.AHEAD < job.len ? done + n + FastLzChunk.AHEAD : job.len;
+        uint256 data = _alloc(hi - lo + 64);
+        uint256 from = job.srcOffset + lo;
+        uint256 to = job.srcOffset + hi;
+        _readSource(job.srcRoot, from, to < job.srcSize ? to : job.srcSize, src, data);
+        assembly ("memory-safe") {
+            base := sub(data, lo)
+        }
     }
 
     /// @notice Absorbs the `n` bytes at `data` into the job's sponge; the last chunk pads and

@@ -17,6 +17,9 @@ use programs::{edge_case, edge_programs, erc20_cases};
 /// The block-boundary verifier: block start and block end.
 #[path = "solidity_boundary.rs"]
 mod boundary;
+/// The FLZ range job (FastLZ's length in chunks) on the range oracle.
+#[path = "solidity_flz.rs"]
+mod flz;
 /// Merkle-Patricia writes (`MptWrite`) against the Rust reference.
 #[path = "solidity_mpt.rs"]
 mod mpt;

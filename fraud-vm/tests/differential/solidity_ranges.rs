@@ -25,6 +25,7 @@ alloy::sol! {
         uint256 dstOffset;
     }
     function absorb(Job job, uint256 n, bytes src, bytes dst);
+    function absorbFlz(Job job, uint256 n, bytes src, bytes state);
     function fact(bytes32 id) returns (bool complete, bytes32 hash, bytes32 dstResult);
     function rangeOracle() returns (address);
     function callSteps() returns (address);
@@ -80,21 +81,35 @@ impl Feeder {
         job: &RangeJob,
         chunk: &Chunk,
     ) -> Result<u64, String> {
-        let data = absorbCall {
-            job: Job {
-                srcRoot: job.src_root,
-                srcOffset: U256::from(job.src_offset),
-                srcSize: U256::from(job.src_size),
-                len: U256::from(job.len),
-                flags: U256::from(job.flags),
-                dstRoot: job.dst_root,
-                dstOffset: U256::from(job.dst_offset),
-            },
-            n: U256::from(chunk.n),
-            src: Bytes::copy_from_slice(&chunk.src),
-            dst: Bytes::copy_from_slice(&chunk.dst),
-        }
-        .abi_encode();
+        let sol_job = Job {
+            srcRoot: job.src_root,
+            srcOffset: U256::from(job.src_offset),
+            srcSize: U256::from(job.src_size),
+            len: U256::from(job.len),
+            flags: U256::from(job.flags),
+            dstRoot: job.dst_root,
+            dstOffset: U256::from(job.dst_offset),
+        };
+        let n = U256::from(chunk.n);
+        let src = Bytes::copy_from_slice(&chunk.src);
+        // An FLZ chunk carries the job's state where the others carry their destination proof.
+        let data = if job.flags == range_fact::FLZ {
+            absorbFlzCall {
+                job: sol_job,
+                n,
+                src,
+                state: Bytes::copy_from_slice(&chunk.dst),
+            }
+            .abi_encode()
+        } else {
+            absorbCall {
+                job: sol_job,
+                n,
+                src,
+                dst: Bytes::copy_from_slice(&chunk.dst),
+            }
+            .abi_encode()
+        };
         let tx = TxEnv::builder()
             .caller(FEEDER)
             .kind(TxKind::Call(self.oracle))
@@ -114,6 +129,7 @@ impl Feeder {
                     range_fact::SHA256 => "SHA256",
                     range_fact::RIPEMD160 => "RIPEMD160",
                     range_fact::ZEROS => "ZEROS",
+                    range_fact::FLZ => "FLZ",
                     f if f == range_fact::WRITE | range_fact::ZEROS => "WRITE|ZEROS",
                     _ => "WRITE",
                 };
@@ -1047,10 +1063,8 @@ fn solidity_long_transaction_start_in_l1_form() {
 }
 
 /// [v0.11] A recorded transaction of 127,800 bytes in an OP block in the L1 form: its L1 data
-/// fee reads the FLZ fact of its encoding (SPEC.md §3.4.1), which this branch's oracle does not
-/// run yet.
+/// fee reads the FLZ fact of its encoding (SPEC.md §3.4.1).
 #[test]
-#[ignore = "needs the FLZ job (h57)"]
 fn solidity_long_transaction_start_recorded_op() {
     let mut l1 = L1Verifier::deploy();
     let mut feeder = Feeder::new(&mut l1);

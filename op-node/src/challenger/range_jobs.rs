@@ -13,6 +13,7 @@
 use std::collections::VecDeque;
 
 use alloy::{
+    contract::RawCallBuilder,
     primitives::{Address, B256, Bytes, U256},
     providers::{PendingTransactionBuilder, Provider},
 };
@@ -27,6 +28,9 @@ use crate::l1::bindings::{BisectionGame, GameVerifier, OneStepVerifier, RangeOra
 /// Chunk transactions of one job in flight at once: well under the L1 pool's queue per sender
 /// (op-node's pool keeps 64, geth's 64 slots as well), so a long job is never refused for it.
 const IN_FLIGHT: usize = 32;
+/// The gas limit of every FLZ chunk: about twice the costliest chunk measured (4.12M, SPEC.md
+/// §3.4.1 v0.11), since the first chunk's estimate does not bound the others'.
+const FLZ_CHUNK_GAS: u64 = 8_000_000;
 /// How often a job is resumed from the oracle's progress after a chunk failed.
 const ATTEMPTS: usize = 3;
 
@@ -179,14 +183,20 @@ async fn send_chunks<P: Provider + Clone>(
         count,
         reason,
     };
+    // An FLZ job's chunks pass the state the previous one left (in `dst`) to `absorbFlz`
+    // (SPEC.md §3.4.1 v0.11); the others go to `absorb`.
     let absorb = |i: usize| {
         let c = &plan.chunks[i];
-        oracle.absorb(
-            job.clone(),
-            U256::from(c.n),
-            c.src.clone().into(),
-            c.dst.clone().into(),
-        )
+        let (n, src, dst) = (U256::from(c.n), c.src.clone().into(), c.dst.clone().into());
+        let input = if plan.job.flags == range_fact::FLZ {
+            oracle
+                .absorbFlz(job.clone(), n, src, dst)
+                .calldata()
+                .clone()
+        } else {
+            oracle.absorb(job.clone(), n, src, dst).calldata().clone()
+        };
+        RawCallBuilder::new_raw(provider.clone(), input).to(*oracle.address())
     };
     let nonce = provider
         .get_transaction_count(from)
@@ -203,7 +213,12 @@ async fn send_chunks<P: Provider + Clone>(
         .estimate_gas()
         .await
         .map_err(|e| chunk_err(first, format!("estimate: {e}")))?;
-    let gas = estimate + estimate / 4 + 20_000;
+    let mut gas = estimate + estimate / 4 + 20_000;
+    if plan.job.flags == range_fact::FLZ {
+        // An FLZ chunk's cost follows its bytes (a match every three bytes costs about four
+        // times a literal run), and the first passes no state: it bounds nothing.
+        gas = gas.max(FLZ_CHUNK_GAS);
+    }
     let mut in_flight: VecDeque<(usize, PendingTransactionBuilder<_>)> = VecDeque::new();
     let mut failed = None;
     for i in first..count {
