@@ -236,9 +236,11 @@ impl SparseTrie {
 
     /// Sets (`Some`) or removes (`None`) the value of every key in `ops`, then hashes what
     /// changed; on two threads when the root is a branch and there are many operations (see
-    /// [`PARALLEL_MIN_OPS`]). Keys must be distinct; `ops` is sorted by key here. The result is
-    /// the trie [`Self::insert`] and [`Self::remove`] would give, in any order, and its updates
-    /// leave a node store as theirs would (theirs may also rewrite a node unchanged).
+    /// [`PARALLEL_MIN_OPS`]). Keys must be distinct; `ops` is sorted by key here, and its values
+    /// are moved into the trie (every operation is left `None`). The result is the trie
+    /// [`Self::insert`] and [`Self::remove`] would give, in any order, and its updates leave a
+    /// node store as theirs would (either may also rewrite a node unchanged: this one rewrites
+    /// the path of a key set to the value it already has).
     ///
     /// Unlike those, a failed load may leave the trie partly updated: discard it and reopen
     /// it from storage.

@@ -11,6 +11,7 @@ use alloy_trie::nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode};
 use alloy_trie::{Nibbles, TrieMask};
 use std::mem;
 
+mod descend;
 mod levels;
 
 /// Length of every key, in nibbles (keys are 32-byte hashes).
@@ -702,7 +703,7 @@ pub(super) fn hash(
 /// On error the trie may be partly updated.
 pub(super) fn apply_ops<S: NodeSource + Sync>(
     root: &mut Node,
-    ops: &[(alloy::primitives::B256, Option<Bytes>)],
+    ops: &mut [(alloy::primitives::B256, Option<Bytes>)],
     src: &S,
     buf: &mut Vec<u8>,
     log: &mut UpdateLog,
@@ -711,15 +712,16 @@ pub(super) fn apply_ops<S: NodeSource + Sync>(
     resolve(root, &Nibbles::new(), src)?;
     let Node::Branch(branch) = root else {
         for (key, value) in ops {
-            apply_one(root, key, value, 0, src, log)?;
+            apply_one(root, key, value.take(), 0, src, log)?;
         }
         return Ok(());
     };
     let split = ops.partition_point(|(key, _)| key[0] >> 4 < 8);
-    let (low_ops, high_ops) = ops.split_at(split);
+    let parallel = ops.len() >= min_parallel;
+    let (low_ops, high_ops) = ops.split_at_mut(split);
     let (low, high) = branch.children.split_at_mut(8);
     let high_log = log.sibling();
-    let changed = if ops.len() >= min_parallel && !low_ops.is_empty() && !high_ops.is_empty() {
+    let changed = if parallel && !low_ops.is_empty() && !high_ops.is_empty() {
         let (low_result, high_result, high_log) = std::thread::scope(|scope| {
             let high = scope.spawn(move || {
                 let mut log = high_log;
@@ -762,28 +764,19 @@ pub(super) fn apply_ops<S: NodeSource + Sync>(
 }
 
 /// Applies `ops` (all under nibbles `first..first + children.len()` of the root) to the root's
-/// `children`, then hashes the changed ones. Returns whether anything changed.
+/// `children` a level at a time ([`descend::apply`]), then hashes the nodes it changed.
+/// Returns whether anything changed.
 fn apply_to_children(
     children: &mut [Node],
     first: u8,
-    ops: &[(alloy::primitives::B256, Option<Bytes>)],
+    ops: &mut [(alloy::primitives::B256, Option<Bytes>)],
     src: &impl NodeSource,
     buf: &mut Vec<u8>,
     log: &mut UpdateLog,
 ) -> Result<bool, TrieError> {
-    let mut changed = false;
-    for (key, value) in ops {
-        let nibble = key[0] >> 4;
-        changed |= apply_one(
-            &mut children[usize::from(nibble - first)],
-            key,
-            value,
-            1,
-            src,
-            log,
-        )?;
-    }
-    hash_children(children, first, Nibbles::new(), buf, log);
+    let mut pending = Vec::new();
+    let changed = descend::apply(children, first, ops, src, log, &mut pending)?;
+    levels::hash_pending(pending, buf, log);
     Ok(changed)
 }
 
@@ -792,14 +785,14 @@ fn apply_to_children(
 fn apply_one(
     node: &mut Node,
     key: &alloy::primitives::B256,
-    value: &Option<Bytes>,
+    value: Option<Bytes>,
     depth: usize,
     src: &impl NodeSource,
     log: &mut UpdateLog,
 ) -> Result<bool, TrieError> {
     let nibbles = Nibbles::unpack_array(&key.0);
     match value {
-        Some(value) => insert(node, &nibbles, depth, value.clone(), src),
+        Some(value) => insert(node, &nibbles, depth, value, src),
         None => remove(node, &nibbles, depth, src, log),
     }
 }

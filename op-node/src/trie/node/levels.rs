@@ -5,13 +5,13 @@
 //! one permutation at a time leaves the vector units idle; but the changed nodes of a block are
 //! spread over thousands of independent paths, so all nodes whose changed children are hashed
 //! can be hashed together. [`hash_levels`] first collects the changed nodes under the given
-//! roots with their *height* (0 for a node with no changed child, else one more than its
-//! highest changed child), then encodes every node of height 0, hashes them through
-//! [`fraud_vm::keccak_lanes`] (eight lanes with AVX-512), stores the references, and goes on
-//! with height 1, and so on: a node's changed children always have smaller heights, so they
-//! are hashed when it is encoded, and encoding it reads their cached references (as
-//! [`super::hash`] would return them) without recursing. A child's hash also goes straight
-//! into its parent branch's child hashes, so encoding the branch reads only the branch.
+//! roots (or [`super::descend`] lists them as it applies a batch), then encodes every changed
+//! node at the greatest depth, hashes them through [`fraud_vm::keccak_lanes`] (eight lanes
+//! with AVX-512), stores the references, and goes on one depth up, and so on: a node's changed
+//! children are deeper than it, so they are hashed when it is encoded, and encoding it reads
+//! their cached references (as [`super::hash`] would return them) without recursing. A child's
+//! hash also goes straight into its parent branch's child hashes, so encoding the branch reads
+//! only the branch.
 //!
 //! At 1M keys every changed node is a cache miss each time a pass reaches it, so each pass
 //! prefetches: [`collect`] asks for all changed children of a branch before descending into
@@ -23,19 +23,19 @@ use alloy_trie::Nibbles;
 use alloy_trie::nodes::RlpNode;
 use std::ptr::NonNull;
 
-/// A changed node found by [`collect`], waiting for its height's turn.
-struct Pending {
+/// A changed node found by [`collect`] or [`super::descend`], waiting for its depth's turn.
+pub(super) struct Pending {
     /// The node. Valid while [`hash_levels`] holds the `&mut` of the roots it came from; see
     /// the safety argument there.
-    node: NonNull<Node>,
+    pub(super) node: NonNull<Node>,
     /// Where the node's boxed body starts and how long it is, for prefetching.
-    body: (*const u8, usize),
+    pub(super) body: (*const u8, usize),
     /// The branch the node is a child of, if any, and under which nibble: the node's hash goes
     /// straight into that branch's `hashes`, so encoding the branch does not read the node
     /// again (by then it is usually out of the cache).
-    parent: Option<(NonNull<Branch>, u8)>,
-    path: Nibbles,
-    height: u8,
+    pub(super) parent: Option<(NonNull<Branch>, u8)>,
+    /// The node's path; its length is the node's depth, which orders the hashing.
+    pub(super) path: Nibbles,
 }
 
 /// How many nodes ahead of the one it works on the level pass prefetches. Every node of a
@@ -44,12 +44,12 @@ struct Pending {
 /// node this many places on lets the misses overlap. Measured with the trie benchmark: 8 and
 /// 16 both beat 4 and none; taking a level in groups of 64 with the next group prefetched as
 /// a whole was slower than whole levels.
-const DISTANCE: usize = 8;
+pub(super) const DISTANCE: usize = 8;
 
 /// Asks the CPU to bring the cache line at `p` into its level-2 cache. A hint: no effect on
 /// what the program computes.
 #[inline(always)]
-fn prefetch(p: *const u8) {
+pub(super) fn prefetch(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch never faults and reads nothing the program sees, whatever the address.
     unsafe {
@@ -61,7 +61,7 @@ fn prefetch(p: *const u8) {
 
 /// Prefetches every cache line of `len` bytes at `start`.
 #[inline(always)]
-fn prefetch_range(start: *const u8, len: usize) {
+pub(super) fn prefetch_range(start: *const u8, len: usize) {
     let mut offset = 0;
     while offset < len {
         prefetch(start.wrapping_add(offset));
@@ -70,7 +70,7 @@ fn prefetch_range(start: *const u8, len: usize) {
 }
 
 /// The boxed body of `node` (start and length), or a null start if it has none.
-fn body(node: &Node) -> (*const u8, usize) {
+pub(super) fn body(node: &Node) -> (*const u8, usize) {
     match node {
         Node::Leaf(leaf) => (std::ptr::from_ref::<Leaf>(leaf).cast(), size_of::<Leaf>()),
         Node::Extension(ext) => (
@@ -82,6 +82,20 @@ fn body(node: &Node) -> (*const u8, usize) {
             size_of::<Branch>(),
         ),
         Node::Empty | Node::Hash(_) => (std::ptr::null(), 0),
+    }
+}
+
+/// Prefetches the cached reference in the boxed body at `body` (start and length), what the
+/// write-back sets: of a branch only that line (not its other 18; at 1M keys a level's
+/// branches fill the memory system's queue with prefetches), of a leaf or an extension the
+/// whole (two lines).
+#[inline(always)]
+fn prefetch_reference((start, len): (*const u8, usize)) {
+    if len == size_of::<Branch>() {
+        // SAFETY: only an address inside the live branch is computed; nothing is read.
+        unsafe { prefetch((&raw const (*start.cast::<Branch>()).rlp).cast()) };
+    } else {
+        prefetch_range(start, len);
     }
 }
 
@@ -108,15 +122,23 @@ pub(super) fn hash_levels<'a>(
             collect(root, &mut path, None, &mut pending);
         }
     }
+    hash_pending(pending, buf, log);
+}
+
+/// Encodes and hashes the changed nodes in `pending` (as [`hash_levels`] does once it has
+/// collected them): every changed node under the nodes listed, and no node twice. Deepest
+/// first: a node's children are deeper than it (by one nibble under a branch, by its key
+/// under an extension), so they are hashed before it is encoded.
+pub(super) fn hash_pending(mut pending: Vec<Pending>, buf: &mut Vec<u8>, log: &mut UpdateLog) {
     if pending.is_empty() {
         return;
     }
     // Within a level the order does not matter (no node is another's ancestor).
-    pending.sort_unstable_by_key(|p| p.height);
+    pending.sort_unstable_by_key(|p| std::cmp::Reverse(p.path.len()));
     let mut spans = Vec::new();
     let mut hashes = Vec::new();
     let mut start = 0;
-    for level in pending.chunk_by(|a, b| a.height == b.height) {
+    for level in pending.chunk_by(|a, b| a.path.len() == b.path.len()) {
         let ahead = &pending[start..];
         start += level.len();
         spans.clear();
@@ -127,11 +149,11 @@ pub(super) fn hash_levels<'a>(
                 prefetch(later.node.as_ptr().cast_const().cast());
                 prefetch_range(later.body.0, later.body.1);
             }
-            // SAFETY: `p.node` points into the trie under one of `roots`, whose `&mut` this
-            // function holds for its whole run, and the trie's shape does not change while it
-            // runs (encoding only fills caches), so the node is alive and where it was. No
-            // other reference to it or into it is live: this one ends with the iteration, and
-            // the nodes reached through it (its children) were finished at lower heights.
+            // SAFETY: `p.node` points into the trie its caller holds the `&mut` of (under
+            // one of `roots` for `hash_levels`), and the trie's shape does not change while
+            // this runs (encoding only fills caches), so the node is alive and where it was.
+            // No other reference to it or into it is live: this one ends with the iteration,
+            // and the nodes reached through it (its children) were finished at greater depths.
             let node = unsafe { &mut *p.node.as_ptr() };
             // Straight into the log's chunk, where it is hashed from and stays.
             let (index, mut chunk) = log.take_open_chunk();
@@ -156,7 +178,7 @@ pub(super) fn hash_levels<'a>(
             // cached reference, the parent's child hash and bits.
             if let Some(later) = ahead.get(i + DISTANCE) {
                 prefetch(later.node.as_ptr().cast_const().cast());
-                prefetch_range(later.body.0, later.body.1);
+                prefetch_reference(later.body);
                 if let Some((parent, nibble)) = later.parent {
                     let parent = parent.as_ptr().cast_const();
                     // SAFETY: only addresses are computed (no reference is made); the
@@ -189,7 +211,7 @@ pub(super) fn hash_levels<'a>(
             if let (Some((parent, nibble)), Some(hash)) = (p.parent, hash) {
                 let parent = parent.as_ptr();
                 // SAFETY: the parent is a branch of the same trie, alive and in place as the
-                // node is (see above), and comes at a greater height, so nothing refers into
+                // node is (see above), and comes at a smaller depth, so nothing refers into
                 // it now. The writes go through the raw pointer to the two fields alone (no
                 // `&mut` of the whole branch, whose children's pointers other pending nodes
                 // hold); they set what `child_references` would set when it reads the child.
@@ -204,28 +226,26 @@ pub(super) fn hash_levels<'a>(
 }
 
 /// Pushes `node` (changed, at `path`, the child of `parent` under its nibble if a branch's)
-/// and its changed descendants, children first, each with its height; returns `node`'s
-/// height. `path` is restored before returning.
-fn collect(
+/// and its changed descendants, children first. `path` is restored before returning.
+pub(super) fn collect(
     node: &mut Node,
     path: &mut Nibbles,
     parent: Option<(NonNull<Branch>, u8)>,
     out: &mut Vec<Pending>,
-) -> u8 {
+) {
     let body = body(node);
     // The pointer is taken first and every later access goes through it, so the children's
     // pointers, derived from it below, stay valid until this node's own turn comes.
     let ptr = NonNull::from(node);
     // SAFETY: `ptr` was just made from a `&mut`, which it replaces for the rest of the call.
     let node = unsafe { &mut *ptr.as_ptr() };
-    let mut height = 0;
     match node {
         Node::Leaf(_) | Node::Empty | Node::Hash(_) => {}
         Node::Extension(ext) => {
             if is_changed(&ext.child) {
                 let len = path.len();
                 path.extend(&ext.key);
-                height = collect(&mut ext.child, path, None, out) + 1;
+                collect(&mut ext.child, path, None, out);
                 path.truncate(len);
             }
         }
@@ -246,7 +266,7 @@ fn collect(
                 if branch.fresh & (1 << nibble) == 0 && is_changed(&branch.children[i]) {
                     path.push_unchecked(nibble);
                     let child = &mut branch.children[i];
-                    height = height.max(collect(child, path, Some((branch_ptr, nibble)), out) + 1);
+                    collect(child, path, Some((branch_ptr, nibble)), out);
                     path.pop();
                 }
             }
@@ -257,9 +277,7 @@ fn collect(
         body,
         parent,
         path: *path,
-        height,
     });
-    height
 }
 
 /// Appends the RLP of `node` (at `path`, its changed children hashed) to `out`; `buf` is
