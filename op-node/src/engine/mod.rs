@@ -9,8 +9,10 @@
 //! [`Engine::durable`] says when each such block is durable, and only then may the caller
 //! report it.
 
+mod body_root;
 mod execute;
 
+use body_root::OrderedRoot;
 pub use execute::{CandidateSource, Fixed};
 mod historical;
 pub mod state;
@@ -38,7 +40,7 @@ use alloy_evm::{
 };
 use alloy_op_evm::{OpBlockExecutionCtx, OpBlockExecutorFactory, block::OpAlloyReceiptBuilder};
 use alloy_op_hardforks::OpChainHardforks;
-use alloy_trie::{EMPTY_ROOT_HASH, root::ordered_trie_root_with_encoder};
+use alloy_trie::EMPTY_ROOT_HASH;
 use fraud_vm::precompiles::RollupEvmFactory;
 use op_alloy::consensus::OpReceiptEnvelope;
 use revm::{
@@ -177,6 +179,8 @@ pub struct Engine {
     tries: StateTries,
     head: Arc<SealedBlock>,
     executors: Executors,
+    /// Builds the transactions and receipts roots (its buffers kept between blocks).
+    ordered_root: OrderedRoot,
     /// A block was built since the last commit. Building leaves its changes in the tries and
     /// the code cache, so if that block is dropped they must be reloaded from the head.
     uncommitted: bool,
@@ -222,6 +226,7 @@ impl Engine {
                 tries,
                 head: Arc::new(head),
                 executors,
+                ordered_root: OrderedRoot::default(),
                 uncommitted: false,
                 appender: None,
                 appending: 0,
@@ -242,6 +247,7 @@ impl Engine {
                 receipts: Vec::new(),
             }),
             executors,
+            ordered_root: OrderedRoot::default(),
             uncommitted: false,
             appender: None,
             appending: 0,
@@ -532,12 +538,13 @@ impl Engine {
             gas_used,
             requests_hash,
         } = executed;
-        let changes = db.into_changes();
+        let changes = db.into_changes()?;
         let executed = Instant::now();
         // The transactions and receipts roots, the bloom and the stored encodings depend only
         // on the executed block, not on the state root: the other core computes them meanwhile.
         let (state, rooted, sealed) = std::thread::scope(|scope| {
-            let sealer = scope.spawn(|| BodyRoots::new(&included, &receipts));
+            let ordered = &mut self.ordered_root;
+            let sealer = scope.spawn(|| BodyRoots::new(&included, &receipts, ordered));
             let state = self.tries.apply(&changes, &mut self.cache, &reader);
             (state, Instant::now(), sealer.join())
         });
@@ -826,9 +833,12 @@ struct BodyRoots {
 }
 
 impl BodyRoots {
-    fn new(txs: &[Arc<RecoveredTx>], receipts: &[OpReceiptEnvelope]) -> Self {
-        let transactions_root =
-            ordered_trie_root_with_encoder(txs, |tx, buf| buf.extend_from_slice(&tx.encoded));
+    fn new(
+        txs: &[Arc<RecoveredTx>],
+        receipts: &[OpReceiptEnvelope],
+        ordered: &mut OrderedRoot,
+    ) -> Self {
+        let transactions_root = ordered.root(txs.len(), |i| &txs[i].encoded);
         let mut logs_bloom = Bloom::ZERO;
         let receipts: Vec<Bytes> = receipts
             .iter()
@@ -837,8 +847,7 @@ impl BodyRoots {
                 r.encoded_2718().into()
             })
             .collect();
-        let receipts_root =
-            ordered_trie_root_with_encoder(&receipts, |r, buf| buf.extend_from_slice(r));
+        let receipts_root = ordered.root(receipts.len(), |i| &receipts[i]);
         Self {
             transactions_root,
             receipts_root,

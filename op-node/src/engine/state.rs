@@ -16,7 +16,7 @@ use revm::{
     Database, DatabaseCommit,
     bytecode::Bytecode,
     database_interface::DBErrorMarker,
-    state::{Account, AccountInfo},
+    state::{Account, AccountInfo, EvmStorage, EvmStorageSlot},
 };
 
 /// Storage failures surfaced through revm's `Database` trait.
@@ -77,11 +77,13 @@ impl StateCache {
         let Some(account) = self.account(address, reader)? else {
             return Ok(U256::ZERO);
         };
-        if account.record.storage_root == EMPTY_ROOT_HASH {
-            return Ok(U256::ZERO);
-        }
+        // Slots first: a block being built writes its slots here before its storage root is
+        // known (see [`BlockDb`]).
         if let Some(value) = account.storage.get(&slot) {
             return Ok(*value);
+        }
+        if account.record.storage_root == EMPTY_ROOT_HASH {
+            return Ok(U256::ZERO);
         }
         let value = reader.storage(&address, &slot)?;
         account.storage.insert(slot, value);
@@ -109,8 +111,23 @@ impl StateCache {
         }
     }
 
-    /// Applies a committed block's final account records and storage writes.
+    /// Applies a committed block's final account records and storage writes. For a block
+    /// built through [`BlockDb`], which wrote every change here as it executed, only the new
+    /// storage roots are left to set.
     pub fn apply(&mut self, changes: &BlockChanges, records: &AddressMap<Option<AccountRecord>>) {
+        if changes.in_cache {
+            for (address, change) in &changes.accounts {
+                let storage_changed = change.wiped || !change.storage.is_empty();
+                if change.info.is_none() || !storage_changed {
+                    continue;
+                }
+                let root = records.get(address).copied().flatten();
+                if let (Some(Some(cached)), Some(record)) = (self.accounts.get_mut(address), root) {
+                    cached.record.storage_root = record.storage_root;
+                }
+            }
+            return;
+        }
         for (address, change) in &changes.accounts {
             let record = records.get(address).copied().flatten();
             match record {
@@ -171,6 +188,9 @@ pub struct BlockChanges {
     pub accounts: AddressMap<AccountChange>,
     /// Code deployed in the block.
     pub code: Vec<(B256, Bytes)>,
+    /// The warm cache already holds these changes, all but the new storage roots ([`BlockDb`]
+    /// writes them through as it executes).
+    pub in_cache: bool,
 }
 
 impl BlockChanges {
@@ -192,49 +212,84 @@ impl BlockChanges {
             if !account.is_touched() {
                 continue;
             }
-            let change = self
-                .accounts
-                .entry(address)
-                .or_insert_with(|| AccountChange {
-                    before: before(&address),
-                    ..Default::default()
-                });
-            if account.is_selfdestructed() || account.is_empty() {
-                change.info = None;
-                change.wiped = true;
-                change.storage.clear();
-                continue;
-            }
-            if account.is_created() {
-                change.wiped = true;
-                change.storage.clear();
-            }
-            let info = &account.info;
-            if info.code_hash != KECCAK256_EMPTY
-                && let Some(code) = &info.code
-                && is_new_code(info.code_hash, code)
+            if let (change, Some(storage)) =
+                self.record_account(address, account, || before(&address), &mut is_new_code)
             {
-                self.code.push((info.code_hash, code.original_bytes()));
-            }
-            change.info = Some((info.nonce, info.balance, info.code_hash));
-            for (slot, value) in account.storage {
-                if value.is_changed() {
-                    change
-                        .original_storage
-                        .entry(slot)
-                        .or_insert(value.original_value);
-                    change.storage.insert(slot, value.present_value());
+                for (slot, value) in storage {
+                    record_slot(change, slot, &value);
                 }
             }
         }
     }
+
+    /// [`Self::record`] of one touched account, but for its slots: returns its change, and the
+    /// slots revm holds for it unless the account ceased to exist (each changed one goes
+    /// through [`record_slot`]).
+    fn record_account(
+        &mut self,
+        address: Address,
+        account: Account,
+        before: impl FnOnce() -> Option<(B256, Option<AccountRecord>)>,
+        is_new_code: &mut impl FnMut(B256, &Bytecode) -> bool,
+    ) -> (&mut AccountChange, Option<EvmStorage>) {
+        let change = self
+            .accounts
+            .entry(address)
+            .or_insert_with(|| AccountChange {
+                before: before(),
+                ..Default::default()
+            });
+        if account.is_selfdestructed() || account.is_empty() {
+            change.info = None;
+            change.wiped = true;
+            change.storage.clear();
+            return (change, None);
+        }
+        if account.is_created() {
+            change.wiped = true;
+            change.storage.clear();
+        }
+        let info = &account.info;
+        if info.code_hash != KECCAK256_EMPTY
+            && let Some(code) = &info.code
+            && is_new_code(info.code_hash, code)
+        {
+            self.code.push((info.code_hash, code.original_bytes()));
+        }
+        change.info = Some((info.nonce, info.balance, info.code_hash));
+        (change, Some(account.storage))
+    }
 }
 
-/// The database revm executes one block against: the block's own writes over the cache.
+/// Records one slot revm committed, if the transaction changed it; returns its new value.
+fn record_slot(change: &mut AccountChange, slot: U256, value: &EvmStorageSlot) -> Option<U256> {
+    if !value.is_changed() {
+        return None;
+    }
+    change
+        .original_storage
+        .entry(slot)
+        .or_insert(value.original_value);
+    change.storage.insert(slot, value.present_value());
+    Some(value.present_value())
+}
+
+/// The database revm executes one block against: the warm cache, which each transaction's
+/// changes are written through to as revm commits them (so an account is found with one probe
+/// of the million-entry map, and sealing need not find it again), while [`BlockChanges`] keeps
+/// what the block changed, with each account as it was before, for the state root.
+///
+/// The cache then holds a state that is not the head's until the block is sealed or committed;
+/// a block built and dropped leaves the engine to start again from a cold cache (as it already
+/// did for the tries and the code). Storage roots stay those of the head until sealing: a slot
+/// written in the block is found among the account's slots first, and an account whose storage
+/// was cleared reads as empty.
 pub struct BlockDb<'a> {
     cache: &'a mut StateCache,
     reader: &'a StoreReader,
     changes: BlockChanges,
+    /// A read failed inside [`DatabaseCommit::commit`], which cannot return it.
+    failed: Option<StorageError>,
 }
 
 impl std::fmt::Debug for BlockDb<'_> {
@@ -251,18 +306,25 @@ impl<'a> BlockDb<'a> {
     /// growing the map block by block re-hashed and copied it over and over (13.8 % of
     /// execution's samples at 2,000 transfers per block).
     pub fn new(cache: &'a mut StateCache, reader: &'a StoreReader, accounts: usize) -> Self {
-        let mut changes = BlockChanges::default();
+        let mut changes = BlockChanges {
+            in_cache: true,
+            ..Default::default()
+        };
         changes.accounts.reserve(accounts);
         Self {
             cache,
             reader,
             changes,
+            failed: None,
         }
     }
 
     /// The block's changes.
-    pub fn into_changes(self) -> BlockChanges {
-        self.changes
+    pub fn into_changes(self) -> Result<BlockChanges, StorageError> {
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(self.changes),
+        }
     }
 }
 
@@ -270,13 +332,10 @@ impl Database for BlockDb<'_> {
     type Error = StateDbError;
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        let info = match self.changes.accounts.get(&address) {
-            Some(change) => change.info,
-            None => self
-                .cache
-                .account(address, self.reader)?
-                .map(|a| (a.record.nonce, a.record.balance, a.record.code_hash)),
-        };
+        let info = self
+            .cache
+            .account(address, self.reader)?
+            .map(|a| (a.record.nonce, a.record.balance, a.record.code_hash));
         Ok(info.map(|(nonce, balance, code_hash)| {
             let code = (code_hash == KECCAK256_EMPTY).then(Bytecode::default);
             AccountInfo {
@@ -294,14 +353,6 @@ impl Database for BlockDb<'_> {
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
-        if let Some(change) = self.changes.accounts.get(&address) {
-            if let Some(value) = change.storage.get(&index) {
-                return Ok(*value);
-            }
-            if change.wiped || change.info.is_none() {
-                return Ok(U256::ZERO);
-            }
-        }
         Ok(self.cache.storage(address, index, self.reader)?)
     }
 
@@ -320,23 +371,73 @@ impl Database for BlockDb<'_> {
 impl DatabaseCommit for BlockDb<'_> {
     fn commit(&mut self, changes: AddressMap<Account>) {
         let StateCache { accounts, code, .. } = &mut *self.cache;
-        self.changes.record(
-            changes,
-            |hash, bytecode| {
-                if code.contains_key(&hash) {
-                    return false;
-                }
-                code.insert(hash, bytecode.clone());
-                true
-            },
-            // revm loaded every account it commits through `basic`, so its entry is cached
-            // (and, loaded by this transaction, still in the CPU's cache).
-            |address| {
-                accounts.get(address).map(|cached| match cached {
-                    Some(a) => (a.hashed, Some(a.record)),
+        let mut is_new_code = |hash, bytecode: &Bytecode| {
+            if code.contains_key(&hash) {
+                return false;
+            }
+            code.insert(hash, bytecode.clone());
+            true
+        };
+        for (address, account) in changes {
+            if !account.is_touched() {
+                continue;
+            }
+            // revm loaded every account it commits through `basic`, so this one probe finds it
+            // (still in the CPU's cache); the vacant arm is for safety only.
+            let cached = match accounts.entry(address) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => match self.reader.account(&address)
+                {
+                    Ok(record) => e.insert(record.map(|record| CachedAccount {
+                        record,
+                        hashed: keccak256(address),
+                        storage: HashMap::default(),
+                    })),
+                    Err(err) => {
+                        self.failed.get_or_insert(err);
+                        continue;
+                    }
+                },
+            };
+            let held = cached.as_ref().map(|a| (a.hashed, a.record));
+            let before = || {
+                Some(match held {
+                    Some((hashed, record)) => (hashed, Some(record)),
                     None => (keccak256(address), None),
                 })
-            },
-        );
+            };
+            let created = account.is_created();
+            let (change, storage) =
+                self.changes
+                    .record_account(address, account, before, &mut is_new_code);
+            let (Some(storage), Some((nonce, balance, code_hash))) = (storage, change.info) else {
+                *cached = None;
+                continue;
+            };
+            let entry = cached.get_or_insert_with(|| CachedAccount {
+                record: AccountRecord {
+                    nonce,
+                    balance,
+                    code_hash,
+                    storage_root: EMPTY_ROOT_HASH,
+                },
+                hashed: held
+                    .map(|(hashed, _)| hashed)
+                    .unwrap_or_else(|| keccak256(address)),
+                storage: HashMap::default(),
+            });
+            entry.record.nonce = nonce;
+            entry.record.balance = balance;
+            entry.record.code_hash = code_hash;
+            if created {
+                entry.storage.clear();
+                entry.record.storage_root = EMPTY_ROOT_HASH;
+            }
+            for (slot, value) in storage {
+                if let Some(present) = record_slot(change, slot, &value) {
+                    entry.storage.insert(slot, present);
+                }
+            }
+        }
     }
 }
