@@ -48,7 +48,7 @@ pub use reader::{StoreReader, TrieNodes};
 pub use tables::{CHAIN_FORMAT, STATE_FORMAT, STORED_TRIE_DEPTH};
 
 use crate::{block::SealedBlock, trie::TrieUpdates};
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use apply::Shared;
 use overlay::{Layers, StateWrites};
 use parking_lot::{Mutex, RwLock};
@@ -140,12 +140,8 @@ from_redb!(
 /// Everything a block changes in the state, in the form storage writes it.
 #[derive(Debug, Default)]
 pub struct StateDiff {
-    /// New account records; `None` deletes the account.
-    pub accounts: Vec<(Address, Option<AccountRecord>)>,
-    /// keccak256 of each address of `accounts`, in the same order: the state root has them at
-    /// hand, and the state file keys accounts by them. Left empty by a caller that does not
-    /// know them: staging the block then hashes the addresses.
-    pub account_keys: Vec<B256>,
+    /// New account records, each with its state-file key.
+    pub accounts: Vec<AccountWrite>,
     /// Accounts whose storage is cleared (destroyed or re-created) before `storage` applies.
     pub wiped_storage: Vec<Address>,
     /// Storage writes; a zero value deletes the slot.
@@ -158,6 +154,42 @@ pub struct StateDiff {
     pub storage_tries: Vec<(B256, bool, TrieUpdates)>,
     /// The values this block overwrote.
     pub reverts: StateReverts,
+}
+
+/// One account's new record in a [`StateDiff`], with keccak256 of its address: the state
+/// file's key. The key travels with the record, so a diff cannot hold one without the other
+/// (or a key beside the wrong address): the state root hashed every changed address for the
+/// trie and hands the hashes on; callers without them use [`AccountWrite::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountWrite {
+    /// The account.
+    pub address: Address,
+    /// keccak256(`address`).
+    pub hashed: B256,
+    /// The new record; `None` deletes the account.
+    pub record: Option<AccountRecord>,
+}
+
+impl AccountWrite {
+    /// The write of `record` to `address`, hashing the address.
+    pub fn new(address: Address, record: Option<AccountRecord>) -> Self {
+        Self {
+            address,
+            hashed: keccak256(address),
+            record,
+        }
+    }
+
+    /// The write of `record` to `address` whose keccak256 the caller has already computed
+    /// (checked in debug builds).
+    pub fn with_hashed(address: Address, hashed: B256, record: Option<AccountRecord>) -> Self {
+        debug_assert_eq!(hashed, keccak256(address), "the key of {address}");
+        Self {
+            address,
+            hashed,
+            record,
+        }
+    }
 }
 
 /// The pre-block values of everything a block changed.

@@ -43,7 +43,7 @@ fn a_staged_block_is_read_ahead_only_until_appended() {
         .unwrap();
     let address = Address::repeat_byte(7);
     let diff = StateDiff {
-        accounts: vec![(address, Some(record(5)))],
+        accounts: vec![AccountWrite::new(address, Some(record(5)))],
         ..Default::default()
     };
     let staged = store
@@ -195,11 +195,12 @@ impl Model {
             match balance {
                 Some(b) => {
                     self.accounts.insert(*a, *b);
-                    diff.accounts.push((address(*a), Some(record(*b))));
+                    diff.accounts
+                        .push(AccountWrite::new(address(*a), Some(record(*b))));
                 }
                 None => {
                     self.accounts.remove(a);
-                    diff.accounts.push((address(*a), None));
+                    diff.accounts.push(AccountWrite::new(address(*a), None));
                 }
             }
         }
@@ -721,12 +722,17 @@ mod shallow_tries {
                             .insert(&hashed, rlp::encode(record.trie_account()).into(), &NoNodes)
                             .unwrap();
                         self.records.insert(i, record);
-                        diff.accounts.push((address, Some(record)));
+                        diff.accounts.push(AccountWrite::with_hashed(
+                            address,
+                            hashed,
+                            Some(record),
+                        ));
                     }
                     None => {
                         self.accounts.remove(&hashed, &NoNodes).unwrap();
                         self.records.remove(&i);
-                        diff.accounts.push((address, None));
+                        diff.accounts
+                            .push(AccountWrite::with_hashed(address, hashed, None));
                     }
                 }
             }
