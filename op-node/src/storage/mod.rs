@@ -35,6 +35,7 @@ mod overlay;
 mod reader;
 mod replay;
 mod tables;
+mod tx_runs;
 
 pub use appender::{APPENDER_THREAD, Appended, Appender};
 pub use apply::ApplyMode;
@@ -251,13 +252,23 @@ impl Store {
         let mut state = open_file(&state_path, STATE_CACHE)?;
         // A state file of the previous layout is derived data: it is replaced by one rebuilt
         // from the chain file's state changes (replaying every block, as after its loss).
-        if let Err(StorageError::Format { found: 2, .. }) = tables::check_format(
+        let found = tables::check_format(
             &state,
             tables::STATE_META,
             STATE_FORMAT,
             tables::state_has_data,
             &state_path,
-        ) {
+        );
+        // Format 3 differs only in its transaction index: converted in place.
+        if let Err(StorageError::Format { found: 3, .. }) = found {
+            tracing::warn!(
+                target: "storage",
+                path = %state_path.display(),
+                "the state file has format 3; converting its transaction index to format {STATE_FORMAT}"
+            );
+            tx_runs::convert_format_3(&state)?;
+        }
+        if let Err(StorageError::Format { found: 2, .. }) = found {
             tracing::warn!(
                 target: "storage",
                 path = %state_path.display(),
@@ -590,12 +601,10 @@ impl Store {
             let mut tx = self.state.begin_write()?;
             tx.set_durability(Durability::Immediate)?;
             apply::write_state(&tx, &undo)?;
-            {
-                let mut index = tx.open_table(tables::TX_INDEX)?;
-                for hash in removed_txs {
-                    index.remove(&hash.0)?;
-                }
-            }
+            let mut tombstones: Vec<_> =
+                removed_txs.iter().map(|h| tx_runs::tombstone(*h)).collect();
+            tombstones.sort_unstable_by_key(|(hash, _, _)| *hash);
+            tx_runs::write_run(&tx, &tombstones)?;
             apply::set_applied(&tx, to, &to_hash)?;
             tx.commit()?;
         }
@@ -728,7 +737,8 @@ fn create_tables(chain: &Database, state: &Database) -> Result<(), StorageError>
     tx.open_table(tables::CODE)?;
     tx.open_table(tables::ACCOUNT_TRIE)?;
     tx.open_table(tables::STORAGE_TRIE)?;
-    tx.open_table(tables::TX_INDEX)?;
+    tx.open_table(tx_runs::TX_RUNS)?;
+    tx.open_table(tx_runs::TX_RUN_SIZES)?;
     tx.open_table(tables::STATE_META)?;
     tx.open_table(tables::APPLIED_HASH)?;
     tx.commit()?;

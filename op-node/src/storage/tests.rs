@@ -1008,3 +1008,60 @@ mod shallow_tries {
         }
     }
 }
+
+/// A state file of format 3 (one `tx_index` table keyed by hash) opens: its index becomes
+/// format 4's runs, and every transaction is found where it was.
+#[test]
+fn a_format_3_state_file_is_converted_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.redb");
+    {
+        let store = Store::open_with_mode(&path, ApplyMode::Inline { every: 1 }).unwrap();
+        store
+            .commit_block(&block(0), &EncodedBody::new(&[], &[]), StateDiff::default())
+            .unwrap();
+    }
+    let hashes: Vec<B256> = (0u32..500).map(|i| keccak256(i.to_be_bytes())).collect();
+    {
+        // What main's build (format 3) leaves: the index table, no runs.
+        let state = redb::Database::create(state_path(&path)).unwrap();
+        let tx = state.begin_write().unwrap();
+        {
+            let mut index = tx.open_table(tables::TX_INDEX_V3).unwrap();
+            for (i, hash) in hashes.iter().enumerate() {
+                index.insert(&hash.0, (0u64, i as u32)).unwrap();
+            }
+        }
+        tx.delete_table(tx_runs::TX_RUNS).unwrap();
+        tx.delete_table(tx_runs::TX_RUN_SIZES).unwrap();
+        tx.open_table(tables::STATE_META)
+            .unwrap()
+            .insert(tables::FORMAT_KEY, 3)
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let reader = store.reader().unwrap();
+    for (i, hash) in hashes.iter().enumerate() {
+        assert_eq!(
+            reader.transaction_location(hash).unwrap(),
+            Some((0, i as u32))
+        );
+    }
+    assert_eq!(
+        reader.transaction_location(&B256::repeat_byte(1)).unwrap(),
+        None
+    );
+    drop((reader, store));
+    let state = redb::Database::create(state_path(&path)).unwrap();
+    let read = state.begin_read().unwrap();
+    let format = read
+        .open_table(tables::STATE_META)
+        .unwrap()
+        .get(tables::FORMAT_KEY)
+        .unwrap()
+        .unwrap()
+        .value();
+    assert_eq!(format, STATE_FORMAT);
+    assert!(read.open_table(tables::TX_INDEX_V3).is_err());
+}
