@@ -3,7 +3,7 @@
 
 use super::state::{BlockChanges, StateCache};
 use crate::{
-    storage::{AccountRecord, StateDiff, StorageError, StoreReader},
+    storage::{AccountRecord, AccountWrite, StateDiff, StorageError, StoreReader},
     trie::{SparseTrie, TrieError},
 };
 use alloy::{
@@ -49,7 +49,6 @@ impl StateTries {
     ) -> Result<(B256, StateDiff, AddressMap<Option<AccountRecord>>), StateRootError> {
         let mut diff = StateDiff::default();
         diff.accounts.reserve(changes.accounts.len());
-        diff.account_keys.reserve(changes.accounts.len());
         diff.reverts.accounts.reserve(changes.accounts.len());
         let mut records = AddressMap::default();
         records.reserve(changes.accounts.len());
@@ -69,8 +68,8 @@ impl StateTries {
             let Some((nonce, balance, code_hash)) = change.info else {
                 leaves.push((hashed, None));
                 self.storage.remove(address);
-                diff.accounts.push((*address, None));
-                diff.account_keys.push(hashed);
+                diff.accounts
+                    .push(AccountWrite::with_hashed(*address, hashed, None));
                 diff.wiped_storage.push(*address);
                 diff.storage_tries.push((hashed, true, Default::default()));
                 records.insert(*address, None);
@@ -95,8 +94,8 @@ impl StateTries {
                 code_hash,
             };
             leaves.push((hashed, Some(Bytes::from(rlp::encode(leaf)))));
-            diff.accounts.push((*address, Some(record)));
-            diff.account_keys.push(hashed);
+            diff.accounts
+                .push(AccountWrite::with_hashed(*address, hashed, Some(record)));
             if change.wiped {
                 diff.wiped_storage.push(*address);
             }

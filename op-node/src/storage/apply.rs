@@ -13,7 +13,7 @@ use super::{
     overlay::StateWrites,
     tables::{
         ACCOUNT_TRIE, ACCOUNTS, APPLIED_HASH, APPLIED_KEY, CODE, STATE_META, STORAGE, STORAGE_TRIE,
-        STORED_TRIE_DEPTH, TX_INDEX,
+        STORED_TRIE_DEPTH,
     },
 };
 use alloy::primitives::{B256, keccak256};
@@ -335,11 +335,7 @@ pub(crate) fn write_state(
         }
     }
     drop(storage_trie);
-    let mut index = tx.open_table(TX_INDEX)?;
-    for (hash, number, i) in &writes.tx_index {
-        index.insert(&hash.0, (*number, *i))?;
-    }
-    Ok(())
+    super::tx_runs::write_run(tx, &writes.tx_index)
 }
 
 /// The block whose state the state file holds, if any: (number, hash).

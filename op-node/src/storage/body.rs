@@ -13,7 +13,7 @@ pub struct EncodedBody {
     pub(super) senders: Vec<u8>,
     /// RLP list of the EIP-2718 receipts ([`super::tables::RECEIPTS`]).
     pub(super) receipts: Vec<u8>,
-    /// (transaction hash, index in block), sorted by hash so the inserts walk [`super::tables::TX_INDEX`]
+    /// (transaction hash, index in block), sorted by hash as the transaction index's runs are ([`super::tx_runs`])
     /// in key order.
     pub(super) tx_index: Vec<(B256, u32)>,
 }

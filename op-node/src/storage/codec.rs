@@ -272,7 +272,7 @@ pub struct StateChanges {
 /// (u32) then address ++ slot ++ value as in the reverts; code count (u32) then per code its
 /// hash, length (u32) and bytes.
 pub(crate) fn encode_changes(
-    accounts: &[(Address, Option<AccountRecord>)],
+    accounts: &[super::AccountWrite],
     wiped_storage: &[Address],
     storage: &[(Address, U256, U256)],
     code: &[(B256, Bytes)],
@@ -282,8 +282,8 @@ pub(crate) fn encode_changes(
         16 + accounts.len() * 40 + wiped_storage.len() * 20 + storage.len() * 60 + code_len,
     );
     out.extend_from_slice(&(accounts.len() as u32).to_be_bytes());
-    for (address, record) in accounts {
-        put_account(&mut out, address, record);
+    for write in accounts {
+        put_account(&mut out, &write.address, &write.record);
     }
     out.extend_from_slice(&(wiped_storage.len() as u32).to_be_bytes());
     for address in wiped_storage {
@@ -480,8 +480,13 @@ mod tests {
 
         #[test]
         fn changes_roundtrip(changes in changes()) {
+            let accounts: Vec<_> = changes
+                .accounts
+                .iter()
+                .map(|(address, record)| super::super::AccountWrite::new(*address, *record))
+                .collect();
             let encoded = encode_changes(
-                &changes.accounts,
+                &accounts,
                 &changes.wiped_storage,
                 &changes.storage,
                 &changes.code,

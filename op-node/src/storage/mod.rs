@@ -35,6 +35,7 @@ mod overlay;
 mod reader;
 mod replay;
 mod tables;
+mod tx_runs;
 
 pub use appender::{APPENDER_THREAD, Appended, Appender};
 pub use apply::ApplyMode;
@@ -48,7 +49,7 @@ pub use reader::{StoreReader, TrieNodes};
 pub use tables::{CHAIN_FORMAT, STATE_FORMAT, STORED_TRIE_DEPTH};
 
 use crate::{block::SealedBlock, trie::TrieUpdates};
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use apply::Shared;
 use overlay::{Layers, StateWrites};
 use parking_lot::{Mutex, RwLock};
@@ -140,12 +141,8 @@ from_redb!(
 /// Everything a block changes in the state, in the form storage writes it.
 #[derive(Debug, Default)]
 pub struct StateDiff {
-    /// New account records; `None` deletes the account.
-    pub accounts: Vec<(Address, Option<AccountRecord>)>,
-    /// keccak256 of each address of `accounts`, in the same order: the state root has them at
-    /// hand, and the state file keys accounts by them. Left empty by a caller that does not
-    /// know them: staging the block then hashes the addresses.
-    pub account_keys: Vec<B256>,
+    /// New account records, each with its state-file key.
+    pub accounts: Vec<AccountWrite>,
     /// Accounts whose storage is cleared (destroyed or re-created) before `storage` applies.
     pub wiped_storage: Vec<Address>,
     /// Storage writes; a zero value deletes the slot.
@@ -158,6 +155,42 @@ pub struct StateDiff {
     pub storage_tries: Vec<(B256, bool, TrieUpdates)>,
     /// The values this block overwrote.
     pub reverts: StateReverts,
+}
+
+/// One account's new record in a [`StateDiff`], with keccak256 of its address: the state
+/// file's key. The key travels with the record, so a diff cannot hold one without the other
+/// (or a key beside the wrong address): the state root hashed every changed address for the
+/// trie and hands the hashes on; callers without them use [`AccountWrite::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountWrite {
+    /// The account.
+    pub address: Address,
+    /// keccak256(`address`).
+    pub hashed: B256,
+    /// The new record; `None` deletes the account.
+    pub record: Option<AccountRecord>,
+}
+
+impl AccountWrite {
+    /// The write of `record` to `address`, hashing the address.
+    pub fn new(address: Address, record: Option<AccountRecord>) -> Self {
+        Self {
+            address,
+            hashed: keccak256(address),
+            record,
+        }
+    }
+
+    /// The write of `record` to `address` whose keccak256 the caller has already computed
+    /// (checked in debug builds).
+    pub fn with_hashed(address: Address, hashed: B256, record: Option<AccountRecord>) -> Self {
+        debug_assert_eq!(hashed, keccak256(address), "the key of {address}");
+        Self {
+            address,
+            hashed,
+            record,
+        }
+    }
 }
 
 /// The pre-block values of everything a block changed.
@@ -219,13 +252,23 @@ impl Store {
         let mut state = open_file(&state_path, STATE_CACHE)?;
         // A state file of the previous layout is derived data: it is replaced by one rebuilt
         // from the chain file's state changes (replaying every block, as after its loss).
-        if let Err(StorageError::Format { found: 2, .. }) = tables::check_format(
+        let found = tables::check_format(
             &state,
             tables::STATE_META,
             STATE_FORMAT,
             tables::state_has_data,
             &state_path,
-        ) {
+        );
+        // Format 3 differs only in its transaction index: converted in place.
+        if let Err(StorageError::Format { found: 3, .. }) = found {
+            tracing::warn!(
+                target: "storage",
+                path = %state_path.display(),
+                "the state file has format 3; converting its transaction index to format {STATE_FORMAT}"
+            );
+            tx_runs::convert_format_3(&state)?;
+        }
+        if let Err(StorageError::Format { found: 2, .. }) = found {
             tracing::warn!(
                 target: "storage",
                 path = %state_path.display(),
@@ -558,12 +601,10 @@ impl Store {
             let mut tx = self.state.begin_write()?;
             tx.set_durability(Durability::Immediate)?;
             apply::write_state(&tx, &undo)?;
-            {
-                let mut index = tx.open_table(tables::TX_INDEX)?;
-                for hash in removed_txs {
-                    index.remove(&hash.0)?;
-                }
-            }
+            let mut tombstones: Vec<_> =
+                removed_txs.iter().map(|h| tx_runs::tombstone(*h)).collect();
+            tombstones.sort_unstable_by_key(|(hash, _, _)| *hash);
+            tx_runs::write_run(&tx, &tombstones)?;
             apply::set_applied(&tx, to, &to_hash)?;
             tx.commit()?;
         }
@@ -696,7 +737,8 @@ fn create_tables(chain: &Database, state: &Database) -> Result<(), StorageError>
     tx.open_table(tables::CODE)?;
     tx.open_table(tables::ACCOUNT_TRIE)?;
     tx.open_table(tables::STORAGE_TRIE)?;
-    tx.open_table(tables::TX_INDEX)?;
+    tx.open_table(tx_runs::TX_RUNS)?;
+    tx.open_table(tx_runs::TX_RUN_SIZES)?;
     tx.open_table(tables::STATE_META)?;
     tx.open_table(tables::APPLIED_HASH)?;
     tx.commit()?;

@@ -6,7 +6,7 @@
 use super::{AccountRecord, StateDiff};
 use crate::trie::TrieUpdates;
 use alloy::primitives::{
-    Address, B256, Bytes, U256, keccak256,
+    Address, B256, Bytes, U256,
     map::{AddressMap, B256Map, HashMap},
 };
 use alloy_trie::Nibbles;
@@ -81,7 +81,11 @@ impl StateWrites {
             last: number,
             last_hash: hash,
             committed_at: Instant::now(),
-            accounts: hashed_accounts(diff.accounts, diff.account_keys),
+            accounts: diff
+                .accounts
+                .into_iter()
+                .map(|w| (w.address, (w.hashed, w.record)))
+                .collect(),
             storage,
             code: diff.code.into_iter().collect(),
             account_trie: diff.account_trie,
@@ -192,26 +196,6 @@ impl StateWrites {
                 .collect(),
             tx_index,
         })
-    }
-}
-
-/// The account writes keyed by address, each with its hashed key: `keys` when it holds one per
-/// account (the engine's diff), else hashed here.
-pub(crate) fn hashed_accounts(
-    accounts: Vec<(Address, Option<AccountRecord>)>,
-    keys: Vec<B256>,
-) -> AddressMap<(B256, Option<AccountRecord>)> {
-    if keys.len() == accounts.len() {
-        accounts
-            .into_iter()
-            .zip(keys)
-            .map(|((address, record), key)| (address, (key, record)))
-            .collect()
-    } else {
-        accounts
-            .into_iter()
-            .map(|(address, record)| (address, (keccak256(address), record)))
-            .collect()
     }
 }
 

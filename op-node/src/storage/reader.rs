@@ -8,7 +8,7 @@ use super::{
     overlay::Layers,
     tables::{
         ACCOUNT_TRIE, ACCOUNTS, BLOCK_NUMBERS, BODIES, CODE, HEAD_KEY, HEADERS, META, RECEIPTS,
-        SENDERS, STORAGE, STORAGE_TRIE, STORED_TRIE_DEPTH, TX_INDEX,
+        SENDERS, STORAGE, STORAGE_TRIE, STORED_TRIE_DEPTH,
     },
 };
 use crate::{
@@ -166,11 +166,7 @@ impl StoreReader {
         if let Some(found) = self.layers.find(|l| l.tx_location(hash)) {
             return Ok(Some(found));
         }
-        Ok(self
-            .state
-            .open_table(TX_INDEX)?
-            .get(&hash.0)?
-            .map(|v| v.value()))
+        super::tx_runs::find(&self.state, hash)
     }
 
     /// The account at `address` in the latest state.

@@ -75,8 +75,9 @@ pub(crate) const ACCOUNT_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::
 /// keccak256(address) ++ nibble path -> RLP node of that account's storage trie, for paths
 /// shorter than [`STORED_TRIE_DEPTH`] (deeper ones are rebuilt from [`STORAGE`]).
 pub(crate) const STORAGE_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storage_trie");
-/// Transaction hash -> (block number, index in block).
-pub(crate) const TX_INDEX: TableDefinition<&[u8; 32], (u64, u32)> =
+/// Format 3's transaction index: transaction hash -> (block number, index in block). Format 4
+/// keeps the index as sorted runs ([`super::tx_runs`]); opening a format-3 file converts it.
+pub(crate) const TX_INDEX_V3: TableDefinition<&[u8; 32], (u64, u32)> =
     TableDefinition::new("tx_index");
 /// The state file's counters: `format`, and the block whose state it holds (`applied`).
 pub(crate) const STATE_META: TableDefinition<&str, u64> = TableDefinition::new("state_meta");
@@ -99,8 +100,10 @@ pub const CHAIN_FORMAT: u64 = 2;
 
 /// The layout of the state file this node reads and writes. Format 2 keyed accounts and slots
 /// by address and stored every trie node; format 3 keys them by their hashes (as the tries do)
-/// and stores only the trie nodes whose path is shorter than [`STORED_TRIE_DEPTH`].
-pub const STATE_FORMAT: u64 = 3;
+/// and stores only the trie nodes whose path is shorter than [`STORED_TRIE_DEPTH`]; format 4
+/// keeps the transaction index as sorted runs written in order ([`super::tx_runs`]) instead of
+/// one table keyed by hash.
+pub const STATE_FORMAT: u64 = 4;
 
 /// Trie nodes at paths shorter than this many nibbles are stored; deeper ones are rebuilt from
 /// the flat rows under their path's first `STORED_TRIE_DEPTH` nibbles (about 15 accounts per

@@ -43,7 +43,7 @@ fn a_staged_block_is_read_ahead_only_until_appended() {
         .unwrap();
     let address = Address::repeat_byte(7);
     let diff = StateDiff {
-        accounts: vec![(address, Some(record(5)))],
+        accounts: vec![AccountWrite::new(address, Some(record(5)))],
         ..Default::default()
     };
     let staged = store
@@ -195,11 +195,12 @@ impl Model {
             match balance {
                 Some(b) => {
                     self.accounts.insert(*a, *b);
-                    diff.accounts.push((address(*a), Some(record(*b))));
+                    diff.accounts
+                        .push(AccountWrite::new(address(*a), Some(record(*b))));
                 }
                 None => {
                     self.accounts.remove(a);
-                    diff.accounts.push((address(*a), None));
+                    diff.accounts.push(AccountWrite::new(address(*a), None));
                 }
             }
         }
@@ -721,12 +722,17 @@ mod shallow_tries {
                             .insert(&hashed, rlp::encode(record.trie_account()).into(), &NoNodes)
                             .unwrap();
                         self.records.insert(i, record);
-                        diff.accounts.push((address, Some(record)));
+                        diff.accounts.push(AccountWrite::with_hashed(
+                            address,
+                            hashed,
+                            Some(record),
+                        ));
                     }
                     None => {
                         self.accounts.remove(&hashed, &NoNodes).unwrap();
                         self.records.remove(&i);
-                        diff.accounts.push((address, None));
+                        diff.accounts
+                            .push(AccountWrite::with_hashed(address, hashed, None));
                     }
                 }
             }
@@ -1001,4 +1007,61 @@ mod shallow_tries {
             assert!(nodes.node(&Nibbles::new()).unwrap().is_some());
         }
     }
+}
+
+/// A state file of format 3 (one `tx_index` table keyed by hash) opens: its index becomes
+/// format 4's runs, and every transaction is found where it was.
+#[test]
+fn a_format_3_state_file_is_converted_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.redb");
+    {
+        let store = Store::open_with_mode(&path, ApplyMode::Inline { every: 1 }).unwrap();
+        store
+            .commit_block(&block(0), &EncodedBody::new(&[], &[]), StateDiff::default())
+            .unwrap();
+    }
+    let hashes: Vec<B256> = (0u32..500).map(|i| keccak256(i.to_be_bytes())).collect();
+    {
+        // What main's build (format 3) leaves: the index table, no runs.
+        let state = redb::Database::create(state_path(&path)).unwrap();
+        let tx = state.begin_write().unwrap();
+        {
+            let mut index = tx.open_table(tables::TX_INDEX_V3).unwrap();
+            for (i, hash) in hashes.iter().enumerate() {
+                index.insert(&hash.0, (0u64, i as u32)).unwrap();
+            }
+        }
+        tx.delete_table(tx_runs::TX_RUNS).unwrap();
+        tx.delete_table(tx_runs::TX_RUN_SIZES).unwrap();
+        tx.open_table(tables::STATE_META)
+            .unwrap()
+            .insert(tables::FORMAT_KEY, 3)
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let reader = store.reader().unwrap();
+    for (i, hash) in hashes.iter().enumerate() {
+        assert_eq!(
+            reader.transaction_location(hash).unwrap(),
+            Some((0, i as u32))
+        );
+    }
+    assert_eq!(
+        reader.transaction_location(&B256::repeat_byte(1)).unwrap(),
+        None
+    );
+    drop((reader, store));
+    let state = redb::Database::create(state_path(&path)).unwrap();
+    let read = state.begin_read().unwrap();
+    let format = read
+        .open_table(tables::STATE_META)
+        .unwrap()
+        .get(tables::FORMAT_KEY)
+        .unwrap()
+        .unwrap()
+        .value();
+    assert_eq!(format, STATE_FORMAT);
+    assert!(read.open_table(tables::TX_INDEX_V3).is_err());
 }
