@@ -15,21 +15,8 @@ use fraud_vm::range_fact::{self, Chunk, FLZ, JobPlan, MAX_FLZ_CHUNK, RangeJob, T
 use proptest::test_runner::{Config, TestRunner};
 use std::cell::RefCell;
 
-alloy::sol! {
-    struct FlzJob {
-        bytes32 srcRoot;
-        uint256 srcOffset;
-        uint256 srcSize;
-        uint256 len;
-        uint256 flags;
-        bytes32 dstRoot;
-        uint256 dstOffset;
-    }
-    function absorbFlz(FlzJob job, uint256 n, bytes src, bytes state);
-    function absorb(FlzJob job, uint256 n, bytes src, bytes dst);
-    function fact(bytes32 id) returns (bool complete, bytes32 hash, bytes32 dstResult);
-    function rangeOracle() returns (address);
-}
+// The oracle's ABI, shared with the other long-range tests.
+use super::ranges::{Job as FlzJob, absorbCall, absorbFlzCall, factCall, rangeOracleCall};
 
 /// The account that submits the chunks.
 const FLZ_FEEDER: Address = address!("0x00000000000000000000000000000000000f1e0d");
