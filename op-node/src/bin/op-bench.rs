@@ -1,4 +1,5 @@
-//! op-bench: measures op-node's throughput, for the serial core (senders already recovered:
+//! op-bench: measures op-node's throughput with ETH transfers, ERC-20 transfers and Uniswap V2
+//! swaps, for the serial core (senders already recovered:
 //! execution, state root, persistence) and for the whole node end to end (signed transactions
 //! in through JSON-RPC, sealed and persisted blocks out).
 //!
@@ -32,8 +33,9 @@ use workload::Workload;
 #[derive(Debug, Parser)]
 #[command(name = "op-bench", version)]
 struct Cli {
-    /// Workloads to run (comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Workload::EthTransfer, Workload::Erc20Transfer])]
+    /// Workloads to run (comma-separated) [default: eth-transfer,erc20-transfer,uniswap-swap;
+    /// with --quick, uniswap-swap in serial mode only, as a node's start alone takes ~20 s].
+    #[arg(long, value_enum, value_delimiter = ',')]
     workload: Vec<Workload>,
     /// Modes to run each workload in (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Mode::Serial, Mode::E2e])]
@@ -202,7 +204,16 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     for &mode in &cli.mode {
-        for &workload in &cli.workload {
+        let workloads = match (cli.workload.is_empty(), cli.quick, mode) {
+            (false, _, _) => cli.workload.clone(),
+            (true, true, Mode::E2e) => vec![Workload::EthTransfer, Workload::Erc20Transfer],
+            (true, _, _) => vec![
+                Workload::EthTransfer,
+                Workload::Erc20Transfer,
+                Workload::UniswapSwap,
+            ],
+        };
+        for workload in workloads {
             let serial_params = serial::SerialParams {
                 workload,
                 accounts,

@@ -56,10 +56,10 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     )?;
     seq.origin = Some((origin.clone(), 0));
     let signer = Signer { chain_id: CHAIN_ID };
-    let token = serial::setup(&p, &mut seq, &signer, senders, &treasury[0])?;
+    let target = serial::setup(&p, &mut seq, &signer, senders, &treasury[0])?;
     let setup_head = seq.engine.head().number();
-    let plan = workload::plan(p.accounts, p.txs, p.seed, 0);
-    let txs = seq.recover(signer.sign_plan(&plan, senders, token)?)?;
+    let plan = workload::plan(p.accounts, p.txs, p.seed, p.workload.first_nonce());
+    let txs = seq.recover(signer.sign_plan(&plan, senders, &target)?)?;
     let mut timed = Timed::default();
     for block in txs.chunks(p.block_txs) {
         seq.seal_timed(block, &mut timed)?;

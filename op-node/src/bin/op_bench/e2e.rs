@@ -8,7 +8,7 @@ use super::{
     report::{Mode, Report, load_average, ms, pid_cpu, process_cpu},
     rpc::{RpcClient, send_raw_batch},
     timeline::{self, TxPath, unix_now_ms},
-    workload::{self, Key, Signer, TOKENS_PER_ACCOUNT, TestToken, Workload},
+    workload::{self, Key, Signer, TOKENS_PER_ACCOUNT, Target, TestToken, Workload},
 };
 use alloy::{
     primitives::{Address, B256, Bytes, U64, U256, keccak256, map::B256Map, uint},
@@ -87,9 +87,9 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
     let keys = Key::derive_many(p.accounts);
     let funding = Funding::new(p, &signer, &keys)?;
 
-    let plan = workload::plan(p.accounts, p.txs, p.seed, 0);
+    let plan = workload::plan(p.accounts, p.txs, p.seed, p.workload.first_nonce());
     let started = Instant::now();
-    let raw = signer.sign_plan(&plan, &keys, funding.token)?;
+    let raw = signer.sign_plan(&plan, &keys, &funding.target)?;
     let sign = started.elapsed();
     let batches: Vec<Body> = raw.chunks(p.batch_size).map(send_raw_batch).collect();
     let index: B256Map<usize> = raw
@@ -98,10 +98,30 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
         .map(|(i, tx)| (keccak256(tx), i))
         .collect();
 
-    let node = NodeProcess::start(p, funding.txs.len() + raw.len() + 1_000).await?;
+    let pool_size = funding.txs.len().max(funding.approvals.len()) + raw.len() + 1_000;
+    let node = NodeProcess::start(p, pool_size).await?;
     let result = async {
         let mut client = RpcClient::connect(node.addr).await?;
+        let started = Instant::now();
         funding.apply(&mut client, p.batch_size, &keys).await?;
+        if !funding.approvals.is_empty() {
+            // Only now that every key holds ETH: its approvals, all included and successful.
+            eprintln!("op-bench: {} approvals", funding.approvals.len());
+            let batches = funding
+                .approvals
+                .chunks(p.batch_size)
+                .map(send_raw_batch)
+                .collect();
+            let index = funding
+                .approvals
+                .iter()
+                .enumerate()
+                .map(|(i, tx)| (keccak256(tx), i))
+                .collect();
+            let m = measure(node.addr, batches, p.batch_size, index, 1).await?;
+            check_receipts(&mut client, &m).await?;
+        }
+        let setup = started.elapsed();
         eprintln!("op-bench: funded; sending {} transactions", raw.len());
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let addresses = keys.iter().map(|k| k.address).collect();
@@ -142,10 +162,10 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
         if let Some(bound) = p.max_node_rss_mib.filter(|&bound| rss > bound) {
             return Err(BenchError::MemoryBound { peak: rss, bound });
         }
-        Ok::<_, BenchError>((m, reads, rss, cpu, load))
+        Ok::<_, BenchError>((m, reads, rss, cpu, load, setup))
     }
     .await;
-    let (m, reads, rss, (node_cpu, bench_cpu), load) = match result {
+    let (m, reads, rss, (node_cpu, bench_cpu), load, setup) = match result {
         Ok(m) => m,
         Err(e) => {
             eprintln!("op-bench: node log tail:\n{}", node.log_tail());
@@ -186,6 +206,7 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
         latencies_ms: m.latencies_ms,
         stages: vec![
             ("sign", ms(sign)),
+            ("setup", ms(setup)),
             ("submit", ms(m.last_accepted - m.started)),
             (
                 "drain",
@@ -219,7 +240,8 @@ pub async fn run(p: &E2eParams) -> Result<Report, BenchError> {
         )
         .collect(),
         stages_note: format!(
-            "ms total; submit = first send to last accepted batch ({:.0} tx/s ingress), drain = \
+            "ms total; setup = the untimed funding (and the swap run's contracts, pool and \
+             approvals) from its first send to its last inclusion, not in tps; submit = first send to last accepted batch ({:.0} tx/s ingress), drain = \
              to last inclusion; {} blocks, {:.0} txs/block avg, block time {}, gas limit {}; \
              p50/p99 are per-tx send to inclusion seen by a {} ms poller; node_cpu / bench_cpu \
              = the node's / op-bench's CPU time (all threads) over the timed part per \
@@ -330,10 +352,16 @@ impl Drop for NodeProcess {
 
 /// The set-up transactions: ETH from dev accounts 1..10 to every benchmark account and, for
 /// the ERC-20 workload, the token's deployment and a hand-out to every account from dev
-/// account 0. Each sender's transactions are in nonce order.
+/// account 0; for the swap workload, dev account 0's Uniswap contracts, pool and hand-outs of
+/// both tokens, and each account's approvals of the router, sent once it holds ETH. Each
+/// sender's transactions are in nonce order.
 struct Funding {
     txs: Vec<Bytes>,
-    token: Option<Address>,
+    target: Target,
+    /// The contract set-up's own transactions, whose receipts are checked.
+    contracts: Vec<B256>,
+    /// Each benchmark account's own set-up transactions, sent after `txs` are included.
+    approvals: Vec<Bytes>,
     /// Each dev account's nonce once everything is included.
     final_nonces: Vec<(Address, u64)>,
     amount: U256,
@@ -345,13 +373,38 @@ impl Funding {
         let (token_holder, eth_funders) = dev.split_first().expect("devnet funds ten accounts");
         let amount = p.workload.max_cost()
             * U256::from(workload::txs_per_account(p.accounts, p.txs))
+            + p.workload.setup_cost()
             + FUND_MARGIN;
-        let (deploy, token) = match p.workload {
-            Workload::EthTransfer => (None, None),
+        let mut holder_txs: Vec<Bytes> = Vec::new();
+        let mut approvals = Vec::new();
+        let target = match p.workload {
+            Workload::EthTransfer => Target::Accounts,
             Workload::Erc20Transfer => {
                 let supply = TOKENS_PER_ACCOUNT * U256::from(keys.len());
                 let (tx, token) = signer.deploy_token(token_holder, 0, supply)?;
-                (Some(tx), Some(token))
+                holder_txs.push(tx);
+                Target::Token(token)
+            }
+            Workload::UniswapSwap => {
+                let setup = signer.uniswap_setup(token_holder, 0, keys)?;
+                holder_txs = setup.contracts;
+                approvals = setup.approvals;
+                let handouts = setup.handouts;
+                let contracts = holder_txs.iter().map(keccak256).collect();
+                let holder_nonce = (holder_txs.len() + handouts.len()) as u64;
+                holder_txs.extend(handouts);
+                let eth = Self::eth_funding(signer, eth_funders, keys, amount)?;
+                let mut final_nonces = Self::funder_nonces(eth_funders, keys);
+                final_nonces.push((token_holder.address, holder_nonce));
+                holder_txs.extend(eth);
+                return Ok(Self {
+                    txs: holder_txs,
+                    target: Target::Uniswap(setup.pool),
+                    contracts,
+                    approvals,
+                    final_nonces,
+                    amount,
+                });
             }
         };
         let funders = eth_funders.len();
@@ -362,7 +415,7 @@ impl Funding {
                 let funder = &eth_funders[i % funders];
                 let mut txs =
                     vec![signer.eth_transfer(funder, (i / funders) as u64, key.address, amount)?];
-                if let Some(token) = token {
+                if let Target::Token(token) = target {
                     txs.push(signer.token_transfer(
                         token_holder,
                         i as u64 + 1,
@@ -374,28 +427,51 @@ impl Funding {
                 Ok(txs)
             })
             .collect::<Result<_, BenchError>>()?;
-        let mut txs: Vec<Bytes> = deploy.into_iter().collect();
+        let mut txs = holder_txs;
         txs.extend(per_account.into_iter().flatten());
 
-        let mut final_nonces: Vec<(Address, u64)> = eth_funders
+        let mut final_nonces = Self::funder_nonces(eth_funders, keys);
+        if let Target::Token(_) = target {
+            final_nonces.push((token_holder.address, keys.len() as u64 + 1));
+        }
+        Ok(Self {
+            txs,
+            target,
+            contracts: Vec::new(),
+            approvals,
+            final_nonces,
+            amount,
+        })
+    }
+
+    /// `amount` of ETH to every key, from the funders in turn.
+    fn eth_funding(
+        signer: &Signer,
+        funders: &[Key],
+        keys: &[Key],
+        amount: U256,
+    ) -> Result<Vec<Bytes>, BenchError> {
+        keys.par_iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let funder = &funders[i % funders.len()];
+                signer.eth_transfer(funder, (i / funders.len()) as u64, key.address, amount)
+            })
+            .collect()
+    }
+
+    /// Each ETH funder's nonce once it funded its share of `keys`.
+    fn funder_nonces(funders: &[Key], keys: &[Key]) -> Vec<(Address, u64)> {
+        funders
             .iter()
             .enumerate()
             .map(|(f, key)| {
                 (
                     key.address,
-                    keys.len().saturating_sub(f).div_ceil(funders) as u64,
+                    keys.len().saturating_sub(f).div_ceil(funders.len()) as u64,
                 )
             })
-            .collect();
-        if token.is_some() {
-            final_nonces.push((token_holder.address, keys.len() as u64 + 1));
-        }
-        Ok(Self {
-            txs,
-            token,
-            final_nonces,
-            amount,
-        })
+            .collect()
     }
 
     /// Sends the set-up transactions in order over one connection (so no sender's nonces
@@ -438,6 +514,21 @@ impl Funding {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+        for hash in &self.contracts {
+            let receipt: serde_json::Value = client
+                .call("eth_getTransactionReceipt", json!([hash]))
+                .await?;
+            if receipt["status"] != "0x1" {
+                return Err(BenchError::Workload(format!(
+                    "set-up transaction {hash} failed: {receipt}"
+                )));
+            }
+        }
+        let tokens = match self.target {
+            Target::Accounts => vec![],
+            Target::Token(token) => vec![token],
+            Target::Uniswap(pool) => pool.tokens.to_vec(),
+        };
         for key in [keys.first(), keys.last()].into_iter().flatten() {
             let balance: U256 = client
                 .call("eth_getBalance", json!([key.address, "latest"]))
@@ -448,7 +539,7 @@ impl Funding {
                     key.address, self.amount
                 )));
             }
-            if let Some(token) = self.token {
+            for &token in &tokens {
                 let call = TestToken::balanceOfCall {
                     account: key.address,
                 }

@@ -7,7 +7,7 @@
 use super::{
     BenchError,
     report::{Mode, Report, load_average, ms, process_cpu, thread_cpu},
-    workload::{self, Key, Signer, TOKENS_PER_ACCOUNT, Workload},
+    workload::{self, Key, Signer, TOKENS_PER_ACCOUNT, Target, Workload},
 };
 use alloy::{
     consensus::TxReceipt,
@@ -74,11 +74,13 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     let mut chain = Chain::open(&dir.path().join("bench.redb"), &keys, p.gas_limit, p.apply)?;
     let signer = Signer { chain_id: CHAIN_ID };
 
-    let token = setup(&p, &mut chain, &signer, senders, &treasury)?;
-
-    let plan = workload::plan(p.accounts, p.txs, p.seed, 0);
     let started = Instant::now();
-    let raw = signer.sign_plan(&plan, senders, token)?;
+    let target = setup(&p, &mut chain, &signer, senders, &treasury)?;
+    let setup_time = started.elapsed();
+
+    let plan = workload::plan(p.accounts, p.txs, p.seed, p.workload.first_nonce());
+    let started = Instant::now();
+    let raw = signer.sign_plan(&plan, senders, &target)?;
     let sign = started.elapsed();
     let started = Instant::now();
     let txs = chain.recover(raw)?;
@@ -117,7 +119,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     let blocks = timed.blocks.max(1) as f64;
     let per_block = |d: Duration| ms(d) / blocks;
     let restart = match p.restart {
-        true => restart(chain, &dir, &keys, &p, &signer, token, &plan)?,
+        true => restart(chain, &dir, &keys, &p, &signer, &target, &plan)?,
         false => None,
     };
     let mut stages = vec![
@@ -130,6 +132,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
         ("drain", per_block(drain)),
         ("cpu", per_block(cpu)),
         ("applier_cpu", per_block(applier)),
+        ("setup", ms(setup_time)),
     ];
     if let Some((open, first)) = restart {
         stages.push(("restart_open", ms(open)));
@@ -148,7 +151,8 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
             "ms per block avg, {} blocks of {} txs; sign and recover are wall time on {} threads and \
              not in tps; persist is the block thread's share of the chain-file commit (staging the block; \
              its append runs on the appender thread while the next block executes; waits for an append \
-             still running, and for the last one), drain the state-file writes still \
+             still running, and for the last one), setup (ms, once, not in tps) the untimed set-up \
+             transactions' signing, recovery and blocks, drain the state-file writes still \
              pending after the last block (in tps; at most {} blocks were pending, written in {batches} state-file batches); cpu is the \
              process's CPU time on all threads, applier_cpu the state-file writer's; p50/p99 are per-block build+seal; load average \
              {load_before} before, {} after; files at the end: chain {chain_mb:.1} MB, state {state_mb:.1} MB; \
@@ -173,7 +177,7 @@ fn restart(
     keys: &[Key],
     p: &SerialParams,
     signer: &Signer,
-    token: Option<alloy::primitives::Address>,
+    target: &Target,
     plan: &[workload::Transfer],
 ) -> Result<Option<(Duration, Duration)>, BenchError> {
     let senders = &keys[..p.accounts];
@@ -183,14 +187,14 @@ fn restart(
         .take(p.block_txs)
         .map(|from| workload::Transfer {
             from,
-            nonce: 0,
+            nonce: p.workload.first_nonce(),
             to: (from + p.accounts / 2) % p.accounts,
         })
         .collect();
     if block.len() < p.block_txs {
         return Ok(None);
     }
-    let txs = chain.recover(signer.sign_plan(&block, senders, token)?)?;
+    let txs = chain.recover(signer.sign_plan(&block, senders, target)?)?;
     let timestamp = chain.timestamp;
     drop(chain);
     let started = Instant::now();
@@ -204,16 +208,25 @@ fn restart(
     Ok(Some((open, started.elapsed())))
 }
 
-/// Deploys and hands out the token of an ERC-20 run (untimed); `None` for ETH transfers.
+/// The untimed set-up of the workload (every set-up transaction must succeed): the ERC-20
+/// run's token deployed and handed out, the swap run's Uniswap contracts, pool, hand-outs and
+/// approvals. Returns where the timed transactions go.
 pub(super) fn setup(
     p: &SerialParams,
     chain: &mut Chain,
     signer: &Signer,
     senders: &[Key],
     treasury: &Key,
-) -> Result<Option<alloy::primitives::Address>, BenchError> {
+) -> Result<Target, BenchError> {
     Ok(match p.workload {
-        Workload::EthTransfer => None,
+        Workload::EthTransfer => Target::Accounts,
+        Workload::UniswapSwap => {
+            let setup = signer.uniswap_setup(treasury, 0, senders)?;
+            chain.seal_untimed(&setup.contracts, p.block_txs)?;
+            chain.seal_untimed(&setup.handouts, p.block_txs)?;
+            chain.seal_untimed(&setup.approvals, p.block_txs)?;
+            Target::Uniswap(setup.pool)
+        }
         Workload::Erc20Transfer => {
             let supply = TOKENS_PER_ACCOUNT * U256::from(p.accounts);
             let (deploy, token) = signer.deploy_token(treasury, 0, supply)?;
@@ -232,7 +245,7 @@ pub(super) fn setup(
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             chain.seal_untimed(&handouts, p.block_txs)?;
-            Some(token)
+            Target::Token(token)
         }
     })
 }

@@ -1,5 +1,5 @@
-//! What the benchmark sends: deterministic keys, the random transfer plan, signed transactions
-//! and the ERC-20 token they move.
+//! What the benchmark sends: deterministic keys, the random transfer plan, signed transactions,
+//! the ERC-20 token they move and the Uniswap V2 pair they swap on.
 
 use super::BenchError;
 use alloy::{
@@ -20,6 +20,35 @@ sol! {
         constructor(string name_, string symbol_, uint256 initialSupply);
         function transfer(address to, uint256 value) external returns (bool);
         function balanceOf(address account) external view returns (uint256);
+        function approve(address spender, uint256 value) external returns (bool);
+        function allowance(address owner, address spender) external view returns (uint256);
+    }
+
+    /// Uniswap V2's factory (@uniswap/v2-core, unchanged).
+    contract UniswapV2Factory {
+        constructor(address feeToSetter);
+    }
+
+    /// Uniswap V2's router 02 (@uniswap/v2-periphery, unchanged).
+    contract UniswapV2Router02 {
+        constructor(address factory, address weth);
+        function addLiquidity(
+            address tokenA,
+            address tokenB,
+            uint256 amountADesired,
+            uint256 amountBDesired,
+            uint256 amountAMin,
+            uint256 amountBMin,
+            address to,
+            uint256 deadline
+        ) external returns (uint256 amountA, uint256 amountB, uint256 liquidity);
+        function swapExactTokensForTokens(
+            uint256 amountIn,
+            uint256 amountOutMin,
+            address[] path,
+            address to,
+            uint256 deadline
+        ) external returns (uint256[] amounts);
     }
 }
 
@@ -38,6 +67,19 @@ pub const PRIORITY_FEE_PER_GAS: u128 = 1_000_000_000;
 const DEPLOY_GAS: u64 = 3_000_000;
 /// Token units each benchmark account receives before the timed transfers.
 pub const TOKENS_PER_ACCOUNT: U256 = uint!(1_000_000_000_000_000_000_000_U256);
+/// Gas limit of a Uniswap contract deployment (the router's takes about 4.5M).
+const UNISWAP_DEPLOY_GAS: u64 = 8_000_000;
+/// Gas limit of the first `addLiquidity`, which creates the pair (about 3M).
+const ADD_LIQUIDITY_GAS: u64 = 6_000_000;
+/// Gas limit of an `approve` (about 46k).
+pub const APPROVE_GAS: u64 = 70_000;
+/// Each token's reserve in the benchmark pair: a billion tokens, so that the at most one
+/// token a timed swap moves shifts the price by under a billionth.
+const POOL_RESERVE: U256 = uint!(1_000_000_000_000_000_000_000_000_000_U256);
+/// The timed swaps' deadline: far past any block timestamp of a run.
+const FAR_DEADLINE: U256 = uint!(18_446_744_073_709_551_615_U256);
+/// Smallest amount a timed swap sells (0.001 token); the largest is 1,000 times that.
+const MIN_SWAP: u64 = 1_000_000_000_000_000;
 
 /// What the timed transactions do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,6 +88,11 @@ pub enum Workload {
     EthTransfer,
     /// `transfer` calls on an OpenZeppelin ERC-20 between accounts that hold it.
     Erc20Transfer,
+    /// `swapExactTokensForTokens` on Uniswap V2's router 02 (deployed unchanged from the npm
+    /// packages) through a pair of two OpenZeppelin ERC-20s with deep liquidity: a random
+    /// small amount, in a random direction, from accounts that hold both tokens and approved
+    /// the router.
+    UniswapSwap,
 }
 
 impl Workload {
@@ -54,15 +101,33 @@ impl Workload {
         match self {
             Self::EthTransfer => "eth-transfer",
             Self::Erc20Transfer => "erc20-transfer",
+            Self::UniswapSwap => "uniswap-swap",
         }
     }
 
-    /// Gas limit of one timed transaction (an ERC-20 transfer to a new holder uses ~52k).
+    /// Gas limit of one timed transaction (an ERC-20 transfer to a new holder uses ~52k, a
+    /// swap through the router ~100k).
     pub fn gas_limit(self) -> u64 {
         match self {
             Self::EthTransfer => 21_000,
             Self::Erc20Transfer => 70_000,
+            Self::UniswapSwap => 200_000,
         }
+    }
+
+    /// The nonce of each account's first timed transaction: the swap workload's accounts
+    /// approve the router for both tokens first.
+    pub fn first_nonce(self) -> u64 {
+        match self {
+            Self::EthTransfer | Self::Erc20Transfer => 0,
+            Self::UniswapSwap => 2,
+        }
+    }
+
+    /// What an account's own set-up transactions can cost it at most (the swap workload's
+    /// two approvals).
+    pub fn setup_cost(self) -> U256 {
+        U256::from(APPROVE_GAS * self.first_nonce()) * U256::from(MAX_FEE_PER_GAS)
     }
 
     /// The most one timed transaction can cost its sender: its gas at the fee cap, plus the
@@ -213,23 +278,247 @@ impl Signer {
         Ok((tx, from.address.create(nonce)))
     }
 
-    /// Signs every transfer of `plan` in parallel (the token's when `token` is given).
+    /// A call of `input` on `to`, moving no value.
+    fn call(
+        &self,
+        from: &Key,
+        nonce: u64,
+        to: Address,
+        input: Vec<u8>,
+        gas_limit: u64,
+    ) -> Result<Bytes, BenchError> {
+        self.sign(from, nonce, Some(to), U256::ZERO, input.into(), gas_limit)
+    }
+
+    /// A swap of `t`'s random amount through `pool`'s pair, its direction random, the output
+    /// going back to the sender.
+    fn swap(&self, from: &Key, t: &Transfer, pool: &Uniswap) -> Result<Bytes, BenchError> {
+        let mut rng = SplitMix64((t.from as u64) << 32 ^ t.nonce ^ (t.to as u64).rotate_left(17));
+        let r = rng.next();
+        let amount = U256::from(MIN_SWAP) * U256::from(1 + r % 1_000);
+        let path = match r >> 63 {
+            0 => vec![pool.tokens[0], pool.tokens[1]],
+            _ => vec![pool.tokens[1], pool.tokens[0]],
+        };
+        let input = UniswapV2Router02::swapExactTokensForTokensCall {
+            amountIn: amount,
+            amountOutMin: U256::ZERO,
+            path,
+            to: from.address,
+            deadline: FAR_DEADLINE,
+        }
+        .abi_encode();
+        self.call(
+            from,
+            t.nonce,
+            pool.router,
+            input,
+            Workload::UniswapSwap.gas_limit(),
+        )
+    }
+
+    /// Signs every transaction of `plan` in parallel, as `target` says.
     pub fn sign_plan(
         &self,
         plan: &[Transfer],
         keys: &[Key],
-        token: Option<Address>,
+        target: &Target,
     ) -> Result<Vec<Bytes>, BenchError> {
         plan.par_iter()
             .map(|t| {
                 let (from, to) = (&keys[t.from], keys[t.to].address);
-                match token {
-                    Some(token) => self.token_transfer(from, t.nonce, token, to, U256::from(1)),
-                    None => self.eth_transfer(from, t.nonce, to, U256::from(1)),
+                match target {
+                    Target::Token(token) => {
+                        self.token_transfer(from, t.nonce, *token, to, U256::from(1))
+                    }
+                    Target::Accounts => self.eth_transfer(from, t.nonce, to, U256::from(1)),
+                    Target::Uniswap(pool) => self.swap(from, t, pool),
                 }
             })
             .collect()
     }
+
+    /// The swap workload's set-up: `deployer` (from `nonce` on) deploys WETH9, the factory and
+    /// router 02 from the npm packages' build JSON and two TestTokens, adds deep liquidity
+    /// (which creates the pair) and hands both tokens out to every key; then each key approves
+    /// the router for both tokens with its nonces 0 and 1.
+    pub fn uniswap_setup(
+        &self,
+        deployer: &Key,
+        nonce: u64,
+        keys: &[Key],
+    ) -> Result<UniswapSetup, BenchError> {
+        let (weth_code, factory_code, router_code) = (
+            npm_bytecode("@uniswap/v2-periphery", "WETH9")?,
+            npm_bytecode("@uniswap/v2-core", "UniswapV2Factory")?,
+            npm_bytecode("@uniswap/v2-periphery", "UniswapV2Router02")?,
+        );
+        let at = |n: u64| deployer.address.create(nonce + n);
+        let (weth, factory, router) = (at(0), at(1), at(2));
+        let tokens = [at(3), at(4)];
+        let create = |n: u64, code: Vec<u8>| {
+            self.sign(
+                deployer,
+                nonce + n,
+                None,
+                U256::ZERO,
+                code.into(),
+                UNISWAP_DEPLOY_GAS,
+            )
+        };
+        let with_args = |mut code: Vec<u8>, args: Vec<u8>| {
+            code.extend(args);
+            code
+        };
+        let supply = TOKENS_PER_ACCOUNT * U256::from(keys.len()) + POOL_RESERVE;
+        let token_code = |symbol: &str| -> Result<Vec<u8>, BenchError> {
+            Ok(with_args(
+                token_bytecode()?,
+                TestToken::constructorCall {
+                    name_: format!("Bench {symbol}"),
+                    symbol_: symbol.into(),
+                    initialSupply: supply,
+                }
+                .abi_encode(),
+            ))
+        };
+        let approve = |from: &Key, n: u64, token: Address| {
+            let input = TestToken::approveCall {
+                spender: router,
+                value: U256::MAX,
+            }
+            .abi_encode();
+            self.call(from, n, token, input, APPROVE_GAS)
+        };
+        let mut contracts = vec![
+            create(0, weth_code)?,
+            create(
+                1,
+                with_args(
+                    factory_code,
+                    UniswapV2Factory::constructorCall {
+                        feeToSetter: deployer.address,
+                    }
+                    .abi_encode(),
+                ),
+            )?,
+            create(
+                2,
+                with_args(
+                    router_code,
+                    UniswapV2Router02::constructorCall { factory, weth }.abi_encode(),
+                ),
+            )?,
+            create(3, token_code("BTA")?)?,
+            create(4, token_code("BTB")?)?,
+            approve(deployer, nonce + 5, tokens[0])?,
+            approve(deployer, nonce + 6, tokens[1])?,
+        ];
+        let add = UniswapV2Router02::addLiquidityCall {
+            tokenA: tokens[0],
+            tokenB: tokens[1],
+            amountADesired: POOL_RESERVE,
+            amountBDesired: POOL_RESERVE,
+            amountAMin: POOL_RESERVE,
+            amountBMin: POOL_RESERVE,
+            to: deployer.address,
+            deadline: FAR_DEADLINE,
+        }
+        .abi_encode();
+        contracts.push(self.call(deployer, nonce + 7, router, add, ADD_LIQUIDITY_GAS)?);
+        let first = nonce + contracts.len() as u64;
+        let handouts = keys
+            .par_iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let n = first + 2 * i as u64;
+                Ok([
+                    self.token_transfer(deployer, n, tokens[0], key.address, TOKENS_PER_ACCOUNT)?,
+                    self.token_transfer(
+                        deployer,
+                        n + 1,
+                        tokens[1],
+                        key.address,
+                        TOKENS_PER_ACCOUNT,
+                    )?,
+                ])
+            })
+            .collect::<Result<Vec<_>, BenchError>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let approvals = keys
+            .par_iter()
+            .map(|key| Ok([approve(key, 0, tokens[0])?, approve(key, 1, tokens[1])?]))
+            .collect::<Result<Vec<_>, BenchError>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        Ok(UniswapSetup {
+            contracts,
+            handouts,
+            approvals,
+            pool: Uniswap { router, tokens },
+        })
+    }
+}
+
+/// Where the timed transactions go.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// Value transfers between the benchmark accounts.
+    Accounts,
+    /// Transfers of this ERC-20 between them.
+    Token(Address),
+    /// Swaps on this pool.
+    Uniswap(Uniswap),
+}
+
+/// The swap workload's router and the pair's two tokens.
+#[derive(Debug, Clone, Copy)]
+pub struct Uniswap {
+    /// UniswapV2Router02.
+    pub router: Address,
+    /// The two TestTokens of the pair.
+    pub tokens: [Address; 2],
+}
+
+/// The swap workload's set-up transactions, in the order they must be included.
+#[derive(Debug)]
+pub struct UniswapSetup {
+    /// The deployer's contract creations, approvals and `addLiquidity`.
+    pub contracts: Vec<Bytes>,
+    /// Then its hand-outs of both tokens to every key.
+    pub handouts: Vec<Bytes>,
+    /// Each key's approvals of the router (nonces 0 and 1; in e2e mode only once the key
+    /// holds ETH).
+    pub approvals: Vec<Bytes>,
+    /// What the timed swaps use.
+    pub pool: Uniswap,
+}
+
+/// The creation bytecode of `name` in the npm package `package`'s build JSON, from
+/// testdata/js/node_modules (under the working directory, or else the source tree op-bench was
+/// built from).
+fn npm_bytecode(package: &str, name: &str) -> Result<Vec<u8>, BenchError> {
+    let relative = format!("node_modules/{package}/build/{name}.json");
+    let candidates = [
+        std::path::PathBuf::from("testdata/js").join(&relative),
+        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/js"))
+            .join(&relative),
+    ];
+    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+        return Err(BenchError::Workload(format!(
+            "{relative} not found under testdata/js: the uniswap-swap workload deploys Uniswap V2 \
+             from the npm packages; run `npm ci` in testdata/js first"
+        )));
+    };
+    let build: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
+    let hex = build["bytecode"]
+        .as_str()
+        .ok_or_else(|| BenchError::Workload(format!("{} has no bytecode", path.display())))?;
+    hex::decode(hex.trim_start_matches("0x"))
+        .map_err(|e| BenchError::Workload(format!("{} bytecode: {e}", path.display())))
 }
 
 /// TestToken's creation bytecode, from the committed artifact.
@@ -302,5 +591,53 @@ impl SplitMix64 {
     /// Uniform enough in `0..n` for n far below 2^64.
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::{consensus::Transaction, eips::eip2718::Decodable2718};
+
+    /// Timed swaps sell a small random amount in a random direction back to their sender,
+    /// with `amountOutMin` 0 and nonces after the two approvals.
+    #[test]
+    fn swaps_are_small_random_and_both_ways() {
+        let keys = Key::derive_many(8);
+        let pool = Uniswap {
+            router: Address::repeat_byte(1),
+            tokens: [Address::repeat_byte(2), Address::repeat_byte(3)],
+        };
+        let signer = Signer { chain_id: 901 };
+        let plan = plan(8, 200, 7, Workload::UniswapSwap.first_nonce());
+        let raw = signer
+            .sign_plan(&plan, &keys, &Target::Uniswap(pool))
+            .expect("signs");
+        let (mut forward, mut amounts) = (0, std::collections::HashSet::new());
+        for (t, raw) in plan.iter().zip(&raw) {
+            let OpTxEnvelope::Eip1559(tx) =
+                OpTxEnvelope::decode_2718(&mut raw.as_ref()).expect("decodes")
+            else {
+                panic!("not an EIP-1559 transaction");
+            };
+            assert_eq!(tx.tx().to(), Some(pool.router));
+            assert_eq!(tx.tx().gas_limit, Workload::UniswapSwap.gas_limit());
+            assert!(tx.tx().nonce >= 2);
+            let call = UniswapV2Router02::swapExactTokensForTokensCall::abi_decode(tx.tx().input())
+                .expect("a swap");
+            assert_eq!(call.amountOutMin, U256::ZERO);
+            assert_eq!(call.to, keys[t.from].address);
+            assert!(call.deadline >= U256::from(u64::MAX));
+            assert!(call.amountIn >= U256::from(MIN_SWAP));
+            assert!(call.amountIn <= U256::from(MIN_SWAP) * U256::from(1_000));
+            match call.path.as_slice() {
+                [a, b] if *a == pool.tokens[0] && *b == pool.tokens[1] => forward += 1,
+                [a, b] if *a == pool.tokens[1] && *b == pool.tokens[0] => {}
+                other => panic!("path {other:?}"),
+            }
+            amounts.insert(call.amountIn);
+        }
+        assert!((50..150).contains(&forward), "{forward} of 200 forward");
+        assert!(amounts.len() > 150, "{} distinct amounts", amounts.len());
     }
 }
