@@ -1919,3 +1919,44 @@ fn block_end_tamperings(proof: &StepProof) -> Vec<(&'static str, StepProof)> {
     }
     out
 }
+
+/// The block-boundary steps of an OP block holding a 300,000-byte deposit and a 127,800-byte
+/// recorded transaction (`op_blocks::long_data_block`): both verifiers agree on each, and the gas
+/// of each kind is printed, the insertions of the two long encodings into the transactions trie
+/// among them (SPEC.md §5.19 reads an inserted encoding whole).
+///
+/// `cargo test --release -p fraud-vm --test differential solidity_long_block_boundary_steps_gas -- --nocapture`
+#[test]
+fn solidity_long_block_boundary_steps_gas() {
+    let mut l1 = L1Verifier::deploy();
+    let steps = l1.address;
+    let block = super::super::op_blocks::long_data_block(300_000, 127_800);
+    let recorded = super::super::op_blocks::run_recorded(&block, BoundarySteps::default())
+        .expect("the block checks");
+    let mut most: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+    for (kind, pre, proof) in &recorded.proofs {
+        if kind.as_str() == "TxStart" || kind.as_str() == "TxEnd" {
+            continue;
+        }
+        let bytes = proof.encode();
+        match compare_step(&mut l1, steps, *pre, &bytes) {
+            Ok(Some(gas)) => {
+                if gas > 1_000_000 {
+                    println!(
+                        "long-data block, {kind}: {gas} gas ({} proof bytes)",
+                        bytes.len()
+                    );
+                }
+                let entry = most.entry(kind.clone()).or_default();
+                if gas > entry.0 {
+                    *entry = (gas, bytes.len());
+                }
+            }
+            other => panic!("{kind}: the honest proof: {other:?}"),
+        }
+    }
+    for (kind, (gas, len)) in &most {
+        println!("long-data block, {kind}: most gas {gas} ({len} proof bytes)");
+    }
+    assert!(!most.is_empty());
+}
