@@ -276,6 +276,27 @@ impl L1Verifier {
         self.evm.transact(tx).expect("valid transaction").result
     }
 
+    /// A committed call from `caller` (at `nonce`) to `to`, with the L1 transaction gas cap:
+    /// its result, or the transaction's validation error.
+    fn commit_call(
+        &mut self,
+        caller: Address,
+        to: Address,
+        data: Vec<u8>,
+        nonce: u64,
+    ) -> Result<ExecutionResult, String> {
+        let tx = TxEnv::builder()
+            .caller(caller)
+            .kind(TxKind::Call(to))
+            .data(data.into())
+            .gas_limit(L1_TX_GAS)
+            .gas_price(0)
+            .nonce(nonce)
+            .build()
+            .expect("valid tx");
+        self.evm.transact_commit(tx).map_err(|e| format!("{e:?}"))
+    }
+
     /// [`Self::call`] to `address`.
     fn call_to(&mut self, address: Address, data: Vec<u8>) -> (ExecutionResult, u64) {
         let tx = |gas: u64| {

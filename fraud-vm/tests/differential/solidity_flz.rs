@@ -245,20 +245,9 @@ impl FlzL1 {
 
     /// Sends `data` to the oracle as a committed transaction: its gas, or the revert's name.
     fn send(&mut self, data: Vec<u8>) -> Result<u64, String> {
-        let tx = TxEnv::builder()
-            .caller(FLZ_FEEDER)
-            .kind(TxKind::Call(self.oracle))
-            .data(data.into())
-            .gas_limit(L1_TX_GAS)
-            .gas_price(0)
-            .nonce(self.nonce)
-            .build()
-            .expect("valid tx");
         let result = self
             .l1
-            .evm
-            .transact_commit(tx)
-            .map_err(|e| format!("{e:?}"))?;
+            .commit_call(FLZ_FEEDER, self.oracle, data, self.nonce)?;
         self.nonce += 1;
         let gas = result.tx_gas_used();
         match result {

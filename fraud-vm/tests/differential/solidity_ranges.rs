@@ -110,16 +110,7 @@ impl Feeder {
             }
             .abi_encode()
         };
-        let tx = TxEnv::builder()
-            .caller(FEEDER)
-            .kind(TxKind::Call(self.oracle))
-            .data(data.into())
-            .gas_limit(L1_TX_GAS)
-            .gas_price(0)
-            .nonce(self.nonce)
-            .build()
-            .expect("valid tx");
-        let result = l1.evm.transact_commit(tx).map_err(|e| format!("{e:?}"))?;
+        let result = l1.commit_call(FEEDER, self.oracle, data, self.nonce)?;
         self.nonce += 1;
         let gas_used = result.tx_gas_used();
         match result {
