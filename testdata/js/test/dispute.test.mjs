@@ -664,6 +664,29 @@ const longFlags = (window) => [
   "--proposal-interval", String(INTERVAL),
 ];
 
+// The `disagree-at-long-step` challenger (service account 14).
+const LONG_DISHONEST = HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(14).address;
+
+/**
+ * A describe's devnet for a long-step fight (started before its tests, stopped after): the
+ * `disagree-at-long-step` challenger, a `window` s challenge window, and hardhat as the L1 if asked.
+ * Returns the object whose `node` and `r` (the rollup's clients) are set once started.
+ */
+function longStepDevnet(name, window, { hardhat = false } = {}) {
+  const d = {};
+  before(async () => {
+    if (hardhat) d.hardhat = await startHardhat({ name });
+    const l1 = hardhat ? ["--l1-rpc", d.hardhat.url] : [];
+    d.node = await startNode({ name: hardhat ? `${name}-hardhat` : name, args: [...l1, ...longFlags(window), "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
+    d.r = loadRollup(d.node.datadir, d.node.url);
+  });
+  after(async () => {
+    await d.node?.stop();
+    await d.hardhat?.stop();
+  });
+  return d;
+}
+
 /**
  * Deploys the long-hash contract on L2 (test account 6) and calls it with 8 KiB of non-zero calldata;
  * checks the stored hash is keccak256 of the 40 KiB it hashed. Returns the L2 block of the call and
@@ -686,14 +709,14 @@ async function longHashOnL2(r) {
 }
 
 /**
- * The `disagree-at-long-step` challenger's fight against the honest proposer once the L2 block `l2Block`
- * holds the first long step: its challenge ends DEFENDER_WON by the proposer's step in layer 2 over that
+ * The `disagree-at-long-step` challenger's fight against the honest proposer (a challenge window of `window`
+ * s) once the L2 block `l2Block` holds the first long step: its challenge ends DEFENDER_WON by the proposer's step in layer 2 over that
  * block, after the proposer ran the step's range jobs on the game's RangeOracle (every chunk its own
  * transaction, in order, none reverted, all before the step; every job's fact complete); the bond goes to
  * the proposer and the game resolves DEFENDER_WINS. Returns the jobs (by id, first absorbed first: the Job
  * the chunks' calldata names, its chunks' Absorbed events and L1 gas, its fact) and the figures' words.
  */
-async function longStepFight(r, l2Url, dishonest, l2Block) {
+async function longStepFight(r, l2Url, dishonest, l2Block, window) {
   const ended = await until("a disagree-at-long-step challenge ended", async () => {
     for (const g of await games(r, l2Url)) {
       for (const c of await challenges(r, g)) if (c.outcome !== OUTCOME.NONE) return { g, c };
@@ -763,7 +786,8 @@ async function longStepFight(r, l2Url, dishonest, l2Block) {
   const creditAt = (who, blockNumber) => r.l1.readContract({ address: g.address, abi: GAME_ABI, functionName: "credit", args: [who], blockNumber });
   assert.equal((await creditAt(g.creator, end.blockNumber)) - (await creditAt(g.creator, end.blockNumber - 1n)), challengeBond, "the proposer is credited the challenge bond");
   assert.equal(await creditAt(dishonest, end.blockNumber), 0n);
-  await until("the game resolved DEFENDER_WINS", async () => (await readGame(r, g.address, "status")) === STATUS.DEFENDER_WINS, 120_000);
+  // The game resolves once its window has passed since its creation.
+  await until("the game resolved DEFENDER_WINS", async () => (await readGame(r, g.address, "status")) === STATUS.DEFENDER_WINS, Math.max(120, window + 60) * 1000);
   await until("the proposer's credit claimed", async () => (await readGame(r, g.address, "credit", [g.creator])) === 0n, 30_000);
   assert.equal(await readGame(r, g.address, "credit", [dishonest]), 0n);
   const { sides, reverted } = await disputeFigures(r, g, await r.l1.getBlockNumber());
@@ -776,8 +800,8 @@ async function longStepFight(r, l2Url, dishonest, l2Block) {
   const [openedAt, jobAt, endedAt] = await Promise.all([opened.blockNumber, firstJobBlock, end.blockNumber].map(ts));
   const after = await readGame(r, g.address, "getChallenge", [opened.args.id]);
   const jobGas = [...jobs.values()].reduce((sum, j) => sum + j.gas, 0n);
-  /** The figures' line for `what` (the long step) under a challenge window of `window` s. */
-  const line = (what, window) => `${what} in L2 block ${l2Block} (N = ${stepsStarted.args.stepCount}, the step at ${c.agreedPos}) in the game at ${g.l2Block}: ` +
+  /** The figures' line for `what` (the long step). */
+  const line = (what) => `${what} in L2 block ${l2Block} (N = ${stepsStarted.args.stepCount}, the step at ${c.agreedPos}) in the game at ${g.l2Block}: ` +
     `range jobs ${jobs.size}, ${absorbed.length} chunk transactions, ${jobGas} gas (${[...jobs.values()].map((j) => `flags ${j.job.flags}: ${j.chunks.length} chunks ${j.gas} gas, largest ${j.chunkGas.reduce((a, b) => (a > b ? a : b))}`).join("; ")}), ` +
     `step ${stepReceipt.gasUsed} gas, startSteps ${s.defender.gasBy.startSteps} gas; ` +
     `defender ${s.defender.moves} game transactions ${stringify(s.defender.counts)}, ${s.defender.moves + absorbed.length} L1 transactions and ${s.defender.gas + jobGas} gas with the jobs'; ` +
@@ -794,54 +818,29 @@ async function longStepFight(r, l2Url, dishonest, l2Block) {
 async function longHashFight(r, l2Url, dishonest, window) {
   const started = Date.now();
   const h = await longHashOnL2(r);
-  const { jobs, line } = await longStepFight(r, l2Url, dishonest, h.l2Block);
+  const { jobs, line } = await longStepFight(r, l2Url, dishonest, h.l2Block, window);
   assert.equal(jobs.length, 1, "one range job");
   assert.equal(jobs[0].chunks.length, Math.ceil(LONG_HASH_BYTES / 5440), "a chunk per 5,440 bytes (MAX_HASH_CHUNK)");
   assert.deepEqual(jobs[0].chunks.map((e) => e.args.done), jobs[0].chunks.map((_, i) => BigInt(Math.min((i + 1) * 5440, LONG_HASH_BYTES))), "chunks of 5,440 bytes");
   assert.equal(jobs[0].fact.hash, h.hash, "the fact is keccak256 of the L2 transaction's 40 KiB");
-  return `long-step dispute figures: ${line(`KECCAK256 over ${LONG_HASH_BYTES} bytes`, window)}; wall ${Math.round((Date.now() - started) / 1000)} s from the L2 call to the credit claimed`;
+  return `long-step dispute figures: ${line(`KECCAK256 over ${LONG_HASH_BYTES} bytes`)}; wall ${Math.round((Date.now() - started) / 1000)} s from the L2 call to the credit claimed`;
 }
 
 describe("dispute at a long step (embedded L1): the defender runs the range job on L1, then proves the step in its L1 form", () => {
-  let node;
-  let r;
-  const DISHONEST = HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(14).address;
-
-  before(async () => {
-    node = await startNode({ name: "dispute-long-step", args: [...longFlags(LONG_WINDOW), "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
-    r = loadRollup(node.datadir, node.url);
-  });
-
-  after(async () => {
-    await node?.stop();
-  });
+  const d = longStepDevnet("dispute-long-step", LONG_WINDOW);
 
   test("KECCAK256 over 40 KiB: the challenge ends DEFENDER_WON by the proposer's step after its range job, the RangeOracle holds the fact", async (t) => {
-    const line = await longHashFight(r, node.url, DISHONEST, LONG_WINDOW);
+    const line = await longHashFight(d.r, d.node.url, LONG_DISHONEST, LONG_WINDOW);
     t.diagnostic(line);
     console.log(line);
   });
 });
 
 describe("dispute at a long step, hardhat as the L1 (--l1-rpc)", () => {
-  let hardhat;
-  let node;
-  let r;
-  const DISHONEST = HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(14).address;
-
-  before(async () => {
-    hardhat = await startHardhat({ name: "dispute-long-step" });
-    node = await startNode({ name: "dispute-long-step-hardhat", args: ["--l1-rpc", hardhat.url, ...longFlags(LONG_WINDOW_HARDHAT), "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
-    r = loadRollup(node.datadir, node.url);
-  });
-
-  after(async () => {
-    await node?.stop();
-    await hardhat?.stop();
-  });
+  const d = longStepDevnet("dispute-long-step", LONG_WINDOW_HARDHAT, { hardhat: true });
 
   test("hardhat runs the RangeOracle's chunks and the L1-form step: the proposer wins at the long step", async (t) => {
-    const line = await longHashFight(r, node.url, DISHONEST, LONG_WINDOW_HARDHAT);
+    const line = await longHashFight(d.r, d.node.url, LONG_DISHONEST, LONG_WINDOW_HARDHAT);
     t.diagnostic(`hardhat: ${line}`);
     console.log(`hardhat ${line}`);
   });
@@ -899,7 +898,7 @@ async function longStartOnL2(l2Url, len) {
 async function longStartFight(r, l2Url, dishonest, len, window) {
   const started = Date.now();
   const t = await longStartOnL2(l2Url, len);
-  const { jobs, line } = await longStepFight(r, l2Url, dishonest, t.l2Block);
+  const { jobs, line } = await longStepFight(r, l2Url, dishonest, t.l2Block, window);
   const e = BigInt((t.raw.length - 2) / 2);
   const { HASH, WRITE, ZEROS, FLZ } = RANGE_FLAGS;
   assert.deepEqual(jobs.map((j) => j.job.flags), [HASH, WRITE | ZEROS, WRITE, HASH, FLZ], "the jobs of a transaction start under OP rules, in order");
@@ -922,50 +921,25 @@ async function longStartFight(r, l2Url, dishonest, len, window) {
   assert.ok(fastLz > e, `incompressible data: FastLZ length ${fastLz} of ${e} bytes`);
   const size = 836_500n * fastLz - 42_585_600n;
   assert.equal(BigInt(t.l2Receipt.l1GasUsed), ((size > 100_000_000n ? size : 100_000_000n) * 16n) / 1_000_000n, "the FLZ fact gives the receipt's L1 gas");
-  return `long-start dispute figures: ${line(`the start of an EIP-1559 transaction with ${len} bytes of non-zero data (${e} bytes encoded, FastLZ ${fastLz})`, window)}; ` +
+  return `long-start dispute figures: ${line(`the start of an EIP-1559 transaction with ${len} bytes of non-zero data (${e} bytes encoded, FastLZ ${fastLz})`)}; ` +
     `wall ${Math.round((Date.now() - started) / 1000)} s from the L2 transaction to the credit claimed`;
 }
 
 describe("dispute at a long transaction start (embedded L1): the defender runs the start's five range jobs, FLZ among them, then proves it in its L1 form", () => {
-  let node;
-  let r;
-  const DISHONEST = HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(14).address;
-
-  before(async () => {
-    node = await startNode({ name: "dispute-long-start", args: [...longFlags(LONG_START_WINDOW), "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
-    r = loadRollup(node.datadir, node.url);
-  });
-
-  after(async () => {
-    await node?.stop();
-  });
+  const d = longStepDevnet("dispute-long-start", LONG_START_WINDOW);
 
   test(`an L2 transaction with ${LONG_START_BYTES} bytes of data: DEFENDER_WON by the proposer's step at its start, the RangeOracle holds the HASH and FLZ facts`, async (t) => {
-    const line = await longStartFight(r, node.url, DISHONEST, LONG_START_BYTES, LONG_START_WINDOW);
+    const line = await longStartFight(d.r, d.node.url, LONG_DISHONEST, LONG_START_BYTES, LONG_START_WINDOW);
     t.diagnostic(line);
     console.log(line);
   });
 });
 
 describe("dispute at a long transaction start, hardhat as the L1 (--l1-rpc)", () => {
-  let hardhat;
-  let node;
-  let r;
-  const DISHONEST = HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(14).address;
-
-  before(async () => {
-    hardhat = await startHardhat({ name: "dispute-long-start" });
-    node = await startNode({ name: "dispute-long-start-hardhat", args: ["--l1-rpc", hardhat.url, ...longFlags(LONG_START_WINDOW_HARDHAT), "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
-    r = loadRollup(node.datadir, node.url);
-  });
-
-  after(async () => {
-    await node?.stop();
-    await hardhat?.stop();
-  });
+  const d = longStepDevnet("dispute-long-start", LONG_START_WINDOW_HARDHAT, { hardhat: true });
 
   test(`hardhat runs the start's range jobs, FLZ among them, and the L1-form step: the proposer wins at the start of an L2 transaction with ${LONG_START_BYTES_HARDHAT} bytes of data`, async (t) => {
-    const line = await longStartFight(r, node.url, DISHONEST, LONG_START_BYTES_HARDHAT, LONG_START_WINDOW_HARDHAT);
+    const line = await longStartFight(d.r, d.node.url, LONG_DISHONEST, LONG_START_BYTES_HARDHAT, LONG_START_WINDOW_HARDHAT);
     t.diagnostic(`hardhat: ${line}`);
     console.log(`hardhat ${line}`);
   });
