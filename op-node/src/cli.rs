@@ -123,9 +123,12 @@ pub enum DishonestAnswers {
     /// the deposits' log indices proven to the L1 oracle first (fraud-vm/SPEC.md §5.18).
     DisagreeFromDeposits,
     /// Challenges only right claims at or above the first L2 block holding a step over a long
-    /// range (KECCAK256 or a copy over more than 16 KiB), answers truly below that block, and in
-    /// layer 2 truly up to that step and disagrees past it: the defender must run the step's
-    /// range jobs on the L1 `RangeOracle` and prove it in its L1 form (fraud-vm/SPEC.md §3.4.1).
+    /// range (more than 16 KiB: KECCAK256, a copy, RETURN or REVERT, LOG data, a call's input,
+    /// sha256's and ripemd160's among them, or a transaction start whose data is that long),
+    /// answers truly below that block, and in layer 2 truly up to that step and disagrees past
+    /// it: the defender must run the step's range jobs on the L1 `RangeOracle` (for a
+    /// transaction start under OP rules, the FLZ job of the L1 data fee too) and prove it in
+    /// its L1 form (fraud-vm/SPEC.md §3.4.1).
     DisagreeAtLongStep,
 }
 

@@ -307,9 +307,10 @@ impl BlockSteps {
 
     /// Fault injection only (`--fault-challenger-answers disagree-at-long-step`), never an
     /// honest answer: the position of the first step of block `block` whose proof has an L1
-    /// form (a range of more than [`LONG_WORDS`] words, fraud-vm/SPEC.md §3.4.1), found by
-    /// tracing the whole block once with fraud-vm and proving only the candidate steps. `None`
-    /// if the block has no such step.
+    /// form (a range of more than [`LONG_WORDS`] words, fraud-vm/SPEC.md §3.4.1: an opcode's
+    /// range, a call's input, sha256's and ripemd160's among them, or a transaction start's
+    /// data), found by tracing the whole block once with fraud-vm and proving only the
+    /// candidate steps. `None` if the block has no such step.
     pub fn first_long_step(&self, block: u64) -> Result<Option<u64>, Layer2Error> {
         let (header, transactions, witness) = self.inputs(&self.store.reader()?, block)?;
         let headers: Vec<Header> = witness
@@ -358,43 +359,84 @@ impl BlockSteps {
 }
 
 /// Watches a block's states for the first step over a long range (fault injection only,
-/// [`BlockSteps::first_long_step`]): a state about to run KECCAK256 or a copy whose length could
-/// span more than [`LONG_WORDS`] words is proven, and kept if its proof has an L1 form, the rule
-/// the player sends steps by (`range_jobs::prepare_step`).
+/// [`BlockSteps::first_long_step`]): a state about to run KECCAK256, a copy, RETURN, REVERT, a
+/// LOG or a call whose range could span more than [`LONG_WORDS`] words, or an Idle state whose
+/// next transaction's encoding could, is proven, and kept if its proof has an L1 form
+/// (`range_fact::l1_form`), the rule the player sends steps by (`range_jobs::prepare_step`).
 #[derive(Default)]
 struct LongStepScan {
     found: Option<u64>,
 }
 
+impl LongStepScan {
+    /// Whether a range of `len` bytes can span more than [`LONG_WORDS`] words (at any offset:
+    /// `len` bytes touch at most `⌈len / 32⌉ + 1` words), so that its step is worth proving.
+    fn could_be_long(len: alloy::primitives::U256) -> bool {
+        len > alloy::primitives::U256::from((LONG_WORDS - 1) * 32)
+    }
+
+    /// The length operand's depth from the top of the stack for an opcode with a memory range
+    /// the L1 form may take from a fact: KECCAK256, RETURN, REVERT and the LOGs (offset, len),
+    /// the copies (dst, src, len; EXTCODECOPY's address first), the calls' input (CALL and
+    /// CALLCODE gas, address, value, offset, len; DELEGATECALL and STATICCALL without value).
+    fn len_depth(op: u8) -> Option<usize> {
+        match op {
+            0x20 | 0xa0..=0xa4 | 0xf3 | 0xfd => Some(2),
+            0x37 | 0x39 | 0x3e | 0x5e => Some(3),
+            0x3c | 0xf4 | 0xfa => Some(4),
+            0xf1 | 0xf2 => Some(5),
+            _ => None,
+        }
+    }
+
+    /// Whether the step from `state` is a candidate: its range, or for an Idle state the next
+    /// transaction's encoding (the transaction start's data is part of it), could be long.
+    fn candidate(state: &fraud_vm::FullState) -> bool {
+        match state.record.status {
+            fraud_vm::Status::Running => {
+                let Some(depth) = usize::try_from(state.record.pc)
+                    .ok()
+                    .and_then(|pc| state.code.get(pc).copied())
+                    .and_then(Self::len_depth)
+                else {
+                    return false;
+                };
+                let items = state.stack.items();
+                items
+                    .len()
+                    .checked_sub(depth)
+                    .is_some_and(|i| Self::could_be_long(items[i]))
+            }
+            fraud_vm::Status::Idle => state
+                .transactions
+                .as_ref()
+                .and_then(|list| {
+                    let index = usize::try_from(state.record.tx_index).ok()?;
+                    list.records.get(index)
+                })
+                .is_some_and(|tx| {
+                    Self::could_be_long(alloy::primitives::U256::from(tx.encoded.len()))
+                }),
+            _ => false,
+        }
+    }
+}
+
 impl fraud_vm::check::BlockObserver for LongStepScan {
     fn state(&mut self, position: u64, state: &fraud_vm::FullState) {
-        if self.found.is_some() || state.record.status != fraud_vm::Status::Running {
+        if self.found.is_some() || !Self::candidate(state) {
             return;
         }
-        let Some(op) = usize::try_from(state.record.pc)
-            .ok()
-            .and_then(|pc| state.code.get(pc).copied())
-        else {
-            return;
+        // A transaction start is a boundary step, proven on its own state; an opcode's step
+        // on a copy (proving undoes its writes, but takes the state mutably).
+        let proof = if state.record.status == fraud_vm::Status::Idle {
+            fraud_vm::prove_boundary(state.clone())
+                .ok()
+                .map(|(p, ..)| p)
+        } else {
+            fraud_vm::prove(&mut state.clone()).ok().map(|(p, _)| p)
         };
-        // The length operand's depth from the top (KECCAK256 offset, len; the copies
-        // dst, src, len).
-        let depth = match op {
-            0x20 => 2,
-            0x37 | 0x39 | 0x3e | 0x5e => 3,
-            _ => return,
-        };
-        let items = state.stack.items();
-        let Some(len) = items.len().checked_sub(depth).map(|i| items[i]) else {
-            return;
-        };
-        if len <= alloy::primitives::U256::from((LONG_WORDS - 1) * 32) {
-            return;
-        }
-        let mut s = state.clone();
-        if let Ok((proof, _)) = fraud_vm::prove(&mut s)
-            && fraud_vm::range_fact::l1_form(&proof, LONG_WORDS).is_some()
-        {
+        if proof.is_some_and(|p| fraud_vm::range_fact::l1_form(&p, LONG_WORDS).is_some()) {
             self.found = Some(position);
         }
     }
@@ -422,6 +464,10 @@ fn check(block: u64) -> impl Fn(CheckError) -> Layer2Error {
         source: Box::new(source),
     }
 }
+
+#[cfg(test)]
+#[path = "layer2/long_step_tests.rs"]
+mod long_step_tests;
 
 #[cfg(test)]
 mod tests {

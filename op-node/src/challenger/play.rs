@@ -39,7 +39,7 @@ pub enum Strategy {
     DisagreeFromDeposits,
     /// Challenges right claims at or above the first L2 block holding a step over a long
     /// range (fraud-vm/SPEC.md §3.4.1: more than `LONG_WORDS` words, decided on L1 from a range
-    /// fact); answers truly below that block in layer 1 and disagrees from it on, and in layer
+    /// fact; an opcode's range, a call's input or a transaction start's data); answers truly below that block in layer 1 and disagrees from it on, and in layer
     /// 2 truly up to that step's position and disagrees past it (fault injection: the first
     /// differing step is the long step, so the defender must run its range jobs on L1 and then
     /// prove it in its L1 form).

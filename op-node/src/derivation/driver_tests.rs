@@ -162,6 +162,16 @@ pub(crate) fn rollup(genesis_l2: B256, window: u64) -> RollupConfig {
 /// A sequencer chain of `blocks` L2 blocks, two per L1 epoch, each with a few transfers,
 /// over L1 blocks `l1_blocks`. Returns the chain and its blocks as the batcher posts them.
 pub(crate) fn sequence(blocks: u64, l1_blocks: &[L1Block]) -> (Chain, Vec<LocalBlock>) {
+    sequence_with(blocks, l1_blocks, &[])
+}
+
+/// [`sequence`] with `extra` transactions: each `(n, tx)` after block `n`'s transfers (from
+/// senders other than the transfers' own).
+pub(crate) fn sequence_with(
+    blocks: u64,
+    l1_blocks: &[L1Block],
+    extra: &[(u64, Bytes)],
+) -> (Chain, Vec<LocalBlock>) {
     let mut seq = chain();
     let view = view_of(l1_blocks);
     let pool = PoolConfig::new(CHAIN_ID, GAS_LIMIT);
@@ -186,6 +196,12 @@ pub(crate) fn sequence(blocks: u64, l1_blocks: &[L1Block]) -> (Chain, Vec<LocalB
                 nonce += 1;
                 Arc::new(decode_and_recover(transfer(&sender, nonce - 1), &pool).expect("tx"))
             })
+            .chain(
+                extra
+                    .iter()
+                    .filter(|(at, _)| *at == n)
+                    .map(|(_, tx)| Arc::new(decode_and_recover(tx.clone(), &pool).expect("tx"))),
+            )
             .collect();
         let built = seq.engine.build_block(&attributes, &txs).expect("build");
         let block = seq.engine.commit(built).expect("commit");

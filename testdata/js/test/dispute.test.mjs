@@ -18,14 +18,21 @@
 //     the honest proposer to a layer-2 leaf at exactly that step, so the proposer runs the step's range job
 //     on the L1 `RangeOracle` (eight chunk transactions) and proves the step in its L1 form (fraud-vm/SPEC.md
 //     §3.4.1, §12.3), the chunks sent back to back; a 30 s window and clock (60 s on hardhat), so the
-//     moves and the job fit the defender's clock (§12.3); on the embedded L1 and on hardhat.
+//     moves and the job fit the defender's clock (§12.3); on the embedded L1 and on hardhat;
+//   - the same over a transaction start: an L2 EIP-1559 transaction (ethers) with 100,000 bytes of
+//     incompressible non-zero data (20,000 on hardhat), whose start is the block's first long step, so the
+//     proposer runs the start's five range jobs (HASH of the encoding, WRITE | ZEROS of the data, the
+//     signing payload's WRITE and HASH, the FLZ job of the L1 data fee) and proves the start in its L1 form;
+//     each fact is read back from the oracle and checked against the L2 (the transaction's hash, its
+//     signing hash, the receipt's L1 gas); on the embedded L1 and on hardhat.
 // Windows are short here: a 20 s challenge window and clock, 4 s clock extension, 100 ms L2 blocks.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { concat, encodeFunctionData, keccak256, numberToHex, parseEther, parseEventLogs, toFunctionSelector } from "viem";
+import { concat, decodeFunctionData, encodeFunctionData, keccak256, numberToHex, parseEther, parseEventLogs, toFunctionSelector } from "viem";
 import { getL2TransactionHashes, getWithdrawals } from "viem/op-stack";
-import { HDNodeWallet } from "ethers";
-import { MNEMONIC, startNode, startVerifier } from "../lib/node.mjs";
+import { createHash } from "node:crypto";
+import { HDNodeWallet, Transaction, Wallet, ZeroHash as ZERO_HASH } from "ethers";
+import { MNEMONIC, makeProvider, startNode, startVerifier } from "../lib/node.mjs";
 import { startHardhat } from "../lib/hardhat.mjs";
 import { bridgeAbi, describeError, gameAbi, loadRollup, rejection, revertName, stringify } from "../lib/rollup.mjs";
 import { rpc } from "../lib/rpc.mjs";
@@ -657,6 +664,29 @@ const longFlags = (window) => [
   "--proposal-interval", String(INTERVAL),
 ];
 
+// The `disagree-at-long-step` challenger (service account 14).
+const LONG_DISHONEST = HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(14).address;
+
+/**
+ * A describe's devnet for a long-step fight (started before its tests, stopped after): the
+ * `disagree-at-long-step` challenger, a `window` s challenge window, and hardhat as the L1 if asked.
+ * Returns the object whose `node` and `r` (the rollup's clients) are set once started.
+ */
+function longStepDevnet(name, window, { hardhat = false } = {}) {
+  const d = {};
+  before(async () => {
+    if (hardhat) d.hardhat = await startHardhat({ name });
+    const l1 = hardhat ? ["--l1-rpc", d.hardhat.url] : [];
+    d.node = await startNode({ name: hardhat ? `${name}-hardhat` : name, args: [...l1, ...longFlags(window), "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
+    d.r = loadRollup(d.node.datadir, d.node.url);
+  });
+  after(async () => {
+    await d.node?.stop();
+    await d.hardhat?.stop();
+  });
+  return d;
+}
+
 /**
  * Deploys the long-hash contract on L2 (test account 6) and calls it with 8 KiB of non-zero calldata;
  * checks the stored hash is keccak256 of the 40 KiB it hashed. Returns the L2 block of the call and
@@ -679,15 +709,14 @@ async function longHashOnL2(r) {
 }
 
 /**
- * The long-hash call on L2, then the `disagree-at-long-step` challenger's fight against the honest
- * proposer: its challenge ends DEFENDER_WON by the proposer's step in layer 2 over the call's block,
- * after the proposer ran the step's range job (the chunks in order, none reverted) on the game's
- * RangeOracle, whose fact is keccak256 of the hashed bytes; the bond goes to the proposer and the game
- * resolves DEFENDER_WINS. Returns the figure line.
+ * The `disagree-at-long-step` challenger's fight against the honest proposer (a challenge window of `window`
+ * s) once the L2 block `l2Block` holds the first long step: its challenge ends DEFENDER_WON by the proposer's step in layer 2 over that
+ * block, after the proposer ran the step's range jobs on the game's RangeOracle (every chunk its own
+ * transaction, in order, none reverted, all before the step; every job's fact complete); the bond goes to
+ * the proposer and the game resolves DEFENDER_WINS. Returns the jobs (by id, first absorbed first: the Job
+ * the chunks' calldata names, its chunks' Absorbed events and L1 gas, its fact) and the figures' words.
  */
-async function longStepFight(r, l2Url, dishonest, window) {
-  const started = Date.now();
-  const h = await longHashOnL2(r);
+async function longStepFight(r, l2Url, dishonest, l2Block, window) {
   const ended = await until("a disagree-at-long-step challenge ended", async () => {
     for (const g of await games(r, l2Url)) {
       for (const c of await challenges(r, g)) if (c.outcome !== OUTCOME.NONE) return { g, c };
@@ -696,11 +725,11 @@ async function longStepFight(r, l2Url, dishonest, window) {
   }, 240_000);
   const { g, c } = ended;
   assert.equal(g.bad, false, "the honest proposer's claim");
-  assert.ok(g.l2Block >= h.l2Block, `a game over the long-hash block ${h.l2Block}: ${g.l2Block}`);
+  assert.ok(g.l2Block >= l2Block, `a game over the long step's block ${l2Block}: ${g.l2Block}`);
   assert.equal(c.challenger.toLowerCase(), dishonest.toLowerCase(), "only the dishonest challenger challenges right claims");
   assert.equal(c.outcome, OUTCOME.DEFENDER_WON, `challenge outcome ${c.outcome}: ${stringify(c)}`);
   assert.equal(c.layer, 2, `the challenge ended in layer ${c.layer}`);
-  assert.equal(c.stepBlock, h.l2Block, "layer 2 over the L2 block with the long hash");
+  assert.equal(c.stepBlock, l2Block, "layer 2 over the L2 block with the long step");
   assert.equal(c.disputedPos - c.agreedPos, 1n, "ended at a layer-2 leaf");
   const [opened] = await r.l1.getContractEvents({ address: g.address, abi: GAME_ABI, eventName: "ChallengeOpened", args: { challenger: dishonest }, fromBlock: 0n });
   const [stepsStarted] = (await r.l1.getContractEvents({ address: g.address, abi: GAME_ABI, eventName: "StepsStarted", fromBlock: 0n }))
@@ -716,43 +745,49 @@ async function longStepFight(r, l2Url, dishonest, window) {
   const gameVerifier = await readGame(r, g.address, "verifier");
   const steps = await r.l1.readContract({ address: gameVerifier, abi: gameAbi("GameVerifier"), functionName: "steps" });
   const oracle = await r.l1.readContract({ address: steps, abi: gameAbi("OneStepVerifier"), functionName: "rangeOracle" });
-  // The proposer ran the job, chunk by chunk, before the step: every Absorbed event of the job.
+  // The proposer ran the jobs, chunk by chunk, before the step: every Absorbed event, by job.
   const absorbed = await r.l1.getContractEvents({ address: oracle, abi: RANGE_ORACLE_ABI, eventName: "Absorbed", fromBlock: 0n });
   assert.ok(absorbed.length > 0, "the range oracle absorbed chunks");
-  const ids = [...new Set(absorbed.map((e) => e.args.id))];
-  assert.equal(ids.length, 1, `one range job: ${stringify(ids)}`);
-  const job = absorbed.filter((e) => e.args.id === ids[0]);
-  assert.equal(job.length, Math.ceil(LONG_HASH_BYTES / 5440), "a chunk per 5,440 bytes (MAX_HASH_CHUNK)");
-  assert.deepEqual(job.map((e) => e.args.done), job.map((_, i) => BigInt(Math.min((i + 1) * 5440, LONG_HASH_BYTES))), "chunks in order");
-  assert.equal(job.at(-1).args.complete, true);
-  let jobGas = 0n;
-  const chunkGas = [];
-  for (const e of job) {
+  const jobs = new Map();
+  for (const e of absorbed) {
     const [tx, receipt] = await Promise.all([r.l1.getTransaction({ hash: e.transactionHash }), r.l1.getTransactionReceipt({ hash: e.transactionHash })]);
     assert.equal(tx.from.toLowerCase(), g.creator.toLowerCase(), "the proposer ran the job");
     assert.equal(receipt.status, "success");
     assert.ok(e.blockNumber <= end.blockNumber, "the job before the step");
-    jobGas += receipt.gasUsed;
-    chunkGas.push(receipt.gasUsed);
+    const { args } = decodeFunctionData({ abi: RANGE_ORACLE_ABI, data: tx.input });
+    const job = jobs.get(e.args.id) ?? { job: args[0], chunks: [], gas: 0n, chunkGas: [] };
+    job.chunks.push(e);
+    job.gas += receipt.gasUsed;
+    job.chunkGas.push(receipt.gasUsed);
+    jobs.set(e.args.id, job);
   }
-  // The fact: complete, and the hash of the 40 KiB the L2 transaction hashed.
-  const [complete, factHash] = await r.l1.readContract({ address: oracle, abi: RANGE_ORACLE_ABI, functionName: "fact", args: [ids[0]] });
-  assert.equal(complete, true, "the fact is complete");
-  assert.equal(factHash, h.hash, "the fact is keccak256 of the L2 transaction's 40 KiB");
+  for (const [id, job] of jobs) {
+    assert.equal(await r.l1.readContract({ address: oracle, abi: RANGE_ORACLE_ABI, functionName: "idOf", args: [job.job] }), id, "the chunks name their job");
+    assert.ok(job.chunks.every((e, i) => i === 0 || e.args.done > job.chunks[i - 1].args.done), "chunks in order");
+    assert.equal(job.chunks.at(-1).args.done, job.job.len, "the job's bytes absorbed");
+    assert.equal(job.chunks.at(-1).args.complete, true);
+    const [complete, hash, dstResult] = await r.l1.readContract({ address: oracle, abi: RANGE_ORACLE_ABI, functionName: "fact", args: [id] });
+    assert.equal(complete, true, "the fact is complete");
+    job.fact = { hash, dstResult };
+  }
   // No reverted transaction of the proposer to the oracle (a chunk that failed is one).
-  const firstJobBlock = job[0].blockNumber;
+  const firstJobBlock = absorbed[0].blockNumber;
+  let chunkTxs = 0;
   for (let n = firstJobBlock; n <= end.blockNumber; n++) {
     const block = await r.l1.getBlock({ blockNumber: n, includeTransactions: true });
     for (const tx of block.transactions.filter((x) => x.to?.toLowerCase() === oracle.toLowerCase())) {
       assert.equal((await r.l1.getTransactionReceipt({ hash: tx.hash })).status, "success", `absorb ${tx.hash} reverted`);
+      chunkTxs++;
     }
   }
+  assert.equal(chunkTxs, absorbed.length, "every transaction to the oracle absorbed a chunk");
   // The dishonest challenger's bond is lost: credited to the proposer at the step.
   const challengeBond = await readGame(r, g.address, "challengeBond");
   const creditAt = (who, blockNumber) => r.l1.readContract({ address: g.address, abi: GAME_ABI, functionName: "credit", args: [who], blockNumber });
   assert.equal((await creditAt(g.creator, end.blockNumber)) - (await creditAt(g.creator, end.blockNumber - 1n)), challengeBond, "the proposer is credited the challenge bond");
   assert.equal(await creditAt(dishonest, end.blockNumber), 0n);
-  await until("the game resolved DEFENDER_WINS", async () => (await readGame(r, g.address, "status")) === STATUS.DEFENDER_WINS, 120_000);
+  // The game resolves once its window has passed since its creation.
+  await until("the game resolved DEFENDER_WINS", async () => (await readGame(r, g.address, "status")) === STATUS.DEFENDER_WINS, Math.max(120, window + 60) * 1000);
   await until("the proposer's credit claimed", async () => (await readGame(r, g.address, "credit", [g.creator])) === 0n, 30_000);
   assert.equal(await readGame(r, g.address, "credit", [dishonest]), 0n);
   const { sides, reverted } = await disputeFigures(r, g, await r.l1.getBlockNumber());
@@ -764,55 +799,147 @@ async function longStepFight(r, l2Url, dishonest, window) {
   const ts = async (n) => (await r.l1.getBlock({ blockNumber: n })).timestamp;
   const [openedAt, jobAt, endedAt] = await Promise.all([opened.blockNumber, firstJobBlock, end.blockNumber].map(ts));
   const after = await readGame(r, g.address, "getChallenge", [opened.args.id]);
-  const line = `long-step dispute figures: KECCAK256 over ${LONG_HASH_BYTES} bytes in L2 block ${h.l2Block} (N = ${stepsStarted.args.stepCount}, the step at ${c.agreedPos}) in the game at ${g.l2Block}: ` +
-    `range job ${job.length} chunks ${jobGas} gas (${chunkGas.join(" + ")}), step ${stepReceipt.gasUsed} gas, startSteps ${s.defender.gasBy.startSteps} gas; ` +
-    `defender ${s.defender.moves} game transactions ${stringify(s.defender.counts)}, ${s.defender.gas + jobGas} gas with the job's; ` +
+  const jobGas = [...jobs.values()].reduce((sum, j) => sum + j.gas, 0n);
+  /** The figures' line for `what` (the long step). */
+  const line = (what) => `${what} in L2 block ${l2Block} (N = ${stepsStarted.args.stepCount}, the step at ${c.agreedPos}) in the game at ${g.l2Block}: ` +
+    `range jobs ${jobs.size}, ${absorbed.length} chunk transactions, ${jobGas} gas (${[...jobs.values()].map((j) => `flags ${j.job.flags}: ${j.chunks.length} chunks ${j.gas} gas, largest ${j.chunkGas.reduce((a, b) => (a > b ? a : b))}`).join("; ")}), ` +
+    `step ${stepReceipt.gasUsed} gas, startSteps ${s.defender.gasBy.startSteps} gas; ` +
+    `defender ${s.defender.moves} game transactions ${stringify(s.defender.counts)}, ${s.defender.moves + absorbed.length} L1 transactions and ${s.defender.gas + jobGas} gas with the jobs'; ` +
     `dishonest challenger ${s.challenger.moves} transactions, ${s.challenger.gas} gas; ` +
-    `job to step ${endedAt - jobAt} s, challenge to DEFENDER_WON ${endedAt - openedAt} s of L1 time (defender's clock left ${after.defenderClock} s of ${window}); ` +
-    `wall ${Math.round((Date.now() - started) / 1000)} s from the L2 call to the credit claimed`;
-  return line;
+    `jobs to step ${endedAt - jobAt} s, challenge to DEFENDER_WON ${endedAt - openedAt} s of L1 time (defender's clock left ${after.defenderClock} s of ${window})`;
+  return { jobs: [...jobs.values()], line };
+}
+
+/**
+ * The long-hash call on L2, then the fight over it ([`longStepFight`]): one range job, a HASH whose chunks
+ * are 5,440 bytes (MAX_HASH_CHUNK) and whose fact is keccak256 of the 40 KiB the L2 transaction hashed.
+ * Returns the figure line.
+ */
+async function longHashFight(r, l2Url, dishonest, window) {
+  const started = Date.now();
+  const h = await longHashOnL2(r);
+  const { jobs, line } = await longStepFight(r, l2Url, dishonest, h.l2Block, window);
+  assert.equal(jobs.length, 1, "one range job");
+  assert.equal(jobs[0].chunks.length, Math.ceil(LONG_HASH_BYTES / 5440), "a chunk per 5,440 bytes (MAX_HASH_CHUNK)");
+  assert.deepEqual(jobs[0].chunks.map((e) => e.args.done), jobs[0].chunks.map((_, i) => BigInt(Math.min((i + 1) * 5440, LONG_HASH_BYTES))), "chunks of 5,440 bytes");
+  assert.equal(jobs[0].fact.hash, h.hash, "the fact is keccak256 of the L2 transaction's 40 KiB");
+  return `long-step dispute figures: ${line(`KECCAK256 over ${LONG_HASH_BYTES} bytes`)}; wall ${Math.round((Date.now() - started) / 1000)} s from the L2 call to the credit claimed`;
 }
 
 describe("dispute at a long step (embedded L1): the defender runs the range job on L1, then proves the step in its L1 form", () => {
-  let node;
-  let r;
-  const DISHONEST = HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(14).address;
-
-  before(async () => {
-    node = await startNode({ name: "dispute-long-step", args: [...longFlags(LONG_WINDOW), "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
-    r = loadRollup(node.datadir, node.url);
-  });
-
-  after(async () => {
-    await node?.stop();
-  });
+  const d = longStepDevnet("dispute-long-step", LONG_WINDOW);
 
   test("KECCAK256 over 40 KiB: the challenge ends DEFENDER_WON by the proposer's step after its range job, the RangeOracle holds the fact", async (t) => {
-    const line = await longStepFight(r, node.url, DISHONEST, LONG_WINDOW);
+    const line = await longHashFight(d.r, d.node.url, LONG_DISHONEST, LONG_WINDOW);
     t.diagnostic(line);
     console.log(line);
   });
 });
 
 describe("dispute at a long step, hardhat as the L1 (--l1-rpc)", () => {
-  let hardhat;
-  let node;
-  let r;
-  const DISHONEST = HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(14).address;
-
-  before(async () => {
-    hardhat = await startHardhat({ name: "dispute-long-step" });
-    node = await startNode({ name: "dispute-long-step-hardhat", args: ["--l1-rpc", hardhat.url, ...longFlags(LONG_WINDOW_HARDHAT), "--fault-challenger", "--fault-challenger-answers", "disagree-at-long-step"] });
-    r = loadRollup(node.datadir, node.url);
-  });
-
-  after(async () => {
-    await node?.stop();
-    await hardhat?.stop();
-  });
+  const d = longStepDevnet("dispute-long-step", LONG_WINDOW_HARDHAT, { hardhat: true });
 
   test("hardhat runs the RangeOracle's chunks and the L1-form step: the proposer wins at the long step", async (t) => {
-    const line = await longStepFight(r, node.url, DISHONEST, LONG_WINDOW_HARDHAT);
+    const line = await longHashFight(d.r, d.node.url, LONG_DISHONEST, LONG_WINDOW_HARDHAT);
+    t.diagnostic(`hardhat: ${line}`);
+    console.log(`hardhat ${line}`);
+  });
+});
+
+// An L2 EIP-1559 transaction whose data is long (more than LONG_WORDS = 512 words): its start's L1 form
+// (fraud-vm/SPEC.md §3.4.1, v0.11) takes five range jobs over the encoding `e`: a HASH of `e` (the
+// transaction's hash), a WRITE | ZEROS of the data (the calldata tree and the zero count), a WRITE of the
+// data into the signing payload and a HASH of that (the signing hash), and the FLZ job of the L1 data fee.
+// 100,000 bytes on the embedded L1 (OP's pool admits 128,000: op-node's MAX_L2_TX_SIZE; the EIP-7623
+// floor, 4.02M gas, is well within the 30M block); 20,000 on hardhat, whose JavaScript EVM runs each
+// chunk as it arrives (a third of the chunks).
+const LONG_START_BYTES = Number(process.env.LONG_START_BYTES ?? 100_000);
+const LONG_START_BYTES_HARDHAT = Number(process.env.LONG_START_BYTES_HARDHAT ?? 20_000);
+const LONG_START_WINDOW = Number(process.env.LONG_START_WINDOW ?? 60);
+const LONG_START_WINDOW_HARDHAT = Number(process.env.LONG_START_WINDOW_HARDHAT ?? 90);
+const RANGE_FLAGS = { HASH: 1n, WRITE: 2n, ZEROS: 16n, FLZ: 32n };
+
+/** `len` incompressible non-zero bytes (SHA-256 in counter mode, zeros made ones): FastLZ's worst case. */
+function incompressible(len) {
+  const out = Buffer.alloc(len);
+  for (let i = 0; i * 32 < len; i++) createHash("sha256").update(`long start ${i}`).digest().copy(out, i * 32);
+  return out.map((b) => b || 1);
+}
+
+/**
+ * Sends, with ethers, an EIP-1559 transaction of test account 7 to a plain account with `len` bytes of
+ * incompressible non-zero data. Returns its encoding, hashes, L2 block and L2 receipt as op-node gives it.
+ */
+async function longStartOnL2(l2Url, len) {
+  const wallet = new Wallet(mnemonicKey(7), makeProvider(l2Url));
+  const data = incompressible(len);
+  const raw = await wallet.signTransaction(await wallet.populateTransaction({
+    type: 2,
+    to: "0x000000000000000000000000000000000000da7a",
+    data,
+    // The EIP-7623 floor: 21,000 + 10 × 4 tokens a non-zero byte.
+    gasLimit: 21_000n + 40n * BigInt(len),
+  }));
+  const sent = await wallet.provider.broadcastTransaction(raw);
+  const receipt = await sent.wait(1, 60_000);
+  assert.equal(receipt.status, 1, "the long transaction ran");
+  assert.equal(receipt.gasUsed, 21_000n + 40n * BigInt(len), "it paid the EIP-7623 floor");
+  const l2Receipt = await rpc(l2Url, "eth_getTransactionReceipt", [sent.hash]);
+  return { raw, len, hash: sent.hash, unsignedHash: Transaction.from(raw).unsignedHash, l2Block: BigInt(receipt.blockNumber), l2Receipt };
+}
+
+/**
+ * The long transaction on L2, then the fight over it ([`longStepFight`]), which lands on the transaction's
+ * start: the five jobs of its L1 form, over the encoding's word tree R_e, each fact read from the oracle:
+ * the HASH of `e` is the transaction's hash, the WRITE | ZEROS of the data counts no zero byte, the signing
+ * payload's HASH (over the tree its WRITE left) is the signing hash, and the FLZ fact is the FastLZ length
+ * of `e` whose Fjord L1 gas op-node's receipt reports. Returns the figure line.
+ */
+async function longStartFight(r, l2Url, dishonest, len, window) {
+  const started = Date.now();
+  const t = await longStartOnL2(l2Url, len);
+  const { jobs, line } = await longStepFight(r, l2Url, dishonest, t.l2Block, window);
+  const e = BigInt((t.raw.length - 2) / 2);
+  const { HASH, WRITE, ZEROS, FLZ } = RANGE_FLAGS;
+  assert.deepEqual(jobs.map((j) => j.job.flags), [HASH, WRITE | ZEROS, WRITE, HASH, FLZ], "the jobs of a transaction start under OP rules, in order");
+  const [hashE, data, write, signing, flz] = jobs;
+  const root = hashE.job.srcRoot;
+  for (const j of [hashE, data, write, flz]) {
+    assert.equal(j.job.srcRoot, root, "over the encoding's word tree R_e");
+    assert.equal(j.job.srcSize, e, "of len(e) bytes");
+  }
+  assert.deepEqual([hashE.job.srcOffset, hashE.job.len], [0n, e], "the HASH of the whole encoding");
+  assert.equal(hashE.fact.hash, t.hash, "its fact: the transaction's hash");
+  for (const j of [data, write]) assert.equal(j.job.len, BigInt(len), "the data's bytes");
+  assert.ok(data.job.srcOffset > 0n && data.job.srcOffset + data.job.len < e, "the data inside the encoding");
+  assert.equal(data.fact.hash, ZERO_HASH, "no zero byte in the data");
+  assert.equal(signing.job.srcRoot, write.fact.dstResult, "the signing payload's HASH over the tree its WRITE left");
+  assert.equal(signing.fact.hash, t.unsignedHash, "its fact: the signing hash");
+  assert.deepEqual([flz.job.srcOffset, flz.job.len], [0n, e], "the FLZ job over the whole encoding");
+  // op-revm's Fjord L1 gas from the FastLZ length F: max(100e6, 836,500 F − 42,585,600) × 16 / 1e6.
+  const fastLz = BigInt(flz.fact.hash);
+  assert.ok(fastLz > e, `incompressible data: FastLZ length ${fastLz} of ${e} bytes`);
+  const size = 836_500n * fastLz - 42_585_600n;
+  assert.equal(BigInt(t.l2Receipt.l1GasUsed), ((size > 100_000_000n ? size : 100_000_000n) * 16n) / 1_000_000n, "the FLZ fact gives the receipt's L1 gas");
+  return `long-start dispute figures: ${line(`the start of an EIP-1559 transaction with ${len} bytes of non-zero data (${e} bytes encoded, FastLZ ${fastLz})`)}; ` +
+    `wall ${Math.round((Date.now() - started) / 1000)} s from the L2 transaction to the credit claimed`;
+}
+
+describe("dispute at a long transaction start (embedded L1): the defender runs the start's five range jobs, FLZ among them, then proves it in its L1 form", () => {
+  const d = longStepDevnet("dispute-long-start", LONG_START_WINDOW);
+
+  test(`an L2 transaction with ${LONG_START_BYTES} bytes of data: DEFENDER_WON by the proposer's step at its start, the RangeOracle holds the HASH and FLZ facts`, async (t) => {
+    const line = await longStartFight(d.r, d.node.url, LONG_DISHONEST, LONG_START_BYTES, LONG_START_WINDOW);
+    t.diagnostic(line);
+    console.log(line);
+  });
+});
+
+describe("dispute at a long transaction start, hardhat as the L1 (--l1-rpc)", () => {
+  const d = longStepDevnet("dispute-long-start", LONG_START_WINDOW_HARDHAT, { hardhat: true });
+
+  test(`hardhat runs the start's range jobs, FLZ among them, and the L1-form step: the proposer wins at the start of an L2 transaction with ${LONG_START_BYTES_HARDHAT} bytes of data`, async (t) => {
+    const line = await longStartFight(d.r, d.node.url, LONG_DISHONEST, LONG_START_BYTES_HARDHAT, LONG_START_WINDOW_HARDHAT);
     t.diagnostic(`hardhat: ${line}`);
     console.log(`hardhat ${line}`);
   });
