@@ -116,6 +116,14 @@ fn solidity_long_code_steps_through_code_windows() {
     println!(
         "largest step in full {worst_full} gas, through its window {worst_window} gas; {tampered} bad windows rejected"
     );
+    // The costliest code fact: the largest initcode (EIP-3860), every byte a JUMPDEST.
+    let gas = feeder
+        .absorb_code(&mut l1, &[0x5b; 49_152])
+        .expect("absorbCode");
+    println!("absorbCode of 49,152 JUMPDESTs: {gas} gas");
+    assert!(gas < 1 << 24, "{gas} gas");
+    // One byte more is refused.
+    assert!(feeder.absorb_code(&mut l1, &[0x5b; 49_153]).is_err());
     assert!(worst_window < 1_000_000, "{worst_window} gas");
 }
 

@@ -101,7 +101,7 @@ pub async fn prepare_step<P: Provider + Clone>(
     }
     match windowed {
         Some(bytes) => {
-            absorb_code(provider, &oracle, from, &decoded.code).await?;
+            absorb_code(&oracle, from, &decoded.code).await?;
             Ok(bytes.into())
         }
         None => Ok(ranged.to_vec().into()),
@@ -111,7 +111,6 @@ pub async fn prepare_step<P: Provider + Clone>(
 /// Establishes the code fact of `code` on `oracle` (`absorbCode`, one L1 transaction, fraud-vm
 /// SPEC.md §3.4.1 [v0.12]) unless the oracle holds it already.
 async fn absorb_code<P: Provider + Clone>(
-    provider: &P,
     oracle: &RangeOracle::RangeOracleInstance<P>,
     from: Address,
     code: &[u8],
