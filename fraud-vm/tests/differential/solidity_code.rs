@@ -215,3 +215,36 @@ fn with_field(proof: &[u8], field: &[u8]) -> Vec<u8> {
     out.extend(&proof[CODE_AT + len..]);
     out
 }
+
+/// `absorbCode` on random code (JUMPDESTs, PUSHes whose data hides 0x5b bytes or runs past the
+/// end, other bytes; the empty code) keeps the fact the Rust `CodeFact` computes, whose bitmap
+/// is revm's jump table (`range_fact::code`'s property test).
+#[test]
+fn solidity_code_fact_matches_rust_on_random_code() {
+    let mut l1 = L1Verifier::deploy();
+    let mut feeder = Feeder::new(&mut l1);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for k in 0..120 {
+        let len = if k == 0 { 0 } else { (next() % 3_000) as usize };
+        let code: Vec<u8> = (0..len)
+            .map(|_| match next() % 4 {
+                0 => 0x5b,
+                1 => 0x60 + (next() % 32) as u8,
+                _ => next() as u8,
+            })
+            .collect();
+        assert_eq!(feeder.code_fact(&mut l1, keccak256(&code)), B256::ZERO);
+        feeder.absorb_code(&mut l1, &code).expect("absorbCode");
+        assert_eq!(
+            feeder.code_fact(&mut l1, keccak256(&code)),
+            CodeFact::of(&code).commitment(),
+            "code {k} of {len} bytes"
+        );
+    }
+}

@@ -27,6 +27,7 @@ alloy::sol! {
     function absorb(Job job, uint256 n, bytes src, bytes dst);
     function absorbFlz(Job job, uint256 n, bytes src, bytes state);
     function absorbCode(bytes code);
+    function codeFact(bytes32 codeHash) returns (bytes32);
     function fact(bytes32 id) returns (bool complete, bytes32 hash, bytes32 dstResult);
     function rangeOracle() returns (address);
     function callSteps() returns (address);
@@ -151,6 +152,23 @@ impl Feeder {
                 Ok(gas)
             }
             other => Err(format!("{other:?}")),
+        }
+    }
+
+    /// The oracle's code fact of the code with hash `code_hash` (zero: none).
+    pub(super) fn code_fact(&self, l1: &mut L1Verifier, code_hash: B256) -> B256 {
+        let (result, _) = l1.call_to(
+            self.oracle,
+            codeFactCall {
+                codeHash: code_hash,
+            }
+            .abi_encode(),
+        );
+        match result {
+            ExecutionResult::Success { output, .. } => {
+                codeFactCall::abi_decode_returns(output.data()).expect("codeFact")
+            }
+            other => panic!("codeFact(): {other:?}"),
         }
     }
 
