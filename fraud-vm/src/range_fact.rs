@@ -19,6 +19,11 @@ pub use flz::{
     FLZ, FLZ_AHEAD, FLZ_BACK, FLZ_MAX_LEN, FLZ_STATE_LEN, FlzState, MAX_FLZ_CHUNK,
     flz_length_in_chunks, flz_plan, flz_plan_sized, flz_window,
 };
+mod code;
+pub use code::{
+    CODE_WINDOW_HEAD, CODE_WINDOW_MAGIC, CodeFact, LONG_CODE, code_form, code_window,
+    jumpdest_bitmap, window_opcode,
+};
 
 /// A job flag: the fact gives `keccak256` of the job's bytes.
 pub const HASH: u8 = 1;
@@ -48,8 +53,9 @@ pub const TREE_BYTES: u64 = 1 << 37;
 /// Bit 31 of a range entry's count: the entry is a fact marker.
 pub const FACT_BIT: u32 = 1 << 31;
 /// Operations whose range entries span more words than this go through the oracle in the L1
-/// form: 512 words (16 KiB), where a range multiproof costs its step about 0.5M gas.
-pub const LONG_WORDS: usize = 512;
+/// form: 256 words (8 KiB), where a copy's two range multiproofs cost its step about 0.5M gas
+/// (512 before v0.12: a copy of 16 KiB cost 0.92M, 1.25M beside 8 KiB of code).
+pub const LONG_WORDS: usize = 256;
 /// The Keccak rate: a HASH job's chunks are multiples of it, the last aside.
 const RATE: u64 = 136;
 const _: () = assert!(MAX_HASH_CHUNK.is_multiple_of(RATE));

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Ctx, Flow, StepOps} from "./StepContext.sol";
+import {Ctx, Flow, StepOps, StateRecord} from "./StepContext.sol";
+import {CodeWindow} from "./CodeWindow.sol";
+import "./StepErrors.sol";
 
 /// @title STOP, JUMP, JUMPI, PC, GAS, JUMPDEST (fraud-vm/SPEC.md §5.8; Rust: step/control.rs)
 library ControlStep {
@@ -19,9 +21,22 @@ library ControlStep {
     }
 
     function jump(Ctx memory cx, uint256 target) private pure returns (Flow) {
-        if (!isJumpdest(cx.code, cx.codeLen, target)) return Flow.Halt;
+        bool ok = CodeWindow.isOpen(cx) ? inBitmap(cx, target) : isJumpdest(cx.code, cx.codeLen, target);
+        if (!ok) return Flow.Halt;
         cx.target = target;
         return Flow.Jump;
+    }
+
+    /// @notice [v0.12] Whether `target` is a JUMPDEST opcode, read from the code window's
+    /// bitmap word (SPEC.md §6.3), checked under the code fact's bitmap root when the window
+    /// was opened; a target past the code reads none.
+    function inBitmap(Ctx memory cx, uint256 target) private pure returns (bool) {
+        if (target >= cx.codeLen) return false;
+        if (cx.codeLeft == 0) revert MissingWitness(WitnessList.CODE);
+        uint256 at = cx.codeNext;
+        cx.codeLeft = 0;
+        if (StateRecord.uintAt(at, 4) != target >> 8) revert BadCode();
+        return (uint256(StateRecord.wordAt(at + 8)) >> (255 - (target & 255))) & 1 == 1;
     }
 
     /// @notice Whether `target` is a JUMPDEST opcode of the code at calldata offset `code`: the

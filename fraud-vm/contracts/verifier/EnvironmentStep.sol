@@ -3,6 +3,8 @@ pragma solidity 0.8.28;
 
 import {Ctx, Flow, StepOps, StateRecord} from "./StepContext.sol";
 import {WordTree} from "./WordTree.sol";
+import {BadCode} from "./StepErrors.sol";
+import {CodeWindow} from "./CodeWindow.sol";
 
 /// @title EnvironmentStep reads without world state (fraud-vm/SPEC.md §5.7; Rust: step/environment.rs)
 /// @notice Frame fields from the state record, calldata words against the calldata root, code
@@ -100,6 +102,8 @@ library EnvironmentStep {
 
     /// @notice CALLDATACOPY and CODECOPY: copy gas, expansion, then the copy (zero-padded).
     function copy(Ctx memory cx, uint256 op) private view returns (Flow) {
+        // [v0.12] A code window holds no code range to copy (SPEC.md §6.3).
+        if (op == 0x39 && CodeWindow.isOpen(cx)) revert BadCode();
         uint256 dst = StepOps.item(cx, 0);
         uint256 src = StepOps.item(cx, 1);
         uint256 len = StepOps.item(cx, 2);

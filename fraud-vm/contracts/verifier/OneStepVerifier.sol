@@ -15,6 +15,7 @@ import {CallStep} from "./CallStep.sol";
 import {ProofCodec} from "./ProofCodec.sol";
 import {IStepVerifier} from "../game/IStepVerifier.sol";
 import {RangeOracle} from "./RangeOracle.sol";
+import {CodeWindow} from "./CodeWindow.sol";
 
 /// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
 /// @notice `step(pre, proof)`, the bisection game's `IStepVerifier`, computes the post-state
@@ -97,8 +98,12 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         uint256 pc = StateRecord.uintAt(pre + StateRecord.PC, 8);
         uint256 codeLen = StateRecord.uintAt(pre + StateRecord.LEN, 4);
         uint256 op;
-        if (pc < codeLen && 1 + StateRecord.LEN + 4 + pc < proof.length) {
-            op = StateRecord.uintAt(pre + StateRecord.LEN + 4 + pc, 1);
+        uint256 code = pre + StateRecord.LEN + 4;
+        if (pc > 0 && CodeWindow.isWindow(code, codeLen)) {
+            // [v0.12] A code window (code that starts so halts at pc 0).
+            op = CodeWindow.routeOp(code, pc);
+        } else if (pc < codeLen && 1 + StateRecord.LEN + 4 + pc < proof.length) {
+            op = StateRecord.uintAt(code + pc, 1);
         }
         (uint256 family,,,) = OpcodeTable.info(op);
         return _familyOwner(family, op);
@@ -139,6 +144,12 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         if (family == OpcodeTable.ENVIRONMENT) return EnvironmentStep.execute(cx, op);
         if (family == OpcodeTable.KECCAK) return KeccakStep.execute(cx);
         return CallStep.finish(cx, op);
+    }
+
+    /// @notice [v0.12] A code whose bytes do not hash to the code hash is a code window, whose
+    /// words the oracle's code fact ties to it (SPEC.md §6.3), or rejected.
+    function _otherCode(Ctx memory cx) internal view override {
+        CodeWindow.open(cx, StateRecord.wordAt(cx.pre + StateRecord.CODE_HASH), rangeOracle);
     }
 
     /// @notice Storage, account reads, SELFDESTRUCT, logs, calls and creates go to the contract

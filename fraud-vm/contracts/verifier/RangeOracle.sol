@@ -363,6 +363,59 @@ contract RangeOracle {
         }
     }
 
+    /// [v0.12] The most code bytes `absorbCode` takes: EIP-3860's initcode bound.
+    uint256 public constant MAX_CODE = 49_152;
+
+    /// [v0.12] Code facts: `keccak256(abi.encode(codeRoot, bitmapRoot, len))` under the code's
+    /// hash (SPEC.md §3.4.1 "The code fact").
+    mapping(bytes32 => bytes32) private codeFacts;
+
+    /// A code longer than `MAX_CODE`.
+    error CodeTooLong(uint256 len);
+
+    /// The fact of the code with hash `codeHash` was established.
+    event CodeAbsorbed(bytes32 indexed codeHash);
+
+    /// @notice [v0.12] Establishes the code fact of `code` in this one transaction, from the code
+    /// itself: its hash, the root of its word tree and the root of the word tree of its
+    /// JUMPDEST bitmap (bit `i`, most significant first, set iff `i` is a JUMPDEST opcode: a
+    /// scan from 0 that skips PUSH immediates reaches it). Idempotent.
+    /// @param code The code, at most `MAX_CODE` bytes.
+    function absorbCode(bytes calldata code) external {
+        uint256 len = code.length;
+        if (len > MAX_CODE) revert CodeTooLong(len);
+        bytes32 codeHash;
+        uint256 buf;
+        uint256 bits;
+        uint256 nb = (len + 7) >> 3;
+        assembly ("memory-safe") {
+            buf := mload(0x40)
+            calldatacopy(buf, code.offset, len)
+            codeHash := keccak256(buf, len)
+            bits := add(buf, and(add(len, 63), not(31)))
+            calldatacopy(bits, calldatasize(), add(nb, 32))
+            for { let i := 0 } lt(i, len) {} {
+                let op := byte(0, calldataload(add(code.offset, i)))
+                if eq(op, 0x5b) {
+                    let b := add(bits, shr(3, i))
+                    mstore8(b, or(byte(0, mload(b)), shr(and(i, 7), 0x80)))
+                }
+                i := add(i, 1)
+                if and(gt(op, 0x5f), lt(op, 0x80)) { i := add(i, sub(op, 0x5f)) }
+            }
+            mstore(0x40, add(bits, and(add(nb, 63), not(31))))
+        }
+        bytes32 codeRoot = WordTree.rootOf(buf, len);
+        bytes32 bitmapRoot = WordTree.rootOf(bits, nb);
+        codeFacts[codeHash] = keccak256(abi.encode(codeRoot, bitmapRoot, len));
+        emit CodeAbsorbed(codeHash);
+    }
+
+    /// @notice [v0.12] The code fact of the code with hash `codeHash` (zero: not absorbed).
+    function codeFact(bytes32 codeHash) external view returns (bytes32) {
+        return codeFacts[codeHash];
+    }
+
     function _loadSponge(Progress storage p, uint256 a) private view {
         for (uint256 s; s < 7; ++s) {
             uint256 w = p.sponge[s];

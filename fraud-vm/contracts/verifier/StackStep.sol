@@ -17,7 +17,11 @@ library StackStep {
                 // Immediate bytes past the end of the code read as zero.
                 uint256 at = cx.pc + 1;
                 uint256 avail = cx.codeLen > at ? cx.codeLen - at : 0;
-                uint256 from = cx.code + at;
+                uint256 from;
+                unchecked {
+                    // A code window's base may lie below calldata offset 0 (`Ctx.code`).
+                    from = cx.code + at;
+                }
                 assembly ("memory-safe") {
                     let w := calldataload(from)
                     if lt(avail, 32) { w := and(w, not(shr(shl(3, avail), not(0)))) }

@@ -29,7 +29,11 @@ enum Flow {
 struct Ctx {
     /// Calldata offset of the 443-byte pre-state record.
     uint256 pre;
-    /// Calldata offset and length of the frame's code.
+    /// Calldata offset and length of the frame's code. [v0.12] With a code window (SPEC.md §6.3,
+    /// `CodeWindow.open`), `code` is the base from which the proven code words read at their
+    /// byte positions (never the offset after the state record's length field, where the code
+    /// of a canonical proof starts; modulo 2^256: it may lie below 0, so it is added unchecked)
+    /// and `codeLen` the code's length.
     uint256 code;
     uint256 codeLen;
     /// Program counter of the pre-state.
@@ -101,7 +105,8 @@ struct Ctx {
     uint256 baseAccountLeft;
     uint256 baseSlotNext;
     uint256 baseSlotLeft;
-    /// Next unread account code witness (`u32 len ‖ code`) and how many remain.
+    /// Next unread account code witness (`u32 len ‖ code`) and how many remain. [v0.12] With a
+    /// code window, the range proof of its bitmap word (the window's only code witness).
     uint256 codeNext;
     uint256 codeLeft;
     /// Calldata offsets of the frame link preimage and of the checkpoint preimage (0: absent),

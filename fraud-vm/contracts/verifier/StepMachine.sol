@@ -108,11 +108,14 @@ abstract contract OpcodeMachine is StepMachine {
         uint256 gas = StateRecord.uintAt(pre + StateRecord.GAS, 8);
         if (gas > MAX_GAS) revert UnsupportedStep("gas above 2^32");
         if (StepOps.hashCalldata(cx.code, cx.codeLen) != StateRecord.wordAt(pre + StateRecord.CODE_HASH)) {
-            revert CodeHashMismatch();
+            _otherCode(cx);
         }
         cx.pc = StateRecord.uintAt(pre + StateRecord.PC, 8);
         uint256 op;
-        if (cx.pc < cx.codeLen) op = StateRecord.uintAt(cx.code + cx.pc, 1);
+        // (A code window's base may lie below calldata offset 0: `Ctx.code`.)
+        unchecked {
+            if (cx.pc < cx.codeLen) op = StateRecord.uintAt(cx.code + cx.pc, 1);
+        }
 
         (uint256 family, uint256 staticGas, uint256 pops, uint256 pushes) = OpcodeTable.info(op);
         _route(family, op);
@@ -170,6 +173,12 @@ abstract contract OpcodeMachine is StepMachine {
         cx.stackRoot = root;
         cx.memoryRoot = StateRecord.wordAt(pre + StateRecord.MEMORY_ROOT);
         cx.memorySize = StateRecord.uintAt(pre + StateRecord.MEMORY_SIZE, 8);
+    }
+
+    /// @notice The proof's code does not hash to the pre-state's code hash (SPEC.md §6.1 step
+    /// 3): rejected, but where a contract takes [v0.12] a code window in its place.
+    function _otherCode(Ctx memory) internal view virtual {
+        revert CodeHashMismatch();
     }
 
     /// @notice Runs the opcode's family (SPEC.md §5.3-§5.15).

@@ -17,6 +17,9 @@ use programs::{edge_case, edge_programs, erc20_cases};
 /// The block-boundary verifier: block start and block end.
 #[path = "solidity_boundary.rs"]
 mod boundary;
+/// Steps in long code through their code window and the oracle's code fact (v0.12).
+#[path = "solidity_code.rs"]
+mod code;
 /// The FLZ range job (FastLZ's length in chunks) on the range oracle.
 #[path = "solidity_flz.rs"]
 mod flz;

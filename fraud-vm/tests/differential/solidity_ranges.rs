@@ -26,6 +26,8 @@ alloy::sol! {
     }
     function absorb(Job job, uint256 n, bytes src, bytes dst);
     function absorbFlz(Job job, uint256 n, bytes src, bytes state);
+    function absorbCode(bytes code);
+    function codeFact(bytes32 codeHash) returns (bytes32);
     function fact(bytes32 id) returns (bool complete, bytes32 hash, bytes32 dstResult);
     function rangeOracle() returns (address);
     function callSteps() returns (address);
@@ -58,7 +60,7 @@ pub(super) struct Feeder {
 }
 
 impl Feeder {
-    fn new(l1: &mut L1Verifier) -> Self {
+    pub(super) fn new(l1: &mut L1Verifier) -> Self {
         let (result, _) = l1.call(rangeOracleCall {}.abi_encode());
         let oracle = match result {
             ExecutionResult::Success { output, .. } => {
@@ -130,6 +132,43 @@ impl Feeder {
                 Ok(gas_used)
             }
             other => Err(format!("{other:?}")),
+        }
+    }
+
+    /// Establishes the code fact of `code` (`absorbCode`, SPEC.md §3.4.1 [v0.12]) in a
+    /// committed L1 transaction: its gas, or the revert.
+    pub(super) fn absorb_code(&mut self, l1: &mut L1Verifier, code: &[u8]) -> Result<u64, String> {
+        let data = absorbCodeCall {
+            code: Bytes::copy_from_slice(code),
+        }
+        .abi_encode();
+        let result = l1.commit_call(FEEDER, self.oracle, data, self.nonce)?;
+        self.nonce += 1;
+        let gas = result.tx_gas_used();
+        match result {
+            ExecutionResult::Success { .. } => {
+                let max = self.max_chunk.entry("CODE".to_string()).or_default();
+                *max = (*max).max(gas);
+                Ok(gas)
+            }
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    /// The oracle's code fact of the code with hash `code_hash` (zero: none).
+    pub(super) fn code_fact(&self, l1: &mut L1Verifier, code_hash: B256) -> B256 {
+        let (result, _) = l1.call_to(
+            self.oracle,
+            codeFactCall {
+                codeHash: code_hash,
+            }
+            .abi_encode(),
+        );
+        match result {
+            ExecutionResult::Success { output, .. } => {
+                codeFactCall::abi_decode_returns(output.data()).expect("codeFact")
+            }
+            other => panic!("codeFact(): {other:?}"),
         }
     }
 
@@ -1082,4 +1121,74 @@ fn solidity_long_transaction_start_recorded_op() {
     println!("transaction start in the L1 form, OP recorded, 127,800 bytes: step {gas} gas");
     println!("largest chunk by job kind: {:?}", feeder.max_chunk);
     assert!(gas < 1_000_000);
+}
+
+/// The gas of a copy just below and above the L1 form's threshold, and of the precompile
+/// inputs' sizes (20 KiB, 49,152 bytes): a CALLDATACOPY of `n` non-zero calldata bytes to
+/// memory, in full and in the L1 form the challenger sends (SPEC.md §3.4.1), with its chunks
+/// (`cargo test --release -p fraud-vm --test differential solidity_copy_threshold_gas --
+/// --nocapture`). Every step stays under 1M gas.
+#[test]
+fn solidity_copy_threshold_gas() {
+    let mut l1 = L1Verifier::deploy();
+    let mut feeder = Feeder::new(&mut l1);
+    let u = U256::from;
+    let mut worst = 0u64;
+    for n in [
+        4_096u64, 8_160, 8_192, 8_224, 12_288, 16_352, 16_384, 16_416, 20_480, 49_152,
+    ] {
+        let calldata: Vec<u8> = (0..n)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1)
+            .collect();
+        let code = program(&[(0x37, &[u(0), u(0), u(n)]), (0x00, &[])]);
+        let case = Case {
+            calldata,
+            extra_gas: 2_000_000,
+            ..Case::program(&code)
+        };
+        let mut copy = None;
+        run(&case, |_, state| {
+            let running = state.record.status == fraud_vm::state::Status::Running;
+            if let Ok((proof, _)) = prove(state)
+                && running
+                && proof.code.get(proof.pre.pc as usize) == Some(&0x37)
+            {
+                copy = Some((state.record.commitment(), proof));
+            }
+        });
+        let (pre, proof) = copy.expect("the CALLDATACOPY step");
+        let post = verify(pre, &proof).expect("the Rust verifier takes it");
+        let full = proof.encode();
+        let (answer, full_gas) = l1.verify(pre, &full);
+        assert_eq!(answer, Answer::Post(post), "{n} bytes in full");
+        let sent = match range_fact::l1_form(&proof, LONG_WORDS) {
+            Some(form) => {
+                let mut chunk_gas = Vec::new();
+                for plan in &form.jobs {
+                    for c in &plan.chunks {
+                        chunk_gas.push(feeder.absorb(&mut l1, &plan.job, c).expect("chunk"));
+                    }
+                }
+                let (answer, gas) = l1.verify(pre, &form.bytes);
+                assert_eq!(answer, Answer::Post(post), "{n} bytes in the L1 form");
+                println!(
+                    "CALLDATACOPY of {n} bytes: in full {full_gas} gas ({} proof bytes); \
+                     L1 form {gas} gas ({} bytes), chunks {chunk_gas:?}",
+                    full.len(),
+                    form.bytes.len()
+                );
+                gas
+            }
+            None => {
+                println!(
+                    "CALLDATACOPY of {n} bytes: in full {full_gas} gas ({} proof bytes), sent so",
+                    full.len()
+                );
+                full_gas
+            }
+        };
+        worst = worst.max(sent);
+    }
+    println!("largest CALLDATACOPY step sent: {worst} gas");
+    assert!(worst < 1_000_000, "{worst} gas");
 }

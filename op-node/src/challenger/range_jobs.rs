@@ -19,7 +19,7 @@ use alloy::{
 };
 use fraud_vm::{
     StepProof,
-    range_fact::{self, JobPlan, LONG_WORDS},
+    range_fact::{self, JobPlan, LONG_CODE, LONG_WORDS},
 };
 use tracing::{info, warn};
 
@@ -88,14 +88,64 @@ pub async fn prepare_step<P: Provider + Clone>(
     let Ok(decoded) = StepProof::decode(proof) else {
         return Ok(proof.clone());
     };
-    let Some(l1) = range_fact::l1_form(&decoded, LONG_WORDS) else {
+    let l1 = range_fact::l1_form(&decoded, LONG_WORDS);
+    let ranged = l1.as_ref().map_or(proof.as_ref(), |l1| l1.bytes.as_slice());
+    // [v0.12] A step in long code carries its code window, after the code's fact.
+    let windowed = range_fact::code_form(&decoded, ranged, LONG_CODE);
+    if l1.is_none() && windowed.is_none() {
         return Ok(proof.clone());
-    };
+    }
     let oracle = RangeOracle::new(oracle_of(provider, game).await?, provider.clone());
-    for plan in &l1.jobs {
+    for plan in l1.iter().flat_map(|l1| &l1.jobs) {
         run_job(provider, &oracle, from, plan).await?;
     }
-    Ok(l1.bytes.into())
+    match windowed {
+        Some(bytes) => {
+            absorb_code(&oracle, from, &decoded.code).await?;
+            Ok(bytes.into())
+        }
+        None => Ok(ranged.to_vec().into()),
+    }
+}
+
+/// Establishes the code fact of `code` on `oracle` (`absorbCode`, one L1 transaction, fraud-vm
+/// SPEC.md §3.4.1 [v0.12]) unless the oracle holds it already.
+async fn absorb_code<P: Provider + Clone>(
+    oracle: &RangeOracle::RangeOracleInstance<P>,
+    from: Address,
+    code: &[u8],
+) -> Result<(), RangeJobError> {
+    let hash = alloy::primitives::keccak256(code);
+    let held = oracle
+        .codeFact(hash)
+        .call()
+        .await
+        .map_err(|e| RangeJobError::Read {
+            what: "the range oracle's code fact",
+            reason: e.to_string(),
+        })?;
+    if held != B256::ZERO {
+        return Ok(());
+    }
+    let err = |reason: String| RangeJobError::Chunk {
+        id: hash,
+        index: 0,
+        count: 1,
+        reason,
+    };
+    let call = oracle.absorbCode(Bytes::copy_from_slice(code)).from(from);
+    let estimate = call
+        .estimate_gas()
+        .await
+        .map_err(|e| err(format!("estimate: {e}")))?;
+    let sent = call
+        .gas(estimate + estimate / 4 + 20_000)
+        .send()
+        .await
+        .map_err(|e| err(format!("send: {e}")))?;
+    confirm(sent).await.map_err(err)?;
+    info!(target: "challenger", code = %hash, bytes = code.len(), "code fact established");
+    Ok(())
 }
 
 /// The oracle's view of `plan`'s job.
