@@ -159,6 +159,28 @@ fn trigram_salad(len: usize) -> Vec<u8> {
     out
 }
 
+/// Three-byte groups as in [`trigram_salad`], each copied from `back(x)` bytes before and
+/// followed by `gap` random literal bytes: matches of exactly three bytes at the distances
+/// `back` picks (near the window's 8,191 for the farthest), alternating with literals.
+fn trigrams_with(len: usize, gap: usize, back: impl Fn(u64) -> usize) -> Vec<u8> {
+    let mut out = mixed_bytes(0x7a7, 8_191.min(len));
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let from = out.len() - back(x);
+        for i in 0..3 {
+            out.push(out[from + i]);
+        }
+        for k in 0..gap {
+            out.push((x >> (8 * (k % 8))) as u8 ^ 0x5a);
+        }
+    }
+    out.truncate(len);
+    out
+}
+
 /// The L1 with the verifier, its oracle, the FeeProbe and the feeder's nonce.
 struct FlzL1 {
     l1: L1Verifier,
@@ -433,6 +455,18 @@ fn solidity_flz_long_inputs_gas() {
         (
             "trigram salad (the costliest found)",
             trigram_salad(128_000),
+        ),
+        (
+            "three-byte matches 8,100 to 8,191 bytes back",
+            trigrams_with(128_000, 0, |x| 8_100 + (x >> 20) as usize % 92),
+        ),
+        (
+            "three-byte matches alternating with one literal byte",
+            trigrams_with(128_000, 1, |x| 1 + (x >> 20) as usize % 8_000),
+        ),
+        (
+            "three-byte matches alternating with four literal bytes",
+            trigrams_with(128_000, 4, |x| 1 + (x >> 20) as usize % 8_000),
         ),
     ];
     let mut worst = 0;
