@@ -28,32 +28,17 @@ library FastLzChunk {
 
     /// @notice Runs every step of the process over a job of `len` bytes whose position is below
     /// `end`, from the state at `st`; byte `i` of the job is at `zeroAt + i` (modulo 2^256: the
-    /// chunk's window, zero past it, lies at `zeroAt + lo`).
+    /// chunk's window, zero past it, lies at `zeroAt + lo`). The state's words live on the stack
+    /// while the steps run and are written back once; a match compares 32 bytes a load, its
+    /// first byte decided without the leading-zero search (the common short match).
     function run(uint256 st, uint256 zeroAt, uint256 end, uint256 len) internal pure {
         assembly ("memory-safe") {
-            // The three bytes at `i`, little-endian (the hash's input).
-            function u24(base, i) -> v {
+            // Stores position `v` at the table entry of the three bytes at `i`.
+            function set(table, base, i, v) {
                 let w := mload(add(base, i))
-                v := or(or(byte(0, w), shl(8, byte(1, w))), shl(16, byte(2, w)))
-            }
-            function hash(v) -> h {
-                h := and(shr(19, mul(v, 2654435769)), 0x1fff)
-            }
-            function set(table, h, v) {
-                let at := add(table, shl(2, h))
+                let seq := or(or(byte(0, w), shl(8, byte(1, w))), shl(16, byte(2, w)))
+                let at := add(table, shl(2, and(shr(19, mul(seq, 2654435769)), 0x1fff)))
                 mstore(at, or(and(mload(at), shr(32, not(0))), shl(224, v)))
-            }
-            function literals(r, s) -> out {
-                out := add(s, mul(0x21, div(r, 0x20)))
-                let rest := mod(r, 0x20)
-                if rest { out := add(out, add(rest, 1)) }
-            }
-            function emitMatch(l, s) -> out {
-                l := sub(l, 1)
-                out := add(s, mul(3, div(l, 262)))
-                switch lt(mod(l, 262), 6)
-                case 1 { out := add(out, 2) }
-                default { out := add(out, 3) }
             }
             // The number of leading zero bytes of a non-zero word.
             function leadingZeroBytes(x) -> n {
@@ -75,93 +60,92 @@ library FastLzChunk {
                 }
                 if iszero(shr(248, x)) { n := add(n, 1) }
             }
-            // The index of the first difference between the bytes from p and from q, before
-            // `bound − q` bytes; `bound − q` if there is none.
-            function firstDiff(base, p, q, bound) -> k {
-                let rem := sub(bound, q)
-                for {} lt(k, rem) {} {
-                    let x := xor(mload(add(base, add(p, k))), mload(add(base, add(q, k))))
-                    let take := sub(rem, k)
-                    if gt(take, 32) { take := 32 }
-                    if lt(take, 32) { x := and(x, not(shr(shl(3, take), not(0)))) }
-                    if x {
-                        k := add(k, leadingZeroBytes(x))
-                        leave
-                    }
-                    k := add(k, take)
-                }
-            }
 
-            // The match in progress at `idx` (source and bytes found equal in the state's
-            // words), compared up to `end`: whether it ended, and the next scan position if so.
-            function matchPhase(state, base, idx, stopAt, limit) -> next, ended {
-                let table := add(state, 192)
-                let q := add(idx, 3)
-                let cmpEnd := add(limit, 9)
-                let bound := cmpEnd
-                if lt(stopAt, bound) { bound := stopAt }
-                let compared := mload(add(state, 0xa0))
-                let cur := add(q, compared)
-                next := idx
-                if iszero(lt(cur, bound)) { leave }
-                let k := firstDiff(base, add(add(mload(add(state, 0x80)), 3), compared), cur, bound)
-                let l := add(add(compared, k), 1)
-                if eq(k, sub(bound, cur)) {
-                    // No difference before `bound`: the match goes on in the next chunk, unless
-                    // `bound` is the compare bound.
-                    if lt(bound, cmpEnd) {
-                        mstore(add(state, 0xa0), sub(bound, q))
-                        leave
+            let base := zeroAt
+            let table := add(st, 192)
+            let idx := mload(st)
+            let anchor := mload(add(st, 0x20))
+            let size := mload(add(st, 0x40))
+            let matching := mload(add(st, 0x60))
+            let from := mload(add(st, 0x80))
+            let compared := mload(add(st, 0xa0))
+            let limit := 0
+            if gt(len, 12) { limit := sub(len, 13) }
+            // A match compares up to `cmpEnd`, and within this chunk up to `bound`; scan steps
+            // run below `scanEnd`.
+            let cmpEnd := add(limit, 9)
+            let bound := cmpEnd
+            if lt(end, bound) { bound := end }
+            let scanEnd := limit
+            if lt(end, scanEnd) { scanEnd := end }
+            for {} 1 {} {
+                if matching {
+                    // The compare steps of the match in progress at `idx` (source `from`, the
+                    // `compared` bytes from `idx + 3` found equal before).
+                    let q := add(idx, 3)
+                    let cur := add(q, compared)
+                    // Its next compare step lies in a later chunk.
+                    if iszero(lt(cur, bound)) { break }
+                    let p := add(add(base, add(from, 3)), compared)
+                    let c := add(base, cur)
+                    let rem := sub(bound, cur)
+                    // `k`: the index of the first difference before `rem`, if `differs`.
+                    let k := 0
+                    let differs := 0
+                    for {} lt(k, rem) { k := add(k, 32) } {
+                        let x := xor(mload(add(p, k)), mload(add(c, k)))
+                        let take := sub(rem, k)
+                        if lt(take, 32) { x := and(x, not(shr(shl(3, take), not(0)))) }
+                        if x {
+                            if iszero(byte(0, x)) { k := add(k, leadingZeroBytes(x)) }
+                            differs := 1
+                            break
+                        }
                     }
-                    l := sub(cmpEnd, q)
+                    let l := add(add(compared, k), 1)
+                    if iszero(differs) {
+                        // No difference before `bound`: the match goes on in the next chunk,
+                        // unless `bound` is the compare bound.
+                        if lt(bound, cmpEnd) {
+                            compared := sub(bound, q)
+                            break
+                        }
+                        l := sub(cmpEnd, q)
+                    }
+                    // The match of length `l`: 3 bytes per 262, then 2 (a remainder below 6)
+                    // or 3.
+                    let m := sub(l, 1)
+                    if gt(m, 261) {
+                        size := add(size, mul(3, div(m, 262)))
+                        m := mod(m, 262)
+                    }
+                    size := add(size, add(2, iszero(lt(m, 6))))
+                    idx := add(idx, l)
+                    set(table, base, idx, idx)
+                    idx := add(idx, 1)
+                    set(table, base, idx, idx)
+                    idx := add(idx, 1)
+                    anchor := idx
+                    from := 0
+                    compared := 0
+                    matching := 0
                 }
-                mstore(add(state, 0x40), emitMatch(l, mload(add(state, 0x40))))
-                next := add(idx, l)
-                set(table, hash(u24(base, next)), next)
-                next := add(next, 1)
-                set(table, hash(u24(base, next)), next)
-                next := add(next, 1)
-                mstore(add(state, 0x20), next)
-                mstore(add(state, 0x80), 0)
-                mstore(add(state, 0xa0), 0)
-                ended := 1
-            }
-            // Scan steps from `idx` to a candidate (its position and source), or to `scanEnd`.
-            function scan(base, state, idx, scanEnd) -> next, from, found {
-                let table := add(state, 192)
+                // Scan steps from `idx` to a candidate `r`, or to `scanEnd`.
+                let r := 0
                 for {} lt(idx, scanEnd) { idx := add(idx, 1) } {
                     let w := mload(add(base, idx))
                     let seq := or(or(byte(0, w), shl(8, byte(1, w))), shl(16, byte(2, w)))
                     let at := add(table, shl(2, and(shr(19, mul(seq, 2654435769)), 0x1fff)))
                     let old := mload(at)
                     mstore(at, or(and(old, shr(32, not(0))), shl(224, idx)))
-                    let r := shr(224, old)
+                    r := shr(224, old)
                     if lt(sub(idx, r), 8192) {
                         if eq(shr(232, w), shr(232, mload(add(base, r)))) {
-                            from := r
-                            found := 1
+                            matching := 1
                             break
                         }
                     }
                 }
-                next := idx
-            }
-
-            let idx := mload(st)
-            let matching := mload(add(st, 0x60))
-            let limit := 0
-            if gt(len, 12) { limit := sub(len, 13) }
-            for {} 1 {} {
-                if matching {
-                    let ended := 0
-                    idx, ended := matchPhase(st, zeroAt, idx, end, limit)
-                    if iszero(ended) { break }
-                    matching := 0
-                }
-                let scanEnd := limit
-                if lt(end, scanEnd) { scanEnd := end }
-                let from := 0
-                idx, from, matching := scan(zeroAt, st, idx, scanEnd)
                 if iszero(matching) { break }
                 if iszero(lt(add(idx, 1), limit)) {
                     // The reference ends here without emitting the match.
@@ -169,12 +153,21 @@ library FastLzChunk {
                     idx := add(idx, 1)
                     break
                 }
-                mstore(add(st, 0x80), from)
-                let anchor := mload(add(st, 0x20))
-                if gt(idx, anchor) { mstore(add(st, 0x40), literals(sub(idx, anchor), mload(add(st, 0x40)))) }
+                from := r
+                if gt(idx, anchor) {
+                    // The literal run `[anchor, idx)`: 33 bytes per 32, then the rest and one.
+                    let lit := sub(idx, anchor)
+                    size := add(size, mul(0x21, shr(5, lit)))
+                    let rest := and(lit, 31)
+                    if rest { size := add(size, add(rest, 1)) }
+                }
             }
             mstore(st, idx)
+            mstore(add(st, 0x20), anchor)
+            mstore(add(st, 0x40), size)
             mstore(add(st, 0x60), matching)
+            mstore(add(st, 0x80), from)
+            mstore(add(st, 0xa0), compared)
         }
     }
 

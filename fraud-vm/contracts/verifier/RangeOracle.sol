@@ -48,7 +48,7 @@ contract RangeOracle {
     /// data fee's size, `FastLz.compressedLength`), run by `absorbFlz` (SPEC.md §3.4.1 v0.11).
     uint256 public constant FLZ = 32;
     /// The most positions a chunk of an FLZ job covers (the costliest input found, a match
-    /// every three bytes, about 540 gas a position: at most 4.2M gas a chunk, SPEC.md §3.4.1).
+    /// every three bytes, about 360 gas a position: at most 3.2M gas a chunk, SPEC.md §3.4.1).
     uint256 public constant MAX_FLZ_CHUNK = 6_144;
 
     /// The parameters of a job; its id is `keccak256(abi.encode(job))`.

@@ -138,9 +138,7 @@ library StartStep {
         }
         // EIP-7702: after the purchase and before the checkpoint (they stay when the transaction
         // fails).
-        s.authRefund = Authorizations.applyAll(
-            cx, uint256(StateRecord.wordAt(s.blockEnv + BLOCK_CHAIN_ID)), t.authorizations, precompiles
-        );
+        s.authRefund = Authorizations.applyAll(cx, t.authorizations);
         WorldAccess.pushCheckpoint(cx);
         s.gas = t.gasLimit > s.intrinsic ? t.gasLimit - s.intrinsic : 0;
         s.codeHash = WorldAccess.KECCAK_EMPTY;

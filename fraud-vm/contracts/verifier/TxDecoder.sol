@@ -335,7 +335,7 @@ contract TxDecoder {
         if (sig.kind == DEPOSIT) {
             _deposit(t, at, end, l);
         } else {
-            _signed(t, sig, at, end, l);
+            _signed(t, sig, at, end, l, chainId);
             if (sig.s > SECP256K1N_HALF) revert InvalidTransaction("signature s above half the curve order");
             t.sender = _recover(l.gap == 0 ? _signingHash(sig) : _longSigningHash(sig, l), sig);
             if (sig.hasChainId ? sig.chainId != chainId : first < 0xc0) revert InvalidTransaction("chain id");
@@ -444,7 +444,10 @@ contract TxDecoder {
     }
 
     /// @notice The fields of a signed transaction of `sig.kind` and its signature.
-    function _signed(TxFields memory t, Signature memory sig, uint256 q, uint256 end, Long memory l) private pure {
+    function _signed(TxFields memory t, Signature memory sig, uint256 q, uint256 end, Long memory l, uint256 chainId)
+        private
+        view
+    {
         uint256 kind = sig.kind;
         sig.fields = q;
         if (kind != LEGACY) {
@@ -470,7 +473,7 @@ contract TxDecoder {
             (t.maxFeePerBlobGas, q) = Rlp.uintOf(q, end, 16);
             q = _blobHashes(t, q, end);
         }
-        if (kind == SET_CODE) q = _authorizations(t, q, end);
+        if (kind == SET_CODE) q = _authorizations(t, q, end, chainId);
         sig.fieldsEnd = q;
         if (kind == LEGACY) {
             // v: 27 + parity, or 35 + 2 · chainId + parity (EIP-155) with a u64 chain id.
@@ -528,23 +531,70 @@ contract TxDecoder {
     }
 
     /// @notice EIP-7702 authorizations: `[[chainId, address, nonce, yParity, r, s]…]` (the
-    /// parity any byte: the start skips one above 1).
-    function _authorizations(TxFields memory t, uint256 q, uint256 end) private pure returns (uint256) {
+    /// parity any byte), each with its authority if the transaction start applies it in a block
+    /// of chain `chainId` (`_authority`).
+    function _authorizations(TxFields memory t, uint256 q, uint256 end, uint256 chainId)
+        private
+        view
+        returns (uint256)
+    {
         (uint256 at, uint256 listEnd) = Rlp.listOf(q, end);
         t.authorizations = new Authorization[](Rlp.count(at, listEnd));
         for (uint256 i = 0; i < t.authorizations.length; ++i) {
             (uint256 r, uint256 itemEnd) = Rlp.listOf(at, listEnd);
             Authorization memory a = t.authorizations[i];
+            uint256 item = r;
             (a.chainId, r) = Rlp.uintOf(r, itemEnd, 32);
             (a.addr, r) = Rlp.addressOf(r, itemEnd);
             (a.nonce, r) = Rlp.uintOf(r, itemEnd, 8);
+            uint256 signedEnd = r;
             (a.yParity, r) = Rlp.uintOf(r, itemEnd, 1);
             (a.r, r) = Rlp.uintOf(r, itemEnd, 32);
             (a.s, r) = Rlp.uintOf(r, itemEnd, 32);
             if (r != itemEnd) Rlp.malformed();
+            _authority(a, chainId, item, signedEnd - item);
             at = itemEnd;
         }
         return listEnd;
+    }
+
+    /// @notice Sets `a.signed` and `a.authority` for an authorization the transaction start
+    /// applies (SPEC.md §5.9): for chain `chainId` or any, a nonce below `2^64 − 1`, parity 0
+    /// or 1, `s ≤ n/2`, and a key that ecrecover (0x01) gives for `keccak256(0x05 ‖
+    /// rlp([chain_id, address, nonce]))`, whose payload is the item's own first three encodings
+    /// (canonical, as `Rlp` checks them: what re-encoding the fields would give), the `len`
+    /// calldata bytes at `p`. Its 3000 gas must be there: a call starved of it is no answer.
+    function _authority(Authorization memory a, uint256 chainId, uint256 p, uint256 len) private view {
+        if (a.chainId != 0 && a.chainId != chainId) return;
+        if (a.nonce == type(uint64).max || a.yParity > 1 || a.s > SECP256K1N_HALF) return;
+        if (gasleft() < 10_000) revert PrecompileGasShort(3000);
+        (uint256 parity, uint256 r, uint256 s) = (a.yParity, a.r, a.s);
+        bool ok;
+        uint256 authority;
+        assembly ("memory-safe") {
+            // 0x05 ‖ the list header (a payload of at most 63 bytes) ‖ the payload.
+            let m := mload(0x40)
+            mstore8(m, 0x05)
+            let head := 2
+            switch lt(len, 56)
+            case 1 { mstore8(add(m, 1), add(0xc0, len)) }
+            default {
+                mstore8(add(m, 1), 0xf8)
+                mstore8(add(m, 2), len)
+                head := 3
+            }
+            calldatacopy(add(m, head), p, len)
+            let digest := keccak256(m, add(head, len))
+            mstore(m, digest)
+            mstore(add(m, 32), add(27, parity))
+            mstore(add(m, 64), r)
+            mstore(add(m, 96), s)
+            ok := staticcall(3000, 1, m, 128, m, 32)
+            // (After the call: Yul evaluates arguments right to left.)
+            ok := and(ok, eq(returndatasize(), 32))
+            authority := mload(m)
+        }
+        if (ok) (a.signed, a.authority) = (true, authority);
     }
 
     /// @notice The signing hash: `keccak256([type ‖] rlp(unsigned fields [‖ chainId, 0, 0]))`,

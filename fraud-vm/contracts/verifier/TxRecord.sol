@@ -10,7 +10,7 @@ struct AccessEntry {
     uint256[] keys;
 }
 
-/// An EIP-7702 authorization as signed.
+/// An EIP-7702 authorization as signed, and its authority as `TxDecoder` recovered it.
 struct Authorization {
     uint256 chainId;
     uint256 addr;
@@ -18,6 +18,10 @@ struct Authorization {
     uint256 yParity;
     uint256 r;
     uint256 s;
+    /// Whether the transaction start applies it to an authority (for the block's chain or any,
+    /// a nonce below `2^64 − 1`, a valid signature), and that authority.
+    bool signed;
+    uint256 authority;
 }
 
 /// A transaction as the transaction start reads it (fraud-vm/SPEC.md §3.9), whatever format

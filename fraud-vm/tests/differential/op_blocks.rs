@@ -385,7 +385,7 @@ fn item() -> impl Strategy<Value = Item> {
 fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
     let keys = keys();
     let mut nonces = [0u64; 3];
-    let mut fresh_used = [0u8; 4];
+    let mut fresh_used = [0u8; 32];
     let mut out = vec![deposit(TxDeposit {
         source_hash: B256::repeat_byte(1),
         from: DEPOSITOR,
@@ -491,7 +491,8 @@ fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
                 let mut tx = TxEip7702 {
                     chain_id: CHAIN_ID,
                     nonce,
-                    gas_limit: 400_000,
+                    // 25,000 intrinsic gas per authorization (EIP-7702).
+                    gas_limit: 400_000.max(100_000 + 25_000 * auths.len() as u64),
                     max_fee_per_gas: 3 * u128::from(BASEFEE),
                     max_priority_fee_per_gas: 7,
                     to: if *call_authority {
@@ -798,6 +799,19 @@ pub(crate) fn fixed_blocks() -> Vec<Vec<Vec<u8>>> {
         system,
         block(&with_refusals(), (1368, 810_949, 7_000, 300)),
     ]
+}
+
+/// An OP block with one EIP-7702 transaction of `n` authorizations (at most 32), each by its own
+/// fresh authority (absent from the base state, so each is touched, read with a base-trie proof
+/// of absence and written): the transaction start's gas against the number of authorizations.
+pub(crate) fn delegation_block(n: u8) -> Vec<Vec<u8>> {
+    let auths = (0..n).map(Auth::Fresh).collect();
+    let item = Item::Delegate {
+        key: 0,
+        auths,
+        call_authority: false,
+    };
+    block(&[item], (1368, 810_949, 7_000, 300))
 }
 
 /// [v0.6] Valid transactions with every kind of refused one between them: each refused one

@@ -1688,8 +1688,8 @@ fn solidity_block_end_matches_rust() {
 /// The block-boundary steps of a block, as the Rust check proves them: kind, pre-commitment,
 /// proof.
 #[derive(Default)]
-struct BoundarySteps {
-    proofs: Vec<(String, B256, StepProof)>,
+pub(super) struct BoundarySteps {
+    pub(super) proofs: Vec<(String, B256, StepProof)>,
 }
 
 impl fraud_vm::check::BlockObserver for BoundarySteps {
@@ -1700,7 +1700,7 @@ impl fraud_vm::check::BlockObserver for BoundarySteps {
 
 /// Both verifiers on one step: the same post-state, or both reject (the Solidity verifier with
 /// one of its own errors). `Ok(None)`: the Solidity verifier answered `Unsupported`.
-fn compare_step(
+pub(super) fn compare_step(
     l1: &mut L1Verifier,
     steps: Address,
     pre: B256,

@@ -144,15 +144,26 @@ fn mixed_bytes(seed: u64, len: usize) -> Vec<u8> {
 /// a random earlier place within the match window, so that nearly every scan step finds a
 /// match that ends after one more byte (a match every three positions).
 fn trigram_salad(len: usize) -> Vec<u8> {
-    let mut out = mixed_bytes(0x5a1ad, 8_000.min(len));
+    trigrams(len, (0x5a1ad, 8_000), 0, |x| 1 + (x >> 20) as usize % 8_000)
+}
+
+/// After `prefix.1` bytes of `mixed_bytes(prefix.0)`, three-byte groups each copied from
+/// `back(x)` bytes before (`x` a xorshift sequence) and followed by `gap` literal bytes:
+/// matches of exactly three bytes at the distances `back` picks (near the window's 8,191 for
+/// the farthest), alternating with literals.
+fn trigrams(len: usize, prefix: (u64, usize), gap: usize, back: impl Fn(u64) -> usize) -> Vec<u8> {
+    let mut out = mixed_bytes(prefix.0, prefix.1.min(len));
     let mut x = 0x2545_f491_4f6c_dd1du64;
     while out.len() < len {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let from = out.len() - 1 - (x >> 20) as usize % 8_000;
+        let from = out.len() - back(x);
         for i in 0..3 {
             out.push(out[from + i]);
+        }
+        for k in 0..gap {
+            out.push((x >> (8 * (k % 8))) as u8 ^ 0x5a);
         }
     }
     out.truncate(len);
@@ -433,6 +444,24 @@ fn solidity_flz_long_inputs_gas() {
         (
             "trigram salad (the costliest found)",
             trigram_salad(128_000),
+        ),
+        (
+            "three-byte matches 8,100 to 8,191 bytes back",
+            trigrams(128_000, (0x7a7, 8_191), 0, |x| {
+                8_100 + (x >> 20) as usize % 92
+            }),
+        ),
+        (
+            "three-byte matches alternating with one literal byte",
+            trigrams(128_000, (0x7a7, 8_191), 1, |x| {
+                1 + (x >> 20) as usize % 8_000
+            }),
+        ),
+        (
+            "three-byte matches alternating with four literal bytes",
+            trigrams(128_000, (0x7a7, 8_191), 4, |x| {
+                1 + (x >> 20) as usize % 8_000
+            }),
         ),
     ];
     let mut worst = 0;

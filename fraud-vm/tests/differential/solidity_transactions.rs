@@ -621,7 +621,10 @@ fn solidity_v4_sections_reject_what_rust_rejects() {
 mod decoder_abi {
     alloy::sol! {
         struct AccessEntry { uint256 addr; uint256[] keys; }
-        struct Authorization { uint256 chainId; uint256 addr; uint256 nonce; uint256 yParity; uint256 r; uint256 s; }
+        struct Authorization {
+            uint256 chainId; uint256 addr; uint256 nonce; uint256 yParity; uint256 r; uint256 s;
+            bool signed; uint256 authority;
+        }
         struct TxFields {
             uint256 sender; bool create; uint256 to; uint256 nonce; uint256 gasLimit; uint256 maxFee;
             uint256 maxPriorityFee; uint256 value; uint256 data; uint256 dataLen;
@@ -631,6 +634,23 @@ mod decoder_abi {
         }
         function decode(bytes e, uint256 rules, uint256 chainId) returns (TxFields t);
     }
+}
+
+/// The authority of `auth` if the transaction start applies it in a block of chain `chain_id`
+/// (fraud-vm SPEC §5.9, `authorize` in step/start.rs): for that chain or any, a nonce below
+/// `2^64 − 1`, parity 0 or 1, `s ≤ n/2` and a key the signature recovers (secp256k1, as the
+/// L1's ecrecover).
+fn authority(auth: &fraud_vm::tx::Authorization, chain_id: u64) -> Option<Address> {
+    let applies = (auth.chain_id.is_zero() || auth.chain_id == U256::from(chain_id))
+        && auth.nonce != u64::MAX
+        && auth.y_parity <= 1
+        && auth.s <= alloy::eips::eip7702::constants::SECP256K1N_HALF;
+    if !applies {
+        return None;
+    }
+    alloy::primitives::Signature::new(auth.r, auth.s, auth.y_parity == 1)
+        .recover_address_from_prehash(&auth.signing_hash())
+        .ok()
 }
 
 /// Encodings with the rules and chain id to decode them under.
@@ -731,6 +751,11 @@ fn decoders_agree(
                     && a.yParity == U256::from(b.y_parity)
                     && a.r == b.r
                     && a.s == b.s
+                    && (a.signed, a.authority)
+                        == match authority(b, chain_id) {
+                            Some(who) => (true, word(who)),
+                            None => (false, U256::ZERO),
+                        }
             })
         && sol.encodedLen == U256::from(e.len())
         && sol.deposit == rust.deposit.is_some()
@@ -898,4 +923,60 @@ proptest! {
         };
         prop_assert_eq!(fee, info.calculate_tx_l1_cost(&input, op_revm::OpSpecId::ISTHMUS));
     }
+}
+
+/// The transaction start of an EIP-7702 transaction with 1, 5, 10 and 20 authorizations, each by
+/// its own fresh authority (`op_blocks::delegation_block`), and of the fixed OP block's five
+/// (two applied to existing accounts, one for another chain, one with a wrong nonce): both
+/// verifiers agree, and the gas of each start is printed (issue 6: every step under 1M gas).
+///
+/// `cargo test --release -p fraud-vm --test differential solidity_delegation_start_gas -- --nocapture`
+#[test]
+fn solidity_delegation_start_gas() {
+    use super::boundary::{BoundarySteps, compare_step};
+    let mut l1 = L1Verifier::deploy();
+    let steps = l1.address;
+    let mut starts = |block: &[Vec<u8>]| -> Vec<(u64, usize)> {
+        let recorded = super::super::op_blocks::run_recorded(block, BoundarySteps::default())
+            .expect("the block checks");
+        let mut out = Vec::new();
+        for (kind, pre, proof) in &recorded.proofs {
+            let delegating = proof
+                .transaction
+                .as_ref()
+                .is_some_and(|(e, _)| e.first() == Some(&4));
+            if kind.as_str() != "TxStart" || !delegating {
+                continue;
+            }
+            let bytes = proof.encode();
+            match compare_step(&mut l1, steps, *pre, &bytes) {
+                Ok(Some(gas)) => out.push((gas, bytes.len())),
+                other => panic!("an EIP-7702 start: {other:?}"),
+            }
+        }
+        out
+    };
+    let fixed = starts(&super::super::op_blocks::fixed_blocks()[0]);
+    for (gas, len) in &fixed {
+        println!("EIP-7702 start of the fixed OP block: {gas} gas ({len} proof bytes)");
+    }
+    assert!(!fixed.is_empty());
+    let mut by_count = Vec::new();
+    for n in [1u8, 5, 10, 20] {
+        let found = starts(&super::super::op_blocks::delegation_block(n));
+        assert_eq!(found.len(), 1, "one EIP-7702 start");
+        let (gas, len) = found[0];
+        println!("EIP-7702 start with {n} fresh authorities: {gas} gas ({len} proof bytes)");
+        by_count.push((n, gas));
+    }
+    // Each authorization costs about the same: the count under a bound is linear.
+    let (n1, g1) = by_count[0];
+    let (n2, g2) = by_count[by_count.len() - 1];
+    let per = (g2 - g1) / u64::from(n2 - n1);
+    let base = g1 - per * u64::from(n1);
+    println!(
+        "about {per} gas per authorization over {base}: {} fit under 1M, {} under 2^24",
+        (1_000_000 - base) / per,
+        ((1u64 << 24) - base) / per
+    );
 }
