@@ -319,7 +319,7 @@ fn write_accounts(tx: &redb::WriteTransaction, writes: &StateWrites) -> Result<(
             (*hashed, bytes)
         })
         .collect();
-    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    rows.sort_unstable_by_key(|(hashed, _)| *hashed);
     let mut accounts = tx.open_table(ACCOUNTS)?;
     for (hashed, bytes) in rows {
         match bytes {
@@ -342,7 +342,7 @@ fn write_storage(tx: &redb::WriteTransaction, writes: &StateWrites) -> Result<()
         .iter()
         .map(|(address, slots)| (keccak256(address), slots))
         .collect();
-    owners.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    owners.sort_unstable_by_key(|(owner, _)| *owner);
     let mut storage = tx.open_table(STORAGE)?;
     let mut rows: Vec<(B256, [u8; 32])> = Vec::new();
     for (owner, slots) in owners {
@@ -357,7 +357,7 @@ fn write_storage(tx: &redb::WriteTransaction, writes: &StateWrites) -> Result<()
                 .values()
                 .map(|(hashed, value)| (*hashed, value.to_be_bytes::<32>())),
         );
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        rows.sort_unstable_by_key(|(hashed, _)| *hashed);
         for (hashed, value) in &rows {
             let key = codec::storage_key(&owner, hashed);
             if *value == [0; 32] {
