@@ -3,7 +3,7 @@
 
 use super::state::{BlockChanges, StateCache};
 use crate::{
-    storage::{AccountRecord, AccountWrite, StateDiff, StorageError, StoreReader},
+    storage::{AccountRecord, AccountWrite, SlotWrite, StateDiff, StorageError, StoreReader},
     trie::{SparseTrie, TrieError},
 };
 use alloy::{
@@ -99,9 +99,6 @@ impl StateTries {
             if change.wiped {
                 diff.wiped_storage.push(*address);
             }
-            for (slot, value) in &change.storage {
-                diff.storage.push((*address, *slot, *value));
-            }
             records.insert(*address, Some(record));
         }
         self.accounts
@@ -129,11 +126,15 @@ impl StateTries {
                 .entry(*address)
                 .or_insert_with(|| SparseTrie::from_root(previous_root))
         };
+        // The slots' hashes go to the state file's writer with the writes (its keys).
+        diff.storage.reserve(change.storage.len());
         let mut slots: Vec<(B256, Option<Bytes>)> = change
             .storage
             .iter()
             .map(|(slot, value)| {
                 let key = keccak256(B256::from(*slot));
+                diff.storage
+                    .push(SlotWrite::with_hashed(*address, *slot, key, *value));
                 let value = (!value.is_zero()).then(|| Bytes::from(rlp::encode(value)));
                 (key, value)
             })

@@ -249,53 +249,15 @@ pub(crate) fn set_applied(
 
 /// Writes come from hash maps; each table gets them sorted by key, so consecutive inserts land
 /// in the same B-tree leaf, which is already copied and cached. Accounts and slots are keyed by
-/// their hashes; of the trie nodes, only those at paths shorter than [`STORED_TRIE_DEPTH`] are
-/// stored (readers rebuild the deeper ones from the flat rows).
+/// their hashes, which the state root computed (they travel with the writes); of the trie nodes,
+/// only those at paths shorter than [`STORED_TRIE_DEPTH`] are stored (readers rebuild the
+/// deeper ones from the flat rows).
 pub(crate) fn write_state(
     tx: &redb::WriteTransaction,
     writes: &StateWrites,
 ) -> Result<(), StorageError> {
-    let mut accounts = tx.open_table(ACCOUNTS)?;
-    let mut sorted: Vec<_> = writes.accounts.values().collect();
-    sorted.sort_unstable_by_key(|(key, _)| *key);
-    let mut buf = Vec::with_capacity(128);
-    for (hashed, record) in sorted {
-        match record {
-            Some(record) => {
-                buf.clear();
-                record.encode_into(&mut buf);
-                accounts.insert(&hashed.0, buf.as_slice())?;
-            }
-            None => {
-                accounts.remove(&hashed.0)?;
-            }
-        }
-    }
-    drop(accounts);
-    let mut storage = tx.open_table(STORAGE)?;
-    let mut sorted = Vec::new();
-    for (address, slots) in &writes.storage {
-        let hashed = keccak256(address);
-        if slots.wiped {
-            let (start, end) = codec::storage_range(&hashed);
-            storage.retain_in::<&[u8; 64], _>(&start..=&end, |_, _| false)?;
-        }
-        sorted.extend(slots.slots.iter().map(|(slot, value)| {
-            (
-                codec::storage_key(&hashed, &keccak256(B256::from(*slot))),
-                value,
-            )
-        }));
-    }
-    sorted.sort_unstable_by_key(|(key, _)| *key);
-    for (key, value) in sorted {
-        if value.is_zero() {
-            storage.remove(&key)?;
-        } else {
-            storage.insert(&key, &value.to_be_bytes::<32>())?;
-        }
-    }
-    drop(storage);
+    write_accounts(tx, writes)?;
+    write_storage(tx, writes)?;
     let mut code = tx.open_table(CODE)?;
     for (hash, bytes) in &writes.code {
         code.insert(&hash.0, bytes.as_ref())?;
@@ -336,6 +298,76 @@ pub(crate) fn write_state(
     }
     drop(storage_trie);
     super::tx_runs::write_run(tx, &writes.tx_index)
+}
+
+/// Writes the account rows. They are copied out of the hash map in its own order (one
+/// sequential pass) and encoded on the way, then sorted: sorting references into the map and
+/// following them in key order missed the cache on every row (about 8 % of the applier's
+/// samples at a million accounts).
+fn write_accounts(tx: &redb::WriteTransaction, writes: &StateWrites) -> Result<(), StorageError> {
+    let mut encoded = Vec::with_capacity(writes.accounts.len() * 24);
+    // (key, the record's bytes in `encoded`, or `None` to delete the row)
+    let mut rows: Vec<(B256, Option<(u32, u32)>)> = writes
+        .accounts
+        .values()
+        .map(|(hashed, record)| {
+            let bytes = record.map(|record| {
+                let start = encoded.len();
+                record.encode_into(&mut encoded);
+                (start as u32, encoded.len() as u32)
+            });
+            (*hashed, bytes)
+        })
+        .collect();
+    rows.sort_unstable_by_key(|(hashed, _)| *hashed);
+    let mut accounts = tx.open_table(ACCOUNTS)?;
+    for (hashed, bytes) in rows {
+        match bytes {
+            Some((start, end)) => {
+                accounts.insert(&hashed.0, &encoded[start as usize..end as usize])?;
+            }
+            None => {
+                accounts.remove(&hashed.0)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes the storage rows, account by account in the order of their hashed addresses and,
+/// within one, by hashed slot (the table's key order), from the slot hashes the writes carry.
+fn write_storage(tx: &redb::WriteTransaction, writes: &StateWrites) -> Result<(), StorageError> {
+    let mut owners: Vec<_> = writes
+        .storage
+        .iter()
+        .map(|(address, slots)| (keccak256(address), slots))
+        .collect();
+    owners.sort_unstable_by_key(|(owner, _)| *owner);
+    let mut storage = tx.open_table(STORAGE)?;
+    let mut rows: Vec<(B256, [u8; 32])> = Vec::new();
+    for (owner, slots) in owners {
+        if slots.wiped {
+            let (start, end) = codec::storage_range(&owner);
+            storage.retain_in::<&[u8; 64], _>(&start..=&end, |_, _| false)?;
+        }
+        rows.clear();
+        rows.extend(
+            slots
+                .slots
+                .values()
+                .map(|(hashed, value)| (*hashed, value.to_be_bytes::<32>())),
+        );
+        rows.sort_unstable_by_key(|(hashed, _)| *hashed);
+        for (hashed, value) in &rows {
+            let key = codec::storage_key(&owner, hashed);
+            if *value == [0; 32] {
+                storage.remove(&key)?;
+            } else {
+                storage.insert(&key, value)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The block whose state the state file holds, if any: (number, hash).

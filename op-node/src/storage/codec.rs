@@ -274,7 +274,7 @@ pub struct StateChanges {
 pub(crate) fn encode_changes(
     accounts: &[super::AccountWrite],
     wiped_storage: &[Address],
-    storage: &[(Address, U256, U256)],
+    storage: &[super::SlotWrite],
     code: &[(B256, Bytes)],
 ) -> Vec<u8> {
     let code_len: usize = code.iter().map(|(_, c)| 36 + c.len()).sum();
@@ -290,10 +290,10 @@ pub(crate) fn encode_changes(
         out.extend_from_slice(address.as_slice());
     }
     out.extend_from_slice(&(storage.len() as u32).to_be_bytes());
-    for (address, slot, value) in storage {
-        out.extend_from_slice(address.as_slice());
-        put_u256(&mut out, slot);
-        put_u256(&mut out, value);
+    for write in storage {
+        out.extend_from_slice(write.address.as_slice());
+        put_u256(&mut out, &write.slot);
+        put_u256(&mut out, &write.value);
     }
     out.extend_from_slice(&(code.len() as u32).to_be_bytes());
     for (hash, bytes) in code {
@@ -485,10 +485,15 @@ mod tests {
                 .iter()
                 .map(|(address, record)| super::super::AccountWrite::new(*address, *record))
                 .collect();
+            let storage: Vec<_> = changes
+                .storage
+                .iter()
+                .map(|(address, slot, value)| super::super::SlotWrite::new(*address, *slot, *value))
+                .collect();
             let encoded = encode_changes(
                 &accounts,
                 &changes.wiped_storage,
-                &changes.storage,
+                &storage,
                 &changes.code,
             );
             prop_assert_eq!(decode_changes(&encoded).unwrap(), changes);

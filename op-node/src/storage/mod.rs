@@ -145,8 +145,8 @@ pub struct StateDiff {
     pub accounts: Vec<AccountWrite>,
     /// Accounts whose storage is cleared (destroyed or re-created) before `storage` applies.
     pub wiped_storage: Vec<Address>,
-    /// Storage writes; a zero value deletes the slot.
-    pub storage: Vec<(Address, U256, U256)>,
+    /// Storage writes, each with its hashed slot; a zero value deletes the slot.
+    pub storage: Vec<SlotWrite>,
     /// New bytecode by hash.
     pub code: Vec<(B256, Bytes)>,
     /// Changed nodes of the account trie.
@@ -189,6 +189,50 @@ impl AccountWrite {
             address,
             hashed,
             record,
+        }
+    }
+}
+
+/// One storage slot's new value in a [`StateDiff`], with keccak256 of the slot: the second
+/// half of the state file's key. As with [`AccountWrite`], the state root hashed every changed
+/// slot for the storage trie and hands the hashes on, so the state file's writer does not hash
+/// them again; callers without them use [`SlotWrite::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotWrite {
+    /// The account whose storage changes.
+    pub address: Address,
+    /// The slot.
+    pub slot: U256,
+    /// keccak256(`slot`) (of its 32-byte big-endian form).
+    pub hashed: B256,
+    /// The new value; zero deletes the slot.
+    pub value: U256,
+}
+
+impl SlotWrite {
+    /// The write of `value` to `slot` of `address`, hashing the slot.
+    pub fn new(address: Address, slot: U256, value: U256) -> Self {
+        Self {
+            address,
+            slot,
+            hashed: keccak256(B256::from(slot)),
+            value,
+        }
+    }
+
+    /// The write of `value` to `slot` of `address` whose keccak256 the caller has already
+    /// computed (checked in debug builds).
+    pub fn with_hashed(address: Address, slot: U256, hashed: B256, value: U256) -> Self {
+        debug_assert_eq!(
+            hashed,
+            keccak256(B256::from(slot)),
+            "the key of slot {slot}"
+        );
+        Self {
+            address,
+            slot,
+            hashed,
+            value,
         }
     }
 }

@@ -223,12 +223,11 @@ impl StoreReader {
                 if writes.wiped {
                     slots.clear();
                 }
-                for (slot, value) in &writes.slots {
-                    let hashed = keccak256(B256::from(*slot));
+                for (hashed, value) in writes.slots.values() {
                     if value.is_zero() {
-                        slots.remove(&hashed);
+                        slots.remove(hashed);
                     } else {
-                        slots.insert(hashed, *value);
+                        slots.insert(*hashed, *value);
                     }
                 }
             }

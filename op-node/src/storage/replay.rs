@@ -138,14 +138,13 @@ pub(crate) fn recover(
                 SparseTrie::from_root(previous)
             };
             let nodes = TrieNodes::storage(&state_read, hashed)?;
-            let mut slots: Vec<_> = writes.slots.iter().collect();
+            let mut slots: Vec<_> = writes.slots.values().collect();
             slots.sort_unstable();
-            for (slot, value) in slots {
-                let key = keccak256(B256::from(*slot));
+            for (key, value) in slots {
                 if value.is_zero() {
-                    trie.remove(&key, &nodes).map_err(trie_error)?;
+                    trie.remove(key, &nodes).map_err(trie_error)?;
                 } else {
-                    trie.insert(&key, Bytes::from(rlp::encode(value)), &nodes)
+                    trie.insert(key, Bytes::from(rlp::encode(value)), &nodes)
                         .map_err(trie_error)?;
                 }
             }
@@ -230,7 +229,7 @@ fn merge_changes(merged: &mut StateWrites, changes: StateChanges) {
             .entry(address)
             .or_default()
             .slots
-            .insert(slot, value);
+            .insert(slot, (keccak256(B256::from(slot)), value));
     }
     for (address, writes) in by_account {
         let entry = merged.storage.entry(address).or_default();

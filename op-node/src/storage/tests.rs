@@ -218,7 +218,7 @@ impl Model {
                 self.slots.insert((a, s), v);
             }
             diff.storage
-                .push((address(a), U256::from(s), U256::from(v)));
+                .push(SlotWrite::new(address(a), U256::from(s), U256::from(v)));
         }
         let nodes: BTreeMap<u8, Option<u8>> = w.nodes.iter().copied().collect();
         for (p, node) in nodes {
@@ -681,8 +681,11 @@ mod shallow_tries {
                         .unwrap();
                     self.slots.insert((owner, slot), value);
                 }
-                diff.storage
-                    .push((bench_address(owner), U256::from(slot), U256::from(value)));
+                diff.storage.push(SlotWrite::new(
+                    bench_address(owner),
+                    U256::from(slot),
+                    U256::from(value),
+                ));
                 touched.insert(owner);
             }
             let mut changed: BTreeMap<u16, Option<u64>> = block
