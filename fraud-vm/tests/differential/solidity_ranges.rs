@@ -58,7 +58,7 @@ pub(super) struct Feeder {
 }
 
 impl Feeder {
-    fn new(l1: &mut L1Verifier) -> Self {
+    pub(super) fn new(l1: &mut L1Verifier) -> Self {
         let (result, _) = l1.call(rangeOracleCall {}.abi_encode());
         let oracle = match result {
             ExecutionResult::Success { output, .. } => {
@@ -134,7 +134,7 @@ impl Feeder {
     }
 
     /// The oracle's fact of job `id`: complete, hash.
-    fn fact(&self, l1: &mut L1Verifier, id: B256) -> (bool, B256) {
+    pub(super) fn fact(&self, l1: &mut L1Verifier, id: B256) -> (bool, B256) {
         let (result, _) = l1.call_to(self.oracle, factCall { id }.abi_encode());
         match result {
             ExecutionResult::Success { output, .. } => {
@@ -146,7 +146,7 @@ impl Feeder {
     }
 
     /// Runs every chunk of `plan`.
-    fn run(&mut self, l1: &mut L1Verifier, plan: &JobPlan) {
+    pub(super) fn run(&mut self, l1: &mut L1Verifier, plan: &JobPlan) {
         for (i, chunk) in plan.chunks.iter().enumerate() {
             if let Err(e) = self.absorb(l1, &plan.job, chunk) {
                 panic!("chunk {i} of {:?}: {e}", plan.job);
