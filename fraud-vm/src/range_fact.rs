@@ -1047,6 +1047,49 @@ mod tests {
         assert_eq!(&e[at..at + 300], &data[..]);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// [v0.12] A leaf over a long value (SPEC.md §3.10): its RLP is the prefix the L1
+        /// verifier builds from the key item and the value's length (list header, key, string
+        /// header), then the value; the long-leaf jobs' WRITE is into that prefix's tree and
+        /// their HASH is the leaf's `keccak256(rlp(leaf))`.
+        #[test]
+        fn long_leaf_jobs_hash_the_leaf(
+            path in proptest::collection::vec(0u8..16, 0..=64),
+            value in proptest::collection::vec(proptest::prelude::any::<u8>(), 56..2_500),
+        ) {
+            use alloy::rlp::Encodable;
+            let leaf = alloy_trie::nodes::TrieNode::Leaf(alloy_trie::nodes::LeafNode::new(
+                alloy_trie::Nibbles::from_nibbles(&path),
+                value.clone(),
+            ));
+            let mut node = Vec::new();
+            leaf.encode(&mut node);
+            let (v, key) = leaf_parts(&node).expect("a leaf");
+            proptest::prop_assert_eq!(&v, &value);
+            let mut head = Vec::new();
+            alloy::rlp::Header { list: false, payload_length: value.len() }.encode(&mut head);
+            let mut prefix = Vec::new();
+            alloy::rlp::Header {
+                list: true,
+                payload_length: key.len() + head.len() + value.len(),
+            }
+            .encode(&mut prefix);
+            prefix.extend_from_slice(key);
+            prefix.extend_from_slice(&head);
+            proptest::prop_assert_eq!([&prefix[..], &value[..]].concat(), node.clone());
+            let tree = WordTree::from_bytes(&value);
+            let n = value.len() as u64;
+            let whole = tree.prove_range(0, n.div_ceil(32));
+            let [write, hash] =
+                prefixed_hash((tree.root(), 0, n), &whole, n, &node).expect("plans");
+            proptest::prop_assert_eq!(write.job.dst_root, WordTree::from_bytes(&prefix).root());
+            proptest::prop_assert_eq!(write.job.dst_offset, prefix.len() as u64);
+            proptest::prop_assert_eq!(hash.hash, keccak256(&node));
+        }
+    }
+
     /// A WRITE job's chunks chain: each destination proof is under the root the previous left,
     /// and the result is the root of the copied string.
     #[test]

@@ -105,22 +105,14 @@ contract BoundaryStepVerifier is BoundaryMachine, IStepVerifier {
     }
 }
 
-/// @title The Sealing steps of the one-step verifier (fraud-vm/SPEC.md §5.19)
-/// @notice The fold and seal steps of a Sealing state, with the same `step` as
-/// `OneStepVerifier`; the insertion steps are forwarded to `InsertionStepVerifier` (its own
-/// contract, deployed by the constructor, so that each stays within EIP-170).
-contract SealingStepVerifier is BoundaryMachine, IStepVerifier, IOracleStepVerifier {
-    /// @notice The contract that executes the insertion steps.
-    address public immutable insertionSteps;
-
-    constructor() {
-        insertionSteps = address(new InsertionStepVerifier());
-    }
-
-    /// @notice As `OneStepVerifier.step`, for the steps this contract executes, reading the
-    /// facts of the caller's oracle (`rangeOracle()`).
+/// @title The steps from a Sealing state (fraud-vm/SPEC.md §5.19), shared by the two contracts
+/// that execute them
+/// @notice With the same `step` as `OneStepVerifier`, reading the facts of the caller's oracle
+/// (`rangeOracle()`), or with `stepWithOracle` those of the oracle a forwarder names.
+abstract contract SealingMachine is BoundaryMachine, IStepVerifier, IOracleStepVerifier {
+    /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
     /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
-    /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
+    /// @param proof The proof (SPEC.md §6.3; in its L1 form, §3.4.1).
     /// @return post The post-state commitment.
     function step(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32 post) {
         return _step(preCommitment, proof, address(0));
@@ -135,12 +127,47 @@ contract SealingStepVerifier is BoundaryMachine, IStepVerifier, IOracleStepVerif
         return _step(preCommitment, proof, oracle);
     }
 
-    function _step(bytes32 preCommitment, bytes calldata proof, address oracle) private view returns (bytes32 post) {
+    function _step(bytes32 preCommitment, bytes calldata proof, address oracle) private view returns (bytes32) {
         (Ctx memory cx, uint256 status) = _open(preCommitment, proof);
         if (status != SEALING) revert UnsupportedStep("not a Sealing state");
         cx.rangeOracle = oracle;
         (BlockEndStep.Sealing memory s, bool insertion) = BlockEndStep.open(cx);
-        if (insertion) return _forwardWithOracle(insertionSteps, preCommitment, proof, StepOps.rangeOracleOf(cx));
+        return _sealingStep(cx, s, insertion, preCommitment, proof);
+    }
+
+    /// @notice The step from the opened Sealing state (an insertion, or else a fold or the seal):
+    /// its post-state commitment, every witness checked as used.
+    function _sealingStep(
+        Ctx memory cx,
+        BlockEndStep.Sealing memory s,
+        bool insertion,
+        bytes32 preCommitment,
+        bytes calldata proof
+    ) internal view virtual returns (bytes32 post);
+}
+
+/// @title The Sealing steps of the one-step verifier (fraud-vm/SPEC.md §5.19)
+/// @notice The fold and seal steps of a Sealing state; the insertion steps are forwarded to
+/// `InsertionStepVerifier` (its own contract, deployed by the constructor, so that each stays
+/// within EIP-170).
+contract SealingStepVerifier is SealingMachine {
+    /// @notice The contract that executes the insertion steps.
+    address public immutable insertionSteps;
+
+    constructor() {
+        insertionSteps = address(new InsertionStepVerifier());
+    }
+
+    function _sealingStep(
+        Ctx memory cx,
+        BlockEndStep.Sealing memory s,
+        bool insertion,
+        bytes32 preCommitment,
+        bytes calldata proof
+    ) internal view override returns (bytes32 post) {
+        if (insertion) {
+            return _forwardWithOracle(insertionSteps, preCommitment, proof, StepOps.rangeOracleOf(cx));
+        }
         post = BlockEndStep.foldOrSeal(cx, s);
         _checkAllUsed(cx);
     }
@@ -149,30 +176,13 @@ contract SealingStepVerifier is BoundaryMachine, IStepVerifier, IOracleStepVerif
 /// @title The insertion steps of the one-step verifier (fraud-vm/SPEC.md §5.19)
 /// @notice The insertion of a receipt and its transaction from a Sealing state, in the canonical
 /// encoding or [v0.12] with long encodings and leaves in their L1 form (SPEC.md §3.4.1, §3.10).
-contract InsertionStepVerifier is BoundaryMachine, IStepVerifier, IOracleStepVerifier {
-    /// @notice As `OneStepVerifier.step`, for the insertion steps, reading the facts of the
-    /// caller's oracle (`rangeOracle()`).
-    /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
-    /// @param proof The proof (SPEC.md §6.3, §3.4.1).
-    /// @return post The post-state commitment.
-    function step(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32 post) {
-        return _step(preCommitment, proof, address(0));
-    }
-
-    /// @inheritdoc IOracleStepVerifier
-    function stepWithOracle(bytes32 preCommitment, bytes calldata proof, address oracle)
-        external
+contract InsertionStepVerifier is SealingMachine {
+    function _sealingStep(Ctx memory cx, BlockEndStep.Sealing memory s, bool insertion, bytes32, bytes calldata)
+        internal
         view
+        override
         returns (bytes32 post)
     {
-        return _step(preCommitment, proof, oracle);
-    }
-
-    function _step(bytes32 preCommitment, bytes calldata proof, address oracle) private view returns (bytes32 post) {
-        (Ctx memory cx, uint256 status) = _open(preCommitment, proof);
-        if (status != SEALING) revert UnsupportedStep("not a Sealing state");
-        cx.rangeOracle = oracle;
-        (BlockEndStep.Sealing memory s, bool insertion) = BlockEndStep.open(cx);
         if (!insertion) revert UnsupportedStep("not an insertion");
         post = InsertionStep.insert(cx, s);
         _checkAllUsed(cx);

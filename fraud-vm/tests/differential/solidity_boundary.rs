@@ -1979,15 +1979,7 @@ fn solidity_long_block_boundary_steps_gas() {
     for (kind, (gas, len)) in &most {
         println!("long-data block, {kind}: most gas {gas} ({len} proof bytes)");
     }
-    println!(
-        "long insertions' jobs: largest chunk by job kind {:?} ({} chunks in all)",
-        feeder.max_chunk, feeder.chunks
-    );
-    assert!(
-        feeder.max_chunk.values().all(|g| *g < 5_000_000),
-        "{:?}",
-        feeder.max_chunk
-    );
+    feeder.print_and_bound_chunks("long insertions' jobs: ");
     // The deposit's insertion and the recorded transaction's (which also moves the deposit's
     // leaf).
     assert_eq!(long_insertions, 2);
@@ -2054,14 +2046,7 @@ fn long_insertion(
         rejected("another length of a long leaf's value", &flipped(m + 36, 1));
         rejected("another root of a long leaf's value", &flipped(m + 1, 1));
     }
-    let full = proof.encode();
-    let mut without = proof.clone();
-    without.transaction = None;
-    let at = full
-        .iter()
-        .zip(&without.encode())
-        .position(|(a, b)| a != b)
-        .expect("the section");
+    let at = super::ranges::transaction_section(proof);
     if form.bytes[at] == 2 {
         // `2 ‖ u32 len ‖ R_e ‖ u32 len(e) ‖ u32 0 ‖ u32 1 ‖ word 0 ‖ siblings`.
         rejected("another len(e)", &flipped(at + 5 + 35, 1));
