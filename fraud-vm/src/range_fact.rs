@@ -148,13 +148,19 @@ struct Marks {
 /// from the oracle (KECCAK256, MCOPY, CALLDATACOPY, CODECOPY, EXTCODECOPY, RETURNDATACOPY,
 /// RETURN, REVERT, LOG data, the input of a call that is not to a precompile or is to identity,
 /// identity's output, the input of a call to sha256 or ripemd160, and a call frame exit's copy
-/// of the output, whose range entries span more than `long_words` words), else `None` (the
-/// canonical encoding is the L1 form).
+/// of the output, whose range entries span more than `long_words` words), a transaction start
+/// or [v0.12] a block end's insertion over a long encoding or leaf, else `None` (the canonical
+/// encoding is the L1 form).
 pub fn l1_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
     // A transaction start: from Idle, with the transaction and no receipt (the block end's
     // insertion, which also carries a transaction, reads its receipt).
     if proof.pre.status == Status::Idle && proof.transaction.is_some() && proof.receipt.is_none() {
         return tx_start_form(proof, long_words);
+    }
+    // [v0.12] The block end's insertion: a Sealing state's step with a transaction and a receipt.
+    if proof.pre.status == Status::Sealing && proof.transaction.is_some() && proof.receipt.is_some()
+    {
+        return insertion_form(proof, long_words);
     }
     let mut marks = Marks::default();
     let jobs = match proof.pre.status {
@@ -327,34 +333,8 @@ fn opcode_plan(proof: &StepProof, long_words: usize, marks: &mut Marks) -> Optio
                 data: alloy::primitives::LogData::new_unchecked(topics, data.into()),
             };
             let encoded = alloy::rlp::encode(&log);
-            let plen = (encoded.len() as u64).checked_sub(len)?;
-            let head = WordTree::from_bytes(&encoded[..plen as usize]);
-            let first = plen / 32;
-            let dest = head.prove_range(first, (plen + len).div_ceil(32) - first);
             marks.memory.push(0);
-            let write = RangeJob {
-                src_root: pre.memory_root,
-                src_offset: offset,
-                src_size: TREE_BYTES,
-                len,
-                flags: WRITE,
-                dst_root: head.root(),
-                dst_offset: plen,
-            };
-            let write = plan(write, Some(read), Some(&dest))?;
-            let whole = WordTree::from_bytes(&encoded);
-            let hash = RangeJob {
-                src_root: write.dst_result,
-                src_offset: 0,
-                src_size: TREE_BYTES,
-                len: plen + len,
-                flags: HASH,
-                dst_root: B256::ZERO,
-                dst_offset: 0,
-            };
-            let source = whole.prove_range(0, (plen + len).div_ceil(32));
-            let hash = plan(hash, Some(&source), None)?;
-            Some(vec![write, hash])
+            prefixed_hash((pre.memory_root, offset, TREE_BYTES), read, len, &encoded).map(Vec::from)
         }
         // RETURN, REVERT offset, len: the output's tree is the memory range written into the
         // empty tree.
@@ -716,6 +696,14 @@ fn tx_start_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
             &tree.prove_range(first, len.div_ceil(32) - first),
         ));
     }
+    let bytes = with_long_transaction(proof, &blob)?;
+    Some(L1Proof { bytes, jobs })
+}
+
+/// `proof`'s encoding with its transaction witness `u8 1 ‖ u32 len ‖ e ‖ word_proof` replaced by
+/// its L1 form `u8 2 ‖ u32 len(blob) ‖ blob ‖ word_proof`.
+fn with_long_transaction(proof: &StepProof, blob: &[u8]) -> Option<Vec<u8>> {
+    let (e, _) = proof.transaction.as_ref()?;
     let full = proof.encode();
     let mut without = proof.clone();
     without.transaction = None;
@@ -724,10 +712,149 @@ fn tx_start_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
     let mut bytes = full[..at].to_vec();
     bytes.push(2);
     bytes.extend_from_slice(&(blob.len() as u32).to_be_bytes());
-    bytes.extend_from_slice(&blob);
+    bytes.extend_from_slice(blob);
     let word_proof = at + 1 + 4 + e.len();
     bytes.extend_from_slice(&full[word_proof..word_proof + 32 * 33]);
     bytes.extend_from_slice(&rest[at + 1..]);
+    Some(bytes)
+}
+
+/// The hash of `encoded`, a string whose last `len` bytes are the source's `(root, offset,
+/// size)` bytes (`source` their range multiproof) after a prefix the verifier builds: a WRITE
+/// of them into the word tree of the prefix after it, then a HASH of the result (a long LOG's
+/// data, [v0.12] a long leaf's value).
+fn prefixed_hash(
+    (src_root, src_offset, src_size): (B256, u64, u64),
+    source: &RangeProof,
+    len: u64,
+    encoded: &[u8],
+) -> Option<[JobPlan; 2]> {
+    let plen = (encoded.len() as u64).checked_sub(len)?;
+    let head = WordTree::from_bytes(&encoded[..plen as usize]);
+    let first = plen / 32;
+    let dest = head.prove_range(first, (plen + len).div_ceil(32) - first);
+    let write = RangeJob {
+        src_root,
+        src_offset,
+        src_size,
+        len,
+        flags: WRITE,
+        dst_root: head.root(),
+        dst_offset: plen,
+    };
+    let write = plan(write, Some(source), Some(&dest))?;
+    let hash = RangeJob {
+        src_root: write.dst_result,
+        src_offset: 0,
+        src_size: TREE_BYTES,
+        len: plen + len,
+        flags: HASH,
+        dst_root: B256::ZERO,
+        dst_offset: 0,
+    };
+    let whole = WordTree::from_bytes(encoded).prove_range(0, (plen + len).div_ceil(32));
+    let hash = plan(hash, Some(&whole), None)?;
+    Some([write, hash])
+}
+
+/// The value of the trie node `node` if it is a leaf, and its key item (the RLP string of its
+/// hex-prefix path, as the node holds it).
+fn leaf_parts(node: &[u8]) -> Option<(Vec<u8>, &[u8])> {
+    use alloy::rlp::Decodable;
+    let alloy_trie::nodes::TrieNode::Leaf(leaf) =
+        alloy_trie::nodes::TrieNode::decode(&mut &node[..]).ok()?
+    else {
+        return None;
+    };
+    let (list, first, _) = rlp_item(node, 0)?;
+    let (_, p, l) = rlp_item(node, first)?;
+    list.then(|| (leaf.value, &node[first..p + l]))
+}
+
+/// [v0.12] The L1 form of a block end's insertion (SPEC.md §3.4.1, §3.10) when its transaction's
+/// encoding `e` spans more than `long_words` words or a trie witness holds a leaf whose value
+/// does: `e` becomes, under flag 2, `R_e ‖ u32 len(e) ‖ range_proof(word 0)`, and each such
+/// witness leaf `0x00 ‖ R_v ‖ u32 len(v) ‖ key`. Its jobs: the HASH of a long `e` (the list's
+/// word; the transaction start's own job), and for each leaf over a long value the verifier
+/// hashes (the witness's, and those the write makes: the new leaf, a leaf moved under a new
+/// branch) the WRITE of the value after the leaf's RLP prefix and the HASH of the result.
+fn insertion_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
+    let (e, _) = proof.transaction.as_ref()?;
+    let sealing = proof.sealing.as_ref()?;
+    let receipt = proof.receipt.as_ref()?.encode(crate::receipt::tx_type(e))?;
+    let long = |v: &[u8]| v.len().div_ceil(32) > long_words && v.len() >= 56;
+    let key = alloy_trie::Nibbles::unpack(alloy::rlp::encode(proof.pre.tx_index));
+    let mut marked = proof.clone();
+    let mut jobs: Vec<JobPlan> = Vec::new();
+    let add = |node: &[u8], value: &[u8], jobs: &mut Vec<JobPlan>| -> Option<()> {
+        let tree = WordTree::from_bytes(value);
+        let n = value.len() as u64;
+        let whole = tree.prove_range(0, n.div_ceil(32));
+        for p in prefixed_hash((tree.root(), 0, n), &whole, n, node)? {
+            if jobs.iter().all(|j| j.job != p.job) {
+                jobs.push(p);
+            }
+        }
+        Some(())
+    };
+    let long_e = long(e);
+    if long_e {
+        let tree = WordTree::from_bytes(e);
+        let n = e.len() as u64;
+        let job = RangeJob {
+            src_root: tree.root(),
+            src_offset: 0,
+            src_size: n,
+            len: n,
+            flags: HASH,
+            dst_root: B256::ZERO,
+            dst_offset: 0,
+        };
+        jobs.push(plan(job, Some(&tree.prove_range(0, n.div_ceil(32))), None)?);
+    }
+    let writes = [
+        (sealing.transactions_root, &e[..]),
+        (sealing.receipts_root, &receipt[..]),
+    ];
+    for (i, (root, value)) in writes.into_iter().enumerate() {
+        let witness = proof.tries.get(i)?;
+        // The values the verifier holds as a root and a length: hashed by facts wherever a
+        // leaf over them is.
+        let mut held: Vec<Vec<u8>> = Vec::new();
+        if i == 0 && long_e {
+            held.push(e.clone());
+        }
+        for (j, node) in witness.nodes.iter().enumerate() {
+            let Some((v, key_item)) = leaf_parts(node).filter(|(v, _)| long(v)) else {
+                continue;
+            };
+            let mut m = vec![0u8];
+            m.extend_from_slice(WordTree::from_bytes(&v).root().as_slice());
+            m.extend_from_slice(&(v.len() as u32).to_be_bytes());
+            m.extend_from_slice(key_item);
+            marked.tries[i].nodes[j] = m.into();
+            add(node, &v, &mut jobs)?;
+            held.push(v);
+        }
+        let (_, created) = crate::mpt_write::write(root, &key, Some(value), witness).ok()?;
+        for node in &created {
+            if let Some((v, _)) = leaf_parts(node).filter(|(v, _)| held.contains(v)) {
+                add(node, &v, &mut jobs)?;
+            }
+        }
+    }
+    if jobs.is_empty() {
+        return None;
+    }
+    let bytes = if long_e {
+        let tree = WordTree::from_bytes(e);
+        let mut blob = tree.root().to_vec();
+        blob.extend_from_slice(&(e.len() as u32).to_be_bytes());
+        blob.extend_from_slice(&encode_range(&tree.prove_range(0, 1)));
+        with_long_transaction(&marked, &blob)?
+    } else {
+        marked.encode()
+    };
     Some(L1Proof { bytes, jobs })
 }
 
@@ -924,6 +1051,49 @@ mod tests {
         assert_eq!(data_items(&e), Some(5));
         assert_eq!(data_span(&e, 5), Some((at as u64, 300)));
         assert_eq!(&e[at..at + 300], &data[..]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// [v0.12] A leaf over a long value (SPEC.md §3.10): its RLP is the prefix the L1
+        /// verifier builds from the key item and the value's length (list header, key, string
+        /// header), then the value; the long-leaf jobs' WRITE is into that prefix's tree and
+        /// their HASH is the leaf's `keccak256(rlp(leaf))`.
+        #[test]
+        fn long_leaf_jobs_hash_the_leaf(
+            path in proptest::collection::vec(0u8..16, 0..=64),
+            value in proptest::collection::vec(proptest::prelude::any::<u8>(), 56..2_500),
+        ) {
+            use alloy::rlp::Encodable;
+            let leaf = alloy_trie::nodes::TrieNode::Leaf(alloy_trie::nodes::LeafNode::new(
+                alloy_trie::Nibbles::from_nibbles(&path),
+                value.clone(),
+            ));
+            let mut node = Vec::new();
+            leaf.encode(&mut node);
+            let (v, key) = leaf_parts(&node).expect("a leaf");
+            proptest::prop_assert_eq!(&v, &value);
+            let mut head = Vec::new();
+            alloy::rlp::Header { list: false, payload_length: value.len() }.encode(&mut head);
+            let mut prefix = Vec::new();
+            alloy::rlp::Header {
+                list: true,
+                payload_length: key.len() + head.len() + value.len(),
+            }
+            .encode(&mut prefix);
+            prefix.extend_from_slice(key);
+            prefix.extend_from_slice(&head);
+            proptest::prop_assert_eq!([&prefix[..], &value[..]].concat(), node.clone());
+            let tree = WordTree::from_bytes(&value);
+            let n = value.len() as u64;
+            let whole = tree.prove_range(0, n.div_ceil(32));
+            let [write, hash] =
+                prefixed_hash((tree.root(), 0, n), &whole, n, &node).expect("plans");
+            proptest::prop_assert_eq!(write.job.dst_root, WordTree::from_bytes(&prefix).root());
+            proptest::prop_assert_eq!(write.job.dst_offset, prefix.len() as u64);
+            proptest::prop_assert_eq!(hash.hash, keccak256(&node));
+        }
     }
 
     /// A WRITE job's chunks chain: each destination proof is under the root the previous left,

@@ -11,7 +11,7 @@ contract MptWriteProbe {
     /// with `witness` (`nodes ‖ u8 has_sibling ‖ [u32 len ‖ node]`, nothing after it).
     function write(bytes32 root, bytes calldata key, bool present, bytes calldata value, bytes calldata witness)
         external
-        pure
+        view
         returns (bytes32 newRoot)
     {
         uint256 at;

@@ -7,7 +7,6 @@ import {SparseTree} from "./SparseTree.sol";
 import {BaseTrie} from "./BaseTrie.sol";
 import {MptWrite} from "./MptWrite.sol";
 import {BlockStart} from "./BlockStart.sol";
-import {ReceiptCodec} from "./ReceiptCodec.sol";
 import "./StepErrors.sol";
 import {BadSealing, BadFoldKey, BadReceipt} from "./SealingErrors.sol";
 
@@ -86,9 +85,10 @@ library BlockEndStep {
         }
     }
 
-    /// @notice The step from the Sealing state `cx.pre`: its post-state commitment (the caller
-    /// checks that every witness was used).
-    function execute(Ctx memory cx) internal pure returns (bytes32) {
+    /// @notice The Sealing state `cx.pre` opened: its sealing record and world checked, and
+    /// whether its step is an insertion (`InsertionStep`, in a contract of its own) rather than
+    /// a fold or the seal (`foldOrSeal`).
+    function open(Ctx memory cx) internal pure returns (Sealing memory s, bool insertion) {
         if (cx.codeLen != 0) revert UnusedWitness(WitnessList.CODE);
         if (cx.sealing == 0) revert MissingWitness(WitnessList.SEALING);
         uint256 rec = cx.sealing;
@@ -97,26 +97,28 @@ library BlockEndStep {
         }
         cx.sealingUsed = true;
         WorldAccess.world(cx);
-        Sealing memory s;
         s.folded = StateRecord.wordAt(rec + FOLDED);
         s.txs = StateRecord.wordAt(rec + TXS);
         s.receipts = StateRecord.wordAt(rec + RECEIPTS);
         s.cursor = StateRecord.wordAt(rec + CURSOR);
         s.bloom = msg.data[rec + BLOOM:rec + SEALING_LEN];
         s.baseRoot = StateRecord.wordAt(cx.world + WorldAccess.BASE_ROOT);
-        if (cx.accountsRoot != 0) return _fold(cx, s);
         // [v0.6] Insertions go on until the inserted receipts' chain is the block's (skipped
         // transactions have no receipt).
-        if (s.cursor != StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT)) {
-            return _insert(cx, s, StateRecord.uintAt(cx.pre + 9, 8));
-        }
+        insertion = cx.accountsRoot == 0 && s.cursor != StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT);
+    }
+
+    /// @notice The fold or seal step from the opened Sealing state: its post-state commitment
+    /// (the caller checks that every witness was used).
+    function foldOrSeal(Ctx memory cx, Sealing memory s) internal view returns (bytes32) {
+        if (cx.accountsRoot != 0) return _fold(cx, s);
         return _seal(cx, s);
     }
 
     // ---- Fold ------------------------------------------------------------------------------
 
     /// @notice The overlay's smallest key leaves it for the state trie.
-    function _fold(Ctx memory cx, Sealing memory s) private pure returns (bytes32) {
+    function _fold(Ctx memory cx, Sealing memory s) private view returns (bytes32) {
         if (cx.foldKey == 0) revert MissingWitness(WitnessList.FOLD_KEY);
         cx.foldKeyUsed = true;
         uint256 fk = cx.foldKey;
@@ -135,10 +137,10 @@ library BlockEndStep {
         } else {
             _foldAccount(cx, s, addr, leaf);
         }
-        return _sealingState(cx, s, StateRecord.uintAt(cx.pre + 9, 8));
+        return sealingState(cx, s, StateRecord.uintAt(cx.pre + 9, 8));
     }
 
-    function _foldAccount(Ctx memory cx, Sealing memory s, uint256 addr, bytes32 leaf) private pure {
+    function _foldAccount(Ctx memory cx, Sealing memory s, uint256 addr, bytes32 leaf) private view {
         uint256 rec = _record(cx, leaf);
         bytes32 marker = _key21(0x1b, addr);
         (bytes32 folded, uint256 bitmap, uint256 siblings) = WorldAccess.path(cx, s.folded, marker);
@@ -156,7 +158,7 @@ library BlockEndStep {
 
     function _foldSlot(Ctx memory cx, Sealing memory s, uint256 addr, uint256 incarnation, uint256 slot, bytes32 leaf)
         private
-        pure
+        view
     {
         if (cx.slotLeft == 0) revert MissingWitness(WitnessList.STORAGE_VALUE);
         uint256 value = uint256(StateRecord.wordAt(cx.slotNext));
@@ -192,9 +194,9 @@ library BlockEndStep {
     /// and the account its new storage root, through the account's own witness.
     function _writeBaseSlot(Ctx memory cx, Sealing memory s, uint256 addr, bytes memory slotPath, uint256 value)
         private
-        pure
+        view
     {
-        uint256 witness = _nextTrie(cx);
+        uint256 witness = nextTrie(cx);
         bytes memory key = _addressKey(addr);
         (bool present, bytes memory raw, uint256 next) = MptWrite.read(s.baseRoot, key, witness, type(uint256).max);
         cx.trieNext = next;
@@ -212,45 +214,10 @@ library BlockEndStep {
         );
     }
 
-    // ---- Insertion -------------------------------------------------------------------------
-
-    /// @notice Transaction `index` and its receipt into their tries.
-    /// @notice Receipt `index` at key `rlp(index)`, with the transaction its receipt names (its
-    /// list index, v0.6).
-    function _insert(Ctx memory cx, Sealing memory s, uint256 index) private pure returns (bytes32) {
-        if (cx.receipt == 0) revert MissingWitness(WitnessList.RECEIPT);
-        cx.receiptUsed = true;
-        bytes memory encoding = _transaction(cx, ReceiptCodec.txIndex(cx.receipt));
-        // A typed transaction's first byte is its type; a legacy one is an RLP list.
-        uint256 txType = encoding.length > 0 && uint8(encoding[0]) < 0x80 ? uint8(encoding[0]) : 0;
-        (bytes memory encoded, bytes memory bloom, bytes32 cursor) = ReceiptCodec.encode(cx.receipt, txType, s.cursor);
-        s.cursor = cursor;
-        bytes memory key = BaseTrie.encodeUint(index);
-        s.txs = _trieWrite(cx, s.txs, key, true, encoding);
-        s.receipts = _trieWrite(cx, s.receipts, key, true, encoded);
-        for (uint256 i = 0; i < 256; ++i) {
-            s.bloom[i] |= bloom[i];
-        }
-        return _sealingState(cx, s, index + 1);
-    }
-
-    /// @notice The EIP-2718 encoding of transaction `index` with its word proof in the block's
-    /// transaction list (else `BadTransaction`).
-    function _transaction(Ctx memory cx, uint256 index) private pure returns (bytes memory) {
-        uint256 env = StepOps.blockEnv(cx);
-        if (!cx.hasTransaction) revert MissingWitness(WitnessList.TRANSACTION);
-        cx.transactionUsed = true;
-        uint256 at = cx.txEncoding;
-        uint256 len = cx.txEncodingLen;
-        (bool ok, bytes32 word) = StepOps.transactionWord(cx.txPosition, index, env);
-        if (!ok || word != StepOps.hashCalldata(at, len)) revert BadTransaction();
-        return msg.data[at:at + len];
-    }
-
     // ---- Seal ------------------------------------------------------------------------------
 
     /// @notice The header, its hash and the output root: the block-end state.
-    function _seal(Ctx memory cx, Sealing memory s) private pure returns (bytes32) {
+    function _seal(Ctx memory cx, Sealing memory s) private view returns (bytes32) {
         if (s.cursor != StateRecord.wordAt(cx.pre + StateRecord.RETURNDATA_ROOT)) revert BadReceipt();
         uint256 env = StepOps.blockEnv(cx);
         if (cx.constants == 0) revert MissingWitness(WitnessList.CONSTANTS);
@@ -260,7 +227,7 @@ library BlockEndStep {
         }
         cx.constantsUsed = true;
         (bool present, bytes memory raw, uint256 next) = MptWrite.read(
-            s.baseRoot, _addressKey(uint256(uint160(MESSAGE_PASSER))), _nextTrie(cx), type(uint256).max
+            s.baseRoot, _addressKey(uint256(uint160(MESSAGE_PASSER))), nextTrie(cx), type(uint256).max
         );
         cx.trieNext = next;
         bytes32 passerRoot = BaseTrie.EMPTY_ROOT;
@@ -338,7 +305,7 @@ library BlockEndStep {
 
     /// @notice The Sealing state after the step: `tx_index`, the sealing record and the world's
     /// base and overlay roots as the step leaves them.
-    function _sealingState(Ctx memory cx, Sealing memory s, uint256 index) private pure returns (bytes32 h) {
+    function sealingState(Ctx memory cx, Sealing memory s, uint256 index) internal pure returns (bytes32 h) {
         bytes32 sealingHash = keccak256(
             abi.encodePacked(bytes1(0x19), s.folded, s.txs, s.receipts, s.cursor, s.bloom)
         );
@@ -364,7 +331,7 @@ library BlockEndStep {
     }
 
     /// @notice The calldata offset of the next trie witness.
-    function _nextTrie(Ctx memory cx) private pure returns (uint256) {
+    function nextTrie(Ctx memory cx) internal pure returns (uint256) {
         if (cx.trieLeft == 0) revert MissingWitness(WitnessList.TRIE_WRITE);
         cx.trieLeft -= 1;
         return cx.trieNext;
@@ -374,10 +341,10 @@ library BlockEndStep {
     /// trie witness; the new root.
     function _trieWrite(Ctx memory cx, bytes32 root, bytes memory key, bool present, bytes memory value)
         private
-        pure
+        view
         returns (bytes32 newRoot)
     {
-        (newRoot, cx.trieNext) = MptWrite.write(root, key, present, value, _nextTrie(cx), type(uint256).max);
+        (newRoot, cx.trieNext) = MptWrite.write(root, key, present, value, nextTrie(cx), type(uint256).max);
     }
 
     /// @notice The next account record, which must hash to `leaf`.

@@ -6,8 +6,16 @@ import {StepMachine} from "./StepMachine.sol";
 import {ProofCodec} from "./ProofCodec.sol";
 import {BlockStartStep} from "./BlockStartStep.sol";
 import {BlockEndStep} from "./BlockEndStep.sol";
+import {InsertionStep} from "./InsertionStep.sol";
 import "./StepErrors.sol";
 import {IStepVerifier} from "../game/IStepVerifier.sol";
+
+/// @notice A step verifier that a forwarder hands its range oracle (SPEC.md §3.4.1): the
+/// forwarded step reads that oracle's facts.
+interface IOracleStepVerifier {
+    /// @notice As `IStepVerifier.step`, reading the facts of `oracle`.
+    function stepWithOracle(bytes32 pre, bytes calldata proof, address oracle) external view returns (bytes32 post);
+}
 
 /// @title The steps outside transactions that need no opcode machine (shared by the two
 /// block-boundary step contracts)
@@ -38,6 +46,22 @@ abstract contract BoundaryMachine is StepMachine {
     function _txEnd(Ctx memory) internal pure override returns (bytes32) {
         revert UnsupportedStep("transaction end outside TxEndVerifier");
     }
+
+    /// @notice The answer of `target.stepWithOracle(pre, proof, oracle)`, or its revert.
+    function _forwardWithOracle(address target, bytes32 pre, bytes calldata proof, address oracle)
+        internal
+        view
+        returns (bytes32 post)
+    {
+        (bool ok, bytes memory ret) =
+            target.staticcall(abi.encodeCall(IOracleStepVerifier.stepWithOracle, (pre, proof, oracle)));
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        post = abi.decode(ret, (bytes32));
+    }
 }
 
 /// @title The block-boundary steps of the one-step verifier (fraud-vm/SPEC.md §5.18, §5.19)
@@ -61,7 +85,9 @@ contract BoundaryStepVerifier is BoundaryMachine, IStepVerifier {
     /// @return post The post-state commitment.
     function step(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32 post) {
         if (proof.length > 1 + StateRecord.STATUS && uint8(proof[1 + StateRecord.STATUS]) == SEALING) {
-            _forward(sealingSteps);
+            // [v0.12] With the oracle of this contract's caller (`OneStepVerifier`'s), whose
+            // facts a long insertion reads.
+            return _forwardWithOracle(sealingSteps, preCommitment, proof, StepOps.callerOracle());
         }
         (Ctx memory cx, uint256 status) = _open(preCommitment, proof);
         if (status == IDLE) {
@@ -77,33 +103,88 @@ contract BoundaryStepVerifier is BoundaryMachine, IStepVerifier {
         }
         _checkAllUsed(cx);
     }
+}
 
-    /// @notice Hands the whole call to `target` and ends with its answer: its return data, or
-    /// its revert.
-    function _forward(address target) private view {
-        assembly ("memory-safe") {
-            let p := mload(0x40)
-            calldatacopy(p, 0, calldatasize())
-            let ok := staticcall(gas(), target, p, calldatasize(), 0, 0)
-            returndatacopy(p, 0, returndatasize())
-            if iszero(ok) { revert(p, returndatasize()) }
-            return(p, returndatasize())
-        }
+/// @title The steps from a Sealing state (fraud-vm/SPEC.md §5.19), shared by the two contracts
+/// that execute them
+/// @notice With the same `step` as `OneStepVerifier`, reading the facts of the caller's oracle
+/// (`rangeOracle()`), or with `stepWithOracle` those of the oracle a forwarder names.
+abstract contract SealingMachine is BoundaryMachine, IStepVerifier, IOracleStepVerifier {
+    /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
+    /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
+    /// @param proof The proof (SPEC.md §6.3; in its L1 form, §3.4.1).
+    /// @return post The post-state commitment.
+    function step(bytes32 preCommitment, bytes calldata proof) external view returns (bytes32 post) {
+        return _step(preCommitment, proof, address(0));
     }
+
+    /// @inheritdoc IOracleStepVerifier
+    function stepWithOracle(bytes32 preCommitment, bytes calldata proof, address oracle)
+        external
+        view
+        returns (bytes32 post)
+    {
+        return _step(preCommitment, proof, oracle);
+    }
+
+    function _step(bytes32 preCommitment, bytes calldata proof, address oracle) private view returns (bytes32) {
+        (Ctx memory cx, uint256 status) = _open(preCommitment, proof);
+        if (status != SEALING) revert UnsupportedStep("not a Sealing state");
+        cx.rangeOracle = oracle;
+        (BlockEndStep.Sealing memory s, bool insertion) = BlockEndStep.open(cx);
+        return _sealingStep(cx, s, insertion, preCommitment, proof);
+    }
+
+    /// @notice The step from the opened Sealing state (an insertion, or else a fold or the seal):
+    /// its post-state commitment, every witness checked as used.
+    function _sealingStep(
+        Ctx memory cx,
+        BlockEndStep.Sealing memory s,
+        bool insertion,
+        bytes32 preCommitment,
+        bytes calldata proof
+    ) internal view virtual returns (bytes32 post);
 }
 
 /// @title The Sealing steps of the one-step verifier (fraud-vm/SPEC.md §5.19)
-/// @notice The fold, insertion and seal steps of a Sealing state, with the same `step` as
-/// `OneStepVerifier`.
-contract SealingStepVerifier is BoundaryMachine, IStepVerifier {
-    /// @notice As `OneStepVerifier.step`, for the steps this contract executes.
-    /// @param preCommitment `keccak256` of the pre-state record (SPEC.md §3.1).
-    /// @param proof The proof in its canonical encoding (SPEC.md §6.3).
-    /// @return post The post-state commitment.
-    function step(bytes32 preCommitment, bytes calldata proof) external pure returns (bytes32 post) {
-        (Ctx memory cx, uint256 status) = _open(preCommitment, proof);
-        if (status != SEALING) revert UnsupportedStep("not a Sealing state");
-        post = BlockEndStep.execute(cx);
+/// @notice The fold and seal steps of a Sealing state; the insertion steps are forwarded to
+/// `InsertionStepVerifier` (its own contract, deployed by the constructor, so that each stays
+/// within EIP-170).
+contract SealingStepVerifier is SealingMachine {
+    /// @notice The contract that executes the insertion steps.
+    address public immutable insertionSteps;
+
+    constructor() {
+        insertionSteps = address(new InsertionStepVerifier());
+    }
+
+    function _sealingStep(
+        Ctx memory cx,
+        BlockEndStep.Sealing memory s,
+        bool insertion,
+        bytes32 preCommitment,
+        bytes calldata proof
+    ) internal view override returns (bytes32 post) {
+        if (insertion) {
+            return _forwardWithOracle(insertionSteps, preCommitment, proof, StepOps.rangeOracleOf(cx));
+        }
+        post = BlockEndStep.foldOrSeal(cx, s);
+        _checkAllUsed(cx);
+    }
+}
+
+/// @title The insertion steps of the one-step verifier (fraud-vm/SPEC.md §5.19)
+/// @notice The insertion of a receipt and its transaction from a Sealing state, in the canonical
+/// encoding or [v0.12] with long encodings and leaves in their L1 form (SPEC.md §3.4.1, §3.10).
+contract InsertionStepVerifier is SealingMachine {
+    function _sealingStep(Ctx memory cx, BlockEndStep.Sealing memory s, bool insertion, bytes32, bytes calldata)
+        internal
+        view
+        override
+        returns (bytes32 post)
+    {
+        if (!insertion) revert UnsupportedStep("not an insertion");
+        post = InsertionStep.insert(cx, s);
         _checkAllUsed(cx);
     }
 }

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {StepOps} from "./StepContext.sol";
+import {WordTree} from "./WordTree.sol";
+
 // Why a Merkle-Patricia write witness is rejected (fraud-vm/SPEC.md §3.10). The names follow the
 // Rust reference's `TrieError` (fraud-vm/src/mpt_write.rs).
 
@@ -30,6 +33,10 @@ error TrieBadFlag(uint8 flag);
 /// it). Nodes are decoded exactly as alloy-trie's `TrieNode::decode` does (canonical RLP headers,
 /// 2 or 17 items, an empty branch value, a child reference of at most 33 bytes, one of which of
 /// exactly 33 bytes is a hash), so that the same witnesses verify here and in the reference.
+/// [v0.12] A leaf whose value is long may stand in a witness as a *long leaf* (its value's
+/// word-tree root and length, SPEC.md §3.10), and a write may put such a value: the hash of a
+/// leaf over a long value is the range oracle's fact (a WRITE of the value after the leaf's RLP
+/// prefix, then a HASH of the result, SPEC.md §3.4.1).
 library MptWrite {
     /// Root of the empty trie, `keccak256(rlp(""))`.
     bytes32 internal constant EMPTY_ROOT = 0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421;
@@ -48,13 +55,16 @@ library MptWrite {
 
     /// A decoded node. Paths are nibbles, one a byte. `value` is a leaf's value or an extension's
     /// child reference (its raw RLP item); `children` are a branch's raw child items (empty when
-    /// absent); `nibble` is the child a walk entered a branch by.
+    /// absent); `nibble` is the child a walk entered a branch by. [v0.12] A leaf with `longLen
+    /// != 0` has the long value of that length under the word tree `longRoot` (`value` empty).
     struct Node {
         uint256 kind;
         bytes path;
         bytes value;
         bytes[16] children;
         uint256 nibble;
+        bytes32 longRoot;
+        uint256 longLen;
     }
 
     /// A write's witness as it lies in calldata: the path nodes and the optional sibling.
@@ -64,6 +74,8 @@ library MptWrite {
         bool hasSibling;
         uint256 siblingAt;
         uint256 siblingLen;
+        /// The range oracle whose facts hash long leaves (0: none).
+        address oracle;
     }
 
     /// The walk: frames from the root down (extensions and branches), where it stopped, the node
@@ -82,11 +94,44 @@ library MptWrite {
     /// after the witness. Reverts with the reason the witness does not show the write.
     function write(bytes32 root, bytes memory key, bool present, bytes memory value, uint256 at, uint256 end)
         internal
-        pure
+        view
         returns (bytes32 newRoot, uint256 next)
     {
+        Node memory v;
+        v.value = value;
+        return _writeWith(root, key, present, v, at, end, address(0));
+    }
+
+    /// @notice [v0.12] As `write` of a present value, with long leaves hashed by `oracle`'s
+    /// facts: the value is `value`, or with `longLen != 0` the long value of that length under
+    /// the word tree `longRoot`.
+    function writeWith(
+        bytes32 root,
+        bytes memory key,
+        bytes memory value,
+        bytes32 longRoot,
+        uint256 longLen,
+        uint256 at,
+        uint256 end,
+        address oracle
+    ) internal view returns (bytes32 newRoot, uint256 next) {
+        Node memory v;
+        (v.value, v.longRoot, v.longLen) = (value, longRoot, longLen);
+        return _writeWith(root, key, true, v, at, end, oracle);
+    }
+
+    function _writeWith(
+        bytes32 root,
+        bytes memory key,
+        bool present,
+        Node memory value,
+        uint256 at,
+        uint256 end,
+        address oracle
+    ) private view returns (bytes32 newRoot, uint256 next) {
         Witness memory w;
         (w, next) = _readWitness(at, end);
+        w.oracle = oracle;
         newRoot = _write(root, _nibbles(key), present, value, w);
     }
 
@@ -95,14 +140,18 @@ library MptWrite {
     /// its value, and the offset after the witness (Rust: `mpt_write::get` of `trie_account`).
     function read(bytes32 root, bytes memory key, uint256 at, uint256 end)
         internal
-        pure
+        view
         returns (bool found, bytes memory value, uint256 next)
     {
         Witness memory w;
         (w, next) = _readWitness(at, end);
         if (w.hasSibling) revert TrieBadSibling();
         Walk memory walk = _walk(root, _nibbles(key), w);
-        if (_found(walk)) return (true, walk.endNode.value, next);
+        if (_found(walk)) {
+            // A long leaf's value is not at hand (and no trie read holds one).
+            if (walk.endNode.longLen != 0) revert TrieMalformed();
+            return (true, walk.endNode.value, next);
+        }
     }
 
     /// @notice The fields of a state trie value `rlp([nonce, balance, storageRoot, codeHash])`,
@@ -143,9 +192,9 @@ library MptWrite {
         next = after_;
     }
 
-    function _write(bytes32 root, bytes memory key, bool present, bytes memory value, Witness memory w)
+    function _write(bytes32 root, bytes memory key, bool present, Node memory value, Witness memory w)
         private
-        pure
+        view
         returns (bytes32)
     {
         Walk memory walk = _walk(root, key, w);
@@ -155,25 +204,25 @@ library MptWrite {
             if (w.hasSibling) revert TrieBadSibling();
             return root;
         }
-        (bool some, Node memory sub) = _replaceEnd(walk, present, value);
+        (bool some, Node memory sub) = _replaceEnd(walk, present, value, w.oracle);
         while (walk.depth > 0) {
             Node memory frame = walk.frames[--walk.depth];
             if (frame.kind == EXTENSION) {
-                if (some) sub = _prefixed(frame.path, sub);
+                if (some) sub = _prefixed(frame.path, sub, w.oracle);
                 continue;
             }
             (some, sub, siblingUsed) = _rebuildBranch(frame, some, sub, w, siblingUsed);
         }
         if (w.hasSibling && !siblingUsed) revert TrieBadSibling();
         if (!some) return EMPTY_ROOT;
-        return keccak256(_encode(sub));
+        return _hashOf(sub, w.oracle);
     }
 
     /// @notice The branch `frame` with its child at `frame.nibble` replaced by `sub` (or removed),
     /// collapsed when one child is left.
     function _rebuildBranch(Node memory frame, bool some, Node memory sub, Witness memory w, bool siblingUsed)
         private
-        pure
+        view
         returns (bool, Node memory, bool)
     {
         Node memory out;
@@ -182,7 +231,7 @@ library MptWrite {
         uint256 last;
         for (uint256 n = 0; n < 16; ++n) {
             if (n == frame.nibble) {
-                if (some) out.children[n] = _reference(sub);
+                if (some) out.children[n] = _reference(sub, w.oracle);
             } else {
                 out.children[n] = frame.children[n];
             }
@@ -216,7 +265,7 @@ library MptWrite {
             return (true, ext, siblingUsed);
         }
         if (node.kind == EMPTY) revert TrieMalformed();
-        return (true, _prefixed(at, node), siblingUsed);
+        return (true, _prefixed(at, node, w.oracle), siblingUsed);
     }
 
     /// @notice Reads the witness's framing; the nodes stay in calldata until the walk takes them.
@@ -251,7 +300,7 @@ library MptWrite {
 
     /// @notice Walks `key` (nibbles) from `root` through the witness nodes, requiring each to be
     /// used.
-    function _walk(bytes32 root, bytes memory key, Witness memory w) private pure returns (Walk memory r) {
+    function _walk(bytes32 root, bytes memory key, Witness memory w) private view returns (Walk memory r) {
         // Every frame consumes at least one nibble of the key.
         r.frames = _frameSlots(key.length);
         if (root == EMPTY_ROOT) {
@@ -261,7 +310,7 @@ library MptWrite {
             return r;
         }
         uint256 used;
-        Node memory node = _decode(_take(w, used++, root));
+        Node memory node = _takeNode(w, used++, root);
         uint256 pos;
         while (true) {
             bytes memory child;
@@ -298,7 +347,7 @@ library MptWrite {
                     break;
                 }
             }
-            node = child.length == 33 ? _decode(_take(w, used++, _word(child, 1))) : _decode(child);
+            node = child.length == 33 ? _takeNode(w, used++, _word(child, 1)) : _decode(child);
         }
         if (used != w.at.length) revert TrieUnusedNodes();
     }
@@ -308,6 +357,28 @@ library MptWrite {
         if (i >= w.at.length) revert TrieBadNode();
         node = _copy(w.at[i], w.len[i]);
         if (keccak256(node) != hash) revert TrieBadNode();
+    }
+
+    /// @notice The `i`-th witness node, which must hash to `hash`, decoded. [v0.12] A node that
+    /// starts with the byte 0 (never a node's RLP) is a long leaf `0x00 ‖ R_v ‖ u32 len(v) ‖ key`
+    /// (`key` the leaf's hex-prefix path item, `len(v) >= 56`), whose hash is the oracle's.
+    function _takeNode(Witness memory w, uint256 i, bytes32 hash) private view returns (Node memory node) {
+        if (i >= w.at.length) revert TrieBadNode();
+        uint256 p = w.at[i];
+        uint256 len = w.len[i];
+        if (len <= 37 || _calldataByte(p) != 0) return _decode(_take(w, i, hash));
+        node.kind = LEAF;
+        uint256 root;
+        assembly ("memory-safe") {
+            root := calldataload(add(p, 1))
+        }
+        (node.longRoot, node.longLen) = (bytes32(root), _u32(p + 33, p + len));
+        bytes memory key = _copy(p + 37, len - 37);
+        (,,, uint256 next) = _item(key, 0, key.length);
+        bool leaf;
+        (leaf, node.path) = _path(key, 0, key.length);
+        if (!leaf || next != key.length || node.longLen < 56) revert TrieMalformed();
+        if (_hashOf(node, w.oracle) != hash) revert TrieBadNode();
     }
 
     /// @notice An array of `n` node pointers, all zero: `new Node[](n)` would allocate and
@@ -327,9 +398,9 @@ library MptWrite {
     }
 
     /// @notice The new subtree at the end of the walk (`some == false`: nothing, a deletion).
-    function _replaceEnd(Walk memory walk, bool present, bytes memory value)
+    function _replaceEnd(Walk memory walk, bool present, Node memory value, address oracle)
         private
-        pure
+        view
         returns (bool some, Node memory out)
     {
         // Only the key's own leaf is deleted (an absent key was handled before).
@@ -346,7 +417,7 @@ library MptWrite {
         bytes memory oldRef;
         if (walk.endKind == END_LEAF) {
             // Split: a branch under the common prefix holding both leaves.
-            oldRef = _reference(_leaf(_slice(end.path, common + 1, end.path.length), end.value));
+            oldRef = _reference(_leaf(_slice(end.path, common + 1, end.path.length), end), oracle);
         } else if (end.path.length == common + 1) {
             oldRef = end.value;
         } else {
@@ -354,34 +425,35 @@ library MptWrite {
             ext.kind = EXTENSION;
             ext.path = _slice(end.path, common + 1, end.path.length);
             ext.value = end.value;
-            oldRef = _reference(ext);
+            oldRef = _reference(ext, oracle);
         }
         Node memory branch;
         branch.kind = BRANCH;
         branch.children[oldAt] = oldRef;
-        branch.children[newAt] = _reference(_leaf(_slice(rest, common + 1, rest.length), value));
-        out = _prefixed(_slice(end.path, 0, common), branch);
+        branch.children[newAt] = _reference(_leaf(_slice(rest, common + 1, rest.length), value), oracle);
+        out = _prefixed(_slice(end.path, 0, common), branch, oracle);
     }
 
     /// @notice `prefix` in front of `node`: a leaf or an extension absorbs it, a branch gets an
     /// extension.
-    function _prefixed(bytes memory prefix, Node memory node) private pure returns (Node memory out) {
+    function _prefixed(bytes memory prefix, Node memory node, address oracle) private view returns (Node memory out) {
         if (prefix.length == 0) return node;
         if (node.kind == LEAF || node.kind == EXTENSION) {
+            out = _leaf(bytes.concat(prefix, node.path), node);
             out.kind = node.kind;
-            out.path = bytes.concat(prefix, node.path);
-            out.value = node.value;
             return out;
         }
         out.kind = EXTENSION;
         out.path = prefix;
-        out.value = _reference(node);
+        out.value = _reference(node, oracle);
     }
 
-    function _leaf(bytes memory path, bytes memory value) private pure returns (Node memory n) {
+    /// @notice The leaf at `path` with the value of `value` (a node's: its bytes, or its long
+    /// value).
+    function _leaf(bytes memory path, Node memory value) private pure returns (Node memory n) {
         n.kind = LEAF;
         n.path = path;
-        n.value = value;
+        (n.value, n.longRoot, n.longLen) = (value.value, value.longRoot, value.longLen);
     }
 
     /// @notice The nibble at `i`, or `TriePrefixKey` when the path ends there.
@@ -394,10 +466,32 @@ library MptWrite {
 
     /// @notice How a parent references `node`: its RLP when shorter than 32 bytes, else
     /// `0xa0 ‖ keccak256(rlp)`.
-    function _reference(Node memory node) private pure returns (bytes memory) {
+    function _reference(Node memory node, address oracle) private view returns (bytes memory) {
+        if (node.longLen != 0) return abi.encodePacked(bytes1(0xa0), _hashOf(node, oracle));
         bytes memory rlp = _encode(node);
         if (rlp.length < 32) return rlp;
         return abi.encodePacked(bytes1(0xa0), keccak256(rlp));
+    }
+
+    /// @notice `keccak256(rlp(node))`; [v0.12] for a long leaf, from the oracle's facts: a WRITE
+    /// of its value `(R_v, 0, len(v))` after the leaf's RLP prefix `P` (list header, path item,
+    /// the value's string header) into the word tree of `P` at `len(P)`, then a HASH of the
+    /// `len(P) + len(v)` bytes of its result (SPEC.md §3.10).
+    function _hashOf(Node memory node, address oracle) private view returns (bytes32 h) {
+        if (node.longLen == 0) return keccak256(_encode(node));
+        uint256 len = node.longLen;
+        bytes memory key = _string(_hexPrefix(node.path, true));
+        bytes memory head = _header(0x80, len);
+        bytes memory prefix = bytes.concat(_header(0xc0, key.length + head.length + len), key, head);
+        uint256 p;
+        assembly ("memory-safe") {
+            p := add(prefix, 32)
+        }
+        uint256 plen = prefix.length;
+        (, bytes32 whole) = StepOps.factOf(
+            oracle, node.longRoot, 0, len, len, StepOps.JOB_WRITE, WordTree.rootOf(p, plen), plen
+        );
+        (h,) = StepOps.factOf(oracle, whole, 0, StepOps.TREE_BYTES, plen + len, StepOps.JOB_HASH, 0, 0);
     }
 
     function _encode(Node memory node) private pure returns (bytes memory) {

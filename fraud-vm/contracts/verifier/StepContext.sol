@@ -435,8 +435,21 @@ library StepOps {
         bytes32 dstRoot,
         uint256 dstOffset
     ) internal view returns (bytes32 hash, bytes32 dstResult) {
+        return factOf(rangeOracleOf(cx), srcRoot, srcOffset, srcSize, len, flags, dstRoot, dstOffset);
+    }
+
+    /// @notice As `rangeFact`, from the facts of `oracle` (0: none, so `RangeFactMissing`).
+    function factOf(
+        address oracle,
+        bytes32 srcRoot,
+        uint256 srcOffset,
+        uint256 srcSize,
+        uint256 len,
+        uint256 flags,
+        bytes32 dstRoot,
+        uint256 dstOffset
+    ) internal view returns (bytes32 hash, bytes32 dstResult) {
         bytes32 id = keccak256(abi.encode(srcRoot, srcOffset, srcSize, len, flags, dstRoot, dstOffset));
-        address oracle = rangeOracleOf(cx);
         if (oracle == address(0)) revert RangeFactMissing(id);
         bool complete;
         (complete, hash, dstResult) = IRangeFacts(oracle).fact(id);
@@ -454,7 +467,7 @@ library StepOps {
     /// @notice The range oracle whose facts the step reads: the context's, else its caller's.
     function rangeOracleOf(Ctx memory cx) internal view returns (address oracle) {
         oracle = cx.rangeOracle;
-        if (oracle == address(0)) oracle = _callerOracle();
+        if (oracle == address(0)) oracle = callerOracle();
     }
 
     /// Empty word-tree root `Z_32` (SPEC.md §9).
@@ -464,7 +477,7 @@ library StepOps {
     /// `OneStepVerifier` forwards a step to reads the facts of its forwarder's oracle (0 if the
     /// caller names none). A direct caller names its own oracle, and the answer binds only it:
     /// the game reads `OneStepVerifier`.
-    function _callerOracle() private view returns (address oracle) {
+    function callerOracle() internal view returns (address oracle) {
         bytes4 selector = IRangeOracleSource.rangeOracle.selector;
         assembly ("memory-safe") {
             mstore(0, selector)

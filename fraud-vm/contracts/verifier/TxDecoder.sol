@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {StateRecord, IRangeFacts} from "./StepContext.sol";
+import {StateRecord, StepOps} from "./StepContext.sol";
 import {WordTree} from "./WordTree.sol";
 import {TxFields, AccessEntry, Authorization, TxRecord} from "./TxRecord.sol";
 import {Authorizations} from "./Authorizations.sol";
@@ -249,7 +249,7 @@ contract TxDecoder {
             }
         }
         if (p != end) revert BadTransaction();
-        (bytes32 h,) = _fact(l.oracle, l.root, 0, l.len, l.len, JOB_HASH, 0, 0);
+        (bytes32 h,) = StepOps.factOf(l.oracle, l.root, 0, l.len, l.len, JOB_HASH, 0, 0);
         if (h != word) revert BadTransaction();
         t = this.decodeLong(c, l, rules, chainId);
     }
@@ -286,25 +286,6 @@ contract TxDecoder {
         bool ok;
         (ok,, next) = WordTree.checkRange(p, first, buf.length / 32, root, at);
         if (!ok || next > end) revert BadTransaction();
-    }
-
-    /// @notice The complete fact of a range job (SPEC.md §3.4.1) from `oracle`, else
-    /// `RangeFactMissing`.
-    function _fact(
-        address oracle,
-        bytes32 srcRoot,
-        uint256 srcOffset,
-        uint256 srcSize,
-        uint256 len,
-        uint256 flags,
-        bytes32 dstRoot,
-        uint256 dstOffset
-    ) private view returns (bytes32 hash, bytes32 dstResult) {
-        bytes32 id = keccak256(abi.encode(srcRoot, srcOffset, srcSize, len, flags, dstRoot, dstOffset));
-        if (oracle == address(0)) revert RangeFactMissing(id);
-        bool complete;
-        (complete, hash, dstResult) = IRangeFacts(oracle).fact(id);
-        if (!complete) revert RangeFactMissing(id);
     }
 
     /// @notice Decodes the `len` calldata bytes at `p` into `t`: the encoding, or in the L1
@@ -385,10 +366,10 @@ contract TxDecoder {
         if (!t.create && PrecompileCall.isPrecompile(t.to)) revert BadTransaction();
         bytes32 zeros;
         if (t.create) {
-            (zeros,) = _fact(l.oracle, l.root, l.headLen, l.len, l.gap, JOB_ZEROS, 0, 0);
-            (t.dataHash,) = _fact(l.oracle, l.root, l.headLen, l.len, l.gap, JOB_HASH, 0, 0);
+            (zeros,) = StepOps.factOf(l.oracle, l.root, l.headLen, l.len, l.gap, JOB_ZEROS, 0, 0);
+            (t.dataHash,) = StepOps.factOf(l.oracle, l.root, l.headLen, l.len, l.gap, JOB_HASH, 0, 0);
         } else {
-            (zeros, t.dataRoot) = _fact(l.oracle, l.root, l.headLen, l.len, l.gap, JOB_WRITE | JOB_ZEROS, EMPTY_WORDS, 0);
+            (zeros, t.dataRoot) = StepOps.factOf(l.oracle, l.root, l.headLen, l.len, l.gap, JOB_WRITE | JOB_ZEROS, EMPTY_WORDS, 0);
         }
         return uint256(zeros);
     }
@@ -404,7 +385,7 @@ contract TxDecoder {
         returns (uint256)
     {
         if (root != 0) {
-            (bytes32 flzLen,) = _fact(oracle, root, 0, len, len, JOB_FLZ, 0, 0);
+            (bytes32 flzLen,) = StepOps.factOf(oracle, root, 0, len, len, JOB_FLZ, 0, 0);
             return OpFees.l1FeeOfCompressed(p, uint256(flzLen));
         }
         uint256 at;
@@ -625,10 +606,10 @@ contract TxDecoder {
         );
         bytes memory pt = abi.encodePacked(msg.data[l.at:sig.fieldsEnd], suffix);
         uint256 tailAt = ph.length + l.gap;
-        (, bytes32 written) = _fact(
+        (, bytes32 written) = StepOps.factOf(
             l.oracle, l.root, l.headLen, l.len, l.gap, JOB_WRITE, _twoRangeRoot(ph, pt, tailAt), ph.length
         );
-        (h,) = _fact(l.oracle, written, 0, TREE_BYTES, tailAt + pt.length, JOB_HASH, 0, 0);
+        (h,) = StepOps.factOf(l.oracle, written, 0, TREE_BYTES, tailAt + pt.length, JOB_HASH, 0, 0);
     }
 
     /// @notice The root of the word tree that holds `a` from byte 0 and `b` from byte `bAt`,

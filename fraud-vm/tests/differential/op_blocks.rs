@@ -44,6 +44,10 @@ fn relay_code() -> Vec<u8> {
     code
 }
 
+/// A contract that logs its calldata: `CALLDATACOPY(0, 0, CALLDATASIZE)`, `LOG0(0,
+/// CALLDATASIZE)`, STOP.
+const LOGGER: Address = address!("0x00000000000000000000000000000000000010ce");
+const LOGGER_CODE: [u8; 8] = [0x36, 0x5f, 0x5f, 0x37, 0x36, 0x5f, 0xa0, 0x00];
 /// An account with a balance and no code.
 const EOA: Address = address!("0x00000000000000000000000000000000000e0a00");
 /// A deposit sender with some balance, and one that has none.
@@ -95,6 +99,14 @@ fn genesis() -> BTreeMap<Address, BaseAccount> {
         BaseAccount {
             nonce: 1,
             code: relay_code(),
+            ..Default::default()
+        },
+    );
+    accounts.insert(
+        LOGGER,
+        BaseAccount {
+            nonce: 1,
+            code: LOGGER_CODE.to_vec(),
             ..Default::default()
         },
     );
@@ -883,6 +895,29 @@ pub(crate) fn long_data_block(deposit_len: usize, recorded_len: usize) -> Vec<Ve
     };
     let sig = keys()[0].sign_transaction_sync(&mut tx).expect("sign");
     out.push(OpTxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718());
+    out
+}
+
+/// An OP block with a deposit of `len` non-zero data bytes to [`LOGGER`], whose receipt carries
+/// them as a log's data, then a small deposit (whose insertion moves the first one's leaves):
+/// the block end's insertion of a long receipt (fraud-vm SPEC §5.19).
+pub(crate) fn long_log_block(len: usize) -> Vec<Vec<u8>> {
+    let data: Vec<u8> = (0..len as u64)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1)
+        .collect();
+    let mut out = block(&[], (1368, 810_949, 7_000, 300));
+    for (i, input) in [data, vec![1u8; 8]].into_iter().enumerate() {
+        out.push(deposit(TxDeposit {
+            source_hash: B256::repeat_byte(9 + i as u8),
+            from: RICH_DEPOSITOR,
+            to: TxKind::Call(LOGGER),
+            mint: 0,
+            value: U256::ZERO,
+            gas_limit: 21_000 + 60 * input.len() as u64 + 200_000,
+            is_system_transaction: false,
+            input: input.into(),
+        }));
+    }
     out
 }
 

@@ -21,6 +21,7 @@ use fraud_vm::block_start::{
     BlockStartProof, ChainParams, DepositParams, InboxOpening, InboxView, L1Tie, PortalView,
     UserDeposit, verify_block_start,
 };
+use fraud_vm::range_fact;
 
 alloy::sol! {
     function blockStart(bytes32 parentOutputRoot, uint256 l2BlockNumber, uint256 l1Block, bytes proof) returns (bytes32);
@@ -1922,18 +1923,23 @@ fn block_end_tamperings(proof: &StepProof) -> Vec<(&'static str, StepProof)> {
 
 /// The block-boundary steps of an OP block holding a 300,000-byte deposit and a 127,800-byte
 /// recorded transaction (`op_blocks::long_data_block`): both verifiers agree on each, and the gas
-/// of each kind is printed, the insertions of the two long encodings into the transactions trie
-/// among them (SPEC.md §5.19 reads an inserted encoding whole).
+/// of each kind is printed. [v0.12] The insertions over long encodings (the two long
+/// transactions, and the deposit's leaf, moved under a new branch by the next insertion) are
+/// also taken in their L1 form (SPEC.md §3.4.1, §3.10): refused before their facts, then, once
+/// every job has run, the Rust post-state, each step under 1M gas and each chunk under 5M; and
+/// their tampered forms are refused.
 ///
 /// `cargo test --release -p fraud-vm --test differential solidity_long_block_boundary_steps_gas -- --nocapture`
 #[test]
 fn solidity_long_block_boundary_steps_gas() {
     let mut l1 = L1Verifier::deploy();
     let steps = l1.address;
+    let mut feeder = super::ranges::Feeder::new(&mut l1);
     let block = super::super::op_blocks::long_data_block(300_000, 127_800);
     let recorded = super::super::op_blocks::run_recorded(&block, BoundarySteps::default())
         .expect("the block checks");
     let mut most: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+    let mut long_insertions = 0;
     for (kind, pre, proof) in &recorded.proofs {
         if kind.as_str() == "TxStart" || kind.as_str() == "TxEnd" {
             continue;
@@ -1954,9 +1960,159 @@ fn solidity_long_block_boundary_steps_gas() {
             }
             other => panic!("{kind}: the honest proof: {other:?}"),
         }
+        if kind.as_str() == "Insert"
+            && let Some(form) = range_fact::l1_form(proof, range_fact::LONG_WORDS)
+        {
+            let gas = long_insertion(&mut l1, &mut feeder, *pre, proof, &form);
+            println!(
+                "long-data block, Insert {} in the L1 form: {gas} gas ({} proof bytes, {} jobs; in full {} bytes)",
+                proof.pre.tx_index,
+                form.bytes.len(),
+                form.jobs.len(),
+                bytes.len()
+            );
+            assert!(gas < 1_000_000, "insertion in the L1 form: {gas}");
+            assert!(form.bytes.len() < 20_000, "{} bytes", form.bytes.len());
+            long_insertions += 1;
+        }
     }
     for (kind, (gas, len)) in &most {
         println!("long-data block, {kind}: most gas {gas} ({len} proof bytes)");
     }
+    feeder.print_and_bound_chunks("long insertions' jobs: ");
+    // The deposit's insertion and the recorded transaction's (which also moves the deposit's
+    // leaf).
+    assert_eq!(long_insertions, 2);
     assert!(!most.is_empty());
+}
+
+/// [v0.12] An insertion step in its L1 form: refused until its facts are in, then the Rust
+/// post-state; its tampered forms refused. Returns the step's gas.
+fn long_insertion(
+    l1: &mut L1Verifier,
+    feeder: &mut super::ranges::Feeder,
+    pre: B256,
+    proof: &StepProof,
+    form: &range_fact::L1Proof,
+) -> u64 {
+    let rust = verify(pre, proof).expect("the Rust verifier takes the full proof");
+    let (answer, _) = l1.verify(pre, &form.bytes);
+    assert!(
+        matches!(&answer, Answer::Revert(e) if e.starts_with("RangeFactMissing")),
+        "before its facts: {answer:?}"
+    );
+    println!(
+        "insertion {}: a missing fact rejected: {answer:?}",
+        proof.pre.tx_index
+    );
+    for plan in &form.jobs {
+        // A leaf moved by this insertion was the new leaf of an earlier one: its facts are in.
+        if !feeder.fact(l1, plan.job.id()).0 {
+            feeder.run(l1, plan);
+        }
+        let (complete, hash) = feeder.fact(l1, plan.job.id());
+        assert!(complete && hash == plan.hash, "the fact of {:?}", plan.job);
+    }
+    let (answer, gas) = l1.verify(pre, &form.bytes);
+    assert_eq!(answer, Answer::Post(rust), "the L1 form");
+    let mut rejected = |label: &str, bytes: &[u8]| {
+        let (answer, _) = l1.verify(pre, bytes);
+        assert!(matches!(answer, Answer::Revert(_)), "{label}: {answer:?}");
+        println!(
+            "insertion {}: {label} rejected: {answer:?}",
+            proof.pre.tx_index
+        );
+    };
+    let flipped = |i: usize, bit: u8| {
+        let mut b = form.bytes.clone();
+        b[i] ^= bit;
+        b
+    };
+    // A long leaf in a trie witness: `0x00 ‖ R_v ‖ u32 len(v) ‖ key`, found by its head.
+    let u32_at = |i: usize| u32::from_be_bytes(form.bytes[i..i + 4].try_into().expect("4"));
+    let marker = (4..form.bytes.len().saturating_sub(40)).find(|&i| {
+        form.bytes[i] == 0
+            && u32_at(i - 4) > 37
+            && u32_at(i - 4) < 80
+            && u32_at(i + 33) > 16_384
+            && form.bytes[i + 37] < 0xc0
+    });
+    if let Some(m) = marker {
+        // The key item's first byte: another path, so another RLP prefix of the leaf.
+        rejected(
+            "a flipped byte of a long leaf's key (its RLP prefix)",
+            &flipped(m + 37, 1),
+        );
+        rejected("another length of a long leaf's value", &flipped(m + 36, 1));
+        rejected("another root of a long leaf's value", &flipped(m + 1, 1));
+    }
+    let at = super::ranges::transaction_section(proof);
+    if form.bytes[at] == 2 {
+        // `2 ‖ u32 len ‖ R_e ‖ u32 len(e) ‖ u32 0 ‖ u32 1 ‖ word 0 ‖ siblings`.
+        rejected("another len(e)", &flipped(at + 5 + 35, 1));
+        rejected("another R_e", &flipped(at + 5, 1));
+        rejected("a flipped byte of word 0", &flipped(at + 5 + 44 + 3, 1));
+        rejected("a flipped type byte", &flipped(at + 5 + 44, 0x40));
+        // A HASH fact that is not the list's word: the L1 form of another encoding (one byte
+        // changed) whose jobs all ran, with the honest word proof.
+        let mut other = proof.clone();
+        if let Some((enc, _)) = other.transaction.as_mut() {
+            let i = enc.len() / 2;
+            enc[i] ^= 0x40;
+        }
+        let other_form =
+            range_fact::l1_form(&other, range_fact::LONG_WORDS).expect("another long encoding");
+        for plan in &other_form.jobs {
+            if !feeder.fact(l1, plan.job.id()).0 {
+                feeder.run(l1, plan);
+            }
+        }
+        let (answer, _) = l1.verify(pre, &other_form.bytes);
+        assert_eq!(
+            answer,
+            Answer::Revert("BadTransaction()".into()),
+            "a HASH fact other than the list's word"
+        );
+        println!(
+            "insertion {}: a HASH fact of another encoding rejected",
+            proof.pre.tx_index
+        );
+    }
+    gas
+}
+
+/// [v0.12] The insertions of a receipt whose log carries 100,000 and 200,000 bytes of data
+/// (`op_blocks::long_log_block`), in full and in the L1 form (which takes the long transaction
+/// and the long leaves; the receipt witness carries its logs whole, SPEC.md §5.19), and the next
+/// insertion, which moves both long leaves: printed; the moving one under 1M gas in the L1 form.
+///
+/// `cargo test --release -p fraud-vm --test differential solidity_long_log_receipt_insertion_gas -- --nocapture`
+#[test]
+fn solidity_long_log_receipt_insertion_gas() {
+    let mut l1 = L1Verifier::deploy();
+    let steps = l1.address;
+    let mut feeder = super::ranges::Feeder::new(&mut l1);
+    for len in [100_000, 200_000] {
+        let block = super::super::op_blocks::long_log_block(len);
+        let recorded = super::super::op_blocks::run_recorded(&block, BoundarySteps::default())
+            .expect("the block checks");
+        for (kind, pre, proof) in &recorded.proofs {
+            if kind.as_str() != "Insert" || proof.pre.tx_index == 0 {
+                continue;
+            }
+            let bytes = proof.encode();
+            let full = compare_step(&mut l1, steps, *pre, &bytes);
+            let form = range_fact::l1_form(proof, range_fact::LONG_WORDS).expect("long");
+            let gas = long_insertion(&mut l1, &mut feeder, *pre, proof, &form);
+            println!(
+                "log of {len} bytes, Insert {}: in full {full:?} gas ({} bytes), in the L1 form {gas} gas ({} bytes)",
+                proof.pre.tx_index,
+                bytes.len(),
+                form.bytes.len()
+            );
+            if proof.pre.tx_index == 2 {
+                assert!(gas < 1_000_000, "{gas}");
+            }
+        }
+    }
 }

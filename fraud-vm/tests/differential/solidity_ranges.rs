@@ -173,7 +173,7 @@ impl Feeder {
     }
 
     /// The oracle's fact of job `id`: complete, hash.
-    fn fact(&self, l1: &mut L1Verifier, id: B256) -> (bool, B256) {
+    pub(super) fn fact(&self, l1: &mut L1Verifier, id: B256) -> (bool, B256) {
         let (result, _) = l1.call_to(self.oracle, factCall { id }.abi_encode());
         match result {
             ExecutionResult::Success { output, .. } => {
@@ -184,8 +184,21 @@ impl Feeder {
         }
     }
 
+    /// Prints the largest chunk of each job kind (after `what`) and asserts each under 5M gas.
+    pub(super) fn print_and_bound_chunks(&self, what: &str) {
+        println!(
+            "{what}largest chunk by job kind: {:?} ({} chunks in all)",
+            self.max_chunk, self.chunks
+        );
+        assert!(
+            self.max_chunk.values().all(|g| *g < 5_000_000),
+            "{:?}",
+            self.max_chunk
+        );
+    }
+
     /// Runs every chunk of `plan`.
-    fn run(&mut self, l1: &mut L1Verifier, plan: &JobPlan) {
+    pub(super) fn run(&mut self, l1: &mut L1Verifier, plan: &JobPlan) {
         for (i, chunk) in plan.chunks.iter().enumerate() {
             if let Err(e) = self.absorb(l1, &plan.job, chunk) {
                 panic!("chunk {i} of {:?}: {e}", plan.job);
@@ -892,6 +905,18 @@ impl fraud_vm::check::BlockObserver for Starts {
     }
 }
 
+/// Where `proof`'s encoding has its transaction section (the flag byte), which its L1 form
+/// starts at the same offset.
+pub(super) fn transaction_section(proof: &fraud_vm::StepProof) -> usize {
+    let full = proof.encode();
+    let mut without = proof.clone();
+    without.transaction = None;
+    full.iter()
+        .zip(&without.encode())
+        .position(|(a, b)| a != b)
+        .expect("the section")
+}
+
 /// [v0.11] A long transaction start through the Rust verifier in full and the Solidity verifier
 /// in its L1 form (SPEC.md §3.4.1): rejected before its facts, then each job run chunk by chunk,
 /// then the same post-state; with `mutate`, the rejections of its tampered forms. Returns the
@@ -933,14 +958,7 @@ fn long_start(
     // The L1 form's transaction section where the canonical encoding has its flag: 2, u32
     // length, `R_e`, u32 `len(e)`, u32 `len(head)`, the head's range proof, u32 `len(tail)`, the
     // tail's.
-    let full = proof.encode();
-    let mut without = proof.clone();
-    without.transaction = None;
-    let at = full
-        .iter()
-        .zip(&without.encode())
-        .position(|(a, b)| a != b)
-        .expect("the section");
+    let at = transaction_section(proof);
     assert_eq!(form.bytes[at], 2);
     let u32_at =
         |b: &[u8], i: usize| u32::from_be_bytes(b[i..i + 4].try_into().expect("4")) as usize;
@@ -1081,15 +1099,7 @@ fn solidity_long_transaction_start_in_l1_form() {
         };
         assert!(*gas < bound, "{what}: {gas}");
     }
-    println!(
-        "largest chunk by job kind: {:?} ({} chunks in all)",
-        feeder.max_chunk, feeder.chunks
-    );
-    assert!(
-        feeder.max_chunk.values().all(|g| *g < 5_000_000),
-        "{:?}",
-        feeder.max_chunk
-    );
+    feeder.print_and_bound_chunks("");
 }
 
 /// [v0.11] A recorded transaction of 127,800 bytes in an OP block in the L1 form: its L1 data
