@@ -319,13 +319,15 @@ pub fn from_ethereum_receipt(receipt: ReceiptEnvelope) -> Option<OpReceiptEnvelo
 mod tests {
     use super::*;
     use alloy::primitives::{Address, Log, LogData};
-    use op_alloy::consensus::OpDepositReceipt;
     use proptest::{collection::vec, prelude::*};
 
     fn log(address: [u8; 20], topics: &[[u8; 32]]) -> Log {
         Log {
             address: Address::from(address),
-            data: LogData::new_unchecked(topics.iter().map(|&t| B256::from(t)).collect(), vec![]),
+            data: LogData::new_unchecked(
+                topics.iter().map(|&t| B256::from(t)).collect(),
+                Default::default(),
+            ),
         }
     }
 
