@@ -38,7 +38,7 @@ use alloy_evm::{
     block::{BlockExecutionError, BlockExecutor, BlockExecutorFactory},
     eth::{EthBlockExecutionCtx, EthBlockExecutorFactory, receipt_builder::AlloyReceiptBuilder},
 };
-use alloy_op_evm::{OpBlockExecutionCtx, OpBlockExecutorFactory, block::OpAlloyReceiptBuilder};
+use alloy_op_evm::{OpBlockExecutionCtx, OpBlockExecutorFactory};
 use alloy_op_hardforks::OpChainHardforks;
 use alloy_trie::EMPTY_ROOT_HASH;
 use fraud_vm::precompiles::RollupEvmFactory;
@@ -133,7 +133,7 @@ pub struct BuildTimings {
 
 /// The L2's executor: OP Isthmus with the rollup's bounded precompiles (fraud-vm/SPEC.md §5.15),
 /// the one set the sequencer, derivation, `eth_call` and the fraud-vm trace share.
-type OpFactory = OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, RollupEvmFactory>;
+type OpFactory = OpBlockExecutorFactory<execute::BloomLater, OpChainHardforks, RollupEvmFactory>;
 type EthFactory = EthBlockExecutorFactory<AlloyReceiptBuilder, L1Spec, EthEvmFactory>;
 
 /// The block executor of the chain's kind.
@@ -147,7 +147,7 @@ impl Executors {
     fn for_chain(config: &ChainConfig) -> Self {
         match config.kind {
             ChainKind::L2 => Self::L2(OpBlockExecutorFactory::new(
-                OpAlloyReceiptBuilder::default(),
+                execute::BloomLater,
                 config.hardforks.clone(),
                 RollupEvmFactory,
             )),
@@ -534,7 +534,7 @@ impl Engine {
         let execute::Executed {
             included,
             rejected,
-            receipts,
+            mut receipts,
             gas_used,
             requests_hash,
         } = executed;
@@ -544,7 +544,7 @@ impl Engine {
         // on the executed block, not on the state root: the other core computes them meanwhile.
         let (state, rooted, sealed) = std::thread::scope(|scope| {
             let ordered = &mut self.ordered_root;
-            let sealer = scope.spawn(|| BodyRoots::new(&included, &receipts, ordered));
+            let sealer = scope.spawn(|| BodyRoots::new(&included, &mut receipts, ordered));
             let state = self.tries.apply(&changes, &mut self.cache, &reader);
             (state, Instant::now(), sealer.join())
         });
@@ -833,11 +833,13 @@ struct BodyRoots {
 }
 
 impl BodyRoots {
+    /// Also sets the receipts' logs blooms ([`execute::fill_blooms`]).
     fn new(
         txs: &[Arc<RecoveredTx>],
-        receipts: &[OpReceiptEnvelope],
+        receipts: &mut [OpReceiptEnvelope],
         ordered: &mut OrderedRoot,
     ) -> Self {
+        execute::fill_blooms(receipts);
         let transactions_root = ordered.root(txs.len(), |i| &txs[i].encoded);
         let mut logs_bloom = Bloom::ZERO;
         let receipts: Vec<Bytes> = receipts

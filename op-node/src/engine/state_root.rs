@@ -7,7 +7,7 @@ use crate::{
     trie::{SparseTrie, TrieError},
 };
 use alloy::{
-    primitives::{Address, B256, Bytes, keccak256, map::AddressMap},
+    primitives::{Address, B256, Bytes, U256, keccak256, map::AddressMap},
     rlp,
 };
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
@@ -126,15 +126,28 @@ impl StateTries {
                 .entry(*address)
                 .or_insert_with(|| SparseTrie::from_root(previous_root))
         };
-        // The slots' hashes go to the state file's writer with the writes (its keys).
-        diff.storage.reserve(change.storage.len());
-        let mut slots: Vec<(B256, Option<Bytes>)> = change
+        // The slots' trie keys, hashed all at once in keccak lanes: one by one they were 8.8 %
+        // of the block thread's instructions in a block of 2,000 ERC-20 transfers (callgrind,
+        // 100k accounts). The hashes go on to the state file's writer with the writes (its keys).
+        let written: Vec<(B256, &U256)> = change
             .storage
             .iter()
-            .map(|(slot, value)| {
-                let key = keccak256(B256::from(*slot));
-                diff.storage
-                    .push(SlotWrite::with_hashed(*address, *slot, key, *value));
+            .map(|(slot, value)| (B256::from(*slot), value))
+            .collect();
+        let messages: Vec<&[u8]> = written.iter().map(|(slot, _)| slot.as_slice()).collect();
+        let mut keys = vec![B256::ZERO; messages.len()];
+        fraud_vm::keccak_lanes::keccak256_each(&messages, &mut keys);
+        diff.storage.reserve(written.len());
+        let mut slots: Vec<(B256, Option<Bytes>)> = keys
+            .into_iter()
+            .zip(&written)
+            .map(|(key, (slot, value))| {
+                diff.storage.push(SlotWrite::with_hashed(
+                    *address,
+                    U256::from_be_bytes(slot.0),
+                    key,
+                    **value,
+                ));
                 let value = (!value.is_zero()).then(|| Bytes::from(rlp::encode(value)));
                 (key, value)
             })

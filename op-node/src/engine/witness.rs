@@ -239,7 +239,7 @@ pub fn replay_recorded<S: PreState>(
         reads: Reads::default(),
     };
     let block_env = block_env(header);
-    let executed = match Executors::for_chain(config) {
+    let mut executed = match Executors::for_chain(config) {
         Executors::L2(factory) => {
             let evm = factory.evm_factory().create_evm(
                 &mut db,
@@ -299,6 +299,7 @@ pub fn replay_recorded<S: PreState>(
         }
     }
     .map_err(|e| WitnessError::Execution(e.to_string()))?;
+    execute::fill_blooms(&mut executed.receipts);
     let mismatch = |what: String| WitnessError::Mismatch { number, what };
     if executed.included.len() != block.txs.len()
         || executed
