@@ -708,6 +708,15 @@ async function longHashOnL2(r) {
   return { l2Block: called.blockNumber, hash, contract: deployed.contractAddress };
 }
 
+/** The L1 transaction and receipt of event `e`, checked: sent by `from`, succeeded, in L1 block `upto` or before. */
+async function proposerSent(r, e, from, upto, what) {
+  const [tx, receipt] = await Promise.all([r.l1.getTransaction({ hash: e.transactionHash }), r.l1.getTransactionReceipt({ hash: e.transactionHash })]);
+  assert.equal(tx.from.toLowerCase(), from.toLowerCase(), what);
+  assert.equal(receipt.status, "success", what);
+  assert.ok(e.blockNumber <= upto, what);
+  return { tx, receipt };
+}
+
 /**
  * The `disagree-at-long-step` challenger's fight against the honest proposer (a challenge window of `window`
  * s) once the L2 block `l2Block` holds the first long step: its challenge ends DEFENDER_WON by the proposer's step in layer 2 over that
@@ -753,10 +762,7 @@ async function longStepFight(r, l2Url, dishonest, l2Block, window) {
   assert.ok(absorbed.length + codeAbsorbed.length > 0, "the range oracle absorbed chunks or a code");
   const codes = [];
   for (const e of codeAbsorbed) {
-    const [tx, receipt] = await Promise.all([r.l1.getTransaction({ hash: e.transactionHash }), r.l1.getTransactionReceipt({ hash: e.transactionHash })]);
-    assert.equal(tx.from.toLowerCase(), g.creator.toLowerCase(), "the proposer absorbed the code");
-    assert.equal(receipt.status, "success");
-    assert.ok(e.blockNumber <= end.blockNumber, "the code fact before the step");
+    const { tx, receipt } = await proposerSent(r, e, g.creator, end.blockNumber, "the proposer absorbed the code before the step");
     const { args } = decodeFunctionData({ abi: RANGE_ORACLE_ABI, data: tx.input });
     assert.equal(keccak256(args[0]), e.args.codeHash, "absorbCode took the code of its hash");
     const fact = await r.l1.readContract({ address: oracle, abi: RANGE_ORACLE_ABI, functionName: "codeFact", args: [e.args.codeHash] });
@@ -765,10 +771,7 @@ async function longStepFight(r, l2Url, dishonest, l2Block, window) {
   }
   const jobs = new Map();
   for (const e of absorbed) {
-    const [tx, receipt] = await Promise.all([r.l1.getTransaction({ hash: e.transactionHash }), r.l1.getTransactionReceipt({ hash: e.transactionHash })]);
-    assert.equal(tx.from.toLowerCase(), g.creator.toLowerCase(), "the proposer ran the job");
-    assert.equal(receipt.status, "success");
-    assert.ok(e.blockNumber <= end.blockNumber, "the job before the step");
+    const { tx, receipt } = await proposerSent(r, e, g.creator, end.blockNumber, "the proposer ran the job before the step");
     const { args } = decodeFunctionData({ abi: RANGE_ORACLE_ABI, data: tx.input });
     const job = jobs.get(e.args.id) ?? { job: args[0], chunks: [], gas: 0n, chunkGas: [] };
     job.chunks.push(e);
