@@ -21,7 +21,11 @@ use alloy::{
     primitives::{B256, Bytes},
     rpc::types::debug::ExecutionWitness,
 };
-use fraud_vm::{check::CheckError, range_fact::LONG_WORDS, witness::WitnessDb};
+use fraud_vm::{
+    check::CheckError,
+    range_fact::{LONG_CODE, LONG_WORDS},
+    witness::WitnessDb,
+};
 use std::sync::{Arc, Mutex};
 use tracing::debug;
 
@@ -309,7 +313,8 @@ impl BlockSteps {
     /// honest answer: the position of the first step of block `block` whose proof has an L1
     /// form (a range of more than [`LONG_WORDS`] words, fraud-vm/SPEC.md §3.4.1: an opcode's
     /// range, a call's input, sha256's and ripemd160's among them, or a transaction start's
-    /// data), found by tracing the whole block once with fraud-vm and proving only the
+    /// data; or [v0.12] an opcode `OneStepVerifier` executes in code of more than [`LONG_CODE`]
+    /// bytes, sent with its code window), found by tracing the whole block once with fraud-vm and proving only the
     /// candidate steps. `None` if the block has no such step.
     pub fn first_long_step(&self, block: u64) -> Result<Option<u64>, Layer2Error> {
         let (header, transactions, witness) = self.inputs(&self.store.reader()?, block)?;
@@ -361,8 +366,9 @@ impl BlockSteps {
 /// Watches a block's states for the first step over a long range (fault injection only,
 /// [`BlockSteps::first_long_step`]): a state about to run KECCAK256, a copy, RETURN, REVERT, a
 /// LOG or a call whose range could span more than [`LONG_WORDS`] words, or an Idle state whose
-/// next transaction's encoding could, is proven, and kept if its proof has an L1 form
-/// (`range_fact::l1_form`), the rule the player sends steps by (`range_jobs::prepare_step`).
+/// next transaction's encoding could, or a state in long code, is proven, and kept if its proof
+/// is sent in an L1 form (`range_jobs::sent_form`, the rule `range_jobs::prepare_step` sends
+/// steps by).
 #[derive(Default)]
 struct LongStepScan {
     found: Option<u64>,
@@ -389,10 +395,13 @@ impl LongStepScan {
         }
     }
 
-    /// Whether the step from `state` is a candidate: its range, or for an Idle state the next
-    /// transaction's encoding (the transaction start's data is part of it), could be long.
+    /// Whether the step from `state` is a candidate: it runs in code longer than
+    /// [`LONG_CODE`] bytes (its opcode may take a code window), or its range, or for an Idle
+    /// state the next transaction's encoding (the transaction start's data is part of it),
+    /// could be long.
     fn candidate(state: &fraud_vm::FullState) -> bool {
         match state.record.status {
+            fraud_vm::Status::Running if state.code.len() > LONG_CODE => true,
             fraud_vm::Status::Running => {
                 let Some(depth) = usize::try_from(state.record.pc)
                     .ok()
@@ -436,7 +445,7 @@ impl fraud_vm::check::BlockObserver for LongStepScan {
         } else {
             fraud_vm::prove(&mut state.clone()).ok().map(|(p, _)| p)
         };
-        if proof.is_some_and(|p| fraud_vm::range_fact::l1_form(&p, LONG_WORDS).is_some()) {
+        if proof.is_some_and(|p| super::range_jobs::sent_form(&p, &p.encode()).is_some()) {
             self.found = Some(position);
         }
     }

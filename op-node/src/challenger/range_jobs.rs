@@ -88,13 +88,10 @@ pub async fn prepare_step<P: Provider + Clone>(
     let Ok(decoded) = StepProof::decode(proof) else {
         return Ok(proof.clone());
     };
-    let l1 = range_fact::l1_form(&decoded, LONG_WORDS);
-    let ranged = l1.as_ref().map_or(proof.as_ref(), |l1| l1.bytes.as_slice());
-    // [v0.12] A step in long code carries its code window, after the code's fact.
-    let windowed = range_fact::code_form(&decoded, ranged, LONG_CODE);
-    if l1.is_none() && windowed.is_none() {
+    let Some(SentForm { l1, windowed }) = sent_form(&decoded, proof) else {
         return Ok(proof.clone());
-    }
+    };
+    let ranged = l1.as_ref().map_or(proof.as_ref(), |l1| l1.bytes.as_slice());
     let oracle = RangeOracle::new(oracle_of(provider, game).await?, provider.clone());
     for plan in l1.iter().flat_map(|l1| &l1.jobs) {
         run_job(provider, &oracle, from, plan).await?;
@@ -106,6 +103,27 @@ pub async fn prepare_step<P: Provider + Clone>(
         }
         None => Ok(ranged.to_vec().into()),
     }
+}
+
+/// The L1 form a step is sent in when it is not its canonical proof: its long ranges' (with
+/// their jobs), its code window's, or both.
+pub(crate) struct SentForm {
+    /// The step's L1 form over long ranges (SPEC.md §3.4.1), if any range is long.
+    pub l1: Option<range_fact::L1Proof>,
+    /// The step's bytes with the code replaced by its code window ([v0.12]), if its code is long
+    /// and its opcode takes one: sent after `absorbCode`.
+    pub windowed: Option<Vec<u8>>,
+}
+
+/// How the step `decoded` (whose canonical bytes are `encoded`) is sent: `None` if as its
+/// canonical proof, else its L1 form, the rule [`prepare_step`] sends by (and the
+/// `disagree-at-long-step` fault injection looks for).
+pub(crate) fn sent_form(decoded: &StepProof, encoded: &[u8]) -> Option<SentForm> {
+    let l1 = range_fact::l1_form(decoded, LONG_WORDS);
+    let ranged = l1.as_ref().map_or(encoded, |l1| l1.bytes.as_slice());
+    // [v0.12] A step in long code carries its code window, after the code's fact.
+    let windowed = range_fact::code_form(decoded, ranged, LONG_CODE);
+    (l1.is_some() || windowed.is_some()).then_some(SentForm { l1, windowed })
 }
 
 /// Establishes the code fact of `code` on `oracle` (`absorbCode`, one L1 transaction, fraud-vm

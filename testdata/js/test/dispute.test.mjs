@@ -31,7 +31,7 @@ import assert from "node:assert/strict";
 import { concat, decodeFunctionData, encodeFunctionData, keccak256, numberToHex, parseEther, parseEventLogs, toFunctionSelector } from "viem";
 import { getL2TransactionHashes, getWithdrawals } from "viem/op-stack";
 import { createHash } from "node:crypto";
-import { HDNodeWallet, Transaction, Wallet, ZeroHash as ZERO_HASH } from "ethers";
+import { getCreateAddress, HDNodeWallet, Transaction, Wallet, ZeroHash as ZERO_HASH, zeroPadValue } from "ethers";
 import { MNEMONIC, makeProvider, startNode, startVerifier } from "../lib/node.mjs";
 import { startHardhat } from "../lib/hardhat.mjs";
 import { bridgeAbi, describeError, gameAbi, loadRollup, rejection, revertName, stringify } from "../lib/rollup.mjs";
@@ -708,13 +708,24 @@ async function longHashOnL2(r) {
   return { l2Block: called.blockNumber, hash, contract: deployed.contractAddress };
 }
 
+/** The L1 transaction and receipt of event `e`, checked: sent by `from`, succeeded, in L1 block `upto` or before. */
+async function proposerSent(r, e, from, upto, what) {
+  const [tx, receipt] = await Promise.all([r.l1.getTransaction({ hash: e.transactionHash }), r.l1.getTransactionReceipt({ hash: e.transactionHash })]);
+  assert.equal(tx.from.toLowerCase(), from.toLowerCase(), what);
+  assert.equal(receipt.status, "success", what);
+  assert.ok(e.blockNumber <= upto, what);
+  return { tx, receipt };
+}
+
 /**
  * The `disagree-at-long-step` challenger's fight against the honest proposer (a challenge window of `window`
  * s) once the L2 block `l2Block` holds the first long step: its challenge ends DEFENDER_WON by the proposer's step in layer 2 over that
  * block, after the proposer ran the step's range jobs on the game's RangeOracle (every chunk its own
- * transaction, in order, none reverted, all before the step; every job's fact complete); the bond goes to
- * the proposer and the game resolves DEFENDER_WINS. Returns the jobs (by id, first absorbed first: the Job
- * the chunks' calldata names, its chunks' Absorbed events and L1 gas, its fact) and the figures' words.
+ * transaction, in order, none reverted, all before the step; every job's fact complete) or, for a step in
+ * long code, established its code fact (`absorbCode`, fraud-vm SPEC v0.12); the bond goes to the proposer
+ * and the game resolves DEFENDER_WINS. Returns the jobs (by id, first absorbed first: the Job the chunks'
+ * calldata names, its chunks' Absorbed events and L1 gas, its fact), the code facts (the CodeAbsorbed
+ * event, its L1 gas, the fact read back) and the figures' words.
  */
 async function longStepFight(r, l2Url, dishonest, l2Block, window) {
   const ended = await until("a disagree-at-long-step challenge ended", async () => {
@@ -747,13 +758,20 @@ async function longStepFight(r, l2Url, dishonest, l2Block, window) {
   const oracle = await r.l1.readContract({ address: steps, abi: gameAbi("OneStepVerifier"), functionName: "rangeOracle" });
   // The proposer ran the jobs, chunk by chunk, before the step: every Absorbed event, by job.
   const absorbed = await r.l1.getContractEvents({ address: oracle, abi: RANGE_ORACLE_ABI, eventName: "Absorbed", fromBlock: 0n });
-  assert.ok(absorbed.length > 0, "the range oracle absorbed chunks");
+  const codeAbsorbed = await r.l1.getContractEvents({ address: oracle, abi: RANGE_ORACLE_ABI, eventName: "CodeAbsorbed", fromBlock: 0n });
+  assert.ok(absorbed.length + codeAbsorbed.length > 0, "the range oracle absorbed chunks or a code");
+  const codes = [];
+  for (const e of codeAbsorbed) {
+    const { tx, receipt } = await proposerSent(r, e, g.creator, end.blockNumber, "the proposer absorbed the code before the step");
+    const { args } = decodeFunctionData({ abi: RANGE_ORACLE_ABI, data: tx.input });
+    assert.equal(keccak256(args[0]), e.args.codeHash, "absorbCode took the code of its hash");
+    const fact = await r.l1.readContract({ address: oracle, abi: RANGE_ORACLE_ABI, functionName: "codeFact", args: [e.args.codeHash] });
+    assert.notEqual(fact, ZERO_HASH, "the oracle holds the code fact");
+    codes.push({ codeHash: e.args.codeHash, bytes: (args[0].length - 2) / 2, gas: receipt.gasUsed, limit: tx.gas, fact, blockNumber: e.blockNumber });
+  }
   const jobs = new Map();
   for (const e of absorbed) {
-    const [tx, receipt] = await Promise.all([r.l1.getTransaction({ hash: e.transactionHash }), r.l1.getTransactionReceipt({ hash: e.transactionHash })]);
-    assert.equal(tx.from.toLowerCase(), g.creator.toLowerCase(), "the proposer ran the job");
-    assert.equal(receipt.status, "success");
-    assert.ok(e.blockNumber <= end.blockNumber, "the job before the step");
+    const { tx, receipt } = await proposerSent(r, e, g.creator, end.blockNumber, "the proposer ran the job before the step");
     const { args } = decodeFunctionData({ abi: RANGE_ORACLE_ABI, data: tx.input });
     const job = jobs.get(e.args.id) ?? { job: args[0], chunks: [], gas: 0n, chunkGas: [] };
     job.chunks.push(e);
@@ -771,7 +789,7 @@ async function longStepFight(r, l2Url, dishonest, l2Block, window) {
     job.fact = { hash, dstResult };
   }
   // No reverted transaction of the proposer to the oracle (a chunk that failed is one).
-  const firstJobBlock = absorbed[0].blockNumber;
+  const firstJobBlock = [...absorbed, ...codeAbsorbed].map((e) => e.blockNumber).reduce((a, b) => (a < b ? a : b));
   let chunkTxs = 0;
   for (let n = firstJobBlock; n <= end.blockNumber; n++) {
     const block = await r.l1.getBlock({ blockNumber: n, includeTransactions: true });
@@ -780,7 +798,7 @@ async function longStepFight(r, l2Url, dishonest, l2Block, window) {
       chunkTxs++;
     }
   }
-  assert.equal(chunkTxs, absorbed.length, "every transaction to the oracle absorbed a chunk");
+  assert.equal(chunkTxs, absorbed.length + codes.length, "every transaction to the oracle absorbed a chunk or a code");
   // The dishonest challenger's bond is lost: credited to the proposer at the step.
   const challengeBond = await readGame(r, g.address, "challengeBond");
   const creditAt = (who, blockNumber) => r.l1.readContract({ address: g.address, abi: GAME_ABI, functionName: "credit", args: [who], blockNumber });
@@ -799,15 +817,15 @@ async function longStepFight(r, l2Url, dishonest, l2Block, window) {
   const ts = async (n) => (await r.l1.getBlock({ blockNumber: n })).timestamp;
   const [openedAt, jobAt, endedAt] = await Promise.all([opened.blockNumber, firstJobBlock, end.blockNumber].map(ts));
   const after = await readGame(r, g.address, "getChallenge", [opened.args.id]);
-  const jobGas = [...jobs.values()].reduce((sum, j) => sum + j.gas, 0n);
+  const jobGas = [...jobs.values(), ...codes].reduce((sum, j) => sum + j.gas, 0n);
   /** The figures' line for `what` (the long step). */
   const line = (what) => `${what} in L2 block ${l2Block} (N = ${stepsStarted.args.stepCount}, the step at ${c.agreedPos}) in the game at ${g.l2Block}: ` +
-    `range jobs ${jobs.size}, ${absorbed.length} chunk transactions, ${jobGas} gas (${[...jobs.values()].map((j) => `flags ${j.job.flags}: ${j.chunks.length} chunks ${j.gas} gas, largest ${j.chunkGas.reduce((a, b) => (a > b ? a : b))}`).join("; ")}), ` +
+    `range jobs ${jobs.size}, ${absorbed.length} chunk transactions, code facts ${codes.length}, ${jobGas} gas (${[...[...jobs.values()].map((j) => `flags ${j.job.flags}: ${j.chunks.length} chunks ${j.gas} gas, largest ${j.chunkGas.reduce((a, b) => (a > b ? a : b))}`), ...codes.map((c) => `absorbCode of ${c.bytes} bytes: ${c.gas} gas (limit ${c.limit})`)].join("; ")}), ` +
     `step ${stepReceipt.gasUsed} gas, startSteps ${s.defender.gasBy.startSteps} gas; ` +
-    `defender ${s.defender.moves} game transactions ${stringify(s.defender.counts)}, ${s.defender.moves + absorbed.length} L1 transactions and ${s.defender.gas + jobGas} gas with the jobs'; ` +
+    `defender ${s.defender.moves} game transactions ${stringify(s.defender.counts)}, ${s.defender.moves + absorbed.length + codes.length} L1 transactions and ${s.defender.gas + jobGas} gas with the jobs'; ` +
     `dishonest challenger ${s.challenger.moves} transactions, ${s.challenger.gas} gas; ` +
     `jobs to step ${endedAt - jobAt} s, challenge to DEFENDER_WON ${endedAt - openedAt} s of L1 time (defender's clock left ${after.defenderClock} s of ${window})`;
-  return { jobs: [...jobs.values()], line };
+  return { jobs: [...jobs.values()], codes, stepGas: stepReceipt.gasUsed, line };
 }
 
 /**
@@ -942,5 +960,70 @@ describe("dispute at a long transaction start, hardhat as the L1 (--l1-rpc)", ()
     const line = await longStartFight(d.r, d.node.url, LONG_DISHONEST, LONG_START_BYTES_HARDHAT, LONG_START_WINDOW_HARDHAT);
     t.diagnostic(`hardhat: ${line}`);
     console.log(`hardhat ${line}`);
+  });
+});
+
+// A step in long code (fraud-vm SPEC v0.12's code window). A contract deployed with more than 8 KiB
+// (LONG_CODE) of runtime code has a long step first (its transaction's data or its RETURN, over
+// LONG_WORDS = 256 words: range jobs), so the long code is reached through a factory (100 bytes of
+// runtime code): a call writes LONG_CODE_BYTES of init code into memory with a loop of MSTOREs,
+// `PUSH2 len−1 JUMP` then JUMPDESTs, CREATEs it (an empty contract: the init code jumps to its last
+// byte and stops) and stores the new address in slot 0. The first long step is the init code's first
+// (PUSH2 at pc 0), sent with its code window after `absorbCode` (op-node's unit test
+// `first_long_step_is_a_step_in_long_code`, which builds the same bytes).
+const LONG_CODE_BYTES = Number(process.env.LONG_CODE_BYTES ?? 12_288);
+// Measured 2026-12-05 at load 1.5-3 with W = 30: 17 defends, absorbCode and the step left 5 s of the
+// defender's clock, so 45 s.
+const LONG_CODE_WINDOW = Number(process.env.LONG_CODE_WINDOW ?? 45);
+
+/** The factory's deployment code and the init code it creates, of `len` bytes (a multiple of 32, 8 KiB < len < 64 KiB). */
+function longCodeFactory(len) {
+  assert.ok(len % 32 === 0 && len > 8192 && len < 65_536, `long code of ${len} bytes`);
+  const h2 = (n) => n.toString(16).padStart(4, "0");
+  const runtime = `7f${"5b".repeat(32)}6000` + `5b81815260200180` + `61${h2(len)}11602357` + `5050` +
+    `7f61${h2(len - 1)}56${"5b".repeat(28)}600052` + `61${h2(len)}60006000f0` + `60005500`;
+  assert.equal(runtime.length / 2, 100, "factory runtime size");
+  return { deploy: `0x606480600b6000396000f3${runtime}`, runtime: `0x${runtime}`, init: `0x61${h2(len - 1)}56${"5b".repeat(len - 4)}` };
+}
+
+/**
+ * Deploys with ethers (test account 8) the long-code factory and calls it; checks the factory's code, the
+ * created (empty) contract whose address slot 0 holds. Returns the call's L2 block and the init code's hash.
+ */
+async function longCodeOnL2(l2Url, len) {
+  const wallet = new Wallet(mnemonicKey(8), makeProvider(l2Url));
+  const { deploy, runtime, init } = longCodeFactory(len);
+  const deployed = await (await wallet.sendTransaction({ data: deploy, gasLimit: 1_000_000n })).wait(1, 60_000);
+  assert.equal(deployed.status, 1, "the factory deployed");
+  assert.equal(await wallet.provider.getCode(deployed.contractAddress), runtime, "its runtime code");
+  const called = await (await wallet.sendTransaction({ to: deployed.contractAddress, gasLimit: 300_000n })).wait(1, 60_000);
+  assert.equal(called.status, 1, "the factory's call ran");
+  const created = getCreateAddress({ from: deployed.contractAddress, nonce: 1 });
+  assert.equal(await wallet.provider.getStorage(deployed.contractAddress, 0), zeroPadValue(created, 32), "slot 0 holds the created address");
+  assert.equal(await wallet.provider.getCode(created), "0x", "the init code created an empty contract");
+  return { l2Block: BigInt(called.blockNumber), initHash: keccak256(init), gasUsed: called.gasUsed };
+}
+
+/**
+ * The factory's call on L2, then the fight over it ([`longStepFight`]): no range job, one code fact, of the
+ * created init code. Returns the figure line.
+ */
+async function longCodeFight(r, l2Url, dishonest, len, window) {
+  const started = Date.now();
+  const c = await longCodeOnL2(l2Url, len);
+  const { jobs, codes, line } = await longStepFight(r, l2Url, dishonest, c.l2Block, window);
+  assert.equal(jobs.length, 0, "no range job: no range of the step is long");
+  assert.deepEqual(codes.map((x) => [x.codeHash, x.bytes]), [[c.initHash, len]], "one code fact: the created init code");
+  return `long-code dispute figures: ${line(`the first step of ${len} bytes of init code (a call of ${c.gasUsed} gas)`)}; ` +
+    `wall ${Math.round((Date.now() - started) / 1000)} s from the factory's deployment to the credit claimed`;
+}
+
+describe("dispute at a step in long code (embedded L1): the defender establishes the code fact, then proves the step with its code window", () => {
+  const d = longStepDevnet("dispute-long-code", LONG_CODE_WINDOW);
+
+  test(`CREATE from ${LONG_CODE_BYTES} bytes of init code: DEFENDER_WON by the proposer's step in it, the RangeOracle holds the code fact`, async (t) => {
+    const line = await longCodeFight(d.r, d.node.url, LONG_DISHONEST, LONG_CODE_BYTES, LONG_CODE_WINDOW);
+    t.diagnostic(line);
+    console.log(line);
   });
 });

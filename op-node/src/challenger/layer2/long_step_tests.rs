@@ -13,14 +13,24 @@ use fraud_vm::range_fact::{self, FLZ, HASH, WRITE, ZEROS};
 
 /// An EIP-1559 call of `key(1)` (nonce 0) to a plain account with `len` non-zero bytes of data.
 fn long_call(len: usize) -> Bytes {
+    signed(
+        0,
+        TxKind::Call(Address::repeat_byte(0x45)),
+        (0..len).map(|i| 1 + (i * 37 % 255) as u8).collect(),
+        21_000 + 40 * len as u64,
+    )
+}
+
+/// An EIP-1559 transaction of `key(1)`, encoded.
+fn signed(nonce: u64, to: TxKind, input: Bytes, gas_limit: u64) -> Bytes {
     let mut tx = TxEip1559 {
         chain_id: 901,
-        nonce: 0,
-        gas_limit: 21_000 + 40 * len as u64,
+        nonce,
+        gas_limit,
         max_fee_per_gas: 10_000_000_000,
         max_priority_fee_per_gas: 1,
-        to: TxKind::Call(Address::repeat_byte(0x45)),
-        input: (0..len).map(|i| 1 + (i * 37 % 255) as u8).collect(),
+        to,
+        input,
         ..Default::default()
     };
     let signature = key(1).sign_transaction_sync(&mut tx).expect("sign");
@@ -73,4 +83,88 @@ fn first_long_step_is_a_long_transaction_start() {
             );
         }
     }
+}
+
+/// A factory's runtime code that writes `len` bytes of init code into memory (`len` a multiple of
+/// 32) with a loop of MSTOREs, `PUSH2 len−1 JUMP` then JUMPDESTs, CREATEs it and stores the new
+/// address in slot 0; with the init code that deploys it (`PUSH1 100 DUP1 PUSH1 11 PUSH1 0
+/// CODECOPY PUSH1 0 RETURN`), and the init code it creates, which jumps to its last byte and
+/// stops (an empty contract). Deployment and call run short code and no long range: a
+/// contract deployed with more than 8 KiB of runtime code has a long step first (its
+/// transaction's data or its RETURN, over `LONG_WORDS`), so long code is reached this way.
+pub(crate) fn long_code_factory(len: u16) -> (Vec<u8>, Vec<u8>) {
+    let [hi, lo] = len.to_be_bytes();
+    let [thi, tlo] = (len - 1).to_be_bytes();
+    let mut runtime = vec![0x7f];
+    runtime.extend([0x5b; 32]); // PUSH32 JUMPDEST×32
+    // PUSH1 0; loop at 35: DUP2 DUP2 MSTORE PUSH1 32 ADD DUP1 PUSH2 len GT PUSH1 35 JUMPI
+    runtime.extend([
+        0x60, 0x00, 0x5b, 0x81, 0x81, 0x52, 0x60, 0x20, 0x01, 0x80, 0x61, hi, lo,
+    ]);
+    runtime.extend([0x11, 0x60, 0x23, 0x57, 0x50, 0x50]); // GT PUSH1 35 JUMPI POP POP
+    runtime.extend([0x7f, 0x61, thi, tlo, 0x56]); // PUSH32 (PUSH2 len−1 JUMP JUMPDEST×28)
+    runtime.extend([0x5b; 28]);
+    runtime.extend([0x60, 0x00, 0x52]); // PUSH1 0 MSTORE
+    // PUSH2 len PUSH1 0 PUSH1 0 CREATE PUSH1 0 SSTORE STOP
+    runtime.extend([
+        0x61, hi, lo, 0x60, 0x00, 0x60, 0x00, 0xf0, 0x60, 0x00, 0x55, 0x00,
+    ]);
+    assert_eq!(runtime.len(), 100);
+    let mut deploy = vec![
+        0x60, 100, 0x80, 0x60, 0x0b, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3,
+    ];
+    deploy.extend(&runtime);
+    let mut init = vec![0x61, thi, tlo, 0x56];
+    init.resize(usize::from(len), 0x5b);
+    (deploy, init)
+}
+
+/// [v0.12] Block 2 deploys the long-code factory (100 bytes), block 3 calls it: it CREATEs from
+/// 12 KiB of init code (over `LONG_CODE`). Block 2 has no long step; block 3's first is the
+/// init code's first step (PUSH2 at pc 0), sent with its code window after `absorbCode`, no
+/// range of it being long; its JUMP (the next step) takes the bitmap word's proof too.
+#[test]
+fn first_long_step_is_a_step_in_long_code() {
+    const LEN: u16 = 12_288;
+    let (deploy_code, init) = long_code_factory(LEN);
+    let factory = key(1).address().create(0);
+    let deploy = signed(0, TxKind::Create, deploy_code.into(), 1_000_000);
+    let call = signed(1, TxKind::Call(factory), Bytes::new(), 300_000);
+    let (seq, _) = sequence_with(3, &l1(12), &[(2, deploy), (3, call)]);
+    let steps = BlockSteps::new(seq.store.clone(), seq.engine.config().clone());
+    assert_eq!(steps.first_long_step(1).unwrap(), None);
+    assert_eq!(
+        steps.first_long_step(2).unwrap(),
+        None,
+        "the factory's deployment"
+    );
+    let proof = |position| {
+        let p = steps.step_proof(3, position).unwrap().proof;
+        (fraud_vm::StepProof::decode(&p).unwrap(), p)
+    };
+    let sent = |d: &fraud_vm::StepProof, e: &[u8]| super::super::range_jobs::sent_form(d, e);
+    let at = steps
+        .first_long_step(3)
+        .unwrap()
+        .expect("a long step in block 3");
+    let (decoded, encoded) = proof(at);
+    assert_eq!(decoded.pre.status, fraud_vm::Status::Running);
+    assert_eq!(decoded.pre.pc, 0);
+    assert_eq!(decoded.code, init, "the created init code");
+    let form = sent(&decoded, &encoded).expect("an L1 form");
+    assert!(form.l1.is_none(), "no long range");
+    let windowed = form.windowed.expect("the code window");
+    assert!(windowed.len() + init.len() < encoded.len() + 2_000);
+    // No earlier step is sent in an L1 form: the scan stops at the first.
+    for earlier in 0..at {
+        let (d, e) = proof(earlier);
+        assert!(sent(&d, &e).is_none(), "step {earlier}");
+    }
+    // The JUMP after it is windowed too, with the bitmap's proof.
+    let (jump, jump_encoded) = proof(at + 1);
+    assert_eq!(jump.code.get(jump.pre.pc as usize), Some(&0x56));
+    let jump_window = sent(&jump, &jump_encoded)
+        .and_then(|f| f.windowed)
+        .expect("the JUMP's code window");
+    assert!(jump_window.len() > windowed.len());
 }
