@@ -129,25 +129,21 @@ impl StateTries {
         // The slots' trie keys, hashed all at once in keccak lanes: one by one they were 8.8 %
         // of the block thread's instructions in a block of 2,000 ERC-20 transfers (callgrind,
         // 100k accounts). The hashes go on to the state file's writer with the writes (its keys).
-        let written: Vec<(B256, &U256)> = change
+        let written: Vec<(U256, B256, U256)> = change
             .storage
             .iter()
-            .map(|(slot, value)| (B256::from(*slot), value))
+            .map(|(slot, value)| (*slot, B256::from(*slot), *value))
             .collect();
-        let messages: Vec<&[u8]> = written.iter().map(|(slot, _)| slot.as_slice()).collect();
+        let messages: Vec<&[u8]> = written.iter().map(|(_, word, _)| word.as_slice()).collect();
         let mut keys = vec![B256::ZERO; messages.len()];
         fraud_vm::keccak_lanes::keccak256_each(&messages, &mut keys);
         diff.storage.reserve(written.len());
         let mut slots: Vec<(B256, Option<Bytes>)> = keys
             .into_iter()
             .zip(&written)
-            .map(|(key, (slot, value))| {
-                diff.storage.push(SlotWrite::with_hashed(
-                    *address,
-                    U256::from_be_bytes(slot.0),
-                    key,
-                    **value,
-                ));
+            .map(|(key, &(slot, _, value))| {
+                diff.storage
+                    .push(SlotWrite::with_hashed(*address, slot, key, value));
                 let value = (!value.is_zero()).then(|| Bytes::from(rlp::encode(value)));
                 (key, value)
             })
