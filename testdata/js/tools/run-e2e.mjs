@@ -1,0 +1,161 @@
+// Runs the end-to-end test files in lanes: each file is its own `node --test <file>` process, and up
+// to `--lanes` of them run at once. Most of the suite's wall time is waiting (L1 block times, dispute
+// clocks and windows, node start-up), not CPU, so two lanes on two cores roughly halve it.
+//
+//   node tools/run-e2e.mjs                      every test/*.test.mjs, 2 lanes (E2E_LANES overrides)
+//   node tools/run-e2e.mjs --lanes 1            one file at a time, as `node --test test/` did
+//   node tools/run-e2e.mjs test/crash.test.mjs  only these files
+//
+// Files in EXCLUSIVE assert rates measured against the wall clock; they run first, each alone, so no
+// other lane takes CPU from them. The others start longest first (WEIGHTS), so the longest file does
+// not end up alone at the tail. Each file's output is printed whole when it ends (TAP, as before),
+// then a table of every file's wall time and CPU time (user + system of the file's process tree: the
+// test process, its op-node and hardhat children). Exit status 1 when any file failed.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const JS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+// Files whose assertions compare block counts or stalls with the wall clock.
+const EXCLUSIVE = new Map([
+  ["batcher-backlog.test.mjs", "blocks sealed per second while L1 blocks are slow or full"],
+  ["ws-slow-clients.test.mjs", "block rate and longest stall under 200 WebSocket clients"],
+]);
+
+// Wall seconds of each file in CI on 2026-12-05 (one lane), for the order only. A file missing here
+// (a new one) counts as long, so it starts early.
+const WEIGHTS = {
+  "dispute.test.mjs": 658,
+  "bridge.test.mjs": 114,
+  "l1-flaps.test.mjs": 134,
+  "crash-loop.test.mjs": 66,
+  "crash.test.mjs": 49,
+  "verifier.test.mjs": 111,
+  "batcher-backlog.test.mjs": 106,
+  "pool-limits.test.mjs": 46,
+  "datadir-faults.test.mjs": 48,
+  "ws-slow-clients.test.mjs": 49,
+  "check-block.test.mjs": 31,
+  "deposit-once.test.mjs": 29,
+  "pool-spam.test.mjs": 23,
+  "uniswap.test.mjs": 22,
+  "rpc-errors.test.mjs": 41,
+  "rpc-methods.test.mjs": 24,
+  "execution-witness.test.mjs": 20,
+  "l1-precompiles.test.mjs": 4,
+};
+const UNKNOWN_WEIGHT = 300;
+
+function parseArgs(argv) {
+  let lanes = Number(process.env.E2E_LANES ?? 2);
+  const files = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--lanes") lanes = Number(argv[++i]);
+    else if (argv[i].startsWith("--lanes=")) lanes = Number(argv[i].slice("--lanes=".length));
+    else files.push(path.resolve(argv[i]));
+  }
+  if (!Number.isInteger(lanes) || lanes < 1) throw new Error(`--lanes wants a positive integer, got ${lanes}`);
+  if (files.length === 0) {
+    const dir = path.join(JS_DIR, "test");
+    for (const f of fs.readdirSync(dir).sort()) if (f.endsWith(".test.mjs")) files.push(path.join(dir, f));
+  }
+  for (const f of files) if (!fs.existsSync(f)) throw new Error(`no such test file: ${f}`);
+  return { lanes, files };
+}
+
+const running = new Set();
+
+/** Runs one file; resolves to {file, ok, wallS, cpuS, output, counts}. */
+function runFile(file) {
+  const started = Date.now();
+  // bash's `times` prints the CPU time of the shell's waited-for children: the test process and,
+  // through it, every process it waited for (op-node, hardhat).
+  const script = 'node --test "$1"; rc=$?; times >&3; exit $rc';
+  const proc = spawn("bash", ["-c", script, "bash", file], { cwd: JS_DIR, stdio: ["ignore", "pipe", "pipe", "pipe"], detached: true });
+  running.add(proc);
+  const out = [];
+  let times = "";
+  proc.stdout.on("data", (d) => out.push(d));
+  proc.stderr.on("data", (d) => out.push(d));
+  proc.stdio[3].on("data", (d) => (times += d));
+  return new Promise((resolve) => {
+    proc.on("close", (code, signal) => {
+      running.delete(proc);
+      const output = Buffer.concat(out).toString();
+      const counts = {};
+      for (const m of output.matchAll(/^# (tests|pass|fail|cancelled|skipped|todo) (\d+)$/gm)) counts[m[1]] = Number(m[2]);
+      resolve({ file, ok: code === 0, code, signal, wallS: (Date.now() - started) / 1000, cpuS: childCpuSeconds(times), output, counts });
+    });
+  });
+}
+
+/** The children's user + system seconds from bash's `times` (its second line: "0m51.2s 0m3.4s"). */
+function childCpuSeconds(times) {
+  const line = times.trim().split("\n")[1] ?? "";
+  let total = 0;
+  for (const m of line.matchAll(/(\d+)m([\d.]+)s/g)) total += Number(m[1]) * 60 + Number(m[2]);
+  return total;
+}
+
+function report(r, lane) {
+  const name = path.relative(JS_DIR, r.file);
+  const status = r.ok ? "ok" : `FAILED (exit ${r.code ?? r.signal})`;
+  process.stdout.write(`\n==> ${name} [lane ${lane}]: ${status}, ${r.wallS.toFixed(1)} s wall, ${r.cpuS.toFixed(1)} s CPU\n${r.output}`);
+}
+
+async function main() {
+  const { lanes, files } = parseArgs(process.argv.slice(2));
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.once(sig, () => {
+      for (const proc of running) {
+        try {
+          process.kill(-proc.pid, "SIGTERM");
+        } catch {}
+      }
+      process.exit(130);
+    });
+  }
+  const weight = (f) => WEIGHTS[path.basename(f)] ?? UNKNOWN_WEIGHT;
+  const alone = files.filter((f) => EXCLUSIVE.has(path.basename(f)));
+  const shared = files.filter((f) => !EXCLUSIVE.has(path.basename(f))).sort((a, b) => weight(b) - weight(a));
+  const started = Date.now();
+  const results = [];
+
+  for (const f of alone) {
+    console.log(`# ${path.basename(f)} runs alone: ${EXCLUSIVE.get(path.basename(f))}`);
+    const r = await runFile(f);
+    report(r, 0);
+    results.push(r);
+  }
+  const queue = [...shared];
+  await Promise.all(Array.from({ length: Math.min(lanes, queue.length) }, async (_, i) => {
+    for (let f = queue.shift(); f; f = queue.shift()) {
+      const r = await runFile(f);
+      report(r, i + 1);
+      results.push(r);
+    }
+  }));
+
+  const wallS = (Date.now() - started) / 1000;
+  const sum = (key) => results.reduce((s, r) => s + r[key], 0);
+  const count = (key) => results.reduce((s, r) => s + (r.counts[key] ?? 0), 0);
+  console.log(`\n==> end-to-end summary: ${files.length} files, ${lanes} lane(s)`);
+  console.log("file                               result    wall s    CPU s");
+  for (const r of [...results].sort((a, b) => b.wallS - a.wallS)) {
+    console.log(`${path.basename(r.file).padEnd(34)} ${(r.ok ? "ok" : "FAILED").padEnd(7)} ${r.wallS.toFixed(1).padStart(8)} ${r.cpuS.toFixed(1).padStart(8)}`);
+  }
+  console.log(`files' wall time summed ${sum("wallS").toFixed(0)} s, CPU ${sum("cpuS").toFixed(0)} s; the run took ${wallS.toFixed(0)} s`);
+  console.log(`tests ${count("tests")}, pass ${count("pass")}, fail ${count("fail")}, cancelled ${count("cancelled")}, skipped ${count("skipped")}, todo ${count("todo")}`);
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length) {
+    console.log(`FAILED: ${failed.map((r) => path.basename(r.file)).join(", ")}`);
+    process.exit(1);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
