@@ -16,9 +16,10 @@ use super::{
     service_signer,
 };
 use alloy::{
+    network::Ethereum,
     primitives::{Address, B256, U256},
-    providers::Provider,
-    rpc::types::TransactionReceipt,
+    providers::{PendingTransactionBuilder, Provider},
+    rpc::types::{TransactionReceipt, TransactionRequest},
 };
 use bridge::bindings::{
     AnchorStateRegistry, BatchInbox, DepositLogIndex, DisputeGameFactory, OptimismPortal,
@@ -148,120 +149,247 @@ async fn ensure_multicall3<P: Provider>(provider: &P) {
     tracing::warn!(target: "l1", %MULTICALL3, "the L1 has no Multicall3 and no way to place it: viem's batched reads will fail");
 }
 
-/// Waits for a sent transaction's receipt and requires that it succeeded.
-async fn confirmed(
+/// The deployment's transactions, sent without waiting for each to be mined: each gets the
+/// deployer's next nonce (so a deployment's address is known before it lands, and later
+/// constructors can be given it) and its own gas estimate against the latest state. A batch may
+/// therefore hold a deployment whose constructor takes the address of another one in the same
+/// batch only because every constructor here just stores the addresses it is given; a call must
+/// wait for a batch that deploys its target. [`Batch::confirm`] waits for them all. The three
+/// batches take about four L1 blocks, where one block per transaction took 19 (19 s at the 1 s
+/// L1 blocks of a devnet, paid by every devnet start).
+struct Batch<'a, P> {
+    provider: &'a P,
+    from: Address,
+    nonce: u64,
+    sent: Vec<Sent>,
+}
+
+/// One transaction of a [`Batch`], waiting for its receipt.
+struct Sent {
     what: &'static str,
-    sent: Result<
-        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
-        alloy::contract::Error,
-    >,
-) -> Result<TransactionReceipt, DeployError> {
-    let receipt = sent
-        .map_err(|e| step(what)(e.to_string()))?
-        .with_timeout(Some(super::L1_RECEIPT_TIMEOUT))
-        .get_receipt()
-        .await
-        .map_err(|e| step(what)(e.to_string()))?;
-    if !receipt.status() {
-        return Err(step(what)(format!(
-            "reverted in L1 transaction {}",
-            receipt.transaction_hash
-        )));
+    pending: PendingTransactionBuilder<Ethereum>,
+    /// Where a deployment must land (`None` for a call).
+    address: Option<Address>,
+}
+
+impl<'a, P: Provider> Batch<'a, P> {
+    /// An empty batch from `from`, starting at its pending nonce.
+    async fn new(provider: &'a P, from: Address) -> Result<Self, DeployError> {
+        let nonce = provider
+            .get_transaction_count(from)
+            .pending()
+            .await
+            .map_err(|e| step("eth_getTransactionCount")(e.to_string()))?;
+        Ok(Self {
+            provider,
+            from,
+            nonce,
+            sent: Vec::new(),
+        })
     }
-    Ok(receipt)
+
+    /// Sends a deployment; returns the address it will have.
+    async fn deploy(
+        &mut self,
+        what: &'static str,
+        tx: TransactionRequest,
+    ) -> Result<Address, DeployError> {
+        let address = self.from.create(self.nonce);
+        self.send(what, tx, Some(address)).await?;
+        Ok(address)
+    }
+
+    /// Sends a call to a contract that a confirmed batch deployed.
+    async fn call(
+        &mut self,
+        what: &'static str,
+        tx: TransactionRequest,
+    ) -> Result<(), DeployError> {
+        self.send(what, tx, None).await
+    }
+
+    async fn send(
+        &mut self,
+        what: &'static str,
+        tx: TransactionRequest,
+        address: Option<Address>,
+    ) -> Result<(), DeployError> {
+        let mut tx = tx.from(self.from);
+        // Estimated without the nonce: an L1 may refuse to estimate a transaction whose nonce is
+        // ahead of the account's, as every one after the first of a batch is.
+        let gas = self
+            .provider
+            .estimate_gas(tx.clone())
+            .await
+            .map_err(|e| step(what)(e.to_string()))?;
+        tx = tx.gas_limit(gas).nonce(self.nonce);
+        let pending = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .map_err(|e| step(what)(e.to_string()))?;
+        self.nonce += 1;
+        self.sent.push(Sent {
+            what,
+            pending,
+            address,
+        });
+        Ok(())
+    }
+
+    /// Waits for every transaction sent since the last `confirm`, requires each to succeed and
+    /// each deployment to land where [`Batch::deploy`] said; returns their receipts in the order
+    /// sent.
+    async fn confirm(&mut self) -> Result<Vec<TransactionReceipt>, DeployError> {
+        let mut receipts = Vec::with_capacity(self.sent.len());
+        for Sent {
+            what,
+            pending,
+            address,
+        } in self.sent.drain(..)
+        {
+            let receipt = pending
+                .with_timeout(Some(super::L1_RECEIPT_TIMEOUT))
+                .get_receipt()
+                .await
+                .map_err(|e| step(what)(e.to_string()))?;
+            if !receipt.status() {
+                return Err(step(what)(format!(
+                    "reverted in L1 transaction {}",
+                    receipt.transaction_hash
+                )));
+            }
+            if address.is_some() && receipt.contract_address != address {
+                return Err(step(what)(format!(
+                    "landed at {:?}, expected {address:?} (another sender used the deployer's nonce?)",
+                    receipt.contract_address
+                )));
+            }
+            receipts.push(receipt);
+        }
+        Ok(receipts)
+    }
 }
 
-/// Deploys the Solidity one-step verifier (fraud-vm/contracts/verifier/README.md): the L2's
-/// precompiles, the four step-family contracts (`TxStartVerifier` deploys its `TxDecoder`
-/// itself), the block-boundary step contracts, then the entry `OneStepVerifier` that forwards to
-/// them. Returns the entry's address.
-async fn deploy_step_verifier<P: Provider>(provider: &P) -> Result<Address, DeployError> {
-    let precompiles = *L2Precompiles::deploy(provider)
+/// Sends the Solidity one-step verifier's deployments (fraud-vm/contracts/verifier/README.md):
+/// the L2's precompiles, the four step-family contracts (`TxStartVerifier` deploys its
+/// `TxDecoder` itself), the block-boundary step contracts, then the entry `OneStepVerifier` that
+/// forwards to them. Returns the entry's address.
+async fn deploy_step_verifier<P: Provider>(
+    batch: &mut Batch<'_, P>,
+) -> Result<Address, DeployError> {
+    let p = batch.provider;
+    let precompiles = batch
+        .deploy(
+            "L2Precompiles",
+            L2Precompiles::deploy_builder(p).into_transaction_request(),
+        )
+        .await?;
+    let world = batch
+        .deploy(
+            "WorldStepVerifier",
+            WorldStepVerifier::deploy_builder(p).into_transaction_request(),
+        )
+        .await?;
+    let calls = batch
+        .deploy(
+            "CallStepVerifier",
+            CallStepVerifier::deploy_builder(p, precompiles).into_transaction_request(),
+        )
+        .await?;
+    let starts = batch
+        .deploy(
+            "TxStartVerifier",
+            TxStartVerifier::deploy_builder(p, precompiles).into_transaction_request(),
+        )
+        .await?;
+    let ends = batch
+        .deploy(
+            "TxEndVerifier",
+            TxEndVerifier::deploy_builder(p).into_transaction_request(),
+        )
+        .await?;
+    let sealing = batch
+        .deploy(
+            "SealingStepVerifier",
+            SealingStepVerifier::deploy_builder(p).into_transaction_request(),
+        )
+        .await?;
+    let boundary = batch
+        .deploy(
+            "BoundaryStepVerifier",
+            BoundaryStepVerifier::deploy_builder(p, sealing).into_transaction_request(),
+        )
+        .await?;
+    batch
+        .deploy(
+            "OneStepVerifier",
+            OneStepVerifier::deploy_builder(p, world, calls, starts, ends, boundary)
+                .into_transaction_request(),
+        )
         .await
-        .map_err(|e| step("L2Precompiles")(e.to_string()))?
-        .address();
-    let world = *WorldStepVerifier::deploy(provider)
-        .await
-        .map_err(|e| step("WorldStepVerifier")(e.to_string()))?
-        .address();
-    let calls = *CallStepVerifier::deploy(provider, precompiles)
-        .await
-        .map_err(|e| step("CallStepVerifier")(e.to_string()))?
-        .address();
-    let starts = *TxStartVerifier::deploy(provider, precompiles)
-        .await
-        .map_err(|e| step("TxStartVerifier")(e.to_string()))?
-        .address();
-    let ends = *TxEndVerifier::deploy(provider)
-        .await
-        .map_err(|e| step("TxEndVerifier")(e.to_string()))?
-        .address();
-    let sealing = *SealingStepVerifier::deploy(provider)
-        .await
-        .map_err(|e| step("SealingStepVerifier")(e.to_string()))?
-        .address();
-    let boundary = *BoundaryStepVerifier::deploy(provider, sealing)
-        .await
-        .map_err(|e| step("BoundaryStepVerifier")(e.to_string()))?
-        .address();
-    let entry = OneStepVerifier::deploy(provider, world, calls, starts, ends, boundary)
-        .await
-        .map_err(|e| step("OneStepVerifier")(e.to_string()))?;
-    Ok(*entry.address())
 }
 
-/// Deploys the bridge on the L1 at `url` from the devnet deployer key.
+/// Deploys the bridge on the L1 at `url` from the devnet deployer key, in three batches: the
+/// factory, the registry and the step verifiers; the registry's anchor and the portal, whose
+/// block becomes the inbox's genesis epoch; then the rest and the factory's configuration.
 pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment, DeployError> {
     let signer = service_signer(DEPLOYER_INDEX);
     let owner = signer.address();
     let provider =
         super::wallet_provider(url, signer).map_err(|_| DeployError::Url(url.to_string()))?;
     info!(target: "l1", deployer = %owner, "deploying the bridge contracts");
+    let p = &provider;
+    let mut batch = Batch::new(p, owner).await?;
 
-    let factory = DisputeGameFactory::deploy(&provider, owner)
-        .await
-        .map_err(|e| step("DisputeGameFactory")(e.to_string()))?;
-    let registry = AnchorStateRegistry::deploy(
-        &provider,
-        *factory.address(),
-        U256::from(params.game_finality_delay),
-        BISECTION_GAME_TYPE,
-        owner,
-    )
-    .await
-    .map_err(|e| step("AnchorStateRegistry")(e.to_string()))?;
-    confirmed(
-        "setAnchorRoot",
-        registry
-            .setAnchorRoot(params.genesis_output_root, U256::ZERO)
-            .send()
-            .await,
-    )
-    .await?;
-    let steps = deploy_step_verifier(&provider).await?;
-    let receipt = OptimismPortal::deploy_builder(
-        &provider,
-        *registry.address(),
-        U256::from(params.proof_maturity_delay),
-    )
-    .send()
-    .await
-    .map_err(|e| step("OptimismPortal")(e.to_string()))?
-    .get_receipt()
-    .await
-    .map_err(|e| step("OptimismPortal")(e.to_string()))?;
-    let portal = receipt
-        .contract_address
-        .ok_or_else(|| step("OptimismPortal")("no contract address".into()))?;
+    let factory = batch
+        .deploy(
+            "DisputeGameFactory",
+            DisputeGameFactory::deploy_builder(p, owner).into_transaction_request(),
+        )
+        .await?;
+    let registry = batch
+        .deploy(
+            "AnchorStateRegistry",
+            AnchorStateRegistry::deploy_builder(
+                p,
+                factory,
+                U256::from(params.game_finality_delay),
+                BISECTION_GAME_TYPE,
+                owner,
+            )
+            .into_transaction_request(),
+        )
+        .await?;
+    let steps = deploy_step_verifier(&mut batch).await?;
+    batch.confirm().await?;
+
+    batch
+        .call(
+            "setAnchorRoot",
+            AnchorStateRegistry::new(registry, p)
+                .setAnchorRoot(params.genesis_output_root, U256::ZERO)
+                .into_transaction_request(),
+        )
+        .await?;
+    let portal = batch
+        .deploy(
+            "OptimismPortal",
+            OptimismPortal::deploy_builder(p, registry, U256::from(params.proof_maturity_delay))
+                .into_transaction_request(),
+        )
+        .await?;
+    let receipts = batch.confirm().await?;
+    let receipt = receipts
+        .iter()
+        .find(|r| r.contract_address == Some(portal))
+        .ok_or_else(|| step("OptimismPortal")("no receipt".into()))?;
     let block_number = receipt
         .block_number
         .ok_or_else(|| step("OptimismPortal")("receipt without block".into()))?;
     let block_hash = receipt
         .block_hash
         .ok_or_else(|| step("OptimismPortal")("receipt without block".into()))?;
-    if !receipt.status() {
-        return Err(step("OptimismPortal")("deployment reverted".into()));
-    }
     let code = provider
         .get_code_at(portal)
         .await
@@ -271,80 +399,98 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
             "no code at the portal address".into(),
         ));
     }
-    let p = params.inbox;
-    let inbox = BatchInbox::deploy(
-        &provider,
-        p.batcher,
-        p.l2_genesis_number + 1,
-        block_number,
-        p.l2_genesis_timestamp,
-        p.seq_window_size,
-        p.max_sequencer_drift,
-    )
-    .await
-    .map_err(|e| step("BatchInbox")(e.to_string()))?;
+
+    let ip = params.inbox;
+    let inbox = batch
+        .deploy(
+            "BatchInbox",
+            BatchInbox::deploy_builder(
+                p,
+                ip.batcher,
+                ip.l2_genesis_number + 1,
+                block_number,
+                ip.l2_genesis_timestamp,
+                ip.seq_window_size,
+                ip.max_sequencer_drift,
+            )
+            .into_transaction_request(),
+        )
+        .await?;
     // The oracle that learns the portal's deposit log indices from L1 receipts.
-    let log_index = *DepositLogIndex::deploy(&provider, portal)
-        .await
-        .map_err(|e| step("DepositLogIndex")(e.to_string()))?
-        .address();
+    let log_index = batch
+        .deploy(
+            "DepositLogIndex",
+            DepositLogIndex::deploy_builder(p, portal).into_transaction_request(),
+        )
+        .await?;
     // The block-boundary verifier (SPEC §5.18, §12.6), built with the L2's chain parameters,
     // the inbox it opens block inputs from, the portal whose deposit log it checks the user
-    // deposits against and the oracle it checks their log indices against (so it is deployed
-    // after them).
+    // deposits against and the oracle it checks their log indices against.
     let l2 = params.l2;
-    let boundary = *BoundaryVerifier::deploy(
-        &provider,
-        BoundaryVerifier::ChainParams {
-            chainId: l2.chain_id,
-            coinbase: l2.coinbase,
-            gasLimit: l2.gas_limit,
-            baseFeeDenominator: l2.base_fee_denominator,
-            elasticity: l2.elasticity,
-            minBaseFee: l2.min_base_fee,
-        },
-        *inbox.address(),
-        BoundaryVerifier::DepositParams {
-            batcher: params.deposits.batcher,
-            baseFeeScalar: params.deposits.base_fee_scalar,
-            blobBaseFeeScalar: params.deposits.blob_base_fee_scalar,
-        },
-        portal,
-        log_index,
-    )
-    .await
-    .map_err(|e| step("BoundaryVerifier")(e.to_string()))?
-    .address();
-    let verifier = GameVerifier::deploy(&provider, steps, boundary)
-        .await
-        .map_err(|e| step("GameVerifier")(e.to_string()))?;
-    let game = BisectionGame::deploy(
-        &provider,
-        BISECTION_GAME_TYPE,
-        params.challenge_window,
-        params.clock_extension,
-        U256::from(params.challenge_bond),
-        *verifier.address(),
-        *registry.address(),
-    )
-    .await
-    .map_err(|e| step("BisectionGame")(e.to_string()))?;
-    confirmed(
-        "setImplementation",
-        factory
-            .setImplementation(BISECTION_GAME_TYPE, *game.address())
-            .send()
-            .await,
-    )
-    .await?;
-    confirmed(
-        "setInitBond",
-        factory
-            .setInitBond(BISECTION_GAME_TYPE, U256::from(params.proposal_bond))
-            .send()
-            .await,
-    )
-    .await?;
+    let boundary = batch
+        .deploy(
+            "BoundaryVerifier",
+            BoundaryVerifier::deploy_builder(
+                p,
+                BoundaryVerifier::ChainParams {
+                    chainId: l2.chain_id,
+                    coinbase: l2.coinbase,
+                    gasLimit: l2.gas_limit,
+                    baseFeeDenominator: l2.base_fee_denominator,
+                    elasticity: l2.elasticity,
+                    minBaseFee: l2.min_base_fee,
+                },
+                inbox,
+                BoundaryVerifier::DepositParams {
+                    batcher: params.deposits.batcher,
+                    baseFeeScalar: params.deposits.base_fee_scalar,
+                    blobBaseFeeScalar: params.deposits.blob_base_fee_scalar,
+                },
+                portal,
+                log_index,
+            )
+            .into_transaction_request(),
+        )
+        .await?;
+    let verifier = batch
+        .deploy(
+            "GameVerifier",
+            GameVerifier::deploy_builder(p, steps, boundary).into_transaction_request(),
+        )
+        .await?;
+    let game = batch
+        .deploy(
+            "BisectionGame",
+            BisectionGame::deploy_builder(
+                p,
+                BISECTION_GAME_TYPE,
+                params.challenge_window,
+                params.clock_extension,
+                U256::from(params.challenge_bond),
+                verifier,
+                registry,
+            )
+            .into_transaction_request(),
+        )
+        .await?;
+    let factory_at = DisputeGameFactory::new(factory, p);
+    batch
+        .call(
+            "setImplementation",
+            factory_at
+                .setImplementation(BISECTION_GAME_TYPE, game)
+                .into_transaction_request(),
+        )
+        .await?;
+    batch
+        .call(
+            "setInitBond",
+            factory_at
+                .setInitBond(BISECTION_GAME_TYPE, U256::from(params.proposal_bond))
+                .into_transaction_request(),
+        )
+        .await?;
+    batch.confirm().await?;
     ensure_multicall3(&provider).await;
     let l1_chain_id = provider
         .get_chain_id()
@@ -353,11 +499,11 @@ pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment
     let deployment = Deployment {
         l1_chain_id,
         portal,
-        factory: *factory.address(),
-        registry: *registry.address(),
-        game_implementation: *game.address(),
-        verifier: *verifier.address(),
-        inbox: *inbox.address(),
+        factory,
+        registry,
+        game_implementation: game,
+        verifier,
+        inbox,
         log_index,
         block_number,
         block_hash,
