@@ -493,7 +493,17 @@ impl Engine {
                     gas_limit,
                     &attributes.forced,
                     candidates,
-                    execute::run_op,
+                    |executor, tx| {
+                        // revm's journal starts each transaction from an empty state map; hand
+                        // it the last one's, emptied, with its room (BlockDb::take_spare_state).
+                        let evm = executor.evm_mut();
+                        let spare = alloy_evm::Evm::db_mut(evm).take_spare_state();
+                        let journal = &mut evm.ctx_mut().journaled_state.inner.state;
+                        if journal.is_empty() {
+                            *journal = spare;
+                        }
+                        execute::run_op(executor, tx)
+                    },
                     Some,
                     |_| None,
                 )?
