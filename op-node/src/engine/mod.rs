@@ -15,6 +15,7 @@ mod execute;
 use body_root::OrderedRoot;
 pub use execute::{CandidateSource, Fixed};
 mod historical;
+mod keccak_memo;
 pub mod state;
 pub mod state_root;
 pub mod witness;
@@ -474,13 +475,13 @@ impl Engine {
         let mut db = BlockDb::new(&mut self.cache, &reader, 2 * most_txs + 16);
         let executed = match &self.executors {
             Executors::L2(factory) => {
-                let evm = factory.evm_factory().create_evm(
+                let evm = keccak_memo::install(factory.evm_factory().create_evm(
                     &mut db,
                     EvmEnv {
                         cfg_env: self.config.cfg_env(),
                         block_env,
                     },
-                );
+                ));
                 let ctx = OpBlockExecutionCtx {
                     parent_hash: parent.hash,
                     parent_beacon_block_root: Some(B256::ZERO),
@@ -492,7 +493,17 @@ impl Engine {
                     gas_limit,
                     &attributes.forced,
                     candidates,
-                    execute::run_op,
+                    |executor, tx| {
+                        // revm's journal starts each transaction from an empty state map; hand
+                        // it the last one's, emptied, with its room (BlockDb::take_spare_state).
+                        let evm = executor.evm_mut();
+                        let spare = alloy_evm::Evm::db_mut(evm).take_spare_state();
+                        let journal = &mut evm.ctx_mut().journaled_state.inner.state;
+                        if journal.is_empty() {
+                            *journal = spare;
+                        }
+                        execute::run_op(executor, tx)
+                    },
                     Some,
                     |_| None,
                 )?

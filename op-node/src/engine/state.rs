@@ -290,6 +290,9 @@ pub struct BlockDb<'a> {
     changes: BlockChanges,
     /// A read failed inside [`DatabaseCommit::commit`], which cannot return it.
     failed: Option<StorageError>,
+    /// The last transaction's state map, emptied, for the journal of the next
+    /// ([`Self::take_spare_state`]).
+    spare_state: AddressMap<Account>,
 }
 
 impl std::fmt::Debug for BlockDb<'_> {
@@ -316,7 +319,16 @@ impl<'a> BlockDb<'a> {
             reader,
             changes,
             failed: None,
+            spare_state: AddressMap::default(),
         }
+    }
+
+    /// The map revm handed the last transaction's state over in, emptied but with its room:
+    /// revm's journal starts each transaction from an empty map that grows as it loads the
+    /// sender, the callee and the fee vaults (three re-hashings and their allocations per ERC-20
+    /// transfer); given this one it starts with room for them.
+    pub fn take_spare_state(&mut self) -> AddressMap<Account> {
+        std::mem::take(&mut self.spare_state)
     }
 
     /// The block's changes.
@@ -369,7 +381,7 @@ impl Database for BlockDb<'_> {
 }
 
 impl DatabaseCommit for BlockDb<'_> {
-    fn commit(&mut self, changes: AddressMap<Account>) {
+    fn commit(&mut self, mut changes: AddressMap<Account>) {
         let StateCache { accounts, code, .. } = &mut *self.cache;
         let mut is_new_code = |hash, bytecode: &Bytecode| {
             if code.contains_key(&hash) {
@@ -378,7 +390,7 @@ impl DatabaseCommit for BlockDb<'_> {
             code.insert(hash, bytecode.clone());
             true
         };
-        for (address, account) in changes {
+        for (address, account) in changes.drain() {
             if !account.is_touched() {
                 continue;
             }
@@ -439,5 +451,6 @@ impl DatabaseCommit for BlockDb<'_> {
                 }
             }
         }
+        self.spare_state = changes;
     }
 }
