@@ -587,7 +587,8 @@ fn spawn_devnet_challengers(
             DishonestAnswers::DisagreeAtLongStep => Strategy::DisagreeAtLongStep,
         };
         tracing::warn!(target: "challenger", address = %signer.address(), ?strategy, ?long_step, "fault injection: a dishonest challenger runs");
-        players.push(challenger::spawn(config(signer, strategy, long_step)).map_err(NodeError::L1)?);
+        players
+            .push(challenger::spawn(config(signer, strategy, long_step)).map_err(NodeError::L1)?);
     }
     Ok(players)
 }

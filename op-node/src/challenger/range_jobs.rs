@@ -105,7 +105,11 @@ pub async fn prepare_step<P: Provider + Clone>(
     };
     // Which step went in which form (the end-to-end tests read it): its pre-state's status, the
     // opcode a running state executes, its jobs' flags.
-    let flags: Vec<u8> = l1.iter().flat_map(|l1| &l1.jobs).map(|p| p.job.flags).collect();
+    let flags: Vec<u8> = l1
+        .iter()
+        .flat_map(|l1| &l1.jobs)
+        .map(|p| p.job.flags)
+        .collect();
     let opcode = (decoded.pre.status == fraud_vm::Status::Running)
         .then(|| usize::try_from(decoded.pre.pc).ok())
         .flatten()

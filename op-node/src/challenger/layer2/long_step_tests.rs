@@ -194,7 +194,10 @@ fn the_long_step_of_a_kind_is_the_first_of_that_kind() {
     let start = steps.first_long_step(2, LongStepKind::Start).unwrap();
     assert!(any.is_some());
     assert_eq!(start, any, "the start is the first long step");
-    assert_eq!(steps.first_long_step(2, LongStepKind::Sha256).unwrap(), None);
+    assert_eq!(
+        steps.first_long_step(2, LongStepKind::Sha256).unwrap(),
+        None
+    );
     let insertion = steps
         .first_long_step(2, LongStepKind::Insertion)
         .unwrap()
@@ -218,7 +221,10 @@ fn the_long_step_of_a_kind_is_the_first_of_that_kind() {
         }
     }
     // Block 1 (the deposit alone) holds no long insertion.
-    assert_eq!(steps.first_long_step(1, LongStepKind::Insertion).unwrap(), None);
+    assert_eq!(
+        steps.first_long_step(1, LongStepKind::Insertion).unwrap(),
+        None
+    );
 }
 
 /// A contract that copies its calldata to memory and stores sha256 of it in slot 0:
@@ -241,18 +247,31 @@ fn the_sha256_long_step_is_the_call_to_the_precompile() {
     let call = signed(1, TxKind::Call(contract), data.clone().into(), 1_500_000);
     let (seq, _) = sequence_with(3, &l1(12), &[(2, deploy), (3, call)]);
     let steps = BlockSteps::new(seq.store.clone(), seq.engine.config().clone());
-    assert_eq!(steps.first_long_step(2, LongStepKind::Sha256).unwrap(), None);
-    let any = steps.first_long_step(3, LongStepKind::Any).unwrap().unwrap();
+    assert_eq!(
+        steps.first_long_step(2, LongStepKind::Sha256).unwrap(),
+        None
+    );
+    let any = steps
+        .first_long_step(3, LongStepKind::Any)
+        .unwrap()
+        .unwrap();
     let (first, _) = sent_jobs(&steps, 3, any);
     assert_eq!(first.pre.status, fraud_vm::Status::Idle, "the start first");
-    assert_eq!(steps.first_long_step(3, LongStepKind::Start).unwrap(), Some(any));
+    assert_eq!(
+        steps.first_long_step(3, LongStepKind::Start).unwrap(),
+        Some(any)
+    );
     let at = steps
         .first_long_step(3, LongStepKind::Sha256)
         .unwrap()
         .expect("the call to sha256");
     let (decoded, flags) = sent_jobs(&steps, 3, at);
     assert_eq!(decoded.pre.status, fraud_vm::Status::Running);
-    assert_eq!(decoded.code.get(decoded.pre.pc as usize), Some(&0xfa), "STATICCALL");
+    assert_eq!(
+        decoded.code.get(decoded.pre.pc as usize),
+        Some(&0xfa),
+        "STATICCALL"
+    );
     assert_eq!(flags, [range_fact::SHA256]);
     // The CALLDATACOPY between them is long too: the kind skips it.
     let long_before = (any + 1..at)
