@@ -6,7 +6,8 @@ import { after, before } from "node:test";
 import assert from "node:assert/strict";
 import { decodeFunctionData, keccak256, toFunctionSelector } from "viem";
 import { HDNodeWallet, ZeroHash as ZERO_HASH } from "ethers";
-import { MNEMONIC, startNode } from "./node.mjs";
+import { MNEMONIC, sleep, startNode } from "./node.mjs";
+import { until as untilChain } from "./chain-check.mjs";
 import { startHardhat } from "./hardhat.mjs";
 import { bridgeAbi, gameAbi, loadRollup, stringify } from "./rollup.mjs";
 import { rpc } from "./rpc.mjs";
@@ -19,23 +20,15 @@ export const WAIT_MS = 180_000;
 export const GAME_ABI = gameAbi("BisectionGame");
 export const FACTORY_ABI = bridgeAbi("DisputeGameFactory");
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 /** The private key of the test mnemonic's account `index` (op-node's service keys are 10 to 14). */
 export function mnemonicKey(index) {
   return HDNodeWallet.fromPhrase(MNEMONIC, "", "m/44'/60'/0'/0").deriveChild(index).privateKey;
 }
 
-export async function until(what, fn, limitMs = WAIT_MS, everyMs = 500) {
-  const start = Date.now();
-  let last;
-  while (Date.now() - start < limitMs) {
-    last = await fn();
-    if (last) return last;
-    await sleep(everyMs);
-  }
-  assert.fail(`${what}: not within ${limitMs / 1000} s (last: ${stringify(last)})`);
-}
+/** chain-check's `until` with the disputes' patience: `WAIT_MS`, polling every 500 ms. */
+export const until = (what, fn, limitMs = WAIT_MS, everyMs = 500) => untilChain(what, fn, limitMs, everyMs);
 
 /** The L2 node's own output root at `block` (the truth a claim is held against). */
 export async function outputAt(l2Url, block) {
@@ -175,6 +168,38 @@ export async function proposerSent(r, e, from, upto, what) {
 }
 
 /**
+ * The first challenge that ended, in any game (waiting up to `limitMs`, `what` naming the wait), with its
+ * game `g`, whose claim (the honest proposer's) is checked right.
+ */
+export async function firstEnded(r, l2Url, what, limitMs) {
+  const ended = await until(what, async () => {
+    for (const g of await games(r, l2Url)) {
+      for (const c of await challenges(r, g)) if (c.outcome !== OUTCOME.NONE) return { g, c };
+    }
+    return null;
+  }, limitMs);
+  assert.equal(ended.g.bad, false, "the honest proposer's claim");
+  return ended;
+}
+
+/**
+ * Waits (up to `resolveMs`) for game `g` to resolve DEFENDER_WINS and the proposer to claim its credit, the
+ * dishonest challenger credited nothing; checks no proposer transaction reverted and the proposer opened
+ * layer 2 and proved the step once. Returns the sides' moves and gas ([`summarize`]).
+ */
+export async function defenderWinsPaid(r, g, dishonest, resolveMs) {
+  await until("the game resolved DEFENDER_WINS", async () => (await readGame(r, g.address, "status")) === STATUS.DEFENDER_WINS, resolveMs);
+  await until("the proposer's credit claimed", async () => (await readGame(r, g.address, "credit", [g.creator])) === 0n, 30_000);
+  assert.equal(await readGame(r, g.address, "credit", [dishonest]), 0n);
+  const { sides, reverted } = await disputeFigures(r, g, await r.l1.getBlockNumber());
+  assert.deepEqual(reverted.filter((x) => x.from === g.creator.toLowerCase()), [], "reverted proposer transactions");
+  const s = summarize(sides, selectorNames(), g.creator, dishonest);
+  assert.equal(s.defender.counts.startSteps, 1, `defender moves: ${stringify(s.defender.counts)}`);
+  assert.equal(s.defender.counts.step, 1, `defender moves: ${stringify(s.defender.counts)}`);
+  return s;
+}
+
+/**
  * The `disagree-at-long-step` challenger's fight against the honest proposer (a challenge window of `window`
  * s) once the L2 block `l2Block` holds the first long step: its challenge ends DEFENDER_WON by the proposer's step in layer 2 over that
  * block, after the proposer ran the step's range jobs on the game's RangeOracle (every chunk its own
@@ -185,14 +210,7 @@ export async function proposerSent(r, e, from, upto, what) {
  * event, its L1 gas, the fact read back) and the figures' words.
  */
 export async function longStepFight(r, l2Url, dishonest, l2Block, window) {
-  const ended = await until("a disagree-at-long-step challenge ended", async () => {
-    for (const g of await games(r, l2Url)) {
-      for (const c of await challenges(r, g)) if (c.outcome !== OUTCOME.NONE) return { g, c };
-    }
-    return null;
-  }, 240_000);
-  const { g, c } = ended;
-  assert.equal(g.bad, false, "the honest proposer's claim");
+  const { g, c } = await firstEnded(r, l2Url, "a disagree-at-long-step challenge ended", 240_000);
   assert.ok(g.l2Block >= l2Block, `a game over the long step's block ${l2Block}: ${g.l2Block}`);
   assert.equal(c.challenger.toLowerCase(), dishonest.toLowerCase(), "only the dishonest challenger challenges right claims");
   assert.equal(c.outcome, OUTCOME.DEFENDER_WON, `challenge outcome ${c.outcome}: ${stringify(c)}`);
@@ -262,14 +280,7 @@ export async function longStepFight(r, l2Url, dishonest, l2Block, window) {
   assert.equal((await creditAt(g.creator, end.blockNumber)) - (await creditAt(g.creator, end.blockNumber - 1n)), challengeBond, "the proposer is credited the challenge bond");
   assert.equal(await creditAt(dishonest, end.blockNumber), 0n);
   // The game resolves once its window has passed since its creation.
-  await until("the game resolved DEFENDER_WINS", async () => (await readGame(r, g.address, "status")) === STATUS.DEFENDER_WINS, Math.max(120, window + 60) * 1000);
-  await until("the proposer's credit claimed", async () => (await readGame(r, g.address, "credit", [g.creator])) === 0n, 30_000);
-  assert.equal(await readGame(r, g.address, "credit", [dishonest]), 0n);
-  const { sides, reverted } = await disputeFigures(r, g, await r.l1.getBlockNumber());
-  assert.deepEqual(reverted.filter((x) => x.from === g.creator.toLowerCase()), [], "reverted proposer transactions");
-  const s = summarize(sides, selectorNames(), g.creator, dishonest);
-  assert.equal(s.defender.counts.startSteps, 1, `defender moves: ${stringify(s.defender.counts)}`);
-  assert.equal(s.defender.counts.step, 1, `defender moves: ${stringify(s.defender.counts)}`);
+  const s = await defenderWinsPaid(r, g, dishonest, Math.max(120, window + 60) * 1000);
   // The defender's clock at the step: what the game charged it, and what was left.
   const ts = async (n) => (await r.l1.getBlock({ blockNumber: n })).timestamp;
   const [openedAt, jobAt, endedAt] = await Promise.all([opened.blockNumber, firstJobBlock, end.blockNumber].map(ts));

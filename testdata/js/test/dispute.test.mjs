@@ -38,7 +38,7 @@ import { bridgeAbi, describeError, gameAbi, loadRollup, rejection, revertName, s
 import { rpc } from "../lib/rpc.mjs";
 import { sendRawBatch } from "../lib/txs.mjs";
 import {
-  challenges, disputeFigures, GAME_ABI, games, INTERVAL, LONG_DISHONEST, longStepDevnet, longStepFight, mnemonicKey,
+  challenges, defenderWinsPaid, disputeFigures, firstEnded, GAME_ABI, games, INTERVAL, LONG_DISHONEST, longStepDevnet, longStepFight, mnemonicKey,
   OUTCOME, outputAt, readGame, selectorNames, sleep, STATUS, summarize, until,
 } from "../lib/dispute.mjs";
 
@@ -408,14 +408,7 @@ async function depositsInOneL1Block(r, { hardhatUrl } = {}) {
  * reverted) before `startSteps`; the game resolves DEFENDER_WINS. Returns the figure line.
  */
 async function depositDisputeFigures(r, l2Url, d, dishonest) {
-  const ended = await until("a disagree-from-deposits challenge ended", async () => {
-    for (const g of await games(r, l2Url)) {
-      for (const c of await challenges(r, g)) if (c.outcome !== OUTCOME.NONE) return { g, c };
-    }
-    return null;
-  }, 150_000);
-  const { g, c } = ended;
-  assert.equal(g.bad, false, "the honest proposer's claim");
+  const { g, c } = await firstEnded(r, l2Url, "a disagree-from-deposits challenge ended", 150_000);
   assert.ok(g.l2Block >= d.l2Block, `a game over the deposit block ${d.l2Block}: ${g.l2Block}`);
   assert.equal(c.challenger.toLowerCase(), dishonest.toLowerCase(), "only the dishonest challenger challenges right claims");
   assert.equal(c.outcome, OUTCOME.DEFENDER_WON, `challenge outcome ${c.outcome}: ${stringify(c)}`);
@@ -455,14 +448,7 @@ async function depositDisputeFigures(r, l2Url, d, dishonest) {
       assert.equal((await r.l1.getTransactionReceipt({ hash: tx.hash })).status, "success", `proveReceipts ${tx.hash} reverted`);
     }
   }
-  await until("the game resolved DEFENDER_WINS", async () => (await readGame(r, g.address, "status")) === STATUS.DEFENDER_WINS, 60_000);
-  await until("the proposer's credit claimed", async () => (await readGame(r, g.address, "credit", [g.creator])) === 0n, 30_000);
-  assert.equal(await readGame(r, g.address, "credit", [dishonest]), 0n);
-  const { sides, reverted } = await disputeFigures(r, g, await r.l1.getBlockNumber());
-  assert.deepEqual(reverted.filter((x) => x.from === g.creator.toLowerCase()), [], "reverted proposer transactions");
-  const s = summarize(sides, selectorNames(), g.creator, dishonest);
-  assert.equal(s.defender.counts.startSteps, 1, `defender moves: ${stringify(s.defender.counts)}`);
-  assert.equal(s.defender.counts.step, 1, `defender moves: ${stringify(s.defender.counts)}`);
+  const s = await defenderWinsPaid(r, g, dishonest, 60_000);
   const [end] = (await r.l1.getContractEvents({ address: g.address, abi: GAME_ABI, eventName: "ChallengeEnded", fromBlock: 0n }))
     .filter((e) => e.args.id === opened.args.id);
   const endTx = await r.l1.getTransaction({ hash: end.transactionHash });
