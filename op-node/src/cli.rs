@@ -105,6 +105,11 @@ pub struct DisputeArgs {
     /// How the dishonest challenger answers the defender's commitments.
     #[arg(long, value_enum, default_value = "disagree")]
     pub fault_challenger_answers: DishonestAnswers,
+    /// With `--fault-challenger-answers disagree-at-long-step`: which kind of step over a long
+    /// range the dishonest challenger takes the defender to (the first of that kind in the
+    /// first L2 block holding one; the other kinds' long steps before it are answered truly).
+    #[arg(long, value_enum, default_value = "any")]
+    pub fault_challenger_long_step: DishonestLongStep,
     /// The dishonest challenger's L1 private key (hex).
     #[arg(long, value_parser = parse_key)]
     pub fault_challenger_key: Option<alloy::signers::local::PrivateKeySigner>,
@@ -130,6 +135,26 @@ pub enum DishonestAnswers {
     /// transaction start under OP rules, the FLZ job of the L1 data fee too) and prove it in
     /// its L1 form (fraud-vm/SPEC.md §3.4.1).
     DisagreeAtLongStep,
+}
+
+/// Which long step `disagree-at-long-step` deviates at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DishonestLongStep {
+    /// The first step whose proof is sent in an L1 form, of any kind (a long range or a step in
+    /// long code; the block end's insertion is never the first: its transaction's start, or
+    /// the LOG that made its long receipt, comes before it).
+    Any,
+    /// The first transaction start over long data (five range jobs under OP rules: HASH of
+    /// the encoding, WRITE | ZEROS of the data, the signing payload's WRITE and HASH, FLZ of
+    /// the L1 data fee; no start takes the FLZ job alone, since only long data gives a start
+    /// an L1 form and the HASH of the encoding comes with it).
+    Start,
+    /// The first block end's insertion in its L1 form (a long transaction encoding or trie
+    /// leaf, `InsertionStepVerifier`, fraud-vm/SPEC.md §5.19 v0.12): the transaction's start
+    /// and its other long steps are answered truly.
+    Insertion,
+    /// The first call to the sha256 precompile over a long input (its `SHA256` job).
+    Sha256,
 }
 
 /// Parses a hex private key (with or without 0x).

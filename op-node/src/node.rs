@@ -6,8 +6,8 @@ use crate::{
     batcher,
     block::SealedBlock,
     chain::{ChainConfig, GenesisAccount, l1_genesis_alloc, l2_genesis_alloc},
-    challenger::{self, ChallengerConfig, Strategy},
-    cli::{DevnetArgs, DishonestAnswers, RpcArgs, TxPoolArgs, VerifierArgs},
+    challenger::{self, ChallengerConfig, Strategy, layer2::LongStepKind},
+    cli::{DevnetArgs, DishonestAnswers, DishonestLongStep, RpcArgs, TxPoolArgs, VerifierArgs},
     derivation::{Driver, FeeScalars, L1View, L1Watcher, L1WatcherConfig},
     engine::Engine,
     l1::{
@@ -546,7 +546,13 @@ fn spawn_devnet_challengers(
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, NodeError> {
     let dispute = &args.dispute;
     let mut players = Vec::new();
-    let config = |signer, strategy| ChallengerConfig {
+    let long_step = match dispute.fault_challenger_long_step {
+        DishonestLongStep::Any => LongStepKind::Any,
+        DishonestLongStep::Start => LongStepKind::Start,
+        DishonestLongStep::Insertion => LongStepKind::Insertion,
+        DishonestLongStep::Sha256 => LongStepKind::Sha256,
+    };
+    let config = |signer, strategy, long_step| ChallengerConfig {
         l1_url: l1_url.to_string(),
         factory: rollup.dispute_game_factory_address,
         game_type: rollup.respected_game_type,
@@ -554,6 +560,7 @@ fn spawn_devnet_challengers(
         store: store.clone(),
         chain: chain.clone(),
         strategy,
+        long_step,
         poll: dispute.challenger.challenger_poll,
         l1_recovered: l1_recovered.clone(),
     };
@@ -563,7 +570,10 @@ fn spawn_devnet_challengers(
             .challenger_key
             .clone()
             .unwrap_or_else(|| l1::service_signer(CHALLENGER_INDEX));
-        players.push(challenger::spawn(config(signer, Strategy::Honest)).map_err(NodeError::L1)?);
+        players.push(
+            challenger::spawn(config(signer, Strategy::Honest, LongStepKind::Any))
+                .map_err(NodeError::L1)?,
+        );
     }
     if dispute.fault_challenger {
         let signer = dispute
@@ -576,8 +586,9 @@ fn spawn_devnet_challengers(
             DishonestAnswers::DisagreeFromDeposits => Strategy::DisagreeFromDeposits,
             DishonestAnswers::DisagreeAtLongStep => Strategy::DisagreeAtLongStep,
         };
-        tracing::warn!(target: "challenger", address = %signer.address(), ?strategy, "fault injection: a dishonest challenger runs");
-        players.push(challenger::spawn(config(signer, strategy)).map_err(NodeError::L1)?);
+        tracing::warn!(target: "challenger", address = %signer.address(), ?strategy, ?long_step, "fault injection: a dishonest challenger runs");
+        players
+            .push(challenger::spawn(config(signer, strategy, long_step)).map_err(NodeError::L1)?);
     }
     Ok(players)
 }
@@ -669,6 +680,7 @@ pub async fn run_verifier(args: VerifierArgs) -> Result<(), NodeError> {
                 store: chain.store.clone(),
                 chain: chain.engine.config().clone(),
                 strategy: Strategy::Honest,
+                long_step: LongStepKind::Any,
                 poll: args.challenger_args.challenger_poll,
                 l1_recovered,
             })

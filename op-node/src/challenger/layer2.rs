@@ -310,13 +310,19 @@ impl BlockSteps {
     }
 
     /// Fault injection only (`--fault-challenger-answers disagree-at-long-step`), never an
-    /// honest answer: the position of the first step of block `block` whose proof has an L1
-    /// form (a range of more than [`LONG_WORDS`] words, fraud-vm/SPEC.md §3.4.1: an opcode's
-    /// range, a call's input, sha256's and ripemd160's among them, or a transaction start's
-    /// data; or [v0.12] an opcode `OneStepVerifier` executes in code of more than [`LONG_CODE`]
-    /// bytes, sent with its code window), found by tracing the whole block once with fraud-vm and proving only the
-    /// candidate steps. `None` if the block has no such step.
-    pub fn first_long_step(&self, block: u64) -> Result<Option<u64>, Layer2Error> {
+    /// honest answer: the position of the first step of block `block` of kind `kind` whose
+    /// proof has an L1 form (a range of more than [`LONG_WORDS`] words, fraud-vm/SPEC.md §3.4.1:
+    /// an opcode's range, a call's input, sha256's and ripemd160's among them, or a transaction
+    /// start's data; or [v0.12] an opcode `OneStepVerifier` executes in code of more than
+    /// [`LONG_CODE`] bytes, sent with its code window; or, for [`LongStepKind::Insertion`]
+    /// alone, [v0.12] the block end's insertion of a long encoding or leaf), found by tracing
+    /// the whole block once with fraud-vm and proving only the candidate steps. `None` if the
+    /// block has no such step.
+    pub fn first_long_step(
+        &self,
+        block: u64,
+        kind: LongStepKind,
+    ) -> Result<Option<u64>, Layer2Error> {
         let (header, transactions, witness) = self.inputs(&self.store.reader()?, block)?;
         let headers: Vec<Header> = witness
             .headers
@@ -345,7 +351,10 @@ impl BlockSteps {
         );
         let l2_block = fraud_vm::check::L2Block::of_header(parent, &header, transactions);
         let base = Arc::new(fraud_vm::mpt::BaseState::from_witness(db.trie.clone()));
-        let mut scan = LongStepScan::default();
+        let mut scan = LongStepScan {
+            kind,
+            ..LongStepScan::default()
+        };
         match fraud_vm::check::trace_block(
             &mut revm::database::CacheDB::new(db),
             base,
@@ -353,9 +362,29 @@ impl BlockSteps {
             &self.config(),
             &mut scan,
         ) {
-            Ok(_) | Err(CheckError::Stopped) => Ok(scan.found),
-            Err(e) => Err(check(block)(e)),
+            Ok(_) | Err(CheckError::Stopped) => {}
+            Err(e) => return Err(check(block)(e)),
         }
+        if scan.found.is_some() {
+            return Ok(scan.found);
+        }
+        // The block end's states reach the observer with stale commitments (it neither verifies
+        // nor wants boundary proofs), so its insertions are proven by the honest path, which
+        // commits each state it proves from: a few steps a transaction.
+        for position in scan.sealing {
+            let proof = self.step_proof(block, position)?.proof;
+            let decoded = fraud_vm::StepProof::decode(&proof).map_err(|e| {
+                check(block)(CheckError::BadWitness(format!(
+                    "the step from {position} does not decode: {e:?}"
+                )))
+            })?;
+            if super::range_jobs::sent_form(&decoded, &proof)
+                .is_some_and(|form| kind.matches(&decoded, &form))
+            {
+                return Ok(Some(position));
+            }
+        }
+        Ok(None)
     }
 
     fn cached(&self) -> Cached {
@@ -368,10 +397,58 @@ impl BlockSteps {
 /// LOG or a call whose range could span more than [`LONG_WORDS`] words, or an Idle state whose
 /// next transaction's encoding could, or a state in long code, is proven, and kept if its proof
 /// is sent in an L1 form (`range_jobs::sent_form`, the rule `range_jobs::prepare_step` sends
-/// steps by).
+/// steps by) and of the kind asked; for [`LongStepKind::Insertion`], the block end's states are
+/// kept for [`BlockSteps::first_long_step`] to prove.
 #[derive(Default)]
 struct LongStepScan {
+    kind: LongStepKind,
     found: Option<u64>,
+    /// The positions of the block end's states (Sealing), for [`LongStepKind::Insertion`].
+    sealing: Vec<u64>,
+}
+
+/// Which long step the `disagree-at-long-step` fault injection takes the defender to
+/// (`--fault-challenger-long-step`, fault injection only): the first step of the block whose
+/// proof is sent in an L1 form, or the first such step of one kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LongStepKind {
+    /// The first step sent in an L1 form (a long range or long code), whatever it is.
+    #[default]
+    Any,
+    /// A transaction start over long data (fraud-vm/SPEC.md §3.4.1 v0.11: the HASH of the
+    /// encoding, the data's WRITE | ZEROS, the signing payload's WRITE and HASH, under OP rules
+    /// the FLZ job of the L1 data fee).
+    Start,
+    /// [v0.12] The block end's insertion of a transaction whose encoding, or a trie leaf it
+    /// reads or writes, is long (SPEC.md §5.19, §3.10: `InsertionStepVerifier`).
+    Insertion,
+    /// A call to the sha256 precompile over a long input (its `SHA256` job, `Sha256Blocks.sol`).
+    Sha256,
+}
+
+impl LongStepKind {
+    /// Whether the step `proof`, sent in the L1 form `form`, is of this kind.
+    pub(crate) fn matches(
+        self,
+        proof: &fraud_vm::StepProof,
+        form: &super::range_jobs::SentForm,
+    ) -> bool {
+        let status = proof.pre.status;
+        match self {
+            Self::Any => true,
+            Self::Start => {
+                status == fraud_vm::Status::Idle
+                    && proof.transaction.is_some()
+                    && proof.receipt.is_none()
+            }
+            Self::Insertion => status == fraud_vm::Status::Sealing && proof.receipt.is_some(),
+            Self::Sha256 => form.l1.as_ref().is_some_and(|l1| {
+                l1.jobs
+                    .iter()
+                    .any(|j| j.job.flags & fraud_vm::range_fact::SHA256 != 0)
+            }),
+        }
+    }
 }
 
 impl LongStepScan {
@@ -433,6 +510,13 @@ impl LongStepScan {
 
 impl fraud_vm::check::BlockObserver for LongStepScan {
     fn state(&mut self, position: u64, state: &fraud_vm::FullState) {
+        if self.kind == LongStepKind::Insertion {
+            // Only the block end's states are candidates; proven after the run.
+            if state.record.status == fraud_vm::Status::Sealing {
+                self.sealing.push(position);
+            }
+            return;
+        }
         if self.found.is_some() || !Self::candidate(state) {
             return;
         }
@@ -445,7 +529,10 @@ impl fraud_vm::check::BlockObserver for LongStepScan {
         } else {
             fraud_vm::prove(&mut state.clone()).ok().map(|(p, _)| p)
         };
-        if proof.is_some_and(|p| super::range_jobs::sent_form(&p, &p.encode()).is_some()) {
+        if proof.is_some_and(|p| {
+            super::range_jobs::sent_form(&p, &p.encode())
+                .is_some_and(|form| self.kind.matches(&p, &form))
+        }) {
             self.found = Some(position);
         }
     }

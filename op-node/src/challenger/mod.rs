@@ -48,6 +48,9 @@ pub struct ChallengerConfig {
     pub chain: Arc<ChainConfig>,
     /// How it answers ([`Strategy::Honest`] except for devnet fault injection).
     pub strategy: Strategy,
+    /// Which long step [`Strategy::DisagreeAtLongStep`] takes the defender to (the first of
+    /// any kind but for fault injection that asks for one).
+    pub long_step: layer2::LongStepKind,
     /// Time between rounds.
     pub poll: Duration,
     /// Wakes a backed-off challenger when the L1 watcher reaches the L1 again.
@@ -63,8 +66,9 @@ const MAX_BACKOFF_DOUBLINGS: u32 = 3;
 pub fn spawn(config: ChallengerConfig) -> Result<JoinHandle<()>, String> {
     let provider = crate::l1::wallet_provider(&config.l1_url, config.signer.clone())?;
     let me = config.signer.address();
-    let oracle = NodeOracle::new(config.store.clone(), config.chain.clone());
-    info!(target: "challenger", address = %me, strategy = ?config.strategy, factory = %config.factory, game_type = config.game_type, "challenger started");
+    let oracle = NodeOracle::new(config.store.clone(), config.chain.clone())
+        .with_long_step(config.long_step);
+    info!(target: "challenger", address = %me, strategy = ?config.strategy, long_step = ?config.long_step, factory = %config.factory, game_type = config.game_type, "challenger started");
     let mut player = Player::new(
         provider,
         config.factory,

@@ -96,13 +96,26 @@ pub async fn prepare_step<P: Provider + Clone>(
     for plan in l1.iter().flat_map(|l1| &l1.jobs) {
         run_job(provider, &oracle, from, plan).await?;
     }
-    match windowed {
+    let sent: Bytes = match &windowed {
         Some(bytes) => {
             absorb_code(&oracle, from, &decoded.code).await?;
-            Ok(bytes.into())
+            bytes.clone().into()
         }
-        None => Ok(ranged.to_vec().into()),
-    }
+        None => ranged.to_vec().into(),
+    };
+    // Which step went in which form (the end-to-end tests read it): its pre-state's status, the
+    // opcode a running state executes, its jobs' flags.
+    let flags: Vec<u8> = l1
+        .iter()
+        .flat_map(|l1| &l1.jobs)
+        .map(|p| p.job.flags)
+        .collect();
+    let opcode = (decoded.pre.status == fraud_vm::Status::Running)
+        .then(|| usize::try_from(decoded.pre.pc).ok())
+        .flatten()
+        .and_then(|pc| decoded.code.get(pc).copied());
+    info!(target: "challenger", %game, status = ?decoded.pre.status, ?opcode, jobs = ?flags, code_window = windowed.is_some(), bytes = sent.len(), "step sent in its L1 form");
+    Ok(sent)
 }
 
 /// The L1 form a step is sent in when it is not its canonical proof: its long ranges' (with

@@ -3,7 +3,7 @@
 
 use super::{
     ChallengerError,
-    layer2::{BlockSteps, Opening, StepProof},
+    layer2::{BlockSteps, LongStepKind, Opening, StepProof},
 };
 use crate::{chain::ChainConfig, storage::Store};
 use alloy::primitives::B256;
@@ -62,6 +62,8 @@ pub struct NodeOracle {
     /// [`Oracle::first_long_step`]'s answers by block number, with the block's hash: each
     /// block is traced once (fault injection only).
     long_steps: Arc<Mutex<LongSteps>>,
+    /// The kind of long step [`Oracle::first_long_step`] looks for.
+    long_step: LongStepKind,
 }
 
 impl NodeOracle {
@@ -71,7 +73,15 @@ impl NodeOracle {
             steps: BlockSteps::new(store.clone(), chain),
             store,
             long_steps: Arc::default(),
+            long_step: LongStepKind::Any,
         }
+    }
+
+    /// This oracle with [`Oracle::first_long_step`] looking for the first long step of kind
+    /// `kind` (fault injection only: `--fault-challenger-long-step`).
+    pub fn with_long_step(mut self, kind: LongStepKind) -> Self {
+        self.long_step = kind;
+        self
     }
 }
 
@@ -159,8 +169,8 @@ impl Oracle for NodeOracle {
                 Some(found) => found,
                 None => {
                     let started = std::time::Instant::now();
-                    let found = self.steps.first_long_step(number)?;
-                    tracing::debug!(target: "challenger", l2_block = number, long_step = ?found, elapsed_ms = started.elapsed().as_millis() as u64, "fault injection: block traced for a long step");
+                    let found = self.steps.first_long_step(number, self.long_step)?;
+                    tracing::debug!(target: "challenger", l2_block = number, kind = ?self.long_step, long_step = ?found, elapsed_ms = started.elapsed().as_millis() as u64, "fault injection: block traced for a long step");
                     self.long_steps
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())

@@ -51,9 +51,9 @@ fn first_long_step_is_a_long_transaction_start() {
         let call = long_call(len);
         let (seq, _) = sequence_with(3, &l1(12), &[(2, call.clone())]);
         let steps = BlockSteps::new(seq.store.clone(), seq.engine.config().clone());
-        assert_eq!(steps.first_long_step(1).unwrap(), None);
-        assert_eq!(steps.first_long_step(3).unwrap(), None);
-        let found = steps.first_long_step(2).unwrap();
+        assert_eq!(steps.first_long_step(1, LongStepKind::Any).unwrap(), None);
+        assert_eq!(steps.first_long_step(3, LongStepKind::Any).unwrap(), None);
+        let found = steps.first_long_step(2, LongStepKind::Any).unwrap();
         if !long {
             assert_eq!(found, None, "{len} bytes of data are not long");
             continue;
@@ -132,9 +132,9 @@ fn first_long_step_is_a_step_in_long_code() {
     let call = signed(1, TxKind::Call(factory), Bytes::new(), 300_000);
     let (seq, _) = sequence_with(3, &l1(12), &[(2, deploy), (3, call)]);
     let steps = BlockSteps::new(seq.store.clone(), seq.engine.config().clone());
-    assert_eq!(steps.first_long_step(1).unwrap(), None);
+    assert_eq!(steps.first_long_step(1, LongStepKind::Any).unwrap(), None);
     assert_eq!(
-        steps.first_long_step(2).unwrap(),
+        steps.first_long_step(2, LongStepKind::Any).unwrap(),
         None,
         "the factory's deployment"
     );
@@ -144,7 +144,7 @@ fn first_long_step_is_a_step_in_long_code() {
     };
     let sent = |d: &fraud_vm::StepProof, e: &[u8]| super::super::range_jobs::sent_form(d, e);
     let at = steps
-        .first_long_step(3)
+        .first_long_step(3, LongStepKind::Any)
         .unwrap()
         .expect("a long step in block 3");
     let (decoded, encoded) = proof(at);
@@ -167,4 +167,115 @@ fn first_long_step_is_a_step_in_long_code() {
         .and_then(|f| f.windowed)
         .expect("the JUMP's code window");
     assert!(jump_window.len() > windowed.len());
+}
+
+/// The flags of the jobs of the step from `position` of block `block`, as it is sent (none if it
+/// is sent as its canonical proof), with the step's pre-state.
+fn sent_jobs(steps: &BlockSteps, block: u64, position: u64) -> (fraud_vm::StepProof, Vec<u8>) {
+    let proof = steps.step_proof(block, position).unwrap().proof;
+    let decoded = fraud_vm::StepProof::decode(&proof).unwrap();
+    let flags = super::super::range_jobs::sent_form(&decoded, &proof)
+        .and_then(|f| f.l1)
+        .map(|l1| l1.jobs.iter().map(|j| j.job.flags).collect())
+        .unwrap_or_default();
+    (decoded, flags)
+}
+
+/// `--fault-challenger-long-step` over block 2 of [`first_long_step_is_a_long_transaction_start`]
+/// (a call with 20,000 bytes of data): `start` picks the start, as `any` does; `insertion` the
+/// block end's insertion of that call, after it, in the L1 form (the HASH of the encoding, the
+/// WRITE and HASH of the transactions trie's new leaf over it); `sha256` nothing.
+#[test]
+fn the_long_step_of_a_kind_is_the_first_of_that_kind() {
+    let call = long_call(20_000);
+    let (seq, _) = sequence_with(2, &l1(12), &[(2, call.clone())]);
+    let steps = BlockSteps::new(seq.store.clone(), seq.engine.config().clone());
+    let any = steps.first_long_step(2, LongStepKind::Any).unwrap();
+    let start = steps.first_long_step(2, LongStepKind::Start).unwrap();
+    assert!(any.is_some());
+    assert_eq!(start, any, "the start is the first long step");
+    assert_eq!(
+        steps.first_long_step(2, LongStepKind::Sha256).unwrap(),
+        None
+    );
+    let insertion = steps
+        .first_long_step(2, LongStepKind::Insertion)
+        .unwrap()
+        .expect("the call's insertion");
+    assert!(insertion > start.unwrap());
+    let (decoded, flags) = sent_jobs(&steps, 2, insertion);
+    assert_eq!(decoded.pre.status, fraud_vm::Status::Sealing);
+    assert!(decoded.receipt.is_some());
+    assert_eq!(
+        decoded.transaction.as_ref().map(|(e, _)| e.as_slice()),
+        Some(call.as_ref()),
+        "the long call's insertion"
+    );
+    assert_eq!(flags, [HASH, WRITE, HASH]);
+    // Every Sealing step before it is sent as its canonical proof (the transfers' and the
+    // deposit's insertions, the fold): the scan takes the first in an L1 form.
+    for earlier in start.unwrap() + 1..insertion {
+        let (d, flags) = sent_jobs(&steps, 2, earlier);
+        if d.pre.status == fraud_vm::Status::Sealing {
+            assert!(flags.is_empty(), "step {earlier}");
+        }
+    }
+    // Block 1 (the deposit alone) holds no long insertion.
+    assert_eq!(
+        steps.first_long_step(1, LongStepKind::Insertion).unwrap(),
+        None
+    );
+}
+
+/// A contract that copies its calldata to memory and stores sha256 of it in slot 0:
+/// `CALLDATASIZE PUSH1 0 PUSH1 0 CALLDATACOPY PUSH1 32 PUSH1 0 CALLDATASIZE PUSH1 0 PUSH1 2 GAS
+/// STATICCALL POP PUSH1 0 MLOAD PUSH1 0 SSTORE STOP` (25 bytes), with the init code that
+/// deploys it (the same as dispute-steps.test.mjs's).
+pub(crate) const SHA256_DEPLOY: &str =
+    "6019600c60003960196000f33660006000376020600036600060025afa5060005160005500";
+
+/// `--fault-challenger-long-step sha256`: block 3 calls the sha256 contract with 12,288 bytes of
+/// data: its start (long data) and its CALLDATACOPY (384 words) come first; the long step of kind
+/// sha256 is the STATICCALL to the precompile, with one SHA256 job; `start` picks the start.
+#[test]
+fn the_sha256_long_step_is_the_call_to_the_precompile() {
+    let deploy_code = alloy::primitives::hex::decode(SHA256_DEPLOY).unwrap();
+    assert_eq!(deploy_code.len(), 12 + 25);
+    let contract = key(1).address().create(0);
+    let data: Vec<u8> = (0..12_288).map(|i| 1 + (i * 37 % 255) as u8).collect();
+    let deploy = signed(0, TxKind::Create, deploy_code.into(), 200_000);
+    let call = signed(1, TxKind::Call(contract), data.clone().into(), 1_500_000);
+    let (seq, _) = sequence_with(3, &l1(12), &[(2, deploy), (3, call)]);
+    let steps = BlockSteps::new(seq.store.clone(), seq.engine.config().clone());
+    assert_eq!(
+        steps.first_long_step(2, LongStepKind::Sha256).unwrap(),
+        None
+    );
+    let any = steps
+        .first_long_step(3, LongStepKind::Any)
+        .unwrap()
+        .unwrap();
+    let (first, _) = sent_jobs(&steps, 3, any);
+    assert_eq!(first.pre.status, fraud_vm::Status::Idle, "the start first");
+    assert_eq!(
+        steps.first_long_step(3, LongStepKind::Start).unwrap(),
+        Some(any)
+    );
+    let at = steps
+        .first_long_step(3, LongStepKind::Sha256)
+        .unwrap()
+        .expect("the call to sha256");
+    let (decoded, flags) = sent_jobs(&steps, 3, at);
+    assert_eq!(decoded.pre.status, fraud_vm::Status::Running);
+    assert_eq!(
+        decoded.code.get(decoded.pre.pc as usize),
+        Some(&0xfa),
+        "STATICCALL"
+    );
+    assert_eq!(flags, [range_fact::SHA256]);
+    // The CALLDATACOPY between them is long too: the kind skips it.
+    let long_before = (any + 1..at)
+        .filter(|p| !sent_jobs(&steps, 3, *p).1.is_empty())
+        .count();
+    assert_eq!(long_before, 1, "the CALLDATACOPY");
 }
