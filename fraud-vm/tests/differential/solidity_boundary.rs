@@ -2062,11 +2062,7 @@ fn long_insertion(
         }
         let other_form =
             range_fact::l1_form(&other, range_fact::LONG_WORDS).expect("another long encoding");
-        for plan in &other_form.jobs {
-            if !feeder.fact(l1, plan.job.id()).0 {
-                feeder.run(l1, plan);
-            }
-        }
+        feeder.run_missing(l1, &other_form.jobs);
         let (answer, _) = l1.verify(pre, &other_form.bytes);
         assert_eq!(
             answer,
@@ -2216,11 +2212,7 @@ fn long_receipt_rejections(
         matches!(&answer, Answer::Revert(e) if e.starts_with("RangeFactMissing")),
         "another data's facts missing: {answer:?}"
     );
-    for plan in &other_form.jobs {
-        if !feeder.fact(l1, plan.job.id()).0 {
-            feeder.run(l1, plan);
-        }
-    }
+    feeder.run_missing(l1, &other_form.jobs);
     let (answer, _) = l1.verify(pre, &other_form.bytes);
     assert_eq!(
         answer,
