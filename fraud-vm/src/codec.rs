@@ -443,6 +443,12 @@ fn put_smt_proofs(out: &mut Vec<u8>, proofs: &[SmtProof]) {
 }
 
 fn put_receipt(out: &mut Vec<u8>, r: &Receipt) {
+    put_receipt_marked(out, r, |_| false);
+}
+
+/// The receipt section (§6.3), [v0.13] each log's data for which `marked` holds as the L1
+/// form's marker `u32 (len | 2^31) ‖ R_d` (`R_d` its word-tree root, SPEC.md §5.19).
+pub(crate) fn put_receipt_marked(out: &mut Vec<u8>, r: &Receipt, marked: impl Fn(&[u8]) -> bool) {
     out.extend_from_slice(&r.tx_index.to_be_bytes());
     out.push(u8::from(r.success));
     out.extend_from_slice(&r.cumulative_gas.to_be_bytes());
@@ -461,7 +467,13 @@ fn put_receipt(out: &mut Vec<u8>, r: &Receipt) {
         for t in topics {
             out.extend_from_slice(t.as_slice());
         }
-        put_bytes(out, &log.data.data);
+        let data = &log.data.data;
+        if marked(data) {
+            out.extend_from_slice(&(data.len() as u32 | (1 << 31)).to_be_bytes());
+            out.extend_from_slice(crate::merkle::WordTree::from_bytes(data).root().as_slice());
+        } else {
+            put_bytes(out, data);
+        }
     }
 }
 

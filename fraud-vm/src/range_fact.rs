@@ -812,6 +812,16 @@ fn insertion_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
         };
         jobs.push(plan(job, Some(&tree.prove_range(0, n.div_ceil(32))), None)?);
     }
+    // [v0.13] A receipt whose logs carry long data: its logs' hashes and its encoding's tree by
+    // facts, the encoding then a long value like `e`.
+    let long_receipt = receipt_form(proof.receipt.as_ref()?, &receipt, long_words);
+    if let Some((_, receipt_jobs)) = &long_receipt {
+        for p in receipt_jobs {
+            if jobs.iter().all(|j| j.job != p.job) {
+                jobs.push(p.clone());
+            }
+        }
+    }
     let writes = [
         (sealing.transactions_root, &e[..]),
         (sealing.receipts_root, &receipt[..]),
@@ -823,6 +833,9 @@ fn insertion_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
         let mut held: Vec<Vec<u8>> = Vec::new();
         if i == 0 && long_e {
             held.push(e.clone());
+        }
+        if i == 1 && long_receipt.is_some() {
+            held.push(receipt.clone());
         }
         for (j, node) in witness.nodes.iter().enumerate() {
             let Some((v, key_item)) = leaf_parts(node).filter(|(v, _)| long(v)) else {
@@ -846,7 +859,7 @@ fn insertion_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
     if jobs.is_empty() {
         return None;
     }
-    let bytes = if long_e {
+    let mut bytes = if long_e {
         let tree = WordTree::from_bytes(e);
         let mut blob = tree.root().to_vec();
         blob.extend_from_slice(&(e.len() as u32).to_be_bytes());
@@ -855,7 +868,116 @@ fn insertion_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
     } else {
         marked.encode()
     };
+    if let Some((section, _)) = long_receipt {
+        // The receipt is the proof's last section (§6.3): its canonical bytes give way to the
+        // L1 form's.
+        let canonical = receipt_section(proof.receipt.as_ref()?, 0);
+        if !bytes.ends_with(&canonical) {
+            return None;
+        }
+        bytes.truncate(bytes.len() - canonical.len());
+        bytes.extend_from_slice(&section);
+    }
     Some(L1Proof { bytes, jobs })
+}
+
+/// [v0.13] The L1 form of the receipt `r` of an insertion (SPEC.md §5.19) when a log's data
+/// spans more than `long_words` words: its section with each such log's data as a marker
+/// `u32 (len | 2^31) ‖ R_d` ([`receipt_section`]), and the jobs the verifier reads for it: per
+/// long log, the WRITE of `(R_d, 0, len)` after the log's RLP prefix and the HASH of the result
+/// (the log's hash, for the receipt chain); and the receipt encoding's word tree `encoded`,
+/// built from the tree of its bytes before the first long data by WRITEs, in order, of each
+/// long data `(R_d, 0, len)` and of the bytes after it up to the next long data (from their
+/// own tree), each at the end of what the previous left. `None` for a receipt without long
+/// data (it is sent whole).
+fn receipt_form(
+    r: &crate::receipt::Receipt,
+    encoded: &[u8],
+    long_words: usize,
+) -> Option<(Vec<u8>, Vec<JobPlan>)> {
+    let long = |d: &[u8]| d.len().div_ceil(32) > long_words && d.len() >= 56;
+    if !r.logs.iter().any(|l| long(&l.data.data)) {
+        return None;
+    }
+    // The logs' list: after the type byte, the list header, the status, the cumulative gas and
+    // the bloom.
+    let (_, mut at, _) = rlp_item(encoded, usize::from(*encoded.first()? < 0xc0))?;
+    for _ in 0..3 {
+        let (_, p, l) = rlp_item(encoded, at)?;
+        at = p + l;
+    }
+    let (_, mut at, _) = rlp_item(encoded, at)?;
+    let mut spans = Vec::new();
+    for log in &r.logs {
+        let (_, p, l) = rlp_item(encoded, at)?;
+        at = p + l;
+        let d = &log.data.data;
+        if long(d) {
+            // The data is the log's last item.
+            spans.push((log, at - d.len()));
+        }
+    }
+    // The encoding's tree, from that of its bytes before the first long data: each long data,
+    // then the bytes up to the next (or the end), written after what the previous job left.
+    let first = spans.first()?.1;
+    let mut cur = encoded[..first].to_vec();
+    let mut jobs = Vec::new();
+    let mut into_receipt = Vec::new();
+    for (k, (log, o)) in spans.iter().enumerate() {
+        let d = &log.data.data[..];
+        let n = d.len() as u64;
+        let data = WordTree::from_bytes(d);
+        let whole = data.prove_range(0, n.div_ceil(32));
+        jobs.extend(prefixed_hash(
+            (data.root(), 0, n),
+            &whole,
+            n,
+            &alloy::rlp::encode(log),
+        )?);
+        let next = spans.get(k + 1).map_or(encoded.len(), |s| s.1);
+        for piece in [d, &encoded[o + d.len()..next]] {
+            if piece.is_empty() {
+                continue;
+            }
+            into_receipt.push(write_after(&cur, piece)?);
+            cur.extend_from_slice(piece);
+        }
+    }
+    debug_assert_eq!(cur, encoded);
+    jobs.extend(into_receipt);
+    Some((receipt_section(r, long_words), jobs))
+}
+
+/// [v0.13] The WRITE job of `piece` (from its own word tree) into the tree of `cur` right after
+/// it.
+fn write_after(cur: &[u8], piece: &[u8]) -> Option<JobPlan> {
+    let (o, n) = (cur.len() as u64, piece.len() as u64);
+    let src = WordTree::from_bytes(piece);
+    let room = WordTree::from_bytes(cur);
+    let first = o / 32;
+    let dest = room.prove_range(first, (o + n).div_ceil(32) - first);
+    let job = RangeJob {
+        src_root: src.root(),
+        src_offset: 0,
+        src_size: n,
+        len: n,
+        flags: WRITE,
+        dst_root: room.root(),
+        dst_offset: o,
+    };
+    plan(job, Some(&src.prove_range(0, n.div_ceil(32))), Some(&dest))
+}
+
+/// [v0.13] The receipt section of a proof (SPEC.md §6.3): `tx_index ‖ success ‖ cumulative_gas
+/// ‖ u8 deposit ‖ [nonce] ‖ u32 count ‖ (address ‖ u32 n ‖ topic… ‖ data)…`, each log's data
+/// `u32 len ‖ data`, or in the L1 form, where it spans more than `long_words` words (0: never),
+/// the marker `u32 (len | 2^31) ‖ R_d` (`R_d` its word-tree root).
+fn receipt_section(r: &crate::receipt::Receipt, long_words: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    crate::codec::put_receipt_marked(&mut out, r, |d| {
+        long_words > 0 && d.len().div_ceil(32) > long_words && d.len() >= 56
+    });
+    out
 }
 
 /// The number of list items before the data of the transaction encoded by `e` (its type byte,
@@ -1093,6 +1215,83 @@ mod tests {
             proptest::prop_assert_eq!(write.job.dst_root, WordTree::from_bytes(&prefix).root());
             proptest::prop_assert_eq!(write.job.dst_offset, prefix.len() as u64);
             proptest::prop_assert_eq!(hash.hash, keccak256(&node));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+        /// [v0.13] A receipt's L1 form (SPEC.md §5.19): its section holds each log whose data
+        /// spans more than `long_words` words as `u32 (len | 2^31) ‖ R_d` and every other field
+        /// as the canonical section does; the jobs' HASH facts are the long logs' hashes, and the
+        /// WRITEs that build the encoding's tree end at the root of the encoding itself.
+        #[test]
+        fn receipt_form_builds_the_encoding_tree(
+            kind in 0usize..3,
+            logs in proptest::collection::vec(
+                (
+                    proptest::prelude::any::<[u8; 20]>(),
+                    proptest::collection::vec(proptest::prelude::any::<[u8; 32]>(), 0..=4),
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+                ),
+                1..5,
+            ),
+        ) {
+            let long_words = 2;
+            let logs: Vec<alloy::primitives::Log> = logs
+                .into_iter()
+                .map(|(a, t, d)| alloy::primitives::Log {
+                    address: Address::from(a),
+                    data: alloy::primitives::LogData::new_unchecked(
+                        t.into_iter().map(B256::from).collect(),
+                        d.into(),
+                    ),
+                })
+                .collect();
+            let r = crate::receipt::Receipt {
+                tx_index: 3,
+                deposit_nonce: (kind == 2).then_some(9),
+                success: kind != 1,
+                cumulative_gas: 1_234_567,
+                logs,
+            };
+            let tx_type = [0u8, 2, crate::receipt::DEPOSIT_TX_TYPE][kind];
+            let encoded = r.encode(tx_type).expect("a receipt type");
+            let long = |d: &[u8]| d.len().div_ceil(32) > long_words && d.len() >= 56;
+            let form = receipt_form(&r, &encoded, long_words);
+            let any_long = r.logs.iter().any(|l| long(&l.data.data));
+            proptest::prop_assert_eq!(form.is_some(), any_long);
+            let Some((section, jobs)) = form else {
+                return Ok(());
+            };
+            // The section: the canonical one with each long data's `u32 len ‖ data` a marker.
+            let canonical = receipt_section(&r, 0);
+            let mut expect = canonical[..canonical.len()
+                - r.logs.iter().map(|l| 28 + 32 * l.topics().len() + l.data.data.len()).sum::<usize>()]
+                .to_vec();
+            let mut hashes = Vec::new();
+            for l in &r.logs {
+                expect.extend_from_slice(l.address.as_slice());
+                expect.extend_from_slice(&(l.topics().len() as u32).to_be_bytes());
+                for t in l.topics() {
+                    expect.extend_from_slice(t.as_slice());
+                }
+                let d = &l.data.data;
+                if long(d) {
+                    expect.extend_from_slice(&(d.len() as u32 | FACT_BIT).to_be_bytes());
+                    expect.extend_from_slice(WordTree::from_bytes(d).root().as_slice());
+                    hashes.push(keccak256(alloy::rlp::encode(l)));
+                } else {
+                    expect.extend_from_slice(&(d.len() as u32).to_be_bytes());
+                    expect.extend_from_slice(d);
+                }
+            }
+            proptest::prop_assert_eq!(&section, &expect);
+            let got: Vec<B256> = jobs.iter().filter(|j| j.job.flags == HASH).map(|j| j.hash).collect();
+            proptest::prop_assert_eq!(got, hashes);
+            let last = jobs.last().expect("a write");
+            proptest::prop_assert_eq!(last.job.flags, WRITE);
+            proptest::prop_assert_eq!(last.dst_result, WordTree::from_bytes(&encoded).root());
         }
     }
 

@@ -14,7 +14,9 @@ import "./StepErrors.sol";
 /// key `rlp(tx_index)`. [v0.12] A long encoding may come in its L1 form (SPEC.md §3.4.1: its
 /// word-tree root, length and first word, the oracle's HASH of it for the list), and a long leaf
 /// of either trie as its value's root and length (SPEC.md §3.10): their leaves' hashes are then
-/// the range oracle's facts.
+/// the range oracle's facts. [v0.13] A receipt whose logs carry long data comes with that data
+/// by its word-tree root (`ReceiptCodec`): the logs' hashes and the encoding's tree are facts,
+/// and the receipt's leaf is a leaf over a long value.
 library InsertionStep {
     /// Bytes of a transaction in the insertion's L1 form: `R_e ‖ u32 len(e) ‖` the range
     /// multiproof of word 0 (`u32 0 ‖ u32 1 ‖ word ‖ 32 siblings`).
@@ -29,15 +31,29 @@ library InsertionStep {
         address oracle = StepOps.rangeOracleOf(cx);
         (bytes memory encoding, bytes32 longRoot, uint256 longLen, uint256 txType) =
             _transaction(cx, ReceiptCodec.txIndex(cx.receipt), oracle);
-        (bytes memory encoded, bytes memory bloom, bytes32 cursor) = ReceiptCodec.encode(cx.receipt, txType, s.cursor);
-        s.cursor = cursor;
         bytes memory key = BaseTrie.encodeUint(index);
         s.txs = _write(cx, s.txs, key, encoding, longRoot, longLen, oracle);
-        s.receipts = _write(cx, s.receipts, key, encoded, 0, 0, oracle);
+        _insertReceipt(cx, s, key, txType, oracle);
+        return BlockEndStep.sealingState(cx, s, index + 1);
+    }
+
+    /// @notice The receipt's link in the cursor, its bloom, and its encoding written at `key`
+    /// with the next trie witness (the receipts trie's). [v0.13] A receipt with long log data is
+    /// a long value, its tree and its logs' hashes the oracle's facts (SPEC.md §5.19).
+    function _insertReceipt(
+        Ctx memory cx,
+        BlockEndStep.Sealing memory s,
+        bytes memory key,
+        uint256 txType,
+        address oracle
+    ) private view {
+        (bytes memory encoded, bytes32 root, uint256 len, bytes memory bloom, bytes32 cursor) =
+            ReceiptCodec.encode(cx.receipt, txType, s.cursor, oracle);
+        s.cursor = cursor;
         for (uint256 i = 0; i < 256; ++i) {
             s.bloom[i] |= bloom[i];
         }
-        return BlockEndStep.sealingState(cx, s, index + 1);
+        s.receipts = _write(cx, s.receipts, key, encoded, root, len, oracle);
     }
 
     /// @notice Transaction `index` of the block's list (else `BadTransaction`): its EIP-2718

@@ -292,7 +292,8 @@ library ProofCodec {
     }
 
     /// @notice Skips a receipt (`tx_index(u64) ‖ success(u8) ‖ cumulative_gas(u64) ‖ u8 deposit ‖
-    /// [deposit_nonce(u64)] ‖ u32 count ‖ (address ‖ u32 n ‖ topic… ‖ u32 len ‖ data)…`) at `p`.
+    /// [deposit_nonce(u64)] ‖ u32 count ‖ (address ‖ u32 n ‖ topic… ‖ u32 len ‖ data)…`) at `p`;
+    /// [v0.13] in the L1 form a long log's `u32 len ‖ data` may be `u32 (len | 2^31) ‖ R_d`.
     function _receipt(uint256 p, uint256 end) internal pure returns (uint256) {
         _need(p, 18, end);
         p += 8;
@@ -312,7 +313,10 @@ library ProofCodec {
             (topics, p) = _count(p + 20, end, 32);
             p += 32 * topics;
             uint256 len;
-            (len, p) = _count(p, end, 1);
+            (len, p) = _count(p, end, 0);
+            // [v0.13] A long log's data in the L1 form: `u32 (len | 2^31) ‖ R_d` (SPEC.md §5.19).
+            if (len >= 1 << 31) len = 32;
+            _need(p, len, end);
             p += len;
         }
         return p;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {StateRecord} from "./StepContext.sol";
+import {StateRecord, StepOps} from "./StepContext.sol";
+import {WordTree} from "./WordTree.sol";
 import {BaseTrie} from "./BaseTrie.sol";
 import {BadReceipt} from "./SealingErrors.sol";
 
@@ -13,71 +14,195 @@ import {BadReceipt} from "./SealingErrors.sol";
 /// chain it continues (§5.9).
 library ReceiptCodec {
     uint256 private constant DEPOSIT_TYPE = 0x7e;
+    /// [v0.13] Bit 31 of a log's data length: the data is long, given by its word-tree root.
+    uint256 internal constant LONG_DATA = 1 << 31;
 
     /// @notice The list index of the transaction the receipt at calldata offset `r` names.
     function txIndex(uint256 r) internal pure returns (uint256) {
         return StateRecord.uintAt(r, 8);
     }
 
+    /// @notice [v0.13] A long log's data in the receipt's L1 form: where it goes in the
+    /// encoding's bytes built so far (`at`: in the logs, then in the encoding), its length and
+    /// its word-tree root.
+    struct Gap {
+        uint256 at;
+        uint256 len;
+        bytes32 root;
+    }
+
     /// @notice The receipt at calldata offset `r` for a transaction of type `txType`: its
-    /// encoding, its bloom, and the receipt chain `cursor` followed by it.
-    function encode(uint256 r, uint256 txType, bytes32 cursor)
+    /// encoding, its bloom, and the receipt chain `cursor` followed by it. [v0.13] In the L1 form
+    /// (a log's data a marker `u32 (len | 2^31) ‖ R_d`, SPEC.md §5.19) the encoding is long:
+    /// `encoded` is empty and `(longRoot, longLen)` its word-tree root and length, from
+    /// `oracle`'s facts.
+    function encode(uint256 r, uint256 txType, bytes32 cursor, address oracle)
         internal
-        pure
-        returns (bytes memory encoded, bytes memory bloom, bytes32 next)
+        view
+        returns (bytes memory encoded, bytes32 longRoot, uint256 longLen, bytes memory bloom, bytes32 next)
     {
-        uint256 index = StateRecord.uintAt(r, 8);
-        r += 8;
-        uint256 success = StateRecord.uintAt(r, 1);
-        uint256 cumulative = StateRecord.uintAt(r + 1, 8);
-        bool deposit = StateRecord.uintAt(r + 9, 1) == 1;
-        uint256 p = r + 10;
-        uint256 nonce;
-        if (deposit) {
-            nonce = StateRecord.uintAt(p, 8);
-            p += 8;
-        }
+        bool deposit = StateRecord.uintAt(r + 17, 1) == 1;
         if (deposit ? txType != DEPOSIT_TYPE : (txType != 0 && txType != 1 && txType != 2 && txType != 4)) {
             revert BadReceipt();
         }
-        bytes memory logs;
-        bytes32 logsRoot;
-        uint256 count = StateRecord.uintAt(p, 4);
-        p += 4;
-        bloom = new bytes(256);
-        for (uint256 i = 0; i < count; ++i) {
-            bytes memory log;
-            (log, p) = _log(p, bloom);
-            logsRoot = keccak256(abi.encodePacked(bytes1(0x0a), logsRoot, keccak256(log)));
-            logs = bytes.concat(logs, log);
-        }
-        next = keccak256(
+        Logs memory l = _logs(r + (deposit ? 26 : 18), oracle);
+        bloom = l.bloom;
+        next = _link(r, cursor, deposit, l);
+        (encoded, longRoot, longLen) = _encoding(r, txType, l, oracle);
+    }
+
+    /// @notice The receipt chain `cursor` followed by the receipt at `r` with its logs `l`.
+    function _link(uint256 r, bytes32 cursor, bool deposit, Logs memory l) private pure returns (bytes32) {
+        return keccak256(
             abi.encodePacked(
                 bytes1(0x0c),
-                keccak256(abi.encodePacked(bytes1(0x18), cursor, deposit, uint64(nonce), uint64(index))),
-                uint8(success),
-                uint64(cumulative),
-                logsRoot,
-                uint64(count)
+                keccak256(abi.encodePacked(bytes1(0x18), cursor, deposit, uint64(_nonce(r)), uint64(txIndex(r)))),
+                uint8(StateRecord.uintAt(r + 8, 1)),
+                uint64(StateRecord.uintAt(r + 9, 8)),
+                l.root,
+                uint64(l.count)
             )
-        );
-        bytes memory payload = abi.encodePacked(
-            success == 1 ? bytes1(0x01) : bytes1(0x80),
-            BaseTrie.encodeUint(cumulative),
-            hex"b90100",
-            bloom,
-            _header(0xc0, logs.length),
-            logs,
-            deposit ? abi.encodePacked(BaseTrie.encodeUint(nonce), bytes1(0x01)) : bytes("")
-        );
-        encoded = abi.encodePacked(
-            txType == 0 ? bytes("") : abi.encodePacked(uint8(txType)), _header(0xc0, payload.length), payload
         );
     }
 
+    /// @notice The deposit nonce of the receipt at `r` (0 for another type's).
+    function _nonce(uint256 r) private pure returns (uint256) {
+        return StateRecord.uintAt(r + 17, 1) == 1 ? StateRecord.uintAt(r + 18, 8) : 0;
+    }
+
+    /// @notice The receipt's encoding from its fields at `r` and its logs `l`; [v0.13] with long
+    /// log data, empty, and its word-tree root and length.
+    function _encoding(uint256 r, uint256 txType, Logs memory l, address oracle)
+        private
+        view
+        returns (bytes memory encoded, bytes32 longRoot, uint256 longLen)
+    {
+        uint256 cumulative = StateRecord.uintAt(r + 9, 8);
+        bytes memory head = abi.encodePacked(
+            StateRecord.uintAt(r + 8, 1) == 1 ? bytes1(0x01) : bytes1(0x80),
+            BaseTrie.encodeUint(cumulative),
+            hex"b90100",
+            l.bloom,
+            _header(0xc0, l.encoded.length + l.gapBytes)
+        );
+        bytes memory payload = abi.encodePacked(
+            head,
+            l.encoded,
+            txType == DEPOSIT_TYPE ? abi.encodePacked(BaseTrie.encodeUint(_nonce(r)), bytes1(0x01)) : bytes("")
+        );
+        encoded = abi.encodePacked(
+            txType == 0 ? bytes("") : abi.encodePacked(uint8(txType)),
+            _header(0xc0, payload.length + l.gapBytes),
+            payload
+        );
+        if (l.nGaps == 0) return (encoded, 0, 0);
+        uint256 logsAt = encoded.length - payload.length + head.length;
+        for (uint256 j; j < l.nGaps; ++j) {
+            l.gaps[j].at += logsAt;
+        }
+        (longRoot, longLen) = _longEncoding(encoded, l.gaps, l.nGaps, oracle);
+        encoded = "";
+    }
+
+    /// @notice A receipt's logs: their encodings one after the other (a long log's without its
+    /// data), the log chain over them, their count, bloom, and [v0.13] their long data as gaps.
+    struct Logs {
+        bytes encoded;
+        bytes32 root;
+        uint256 count;
+        bytes bloom;
+        Gap[] gaps;
+        uint256 nGaps;
+        uint256 gapBytes;
+    }
+
+    /// @notice The logs at `p` (`u32 count ‖ log…`), long ones read with `oracle`'s facts.
+    function _logs(uint256 p, address oracle) private view returns (Logs memory l) {
+        l.count = StateRecord.uintAt(p, 4);
+        p += 4;
+        l.bloom = new bytes(256);
+        l.gaps = new Gap[](l.count);
+        for (uint256 i = 0; i < l.count; ++i) {
+            bytes memory log;
+            bytes32 logHash;
+            Gap memory g;
+            (log, logHash, g, p) = _log(p, l.bloom, oracle);
+            l.root = keccak256(abi.encodePacked(bytes1(0x0a), l.root, logHash));
+            l.encoded = bytes.concat(l.encoded, log);
+            if (g.len != 0) {
+                g.at = l.encoded.length;
+                l.gaps[l.nGaps++] = g;
+                l.gapBytes += g.len;
+            }
+        }
+    }
+
+    /// @notice [v0.13] The word-tree root and length of the encoding whose bytes are `short`
+    /// with each gap's data inserted at its `at`, from `oracle`'s WRITE facts (SPEC.md §5.19):
+    /// from the tree of the bytes before the first data, each data `(R_d, 0, len)` then the
+    /// short bytes up to the next data (or the end), from the tree of those bytes, written
+    /// after what the previous fact left.
+    function _longEncoding(bytes memory short, Gap[] memory gaps, uint256 nGaps, address oracle)
+        private
+        view
+        returns (bytes32 root, uint256 len)
+    {
+        uint256 p;
+        assembly ("memory-safe") {
+            p := add(short, 32)
+        }
+        uint256 from = gaps[0].at;
+        root = WordTree.rootOf(p, from);
+        len = from;
+        for (uint256 j; j < nGaps; ++j) {
+            Gap memory g = gaps[j];
+            (, root) = StepOps.factOf(oracle, g.root, 0, g.len, g.len, StepOps.JOB_WRITE, root, len);
+            len += g.len;
+            uint256 to = j + 1 < nGaps ? gaps[j + 1].at : short.length;
+            if (to > from) {
+                uint256 n = to - from;
+                (, root) = StepOps.factOf(
+                    oracle, WordTree.rootOf(p + from, n), 0, n, n, StepOps.JOB_WRITE, root, len
+                );
+                len += n;
+            }
+            from = to;
+        }
+    }
+
     /// @notice The log at `p` (`address ‖ u32 n ‖ topic… ‖ u32 len ‖ data`): its RLP encoding
-    /// (its bloom bits set in `bloom`) and the offset after it.
-    function _log(uint256 p, bytes memory bloom) private pure returns (bytes memory log, uint256 next) {
+    /// (its bloom bits set in `bloom`), its hash and the offset after it. [v0.13] A long log
+    /// (`u32 (len | 2^31) ‖ R_d`, `len ≥ 56`): its encoding without the data, the data as a
+    /// gap, its hash from `oracle`'s facts (a WRITE of `(R_d, 0, len)` after the encoding's
+    /// prefix, then a HASH of the result, as the LOG step's, SPEC.md §3.4.1).
+    function _log(uint256 p, bytes memory bloom, address oracle)
+        private
+        view
+        returns (bytes memory log, bytes32 logHash, Gap memory gap, uint256 next)
+    {
+        bytes memory head;
+        (head, p) = _addressAndTopics(p, bloom);
+        uint256 len = StateRecord.uintAt(p, 4);
+        if (len & LONG_DATA != 0) {
+            len ^= LONG_DATA;
+            if (len < 56) revert BadReceipt();
+            (gap.len, gap.root) = (len, StateRecord.wordAt(p + 4));
+            (log, logHash) = _longLog(head, gap, oracle);
+            return (log, logHash, gap, p + 36);
+        }
+        bytes memory data = msg.data[p + 4:p + 4 + len];
+        next = p + 4 + len;
+        bytes memory dataRlp =
+            len == 1 && uint8(data[0]) < 0x80 ? data : abi.encodePacked(_header(0x80, len), data);
+        bytes memory payload = abi.encodePacked(head, dataRlp);
+        log = abi.encodePacked(_header(0xc0, payload.length), payload);
+        logHash = keccak256(log);
+    }
+
+    /// @notice The log's address and topics at `p` (`address ‖ u32 n ‖ topic…`) as its
+    /// encoding holds them (`0x94 ‖ address ‖ rlp([topic…])`), their bloom bits set in `bloom`,
+    /// and the offset after them.
+    function _addressAndTopics(uint256 p, bytes memory bloom) private pure returns (bytes memory head, uint256 next) {
         bytes20 addr = bytes20(StateRecord.wordAt(p));
         _accrue(bloom, keccak256(abi.encodePacked(addr)));
         uint256 n = StateRecord.uintAt(p + 20, 4);
@@ -89,13 +214,29 @@ library ReceiptCodec {
             topics = abi.encodePacked(topics, bytes1(0xa0), topic);
             p += 32;
         }
-        uint256 len = StateRecord.uintAt(p, 4);
-        bytes memory data = msg.data[p + 4:p + 4 + len];
-        next = p + 4 + len;
-        bytes memory dataRlp =
-            len == 1 && uint8(data[0]) < 0x80 ? data : abi.encodePacked(_header(0x80, len), data);
-        bytes memory payload = abi.encodePacked(bytes1(0x94), addr, _header(0xc0, topics.length), topics, dataRlp);
-        log = abi.encodePacked(_header(0xc0, payload.length), payload);
+        head = abi.encodePacked(bytes1(0x94), addr, _header(0xc0, topics.length), topics);
+        next = p;
+    }
+
+    /// @notice [v0.13] A long log's encoding without its data (`head` the address and topics,
+    /// then the data's header) and its hash: `oracle`'s WRITE of the data `(R_d, 0, len)` after
+    /// that prefix, then its HASH of the result (as the LOG step's, SPEC.md §3.4.1).
+    function _longLog(bytes memory head, Gap memory gap, address oracle)
+        private
+        view
+        returns (bytes memory log, bytes32 logHash)
+    {
+        uint256 len = gap.len;
+        bytes memory dataHeader = _header(0x80, len);
+        log = abi.encodePacked(_header(0xc0, head.length + dataHeader.length + len), head, dataHeader);
+        uint256 at;
+        assembly ("memory-safe") {
+            at := add(log, 32)
+        }
+        uint256 plen = log.length;
+        (, bytes32 whole) =
+            StepOps.factOf(oracle, gap.root, 0, len, len, StepOps.JOB_WRITE, WordTree.rootOf(at, plen), plen);
+        (logHash,) = StepOps.factOf(oracle, whole, 0, StepOps.TREE_BYTES, plen + len, StepOps.JOB_HASH, 0, 0);
     }
 
     /// @notice Sets the three bits of `hash` in `bloom` (the Yellow Paper's `M3:2048`).

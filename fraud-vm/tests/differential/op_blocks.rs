@@ -898,12 +898,20 @@ pub(crate) fn long_data_block(deposit_len: usize, recorded_len: usize) -> Vec<Ve
     out
 }
 
-/// An OP block with a deposit of `len` non-zero data bytes to [`LOGGER`], whose receipt carries
-/// them as a log's data, then a small deposit (whose insertion moves the first one's leaves):
-/// the block end's insertion of a long receipt (fraud-vm SPEC §5.19).
-pub(crate) fn long_log_block(len: usize) -> Vec<Vec<u8>> {
+/// An OP block with a deposit of `len` data bytes to [`LOGGER`], whose receipt carries them as a
+/// log's data, then a small deposit (whose insertion moves the first one's leaves): the block
+/// end's insertion of a long receipt (fraud-vm SPEC §5.19). The bytes are non-zero, or with
+/// `zeros` all zero: the block's gas limit bounds non-zero calldata to about 699,000 bytes
+/// (EIP-7623's floor of 40 gas a byte), zero bytes to more than 1 MB.
+pub(crate) fn long_log_block(len: usize, zeros: bool) -> Vec<Vec<u8>> {
     let data: Vec<u8> = (0..len as u64)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1)
+        .map(|i| {
+            if zeros {
+                0
+            } else {
+                (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1
+            }
+        })
         .collect();
     let mut out = block(&[], (1368, 810_949, 7_000, 300));
     for (i, input) in [data, vec![1u8; 8]].into_iter().enumerate() {
@@ -913,7 +921,8 @@ pub(crate) fn long_log_block(len: usize) -> Vec<Vec<u8>> {
             to: TxKind::Call(LOGGER),
             mint: 0,
             value: U256::ZERO,
-            gas_limit: 21_000 + 60 * input.len() as u64 + 200_000,
+            // Under the block's limit (a 1 MB log needs about 26.4M: its calldata, LOG, memory).
+            gas_limit: (21_000 + 60 * input.len() as u64 + 200_000).min(GAS_LIMIT - 2_000_000),
             is_system_transaction: false,
             input: input.into(),
         }));

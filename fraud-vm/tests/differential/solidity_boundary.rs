@@ -2062,11 +2062,7 @@ fn long_insertion(
         }
         let other_form =
             range_fact::l1_form(&other, range_fact::LONG_WORDS).expect("another long encoding");
-        for plan in &other_form.jobs {
-            if !feeder.fact(l1, plan.job.id()).0 {
-                feeder.run(l1, plan);
-            }
-        }
+        feeder.run_missing(l1, &other_form.jobs);
         let (answer, _) = l1.verify(pre, &other_form.bytes);
         assert_eq!(
             answer,
@@ -2081,10 +2077,14 @@ fn long_insertion(
     gas
 }
 
-/// [v0.12] The insertions of a receipt whose log carries 100,000 and 200,000 bytes of data
-/// (`op_blocks::long_log_block`), in full and in the L1 form (which takes the long transaction
-/// and the long leaves; the receipt witness carries its logs whole, SPEC.md §5.19), and the next
-/// insertion, which moves both long leaves: printed; the moving one under 1M gas in the L1 form.
+/// [v0.13] The insertions of a receipt whose log carries 100,000 to 690,000 non-zero bytes or
+/// 1,000,000 zero bytes of data
+/// (`op_blocks::long_log_block`), in full (up to 200,000 bytes) and in the L1 form, which takes
+/// the long transaction, the long leaves and, v0.13, the receipt's long log data (SPEC.md §5.19:
+/// the data by its word-tree root, the log's hash and the receipt encoding's tree by facts), and
+/// the next insertion, which moves both long leaves: the Rust post-state, each under 1M gas in
+/// the L1 form, each chunk under 5M; the receipt's tampered forms refused or, where they name
+/// another receipt, the Rust post-state of that receipt (another cursor, never the chain's).
 ///
 /// `cargo test --release -p fraud-vm --test differential solidity_long_log_receipt_insertion_gas -- --nocapture`
 #[test]
@@ -2092,27 +2092,139 @@ fn solidity_long_log_receipt_insertion_gas() {
     let mut l1 = L1Verifier::deploy();
     let steps = l1.address;
     let mut feeder = super::ranges::Feeder::new(&mut l1);
-    for len in [100_000, 200_000] {
-        let block = super::super::op_blocks::long_log_block(len);
+    // Non-zero data up to about 699,000 bytes (the block's gas limit under EIP-7623's floor),
+    // then 1 MB of zero bytes.
+    for (len, zeros) in [
+        (100_000, false),
+        (200_000, false),
+        (500_000, false),
+        (690_000, false),
+        (1_000_000, true),
+    ] {
+        let block = super::super::op_blocks::long_log_block(len, zeros);
         let recorded = super::super::op_blocks::run_recorded(&block, BoundarySteps::default())
             .expect("the block checks");
+        let chunks = feeder.chunks;
         for (kind, pre, proof) in &recorded.proofs {
             if kind.as_str() != "Insert" || proof.pre.tx_index == 0 {
                 continue;
             }
             let bytes = proof.encode();
-            let full = compare_step(&mut l1, steps, *pre, &bytes);
+            let full = if len <= 200_000 {
+                format!("{:?}", compare_step(&mut l1, steps, *pre, &bytes))
+            } else {
+                "not run".into()
+            };
             let form = range_fact::l1_form(proof, range_fact::LONG_WORDS).expect("long");
             let gas = long_insertion(&mut l1, &mut feeder, *pre, proof, &form);
             println!(
-                "log of {len} bytes, Insert {}: in full {full:?} gas ({} bytes), in the L1 form {gas} gas ({} bytes)",
+                "log of {len} bytes (zeros: {zeros}), Insert {}: in full {full} gas ({} bytes), in the L1 form {gas} gas ({} bytes, {} jobs, {} chunks)",
                 proof.pre.tx_index,
                 bytes.len(),
-                form.bytes.len()
+                form.bytes.len(),
+                form.jobs.len(),
+                form.jobs.iter().map(|j| j.chunks.len()).sum::<usize>()
             );
-            if proof.pre.tx_index == 2 {
-                assert!(gas < 1_000_000, "{gas}");
+            assert!(gas < 1_000_000, "{gas}");
+            if proof.pre.tx_index == 1 {
+                long_receipt_rejections(&mut l1, &mut feeder, *pre, proof, &form);
             }
         }
+        println!(
+            "log of {len} bytes (zeros: {zeros}): {} chunks run (the tampered receipts' too)",
+            feeder.chunks - chunks
+        );
     }
+    feeder.print_and_bound_chunks("long-log receipts' jobs: ");
+}
+
+/// [v0.13] The tampered L1 forms of the insertion of a receipt whose last log has long data
+/// (its section ends `u32 (len | 2^31) ‖ R_d`): another root, another length, a length under
+/// 56, a flipped topic or address byte, another log count are refused; the form of the receipt with a flipped data byte (its jobs
+/// run), and the honest form naming that data's root, give the Rust post-state of that other
+/// receipt, not the honest one.
+fn long_receipt_rejections(
+    l1: &mut L1Verifier,
+    feeder: &mut super::ranges::Feeder,
+    pre: B256,
+    proof: &StepProof,
+    form: &range_fact::L1Proof,
+) {
+    let honest = verify(pre, proof).expect("honest");
+    let r = proof.receipt.as_ref().expect("a receipt");
+    let last = r.logs.last().expect("a log");
+    assert!(last.data.data.len() > 8192, "the long log is the last");
+    let marker = form.bytes.len() - 36;
+    let topics_at = marker - 32 * last.topics().len();
+    let count_at = topics_at
+        - 24
+        - r.logs[..r.logs.len() - 1]
+            .iter()
+            .map(|l| 28 + 32 * l.topics().len() + l.data.data.len())
+            .sum::<usize>()
+        - 4;
+    assert_eq!(
+        u32::from_be_bytes(form.bytes[marker..marker + 4].try_into().expect("4")),
+        last.data.data.len() as u32 | range_fact::FACT_BIT
+    );
+    let refused = |l1: &mut L1Verifier, label: &str, at: usize, bits: &[u8]| {
+        let mut b = form.bytes.clone();
+        for (i, bit) in bits.iter().enumerate() {
+            b[at + i] ^= bit;
+        }
+        let (answer, _) = l1.verify(pre, &b);
+        assert!(matches!(answer, Answer::Revert(_)), "{label}: {answer:?}");
+        println!("long receipt: {label} rejected: {answer:?}");
+    };
+    refused(l1, "another root of the log's data", marker + 4 + 7, &[1]);
+    refused(l1, "another length of the log's data", marker + 3, &[4]);
+    let short = (last.data.data.len() as u32 ^ 55).to_be_bytes();
+    refused(
+        l1,
+        "a length of 55 (the marker bit kept)",
+        marker + 1,
+        &short[1..],
+    );
+    if !last.topics().is_empty() {
+        refused(l1, "a flipped topic", topics_at + 5, &[1]);
+    }
+    refused(
+        l1,
+        "a flipped byte of the log's address",
+        topics_at - 24 + 5,
+        &[1],
+    );
+    refused(l1, "another log count", count_at + 3, &[1]);
+    // Another receipt: one data byte flipped, its L1 form's jobs run.
+    let mut other = proof.clone();
+    let mut logs = r.logs.clone();
+    let mut data = last.data.data.to_vec();
+    let mid = data.len() / 2;
+    data[mid] ^= 0x40;
+    logs.last_mut().expect("a log").data =
+        alloy::primitives::LogData::new_unchecked(last.topics().to_vec(), data.into());
+    other.receipt = Some(fraud_vm::receipt::Receipt { logs, ..r.clone() });
+    let rust_other = verify(pre, &other).expect("the Rust verifier takes another receipt");
+    assert_ne!(rust_other, honest);
+    let other_form = range_fact::l1_form(&other, range_fact::LONG_WORDS).expect("long");
+    let (answer, _) = l1.verify(pre, &other_form.bytes);
+    assert!(
+        matches!(&answer, Answer::Revert(e) if e.starts_with("RangeFactMissing")),
+        "another data's facts missing: {answer:?}"
+    );
+    feeder.run_missing(l1, &other_form.jobs);
+    let (answer, _) = l1.verify(pre, &other_form.bytes);
+    assert_eq!(
+        answer,
+        Answer::Post(rust_other),
+        "a flipped byte of the data"
+    );
+    println!(
+        "long receipt: a flipped data byte gives that receipt's post-state, not the honest one"
+    );
+    let mut named = form.bytes.clone();
+    named[marker + 4..].copy_from_slice(&other_form.bytes[other_form.bytes.len() - 32..]);
+    let (answer, _) = l1.verify(pre, &named);
+    assert_eq!(answer, Answer::Post(rust_other), "the facts of other data");
+    println!("long receipt: the facts of other data give that receipt's post-state");
 }

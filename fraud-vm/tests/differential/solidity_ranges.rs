@@ -197,6 +197,15 @@ impl Feeder {
         );
     }
 
+    /// Runs each of `jobs` whose fact the oracle does not hold yet.
+    pub(super) fn run_missing(&mut self, l1: &mut L1Verifier, jobs: &[JobPlan]) {
+        for plan in jobs {
+            if !self.fact(l1, plan.job.id()).0 {
+                self.run(l1, plan);
+            }
+        }
+    }
+
     /// Runs every chunk of `plan`.
     pub(super) fn run(&mut self, l1: &mut L1Verifier, plan: &JobPlan) {
         for (i, chunk) in plan.chunks.iter().enumerate() {
