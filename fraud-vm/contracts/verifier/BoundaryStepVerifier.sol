@@ -36,7 +36,7 @@ abstract contract BoundaryMachine is StepMachine {
     }
 
     function _exit(Ctx memory) internal pure override returns (bytes32) {
-        revert UnsupportedStep("frame exit outside WorldStepVerifier");
+        revert UnsupportedStep("frame exit outside ExitStepVerifier");
     }
 
     function _txStart(Ctx memory) internal pure override returns (bytes32) {

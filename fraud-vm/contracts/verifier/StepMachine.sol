@@ -6,6 +6,7 @@ import {ProofCodec} from "./ProofCodec.sol";
 import {OpcodeTable} from "./OpcodeTable.sol";
 import {StackChain} from "./StackChain.sol";
 import {WorldAccess} from "./WorldAccess.sol";
+import {CodeWindow} from "./CodeWindow.sol";
 import "./StepErrors.sol";
 
 /// @title The step machine shared by the verifier contracts (fraud-vm/SPEC.md §6.1)
@@ -23,6 +24,7 @@ abstract contract StepMachine {
     /// to by `preCommitment`.
     function _verify(bytes32 preCommitment, bytes calldata proof) internal view returns (bytes32) {
         Ctx memory cx = ProofCodec.decode(proof);
+        cx.rangeOracle = _ownOracle();
         uint256 pre = cx.pre;
         if (StepOps.hashCalldata(pre, StateRecord.LEN) != preCommitment) revert PreStateMismatch();
         uint256 status = StateRecord.uintAt(pre + StateRecord.STATUS, 1);
@@ -35,6 +37,12 @@ abstract contract StepMachine {
             return _txEnd(cx);
         }
         return _opcode(cx);
+    }
+
+    /// @notice The range oracle this contract created, whose facts its steps read (0: none, so
+    /// the facts of the oracle its caller names, `StepOps.rangeOracleOf`).
+    function _ownOracle() internal view virtual returns (address) {
+        return address(0);
     }
 
     /// @notice The opcode step from the Running state `cx.pre` (SPEC.md §5.1).
@@ -176,9 +184,11 @@ abstract contract OpcodeMachine is StepMachine {
     }
 
     /// @notice The proof's code does not hash to the pre-state's code hash (SPEC.md §6.1 step
-    /// 3): rejected, but where a contract takes [v0.12] a code window in its place.
-    function _otherCode(Ctx memory) internal view virtual {
-        revert CodeHashMismatch();
+    /// 3): a code window, whose words the code fact of the range oracle (this contract's, else
+    /// its forwarder's) ties to it (SPEC.md §6.3: [v0.12] in the steps `OneStepVerifier`
+    /// executes, [v0.13] in those it forwards), or rejected.
+    function _otherCode(Ctx memory cx) internal view virtual {
+        CodeWindow.open(cx, StateRecord.wordAt(cx.pre + StateRecord.CODE_HASH), StepOps.rangeOracleOf(cx));
     }
 
     /// @notice Runs the opcode's family (SPEC.md §5.3-§5.15).
