@@ -45,20 +45,29 @@ abstract contract StepMachine {
         return address(0);
     }
 
-    /// @notice The opcode step from the Running state `cx.pre` (SPEC.md §5.1).
-    function _opcode(Ctx memory cx) internal view virtual returns (bytes32);
+    /// @notice The opcode step from the Running state `cx.pre` (SPEC.md §5.1); the contracts
+    /// that execute none revert.
+    function _opcode(Ctx memory) internal view virtual returns (bytes32) {
+        revert UnsupportedStep("opcode step: the opcode contracts");
+    }
 
     /// @notice The frame exit step from `cx.pre` (SPEC.md §5.16): its post-state commitment, every
-    /// witness checked as used.
-    function _exit(Ctx memory cx) internal view virtual returns (bytes32);
+    /// witness checked as used (`ExitStepVerifier`; the others revert or forward).
+    function _exit(Ctx memory) internal view virtual returns (bytes32) {
+        revert UnsupportedStep("frame exit: ExitStepVerifier");
+    }
 
     /// @notice The transaction start step from the Idle state `cx.pre` (SPEC.md §5.9): its
-    /// post-state commitment, every witness checked as used.
-    function _txStart(Ctx memory cx) internal view virtual returns (bytes32);
+    /// post-state commitment, every witness checked as used (`TxStartVerifier`).
+    function _txStart(Ctx memory) internal view virtual returns (bytes32) {
+        revert UnsupportedStep("tx start: TxStartVerifier");
+    }
 
     /// @notice The transaction end step from the top frame's terminal state `cx.pre` (SPEC.md
-    /// §5.9): its post-state commitment, every witness checked as used.
-    function _txEnd(Ctx memory cx) internal view virtual returns (bytes32);
+    /// §5.9): its post-state commitment, every witness checked as used (`TxEndVerifier`).
+    function _txEnd(Ctx memory) internal view virtual returns (bytes32) {
+        revert UnsupportedStep("tx end: TxEndVerifier");
+    }
 
     /// @notice Whether `op` is CALL, CALLCODE, DELEGATECALL or STATICCALL.
     function _isCall(uint256 op) internal pure returns (bool) {
@@ -111,7 +120,7 @@ abstract contract OpcodeMachine is StepMachine {
     /// Offset of the refund counter (i64) in the state record.
     uint256 private constant REFUND = 42;
 
-    function _opcode(Ctx memory cx) internal view override returns (bytes32) {
+    function _opcode(Ctx memory cx) internal view virtual override returns (bytes32) {
         uint256 pre = cx.pre;
         uint256 gas = StateRecord.uintAt(pre + StateRecord.GAS, 8);
         if (gas > MAX_GAS) revert UnsupportedStep("gas above 2^32");

@@ -132,7 +132,9 @@ fn solidity_long_code_steps_through_code_windows() {
     assert!(worst_window < 1_000_000, "{worst_window} gas");
 }
 
-/// Rejections of altered windows of one step: every one must be a rejection, never a post.
+/// Rejections of altered windows of one step: every one must be a rejection, never a post (a
+/// flipped or moved code word, the bitmap word or CODECOPY's copied words flipped, moved,
+/// dropped or unused, another code's roots or window, a wrong `R_c`, a wrong length).
 fn bad_windows(
     l1: &mut L1Verifier,
     pre: B256,
@@ -173,7 +175,18 @@ fn bad_windows(
         0
     };
     let bitmap_at = head + code_range;
-    if bitmap_at < field_end {
+    let copies = proof.code.get(proof.pre.pc as usize) == Some(&0x39);
+    if copies && bitmap_at < field_end {
+        // [v0.13] CODECOPY's copied words: flipped, moved, dropped.
+        let mut bad = window.to_vec();
+        bad[bitmap_at + 8 + 5] ^= 0x01;
+        reject(l1, "a flipped copied word", &bad);
+        let mut bad = window.to_vec();
+        bad[bitmap_at + 3] ^= 0x01;
+        reject(l1, "copied words one word off", &bad);
+        let dropped = with_field(window, &window[CODE_AT..bitmap_at]);
+        reject(l1, "the copied words dropped", &dropped);
+    } else if bitmap_at < field_end {
         let target = proof.stack[0].to::<u64>();
         for flip in [0x80u8 >> (target % 8), 0x01] {
             let mut bad = window.to_vec();
@@ -186,13 +199,16 @@ fn bad_windows(
         let dropped = with_field(window, &window[CODE_AT..bitmap_at]);
         reject(l1, "the bitmap word dropped", &dropped);
     } else {
-        // A bitmap word the step does not read.
-        let extra =
-            fraud_vm::merkle::WordTree::from_bytes(&range_fact::jumpdest_bitmap(&proof.code))
-                .prove_range(0, 1);
+        // A range the step does not read: a code word for CODECOPY, else a bitmap word.
+        let words = if copies {
+            proof.code.clone()
+        } else {
+            range_fact::jumpdest_bitmap(&proof.code)
+        };
+        let extra = fraud_vm::merkle::WordTree::from_bytes(&words).prove_range(0, 1);
         let mut field = window[CODE_AT..field_end].to_vec();
         field.extend(range_fact::encode_range(&extra));
-        reject(l1, "an unused bitmap word", &with_field(window, &field));
+        reject(l1, "an unused range", &with_field(window, &field));
     }
     // The fact of other code: a window whose roots are another code's (absorbed).
     let mut other = proof.code.clone();
@@ -204,6 +220,19 @@ fn bad_windows(
     bad[CODE_AT + 8..CODE_AT + 40].copy_from_slice(fact.code_root.as_slice());
     bad[CODE_AT + 40..CODE_AT + 72].copy_from_slice(fact.bitmap_root.as_slice());
     reject(l1, "another code's roots", &bad);
+    // The whole window of that other code: not the frame's.
+    let mut other_proof = proof.clone();
+    other_proof.code = other;
+    let other_window = range_fact::code_window(&other_proof).expect("a window");
+    reject(
+        l1,
+        "another code's window",
+        &with_field(window, &other_window),
+    );
+    // A wrong R_c alone.
+    let mut bad = window.to_vec();
+    bad[CODE_AT + 8] ^= 0x01;
+    reject(l1, "a wrong R_c", &bad);
     // A wrong length.
     let mut bad = window.to_vec();
     bad[CODE_AT + 7] ^= 0x01;
@@ -408,7 +437,7 @@ fn solidity_long_code_forwarded_steps_through_code_windows() {
                 window.len()
             );
         }
-        tampered += bad_forwarded_windows(&mut l1, *pre, &window, proof, &mut feeder);
+        tampered += bad_windows(&mut l1, *pre, &window, proof, &mut feeder);
     }
     for name in [
         "SLOAD", "SSTORE", "BALANCE", "LOG1", "CALL", "CREATE", "CODECOPY",
@@ -421,66 +450,4 @@ fn solidity_long_code_forwarded_steps_through_code_windows() {
         code.len()
     );
     assert!(worst < 1_000_000, "{worst} gas");
-}
-
-/// Rejections of altered windows of a forwarded step or CODECOPY: every one a rejection.
-fn bad_forwarded_windows(
-    l1: &mut L1Verifier,
-    pre: B256,
-    window: &[u8],
-    proof: &fraud_vm::StepProof,
-    feeder: &mut Feeder,
-) -> usize {
-    let mut n = 0;
-    let mut reject = |l1: &mut L1Verifier, what: &str, bytes: &[u8]| {
-        let (answer, _) = l1.verify(pre, bytes);
-        assert!(answer.is_rejection(), "{what}: {answer:?}");
-        n += 1;
-    };
-    let head = CODE_AT + CODE_WINDOW_HEAD;
-    let code_len = u32::from_be_bytes(window[CODE_AT - 4..CODE_AT].try_into().expect("u32"));
-    let field_end = CODE_AT + code_len as usize;
-    // A flipped code word (the opcode's word).
-    let mut bad = window.to_vec();
-    bad[head + 8 + 31] ^= 0x01;
-    reject(l1, "a flipped code word", &bad);
-    // A wrong R_c.
-    let mut bad = window.to_vec();
-    bad[CODE_AT + 8] ^= 0x01;
-    reject(l1, "a wrong R_c", &bad);
-    // The window of another code (absorbed): not the frame's.
-    let mut other = proof.clone();
-    let last = other.code.len() - 1;
-    other.code[last] ^= 0x01;
-    feeder.absorb_code(l1, &other.code).expect("absorbCode");
-    let other_window = range_fact::code_window(&other).expect("a window");
-    reject(
-        l1,
-        "another code's window",
-        &with_field(window, &other_window),
-    );
-    // The range after the opcode's word: CODECOPY's copied words.
-    let op_range = 8 + 32
-        * (1 + fraud_vm::merkle::range_sibling_count(proof.pre.pc / 32, 1).expect("in the tree"));
-    let rest = head + op_range;
-    if rest < field_end {
-        let mut bad = window.to_vec();
-        bad[rest + 8 + 5] ^= 0x01;
-        reject(l1, "a flipped copied word", &bad);
-        let mut bad = window.to_vec();
-        bad[rest + 3] ^= 0x01;
-        reject(l1, "copied words one word off", &bad);
-        reject(
-            l1,
-            "the copied words dropped",
-            &with_field(window, &window[CODE_AT..rest]),
-        );
-    } else {
-        // A range the step does not read: the code's word 0 again.
-        let extra = fraud_vm::merkle::WordTree::from_bytes(&proof.code).prove_range(0, 1);
-        let mut field = window[CODE_AT..field_end].to_vec();
-        field.extend(range_fact::encode_range(&extra));
-        reject(l1, "an unused code range", &with_field(window, &field));
-    }
-    n
 }
