@@ -22,7 +22,7 @@ pub use flz::{
 mod code;
 pub use code::{
     CODE_WINDOW_HEAD, CODE_WINDOW_MAGIC, CodeFact, LONG_CODE, code_form, code_window,
-    jumpdest_bitmap, window_opcode,
+    jumpdest_bitmap,
 };
 
 /// A job flag: the fact gives `keccak256` of the job's bytes.

@@ -31,22 +31,6 @@ abstract contract BoundaryMachine is StepMachine {
         status = StateRecord.uintAt(cx.pre + StateRecord.STATUS, 1);
     }
 
-    function _opcode(Ctx memory) internal pure override returns (bytes32) {
-        revert UnsupportedStep("opcode step outside the opcode verifiers");
-    }
-
-    function _exit(Ctx memory) internal pure override returns (bytes32) {
-        revert UnsupportedStep("frame exit outside WorldStepVerifier");
-    }
-
-    function _txStart(Ctx memory) internal pure override returns (bytes32) {
-        revert UnsupportedStep("transaction start outside TxStartVerifier");
-    }
-
-    function _txEnd(Ctx memory) internal pure override returns (bytes32) {
-        revert UnsupportedStep("transaction end outside TxEndVerifier");
-    }
-
     /// @notice The answer of `target.stepWithOracle(pre, proof, oracle)`, or its revert.
     function _forwardWithOracle(address target, bytes32 pre, bytes calldata proof, address oracle)
         internal

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Ctx, StateRecord} from "./StepContext.sol";
+import {Ctx, StateRecord, StepOps} from "./StepContext.sol";
 import {WordTree} from "./WordTree.sol";
 import "./StepErrors.sol";
 
@@ -48,7 +48,9 @@ library CodeWindow {
     /// @notice Opens the code window in `cx.code` (whose bytes do not hash to `codeHash`):
     /// checks the fact of `oracle`, the code words that hold the opcode at the pre-state's pc
     /// and its immediates, and the bitmap word if given; points `cx.code` where those words
-    /// read at their byte positions, and sets `cx.codeLen` to the code's length.
+    /// read at their byte positions, and sets `cx.codeLen` to the code's length and
+    /// `cx.codeRoot` to `R_c`. [v0.13] For CODECOPY, what follows the opcode's word is the range
+    /// of the copied code words, framed here and checked under `R_c` where it is read (`copy`).
     function open(Ctx memory cx, bytes32 codeHash, address oracle) internal view {
         uint256 at = cx.code;
         uint256 end = at + cx.codeLen;
@@ -56,17 +58,19 @@ library CodeWindow {
         uint256 len = StateRecord.uintAt(at + 4, 4);
         bytes32 codeRoot = StateRecord.wordAt(at + 8);
         bytes32 bitmapRoot = StateRecord.wordAt(at + 40);
-        bytes32 fact = ICodeFacts(oracle).codeFact(codeHash);
+        // A step verifier called by an account that names no oracle has no facts to read.
+        bytes32 fact = oracle == address(0) ? bytes32(0) : ICodeFacts(oracle).codeFact(codeHash);
         if (fact == 0) revert RangeFactMissing(codeHash);
         if (keccak256(abi.encode(codeRoot, bitmapRoot, len)) != fact) revert CodeHashMismatch();
         uint256 pc = StateRecord.uintAt(cx.pre + StateRecord.PC, 8);
         uint256 p = at + HEAD;
         uint256 base;
+        uint256 op;
         if (pc < len) {
             // The word that holds pc, and as many after it as a PUSH's immediates reach.
             uint256 first = pc >> 5;
             if (p + WordTree.RANGE_HEAD + 32 > end || StateRecord.uintAt(p, 4) != first) revert BadCode();
-            uint256 op = StateRecord.uintAt(p + WordTree.RANGE_HEAD + (pc & 31), 1);
+            op = StateRecord.uintAt(p + WordTree.RANGE_HEAD + (pc & 31), 1);
             uint256 n = op >= 0x60 && op <= 0x7f ? op - 0x5f : 0;
             p = _check(p, first, ((pc + n) >> 5) - first + 1, codeRoot, end);
             unchecked {
@@ -75,14 +79,48 @@ library CodeWindow {
         }
         cx.code = base;
         cx.codeLen = len;
+        cx.codeRoot = codeRoot;
         if (p < end) {
-            // One word of the bitmap, for a jump (its index is checked where it is read): the
-            // step's only code witness, consumed by the jump.
+            // The step's only code witness: one word of the bitmap, for a jump (its index is
+            // checked where it is read), or [v0.13] CODECOPY's range of code words.
             if (cx.codeLeft != 0) revert UnusedWitness(WitnessList.CODE);
             (cx.codeNext, cx.codeLeft) = (p, 1);
-            p = _check(p, StateRecord.uintAt(p, 4), 1, bitmapRoot, end);
+            if (op == 0x39) p = _frame(p, end);
+            else p = _check(p, StateRecord.uintAt(p, 4), 1, bitmapRoot, end);
         }
         if (p != end) revert BadCode();
+    }
+
+    /// @notice [v0.13] CODECOPY through a code window: `len` bytes of the code from `src`
+    /// (zero past `cx.codeLen`) in fresh memory, read from the window's range of code words,
+    /// which must be exactly the words that hold `[src, min(src + len, len(code)))`, checked
+    /// under `cx.codeRoot` (SPEC.md §6.3). A copy that reads no code byte takes no range.
+    function copy(Ctx memory cx, uint256 src, uint256 len) internal pure returns (uint256 data) {
+        data = StepOps.alloc(len);
+        uint256 codeLen = cx.codeLen;
+        if (src >= codeLen) return data;
+        uint256 n = codeLen - src < len ? codeLen - src : len;
+        if (cx.codeLeft == 0) revert MissingWitness(WitnessList.CODE);
+        cx.codeLeft = 0;
+        uint256 first = src >> 5;
+        uint256 count = ((src + n - 1) >> 5) - first + 1;
+        uint256 buf = StepOps.alloc(count << 5);
+        (bool ok,,) = WordTree.checkRange(cx.codeNext, first, count, cx.codeRoot, buf);
+        if (!ok) revert BadCode();
+        assembly ("memory-safe") {
+            mcopy(data, add(buf, and(src, 31)), n)
+        }
+    }
+
+    /// @notice The offset after the range proof at `p`, framed by its own start and count
+    /// within the window (ending at `end`): checked under its root by its reader.
+    function _frame(uint256 p, uint256 end) private pure returns (uint256 next) {
+        if (p + WordTree.RANGE_HEAD > end) revert BadCode();
+        uint256 start = StateRecord.uintAt(p, 4);
+        uint256 count = StateRecord.uintAt(p + 4, 4);
+        if (count == 0 || start + count > WordTree.LEAVES) revert BadCode();
+        next = p + WordTree.RANGE_HEAD + 32 * (count + WordTree.rangeSiblings(start, count));
+        if (next > end) revert BadCode();
     }
 
     /// @notice Checks the range proof at `p` for exactly `[start, start + count)` under `root`

@@ -102,8 +102,6 @@ library EnvironmentStep {
 
     /// @notice CALLDATACOPY and CODECOPY: copy gas, expansion, then the copy (zero-padded).
     function copy(Ctx memory cx, uint256 op) private view returns (Flow) {
-        // [v0.12] A code window holds no code range to copy (SPEC.md §6.3).
-        if (op == 0x39 && CodeWindow.isOpen(cx)) revert BadCode();
         uint256 dst = StepOps.item(cx, 0);
         uint256 src = StepOps.item(cx, 1);
         uint256 len = StepOps.item(cx, 2);
@@ -115,6 +113,9 @@ library EnvironmentStep {
         uint256 data;
         if (op == 0x37) {
             data = StepOps.readCalldata(cx, src, len);
+        } else if (CodeWindow.isOpen(cx)) {
+            // [v0.13] The copied code words from the code window (SPEC.md §6.3).
+            data = CodeWindow.copy(cx, src, len);
         } else {
             data = StepOps.alloc(len);
             uint256 codeLen = cx.codeLen;
@@ -144,6 +145,10 @@ library EnvironmentStep {
             size = StateRecord.uintAt(cx.pre + StateRecord.CALLDATA_SIZE, 8);
             srcRoot = StateRecord.wordAt(cx.pre + StateRecord.CALLDATA_ROOT);
             StepOps.takeCalldataFact(cx, src, len, size);
+        } else if (CodeWindow.isOpen(cx)) {
+            // [v0.13] The code's word-tree root, which the code fact proves.
+            size = cx.codeLen;
+            srcRoot = cx.codeRoot;
         } else {
             size = cx.codeLen;
             uint256 code = StepOps.alloc(size);

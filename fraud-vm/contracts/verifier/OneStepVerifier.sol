@@ -17,6 +17,15 @@ import {IStepVerifier} from "../game/IStepVerifier.sol";
 import {RangeOracle} from "./RangeOracle.sol";
 import {CodeWindow} from "./CodeWindow.sol";
 
+/// @notice The contracts that `WorldStepVerifier` and `CallStepVerifier` deploy for the steps
+/// split out of them (v0.13).
+interface ISplitSteps {
+    /// `WorldStepVerifier`'s `ExitStepVerifier`.
+    function exitSteps() external view returns (address);
+    /// `CallStepVerifier`'s `CreateStepVerifier`.
+    function createSteps() external view returns (address);
+}
+
 /// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
 /// @notice `step(pre, proof)`, the bisection game's `IStepVerifier`, computes the post-state
 /// commitment of one step from the pre-state commitment and the proof in its canonical encoding
@@ -25,17 +34,23 @@ import {CodeWindow} from "./CodeWindow.sol";
 /// @dev It executes the opcode steps of v0.1 (arithmetic, comparison and bitwise, KECCAK256,
 /// stack, memory, environment reads without world state, control), RETURN and REVERT, and every
 /// exceptional halt decided before an opcode's own work for any opcode; it forwards storage,
-/// account reads, SELFDESTRUCT and frame exits to `WorldStepVerifier`, and the CALL family,
-/// CREATE, CREATE2 and the logs to `CallStepVerifier`, and the transaction start and end to
+/// account reads and SELFDESTRUCT to `WorldStepVerifier`, frame exits to `ExitStepVerifier`,
+/// the CALL family to `CallStepVerifier`, CREATE, CREATE2 and the logs to
+/// `CreateStepVerifier`, and the transaction start and end to
 /// `TxStartVerifier` and `TxEndVerifier`, and the block boundaries (the block end's start from
 /// the Idle state after the last transaction, the BlockStart, Sealing and BlockEnd states) to
 /// `BoundaryStepVerifier`. A step none of them executes reverts `UnsupportedStep`; it is never
 /// answered with a post-state.
 contract OneStepVerifier is OpcodeMachine, IStepVerifier {
-    /// @notice The contract that executes the world-state steps and frame exits.
+    /// @notice The contract that executes the world-state steps.
     address public immutable worldSteps;
-    /// @notice The contract that executes the calls, creates and logs.
+    /// @notice The contract that executes the frame exits (`WorldStepVerifier.exitSteps`).
+    address public immutable exitSteps;
+    /// @notice The contract that executes the calls.
     address public immutable callSteps;
+    /// @notice The contract that executes CREATE, CREATE2 and the logs
+    /// (`CallStepVerifier.createSteps`).
+    address public immutable createSteps;
     /// @notice The contract that executes the transaction start.
     address public immutable startSteps;
     /// @notice The contract that executes the transaction end.
@@ -48,8 +63,8 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
     /// code ranges (SPEC.md §3.4.1), created with this contract.
     address public immutable rangeOracle;
 
-    /// @param worldSteps_ The deployed `WorldStepVerifier`.
-    /// @param callSteps_ The deployed `CallStepVerifier`.
+    /// @param worldSteps_ The deployed `WorldStepVerifier` (which deployed `ExitStepVerifier`).
+    /// @param callSteps_ The deployed `CallStepVerifier` (which deployed `CreateStepVerifier`).
     /// @param startSteps_ The deployed `TxStartVerifier`.
     /// @param endSteps_ The deployed `TxEndVerifier`.
     /// @param boundarySteps_ The deployed `BoundaryStepVerifier`.
@@ -61,7 +76,9 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         address boundarySteps_
     ) {
         worldSteps = worldSteps_;
+        exitSteps = ISplitSteps(worldSteps_).exitSteps();
         callSteps = callSteps_;
+        createSteps = ISplitSteps(callSteps_).createSteps();
         startSteps = startSteps_;
         endSteps = endSteps_;
         boundarySteps = boundarySteps_;
@@ -92,7 +109,7 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         if (status != RUNNING) {
             if (status == IDLE) return _idleOwner(proof);
             if (status > IDLE) return boundarySteps;
-            if (StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0) return worldSteps;
+            if (StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0) return exitSteps;
             return endSteps;
         }
         uint256 pc = StateRecord.uintAt(pre + StateRecord.PC, 8);
@@ -125,7 +142,8 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         if (family == OpcodeTable.STORAGE || family == OpcodeTable.ACCOUNT || family == OpcodeTable.SYSTEM) {
             return worldSteps;
         }
-        if (_isCall(op) || _isCreate(op) || family == OpcodeTable.LOG) return callSteps;
+        if (_isCall(op)) return callSteps;
+        if (_isCreate(op) || family == OpcodeTable.LOG) return createSteps;
         return address(0);
     }
 
@@ -135,7 +153,6 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
     }
 
     function _execute(Ctx memory cx, uint256 family, uint256 op) internal view override returns (Flow) {
-        cx.rangeOracle = rangeOracle;
         if (family == OpcodeTable.ARITHMETIC) return ArithmeticStep.execute(cx, op);
         if (family == OpcodeTable.BITWISE) return BitwiseStep.execute(cx, op);
         if (family == OpcodeTable.STACK) return StackStep.execute(cx, op);
@@ -146,10 +163,8 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         return CallStep.finish(cx, op);
     }
 
-    /// @notice [v0.12] A code whose bytes do not hash to the code hash is a code window, whose
-    /// words the oracle's code fact ties to it (SPEC.md §6.3), or rejected.
-    function _otherCode(Ctx memory cx) internal view override {
-        CodeWindow.open(cx, StateRecord.wordAt(cx.pre + StateRecord.CODE_HASH), rangeOracle);
+    function _ownOracle() internal view override returns (address) {
+        return rangeOracle;
     }
 
     /// @notice Storage, account reads, SELFDESTRUCT, logs, calls and creates go to the contract
@@ -160,7 +175,7 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
     }
 
     function _exit(Ctx memory) internal view override returns (bytes32) {
-        _forward(worldSteps);
+        _forward(exitSteps);
     }
 
     function _txStart(Ctx memory) internal view override returns (bytes32) {

@@ -36,6 +36,9 @@ struct Ctx {
     /// and `codeLen` the code's length.
     uint256 code;
     uint256 codeLen;
+    /// [v0.13] With a code window, `R_c`: the word-tree root of the code, which the code fact
+    /// proves (CODECOPY reads its range under it).
+    bytes32 codeRoot;
     /// Program counter of the pre-state.
     uint256 pc;
     /// Gas left, after the static cost once the step runs.

@@ -6,6 +6,7 @@ import {ProofCodec} from "./ProofCodec.sol";
 import {OpcodeTable} from "./OpcodeTable.sol";
 import {StackChain} from "./StackChain.sol";
 import {WorldAccess} from "./WorldAccess.sol";
+import {CodeWindow} from "./CodeWindow.sol";
 import "./StepErrors.sol";
 
 /// @title The step machine shared by the verifier contracts (fraud-vm/SPEC.md §6.1)
@@ -23,6 +24,7 @@ abstract contract StepMachine {
     /// to by `preCommitment`.
     function _verify(bytes32 preCommitment, bytes calldata proof) internal view returns (bytes32) {
         Ctx memory cx = ProofCodec.decode(proof);
+        cx.rangeOracle = _ownOracle();
         uint256 pre = cx.pre;
         if (StepOps.hashCalldata(pre, StateRecord.LEN) != preCommitment) revert PreStateMismatch();
         uint256 status = StateRecord.uintAt(pre + StateRecord.STATUS, 1);
@@ -37,20 +39,35 @@ abstract contract StepMachine {
         return _opcode(cx);
     }
 
-    /// @notice The opcode step from the Running state `cx.pre` (SPEC.md §5.1).
-    function _opcode(Ctx memory cx) internal view virtual returns (bytes32);
+    /// @notice The range oracle this contract created, whose facts its steps read (0: none, so
+    /// the facts of the oracle its caller names, `StepOps.rangeOracleOf`).
+    function _ownOracle() internal view virtual returns (address) {
+        return address(0);
+    }
+
+    /// @notice The opcode step from the Running state `cx.pre` (SPEC.md §5.1); the contracts
+    /// that execute none revert.
+    function _opcode(Ctx memory) internal view virtual returns (bytes32) {
+        revert UnsupportedStep("opcode step: the opcode contracts");
+    }
 
     /// @notice The frame exit step from `cx.pre` (SPEC.md §5.16): its post-state commitment, every
-    /// witness checked as used.
-    function _exit(Ctx memory cx) internal view virtual returns (bytes32);
+    /// witness checked as used (`ExitStepVerifier`; the others revert or forward).
+    function _exit(Ctx memory) internal view virtual returns (bytes32) {
+        revert UnsupportedStep("frame exit: ExitStepVerifier");
+    }
 
     /// @notice The transaction start step from the Idle state `cx.pre` (SPEC.md §5.9): its
-    /// post-state commitment, every witness checked as used.
-    function _txStart(Ctx memory cx) internal view virtual returns (bytes32);
+    /// post-state commitment, every witness checked as used (`TxStartVerifier`).
+    function _txStart(Ctx memory) internal view virtual returns (bytes32) {
+        revert UnsupportedStep("tx start: TxStartVerifier");
+    }
 
     /// @notice The transaction end step from the top frame's terminal state `cx.pre` (SPEC.md
-    /// §5.9): its post-state commitment, every witness checked as used.
-    function _txEnd(Ctx memory cx) internal view virtual returns (bytes32);
+    /// §5.9): its post-state commitment, every witness checked as used (`TxEndVerifier`).
+    function _txEnd(Ctx memory) internal view virtual returns (bytes32) {
+        revert UnsupportedStep("tx end: TxEndVerifier");
+    }
 
     /// @notice Whether `op` is CALL, CALLCODE, DELEGATECALL or STATICCALL.
     function _isCall(uint256 op) internal pure returns (bool) {
@@ -103,7 +120,7 @@ abstract contract OpcodeMachine is StepMachine {
     /// Offset of the refund counter (i64) in the state record.
     uint256 private constant REFUND = 42;
 
-    function _opcode(Ctx memory cx) internal view override returns (bytes32) {
+    function _opcode(Ctx memory cx) internal view virtual override returns (bytes32) {
         uint256 pre = cx.pre;
         uint256 gas = StateRecord.uintAt(pre + StateRecord.GAS, 8);
         if (gas > MAX_GAS) revert UnsupportedStep("gas above 2^32");
@@ -176,9 +193,11 @@ abstract contract OpcodeMachine is StepMachine {
     }
 
     /// @notice The proof's code does not hash to the pre-state's code hash (SPEC.md §6.1 step
-    /// 3): rejected, but where a contract takes [v0.12] a code window in its place.
-    function _otherCode(Ctx memory) internal view virtual {
-        revert CodeHashMismatch();
+    /// 3): a code window, whose words the code fact of the range oracle (this contract's, else
+    /// its forwarder's) ties to it (SPEC.md §6.3: [v0.12] in the steps `OneStepVerifier`
+    /// executes, [v0.13] in those it forwards), or rejected.
+    function _otherCode(Ctx memory cx) internal view virtual {
+        CodeWindow.open(cx, StateRecord.wordAt(cx.pre + StateRecord.CODE_HASH), StepOps.rangeOracleOf(cx));
     }
 
     /// @notice Runs the opcode's family (SPEC.md §5.3-§5.15).

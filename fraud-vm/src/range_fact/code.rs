@@ -1,7 +1,9 @@
 //! [v0.12] Long code on L1 (SPEC.md §3.4.1 "The code fact", §6.3 "code window"): a step in
 //! long code carries a *code window* in place of the code, the few code words it reads and,
 //! for a taken jump, one word of the code's JUMPDEST bitmap, each proven under a root that the
-//! oracle's *code fact* ties to the state's code hash.
+//! oracle's *code fact* ties to the state's code hash. [v0.13] Every opcode step takes it, the
+//! steps `OneStepVerifier` forwards included; a CODECOPY's window carries the code words it
+//! copies (a long copy's WRITE job reads `R_c` instead).
 //!
 //! The code fact is computed by `RangeOracle.absorbCode(code)` in one L1 transaction from the
 //! code itself (at most 49,152 bytes, EIP-3860's initcode bound; deployed code at most 24,576,
@@ -12,7 +14,6 @@
 use crate::StepProof;
 use crate::merkle::WordTree;
 use crate::state::Status;
-use crate::step::{Family, info};
 use alloy::primitives::{B256, U256, keccak256};
 
 /// The first four bytes of a code window ("\xfeL1C"). Code that starts with 0xFE (INVALID)
@@ -82,32 +83,14 @@ impl CodeFact {
     }
 }
 
-/// Whether the L1 verifier takes a code window for the opcode `op`: the opcodes
-/// `OneStepVerifier` executes itself (the families it does not forward), but CODECOPY, which
-/// reads a range of the code.
-pub fn window_opcode(op: u8) -> bool {
-    if op == 0x39 {
-        return false;
-    }
-    matches!(
-        info(op).family,
-        Family::Arithmetic
-            | Family::Bitwise
-            | Family::Keccak
-            | Family::Environment
-            | Family::Stack
-            | Family::Memory
-            | Family::Control
-            | Family::Invalid
-            | Family::Undefined
-    ) || op == 0xf3
-        || op == 0xfd
-}
-
-/// The code window of `proof`'s step (SPEC.md §6.3 [v0.12]), for a Running state whose opcode [`window_opcode`] admits: the head, the range proof of the code words
-/// `⌊pc/32⌋ … ⌊(pc + n)/32⌋` (`n` the immediates of a PUSHn, else 0) if `pc < len(code)`, and
-/// the range proof of the bitmap word `⌊t/256⌋` if the step jumps to `t < len(code)` (JUMP, or
-/// JUMPI with a non-zero condition, its operands popped). `None` for any other step.
+/// The code window of `proof`'s step (SPEC.md §6.3 [v0.12; every opcode v0.13]), for a Running
+/// state: the head, the range proof of the code words `⌊pc/32⌋ … ⌊(pc + n)/32⌋` (`n` the
+/// immediates of a PUSHn, else 0) if `pc < len(code)`, the range proof of the bitmap word
+/// `⌊t/256⌋` if the step jumps to `t < len(code)` (JUMP, or JUMPI with a non-zero condition, its
+/// operands popped), and [v0.13] for a CODECOPY that writes memory from `src < len(code)` in
+/// the proof (not a fact, [`super::LONG_WORDS`]: a long copy reads the code's fact `R_c`) the
+/// range proof of the code words that hold `[src, min(src + len, len(code)))`. `None` for any
+/// other step.
 pub fn code_window(proof: &StepProof) -> Option<Vec<u8>> {
     let pre = &proof.pre;
     if pre.status != Status::Running {
@@ -116,15 +99,13 @@ pub fn code_window(proof: &StepProof) -> Option<Vec<u8>> {
     let code = &proof.code;
     let len = code.len() as u64;
     let op = code.get(pre.pc as usize).copied().unwrap_or(0);
-    if !window_opcode(op) {
-        return None;
-    }
     let fact = CodeFact::of(code);
     let mut out = Vec::with_capacity(CODE_WINDOW_HEAD + 2 * 1100);
     out.extend_from_slice(&CODE_WINDOW_MAGIC);
     out.extend_from_slice(&(len as u32).to_be_bytes());
     out.extend_from_slice(fact.code_root.as_slice());
     out.extend_from_slice(fact.bitmap_root.as_slice());
+    let tree = WordTree::from_bytes(code);
     if pre.pc < len {
         let n = if (0x60..=0x7f).contains(&op) {
             u64::from(op - 0x5f)
@@ -133,7 +114,6 @@ pub fn code_window(proof: &StepProof) -> Option<Vec<u8>> {
         };
         let first = pre.pc / 32;
         let count = (pre.pc + n) / 32 - first + 1;
-        let tree = WordTree::from_bytes(code);
         out.extend_from_slice(&super::encode_range(&tree.prove_range(first, count)));
     }
     if let Some(target) = jump_target(op, &proof.stack)
@@ -142,7 +122,31 @@ pub fn code_window(proof: &StepProof) -> Option<Vec<u8>> {
         let tree = WordTree::from_bytes(&jumpdest_bitmap(code));
         out.extend_from_slice(&super::encode_range(&tree.prove_range(target / 256, 1)));
     }
+    if let Some((first, count)) = copied_words(op, proof, len) {
+        out.extend_from_slice(&super::encode_range(&tree.prove_range(first, count)));
+    }
     Some(out)
+}
+
+/// [v0.13] The code words a CODECOPY reads from its window: those that hold
+/// `[src, min(src + len, len(code)))` when the step writes memory (its one memory entry, in the
+/// proof rather than a fact) from `src < len(code)`.
+fn copied_words(op: u8, proof: &StepProof, len: u64) -> Option<(u64, u64)> {
+    if op != 0x39 {
+        return None;
+    }
+    let write = proof.memory.first()?;
+    if write.words.len() > super::LONG_WORDS {
+        return None;
+    }
+    let src = u64::try_from(*proof.stack.get(1)?).ok()?;
+    let want = u64::try_from(*proof.stack.get(2)?).ok()?;
+    if src >= len || want == 0 {
+        return None;
+    }
+    let n = want.min(len - src);
+    let first = src / 32;
+    Some((first, (src + n - 1) / 32 - first + 1))
 }
 
 /// The target of a taken jump whose operands the proof pops: JUMP's, or JUMPI's when its

@@ -9,6 +9,11 @@ use super::ranges::Feeder;
 use super::*;
 use fraud_vm::range_fact::{self, CODE_WINDOW_HEAD, CodeFact, LONG_CODE};
 
+alloy::sol! {
+    /// `OneStepVerifier`'s world-state step contract.
+    function worldSteps() returns (address);
+}
+
 /// Offset of the code field's bytes in an encoded proof: version, state record, `u32 len`.
 const CODE_AT: usize = 1 + 443 + 4;
 
@@ -127,7 +132,9 @@ fn solidity_long_code_steps_through_code_windows() {
     assert!(worst_window < 1_000_000, "{worst_window} gas");
 }
 
-/// Rejections of altered windows of one step: every one must be a rejection, never a post.
+/// Rejections of altered windows of one step: every one must be a rejection, never a post (a
+/// flipped or moved code word, the bitmap word or CODECOPY's copied words flipped, moved,
+/// dropped or unused, another code's roots or window, a wrong `R_c`, a wrong length).
 fn bad_windows(
     l1: &mut L1Verifier,
     pre: B256,
@@ -168,7 +175,18 @@ fn bad_windows(
         0
     };
     let bitmap_at = head + code_range;
-    if bitmap_at < field_end {
+    let copies = proof.code.get(proof.pre.pc as usize) == Some(&0x39);
+    if copies && bitmap_at < field_end {
+        // [v0.13] CODECOPY's copied words: flipped, moved, dropped.
+        let mut bad = window.to_vec();
+        bad[bitmap_at + 8 + 5] ^= 0x01;
+        reject(l1, "a flipped copied word", &bad);
+        let mut bad = window.to_vec();
+        bad[bitmap_at + 3] ^= 0x01;
+        reject(l1, "copied words one word off", &bad);
+        let dropped = with_field(window, &window[CODE_AT..bitmap_at]);
+        reject(l1, "the copied words dropped", &dropped);
+    } else if bitmap_at < field_end {
         let target = proof.stack[0].to::<u64>();
         for flip in [0x80u8 >> (target % 8), 0x01] {
             let mut bad = window.to_vec();
@@ -181,13 +199,16 @@ fn bad_windows(
         let dropped = with_field(window, &window[CODE_AT..bitmap_at]);
         reject(l1, "the bitmap word dropped", &dropped);
     } else {
-        // A bitmap word the step does not read.
-        let extra =
-            fraud_vm::merkle::WordTree::from_bytes(&range_fact::jumpdest_bitmap(&proof.code))
-                .prove_range(0, 1);
+        // A range the step does not read: a code word for CODECOPY, else a bitmap word.
+        let words = if copies {
+            proof.code.clone()
+        } else {
+            range_fact::jumpdest_bitmap(&proof.code)
+        };
+        let extra = fraud_vm::merkle::WordTree::from_bytes(&words).prove_range(0, 1);
         let mut field = window[CODE_AT..field_end].to_vec();
         field.extend(range_fact::encode_range(&extra));
-        reject(l1, "an unused bitmap word", &with_field(window, &field));
+        reject(l1, "an unused range", &with_field(window, &field));
     }
     // The fact of other code: a window whose roots are another code's (absorbed).
     let mut other = proof.code.clone();
@@ -199,6 +220,19 @@ fn bad_windows(
     bad[CODE_AT + 8..CODE_AT + 40].copy_from_slice(fact.code_root.as_slice());
     bad[CODE_AT + 40..CODE_AT + 72].copy_from_slice(fact.bitmap_root.as_slice());
     reject(l1, "another code's roots", &bad);
+    // The whole window of that other code: not the frame's.
+    let mut other_proof = proof.clone();
+    other_proof.code = other;
+    let other_window = range_fact::code_window(&other_proof).expect("a window");
+    reject(
+        l1,
+        "another code's window",
+        &with_field(window, &other_window),
+    );
+    // A wrong R_c alone.
+    let mut bad = window.to_vec();
+    bad[CODE_AT + 8] ^= 0x01;
+    reject(l1, "a wrong R_c", &bad);
     // A wrong length.
     let mut bad = window.to_vec();
     bad[CODE_AT + 7] ^= 0x01;
@@ -247,4 +281,173 @@ fn solidity_code_fact_matches_rust_on_random_code() {
             "code {k} of {len} bytes"
         );
     }
+}
+
+/// Bytes of the forwarded-steps program: a head that runs SLOAD, SSTORE, BALANCE, LOG1, CALL,
+/// CREATE and CODECOPYs (short, across the end of the code, long, past the end, empty), then
+/// STOP, then non-zero filler to 24,576 bytes (the CODECOPYs read it).
+const FORWARDED_LEN: usize = 24_576;
+
+fn forwarded_program() -> Vec<u8> {
+    let mut code = vec![
+        0x60, 0x01, 0x54, 0x50, // PUSH1 1 SLOAD POP
+        0x60, 0x07, 0x60, 0x03, 0x55, // PUSH1 7 PUSH1 3 SSTORE
+        0x30, 0x31, 0x50, // ADDRESS BALANCE POP
+        0x60, 0xaa, 0x60, 0x20, 0x60, 0x00, 0xa1, // LOG1 of memory [0, 32), topic 0xaa
+        // CALL CONTRACT with no value, input or output.
+        0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x73,
+    ];
+    code.extend_from_slice(CONTRACT.as_slice());
+    code.extend([0x61, 0xff, 0xff, 0xf1, 0x50]);
+    // CREATE of the initcode PUSH1 0 PUSH1 0 RETURN, stored at memory [27, 32).
+    code.extend([0x64, 0x60, 0x00, 0x60, 0x00, 0xf3, 0x60, 0x00, 0x52]);
+    code.extend([0x60, 0x05, 0x60, 0x1b, 0x60, 0x00, 0xf0, 0x50]);
+    // CODECOPY (size, offset, dest pushed in that order).
+    let copy = |code: &mut Vec<u8>, size: u16, src: u16, dst: u16| {
+        code.push(0x61);
+        code.extend(size.to_be_bytes());
+        code.push(0x61);
+        code.extend(src.to_be_bytes());
+        code.push(0x61);
+        code.extend(dst.to_be_bytes());
+        code.push(0x39);
+    };
+    copy(&mut code, 100, 1_000, 0x40); // within the code, across word boundaries
+    copy(&mut code, 64, (FORWARDED_LEN - 10) as u16, 0); // across the end: zeros after it
+    copy(&mut code, 9_000, 3, 0x100); // long: a fact written from R_c
+    copy(&mut code, 32, 0xffff, 0); // past the end: zeros, no code word
+    copy(&mut code, 0, 5, 0); // empty
+    code.push(0x00);
+    let mut k = 0u8;
+    while code.len() < FORWARDED_LEN {
+        k = k.wrapping_add(37);
+        code.push(k | 1);
+    }
+    code
+}
+
+/// The name of an opcode the forwarded-steps test measures.
+fn op_name(op: u8) -> &'static str {
+    match op {
+        0x54 => "SLOAD",
+        0x55 => "SSTORE",
+        0x31 => "BALANCE",
+        0xa1 => "LOG1",
+        0xf1 => "CALL",
+        0xf0 => "CREATE",
+        0x39 => "CODECOPY",
+        _ => "other",
+    }
+}
+
+/// [v0.13] The steps that `OneStepVerifier` forwards (storage, account, LOG, CALL, CREATE) and
+/// CODECOPY, in 24 KiB of non-zero code, through their code windows: the Rust verifier in full
+/// and the Solidity verifier through the window give the same post-state; bad windows are
+/// rejected (a flipped code word, a wrong `R_c`, no code fact, another code's window, a copied
+/// word flipped, moved or dropped, a range the step does not read).
+#[test]
+fn solidity_long_code_forwarded_steps_through_code_windows() {
+    let mut l1 = L1Verifier::deploy();
+    let mut feeder = Feeder::new(&mut l1);
+    let code = forwarded_program();
+    let case = Case::program(&code);
+    let mut steps = Vec::new();
+    run(&case, |_, state| {
+        let pre = state.record.commitment();
+        if let Ok((proof, _)) = prove(state) {
+            steps.push((pre, proof));
+        }
+    });
+    // No code fact yet: the first forwarded step (the SLOAD) through OneStepVerifier, and
+    // through WorldStepVerifier called directly by an account that names no oracle.
+    let (pre, proof) = steps
+        .iter()
+        .find(|(_, p)| p.code.get(p.pre.pc as usize) == Some(&0x54))
+        .expect("an SLOAD step");
+    let window = range_fact::code_form(proof, &proof.encode(), LONG_CODE).expect("a window");
+    let missing = Answer::Revert("RangeFactMissing(bytes32)".into());
+    assert_eq!(
+        l1.verify(*pre, &window).0,
+        missing,
+        "SLOAD before the code fact"
+    );
+    let (result, _) = l1.call(worldStepsCall {}.abi_encode());
+    let world = match result {
+        ExecutionResult::Success { output, .. } => {
+            worldStepsCall::abi_decode_returns(output.data()).expect("address")
+        }
+        other => panic!("worldSteps(): {other:?}"),
+    };
+    let direct = stepCall {
+        preCommitment: *pre,
+        proof: Bytes::copy_from_slice(&window),
+    }
+    .abi_encode();
+    feeder.absorb_code(&mut l1, &code).expect("absorbCode");
+    let (result, _) = l1.call_to(world, direct);
+    assert_eq!(
+        answer_of(&result),
+        missing,
+        "WorldStepVerifier called directly"
+    );
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    let mut tampered = 0usize;
+    let mut worst = 0u64;
+    for (k, (pre, proof)) in steps.iter().enumerate() {
+        if proof.code != code || proof.pre.status != fraud_vm::state::Status::Running {
+            continue;
+        }
+        let rust = verify(*pre, proof).expect("the Rust verifier takes it");
+        let full = proof.encode();
+        let op = code.get(proof.pre.pc as usize).copied().unwrap_or(0);
+        // The long CODECOPY's fact (its WRITE from R_c) first, as the challenger sends it.
+        let ranged = match range_fact::l1_form(proof, range_fact::LONG_WORDS) {
+            Some(l1_proof) => {
+                for plan in &l1_proof.jobs {
+                    feeder.run(&mut l1, plan);
+                }
+                l1_proof.bytes
+            }
+            None => full.clone(),
+        };
+        let window = range_fact::code_form(proof, &ranged, LONG_CODE).expect("a window");
+        // The Rust verifier refuses a window: its bytes do not hash to the code hash.
+        let decoded = fraud_vm::StepProof::decode(&window);
+        assert!(
+            decoded.is_err() || verify(*pre, &decoded.expect("decoded")).is_err(),
+            "step {k}: the Rust verifier took a window"
+        );
+        let (answer, full_gas) = l1.verify(*pre, &ranged);
+        assert_eq!(answer, Answer::Post(rust), "step {k} in full");
+        let (answer, gas) = l1.verify(*pre, &window);
+        assert_eq!(
+            answer,
+            Answer::Post(rust),
+            "step {k} ({}) through its window",
+            op_name(op)
+        );
+        let name = op_name(op);
+        if name != "other" {
+            *seen.entry(name).or_default() += 1;
+            worst = worst.max(gas);
+            println!(
+                "{name} (pc {}): in full {full_gas} gas ({} bytes), window {gas} gas ({} bytes)",
+                proof.pre.pc,
+                ranged.len(),
+                window.len()
+            );
+        }
+        tampered += bad_windows(&mut l1, *pre, &window, proof, &mut feeder);
+    }
+    for name in [
+        "SLOAD", "SSTORE", "BALANCE", "LOG1", "CALL", "CREATE", "CODECOPY",
+    ] {
+        assert!(seen.contains_key(name), "no {name} step: {seen:?}");
+    }
+    assert_eq!(seen["CODECOPY"], 5, "{seen:?}");
+    println!(
+        "forwarded steps and CODECOPY in {} bytes: worst through the window {worst} gas; {tampered} bad windows rejected",
+        code.len()
+    );
+    assert!(worst < 1_000_000, "{worst} gas");
 }

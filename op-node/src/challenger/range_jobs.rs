@@ -123,8 +123,8 @@ pub async fn prepare_step<P: Provider + Clone>(
 pub(crate) struct SentForm {
     /// The step's L1 form over long ranges (SPEC.md §3.4.1), if any range is long.
     pub l1: Option<range_fact::L1Proof>,
-    /// The step's bytes with the code replaced by its code window ([v0.12]), if its code is long
-    /// and its opcode takes one: sent after `absorbCode`.
+    /// The step's bytes with the code replaced by its code window ([v0.12]; every opcode step
+    /// v0.13), if its code is long: sent after `absorbCode`.
     pub windowed: Option<Vec<u8>>,
 }
 
