@@ -23,7 +23,15 @@ import { fileURLToPath } from "node:url";
 const JS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 // Files that run alone, and why.
-const EXCLUSIVE = new Map([["ws-slow-clients.test.mjs", "its longest block stall under 200 WebSocket clients"]]);
+// dispute.test.mjs failed twice in five two-lane runs (load 12-17 from other work on the 2 cores):
+// in "dispute over a block with user deposits, hardhat as the L1" the proposer's proveReceipts
+// request to hardhat passed op-node's 10 s L1 request timeout and its clock ran out
+// (CHALLENGER_WON); it passed in the three other runs and in the last serial CI run. Until it has
+// the margin, the file runs alone: about 330 s more than sharing the lanes.
+const EXCLUSIVE = new Map([
+  ["ws-slow-clients.test.mjs", "its longest block stall under 200 WebSocket clients"],
+  ["dispute.test.mjs", "its hardhat deposit dispute timed out beside another file (see EXCLUSIVE)"],
+]);
 
 // Wall seconds of each file (two lanes, 5 December 2026), for the order only. A file missing here
 // (a new one) counts as long, so it starts early.
