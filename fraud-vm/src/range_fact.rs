@@ -39,9 +39,9 @@ pub const RIPEMD160: u8 = 8;
 pub const ZEROS: u8 = 16;
 /// The most bytes one chunk of a WRITE-only job absorbs (`RangeOracle.MAX_CHUNK`).
 pub const MAX_CHUNK: u64 = 16_320;
-/// The most bytes one chunk of a HASH job absorbs (`RangeOracle.MAX_HASH_CHUNK`, 40 Keccak
-/// blocks).
-pub const MAX_HASH_CHUNK: u64 = 5_440;
+/// The most bytes one chunk of a HASH job absorbs (`RangeOracle.MAX_HASH_CHUNK`, 9 Keccak
+/// blocks: a chunk under 1M gas).
+pub const MAX_HASH_CHUNK: u64 = 1_224;
 /// The most bytes one chunk of a SHA256 job absorbs (`RangeOracle.MAX_SHA256_CHUNK`, 128
 /// blocks), whole 64-byte blocks but for the last.
 pub const MAX_SHA256_CHUNK: u64 = 8_192;

@@ -33,9 +33,10 @@ contract RangeOracle {
     /// The most bytes a chunk of a WRITE-only job absorbs (120 Keccak blocks' worth; measured
     /// at most 1.5M gas a chunk, SPEC.md §3.4.1).
     uint256 public constant MAX_CHUNK = 16_320;
-    /// The most bytes a chunk of a HASH job absorbs (40 Keccak blocks: the permutation in EVM
-    /// code costs about 0.11M gas a block; measured at most 5M gas a chunk, SPEC.md §3.4.1).
-    uint256 public constant MAX_HASH_CHUNK = 5_440;
+    /// The most bytes a chunk of a HASH job absorbs (9 Keccak blocks: the permutation in EVM
+    /// code costs about 85k gas a block; a chunk, the last with its padding block, under 1M gas,
+    /// SPEC.md §3.4.1).
+    uint256 public constant MAX_HASH_CHUNK = 1_224;
     /// The most bytes a chunk of a SHA256 job absorbs (128 blocks of 64 bytes, whole blocks but
     /// for the last: the compression in EVM code costs about 35k gas a block; measured at most
     /// 4.7M gas a chunk, SPEC.md §3.4.1).
@@ -121,6 +122,8 @@ contract RangeOracle {
     /// `MAX_SHA256_CHUNK` or `MAX_RIPEMD160_CHUNK` for a digest job, and a multiple of 64 unless
     /// it is the last).
     function absorb(Job calldata job, uint256 n, bytes calldata src, bytes calldata dst) external {
+        // The sponge's fixed memory, before anything is allocated.
+        if (job.flags & HASH != 0) KeccakSponge.reserve();
         bytes32 id = idOf(job);
         _checkJob(job);
         Progress storage p = jobs[id];
@@ -229,14 +232,14 @@ contract RangeOracle {
     /// @notice Absorbs the `n` bytes at `data` into the job's sponge; the last chunk pads and
     /// keeps the digest.
     function _hash(Progress storage p, uint256 data, uint256 n, bool last) private {
-        uint256 a = _alloc(1600);
+        uint256 a = KeccakSponge.STATE;
         _loadSponge(p, a);
         uint256 whole = last ? n - (n % KeccakSponge.RATE) : n;
         for (uint256 i; i < whole; i += KeccakSponge.RATE) {
-            KeccakSponge.absorbBlock(a, data + i);
+            KeccakSponge.absorbBlock(data + i);
         }
         if (last) {
-            p.hash = KeccakSponge.finish(a, data + whole, n - whole);
+            p.hash = KeccakSponge.finish(data + whole, n - whole);
         } else {
             _storeSponge(p, a);
         }
@@ -391,24 +394,86 @@ contract RangeOracle {
         assembly ("memory-safe") {
             buf := mload(0x40)
             calldatacopy(buf, code.offset, len)
+            // A zero word past the code: the scan reads whole words.
+            mstore(add(buf, len), 0)
             codeHash := keccak256(buf, len)
             bits := add(buf, and(add(len, 63), not(31)))
             calldatacopy(bits, calldatasize(), add(nb, 32))
-            for { let i := 0 } lt(i, len) {} {
-                let op := byte(0, calldataload(add(code.offset, i)))
-                if eq(op, 0x5b) {
-                    let b := add(bits, shr(3, i))
-                    mstore8(b, or(byte(0, mload(b)), shr(and(i, 7), 0x80)))
-                }
-                i := add(i, 1)
-                if and(gt(op, 0x5f), lt(op, 0x80)) { i := add(i, sub(op, 0x5f)) }
-            }
             mstore(0x40, add(bits, and(add(nb, 63), not(31))))
         }
+        _jumpdests(buf, len, bits);
         bytes32 codeRoot = WordTree.rootOf(buf, len);
         bytes32 bitmapRoot = WordTree.rootOf(bits, nb);
         codeFacts[codeHash] = keccak256(abi.encode(codeRoot, bitmapRoot, len));
         emit CodeAbsorbed(codeHash);
+    }
+
+    /// @notice Sets bit `i` (most significant first) of the zeroed bitmap at `bits` for each
+    /// JUMPDEST opcode `i` of the `len` bytes of code at `code` (zero for a word past them), a
+    /// word of code at a time: the word's bytes reversed (byte `b` at bits `8b..8b+7`), its
+    /// PUSH and JUMPDEST bytes flagged in parallel, then from the first PUSH at or after the
+    /// opcode the previous word's last PUSH data left `j` bytes into it, PUSH by PUSH (the
+    /// lowest flag, `f & -f`), the PUSH's data cleared from both flag sets; the JUMPDEST flags
+    /// left are gathered into the bitmap's 32 bits of the word. The work is one step per PUSH,
+    /// none per other opcode.
+    function _jumpdests(uint256 code, uint256 len, uint256 bits) private pure {
+        assembly ("memory-safe") {
+            // The 32 bytes of `x` in reverse order.
+            function rev(x) -> y {
+                y := or(shr(8, and(x, 0xff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00)),
+                    shl(8, and(x, 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff)))
+                y := or(shr(16, and(y, 0xffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000)),
+                    shl(16, and(y, 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff)))
+                y := or(shr(32, and(y, 0xffffffff00000000ffffffff00000000ffffffff00000000ffffffff00000000)),
+                    shl(32, and(y, 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff)))
+                y := or(shr(64, and(y, 0xffffffffffffffff0000000000000000ffffffffffffffff0000000000000000)),
+                    shl(64, and(y, 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)))
+                y := or(shr(128, y), shl(128, y))
+            }
+            let j := 0
+            for { let k := 0 } lt(shl(5, k), len) { k := add(k, 1) } {
+                let wr := rev(mload(add(code, shl(5, k))))
+                // Bytes at or after `j`: PUSH1..PUSH32 (0x60..0x7f: top bits 011) flagged at
+                // bit 8b, JUMPDEST (0x5b: a zero byte of `y`) at bit 8b + 7.
+                let start := shl(shl(3, j), not(0))
+                j := 0
+                let z := xor(and(wr, 0xe0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0),
+                    0x6060606060606060606060606060606060606060606060606060606060606060)
+                let pf := and(shr(7, and(not(or(or(z, shl(1, z)), shl(2, z))),
+                    0x8080808080808080808080808080808080808080808080808080808080808080)), start)
+                let y := xor(wr, 0x5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b)
+                let jf := and(not(or(or(add(and(y, 0x7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f),
+                    0x7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f), y),
+                    0x7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f)),
+                    and(start, 0x8080808080808080808080808080808080808080808080808080808080808080))
+                for {} pf {} {
+                    // The first PUSH `p` left (`low = 2^8p`), its opcode, and the bytes from
+                    // the opcode after its data (none in this word if that lies past it).
+                    let low := and(pf, sub(0, pf))
+                    let op := and(div(wr, low), 0xff)
+                    let next := mul(low, shl(shl(3, sub(op, 0x5e)), not(0)))
+                    jf := and(jf, or(next, sub(low, 1)))
+                    pf := and(pf, next)
+                    if iszero(next) {
+                        // p = the count of 0xff bytes of low − 1.
+                        let p := shr(248, mul(and(sub(low, 1), 0x0101010101010101010101010101010101010101010101010101010101010101),
+                            0x0101010101010101010101010101010101010101010101010101010101010101))
+                        j := sub(add(p, sub(op, 0x5e)), 32)
+                    }
+                }
+                if jf {
+                    // Byte b's flag to bit 8(31 − b), then gathered: bit 31 − b.
+                    let x := shr(7, rev(jf))
+                    x := and(or(x, shr(7, x)), 0x0003000300030003000300030003000300030003000300030003000300030003)
+                    x := and(or(x, shr(14, x)), 0x0000000f0000000f0000000f0000000f0000000f0000000f0000000f0000000f)
+                    x := and(or(x, shr(28, x)), 0x00000000000000ff00000000000000ff00000000000000ff00000000000000ff)
+                    x := and(or(x, shr(56, x)), 0x0000000000000000000000000000ffff0000000000000000000000000000ffff)
+                    x := and(or(x, shr(112, x)), 0xffffffff)
+                    let at := add(bits, shl(5, shr(3, k)))
+                    mstore(at, or(mload(at), shl(shl(5, sub(7, and(k, 7))), x)))
+                }
+            }
+        }
     }
 
     /// @notice [v0.12] The code fact of the code with hash `codeHash` (zero: not absorbed).

@@ -1211,3 +1211,84 @@ fn solidity_copy_threshold_gas() {
     println!("largest CALLDATACOPY step sent: {worst} gas");
     assert!(worst < 1_000_000, "{worst} gas");
 }
+
+/// The oracle's Keccak sponge (`KeccakSponge` in the compiled `RangeOracle`) equals
+/// `keccak256` for random lengths (one byte to three chunks and more, across the 136-byte
+/// block's edges), random source offsets and sizes (the bytes past the size read as zero) and
+/// random chunkings (each chunk but the last a random number of whole blocks up to
+/// `MAX_HASH_CHUNK`); every chunk a committed L1 transaction.
+#[test]
+fn solidity_hash_job_sponge_matches_keccak_on_random_chunkings() {
+    use proptest::collection::vec;
+    use proptest::test_runner::{Config, TestRunner};
+    use std::cell::RefCell;
+    let mut l1 = L1Verifier::deploy();
+    let feeder = RefCell::new(Feeder::new(&mut l1));
+    let l1 = RefCell::new(l1);
+    let most_blocks = (range_fact::MAX_HASH_CHUNK / 136) as usize;
+    let mut runner = TestRunner::new(Config {
+        cases: 40,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        prop_oneof![
+            1usize..300,
+            (0usize..6).prop_flat_map(|k| (136 * k).saturating_sub(2)..136 * k + 3),
+            1usize..3 * range_fact::MAX_HASH_CHUNK as usize + 300,
+        ]
+        .prop_flat_map(|len| (vec(any::<u8>(), len.max(1)), 0..=len.max(1))),
+        0u64..100,
+        vec(1..=most_blocks, 1..12),
+    );
+    runner
+        .run(&strategy, |((bytes, keep), offset, cuts)| {
+            let len = bytes.len() as u64;
+            let mut source = vec![0xa5u8; offset as usize];
+            source.extend_from_slice(&bytes);
+            let tree = fraud_vm::merkle::WordTree::from_bytes(&source);
+            let job = RangeJob {
+                src_root: tree.root(),
+                src_offset: offset,
+                src_size: offset + keep as u64,
+                len,
+                flags: range_fact::HASH,
+                dst_root: B256::ZERO,
+                dst_offset: 0,
+            };
+            let mut expected = bytes[..keep].to_vec();
+            expected.resize(bytes.len(), 0);
+            let (mut l1, mut feeder) = (l1.borrow_mut(), feeder.borrow_mut());
+            let mut done = 0u64;
+            for k in 0.. {
+                let n = (136 * cuts[k % cuts.len()] as u64).min(len - done);
+                let from = offset + done;
+                let to = (from + n).min(job.src_size);
+                let src = if from < to {
+                    let first = from / 32;
+                    range_fact::encode_range(&tree.prove_range(first, to.div_ceil(32) - first))
+                } else {
+                    Vec::new()
+                };
+                let chunk = Chunk {
+                    n,
+                    src,
+                    dst: Vec::new(),
+                };
+                let gas = feeder
+                    .absorb(&mut l1, &job, &chunk)
+                    .map_err(|e| TestCaseError::fail(format!("chunk {k} ({n} bytes): {e}")))?;
+                prop_assert!(gas < RANGE_TX_GAS, "{gas}");
+                done += n;
+                if done == len {
+                    break;
+                }
+            }
+            prop_assert_eq!(feeder.fact(&mut l1, job.id()), (true, keccak256(&expected)));
+            Ok(())
+        })
+        .expect("the sponge equals keccak256");
+    let feeder = feeder.borrow();
+    println!("{} chunks; largest: {:?}", feeder.chunks, feeder.max_chunk);
+    assert!(feeder.chunks >= 40, "{} chunks", feeder.chunks);
+}

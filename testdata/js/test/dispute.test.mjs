@@ -555,7 +555,7 @@ async function longHashOnL2(r) {
 
 /**
  * The long-hash call on L2, then the fight over it ([`longStepFight`]): one range job, a HASH whose chunks
- * are 5,440 bytes (MAX_HASH_CHUNK) and whose fact is keccak256 of the 40 KiB the L2 transaction hashed.
+ * are 1,224 bytes (MAX_HASH_CHUNK, SPEC v0.13) and whose fact is keccak256 of the 40 KiB the L2 transaction hashed.
  * Returns the figure line.
  */
 async function longHashFight(r, l2Url, dishonest, window) {
@@ -563,8 +563,8 @@ async function longHashFight(r, l2Url, dishonest, window) {
   const h = await longHashOnL2(r);
   const { jobs, line } = await longStepFight(r, l2Url, dishonest, h.l2Block, window);
   assert.equal(jobs.length, 1, "one range job");
-  assert.equal(jobs[0].chunks.length, Math.ceil(LONG_HASH_BYTES / 5440), "a chunk per 5,440 bytes (MAX_HASH_CHUNK)");
-  assert.deepEqual(jobs[0].chunks.map((e) => e.args.done), jobs[0].chunks.map((_, i) => BigInt(Math.min((i + 1) * 5440, LONG_HASH_BYTES))), "chunks of 5,440 bytes");
+  assert.equal(jobs[0].chunks.length, Math.ceil(LONG_HASH_BYTES / 1224), "a chunk per 1,224 bytes (MAX_HASH_CHUNK)");
+  assert.deepEqual(jobs[0].chunks.map((e) => e.args.done), jobs[0].chunks.map((_, i) => BigInt(Math.min((i + 1) * 1224, LONG_HASH_BYTES))), "chunks of 1,224 bytes");
   assert.equal(jobs[0].fact.hash, h.hash, "the fact is keccak256 of the L2 transaction's 40 KiB");
   return `long-step dispute figures: ${line(`KECCAK256 over ${LONG_HASH_BYTES} bytes`)}; wall ${Math.round((Date.now() - started) / 1000)} s from the L2 call to the credit claimed`;
 }
