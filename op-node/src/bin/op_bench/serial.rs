@@ -14,9 +14,9 @@ use alloy::{
     primitives::{Bytes, U256, uint},
 };
 use op_node::{
-    block::RecoveredTx,
+    block::{RecoveredTx, SealedBlock},
     chain::{ChainConfig, GenesisAccount, dev_genesis_alloc},
-    engine::Engine,
+    engine::{BlockAttributes, BuildTimings, Engine, Fixed},
     storage::{ApplyMode, Store},
     txpool::{PoolConfig, decode_and_recover},
 };
@@ -126,6 +126,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
         ("sign", per_block(sign)),
         ("recover", per_block(recover)),
         ("execute", per_block(timed.execute)),
+        ("root_wait", per_block(timed.root_wait)),
         ("state_root", per_block(timed.state_root)),
         ("seal", per_block(timed.seal)),
         ("persist", per_block(timed.persist)),
@@ -148,7 +149,9 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
         latencies_ms: timed.block_ms,
         stages,
         stages_note: format!(
-            "ms per block avg, {} blocks of {} txs; sign and recover are wall time on {} threads and \
+            "ms per block avg, {} blocks of {} txs; each block executes while the previous block's state root, \
+             transactions and receipts roots and seal run on another thread (state_root and seal: that thread's times, \
+             overlapped; root_wait: the block thread's wait for them after executing); sign and recover are wall time on {} threads and \
              not in tps; persist is the block thread's share of the chain-file commit (staging the block; \
              its append runs on the appender thread while the next block executes; waits for an append \
              still running, and for the last one), setup (ms, once, not in tps) the untimed set-up \
@@ -265,6 +268,34 @@ pub(super) struct Timed {
     max_pending: usize,
     /// Blocks whose append was durable.
     durable: usize,
+    /// The block thread's wait, after a block executed, for the previous block's root.
+    root_wait: Duration,
+}
+
+impl Timed {
+    /// Counts a block the root thread sealed: its gas and its root's times; every
+    /// transaction after the forced ones must have succeeded.
+    fn sealed(&mut self, block: &SealedBlock, timings: BuildTimings) -> Result<(), BenchError> {
+        let forced = block.txs.iter().take_while(|t| t.tx.is_deposit()).count();
+        if let Some((tx, _)) = block
+            .txs
+            .iter()
+            .zip(&block.receipts)
+            .skip(forced)
+            .find(|(_, r)| !r.status())
+        {
+            return Err(BenchError::Workload(format!(
+                "transaction {} from {} failed in block {}",
+                tx.hash,
+                tx.sender(),
+                block.number()
+            )));
+        }
+        self.gas += block.header.gas_used;
+        self.state_root += timings.state_root;
+        self.seal += timings.seal;
+        Ok(())
+    }
 }
 
 /// An engine over a temporary store, with the admission rules its transactions pass.
@@ -324,8 +355,10 @@ impl Chain {
         self.finish(&mut ignored)
     }
 
-    /// Builds and commits one block of exactly `txs`, adding its times to `timed`. Every
-    /// transaction must be included and succeed, or the figures would measure something else.
+    /// Executes one block of exactly `txs` and seals the one before it, as the sequencer
+    /// does ([`Engine::pipeline_block`]: this block executes while the previous block's state
+    /// root is computed on another thread), adding the times to `timed`. Every transaction
+    /// must be included and succeed, or the figures would measure something else.
     pub(super) fn seal_timed(
         &mut self,
         txs: &[Arc<RecoveredTx>],
@@ -333,8 +366,11 @@ impl Chain {
     ) -> Result<(), BenchError> {
         self.timestamp += 1;
         let started = Instant::now();
-        let built = match &mut self.origin {
-            None => self.engine.build(self.timestamp, txs)?,
+        let attributes = match &mut self.origin {
+            None => BlockAttributes {
+                timestamp: self.timestamp,
+                ..Default::default()
+            },
             Some((origin, sequence_number)) => {
                 let attributes = op_node::derivation::block_inputs(
                     origin,
@@ -344,46 +380,30 @@ impl Chain {
                     op_node::derivation::FeeScalars::default(),
                 );
                 *sequence_number += 1;
-                self.engine.build_block(&attributes, txs)?
+                attributes
             }
         };
-        let built_at = Instant::now();
-        let timings = built.timings;
-        let block = self.engine.seal(built)?;
+        let out = self.engine.pipeline_block(&attributes, &mut Fixed(txs))?;
+        let build = started.elapsed().saturating_sub(out.seal);
+        let polled = Instant::now();
         // Blocks whose appends finished meanwhile (without waiting).
         timed.durable += self.engine.durable(Some(Instant::now()))?.len();
-        let persist = built_at.elapsed();
-        let build = built_at - started;
-
-        let forced = block.txs.iter().take_while(|t| t.tx.is_deposit()).count();
-        if block.txs.len() != txs.len() + forced {
+        let persist = out.seal + polled.elapsed();
+        if out.txs.len() != txs.len() + attributes.forced.len() {
             return Err(BenchError::Workload(format!(
                 "block {} included {} of {} transactions",
-                block.number(),
-                block.txs.len(),
+                out.number,
+                out.txs.len(),
                 txs.len()
             )));
         }
-        if let Some((tx, _)) = block
-            .txs
-            .iter()
-            .zip(&block.receipts)
-            .skip(forced)
-            .find(|(_, r)| !r.status())
-        {
-            return Err(BenchError::Workload(format!(
-                "transaction {} from {} failed in block {}",
-                tx.hash,
-                tx.sender(),
-                block.number()
-            )));
+        if let Some((block, timings)) = out.sealed {
+            timed.sealed(&block, timings)?;
         }
         timed.blocks += 1;
-        timed.gas += block.header.gas_used;
         timed.build += build;
-        timed.execute += timings.execute;
-        timed.state_root += timings.state_root;
-        timed.seal += timings.seal;
+        timed.execute += out.execute;
+        timed.root_wait += out.root_wait;
         timed.persist += persist;
         timed.block_ms.push(ms(build + persist));
         Ok(())
@@ -393,6 +413,9 @@ impl Chain {
     /// each one became durable.
     pub(super) fn finish(&mut self, timed: &mut Timed) -> Result<(), BenchError> {
         let started = Instant::now();
+        if let Some((block, timings)) = self.engine.finish_root()? {
+            timed.sealed(&block, timings)?;
+        }
         timed.durable += self.engine.durable(None)?.len();
         timed.persist += started.elapsed();
         if timed.durable != timed.blocks {
