@@ -197,8 +197,12 @@ impl Engine {
         let mut executed = match executed {
             Ok(executed) => executed,
             Err(e) => {
-                // The cache holds part of a block: nothing more is built on it.
-                self.failed = true;
+                // On the head, the next build starts again from it (as after a dropped
+                // build); on a pending block, whose root holds the tries, nothing more is
+                // built.
+                if self.pending.is_some() {
+                    self.failed = true;
+                }
                 return Err(e);
             }
         };
