@@ -82,6 +82,11 @@ struct SerialArgs {
     /// and that first block took (the node's restart cost; not in tps).
     #[arg(long)]
     restart: bool,
+    /// Serial mode: execute each block while the previous block's state root is hashed on
+    /// another thread (`Engine::pipeline_block`). Off by default: the node's sequencer does
+    /// not pipeline yet, and the default measures what it does.
+    #[arg(long)]
+    pipeline: bool,
 }
 
 /// End-to-end mode settings.
@@ -223,6 +228,7 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
                 seed: cli.seed,
                 apply: apply_mode(&cli.serial),
                 restart: cli.serial.restart,
+                pipeline: cli.serial.pipeline,
             };
             let report = match mode {
                 Mode::Serial => serial::run(serial_params)?,

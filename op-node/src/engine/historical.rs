@@ -110,7 +110,8 @@ impl<'a> HistoricalState<'a> {
             )));
         }
         let mut tries = StateTries::new(head_root);
-        let (root, diff, accounts) = tries.apply(&changes, &mut StateCache::default(), reader)?;
+        let (root, diff, accounts) =
+            tries.apply(&changes, Some(&mut StateCache::default()), reader)?;
         if root != target_root {
             return Err(WitnessError::Mismatch {
                 number,

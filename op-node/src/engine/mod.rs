@@ -16,6 +16,8 @@ use body_root::OrderedRoot;
 pub use execute::{CandidateSource, Fixed};
 mod historical;
 mod keccak_memo;
+mod pipeline;
+pub use pipeline::Pipelined;
 pub mod state;
 pub mod state_root;
 pub mod witness;
@@ -132,6 +134,49 @@ pub struct BuildTimings {
     pub seal: Duration,
 }
 
+/// What the next block needs of its parent besides its hash.
+#[derive(Debug, Clone, Copy)]
+struct ParentInfo {
+    number: u64,
+    hash: B256,
+    timestamp: u64,
+    gas_used: u64,
+    gas_limit: u64,
+    base_fee: u64,
+}
+
+impl ParentInfo {
+    fn of(block: &SealedBlock) -> Self {
+        let h = &block.header;
+        Self {
+            number: h.number,
+            hash: block.hash,
+            timestamp: h.timestamp,
+            gas_used: h.gas_used,
+            gas_limit: h.gas_limit,
+            base_fee: h.base_fee_per_gas.unwrap_or(INITIAL_BASE_FEE),
+        }
+    }
+}
+
+/// A block executed into the warm cache, its roots and hash not computed yet.
+struct ExecutedBlock {
+    number: u64,
+    timestamp: u64,
+    base_fee: u64,
+    gas_limit: u64,
+    beneficiary: Address,
+    extra_data: Bytes,
+    prev_randao: B256,
+    included: Vec<Arc<RecoveredTx>>,
+    rejected: Vec<RejectedTx>,
+    receipts: Vec<OpReceiptEnvelope>,
+    gas_used: u64,
+    requests_hash: Option<B256>,
+    changes: BlockChanges,
+    execute: Duration,
+}
+
 /// The L2's executor: OP Isthmus with the rollup's bounded precompiles (fraud-vm/SPEC.md §5.15),
 /// the one set the sequencer, derivation, `eth_call` and the fraud-vm trace share.
 type OpFactory = OpBlockExecutorFactory<execute::BloomLater, OpChainHardforks, RollupEvmFactory>;
@@ -193,6 +238,9 @@ pub struct Engine {
     durable: VecDeque<Arc<SealedBlock>>,
     /// An append failed: the head is ahead of the chain file for good, nothing more is built.
     failed: bool,
+    /// The block [`Self::pipeline_block`] executed last, whose state root another thread is
+    /// computing (it holds the tries meanwhile).
+    pending: Option<pipeline::PendingRoot>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -233,6 +281,7 @@ impl Engine {
                 appending: 0,
                 durable: VecDeque::new(),
                 failed: false,
+                pending: None,
             });
         }
         drop(reader);
@@ -254,6 +303,7 @@ impl Engine {
             appending: 0,
             durable: VecDeque::new(),
             failed: false,
+            pending: None,
         };
         engine.write_genesis(alloc, genesis_timestamp)?;
         Ok(engine)
@@ -284,7 +334,8 @@ impl Engine {
             );
         }
         let reader = self.store.reader()?;
-        let (state_root, diff, records) = self.tries.apply(&changes, &mut self.cache, &reader)?;
+        let (state_root, diff, records) =
+            self.tries.apply(&changes, Some(&mut self.cache), &reader)?;
         drop(reader);
         let header = Header {
             state_root,
@@ -336,14 +387,15 @@ impl Engine {
         &self.head
     }
 
-    /// Base fee of the next block.
+    /// Base fee of the next block (built on the block [`Self::pipeline_block`] executed last,
+    /// if its root is still being computed, else on the head).
     pub fn next_base_fee(&self) -> u64 {
-        let h = &self.head.header;
-        self.config.next_base_fee(
-            h.gas_used,
-            h.gas_limit,
-            h.base_fee_per_gas.unwrap_or(INITIAL_BASE_FEE),
-        )
+        let parent = match &self.pending {
+            Some(pending) => pending.parent,
+            None => ParentInfo::of(&self.head),
+        };
+        self.config
+            .next_base_fee(parent.gas_used, parent.gas_limit, parent.base_fee)
     }
 
     /// The L2's Holocene extra data; nothing on the L1.
@@ -427,24 +479,60 @@ impl Engine {
         selection: execute::Selection,
     ) -> Result<BuiltBlock, EngineError> {
         self.check_usable()?;
+        // A block whose root is still being computed is sealed first: this path builds on it.
+        self.finish_root()?;
+        self.restart_if_dropped()?;
+        let parent = ParentInfo::of(&self.head);
+        // The state of the head, whose append may still be running.
+        let reader = self.store.reader_ahead()?;
+        let executed = self.execute(attributes, candidates, selection, &parent, &reader, None)?;
+        seal_block(
+            executed,
+            self.head.hash,
+            &mut self.tries,
+            Some(&mut self.cache),
+            &mut self.ordered_root,
+            &reader,
+            self.config.kind,
+        )
+    }
+
+    /// The last built block was dropped: starts again from the head, as on a restart (whose
+    /// block hashes come from the chain file, so every sealed block must be in it).
+    fn restart_if_dropped(&mut self) -> Result<(), EngineError> {
         if self.uncommitted {
-            // The last built block was dropped: start again from the head, as on a restart
-            // (whose block hashes come from the chain file, so every sealed block must be in it).
             self.wait_appends()?;
             let reader = self.store.reader()?;
             self.cache = cold_cache(&reader, self.head.number())?;
             self.tries = StateTries::new(self.head.header.state_root);
+            self.uncommitted = false;
         }
+        Ok(())
+    }
+
+    /// Executes one block on `parent` (the head, or with `pending` the block executed before
+    /// whose hash is still being computed) into the warm cache; the state root and the seal
+    /// follow in [`seal_block`].
+    fn execute(
+        &mut self,
+        attributes: &BlockAttributes,
+        candidates: &mut dyn CandidateSource,
+        selection: execute::Selection,
+        parent: &ParentInfo,
+        reader: &StoreReader,
+        pending: Option<&pipeline::PendingParent>,
+    ) -> Result<ExecutedBlock, EngineError> {
         self.uncommitted = true;
-        let parent = self.head.clone();
-        let number = parent.number() + 1;
+        let number = parent.number + 1;
         // Ethereum's rule on the L1: strictly later than the parent. The L2 lets blocks within
         // one second share it (several blocks per second; the timestamp never goes back).
         let timestamp = match self.config.kind {
-            ChainKind::L1 => attributes.timestamp.max(parent.header.timestamp + 1),
-            ChainKind::L2 => attributes.timestamp.max(parent.header.timestamp),
+            ChainKind::L1 => attributes.timestamp.max(parent.timestamp + 1),
+            ChainKind::L2 => attributes.timestamp.max(parent.timestamp),
         };
-        let base_fee = self.next_base_fee();
+        let base_fee =
+            self.config
+                .next_base_fee(parent.gas_used, parent.gas_limit, parent.base_fee);
         let gas_limit = self.config.gas_limit;
         let beneficiary = match self.config.kind {
             ChainKind::L2 => SEQUENCER_FEE_VAULT,
@@ -464,15 +552,20 @@ impl Engine {
             )),
             slot_num: 0,
         };
+        // The EIP-2935 system call stores the parent's hash; a pending parent's is not known
+        // yet, so a stand-in goes in, replaced once it is (see [`pipeline::PendingParent`]).
+        let parent_hash = match pending {
+            Some(pending) => pending.stand_in,
+            None => parent.hash,
+        };
         let extra_data = self.extra_data();
         let started = Instant::now();
-        // The state of the head, whose append may still be running.
-        let reader = self.store.reader_ahead()?;
         // A transfer changes two accounts; a block holds at most one 21,000-gas transaction
         // per 21,000 gas (plus the fee vaults and system accounts).
         let most_txs = (attributes.forced.len() + candidates.size_hint())
             .min((gas_limit / 21_000) as usize + attributes.forced.len());
-        let mut db = BlockDb::new(&mut self.cache, &reader, 2 * most_txs + 16);
+        let mut db =
+            BlockDb::new(&mut self.cache, reader, 2 * most_txs + 16).with_pending_parent(pending);
         let executed = match &self.executors {
             Executors::L2(factory) => {
                 let evm = keccak_memo::install(factory.evm_factory().create_evm(
@@ -483,7 +576,7 @@ impl Engine {
                     },
                 ));
                 let ctx = OpBlockExecutionCtx {
-                    parent_hash: parent.hash,
+                    parent_hash,
                     parent_beacon_block_root: Some(B256::ZERO),
                     extra_data: extra_data.clone(),
                 };
@@ -517,7 +610,7 @@ impl Engine {
                     },
                 );
                 let ctx = EthBlockExecutionCtx {
-                    parent_hash: parent.hash,
+                    parent_hash,
                     parent_beacon_block_root: Some(B256::ZERO),
                     ommers: &[],
                     withdrawals: None,
@@ -545,88 +638,29 @@ impl Engine {
         let execute::Executed {
             included,
             rejected,
-            mut receipts,
+            receipts,
             gas_used,
             requests_hash,
         } = executed;
         let changes = db.into_changes()?;
-        let executed = Instant::now();
-        // The transactions and receipts roots, the bloom and the stored encodings depend only
-        // on the executed block, not on the state root: the other core computes them meanwhile.
-        let (state, rooted, sealed) = std::thread::scope(|scope| {
-            let ordered = &mut self.ordered_root;
-            let sealer = scope.spawn(|| BodyRoots::new(&included, &mut receipts, ordered));
-            let state = self.tries.apply(&changes, &mut self.cache, &reader);
-            (state, Instant::now(), sealer.join())
-        });
-        let (state_root, diff, records) = state?;
-        let BodyRoots {
-            transactions_root,
-            receipts_root,
-            logs_bloom,
-            encoded,
-        } = sealed.map_err(|_| EngineError::Internal("sealing thread panicked".into()))?;
-        let withdrawals_root = match records.get(&MESSAGE_PASSER) {
-            Some(record) => record.map(|r| r.storage_root).unwrap_or(EMPTY_ROOT_HASH),
-            None => self
-                .cache
-                .account(MESSAGE_PASSER, &reader)?
-                .map(|a| a.record.storage_root)
-                .unwrap_or(EMPTY_ROOT_HASH),
-        };
-        drop(reader);
-
-        let withdrawals_root = match self.config.kind {
-            ChainKind::L2 => withdrawals_root,
-            ChainKind::L1 => EMPTY_ROOT_HASH,
-        };
-        let header = Header {
-            parent_hash: parent.hash,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary,
-            state_root,
-            transactions_root,
-            receipts_root,
-            logs_bloom,
-            difficulty: U256::ZERO,
-            number,
-            gas_limit,
-            gas_used,
-            timestamp,
-            extra_data,
-            mix_hash: attributes.prev_randao,
-            nonce: Default::default(),
-            base_fee_per_gas: Some(base_fee),
-            withdrawals_root: Some(withdrawals_root),
-            blob_gas_used: Some(0),
-            excess_blob_gas: Some(0),
-            parent_beacon_block_root: Some(B256::ZERO),
-            requests_hash: Some(requests_hash.unwrap_or(EMPTY_REQUESTS_HASH)),
-            block_access_list_hash: None,
-            slot_number: None,
-        };
-        let block = SealedBlock {
-            hash: header.hash_slow(),
-            header,
-            txs: included,
-            receipts,
-        };
         if !rejected.is_empty() {
             warn!(target: "engine", number, count = rejected.len(), "dropped transactions the EVM refused");
         }
-        let timings = BuildTimings {
-            execute: executed - started,
-            state_root: rooted - executed,
-            seal: rooted.elapsed(),
-        };
-        Ok(BuiltBlock {
-            block,
+        Ok(ExecutedBlock {
+            number,
+            timestamp,
+            base_fee,
+            gas_limit,
+            beneficiary,
+            extra_data,
+            prev_randao: attributes.prev_randao,
+            included,
             rejected,
-            timings,
-            encoded,
-            diff,
+            receipts,
+            gas_used,
+            requests_hash,
             changes,
-            records,
+            execute: started.elapsed(),
         })
     }
 
@@ -635,6 +669,7 @@ impl Engine {
     /// [`Self::durable`]).
     pub fn commit(&mut self, built: BuiltBlock) -> Result<Arc<SealedBlock>, EngineError> {
         self.check_usable()?;
+        self.finish_root()?;
         self.wait_appends()?;
         let BuiltBlock {
             block,
@@ -700,6 +735,7 @@ impl Engine {
         until: Option<Instant>,
     ) -> Result<Vec<Arc<SealedBlock>>, EngineError> {
         self.check_usable()?;
+        self.take_root(until)?;
         while self.appending > 0 {
             if !self.receive(until)? {
                 break;
@@ -708,9 +744,9 @@ impl Engine {
         Ok(self.durable.drain(..).collect())
     }
 
-    /// How many sealed blocks are not yet known to be durable.
+    /// How many sealed or pipelined blocks are not yet known to be durable.
     pub fn undurable(&self) -> usize {
-        self.appending
+        self.appending + usize::from(self.pending.is_some())
     }
 
     /// Receives the outcome of the oldest append, waiting until `until`; `false` if it had not
@@ -762,6 +798,7 @@ impl Engine {
     /// or when derivation from L1 yields other blocks than the ones sealed.
     pub fn rewind(&mut self, to: u64) -> Result<Vec<Arc<RecoveredTx>>, EngineError> {
         self.check_usable()?;
+        self.finish_root()?;
         self.wait_appends()?;
         let head = self.head.number();
         if to >= head {
@@ -809,7 +846,7 @@ impl Engine {
         }
         let mut cache = cold_cache(&reader, head)?;
         let mut tries = StateTries::new(self.head.header.state_root);
-        let (root, undo, _) = tries.apply(&changes, &mut cache, &reader)?;
+        let (root, undo, _) = tries.apply(&changes, Some(&mut cache), &reader)?;
         if root != target.header.state_root {
             return Err(EngineError::RewindMismatch {
                 number: to,
@@ -833,6 +870,113 @@ impl Engine {
         warn!(target: "engine", from = head, to, "rewound the chain");
         Ok(removed.into_iter().filter(|t| !t.tx.is_deposit()).collect())
     }
+}
+
+/// Computes an executed block's state root beside its transactions and receipts roots, and
+/// seals it on `parent_hash`. With `cache` the state root looks accounts execution did not hand
+/// it up there; without (a block whose next block is executing meanwhile), in `reader`,
+/// which must hold the parent's state.
+fn seal_block(
+    executed: ExecutedBlock,
+    parent_hash: B256,
+    tries: &mut StateTries,
+    mut cache: Option<&mut StateCache>,
+    ordered: &mut OrderedRoot,
+    reader: &StoreReader,
+    kind: ChainKind,
+) -> Result<BuiltBlock, EngineError> {
+    let ExecutedBlock {
+        number,
+        timestamp,
+        base_fee,
+        gas_limit,
+        beneficiary,
+        extra_data,
+        prev_randao,
+        included,
+        rejected,
+        mut receipts,
+        gas_used,
+        requests_hash,
+        changes,
+        execute,
+    } = executed;
+    let executed = Instant::now();
+    // The transactions and receipts roots, the bloom and the stored encodings depend only
+    // on the executed block, not on the state root: the other core computes them meanwhile.
+    let (state, rooted, sealed) = std::thread::scope(|scope| {
+        let sealer = scope.spawn(|| BodyRoots::new(&included, &mut receipts, ordered));
+        let state = tries.apply(&changes, cache.as_deref_mut(), reader);
+        (state, Instant::now(), sealer.join())
+    });
+    let (state_root, diff, records) = state?;
+    let BodyRoots {
+        transactions_root,
+        receipts_root,
+        logs_bloom,
+        encoded,
+    } = sealed.map_err(|_| EngineError::Internal("sealing thread panicked".into()))?;
+    let withdrawals_root = match (records.get(&MESSAGE_PASSER), cache) {
+        (Some(record), _) => record.map(|r| r.storage_root),
+        (None, cache) => match (tries.storage_root(&MESSAGE_PASSER), cache) {
+            (Some(root), _) => Some(root),
+            (None, Some(cache)) => cache
+                .account(MESSAGE_PASSER, reader)?
+                .map(|a| a.record.storage_root),
+            (None, None) => reader.account(&MESSAGE_PASSER)?.map(|r| r.storage_root),
+        },
+    }
+    .unwrap_or(EMPTY_ROOT_HASH);
+
+    let withdrawals_root = match kind {
+        ChainKind::L2 => withdrawals_root,
+        ChainKind::L1 => EMPTY_ROOT_HASH,
+    };
+    let header = Header {
+        parent_hash,
+        ommers_hash: EMPTY_OMMER_ROOT_HASH,
+        beneficiary,
+        state_root,
+        transactions_root,
+        receipts_root,
+        logs_bloom,
+        difficulty: U256::ZERO,
+        number,
+        gas_limit,
+        gas_used,
+        timestamp,
+        extra_data,
+        mix_hash: prev_randao,
+        nonce: Default::default(),
+        base_fee_per_gas: Some(base_fee),
+        withdrawals_root: Some(withdrawals_root),
+        blob_gas_used: Some(0),
+        excess_blob_gas: Some(0),
+        parent_beacon_block_root: Some(B256::ZERO),
+        requests_hash: Some(requests_hash.unwrap_or(EMPTY_REQUESTS_HASH)),
+        block_access_list_hash: None,
+        slot_number: None,
+    };
+    let block = SealedBlock {
+        hash: header.hash_slow(),
+        header,
+        txs: included,
+        receipts,
+    };
+    let timings = BuildTimings {
+        execute,
+        state_root: rooted - executed,
+        seal: rooted.elapsed(),
+    };
+    Ok(BuiltBlock {
+        block,
+        rejected,
+        timings,
+        encoded,
+        diff,
+        changes,
+        records,
+    })
 }
 
 /// What sealing needs from a block's transactions and receipts, besides the state root.

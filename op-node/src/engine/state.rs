@@ -6,6 +6,7 @@
 //! state: [`crate::storage::Store::reader_ahead`] taken after the last commit or seal (whose
 //! append may still run).
 
+use super::pipeline::PendingParent;
 use crate::storage::{AccountRecord, StorageError, StoreReader};
 use alloy::primitives::{
     Address, B256, Bytes, KECCAK256_EMPTY, U256, keccak256,
@@ -101,6 +102,17 @@ impl StateCache {
         let code = Bytecode::new_raw(bytes);
         self.code.insert(hash, code.clone());
         Ok(code)
+    }
+
+    /// Sets `slot` of `address` to `to` if the cache holds it as `from` (the pipeline's
+    /// stand-in parent hash, replaced by the true one).
+    pub(super) fn replace_slot(&mut self, address: Address, slot: U256, from: U256, to: U256) {
+        if let Some(Some(account)) = self.accounts.get_mut(&address)
+            && let Some(value) = account.storage.get_mut(&slot)
+            && *value == from
+        {
+            *value = to;
+        }
     }
 
     /// Remembers a block hash for BLOCKHASH, forgetting those older than 256 blocks.
@@ -293,6 +305,9 @@ pub struct BlockDb<'a> {
     /// The last transaction's state map, emptied, for the journal of the next
     /// ([`Self::take_spare_state`]).
     spare_state: AddressMap<Account>,
+    /// The parent whose hash is still being computed, when the block executes beside its
+    /// parent's state root.
+    pending: Option<&'a PendingParent>,
 }
 
 impl std::fmt::Debug for BlockDb<'_> {
@@ -320,6 +335,7 @@ impl<'a> BlockDb<'a> {
             changes,
             failed: None,
             spare_state: AddressMap::default(),
+            pending: None,
         }
     }
 
@@ -329,6 +345,14 @@ impl<'a> BlockDb<'a> {
     /// transfer); given this one it starts with room for them.
     pub fn take_spare_state(&mut self) -> AddressMap<Account> {
         std::mem::take(&mut self.spare_state)
+    }
+
+    /// Executes over a parent whose hash is not known yet: BLOCKHASH of the parent, and a
+    /// read of the slot the EIP-2935 system call wrote the stand-in hash to, wait for the
+    /// true hash (see [`PendingParent`]).
+    pub fn with_pending_parent(mut self, pending: Option<&'a PendingParent>) -> Self {
+        self.pending = pending;
+        self
     }
 
     /// The block's changes.
@@ -365,10 +389,21 @@ impl Database for BlockDb<'_> {
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
-        Ok(self.cache.storage(address, index, self.reader)?)
+        let value = self.cache.storage(address, index, self.reader)?;
+        if let Some(pending) = self.pending
+            && pending.is_stand_in(address, index, value)
+        {
+            return Ok(pending.hash().into());
+        }
+        Ok(value)
     }
 
     fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
+        if let Some(pending) = self.pending
+            && pending.number == number
+        {
+            return Ok(pending.hash());
+        }
         if let Some(hash) = self.cache.recent_hashes.get(&number) {
             return Ok(*hash);
         }

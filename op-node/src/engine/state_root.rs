@@ -41,10 +41,19 @@ impl StateTries {
 
     /// Applies a block's changes. Returns the new state root, the storage writes, and the
     /// final record of every changed account (`None` = deleted).
+    ///
+    /// An account's record before the block comes from [`AccountChange::before`] when
+    /// execution took it, else from `cache`, else (no cache: the state root of a block being
+    /// computed beside the next block's execution, which owns the cache) from `reader`, which
+    /// must then hold the parent's state. Its storage root is this trie set's own whenever it
+    /// holds the account's storage trie: a pipelined block's execution read the record before
+    /// its parent's storage roots were known (see [`super::Engine::pipeline_block`]).
+    ///
+    /// [`AccountChange::before`]: super::state::AccountChange::before
     pub fn apply(
         &mut self,
         changes: &BlockChanges,
-        cache: &mut StateCache,
+        mut cache: Option<&mut StateCache>,
         reader: &StoreReader,
     ) -> Result<(B256, StateDiff, AddressMap<Option<AccountRecord>>), StateRootError> {
         let mut diff = StateDiff::default();
@@ -54,13 +63,17 @@ impl StateTries {
         records.reserve(changes.accounts.len());
         let mut leaves = Vec::with_capacity(changes.accounts.len());
         for (address, change) in &changes.accounts {
-            let (previous, hashed) = match change.before {
-                Some((hashed, previous)) => (previous, hashed),
-                None => match cache.account(*address, reader)? {
+            let (mut previous, hashed) = match (change.before, cache.as_deref_mut()) {
+                (Some((hashed, previous)), _) => (previous, hashed),
+                (None, Some(cache)) => match cache.account(*address, reader)? {
                     Some(cached) => (Some(cached.record), cached.hashed),
                     None => (None, keccak256(address)),
                 },
+                (None, None) => (reader.account(address)?, keccak256(address)),
             };
+            if let (Some(record), Some(trie)) = (previous.as_mut(), self.storage.get_mut(address)) {
+                record.storage_root = trie.root();
+            }
             diff.reverts.accounts.push((*address, previous));
             for (slot, value) in &change.original_storage {
                 diff.reverts.storage.push((*address, *slot, *value));
@@ -107,6 +120,12 @@ impl StateTries {
         diff.account_trie = self.accounts.take_updates();
         diff.code = changes.code.clone();
         Ok((root, diff, records))
+    }
+
+    /// The storage root of `address` if this trie set holds its storage trie (it does for
+    /// every account whose storage changed since the set was made).
+    pub fn storage_root(&mut self, address: &Address) -> Option<B256> {
+        self.storage.get_mut(address).map(SparseTrie::root)
     }
 
     fn update_storage(

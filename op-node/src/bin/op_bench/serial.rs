@@ -14,9 +14,9 @@ use alloy::{
     primitives::{Bytes, U256, uint},
 };
 use op_node::{
-    block::RecoveredTx,
+    block::{RecoveredTx, SealedBlock},
     chain::{ChainConfig, GenesisAccount, dev_genesis_alloc},
-    engine::Engine,
+    engine::{BlockAttributes, BuildTimings, Engine, Fixed},
     storage::{ApplyMode, Store},
     txpool::{PoolConfig, decode_and_recover},
 };
@@ -55,6 +55,9 @@ pub struct SerialParams {
     pub apply: ApplyMode,
     /// Measure a restart after the timed blocks (serial mode only).
     pub restart: bool,
+    /// Execute each block beside the previous block's state root ([`Engine::pipeline_block`]);
+    /// otherwise build and seal each block in turn, as the node's sequencer does.
+    pub pipeline: bool,
 }
 
 /// Runs one serial benchmark on a fresh database in a temporary directory.
@@ -72,6 +75,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     let treasury = treasury[0];
     let dir = tempfile::Builder::new().prefix("op-bench-").tempdir()?;
     let mut chain = Chain::open(&dir.path().join("bench.redb"), &keys, p.gas_limit, p.apply)?;
+    chain.pipeline = p.pipeline;
     let signer = Signer { chain_id: CHAIN_ID };
 
     let started = Instant::now();
@@ -126,6 +130,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
         ("sign", per_block(sign)),
         ("recover", per_block(recover)),
         ("execute", per_block(timed.execute)),
+        ("root_wait", per_block(timed.root_wait)),
         ("state_root", per_block(timed.state_root)),
         ("seal", per_block(timed.seal)),
         ("persist", per_block(timed.persist)),
@@ -148,7 +153,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
         latencies_ms: timed.block_ms,
         stages,
         stages_note: format!(
-            "ms per block avg, {} blocks of {} txs; sign and recover are wall time on {} threads and \
+            "ms per block avg, {} blocks of {} txs; {}; sign and recover are wall time on {} threads and \
              not in tps; persist is the block thread's share of the chain-file commit (staging the block; \
              its append runs on the appender thread while the next block executes; waits for an append \
              still running, and for the last one), setup (ms, once, not in tps) the untimed set-up \
@@ -160,6 +165,14 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
              building and committing the first block after it (with --restart)",
             timed.blocks,
             p.block_txs,
+            if p.pipeline {
+                "pipelined (--pipeline): each block executes while the previous block's state root, \
+                 transactions and receipts roots and seal run on another thread (state_root and seal: \
+                 that thread's times, overlapped; root_wait: the block thread's wait for them after \
+                 executing)"
+            } else {
+                "each block built and sealed in turn, as the node's sequencer does"
+            },
             rayon::current_num_threads(),
             timed.max_pending,
             load_average()
@@ -200,6 +213,7 @@ fn restart(
     let started = Instant::now();
     let mut chain = Chain::open(&dir.path().join("bench.redb"), keys, p.gas_limit, p.apply)?;
     chain.timestamp = timestamp;
+    chain.pipeline = p.pipeline;
     let open = started.elapsed();
     let started = Instant::now();
     let mut timed = Timed::default();
@@ -265,6 +279,34 @@ pub(super) struct Timed {
     max_pending: usize,
     /// Blocks whose append was durable.
     durable: usize,
+    /// The block thread's wait, after a block executed, for the previous block's root.
+    root_wait: Duration,
+}
+
+impl Timed {
+    /// Counts a block the root thread sealed: its gas and its root's times; every
+    /// transaction after the forced ones must have succeeded.
+    fn sealed(&mut self, block: &SealedBlock, timings: BuildTimings) -> Result<(), BenchError> {
+        let forced = block.txs.iter().take_while(|t| t.tx.is_deposit()).count();
+        if let Some((tx, _)) = block
+            .txs
+            .iter()
+            .zip(&block.receipts)
+            .skip(forced)
+            .find(|(_, r)| !r.status())
+        {
+            return Err(BenchError::Workload(format!(
+                "transaction {} from {} failed in block {}",
+                tx.hash,
+                tx.sender(),
+                block.number()
+            )));
+        }
+        self.gas += block.header.gas_used;
+        self.state_root += timings.state_root;
+        self.seal += timings.seal;
+        Ok(())
+    }
 }
 
 /// An engine over a temporary store, with the admission rules its transactions pass.
@@ -275,6 +317,8 @@ pub(super) struct Chain {
     /// When set, every block opens as an L2 block of this L1 origin does (the L1-info
     /// deposit, sequence numbers counting up), so its batch can be derived (derive mode).
     pub(super) origin: Option<(op_node::derivation::L1Block, u64)>,
+    /// Blocks execute beside the previous block's state root ([`Engine::pipeline_block`]).
+    pub(super) pipeline: bool,
 }
 
 impl Chain {
@@ -300,6 +344,7 @@ impl Chain {
             pool: PoolConfig::new(CHAIN_ID, gas_limit),
             timestamp: GENESIS_TIMESTAMP,
             origin: None,
+            pipeline: false,
         })
     }
 
@@ -324,8 +369,11 @@ impl Chain {
         self.finish(&mut ignored)
     }
 
-    /// Builds and commits one block of exactly `txs`, adding its times to `timed`. Every
-    /// transaction must be included and succeed, or the figures would measure something else.
+    /// Builds and seals one block of exactly `txs` as the sequencer does or, with
+    /// [`Self::pipeline`], executes it and seals the one before it ([`Engine::pipeline_block`]:
+    /// this block executes while the previous block's state root is computed on another
+    /// thread), adding the times to `timed`. Every transaction must be included and succeed,
+    /// or the figures would measure something else.
     pub(super) fn seal_timed(
         &mut self,
         txs: &[Arc<RecoveredTx>],
@@ -333,8 +381,11 @@ impl Chain {
     ) -> Result<(), BenchError> {
         self.timestamp += 1;
         let started = Instant::now();
-        let built = match &mut self.origin {
-            None => self.engine.build(self.timestamp, txs)?,
+        let attributes = match &mut self.origin {
+            None => BlockAttributes {
+                timestamp: self.timestamp,
+                ..Default::default()
+            },
             Some((origin, sequence_number)) => {
                 let attributes = op_node::derivation::block_inputs(
                     origin,
@@ -344,9 +395,47 @@ impl Chain {
                     op_node::derivation::FeeScalars::default(),
                 );
                 *sequence_number += 1;
-                self.engine.build_block(&attributes, txs)?
+                attributes
             }
         };
+        if !self.pipeline {
+            return self.seal_in_turn(&attributes, txs, timed, started);
+        }
+        let out = self.engine.pipeline_block(&attributes, &mut Fixed(txs))?;
+        let build = started.elapsed().saturating_sub(out.seal);
+        let polled = Instant::now();
+        // Blocks whose appends finished meanwhile (without waiting).
+        timed.durable += self.engine.durable(Some(Instant::now()))?.len();
+        let persist = out.seal + polled.elapsed();
+        if out.txs.len() != txs.len() + attributes.forced.len() {
+            return Err(BenchError::Workload(format!(
+                "block {} included {} of {} transactions",
+                out.number,
+                out.txs.len(),
+                txs.len()
+            )));
+        }
+        if let Some((block, timings)) = out.sealed {
+            timed.sealed(&block, timings)?;
+        }
+        timed.blocks += 1;
+        timed.build += build;
+        timed.execute += out.execute;
+        timed.root_wait += out.root_wait;
+        timed.persist += persist;
+        timed.block_ms.push(ms(build + persist));
+        Ok(())
+    }
+
+    /// One block built and sealed in turn on this thread (the sequencer's way).
+    fn seal_in_turn(
+        &mut self,
+        attributes: &BlockAttributes,
+        txs: &[Arc<RecoveredTx>],
+        timed: &mut Timed,
+        started: Instant,
+    ) -> Result<(), BenchError> {
+        let built = self.engine.build_block(attributes, txs)?;
         let built_at = Instant::now();
         let timings = built.timings;
         let block = self.engine.seal(built)?;
@@ -354,9 +443,7 @@ impl Chain {
         timed.durable += self.engine.durable(Some(Instant::now()))?.len();
         let persist = built_at.elapsed();
         let build = built_at - started;
-
-        let forced = block.txs.iter().take_while(|t| t.tx.is_deposit()).count();
-        if block.txs.len() != txs.len() + forced {
+        if block.txs.len() != txs.len() + attributes.forced.len() {
             return Err(BenchError::Workload(format!(
                 "block {} included {} of {} transactions",
                 block.number(),
@@ -364,26 +451,10 @@ impl Chain {
                 txs.len()
             )));
         }
-        if let Some((tx, _)) = block
-            .txs
-            .iter()
-            .zip(&block.receipts)
-            .skip(forced)
-            .find(|(_, r)| !r.status())
-        {
-            return Err(BenchError::Workload(format!(
-                "transaction {} from {} failed in block {}",
-                tx.hash,
-                tx.sender(),
-                block.number()
-            )));
-        }
+        timed.sealed(&block, timings)?;
         timed.blocks += 1;
-        timed.gas += block.header.gas_used;
         timed.build += build;
         timed.execute += timings.execute;
-        timed.state_root += timings.state_root;
-        timed.seal += timings.seal;
         timed.persist += persist;
         timed.block_ms.push(ms(build + persist));
         Ok(())
@@ -393,6 +464,9 @@ impl Chain {
     /// each one became durable.
     pub(super) fn finish(&mut self, timed: &mut Timed) -> Result<(), BenchError> {
         let started = Instant::now();
+        if let Some((block, timings)) = self.engine.finish_root()? {
+            timed.sealed(&block, timings)?;
+        }
         timed.durable += self.engine.durable(None)?.len();
         timed.persist += started.elapsed();
         if timed.durable != timed.blocks {
