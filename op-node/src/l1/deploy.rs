@@ -153,9 +153,11 @@ async fn ensure_multicall3<P: Provider>(provider: &P) {
 /// deployer's next nonce (so a deployment's address is known before it lands, and later
 /// constructors can be given it) and its own gas estimate against the latest state. A batch may
 /// therefore hold a deployment whose constructor takes the address of another one in the same
-/// batch only because every constructor here just stores the addresses it is given; a call must
-/// wait for a batch that deploys its target. [`Batch::confirm`] waits for them all. The three
-/// batches take about four L1 blocks, where one block per transaction took 19 (19 s at the 1 s
+/// batch only when that constructor just stores the address; a constructor or a call that
+/// calls a contract must wait for a batch that deploys it (OneStepVerifier's constructor reads
+/// WorldStepVerifier's and CallStepVerifier's split-out contracts, so the step verifiers confirm
+/// before it). [`Batch::confirm`] waits for them all. The four
+/// batches take about five L1 blocks, where one block per transaction took 19 (19 s at the 1 s
 /// L1 blocks of a devnet, paid by every devnet start).
 struct Batch<'a, P> {
     provider: &'a P,
@@ -321,6 +323,9 @@ async fn deploy_step_verifier<P: Provider>(
             BoundaryStepVerifier::deploy_builder(p, sealing).into_transaction_request(),
         )
         .await?;
+    // OneStepVerifier's constructor asks WorldStepVerifier and CallStepVerifier for the
+    // contracts they deployed (`exitSteps()`, `createSteps()`), so they must be mined first.
+    batch.confirm().await?;
     batch
         .deploy(
             "OneStepVerifier",
@@ -330,8 +335,8 @@ async fn deploy_step_verifier<P: Provider>(
         .await
 }
 
-/// Deploys the bridge on the L1 at `url` from the devnet deployer key, in three batches: the
-/// factory, the registry and the step verifiers; the registry's anchor and the portal, whose
+/// Deploys the bridge on the L1 at `url` from the devnet deployer key, in four batches: the
+/// factory, the registry and the step verifiers; the entry `OneStepVerifier`; the registry's anchor and the portal, whose
 /// block becomes the inbox's genesis epoch; then the rest and the factory's configuration.
 pub async fn deploy_bridge(url: &str, params: DeployParams) -> Result<Deployment, DeployError> {
     let signer = service_signer(DEPLOYER_INDEX);
