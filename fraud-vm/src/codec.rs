@@ -446,9 +446,9 @@ fn put_receipt(out: &mut Vec<u8>, r: &Receipt) {
     put_receipt_marked(out, r, |_| false);
 }
 
-/// The receipt section (§6.3), [v0.13] each log's data for which `marked` holds as the L1
-/// form's marker `u32 (len | 2^31) ‖ R_d` (`R_d` its word-tree root, SPEC.md §5.19).
-pub(crate) fn put_receipt_marked(out: &mut Vec<u8>, r: &Receipt, marked: impl Fn(&[u8]) -> bool) {
+/// The receipt section (§6.3), [v0.13] the data of each log whose index `marked` holds as the
+/// L1 form's marker `u32 (len | 2^31) ‖ R_d` (`R_d` its word-tree root, SPEC.md §5.19).
+pub(crate) fn put_receipt_marked(out: &mut Vec<u8>, r: &Receipt, marked: impl Fn(usize) -> bool) {
     out.extend_from_slice(&r.tx_index.to_be_bytes());
     out.push(u8::from(r.success));
     out.extend_from_slice(&r.cumulative_gas.to_be_bytes());
@@ -460,7 +460,7 @@ pub(crate) fn put_receipt_marked(out: &mut Vec<u8>, r: &Receipt, marked: impl Fn
         None => out.push(0),
     }
     out.extend_from_slice(&(r.logs.len() as u32).to_be_bytes());
-    for log in &r.logs {
+    for (i, log) in r.logs.iter().enumerate() {
         out.extend_from_slice(log.address.as_slice());
         let topics = log.topics();
         out.extend_from_slice(&(topics.len() as u32).to_be_bytes());
@@ -468,7 +468,7 @@ pub(crate) fn put_receipt_marked(out: &mut Vec<u8>, r: &Receipt, marked: impl Fn
             out.extend_from_slice(t.as_slice());
         }
         let data = &log.data.data;
-        if marked(data) {
+        if marked(i) {
             out.extend_from_slice(&(data.len() as u32 | (1 << 31)).to_be_bytes());
             out.extend_from_slice(crate::merkle::WordTree::from_bytes(data).root().as_slice());
         } else {

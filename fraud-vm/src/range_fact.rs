@@ -871,7 +871,7 @@ fn insertion_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
     if let Some((section, _)) = long_receipt {
         // The receipt is the proof's last section (§6.3): its canonical bytes give way to the
         // L1 form's.
-        let canonical = receipt_section(proof.receipt.as_ref()?, 0);
+        let canonical = receipt_section(proof.receipt.as_ref()?, &[]);
         if !bytes.ends_with(&canonical) {
             return None;
         }
@@ -881,22 +881,74 @@ fn insertion_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
     Some(L1Proof { bytes, jobs })
 }
 
-/// [v0.13] The L1 form of the receipt `r` of an insertion (SPEC.md §5.19) when a log's data
-/// spans more than `long_words` words: its section with each such log's data as a marker
-/// `u32 (len | 2^31) ‖ R_d` ([`receipt_section`]), and the jobs the verifier reads for it: per
-/// long log, the WRITE of `(R_d, 0, len)` after the log's RLP prefix and the HASH of the result
-/// (the log's hash, for the receipt chain); and the receipt encoding's word tree `encoded`,
-/// built from the tree of its bytes before the first long data by WRITEs, in order, of each
-/// long data `(R_d, 0, len)` and of the bytes after it up to the next long data (from their
-/// own tree), each at the end of what the previous left. `None` for a receipt without long
-/// data (it is sent whole).
+/// The least data a log must carry to be marked by the receipt rule of [`marked_logs`] when it
+/// spans at most `LONG_WORDS` words: a marked log costs the L1 step its four facts (its hash's
+/// WRITE and HASH, the receipt tree's two WRITEs), about 35k gas whatever its length (55.6k a
+/// marked 8 KiB log, with the ~20k any log costs), and a byte carried whole about 37, so a log
+/// under about 1 KiB costs less carried whole; 2 KiB leaves a margin (the L1 verifier takes a
+/// marker on any data of 56 bytes or more, SPEC.md §5.19).
+pub const MIN_MARKED_DATA: usize = 2048;
+
+/// [v0.13] Which logs of the receipt `r`, whose encoding is `encoded_len` bytes, its L1 form
+/// gives by their data's word-tree root (SPEC.md §5.19, the prover's rule): every log whose
+/// data spans more than `long_words` words; then, while the bytes the step would still carry
+/// (the encoding without the marked data) span more than `long_words` words, the unmarked log
+/// with the most data (the first of equals), if it has at least [`MIN_MARKED_DATA`] bytes. A
+/// receipt of many logs each under `long_words` words so sends the largest of them by their
+/// facts until what is left is short; one of many logs under [`MIN_MARKED_DATA`] bytes stays
+/// long (SPEC.md §5.19 "open": its insertion grows with its logs).
+pub fn marked_logs(
+    r: &crate::receipt::Receipt,
+    encoded_len: usize,
+    long_words: usize,
+) -> Vec<bool> {
+    let spans_long = |n: usize| n.div_ceil(32) > long_words;
+    let mut marked: Vec<bool> = r
+        .logs
+        .iter()
+        .map(|l| spans_long(l.data.data.len()) && l.data.data.len() >= 56)
+        .collect();
+    let mut carried = encoded_len.saturating_sub(
+        r.logs
+            .iter()
+            .zip(&marked)
+            .filter(|(_, m)| **m)
+            .map(|(l, _)| l.data.data.len())
+            .sum::<usize>(),
+    );
+    if !spans_long(carried) {
+        return marked;
+    }
+    let mut order: Vec<usize> = (0..r.logs.len())
+        .filter(|&i| !marked[i] && r.logs[i].data.data.len() >= MIN_MARKED_DATA)
+        .collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(r.logs[i].data.data.len()), i));
+    for i in order {
+        if !spans_long(carried) {
+            break;
+        }
+        marked[i] = true;
+        carried = carried.saturating_sub(r.logs[i].data.data.len());
+    }
+    marked
+}
+
+/// [v0.13] The L1 form of the receipt `r` of an insertion (SPEC.md §5.19) when [`marked_logs`]
+/// marks a log: its section with each marked log's data as a marker `u32 (len | 2^31) ‖ R_d`
+/// ([`receipt_section`]), and the jobs the verifier reads for it: per marked log, the WRITE of
+/// `(R_d, 0, len)` after the log's RLP prefix and the HASH of the result (the log's hash, for
+/// the receipt chain); and the receipt encoding's word tree `encoded`, built from the tree of
+/// its bytes before the first marked data by WRITEs, in order, of each marked data
+/// `(R_d, 0, len)` and of the bytes after it up to the next marked data (from their own tree),
+/// each at the end of what the previous left. `None` for a receipt without a marked log (it is
+/// sent whole).
 fn receipt_form(
     r: &crate::receipt::Receipt,
     encoded: &[u8],
     long_words: usize,
 ) -> Option<(Vec<u8>, Vec<JobPlan>)> {
-    let long = |d: &[u8]| d.len().div_ceil(32) > long_words && d.len() >= 56;
-    if !r.logs.iter().any(|l| long(&l.data.data)) {
+    let marked = marked_logs(r, encoded.len(), long_words);
+    if !marked.contains(&true) {
         return None;
     }
     // The logs' list: after the type byte, the list header, the status, the cumulative gas and
@@ -908,17 +960,17 @@ fn receipt_form(
     }
     let (_, mut at, _) = rlp_item(encoded, at)?;
     let mut spans = Vec::new();
-    for log in &r.logs {
+    for (log, m) in r.logs.iter().zip(&marked) {
         let (_, p, l) = rlp_item(encoded, at)?;
         at = p + l;
-        let d = &log.data.data;
-        if long(d) {
+        if *m {
             // The data is the log's last item.
-            spans.push((log, at - d.len()));
+            spans.push((log, at - log.data.data.len()));
         }
     }
-    // The encoding's tree, from that of its bytes before the first long data: each long data,
-    // then the bytes up to the next (or the end), written after what the previous job left.
+    // The encoding's tree, from that of its bytes before the first marked data: each marked
+    // data, then the bytes up to the next (or the end), written after what the previous job
+    // left.
     let first = spans.first()?.1;
     let mut cur = encoded[..first].to_vec();
     let mut jobs = Vec::new();
@@ -945,7 +997,7 @@ fn receipt_form(
     }
     debug_assert_eq!(cur, encoded);
     jobs.extend(into_receipt);
-    Some((receipt_section(r, long_words), jobs))
+    Some((receipt_section(r, &marked), jobs))
 }
 
 /// [v0.13] The WRITE job of `piece` (from its own word tree) into the tree of `cur` right after
@@ -970,13 +1022,11 @@ fn write_after(cur: &[u8], piece: &[u8]) -> Option<JobPlan> {
 
 /// [v0.13] The receipt section of a proof (SPEC.md §6.3): `tx_index ‖ success ‖ cumulative_gas
 /// ‖ u8 deposit ‖ [nonce] ‖ u32 count ‖ (address ‖ u32 n ‖ topic… ‖ data)…`, each log's data
-/// `u32 len ‖ data`, or in the L1 form, where it spans more than `long_words` words (0: never),
-/// the marker `u32 (len | 2^31) ‖ R_d` (`R_d` its word-tree root).
-fn receipt_section(r: &crate::receipt::Receipt, long_words: usize) -> Vec<u8> {
+/// `u32 len ‖ data`, or in the L1 form, where `marked` holds for its index ([`marked_logs`];
+/// empty: none), the marker `u32 (len | 2^31) ‖ R_d` (`R_d` its word-tree root).
+fn receipt_section(r: &crate::receipt::Receipt, marked: &[bool]) -> Vec<u8> {
     let mut out = Vec::new();
-    crate::codec::put_receipt_marked(&mut out, r, |d| {
-        long_words > 0 && d.len().div_ceil(32) > long_words && d.len() >= 56
-    });
+    crate::codec::put_receipt_marked(&mut out, r, |i| marked.get(i).copied().unwrap_or(false));
     out
 }
 
@@ -1221,23 +1271,27 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
 
-        /// [v0.13] A receipt's L1 form (SPEC.md §5.19): its section holds each log whose data
-        /// spans more than `long_words` words as `u32 (len | 2^31) ‖ R_d` and every other field
-        /// as the canonical section does; the jobs' HASH facts are the long logs' hashes, and the
-        /// WRITEs that build the encoding's tree end at the root of the encoding itself.
+        /// [v0.13] A receipt's L1 form (SPEC.md §5.19): its section holds each log that
+        /// [`marked_logs`] marks as `u32 (len | 2^31) ‖ R_d` and every other field as the
+        /// canonical section does; the jobs' HASH facts are the marked logs' hashes, and the
+        /// WRITEs that build the encoding's tree end at the root of the encoding itself. The
+        /// rule marks every log over `long_words` words (never one under 56 bytes), then the
+        /// largest others of at least `MIN_MARKED_DATA` bytes only while what the step carries
+        /// is long: it stops as soon as that is short, and leaves it long only when no other
+        /// log can be marked.
         #[test]
         fn receipt_form_builds_the_encoding_tree(
             kind in 0usize..3,
+            long_words in 2usize..120,
             logs in proptest::collection::vec(
                 (
                     proptest::prelude::any::<[u8; 20]>(),
                     proptest::collection::vec(proptest::prelude::any::<[u8; 32]>(), 0..=4),
-                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4000),
                 ),
-                1..5,
+                1..8,
             ),
         ) {
-            let long_words = 2;
             let logs: Vec<alloy::primitives::Log> = logs
                 .into_iter()
                 .map(|(a, t, d)| alloy::primitives::Log {
@@ -1257,27 +1311,49 @@ mod tests {
             };
             let tx_type = [0u8, 2, crate::receipt::DEPOSIT_TX_TYPE][kind];
             let encoded = r.encode(tx_type).expect("a receipt type");
-            let long = |d: &[u8]| d.len().div_ceil(32) > long_words && d.len() >= 56;
+            let marked = marked_logs(&r, encoded.len(), long_words);
+            let len = |i: usize| r.logs[i].data.data.len();
+            let short = |n: usize| n.div_ceil(32) <= long_words;
+            let carried = encoded.len()
+                - (0..r.logs.len()).filter(|&i| marked[i]).map(len).sum::<usize>();
+            for i in 0..r.logs.len() {
+                proptest::prop_assert!(!marked[i] || len(i) >= 56);
+                proptest::prop_assert!(!marked[i] || !short(len(i)) || len(i) >= MIN_MARKED_DATA);
+                if len(i) >= 56 && !short(len(i)) {
+                    proptest::prop_assert!(marked[i]);
+                }
+            }
+            let chosen: Vec<usize> =
+                (0..r.logs.len()).filter(|&i| marked[i] && short(len(i))).collect();
+            let left: Vec<usize> = (0..r.logs.len())
+                .filter(|&i| !marked[i] && len(i) >= MIN_MARKED_DATA)
+                .collect();
+            if !short(carried) {
+                proptest::prop_assert!(left.is_empty(), "a markable log left");
+            }
+            if let Some(&smallest) = chosen.iter().min_by_key(|&&i| (len(i), std::cmp::Reverse(i))) {
+                proptest::prop_assert!(!short(carried + len(smallest)), "one mark too many");
+                proptest::prop_assert!(left.iter().all(|&i| len(i) <= len(smallest)));
+            }
             let form = receipt_form(&r, &encoded, long_words);
-            let any_long = r.logs.iter().any(|l| long(&l.data.data));
-            proptest::prop_assert_eq!(form.is_some(), any_long);
+            proptest::prop_assert_eq!(form.is_some(), marked.contains(&true));
             let Some((section, jobs)) = form else {
                 return Ok(());
             };
             // The section: the canonical one with each long data's `u32 len ‖ data` a marker.
-            let canonical = receipt_section(&r, 0);
+            let canonical = receipt_section(&r, &[]);
             let mut expect = canonical[..canonical.len()
                 - r.logs.iter().map(|l| 28 + 32 * l.topics().len() + l.data.data.len()).sum::<usize>()]
                 .to_vec();
             let mut hashes = Vec::new();
-            for l in &r.logs {
+            for (l, m) in r.logs.iter().zip(&marked) {
                 expect.extend_from_slice(l.address.as_slice());
                 expect.extend_from_slice(&(l.topics().len() as u32).to_be_bytes());
                 for t in l.topics() {
                     expect.extend_from_slice(t.as_slice());
                 }
                 let d = &l.data.data;
-                if long(d) {
+                if *m {
                     expect.extend_from_slice(&(d.len() as u32 | FACT_BIT).to_be_bytes());
                     expect.extend_from_slice(WordTree::from_bytes(d).root().as_slice());
                     hashes.push(keccak256(alloy::rlp::encode(l)));

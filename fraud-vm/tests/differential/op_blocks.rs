@@ -930,6 +930,50 @@ pub(crate) fn long_log_block(len: usize, zeros: bool) -> Vec<Vec<u8>> {
     out
 }
 
+/// An OP block whose deposit creates a contract with init code that emits `n` LOG0s of the same
+/// `m` non-zero bytes (its data, copied from the init code's tail), then a small deposit (whose
+/// insertion may move the first one's leaves): the block end's insertion of a receipt with many
+/// short logs (fraud-vm SPEC §5.19). A log costs about `420 + 8 m` gas of the block's 30M.
+pub(crate) fn many_logs_block(n: u32, m: u32) -> Vec<Vec<u8>> {
+    const LOOP: u8 = 0x0d;
+    const END: u8 = 0x1d;
+    let mut init = vec![0x62];
+    init.extend_from_slice(&m.to_be_bytes()[1..]);
+    // DUP1, PUSH1 data, PUSH0, CODECOPY(0, data, m); PUSH3 n.
+    init.extend_from_slice(&[0x80, 0x60, 0x1f, 0x5f, 0x39, 0x62]);
+    init.extend_from_slice(&n.to_be_bytes()[1..]);
+    // loop: while n != 0 { LOG0(0, m); n -= 1 }; STOP.
+    init.extend_from_slice(&[
+        0x5b, 0x80, 0x15, 0x60, END, 0x57, 0x81, 0x5f, 0xa0, 0x60, 0x01, 0x90, 0x03, 0x60, LOOP,
+        0x56, 0x5b, 0x00,
+    ]);
+    debug_assert_eq!(init.len(), 0x1f);
+    init.extend((0..m as u64).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1));
+    let gas = 100_000 + 60 * init.len() as u64 + u64::from(n) * (440 + 8 * u64::from(m));
+    let mut out = block(&[], (1368, 810_949, 7_000, 300));
+    out.push(deposit(TxDeposit {
+        source_hash: B256::repeat_byte(0x31),
+        from: RICH_DEPOSITOR,
+        to: TxKind::Create,
+        mint: 0,
+        value: U256::ZERO,
+        gas_limit: gas.min(GAS_LIMIT - 2_000_000),
+        is_system_transaction: false,
+        input: init.into(),
+    }));
+    out.push(deposit(TxDeposit {
+        source_hash: B256::repeat_byte(0x32),
+        from: RICH_DEPOSITOR,
+        to: TxKind::Call(LOGGER),
+        mint: 0,
+        value: U256::ZERO,
+        gas_limit: 300_000,
+        is_system_transaction: false,
+        input: vec![1u8; 8].into(),
+    }));
+    out
+}
+
 /// Random blocks as [`op_blocks_match_op_revm`] draws them.
 pub(crate) fn random_block() -> impl Strategy<Value = Vec<Vec<u8>>> {
     (

@@ -35,6 +35,9 @@ mod programs;
 /// Long ranges through the range oracle.
 #[path = "solidity_ranges.rs"]
 mod ranges;
+/// [v0.13] Receipts with many short logs at the block end's insertion.
+#[path = "solidity_receipts.rs"]
+mod receipts;
 /// Transaction start and end steps, and whole OP blocks.
 #[path = "solidity_transactions.rs"]
 mod transactions;

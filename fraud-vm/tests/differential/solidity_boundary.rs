@@ -1988,7 +1988,7 @@ fn solidity_long_block_boundary_steps_gas() {
 
 /// [v0.12] An insertion step in its L1 form: refused until its facts are in, then the Rust
 /// post-state; its tampered forms refused. Returns the step's gas.
-fn long_insertion(
+pub(super) fn long_insertion(
     l1: &mut L1Verifier,
     feeder: &mut super::ranges::Feeder,
     pre: B256,
