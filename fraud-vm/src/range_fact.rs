@@ -600,20 +600,25 @@ pub fn plan(
 /// those after it. Its jobs: the HASH of `e`; the data's `WRITE | ZEROS` into the empty tree (a
 /// call) or its `ZEROS` and `HASH` (a creation); for a signed transaction the WRITE of the data
 /// into the tree of its signing payload's head and tail, then the HASH of that payload; under
-/// OP rules, a non-deposit's FLZ job of `e` (the L1 data fee). `None` for an encoding that does
-/// not decode, short data, data of 63 bytes or fewer, a bare list that is not a legacy
-/// transaction, and a call to a precompile (all proven in full).
+/// OP rules, a non-deposit's FLZ job of `e` (the L1 data fee). [v0.14] A start whose data is
+/// short but whose encoding spans more than `long_words` words (a long access list, many
+/// authorizations) takes the form with no data absent (`head` through the data's end, `tail`
+/// the rest, [`whole_encoding_form`]). `None` for an encoding that does not decode, a short
+/// encoding, a bare list that is not a legacy transaction, and a call to a precompile (all
+/// proven in full).
 fn tx_start_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
     let (e, _) = proof.transaction.as_ref()?;
     let env = proof.block_env.as_ref()?;
     let record = crate::tx::decode(e, env.rules, env.chain_id).ok()?;
-    let skip = data_items(e)?;
-    let (head_len, data_len) = data_span(e, skip)?;
-    if (data_len as usize).div_ceil(32) <= long_words || data_len < 64 {
-        return None;
-    }
     if !record.create && crate::world::is_precompile(record.to) {
         return None;
+    }
+    let skip = data_items(e)?;
+    let (head_len, data_len) = data_span(e, skip)?;
+    if (data_len as usize).div_ceil(32) <= long_words {
+        return (e.len().div_ceil(32) > long_words)
+            .then(|| whole_encoding_form(proof, e, head_len + data_len, &record, env.rules))
+            .flatten();
     }
     let len = e.len() as u64;
     let tail_len = len - head_len - data_len;
@@ -696,6 +701,52 @@ fn tx_start_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
             &tree.prove_range(first, len.div_ceil(32) - first),
         ));
     }
+    let bytes = with_long_transaction(proof, &blob)?;
+    Some(L1Proof { bytes, jobs })
+}
+
+/// [v0.14] The L1 form of a transaction start whose encoding `e` is long but whose data is not
+/// (SPEC.md §3.4.1): the flag-2 witness with `head = e[0, split)` (through the data's end) and
+/// `tail` the rest, so that no byte is absent (`len(head) + len(tail) = len(e)`); the verifier
+/// reads `e` whole from the two range proofs and decodes it as in full. Its jobs: the HASH of
+/// `e` (the list's word) and, for a non-deposit under Isthmus rules, the FLZ job of `e` (the L1
+/// data fee), the step's two costs that grow with the encoding beyond its range proofs.
+fn whole_encoding_form(
+    proof: &StepProof,
+    e: &[u8],
+    split: u64,
+    record: &crate::tx::TxRecord,
+    rules: crate::state::Rules,
+) -> Option<L1Proof> {
+    let len = e.len() as u64;
+    if split == 0 || split >= len {
+        return None;
+    }
+    let tree = WordTree::from_bytes(e);
+    let root = tree.root();
+    let whole = tree.prove_range(0, len.div_ceil(32));
+    let job = |flags| RangeJob {
+        src_root: root,
+        src_offset: 0,
+        src_size: len,
+        len,
+        flags,
+        dst_root: B256::ZERO,
+        dst_offset: 0,
+    };
+    let mut jobs = vec![plan(job(HASH), Some(&whole), None)?];
+    if record.deposit.is_none() && rules == crate::state::Rules::Isthmus {
+        jobs.push(plan(job(FLZ), Some(&whole), None)?);
+    }
+    let mut blob = root.to_vec();
+    blob.extend_from_slice(&(len as u32).to_be_bytes());
+    blob.extend_from_slice(&(split as u32).to_be_bytes());
+    blob.extend_from_slice(&encode_range(&tree.prove_range(0, split.div_ceil(32))));
+    blob.extend_from_slice(&((len - split) as u32).to_be_bytes());
+    let first = split / 32;
+    blob.extend_from_slice(&encode_range(
+        &tree.prove_range(first, len.div_ceil(32) - first),
+    ));
     let bytes = with_long_transaction(proof, &blob)?;
     Some(L1Proof { bytes, jobs })
 }

@@ -142,8 +142,10 @@ struct Case {
     /// The transaction's recipient.
     to: Address,
     /// Send as an EIP-1559 transaction (fee cap above the effective price) with the access list
-    /// [`ACCESS_LIST`].
+    /// `list`.
     eip1559: bool,
+    /// The access list of an EIP-1559 case: [`access_list`] unless a test widens it.
+    list: Arc<Vec<(Address, Vec<U256>)>>,
     /// Send as a creation transaction whose initcode is `calldata` (then `to` must be the
     /// address it creates).
     create: bool,
@@ -184,6 +186,7 @@ impl Case {
             extra: Vec::new(),
             to: TARGET,
             eip1559: false,
+            list: Arc::new(access_list()),
             create: false,
         }
     }
@@ -262,8 +265,9 @@ impl Case {
                 to: kind,
                 value,
                 access_list: AccessList(
-                    access_list()
-                        .into_iter()
+                    self.list
+                        .iter()
+                        .cloned()
                         .map(|(address, keys)| AccessListItem {
                             address,
                             storage_keys: keys.into_iter().map(B256::from).collect(),
@@ -414,7 +418,7 @@ fn intrinsic_and_floor(calldata: &[u8]) -> u64 {
 
 fn gas_limit(case: &Case) -> u64 {
     let list = if case.eip1559 {
-        access_list()
+        case.list
             .iter()
             .map(|(_, k)| 2400 + 1900 * k.len() as u64)
             .sum()
@@ -504,8 +508,9 @@ fn revm_tx(case: &Case, nonce: u64) -> TxEnv {
             .tx_type(Some(2))
             .gas_priority_fee(Some(PRIORITY_FEE))
             .access_list(AccessList(
-                access_list()
-                    .into_iter()
+                case.list
+                    .iter()
+                    .cloned()
                     .map(|(address, keys)| AccessListItem {
                         address,
                         storage_keys: keys.into_iter().map(B256::from).collect(),
@@ -573,9 +578,9 @@ fn run_within(
     let mut world = slot.world.clone();
     let (mut warm, mut slots) = (vec![CALLER, case.to, COINBASE], Vec::new());
     if case.eip1559 {
-        for (a, keys) in access_list() {
-            warm.push(a);
-            slots.extend(keys.iter().map(|k| (a, *k)));
+        for (a, keys) in case.list.iter() {
+            warm.push(*a);
+            slots.extend(keys.iter().map(|k| (*a, *k)));
         }
     }
     world.start_tx(&warm, &slots);
@@ -1602,6 +1607,7 @@ fn case() -> impl Strategy<Value = Case> {
                 extra: Vec::new(),
                 to: TARGET,
                 eip1559: eip1559 && !blobs,
+                list: Arc::new(access_list()),
                 create: false,
             },
         )
@@ -1816,6 +1822,7 @@ fn handwritten_programs() {
             extra: Vec::new(),
             to: TARGET,
             eip1559: false,
+            list: Arc::new(access_list()),
             create: false,
         };
         let obs = check(&case, true);
@@ -1841,6 +1848,7 @@ fn state_at_k_by_reexecution() {
         extra: Vec::new(),
         to: TARGET,
         eip1559: false,
+        list: Arc::new(access_list()),
         create: false,
     };
     let mut all = Vec::new();
@@ -1876,6 +1884,7 @@ fn dispute_over_a_trace_ends_in_a_one_step_proof() {
         extra: Vec::new(),
         to: TARGET,
         eip1559: false,
+        list: Arc::new(access_list()),
         create: false,
     };
     let at = |k: u64| {

@@ -206,8 +206,9 @@ contract TxDecoder {
     /// `R_e ‖ u32 len(e) ‖ u32 len(head) ‖ range_proof(head) ‖ u32 len(tail) ‖
     /// [range_proof(tail)]`, the range multiproofs (§6.3) of the words that hold `head`, `e`'s
     /// bytes before its data (through the data's RLP header), and `tail`, those after it, under
-    /// `R_e`. The oracle's HASH fact of `e` must be the list's `word`, and the data at least 64
-    /// bytes (else `BadTransaction`). Its data's zero count, tree (a call) or hash (a creation)
+    /// `R_e`. The oracle's HASH fact of `e` must be the list's `word`, and the data absent from
+    /// `head ‖ tail` at least 64 bytes or [v0.14] none (`head ‖ tail = e`, a long encoding with
+    /// short data), else `BadTransaction`. Its data's zero count, tree (a call) or hash (a creation)
     /// and the signing hash come from the oracle's facts (`RangeFactMissing` until they are
     /// complete). Only an encoding that decodes takes this form: a refusal here is not a skip
     /// (the step reverts), since a wrong split of `e` could cause it; an encoding the decoder
@@ -231,8 +232,10 @@ contract TxDecoder {
         p = _range(p + 40, end, 0, head, l.root);
         if (p + 4 > end) revert BadTransaction();
         uint256 tailLen = StateRecord.uintAt(p, 4);
-        if (l.headLen + tailLen + 64 > l.len) revert BadTransaction();
+        if (l.headLen + tailLen > l.len) revert BadTransaction();
         l.gap = l.len - l.headLen - tailLen;
+        // [v0.14] No byte absent (a long encoding with short data): `c` is `e` whole.
+        if (l.gap != 0 && l.gap < 64) revert BadTransaction();
         // `c = head ‖ tail`: the encoding without its data, which `decodeLong` reads.
         uint256 headLen = l.headLen;
         bytes memory c = new bytes(headLen + tailLen);
@@ -268,6 +271,9 @@ contract TxDecoder {
         }
         l.at = p + l.headLen;
         _decode(t, p, c.length, l, rules, chainId);
+        // A precompile would read the data whole, at an offset of `c`: such a transaction is
+        // proven in full.
+        if (!t.create && PrecompileCall.isPrecompile(t.to)) revert BadTransaction();
         (t.data, t.encodedLen, t.encodingRoot, t.oracle) = (0, l.len, l.root, l.oracle);
     }
 
@@ -362,8 +368,6 @@ contract TxDecoder {
     /// call's calldata: one `WRITE | ZEROS` job into the empty tree) or hash (a creation's code
     /// hash: a `ZEROS` and a `HASH` job), each of `(R_e, len(head), len(e))`.
     function _longData(TxFields memory t, Long memory l) private view returns (uint256) {
-        // A precompile would read the data whole: such a transaction is proven in full.
-        if (!t.create && PrecompileCall.isPrecompile(t.to)) revert BadTransaction();
         bytes32 zeros;
         if (t.create) {
             (zeros,) = StepOps.factOf(l.oracle, l.root, l.headLen, l.len, l.gap, JOB_ZEROS, 0, 0);

@@ -397,7 +397,7 @@ fn item() -> impl Strategy<Value = Item> {
 fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
     let keys = keys();
     let mut nonces = [0u64; 3];
-    let mut fresh_used = [0u8; 32];
+    let mut fresh_used = [0u8; 256];
     let mut out = vec![deposit(TxDeposit {
         source_hash: B256::repeat_byte(1),
         from: DEPOSITOR,
@@ -813,7 +813,7 @@ pub(crate) fn fixed_blocks() -> Vec<Vec<Vec<u8>>> {
     ]
 }
 
-/// An OP block with one EIP-7702 transaction of `n` authorizations (at most 32), each by its own
+/// An OP block with one EIP-7702 transaction of `n` authorizations (at most 143), each by its own
 /// fresh authority (absent from the base state, so each is touched, read with a base-trie proof
 /// of absence and written): the transaction start's gas against the number of authorizations.
 pub(crate) fn delegation_block(n: u8) -> Vec<Vec<u8>> {
@@ -824,6 +824,42 @@ pub(crate) fn delegation_block(n: u8) -> Vec<Vec<u8>> {
         call_authority: false,
     };
     block(&[item], (1368, 810_949, 7_000, 300))
+}
+
+/// An OP block with one recorded EIP-1559 call to [`EOA`] (short data) whose access list names
+/// `addresses` distinct addresses and `slots` distinct slot keys spread over them in turn: the
+/// transaction start's gas against the list's size (each entry one warm-set path, SPEC §3.8;
+/// under Isthmus the L1 data fee runs FastLZ over the whole encoding).
+pub(crate) fn access_list_block(addresses: usize, slots: usize) -> Vec<Vec<u8>> {
+    use alloy::eips::eip2930::{AccessList, AccessListItem};
+    let addresses = addresses.max(1);
+    let mut items: Vec<AccessListItem> = (0..addresses)
+        .map(|i| AccessListItem {
+            address: Address::left_padding_from(&(0xa1_0000u64 + i as u64).to_be_bytes()),
+            storage_keys: Vec::new(),
+        })
+        .collect();
+    for k in 0..slots {
+        items[k % addresses]
+            .storage_keys
+            .push(keccak256((k as u64).to_be_bytes()));
+    }
+    let gas = 21_000 + 2_400 * addresses as u64 + 1_900 * slots as u64 + 100_000;
+    let mut tx = TxEip1559 {
+        chain_id: CHAIN_ID,
+        nonce: 0,
+        gas_limit: gas,
+        max_fee_per_gas: 3 * u128::from(BASEFEE),
+        max_priority_fee_per_gas: 7,
+        to: TxKind::Call(EOA),
+        value: U256::from(1),
+        access_list: AccessList(items),
+        input: vec![0x17u8; 8].into(),
+    };
+    let sig = keys()[0].sign_transaction_sync(&mut tx).expect("sign");
+    let mut out = block(&[], (1368, 810_949, 7_000, 300));
+    out.push(OpTxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718());
+    out
 }
 
 /// [v0.6] Valid transactions with every kind of refused one between them: each refused one

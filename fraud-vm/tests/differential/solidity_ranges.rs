@@ -1292,3 +1292,257 @@ fn solidity_hash_job_sponge_matches_keccak_on_random_chunkings() {
     println!("{} chunks; largest: {:?}", feeder.chunks, feeder.max_chunk);
     assert!(feeder.chunks >= 40, "{} chunks", feeder.chunks);
 }
+
+/// An access list of `addresses` distinct absent addresses and `slots` distinct keys spread over
+/// them in turn (the Prague cases' list; `op_blocks::access_list_block` builds the same shape).
+fn wide_access_list(addresses: usize, slots: usize) -> Vec<(Address, Vec<U256>)> {
+    let addresses = addresses.max(1);
+    let mut list: Vec<(Address, Vec<U256>)> = (0..addresses)
+        .map(|i| {
+            (
+                Address::left_padding_from(&(0xa1_0000u64 + i as u64).to_be_bytes()),
+                Vec::new(),
+            )
+        })
+        .collect();
+    for k in 0..slots {
+        list[k % addresses]
+            .1
+            .push(U256::from_be_bytes(keccak256((k as u64).to_be_bytes()).0));
+    }
+    list
+}
+
+/// The transaction starts of an OP block whose encoding's first byte is `kind`, with their
+/// pre-commitments; the block's failure if it does not check.
+fn op_starts(block: &[Vec<u8>], kind: u8) -> Result<Vec<(B256, fraud_vm::StepProof)>, String> {
+    let recorded =
+        super::super::op_blocks::run_recorded(block, super::boundary::BoundarySteps::default())?;
+    Ok(recorded
+        .proofs
+        .into_iter()
+        .filter(|(k, _, p)| {
+            k == "TxStart"
+                && p.transaction
+                    .as_ref()
+                    .is_some_and(|(e, _)| e.first() == Some(&kind))
+        })
+        .map(|(_, pre, p)| (pre, p))
+        .collect())
+}
+
+/// A transaction start through both verifiers: in full (the gas, `None` past what `compare_step`
+/// answers) and, when `range_fact::l1_form` gives one, in its L1 form after its jobs (its gas,
+/// the same post-state as the Rust verifier's).
+fn start_in_both_forms(
+    l1: &mut L1Verifier,
+    feeder: &mut Feeder,
+    pre: B256,
+    proof: &fraud_vm::StepProof,
+    what: &str,
+) -> (u64, Option<u64>) {
+    use super::boundary::compare_step;
+    let steps = l1.address;
+    let full = match compare_step(l1, steps, pre, &proof.encode()) {
+        Ok(Some(gas)) => gas,
+        other => panic!("{what} in full: {other:?}"),
+    };
+    let form = range_fact::l1_form(proof, LONG_WORDS).map(|form| {
+        let rust = verify(pre, proof).expect("the Rust verifier takes the full proof");
+        feeder.run_missing(l1, &form.jobs);
+        let (answer, gas) = l1.verify(pre, &form.bytes);
+        assert_eq!(answer, Answer::Post(rust), "{what}: the L1 form");
+        gas
+    });
+    (full, form)
+}
+
+/// Issue 6, measured before any bound: the transaction start of an EIP-1559 call with short
+/// data and an access list of 1 / 100 / 500 keys and of 300 addresses, under Prague
+/// (the cases' block) and under Isthmus (a recorded OP transaction, whose L1 data fee runs
+/// FastLZ over the whole encoding, or reads the FLZ fact in the L1 form), and of an EIP-7702
+/// transaction with 20 / 100 authorizations by fresh authorities; both verifiers agree on
+/// each, and each one's gas is printed, in full and in the L1 form
+/// (`cargo test --release -p fraud-vm --test differential solidity_wide_start_gas --
+/// --nocapture`).
+#[test]
+fn solidity_wide_start_gas() {
+    let mut l1 = L1Verifier::deploy();
+    let mut feeder = Feeder::new(&mut l1);
+    let probe = l1.deploy_artifact("FeeProbe", &[]);
+    let starts = |block: &[Vec<u8>], kind: u8| op_starts(block, kind).expect("the block checks");
+    for (addresses, slots) in [(1usize, 1usize), (1, 100), (10, 500), (300, 0)] {
+        let what = format!("{addresses} addresses, {slots} keys");
+        // Prague: the cases' block, the list on an EIP-1559 call to a contract that stops.
+        let case = Case {
+            eip1559: true,
+            list: Arc::new(wide_access_list(addresses, slots)),
+            ..Case::program(&[0x00])
+        };
+        let obs = check(&case, false);
+        assert!(
+            obs.failures.is_empty(),
+            "Prague, {what}: {:?}",
+            obs.failures
+        );
+        let (pre, proof) = obs
+            .boundary_proofs
+            .iter()
+            .map(|(pre, b)| (*pre, fraud_vm::StepProof::decode(b).expect("decodes")))
+            .find(|(_, p)| p.pre.status == Status::Idle && p.transaction.is_some())
+            .expect("the start");
+        let len = proof.transaction.as_ref().map_or(0, |(e, _)| e.len());
+        let (full, form) = start_in_both_forms(&mut l1, &mut feeder, pre, &proof, &what);
+        println!(
+            "Prague start, {what} ({len}-byte encoding): in full {full} gas, L1 form {form:?}"
+        );
+        // Isthmus: a recorded EIP-1559 transaction of an OP block.
+        let block = super::super::op_blocks::access_list_block(addresses, slots);
+        let found = starts(&block, 2);
+        assert_eq!(found.len(), 1, "one EIP-1559 start");
+        let (pre, proof) = &found[0];
+        let e = &proof.transaction.as_ref().expect("the encoding").0;
+        let (full, form) = start_in_both_forms(&mut l1, &mut feeder, *pre, proof, &what);
+        let data = compressedLengthCall {
+            encoded: Bytes::from(e.clone()),
+        }
+        .abi_encode();
+        let (_, flz) = l1.call_to(probe, data);
+        println!(
+            "Isthmus start, {what} ({}-byte encoding): in full {full} gas (FastLZ of the \
+             encoding alone {flz}), L1 form {form:?}",
+            e.len()
+        );
+    }
+    for n in [20u8, 100] {
+        let found = starts(&super::super::op_blocks::delegation_block(n), 4);
+        assert_eq!(found.len(), 1, "one EIP-7702 start");
+        let (pre, proof) = &found[0];
+        let what = format!("{n} authorizations");
+        let (full, form) = start_in_both_forms(&mut l1, &mut feeder, *pre, proof, &what);
+        println!("Isthmus start, {what}: in full {full} gas, L1 form {form:?}");
+    }
+}
+
+/// [v0.14] A start whose encoding is long and whose data is short (an access list of 400 keys)
+/// takes the L1 form with no byte absent (SPEC.md §3.4.1): rejected before its facts, then the
+/// Rust verifier's post-state once its jobs ran (the HASH of the encoding, and under Isthmus
+/// its FLZ job); a flipped word in the head or the tail, another `len(e)` and another split
+/// (a gap of one byte, or a byte more than `e`) are rejected; a call to a precompile keeps the
+/// full form.
+#[test]
+fn solidity_long_access_list_start_in_l1_form() {
+    let mut l1 = L1Verifier::deploy();
+    let mut feeder = Feeder::new(&mut l1);
+    let (pre, isthmus) = op_starts(&super::super::op_blocks::access_list_block(4, 400), 2)
+        .expect("the block checks")
+        .pop()
+        .expect("the EIP-1559 start");
+    let case = Case {
+        eip1559: true,
+        list: Arc::new(wide_access_list(4, 400)),
+        ..Case::program(&[0x00])
+    };
+    let obs = check(&case, false);
+    assert!(obs.failures.is_empty(), "{:?}", obs.failures);
+    let prague = obs
+        .boundary_proofs
+        .iter()
+        .map(|(pre, b)| (*pre, fraud_vm::StepProof::decode(b).expect("decodes")))
+        .find(|(_, p)| p.pre.status == Status::Idle && p.transaction.is_some())
+        .expect("the start");
+    for (what, pre, proof, jobs) in [
+        ("Isthmus", pre, &isthmus, 2usize),
+        ("Prague", prague.0, &prague.1, 1),
+    ] {
+        let rust = verify(pre, proof).expect("the Rust verifier takes the full proof");
+        let form = range_fact::l1_form(proof, LONG_WORDS).expect("a long encoding has an L1 form");
+        assert_eq!(form.jobs.len(), jobs, "{what}: HASH (and FLZ)");
+        let (answer, _) = l1.verify(pre, &form.bytes);
+        assert!(
+            matches!(&answer, Answer::Revert(e) if e.starts_with("RangeFactMissing")),
+            "{what} before its facts: {answer:?}"
+        );
+        feeder.run_missing(&mut l1, &form.jobs);
+        let (answer, gas) = l1.verify(pre, &form.bytes);
+        assert_eq!(answer, Answer::Post(rust), "{what}: the L1 form");
+        println!("{what}, 4 addresses and 400 keys: L1 form {gas} gas");
+        let at = transaction_section(proof);
+        assert_eq!(form.bytes[at], 2);
+        let head = at + 45;
+        let head_count = u32::from_be_bytes(form.bytes[head + 4..head + 8].try_into().expect("4"));
+        let head_siblings = 32 - (head_count - 1).count_ones() as usize;
+        let tail = head + 8 + 32 * (head_count as usize + head_siblings) + 4;
+        for (label, i) in [
+            ("a flipped word in the head", head + 8 + 5),
+            ("a flipped word in the tail", tail + 8 + 31),
+            ("another len(e)", at + 40),
+            ("another split", at + 44),
+        ] {
+            let mut bytes = form.bytes.clone();
+            bytes[i] ^= 1;
+            let (answer, _) = l1.verify(pre, &bytes);
+            assert!(
+                matches!(answer, Answer::Revert(_)),
+                "{what}, {label}: {answer:?}"
+            );
+        }
+    }
+}
+
+/// [v0.14] Random access-list sizes in an OP block (1–24 addresses, 0–400 keys, so that the
+/// encoding is sometimes short, sometimes past `LONG_WORDS` words): the start in full and, when
+/// `range_fact::l1_form` gives one, in its L1 form after its jobs, give the Rust verifier's
+/// post-state; a byte flipped at random in the L1 form's transaction witness never gives
+/// another post-state.
+#[test]
+fn solidity_random_access_list_starts_agree() {
+    use proptest::test_runner::{Config, TestRunner};
+    use std::cell::RefCell;
+    let l1 = RefCell::new(L1Verifier::deploy());
+    let feeder = RefCell::new(Feeder::new(&mut l1.borrow_mut()));
+    let forms = RefCell::new(0u32);
+    let mut runner = TestRunner::new(Config {
+        cases: 16,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(
+            &(
+                1usize..24,
+                prop_oneof![0usize..240, 240usize..400],
+                any::<prop::sample::Index>(),
+            ),
+            |(addresses, slots, flip)| {
+                let block = super::super::op_blocks::access_list_block(addresses, slots);
+                let (pre, proof) = op_starts(&block, 2)
+                    .map_err(TestCaseError::fail)?
+                    .pop()
+                    .ok_or_else(|| TestCaseError::fail("no EIP-1559 start"))?;
+                let (pre, proof) = (&pre, &proof);
+                let (mut l1, mut feeder) = (l1.borrow_mut(), feeder.borrow_mut());
+                let what = format!("{addresses} addresses, {slots} keys");
+                let rust = verify(*pre, proof).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                start_in_both_forms(&mut l1, &mut feeder, *pre, proof, &what);
+                if let Some(form) = range_fact::l1_form(proof, LONG_WORDS) {
+                    *forms.borrow_mut() += 1;
+                    let at = transaction_section(proof);
+                    let blob = u32::from_be_bytes(form.bytes[at + 1..at + 5].try_into().expect("4"))
+                        as usize;
+                    let mut bytes = form.bytes.clone();
+                    bytes[at + 5 + flip.index(blob)] ^= 0x10;
+                    let (answer, _) = l1.verify(*pre, &bytes);
+                    prop_assert!(
+                        !matches!(&answer, Answer::Post(p) if *p != rust),
+                        "{what}: a flipped byte gave {answer:?}"
+                    );
+                }
+                Ok(())
+            },
+        )
+        .expect("both verifiers agree on every start");
+    let forms = *forms.borrow();
+    println!("{forms} of 16 starts took the L1 form");
+    assert!(forms >= 1, "{forms} L1 forms");
+}
