@@ -94,17 +94,23 @@ const PROVE_GAS_PER_BYTE: u64 = 80;
 /// 3,000 empty logs, 72 KiB, ran out of a 9M-gas bound in memory expansion).
 const LINEAR_PROOF_BYTES: usize = 16 * 1024;
 
+/// Most logs a receipt may hold on average for the linear bound: measured with two (the e2e
+/// shape, a third of the bound used); a receipt of 600 empty logs used more than 10,000 gas a log
+/// (memory again), past an 8,000-a-log bound.
+const LINEAR_LOGS_PER_RECEIPT: usize = 4;
+
 /// EIP-7825's cap on one transaction's gas (2^24).
 const TX_GAS_CAP: u64 = 1 << 24;
 
 /// The gas limit a `proveReceipts` call whose receipts hold `logs` logs is sent with, instead of
 /// the L1's estimate: linear in its receipts, logs and bytes; `None` (estimate it) past
-/// [`LINEAR_PROOF_BYTES`] or EIP-7825's cap. An estimate runs the call again, several times (a
-/// search over gas limits: the self-calls `trieGet` and `receiptsRoot` lose gas to the 63/64
-/// rule), and a hardhat L1, tracing every step, took 10.7 s at load 3 for a 4.6M-gas call's
-/// estimate, send and receipt; at load 12-17 on two cores its requests passed the 10 s L1 request
-/// timeout and the defender's clock ran out before `startSteps`. Gas left over is not paid, and a
-/// revert (another defender proved the receipts first) returns it.
+/// [`LINEAR_PROOF_BYTES`], [`LINEAR_LOGS_PER_RECEIPT`] or EIP-7825's cap. An estimate runs the
+/// call again, several times (a search over gas limits: the self-calls `trieGet` and
+/// `receiptsRoot` lose gas to the 63/64 rule), and a hardhat L1, tracing every step, took 10.7 s
+/// at load 3 for a 4.6M-gas call's estimate, send and receipt; at load 12-17 on two cores its
+/// requests passed the 10 s L1 request timeout and the defender's clock ran out before
+/// `startSteps`. Gas left over is not paid, and a revert (another defender proved the receipts
+/// first) returns it.
 pub fn prove_receipts_gas(call: &DepositLogIndex::proveReceiptsCall, logs: usize) -> Option<u64> {
     let largest = call
         .proofs
@@ -116,7 +122,8 @@ pub fn prove_receipts_gas(call: &DepositLogIndex::proveReceiptsCall, logs: usize
         + PROVE_GAS_PER_RECEIPT * call.proofs.len() as u64
         + PROVE_GAS_PER_LOG * logs as u64
         + PROVE_GAS_PER_BYTE * call.abi_encoded_size() as u64;
-    (largest <= LINEAR_PROOF_BYTES && gas <= TX_GAS_CAP).then_some(gas)
+    let few_logs = logs <= LINEAR_LOGS_PER_RECEIPT * call.proofs.len();
+    (largest <= LINEAR_PROOF_BYTES && few_logs && gas <= TX_GAS_CAP).then_some(gas)
 }
 
 /// Makes the oracle behind game `game` hold the log indices `start_proof`'s user deposits need:
@@ -513,8 +520,8 @@ mod tests {
     /// `proveReceipts` is sent with [`prove_receipts_gas`], no estimate: every call the builder
     /// makes runs within that limit in revm, over receipts of the shape the e2e test sends (33
     /// calls of two logs each before the deposits) and of the costliest shape for their bytes
-    /// (receipts of 600 empty `LOG0`s), in calls of any size; a receipt of 3,000 such logs, and a
-    /// call of six of 600, get no bound (the estimate).
+    /// (receipts of 600 empty `LOG0`s), in calls of any size; calls with receipts of 600 or
+    /// 3,000 such logs get no bound (the estimate).
     #[test]
     fn prove_receipts_runs_within_its_gas_bound() {
         let mut l1 = l1_chain(vec![emitter(), log_storm(600), log_storm(3_000)]);
