@@ -1367,11 +1367,11 @@ mod tests {
             let short = |n: usize| n.div_ceil(32) <= long_words;
             let carried = encoded.len()
                 - (0..r.logs.len()).filter(|&i| marked[i]).map(len).sum::<usize>();
-            for i in 0..r.logs.len() {
-                proptest::prop_assert!(!marked[i] || len(i) >= 56);
-                proptest::prop_assert!(!marked[i] || !short(len(i)) || len(i) >= MIN_MARKED_DATA);
+            for (i, &m) in marked.iter().enumerate() {
+                proptest::prop_assert!(!m || len(i) >= 56);
+                proptest::prop_assert!(!m || !short(len(i)) || len(i) >= MIN_MARKED_DATA);
                 if len(i) >= 56 && !short(len(i)) {
-                    proptest::prop_assert!(marked[i]);
+                    proptest::prop_assert!(m);
                 }
             }
             let chosen: Vec<usize> =
