@@ -225,9 +225,33 @@ async fn send_code_chunks<P: Provider + Clone>(
             what: "the account's pending nonce",
             reason: e.to_string(),
         })?;
+    let inputs = chunks.iter().enumerate().map(|(i, c)| {
+        let input = oracle
+            .absorbCodeChunk(c.state.clone().into(), c.code.clone().into())
+            .calldata()
+            .clone();
+        (i, input)
+    });
+    let to = *oracle.address();
+    send_back_to_back(provider, to, from, nonce, inputs, CODE_CHUNK_GAS, chunk_err).await
+}
+
+/// Sends the chunk transactions `inputs` (each its index and calldata) to `to` back to back
+/// from `nonce` on, at `gas` each (at most [`IN_FLIGHT`] unconfirmed), and awaits their
+/// receipts. On the first failure it stops sending, still awaits what is in flight (so a retry
+/// starts from a settled progress and nonce), and reports the failed chunk.
+async fn send_back_to_back<P: Provider + Clone>(
+    provider: &P,
+    to: Address,
+    from: Address,
+    nonce: u64,
+    inputs: impl Iterator<Item = (usize, Bytes)>,
+    gas: u64,
+    chunk_err: impl Fn(usize, String) -> RangeJobError,
+) -> Result<(), RangeJobError> {
     let mut in_flight: VecDeque<(usize, PendingTransactionBuilder<_>)> = VecDeque::new();
     let mut failed = None;
-    for (i, c) in chunks.iter().enumerate() {
+    for (k, (i, input)) in inputs.enumerate() {
         if in_flight.len() >= IN_FLIGHT
             && let Some((j, sent)) = in_flight.pop_front()
             && let Err(e) = confirm(sent).await
@@ -235,15 +259,11 @@ async fn send_code_chunks<P: Provider + Clone>(
             failed = Some(chunk_err(j, e));
             break;
         }
-        let input = oracle
-            .absorbCodeChunk(c.state.clone().into(), c.code.clone().into())
-            .calldata()
-            .clone();
         let sent = RawCallBuilder::new_raw(provider.clone(), input)
-            .to(*oracle.address())
+            .to(to)
             .from(from)
-            .nonce(nonce + i as u64)
-            .gas(CODE_CHUNK_GAS)
+            .nonce(nonce + k as u64)
+            .gas(gas)
             .send()
             .await;
         match sent {
@@ -330,9 +350,8 @@ fn at_of(plan: &JobPlan, i: usize) -> u64 {
     plan.chunks[..i].iter().map(|c| c.n).sum()
 }
 
-/// Sends `plan`'s chunks from `first` on back to back (at most [`IN_FLIGHT`] unconfirmed) and
-/// awaits their receipts. On the first failure it stops sending, still awaits what is in flight
-/// (so a retry starts from a settled progress and nonce), and reports the failed chunk.
+/// Sends `plan`'s chunks from `first` on back to back ([`send_back_to_back`]), each at the
+/// first one's estimate.
 async fn send_chunks<P: Provider + Clone>(
     provider: &P,
     oracle: &RangeOracle::RangeOracleInstance<P>,
@@ -354,16 +373,16 @@ async fn send_chunks<P: Provider + Clone>(
     let absorb = |i: usize| {
         let c = &plan.chunks[i];
         let (n, src, dst) = (U256::from(c.n), c.src.clone().into(), c.dst.clone().into());
-        let input = if plan.job.flags == range_fact::FLZ {
+        if plan.job.flags == range_fact::FLZ {
             oracle
                 .absorbFlz(job.clone(), n, src, dst)
                 .calldata()
                 .clone()
         } else {
             oracle.absorb(job.clone(), n, src, dst).calldata().clone()
-        };
-        RawCallBuilder::new_raw(provider.clone(), input).to(*oracle.address())
+        }
     };
+    let to = *oracle.address();
     let nonce = provider
         .get_transaction_count(from)
         .pending()
@@ -374,7 +393,8 @@ async fn send_chunks<P: Provider + Clone>(
         })?;
     // The first chunk bounds the others: they absorb as many bytes or fewer, and it pays for
     // the oracle's storage set from zero (the sponge's lanes, the running root).
-    let estimate = absorb(first)
+    let estimate = RawCallBuilder::new_raw(provider.clone(), absorb(first))
+        .to(to)
         .from(from)
         .estimate_gas()
         .await
@@ -385,44 +405,10 @@ async fn send_chunks<P: Provider + Clone>(
         // times a literal run), and the first passes no state: it bounds nothing.
         gas = gas.max(FLZ_CHUNK_GAS);
     }
-    let mut in_flight: VecDeque<(usize, PendingTransactionBuilder<_>)> = VecDeque::new();
-    let mut failed = None;
-    for i in first..count {
-        if in_flight.len() >= IN_FLIGHT
-            && let Some((j, sent)) = in_flight.pop_front()
-            && let Err(e) = confirm(sent).await
-        {
-            failed = Some(chunk_err(j, e));
-            break;
-        }
-        let sent = absorb(i)
-            .from(from)
-            .nonce(nonce + (i - first) as u64)
-            .gas(gas)
-            .send()
-            .await;
-        match sent {
-            Ok(sent) => in_flight.push_back((i, sent)),
-            Err(e) => {
-                failed = Some(chunk_err(i, format!("send: {e}")));
-                break;
-            }
-        }
-    }
-    for (j, sent) in in_flight {
-        if let Err(e) = confirm(sent).await
-            && failed.is_none()
-        {
-            failed = Some(chunk_err(j, e));
-        }
-    }
-    match failed {
-        Some(e) => Err(e),
-        None => {
-            info!(target: "challenger", job = %id, chunks = count - first, gas_limit = gas, "range job chunks landed");
-            Ok(())
-        }
-    }
+    let inputs = (first..count).map(|i| (i, absorb(i)));
+    send_back_to_back(provider, to, from, nonce, inputs, gas, chunk_err).await?;
+    info!(target: "challenger", job = %id, chunks = count - first, gas_limit = gas, "range job chunks landed");
+    Ok(())
 }
 
 /// Awaits a chunk's receipt; a reverted or missing one is an error.
