@@ -24,6 +24,8 @@ pub use code::{
     CODE_WINDOW_HEAD, CODE_WINDOW_MAGIC, CodeFact, LONG_CODE, code_form, code_window,
     jumpdest_bitmap,
 };
+mod code_scan;
+pub use code_scan::{CODE_CHUNK, CodeChunk, CodeChunks, SCAN_HEAD, code_chunks};
 
 /// A job flag: the fact gives `keccak256` of the job's bytes.
 pub const HASH: u8 = 1;
@@ -42,12 +44,12 @@ pub const MAX_CHUNK: u64 = 16_320;
 /// The most bytes one chunk of a HASH job absorbs (`RangeOracle.MAX_HASH_CHUNK`, 9 Keccak
 /// blocks: a chunk under 1M gas).
 pub const MAX_HASH_CHUNK: u64 = 1_224;
-/// The most bytes one chunk of a SHA256 job absorbs (`RangeOracle.MAX_SHA256_CHUNK`, 128
-/// blocks), whole 64-byte blocks but for the last.
-pub const MAX_SHA256_CHUNK: u64 = 8_192;
-/// The most bytes one chunk of a RIPEMD160 job absorbs (`RangeOracle.MAX_RIPEMD160_CHUNK`, 96
-/// blocks), whole 64-byte blocks but for the last.
-pub const MAX_RIPEMD160_CHUNK: u64 = 6_144;
+/// The most bytes one chunk of a SHA256 job absorbs (`RangeOracle.MAX_SHA256_CHUNK`, 22
+/// blocks: a chunk under 1M gas), whole 64-byte blocks but for the last.
+pub const MAX_SHA256_CHUNK: u64 = 1_408;
+/// The most bytes one chunk of a RIPEMD160 job absorbs (`RangeOracle.MAX_RIPEMD160_CHUNK`, 17
+/// blocks: a chunk under 1M gas), whole 64-byte blocks but for the last.
+pub const MAX_RIPEMD160_CHUNK: u64 = 1_088;
 /// Bytes a word tree holds, 2^37: the source size of a memory job.
 pub const TREE_BYTES: u64 = 1 << 37;
 /// Bit 31 of a range entry's count: the entry is a fact marker.

@@ -37,12 +37,13 @@ contract RangeOracle {
     /// code costs about 85k gas a block; a chunk, the last with its padding block, under 1M gas,
     /// SPEC.md §3.4.1).
     uint256 public constant MAX_HASH_CHUNK = 1_224;
-    /// The most bytes a chunk of a SHA256 job absorbs (128 blocks of 64 bytes, whole blocks but
-    /// for the last: the compression in EVM code costs about 35k gas a block; measured at most
-    /// 4.7M gas a chunk, SPEC.md §3.4.1).
-    uint256 public constant MAX_SHA256_CHUNK = 8_192;
-    /// The most bytes a chunk of a RIPEMD160 job absorbs (96 blocks: about 46k gas a block).
-    uint256 public constant MAX_RIPEMD160_CHUNK = 6_144;
+    /// The most bytes a chunk of a SHA256 job absorbs (22 blocks of 64 bytes, whole blocks but
+    /// for the last: the compression in EVM code costs about 35k gas a block; a chunk, the last
+    /// with its padding block, under 1M gas, SPEC.md §3.4.1).
+    uint256 public constant MAX_SHA256_CHUNK = 1_408;
+    /// The most bytes a chunk of a RIPEMD160 job absorbs (17 blocks: about 46k gas a block; under
+    /// 1M gas a chunk, SPEC.md §3.4.1).
+    uint256 public constant MAX_RIPEMD160_CHUNK = 1_088;
     /// Bytes a word tree holds, 2^37.
     uint256 internal constant TREE_BYTES = 1 << 37;
     /// A job, alone, that computes the FastLZ level 1 compressed length of its bytes (the L1
@@ -401,7 +402,7 @@ contract RangeOracle {
             calldatacopy(bits, calldatasize(), add(nb, 32))
             mstore(0x40, add(bits, and(add(nb, 63), not(31))))
         }
-        _jumpdests(buf, len, bits);
+        _jumpdests(buf, len, bits, 0);
         bytes32 codeRoot = WordTree.rootOf(buf, len);
         bytes32 bitmapRoot = WordTree.rootOf(bits, nb);
         codeFacts[codeHash] = keccak256(abi.encode(codeRoot, bitmapRoot, len));
@@ -415,8 +416,10 @@ contract RangeOracle {
     /// opcode the previous word's last PUSH data left `j` bytes into it, PUSH by PUSH (the
     /// lowest flag, `f & -f`), the PUSH's data cleared from both flag sets; the JUMPDEST flags
     /// left are gathered into the bitmap's 32 bits of the word. The work is one step per PUSH,
-    /// none per other opcode.
-    function _jumpdests(uint256 code, uint256 len, uint256 bits) private pure {
+    /// none per other opcode. [v0.14] The scan starts `j0` bytes into the code, inside a PUSH's
+    /// data that began before it (0 to 32); returns the bytes of PUSH data the last word leaves
+    /// past it (for a chunk that ends on a word's edge, the next chunk's `j0`).
+    function _jumpdests(uint256 code, uint256 len, uint256 bits, uint256 j0) private pure returns (uint256 j) {
         assembly ("memory-safe") {
             // The 32 bytes of `x` in reverse order.
             function rev(x) -> y {
@@ -430,7 +433,7 @@ contract RangeOracle {
                     shl(64, and(y, 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)))
                 y := or(shr(128, y), shl(128, y))
             }
-            let j := 0
+            j := j0
             for { let k := 0 } lt(shl(5, k), len) { k := add(k, 1) } {
                 let wr := rev(mload(add(code, shl(5, k))))
                 // Bytes at or after `j`: PUSH1..PUSH32 (0x60..0x7f: top bits 011) flagged at
@@ -479,6 +482,165 @@ contract RangeOracle {
     /// @notice [v0.12] The code fact of the code with hash `codeHash` (zero: not absorbed).
     function codeFact(bytes32 codeHash) external view returns (bytes32) {
         return codeFacts[codeHash];
+    }
+
+    /// [v0.14] Code bytes a chunk of `absorbCodeChunk` scans, all but the last (128 words: a
+    /// subtree of the code's word tree, and 16 words of its bitmap's).
+    uint256 public constant CODE_CHUNK = 4_096;
+    /// Height of a code chunk's subtree in the code's word tree.
+    uint256 internal constant CODE_CHUNK_HEIGHT = 7;
+    /// Height of a code chunk's subtree in the bitmap's word tree (512 bitmap bytes).
+    uint256 internal constant BITMAP_CHUNK_HEIGHT = 4;
+    /// Bytes of a code scan state before its roots: `len`, `done`, `carry`.
+    uint256 internal constant SCAN_HEAD = 96;
+
+    /// [v0.14] The code scan states a chunk left, by their hash (SPEC.md §3.4.1 "The code fact").
+    mapping(bytes32 => bool) private codeScans;
+
+    /// A code scan state that no chunk left (or not the initial one), or a chunk of the wrong
+    /// length for it.
+    error BadCodeScan();
+    /// The last code chunk's HASH job (the code's hash, over the code's word tree) is not complete.
+    error CodeHashMissing(bytes32 jobId);
+
+    /// [v0.14] A code chunk was scanned, leaving the scan state of hash `state`.
+    event CodeScanned(bytes32 indexed state, uint256 done);
+
+    /// @notice [v0.14] Scans the next chunk of a code (SPEC.md §3.4.1 "The code fact", in
+    /// chunks): `state` is `uint256 len ‖ uint256 done ‖ uint256 carry ‖ bytes32[k] codeRoots ‖
+    /// bytes32[k] bitmapRoots` with `k = done / CODE_CHUNK`, either the initial state (`done =
+    /// carry = 0`, no roots, `0 < len ≤ MAX_CODE`) or one a previous chunk left; `chunk` is the
+    /// code's bytes `[done, min(done + CODE_CHUNK, len))`. The chunk is scanned from `carry`
+    /// (the bytes of PUSH data the previous chunk left into it) and its subtree roots are
+    /// appended; the state left is kept by its hash. The last chunk joins the roots into `R_c`
+    /// and `R_j` and takes the code's hash from the complete HASH job `(R_c, 0, len, len, HASH,
+    /// 0, 0)`, then keeps the same code fact as `absorbCode`. Nothing is trusted: a wrong byte
+    /// gives another `R_c`, whose HASH job does not give the code's hash.
+    function absorbCodeChunk(bytes calldata state, bytes calldata chunk) external {
+        uint256 len;
+        uint256 done;
+        uint256 carry;
+        assembly ("memory-safe") {
+            len := calldataload(state.offset)
+            done := calldataload(add(state.offset, 32))
+            carry := calldataload(add(state.offset, 64))
+        }
+        if (state.length < SCAN_HEAD || len == 0 || len > MAX_CODE || done % CODE_CHUNK != 0 || done >= len)
+        {
+            revert BadCodeScan();
+        }
+        uint256 k = done / CODE_CHUNK;
+        if (state.length != SCAN_HEAD + 64 * k) revert BadCodeScan();
+        if (done == 0 ? carry != 0 : !codeScans[keccak256(state)]) revert BadCodeScan();
+        uint256 n = len - done < CODE_CHUNK ? len - done : CODE_CHUNK;
+        if (chunk.length != n) revert BadCodeScan();
+
+        uint256 next;
+        {
+            bytes32 codeRoot;
+            bytes32 bitmapRoot;
+            (carry, codeRoot, bitmapRoot) = _scanChunk(chunk, carry);
+            next = _nextScan(state, k, done + n, carry, codeRoot, bitmapRoot);
+        }
+        if (done + n < len) {
+            bytes32 h;
+            assembly ("memory-safe") {
+                h := keccak256(next, add(SCAN_HEAD, shl(6, add(k, 1))))
+            }
+            codeScans[h] = true;
+            emit CodeScanned(h, done + n);
+            return;
+        }
+        bytes32 rc = _liftRoots(next + SCAN_HEAD, k + 1, CODE_CHUNK_HEIGHT);
+        bytes32 rj = _liftRoots(next + SCAN_HEAD + 32 * (k + 1), k + 1, BITMAP_CHUNK_HEIGHT);
+        bytes32 id = keccak256(abi.encode(rc, uint256(0), len, len, HASH, bytes32(0), uint256(0)));
+        Progress storage p = jobs[id];
+        if (!p.complete) revert CodeHashMissing(id);
+        bytes32 codeHash = p.hash;
+        codeFacts[codeHash] = keccak256(abi.encode(rc, rj, len));
+        emit CodeAbsorbed(codeHash);
+    }
+
+    /// @notice Scans the code bytes `chunk` (at most `CODE_CHUNK`, zero past them) from `carry`
+    /// bytes of PUSH data: the carry they leave and the roots of their code and bitmap subtrees.
+    function _scanChunk(bytes calldata chunk, uint256 carry)
+        private
+        pure
+        returns (uint256 carryOut, bytes32 codeRoot, bytes32 bitmapRoot)
+    {
+        uint256 buf = _alloc(CODE_CHUNK + 32);
+        uint256 bits = _alloc(CODE_CHUNK / 8 + 32);
+        assembly ("memory-safe") {
+            calldatacopy(buf, chunk.offset, chunk.length)
+        }
+        carryOut = _jumpdests(buf, chunk.length, bits, carry);
+        codeRoot = _subtreeRoot(buf, CODE_CHUNK_HEIGHT);
+        bitmapRoot = _subtreeRoot(bits, BITMAP_CHUNK_HEIGHT);
+    }
+
+    /// @notice The scan state after the chunk `k` (in memory): `state`'s length, `done`,
+    /// `carry`, its code roots then `codeRoot`, its bitmap roots then `bitmapRoot`.
+    function _nextScan(
+        bytes calldata state,
+        uint256 k,
+        uint256 done,
+        uint256 carry,
+        bytes32 codeRoot,
+        bytes32 bitmapRoot
+    ) private pure returns (uint256 next) {
+        next = _alloc(SCAN_HEAD + 64 * (k + 1));
+        assembly ("memory-safe") {
+            calldatacopy(next, state.offset, 32)
+            mstore(add(next, 32), done)
+            mstore(add(next, 64), carry)
+            let roots := add(next, SCAN_HEAD)
+            calldatacopy(roots, add(state.offset, SCAN_HEAD), shl(5, k))
+            mstore(add(roots, shl(5, k)), codeRoot)
+            calldatacopy(add(roots, shl(5, add(k, 1))), add(state.offset, add(SCAN_HEAD, shl(5, k))), shl(5, k))
+            mstore(add(roots, shl(5, add(shl(1, k), 1))), bitmapRoot)
+        }
+    }
+
+    /// @notice The root of the subtree of height `height` over the `2^height` words at `buf`
+    /// (overwritten).
+    function _subtreeRoot(uint256 buf, uint256 height) private pure returns (bytes32 root) {
+        assembly ("memory-safe") {
+            for { let m := shl(height, 1) } gt(m, 1) { m := shr(1, m) } {
+                for { let i := 0 } lt(shl(1, i), m) { i := add(i, 1) } {
+                    mstore(add(buf, shl(5, i)), keccak256(add(buf, shl(6, i)), 0x40))
+                }
+            }
+            root := mload(buf)
+        }
+    }
+
+    /// @notice The root of the word tree whose first `count` subtrees of height `height` have
+    /// the roots at `roots` (overwritten), the others zero.
+    function _liftRoots(uint256 roots, uint256 count, uint256 height) private pure returns (bytes32 root) {
+        assembly ("memory-safe") {
+            let zero := 0
+            for { let h := 0 } lt(h, height) { h := add(h, 1) } {
+                mstore(0x00, zero)
+                mstore(0x20, zero)
+                zero := keccak256(0x00, 0x40)
+            }
+            let n := count
+            for { let h := height } lt(h, 32) { h := add(h, 1) } {
+                let m := shr(1, add(n, 1))
+                for { let i := 0 } lt(i, m) { i := add(i, 1) } {
+                    let right := zero
+                    if lt(add(shl(1, i), 1), n) { right := mload(add(roots, add(shl(6, i), 32))) }
+                    mstore(0x00, mload(add(roots, shl(6, i))))
+                    mstore(0x20, right)
+                    mstore(add(roots, shl(5, i)), keccak256(0x00, 0x40))
+                }
+                n := m
+                mstore(0x00, zero)
+                mstore(0x20, zero)
+                zero := keccak256(0x00, 0x40)
+            }
+            root := mload(roots)
+        }
     }
 
     function _loadSponge(Progress storage p, uint256 a) private view {

@@ -32,6 +32,16 @@ library Sha256Blocks {
             fill8(add(w, 3328), 0xa2bfe8a1a81a664bc24b8b70c76c51a3d192e819d6990624f40e3585106aa070)
             fill8(add(w, 3584), 0x19a4c1161e376c082748774c34b0bcb5391c0cb34ed8aa4a5b9cca4f682e6ff3)
             fill8(add(w, 3840), 0x748f82ee78a5636f84c878148cc7020890befffaa4506cebbef9a3f7c67178f2)
+            // Σ1 and Σ0 of a 32-bit word: its rotations are shifts of the word doubled to 64
+            // bits (bits above 32 are left over, and masked where a sum is kept).
+            function bs1(x) -> y {
+                let xx := mul(x, 0x100000001)
+                y := xor(xor(shr(6, xx), shr(11, xx)), shr(25, xx))
+            }
+            function bs0(x) -> y {
+                let xx := mul(x, 0x100000001)
+                y := xor(xor(shr(2, xx), shr(13, xx)), shr(22, xx))
+            }
             // The 64 rounds on the schedule (and constants) at `ws` from the state `st`, added
             // to it: the state after the block.
             function rounds(ws, st) -> out {
@@ -52,10 +62,7 @@ library Sha256Blocks {
                             add(
                                 add(h, add(mload(add(ws, i)), mload(add(ws, add(i, 2048))))),
                                 add(
-                                    xor(
-                                        xor(or(shr(6, e), shl(26, e)), or(shr(11, e), shl(21, e))),
-                                        or(shr(25, e), shl(7, e))
-                                    ),
+                                    bs1(e),
                                     xor(and(e, f), and(not(e), g))
                                 )
                             )
@@ -65,10 +72,7 @@ library Sha256Blocks {
                                 add(
                                     t1,
                                     add(
-                                        xor(
-                                            xor(or(shr(2, a), shl(30, a)), or(shr(13, a), shl(19, a))),
-                                            or(shr(22, a), shl(10, a))
-                                        ),
+                                        bs0(a),
                                         xor(and(a, xor(b, c)), and(b, c))
                                     )
                                 ),
@@ -80,10 +84,7 @@ library Sha256Blocks {
                             add(
                                 add(g, add(mload(add(ws, add(i, 32))), mload(add(ws, add(i, 2080))))),
                                 add(
-                                    xor(
-                                        xor(or(shr(6, d), shl(26, d)), or(shr(11, d), shl(21, d))),
-                                        or(shr(25, d), shl(7, d))
-                                    ),
+                                    bs1(d),
                                     xor(and(d, e), and(not(d), f))
                                 )
                             )
@@ -93,10 +94,7 @@ library Sha256Blocks {
                                 add(
                                     t1,
                                     add(
-                                        xor(
-                                            xor(or(shr(2, h), shl(30, h)), or(shr(13, h), shl(19, h))),
-                                            or(shr(22, h), shl(10, h))
-                                        ),
+                                        bs0(h),
                                         xor(and(h, xor(a, b)), and(a, b))
                                     )
                                 ),
@@ -108,10 +106,7 @@ library Sha256Blocks {
                             add(
                                 add(f, add(mload(add(ws, add(i, 64))), mload(add(ws, add(i, 2112))))),
                                 add(
-                                    xor(
-                                        xor(or(shr(6, c), shl(26, c)), or(shr(11, c), shl(21, c))),
-                                        or(shr(25, c), shl(7, c))
-                                    ),
+                                    bs1(c),
                                     xor(and(c, d), and(not(c), e))
                                 )
                             )
@@ -121,10 +116,7 @@ library Sha256Blocks {
                                 add(
                                     t1,
                                     add(
-                                        xor(
-                                            xor(or(shr(2, g), shl(30, g)), or(shr(13, g), shl(19, g))),
-                                            or(shr(22, g), shl(10, g))
-                                        ),
+                                        bs0(g),
                                         xor(and(g, xor(h, a)), and(h, a))
                                     )
                                 ),
@@ -136,10 +128,7 @@ library Sha256Blocks {
                             add(
                                 add(e, add(mload(add(ws, add(i, 96))), mload(add(ws, add(i, 2144))))),
                                 add(
-                                    xor(
-                                        xor(or(shr(6, b), shl(26, b)), or(shr(11, b), shl(21, b))),
-                                        or(shr(25, b), shl(7, b))
-                                    ),
+                                    bs1(b),
                                     xor(and(b, c), and(not(b), d))
                                 )
                             )
@@ -149,10 +138,7 @@ library Sha256Blocks {
                                 add(
                                     t1,
                                     add(
-                                        xor(
-                                            xor(or(shr(2, f), shl(30, f)), or(shr(13, f), shl(19, f))),
-                                            or(shr(22, f), shl(10, f))
-                                        ),
+                                        bs0(f),
                                         xor(and(f, xor(g, h)), and(g, h))
                                     )
                                 ),
@@ -164,10 +150,7 @@ library Sha256Blocks {
                             add(
                                 add(d, add(mload(add(ws, add(i, 128))), mload(add(ws, add(i, 2176))))),
                                 add(
-                                    xor(
-                                        xor(or(shr(6, a), shl(26, a)), or(shr(11, a), shl(21, a))),
-                                        or(shr(25, a), shl(7, a))
-                                    ),
+                                    bs1(a),
                                     xor(and(a, b), and(not(a), c))
                                 )
                             )
@@ -177,10 +160,7 @@ library Sha256Blocks {
                                 add(
                                     t1,
                                     add(
-                                        xor(
-                                            xor(or(shr(2, e), shl(30, e)), or(shr(13, e), shl(19, e))),
-                                            or(shr(22, e), shl(10, e))
-                                        ),
+                                        bs0(e),
                                         xor(and(e, xor(f, g)), and(f, g))
                                     )
                                 ),
@@ -192,10 +172,7 @@ library Sha256Blocks {
                             add(
                                 add(c, add(mload(add(ws, add(i, 160))), mload(add(ws, add(i, 2208))))),
                                 add(
-                                    xor(
-                                        xor(or(shr(6, h), shl(26, h)), or(shr(11, h), shl(21, h))),
-                                        or(shr(25, h), shl(7, h))
-                                    ),
+                                    bs1(h),
                                     xor(and(h, a), and(not(h), b))
                                 )
                             )
@@ -205,10 +182,7 @@ library Sha256Blocks {
                                 add(
                                     t1,
                                     add(
-                                        xor(
-                                            xor(or(shr(2, d), shl(30, d)), or(shr(13, d), shl(19, d))),
-                                            or(shr(22, d), shl(10, d))
-                                        ),
+                                        bs0(d),
                                         xor(and(d, xor(e, f)), and(e, f))
                                     )
                                 ),
@@ -220,10 +194,7 @@ library Sha256Blocks {
                             add(
                                 add(b, add(mload(add(ws, add(i, 192))), mload(add(ws, add(i, 2240))))),
                                 add(
-                                    xor(
-                                        xor(or(shr(6, g), shl(26, g)), or(shr(11, g), shl(21, g))),
-                                        or(shr(25, g), shl(7, g))
-                                    ),
+                                    bs1(g),
                                     xor(and(g, h), and(not(g), a))
                                 )
                             )
@@ -233,10 +204,7 @@ library Sha256Blocks {
                                 add(
                                     t1,
                                     add(
-                                        xor(
-                                            xor(or(shr(2, c), shl(30, c)), or(shr(13, c), shl(19, c))),
-                                            or(shr(22, c), shl(10, c))
-                                        ),
+                                        bs0(c),
                                         xor(and(c, xor(d, e)), and(d, e))
                                     )
                                 ),
@@ -248,10 +216,7 @@ library Sha256Blocks {
                             add(
                                 add(a, add(mload(add(ws, add(i, 224))), mload(add(ws, add(i, 2272))))),
                                 add(
-                                    xor(
-                                        xor(or(shr(6, f), shl(26, f)), or(shr(11, f), shl(21, f))),
-                                        or(shr(25, f), shl(7, f))
-                                    ),
+                                    bs1(f),
                                     xor(and(f, g), and(not(f), h))
                                 )
                             )
@@ -261,10 +226,7 @@ library Sha256Blocks {
                                 add(
                                     t1,
                                     add(
-                                        xor(
-                                            xor(or(shr(2, b), shl(30, b)), or(shr(13, b), shl(19, b))),
-                                            or(shr(22, b), shl(10, b))
-                                        ),
+                                        bs0(b),
                                         xor(and(b, xor(c, d)), and(c, d))
                                     )
                                 ),
@@ -294,8 +256,10 @@ library Sha256Blocks {
                 for { let i := 512 } lt(i, 2048) { i := add(i, 32) } {
                     let x := mload(add(w, sub(i, 480)))
                     let y := mload(add(w, sub(i, 64)))
-                    let s0 := xor(xor(or(shr(7, x), shl(25, x)), or(shr(18, x), shl(14, x))), shr(3, x))
-                    let s1 := xor(xor(or(shr(17, y), shl(15, y)), or(shr(19, y), shl(13, y))), shr(10, y))
+                    let xx := mul(x, 0x100000001)
+                    let s0 := xor(xor(shr(7, xx), shr(18, xx)), shr(3, x))
+                    let yy := mul(y, 0x100000001)
+                    let s1 := xor(xor(shr(17, yy), shr(19, yy)), shr(10, y))
                     mstore(
                         add(w, i),
                         and(add(add(mload(add(w, sub(i, 512))), s0), add(mload(add(w, sub(i, 224))), s1)), 0xffffffff)

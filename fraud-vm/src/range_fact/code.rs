@@ -8,8 +8,9 @@
 //! The code fact is computed by `RangeOracle.absorbCode(code)` in one L1 transaction from the
 //! code itself (at most 49,152 bytes, EIP-3860's initcode bound; deployed code at most 24,576,
 //! EIP-170): `keccak256(code)` natively, the word-tree root `R_c` of the code and the word-tree
-//! root `R_j` of its JUMPDEST bitmap. Nothing is carried between transactions, so no scan state
-//! can be forged.
+//! root `R_j` of its JUMPDEST bitmap. [v0.14] Or in chunks, each transaction under 1M gas
+//! (`code_scan`): the scan state passed between them is kept by the oracle by its hash, so it
+//! cannot be forged.
 
 use crate::StepProof;
 use crate::merkle::WordTree;

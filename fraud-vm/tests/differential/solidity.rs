@@ -32,6 +32,9 @@ mod precompiles;
 /// Edge-case programs and ERC-20 transfers.
 #[path = "solidity_programs.rs"]
 mod programs;
+/// The range oracle's SHA256 and RIPEMD160 chunks on random inputs and chunkings.
+#[path = "solidity_range_chunks.rs"]
+mod range_chunks;
 /// Long ranges through the range oracle.
 #[path = "solidity_ranges.rs"]
 mod ranges;

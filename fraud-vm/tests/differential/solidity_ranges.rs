@@ -27,6 +27,7 @@ alloy::sol! {
     function absorb(Job job, uint256 n, bytes src, bytes dst);
     function absorbFlz(Job job, uint256 n, bytes src, bytes state);
     function absorbCode(bytes code);
+    function absorbCodeChunk(bytes state, bytes chunk);
     function codeFact(bytes32 codeHash) returns (bytes32);
     function fact(bytes32 id) returns (bool complete, bytes32 hash, bytes32 dstResult);
     function rangeOracle() returns (address);
@@ -77,7 +78,7 @@ impl Feeder {
     }
 
     /// Submits one chunk of `job` as a committed L1 transaction; its gas, or the revert.
-    fn absorb(
+    pub(super) fn absorb(
         &mut self,
         l1: &mut L1Verifier,
         job: &RangeJob,
@@ -148,6 +149,31 @@ impl Feeder {
         match result {
             ExecutionResult::Success { .. } => {
                 let max = self.max_chunk.entry("CODE".to_string()).or_default();
+                *max = (*max).max(gas);
+                Ok(gas)
+            }
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    /// [v0.14] Sends one `absorbCodeChunk` of a chunked code fact as a committed L1
+    /// transaction: its gas, or the revert.
+    pub(super) fn absorb_code_chunk(
+        &mut self,
+        l1: &mut L1Verifier,
+        chunk: &range_fact::CodeChunk,
+    ) -> Result<u64, String> {
+        let data = absorbCodeChunkCall {
+            state: Bytes::copy_from_slice(&chunk.state),
+            chunk: Bytes::copy_from_slice(&chunk.code),
+        }
+        .abi_encode();
+        let result = l1.commit_call(FEEDER, self.oracle, data, self.nonce)?;
+        self.nonce += 1;
+        let gas = result.tx_gas_used();
+        match result {
+            ExecutionResult::Success { .. } => {
+                let max = self.max_chunk.entry("CODE_CHUNK".to_string()).or_default();
                 *max = (*max).max(gas);
                 Ok(gas)
             }

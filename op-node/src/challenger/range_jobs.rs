@@ -33,6 +33,10 @@ const IN_FLIGHT: usize = 32;
 const FLZ_CHUNK_GAS: u64 = 8_000_000;
 /// How often a job is resumed from the oracle's progress after a chunk failed.
 const ATTEMPTS: usize = 3;
+/// The gas limit of every `absorbCodeChunk` (fraud-vm SPEC.md §3.4.1 v0.14): a chunk's cost
+/// follows its code (one step per PUSH), and the first chunk bounds nothing; the costliest
+/// measured, 4,096 bytes of PUSH1 0x5b, stays well under it.
+const CODE_CHUNK_GAS: u64 = 1_000_000;
 
 /// Why a step's range jobs could not be completed.
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +102,7 @@ pub async fn prepare_step<P: Provider + Clone>(
     }
     let sent: Bytes = match &windowed {
         Some(bytes) => {
-            absorb_code(&oracle, from, &decoded.code).await?;
+            absorb_code(provider, &oracle, from, &decoded.code).await?;
             bytes.clone().into()
         }
         None => ranged.to_vec().into(),
@@ -124,7 +128,7 @@ pub(crate) struct SentForm {
     /// The step's L1 form over long ranges (SPEC.md §3.4.1), if any range is long.
     pub l1: Option<range_fact::L1Proof>,
     /// The step's bytes with the code replaced by its code window ([v0.12]; every opcode step
-    /// v0.13), if its code is long: sent after `absorbCode`.
+    /// v0.13), if its code is long: sent after the code's fact ([v0.14] in chunks).
     pub windowed: Option<Vec<u8>>,
 }
 
@@ -139,44 +143,145 @@ pub(crate) fn sent_form(decoded: &StepProof, encoded: &[u8]) -> Option<SentForm>
     (l1.is_some() || windowed.is_some()).then_some(SentForm { l1, windowed })
 }
 
-/// Establishes the code fact of `code` on `oracle` (`absorbCode`, one L1 transaction, fraud-vm
-/// SPEC.md §3.4.1 [v0.12]) unless the oracle holds it already.
+/// Establishes the code fact of `code` on `oracle` unless the oracle holds it already, in
+/// chunks (fraud-vm SPEC.md §3.4.1 [v0.14], each L1 transaction under 1M gas): the HASH job of
+/// the code under its word-tree root, then the scan's `absorbCodeChunk`s back to back (each
+/// continues the scan state the previous one left; resent from the first after a failure,
+/// since a state is kept by its hash and sending it again changes nothing).
 async fn absorb_code<P: Provider + Clone>(
+    provider: &P,
     oracle: &RangeOracle::RangeOracleInstance<P>,
     from: Address,
     code: &[u8],
 ) -> Result<(), RangeJobError> {
     let hash = alloy::primitives::keccak256(code);
-    let held = oracle
-        .codeFact(hash)
-        .call()
-        .await
-        .map_err(|e| RangeJobError::Read {
-            what: "the range oracle's code fact",
-            reason: e.to_string(),
-        })?;
-    if held != B256::ZERO {
+    let held = || async {
+        oracle
+            .codeFact(hash)
+            .call()
+            .await
+            .map_err(|e| RangeJobError::Read {
+                what: "the range oracle's code fact",
+                reason: e.to_string(),
+            })
+    };
+    if held().await? != B256::ZERO {
         return Ok(());
     }
-    let err = |reason: String| RangeJobError::Chunk {
+    let Some(plan) = range_fact::code_chunks(code) else {
+        return Ok(());
+    };
+    run_job(provider, oracle, from, &plan.hash_job).await?;
+    let count = plan.chunks.len();
+    let mut last = None;
+    for attempt in 0..ATTEMPTS {
+        match send_code_chunks(provider, oracle, from, hash, &plan.chunks).await {
+            Ok(()) if held().await? != B256::ZERO => {
+                info!(target: "challenger", code = %hash, bytes = code.len(), hash_chunks = plan.hash_job.chunks.len(), scan_chunks = count, "code fact established");
+                return Ok(());
+            }
+            Ok(()) => {
+                last = Some(RangeJobError::Chunk {
+                    id: hash,
+                    index: count,
+                    count,
+                    reason: "every code chunk landed, yet the code fact is missing".into(),
+                });
+            }
+            Err(e) => {
+                warn!(target: "challenger", code = %hash, attempt = attempt + 1, error = %e, "code chunk failed; resending the scan");
+                last = Some(e);
+            }
+        }
+    }
+    Err(RangeJobError::GaveUp {
         id: hash,
-        index: 0,
-        count: 1,
+        last: Box::new(last.expect("at least one attempt")),
+    })
+}
+
+/// Sends the code scan's chunks back to back at [`CODE_CHUNK_GAS`] each (at most
+/// [`IN_FLIGHT`] unconfirmed) and awaits their receipts; the first failure, once what is in
+/// flight settled.
+async fn send_code_chunks<P: Provider + Clone>(
+    provider: &P,
+    oracle: &RangeOracle::RangeOracleInstance<P>,
+    from: Address,
+    hash: B256,
+    chunks: &[range_fact::CodeChunk],
+) -> Result<(), RangeJobError> {
+    let count = chunks.len();
+    let chunk_err = |index: usize, reason: String| RangeJobError::Chunk {
+        id: hash,
+        index,
+        count,
         reason,
     };
-    let call = oracle.absorbCode(Bytes::copy_from_slice(code)).from(from);
-    let estimate = call
-        .estimate_gas()
+    let nonce = provider
+        .get_transaction_count(from)
+        .pending()
         .await
-        .map_err(|e| err(format!("estimate: {e}")))?;
-    let sent = call
-        .gas(estimate + estimate / 4 + 20_000)
-        .send()
-        .await
-        .map_err(|e| err(format!("send: {e}")))?;
-    confirm(sent).await.map_err(err)?;
-    info!(target: "challenger", code = %hash, bytes = code.len(), "code fact established");
-    Ok(())
+        .map_err(|e| RangeJobError::Read {
+            what: "the account's pending nonce",
+            reason: e.to_string(),
+        })?;
+    let inputs = chunks.iter().enumerate().map(|(i, c)| {
+        let input = oracle
+            .absorbCodeChunk(c.state.clone().into(), c.code.clone().into())
+            .calldata()
+            .clone();
+        (i, input)
+    });
+    let to = *oracle.address();
+    send_back_to_back(provider, to, from, nonce, inputs, CODE_CHUNK_GAS, chunk_err).await
+}
+
+/// Sends the chunk transactions `inputs` (each its index and calldata) to `to` back to back
+/// from `nonce` on, at `gas` each (at most [`IN_FLIGHT`] unconfirmed), and awaits their
+/// receipts. On the first failure it stops sending, still awaits what is in flight (so a retry
+/// starts from a settled progress and nonce), and reports the failed chunk.
+async fn send_back_to_back<P: Provider + Clone>(
+    provider: &P,
+    to: Address,
+    from: Address,
+    nonce: u64,
+    inputs: impl Iterator<Item = (usize, Bytes)>,
+    gas: u64,
+    chunk_err: impl Fn(usize, String) -> RangeJobError,
+) -> Result<(), RangeJobError> {
+    let mut in_flight: VecDeque<(usize, PendingTransactionBuilder<_>)> = VecDeque::new();
+    let mut failed = None;
+    for (k, (i, input)) in inputs.enumerate() {
+        if in_flight.len() >= IN_FLIGHT
+            && let Some((j, sent)) = in_flight.pop_front()
+            && let Err(e) = confirm(sent).await
+        {
+            failed = Some(chunk_err(j, e));
+            break;
+        }
+        let sent = RawCallBuilder::new_raw(provider.clone(), input)
+            .to(to)
+            .from(from)
+            .nonce(nonce + k as u64)
+            .gas(gas)
+            .send()
+            .await;
+        match sent {
+            Ok(sent) => in_flight.push_back((i, sent)),
+            Err(e) => {
+                failed = Some(chunk_err(i, format!("send: {e}")));
+                break;
+            }
+        }
+    }
+    for (j, sent) in in_flight {
+        if let Err(e) = confirm(sent).await
+            && failed.is_none()
+        {
+            failed = Some(chunk_err(j, e));
+        }
+    }
+    failed.map_or(Ok(()), Err)
 }
 
 /// The oracle's view of `plan`'s job.
@@ -245,9 +350,8 @@ fn at_of(plan: &JobPlan, i: usize) -> u64 {
     plan.chunks[..i].iter().map(|c| c.n).sum()
 }
 
-/// Sends `plan`'s chunks from `first` on back to back (at most [`IN_FLIGHT`] unconfirmed) and
-/// awaits their receipts. On the first failure it stops sending, still awaits what is in flight
-/// (so a retry starts from a settled progress and nonce), and reports the failed chunk.
+/// Sends `plan`'s chunks from `first` on back to back ([`send_back_to_back`]), each at the
+/// first one's estimate.
 async fn send_chunks<P: Provider + Clone>(
     provider: &P,
     oracle: &RangeOracle::RangeOracleInstance<P>,
@@ -269,16 +373,16 @@ async fn send_chunks<P: Provider + Clone>(
     let absorb = |i: usize| {
         let c = &plan.chunks[i];
         let (n, src, dst) = (U256::from(c.n), c.src.clone().into(), c.dst.clone().into());
-        let input = if plan.job.flags == range_fact::FLZ {
+        if plan.job.flags == range_fact::FLZ {
             oracle
                 .absorbFlz(job.clone(), n, src, dst)
                 .calldata()
                 .clone()
         } else {
             oracle.absorb(job.clone(), n, src, dst).calldata().clone()
-        };
-        RawCallBuilder::new_raw(provider.clone(), input).to(*oracle.address())
+        }
     };
+    let to = *oracle.address();
     let nonce = provider
         .get_transaction_count(from)
         .pending()
@@ -289,7 +393,8 @@ async fn send_chunks<P: Provider + Clone>(
         })?;
     // The first chunk bounds the others: they absorb as many bytes or fewer, and it pays for
     // the oracle's storage set from zero (the sponge's lanes, the running root).
-    let estimate = absorb(first)
+    let estimate = RawCallBuilder::new_raw(provider.clone(), absorb(first))
+        .to(to)
         .from(from)
         .estimate_gas()
         .await
@@ -300,44 +405,10 @@ async fn send_chunks<P: Provider + Clone>(
         // times a literal run), and the first passes no state: it bounds nothing.
         gas = gas.max(FLZ_CHUNK_GAS);
     }
-    let mut in_flight: VecDeque<(usize, PendingTransactionBuilder<_>)> = VecDeque::new();
-    let mut failed = None;
-    for i in first..count {
-        if in_flight.len() >= IN_FLIGHT
-            && let Some((j, sent)) = in_flight.pop_front()
-            && let Err(e) = confirm(sent).await
-        {
-            failed = Some(chunk_err(j, e));
-            break;
-        }
-        let sent = absorb(i)
-            .from(from)
-            .nonce(nonce + (i - first) as u64)
-            .gas(gas)
-            .send()
-            .await;
-        match sent {
-            Ok(sent) => in_flight.push_back((i, sent)),
-            Err(e) => {
-                failed = Some(chunk_err(i, format!("send: {e}")));
-                break;
-            }
-        }
-    }
-    for (j, sent) in in_flight {
-        if let Err(e) = confirm(sent).await
-            && failed.is_none()
-        {
-            failed = Some(chunk_err(j, e));
-        }
-    }
-    match failed {
-        Some(e) => Err(e),
-        None => {
-            info!(target: "challenger", job = %id, chunks = count - first, gas_limit = gas, "range job chunks landed");
-            Ok(())
-        }
-    }
+    let inputs = (first..count).map(|i| (i, absorb(i)));
+    send_back_to_back(provider, to, from, nonce, inputs, gas, chunk_err).await?;
+    info!(target: "challenger", job = %id, chunks = count - first, gas_limit = gas, "range job chunks landed");
+    Ok(())
 }
 
 /// Awaits a chunk's receipt; a reverted or missing one is an error.

@@ -234,15 +234,24 @@ export async function longStepFight(r, l2Url, dishonest, l2Block, window) {
   // The proposer ran the jobs, chunk by chunk, before the step: every Absorbed event, by job.
   const absorbed = await r.l1.getContractEvents({ address: oracle, abi: RANGE_ORACLE_ABI, eventName: "Absorbed", fromBlock: 0n });
   const codeAbsorbed = await r.l1.getContractEvents({ address: oracle, abi: RANGE_ORACLE_ABI, eventName: "CodeAbsorbed", fromBlock: 0n });
+  // [v0.14] A code fact in chunks: the scan's chunks before the last (its HASH job is among the jobs).
+  const codeScanned = await r.l1.getContractEvents({ address: oracle, abi: RANGE_ORACLE_ABI, eventName: "CodeScanned", fromBlock: 0n });
   assert.ok(absorbed.length + codeAbsorbed.length > 0, "the range oracle absorbed chunks or a code");
   const codes = [];
   for (const e of codeAbsorbed) {
     const { tx, receipt } = await proposerSent(r, e, g.creator, end.blockNumber, "the proposer absorbed the code before the step");
-    const { args } = decodeFunctionData({ abi: RANGE_ORACLE_ABI, data: tx.input });
-    assert.equal(keccak256(args[0]), e.args.codeHash, "absorbCode took the code of its hash");
+    const { functionName, args } = decodeFunctionData({ abi: RANGE_ORACLE_ABI, data: tx.input });
+    // absorbCode(code), or the last absorbCodeChunk(state, chunk) (the state's first word: the code's length).
+    const chunked = functionName === "absorbCodeChunk";
+    if (!chunked) assert.equal(keccak256(args[0]), e.args.codeHash, "absorbCode took the code of its hash");
     const fact = await r.l1.readContract({ address: oracle, abi: RANGE_ORACLE_ABI, functionName: "codeFact", args: [e.args.codeHash] });
     assert.notEqual(fact, ZERO_HASH, "the oracle holds the code fact");
-    codes.push({ codeHash: e.args.codeHash, bytes: (args[0].length - 2) / 2, gas: receipt.gasUsed, limit: tx.gas, fact, blockNumber: e.blockNumber });
+    const bytes = chunked ? Number(BigInt(args[0].slice(0, 66))) : (args[0].length - 2) / 2;
+    codes.push({ codeHash: e.args.codeHash, bytes, chunked, gas: receipt.gasUsed, limit: tx.gas, fact, blockNumber: e.blockNumber });
+  }
+  for (const e of codeScanned) {
+    const { receipt } = await proposerSent(r, e, g.creator, end.blockNumber, "the proposer scanned the code before the step");
+    codes.push({ scan: true, gas: receipt.gasUsed, blockNumber: e.blockNumber });
   }
   const jobs = new Map();
   for (const e of absorbed) {
@@ -264,7 +273,7 @@ export async function longStepFight(r, l2Url, dishonest, l2Block, window) {
     job.fact = { hash, dstResult };
   }
   // No reverted transaction of the proposer to the oracle (a chunk that failed is one).
-  const firstJobBlock = [...absorbed, ...codeAbsorbed].map((e) => e.blockNumber).reduce((a, b) => (a < b ? a : b));
+  const firstJobBlock = [...absorbed, ...codeAbsorbed, ...codeScanned].map((e) => e.blockNumber).reduce((a, b) => (a < b ? a : b));
   let chunkTxs = 0;
   for (let n = firstJobBlock; n <= end.blockNumber; n++) {
     const block = await r.l1.getBlock({ blockNumber: n, includeTransactions: true });
@@ -288,7 +297,7 @@ export async function longStepFight(r, l2Url, dishonest, l2Block, window) {
   const jobGas = [...jobs.values(), ...codes].reduce((sum, j) => sum + j.gas, 0n);
   /** The figures' line for `what` (the long step). */
   const line = (what) => `${what} in L2 block ${l2Block} (N = ${stepsStarted.args.stepCount}, the step at ${c.agreedPos}) in the game at ${g.l2Block}: ` +
-    `range jobs ${jobs.size}, ${absorbed.length} chunk transactions, code facts ${codes.length}, ${jobGas} gas (${[...[...jobs.values()].map((j) => `flags ${j.job.flags}: ${j.chunks.length} chunks ${j.gas} gas, largest ${j.chunkGas.reduce((a, b) => (a > b ? a : b))}`), ...codes.map((c) => `absorbCode of ${c.bytes} bytes: ${c.gas} gas (limit ${c.limit})`)].join("; ")}), ` +
+    `range jobs ${jobs.size}, ${absorbed.length} chunk transactions, code facts ${codes.filter((c) => !c.scan).length}, ${jobGas} gas (${[...[...jobs.values()].map((j) => `flags ${j.job.flags}: ${j.chunks.length} chunks ${j.gas} gas, largest ${j.chunkGas.reduce((a, b) => (a > b ? a : b))}`), ...codes.filter((c) => !c.scan).map((c) => `${c.chunked ? "code fact in chunks" : "absorbCode"} of ${c.bytes} bytes: last ${c.gas} gas (limit ${c.limit})`), ...(codeScanned.length ? [`${codeScanned.length} code scan chunks before the last, largest ${codes.filter((c) => c.scan).map((c) => c.gas).reduce((a, b) => (a > b ? a : b))} gas`] : [])].join("; ")}), ` +
     `step ${stepReceipt.gasUsed} gas, startSteps ${s.defender.gasBy.startSteps} gas; ` +
     `defender ${s.defender.moves} game transactions ${stringify(s.defender.counts)}, ${s.defender.moves + absorbed.length + codes.length} L1 transactions and ${s.defender.gas + jobGas} gas with the jobs'; ` +
     `dishonest challenger ${s.challenger.moves} transactions, ${s.challenger.gas} gas; ` +

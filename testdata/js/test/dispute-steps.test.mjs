@@ -97,7 +97,7 @@ async function sha256Fight(d, len, window) {
   const [job] = jobs;
   assert.equal(job.job.len, BigInt(len), "over the whole input");
   assert.equal(job.fact.hash, s.digest, "the fact is the digest the L2 contract stored");
-  assert.equal(job.chunks.length, Math.ceil(len / 8192), "chunks of 8,192 bytes (MAX_SHA256_CHUNK)");
+  assert.equal(job.chunks.length, Math.ceil(len / 1408), "chunks of 1,408 bytes (MAX_SHA256_CHUNK, SPEC v0.14)");
   assertSent(d.node, { status: "Running", opcode: "Some(250)", jobs: [RANGE_FLAGS.SHA256] }, "the proposer proved the STATICCALL (0xfa), in its L1 form");
   return `dispute-steps figures: ${line(`sha256 over ${len} bytes of calldata (a call of ${s.gasUsed} gas)`)}; ` +
     `wall ${Math.round((Date.now() - started) / 1000)} s from the deployment to the credit claimed`;
