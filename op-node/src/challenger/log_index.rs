@@ -558,7 +558,7 @@ mod tests {
                     .map(|i| block.receipts[i].logs().len())
                     .sum();
                 let bound = prove_receipts_gas(&call, logs);
-                let limit = bound.unwrap_or(1 << 26);
+                let limit = bound.unwrap_or(1 << 30);
                 let used = oracle
                     .l1
                     .call_with_gas(DEPLOYER, oracle.address, call.abi_encode(), limit)
