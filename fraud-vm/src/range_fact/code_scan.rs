@@ -132,13 +132,13 @@ mod tests {
         let mut code = vec![0x5b; 3 * CODE_CHUNK + 10];
         // A PUSH32 at the last byte of chunk 0: 32 bytes of data in chunk 1.
         code[CODE_CHUNK - 1] = 0x7f;
-        // A PUSH4 three bytes before chunk 2: one byte of data in it.
+        // A PUSH4 three bytes before chunk 2: two of its four data bytes before it, two in it.
         code[2 * CODE_CHUNK - 3] = 0x63;
         let c = code_chunks(&code).expect("chunks");
         let carry = |k: usize| U256::from_be_slice(&c.chunks[k].state[64..96]);
         assert_eq!(
             [carry(0), carry(1), carry(2), carry(3)],
-            [0, 32, 1, 0].map(U256::from)
+            [0, 32, 2, 0].map(U256::from)
         );
         assert_eq!(c.chunks.len(), 4);
         assert_eq!(c.chunks[3].state.len(), SCAN_HEAD + 64 * 3);
