@@ -8,6 +8,7 @@ use alloy::{
     consensus::ReceiptEnvelope,
     primitives::{Address, B256, U256},
     providers::Provider,
+    sol_types::SolCall,
 };
 use bridge::{
     bindings::DepositLogIndex,
@@ -77,11 +78,61 @@ pub async fn block_receipts<P: Provider>(
     Ok(receipts)
 }
 
+/// Gas of a `proveReceipts` call besides its receipts: the transaction, the header's decoding, the
+/// oracle's reads and writes of the block's counters, its event.
+const PROVE_GAS_BASE: u64 = 200_000;
+/// Gas of each receipt: its key, its proof's nodes hashed and walked (`trieGet`, a self-call).
+const PROVE_GAS_PER_RECEIPT: u64 = 150_000;
+/// Gas of each log of the receipts: decoded and checked for the portal's deposit event.
+const PROVE_GAS_PER_LOG: u64 = 8_000;
+/// Gas of each byte of calldata: the calldata itself (16, or EIP-7623's floor of 40) and its
+/// copies in memory.
+const PROVE_GAS_PER_BYTE: u64 = 80;
+
+/// Largest proof of one receipt (its trie nodes' bytes) the linear bound is measured for: the
+/// oracle decodes a receipt's logs into memory, whose cost grows with its square (a receipt of
+/// 3,000 empty logs, 72 KiB, ran out of a 9M-gas bound in memory expansion).
+const LINEAR_PROOF_BYTES: usize = 16 * 1024;
+
+/// Most logs a receipt may hold on average for the linear bound: measured with two (the e2e
+/// shape, a third of the bound used); a receipt of 600 empty logs used more than 10,000 gas a log
+/// (memory again), past an 8,000-a-log bound.
+const LINEAR_LOGS_PER_RECEIPT: usize = 4;
+
+/// EIP-7825's cap on one transaction's gas (2^24).
+const TX_GAS_CAP: u64 = 1 << 24;
+
+/// The gas limit a `proveReceipts` call whose receipts hold `logs` logs is sent with, instead of
+/// the L1's estimate: linear in its receipts, logs and bytes; `None` (estimate it) past
+/// [`LINEAR_PROOF_BYTES`], [`LINEAR_LOGS_PER_RECEIPT`] or EIP-7825's cap. An estimate runs the
+/// call again, several times (a search over gas limits: the self-calls `trieGet` and
+/// `receiptsRoot` lose gas to the 63/64 rule), and a hardhat L1, tracing every step, took 10.7 s
+/// at load 3 for a 4.6M-gas call's estimate, send and receipt; at load 12-17 on two cores its
+/// requests passed the 10 s L1 request timeout and the defender's clock ran out before
+/// `startSteps`. Gas left over is not paid, and a revert (another defender proved the receipts
+/// first) returns it.
+pub fn prove_receipts_gas(call: &DepositLogIndex::proveReceiptsCall, logs: usize) -> Option<u64> {
+    let largest = call
+        .proofs
+        .iter()
+        .map(|proof| proof.iter().map(|node| node.len()).sum::<usize>())
+        .max()
+        .unwrap_or(0);
+    let gas = PROVE_GAS_BASE
+        + PROVE_GAS_PER_RECEIPT * call.proofs.len() as u64
+        + PROVE_GAS_PER_LOG * logs as u64
+        + PROVE_GAS_PER_BYTE * call.abi_encoded_size() as u64;
+    let few_logs = logs <= LINEAR_LOGS_PER_RECEIPT * call.proofs.len();
+    (largest <= LINEAR_PROOF_BYTES && few_logs && gas <= TX_GAS_CAP).then_some(gas)
+}
+
 /// Makes the oracle behind game `game` hold the log indices `start_proof`'s user deposits need:
 /// unless it already found `k` deposits in the epoch block, proves the block's receipts from
 /// where it stands up to the one of the `k`-th portal deposit, in calls of at most
-/// [`MAX_CALL_BYTES`], each sent from the provider's wallet and waited for. Returns how many
-/// calls were sent.
+/// [`MAX_CALL_BYTES`], each sent from the provider's wallet with [`prove_receipts_gas`] (or the
+/// estimate) and waited for. Reading the oracle first makes a retry safe: a call that landed
+/// before its request failed (a timeout) moved `nextReceipt`, and the next attempt goes on from
+/// there. Returns how many calls were sent.
 pub async fn prove_for_start<P: Provider + Clone>(
     provider: &P,
     game: Address,
@@ -103,6 +154,7 @@ pub async fn prove_for_start<P: Provider + Clone>(
     let next = oracle.nextReceipt(epoch_hash).call().await.map_err(read)?;
     let portal = oracle.portal().call().await.map_err(read)?;
     let receipts = block_receipts(provider, epoch_hash).await?;
+    let logs: Vec<usize> = receipts.iter().map(|r| r.logs().len()).collect();
     let block =
         BlockReceipts::from_header_rlp(header.into(), receipts).map_err(|e| e.to_string())?;
     let k = usize::try_from(k).map_err(|e| e.to_string())?;
@@ -115,12 +167,20 @@ pub async fn prove_for_start<P: Provider + Clone>(
         .map_err(|e| e.to_string())?;
     for call in &calls {
         let builder = oracle.proveReceipts(call.header.clone(), call.first, call.proofs.clone());
-        let estimate = builder
-            .estimate_gas()
-            .await
-            .map_err(|e| format!("proveReceipts: {e}"))?;
+        let first = usize::try_from(call.first).map_err(|e| e.to_string())?;
+        let call_logs = logs.iter().skip(first).take(call.proofs.len()).sum();
+        let gas = match prove_receipts_gas(call, call_logs) {
+            Some(gas) => gas,
+            None => {
+                let estimate = builder
+                    .estimate_gas()
+                    .await
+                    .map_err(|e| format!("proveReceipts: {e}"))?;
+                estimate + estimate / 4 + 20_000
+            }
+        };
         let receipt = builder
-            .gas(estimate + estimate / 4 + 20_000)
+            .gas(gas)
             .send()
             .await
             .map_err(|e| format!("proveReceipts: {e}"))?
@@ -217,6 +277,100 @@ mod tests {
         code
     }
 
+    /// An embedded L1 (Ethereum rules, real receipts roots) whose first block deploys, from the
+    /// first of service keys 20 to 24, a portal and then `extra` (init codes) at `contracts`.
+    struct L1Chain {
+        _dir: tempfile::TempDir,
+        engine: Engine,
+        pool: PoolConfig,
+        keys: Vec<PrivateKeySigner>,
+        portal: Address,
+        contracts: Vec<Address>,
+    }
+
+    fn l1_chain(extra: Vec<Vec<u8>>) -> L1Chain {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = Arc::new(Store::open(&dir.path().join("l1.redb")).expect("store"));
+        let keys: Vec<PrivateKeySigner> = (20..25).map(crate::l1::service_signer).collect();
+        let addresses: Vec<Address> = keys.iter().map(|k| k.address()).collect();
+        let mut engine = Engine::open(
+            Arc::new(ChainConfig::l1(CHAIN_ID, GAS_LIMIT)),
+            store,
+            &l1_genesis_alloc(&addresses),
+            1_700_000_000,
+        )
+        .expect("engine");
+        let pool = PoolConfig::new(CHAIN_ID, GAS_LIMIT);
+        let mut portal_code = OptimismPortal::BYTECODE.to_vec();
+        portal_code.extend(
+            OptimismPortal::constructorCall {
+                anchorStateRegistry_: Address::repeat_byte(0xa5),
+                proofMaturityDelaySeconds_: U256::from(7),
+            }
+            .abi_encode(),
+        );
+        let mut setup = vec![sign(
+            &pool,
+            &keys[0],
+            0,
+            TxKind::Create,
+            U256::ZERO,
+            portal_code,
+        )];
+        let mut contracts = Vec::new();
+        for (i, code) in extra.into_iter().enumerate() {
+            let nonce = i as u64 + 1;
+            contracts.push(addresses[0].create(nonce));
+            setup.push(sign(
+                &pool,
+                &keys[0],
+                nonce,
+                TxKind::Create,
+                U256::ZERO,
+                code,
+            ));
+        }
+        let built = engine.build(1_700_000_012, &setup).expect("build");
+        let first = engine.commit(built).expect("commit");
+        assert!(first.receipts.iter().all(|r| r.status()), "deployed");
+        L1Chain {
+            _dir: dir,
+            engine,
+            pool,
+            keys,
+            portal: addresses[0].create(0),
+            contracts,
+        }
+    }
+
+    /// `depositTransaction` to `0x{to}{to}…` with `len` bytes of data.
+    fn deposit_call(to: u8, len: usize) -> Vec<u8> {
+        OptimismPortal::depositTransactionCall {
+            to: Address::repeat_byte(to),
+            value: U256::ZERO,
+            gasLimit: 100_000,
+            isCreation: false,
+            data: vec![to; len].into(),
+        }
+        .abi_encode()
+    }
+
+    /// Init code of a contract whose every call emits `n` empty `LOG0`s (the receipts whose
+    /// logs cost the oracle most gas for their bytes: 24 bytes a log).
+    fn log_storm(n: u16) -> Vec<u8> {
+        let [hi, lo] = n.to_be_bytes();
+        // PUSH2 n; loop: JUMPDEST DUP1 ISZERO PUSH1 end JUMPI PUSH1 0 PUSH1 0 LOG0 PUSH1 1
+        // SWAP1 SUB PUSH1 loop JUMP; end: JUMPDEST STOP
+        let runtime = [
+            0x61, hi, lo, 0x5b, 0x80, 0x15, 0x60, 0x15, 0x57, 0x60, 0x00, 0x60, 0x00, 0xa0, 0x60,
+            0x01, 0x90, 0x03, 0x60, 0x03, 0x56, 0x5b, 0x00,
+        ];
+        let mut code = vec![0x60, runtime.len() as u8, 0x60, 0x0c, 0x60, 0x00, 0x39];
+        code.extend_from_slice(&[0x60, runtime.len() as u8, 0x60, 0x00, 0xf3]);
+        code.extend_from_slice(&runtime);
+        code
+    }
+
     /// The L1 receipts of a block of the embedded L1 (Ethereum types only).
     fn l1_receipts(block: &SealedBlock) -> Vec<ReceiptEnvelope> {
         block
@@ -262,45 +416,15 @@ mod tests {
     /// their chain.
     #[test]
     fn the_embedded_l1s_receipts_prove_the_rpcs_log_indices() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let store = Arc::new(Store::open(&dir.path().join("l1.redb")).expect("store"));
-        let keys: Vec<PrivateKeySigner> = (20..25).map(crate::l1::service_signer).collect();
-        let addresses: Vec<Address> = keys.iter().map(|k| k.address()).collect();
-        let mut engine = Engine::open(
-            Arc::new(ChainConfig::l1(CHAIN_ID, GAS_LIMIT)),
-            store,
-            &l1_genesis_alloc(&addresses),
-            1_700_000_000,
-        )
-        .expect("engine");
-        let pool = PoolConfig::new(CHAIN_ID, GAS_LIMIT);
-        let mut portal_code = OptimismPortal::BYTECODE.to_vec();
-        portal_code.extend(
-            OptimismPortal::constructorCall {
-                anchorStateRegistry_: Address::repeat_byte(0xa5),
-                proofMaturityDelaySeconds_: U256::from(7),
-            }
-            .abi_encode(),
-        );
-        let portal = addresses[0].create(0);
-        let noise = addresses[0].create(1);
-        let setup = [
-            sign(&pool, &keys[0], 0, TxKind::Create, U256::ZERO, portal_code),
-            sign(&pool, &keys[0], 1, TxKind::Create, U256::ZERO, emitter()),
-        ];
-        let built = engine.build(1_700_000_012, &setup).expect("build");
-        let first = engine.commit(built).expect("commit");
-        assert!(first.receipts.iter().all(|r| r.status()), "deployed");
-        let deposit = |to: u8, len: usize| {
-            OptimismPortal::depositTransactionCall {
-                to: Address::repeat_byte(to),
-                value: U256::ZERO,
-                gasLimit: 100_000,
-                isCreation: false,
-                data: vec![to; len].into(),
-            }
-            .abi_encode()
-        };
+        let L1Chain {
+            _dir,
+            mut engine,
+            pool,
+            keys,
+            portal,
+            contracts,
+        } = l1_chain(vec![emitter()]);
+        let noise = contracts[0];
         let txs = [
             sign(&pool, &keys[1], 0, TxKind::Call(noise), U256::ZERO, vec![]),
             sign(
@@ -309,7 +433,7 @@ mod tests {
                 0,
                 TxKind::Call(portal),
                 U256::from(5),
-                deposit(1, 3),
+                deposit_call(1, 3),
             ),
             sign(
                 &pool,
@@ -326,7 +450,7 @@ mod tests {
                 0,
                 TxKind::Call(portal),
                 U256::ZERO,
-                deposit(2, 0),
+                deposit_call(2, 0),
             ),
             sign(
                 &pool,
@@ -334,7 +458,7 @@ mod tests {
                 1,
                 TxKind::Call(portal),
                 U256::ZERO,
-                deposit(3, 200),
+                deposit_call(3, 200),
             ),
             sign(&pool, &keys[3], 1, TxKind::Call(noise), U256::ZERO, vec![]),
         ];
@@ -391,5 +515,76 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `proveReceipts` is sent with [`prove_receipts_gas`], no estimate: every call the builder
+    /// makes runs within that limit in revm, over receipts of the shape the e2e test sends (33
+    /// calls of two logs each before the deposits) and of the costliest shape for their bytes
+    /// (receipts of 600 empty `LOG0`s), in calls of any size; calls with receipts of 600 or
+    /// 3,000 such logs get no bound (the estimate).
+    #[test]
+    fn prove_receipts_runs_within_its_gas_bound() {
+        let mut l1 = l1_chain(vec![emitter(), log_storm(600), log_storm(3_000)]);
+        let (keys, portal, contracts) = (&l1.keys, l1.portal, &l1.contracts);
+        let call = |key: &PrivateKeySigner, nonce, to, data| {
+            sign(&l1.pool, key, nonce, TxKind::Call(to), U256::ZERO, data)
+        };
+        let mut txs = Vec::new();
+        for nonce in 0..33 {
+            txs.push(call(&keys[1], nonce, contracts[0], vec![]));
+        }
+        txs.push(call(&keys[2], 0, portal, deposit_call(1, 3)));
+        for nonce in 0..6 {
+            txs.push(call(&keys[3], nonce, contracts[1], vec![]));
+        }
+        txs.push(call(&keys[2], 1, portal, deposit_call(2, 0)));
+        txs.push(call(&keys[4], 0, contracts[2], vec![]));
+        txs.push(call(&keys[2], 2, portal, deposit_call(3, 500)));
+        let built = l1.engine.build(1_700_000_024, &txs).expect("build");
+        let block = l1.engine.commit(built).expect("commit");
+        assert_eq!(block.txs.len(), txs.len(), "every transaction included");
+        assert!(block.receipts.iter().all(|r| r.status()), "all succeeded");
+        let receipts = BlockReceipts::new(&block.header, l1_receipts(&block)).expect("receipts");
+        let indices = receipts.deposit_log_indices(portal);
+        assert_eq!(indices.len(), 3);
+        let until = receipts.receipts_for(portal, 3).expect("three deposits");
+        let (mut worst, mut unbounded) = (0.0f64, 0);
+        for max_bytes in [3_000, 30_000, MAX_CALL_BYTES] {
+            let mut oracle = Oracle::new(portal);
+            for call in receipts.prove_calls(0, until, max_bytes).expect("calls") {
+                let bytes = call.abi_encoded_size();
+                let first = usize::try_from(call.first).expect("small");
+                let logs: usize = (first..first + call.proofs.len())
+                    .map(|i| block.receipts[i].logs().len())
+                    .sum();
+                let bound = prove_receipts_gas(&call, logs);
+                let limit = bound.unwrap_or(1 << 30);
+                let used = oracle
+                    .l1
+                    .call_with_gas(DEPLOYER, oracle.address, call.abi_encode(), limit)
+                    .unwrap_or_else(|e| {
+                        panic!("proveReceipts of {bytes} bytes within {limit} gas: {e}")
+                    });
+                match bound {
+                    Some(limit) => worst = worst.max(used as f64 / limit as f64),
+                    None => unbounded += 1,
+                }
+                eprintln!(
+                    "calls of at most {max_bytes} bytes: {} receipts from {}, {logs} logs, {bytes} bytes, {used} gas of {bound:?}",
+                    call.proofs.len(),
+                    call.first
+                );
+            }
+            let chain = oracle.call(
+                DepositLogIndex::chainAtCall {
+                    _0: block.hash,
+                    _1: U256::from(3),
+                }
+                .abi_encode(),
+            );
+            assert_eq!(B256::from_slice(&chain), log_index_chain(&indices));
+        }
+        eprintln!("most of its bound a call used: {worst:.2}");
+        assert!(unbounded >= 3, "the 3,000-log receipt's call, in each size");
     }
 }

@@ -94,4 +94,27 @@ impl TestL1 {
             other => Err(format!("{other:?}").into_bytes().into()),
         }
     }
+
+    /// Runs `data` from `from` to `to` with `gas_limit` and commits it: the gas it used, or why
+    /// it failed (a revert, running out of gas).
+    pub(super) fn call_with_gas(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: Vec<u8>,
+        gas_limit: u64,
+    ) -> Result<u64, String> {
+        let tx = TxEnv::builder()
+            .caller(from)
+            .kind(TxKind::Call(to))
+            .data(data.into())
+            .gas_limit(gas_limit)
+            .gas_price(0)
+            .build()
+            .expect("valid tx");
+        match self.evm.transact_commit(tx).expect("runs") {
+            result @ ExecutionResult::Success { .. } => Ok(result.tx_gas_used()),
+            other => Err(format!("{other:?}")),
+        }
+    }
 }

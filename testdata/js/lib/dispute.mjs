@@ -1,4 +1,4 @@
-// The dispute end-to-end tests' shared helpers (dispute.test.mjs, dispute-steps.test.mjs): the games and
+// The dispute end-to-end tests' shared helpers (the test/dispute*.test.mjs files): the games and
 // challenges a factory holds, judged against the L2 node; the moves and L1 gas of each side; a devnet whose
 // `disagree-at-long-step` challenger (service account 14) takes the honest proposer to a long step, and the
 // checks of that fight (the range jobs run on the L1 `RangeOracle`, the step proven in its L1 form).

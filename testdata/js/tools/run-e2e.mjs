@@ -22,25 +22,26 @@ import { fileURLToPath } from "node:url";
 
 const JS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-// Files that run alone, and why.
-// dispute.test.mjs failed twice in five two-lane runs (load 12-17 from other work on the 2 cores):
-// in "dispute over a block with user deposits, hardhat as the L1" the proposer's proveReceipts
-// request to hardhat passed op-node's 10 s L1 request timeout and its clock ran out
-// (CHALLENGER_WON); it passed in the three other runs and in the last serial CI run. Until it has
-// the margin, the file runs alone: about 330 s more than sharing the lanes.
+// Files that run alone, and why. ws-slow-clients measures its longest block stall under 200 WebSocket
+// clients against a limit (1,500 ms), which a fight beside it eats into (1,034 ms beside the dispute file).
+// The dispute files share the lanes. The hardhat deposit fight that ran out of clock beside another file
+// (hardhat ran the 4.6M-gas `proveReceipts` several times for its gas estimate and again when automined,
+// every other request queued past op-node's 10 s timeout) is sent with a gas limit of op-node's own now
+// (challenger::log_index::prove_receipts_gas) and has a 40 s window: at load 19-20 its proposer went
+// from the layer-1 leaf to `startSteps` in 6 s (42 s, out of clock, before). The one 621 s file is five
+// of 110-250 s, so the runner balances them with the rest.
 const EXCLUSIVE = new Map([
   ["ws-slow-clients.test.mjs", "its longest block stall under 200 WebSocket clients"],
-  ["dispute.test.mjs", "its hardhat deposit dispute timed out beside another file (see EXCLUSIVE)"],
-  // Its hardhat fight sends hardhat the same stream of range-job chunks under the same 10 s L1
-  // request timeout; not yet run beside another file, so alone until it has been.
-  ["dispute-steps.test.mjs", "its hardhat insertion fight, as dispute.test.mjs's (see EXCLUSIVE)"],
 ]);
 
-// Wall seconds of each file (two lanes, 5 December 2026), for the order only. A file missing here
-// (a new one) counts as long, so it starts early.
+// Wall seconds of each file, for the order only (two lanes, 5 December 2026; the dispute files 6
+// December, at load 12-20). A file missing here (a new one) counts as long, so it starts early.
 const WEIGHTS = {
-  "dispute.test.mjs": 621,
-  "dispute-steps.test.mjs": 270,
+  "dispute-steps.test.mjs": 245,
+  "dispute-long-start.test.mjs": 220,
+  "dispute-long-step.test.mjs": 205,
+  "dispute.test.mjs": 177,
+  "dispute-deposits.test.mjs": 117,
   "bridge.test.mjs": 112,
   "verifier.test.mjs": 85,
   "l1-flaps.test.mjs": 79,
