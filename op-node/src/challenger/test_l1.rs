@@ -74,15 +74,7 @@ impl TestL1 {
         data: Vec<u8>,
         commit: bool,
     ) -> Result<Bytes, Bytes> {
-        let tx = TxEnv::builder()
-            .caller(from)
-            .kind(TxKind::Call(to))
-            .data(data.into())
-            .gas_limit(TX_GAS)
-            .gas_price(0)
-            .nonce(nonce)
-            .build()
-            .expect("valid tx");
+        let tx = call_tx(from, nonce, to, data, TX_GAS);
         let result = if commit {
             self.evm.transact_commit(tx).expect("runs")
         } else {
@@ -104,17 +96,23 @@ impl TestL1 {
         data: Vec<u8>,
         gas_limit: u64,
     ) -> Result<u64, String> {
-        let tx = TxEnv::builder()
-            .caller(from)
-            .kind(TxKind::Call(to))
-            .data(data.into())
-            .gas_limit(gas_limit)
-            .gas_price(0)
-            .build()
-            .expect("valid tx");
+        let tx = call_tx(from, 0, to, data, gas_limit);
         match self.evm.transact_commit(tx).expect("runs") {
             result @ ExecutionResult::Success { .. } => Ok(result.tx_gas_used()),
             other => Err(format!("{other:?}")),
         }
     }
+}
+
+/// A call of `data` from `from` (nonce `nonce`) to `to` with `gas_limit`, at gas price 0.
+fn call_tx(from: Address, nonce: u64, to: Address, data: Vec<u8>, gas_limit: u64) -> TxEnv {
+    TxEnv::builder()
+        .caller(from)
+        .kind(TxKind::Call(to))
+        .data(data.into())
+        .gas_limit(gas_limit)
+        .gas_price(0)
+        .nonce(nonce)
+        .build()
+        .expect("valid tx")
 }
