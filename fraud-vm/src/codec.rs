@@ -49,7 +49,7 @@ pub enum DecodeError {
         /// The byte found.
         found: u8,
     },
-    /// A status byte outside 0..=8.
+    /// A status byte outside 0..=9.
     #[error("invalid status {0}")]
     Status(u8),
     /// A boolean or presence flag other than 0 or 1.

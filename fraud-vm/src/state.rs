@@ -83,6 +83,10 @@ pub enum Status {
     /// The block-end state: it holds the block's output root and is its own successor
     /// (SPEC.md §5.19, §12.6).
     BlockEnd = 8,
+    /// [v0.15] Inside a transaction start with access-list entries or EIP-7702 authorizations:
+    /// the stack holds the entries still to apply, each sub-step applies a bounded group of
+    /// them, and the last one enters the top frame (SPEC.md §5.9).
+    Starting = 9,
 }
 
 impl Status {
@@ -98,6 +102,7 @@ impl Status {
             6 => Self::BlockStart,
             7 => Self::Sealing,
             8 => Self::BlockEnd,
+            9 => Self::Starting,
             _ => return None,
         })
     }
@@ -352,6 +357,12 @@ impl StackChain {
     /// Pushes an item on top.
     pub fn push(&mut self, item: U256) {
         self.items.push(item);
+    }
+
+    /// Keeps the bottom `n` items (all if fewer), with their roots.
+    pub fn truncate(&mut self, n: usize) {
+        self.items.truncate(n);
+        self.roots.truncate(self.items.len() + 1);
     }
 
     /// Makes the stack equal to `items` (bottom first), keeping the roots of the common

@@ -1277,7 +1277,7 @@ fn check_tx_start(
     );
     let pre = idle.record.commitment();
     match prove(&mut idle) {
-        Ok((proof, _)) => {
+        Ok((proof, starting)) => {
             let bytes = proof.encode();
             obs.proof_sizes.push(("TxStart".into(), bytes.len()));
             obs.boundary_proofs.push((pre, bytes.clone()));
@@ -1285,7 +1285,10 @@ fn check_tx_start(
                 obs.failures
                     .push("transaction start proof does not round-trip".into());
             }
-            let verified = verify(pre, &proof);
+            let mut verified = verify(pre, &proof).map_err(|e| e.to_string());
+            if verified.is_ok() && starting.post.status == Status::Starting {
+                verified = check_start_sub_steps(obs, idle.clone());
+            }
             if verified != Ok(first_commitment) {
                 obs.failures.push(format!(
                     "transaction start gave {verified:?}, revm's first state is {first_commitment}"
@@ -1309,6 +1312,33 @@ fn check_tx_start(
             .failures
             .push(format!("transaction start: prove failed: {e}")),
     }
+}
+
+/// [v0.15] A start head that left a Starting state, applied, then each sub-step from it proved,
+/// its proof recorded as a boundary proof and verified (the first and the last also tampered
+/// with): the commitment of the state the last one enters (SPEC.md §5.9).
+fn check_start_sub_steps(obs: &mut Observed, idle: FullState) -> Result<B256, String> {
+    let (_, _, mut state) = fraud_vm::prove_boundary(idle).map_err(|e| e.to_string())?;
+    let mut k = 0u64;
+    while state.record.status == Status::Starting {
+        let pre = state.record.commitment();
+        let last = state.record.stack_len == 0;
+        if k == 0 || last {
+            check_tampering(pre, &state, &mut obs.failures, u64::MAX - 1 - k);
+        }
+        let (proof, transition, next) =
+            fraud_vm::prove_boundary(state).map_err(|e| format!("sub-step {k}: {e}"))?;
+        let bytes = proof.encode();
+        obs.proof_sizes.push(("TxEntries".into(), bytes.len()));
+        obs.boundary_proofs.push((pre, bytes));
+        let post = transition.post.commitment();
+        if verify(pre, &proof) != Ok(post) {
+            return Err(format!("sub-step {k} does not verify to its post-state"));
+        }
+        state = next;
+        k += 1;
+    }
+    Ok(state.record.commitment())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2626,10 +2656,12 @@ fn block_of_transactions_boundaries() -> Vec<(B256, Vec<u8>)> {
     proofs
 }
 
-/// [`block_of_transactions_boundaries`]: the block checks against revm.
+/// [`block_of_transactions_boundaries`]: the block checks against revm: five starts and five
+/// ends, and [v0.15] the EIP-1559 transaction's access list (six warm entries) in two start
+/// sub-steps (one group, then the top frame's entry).
 #[test]
 fn block_of_transactions() {
-    assert_eq!(block_of_transactions_boundaries().len(), 10);
+    assert_eq!(block_of_transactions_boundaries().len(), 12);
 }
 
 /// blake2f (0x09) through CALL, on the BLAKE2b-512 block of "abc" passed as calldata: the valid

@@ -3,40 +3,36 @@ pragma solidity 0.8.28;
 
 import {Ctx} from "./StepContext.sol";
 import {WorldAccess, Account} from "./WorldAccess.sol";
-import {Authorization} from "./TxRecord.sol";
 
 /// @title EIP-7702 authorizations at the transaction start (fraud-vm/SPEC.md §5.9; Rust:
-/// `authorize` in step/start.rs, as revm's `apply_auth_list`)
-/// @notice Applies a transaction's authorizations in order, whatever format they arrived in:
-/// each one `TxDecoder` recovered an authority for (for this chain or any, with a nonce below
-/// `2^64 − 1` and a valid signature: parity 0 or 1, `s ≤ n/2`, an authority ecrecover gives)
-/// touches its authority; if the authority has no code or a delegation and the authorization's
-/// nonce, it gets the designator `0xef0100 ‖ address` (no code for the zero address) and
-/// `nonce + 1`.
+/// `authorize` in step/entries.rs, as revm's `apply_auth_list`)
+/// @notice [v0.15] One authorization a start sub-step applies, with the authority `TxDecoder`
+/// recovered for it in the start head (for this chain or any, a nonce below `2^64 − 1` and a
+/// valid signature: parity 0 or 1, `s ≤ n/2`, an authority ecrecover gives): it touches the
+/// authority; if the authority has no code or a delegation and the authorization's nonce, it
+/// gets the designator `0xef0100 ‖ address` (no code for the zero address) and `nonce + 1`.
 library Authorizations {
     /// EIP-7702's refund of an authorization applied to an existing account.
     uint256 internal constant REFUND = 12_500;
 
-    /// @notice Applies `auths`, as `TxDecoder` decoded them for the block's chain; the refund:
-    /// 12500 per authority that was not empty.
-    function applyAll(Ctx memory cx, Authorization[] memory auths) internal pure returns (uint256 refund) {
-        for (uint256 i = 0; i < auths.length; ++i) {
-            Authorization memory a = auths[i];
-            if (!a.signed) continue;
-            uint256 authority = a.authority;
-            WorldAccess.touchAccount(cx, authority);
-            Account memory rec = WorldAccess.account(cx, authority);
-            if (rec.codeHash != WorldAccess.KECCAK_EMPTY) {
-                (uint256 code, uint256 len) = WorldAccess.codeOf(cx, rec.codeHash);
-                if (!isDelegation(code, len)) continue;
-            }
-            if (rec.nonce != a.nonce) continue;
-            bool empty = rec.nonce == 0 && rec.balance == 0 && rec.codeHash == WorldAccess.KECCAK_EMPTY;
-            if (!empty) refund += REFUND;
-            rec.codeHash = a.addr == 0 ? WorldAccess.KECCAK_EMPTY : keccak256(abi.encodePacked(hex"ef0100", uint160(a.addr)));
-            rec.nonce += 1;
-            WorldAccess.setAccount(cx, authority, rec);
+    /// @notice Applies the authorization of `authority` delegating to `delegate` at `nonce`;
+    /// whether it was applied to an account that was not empty (the refund's count).
+    function applyOne(Ctx memory cx, uint256 authority, uint256 delegate, uint256 nonce)
+        internal
+        pure
+        returns (bool counted)
+    {
+        WorldAccess.touchAccount(cx, authority);
+        Account memory rec = WorldAccess.account(cx, authority);
+        if (rec.codeHash != WorldAccess.KECCAK_EMPTY) {
+            (uint256 code, uint256 len) = WorldAccess.codeOf(cx, rec.codeHash);
+            if (!isDelegation(code, len)) return false;
         }
+        if (rec.nonce != nonce) return false;
+        counted = !(rec.nonce == 0 && rec.balance == 0 && rec.codeHash == WorldAccess.KECCAK_EMPTY);
+        rec.codeHash = delegate == 0 ? WorldAccess.KECCAK_EMPTY : keccak256(abi.encodePacked(hex"ef0100", uint160(delegate)));
+        rec.nonce += 1;
+        WorldAccess.setAccount(cx, authority, rec);
     }
 
     /// @notice Whether the `len` calldata bytes at `code` are an EIP-7702 designator

@@ -24,6 +24,8 @@ interface ISplitSteps {
     function exitSteps() external view returns (address);
     /// `CallStepVerifier`'s `CreateStepVerifier`.
     function createSteps() external view returns (address);
+    /// [v0.15] `TxEndVerifier`'s `TxEntriesVerifier`.
+    function entriesSteps() external view returns (address);
 }
 
 /// @title One-step verifier of the fraud VM (fraud-vm/SPEC.md §6.1)
@@ -36,8 +38,8 @@ interface ISplitSteps {
 /// exceptional halt decided before an opcode's own work for any opcode; it forwards storage,
 /// account reads and SELFDESTRUCT to `WorldStepVerifier`, frame exits to `ExitStepVerifier`,
 /// the CALL family to `CallStepVerifier`, CREATE, CREATE2 and the logs to
-/// `CreateStepVerifier`, and the transaction start and end to
-/// `TxStartVerifier` and `TxEndVerifier`, and the block boundaries (the block end's start from
+/// `CreateStepVerifier`, and the transaction start, [v0.15] its sub-steps and the end to
+/// `TxStartVerifier`, `TxEntriesVerifier` and `TxEndVerifier`, and the block boundaries (the block end's start from
 /// the Idle state after the last transaction, the BlockStart, Sealing and BlockEnd states) to
 /// `BoundaryStepVerifier`. A step none of them executes reverts `UnsupportedStep`; it is never
 /// answered with a post-state.
@@ -55,6 +57,9 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
     address public immutable startSteps;
     /// @notice The contract that executes the transaction end.
     address public immutable endSteps;
+    /// @notice [v0.15] The contract that executes the transaction start's sub-steps
+    /// (`TxEndVerifier.entriesSteps`).
+    address public immutable entriesSteps;
     /// Offset of `tx_count` in the block constants (SPEC.md §3.6).
     uint256 private constant CONSTANTS_TX_COUNT = 97;
     /// @notice The contract that executes the block start and end steps.
@@ -81,6 +86,7 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         createSteps = ISplitSteps(callSteps_).createSteps();
         startSteps = startSteps_;
         endSteps = endSteps_;
+        entriesSteps = ISplitSteps(endSteps_).entriesSteps();
         boundarySteps = boundarySteps_;
         rangeOracle = address(new RangeOracle());
     }
@@ -108,6 +114,7 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
         uint256 status = StateRecord.uintAt(pre + StateRecord.STATUS, 1);
         if (status != RUNNING) {
             if (status == IDLE) return _idleOwner(proof);
+            if (status == STARTING) return entriesSteps;
             if (status > IDLE) return boundarySteps;
             if (StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0) return exitSteps;
             return endSteps;
@@ -184,6 +191,10 @@ contract OneStepVerifier is OpcodeMachine, IStepVerifier {
 
     function _txEnd(Ctx memory) internal view override returns (bytes32) {
         _forward(endSteps);
+    }
+
+    function _txEntries(Ctx memory) internal view override returns (bytes32) {
+        _forward(entriesSteps);
     }
 
     /// @notice Hands the whole call to `target` and ends with its answer: its return data, or

@@ -41,8 +41,8 @@ library ProofCodec {
     uint256 internal constant MAX_EXTRA_DATA = 32;
     /// Length of the sealing record (SPEC.md §5.19), tag included.
     uint256 internal constant SEALING_LEN = 385;
-    /// Largest status byte (SPEC.md §3.2: Running .. BlockEnd).
-    uint8 internal constant MAX_STATUS = 8;
+    /// Largest status byte (SPEC.md §3.2: Running .. Starting).
+    uint8 internal constant MAX_STATUS = 9;
 
     /// @notice Decodes `proof` (a calldata slice) into a step context, or reverts with the
     /// reason the bytes are not a canonical proof.

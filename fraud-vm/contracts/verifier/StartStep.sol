@@ -9,6 +9,7 @@ import {CreateStep} from "./CreateStep.sol";
 import {PrecompileCall} from "./PrecompileCall.sol";
 import {OpFees, L1Params} from "./OpFees.sol";
 import {Authorizations} from "./Authorizations.sol";
+import {EntriesStep} from "./EntriesStep.sol";
 import {TxFields} from "./TxRecord.sol";
 import {TxDecoder} from "./TxDecoder.sol";
 import "./StepErrors.sol";
@@ -19,9 +20,11 @@ import "./StepErrors.sol";
 /// recovered by `TxDecoder`, the validity
 /// checks (fees, intrinsic gas, nonce, EIP-3607, blobs, balance; the L1-info deposit first under
 /// Isthmus), the gas purchase with the L1 data fee and the operator fee or a deposit's mint, the
-/// warm accounts and access list, the EIP-7702 authorizations, the transaction's checkpoint, the
-/// transaction environment, and the top frame's first state (or its terminal state: a recipient
-/// without code, a precompile, a collision, a deposit that fails at its start). A failed check
+/// warm sender, recipient and coinbase, then [v0.15] for a transaction with access-list entries
+/// or authorizations a Starting state holding them (`EntriesStep` applies them in sub-steps),
+/// else the transaction's checkpoint, the transaction environment, and the top frame's first
+/// state (or its terminal state: a recipient without code, a precompile, a collision, a deposit
+/// that fails at its start). A failed check
 /// is `InvalidTransaction` (the block is invalid), except [v0.6] for a transaction of the
 /// recorded section under Isthmus rules, which is skipped: the post-state is the Idle state at
 /// the next index, nothing else changed.
@@ -62,7 +65,6 @@ library StartStep {
         /// The sender's record as written.
         Account sender;
         uint256 to;
-        uint256 authRefund;
         // The first state's fields the start decides.
         uint256 status;
         uint256 gas;
@@ -71,6 +73,12 @@ library StartStep {
         uint256 calldataSize;
         bytes32 returndataRoot;
         uint256 returndataSize;
+        // [v0.15] A Starting state's: the authorizations left, the entries' stack, whether
+        // the head's run of a precompile failed.
+        uint256 pc;
+        bytes32 stackRoot;
+        uint256 stackLen;
+        uint256 isStatic;
     }
 
     /// @notice The post-state commitment of the step from the Idle state `cx.pre`: the
@@ -117,8 +125,9 @@ library StartStep {
         return _started(cx, t, s, precompiles);
     }
 
-    /// @notice After the purchase (or the mint): the warm accounts and access list, the
-    /// EIP-7702 authorizations, the checkpoint and the top frame's first state.
+    /// @notice After the purchase (or the mint): the warm accounts, then [v0.15] a Starting
+    /// state if the transaction has entries (access list, authorizations with an authority),
+    /// else the checkpoint and the top frame's first state.
     function _started(Ctx memory cx, TxFields memory t, Start memory s, address precompiles)
         private
         view
@@ -128,32 +137,44 @@ library StartStep {
         WorldAccess.touchAccount(cx, t.sender);
         WorldAccess.touchAccount(cx, s.to);
         WorldAccess.touchAccount(cx, StateRecord.addressAt(s.blockEnv + BLOCK_COINBASE));
-        for (uint256 i = 0; i < t.accessList.length; ++i) {
-            uint256 addr = t.accessList[i].addr;
-            WorldAccess.touchAccount(cx, addr);
-            uint256[] memory keys = t.accessList[i].keys;
-            for (uint256 j = 0; j < keys.length; ++j) {
-                WorldAccess.touchSlotOf(cx, addr, keys[j]);
-            }
-        }
-        // EIP-7702: after the purchase and before the checkpoint (they stay when the transaction
-        // fails).
-        s.authRefund = Authorizations.applyAll(cx, t.authorizations);
-        WorldAccess.pushCheckpoint(cx);
         s.gas = t.gasLimit > s.intrinsic ? t.gasLimit - s.intrinsic : 0;
         s.codeHash = WorldAccess.KECCAK_EMPTY;
         (s.calldataRoot, s.returndataRoot) = (EMPTY_WORDS, EMPTY_WORDS);
+        if (_entries(t, s)) {
+            if (s.failed) revert UnsupportedStep("a failing deposit with entries");
+            s.status = EntriesStep.STARTING;
+            if (t.create) {
+                s.codeHash = t.dataHash;
+            } else {
+                s.codeHash = 0;
+                _callFrame(t, s, precompiles);
+                if (PrecompileCall.isPrecompile(t.to) && s.status == 4) s.isStatic = 1;
+                s.status = EntriesStep.STARTING;
+            }
+            return _commit(cx, t, s);
+        }
+        WorldAccess.pushCheckpoint(cx);
         if (s.failed) {
             // A failing deposit runs nothing: its terminal state is an exceptional halt, and the
             // transaction end restores the checkpoint (mint and nonce stay).
             s.status = 4;
             s.gas = 0;
         } else if (t.create) {
-            _createStart(cx, t, s);
+            s.codeHash = t.dataHash;
+            if (!EntriesStep.createFrame(cx, t.sender, s.sender, true, s.to, t.value)) (s.status, s.gas) = (4, 0);
         } else {
-            _callStart(cx, t, s, precompiles);
+            s.codeHash = EntriesStep.enterCall(cx, t.sender, t.to, t.value);
+            _callFrame(t, s, precompiles);
         }
         return _commit(cx, t, s);
+    }
+
+    /// @notice [v0.15] The entries of `t` on a Starting state's stack (SPEC.md §5.9), as
+    /// `TxDecoder` stacked them (`TxRecord.stackEntries`): sets `s.stackRoot`, `s.stackLen` and
+    /// `s.pc` (the authorizations); whether there is any.
+    function _entries(TxFields memory t, Start memory s) private pure returns (bool) {
+        (s.stackRoot, s.stackLen, s.pc) = (t.entriesRoot, t.entryWords, t.authEntries);
+        return t.entryWords != 0;
     }
 
     /// @notice The transaction at the Idle state's index: its EIP-2718 encoding with its word
@@ -236,7 +257,7 @@ library StartStep {
         if (t.create && t.dataLen > CreateStep.MAX_INITCODE) return false; // initcode beyond EIP-3860
         // Gas limit below the intrinsic gas; authorizations on a creation or a blob transaction.
         if (t.gasLimit < (s.intrinsic > s.floor ? s.intrinsic : s.floor)) return false;
-        if (t.authorizations.length != 0 && (t.create || t.blobHashes.length != 0)) return false;
+        if (t.authCount != 0 && (t.create || t.blobHashes.length != 0)) return false;
         Account memory sender = WorldAccess.account(cx, t.sender);
         if (sender.nonce != t.nonce || sender.nonce == MAX_NONCE) return false; // nonce
         // EIP-3607: a sender with code must be an EIP-7702 delegated account.
@@ -318,24 +339,12 @@ library StartStep {
         s.sender = sender;
     }
 
-    /// @notice A call (SPEC.md §5.9 steps 6-7): the value moves, then the recipient's code runs
-    /// (through an EIP-7702 delegation, whose delegate becomes warm at no charge), or the frame
-    /// ends at once for an account without code or a precompile.
-    function _callStart(Ctx memory cx, TxFields memory t, Start memory s, address precompiles) private view {
-        WorldAccess.transfer(cx, t.sender, t.to, t.value);
-        Account memory target = WorldAccess.account(cx, t.to);
-        if (target.codeHash != WorldAccess.KECCAK_EMPTY) {
-            (uint256 code, uint256 len) = WorldAccess.codeOf(cx, target.codeHash);
-            if (Authorizations.isDelegation(code, len)) {
-                uint256 delegate = StateRecord.addressAt(code + 3);
-                WorldAccess.touchAccount(cx, delegate);
-                target.codeHash = WorldAccess.account(cx, delegate).codeHash;
-            }
-        }
-        s.codeHash = target.codeHash;
+    /// @notice A call's top frame after its entry (`s.codeHash` set): calldata = the data
+    /// (its tree from `TxDecoder`; [v0.11] in the L1 form the oracle's fact, a transaction to a
+    /// precompile, which reads the data whole, then refused there), and for a precompile its
+    /// run with the frame's gas, else Stopped for a recipient without code.
+    function _callFrame(TxFields memory t, Start memory s, address precompiles) private view {
         s.calldataSize = t.dataLen;
-        // The data's tree from `TxDecoder` ([v0.11] in the L1 form the oracle's fact; a
-        // transaction to a precompile, which reads the data whole, is then refused there).
         s.calldataRoot = t.dataRoot;
         if (PrecompileCall.isPrecompile(t.to)) {
             uint256 data = _copy(t.data, t.dataLen);
@@ -350,35 +359,9 @@ library StartStep {
                 s.status = 4;
                 s.gas = 0;
             }
-        } else if (target.codeHash == WorldAccess.KECCAK_EMPTY) {
+        } else if (s.codeHash == WorldAccess.KECCAK_EMPTY) {
             s.status = 1;
         }
-    }
-
-    /// @notice The top frame of a creation: a collision ends it at once (exceptional halt),
-    /// otherwise the account is created (nonce 1, a new incarnation, in the created set), the
-    /// value moves, and the initcode runs with empty calldata.
-    function _createStart(Ctx memory cx, TxFields memory t, Start memory s) private pure {
-        Account memory target = WorldAccess.account(cx, s.to);
-        s.codeHash = t.dataHash;
-        if (target.codeHash != WorldAccess.KECCAK_EMPTY || target.nonce != 0) {
-            s.status = 4;
-            s.gas = 0;
-            return;
-        }
-        target.nonce = 1;
-        target.balance = OpFees.saturatingAdd(target.balance, t.value);
-        target.codeHash = WorldAccess.KECCAK_EMPTY;
-        target.storageRoot = BaseTrie.EMPTY_ROOT;
-        if (target.incarnation < MAX_NONCE) target.incarnation += 1;
-        WorldAccess.setAccount(cx, s.to, target);
-        if (t.value != 0) {
-            unchecked {
-                s.sender.balance -= t.value;
-            }
-            WorldAccess.setAccount(cx, t.sender, s.sender);
-        }
-        WorldAccess.markCreated(cx, s.to);
     }
 
     /// @notice The `len` calldata bytes at `at`, copied to memory.
@@ -424,7 +407,7 @@ library StartStep {
                 s.l1Fee,
                 uint64(s.operatorFeeScalar),
                 uint64(s.operatorFeeConstant),
-                uint64(s.authRefund),
+                uint64(0),
                 uint64(t.blobHashes.length),
                 t.blobHashes
             )
@@ -433,6 +416,7 @@ library StartStep {
         uint256 pre = cx.pre;
         uint256[7] memory v = [s.status, s.gas, s.to, t.sender, t.value, s.calldataSize, s.returndataSize];
         bytes32[4] memory roots = [s.codeHash, s.calldataRoot, s.returndataRoot, envHash];
+        uint256[4] memory starting = [s.pc, s.isStatic, uint256(s.stackRoot), s.stackLen];
         assembly ("memory-safe") {
             function put(at, x, len) {
                 let keep := shr(shl(3, len), not(0))
@@ -457,6 +441,11 @@ library StartStep {
             mstore(add(p, 347), mload(add(roots, 96)))
             mstore(add(p, 379), calldataload(add(pre, 379)))
             mstore(add(p, 411), world)
+            // [v0.15] A Starting state's cursor (zeros otherwise).
+            put(add(p, 25), mload(starting), 8)
+            mstore8(add(p, 154), mload(add(starting, 32)))
+            mstore(add(p, 187), mload(add(starting, 64)))
+            put(add(p, 219), mload(add(starting, 96)), 8)
             h := keccak256(p, 443)
         }
     }

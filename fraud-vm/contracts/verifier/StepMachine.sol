@@ -19,6 +19,8 @@ abstract contract StepMachine {
     uint8 internal constant RUNNING = 0;
     uint8 internal constant STOPPED = 1;
     uint8 internal constant IDLE = 5;
+    /// [v0.15] Inside a transaction start with entries (SPEC.md §3.2, §5.9).
+    uint8 internal constant STARTING = 9;
 
     /// @notice The post-state commitment of the step proven by `proof` from the state committed
     /// to by `preCommitment`.
@@ -32,6 +34,7 @@ abstract contract StepMachine {
             // The Rust `step::execute` order: an Idle state starts (or ends the block) at any
             // depth, then the block statuses, then the exits.
             if (status == IDLE) return _txStart(cx);
+            if (status == STARTING) return _txEntries(cx);
             if (status > IDLE) revert UnsupportedStep("block start or end");
             if (StateRecord.uintAt(pre + StateRecord.DEPTH, 8) > 0) return _exit(cx);
             return _txEnd(cx);
@@ -61,6 +64,12 @@ abstract contract StepMachine {
     /// post-state commitment, every witness checked as used (`TxStartVerifier`).
     function _txStart(Ctx memory) internal view virtual returns (bytes32) {
         revert UnsupportedStep("tx start: TxStartVerifier");
+    }
+
+    /// @notice [v0.15] A start sub-step from the Starting state `cx.pre` (SPEC.md §5.9): its
+    /// post-state commitment, every witness checked as used (`TxEntriesVerifier`).
+    function _txEntries(Ctx memory) internal view virtual returns (bytes32) {
+        revert UnsupportedStep("tx start sub-step: TxEntriesVerifier");
     }
 
     /// @notice The transaction end step from the top frame's terminal state `cx.pre` (SPEC.md

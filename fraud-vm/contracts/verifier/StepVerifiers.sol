@@ -13,6 +13,7 @@ import {CallEntryStep} from "./CallEntryStep.sol";
 import {CreateStep} from "./CreateStep.sol";
 import {TransactionStep} from "./TransactionStep.sol";
 import {StartStep} from "./StartStep.sol";
+import {EntriesStep} from "./EntriesStep.sol";
 import {TxDecoder} from "./TxDecoder.sol";
 import "./StepErrors.sol";
 import {IStepVerifier} from "../game/IStepVerifier.sol";
@@ -143,10 +144,31 @@ contract TxStartVerifier is ForwardedSteps {
 
 /// @title The transaction end step of the one-step verifier
 /// @notice With the same `step` as `OneStepVerifier` (which forwards these steps here); a
-/// separate contract so that each stays within EIP-170. It carries no opcode machine.
+/// separate contract so that each stays within EIP-170. It carries no opcode machine. Its
+/// constructor deploys `TxEntriesVerifier` [v0.15] (not `TxStartVerifier`'s, whose initcode
+/// already carries `TxDecoder`'s and would pass EIP-3860's 49,152 bytes).
 contract TxEndVerifier is ForwardedSteps {
+    /// @notice The contract that executes the transaction start's sub-steps, deployed by this
+    /// contract's constructor (`OneStepVerifier` reads it from here).
+    address public immutable entriesSteps;
+
+    constructor() {
+        entriesSteps = address(new TxEntriesVerifier());
+    }
+
     function _txEnd(Ctx memory cx) internal pure override returns (bytes32 post) {
         post = TransactionStep.execute(cx);
+        _checkAllUsed(cx);
+    }
+}
+
+/// @title The transaction start's sub-steps of the one-step verifier [v0.15]
+/// @notice From a Starting state (SPEC.md §5.9): a group of access-list entries or EIP-7702
+/// authorizations, or the top frame's entry once none is left, with the same `step` as
+/// `OneStepVerifier` (which forwards these steps here). It carries no opcode machine.
+contract TxEntriesVerifier is ForwardedSteps {
+    function _txEntries(Ctx memory cx) internal pure override returns (bytes32 post) {
+        post = EntriesStep.execute(cx);
         _checkAllUsed(cx);
     }
 }

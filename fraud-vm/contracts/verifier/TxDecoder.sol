@@ -330,6 +330,8 @@ contract TxDecoder {
         // The gas the data prices, counted here rather than in `TxStartVerifier`, which is at
         // EIP-170's limit (fraud-vm/SPEC.md §3.4.1, the transaction start's row).
         _fillGas(t, l);
+        // [v0.15] The start's entries as the Starting state stacks them (SPEC.md §5.9).
+        TxRecord.stackEntries(t);
     }
 
     /// @notice The intrinsic gas and the floor from the data's zero bytes, and the data's word

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {StateRecord} from "./StepContext.sol";
+import {StackChain} from "./StackChain.sol";
 import "./StepErrors.sol";
 
 /// An EIP-2930 access list entry.
@@ -58,6 +59,14 @@ struct TxFields {
     bytes32 dataRoot;
     bytes32 dataHash;
     address oracle;
+    /// [v0.15] The start's entries (SPEC.md §5.9), stacked by `TxRecord.stackEntries` in
+    /// place of the two lists, which `TxDecoder` returns empty: the root of the stack with the
+    /// first entry on top, its words (two an entry), the authorization entries among them, and
+    /// the number of authorizations in the list (an entry or not).
+    bytes32 entriesRoot;
+    uint256 entryWords;
+    uint256 authEntries;
+    uint256 authCount;
 }
 
 /// @title The gas rules every transaction shares (fraud-vm/SPEC.md §5.9; Rust: tx.rs): intrinsic
@@ -88,6 +97,39 @@ library TxRecord {
         if (t.create) gas += CREATE + INITCODE_WORD * ((t.dataLen + 31) / 32);
         t.intrinsic = gas;
         t.floor = TX_BASE + 10 * (zeros + 4 * (t.dataLen - zeros));
+    }
+
+    /// @notice [v0.15] Stacks the start's entries of `t` (SPEC.md §5.9), the first entry's
+    /// first word on top: per access-list address `(1 ‖ address, 0)` then per key `(2 ‖
+    /// address, key)`, then per authorization with an authority `(3 ‖ authority, nonce ‖
+    /// address)`; sets `entriesRoot`, `entryWords`, `authEntries` and `authCount`, and empties
+    /// the lists (nothing reads them after, and their ABI copy out of `TxDecoder` cost the start
+    /// about as much as the rest of its decoding, key by key).
+    function stackEntries(TxFields memory t) internal pure {
+        bytes32 root;
+        uint256 words;
+        for (uint256 i = t.authorizations.length; i > 0; --i) {
+            Authorization memory a = t.authorizations[i - 1];
+            if (!a.signed) continue;
+            root = StackChain.push(root, (a.nonce << 160) | a.addr);
+            root = StackChain.push(root, (3 << 248) | a.authority);
+            t.authEntries += 1;
+            words += 2;
+        }
+        for (uint256 i = t.accessList.length; i > 0; --i) {
+            uint256 addr = t.accessList[i - 1].addr;
+            uint256[] memory keys = t.accessList[i - 1].keys;
+            for (uint256 j = keys.length; j > 0; --j) {
+                root = StackChain.push(root, keys[j - 1]);
+                root = StackChain.push(root, (2 << 248) | addr);
+            }
+            root = StackChain.push(root, 0);
+            root = StackChain.push(root, (1 << 248) | addr);
+            words += 2 * (keys.length + 1);
+        }
+        (t.entriesRoot, t.entryWords, t.authCount) = (root, words, t.authorizations.length);
+        t.accessList = new AccessEntry[](0);
+        t.authorizations = new Authorization[](0);
     }
 
     /// @notice The number of zero bytes among the `len` calldata bytes at `at`, a word at a time.

@@ -397,7 +397,8 @@ pub trait BlockObserver {
     /// Sealing state's sealing record, are made only for the states in the window).
     fn state(&mut self, _position: u64, _state: &FullState) {}
     /// The proof of a boundary step from the pre-state `pre`: a transaction start (`kind =
-    /// "TxStart"`), skip (`"TxSkip"`, v0.6) or end (`"TxEnd"`), or a step of the block end (`"EndStart"`, `"Fold"`,
+    /// "TxStart"`), [v0.15] a start sub-step (`"TxEntries"`), skip (`"TxSkip"`, v0.6) or end
+    /// (`"TxEnd"`), or a step of the block end (`"EndStart"`, `"Fold"`,
     /// `"Insert"`, `"Seal"`, `"BlockEnd"`). `pre` is zero for an observer that neither
     /// verifies nor wants boundary proofs (whose pre-states may be stale,
     /// [`BlockObserver::state`]).
@@ -780,7 +781,7 @@ where
     let mut cfg = CfgEnv::new_with_spec(spec);
     cfg.chain_id = config.params.chain_id;
     for (index, tx) in txs.iter().enumerate().skip(first_index) {
-        let first_position = position + 1;
+        let mut first_position = position + 1;
         let step_error = |step: u64, kind: &str, reason: String| CheckError::Step {
             index,
             step,
@@ -872,6 +873,29 @@ where
         if observer.done() {
             // A one-step proof of the transaction start: the transaction itself is not needed.
             return Err(CheckError::Stopped);
+        }
+        // [v0.15] The start's sub-steps (SPEC.md §5.9), each from a Starting state at its own
+        // position: the entries in groups, then the top frame's entry.
+        let mut sub = 0u64;
+        while first.record.status == Status::Starting {
+            if !trusted || handed(observer, first_position) {
+                settle(&mut first, &mut first_stale);
+            }
+            observer.state(first_position, &first);
+            if observer.done() {
+                return Err(CheckError::Stopped);
+            }
+            sub += 1;
+            let (_, _, next, next_stale) =
+                observed_boundary_step(observer, first, "TxEntries", &mut stats, |e| {
+                    step_error(0, &format!("TxEntries {sub}"), e)
+                })?;
+            first = next;
+            first_stale = next_stale;
+            first_position += 1;
+            if observer.done() {
+                return Err(CheckError::Stopped);
+            }
         }
 
         // The tracer's view of the world at the top frame's start.

@@ -326,9 +326,43 @@ fn boundary(
     let Applied {
         tx_env,
         entry_world,
+        entries,
         ..
     } = applied;
     let post = &transition.post;
+    if post.status == Status::Starting {
+        // [v0.15] A start head with entries, or a sub-step that applied a group of them.
+        state.world.sync();
+        if !unhashed && post.world_root != state.world.commitment() {
+            return Err(ApplyError::Diverged("world after a start sub-step"));
+        }
+        if status == Status::Idle {
+            let (Some(tx_env), Some(words)) = (tx_env, entries) else {
+                return Err(ApplyError::Diverged("no entries of the start"));
+            };
+            let tx = state
+                .transactions
+                .as_ref()
+                .and_then(|t| t.records.get(usize::try_from(post.tx_index).ok()?))
+                .ok_or(ApplyError::Diverged("no transaction record"))?;
+            state.calldata =
+                crate::merkle::WordTree::from_bytes(if tx.create { &[] } else { &tx.data });
+            state.tx_env = tx_env;
+            state.code = Vec::new();
+            state.stack = Default::default();
+            for w in words.iter().rev() {
+                state.stack.push(*w);
+            }
+        } else {
+            let keep = usize::try_from(post.stack_len)
+                .ok()
+                .filter(|k| *k <= state.stack.items().len())
+                .ok_or(ApplyError::Diverged("entries of a start sub-step"))?;
+            state.stack.truncate(keep);
+        }
+        state.record = post.clone();
+        return Ok((proof, transition, state, unhashed));
+    }
     if status == Status::Idle && post.status == Status::Idle {
         // [v0.6] A recorded transaction skipped: only the index moved.
         state.world.sync();
@@ -339,7 +373,7 @@ fn boundary(
         return Ok((proof, transition, state, unhashed));
     }
     let world = &mut state.world;
-    if status == Status::Idle {
+    if status == Status::Idle || status == Status::Starting {
         // Transaction start: the per-transaction sets start empty, the checkpoint was pushed.
         let Some(tx_env) = tx_env else {
             return Err(ApplyError::Diverged("no transaction environment"));
@@ -465,6 +499,9 @@ pub(super) struct Applied {
     pub(super) sealing: Option<SealingRecord>,
     /// The world record a block-level step left.
     pub(super) world: Option<World>,
+    /// [v0.15] The entries a transaction start head left on its Starting state's stack, first
+    /// entry first.
+    pub(super) entries: Option<Vec<alloy::primitives::U256>>,
 }
 
 fn prove_with(

@@ -349,6 +349,10 @@ impl Oracle for ProofWriter<'_> {
         self.applied.tx_env = Some(env.clone());
     }
 
+    fn start_entries(&mut self, words: &[U256]) {
+        self.applied.entries = Some(words.to_vec());
+    }
+
     fn world_restored(&mut self) {
         if let Some(entry) = self.state.entry_world.take() {
             let current = std::mem::replace(&mut self.state.world, *entry);

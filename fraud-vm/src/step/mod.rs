@@ -13,6 +13,7 @@ mod bls12_381;
 mod bn254;
 mod call;
 mod control;
+mod entries;
 mod environment;
 mod exit;
 mod keccak;
@@ -29,6 +30,7 @@ mod storage;
 mod system;
 mod transaction;
 
+pub use entries::{AUTH_GROUP, WARM_GROUP, entries_root, start_entries};
 pub(crate) use precompile::recover;
 pub use start::is_l1_info;
 pub use transaction::{TAG_RECEIPT, TAG_RECEIPT_OPEN, receipt_link, receipt_link_of, receipt_open};
@@ -196,6 +198,9 @@ pub(crate) trait Oracle {
     /// Informs the prover of the transaction environment a transaction start built (the
     /// verifier ignores it).
     fn tx_env_built(&mut self, _env: &TxEnv) {}
+    /// [v0.15] Informs the prover of the entries a transaction start head left on a Starting
+    /// state's stack, first entry first (the verifier ignores it).
+    fn start_entries(&mut self, _words: &[U256]) {}
     /// Informs the prover of a code a step gave an account (an EIP-7702 designator) so that
     /// later steps find it by hash (the verifier ignores it).
     fn code_written(&mut self, _code: &[u8]) {}
@@ -547,6 +552,7 @@ pub(crate) fn execute(
         Status::BlockStart => return block_start::execute(pre, code, oracle),
         Status::Sealing => return block_end::execute(pre, code, oracle),
         Status::BlockEnd => return block_end::repeat(pre, code),
+        Status::Starting => return entries::execute(pre, code, oracle),
         _ if pre.depth > 0 => return exit::execute(pre, code, oracle),
         _ => return transaction::execute(pre, code, oracle),
     }

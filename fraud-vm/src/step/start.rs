@@ -5,7 +5,7 @@
 //! deposit that fails). [v0.6] A transaction of the recorded section that fails a check is
 //! skipped instead: the post-state is the Idle state of the next index.
 
-use super::call::{delegation, transfer};
+use super::call::delegation;
 use super::op::{self, DEPOSITOR, L1_BLOCK};
 use super::{Ctx, Fault, Oracle, Transition};
 use crate::frame::Checkpoint;
@@ -17,7 +17,7 @@ use crate::world::{AccountRecord, is_precompile};
 use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 
-fn lift<T>(r: Result<T, Fault>) -> Result<T, VerifyError> {
+pub(super) fn lift<T>(r: Result<T, Fault>) -> Result<T, VerifyError> {
     r.map_err(|f| match f {
         Fault::Invalid(e) => e,
         Fault::Halt(_) => VerifyError::Unsupported {
@@ -174,18 +174,8 @@ fn start(
     for a in [tx.sender, to, block.coinbase] {
         lift(cx.touch_account(a))?;
     }
-    for (a, keys) in &tx.access_list {
-        lift(cx.touch_account(*a))?;
-        for k in keys {
-            lift(cx.touch_slot_of(*a, *k))?;
-        }
-    }
-    // EIP-7702: the authorizations, after the purchase and before the checkpoint (they stay
-    // when the transaction fails).
-    let auth_refund = authorize(cx, block, &tx)?;
-    cx.oracle.tx_checkpoint_pushed();
-    let w = lift(cx.world())?;
-    w.checkpoint_root = Checkpoint::of(w).link();
+    // [v0.15] The access list and the authorizations are the sub-steps' (SPEC.md §5.9).
+    let (entries, auths) = super::entries::start_entries(&tx, block.chain_id)?;
     let tx_env = TxEnv {
         origin: tx.sender,
         gas_price: bought.price,
@@ -202,10 +192,9 @@ fn start(
         l1_fee: bought.l1_fee,
         operator_fee_scalar: bought.operator_fee_scalar,
         operator_fee_constant: bought.operator_fee_constant,
-        auth_refund,
+        auth_refund: 0,
         blob_hashes: tx.blob_hashes.clone(),
     };
-    cx.oracle.tx_env_built(&tx_env);
     let mut post = MachineState {
         block_number: pre.block_number,
         tx_index: pre.tx_index,
@@ -228,19 +217,40 @@ fn start(
         calldata_size: 0,
         returndata_root: empty_root(),
         returndata_size: 0,
-        tx_env_hash: tx_env.hash(),
+        tx_env_hash: B256::ZERO,
         block_env_hash: pre.block_env_hash,
         world_root: B256::ZERO,
     };
+    if !entries.is_empty() {
+        if bought.failed {
+            return Err(VerifyError::Unsupported {
+                what: "a failing deposit with entries",
+            });
+        }
+        starting(cx, &tx, &tx_env, &entries, auths, &mut post)?;
+        post.world_root = cx.world.map(|w| w.commitment()).unwrap_or_default();
+        return Ok(Transition {
+            post,
+            halt: None,
+            entered: None,
+        });
+    }
+    cx.oracle.tx_checkpoint_pushed();
+    let w = lift(cx.world())?;
+    w.checkpoint_root = Checkpoint::of(w).link();
+    cx.oracle.tx_env_built(&tx_env);
+    post.tx_env_hash = tx_env.hash();
     if bought.failed {
         // A failing deposit runs nothing: its terminal state is an exceptional halt, and the
         // transaction end restores the checkpoint (mint and nonce stay).
         post.status = Status::ExceptionalHalt;
         post.gas = 0;
     } else if tx.create {
-        create_start(cx, &tx, bought.sender, to, &mut post)?;
+        post.code_hash = keccak256(&tx.data);
+        create_start(cx, tx.sender, Some(bought.sender), to, tx.value, &mut post)?;
     } else {
-        call_start(cx, &tx, &mut post)?;
+        post.code_hash = super::entries::enter_call(cx, tx.sender, tx.to, tx.value)?;
+        call_frame(cx, &tx, &mut post)?;
     }
     post.world_root = cx.world.map(|w| w.commitment()).unwrap_or_default();
     Ok(Transition {
@@ -248,6 +258,37 @@ fn start(
         halt: None,
         entered: None,
     })
+}
+
+/// [v0.15] The start head's post-state when the transaction has entries (SPEC.md §5.9): the
+/// Starting state, with the entries on its stack (`pc` = the authorizations among them, at the
+/// bottom), the transaction environment without `auth_refund`, and what the last sub-step
+/// needs of the top frame: for a call its calldata, and for a precompile the head's run of it
+/// (gas left, output as return data, `is_static` = it failed); for a creation the initcode's
+/// hash and empty calldata.
+fn starting(
+    cx: &mut Ctx<'_>,
+    tx: &TxRecord,
+    tx_env: &TxEnv,
+    entries: &[U256],
+    auths: u64,
+    post: &mut MachineState,
+) -> Result<(), VerifyError> {
+    cx.oracle.tx_env_built(tx_env);
+    cx.oracle.start_entries(entries);
+    post.pc = auths;
+    post.stack_root = super::entries::entries_root(entries);
+    post.stack_len = entries.len() as u64;
+    post.tx_env_hash = tx_env.hash();
+    if tx.create {
+        post.code_hash = keccak256(&tx.data);
+    } else {
+        post.code_hash = B256::ZERO;
+        call_frame(cx, tx, post)?;
+        post.is_static = is_precompile(tx.to) && post.status == Status::ExceptionalHalt;
+    }
+    post.status = Status::Starting;
+    Ok(())
 }
 
 /// A non-deposit transaction: fee checks, intrinsic gas, nonce, EIP-3607, blobs, the balance
@@ -370,79 +411,10 @@ fn mint(cx: &mut Ctx<'_>, tx: &TxRecord, deposit: DepositFields) -> Result<Bough
     })
 }
 
-/// The EIP-7702 refund of an authorization applied to an existing account.
-const AUTH_REFUND: u64 = 12_500;
-
-/// The authority that signed `auth`, if its signature is valid (parity 0 or 1, `s` at most half
-/// the curve order, a recoverable key), recovered as ecrecover (0x01) does.
-fn authority(auth: &crate::tx::Authorization) -> Result<Option<Address>, VerifyError> {
-    if auth.y_parity > 1 || auth.s > alloy::eips::eip7702::constants::SECP256K1N_HALF {
-        return Ok(None);
-    }
-    Ok(super::recover(
-        auth.signing_hash(),
-        auth.y_parity,
-        auth.r,
-        auth.s,
-    ))
-}
-
-/// Applies the EIP-7702 authorizations in order (as revm's `apply_auth_list`): each one with
-/// this chain's id or 0, a nonce below `2^64 − 1` and a valid signature touches its authority;
-/// if the authority has no code or a delegation and the authorization's nonce, it gets the
-/// designator `0xef0100 ‖ address` (no code for the zero address) and `nonce + 1`. Returns
-/// the refund: 12500 per authority that was not empty.
-fn authorize(cx: &mut Ctx<'_>, block: &BlockEnv, tx: &TxRecord) -> Result<u64, VerifyError> {
-    let mut refunded = 0u64;
-    for auth in &tx.authorizations {
-        if !auth.chain_id.is_zero() && auth.chain_id != block.chain_id {
-            continue;
-        }
-        if auth.nonce == u64::MAX {
-            continue;
-        }
-        let Some(authority) = authority(auth)? else {
-            continue;
-        };
-        lift(cx.touch_account(authority))?;
-        let mut rec = lift(cx.account(authority))?;
-        if rec.code_hash != KECCAK_EMPTY && delegation(&lift(cx.code_of(rec.code_hash))?).is_none()
-        {
-            continue;
-        }
-        if rec.nonce != auth.nonce {
-            continue;
-        }
-        if !rec.is_empty() {
-            refunded += 1;
-        }
-        rec.code_hash = if auth.address.is_zero() {
-            KECCAK_EMPTY
-        } else {
-            let code = [&[0xef, 0x01, 0x00][..], auth.address.as_slice()].concat();
-            cx.oracle.code_written(&code);
-            keccak256(&code)
-        };
-        rec.nonce += 1;
-        lift(cx.set_account(authority, &rec))?;
-    }
-    Ok(refunded * AUTH_REFUND)
-}
-
-/// A call: the value moves, then the recipient's code (through an EIP-7702 delegation) runs, or
-/// the frame ends at once for an account without code or a precompile.
-fn call_start(cx: &mut Ctx<'_>, tx: &TxRecord, post: &mut MachineState) -> Result<(), VerifyError> {
-    lift(transfer(cx, tx.sender, tx.to, tx.value))?;
-    let mut target = lift(cx.account(tx.to))?;
-    // EIP-7702: a delegated recipient runs its delegate's code; the delegate becomes warm
-    // (no charge at the top level).
-    if target.code_hash != KECCAK_EMPTY
-        && let Some(delegate) = delegation(&lift(cx.code_of(target.code_hash))?)
-    {
-        lift(cx.touch_account(delegate))?;
-        target.code_hash = lift(cx.account(delegate))?.code_hash;
-    }
-    post.code_hash = target.code_hash;
+/// A call's top frame after its entry (`post.code_hash` set): calldata = the data, and for a
+/// precompile its run with the frame's gas (Returned with its output, or ExceptionalHalt with
+/// gas 0), else Stopped for a recipient without code.
+fn call_frame(cx: &mut Ctx<'_>, tx: &TxRecord, post: &mut MachineState) -> Result<(), VerifyError> {
     post.calldata_root = match cx.oracle.unhashed_calldata_root() {
         Some(stand_in) => stand_in,
         None => WordTree::from_bytes(&tx.data).root(),
@@ -461,25 +433,27 @@ fn call_start(cx: &mut Ctx<'_>, tx: &TxRecord, post: &mut MachineState) -> Resul
                 post.gas = 0;
             }
         }
-    } else if target.code_hash == KECCAK_EMPTY {
+    } else if post.code_hash == KECCAK_EMPTY {
         post.status = Status::Stopped;
     }
     Ok(())
 }
 
-/// The top frame of a creation transaction: a collision ends it at once (exceptional halt, the
-/// checkpoint restored at the transaction end), otherwise the account is created (nonce 1, a new
-/// incarnation, in the created set), the value moves, and the initcode runs with empty calldata.
-fn create_start(
+/// The top frame of a creation (`post.code_hash` = the initcode's hash): a collision ends it
+/// at once (exceptional halt, the checkpoint restored at the transaction end), otherwise the
+/// account is created (nonce 1, a new incarnation, in the created set), the value moves (from
+/// the sender's record as the purchase wrote it, or as the last sub-step reads it), and the
+/// initcode runs with empty calldata.
+pub(super) fn create_start(
     cx: &mut Ctx<'_>,
-    tx: &TxRecord,
-    mut sender: AccountRecord,
+    sender: Address,
+    sender_record: Option<AccountRecord>,
     address: Address,
+    value: U256,
     post: &mut MachineState,
 ) -> Result<(), VerifyError> {
     let target = lift(cx.account(address))?;
     let collision = target.code_hash != KECCAK_EMPTY || target.nonce != 0;
-    post.code_hash = keccak256(&tx.data);
     if collision {
         post.status = Status::ExceptionalHalt;
         post.gas = 0;
@@ -489,15 +463,19 @@ fn create_start(
         address,
         &AccountRecord {
             nonce: 1,
-            balance: target.balance.saturating_add(tx.value),
+            balance: target.balance.saturating_add(value),
             code_hash: KECCAK_EMPTY,
             storage_root: EMPTY_ROOT_HASH,
             incarnation: target.incarnation.saturating_add(1),
         },
     ))?;
-    if !tx.value.is_zero() {
-        sender.balance -= tx.value;
-        lift(cx.set_account(tx.sender, &sender))?;
+    if !value.is_zero() {
+        let mut record = match sender_record {
+            Some(record) => record,
+            None => lift(cx.account(sender))?,
+        };
+        record.balance = record.balance.wrapping_sub(value);
+        lift(cx.set_account(sender, &record))?;
     }
     lift(cx.mark_created(address))?;
     Ok(())

@@ -276,6 +276,10 @@ enum Item {
         key: u8,
         auths: Vec<Auth>,
         call_authority: bool,
+        /// [v0.15] An access list of this many distinct addresses and keys (spread over them
+        /// in turn; no key without an address): the start's sub-steps warm them before the
+        /// authorizations.
+        access: (usize, usize),
     },
     /// A fee-paying transaction from key `key`.
     Paid {
@@ -326,7 +330,7 @@ fn refusal() -> impl Strategy<Value = Refusal> {
 
 /// An EIP-7702 authorization of key `j` (or of a fresh key with nothing on the chain).
 #[derive(Clone, Debug)]
-enum Auth {
+pub(crate) enum Auth {
     /// Delegates to the worker with the right nonce.
     Valid(u8),
     /// Clears the delegation (address zero).
@@ -339,7 +343,7 @@ enum Auth {
     Fresh(u8),
 }
 
-fn auth() -> impl Strategy<Value = Auth> {
+pub(crate) fn auth() -> impl Strategy<Value = Auth> {
     prop_oneof![
         3 => (0u8..3).prop_map(Auth::Valid),
         1 => (0u8..3).prop_map(Auth::Clear),
@@ -378,7 +382,8 @@ fn item() -> impl Strategy<Value = Item> {
             |(key, auths, call_authority)| Item::Delegate {
                 key,
                 auths,
-                call_authority
+                call_authority,
+                access: (0, 0),
             }
         ),
         (0u8..3, any::<bool>(), 0u64..3, target()).prop_map(|(key, legacy, value, target)| {
@@ -449,6 +454,7 @@ fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
                 key,
                 auths,
                 call_authority,
+                access,
             } => {
                 use alloy::consensus::TxEip7702;
                 use alloy::signers::SignerSync;
@@ -504,7 +510,9 @@ fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
                     chain_id: CHAIN_ID,
                     nonce,
                     // 25,000 intrinsic gas per authorization (EIP-7702).
-                    gas_limit: 400_000.max(100_000 + 25_000 * auths.len() as u64),
+                    gas_limit: 400_000.max(100_000 + 25_000 * auths.len() as u64)
+                        + 2_400 * access.0 as u64
+                        + 1_900 * access.1 as u64,
                     max_fee_per_gas: 3 * u128::from(BASEFEE),
                     max_priority_fee_per_gas: 7,
                     to: if *call_authority {
@@ -513,7 +521,7 @@ fn block(items: &[Item], scalars: (u32, u32, u32, u64)) -> Vec<Vec<u8>> {
                         WORKER
                     },
                     value: U256::ZERO,
-                    access_list: Default::default(),
+                    access_list: wide_list(access.0, access.1),
                     authorization_list: list,
                     input: data.into(),
                 };
@@ -822,8 +830,42 @@ pub(crate) fn delegation_block(n: u8) -> Vec<Vec<u8>> {
         key: 0,
         auths,
         call_authority: false,
+        access: (0, 0),
     };
     block(&[item], (1368, 810_949, 7_000, 300))
+}
+
+/// [v0.15] An OP block with one EIP-7702 transaction of `auths` whose access list names
+/// `addresses` distinct addresses and `slots` keys spread over them (none without an address):
+/// the start's sub-steps over both kinds of entries and their group boundaries.
+pub(crate) fn entries_block(addresses: usize, slots: usize, auths: Vec<Auth>) -> Vec<Vec<u8>> {
+    let item = Item::Delegate {
+        key: 0,
+        auths,
+        call_authority: false,
+        access: (addresses, slots),
+    };
+    block(&[item], (1368, 810_949, 7_000, 300))
+}
+
+/// `addresses` distinct addresses with `slots` distinct keys spread over them in turn (none if
+/// there is no address).
+fn wide_list(addresses: usize, slots: usize) -> alloy::eips::eip2930::AccessList {
+    use alloy::eips::eip2930::{AccessList, AccessListItem};
+    let mut items: Vec<AccessListItem> = (0..addresses)
+        .map(|i| AccessListItem {
+            address: Address::left_padding_from(&(0xa1_0000u64 + i as u64).to_be_bytes()),
+            storage_keys: Vec::new(),
+        })
+        .collect();
+    if addresses > 0 {
+        for k in 0..slots {
+            items[k % addresses]
+                .storage_keys
+                .push(keccak256((k as u64).to_be_bytes()));
+        }
+    }
+    AccessList(items)
 }
 
 /// An OP block with one recorded EIP-1559 call to [`EOA`] (short data) whose access list names
@@ -831,19 +873,7 @@ pub(crate) fn delegation_block(n: u8) -> Vec<Vec<u8>> {
 /// transaction start's gas against the list's size (each entry one warm-set path, SPEC §3.8;
 /// under Isthmus the L1 data fee runs FastLZ over the whole encoding).
 pub(crate) fn access_list_block(addresses: usize, slots: usize) -> Vec<Vec<u8>> {
-    use alloy::eips::eip2930::{AccessList, AccessListItem};
     let addresses = addresses.max(1);
-    let mut items: Vec<AccessListItem> = (0..addresses)
-        .map(|i| AccessListItem {
-            address: Address::left_padding_from(&(0xa1_0000u64 + i as u64).to_be_bytes()),
-            storage_keys: Vec::new(),
-        })
-        .collect();
-    for k in 0..slots {
-        items[k % addresses]
-            .storage_keys
-            .push(keccak256((k as u64).to_be_bytes()));
-    }
     let gas = 21_000 + 2_400 * addresses as u64 + 1_900 * slots as u64 + 100_000;
     let mut tx = TxEip1559 {
         chain_id: CHAIN_ID,
@@ -853,7 +883,7 @@ pub(crate) fn access_list_block(addresses: usize, slots: usize) -> Vec<Vec<u8>> 
         max_priority_fee_per_gas: 7,
         to: TxKind::Call(EOA),
         value: U256::from(1),
-        access_list: AccessList(items),
+        access_list: wide_list(addresses, slots),
         input: vec![0x17u8; 8].into(),
     };
     let sig = keys()[0].sign_transaction_sync(&mut tx).expect("sign");
@@ -1131,11 +1161,13 @@ fn every_kind() -> Vec<Item> {
                 Auth::WrongNonce(2),
             ],
             call_authority: true,
+            access: (0, 0),
         },
         Item::Delegate {
             key: 2,
             auths: vec![Auth::Clear(1)],
             call_authority: true,
+            access: (0, 0),
         },
         // The last write of the worker's slot 0 clears it: the block end deletes it from a
         // storage trie of two slots, collapsing its root branch onto the other.

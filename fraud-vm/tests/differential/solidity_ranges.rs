@@ -1383,12 +1383,44 @@ fn start_in_both_forms(
     (full, form)
 }
 
-/// Issue 6, measured before any bound: the transaction start of an EIP-1559 call with short
-/// data and an access list of 1 / 100 / 500 keys and of 300 addresses, under Prague
-/// (the cases' block) and under Isthmus (a recorded OP transaction, whose L1 data fee runs
-/// FastLZ over the whole encoding, or reads the FLZ fact in the L1 form), and of an EIP-7702
-/// transaction with 20 / 100 authorizations by fresh authorities; both verifiers agree on
-/// each, and each one's gas is printed, in full and in the L1 form
+/// [v0.15] The start's sub-steps of an OP block (SPEC.md §5.9), with their pre-commitments.
+fn op_sub_steps(block: &[Vec<u8>]) -> Result<Vec<(B256, fraud_vm::StepProof)>, String> {
+    let recorded =
+        super::super::op_blocks::run_recorded(block, super::boundary::BoundarySteps::default())?;
+    Ok(recorded
+        .proofs
+        .into_iter()
+        .filter(|(k, _, _)| k == "TxEntries")
+        .map(|(_, pre, p)| (pre, p))
+        .collect())
+}
+
+/// Every sub-step of `proofs` through both verifiers, which must agree: how many there are and
+/// the largest gas among them.
+fn worst_sub_step(
+    l1: &mut L1Verifier,
+    proofs: &[(B256, fraud_vm::StepProof)],
+    what: &str,
+) -> (usize, u64) {
+    use super::boundary::compare_step;
+    let steps = l1.address;
+    let mut worst = 0;
+    for (i, (pre, p)) in proofs.iter().enumerate() {
+        match compare_step(l1, steps, *pre, &p.encode()) {
+            Ok(Some(gas)) => worst = worst.max(gas),
+            other => panic!("{what}, sub-step {i}: {other:?}"),
+        }
+    }
+    (proofs.len(), worst)
+}
+
+/// Issue 6: the transaction start of an EIP-1559 call with short data and an access list of
+/// 1 / 100 / 500 / 2,000 keys and of 300 addresses, under Prague (the cases' block) and under
+/// Isthmus (a recorded OP transaction, whose L1 data fee runs FastLZ over the whole encoding,
+/// or reads the FLZ fact in the L1 form), and of an EIP-7702 transaction with 20 / 100
+/// authorizations by fresh authorities (Isthmus): both verifiers agree on the head and [v0.15]
+/// on every sub-step, the head's gas (in full and in the L1 form) and the worst sub-step's are
+/// printed, and every sub-step stays under 1M gas
 /// (`cargo test --release -p fraud-vm --test differential solidity_wide_start_gas --
 /// --nocapture`).
 #[test]
@@ -1397,7 +1429,8 @@ fn solidity_wide_start_gas() {
     let mut feeder = Feeder::new(&mut l1);
     let probe = l1.deploy_artifact("FeeProbe", &[]);
     let starts = |block: &[Vec<u8>], kind: u8| op_starts(block, kind).expect("the block checks");
-    for (addresses, slots) in [(1usize, 1usize), (1, 100), (10, 500), (300, 0)] {
+    let mut worst = 0u64;
+    for (addresses, slots) in [(1usize, 1usize), (1, 100), (10, 500), (20, 2000), (300, 0)] {
         let what = format!("{addresses} addresses, {slots} keys");
         // Prague: the cases' block, the list on an EIP-1559 call to a contract that stops.
         let case = Case {
@@ -1411,16 +1444,27 @@ fn solidity_wide_start_gas() {
             "Prague, {what}: {:?}",
             obs.failures
         );
-        let (pre, proof) = obs
+        let decoded: Vec<(B256, fraud_vm::StepProof)> = obs
             .boundary_proofs
             .iter()
             .map(|(pre, b)| (*pre, fraud_vm::StepProof::decode(b).expect("decodes")))
+            .collect();
+        let (pre, proof) = decoded
+            .iter()
             .find(|(_, p)| p.pre.status == Status::Idle && p.transaction.is_some())
+            .cloned()
             .expect("the start");
+        let subs: Vec<_> = decoded
+            .into_iter()
+            .filter(|(_, p)| p.pre.status == Status::Starting)
+            .collect();
         let len = proof.transaction.as_ref().map_or(0, |(e, _)| e.len());
         let (full, form) = start_in_both_forms(&mut l1, &mut feeder, pre, &proof, &what);
+        let (n, sub) = worst_sub_step(&mut l1, &subs, &what);
+        worst = worst.max(sub);
         println!(
-            "Prague start, {what} ({len}-byte encoding): in full {full} gas, L1 form {form:?}"
+            "Prague start, {what} ({len}-byte encoding): head in full {full} gas, L1 form \
+             {form:?}; {n} sub-steps, the worst {sub} gas"
         );
         // Isthmus: a recorded EIP-1559 transaction of an OP block.
         let block = super::super::op_blocks::access_list_block(addresses, slots);
@@ -1434,20 +1478,137 @@ fn solidity_wide_start_gas() {
         }
         .abi_encode();
         let (_, flz) = l1.call_to(probe, data);
+        let subs = op_sub_steps(&block).expect("the block checks");
+        let (n, sub) = worst_sub_step(&mut l1, &subs, &what);
+        worst = worst.max(sub);
         println!(
-            "Isthmus start, {what} ({}-byte encoding): in full {full} gas (FastLZ of the \
-             encoding alone {flz}), L1 form {form:?}",
+            "Isthmus start, {what} ({}-byte encoding): head in full {full} gas (FastLZ of the \
+             encoding alone {flz}), L1 form {form:?}; {n} sub-steps, the worst {sub} gas",
             e.len()
         );
     }
     for n in [20u8, 100] {
-        let found = starts(&super::super::op_blocks::delegation_block(n), 4);
+        let block = super::super::op_blocks::delegation_block(n);
+        let found = starts(&block, 4);
         assert_eq!(found.len(), 1, "one EIP-7702 start");
         let (pre, proof) = &found[0];
         let what = format!("{n} authorizations");
         let (full, form) = start_in_both_forms(&mut l1, &mut feeder, *pre, proof, &what);
-        println!("Isthmus start, {what}: in full {full} gas, L1 form {form:?}");
+        let subs = op_sub_steps(&block).expect("the block checks");
+        let (count, sub) = worst_sub_step(&mut l1, &subs, &what);
+        worst = worst.max(sub);
+        println!(
+            "Isthmus start, {what}: head in full {full} gas, L1 form {form:?}; {count} \
+             sub-steps, the worst {sub} gas"
+        );
     }
+    assert!(worst < 1_000_000, "the worst sub-step takes {worst} gas");
+}
+
+/// [v0.15] The tamperings of a start sub-step (SPEC.md §5.9), each of which both verifiers
+/// must reject: a group one entry word short or long, two entries swapped, an entry repeated,
+/// an entry's word flipped, another cursor (`pc`, `stack_len`) and, for the top frame's entry,
+/// another `auth_refund` in the transaction environment.
+fn sub_step_tamperings(proof: &fraud_vm::StepProof) -> Vec<(&'static str, fraud_vm::StepProof)> {
+    let mut out = Vec::new();
+    let mut with = |what, f: &dyn Fn(&mut fraud_vm::StepProof)| {
+        let mut p = proof.clone();
+        f(&mut p);
+        out.push((what, p));
+    };
+    let n = proof.stack.len();
+    if n > 0 {
+        with("a word short", &|p| {
+            p.stack.pop();
+        });
+        with("a word more", &|p| p.stack.push(U256::ZERO));
+        with("a flipped entry word", &|p| p.stack[n - 1] ^= U256::from(1));
+    }
+    if n >= 4 {
+        with("two entries swapped", &|p| {
+            p.stack.swap(0, 2);
+            p.stack.swap(1, 3);
+        });
+        with("an entry repeated", &|p| {
+            p.stack[2] = p.stack[0];
+            p.stack[3] = p.stack[1];
+        });
+    }
+    with("another pc", &|p| p.pre.pc ^= 1);
+    with("another stack length", &|p| p.pre.stack_len += 2);
+    if proof.tx_env.is_some() {
+        with("another auth_refund", &|p| {
+            if let Some(env) = p.tx_env.as_mut() {
+                env.auth_refund += 12_500;
+            }
+        });
+    }
+    out
+}
+
+/// [v0.15] Random access lists (0–5 addresses, 0–40 keys) and authorization lists (1–12, of
+/// every kind: valid, clearing, for another chain, with a wrong nonce, by fresh authorities)
+/// on one EIP-7702 transaction of an OP block: the start takes `⌈warm / 12⌉ + ⌈auths / 4⌉ + 1`
+/// sub-steps (none without entries; an authorization for another chain has no entry), each of
+/// which Solidity answers with the Rust post-state, and every tampered sub-step is rejected by
+/// both.
+#[test]
+fn solidity_random_start_sub_steps_agree() {
+    use super::super::op_blocks::{Auth, auth, entries_block};
+    use super::boundary::compare_step;
+    use proptest::test_runner::{Config, TestRunner};
+    use std::cell::RefCell;
+    let l1 = RefCell::new(L1Verifier::deploy());
+    let seen = RefCell::new((0usize, 0usize));
+    let mut runner = TestRunner::new(Config {
+        cases: 12,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(
+            &(0usize..6, 0usize..41, prop::collection::vec(auth(), 1..13)),
+            |(addresses, slots, auths)| {
+                let slots = if addresses == 0 { 0 } else { slots };
+                let with_authority = auths
+                    .iter()
+                    .filter(|a| !matches!(a, Auth::WrongChain(_)))
+                    .count();
+                let warm = addresses + slots;
+                let expected = if warm + with_authority == 0 {
+                    0
+                } else {
+                    warm.div_ceil(12) + with_authority.div_ceil(4) + 1
+                };
+                let what = format!("{addresses} addresses, {slots} keys, {auths:?}");
+                let block = entries_block(addresses, slots, auths);
+                let subs = op_sub_steps(&block).map_err(TestCaseError::fail)?;
+                prop_assert_eq!(subs.len(), expected, "{}", what);
+                let mut l1 = l1.borrow_mut();
+                let steps = l1.address;
+                for (i, (pre, proof)) in subs.iter().enumerate() {
+                    let answer = compare_step(&mut l1, steps, *pre, &proof.encode());
+                    prop_assert!(
+                        matches!(answer, Ok(Some(_))),
+                        "{what}, sub-step {i}: {answer:?}"
+                    );
+                    for (label, p) in sub_step_tamperings(proof) {
+                        let answer = compare_step(&mut l1, steps, *pre, &p.encode());
+                        prop_assert!(
+                            matches!(answer, Ok(None)),
+                            "{what}, sub-step {i}, {label}: {answer:?}"
+                        );
+                        seen.borrow_mut().1 += 1;
+                    }
+                    seen.borrow_mut().0 += 1;
+                }
+                Ok(())
+            },
+        )
+        .expect("both verifiers agree on every sub-step and reject every tampered one");
+    let (steps, tampered) = *seen.borrow();
+    println!("{steps} sub-steps, {tampered} tampered ones rejected");
+    assert!(steps >= 12, "{steps} sub-steps");
 }
 
 /// [v0.14] A start whose encoding is long and whose data is short (an access list of 400 keys)

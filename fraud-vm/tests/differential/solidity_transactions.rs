@@ -696,11 +696,20 @@ fn decoders_agree(
     .abi_encode();
     let (result, _) = l1.call_to(l1.tx_decoder, data);
     let rust = fraud_vm::tx::decode(e, rules, U256::from(chain_id));
+    // [v0.15] The struct's fields past `floor` (more than a `sol!` tuple holds) from its head:
+    // field `i` is word `1 + i` of the output.
+    let mut tail = [U256::ZERO; 4];
     let sol = match &result {
-        ExecutionResult::Success { output, .. } => Some(
-            decoder_abi::decodeCall::abi_decode_returns(output.data())
-                .map_err(|e| e.to_string())?,
-        ),
+        ExecutionResult::Success { output, .. } => {
+            for (k, w) in tail.iter_mut().enumerate() {
+                let at = 32 * (1 + 26 + k);
+                *w = U256::from_be_slice(output.data().get(at..at + 32).unwrap_or(&[]));
+            }
+            Some(
+                decoder_abi::decodeCall::abi_decode_returns(output.data())
+                    .map_err(|e| e.to_string())?,
+            )
+        }
         ExecutionResult::Revert { output, .. }
             if error_name(output) == "InvalidTransaction(string)" =>
         {
@@ -719,6 +728,20 @@ fn decoders_agree(
         }
     };
     let word = |a: Address| U256::from_be_slice(a.as_slice());
+    let (entries, auths) =
+        fraud_vm::step::start_entries(&rust, U256::from(chain_id)).map_err(|e| e.to_string())?;
+    // The entries' authorities are recovered as the Rust verifier recovers them; check them
+    // against the L1's ecrecover too.
+    let recovered = rust
+        .authorizations
+        .iter()
+        .filter_map(|a| authority(a, chain_id))
+        .count();
+    if recovered as u64 != auths {
+        return Err(format!(
+            "{auths} authority entries, ecrecover gives {recovered}"
+        ));
+    }
     let start = usize::try_from(sol.data).map_err(|e| e.to_string())?;
     let len = usize::try_from(sol.dataLen).map_err(|e| e.to_string())?;
     let deposit = rust.deposit.unwrap_or_default();
@@ -731,32 +754,20 @@ fn decoders_agree(
         && sol.maxPriorityFee == rust.max_priority_fee
         && sol.value == rust.value
         && e.get(start..start + len) == Some(&rust.data[..])
-        && sol.accessList.len() == rust.access_list.len()
-        && sol
-            .accessList
-            .iter()
-            .zip(&rust.access_list)
-            .all(|(a, (addr, keys))| a.addr == word(*addr) && a.keys == *keys)
         && sol.maxFeePerBlobGas == rust.max_fee_per_blob_gas
         && sol.blobHashes == rust.blob_hashes
-        && sol.authorizations.len() == rust.authorizations.len()
-        && sol
-            .authorizations
-            .iter()
-            .zip(&rust.authorizations)
-            .all(|(a, b)| {
-                a.chainId == b.chain_id
-                    && a.addr == word(b.address)
-                    && a.nonce == U256::from(b.nonce)
-                    && a.yParity == U256::from(b.y_parity)
-                    && a.r == b.r
-                    && a.s == b.s
-                    && (a.signed, a.authority)
-                        == match authority(b, chain_id) {
-                            Some(who) => (true, word(who)),
-                            None => (false, U256::ZERO),
-                        }
-            })
+        // [v0.15] The lists as the start stacks them (every field of every access-list entry
+        // and authorization, and each authority the decoder recovered, is in the root).
+        && sol.accessList.is_empty()
+        && sol.authorizations.is_empty()
+        // `entriesRoot`, `entryWords`, `authEntries`, `authCount`.
+        && tail
+            == [
+                U256::from_be_bytes(fraud_vm::step::entries_root(&entries).0),
+                U256::from(entries.len()),
+                U256::from(auths),
+                U256::from(rust.authorizations.len()),
+            ]
         && sol.encodedLen == U256::from(e.len())
         && sol.deposit == rust.deposit.is_some()
         && sol.sourceHash == deposit.source_hash

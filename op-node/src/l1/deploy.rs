@@ -275,7 +275,7 @@ impl<'a, P: Provider> Batch<'a, P> {
 
 /// Sends the Solidity one-step verifier's deployments (fraud-vm/contracts/verifier/README.md):
 /// the L2's precompiles, the four step-family contracts (`TxStartVerifier` deploys its
-/// `TxDecoder` itself), the block-boundary step contracts, then the entry `OneStepVerifier` that
+/// `TxDecoder` itself, `TxEndVerifier` the start's sub-steps' `TxEntriesVerifier`), the block-boundary step contracts, then the entry `OneStepVerifier` that
 /// forwards to them. Returns the entry's address.
 async fn deploy_step_verifier<P: Provider>(
     batch: &mut Batch<'_, P>,
