@@ -116,7 +116,7 @@ pub(crate) fn execute(
         return Err(VerifyError::UnusedWitness("code"));
     }
     let auths = pre.pc;
-    if pre.stack_len % 2 != 0 || pre.stack_len / 2 < auths || pre.refund < 0 {
+    if !pre.stack_len.is_multiple_of(2) || pre.stack_len / 2 < auths || pre.refund < 0 {
         return Err(malformed());
     }
     let warm = pre.stack_len / 2 - auths;
