@@ -1,5 +1,6 @@
-//! The sequencer loop: every block time, take the pool's best transactions, build and seal a
-//! block, make it durable, and only then announce it.
+//! The sequencer loop: every block time, take the pool's best transactions and execute a
+//! block; its root, seal and append run beside the next block's execution, and it is
+//! announced only once durable.
 //!
 //! It runs on its own OS thread: execution never shares a thread with RPC, and no lock is
 //! held while a block executes.
@@ -8,14 +9,14 @@ use crate::{
     block::{RecoveredTx, SealedBlock},
     chain::ChainKind,
     derivation::{self, DerivationError, Driver, FeeScalars, L1View},
-    engine::{BlockAttributes, BuildTimings, CandidateSource, Engine, EngineError},
+    engine::{BlockAttributes, BuildTimings, CandidateSource, Engine, EngineError, Rooted},
     txpool::TxPool,
 };
 use alloy::{
     consensus::Transaction as _,
     primitives::{Address, map::B256Set},
 };
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use std::{
     collections::VecDeque,
     sync::{
@@ -90,12 +91,13 @@ enum Wait {
 impl DerivedInputs {
     /// The attributes of the block after `engine`'s head at `timestamp`.
     fn attributes(&self, engine: &Engine, timestamp: u64) -> Result<BlockAttributes, Wait> {
-        let head = engine.head();
-        let parent = derivation::origin_of(&head.txs);
-        if parent.is_none() && head.number() != 0 {
+        // The block executed last, whose root may still be being computed.
+        let tip = engine.tip();
+        let parent = derivation::origin_of(tip.txs);
+        if parent.is_none() && tip.number != 0 {
             return Err(Wait::Other(format!(
                 "L2 block {} has no L1-info deposit",
-                head.number()
+                tip.number
             )));
         }
         let view = self.view.read();
@@ -138,7 +140,8 @@ impl DerivedInputs {
     }
 
     /// The head's L1 origin is gone: rewinds the unsafe blocks down to the newest one whose
-    /// origin is still canonical (never below the safe head; derivation rewinds that).
+    /// origin is still canonical (never below the safe head; derivation rewinds that). Every
+    /// block executed must be sealed and reported first.
     fn rewind_reorged(&self, engine: &mut Engine) -> Result<Vec<Arc<RecoveredTx>>, SequencerError> {
         let safe = self.driver.safe().number;
         let reader = engine.store().reader().map_err(EngineError::from)?;
@@ -191,14 +194,16 @@ struct Timeline {
     /// When the transactions it holds were fixed: the pool's snapshot (a block built at
     /// once) or the end of the period in which it took arriving transactions.
     closed: Instant,
-    /// When the engine had sealed it in memory.
+    /// When its root thread had sealed it in memory (until known: `closed`).
     sealed: Instant,
-    /// When its append was handed to the appender thread (after staging its writes and
-    /// moving the warm state).
+    /// When its root thread had handed its append to the appender thread, after staging its
+    /// writes (until known: `closed`).
     handed: Instant,
     /// Executable pool transactions the build was offered.
     backlog: usize,
-    /// Before it opened: waiting for the previous block to be durable and reported.
+    /// Before it opened: reporting the blocks before it that were durable (on the L2 without
+    /// waiting for those that were not, unless derivation or a reorg needed the chain
+    /// settled; on the L1 waiting for all of them).
     report_wait: Duration,
     /// Before it opened: the derivation step (L2 only).
     derive: Duration,
@@ -221,9 +226,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl Timeline {
-    /// Logs the block's timeline now that it is durable.
-    fn log(&self, block: &SealedBlock, kind: ChainKind) {
-        let durable = Instant::now();
+    /// Logs the block's timeline now that it is reported, `durable` when its append was.
+    fn log(&self, block: &SealedBlock, kind: ChainKind, durable: Instant) {
         debug!(
             target: "sequencer::timeline",
             chain = ?kind,
@@ -253,36 +257,64 @@ impl Timeline {
 /// How far behind its head the embedded L1 calls blocks finalized (half as far: safe).
 pub const L1_FINALITY_DEPTH: u64 = 8;
 
-/// Blocks the sequencer sealed whose appends may still run, and what it reports once each
-/// is durable.
+/// Blocks the sequencer executed that are not reported yet (their roots may still be being
+/// computed, their appends may still run), and what it reports once each is durable.
 ///
-/// Who sees a sealed block, and when: the engine builds the next block on it at once (its head
-/// and warm state, and [`crate::storage::Store::reader_ahead`]); everyone else only once its
-/// chain-file append is durable: the pool drops its transactions ([`TxPool::on_block`]),
-/// subscribers get it (`blocks`: `eth_subscribe` newHeads and logs, filters), and the L1's safe
-/// and finalized heads move. RPC (the `latest` block, `eth_getBlockByNumber`, receipts,
-/// `eth_call`, nonces), the batcher and the proposer read the store's chain head
+/// Who sees an executed block, and when: the engine executes the next block on it at once (its
+/// warm state; its head and [`crate::storage::Store::reader_ahead`] once its root thread sealed
+/// and staged it); everyone else only once its chain-file append is durable, and then at once,
+/// on the appender thread ([`durable_hook`]), whatever the sequencer's thread is doing: the
+/// L1's safe and finalized heads move, the pool drops its transactions ([`TxPool::on_block`]),
+/// and subscribers get it (`blocks`: `eth_subscribe` newHeads and logs, filters). The reporter
+/// hears of it later, between blocks, and lets go of what it held back for it. RPC (the
+/// `latest` block, `eth_getBlockByNumber`, receipts, `eth_call`, nonces), the batcher and the
+/// proposer read the store's chain head
 /// ([`crate::storage::Store::reader`]), which the append moves, so they never see a block a
 /// crash could lose.
 struct Reporter<'a> {
     pool: &'a TxPool,
-    blocks: &'a broadcast::Sender<Arc<SealedBlock>>,
-    /// Sealed blocks not reported yet, oldest first, with the transactions their build refused
-    /// and where their time went.
+    /// Executed blocks not reported yet, oldest first, with the transactions their build
+    /// refused and where their time went.
     sealed: VecDeque<(u64, Vec<Arc<RecoveredTx>>, Timeline)>,
     /// Hashes of those blocks' transactions (included and refused): the pool holds them until
     /// their block is reported, so the next block's candidates leave them out.
     taken: B256Set,
     sealed_since_report: u64,
     txs_since_report: u64,
+    /// When the latest blocks' appends were durable ([`durable_hook`]), for the timelines.
+    durable_at: Arc<DurableTimes>,
 }
 
+/// When the appender thread made the latest blocks durable (the last [`DURABLE_TIMES`]).
+type DurableTimes = Mutex<VecDeque<(u64, Instant)>>;
+
+/// Blocks whose durable instants [`DurableTimes`] keeps.
+const DURABLE_TIMES: usize = 64;
+
 impl Reporter<'_> {
-    /// Remembers a block `engine` has just sealed.
-    fn sealed(&mut self, block: &SealedBlock, rejected: Vec<Arc<RecoveredTx>>, timeline: Timeline) {
-        self.taken.extend(block.txs.iter().map(|t| t.hash));
+    /// Remembers block `number`, which `engine` has just executed with `txs`.
+    fn executed(
+        &mut self,
+        number: u64,
+        txs: &[Arc<RecoveredTx>],
+        rejected: Vec<Arc<RecoveredTx>>,
+        timeline: Timeline,
+    ) {
+        self.taken.extend(txs.iter().map(|t| t.hash));
         self.taken.extend(rejected.iter().map(|t| t.hash));
-        self.sealed.push_back((block.number(), rejected, timeline));
+        self.sealed.push_back((number, rejected, timeline));
+    }
+
+    /// Fills in the timelines of blocks whose root threads sealed them.
+    fn rooted(&mut self, rooted: Vec<Rooted>) {
+        for r in rooted {
+            if let Some((_, _, timeline)) = self.sealed.iter_mut().find(|(n, ..)| *n == r.number) {
+                timeline.sealed = r.sealed;
+                timeline.handed = r.handed;
+                timeline.build.state_root = r.timings.state_root;
+                timeline.build.seal = r.timings.seal;
+            }
+        }
     }
 
     /// The pool's best transactions for the next block, without those of sealed blocks not
@@ -295,8 +327,8 @@ impl Reporter<'_> {
         candidates
     }
 
-    /// Reports the sealed blocks that are durable, waiting for them until `until` (`None`:
-    /// until every sealed block is durable).
+    /// Reports the executed blocks that are durable, waiting for them until `until` (`None`:
+    /// until every executed block is sealed and durable).
     fn report(
         &mut self,
         engine: &mut Engine,
@@ -309,10 +341,17 @@ impl Reporter<'_> {
                 return Err(e.into());
             }
         };
+        self.rooted(engine.take_rooted());
         for block in durable {
             let rejected = match self.sealed.pop_front() {
                 Some((number, rejected, timeline)) if number == block.number() => {
-                    timeline.log(&block, engine.config().kind);
+                    let durable = self
+                        .durable_at
+                        .lock()
+                        .iter()
+                        .find(|(n, _)| *n == block.number())
+                        .map_or_else(Instant::now, |(_, at)| *at);
+                    timeline.log(&block, engine.config().kind, durable);
                     rejected
                 }
                 other => {
@@ -327,21 +366,48 @@ impl Reporter<'_> {
             for tx in block.txs.iter().chain(&rejected) {
                 self.taken.remove(&tx.hash);
             }
-            self.pool.on_block(&block.txs, &rejected);
-            if engine.config().kind == ChainKind::L1 {
-                let n = block.number();
-                engine.store().set_heads(
-                    n.saturating_sub(L1_FINALITY_DEPTH / 2),
-                    n.saturating_sub(L1_FINALITY_DEPTH),
-                )?;
+            // The durable hook dropped the block's transactions from the pool already.
+            if !rejected.is_empty() {
+                self.pool.on_block(&[], &rejected);
             }
             self.sealed_since_report += 1;
             self.txs_since_report += block.txs.len() as u64;
-            // Nobody listening is fine.
-            let _ = self.blocks.send(block);
         }
         Ok(())
     }
+}
+
+/// What the appender thread does with each block the sequencer sealed the moment it is
+/// durable (see [`Reporter`]): on the L1, moves the safe and finalized heads; drops the
+/// block's transactions from the pool; hands the block to subscribers.
+fn durable_hook(
+    kind: ChainKind,
+    store: Arc<crate::storage::Store>,
+    pool: Arc<TxPool>,
+    blocks: broadcast::Sender<Arc<SealedBlock>>,
+    durable_at: Arc<DurableTimes>,
+) -> crate::storage::DurableHook {
+    Box::new(move |block| {
+        {
+            let mut times = durable_at.lock();
+            if times.len() == DURABLE_TIMES {
+                times.pop_front();
+            }
+            times.push_back((block.number(), Instant::now()));
+        }
+        if kind == ChainKind::L1 {
+            let n = block.number();
+            if let Err(e) = store.set_heads(
+                n.saturating_sub(L1_FINALITY_DEPTH / 2),
+                n.saturating_sub(L1_FINALITY_DEPTH),
+            ) {
+                warn!(target: "sequencer", error = %e, number = n, "could not move the safe and finalized heads");
+            }
+        }
+        pool.on_block(&block.txs, &[]);
+        // Nobody listening is fine.
+        let _ = blocks.send(block.clone());
+    })
 }
 
 /// How often an open block looks for newly admitted transactions.
@@ -485,12 +551,19 @@ fn next_deadline(deadline: Instant, block_time: Duration) -> Instant {
 ///
 /// On the L2 a block is open for its whole period: it executes the pool's transactions as
 /// they are admitted ([`OpenBlock`]), so at its deadline only the state root and the seal
-/// remain. Then its chain-file append runs on the appender thread ([`Engine::seal`]); the
-/// next block opens once it is durable and reported (see [`Reporter`]), since the open block
-/// holds the engine until its deadline, and never before that deadline (a block that fills up
-/// closes early; the next one still waits for its period). The embedded L1 builds each block
-/// at its tick from the pool's best instead ([`Policy`] says why). Derivation and development
-/// reorgs run between blocks too.
+/// remain, and those run beside the next block ([`Engine::pipeline_block`]): the next block
+/// opens at once (never before the deadline: a block that fills up closes early, and the next
+/// one still waits for its period) and executes on this one's post-state, while another
+/// thread computes this one's roots, seals it and hands its chain-file append to the appender
+/// thread. A block is reported once durable ([`Reporter`]), between blocks; the pool's
+/// candidates leave out the transactions of blocks not reported yet. A failed root stops the
+/// sequencer before the block executed on it can be sealed (the engine refuses to go on), so
+/// no block is sealed on a parent that is not; a restart builds again from the durable head.
+///
+/// The embedded L1 builds each block at its tick from the pool's best instead ([`Policy`]
+/// says why), and reports every block before the next tick. Derivation (when L1 has news)
+/// and development reorgs need the chain settled: every executed block sealed, durable and
+/// reported first.
 pub fn run(
     mut engine: Engine,
     mut inputs: Inputs,
@@ -510,13 +583,21 @@ pub fn run(
     };
     let mut last_report = Instant::now();
     let mut last_wait_report = Instant::now() - Duration::from_secs(60);
+    let durable_at = Arc::new(DurableTimes::default());
+    engine.on_durable(durable_hook(
+        engine.config().kind,
+        engine.store().clone(),
+        pool.clone(),
+        blocks.clone(),
+        durable_at.clone(),
+    ))?;
     let mut reporter = Reporter {
         pool: &pool,
-        blocks: &blocks,
         sealed: VecDeque::new(),
         taken: B256Set::default(),
         sealed_since_report: 0,
         txs_since_report: 0,
+        durable_at,
     };
     if policy == Policy::Open {
         pool.stream_arrivals();
@@ -530,7 +611,13 @@ pub fn run(
     let mut min_timestamp = 0u64;
     while !shutdown.load(Ordering::Relaxed) {
         let between = Instant::now();
-        reporter.report(&mut engine, None)?;
+        // The L2 reports the blocks that are durable by the time the next one opens; the
+        // L1 every block before its next tick.
+        let until = match policy {
+            Policy::Open => Some(opens_at),
+            Policy::AtTick => None,
+        };
+        reporter.report(&mut engine, until)?;
         let report_wait = between.elapsed();
         // A block that filled up closed before its deadline (it is reported above, as soon
         // as it is durable): the next one opens at that deadline, not now. Opened now, it
@@ -543,6 +630,7 @@ pub fn run(
         sleep_until(opens_at, &shutdown);
         if let Some(control) = &control {
             while let Ok(request) = control.try_recv() {
+                reporter.report(&mut engine, None)?;
                 match request {
                     Control::Reorg { to, reply } => {
                         let head = engine.head().clone();
@@ -558,7 +646,11 @@ pub fn run(
             }
         }
         let deriving = Instant::now();
-        if let Inputs::Derived(d) = &mut inputs {
+        if let Inputs::Derived(d) = &mut inputs
+            && d.driver.has_work(&d.view.read())
+        {
+            // Derivation compares, rewinds and builds on the stored chain.
+            reporter.report(&mut engine, None)?;
             let out = d.driver.step(&mut engine, &d.view, 16)?;
             pool.on_rewind(&out.dropped);
             for block in out.executed {
@@ -568,7 +660,7 @@ pub fn run(
         }
         let derive = deriving.elapsed();
         let timestamp = unix_at(deadline)
-            .max(engine.head().header.timestamp)
+            .max(engine.tip().timestamp)
             .max(min_timestamp);
         let base_fee = engine.next_base_fee();
         let attributes = match &inputs {
@@ -581,6 +673,9 @@ pub fn run(
         let attributes = match attributes {
             Ok(attributes) => attributes,
             Err(wait) => {
+                // Nothing is executed until the deadline: the blocks executed are reported
+                // once durable meanwhile.
+                reporter.report(&mut engine, None)?;
                 match wait {
                     Wait::OriginReorged => {
                         if let Inputs::Derived(d) = &inputs {
@@ -624,8 +719,8 @@ pub fn run(
             arrived: std::mem::take(&mut arrived),
             closed: None,
         };
-        let built = match engine.build_from(&attributes, &mut open) {
-            Ok(built) => built,
+        let out = match engine.pipeline_block(&attributes, &mut open) {
+            Ok(out) => out,
             Err(e) => {
                 error!(target: "sequencer", error = %e, "block building failed; stopping");
                 return Err(e.into());
@@ -634,28 +729,23 @@ pub fn run(
         arrived = std::mem::take(&mut open.arrived);
         tried = std::mem::take(&mut open.tried);
         let closed = open.closed.unwrap_or_else(Instant::now);
-        last_txs = built.block.txs.len();
-        let rejected: Vec<_> = built.rejected.iter().map(|r| r.tx.clone()).collect();
-        let mut timeline = Timeline {
+        last_txs = out.txs.len();
+        let rejected: Vec<_> = out.rejected.iter().map(|r| r.tx.clone()).collect();
+        let timeline = Timeline {
             tick: deadline,
             opened,
             closed,
-            sealed: Instant::now(),
-            handed: Instant::now(),
+            sealed: closed,
+            handed: closed,
             backlog,
             report_wait,
             derive,
-            build: built.timings,
+            build: BuildTimings {
+                execute: out.execute,
+                ..Default::default()
+            },
         };
-        let block = match engine.seal(built) {
-            Ok(block) => block,
-            Err(e) => {
-                error!(target: "sequencer", error = %e, "could not persist the block; stopping");
-                return Err(e.into());
-            }
-        };
-        timeline.handed = Instant::now();
-        reporter.sealed(&block, rejected, timeline);
+        reporter.executed(out.number, &out.txs, rejected, timeline);
         let closed_deadline = deadline;
         deadline = match policy {
             Policy::Open => next_open_deadline(deadline, block_time),
@@ -671,17 +761,26 @@ pub fn run(
         }
         debug!(
             target: "sequencer",
-            number = block.number(),
-            hash = %block.hash,
-            txs = block.txs.len(),
-            gas_used = block.header.gas_used,
-            elapsed_ms = opened.elapsed().as_secs_f64() * 1e3,
-            "sealed block"
+            number = out.number,
+            txs = out.txs.len(),
+            execute_ms = ms(out.execute),
+            root_wait_ms = ms(out.root_wait),
+            "executed block"
         );
+        if let Some((block, _)) = &out.sealed {
+            debug!(
+                target: "sequencer",
+                number = block.number(),
+                hash = %block.hash,
+                txs = block.txs.len(),
+                gas_used = block.header.gas_used,
+                "sealed block"
+            );
+        }
         if last_report.elapsed() >= Duration::from_secs(10) {
             info!(
                 target: "sequencer",
-                head = block.number(),
+                head = out.number,
                 blocks = reporter.sealed_since_report,
                 txs = reporter.txs_since_report,
                 pool = ?pool.status(),
@@ -692,7 +791,7 @@ pub fn run(
             reporter.txs_since_report = 0;
         }
     }
-    // Stopping: the sealed blocks are appended and reported, not dropped.
+    // Stopping: the executed blocks are sealed, appended and reported, not dropped.
     reporter.report(&mut engine, None)?;
     info!(target: "sequencer", head = engine.head().number(), "stopped");
     Ok(())
@@ -720,3 +819,7 @@ pub fn run_verifier(
     info!(target: "verifier", head = engine.head().number(), safe = driver.safe().number, "stopped");
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "sequencer_tests.rs"]
+mod tests;

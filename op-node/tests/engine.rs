@@ -844,7 +844,10 @@ proptest! {
     /// and the disk keeps only what was synced plus a random, partly torn subset of the rest.
     /// On restart the stored chain is the one after the last commit reported done (or after
     /// the one in flight), never older and never a mix, and the node rebuilds the same chain
-    /// from there, so the state it recovered is intact.
+    /// from there, so the state it recovered is intact. Each fault point runs three times:
+    /// blocks committed in turn, sealed in turn with appends behind, and pipelined (a root
+    /// thread seals, stages and hands over each block while the next executes, as the
+    /// sequencer does).
     #[test]
     fn a_crash_at_any_commit_point_loses_no_reported_block(
         workload in workload(3..5, 6),
@@ -869,13 +872,11 @@ proptest! {
         prop_assert_eq!(chains[workload.len()].last(), Some(&last.hash));
         prop_assert!(ops > 0);
         for fail_at in 0..ops {
-            faults::crash_at(&actions, &chains, fail_at, seed ^ fail_at.wrapping_mul(0x9e37_79b9));
-            faults::crash_pipelined_at(
-                &actions,
-                &chains,
-                fail_at,
-                seed ^ fail_at.wrapping_mul(0x9e37_79b9),
-            );
+            let seed = seed ^ fail_at.wrapping_mul(0x9e37_79b9);
+            faults::crash_at(&actions, &chains, fail_at, seed);
+            for sealing in [faults::Sealing::InTurn, faults::Sealing::RootThread] {
+                faults::crash_pipelined_at(&actions, &chains, fail_at, seed, sealing);
+            }
         }
     }
 }

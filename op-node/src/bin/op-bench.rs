@@ -82,9 +82,13 @@ struct SerialArgs {
     /// and that first block took (the node's restart cost; not in tps).
     #[arg(long)]
     restart: bool,
-    /// Serial mode: execute each block while the previous block's state root is hashed on
-    /// another thread (`Engine::pipeline_block`). Off by default: the node's sequencer does
-    /// not pipeline yet, and the default measures what it does.
+    /// Serial mode: build, seal and hand over each block in turn (`Engine::build_block` then
+    /// `Engine::seal`), the sequencer's way before it pipelined, for comparison. By default
+    /// each block executes while the previous block's roots, seal and append run on other
+    /// threads (`Engine::pipeline_block`), as the node's sequencer does.
+    #[arg(long, conflicts_with = "pipeline")]
+    no_pipeline: bool,
+    /// Serial mode: the pipelined path, the default (accepted for older command lines).
     #[arg(long)]
     pipeline: bool,
 }
@@ -228,7 +232,7 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
                 seed: cli.seed,
                 apply: apply_mode(&cli.serial),
                 restart: cli.serial.restart,
-                pipeline: cli.serial.pipeline,
+                pipeline: !cli.serial.no_pipeline,
             };
             let report = match mode {
                 Mode::Serial => serial::run(serial_params)?,

@@ -205,6 +205,16 @@ impl Driver {
         Ok(())
     }
 
+    /// Whether [`Self::step`] has anything to do: a confirmed L1 block after the cursor, or
+    /// the cursor's block reorganised away.
+    pub fn has_work(&self, view: &L1View) -> bool {
+        let next = self.cursor.map_or(self.genesis_l1, |(n, _)| n + 1);
+        view.confirmed(next).is_some()
+            || self
+                .cursor
+                .is_some_and(|(n, hash)| view.block(n).is_some_and(|b| b.hash != hash))
+    }
+
     /// Processes up to `max_l1_blocks` confirmed L1 blocks after the cursor.
     pub fn step(
         &mut self,

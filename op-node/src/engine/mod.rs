@@ -17,7 +17,7 @@ pub use execute::{CandidateSource, Fixed};
 mod historical;
 mod keccak_memo;
 mod pipeline;
-pub use pipeline::Pipelined;
+pub use pipeline::{Pipelined, Rooted, Tip};
 pub mod state;
 pub mod state_root;
 pub mod witness;
@@ -27,7 +27,10 @@ use crate::{
     chain::{
         ChainConfig, ChainKind, GenesisAccount, INITIAL_BASE_FEE, L1Spec, SEQUENCER_FEE_VAULT,
     },
-    storage::{AccountRecord, Appender, EncodedBody, StateDiff, StorageError, Store, StoreReader},
+    storage::{
+        AccountRecord, AppendHandle, Appender, DurableHook, EncodedBody, StateDiff, StorageError,
+        Store, StoreReader,
+    },
 };
 use alloy::{
     consensus::{EMPTY_OMMER_ROOT_HASH, Header, TxReceipt},
@@ -232,6 +235,8 @@ pub struct Engine {
     uncommitted: bool,
     /// The chain file's appender thread, started by the first [`Engine::seal`].
     appender: Option<Appender>,
+    /// What the appender thread calls with each durable block ([`Engine::on_durable`]).
+    durable_hook: Option<DurableHook>,
     /// Blocks handed to the appender whose outcome has not been received.
     appending: usize,
     /// Blocks the appender made durable that [`Engine::durable`] has not handed out yet.
@@ -241,6 +246,9 @@ pub struct Engine {
     /// The block [`Self::pipeline_block`] executed last, whose state root another thread is
     /// computing (it holds the tries meanwhile).
     pending: Option<pipeline::PendingRoot>,
+    /// The latest blocks whose root thread sealed them, with where their time went, for
+    /// [`Self::take_rooted`] (the oldest dropped past [`pipeline::MAX_ROOTED`]).
+    rooted: VecDeque<Rooted>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -278,10 +286,12 @@ impl Engine {
                 ordered_root: OrderedRoot::default(),
                 uncommitted: false,
                 appender: None,
+                durable_hook: None,
                 appending: 0,
                 durable: VecDeque::new(),
                 failed: false,
                 pending: None,
+                rooted: VecDeque::new(),
             });
         }
         drop(reader);
@@ -300,10 +310,12 @@ impl Engine {
             ordered_root: OrderedRoot::default(),
             uncommitted: false,
             appender: None,
+            durable_hook: None,
             appending: 0,
             durable: VecDeque::new(),
             failed: false,
             pending: None,
+            rooted: VecDeque::new(),
         };
         engine.write_genesis(alloc, genesis_timestamp)?;
         Ok(engine)
@@ -694,6 +706,11 @@ impl Engine {
     /// appending.
     pub fn seal(&mut self, built: BuiltBlock) -> Result<Arc<SealedBlock>, EngineError> {
         self.check_usable()?;
+        if self.pending.is_some() {
+            return Err(EngineError::Internal(
+                "a block was sealed while a pipelined block's root is being computed".into(),
+            ));
+        }
         while self.appending >= MAX_UNDURABLE {
             self.receive(None)?;
         }
@@ -710,20 +727,59 @@ impl Engine {
         // From here the store holds a layer only the appender can resolve: any failure leaves
         // the engine unusable rather than building on a block that may never be durable.
         self.failed = true;
-        let appender = match &mut self.appender {
-            Some(appender) => appender,
-            None => self
-                .appender
-                .insert(Appender::spawn(self.store.clone(), MAX_UNDURABLE - 1)?),
-        };
-        appender.submit(staged)?;
+        self.appender()?.submit(staged)?;
         self.failed = false;
+        self.advance(block.clone(), &changes, &records);
+        Ok(block)
+    }
+
+    /// Has the appender thread call `hook` with each block sealed by [`Self::seal`] or
+    /// [`Self::pipeline_block`] the moment its append is durable, in order, before
+    /// [`Self::durable`] hands it out (which may be a block later, when the caller is busy
+    /// building). Must be set before the first block is sealed.
+    pub fn on_durable(&mut self, hook: DurableHook) -> Result<(), EngineError> {
+        if self.appender.is_some() {
+            return Err(EngineError::Internal(
+                "the durable hook is set after the appender thread started".into(),
+            ));
+        }
+        self.durable_hook = Some(hook);
+        Ok(())
+    }
+
+    /// The appender thread, started the first time a block is sealed.
+    fn appender(&mut self) -> Result<&Appender, EngineError> {
+        if self.appender.is_none() {
+            self.appender = Some(Appender::spawn(
+                self.store.clone(),
+                MAX_UNDURABLE - 1,
+                self.durable_hook.take(),
+            )?);
+        }
+        self.appender
+            .as_ref()
+            .ok_or_else(|| EngineError::Internal("the appender thread did not start".into()))
+    }
+
+    /// A handle on the appender thread for another thread ([`Self::pipeline_block`]'s root
+    /// thread hands the block it sealed to the appender itself).
+    fn append_handle(&mut self) -> Result<AppendHandle, EngineError> {
+        Ok(self.appender()?.handle()?)
+    }
+
+    /// Makes `block`, whose append was handed to the appender, the head, and its changes the
+    /// warm state's.
+    fn advance(
+        &mut self,
+        block: Arc<SealedBlock>,
+        changes: &BlockChanges,
+        records: &AddressMap<Option<AccountRecord>>,
+    ) {
         self.appending += 1;
         self.uncommitted = false;
-        self.cache.apply(&changes, &records);
+        self.cache.apply(changes, records);
         self.cache.push_block_hash(block.number(), block.hash);
-        self.head = block.clone();
-        Ok(block)
+        self.head = block;
     }
 
     /// The blocks sealed by [`Self::seal`] that became durable since the last call, oldest

@@ -1,6 +1,9 @@
 //! Sealing a block beside the next one's execution: [`Engine::pipeline_block`] executes block
 //! N+1 over block N's post-state (the warm cache holds it as soon as N executed) while
-//! another thread computes N's state root, transactions and receipts roots and hash.
+//! another thread computes N's state root, transactions and receipts roots and hash, then
+//! stages N and hands its chain-file append to the appender thread, so N can be durable (and
+//! the store's readers, RPC among them, see it) while N+1 is still executing. The engine
+//! thread takes N back (its head, and the storage roots in the warm cache) after N+1 executed.
 //!
 //! N+1 depends on N's hash in two places, and both see the true hash:
 //! - its header's parent hash: N+1 is sealed only after N (the root thread starts N+1's root
@@ -17,15 +20,16 @@
 
 use super::{
     BuildTimings, BuiltBlock, CandidateSource, Engine, EngineError, ExecutedBlock, ParentInfo,
-    RejectedTx, StateTries, body_root::OrderedRoot, execute, seal_block,
+    RejectedTx, StateTries, body_root::OrderedRoot, execute, seal_block, state::BlockChanges,
 };
 use crate::{
     block::{RecoveredTx, SealedBlock},
     chain::ChainKind,
+    storage::{AccountRecord, AppendHandle, Store},
 };
 use alloy::{
     eips::eip2935::{HISTORY_SERVE_WINDOW, HISTORY_STORAGE_ADDRESS},
-    primitives::{Address, B256, U256, keccak256},
+    primitives::{Address, B256, U256, keccak256, map::AddressMap},
 };
 use std::{
     sync::{Arc, Condvar, Mutex, mpsc},
@@ -112,11 +116,81 @@ impl PendingParent {
     }
 }
 
-/// What the root thread hands back: the sealed block, and the tries and buffers it borrowed.
+/// What the root thread hands back: the sealed block, handed to the appender, and the tries
+/// and buffers it borrowed.
 struct RootOutcome {
-    built: Result<BuiltBlock, EngineError>,
+    handed: Result<HandedBlock, EngineError>,
     tries: StateTries,
     ordered: OrderedRoot,
+}
+
+/// A block the root thread sealed, staged and handed to the appender thread; what the engine
+/// thread still does with it is to make it the head and put its records in the warm cache.
+struct HandedBlock {
+    block: Arc<SealedBlock>,
+    timings: BuildTimings,
+    changes: BlockChanges,
+    records: AddressMap<Option<AccountRecord>>,
+    /// When it was sealed in memory, and when its append was handed over.
+    sealed: Instant,
+    handed: Instant,
+}
+
+/// Stages `built` and hands its append to the appender thread (the root thread's half of
+/// [`Engine::seal`]).
+fn hand_over(
+    store: &Store,
+    appender: &AppendHandle,
+    built: BuiltBlock,
+) -> Result<HandedBlock, EngineError> {
+    let sealed = Instant::now();
+    let BuiltBlock {
+        block,
+        timings,
+        encoded,
+        diff,
+        changes,
+        records,
+        ..
+    } = built;
+    let block = Arc::new(block);
+    let staged = store.stage_block(block.clone(), encoded, diff)?;
+    appender.submit(staged)?;
+    Ok(HandedBlock {
+        block,
+        timings,
+        changes,
+        records,
+        sealed,
+        handed: Instant::now(),
+    })
+}
+
+/// Most [`Rooted`] entries the engine keeps for [`Engine::take_rooted`].
+pub(super) const MAX_ROOTED: usize = 16;
+
+/// A block sealed by its root thread ([`Engine::pipeline_block`]), as the engine took it back.
+#[derive(Debug, Clone, Copy)]
+pub struct Rooted {
+    /// The block's number.
+    pub number: u64,
+    /// Where its build's time went (the state root and the seal on the root thread).
+    pub timings: BuildTimings,
+    /// When the root thread had sealed it in memory.
+    pub sealed: Instant,
+    /// When the root thread had handed its append to the appender thread.
+    pub handed: Instant,
+}
+
+/// The last block executed, which the next block builds on ([`Engine::tip`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Tip<'a> {
+    /// Its number.
+    pub number: u64,
+    /// Its timestamp.
+    pub timestamp: u64,
+    /// Its transactions.
+    pub txs: &'a [Arc<RecoveredTx>],
 }
 
 /// A block executed by [`Engine::pipeline_block`] whose root is being computed.
@@ -124,6 +198,8 @@ struct RootOutcome {
 pub(super) struct PendingRoot {
     /// The block, as the next block's parent.
     pub(super) parent: ParentInfo,
+    /// Its transactions.
+    txs: Vec<Arc<RecoveredTx>>,
     hash: Arc<HashCell>,
     /// In a mutex only so the engine stays `Sync` (only the engine's thread receives).
     outcome: Mutex<mpsc::Receiver<RootOutcome>>,
@@ -146,21 +222,23 @@ pub struct Pipelined {
     pub rejected: Vec<RejectedTx>,
     /// Executing it.
     pub execute: Duration,
-    /// Waiting, after it executed, for the previous block's root.
+    /// Waiting, after it executed, for the previous block's root (and its hand-over to the
+    /// appender thread).
     pub root_wait: Duration,
-    /// Staging the previous block and handing its append to the appender thread.
+    /// Taking the previous block back: making it the head, its records the warm cache's.
     pub seal: Duration,
-    /// The previous block, sealed during this call (not durable yet), with where its build's
-    /// time went (its state root's and seal's on the root thread).
+    /// The previous block, sealed during this call (handed to the appender thread, maybe
+    /// durable already, not reported), with where its build's time went (its state root's and
+    /// seal's on the root thread).
     pub sealed: Option<(Arc<SealedBlock>, BuildTimings)>,
 }
 
 impl Engine {
     /// Executes the next block as [`Self::build_from`] does, on the block executed by the last
-    /// call if its root is still being computed, then seals that block (staging it and
-    /// handing its append to the appender thread, as [`Self::seal`]) and starts this block's
-    /// state root on another thread. [`Self::durable`] reports blocks as before; a block is
-    /// never reported before its root, seal and append are done. [`Self::finish_root`] seals
+    /// call if its root is still being computed, then takes that block back (its root thread
+    /// sealed, staged and handed it to the appender thread, as [`Self::seal`] does) and starts
+    /// this block's state root on another thread. [`Self::durable`] reports blocks as before;
+    /// a block is never reported before its root, seal and append are done. [`Self::finish_root`] seals
     /// the last block without executing another; every other way of building, committing or
     /// rewinding does so first.
     pub fn pipeline_block(
@@ -221,17 +299,41 @@ impl Engine {
             let hash = self.head.hash;
             self.replace_stand_in(pending, hash, &mut executed.changes);
         }
+        let txs = executed.included.clone();
         let summary = Pipelined {
             number: executed.number,
-            txs: executed.included.clone(),
+            txs: txs.clone(),
             rejected: std::mem::take(&mut executed.rejected),
             execute: executed.execute,
             root_wait,
             seal,
             sealed,
         };
-        self.start_root(executed)?;
+        self.start_root(executed, txs)?;
         Ok(summary)
+    }
+
+    /// The last block executed, which the next block builds on: the one whose root is being
+    /// computed, or the head.
+    pub fn tip(&self) -> Tip<'_> {
+        match &self.pending {
+            Some(pending) => Tip {
+                number: pending.parent.number,
+                timestamp: pending.parent.timestamp,
+                txs: &pending.txs,
+            },
+            None => Tip {
+                number: self.head.number(),
+                timestamp: self.head.header.timestamp,
+                txs: &self.head.txs,
+            },
+        }
+    }
+
+    /// The blocks root threads sealed since the last call (at most the latest
+    /// [`MAX_ROOTED`]), oldest first, with where their time went.
+    pub fn take_rooted(&mut self) -> Vec<Rooted> {
+        self.rooted.drain(..).collect()
     }
 
     /// Seals the block whose root is being computed, if any, waiting for its root: the head
@@ -298,9 +400,10 @@ impl Engine {
         }
     }
 
-    /// Takes back the tries and seals the rooted block (see [`Self::seal`]). `next`: the
-    /// changes of the block executed on it meanwhile, whose accounts created anew keep the
-    /// empty storage root execution gave them.
+    /// Takes back the tries and the block the root thread sealed and handed to the appender
+    /// (the engine thread's half of [`Self::seal`]). `next`: the changes of the block executed
+    /// on it meanwhile, whose accounts created anew keep the empty storage root execution
+    /// gave them.
     fn seal_rooted(
         &mut self,
         outcome: RootOutcome,
@@ -308,9 +411,10 @@ impl Engine {
     ) -> Result<(Arc<SealedBlock>, BuildTimings), EngineError> {
         self.tries = outcome.tries;
         self.ordered_root = outcome.ordered;
-        let mut built = match outcome.built {
-            Ok(built) => built,
+        let mut handed = match outcome.handed {
+            Ok(handed) => handed,
             Err(e) => {
+                // The block may be staged or appending: nothing more is built on it.
                 self.failed = true;
                 return Err(e);
             }
@@ -318,16 +422,24 @@ impl Engine {
         if let Some(next) = next {
             for (address, change) in &next.accounts {
                 if change.wiped {
-                    built.records.remove(address);
+                    handed.records.remove(address);
                 }
             }
         }
-        let timings = built.timings;
-        let uncommitted = next.is_some();
-        let block = self.seal(built)?;
+        let block = handed.block.clone();
+        self.advance(block.clone(), &handed.changes, &handed.records);
         // The cache holds the next block's changes, not yet sealed.
-        self.uncommitted = uncommitted;
-        Ok((block, timings))
+        self.uncommitted = next.is_some();
+        if self.rooted.len() == MAX_ROOTED {
+            self.rooted.pop_front();
+        }
+        self.rooted.push_back(Rooted {
+            number: block.number(),
+            timings: handed.timings,
+            sealed: handed.sealed,
+            handed: handed.handed,
+        });
+        Ok((block, handed.timings))
     }
 
     /// Puts the true parent hash where the EIP-2935 system call wrote the stand-in: in the
@@ -355,7 +467,11 @@ impl Engine {
     }
 
     /// Hands `executed` to a new root thread, with the tries, on the head (its parent).
-    fn start_root(&mut self, executed: ExecutedBlock) -> Result<(), EngineError> {
+    fn start_root(
+        &mut self,
+        executed: ExecutedBlock,
+        txs: Vec<Arc<RecoveredTx>>,
+    ) -> Result<(), EngineError> {
         let parent_hash = self.head.hash;
         if executed.number != self.head.number() + 1 {
             self.failed = true;
@@ -365,6 +481,8 @@ impl Engine {
                 self.head.number()
             )));
         }
+        let appender = self.append_handle()?;
+        let store = self.store.clone();
         // The head's state, its staged layer included.
         let reader = self.store.reader_ahead()?;
         let parent = ParentInfo {
@@ -396,8 +514,9 @@ impl Engine {
                 );
                 cell.0.set(built.as_ref().ok().map(|b| b.block.hash));
                 drop(reader);
+                let handed = built.and_then(|built| hand_over(&store, &appender, built));
                 let _ = send.send(RootOutcome {
-                    built,
+                    handed,
                     tries,
                     ordered,
                 });
@@ -410,6 +529,7 @@ impl Engine {
         }
         self.pending = Some(PendingRoot {
             parent,
+            txs,
             hash,
             outcome: Mutex::new(outcome),
         });

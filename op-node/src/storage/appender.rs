@@ -26,6 +26,12 @@ pub const APPENDER_THREAD: &str = "chain-appender";
 /// The outcome of one block's append: the block, durable, or why it is not.
 pub type Appended = Result<Arc<SealedBlock>, StorageError>;
 
+/// Called on the appender thread with each block as soon as its append is durable, in order,
+/// before the engine hears of it: the sequencer's pool and subscribers hear of a block the
+/// moment readers of the store can see it, while the block-building thread is busy with the
+/// next one.
+pub type DurableHook = Box<dyn Fn(&Arc<SealedBlock>) + Send + Sync>;
+
 /// A thread that appends staged blocks to the chain file in the order they were handed over.
 #[derive(Debug)]
 pub struct Appender {
@@ -36,8 +42,13 @@ pub struct Appender {
 }
 
 impl Appender {
-    /// Starts the thread; at most `queue` blocks wait behind the one being appended.
-    pub fn spawn(store: Arc<Store>, queue: usize) -> Result<Self, StorageError> {
+    /// Starts the thread; at most `queue` blocks wait behind the one being appended. `hook`
+    /// hears of each durable block first.
+    pub fn spawn(
+        store: Arc<Store>,
+        queue: usize,
+        hook: Option<DurableHook>,
+    ) -> Result<Self, StorageError> {
         let (jobs, inbox) = mpsc::sync_channel::<StagedBlock>(queue);
         let (outbox, done) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -47,8 +58,12 @@ impl Appender {
                     let result = store
                         .append_staged(&staged)
                         .map(|()| staged.block().clone());
-                    if let Err(e) = &result {
-                        error!(target: "storage", number = staged.block().number(), error = %e, "could not append the block to the chain file");
+                    match (&result, &hook) {
+                        (Ok(block), Some(hook)) => hook(block),
+                        (Ok(_), None) => {}
+                        (Err(e), _) => {
+                            error!(target: "storage", number = staged.block().number(), error = %e, "could not append the block to the chain file");
+                        }
                     }
                     // Nobody listening: the engine is being dropped, and its drop waits for
                     // the blocks it handed over, so a clean stop loses none it sealed.
@@ -72,6 +87,16 @@ impl Appender {
             .map_err(|_| stopped())
     }
 
+    /// A handle that hands blocks to the thread from another thread (the pipelined engine's
+    /// state-root thread, which stages and hands over the block it sealed). Appends run in the
+    /// order blocks are handed over, whoever hands them; the outcomes come back through
+    /// [`Self::recv`] in that order.
+    pub fn handle(&self) -> Result<AppendHandle, StorageError> {
+        Ok(AppendHandle(
+            self.jobs.as_ref().ok_or_else(stopped)?.clone(),
+        ))
+    }
+
     /// The outcome of the oldest append not yet received: waits for it until `until` (forever
     /// with `None`); `None` if it has not finished by then.
     pub fn recv(&self, until: Option<Instant>) -> Option<Appended> {
@@ -91,6 +116,17 @@ impl Appender {
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => Some(Err(stopped())),
         }
+    }
+}
+
+/// Hands staged blocks to an [`Appender`]'s thread from another thread ([`Appender::handle`]).
+#[derive(Debug, Clone)]
+pub struct AppendHandle(SyncSender<StagedBlock>);
+
+impl AppendHandle {
+    /// Hands `staged` to the thread; waits while the queue is full.
+    pub fn submit(&self, staged: StagedBlock) -> Result<(), StorageError> {
+        self.0.send(staged).map_err(|_| stopped())
     }
 }
 

@@ -14,7 +14,7 @@ use alloy::primitives::B256;
 use op_node::{
     block::RecoveredTx,
     chain::{ChainConfig, dev_genesis_alloc},
-    engine::{Engine, EngineError},
+    engine::{BlockAttributes, Engine, EngineError, Fixed},
     storage::{ApplyMode, Store},
 };
 use std::{
@@ -366,12 +366,28 @@ pub fn crash_at(actions: &[Action], chains: &[Chain], fail_at: u64, seed: u64) {
     rebuild_from(&mut engine, &actions[at..], chains, fail_at, seed);
 }
 
-/// [`crash_at`] with the sequencer's pipeline: each block is sealed ([`Engine::seal`]) and the
-/// next built while its append runs on the appender thread, and a block counts as reported only
-/// once [`Engine::durable`] handed it out. After the crash the stored chain holds every
+/// How [`crash_pipelined_at`] seals blocks.
+#[derive(Debug, Clone, Copy)]
+pub enum Sealing {
+    /// Built, then sealed ([`Engine::seal`]): the next block is built while the append runs.
+    InTurn,
+    /// The sequencer's way, [`Engine::pipeline_block`]: the next block executes while a root
+    /// thread computes the roots, seals, stages and hands over the append of the one before.
+    RootThread,
+}
+
+/// [`crash_at`] with the sequencer's pipeline: each block is sealed (as `sealing` says) and
+/// the next built while its append runs on the appender thread, and a block counts as reported
+/// only once [`Engine::durable`] handed it out. After the crash the stored chain holds every
 /// reported block, and at most the blocks sealed after them, never a mix; the node rebuilds the
 /// reference chain from there.
-pub fn crash_pipelined_at(actions: &[Action], chains: &[Chain], fail_at: u64, seed: u64) {
+pub fn crash_pipelined_at(
+    actions: &[Action],
+    chains: &[Chain],
+    fail_at: u64,
+    seed: u64,
+    sealing: Sealing,
+) {
     let disk = FaultyDisk::failing_at(Some(fail_at));
     let (mut reported, mut performed) = (0, 0);
     let mut created = false;
@@ -379,12 +395,23 @@ pub fn crash_pipelined_at(actions: &[Action], chains: &[Chain], fail_at: u64, se
         created = true;
         if let Ok(mut engine) = open_engine(Arc::new(store)) {
             for action in actions {
-                let done = match action {
-                    Action::Seal { timestamp, txs } => engine
+                let done = match (action, sealing) {
+                    (Action::Seal { timestamp, txs }, Sealing::InTurn) => engine
                         .build(*timestamp, txs)
                         .and_then(|built| engine.seal(built))
                         .map(drop),
-                    Action::Rewind { to } => engine.rewind(*to).map(drop),
+                    (Action::Seal { timestamp, txs }, Sealing::RootThread) => engine
+                        .pipeline_block(
+                            &BlockAttributes {
+                                timestamp: *timestamp,
+                                ..Default::default()
+                            },
+                            &mut Fixed(txs),
+                        )
+                        .map(|out| {
+                            assert!(out.rejected.is_empty() && out.txs.len() == txs.len());
+                        }),
+                    (Action::Rewind { to }, _) => engine.rewind(*to).map(drop),
                 };
                 if done.is_err() {
                     break;

@@ -1,8 +1,10 @@
 //! Serial mode: the engine alone, in this process. Senders are recovered before the clock
-//! starts; what is timed is `Engine::build` (execution, state root, sealing) plus
-//! `Engine::seal` (staging the block, the warm-state update, handing its chain-file append to
-//! the appender thread), block after block, as the sequencer does, and at the end the wait
-//! until the last block is durable. A block counts once its append is durable.
+//! starts; what is timed is `Engine::pipeline_block` block after block, as the sequencer does
+//! (each block executes while the previous block's roots and seal are computed and its
+//! chain-file append handed over on another thread), or with `--no-pipeline` `Engine::build`
+//! (execution, state root, sealing) plus `Engine::seal` (staging the block, the warm-state
+//! update, handing its append to the appender thread) in turn, and at the end the wait until
+//! the last block is durable. A block counts once its append is durable.
 
 use super::{
     BenchError,
@@ -55,8 +57,8 @@ pub struct SerialParams {
     pub apply: ApplyMode,
     /// Measure a restart after the timed blocks (serial mode only).
     pub restart: bool,
-    /// Execute each block beside the previous block's state root ([`Engine::pipeline_block`]);
-    /// otherwise build and seal each block in turn, as the node's sequencer does.
+    /// Execute each block beside the previous block's state root ([`Engine::pipeline_block`]),
+    /// as the node's sequencer does; otherwise build and seal each block in turn.
     pub pipeline: bool,
 }
 
@@ -130,7 +132,12 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
         ("sign", per_block(sign)),
         ("recover", per_block(recover)),
         ("execute", per_block(timed.execute)),
-        ("root_wait", per_block(timed.root_wait)),
+    ];
+    // Only the pipelined path waits for a root after executing.
+    if p.pipeline {
+        stages.push(("root_wait", per_block(timed.root_wait)));
+    }
+    stages.extend([
         ("state_root", per_block(timed.state_root)),
         ("seal", per_block(timed.seal)),
         ("persist", per_block(timed.persist)),
@@ -138,7 +145,7 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
         ("cpu", per_block(cpu)),
         ("applier_cpu", per_block(applier)),
         ("setup", ms(setup_time)),
-    ];
+    ]);
     if let Some((open, first)) = restart {
         stages.push(("restart_open", ms(open)));
         stages.push(("restart_first_block", ms(first)));
@@ -166,12 +173,12 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
             timed.blocks,
             p.block_txs,
             if p.pipeline {
-                "pipelined (--pipeline): each block executes while the previous block's state root, \
-                 transactions and receipts roots and seal run on another thread (state_root and seal: \
-                 that thread's times, overlapped; root_wait: the block thread's wait for them after \
-                 executing)"
+                "pipelined, as the node's sequencer does: each block executes while the previous \
+                 block's state root, transactions and receipts roots, seal and staging run on another \
+                 thread (state_root and seal: that thread's times, overlapped; root_wait: the block \
+                 thread's wait for them after executing)"
             } else {
-                "each block built and sealed in turn, as the node's sequencer does"
+                "each block built and sealed in turn (--no-pipeline)"
             },
             rayon::current_num_threads(),
             timed.max_pending,
