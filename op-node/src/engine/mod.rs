@@ -9,6 +9,7 @@
 //! [`Engine::durable`] says when each such block is durable, and only then may the caller
 //! report it.
 
+mod account_table;
 mod body_root;
 mod execute;
 
@@ -978,7 +979,7 @@ fn seal_block(
             (Some(root), _) => Some(root),
             (None, Some(cache)) => cache
                 .account(MESSAGE_PASSER, reader)?
-                .map(|a| a.record.storage_root),
+                .map(|a| a.storage_root()),
             (None, None) => reader.account(&MESSAGE_PASSER)?.map(|r| r.storage_root),
         },
     }

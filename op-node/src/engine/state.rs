@@ -6,6 +6,8 @@
 //! state: [`crate::storage::Store::reader_ahead`] taken after the last commit or seal (whose
 //! append may still run).
 
+use super::account_table::AccountTable;
+pub use super::account_table::CachedAccount;
 use super::pipeline::PendingParent;
 use crate::storage::{AccountRecord, StorageError, StoreReader};
 use alloy::primitives::{
@@ -27,22 +29,11 @@ pub struct StateDbError(#[from] pub StorageError);
 
 impl DBErrorMarker for StateDbError {}
 
-/// One account of the warm cache: its record and the slots read or written so far.
-#[derive(Debug, Clone)]
-pub struct CachedAccount {
-    /// The account's trie record.
-    pub record: AccountRecord,
-    /// keccak256 of the address, its key in the account trie (hashed once, when cached).
-    pub hashed: B256,
-    /// Known storage slots (a subset of the account's storage).
-    pub storage: HashMap<U256, U256>,
-}
-
 /// The warm, in-memory view of the latest committed state.
 #[derive(Debug, Default)]
 pub struct StateCache {
     /// `None` caches the knowledge that an account does not exist.
-    accounts: AddressMap<Option<CachedAccount>>,
+    accounts: AccountTable,
     code: B256Map<Bytecode>,
     /// Hashes of recent blocks for BLOCKHASH (the last 256 are all it may ask for).
     recent_hashes: HashMap<u64, B256>,
@@ -55,17 +46,14 @@ impl StateCache {
         address: Address,
         reader: &StoreReader,
     ) -> Result<Option<&mut CachedAccount>, StorageError> {
-        // One probe of the million-entry map: the entry found (or made) is the one returned.
-        let cached = match self.accounts.entry(address) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(reader.account(&address)?.map(|record| CachedAccount {
-                    record,
-                    hashed: keccak256(address),
-                    storage: HashMap::default(),
-                }))
-            }
-        };
+        // One probe of the million-entry table: the entry found (or made) is the one returned.
+        let cached = self.accounts.get_or_try_insert_with(address, || {
+            Ok::<_, StorageError>(
+                reader
+                    .account(&address)?
+                    .map(|record| CachedAccount::new(record, keccak256(address))),
+            )
+        })?;
         Ok(cached.as_mut())
     }
 
@@ -80,14 +68,14 @@ impl StateCache {
         };
         // Slots first: a block being built writes its slots here before its storage root is
         // known (see [`BlockDb`]).
-        if let Some(value) = account.storage.get(&slot) {
-            return Ok(*value);
+        if let Some(value) = account.slot(&slot) {
+            return Ok(value);
         }
-        if account.record.storage_root == EMPTY_ROOT_HASH {
+        if account.storage_root() == EMPTY_ROOT_HASH {
             return Ok(U256::ZERO);
         }
         let value = reader.storage(&address, &slot)?;
-        account.storage.insert(slot, value);
+        account.storage_mut().insert(slot, value);
         Ok(value)
     }
 
@@ -108,10 +96,9 @@ impl StateCache {
     /// stand-in parent hash, replaced by the true one).
     pub(super) fn replace_slot(&mut self, address: Address, slot: U256, from: U256, to: U256) {
         if let Some(Some(account)) = self.accounts.get_mut(&address)
-            && let Some(value) = account.storage.get_mut(&slot)
-            && *value == from
+            && account.slot(&slot) == Some(from)
         {
-            *value = to;
+            account.storage_mut().insert(slot, to);
         }
     }
 
@@ -135,7 +122,7 @@ impl StateCache {
                 }
                 let root = records.get(address).copied().flatten();
                 if let (Some(Some(cached)), Some(record)) = (self.accounts.get_mut(address), root) {
-                    cached.record.storage_root = record.storage_root;
+                    cached.set_storage_root(record.storage_root);
                 }
             }
             return;
@@ -149,19 +136,15 @@ impl StateCache {
                 Some(record) => {
                     let entry = self
                         .accounts
-                        .entry(*address)
-                        .or_insert(None)
-                        .get_or_insert_with(|| CachedAccount {
-                            record,
-                            hashed: keccak256(address),
-                            storage: HashMap::default(),
-                        });
-                    entry.record = record;
+                        .get_or_insert_with(*address, || None)
+                        .get_or_insert_with(|| CachedAccount::new(record, keccak256(address)));
+                    entry.set_info(record.nonce, record.balance, record.code_hash);
+                    entry.set_storage_root(record.storage_root);
                     if change.wiped {
-                        entry.storage.clear();
+                        entry.clear_storage();
                     }
-                    for (slot, value) in &change.storage {
-                        entry.storage.insert(*slot, *value);
+                    if !change.storage.is_empty() {
+                        entry.storage_mut().extend(&change.storage);
                     }
                 }
             }
@@ -368,10 +351,7 @@ impl Database for BlockDb<'_> {
     type Error = StateDbError;
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        let info = self
-            .cache
-            .account(address, self.reader)?
-            .map(|a| (a.record.nonce, a.record.balance, a.record.code_hash));
+        let info = self.cache.account(address, self.reader)?.map(|a| a.info());
         Ok(info.map(|(nonce, balance, code_hash)| {
             let code = (code_hash == KECCAK256_EMPTY).then(Bytecode::default);
             AccountInfo {
@@ -430,23 +410,20 @@ impl DatabaseCommit for BlockDb<'_> {
                 continue;
             }
             // revm loaded every account it commits through `basic`, so this one probe finds it
-            // (still in the CPU's cache); the vacant arm is for safety only.
-            let cached = match accounts.entry(address) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => match self.reader.account(&address)
-                {
-                    Ok(record) => e.insert(record.map(|record| CachedAccount {
-                        record,
-                        hashed: keccak256(address),
-                        storage: HashMap::default(),
-                    })),
-                    Err(err) => {
-                        self.failed.get_or_insert(err);
-                        continue;
-                    }
-                },
+            // (still in the CPU's cache); the load is for safety only.
+            let reader = self.reader;
+            let cached = match accounts.get_or_try_insert_with(address, || {
+                reader
+                    .account(&address)
+                    .map(|record| record.map(|r| CachedAccount::new(r, keccak256(address))))
+            }) {
+                Ok(cached) => cached,
+                Err(err) => {
+                    self.failed.get_or_insert(err);
+                    continue;
+                }
             };
-            let held = cached.as_ref().map(|a| (a.hashed, a.record));
+            let held = cached.as_ref().map(|a| (a.hashed(), a.record()));
             let before = || {
                 Some(match held {
                     Some((hashed, record)) => (hashed, Some(record)),
@@ -461,28 +438,26 @@ impl DatabaseCommit for BlockDb<'_> {
                 *cached = None;
                 continue;
             };
-            let entry = cached.get_or_insert_with(|| CachedAccount {
-                record: AccountRecord {
-                    nonce,
-                    balance,
-                    code_hash,
-                    storage_root: EMPTY_ROOT_HASH,
-                },
-                hashed: held
-                    .map(|(hashed, _)| hashed)
-                    .unwrap_or_else(|| keccak256(address)),
-                storage: HashMap::default(),
+            let entry = cached.get_or_insert_with(|| {
+                CachedAccount::new(
+                    AccountRecord {
+                        nonce,
+                        balance,
+                        code_hash,
+                        storage_root: EMPTY_ROOT_HASH,
+                    },
+                    held.map(|(hashed, _)| hashed)
+                        .unwrap_or_else(|| keccak256(address)),
+                )
             });
-            entry.record.nonce = nonce;
-            entry.record.balance = balance;
-            entry.record.code_hash = code_hash;
+            entry.set_info(nonce, balance, code_hash);
             if created {
-                entry.storage.clear();
-                entry.record.storage_root = EMPTY_ROOT_HASH;
+                entry.clear_storage();
+                entry.set_storage_root(EMPTY_ROOT_HASH);
             }
             for (slot, value) in storage {
                 if let Some(present) = record_slot(change, slot, &value) {
-                    entry.storage.insert(slot, present);
+                    entry.storage_mut().insert(slot, present);
                 }
             }
         }

@@ -66,7 +66,7 @@ impl StateTries {
             let (mut previous, hashed) = match (change.before, cache.as_deref_mut()) {
                 (Some((hashed, previous)), _) => (previous, hashed),
                 (None, Some(cache)) => match cache.account(*address, reader)? {
-                    Some(cached) => (Some(cached.record), cached.hashed),
+                    Some(cached) => (Some(cached.record()), cached.hashed()),
                     None => (None, keccak256(address)),
                 },
                 (None, None) => (reader.account(address)?, keccak256(address)),

@@ -137,7 +137,12 @@ pub(super) fn apply(
     log: &mut UpdateLog,
     pending: &mut Vec<Pending>,
 ) -> Result<bool, TrieError> {
-    let mut level = Vec::new();
+    // Room for what a batch's keys usually fill: a path of about six changed nodes per key
+    // at 1M keys, fewer shared near the root (grown a doubling at a time, these vectors'
+    // copies were 2.2 % of the second state-root thread's instructions, callgrind, 1M
+    // accounts, blocks of 2,000 ETH transfers).
+    pending.reserve(ops.len() * 6);
+    let mut level = Vec::with_capacity(ops.len());
     let mut start = 0;
     while start < ops.len() {
         let n = nibble(&ops[start].0, 0);
@@ -151,8 +156,8 @@ pub(super) fn apply(
         ));
         start = end;
     }
-    let mut next = Vec::new();
-    let mut targets = Vec::new();
+    let mut next = Vec::with_capacity(ops.len());
+    let mut targets = Vec::with_capacity(ops.len());
     while !level.is_empty() {
         for (i, visit) in level.iter().enumerate() {
             if let Some(later) = level.get(i + DISTANCE) {

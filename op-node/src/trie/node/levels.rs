@@ -24,6 +24,7 @@ use alloy_trie::nodes::RlpNode;
 use std::ptr::NonNull;
 
 /// A changed node found by [`collect`] or [`super::descend`], waiting for its depth's turn.
+#[derive(Clone, Copy)]
 pub(super) struct Pending {
     /// The node. Valid while [`hash_levels`] holds the `&mut` of the roots it came from; see
     /// the safety argument there.
@@ -129,14 +130,18 @@ pub(super) fn hash_levels<'a>(
 /// collected them): every changed node under the nodes listed, and no node twice. Deepest
 /// first: a node's children are deeper than it (by one nibble under a branch, by its key
 /// under an extension), so they are hashed before it is encoded.
-pub(super) fn hash_pending(mut pending: Vec<Pending>, buf: &mut Vec<u8>, log: &mut UpdateLog) {
+pub(super) fn hash_pending(pending: Vec<Pending>, buf: &mut Vec<u8>, log: &mut UpdateLog) {
     if pending.is_empty() {
         return;
     }
-    // Within a level the order does not matter (no node is another's ancestor).
-    pending.sort_unstable_by_key(|p| std::cmp::Reverse(p.path.len()));
-    let mut spans = Vec::new();
-    let mut hashes = Vec::new();
+    let pending = deepest_first(&pending);
+    let widest = pending
+        .chunk_by(|a, b| a.path.len() == b.path.len())
+        .map(<[Pending]>::len)
+        .max()
+        .unwrap_or(0);
+    let mut spans = Vec::with_capacity(widest);
+    let mut hashes = Vec::with_capacity(widest);
     let mut start = 0;
     for level in pending.chunk_by(|a, b| a.path.len() == b.path.len()) {
         let ahead = &pending[start..];
@@ -223,6 +228,30 @@ pub(super) fn hash_pending(mut pending: Vec<Pending>, buf: &mut Vec<u8>, log: &m
         }
     }
     log.clear_if_disabled();
+}
+
+/// `pending` deepest first; within a depth the order does not matter (no node is another's
+/// ancestor). A counting sort on the depth (at most 65 values): the comparison sort of the
+/// 80-byte entries it replaces was 1.5 % and 1.9 % of the two state-root threads'
+/// instructions (callgrind, 1M accounts, blocks of 2,000 ETH transfers).
+fn deepest_first(pending: &[Pending]) -> Vec<Pending> {
+    let mut next = [0usize; 65];
+    for p in pending {
+        next[p.path.len()] += 1;
+    }
+    let mut at = 0;
+    for start in next.iter_mut().rev() {
+        let count = *start;
+        *start = at;
+        at += count;
+    }
+    let mut sorted = pending.to_vec();
+    for p in pending {
+        let i = &mut next[p.path.len()];
+        sorted[*i] = *p;
+        *i += 1;
+    }
+    sorted
 }
 
 /// Pushes `node` (changed, at `path`, the child of `parent` under its nibble if a branch's)
