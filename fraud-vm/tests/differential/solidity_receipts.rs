@@ -105,6 +105,9 @@ fn many_logs(cases: &[(u32, u32)], bounded: bool) {
             let l1_form = match range_fact::l1_form(proof, range_fact::LONG_WORDS) {
                 Some(form) => {
                     let gas = long_insertion(&mut l1, &mut feeder, *pre, proof, &form);
+                    if logs > range_fact::MANY_LOGS {
+                        logs_section_tampered(&mut l1, *pre, &form.bytes);
+                    }
                     // The insertion that moves the leaf takes it as a long leaf; the receipt's
                     // own insertion takes its logs by the LOGS fact, or at most `MANY_LOGS`
                     // marked ones (SPEC.md §5.19 [v0.15]).
@@ -126,6 +129,34 @@ fn many_logs(cases: &[(u32, u32)], bounded: bool) {
         }
     }
     feeder.print_and_bound_chunks("many-log receipts' jobs: ");
+}
+
+/// [v0.15] The receipt section of an insertion in the L1 form with its logs by the LOGS fact
+/// (`bytes` ends with `u32 (count | 2^31) ‖ logs_root ‖ R_L ‖ u32 len(L) ‖ bloom`, SPEC.md §6.3),
+/// its facts in place: a wrong count, log chain, tree root, length or bloom is refused.
+fn logs_section_tampered(l1: &mut L1Verifier, pre: B256, bytes: &[u8]) {
+    let end = bytes.len();
+    assert_ne!(
+        bytes[end - 328] & 0x80,
+        0,
+        "the logs by the LOGS fact end the proof"
+    );
+    for (what, at) in [
+        ("count", end - 325),
+        ("log chain", end - 300),
+        ("tree root", end - 270),
+        ("length", end - 257),
+        ("bloom", end - 100),
+    ] {
+        let mut b = bytes.to_vec();
+        b[at] ^= 1;
+        let (answer, _) = l1.verify(pre, &b);
+        assert!(
+            matches!(answer, Answer::Revert(_)),
+            "a wrong {what}: {answer:?}"
+        );
+        println!("the LOGS section with a wrong {what} rejected: {answer:?}");
+    }
 }
 
 /// A random log: up to four topics, data of 0–2 bytes (one under 0x80 is its own encoding),

@@ -32,8 +32,8 @@ const IN_FLIGHT: usize = 32;
 /// §3.4.1 v0.11), since the first chunk's estimate does not bound the others'.
 const FLZ_CHUNK_GAS: u64 = 8_000_000;
 /// The gas limit of every LOGS chunk (fraud-vm SPEC.md §3.4.1 v0.15): above the costliest
-/// measured, 6 KiB of the shortest logs (empty LOG0s).
-const LOGS_CHUNK_GAS: u64 = 1_500_000;
+/// measured, 6 KiB of the shortest logs (empty LOG0s, 799,537 gas).
+const LOGS_CHUNK_GAS: u64 = 1_200_000;
 /// How often a job is resumed from the oracle's progress after a chunk failed.
 const ATTEMPTS: usize = 3;
 /// The gas limit of every `absorbCodeChunk` (fraud-vm SPEC.md §3.4.1 v0.14): a chunk's cost
