@@ -26,6 +26,11 @@ pub use code::{
 };
 mod code_scan;
 pub use code_scan::{CODE_CHUNK, CodeChunk, CodeChunks, SCAN_HEAD, code_chunks};
+mod logs;
+pub use logs::{
+    LOGS, LOGS_HEAD, LOGS_STATE_LEN, LogsError, LogsRun, LogsState, MANY_LOGS, MAX_LOGS_CHUNK,
+    absorb_logs, absorb_long_log, logs_fact, logs_job, logs_plan, long_log_job,
+};
 
 /// A job flag: the fact gives `keccak256` of the job's bytes.
 pub const HASH: u8 = 1;
@@ -1000,16 +1005,20 @@ fn receipt_form(
     encoded: &[u8],
     long_words: usize,
 ) -> Option<(Vec<u8>, Vec<JobPlan>)> {
-    let marked = marked_logs(r, encoded.len(), long_words);
-    if !marked.contains(&true) {
-        return None;
-    }
     // The logs' list: after the type byte, the list header, the status, the cumulative gas and
     // the bloom.
     let (_, mut at, _) = rlp_item(encoded, usize::from(*encoded.first()? < 0xc0))?;
     for _ in 0..3 {
         let (_, p, l) = rlp_item(encoded, at)?;
         at = p + l;
+    }
+    if r.logs.len() > MANY_LOGS {
+        let (_, p, l) = rlp_item(encoded, at)?;
+        return logs_receipt_form(r, encoded, p, l);
+    }
+    let marked = marked_logs(r, encoded.len(), long_words);
+    if !marked.contains(&true) {
+        return None;
     }
     let (_, mut at, _) = rlp_item(encoded, at)?;
     let mut spans = Vec::new();
@@ -1051,6 +1060,41 @@ fn receipt_form(
     debug_assert_eq!(cur, encoded);
     jobs.extend(into_receipt);
     Some((receipt_section(r, &marked), jobs))
+}
+
+/// [v0.15] The L1 form of the receipt `r` with more than [`MANY_LOGS`] logs (SPEC.md §5.19),
+/// whose encoding `encoded` holds the logs' list payload `L` at `[at, at + len)`: its section
+/// with the logs as `u32 (count | 2^31) ‖ logs_root ‖ R_L ‖ u32 len(L) ‖ bloom`, and the jobs
+/// the verifier reads: the LOGS fact of `L` (after the HASH jobs of its long logs), then the
+/// receipt encoding's tree from that of its bytes before `L`: the WRITE of `(R_L, 0, len(L))`
+/// and, for a deposit, of the bytes after `L`.
+fn logs_receipt_form(
+    r: &crate::receipt::Receipt,
+    encoded: &[u8],
+    at: usize,
+    len: usize,
+) -> Option<(Vec<u8>, Vec<JobPlan>)> {
+    let l = encoded.get(at..at + len)?;
+    let mut jobs = logs_plan(l)?;
+    let fact = logs_fact(l).ok()?;
+    jobs.push(write_after(&encoded[..at], l)?);
+    if at + len < encoded.len() {
+        jobs.push(write_after(&encoded[..at + len], &encoded[at + len..])?);
+    }
+    let mut section = Vec::new();
+    let head = crate::receipt::Receipt {
+        logs: Vec::new(),
+        ..r.clone()
+    };
+    crate::codec::put_receipt_marked(&mut section, &head, |_| false);
+    // The empty list's count gives way to the marked count and the fact's fields.
+    section.truncate(section.len() - 4);
+    section.extend_from_slice(&(fact.count as u32 | FACT_BIT).to_be_bytes());
+    section.extend_from_slice(fact.root.as_slice());
+    section.extend_from_slice(WordTree::root_of(l).as_slice());
+    section.extend_from_slice(&(len as u32).to_be_bytes());
+    section.extend_from_slice(fact.bloom.as_slice());
+    Some((section, jobs))
 }
 
 /// [v0.13] The WRITE job of `piece` (from its own word tree) into the tree of `cur` right after

@@ -16,7 +16,8 @@ import "./StepErrors.sol";
 /// of either trie as its value's root and length (SPEC.md §3.10): their leaves' hashes are then
 /// the range oracle's facts. [v0.13] A receipt whose logs carry long data comes with that data
 /// by its word-tree root (`ReceiptCodec`): the logs' hashes and the encoding's tree are facts,
-/// and the receipt's leaf is a leaf over a long value.
+/// and the receipt's leaf is a leaf over a long value. [v0.15] So is that of a receipt whose logs
+/// come by the range oracle's LOGS fact (their chain, count and bloom; `ReceiptCodec`).
 library InsertionStep {
     /// Bytes of a transaction in the insertion's L1 form: `R_e ‖ u32 len(e) ‖` the range
     /// multiproof of word 0 (`u32 0 ‖ u32 1 ‖ word ‖ 32 siblings`).

@@ -293,7 +293,8 @@ library ProofCodec {
 
     /// @notice Skips a receipt (`tx_index(u64) ‖ success(u8) ‖ cumulative_gas(u64) ‖ u8 deposit ‖
     /// [deposit_nonce(u64)] ‖ u32 count ‖ (address ‖ u32 n ‖ topic… ‖ u32 len ‖ data)…`) at `p`;
-    /// [v0.13] in the L1 form a long log's `u32 len ‖ data` may be `u32 (len | 2^31) ‖ R_d`.
+    /// [v0.13] in the L1 form a long log's `u32 len ‖ data` may be `u32 (len | 2^31) ‖ R_d`;
+    /// [v0.15] the logs may be `u32 (count | 2^31) ‖ logs_root ‖ R_L ‖ u32 len(L) ‖ bloom`.
     function _receipt(uint256 p, uint256 end) internal pure returns (uint256) {
         _need(p, 18, end);
         p += 8;
@@ -304,6 +305,13 @@ library ProofCodec {
         if (deposit) {
             _need(p, 8, end);
             p += 8;
+        }
+        // [v0.15] The logs by the LOGS fact: `u32 (count | 2^31) ‖ logs_root ‖ R_L ‖ u32 len(L) ‖
+        // bloom` (SPEC.md §5.19).
+        _need(p, 4, end);
+        if (StateRecord.uintAt(p, 4) >= 1 << 31) {
+            _need(p, 328, end);
+            return p + 328;
         }
         uint256 n;
         (n, p) = _count(p, end, 28);

@@ -6,6 +6,7 @@ import {KeccakSponge} from "./KeccakSponge.sol";
 import {Sha256Blocks} from "./Sha256Blocks.sol";
 import {Ripemd160Blocks} from "./Ripemd160Blocks.sol";
 import {FastLzChunk} from "./FastLzChunk.sol";
+import {LogsChunk} from "./LogsChunk.sol";
 
 /// @title Range oracle: verified facts about long word-tree ranges (fraud-vm/SPEC.md §3.4.1)
 /// @notice A one-step proof carries every word of each range its step reads or writes, so a
@@ -53,6 +54,16 @@ contract RangeOracle {
     /// every three bytes, about 360 gas a position: at most 3.2M gas a chunk, SPEC.md §3.4.1).
     uint256 public constant MAX_FLZ_CHUNK = 6_144;
 
+    /// [v0.15] A job flag, alone: the fact's `hash` is `keccak256(logs_root ‖ u256 count ‖
+    /// bloom)` of the logs whose RLP encodings, one after the other, are the job's bytes (a
+    /// receipt's log list payload, SPEC.md §5.19), run by `absorbLogs`.
+    uint256 public constant LOGS = 64;
+    /// [v0.15] The most bytes of whole logs one LOGS chunk absorbs; a longer log is a chunk of
+    /// its own, its hash the fact of a HASH job over its bytes.
+    uint256 public constant MAX_LOGS_CHUNK = 6_144;
+    /// [v0.15] The bytes of a long log a LOGS chunk reads (its address and topics).
+    uint256 internal constant LOGS_HEAD = 256;
+
     /// The parameters of a job; its id is `keccak256(abi.encode(job))`.
     struct Job {
         bytes32 srcRoot;
@@ -92,6 +103,12 @@ contract RangeOracle {
     /// An FLZ chunk's state is not the one the previous chunk left (or not empty before the
     /// first).
     error BadFlzState();
+
+    /// [v0.15] A LOGS chunk's state is not the one the previous chunk left (or not empty
+    /// before the first).
+    error BadLogsState();
+    /// [v0.15] The HASH fact of a long log a LOGS chunk takes is not complete.
+    error LogHashMissing(bytes32 id);
 
     /// @notice A chunk was absorbed.
     event Absorbed(bytes32 indexed id, uint256 done, bool complete);
@@ -191,6 +208,70 @@ contract RangeOracle {
         }
         p.done = uint64(done + n);
         emit Absorbed(id, done + n, last);
+    }
+
+    /// @notice [v0.15] Absorbs the next `n` bytes of the LOGS job `job` (`(R_L, 0, len, len,
+    /// LOGS, 0, 0)`, SPEC.md §3.4.1) from the state `state` (empty before the first chunk; else
+    /// the 320 bytes the previous chunk left, checked against their hash): at most
+    /// `MAX_LOGS_CHUNK` bytes of whole logs, `src` the range multiproof of their words; or one
+    /// log of `n > MAX_LOGS_CHUNK` bytes, `src` that of the words of its first `LOGS_HEAD`
+    /// bytes, its hash the fact of the HASH job `(R_L, done, len, n, HASH, 0, 0)`. The last
+    /// chunk completes the fact, `hash = keccak256(state)`.
+    function absorbLogs(Job calldata job, uint256 n, bytes calldata src, bytes calldata state) external {
+        bytes32 id = idOf(job);
+        uint256 len = job.len;
+        if (
+            job.flags != LOGS || len == 0 || len >= TREE_BYTES || job.srcOffset != 0 || job.srcSize != len
+                || job.dstRoot != 0 || job.dstOffset != 0
+        ) revert BadJob();
+        Progress storage p = jobs[id];
+        if (p.complete) revert JobComplete();
+        uint256 done = p.done;
+        if (n == 0 || done + n > len) revert BadChunk(done, n);
+        uint256 st = _alloc(LogsChunk.STATE_LEN);
+        if (done == 0 ? state.length != 0 : state.length != LogsChunk.STATE_LEN) revert BadLogsState();
+        if (done != 0) {
+            bytes32 h;
+            assembly ("memory-safe") {
+                calldatacopy(st, state.offset, state.length)
+                h := keccak256(st, state.length)
+            }
+            if (h != bytes32(p.sponge[0])) revert BadLogsState();
+        }
+        _logsChunk(job.srcRoot, len, done, n, src, st);
+        bytes32 next;
+        assembly ("memory-safe") {
+            next := keccak256(st, 320) // LogsChunk.STATE_LEN
+        }
+        bool last = done + n == len;
+        if (last) {
+            p.hash = next;
+            p.complete = true;
+        } else {
+            p.sponge[0] = uint256(next);
+        }
+        p.done = uint64(done + n);
+        emit Absorbed(id, done + n, last);
+    }
+
+    /// @notice Folds the LOGS chunk of `n` bytes from `done` of the `len` bytes of logs under
+    /// `root` into the state at `st`: whole logs read through `src`, or one long log's head and its HASH fact.
+    function _logsChunk(bytes32 root, uint256 len, uint256 done, uint256 n, bytes calldata src, uint256 st)
+        private
+        view
+    {
+        if (n > MAX_LOGS_CHUNK) {
+            bytes32 hashId = keccak256(abi.encode(root, done, len, n, HASH, bytes32(0), 0));
+            Progress storage logJob = jobs[hashId];
+            if (!logJob.complete) revert LogHashMissing(hashId);
+            uint256 data = _alloc(LOGS_HEAD + 32);
+            _readSource(root, done, done + LOGS_HEAD, src, data);
+            LogsChunk.addLong(st, data, LOGS_HEAD, n, logJob.hash);
+        } else {
+            uint256 data = _alloc(n + 32);
+            _readSource(root, done, done + n, src, data);
+            LogsChunk.addAll(st, data, n);
+        }
     }
 
     /// @notice The state an FLZ chunk from `done` starts from, in memory: the initial one

@@ -16,6 +16,10 @@ library ReceiptCodec {
     uint256 private constant DEPOSIT_TYPE = 0x7e;
     /// [v0.13] Bit 31 of a log's data length: the data is long, given by its word-tree root.
     uint256 internal constant LONG_DATA = 1 << 31;
+    /// [v0.15] Bit 31 of a receipt's log count: the logs are given by the LOGS fact.
+    uint256 internal constant MANY_LOGS = 1 << 31;
+    /// [v0.15] `RangeOracle.LOGS`: a receipt's log list as one fact.
+    uint256 private constant JOB_LOGS = 64;
 
     /// @notice The list index of the transaction the receipt at calldata offset `r` names.
     function txIndex(uint256 r) internal pure returns (uint256) {
@@ -35,7 +39,8 @@ library ReceiptCodec {
     /// encoding, its bloom, and the receipt chain `cursor` followed by it. [v0.13] In the L1 form
     /// (a log's data a marker `u32 (len | 2^31) ‖ R_d`, SPEC.md §5.19) the encoding is long:
     /// `encoded` is empty and `(longRoot, longLen)` its word-tree root and length, from
-    /// `oracle`'s facts.
+    /// `oracle`'s facts; [v0.15] so too when its logs come by the LOGS fact (`u32 (count |
+    /// 2^31) ‖ logs_root ‖ R_L ‖ u32 len(L) ‖ bloom`, `_logsByFact`).
     function encode(uint256 r, uint256 txType, bytes32 cursor, address oracle)
         internal
         view
@@ -116,11 +121,13 @@ library ReceiptCodec {
         uint256 gapBytes;
     }
 
-    /// @notice The logs at `p` (`u32 count ‖ log…`), long ones read with `oracle`'s facts. The
+    /// @notice The logs at `p` (`u32 count ‖ log…`; [v0.15] or by the LOGS fact), long ones read
+    /// with `oracle`'s facts. The
     /// logs' encodings are joined once at the end: joining them one by one copied the whole so
     /// far for each log, quadratic in a receipt of many logs (100 logs of 1 KiB cost 82M gas).
     function _logs(uint256 p, address oracle) private view returns (Logs memory l) {
         l.count = StateRecord.uintAt(p, 4);
+        if (l.count & MANY_LOGS != 0) return _logsByFact(p, oracle);
         p += 4;
         l.bloom = new bytes(256);
         l.gaps = new Gap[](l.count);
@@ -139,6 +146,25 @@ library ReceiptCodec {
             }
         }
         l.encoded = _join(logs, total);
+    }
+
+    /// @notice [v0.15] The logs at `p` by the LOGS fact (`u32 (count | 2^31) ‖ logs_root ‖ R_L ‖
+    /// u32 len(L) ‖ bloom`, SPEC.md §5.19): `oracle`'s fact of the job `(R_L, 0, len(L), len(L),
+    /// LOGS, 0, 0)` MUST be `keccak256(logs_root ‖ u256 count ‖ bloom)` (else `BadReceipt`); the
+    /// encoding's logs are then `L` whole, one gap of `(len(L), R_L)`.
+    function _logsByFact(uint256 p, address oracle) private view returns (Logs memory l) {
+        l.count = StateRecord.uintAt(p, 4) ^ MANY_LOGS;
+        l.root = StateRecord.wordAt(p + 4);
+        bytes32 tree = StateRecord.wordAt(p + 36);
+        uint256 len = StateRecord.uintAt(p + 68, 4);
+        l.bloom = msg.data[p + 72:p + 328];
+        if (len == 0) revert BadReceipt();
+        (bytes32 h,) = StepOps.factOf(oracle, tree, 0, len, len, JOB_LOGS, 0, 0);
+        if (h != keccak256(abi.encodePacked(l.root, l.count, l.bloom))) revert BadReceipt();
+        l.gaps = new Gap[](1);
+        l.gaps[0] = Gap(0, len, tree);
+        l.nGaps = 1;
+        l.gapBytes = len;
     }
 
     /// @notice The `total` bytes of `parts` one after the other, copied once.

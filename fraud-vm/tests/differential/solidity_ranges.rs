@@ -26,6 +26,7 @@ alloy::sol! {
     }
     function absorb(Job job, uint256 n, bytes src, bytes dst);
     function absorbFlz(Job job, uint256 n, bytes src, bytes state);
+    function absorbLogs(Job job, uint256 n, bytes src, bytes state);
     function absorbCode(bytes code);
     function absorbCodeChunk(bytes state, bytes chunk);
     function codeFact(bytes32 codeHash) returns (bytes32);
@@ -95,8 +96,17 @@ impl Feeder {
         };
         let n = U256::from(chunk.n);
         let src = Bytes::copy_from_slice(&chunk.src);
-        // An FLZ chunk carries the job's state where the others carry their destination proof.
-        let data = if job.flags == range_fact::FLZ {
+        // An FLZ or LOGS chunk carries the job's state where the others carry their destination
+        // proof.
+        let data = if job.flags == range_fact::LOGS {
+            absorbLogsCall {
+                job: sol_job,
+                n,
+                src,
+                state: Bytes::copy_from_slice(&chunk.dst),
+            }
+            .abi_encode()
+        } else if job.flags == range_fact::FLZ {
             absorbFlzCall {
                 job: sol_job,
                 n,
@@ -124,6 +134,7 @@ impl Feeder {
                     range_fact::RIPEMD160 => "RIPEMD160",
                     range_fact::ZEROS => "ZEROS",
                     range_fact::FLZ => "FLZ",
+                    range_fact::LOGS => "LOGS",
                     f if f == range_fact::WRITE | range_fact::ZEROS => "WRITE|ZEROS",
                     _ => "WRITE",
                 };

@@ -31,6 +31,9 @@ const IN_FLIGHT: usize = 32;
 /// The gas limit of every FLZ chunk: about twice the costliest chunk measured (4.12M, SPEC.md
 /// §3.4.1 v0.11), since the first chunk's estimate does not bound the others'.
 const FLZ_CHUNK_GAS: u64 = 8_000_000;
+/// The gas limit of every LOGS chunk (fraud-vm SPEC.md §3.4.1 v0.15): above the costliest
+/// measured, 6 KiB of the shortest logs (empty LOG0s, 799,537 gas).
+const LOGS_CHUNK_GAS: u64 = 1_200_000;
 /// How often a job is resumed from the oracle's progress after a chunk failed.
 const ATTEMPTS: usize = 3;
 /// The gas limit of every `absorbCodeChunk` (fraud-vm SPEC.md §3.4.1 v0.14): a chunk's cost
@@ -369,11 +372,16 @@ async fn send_chunks<P: Provider + Clone>(
         reason,
     };
     // An FLZ job's chunks pass the state the previous one left (in `dst`) to `absorbFlz`
-    // (SPEC.md §3.4.1 v0.11); the others go to `absorb`.
+    // (SPEC.md §3.4.1 v0.11), a LOGS job's to `absorbLogs` (v0.15); the others go to `absorb`.
     let absorb = |i: usize| {
         let c = &plan.chunks[i];
         let (n, src, dst) = (U256::from(c.n), c.src.clone().into(), c.dst.clone().into());
-        if plan.job.flags == range_fact::FLZ {
+        if plan.job.flags == range_fact::LOGS {
+            oracle
+                .absorbLogs(job.clone(), n, src, dst)
+                .calldata()
+                .clone()
+        } else if plan.job.flags == range_fact::FLZ {
             oracle
                 .absorbFlz(job.clone(), n, src, dst)
                 .calldata()
@@ -404,6 +412,11 @@ async fn send_chunks<P: Provider + Clone>(
         // An FLZ chunk's cost follows its bytes (a match every three bytes costs about four
         // times a literal run), and the first passes no state: it bounds nothing.
         gas = gas.max(FLZ_CHUNK_GAS);
+    }
+    if plan.job.flags == range_fact::LOGS {
+        // A LOGS chunk's cost follows its logs (many short ones cost more than one long one,
+        // whose hash is a fact), and the first passes no state: it bounds nothing.
+        gas = gas.max(LOGS_CHUNK_GAS);
     }
     let inputs = (first..count).map(|i| (i, absorb(i)));
     send_back_to_back(provider, to, from, nonce, inputs, gas, chunk_err).await?;
