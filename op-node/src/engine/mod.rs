@@ -715,23 +715,15 @@ impl Engine {
         while self.appending >= MAX_UNDURABLE {
             self.receive(None)?;
         }
-        let BuiltBlock {
-            block,
-            encoded,
-            diff,
-            changes,
-            records,
-            ..
-        } = built;
-        let block = Arc::new(block);
-        let staged = self.store.stage_block(block.clone(), encoded, diff)?;
-        // From here the store holds a layer only the appender can resolve: any failure leaves
-        // the engine unusable rather than building on a block that may never be durable.
+        let appender = self.append_handle()?;
+        // Once staged, the store holds a layer only the appender can resolve: any failure
+        // leaves the engine unusable rather than building on a block that may never be
+        // durable (staging fails only once the store has failed already).
         self.failed = true;
-        self.appender()?.submit(staged)?;
+        let handed = pipeline::hand_over(&self.store, &appender, built)?;
         self.failed = false;
-        self.advance(block.clone(), &changes, &records);
-        Ok(block)
+        self.advance(handed.block.clone(), &handed.changes, &handed.records);
+        Ok(handed.block)
     }
 
     /// Has the appender thread call `hook` with each block sealed by [`Self::seal`] or

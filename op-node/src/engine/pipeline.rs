@@ -126,19 +126,19 @@ struct RootOutcome {
 
 /// A block the root thread sealed, staged and handed to the appender thread; what the engine
 /// thread still does with it is to make it the head and put its records in the warm cache.
-struct HandedBlock {
-    block: Arc<SealedBlock>,
+pub(super) struct HandedBlock {
+    pub(super) block: Arc<SealedBlock>,
     timings: BuildTimings,
-    changes: BlockChanges,
-    records: AddressMap<Option<AccountRecord>>,
+    pub(super) changes: BlockChanges,
+    pub(super) records: AddressMap<Option<AccountRecord>>,
     /// When it was sealed in memory, and when its append was handed over.
     sealed: Instant,
     handed: Instant,
 }
 
-/// Stages `built` and hands its append to the appender thread (the root thread's half of
-/// [`Engine::seal`]).
-fn hand_over(
+/// Stages `built` and hands its append to the appender thread: the root thread's half of
+/// sealing a pipelined block, and the first half of [`Engine::seal`].
+pub(super) fn hand_over(
     store: &Store,
     appender: &AppendHandle,
     built: BuiltBlock,
