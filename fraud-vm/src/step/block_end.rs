@@ -42,9 +42,7 @@ pub(crate) fn begin(pre: &MachineState, block: &BlockEnv) -> Result<Transition, 
 
 /// The block-end state: its own successor, with no witness.
 pub(crate) fn repeat(pre: &MachineState, code: &[u8]) -> Result<Transition, VerifyError> {
-    if !code.is_empty() {
-        return Err(VerifyError::UnusedWitness("code"));
-    }
+    super::no_code(code)?;
     Ok(Transition {
         post: pre.clone(),
         halt: None,
@@ -59,9 +57,7 @@ pub(crate) fn execute(
     code: &[u8],
     oracle: &mut dyn Oracle,
 ) -> Result<Transition, VerifyError> {
-    if !code.is_empty() {
-        return Err(VerifyError::UnusedWitness("code"));
-    }
+    super::no_code(code)?;
     let sealing = oracle.sealing()?;
     if sealing.hash() != pre.tx_env_hash {
         return Err(VerifyError::BadSealing);

@@ -48,9 +48,7 @@ pub(crate) fn execute(
     code: &[u8],
     oracle: &mut dyn Oracle,
 ) -> Result<Transition, VerifyError> {
-    if !code.is_empty() {
-        return Err(VerifyError::UnusedWitness("code"));
-    }
+    super::no_code(code)?;
     let block = oracle.block_env()?;
     if block.hash() != pre.block_env_hash {
         return Err(VerifyError::BlockEnvMismatch);

@@ -112,9 +112,7 @@ pub(crate) fn execute(
     code: &[u8],
     oracle: &mut dyn Oracle,
 ) -> Result<Transition, VerifyError> {
-    if !code.is_empty() {
-        return Err(VerifyError::UnusedWitness("code"));
-    }
+    super::no_code(code)?;
     let auths = pre.pc;
     if !pre.stack_len.is_multiple_of(2) || pre.stack_len / 2 < auths || pre.refund < 0 {
         return Err(malformed());

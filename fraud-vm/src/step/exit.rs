@@ -22,9 +22,7 @@ pub(crate) fn execute(
     oracle: &mut dyn Oracle,
 ) -> Result<Transition, VerifyError> {
     // The exit step runs no code: the proof carries none.
-    if !code.is_empty() {
-        return Err(VerifyError::UnusedWitness("code"));
-    }
+    super::no_code(code)?;
     let link = oracle.frame()?;
     if link.hash() != pre.frames_root || link.caller.depth.checked_add(1) != Some(pre.depth) {
         return Err(VerifyError::BadFrameLink);

@@ -57,6 +57,16 @@ use alloy_trie::Nibbles;
 /// than some tens of megabytes.
 pub const MAX_GAS: u64 = 1 << 32;
 
+/// Refuses a code witness on a step that runs no code (the transaction and block boundaries):
+/// a proof carries nothing its step does not read (SPEC.md §5).
+pub(crate) fn no_code(code: &[u8]) -> Result<(), VerifyError> {
+    if code.is_empty() {
+        Ok(())
+    } else {
+        Err(VerifyError::UnusedWitness("code"))
+    }
+}
+
 /// Why a step halted exceptionally. Not committed (all are [`Status::ExceptionalHalt`]); reported
 /// for diagnostics and for comparing with revm in tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -75,9 +75,7 @@ pub(crate) fn execute(
     code: &[u8],
     oracle: &mut dyn Oracle,
 ) -> Result<Transition, VerifyError> {
-    if !code.is_empty() {
-        return Err(VerifyError::UnusedWitness("code"));
-    }
+    super::no_code(code)?;
     // A trusted prover's own world needs no check, and its per-transaction sets, emptied
     // here, are not hashed.
     let world = super::world_of(oracle, pre.world_root)?;
