@@ -155,6 +155,10 @@ pub enum DishonestLongStep {
     Insertion,
     /// The first call to the sha256 precompile over a long input (its `SHA256` job).
     Sha256,
+    /// Not a long step: the last sub-step with entries (authorizations, else access-list
+    /// entries) of the first transaction start that has any (fraud-vm/SPEC.md §5.9 v0.15),
+    /// proven in full.
+    Entries,
 }
 
 /// Parses a hex private key (with or without 0x).

@@ -551,6 +551,7 @@ fn spawn_devnet_challengers(
         DishonestLongStep::Start => LongStepKind::Start,
         DishonestLongStep::Insertion => LongStepKind::Insertion,
         DishonestLongStep::Sha256 => LongStepKind::Sha256,
+        DishonestLongStep::Entries => LongStepKind::Entries,
     };
     let config = |signer, strategy, long_step| ChallengerConfig {
         l1_url: l1_url.to_string(),

@@ -405,6 +405,9 @@ struct LongStepScan {
     found: Option<u64>,
     /// The positions of the block end's states (Sealing), for [`LongStepKind::Insertion`].
     sealing: Vec<u64>,
+    /// For [`LongStepKind::Entries`]: the first wide start's sub-steps are over (its entry
+    /// sub-step, or anything after its Starting states, reached).
+    entries_done: bool,
 }
 
 /// Which long step the `disagree-at-long-step` fault injection takes the defender to
@@ -424,6 +427,11 @@ pub enum LongStepKind {
     Insertion,
     /// A call to the sha256 precompile over a long input (its `SHA256` job, `Sha256Blocks.sol`).
     Sha256,
+    /// [v0.15] Not a long step: the last sub-step with entries of the block's first wide
+    /// transaction start (SPEC.md §5.9: a Starting state with entries on its stack, the last
+    /// group of authorizations, or of warm entries if it has none), proven in full (no range
+    /// job), so a dispute reaches the start's sub-steps end to end.
+    Entries,
 }
 
 impl LongStepKind {
@@ -442,6 +450,8 @@ impl LongStepKind {
                     && proof.receipt.is_none()
             }
             Self::Insertion => status == fraud_vm::Status::Sealing && proof.receipt.is_some(),
+            // Found by its state (`LongStepScan::state`), never by an L1 form.
+            Self::Entries => false,
             Self::Sha256 => form.l1.as_ref().is_some_and(|l1| {
                 l1.jobs
                     .iter()
@@ -510,6 +520,20 @@ impl LongStepScan {
 
 impl fraud_vm::check::BlockObserver for LongStepScan {
     fn state(&mut self, position: u64, state: &fraud_vm::FullState) {
+        if self.kind == LongStepKind::Entries {
+            // The Starting states of the first wide start follow each other; the last one with
+            // entries left is the pre-state of its last warm or authorization sub-step.
+            if self.entries_done {
+                return;
+            }
+            if state.record.status == fraud_vm::Status::Starting && !state.stack.items().is_empty()
+            {
+                self.found = Some(position);
+            } else if self.found.is_some() {
+                self.entries_done = true;
+            }
+            return;
+        }
         if self.kind == LongStepKind::Insertion {
             // Only the block end's states are candidates; proven after the run.
             if state.record.status == fraud_vm::Status::Sealing {
@@ -542,7 +566,10 @@ impl fraud_vm::check::BlockObserver for LongStepScan {
     }
 
     fn done(&self) -> bool {
-        self.found.is_some()
+        match self.kind {
+            LongStepKind::Entries => self.entries_done,
+            _ => self.found.is_some(),
+        }
     }
 
     fn verifies_boundaries(&self) -> bool {

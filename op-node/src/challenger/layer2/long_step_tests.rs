@@ -279,3 +279,53 @@ fn the_sha256_long_step_is_the_call_to_the_precompile() {
         .count();
     assert_eq!(long_before, 1, "the CALLDATACOPY");
 }
+
+/// `--fault-challenger-long-step entries` (SPEC.md §5.9 v0.15): block 2 holds an EIP-1559 call
+/// whose access list is one address with 30 keys, 31 entries: the start head leaves a Starting
+/// state, three warm sub-steps (12, 12 and 7 entries) and the entry sub-step follow; the kind
+/// picks the last warm one, whose proof is canonical (no L1 form). Block 1 (the deposit alone)
+/// has no start with entries; neither has block 2 for any other kind.
+#[test]
+fn the_entries_step_is_the_last_sub_step_with_entries() {
+    let target = Address::repeat_byte(0x46);
+    let mut tx = TxEip1559 {
+        chain_id: 901,
+        nonce: 0,
+        gas_limit: 200_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1,
+        to: TxKind::Call(target),
+        access_list: alloy::eips::eip2930::AccessList(vec![alloy::eips::eip2930::AccessListItem {
+            address: target,
+            storage_keys: (0u8..30).map(B256::repeat_byte).collect(),
+        }]),
+        ..Default::default()
+    };
+    let signature = key(1).sign_transaction_sync(&mut tx).expect("sign");
+    let wide: Bytes = op_alloy::consensus::OpTxEnvelope::Eip1559(tx.into_signed(signature))
+        .encoded_2718()
+        .into();
+    let (seq, _) = sequence_with(2, &l1(12), &[(2, wide)]);
+    let steps = BlockSteps::new(seq.store.clone(), seq.engine.config().clone());
+    assert_eq!(
+        steps.first_long_step(1, LongStepKind::Entries).unwrap(),
+        None
+    );
+    assert_eq!(steps.first_long_step(2, LongStepKind::Any).unwrap(), None);
+    let at = steps
+        .first_long_step(2, LongStepKind::Entries)
+        .unwrap()
+        .expect("the last warm sub-step");
+    let (last, flags) = sent_jobs(&steps, 2, at);
+    assert!(flags.is_empty(), "sent as its canonical proof");
+    assert_eq!(last.pre.status, fraud_vm::Status::Starting);
+    assert_eq!(last.pre.stack_len / 2, 7, "the last group: 7 keys");
+    for (position, left) in [(at - 2, 31), (at - 1, 19)] {
+        let (earlier, _) = sent_jobs(&steps, 2, position);
+        assert_eq!(earlier.pre.status, fraud_vm::Status::Starting);
+        assert_eq!(earlier.pre.stack_len / 2, left, "step {position}");
+    }
+    let (entry, _) = sent_jobs(&steps, 2, at + 1);
+    assert_eq!(entry.pre.status, fraud_vm::Status::Starting);
+    assert_eq!(entry.pre.stack_len, 0, "then the entry sub-step");
+}
