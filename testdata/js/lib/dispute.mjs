@@ -207,9 +207,11 @@ export async function defenderWinsPaid(r, g, dishonest, resolveMs) {
  * long code, established its code fact (`absorbCode`, fraud-vm SPEC v0.12); the bond goes to the proposer
  * and the game resolves DEFENDER_WINS. Returns the jobs (by id, first absorbed first: the Job the chunks'
  * calldata names, its chunks' Absorbed events and L1 gas, its fact), the code facts (the CodeAbsorbed
- * event, its L1 gas, the fact read back) and the figures' words.
+ * event, its L1 gas, the fact read back), the step's calldata and the figures' words. With `jobs: false`,
+ * a step proven in full (a start's sub-step, `--fault-challenger-long-step entries`): no job and no code
+ * fact before it.
  */
-export async function longStepFight(r, l2Url, dishonest, l2Block, window) {
+export async function longStepFight(r, l2Url, dishonest, l2Block, window, { jobs: withJobs = true } = {}) {
   const { g, c } = await firstEnded(r, l2Url, "a disagree-at-long-step challenge ended", 240_000);
   assert.ok(g.l2Block >= l2Block, `a game over the long step's block ${l2Block}: ${g.l2Block}`);
   assert.equal(c.challenger.toLowerCase(), dishonest.toLowerCase(), "only the dishonest challenger challenges right claims");
@@ -236,7 +238,8 @@ export async function longStepFight(r, l2Url, dishonest, l2Block, window) {
   const codeAbsorbed = await r.l1.getContractEvents({ address: oracle, abi: RANGE_ORACLE_ABI, eventName: "CodeAbsorbed", fromBlock: 0n });
   // [v0.14] A code fact in chunks: the scan's chunks before the last (its HASH job is among the jobs).
   const codeScanned = await r.l1.getContractEvents({ address: oracle, abi: RANGE_ORACLE_ABI, eventName: "CodeScanned", fromBlock: 0n });
-  assert.ok(absorbed.length + codeAbsorbed.length > 0, "the range oracle absorbed chunks or a code");
+  if (withJobs) assert.ok(absorbed.length + codeAbsorbed.length > 0, "the range oracle absorbed chunks or a code");
+  else assert.equal(absorbed.length + codeAbsorbed.length + codeScanned.length, 0, "no range job or code fact: the step is proven in full");
   const codes = [];
   for (const e of codeAbsorbed) {
     const { tx, receipt } = await proposerSent(r, e, g.creator, end.blockNumber, "the proposer absorbed the code before the step");
@@ -273,7 +276,7 @@ export async function longStepFight(r, l2Url, dishonest, l2Block, window) {
     job.fact = { hash, dstResult };
   }
   // No reverted transaction of the proposer to the oracle (a chunk that failed is one).
-  const firstJobBlock = [...absorbed, ...codeAbsorbed, ...codeScanned].map((e) => e.blockNumber).reduce((a, b) => (a < b ? a : b));
+  const firstJobBlock = [...absorbed, ...codeAbsorbed, ...codeScanned].map((e) => e.blockNumber).reduce((a, b) => (a < b ? a : b), end.blockNumber);
   let chunkTxs = 0;
   for (let n = firstJobBlock; n <= end.blockNumber; n++) {
     const block = await r.l1.getBlock({ blockNumber: n, includeTransactions: true });
@@ -295,12 +298,18 @@ export async function longStepFight(r, l2Url, dishonest, l2Block, window) {
   const [openedAt, jobAt, endedAt] = await Promise.all([opened.blockNumber, firstJobBlock, end.blockNumber].map(ts));
   const after = await readGame(r, g.address, "getChallenge", [opened.args.id]);
   const jobGas = [...jobs.values(), ...codes].reduce((sum, j) => sum + j.gas, 0n);
+  // Each job's and code fact's figures, for the line.
+  const parts = [
+    ...[...jobs.values()].map((j) => `flags ${j.job.flags}: ${j.chunks.length} chunks ${j.gas} gas, largest ${j.chunkGas.reduce((a, b) => (a > b ? a : b))}`),
+    ...codes.filter((c) => !c.scan).map((c) => `${c.chunked ? "code fact in chunks" : "absorbCode"} of ${c.bytes} bytes: last ${c.gas} gas (limit ${c.limit})`),
+    ...(codeScanned.length ? [`${codeScanned.length} code scan chunks before the last, largest ${codes.filter((c) => c.scan).map((c) => c.gas).reduce((a, b) => (a > b ? a : b))} gas`] : []),
+  ];
   /** The figures' line for `what` (the long step). */
   const line = (what) => `${what} in L2 block ${l2Block} (N = ${stepsStarted.args.stepCount}, the step at ${c.agreedPos}) in the game at ${g.l2Block}: ` +
-    `range jobs ${jobs.size}, ${absorbed.length} chunk transactions, code facts ${codes.filter((c) => !c.scan).length}, ${jobGas} gas (${[...[...jobs.values()].map((j) => `flags ${j.job.flags}: ${j.chunks.length} chunks ${j.gas} gas, largest ${j.chunkGas.reduce((a, b) => (a > b ? a : b))}`), ...codes.filter((c) => !c.scan).map((c) => `${c.chunked ? "code fact in chunks" : "absorbCode"} of ${c.bytes} bytes: last ${c.gas} gas (limit ${c.limit})`), ...(codeScanned.length ? [`${codeScanned.length} code scan chunks before the last, largest ${codes.filter((c) => c.scan).map((c) => c.gas).reduce((a, b) => (a > b ? a : b))} gas`] : [])].join("; ")}), ` +
+    `range jobs ${jobs.size}, ${absorbed.length} chunk transactions, code facts ${codes.filter((c) => !c.scan).length}, ${jobGas} gas${parts.length ? ` (${parts.join("; ")})` : ""}, ` +
     `step ${stepReceipt.gasUsed} gas, startSteps ${s.defender.gasBy.startSteps} gas; ` +
     `defender ${s.defender.moves} game transactions ${stringify(s.defender.counts)}, ${s.defender.moves + absorbed.length + codes.length} L1 transactions and ${s.defender.gas + jobGas} gas with the jobs'; ` +
     `dishonest challenger ${s.challenger.moves} transactions, ${s.challenger.gas} gas; ` +
-    `jobs to step ${endedAt - jobAt} s, challenge to DEFENDER_WON ${endedAt - openedAt} s of L1 time (defender's clock left ${after.defenderClock} s of ${window})`;
-  return { jobs: [...jobs.values()], codes, stepGas: stepReceipt.gasUsed, line };
+    `${withJobs ? `jobs to step ${endedAt - jobAt} s, ` : ""}challenge to DEFENDER_WON ${endedAt - openedAt} s of L1 time (defender's clock left ${after.defenderClock} s of ${window})`;
+  return { jobs: [...jobs.values()], codes, stepGas: stepReceipt.gasUsed, stepInput: endTx.input, line };
 }

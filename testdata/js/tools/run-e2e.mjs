@@ -37,6 +37,7 @@ const EXCLUSIVE = new Map([
 // Wall seconds of each file, for the order only (two lanes, 5 December 2026; the dispute files 6
 // December, at load 12-20). A file missing here (a new one) counts as long, so it starts early.
 const WEIGHTS = {
+  "dispute-wide.test.mjs": 250,
   "dispute-steps.test.mjs": 245,
   "dispute-long-start.test.mjs": 220,
   "dispute-long-step.test.mjs": 205,
