@@ -132,7 +132,8 @@ async function wideStartOnL2(l2Url, keys, auths) {
   const authorities = Array.from({ length: auths }, (_, i) => new Wallet(mnemonicKey(1 + i), provider));
   const authorizationList = await Promise.all(authorities.map((a) => a.authorize({ address: delegate })));
   const storageKeys = Array.from({ length: keys }, (_, i) => keccak256(numberToHex(i, { size: 32 })));
-  const sent = await wallet.sendTransaction({ type: 4, to: target, accessList: [{ address: target, storageKeys }], authorizationList, gasLimit: 400_000n });
+  // EIP-7702 wants at least one authorization: without, an EIP-1559 transaction (WIDE_START_AUTHS=0).
+  const sent = await wallet.sendTransaction({ to: target, accessList: [{ address: target, storageKeys }], gasLimit: 400_000n, ...(auths ? { type: 4, authorizationList } : { type: 2 }) });
   const receipt = await sent.wait(1, 60_000);
   assert.equal(receipt.status, 1, "the wide transaction ran");
   // EIP-2930 and EIP-7702: 21,000 + 2,400 an address + 1,900 a key + 25,000 an authorization, less
