@@ -183,9 +183,9 @@ impl Branch {
 
     /// Encodes into `buf`, hashing changed children first. `path` is this node's path.
     fn encode(&mut self, path: Nibbles, buf: &mut Vec<u8>, log: &mut UpdateLog) {
-        let (payload, len) = self.payload(path, buf, log);
+        let payload_length = self.hash_children(path, buf, log);
         buf.clear();
-        put_branch(&payload[..len], buf);
+        self.put(payload_length, buf);
     }
 
     /// Appends the node's RLP to `out`, hashing changed children first (with `buf` as
@@ -197,39 +197,31 @@ impl Branch {
         log: &mut UpdateLog,
         out: &mut Vec<u8>,
     ) {
-        let (payload, len) = self.payload(path, buf, log);
-        put_branch(&payload[..len], out);
+        let payload_length = self.hash_children(path, buf, log);
+        self.put(payload_length, out);
     }
 
-    /// The branch's RLP payload (the first `len` bytes of the array): each child's reference
-    /// in nibble order (`0x80` for an absent one) and the empty value, as `alloy_trie`'s
-    /// `BranchNodeRef` writes them. Changed children are hashed first.
-    ///
-    /// Written straight from `hashes` into one array: gathering the references into sixteen
-    /// `RlpNode`s for `BranchNodeRef`, whose encoder then copied them out again through a
-    /// `dyn BufMut` one slice at a time, was 12 % of the trie benchmark's instructions
-    /// (callgrind, 1M keys, batches of 4,000).
-    fn payload(
+    /// Hashes the changed children, so that afterwards every present child is either
+    /// referenced by a hash in `hashes` (its `fresh` bit set) or embedded with its RLP
+    /// cached in it; returns the length of the branch's RLP payload.
+    fn hash_children(
         &mut self,
         mut path: Nibbles,
         buf: &mut Vec<u8>,
         log: &mut UpdateLog,
-    ) -> ([u8; BRANCH_PAYLOAD_MAX], usize) {
-        let mut payload = [0u8; BRANCH_PAYLOAD_MAX];
-        let mut len = 0;
+    ) -> usize {
+        // The empty value.
+        let mut length = 1;
         for nibble in 0u8..16 {
             let i = usize::from(nibble);
             let bit = 1u16 << nibble;
             if self.fresh & bit != 0 {
-                payload[len] = EMPTY_STRING_CODE + 32;
-                payload[len + 1..len + 33].copy_from_slice(self.hashes[i].as_slice());
-                len += 33;
+                length += 33;
                 continue;
             }
             let child = &mut self.children[i];
             if child.is_empty() {
-                payload[len] = EMPTY_STRING_CODE;
-                len += 1;
+                length += 1;
                 continue;
             }
             path.push_unchecked(nibble);
@@ -239,12 +231,46 @@ impl Branch {
                 self.hashes[i] = child_hash;
                 self.fresh |= bit;
             }
-            // A reference is a hash's 33 bytes or an embedded node's RLP, under 32 bytes.
-            payload[len..len + reference.len()].copy_from_slice(&reference);
-            len += reference.len();
+            length += reference.len();
         }
-        payload[len] = EMPTY_STRING_CODE;
-        (payload, len + 1)
+        length
+    }
+
+    /// Appends the branch's RLP, whose payload is `payload_length` bytes, to `out`: the list
+    /// header, each child's reference in nibble order (`0x80` for an absent one) and the
+    /// empty value, as `alloy_trie`'s `BranchNodeRef` writes them. The children must be
+    /// hashed ([`Self::hash_children`]).
+    ///
+    /// Written straight from `hashes`: gathering the references into sixteen `RlpNode`s for
+    /// `BranchNodeRef`, whose encoder then copied them out again through a `dyn BufMut` one
+    /// slice at a time, was 12 % of the trie benchmark's instructions (callgrind, 1M keys,
+    /// batches of 4,000).
+    fn put(&self, payload_length: usize, out: &mut Vec<u8>) {
+        out.reserve(payload_length + 3);
+        Header {
+            list: true,
+            payload_length,
+        }
+        .encode(out);
+        for (i, child) in self.children.iter().enumerate() {
+            if self.fresh & (1 << i) != 0 {
+                out.push(EMPTY_STRING_CODE + 32);
+                out.extend_from_slice(self.hashes[i].as_slice());
+            } else {
+                match child {
+                    Node::Empty => out.push(EMPTY_STRING_CODE),
+                    Node::Leaf(leaf) => out.extend_from_slice(embedded(&leaf.rlp)),
+                    Node::Extension(ext) => out.extend_from_slice(embedded(&ext.rlp)),
+                    Node::Branch(branch) => out.extend_from_slice(embedded(&branch.rlp)),
+                    // `hash_children` gave every child in storage its bit.
+                    Node::Hash(hash) => {
+                        out.push(EMPTY_STRING_CODE + 32);
+                        out.extend_from_slice(hash.as_slice());
+                    }
+                }
+            }
+        }
+        out.push(EMPTY_STRING_CODE);
     }
 
     /// The index of the only child other than the one under `skip`, if there is exactly one.
@@ -257,19 +283,11 @@ impl Branch {
     }
 }
 
-/// Most bytes of a branch's RLP payload: sixteen children referenced by hash (33 bytes each)
-/// and the empty value.
-const BRANCH_PAYLOAD_MAX: usize = 16 * 33 + 1;
-
-/// Appends a branch's RLP, its list header and `payload` (see [`Branch::payload`]), to `out`.
-fn put_branch(payload: &[u8], out: &mut Vec<u8>) {
-    out.reserve(payload.len() + 3);
-    Header {
-        list: true,
-        payload_length: payload.len(),
-    }
-    .encode(out);
-    out.extend_from_slice(payload);
+/// The cached reference of a child that [`Branch::hash_children`] left without a `fresh` bit:
+/// an embedded node's RLP.
+fn embedded(rlp: &Option<RlpNode>) -> &[u8] {
+    rlp.as_deref()
+        .expect("a hashed child's reference is cached")
 }
 
 /// Bytes of encoded nodes per arena chunk of an [`UpdateLog`]: a block's few thousand nodes

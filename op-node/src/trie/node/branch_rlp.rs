@@ -1,4 +1,4 @@
-//! A branch's RLP as [`Branch::payload`] writes it must be `alloy_trie`'s `BranchNodeRef`
+//! A branch's RLP as [`Branch::put`] writes it must be `alloy_trie`'s `BranchNodeRef`
 //! encoding of the same children, whatever mix of hashed, embedded, fresh and absent
 //! children it has.
 
