@@ -6,11 +6,13 @@
 use super::stored::load;
 use super::{NodeSource, TrieError, TrieUpdates};
 use alloy::primitives::{B256, Bytes};
-use alloy::rlp::{EMPTY_STRING_CODE, Encodable};
-use alloy_trie::nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode};
-use alloy_trie::{Nibbles, TrieMask};
+use alloy::rlp::{EMPTY_STRING_CODE, Encodable, Header};
+use alloy_trie::Nibbles;
+use alloy_trie::nodes::{ExtensionNodeRef, LeafNodeRef, RlpNode};
 use std::mem;
 
+#[cfg(test)]
+mod branch_rlp;
 mod descend;
 mod levels;
 #[cfg(test)]
@@ -181,10 +183,9 @@ impl Branch {
 
     /// Encodes into `buf`, hashing changed children first. `path` is this node's path.
     fn encode(&mut self, path: Nibbles, buf: &mut Vec<u8>, log: &mut UpdateLog) {
-        let mut stack: [RlpNode; 16] = Default::default();
-        let (mask, len) = self.child_references(path, buf, log, &mut stack);
+        let payload_length = self.hash_children(path, buf, log);
         buf.clear();
-        BranchNodeRef::new(&stack[..len], mask).encode(buf);
+        self.put(payload_length, buf);
     }
 
     /// Appends the node's RLP to `out`, hashing changed children first (with `buf` as
@@ -196,45 +197,80 @@ impl Branch {
         log: &mut UpdateLog,
         out: &mut Vec<u8>,
     ) {
-        let mut stack: [RlpNode; 16] = Default::default();
-        let (mask, len) = self.child_references(path, buf, log, &mut stack);
-        BranchNodeRef::new(&stack[..len], mask).encode(out);
+        let payload_length = self.hash_children(path, buf, log);
+        self.put(payload_length, out);
     }
 
-    /// Fills `stack` with the references of the present children in nibble order, hashing
-    /// changed ones first; returns the children's mask and how many there are.
-    fn child_references(
+    /// Hashes the changed children, so that afterwards every present child is either
+    /// referenced by a hash in `hashes` (its `fresh` bit set) or embedded with its RLP
+    /// cached in it; returns the length of the branch's RLP payload.
+    fn hash_children(
         &mut self,
         mut path: Nibbles,
         buf: &mut Vec<u8>,
         log: &mut UpdateLog,
-        stack: &mut [RlpNode; 16],
-    ) -> (TrieMask, usize) {
-        let mut mask = TrieMask::default();
-        let mut len = 0;
+    ) -> usize {
+        // The empty value.
+        let mut length = 1;
         for nibble in 0u8..16 {
             let i = usize::from(nibble);
             let bit = 1u16 << nibble;
-            stack[len] = if self.fresh & bit != 0 {
-                RlpNode::word_rlp(&self.hashes[i])
-            } else {
-                let child = &mut self.children[i];
-                if child.is_empty() {
-                    continue;
-                }
-                path.push_unchecked(nibble);
-                let reference = hash(child, &mut path, buf, log);
-                path.pop();
-                if let Some(child_hash) = reference.as_hash() {
-                    self.hashes[i] = child_hash;
-                    self.fresh |= bit;
-                }
-                reference
-            };
-            mask.set_bit(nibble);
-            len += 1;
+            if self.fresh & bit != 0 {
+                length += 33;
+                continue;
+            }
+            let child = &mut self.children[i];
+            if child.is_empty() {
+                length += 1;
+                continue;
+            }
+            path.push_unchecked(nibble);
+            let reference = hash(child, &mut path, buf, log);
+            path.pop();
+            if let Some(child_hash) = reference.as_hash() {
+                self.hashes[i] = child_hash;
+                self.fresh |= bit;
+            }
+            length += reference.len();
         }
-        (mask, len)
+        length
+    }
+
+    /// Appends the branch's RLP, whose payload is `payload_length` bytes, to `out`: the list
+    /// header, each child's reference in nibble order (`0x80` for an absent one) and the
+    /// empty value, as `alloy_trie`'s `BranchNodeRef` writes them. The children must be
+    /// hashed ([`Self::hash_children`]).
+    ///
+    /// Written straight from `hashes`: gathering the references into sixteen `RlpNode`s for
+    /// `BranchNodeRef`, whose encoder then copied them out again through a `dyn BufMut` one
+    /// slice at a time, was 12 % of the trie benchmark's instructions (callgrind, 1M keys,
+    /// batches of 4,000).
+    fn put(&self, payload_length: usize, out: &mut Vec<u8>) {
+        out.reserve(payload_length + 3);
+        Header {
+            list: true,
+            payload_length,
+        }
+        .encode(out);
+        for (i, child) in self.children.iter().enumerate() {
+            if self.fresh & (1 << i) != 0 {
+                out.push(EMPTY_STRING_CODE + 32);
+                out.extend_from_slice(self.hashes[i].as_slice());
+            } else {
+                match child {
+                    Node::Empty => out.push(EMPTY_STRING_CODE),
+                    Node::Leaf(leaf) => out.extend_from_slice(embedded(&leaf.rlp)),
+                    Node::Extension(ext) => out.extend_from_slice(embedded(&ext.rlp)),
+                    Node::Branch(branch) => out.extend_from_slice(embedded(&branch.rlp)),
+                    // `hash_children` gave every child in storage its bit.
+                    Node::Hash(hash) => {
+                        out.push(EMPTY_STRING_CODE + 32);
+                        out.extend_from_slice(hash.as_slice());
+                    }
+                }
+            }
+        }
+        out.push(EMPTY_STRING_CODE);
     }
 
     /// The index of the only child other than the one under `skip`, if there is exactly one.
@@ -245,6 +281,13 @@ impl Branch {
             _ => None,
         }
     }
+}
+
+/// The cached reference of a child that [`Branch::hash_children`] left without a `fresh` bit:
+/// an embedded node's RLP.
+fn embedded(rlp: &Option<RlpNode>) -> &[u8] {
+    rlp.as_deref()
+        .expect("a hashed child's reference is cached")
 }
 
 /// Bytes of encoded nodes per arena chunk of an [`UpdateLog`]: a block's few thousand nodes
@@ -394,20 +437,18 @@ impl UpdateLog {
     /// (the order they were logged in).
     ///
     /// Where every path is short (15 nibbles at most, as in any trie of fewer than about 16^14
-    /// keys) each entry becomes one integer, its path's nibbles, length and index, and those
-    /// are sorted: the stable sort of the entries themselves, comparing 40-byte paths and
-    /// copying 56-byte entries through a scratch buffer, was 4.6 % of the block thread's
-    /// instructions in a block of 2,000 ETH transfers (callgrind, 100k accounts).
+    /// keys) each entry's path becomes one integer ([`short_key`]) and those are radix sorted
+    /// ([`radix_order`]): the stable sort of the entries themselves, comparing 40-byte paths
+    /// and copying 56-byte entries through a scratch buffer, was 4.6 % of the block thread's
+    /// instructions in a block of 2,000 ETH transfers (callgrind, 100k accounts), and the
+    /// comparison sort of the integers that followed it 3.3 % of the trie benchmark's (1M
+    /// keys, batches of 4,000).
     fn sorted_order(&self) -> Vec<u32> {
-        let keys: Option<Vec<u128>> = (self.entries.iter().enumerate())
-            .map(|(i, (path, _))| short_key(path).map(|key| u128::from(key) << 32 | i as u128))
+        let keys: Option<Vec<(u64, u32)>> = (self.entries.iter().zip(0u32..))
+            .map(|((path, _), i)| short_key(path).map(|key| (key, i)))
             .collect();
         match keys {
-            Some(mut keys) => {
-                keys.sort_unstable();
-                // The low 32 bits are the index.
-                keys.into_iter().map(|key| key as u32).collect()
-            }
+            Some(keys) => radix_order(keys),
             None => {
                 let mut order: Vec<u32> = (0..self.entries.len() as u32).collect();
                 // Stable: a path's entries keep their order.
@@ -458,11 +499,42 @@ fn short_key(path: &Nibbles) -> Option<u64> {
     if path.len() > 15 {
         return None;
     }
-    let mut key = path.len() as u64;
-    for i in 0..path.len() {
-        key |= u64::from(path.get_unchecked(i)) << (60 - 4 * i);
+    // Packed two nibbles a byte, the first on top, zero past the last: the top of the key.
+    let mut packed = [0u8; 8];
+    path.pack_to(&mut packed);
+    Some(u64::from_be_bytes(packed) | path.len() as u64)
+}
+
+/// The indices (`keys[i].1`, given in increasing order) of `keys`, ordered by key and, for
+/// equal keys, by index: a least significant digit radix sort a byte at a time, stable, that
+/// skips every byte no key has a bit in (a trie of 1M keys has paths of about seven
+/// nibbles, so five of the eight bytes are sorted on).
+fn radix_order(mut keys: Vec<(u64, u32)>) -> Vec<u32> {
+    let used = keys.iter().fold(0u64, |used, &(key, _)| used | key);
+    let mut next = vec![(0u64, 0u32); keys.len()];
+    for shift in (0..64).step_by(8) {
+        if (used >> shift) & 0xff == 0 {
+            continue;
+        }
+        let digit = |key: u64| ((key >> shift) & 0xff) as usize;
+        let mut start = [0usize; 256];
+        for &(key, _) in &keys {
+            start[digit(key)] += 1;
+        }
+        let mut at = 0;
+        for slot in &mut start {
+            let count = *slot;
+            *slot = at;
+            at += count;
+        }
+        for &entry in &keys {
+            let slot = &mut start[digit(entry.0)];
+            next[*slot] = entry;
+            *slot += 1;
+        }
+        std::mem::swap(&mut keys, &mut next);
     }
-    Some(key)
+    keys.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Loads `node` from `src` if it is still in storage; `path` is its path.

@@ -219,7 +219,7 @@ pub(super) fn hash_pending(pending: Vec<Pending>, buf: &mut Vec<u8>, log: &mut U
                 // node is (see above), and comes at a smaller depth, so nothing refers into
                 // it now. The writes go through the raw pointer to the two fields alone (no
                 // `&mut` of the whole branch, whose children's pointers other pending nodes
-                // hold); they set what `child_references` would set when it reads the child.
+                // hold); they set what `Branch::hash_children` would set when it reads the child.
                 unsafe {
                     (*parent).hashes[usize::from(nibble)] = hash;
                     (*parent).fresh |= 1 << nibble;

@@ -1,7 +1,7 @@
 //! The update log's order: [`UpdateLog::take`] must give what a stable sort of its entries by
 //! path, keeping each path's last entry, gives, whether the paths fit [`short_key`] or not.
 
-use super::{UpdateLog, short_key};
+use super::{UpdateLog, radix_order, short_key};
 use alloy_trie::Nibbles;
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -61,6 +61,26 @@ fn check(raw: Vec<Vec<u8>>, removals: Vec<bool>) {
 }
 
 proptest! {
+    /// Keys drawn under a random mask of bytes, so that some passes are skipped, and from
+    /// few values, so that equal keys (ordered by index) are common.
+    #[test]
+    fn radix_order_is_a_stable_sort(
+        picks in vec((0usize..4, any::<u64>()), 0..200),
+        mask in any::<u64>(),
+        values in vec(any::<u64>(), 4),
+    ) {
+        let keys: Vec<(u64, u32)> = (picks.iter().zip(0u32..))
+            .map(|(&(pick, fresh), i)| {
+                let key = if i % 3 == 0 { fresh } else { values[pick] };
+                (key & mask, i)
+            })
+            .collect();
+        let mut want = keys.clone();
+        want.sort_by_key(|&(key, i)| (key, i));
+        let want: Vec<u32> = want.into_iter().map(|(_, i)| i).collect();
+        prop_assert_eq!(radix_order(keys), want);
+    }
+
     #[test]
     fn short_keys_order_as_paths(a in vec(0u8..16, 0..=15), b in vec(0u8..16, 0..=15)) {
         let (a, b) = (path(&a), path(&b));
