@@ -26,6 +26,11 @@ pub use code::{
 };
 mod code_scan;
 pub use code_scan::{CODE_CHUNK, CodeChunk, CodeChunks, SCAN_HEAD, code_chunks};
+mod entries;
+pub use entries::{
+    ENTRIES, ENTRIES_STATE_LEN, EntriesError, EntriesRun, EntriesState, MAX_ENTRIES_CHUNK,
+    absorb_entries, entries_fact, entries_job, entries_plan,
+};
 mod logs;
 pub use logs::{
     LOGS, LOGS_HEAD, LOGS_STATE_LEN, LogsError, LogsRun, LogsState, MANY_LOGS, MAX_LOGS_CHUNK,
@@ -141,6 +146,23 @@ pub struct L1Proof {
     pub bytes: Vec<u8>,
     /// The jobs whose facts the step reads.
     pub jobs: Vec<JobPlan>,
+}
+
+/// A range multiproof from its §6.3 encoding, all of it.
+fn decode_range(b: &[u8]) -> Option<RangeProof> {
+    let start = u64::from(u32::from_be_bytes(b.get(..4)?.try_into().ok()?));
+    let count = u64::from(u32::from_be_bytes(b.get(4..8)?.try_into().ok()?));
+    let siblings = range_sibling_count(start, count)?;
+    let words = b.get(8..)?;
+    if words.len() != 32 * (count as usize + siblings) {
+        return None;
+    }
+    let mut all = words.chunks(32).map(B256::from_slice);
+    Some(RangeProof {
+        start,
+        words: all.by_ref().take(count as usize).collect(),
+        siblings: all.collect(),
+    })
 }
 
 /// Which entries of each range list are fact markers.
