@@ -21,8 +21,8 @@ use crate::state::stack_push;
 use alloy::primitives::{Address, B256, U256, keccak256};
 
 /// A job flag, alone: the access list's entries stack (SPEC.md §5.9) from its payload's bytes.
-/// Its chunks go through `RangeOracle.absorbEntries(job, n, src, dst)`, with the state and the
-/// hints in [`Chunk::dst`].
+/// Its chunks go through `RangeOracle.absorbEntries(job, n, src, dst)`, with the state the
+/// chunk starts from and its hints in [`Chunk::dst`].
 pub const ENTRIES: u8 = 128;
 /// The most bytes one chunk of an ENTRIES job absorbs (`RangeOracle.MAX_ENTRIES_CHUNK`).
 pub const MAX_ENTRIES_CHUNK: u64 = 4_096;
@@ -319,11 +319,7 @@ pub fn entries_plan(e: &[u8], offset: u64, len: u64, below: B256, most: u64) -> 
         let from = offset + lo;
         let to = offset + state.pos;
         let proof = tree.prove_range(from / 32, to.div_ceil(32) - from / 32);
-        let mut dst = if state.pos == len {
-            Vec::new()
-        } else {
-            state.encode()
-        };
+        let mut dst = state.encode();
         dst.extend(hints.iter().flat_map(|h| h.to_be_bytes::<32>()));
         let next = absorb_entries(&state, lo, &a[lo as usize..state.pos as usize], &hints).ok()?;
         chunks.push(Chunk {
@@ -341,60 +337,65 @@ pub fn entries_plan(e: &[u8], offset: u64, len: u64, below: B256, most: u64) -> 
     })
 }
 
-/// The oracle's ENTRIES job in Rust, to check chunks as `RangeOracle.absorbEntries` does.
+/// The oracle's ENTRIES job in Rust, to check chunks as `RangeOracle.absorbEntries` does. The
+/// oracle keeps every state a chunk left (by its hash), not one running state: a chunk whose
+/// hints are wrong may be taken (an item's head is checked only where a later chunk reaches it),
+/// and its state then leads nowhere, but it cannot block the job's true chain of chunks.
 #[derive(Clone, Debug)]
 pub struct EntriesRun {
     job: RangeJob,
-    done: u64,
-    state: B256,
-    last: EntriesState,
+    states: std::collections::HashSet<B256>,
+    fact: Option<(B256, B256)>,
 }
 
 impl EntriesRun {
     /// A run of `job` (an ENTRIES job) before its first chunk.
     pub fn new(job: RangeJob) -> Self {
-        let initial = EntriesState::initial(job.dst_root, job.len);
+        let initial = EntriesState::initial(job.dst_root, job.len).hash();
         Self {
-            state: initial.hash(),
-            last: initial,
+            states: [initial].into(),
             job,
-            done: 0,
+            fact: None,
         }
     }
 
-    /// The fact `(hash, dst_result)` once every byte is absorbed.
+    /// The fact `(hash, dst_result)` once a chunk reached byte 0.
     pub fn fact(&self) -> Option<(B256, B256)> {
-        (self.done == self.job.len).then(|| (self.last.counts(), self.last.root))
+        self.fact
     }
 
-    /// Absorbs `chunk` as the oracle does, or refuses it.
+    /// Absorbs `chunk` as the oracle does, or refuses it: its `dst` is the state it starts
+    /// from (one a chunk left, or the job's initial state) and its hints; it absorbs the `n`
+    /// bytes before the state's `pos`.
     pub fn absorb(&mut self, chunk: &Chunk) -> Result<(), EntriesError> {
-        let (done, n, len) = (self.done, chunk.n, self.job.len);
-        if n == 0 || done + n > len {
-            return Err(EntriesError::BadChunk { done, n });
+        let len = self.job.len;
+        let bad_chunk = |done| EntriesError::BadChunk { done, n: chunk.n };
+        if self.fact.is_some() || self.job.flags != ENTRIES || len > u64::from(u32::MAX) {
+            return Err(bad_chunk(len));
         }
-        let (state, hints) = if done == 0 {
-            (EntriesState::initial(self.job.dst_root, len), &chunk.dst[..])
-        } else {
-            let st = chunk
-                .dst
-                .get(..ENTRIES_STATE_LEN)
-                .and_then(EntriesState::decode)
-                .filter(|s| s.hash() == self.state)
-                .ok_or(EntriesError::BadState)?;
-            (st, &chunk.dst[ENTRIES_STATE_LEN..])
-        };
+        let state = chunk
+            .dst
+            .get(..ENTRIES_STATE_LEN)
+            .filter(|st| self.states.contains(&keccak256(st)))
+            .and_then(EntriesState::decode)
+            .ok_or(EntriesError::BadState)?;
+        let (n, pos) = (chunk.n, state.pos);
+        if n == 0 || n > MAX_ENTRIES_CHUNK || n > pos {
+            return Err(bad_chunk(len - pos));
+        }
+        let hints = &chunk.dst[ENTRIES_STATE_LEN..];
         if !hints.len().is_multiple_of(32) {
-            return Err(EntriesError::BadChunk { done, n });
+            return Err(bad_chunk(len - pos));
         }
         let hints: Vec<U256> = hints.chunks(32).map(U256::from_be_slice).collect();
-        let pos = len - done;
         let lo = pos - n;
         let bytes = self.read(lo, pos, &chunk.src)?;
         let next = absorb_entries(&state, lo, &bytes, &hints)?;
-        self.state = next.hash();
-        self.last = next;
-        self.done = done + n;
+        if next.pos == 0 {
+            self.fact = Some((next.counts(), next.root));
+        } else {
+            self.states.insert(next.hash());
+        }
         Ok(())
     }
 
@@ -516,14 +517,13 @@ mod tests {
             }
             let chunks = &plan.chunks;
             let k = pick.index(chunks.len());
-            // A changed state (after the first chunk) or hint byte.
+            // A changed state or hint byte: refused, or (a hint) a state that leads nowhere.
             let mut bad = plan.clone();
             let dst = &mut bad.chunks[k].dst;
-            if !dst.is_empty() {
-                let i = byte.index(dst.len());
-                dst[i] ^= 1;
-                prop_assert!(run(&bad).is_err());
-            }
+            let i = byte.index(dst.len());
+            dst[i] ^= 1;
+            let a = &e[offset as usize..(offset + len) as usize];
+            prop_assert!(run(&bad).is_err() || run_on(a, &plan, k, &bad.chunks[k]).is_none());
             // A changed source word.
             let mut bad = plan.clone();
             let src = &mut bad.chunks[k].src;
@@ -537,13 +537,30 @@ mod tests {
             // A hint left out or added.
             let mut bad = plan.clone();
             let dst = &mut bad.chunks[k].dst;
-            if dst.len() % ENTRIES_STATE_LEN != 0 || k == 0 {
+            if dst.len() > ENTRIES_STATE_LEN {
                 dst.truncate(dst.len() - 32);
             } else {
                 dst.extend([0u8; 32]);
             }
             prop_assert!(run(&bad).is_err());
         }
+    }
+
+    /// The fact from the chunks' bytes `a` of `plan`, chunk `k` replaced by `bad` (its hints,
+    /// from the state chunk `k` starts from): `None` if a chunk is refused or byte 0 is not reached.
+    fn run_on(a: &[u8], plan: &JobPlan, k: usize, bad: &Chunk) -> Option<(B256, B256)> {
+        let mut state = EntriesState::decode(&plan.chunks[k].dst[..ENTRIES_STATE_LEN])?;
+        for (i, c) in plan.chunks[k..].iter().enumerate() {
+            let c = if i == 0 { bad } else { c };
+            let hints: Vec<U256> = c.dst[ENTRIES_STATE_LEN..]
+                .chunks(32)
+                .map(U256::from_be_slice)
+                .collect();
+            let lo = state.pos.checked_sub(c.n)?;
+            let bytes = a.get(lo as usize..state.pos as usize)?;
+            state = absorb_entries(&state, lo, bytes, &hints).ok()?;
+        }
+        (state.pos == 0).then(|| (state.counts(), state.root))
     }
 
     fn plan_in_one(e: &[u8], offset: u64, len: u64, below: B256) -> JobPlan {

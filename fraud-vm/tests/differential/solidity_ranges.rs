@@ -27,6 +27,7 @@ alloy::sol! {
     function absorb(Job job, uint256 n, bytes src, bytes dst);
     function absorbFlz(Job job, uint256 n, bytes src, bytes state);
     function absorbLogs(Job job, uint256 n, bytes src, bytes state);
+    function absorbEntries(Job job, uint256 n, bytes src, bytes dst);
     function absorbCode(bytes code);
     function absorbCodeChunk(bytes state, bytes chunk);
     function codeFact(bytes32 codeHash) returns (bytes32);
@@ -98,7 +99,15 @@ impl Feeder {
         let src = Bytes::copy_from_slice(&chunk.src);
         // An FLZ or LOGS chunk carries the job's state where the others carry their destination
         // proof.
-        let data = if job.flags == range_fact::LOGS {
+        let data = if job.flags == range_fact::ENTRIES {
+            absorbEntriesCall {
+                job: sol_job,
+                n,
+                src,
+                dst: Bytes::copy_from_slice(&chunk.dst),
+            }
+            .abi_encode()
+        } else if job.flags == range_fact::LOGS {
             absorbLogsCall {
                 job: sol_job,
                 n,
@@ -130,6 +139,7 @@ impl Feeder {
             range_fact::ZEROS => "ZEROS",
             range_fact::FLZ => "FLZ",
             range_fact::LOGS => "LOGS",
+            range_fact::ENTRIES => "ENTRIES",
             f if f == range_fact::WRITE | range_fact::ZEROS => "WRITE|ZEROS",
             _ => "WRITE",
         };
@@ -203,6 +213,18 @@ impl Feeder {
             ExecutionResult::Success { output, .. } => {
                 let r = factCall::abi_decode_returns(output.data()).expect("fact");
                 (r.complete, r.hash)
+            }
+            other => panic!("fact(): {other:?}"),
+        }
+    }
+
+    /// The oracle's whole fact of job `id`: complete, hash, destination result.
+    pub(super) fn fact_with_result(&self, l1: &mut L1Verifier, id: B256) -> (bool, B256, B256) {
+        let (result, _) = l1.call_to(self.oracle, factCall { id }.abi_encode());
+        match result {
+            ExecutionResult::Success { output, .. } => {
+                let r = factCall::abi_decode_returns(output.data()).expect("fact");
+                (r.complete, r.hash, r.dstResult)
             }
             other => panic!("fact(): {other:?}"),
         }
@@ -1732,4 +1754,183 @@ fn solidity_random_access_list_starts_agree() {
     let forms = *forms.borrow();
     println!("{forms} of 16 starts took the L1 form");
     assert!(forms >= 1, "{forms} L1 forms");
+}
+
+/// [v0.16] The ENTRIES job (SPEC.md §3.4.1, §5.9) over random access lists (1–11 items of 0–2
+/// or 0–150 keys) inside a random encoding, over a random stack below, in random chunk sizes:
+/// the L1 oracle and Rust (`range_fact::EntriesRun`) give the same fact, whose root is the
+/// stack the start head pushes (`step::start_entries`) and whose hash the counts. At a random
+/// chunk a tampered one (a state or hint byte, a source word, a cut one byte off, a hint short
+/// or extra) is refused by both, and the right chunk still goes through after it. Every chunk
+/// is a committed L1 transaction; the largest is printed and bounded under 1M gas
+/// (`cargo test --release -p fraud-vm --test differential solidity_entries_job -- --nocapture`).
+#[test]
+fn solidity_entries_job_agrees_with_rust() {
+    use proptest::test_runner::{Config, TestRunner};
+    use std::cell::RefCell;
+    let mut l1 = L1Verifier::deploy();
+    let feeder = RefCell::new(Feeder::new(&mut l1));
+    let l1 = RefCell::new(l1);
+    let refused = RefCell::new(0u32);
+    let taken = RefCell::new(0u32);
+    let mut runner = TestRunner::new(Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let item = (
+        any::<[u8; 20]>(),
+        prop_oneof![
+            prop::collection::vec(any::<[u8; 32]>(), 0..3),
+            prop::collection::vec(any::<[u8; 32]>(), 0..150),
+        ],
+    );
+    let strategy = (
+        prop::collection::vec(item, 1..12),
+        0usize..80,
+        64u64..=range_fact::MAX_ENTRIES_CHUNK,
+        any::<[u8; 32]>(),
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        0usize..5,
+    );
+    runner
+        .run(&strategy, |(items, pad, most, below, pick, byte, how)| {
+            let list: Vec<(Address, Vec<U256>)> = items
+                .into_iter()
+                .map(|(a, k)| (Address::from(a), k.into_iter().map(U256::from_be_bytes).collect()))
+                .collect();
+            let (e, offset, len) = entries_encoding(&list, pad);
+            let below = B256::from(below);
+            let plan = range_fact::entries_plan(&e, offset, len, below, most)
+                .ok_or_else(|| TestCaseError::fail("no plan"))?;
+            let tx = fraud_vm::tx::TxRecord {
+                access_list: list.clone(),
+                ..Default::default()
+            };
+            let (words, _) = fraud_vm::step::start_entries(&tx, U256::ZERO)
+                .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            let root = words
+                .iter()
+                .rev()
+                .fold(below, |r, w| fraud_vm::state::stack_push(r, *w));
+            let keys: u64 = list.iter().map(|(_, k)| k.len() as u64).sum();
+            let counts = B256::from((U256::from(list.len()) << 128) | U256::from(keys));
+            prop_assert_eq!((plan.hash, plan.dst_result), (counts, root));
+
+            let (mut l1, mut feeder) = (l1.borrow_mut(), feeder.borrow_mut());
+            let mut run = range_fact::EntriesRun::new(plan.job.clone());
+            let k = pick.index(plan.chunks.len());
+            for (i, chunk) in plan.chunks.iter().enumerate() {
+                if i == k {
+                    let mut bad = chunk.clone();
+                    match how {
+                        0 => {
+                            let at = byte.index(bad.dst.len());
+                            bad.dst[at] ^= 1;
+                        }
+                        1 => {
+                            let at = 8 + byte.index(bad.src.len() - 8);
+                            bad.src[at] ^= 0x40;
+                        }
+                        2 => bad.n += 1,
+                        3 if bad.dst.len() > 224 => bad.dst.truncate(bad.dst.len() - 32),
+                        _ => bad.dst.extend(U256::from(1).to_be_bytes::<32>()),
+                    }
+                    // A hint's byte may give a state the oracle takes: it must lead nowhere.
+                    let mut rust = run.clone();
+                    let (r, sol) = (rust.absorb(&bad), feeder.absorb(&mut l1, &plan.job, &bad));
+                    prop_assert_eq!(r.is_ok(), sol.is_ok(), "chunk {}: {:?} {:?}", i, r, sol);
+                    if r.is_ok() {
+                        prop_assert!(how == 0 && bad.dst[..224] == chunk.dst[..224]);
+                        prop_assert!(
+                            dead_end(&e, offset, &plan, i, &bad),
+                            "a tampered hint leads to a fact"
+                        );
+                        *taken.borrow_mut() += 1;
+                    }
+                    *refused.borrow_mut() += 1;
+                }
+                run.absorb(chunk)
+                    .map_err(|e| TestCaseError::fail(format!("Rust, chunk {i}: {e}")))?;
+                let gas = feeder
+                    .absorb(&mut l1, &plan.job, chunk)
+                    .map_err(|e| TestCaseError::fail(format!("Solidity, chunk {i}: {e}")))?;
+                prop_assert!(gas < 1_000_000, "chunk {} of {} bytes: {} gas", i, chunk.n, gas);
+            }
+            prop_assert_eq!(run.fact(), Some((counts, root)));
+            prop_assert_eq!(
+                feeder.fact_with_result(&mut l1, plan.job.id()),
+                (true, counts, root)
+            );
+            Ok(())
+        })
+        .expect("the oracle and Rust agree on every ENTRIES job");
+    let mut feeder = feeder.borrow_mut();
+    println!(
+        "{} chunks, {} tampered ones ({} taken, each leading nowhere); largest: {:?}",
+        feeder.chunks,
+        refused.borrow(),
+        taken.borrow(),
+        feeder.max_chunk
+    );
+    assert!(*refused.borrow() > *taken.borrow());
+    // The costliest chunks: all keys (33 bytes an entry) or all addresses without keys (23).
+    let mut l1 = l1.borrow_mut();
+    for (what, list) in [
+        ("one address, 2,000 keys", vec![(Address::repeat_byte(0xa1), (0..2_000u64).map(|k| U256::from(k) + U256::MAX / U256::from(3)).collect())]),
+        ("1,000 addresses without keys", (0..1_000u64).map(|i| (Address::left_padding_from(&(0xa1_0000 + i).to_be_bytes()), Vec::new())).collect()),
+    ] {
+        let (e, offset, len) = entries_encoding(&list, 40);
+        let plan = range_fact::entries_plan(&e, offset, len, B256::ZERO, range_fact::MAX_ENTRIES_CHUNK)
+            .expect("a plan");
+        let mut worst = 0;
+        for c in &plan.chunks {
+            worst = worst.max(feeder.absorb(&mut l1, &plan.job, c).expect("a chunk"));
+        }
+        assert_eq!(feeder.fact_with_result(&mut l1, plan.job.id()), (true, plan.hash, plan.dst_result));
+        println!("ENTRIES, {what}: {} chunks, the worst {worst} gas", plan.chunks.len());
+        assert!(worst < 1_000_000, "{what}: {worst}");
+    }
+}
+
+/// Whether the chunks of `plan` from `k` on, chunk `k` replaced by `bad` (taken from the state
+/// chunk `k` starts from), never reach byte 0 (`range_fact::absorb_entries` on the list's bytes).
+fn dead_end(e: &[u8], offset: u64, plan: &JobPlan, k: usize, bad: &Chunk) -> bool {
+    let a = &e[offset as usize..(offset + plan.job.len) as usize];
+    let Some(mut state) = range_fact::EntriesState::decode(&plan.chunks[k].dst[..224]) else {
+        return true;
+    };
+    for (i, c) in plan.chunks[k..].iter().enumerate() {
+        let c = if i == 0 { bad } else { c };
+        let hints: Vec<U256> = c.dst[224..].chunks(32).map(U256::from_be_slice).collect();
+        let Some(lo) = state.pos.checked_sub(c.n) else {
+            return true;
+        };
+        match range_fact::absorb_entries(&state, lo, &a[lo as usize..state.pos as usize], &hints) {
+            Ok(next) => state = next,
+            Err(_) => return true,
+        }
+    }
+    state.pos != 0
+}
+
+/// An encoding holding the RLP of `list` after `pad` bytes, and 7 bytes after it: the encoding,
+/// where the list's payload starts and its length.
+fn entries_encoding(list: &[(Address, Vec<U256>)], pad: usize) -> (Vec<u8>, u64, u64) {
+    let list = alloy::eips::eip2930::AccessList(
+        list.iter()
+            .map(|(a, k)| alloy::eips::eip2930::AccessListItem {
+                address: *a,
+                storage_keys: k.iter().map(|k| B256::from(*k)).collect(),
+            })
+            .collect(),
+    );
+    let whole = alloy::rlp::encode(&list);
+    let header = alloy::rlp::Header::decode(&mut &whole[..]).expect("a list");
+    let at = whole.len() - header.payload_length;
+    let mut e = vec![0x5a; pad];
+    e.extend_from_slice(&whole);
+    e.extend_from_slice(&[7; 7]);
+    ((e), (pad + at) as u64, header.payload_length as u64)
 }
