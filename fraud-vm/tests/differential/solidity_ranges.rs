@@ -1633,12 +1633,12 @@ fn solidity_random_start_sub_steps_agree() {
     assert!(steps >= 12, "{steps} sub-steps");
 }
 
-/// [v0.14] A start whose encoding is long and whose data is short (an access list of 400 keys)
-/// takes the L1 form with no byte absent (SPEC.md §3.4.1): rejected before its facts, then the
-/// Rust verifier's post-state once its jobs ran (the HASH of the encoding, and under Isthmus
-/// its FLZ job); a flipped word in the head or the tail, another `len(e)` and another split
-/// (a gap of one byte, or a byte more than `e`) are rejected; a call to a precompile keeps the
-/// full form.
+/// [v0.16] A start whose data is short and whose access list is long (400 keys) takes the L1
+/// form with the list's payload absent (SPEC.md §3.4.1; v0.14 took it with no byte absent):
+/// rejected before its facts, then the Rust verifier's post-state once its jobs ran (the HASH
+/// of the encoding, the ENTRIES job of the list, the signing payload's WRITE and HASH, and under
+/// Isthmus the FLZ job); a flipped word in the head or the tail, another `len(e)` and another
+/// split are rejected.
 #[test]
 fn solidity_long_access_list_start_in_l1_form() {
     let mut l1 = L1Verifier::deploy();
@@ -1661,12 +1661,13 @@ fn solidity_long_access_list_start_in_l1_form() {
         .find(|(_, p)| p.pre.status == Status::Idle && p.transaction.is_some())
         .expect("the start");
     for (what, pre, proof, jobs) in [
-        ("Isthmus", pre, &isthmus, 2usize),
-        ("Prague", prague.0, &prague.1, 1),
+        ("Isthmus", pre, &isthmus, 5usize),
+        ("Prague", prague.0, &prague.1, 4),
     ] {
         let rust = verify(pre, proof).expect("the Rust verifier takes the full proof");
         let form = range_fact::l1_form(proof, LONG_WORDS).expect("a long encoding has an L1 form");
-        assert_eq!(form.jobs.len(), jobs, "{what}: HASH (and FLZ)");
+        assert_eq!(form.jobs.len(), jobs, "{what}: HASH, ENTRIES, WRITE, HASH (and FLZ)");
+        assert_eq!(form.jobs[1].job.flags, range_fact::ENTRIES, "{what}");
         let (answer, _) = l1.verify(pre, &form.bytes);
         assert!(
             matches!(&answer, Answer::Revert(e) if e.starts_with("RangeFactMissing")),
