@@ -694,7 +694,12 @@ fn tx_start_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
         if n != data_len {
             return None;
         }
-        jobs.extend(signing_jobs(&payload, at, job(head_len, data_len, WRITE, B256::ZERO, 0), &whole)?);
+        jobs.extend(signing_jobs(
+            &payload,
+            at,
+            job(head_len, data_len, WRITE, B256::ZERO, 0),
+            &whole,
+        )?);
         if env.rules == crate::state::Rules::Isthmus {
             jobs.push(plan(job(0, len, FLZ, B256::ZERO, 0), Some(&whole), None)?);
         }
@@ -821,7 +826,12 @@ fn access_list_form(
     if !list || p_n as u64 != n {
         return None;
     }
-    jobs.extend(signing_jobs(&payload, p_at as u64, job(at, n, WRITE), &whole)?);
+    jobs.extend(signing_jobs(
+        &payload,
+        p_at as u64,
+        job(at, n, WRITE),
+        &whole,
+    )?);
     if env.rules == crate::state::Rules::Isthmus {
         jobs.push(plan(job(0, len, FLZ), Some(&whole), None)?);
     }

@@ -6,12 +6,13 @@
 //! ENTRIES, below, 0)`, `below` the root of the stack under the access list's entries (the
 //! authorizations' entries, or zero). Its chunks fold the items **from the last byte back**,
 //! since the stack is pushed from its bottom (§3.3): per item `[a, [k_0 … k_m−1]]` the keys' entries
-//! `(2 ‖ a, k_j)` from the last, then `(1 ‖ a, 0)`. A chunk absorbs the job's bytes `[len −
-//! done − n, len − done)`, cut only at an item's or a key's first byte; each item it meets at
-//! its end comes with a *hint* `m << 160 | a` (its key count and address, which its header,
-//! read when the chunk reaches it, must then match: the canonical encoding is determined by
-//! them). The oracle keeps the hash of the state [`EntriesState`] between chunks and each chunk
-//! passes it whole (as a LOGS chunk does). The fact: `dst_result` = the stack root with every
+//! `(2 ‖ a, k_j)` from the last, then `(1 ‖ a, 0)`. A chunk absorbs the `n` bytes before its
+//! state's `pos`, cut only at an item's or a key's first byte; each item it meets at its end
+//! comes with a *hint* `m << 160 | a` (its key count and address, which its head, read when the
+//! chunk reaches it, must then match: the canonical encoding is determined by them). Each chunk
+//! passes the state [`EntriesState`] it starts from whole, and the oracle keeps the hash of
+//! every state a chunk left (a chunk with a wrong hint may be taken, but its state leads
+//! nowhere and blocks no one). The fact: `dst_result` = the stack root with every
 //! entry pushed, `hash` = `u128 addresses ‖ u128 keys`. A list that is not canonical RLP of
 //! items has no fact: the start of such a transaction is proven in full (§5.9).
 
@@ -467,7 +468,12 @@ mod tests {
         let tx = crate::tx::TxRecord {
             access_list: list
                 .iter()
-                .map(|i| (i.address, i.storage_keys.iter().map(|k| (*k).into()).collect()))
+                .map(|i| {
+                    (
+                        i.address,
+                        i.storage_keys.iter().map(|k| (*k).into()).collect(),
+                    )
+                })
                 .collect(),
             ..Default::default()
         };

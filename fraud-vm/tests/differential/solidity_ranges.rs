@@ -1693,7 +1693,11 @@ fn solidity_long_access_list_start_in_l1_form() {
     ] {
         let rust = verify(pre, proof).expect("the Rust verifier takes the full proof");
         let form = range_fact::l1_form(proof, LONG_WORDS).expect("a long encoding has an L1 form");
-        assert_eq!(form.jobs.len(), jobs, "{what}: HASH, ENTRIES, WRITE, HASH (and FLZ)");
+        assert_eq!(
+            form.jobs.len(),
+            jobs,
+            "{what}: HASH, ENTRIES, WRITE, HASH (and FLZ)"
+        );
         assert_eq!(form.jobs[1].job.flags, range_fact::ENTRIES, "{what}");
         let (answer, _) = l1.verify(pre, &form.bytes);
         assert!(
@@ -1826,7 +1830,12 @@ fn solidity_entries_job_agrees_with_rust() {
         .run(&strategy, |(items, pad, most, below, pick, byte, how)| {
             let list: Vec<(Address, Vec<U256>)> = items
                 .into_iter()
-                .map(|(a, k)| (Address::from(a), k.into_iter().map(U256::from_be_bytes).collect()))
+                .map(|(a, k)| {
+                    (
+                        Address::from(a),
+                        k.into_iter().map(U256::from_be_bytes).collect(),
+                    )
+                })
                 .collect();
             let (e, offset, len) = entries_encoding(&list, pad);
             let below = B256::from(below);
@@ -1884,7 +1893,13 @@ fn solidity_entries_job_agrees_with_rust() {
                 let gas = feeder
                     .absorb(&mut l1, &plan.job, chunk)
                     .map_err(|e| TestCaseError::fail(format!("Solidity, chunk {i}: {e}")))?;
-                prop_assert!(gas < 1_000_000, "chunk {} of {} bytes: {} gas", i, chunk.n, gas);
+                prop_assert!(
+                    gas < 1_000_000,
+                    "chunk {} of {} bytes: {} gas",
+                    i,
+                    chunk.n,
+                    gas
+                );
             }
             prop_assert_eq!(run.fact(), Some((counts, root)));
             prop_assert_eq!(
@@ -1906,18 +1921,43 @@ fn solidity_entries_job_agrees_with_rust() {
     // The costliest chunks: all keys (33 bytes an entry) or all addresses without keys (23).
     let mut l1 = l1.borrow_mut();
     for (what, list) in [
-        ("one address, 2,000 keys", vec![(Address::repeat_byte(0xa1), (0..2_000u64).map(|k| U256::from(k) + U256::MAX / U256::from(3)).collect())]),
-        ("1,000 addresses without keys", (0..1_000u64).map(|i| (Address::left_padding_from(&(0xa1_0000 + i).to_be_bytes()), Vec::new())).collect()),
+        (
+            "one address, 2,000 keys",
+            vec![(
+                Address::repeat_byte(0xa1),
+                (0..2_000u64)
+                    .map(|k| U256::from(k) + U256::MAX / U256::from(3))
+                    .collect(),
+            )],
+        ),
+        (
+            "1,000 addresses without keys",
+            (0..1_000u64)
+                .map(|i| {
+                    (
+                        Address::left_padding_from(&(0xa1_0000 + i).to_be_bytes()),
+                        Vec::new(),
+                    )
+                })
+                .collect(),
+        ),
     ] {
         let (e, offset, len) = entries_encoding(&list, 40);
-        let plan = range_fact::entries_plan(&e, offset, len, B256::ZERO, range_fact::MAX_ENTRIES_CHUNK)
-            .expect("a plan");
+        let plan =
+            range_fact::entries_plan(&e, offset, len, B256::ZERO, range_fact::MAX_ENTRIES_CHUNK)
+                .expect("a plan");
         let mut worst = 0;
         for c in &plan.chunks {
             worst = worst.max(feeder.absorb(&mut l1, &plan.job, c).expect("a chunk"));
         }
-        assert_eq!(feeder.fact_with_result(&mut l1, plan.job.id()), (true, plan.hash, plan.dst_result));
-        println!("ENTRIES, {what}: {} chunks, the worst {worst} gas", plan.chunks.len());
+        assert_eq!(
+            feeder.fact_with_result(&mut l1, plan.job.id()),
+            (true, plan.hash, plan.dst_result)
+        );
+        println!(
+            "ENTRIES, {what}: {} chunks, the worst {worst} gas",
+            plan.chunks.len()
+        );
         assert!(worst < 1_000_000, "{what}: {worst}");
     }
 }
