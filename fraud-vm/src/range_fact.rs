@@ -165,6 +165,18 @@ fn decode_range(b: &[u8]) -> Option<RangeProof> {
     })
 }
 
+/// The bytes `[from, to)` of the tree `root` from `src`, the §6.3 encoding of the range
+/// multiproof of exactly their words (a chunk's source, as the oracle reads it); `None` if it
+/// is not that.
+fn read_proven(src: &[u8], root: B256, from: u64, to: u64) -> Option<Vec<u8>> {
+    let first = from / 32;
+    let count = to.div_ceil(32) - first;
+    let proof = decode_range(src).filter(|p| p.verifies(root, first, count))?;
+    let flat: Vec<u8> = proof.words.iter().flat_map(|w| w.0).collect();
+    let lo = (from - first * 32) as usize;
+    Some(flat[lo..lo + (to - from) as usize].to_vec())
+}
+
 /// Which entries of each range list are fact markers.
 #[derive(Default)]
 struct Marks {

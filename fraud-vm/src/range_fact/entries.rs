@@ -16,7 +16,7 @@
 //! entry pushed, `hash` = `u128 addresses ‖ u128 keys`. A list that is not canonical RLP of
 //! items has no fact: the start of such a transaction is proven in full (§5.9).
 
-use super::{Chunk, JobPlan, RangeJob, decode_range, encode_range};
+use super::{Chunk, JobPlan, RangeJob, encode_range, read_proven};
 use crate::merkle::WordTree;
 use crate::state::stack_push;
 use alloy::primitives::{Address, B256, U256, keccak256};
@@ -407,15 +407,7 @@ impl EntriesRun {
         if to > self.job.src_size {
             return Err(EntriesError::BadSource);
         }
-        let first = from / 32;
-        let count = to.div_ceil(32) - first;
-        let proof = decode_range(src).ok_or(EntriesError::BadSource)?;
-        if !proof.verifies(self.job.src_root, first, count) {
-            return Err(EntriesError::BadSource);
-        }
-        let flat: Vec<u8> = proof.words.iter().flat_map(|w| w.0).collect();
-        let lo = (from - first * 32) as usize;
-        Ok(flat[lo..lo + (to - from) as usize].to_vec())
+        read_proven(src, self.job.src_root, from, to).ok_or(EntriesError::BadSource)
     }
 }
 

@@ -12,7 +12,7 @@
 //! [`LOGS_HEAD`] bytes (its address and topics, for the bloom) and takes the hash from the HASH
 //! job's fact over its bytes `(R_L, done, len(L), n)`.
 
-use super::{Chunk, JobPlan, RangeJob, decode_range, encode_range, plan};
+use super::{Chunk, JobPlan, RangeJob, encode_range, plan, read_proven};
 use crate::merkle::WordTree;
 use alloy::primitives::{Address, B256, Bloom, BloomInput, U256, keccak256};
 
@@ -375,18 +375,7 @@ impl LogsRun {
     /// The job's bytes `[from, to)` from the chunk's source multiproof `src`, which must prove
     /// exactly their words.
     fn read(&self, from: u64, to: u64, src: &[u8]) -> Result<Vec<u8>, LogsError> {
-        let first = from / 32;
-        let count = to.div_ceil(32) - first;
-        let proof = decode_range(src).ok_or(LogsError::BadSource)?;
-        if proof.start != first
-            || proof.words.len() as u64 != count
-            || !proof.verifies(self.job.src_root, first, count)
-        {
-            return Err(LogsError::BadSource);
-        }
-        let flat: Vec<u8> = proof.words.iter().flat_map(|w| w.0).collect();
-        let lo = (from - first * 32) as usize;
-        Ok(flat[lo..lo + (to - from) as usize].to_vec())
+        read_proven(src, self.job.src_root, from, to).ok_or(LogsError::BadSource)
     }
 }
 

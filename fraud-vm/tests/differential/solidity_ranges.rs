@@ -1600,7 +1600,8 @@ fn sub_step_tamperings(proof: &fraud_vm::StepProof) -> Vec<(&'static str, fraud_
 /// on one EIP-7702 transaction of an OP block: the start takes `⌈warm / 12⌉ + ⌈auths / 4⌉ + 1`
 /// sub-steps (none without entries; an authorization for another chain has no entry), each of
 /// which Solidity answers with the Rust post-state, and every tampered sub-step is rejected by
-/// both.
+/// both. [v0.16] The head, in full and (past 16 access-list entries) in its L1 form with the
+/// list read from the ENTRIES fact over the authorizations' stack, gives the Rust post-state.
 #[test]
 fn solidity_random_start_sub_steps_agree() {
     use super::super::op_blocks::{Auth, auth, entries_block};
@@ -1608,6 +1609,8 @@ fn solidity_random_start_sub_steps_agree() {
     use proptest::test_runner::{Config, TestRunner};
     use std::cell::RefCell;
     let l1 = RefCell::new(L1Verifier::deploy());
+    let feeder = RefCell::new(Feeder::new(&mut l1.borrow_mut()));
+    let forms = RefCell::new(0u32);
     let seen = RefCell::new((0usize, 0usize));
     let mut runner = TestRunner::new(Config {
         cases: 12,
@@ -1634,6 +1637,14 @@ fn solidity_random_start_sub_steps_agree() {
                 let subs = op_sub_steps(&block).map_err(TestCaseError::fail)?;
                 prop_assert_eq!(subs.len(), expected, "{}", what);
                 let mut l1 = l1.borrow_mut();
+                let (pre, head) = op_starts(&block, 4)
+                    .map_err(TestCaseError::fail)?
+                    .pop()
+                    .ok_or_else(|| TestCaseError::fail("no EIP-7702 start"))?;
+                let (_, form) =
+                    start_in_both_forms(&mut l1, &mut feeder.borrow_mut(), pre, &head, &what);
+                prop_assert_eq!(form.is_some(), addresses + slots > range_fact::MANY_ENTRIES);
+                *forms.borrow_mut() += u32::from(form.is_some());
                 let steps = l1.address;
                 for (i, (pre, proof)) in subs.iter().enumerate() {
                     let answer = compare_step(&mut l1, steps, *pre, &proof.encode());
@@ -1656,7 +1667,10 @@ fn solidity_random_start_sub_steps_agree() {
         )
         .expect("both verifiers agree on every sub-step and reject every tampered one");
     let (steps, tampered) = *seen.borrow();
-    println!("{steps} sub-steps, {tampered} tampered ones rejected");
+    println!(
+        "{steps} sub-steps, {tampered} tampered ones rejected; {} heads in the access list's L1 form",
+        forms.borrow()
+    );
     assert!(steps >= 12, "{steps} sub-steps");
 }
 
@@ -1863,7 +1877,12 @@ fn solidity_entries_job_agrees_with_rust() {
                     let mut bad = chunk.clone();
                     match how {
                         0 => {
-                            let at = byte.index(bad.dst.len());
+                            // A state byte, or (half the time) a hint's.
+                            let at = if pick.index(2) == 0 && bad.dst.len() > 224 {
+                                224 + byte.index(bad.dst.len() - 224)
+                            } else {
+                                byte.index(bad.dst.len())
+                            };
                             bad.dst[at] ^= 1;
                         }
                         1 => {
@@ -1946,10 +1965,30 @@ fn solidity_entries_job_agrees_with_rust() {
         let plan =
             range_fact::entries_plan(&e, offset, len, B256::ZERO, range_fact::MAX_ENTRIES_CHUNK)
                 .expect("a plan");
+        // The first chunk with its hint's address changed: its item's head is in a later
+        // chunk, so both take it; its state leads nowhere and the true chain still completes.
+        let mut bad = plan.chunks[0].clone();
+        bad.dst[224 + 31] ^= 1;
+        let mut run = range_fact::EntriesRun::new(plan.job.clone());
+        let taken = (
+            run.absorb(&bad).is_ok(),
+            feeder.absorb(&mut l1, &plan.job, &bad).is_ok(),
+        );
+        assert_eq!(taken.0, taken.1, "{what}: a changed hint");
+        assert!(
+            dead_end(&e, offset, &plan, 0, &bad),
+            "{what}: a changed hint leads to a fact"
+        );
+        println!(
+            "ENTRIES, {what}: a changed hint in the first chunk taken: {}",
+            taken.0
+        );
         let mut worst = 0;
         for c in &plan.chunks {
             worst = worst.max(feeder.absorb(&mut l1, &plan.job, c).expect("a chunk"));
+            run.absorb(c).expect("Rust takes the chunk");
         }
+        assert_eq!(run.fact(), Some((plan.hash, plan.dst_result)));
         assert_eq!(
             feeder.fact_with_result(&mut l1, plan.job.id()),
             (true, plan.hash, plan.dst_result)
