@@ -26,6 +26,11 @@ pub use code::{
 };
 mod code_scan;
 pub use code_scan::{CODE_CHUNK, CodeChunk, CodeChunks, SCAN_HEAD, code_chunks};
+mod entries;
+pub use entries::{
+    ENTRIES, ENTRIES_STATE_LEN, EntriesError, EntriesRun, EntriesState, MAX_ENTRIES_CHUNK,
+    absorb_entries, entries_fact, entries_job, entries_plan,
+};
 mod logs;
 pub use logs::{
     LOGS, LOGS_HEAD, LOGS_STATE_LEN, LogsError, LogsRun, LogsState, MANY_LOGS, MAX_LOGS_CHUNK,
@@ -141,6 +146,35 @@ pub struct L1Proof {
     pub bytes: Vec<u8>,
     /// The jobs whose facts the step reads.
     pub jobs: Vec<JobPlan>,
+}
+
+/// A range multiproof from its §6.3 encoding, all of it.
+fn decode_range(b: &[u8]) -> Option<RangeProof> {
+    let start = u64::from(u32::from_be_bytes(b.get(..4)?.try_into().ok()?));
+    let count = u64::from(u32::from_be_bytes(b.get(4..8)?.try_into().ok()?));
+    let siblings = range_sibling_count(start, count)?;
+    let words = b.get(8..)?;
+    if words.len() != 32 * (count as usize + siblings) {
+        return None;
+    }
+    let mut all = words.chunks(32).map(B256::from_slice);
+    Some(RangeProof {
+        start,
+        words: all.by_ref().take(count as usize).collect(),
+        siblings: all.collect(),
+    })
+}
+
+/// The bytes `[from, to)` of the tree `root` from `src`, the §6.3 encoding of the range
+/// multiproof of exactly their words (a chunk's source, as the oracle reads it); `None` if it
+/// is not that.
+fn read_proven(src: &[u8], root: B256, from: u64, to: u64) -> Option<Vec<u8>> {
+    let first = from / 32;
+    let count = to.div_ceil(32) - first;
+    let proof = decode_range(src).filter(|p| p.verifies(root, first, count))?;
+    let flat: Vec<u8> = proof.words.iter().flat_map(|w| w.0).collect();
+    let lo = (from - first * 32) as usize;
+    Some(flat[lo..lo + (to - from) as usize].to_vec())
 }
 
 /// Which entries of each range list are fact markers.
@@ -623,6 +657,9 @@ fn tx_start_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
     let skip = data_items(e)?;
     let (head_len, data_len) = data_span(e, skip)?;
     if (data_len as usize).div_ceil(32) <= long_words {
+        if let Some(form) = access_list_form(proof, e, &record, head_len + data_len) {
+            return Some(form);
+        }
         return (e.len().div_ceil(32) > long_words)
             .then(|| whole_encoding_form(proof, e, head_len + data_len, &record, env.rules))
             .flatten();
@@ -669,35 +706,25 @@ fn tx_start_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
         if n != data_len {
             return None;
         }
-        let mut zeroed = payload.clone();
-        zeroed[at as usize..(at + n) as usize].fill(0);
-        let room = WordTree::from_bytes(&zeroed);
-        let first = at / 32;
-        let dest = room.prove_range(first, (at + n).div_ceil(32) - first);
-        let write = plan(
-            job(head_len, data_len, WRITE, room.root(), at),
-            Some(&whole),
-            Some(&dest),
-        )?;
-        let plen = payload.len() as u64;
-        let hash = RangeJob {
-            src_root: write.dst_result,
-            src_offset: 0,
-            src_size: TREE_BYTES,
-            len: plen,
-            flags: HASH,
-            dst_root: B256::ZERO,
-            dst_offset: 0,
-        };
-        let source = WordTree::from_bytes(&payload).prove_range(0, plen.div_ceil(32));
-        let hash = plan(hash, Some(&source), None)?;
-        jobs.extend([write, hash]);
+        jobs.extend(signing_jobs(
+            &payload,
+            at,
+            job(head_len, data_len, WRITE, B256::ZERO, 0),
+            &whole,
+        )?);
         if env.rules == crate::state::Rules::Isthmus {
             jobs.push(plan(job(0, len, FLZ, B256::ZERO, 0), Some(&whole), None)?);
         }
     }
-    // The witness in its L1 form, in place of `u8 1 ‖ u32 len ‖ e` in the canonical encoding.
-    let mut blob = root.to_vec();
+    let bytes = with_long_transaction(proof, &gap_witness(&tree, len, head_len, tail_len))?;
+    Some(L1Proof { bytes, jobs })
+}
+
+/// The flag-2 witness of `e` (its word tree `tree`, `len` bytes) with the bytes between
+/// `head_len` and `len − tail_len` absent, in place of `u8 1 ‖ u32 len ‖ e` in the canonical
+/// encoding (SPEC.md §3.4.1).
+fn gap_witness(tree: &WordTree, len: u64, head_len: u64, tail_len: u64) -> Vec<u8> {
+    let mut blob = tree.root().to_vec();
     blob.extend_from_slice(&(len as u32).to_be_bytes());
     blob.extend_from_slice(&(head_len as u32).to_be_bytes());
     blob.extend_from_slice(&encode_range(&tree.prove_range(0, head_len.div_ceil(32))));
@@ -708,7 +735,119 @@ fn tx_start_form(proof: &StepProof, long_words: usize) -> Option<L1Proof> {
             &tree.prove_range(first, len.div_ceil(32) - first),
         ));
     }
-    let bytes = with_long_transaction(proof, &blob)?;
+    blob
+}
+
+/// The jobs of the signing hash of a transaction whose bytes `write` (a WRITE job from the
+/// encoding's tree, `dst_root` and `dst_offset` still to set) are absent from its L1 form and
+/// lie at `[at, at + write.len)` of its signing `payload`: a WRITE of them into the tree of the
+/// payload with them zeroed, then a HASH of the result.
+fn signing_jobs(
+    payload: &[u8],
+    at: u64,
+    write: RangeJob,
+    whole: &RangeProof,
+) -> Option<[JobPlan; 2]> {
+    let n = write.len;
+    let mut zeroed = payload.to_vec();
+    zeroed.get_mut(at as usize..(at + n) as usize)?.fill(0);
+    let room = WordTree::from_bytes(&zeroed);
+    let first = at / 32;
+    let dest = room.prove_range(first, (at + n).div_ceil(32) - first);
+    let write = plan(
+        RangeJob {
+            dst_root: room.root(),
+            dst_offset: at,
+            ..write
+        },
+        Some(whole),
+        Some(&dest),
+    )?;
+    let plen = payload.len() as u64;
+    let hash = RangeJob {
+        src_root: write.dst_result,
+        src_offset: 0,
+        src_size: TREE_BYTES,
+        len: plen,
+        flags: HASH,
+        dst_root: B256::ZERO,
+        dst_offset: 0,
+    };
+    let source = WordTree::from_bytes(payload).prove_range(0, plen.div_ceil(32));
+    let hash = plan(hash, Some(&source), None)?;
+    Some([write, hash])
+}
+
+/// [v0.16] Access-list entries (addresses and keys) above which a start whose data is not long
+/// takes the access list's L1 form (the prover's rule, SPEC.md §3.4.1): the head in full costs
+/// about 2.6k L1 gas an entry under Prague and 13k under Isthmus (FastLZ over the encoding in
+/// the step), so at this many it stays near 0.4M / 0.85M.
+pub const MANY_ENTRIES: usize = 16;
+
+/// [v0.16] The L1 form of a transaction start whose access list has more than
+/// [`MANY_ENTRIES`] entries and whose data (ending at `data_end`) is not long (SPEC.md
+/// §3.4.1): the flag-2 witness with the list's payload absent (`head` through its header,
+/// `tail` after it), and the jobs: the HASH of `e` (the list's word), the ENTRIES job of the
+/// payload over the stack of the authorizations' entries, the WRITE and HASH of the signing
+/// payload, and under Isthmus rules the FLZ job of `e`.
+fn access_list_form(
+    proof: &StepProof,
+    e: &[u8],
+    record: &crate::tx::TxRecord,
+    data_end: u64,
+) -> Option<L1Proof> {
+    let env = proof.block_env.as_ref()?;
+    let entries: usize = record.access_list.iter().map(|(_, k)| 1 + k.len()).sum();
+    if entries <= MANY_ENTRIES || record.deposit.is_some() || !matches!(e.first(), Some(1..=4)) {
+        return None;
+    }
+    // The access list follows the data in every typed transaction.
+    let (list, at, n) = rlp_item(e, data_end as usize)?;
+    let (at, n) = (at as u64, n as u64);
+    let len = e.len() as u64;
+    if !list || at + n > len || n < 64 {
+        return None;
+    }
+    let tree = WordTree::from_bytes(e);
+    let root = tree.root();
+    let whole = tree.prove_range(0, len.div_ceil(32));
+    let job = |src_offset, len, flags| RangeJob {
+        src_root: root,
+        src_offset,
+        src_size: e.len() as u64,
+        len,
+        flags,
+        dst_root: B256::ZERO,
+        dst_offset: 0,
+    };
+    // The stack below the list's entries: the authorizations' (SPEC.md §5.9).
+    let no_list = crate::tx::TxRecord {
+        access_list: Vec::new(),
+        ..record.clone()
+    };
+    let (words, _) = crate::step::start_entries(&no_list, env.chain_id).ok()?;
+    let below = crate::step::entries_root(&words);
+    let mut jobs = vec![
+        plan(job(0, len, HASH), Some(&whole), None)?,
+        entries_plan(e, at, n, below, MAX_ENTRIES_CHUNK)?,
+    ];
+    let payload = signing_payload(e, env.rules)?;
+    let skip = data_items(e)?;
+    let (p_data, p_data_len) = data_span(&payload, skip)?;
+    let (list, p_at, p_n) = rlp_item(&payload, (p_data + p_data_len) as usize)?;
+    if !list || p_n as u64 != n {
+        return None;
+    }
+    jobs.extend(signing_jobs(
+        &payload,
+        p_at as u64,
+        job(at, n, WRITE),
+        &whole,
+    )?);
+    if env.rules == crate::state::Rules::Isthmus {
+        jobs.push(plan(job(0, len, FLZ), Some(&whole), None)?);
+    }
+    let bytes = with_long_transaction(proof, &gap_witness(&tree, len, at, len - at - n))?;
     Some(L1Proof { bytes, jobs })
 }
 

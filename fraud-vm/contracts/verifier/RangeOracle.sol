@@ -7,6 +7,7 @@ import {Sha256Blocks} from "./Sha256Blocks.sol";
 import {Ripemd160Blocks} from "./Ripemd160Blocks.sol";
 import {FastLzChunk} from "./FastLzChunk.sol";
 import {LogsChunk} from "./LogsChunk.sol";
+import {EntriesChunk} from "./EntriesChunk.sol";
 
 /// @title Range oracle: verified facts about long word-tree ranges (fraud-vm/SPEC.md §3.4.1)
 /// @notice A one-step proof carries every word of each range its step reads or writes, so a
@@ -64,6 +65,14 @@ contract RangeOracle {
     /// [v0.15] The bytes of a long log a LOGS chunk reads (its address and topics).
     uint256 internal constant LOGS_HEAD = 256;
 
+    /// [v0.16] A job flag, alone: the fact's `dstResult` is the transaction start's entries
+    /// stack (SPEC.md §5.9) with an access list's entries pushed over the stack `dstRoot`, its
+    /// `hash` `u128 addresses ‖ u128 keys`; the job's bytes are the list's payload in the
+    /// transaction's encoding. Run by `absorbEntries`.
+    uint256 public constant ENTRIES = 128;
+    /// [v0.16] The most bytes one ENTRIES chunk absorbs.
+    uint256 public constant MAX_ENTRIES_CHUNK = 4_096;
+
     /// The parameters of a job; its id is `keccak256(abi.encode(job))`.
     struct Job {
         bytes32 srcRoot;
@@ -91,6 +100,8 @@ contract RangeOracle {
     }
 
     mapping(bytes32 => Progress) private jobs;
+    /// [v0.16] The states ENTRIES chunks left, by `keccak256(abi.encode(id, keccak256(state)))`.
+    mapping(bytes32 => bool) private entriesStates;
 
     /// A job whose parameters no step could ask for (empty, beyond the tree, no work).
     error BadJob();
@@ -109,6 +120,10 @@ contract RangeOracle {
     error BadLogsState();
     /// [v0.15] The HASH fact of a long log a LOGS chunk takes is not complete.
     error LogHashMissing(bytes32 id);
+
+    /// [v0.16] An ENTRIES chunk's state is neither the job's initial state nor one a chunk of
+    /// the job left.
+    error BadEntriesState();
 
     /// @notice A chunk was absorbed.
     event Absorbed(bytes32 indexed id, uint256 done, bool complete);
@@ -252,6 +267,87 @@ contract RangeOracle {
         }
         p.done = uint64(done + n);
         emit Absorbed(id, done + n, last);
+    }
+
+    /// @notice [v0.16] Absorbs `n` bytes of the ENTRIES job `job` (`(R_e, offset, len(e), len,
+    /// ENTRIES, below, 0)`, SPEC.md §3.4.1): `dst` is the state the chunk starts from (224
+    /// bytes: the job's initial state, `below` with no entry and `pos = len`, or one a chunk of
+    /// this job left) followed by the chunk's hints, a word each (`EntriesChunk`); the chunk
+    /// absorbs the job's bytes `[pos − n, pos)`, `src` the range multiproof of the encoding's
+    /// words that hold them. The state it leaves is kept by its hash (every one, not one running
+    /// state: a chunk with a wrong hint may be taken, since an item's head is read only where the
+    /// chunks reach it, and its state then leads nowhere but blocks no one). The chunk that
+    /// reaches byte 0 completes the fact: `dstResult` the entries' stack root, `hash`
+    /// `u128 addresses ‖ u128 keys`.
+    function absorbEntries(Job calldata job, uint256 n, bytes calldata src, bytes calldata dst) external {
+        bytes32 id = idOf(job);
+        uint256 len = job.len;
+        if (
+            job.flags != ENTRIES || len == 0 || len > type(uint32).max || job.srcSize > TREE_BYTES
+                || job.srcOffset + len > job.srcSize || job.dstOffset != 0
+        ) revert BadJob();
+        Progress storage p = jobs[id];
+        if (p.complete) revert JobComplete();
+        (uint256 st, uint256 pos) = _entriesState(id, job.dstRoot, len, dst);
+        if (n == 0 || n > MAX_ENTRIES_CHUNK || n > pos) revert BadChunk(len - pos, n);
+        _entriesChunk(job, pos - n, n, src, st, dst);
+        bool last = pos == n;
+        if (last) {
+            uint256 addresses;
+            uint256 keys;
+            bytes32 root;
+            assembly ("memory-safe") {
+                root := mload(st)
+                addresses := mload(add(st, 32))
+                keys := mload(add(st, 64))
+            }
+            (p.hash, p.dst, p.complete) = (bytes32((addresses << 128) | keys), root, true);
+        } else {
+            bytes32 h;
+            assembly ("memory-safe") {
+                h := keccak256(st, 224) // EntriesChunk.STATE_LEN
+            }
+            entriesStates[keccak256(abi.encode(id, h))] = true;
+        }
+        p.done = uint64(len - pos + n);
+        emit Absorbed(id, len - pos + n, last);
+    }
+
+    /// @notice The state an ENTRIES chunk of job `id` starts from, in memory, and its `pos`:
+    /// the first 224 bytes of `dst`, if they are the job's initial state (the stack `below`, no
+    /// entry, `pos = len`) or one a chunk of the job left.
+    function _entriesState(bytes32 id, bytes32 below, uint256 len, bytes calldata dst)
+        private
+        view
+        returns (uint256 st, uint256 pos)
+    {
+        if (dst.length < EntriesChunk.STATE_LEN || dst.length % 32 != 0) revert BadEntriesState();
+        st = _alloc(EntriesChunk.STATE_LEN);
+        bytes32 h;
+        assembly ("memory-safe") {
+            calldatacopy(st, dst.offset, 224) // EntriesChunk.STATE_LEN
+            h := keccak256(st, 224)
+            pos := mload(add(st, 96))
+        }
+        if (!entriesStates[keccak256(abi.encode(id, h))] && h != keccak256(abi.encode(below, 0, 0, len, 0, 0, 0))) {
+            revert BadEntriesState();
+        }
+    }
+
+    /// @notice Folds the ENTRIES chunk of the job's `n` bytes from `lo` into the state at `st`
+    /// with the hints after the state in `dst`.
+    function _entriesChunk(Job calldata job, uint256 lo, uint256 n, bytes calldata src, uint256 st, bytes calldata dst)
+        private
+        pure
+    {
+        uint256 data = _alloc(n + 32);
+        uint256 from = job.srcOffset + lo;
+        _readSource(job.srcRoot, from, from + n, src, data);
+        uint256 hints;
+        assembly ("memory-safe") {
+            hints := add(dst.offset, 224) // EntriesChunk.STATE_LEN
+        }
+        EntriesChunk.run(st, data, lo, hints, (dst.length - EntriesChunk.STATE_LEN) / 32);
     }
 
     /// @notice Folds the LOGS chunk of `n` bytes from `done` of the `len` bytes of logs under

@@ -134,6 +134,7 @@ contract TxDecoder {
     uint256 private constant JOB_WRITE = 2;
     uint256 private constant JOB_ZEROS = 16;
     uint256 private constant JOB_FLZ = 32;
+    uint256 private constant JOB_ENTRIES = 128;
     /// Bytes a word tree holds, 2^37.
     uint256 private constant TREE_BYTES = 1 << 37;
     /// Empty word-tree root `Z_32` (SPEC.md §9).
@@ -142,7 +143,9 @@ contract TxDecoder {
     /// [v0.11] A transaction in the L1 form (SPEC.md §3.4.1): the encoding `e`'s word-tree
     /// root and length, the bytes before its data (`headLen`, through the data's header), the
     /// data's length (`gap`, zero in the full form), the calldata offset where the data would
-    /// start (`at`) and the range oracle whose facts stand for `e`'s bytes.
+    /// start (`at`) and the range oracle whose facts stand for `e`'s bytes. [v0.16] With
+    /// `listGap`, the bytes absent are the access list's payload instead (the data present):
+    /// its entries are the ENTRIES fact's.
     struct Long {
         bytes32 root;
         uint256 len;
@@ -150,6 +153,7 @@ contract TxDecoder {
         uint256 gap;
         uint256 at;
         address oracle;
+        bool listGap;
     }
 
     /// What the signature check needs besides the decoded fields.
@@ -332,6 +336,20 @@ contract TxDecoder {
         _fillGas(t, l);
         // [v0.15] The start's entries as the Starting state stacks them (SPEC.md §5.9).
         TxRecord.stackEntries(t);
+        if (l.listGap) _listEntries(t, l);
+    }
+
+    /// @notice [v0.16] The access list's entries from the oracle's ENTRIES fact of `(R_e,
+    /// len(head), len(e), len(list payload))` over the stack of the authorizations' entries:
+    /// the entries' root and words, and the list's intrinsic gas (2400 an address, 1900 a key).
+    function _listEntries(TxFields memory t, Long memory l) private view {
+        (bytes32 counts, bytes32 root) =
+            StepOps.factOf(l.oracle, l.root, l.headLen, l.len, l.gap, JOB_ENTRIES, t.entriesRoot, 0);
+        uint256 addresses = uint256(counts) >> 128;
+        uint256 keys = uint128(uint256(counts));
+        t.entriesRoot = root;
+        t.entryWords += 2 * (addresses + keys);
+        t.intrinsic += TxRecord.ACCESS_ADDRESS * addresses + TxRecord.ACCESS_KEY * keys;
     }
 
     /// @notice The intrinsic gas and the floor from the data's zero bytes, and the data's word
@@ -339,7 +357,7 @@ contract TxDecoder {
     /// oracle's facts (`_longData`).
     function _fillGas(TxFields memory t, Long memory l) private view {
         uint256 zeros;
-        if (l.gap != 0) {
+        if (l.gap != 0 && !l.listGap) {
             zeros = _longData(t, l);
         } else {
             zeros = TxRecord.zeroBytes(t.data, t.dataLen);
@@ -356,13 +374,20 @@ contract TxDecoder {
 
     /// @notice [v0.11] In the L1 form, after the data's header: the data must be exactly the
     /// bytes absent from `c` (else `BadTransaction`); the offsets past it move back by them.
+    /// [v0.16] Or the data lies before the absent bytes, which must then be the access list's
+    /// payload (`listGap`, checked by `_accessList`).
     function _pastData(TxFields memory t, uint256 q, uint256 end, Long memory l)
         private
         pure
         returns (uint256, uint256)
     {
         if (l.gap == 0) return (q, end);
-        if (t.data != l.at || t.dataLen != l.gap) revert BadTransaction();
+        if (t.data != l.at) {
+            if (t.data + t.dataLen > l.at) revert BadTransaction();
+            l.listGap = true;
+            return (q, end);
+        }
+        if (t.dataLen != l.gap) revert BadTransaction();
         return (q - l.gap, end - l.gap);
     }
 
@@ -426,7 +451,7 @@ contract TxDecoder {
         (t.isSystem, q) = Rlp.boolOf(q, end);
         (t.data, t.dataLen, q) = Rlp.bytesOf(q, end);
         (q, end) = _pastData(t, q, end, l);
-        if (q != end) Rlp.malformed();
+        if (q != end || l.listGap) Rlp.malformed();
         t.deposit = true;
     }
 
@@ -455,7 +480,8 @@ contract TxDecoder {
         (t.value, q) = Rlp.uintOf(q, end, 32);
         (t.data, t.dataLen, q) = Rlp.bytesOf(q, end);
         (q, end) = _pastData(t, q, end, l);
-        if (kind != LEGACY) q = _accessList(t, q, end);
+        if (kind == LEGACY && l.listGap) revert BadTransaction();
+        if (kind != LEGACY) (q, end) = _accessList(t, q, end, l);
         if (kind == BLOB) {
             (t.maxFeePerBlobGas, q) = Rlp.uintOf(q, end, 16);
             q = _blobHashes(t, q, end);
@@ -483,9 +509,20 @@ contract TxDecoder {
         if (q != end) Rlp.malformed();
     }
 
-    /// @notice An EIP-2930 access list: `[[address, [key…]]…]`.
-    function _accessList(TxFields memory t, uint256 q, uint256 end) private pure returns (uint256) {
+    /// @notice An EIP-2930 access list: `[[address, [key…]]…]`. [v0.16] In the L1 form with
+    /// `listGap`, its payload MUST be exactly the bytes absent from `c` (else `BadTransaction`):
+    /// it is not read here (the ENTRIES fact is, `_listEntries`), and the offsets past it move
+    /// back by it.
+    function _accessList(TxFields memory t, uint256 q, uint256 end, Long memory l)
+        private
+        pure
+        returns (uint256, uint256)
+    {
         (uint256 at, uint256 listEnd) = Rlp.listOf(q, end);
+        if (l.listGap) {
+            if (at != l.at || listEnd - at != l.gap) revert BadTransaction();
+            return (at, end - l.gap);
+        }
         t.accessList = new AccessEntry[](Rlp.count(at, listEnd));
         for (uint256 i = 0; i < t.accessList.length; ++i) {
             (uint256 item, uint256 itemEnd) = Rlp.listOf(at, listEnd);
@@ -502,7 +539,7 @@ contract TxDecoder {
             t.accessList[i].keys = list;
             at = itemEnd;
         }
-        return listEnd;
+        return (listEnd, end);
     }
 
     /// @notice EIP-4844 versioned hashes: `[hash…]`.

@@ -12,8 +12,8 @@
 //! [`LOGS_HEAD`] bytes (its address and topics, for the bloom) and takes the hash from the HASH
 //! job's fact over its bytes `(R_L, done, len(L), n)`.
 
-use super::{Chunk, JobPlan, RangeJob, encode_range, plan};
-use crate::merkle::{RangeProof, WordTree, range_sibling_count};
+use super::{Chunk, JobPlan, RangeJob, encode_range, plan, read_proven};
+use crate::merkle::WordTree;
 use alloy::primitives::{Address, B256, Bloom, BloomInput, U256, keccak256};
 
 /// A job flag, alone: the fact's `hash` is `keccak256(logs_root ‖ u256 count ‖ bloom)` of the
@@ -375,36 +375,8 @@ impl LogsRun {
     /// The job's bytes `[from, to)` from the chunk's source multiproof `src`, which must prove
     /// exactly their words.
     fn read(&self, from: u64, to: u64, src: &[u8]) -> Result<Vec<u8>, LogsError> {
-        let first = from / 32;
-        let count = to.div_ceil(32) - first;
-        let proof = decode_range(src).ok_or(LogsError::BadSource)?;
-        if proof.start != first
-            || proof.words.len() as u64 != count
-            || !proof.verifies(self.job.src_root, first, count)
-        {
-            return Err(LogsError::BadSource);
-        }
-        let flat: Vec<u8> = proof.words.iter().flat_map(|w| w.0).collect();
-        let lo = (from - first * 32) as usize;
-        Ok(flat[lo..lo + (to - from) as usize].to_vec())
+        read_proven(src, self.job.src_root, from, to).ok_or(LogsError::BadSource)
     }
-}
-
-/// A range multiproof from its §6.3 encoding, all of it.
-fn decode_range(b: &[u8]) -> Option<RangeProof> {
-    let start = u64::from(u32::from_be_bytes(b.get(..4)?.try_into().ok()?));
-    let count = u64::from(u32::from_be_bytes(b.get(4..8)?.try_into().ok()?));
-    let siblings = range_sibling_count(start, count)?;
-    let words = b.get(8..)?;
-    if words.len() != 32 * (count as usize + siblings) {
-        return None;
-    }
-    let mut all = words.chunks(32).map(B256::from_slice);
-    Some(RangeProof {
-        start,
-        words: all.by_ref().take(count as usize).collect(),
-        siblings: all.collect(),
-    })
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ alloy::sol! {
     function absorb(Job job, uint256 n, bytes src, bytes dst);
     function absorbFlz(Job job, uint256 n, bytes src, bytes state);
     function absorbLogs(Job job, uint256 n, bytes src, bytes state);
+    function absorbEntries(Job job, uint256 n, bytes src, bytes dst);
     function absorbCode(bytes code);
     function absorbCodeChunk(bytes state, bytes chunk);
     function codeFact(bytes32 codeHash) returns (bytes32);
@@ -98,7 +99,15 @@ impl Feeder {
         let src = Bytes::copy_from_slice(&chunk.src);
         // An FLZ or LOGS chunk carries the job's state where the others carry their destination
         // proof.
-        let data = if job.flags == range_fact::LOGS {
+        let data = if job.flags == range_fact::ENTRIES {
+            absorbEntriesCall {
+                job: sol_job,
+                n,
+                src,
+                dst: Bytes::copy_from_slice(&chunk.dst),
+            }
+            .abi_encode()
+        } else if job.flags == range_fact::LOGS {
             absorbLogsCall {
                 job: sol_job,
                 n,
@@ -130,6 +139,7 @@ impl Feeder {
             range_fact::ZEROS => "ZEROS",
             range_fact::FLZ => "FLZ",
             range_fact::LOGS => "LOGS",
+            range_fact::ENTRIES => "ENTRIES",
             f if f == range_fact::WRITE | range_fact::ZEROS => "WRITE|ZEROS",
             _ => "WRITE",
         };
@@ -203,6 +213,18 @@ impl Feeder {
             ExecutionResult::Success { output, .. } => {
                 let r = factCall::abi_decode_returns(output.data()).expect("fact");
                 (r.complete, r.hash)
+            }
+            other => panic!("fact(): {other:?}"),
+        }
+    }
+
+    /// The oracle's whole fact of job `id`: complete, hash, destination result.
+    pub(super) fn fact_with_result(&self, l1: &mut L1Verifier, id: B256) -> (bool, B256, B256) {
+        let (result, _) = l1.call_to(self.oracle, factCall { id }.abi_encode());
+        match result {
+            ExecutionResult::Success { output, .. } => {
+                let r = factCall::abi_decode_returns(output.data()).expect("fact");
+                (r.complete, r.hash, r.dstResult)
             }
             other => panic!("fact(): {other:?}"),
         }
@@ -1428,7 +1450,18 @@ fn solidity_wide_start_gas() {
     let probe = l1.deploy_artifact("FeeProbe", &[]);
     let starts = |block: &[Vec<u8>], kind: u8| op_starts(block, kind).expect("the block checks");
     let mut worst = 0u64;
-    for (addresses, slots) in [(1usize, 1usize), (1, 100), (10, 500), (20, 2000), (300, 0)] {
+    // [v0.16] The head as the prover sends it: the access list's L1 form past 16 entries.
+    let mut worst_head = 0u64;
+    let cases = [
+        (1usize, 1usize),
+        (1, 15),
+        (1, 100),
+        (10, 500),
+        (20, 2000),
+        (50, 10_000),
+        (300, 0),
+    ];
+    for (addresses, slots) in cases {
         let what = format!("{addresses} addresses, {slots} keys");
         // Prague: the cases' block, the list on an EIP-1559 call to a contract that stops.
         let case = Case {
@@ -1464,6 +1497,11 @@ fn solidity_wide_start_gas() {
             "Prague start, {what} ({len}-byte encoding): head in full {full} gas, L1 form \
              {form:?}; {n} sub-steps, the worst {sub} gas"
         );
+        worst_head = worst_head.max(form.unwrap_or(full));
+        if slots > 3_800 {
+            // An OP recorded transaction is at most 128,000 bytes (MAX_L2_TX_SIZE).
+            continue;
+        }
         // Isthmus: a recorded EIP-1559 transaction of an OP block.
         let block = super::super::op_blocks::access_list_block(addresses, slots);
         let found = starts(&block, 2);
@@ -1484,7 +1522,18 @@ fn solidity_wide_start_gas() {
              encoding alone {flz}), L1 form {form:?}; {n} sub-steps, the worst {sub} gas",
             e.len()
         );
+        worst_head = worst_head.max(form.unwrap_or(full));
     }
+    feeder.print_and_bound_chunks("the starts' jobs: ");
+    let entries = feeder.max_chunk.get("ENTRIES").copied().unwrap_or_default();
+    assert!(
+        entries > 0 && entries < 1_000_000,
+        "the worst ENTRIES chunk takes {entries} gas"
+    );
+    assert!(
+        worst_head < 1_000_000,
+        "the worst access-list head takes {worst_head} gas"
+    );
     for n in [20u8, 100] {
         let block = super::super::op_blocks::delegation_block(n);
         let found = starts(&block, 4);
@@ -1551,7 +1600,8 @@ fn sub_step_tamperings(proof: &fraud_vm::StepProof) -> Vec<(&'static str, fraud_
 /// on one EIP-7702 transaction of an OP block: the start takes `⌈warm / 12⌉ + ⌈auths / 4⌉ + 1`
 /// sub-steps (none without entries; an authorization for another chain has no entry), each of
 /// which Solidity answers with the Rust post-state, and every tampered sub-step is rejected by
-/// both.
+/// both. [v0.16] The head, in full and (past 16 access-list entries) in its L1 form with the
+/// list read from the ENTRIES fact over the authorizations' stack, gives the Rust post-state.
 #[test]
 fn solidity_random_start_sub_steps_agree() {
     use super::super::op_blocks::{Auth, auth, entries_block};
@@ -1559,6 +1609,8 @@ fn solidity_random_start_sub_steps_agree() {
     use proptest::test_runner::{Config, TestRunner};
     use std::cell::RefCell;
     let l1 = RefCell::new(L1Verifier::deploy());
+    let feeder = RefCell::new(Feeder::new(&mut l1.borrow_mut()));
+    let forms = RefCell::new(0u32);
     let seen = RefCell::new((0usize, 0usize));
     let mut runner = TestRunner::new(Config {
         cases: 12,
@@ -1585,6 +1637,14 @@ fn solidity_random_start_sub_steps_agree() {
                 let subs = op_sub_steps(&block).map_err(TestCaseError::fail)?;
                 prop_assert_eq!(subs.len(), expected, "{}", what);
                 let mut l1 = l1.borrow_mut();
+                let (pre, head) = op_starts(&block, 4)
+                    .map_err(TestCaseError::fail)?
+                    .pop()
+                    .ok_or_else(|| TestCaseError::fail("no EIP-7702 start"))?;
+                let (_, form) =
+                    start_in_both_forms(&mut l1, &mut feeder.borrow_mut(), pre, &head, &what);
+                prop_assert_eq!(form.is_some(), addresses + slots > range_fact::MANY_ENTRIES);
+                *forms.borrow_mut() += u32::from(form.is_some());
                 let steps = l1.address;
                 for (i, (pre, proof)) in subs.iter().enumerate() {
                     let answer = compare_step(&mut l1, steps, *pre, &proof.encode());
@@ -1607,16 +1667,19 @@ fn solidity_random_start_sub_steps_agree() {
         )
         .expect("both verifiers agree on every sub-step and reject every tampered one");
     let (steps, tampered) = *seen.borrow();
-    println!("{steps} sub-steps, {tampered} tampered ones rejected");
+    println!(
+        "{steps} sub-steps, {tampered} tampered ones rejected; {} heads in the access list's L1 form",
+        forms.borrow()
+    );
     assert!(steps >= 12, "{steps} sub-steps");
 }
 
-/// [v0.14] A start whose encoding is long and whose data is short (an access list of 400 keys)
-/// takes the L1 form with no byte absent (SPEC.md §3.4.1): rejected before its facts, then the
-/// Rust verifier's post-state once its jobs ran (the HASH of the encoding, and under Isthmus
-/// its FLZ job); a flipped word in the head or the tail, another `len(e)` and another split
-/// (a gap of one byte, or a byte more than `e`) are rejected; a call to a precompile keeps the
-/// full form.
+/// [v0.16] A start whose data is short and whose access list is long (400 keys) takes the L1
+/// form with the list's payload absent (SPEC.md §3.4.1; v0.14 took it with no byte absent):
+/// rejected before its facts, then the Rust verifier's post-state once its jobs ran (the HASH
+/// of the encoding, the ENTRIES job of the list, the signing payload's WRITE and HASH, and under
+/// Isthmus the FLZ job); a flipped word in the head or the tail, another `len(e)` and another
+/// split are rejected.
 #[test]
 fn solidity_long_access_list_start_in_l1_form() {
     let mut l1 = L1Verifier::deploy();
@@ -1639,12 +1702,17 @@ fn solidity_long_access_list_start_in_l1_form() {
         .find(|(_, p)| p.pre.status == Status::Idle && p.transaction.is_some())
         .expect("the start");
     for (what, pre, proof, jobs) in [
-        ("Isthmus", pre, &isthmus, 2usize),
-        ("Prague", prague.0, &prague.1, 1),
+        ("Isthmus", pre, &isthmus, 5usize),
+        ("Prague", prague.0, &prague.1, 4),
     ] {
         let rust = verify(pre, proof).expect("the Rust verifier takes the full proof");
         let form = range_fact::l1_form(proof, LONG_WORDS).expect("a long encoding has an L1 form");
-        assert_eq!(form.jobs.len(), jobs, "{what}: HASH (and FLZ)");
+        assert_eq!(
+            form.jobs.len(),
+            jobs,
+            "{what}: HASH, ENTRIES, WRITE, HASH (and FLZ)"
+        );
+        assert_eq!(form.jobs[1].job.flags, range_fact::ENTRIES, "{what}");
         let (answer, _) = l1.verify(pre, &form.bytes);
         assert!(
             matches!(&answer, Answer::Revert(e) if e.starts_with("RangeFactMissing")),
@@ -1732,4 +1800,244 @@ fn solidity_random_access_list_starts_agree() {
     let forms = *forms.borrow();
     println!("{forms} of 16 starts took the L1 form");
     assert!(forms >= 1, "{forms} L1 forms");
+}
+
+/// [v0.16] The ENTRIES job (SPEC.md §3.4.1, §5.9) over random access lists (1–11 items of 0–2
+/// or 0–150 keys) inside a random encoding, over a random stack below, in random chunk sizes:
+/// the L1 oracle and Rust (`range_fact::EntriesRun`) give the same fact, whose root is the
+/// stack the start head pushes (`step::start_entries`) and whose hash the counts. At a random
+/// chunk a tampered one (a state or hint byte, a source word, a cut one byte off, a hint short
+/// or extra) is refused by both, and the right chunk still goes through after it. Every chunk
+/// is a committed L1 transaction; the largest is printed and bounded under 1M gas
+/// (`cargo test --release -p fraud-vm --test differential solidity_entries_job -- --nocapture`).
+#[test]
+fn solidity_entries_job_agrees_with_rust() {
+    use proptest::test_runner::{Config, TestRunner};
+    use std::cell::RefCell;
+    let mut l1 = L1Verifier::deploy();
+    let feeder = RefCell::new(Feeder::new(&mut l1));
+    let l1 = RefCell::new(l1);
+    let refused = RefCell::new(0u32);
+    let taken = RefCell::new(0u32);
+    let mut runner = TestRunner::new(Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let item = (
+        any::<[u8; 20]>(),
+        prop_oneof![
+            prop::collection::vec(any::<[u8; 32]>(), 0..3),
+            prop::collection::vec(any::<[u8; 32]>(), 0..150),
+        ],
+    );
+    let strategy = (
+        prop::collection::vec(item, 1..12),
+        0usize..80,
+        64u64..=range_fact::MAX_ENTRIES_CHUNK,
+        any::<[u8; 32]>(),
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        0usize..5,
+    );
+    runner
+        .run(&strategy, |(items, pad, most, below, pick, byte, how)| {
+            let list: Vec<(Address, Vec<U256>)> = items
+                .into_iter()
+                .map(|(a, k)| {
+                    (
+                        Address::from(a),
+                        k.into_iter().map(U256::from_be_bytes).collect(),
+                    )
+                })
+                .collect();
+            let (e, offset, len) = entries_encoding(&list, pad);
+            let below = B256::from(below);
+            let plan = range_fact::entries_plan(&e, offset, len, below, most)
+                .ok_or_else(|| TestCaseError::fail("no plan"))?;
+            let tx = fraud_vm::tx::TxRecord {
+                access_list: list.clone(),
+                ..Default::default()
+            };
+            let (words, _) = fraud_vm::step::start_entries(&tx, U256::ZERO)
+                .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            let root = words
+                .iter()
+                .rev()
+                .fold(below, |r, w| fraud_vm::state::stack_push(r, *w));
+            let keys: u64 = list.iter().map(|(_, k)| k.len() as u64).sum();
+            let counts = B256::from((U256::from(list.len()) << 128) | U256::from(keys));
+            prop_assert_eq!((plan.hash, plan.dst_result), (counts, root));
+
+            let (mut l1, mut feeder) = (l1.borrow_mut(), feeder.borrow_mut());
+            let mut run = range_fact::EntriesRun::new(plan.job.clone());
+            let k = pick.index(plan.chunks.len());
+            for (i, chunk) in plan.chunks.iter().enumerate() {
+                if i == k {
+                    let mut bad = chunk.clone();
+                    match how {
+                        0 => {
+                            // A state byte, or (half the time) a hint's.
+                            let at = if pick.index(2) == 0 && bad.dst.len() > 224 {
+                                224 + byte.index(bad.dst.len() - 224)
+                            } else {
+                                byte.index(bad.dst.len())
+                            };
+                            bad.dst[at] ^= 1;
+                        }
+                        1 => {
+                            let at = 8 + byte.index(bad.src.len() - 8);
+                            bad.src[at] ^= 0x40;
+                        }
+                        2 => bad.n += 1,
+                        3 if bad.dst.len() > 224 => bad.dst.truncate(bad.dst.len() - 32),
+                        _ => bad.dst.extend(U256::from(1).to_be_bytes::<32>()),
+                    }
+                    // A hint's byte may give a state the oracle takes: it must lead nowhere.
+                    let mut rust = run.clone();
+                    let (r, sol) = (rust.absorb(&bad), feeder.absorb(&mut l1, &plan.job, &bad));
+                    prop_assert_eq!(r.is_ok(), sol.is_ok(), "chunk {}: {:?} {:?}", i, r, sol);
+                    if r.is_ok() {
+                        prop_assert!(how == 0 && bad.dst[..224] == chunk.dst[..224]);
+                        prop_assert!(
+                            dead_end(&e, offset, &plan, i, &bad),
+                            "a tampered hint leads to a fact"
+                        );
+                        *taken.borrow_mut() += 1;
+                    }
+                    *refused.borrow_mut() += 1;
+                }
+                run.absorb(chunk)
+                    .map_err(|e| TestCaseError::fail(format!("Rust, chunk {i}: {e}")))?;
+                let gas = feeder
+                    .absorb(&mut l1, &plan.job, chunk)
+                    .map_err(|e| TestCaseError::fail(format!("Solidity, chunk {i}: {e}")))?;
+                prop_assert!(
+                    gas < 1_000_000,
+                    "chunk {} of {} bytes: {} gas",
+                    i,
+                    chunk.n,
+                    gas
+                );
+            }
+            prop_assert_eq!(run.fact(), Some((counts, root)));
+            prop_assert_eq!(
+                feeder.fact_with_result(&mut l1, plan.job.id()),
+                (true, counts, root)
+            );
+            Ok(())
+        })
+        .expect("the oracle and Rust agree on every ENTRIES job");
+    let mut feeder = feeder.borrow_mut();
+    println!(
+        "{} chunks, {} tampered ones ({} taken, each leading nowhere); largest: {:?}",
+        feeder.chunks,
+        refused.borrow(),
+        taken.borrow(),
+        feeder.max_chunk
+    );
+    assert!(*refused.borrow() > *taken.borrow());
+    // The costliest chunks: all keys (33 bytes an entry) or all addresses without keys (23).
+    let mut l1 = l1.borrow_mut();
+    for (what, list) in [
+        (
+            "one address, 2,000 keys",
+            vec![(
+                Address::repeat_byte(0xa1),
+                (0..2_000u64)
+                    .map(|k| U256::from(k) + U256::MAX / U256::from(3))
+                    .collect(),
+            )],
+        ),
+        (
+            "1,000 addresses without keys",
+            (0..1_000u64)
+                .map(|i| {
+                    (
+                        Address::left_padding_from(&(0xa1_0000 + i).to_be_bytes()),
+                        Vec::new(),
+                    )
+                })
+                .collect(),
+        ),
+    ] {
+        let (e, offset, len) = entries_encoding(&list, 40);
+        let plan =
+            range_fact::entries_plan(&e, offset, len, B256::ZERO, range_fact::MAX_ENTRIES_CHUNK)
+                .expect("a plan");
+        // The first chunk with its hint's address changed: its item's head is in a later
+        // chunk, so both take it; its state leads nowhere and the true chain still completes.
+        let mut bad = plan.chunks[0].clone();
+        bad.dst[224 + 31] ^= 1;
+        let mut run = range_fact::EntriesRun::new(plan.job.clone());
+        let taken = (
+            run.absorb(&bad).is_ok(),
+            feeder.absorb(&mut l1, &plan.job, &bad).is_ok(),
+        );
+        assert_eq!(taken.0, taken.1, "{what}: a changed hint");
+        assert!(
+            dead_end(&e, offset, &plan, 0, &bad),
+            "{what}: a changed hint leads to a fact"
+        );
+        println!(
+            "ENTRIES, {what}: a changed hint in the first chunk taken: {}",
+            taken.0
+        );
+        let mut worst = 0;
+        for c in &plan.chunks {
+            worst = worst.max(feeder.absorb(&mut l1, &plan.job, c).expect("a chunk"));
+            run.absorb(c).expect("Rust takes the chunk");
+        }
+        assert_eq!(run.fact(), Some((plan.hash, plan.dst_result)));
+        assert_eq!(
+            feeder.fact_with_result(&mut l1, plan.job.id()),
+            (true, plan.hash, plan.dst_result)
+        );
+        println!(
+            "ENTRIES, {what}: {} chunks, the worst {worst} gas",
+            plan.chunks.len()
+        );
+        assert!(worst < 1_000_000, "{what}: {worst}");
+    }
+}
+
+/// Whether the chunks of `plan` from `k` on, chunk `k` replaced by `bad` (taken from the state
+/// chunk `k` starts from), never reach byte 0 (`range_fact::absorb_entries` on the list's bytes).
+fn dead_end(e: &[u8], offset: u64, plan: &JobPlan, k: usize, bad: &Chunk) -> bool {
+    let a = &e[offset as usize..(offset + plan.job.len) as usize];
+    let Some(mut state) = range_fact::EntriesState::decode(&plan.chunks[k].dst[..224]) else {
+        return true;
+    };
+    for (i, c) in plan.chunks[k..].iter().enumerate() {
+        let c = if i == 0 { bad } else { c };
+        let hints: Vec<U256> = c.dst[224..].chunks(32).map(U256::from_be_slice).collect();
+        let Some(lo) = state.pos.checked_sub(c.n) else {
+            return true;
+        };
+        match range_fact::absorb_entries(&state, lo, &a[lo as usize..state.pos as usize], &hints) {
+            Ok(next) => state = next,
+            Err(_) => return true,
+        }
+    }
+    state.pos != 0
+}
+
+/// An encoding holding the RLP of `list` after `pad` bytes, and 7 bytes after it: the encoding,
+/// where the list's payload starts and its length.
+fn entries_encoding(list: &[(Address, Vec<U256>)], pad: usize) -> (Vec<u8>, u64, u64) {
+    let list = alloy::eips::eip2930::AccessList(
+        list.iter()
+            .map(|(a, k)| alloy::eips::eip2930::AccessListItem {
+                address: *a,
+                storage_keys: k.iter().map(|k| B256::from(*k)).collect(),
+            })
+            .collect(),
+    );
+    let whole = alloy::rlp::encode(&list);
+    let header = alloy::rlp::Header::decode(&mut &whole[..]).expect("a list");
+    let at = whole.len() - header.payload_length;
+    let mut e = vec![0x5a; pad];
+    e.extend_from_slice(&whole);
+    e.extend_from_slice(&[7; 7]);
+    ((e), (pad + at) as u64, header.payload_length as u64)
 }

@@ -34,6 +34,10 @@ const FLZ_CHUNK_GAS: u64 = 8_000_000;
 /// The gas limit of every LOGS chunk (fraud-vm SPEC.md §3.4.1 v0.15): above the costliest
 /// measured, 6 KiB of the shortest logs (empty LOG0s, 799,537 gas).
 const LOGS_CHUNK_GAS: u64 = 1_200_000;
+/// The gas limit of every ENTRIES chunk (fraud-vm SPEC.md §3.4.1 v0.16): above the costliest
+/// measured, 4 KiB of addresses without keys (about 420k gas); a chunk's cost follows its items,
+/// so the first one's estimate bounds nothing.
+const ENTRIES_CHUNK_GAS: u64 = 600_000;
 /// How often a job is resumed from the oracle's progress after a chunk failed.
 const ATTEMPTS: usize = 3;
 /// The gas limit of every `absorbCodeChunk` (fraud-vm SPEC.md §3.4.1 v0.14): a chunk's cost
@@ -327,9 +331,16 @@ async fn run_job<P: Provider + Clone>(
             break;
         }
         let done = u64::try_from(progress.done).unwrap_or(u64::MAX);
-        // Chunks are fixed by the job: skip those someone already absorbed.
-        let Some(first) = (0..plan.chunks.len()).find(|&i| at_of(plan, i) == done) else {
-            return Err(RangeJobError::NotAtBoundary { id, done });
+        // Chunks are fixed by the job: skip those someone already absorbed. [v0.16] An ENTRIES
+        // job keeps every state a chunk left and its progress is the last chunk's, which may
+        // be one that leads nowhere (a wrong hint): its chunks are sent again from the first.
+        let first = if plan.job.flags == range_fact::ENTRIES {
+            0
+        } else {
+            match (0..plan.chunks.len()).find(|&i| at_of(plan, i) == done) {
+                Some(first) => first,
+                None => return Err(RangeJobError::NotAtBoundary { id, done }),
+            }
         };
         if let Err(e) = send_chunks(provider, oracle, from, plan, first).await {
             warn!(target: "challenger", job = %id, attempt = attempt + 1, error = %e, "range job chunk failed; resuming from the oracle's progress");
@@ -372,11 +383,17 @@ async fn send_chunks<P: Provider + Clone>(
         reason,
     };
     // An FLZ job's chunks pass the state the previous one left (in `dst`) to `absorbFlz`
-    // (SPEC.md §3.4.1 v0.11), a LOGS job's to `absorbLogs` (v0.15); the others go to `absorb`.
+    // (SPEC.md §3.4.1 v0.11), a LOGS job's to `absorbLogs` (v0.15), an ENTRIES job's (with
+    // their hints) to `absorbEntries` (v0.16); the others go to `absorb`.
     let absorb = |i: usize| {
         let c = &plan.chunks[i];
         let (n, src, dst) = (U256::from(c.n), c.src.clone().into(), c.dst.clone().into());
-        if plan.job.flags == range_fact::LOGS {
+        if plan.job.flags == range_fact::ENTRIES {
+            oracle
+                .absorbEntries(job.clone(), n, src, dst)
+                .calldata()
+                .clone()
+        } else if plan.job.flags == range_fact::LOGS {
             oracle
                 .absorbLogs(job.clone(), n, src, dst)
                 .calldata()
@@ -417,6 +434,9 @@ async fn send_chunks<P: Provider + Clone>(
         // A LOGS chunk's cost follows its logs (many short ones cost more than one long one,
         // whose hash is a fact), and the first passes no state: it bounds nothing.
         gas = gas.max(LOGS_CHUNK_GAS);
+    }
+    if plan.job.flags == range_fact::ENTRIES {
+        gas = gas.max(ENTRIES_CHUNK_GAS);
     }
     let inputs = (first..count).map(|i| (i, absorb(i)));
     send_back_to_back(provider, to, from, nonce, inputs, gas, chunk_err).await?;
