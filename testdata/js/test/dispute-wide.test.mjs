@@ -11,7 +11,12 @@
 //     then ⌈(1 + keys) / 12⌉ warm sub-steps and one of authorizations; the dishonest challenger
 //     (`--fault-challenger-long-step entries`) takes the honest proposer to the last of them, the
 //     authorizations' sub-step, proven in full (no range job); the step's calldata carries the authorization
-//     entries, checked against the L2 (the authorities' delegation and nonces, the transaction's gas).
+//     entries, checked against the L2 (the authorities' delegation and nonces, the transaction's gas);
+//   - the start head of a wide transaction (§5.9 v0.16): an EIP-1559 transaction with an access list of
+//     WIDE_START_KEYS keys (past MANY_ENTRIES = 16) and short data; the dishonest challenger
+//     (`--fault-challenger-long-step start`) takes the honest proposer to the head, which it proves in its L1
+//     form with the list's bytes absent after the ENTRIES range job (`absorbEntries`); the ENTRIES fact's
+//     counts are checked against the L2 transaction.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Contract, Wallet, id as textHash, zeroPadValue } from "ethers";
@@ -22,7 +27,7 @@ import { artifact } from "../lib/contracts.mjs";
 import { rpc } from "../lib/rpc.mjs";
 import { LONG_DISHONEST, longStepDevnet, longStepFight, mnemonicKey } from "../lib/dispute.mjs";
 
-const RANGE_FLAGS = { HASH: 1n, WRITE: 2n, LOGS: 64n };
+const RANGE_FLAGS = { HASH: 1n, WRITE: 2n, LOGS: 64n, ENTRIES: 128n };
 // 200 logs of 32 bytes (two topics each): L is 31,400 bytes, six LOGS chunks, and the receipt's leaf
 // (31,678 bytes) 26 HASH chunks.
 const MANY_LOGS_COUNT = Number(process.env.MANY_LOGS_COUNT ?? 200);
@@ -36,6 +41,9 @@ const WIDE_START_AUTHS = Number(process.env.WIDE_START_AUTHS ?? 3);
 // the window is most of each fight's wall time.
 const MANY_LOGS_WINDOW = Number(process.env.MANY_LOGS_WINDOW ?? 45);
 const WIDE_START_WINDOW = Number(process.env.WIDE_START_WINDOW ?? 40);
+// The head's fight runs its jobs (ENTRIES, the encoding's HASH, the signing payload's WRITE and HASH, FLZ)
+// before the step, as the many-logs one does: the same room.
+const WIDE_HEAD_WINDOW = Number(process.env.WIDE_HEAD_WINDOW ?? 45);
 const MANY_LOGS_WINDOW_HARDHAT = Number(process.env.MANY_LOGS_WINDOW_HARDHAT ?? 60);
 const WIDE_START_WINDOW_HARDHAT = Number(process.env.WIDE_START_WINDOW_HARDHAT ?? 40);
 
@@ -176,6 +184,40 @@ describe("dispute at a sub-step of a wide transaction start (embedded L1): the d
 
   test(`an EIP-7702 transaction with ${WIDE_START_KEYS} access-list keys and ${WIDE_START_AUTHS} authorizations: DEFENDER_WON by the proposer's step at its last sub-step with entries`, async (t) => {
     const line = await wideStartFight(d.r, d.node.url, LONG_DISHONEST, WIDE_START_KEYS, WIDE_START_AUTHS, WIDE_START_WINDOW);
+    t.diagnostic(line);
+    console.log(line);
+  });
+});
+
+/**
+ * The wide transaction without authorizations on L2, then the fight over its start head
+ * ([`longStepFight`]): the proposer runs the ENTRIES job of its access list (fraud-vm/SPEC.md §3.4.1 v0.16),
+ * whose fact holds the list's address and key counts (`u128 addresses ‖ u128 keys`), then sends the head
+ * with the list's bytes absent. Returns the figure line.
+ */
+async function wideHeadFight(r, l2Url, dishonest, keys, window) {
+  const started = Date.now();
+  const w = await wideStartOnL2(l2Url, keys, 0);
+  const { jobs, stepInput, line } = await longStepFight(r, l2Url, dishonest, w.l2Block, window);
+  const entries = jobs.filter((j) => j.job.flags === RANGE_FLAGS.ENTRIES);
+  assert.equal(entries.length, 1, `one ENTRIES job among the head's jobs (flags ${jobs.map((j) => j.job.flags).join(", ")})`);
+  const [job] = entries;
+  // The job's bytes are the list's payload: one item, `rlp([address, [key…]])`: its list header (3 bytes),
+  // the address (21), the keys' list header (3) and 33 bytes a key.
+  assert.equal(job.job.len, BigInt(3 + 21 + 3 + 33 * keys), "the ENTRIES job spans the access list's payload");
+  assert.equal(job.fact.hash, numberToHex((1n << 128n) | BigInt(keys), { size: 32 }), "the fact counts one address and every key");
+  // The head carries the encoding's head and tail words only: no key of the list whole.
+  const carried = w.storageKeys.filter((key) => stepInput.toLowerCase().includes(key.slice(2)));
+  assert.equal(carried.length, 0, `the head carries no access-list key: ${carried.length} of ${keys}`);
+  return `wide-head dispute figures: ${line(`the start head of an EIP-1559 transaction with ${keys} access-list keys (${w.gasUsed} L2 gas)`)}; ` +
+    `wall ${Math.round((Date.now() - started) / 1000)} s from the L2 transaction to the credit claimed`;
+}
+
+describe("dispute at the start head of a wide transaction (embedded L1): the defender runs the ENTRIES job, then proves the head with the list absent", () => {
+  const d = longStepDevnet("dispute-wide-head", WIDE_HEAD_WINDOW, { args: ["--fault-challenger-long-step", "start"] });
+
+  test(`an EIP-1559 transaction with ${WIDE_START_KEYS} access-list keys: DEFENDER_WON by the proposer's step at its head, the RangeOracle holds the ENTRIES fact`, async (t) => {
+    const line = await wideHeadFight(d.r, d.node.url, LONG_DISHONEST, WIDE_START_KEYS, WIDE_HEAD_WINDOW);
     t.diagnostic(line);
     console.log(line);
   });
