@@ -37,7 +37,7 @@ mod replay;
 mod tables;
 mod tx_runs;
 
-pub use appender::{APPENDER_THREAD, AppendHandle, Appended, Appender, DurableHook};
+pub use appender::{APPENDER_THREAD, AppendHandle, Appended, Appender, DurableBlock, DurableHook};
 pub use apply::ApplyMode;
 pub use body::EncodedBody;
 pub use codec::{AccountRecord, StateChanges};
