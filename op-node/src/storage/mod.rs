@@ -623,6 +623,13 @@ impl Store {
         self.shared.pending.lock().batches
     }
 
+    /// CPU time the state file's writer spent on threads that end with their batch (the
+    /// account rows' writer beside the applier thread), which per-thread counters of the
+    /// process cannot see once the thread is gone; the applier thread's own is its thread's.
+    pub fn applier_helper_cpu(&self) -> std::time::Duration {
+        self.shared.pending.lock().helper_cpu
+    }
+
     /// Removes blocks `to + 1 ..= head` and moves the head back to `to` (whose hash is
     /// `to_hash`): first the state file, to block `to`'s state (`undo` holds the state writes
     /// that restore it; its `reverts` are ignored; `removed_txs`' index entries go), then the
