@@ -10,13 +10,14 @@ use crate::{
     chain::ChainKind,
     derivation::{self, DerivationError, Driver, FeeScalars, L1View},
     engine::{BlockAttributes, BuildTimings, CandidateSource, Engine, EngineError, Rooted},
+    storage::DurableBlock,
     txpool::TxPool,
 };
 use alloy::{
     consensus::Transaction as _,
     primitives::{Address, map::B256Set},
 };
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use std::{
     collections::VecDeque,
     sync::{
@@ -281,15 +282,7 @@ struct Reporter<'a> {
     taken: B256Set,
     sealed_since_report: u64,
     txs_since_report: u64,
-    /// When the latest blocks' appends were durable ([`durable_hook`]), for the timelines.
-    durable_at: Arc<DurableTimes>,
 }
-
-/// When the appender thread made the latest blocks durable (the last [`DURABLE_TIMES`]).
-type DurableTimes = Mutex<VecDeque<(u64, Instant)>>;
-
-/// Blocks whose durable instants [`DurableTimes`] keeps.
-const DURABLE_TIMES: usize = 64;
 
 impl Reporter<'_> {
     /// Remembers block `number`, which `engine` has just executed with `txs`.
@@ -342,16 +335,10 @@ impl Reporter<'_> {
             }
         };
         self.rooted(engine.take_rooted());
-        for block in durable {
+        for DurableBlock { block, at } in durable {
             let rejected = match self.sealed.pop_front() {
                 Some((number, rejected, timeline)) if number == block.number() => {
-                    let durable = self
-                        .durable_at
-                        .lock()
-                        .iter()
-                        .find(|(n, _)| *n == block.number())
-                        .map_or_else(Instant::now, |(_, at)| *at);
-                    timeline.log(&block, engine.config().kind, durable);
+                    timeline.log(&block, engine.config().kind, at);
                     rejected
                 }
                 other => {
@@ -385,16 +372,8 @@ fn durable_hook(
     store: Arc<crate::storage::Store>,
     pool: Arc<TxPool>,
     blocks: broadcast::Sender<Arc<SealedBlock>>,
-    durable_at: Arc<DurableTimes>,
 ) -> crate::storage::DurableHook {
     Box::new(move |block| {
-        {
-            let mut times = durable_at.lock();
-            if times.len() == DURABLE_TIMES {
-                times.pop_front();
-            }
-            times.push_back((block.number(), Instant::now()));
-        }
         if kind == ChainKind::L1 {
             let n = block.number();
             if let Err(e) = store.set_heads(
@@ -583,13 +562,11 @@ pub fn run(
     };
     let mut last_report = Instant::now();
     let mut last_wait_report = Instant::now() - Duration::from_secs(60);
-    let durable_at = Arc::new(DurableTimes::default());
     engine.on_durable(durable_hook(
         engine.config().kind,
         engine.store().clone(),
         pool.clone(),
         blocks.clone(),
-        durable_at.clone(),
     ))?;
     let mut reporter = Reporter {
         pool: &pool,
@@ -597,7 +574,6 @@ pub fn run(
         taken: B256Set::default(),
         sealed_since_report: 0,
         txs_since_report: 0,
-        durable_at,
     };
     if policy == Policy::Open {
         pool.stream_arrivals();

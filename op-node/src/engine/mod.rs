@@ -29,8 +29,8 @@ use crate::{
         ChainConfig, ChainKind, GenesisAccount, INITIAL_BASE_FEE, L1Spec, SEQUENCER_FEE_VAULT,
     },
     storage::{
-        AccountRecord, AppendHandle, Appender, DurableHook, EncodedBody, StateDiff, StorageError,
-        Store, StoreReader,
+        AccountRecord, AppendHandle, Appender, DurableBlock, DurableHook, EncodedBody, StateDiff,
+        StorageError, Store, StoreReader,
     },
 };
 use alloy::{
@@ -241,7 +241,7 @@ pub struct Engine {
     /// Blocks handed to the appender whose outcome has not been received.
     appending: usize,
     /// Blocks the appender made durable that [`Engine::durable`] has not handed out yet.
-    durable: VecDeque<Arc<SealedBlock>>,
+    durable: VecDeque<DurableBlock>,
     /// An append failed: the head is ahead of the chain file for good, nothing more is built.
     failed: bool,
     /// The block [`Self::pipeline_block`] executed last, whose state root another thread is
@@ -776,13 +776,10 @@ impl Engine {
     }
 
     /// The blocks sealed by [`Self::seal`] that became durable since the last call, oldest
-    /// first: waits until every sealed block is durable or `until` passes (`None`: no limit;
-    /// a past instant: does not wait). An error means an append failed: the engine builds
-    /// nothing more.
-    pub fn durable(
-        &mut self,
-        until: Option<Instant>,
-    ) -> Result<Vec<Arc<SealedBlock>>, EngineError> {
+    /// first, each with when its append returned: waits until every sealed block is durable
+    /// or `until` passes (`None`: no limit; a past instant: does not wait). An error means an
+    /// append failed: the engine builds nothing more.
+    pub fn durable(&mut self, until: Option<Instant>) -> Result<Vec<DurableBlock>, EngineError> {
         self.check_usable()?;
         self.take_root(until)?;
         while self.appending > 0 {
@@ -808,9 +805,9 @@ impl Engine {
         };
         match appender.recv(until) {
             None => Ok(false),
-            Some(Ok(block)) => {
+            Some(Ok(durable)) => {
                 self.appending -= 1;
-                self.durable.push_back(block);
+                self.durable.push_back(durable);
                 Ok(true)
             }
             Some(Err(e)) => {
@@ -910,7 +907,7 @@ impl Engine {
         self.store
             .rewind(to, target.hash, head, &removed_blocks, &removed_txs, undo)?;
         // Sealed blocks made durable above but not handed out yet are gone again: never report them.
-        self.durable.retain(|b| b.number() <= to);
+        self.durable.retain(|d| d.block.number() <= to);
         let reader = self.store.reader()?;
         self.cache = cold_cache(&reader, to)?;
         self.tries = StateTries::new(target.header.state_root);

@@ -198,8 +198,8 @@ pub struct Tip<'a> {
 pub(super) struct PendingRoot {
     /// The block, as the next block's parent.
     pub(super) parent: ParentInfo,
-    /// Its transactions.
-    txs: Vec<Arc<RecoveredTx>>,
+    /// Its transactions (shared with [`Pipelined::txs`]).
+    txs: Arc<[Arc<RecoveredTx>]>,
     hash: Arc<HashCell>,
     /// In a mutex only so the engine stays `Sync` (only the engine's thread receives).
     outcome: Mutex<mpsc::Receiver<RootOutcome>>,
@@ -216,8 +216,9 @@ impl std::fmt::Debug for RootOutcome {
 pub struct Pipelined {
     /// The number of the block executed.
     pub number: u64,
-    /// Its transactions (its receipts come with the sealed block).
-    pub txs: Vec<Arc<RecoveredTx>>,
+    /// Its transactions (its receipts come with the sealed block): one copy of the block's
+    /// list, shared with the engine's [`Engine::tip`] until the block is sealed.
+    pub txs: Arc<[Arc<RecoveredTx>]>,
     /// Transactions that can never be included; the pool drops them.
     pub rejected: Vec<RejectedTx>,
     /// Executing it.
@@ -299,7 +300,8 @@ impl Engine {
             let hash = self.head.hash;
             self.replace_stand_in(pending, hash, &mut executed.changes);
         }
-        let txs = executed.included.clone();
+        // The block keeps `included`; the summary and the tip share one copy.
+        let txs: Arc<[Arc<RecoveredTx>]> = executed.included.as_slice().into();
         let summary = Pipelined {
             number: executed.number,
             txs: txs.clone(),
@@ -470,7 +472,7 @@ impl Engine {
     fn start_root(
         &mut self,
         executed: ExecutedBlock,
-        txs: Vec<Arc<RecoveredTx>>,
+        txs: Arc<[Arc<RecoveredTx>]>,
     ) -> Result<(), EngineError> {
         let parent_hash = self.head.hash;
         if executed.number != self.head.number() + 1 {

@@ -24,7 +24,17 @@ use tracing::error;
 pub const APPENDER_THREAD: &str = "chain-appender";
 
 /// The outcome of one block's append: the block, durable, or why it is not.
-pub type Appended = Result<Arc<SealedBlock>, StorageError>;
+pub type Appended = Result<DurableBlock, StorageError>;
+
+/// A block whose chain-file append is durable, and when it became so (the sequencer's block
+/// timeline logs the instant; it travels with the block rather than through a shared log).
+#[derive(Debug, Clone)]
+pub struct DurableBlock {
+    /// The block.
+    pub block: Arc<SealedBlock>,
+    /// When its append returned.
+    pub at: Instant,
+}
 
 /// Called on the appender thread with each block as soon as its append is durable, in order,
 /// before the engine hears of it: the sequencer's pool and subscribers hear of a block the
@@ -55,11 +65,12 @@ impl Appender {
             .name(APPENDER_THREAD.into())
             .spawn(move || {
                 for staged in inbox {
-                    let result = store
-                        .append_staged(&staged)
-                        .map(|()| staged.block().clone());
+                    let result = store.append_staged(&staged).map(|()| DurableBlock {
+                        block: staged.block().clone(),
+                        at: Instant::now(),
+                    });
                     match (&result, &hook) {
-                        (Ok(block), Some(hook)) => hook(block),
+                        (Ok(durable), Some(hook)) => hook(&durable.block),
                         (Ok(_), None) => {}
                         (Err(e), _) => {
                             error!(target: "storage", number = staged.block().number(), error = %e, "could not append the block to the chain file");

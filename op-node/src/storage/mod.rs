@@ -37,7 +37,7 @@ mod replay;
 mod tables;
 mod tx_runs;
 
-pub use appender::{APPENDER_THREAD, AppendHandle, Appended, Appender, DurableHook};
+pub use appender::{APPENDER_THREAD, AppendHandle, Appended, Appender, DurableBlock, DurableHook};
 pub use apply::ApplyMode;
 pub use body::EncodedBody;
 pub use codec::{AccountRecord, StateChanges};
@@ -621,6 +621,13 @@ impl Store {
     /// How many transactions have written pending blocks to the state file since it opened.
     pub fn applied_batches(&self) -> u64 {
         self.shared.pending.lock().batches
+    }
+
+    /// CPU time the state file's writer spent on threads that end with their batch (the
+    /// account rows' writer beside the applier thread), which per-thread counters of the
+    /// process cannot see once the thread is gone; the applier thread's own is its thread's.
+    pub fn applier_helper_cpu(&self) -> std::time::Duration {
+        self.shared.pending.lock().helper_cpu
     }
 
     /// Removes blocks `to + 1 ..= head` and moves the head back to `to` (whose hash is

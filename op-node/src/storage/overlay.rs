@@ -31,6 +31,10 @@ pub(crate) struct StorageTrieWrites {
     pub updates: TrieUpdates,
 }
 
+/// New account records (`None` deletes), each with keccak256 of its address, the state file's
+/// key.
+pub(crate) type AccountWrites = AddressMap<(B256, Option<AccountRecord>)>;
+
 /// What one block (or a run of consecutive blocks) wrote to the state file's tables.
 #[derive(Debug)]
 pub(crate) struct StateWrites {
@@ -44,7 +48,7 @@ pub(crate) struct StateWrites {
     pub committed_at: Instant,
     /// New account records (`None` deletes), each with keccak256 of its address, the state
     /// file's key: hashed once, by the state root, not again by the state file's writer.
-    pub accounts: AddressMap<(B256, Option<AccountRecord>)>,
+    pub accounts: AccountWrites,
     /// Storage writes by account.
     pub storage: AddressMap<SlotWrites>,
     /// New bytecode.
@@ -136,14 +140,11 @@ impl StateWrites {
     }
 
     /// The writes of `layers` (consecutive blocks, oldest first) as one, later writes winning,
-    /// for the state file's writer: of the trie nodes only those it stores (paths shorter than
-    /// [`STORED_TRIE_DEPTH`]) are kept, so the result is no layer for readers.
+    /// for the state file's writer, but for the account records, which it takes from the
+    /// layers themselves (`accounts` is left empty); of the trie nodes only those it stores
+    /// (paths shorter than [`STORED_TRIE_DEPTH`]) are kept. The result is no layer for readers.
     pub fn merge(layers: &[std::sync::Arc<StateWrites>]) -> Option<Self> {
         let (first, last) = (layers.first()?, layers.last()?);
-        // Sized up front: growing them layer by layer re-hashed and copied them again and
-        // again (and faulted in fresh pages each time).
-        let mut accounts: AddressMap<(B256, Option<AccountRecord>)> = AddressMap::default();
-        accounts.reserve(layers.iter().map(|l| l.accounts.len()).sum());
         let mut storage: AddressMap<SlotWrites> = AddressMap::default();
         let mut code = B256Map::default();
         // Node writes in block order; sorted (stably, so the latest write of a path stays
@@ -152,7 +153,6 @@ impl StateWrites {
         let mut storage_tries: B256Map<(bool, NodeWrites)> = B256Map::default();
         let mut tx_index = Vec::with_capacity(layers.iter().map(|l| l.tx_index.len()).sum());
         for layer in layers {
-            accounts.extend(layer.accounts.iter().map(|(a, r)| (*a, *r)));
             for (address, writes) in &layer.storage {
                 let merged = storage.entry(*address).or_default();
                 if writes.wiped {
@@ -181,7 +181,7 @@ impl StateWrites {
             last: last.last,
             last_hash: last.last_hash,
             committed_at: first.committed_at,
-            accounts,
+            accounts: AccountWrites::default(),
             storage,
             code,
             account_trie: to_updates(account_trie),

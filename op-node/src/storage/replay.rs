@@ -18,7 +18,7 @@ use alloy::{
     rlp,
 };
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
-use redb::{Database, Durability, ReadableDatabase};
+use redb::{Database, ReadableDatabase};
 use std::{path::Path, time::Instant};
 use tracing::info;
 
@@ -190,7 +190,7 @@ pub(crate) fn recover(
     }
     merged.account_trie = accounts.take_updates();
     drop((account_nodes, stored_accounts, state_read, chain_read));
-    apply::write_batch(state, &merged, Durability::Immediate)?;
+    apply::write_batch(state, &merged, apply::Writers::One)?;
     info!(
         target: "storage",
         from,

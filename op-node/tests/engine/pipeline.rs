@@ -11,6 +11,7 @@ use alloy::{
 use op_node::{
     block::{RecoveredTx, SealedBlock},
     engine::{BlockAttributes, Engine, Fixed},
+    storage::DurableBlock,
     txpool::PoolConfig,
 };
 use std::{sync::Arc, time::Instant};
@@ -51,13 +52,29 @@ pub fn run_pipelined(
         sealed.extend(out.sealed.map(|(block, _)| block));
         match between.get(i).copied().unwrap_or(Between::Nothing) {
             Between::Nothing => {}
-            Between::Poll => durable.extend(engine.durable(Some(Instant::now())).expect("poll")),
-            Between::Drain => durable.extend(engine.durable(None).expect("drain")),
+            Between::Poll => durable.extend(blocks_of(
+                engine.durable(Some(Instant::now())).expect("poll"),
+            )),
+            Between::Drain => durable.extend(blocks_of(engine.durable(None).expect("drain"))),
         }
     }
     sealed.extend(engine.finish_root().expect("last root").map(|(b, _)| b));
-    durable.extend(engine.durable(None).expect("durable"));
+    durable.extend(blocks_of(engine.durable(None).expect("durable")));
     (sealed, durable)
+}
+
+/// The blocks of [`Engine::durable`]'s answer, each checked to carry an instant no later than
+/// now.
+fn blocks_of(durable: Vec<DurableBlock>) -> impl Iterator<Item = Arc<SealedBlock>> {
+    let now = Instant::now();
+    durable.into_iter().map(move |d| {
+        assert!(
+            d.at <= now,
+            "block {} durable after it was handed out",
+            d.block.number()
+        );
+        d.block
+    })
 }
 
 /// Runs `blocks` serially (build, then commit) on a fresh chain, each block's roots and state

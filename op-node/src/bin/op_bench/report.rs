@@ -100,6 +100,11 @@ pub fn process_cpu() -> Duration {
     cpu_of_stat(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default())
 }
 
+/// CPU time the calling thread has used so far, read as [`process_cpu`] is.
+pub fn current_thread_cpu() -> Duration {
+    cpu_of_stat(&std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default())
+}
+
 /// CPU time process `pid` (all its threads) has used so far, read as [`process_cpu`] is;
 /// zero if it cannot be read.
 pub fn pid_cpu(pid: u32) -> Duration {

@@ -8,7 +8,7 @@
 
 use super::{
     BenchError,
-    report::{Mode, Report, load_average, ms, process_cpu, thread_cpu},
+    report::{Mode, Report, current_thread_cpu, load_average, ms, process_cpu, thread_cpu},
     workload::{self, Key, Signer, TOKENS_PER_ACCOUNT, Target, Workload},
 };
 use alloy::{
@@ -101,7 +101,12 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     );
     let batches_before = chain.engine.store().applied_batches();
     let cpu_before = process_cpu();
-    let applier_before = thread_cpu(op_node::storage::APPLIER_THREAD);
+    let applier_cpu = |chain: &Chain| {
+        thread_cpu(op_node::storage::APPLIER_THREAD) + chain.engine.store().applier_helper_cpu()
+    };
+    let applier_before = applier_cpu(&chain);
+    let block_before = current_thread_cpu();
+    let appender_before = thread_cpu(op_node::storage::APPENDER_THREAD);
     let mut timed = Timed::default();
     for block in txs.chunks(p.block_txs) {
         chain.seal_timed(block, &mut timed)?;
@@ -117,7 +122,14 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
     // the trie's teardown, which takes seconds at 1M accounts).
     eprintln!("op-bench: timed blocks done");
     let cpu = process_cpu().saturating_sub(cpu_before);
-    let applier = thread_cpu(op_node::storage::APPLIER_THREAD).saturating_sub(applier_before);
+    let applier = applier_cpu(&chain).saturating_sub(applier_before);
+    let block_cpu = current_thread_cpu().saturating_sub(block_before);
+    let appender = thread_cpu(op_node::storage::APPENDER_THREAD).saturating_sub(appender_before);
+    // The state-root threads end with their block: theirs is what the named threads leave.
+    let root_cpu = cpu
+        .saturating_sub(block_cpu)
+        .saturating_sub(appender)
+        .saturating_sub(applier);
     let batches = chain.engine.store().applied_batches() - batches_before;
     let file_mb =
         |name: &str| std::fs::metadata(dir.path().join(name)).map_or(0.0, |m| m.len() as f64 / 1e6);
@@ -143,6 +155,9 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
         ("persist", per_block(timed.persist)),
         ("drain", per_block(drain)),
         ("cpu", per_block(cpu)),
+        ("block_cpu", per_block(block_cpu)),
+        ("root_cpu", per_block(root_cpu)),
+        ("appender_cpu", per_block(appender)),
         ("applier_cpu", per_block(applier)),
         ("setup", ms(setup_time)),
     ]);
@@ -166,7 +181,9 @@ pub fn run(p: SerialParams) -> Result<Report, BenchError> {
              still running, and for the last one), setup (ms, once, not in tps) the untimed set-up \
              transactions' signing, recovery and blocks, drain the state-file writes still \
              pending after the last block (in tps; at most {} blocks were pending, written in {batches} state-file batches); cpu is the \
-             process's CPU time on all threads, applier_cpu the state-file writer's; p50/p99 are per-block build+seal; load average \
+             process's CPU time on all threads, of which block_cpu is the block thread's (execution), appender_cpu the \
+             chain-file appender's, applier_cpu the state-file writer's (its account rows' thread included) and root_cpu the \
+             rest (the state-root threads, which end with their block, and their body-root helpers); p50/p99 are per-block build+seal; load average \
              {load_before} before, {} after; files at the end: chain {chain_mb:.1} MB, state {state_mb:.1} MB; \
              restart_open (ms, once) is closing and reopening the store and engine, restart_first_block (ms) \
              building and committing the first block after it (with --restart)",
