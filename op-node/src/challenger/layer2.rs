@@ -23,7 +23,7 @@ use alloy::{
 };
 use fraud_vm::{
     check::CheckError,
-    range_fact::{LONG_CODE, LONG_WORDS},
+    range_fact::{LONG_CODE, LONG_WORDS, MANY_ENTRIES},
     witness::WitnessDb,
 };
 use std::sync::{Arc, Mutex};
@@ -485,7 +485,8 @@ impl LongStepScan {
     /// Whether the step from `state` is a candidate: it runs in code longer than
     /// [`LONG_CODE`] bytes (its opcode may take a code window), or its range, or for an Idle
     /// state the next transaction's encoding (the transaction start's data is part of it),
-    /// could be long.
+    /// could be long, or that encoding could hold more than [`MANY_ENTRIES`] access-list
+    /// entries.
     fn candidate(state: &fraud_vm::FullState) -> bool {
         match state.record.status {
             fraud_vm::Status::Running if state.code.len() > LONG_CODE => true,
@@ -511,7 +512,11 @@ impl LongStepScan {
                     list.records.get(index)
                 })
                 .is_some_and(|tx| {
-                    Self::could_be_long(alloy::primitives::U256::from(tx.encoded.len()))
+                    // [v0.16] An access list of more than MANY_ENTRIES entries takes the L1 form
+                    // (the ENTRIES job) whatever the encoding's length; it holds at least 21
+                    // bytes an entry.
+                    tx.encoded.len() > MANY_ENTRIES * 21
+                        || Self::could_be_long(alloy::primitives::U256::from(tx.encoded.len()))
                 }),
             _ => false,
         }

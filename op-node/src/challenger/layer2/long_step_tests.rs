@@ -284,7 +284,7 @@ fn the_sha256_long_step_is_the_call_to_the_precompile() {
 /// whose access list is one address with 30 keys, 31 entries: the start head leaves a Starting
 /// state, three warm sub-steps (12, 12 and 7 entries) and the entry sub-step follow; the kind
 /// picks the last warm one, whose proof is canonical (no L1 form). Block 1 (the deposit alone)
-/// has no start with entries; neither has block 2 for any other kind.
+/// has no start with entries. [v0.16] `start` picks the head, sent after the ENTRIES job.
 #[test]
 fn the_entries_step_is_the_last_sub_step_with_entries() {
     let target = Address::repeat_byte(0x46);
@@ -311,7 +311,22 @@ fn the_entries_step_is_the_last_sub_step_with_entries() {
         steps.first_long_step(1, LongStepKind::Entries).unwrap(),
         None
     );
-    assert_eq!(steps.first_long_step(2, LongStepKind::Any).unwrap(), None);
+    // [v0.16] Past MANY_ENTRIES entries the head itself is a long step, whatever the
+    // encoding's length: `start` (and `any`) pick it, sent after the ENTRIES job of its list.
+    let head = steps
+        .first_long_step(2, LongStepKind::Start)
+        .unwrap()
+        .expect("the wide start's head");
+    assert_eq!(
+        steps.first_long_step(2, LongStepKind::Any).unwrap(),
+        Some(head)
+    );
+    let (head_proof, head_flags) = sent_jobs(&steps, 2, head);
+    assert_eq!(head_proof.pre.status, fraud_vm::Status::Idle);
+    assert!(
+        head_flags.contains(&range_fact::ENTRIES),
+        "the head's jobs {head_flags:?}"
+    );
     let at = steps
         .first_long_step(2, LongStepKind::Entries)
         .unwrap()
