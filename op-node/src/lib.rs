@@ -24,6 +24,7 @@ pub mod rollup;
 pub mod rpc;
 pub mod sequencer;
 pub mod storage;
+pub mod thread_cpu;
 pub mod trie;
 pub mod txpool;
 pub mod web;

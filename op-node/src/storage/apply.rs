@@ -16,6 +16,7 @@ use super::{
         STORED_TRIE_DEPTH,
     },
 };
+use crate::thread_cpu::thread_cpu;
 use alloy::primitives::{B256, keccak256};
 use alloy_trie::Nibbles;
 use parking_lot::{Condvar, Mutex};
@@ -352,7 +353,7 @@ fn write_tables(
                 .name(ACCOUNT_WRITER_THREAD.into())
                 .spawn_scoped(scope, || {
                     let written = timed(&|| write_accounts(tx, accounts));
-                    (written, thread_cpu())
+                    (written, thread_cpu().unwrap_or_default())
                 })
                 .map_err(|e| {
                     StorageError::Applier(format!("starting the account writer thread: {e}"))
@@ -377,21 +378,6 @@ fn write_tables(
         commit: Duration::ZERO,
         helper_cpu,
     })
-}
-
-/// The CPU time the calling thread has used so far (zero where it cannot be read).
-fn thread_cpu() -> Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid timespec for the call to write; the clock id is one every
-    // Linux knows.
-    let read = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    match read {
-        0 => Duration::new(now.tv_sec as u64, now.tv_nsec as u32),
-        _ => Duration::ZERO,
-    }
 }
 
 /// Name of the thread that writes a batch's account rows beside the applier ([`Writers::Two`]).

@@ -701,16 +701,9 @@ proptest! {
     }
 }
 
-/// CPU time this thread has used (`CLOCK_THREAD_CPUTIME_ID`, nanoseconds).
+/// CPU time this thread has used (`CLOCK_THREAD_CPUTIME_ID`).
 fn thread_cpu() -> std::time::Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid timespec to write; the clock id is a constant Linux knows.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+    crate::thread_cpu::thread_cpu().expect("clock_gettime(CLOCK_THREAD_CPUTIME_ID)")
 }
 
 /// The state root's trie work at issue 8's scale, on one thread: 1M keys in memory, then
